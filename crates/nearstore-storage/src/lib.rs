@@ -1,0 +1,39 @@
+//! NearStore's storage layer: the only crate that touches files.
+//!
+//! It owns:
+//! - [`backend`]: the file backend trait every byte goes through, with the real file system
+//!   ([`FsBackend`]) and a fault-injecting in-memory one ([`FaultyBackend`]) for crash tests;
+//! - [`VectorStore`]: fixed-dimension vectors in a memory-mapped, write-once-slot data file
+//!   protected by a checksummed WAL and checkpoints;
+//! - [`PayloadStore`]: JSON documents in an append-only, checksummed, self-compacting log;
+//! - [`inspect`]: a read-only report over a store directory (files, records, live/dead bytes,
+//!   checksums);
+//! - the on-disk [`format`] constants (documented in `docs/design/storage-format.md`).
+//!
+//! Invariants: every record and file carries a checksum and is length-bounded before use; new
+//! files appear only through write-temp, fsync, rename, fsync(dir); a torn log tail is cut
+//! off, a damaged record followed by valid ones is `Error::Corruption`; writes are durable per
+//! [`Durability`]. This crate knows nothing of indexes, filters, the query language or HTTP.
+//!
+//! `unsafe` is confined to the memory map ([`backend`], `vector::guard`) and the in-memory
+//! test backend; each block carries a `// SAFETY:` proof.
+
+pub mod backend;
+mod durability;
+mod error;
+pub mod format;
+pub mod inspect;
+pub mod log;
+mod metrics;
+pub mod payload;
+pub mod vector;
+
+pub use backend::{
+    Backend, CrashImage, CrashImageKind, FaultKind, FaultyBackend, FsBackend, SharedBackend,
+    fs_backend,
+};
+pub use durability::Durability;
+pub use error::{Error, Result};
+pub use metrics::{LatencySummary, PayloadStoreMetrics, VectorStoreMetrics};
+pub use payload::{PayloadStore, PayloadStoreOptions};
+pub use vector::{VectorGuard, VectorStore, VectorStoreOptions};

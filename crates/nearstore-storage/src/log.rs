@@ -1,0 +1,320 @@
+//! Checksummed append-only record logs: the framing shared by `vectors.wal` and
+//! `payloads.log`.
+//!
+//! A log is a 32-byte header followed by records `[magic "NSRC"][len u32][crc32c u32][body]`,
+//! where the CRC covers the length bytes and the body. Recovery rules:
+//! - a record that is cut short, has a bad magic, an impossible length or a bad CRC, and is
+//!   followed by no valid record anywhere after it, is a torn tail: it is cut off (the log is
+//!   truncated to the last good record and synced) and counted;
+//! - a bad record followed by at least one valid record is `Error::Corruption` at the bad
+//!   record's offset: never skipped silently, since replaying what follows could resurrect
+//!   stale data;
+//! - every length is checked against `MAX_RECORD_BODY` and the file size before anything is
+//!   allocated or read.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use crate::backend::{Backend, StorageFile, write_file_atomically};
+use crate::error::{Error, Result};
+use crate::format::{
+    Decoder, FORMAT_VERSION, LOG_HEADER_LEN, MAX_RECORD_BODY, RECORD_HEADER_LEN, RECORD_MAGIC,
+    crc32c_parts,
+};
+
+/// What a scan of a log found.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ScanStats {
+    /// Valid records read.
+    pub records: u64,
+    /// Offset just past the last valid record.
+    pub valid_end: u64,
+    /// Bytes of torn tail after `valid_end` (0 for a clean log).
+    pub torn_bytes: u64,
+}
+
+/// Encodes a log header: magic, version, a log-specific parameter, CRC.
+pub fn encode_header(magic: &[u8; 8], param: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(LOG_HEADER_LEN as usize);
+    out.extend_from_slice(magic);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&param.to_le_bytes());
+    out.extend_from_slice(&[0u8; 8]);
+    let crc = crc32c::crc32c(&out);
+    out.extend_from_slice(&crc.to_le_bytes());
+    out
+}
+
+/// Reads and checks a log header; returns its parameter.
+pub fn read_header(file: &dyn StorageFile, magic: &[u8; 8]) -> Result<u64> {
+    let len = file.len()?;
+    if len < LOG_HEADER_LEN {
+        return Err(Error::corruption(
+            file.path(),
+            0,
+            format!("file is {len} bytes, shorter than its {LOG_HEADER_LEN}-byte header"),
+        ));
+    }
+    let mut buf = [0u8; LOG_HEADER_LEN as usize];
+    file.read_exact_at(&mut buf, 0)?;
+    let mut d = Decoder::new(&buf, file.path(), 0);
+    d.magic(magic)?;
+    d.version()?;
+    let param = d.u64()?;
+    d.take(8)?;
+    let stored = d.u32()?;
+    let actual = crc32c::crc32c(&buf[..28]);
+    if stored != actual {
+        return Err(Error::corruption(file.path(), 28, "header checksum mismatch"));
+    }
+    Ok(param)
+}
+
+/// Frames one record body.
+pub fn frame(body: &[u8], out: &mut Vec<u8>) {
+    let len = body.len() as u32;
+    out.extend_from_slice(&RECORD_MAGIC);
+    out.extend_from_slice(&len.to_le_bytes());
+    out.extend_from_slice(&crc32c_parts(&[&len.to_le_bytes(), body]).to_le_bytes());
+    out.extend_from_slice(body);
+}
+
+/// Reads a file through a sliding window so scans do one read per megabyte, not per record.
+struct WindowReader<'f> {
+    file: &'f dyn StorageFile,
+    len: u64,
+    start: u64,
+    buf: Vec<u8>,
+}
+
+const WINDOW: u64 = 1 << 20;
+
+impl<'f> WindowReader<'f> {
+    fn new(file: &'f dyn StorageFile) -> Result<Self> {
+        Ok(WindowReader {
+            file,
+            len: file.len()?,
+            start: 0,
+            buf: Vec::new(),
+        })
+    }
+
+    /// `n` bytes at `offset`; the caller has checked `offset + n <= self.len`.
+    fn get(&mut self, offset: u64, n: u64) -> Result<&[u8]> {
+        let end = self.start + self.buf.len() as u64;
+        if offset < self.start || offset + n > end {
+            let want = n.max(WINDOW).min(self.len - offset);
+            self.buf.resize(want as usize, 0);
+            self.file.read_exact_at(&mut self.buf, offset)?;
+            self.start = offset;
+        }
+        let from = (offset - self.start) as usize;
+        Ok(&self.buf[from..from + n as usize])
+    }
+}
+
+/// Why a record at some offset is not valid.
+enum Check {
+    Valid { body_len: u64 },
+    Invalid(String),
+}
+
+fn check_record(r: &mut WindowReader<'_>, at: u64) -> Result<Check> {
+    if at + RECORD_HEADER_LEN > r.len {
+        return Ok(Check::Invalid("record header cut short".into()));
+    }
+    let head = r.get(at, RECORD_HEADER_LEN)?;
+    if head[..4] != RECORD_MAGIC {
+        return Ok(Check::Invalid("bad record magic".into()));
+    }
+    let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
+    let crc = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
+    if len > MAX_RECORD_BODY {
+        return Ok(Check::Invalid(format!(
+            "record length {len} exceeds the limit {MAX_RECORD_BODY}"
+        )));
+    }
+    let body_len = u64::from(len);
+    if at + RECORD_HEADER_LEN + body_len > r.len {
+        return Ok(Check::Invalid(format!(
+            "record of {len} bytes runs past the end of the file"
+        )));
+    }
+    let body = r.get(at + RECORD_HEADER_LEN, body_len)?;
+    if crc32c_parts(&[&len.to_le_bytes(), body]) != crc {
+        return Ok(Check::Invalid("record checksum mismatch".into()));
+    }
+    Ok(Check::Valid { body_len })
+}
+
+/// Whether any valid record starts strictly after `bad`.
+fn valid_record_after(r: &mut WindowReader<'_>, bad: u64) -> Result<Option<u64>> {
+    let mut at = bad + 1;
+    while at + RECORD_HEADER_LEN <= r.len {
+        let chunk_len = (r.len - at).min(WINDOW);
+        let chunk = r.get(at, chunk_len)?.to_vec();
+        let mut i = 0;
+        while let Some(pos) = chunk[i..].windows(4).position(|w| w == RECORD_MAGIC) {
+            let candidate = at + (i + pos) as u64;
+            if let Check::Valid { .. } = check_record(r, candidate)? {
+                return Ok(Some(candidate));
+            }
+            i += pos + 1;
+        }
+        // Step back 3 bytes so a magic split across two chunks is still seen.
+        at += chunk_len.saturating_sub(3).max(1);
+    }
+    Ok(None)
+}
+
+/// Scans the records after the header, calling `on_record(offset, body)` for each valid one,
+/// and classifies a bad record as torn tail or corruption (see the module docs). Read-only.
+pub fn scan(
+    file: &dyn StorageFile,
+    mut on_record: impl FnMut(u64, &[u8]) -> Result<()>,
+) -> Result<ScanStats> {
+    let mut r = WindowReader::new(file)?;
+    let mut stats = ScanStats {
+        valid_end: LOG_HEADER_LEN.min(r.len),
+        ..ScanStats::default()
+    };
+    let mut at = LOG_HEADER_LEN;
+    while at < r.len {
+        match check_record(&mut r, at)? {
+            Check::Valid { body_len } => {
+                let body = r.get(at + RECORD_HEADER_LEN, body_len)?;
+                on_record(at, body)?;
+                stats.records += 1;
+                at += RECORD_HEADER_LEN + body_len;
+                stats.valid_end = at;
+            }
+            Check::Invalid(reason) => {
+                if let Some(next) = valid_record_after(&mut r, at)? {
+                    return Err(Error::corruption(
+                        file.path(),
+                        at,
+                        format!("{reason}; a valid record follows at byte {next}"),
+                    ));
+                }
+                stats.torn_bytes = r.len - at;
+                break;
+            }
+        }
+    }
+    Ok(stats)
+}
+
+/// An open record log positioned for appending.
+#[derive(Debug)]
+pub struct RecordLog {
+    file: Arc<dyn StorageFile>,
+    path: PathBuf,
+    end: u64,
+}
+
+impl RecordLog {
+    /// Creates a new log containing only its header, atomically.
+    pub fn create(backend: &dyn Backend, path: &Path, magic: &[u8; 8], param: u64) -> Result<()> {
+        write_file_atomically(backend, path, &encode_header(magic, param))
+    }
+
+    /// Opens an existing log: checks the header (returning its parameter), replays every valid
+    /// record through `on_record`, and cuts off a torn tail (truncate + sync) so that new
+    /// records are never appended after garbage.
+    pub fn open(
+        backend: &dyn Backend,
+        path: &Path,
+        magic: &[u8; 8],
+        on_record: impl FnMut(u64, &[u8]) -> Result<()>,
+    ) -> Result<(Self, u64, ScanStats)> {
+        let file = backend.open(path, false)?;
+        let param = read_header(file.as_ref(), magic)?;
+        let stats = scan(file.as_ref(), on_record)?;
+        if stats.torn_bytes > 0 {
+            file.set_len(stats.valid_end)?;
+            file.sync()?;
+        }
+        let log = RecordLog {
+            file,
+            path: path.to_path_buf(),
+            end: stats.valid_end,
+        };
+        Ok((log, param, stats))
+    }
+
+    /// The file handle (for reads of records by offset).
+    pub fn file(&self) -> &Arc<dyn StorageFile> {
+        &self.file
+    }
+
+    /// The log's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Offset where the next record goes (= the log's valid length).
+    pub fn end(&self) -> u64 {
+        self.end
+    }
+
+    /// Appends already framed records (see [`frame`]) in one write; returns the offset of the
+    /// first. On failure the log's end does not move, so a retry overwrites the partial write;
+    /// callers poison themselves because the tail may now hold a partial record.
+    pub fn append_framed(&mut self, framed: &[u8]) -> Result<u64> {
+        let at = self.end;
+        self.file.write_all_at(framed, at)?;
+        self.end += framed.len() as u64;
+        Ok(at)
+    }
+
+    /// Frames and appends one record; returns its offset.
+    pub fn append(&mut self, body: &[u8]) -> Result<u64> {
+        let mut framed = Vec::with_capacity(body.len() + RECORD_HEADER_LEN as usize);
+        frame(body, &mut framed);
+        self.append_framed(&framed)
+    }
+
+    /// Makes every appended record durable.
+    pub fn sync(&self) -> Result<()> {
+        self.file.sync()
+    }
+
+    /// Cuts the log back to `end` (a record boundary) and syncs.
+    pub fn truncate_to(&mut self, end: u64) -> Result<()> {
+        self.file.set_len(end)?;
+        self.file.sync()?;
+        self.end = end;
+        Ok(())
+    }
+
+    /// Drops every record (keeps the header) and syncs: used once what the records protect is
+    /// durable elsewhere.
+    pub fn reset(&mut self) -> Result<()> {
+        self.file.set_len(LOG_HEADER_LEN)?;
+        self.file.sync()?;
+        self.end = LOG_HEADER_LEN;
+        Ok(())
+    }
+
+    /// Reads the record at `offset` whose body is `body_len` bytes, verifying its frame and
+    /// checksum (so damage is caught on read, not only at replay).
+    pub fn read_record(file: &dyn StorageFile, offset: u64, body_len: u32) -> Result<Vec<u8>> {
+        let total = RECORD_HEADER_LEN as usize + body_len as usize;
+        let mut buf = vec![0u8; total];
+        file.read_exact_at(&mut buf, offset)?;
+        let bad = |reason: &str| Error::corruption(file.path(), offset, reason.to_string());
+        if buf[..4] != RECORD_MAGIC {
+            return Err(bad("bad record magic on read"));
+        }
+        let len = u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]);
+        if len != body_len {
+            return Err(bad("record length differs from the index"));
+        }
+        let crc = u32::from_le_bytes([buf[8], buf[9], buf[10], buf[11]]);
+        let body = buf.split_off(RECORD_HEADER_LEN as usize);
+        if crc32c_parts(&[&len.to_le_bytes(), &body]) != crc {
+            return Err(bad("record checksum mismatch on read"));
+        }
+        Ok(body)
+    }
+}

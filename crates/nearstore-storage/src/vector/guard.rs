@@ -1,0 +1,114 @@
+//! Zero-copy read guards over the data file mapping.
+//!
+//! How a guard stays valid (specification line 9, "guards are tied to their mapping"):
+//! a guard owns an `Arc` of the mapping it was made from, so a remap after growth or the
+//! file swap of a compaction never unmaps memory a guard can read (the old mapping lives until
+//! its last guard drops; the old inode stays alive behind it). And the bytes under a guard
+//! never change while it lives:
+//! - live slots are never written (slots are write-once; updates take a fresh slot);
+//! - a slot leaves the id map before it can be reclaimed, and reclaiming (hole punching) is
+//!   skipped while any guard is alive: the live-guard count is checked under the id map's
+//!   write lock, and guards are only created under its read lock, for slots in the map.
+
+use std::fmt;
+use std::ops::Deref;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use crate::backend::Mapping;
+use crate::error::{Error, Result};
+
+#[cfg(target_endian = "big")]
+compile_error!("nearstore-storage maps little-endian f32 data in place: big-endian targets are not supported");
+
+/// A borrowed view of one stored vector, read in place from the memory map.
+pub struct VectorGuard {
+    mapping: Arc<dyn Mapping>,
+    offset: usize,
+    dim: usize,
+    live_guards: Arc<AtomicUsize>,
+}
+
+impl VectorGuard {
+    /// Makes a guard over `dim` f32 at byte `offset` of `mapping`, after checking that the
+    /// range is inside the mapping and f32-aligned. A bad offset (from a damaged index) is
+    /// `Error::Corruption` (the specification's "invalid data"), never a wild read.
+    pub(crate) fn new(
+        mapping: Arc<dyn Mapping>,
+        offset: u64,
+        dim: usize,
+        live_guards: Arc<AtomicUsize>,
+        file: &Path,
+    ) -> Result<Self> {
+        let bytes = dim as u64 * 4;
+        let in_bounds = offset
+            .checked_add(bytes)
+            .is_some_and(|end| end <= mapping.len() as u64);
+        if !in_bounds {
+            return Err(Error::corruption(
+                file,
+                offset,
+                format!(
+                    "slot offset {offset} + {bytes} bytes is outside the {}-byte mapping",
+                    mapping.len()
+                ),
+            ));
+        }
+        if offset % 4 != 0 {
+            return Err(Error::corruption(
+                file,
+                offset,
+                format!("slot offset {offset} is not aligned to 4 bytes"),
+            ));
+        }
+        live_guards.fetch_add(1, Ordering::AcqRel);
+        Ok(VectorGuard {
+            mapping,
+            offset: offset as usize,
+            dim,
+            live_guards,
+        })
+    }
+}
+
+impl Deref for VectorGuard {
+    type Target = [f32];
+
+    fn deref(&self) -> &[f32] {
+        // SAFETY: `new` checked that [offset, offset + 4 * dim) lies inside the mapping and
+        // that offset is a multiple of 4; the mapping base is 64-byte aligned (Mapping's
+        // contract), so the pointer is aligned for f32. The mapping is kept alive by our Arc.
+        // Every bit pattern is a valid f32, the data is little-endian like the host
+        // (big-endian targets fail to compile above), and the bytes do not change while this
+        // guard lives (module docs: live slots are write-once and are reclaimed only when no
+        // guard exists).
+        unsafe {
+            std::slice::from_raw_parts(
+                self.mapping.as_ptr().add(self.offset).cast::<f32>(),
+                self.dim,
+            )
+        }
+    }
+}
+
+impl Drop for VectorGuard {
+    fn drop(&mut self) {
+        self.live_guards.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+impl fmt::Debug for VectorGuard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("VectorGuard")
+            .field("offset", &self.offset)
+            .field("dim", &self.dim)
+            .finish()
+    }
+}
+
+impl AsRef<[f32]> for VectorGuard {
+    fn as_ref(&self) -> &[f32] {
+        self
+    }
+}

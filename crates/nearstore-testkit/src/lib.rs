@@ -1,0 +1,1 @@
+//! Test fixtures for NearStore (not published).

@@ -1,0 +1,1 @@
+//! NearStore engine (being built).
