@@ -29,8 +29,9 @@ pub const VECTOR_INDEX_ENTRY_LEN: u64 = 12;
 
 /// Marks the start of every log record ("NSRC" as bytes).
 pub const RECORD_MAGIC: [u8; 4] = *b"NSRC";
-/// Record header: magic, body length u32, crc32c u32 (of the length bytes and the body).
-pub const RECORD_HEADER_LEN: u64 = 12;
+/// Record header: magic, body length u32, crc32c u32, synced-upto u64 (the log length known
+/// durable when the record was written). The CRC covers the length, synced-upto and body.
+pub const RECORD_HEADER_LEN: u64 = 20;
 /// Largest record body accepted; a longer length field is damage, never an allocation.
 pub const MAX_RECORD_BODY: u32 = 256 << 20;
 /// Largest dimension a vector store accepts.

@@ -1,14 +1,17 @@
 //! Checksummed append-only record logs: the framing shared by `vectors.wal` and
 //! `payloads.log`.
 //!
-//! A log is a 32-byte header followed by records `[magic "NSRC"][len u32][crc32c u32][body]`,
-//! where the CRC covers the length bytes and the body. Recovery rules:
-//! - a record that is cut short, has a bad magic, an impossible length or a bad CRC, and is
-//!   followed by no valid record anywhere after it, is a torn tail: it is cut off (the log is
-//!   truncated to the last good record and synced) and counted;
-//! - a bad record followed by at least one valid record is `Error::Corruption` at the bad
-//!   record's offset: never skipped silently, since replaying what follows could resurrect
-//!   stale data;
+//! A log is a 32-byte header followed by records
+//! `[magic "NSRC"][len u32][crc32c u32][synced_upto u64][body]`, where the CRC covers the
+//! length, `synced_upto` and the body, and `synced_upto` is the log length that a completed
+//! fsync had made durable when the record was written. Recovery rules, for a record at offset
+//! X that is cut short, has a bad magic, an impossible length or a bad CRC:
+//! - if some valid record after X has `synced_upto > X`, the bytes at X had been made durable
+//!   before that record was written, so X is damaged data: `Error::Corruption` at X, never
+//!   skipped silently (replaying what follows could resurrect stale data);
+//! - otherwise everything from X on was written after the last fsync that covered X, and power
+//!   loss may persist such writes in any order (a later one without an earlier one): it is a
+//!   torn tail, cut off (truncate to X + sync) and counted.
 //! - every length is checked against `MAX_RECORD_BODY` and the file size before anything is
 //!   allocated or read.
 
@@ -70,12 +73,14 @@ pub fn read_header(file: &dyn StorageFile, magic: &[u8; 8]) -> Result<u64> {
     Ok(param)
 }
 
-/// Frames one record body.
-pub fn frame(body: &[u8], out: &mut Vec<u8>) {
+/// Frames one record body; `synced_upto` is the log's durable length at writing time.
+pub fn frame(body: &[u8], synced_upto: u64, out: &mut Vec<u8>) {
     let len = body.len() as u32;
+    let synced = synced_upto.to_le_bytes();
     out.extend_from_slice(&RECORD_MAGIC);
     out.extend_from_slice(&len.to_le_bytes());
-    out.extend_from_slice(&crc32c_parts(&[&len.to_le_bytes(), body]).to_le_bytes());
+    out.extend_from_slice(&crc32c_parts(&[&len.to_le_bytes(), &synced, body]).to_le_bytes());
+    out.extend_from_slice(&synced);
     out.extend_from_slice(body);
 }
 
@@ -115,7 +120,7 @@ impl<'f> WindowReader<'f> {
 
 /// Why a record at some offset is not valid.
 enum Check {
-    Valid { body_len: u64 },
+    Valid { body_len: u64, synced_upto: u64 },
     Invalid(String),
 }
 
@@ -129,6 +134,8 @@ fn check_record(r: &mut WindowReader<'_>, at: u64) -> Result<Check> {
     }
     let len = u32::from_le_bytes([head[4], head[5], head[6], head[7]]);
     let crc = u32::from_le_bytes([head[8], head[9], head[10], head[11]]);
+    let mut synced = [0u8; 8];
+    synced.copy_from_slice(&head[12..20]);
     if len > MAX_RECORD_BODY {
         return Ok(Check::Invalid(format!(
             "record length {len} exceeds the limit {MAX_RECORD_BODY}"
@@ -141,14 +148,18 @@ fn check_record(r: &mut WindowReader<'_>, at: u64) -> Result<Check> {
         )));
     }
     let body = r.get(at + RECORD_HEADER_LEN, body_len)?;
-    if crc32c_parts(&[&len.to_le_bytes(), body]) != crc {
+    if crc32c_parts(&[&len.to_le_bytes(), &synced, body]) != crc {
         return Ok(Check::Invalid("record checksum mismatch".into()));
     }
-    Ok(Check::Valid { body_len })
+    Ok(Check::Valid {
+        body_len,
+        synced_upto: u64::from_le_bytes(synced),
+    })
 }
 
-/// Whether any valid record starts strictly after `bad`.
-fn valid_record_after(r: &mut WindowReader<'_>, bad: u64) -> Result<Option<u64>> {
+/// The first valid record after `bad` that was written when `bad` was already durable
+/// (`synced_upto > bad`): proof that the damage at `bad` is not a torn tail.
+fn durable_record_after(r: &mut WindowReader<'_>, bad: u64) -> Result<Option<u64>> {
     let mut at = bad + 1;
     while at + RECORD_HEADER_LEN <= r.len {
         let chunk_len = (r.len - at).min(WINDOW);
@@ -156,7 +167,9 @@ fn valid_record_after(r: &mut WindowReader<'_>, bad: u64) -> Result<Option<u64>>
         let mut i = 0;
         while let Some(pos) = chunk[i..].windows(4).position(|w| w == RECORD_MAGIC) {
             let candidate = at + (i + pos) as u64;
-            if let Check::Valid { .. } = check_record(r, candidate)? {
+            if let Check::Valid { synced_upto, .. } = check_record(r, candidate)?
+                && synced_upto > bad
+            {
                 return Ok(Some(candidate));
             }
             i += pos + 1;
@@ -181,7 +194,7 @@ pub fn scan(
     let mut at = LOG_HEADER_LEN;
     while at < r.len {
         match check_record(&mut r, at)? {
-            Check::Valid { body_len } => {
+            Check::Valid { body_len, .. } => {
                 let body = r.get(at + RECORD_HEADER_LEN, body_len)?;
                 on_record(at, body)?;
                 stats.records += 1;
@@ -189,11 +202,13 @@ pub fn scan(
                 stats.valid_end = at;
             }
             Check::Invalid(reason) => {
-                if let Some(next) = valid_record_after(&mut r, at)? {
+                if let Some(next) = durable_record_after(&mut r, at)? {
                     return Err(Error::corruption(
                         file.path(),
                         at,
-                        format!("{reason}; a valid record follows at byte {next}"),
+                        format!(
+                            "{reason}; the record at byte {next} proves this part had been made durable"
+                        ),
                     ));
                 }
                 stats.torn_bytes = r.len - at;
@@ -210,6 +225,7 @@ pub struct RecordLog {
     file: Arc<dyn StorageFile>,
     path: PathBuf,
     end: u64,
+    synced_end: u64,
 }
 
 impl RecordLog {
@@ -232,12 +248,13 @@ impl RecordLog {
         let stats = scan(file.as_ref(), on_record)?;
         if stats.torn_bytes > 0 {
             file.set_len(stats.valid_end)?;
-            file.sync()?;
         }
+        file.sync()?;
         let log = RecordLog {
             file,
             path: path.to_path_buf(),
             end: stats.valid_end,
+            synced_end: stats.valid_end,
         };
         Ok((log, param, stats))
     }
@@ -257,6 +274,11 @@ impl RecordLog {
         self.end
     }
 
+    /// The log length made durable by the last completed sync (what [`frame`] records).
+    pub fn synced_end(&self) -> u64 {
+        self.synced_end
+    }
+
     /// Appends already framed records (see [`frame`]) in one write; returns the offset of the
     /// first. On failure the log's end does not move, so a retry overwrites the partial write;
     /// callers poison themselves because the tail may now hold a partial record.
@@ -270,13 +292,15 @@ impl RecordLog {
     /// Frames and appends one record; returns its offset.
     pub fn append(&mut self, body: &[u8]) -> Result<u64> {
         let mut framed = Vec::with_capacity(body.len() + RECORD_HEADER_LEN as usize);
-        frame(body, &mut framed);
+        frame(body, self.synced_end, &mut framed);
         self.append_framed(&framed)
     }
 
     /// Makes every appended record durable.
-    pub fn sync(&self) -> Result<()> {
-        self.file.sync()
+    pub fn sync(&mut self) -> Result<()> {
+        self.file.sync()?;
+        self.synced_end = self.end;
+        Ok(())
     }
 
     /// Cuts the log back to `end` (a record boundary) and syncs.
@@ -284,16 +308,14 @@ impl RecordLog {
         self.file.set_len(end)?;
         self.file.sync()?;
         self.end = end;
+        self.synced_end = end;
         Ok(())
     }
 
     /// Drops every record (keeps the header) and syncs: used once what the records protect is
     /// durable elsewhere.
     pub fn reset(&mut self) -> Result<()> {
-        self.file.set_len(LOG_HEADER_LEN)?;
-        self.file.sync()?;
-        self.end = LOG_HEADER_LEN;
-        Ok(())
+        self.truncate_to(LOG_HEADER_LEN)
     }
 
     /// Reads the record at `offset` whose body is `body_len` bytes, verifying its frame and
@@ -312,7 +334,7 @@ impl RecordLog {
         }
         let crc = u32::from_le_bytes([buf[8], buf[9], buf[10], buf[11]]);
         let body = buf.split_off(RECORD_HEADER_LEN as usize);
-        if crc32c_parts(&[&len.to_le_bytes(), &body]) != crc {
+        if crc32c_parts(&[&len.to_le_bytes(), &buf[12..20], &body]) != crc {
             return Err(bad("record checksum mismatch on read"));
         }
         Ok(body)

@@ -85,6 +85,7 @@ struct PayloadWriter {
 }
 
 /// A decoded payload record body.
+#[derive(Debug)]
 struct PayloadRecord<'a> {
     tag: u8,
     flags: u8,
@@ -111,13 +112,20 @@ fn decode_record<'a>(body: &'a [u8], file: &'a Path, offset: u64) -> Result<Payl
     })
 }
 
-fn encode_record(tag: u8, last: bool, id: u64, json: &[u8], out: &mut Vec<u8>) -> u32 {
+fn encode_record(
+    tag: u8,
+    last: bool,
+    id: u64,
+    json: &[u8],
+    synced_upto: u64,
+    out: &mut Vec<u8>,
+) -> u32 {
     let mut body = Vec::with_capacity(10 + json.len());
     body.push(tag);
     body.push(if last { LAST_IN_GROUP } else { 0 });
     body.put_u64(id);
     body.extend_from_slice(json);
-    frame(&body, out);
+    frame(&body, synced_upto, out);
     body.len() as u32
 }
 
@@ -304,7 +312,7 @@ impl PayloadStore {
                 Some(j) => (PUT, j.as_slice()),
                 None => (DELETE, &[][..]),
             };
-            let body_len = encode_record(tag, i == last, *id, bytes, &mut framed);
+            let body_len = encode_record(tag, i == last, *id, bytes, w.log.synced_end(), &mut framed);
             placed.push((*id, json.is_some().then_some((at, body_len))));
         }
         let base = match w.log.append_framed(&framed) {
@@ -398,7 +406,7 @@ impl PayloadStore {
     }
 
     /// Rewrites the log with only live records (atomically: new file, fsync, rename, fsync
-    /// dir); returns the bytes reclaimed.
+    /// dir); returns the bytes reclaimed. Like `flush()`, it is a durability barrier.
     pub fn compact(&self) -> Result<u64> {
         let mut w = self.writer.lock();
         self.compact_locked(&mut w)
@@ -410,6 +418,7 @@ impl PayloadStore {
         }
         let reclaimed = Self::dead_bytes(w);
         if reclaimed == 0 {
+            Self::flush_locked(w)?;
             return Ok(0);
         }
         let b = self.backend.as_ref();
@@ -432,7 +441,7 @@ impl PayloadStore {
             let body = RecordLog::read_record(old_file.as_ref(), entry.offset, entry.body_len)?;
             let record = decode_record(&body, old_file.path(), entry.offset)?;
             let at = written + buf.len() as u64;
-            let body_len = encode_record(PUT, true, id, record.json, &mut buf);
+            let body_len = encode_record(PUT, true, id, record.json, 0, &mut buf);
             new_entries.insert(
                 id,
                 Entry {

@@ -693,8 +693,9 @@ impl VectorStore {
     }
 
     /// Rewrites the live vectors densely into a new data file and returns the bytes reclaimed
-    /// (0, doing nothing, when there are no dead slots). Crash-safe: the new file and its
-    /// checkpoint are complete and synced before they replace the old ones.
+    /// (0 when there are no dead slots). Crash-safe: the new file and its checkpoint are
+    /// complete and synced before they replace the old ones. Like `flush()`, it is a
+    /// durability barrier.
     pub fn compact(&self) -> Result<u64> {
         let mut w = self.writer.lock();
         self.compact_locked(&mut w)
@@ -705,6 +706,7 @@ impl VectorStore {
         let live = self.len() as u64;
         let dead = w.high_water - live;
         if dead == 0 {
+            self.flush_locked(w)?;
             return Ok(0);
         }
         let b = self.backend.as_ref();
