@@ -1,0 +1,166 @@
+//! Distance metrics and kernels for NearStore: the only crate that uses `std::arch`.
+//!
+//! Everything in the engine that scores a vector goes through this crate, so its speed
+//! bounds the engine's. It owns:
+//!
+//! - [`DistanceMetric`] (cosine, euclidean, dot, hamming, jaccard), the score direction of
+//!   each (documented once, there) and the ordering helper
+//!   [`DistanceMetric::cmp_best_first`] every caller sorts with;
+//! - scalar oracle kernels ([`scalar`]) and per-ISA SIMD kernels: x86_64 AVX2+FMA+F16C,
+//!   AVX-512 (F/BW/VL) and AVX-512 with VNNI + VPOPCNTDQ; aarch64 NEON;
+//! - dispatch resolved once per process ([`kernels`], [`Kernels`], [`Isa`]), which the
+//!   `NEARSTORE_FORCE_SCALAR=1` environment variable (or the `force-scalar` feature) pins to
+//!   the scalar table;
+//! - prepared queries ([`prepare`] → [`Scorer`], [`prepare_f16`] → [`F16Scorer`]): the hot
+//!   loop does no feature detection and no query normalisation;
+//! - one-shot pairwise functions for every element type ([`dot`], [`l2_squared`],
+//!   [`cosine`], [`dot_f16`], [`dot_u8`], [`hamming_bits`], ...).
+//!
+//! It depends on nothing in the workspace and knows nothing of storage, indexes or queries.
+//!
+//! # Element types
+//!
+//! | elements | metrics | accumulator |
+//! | --- | --- | --- |
+//! | `f32` | all five | `f32` lanes (SIMD), `f64` (scalar oracle) |
+//! | `f16` ([`half::f16`], storage only) | cosine, L2, dot | converted to `f32` in registers, `f32` lanes |
+//! | `u8`, `i8` (scalar-quantization codes) | L2², dot | `i32` lanes, wrapping; result `u32` / `i32` |
+//! | packed bits (`&[u64]`) | hamming, jaccard | `u64` popcounts |
+//!
+//! # Numerics contract
+//!
+//! - **Accumulators.** SIMD float kernels multiply in `f32` with FMA and keep several
+//!   independent `f32` accumulators (64 lanes on AVX-512, 32 on AVX2, 16 on NEON) that are
+//!   added pairwise at the end. The scalar oracle widens to `f64` and sums in index order.
+//! - **Tolerance vs the oracle.** For a dot product of length `n` a SIMD kernel satisfies
+//!   `|simd - oracle| <= (ceil(n/4) + 16) * f32::EPSILON * Σ|aᵢbᵢ| + n * 2⁻¹⁴⁹ * 4`
+//!   (the second term covers products in `f32`'s subnormal range); L2² is the same bound
+//!   with `Σ(aᵢ-bᵢ)²` in place of `Σ|aᵢbᵢ|`. Cosine is finished in `f64` from the three
+//!   sums, so its error is `E(ab)/(|a||b|) + |cos|/2 * (E(aa)/aa + E(bb)/bb)` plus a few
+//!   `f32` ulps, where `E(..)` is the bound above. `f16` kernels follow the same bounds on the
+//!   `f16` values widened exactly to `f32`. The property tests in `tests/it` check exactly
+//!   these bounds, for lengths 0..2100, unaligned slices, and magnitudes from 1e-20 to 1e15.
+//! - **Exact results.** Hamming and Jaccard (over `f32` set-ness or over bits) and all
+//!   integer kernels are bit-identical across kernels. Integer accumulation wraps modulo
+//!   2³² identically everywhere; it is exact for `u8` dot and L2² and `i8` L2² while
+//!   `len <= 66_051` (`255² * len < 2³²`) and for `i8` dot while `len <= 131_071`.
+//! - **Zero norm.** Cosine with a zero-norm vector (including the empty vector) is `0.0`,
+//!   never NaN. Results are clamped to `[-1, 1]`. Vectors whose squared norm underflows
+//!   `f32` (all `|xᵢ| < ~1e-23`) count as zero-norm; between that and ~1e-19 cosine loses
+//!   precision gracefully as the bound above says.
+//! - **Jaccard of two empty sets** is `1.0` (the sets are identical).
+//! - **NaN and infinity** are rejected upstream (the engine validates vectors on upsert and
+//!   queries on entry). The kernels do not check: a NaN input gives a NaN float result
+//!   (never a crash) and is never "set" for Hamming/Jaccard; infinities propagate by IEEE
+//!   rules; sums whose magnitude exceeds `f32::MAX` (about 1.8e19 per component for L2²)
+//!   overflow to infinity.
+//! - **Euclidean.** [`DistanceMetric::Euclidean`] scores are the true L2 distance;
+//!   [`Scorer::rank_key`] returns the squared distance for ranking, and
+//!   [`DistanceMetric::score_from_key`] turns a key into the score.
+//! - **Lengths.** Public functions panic when the two lengths differ (or return
+//!   [`Error::DimensionMismatch`] in their `try_` form); the raw [`Kernels`] function
+//!   pointers compare the common prefix and never read out of bounds.
+
+mod dispatch;
+mod metric;
+mod pairwise;
+pub mod scalar;
+mod scorer;
+
+#[cfg(target_arch = "x86_64")]
+mod x86;
+
+#[cfg(target_arch = "aarch64")]
+mod aarch64;
+
+pub use dispatch::{Isa, Kernels, force_scalar_requested, kernels};
+pub use half::f16;
+pub use metric::{DistanceMetric, distance, try_distance};
+pub use pairwise::{
+    cosine, cosine_f16, dot, dot_f16, dot_i8, dot_u8, hamming_bits, jaccard_bits, l2, l2_squared,
+    l2_squared_f16, l2_squared_i8, l2_squared_u8, set_counts_bits,
+};
+pub use scorer::{F16Scorer, Scorer, prepare, prepare_f16};
+
+/// Errors of this crate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Two vectors that must have the same dimension do not.
+    #[error("dimension mismatch: expected {expected}, got {actual}")]
+    DimensionMismatch {
+        /// The dimension of the first (query) vector.
+        expected: usize,
+        /// The dimension of the other vector.
+        actual: usize,
+    },
+    /// A metric name that is none of the known names or aliases.
+    #[error(
+        "unknown distance metric {name:?} (expected cosine, euclidean|l2, dot, hamming or jaccard)"
+    )]
+    UnknownMetric {
+        /// The name as given.
+        name: String,
+    },
+    /// A metric that has no kernel for an element type (e.g. Hamming over `f16`).
+    #[error("metric {metric} is not supported over {element} vectors")]
+    UnsupportedMetric {
+        /// The metric asked for.
+        metric: DistanceMetric,
+        /// The element type (`"f16"`, ...).
+        element: &'static str,
+    },
+}
+
+/// The three sums cosine needs, from one pass: `a·b`, `a·a`, `b·b`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct CosineParts {
+    /// `Σ aᵢbᵢ`.
+    pub dot: f32,
+    /// `Σ aᵢ²`.
+    pub norm_a_sq: f32,
+    /// `Σ bᵢ²`.
+    pub norm_b_sq: f32,
+}
+
+/// A prepared cosine query's per-candidate sums: `q·c` and `c·c`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct DotNorm {
+    /// `Σ qᵢcᵢ`.
+    pub dot: f32,
+    /// `Σ cᵢ²`.
+    pub norm_sq: f32,
+}
+
+/// Sizes of the intersection and union of two sets (set components or set bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SetCounts {
+    /// `|A ∩ B|`.
+    pub intersection: u64,
+    /// `|A ∪ B|`.
+    pub union: u64,
+}
+
+/// Cosine similarity from its three sums: `0.0` when either norm is zero, else
+/// `dot / sqrt(aa * bb)` computed in `f64` (no overflow) and clamped to `[-1, 1]`.
+pub fn cosine_from_parts(p: CosineParts) -> f32 {
+    cosine_from_norms(p.dot, p.norm_a_sq, p.norm_b_sq)
+}
+
+#[inline]
+pub(crate) fn cosine_from_norms(dot: f32, aa: f32, bb: f32) -> f32 {
+    if aa <= 0.0 || bb <= 0.0 {
+        return 0.0;
+    }
+    let c = f64::from(dot) / (f64::from(aa).sqrt() * f64::from(bb).sqrt());
+    (c as f32).clamp(-1.0, 1.0)
+}
+
+/// Jaccard similarity from set sizes: `intersection / union`, `1.0` when both are empty.
+pub fn jaccard_from_counts(c: SetCounts) -> f32 {
+    if c.union == 0 {
+        1.0
+    } else {
+        (c.intersection as f64 / c.union as f64) as f32
+    }
+}

@@ -1,0 +1,220 @@
+//! Scalar kernels: the oracle every SIMD kernel is tested against, and the fallback the
+//! dispatcher picks on CPUs without a SIMD table (or under `NEARSTORE_FORCE_SCALAR=1`).
+//!
+//! Floating-point kernels widen every product to `f64` and accumulate in `f64` in index
+//! order, so their result is the exact value rounded (at most a few ulps away) to `f32`.
+//! Integer kernels accumulate with wrapping `u32`/`i32` arithmetic, which every SIMD kernel
+//! reproduces bit for bit. No `unsafe` here.
+
+use half::f16;
+
+use crate::{CosineParts, DotNorm, SetCounts};
+
+/// `Σ aᵢbᵢ`.
+pub fn dot_f32(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = 0.0f64;
+    for (x, y) in a.iter().zip(b) {
+        acc += f64::from(*x) * f64::from(*y);
+    }
+    acc as f32
+}
+
+/// `Σ (aᵢ-bᵢ)²`, the squared L2 distance.
+pub fn l2sq_f32(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = 0.0f64;
+    for (x, y) in a.iter().zip(b) {
+        let d = f64::from(*x) - f64::from(*y);
+        acc += d * d;
+    }
+    acc as f32
+}
+
+/// `a·b`, `a·a` and `b·b` in one pass.
+pub fn cos_f32(a: &[f32], b: &[f32]) -> CosineParts {
+    let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (f64::from(*x), f64::from(*y));
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    CosineParts {
+        dot: ab as f32,
+        norm_a_sq: aa as f32,
+        norm_b_sq: bb as f32,
+    }
+}
+
+/// `q·c` and `c·c` in one pass (a prepared cosine query already knows `q·q`).
+pub fn dot_norm_f32(q: &[f32], c: &[f32]) -> DotNorm {
+    let (mut qc, mut cc) = (0.0f64, 0.0f64);
+    for (x, y) in q.iter().zip(c) {
+        let (x, y) = (f64::from(*x), f64::from(*y));
+        qc += x * y;
+        cc += y * y;
+    }
+    DotNorm {
+        dot: qc as f32,
+        norm_sq: cc as f32,
+    }
+}
+
+/// Is an `f32` component set (the Hamming/Jaccard definition)? NaN is never set.
+#[inline]
+pub fn is_set(x: f32) -> bool {
+    x > 0.5
+}
+
+/// Number of positions where exactly one of `aᵢ > 0.5`, `bᵢ > 0.5` holds.
+pub fn hamming_f32(a: &[f32], b: &[f32]) -> u64 {
+    a.iter()
+        .zip(b)
+        .filter(|(x, y)| is_set(**x) != is_set(**y))
+        .count() as u64
+}
+
+/// Intersection and union sizes of the set positions of `a` and `b`.
+pub fn jaccard_f32(a: &[f32], b: &[f32]) -> SetCounts {
+    let mut counts = SetCounts::default();
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (is_set(*x), is_set(*y));
+        counts.intersection += u64::from(x && y);
+        counts.union += u64::from(x || y);
+    }
+    counts
+}
+
+/// `Σ aᵢbᵢ` over `f16` storage, accumulated as in [`dot_f32`].
+pub fn dot_f16(a: &[f16], b: &[f16]) -> f32 {
+    let mut acc = 0.0f64;
+    for (x, y) in a.iter().zip(b) {
+        acc += x.to_f64() * y.to_f64();
+    }
+    acc as f32
+}
+
+/// `Σ (aᵢ-bᵢ)²` over `f16` storage.
+pub fn l2sq_f16(a: &[f16], b: &[f16]) -> f32 {
+    let mut acc = 0.0f64;
+    for (x, y) in a.iter().zip(b) {
+        let d = x.to_f64() - y.to_f64();
+        acc += d * d;
+    }
+    acc as f32
+}
+
+/// `a·b`, `a·a`, `b·b` over `f16` storage.
+pub fn cos_f16(a: &[f16], b: &[f16]) -> CosineParts {
+    let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
+    for (x, y) in a.iter().zip(b) {
+        let (x, y) = (x.to_f64(), y.to_f64());
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    CosineParts {
+        dot: ab as f32,
+        norm_a_sq: aa as f32,
+        norm_b_sq: bb as f32,
+    }
+}
+
+/// `q·c` and `c·c` over `f16` storage.
+pub fn dot_norm_f16(q: &[f16], c: &[f16]) -> DotNorm {
+    let (mut qc, mut cc) = (0.0f64, 0.0f64);
+    for (x, y) in q.iter().zip(c) {
+        let (x, y) = (x.to_f64(), y.to_f64());
+        qc += x * y;
+        cc += y * y;
+    }
+    DotNorm {
+        dot: qc as f32,
+        norm_sq: cc as f32,
+    }
+}
+
+/// `Σ aᵢbᵢ` over `u8` codes, wrapping modulo 2³² (exact while `len <= 66_051`).
+pub fn dot_u8(a: &[u8], b: &[u8]) -> u32 {
+    let mut acc = 0u32;
+    for (x, y) in a.iter().zip(b) {
+        acc = acc.wrapping_add(u32::from(*x) * u32::from(*y));
+    }
+    acc
+}
+
+/// `Σ (aᵢ-bᵢ)²` over `u8` codes, wrapping modulo 2³² (exact while `len <= 66_051`).
+pub fn l2sq_u8(a: &[u8], b: &[u8]) -> u32 {
+    let mut acc = 0u32;
+    for (x, y) in a.iter().zip(b) {
+        let d = u32::from(x.abs_diff(*y));
+        acc = acc.wrapping_add(d * d);
+    }
+    acc
+}
+
+/// `Σ aᵢbᵢ` over `i8` codes, wrapping modulo 2³² (exact while `len <= 131_071`).
+pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
+    let mut acc = 0i32;
+    for (x, y) in a.iter().zip(b) {
+        acc = acc.wrapping_add(i32::from(*x) * i32::from(*y));
+    }
+    acc
+}
+
+/// `Σ (aᵢ-bᵢ)²` over `i8` codes, wrapping modulo 2³² (exact while `len <= 66_051`).
+pub fn l2sq_i8(a: &[i8], b: &[i8]) -> u32 {
+    let mut acc = 0u32;
+    for (x, y) in a.iter().zip(b) {
+        let d = u32::from(x.abs_diff(*y));
+        acc = acc.wrapping_add(d * d);
+    }
+    acc
+}
+
+/// Number of differing bits: `popcount(a XOR b)`.
+pub fn hamming_bits(a: &[u64], b: &[u64]) -> u64 {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| u64::from((x ^ y).count_ones()))
+        .sum()
+}
+
+/// `popcount(a AND b)` and `popcount(a OR b)`.
+pub fn jaccard_bits(a: &[u64], b: &[u64]) -> SetCounts {
+    let mut counts = SetCounts::default();
+    for (x, y) in a.iter().zip(b) {
+        counts.intersection += u64::from((x & y).count_ones());
+        counts.union += u64::from((x | y).count_ones());
+    }
+    counts
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integer_kernels_match_hand_computed_values() {
+        assert_eq!(dot_u8(&[255, 2], &[255, 3]), 65025 + 6);
+        assert_eq!(l2sq_u8(&[0, 10], &[255, 7]), 65025 + 9);
+        assert_eq!(dot_i8(&[-128, 5], &[-128, -3]), 16384 - 15);
+        assert_eq!(l2sq_i8(&[-128, 5], &[127, -3]), 65025 + 64);
+        assert_eq!(hamming_bits(&[0b1011, u64::MAX], &[0b0001, 0]), 2 + 64);
+        let c = jaccard_bits(&[0b1100], &[0b0110]);
+        assert_eq!((c.intersection, c.union), (1, 3));
+    }
+
+    #[test]
+    fn float_kernels_match_hand_computed_values() {
+        let a = [1.0, 2.0, 3.0];
+        let b = [4.0, -5.0, 6.0];
+        assert_eq!(dot_f32(&a, &b), 12.0);
+        assert_eq!(l2sq_f32(&a, &b), 9.0 + 49.0 + 9.0);
+        let p = cos_f32(&a, &b);
+        assert_eq!((p.dot, p.norm_a_sq, p.norm_b_sq), (12.0, 14.0, 77.0));
+        let h: Vec<f16> = a.iter().map(|x| f16::from_f32(*x)).collect();
+        let g: Vec<f16> = b.iter().map(|x| f16::from_f32(*x)).collect();
+        assert_eq!(dot_f16(&h, &g), 12.0);
+        assert_eq!(l2sq_f16(&h, &g), 67.0);
+    }
+}

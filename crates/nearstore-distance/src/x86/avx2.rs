@@ -1,0 +1,418 @@
+//! AVX2 + FMA + F16C kernels (x86_64 CPUs without AVX-512).
+//!
+//! Float kernels keep four independent 8-lane `f32` accumulators (32 lanes); the tail is
+//! copied into a zero-filled stack block and processed like a full one (zeros add nothing
+//! to any sum here). Integer kernels widen to `i16` and use `vpmaddwd` into `i32` lanes
+//! (not `vpmaddubsw`, whose `i16` saturation would break exactness). Bits use POPCNT.
+//!
+//! Soundness: the `#[target_feature]` kernels are only called from the safe wrappers at the
+//! bottom, reachable only through [`TABLE`], which [`table`] hands out only after detecting
+//! every feature they enable.
+
+use std::arch::x86_64::*;
+
+use half::f16;
+
+use crate::dispatch::{Isa, Kernels};
+use crate::{CosineParts, DotNorm, SetCounts};
+
+// ---------------------------------------------------------------------------------------
+// Loads.
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn ld_f32(p: &[f32; 8]) -> __m256 {
+    // SAFETY: `p` refers to 8 contiguous f32 (32 readable bytes); loadu needs no alignment.
+    unsafe { _mm256_loadu_ps(p.as_ptr()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn ld_f16(p: &[f16; 8]) -> __m256 {
+    // SAFETY: `p` refers to 8 contiguous f16 (16 readable bytes); loadu needs no alignment.
+    let h = unsafe { _mm_loadu_si128(p.as_ptr().cast()) };
+    _mm256_cvtph_ps(h)
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn ld_u8(p: &[u8; 32]) -> __m256i {
+    // SAFETY: `p` refers to 32 readable bytes; loadu needs no alignment.
+    unsafe { _mm256_loadu_si256(p.as_ptr().cast()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn ld_i8(p: &[i8; 32]) -> __m256i {
+    // SAFETY: `p` refers to 32 readable bytes; loadu needs no alignment.
+    unsafe { _mm256_loadu_si256(p.as_ptr().cast()) }
+}
+
+/// A zero-filled block holding `t` (shorter than the block) at its start.
+#[inline]
+fn pad<T: Copy + Default, const N: usize>(t: &[T]) -> [T; N] {
+    let mut block = [T::default(); N];
+    let len = t.len().min(N);
+    block[..len].copy_from_slice(&t[..len]);
+    block
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn hsum_ps(v: __m256) -> f32 {
+    let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
+    let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    let s = _mm_add_ss(s, _mm_shuffle_ps::<0b01>(s, s));
+    _mm_cvtss_f32(s)
+}
+
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn hsum_epi32(v: __m256i) -> i32 {
+    let s = _mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b01_00_11_10>(s));
+    let s = _mm_add_epi32(s, _mm_shuffle_epi32::<0b10_11_00_01>(s));
+    _mm_cvtsi128_si32(s)
+}
+
+// ---------------------------------------------------------------------------------------
+// Float kernels, generated for f32 and f16 storage.
+
+macro_rules! float_kernels {
+    ($elem:ty, $ld:ident, $dot:ident, $l2sq:ident, $cos:ident, $dot_norm:ident) => {
+        #[target_feature(enable = "avx2,fma,f16c")]
+        fn $dot(a: &[$elem], b: &[$elem]) -> f32 {
+            let n = a.len().min(b.len());
+            let (ac, at) = a[..n].as_chunks::<8>();
+            let (bc, bt) = b[..n].as_chunks::<8>();
+            let (ac4, ac1) = ac.as_chunks::<4>();
+            let (bc4, bc1) = bc.as_chunks::<4>();
+            let mut s0 = _mm256_setzero_ps();
+            let (mut s1, mut s2, mut s3) = (s0, s0, s0);
+            for (x, y) in ac4.iter().zip(bc4) {
+                s0 = _mm256_fmadd_ps($ld(&x[0]), $ld(&y[0]), s0);
+                s1 = _mm256_fmadd_ps($ld(&x[1]), $ld(&y[1]), s1);
+                s2 = _mm256_fmadd_ps($ld(&x[2]), $ld(&y[2]), s2);
+                s3 = _mm256_fmadd_ps($ld(&x[3]), $ld(&y[3]), s3);
+            }
+            for (x, y) in ac1.iter().zip(bc1) {
+                s2 = _mm256_fmadd_ps($ld(x), $ld(y), s2);
+            }
+            if !at.is_empty() {
+                s3 = _mm256_fmadd_ps($ld(&pad(at)), $ld(&pad(bt)), s3);
+            }
+            hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)))
+        }
+
+        #[target_feature(enable = "avx2,fma,f16c")]
+        fn $l2sq(a: &[$elem], b: &[$elem]) -> f32 {
+            let n = a.len().min(b.len());
+            let (ac, at) = a[..n].as_chunks::<8>();
+            let (bc, bt) = b[..n].as_chunks::<8>();
+            let (ac4, ac1) = ac.as_chunks::<4>();
+            let (bc4, bc1) = bc.as_chunks::<4>();
+            let mut s0 = _mm256_setzero_ps();
+            let (mut s1, mut s2, mut s3) = (s0, s0, s0);
+            for (x, y) in ac4.iter().zip(bc4) {
+                let d0 = _mm256_sub_ps($ld(&x[0]), $ld(&y[0]));
+                let d1 = _mm256_sub_ps($ld(&x[1]), $ld(&y[1]));
+                let d2 = _mm256_sub_ps($ld(&x[2]), $ld(&y[2]));
+                let d3 = _mm256_sub_ps($ld(&x[3]), $ld(&y[3]));
+                s0 = _mm256_fmadd_ps(d0, d0, s0);
+                s1 = _mm256_fmadd_ps(d1, d1, s1);
+                s2 = _mm256_fmadd_ps(d2, d2, s2);
+                s3 = _mm256_fmadd_ps(d3, d3, s3);
+            }
+            for (x, y) in ac1.iter().zip(bc1) {
+                let d = _mm256_sub_ps($ld(x), $ld(y));
+                s2 = _mm256_fmadd_ps(d, d, s2);
+            }
+            if !at.is_empty() {
+                let d = _mm256_sub_ps($ld(&pad(at)), $ld(&pad(bt)));
+                s3 = _mm256_fmadd_ps(d, d, s3);
+            }
+            hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)))
+        }
+
+        #[target_feature(enable = "avx2,fma,f16c")]
+        fn $cos(a: &[$elem], b: &[$elem]) -> CosineParts {
+            let n = a.len().min(b.len());
+            let (ac, at) = a[..n].as_chunks::<8>();
+            let (bc, bt) = b[..n].as_chunks::<8>();
+            let (ac2, ac1) = ac.as_chunks::<2>();
+            let (bc2, bc1) = bc.as_chunks::<2>();
+            let z = _mm256_setzero_ps();
+            let (mut ab0, mut aa0, mut bb0, mut ab1, mut aa1, mut bb1) = (z, z, z, z, z, z);
+            for (x, y) in ac2.iter().zip(bc2) {
+                let (x0, y0) = ($ld(&x[0]), $ld(&y[0]));
+                let (x1, y1) = ($ld(&x[1]), $ld(&y[1]));
+                ab0 = _mm256_fmadd_ps(x0, y0, ab0);
+                aa0 = _mm256_fmadd_ps(x0, x0, aa0);
+                bb0 = _mm256_fmadd_ps(y0, y0, bb0);
+                ab1 = _mm256_fmadd_ps(x1, y1, ab1);
+                aa1 = _mm256_fmadd_ps(x1, x1, aa1);
+                bb1 = _mm256_fmadd_ps(y1, y1, bb1);
+            }
+            for (x, y) in ac1.iter().zip(bc1) {
+                let (x0, y0) = ($ld(x), $ld(y));
+                ab0 = _mm256_fmadd_ps(x0, y0, ab0);
+                aa0 = _mm256_fmadd_ps(x0, x0, aa0);
+                bb0 = _mm256_fmadd_ps(y0, y0, bb0);
+            }
+            if !at.is_empty() {
+                let (x1, y1) = ($ld(&pad(at)), $ld(&pad(bt)));
+                ab1 = _mm256_fmadd_ps(x1, y1, ab1);
+                aa1 = _mm256_fmadd_ps(x1, x1, aa1);
+                bb1 = _mm256_fmadd_ps(y1, y1, bb1);
+            }
+            CosineParts {
+                dot: hsum_ps(_mm256_add_ps(ab0, ab1)),
+                norm_a_sq: hsum_ps(_mm256_add_ps(aa0, aa1)),
+                norm_b_sq: hsum_ps(_mm256_add_ps(bb0, bb1)),
+            }
+        }
+
+        #[target_feature(enable = "avx2,fma,f16c")]
+        fn $dot_norm(q: &[$elem], c: &[$elem]) -> DotNorm {
+            let n = q.len().min(c.len());
+            let (qch, qt) = q[..n].as_chunks::<8>();
+            let (cch, ct) = c[..n].as_chunks::<8>();
+            let (q2, q1) = qch.as_chunks::<2>();
+            let (c2, c1) = cch.as_chunks::<2>();
+            let z = _mm256_setzero_ps();
+            let (mut qc0, mut cc0, mut qc1, mut cc1) = (z, z, z, z);
+            for (x, y) in q2.iter().zip(c2) {
+                let (x0, y0) = ($ld(&x[0]), $ld(&y[0]));
+                let (x1, y1) = ($ld(&x[1]), $ld(&y[1]));
+                qc0 = _mm256_fmadd_ps(x0, y0, qc0);
+                cc0 = _mm256_fmadd_ps(y0, y0, cc0);
+                qc1 = _mm256_fmadd_ps(x1, y1, qc1);
+                cc1 = _mm256_fmadd_ps(y1, y1, cc1);
+            }
+            for (x, y) in q1.iter().zip(c1) {
+                let (x0, y0) = ($ld(x), $ld(y));
+                qc0 = _mm256_fmadd_ps(x0, y0, qc0);
+                cc0 = _mm256_fmadd_ps(y0, y0, cc0);
+            }
+            if !qt.is_empty() {
+                let (x1, y1) = ($ld(&pad(qt)), $ld(&pad(ct)));
+                qc1 = _mm256_fmadd_ps(x1, y1, qc1);
+                cc1 = _mm256_fmadd_ps(y1, y1, cc1);
+            }
+            DotNorm {
+                dot: hsum_ps(_mm256_add_ps(qc0, qc1)),
+                norm_sq: hsum_ps(_mm256_add_ps(cc0, cc1)),
+            }
+        }
+    };
+}
+
+float_kernels!(
+    f32,
+    ld_f32,
+    dot_f32_k,
+    l2sq_f32_k,
+    cos_f32_k,
+    dot_norm_f32_k
+);
+float_kernels!(
+    f16,
+    ld_f16,
+    dot_f16_k,
+    l2sq_f16_k,
+    cos_f16_k,
+    dot_norm_f16_k
+);
+
+// ---------------------------------------------------------------------------------------
+// Set-ness kernels over f32 (exact counts).
+
+/// Bit `i` set when lane `i` is `> 0.5` (ordered compare: NaN is never set).
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn set_mask(v: __m256) -> u32 {
+    let gt = _mm256_cmp_ps::<_CMP_GT_OQ>(v, _mm256_set1_ps(0.5));
+    _mm256_movemask_ps(gt) as u32
+}
+
+#[target_feature(enable = "avx2,fma,f16c,popcnt")]
+fn hamming_f32_k(a: &[f32], b: &[f32]) -> u64 {
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<8>();
+    let (bc, bt) = b[..n].as_chunks::<8>();
+    let mut count = 0u64;
+    for (x, y) in ac.iter().zip(bc) {
+        count += u64::from((set_mask(ld_f32(x)) ^ set_mask(ld_f32(y))).count_ones());
+    }
+    if !at.is_empty() {
+        let (x, y) = (ld_f32(&pad(at)), ld_f32(&pad(bt)));
+        count += u64::from((set_mask(x) ^ set_mask(y)).count_ones());
+    }
+    count
+}
+
+#[target_feature(enable = "avx2,fma,f16c,popcnt")]
+fn jaccard_f32_k(a: &[f32], b: &[f32]) -> SetCounts {
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<8>();
+    let (bc, bt) = b[..n].as_chunks::<8>();
+    let (mut inter, mut union) = (0u64, 0u64);
+    for (x, y) in ac.iter().zip(bc) {
+        let (ma, mb) = (set_mask(ld_f32(x)), set_mask(ld_f32(y)));
+        inter += u64::from((ma & mb).count_ones());
+        union += u64::from((ma | mb).count_ones());
+    }
+    if !at.is_empty() {
+        let (ma, mb) = (set_mask(ld_f32(&pad(at))), set_mask(ld_f32(&pad(bt))));
+        inter += u64::from((ma & mb).count_ones());
+        union += u64::from((ma | mb).count_ones());
+    }
+    SetCounts {
+        intersection: inter,
+        union,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Integer kernels: `$body` runs per 32-byte block (the tail zero-padded).
+
+macro_rules! byte_blocks {
+    ($a:expr, $b:expr, $ld:ident, |$x:ident, $y:ident| $body:block) => {{
+        let n = $a.len().min($b.len());
+        let (ac, at) = $a[..n].as_chunks::<32>();
+        let (bc, bt) = $b[..n].as_chunks::<32>();
+        for (xa, ya) in ac.iter().zip(bc) {
+            let $x = $ld(xa);
+            let $y = $ld(ya);
+            $body
+        }
+        if !at.is_empty() {
+            let $x = $ld(&pad(at));
+            let $y = $ld(&pad(bt));
+            $body
+        }
+    }};
+}
+
+/// Sum of squares of 32 unsigned bytes into two `i32` accumulators.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn add_squares_u8(d: __m256i, s0: &mut __m256i, s1: &mut __m256i) {
+    let z = _mm256_setzero_si256();
+    let lo = _mm256_unpacklo_epi8(d, z);
+    let hi = _mm256_unpackhi_epi8(d, z);
+    *s0 = _mm256_add_epi32(*s0, _mm256_madd_epi16(lo, lo));
+    *s1 = _mm256_add_epi32(*s1, _mm256_madd_epi16(hi, hi));
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_u8_k(a: &[u8], b: &[u8]) -> u32 {
+    let z = _mm256_setzero_si256();
+    let (mut s0, mut s1) = (z, z);
+    byte_blocks!(a, b, ld_u8, |x, y| {
+        let p0 = _mm256_madd_epi16(_mm256_unpacklo_epi8(x, z), _mm256_unpacklo_epi8(y, z));
+        let p1 = _mm256_madd_epi16(_mm256_unpackhi_epi8(x, z), _mm256_unpackhi_epi8(y, z));
+        s0 = _mm256_add_epi32(s0, p0);
+        s1 = _mm256_add_epi32(s1, p1);
+    });
+    hsum_epi32(_mm256_add_epi32(s0, s1)) as u32
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn l2sq_u8_k(a: &[u8], b: &[u8]) -> u32 {
+    let z = _mm256_setzero_si256();
+    let (mut s0, mut s1) = (z, z);
+    byte_blocks!(a, b, ld_u8, |x, y| {
+        let d = _mm256_or_si256(_mm256_subs_epu8(x, y), _mm256_subs_epu8(y, x));
+        add_squares_u8(d, &mut s0, &mut s1);
+    });
+    hsum_epi32(_mm256_add_epi32(s0, s1)) as u32
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn dot_i8_k(a: &[i8], b: &[i8]) -> i32 {
+    let z = _mm256_setzero_si256();
+    let (mut s0, mut s1) = (z, z);
+    byte_blocks!(a, b, ld_i8, |x, y| {
+        let xl = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(x));
+        let yl = _mm256_cvtepi8_epi16(_mm256_castsi256_si128(y));
+        let xh = _mm256_cvtepi8_epi16(_mm256_extracti128_si256::<1>(x));
+        let yh = _mm256_cvtepi8_epi16(_mm256_extracti128_si256::<1>(y));
+        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(xl, yl));
+        s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(xh, yh));
+    });
+    hsum_epi32(_mm256_add_epi32(s0, s1))
+}
+
+#[target_feature(enable = "avx2,fma,f16c")]
+fn l2sq_i8_k(a: &[i8], b: &[i8]) -> u32 {
+    let z = _mm256_setzero_si256();
+    let (mut s0, mut s1) = (z, z);
+    byte_blocks!(a, b, ld_i8, |x, y| {
+        let d = _mm256_sub_epi8(_mm256_max_epi8(x, y), _mm256_min_epi8(x, y));
+        add_squares_u8(d, &mut s0, &mut s1);
+    });
+    hsum_epi32(_mm256_add_epi32(s0, s1)) as u32
+}
+
+// ---------------------------------------------------------------------------------------
+// Safe entry points and the table.
+
+macro_rules! safe_entry {
+    ($($name:ident => $kernel:path : $t:ty => $r:ty;)*) => {$(
+        fn $name(a: &[$t], b: &[$t]) -> $r {
+            // SAFETY: this function is only reachable through TABLE, which `table()` returns
+            // only after `is_x86_feature_detected!` confirmed avx2, fma, f16c and popcnt,
+            // every feature `$kernel` enables.
+            unsafe { $kernel(a, b) }
+        }
+    )*};
+}
+
+safe_entry! {
+    dot_f32 => dot_f32_k: f32 => f32;
+    l2sq_f32 => l2sq_f32_k: f32 => f32;
+    cos_f32 => cos_f32_k: f32 => CosineParts;
+    dot_norm_f32 => dot_norm_f32_k: f32 => DotNorm;
+    hamming_f32 => hamming_f32_k: f32 => u64;
+    jaccard_f32 => jaccard_f32_k: f32 => SetCounts;
+    dot_f16 => dot_f16_k: f16 => f32;
+    l2sq_f16 => l2sq_f16_k: f16 => f32;
+    cos_f16 => cos_f16_k: f16 => CosineParts;
+    dot_norm_f16 => dot_norm_f16_k: f16 => DotNorm;
+    dot_u8 => dot_u8_k: u8 => u32;
+    l2sq_u8 => l2sq_u8_k: u8 => u32;
+    dot_i8 => dot_i8_k: i8 => i32;
+    l2sq_i8 => l2sq_i8_k: i8 => u32;
+    hamming_bits => super::popcnt::hamming_bits: u64 => u64;
+    jaccard_bits => super::popcnt::jaccard_bits: u64 => SetCounts;
+}
+
+static TABLE: Kernels = Kernels {
+    isa: Isa::Avx2,
+    dot_f32,
+    l2sq_f32,
+    cos_f32,
+    dot_norm_f32,
+    hamming_f32,
+    jaccard_f32,
+    dot_f16,
+    l2sq_f16,
+    cos_f16,
+    dot_norm_f16,
+    dot_u8,
+    l2sq_u8,
+    dot_i8,
+    l2sq_i8,
+    hamming_bits,
+    jaccard_bits,
+};
+
+/// The AVX2 table, if this CPU has AVX2, FMA, F16C and POPCNT.
+pub(crate) fn table() -> Option<&'static Kernels> {
+    let ok = is_x86_feature_detected!("avx2")
+        && is_x86_feature_detected!("fma")
+        && is_x86_feature_detected!("f16c")
+        && is_x86_feature_detected!("popcnt");
+    ok.then_some(&TABLE)
+}

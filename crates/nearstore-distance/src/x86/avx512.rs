@@ -1,0 +1,615 @@
+//! AVX-512 kernels (F/BW/VL + FMA + F16C), and the VNNI + VPOPCNTDQ variants of the
+//! integer and bit kernels.
+//!
+//! Float kernels keep four independent 16-lane `f32` accumulators (64 lanes), use unaligned
+//! loads, and finish with one masked load for the tail (`maskz` loads never touch the
+//! masked-off lanes, so they cannot fault past the slice). Integer kernels widen to `i16`
+//! and multiply-add pairs into `i32` lanes (`vpmaddwd`, or `vpdpwssd`/`vpdpbusd` with VNNI).
+//!
+//! Soundness: the `#[target_feature]` kernels are only called from the safe wrappers at the
+//! bottom, which are only reachable through [`TABLE`] / [`TABLE_VNNI`], which [`table`] /
+//! [`table_vnni`] hand out only after detecting every feature the kernels enable.
+
+use std::arch::x86_64::*;
+
+use half::f16;
+
+use crate::dispatch::{Isa, Kernels};
+use crate::{CosineParts, DotNorm, SetCounts};
+
+// ---------------------------------------------------------------------------------------
+// Loads. Each takes a reference whose extent covers every byte read.
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn ld_f32(p: &[f32; 16]) -> __m512 {
+    // SAFETY: `p` refers to 16 contiguous f32 (64 readable bytes); loadu needs no alignment.
+    unsafe { _mm512_loadu_ps(p.as_ptr()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn tail_f32(t: &[f32]) -> __m512 {
+    let len = t.len().min(16);
+    let mask = ((1u32 << len) - 1) as __mmask16;
+    // SAFETY: the mask selects lanes 0..len, all inside `t`; AVX-512 masked loads do not
+    // access (or fault on) masked-off lanes.
+    unsafe { _mm512_maskz_loadu_ps(mask, t.as_ptr()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn ld_f16(p: &[f16; 16]) -> __m512 {
+    // SAFETY: `p` refers to 16 contiguous f16 (32 readable bytes); loadu needs no alignment.
+    let h = unsafe { _mm256_loadu_si256(p.as_ptr().cast()) };
+    _mm512_cvtph_ps(h)
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn tail_f16(t: &[f16]) -> __m512 {
+    let len = t.len().min(16);
+    let mask = ((1u32 << len) - 1) as __mmask16;
+    // SAFETY: the mask selects the 16-bit lanes 0..len, all inside `t`; masked-off lanes
+    // are not accessed (AVX-512BW/VL fault suppression).
+    let h = unsafe { _mm256_maskz_loadu_epi16(mask, t.as_ptr().cast()) };
+    _mm512_cvtph_ps(h)
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn ld_u8(p: &[u8; 64]) -> __m512i {
+    // SAFETY: `p` refers to 64 readable bytes; loadu needs no alignment.
+    unsafe { _mm512_loadu_si512(p.as_ptr().cast()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn tail_u8(t: &[u8]) -> __m512i {
+    let len = t.len().min(63);
+    let mask: __mmask64 = (1u64 << len) - 1;
+    // SAFETY: the mask selects bytes 0..len, all inside `t`; masked-off bytes are not
+    // accessed (AVX-512BW fault suppression).
+    unsafe { _mm512_maskz_loadu_epi8(mask, t.as_ptr().cast()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn ld_i8(p: &[i8; 64]) -> __m512i {
+    // SAFETY: `p` refers to 64 readable bytes; loadu needs no alignment.
+    unsafe { _mm512_loadu_si512(p.as_ptr().cast()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn tail_i8(t: &[i8]) -> __m512i {
+    let len = t.len().min(63);
+    let mask: __mmask64 = (1u64 << len) - 1;
+    // SAFETY: as in `tail_u8`: only bytes 0..len of `t` are accessed.
+    unsafe { _mm512_maskz_loadu_epi8(mask, t.as_ptr()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn ld_u64(p: &[u64; 8]) -> __m512i {
+    // SAFETY: `p` refers to 8 u64 (64 readable bytes); loadu needs no alignment.
+    unsafe { _mm512_loadu_si512(p.as_ptr().cast()) }
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn tail_u64(t: &[u64]) -> __m512i {
+    let len = t.len().min(8);
+    let mask = ((1u32 << len) - 1) as __mmask8;
+    // SAFETY: the mask selects 64-bit lanes 0..len, all inside `t`; masked-off lanes are not
+    // accessed.
+    unsafe { _mm512_maskz_loadu_epi64(mask, t.as_ptr().cast()) }
+}
+
+// ---------------------------------------------------------------------------------------
+// Float kernels, generated for f32 and f16 storage (both computed in f32 lanes).
+
+macro_rules! float_kernels {
+    ($elem:ty, $ld:ident, $tail:ident, $dot:ident, $l2sq:ident, $cos:ident, $dot_norm:ident) => {
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl,fma,f16c")]
+        fn $dot(a: &[$elem], b: &[$elem]) -> f32 {
+            let n = a.len().min(b.len());
+            let (ac, at) = a[..n].as_chunks::<16>();
+            let (bc, bt) = b[..n].as_chunks::<16>();
+            let (ac4, ac1) = ac.as_chunks::<4>();
+            let (bc4, bc1) = bc.as_chunks::<4>();
+            let mut s0 = _mm512_setzero_ps();
+            let (mut s1, mut s2, mut s3) = (s0, s0, s0);
+            for (x, y) in ac4.iter().zip(bc4) {
+                s0 = _mm512_fmadd_ps($ld(&x[0]), $ld(&y[0]), s0);
+                s1 = _mm512_fmadd_ps($ld(&x[1]), $ld(&y[1]), s1);
+                s2 = _mm512_fmadd_ps($ld(&x[2]), $ld(&y[2]), s2);
+                s3 = _mm512_fmadd_ps($ld(&x[3]), $ld(&y[3]), s3);
+            }
+            for (x, y) in ac1.iter().zip(bc1) {
+                s2 = _mm512_fmadd_ps($ld(x), $ld(y), s2);
+            }
+            if !at.is_empty() {
+                s3 = _mm512_fmadd_ps($tail(at), $tail(bt), s3);
+            }
+            _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)))
+        }
+
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl,fma,f16c")]
+        fn $l2sq(a: &[$elem], b: &[$elem]) -> f32 {
+            let n = a.len().min(b.len());
+            let (ac, at) = a[..n].as_chunks::<16>();
+            let (bc, bt) = b[..n].as_chunks::<16>();
+            let (ac4, ac1) = ac.as_chunks::<4>();
+            let (bc4, bc1) = bc.as_chunks::<4>();
+            let mut s0 = _mm512_setzero_ps();
+            let (mut s1, mut s2, mut s3) = (s0, s0, s0);
+            for (x, y) in ac4.iter().zip(bc4) {
+                let d0 = _mm512_sub_ps($ld(&x[0]), $ld(&y[0]));
+                let d1 = _mm512_sub_ps($ld(&x[1]), $ld(&y[1]));
+                let d2 = _mm512_sub_ps($ld(&x[2]), $ld(&y[2]));
+                let d3 = _mm512_sub_ps($ld(&x[3]), $ld(&y[3]));
+                s0 = _mm512_fmadd_ps(d0, d0, s0);
+                s1 = _mm512_fmadd_ps(d1, d1, s1);
+                s2 = _mm512_fmadd_ps(d2, d2, s2);
+                s3 = _mm512_fmadd_ps(d3, d3, s3);
+            }
+            for (x, y) in ac1.iter().zip(bc1) {
+                let d = _mm512_sub_ps($ld(x), $ld(y));
+                s2 = _mm512_fmadd_ps(d, d, s2);
+            }
+            if !at.is_empty() {
+                let d = _mm512_sub_ps($tail(at), $tail(bt));
+                s3 = _mm512_fmadd_ps(d, d, s3);
+            }
+            _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)))
+        }
+
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl,fma,f16c")]
+        fn $cos(a: &[$elem], b: &[$elem]) -> CosineParts {
+            let n = a.len().min(b.len());
+            let (ac, at) = a[..n].as_chunks::<16>();
+            let (bc, bt) = b[..n].as_chunks::<16>();
+            let (ac2, ac1) = ac.as_chunks::<2>();
+            let (bc2, bc1) = bc.as_chunks::<2>();
+            let z = _mm512_setzero_ps();
+            let (mut ab0, mut aa0, mut bb0, mut ab1, mut aa1, mut bb1) = (z, z, z, z, z, z);
+            for (x, y) in ac2.iter().zip(bc2) {
+                let (x0, y0) = ($ld(&x[0]), $ld(&y[0]));
+                let (x1, y1) = ($ld(&x[1]), $ld(&y[1]));
+                ab0 = _mm512_fmadd_ps(x0, y0, ab0);
+                aa0 = _mm512_fmadd_ps(x0, x0, aa0);
+                bb0 = _mm512_fmadd_ps(y0, y0, bb0);
+                ab1 = _mm512_fmadd_ps(x1, y1, ab1);
+                aa1 = _mm512_fmadd_ps(x1, x1, aa1);
+                bb1 = _mm512_fmadd_ps(y1, y1, bb1);
+            }
+            for (x, y) in ac1.iter().zip(bc1) {
+                let (x0, y0) = ($ld(x), $ld(y));
+                ab0 = _mm512_fmadd_ps(x0, y0, ab0);
+                aa0 = _mm512_fmadd_ps(x0, x0, aa0);
+                bb0 = _mm512_fmadd_ps(y0, y0, bb0);
+            }
+            if !at.is_empty() {
+                let (x1, y1) = ($tail(at), $tail(bt));
+                ab1 = _mm512_fmadd_ps(x1, y1, ab1);
+                aa1 = _mm512_fmadd_ps(x1, x1, aa1);
+                bb1 = _mm512_fmadd_ps(y1, y1, bb1);
+            }
+            CosineParts {
+                dot: _mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1)),
+                norm_a_sq: _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1)),
+                norm_b_sq: _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1)),
+            }
+        }
+
+        #[target_feature(enable = "avx512f,avx512bw,avx512vl,fma,f16c")]
+        fn $dot_norm(q: &[$elem], c: &[$elem]) -> DotNorm {
+            let n = q.len().min(c.len());
+            let (qc_, qt) = q[..n].as_chunks::<16>();
+            let (cc_, ct) = c[..n].as_chunks::<16>();
+            let (q2, q1) = qc_.as_chunks::<2>();
+            let (c2, c1) = cc_.as_chunks::<2>();
+            let z = _mm512_setzero_ps();
+            let (mut qc0, mut cc0, mut qc1, mut cc1) = (z, z, z, z);
+            for (x, y) in q2.iter().zip(c2) {
+                let (x0, y0) = ($ld(&x[0]), $ld(&y[0]));
+                let (x1, y1) = ($ld(&x[1]), $ld(&y[1]));
+                qc0 = _mm512_fmadd_ps(x0, y0, qc0);
+                cc0 = _mm512_fmadd_ps(y0, y0, cc0);
+                qc1 = _mm512_fmadd_ps(x1, y1, qc1);
+                cc1 = _mm512_fmadd_ps(y1, y1, cc1);
+            }
+            for (x, y) in q1.iter().zip(c1) {
+                let (x0, y0) = ($ld(x), $ld(y));
+                qc0 = _mm512_fmadd_ps(x0, y0, qc0);
+                cc0 = _mm512_fmadd_ps(y0, y0, cc0);
+            }
+            if !qt.is_empty() {
+                let (x1, y1) = ($tail(qt), $tail(ct));
+                qc1 = _mm512_fmadd_ps(x1, y1, qc1);
+                cc1 = _mm512_fmadd_ps(y1, y1, cc1);
+            }
+            DotNorm {
+                dot: _mm512_reduce_add_ps(_mm512_add_ps(qc0, qc1)),
+                norm_sq: _mm512_reduce_add_ps(_mm512_add_ps(cc0, cc1)),
+            }
+        }
+    };
+}
+
+float_kernels!(
+    f32,
+    ld_f32,
+    tail_f32,
+    dot_f32_k,
+    l2sq_f32_k,
+    cos_f32_k,
+    dot_norm_f32_k
+);
+float_kernels!(
+    f16,
+    ld_f16,
+    tail_f16,
+    dot_f16_k,
+    l2sq_f16_k,
+    cos_f16_k,
+    dot_norm_f16_k
+);
+
+// ---------------------------------------------------------------------------------------
+// Set-ness kernels over f32 (exact counts).
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,popcnt")]
+fn hamming_f32_k(a: &[f32], b: &[f32]) -> u64 {
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<16>();
+    let (bc, bt) = b[..n].as_chunks::<16>();
+    let half = _mm512_set1_ps(0.5);
+    let mut count = 0u64;
+    for (x, y) in ac.iter().zip(bc) {
+        let ma = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(ld_f32(x), half);
+        let mb = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(ld_f32(y), half);
+        count += u64::from((ma ^ mb).count_ones());
+    }
+    if !at.is_empty() {
+        let ma = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(tail_f32(at), half);
+        let mb = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(tail_f32(bt), half);
+        count += u64::from((ma ^ mb).count_ones());
+    }
+    count
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,popcnt")]
+fn jaccard_f32_k(a: &[f32], b: &[f32]) -> SetCounts {
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<16>();
+    let (bc, bt) = b[..n].as_chunks::<16>();
+    let half = _mm512_set1_ps(0.5);
+    let (mut inter, mut union) = (0u64, 0u64);
+    for (x, y) in ac.iter().zip(bc) {
+        let ma = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(ld_f32(x), half);
+        let mb = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(ld_f32(y), half);
+        inter += u64::from((ma & mb).count_ones());
+        union += u64::from((ma | mb).count_ones());
+    }
+    if !at.is_empty() {
+        let ma = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(tail_f32(at), half);
+        let mb = _mm512_cmp_ps_mask::<_CMP_GT_OQ>(tail_f32(bt), half);
+        inter += u64::from((ma & mb).count_ones());
+        union += u64::from((ma | mb).count_ones());
+    }
+    SetCounts {
+        intersection: inter,
+        union,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Integer kernels. `$body` runs once per 64-byte block with `$x`, `$y` bound to the
+// blocks of `a` and `b` (the tail block zero-filled by masked loads; zeros add nothing to
+// any of these sums, except where a kernel says otherwise).
+
+macro_rules! byte_blocks {
+    ($a:expr, $b:expr, $ld:ident, $tail:ident, |$x:ident, $y:ident| $body:block) => {{
+        let n = $a.len().min($b.len());
+        let (ac, at) = $a[..n].as_chunks::<64>();
+        let (bc, bt) = $b[..n].as_chunks::<64>();
+        for (xa, ya) in ac.iter().zip(bc) {
+            let $x = $ld(xa);
+            let $y = $ld(ya);
+            $body
+        }
+        if !at.is_empty() {
+            let $x = $tail(at);
+            let $y = $tail(bt);
+            $body
+        }
+    }};
+}
+
+/// `|x - y|` per unsigned byte.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn absdiff_u8(x: __m512i, y: __m512i) -> __m512i {
+    _mm512_or_si512(_mm512_subs_epu8(x, y), _mm512_subs_epu8(y, x))
+}
+
+/// `|x - y|` per signed byte, as an unsigned byte (the difference is at most 255).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn absdiff_i8(x: __m512i, y: __m512i) -> __m512i {
+    _mm512_sub_epi8(_mm512_max_epi8(x, y), _mm512_min_epi8(x, y))
+}
+
+/// Sum of squares of 64 unsigned bytes, added into two `i32` accumulators (`vpmaddwd`:
+/// each `i32` lane gains at most 2 * 255² = 130_050 per block).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn add_squares_u8(d: __m512i, s0: &mut __m512i, s1: &mut __m512i) {
+    let z = _mm512_setzero_si512();
+    let lo = _mm512_unpacklo_epi8(d, z);
+    let hi = _mm512_unpackhi_epi8(d, z);
+    *s0 = _mm512_add_epi32(*s0, _mm512_madd_epi16(lo, lo));
+    *s1 = _mm512_add_epi32(*s1, _mm512_madd_epi16(hi, hi));
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn dot_u8_k(a: &[u8], b: &[u8]) -> u32 {
+    let z = _mm512_setzero_si512();
+    let (mut s0, mut s1) = (z, z);
+    byte_blocks!(a, b, ld_u8, tail_u8, |x, y| {
+        let p0 = _mm512_madd_epi16(_mm512_unpacklo_epi8(x, z), _mm512_unpacklo_epi8(y, z));
+        let p1 = _mm512_madd_epi16(_mm512_unpackhi_epi8(x, z), _mm512_unpackhi_epi8(y, z));
+        s0 = _mm512_add_epi32(s0, p0);
+        s1 = _mm512_add_epi32(s1, p1);
+    });
+    _mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1)) as u32
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn l2sq_u8_k(a: &[u8], b: &[u8]) -> u32 {
+    let z = _mm512_setzero_si512();
+    let (mut s0, mut s1) = (z, z);
+    byte_blocks!(a, b, ld_u8, tail_u8, |x, y| {
+        add_squares_u8(absdiff_u8(x, y), &mut s0, &mut s1);
+    });
+    _mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1)) as u32
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn dot_i8_k(a: &[i8], b: &[i8]) -> i32 {
+    let z = _mm512_setzero_si512();
+    let (mut s0, mut s1) = (z, z);
+    byte_blocks!(a, b, ld_i8, tail_i8, |x, y| {
+        let xl = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(x));
+        let yl = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(y));
+        let xh = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64::<1>(x));
+        let yh = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64::<1>(y));
+        s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(xl, yl));
+        s1 = _mm512_add_epi32(s1, _mm512_madd_epi16(xh, yh));
+    });
+    _mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1))
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn l2sq_i8_k(a: &[i8], b: &[i8]) -> u32 {
+    let z = _mm512_setzero_si512();
+    let (mut s0, mut s1) = (z, z);
+    byte_blocks!(a, b, ld_i8, tail_i8, |x, y| {
+        add_squares_u8(absdiff_i8(x, y), &mut s0, &mut s1);
+    });
+    _mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1)) as u32
+}
+
+// VNNI variants.
+
+/// `Σ aᵢbᵢ` with `vpdpbusd` (unsigned × signed bytes): `b` is shifted into `i8` range as
+/// `b - 128` (XOR 0x80), and `128 * Σ aᵢ` (from `vpsadbw`) is added back. Zero-filled tail
+/// bytes have `a = 0`, so they add nothing to either sum.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+fn dot_u8_vnni(a: &[u8], b: &[u8]) -> u32 {
+    let z = _mm512_setzero_si512();
+    let flip = _mm512_set1_epi8(i8::MIN);
+    let (mut prod, mut sum_a) = (z, z);
+    byte_blocks!(a, b, ld_u8, tail_u8, |x, y| {
+        prod = _mm512_dpbusd_epi32(prod, x, _mm512_xor_si512(y, flip));
+        sum_a = _mm512_add_epi64(sum_a, _mm512_sad_epu8(x, z));
+    });
+    let prod = _mm512_reduce_add_epi32(prod) as u32;
+    let sum_a = _mm512_reduce_add_epi64(sum_a) as u32;
+    prod.wrapping_add(sum_a.wrapping_mul(128))
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+fn add_squares_u8_vnni(d: __m512i, s0: &mut __m512i, s1: &mut __m512i) {
+    let z = _mm512_setzero_si512();
+    let lo = _mm512_unpacklo_epi8(d, z);
+    let hi = _mm512_unpackhi_epi8(d, z);
+    *s0 = _mm512_dpwssd_epi32(*s0, lo, lo);
+    *s1 = _mm512_dpwssd_epi32(*s1, hi, hi);
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+fn l2sq_u8_vnni(a: &[u8], b: &[u8]) -> u32 {
+    let z = _mm512_setzero_si512();
+    let (mut s0, mut s1) = (z, z);
+    byte_blocks!(a, b, ld_u8, tail_u8, |x, y| {
+        add_squares_u8_vnni(absdiff_u8(x, y), &mut s0, &mut s1);
+    });
+    _mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1)) as u32
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+fn dot_i8_vnni(a: &[i8], b: &[i8]) -> i32 {
+    let z = _mm512_setzero_si512();
+    let (mut s0, mut s1) = (z, z);
+    byte_blocks!(a, b, ld_i8, tail_i8, |x, y| {
+        let xl = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(x));
+        let yl = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(y));
+        let xh = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64::<1>(x));
+        let yh = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64::<1>(y));
+        s0 = _mm512_dpwssd_epi32(s0, xl, yl);
+        s1 = _mm512_dpwssd_epi32(s1, xh, yh);
+    });
+    _mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1))
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
+fn l2sq_i8_vnni(a: &[i8], b: &[i8]) -> u32 {
+    let z = _mm512_setzero_si512();
+    let (mut s0, mut s1) = (z, z);
+    byte_blocks!(a, b, ld_i8, tail_i8, |x, y| {
+        add_squares_u8_vnni(absdiff_i8(x, y), &mut s0, &mut s1);
+    });
+    _mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1)) as u32
+}
+
+// Bit kernels with VPOPCNTDQ.
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vpopcntdq")]
+fn hamming_bits_vpop(a: &[u64], b: &[u64]) -> u64 {
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<8>();
+    let (bc, bt) = b[..n].as_chunks::<8>();
+    let (ac2, ac1) = ac.as_chunks::<2>();
+    let (bc2, bc1) = bc.as_chunks::<2>();
+    let z = _mm512_setzero_si512();
+    let (mut s0, mut s1) = (z, z);
+    for (x, y) in ac2.iter().zip(bc2) {
+        let d0 = _mm512_xor_si512(ld_u64(&x[0]), ld_u64(&y[0]));
+        let d1 = _mm512_xor_si512(ld_u64(&x[1]), ld_u64(&y[1]));
+        s0 = _mm512_add_epi64(s0, _mm512_popcnt_epi64(d0));
+        s1 = _mm512_add_epi64(s1, _mm512_popcnt_epi64(d1));
+    }
+    for (x, y) in ac1.iter().zip(bc1) {
+        let d = _mm512_xor_si512(ld_u64(x), ld_u64(y));
+        s0 = _mm512_add_epi64(s0, _mm512_popcnt_epi64(d));
+    }
+    if !at.is_empty() {
+        let d = _mm512_xor_si512(tail_u64(at), tail_u64(bt));
+        s1 = _mm512_add_epi64(s1, _mm512_popcnt_epi64(d));
+    }
+    _mm512_reduce_add_epi64(_mm512_add_epi64(s0, s1)) as u64
+}
+
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vpopcntdq")]
+fn jaccard_bits_vpop(a: &[u64], b: &[u64]) -> SetCounts {
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<8>();
+    let (bc, bt) = b[..n].as_chunks::<8>();
+    let z = _mm512_setzero_si512();
+    let (mut inter, mut union) = (z, z);
+    for (x, y) in ac.iter().zip(bc) {
+        let (x, y) = (ld_u64(x), ld_u64(y));
+        inter = _mm512_add_epi64(inter, _mm512_popcnt_epi64(_mm512_and_si512(x, y)));
+        union = _mm512_add_epi64(union, _mm512_popcnt_epi64(_mm512_or_si512(x, y)));
+    }
+    if !at.is_empty() {
+        let (x, y) = (tail_u64(at), tail_u64(bt));
+        inter = _mm512_add_epi64(inter, _mm512_popcnt_epi64(_mm512_and_si512(x, y)));
+        union = _mm512_add_epi64(union, _mm512_popcnt_epi64(_mm512_or_si512(x, y)));
+    }
+    SetCounts {
+        intersection: _mm512_reduce_add_epi64(inter) as u64,
+        union: _mm512_reduce_add_epi64(union) as u64,
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Safe entry points and the tables.
+
+macro_rules! safe_entry {
+    ($($name:ident => $kernel:path : $t:ty => $r:ty;)*) => {$(
+        fn $name(a: &[$t], b: &[$t]) -> $r {
+            // SAFETY: this function is only reachable through TABLE / TABLE_VNNI, which
+            // `table()` / `table_vnni()` return only after `is_x86_feature_detected!`
+            // confirmed every feature `$kernel` enables (see `detected` / `detected_vnni`).
+            unsafe { $kernel(a, b) }
+        }
+    )*};
+}
+
+safe_entry! {
+    dot_f32 => dot_f32_k: f32 => f32;
+    l2sq_f32 => l2sq_f32_k: f32 => f32;
+    cos_f32 => cos_f32_k: f32 => CosineParts;
+    dot_norm_f32 => dot_norm_f32_k: f32 => DotNorm;
+    hamming_f32 => hamming_f32_k: f32 => u64;
+    jaccard_f32 => jaccard_f32_k: f32 => SetCounts;
+    dot_f16 => dot_f16_k: f16 => f32;
+    l2sq_f16 => l2sq_f16_k: f16 => f32;
+    cos_f16 => cos_f16_k: f16 => CosineParts;
+    dot_norm_f16 => dot_norm_f16_k: f16 => DotNorm;
+    dot_u8 => dot_u8_k: u8 => u32;
+    l2sq_u8 => l2sq_u8_k: u8 => u32;
+    dot_i8 => dot_i8_k: i8 => i32;
+    l2sq_i8 => l2sq_i8_k: i8 => u32;
+    hamming_bits_popcnt => super::popcnt::hamming_bits: u64 => u64;
+    jaccard_bits_popcnt => super::popcnt::jaccard_bits: u64 => SetCounts;
+    dot_u8_v => dot_u8_vnni: u8 => u32;
+    l2sq_u8_v => l2sq_u8_vnni: u8 => u32;
+    dot_i8_v => dot_i8_vnni: i8 => i32;
+    l2sq_i8_v => l2sq_i8_vnni: i8 => u32;
+    hamming_bits_v => hamming_bits_vpop: u64 => u64;
+    jaccard_bits_v => jaccard_bits_vpop: u64 => SetCounts;
+}
+
+const BASE: Kernels = Kernels {
+    isa: Isa::Avx512,
+    dot_f32,
+    l2sq_f32,
+    cos_f32,
+    dot_norm_f32,
+    hamming_f32,
+    jaccard_f32,
+    dot_f16,
+    l2sq_f16,
+    cos_f16,
+    dot_norm_f16,
+    dot_u8,
+    l2sq_u8,
+    dot_i8,
+    l2sq_i8,
+    hamming_bits: hamming_bits_popcnt,
+    jaccard_bits: jaccard_bits_popcnt,
+};
+
+static TABLE: Kernels = BASE;
+
+static TABLE_VNNI: Kernels = Kernels {
+    isa: Isa::Avx512Vnni,
+    dot_u8: dot_u8_v,
+    l2sq_u8: l2sq_u8_v,
+    dot_i8: dot_i8_v,
+    l2sq_i8: l2sq_i8_v,
+    hamming_bits: hamming_bits_v,
+    jaccard_bits: jaccard_bits_v,
+    ..BASE
+};
+
+fn detected() -> bool {
+    is_x86_feature_detected!("avx512f")
+        && is_x86_feature_detected!("avx512bw")
+        && is_x86_feature_detected!("avx512vl")
+        && is_x86_feature_detected!("fma")
+        && is_x86_feature_detected!("f16c")
+        && is_x86_feature_detected!("popcnt")
+}
+
+fn detected_vnni() -> bool {
+    detected()
+        && is_x86_feature_detected!("avx512vnni")
+        && is_x86_feature_detected!("avx512vpopcntdq")
+}
+
+/// The AVX-512 (F/BW/VL) table, if this CPU has those features plus FMA, F16C and POPCNT.
+pub(crate) fn table() -> Option<&'static Kernels> {
+    detected().then_some(&TABLE)
+}
+
+/// The AVX-512 table with VNNI and VPOPCNTDQ kernels, if this CPU has them too.
+pub(crate) fn table_vnni() -> Option<&'static Kernels> {
+    detected_vnni().then_some(&TABLE_VNNI)
+}
