@@ -83,7 +83,12 @@ pub fn inspect(backend: &dyn Backend, dir: &Path) -> Result<InspectReport> {
         let file = backend.open(&path, false)?;
         let bytes = file.len()?;
         let r = match name.as_str() {
-            DATA_FILE => inspect_data(report(&name, bytes, "vector data"), &checkpoint, backend, &path),
+            DATA_FILE => inspect_data(
+                report(&name, bytes, "vector data"),
+                &checkpoint,
+                backend,
+                &path,
+            ),
             INDEX_FILE => match &checkpoint {
                 Ok(Some(c)) => FileReport {
                     records: Some(c.slots.len() as u64),
@@ -93,14 +98,24 @@ pub fn inspect(backend: &dyn Backend, dir: &Path) -> Result<InspectReport> {
                 Ok(None) => report(&name, bytes, "vector checkpoint"),
                 Err(e) => failed(report(&name, bytes, "vector checkpoint"), e),
             },
-            WAL_FILE => inspect_log(report(&name, bytes, "vector WAL"), file.as_ref(), &VECTOR_WAL_MAGIC, false),
-            crate::payload::LOG_FILE => {
-                inspect_log(report(&name, bytes, "payload log"), file.as_ref(), &PAYLOAD_LOG_MAGIC, true)
-            }
+            WAL_FILE => inspect_log(
+                report(&name, bytes, "vector WAL"),
+                file.as_ref(),
+                &VECTOR_WAL_MAGIC,
+                false,
+            ),
+            crate::payload::LOG_FILE => inspect_log(
+                report(&name, bytes, "payload log"),
+                file.as_ref(),
+                &PAYLOAD_LOG_MAGIC,
+                true,
+            ),
             n if n.ends_with(".lock") => report(&name, bytes, "lock"),
-            n if n.ends_with(".tmp") || n.ends_with(".compact") => {
-                report(&name, bytes, "leftover of an interrupted write (removed at next open)")
-            }
+            n if n.ends_with(".tmp") || n.ends_with(".compact") => report(
+                &name,
+                bytes,
+                "leftover of an interrupted write (removed at next open)",
+            ),
             _ => report(&name, bytes, "unknown"),
         };
         files.push(r);

@@ -68,7 +68,11 @@ pub fn read_header(file: &dyn StorageFile, magic: &[u8; 8]) -> Result<u64> {
     let stored = d.u32()?;
     let actual = crc32c::crc32c(&buf[..28]);
     if stored != actual {
-        return Err(Error::corruption(file.path(), 28, "header checksum mismatch"));
+        return Err(Error::corruption(
+            file.path(),
+            28,
+            "header checksum mismatch",
+        ));
     }
     Ok(param)
 }

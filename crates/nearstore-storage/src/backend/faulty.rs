@@ -98,16 +98,26 @@ impl RawBuf {
 
     /// Copies `src` to `offset`. Callers hold the state mutex.
     fn write(&self, offset: usize, src: &[u8]) {
-        assert!(offset + src.len() <= self.capacity(), "RawBuf write out of bounds");
+        assert!(
+            offset + src.len() <= self.capacity(),
+            "RawBuf write out of bounds"
+        );
         // SAFETY: bounds checked just above; writers are serialized by the state mutex; the
         // destination is inside our own allocation and cannot overlap `src`, which is a
         // caller's slice outside the allocation or a copy of it.
-        unsafe { self.ptr().add(offset).copy_from_nonoverlapping(src.as_ptr(), src.len()) }
+        unsafe {
+            self.ptr()
+                .add(offset)
+                .copy_from_nonoverlapping(src.as_ptr(), src.len())
+        }
     }
 
     /// Copies bytes out. Callers hold the state mutex, so no write is concurrent.
     fn read(&self, offset: usize, dst: &mut [u8]) {
-        assert!(offset + dst.len() <= self.capacity(), "RawBuf read out of bounds");
+        assert!(
+            offset + dst.len() <= self.capacity(),
+            "RawBuf read out of bounds"
+        );
         // SAFETY: bounds checked just above; the state mutex excludes concurrent writers.
         unsafe {
             dst.as_mut_ptr()
@@ -219,7 +229,10 @@ impl fmt::Debug for FaultyBackend {
 }
 
 fn crashed_error(path: &Path) -> Error {
-    Error::io(path, io::Error::other("simulated crash: the process is gone"))
+    Error::io(
+        path,
+        io::Error::other("simulated crash: the process is gone"),
+    )
 }
 
 /// Deterministic garbage for torn writes (xorshift; never all zeros).
@@ -498,7 +511,9 @@ struct MemMapping {
 
 impl fmt::Debug for MemMapping {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("MemMapping").field("len", &self.len).finish()
+        f.debug_struct("MemMapping")
+            .field("len", &self.len)
+            .finish()
     }
 }
 
@@ -625,7 +640,11 @@ impl Backend for FaultyBackend {
             }
             s.mutate(path, Op::Create(path))?;
         }
-        let inode = s.names.get(path).copied().ok_or_else(|| crashed_error(path))?;
+        let inode = s
+            .names
+            .get(path)
+            .copied()
+            .ok_or_else(|| crashed_error(path))?;
         Ok(Arc::new(MemFile {
             backend: self.clone(),
             inode,
@@ -737,7 +756,10 @@ mod tests {
         assert_eq!(images.len(), 4);
         let torn = images[2].backend.read_file(&p("d/a")).unwrap();
         assert_eq!(&torn[..8], &[7u8; 8]);
-        assert!(torn[8..].iter().all(|&x| x != 0), "torn part must be garbage, not zeros");
+        assert!(
+            torn[8..].iter().all(|&x| x != 0),
+            "torn part must be garbage, not zeros"
+        );
         assert!(images[0].backend.read_file(&p("d/a")).unwrap().is_empty());
     }
 
@@ -772,7 +794,10 @@ mod tests {
     fn second_lock_is_refused_until_the_first_is_dropped() {
         let b = FaultyBackend::new();
         let g = b.lock(&p("d/LOCK"), &p("d")).unwrap();
-        assert!(matches!(b.lock(&p("d/LOCK"), &p("d")), Err(Error::Locked { .. })));
+        assert!(matches!(
+            b.lock(&p("d/LOCK"), &p("d")),
+            Err(Error::Locked { .. })
+        ));
         drop(g);
         assert!(b.lock(&p("d/LOCK"), &p("d")).is_ok());
     }

@@ -102,7 +102,13 @@ fn decode_record<'a>(body: &'a [u8], file: &'a Path, offset: u64) -> Result<Payl
     match tag {
         PUT => {}
         DELETE if json.is_empty() => {}
-        _ => return Err(Error::corruption(file, offset, format!("bad payload record tag {tag}"))),
+        _ => {
+            return Err(Error::corruption(
+                file,
+                offset,
+                format!("bad payload record tag {tag}"),
+            ));
+        }
     }
     Ok(PayloadRecord {
         tag,
@@ -312,7 +318,8 @@ impl PayloadStore {
                 Some(j) => (PUT, j.as_slice()),
                 None => (DELETE, &[][..]),
             };
-            let body_len = encode_record(tag, i == last, *id, bytes, w.log.synced_end(), &mut framed);
+            let body_len =
+                encode_record(tag, i == last, *id, bytes, w.log.synced_end(), &mut framed);
             placed.push((*id, json.is_some().then_some((at, body_len))));
         }
         let base = match w.log.append_framed(&framed) {
@@ -368,11 +375,18 @@ impl PayloadStore {
             return Err(Error::corruption(
                 file.path(),
                 entry.offset,
-                format!("record holds id {} (tag {}), index says {id}", record.id, record.tag),
+                format!(
+                    "record holds id {} (tag {}), index says {id}",
+                    record.id, record.tag
+                ),
             ));
         }
         serde_json::from_slice(record.json).map(Some).map_err(|e| {
-            Error::corruption(file.path(), entry.offset, format!("payload is not JSON: {e}"))
+            Error::corruption(
+                file.path(),
+                entry.offset,
+                format!("payload is not JSON: {e}"),
+            )
         })
     }
 

@@ -10,7 +10,10 @@ fn record_round_trips_through_the_codec() {
     assert_eq!(out.len() as u64, RECORD_HEADER_LEN + u64::from(body_len));
     let body = &out[RECORD_HEADER_LEN as usize..];
     let r = decode_record(body, Path::new("p"), 0).unwrap();
-    assert_eq!((r.tag, r.flags, r.id, r.json), (PUT, LAST_IN_GROUP, 42, &br#"{"a":1}"#[..]));
+    assert_eq!(
+        (r.tag, r.flags, r.id, r.json),
+        (PUT, LAST_IN_GROUP, 42, &br#"{"a":1}"#[..])
+    );
 }
 
 #[test]
@@ -18,7 +21,11 @@ fn a_delete_record_with_trailing_bytes_is_corruption() {
     let mut out = Vec::new();
     encode_record(DELETE, true, 1, b"xx", 0, &mut out);
     let body = &out[RECORD_HEADER_LEN as usize..];
-    assert!(decode_record(body, Path::new("p"), 0).unwrap_err().is_corruption());
+    assert!(
+        decode_record(body, Path::new("p"), 0)
+            .unwrap_err()
+            .is_corruption()
+    );
 }
 
 proptest! {

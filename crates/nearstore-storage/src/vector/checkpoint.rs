@@ -43,14 +43,17 @@ impl Checkpoint {
         )
     }
 
-
     /// Reads and validates a checkpoint file. Every length is checked against the file size
     /// before anything is allocated.
     pub fn read(file: &dyn StorageFile) -> Result<Self> {
         let path = file.path();
         let len = file.len()?;
         if len < VECTOR_INDEX_HEADER_LEN + 4 {
-            return Err(Error::corruption(path, 0, format!("checkpoint is only {len} bytes")));
+            return Err(Error::corruption(
+                path,
+                0,
+                format!("checkpoint is only {len} bytes"),
+            ));
         }
         let mut head = [0u8; VECTOR_INDEX_HEADER_LEN as usize];
         file.read_exact_at(&mut head, 0)?;
@@ -77,7 +80,11 @@ impl Checkpoint {
         let (body, crc) = bytes.split_at(bytes.len() - 4);
         let stored = u32::from_le_bytes([crc[0], crc[1], crc[2], crc[3]]);
         if stored != crc32c::crc32c(body) {
-            return Err(Error::corruption(path, len - 4, "checkpoint checksum mismatch"));
+            return Err(Error::corruption(
+                path,
+                len - 4,
+                "checkpoint checksum mismatch",
+            ));
         }
         Self::decode_entries(path, body, dim, generation, lsn, high_water, count)
     }
@@ -143,9 +150,8 @@ pub fn encode_checkpoint(
     slots: &FxHashMap<u64, u32>,
 ) -> Vec<u8> {
     let count = slots.len() as u64;
-    let mut out = Vec::with_capacity(
-        (VECTOR_INDEX_HEADER_LEN + count * VECTOR_INDEX_ENTRY_LEN + 4) as usize,
-    );
+    let mut out =
+        Vec::with_capacity((VECTOR_INDEX_HEADER_LEN + count * VECTOR_INDEX_ENTRY_LEN + 4) as usize);
     out.extend_from_slice(&VECTOR_INDEX_MAGIC);
     out.put_u32(FORMAT_VERSION);
     out.put_u32(dim);

@@ -57,7 +57,11 @@ impl DataHeader {
         let generation = d.u64()?;
         let stored = d.u32()?;
         if stored != crc32c::crc32c(&buf[..24]) {
-            return Err(Error::corruption(file.path(), 24, "data header checksum mismatch"));
+            return Err(Error::corruption(
+                file.path(),
+                24,
+                "data header checksum mismatch",
+            ));
         }
         Ok(DataHeader { dim, generation })
     }

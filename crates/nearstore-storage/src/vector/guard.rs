@@ -20,7 +20,9 @@ use crate::backend::Mapping;
 use crate::error::{Error, Result};
 
 #[cfg(target_endian = "big")]
-compile_error!("nearstore-storage maps little-endian f32 data in place: big-endian targets are not supported");
+compile_error!(
+    "nearstore-storage maps little-endian f32 data in place: big-endian targets are not supported"
+);
 
 /// A borrowed view of one stored vector, read in place from the memory map.
 pub struct VectorGuard {

@@ -213,7 +213,15 @@ impl VectorStore {
             Some(found) => found,
             None => Self::create_files(b, &paths, dim, &options)?,
         };
-        Self::recover(backend.clone(), lock, dir, &paths, data, checkpoint, options)
+        Self::recover(
+            backend.clone(),
+            lock,
+            dir,
+            &paths,
+            data,
+            checkpoint,
+            options,
+        )
     }
 
     /// Creates the three files of an empty store; `vectors.idx` last, as the commit point.
@@ -341,8 +349,11 @@ impl VectorStore {
         let mut last_lsn = checkpoint.lsn;
         let mut replayed = 0u64;
         let wal_path = paths.wal.clone();
-        let (wal, wal_dim, stats) =
-            RecordLog::open(backend.as_ref(), &paths.wal, &VECTOR_WAL_MAGIC, |at, body| {
+        let (wal, wal_dim, stats) = RecordLog::open(
+            backend.as_ref(),
+            &paths.wal,
+            &VECTOR_WAL_MAGIC,
+            |at, body| {
                 let (lsn, ops) = wal::decode(body, dim, &wal_path, at)?;
                 if lsn <= checkpoint.lsn {
                     return Ok(());
@@ -371,7 +382,8 @@ impl VectorStore {
                     }
                 }
                 Ok(())
-            })?;
+            },
+        )?;
         if wal_dim != dim as u64 {
             return Err(Error::corruption(
                 &paths.wal,
@@ -753,7 +765,9 @@ impl VectorStore {
         drop(file);
         let dir = crate::backend::parent_dir(&paths.data);
         // From the first rename on, a crash is completed by `promote_pending_checkpoint`.
-        let r = b.rename(&compact_path, &paths.data).and_then(|()| b.sync_dir(dir));
+        let r = b
+            .rename(&compact_path, &paths.data)
+            .and_then(|()| b.sync_dir(dir));
         w.poison(r)?;
         let r = b.rename(&tmp, &paths.index).and_then(|()| b.sync_dir(dir));
         w.poison(r)?;

@@ -18,7 +18,10 @@ fn a_corrupted_slot_in_the_id_map_is_invalid_data_not_a_wild_read() {
     store.set_slot_for_test(1, u32::MAX);
     match store.retrieve_ref(1) {
         Err(Error::Corruption { offset, .. }) => {
-            assert_eq!(offset, crate::format::VECTOR_DATA_HEADER_LEN + u64::from(u32::MAX) * 16)
+            assert_eq!(
+                offset,
+                crate::format::VECTOR_DATA_HEADER_LEN + u64::from(u32::MAX) * 16
+            )
         }
         other => panic!("expected corruption, got {other:?}"),
     }
@@ -31,11 +34,17 @@ fn a_misaligned_offset_is_invalid_data_not_a_wild_read() {
     store.store(1, &[1.0; 4]).unwrap();
     let mapping = store.index.read().mapping.clone();
     let guards = Arc::new(AtomicUsize::new(0));
-    let err = VectorGuard::new(mapping.clone(), 4097, 4, guards.clone(), Path::new("v")).unwrap_err();
+    let err =
+        VectorGuard::new(mapping.clone(), 4097, 4, guards.clone(), Path::new("v")).unwrap_err();
     assert!(err.is_corruption(), "{err}");
-    let err = VectorGuard::new(mapping, u64::MAX - 3, 4, guards.clone(), Path::new("v")).unwrap_err();
+    let err =
+        VectorGuard::new(mapping, u64::MAX - 3, 4, guards.clone(), Path::new("v")).unwrap_err();
     assert!(err.is_corruption(), "{err}");
-    assert_eq!(guards.load(Ordering::Acquire), 0, "failed guards are not counted");
+    assert_eq!(
+        guards.load(Ordering::Acquire),
+        0,
+        "failed guards are not counted"
+    );
 }
 
 #[test]
@@ -43,7 +52,11 @@ fn pending_slots_are_reclaimed_only_once_the_freeing_write_is_durable() {
     let store = mem_store(4);
     store.store(1, &[1.0; 4]).unwrap();
     store.store(1, &[2.0; 4]).unwrap();
-    assert_eq!(store.writer.lock().pending.len(), 1, "old slot waits for durability");
+    assert_eq!(
+        store.writer.lock().pending.len(),
+        1,
+        "old slot waits for durability"
+    );
     store.flush().unwrap();
     assert!(store.writer.lock().pending.is_empty());
 }

@@ -95,7 +95,11 @@ pub fn decode<'a>(
             }
             DELETE => ops.push(WalOp::Delete { id: d.u64()? }),
             tag => {
-                return Err(Error::corruption(file, at, format!("unknown WAL op tag {tag}")));
+                return Err(Error::corruption(
+                    file,
+                    at,
+                    format!("unknown WAL op tag {tag}"),
+                ));
             }
         }
     }
@@ -119,7 +123,11 @@ mod tests {
         assert_eq!(
             ops,
             vec![
-                WalOp::Put { id: 7, slot: 3, vector: &[1, 2, 3, 4, 5, 6, 7, 8] },
+                WalOp::Put {
+                    id: 7,
+                    slot: 3,
+                    vector: &[1, 2, 3, 4, 5, 6, 7, 8]
+                },
                 WalOp::Delete { id: 9 }
             ]
         );

@@ -113,7 +113,11 @@ fn truncating_anywhere_in_the_last_three_records_recovers_every_earlier_record()
                 let b = copy(&image);
                 b.replace_file(&log, &bytes[..cut]);
                 let ids = open(&b).unwrap_or_else(|e| panic!("{name} cut at {cut}: {e}"));
-                assert_eq!(ids, (0..k as u64).collect::<Vec<_>>(), "{name} cut at {cut}");
+                assert_eq!(
+                    ids,
+                    (0..k as u64).collect::<Vec<_>>(),
+                    "{name} cut at {cut}"
+                );
                 checked += 1;
             }
         }

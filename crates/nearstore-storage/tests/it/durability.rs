@@ -66,7 +66,11 @@ fn payload_store_per_write_and_flush_modes_hold_their_promise() {
         store.store(1, &json!({"a": 1})).unwrap();
         let image = power_loss_image(&backend);
         let n = open_mem_payloads(&image, o).len();
-        assert_eq!(n, usize::from(durability == Durability::PerWrite), "{durability:?}");
+        assert_eq!(
+            n,
+            usize::from(durability == Durability::PerWrite),
+            "{durability:?}"
+        );
         store.flush().unwrap();
         let image = power_loss_image(&backend);
         assert_eq!(open_mem_payloads(&image, o).len(), 1);

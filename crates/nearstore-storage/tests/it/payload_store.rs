@@ -34,15 +34,19 @@ fn flushed_payloads_survive_reopen() {
     let dir = tempfile::tempdir().unwrap();
     {
         let store = PayloadStore::open(dir.path()).unwrap();
-        let batch: Vec<(u64, serde_json::Value)> =
-            (0..1000).map(|id| (id, json!({"id": id, "tag": format!("t{}", id % 7)}))).collect();
+        let batch: Vec<(u64, serde_json::Value)> = (0..1000)
+            .map(|id| (id, json!({"id": id, "tag": format!("t{}", id % 7)})))
+            .collect();
         store.store_batch(&batch).unwrap();
         store.delete(500).unwrap();
         store.flush().unwrap();
     }
     let store = PayloadStore::open(dir.path()).unwrap();
     assert_eq!(store.len(), 999);
-    assert_eq!(store.retrieve(42).unwrap().unwrap(), json!({"id": 42, "tag": "t0"}));
+    assert_eq!(
+        store.retrieve(42).unwrap().unwrap(),
+        json!({"id": 42, "tag": "t0"})
+    );
     assert!(store.retrieve(500).unwrap().is_none());
 }
 
@@ -56,15 +60,23 @@ fn the_log_compacts_so_reopen_does_not_replay_the_whole_history() {
     {
         let store = open_mem_payloads(&backend, options);
         for round in 0..2_000u64 {
-            store.store(round % 10, &json!({"round": round, "pad": "x".repeat(100)})).unwrap();
+            store
+                .store(round % 10, &json!({"round": round, "pad": "x".repeat(100)}))
+                .unwrap();
         }
         store.flush().unwrap();
         let m = store.metrics();
         assert!(m.compactions >= 1, "{m:?}");
         assert!(m.dead_bytes <= (64 << 10) + m.live_bytes, "{m:?}");
     }
-    let log = backend.read_file(&super::mem_dir().join("payloads.log")).unwrap();
-    assert!(log.len() < 200 << 10, "log stays bounded: {} bytes", log.len());
+    let log = backend
+        .read_file(&super::mem_dir().join("payloads.log"))
+        .unwrap();
+    assert!(
+        log.len() < 200 << 10,
+        "log stays bounded: {} bytes",
+        log.len()
+    );
     let store = open_mem_payloads(&backend, options);
     assert!(store.metrics().records_replayed < 2_000);
     for id in 0..10u64 {

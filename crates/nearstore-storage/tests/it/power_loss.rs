@@ -11,8 +11,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use nearstore_storage::{
-    CrashImageKind, Durability, Error, FaultKind, FaultyBackend, PayloadStore,
-    PayloadStoreOptions, SharedBackend, VectorStore, VectorStoreOptions,
+    CrashImageKind, Durability, Error, FaultKind, FaultyBackend, PayloadStore, PayloadStoreOptions,
+    SharedBackend, VectorStore, VectorStoreOptions,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -66,10 +66,18 @@ fn workload(seed: u64, n: usize) -> Vec<SimOp> {
             0..=34 => SimOp::Put(vec![(rng.random_range(0..48), version())]),
             35..=49 => {
                 let k = rng.random_range(2..12);
-                SimOp::Put((0..k).map(|_| (rng.random_range(0..48), version())).collect())
+                SimOp::Put(
+                    (0..k)
+                        .map(|_| (rng.random_range(0..48), version()))
+                        .collect(),
+                )
             }
             50..=64 => SimOp::Delete(vec![rng.random_range(0..48)]),
-            65..=69 => SimOp::Delete((0..rng.random_range(2..6)).map(|_| rng.random_range(0..48)).collect()),
+            65..=69 => SimOp::Delete(
+                (0..rng.random_range(2..6))
+                    .map(|_| rng.random_range(0..48))
+                    .collect(),
+            ),
             70..=84 => SimOp::Flush,
             85..=92 => SimOp::Compact,
             _ => SimOp::Reopen,
@@ -112,7 +120,10 @@ impl SimStore for VectorStore {
         VectorStore::open_with(shared(backend), &mem_dir(), DIM, options)
     }
     fn put(&self, items: &[(u64, u64)]) -> Result<(), Error> {
-        let batch: Vec<(u64, Vec<f32>)> = items.iter().map(|&(id, v)| (id, sim_vector(id, v))).collect();
+        let batch: Vec<(u64, Vec<f32>)> = items
+            .iter()
+            .map(|&(id, v)| (id, sim_vector(id, v)))
+            .collect();
         self.store_batch(&batch)
     }
     fn delete(&self, ids: &[u64]) -> Result<(), Error> {
@@ -147,8 +158,10 @@ impl SimStore for PayloadStore {
         PayloadStore::open_with(shared(backend), &mem_dir(), options)
     }
     fn put(&self, items: &[(u64, u64)]) -> Result<(), Error> {
-        let batch: Vec<(u64, serde_json::Value)> =
-            items.iter().map(|&(id, v)| (id, json!({"id": id, "v": v}))).collect();
+        let batch: Vec<(u64, serde_json::Value)> = items
+            .iter()
+            .map(|&(id, v)| (id, json!({"id": id, "v": v})))
+            .collect();
         self.store_batch(&batch)
     }
     fn delete(&self, ids: &[u64]) -> Result<(), Error> {
@@ -181,7 +194,10 @@ struct Progress {
 }
 
 fn run<S: SimStore>(backend: &FaultyBackend, ops: &[SimOp], durability: Durability) -> Progress {
-    let mut progress = Progress { acked: 0, flushed: 0 };
+    let mut progress = Progress {
+        acked: 0,
+        flushed: 0,
+    };
     let Ok(mut store) = S::open(backend, durability) else {
         return progress;
     };
@@ -215,7 +231,13 @@ fn run<S: SimStore>(backend: &FaultyBackend, ops: &[SimOp], durability: Durabili
 }
 
 /// Checks that opening `image` gives the model after some prefix in `lo..=hi`.
-fn check_image<S: SimStore>(image: &FaultyBackend, states: &[Model], lo: usize, hi: usize, what: &str) {
+fn check_image<S: SimStore>(
+    image: &FaultyBackend,
+    states: &[Model],
+    lo: usize,
+    hi: usize,
+    what: &str,
+) {
     let store = S::open(image, Durability::Flush)
         .unwrap_or_else(|e| panic!("{}: unopenable store after {what}: {e}", S::NAME));
     let state = store.state().expect("readable");
@@ -245,7 +267,11 @@ fn simulate<S: SimStore>(seed: u64, n_ops: usize, durability: Durability) -> Tal
     }
     let clean = FaultyBackend::new();
     let full = run::<S>(&clean, &ops, durability);
-    assert_eq!(full.acked, ops.len(), "the workload runs cleanly without faults");
+    assert_eq!(
+        full.acked,
+        ops.len(),
+        "the workload runs cleanly without faults"
+    );
     let total_calls = clean.calls();
     let mut tally = Tally::default();
     for n in 0..total_calls {
@@ -265,20 +291,28 @@ fn simulate<S: SimStore>(seed: u64, n_ops: usize, durability: Durability) -> Tal
                 _ => progress.flushed,
             };
             let what = format!("crash at call {n} ({:?})", image.kind);
+            // Opening recovers in place, so keep an untouched copy for the recovery crashes.
+            let pristine = super::process_crash_image(&image.backend);
             check_image::<S>(&image.backend, &states, lo, hi, &what);
             tally.images += 1;
             // Crash again at every mutating call of the recovery.
-            let probe = super::process_crash_image(&image.backend);
+            let probe = super::process_crash_image(&pristine);
             let before = probe.calls();
             let recovered = S::open(&probe, Durability::Flush).expect("recovery succeeds");
             let recovery_calls = probe.calls() - before;
             drop(recovered);
             for m in 0..recovery_calls {
-                let again = super::process_crash_image(&image.backend);
+                let again = super::process_crash_image(&pristine);
                 again.crash_after(m);
-                assert!(S::open(&again, Durability::Flush).is_err(), "recovery crashed");
+                assert!(
+                    S::open(&again, Durability::Flush).is_err(),
+                    "recovery crashed"
+                );
                 for nested in again.crash_images() {
-                    let what = format!("{what}, then recovery crash at call {m} ({:?})", nested.kind);
+                    let what = format!(
+                        "{what}, then recovery crash at call {m} ({:?})",
+                        nested.kind
+                    );
                     check_image::<S>(&nested.backend, &states, lo, hi, &what);
                     tally.recovery_crash_images += 1;
                 }
@@ -348,21 +382,34 @@ fn inject<S: SimStore>(kind: FaultKind, nth: u64, errno: i32) -> bool {
                     }
                     Err(e) => {
                         assert!(e.raw_os_error() == Some(errno), "{e}");
-                        let reopened = S::open(&backend, durability).expect("open after a failed open");
-                        assert_eq!(reopened.state().unwrap(), model, "{} after a failed reopen", S::NAME);
+                        let reopened =
+                            S::open(&backend, durability).expect("open after a failed open");
+                        assert_eq!(
+                            reopened.state().unwrap(),
+                            model,
+                            "{} after a failed reopen",
+                            S::NAME
+                        );
                         return true;
                     }
                 }
             }
         };
         if let Err(e) = result {
-            assert!(e.raw_os_error() == Some(errno) || matches!(e, Error::Poisoned(_)), "{e}");
+            assert!(
+                e.raw_os_error() == Some(errno) || matches!(e, Error::Poisoned(_)),
+                "{e}"
+            );
             let mut after = model.clone();
             op.apply(&mut after);
             drop(store);
             let reopened = S::open(&backend, durability).expect("reopen after a failure");
             let state = reopened.state().unwrap();
-            assert!(state == model || state == after, "{} after {kind:?} #{nth}: {state:?}", S::NAME);
+            assert!(
+                state == model || state == after,
+                "{} after {kind:?} #{nth}: {state:?}",
+                S::NAME
+            );
             return true;
         }
         op.apply(&mut model);

@@ -26,7 +26,10 @@ fn stored_vector_reads_back_exactly_and_len_counts_distinct_ids() {
     store.store(7, &v).unwrap();
     store.store(8, &[0.0; 3]).unwrap();
     let back = store.retrieve(7).unwrap().unwrap();
-    assert_eq!(back.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), v.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+    assert_eq!(
+        back.iter().map(|x| x.to_bits()).collect::<Vec<_>>(),
+        v.iter().map(|x| x.to_bits()).collect::<Vec<_>>()
+    );
     assert_eq!(store.len(), 2);
 }
 
@@ -134,13 +137,21 @@ fn retrieve_ref_reads_in_place_and_sees_updates_in_later_guards() {
     let g1 = store.retrieve_ref(1).unwrap().unwrap();
     let g1b = store.retrieve_ref(1).unwrap().unwrap();
     let g2 = store.retrieve_ref(2).unwrap().unwrap();
-    assert_eq!(g1.as_ptr(), g1b.as_ptr(), "two guards share the mapped bytes: no copy");
+    assert_eq!(
+        g1.as_ptr(),
+        g1b.as_ptr(),
+        "two guards share the mapped bytes: no copy"
+    );
     assert_eq!(&*g1, vector_for(1, 0, dim).as_slice());
     assert_eq!(&*g2, vector_for(2, 0, dim).as_slice());
     store.store(1, &vector_for(1, 9, dim)).unwrap();
     let fresh = store.retrieve_ref(1).unwrap().unwrap();
     assert_eq!(&*fresh, vector_for(1, 9, dim).as_slice());
-    assert_eq!(&*g1, vector_for(1, 0, dim).as_slice(), "an old guard keeps its vector");
+    assert_eq!(
+        &*g1,
+        vector_for(1, 0, dim).as_slice(),
+        "an old guard keeps its vector"
+    );
     assert!(store.retrieve_ref(99).unwrap().is_none());
 }
 
@@ -154,11 +165,19 @@ fn guards_from_an_old_mapping_stay_valid_across_remaps_and_compaction() {
     let remaps = store.metrics().remap_count;
     let batch: Vec<(u64, Vec<f32>)> = (1..40_000).map(|id| (id, vector_for(id, 0, dim))).collect();
     store.store_batch(&batch).unwrap();
-    assert!(store.metrics().remap_count > remaps, "the file grew and was remapped");
-    store.delete_batch(&(1..20_000).collect::<Vec<_>>()).unwrap();
+    assert!(
+        store.metrics().remap_count > remaps,
+        "the file grew and was remapped"
+    );
+    store
+        .delete_batch(&(1..20_000).collect::<Vec<_>>())
+        .unwrap();
     assert!(store.compact().unwrap() > 0);
     assert_eq!(&*guard, vector_for(0, 0, dim).as_slice());
-    assert_eq!(store.retrieve(30_000).unwrap().unwrap(), vector_for(30_000, 0, dim));
+    assert_eq!(
+        store.retrieve(30_000).unwrap().unwrap(),
+        vector_for(30_000, 0, dim)
+    );
 }
 
 #[test]
@@ -166,12 +185,21 @@ fn growth_is_geometric_and_reserve_capacity_avoids_remaps() {
     let dir = tempfile::tempdir().unwrap();
     let dim = 128;
     let store = VectorStore::open(dir.path(), dim).unwrap();
-    let initial = std::fs::metadata(dir.path().join("vectors.dat")).unwrap().len();
-    assert!((1 << 20..=16 << 20).contains(&initial), "starts with a few MiB: {initial}");
+    let initial = std::fs::metadata(dir.path().join("vectors.dat"))
+        .unwrap()
+        .len();
+    assert!(
+        (1 << 20..=16 << 20).contains(&initial),
+        "starts with a few MiB: {initial}"
+    );
     for id in 0..5_000u64 {
         store.store(id, &vector_for(id, 0, dim)).unwrap();
     }
-    assert!(store.metrics().remap_count <= 4, "only a handful of remaps: {:?}", store.metrics());
+    assert!(
+        store.metrics().remap_count <= 4,
+        "only a handful of remaps: {:?}",
+        store.metrics()
+    );
 
     let dir2 = tempfile::tempdir().unwrap();
     let reserved = VectorStore::open(dir2.path(), dim).unwrap();
@@ -181,7 +209,11 @@ fn growth_is_geometric_and_reserve_capacity_avoids_remaps() {
     for chunk in batch.chunks(1000) {
         reserved.store_batch(chunk).unwrap();
     }
-    assert_eq!(reserved.metrics().remap_count, before, "no remap after reserve_capacity");
+    assert_eq!(
+        reserved.metrics().remap_count,
+        before,
+        "no remap after reserve_capacity"
+    );
 }
 
 #[test]
@@ -196,7 +228,10 @@ fn metrics_record_remaps_and_grow_latency_percentiles() {
     assert!(m.bytes_remapped >= 10_000 * 256 * 4);
     let l = m.grow_latency;
     assert!(l.count >= 10_000, "every write checks capacity: {l:?}");
-    assert!(l.p50_ns <= l.p95_ns && l.p95_ns <= l.p99_ns && l.p99_ns <= l.max_ns, "{l:?}");
+    assert!(
+        l.p50_ns <= l.p95_ns && l.p95_ns <= l.p99_ns && l.p99_ns <= l.max_ns,
+        "{l:?}"
+    );
 }
 
 #[test]
@@ -204,7 +239,11 @@ fn deletes_leave_holes_that_compaction_reclaims() {
     let dir = tempfile::tempdir().unwrap();
     let store = VectorStore::open(dir.path(), 4).unwrap();
     assert_eq!(store.fragmentation_ratio(), 0.0);
-    assert_eq!(store.compact().unwrap(), 0, "nothing to reclaim in an empty store");
+    assert_eq!(
+        store.compact().unwrap(),
+        0,
+        "nothing to reclaim in an empty store"
+    );
     for id in 0..4 {
         store.store(id, &vector_for(id, 0, 4)).unwrap();
     }
@@ -222,7 +261,11 @@ fn deletes_leave_holes_that_compaction_reclaims() {
         store.delete(id).unwrap();
     }
     assert!((store.fragmentation_ratio() - 0.5).abs() < 1e-9);
-    assert_eq!(store.compact().unwrap(), 80, "5 deleted 4-d vectors are 80 bytes");
+    assert_eq!(
+        store.compact().unwrap(),
+        80,
+        "5 deleted 4-d vectors are 80 bytes"
+    );
     assert!(store.fragmentation_ratio() < 1e-9);
     assert_eq!(store.compact().unwrap(), 0);
     for id in 0..10 {
@@ -233,13 +276,18 @@ fn deletes_leave_holes_that_compaction_reclaims() {
         }
     }
     // The store keeps working after compaction: growth and reopen keep every vector.
-    let more: Vec<(u64, Vec<f32>)> = (100..400_000).map(|id| (id, vector_for(id, 0, 4))).collect();
+    let more: Vec<(u64, Vec<f32>)> = (100..400_000)
+        .map(|id| (id, vector_for(id, 0, 4)))
+        .collect();
     store.store_batch(&more).unwrap();
     drop(store);
     let store = VectorStore::open(dir.path(), 4).unwrap();
     assert_eq!(store.len(), 5 + more.len());
     assert_eq!(store.retrieve(8).unwrap().unwrap(), vector_for(8, 0, 4));
-    assert_eq!(store.retrieve(399_999).unwrap().unwrap(), vector_for(399_999, 0, 4));
+    assert_eq!(
+        store.retrieve(399_999).unwrap().unwrap(),
+        vector_for(399_999, 0, 4)
+    );
 }
 
 #[test]
@@ -263,11 +311,17 @@ fn deleting_punches_a_hole_and_leaves_the_neighbours_untouched() {
         bytes[at..at + dim * 4].to_vec()
     };
     let as_bytes = |v: Vec<f32>| v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
-    assert!(slot(1).iter().all(|&b| b == 0), "the deleted slot reads as zeros");
+    assert!(
+        slot(1).iter().all(|&b| b == 0),
+        "the deleted slot reads as zeros"
+    );
     assert_eq!(slot(0), as_bytes(vector_for(0, 0, dim)));
     assert_eq!(slot(2), as_bytes(vector_for(2, 0, dim)));
     let blocks_after = std::fs::metadata(&path).unwrap().blocks();
-    assert!(blocks_after < blocks_before, "blocks released: {blocks_before} -> {blocks_after}");
+    assert!(
+        blocks_after < blocks_before,
+        "blocks released: {blocks_before} -> {blocks_after}"
+    );
 }
 
 #[test]
@@ -314,15 +368,25 @@ fn wrong_dimension_is_a_clear_error_and_changes_nothing() {
         let store = VectorStore::open(dir.path(), 4).unwrap();
         store.store(1, &[1.0; 4]).unwrap();
         match store.store(2, &[1.0; 3]) {
-            Err(Error::DimensionMismatch { expected: 4, actual: 3 }) => {}
+            Err(Error::DimensionMismatch {
+                expected: 4,
+                actual: 3,
+            }) => {}
             other => panic!("expected DimensionMismatch, got {other:?}"),
         }
-        assert!(store.store_batch(&[(3, vec![1.0; 4]), (4, vec![1.0; 5])]).is_err());
+        assert!(
+            store
+                .store_batch(&[(3, vec![1.0; 4]), (4, vec![1.0; 5])])
+                .is_err()
+        );
         assert_eq!(store.len(), 1, "a bad batch stores nothing");
     }
     assert!(matches!(
         VectorStore::open(dir.path(), 8),
-        Err(Error::DimensionMismatch { expected: 4, actual: 8 })
+        Err(Error::DimensionMismatch {
+            expected: 4,
+            actual: 8
+        })
     ));
     assert!(VectorStore::open(dir.path(), 0).is_err());
 }
