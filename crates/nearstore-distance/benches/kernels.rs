@@ -1,2 +1,286 @@
-//! Placeholder (replaced below).
-fn main() {}
+//! Kernel benchmark: our dispatched kernels against the `simsimd` and `numkong` crates and
+//! a plain Rust loop, at 128/384/768/1536 dimensions, hot (one pair, in L1) and streaming
+//! (one query against a pool of vectors larger than the caches, visited in order).
+//!
+//! Run: `cargo bench -p nearstore-distance --bench kernels`, then
+//! `python3 crates/nearstore-distance/benches/ratio_table.py` for the markdown table
+//! (median ns and ratio against the fastest peer crate). Groups are `<kernel>-<hot|stream>`,
+//! functions `nearstore` / `simsimd` / `numkong` / `plain`, parameter the dimension (bits
+//! for the binary kernels).
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use nearstore_distance::f16;
+
+const DIMS: [usize; 4] = [128, 384, 768, 1536];
+/// Streaming pools are at least this large (well past the L2/L3 caches).
+const POOL_BYTES: usize = 96 << 20;
+
+/// Deterministic pseudo-random values in [-1, 1).
+fn values(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..n)
+        .map(|_| {
+            s ^= s << 13;
+            s ^= s >> 7;
+            s ^= s << 17;
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        })
+        .collect()
+}
+
+fn plain_dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+fn plain_l2sq(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+fn plain_cos(a: &[f32], b: &[f32]) -> f32 {
+    let (mut ab, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
+    for (x, y) in a.iter().zip(b) {
+        ab += x * y;
+        aa += x * x;
+        bb += y * y;
+    }
+    if aa == 0.0 || bb == 0.0 {
+        0.0
+    } else {
+        ab / (aa.sqrt() * bb.sqrt())
+    }
+}
+
+/// One element type's data at one dimension: a query, a hot partner, a streaming pool.
+struct Data<T> {
+    dim: usize,
+    query: Vec<T>,
+    pool: Vec<T>,
+}
+
+impl<T: Copy> Data<T> {
+    fn new(dim: usize, elem_bytes: usize, make: impl Fn(&[f32]) -> Vec<T>) -> Self {
+        let count = (POOL_BYTES / (dim * elem_bytes)).max(2);
+        let query = make(&values(dim, 1));
+        let pool = make(&values(dim * count, 2));
+        Data { dim, query, pool }
+    }
+
+    fn hot(&self) -> &[T] {
+        &self.pool[..self.dim]
+    }
+
+    fn count(&self) -> usize {
+        self.pool.len() / self.dim
+    }
+}
+
+/// Benchmarks `f` hot (same pair) and streaming (query vs each pool vector in turn).
+fn run<T: Copy, R>(
+    c: &mut Criterion,
+    kernel: &str,
+    who: &str,
+    data: &Data<T>,
+    f: impl Fn(&[T], &[T]) -> R,
+) {
+    run_labeled(c, kernel, who, data, data.dim, f);
+}
+
+/// [`run`] reported under `label` (the bit count for bit vectors).
+fn run_labeled<T: Copy, R>(
+    c: &mut Criterion,
+    kernel: &str,
+    who: &str,
+    data: &Data<T>,
+    label: usize,
+    f: impl Fn(&[T], &[T]) -> R,
+) {
+    let dim = data.dim;
+    c.benchmark_group(format!("{kernel}-hot")).bench_with_input(
+        BenchmarkId::new(who, label),
+        &label,
+        |b, _| {
+            let (q, v) = (data.query.as_slice(), data.hot());
+            b.iter(|| f(black_box(q), black_box(v)));
+        },
+    );
+    c.benchmark_group(format!("{kernel}-stream"))
+        .bench_with_input(BenchmarkId::new(who, label), &label, |b, _| {
+            let (q, n) = (data.query.as_slice(), data.count());
+            let mut i = 0;
+            b.iter(|| {
+                i += 1;
+                if i == n {
+                    i = 0;
+                }
+                f(black_box(q), black_box(&data.pool[i * dim..(i + 1) * dim]))
+            });
+        });
+}
+
+fn f32_kernels(c: &mut Criterion) {
+    for dim in DIMS {
+        let d = Data::new(dim, 4, |v| v.to_vec());
+        run(c, "f32_dot", "nearstore", &d, nearstore_distance::dot);
+        run(c, "f32_dot", "simsimd", &d, |a, b| {
+            <f32 as simsimd::SpatialSimilarity>::dot(a, b)
+        });
+        run(c, "f32_dot", "numkong", &d, |a, b| {
+            <f32 as numkong::Dot>::dot(a, b)
+        });
+        run(c, "f32_dot", "plain", &d, plain_dot);
+
+        run(
+            c,
+            "f32_l2sq",
+            "nearstore",
+            &d,
+            nearstore_distance::l2_squared,
+        );
+        run(c, "f32_l2sq", "simsimd", &d, |a, b| {
+            <f32 as simsimd::SpatialSimilarity>::l2sq(a, b)
+        });
+        run(c, "f32_l2sq", "numkong", &d, |a, b| {
+            <f32 as numkong::Euclidean>::sqeuclidean(a, b)
+        });
+        run(c, "f32_l2sq", "plain", &d, plain_l2sq);
+
+        run(c, "f32_cos", "nearstore", &d, nearstore_distance::cosine);
+        run(c, "f32_cos", "simsimd", &d, |a, b| {
+            <f32 as simsimd::SpatialSimilarity>::cos(a, b)
+        });
+        run(c, "f32_cos", "numkong", &d, |a, b| {
+            <f32 as numkong::Angular>::angular(a, b)
+        });
+        run(c, "f32_cos", "plain", &d, plain_cos);
+    }
+}
+
+fn f16_kernels(c: &mut Criterion) {
+    for dim in DIMS {
+        let ours = Data::new(dim, 2, |v| v.iter().map(|x| f16::from_f32(*x)).collect());
+        let ss = Data {
+            dim,
+            query: ours
+                .query
+                .iter()
+                .map(|h| simsimd::f16(h.to_bits()))
+                .collect(),
+            pool: ours
+                .pool
+                .iter()
+                .map(|h| simsimd::f16(h.to_bits()))
+                .collect(),
+        };
+        let nk = Data {
+            dim,
+            query: ours
+                .query
+                .iter()
+                .map(|h| numkong::f16(h.to_bits()))
+                .collect(),
+            pool: ours
+                .pool
+                .iter()
+                .map(|h| numkong::f16(h.to_bits()))
+                .collect(),
+        };
+        run(
+            c,
+            "f16_dot",
+            "nearstore",
+            &ours,
+            nearstore_distance::dot_f16,
+        );
+        run(c, "f16_dot", "simsimd", &ss, |a, b| {
+            <simsimd::f16 as simsimd::SpatialSimilarity>::dot(a, b)
+        });
+        run(c, "f16_dot", "numkong", &nk, |a, b| {
+            <numkong::f16 as numkong::Dot>::dot(a, b)
+        });
+    }
+}
+
+fn int8_kernels(c: &mut Criterion) {
+    for dim in DIMS {
+        let u = Data::new(dim, 1, |v| {
+            v.iter().map(|x| ((x + 1.0) * 127.5) as u8).collect()
+        });
+        let i = Data::new(dim, 1, |v| v.iter().map(|x| (x * 127.0) as i8).collect());
+        run(c, "u8_dot", "nearstore", &u, nearstore_distance::dot_u8);
+        run(c, "u8_dot", "numkong", &u, |a, b| {
+            <u8 as numkong::Dot>::dot(a, b)
+        });
+        run(
+            c,
+            "u8_l2sq",
+            "nearstore",
+            &u,
+            nearstore_distance::l2_squared_u8,
+        );
+        run(c, "u8_l2sq", "numkong", &u, |a, b| {
+            <u8 as numkong::Euclidean>::sqeuclidean(a, b)
+        });
+        run(c, "i8_dot", "nearstore", &i, nearstore_distance::dot_i8);
+        run(c, "i8_dot", "simsimd", &i, |a, b| {
+            <i8 as simsimd::SpatialSimilarity>::dot(a, b)
+        });
+        run(c, "i8_dot", "numkong", &i, |a, b| {
+            <i8 as numkong::Dot>::dot(a, b)
+        });
+    }
+}
+
+fn binary_kernels(c: &mut Criterion) {
+    for bits in DIMS {
+        let words = Data::new(bits / 64, 8, |v| {
+            v.iter()
+                .map(|x| u64::from(x.to_bits()).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+                .collect()
+        });
+        let to_bytes = |w: &[u64]| -> Vec<u8> { w.iter().flat_map(|x| x.to_le_bytes()).collect() };
+        let bytes = Data {
+            dim: bits / 8,
+            query: to_bytes(&words.query),
+            pool: to_bytes(&words.pool),
+        };
+        let nk = Data {
+            dim: bits / 8,
+            query: bytes.query.iter().map(|b| numkong::u1x8(*b)).collect(),
+            pool: bytes.pool.iter().map(|b| numkong::u1x8(*b)).collect(),
+        };
+        // Reported under the bit count, whatever the slice's element type.
+        let k = "bits_hamming";
+        run_labeled(
+            c,
+            k,
+            "nearstore",
+            &words,
+            bits,
+            nearstore_distance::hamming_bits,
+        );
+        run_labeled(c, k, "simsimd", &bytes, bits, |a, b| {
+            <u8 as simsimd::BinarySimilarity>::hamming(a, b)
+        });
+        run_labeled(c, k, "numkong", &nk, bits, |a, b| {
+            <numkong::u1x8 as numkong::Hamming>::hamming(a, b)
+        });
+    }
+}
+
+fn config() -> Criterion {
+    Criterion::default()
+        .sample_size(20)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(1000))
+        .without_plots()
+}
+
+criterion_group! {
+    name = kernels;
+    config = config();
+    targets = f32_kernels, f16_kernels, int8_kernels, binary_kernels
+}
+criterion_main!(kernels);
