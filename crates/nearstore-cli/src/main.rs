@@ -1,1 +1,47 @@
-fn main() {}
+//! The `nearstore` command.
+
+mod inspect;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+/// The data directory used when none is given.
+pub const DEFAULT_DATA_DIR: &str = "./nearstore-data";
+
+/// NearStore: an embedded vector database engine.
+#[derive(Debug, Parser)]
+#[command(name = "nearstore", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Lists a store directory's files with their records, live and dead bytes, and whether
+    /// every checksum verifies (read-only; exits with status 2 if any does not).
+    Inspect {
+        /// The store directory.
+        #[arg(default_value = DEFAULT_DATA_DIR)]
+        dir: PathBuf,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Inspect { dir, json } => inspect::run(&dir, json),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}

@@ -35,6 +35,10 @@ pub trait StorageFile: Send + Sync + fmt::Debug {
     fn write_all_at(&self, buf: &[u8], offset: u64) -> Result<()>;
     /// The file's current length in bytes.
     fn len(&self) -> Result<u64>;
+    /// Whether the file is empty.
+    fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
     /// Truncates or extends (with zeros) to `len` bytes.
     fn set_len(&self, len: u64) -> Result<()>;
     /// Makes the file at least `len` bytes long with its blocks reserved (`fallocate`), so

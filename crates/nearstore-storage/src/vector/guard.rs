@@ -57,7 +57,7 @@ impl VectorGuard {
                 ),
             ));
         }
-        if offset % 4 != 0 {
+        if !offset.is_multiple_of(4) {
             return Err(Error::corruption(
                 file,
                 offset,

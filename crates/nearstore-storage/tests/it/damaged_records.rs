@@ -92,8 +92,9 @@ fn payload_ids(backend: &FaultyBackend) -> Result<Vec<u64>, Error> {
 }
 
 type Opener = fn(&FaultyBackend) -> Result<Vec<u64>, Error>;
+type ImageMaker = fn() -> (FaultyBackend, PathBuf);
 
-fn kinds() -> [(&'static str, fn() -> (FaultyBackend, PathBuf), Opener); 2] {
+fn kinds() -> [(&'static str, ImageMaker, Opener); 2] {
     [
         ("vector WAL", vector_image, vector_ids),
         ("payload log", payload_image, payload_ids),

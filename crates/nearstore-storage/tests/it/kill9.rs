@@ -59,7 +59,7 @@ fn vector(id: u64, version: u64) -> Vec<f32> {
 }
 
 fn durability(seed: u64) -> Durability {
-    if seed % 3 == 0 {
+    if seed.is_multiple_of(3) {
         Durability::PerWrite
     } else {
         Durability::Flush

@@ -1,5 +1,8 @@
 //! Scenario tests of the storage layer: one module per concern.
 
+// Test code: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod alloc_probe;
 mod damaged_records;
 mod durability;
