@@ -274,7 +274,7 @@ fn config() -> Criterion {
     Criterion::default()
         .sample_size(20)
         .warm_up_time(Duration::from_millis(300))
-        .measurement_time(Duration::from_millis(1000))
+        .measurement_time(Duration::from_millis(1500))
         .without_plots()
 }
 

@@ -152,7 +152,7 @@ pub(crate) fn cosine_from_norms(dot: f32, aa: f32, bb: f32) -> f32 {
     if aa <= 0.0 || bb <= 0.0 {
         return 0.0;
     }
-    let c = f64::from(dot) / (f64::from(aa).sqrt() * f64::from(bb).sqrt());
+    let c = f64::from(dot) / (f64::from(aa) * f64::from(bb)).sqrt();
     (c as f32).clamp(-1.0, 1.0)
 }
 

@@ -106,6 +106,34 @@ fn tail_u64(t: &[u64]) -> __m512i {
     unsafe { _mm512_maskz_loadu_epi64(mask, t.as_ptr().cast()) }
 }
 
+/// Halves a 16-lane sum to 8 lanes (AVX-512F only: no DQ `extractf32x8`).
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn fold256(v: __m512) -> __m256 {
+    let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
+    _mm256_add_ps(_mm512_castps512_ps256(v), hi)
+}
+
+/// Horizontal sums of three accumulators at once: `[Σa, Σb, Σc, Σc]`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn reduce3(a: __m512, b: __m512, c: __m512) -> [f32; 4] {
+    let (a, b, c) = (fold256(a), fold256(b), fold256(c));
+    let h = _mm256_hadd_ps(_mm256_hadd_ps(a, b), _mm256_hadd_ps(c, c));
+    let s = _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps::<1>(h));
+    let mut out = [0.0f32; 4];
+    // SAFETY: `out` is 4 writable f32 (16 bytes); storeu needs no alignment.
+    unsafe { _mm_storeu_ps(out.as_mut_ptr(), s) };
+    out
+}
+
+/// Horizontal sums of two accumulators at once: `[Σa, Σb, Σa, Σb]`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn reduce2(a: __m512, b: __m512) -> [f32; 4] {
+    reduce3(a, b, b)
+}
+
 // ---------------------------------------------------------------------------------------
 // Float kernels, generated for f32 and f16 storage (both computed in f32 lanes).
 
@@ -196,10 +224,15 @@ macro_rules! float_kernels {
                 aa1 = _mm512_fmadd_ps(x1, x1, aa1);
                 bb1 = _mm512_fmadd_ps(y1, y1, bb1);
             }
+            let [dot, norm_a_sq, norm_b_sq, _] = reduce3(
+                _mm512_add_ps(ab0, ab1),
+                _mm512_add_ps(aa0, aa1),
+                _mm512_add_ps(bb0, bb1),
+            );
             CosineParts {
-                dot: _mm512_reduce_add_ps(_mm512_add_ps(ab0, ab1)),
-                norm_a_sq: _mm512_reduce_add_ps(_mm512_add_ps(aa0, aa1)),
-                norm_b_sq: _mm512_reduce_add_ps(_mm512_add_ps(bb0, bb1)),
+                dot,
+                norm_a_sq,
+                norm_b_sq,
             }
         }
 
@@ -230,10 +263,8 @@ macro_rules! float_kernels {
                 qc1 = _mm512_fmadd_ps(x1, y1, qc1);
                 cc1 = _mm512_fmadd_ps(y1, y1, cc1);
             }
-            DotNorm {
-                dot: _mm512_reduce_add_ps(_mm512_add_ps(qc0, qc1)),
-                norm_sq: _mm512_reduce_add_ps(_mm512_add_ps(cc0, cc1)),
-            }
+            let [dot, norm_sq, _, _] = reduce2(_mm512_add_ps(qc0, qc1), _mm512_add_ps(cc0, cc1));
+            DotNorm { dot, norm_sq }
         }
     };
 }
