@@ -76,3 +76,46 @@ fn payload_store_per_write_and_flush_modes_hold_their_promise() {
         assert_eq!(open_mem_payloads(&image, o).len(), 1);
     }
 }
+
+#[test]
+fn new_files_appear_whole_or_not_at_all() {
+    use nearstore_storage::{PayloadStore, SharedBackend, VectorStore};
+    use std::sync::Arc;
+    // Count the mutating calls of creating both stores, then crash at each of them.
+    let probe = FaultyBackend::new();
+    drop(open_mem(&probe, 4, options(Durability::Flush)));
+    drop(open_mem_payloads(&probe, PayloadStoreOptions::default()));
+    let calls = probe.calls();
+    let names = ["vectors.dat", "vectors.wal", "vectors.idx", "payloads.log"];
+    let mut images = 0;
+    for n in 0..calls {
+        let backend = FaultyBackend::new();
+        backend.crash_after(n);
+        let shared: SharedBackend = Arc::new(backend.clone());
+        let _ = VectorStore::open_with(
+            shared.clone(),
+            &super::mem_dir(),
+            4,
+            options(Durability::Flush),
+        )
+        .and_then(|_| {
+            PayloadStore::open_with(shared, &super::mem_dir(), PayloadStoreOptions::default())
+        });
+        for image in backend.crash_images() {
+            // A file under its final name is never a partial one: its header parses.
+            for name in names {
+                if let Some(bytes) = image.backend.read_file(&super::mem_dir().join(name)) {
+                    assert!(
+                        bytes.len() >= 32,
+                        "{name} visible but partial after crash at {n}"
+                    );
+                }
+            }
+            let v = open_mem(&image.backend, 4, options(Durability::Flush));
+            let p = open_mem_payloads(&image.backend, PayloadStoreOptions::default());
+            assert!(v.is_empty() && p.is_empty());
+            images += 1;
+        }
+    }
+    assert!(images > 20, "{images}");
+}
