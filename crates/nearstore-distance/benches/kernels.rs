@@ -54,26 +54,49 @@ fn plain_cos(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// One element type's data at one dimension: a query, a hot partner, a streaming pool.
+/// The pool starts on a 64-byte boundary, as the engine's vector file does.
 struct Data<T> {
     dim: usize,
     query: Vec<T>,
-    pool: Vec<T>,
+    buf: Vec<T>,
+    start: usize,
+    len: usize,
 }
 
 impl<T: Copy> Data<T> {
     fn new(dim: usize, elem_bytes: usize, make: impl Fn(&[f32]) -> Vec<T>) -> Self {
         let count = (POOL_BYTES / (dim * elem_bytes)).max(2);
-        let query = make(&values(dim, 1));
-        let pool = make(&values(dim * count, 2));
-        Data { dim, query, pool }
+        Data::from_parts(dim, make(&values(dim, 1)), &make(&values(dim * count, 2)))
+    }
+
+    fn from_parts(dim: usize, query: Vec<T>, pool: &[T]) -> Self {
+        let mut buf = vec![pool[0]; pool.len() + 64];
+        let start = buf.as_ptr().align_offset(64).min(64);
+        buf[start..start + pool.len()].copy_from_slice(pool);
+        Data {
+            dim,
+            query,
+            buf,
+            start,
+            len: pool.len(),
+        }
+    }
+
+    fn pool(&self) -> &[T] {
+        &self.buf[self.start..self.start + self.len]
+    }
+
+    fn map<U: Copy>(&self, dim: usize, f: impl Fn(&T) -> U) -> Data<U> {
+        let pool: Vec<U> = self.pool().iter().map(&f).collect();
+        Data::from_parts(dim, self.query.iter().map(&f).collect(), &pool)
     }
 
     fn hot(&self) -> &[T] {
-        &self.pool[..self.dim]
+        &self.pool()[..self.dim]
     }
 
     fn count(&self) -> usize {
-        self.pool.len() / self.dim
+        self.len / self.dim
     }
 }
 
@@ -108,14 +131,14 @@ fn run_labeled<T: Copy, R>(
     );
     c.benchmark_group(format!("{kernel}-stream"))
         .bench_with_input(BenchmarkId::new(who, label), &label, |b, _| {
-            let (q, n) = (data.query.as_slice(), data.count());
+            let (q, n, pool) = (data.query.as_slice(), data.count(), data.pool());
             let mut i = 0;
             b.iter(|| {
                 i += 1;
                 if i == n {
                     i = 0;
                 }
-                f(black_box(q), black_box(&data.pool[i * dim..(i + 1) * dim]))
+                f(black_box(q), black_box(&pool[i * dim..(i + 1) * dim]))
             });
         });
 }
@@ -161,32 +184,8 @@ fn f32_kernels(c: &mut Criterion) {
 fn f16_kernels(c: &mut Criterion) {
     for dim in DIMS {
         let ours = Data::new(dim, 2, |v| v.iter().map(|x| f16::from_f32(*x)).collect());
-        let ss = Data {
-            dim,
-            query: ours
-                .query
-                .iter()
-                .map(|h| simsimd::f16(h.to_bits()))
-                .collect(),
-            pool: ours
-                .pool
-                .iter()
-                .map(|h| simsimd::f16(h.to_bits()))
-                .collect(),
-        };
-        let nk = Data {
-            dim,
-            query: ours
-                .query
-                .iter()
-                .map(|h| numkong::f16(h.to_bits()))
-                .collect(),
-            pool: ours
-                .pool
-                .iter()
-                .map(|h| numkong::f16(h.to_bits()))
-                .collect(),
-        };
+        let ss = ours.map(dim, |h| simsimd::f16(h.to_bits()));
+        let nk = ours.map(dim, |h| numkong::f16(h.to_bits()));
         run(
             c,
             "f16_dot",
@@ -241,16 +240,8 @@ fn binary_kernels(c: &mut Criterion) {
                 .collect()
         });
         let to_bytes = |w: &[u64]| -> Vec<u8> { w.iter().flat_map(|x| x.to_le_bytes()).collect() };
-        let bytes = Data {
-            dim: bits / 8,
-            query: to_bytes(&words.query),
-            pool: to_bytes(&words.pool),
-        };
-        let nk = Data {
-            dim: bits / 8,
-            query: bytes.query.iter().map(|b| numkong::u1x8(*b)).collect(),
-            pool: bytes.pool.iter().map(|b| numkong::u1x8(*b)).collect(),
-        };
+        let bytes = Data::from_parts(bits / 8, to_bytes(&words.query), &to_bytes(words.pool()));
+        let nk = bytes.map(bits / 8, |b| numkong::u1x8(*b));
         // Reported under the bit count, whatever the slice's element type.
         let k = "bits_hamming";
         run_labeled(

@@ -30,7 +30,7 @@
 //! # Numerics contract
 //!
 //! - **Accumulators.** SIMD float kernels multiply in `f32` with FMA and keep several
-//!   independent `f32` accumulators (64 lanes on AVX-512, 32 on AVX2, 16 on NEON) that are
+//!   independent `f32` accumulators (at least 32 lanes on AVX-512, 16 on AVX2, 8 on NEON) that are
 //!   added pairwise at the end. The scalar oracle widens to `f64` and sums in index order.
 //! - **Tolerance vs the oracle.** For a dot product of length `n` a SIMD kernel satisfies
 //!   `|simd - oracle| <= (ceil(n/4) + 16) * f32::EPSILON * Σ|aᵢbᵢ| + n * 2⁻¹⁴⁹ * 4`

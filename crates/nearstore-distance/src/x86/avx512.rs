@@ -1,8 +1,10 @@
 //! AVX-512 kernels (F/BW/VL + FMA + F16C), and the VNNI + VPOPCNTDQ variants of the
 //! integer and bit kernels.
 //!
-//! Float kernels keep four independent 16-lane `f32` accumulators (64 lanes), use unaligned
-//! loads, and finish with one masked load for the tail (`maskz` loads never touch the
+//! Float kernels keep two (dot, L2²) to six (cosine) independent 16-lane `f32` accumulators,
+//! which LLVM unrolls to four 64-byte blocks per iteration: on Zen 4 this matches four
+//! accumulators when the data is in L1 and streams measurably better from memory. They use
+//! unaligned loads, and finish with one masked load for the tail (`maskz` loads never touch the
 //! masked-off lanes, so they cannot fault past the slice). Integer kernels widen to `i16`
 //! and multiply-add pairs into `i32` lanes (`vpmaddwd`, or `vpdpwssd`/`vpdpbusd` with VNNI).
 //!
@@ -144,23 +146,20 @@ macro_rules! float_kernels {
             let n = a.len().min(b.len());
             let (ac, at) = a[..n].as_chunks::<16>();
             let (bc, bt) = b[..n].as_chunks::<16>();
-            let (ac4, ac1) = ac.as_chunks::<4>();
-            let (bc4, bc1) = bc.as_chunks::<4>();
-            let mut s0 = _mm512_setzero_ps();
-            let (mut s1, mut s2, mut s3) = (s0, s0, s0);
-            for (x, y) in ac4.iter().zip(bc4) {
+            let (ac2, ac1) = ac.as_chunks::<2>();
+            let (bc2, bc1) = bc.as_chunks::<2>();
+            let (mut s0, mut s1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+            for (x, y) in ac2.iter().zip(bc2) {
                 s0 = _mm512_fmadd_ps($ld(&x[0]), $ld(&y[0]), s0);
                 s1 = _mm512_fmadd_ps($ld(&x[1]), $ld(&y[1]), s1);
-                s2 = _mm512_fmadd_ps($ld(&x[2]), $ld(&y[2]), s2);
-                s3 = _mm512_fmadd_ps($ld(&x[3]), $ld(&y[3]), s3);
             }
             for (x, y) in ac1.iter().zip(bc1) {
-                s2 = _mm512_fmadd_ps($ld(x), $ld(y), s2);
+                s0 = _mm512_fmadd_ps($ld(x), $ld(y), s0);
             }
             if !at.is_empty() {
-                s3 = _mm512_fmadd_ps($tail(at), $tail(bt), s3);
+                s1 = _mm512_fmadd_ps($tail(at), $tail(bt), s1);
             }
-            _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)))
+            _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
         }
 
         #[target_feature(enable = "avx512f,avx512bw,avx512vl,fma,f16c")]
@@ -168,29 +167,24 @@ macro_rules! float_kernels {
             let n = a.len().min(b.len());
             let (ac, at) = a[..n].as_chunks::<16>();
             let (bc, bt) = b[..n].as_chunks::<16>();
-            let (ac4, ac1) = ac.as_chunks::<4>();
-            let (bc4, bc1) = bc.as_chunks::<4>();
-            let mut s0 = _mm512_setzero_ps();
-            let (mut s1, mut s2, mut s3) = (s0, s0, s0);
-            for (x, y) in ac4.iter().zip(bc4) {
+            let (ac2, ac1) = ac.as_chunks::<2>();
+            let (bc2, bc1) = bc.as_chunks::<2>();
+            let (mut s0, mut s1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
+            for (x, y) in ac2.iter().zip(bc2) {
                 let d0 = _mm512_sub_ps($ld(&x[0]), $ld(&y[0]));
                 let d1 = _mm512_sub_ps($ld(&x[1]), $ld(&y[1]));
-                let d2 = _mm512_sub_ps($ld(&x[2]), $ld(&y[2]));
-                let d3 = _mm512_sub_ps($ld(&x[3]), $ld(&y[3]));
                 s0 = _mm512_fmadd_ps(d0, d0, s0);
                 s1 = _mm512_fmadd_ps(d1, d1, s1);
-                s2 = _mm512_fmadd_ps(d2, d2, s2);
-                s3 = _mm512_fmadd_ps(d3, d3, s3);
             }
             for (x, y) in ac1.iter().zip(bc1) {
                 let d = _mm512_sub_ps($ld(x), $ld(y));
-                s2 = _mm512_fmadd_ps(d, d, s2);
+                s0 = _mm512_fmadd_ps(d, d, s0);
             }
             if !at.is_empty() {
                 let d = _mm512_sub_ps($tail(at), $tail(bt));
-                s3 = _mm512_fmadd_ps(d, d, s3);
+                s1 = _mm512_fmadd_ps(d, d, s1);
             }
-            _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(s0, s1), _mm512_add_ps(s2, s3)))
+            _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
         }
 
         #[target_feature(enable = "avx512f,avx512bw,avx512vl,fma,f16c")]
