@@ -6,6 +6,7 @@
 //! - [`VectorStore`]: fixed-dimension vectors in a memory-mapped, write-once-slot data file
 //!   protected by a checksummed WAL and checkpoints;
 //! - [`PayloadStore`]: JSON documents in an append-only, checksummed, self-compacting log;
+//! - [`sections`]: checksummed multi-section files replaced atomically (index checkpoints);
 //! - [`inspect`]: a read-only report over a store directory (files, records, live/dead bytes,
 //!   checksums);
 //! - the on-disk [`format`] constants (documented in `docs/design/storage-format.md`).
@@ -26,6 +27,7 @@ pub mod inspect;
 pub mod log;
 mod metrics;
 pub mod payload;
+pub mod sections;
 pub mod vector;
 
 pub use backend::{

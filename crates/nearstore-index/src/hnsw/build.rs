@@ -1,0 +1,228 @@
+//! Insertion: level draw, greedy descent, layer search, heuristic neighbour selection and
+//! reverse links; parallel for batches.
+//!
+//! Heuristic selection keeps a candidate only if it is closer to the new node than to every
+//! neighbour already kept, which preserves the rare links between clusters. When a node's
+//! full list must take a new link, the same heuristic is re-run over the old links plus the
+//! new one: the farthest link is not simply evicted (that is what splits clustered data into
+//! islands).
+
+use std::sync::atomic::Ordering;
+
+use rand::Rng;
+use rayon::prelude::*;
+
+use super::HnswIndex;
+use super::graph::Graph;
+use super::search::{descend, search_layer};
+use super::topk::Near;
+use crate::error::{Error, Result, validate};
+use crate::space::Space;
+
+/// Picks up to `max` neighbours from `candidates` (sorted best first) by the heuristic.
+pub(super) fn select_neighbors(
+    g: &Graph,
+    space: &Space,
+    candidates: &[Near<u32>],
+    max: usize,
+) -> Vec<u32> {
+    let mut kept: Vec<Near<u32>> = Vec::with_capacity(max);
+    for &c in candidates {
+        if kept.len() >= max {
+            break;
+        }
+        let v = g.vector(c.id);
+        let diverse = kept
+            .iter()
+            .all(|s| space.distance(v, g.vector(s.id)) > c.dist);
+        if diverse {
+            kept.push(c);
+        }
+    }
+    kept.into_iter().map(|n| n.id).collect()
+}
+
+/// Puts back into `kept` any candidate for which this list holds its only layer-0 in-link
+/// (or, for the node being linked, would be its first), replacing kept nodes that have other
+/// in-links, so re-selection never orphans a node.
+pub(super) fn keep_last_in_links(
+    g: &Graph,
+    kept: &mut Vec<u32>,
+    candidates: &[Near<u32>],
+    new: u32,
+    max: usize,
+) {
+    for c in candidates {
+        if kept.contains(&c.id) {
+            continue;
+        }
+        let other_in_links = g.indegree(c.id) - u32::from(c.id != new);
+        if other_in_links > 0 {
+            continue;
+        }
+        if kept.len() < max {
+            kept.push(c.id);
+        } else if let Some(pos) = kept
+            .iter()
+            .rposition(|&k| g.indegree(k) > u32::from(k != new))
+        {
+            kept[pos] = c.id;
+        }
+    }
+}
+
+impl HnswIndex {
+    fn draw_level(&self) -> u8 {
+        let ml = 1.0 / (self.params.m as f64).ln();
+        let u: f64 = self.level_rng.lock().random_range(f64::EPSILON..1.0);
+        ((-u.ln() * ml) as usize).min(31) as u8
+    }
+
+    /// Adds or replaces many points; the graph linking runs in parallel (rayon).
+    pub fn insert_batch<V: AsRef<[f32]> + Sync>(&self, items: &[(u64, V)]) -> Result<()> {
+        for (_, v) in items {
+            validate(v.as_ref(), self.dim)?;
+        }
+        let replaced: Vec<u64> = {
+            let ids = self.ids.read();
+            items
+                .iter()
+                .map(|(id, _)| *id)
+                .filter(|id| ids.contains_key(id))
+                .collect()
+        };
+        if !replaced.is_empty() {
+            self.delete_ids(&replaced);
+        }
+        // A later duplicate in the batch wins.
+        let mut last: rustc_hash::FxHashMap<u64, usize> = Default::default();
+        for (i, (id, _)) in items.iter().enumerate() {
+            last.insert(*id, i);
+        }
+        let mut slots = Vec::with_capacity(last.len());
+        {
+            let mut g = self.graph.write();
+            let mut free = self.free.lock();
+            g.reserve(items.len().saturating_sub(free.len()));
+            for (i, (id, v)) in items.iter().enumerate() {
+                if last.get(id) != Some(&i) {
+                    continue;
+                }
+                let level = self.draw_level();
+                let prepared = self.space.prepare(v.as_ref());
+                let slot = match free.pop() {
+                    Some(s) => {
+                        g.reuse(s, &prepared, *id, level);
+                        s
+                    }
+                    None => {
+                        if g.len() >= u32::MAX as usize - 1 {
+                            return Err(Error::Full(g.len()));
+                        }
+                        g.push(&prepared, *id, level)
+                    }
+                };
+                slots.push(slot);
+            }
+        }
+        {
+            let mut ids = self.ids.write();
+            let g = self.graph.read();
+            for &s in &slots {
+                ids.insert(g.external(s), s);
+            }
+        }
+        self.live.fetch_add(slots.len(), Ordering::AcqRel);
+        // The first node of an empty graph becomes the entry point on its own.
+        let rest = match slots.split_first() {
+            Some((&first, rest)) if self.graph.read().entry.is_none() => {
+                let mut g = self.graph.write();
+                let level = g.level(first);
+                g.entry = Some((first, level));
+                rest
+            }
+            _ => &slots[..],
+        };
+        if rest.len() > 1 {
+            rest.par_iter().for_each(|&s| self.link(s));
+            self.ensure_connected();
+        } else {
+            rest.iter().for_each(|&s| self.link(s));
+        }
+        Ok(())
+    }
+
+    /// Links a slot whose vector is already stored into the graph.
+    fn link(&self, slot: u32) {
+        let g = self.graph.read();
+        let Some(entry) = g.entry else {
+            return;
+        };
+        let level = g.level(slot);
+        let q = g.vector(slot);
+        let mut links = Vec::new();
+        let mut eps = vec![descend(&g, &self.space, q, entry, level, &mut links)];
+        let top = entry.1.min(level);
+        let mut visited = self.visited.take(g.len());
+        for lc in (0..=top).rev() {
+            visited.reset(g.len());
+            let found = search_layer(
+                &g,
+                &self.space,
+                q,
+                &eps,
+                self.params.ef_construction,
+                lc,
+                &mut visited,
+                &|s| s != slot,
+            );
+            let neighbors = select_neighbors(&g, &self.space, &found, self.params.m);
+            {
+                let _own = g.lock(slot).lock();
+                g.replace_links(slot, lc, &neighbors);
+            }
+            for &n in &neighbors {
+                self.add_link(&g, n, slot, lc, &mut links);
+            }
+            eps = found;
+        }
+        self.visited.give_back(visited);
+        drop(g);
+        if level > entry.1 {
+            let mut g = self.graph.write();
+            if g.entry.is_none_or(|(_, top)| level > top) {
+                g.entry = Some((slot, level));
+            }
+        }
+    }
+
+    /// Adds `new` to `node`'s list on `level`, re-selecting by the heuristic when full.
+    pub(super) fn add_link(&self, g: &Graph, node: u32, new: u32, level: u8, buf: &mut Vec<u32>) {
+        let _guard = g.lock(node).lock();
+        g.links_into(node, level, buf);
+        if buf.contains(&new) {
+            return;
+        }
+        let max = g.max_links(level);
+        if buf.len() < max {
+            buf.push(new);
+            g.replace_links(node, level, buf);
+            return;
+        }
+        let v = g.vector(node);
+        let mut candidates: Vec<Near<u32>> = buf
+            .iter()
+            .chain(std::iter::once(&new))
+            .map(|&id| Near {
+                dist: self.space.distance(v, g.vector(id)),
+                id,
+            })
+            .collect();
+        candidates.sort_unstable();
+        let mut kept = select_neighbors(g, &self.space, &candidates, max);
+        if level == 0 {
+            keep_last_in_links(g, &mut kept, &candidates, new, max);
+        }
+        g.replace_links(node, level, &kept);
+    }
+}

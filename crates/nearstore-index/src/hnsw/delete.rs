@@ -1,0 +1,155 @@
+//! Deletes: tombstones with neighbour repair, and vacuum.
+//!
+//! Deleting a point marks its slot deleted (searches still walk through it but never return
+//! it) and repairs its neighbours: each neighbour that linked to it gets, in its place, the
+//! best of the deleted node's other neighbours it does not already link to, so the graph
+//! stays connected around the hole. `vacuum` then removes every remaining link to deleted
+//! slots (repairing the same way) and frees the slots for reuse.
+
+use std::sync::atomic::Ordering;
+
+use super::HnswIndex;
+use super::graph::Graph;
+use super::topk::Near;
+use crate::space::Space;
+
+/// Replaces `dead` in `node`'s list on `level` with the best live candidate from
+/// `replacements` not already linked; returns whether the list changed.
+fn repair_list(
+    g: &Graph,
+    space: &Space,
+    node: u32,
+    level: u8,
+    dead: &dyn Fn(u32) -> bool,
+    replacements: &[u32],
+    buf: &mut Vec<u32>,
+) -> bool {
+    let _guard = g.lock(node).lock();
+    g.links_into(node, level, buf);
+    let before = buf.len();
+    buf.retain(|&l| !dead(l));
+    let removed = before - buf.len();
+    if removed == 0 {
+        return false;
+    }
+    let v = g.vector(node);
+    let mut options: Vec<Near<u32>> = replacements
+        .iter()
+        .copied()
+        .filter(|&r| r != node && !dead(r) && !g.is_deleted(r) && !buf.contains(&r))
+        .map(|r| Near {
+            dist: space.distance(v, g.vector(r)),
+            id: r,
+        })
+        .collect();
+    options.sort_unstable();
+    options.dedup_by_key(|n| n.id);
+    let room = g.max_links(level) - buf.len();
+    buf.extend(options.iter().take(removed.min(room)).map(|n| n.id));
+    g.replace_links(node, level, buf);
+    true
+}
+
+impl HnswIndex {
+    /// Deletes points by external id; returns how many were live.
+    pub fn delete_ids(&self, ids: &[u64]) -> usize {
+        let slots: Vec<u32> = {
+            let mut map = self.ids.write();
+            ids.iter().filter_map(|id| map.remove(id)).collect()
+        };
+        let g = self.graph.read();
+        for &s in &slots {
+            g.mark_deleted(s);
+        }
+        self.live.fetch_sub(slots.len(), Ordering::AcqRel);
+        let mut neighbors = Vec::new();
+        let mut buf = Vec::new();
+        for &s in &slots {
+            for level in 0..=g.level(s) {
+                g.links_into(s, level, &mut neighbors);
+                let replacements = neighbors.clone();
+                for &n in &neighbors {
+                    repair_list(
+                        &g,
+                        &self.space,
+                        n,
+                        level,
+                        &|l| l == s,
+                        &replacements,
+                        &mut buf,
+                    );
+                }
+            }
+        }
+        let total = g.len();
+        drop(g);
+        // Large batches get the full connectivity pass; single deletes rely on the repair.
+        if !slots.is_empty() && slots.len() * 100 >= total {
+            self.ensure_connected();
+        }
+        slots.len()
+    }
+
+    /// Removes every link to a deleted slot (repairing the lists) and frees those slots for
+    /// reuse; returns how many slots were freed. Searches and writes wait while it runs.
+    pub fn vacuum(&self) -> usize {
+        let mut g = self.graph.write();
+        let mut free = self.free.lock();
+        let already_free: rustc_hash::FxHashSet<u32> = free.iter().copied().collect();
+        let dead: Vec<u32> = (0..g.len() as u32)
+            .filter(|&s| g.is_deleted(s) && !already_free.contains(&s))
+            .collect();
+        if dead.is_empty() {
+            return 0;
+        }
+        let is_dead = |s: u32| g.is_deleted(s);
+        let mut buf = Vec::new();
+        let mut links = Vec::new();
+        let mut replacements = Vec::new();
+        for node in 0..g.len() as u32 {
+            if g.is_deleted(node) {
+                continue;
+            }
+            for level in 0..=g.level(node) {
+                g.links_into(node, level, &mut links);
+                if !links.iter().any(|&l| is_dead(l)) {
+                    continue;
+                }
+                // Candidates: the live neighbours of the dead nodes this node linked to.
+                replacements.clear();
+                for &d in links.iter().filter(|&&l| is_dead(l)) {
+                    if g.level(d) >= level {
+                        g.links_into(d, level, &mut buf);
+                        replacements.extend(buf.iter().copied());
+                    }
+                }
+                repair_list(
+                    &g,
+                    &self.space,
+                    node,
+                    level,
+                    &is_dead,
+                    &replacements,
+                    &mut buf,
+                );
+            }
+        }
+        for &d in &dead {
+            for level in 0..=g.level(d) {
+                g.replace_links(d, level, &[]);
+            }
+        }
+        free.extend(dead.iter().copied());
+        // A freed entry point is replaced by the live node with the highest level.
+        if g.entry.is_some_and(|(e, _)| g.is_deleted(e)) {
+            g.entry = (0..g.len() as u32)
+                .filter(|&s| !g.is_deleted(s))
+                .map(|s| (s, g.level(s)))
+                .max_by_key(|&(s, l)| (l, std::cmp::Reverse(s)));
+        }
+        drop(free);
+        drop(g);
+        self.ensure_connected();
+        dead.len()
+    }
+}

@@ -1,0 +1,314 @@
+//! Flat-array storage of an HNSW graph.
+//!
+//! Layer-0 lists live in one array of `m0 + 1` words per node (`[count, links...]`); upper
+//! layers in a second array, `m + 1` words per node and level, located by `upper_start`.
+//! Links are `AtomicU32`, read with relaxed loads: a reader racing a writer sees each word
+//! either old or new, every word is always a valid slot below `len()` (lists are zeroed and
+//! only ever hold valid slots), and writers of one node's lists hold that node's lock.
+
+use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+
+use parking_lot::Mutex;
+
+/// No upper-layer storage for this node.
+const NO_UPPER: u32 = u32::MAX;
+
+/// Vectors, levels and links of every slot.
+#[derive(Debug)]
+pub struct Graph {
+    dim: usize,
+    m: usize,
+    m0: usize,
+    vectors: Vec<f32>,
+    external: Vec<u64>,
+    levels: Vec<u8>,
+    deleted: Vec<AtomicBool>,
+    level0: Vec<AtomicU32>,
+    /// Layer-0 in-degree of every slot (links pointing at it), kept by `replace_links`.
+    indegree: Vec<AtomicU32>,
+    upper_start: Vec<u32>,
+    upper: Vec<AtomicU32>,
+    locks: Vec<Mutex<()>>,
+    /// Entry point and top level (`None` when empty).
+    pub entry: Option<(u32, u8)>,
+}
+
+fn zeroed(n: usize) -> impl Iterator<Item = AtomicU32> {
+    (0..n).map(|_| AtomicU32::new(0))
+}
+
+impl Graph {
+    /// An empty graph.
+    pub fn new(dim: usize, m: usize) -> Self {
+        Graph {
+            dim,
+            m,
+            m0: 2 * m,
+            vectors: Vec::new(),
+            external: Vec::new(),
+            levels: Vec::new(),
+            deleted: Vec::new(),
+            level0: Vec::new(),
+            indegree: Vec::new(),
+            upper_start: Vec::new(),
+            upper: Vec::new(),
+            locks: Vec::new(),
+            entry: None,
+        }
+    }
+
+    /// Slots (live, deleted or free).
+    pub fn len(&self) -> usize {
+        self.levels.len()
+    }
+
+    /// Maximum links on `level`.
+    #[inline]
+    pub fn max_links(&self, level: u8) -> usize {
+        if level == 0 { self.m0 } else { self.m }
+    }
+
+    /// Reserves room for `additional` more slots.
+    pub fn reserve(&mut self, additional: usize) {
+        self.vectors.reserve(additional * self.dim);
+        self.external.reserve(additional);
+        self.levels.reserve(additional);
+        self.deleted.reserve(additional);
+        self.level0.reserve(additional * (self.m0 + 1));
+        self.indegree.reserve(additional);
+        self.upper_start.reserve(additional);
+        self.locks.reserve(additional);
+    }
+
+    fn upper_block(&mut self, level: u8) -> u32 {
+        if level == 0 {
+            return NO_UPPER;
+        }
+        let start = self.upper.len() / (self.m + 1);
+        self.upper.extend(zeroed(usize::from(level) * (self.m + 1)));
+        start as u32
+    }
+
+    /// Appends a slot with its (prepared) vector, external id and level; no links yet.
+    pub fn push(&mut self, vector: &[f32], external: u64, level: u8) -> u32 {
+        let slot = self.len() as u32;
+        self.vectors.extend_from_slice(vector);
+        self.external.push(external);
+        self.levels.push(level);
+        self.deleted.push(AtomicBool::new(false));
+        self.level0.extend(zeroed(self.m0 + 1));
+        self.indegree.push(AtomicU32::new(0));
+        let start = self.upper_block(level);
+        self.upper_start.push(start);
+        self.locks.push(Mutex::new(()));
+        slot
+    }
+
+    /// Reuses a freed slot for a new point.
+    pub fn reuse(&mut self, slot: u32, vector: &[f32], external: u64, level: u8) {
+        let s = slot as usize;
+        self.vectors[s * self.dim..(s + 1) * self.dim].copy_from_slice(vector);
+        self.external[s] = external;
+        if level > self.levels[s] {
+            self.upper_start[s] = self.upper_block(level);
+        }
+        self.levels[s] = level;
+        self.deleted[s].store(false, Ordering::Release);
+        for l in 0..=level {
+            self.replace_links(slot, l, &[]);
+        }
+    }
+
+    /// The stored vector of a slot.
+    #[inline]
+    pub fn vector(&self, slot: u32) -> &[f32] {
+        let s = slot as usize;
+        &self.vectors[s * self.dim..(s + 1) * self.dim]
+    }
+
+    /// The external id of a slot.
+    #[inline]
+    pub fn external(&self, slot: u32) -> u64 {
+        self.external[slot as usize]
+    }
+
+    /// The top level of a slot.
+    #[inline]
+    pub fn level(&self, slot: u32) -> u8 {
+        self.levels[slot as usize]
+    }
+
+    /// Whether the slot's point is deleted (tombstoned or freed).
+    #[inline]
+    pub fn is_deleted(&self, slot: u32) -> bool {
+        self.deleted[slot as usize].load(Ordering::Acquire)
+    }
+
+    /// Marks a slot deleted.
+    pub fn mark_deleted(&self, slot: u32) {
+        self.deleted[slot as usize].store(true, Ordering::Release);
+    }
+
+    /// The lock a writer of this node's lists holds.
+    pub fn lock(&self, slot: u32) -> &Mutex<()> {
+        &self.locks[slot as usize]
+    }
+
+    #[inline]
+    fn block(&self, slot: u32, level: u8) -> &[AtomicU32] {
+        if level == 0 {
+            let w = self.m0 + 1;
+            let s = slot as usize * w;
+            &self.level0[s..s + w]
+        } else {
+            let w = self.m + 1;
+            let start = self.upper_start[slot as usize] as usize + usize::from(level - 1);
+            &self.upper[start * w..(start + 1) * w]
+        }
+    }
+
+    /// Copies the links of `slot` on `level` into `out` (cleared first).
+    #[inline]
+    pub fn links_into(&self, slot: u32, level: u8, out: &mut Vec<u32>) {
+        out.clear();
+        let block = self.block(slot, level);
+        let count = (block[0].load(Ordering::Acquire) as usize).min(block.len() - 1);
+        out.extend(block[1..=count].iter().map(|a| a.load(Ordering::Relaxed)));
+    }
+
+    /// Layer-0 in-degree of a slot.
+    #[inline]
+    pub fn indegree(&self, slot: u32) -> u32 {
+        self.indegree[slot as usize].load(Ordering::Acquire)
+    }
+
+    /// Replaces the links of `slot` on `level`, keeping layer-0 in-degrees exact (callers
+    /// hold the slot's lock).
+    pub fn replace_links(&self, slot: u32, level: u8, links: &[u32]) {
+        if level == 0 {
+            let mut old = Vec::new();
+            self.links_into(slot, 0, &mut old);
+            for &o in old.iter().filter(|o| !links.contains(o)) {
+                self.indegree[o as usize].fetch_sub(1, Ordering::AcqRel);
+            }
+            for &n in links.iter().filter(|n| !old.contains(n)) {
+                self.indegree[n as usize].fetch_add(1, Ordering::AcqRel);
+            }
+        }
+        self.write_links(slot, level, links);
+    }
+
+    fn write_links(&self, slot: u32, level: u8, links: &[u32]) {
+        let block = self.block(slot, level);
+        let n = links.len().min(block.len() - 1);
+        for (cell, &l) in block[1..=n].iter().zip(links) {
+            cell.store(l, Ordering::Relaxed);
+        }
+        block[0].store(n as u32, Ordering::Release);
+    }
+
+    /// Every slot reachable from the entry point through layer-0 links (for invariant checks).
+    #[cfg(test)]
+    pub fn reachable_from_entry(&self) -> Vec<bool> {
+        let mut seen = vec![false; self.len()];
+        let Some((e, _)) = self.entry else {
+            return seen;
+        };
+        let mut stack = vec![e];
+        seen[e as usize] = true;
+        let mut links = Vec::new();
+        while let Some(s) = stack.pop() {
+            self.links_into(s, 0, &mut links);
+            for &l in &links {
+                if !seen[l as usize] {
+                    seen[l as usize] = true;
+                    stack.push(l);
+                }
+            }
+        }
+        seen
+    }
+
+    /// Bytes held by the arrays.
+    pub fn memory_bytes(&self) -> usize {
+        self.vectors.capacity() * 4
+            + self.external.capacity() * 8
+            + self.levels.capacity()
+            + self.deleted.capacity()
+            + (self.level0.capacity() + self.upper.capacity() + self.indegree.capacity()) * 4
+            + self.upper_start.capacity() * 4
+            + self.locks.capacity() * std::mem::size_of::<Mutex<()>>()
+    }
+
+    /// Raw parts for persistence.
+    pub fn parts(&self) -> GraphParts<'_> {
+        GraphParts {
+            vectors: &self.vectors,
+            external: &self.external,
+            levels: &self.levels,
+            deleted: &self.deleted,
+            level0: &self.level0,
+            upper_start: &self.upper_start,
+            upper: &self.upper,
+        }
+    }
+
+    /// Rebuilds a graph from persisted parts (lengths checked by the caller).
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        dim: usize,
+        m: usize,
+        vectors: Vec<f32>,
+        external: Vec<u64>,
+        levels: Vec<u8>,
+        deleted: Vec<bool>,
+        level0: Vec<u32>,
+        upper_start: Vec<u32>,
+        upper: Vec<u32>,
+        entry: Option<(u32, u8)>,
+    ) -> Self {
+        let n = levels.len();
+        let m0 = 2 * m;
+        let mut indegree = vec![0u32; n];
+        for block in level0.chunks_exact(m0 + 1) {
+            let count = (block[0] as usize).min(m0);
+            for &l in &block[1..=count] {
+                indegree[l as usize] += 1;
+            }
+        }
+        Graph {
+            dim,
+            m,
+            m0,
+            vectors,
+            external,
+            levels,
+            deleted: deleted.into_iter().map(AtomicBool::new).collect(),
+            level0: level0.into_iter().map(AtomicU32::new).collect(),
+            indegree: indegree.into_iter().map(AtomicU32::new).collect(),
+            upper_start,
+            upper: upper.into_iter().map(AtomicU32::new).collect(),
+            locks: (0..n).map(|_| Mutex::new(())).collect(),
+            entry,
+        }
+    }
+}
+
+/// Borrowed arrays of a graph, for persistence.
+#[derive(Debug)]
+pub struct GraphParts<'g> {
+    /// Row-major vectors.
+    pub vectors: &'g [f32],
+    /// External ids.
+    pub external: &'g [u64],
+    /// Top level per slot.
+    pub levels: &'g [u8],
+    /// Deleted flags.
+    pub deleted: &'g [AtomicBool],
+    /// Layer-0 lists.
+    pub level0: &'g [AtomicU32],
+    /// Start of each slot's upper-layer lists.
+    pub upper_start: &'g [u32],
+    /// Upper-layer lists.
+    pub upper: &'g [AtomicU32],
+}

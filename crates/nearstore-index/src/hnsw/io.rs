@@ -1,0 +1,232 @@
+//! Checkpoints: the whole graph (vectors, levels, links, ids, free slots) in one checksummed
+//! sections file written atomically through `nearstore-storage`, loaded by reading it back
+//! (time proportional to the file, no rebuild). The checkpoint records the WAL position it
+//! reflects so the engine replays only the tail.
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use nearstore_storage::Backend;
+use nearstore_storage::sections::{read_sections, write_sections};
+use parking_lot::{Mutex, RwLock};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+
+use super::graph::Graph;
+use super::visited::VisitedPool;
+use super::{HnswIndex, HnswParams};
+use crate::DistanceMetric;
+use crate::error::{Error, Result};
+use crate::space::Space;
+
+/// Magic of an HNSW checkpoint file.
+pub const HNSW_MAGIC: [u8; 8] = *b"NSHNSW01";
+
+const METRICS: [DistanceMetric; 5] = [
+    DistanceMetric::Cosine,
+    DistanceMetric::Euclidean,
+    DistanceMetric::DotProduct,
+    DistanceMetric::Hamming,
+    DistanceMetric::Jaccard,
+];
+
+fn bytes_of<T: Copy, const N: usize>(
+    items: impl Iterator<Item = T>,
+    f: fn(T) -> [u8; N],
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    for x in items {
+        out.extend_from_slice(&f(x));
+    }
+    out
+}
+
+fn decode<T, const N: usize>(bytes: &[u8], f: fn([u8; N]) -> T) -> Vec<T> {
+    bytes
+        .chunks_exact(N)
+        .map(|c| {
+            let mut a = [0u8; N];
+            a.copy_from_slice(c);
+            f(a)
+        })
+        .collect()
+}
+
+fn corrupt(path: &Path, reason: impl Into<String>) -> Error {
+    Error::Storage(nearstore_storage::Error::corruption(path, 0, reason))
+}
+
+impl HnswIndex {
+    /// Writes a checkpoint of the index to `path`, recording `lsn` (the last write it
+    /// reflects). Writers wait while it is taken; searches continue.
+    pub fn save(&self, backend: &dyn Backend, path: &Path, lsn: u64) -> Result<()> {
+        let g = self.graph.read();
+        let free = self.free.lock().clone();
+        let p = g.parts();
+        let (entry, entry_level) = g.entry.unwrap_or((u32::MAX, 0));
+        let metric = METRICS
+            .iter()
+            .position(|m| *m == self.space.metric())
+            .unwrap_or(0) as u8;
+        let mut meta = Vec::new();
+        meta.extend_from_slice(&(self.dim as u32).to_le_bytes());
+        meta.push(metric);
+        meta.extend_from_slice(&(self.params.m as u32).to_le_bytes());
+        meta.extend_from_slice(&(self.params.ef_construction as u32).to_le_bytes());
+        meta.extend_from_slice(&(self.params.ef_search as u32).to_le_bytes());
+        meta.extend_from_slice(&self.params.seed.to_le_bytes());
+        meta.extend_from_slice(&entry.to_le_bytes());
+        meta.push(entry_level);
+        meta.extend_from_slice(&lsn.to_le_bytes());
+        let sections = [
+            meta,
+            bytes_of(p.vectors.iter().copied(), f32::to_le_bytes),
+            bytes_of(p.external.iter().copied(), u64::to_le_bytes),
+            p.levels.to_vec(),
+            p.deleted
+                .iter()
+                .map(|d| u8::from(d.load(Ordering::Acquire)))
+                .collect(),
+            bytes_of(
+                p.level0.iter().map(|a| a.load(Ordering::Acquire)),
+                u32::to_le_bytes,
+            ),
+            bytes_of(p.upper_start.iter().copied(), u32::to_le_bytes),
+            bytes_of(
+                p.upper.iter().map(|a| a.load(Ordering::Acquire)),
+                u32::to_le_bytes,
+            ),
+            bytes_of(free.iter().copied(), u32::to_le_bytes),
+        ];
+        let refs: Vec<&[u8]> = sections.iter().map(Vec::as_slice).collect();
+        write_sections(backend, path, &HNSW_MAGIC, &refs)?;
+        Ok(())
+    }
+
+    /// Loads a checkpoint written by [`HnswIndex::save`]; returns the index and the `lsn` it
+    /// recorded. Every length, link and level is validated: a damaged file is a
+    /// `Corruption` error, never a panic or a wild read.
+    pub fn load(backend: &dyn Backend, path: &Path) -> Result<(Self, u64)> {
+        let s = read_sections(backend, path, &HNSW_MAGIC)?;
+        if s.len() != 9 {
+            return Err(corrupt(path, format!("{} sections, expected 9", s.len())));
+        }
+        let meta = &s[0];
+        if meta.len() != 38 {
+            return Err(corrupt(path, "bad meta section"));
+        }
+        let u32_at =
+            |i: usize| u32::from_le_bytes([meta[i], meta[i + 1], meta[i + 2], meta[i + 3]]);
+        let u64_at = |i: usize| {
+            let mut a = [0u8; 8];
+            a.copy_from_slice(&meta[i..i + 8]);
+            u64::from_le_bytes(a)
+        };
+        let dim = u32_at(0) as usize;
+        let metric = *METRICS
+            .get(usize::from(meta[4]))
+            .ok_or_else(|| corrupt(path, "unknown metric"))?;
+        let params = HnswParams {
+            m: u32_at(5) as usize,
+            ef_construction: u32_at(9) as usize,
+            ef_search: u32_at(13) as usize,
+            seed: u64_at(17),
+        };
+        params
+            .validate()
+            .map_err(|e| corrupt(path, e.to_string()))?;
+        let entry = u32_at(25);
+        let entry_level = meta[29];
+        let lsn = u64_at(30);
+        let vectors: Vec<f32> = decode(&s[1], f32::from_le_bytes);
+        let external: Vec<u64> = decode(&s[2], u64::from_le_bytes);
+        let levels = s[3].clone();
+        let deleted: Vec<bool> = s[4].iter().map(|&b| b != 0).collect();
+        let level0: Vec<u32> = decode(&s[5], u32::from_le_bytes);
+        let upper_start: Vec<u32> = decode(&s[6], u32::from_le_bytes);
+        let upper: Vec<u32> = decode(&s[7], u32::from_le_bytes);
+        let free: Vec<u32> = decode(&s[8], u32::from_le_bytes);
+        let n = levels.len();
+        let (m, m0) = (params.m, 2 * params.m);
+        let sizes_ok = dim > 0
+            && s[1].len() == n * dim * 4
+            && s[2].len() == n * 8
+            && deleted.len() == n
+            && s[5].len() == n * (m0 + 1) * 4
+            && s[6].len() == n * 4
+            && s[7].len().is_multiple_of(4)
+            && upper.len().is_multiple_of(m + 1)
+            && s[8].len().is_multiple_of(4);
+        if !sizes_ok {
+            return Err(corrupt(path, "section sizes do not agree"));
+        }
+        let check_block = |block: &[u32]| {
+            (block[0] as usize) < block.len() && block[1..].iter().all(|&l| (l as usize) < n)
+        };
+        if !level0.chunks_exact(m0 + 1).all(check_block) {
+            return Err(corrupt(path, "a layer-0 list is damaged"));
+        }
+        let upper_blocks = upper.len() / (m + 1);
+        for (slot, (&level, &start)) in levels.iter().zip(&upper_start).enumerate() {
+            if level == 0 {
+                continue;
+            }
+            let end = start as usize + usize::from(level);
+            if level > 31 || end > upper_blocks {
+                return Err(corrupt(path, format!("slot {slot} has bad upper layers")));
+            }
+            for b in start as usize..end {
+                if !check_block(&upper[b * (m + 1)..(b + 1) * (m + 1)]) {
+                    return Err(corrupt(
+                        path,
+                        format!("an upper list of slot {slot} is damaged"),
+                    ));
+                }
+            }
+        }
+        if free
+            .iter()
+            .any(|&f| f as usize >= n || !deleted[f as usize])
+        {
+            return Err(corrupt(path, "bad free list"));
+        }
+        let entry = if entry == u32::MAX {
+            None
+        } else if (entry as usize) < n && levels[entry as usize] == entry_level {
+            Some((entry, entry_level))
+        } else {
+            return Err(corrupt(path, "bad entry point"));
+        };
+        let mut ids = rustc_hash::FxHashMap::default();
+        for (slot, (&id, &dead)) in external.iter().zip(&deleted).enumerate() {
+            if !dead && ids.insert(id, slot as u32).is_some() {
+                return Err(corrupt(path, format!("id {id} is live twice")));
+            }
+        }
+        let live = ids.len();
+        let graph = Graph::from_parts(
+            dim,
+            m,
+            vectors,
+            external,
+            levels,
+            deleted,
+            level0,
+            upper_start,
+            upper,
+            entry,
+        );
+        let index = HnswIndex {
+            params,
+            dim,
+            space: Space::new(metric),
+            graph: RwLock::new(graph),
+            ids: RwLock::new(ids),
+            free: Mutex::new(free),
+            visited: VisitedPool::default(),
+            level_rng: Mutex::new(ChaCha8Rng::seed_from_u64(params.seed ^ lsn)),
+            live: AtomicUsize::new(live),
+        };
+        Ok((index, lsn))
+    }
+}

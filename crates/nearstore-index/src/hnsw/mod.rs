@@ -1,0 +1,191 @@
+//! HNSW: a hierarchical navigable small-world graph.
+//!
+//! - `graph`: flat-array storage of vectors and neighbour lists (atomics, so links can be
+//!   rewired while other threads search) and per-node locks for writers;
+//! - `build`: insertion with heuristic neighbour selection (re-run when a full list takes a
+//!   new link, never "evict the farthest"), parallel bulk build;
+//! - `search`: layer search with a reusable generation-stamped visited set, filtered search
+//!   through non-matching nodes with an exact-scan plan for small allow-lists;
+//! - `delete`: tombstones with neighbour repair, and vacuum that unlinks and frees slots;
+//! - `io`: checkpoint to a checksummed file through `nearstore-storage`, loaded without
+//!   rebuilding.
+
+mod build;
+mod connect;
+mod delete;
+mod graph;
+mod io;
+mod search;
+mod topk;
+mod visited;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rustc_hash::FxHashMap;
+
+pub(crate) use topk::TopK;
+
+use self::graph::Graph;
+use self::visited::VisitedPool;
+use crate::error::{Error, Result, validate};
+use crate::space::Space;
+use crate::{AllowList, DistanceMetric, SearchHit, VectorIndex};
+
+/// Build and search parameters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HnswParams {
+    /// Links per node on the upper layers (twice as many on layer 0).
+    pub m: usize,
+    /// Candidate list size while inserting.
+    pub ef_construction: usize,
+    /// Default candidate list size while searching (the `Balanced` preset).
+    pub ef_search: usize,
+    /// Seed of the level generator (builds are reproducible single-threaded).
+    pub seed: u64,
+}
+
+impl Default for HnswParams {
+    fn default() -> Self {
+        HnswParams {
+            m: 16,
+            ef_construction: 200,
+            ef_search: 64,
+            seed: 0x5eed,
+        }
+    }
+}
+
+impl HnswParams {
+    fn validate(&self) -> Result<()> {
+        if !(2..=256).contains(&self.m) {
+            return Err(Error::InvalidArgument(format!(
+                "m must be 2..=256, got {}",
+                self.m
+            )));
+        }
+        if self.ef_construction == 0 || self.ef_search == 0 {
+            return Err(Error::InvalidArgument("ef values must be positive".into()));
+        }
+        Ok(())
+    }
+}
+
+/// How hard a search tries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum SearchQuality {
+    /// ef = 32.
+    Fast,
+    /// ef = the index's `ef_search` (64 by default).
+    #[default]
+    Balanced,
+    /// ef = 256.
+    Accurate,
+    /// Exact: scan every allowed vector.
+    Perfect,
+    /// Starts at `Balanced` and doubles ef (up to 1024) only while the best results are still
+    /// changing at the end of the search, so easy queries stay cheap.
+    Adaptive,
+    /// This exact ef, honoured as given (at least k).
+    Ef(usize),
+}
+
+/// A hierarchical navigable small-world graph index.
+#[derive(Debug)]
+pub struct HnswIndex {
+    params: HnswParams,
+    dim: usize,
+    space: Space,
+    graph: RwLock<Graph>,
+    ids: RwLock<FxHashMap<u64, u32>>,
+    free: Mutex<Vec<u32>>,
+    visited: VisitedPool,
+    level_rng: Mutex<ChaCha8Rng>,
+    live: AtomicUsize,
+}
+
+impl HnswIndex {
+    /// An empty index.
+    pub fn new(dim: usize, metric: DistanceMetric, params: HnswParams) -> Result<Self> {
+        params.validate()?;
+        if dim == 0 {
+            return Err(Error::InvalidArgument("dimension must be positive".into()));
+        }
+        Ok(HnswIndex {
+            params,
+            dim,
+            space: Space::new(metric),
+            graph: RwLock::new(Graph::new(dim, params.m)),
+            ids: RwLock::new(FxHashMap::default()),
+            free: Mutex::new(Vec::new()),
+            visited: VisitedPool::default(),
+            level_rng: Mutex::new(ChaCha8Rng::seed_from_u64(params.seed)),
+            live: AtomicUsize::new(0),
+        })
+    }
+
+    /// The parameters.
+    pub fn params(&self) -> HnswParams {
+        self.params
+    }
+
+    /// Bytes held by vectors, links and id maps (not counting allocator slack).
+    pub fn memory_bytes(&self) -> usize {
+        self.graph.read().memory_bytes() + self.ids.read().capacity() * 16
+    }
+
+    /// Slots in the graph, live or deleted (not vacuumed).
+    pub fn slots(&self) -> usize {
+        self.graph.read().len()
+    }
+
+    fn ef_for(&self, quality: SearchQuality, k: usize) -> usize {
+        let ef = match quality {
+            SearchQuality::Fast => 32,
+            SearchQuality::Balanced | SearchQuality::Adaptive => self.params.ef_search,
+            SearchQuality::Accurate => 256,
+            SearchQuality::Perfect => usize::MAX,
+            SearchQuality::Ef(ef) => ef,
+        };
+        ef.max(k)
+    }
+}
+
+impl VectorIndex for HnswIndex {
+    fn dimension(&self) -> usize {
+        self.dim
+    }
+
+    fn metric(&self) -> DistanceMetric {
+        self.space.metric()
+    }
+
+    fn len(&self) -> usize {
+        self.live.load(Ordering::Acquire)
+    }
+
+    fn upsert(&self, id: u64, vector: &[f32]) -> Result<()> {
+        validate(vector, self.dim)?;
+        self.insert_batch(&[(id, vector)])
+    }
+
+    fn delete(&self, id: u64) -> Result<bool> {
+        Ok(self.delete_ids(&[id]) == 1)
+    }
+
+    fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        quality: SearchQuality,
+        allow: Option<&dyn AllowList>,
+    ) -> Result<Vec<SearchHit>> {
+        validate(query, self.dim)?;
+        Ok(self.search_prepared(&self.space.prepare(query), k, quality, allow))
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,215 @@
+//! Search: greedy descent through the upper layers, then a best-first search of layer 0.
+//!
+//! Filtered search keeps walking through nodes the allow-list rejects (they enter the
+//! candidate queue but not the results), so matching points behind non-matching ones are
+//! still reached. Small allow-lists are scanned exactly instead, and a graph search that
+//! comes back short of `k` while enough points are allowed falls back to the exact scan, so
+//! a filtered search never returns fewer than `min(k, allowed)` results.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use super::graph::Graph;
+use super::topk::Near;
+use super::visited::VisitedSet;
+use super::{HnswIndex, SearchQuality};
+use crate::flat::FlatIndex;
+use crate::space::Space;
+use crate::{AllowList, SearchHit, VectorIndex};
+
+/// Allow-lists at most this fraction of the index are scanned exactly.
+const EXACT_FRACTION: f64 = 0.05;
+/// ... and at most this many points are always scanned exactly.
+const EXACT_MIN: usize = 2_000;
+
+/// Greedy descent from the entry point down to layer 1; returns the closest node found.
+pub(super) fn descend(
+    g: &Graph,
+    space: &Space,
+    q: &[f32],
+    entry: (u32, u8),
+    down_to: u8,
+    links: &mut Vec<u32>,
+) -> Near<u32> {
+    let (mut cur, top) = entry;
+    let mut cur_dist = space.distance(q, g.vector(cur));
+    for level in (down_to + 1..=top).rev() {
+        let mut changed = true;
+        while changed {
+            changed = false;
+            g.links_into(cur, level, links);
+            for &n in links.iter() {
+                let d = space.distance(q, g.vector(n));
+                if d < cur_dist {
+                    cur_dist = d;
+                    cur = n;
+                    changed = true;
+                }
+            }
+        }
+    }
+    Near {
+        dist: cur_dist,
+        id: cur,
+    }
+}
+
+/// Best-first search of one layer from `entries`; returns up to `ef` accepted nodes, best
+/// first. Every reached node is a candidate for expansion; only nodes for which `accept`
+/// holds enter the results.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn search_layer(
+    g: &Graph,
+    space: &Space,
+    q: &[f32],
+    entries: &[Near<u32>],
+    ef: usize,
+    level: u8,
+    visited: &mut VisitedSet,
+    accept: &dyn Fn(u32) -> bool,
+) -> Vec<Near<u32>> {
+    let mut candidates: BinaryHeap<Reverse<Near<u32>>> = BinaryHeap::with_capacity(ef * 2);
+    let mut results: BinaryHeap<Near<u32>> = BinaryHeap::with_capacity(ef + 1);
+    for &e in entries {
+        if visited.insert(e.id) {
+            candidates.push(Reverse(e));
+            if accept(e.id) {
+                results.push(e);
+            }
+        }
+    }
+    while results.len() > ef {
+        results.pop();
+    }
+    let mut links = Vec::with_capacity(g.max_links(level));
+    while let Some(Reverse(c)) = candidates.pop() {
+        if results.len() >= ef && results.peek().is_some_and(|w| c.dist > w.dist) {
+            break;
+        }
+        g.links_into(c.id, level, &mut links);
+        for &n in &links {
+            if !visited.insert(n) {
+                continue;
+            }
+            let d = space.distance(q, g.vector(n));
+            let worst = results.peek().map_or(f32::INFINITY, |w| w.dist);
+            if results.len() < ef || d < worst {
+                let near = Near { dist: d, id: n };
+                candidates.push(Reverse(near));
+                if accept(n) {
+                    results.push(near);
+                    if results.len() > ef {
+                        results.pop();
+                    }
+                }
+            }
+        }
+    }
+    results.into_sorted_vec()
+}
+
+impl HnswIndex {
+    /// Search with an already prepared (normalized for cosine) query.
+    pub(crate) fn search_prepared(
+        &self,
+        q: &[f32],
+        k: usize,
+        quality: SearchQuality,
+        allow: Option<&dyn AllowList>,
+    ) -> Vec<SearchHit> {
+        if k == 0 {
+            return Vec::new();
+        }
+        let live = self.len();
+        let allowed = allow.and_then(|a| a.count_hint());
+        let exact_limit = EXACT_MIN.max((live as f64 * EXACT_FRACTION) as usize);
+        if quality == SearchQuality::Perfect || allowed.is_some_and(|c| c <= exact_limit) {
+            return self.exact(q, k, allow);
+        }
+        let ef = self.ef_for(quality, k);
+        let hits = self.graph_search(q, k, ef, quality == SearchQuality::Adaptive, allow);
+        let wanted = k.min(allowed.unwrap_or(live)).min(live);
+        if allow.is_some() && hits.len() < wanted {
+            return self.exact(q, k, allow);
+        }
+        hits
+    }
+
+    fn graph_search(
+        &self,
+        q: &[f32],
+        k: usize,
+        ef: usize,
+        adaptive: bool,
+        allow: Option<&dyn AllowList>,
+    ) -> Vec<SearchHit> {
+        let g = self.graph.read();
+        let Some(entry) = g.entry else {
+            return Vec::new();
+        };
+        let mut links = Vec::new();
+        let start = descend(&g, &self.space, q, entry, 0, &mut links);
+        let accept =
+            |slot: u32| !g.is_deleted(slot) && allow.is_none_or(|a| a.allows(g.external(slot)));
+        let mut ef = ef;
+        let mut found;
+        loop {
+            let mut visited = self.visited.take(g.len());
+            found = search_layer(&g, &self.space, q, &[start], ef, 0, &mut visited, &accept);
+            self.visited.give_back(visited);
+            // Adaptive: widen only while a wider search still changes the top k.
+            if !adaptive || ef >= 1024 {
+                break;
+            }
+            let mut wider_visited = self.visited.take(g.len());
+            let wider = search_layer(
+                &g,
+                &self.space,
+                q,
+                &[start],
+                ef * 2,
+                0,
+                &mut wider_visited,
+                &accept,
+            );
+            self.visited.give_back(wider_visited);
+            let same = wider
+                .iter()
+                .take(k)
+                .map(|n| n.id)
+                .eq(found.iter().take(k).map(|n| n.id));
+            found = wider;
+            ef *= 2;
+            if same {
+                break;
+            }
+        }
+        found
+            .into_iter()
+            .take(k)
+            .map(|n| SearchHit {
+                id: g.external(n.id),
+                score: self.space.score(n.dist),
+            })
+            .collect()
+    }
+
+    /// Exact top `k` over the live, allowed points.
+    fn exact(&self, q: &[f32], k: usize, allow: Option<&dyn AllowList>) -> Vec<SearchHit> {
+        let g = self.graph.read();
+        if let Some(ids) = allow.and_then(|a| a.ids()) {
+            let slots = self.ids.read();
+            let candidates = ids
+                .into_iter()
+                .filter_map(|id| slots.get(&id).map(|&s| (id, s)))
+                .filter(|&(_, s)| !g.is_deleted(s))
+                .map(|(id, s)| (id, g.vector(s)));
+            return FlatIndex::exact_top_k(&self.space, q, k, candidates);
+        }
+        let candidates = (0..g.len() as u32)
+            .filter(|&s| !g.is_deleted(s))
+            .map(|s| (g.external(s), g.vector(s)))
+            .filter(|(id, _)| allow.is_none_or(|a| a.allows(*id)));
+        FlatIndex::exact_top_k(&self.space, q, k, candidates)
+    }
+}

@@ -1,0 +1,64 @@
+//! NearStore's vector indexes.
+//!
+//! - [`FlatIndex`]: exact search by scanning every vector; the oracle for tests and the plan
+//!   for small or highly filtered candidate sets.
+//! - [`HnswIndex`]: a hierarchical navigable small-world graph with neighbour lists in flat
+//!   arrays, heuristic neighbour selection (also when a full list takes a new link, so links
+//!   between clusters survive), parallel build, inserts concurrent with searches, deletes
+//!   with neighbour repair, vacuum, and filtered search that never comes back short.
+//!
+//! Filtering goes through the [`AllowList`] trait defined here, so this crate depends on no
+//! filter or query code. Scores follow [`DistanceMetric`]'s direction (documented there);
+//! results are always best first.
+//!
+//! Invariants: internal ids are dense `u32` slots; every link points to a slot below the
+//! index's length; a vacuumed slot is linked from nowhere. This crate has no `unsafe`.
+
+#![forbid(unsafe_code)]
+
+mod allow;
+mod error;
+mod flat;
+pub mod hnsw;
+mod space;
+
+pub use allow::{AllowAll, AllowList, IdSetAllowList};
+pub use error::{Error, Result};
+pub use flat::FlatIndex;
+pub use hnsw::{HnswIndex, HnswParams, SearchQuality};
+pub use nearstore_distance::DistanceMetric;
+
+/// One search result: an external id and its score (see [`DistanceMetric`] for direction).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct SearchHit {
+    /// The point's id.
+    pub id: u64,
+    /// Its score against the query.
+    pub score: f32,
+}
+
+/// What every vector index offers.
+pub trait VectorIndex: Send + Sync {
+    /// The vector dimension.
+    fn dimension(&self) -> usize;
+    /// The metric scores are computed with.
+    fn metric(&self) -> DistanceMetric;
+    /// Live (not deleted) points.
+    fn len(&self) -> usize;
+    /// True when no point is live.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    /// Adds or replaces a point.
+    fn upsert(&self, id: u64, vector: &[f32]) -> Result<()>;
+    /// Removes a point; returns whether it was there.
+    fn delete(&self, id: u64) -> Result<bool>;
+    /// The `k` best points allowed by `allow` (all when `None`), best first.
+    fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        quality: SearchQuality,
+        allow: Option<&dyn AllowList>,
+    ) -> Result<Vec<SearchHit>>;
+}

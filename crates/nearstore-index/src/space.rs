@@ -1,0 +1,91 @@
+//! The metric space an index ranks in: a distance where lower is better, computed with the
+//! kernels of `nearstore-distance` resolved once.
+//!
+//! Cosine vectors are normalized when they enter the index, so cosine ranks by the dot
+//! product; a zero vector stays zero and scores 0.0 against everything (the metric's
+//! contract).
+
+use nearstore_distance::{DistanceMetric, kernels};
+
+/// How scores are computed from the internal distance.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    /// distance = -dot (cosine over normalized vectors, or dot product).
+    NegDot(fn(&[f32], &[f32]) -> f32),
+    /// distance = squared L2.
+    L2(fn(&[f32], &[f32]) -> f32),
+    /// Hamming count.
+    Hamming(fn(&[f32], &[f32]) -> u64),
+    /// distance = -jaccard.
+    Jaccard,
+}
+
+/// A metric ready for the hot loop.
+#[derive(Debug, Clone, Copy)]
+pub struct Space {
+    metric: DistanceMetric,
+    kind: Kind,
+}
+
+impl Space {
+    /// Resolves the kernels for `metric`.
+    pub fn new(metric: DistanceMetric) -> Self {
+        let k = kernels();
+        let kind = match metric {
+            DistanceMetric::Cosine | DistanceMetric::DotProduct => Kind::NegDot(k.dot_f32),
+            DistanceMetric::Euclidean => Kind::L2(k.l2sq_f32),
+            DistanceMetric::Hamming => Kind::Hamming(k.hamming_f32),
+            DistanceMetric::Jaccard => Kind::Jaccard,
+        };
+        Space { metric, kind }
+    }
+
+    /// The metric.
+    pub fn metric(&self) -> DistanceMetric {
+        self.metric
+    }
+
+    /// Whether vectors are normalized on entry.
+    pub fn normalizes(&self) -> bool {
+        self.metric == DistanceMetric::Cosine
+    }
+
+    /// The vector as the index stores it (normalized for cosine).
+    pub fn prepare(&self, v: &[f32]) -> Vec<f32> {
+        let mut out = v.to_vec();
+        if self.normalizes() {
+            let norm = v
+                .iter()
+                .map(|x| f64::from(*x) * f64::from(*x))
+                .sum::<f64>()
+                .sqrt();
+            if norm > 0.0 {
+                for x in &mut out {
+                    *x = (f64::from(*x) / norm) as f32;
+                }
+            }
+        }
+        out
+    }
+
+    /// Internal distance, lower is better.
+    #[inline]
+    pub fn distance(&self, a: &[f32], b: &[f32]) -> f32 {
+        match self.kind {
+            Kind::NegDot(f) => -f(a, b),
+            Kind::L2(f) => f(a, b),
+            Kind::Hamming(f) => f(a, b) as f32,
+            Kind::Jaccard => -nearstore_distance::distance(DistanceMetric::Jaccard, a, b),
+        }
+    }
+
+    /// The user-facing score for an internal distance.
+    pub fn score(&self, distance: f32) -> f32 {
+        match self.metric {
+            DistanceMetric::Cosine => (-distance).clamp(-1.0, 1.0),
+            DistanceMetric::DotProduct | DistanceMetric::Jaccard => -distance,
+            DistanceMetric::Euclidean => distance.max(0.0).sqrt(),
+            DistanceMetric::Hamming => distance,
+        }
+    }
+}
