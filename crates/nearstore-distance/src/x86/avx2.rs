@@ -6,8 +6,8 @@
 //! (not `vpmaddubsw`, whose `i16` saturation would break exactness). Bits use POPCNT.
 //!
 //! Soundness: the `#[target_feature]` kernels are only called from the safe wrappers at the
-//! bottom, reachable only through [`TABLE`], which [`table`] hands out only after detecting
-//! every feature they enable.
+//! bottom, reachable only through [`TABLE`] (and, for f32 dot and L2², the AVX-512 tables),
+//! which are handed out only after [`detected`] confirmed every feature they enable.
 
 use std::arch::x86_64::*;
 
@@ -360,10 +360,10 @@ fn l2sq_i8_k(a: &[i8], b: &[i8]) -> u32 {
 
 macro_rules! safe_entry {
     ($($name:ident => $kernel:path : $t:ty => $r:ty;)*) => {$(
-        fn $name(a: &[$t], b: &[$t]) -> $r {
-            // SAFETY: this function is only reachable through TABLE, which `table()` returns
-            // only after `is_x86_feature_detected!` confirmed avx2, fma, f16c and popcnt,
-            // every feature `$kernel` enables.
+        pub(super) fn $name(a: &[$t], b: &[$t]) -> $r {
+            // SAFETY: this function is only reachable through TABLE and the AVX-512 tables,
+            // which `table()` / `avx512::table()` return only after `detected()` confirmed
+            // avx2, fma, f16c and popcnt, every feature `$kernel` enables.
             unsafe { $kernel(a, b) }
         }
     )*};
@@ -408,11 +408,15 @@ static TABLE: Kernels = Kernels {
     jaccard_bits,
 };
 
-/// The AVX2 table, if this CPU has AVX2, FMA, F16C and POPCNT.
-pub(crate) fn table() -> Option<&'static Kernels> {
-    let ok = is_x86_feature_detected!("avx2")
+/// Does this CPU have every feature these kernels enable (AVX2, FMA, F16C, POPCNT)?
+pub(super) fn detected() -> bool {
+    is_x86_feature_detected!("avx2")
         && is_x86_feature_detected!("fma")
         && is_x86_feature_detected!("f16c")
-        && is_x86_feature_detected!("popcnt");
-    ok.then_some(&TABLE)
+        && is_x86_feature_detected!("popcnt")
+}
+
+/// The AVX2 table, if this CPU has AVX2, FMA, F16C and POPCNT.
+pub(crate) fn table() -> Option<&'static Kernels> {
+    detected().then_some(&TABLE)
 }

@@ -1,9 +1,10 @@
 //! AVX-512 kernels (F/BW/VL + FMA + F16C), and the VNNI + VPOPCNTDQ variants of the
 //! integer and bit kernels.
 //!
-//! Float kernels keep two (dot, L2²) to six (cosine) independent 16-lane `f32` accumulators,
-//! which LLVM unrolls to four 64-byte blocks per iteration: on Zen 4 this matches four
-//! accumulators when the data is in L1 and streams measurably better from memory. They use
+//! The `f32` dot and L2² entries are the AVX2 kernels (256-bit, four accumulators): on Zen 4,
+//! which executes 512-bit operations as two 256-bit halves, they matched the best 512-bit
+//! variant we measured from L1 and streamed from memory about 10% faster. The other float
+//! kernels (f16 dot/L2², cosine sums) keep two to six 16-lane `f32` accumulators, use
 //! unaligned loads, and finish with one masked load for the tail (`maskz` loads never touch the
 //! masked-off lanes, so they cannot fault past the slice). Integer kernels widen to `i16`
 //! and multiply-add pairs into `i32` lanes (`vpmaddwd`, or `vpdpwssd`/`vpdpbusd` with VNNI).
@@ -139,8 +140,8 @@ fn reduce2(a: __m512, b: __m512) -> [f32; 4] {
 // ---------------------------------------------------------------------------------------
 // Float kernels, generated for f32 and f16 storage (both computed in f32 lanes).
 
-macro_rules! float_kernels {
-    ($elem:ty, $ld:ident, $tail:ident, $dot:ident, $l2sq:ident, $cos:ident, $dot_norm:ident) => {
+macro_rules! float_dot_l2 {
+    ($elem:ty, $ld:ident, $tail:ident, $dot:ident, $l2sq:ident) => {
         #[target_feature(enable = "avx512f,avx512bw,avx512vl,fma,f16c")]
         fn $dot(a: &[$elem], b: &[$elem]) -> f32 {
             let n = a.len().min(b.len());
@@ -186,7 +187,11 @@ macro_rules! float_kernels {
             }
             _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
         }
+    };
+}
 
+macro_rules! float_norms {
+    ($elem:ty, $ld:ident, $tail:ident, $cos:ident, $dot_norm:ident) => {
         #[target_feature(enable = "avx512f,avx512bw,avx512vl,fma,f16c")]
         fn $cos(a: &[$elem], b: &[$elem]) -> CosineParts {
             let n = a.len().min(b.len());
@@ -263,24 +268,10 @@ macro_rules! float_kernels {
     };
 }
 
-float_kernels!(
-    f32,
-    ld_f32,
-    tail_f32,
-    dot_f32_k,
-    l2sq_f32_k,
-    cos_f32_k,
-    dot_norm_f32_k
-);
-float_kernels!(
-    f16,
-    ld_f16,
-    tail_f16,
-    dot_f16_k,
-    l2sq_f16_k,
-    cos_f16_k,
-    dot_norm_f16_k
-);
+// f32 dot and L2² come from the AVX2 module (256-bit; see the module docs).
+float_dot_l2!(f16, ld_f16, tail_f16, dot_f16_k, l2sq_f16_k);
+float_norms!(f32, ld_f32, tail_f32, cos_f32_k, dot_norm_f32_k);
+float_norms!(f16, ld_f16, tail_f16, cos_f16_k, dot_norm_f16_k);
 
 // ---------------------------------------------------------------------------------------
 // Set-ness kernels over f32 (exact counts).
@@ -557,8 +548,6 @@ macro_rules! safe_entry {
 }
 
 safe_entry! {
-    dot_f32 => dot_f32_k: f32 => f32;
-    l2sq_f32 => l2sq_f32_k: f32 => f32;
     cos_f32 => cos_f32_k: f32 => CosineParts;
     dot_norm_f32 => dot_norm_f32_k: f32 => DotNorm;
     hamming_f32 => hamming_f32_k: f32 => u64;
@@ -583,8 +572,8 @@ safe_entry! {
 
 const BASE: Kernels = Kernels {
     isa: Isa::Avx512,
-    dot_f32,
-    l2sq_f32,
+    dot_f32: super::avx2::dot_f32,
+    l2sq_f32: super::avx2::l2sq_f32,
     cos_f32,
     dot_norm_f32,
     hamming_f32,
@@ -614,8 +603,10 @@ static TABLE_VNNI: Kernels = Kernels {
     ..BASE
 };
 
+/// Also checks everything the borrowed AVX2 kernels need.
 fn detected() -> bool {
-    is_x86_feature_detected!("avx512f")
+    super::avx2::detected()
+        && is_x86_feature_detected!("avx512f")
         && is_x86_feature_detected!("avx512bw")
         && is_x86_feature_detected!("avx512vl")
         && is_x86_feature_detected!("fma")
