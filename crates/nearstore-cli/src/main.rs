@@ -1,5 +1,6 @@
 //! The `nearstore` command.
 
+mod bench;
 mod inspect;
 
 use std::path::PathBuf;
@@ -20,6 +21,9 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Benchmarks.
+    #[command(subcommand)]
+    Bench(BenchCommand),
     /// Lists a store directory's files with their records, live and dead bytes, and whether
     /// every checksum verifies (read-only; exits with status 2 if any does not).
     Inspect {
@@ -32,10 +36,20 @@ enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+enum BenchCommand {
+    /// Builds an HNSW index from .fvecs data and reports build time, memory, and recall@10,
+    /// QPS and latency per ef (one search thread), checkpoint reload, and filtered search.
+    Ann(bench::AnnArgs),
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect { dir, json } => inspect::run(&dir, json),
+        Command::Bench(BenchCommand::Ann(args)) => {
+            bench::run_ann(&args).map(|()| ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,

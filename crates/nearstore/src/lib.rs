@@ -26,6 +26,11 @@ pub use nearstore_storage::{
     Durability, PayloadStore, PayloadStoreOptions, VectorGuard, VectorStore, VectorStoreOptions,
 };
 
+/// The vector indexes (exact and HNSW), for callers that use an index directly.
+pub mod index {
+    pub use nearstore_index::*;
+}
+
 /// The storage layer, for callers that need its lower-level pieces (backends, inspection).
 pub mod storage {
     pub use nearstore_storage::*;

@@ -16,11 +16,22 @@ use super::{HnswIndex, SearchQuality};
 use crate::flat::FlatIndex;
 use crate::space::Space;
 use crate::{AllowList, SearchHit, VectorIndex};
+use nearstore_distance::prefetch_vector;
 
-/// Allow-lists at most this fraction of the index are scanned exactly.
-const EXACT_FRACTION: f64 = 0.05;
-/// ... and at most this many points are always scanned exactly.
+/// How many neighbours ahead of the one being scored are prefetched.
+const PREFETCH_AHEAD: usize = 3;
+
+/// Allow-lists of at most this many points are always scanned exactly.
 const EXACT_MIN: usize = 2_000;
+
+/// Largest allow-list scanned exactly rather than searched through the graph. A filtered
+/// graph search at selectivity `s` expands about `ef / s` nodes of `m0` links each, while an
+/// exact scan scores `s * n` vectors: they cost the same at `s * n = sqrt(ef * m0 * n)`; the
+/// factor 1.5 covers the graph search's heap and visited-set overhead.
+fn exact_scan_limit(ef: usize, m0: usize, live: usize) -> usize {
+    let crossover = ((ef * m0) as f64 * live as f64).sqrt() * 1.5;
+    EXACT_MIN.max(crossover as usize)
+}
 
 /// Greedy descent from the entry point down to layer 1; returns the closest node found.
 pub(super) fn descend(
@@ -87,9 +98,13 @@ pub(super) fn search_layer(
             break;
         }
         g.links_into(c.id, level, &mut links);
-        for &n in &links {
-            if !visited.insert(n) {
-                continue;
+        links.retain(|&n| visited.insert(n));
+        for &n in links.iter().take(PREFETCH_AHEAD) {
+            prefetch_vector(g.vector(n));
+        }
+        for (i, &n) in links.iter().enumerate() {
+            if let Some(&ahead) = links.get(i + PREFETCH_AHEAD) {
+                prefetch_vector(g.vector(ahead));
             }
             let d = space.distance(q, g.vector(n));
             let worst = results.peek().map_or(f32::INFINITY, |w| w.dist);
@@ -122,11 +137,11 @@ impl HnswIndex {
         }
         let live = self.len();
         let allowed = allow.and_then(|a| a.count_hint());
-        let exact_limit = EXACT_MIN.max((live as f64 * EXACT_FRACTION) as usize);
+        let ef = self.ef_for(quality, k);
+        let exact_limit = exact_scan_limit(ef.min(live), 2 * self.params.m, live);
         if quality == SearchQuality::Perfect || allowed.is_some_and(|c| c <= exact_limit) {
             return self.exact(q, k, allow);
         }
-        let ef = self.ef_for(quality, k);
         let hits = self.graph_search(q, k, ef, quality == SearchQuality::Adaptive, allow);
         let wanted = k.min(allowed.unwrap_or(live)).min(live);
         if allow.is_some() && hits.len() < wanted {
@@ -198,12 +213,16 @@ impl HnswIndex {
     fn exact(&self, q: &[f32], k: usize, allow: Option<&dyn AllowList>) -> Vec<SearchHit> {
         let g = self.graph.read();
         if let Some(ids) = allow.and_then(|a| a.ids()) {
-            let slots = self.ids.read();
-            let candidates = ids
+            let mut slots: Vec<u32> = {
+                let map = self.ids.read();
+                ids.iter().filter_map(|id| map.get(id).copied()).collect()
+            };
+            // Scan in slot order: sequential memory access instead of hash order.
+            slots.sort_unstable();
+            let candidates = slots
                 .into_iter()
-                .filter_map(|id| slots.get(&id).map(|&s| (id, s)))
-                .filter(|&(_, s)| !g.is_deleted(s))
-                .map(|(id, s)| (id, g.vector(s)));
+                .filter(|&s| !g.is_deleted(s))
+                .map(|s| (g.external(s), g.vector(s)));
             return FlatIndex::exact_top_k(&self.space, q, k, candidates);
         }
         let candidates = (0..g.len() as u32)

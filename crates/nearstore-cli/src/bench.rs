@@ -1,0 +1,304 @@
+//! `nearstore bench ann`: build an HNSW index from `.fvecs` data and measure recall, QPS and
+//! latency per ef, build time, memory and checkpoint reload; optionally filtered search.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use nearstore::DistanceMetric;
+use nearstore::index::{
+    AllowList, HnswIndex, HnswParams, IdSetAllowList, SearchQuality, VectorIndex,
+};
+use nearstore_testkit::{Rows, read_fvecs, read_ivecs, recall_at_k};
+use rayon::prelude::*;
+use serde_json::{Value, json};
+
+/// Options of `nearstore bench ann`.
+#[derive(Debug, Args)]
+pub struct AnnArgs {
+    /// Base vectors (.fvecs); row i is point id i.
+    #[arg(long)]
+    base: PathBuf,
+    /// Query vectors (.fvecs).
+    #[arg(long)]
+    query: PathBuf,
+    /// Ground truth (.ivecs): the exact neighbours of each query, best first.
+    #[arg(long)]
+    gt: PathBuf,
+    /// Metric: cosine, l2 (euclidean) or dot.
+    #[arg(long, default_value = "cosine")]
+    metric: String,
+    /// Links per node.
+    #[arg(long, default_value_t = 16)]
+    m: usize,
+    /// Candidate list size while building.
+    #[arg(long, default_value_t = 200)]
+    ef_construction: usize,
+    /// Comma-separated search ef values.
+    #[arg(long, default_value = "16,32,64,128,256,512", value_delimiter = ',')]
+    ef: Vec<usize>,
+    /// Build threads (searches always run on one thread).
+    #[arg(long, default_value_t = 2)]
+    threads: usize,
+    /// Comma-separated selectivities for filtered search with random allow-lists.
+    #[arg(long, value_delimiter = ',')]
+    filter_selectivity: Vec<f64>,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(0.0, |kb| kb / 1024.0)
+}
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
+}
+
+/// One sweep point: recall@10, QPS and latency over all queries on one thread.
+fn measure(
+    index: &HnswIndex,
+    queries: &[&[f32]],
+    truth: &[Vec<u64>],
+    quality: SearchQuality,
+    allow: Option<&dyn AllowList>,
+) -> anyhow::Result<(f64, f64, f64, f64, usize)> {
+    let mut latencies = Vec::with_capacity(queries.len());
+    let mut recall = 0.0;
+    let mut short = 0;
+    let started = Instant::now();
+    for (q, t) in queries.iter().zip(truth) {
+        let s = Instant::now();
+        let hits = index.search(q, 10, quality, allow)?;
+        latencies.push(s.elapsed().as_secs_f64() * 1e6);
+        let ids: Vec<u64> = hits.iter().map(|h| h.id).collect();
+        short += usize::from(ids.len() < t.len().min(10));
+        recall += recall_at_k(&ids, t, 10);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let n = queries.len() as f64;
+    Ok((
+        recall / n,
+        n / secs,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        short,
+    ))
+}
+
+type Loaded = (DistanceMetric, Rows<f32>, Vec<Vec<f32>>, Vec<Vec<u64>>);
+
+fn load(args: &AnnArgs) -> anyhow::Result<Loaded> {
+    let metric: DistanceMetric = args.metric.parse().context("--metric")?;
+    let base = read_fvecs(&args.base)?;
+    let query = read_fvecs(&args.query)?;
+    let gt = read_ivecs(&args.gt)?;
+    if base.dim != query.dim || base.is_empty() || query.is_empty() {
+        bail!(
+            "base ({}-d) and query ({}-d) must be non-empty and of one dimension",
+            base.dim,
+            query.dim
+        );
+    }
+    if gt.len() < query.len() {
+        bail!(
+            "ground truth has {} rows for {} queries",
+            gt.len(),
+            query.len()
+        );
+    }
+    let truth = (0..query.len())
+        .map(|i| {
+            gt.row(i)
+                .iter()
+                .filter(|&&x| x >= 0)
+                .map(|&x| x as u64)
+                .collect()
+        })
+        .collect();
+    let queries = (0..query.len()).map(|i| query.row(i).to_vec()).collect();
+    Ok((metric, base, queries, truth))
+}
+
+/// Runs the benchmark and prints its report.
+pub fn run_ann(args: &AnnArgs) -> anyhow::Result<()> {
+    let (metric, base, queries, truth) = load(args)?;
+    let (n, dim) = (base.len(), base.dim);
+    let params = HnswParams {
+        m: args.m,
+        ef_construction: args.ef_construction,
+        ..HnswParams::default()
+    };
+    let index = HnswIndex::new(dim, metric, params)?;
+    let items: Vec<(u64, &[f32])> = (0..n).map(|i| (i as u64, base.row(i))).collect();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(args.threads.max(1))
+        .build()?;
+    let started = Instant::now();
+    pool.install(|| index.insert_batch(&items))?;
+    let build_seconds = started.elapsed().as_secs_f64();
+    // The index holds its own copy now: free the input so peak memory is the index's.
+    drop(items);
+    drop(base);
+    let qrefs: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+    let mut runs = Vec::new();
+    for &ef in &args.ef {
+        let (recall, qps, p50, p99, _) =
+            measure(&index, &qrefs, &truth, SearchQuality::Ef(ef), None)?;
+        runs.push(
+            json!({"ef": ef, "recall_at_10": recall, "qps": qps, "p50_us": p50, "p99_us": p99}),
+        );
+    }
+    let reload = checkpoint_reload(&index, &qrefs, build_seconds)?;
+    let filtered = filtered_runs(&index, n, &qrefs, &args.filter_selectivity)?;
+    let report = json!({
+        "system": "nearstore",
+        "n": n, "dim": dim, "metric": args.metric, "m": args.m,
+        "ef_construction": args.ef_construction, "build_threads": args.threads,
+        "build_seconds": build_seconds,
+        "vectors_per_second": n as f64 / build_seconds,
+        "peak_rss_mib": peak_rss_mib(),
+        "index_bytes": index.memory_bytes(),
+        "runs": runs, "reload": reload, "filtered": filtered,
+    });
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+    } else {
+        print_tables(&report);
+    }
+    Ok(())
+}
+
+/// Saves the index, loads it back, and checks the reloaded index answers identically.
+fn checkpoint_reload(
+    index: &HnswIndex,
+    queries: &[&[f32]],
+    build_seconds: f64,
+) -> anyhow::Result<Value> {
+    let dir = tempfile_dir()?;
+    let path = dir.join("hnsw.ckpt");
+    let backend = nearstore::storage::FsBackend;
+    let started = Instant::now();
+    index.save(&backend, &path, 0)?;
+    let save_seconds = started.elapsed().as_secs_f64();
+    let started = Instant::now();
+    let (loaded, _) = HnswIndex::load(&backend, &path)?;
+    let load_seconds = started.elapsed().as_secs_f64();
+    let identical = queries.iter().all(|q| {
+        let a = index.search(q, 10, SearchQuality::Ef(64), None).ok();
+        let b = loaded.search(q, 10, SearchQuality::Ef(64), None).ok();
+        a.is_some() && a == b
+    });
+    let bytes = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(json!({
+        "save_seconds": save_seconds, "load_seconds": load_seconds, "file_bytes": bytes,
+        "load_vs_build": load_seconds / build_seconds, "identical_results": identical,
+    }))
+}
+
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!("nearstore-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    Ok(dir)
+}
+
+/// Filtered search with random allow-lists at each selectivity, against exact filtered truth.
+fn filtered_runs(
+    index: &HnswIndex,
+    n: usize,
+    queries: &[&[f32]],
+    selectivities: &[f64],
+) -> anyhow::Result<Vec<Value>> {
+    let mut out = Vec::new();
+    for (i, &sel) in selectivities.iter().enumerate() {
+        // A deterministic pseudo-random subset (splitmix on the id).
+        let keep = |id: u64| {
+            let mut x = id.wrapping_add(0x9e37_79b9_7f4a_7c15 ^ i as u64);
+            x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            ((x ^ (x >> 31)) as f64 / u64::MAX as f64) < sel
+        };
+        let allow = IdSetAllowList::new((0..n as u64).filter(|&id| keep(id)));
+        let truth = queries
+            .par_iter()
+            .map(|q| {
+                let exact = index.search(q, 10, SearchQuality::Perfect, Some(&allow))?;
+                Ok(exact.iter().map(|h| h.id).collect())
+            })
+            .collect::<anyhow::Result<Vec<Vec<u64>>>>()?;
+        let (recall, qps, p50, p99, short) = measure(
+            index,
+            queries,
+            &truth,
+            SearchQuality::Balanced,
+            Some(&allow),
+        )?;
+        out.push(json!({
+            "selectivity": sel, "allowed": allow.count_hint(), "recall_at_10": recall,
+            "qps": qps, "p50_us": p50, "p99_us": p99, "short_results": short,
+        }));
+    }
+    Ok(out)
+}
+
+fn print_tables(r: &Value) {
+    println!(
+        "nearstore HNSW: n = {}, dim = {}, metric = {}, M = {}, ef_construction = {}",
+        r["n"], r["dim"], r["metric"], r["m"], r["ef_construction"]
+    );
+    println!(
+        "build: {:.2} s with {} threads ({:.0} vectors/s); peak RSS {:.1} MiB; index {:.1} MiB",
+        r["build_seconds"].as_f64().unwrap_or(0.0),
+        r["build_threads"],
+        r["vectors_per_second"].as_f64().unwrap_or(0.0),
+        r["peak_rss_mib"].as_f64().unwrap_or(0.0),
+        r["index_bytes"].as_f64().unwrap_or(0.0) / (1 << 20) as f64
+    );
+    println!(
+        "{:>6} {:>10} {:>10} {:>9} {:>9}",
+        "ef", "recall@10", "QPS", "p50 us", "p99 us"
+    );
+    for run in r["runs"].as_array().into_iter().flatten() {
+        println!(
+            "{:>6} {:>10.4} {:>10.0} {:>9.1} {:>9.1}",
+            run["ef"],
+            run["recall_at_10"].as_f64().unwrap_or(0.0),
+            run["qps"].as_f64().unwrap_or(0.0),
+            run["p50_us"].as_f64().unwrap_or(0.0),
+            run["p99_us"].as_f64().unwrap_or(0.0)
+        );
+    }
+    let reload = &r["reload"];
+    println!(
+        "checkpoint: saved in {:.2} s, loaded in {:.3} s ({:.3} of build time), identical results: {}",
+        reload["save_seconds"].as_f64().unwrap_or(0.0),
+        reload["load_seconds"].as_f64().unwrap_or(0.0),
+        reload["load_vs_build"].as_f64().unwrap_or(0.0),
+        reload["identical_results"]
+    );
+    for f in r["filtered"].as_array().into_iter().flatten() {
+        println!(
+            "filtered {:>6}: {} allowed, recall@10 {:.4}, {:.0} QPS, {} short results",
+            f["selectivity"],
+            f["allowed"],
+            f["recall_at_10"].as_f64().unwrap_or(0.0),
+            f["qps"].as_f64().unwrap_or(0.0),
+            f["short_results"]
+        );
+    }
+}
