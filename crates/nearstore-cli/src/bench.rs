@@ -44,6 +44,19 @@ pub struct AnnArgs {
     /// Comma-separated selectivities for filtered search with random allow-lists.
     #[arg(long, value_delimiter = ',')]
     filter_selectivity: Vec<f64>,
+    /// Payloads (.jsonl, one object per base row, in row order) for `--filter-field`.
+    #[arg(long)]
+    payloads: Option<PathBuf>,
+    /// Filter by each value of this payload field in turn (allow-lists correlated with the
+    /// data); recall and QPS are reported per selectivity band.
+    #[arg(long, requires = "payloads")]
+    filter_field: Option<String>,
+    /// Queries used per filter value (the first N).
+    #[arg(long, default_value_t = 100)]
+    filter_queries: usize,
+    /// After the sweep, delete this fraction of the points, vacuum, and measure again.
+    #[arg(long)]
+    delete_fraction: Option<f64>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     json: bool,
@@ -165,6 +178,17 @@ pub fn run_ann(args: &AnnArgs) -> anyhow::Result<()> {
     }
     let reload = checkpoint_reload(&index, &qrefs, build_seconds)?;
     let filtered = filtered_runs(&index, n, &qrefs, &args.filter_selectivity)?;
+    let by_field = match (&args.payloads, &args.filter_field) {
+        (Some(path), Some(field)) => {
+            let q = &qrefs[..args.filter_queries.min(qrefs.len())];
+            field_filter_runs(&index, path, field, q)?
+        }
+        _ => Value::Null,
+    };
+    let deletes = match args.delete_fraction {
+        Some(f) => delete_runs(&index, n, &qrefs, f, &args.ef)?,
+        None => Value::Null,
+    };
     let report = json!({
         "system": "nearstore",
         "n": n, "dim": dim, "metric": args.metric, "m": args.m,
@@ -173,7 +197,8 @@ pub fn run_ann(args: &AnnArgs) -> anyhow::Result<()> {
         "vectors_per_second": n as f64 / build_seconds,
         "peak_rss_mib": peak_rss_mib(),
         "index_bytes": index.memory_bytes(),
-        "runs": runs, "reload": reload, "filtered": filtered,
+        "runs": runs, "reload": reload, "filtered": filtered, "by_field": by_field,
+        "deletes": deletes,
     });
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
@@ -226,21 +251,8 @@ fn filtered_runs(
 ) -> anyhow::Result<Vec<Value>> {
     let mut out = Vec::new();
     for (i, &sel) in selectivities.iter().enumerate() {
-        // A deterministic pseudo-random subset (splitmix on the id).
-        let keep = |id: u64| {
-            let mut x = id.wrapping_add(0x9e37_79b9_7f4a_7c15 ^ i as u64);
-            x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            ((x ^ (x >> 31)) as f64 / u64::MAX as f64) < sel
-        };
-        let allow = IdSetAllowList::new((0..n as u64).filter(|&id| keep(id)));
-        let truth = queries
-            .par_iter()
-            .map(|q| {
-                let exact = index.search(q, 10, SearchQuality::Perfect, Some(&allow))?;
-                Ok(exact.iter().map(|h| h.id).collect())
-            })
-            .collect::<anyhow::Result<Vec<Vec<u64>>>>()?;
+        let allow = IdSetAllowList::new((0..n as u64).filter(|&id| chosen(id, i as u64, sel)));
+        let truth = exact_truth(index, queries, Some(&allow))?;
         let (recall, qps, p50, p99, short) = measure(
             index,
             queries,
@@ -254,6 +266,122 @@ fn filtered_runs(
         }));
     }
     Ok(out)
+}
+
+/// A deterministic pseudo-random choice of `fraction` of the ids (splitmix64 on the id).
+fn chosen(id: u64, salt: u64, fraction: f64) -> bool {
+    let mut x = id.wrapping_add(0x9e37_79b9_7f4a_7c15 ^ salt);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    ((x ^ (x >> 31)) as f64 / u64::MAX as f64) < fraction
+}
+
+/// Exact filtered top-10 ids for each query (the ground truth of a filtered run).
+fn exact_truth(
+    index: &HnswIndex,
+    queries: &[&[f32]],
+    allow: Option<&dyn AllowList>,
+) -> anyhow::Result<Vec<Vec<u64>>> {
+    queries
+        .par_iter()
+        .map(|q| {
+            let exact = index.search(q, 10, SearchQuality::Perfect, allow)?;
+            Ok(exact.iter().map(|h| h.id).collect())
+        })
+        .collect()
+}
+
+/// Filters by each value of a payload field; reports per selectivity band.
+fn field_filter_runs(
+    index: &HnswIndex,
+    path: &std::path::Path,
+    field: &str,
+    queries: &[&[f32]],
+) -> anyhow::Result<Value> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut groups: std::collections::BTreeMap<String, Vec<u64>> = Default::default();
+    for (row, line) in text.lines().enumerate() {
+        let v: Value = serde_json::from_str(line)
+            .with_context(|| format!("{} line {}", path.display(), row + 1))?;
+        let key = match &v[field] {
+            Value::String(s) => s.clone(),
+            Value::Null => continue,
+            other => other.to_string(),
+        };
+        groups.entry(key).or_default().push(row as u64);
+    }
+    let n = index.len() as f64;
+    let bands = [(0.0, 0.001), (0.001, 0.01), (0.01, 0.1), (0.1, 1.01)];
+    let mut per_band: Vec<(f64, f64, usize, usize, f64, f64)> =
+        vec![(0.0, 1.0, 0, 0, 0.0, 0.0); bands.len()];
+    let mut values = Vec::new();
+    for (value, ids) in &groups {
+        let allow = IdSetAllowList::new(ids.iter().copied());
+        let truth = exact_truth(index, queries, Some(&allow))?;
+        let (recall, qps, _, _, short) = measure(
+            index,
+            queries,
+            &truth,
+            SearchQuality::Balanced,
+            Some(&allow),
+        )?;
+        let sel = ids.len() as f64 / n;
+        values.push(json!({"value": value, "allowed": ids.len(), "selectivity": sel, "recall_at_10": recall, "qps": qps, "short_results": short}));
+        if let Some(b) = bands.iter().position(|&(lo, hi)| sel >= lo && sel < hi) {
+            let e = &mut per_band[b];
+            e.0 += recall;
+            e.1 = e.1.min(recall);
+            e.2 += 1;
+            e.3 += short;
+            e.4 += 1.0 / qps;
+        }
+    }
+    let bands: Vec<Value> = bands
+        .iter()
+        .zip(&per_band)
+        .filter(|(_, e)| e.2 > 0)
+        .map(|(&(lo, hi), e)| {
+            json!({"from": lo, "to": hi.min(1.0), "values": e.2, "mean_recall_at_10": e.0 / e.2 as f64,
+                   "min_recall_at_10": e.1, "short_results": e.3, "qps": e.2 as f64 / e.4})
+        })
+        .collect();
+    Ok(json!({"field": field, "queries": queries.len(), "bands": bands, "values": values}))
+}
+
+/// Deletes a fraction of the points, vacuums, and measures recall against the new truth.
+fn delete_runs(
+    index: &HnswIndex,
+    n: usize,
+    queries: &[&[f32]],
+    fraction: f64,
+    efs: &[usize],
+) -> anyhow::Result<Value> {
+    let doomed: Vec<u64> = (0..n as u64)
+        .filter(|&id| chosen(id, 77, fraction))
+        .collect();
+    let started = Instant::now();
+    let deleted = index.delete_ids(&doomed);
+    let delete_seconds = started.elapsed().as_secs_f64();
+    let truth = exact_truth(index, queries, None)?;
+    let mut before_vacuum = Vec::new();
+    for &ef in efs {
+        let (recall, qps, _, _, _) = measure(index, queries, &truth, SearchQuality::Ef(ef), None)?;
+        before_vacuum.push(json!({"ef": ef, "recall_at_10": recall, "qps": qps}));
+    }
+    let started = Instant::now();
+    let vacuumed = index.vacuum();
+    let vacuum_seconds = started.elapsed().as_secs_f64();
+    let mut after_vacuum = Vec::new();
+    for &ef in efs {
+        let (recall, qps, _, _, _) = measure(index, queries, &truth, SearchQuality::Ef(ef), None)?;
+        after_vacuum.push(json!({"ef": ef, "recall_at_10": recall, "qps": qps}));
+    }
+    Ok(
+        json!({"fraction": fraction, "deleted": deleted, "delete_seconds": delete_seconds,
+              "vacuumed": vacuumed, "vacuum_seconds": vacuum_seconds,
+              "runs_before_vacuum": before_vacuum, "runs_after_vacuum": after_vacuum}),
+    )
 }
 
 fn print_tables(r: &Value) {
@@ -291,6 +419,43 @@ fn print_tables(r: &Value) {
         reload["load_vs_build"].as_f64().unwrap_or(0.0),
         reload["identical_results"]
     );
+    for b in r["by_field"]["bands"].as_array().into_iter().flatten() {
+        println!(
+            "filter by {} with selectivity {}..{}: {} values, mean recall@10 {:.4}, min {:.4}, {:.0} QPS, {} short results",
+            r["by_field"]["field"],
+            b["from"],
+            b["to"],
+            b["values"],
+            b["mean_recall_at_10"].as_f64().unwrap_or(0.0),
+            b["min_recall_at_10"].as_f64().unwrap_or(0.0),
+            b["qps"].as_f64().unwrap_or(0.0),
+            b["short_results"]
+        );
+    }
+    if let Some(d) = r["deletes"].as_object() {
+        println!(
+            "deleted {} ({}) in {:.2} s, vacuumed {} in {:.2} s",
+            d["deleted"],
+            d["fraction"],
+            d["delete_seconds"].as_f64().unwrap_or(0.0),
+            d["vacuumed"],
+            d["vacuum_seconds"].as_f64().unwrap_or(0.0)
+        );
+        for (before, after) in d["runs_before_vacuum"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .zip(d["runs_after_vacuum"].as_array().into_iter().flatten())
+        {
+            println!(
+                "  ef {:>4}: recall@10 {:.4} before vacuum, {:.4} after ({:.0} QPS)",
+                before["ef"],
+                before["recall_at_10"].as_f64().unwrap_or(0.0),
+                after["recall_at_10"].as_f64().unwrap_or(0.0),
+                after["qps"].as_f64().unwrap_or(0.0)
+            );
+        }
+    }
     for f in r["filtered"].as_array().into_iter().flatten() {
         println!(
             "filtered {:>6}: {} allowed, recall@10 {:.4}, {:.0} QPS, {} short results",
