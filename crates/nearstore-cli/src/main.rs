@@ -40,7 +40,7 @@ enum Command {
 enum BenchCommand {
     /// Builds an HNSW index from .fvecs data and reports build time, memory, and recall@10,
     /// QPS and latency per ef (one search thread), checkpoint reload, and filtered search.
-    Ann(bench::AnnArgs),
+    Ann(Box<bench::AnnArgs>),
 }
 
 fn main() -> ExitCode {
