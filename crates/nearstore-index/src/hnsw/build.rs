@@ -174,7 +174,7 @@ impl HnswIndex {
                 self.params.ef_construction,
                 lc,
                 &mut visited,
-                &|s| s != slot,
+                |s| s != slot,
             );
             let neighbors = select_neighbors(&g, &self.space, &found, self.params.m);
             {

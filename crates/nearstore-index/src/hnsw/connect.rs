@@ -65,7 +65,7 @@ impl HnswIndex {
                     self.params.ef_construction.min(64),
                     0,
                     &mut visited,
-                    &|s| s != u && seen[s as usize],
+                    |s| s != u && seen[s as usize],
                 );
                 self.visited.give_back(visited);
                 if let Some(r) = near.first() {

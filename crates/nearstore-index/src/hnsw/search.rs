@@ -77,7 +77,7 @@ pub(super) fn search_layer(
     ef: usize,
     level: u8,
     visited: &mut VisitedSet,
-    accept: &dyn Fn(u32) -> bool,
+    accept: impl Fn(u32) -> bool,
 ) -> Vec<Near<u32>> {
     let mut candidates: BinaryHeap<Reverse<Near<u32>>> = BinaryHeap::with_capacity(ef * 2);
     let mut results: BinaryHeap<Near<u32>> = BinaryHeap::with_capacity(ef + 1);
@@ -170,7 +170,7 @@ impl HnswIndex {
         let mut found;
         loop {
             let mut visited = self.visited.take(g.len());
-            found = search_layer(&g, &self.space, q, &[start], ef, 0, &mut visited, &accept);
+            found = search_layer(&g, &self.space, q, &[start], ef, 0, &mut visited, accept);
             self.visited.give_back(visited);
             // Adaptive: widen only while a wider search still changes the top k.
             if !adaptive || ef >= 1024 {
