@@ -168,6 +168,10 @@ pub fn run_ann(args: &AnnArgs) -> anyhow::Result<()> {
     drop(items);
     drop(base);
     let qrefs: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
+    // Warm-up (caches, page faults), as the peers' harness does before timing.
+    for q in qrefs.iter().take(100) {
+        index.search(q, 10, SearchQuality::Ef(args.ef.first().copied().unwrap_or(16)), None)?;
+    }
     let mut runs = Vec::new();
     for &ef in &args.ef {
         let (recall, qps, p50, p99, _) =
