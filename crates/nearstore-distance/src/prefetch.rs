@@ -2,6 +2,7 @@
 //! vectors; announcing the next ones hides part of the memory latency).
 
 /// Bytes per cache line assumed by the hint loop.
+#[cfg(target_arch = "x86_64")]
 const LINE: usize = 64;
 
 /// Hints the CPU to bring `v` into the cache. A no-op where no hint instruction exists; it
