@@ -267,8 +267,8 @@ def main():
     ap.add_argument("--m", type=int, default=16)
     ap.add_argument("--ef-construction", type=int, default=200)
     ap.add_argument("--build-threads", type=int, default=2)
-    ap.add_argument("--repeats", type=int, default=1,
-                    help="peers: timed passes over the query set per ef, best kept (default 1)")
+    ap.add_argument("--repeats", type=int, default=3,
+                    help="timed passes over the query set per ef, best kept, for every system (default 3)")
     ap.add_argument("--systems", default="nearstore," + ",".join(PEERS),
                     help="comma list of systems to run (default all)")
     ap.add_argument("--name", help="data set name for output files (default: folder name)")
@@ -337,7 +337,8 @@ def main():
                 continue
             cmd = [a.nearstore_bin, "bench", "ann", "--base", base, "--query", query, "--gt", gt,
                    "--metric", a.metric, "--m", str(a.m), "--ef-construction", str(a.ef_construction),
-                   "--ef", a.ef, "--threads", str(a.build_threads), "--json"]
+                   "--ef", a.ef, "--threads", str(a.build_threads), "--repeats", str(a.repeats),
+                   "--json"]
             r = run_system("nearstore", cmd, a.timeout)
             r["command"] = cmd
             results["nearstore"] = r

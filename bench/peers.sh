@@ -21,7 +21,7 @@
 #                         sets (they have params.json) use groundtruth.ivecs for l2 and
 #                         groundtruth_ip.ivecs for dot (and for cosine if made with --normalize)
 #   --ef 16,32,...        ef_search sweep        --m 16   --ef-construction 200
-#   --build-threads 2     --repeats 1 (peers: best of N timed passes per ef)
+#   --build-threads 2     --repeats 3 (every system: best of N timed passes per ef)
 #   --systems nearstore,hnswlib,faiss,usearch     --name NAME   --out DIR
 #   --gt-check 20         queries whose ground truth is recomputed exactly first (0 = off)
 # Environment: NEARSTORE_BIN=path uses that binary instead of building target/release/nearstore.

@@ -38,6 +38,9 @@ pub struct AnnArgs {
     /// Comma-separated search ef values.
     #[arg(long, default_value = "16,32,64,128,256,512", value_delimiter = ',')]
     ef: Vec<usize>,
+    /// Timed passes over the query set per ef; the fastest is reported (machines are noisy).
+    #[arg(long, default_value_t = 1)]
+    repeats: usize,
     /// Build threads (searches always run on one thread).
     #[arg(long, default_value_t = 2)]
     threads: usize,
@@ -180,6 +183,9 @@ pub fn run_ann(args: &AnnArgs) -> anyhow::Result<()> {
             json!({"ef": ef, "recall_at_10": recall, "qps": qps, "p50_us": p50, "p99_us": p99}),
         );
     }
+    // Peak memory of building and searching, taken before the reload (which holds a second
+    // copy of the index) and the filtered and delete runs.
+    let peak_rss = peak_rss_mib();
     let reload = checkpoint_reload(&index, &qrefs, build_seconds)?;
     let filtered = filtered_runs(&index, n, &qrefs, &args.filter_selectivity)?;
     let by_field = match (&args.payloads, &args.filter_field) {
@@ -199,7 +205,7 @@ pub fn run_ann(args: &AnnArgs) -> anyhow::Result<()> {
         "ef_construction": args.ef_construction, "build_threads": args.threads,
         "build_seconds": build_seconds,
         "vectors_per_second": n as f64 / build_seconds,
-        "peak_rss_mib": peak_rss_mib(),
+        "peak_rss_mib": peak_rss,
         "index_bytes": index.memory_bytes(),
         "runs": runs, "reload": reload, "filtered": filtered, "by_field": by_field,
         "deletes": deletes,
