@@ -14,7 +14,8 @@ use rayon::prelude::*;
 
 use super::HnswIndex;
 use super::graph::Graph;
-use super::search::{descend, search_layer};
+use super::pool::search_pool;
+use super::search::descend;
 use super::topk::Near;
 use crate::error::{Error, Result, validate};
 use crate::space::Space;
@@ -166,7 +167,7 @@ impl HnswIndex {
         let mut visited = self.visited.take(g.len());
         for lc in (0..=top).rev() {
             visited.reset(g.len());
-            let found = search_layer(
+            let mut found = search_pool(
                 &g,
                 &self.space,
                 q,
@@ -174,8 +175,9 @@ impl HnswIndex {
                 self.params.ef_construction,
                 lc,
                 &mut visited,
-                |s| s != slot,
             );
+            // Another thread may already have linked this node: never link it to itself.
+            found.retain(|n| n.id != slot);
             let neighbors = select_neighbors(&g, &self.space, &found, self.params.m);
             {
                 let _own = g.lock(slot).lock();

@@ -10,16 +10,17 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use parking_lot::Mutex;
 
+use super::arena::VectorArena;
+
 /// No upper-layer storage for this node.
 const NO_UPPER: u32 = u32::MAX;
 
 /// Vectors, levels and links of every slot.
 #[derive(Debug)]
 pub struct Graph {
-    dim: usize,
     m: usize,
     m0: usize,
-    vectors: Vec<f32>,
+    vectors: VectorArena,
     external: Vec<u64>,
     levels: Vec<u8>,
     deleted: Vec<AtomicBool>,
@@ -41,10 +42,9 @@ impl Graph {
     /// An empty graph.
     pub fn new(dim: usize, m: usize) -> Self {
         Graph {
-            dim,
             m,
             m0: 2 * m,
-            vectors: Vec::new(),
+            vectors: VectorArena::new(dim),
             external: Vec::new(),
             levels: Vec::new(),
             deleted: Vec::new(),
@@ -70,7 +70,7 @@ impl Graph {
 
     /// Reserves room for `additional` more slots.
     pub fn reserve(&mut self, additional: usize) {
-        self.vectors.reserve(additional * self.dim);
+        self.vectors.reserve(additional);
         self.external.reserve(additional);
         self.levels.reserve(additional);
         self.deleted.reserve(additional);
@@ -92,7 +92,7 @@ impl Graph {
     /// Appends a slot with its (prepared) vector, external id and level; no links yet.
     pub fn push(&mut self, vector: &[f32], external: u64, level: u8) -> u32 {
         let slot = self.len() as u32;
-        self.vectors.extend_from_slice(vector);
+        self.vectors.push(vector);
         self.external.push(external);
         self.levels.push(level);
         self.deleted.push(AtomicBool::new(false));
@@ -107,7 +107,7 @@ impl Graph {
     /// Reuses a freed slot for a new point.
     pub fn reuse(&mut self, slot: u32, vector: &[f32], external: u64, level: u8) {
         let s = slot as usize;
-        self.vectors[s * self.dim..(s + 1) * self.dim].copy_from_slice(vector);
+        self.vectors.set(s, vector);
         self.external[s] = external;
         if level > self.levels[s] {
             self.upper_start[s] = self.upper_block(level);
@@ -122,8 +122,7 @@ impl Graph {
     /// The stored vector of a slot.
     #[inline]
     pub fn vector(&self, slot: u32) -> &[f32] {
-        let s = slot as usize;
-        &self.vectors[s * self.dim..(s + 1) * self.dim]
+        self.vectors.get(slot as usize)
     }
 
     /// The external id of a slot.
@@ -231,7 +230,7 @@ impl Graph {
 
     /// Bytes held by the arrays.
     pub fn memory_bytes(&self) -> usize {
-        self.vectors.capacity() * 4
+        self.vectors.memory_bytes()
             + self.external.capacity() * 8
             + self.levels.capacity()
             + self.deleted.capacity()
@@ -276,11 +275,16 @@ impl Graph {
                 indegree[l as usize] += 1;
             }
         }
+        let mut arena = VectorArena::new(dim);
+        arena.reserve(n);
+        for row in vectors.chunks_exact(dim) {
+            arena.push(row);
+        }
+        drop(vectors);
         Graph {
-            dim,
             m,
             m0,
-            vectors,
+            vectors: arena,
             external,
             levels,
             deleted: deleted.into_iter().map(AtomicBool::new).collect(),
@@ -297,8 +301,8 @@ impl Graph {
 /// Borrowed arrays of a graph, for persistence.
 #[derive(Debug)]
 pub struct GraphParts<'g> {
-    /// Row-major vectors.
-    pub vectors: &'g [f32],
+    /// Vectors by slot.
+    pub vectors: &'g VectorArena,
     /// External ids.
     pub external: &'g [u64],
     /// Top level per slot.

@@ -80,7 +80,10 @@ impl HnswIndex {
         meta.extend_from_slice(&lsn.to_le_bytes());
         let sections = [
             meta,
-            bytes_of(p.vectors.iter().copied(), f32::to_le_bytes),
+            bytes_of(
+                (0..p.vectors.len()).flat_map(|i| p.vectors.get(i).iter().copied()),
+                f32::to_le_bytes,
+            ),
             bytes_of(p.external.iter().copied(), u64::to_le_bytes),
             p.levels.to_vec(),
             p.deleted

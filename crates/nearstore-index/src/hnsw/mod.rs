@@ -10,11 +10,13 @@
 //! - `io`: checkpoint to a checksummed file through `nearstore-storage`, loaded without
 //!   rebuilding.
 
+mod arena;
 mod build;
 mod connect;
 mod delete;
 mod graph;
 mod io;
+mod pool;
 mod search;
 mod topk;
 mod visited;

@@ -10,6 +10,7 @@ use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
 use super::graph::Graph;
+use super::pool::search_pool;
 use super::topk::Near;
 use super::visited::VisitedSet;
 use super::{HnswIndex, SearchQuality};
@@ -18,8 +19,10 @@ use crate::space::Space;
 use crate::{AllowList, SearchHit, VectorIndex};
 use nearstore_distance::prefetch_vector;
 
-/// How many neighbours ahead of the one being scored are prefetched.
-const PREFETCH_AHEAD: usize = 3;
+/// How many neighbours ahead of the one being scored are prefetched whole.
+const PREFETCH_AHEAD: usize = 2;
+/// Floats of every unvisited neighbour prefetched before scoring starts (two cache lines).
+const PREFETCH_FLOATS: usize = 32;
 
 /// Allow-lists of at most this many points are always scanned exactly.
 const EXACT_MIN: usize = 2_000;
@@ -99,8 +102,8 @@ pub(super) fn search_layer(
         }
         g.links_into(c.id, level, &mut links);
         links.retain(|&n| visited.insert(n));
-        for &n in links.iter().take(PREFETCH_AHEAD) {
-            prefetch_vector(g.vector(n));
+        for &n in links.iter() {
+            prefetch_vector(&g.vector(n)[..PREFETCH_FLOATS.min(g.vector(n).len())]);
         }
         for (i, &n) in links.iter().enumerate() {
             if let Some(&ahead) = links.get(i + PREFETCH_AHEAD) {
@@ -170,7 +173,20 @@ impl HnswIndex {
         let mut found;
         loop {
             let mut visited = self.visited.take(g.len());
-            found = search_layer(&g, &self.space, q, &[start], ef, 0, &mut visited, accept);
+            found = if allow.is_none() {
+                // Unfiltered: the pool search, dropping deleted nodes afterwards; if deletes
+                // leave fewer than k, the two-heap search that walks past them decides.
+                let mut pooled = search_pool(&g, &self.space, q, &[start], ef, 0, &mut visited);
+                pooled.retain(|n| !g.is_deleted(n.id));
+                if pooled.len() >= k.min(self.len()) {
+                    pooled
+                } else {
+                    visited.reset(g.len());
+                    search_layer(&g, &self.space, q, &[start], ef, 0, &mut visited, accept)
+                }
+            } else {
+                search_layer(&g, &self.space, q, &[start], ef, 0, &mut visited, accept)
+            };
             self.visited.give_back(visited);
             // Adaptive: widen only while a wider search still changes the top k.
             if !adaptive || ef >= 1024 {
@@ -185,7 +201,7 @@ impl HnswIndex {
                 ef * 2,
                 0,
                 &mut wider_visited,
-                &accept,
+                accept,
             );
             self.visited.give_back(wider_visited);
             let same = wider

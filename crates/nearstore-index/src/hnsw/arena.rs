@@ -1,0 +1,107 @@
+//! Vector storage with every vector starting on a 64-byte boundary.
+//!
+//! A plain `Vec<f32>` from the system allocator is only 16-byte aligned for large sizes, so
+//! a 1,536-byte vector would span 25 cache lines instead of 24 and every wide load would
+//! straddle two lines. The arena pads each vector to a multiple of 16 floats and starts the
+//! first one at the first 64-byte boundary of its buffer; it grows by moving into a new,
+//! again aligned, buffer (never by `Vec` reallocation, which could misalign it).
+
+/// Floats per 64-byte cache line.
+const LINE_FLOATS: usize = 16;
+
+/// Row storage of fixed-dimension vectors, 64-byte aligned.
+#[derive(Debug, Default)]
+pub struct VectorArena {
+    buf: Vec<f32>,
+    offset: usize,
+    dim: usize,
+    stride: usize,
+    rows: usize,
+}
+
+/// Floats to skip after `start` (a buffer's first float) to reach a 64-byte boundary.
+fn aligned_offset(start: *const f32) -> usize {
+    let misalign = (start as usize) % 64;
+    ((64 - misalign) % 64) / 4
+}
+
+impl VectorArena {
+    /// An empty arena for `dim`-dimensional vectors.
+    pub fn new(dim: usize) -> Self {
+        VectorArena {
+            dim,
+            stride: dim.div_ceil(LINE_FLOATS) * LINE_FLOATS,
+            ..VectorArena::default()
+        }
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    /// Makes room for `additional` more rows without moving later.
+    pub fn reserve(&mut self, additional: usize) {
+        let needed = self.offset + (self.rows + additional) * self.stride;
+        if needed <= self.buf.capacity() {
+            return;
+        }
+        let rows = (self.rows + additional).max(self.rows * 2);
+        let mut fresh: Vec<f32> = Vec::with_capacity(rows * self.stride + LINE_FLOATS);
+        let offset = aligned_offset(fresh.as_ptr());
+        fresh.resize(offset, 0.0);
+        fresh.extend_from_slice(&self.buf[self.offset.min(self.buf.len())..]);
+        self.buf = fresh;
+        self.offset = offset;
+    }
+
+    /// Appends a row.
+    pub fn push(&mut self, v: &[f32]) {
+        self.reserve(1);
+        self.buf.extend_from_slice(&v[..self.dim]);
+        self.buf
+            .resize(self.buf.len() + self.stride - self.dim, 0.0);
+        self.rows += 1;
+    }
+
+    /// Overwrites row `i`.
+    pub fn set(&mut self, i: usize, v: &[f32]) {
+        let at = self.offset + i * self.stride;
+        self.buf[at..at + self.dim].copy_from_slice(&v[..self.dim]);
+    }
+
+    /// Row `i`.
+    #[inline]
+    pub fn get(&self, i: usize) -> &[f32] {
+        let at = self.offset + i * self.stride;
+        &self.buf[at..at + self.dim]
+    }
+
+    /// Bytes allocated.
+    pub fn memory_bytes(&self) -> usize {
+        self.buf.capacity() * 4
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_are_64_byte_aligned_across_growth() {
+        for dim in [1, 3, 16, 17, 384] {
+            let mut a = VectorArena::new(dim);
+            for i in 0..300 {
+                let v: Vec<f32> = (0..dim).map(|j| (i * 1000 + j) as f32).collect();
+                a.push(&v);
+            }
+            for i in 0..300 {
+                assert_eq!(a.get(i).as_ptr() as usize % 64, 0, "dim {dim} row {i}");
+                assert_eq!(a.get(i)[0], (i * 1000) as f32);
+                assert_eq!(a.get(i).len(), dim);
+            }
+            a.set(5, &vec![-1.0; dim]);
+            assert_eq!(a.get(5), vec![-1.0; dim].as_slice());
+        }
+    }
+}

@@ -1,0 +1,151 @@
+//! The best-first search of one layer over a sorted candidate pool.
+//!
+//! The classic formulation keeps two heaps (candidates to expand, best results). Without a
+//! filter both hold the same nodes, so one array sorted by distance, capped at `ef`, with a
+//! cursor at the best node not yet expanded, does the work of both with less overhead:
+//! insertion is a binary search and a short move, and the search ends when every node in
+//! the pool has been expanded (the classic stop rule, "the best candidate is worse than the
+//! worst result", ends at the same point).
+
+use nearstore_distance::prefetch_vector;
+
+use super::graph::Graph;
+use super::topk::Near;
+use super::visited::VisitedSet;
+use crate::space::Space;
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    dist: f32,
+    id: u32,
+    expanded: bool,
+}
+
+/// A distance-sorted pool of at most `cap` nodes with an expansion cursor.
+#[derive(Debug)]
+struct Pool {
+    entries: Vec<Entry>,
+    cap: usize,
+    cursor: usize,
+}
+
+impl Pool {
+    fn new(cap: usize) -> Self {
+        Pool {
+            entries: Vec::with_capacity(cap + 1),
+            cap,
+            cursor: 0,
+        }
+    }
+
+    /// Whether a node at `dist` would enter the pool.
+    #[inline]
+    fn admits(&self, dist: f32) -> bool {
+        self.entries.len() < self.cap || self.entries.last().is_some_and(|w| dist < w.dist)
+    }
+
+    #[inline]
+    fn insert(&mut self, dist: f32, id: u32) {
+        let at = self.entries.partition_point(|e| e.dist <= dist);
+        self.entries.insert(
+            at,
+            Entry {
+                dist,
+                id,
+                expanded: false,
+            },
+        );
+        if self.entries.len() > self.cap {
+            self.entries.pop();
+        }
+        if at < self.cursor {
+            self.cursor = at;
+        }
+    }
+
+    /// The best node not yet expanded, marked expanded.
+    #[inline]
+    fn next(&mut self) -> Option<u32> {
+        while let Some(e) = self.entries.get_mut(self.cursor) {
+            self.cursor += 1;
+            if !e.expanded {
+                e.expanded = true;
+                return Some(e.id);
+            }
+        }
+        None
+    }
+}
+
+/// Prefetch distances: every unvisited neighbour's first two cache lines up front, and the
+/// whole vector of the neighbour two ahead of the one being scored.
+const PREFETCH_AHEAD: usize = 2;
+const PREFETCH_FLOATS: usize = 32;
+
+/// Searches `level` from `entries` and returns the `ef` closest nodes found, best first.
+pub(super) fn search_pool(
+    g: &Graph,
+    space: &Space,
+    q: &[f32],
+    entries: &[Near<u32>],
+    ef: usize,
+    level: u8,
+    visited: &mut VisitedSet,
+) -> Vec<Near<u32>> {
+    let mut pool = Pool::new(ef.max(1));
+    for e in entries {
+        if visited.insert(e.id) && pool.admits(e.dist) {
+            pool.insert(e.dist, e.id);
+        }
+    }
+    let mut links = Vec::with_capacity(g.max_links(level));
+    while let Some(c) = pool.next() {
+        g.links_into(c, level, &mut links);
+        links.retain(|&n| visited.insert(n));
+        for &n in &links {
+            let v = g.vector(n);
+            prefetch_vector(&v[..PREFETCH_FLOATS.min(v.len())]);
+        }
+        for (i, &n) in links.iter().enumerate() {
+            if let Some(&ahead) = links.get(i + PREFETCH_AHEAD) {
+                prefetch_vector(g.vector(ahead));
+            }
+            let d = space.distance(q, g.vector(n));
+            if pool.admits(d) {
+                pool.insert(d, n);
+            }
+        }
+    }
+    pool.entries
+        .into_iter()
+        .map(|e| Near {
+            dist: e.dist,
+            id: e.id,
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pool_keeps_the_best_and_expands_in_order() {
+        let mut p = Pool::new(3);
+        for (d, id) in [(5.0, 5), (1.0, 1), (3.0, 3), (4.0, 4)] {
+            if p.admits(d) {
+                p.insert(d, id);
+            }
+        }
+        assert_eq!(p.next(), Some(1));
+        p.insert(0.5, 9);
+        assert_eq!(
+            p.next(),
+            Some(9),
+            "a better node inserted before the cursor comes next"
+        );
+        assert_eq!(p.next(), Some(3));
+        assert_eq!(p.next(), None, "4 and 5 fell out of the pool");
+        assert!(!p.admits(10.0));
+    }
+}
