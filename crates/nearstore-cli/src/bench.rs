@@ -14,18 +14,25 @@ use nearstore_testkit::{Rows, read_fvecs, read_ivecs, recall_at_k};
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
+/// The data set used when none is named: the shared benchmark set beside the repository.
+const DEFAULT_DATASET: &str = "../shared/data/wordnet-dev";
+
 /// Options of `nearstore bench ann`.
 #[derive(Debug, Args)]
 pub struct AnnArgs {
+    /// A data set folder with `base.fvecs`, `query.fvecs` and `groundtruth.ivecs`
+    /// (`groundtruth_l2.ivecs` for l2 when present), used for any file not given below.
+    #[arg(long, default_value = DEFAULT_DATASET)]
+    dataset: PathBuf,
     /// Base vectors (.fvecs); row i is point id i.
     #[arg(long)]
-    base: PathBuf,
+    base: Option<PathBuf>,
     /// Query vectors (.fvecs).
     #[arg(long)]
-    query: PathBuf,
+    query: Option<PathBuf>,
     /// Ground truth (.ivecs): the exact neighbours of each query, best first.
     #[arg(long)]
-    gt: PathBuf,
+    gt: Option<PathBuf>,
     /// Metric: cosine, l2 (euclidean) or dot.
     #[arg(long, default_value = "cosine")]
     metric: String,
@@ -120,9 +127,25 @@ type Loaded = (DistanceMetric, Rows<f32>, Vec<Vec<f32>>, Vec<Vec<u64>>);
 
 fn load(args: &AnnArgs) -> anyhow::Result<Loaded> {
     let metric: DistanceMetric = args.metric.parse().context("--metric")?;
-    let base = read_fvecs(&args.base)?;
-    let query = read_fvecs(&args.query)?;
-    let gt = read_ivecs(&args.gt)?;
+    let in_dataset = |name: &str| args.dataset.join(name);
+    let l2_truth = in_dataset("groundtruth_l2.ivecs");
+    let default_gt = if metric == DistanceMetric::Euclidean && l2_truth.exists() {
+        l2_truth
+    } else {
+        in_dataset("groundtruth.ivecs")
+    };
+    let base_path = args
+        .base
+        .clone()
+        .unwrap_or_else(|| in_dataset("base.fvecs"));
+    let query_path = args
+        .query
+        .clone()
+        .unwrap_or_else(|| in_dataset("query.fvecs"));
+    let gt_path = args.gt.clone().unwrap_or(default_gt);
+    let base = read_fvecs(&base_path).context("base vectors (see --dataset / --base)")?;
+    let query = read_fvecs(&query_path).context("queries (see --dataset / --query)")?;
+    let gt = read_ivecs(&gt_path).context("ground truth (see --dataset / --gt)")?;
     if base.dim != query.dim || base.is_empty() || query.is_empty() {
         bail!(
             "base ({}-d) and query ({}-d) must be non-empty and of one dimension",
@@ -173,7 +196,12 @@ pub fn run_ann(args: &AnnArgs) -> anyhow::Result<()> {
     let qrefs: Vec<&[f32]> = queries.iter().map(Vec::as_slice).collect();
     // Warm-up (caches, page faults), as the peers' harness does before timing.
     for q in qrefs.iter().take(100) {
-        index.search(q, 10, SearchQuality::Ef(args.ef.first().copied().unwrap_or(16)), None)?;
+        index.search(
+            q,
+            10,
+            SearchQuality::Ef(args.ef.first().copied().unwrap_or(16)),
+            None,
+        )?;
     }
     let mut runs = Vec::new();
     for &ef in &args.ef {

@@ -98,3 +98,83 @@ fn inspect_of_a_missing_directory_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("no store directory"));
 }
+
+/// Writes rows in the TEXMEX layout (i32 count, then 4-byte values).
+fn write_texmex<T: Copy>(path: &std::path::Path, rows: &[Vec<T>], bytes: fn(T) -> [u8; 4]) {
+    let mut out = Vec::new();
+    for r in rows {
+        out.extend_from_slice(&(r.len() as i32).to_le_bytes());
+        for &x in r {
+            out.extend_from_slice(&bytes(x));
+        }
+    }
+    std::fs::write(path, out).unwrap();
+}
+
+#[test]
+fn bench_ann_reports_recall_and_reload_on_a_small_data_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = nearstore_testkit::random_vectors(2000, 16, 1);
+    let queries = nearstore_testkit::random_vectors(50, 16, 2);
+    let truth: Vec<Vec<i32>> = queries
+        .iter()
+        .map(|q| {
+            let mut d: Vec<(f32, i32)> = base
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    (
+                        v.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum(),
+                        i as i32,
+                    )
+                })
+                .collect();
+            d.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            d.iter().take(10).map(|x| x.1).collect()
+        })
+        .collect();
+    write_texmex(&dir.path().join("base.fvecs"), &base, f32::to_le_bytes);
+    write_texmex(&dir.path().join("query.fvecs"), &queries, f32::to_le_bytes);
+    write_texmex(
+        &dir.path().join("groundtruth.ivecs"),
+        &truth,
+        i32::to_le_bytes,
+    );
+    let out = nearstore()
+        .args([
+            "bench",
+            "ann",
+            "--metric",
+            "l2",
+            "--ef",
+            "64",
+            "--json",
+            "--filter-selectivity",
+            "0.05",
+        ])
+        .arg("--dataset")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["n"], 2000);
+    let recall = report["runs"][0]["recall_at_10"].as_f64().unwrap();
+    assert!(recall >= 0.95, "recall {recall}");
+    assert_eq!(report["reload"]["identical_results"], true);
+    assert_eq!(report["filtered"][0]["short_results"], 0);
+}
+
+#[test]
+fn bench_ann_with_a_missing_data_set_is_a_clear_error() {
+    let out = nearstore()
+        .args(["bench", "ann", "--dataset", "/nonexistent/set"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("base vectors"));
+}
