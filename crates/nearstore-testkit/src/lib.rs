@@ -73,9 +73,9 @@ pub fn parse_texmex<T>(
         reason,
     };
     // Size the output from the first row so it is allocated once (no doubling copies).
-    let first = bytes
-        .get(..4)
-        .map_or(0, |h| i32::from_le_bytes([h[0], h[1], h[2], h[3]]).max(0) as usize);
+    let first = bytes.get(..4).map_or(0, |h| {
+        i32::from_le_bytes([h[0], h[1], h[2], h[3]]).max(0) as usize
+    });
     let rows_guess = bytes.len() / (4 + first * 4).max(4);
     let mut data = Vec::with_capacity(rows_guess * first);
     let mut dim = None;
