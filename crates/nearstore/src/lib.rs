@@ -17,6 +17,24 @@
 //! assert_eq!(distance(DistanceMetric::Cosine, &v, &[1.0, 0.0, 0.0]), 1.0);
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
+//!
+//! An HNSW index with a filtered search (the allow-list decides which points may be
+//! returned; the search still returns `k` results whenever `k` points are allowed):
+//!
+//! ```
+//! use nearstore::DistanceMetric;
+//! use nearstore::index::{HnswIndex, HnswParams, IdSetAllowList, SearchQuality, VectorIndex};
+//!
+//! let index = HnswIndex::new(2, DistanceMetric::Euclidean, HnswParams::default())?;
+//! let points: Vec<(u64, Vec<f32>)> = (0..100).map(|i| (i, vec![i as f32, 0.0])).collect();
+//! index.insert_batch(&points)?;
+//! let hits = index.search(&[10.2, 0.0], 3, SearchQuality::Balanced, None)?;
+//! assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![10, 11, 9]);
+//! let odd = IdSetAllowList::new((0..100).filter(|i| i % 2 == 1));
+//! let hits = index.search(&[10.2, 0.0], 3, SearchQuality::Balanced, Some(&odd))?;
+//! assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![11, 9, 13]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 mod error;
 
