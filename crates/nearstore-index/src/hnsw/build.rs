@@ -165,6 +165,7 @@ impl HnswIndex {
         let mut eps = vec![descend(&g, &self.space, q, entry, level, &mut links)];
         let top = entry.1.min(level);
         let mut visited = self.visited.take(g.len());
+        let mut chosen = Vec::with_capacity(usize::from(top) + 1);
         for lc in (0..=top).rev() {
             visited.reset(g.len());
             let mut found = search_pool(
@@ -183,12 +184,18 @@ impl HnswIndex {
                 let _own = g.lock(slot).lock();
                 g.replace_links(slot, lc, &neighbors);
             }
-            for &n in &neighbors {
-                self.add_link(&g, n, slot, lc, &mut links);
-            }
+            chosen.push((lc, neighbors));
             eps = found;
         }
         self.visited.give_back(visited);
+        // Only now, with its lists on every layer set, does the node become reachable: a
+        // search that found it on an upper layer before its layer-0 list existed would have
+        // nowhere to go from there.
+        for (lc, neighbors) in &chosen {
+            for &n in neighbors {
+                self.add_link(&g, n, slot, *lc, &mut links);
+            }
+        }
         drop(g);
         if level > entry.1 {
             let mut g = self.graph.write();
