@@ -230,6 +230,9 @@ pub struct RecordLog {
     path: PathBuf,
     end: u64,
     synced_end: u64,
+    /// Set when a failed write could not be cut off again or a sync failed: the log's tail
+    /// is then unknown, so it refuses writes until it is reopened (and recovered).
+    damaged: Option<String>,
 }
 
 impl RecordLog {
@@ -259,6 +262,7 @@ impl RecordLog {
             path: path.to_path_buf(),
             end: stats.valid_end,
             synced_end: stats.valid_end,
+            damaged: None,
         };
         Ok((log, param, stats))
     }
@@ -283,12 +287,25 @@ impl RecordLog {
         self.synced_end
     }
 
+    fn check_usable(&self) -> Result<()> {
+        match &self.damaged {
+            Some(reason) => Err(Error::Poisoned(reason.clone())),
+            None => Ok(()),
+        }
+    }
+
     /// Appends already framed records (see [`frame`]) in one write; returns the offset of the
-    /// first. On failure the log's end does not move, so a retry overwrites the partial write;
-    /// callers poison themselves because the tail may now hold a partial record.
+    /// first. A failed write is cut off again, so the next append never follows a partial
+    /// record; if even the cut fails, the log refuses writes until it is reopened.
     pub fn append_framed(&mut self, framed: &[u8]) -> Result<u64> {
+        self.check_usable()?;
         let at = self.end;
-        self.file.write_all_at(framed, at)?;
+        if let Err(e) = self.file.write_all_at(framed, at) {
+            if let Err(cut) = self.file.set_len(at) {
+                self.damaged = Some(cut.to_string());
+            }
+            return Err(e);
+        }
         self.end += framed.len() as u64;
         Ok(at)
     }
@@ -300,9 +317,15 @@ impl RecordLog {
         self.append_framed(&framed)
     }
 
-    /// Makes every appended record durable.
+    /// Makes every appended record durable. After a failed sync nothing is known about what
+    /// reached the disk (the page cache may have dropped the writes), so the log refuses
+    /// writes until it is reopened.
     pub fn sync(&mut self) -> Result<()> {
-        self.file.sync()?;
+        self.check_usable()?;
+        if let Err(e) = self.file.sync() {
+            self.damaged = Some(e.to_string());
+            return Err(e);
+        }
         self.synced_end = self.end;
         Ok(())
     }

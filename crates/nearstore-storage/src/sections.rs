@@ -7,7 +7,7 @@
 
 use std::path::Path;
 
-use crate::backend::{Backend, parent_dir, temp_path};
+use crate::backend::{Backend, write_parts_atomically};
 use crate::error::{Error, Result};
 use crate::format::{Decoder, FORMAT_VERSION};
 
@@ -37,19 +37,10 @@ pub fn write_sections(
     }
     let crc = crc32c::crc32c(&header);
     header.extend_from_slice(&crc.to_le_bytes());
-    let tmp = temp_path(path);
-    let file = backend.open(&tmp, true)?;
-    file.set_len(0)?;
-    file.write_all_at(&header, 0)?;
-    let mut at = header.len() as u64;
-    for s in sections {
-        file.write_all_at(s, at)?;
-        at += s.len() as u64;
-    }
-    file.sync()?;
-    drop(file);
-    backend.rename(&tmp, path)?;
-    backend.sync_dir(parent_dir(path))
+    let mut parts: Vec<&[u8]> = Vec::with_capacity(sections.len() + 1);
+    parts.push(&header);
+    parts.extend_from_slice(sections);
+    write_parts_atomically(backend, path, &parts)
 }
 
 /// Reads and verifies every section of the file at `path`.

@@ -108,14 +108,28 @@ pub fn fs_backend() -> SharedBackend {
 /// Writes a new file so that it appears whole or not at all: the bytes go to `path.tmp`,
 /// which is synced, renamed over `path`, and the directory is synced.
 pub fn write_file_atomically(backend: &dyn Backend, path: &Path, bytes: &[u8]) -> Result<()> {
+    write_parts_atomically(backend, path, &[bytes])
+}
+
+/// [`write_file_atomically`] for content given as parts written back to back.
+pub fn write_parts_atomically(backend: &dyn Backend, path: &Path, parts: &[&[u8]]) -> Result<()> {
     let tmp = temp_path(path);
-    let file = backend.open(&tmp, true)?;
-    file.set_len(0)?;
-    file.write_all_at(bytes, 0)?;
-    file.sync()?;
-    drop(file);
+    write_synced(backend, &tmp, parts)?;
     backend.rename(&tmp, path)?;
     backend.sync_dir(parent_dir(path))
+}
+
+/// Writes `parts` back to back as the whole content of the file at `path` (created or
+/// truncated) and syncs it. Callers make it visible under its final name themselves.
+pub fn write_synced(backend: &dyn Backend, path: &Path, parts: &[&[u8]]) -> Result<()> {
+    let file = backend.open(path, true)?;
+    file.set_len(0)?;
+    let mut at = 0u64;
+    for part in parts {
+        file.write_all_at(part, at)?;
+        at += part.len() as u64;
+    }
+    file.sync()
 }
 
 /// The temporary name used while `path` is being written atomically.

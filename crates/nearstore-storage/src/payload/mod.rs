@@ -84,6 +84,15 @@ struct PayloadWriter {
     metrics: PayloadStoreMetrics,
 }
 
+impl PayloadWriter {
+    fn check_poisoned(&self) -> Result<()> {
+        match &self.poisoned {
+            Some(reason) => Err(Error::Poisoned(reason.clone())),
+            None => Ok(()),
+        }
+    }
+}
+
 /// A decoded payload record body.
 #[derive(Debug)]
 struct PayloadRecord<'a> {
@@ -296,9 +305,7 @@ impl PayloadStore {
             return Ok(());
         }
         let mut w = self.writer.lock();
-        if let Some(reason) = &w.poisoned {
-            return Err(Error::Poisoned(reason.clone()));
-        }
+        w.check_poisoned()?;
         let max = w.options.max_payload_bytes;
         if let Some((id, json)) = ops
             .iter()
@@ -322,21 +329,9 @@ impl PayloadStore {
                 encode_record(tag, i == last, *id, bytes, w.log.synced_end(), &mut framed);
             placed.push((*id, json.is_some().then_some((at, body_len))));
         }
-        let base = match w.log.append_framed(&framed) {
-            Ok(base) => base,
-            Err(e) => {
-                let end = w.log.end();
-                if let Err(cut) = w.log.file().set_len(end) {
-                    w.poisoned = Some(cut.to_string());
-                }
-                return Err(e);
-            }
-        };
-        if w.options.durability == Durability::PerWrite
-            && let Err(e) = w.log.sync()
-        {
-            w.poisoned = Some(e.to_string());
-            return Err(e);
+        let base = w.log.append_framed(&framed)?;
+        if w.options.durability == Durability::PerWrite {
+            w.log.sync()?;
         }
         {
             let mut index = self.index.write();
@@ -397,14 +392,8 @@ impl PayloadStore {
     }
 
     fn flush_locked(w: &mut PayloadWriter) -> Result<()> {
-        if let Some(reason) = &w.poisoned {
-            return Err(Error::Poisoned(reason.clone()));
-        }
-        if let Err(e) = w.log.sync() {
-            w.poisoned = Some(e.to_string());
-            return Err(e);
-        }
-        Ok(())
+        w.check_poisoned()?;
+        w.log.sync()
     }
 
     fn dead_bytes(w: &PayloadWriter) -> u64 {
@@ -427,9 +416,7 @@ impl PayloadStore {
     }
 
     fn compact_locked(&self, w: &mut PayloadWriter) -> Result<u64> {
-        if let Some(reason) = &w.poisoned {
-            return Err(Error::Poisoned(reason.clone()));
-        }
+        w.check_poisoned()?;
         let reclaimed = Self::dead_bytes(w);
         if reclaimed == 0 {
             Self::flush_locked(w)?;

@@ -67,6 +67,11 @@ impl DataHeader {
     }
 }
 
+/// Byte offset of `slot` in a data file whose slots are `stride` bytes.
+pub fn slot_offset(slot: u64, stride: u64) -> u64 {
+    VECTOR_DATA_HEADER_LEN + slot * stride
+}
+
 /// Growth bookkeeping reported through metrics.
 #[derive(Debug, Default)]
 pub struct GrowStats {
@@ -147,7 +152,7 @@ impl DataFile {
 
     /// Byte offset of a slot.
     pub fn slot_offset(&self, slot: u64) -> u64 {
-        VECTOR_DATA_HEADER_LEN + slot * self.stride
+        slot_offset(slot, self.stride)
     }
 
     /// Makes room for `slots` slots, growing geometrically (at least doubling, at least

@@ -40,10 +40,11 @@ pub fn read_data_header(file: &dyn crate::backend::StorageFile) -> Result<DataHe
 
 use self::checkpoint::encode_checkpoint;
 pub use self::data_file::DataHeader;
-use self::data_file::{DataFile, compaction_path};
+use self::data_file::{DataFile, compaction_path, slot_offset};
 use self::wal::{WalOp, WalRecordBuilder};
 use crate::backend::{
     Backend, LockGuard, Mapping, SharedBackend, fs_backend, temp_path, write_file_atomically,
+    write_synced,
 };
 use crate::durability::Durability;
 use crate::error::{Error, Result};
@@ -121,19 +122,6 @@ impl Writer {
             self.poisoned = Some(e.to_string());
         }
         result
-    }
-
-    /// Appends a WAL record; on failure cuts the partial record off again, and poisons the
-    /// store only if even that fails.
-    fn append_wal(&mut self, body: &[u8]) -> Result<()> {
-        if let Err(e) = self.wal.append(body) {
-            let end = self.wal.end();
-            if let Err(cut) = self.wal.file().set_len(end) {
-                self.poisoned = Some(cut.to_string());
-            }
-            return Err(e);
-        }
-        Ok(())
     }
 
     fn sync_wal(&mut self) -> Result<()> {
@@ -517,7 +505,7 @@ impl VectorStore {
                     &bytes[i * stride..(i + 1) * stride],
                 );
             }
-            w.append_wal(&record.finish())?;
+            w.wal.append(&record.finish())?;
         }
         w.next_lsn += 1;
         w.high_water += n;
@@ -559,7 +547,7 @@ impl VectorStore {
             for id in &present {
                 record.delete(*id);
             }
-            w.append_wal(&record.finish())?;
+            w.wal.append(&record.finish())?;
         }
         w.next_lsn += 1;
         {
@@ -599,7 +587,7 @@ impl VectorStore {
         let Some(&slot) = index.slots.get(&id) else {
             return Ok(None);
         };
-        let offset = crate::format::VECTOR_DATA_HEADER_LEN + u64::from(slot) * self.dim as u64 * 4;
+        let offset = slot_offset(u64::from(slot), self.dim as u64 * 4);
         VectorGuard::new(
             index.mapping.clone(),
             offset,
@@ -758,11 +746,7 @@ impl VectorStore {
         let lsn = w.next_lsn - 1;
         let checkpoint = encode_checkpoint(header.dim, header.generation, lsn, live, &new_slots);
         let tmp = temp_path(&paths.index);
-        let file = b.open(&tmp, true)?;
-        file.set_len(0)?;
-        file.write_all_at(&checkpoint, 0)?;
-        file.sync()?;
-        drop(file);
+        write_synced(b, &tmp, &[&checkpoint])?;
         let dir = crate::backend::parent_dir(&paths.data);
         // From the first rename on, a crash is completed by `promote_pending_checkpoint`.
         let r = b
