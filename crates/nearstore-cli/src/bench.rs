@@ -290,14 +290,7 @@ fn filtered_runs(
     let mut out = Vec::new();
     for (i, &sel) in selectivities.iter().enumerate() {
         let allow = IdSetAllowList::new((0..n as u64).filter(|&id| chosen(id, i as u64, sel)));
-        let truth = exact_truth(index, queries, Some(&allow))?;
-        let (recall, qps, p50, p99, short) = measure(
-            index,
-            queries,
-            &truth,
-            SearchQuality::Balanced,
-            Some(&allow),
-        )?;
+        let (recall, qps, p50, p99, short) = measure_filtered(index, queries, &allow)?;
         out.push(json!({
             "selectivity": sel, "allowed": allow.count_hint(), "recall_at_10": recall,
             "qps": qps, "p50_us": p50, "p99_us": p99, "short_results": short,
@@ -329,6 +322,16 @@ fn exact_truth(
         .collect()
 }
 
+/// Filtered search at the `Balanced` quality, measured against the exact filtered answer.
+fn measure_filtered(
+    index: &HnswIndex,
+    queries: &[&[f32]],
+    allow: &IdSetAllowList,
+) -> anyhow::Result<(f64, f64, f64, f64, usize)> {
+    let truth = exact_truth(index, queries, Some(allow))?;
+    measure(index, queries, &truth, SearchQuality::Balanced, Some(allow))
+}
+
 /// Filters by each value of a payload field; reports per selectivity band.
 fn field_filter_runs(
     index: &HnswIndex,
@@ -356,14 +359,7 @@ fn field_filter_runs(
     let mut values = Vec::new();
     for (value, ids) in &groups {
         let allow = IdSetAllowList::new(ids.iter().copied());
-        let truth = exact_truth(index, queries, Some(&allow))?;
-        let (recall, qps, _, _, short) = measure(
-            index,
-            queries,
-            &truth,
-            SearchQuality::Balanced,
-            Some(&allow),
-        )?;
+        let (recall, qps, _, _, short) = measure_filtered(index, queries, &allow)?;
         let sel = ids.len() as f64 / n;
         values.push(json!({"value": value, "allowed": ids.len(), "selectivity": sel, "recall_at_10": recall, "qps": qps, "short_results": short}));
         if let Some(b) = bands.iter().position(|&(lo, hi)| sel >= lo && sel < hi) {

@@ -7,30 +7,12 @@
 //! any node's last in-link.
 
 use super::HnswIndex;
-use super::graph::Graph;
 use super::search::search_layer;
 use super::topk::Near;
 
 /// Rounds of repair; each makes every node it finds unreachable reachable, so more than one
 /// is needed only when a repair's replaced link was some other node's only path.
 const MAX_ROUNDS: usize = 4;
-
-fn reachable(g: &Graph, entry: u32) -> Vec<bool> {
-    let mut seen = vec![false; g.len()];
-    let mut stack = vec![entry];
-    seen[entry as usize] = true;
-    let mut links = Vec::new();
-    while let Some(s) = stack.pop() {
-        g.links_into(s, 0, &mut links);
-        for &l in &links {
-            if !seen[l as usize] {
-                seen[l as usize] = true;
-                stack.push(l);
-            }
-        }
-    }
-    seen
-}
 
 impl HnswIndex {
     /// Links every live node the entry point cannot reach; returns how many links it added.
@@ -43,7 +25,7 @@ impl HnswIndex {
         let mut added = 0;
         let mut links = Vec::new();
         for _ in 0..MAX_ROUNDS {
-            let seen = reachable(&g, entry);
+            let seen = g.reachable_from_entry();
             let orphans: Vec<u32> = (0..g.len() as u32)
                 .filter(|&s| !seen[s as usize] && !g.is_deleted(s) && !free.contains(&s))
                 .collect();

@@ -206,8 +206,7 @@ impl Graph {
         block[0].store(n as u32, Ordering::Release);
     }
 
-    /// Every slot reachable from the entry point through layer-0 links (for invariant checks).
-    #[cfg(test)]
+    /// Which slots the entry point reaches through layer-0 links.
     pub fn reachable_from_entry(&self) -> Vec<bool> {
         let mut seen = vec![false; self.len()];
         let Some((e, _)) = self.entry else {

@@ -7,9 +7,8 @@
 //! the pool has been expanded (the classic stop rule, "the best candidate is worse than the
 //! worst result", ends at the same point).
 
-use nearstore_distance::prefetch_vector;
-
 use super::graph::Graph;
+use super::search::score_unvisited;
 use super::topk::Near;
 use super::visited::VisitedSet;
 use crate::space::Space;
@@ -77,11 +76,6 @@ impl Pool {
     }
 }
 
-/// Prefetch distances: every unvisited neighbour's first two cache lines up front, and the
-/// whole vector of the neighbour two ahead of the one being scored.
-const PREFETCH_AHEAD: usize = 2;
-const PREFETCH_FLOATS: usize = 32;
-
 /// Searches `level` from `entries` and returns the `ef` closest nodes found, best first.
 pub(super) fn search_pool(
     g: &Graph,
@@ -100,21 +94,11 @@ pub(super) fn search_pool(
     }
     let mut links = Vec::with_capacity(g.max_links(level));
     while let Some(c) = pool.next() {
-        g.links_into(c, level, &mut links);
-        links.retain(|&n| visited.insert(n));
-        for &n in &links {
-            let v = g.vector(n);
-            prefetch_vector(&v[..PREFETCH_FLOATS.min(v.len())]);
-        }
-        for (i, &n) in links.iter().enumerate() {
-            if let Some(&ahead) = links.get(i + PREFETCH_AHEAD) {
-                prefetch_vector(g.vector(ahead));
-            }
-            let d = space.distance(q, g.vector(n));
+        score_unvisited(g, space, q, c, level, visited, &mut links, |n, d| {
             if pool.admits(d) {
                 pool.insert(d, n);
             }
-        }
+        });
     }
     pool.entries
         .into_iter()

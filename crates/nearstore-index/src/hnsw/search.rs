@@ -68,6 +68,35 @@ pub(super) fn descend(
     }
 }
 
+/// Expands `node` on `level`: scores each neighbour not visited yet (marking it visited)
+/// and hands `(neighbour, distance)` to `each`. Memory latency is hidden by prefetching the
+/// first lines of every such neighbour up front and whole vectors a few ahead.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(super) fn score_unvisited(
+    g: &Graph,
+    space: &Space,
+    q: &[f32],
+    node: u32,
+    level: u8,
+    visited: &mut VisitedSet,
+    links: &mut Vec<u32>,
+    mut each: impl FnMut(u32, f32),
+) {
+    g.links_into(node, level, links);
+    links.retain(|&n| visited.insert(n));
+    for &n in links.iter() {
+        let v = g.vector(n);
+        prefetch_vector(&v[..PREFETCH_FLOATS.min(v.len())]);
+    }
+    for (i, &n) in links.iter().enumerate() {
+        if let Some(&ahead) = links.get(i + PREFETCH_AHEAD) {
+            prefetch_vector(g.vector(ahead));
+        }
+        each(n, space.distance(q, g.vector(n)));
+    }
+}
+
 /// Best-first search of one layer from `entries`; returns up to `ef` accepted nodes, best
 /// first. Every reached node is a candidate for expansion; only nodes for which `accept`
 /// holds enter the results.
@@ -100,16 +129,7 @@ pub(super) fn search_layer(
         if results.len() >= ef && results.peek().is_some_and(|w| c.dist > w.dist) {
             break;
         }
-        g.links_into(c.id, level, &mut links);
-        links.retain(|&n| visited.insert(n));
-        for &n in links.iter() {
-            prefetch_vector(&g.vector(n)[..PREFETCH_FLOATS.min(g.vector(n).len())]);
-        }
-        for (i, &n) in links.iter().enumerate() {
-            if let Some(&ahead) = links.get(i + PREFETCH_AHEAD) {
-                prefetch_vector(g.vector(ahead));
-            }
-            let d = space.distance(q, g.vector(n));
+        score_unvisited(g, space, q, c.id, level, visited, &mut links, |n, d| {
             let worst = results.peek().map_or(f32::INFINITY, |w| w.dist);
             if results.len() < ef || d < worst {
                 let near = Near { dist: d, id: n };
@@ -121,7 +141,7 @@ pub(super) fn search_layer(
                     }
                 }
             }
-        }
+        });
     }
     results.into_sorted_vec()
 }
