@@ -1,0 +1,1 @@
+//! Payload filters (being built).
