@@ -17,6 +17,8 @@ pub const VECTOR_WAL_MAGIC: [u8; 8] = *b"NSVECWAL";
 pub const VECTOR_INDEX_MAGIC: [u8; 8] = *b"NSVECIDX";
 /// Magic of `payloads.log`.
 pub const PAYLOAD_LOG_MAGIC: [u8; 8] = *b"NSPAYLOG";
+/// Magic of a collection's operation log (`ops.log`).
+pub const OP_LOG_MAGIC: [u8; 8] = *b"NSOPLOG1";
 
 /// Size of the header at the start of `vectors.dat`; slots start here (page aligned).
 pub const VECTOR_DATA_HEADER_LEN: u64 = 4096;

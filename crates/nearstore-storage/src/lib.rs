@@ -6,6 +6,7 @@
 //! - [`VectorStore`]: fixed-dimension vectors in a memory-mapped, write-once-slot data file
 //!   protected by a checksummed WAL and checkpoints;
 //! - [`PayloadStore`]: JSON documents in an append-only, checksummed, self-compacting log;
+//! - [`OpLog`]: a collection's operation log, the one commit point its components share;
 //! - [`sections`]: checksummed multi-section files replaced atomically (index checkpoints);
 //! - [`inspect`]: a read-only report over a store directory (files, records, live/dead bytes,
 //!   checksums);
@@ -26,6 +27,7 @@ pub mod format;
 pub mod inspect;
 pub mod log;
 mod metrics;
+pub mod oplog;
 pub mod payload;
 pub mod sections;
 pub mod vector;
@@ -37,5 +39,6 @@ pub use backend::{
 pub use durability::Durability;
 pub use error::{Error, Result};
 pub use metrics::{LatencySummary, PayloadStoreMetrics, VectorStoreMetrics};
+pub use oplog::OpLog;
 pub use payload::{PayloadStore, PayloadStoreOptions};
 pub use vector::{VectorGuard, VectorStore, VectorStoreOptions};

@@ -1,7 +1,9 @@
 //! The payload store: one JSON document per `u64` id in an append-only, checksummed log.
 //!
 //! `payloads.log` is a record log (see [`crate::log`]) whose records are
-//! `tag u8 (1 put, 2 delete) | flags u8 (bit 0: last record of its write) | id u64 | JSON`.
+//! `tag u8 (1 put, 2 delete, 3 mark) | flags u8 (bit 0: last record of its write) | id u64 |
+//! JSON`. A mark record carries, in its id field, a number the owner chose (a collection
+//! stores the operation sequence number its payloads reflect, see [`PayloadStore::apply`]).
 //! A write (single or batch) is a group of records appended in one `pwrite`; replay applies a
 //! group only when its last record is present, so a batch is never half applied. The
 //! in-memory index maps id -> (record offset, body length); reads verify the record's CRC.
@@ -32,6 +34,7 @@ pub const LOCK_FILE: &str = "payloads.lock";
 
 const PUT: u8 = 1;
 const DELETE: u8 = 2;
+const MARK: u8 = 3;
 const LAST_IN_GROUP: u8 = 1;
 
 /// Options for opening a payload store.
@@ -79,6 +82,7 @@ struct PayloadIndex {
 struct PayloadWriter {
     log: RecordLog,
     live_bytes: u64,
+    mark: u64,
     poisoned: Option<String>,
     options: PayloadStoreOptions,
     metrics: PayloadStoreMetrics,
@@ -110,7 +114,7 @@ fn decode_record<'a>(body: &'a [u8], file: &'a Path, offset: u64) -> Result<Payl
     let json = d.rest();
     match tag {
         PUT => {}
-        DELETE if json.is_empty() => {}
+        DELETE | MARK if json.is_empty() => {}
         _ => {
             return Err(Error::corruption(
                 file,
@@ -179,6 +183,8 @@ impl PayloadStore {
         }
         let mut entries: FxHashMap<u64, Entry> = FxHashMap::default();
         let mut group: Vec<(u64, Option<Entry>)> = Vec::new();
+        let mut mark = 0u64;
+        let mut group_mark = None;
         let mut group_start = LOG_HEADER_LEN;
         let mut records = 0u64;
         let (mut log, _, stats) = RecordLog::open(b, &path, &PAYLOAD_LOG_MAGIC, |at, body| {
@@ -186,13 +192,20 @@ impl PayloadStore {
             if group.is_empty() {
                 group_start = at;
             }
-            let entry = (record.tag == PUT).then_some(Entry {
-                offset: at,
-                body_len: body.len() as u32,
-            });
-            group.push((record.id, entry));
+            if record.tag == MARK {
+                group_mark = Some(record.id);
+            } else {
+                let entry = (record.tag == PUT).then_some(Entry {
+                    offset: at,
+                    body_len: body.len() as u32,
+                });
+                group.push((record.id, entry));
+            }
             records += 1;
             if record.flags & LAST_IN_GROUP != 0 {
+                if let Some(m) = group_mark.take() {
+                    mark = m;
+                }
                 for (id, entry) in group.drain(..) {
                     match entry {
                         Some(e) => entries.insert(id, e),
@@ -207,7 +220,7 @@ impl PayloadStore {
             ..PayloadStoreMetrics::default()
         };
         let mut torn = stats.torn_bytes;
-        if !group.is_empty() {
+        if !group.is_empty() || group_mark.is_some() {
             // The last write's group is incomplete: it never returned, drop all of it.
             torn += log.end() - group_start;
             log.truncate_to(group_start)?;
@@ -226,6 +239,7 @@ impl PayloadStore {
             writer: Mutex::new(PayloadWriter {
                 log,
                 live_bytes,
+                mark,
                 poisoned: None,
                 options,
                 metrics,
@@ -275,7 +289,30 @@ impl PayloadStore {
                 .map_err(|e| Error::InvalidArgument(format!("payload of id {id}: {e}")))?;
             encoded.push((*id, Some(json)));
         }
-        self.write_group(encoded)
+        self.write_group(encoded, None)
+    }
+
+    /// Applies puts (`Some`) and deletes (`None`) and sets the store's mark to `mark`, all as
+    /// one atomic write: after a crash either all of it is there (and [`PayloadStore::mark`]
+    /// returns `mark`) or none of it.
+    pub fn apply(&self, changes: &[(u64, Option<&Value>)], mark: u64) -> Result<()> {
+        let mut encoded = Vec::with_capacity(changes.len());
+        for (id, payload) in changes {
+            let json = match payload {
+                Some(p) => Some(
+                    serde_json::to_vec(p)
+                        .map_err(|e| Error::InvalidArgument(format!("payload of id {id}: {e}")))?,
+                ),
+                None => None,
+            };
+            encoded.push((*id, json));
+        }
+        self.write_group(encoded, Some(mark))
+    }
+
+    /// The mark set by the last [`PayloadStore::apply`] (0 when none was set).
+    pub fn mark(&self) -> u64 {
+        self.writer.lock().mark
     }
 
     /// Deletes one payload; returns whether it existed.
@@ -295,13 +332,14 @@ impl PayloadStore {
         present.sort_unstable();
         present.dedup();
         let n = present.len();
-        self.write_group(present.into_iter().map(|id| (id, None)).collect())?;
+        self.write_group(present.into_iter().map(|id| (id, None)).collect(), None)?;
         Ok(n)
     }
 
-    /// Appends one group of puts (`Some(json)`) and deletes (`None`) and publishes it.
-    fn write_group(&self, ops: Vec<(u64, Option<Vec<u8>>)>) -> Result<()> {
-        if ops.is_empty() {
+    /// Appends one group of puts (`Some(json)`) and deletes (`None`), ended by a mark
+    /// record when `mark` is given, and publishes it.
+    fn write_group(&self, ops: Vec<(u64, Option<Vec<u8>>)>, mark: Option<u64>) -> Result<()> {
+        if ops.is_empty() && mark.is_none() {
             return Ok(());
         }
         let mut w = self.writer.lock();
@@ -318,7 +356,11 @@ impl PayloadStore {
         }
         let mut framed = Vec::new();
         let mut placed = Vec::with_capacity(ops.len());
-        let last = ops.len() - 1;
+        let last = if mark.is_some() {
+            usize::MAX
+        } else {
+            ops.len() - 1
+        };
         for (i, (id, json)) in ops.iter().enumerate() {
             let at = framed.len() as u64;
             let (tag, bytes) = match json {
@@ -328,6 +370,9 @@ impl PayloadStore {
             let body_len =
                 encode_record(tag, i == last, *id, bytes, w.log.synced_end(), &mut framed);
             placed.push((*id, json.is_some().then_some((at, body_len))));
+        }
+        if let Some(m) = mark {
+            encode_record(MARK, true, m, &[], w.log.synced_end(), &mut framed);
         }
         let base = w.log.append_framed(&framed)?;
         if w.options.durability == Durability::PerWrite {
@@ -351,6 +396,9 @@ impl PayloadStore {
                     w.live_bytes -= old.record_bytes();
                 }
             }
+        }
+        if let Some(m) = mark {
+            w.mark = m;
         }
         self.maybe_compact(&mut w)
     }
@@ -455,6 +503,9 @@ impl PayloadStore {
                 written += buf.len() as u64;
                 buf.clear();
             }
+        }
+        if w.mark != 0 {
+            encode_record(MARK, true, w.mark, &[], 0, &mut buf);
         }
         out.write_all_at(&buf, written)?;
         out.sync()?;

@@ -116,3 +116,41 @@ fn an_unflushed_payload_batch_recovers_whole_after_a_process_crash() {
     assert_eq!(recovered.len(), 100);
     assert_eq!(recovered.retrieve(99).unwrap().unwrap(), json!(99));
 }
+
+#[test]
+fn apply_sets_the_mark_atomically_with_its_changes_and_compaction_keeps_it() {
+    let backend = FaultyBackend::new();
+    let options = PayloadStoreOptions::default();
+    {
+        let store = open_mem_payloads(&backend, options);
+        assert_eq!(store.mark(), 0);
+        store.store(1, &json!("one")).unwrap();
+        let two = json!({"n": 2});
+        store.apply(&[(1, None), (2, Some(&two))], 7).unwrap();
+        assert_eq!(store.mark(), 7);
+        store.apply(&[], 9).unwrap();
+        store.flush().unwrap();
+    }
+    let path = super::mem_dir().join("payloads.log");
+    let full = backend.read_file(&path).unwrap();
+    {
+        let store = open_mem_payloads(&backend, options);
+        assert_eq!(store.mark(), 9);
+        assert!(store.retrieve(1).unwrap().is_none());
+        assert_eq!(store.retrieve(2).unwrap().unwrap(), json!({"n": 2}));
+        store.compact().unwrap();
+        assert_eq!(store.mark(), 9);
+    }
+    let store = open_mem_payloads(&backend, options);
+    assert_eq!(store.mark(), 9);
+    assert_eq!(store.retrieve(2).unwrap().unwrap(), json!({"n": 2}));
+    drop(store);
+    // Cut the last byte of the first applied group's mark record: the group (including the
+    // delete of 1) is not there, and neither is the later mark.
+    let first_group_end = full.len() - 30; // the second apply is a lone 30-byte mark record
+    backend.replace_file(&path, &full[..first_group_end - 1]);
+    let store = open_mem_payloads(&backend, options);
+    assert_eq!(store.mark(), 0);
+    assert_eq!(store.retrieve(1).unwrap().unwrap(), json!("one"));
+    assert!(store.retrieve(2).unwrap().is_none());
+}

@@ -1,0 +1,299 @@
+//! The operation log: the one write-ahead log a collection commits through.
+//!
+//! A collection keeps several components (vectors, payloads, index, payload indexes) that
+//! must agree after any crash. Each write is appended here first, as one *operation* with a
+//! sequence number; the components are brought up to date in memory and reach their own
+//! files only at a checkpoint, after this log is synced. Recovery therefore never sees a
+//! component ahead of this log: it loads each component's checkpoint and replays the
+//! operations after it.
+//!
+//! Layout: a record log (see [`crate::log`]) under magic `NSOPLOG1`, each record body being
+//! `seq u64 | flags u8 (bit 0: last record of the operation) | bytes`. An operation larger
+//! than [`OP_CHUNK_BYTES`] spans several records with the same `seq`; it is replayed only
+//! when its last record is present, and an incomplete operation at the tail is cut off, so an
+//! operation is applied whole or not at all.
+//!
+//! Durability follows [`Durability`]: `PerWrite` syncs every append; `Flush` writes every
+//! append to the OS (it survives a process crash) and syncs in [`OpLog::sync`]; `Bulk`
+//! gathers appends in memory up to [`BULK_BUFFER_BYTES`] before writing them.
+
+use std::path::{Path, PathBuf};
+
+use crate::backend::Backend;
+use crate::durability::Durability;
+use crate::error::{Error, Result};
+use crate::format::{Encode, LOG_HEADER_LEN, OP_LOG_MAGIC, RECORD_HEADER_LEN};
+use crate::log::{RecordLog, frame};
+
+/// Largest piece of an operation stored in one record.
+pub const OP_CHUNK_BYTES: usize = 16 << 20;
+/// In `Bulk` mode, appends are written once this many bytes are waiting.
+pub const BULK_BUFFER_BYTES: usize = 8 << 20;
+
+const LAST_RECORD: u8 = 1;
+const OP_RECORD_PREFIX: usize = 9;
+
+/// An open operation log.
+#[derive(Debug)]
+pub struct OpLog {
+    log: RecordLog,
+    path: PathBuf,
+    durability: Durability,
+    next_seq: u64,
+    /// Framed records not yet written (`Bulk` mode only).
+    pending: Vec<u8>,
+}
+
+/// An operation being reassembled during replay.
+struct Partial {
+    seq: u64,
+    start: u64,
+    bytes: Vec<u8>,
+}
+
+impl OpLog {
+    /// Opens the log at `path` (creating it when missing) and replays every complete
+    /// operation through `on_op(seq, bytes)`, in order. Sequence numbers continue from the
+    /// larger of the last replayed one + 1 and `first_seq` (the caller's checkpoint + 1, so
+    /// numbering survives a log reset).
+    pub fn open(
+        backend: &dyn Backend,
+        path: &Path,
+        durability: Durability,
+        first_seq: u64,
+        mut on_op: impl FnMut(u64, &[u8]) -> Result<()>,
+    ) -> Result<Self> {
+        if !backend.exists(path)? {
+            RecordLog::create(backend, path, &OP_LOG_MAGIC, 0)?;
+        }
+        let mut partial: Option<Partial> = None;
+        let mut last_seq = None;
+        let (mut log, _, _) = RecordLog::open(backend, path, &OP_LOG_MAGIC, |offset, body| {
+            if body.len() < OP_RECORD_PREFIX {
+                return Err(Error::corruption(path, offset, "operation record too short"));
+            }
+            let mut seq_bytes = [0u8; 8];
+            seq_bytes.copy_from_slice(&body[..8]);
+            let seq = u64::from_le_bytes(seq_bytes);
+            let last = body[8] & LAST_RECORD != 0;
+            let chunk = &body[OP_RECORD_PREFIX..];
+            let p = match partial.take() {
+                Some(p) if p.seq == seq => p,
+                Some(p) => {
+                    return Err(Error::corruption(
+                        path,
+                        p.start,
+                        format!("operation {} is incomplete but followed by {seq}", p.seq),
+                    ));
+                }
+                None => {
+                    if last_seq.is_some_and(|l| seq <= l) {
+                        return Err(Error::corruption(
+                            path,
+                            offset,
+                            format!("operation {seq} is not after {}", last_seq.unwrap_or(0)),
+                        ));
+                    }
+                    Partial {
+                        seq,
+                        start: offset,
+                        bytes: Vec::new(),
+                    }
+                }
+            };
+            let mut p = p;
+            if !last {
+                p.bytes.extend_from_slice(chunk);
+                partial = Some(p);
+            } else if p.bytes.is_empty() {
+                on_op(seq, chunk)?;
+                last_seq = Some(seq);
+            } else {
+                p.bytes.extend_from_slice(chunk);
+                on_op(seq, &p.bytes)?;
+                last_seq = Some(seq);
+            }
+            Ok(())
+        })?;
+        if let Some(p) = partial {
+            // The operation's last record never reached the disk: it was not committed.
+            log.truncate_to(p.start)?;
+        }
+        let next_seq = last_seq.map_or(first_seq, |l| (l + 1).max(first_seq));
+        Ok(OpLog {
+            log,
+            path: path.to_path_buf(),
+            durability,
+            next_seq,
+            pending: Vec::new(),
+        })
+    }
+
+    /// The log's path.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The sequence number the next operation gets.
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    /// Bytes of operations in the log (written or waiting), past the header.
+    pub fn len_bytes(&self) -> u64 {
+        self.log.end() - LOG_HEADER_LEN + self.pending.len() as u64
+    }
+
+    /// Appends one operation; returns its sequence number. Durable per the log's mode.
+    pub fn append(&mut self, op: &[u8]) -> Result<u64> {
+        let seq = self.next_seq;
+        let synced = self.log.synced_end();
+        let chunks: Vec<&[u8]> = if op.is_empty() {
+            vec![op]
+        } else {
+            op.chunks(OP_CHUNK_BYTES).collect()
+        };
+        let mut framed = Vec::with_capacity(
+            op.len() + chunks.len() * (OP_RECORD_PREFIX + RECORD_HEADER_LEN as usize),
+        );
+        let mut body = Vec::new();
+        for (i, chunk) in chunks.iter().enumerate() {
+            body.clear();
+            body.put_u64(seq);
+            body.push(if i + 1 == chunks.len() { LAST_RECORD } else { 0 });
+            body.extend_from_slice(chunk);
+            frame(&body, synced, &mut framed);
+        }
+        match self.durability {
+            Durability::Bulk => {
+                self.pending.extend_from_slice(&framed);
+                if self.pending.len() >= BULK_BUFFER_BYTES {
+                    self.write_pending()?;
+                }
+            }
+            Durability::Flush => {
+                self.write_pending()?;
+                self.log.append_framed(&framed)?;
+            }
+            Durability::PerWrite => {
+                self.write_pending()?;
+                self.log.append_framed(&framed)?;
+                self.log.sync()?;
+            }
+        }
+        self.next_seq += 1;
+        Ok(seq)
+    }
+
+    fn write_pending(&mut self) -> Result<()> {
+        if !self.pending.is_empty() {
+            self.log.append_framed(&self.pending)?;
+            self.pending.clear();
+        }
+        Ok(())
+    }
+
+    /// Makes every appended operation durable.
+    pub fn sync(&mut self) -> Result<()> {
+        self.write_pending()?;
+        self.log.sync()
+    }
+
+    /// Drops every operation (after a checkpoint made them durable elsewhere). Sequence
+    /// numbers keep counting.
+    pub fn reset(&mut self) -> Result<()> {
+        self.pending.clear();
+        self.log.reset()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::FaultyBackend;
+
+    fn replay(b: &FaultyBackend, path: &Path, first: u64) -> (OpLog, Vec<(u64, Vec<u8>)>) {
+        let mut ops = Vec::new();
+        let log = OpLog::open(b, path, Durability::Flush, first, |seq, bytes| {
+            ops.push((seq, bytes.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+        (log, ops)
+    }
+
+    #[test]
+    fn operations_replay_in_order_with_their_sequence_numbers() {
+        let b = FaultyBackend::new();
+        let path = Path::new("/c/ops.log");
+        b.create_dir_all(Path::new("/c")).unwrap();
+        let (mut log, ops) = replay(&b, path, 1);
+        assert!(ops.is_empty());
+        assert_eq!(log.append(b"one").unwrap(), 1);
+        assert_eq!(log.append(b"").unwrap(), 2);
+        assert_eq!(log.append(b"three").unwrap(), 3);
+        drop(log);
+        let (log, ops) = replay(&b, path, 1);
+        assert_eq!(
+            ops,
+            vec![(1, b"one".to_vec()), (2, vec![]), (3, b"three".to_vec())]
+        );
+        assert_eq!(log.next_seq(), 4);
+    }
+
+    #[test]
+    fn numbering_continues_after_a_reset() {
+        let b = FaultyBackend::new();
+        let path = Path::new("/c/ops.log");
+        b.create_dir_all(Path::new("/c")).unwrap();
+        let (mut log, _) = replay(&b, path, 1);
+        log.append(b"a").unwrap();
+        log.append(b"b").unwrap();
+        log.reset().unwrap();
+        drop(log);
+        let (mut log, ops) = replay(&b, path, 3);
+        assert!(ops.is_empty());
+        assert_eq!(log.append(b"c").unwrap(), 3);
+    }
+
+    #[test]
+    fn a_large_operation_spans_records_and_an_incomplete_one_is_cut_off() {
+        let b = FaultyBackend::new();
+        let path = Path::new("/c/ops.log");
+        b.create_dir_all(Path::new("/c")).unwrap();
+        let big: Vec<u8> = (0..OP_CHUNK_BYTES * 2 + 5).map(|i| i as u8).collect();
+        let (mut log, _) = replay(&b, path, 1);
+        log.append(b"small").unwrap();
+        log.append(&big).unwrap();
+        drop(log);
+        let (log, ops) = replay(&b, path, 1);
+        assert_eq!(ops.len(), 2);
+        assert_eq!(ops[1].1, big);
+        drop(log);
+        // Cut the file inside the last record of the big operation: only "small" remains,
+        // and the partial operation's first records are removed from the file.
+        let image = b.read_file(path).unwrap();
+        let cut = image.len() - 3;
+        b.replace_file(path, &image[..cut]);
+        let (mut log, ops) = replay(&b, path, 1);
+        assert_eq!(ops, vec![(1, b"small".to_vec())]);
+        assert_eq!(log.append(b"next").unwrap(), 2);
+        drop(log);
+        let (_, ops) = replay(&b, path, 1);
+        assert_eq!(ops, vec![(1, b"small".to_vec()), (2, b"next".to_vec())]);
+    }
+
+    #[test]
+    fn bulk_mode_writes_on_sync() {
+        let b = FaultyBackend::new();
+        let path = Path::new("/c/ops.log");
+        b.create_dir_all(Path::new("/c")).unwrap();
+        let mut log = OpLog::open(&b, path, Durability::Bulk, 1, |_, _| Ok(())).unwrap();
+        log.append(b"x").unwrap();
+        assert_eq!(b.read_file(path).unwrap().len() as u64, LOG_HEADER_LEN);
+        log.sync().unwrap();
+        drop(log);
+        let (_, ops) = replay(&b, path, 1);
+        assert_eq!(ops, vec![(1, b"x".to_vec())]);
+    }
+}
