@@ -70,7 +70,11 @@ impl OpLog {
         let mut last_seq = None;
         let (mut log, _, _) = RecordLog::open(backend, path, &OP_LOG_MAGIC, |offset, body| {
             if body.len() < OP_RECORD_PREFIX {
-                return Err(Error::corruption(path, offset, "operation record too short"));
+                return Err(Error::corruption(
+                    path,
+                    offset,
+                    "operation record too short",
+                ));
             }
             let mut seq_bytes = [0u8; 8];
             seq_bytes.copy_from_slice(&body[..8]);
@@ -160,7 +164,11 @@ impl OpLog {
         for (i, chunk) in chunks.iter().enumerate() {
             body.clear();
             body.put_u64(seq);
-            body.push(if i + 1 == chunks.len() { LAST_RECORD } else { 0 });
+            body.push(if i + 1 == chunks.len() {
+                LAST_RECORD
+            } else {
+                0
+            });
             body.extend_from_slice(chunk);
             frame(&body, synced, &mut framed);
         }
