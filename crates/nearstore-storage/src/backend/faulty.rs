@@ -672,6 +672,24 @@ impl Backend for FaultyBackend {
         self.state.lock().mutate(path, Op::Remove(path))
     }
 
+    fn remove_dir_all(&self, path: &Path) -> Result<()> {
+        let under: Vec<PathBuf> = {
+            let s = self.state.lock();
+            if s.crashed {
+                return Err(crashed_error(path));
+            }
+            s.names
+                .keys()
+                .filter(|p| p.starts_with(path))
+                .cloned()
+                .collect()
+        };
+        for p in under {
+            self.remove_file(&p)?;
+        }
+        Ok(())
+    }
+
     fn sync_dir(&self, path: &Path) -> Result<()> {
         self.state.lock().mutate(path, Op::SyncDir(path))
     }

@@ -168,6 +168,14 @@ impl Backend for FsBackend {
         std::fs::remove_file(path).map_err(|e| Error::io(path, e))
     }
 
+    fn remove_dir_all(&self, path: &Path) -> Result<()> {
+        match std::fs::remove_dir_all(path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(Error::io(path, e)),
+        }
+    }
+
     fn sync_dir(&self, path: &Path) -> Result<()> {
         File::open(path)
             .and_then(|d| d.sync_all())

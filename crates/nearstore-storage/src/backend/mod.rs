@@ -88,6 +88,10 @@ pub trait Backend: Send + Sync + fmt::Debug {
     fn rename(&self, from: &Path, to: &Path) -> Result<()>;
     /// Removes a file.
     fn remove_file(&self, path: &Path) -> Result<()>;
+    /// Removes a directory and everything under it; a missing directory is not an error.
+    /// Not atomic: callers first make the directory unreachable (for example by removing
+    /// it from a manifest) and treat a leftover as garbage.
+    fn remove_dir_all(&self, path: &Path) -> Result<()>;
     /// Makes the directory's entries (creates, renames, removes) durable.
     fn sync_dir(&self, path: &Path) -> Result<()>;
     /// The files directly inside `path`, sorted by name.
