@@ -1,1 +1,151 @@
-//! Payload filters (being built).
+//! NearStore payload filters: the filter model ([`Filter`]), its JSON form, the brute-force
+//! evaluator over JSON payloads ([`Filter::matches`]), and payload indexes that answer
+//! filters with id bitmaps ([`PayloadIndexes::resolve`]).
+//!
+//! This crate knows nothing of vectors, storage or the query language; the engine lowers its
+//! requests to a [`Filter`], keeps one [`PayloadIndexes`] per collection, and stores
+//! [`PayloadIndexes::encode`]'s bytes through the storage crate. No `unsafe`, no panics on
+//! any input.
+//!
+//! # JSON form
+//!
+//! A filter is one of
+//!
+//! - `{"and": [f, ...]}`: every part matches; an empty list matches everything;
+//! - `{"or": [f, ...]}`: some part matches; an empty list matches nothing;
+//! - `{"not": f}`;
+//! - a condition: an object with a `"field"` (a dotted path, e.g. `"meta.author.name"`) and
+//!   exactly one operator key:
+//!
+//! | key | operand | example |
+//! |---|---|---|
+//! | `eq`, `ne` | number, string or bool | `{"field": "lang", "eq": "en"}` |
+//! | `gt`, `gte`, `lt`, `lte` | number or string | `{"field": "price", "gt": 10}` |
+//! | `in`, `not_in` | array of numbers, strings, bools | `{"field": "tag", "in": ["a", "b"]}` |
+//! | `between` | `[low, high]`, both numbers or both strings, `low <= high` | `{"field": "price", "between": [1, 5]}` |
+//! | `like`, `ilike` | pattern string | `{"field": "title", "like": "vec%"}` |
+//! | `is_null`, `is_not_null` | `true` | `{"field": "x", "is_null": true}` |
+//! | `contains` | number, string or bool | `{"field": "tags", "contains": "a"}` |
+//! | `contains_any`, `contains_all` | array of numbers, strings, bools | `{"field": "tags", "contains_all": ["a", "b"]}` |
+//! | `geo_radius` | `{"lat", "lon", "meters"}` | `{"field": "loc", "geo_radius": {"lat": 48.8, "lon": 2.3, "meters": 1000}}` |
+//! | `geo_box` | `{"top_left": {"lat", "lon"}, "bottom_right": {"lat", "lon"}}` | `{"field": "loc", "geo_box": {"top_left": {"lat": 10, "lon": 170}, "bottom_right": {"lat": -10, "lon": -170}}}` |
+//!
+//! [`Filter::parse`] rejects, with an [`Error::InvalidFilter`] whose `path` names the bad
+//! part (`and[1].or[0].gt`, `not.in[2]`, `geo_box.top_left.lat`, `and[0].field`, ...; empty
+//! for the root): a non-object filter; unknown keys; a logical object with more than one
+//! key; a condition with no operator or with two; operands of the wrong type (`null`,
+//! arrays or objects where a scalar is expected, bools for ordering operators, non-scalar
+//! list elements, a non-string pattern, `is_null: false`); `between` that is not a
+//! two-element list of the same ordered type or has `low > high`; geo shapes with missing
+//! or unknown keys, a latitude outside `[-90, 90]`, a longitude outside `[-180, 180]`, a
+//! negative radius, or `top_left.lat < bottom_right.lat`; non-finite numbers (JSON text
+//! cannot carry them; [`Filter::validate`] checks Rust-built filters by the same rules);
+//! an empty field path or one with an empty segment (`"a..b"`); nesting deeper than
+//! [`MAX_DEPTH`] (64) levels; more than [`MAX_CONDITIONS`] (1024) conditions in total.
+//! [`Filter::to_json`] writes the same form, and `Filter::parse(&f.to_json()) == Ok(f)`.
+//! Serde goes through both.
+//!
+//! # Semantics
+//!
+//! - **Paths.** A dotted path descends objects only: `"a.b"` in `{"a": {"b": 1}}` is `1`;
+//!   descending into an array, a scalar or a missing key gives *missing*. A missing field and
+//!   an explicit `null` behave the same. A point without payload is evaluated against
+//!   `Value::Null`, where every field is missing. Keys containing `.` cannot be addressed.
+//! - **Arrays.** When the field holds an array, `eq`, `in`, `gt`/`gte`/`lt`/`lte`, `between`,
+//!   `like`/`ilike` and the geo operators match when *any element* matches (one level: an
+//!   element that is itself an array never matches; `null` elements never match). `between`
+//!   needs one element inside both bounds.
+//! - **Comparison.** Numbers compare by exact value whatever their JSON form (`3 == 3.0`;
+//!   `9007199254740993 != 9007199254740992.0`; `-0.0 == 0`). Strings compare by bytes
+//!   (`"B" < "a"`). Bools support only `eq`/`ne`/`in`/`not_in`/`contains`. Values of
+//!   different types are never equal or ordered, so such comparisons are false (and their
+//!   `ne` is true).
+//! - **Negations.** `ne(x)` is exactly `not(eq(x))`, `not_in(xs)` is exactly `not(in(xs))`:
+//!   a missing field passes both, and an array passes `ne(x)` only when no element equals `x`.
+//!   `is_not_null` is exactly `not(is_null)`.
+//! - **Null.** `is_null` matches a missing field or `null`. An empty array `[]` is *not*
+//!   null (it is a present value with no elements).
+//! - **in.** `in([])` matches nothing, `not_in([])` everything.
+//! - **like / ilike.** SQL patterns over Unicode characters: `%` matches any run (including
+//!   none), `_` exactly one character, `\` escapes the next character (so `\%` is a literal
+//!   `%`; a trailing `\` is a literal backslash); everything else matches itself. The whole
+//!   string must match. `ilike` lowercases both sides (`str::to_lowercase`) first. They
+//!   apply to a string field or to any string element of an array; other values never match.
+//! - **contains.** True when the field is an array with an element equal to the value (by
+//!   the comparison rules above), or when the field is a string and the value is a string
+//!   occurring in it as a substring (`""` occurs in every string). A scalar that is not a
+//!   string contains nothing. `contains_any(xs)` is `or` of `contains(x)` (empty: false);
+//!   `contains_all(xs)` is `and` of `contains(x)` (empty: true, even for a missing field).
+//! - **Geo.** A point is an object with numeric `lat` in `[-90, 90]` and `lon` in
+//!   `[-180, 180]` (other keys ignored; anything else is not a point). `geo_radius` matches
+//!   when the haversine distance on a sphere of radius [`EARTH_RADIUS_METERS`]
+//!   (6 371 008.8 m) is `<= meters`. `geo_box` matches
+//!   `bottom_right.lat <= lat <= top_left.lat` and, when `top_left.lon <= bottom_right.lon`,
+//!   `top_left.lon <= lon <= bottom_right.lon`; otherwise the box crosses the antimeridian
+//!   and `lon >= top_left.lon || lon <= bottom_right.lon`. Edges are inclusive.
+//!
+//! # Payload indexes
+//!
+//! [`PayloadIndexes`] holds one index per chosen field path, of a [`FieldIndexKind`]:
+//! `Keyword` (strings -> ids, ordered by bytes), `Integer` (numbers that are exactly an
+//! `i64` -> ids, ordered), `Float` (numbers that are exactly an `f64` -> ids, ordered),
+//! `Bool`. Every element of an array value is indexed. Each field index also keeps the ids
+//! with the field present (non-null), the ids whose value is an array, and the ids with a
+//! value its kind cannot hold ("other": `2.5` in an integer index, a string in a bool index,
+//! objects, ...).
+//!
+//! [`PayloadIndexes::resolve`] returns [`Candidates`]: a superset of the matching ids within
+//! the given universe (the live ids), with `exact` set when it *is* the matching set. Each
+//! sub-filter resolves to `sure ⊆ possible`; `and`/`or`/`not` combine these by three-valued
+//! logic, so e.g. `not` of an exact part is exact, and an `and` with one exact part narrows
+//! to it. Conditions on unindexed fields are `(∅, universe)`. On an indexed field,
+//! `is_null`/`is_not_null` are exact from presence; `eq`, `in`, `contains*` with operands of
+//! the index's type are exact; ranges and `between` are exact on keyword indexes and, when
+//! the field holds no "other" values, on numeric ones (an integer index answers `gt 2.5`
+//! exactly as `>= 3`); `like`/`ilike` are exact on keyword indexes (a literal prefix limits
+//! the key scan); `ne`/`not_in` are exact whenever `eq`/`in` are. Anything an index cannot
+//! answer is bounded by the field's "other" ids, so a condition whose type cannot occur in
+//! the field is exactly empty.
+//!
+//! Persistence: [`PayloadIndexes::encode`] / [`PayloadIndexes::decode`]; the byte layout is
+//! documented in the `codec` module source. Decoding bounds every length by the bytes left
+//! and fails with [`Error::Corruption`] rather than panicking.
+//!
+//! ```
+//! use nearstore_filter::{FieldIndexKind, Filter, PayloadIndexes};
+//! use serde_json::json;
+//!
+//! let f = Filter::parse(&json!({"and": [
+//!     {"field": "lang", "eq": "en"},
+//!     {"field": "price", "between": [1, 5]},
+//! ]}))?;
+//! assert!(f.matches(&json!({"lang": "en", "price": 2.5})));
+//!
+//! let p1 = json!({"lang": "en", "price": 2});
+//! let p2 = json!({"lang": "de", "price": 3});
+//! let mut indexes = PayloadIndexes::new();
+//! indexes.create_field("lang", FieldIndexKind::Keyword, [(1, &p1), (2, &p2)])?;
+//! indexes.create_field("price", FieldIndexKind::Integer, [(1, &p1), (2, &p2)])?;
+//! let universe = [1u64, 2].into_iter().collect();
+//! let candidates = indexes.resolve(&f, &universe);
+//! assert!(candidates.exact);
+//! assert_eq!(candidates.ids.iter().collect::<Vec<_>>(), vec![1]);
+//! # Ok::<(), nearstore_filter::Error>(())
+//! ```
+
+#![forbid(unsafe_code)]
+
+mod codec;
+mod error;
+mod eval;
+mod index;
+mod json;
+mod model;
+mod resolve;
+mod value;
+
+pub use error::{Error, Result};
+pub use eval::{EARTH_RADIUS_METERS, haversine_meters};
+pub use index::{FieldIndexKind, PayloadIndexes};
+pub use model::{Condition, Filter, GeoPoint, MAX_CONDITIONS, MAX_DEPTH, Op};
+pub use resolve::Candidates;

@@ -1,0 +1,346 @@
+//! Persistence of [`PayloadIndexes`]: [`PayloadIndexes::encode`] and
+//! [`PayloadIndexes::decode`].
+//!
+//! Layout (all integers little-endian; the caller stores the bytes in a checksummed file):
+//!
+//! ```text
+//! magic "NSPI" | version u16 (= 1) | field count u32
+//! per field, sorted by name, names unique:
+//!   name: len u32, UTF-8 bytes | kind u8 (0 keyword, 1 integer, 2 float, 3 bool)
+//!   present bitmap | arrays bitmap | other bitmap | entry count u32
+//!   per entry, keys strictly increasing, bitmap non-empty:
+//!     keyword: len u32, UTF-8 bytes | integer: i64 | float: f64 bits u64 (not NaN, not -0.0)
+//!     | bool: u8 (0 false, 1 true)
+//!     then the bitmap
+//! bitmap: len u32, then that many bytes of RoaringTreemap's portable serialization
+//! ```
+//!
+//! Decoding checks every length against the bytes left before allocating and rejects
+//! trailing bytes, so any input yields `Ok` or [`Error::Corruption`], never a panic.
+
+use std::collections::BTreeMap;
+
+use roaring::RoaringTreemap;
+
+use crate::error::{Error, Result};
+use crate::index::{
+    FieldIndex, FieldIndexKind, FloatKey, PayloadIndexes, Values, check_field_path,
+};
+
+const MAGIC: &[u8; 4] = b"NSPI";
+const VERSION: u16 = 1;
+
+impl PayloadIndexes {
+    /// The persistent form (layout in the `codec` module docs).
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(64);
+        out.extend_from_slice(MAGIC);
+        out.extend_from_slice(&VERSION.to_le_bytes());
+        put_len(&mut out, self.fields.len());
+        for (name, index) in &self.fields {
+            put_bytes(&mut out, name.as_bytes());
+            out.push(kind_code(index.kind()));
+            put_bitmap(&mut out, &index.present);
+            put_bitmap(&mut out, &index.arrays);
+            put_bitmap(&mut out, &index.other);
+            match &index.values {
+                Values::Keyword(map) => {
+                    put_len(&mut out, map.len());
+                    for (key, ids) in map {
+                        put_bytes(&mut out, key.as_bytes());
+                        put_bitmap(&mut out, ids);
+                    }
+                }
+                Values::Integer(map) => {
+                    put_len(&mut out, map.len());
+                    for (key, ids) in map {
+                        out.extend_from_slice(&key.to_le_bytes());
+                        put_bitmap(&mut out, ids);
+                    }
+                }
+                Values::Float(map) => {
+                    put_len(&mut out, map.len());
+                    for (key, ids) in map {
+                        out.extend_from_slice(&key.0.to_bits().to_le_bytes());
+                        put_bitmap(&mut out, ids);
+                    }
+                }
+                Values::Bool {
+                    false_ids,
+                    true_ids,
+                } => {
+                    let entries: Vec<(u8, &RoaringTreemap)> = [(0, false_ids), (1, true_ids)]
+                        .into_iter()
+                        .filter(|(_, ids)| !ids.is_empty())
+                        .collect();
+                    put_len(&mut out, entries.len());
+                    for (key, ids) in entries {
+                        out.push(key);
+                        put_bitmap(&mut out, ids);
+                    }
+                }
+            }
+        }
+        out
+    }
+
+    /// Reads [`encode`](Self::encode)'s output back; any other bytes give
+    /// [`Error::Corruption`].
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader { bytes, pos: 0 };
+        if r.take(4)? != MAGIC {
+            return Err(corrupt("bad magic"));
+        }
+        let version = u16::from_le_bytes(r.array()?);
+        if version != VERSION {
+            return Err(corrupt(format!("unsupported version {version}")));
+        }
+        let count = r.u32()?;
+        let mut fields = BTreeMap::new();
+        let mut previous: Option<String> = None;
+        for _ in 0..count {
+            let name = r.string()?;
+            check_field_path(&name).map_err(|e| corrupt(e.to_string()))?;
+            if previous.as_ref().is_some_and(|p| *p >= name) {
+                return Err(corrupt("field names not strictly increasing"));
+            }
+            let index = r.field()?;
+            previous = Some(name.clone());
+            fields.insert(name, index);
+        }
+        if r.pos != bytes.len() {
+            return Err(corrupt("trailing bytes"));
+        }
+        Ok(PayloadIndexes { fields })
+    }
+}
+
+fn corrupt(message: impl Into<String>) -> Error {
+    Error::Corruption(message.into())
+}
+
+fn kind_code(kind: FieldIndexKind) -> u8 {
+    match kind {
+        FieldIndexKind::Keyword => 0,
+        FieldIndexKind::Integer => 1,
+        FieldIndexKind::Float => 2,
+        FieldIndexKind::Bool => 3,
+    }
+}
+
+fn put_len(out: &mut Vec<u8>, len: usize) {
+    // Lengths above u32::MAX cannot occur for one index field (entry counts, key bytes,
+    // bitmap bytes); saturate rather than wrap so decode fails loudly if they ever did.
+    let len = u32::try_from(len).unwrap_or(u32::MAX);
+    out.extend_from_slice(&len.to_le_bytes());
+}
+
+fn put_bytes(out: &mut Vec<u8>, bytes: &[u8]) {
+    put_len(out, bytes.len());
+    out.extend_from_slice(bytes);
+}
+
+fn put_bitmap(out: &mut Vec<u8>, ids: &RoaringTreemap) {
+    let mut buf = Vec::with_capacity(ids.serialized_size());
+    if ids.serialize_into(&mut buf).is_err() {
+        buf.clear(); // writing to a Vec cannot fail
+    }
+    put_bytes(out, &buf);
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Result<&'a [u8]> {
+        let end = self
+            .pos
+            .checked_add(n)
+            .filter(|&end| end <= self.bytes.len())
+            .ok_or_else(|| {
+                corrupt(format!(
+                    "truncated: {n} bytes wanted at offset {}",
+                    self.pos
+                ))
+            })?;
+        let out = self.bytes.get(self.pos..end).unwrap_or_default();
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self) -> Result<[u8; N]> {
+        let mut out = [0u8; N];
+        out.copy_from_slice(self.take(N)?);
+        Ok(out)
+    }
+
+    fn u32(&mut self) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.array()?))
+    }
+
+    fn len(&mut self) -> Result<usize> {
+        usize::try_from(self.u32()?).map_err(|_| corrupt("length does not fit"))
+    }
+
+    fn string(&mut self) -> Result<String> {
+        let len = self.len()?;
+        let bytes = self.take(len)?;
+        String::from_utf8(bytes.to_vec()).map_err(|_| corrupt("string is not UTF-8"))
+    }
+
+    fn bitmap(&mut self) -> Result<RoaringTreemap> {
+        let len = self.len()?;
+        let mut bytes = self.take(len)?;
+        let ids = RoaringTreemap::deserialize_from(&mut bytes)
+            .map_err(|e| corrupt(format!("bad bitmap: {e}")))?;
+        if !bytes.is_empty() {
+            return Err(corrupt("bitmap shorter than its length"));
+        }
+        Ok(ids)
+    }
+
+    fn entry_bitmap(&mut self) -> Result<RoaringTreemap> {
+        let ids = self.bitmap()?;
+        if ids.is_empty() {
+            return Err(corrupt("empty value bitmap"));
+        }
+        Ok(ids)
+    }
+
+    fn field(&mut self) -> Result<FieldIndex> {
+        let kind = match self.array::<1>()?[0] {
+            0 => FieldIndexKind::Keyword,
+            1 => FieldIndexKind::Integer,
+            2 => FieldIndexKind::Float,
+            3 => FieldIndexKind::Bool,
+            other => return Err(corrupt(format!("unknown index kind {other}"))),
+        };
+        let mut index = FieldIndex::new(kind);
+        index.present = self.bitmap()?;
+        index.arrays = self.bitmap()?;
+        index.other = self.bitmap()?;
+        let count = self.u32()?;
+        match &mut index.values {
+            Values::Keyword(map) => {
+                for _ in 0..count {
+                    let key = self.string()?;
+                    if map.last_key_value().is_some_and(|(last, _)| *last >= key) {
+                        return Err(corrupt("keys not strictly increasing"));
+                    }
+                    map.insert(key, self.entry_bitmap()?);
+                }
+            }
+            Values::Integer(map) => {
+                for _ in 0..count {
+                    let key = i64::from_le_bytes(self.array()?);
+                    if map.last_key_value().is_some_and(|(last, _)| *last >= key) {
+                        return Err(corrupt("keys not strictly increasing"));
+                    }
+                    map.insert(key, self.entry_bitmap()?);
+                }
+            }
+            Values::Float(map) => {
+                for _ in 0..count {
+                    let raw = f64::from_bits(u64::from_le_bytes(self.array()?));
+                    let key = FloatKey::new(raw)
+                        .filter(|k| k.0.to_bits() == raw.to_bits())
+                        .ok_or_else(|| corrupt("float key is NaN or -0.0"))?;
+                    if map.last_key_value().is_some_and(|(last, _)| *last >= key) {
+                        return Err(corrupt("keys not strictly increasing"));
+                    }
+                    map.insert(key, self.entry_bitmap()?);
+                }
+            }
+            Values::Bool {
+                false_ids,
+                true_ids,
+            } => {
+                let mut last: Option<u8> = None;
+                for _ in 0..count {
+                    let key = self.array::<1>()?[0];
+                    if key > 1 || last.is_some_and(|l| l >= key) {
+                        return Err(corrupt("bad bool key"));
+                    }
+                    last = Some(key);
+                    let ids = self.entry_bitmap()?;
+                    if key == 1 {
+                        *true_ids = ids;
+                    } else {
+                        *false_ids = ids;
+                    }
+                }
+            }
+        }
+        Ok(index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn sample() -> PayloadIndexes {
+        let mut idx = PayloadIndexes::new();
+        for (f, k) in [
+            ("s", FieldIndexKind::Keyword),
+            ("n", FieldIndexKind::Integer),
+            ("f", FieldIndexKind::Float),
+            ("b", FieldIndexKind::Bool),
+        ] {
+            idx.create_field(f, k, []).unwrap();
+        }
+        idx.insert(1, &json!({"s": ["a", "b"], "n": 3, "f": -0.0, "b": true}));
+        idx.insert(
+            u64::MAX,
+            &json!({"s": "z", "n": [1, 2.5], "f": 1e300, "b": [false, 1]}),
+        );
+        idx
+    }
+
+    #[test]
+    fn encode_decode_round_trips() {
+        let idx = sample();
+        let bytes = idx.encode();
+        assert_eq!(PayloadIndexes::decode(&bytes).unwrap(), idx);
+        let empty = PayloadIndexes::new();
+        assert_eq!(PayloadIndexes::decode(&empty.encode()).unwrap(), empty);
+    }
+
+    #[test]
+    fn decode_rejects_bad_magic_version_and_trailing_bytes() {
+        let bytes = sample().encode();
+        let mut bad = bytes.clone();
+        bad[0] = b'X';
+        assert!(matches!(
+            PayloadIndexes::decode(&bad),
+            Err(Error::Corruption(_))
+        ));
+        let mut bad = bytes.clone();
+        bad[4] = 9;
+        assert!(PayloadIndexes::decode(&bad).is_err());
+        let mut bad = bytes.clone();
+        bad.push(0);
+        assert!(PayloadIndexes::decode(&bad).is_err());
+        assert!(PayloadIndexes::decode(&[]).is_err());
+    }
+
+    #[test]
+    fn decode_rejects_every_truncation() {
+        let bytes = sample().encode();
+        for len in 0..bytes.len() {
+            assert!(PayloadIndexes::decode(&bytes[..len]).is_err(), "len {len}");
+        }
+    }
+
+    #[test]
+    fn decode_does_not_trust_a_huge_count() {
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(MAGIC);
+        bytes.extend_from_slice(&VERSION.to_le_bytes());
+        bytes.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(PayloadIndexes::decode(&bytes).is_err());
+    }
+}

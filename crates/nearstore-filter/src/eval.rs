@@ -1,0 +1,402 @@
+//! The brute-force evaluator: [`Filter::matches`] over one JSON payload. This is the oracle
+//! the payload indexes are tested against, so it is kept as direct as the documented
+//! semantics allow.
+
+use std::cmp::Ordering;
+
+use serde_json::Value;
+
+use crate::model::{Condition, Filter, GeoPoint, Op};
+use crate::value::{elements, lookup, scalar_cmp, scalar_eq};
+
+/// Mean Earth radius used by [`Op::GeoRadius`], in meters.
+pub const EARTH_RADIUS_METERS: f64 = 6_371_008.8;
+
+impl Filter {
+    /// Whether a payload satisfies the filter. A point without payload is evaluated against
+    /// `Value::Null`, where every field is missing.
+    pub fn matches(&self, payload: &Value) -> bool {
+        match self {
+            Filter::And(parts) => parts.iter().all(|p| p.matches(payload)),
+            Filter::Or(parts) => parts.iter().any(|p| p.matches(payload)),
+            Filter::Not(part) => !part.matches(payload),
+            Filter::Condition(c) => c.matches(payload),
+        }
+    }
+}
+
+impl Condition {
+    /// Whether a payload satisfies this one condition.
+    pub fn matches(&self, payload: &Value) -> bool {
+        let value = lookup(payload, &self.field);
+        match &self.op {
+            Op::IsNull => value.is_none(),
+            Op::IsNotNull => value.is_some(),
+            Op::Ne(x) => !value.is_some_and(|v| any_eq(v, x)),
+            Op::NotIn(xs) => !value.is_some_and(|v| xs.iter().any(|x| any_eq(v, x))),
+            Op::ContainsAll(xs) => xs.iter().all(|x| value.is_some_and(|v| contains(v, x))),
+            op => value.is_some_and(|v| positive(op, v)),
+        }
+    }
+}
+
+/// Operators that can only match a present, non-null value.
+fn positive(op: &Op, v: &Value) -> bool {
+    match op {
+        Op::Eq(x) => any_eq(v, x),
+        Op::In(xs) => xs.iter().any(|x| any_eq(v, x)),
+        Op::Gt(x) => any_cmp(v, x, |o| o == Ordering::Greater),
+        Op::Gte(x) => any_cmp(v, x, |o| o != Ordering::Less),
+        Op::Lt(x) => any_cmp(v, x, |o| o == Ordering::Less),
+        Op::Lte(x) => any_cmp(v, x, |o| o != Ordering::Greater),
+        Op::Between { low, high } => elements(v).iter().any(|e| {
+            scalar_cmp(e, low).is_some_and(|o| o != Ordering::Less)
+                && scalar_cmp(e, high).is_some_and(|o| o != Ordering::Greater)
+        }),
+        Op::Like(p) => any_str(v, |s| like(s, p)),
+        Op::ILike(p) => {
+            let p = p.to_lowercase();
+            any_str(v, |s| like(&s.to_lowercase(), &p))
+        }
+        Op::Contains(x) => contains(v, x),
+        Op::ContainsAny(xs) => xs.iter().any(|x| contains(v, x)),
+        Op::GeoRadius { lat, lon, meters } => any_geo(v, |p| {
+            haversine_meters(GeoPoint::new(*lat, *lon), p) <= *meters
+        }),
+        Op::GeoBox {
+            top_left,
+            bottom_right,
+        } => any_geo(v, |p| in_box(p, *top_left, *bottom_right)),
+        Op::IsNull | Op::IsNotNull | Op::Ne(_) | Op::NotIn(_) | Op::ContainsAll(_) => false,
+    }
+}
+
+fn any_eq(v: &Value, x: &Value) -> bool {
+    elements(v).iter().any(|e| scalar_eq(e, x))
+}
+
+fn any_cmp(v: &Value, x: &Value, accept: impl Fn(Ordering) -> bool) -> bool {
+    elements(v)
+        .iter()
+        .any(|e| scalar_cmp(e, x).is_some_and(&accept))
+}
+
+fn any_str(v: &Value, accept: impl Fn(&str) -> bool) -> bool {
+    elements(v).iter().any(|e| e.as_str().is_some_and(&accept))
+}
+
+fn any_geo(v: &Value, accept: impl Fn(GeoPoint) -> bool) -> bool {
+    elements(v).iter().filter_map(geo_point).any(accept)
+}
+
+/// An array containing an element equal to `x`, or a string containing the string `x`.
+pub(crate) fn contains(v: &Value, x: &Value) -> bool {
+    match (v, x) {
+        (Value::Array(items), _) => items.iter().any(|e| scalar_eq(e, x)),
+        (Value::String(s), Value::String(needle)) => s.contains(needle.as_str()),
+        _ => false,
+    }
+}
+
+/// A `{"lat": number, "lon": number}` object with both in range (extra keys allowed).
+pub(crate) fn geo_point(v: &Value) -> Option<GeoPoint> {
+    let obj = v.as_object()?;
+    let lat = obj.get("lat")?.as_f64()?;
+    let lon = obj.get("lon")?.as_f64()?;
+    let valid = (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon);
+    valid.then_some(GeoPoint { lat, lon })
+}
+
+/// Great-circle distance by the haversine formula on a sphere of [`EARTH_RADIUS_METERS`].
+pub fn haversine_meters(a: GeoPoint, b: GeoPoint) -> f64 {
+    let (phi1, phi2) = (a.lat.to_radians(), b.lat.to_radians());
+    let dphi = (b.lat - a.lat).to_radians();
+    let dlambda = (b.lon - a.lon).to_radians();
+    let h = (dphi / 2.0).sin().powi(2) + phi1.cos() * phi2.cos() * (dlambda / 2.0).sin().powi(2);
+    2.0 * EARTH_RADIUS_METERS * h.clamp(0.0, 1.0).sqrt().asin()
+}
+
+fn in_box(p: GeoPoint, top_left: GeoPoint, bottom_right: GeoPoint) -> bool {
+    let lat_ok = bottom_right.lat <= p.lat && p.lat <= top_left.lat;
+    let lon_ok = if top_left.lon <= bottom_right.lon {
+        top_left.lon <= p.lon && p.lon <= bottom_right.lon
+    } else {
+        // Crosses the antimeridian: east of the west edge or west of the east edge.
+        p.lon >= top_left.lon || p.lon <= bottom_right.lon
+    };
+    lat_ok && lon_ok
+}
+
+/// SQL `LIKE` over characters: `%` any run, `_` one character, `\` escapes the next
+/// character (a trailing `\` matches a literal backslash). Linear-space, worst case
+/// `O(len(text) * len(pattern))`.
+pub(crate) fn like(text: &str, pattern: &str) -> bool {
+    let tokens = like_tokens(pattern);
+    let text: Vec<char> = text.chars().collect();
+    let (mut t, mut p) = (0usize, 0usize);
+    // Where to resume after the last `%`: (pattern index after it, text index it covers to).
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match tokens.get(p) {
+            Some(LikeToken::Any) => {
+                star = Some((p + 1, t));
+                p += 1;
+            }
+            Some(LikeToken::One) => {
+                t += 1;
+                p += 1;
+            }
+            Some(LikeToken::Char(c)) if text.get(t) == Some(c) => {
+                t += 1;
+                p += 1;
+            }
+            _ => match star {
+                Some((sp, st)) => {
+                    p = sp;
+                    t = st + 1;
+                    star = Some((sp, st + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    tokens[p.min(tokens.len())..]
+        .iter()
+        .all(|tok| matches!(tok, LikeToken::Any))
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum LikeToken {
+    Any,
+    One,
+    Char(char),
+}
+
+pub(crate) fn like_tokens(pattern: &str) -> Vec<LikeToken> {
+    let mut out = Vec::with_capacity(pattern.len());
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        out.push(match c {
+            '%' => LikeToken::Any,
+            '_' => LikeToken::One,
+            '\\' => LikeToken::Char(chars.next().unwrap_or('\\')),
+            c => LikeToken::Char(c),
+        });
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn m(f: &Filter, p: &Value) -> bool {
+        f.matches(p)
+    }
+
+    #[test]
+    fn eq_compares_numbers_by_value_and_matches_any_array_element() {
+        let p = json!({"n": 3, "f": 2.5, "s": "x", "b": true, "arr": [1, "a", 7.0]});
+        assert!(m(&Filter::eq("n", json!(3.0)), &p));
+        assert!(m(&Filter::eq("f", json!(2.5)), &p));
+        assert!(m(&Filter::eq("s", json!("x")), &p));
+        assert!(m(&Filter::eq("b", json!(true)), &p));
+        assert!(m(&Filter::eq("arr", json!(7)), &p));
+        assert!(m(&Filter::eq("arr", json!("a")), &p));
+        assert!(!m(&Filter::eq("arr", json!(2)), &p));
+        assert!(!m(&Filter::eq("n", json!("3")), &p), "types never mix");
+        assert!(!m(&Filter::eq("missing", json!(1)), &p));
+    }
+
+    #[test]
+    fn ne_is_not_eq_so_missing_fields_pass() {
+        let p = json!({"n": 3, "arr": [1, 2]});
+        assert!(!m(&Filter::ne("n", json!(3)), &p));
+        assert!(m(&Filter::ne("n", json!(4)), &p));
+        assert!(m(&Filter::ne("missing", json!(4)), &p));
+        assert!(!m(&Filter::ne("arr", json!(2)), &p), "an element equals");
+        assert!(m(&Filter::ne("n", json!("3")), &p));
+    }
+
+    #[test]
+    fn range_operators_on_numbers_and_strings() {
+        let p = json!({"n": 5, "s": "m", "arr": [1, 10], "b": true});
+        assert!(m(&Filter::gt("n", json!(4.5)), &p));
+        assert!(!m(&Filter::gt("n", json!(5)), &p));
+        assert!(m(&Filter::gte("n", json!(5)), &p));
+        assert!(m(&Filter::lt("n", json!(5.1)), &p));
+        assert!(m(&Filter::lte("n", json!(5)), &p));
+        assert!(!m(&Filter::lt("n", json!(5)), &p));
+        assert!(m(&Filter::gt("s", json!("a")), &p));
+        assert!(!m(&Filter::gt("s", json!("z")), &p));
+        assert!(
+            !m(&Filter::gt("s", json!(1)), &p),
+            "string vs number is false"
+        );
+        assert!(m(&Filter::gt("arr", json!(5)), &p), "any element");
+        assert!(m(&Filter::lt("arr", json!(5)), &p), "any element");
+        assert!(!m(&Filter::gt("b", json!(0)), &p), "bools are not ordered");
+        assert!(!m(&Filter::gt("missing", json!(0)), &p));
+    }
+
+    #[test]
+    fn between_is_inclusive_and_per_element() {
+        let p = json!({"n": 5, "arr": [1, 10], "s": "b"});
+        assert!(m(&Filter::between("n", json!(5), json!(6)), &p));
+        assert!(m(&Filter::between("n", json!(4), json!(5.0)), &p));
+        assert!(!m(&Filter::between("n", json!(6), json!(7)), &p));
+        assert!(
+            !m(&Filter::between("arr", json!(2), json!(9)), &p),
+            "no single element"
+        );
+        assert!(m(&Filter::between("s", json!("a"), json!("c")), &p));
+    }
+
+    #[test]
+    fn in_and_not_in() {
+        let p = json!({"t": "a", "arr": ["x", "y"], "n": 2});
+        assert!(m(&Filter::is_in("t", vec![json!("b"), json!("a")]), &p));
+        assert!(m(&Filter::is_in("arr", vec![json!("y")]), &p));
+        assert!(m(&Filter::is_in("n", vec![json!(2.0)]), &p));
+        assert!(!m(&Filter::is_in("t", vec![]), &p));
+        assert!(m(&Filter::not_in("t", vec![json!("b")]), &p));
+        assert!(!m(&Filter::not_in("arr", vec![json!("x")]), &p));
+        assert!(m(&Filter::not_in("missing", vec![json!("x")]), &p));
+    }
+
+    #[test]
+    fn like_and_ilike_patterns() {
+        assert!(like("vector", "vec%"));
+        assert!(like("vector", "%tor"));
+        assert!(like("vector", "v_c%r"));
+        assert!(!like("vector", "v_c"));
+        assert!(like("", "%"));
+        assert!(!like("", "_"));
+        assert!(like("a%b", "a\\%b"));
+        assert!(!like("axb", "a\\%b"));
+        assert!(like("a_b", "a\\_b"));
+        assert!(like("ab\\", "ab\\"));
+        assert!(like("mississippi", "%iss%ppi"));
+        assert!(like("héllo", "h_llo"));
+        let p = json!({"t": "Vector DB", "arr": [1, "NearStore"]});
+        assert!(m(&Filter::like("t", "Vec%"), &p));
+        assert!(!m(&Filter::like("t", "vec%"), &p));
+        assert!(m(&Filter::ilike("t", "vec%db"), &p));
+        assert!(m(&Filter::ilike("arr", "near%"), &p), "any string element");
+        assert!(!m(&Filter::like("missing", "%"), &p));
+    }
+
+    #[test]
+    fn is_null_covers_missing_and_null_but_not_empty_arrays() {
+        let p = json!({"n": null, "e": [], "z": 0, "o": {"x": null}});
+        assert!(m(&Filter::is_null("n"), &p));
+        assert!(m(&Filter::is_null("missing"), &p));
+        assert!(m(&Filter::is_null("o.x"), &p));
+        assert!(m(&Filter::is_null("z.deeper"), &p));
+        assert!(!m(&Filter::is_null("e"), &p));
+        assert!(!m(&Filter::is_null("z"), &p));
+        assert!(m(&Filter::is_not_null("e"), &p));
+        assert!(m(&Filter::is_null("x"), &Value::Null));
+    }
+
+    #[test]
+    fn contains_on_arrays_and_strings() {
+        let p = json!({"tags": ["a", "b", 3], "title": "vector store", "n": 5});
+        assert!(m(&Filter::contains("tags", json!("a")), &p));
+        assert!(m(&Filter::contains("tags", json!(3.0)), &p));
+        assert!(!m(&Filter::contains("tags", json!("c")), &p));
+        assert!(m(&Filter::contains("title", json!("tor st")), &p));
+        assert!(!m(&Filter::contains("title", json!(1)), &p));
+        assert!(
+            !m(&Filter::contains("n", json!(5)), &p),
+            "a scalar is not a container"
+        );
+        assert!(m(
+            &Filter::contains_any("tags", vec![json!("z"), json!("b")]),
+            &p
+        ));
+        assert!(!m(&Filter::contains_any("tags", vec![]), &p));
+        assert!(m(
+            &Filter::contains_all("tags", vec![json!("a"), json!(3)]),
+            &p
+        ));
+        assert!(!m(
+            &Filter::contains_all("tags", vec![json!("a"), json!("z")]),
+            &p
+        ));
+        assert!(m(&Filter::contains_all("missing", vec![]), &p), "vacuous");
+    }
+
+    #[test]
+    fn nested_paths_descend_objects() {
+        let p = json!({"meta": {"author": {"name": "ann"}}});
+        assert!(m(&Filter::eq("meta.author.name", json!("ann")), &p));
+        assert!(!m(&Filter::eq("meta.author", json!("ann")), &p));
+        assert!(m(&Filter::is_null("meta.author.name.first"), &p));
+    }
+
+    #[test]
+    fn geo_radius_uses_haversine() {
+        let paris = GeoPoint::new(48.8566, 2.3522);
+        let london = GeoPoint::new(51.5074, -0.1278);
+        let d = haversine_meters(paris, london);
+        assert!((343_000.0..345_000.0).contains(&d), "{d}");
+        let p = json!({"loc": {"lat": 51.5074, "lon": -0.1278}});
+        assert!(m(
+            &Filter::geo_radius("loc", 48.8566, 2.3522, 350_000.0),
+            &p
+        ));
+        assert!(!m(
+            &Filter::geo_radius("loc", 48.8566, 2.3522, 300_000.0),
+            &p
+        ));
+        let arr = json!({"loc": [{"lat": 0, "lon": 0}, {"lat": 51.5074, "lon": -0.1278}]});
+        assert!(m(&Filter::geo_radius("loc", 51.5, -0.12, 5_000.0), &arr));
+        let bad = json!({"loc": {"lat": 95, "lon": 0}});
+        assert!(!m(&Filter::geo_radius("loc", 90.0, 0.0, 1e9), &bad));
+    }
+
+    #[test]
+    fn geo_box_including_antimeridian() {
+        let plain = Filter::geo_box(
+            "loc",
+            GeoPoint::new(10.0, -10.0),
+            GeoPoint::new(-10.0, 10.0),
+        );
+        assert!(m(&plain, &json!({"loc": {"lat": 0, "lon": 0}})));
+        assert!(!m(&plain, &json!({"loc": {"lat": 0, "lon": 20}})));
+        assert!(!m(&plain, &json!({"loc": {"lat": 11, "lon": 0}})));
+        let wrap = Filter::geo_box(
+            "loc",
+            GeoPoint::new(10.0, 170.0),
+            GeoPoint::new(-10.0, -170.0),
+        );
+        assert!(m(&wrap, &json!({"loc": {"lat": 0, "lon": 175}})));
+        assert!(m(&wrap, &json!({"loc": {"lat": 0, "lon": -175}})));
+        assert!(m(&wrap, &json!({"loc": {"lat": 0, "lon": 180}})));
+        assert!(!m(&wrap, &json!({"loc": {"lat": 0, "lon": 0}})));
+        assert!(!m(&wrap, &json!({"loc": "not a point"})));
+    }
+
+    #[test]
+    fn logic_combinators() {
+        let p = json!({"a": 1});
+        assert!(m(&Filter::and(vec![]), &p));
+        assert!(!m(&Filter::or(vec![]), &p));
+        assert!(m(&Filter::not(Filter::eq("a", json!(2))), &p));
+        assert!(m(
+            &Filter::or(vec![Filter::eq("a", json!(2)), Filter::eq("a", json!(1))]),
+            &p
+        ));
+    }
+
+    #[test]
+    fn invalid_operands_match_nothing_instead_of_panicking() {
+        let p = json!({"a": {"x": 1}, "b": [[1]]});
+        assert!(!m(&Filter::eq("a", json!({"x": 1})), &p));
+        assert!(!m(&Filter::eq("b", json!(1)), &p), "one array level only");
+        assert!(!m(&Filter::geo_radius("a", f64::NAN, 0.0, 1.0), &p));
+        assert!(!m(&Filter::eq("", json!(1)), &p));
+    }
+}

@@ -1,0 +1,464 @@
+//! Payload indexes: per indexed field, the ids of points by value, kept up to date by
+//! [`PayloadIndexes::insert`] / [`PayloadIndexes::remove`]. Answering filters from them is in
+//! `resolve.rs`, persistence in `codec.rs`.
+//!
+//! Invariants of one [`FieldIndex`] (for every indexed id and that id's payload):
+//! - `present` holds the id iff the field is present and not null;
+//! - `arrays` holds the id iff the field's value is an array;
+//! - each value bitmap holds the id iff the field's value (or one of its elements, when it is
+//!   an array) has that key; no value bitmap is empty;
+//! - `other` holds the id iff the value (or an element) is non-null and has no key in this
+//!   index's kind (a string in an integer index, `2.5` or `1e30` in an integer index, an
+//!   object, a nested array, ...).
+//!
+//! Ids that were never inserted are treated as points whose field is missing.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use roaring::RoaringTreemap;
+use serde::{Deserialize, Serialize};
+use serde_json::{Number, Value};
+
+use crate::error::{Error, Result};
+use crate::value::{elements, lookup};
+
+/// How one field is indexed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldIndexKind {
+    /// Strings, by exact value (ordered by bytes, so ranges and prefixes are cheap).
+    Keyword,
+    /// Numbers whose value is exactly an `i64` (`3` and `3.0` alike).
+    Integer,
+    /// Numbers whose value is exactly an `f64`.
+    Float,
+    /// `true` / `false`.
+    Bool,
+}
+
+impl FieldIndexKind {
+    /// The snake_case name, as in serde.
+    pub fn name(self) -> &'static str {
+        match self {
+            FieldIndexKind::Keyword => "keyword",
+            FieldIndexKind::Integer => "integer",
+            FieldIndexKind::Float => "float",
+            FieldIndexKind::Bool => "bool",
+        }
+    }
+}
+
+impl fmt::Display for FieldIndexKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// An `f64` index key: never NaN, and `-0.0` stored as `0.0`, so the total order agrees with
+/// numeric order and equality.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct FloatKey(pub(crate) f64);
+
+impl Eq for FloatKey {}
+impl PartialOrd for FloatKey {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for FloatKey {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.total_cmp(&other.0)
+    }
+}
+
+impl FloatKey {
+    pub(crate) fn new(f: f64) -> Option<Self> {
+        if f.is_nan() {
+            None
+        } else if f == 0.0 {
+            Some(FloatKey(0.0))
+        } else {
+            Some(FloatKey(f))
+        }
+    }
+}
+
+const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+
+/// The number as an `i64` when its value is exactly one.
+pub(crate) fn int_key(n: &Number) -> Option<i64> {
+    if let Some(i) = n.as_i64() {
+        return Some(i);
+    }
+    if n.is_u64() {
+        return None; // above i64::MAX
+    }
+    let f = n.as_f64()?;
+    if f.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&f) {
+        #[allow(clippy::cast_possible_truncation)]
+        Some(f as i64)
+    } else {
+        None
+    }
+}
+
+/// The number as an `f64` when its value is exactly one.
+pub(crate) fn float_key(n: &Number) -> Option<FloatKey> {
+    let exact_int = |i: i128| {
+        #[allow(clippy::cast_precision_loss)]
+        let f = i as f64;
+        #[allow(clippy::cast_possible_truncation)]
+        let back = f as i128;
+        (back == i).then_some(f)
+    };
+    let f = if let Some(i) = n.as_i64() {
+        exact_int(i128::from(i))?
+    } else if let Some(u) = n.as_u64() {
+        exact_int(i128::from(u))?
+    } else {
+        n.as_f64()?
+    };
+    FloatKey::new(f)
+}
+
+/// The value bitmaps of one field, by kind.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Values {
+    Keyword(BTreeMap<String, RoaringTreemap>),
+    Integer(BTreeMap<i64, RoaringTreemap>),
+    Float(BTreeMap<FloatKey, RoaringTreemap>),
+    Bool {
+        false_ids: RoaringTreemap,
+        true_ids: RoaringTreemap,
+    },
+}
+
+/// One indexed field (see the module invariants).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct FieldIndex {
+    pub(crate) present: RoaringTreemap,
+    pub(crate) arrays: RoaringTreemap,
+    pub(crate) other: RoaringTreemap,
+    pub(crate) values: Values,
+}
+
+fn add(map_entry: &mut RoaringTreemap, id: u64) {
+    map_entry.insert(id);
+}
+
+fn take_out<K: Ord>(map: &mut BTreeMap<K, RoaringTreemap>, key: &K, id: u64) {
+    if let Some(ids) = map.get_mut(key) {
+        ids.remove(id);
+        if ids.is_empty() {
+            map.remove(key);
+        }
+    }
+}
+
+impl FieldIndex {
+    pub(crate) fn new(kind: FieldIndexKind) -> Self {
+        let values = match kind {
+            FieldIndexKind::Keyword => Values::Keyword(BTreeMap::new()),
+            FieldIndexKind::Integer => Values::Integer(BTreeMap::new()),
+            FieldIndexKind::Float => Values::Float(BTreeMap::new()),
+            FieldIndexKind::Bool => Values::Bool {
+                false_ids: RoaringTreemap::new(),
+                true_ids: RoaringTreemap::new(),
+            },
+        };
+        FieldIndex {
+            present: RoaringTreemap::new(),
+            arrays: RoaringTreemap::new(),
+            other: RoaringTreemap::new(),
+            values,
+        }
+    }
+
+    pub(crate) fn kind(&self) -> FieldIndexKind {
+        match self.values {
+            Values::Keyword(_) => FieldIndexKind::Keyword,
+            Values::Integer(_) => FieldIndexKind::Integer,
+            Values::Float(_) => FieldIndexKind::Float,
+            Values::Bool { .. } => FieldIndexKind::Bool,
+        }
+    }
+
+    fn insert(&mut self, id: u64, value: &Value) {
+        self.present.insert(id);
+        if value.is_array() {
+            self.arrays.insert(id);
+        }
+        for element in elements(value) {
+            if !self.insert_element(id, element) && !element.is_null() {
+                self.other.insert(id);
+            }
+        }
+    }
+
+    /// Adds one element under its key; false when it has none in this kind.
+    fn insert_element(&mut self, id: u64, element: &Value) -> bool {
+        match (&mut self.values, element) {
+            (Values::Keyword(map), Value::String(s)) => {
+                add(map.entry(s.clone()).or_default(), id);
+            }
+            (Values::Integer(map), Value::Number(n)) => match int_key(n) {
+                Some(k) => add(map.entry(k).or_default(), id),
+                None => return false,
+            },
+            (Values::Float(map), Value::Number(n)) => match float_key(n) {
+                Some(k) => add(map.entry(k).or_default(), id),
+                None => return false,
+            },
+            (Values::Bool { true_ids, .. }, Value::Bool(true)) => add(true_ids, id),
+            (Values::Bool { false_ids, .. }, Value::Bool(false)) => add(false_ids, id),
+            _ => return false,
+        }
+        true
+    }
+
+    fn remove(&mut self, id: u64, value: &Value) {
+        self.present.remove(id);
+        self.arrays.remove(id);
+        self.other.remove(id);
+        for element in elements(value) {
+            match (&mut self.values, element) {
+                (Values::Keyword(map), Value::String(s)) => {
+                    if let Some(ids) = map.get_mut(s.as_str()) {
+                        ids.remove(id);
+                        if ids.is_empty() {
+                            map.remove(s.as_str());
+                        }
+                    }
+                }
+                (Values::Integer(map), Value::Number(n)) => {
+                    if let Some(k) = int_key(n) {
+                        take_out(map, &k, id);
+                    }
+                }
+                (Values::Float(map), Value::Number(n)) => {
+                    if let Some(k) = float_key(n) {
+                        take_out(map, &k, id);
+                    }
+                }
+                (Values::Bool { true_ids, .. }, Value::Bool(true)) => {
+                    true_ids.remove(id);
+                }
+                (Values::Bool { false_ids, .. }, Value::Bool(false)) => {
+                    false_ids.remove(id);
+                }
+                _ => {}
+            }
+        }
+    }
+
+    fn memory_bytes(&self) -> usize {
+        const ENTRY_OVERHEAD: usize = 48;
+        let bitmaps = self.present.serialized_size()
+            + self.arrays.serialized_size()
+            + self.other.serialized_size();
+        let values = match &self.values {
+            Values::Keyword(map) => map
+                .iter()
+                .map(|(k, ids)| k.capacity() + 24 + ids.serialized_size() + ENTRY_OVERHEAD)
+                .sum(),
+            Values::Integer(map) => map
+                .values()
+                .map(|ids| 8 + ids.serialized_size() + ENTRY_OVERHEAD)
+                .sum(),
+            Values::Float(map) => map
+                .values()
+                .map(|ids| 8 + ids.serialized_size() + ENTRY_OVERHEAD)
+                .sum(),
+            Values::Bool {
+                false_ids,
+                true_ids,
+            } => false_ids.serialized_size() + true_ids.serialized_size(),
+        };
+        bitmaps + values + std::mem::size_of::<Self>()
+    }
+}
+
+/// All payload indexes of one collection. Plain data (`Send + Sync`); the caller serializes
+/// writers (wrap it in a lock).
+///
+/// The caller keeps it in step with the payloads: [`insert`](Self::insert) a point's payload
+/// when the point is written, [`remove`](Self::remove) with the same payload before it is
+/// replaced or deleted. A point never inserted counts as a point whose fields are all missing.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PayloadIndexes {
+    pub(crate) fields: BTreeMap<String, FieldIndex>,
+}
+
+/// Checks a field path for indexing: non-empty, no empty segment.
+pub(crate) fn check_field_path(field: &str) -> Result<()> {
+    let message = if field.is_empty() {
+        "field path must not be empty"
+    } else if field.split('.').any(str::is_empty) {
+        "field path has an empty segment"
+    } else {
+        return Ok(());
+    };
+    Err(Error::InvalidField {
+        field: field.to_owned(),
+        message: message.to_owned(),
+    })
+}
+
+impl PayloadIndexes {
+    /// No indexed fields.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The indexed fields and their kinds, sorted by field.
+    pub fn fields(&self) -> Vec<(String, FieldIndexKind)> {
+        self.fields
+            .iter()
+            .map(|(name, index)| (name.clone(), index.kind()))
+            .collect()
+    }
+
+    /// The kind a field is indexed with, if any.
+    pub fn field_kind(&self, field: &str) -> Option<FieldIndexKind> {
+        self.fields.get(field).map(FieldIndex::kind)
+    }
+
+    /// Indexes `field` as `kind`, filling it from the existing points. A field already
+    /// indexed with the same kind is left as is; with another kind it is an error.
+    pub fn create_field<'a>(
+        &mut self,
+        field: &str,
+        kind: FieldIndexKind,
+        existing: impl IntoIterator<Item = (u64, &'a Value)>,
+    ) -> Result<()> {
+        check_field_path(field)?;
+        if let Some(index) = self.fields.get(field) {
+            let current = index.kind();
+            if current == kind {
+                return Ok(());
+            }
+            return Err(Error::IndexKindConflict {
+                field: field.to_owned(),
+                existing: current,
+                requested: kind,
+            });
+        }
+        let mut index = FieldIndex::new(kind);
+        for (id, payload) in existing {
+            if let Some(value) = lookup(payload, field) {
+                index.insert(id, value);
+            }
+        }
+        self.fields.insert(field.to_owned(), index);
+        Ok(())
+    }
+
+    /// Stops indexing `field`; false when it was not indexed.
+    pub fn drop_field(&mut self, field: &str) -> bool {
+        self.fields.remove(field).is_some()
+    }
+
+    /// Indexes every indexed field of a point's payload.
+    pub fn insert(&mut self, id: u64, payload: &Value) {
+        for (name, index) in &mut self.fields {
+            if let Some(value) = lookup(payload, name) {
+                index.insert(id, value);
+            }
+        }
+    }
+
+    /// Unindexes a point; `payload` must be the payload it was inserted with.
+    pub fn remove(&mut self, id: u64, payload: &Value) {
+        for (name, index) in &mut self.fields {
+            let value = lookup(payload, name).unwrap_or(&Value::Null);
+            index.remove(id, value);
+        }
+    }
+
+    /// Approximate heap bytes held by the indexes.
+    pub fn memory_bytes(&self) -> usize {
+        self.fields
+            .iter()
+            .map(|(name, index)| name.capacity() + index.memory_bytes())
+            .sum::<usize>()
+            + std::mem::size_of::<Self>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn int_and_float_keys_accept_only_exact_values() {
+        let n = |v: Value| match v {
+            Value::Number(n) => n,
+            _ => unreachable!(),
+        };
+        assert_eq!(int_key(&n(json!(3))), Some(3));
+        assert_eq!(int_key(&n(json!(3.0))), Some(3));
+        assert_eq!(int_key(&n(json!(2.5))), None);
+        assert_eq!(int_key(&n(json!(u64::MAX))), None);
+        assert_eq!(int_key(&n(json!(1e30))), None);
+        assert_eq!(
+            int_key(&n(json!(-9_223_372_036_854_775_808.0))),
+            Some(i64::MIN)
+        );
+        assert_eq!(float_key(&n(json!(3))), Some(FloatKey(3.0)));
+        assert_eq!(float_key(&n(json!(-0.0))), Some(FloatKey(0.0)));
+        assert_eq!(float_key(&n(json!(9_007_199_254_740_993_i64))), None);
+        assert_eq!(float_key(&n(json!(i64::MAX))), None);
+    }
+
+    #[test]
+    fn create_field_is_idempotent_per_kind_and_rejects_another_kind() {
+        let mut idx = PayloadIndexes::new();
+        let p = json!({"a": "x"});
+        idx.create_field("a", FieldIndexKind::Keyword, [(1, &p)])
+            .unwrap();
+        idx.create_field("a", FieldIndexKind::Keyword, []).unwrap();
+        let err = idx
+            .create_field("a", FieldIndexKind::Integer, [])
+            .unwrap_err();
+        assert!(matches!(err, Error::IndexKindConflict { .. }), "{err}");
+        assert!(idx.create_field("", FieldIndexKind::Bool, []).is_err());
+        assert!(idx.create_field("a..b", FieldIndexKind::Bool, []).is_err());
+        assert_eq!(
+            idx.fields(),
+            vec![("a".to_owned(), FieldIndexKind::Keyword)]
+        );
+        assert!(idx.drop_field("a"));
+        assert!(!idx.drop_field("a"));
+    }
+
+    #[test]
+    fn insert_then_remove_leaves_no_trace() {
+        let mut idx = PayloadIndexes::new();
+        for (f, k) in [
+            ("s", FieldIndexKind::Keyword),
+            ("n", FieldIndexKind::Integer),
+            ("f", FieldIndexKind::Float),
+            ("b", FieldIndexKind::Bool),
+        ] {
+            idx.create_field(f, k, []).unwrap();
+        }
+        let empty = idx.clone();
+        let p = json!({"s": ["a", 1, {"x": 1}], "n": [1, 2.5, "z"], "f": 1.5, "b": [true, false]});
+        idx.insert(7, &p);
+        assert_ne!(idx, empty);
+        assert!(idx.memory_bytes() > empty.memory_bytes());
+        idx.remove(7, &p);
+        assert_eq!(idx, empty);
+    }
+
+    #[test]
+    fn kind_names_are_snake_case() {
+        assert_eq!(
+            serde_json::to_value(FieldIndexKind::Keyword).unwrap(),
+            json!("keyword")
+        );
+        assert_eq!(FieldIndexKind::Bool.to_string(), "bool");
+    }
+}

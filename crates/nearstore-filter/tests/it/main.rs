@@ -1,0 +1,12 @@
+//! Integration tests of nearstore-filter: parse errors, the JSON round trip, and the payload
+//! indexes against the brute-force evaluator.
+
+// Test helpers outside `#[test]` functions unwrap too.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod codec_fuzz;
+mod index_oracle;
+mod parse_errors;
+mod resolve_cases;
+mod roundtrip;
+mod strategies;
