@@ -454,6 +454,12 @@ mod tests {
     }
 
     #[test]
+    fn payload_indexes_are_send_and_sync() {
+        fn assert_send_sync<T: Send + Sync>() {}
+        assert_send_sync::<PayloadIndexes>();
+    }
+
+    #[test]
     fn kind_names_are_snake_case() {
         assert_eq!(
             serde_json::to_value(FieldIndexKind::Keyword).unwrap(),

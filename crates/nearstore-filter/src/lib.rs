@@ -42,6 +42,9 @@
 //! cannot carry them; [`Filter::validate`] checks Rust-built filters by the same rules);
 //! an empty field path or one with an empty segment (`"a..b"`); nesting deeper than
 //! [`MAX_DEPTH`] (64) levels; more than [`MAX_CONDITIONS`] (1024) conditions in total.
+//! Filters built in Rust are unchecked until [`Filter::validate`]; the engine should
+//! validate them before use, since evaluation recurses once per nesting level (parsed and
+//! validated filters are at most 64 deep).
 //! [`Filter::to_json`] writes the same form, and `Filter::parse(&f.to_json()) == Ok(f)`.
 //! Serde goes through both.
 //!

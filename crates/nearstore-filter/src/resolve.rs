@@ -97,7 +97,9 @@ impl PayloadIndexes {
     }
 
     fn condition(&self, c: &Condition, universe: &RoaringTreemap) -> Tri {
-        let index = self.fields.get(&c.field);
+        let Some(index) = self.fields.get(&c.field) else {
+            return unindexed(&c.op, universe);
+        };
         let eq = |x: &Value| Op::Eq(x.clone());
         let contains = |x: &Value| Op::Contains(x.clone());
         match &c.op {
@@ -113,10 +115,7 @@ impl PayloadIndexes {
     }
 
     /// One operator that is not a negation or a list.
-    fn op(&self, index: Option<&FieldIndex>, op: &Op, universe: &RoaringTreemap) -> Tri {
-        let Some(index) = index else {
-            return Tri::unknown(universe);
-        };
+    fn op(&self, index: &FieldIndex, op: &Op, universe: &RoaringTreemap) -> Tri {
         match op {
             Op::IsNull => Tri::exact(universe - &index.present),
             Op::IsNotNull => Tri::exact(universe & &index.present),
@@ -130,6 +129,15 @@ impl PayloadIndexes {
                 Tri { sure, possible }
             }
         }
+    }
+}
+
+/// A condition on a field without index: only list operators with empty lists are known.
+fn unindexed(op: &Op, universe: &RoaringTreemap) -> Tri {
+    match op {
+        Op::In(xs) | Op::ContainsAny(xs) if xs.is_empty() => Tri::exact(RoaringTreemap::new()),
+        Op::NotIn(xs) | Op::ContainsAll(xs) if xs.is_empty() => Tri::exact(universe.clone()),
+        _ => Tri::unknown(universe),
     }
 }
 

@@ -31,7 +31,7 @@ fn encoding() -> impl Strategy<Value = Vec<u8>> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(1024))]
 
     #[test]
     fn decode_of_random_bytes_never_panics(bytes in prop::collection::vec(any::<u8>(), 0..512)) {

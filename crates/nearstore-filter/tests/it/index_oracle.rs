@@ -63,7 +63,7 @@ fn build_bulk(fields: &[(&str, FieldIndexKind)], points: &BTreeMap<u64, Value>) 
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
     fn resolve_is_a_superset_and_exact_when_it_says_so(

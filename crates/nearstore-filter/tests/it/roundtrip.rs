@@ -35,7 +35,7 @@ fn snap(f: Filter) -> Filter {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(1024))]
 
     #[test]
     fn parse_of_to_json_is_identity(f in strategies::filter()) {
