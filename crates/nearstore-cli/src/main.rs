@@ -40,7 +40,11 @@ enum Command {
 enum BenchCommand {
     /// Builds an HNSW index from .fvecs data and reports build time, memory, and recall@10,
     /// QPS and latency per ef (one search thread), checkpoint reload, and filtered search.
-    Ann(Box<bench::AnnArgs>),
+    Ann(Box<bench::ann::AnnArgs>),
+    /// Loads a data set with payloads into a collection on disk and reports load, close and
+    /// reopen times, recall and QPS, and filtered search by every value of a payload field
+    /// (recall against the exact filtered answer, per selectivity band).
+    Collection(Box<bench::collection::CollectionArgs>),
 }
 
 fn main() -> ExitCode {
@@ -48,7 +52,10 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Inspect { dir, json } => inspect::run(&dir, json),
         Command::Bench(BenchCommand::Ann(args)) => {
-            bench::run_ann(&args).map(|()| ExitCode::SUCCESS)
+            bench::ann::run_ann(&args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Collection(args)) => {
+            bench::collection::run_collection(&args).map(|()| ExitCode::SUCCESS)
         }
     };
     match result {

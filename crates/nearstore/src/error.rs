@@ -32,9 +32,82 @@ pub enum ErrorKind {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    /// A vector's length differs from the collection's dimension.
+    #[error("dimension mismatch: collection {collection} holds {expected}-d vectors, got {actual}")]
+    DimensionMismatch {
+        /// The collection.
+        collection: String,
+        /// Its dimension.
+        expected: usize,
+        /// The offered vector's length.
+        actual: usize,
+    },
+    /// A vector holds NaN or an infinity.
+    #[error("vector of point {id} has a non-finite value at index {index}")]
+    NonFiniteVector {
+        /// The point (0 for a query vector).
+        id: u64,
+        /// Position of the first bad component.
+        index: usize,
+    },
+    /// No collection of that name.
+    #[error("collection {0:?} does not exist")]
+    CollectionNotFound(String),
+    /// A collection of that name exists already.
+    #[error("collection {0:?} already exists")]
+    CollectionExists(String),
+    /// A collection name that is not allowed.
+    #[error("invalid collection name {name:?}: {reason}")]
+    InvalidName {
+        /// The offered name.
+        name: String,
+        /// Why it is refused.
+        reason: &'static str,
+    },
+    /// A payload larger than the collection accepts.
+    #[error("payload of point {id} is {bytes} bytes, over the {limit}-byte limit")]
+    PayloadTooLarge {
+        /// The point.
+        id: u64,
+        /// Its serialized size.
+        bytes: usize,
+        /// The collection's limit.
+        limit: usize,
+    },
+    /// A filter that cannot be evaluated (with the path of the bad condition).
+    #[error(transparent)]
+    Filter(#[from] nearstore_filter::Error),
+    /// Any other invalid argument.
+    #[error("invalid argument: {0}")]
+    InvalidArgument(String),
+    /// A database file that does not describe a valid state.
+    #[error("corruption in {file}: {reason}")]
+    Corruption {
+        /// The file.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A collection that was dropped while this handle was held.
+    #[error("collection {0:?} was dropped")]
+    Dropped(String),
+    /// A collection that saw an I/O failure after which its state on disk is unknown;
+    /// reopening the database recovers it.
+    #[error(
+        "collection {collection} refuses writes after an earlier failure ({reason}); reopen the database to recover"
+    )]
+    Poisoned {
+        /// The collection.
+        collection: String,
+        /// The failure.
+        reason: String,
+    },
     /// A storage-layer failure.
     #[error(transparent)]
     Storage(#[from] nearstore_storage::Error),
+    /// An index failure.
+    #[error(transparent)]
+    Index(#[from] nearstore_index::Error),
     /// A distance-layer failure (mismatched lengths and the like).
     #[error(transparent)]
     Distance(#[from] nearstore_distance::Error),
@@ -43,22 +116,52 @@ pub enum Error {
 impl Error {
     /// The coarse kind of this error.
     pub fn kind(&self) -> ErrorKind {
-        use nearstore_storage::Error as S;
         match self {
-            Error::Storage(S::Io { source, .. }) => match source.raw_os_error() {
-                Some(28) => ErrorKind::ResourceExhausted,
-                _ => ErrorKind::Io,
+            Error::DimensionMismatch { .. }
+            | Error::NonFiniteVector { .. }
+            | Error::InvalidName { .. }
+            | Error::InvalidArgument(_)
+            | Error::Distance(_) => ErrorKind::InvalidArgument,
+            Error::PayloadTooLarge { .. } => ErrorKind::ResourceExhausted,
+            Error::Filter(e) => match e {
+                nearstore_filter::Error::Corruption(_) => ErrorKind::Corruption,
+                _ => ErrorKind::InvalidArgument,
             },
-            Error::Storage(S::Corruption { .. }) => ErrorKind::Corruption,
-            Error::Storage(S::Locked { .. }) | Error::Storage(S::Poisoned(_)) => {
-                ErrorKind::Conflict
-            }
-            Error::Storage(S::DimensionMismatch { .. } | S::InvalidArgument(_)) => {
-                ErrorKind::InvalidArgument
-            }
-            Error::Storage(_) => ErrorKind::Internal,
-            Error::Distance(_) => ErrorKind::InvalidArgument,
+            Error::CollectionNotFound(_) | Error::Dropped(_) => ErrorKind::NotFound,
+            Error::CollectionExists(_) => ErrorKind::AlreadyExists,
+            Error::Corruption { .. } => ErrorKind::Corruption,
+            Error::Poisoned { .. } => ErrorKind::Conflict,
+            Error::Storage(e) => storage_kind(e),
+            Error::Index(e) => match e {
+                nearstore_index::Error::Storage(s) => storage_kind(s),
+                nearstore_index::Error::DimensionMismatch { .. }
+                | nearstore_index::Error::NonFinite { .. }
+                | nearstore_index::Error::InvalidArgument(_) => ErrorKind::InvalidArgument,
+                nearstore_index::Error::Full(_) => ErrorKind::ResourceExhausted,
+                _ => ErrorKind::Internal,
+            },
         }
+    }
+
+    pub(crate) fn corruption(file: impl std::fmt::Display, reason: impl Into<String>) -> Self {
+        Error::Corruption {
+            file: file.to_string(),
+            reason: reason.into(),
+        }
+    }
+}
+
+fn storage_kind(e: &nearstore_storage::Error) -> ErrorKind {
+    use nearstore_storage::Error as S;
+    match e {
+        S::Io { source, .. } => match source.raw_os_error() {
+            Some(28) => ErrorKind::ResourceExhausted,
+            _ => ErrorKind::Io,
+        },
+        S::Corruption { .. } => ErrorKind::Corruption,
+        S::Locked { .. } | S::Poisoned(_) => ErrorKind::Conflict,
+        S::DimensionMismatch { .. } | S::InvalidArgument(_) => ErrorKind::InvalidArgument,
+        _ => ErrorKind::Internal,
     }
 }
 
@@ -81,5 +184,27 @@ mod tests {
         let e: Error =
             nearstore_storage::Error::io("f", std::io::Error::from_raw_os_error(28)).into();
         assert_eq!(e.kind(), ErrorKind::ResourceExhausted);
+    }
+
+    #[test]
+    fn engine_errors_map_to_their_kinds() {
+        assert_eq!(
+            Error::CollectionNotFound("x".into()).kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
+            Error::CollectionExists("x".into()).kind(),
+            ErrorKind::AlreadyExists
+        );
+        let e = Error::PayloadTooLarge {
+            id: 1,
+            bytes: 10,
+            limit: 5,
+        };
+        assert_eq!(e.kind(), ErrorKind::ResourceExhausted);
+        assert_eq!(
+            Error::NonFiniteVector { id: 1, index: 0 }.kind(),
+            ErrorKind::InvalidArgument
+        );
     }
 }

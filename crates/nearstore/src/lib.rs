@@ -1,55 +1,58 @@
 //! NearStore: an embedded vector database engine.
 //!
-//! This crate is the engine's public API. Today it exposes the storage layer (crash-safe
-//! vector and payload stores) and the distance metrics; collections, indexes, filters and
-//! the query language are built on top of these in the layers described in
-//! `ARCHITECTURE.md`.
+//! A [`Database`] is a directory of collections; a [`VectorCollection`] holds points
+//! (`u64` id, `f32` vector, optional JSON payload), an HNSW index over the vectors and
+//! optional payload indexes, all kept consistent through one operation log, so a crash at
+//! any moment loses no flushed write and never leaves a point half written. The quick start
+//! (also `examples/quickstart.rs` and the README):
 //!
 //! ```
-//! use nearstore::{DistanceMetric, VectorStore, distance};
-//!
-//! let dir = tempfile::tempdir()?;
-//! let store = VectorStore::open(dir.path(), 3)?;
-//! store.store(1, &[1.0, 0.0, 0.0])?;
-//! store.store(2, &[0.0, 1.0, 0.0])?;
-//! store.flush()?; // durability barrier
-//! let v = store.retrieve(1)?.expect("stored");
-//! assert_eq!(distance(DistanceMetric::Cosine, &v, &[1.0, 0.0, 0.0]), 1.0);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
+#![doc = include_str!("../examples/quickstart.rs")]
 //! ```
 //!
-//! An HNSW index with a filtered search (the allow-list decides which points may be
-//! returned; the search still returns `k` results whenever `k` points are allowed):
+//! Scores follow [`DistanceMetric`]'s direction (cosine, dot and jaccard: similarities,
+//! higher is better; euclidean and hamming: distances, lower is better), and results are
+//! always best first. [`SearchRequest`] is the one general search entry point; `search`,
+//! `search_ids`, `search_with_filter` and `search_batch` are shorthands. Filters
+//! ([`Filter`], JSON form documented in [`filter`]) are resolved to exact id sets through
+//! payload indexes where they exist and payload evaluation where not; the index then picks
+//! an exact scan of a small set or a filtered graph search, and returns `k` results whenever
+//! `k` points match.
 //!
-//! ```
-//! use nearstore::DistanceMetric;
-//! use nearstore::index::{HnswIndex, HnswParams, IdSetAllowList, SearchQuality, VectorIndex};
-//!
-//! let index = HnswIndex::new(2, DistanceMetric::Euclidean, HnswParams::default())?;
-//! let points: Vec<(u64, Vec<f32>)> = (0..100).map(|i| (i, vec![i as f32, 0.0])).collect();
-//! index.insert_batch(&points)?;
-//! let hits = index.search(&[10.2, 0.0], 3, SearchQuality::Balanced, None)?;
-//! assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![10, 11, 9]);
-//! let odd = IdSetAllowList::new((0..100).filter(|i| i % 2 == 1));
-//! let hits = index.search(&[10.2, 0.0], 3, SearchQuality::Balanced, Some(&odd))?;
-//! assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![11, 9, 13]);
-//! # Ok::<(), Box<dyn std::error::Error>>(())
-//! ```
+//! Lower layers are re-exported for callers that need them: [`index`] (HNSW and exact
+//! indexes), [`filter`], [`storage`] (stores, backends, inspection).
 
+mod collection;
+mod config;
+mod database;
 mod error;
+mod plan;
+mod point;
+mod request;
 
+pub use collection::VectorCollection;
+pub use config::{CollectionConfig, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION, StorageMode};
+pub use database::{Database, MAX_NAME_LEN, validate_collection_name};
 pub use error::{Error, ErrorKind, Result};
 pub use nearstore_distance::{DistanceMetric, distance};
-pub use nearstore_storage::{
-    Durability, PayloadStore, PayloadStoreOptions, VectorGuard, VectorStore, VectorStoreOptions,
-};
+pub use nearstore_filter::{FieldIndexKind, Filter};
+pub use nearstore_index::{HnswParams, SearchQuality};
+pub use nearstore_storage::Durability;
+pub use point::{Point, ScrollPage, SearchResult};
+pub use request::{MAX_SEARCH_RESULTS, SearchRequest};
 
 /// The vector indexes (exact and HNSW), for callers that use an index directly.
 pub mod index {
     pub use nearstore_index::*;
 }
 
-/// The storage layer, for callers that need its lower-level pieces (backends, inspection).
+/// The payload filter model, evaluator and payload indexes.
+pub mod filter {
+    pub use nearstore_filter::*;
+}
+
+/// The storage layer, for callers that need its lower-level pieces (stores, backends,
+/// inspection).
 pub mod storage {
     pub use nearstore_storage::*;
 }

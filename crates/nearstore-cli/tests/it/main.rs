@@ -5,7 +5,7 @@
 
 use std::process::Command;
 
-use nearstore::{PayloadStore, VectorStore};
+use nearstore::storage::{PayloadStore, VectorStore};
 
 fn nearstore() -> Command {
     Command::new(env!("CARGO_BIN_EXE_nearstore"))

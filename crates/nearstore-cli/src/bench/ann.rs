@@ -4,18 +4,16 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
-use nearstore::DistanceMetric;
 use nearstore::index::{
     AllowList, HnswIndex, HnswParams, IdSetAllowList, SearchQuality, VectorIndex,
 };
-use nearstore_testkit::{Rows, read_fvecs, read_ivecs, recall_at_k};
+use nearstore_testkit::recall_at_k;
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
-/// The data set used when none is named: the shared benchmark set beside the repository.
-const DEFAULT_DATASET: &str = "../shared/data/wordnet-dev";
+use super::{Bands, DEFAULT_DATASET, load_vectors, peak_rss_mib, percentile, temp_data_dir};
 
 /// Options of `nearstore bench ann`.
 #[derive(Debug, Args)]
@@ -72,25 +70,6 @@ pub struct AnnArgs {
     json: bool,
 }
 
-fn peak_rss_mib() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1))
-                .and_then(|kb| kb.parse::<f64>().ok())
-        })
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn percentile(sorted: &[f64], p: f64) -> f64 {
-    if sorted.is_empty() {
-        return 0.0;
-    }
-    sorted[((sorted.len() - 1) as f64 * p).round() as usize]
-}
-
 /// One sweep point: recall@10, QPS and latency over all queries on one thread.
 fn measure(
     index: &HnswIndex,
@@ -123,59 +102,15 @@ fn measure(
     ))
 }
 
-type Loaded = (DistanceMetric, Rows<f32>, Vec<Vec<f32>>, Vec<Vec<u64>>);
-
-fn load(args: &AnnArgs) -> anyhow::Result<Loaded> {
-    let metric: DistanceMetric = args.metric.parse().context("--metric")?;
-    let in_dataset = |name: &str| args.dataset.join(name);
-    let l2_truth = in_dataset("groundtruth_l2.ivecs");
-    let default_gt = if metric == DistanceMetric::Euclidean && l2_truth.exists() {
-        l2_truth
-    } else {
-        in_dataset("groundtruth.ivecs")
-    };
-    let base_path = args
-        .base
-        .clone()
-        .unwrap_or_else(|| in_dataset("base.fvecs"));
-    let query_path = args
-        .query
-        .clone()
-        .unwrap_or_else(|| in_dataset("query.fvecs"));
-    let gt_path = args.gt.clone().unwrap_or(default_gt);
-    let base = read_fvecs(&base_path).context("base vectors (see --dataset / --base)")?;
-    let query = read_fvecs(&query_path).context("queries (see --dataset / --query)")?;
-    let gt = read_ivecs(&gt_path).context("ground truth (see --dataset / --gt)")?;
-    if base.dim != query.dim || base.is_empty() || query.is_empty() {
-        bail!(
-            "base ({}-d) and query ({}-d) must be non-empty and of one dimension",
-            base.dim,
-            query.dim
-        );
-    }
-    if gt.len() < query.len() {
-        bail!(
-            "ground truth has {} rows for {} queries",
-            gt.len(),
-            query.len()
-        );
-    }
-    let truth = (0..query.len())
-        .map(|i| {
-            gt.row(i)
-                .iter()
-                .filter(|&&x| x >= 0)
-                .map(|&x| x as u64)
-                .collect()
-        })
-        .collect();
-    let queries = (0..query.len()).map(|i| query.row(i).to_vec()).collect();
-    Ok((metric, base, queries, truth))
-}
-
 /// Runs the benchmark and prints its report.
 pub fn run_ann(args: &AnnArgs) -> anyhow::Result<()> {
-    let (metric, base, queries, truth) = load(args)?;
+    let (metric, base, queries, truth) = load_vectors(
+        &args.dataset,
+        args.base.as_deref(),
+        args.query.as_deref(),
+        args.gt.as_deref(),
+        &args.metric,
+    )?;
     let (n, dim) = (base.len(), base.dim);
     let params = HnswParams {
         m: args.m,
@@ -252,7 +187,7 @@ fn checkpoint_reload(
     queries: &[&[f32]],
     build_seconds: f64,
 ) -> anyhow::Result<Value> {
-    let dir = tempfile_dir()?;
+    let dir = temp_data_dir("ann")?;
     let path = dir.join("hnsw.ckpt");
     let backend = nearstore::storage::FsBackend;
     let started = Instant::now();
@@ -272,12 +207,6 @@ fn checkpoint_reload(
         "save_seconds": save_seconds, "load_seconds": load_seconds, "file_bytes": bytes,
         "load_vs_build": load_seconds / build_seconds, "identical_results": identical,
     }))
-}
-
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!("nearstore-bench-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
-    Ok(dir)
 }
 
 /// Filtered search with random allow-lists at each selectivity, against exact filtered truth.
@@ -353,33 +282,16 @@ fn field_filter_runs(
         groups.entry(key).or_default().push(row as u64);
     }
     let n = index.len() as f64;
-    let bands = [(0.0, 0.001), (0.001, 0.01), (0.01, 0.1), (0.1, 1.01)];
-    let mut per_band: Vec<(f64, f64, usize, usize, f64, f64)> =
-        vec![(0.0, 1.0, 0, 0, 0.0, 0.0); bands.len()];
+    let mut bands = Bands::default();
     let mut values = Vec::new();
     for (value, ids) in &groups {
         let allow = IdSetAllowList::new(ids.iter().copied());
         let (recall, qps, _, _, short) = measure_filtered(index, queries, &allow)?;
         let sel = ids.len() as f64 / n;
         values.push(json!({"value": value, "allowed": ids.len(), "selectivity": sel, "recall_at_10": recall, "qps": qps, "short_results": short}));
-        if let Some(b) = bands.iter().position(|&(lo, hi)| sel >= lo && sel < hi) {
-            let e = &mut per_band[b];
-            e.0 += recall;
-            e.1 = e.1.min(recall);
-            e.2 += 1;
-            e.3 += short;
-            e.4 += 1.0 / qps;
-        }
+        bands.add(sel, recall, short, qps);
     }
-    let bands: Vec<Value> = bands
-        .iter()
-        .zip(&per_band)
-        .filter(|(_, e)| e.2 > 0)
-        .map(|(&(lo, hi), e)| {
-            json!({"from": lo, "to": hi.min(1.0), "values": e.2, "mean_recall_at_10": e.0 / e.2 as f64,
-                   "min_recall_at_10": e.1, "short_results": e.3, "qps": e.2 as f64 / e.4})
-        })
-        .collect();
+    let bands = bands.to_json();
     Ok(json!({"field": field, "queries": queries.len(), "bands": bands, "values": values}))
 }
 

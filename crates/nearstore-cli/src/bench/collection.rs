@@ -1,0 +1,336 @@
+//! `nearstore bench collection`: the engine as users meet it. Loads a data set into a
+//! collection on disk (vectors plus JSON payloads, with payload indexes), then measures
+//! load throughput, close and reopen time (a reopen loads checkpoints, it rebuilds nothing),
+//! unfiltered recall / QPS, and filtered search by every value of a payload field against
+//! the exact filtered answer, per selectivity band.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use nearstore::{
+    CollectionConfig, Database, FieldIndexKind, Filter, HnswParams, Point, SearchQuality,
+    SearchRequest, VectorCollection,
+};
+use nearstore_testkit::recall_at_k;
+use rayon::prelude::*;
+use serde_json::{Map, Value, json};
+
+use super::{Bands, DEFAULT_DATASET, load_vectors, peak_rss_mib, percentile, temp_data_dir};
+
+/// Options of `nearstore bench collection`.
+#[derive(Debug, Args)]
+pub struct CollectionArgs {
+    /// A data set folder with `base.fvecs`, `base.jsonl`, `query.fvecs`, `groundtruth.ivecs`.
+    #[arg(long, default_value = DEFAULT_DATASET)]
+    dataset: PathBuf,
+    /// Payloads (.jsonl, one object per base row, in row order); default DATASET/base.jsonl.
+    #[arg(long)]
+    payloads: Option<PathBuf>,
+    /// Comma-separated payload fields to load (each gets a keyword index); `all` loads whole
+    /// rows (and indexes nothing but the filter field).
+    #[arg(long, default_value = "category,pos", value_delimiter = ',')]
+    fields: Vec<String>,
+    /// Filter by each value of this field in turn.
+    #[arg(long, default_value = "category")]
+    filter_field: String,
+    /// Metric: cosine, l2 (euclidean) or dot.
+    #[arg(long, default_value = "cosine")]
+    metric: String,
+    /// Links per node.
+    #[arg(long, default_value_t = 16)]
+    m: usize,
+    /// Candidate list size while building.
+    #[arg(long, default_value_t = 200)]
+    ef_construction: usize,
+    /// Points per `upsert_bulk` call while loading.
+    #[arg(long, default_value_t = 10_000)]
+    batch: usize,
+    /// Queries used per filter value (the first N of the query set).
+    #[arg(long, default_value_t = 100)]
+    filter_queries: usize,
+    /// Database directory (default: a fresh temporary one, removed afterwards).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Print one JSON object instead of tables.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Reads the payload rows, keeping `fields` (all of each row when `fields` is `["all"]`).
+fn read_payloads(path: &Path, fields: &[String], rows: usize) -> anyhow::Result<Vec<Value>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let all = fields.len() == 1 && fields[0] == "all";
+    let mut out = Vec::with_capacity(rows);
+    for (row, line) in text.lines().take(rows).enumerate() {
+        let v: Value = serde_json::from_str(line)
+            .with_context(|| format!("{} line {}", path.display(), row + 1))?;
+        if all {
+            out.push(v);
+        } else {
+            let kept: Map<String, Value> = fields
+                .iter()
+                .filter_map(|f| v.get(f).map(|x| (f.clone(), x.clone())))
+                .collect();
+            out.push(Value::Object(kept));
+        }
+    }
+    if out.len() < rows {
+        bail!(
+            "{} has {} rows for {rows} vectors",
+            path.display(),
+            out.len()
+        );
+    }
+    Ok(out)
+}
+
+/// Mean recall@10, QPS, p50 / p99 latency (µs) and short results of `request`s on one thread.
+fn measure(
+    c: &VectorCollection,
+    queries: &[Vec<f32>],
+    truth: &[Vec<u64>],
+    request: impl Fn(&[f32]) -> SearchRequest,
+) -> anyhow::Result<(f64, f64, f64, f64, usize)> {
+    let mut latencies = Vec::with_capacity(queries.len());
+    let (mut recall, mut short) = (0.0, 0);
+    let started = Instant::now();
+    for (q, t) in queries.iter().zip(truth) {
+        let s = Instant::now();
+        let hits = c.query(request(q))?;
+        latencies.push(s.elapsed().as_secs_f64() * 1e6);
+        let ids: Vec<u64> = hits.iter().map(|h| h.point.id).collect();
+        short += usize::from(ids.len() < t.len().min(10));
+        recall += recall_at_k(&ids, t, 10);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let n = queries.len() as f64;
+    Ok((
+        recall / n,
+        n / secs,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        short,
+    ))
+}
+
+/// Runs the benchmark and prints its report.
+pub fn run_collection(args: &CollectionArgs) -> anyhow::Result<()> {
+    let (metric, base, queries, truth) =
+        load_vectors(&args.dataset, None, None, None, &args.metric)?;
+    let payload_path = args
+        .payloads
+        .clone()
+        .unwrap_or_else(|| args.dataset.join("base.jsonl"));
+    let payloads = read_payloads(&payload_path, &args.fields, base.len())?;
+    let (dir, temporary) = match &args.data {
+        Some(d) => (d.clone(), false),
+        None => (temp_data_dir("collection")?, true),
+    };
+    let config = CollectionConfig {
+        hnsw: HnswParams {
+            m: args.m,
+            ef_construction: args.ef_construction,
+            ..HnswParams::default()
+        },
+        ..CollectionConfig::new(base.dim, metric)
+    };
+    let indexed: Vec<String> = if args.fields.len() == 1 && args.fields[0] == "all" {
+        vec![args.filter_field.clone()]
+    } else {
+        args.fields.clone()
+    };
+
+    // Load.
+    let started = Instant::now();
+    let (load_seconds, close_seconds) = {
+        let db = Database::open(&dir)?;
+        let _ = db.drop_collection("bench");
+        let c = db.create_collection_with_options("bench", config)?;
+        for f in &indexed {
+            c.create_field_index(f, FieldIndexKind::Keyword)?;
+        }
+        let ids: Vec<usize> = (0..base.len()).collect();
+        for chunk in ids.chunks(args.batch.max(1)) {
+            let points: Vec<Point> = chunk
+                .iter()
+                .map(|&i| Point::new(i as u64, base.row(i).to_vec(), Some(payloads[i].clone())))
+                .collect();
+            c.upsert_bulk(&points)?;
+        }
+        c.flush()?;
+        let load_seconds = started.elapsed().as_secs_f64();
+        let closing = Instant::now();
+        drop(c);
+        drop(db);
+        (load_seconds, closing.elapsed().as_secs_f64())
+    };
+    let rss_after_load = peak_rss_mib();
+
+    // Reopen: manifest, stores, HNSW and payload-index checkpoints; no rebuild.
+    let reopening = Instant::now();
+    let db = Database::open(&dir)?;
+    let c = db.get_vector_collection("bench")?;
+    let reopen_seconds = reopening.elapsed().as_secs_f64();
+    if c.len() != base.len() {
+        bail!(
+            "reopened collection has {} points, loaded {}",
+            c.len(),
+            base.len()
+        );
+    }
+
+    // Unfiltered.
+    let mut runs = Vec::new();
+    for quality in [
+        SearchQuality::Fast,
+        SearchQuality::Balanced,
+        SearchQuality::Accurate,
+    ] {
+        let (recall, qps, p50, p99, _) = measure(&c, &queries, &truth, |q| {
+            SearchRequest::new(q)
+                .limit(10)
+                .quality(quality)
+                .with_payload(false)
+        })?;
+        runs.push(json!({"quality": format!("{quality:?}"), "recall_at_10": recall, "qps": qps, "p50_us": p50, "p99_us": p99}));
+    }
+    let (recall_payload, qps_payload, _, _, _) =
+        measure(&c, &queries, &truth, |q| SearchRequest::new(q).limit(10))?;
+
+    // Filtered by each value of the filter field.
+    let mut values: Vec<String> = payloads
+        .iter()
+        .filter_map(|p| p.get(&args.filter_field).and_then(Value::as_str))
+        .map(str::to_string)
+        .collect();
+    values.sort();
+    values.dedup();
+    if values.is_empty() {
+        bail!(
+            "no string values of {:?} in the payloads",
+            args.filter_field
+        );
+    }
+    let fq = &queries[..args.filter_queries.min(queries.len())];
+    let mut bands = Bands::default();
+    let mut per_value = Vec::new();
+    let (mut total_short, mut worst) = (0usize, (f64::INFINITY, String::new()));
+    for value in &values {
+        let filter = Filter::parse(&json!({"field": args.filter_field, "eq": value}))?;
+        let matching = c.count(Some(&filter))?;
+        let exact: Vec<Vec<u64>> = fq
+            .par_iter()
+            .map(|q| {
+                let hits = c.query(
+                    SearchRequest::new(q)
+                        .limit(10)
+                        .filter(filter.clone())
+                        .quality(SearchQuality::Perfect)
+                        .with_payload(false),
+                )?;
+                Ok(hits.iter().map(|h| h.point.id).collect())
+            })
+            .collect::<nearstore::Result<_>>()?;
+        let (recall, qps, _, _, short) = measure(&c, fq, &exact, |q| {
+            SearchRequest::new(q)
+                .limit(10)
+                .filter(filter.clone())
+                .with_payload(false)
+        })?;
+        let sel = matching as f64 / base.len() as f64;
+        bands.add(sel, recall, short, qps);
+        total_short += short;
+        if recall < worst.0 {
+            worst = (recall, value.clone());
+        }
+        per_value.push(
+            json!({"value": value, "matching": matching, "selectivity": sel,
+                              "recall_at_10": recall, "qps": qps, "short_results": short}),
+        );
+    }
+    drop(c);
+    drop(db);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    let report = json!({
+        "points": base.len(), "dim": base.dim, "metric": metric.name(),
+        "payload_fields": args.fields, "indexed_fields": indexed,
+        "load_seconds": load_seconds, "load_points_per_second": base.len() as f64 / load_seconds,
+        "close_seconds": close_seconds, "reopen_seconds": reopen_seconds,
+        "peak_rss_mib_after_load": rss_after_load,
+        "runs": runs,
+        "with_payload": {"recall_at_10": recall_payload, "qps": qps_payload},
+        "filtered": {"field": args.filter_field, "values": values.len(), "queries": fq.len(),
+                     "short_results": total_short, "worst_recall_at_10": worst.0, "worst_value": worst.1,
+                     "bands": bands.to_json(), "per_value": per_value},
+    });
+    if args.json {
+        println!("{report}");
+    } else {
+        print_report(&report);
+    }
+    Ok(())
+}
+
+fn print_report(r: &Value) {
+    let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
+    println!(
+        "collection: {} points, {}-d, {}; payload fields {}; keyword indexes {}",
+        r["points"], r["dim"], r["metric"], r["payload_fields"], r["indexed_fields"]
+    );
+    println!(
+        "load {:.2} s ({:.0} points/s, upsert_bulk + flush), close {:.2} s, reopen {:.3} s, peak RSS {:.0} MiB",
+        f(&r["load_seconds"]),
+        f(&r["load_points_per_second"]),
+        f(&r["close_seconds"]),
+        f(&r["reopen_seconds"]),
+        f(&r["peak_rss_mib_after_load"])
+    );
+    println!("\n| quality | recall@10 | QPS | p50 µs | p99 µs |\n|---|---|---|---|---|");
+    for run in r["runs"].as_array().into_iter().flatten() {
+        println!(
+            "| {} | {:.3} | {:.0} | {:.0} | {:.0} |",
+            run["quality"].as_str().unwrap_or(""),
+            f(&run["recall_at_10"]),
+            f(&run["qps"]),
+            f(&run["p50_us"]),
+            f(&run["p99_us"])
+        );
+    }
+    println!(
+        "with payloads read for the 10 results: recall@10 {:.3}, {:.0} QPS",
+        f(&r["with_payload"]["recall_at_10"]),
+        f(&r["with_payload"]["qps"])
+    );
+    let fl = &r["filtered"];
+    println!(
+        "\nfiltered by {} = each of {} values ({} queries each, Balanced, against the exact filtered top 10):",
+        fl["field"], fl["values"], fl["queries"]
+    );
+    println!(
+        "| selectivity | values | mean recall@10 | min recall@10 | short results | QPS |\n|---|---|---|---|---|---|"
+    );
+    for b in fl["bands"].as_array().into_iter().flatten() {
+        println!(
+            "| {:.1}%-{:.1}% | {} | {:.3} | {:.3} | {} | {:.0} |",
+            f(&b["from"]) * 100.0,
+            f(&b["to"]) * 100.0,
+            b["values"],
+            f(&b["mean_recall_at_10"]),
+            f(&b["min_recall_at_10"]),
+            b["short_results"],
+            f(&b["qps"])
+        );
+    }
+    println!(
+        "short results in total: {}; worst value: {} at recall@10 {:.3}",
+        fl["short_results"],
+        fl["worst_value"],
+        f(&fl["worst_recall_at_10"])
+    );
+}

@@ -1,0 +1,147 @@
+//! A collection: vectors with JSON payloads, an HNSW index and payload indexes, kept
+//! consistent through one operation log.
+//!
+//! Every write is one operation appended to `ops.log` (through `nearstore-storage`'s
+//! [`OpLog`]) before anything else changes; then it is applied in memory: the payload
+//! overlay (payload changes not yet in the payload store), the payload indexes, the vector
+//! store (whose `Bulk` mode keeps new slots invisible on disk until its next checkpoint) and
+//! the HNSW index. So no component's files ever run ahead of the log.
+//!
+//! A checkpoint (see `checkpoint.rs`) syncs the log, saves the HNSW index and the payload
+//! indexes with the sequence number they reflect, writes the overlay into the payload store
+//! together with that number (one atomic group), checkpoints the vector store, writes the
+//! manifest and empties the log. Opening loads each component and replays the logged
+//! operations that component has not seen, so a point is never half present, the indexes
+//! agree with the stores, and a delete never comes back.
+
+mod checkpoint;
+pub(crate) mod ops;
+mod read;
+mod write;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use parking_lot::{Mutex, RwLock};
+use roaring::RoaringTreemap;
+use rustc_hash::FxHashMap;
+use serde_json::Value;
+
+use crate::config::CollectionConfig;
+use crate::error::{Error, Result};
+use nearstore_filter::PayloadIndexes;
+use nearstore_index::HnswIndex;
+use nearstore_storage::{OpLog, PayloadStore, SharedBackend, VectorStore};
+
+/// File and directory names inside a collection directory.
+pub(crate) const MANIFEST_FILE: &str = "collection.manifest";
+pub(crate) const OPS_FILE: &str = "ops.log";
+pub(crate) const HNSW_FILE: &str = "hnsw.index";
+pub(crate) const FIELD_INDEX_FILE: &str = "payload.indexes";
+pub(crate) const VECTORS_DIR: &str = "vectors";
+pub(crate) const PAYLOADS_DIR: &str = "payloads";
+
+/// The operation log is checkpointed (and emptied) when a flush finds it larger than this.
+const CHECKPOINT_AT_FLUSH_BYTES: u64 = 32 << 20;
+/// ... and after any write that makes it larger than this.
+const CHECKPOINT_AT_WRITE_BYTES: u64 = 256 << 20;
+
+/// What searches read, changed only under a short write lock.
+#[derive(Debug, Default)]
+pub(crate) struct State {
+    /// Every live point id.
+    live: RoaringTreemap,
+    /// Payload changes not yet written to the payload store (`None`: no payload).
+    overlay: FxHashMap<u64, Option<Arc<Value>>>,
+    /// The payload indexes.
+    fields: PayloadIndexes,
+}
+
+/// What only the (single) writer touches.
+#[derive(Debug)]
+pub(crate) struct Writer {
+    ops: OpLog,
+    /// The sequence number the last checkpoint reflects.
+    checkpoint_seq: u64,
+    poisoned: Option<String>,
+}
+
+/// The shared body of a collection.
+#[derive(Debug)]
+pub(crate) struct Collection {
+    name: String,
+    dir: PathBuf,
+    config: CollectionConfig,
+    backend: SharedBackend,
+    vectors: VectorStore,
+    payloads: PayloadStore,
+    index: HnswIndex,
+    state: RwLock<State>,
+    writer: Mutex<Writer>,
+    dropped: AtomicBool,
+}
+
+/// A handle on one collection: cheap to clone, `Send + Sync`. Writes to a collection are
+/// serialized; searches run concurrently with each other and with writes, and see a write
+/// as soon as its call returns.
+#[derive(Debug, Clone)]
+pub struct VectorCollection {
+    pub(crate) inner: Arc<Collection>,
+}
+
+impl Collection {
+    fn check_open(&self) -> Result<()> {
+        if self.dropped.load(Ordering::Acquire) {
+            return Err(Error::Dropped(self.name.clone()));
+        }
+        Ok(())
+    }
+
+    pub(crate) fn mark_dropped(&self) {
+        self.dropped.store(true, Ordering::Release);
+    }
+
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+}
+
+impl VectorCollection {
+    /// The collection's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// Its configuration.
+    pub fn config(&self) -> CollectionConfig {
+        self.inner.config
+    }
+
+    /// Number of live points.
+    pub fn len(&self) -> usize {
+        self.inner.state.read().live.len() as usize
+    }
+
+    /// True when the collection holds no point.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Drop for Collection {
+    /// A clean close checkpoints, so the next open replays nothing (best effort: a failure
+    /// here only means the next open replays the log).
+    fn drop(&mut self) {
+        if self.dropped.load(Ordering::Acquire) {
+            return;
+        }
+        let mut w = self.writer.lock();
+        if w.poisoned.is_none() {
+            let _ = self.checkpoint_locked(&mut w);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

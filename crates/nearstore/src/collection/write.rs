@@ -1,0 +1,332 @@
+//! The write path: validate, log, apply.
+
+use std::sync::Arc;
+
+use rustc_hash::FxHashMap;
+use serde_json::Value;
+
+use super::ops::{self, Op};
+use super::{
+    CHECKPOINT_AT_FLUSH_BYTES, CHECKPOINT_AT_WRITE_BYTES, Collection, VectorCollection, Writer,
+};
+use crate::error::{Error, Result};
+use crate::point::Point;
+use nearstore_filter::{FieldIndexKind, Filter};
+
+/// Which components an operation is applied to: all of them for a live write; during
+/// recovery only those whose checkpoint predates the operation.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Targets {
+    pub payloads: bool,
+    pub fields: bool,
+    pub index: bool,
+}
+
+impl Targets {
+    pub const ALL: Targets = Targets {
+        payloads: true,
+        fields: true,
+        index: true,
+    };
+}
+
+impl Collection {
+    /// Checks a vector's dimension and that it is finite (`id` 0 for queries).
+    pub(crate) fn check_vector(&self, id: u64, vector: &[f32]) -> Result<()> {
+        if vector.len() != self.config.dim {
+            return Err(Error::DimensionMismatch {
+                collection: self.name.clone(),
+                expected: self.config.dim,
+                actual: vector.len(),
+            });
+        }
+        if let Some(index) = vector.iter().position(|x| !x.is_finite()) {
+            return Err(Error::NonFiniteVector { id, index });
+        }
+        Ok(())
+    }
+
+    fn check_writable(&self, w: &Writer) -> Result<()> {
+        self.check_open()?;
+        match &w.poisoned {
+            Some(reason) => Err(Error::Poisoned {
+                collection: self.name.clone(),
+                reason: reason.clone(),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    /// Logs `op` and applies it; a failure after the log append leaves memory behind the
+    /// log, so the collection then refuses writes until reopened (which replays the log).
+    fn commit(&self, bytes: &[u8], op: impl FnOnce() -> Result<()>) -> Result<()> {
+        let mut w = self.writer.lock();
+        self.check_writable(&w)?;
+        w.ops.append(bytes)?;
+        if let Err(e) = op() {
+            w.poisoned = Some(e.to_string());
+            return Err(e);
+        }
+        if w.ops.len_bytes() > CHECKPOINT_AT_WRITE_BYTES {
+            self.checkpoint_locked(&mut w)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn upsert(&self, points: &[Point]) -> Result<()> {
+        self.check_open()?;
+        if points.is_empty() {
+            return Ok(());
+        }
+        let limit = self.config.max_payload_bytes;
+        let mut payloads = Vec::with_capacity(points.len());
+        for p in points {
+            self.check_vector(p.id, &p.vector)?;
+            let json = match &p.payload {
+                Some(v) => {
+                    let bytes = serde_json::to_vec(v).map_err(|e| {
+                        Error::InvalidArgument(format!("payload of point {}: {e}", p.id))
+                    })?;
+                    if bytes.len() > limit {
+                        return Err(Error::PayloadTooLarge {
+                            id: p.id,
+                            bytes: bytes.len(),
+                            limit,
+                        });
+                    }
+                    Some(bytes)
+                }
+                None => None,
+            };
+            payloads.push(json);
+        }
+        let bytes = ops::encode_upsert(points, &payloads, self.config.dim);
+        drop(payloads);
+        self.commit(&bytes, || self.apply_upsert(points, Targets::ALL))
+    }
+
+    pub(crate) fn delete(&self, ids: &[u64]) -> Result<usize> {
+        self.check_open()?;
+        let mut w = self.writer.lock();
+        self.delete_locked(&mut w, ids)
+    }
+
+    fn delete_locked(&self, w: &mut Writer, ids: &[u64]) -> Result<usize> {
+        let mut present: Vec<u64> = {
+            let st = self.state.read();
+            ids.iter()
+                .copied()
+                .filter(|id| st.live.contains(*id))
+                .collect()
+        };
+        present.sort_unstable();
+        present.dedup();
+        if present.is_empty() {
+            return Ok(0);
+        }
+        self.check_writable(w)?;
+        w.ops.append(&ops::encode_delete(&present))?;
+        if let Err(e) = self.apply_delete(&present, Targets::ALL) {
+            w.poisoned = Some(e.to_string());
+            return Err(e);
+        }
+        Ok(present.len())
+    }
+
+    pub(crate) fn delete_by_filter(&self, filter: &Filter) -> Result<usize> {
+        self.check_open()?;
+        let mut w = self.writer.lock();
+        let ids: Vec<u64> = self.resolve_filter(filter)?.iter().collect();
+        self.delete_locked(&mut w, &ids)
+    }
+
+    /// Applies a decoded operation (recovery).
+    pub(super) fn apply(&self, op: Op, targets: Targets) -> Result<()> {
+        match op {
+            Op::Upsert(points) => self.apply_upsert(&points, targets),
+            Op::Delete(ids) => self.apply_delete(&ids, targets),
+        }
+    }
+
+    /// The payload a point has now (overlay first, then the payload store).
+    pub(crate) fn current_payload(&self, id: u64) -> Result<Option<Arc<Value>>> {
+        if let Some(p) = self.state.read().overlay.get(&id) {
+            return Ok(p.clone());
+        }
+        Ok(self.payloads.retrieve(id)?.map(Arc::new))
+    }
+
+    /// The payloads the payload indexes hold for `ids` (only read when there are indexes).
+    fn indexed_payloads(
+        &self,
+        ids: impl Iterator<Item = u64>,
+        targets: Targets,
+    ) -> Result<Vec<Option<Arc<Value>>>> {
+        if !targets.fields || self.state.read().fields.fields().is_empty() {
+            return Ok(Vec::new());
+        }
+        ids.map(|id| self.current_payload(id)).collect()
+    }
+
+    fn apply_upsert(&self, points: &[Point], targets: Targets) -> Result<()> {
+        // A later duplicate in the batch wins.
+        let mut last: FxHashMap<u64, usize> = FxHashMap::default();
+        for (i, p) in points.iter().enumerate() {
+            last.insert(p.id, i);
+        }
+        let unique: Vec<&Point> = points
+            .iter()
+            .enumerate()
+            .filter(|(i, p)| last.get(&p.id) == Some(i))
+            .map(|(_, p)| p)
+            .collect();
+        let old = self.indexed_payloads(unique.iter().map(|p| p.id), targets)?;
+        {
+            let mut st = self.state.write();
+            for (i, p) in unique.iter().enumerate() {
+                if let Some(Some(old)) = old.get(i) {
+                    st.fields.remove(p.id, old);
+                }
+                if targets.fields
+                    && let Some(new) = &p.payload
+                {
+                    st.fields.insert(p.id, new);
+                }
+                if targets.payloads {
+                    st.overlay.insert(p.id, p.payload.clone().map(Arc::new));
+                }
+                st.live.insert(p.id);
+            }
+        }
+        let items: Vec<(u64, &[f32])> =
+            unique.iter().map(|p| (p.id, p.vector.as_slice())).collect();
+        self.vectors.store_batch(&items)?;
+        if targets.index {
+            self.index.insert_batch(&items)?;
+        }
+        Ok(())
+    }
+
+    fn apply_delete(&self, ids: &[u64], targets: Targets) -> Result<()> {
+        let old = self.indexed_payloads(ids.iter().copied(), targets)?;
+        if targets.index {
+            self.index.delete_ids(ids);
+        }
+        {
+            let mut st = self.state.write();
+            for (i, &id) in ids.iter().enumerate() {
+                if let Some(Some(old)) = old.get(i) {
+                    st.fields.remove(id, old);
+                }
+                if targets.payloads {
+                    st.overlay.insert(id, None);
+                }
+                st.live.remove(id);
+            }
+        }
+        self.vectors.delete_batch(ids)?;
+        Ok(())
+    }
+
+    pub(crate) fn flush(&self) -> Result<()> {
+        self.check_open()?;
+        let mut w = self.writer.lock();
+        self.check_writable(&w)?;
+        w.ops.sync()?;
+        if w.ops.len_bytes() > CHECKPOINT_AT_FLUSH_BYTES {
+            self.checkpoint_locked(&mut w)?;
+        }
+        Ok(())
+    }
+
+    pub(crate) fn checkpoint(&self) -> Result<()> {
+        self.check_open()?;
+        let mut w = self.writer.lock();
+        self.check_writable(&w)?;
+        self.checkpoint_locked(&mut w)
+    }
+
+    pub(crate) fn create_field_index(&self, field: &str, kind: FieldIndexKind) -> Result<()> {
+        self.check_open()?;
+        let mut w = self.writer.lock();
+        self.check_writable(&w)?;
+        let ids: Vec<u64> = self.state.read().live.iter().collect();
+        let mut payloads = Vec::with_capacity(ids.len());
+        for id in ids {
+            if let Some(p) = self.current_payload(id)? {
+                payloads.push((id, p));
+            }
+        }
+        self.state.write().fields.create_field(
+            field,
+            kind,
+            payloads.iter().map(|(id, p)| (*id, p.as_ref())),
+        )?;
+        drop(payloads);
+        self.checkpoint_forced(&mut w)
+    }
+
+    pub(crate) fn drop_field_index(&self, field: &str) -> Result<bool> {
+        self.check_open()?;
+        let mut w = self.writer.lock();
+        self.check_writable(&w)?;
+        let existed = self.state.write().fields.drop_field(field);
+        if existed {
+            self.checkpoint_forced(&mut w)?;
+        }
+        Ok(existed)
+    }
+}
+
+impl VectorCollection {
+    /// Adds or replaces points (one atomic write: after a crash all of them or none are
+    /// there). A later duplicate id in the batch wins.
+    pub fn upsert(&self, points: Vec<Point>) -> Result<()> {
+        self.inner.upsert(&points)
+    }
+
+    /// [`VectorCollection::upsert`] for large loads from a borrowed slice: one logged
+    /// operation, the index linked in parallel.
+    pub fn upsert_bulk(&self, points: &[Point]) -> Result<()> {
+        self.inner.upsert(points)
+    }
+
+    /// Deletes points by id; returns how many existed.
+    pub fn delete(&self, ids: &[u64]) -> Result<usize> {
+        self.inner.delete(ids)
+    }
+
+    /// Deletes every point whose payload matches `filter`; returns how many.
+    pub fn delete_by_filter(&self, filter: &Filter) -> Result<usize> {
+        self.inner.delete_by_filter(filter)
+    }
+
+    /// The durability barrier: once it returns, every earlier write survives power loss
+    /// (in `Bulk` mode too). Also checkpoints when the operation log has grown large.
+    pub fn flush(&self) -> Result<()> {
+        self.inner.flush()
+    }
+
+    /// Writes a checkpoint of every component and empties the operation log, so the next
+    /// open replays nothing. Closing the last handle does this too.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.inner.checkpoint()
+    }
+
+    /// Creates a payload index on `field` (a dotted path) over the existing payloads; kept
+    /// up to date on every write and persisted. Filters on indexed fields resolve to id sets
+    /// without reading payloads. Creating an index that exists with the same kind is a no-op.
+    pub fn create_field_index(&self, field: &str, kind: FieldIndexKind) -> Result<()> {
+        self.inner.create_field_index(field, kind)
+    }
+
+    /// Drops the payload index on `field`; returns whether there was one.
+    pub fn drop_field_index(&self, field: &str) -> Result<bool> {
+        self.inner.drop_field_index(field)
+    }
+
+    /// The payload indexes, as (field, kind).
+    pub fn field_indexes(&self) -> Vec<(String, FieldIndexKind)> {
+        self.inner.state.read().fields.fields()
+    }
+}

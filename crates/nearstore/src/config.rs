@@ -1,0 +1,147 @@
+//! Collection configuration and its persisted form.
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use nearstore_distance::DistanceMetric;
+use nearstore_index::HnswParams;
+use nearstore_storage::Durability;
+
+/// How a collection keeps its vectors.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum StorageMode {
+    /// Full-precision `f32` vectors, on disk and in the index.
+    #[default]
+    Full,
+}
+
+/// Largest dimension a collection accepts.
+pub const MAX_DIMENSION: usize = 65_536;
+/// Default largest serialized payload, in bytes.
+pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 1 << 20;
+
+/// Everything fixed when a collection is created.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CollectionConfig {
+    /// Vector dimension.
+    pub dim: usize,
+    /// Distance metric.
+    pub metric: DistanceMetric,
+    /// How vectors are stored.
+    pub storage_mode: StorageMode,
+    /// HNSW build and search parameters.
+    pub hnsw: HnswParams,
+    /// When writes become durable (see [`Durability`]; `Flush` by default: `flush()` is the
+    /// barrier).
+    pub durability: Durability,
+    /// Largest serialized payload accepted, in bytes.
+    pub max_payload_bytes: usize,
+}
+
+impl CollectionConfig {
+    /// Defaults for a `dim`-dimensional collection under `metric`.
+    pub fn new(dim: usize, metric: DistanceMetric) -> Self {
+        CollectionConfig {
+            dim,
+            metric,
+            storage_mode: StorageMode::Full,
+            hnsw: HnswParams::default(),
+            durability: Durability::Flush,
+            max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<()> {
+        if self.dim == 0 || self.dim > MAX_DIMENSION {
+            return Err(Error::InvalidArgument(format!(
+                "dimension must be 1..={MAX_DIMENSION}, got {}",
+                self.dim
+            )));
+        }
+        if self.max_payload_bytes == 0 {
+            return Err(Error::InvalidArgument(
+                "max_payload_bytes must be positive".into(),
+            ));
+        }
+        // The index validates its own parameters; check them before anything is created.
+        nearstore_index::HnswIndex::new(self.dim, self.metric, self.hnsw)?;
+        Ok(())
+    }
+}
+
+/// The persisted form of [`CollectionConfig`] (inside the collection manifest).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(crate) struct ConfigRecord {
+    dim: usize,
+    metric: DistanceMetric,
+    storage_mode: StorageMode,
+    m: usize,
+    ef_construction: usize,
+    ef_search: usize,
+    seed: u64,
+    durability: Durability,
+    max_payload_bytes: usize,
+}
+
+impl From<&CollectionConfig> for ConfigRecord {
+    fn from(c: &CollectionConfig) -> Self {
+        ConfigRecord {
+            dim: c.dim,
+            metric: c.metric,
+            storage_mode: c.storage_mode,
+            m: c.hnsw.m,
+            ef_construction: c.hnsw.ef_construction,
+            ef_search: c.hnsw.ef_search,
+            seed: c.hnsw.seed,
+            durability: c.durability,
+            max_payload_bytes: c.max_payload_bytes,
+        }
+    }
+}
+
+impl From<&ConfigRecord> for CollectionConfig {
+    fn from(r: &ConfigRecord) -> Self {
+        CollectionConfig {
+            dim: r.dim,
+            metric: r.metric,
+            storage_mode: r.storage_mode,
+            hnsw: HnswParams {
+                m: r.m,
+                ef_construction: r.ef_construction,
+                ef_search: r.ef_search,
+                seed: r.seed,
+            },
+            durability: r.durability,
+            max_payload_bytes: r.max_payload_bytes,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_persisted_form_round_trips() {
+        let mut c = CollectionConfig::new(7, DistanceMetric::Euclidean);
+        c.hnsw.m = 12;
+        c.durability = Durability::PerWrite;
+        let json = serde_json::to_string(&ConfigRecord::from(&c)).unwrap();
+        let back: ConfigRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(CollectionConfig::from(&back), c);
+    }
+
+    #[test]
+    fn bad_configs_are_refused() {
+        assert!(
+            CollectionConfig::new(0, DistanceMetric::Cosine)
+                .validate()
+                .is_err()
+        );
+        let mut c = CollectionConfig::new(4, DistanceMetric::Cosine);
+        c.hnsw.m = 1;
+        assert!(c.validate().is_err());
+    }
+}

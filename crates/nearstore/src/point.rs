@@ -1,0 +1,51 @@
+//! Points and search results: what users write and read.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+/// A vector with an id and an optional JSON payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Point {
+    /// The point's id (unique within its collection).
+    pub id: u64,
+    /// Its vector. Empty in results that were asked not to carry vectors (and then left out
+    /// of the JSON form).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub vector: Vec<f32>,
+    /// Its payload, if it has one (and results were asked to carry payloads).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub payload: Option<Value>,
+}
+
+impl Point {
+    /// A point.
+    pub fn new(id: u64, vector: Vec<f32>, payload: Option<Value>) -> Self {
+        Point {
+            id,
+            vector,
+            payload,
+        }
+    }
+}
+
+/// One search result: the point and its score.
+///
+/// Scores follow [`crate::DistanceMetric`]'s direction (similarities for cosine, dot and
+/// jaccard: higher is better; distances for euclidean and hamming: lower is better);
+/// results are always sorted best first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchResult {
+    /// The point (its vector and payload as the request asked).
+    pub point: Point,
+    /// Its score against the query.
+    pub score: f32,
+}
+
+/// One page of [`crate::VectorCollection::scroll`]: points in ascending id order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScrollPage {
+    /// The points of this page.
+    pub points: Vec<Point>,
+    /// The cursor for the next page (`None` on the last page).
+    pub next_cursor: Option<u64>,
+}

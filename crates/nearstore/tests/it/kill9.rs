@@ -1,0 +1,418 @@
+//! `kill -9` torture at collection level: a child process (this test binary, re-executed)
+//! runs a seeded workload on a real database directory — upserts with payloads, bulk
+//! upserts, deletes, deletes by filter, flushes, checkpoints, payload-index creation — and
+//! reports each operation to the parent before ("begin") and after ("ack") it returns. The
+//! parent SIGKILLs it after a random number of acknowledgements; the next child recovers,
+//! checks the collection's invariants (every live point has its vector and exactly the
+//! payload written with it; the index holds exactly the live ids; payload-index answers equal
+//! brute force) and reports its content, which the parent checks against its model:
+//! - `Flush` and `PerWrite`: every acknowledged operation is there, the one in flight wholly
+//!   or not at all;
+//! - `Bulk`: the content is the model after some prefix of the operations, at least up to
+//!   the last acknowledged flush.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+
+use nearstore::{
+    CollectionConfig, Database, DistanceMetric, Durability, ErrorKind, FieldIndexKind, Filter,
+    Point, SearchQuality, SearchRequest, VectorCollection,
+};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+const DIM: usize = 8;
+const IDS: u64 = 300;
+const CHILD_TEST: &str = "kill9::collection_driver_workload_matches_its_model";
+const PREFIX: &str = "KILL9 ";
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+enum Op {
+    Upsert(Vec<(u64, u64)>),
+    Bulk(Vec<(u64, u64)>),
+    Delete(Vec<u64>),
+    DeleteCategory(u64),
+    Flush,
+    Checkpoint,
+    CreateIndex(String),
+}
+
+/// id -> version of the point's last write.
+type Model = BTreeMap<u64, u64>;
+
+fn category(id: u64, version: u64) -> u64 {
+    (id + version) % 4
+}
+
+fn vector(id: u64, version: u64) -> Vec<f32> {
+    let mut v = vec![id as f32, version as f32];
+    v.extend((2..DIM).map(|i| ((id * 7 + version * 3 + i as u64) % 53) as f32 * 0.25));
+    v
+}
+
+fn payload(id: u64, version: u64) -> Option<Value> {
+    (!version.is_multiple_of(5)).then(|| {
+        json!({"id": id, "v": version, "cat": format!("c{}", category(id, version)), "n": version % 10})
+    })
+}
+
+impl Op {
+    fn apply(&self, m: &mut Model) {
+        match self {
+            Op::Upsert(items) | Op::Bulk(items) => m.extend(items.iter().copied()),
+            Op::Delete(ids) => ids.iter().for_each(|id| {
+                m.remove(id);
+            }),
+            Op::DeleteCategory(c) => {
+                m.retain(|&id, &mut v| payload(id, v).is_none() || category(id, v) != *c)
+            }
+            Op::Flush | Op::Checkpoint | Op::CreateIndex(_) => {}
+        }
+    }
+
+    fn is_barrier(&self) -> bool {
+        matches!(self, Op::Flush | Op::Checkpoint | Op::CreateIndex(_))
+    }
+}
+
+fn durability(seed: u64) -> Durability {
+    match seed % 5 {
+        0 => Durability::PerWrite,
+        1 => Durability::Bulk,
+        _ => Durability::Flush,
+    }
+}
+
+fn open(dir: &Path, seed: u64) -> (Database, VectorCollection) {
+    let db = Database::open(dir).expect("recovery after kill -9");
+    let c = match db.get_vector_collection("c") {
+        Ok(c) => c,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            let config = CollectionConfig {
+                durability: durability(seed),
+                ..CollectionConfig::new(DIM, DistanceMetric::Euclidean)
+            };
+            db.create_collection_with_options("c", config).unwrap()
+        }
+        Err(e) => panic!("{e}"),
+    };
+    (db, c)
+}
+
+/// The collection's content, after checking its invariants.
+fn content(c: &VectorCollection) -> Model {
+    let mut model = Model::new();
+    let mut payloads = Vec::new();
+    let mut cursor = None;
+    loop {
+        let page = c.scroll(None, 1000, cursor).unwrap();
+        for p in page.points {
+            let version = p.vector[1] as u64;
+            assert_eq!(p.vector, vector(p.id, version), "vector of {} intact", p.id);
+            assert_eq!(
+                p.payload,
+                payload(p.id, version),
+                "point {} has the payload written with its vector",
+                p.id
+            );
+            model.insert(p.id, version);
+            payloads.push(p.payload.unwrap_or(Value::Null));
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(c.count(None).unwrap(), model.len());
+    let indexed = c
+        .query(
+            SearchRequest::new(&vector(0, 0))
+                .limit(model.len().max(1))
+                .quality(SearchQuality::Perfect)
+                .with_payload(false),
+        )
+        .unwrap();
+    let mut index_ids: Vec<u64> = indexed.iter().map(|h| h.point.id).collect();
+    index_ids.sort_unstable();
+    assert_eq!(
+        index_ids,
+        model.keys().copied().collect::<Vec<_>>(),
+        "the index holds exactly the live points"
+    );
+    for f in [
+        json!({"field": "cat", "eq": "c1"}),
+        json!({"field": "n", "gte": 5}),
+        json!({"or": [{"field": "cat", "in": ["c0", "c3"]}, {"field": "n", "is_null": true}]}),
+    ] {
+        let f = Filter::parse(&f).unwrap();
+        let brute = payloads.iter().filter(|p| f.matches(p)).count();
+        assert_eq!(
+            c.count(Some(&f)).unwrap(),
+            brute,
+            "payload indexes agree: {}",
+            f.to_json()
+        );
+    }
+    model
+}
+
+fn next_op(rng: &mut ChaCha8Rng, version: &mut u64) -> Op {
+    let mut v = || {
+        *version += 1;
+        *version
+    };
+    match rng.random_range(0..100) {
+        0..=34 => Op::Upsert(vec![(rng.random_range(0..IDS), v())]),
+        35..=54 => Op::Upsert(
+            (0..rng.random_range(2..30))
+                .map(|_| (rng.random_range(0..IDS), v()))
+                .collect(),
+        ),
+        55..=59 => Op::Bulk(
+            (0..rng.random_range(50..300))
+                .map(|_| (rng.random_range(0..IDS), v()))
+                .collect(),
+        ),
+        60..=76 => Op::Delete(
+            (0..rng.random_range(1..5))
+                .map(|_| rng.random_range(0..IDS))
+                .collect(),
+        ),
+        77..=79 => Op::DeleteCategory(rng.random_range(0..4)),
+        80..=91 => Op::Flush,
+        92..=95 => Op::Checkpoint,
+        _ => Op::CreateIndex(if rng.random_bool(0.5) { "cat" } else { "n" }.to_string()),
+    }
+}
+
+fn execute(c: &VectorCollection, op: &Op) {
+    let points = |items: &[(u64, u64)]| -> Vec<Point> {
+        items
+            .iter()
+            .map(|&(id, v)| Point::new(id, vector(id, v), payload(id, v)))
+            .collect()
+    };
+    match op {
+        Op::Upsert(items) => c.upsert(points(items)).unwrap(),
+        Op::Bulk(items) => c.upsert_bulk(&points(items)).unwrap(),
+        Op::Delete(ids) => {
+            c.delete(ids).unwrap();
+        }
+        Op::DeleteCategory(cat) => {
+            let f = Filter::parse(&json!({"field": "cat", "eq": format!("c{cat}")})).unwrap();
+            c.delete_by_filter(&f).unwrap();
+        }
+        Op::Flush => c.flush().unwrap(),
+        Op::Checkpoint => c.checkpoint().unwrap(),
+        Op::CreateIndex(field) => {
+            let kind = if field == "cat" {
+                FieldIndexKind::Keyword
+            } else {
+                FieldIndexKind::Integer
+            };
+            c.create_field_index(field, kind).unwrap();
+        }
+    }
+}
+
+fn child_main(dir: &Path, seed: u64, max_ops: u64) {
+    let (_db, c) = open(dir, seed);
+    println!(
+        "{PREFIX}state {}",
+        serde_json::to_string(&content(&c)).unwrap()
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    // Versions stay below 2^24 so they are exact in an f32 component.
+    let mut version = (seed % 1000) * 10_000;
+    for _ in 0..max_ops {
+        let op = next_op(&mut rng, &mut version);
+        println!("{PREFIX}begin {}", serde_json::to_string(&op).unwrap());
+        execute(&c, &op);
+        println!("{PREFIX}ack");
+    }
+    println!("{PREFIX}done");
+}
+
+fn spawn_child(dir: &Path, seed: u64, max_ops: u64) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads", "1"])
+        .env("NEARSTORE_KILL9_DIR", dir)
+        .env("NEARSTORE_KILL9_SEED", seed.to_string())
+        .env("NEARSTORE_KILL9_OPS", max_ops.to_string())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn child")
+}
+
+fn protocol_message(line: &str) -> Option<&str> {
+    line.find(PREFIX).map(|at| &line[at + PREFIX.len()..])
+}
+
+/// The parent's model of one directory.
+struct Tracker {
+    durability: Durability,
+    acked: Model,
+    /// Models after each acknowledged operation since the last acknowledged barrier (the
+    /// first entry is the model at that barrier): a `Bulk` recovery must match one of them.
+    since_barrier: Vec<Model>,
+    kills: u64,
+    acked_writes: u64,
+}
+
+impl Tracker {
+    fn new(durability: Durability) -> Self {
+        Tracker {
+            durability,
+            acked: Model::new(),
+            since_barrier: vec![Model::new()],
+            kills: 0,
+            acked_writes: 0,
+        }
+    }
+
+    fn ack(&mut self, op: &Op) {
+        op.apply(&mut self.acked);
+        self.acked_writes += u64::from(!op.is_barrier());
+        if op.is_barrier() {
+            self.since_barrier.clear();
+        }
+        self.since_barrier.push(self.acked.clone());
+    }
+
+    fn check(&mut self, got: &Model, inflight: Option<&Op>) {
+        let mut with_inflight = self.acked.clone();
+        if let Some(op) = inflight {
+            op.apply(&mut with_inflight);
+        }
+        let ok = *got == self.acked
+            || *got == with_inflight
+            || (self.durability == Durability::Bulk && self.since_barrier.contains(got));
+        assert!(
+            ok,
+            "{:?} after kill {}: recovered {} points, acknowledged model has {} (in flight: {:?})",
+            self.durability,
+            self.kills,
+            got.len(),
+            self.acked.len(),
+            inflight.map(|op| format!("{op:?}").chars().take(80).collect::<String>())
+        );
+        self.acked = got.clone();
+        self.since_barrier = vec![got.clone()];
+    }
+}
+
+fn run_and_kill(dir: &Path, seed: u64, kill_after: u64, t: &mut Tracker) -> Option<Op> {
+    let mut child = spawn_child(dir, seed, u64::MAX);
+    let stdout = child.stdout.take().unwrap();
+    let mut inflight: Option<Op> = None;
+    let mut acks = 0;
+    let mut killed = false;
+    for line in BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        let Some(msg) = protocol_message(&line) else {
+            continue;
+        };
+        if let Some(state) = msg.strip_prefix("state ") {
+            t.check(&serde_json::from_str(state).unwrap(), None);
+        } else if let Some(op) = msg.strip_prefix("begin ") {
+            inflight = Some(serde_json::from_str(op).unwrap());
+        } else if msg == "ack" {
+            let op = inflight.take().expect("ack after begin");
+            t.ack(&op);
+            acks += 1;
+            if acks == kill_after && !killed {
+                child.kill().expect("SIGKILL");
+                killed = true;
+            }
+        }
+    }
+    let status = child.wait().unwrap();
+    assert!(killed, "child ended before being killed: {status:?}");
+    assert_eq!(
+        std::os::unix::process::ExitStatusExt::signal(&status),
+        Some(9),
+        "the child died of SIGKILL"
+    );
+    t.kills += 1;
+    inflight
+}
+
+fn recover_and_check(dir: &Path, seed: u64, inflight: Option<&Op>, t: &mut Tracker) {
+    let mut child = spawn_child(dir, seed, 0);
+    let stdout = child.stdout.take().unwrap();
+    let mut checked = false;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.unwrap();
+        if let Some(state) = protocol_message(&line).and_then(|m| m.strip_prefix("state ")) {
+            t.check(&serde_json::from_str(state).unwrap(), inflight);
+            checked = true;
+        }
+    }
+    assert!(child.wait().unwrap().success(), "recovery child failed");
+    assert!(checked, "recovery child reported its state");
+}
+
+#[test]
+fn collections_survive_repeated_kill9_consistent_and_with_no_acknowledged_write_lost() {
+    let dirs = 10u64;
+    let kills_per_dir = 21u64;
+    let mut total_kills = 0;
+    let mut total_writes = 0;
+    let mut rng = ChaCha8Rng::seed_from_u64(0xc011);
+    for d in 0..dirs {
+        let dir = tempfile::tempdir().unwrap();
+        // Every child of a directory uses the directory's durability (the seed's residue).
+        let base = d * 1000;
+        let mut t = Tracker::new(durability(base + 5));
+        let mut inflight: Option<Op> = None;
+        for k in 0..kills_per_dir {
+            let seed = base + 5 * (k + 1);
+            if let Some(op) = inflight.take() {
+                recover_and_check(dir.path(), seed, Some(&op), &mut t);
+            }
+            let kill_after = rng.random_range(1..120);
+            inflight = run_and_kill(dir.path(), seed, kill_after, &mut t);
+        }
+        recover_and_check(dir.path(), base + 5, inflight.as_ref(), &mut t);
+        total_kills += t.kills;
+        total_writes += t.acked_writes;
+    }
+    println!(
+        "collection kill -9 torture: {total_kills} kills over {dirs} directories, {total_writes} acknowledged writes, 0 lost, 0 half-present points, invariants held after every recovery"
+    );
+    assert!(total_kills >= 200);
+}
+
+/// In a child process: the torture driver. Run directly, it runs a short workload on a
+/// fresh directory and checks the result against its own model.
+#[test]
+fn collection_driver_workload_matches_its_model() {
+    if let Ok(dir) = std::env::var("NEARSTORE_KILL9_DIR") {
+        let seed: u64 = std::env::var("NEARSTORE_KILL9_SEED")
+            .unwrap()
+            .parse()
+            .unwrap();
+        let ops: u64 = std::env::var("NEARSTORE_KILL9_OPS")
+            .unwrap()
+            .parse()
+            .unwrap();
+        child_main(Path::new(&dir), seed, ops);
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, c) = open(dir.path(), 2);
+    let mut rng = ChaCha8Rng::seed_from_u64(5);
+    let mut version = 0;
+    let mut model = Model::new();
+    for _ in 0..300 {
+        let op = next_op(&mut rng, &mut version);
+        execute(&c, &op);
+        op.apply(&mut model);
+    }
+    assert_eq!(content(&c), model);
+}

@@ -1,0 +1,186 @@
+//! Searches: search, search_ids, search_with_filter, search_batch and query's options,
+//! checked against exact answers.
+
+use nearstore::{DistanceMetric, Filter, Point, SearchQuality, SearchRequest, distance};
+use serde_json::json;
+
+use super::{filled, payload_for, temp_db, vector_for};
+
+/// The exact best `k` ids for `q` among `ids` (ties by id).
+fn exact(
+    metric: DistanceMetric,
+    dim: usize,
+    ids: impl Iterator<Item = u64>,
+    q: &[f32],
+    k: usize,
+) -> Vec<u64> {
+    let mut scored: Vec<(f32, u64)> = ids
+        .map(|id| (distance(metric, q, &vector_for(id, 0, dim)), id))
+        .collect();
+    scored.sort_by(|a, b| metric.cmp_best_first(a.0, b.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().take(k).map(|(_, id)| id).collect()
+}
+
+#[test]
+fn search_finds_the_exact_neighbours_and_scores_them() {
+    let (_dir, db) = temp_db();
+    let c = filled(&db, "s", 8, 2000);
+    let q: Vec<f32> = vector_for(7, 3, 8);
+    let want = exact(DistanceMetric::Euclidean, 8, 0..2000, &q, 10);
+    let hits = c
+        .query(
+            SearchRequest::new(&q)
+                .limit(10)
+                .quality(SearchQuality::Perfect),
+        )
+        .unwrap();
+    assert_eq!(hits.iter().map(|h| h.point.id).collect::<Vec<_>>(), want);
+    for h in &hits {
+        let d = distance(DistanceMetric::Euclidean, &q, &vector_for(h.point.id, 0, 8));
+        assert!(
+            (h.score - d).abs() <= 1e-3 * d.max(1.0),
+            "{} vs {d}",
+            h.score
+        );
+        assert_eq!(h.point.payload, Some(payload_for(h.point.id)));
+        assert!(h.point.vector.is_empty(), "vectors only on request");
+    }
+    // The graph search at default quality agrees on almost all of it.
+    let approx = c.search(&q, 10).unwrap();
+    let overlap = approx.iter().filter(|h| want.contains(&h.point.id)).count();
+    assert!(overlap >= 9, "{overlap}/10");
+    let ids = c.search_ids(&q, 10).unwrap();
+    assert_eq!(
+        ids.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        approx.iter().map(|h| h.point.id).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn query_options_offset_threshold_vectors_and_ef() {
+    let (_dir, db) = temp_db();
+    let c = filled(&db, "q", 8, 500);
+    let q = vector_for(11, 1, 8);
+    let all = c
+        .query(
+            SearchRequest::new(&q)
+                .limit(20)
+                .quality(SearchQuality::Perfect),
+        )
+        .unwrap();
+    let page = c
+        .query(
+            SearchRequest::new(&q)
+                .limit(5)
+                .offset(10)
+                .quality(SearchQuality::Perfect),
+        )
+        .unwrap();
+    assert_eq!(page, all[10..15].to_vec());
+    let t = all[4].score;
+    let within = c
+        .query(
+            SearchRequest::new(&q)
+                .limit(20)
+                .score_threshold(t)
+                .quality(SearchQuality::Perfect),
+        )
+        .unwrap();
+    assert_eq!(
+        within.len(),
+        5,
+        "euclidean: a threshold is a maximum distance"
+    );
+    let bare = c
+        .query(
+            SearchRequest::new(&q)
+                .limit(3)
+                .with_payload(false)
+                .with_vector(true)
+                .ef(200),
+        )
+        .unwrap();
+    for h in &bare {
+        assert!(h.point.payload.is_none());
+        assert_eq!(h.point.vector, vector_for(h.point.id, 0, 8));
+    }
+    assert!(c.query(SearchRequest::new(&q).limit(0)).unwrap().is_empty());
+}
+
+#[test]
+fn cosine_scores_are_similarities_best_first() {
+    let (_dir, db) = temp_db();
+    let c = db
+        .create_collection("cos", 2, DistanceMetric::Cosine)
+        .unwrap();
+    c.upsert(vec![
+        Point::new(1, vec![1.0, 0.0], None),
+        Point::new(2, vec![1.0, 1.0], None),
+        Point::new(3, vec![-1.0, 0.0], None),
+    ])
+    .unwrap();
+    let hits = c.search(&[2.0, 0.0], 3).unwrap();
+    assert_eq!(
+        hits.iter().map(|h| h.point.id).collect::<Vec<_>>(),
+        vec![1, 2, 3]
+    );
+    assert!((hits[0].score - 1.0).abs() < 1e-6);
+    assert!((hits[2].score + 1.0).abs() < 1e-6);
+    let above = c
+        .query(
+            SearchRequest::new(&[2.0, 0.0])
+                .limit(3)
+                .score_threshold(0.5),
+        )
+        .unwrap();
+    assert_eq!(
+        above.len(),
+        2,
+        "cosine: a threshold is a minimum similarity"
+    );
+}
+
+#[test]
+fn filtered_search_returns_k_whenever_k_match_and_only_matches() {
+    let (_dir, db) = temp_db();
+    let c = filled(&db, "f", 8, 3000);
+    let q = vector_for(5, 2, 8);
+    let cases = [
+        (json!({"field": "category", "eq": "c3"}), 600usize),
+        (
+            json!({"and": [{"field": "category", "eq": "c3"}, {"field": "n", "lt": 100}]}),
+            20,
+        ),
+        (json!({"field": "n", "in": [4, 9, 2999]}), 3),
+        (json!({"field": "n", "gt": 5000}), 0),
+    ];
+    for (json, matching) in cases {
+        let f = Filter::parse(&json).unwrap();
+        let hits = c.search_with_filter(&q, 10, &f).unwrap();
+        assert_eq!(hits.len(), matching.min(10), "{json}");
+        let ids = (0..3000u64).filter(|&id| f.matches(&payload_for(id)));
+        let want = exact(DistanceMetric::Euclidean, 8, ids, &q, 10);
+        let got: Vec<u64> = hits.iter().map(|h| h.point.id).collect();
+        let overlap = got.iter().filter(|id| want.contains(id)).count();
+        assert!(
+            overlap * 10 >= want.len() * 9,
+            "{json}: {got:?} vs {want:?}"
+        );
+        assert!(
+            hits.iter()
+                .all(|h| f.matches(h.point.payload.as_ref().unwrap()))
+        );
+    }
+}
+
+#[test]
+fn search_batch_answers_each_query_like_search() {
+    let (_dir, db) = temp_db();
+    let c = filled(&db, "b", 8, 800);
+    let queries: Vec<Vec<f32>> = (0..16).map(|i| vector_for(i * 37, 0, 8)).collect();
+    let batch = c.search_batch(&queries, 5).unwrap();
+    assert_eq!(batch.len(), 16);
+    for (q, hits) in queries.iter().zip(&batch) {
+        assert_eq!(hits, &c.search(q, 5).unwrap());
+    }
+}
