@@ -19,6 +19,8 @@ impl Collection {
     /// The ids matching `filter`, exactly: payload indexes answer what they can, the
     /// remaining conditions are evaluated on the candidates' payloads.
     pub(crate) fn resolve_filter(&self, filter: &Filter) -> Result<RoaringTreemap> {
+        // Filters built in Rust (not parsed) are checked here: limits, ranges, patterns.
+        filter.validate()?;
         let candidates = {
             let st = self.state.read();
             st.fields.resolve(filter, &st.live)
@@ -38,7 +40,18 @@ impl Collection {
         Ok(matched?.into_iter().flatten().collect())
     }
 
+    /// The point as it is now (`None` when it is not live), with what was asked for.
     fn point(&self, id: u64, with_vector: bool, with_payload: bool) -> Result<Option<Point>> {
+        // Liveness and the overlay are read under one lock, so a point deleted meanwhile is
+        // either seen whole or not at all; the payload store only changes at checkpoints,
+        // which empty the overlay only after the store holds its content.
+        let overlay = {
+            let st = self.state.read();
+            if !st.live.contains(id) {
+                return Ok(None);
+            }
+            st.overlay.get(&id).cloned()
+        };
         let vector = if with_vector {
             match self.vectors.retrieve(id)? {
                 Some(v) => v,
@@ -47,24 +60,17 @@ impl Collection {
         } else {
             Vec::new()
         };
-        let payload = if with_payload {
-            self.current_payload(id)?.map(|p| p.as_ref().clone())
-        } else {
-            None
+        let payload = match (with_payload, overlay) {
+            (false, _) => None,
+            (true, Some(p)) => p.map(|p| p.as_ref().clone()),
+            (true, None) => self.payloads.retrieve(id)?,
         };
         Ok(Some(Point::new(id, vector, payload)))
     }
 
     pub(crate) fn get(&self, ids: &[u64]) -> Result<Vec<Option<Point>>> {
         self.check_open()?;
-        ids.iter()
-            .map(|&id| {
-                if !self.state.read().live.contains(id) {
-                    return Ok(None);
-                }
-                self.point(id, true, true)
-            })
-            .collect()
+        ids.iter().map(|&id| self.point(id, true, true)).collect()
     }
 
     /// The best hits for `request` (ids and scores only), after offset and threshold.

@@ -106,13 +106,17 @@ fn condition() -> impl Strategy<Value = Filter> {
 }
 
 fn filter() -> impl Strategy<Value = Filter> {
-    condition().prop_recursive(2, 12, 3, |inner| {
-        prop_oneof![
-            prop::collection::vec(inner.clone(), 1..3).prop_map(Filter::and),
-            prop::collection::vec(inner.clone(), 1..3).prop_map(Filter::or),
-            inner.prop_map(Filter::not),
-        ]
-    })
+    condition()
+        .prop_recursive(2, 12, 3, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 1..3).prop_map(Filter::and),
+                prop::collection::vec(inner.clone(), 1..3).prop_map(Filter::or),
+                inner.prop_map(Filter::not),
+            ]
+        })
+        // Only filters the engine accepts (e.g. no `gt` on a bool); invalid ones are tested
+        // for their errors elsewhere.
+        .prop_filter("valid filter", |f| f.validate().is_ok())
 }
 
 fn indexes() -> impl Strategy<Value = Vec<(&'static str, FieldIndexKind)>> {

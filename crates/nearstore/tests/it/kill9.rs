@@ -17,67 +17,15 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use nearstore::{
-    CollectionConfig, Database, DistanceMetric, Durability, ErrorKind, FieldIndexKind, Filter,
-    Point, SearchQuality, SearchRequest, VectorCollection,
+    CollectionConfig, Database, DistanceMetric, Durability, ErrorKind, VectorCollection,
 };
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
-const DIM: usize = 8;
-const IDS: u64 = 300;
+use super::workload::{DIM, Model, Op, content, execute, next_op};
+
 const CHILD_TEST: &str = "kill9::collection_driver_workload_matches_its_model";
 const PREFIX: &str = "KILL9 ";
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-enum Op {
-    Upsert(Vec<(u64, u64)>),
-    Bulk(Vec<(u64, u64)>),
-    Delete(Vec<u64>),
-    DeleteCategory(u64),
-    Flush,
-    Checkpoint,
-    CreateIndex(String),
-}
-
-/// id -> version of the point's last write.
-type Model = BTreeMap<u64, u64>;
-
-fn category(id: u64, version: u64) -> u64 {
-    (id + version) % 4
-}
-
-fn vector(id: u64, version: u64) -> Vec<f32> {
-    let mut v = vec![id as f32, version as f32];
-    v.extend((2..DIM).map(|i| ((id * 7 + version * 3 + i as u64) % 53) as f32 * 0.25));
-    v
-}
-
-fn payload(id: u64, version: u64) -> Option<Value> {
-    (!version.is_multiple_of(5)).then(|| {
-        json!({"id": id, "v": version, "cat": format!("c{}", category(id, version)), "n": version % 10})
-    })
-}
-
-impl Op {
-    fn apply(&self, m: &mut Model) {
-        match self {
-            Op::Upsert(items) | Op::Bulk(items) => m.extend(items.iter().copied()),
-            Op::Delete(ids) => ids.iter().for_each(|id| {
-                m.remove(id);
-            }),
-            Op::DeleteCategory(c) => {
-                m.retain(|&id, &mut v| payload(id, v).is_none() || category(id, v) != *c)
-            }
-            Op::Flush | Op::Checkpoint | Op::CreateIndex(_) => {}
-        }
-    }
-
-    fn is_barrier(&self) -> bool {
-        matches!(self, Op::Flush | Op::Checkpoint | Op::CreateIndex(_))
-    }
-}
 
 fn durability(seed: u64) -> Durability {
     match seed % 5 {
@@ -103,122 +51,6 @@ fn open(dir: &Path, seed: u64) -> (Database, VectorCollection) {
     (db, c)
 }
 
-/// The collection's content, after checking its invariants.
-fn content(c: &VectorCollection) -> Model {
-    let mut model = Model::new();
-    let mut payloads = Vec::new();
-    let mut cursor = None;
-    loop {
-        let page = c.scroll(None, 1000, cursor).unwrap();
-        for p in page.points {
-            let version = p.vector[1] as u64;
-            assert_eq!(p.vector, vector(p.id, version), "vector of {} intact", p.id);
-            assert_eq!(
-                p.payload,
-                payload(p.id, version),
-                "point {} has the payload written with its vector",
-                p.id
-            );
-            model.insert(p.id, version);
-            payloads.push(p.payload.unwrap_or(Value::Null));
-        }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    assert_eq!(c.count(None).unwrap(), model.len());
-    let indexed = c
-        .query(
-            SearchRequest::new(&vector(0, 0))
-                .limit(model.len().max(1))
-                .quality(SearchQuality::Perfect)
-                .with_payload(false),
-        )
-        .unwrap();
-    let mut index_ids: Vec<u64> = indexed.iter().map(|h| h.point.id).collect();
-    index_ids.sort_unstable();
-    assert_eq!(
-        index_ids,
-        model.keys().copied().collect::<Vec<_>>(),
-        "the index holds exactly the live points"
-    );
-    for f in [
-        json!({"field": "cat", "eq": "c1"}),
-        json!({"field": "n", "gte": 5}),
-        json!({"or": [{"field": "cat", "in": ["c0", "c3"]}, {"field": "n", "is_null": true}]}),
-    ] {
-        let f = Filter::parse(&f).unwrap();
-        let brute = payloads.iter().filter(|p| f.matches(p)).count();
-        assert_eq!(
-            c.count(Some(&f)).unwrap(),
-            brute,
-            "payload indexes agree: {}",
-            f.to_json()
-        );
-    }
-    model
-}
-
-fn next_op(rng: &mut ChaCha8Rng, version: &mut u64) -> Op {
-    let mut v = || {
-        *version += 1;
-        *version
-    };
-    match rng.random_range(0..100) {
-        0..=34 => Op::Upsert(vec![(rng.random_range(0..IDS), v())]),
-        35..=54 => Op::Upsert(
-            (0..rng.random_range(2..30))
-                .map(|_| (rng.random_range(0..IDS), v()))
-                .collect(),
-        ),
-        55..=59 => Op::Bulk(
-            (0..rng.random_range(50..300))
-                .map(|_| (rng.random_range(0..IDS), v()))
-                .collect(),
-        ),
-        60..=76 => Op::Delete(
-            (0..rng.random_range(1..5))
-                .map(|_| rng.random_range(0..IDS))
-                .collect(),
-        ),
-        77..=79 => Op::DeleteCategory(rng.random_range(0..4)),
-        80..=91 => Op::Flush,
-        92..=95 => Op::Checkpoint,
-        _ => Op::CreateIndex(if rng.random_bool(0.5) { "cat" } else { "n" }.to_string()),
-    }
-}
-
-fn execute(c: &VectorCollection, op: &Op) {
-    let points = |items: &[(u64, u64)]| -> Vec<Point> {
-        items
-            .iter()
-            .map(|&(id, v)| Point::new(id, vector(id, v), payload(id, v)))
-            .collect()
-    };
-    match op {
-        Op::Upsert(items) => c.upsert(points(items)).unwrap(),
-        Op::Bulk(items) => c.upsert_bulk(&points(items)).unwrap(),
-        Op::Delete(ids) => {
-            c.delete(ids).unwrap();
-        }
-        Op::DeleteCategory(cat) => {
-            let f = Filter::parse(&json!({"field": "cat", "eq": format!("c{cat}")})).unwrap();
-            c.delete_by_filter(&f).unwrap();
-        }
-        Op::Flush => c.flush().unwrap(),
-        Op::Checkpoint => c.checkpoint().unwrap(),
-        Op::CreateIndex(field) => {
-            let kind = if field == "cat" {
-                FieldIndexKind::Keyword
-            } else {
-                FieldIndexKind::Integer
-            };
-            c.create_field_index(field, kind).unwrap();
-        }
-    }
-}
-
 fn child_main(dir: &Path, seed: u64, max_ops: u64) {
     let (_db, c) = open(dir, seed);
     println!(
@@ -231,7 +63,7 @@ fn child_main(dir: &Path, seed: u64, max_ops: u64) {
     for _ in 0..max_ops {
         let op = next_op(&mut rng, &mut version);
         println!("{PREFIX}begin {}", serde_json::to_string(&op).unwrap());
-        execute(&c, &op);
+        execute(&c, &op).expect("operation");
         println!("{PREFIX}ack");
     }
     println!("{PREFIX}done");
@@ -411,7 +243,7 @@ fn collection_driver_workload_matches_its_model() {
     let mut model = Model::new();
     for _ in 0..300 {
         let op = next_op(&mut rng, &mut version);
-        execute(&c, &op);
+        execute(&c, &op).expect("operation");
         op.apply(&mut model);
     }
     assert_eq!(content(&c), model);

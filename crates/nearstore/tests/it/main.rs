@@ -7,7 +7,9 @@ mod database;
 mod filters;
 mod kill9;
 mod points;
+mod power_loss;
 mod search;
+mod workload;
 
 use nearstore::{Database, DistanceMetric, Point, VectorCollection};
 use serde_json::{Value, json};

@@ -184,3 +184,58 @@ fn search_batch_answers_each_query_like_search() {
         assert_eq!(hits, &c.search(q, 5).unwrap());
     }
 }
+
+#[test]
+fn an_invalid_filter_is_a_clear_error_with_its_path() {
+    let (_dir, db) = temp_db();
+    let c = filled(&db, "bad", 4, 10);
+    let err = Filter::parse(&json!({"and": [{"field": "n", "gt": 1}, {"field": "n", "gt": [1]}]}))
+        .unwrap_err();
+    assert!(err.to_string().contains("and[1]"), "{err}");
+    // Built in Rust, so only the engine can check it: latitude out of range.
+    let f = Filter::and(vec![
+        Filter::eq("category", json!("c1")),
+        Filter::geo_radius("loc", 95.0, 0.0, 10.0),
+    ]);
+    let err = c
+        .search_with_filter(&vector_for(1, 0, 4), 3, &f)
+        .unwrap_err();
+    assert_eq!(err.kind(), nearstore::ErrorKind::InvalidArgument);
+    assert!(err.to_string().contains("and[1]"), "{err}");
+    assert_eq!(
+        c.count(Some(&f)).unwrap_err().kind(),
+        nearstore::ErrorKind::InvalidArgument
+    );
+}
+
+#[test]
+fn searches_run_while_points_are_written_and_always_see_whole_points() {
+    let (_dir, db) = temp_db();
+    let c = filled(&db, "live", 8, 500);
+    let writer = {
+        let c = c.clone();
+        std::thread::spawn(move || {
+            for round in 0..40u64 {
+                let points: Vec<Point> = (0..50)
+                    .map(|i| {
+                        let id = 500 + round * 50 + i;
+                        Point::new(id, vector_for(id, 0, 8), Some(payload_for(id)))
+                    })
+                    .collect();
+                c.upsert(points).unwrap();
+                c.delete(&[round * 10, round * 10 + 1]).unwrap();
+            }
+        })
+    };
+    let mut searches = 0;
+    while !writer.is_finished() || searches < 50 {
+        let q = vector_for(searches, 1, 8);
+        for hit in c.search(&q, 10).unwrap() {
+            // Every hit carries exactly the payload written with its vector.
+            assert_eq!(hit.point.payload, Some(payload_for(hit.point.id)));
+        }
+        searches += 1;
+    }
+    writer.join().unwrap();
+    assert_eq!(c.len(), 500 + 2000 - 80);
+}
