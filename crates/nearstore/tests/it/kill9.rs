@@ -11,7 +11,6 @@
 //! - `Bulk`: the content is the model after some prefix of the operations, at least up to
 //!   the last acknowledged flush.
 
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use nearstore::{FieldIndexKind, Filter, Point, SearchQuality, SearchRequest, VectorCollection};
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
