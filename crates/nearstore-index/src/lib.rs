@@ -11,6 +11,23 @@
 //! filter or query code. Scores follow [`DistanceMetric`]'s direction (documented there);
 //! results are always best first.
 //!
+//! An HNSW index with a filtered search (the allow-list decides which points may be
+//! returned; the search still returns `k` results whenever `k` points are allowed):
+//!
+//! ```
+//! use nearstore_index::{DistanceMetric, HnswIndex, HnswParams, IdSetAllowList, SearchQuality, VectorIndex};
+//!
+//! let index = HnswIndex::new(2, DistanceMetric::Euclidean, HnswParams::default())?;
+//! let points: Vec<(u64, Vec<f32>)> = (0..100).map(|i| (i, vec![i as f32, 0.0])).collect();
+//! index.insert_batch(&points)?;
+//! let hits = index.search(&[10.2, 0.0], 3, SearchQuality::Balanced, None)?;
+//! assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![10, 11, 9]);
+//! let odd = IdSetAllowList::new((0..100).filter(|i| i % 2 == 1));
+//! let hits = index.search(&[10.2, 0.0], 3, SearchQuality::Balanced, Some(&odd))?;
+//! assert_eq!(hits.iter().map(|h| h.id).collect::<Vec<_>>(), vec![11, 9, 13]);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Invariants: internal ids are dense `u32` slots; every link points to a slot below the
 //! index's length; a vacuumed slot is linked from nowhere. This crate has no `unsafe`.
 

@@ -12,6 +12,18 @@
 //!   checksums);
 //! - the on-disk [`format`] constants (documented in `docs/design/storage-format.md`).
 //!
+//! ```
+//! use nearstore_storage::VectorStore;
+//!
+//! let dir = tempfile::tempdir()?;
+//! let store = VectorStore::open(dir.path(), 3)?;
+//! store.store(1, &[1.0, 0.0, 0.0])?;
+//! store.store(2, &[0.0, 1.0, 0.0])?;
+//! store.flush()?; // durability barrier
+//! assert_eq!(store.retrieve(1)?, Some(vec![1.0, 0.0, 0.0]));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Invariants: every record and file carries a checksum and is length-bounded before use; new
 //! files appear only through write-temp, fsync, rename, fsync(dir); a torn log tail is cut
 //! off, a damaged record followed by valid ones is `Error::Corruption`; writes are durable per

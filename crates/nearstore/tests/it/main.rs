@@ -8,6 +8,7 @@ mod filters;
 mod kill9;
 mod points;
 mod power_loss;
+mod readme;
 mod search;
 mod workload;
 
