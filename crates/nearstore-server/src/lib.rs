@@ -1,1 +1,108 @@
-//! HTTP server (being built).
+//! NearStore's HTTP server: a native REST API, a Qdrant-compatible subset, API keys,
+//! limits with load shedding, Prometheus metrics and an OpenAPI document, over one
+//! [`nearstore::Database`].
+//!
+//! This crate owns HTTP only: routes, JSON shapes, auth, limits, metrics and the mapping
+//! from engine [`nearstore::ErrorKind`]s to HTTP statuses ([`Error::status`], the one
+//! table). It must not reach below the `nearstore` engine API. Blocking engine calls run on
+//! tokio's blocking pool.
+//!
+//! # Entry points
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), nearstore_server::Error> {
+//! use nearstore_server::{ApiKey, ServerConfig, serve, shutdown_signal};
+//! let db = nearstore::Database::open("./data")?;
+//! let config = ServerConfig {
+//!     port: 0, // any free port; `serve` prints "listening on ADDR"
+//!     api_keys: vec![ApiKey::read_write("secret"), ApiKey::read_only("reader")],
+//!     ..ServerConfig::default()
+//! };
+//! serve(db, config, shutdown_signal()).await?; // drains and flushes on SIGINT/SIGTERM
+//! # Ok(()) }
+//! ```
+//!
+//! [`router`] gives the bare axum router; [`Server`] binds first and tells the address.
+//! `examples/serve.rs` is a small binary (`--data DIR --host H --port P --api-key K
+//! --read-only-key K`).
+//!
+//! # Errors
+//!
+//! Every error is `{"status": {"error": "message"}, "time": 0.0}` with the status of
+//! [`Error::status`]: 400 invalid argument, bad JSON (serde's message), wrong content
+//! type, unsupported feature; 401 missing/unknown key; 403 read-only key on a write route;
+//! 404 unknown collection, point or route; 408 timeout; 409 exists / conflict; 413 body,
+//! batch or payload over a limit; 500 corruption, I/O, internal; 501 not built yet; 503
+//! overloaded (load shedding) or shutting down; 507 disk full.
+//!
+//! # Native API (`/v1`)
+//!
+//! | route | body | answer |
+//! |---|---|---|
+//! | `GET /v1/collections` | | `{"collections": [info]}` |
+//! | `POST /v1/collections` | `{"name", "dim", "metric"?: "cosine"\|"euclidean"\|"l2"\|"dot"\|"hamming"\|"jaccard", "hnsw"?: {"m", "ef_construction", "ef_search", "seed"}, "durability"?: "per_write"\|"flush"\|"bulk", "max_payload_bytes"?}` | 201 info |
+//! | `GET /v1/collections/{name}` | | info: `{"name", "dim", "metric", "storage_mode", "durability", "max_payload_bytes", "hnsw", "points_count", "field_indexes": [{"field", "kind"}]}` |
+//! | `DELETE /v1/collections/{name}` | | `{"deleted": true}` |
+//! | `PUT /v1/collections/{name}/points` | `[{"id", "vector", "payload"?}]`, `{"points": [...]}` or `{"ids": [...], "vectors": [[...]], "payloads"?: [...]}` | `{"upserted": n}` |
+//! | `POST /v1/collections/{name}/points/get` | `{"ids", "with_vector"?: true, "with_payload"?: true}` | `{"points": [point \| null]}` (request order) |
+//! | `GET /v1/collections/{name}/points/{id}` | | point `{"id", "vector", "payload"?}` or 404 |
+//! | `POST /v1/collections/{name}/points/delete` | `{"ids": [...]}` or `{"filter": F}` | `{"deleted": n}` |
+//! | `POST /v1/collections/{name}/points/scroll` | `{"filter"?, "limit"?: 100, "cursor"?, "with_vector"?, "with_payload"?}` | `{"points", "next_cursor"}` |
+//! | `POST /v1/collections/{name}/points/count` | `{"filter"?}` | `{"count": n}` |
+//! | `POST /v1/collections/{name}/search` | `{"vector", "limit"?: 10, "offset"?, "filter"?, "ef"? \| "quality"?: "fast"\|"balanced"\|"accurate"\|"perfect"\|"adaptive", "with_payload"?: true, "with_vector"?: false, "score_threshold"?}` | `{"results": [{"id", "score", "payload"?, "vector"?}]}` best first |
+//! | `POST /v1/collections/{name}/search/batch` | `{"searches": [search, ...]}` | `{"results": [[...], ...]}` |
+//! | `GET /v1/collections/{name}/indexes` | | `{"indexes": [{"field", "kind"}]}` |
+//! | `POST /v1/collections/{name}/indexes` | `{"field", "kind": "keyword"\|"integer"\|"float"\|"bool"}` | 201 `{"indexes": [...]}` |
+//! | `DELETE /v1/collections/{name}/indexes/{field}` | | `{"dropped": field}` or 404 |
+//! | `POST /v1/collections/{name}/flush`, `POST /v1/flush` | | `{"flushed": [names]}` |
+//! | `POST /v1/query` | reserved for the query language | 501 until `Database::execute` exists |
+//! | `GET /healthz`, `GET /readyz` | | `{"status": "ok"}`, `{"status": "ready"}` (503 while shutting down); no key needed |
+//! | `GET /metrics` | | Prometheus text (see [`metrics`](crate#metrics)) |
+//! | `GET /openapi.json` | | OpenAPI 3.1, generated from the route table |
+//!
+//! Filters `F` use the engine's JSON filter form (`{"field": "lang", "eq": "en"}`,
+//! `{"and": [...]}`, ...; see `nearstore::filter`). Scores follow the metric's direction.
+//!
+//! # Qdrant-compatible subset
+//!
+//! `GET /`, `GET /collections`, `GET|PUT|DELETE /collections/{name}`,
+//! `GET /collections/{name}/exists`, `PUT /collections/{name}/points` (`points` and
+//! `batch` forms, `?wait=` accepted), `POST /collections/{name}/points` (retrieve),
+//! `GET /collections/{name}/points/{id}`, `POST .../points/{query,query/batch,search,
+//! search/batch,scroll,count,delete}`, `PUT /collections/{name}/index`,
+//! `DELETE /collections/{name}/index/{field}`, with Qdrant's envelopes. Integer and UUID
+//! ids (UUIDs map to ids with the top bit set; the original string is kept in the hidden
+//! payload key `__nearstore_uuid`), one unnamed vector, Qdrant filters translated to the
+//! engine's. Everything else answers 400 "not supported".
+//!
+//! # Limits and keys
+//!
+//! [`ServerConfig::limits`]: body size (413), points per upsert/get/delete and queries per
+//! batch (413), vector dimension at create (400), per-request timeout (408), and a
+//! concurrency limit that sheds load with an immediate 503. Keys: [`ApiKey`], sent as
+//! `api-key: <key>` or `Authorization: Bearer <key>`, compared in constant time.
+//!
+//! # Metrics
+//!
+//! `nearstore_http_requests_total` and `nearstore_http_request_duration_seconds` by
+//! method, route pattern and status; `nearstore_http_requests_shed_total`;
+//! `nearstore_http_request_slots_in_use` / `_total`; `nearstore_search_duration_seconds`
+//! by collection; `nearstore_collection_points` by collection.
+
+#![forbid(unsafe_code)]
+
+mod auth;
+mod body;
+mod config;
+mod error;
+mod limits;
+mod metrics;
+mod openapi;
+mod qdrant;
+mod routes;
+mod server;
+mod state;
+
+pub use config::{ApiKey, Limits, ServerConfig};
+pub use error::{Error, Result};
+pub use server::{Server, router, serve, shutdown_signal};

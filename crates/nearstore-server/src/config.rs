@@ -1,0 +1,96 @@
+//! [`ServerConfig`]: where the server listens, who may call it, and the limits it enforces.
+
+use std::time::Duration;
+
+/// An API key and what it may do.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ApiKey {
+    /// The secret, sent as `api-key: <key>` or `Authorization: Bearer <key>`.
+    pub key: String,
+    /// Read-only keys may call only read routes (a write route answers 403).
+    pub read_only: bool,
+}
+
+impl ApiKey {
+    /// A key that may call every route.
+    pub fn read_write(key: impl Into<String>) -> Self {
+        ApiKey {
+            key: key.into(),
+            read_only: false,
+        }
+    }
+
+    /// A key that may call only read routes.
+    pub fn read_only(key: impl Into<String>) -> Self {
+        ApiKey {
+            key: key.into(),
+            read_only: true,
+        }
+    }
+}
+
+impl std::fmt::Debug for ApiKey {
+    /// Never prints the secret.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ApiKey")
+            .field("key", &"<redacted>")
+            .field("read_only", &self.read_only)
+            .finish()
+    }
+}
+
+/// The limits one request is held to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest request body, in bytes (larger: 413).
+    pub max_body_bytes: usize,
+    /// Most points in one upsert, one get or one delete by ids (more: 413).
+    pub max_batch_points: usize,
+    /// Most queries in one batch search (more: 413).
+    pub max_batch_queries: usize,
+    /// Largest vector dimension a collection may be created with (larger: 400).
+    pub max_dimension: usize,
+    /// Longest a request may take before it is answered 408. Blocking engine work already
+    /// started runs to completion in the background.
+    pub request_timeout: Duration,
+    /// Most requests served at once; beyond it requests are answered 503 at once (load
+    /// shedding, never an unbounded queue). Health, readiness and metrics are not counted.
+    pub max_concurrent_requests: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 32 << 20,
+            max_batch_points: 10_000,
+            max_batch_queries: 256,
+            max_dimension: nearstore::MAX_DIMENSION,
+            request_timeout: Duration::from_secs(30),
+            max_concurrent_requests: 256,
+        }
+    }
+}
+
+/// Everything the server needs besides the database.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Interface to bind (default `127.0.0.1`).
+    pub host: String,
+    /// Port to bind (default 6333, Qdrant's; 0 picks a free one).
+    pub port: u16,
+    /// Accepted API keys; empty means the server is open to everyone.
+    pub api_keys: Vec<ApiKey>,
+    /// Request limits.
+    pub limits: Limits,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            host: "127.0.0.1".to_string(),
+            port: 6333,
+            api_keys: Vec::new(),
+            limits: Limits::default(),
+        }
+    }
+}

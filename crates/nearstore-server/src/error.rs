@@ -1,0 +1,214 @@
+//! The server's one [`Error`] type and the one table mapping errors to HTTP statuses.
+//!
+//! Every failure leaves the server as `{"status": {"error": "<message>"}, "time": 0.0}`
+//! (Qdrant's error envelope, used by the native API too) with the status from
+//! [`Error::status`]:
+//!
+//! | error | status |
+//! |---|---|
+//! | engine `InvalidArgument`, bad JSON, wrong content type, unsupported feature | 400 |
+//! | missing or unknown API key | 401 |
+//! | read-only key on a write route | 403 |
+//! | engine `NotFound`, unknown route or point | 404 |
+//! | known route, other method | 405 |
+//! | engine `Cancelled`, request timeout | 408 |
+//! | engine `AlreadyExists`, engine `Conflict` | 409 |
+//! | body or batch over a limit, engine payload-too-large | 413 |
+//! | engine `Corruption`, `Io`, `Internal` | 500 |
+//! | not implemented yet | 501 |
+//! | overloaded (load shedding), shutting down | 503 |
+//! | engine `ResourceExhausted` other than payload size (disk full) | 507 |
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use nearstore::ErrorKind;
+use serde_json::json;
+
+/// Result alias for the server.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong while serving a request (or starting the server).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An engine error; its status follows its [`ErrorKind`].
+    #[error(transparent)]
+    Engine(#[from] nearstore::Error),
+    /// A malformed request: bad JSON, wrong content type, a bad parameter.
+    #[error("{0}")]
+    BadRequest(String),
+    /// A feature this server does not offer (for example parts of Qdrant's API).
+    #[error("{0} is not supported by NearStore")]
+    NotSupported(String),
+    /// An unknown route, collection or point.
+    #[error("{0}")]
+    NotFound(String),
+    /// A known route called with a method it does not serve.
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    /// A body or batch over a configured limit.
+    #[error("{0}")]
+    TooLarge(String),
+    /// A state conflict found by the server (for example two UUIDs mapping to one id).
+    #[error("{0}")]
+    Conflict(String),
+    /// No API key, or an unknown one.
+    #[error("{0}")]
+    Unauthorized(&'static str),
+    /// A read-only API key on a write route.
+    #[error("this API key is read-only; {method} {route} needs a read-write key")]
+    Forbidden {
+        /// The request method.
+        method: String,
+        /// The route pattern.
+        route: String,
+    },
+    /// Every request slot is busy: the request was shed.
+    #[error("server overloaded: {limit} requests in flight; retry later")]
+    Overloaded {
+        /// The concurrency limit.
+        limit: usize,
+    },
+    /// The server is shutting down.
+    #[error("server is shutting down")]
+    ShuttingDown,
+    /// The request took longer than the configured timeout.
+    #[error("request timed out after {0:?}")]
+    Timeout(Duration),
+    /// A route reserved for a feature that is not built yet.
+    #[error("{0} is not implemented yet")]
+    NotImplemented(&'static str),
+    /// Binding or serving failed.
+    #[error("{context}: {source}")]
+    Io {
+        /// What was being done.
+        context: String,
+        /// The OS error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A bug or a panicked task.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// The HTTP status of this error: the one mapping table of the server.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Error::Engine(e) => match (e, e.kind()) {
+                (nearstore::Error::PayloadTooLarge { .. }, _) => StatusCode::PAYLOAD_TOO_LARGE,
+                (_, ErrorKind::InvalidArgument) => StatusCode::BAD_REQUEST,
+                (_, ErrorKind::NotFound) => StatusCode::NOT_FOUND,
+                (_, ErrorKind::AlreadyExists | ErrorKind::Conflict) => StatusCode::CONFLICT,
+                (_, ErrorKind::ResourceExhausted) => StatusCode::INSUFFICIENT_STORAGE,
+                (_, ErrorKind::Cancelled) => StatusCode::REQUEST_TIMEOUT,
+                (_, ErrorKind::Corruption | ErrorKind::Io | ErrorKind::Internal) => {
+                    StatusCode::INTERNAL_SERVER_ERROR
+                }
+                (_, _) => StatusCode::INTERNAL_SERVER_ERROR,
+            },
+            Error::BadRequest(_) | Error::NotSupported(_) => StatusCode::BAD_REQUEST,
+            Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            Error::Forbidden { .. } => StatusCode::FORBIDDEN,
+            Error::NotFound(_) => StatusCode::NOT_FOUND,
+            Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
+            Error::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            Error::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
+            Error::Overloaded { .. } | Error::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Io { .. } | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
+        Error::BadRequest(message.into())
+    }
+
+    pub(crate) fn not_supported(what: impl Into<String>) -> Self {
+        Error::NotSupported(what.into())
+    }
+}
+
+/// The JSON error body.
+pub(crate) fn error_body(message: &str) -> serde_json::Value {
+    json!({"status": {"error": message}, "time": 0.0})
+}
+
+impl IntoResponse for Error {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let mut response = (status, Json(error_body(&self.to_string()))).into_response();
+        if let Error::Unauthorized(_) = self {
+            response.headers_mut().insert(
+                axum::http::header::WWW_AUTHENTICATE,
+                axum::http::HeaderValue::from_static("Bearer"),
+            );
+        }
+        response
+    }
+}
+
+/// Runs blocking engine work on the blocking pool.
+pub(crate) async fn blocking<T, F>(work: F) -> Result<T>
+where
+    F: FnOnce() -> Result<T> + Send + 'static,
+    T: Send + 'static,
+{
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| Error::Internal(format!("engine task failed: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engine_kinds_map_to_their_statuses() {
+        let cases: Vec<(nearstore::Error, u16)> = vec![
+            (nearstore::Error::InvalidArgument("x".into()), 400),
+            (nearstore::Error::CollectionNotFound("c".into()), 404),
+            (nearstore::Error::CollectionExists("c".into()), 409),
+            (
+                nearstore::Error::PayloadTooLarge {
+                    id: 1,
+                    bytes: 2,
+                    limit: 1,
+                },
+                413,
+            ),
+            (
+                nearstore::Error::Corruption {
+                    file: "f".into(),
+                    reason: "r".into(),
+                },
+                500,
+            ),
+        ];
+        for (e, status) in cases {
+            assert_eq!(Error::Engine(e).status().as_u16(), status);
+        }
+    }
+
+    #[test]
+    fn server_errors_map_to_their_statuses() {
+        assert_eq!(Error::Unauthorized("x").status().as_u16(), 401);
+        let forbidden = Error::Forbidden {
+            method: "PUT".into(),
+            route: "/x".into(),
+        };
+        assert_eq!(forbidden.status().as_u16(), 403);
+        assert_eq!(Error::Overloaded { limit: 1 }.status().as_u16(), 503);
+        assert_eq!(Error::TooLarge("x".into()).status().as_u16(), 413);
+        assert_eq!(Error::not_supported("gRPC").status().as_u16(), 400);
+        assert_eq!(
+            Error::not_supported("gRPC").to_string(),
+            "gRPC is not supported by NearStore"
+        );
+    }
+}

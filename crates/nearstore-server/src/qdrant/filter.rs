@@ -1,0 +1,428 @@
+//! Qdrant filters translated to the engine's [`Filter`].
+//!
+//! | Qdrant | engine |
+//! |---|---|
+//! | `must: [c...]` (or one condition) | `and` |
+//! | `should: [c...]` | `or` (an empty list is no constraint) |
+//! | `must_not: [c...]` | `not(or(...))` |
+//! | `{"key": k, "match": {"value": v}}` | `eq(k, v)` (any element of an array) |
+//! | `match: {"any": [..]}` | `in` |
+//! | `match: {"except": [..]}` | `is_not_null(k) and not_in(k, ..)` |
+//! | `match: {"text": s}` | `contains(k, s)` (substring; no full-text index) |
+//! | `range: {gt, gte, lt, lte}` | the same comparisons, and-ed (numbers or date strings) |
+//! | `geo_radius`, `geo_bounding_box` | `geo_radius`, `geo_box` |
+//! | `{"is_null": {"key": k}}` | `is_null(k)` (also matches a *missing* field: the engine cannot tell them apart) |
+//! | `{"is_empty": {"key": k}}` | missing, `null`, or holding no number, string or bool (so `[]`) |
+//! | `{"has_id": [...]}` | only directly in the top-level `must` / `must_not` (see [`Translated`]) |
+//!
+//! Keys are dotted paths (`metadata.source`). Array paths (`a[].b`), `nested`,
+//! `has_vector`, `values_count`, `min_should`, `geo_polygon`, `match.phrase` and
+//! `match.text_any` are answered 400 "not supported".
+
+use nearstore::Filter;
+use nearstore::filter::GeoPoint;
+use serde_json::{Map, Value, json};
+
+use crate::error::{Error, Result};
+use crate::qdrant::ids::ExtId;
+
+/// A translated filter: the payload part, and the id constraints from a top-level
+/// `has_id`, which the engine's filters cannot express.
+#[derive(Debug, Default)]
+pub(crate) struct Translated {
+    /// The payload filter.
+    pub(crate) filter: Option<Filter>,
+    /// Only these ids qualify (a top-level `must` `has_id`; several are intersected).
+    pub(crate) only_ids: Option<Vec<u64>>,
+    /// These ids never qualify (a top-level `must_not` `has_id`).
+    pub(crate) excluded_ids: Vec<u64>,
+}
+
+impl Translated {
+    /// Whether a point passes the id constraints (the payload filter is checked apart).
+    pub(crate) fn id_allowed(&self, id: u64) -> bool {
+        self.only_ids.as_ref().is_none_or(|ids| ids.contains(&id))
+            && !self.excluded_ids.contains(&id)
+    }
+}
+
+/// Translates an optional Qdrant filter.
+pub(crate) fn translate(v: Option<&Value>) -> Result<Translated> {
+    let Some(v) = v.filter(|v| !v.is_null()) else {
+        return Ok(Translated::default());
+    };
+    let obj = as_object(v, "filter")?;
+    let mut out = Translated::default();
+    let mut parts = Vec::new();
+    for (key, value) in obj {
+        match key.as_str() {
+            "must" => {
+                for c in conditions(value)? {
+                    if let Some(ids) = c.get("has_id") {
+                        let ids = id_list(ids)?;
+                        out.only_ids = Some(match out.only_ids.take() {
+                            None => ids,
+                            Some(prev) => prev.into_iter().filter(|i| ids.contains(i)).collect(),
+                        });
+                    } else {
+                        parts.push(condition(c)?);
+                    }
+                }
+            }
+            "must_not" => {
+                let mut negated = Vec::new();
+                for c in conditions(value)? {
+                    if let Some(ids) = c.get("has_id") {
+                        out.excluded_ids.extend(id_list(ids)?);
+                    } else {
+                        negated.push(condition(c)?);
+                    }
+                }
+                if !negated.is_empty() {
+                    parts.push(Filter::not(Filter::or(negated)));
+                }
+            }
+            _ => {}
+        }
+    }
+    let rest: Map<String, Value> = obj
+        .iter()
+        .filter(|(k, _)| k.as_str() != "must" && k.as_str() != "must_not")
+        .map(|(k, v)| (k.clone(), v.clone()))
+        .collect();
+    if let Some(f) = filter_parts(&rest)? {
+        parts.push(f);
+    }
+    out.filter = match parts.len() {
+        0 => None,
+        1 => parts.pop(),
+        _ => Some(Filter::and(parts)),
+    };
+    if let Some(f) = &out.filter {
+        f.validate().map_err(nearstore::Error::from)?;
+    }
+    Ok(out)
+}
+
+fn as_object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>> {
+    v.as_object()
+        .ok_or_else(|| Error::bad_request(format!("{what} must be a JSON object, got {v}")))
+}
+
+/// A clause's conditions: a list, or one condition object (Qdrant accepts both).
+fn conditions(v: &Value) -> Result<Vec<&Map<String, Value>>> {
+    match v {
+        Value::Null => Ok(Vec::new()),
+        Value::Array(items) => items.iter().map(|c| as_object(c, "a condition")).collect(),
+        Value::Object(o) => Ok(vec![o]),
+        other => Err(Error::bad_request(format!(
+            "a filter clause is a condition or a list of conditions, got {other}"
+        ))),
+    }
+}
+
+fn id_list(v: &Value) -> Result<Vec<u64>> {
+    let items = v
+        .as_array()
+        .ok_or_else(|| Error::bad_request("has_id must be a list of point ids"))?;
+    Ok(ExtId::parse_list(items)?
+        .iter()
+        .map(ExtId::internal)
+        .collect())
+}
+
+/// A nested filter object (`must`, `should`, `must_not`, `min_should`), without ids.
+fn nested_filter(obj: &Map<String, Value>) -> Result<Filter> {
+    Ok(filter_parts(obj)?.unwrap_or_else(|| Filter::and(Vec::new())))
+}
+
+fn filter_parts(obj: &Map<String, Value>) -> Result<Option<Filter>> {
+    let mut parts = Vec::new();
+    for (key, value) in obj {
+        match key.as_str() {
+            "must" => {
+                let cs = conditions(value)?
+                    .into_iter()
+                    .map(condition)
+                    .collect::<Result<Vec<_>>>()?;
+                parts.push(Filter::and(cs));
+            }
+            "should" => {
+                let cs = conditions(value)?
+                    .into_iter()
+                    .map(condition)
+                    .collect::<Result<Vec<_>>>()?;
+                if !cs.is_empty() {
+                    parts.push(Filter::or(cs));
+                }
+            }
+            "must_not" => {
+                let cs = conditions(value)?
+                    .into_iter()
+                    .map(condition)
+                    .collect::<Result<Vec<_>>>()?;
+                if !cs.is_empty() {
+                    parts.push(Filter::not(Filter::or(cs)));
+                }
+            }
+            "min_should" => {
+                if !value.is_null() {
+                    return Err(Error::not_supported("the min_should filter clause"));
+                }
+            }
+            other => {
+                return Err(Error::bad_request(format!(
+                    "unknown filter clause {other:?} (expected must, should, must_not)"
+                )));
+            }
+        }
+    }
+    Ok(match parts.len() {
+        0 => None,
+        1 => parts.pop(),
+        _ => Some(Filter::and(parts)),
+    })
+}
+
+fn key_of(v: &Value) -> Result<String> {
+    let key = v.as_str().ok_or_else(|| {
+        Error::bad_request(format!("a condition's key must be a string, got {v}"))
+    })?;
+    if key.contains('[') || key.contains('"') {
+        return Err(Error::not_supported(format!(
+            "the key {key:?} (array and quoted key paths)"
+        )));
+    }
+    Ok(key.to_string())
+}
+
+/// One condition.
+fn condition(c: &Map<String, Value>) -> Result<Filter> {
+    if c.contains_key("must") || c.contains_key("should") || c.contains_key("must_not") {
+        return nested_filter(c);
+    }
+    if c.contains_key("has_id") {
+        return Err(Error::not_supported(
+            "has_id outside the top-level must / must_not",
+        ));
+    }
+    if let Some(v) = c.get("is_null") {
+        let key = key_of(as_object(v, "is_null")?.get("key").unwrap_or(&Value::Null))?;
+        return Ok(Filter::is_null(&key));
+    }
+    if let Some(v) = c.get("is_empty") {
+        let key = key_of(as_object(v, "is_empty")?.get("key").unwrap_or(&Value::Null))?;
+        return Ok(is_empty(&key));
+    }
+    for unsupported in ["nested", "has_vector"] {
+        if c.contains_key(unsupported) {
+            return Err(Error::not_supported(format!("the {unsupported} condition")));
+        }
+    }
+    let Some(key) = c.get("key") else {
+        return Err(Error::bad_request(format!(
+            "unknown condition {} (expected a field condition with \"key\", is_null, is_empty, has_id or a nested filter)",
+            Value::Object(c.clone())
+        )));
+    };
+    field_condition(&key_of(key)?, c)
+}
+
+/// Missing, `null`, or holding no number, string or bool (an empty array).
+fn is_empty(key: &str) -> Filter {
+    let has_scalar = Filter::or(vec![
+        Filter::between(key, json!(f64::MIN), json!(f64::MAX)),
+        Filter::like(key, "%"),
+        Filter::is_in(key, vec![json!(true), json!(false)]),
+    ]);
+    Filter::or(vec![Filter::is_null(key), Filter::not(has_scalar)])
+}
+
+fn field_condition(key: &str, c: &Map<String, Value>) -> Result<Filter> {
+    let mut parts = Vec::new();
+    for (name, v) in c {
+        if v.is_null() {
+            continue;
+        }
+        match name.as_str() {
+            "key" => {}
+            "match" => parts.push(match_condition(key, as_object(v, "match")?)?),
+            "range" => {
+                for (op, bound) in as_object(v, "range")? {
+                    if bound.is_null() {
+                        continue;
+                    }
+                    parts.push(match op.as_str() {
+                        "gt" => Filter::gt(key, bound.clone()),
+                        "gte" => Filter::gte(key, bound.clone()),
+                        "lt" => Filter::lt(key, bound.clone()),
+                        "lte" => Filter::lte(key, bound.clone()),
+                        other => {
+                            return Err(Error::bad_request(format!(
+                                "unknown range bound {other:?} (expected gt, gte, lt, lte)"
+                            )));
+                        }
+                    });
+                }
+            }
+            "geo_radius" => {
+                let o = as_object(v, "geo_radius")?;
+                let (lat, lon) = geo_point(o.get("center"))?;
+                let radius = o
+                    .get("radius")
+                    .and_then(Value::as_f64)
+                    .ok_or_else(|| Error::bad_request("geo_radius needs a numeric \"radius\""))?;
+                parts.push(Filter::geo_radius(key, lat, lon, radius));
+            }
+            "geo_bounding_box" => {
+                let o = as_object(v, "geo_bounding_box")?;
+                let (tl_lat, tl_lon) = geo_point(o.get("top_left"))?;
+                let (br_lat, br_lon) = geo_point(o.get("bottom_right"))?;
+                parts.push(Filter::geo_box(
+                    key,
+                    GeoPoint::new(tl_lat, tl_lon),
+                    GeoPoint::new(br_lat, br_lon),
+                ));
+            }
+            "is_empty" => match v.as_bool() {
+                Some(true) => parts.push(is_empty(key)),
+                Some(false) => parts.push(Filter::not(is_empty(key))),
+                None => return Err(Error::bad_request("is_empty must be a bool")),
+            },
+            "is_null" => match v.as_bool() {
+                Some(true) => parts.push(Filter::is_null(key)),
+                Some(false) => parts.push(Filter::is_not_null(key)),
+                None => return Err(Error::bad_request("is_null must be a bool")),
+            },
+            "geo_polygon" | "values_count" | "datetime_range" => {
+                return Err(Error::not_supported(format!("the {name} condition")));
+            }
+            other => {
+                return Err(Error::bad_request(format!(
+                    "unknown field condition {other:?}"
+                )));
+            }
+        }
+    }
+    match parts.len() {
+        0 => Err(Error::bad_request(format!(
+            "the condition on {key:?} has no match, range or geo part"
+        ))),
+        1 => Ok(parts.remove(0)),
+        _ => Ok(Filter::and(parts)),
+    }
+}
+
+fn geo_point(v: Option<&Value>) -> Result<(f64, f64)> {
+    let o = v
+        .and_then(Value::as_object)
+        .ok_or_else(|| Error::bad_request("a geo point is {\"lat\": .., \"lon\": ..}"))?;
+    match (
+        o.get("lat").and_then(Value::as_f64),
+        o.get("lon").and_then(Value::as_f64),
+    ) {
+        (Some(lat), Some(lon)) => Ok((lat, lon)),
+        _ => Err(Error::bad_request("a geo point needs numeric lat and lon")),
+    }
+}
+
+fn match_condition(key: &str, m: &Map<String, Value>) -> Result<Filter> {
+    if let Some(v) = m.get("value") {
+        return Ok(Filter::eq(key, v.clone()));
+    }
+    if let Some(v) = m.get("any") {
+        let items = v
+            .as_array()
+            .ok_or_else(|| Error::bad_request("match.any must be a list"))?;
+        return Ok(Filter::is_in(key, items.clone()));
+    }
+    if let Some(v) = m.get("except") {
+        let items = v
+            .as_array()
+            .ok_or_else(|| Error::bad_request("match.except must be a list"))?;
+        return Ok(Filter::and(vec![
+            Filter::is_not_null(key),
+            Filter::not_in(key, items.clone()),
+        ]));
+    }
+    if let Some(v) = m.get("text") {
+        let text = v
+            .as_str()
+            .ok_or_else(|| Error::bad_request("match.text must be a string"))?;
+        return Ok(Filter::contains(key, Value::String(text.to_string())));
+    }
+    for unsupported in ["phrase", "text_any"] {
+        if m.contains_key(unsupported) {
+            return Err(Error::not_supported(format!("match.{unsupported}")));
+        }
+    }
+    Err(Error::bad_request(format!(
+        "unknown match {} (expected value, any, except or text)",
+        Value::Object(m.clone())
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn f(v: Value) -> Translated {
+        translate(Some(&v)).unwrap()
+    }
+
+    #[test]
+    fn clauses_translate_to_their_engine_forms() {
+        let t = f(json!({
+            "must": [{"key": "metadata.lang", "match": {"value": "en"}}],
+            "should": [{"key": "n", "range": {"gte": 1, "lt": 5}}],
+            "must_not": [{"key": "tag", "match": {"any": ["x", "y"]}}]
+        }));
+        let filter = t.filter.unwrap();
+        assert!(filter.matches(&json!({"metadata": {"lang": "en"}, "n": 2, "tag": "z"})));
+        assert!(!filter.matches(&json!({"metadata": {"lang": "en"}, "n": 2, "tag": "x"})));
+        assert!(!filter.matches(&json!({"metadata": {"lang": "en"}, "n": 7, "tag": "z"})));
+        assert!(!filter.matches(&json!({"metadata": {"lang": "de"}, "n": 2})));
+    }
+
+    #[test]
+    fn except_text_and_empty_follow_qdrant() {
+        let except = f(json!({"must": {"key": "c", "match": {"except": ["a"]}}}))
+            .filter
+            .unwrap();
+        assert!(except.matches(&json!({"c": "b"})));
+        assert!(!except.matches(&json!({"c": "a"})));
+        assert!(!except.matches(&json!({})));
+        let text = f(json!({"must": [{"key": "t", "match": {"text": "vec"}}]}))
+            .filter
+            .unwrap();
+        assert!(text.matches(&json!({"t": "a vector db"})));
+        let empty = f(json!({"must": [{"is_empty": {"key": "t"}}]}))
+            .filter
+            .unwrap();
+        assert!(empty.matches(&json!({"t": []})));
+        assert!(empty.matches(&json!({})));
+        assert!(!empty.matches(&json!({"t": [1]})));
+        assert!(!empty.matches(&json!({"t": "x"})));
+    }
+
+    #[test]
+    fn has_id_is_taken_apart_at_the_top_level_only() {
+        let t = f(json!({"must": [{"has_id": [1, 2]}], "must_not": [{"has_id": [2]}]}));
+        assert!(t.filter.is_none());
+        assert!(t.id_allowed(1) && !t.id_allowed(2) && !t.id_allowed(3));
+        let nested = json!({"should": [{"has_id": [1]}]});
+        assert!(translate(Some(&nested)).is_err());
+    }
+
+    #[test]
+    fn unsupported_parts_say_so() {
+        for v in [
+            json!({"must": [{"nested": {"key": "a", "filter": {}}}]}),
+            json!({"must": [{"key": "a[].b", "match": {"value": 1}}]}),
+            json!({"must": [{"key": "a", "values_count": {"gt": 1}}]}),
+        ] {
+            let e = translate(Some(&v)).unwrap_err();
+            assert!(e.to_string().contains("not supported"), "{e}");
+        }
+    }
+}

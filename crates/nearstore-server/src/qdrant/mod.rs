@@ -1,0 +1,211 @@
+//! The Qdrant-compatible subset: the routes and JSON shapes of Qdrant's REST API v1.x that
+//! the official `qdrant-client` and LangChain's `QdrantVectorStore` use, over the same
+//! engine as the native API.
+//!
+//! Envelope: `{"result": ..., "status": "ok", "time": seconds}`; errors
+//! `{"status": {"error": "..."}}` with the server's status table. One unnamed dense vector
+//! per collection (`vectors: {size, distance}`, or the `""` name); any other vector name,
+//! sparse vectors and multi-vectors answer 400 "not supported". Ids: see [`ids`]; filters:
+//! see [`filter`]. Routes outside the subset that clients commonly call (recommend,
+//! discover, groups, snapshots, aliases, payload edits, vector edits, facets, cluster)
+//! answer 400 "... is not supported by NearStore".
+
+pub(crate) mod collections;
+pub(crate) mod filter;
+pub(crate) mod ids;
+pub(crate) mod points;
+pub(crate) mod query;
+
+use crate::auth::Access::{Open, Read, Write};
+use crate::routes::Verb::{Delete, Get, Post, Put};
+use crate::routes::{Route, route};
+
+const Q: &str = "qdrant";
+const U: &str = "qdrant-unsupported";
+
+/// The Qdrant routes.
+pub(crate) fn routes() -> Vec<Route> {
+    let mut routes = vec![
+        route(
+            Get,
+            "/",
+            Open,
+            Q,
+            "Server title and the Qdrant API version followed",
+            collections::root,
+        ),
+        route(
+            Get,
+            "/collections",
+            Read,
+            Q,
+            "List collections",
+            collections::list,
+        ),
+        route(
+            Get,
+            "/collections/{name}",
+            Read,
+            Q,
+            "Collection info",
+            collections::get,
+        ),
+        route(
+            Put,
+            "/collections/{name}",
+            Write,
+            Q,
+            "Create a collection (one unnamed dense vector)",
+            collections::create,
+        ),
+        route(
+            Delete,
+            "/collections/{name}",
+            Write,
+            Q,
+            "Delete a collection",
+            collections::delete,
+        ),
+        route(
+            Get,
+            "/collections/{name}/exists",
+            Read,
+            Q,
+            "Whether a collection exists",
+            collections::exists,
+        ),
+        route(
+            Put,
+            "/collections/{name}/index",
+            Write,
+            Q,
+            "Create a payload index (keyword, integer, float, bool)",
+            collections::create_index,
+        ),
+        route(
+            Delete,
+            "/collections/{name}/index/{field}",
+            Write,
+            Q,
+            "Delete a payload index",
+            collections::delete_index,
+        ),
+        route(
+            Put,
+            "/collections/{name}/points",
+            Write,
+            Q,
+            "Upsert points ({points} or {batch})",
+            points::upsert,
+        ),
+        route(
+            Post,
+            "/collections/{name}/points",
+            Read,
+            Q,
+            "Retrieve points by ids",
+            points::retrieve,
+        ),
+        route(
+            Get,
+            "/collections/{name}/points/{id}",
+            Read,
+            Q,
+            "Retrieve one point",
+            points::get_one,
+        ),
+        route(
+            Post,
+            "/collections/{name}/points/delete",
+            Write,
+            Q,
+            "Delete points by ids or filter",
+            points::delete,
+        ),
+        route(
+            Post,
+            "/collections/{name}/points/scroll",
+            Read,
+            Q,
+            "Scroll points",
+            points::scroll,
+        ),
+        route(
+            Post,
+            "/collections/{name}/points/count",
+            Read,
+            Q,
+            "Count points",
+            points::count,
+        ),
+        route(
+            Post,
+            "/collections/{name}/points/search",
+            Read,
+            Q,
+            "Vector search",
+            query::search,
+        ),
+        route(
+            Post,
+            "/collections/{name}/points/search/batch",
+            Read,
+            Q,
+            "Batch vector search",
+            query::search_batch,
+        ),
+        route(
+            Post,
+            "/collections/{name}/points/query",
+            Read,
+            Q,
+            "Universal query (nearest vector or point id)",
+            query::query,
+        ),
+        route(
+            Post,
+            "/collections/{name}/points/query/batch",
+            Read,
+            Q,
+            "Batch universal query",
+            query::query_batch,
+        ),
+    ];
+    let unsupported: [(crate::routes::Verb, &'static str); 24] = [
+        (Post, "/collections/{name}/points/recommend"),
+        (Post, "/collections/{name}/points/recommend/batch"),
+        (Post, "/collections/{name}/points/recommend/groups"),
+        (Post, "/collections/{name}/points/discover"),
+        (Post, "/collections/{name}/points/discover/batch"),
+        (Post, "/collections/{name}/points/search/groups"),
+        (Post, "/collections/{name}/points/query/groups"),
+        (Post, "/collections/{name}/points/search/matrix/pairs"),
+        (Post, "/collections/{name}/points/search/matrix/offsets"),
+        (Post, "/collections/{name}/points/facet"),
+        (Post, "/collections/{name}/points/payload"),
+        (Put, "/collections/{name}/points/payload"),
+        (Post, "/collections/{name}/points/payload/delete"),
+        (Post, "/collections/{name}/points/payload/clear"),
+        (Put, "/collections/{name}/points/vectors"),
+        (Post, "/collections/{name}/points/vectors/delete"),
+        (Post, "/collections/{name}/points/batch"),
+        (Get, "/collections/{name}/snapshots"),
+        (Post, "/collections/{name}/snapshots"),
+        (Get, "/snapshots"),
+        (Post, "/collections/aliases"),
+        (Get, "/aliases"),
+        (Get, "/collections/{name}/aliases"),
+        (Get, "/cluster"),
+    ];
+    for (verb, path) in unsupported {
+        routes.push(route(
+            verb,
+            path,
+            Read,
+            U,
+            "Not supported: answers 400",
+            query::unsupported,
+        ));
+    }
+    routes
+}

@@ -1,0 +1,501 @@
+//! Qdrant point routes: upsert, retrieve, delete, scroll and count, and the conversions
+//! between Qdrant's point shapes and the engine's.
+
+use std::time::Instant;
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use nearstore::{Filter, Point, VectorCollection};
+use serde_json::{Map, Value, json};
+
+use crate::body::{JsonBody, OptionalJsonBody, qdrant_ok};
+use crate::error::{Error, Result, blocking};
+use crate::qdrant::collections::update_result;
+use crate::qdrant::filter::{Translated, translate};
+use crate::qdrant::ids::{ExtId, external_id, stored_payload, stored_uuid, visible_payload};
+use crate::state::{AppState, Shared};
+
+/// The default (unnamed) dense vector of a Qdrant `VectorStruct`.
+pub(crate) fn dense_vector(v: &Value) -> Result<Vec<f32>> {
+    match v {
+        Value::Array(items) => items
+            .iter()
+            .enumerate()
+            .map(|(i, x)| match x {
+                Value::Number(n) => n.as_f64().map(|f| f as f32).ok_or_else(|| {
+                    Error::bad_request(format!("vector element {i} is not a finite number"))
+                }),
+                Value::Array(_) => Err(Error::not_supported("multi-vectors")),
+                other => Err(Error::bad_request(format!(
+                    "vector element {i} must be a number, got {other}"
+                ))),
+            })
+            .collect(),
+        Value::Object(o) => {
+            if o.contains_key("indices") || o.contains_key("values") {
+                return Err(Error::not_supported("sparse vectors"));
+            }
+            if ["text", "image", "object", "model"]
+                .iter()
+                .any(|k| o.contains_key(*k))
+            {
+                return Err(Error::not_supported(
+                    "inference objects (documents, images)",
+                ));
+            }
+            match (o.len(), o.get("")) {
+                (1, Some(inner)) => dense_vector(inner),
+                _ => Err(Error::not_supported(format!(
+                    "named vectors ({:?}); only the default unnamed vector \"\" exists",
+                    o.keys().collect::<Vec<_>>()
+                ))),
+            }
+        }
+        other => Err(Error::bad_request(format!(
+            "a vector must be a list of numbers, got {other}"
+        ))),
+    }
+}
+
+/// Which payload fields a response carries (`with_payload`).
+#[derive(Debug, Clone)]
+pub(crate) enum PayloadSel {
+    All,
+    Nothing,
+    Include(Vec<String>),
+    Exclude(Vec<String>),
+}
+
+fn string_list(v: &Value) -> Result<Vec<String>> {
+    v.as_array()
+        .and_then(|a| a.iter().map(|s| s.as_str().map(str::to_string)).collect())
+        .ok_or_else(|| Error::bad_request("with_payload field lists must hold strings"))
+}
+
+impl PayloadSel {
+    /// Reads `with_payload`; `default` when absent.
+    pub(crate) fn parse(v: Option<&Value>, default: bool) -> Result<Self> {
+        Ok(match v {
+            None | Some(Value::Null) => {
+                if default {
+                    PayloadSel::All
+                } else {
+                    PayloadSel::Nothing
+                }
+            }
+            Some(Value::Bool(true)) => PayloadSel::All,
+            Some(Value::Bool(false)) => PayloadSel::Nothing,
+            Some(list @ Value::Array(_)) => PayloadSel::Include(string_list(list)?),
+            Some(Value::Object(o)) => match (o.get("include"), o.get("exclude")) {
+                (Some(i), None) => PayloadSel::Include(string_list(i)?),
+                (None, Some(e)) => PayloadSel::Exclude(string_list(e)?),
+                _ => {
+                    return Err(Error::bad_request(
+                        "with_payload is a bool, a list of fields, {\"include\": [..]} or {\"exclude\": [..]}",
+                    ));
+                }
+            },
+            Some(other) => {
+                return Err(Error::bad_request(format!("bad with_payload {other}")));
+            }
+        })
+    }
+
+    fn apply(&self, payload: Option<Value>) -> Value {
+        let visible = visible_payload(payload);
+        match (self, visible) {
+            (PayloadSel::Nothing, _) => Value::Null,
+            (PayloadSel::All, v) => v,
+            (PayloadSel::Include(keys), Value::Object(m)) => Value::Object(
+                m.into_iter()
+                    .filter(|(k, _)| keys.iter().any(|f| f == k))
+                    .collect(),
+            ),
+            (PayloadSel::Exclude(keys), Value::Object(m)) => Value::Object(
+                m.into_iter()
+                    .filter(|(k, _)| !keys.iter().any(|f| f == k))
+                    .collect(),
+            ),
+            (_, v) => v,
+        }
+    }
+}
+
+/// Reads `with_vector` (a bool, or a list of vector names where `""` means the default).
+pub(crate) fn with_vector(v: Option<&Value>) -> Result<bool> {
+    match v {
+        None | Some(Value::Null) => Ok(false),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(Value::Array(names)) => Ok(names.iter().any(|n| n.as_str() == Some(""))),
+        Some(other) => Err(Error::bad_request(format!("bad with_vector {other}"))),
+    }
+}
+
+/// A stored point in Qdrant's `Record` shape.
+pub(crate) fn record(p: Point, sel: &PayloadSel, vector: bool) -> Value {
+    let id = external_id(p.id, p.payload.as_ref());
+    json!({
+        "id": id,
+        "payload": sel.apply(p.payload),
+        "vector": if vector { json!(p.vector) } else { Value::Null },
+        "shard_key": null,
+        "order_value": null,
+    })
+}
+
+/// A search result in Qdrant's `ScoredPoint` shape.
+pub(crate) fn scored(p: Point, score: f32, sel: &PayloadSel, vector: bool) -> Value {
+    let id = external_id(p.id, p.payload.as_ref());
+    json!({
+        "id": id,
+        "version": 0,
+        "score": score,
+        "payload": sel.apply(p.payload),
+        "vector": if vector { json!(p.vector) } else { Value::Null },
+        "shard_key": null,
+        "order_value": null,
+    })
+}
+
+fn refuse_if_set(body: &Map<String, Value>, keys: &[&str]) -> Result<()> {
+    for k in keys {
+        if body.get(*k).is_some_and(|v| !v.is_null()) {
+            return Err(Error::not_supported(format!("\"{k}\"")));
+        }
+    }
+    Ok(())
+}
+
+/// The engine points of an upsert body (`points` or `batch` form).
+fn upsert_points(body: &Map<String, Value>, max: usize) -> Result<Vec<(ExtId, Point)>> {
+    refuse_if_set(body, &["shard_key", "update_filter"])?;
+    let mut out = Vec::new();
+    if let Some(points) = body.get("points") {
+        let points = points
+            .as_array()
+            .ok_or_else(|| Error::bad_request("\"points\" must be a list"))?;
+        Shared::check_batch("points", points.len(), max)?;
+        for p in points {
+            let p = p
+                .as_object()
+                .ok_or_else(|| Error::bad_request("a point must be an object"))?;
+            let id = ExtId::parse(p.get("id").unwrap_or(&Value::Null))?;
+            let vector = dense_vector(p.get("vector").unwrap_or(&Value::Null))?;
+            let payload = stored_payload(&id, p.get("payload").cloned())?;
+            out.push((id.clone(), Point::new(id.internal(), vector, payload)));
+        }
+        return Ok(out);
+    }
+    let Some(Value::Object(batch)) = body.get("batch") else {
+        return Err(Error::bad_request(
+            "expected {\"points\": [...]} or {\"batch\": {\"ids\", \"vectors\", \"payloads\"}}",
+        ));
+    };
+    let ids = batch
+        .get("ids")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::bad_request("batch.ids must be a list"))?;
+    Shared::check_batch("points", ids.len(), max)?;
+    let vectors = match batch.get("vectors") {
+        Some(Value::Object(named)) if named.len() == 1 && named.contains_key("") => named.get(""),
+        Some(Value::Object(_)) => {
+            return Err(Error::not_supported(
+                "named vectors (only the default unnamed vector \"\")",
+            ));
+        }
+        other => other,
+    }
+    .and_then(Value::as_array)
+    .ok_or_else(|| Error::bad_request("batch.vectors must be a list of vectors"))?;
+    let payloads = match batch.get("payloads") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(p)) => Some(p),
+        Some(_) => return Err(Error::bad_request("batch.payloads must be a list")),
+    };
+    if vectors.len() != ids.len() || payloads.is_some_and(|p| p.len() != ids.len()) {
+        return Err(Error::bad_request(
+            "batch.ids, batch.vectors and batch.payloads must have the same length",
+        ));
+    }
+    for (i, id) in ids.iter().enumerate() {
+        let id = ExtId::parse(id)?;
+        let vector = dense_vector(&vectors[i])?;
+        let payload = stored_payload(&id, payloads.map(|p| p[i].clone()))?;
+        out.push((id.clone(), Point::new(id.internal(), vector, payload)));
+    }
+    Ok(out)
+}
+
+/// Fails when a UUID id's stored id already belongs to a different UUID.
+fn check_uuid_collisions(c: &VectorCollection, points: &[(ExtId, Point)]) -> Result<()> {
+    let uuids: Vec<(&str, u64)> = points
+        .iter()
+        .filter_map(|(e, p)| match e {
+            ExtId::Uuid(s) => Some((s.as_str(), p.id)),
+            ExtId::Num(_) => None,
+        })
+        .collect();
+    if uuids.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<u64> = uuids.iter().map(|(_, id)| *id).collect();
+    for ((uuid, _), existing) in uuids.iter().zip(c.get(&ids)?) {
+        if let Some(stored) = existing
+            .as_ref()
+            .and_then(|p| stored_uuid(p.payload.as_ref()))
+            && !same_uuid(stored, uuid)
+        {
+            return Err(Error::Conflict(format!(
+                "UUID {uuid} maps to the same stored id as the existing UUID {stored}"
+            )));
+        }
+    }
+    Ok(())
+}
+
+fn same_uuid(a: &str, b: &str) -> bool {
+    matches!((uuid::Uuid::parse_str(a), uuid::Uuid::parse_str(b)), (Ok(x), Ok(y)) if x == y)
+}
+
+/// `PUT /collections/{name}/points`.
+pub(crate) async fn upsert(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Map<String, Value>>,
+) -> Result<Response> {
+    let started = Instant::now();
+    let points = upsert_points(&body, state.limits.max_batch_points)?;
+    let c = state.collection(&name)?;
+    blocking(move || {
+        check_uuid_collisions(&c, &points)?;
+        Ok(c.upsert(points.into_iter().map(|(_, p)| p).collect())?)
+    })
+    .await?;
+    Ok(qdrant_ok(update_result(), started))
+}
+
+/// The points among `ids` that exist and pass `t` (sorted by stored id, deduplicated).
+pub(crate) fn explicit_points(
+    c: &VectorCollection,
+    ids: &[u64],
+    t: &Translated,
+) -> Result<Vec<Point>> {
+    let mut ids: Vec<u64> = ids.iter().copied().filter(|&id| t.id_allowed(id)).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let null = Value::Null;
+    Ok(c.get(&ids)?
+        .into_iter()
+        .flatten()
+        .filter(|p| {
+            t.filter
+                .as_ref()
+                .is_none_or(|f| f.matches(p.payload.as_ref().unwrap_or(&null)))
+        })
+        .collect())
+}
+
+/// `POST /collections/{name}/points`: retrieve by ids.
+pub(crate) async fn retrieve(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Map<String, Value>>,
+) -> Result<Response> {
+    let started = Instant::now();
+    let ids = body
+        .get("ids")
+        .and_then(Value::as_array)
+        .ok_or_else(|| Error::bad_request("\"ids\" must be a list of point ids"))?;
+    Shared::check_batch("ids", ids.len(), state.limits.max_batch_points)?;
+    let ids: Vec<u64> = ExtId::parse_list(ids)?
+        .iter()
+        .map(ExtId::internal)
+        .collect();
+    let sel = PayloadSel::parse(body.get("with_payload"), true)?;
+    let vector = with_vector(body.get("with_vector"))?;
+    let c = state.collection(&name)?;
+    let found = blocking(move || Ok(c.get(&ids)?)).await?;
+    let records: Vec<Value> = found
+        .into_iter()
+        .flatten()
+        .map(|p| record(p, &sel, vector))
+        .collect();
+    Ok(qdrant_ok(records, started))
+}
+
+/// `GET /collections/{name}/points/{id}`.
+pub(crate) async fn get_one(
+    State(state): State<AppState>,
+    Path((name, id)): Path<(String, String)>,
+) -> Result<Response> {
+    let started = Instant::now();
+    let ext = match id.parse::<u64>() {
+        Ok(n) => ExtId::parse(&json!(n))?,
+        Err(_) => ExtId::parse(&Value::String(id.clone()))?,
+    };
+    let c = state.collection(&name)?;
+    let internal = ext.internal();
+    let found = blocking(move || Ok(c.get(&[internal])?)).await?;
+    match found.into_iter().next().flatten() {
+        Some(p) => Ok(qdrant_ok(record(p, &PayloadSel::All, true), started)),
+        None => Err(Error::NotFound(format!("No point with id {id} found"))),
+    }
+}
+
+/// `POST /collections/{name}/points/delete`: `{"points": [ids]}` or `{"filter": {...}}`.
+pub(crate) async fn delete(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    JsonBody(body): JsonBody<Map<String, Value>>,
+) -> Result<Response> {
+    let started = Instant::now();
+    refuse_if_set(&body, &["shard_key"])?;
+    let c = state.collection(&name)?;
+    match (body.get("points"), body.get("filter")) {
+        (Some(Value::Array(ids)), None) => {
+            Shared::check_batch("ids", ids.len(), state.limits.max_batch_points)?;
+            let ids: Vec<u64> = ExtId::parse_list(ids)?
+                .iter()
+                .map(ExtId::internal)
+                .collect();
+            blocking(move || Ok(c.delete(&ids)?)).await?;
+        }
+        (None, Some(filter)) => {
+            let t = translate(Some(filter))?;
+            blocking(move || delete_matching(&c, &t)).await?;
+        }
+        _ => {
+            return Err(Error::bad_request(
+                "expected {\"points\": [ids]} or {\"filter\": {...}}",
+            ));
+        }
+    }
+    Ok(qdrant_ok(update_result(), started))
+}
+
+fn delete_matching(c: &VectorCollection, t: &Translated) -> Result<usize> {
+    if !t.excluded_ids.is_empty() {
+        return Err(Error::not_supported(
+            "deleting by a filter with must_not has_id",
+        ));
+    }
+    match (&t.only_ids, &t.filter) {
+        (Some(ids), _) => {
+            let ids: Vec<u64> = explicit_points(c, ids, t)?.iter().map(|p| p.id).collect();
+            Ok(c.delete(&ids)?)
+        }
+        (None, Some(f)) => Ok(c.delete_by_filter(f)?),
+        (None, None) => Ok(c.delete_by_filter(&Filter::and(Vec::new()))?),
+    }
+}
+
+/// `POST /collections/{name}/points/scroll`.
+pub(crate) async fn scroll(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody<Map<String, Value>>,
+) -> Result<Response> {
+    let started = Instant::now();
+    refuse_if_set(&body, &["order_by", "shard_key"])?;
+    let t = translate(body.get("filter"))?;
+    let limit = match body.get("limit") {
+        None | Some(Value::Null) => 10,
+        Some(v) => v
+            .as_u64()
+            .ok_or_else(|| Error::bad_request("limit must be a positive integer"))?
+            as usize,
+    };
+    let cursor = match body.get("offset") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(ExtId::parse(v)?.internal()),
+    };
+    let sel = PayloadSel::parse(body.get("with_payload"), true)?;
+    let vector = with_vector(body.get("with_vector"))?;
+    let c = state.collection(&name)?;
+    let (points, next) = blocking(move || scroll_page(&c, &t, limit, cursor)).await?;
+    let records: Vec<Value> = points
+        .into_iter()
+        .map(|p| record(p, &sel, vector))
+        .collect();
+    Ok(qdrant_ok(
+        json!({"points": records, "next_page_offset": next}),
+        started,
+    ))
+}
+
+/// One scroll page and the next offset in the client's id form.
+fn scroll_page(
+    c: &VectorCollection,
+    t: &Translated,
+    limit: usize,
+    cursor: Option<u64>,
+) -> Result<(Vec<Point>, Value)> {
+    let from = cursor.unwrap_or(0);
+    let (points, next) = match &t.only_ids {
+        Some(ids) => {
+            let mut points: Vec<Point> = explicit_points(c, ids, t)?
+                .into_iter()
+                .filter(|p| p.id >= from)
+                .take(limit.saturating_add(1))
+                .collect();
+            let next = if points.len() > limit {
+                points.pop().map(|p| p.id)
+            } else {
+                None
+            };
+            (points, next)
+        }
+        None => {
+            let page = c.scroll(t.filter.as_ref(), limit, cursor)?;
+            let points = page
+                .points
+                .into_iter()
+                .filter(|p| t.id_allowed(p.id))
+                .collect();
+            (points, page.next_cursor)
+        }
+    };
+    let next = match next {
+        None => Value::Null,
+        Some(id) => {
+            let payload = c
+                .get(&[id])?
+                .into_iter()
+                .next()
+                .flatten()
+                .and_then(|p| p.payload);
+            external_id(id, payload.as_ref())
+        }
+    };
+    Ok((points, next))
+}
+
+/// `POST /collections/{name}/points/count`.
+pub(crate) async fn count(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    OptionalJsonBody(body): OptionalJsonBody<Map<String, Value>>,
+) -> Result<Response> {
+    let started = Instant::now();
+    let t = translate(body.get("filter"))?;
+    let c = state.collection(&name)?;
+    let n = blocking(move || count_matching(&c, &t)).await?;
+    Ok(qdrant_ok(json!({"count": n}), started))
+}
+
+fn count_matching(c: &VectorCollection, t: &Translated) -> Result<usize> {
+    if let Some(ids) = &t.only_ids {
+        return Ok(explicit_points(c, ids, t)?.len());
+    }
+    let all = c.count(t.filter.as_ref())?;
+    if t.excluded_ids.is_empty() {
+        return Ok(all);
+    }
+    let only_filter = Translated {
+        filter: t.filter.clone(),
+        only_ids: None,
+        excluded_ids: Vec::new(),
+    };
+    let excluded = explicit_points(c, &t.excluded_ids, &only_filter)?.len();
+    Ok(all.saturating_sub(excluded))
+}

@@ -1,0 +1,301 @@
+//! The route table: every route with its method, path, access level, tag and summary. The
+//! router, the authorization check, the metrics labels and the OpenAPI document are all
+//! built from this one table, so they cannot disagree.
+
+pub(crate) mod admin;
+pub(crate) mod collections;
+pub(crate) mod points;
+pub(crate) mod search;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::middleware::from_fn_with_state;
+use axum::routing::{MethodFilter, MethodRouter, on};
+
+use crate::auth::{self, Access};
+use crate::state::AppState;
+use crate::{limits, metrics, openapi, qdrant};
+
+/// An HTTP method of the table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verb {
+    Get,
+    Post,
+    Put,
+    Delete,
+}
+
+impl Verb {
+    pub(crate) fn method(self) -> Method {
+        match self {
+            Verb::Get => Method::GET,
+            Verb::Post => Method::POST,
+            Verb::Put => Method::PUT,
+            Verb::Delete => Method::DELETE,
+        }
+    }
+
+    fn filter(self) -> MethodFilter {
+        match self {
+            Verb::Get => MethodFilter::GET,
+            Verb::Post => MethodFilter::POST,
+            Verb::Put => MethodFilter::PUT,
+            Verb::Delete => MethodFilter::DELETE,
+        }
+    }
+}
+
+/// What the table says about one route.
+#[derive(Debug, Clone)]
+pub(crate) struct RouteSpec {
+    pub(crate) method: Method,
+    pub(crate) path: &'static str,
+    pub(crate) access: Access,
+    /// `native`, `qdrant`, `operations` or `qdrant-unsupported`.
+    pub(crate) tag: &'static str,
+    pub(crate) summary: &'static str,
+}
+
+/// A route: its description and its handler.
+#[derive(Debug)]
+pub(crate) struct Route {
+    pub(crate) spec: RouteSpec,
+    pub(crate) handler: MethodRouter<AppState>,
+}
+
+/// Builds one table row.
+pub(crate) fn route<H, T>(
+    verb: Verb,
+    path: &'static str,
+    access: Access,
+    tag: &'static str,
+    summary: &'static str,
+    handler: H,
+) -> Route
+where
+    H: Handler<T, AppState>,
+    T: 'static,
+{
+    Route {
+        spec: RouteSpec {
+            method: verb.method(),
+            path,
+            access,
+            tag,
+            summary,
+        },
+        handler: on(verb.filter(), handler),
+    }
+}
+
+/// The native routes and the operational ones.
+fn native() -> Vec<Route> {
+    use Access::{Open, Read, Write};
+    use Verb::{Delete, Get, Post, Put};
+    const N: &str = "native";
+    const OPS: &str = "operations";
+    vec![
+        route(
+            Get,
+            "/healthz",
+            Open,
+            OPS,
+            "Liveness: the process is up",
+            admin::healthz,
+        ),
+        route(
+            Get,
+            "/readyz",
+            Open,
+            OPS,
+            "Readiness: the database is open and the server is not shutting down",
+            admin::readyz,
+        ),
+        route(
+            Get,
+            "/metrics",
+            Read,
+            OPS,
+            "Prometheus metrics (text exposition)",
+            metrics::scrape,
+        ),
+        route(
+            Get,
+            "/openapi.json",
+            Open,
+            OPS,
+            "This OpenAPI document",
+            openapi::document,
+        ),
+        route(
+            Get,
+            "/v1/collections",
+            Read,
+            N,
+            "List collections with their info",
+            collections::list,
+        ),
+        route(
+            Post,
+            "/v1/collections",
+            Write,
+            N,
+            "Create a collection {name, dim, metric, hnsw, durability, max_payload_bytes}",
+            collections::create,
+        ),
+        route(
+            Get,
+            "/v1/collections/{name}",
+            Read,
+            N,
+            "Collection info: config, points_count, field_indexes",
+            collections::get,
+        ),
+        route(
+            Delete,
+            "/v1/collections/{name}",
+            Write,
+            N,
+            "Drop a collection",
+            collections::delete,
+        ),
+        route(
+            Put,
+            "/v1/collections/{name}/points",
+            Write,
+            N,
+            "Upsert points: [{id, vector, payload}], {points: [...]} or {ids, vectors, payloads}",
+            points::upsert,
+        ),
+        route(
+            Post,
+            "/v1/collections/{name}/points/get",
+            Read,
+            N,
+            "Get points by ids {ids, with_vector, with_payload}",
+            points::get_many,
+        ),
+        route(
+            Get,
+            "/v1/collections/{name}/points/{id}",
+            Read,
+            N,
+            "Get one point",
+            points::get_one,
+        ),
+        route(
+            Post,
+            "/v1/collections/{name}/points/delete",
+            Write,
+            N,
+            "Delete points {ids} or {filter}",
+            points::delete,
+        ),
+        route(
+            Post,
+            "/v1/collections/{name}/points/scroll",
+            Read,
+            N,
+            "Page through points {filter, limit, cursor}",
+            points::scroll,
+        ),
+        route(
+            Post,
+            "/v1/collections/{name}/points/count",
+            Read,
+            N,
+            "Count points {filter}",
+            points::count,
+        ),
+        route(
+            Post,
+            "/v1/collections/{name}/search",
+            Read,
+            N,
+            "Vector search {vector, limit, offset, filter, ef|quality, with_payload, with_vector, score_threshold}",
+            search::search,
+        ),
+        route(
+            Post,
+            "/v1/collections/{name}/search/batch",
+            Read,
+            N,
+            "Several searches {searches: [...]}",
+            search::search_batch,
+        ),
+        route(
+            Get,
+            "/v1/collections/{name}/indexes",
+            Read,
+            N,
+            "List payload indexes",
+            admin::list_indexes,
+        ),
+        route(
+            Post,
+            "/v1/collections/{name}/indexes",
+            Write,
+            N,
+            "Create a payload index {field, kind: keyword|integer|float|bool}",
+            admin::create_index,
+        ),
+        route(
+            Delete,
+            "/v1/collections/{name}/indexes/{field}",
+            Write,
+            N,
+            "Drop a payload index",
+            admin::drop_index,
+        ),
+        route(
+            Post,
+            "/v1/collections/{name}/flush",
+            Write,
+            N,
+            "Flush one collection (durability barrier)",
+            admin::flush_collection,
+        ),
+        route(
+            Post,
+            "/v1/flush",
+            Write,
+            N,
+            "Flush every collection",
+            admin::flush_all,
+        ),
+        route(
+            Post,
+            "/v1/query",
+            Write,
+            N,
+            "Query language (reserved; 501 until Database::execute exists)",
+            admin::query_language,
+        ),
+    ]
+}
+
+/// Every route.
+pub(crate) fn table() -> Vec<Route> {
+    let mut routes = native();
+    routes.extend(qdrant::routes());
+    routes
+}
+
+/// The application: the table's routes behind the metrics, auth and limit layers.
+pub(crate) fn build(state: AppState, routes: Vec<Route>) -> Router {
+    let mut router = Router::new();
+    for r in routes {
+        router = router.route(r.spec.path, r.handler);
+    }
+    let body_limit = state.limits.max_body_bytes;
+    router
+        .fallback(admin::not_found)
+        .method_not_allowed_fallback(admin::method_not_allowed)
+        .route_layer(from_fn_with_state(state.clone(), limits::shed_and_time))
+        .route_layer(from_fn_with_state(state.clone(), auth::require_key))
+        .route_layer(from_fn_with_state(state.clone(), metrics::track))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .with_state(state)
+}
