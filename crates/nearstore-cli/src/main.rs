@@ -2,6 +2,7 @@
 
 mod bench;
 mod inspect;
+mod transfer;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -24,6 +25,11 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Imports points from a JSONL, CSV, .npy or .fvecs file into a collection (created when
+    /// missing), with a progress bar and a summary.
+    Import(Box<transfer::import::ImportArgs>),
+    /// Exports a collection's points to a JSONL, CSV, .npy or .fvecs file.
+    Export(Box<transfer::export::ExportArgs>),
     /// Lists a store directory's files with their records, live and dead bytes, and whether
     /// every checksum verifies (read-only; exits with status 2 if any does not).
     Inspect {
@@ -51,6 +57,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect { dir, json } => inspect::run(&dir, json),
+        Command::Import(args) => transfer::import::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Export(args) => transfer::export::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(BenchCommand::Ann(args)) => {
             bench::ann::run_ann(&args).map(|()| ExitCode::SUCCESS)
         }

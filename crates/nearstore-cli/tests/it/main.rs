@@ -178,3 +178,108 @@ fn bench_ann_with_a_missing_data_set_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("base vectors"));
 }
+
+fn run_ok(args: &[&std::ffi::OsStr]) -> String {
+    let out = nearstore().args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn all_points(data: &std::path::Path, name: &str) -> Vec<nearstore::Point> {
+    let db = nearstore::Database::open(data).unwrap();
+    let c = db.get_vector_collection(name).unwrap();
+    c.scroll(None, 10_000, None).unwrap().points
+}
+
+#[test]
+fn import_and_export_round_trip_through_every_format() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("db");
+    let jsonl = dir.path().join("in.jsonl");
+    let mut text = String::new();
+    for id in 0..50u64 {
+        let v = serde_json::json!({"id": id, "vector": [id as f32, 1.5, -2.0],
+            "payload": {"lang": if id % 2 == 0 { "en" } else { "fr" }, "n": id}});
+        text.push_str(&format!("{v}\n"));
+    }
+    std::fs::write(&jsonl, text).unwrap();
+    let out = run_ok(&[
+        "import".as_ref(),
+        jsonl.as_os_str(),
+        "-c".as_ref(),
+        "docs".as_ref(),
+        "--data".as_ref(),
+        data.as_os_str(),
+    ]);
+    assert!(
+        out.contains("imported 50 points") && out.contains("3-d"),
+        "{out}"
+    );
+    let original = all_points(&data, "docs");
+    assert_eq!(original.len(), 50);
+    assert_eq!(
+        original[7].payload,
+        Some(serde_json::json!({"lang": "fr", "n": 7}))
+    );
+
+    for ext in ["jsonl", "csv", "npy", "fvecs"] {
+        let file = dir.path().join(format!("out.{ext}"));
+        let out = run_ok(&[
+            "export".as_ref(),
+            file.as_os_str(),
+            "-c".as_ref(),
+            "docs".as_ref(),
+            "--data".as_ref(),
+            data.as_os_str(),
+        ]);
+        assert!(out.contains("exported 50 points"), "{out}");
+        let back = format!("back_{ext}");
+        run_ok(&[
+            "import".as_ref(),
+            file.as_os_str(),
+            "-c".as_ref(),
+            back.as_ref(),
+            "--data".as_ref(),
+            data.as_os_str(),
+            "--metric".as_ref(),
+            "l2".as_ref(),
+        ]);
+        let copy = all_points(&data, &back);
+        assert_eq!(copy.len(), 50, "{ext}");
+        for (a, b) in original.iter().zip(&copy) {
+            assert_eq!((a.id, &a.vector), (b.id, &b.vector), "{ext}");
+            if ext == "jsonl" || ext == "csv" {
+                assert_eq!(a.payload, b.payload, "{ext}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_bad_import_file_is_a_clear_error_naming_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let jsonl = dir.path().join("bad.jsonl");
+    std::fs::write(
+        &jsonl,
+        "{\"id\": 1, \"vector\": [1.0]}\n{\"id\": 2, \"vector\": \"x\"}\n",
+    )
+    .unwrap();
+    let out = nearstore()
+        .args([
+            "import".as_ref(),
+            jsonl.as_os_str(),
+            "-c".as_ref(),
+            "c".as_ref(),
+            "--data".as_ref(),
+            dir.path().join("db").as_os_str(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("line 2") && err.contains("vector"), "{err}");
+}

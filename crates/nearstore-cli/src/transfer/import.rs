@@ -1,0 +1,378 @@
+//! `nearstore import`: reads points from a file and upserts them in batches.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader, Read};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use nearstore::{Database, DistanceMetric, ErrorKind, Point, VectorCollection};
+use serde_json::{Map, Value};
+
+use super::{Format, npy, progress_bar};
+
+/// Options of `nearstore import`.
+#[derive(Debug, Args)]
+pub struct ImportArgs {
+    /// The file to import.
+    pub file: PathBuf,
+    /// The collection (created when missing, with the file's dimension and `--metric`).
+    #[arg(long, short)]
+    pub collection: String,
+    /// The database directory.
+    #[arg(long, default_value = crate::DEFAULT_DATA_DIR)]
+    pub data: PathBuf,
+    /// The file's format (default: from its extension).
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+    /// Metric of a collection created by the import: cosine, l2 (euclidean), dot.
+    #[arg(long, default_value = "cosine")]
+    pub metric: String,
+    /// For .npy / .fvecs: payloads, one JSON object per line in row order.
+    #[arg(long)]
+    pub payloads: Option<PathBuf>,
+    /// For .npy / .fvecs: the id of the first row.
+    #[arg(long, default_value_t = 0)]
+    pub id_start: u64,
+    /// Points per upsert.
+    #[arg(long, default_value_t = 5_000)]
+    pub batch: usize,
+}
+
+/// Where points come from: a row-oriented stream (JSONL, CSV) or a matrix (npy, fvecs).
+enum Source {
+    Jsonl(std::io::Lines<BufReader<CountingReader>>),
+    Csv(csv::Reader<CountingReader>, csv::StringRecord),
+    Matrix {
+        cols: usize,
+        data: Vec<f32>,
+        payloads: Option<std::io::Lines<BufReader<File>>>,
+        next: usize,
+    },
+}
+
+/// Counts bytes read, for the progress bar of streamed formats.
+struct CountingReader {
+    inner: BufReader<File>,
+    count: std::rc::Rc<std::cell::Cell<u64>>,
+}
+
+impl Read for CountingReader {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.set(self.count.get() + n as u64);
+        Ok(n)
+    }
+}
+
+fn parse_point(v: Value, line: usize) -> anyhow::Result<Point> {
+    let Value::Object(mut obj) = v else {
+        bail!("line {line}: expected a JSON object");
+    };
+    let id = obj
+        .get("id")
+        .and_then(Value::as_u64)
+        .with_context(|| format!("line {line}: \"id\" must be a non-negative integer"))?;
+    let vector = vector_from(obj.remove("vector"), line)?;
+    let payload = match obj.remove("payload") {
+        None | Some(Value::Null) => None,
+        Some(p @ Value::Object(_)) => Some(p),
+        Some(_) => bail!("line {line}: \"payload\" must be an object"),
+    };
+    Ok(Point::new(id, vector, payload))
+}
+
+fn vector_from(v: Option<Value>, line: usize) -> anyhow::Result<Vec<f32>> {
+    let Some(Value::Array(items)) = v else {
+        bail!("line {line}: \"vector\" must be an array of numbers");
+    };
+    items
+        .iter()
+        .map(|x| {
+            x.as_f64()
+                .map(|f| f as f32)
+                .with_context(|| format!("line {line}: vector holds a non-number {x}"))
+        })
+        .collect()
+}
+
+/// A CSV cell as a payload value: JSON numbers, booleans and null keep their type.
+fn csv_value(cell: &str) -> Value {
+    match serde_json::from_str::<Value>(cell) {
+        Ok(v @ (Value::Number(_) | Value::Bool(_) | Value::Null)) => v,
+        _ => Value::String(cell.to_string()),
+    }
+}
+
+fn csv_point(
+    headers: &csv::StringRecord,
+    rec: &csv::StringRecord,
+    line: usize,
+) -> anyhow::Result<Point> {
+    let mut id = None;
+    let mut vector = None;
+    let mut payload: Option<Value> = None;
+    let mut fields = Map::new();
+    for (h, cell) in headers.iter().zip(rec.iter()) {
+        match h {
+            "id" => {
+                id = Some(
+                    cell.trim()
+                        .parse::<u64>()
+                        .with_context(|| format!("line {line}: bad id {cell:?}"))?,
+                )
+            }
+            "vector" => {
+                let v: Value = serde_json::from_str(cell)
+                    .with_context(|| format!("line {line}: vector is not a JSON array"))?;
+                vector = Some(vector_from(Some(v), line)?);
+            }
+            "payload" if !cell.trim().is_empty() => {
+                let p: Value = serde_json::from_str(cell)
+                    .with_context(|| format!("line {line}: payload is not JSON"))?;
+                if !p.is_object() {
+                    bail!("line {line}: payload must be a JSON object");
+                }
+                payload = Some(p);
+            }
+            "payload" => {}
+            other => {
+                fields.insert(other.to_string(), csv_value(cell));
+            }
+        }
+    }
+    let id = id.with_context(|| format!("line {line}: no id column"))?;
+    let vector = vector.with_context(|| format!("line {line}: no vector column"))?;
+    if payload.is_none() && !fields.is_empty() {
+        payload = Some(Value::Object(fields));
+    }
+    Ok(Point::new(id, vector, payload))
+}
+
+impl Source {
+    fn open(
+        args: &ImportArgs,
+        format: Format,
+        count: &std::rc::Rc<std::cell::Cell<u64>>,
+    ) -> anyhow::Result<Source> {
+        let path = &args.file;
+        let file = || -> anyhow::Result<CountingReader> {
+            let f = File::open(path).with_context(|| format!("opening {}", path.display()))?;
+            Ok(CountingReader {
+                inner: BufReader::new(f),
+                count: count.clone(),
+            })
+        };
+        let matrix = |cols: usize, data: Vec<f32>| -> anyhow::Result<Source> {
+            let payloads = match &args.payloads {
+                Some(p) => Some(
+                    BufReader::new(
+                        File::open(p).with_context(|| format!("opening {}", p.display()))?,
+                    )
+                    .lines(),
+                ),
+                None => None,
+            };
+            Ok(Source::Matrix {
+                cols,
+                data,
+                payloads,
+                next: 0,
+            })
+        };
+        match format {
+            Format::Jsonl => Ok(Source::Jsonl(BufReader::new(file()?).lines())),
+            Format::Csv => {
+                let mut r = csv::Reader::from_reader(file()?);
+                let headers = r.headers().context("reading the CSV header")?.clone();
+                Ok(Source::Csv(r, headers))
+            }
+            Format::Npy => {
+                let bytes =
+                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+                let m = npy::decode(&bytes).with_context(|| path.display().to_string())?;
+                matrix(m.cols, m.data)
+            }
+            Format::Fvecs => {
+                let rows = nearstore_testkit::read_fvecs(path)
+                    .with_context(|| path.display().to_string())?;
+                let cols = rows.dim;
+                let data: Vec<f32> = (0..rows.len()).flat_map(|i| rows.row(i).to_vec()).collect();
+                matrix(cols, data)
+            }
+        }
+    }
+
+    /// Rows in a matrix source (known up front).
+    fn rows(&self) -> Option<usize> {
+        match self {
+            Source::Matrix { cols, data, .. } => Some(data.len().checked_div(*cols).unwrap_or(0)),
+            _ => None,
+        }
+    }
+
+    /// Up to `n` more points (an empty batch at the end).
+    fn next_batch(
+        &mut self,
+        n: usize,
+        id_start: u64,
+        line: &mut usize,
+    ) -> anyhow::Result<Vec<Point>> {
+        let mut out = Vec::with_capacity(n.min(65_536));
+        match self {
+            Source::Jsonl(lines) => {
+                while out.len() < n {
+                    let Some(l) = lines.next() else { break };
+                    *line += 1;
+                    let l = l.with_context(|| format!("reading line {line}"))?;
+                    if l.trim().is_empty() {
+                        continue;
+                    }
+                    let v: Value = serde_json::from_str(&l)
+                        .with_context(|| format!("line {line}: not JSON"))?;
+                    out.push(parse_point(v, *line)?);
+                }
+            }
+            Source::Csv(reader, headers) => {
+                let mut rec = csv::StringRecord::new();
+                while out.len() < n
+                    && reader
+                        .read_record(&mut rec)
+                        .with_context(|| format!("CSV record after line {line}"))?
+                {
+                    *line += 1;
+                    out.push(csv_point(headers, &rec, *line + 1)?);
+                }
+            }
+            Source::Matrix {
+                cols,
+                data,
+                payloads,
+                next,
+            } => {
+                let rows = data.len().checked_div(*cols).unwrap_or(0);
+                while out.len() < n && *next < rows {
+                    let i = *next;
+                    let payload = match payloads {
+                        Some(lines) => {
+                            let l = lines
+                                .next()
+                                .with_context(|| {
+                                    format!(
+                                        "the payload file has fewer lines than the {rows} vectors"
+                                    )
+                                })?
+                                .context("reading the payload file")?;
+                            let p: Value = serde_json::from_str(&l)
+                                .with_context(|| format!("payload line {}: not JSON", i + 1))?;
+                            Some(p)
+                        }
+                        None => None,
+                    };
+                    let id = id_start.checked_add(i as u64).context("ids overflow u64")?;
+                    out.push(Point::new(
+                        id,
+                        data[i * *cols..(i + 1) * *cols].to_vec(),
+                        payload,
+                    ));
+                    *next += 1;
+                }
+                *line = *next;
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn collection_for(
+    db: &Database,
+    args: &ImportArgs,
+    dim: usize,
+) -> anyhow::Result<VectorCollection> {
+    match db.get_vector_collection(&args.collection) {
+        Ok(c) => Ok(c),
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            let metric: DistanceMetric = args.metric.parse().context("--metric")?;
+            Ok(db.create_collection(&args.collection, dim, metric)?)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Runs the import and prints its summary.
+pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
+    let format = Format::resolve(args.format, &args.file)?;
+    let count = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let mut source = Source::open(args, format, &count)?;
+    let file_bytes = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
+    let bar = match source.rows() {
+        Some(rows) => progress_bar(rows as u64, "points"),
+        None => progress_bar(file_bytes, "bytes"),
+    };
+    let db =
+        Database::open(&args.data).with_context(|| format!("opening {}", args.data.display()))?;
+    let started = Instant::now();
+    let mut collection: Option<VectorCollection> = None;
+    let (mut imported, mut line) = (0u64, 0usize);
+    loop {
+        let batch = source.next_batch(args.batch.max(1), args.id_start, &mut line)?;
+        let Some(first) = batch.first() else { break };
+        let c = match &collection {
+            Some(c) => c.clone(),
+            None => {
+                let c = collection_for(&db, args, first.vector.len())?;
+                collection = Some(c.clone());
+                c
+            }
+        };
+        c.upsert_bulk(&batch)
+            .with_context(|| format!("upserting the batch ending at line/row {line} ({imported} points imported before it)"))?;
+        imported += batch.len() as u64;
+        match source.rows() {
+            Some(_) => bar.set_position(imported),
+            None => bar.set_position(count.get()),
+        }
+    }
+    let Some(c) = collection else {
+        bar.finish_and_clear();
+        bail!("{} holds no points", args.file.display());
+    };
+    c.flush()?;
+    bar.finish_and_clear();
+    let secs = started.elapsed().as_secs_f64();
+    println!(
+        "imported {imported} points from {} into {:?} ({}-d, {}) in {secs:.1} s ({:.0} points/s); the collection now holds {} points (flushed)",
+        args.file.display(),
+        c.name(),
+        c.config().dim,
+        c.config().metric.name(),
+        imported as f64 / secs.max(1e-9),
+        c.len()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn csv_cells_keep_json_scalar_types() {
+        assert_eq!(csv_value("3"), json!(3));
+        assert_eq!(csv_value("true"), json!(true));
+        assert_eq!(csv_value("en"), json!("en"));
+        assert_eq!(csv_value("[1]"), json!("[1]"));
+    }
+
+    #[test]
+    fn bad_rows_are_errors_with_their_line() {
+        let err = parse_point(json!({"id": -1, "vector": [1.0]}), 7).unwrap_err();
+        assert!(err.to_string().contains("line 7"), "{err}");
+        let err = parse_point(json!({"id": 1, "vector": [1.0, "x"]}), 3).unwrap_err();
+        assert!(err.to_string().contains("line 3"), "{err}");
+        let err = parse_point(json!({"id": 1, "vector": [1.0], "payload": 5}), 2).unwrap_err();
+        assert!(err.to_string().contains("payload"), "{err}");
+    }
+}
