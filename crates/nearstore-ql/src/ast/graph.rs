@@ -1,0 +1,70 @@
+//! Graph patterns: `(a:Label {k: v})-[r:TYPE*1..3]->(b)`.
+
+use super::OptionList;
+
+/// A path pattern: a start node and zero or more hops.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GraphPattern {
+    /// The first node.
+    pub start: NodePattern,
+    /// Each following relationship and node, in order.
+    pub hops: Vec<Hop>,
+}
+
+/// One `-[rel]->(node)` step.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hop {
+    /// The relationship.
+    pub relationship: RelationshipPattern,
+    /// The node it leads to.
+    pub node: NodePattern,
+}
+
+/// `(alias:Label:Label2@collection {prop: value, ...})`; every part optional.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NodePattern {
+    /// Variable name.
+    pub alias: Option<String>,
+    /// Labels (all must hold).
+    pub labels: Vec<String>,
+    /// `@collection`: the node lives in another collection.
+    pub collection: Option<String>,
+    /// Property equalities.
+    pub properties: OptionList,
+}
+
+/// `-[alias:T1|T2*1..3 {prop: value}]->`, `<-[...]-` or `-[...]-`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RelationshipPattern {
+    /// Variable name.
+    pub alias: Option<String>,
+    /// Allowed types (any of; empty = any type).
+    pub types: Vec<String>,
+    /// Direction relative to the reading order.
+    pub direction: Direction,
+    /// Variable length (`*`, `*2`, `*1..3`, `*..3`, `*1..`); `None` = exactly one hop.
+    pub length: Option<HopRange>,
+    /// Property equalities.
+    pub properties: OptionList,
+}
+
+/// Edge direction as written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    /// `-[]->`
+    Outgoing,
+    /// `<-[]-`
+    Incoming,
+    /// `-[]-`
+    Undirected,
+}
+
+/// Hop counts of a variable-length relationship; `None` bounds are open. `*n` is
+/// `min = max = Some(n)`; bare `*` has both `None`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HopRange {
+    /// Minimum hops.
+    pub min: Option<u32>,
+    /// Maximum hops.
+    pub max: Option<u32>,
+}

@@ -1,0 +1,1 @@
+EXPLAIN SELECT * FROM docs WHERE vector NEAR $v LIMIT 10

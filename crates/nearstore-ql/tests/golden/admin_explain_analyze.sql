@@ -1,0 +1,1 @@
+EXPLAIN ANALYZE SELECT * FROM docs WHERE lang = 'en' AND vector NEAR $v

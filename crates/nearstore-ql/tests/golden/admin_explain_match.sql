@@ -1,0 +1,1 @@
+EXPLAIN MATCH (a)-[:R]->(b) RETURN b

@@ -1,0 +1,1 @@
+SELECT * FROM places WHERE GEO_DISTANCE(location, 48.8566, 2.3522) < 5000 AND GEO_BBOX(location, 48.0, 2.0, 49.0, 3.0)

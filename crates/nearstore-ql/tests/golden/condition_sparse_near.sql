@@ -1,0 +1,1 @@
+SELECT * FROM docs WHERE vector SPARSE_NEAR {12: 0.5, 40: 1.2} USING 'splade' LIMIT 5

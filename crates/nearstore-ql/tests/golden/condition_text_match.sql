@@ -1,0 +1,1 @@
+SELECT * FROM docs WHERE content MATCH 'vector search' OR title MATCH $q

@@ -1,0 +1,1 @@
+CREATE COLLECTION plain

@@ -1,0 +1,1 @@
+CREATE GRAPH COLLECTION kg (dimension = 64) WITH SCHEMA (NODE Person (name: STRING, age: INTEGER, score: FLOAT, active: BOOLEAN, emb: VECTOR), NODE Company, EDGE WORKS_AT FROM Person TO Company, EDGE KNOWS FROM Person TO Person)

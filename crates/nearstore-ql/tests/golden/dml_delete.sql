@@ -1,0 +1,1 @@
+DELETE FROM docs WHERE created_at < NOW() - INTERVAL '30 days' OR lang IS NULL

@@ -1,0 +1,1 @@
+DELETE EDGE 42 FROM kg

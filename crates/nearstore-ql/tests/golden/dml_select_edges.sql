@@ -1,0 +1,1 @@
+SELECT EDGES FROM kg WHERE source = 10 AND label = 'KNOWS' LIMIT 50

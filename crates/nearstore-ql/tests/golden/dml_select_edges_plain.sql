@@ -1,0 +1,1 @@
+SELECT EDGES FROM kg

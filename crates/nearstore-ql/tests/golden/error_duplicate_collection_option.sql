@@ -1,0 +1,1 @@
+CREATE COLLECTION docs (dimension = 3, DIMENSION = 4)

@@ -1,0 +1,1 @@
+INSERT EDGE INTO kg (id = 1, src = 2)

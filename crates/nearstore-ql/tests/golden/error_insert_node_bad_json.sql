@@ -1,0 +1,1 @@
+INSERT NODE INTO kg (id = 1, payload = '{not json}')

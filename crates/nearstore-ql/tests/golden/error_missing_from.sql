@@ -1,0 +1,2 @@
+SELECT id, title
+WHERE x = 1

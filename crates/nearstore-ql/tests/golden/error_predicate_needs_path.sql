@@ -1,0 +1,1 @@
+SELECT * FROM docs WHERE 1 + 2 IN (3)

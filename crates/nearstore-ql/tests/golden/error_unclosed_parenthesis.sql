@@ -1,0 +1,1 @@
+SELECT * FROM docs WHERE (a = 1 OR b = 2

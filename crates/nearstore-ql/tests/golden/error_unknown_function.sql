@@ -1,0 +1,1 @@
+SELECT LOWER(name) FROM docs

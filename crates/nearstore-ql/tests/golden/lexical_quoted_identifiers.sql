@@ -1,0 +1,1 @@
+SELECT `select`, "my col", "a""b" AS "order" FROM `weird table` AS `from` WHERE "where".x = 1

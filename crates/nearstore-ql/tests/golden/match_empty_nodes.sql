@@ -1,0 +1,1 @@
+MATCH ()-[]->(:Label)-[r]-({k: 1}) RETURN r

@@ -1,0 +1,1 @@
+MATCH (a:Person:Admin {name: 'Ann', age: 30})-[r:KNOWS|LIKES*1..3 {since: 2020}]->(b)<-[:WROTE]-(c:Doc@documents)-[]-(d) WHERE a.age > 21 AND b.name LIKE 'B%' RETURN *, a.name AS name, similarity() AS score ORDER BY score DESC LIMIT 10

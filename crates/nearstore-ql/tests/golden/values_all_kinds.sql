@@ -1,0 +1,1 @@
+SELECT * FROM t WHERE a = 42 AND b = -7 AND c = 0.5 AND d = -1.5e-3 AND e = 'it''s' AND f = TRUE AND g = false AND h = null AND i = $p AND j = [1, 'x', [2]] AND k = NOW() AND l = INTERVAL '1 hour' AND m = NOW() - INTERVAL '30 minutes' AND n = other.field
