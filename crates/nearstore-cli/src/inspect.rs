@@ -1,6 +1,7 @@
-//! `nearstore inspect DIR`: a read-only report of a store directory.
+//! `nearstore inspect DIR`: a read-only report of a database or store directory and every
+//! directory under it (collections, their vector and payload stores).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
@@ -19,57 +20,102 @@ fn to_json(f: &FileReport) -> serde_json::Value {
     })
 }
 
+/// `dir` and every directory below it, sorted (depth first).
+fn directories(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = vec![dir.to_path_buf()];
+    let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .collect();
+    subdirs.sort();
+    for d in subdirs {
+        out.extend(directories(&d)?);
+    }
+    Ok(out)
+}
+
 /// Prints the report; the exit code is 2 when a checksum fails.
 pub fn run(dir: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
     if !dir.is_dir() {
         bail!(
-            "no store directory at {} (create one by opening a store there)",
+            "no database or store directory at {} (create one by opening a database there)",
             dir.display()
         );
     }
-    let report =
-        inspect(&FsBackend, dir).with_context(|| format!("inspecting {}", dir.display()))?;
-    if as_json {
-        let files: Vec<_> = report.files.iter().map(to_json).collect();
-        let out =
-            json!({"dir": dir, "all_checksums_ok": report.all_checksums_ok(), "files": files});
-        println!("{}", serde_json::to_string_pretty(&out)?);
-    } else {
-        println!("{}", dir.display());
-        println!(
-            "{:<22} {:>12} {:>9} {:>12} {:>12}  {:<9} kind / note",
-            "file", "bytes", "records", "live bytes", "dead bytes", "checksums"
-        );
-        for f in &report.files {
-            let note = f
-                .note
-                .as_deref()
-                .map(|n| format!(": {n}"))
-                .unwrap_or_default();
-            println!(
-                "{:<22} {:>12} {:>9} {:>12} {:>12}  {:<9} {}{}",
-                f.name,
-                f.bytes,
-                opt(f.records),
-                opt(f.live_bytes),
-                opt(f.dead_bytes),
-                if f.checksums_ok { "ok" } else { "FAILED" },
-                f.kind,
-                note
-            );
+    let mut all_ok = true;
+    let mut reports = Vec::new();
+    for d in directories(dir)? {
+        let report =
+            inspect(&FsBackend, &d).with_context(|| format!("inspecting {}", d.display()))?;
+        all_ok &= report.all_checksums_ok();
+        if !report.files.is_empty() {
+            reports.push((d, report));
         }
-        println!(
-            "{}",
-            if report.all_checksums_ok() {
-                "every checksum verifies"
-            } else {
-                "SOME CHECKSUMS FAIL"
-            }
-        );
     }
-    Ok(if report.all_checksums_ok() {
+    if as_json {
+        let dirs: Vec<_> = reports
+            .iter()
+            .map(|(d, r)| {
+                let files: Vec<_> = r.files.iter().map(to_json).collect();
+                json!({"dir": d, "all_checksums_ok": r.all_checksums_ok(), "files": files})
+            })
+            .collect();
+        // The first directory's files stay at the top level (the store layout of old).
+        let files = dirs
+            .first()
+            .map(|d| d["files"].clone())
+            .unwrap_or(json!([]));
+        let out =
+            json!({"dir": dir, "all_checksums_ok": all_ok, "files": files, "directories": dirs});
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(if all_ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(2)
+        });
+    }
+    for (d, report) in &reports {
+        print_table(d, report);
+    }
+    println!(
+        "{}",
+        if all_ok {
+            "every checksum verifies"
+        } else {
+            "SOME CHECKSUMS FAIL"
+        }
+    );
+    Ok(if all_ok {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(2)
     })
+}
+
+fn print_table(dir: &Path, report: &nearstore::storage::inspect::InspectReport) {
+    println!("{}", dir.display());
+    println!(
+        "{:<22} {:>12} {:>9} {:>12} {:>12}  {:<9} kind / note",
+        "file", "bytes", "records", "live bytes", "dead bytes", "checksums"
+    );
+    for f in &report.files {
+        let note = f
+            .note
+            .as_deref()
+            .map(|n| format!(": {n}"))
+            .unwrap_or_default();
+        println!(
+            "{:<22} {:>12} {:>9} {:>12} {:>12}  {:<9} {}{}",
+            f.name,
+            f.bytes,
+            opt(f.records),
+            opt(f.live_bytes),
+            opt(f.dead_bytes),
+            if f.checksums_ok { "ok" } else { "FAILED" },
+            f.kind,
+            note
+        );
+    }
 }

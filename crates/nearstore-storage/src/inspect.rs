@@ -1,5 +1,8 @@
 //! A read-only report over a store directory: every file, its records, live and dead bytes,
-//! and whether every checksum verifies. Used by `nearstore inspect`.
+//! and whether every checksum verifies. Used by `nearstore inspect` (which walks a database
+//! directory and reports each directory in it). Files are recognised by name (stores) or by
+//! their magic (operation logs, checksummed sections files such as manifests and index
+//! checkpoints).
 //!
 //! It takes no lock and writes nothing (a torn tail is reported, not cut off), so it can look
 //! at a store another process has open; figures are then a snapshot.
@@ -10,7 +13,9 @@ use rustc_hash::FxHashMap;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::format::{LOG_HEADER_LEN, PAYLOAD_LOG_MAGIC, RECORD_HEADER_LEN, VECTOR_WAL_MAGIC};
+use crate::format::{
+    LOG_HEADER_LEN, OP_LOG_MAGIC, PAYLOAD_LOG_MAGIC, RECORD_HEADER_LEN, VECTOR_WAL_MAGIC,
+};
 use crate::log::{read_header, scan};
 use crate::vector::{Checkpoint, DATA_FILE, INDEX_FILE, WAL_FILE};
 
@@ -116,7 +121,7 @@ pub fn inspect(backend: &dyn Backend, dir: &Path) -> Result<InspectReport> {
                 bytes,
                 "leftover of an interrupted write (removed at next open)",
             ),
-            _ => report(&name, bytes, "unknown"),
+            _ => inspect_by_magic(report(&name, bytes, "unknown"), backend, &path),
         };
         files.push(r);
     }
@@ -124,6 +129,56 @@ pub fn inspect(backend: &dyn Backend, dir: &Path) -> Result<InspectReport> {
         dir: dir.to_path_buf(),
         files,
     })
+}
+
+/// Recognises an operation log or a sections file by its first bytes.
+fn inspect_by_magic(r: FileReport, backend: &dyn Backend, path: &Path) -> FileReport {
+    let mut magic = [0u8; 8];
+    let read = backend
+        .open(path, false)
+        .and_then(|f| f.read_exact_at(&mut magic, 0).map(|()| f));
+    let Ok(file) = read else {
+        return r;
+    };
+    if magic == OP_LOG_MAGIC {
+        return inspect_log(
+            FileReport {
+                kind: "operation log",
+                ..r
+            },
+            file.as_ref(),
+            &OP_LOG_MAGIC,
+            false,
+        );
+    }
+    match crate::sections::read_sections(backend, path, &magic) {
+        Ok(sections) => FileReport {
+            kind: "checksummed sections file",
+            records: Some(sections.len() as u64),
+            note: Some(format!(
+                "magic {}, {} sections",
+                String::from_utf8_lossy(&magic),
+                sections.len()
+            )),
+            ..r
+        },
+        // A file that declares itself a sections file (format version after the magic) but
+        // fails to verify is damaged, not unknown.
+        Err(e) if looks_like_sections(file.as_ref()) => failed(
+            FileReport {
+                kind: "checksummed sections file",
+                ..r
+            },
+            &e,
+        ),
+        Err(_) => r,
+    }
+}
+
+fn looks_like_sections(file: &dyn crate::backend::StorageFile) -> bool {
+    let mut version = [0u8; 4];
+    file.read_exact_at(&mut version, 8).is_ok()
+        && u32::from_le_bytes(version) == crate::format::FORMAT_VERSION
 }
 
 fn inspect_data(
@@ -168,7 +223,8 @@ fn inspect_log(
     // For the payload log, live bytes are those of the newest put of each id still present.
     let mut newest: FxHashMap<u64, Option<u64>> = FxHashMap::default();
     let scanned = scan(file, |_, body| {
-        if payloads && body.len() >= 10 {
+        // Mark records (tag 3) carry a sequence number in the id field, not an id.
+        if payloads && body.len() >= 10 && body[0] != 3 {
             let id = u64::from_le_bytes(body[2..10].try_into().unwrap_or_default());
             let size = RECORD_HEADER_LEN + body.len() as u64;
             newest.insert(id, (body[0] == 1).then_some(size));
