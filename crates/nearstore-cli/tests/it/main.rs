@@ -96,7 +96,7 @@ fn inspect_of_a_missing_directory_is_a_clear_error() {
         .output()
         .unwrap();
     assert!(!out.status.success());
-    assert!(String::from_utf8_lossy(&out.stderr).contains("no store directory"));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no database or store directory"));
 }
 
 /// Writes rows in the TEXMEX layout (i32 count, then 4-byte values).
