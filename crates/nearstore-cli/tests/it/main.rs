@@ -283,3 +283,35 @@ fn a_bad_import_file_is_a_clear_error_naming_the_line() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("line 2") && err.contains("vector"), "{err}");
 }
+
+#[test]
+fn inspect_walks_a_database_and_flags_a_damaged_manifest() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = nearstore::Database::open(dir.path()).unwrap();
+        let c = db
+            .create_collection("docs", 2, nearstore::DistanceMetric::Cosine)
+            .unwrap();
+        c.upsert(vec![nearstore::Point::new(1, vec![1.0, 0.0], None)])
+            .unwrap();
+    }
+    let out = run_ok(&["inspect".as_ref(), dir.path().as_os_str()]);
+    for expected in [
+        "database.manifest",
+        "collection.manifest",
+        "hnsw.index",
+        "ops.log",
+        "payloads.log",
+        "vectors.dat",
+    ] {
+        assert!(out.contains(expected), "{expected} in {out}");
+    }
+    let manifest = dir.path().join("collections/docs/collection.manifest");
+    let mut bytes = std::fs::read(&manifest).unwrap();
+    let last = bytes.len() - 2;
+    bytes[last] ^= 0x20;
+    std::fs::write(&manifest, bytes).unwrap();
+    let out = nearstore().arg("inspect").arg(dir.path()).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED"));
+}
