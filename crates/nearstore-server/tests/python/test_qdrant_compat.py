@@ -1,0 +1,181 @@
+"""The unmodified qdrant-client and langchain-qdrant against a NearStore server.
+
+The server URL comes from NEARSTORE_URL (default http://127.0.0.1:6333). Run through run.sh.
+"""
+
+import os
+import uuid
+
+import pytest
+from qdrant_client import QdrantClient, models
+
+URL = os.environ.get("NEARSTORE_URL", "http://127.0.0.1:6333")
+DIM = 8
+
+
+@pytest.fixture(scope="module")
+def client():
+    c = QdrantClient(url=URL, timeout=30, check_compatibility=False)
+    yield c
+    c.close()
+
+
+def vec(i):
+    """A deterministic unit-ish vector."""
+    v = [((i * 7 + j * 3) % 11) / 10.0 + 0.01 for j in range(DIM)]
+    return v
+
+
+def test_collection_lifecycle(client):
+    name = "py_lifecycle"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(name, vectors_config=models.VectorParams(size=DIM, distance=models.Distance.COSINE))
+    assert client.collection_exists(name)
+    assert name in [c.name for c in client.get_collections().collections]
+    info = client.get_collection(name)
+    assert info.config.params.vectors.size == DIM
+    assert info.config.params.vectors.distance == models.Distance.COSINE
+    assert info.points_count == 0
+    assert client.delete_collection(name)
+    assert not client.collection_exists(name)
+
+
+def test_points_roundtrip(client):
+    name = "py_points"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(name, vectors_config=models.VectorParams(size=DIM, distance=models.Distance.COSINE))
+    u1, u2 = str(uuid.uuid4()), uuid.uuid4().hex
+    points = [
+        models.PointStruct(id=1, vector=vec(1), payload={"city": "Berlin", "n": 1, "metadata": {"lang": "de"}}),
+        models.PointStruct(id=2, vector=vec(2), payload={"city": "Paris", "n": 2, "metadata": {"lang": "fr"}}),
+        models.PointStruct(id=u1, vector=vec(3), payload={"city": "Rome", "n": 3, "metadata": {"lang": "it"}}),
+        models.PointStruct(id=u2, vector=vec(4), payload={"city": "Berlin", "n": 4, "metadata": {"lang": "de"}}),
+    ]
+    result = client.upsert(name, points=points, wait=True)
+    assert result.status == models.UpdateStatus.COMPLETED
+    client.upsert(
+        name,
+        points=models.Batch(ids=[5, 6], vectors=[vec(5), vec(6)], payloads=[{"city": "Oslo", "n": 5}, {"city": "Oslo", "n": 6}]),
+    )
+    client.create_payload_index(name, field_name="city", field_schema=models.PayloadSchemaType.KEYWORD)
+    client.create_payload_index(name, field_name="n", field_schema=models.PayloadSchemaType.INTEGER)
+    info = client.get_collection(name)
+    assert info.points_count == 6
+    assert set(info.payload_schema) == {"city", "n"}
+
+    # query without filter: the point itself comes first
+    hits = client.query_points(name, query=vec(3), limit=3, with_payload=True).points
+    assert hits[0].id == u1
+    assert hits[0].payload["city"] == "Rome"
+    assert len(hits) == 3
+
+    # query with filters
+    berlin = models.Filter(must=[models.FieldCondition(key="city", match=models.MatchValue(value="Berlin"))])
+    hits = client.query_points(name, query=vec(1), query_filter=berlin, limit=10).points
+    assert sorted(str(h.id) for h in hits) == sorted(["1", u2])
+    nested = models.Filter(must=[models.FieldCondition(key="metadata.lang", match=models.MatchAny(any=["fr", "it"]))])
+    hits = client.query_points(name, query=vec(1), query_filter=nested, limit=10).points
+    assert sorted(str(h.id) for h in hits) == sorted(["2", u1])
+    ranged = models.Filter(
+        must=[models.FieldCondition(key="n", range=models.Range(gte=2, lt=5))],
+        must_not=[models.FieldCondition(key="city", match=models.MatchValue(value="Rome"))],
+    )
+    hits = client.query_points(name, query=vec(1), query_filter=ranged, limit=10).points
+    assert sorted(str(h.id) for h in hits) == sorted(["2", u2])
+
+    # scroll through everything in pages
+    seen, offset = [], None
+    while True:
+        records, offset = client.scroll(name, limit=4, offset=offset, with_payload=True)
+        seen.extend(r.id for r in records)
+        if offset is None:
+            break
+    assert len(seen) == 6 and u1 in seen and u2 in seen and 1 in seen
+
+    # retrieve keeps each id's form
+    got = client.retrieve(name, ids=[u2, 1, u1], with_vectors=True)
+    assert sorted(str(r.id) for r in got) == sorted([u2, "1", u1])
+    assert all(len(r.vector) == DIM for r in got)
+    assert all("__nearstore_uuid" not in r.payload for r in got)
+
+    # count
+    assert client.count(name, exact=True).count == 6
+    assert client.count(name, count_filter=berlin, exact=True).count == 2
+
+    # delete by id and by filter
+    client.delete(name, points_selector=models.PointIdsList(points=[1, u1]), wait=True)
+    assert client.count(name).count == 4
+    client.delete(
+        name,
+        points_selector=models.FilterSelector(
+            filter=models.Filter(must=[models.FieldCondition(key="city", match=models.MatchValue(value="Oslo"))])
+        ),
+    )
+    assert client.count(name).count == 2
+    assert sorted(str(r.id) for r in client.scroll(name, limit=10)[0]) == sorted(["2", u2])
+
+    # unsupported features answer 400 with a clear message
+    with pytest.raises(Exception) as err:
+        client.query_points(name, query=vec(1), using="image")
+    assert "not supported" in str(err.value)
+    client.delete_collection(name)
+
+
+def test_langchain_vector_store():
+    from langchain_core.documents import Document
+    from langchain_core.embeddings import Embeddings
+    from langchain_qdrant import QdrantVectorStore
+
+    class FakeEmbeddings(Embeddings):
+        """Deterministic bag-of-letters embeddings."""
+
+        def _embed(self, text):
+            v = [0.0] * 16
+            for ch in text.lower():
+                if ch.isalpha():
+                    v[(ord(ch) - ord("a")) % 16] += 1.0
+            v[15] += 0.5
+            return v
+
+        def embed_documents(self, texts):
+            return [self._embed(t) for t in texts]
+
+        def embed_query(self, text):
+            return self._embed(text)
+
+    texts = ["apples and pears", "bananas are yellow", "cherries are red", "apple pie recipe"]
+    metadatas = [{"kind": "fruit", "n": 1}, {"kind": "fruit", "n": 2}, {"kind": "fruit", "n": 3}, {"kind": "food", "n": 4}]
+    store = QdrantVectorStore.from_texts(
+        texts,
+        FakeEmbeddings(),
+        metadatas=metadatas,
+        url=URL,
+        collection_name="py_langchain",
+        force_recreate=True,
+    )
+    docs = store.similarity_search("apple pie", k=2)
+    assert len(docs) == 2
+    assert docs[0].page_content == "apple pie recipe"
+    assert isinstance(docs[0], Document)
+
+    only_fruit = store.similarity_search(
+        "apple pie",
+        k=4,
+        filter=models.Filter(must=[models.FieldCondition(key="metadata.kind", match=models.MatchValue(value="fruit"))]),
+    )
+    assert [d.metadata["kind"] for d in only_fruit] == ["fruit"] * 3
+    assert "apple pie recipe" not in [d.page_content for d in only_fruit]
+
+    scored = store.similarity_search_with_score("bananas", k=1)
+    assert scored[0][0].page_content == "bananas are yellow"
+
+    ids = store.add_texts(["durian smells"], metadatas=[{"kind": "fruit", "n": 5}])
+    assert len(ids) == 1
+    assert store.similarity_search("durian smells", k=1)[0].page_content == "durian smells"
+    got = store.get_by_ids(ids)
+    assert [d.page_content for d in got] == ["durian smells"]
+    assert store.delete(ids)
+    assert all(d.page_content != "durian smells" for d in store.similarity_search("durian smells", k=5))
+    assert store.client.count("py_langchain").count == 4
