@@ -15,7 +15,7 @@
 //! # Ok::<(), nearstore_ql::ParseError>(())
 //! ```
 //!
-//! # Grammar (summary; `docs/spec/query-language.md` is the reference)
+//! # Grammar (summary; the query-language spec is the reference)
 //!
 //! ```text
 //! script     := (LET name = expr [;])* statement [;]

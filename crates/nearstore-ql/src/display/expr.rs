@@ -32,10 +32,11 @@ impl fmt::Display for Expr {
                 write!(f, " {} ", op_symbol(*op))?;
                 write_operand(f, rhs, precedence + 1)
             }
+            // `-(5)` keeps a negated literal from folding into `-5`; `- -x` (spaced, so not
+            // a comment) adds no nesting level, so printing never deepens a tree's text.
             Expr::Negate(inner) => match **inner {
-                Expr::Binary { .. } | Expr::Negate(_) | Expr::Integer(_) | Expr::Float(_) => {
-                    write!(f, "-({inner})")
-                }
+                Expr::Binary { .. } | Expr::Integer(_) | Expr::Float(_) => write!(f, "-({inner})"),
+                Expr::Negate(_) => write!(f, "- {inner}"),
                 _ => write!(f, "-{inner}"),
             },
             Expr::Similarity(None) => f.write_str("SIMILARITY()"),

@@ -367,3 +367,136 @@ impl Parser<'_> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ast::{CompareOp, Condition, Expr, Statement};
+
+    fn filter(condition: &str) -> Condition {
+        let text = format!("SELECT * FROM t WHERE {condition}");
+        match crate::parse_statement(&text).unwrap() {
+            Statement::Select(query) => query.filter.unwrap(),
+            other => panic!("not a select: {other:?}"),
+        }
+    }
+
+    fn eq(field: &str, value: i64) -> Condition {
+        Condition::Compare {
+            left: Expr::Path(vec![field.into()]),
+            op: CompareOp::Eq,
+            right: Expr::Integer(value),
+        }
+    }
+
+    #[test]
+    fn and_binds_tighter_than_or() {
+        assert_eq!(
+            filter("a = 1 OR b = 2 AND c = 3"),
+            Condition::Or(vec![
+                eq("a", 1),
+                Condition::And(vec![eq("b", 2), eq("c", 3)])
+            ])
+        );
+        assert_eq!(
+            filter("a = 1 AND b = 2 OR c = 3"),
+            Condition::Or(vec![
+                Condition::And(vec![eq("a", 1), eq("b", 2)]),
+                eq("c", 3)
+            ])
+        );
+    }
+
+    #[test]
+    fn chains_are_flat() {
+        assert_eq!(
+            filter("a = 1 AND b = 2 AND c = 3"),
+            Condition::And(vec![eq("a", 1), eq("b", 2), eq("c", 3)])
+        );
+        assert_eq!(
+            filter("a = 1 OR b = 2 OR c = 3"),
+            Condition::Or(vec![eq("a", 1), eq("b", 2), eq("c", 3)])
+        );
+    }
+
+    #[test]
+    fn not_binds_tighter_than_and() {
+        assert_eq!(
+            filter("NOT a = 1 AND b = 2"),
+            Condition::And(vec![Condition::Not(Box::new(eq("a", 1))), eq("b", 2)])
+        );
+        assert_eq!(
+            filter("NOT (a = 1 AND b = 2)"),
+            Condition::Not(Box::new(Condition::Group(Box::new(Condition::And(vec![
+                eq("a", 1),
+                eq("b", 2)
+            ])))))
+        );
+    }
+
+    #[test]
+    fn parentheses_override_precedence_and_are_kept() {
+        assert_eq!(
+            filter("(a = 1 OR b = 2) AND c = 3"),
+            Condition::And(vec![
+                Condition::Group(Box::new(Condition::Or(vec![eq("a", 1), eq("b", 2)]))),
+                eq("c", 3)
+            ])
+        );
+    }
+
+    #[test]
+    fn between_takes_its_own_and() {
+        assert_eq!(
+            filter("x BETWEEN 1 AND 2 AND y = 3"),
+            Condition::And(vec![
+                Condition::Between {
+                    path: vec!["x".into()],
+                    low: Expr::Integer(1),
+                    high: Expr::Integer(2)
+                },
+                eq("y", 3)
+            ])
+        );
+    }
+
+    #[test]
+    fn similarity_with_arguments_is_a_threshold() {
+        assert!(matches!(
+            filter("similarity(v, $q) > 0.5"),
+            Condition::SimilarityThreshold {
+                op: CompareOp::Gt,
+                ..
+            }
+        ));
+        assert!(matches!(
+            filter("similarity() > 0.5"),
+            Condition::Compare {
+                left: Expr::Similarity(None),
+                ..
+            }
+        ));
+    }
+
+    #[test]
+    fn not_in_and_not_like() {
+        assert!(matches!(
+            filter("a NOT IN (1)"),
+            Condition::In { negated: true, .. }
+        ));
+        assert!(matches!(
+            filter("a NOT ILIKE 'x'"),
+            Condition::Like {
+                negated: true,
+                case_insensitive: true,
+                ..
+            }
+        ));
+        assert!(crate::parse("SELECT * FROM t WHERE a NOT BETWEEN 1 AND 2").is_err());
+    }
+
+    #[test]
+    fn keywords_are_case_insensitive() {
+        assert_eq!(filter("a = 1 and not b = 2"), filter("a = 1 AND NOT b = 2"));
+        assert_eq!(filter("v near $q"), filter("v NEAR $q"));
+    }
+}

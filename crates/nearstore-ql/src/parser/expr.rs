@@ -372,3 +372,124 @@ fn arithmetic_height(expr: &Expr) -> usize {
         _ => 0,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::ast::{BinaryOp, Expr, Statement};
+
+    fn order_expr(expr: &str) -> Expr {
+        let text = format!("SELECT * FROM t ORDER BY {expr}");
+        match crate::parse_statement(&text).unwrap() {
+            Statement::Select(mut query) => query.order_by.remove(0).expr,
+            other => panic!("not a select: {other:?}"),
+        }
+    }
+
+    fn path(name: &str) -> Expr {
+        Expr::Path(vec![name.into()])
+    }
+
+    fn binary(op: BinaryOp, lhs: Expr, rhs: Expr) -> Expr {
+        Expr::Binary {
+            op,
+            lhs: Box::new(lhs),
+            rhs: Box::new(rhs),
+        }
+    }
+
+    #[test]
+    fn multiplication_binds_tighter_than_addition() {
+        assert_eq!(
+            order_expr("a + b * c"),
+            binary(
+                BinaryOp::Add,
+                path("a"),
+                binary(BinaryOp::Multiply, path("b"), path("c"))
+            )
+        );
+        assert_eq!(
+            order_expr("a / b - c"),
+            binary(
+                BinaryOp::Subtract,
+                binary(BinaryOp::Divide, path("a"), path("b")),
+                path("c")
+            )
+        );
+    }
+
+    #[test]
+    fn operators_are_left_associative() {
+        assert_eq!(
+            order_expr("a - b - c"),
+            binary(
+                BinaryOp::Subtract,
+                binary(BinaryOp::Subtract, path("a"), path("b")),
+                path("c")
+            )
+        );
+        assert_eq!(
+            order_expr("a - (b - c)"),
+            binary(
+                BinaryOp::Subtract,
+                path("a"),
+                binary(BinaryOp::Subtract, path("b"), path("c"))
+            )
+        );
+    }
+
+    #[test]
+    fn minus_folds_into_number_literals_only() {
+        assert_eq!(order_expr("-5"), Expr::Integer(-5));
+        assert_eq!(order_expr("-2.5e1"), Expr::Float(-25.0));
+        assert_eq!(order_expr("-9223372036854775808"), Expr::Integer(i64::MIN));
+        assert_eq!(order_expr("-x"), Expr::Negate(Box::new(path("x"))));
+        assert_eq!(order_expr("-(5)"), Expr::Negate(Box::new(Expr::Integer(5))));
+        assert_eq!(
+            order_expr("-x * 2"),
+            binary(
+                BinaryOp::Multiply,
+                Expr::Negate(Box::new(path("x"))),
+                Expr::Integer(2)
+            )
+        );
+        assert_eq!(
+            order_expr("a - -1"),
+            binary(BinaryOp::Subtract, path("a"), Expr::Integer(-1))
+        );
+    }
+
+    #[test]
+    fn out_of_range_numbers_are_errors() {
+        assert!(crate::parse("SELECT * FROM t ORDER BY 9223372036854775808").is_err());
+        assert!(crate::parse("SELECT * FROM t ORDER BY 1e309").is_err());
+        assert!(crate::parse("SELECT * FROM t WHERE v NEAR [3.4e38, 1]").is_ok());
+        assert!(crate::parse("SELECT * FROM t WHERE v NEAR [3.5e39]").is_err());
+    }
+
+    #[test]
+    fn printed_arithmetic_keeps_only_needed_parentheses() {
+        for (text, printed) in [
+            ("(a + b) * c", "(a + b) * c"),
+            ("a + (b * c)", "a + b * c"),
+            ("((a))", "a"),
+            ("a - (b + c)", "a - (b + c)"),
+            ("(a - b) + c", "a - b + c"),
+            ("a / (b / c)", "a / (b / c)"),
+            ("-(a + b)", "-(a + b)"),
+            ("- - a", "- -a"),
+        ] {
+            assert_eq!(order_expr(text).to_string(), printed, "{text}");
+        }
+    }
+
+    #[test]
+    fn function_names_and_keywords_are_case_insensitive() {
+        assert_eq!(order_expr("count(*)"), order_expr("COUNT(*)"));
+        assert_eq!(order_expr("Similarity()"), Expr::Similarity(None));
+        assert_eq!(order_expr("now()"), Expr::Now);
+        assert_eq!(
+            order_expr("interval '1 day'"),
+            Expr::Interval("1 day".into())
+        );
+    }
+}

@@ -6,4 +6,5 @@
 
 mod arbitrary;
 mod golden;
+mod limits;
 mod roundtrip;
