@@ -42,7 +42,7 @@ mod space;
 pub use allow::{AllowAll, AllowList, IdSetAllowList};
 pub use error::{Error, Result};
 pub use flat::FlatIndex;
-pub use hnsw::{HnswIndex, HnswParams, SearchQuality};
+pub use hnsw::{HnswIndex, HnswParams, SearchQuality, SearchStats, last_search_stats};
 pub use nearstore_distance::DistanceMetric;
 
 /// One search result: an external id and its score (see [`DistanceMetric`] for direction).

@@ -48,6 +48,9 @@ struct DatabaseInner {
     collections: RwLock<BTreeMap<String, VectorCollection>>,
     /// Serializes create / drop (manifest rewrites).
     catalog: Mutex<()>,
+    /// Bumped by every create / drop: cached query plans of an older generation are stale.
+    generation: std::sync::atomic::AtomicU64,
+    plan_cache: crate::query::PlanCache,
     _lock: Box<dyn LockGuard>,
 }
 
@@ -122,6 +125,8 @@ impl Database {
                 backend,
                 collections: RwLock::new(collections),
                 catalog: Mutex::new(()),
+                generation: std::sync::atomic::AtomicU64::new(0),
+                plan_cache: Default::default(),
                 _lock: lock,
             }),
         })
@@ -130,6 +135,23 @@ impl Database {
     /// The database directory.
     pub fn dir(&self) -> &Path {
         &self.inner.dir
+    }
+
+    /// The schema generation (changes whenever a collection is created or dropped).
+    pub(crate) fn schema_generation(&self) -> u64 {
+        self.inner
+            .generation
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    fn bump_generation(&self) {
+        self.inner
+            .generation
+            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    pub(crate) fn plan_cache(&self) -> &crate::query::PlanCache {
+        &self.inner.plan_cache
     }
 
     fn write_manifest(&self, names: Vec<String>) -> Result<()> {
@@ -185,6 +207,7 @@ impl Database {
             .collections
             .write()
             .insert(name.to_string(), collection.clone());
+        self.bump_generation();
         Ok(collection)
     }
 
@@ -218,6 +241,7 @@ impl Database {
             .collect();
         self.write_manifest(names)?;
         self.inner.collections.write().remove(name);
+        self.bump_generation();
         collection.inner.mark_dropped();
         self.inner.backend.remove_dir_all(collection.inner.dir())?;
         Ok(())

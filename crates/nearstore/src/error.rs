@@ -80,6 +80,24 @@ pub enum Error {
     /// Any other invalid argument.
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
+    /// A query that does not parse: the message, with the position and the offending line
+    /// underlined.
+    #[error("{rendered}")]
+    Syntax {
+        /// The parser's error (line, column, what was expected).
+        error: nearstore_ql::ParseError,
+        /// The error rendered against the query text.
+        rendered: String,
+    },
+    /// A feature the query language accepts but this version does not execute.
+    #[error("{0}")]
+    Unsupported(String),
+    /// The query ran past its timeout and was cancelled.
+    #[error("{0}")]
+    Cancelled(String),
+    /// INSERT of an id that exists (UPSERT replaces).
+    #[error("point {0} already exists (use UPSERT to replace it)")]
+    PointExists(u64),
     /// A database file that does not describe a valid state.
     #[error("corruption in {file}: {reason}")]
     Corruption {
@@ -121,7 +139,11 @@ impl Error {
             | Error::NonFiniteVector { .. }
             | Error::InvalidName { .. }
             | Error::InvalidArgument(_)
+            | Error::Syntax { .. }
+            | Error::Unsupported(_)
             | Error::Distance(_) => ErrorKind::InvalidArgument,
+            Error::Cancelled(_) => ErrorKind::Cancelled,
+            Error::PointExists(_) => ErrorKind::AlreadyExists,
             Error::PayloadTooLarge { .. } => ErrorKind::ResourceExhausted,
             Error::Filter(e) => match e {
                 nearstore_filter::Error::Corruption(_) => ErrorKind::Corruption,

@@ -28,6 +28,7 @@ mod database;
 mod error;
 mod plan;
 mod point;
+mod query;
 mod request;
 
 pub use collection::VectorCollection;
@@ -39,6 +40,7 @@ pub use nearstore_filter::{FieldIndexKind, Filter};
 pub use nearstore_index::{HnswParams, SearchQuality};
 pub use nearstore_storage::Durability;
 pub use point::{Point, ScrollPage, SearchResult};
+pub use query::{QueryResult, QueryRow};
 pub use request::{MAX_SEARCH_RESULTS, SearchRequest};
 
 /// The vector indexes (exact and HNSW), for callers that use an index directly.

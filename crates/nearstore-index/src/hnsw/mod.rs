@@ -28,6 +28,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rustc_hash::FxHashMap;
 
+pub use search::{SearchStats, last_search_stats};
 pub(crate) use topk::TopK;
 
 use self::graph::Graph;

@@ -146,6 +146,33 @@ pub(super) fn search_layer(
     results.into_sorted_vec()
 }
 
+/// What the last search on this thread did (for EXPLAIN ANALYZE and diagnostics).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SearchStats {
+    /// Whether it scored the allowed points exactly instead of walking the graph.
+    pub exact: bool,
+    /// Nodes visited on layer 0 (graph search) or points scanned (exact).
+    pub nodes_visited: u64,
+    /// Distances computed on layer 0 / in the scan (the descent through the upper layers,
+    /// a few dozen, is not counted).
+    pub distance_computations: u64,
+}
+
+thread_local! {
+    static LAST_SEARCH: std::cell::Cell<SearchStats> = const {
+        std::cell::Cell::new(SearchStats { exact: false, nodes_visited: 0, distance_computations: 0 })
+    };
+}
+
+/// The statistics of the last search run on the calling thread.
+pub fn last_search_stats() -> SearchStats {
+    LAST_SEARCH.with(std::cell::Cell::get)
+}
+
+fn record(stats: SearchStats) {
+    LAST_SEARCH.with(|c| c.set(stats));
+}
+
 impl HnswIndex {
     /// Search with an already prepared (normalized for cosine) query.
     pub(crate) fn search_prepared(
@@ -191,6 +218,7 @@ impl HnswIndex {
             |slot: u32| !g.is_deleted(slot) && allow.is_none_or(|a| a.allows(g.external(slot)));
         let mut ef = ef;
         let mut found;
+        let mut visited_total = 0u64;
         loop {
             let mut visited = self.visited.take(g.len());
             found = if allow.is_none() {
@@ -207,6 +235,7 @@ impl HnswIndex {
             } else {
                 search_layer(&g, &self.space, q, &[start], ef, 0, &mut visited, accept)
             };
+            visited_total += visited.marked;
             self.visited.give_back(visited);
             // Adaptive: widen only while a wider search still changes the top k.
             if !adaptive || ef >= 1024 {
@@ -223,6 +252,7 @@ impl HnswIndex {
                 &mut wider_visited,
                 accept,
             );
+            visited_total += wider_visited.marked;
             self.visited.give_back(wider_visited);
             let same = wider
                 .iter()
@@ -235,6 +265,11 @@ impl HnswIndex {
                 break;
             }
         }
+        record(SearchStats {
+            exact: false,
+            nodes_visited: visited_total,
+            distance_computations: visited_total,
+        });
         found
             .into_iter()
             .take(k)
@@ -255,16 +290,30 @@ impl HnswIndex {
             };
             // Scan in slot order: sequential memory access instead of hash order.
             slots.sort_unstable();
+            let scanned = slots.len() as u64;
+            record(SearchStats {
+                exact: true,
+                nodes_visited: scanned,
+                distance_computations: scanned,
+            });
             let candidates = slots
                 .into_iter()
                 .filter(|&s| !g.is_deleted(s))
                 .map(|s| (g.external(s), g.vector(s)));
             return FlatIndex::exact_top_k(&self.space, q, k, candidates);
         }
+        let mut scanned = 0u64;
         let candidates = (0..g.len() as u32)
             .filter(|&s| !g.is_deleted(s))
             .map(|s| (g.external(s), g.vector(s)))
-            .filter(|(id, _)| allow.is_none_or(|a| a.allows(*id)));
-        FlatIndex::exact_top_k(&self.space, q, k, candidates)
+            .filter(|(id, _)| allow.is_none_or(|a| a.allows(*id)))
+            .inspect(|_| scanned += 1);
+        let hits = FlatIndex::exact_top_k(&self.space, q, k, candidates);
+        record(SearchStats {
+            exact: true,
+            nodes_visited: scanned,
+            distance_computations: scanned,
+        });
+        hits
     }
 }

@@ -8,6 +8,8 @@ use parking_lot::Mutex;
 pub struct VisitedSet {
     stamps: Vec<u32>,
     generation: u32,
+    /// Slots marked since the last reset (search statistics).
+    pub marked: u64,
 }
 
 impl VisitedSet {
@@ -16,6 +18,7 @@ impl VisitedSet {
         if self.stamps.len() < slots {
             self.stamps.resize(slots, 0);
         }
+        self.marked = 0;
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
             self.stamps.fill(0);
@@ -31,6 +34,7 @@ impl VisitedSet {
             false
         } else {
             *s = self.generation;
+            self.marked += 1;
             true
         }
     }

@@ -206,6 +206,7 @@ impl Collection {
                 poisoned: None,
             }),
             dropped: AtomicBool::new(false),
+            ef_search: std::sync::atomic::AtomicUsize::new(config.hnsw.ef_search),
         };
         for (op_seq, bytes) in tail {
             let op = ops::decode(&bytes, config.dim)?;
@@ -251,7 +252,13 @@ impl Collection {
         // is now in the payload store.
         self.state.write().overlay.clear();
         self.vectors.flush()?;
-        write_manifest(&self.backend, &self.dir, &self.name, &self.config, seq)?;
+        write_manifest(
+            &self.backend,
+            &self.dir,
+            &self.name,
+            &self.current_config(),
+            seq,
+        )?;
         w.ops.reset()?;
         w.checkpoint_seq = seq;
         Ok(())

@@ -80,6 +80,8 @@ pub(crate) struct Collection {
     state: RwLock<State>,
     writer: Mutex<Writer>,
     dropped: AtomicBool,
+    /// The `Balanced` search's ef (changeable by `ALTER COLLECTION ... SET (ef_search = n)`).
+    ef_search: std::sync::atomic::AtomicUsize,
 }
 
 /// A handle on one collection: cheap to clone, `Send + Sync`. Writes to a collection are
@@ -105,6 +107,13 @@ impl Collection {
     pub(crate) fn dir(&self) -> &Path {
         &self.dir
     }
+
+    /// The configuration with the current `ef_search`.
+    pub(crate) fn current_config(&self) -> CollectionConfig {
+        let mut c = self.config;
+        c.hnsw.ef_search = self.ef_search.load(Ordering::Acquire);
+        c
+    }
 }
 
 impl VectorCollection {
@@ -113,9 +122,24 @@ impl VectorCollection {
         &self.inner.name
     }
 
-    /// Its configuration.
+    /// Its configuration (with the current `ef_search`).
     pub fn config(&self) -> CollectionConfig {
-        self.inner.config
+        self.inner.current_config()
+    }
+
+    /// The ef of `Balanced` searches.
+    pub fn ef_search(&self) -> usize {
+        self.inner.ef_search.load(Ordering::Acquire)
+    }
+
+    /// Changes the ef of `Balanced` searches (persisted by a checkpoint it triggers).
+    pub fn set_ef_search(&self, ef: usize) -> Result<()> {
+        if ef == 0 {
+            return Err(Error::InvalidArgument("ef_search must be positive".into()));
+        }
+        self.inner.ef_search.store(ef, Ordering::Release);
+        let mut w = self.inner.writer.lock();
+        self.inner.checkpoint_forced(&mut w)
     }
 
     /// Number of live points.

@@ -90,10 +90,16 @@ impl Collection {
             Some(f) => Some(BitmapAllowList::new(self.resolve_filter(f)?)),
             None => None,
         };
+        let quality = match request.quality {
+            nearstore_index::SearchQuality::Balanced => nearstore_index::SearchQuality::Ef(
+                self.ef_search.load(std::sync::atomic::Ordering::Acquire),
+            ),
+            q => q,
+        };
         let mut hits = self.index.search(
             &request.vector,
             wanted,
-            request.quality,
+            quality,
             allow.as_ref().map(|a| a as &dyn AllowList),
         )?;
         hits.drain(..request.offset.min(hits.len()));

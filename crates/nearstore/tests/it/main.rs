@@ -3,11 +3,13 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod conformance;
 mod database;
 mod filters;
 mod kill9;
 mod points;
 mod power_loss;
+mod ql_builder;
 mod readme;
 mod search;
 mod workload;

@@ -1,0 +1,560 @@
+//! Lowering a SELECT's AST to a plan: which WHERE terms become the vector search, which are
+//! pushed down into the collection as a [`Filter`] (and so reach the payload indexes and the
+//! index's exact-scan-or-graph planner, exactly like the builder API's filters), which select
+//! points by id, and which remain as residual predicates evaluated per row.
+
+use serde_json::Value;
+
+use super::Context;
+use super::value::{Arith, arithmetic, interval_seconds};
+use crate::error::{Error, Result};
+use nearstore_filter::{Filter, GeoPoint};
+use nearstore_index::SearchQuality;
+use nearstore_ql::ast::{CompareOp, Condition, Expr, Path, SelectQuery, VectorExpr};
+
+/// The vector part of a WHERE clause.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct NearPart {
+    pub vector: VectorExpr,
+    /// `similarity(vector, <same vector>) op value` folded into the search.
+    pub threshold: Option<(CompareOp, Expr)>,
+}
+
+/// Options from `WITH (...)`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub(crate) struct QueryOptions {
+    pub quality: Option<SearchQuality>,
+    pub timeout_ms: Option<u64>,
+}
+
+/// A lowered SELECT (parameters are bound at execution).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct SelectPlan {
+    pub query: SelectQuery,
+    pub aliases: Vec<String>,
+    pub near: Option<NearPart>,
+    pub ids: Option<Vec<Expr>>,
+    pub pushed: Vec<Condition>,
+    pub residual: Vec<Condition>,
+    pub options: QueryOptions,
+}
+
+fn unsupported(what: &str) -> Error {
+    Error::Unsupported(format!("{what} is not supported yet"))
+}
+
+/// Whether a condition contains a feature that comes with a later release.
+fn check_supported(cond: &Condition) -> Result<()> {
+    match cond {
+        Condition::And(p) | Condition::Or(p) => p.iter().try_for_each(check_supported),
+        Condition::Not(c) | Condition::Group(c) => check_supported(c),
+        Condition::VectorNearFused { .. } => Err(unsupported("NEAR_FUSED (fusion)")),
+        Condition::SparseNear { .. } => Err(unsupported("SPARSE_NEAR (sparse vectors)")),
+        Condition::TextMatch { .. } => Err(unsupported("full-text MATCH")),
+        Condition::GraphMatch(_) => Err(unsupported("a graph MATCH pattern")),
+        _ => Ok(()),
+    }
+}
+
+fn flatten_and(cond: &Condition, out: &mut Vec<Condition>) {
+    match cond {
+        Condition::And(parts) => parts.iter().for_each(|p| flatten_and(p, out)),
+        Condition::Group(inner) if matches!(**inner, Condition::And(_)) => flatten_and(inner, out),
+        other => out.push(other.clone()),
+    }
+}
+
+/// Whether an expression is a constant of the query (literals, parameters, NOW, INTERVAL,
+/// arithmetic over those, uncorrelated subqueries, LET names).
+pub(crate) fn is_constant(expr: &Expr, lets: &[String]) -> bool {
+    match expr {
+        Expr::Integer(_)
+        | Expr::Float(_)
+        | Expr::String(_)
+        | Expr::Bool(_)
+        | Expr::Null
+        | Expr::Param(_)
+        | Expr::Now
+        | Expr::Interval(_)
+        | Expr::Subquery(_) => true,
+        Expr::List(items) => items.iter().all(|e| is_constant(e, lets)),
+        Expr::Binary { lhs, rhs, .. } => is_constant(lhs, lets) && is_constant(rhs, lets),
+        Expr::Negate(e) => is_constant(e, lets),
+        Expr::Path(p) => p.len() == 1 && lets.contains(&p[0]),
+        _ => false,
+    }
+}
+
+/// The table a payload path belongs to, and the field inside the payload; `None` for paths
+/// that are not payload fields (`id`, `vector`).
+fn payload_field(path: &Path, aliases: &[String]) -> Option<(Option<String>, String)> {
+    let (alias, rest) = match path.as_slice() {
+        [a, rest @ ..] if !rest.is_empty() && aliases.contains(a) => (Some(a.clone()), rest),
+        _ => (None, path.as_slice()),
+    };
+    match rest {
+        [] => None,
+        [only] if only == "id" || only == "vector" => None,
+        _ => Some((alias, rest.join("."))),
+    }
+}
+
+/// Whether `cond` can be answered by the payload filter model on one table (`main` being the
+/// FROM table's alias): returns that table's alias when so.
+fn filter_table(cond: &Condition, aliases: &[String], lets: &[String]) -> Option<Option<String>> {
+    let one = |path: &Path, consts: &[&Expr]| -> Option<Option<String>> {
+        let (alias, _) = payload_field(path, aliases)?;
+        consts
+            .iter()
+            .all(|e| is_constant(e, lets) && !matches!(e, Expr::Null))
+            .then_some(alias)
+    };
+    match cond {
+        Condition::And(parts) | Condition::Or(parts) => {
+            let tables: Option<Vec<Option<String>>> = parts
+                .iter()
+                .map(|p| filter_table(p, aliases, lets))
+                .collect();
+            let tables = tables?;
+            let first = tables.first()?.clone();
+            tables.iter().all(|t| *t == first).then_some(first)
+        }
+        Condition::Not(c) | Condition::Group(c) => filter_table(c, aliases, lets),
+        Condition::Compare { left, op, right } => match (left, right) {
+            (Expr::Path(p), c) | (c, Expr::Path(p))
+                if !is_constant(&Expr::Path(p.clone()), lets) =>
+            {
+                let _ = op;
+                one(p, &[c])
+            }
+            _ => None,
+        },
+        Condition::In { path, values, .. } => {
+            if values.iter().any(|v| matches!(v, Expr::Subquery(_))) {
+                return None;
+            }
+            one(path, &values.iter().collect::<Vec<_>>())
+        }
+        Condition::Between { path, low, high } => one(path, &[low, high]),
+        Condition::Like { path, pattern, .. } => one(path, &[pattern]),
+        Condition::IsNull { path, .. } => one(path, &[]),
+        Condition::Contains { path, value } => one(path, &[value]),
+        Condition::ContainsAny { path, values } | Condition::ContainsAll { path, values } => {
+            one(path, &values.iter().collect::<Vec<_>>())
+        }
+        Condition::ContainsText { path, text } => one(path, &[text]),
+        Condition::GeoDistance {
+            path,
+            lat,
+            lon,
+            op,
+            meters,
+        } => (*op != CompareOp::Eq && *op != CompareOp::NotEq)
+            .then(|| one(path, &[lat, lon, meters]))
+            .flatten(),
+        Condition::GeoBbox {
+            path,
+            lat_min,
+            lon_min,
+            lat_max,
+            lon_max,
+        } => one(path, &[lat_min, lon_min, lat_max, lon_max]),
+        _ => None,
+    }
+}
+
+/// `id = c` or `id IN (c, ...)` on the FROM table.
+fn id_lookup(cond: &Condition, main: &str, lets: &[String]) -> Option<Vec<Expr>> {
+    let is_id = |p: &Path| p.as_slice() == ["id"] || p.as_slice() == [main, "id"];
+    match cond {
+        Condition::Compare {
+            left: Expr::Path(p),
+            op: CompareOp::Eq,
+            right,
+        }
+        | Condition::Compare {
+            left: right,
+            op: CompareOp::Eq,
+            right: Expr::Path(p),
+        } if is_id(p) && is_constant(right, lets) => Some(vec![right.clone()]),
+        Condition::In {
+            path,
+            negated: false,
+            values,
+        } if is_id(path)
+            && values
+                .iter()
+                .all(|v| is_constant(v, lets) && !matches!(v, Expr::Subquery(_))) =>
+        {
+            Some(values.clone())
+        }
+        _ => None,
+    }
+}
+
+fn parse_options(q: &SelectQuery, ctx: &Context) -> Result<QueryOptions> {
+    let mut o = QueryOptions::default();
+    for (key, value) in &q.with_options {
+        let v = json_of(ctx, value)?;
+        let text = match value {
+            Expr::Path(p) if p.len() == 1 => Some(p[0].clone()),
+            _ => v.as_str().map(str::to_string),
+        };
+        match key.to_ascii_lowercase().as_str() {
+            "mode" | "quality" => {
+                let mode = text.unwrap_or_default().to_ascii_lowercase();
+                o.quality = Some(match mode.as_str() {
+                    "fast" => SearchQuality::Fast,
+                    "balanced" => SearchQuality::Balanced,
+                    "accurate" => SearchQuality::Accurate,
+                    "perfect" | "exact" => SearchQuality::Perfect,
+                    "adaptive" => SearchQuality::Adaptive,
+                    other => {
+                        return Err(Error::InvalidArgument(format!(
+                            "WITH mode = {other:?}: expected fast, balanced, accurate, perfect or adaptive"
+                        )));
+                    }
+                });
+            }
+            "ef_search" | "ef" => {
+                let ef = v
+                    .as_u64()
+                    .filter(|&e| (1..=100_000).contains(&e))
+                    .ok_or_else(|| {
+                        Error::InvalidArgument(format!("WITH ef_search = {v}: expected 1..=100000"))
+                    })?;
+                o.quality = Some(SearchQuality::Ef(ef as usize));
+            }
+            "timeout_ms" | "timeout" => {
+                o.timeout_ms = Some(v.as_u64().ok_or_else(|| {
+                    Error::InvalidArgument(format!("WITH timeout_ms = {v}: expected milliseconds"))
+                })?);
+            }
+            other => {
+                return Err(Error::InvalidArgument(format!(
+                    "unknown WITH option {other:?} (expected mode, ef_search, timeout_ms)"
+                )));
+            }
+        }
+    }
+    Ok(o)
+}
+
+/// Lowers a SELECT.
+pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan> {
+    if q.fusion.is_some() {
+        return Err(unsupported("USING FUSION"));
+    }
+    let main = q.from.alias.clone().unwrap_or_else(|| q.from.name.clone());
+    let mut aliases = vec![main.clone()];
+    for j in &q.joins {
+        aliases.push(
+            j.table
+                .alias
+                .clone()
+                .unwrap_or_else(|| j.table.name.clone()),
+        );
+    }
+    let lets: Vec<String> = ctx.lets.keys().cloned().collect();
+    let mut terms = Vec::new();
+    if let Some(w) = &q.filter {
+        check_supported(w)?;
+        flatten_and(w, &mut terms);
+    }
+    if let Some(h) = &q.having {
+        check_supported(h)?;
+    }
+    let is_main_vector = |field: &Path| {
+        field.as_slice() == ["vector"] || field.as_slice() == [main.as_str(), "vector"]
+    };
+    let mut near: Option<NearPart> = None;
+    for t in &terms {
+        if let Condition::VectorNear { field, vector } = t {
+            if !is_main_vector(field) {
+                return Err(Error::InvalidArgument(format!(
+                    "NEAR searches the FROM table's `vector`, not {}",
+                    field.join(".")
+                )));
+            }
+            if near.is_some() {
+                return Err(Error::InvalidArgument(
+                    "only one vector NEAR per query (use NEAR_FUSED for several)".into(),
+                ));
+            }
+            near = Some(NearPart {
+                vector: vector.clone(),
+                threshold: None,
+            });
+        }
+    }
+    let (mut pushed, mut residual, mut ids) = (Vec::new(), Vec::new(), None);
+    for t in terms {
+        match &t {
+            Condition::VectorNear { .. } => {}
+            Condition::SimilarityThreshold {
+                field,
+                vector,
+                op,
+                value,
+            } if near
+                .as_ref()
+                .is_some_and(|n| n.vector == *vector && n.threshold.is_none())
+                && is_main_vector(field)
+                && is_constant(value, &lets)
+                && matches!(
+                    op,
+                    CompareOp::Gt | CompareOp::GtEq | CompareOp::Lt | CompareOp::LtEq
+                ) =>
+            {
+                if let Some(n) = near.as_mut() {
+                    n.threshold = Some((*op, value.clone()));
+                }
+            }
+            _ if ids.is_none() && near.is_none() && id_lookup(&t, &main, &lets).is_some() => {
+                ids = id_lookup(&t, &main, &lets);
+            }
+            _ => match filter_table(&t, &aliases, &lets) {
+                Some(None) => pushed.push(t),
+                Some(Some(a)) if a == main => pushed.push(t),
+                _ => residual.push(t),
+            },
+        }
+    }
+    Ok(SelectPlan {
+        query: q.clone(),
+        aliases,
+        near,
+        ids,
+        pushed,
+        residual,
+        options: parse_options(q, ctx)?,
+    })
+}
+
+/// The JSON value of a constant expression.
+pub(crate) fn json_of(ctx: &Context, expr: &Expr) -> Result<Value> {
+    Ok(match expr {
+        Expr::Integer(i) => Value::from(*i),
+        Expr::Float(f) => super::value::number(*f),
+        Expr::String(s) => Value::String(s.clone()),
+        Expr::Bool(b) => Value::Bool(*b),
+        Expr::Null => Value::Null,
+        Expr::Param(p) => ctx.param(p)?.clone(),
+        Expr::List(items) => Value::Array(
+            items
+                .iter()
+                .map(|e| json_of(ctx, e))
+                .collect::<Result<_>>()?,
+        ),
+        Expr::Now => Value::String(super::value::format_timestamp(ctx.now)),
+        Expr::Interval(text) => Value::from(interval_seconds(text)?),
+        Expr::Binary { op, lhs, rhs } => {
+            let op = match op {
+                nearstore_ql::ast::BinaryOp::Add => Arith::Add,
+                nearstore_ql::ast::BinaryOp::Subtract => Arith::Sub,
+                nearstore_ql::ast::BinaryOp::Multiply => Arith::Mul,
+                nearstore_ql::ast::BinaryOp::Divide => Arith::Div,
+            };
+            arithmetic(op, &json_of(ctx, lhs)?, &json_of(ctx, rhs)?)?
+        }
+        Expr::Negate(e) => arithmetic(Arith::Sub, &Value::from(0), &json_of(ctx, e)?)?,
+        Expr::Path(p) if p.len() == 1 && ctx.lets.contains_key(&p[0]) => ctx.lets[&p[0]].clone(),
+        Expr::Subquery(q) => ctx.scalar_subquery(q)?,
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "{other} is not a constant here"
+            )));
+        }
+    })
+}
+
+fn number_of(ctx: &Context, e: &Expr, what: &str) -> Result<f64> {
+    json_of(ctx, e)?
+        .as_f64()
+        .ok_or_else(|| Error::InvalidArgument(format!("{what} must be a number, got {e}")))
+}
+
+fn flip(op: CompareOp) -> CompareOp {
+    match op {
+        CompareOp::Lt => CompareOp::Gt,
+        CompareOp::LtEq => CompareOp::GtEq,
+        CompareOp::Gt => CompareOp::Lt,
+        CompareOp::GtEq => CompareOp::LtEq,
+        other => other,
+    }
+}
+
+/// Converts a payload condition (see [`filter_table`]) to the filter model, with constants
+/// bound; returns the table alias it applies to (`None`: the FROM table).
+pub(crate) fn condition_to_filter(
+    ctx: &Context,
+    cond: &Condition,
+) -> Result<(Option<String>, Filter)> {
+    let aliases = &ctx.aliases;
+    let field = |p: &Path| -> Result<(Option<String>, String)> {
+        payload_field(p, aliases).ok_or_else(|| {
+            Error::InvalidArgument(format!("{} is not a payload field", p.join(".")))
+        })
+    };
+    let values = |v: &[Expr]| -> Result<Vec<Value>> { v.iter().map(|e| json_of(ctx, e)).collect() };
+    let (alias, filter) = match cond {
+        Condition::And(parts) | Condition::Or(parts) => {
+            let mut alias = None;
+            let mut fs = Vec::new();
+            for p in parts {
+                let (a, f) = condition_to_filter(ctx, p)?;
+                alias = a;
+                fs.push(f);
+            }
+            let f = if matches!(cond, Condition::And(_)) {
+                Filter::and(fs)
+            } else {
+                Filter::or(fs)
+            };
+            (alias, f)
+        }
+        Condition::Not(c) => {
+            let (a, f) = condition_to_filter(ctx, c)?;
+            (a, Filter::not(f))
+        }
+        Condition::Group(c) => return condition_to_filter(ctx, c),
+        Condition::Compare { left, op, right } => {
+            let (path, value, op) = match (left, right) {
+                (Expr::Path(p), v) if payload_field(p, aliases).is_some() => (p, v, *op),
+                (v, Expr::Path(p)) => (p, v, flip(*op)),
+                _ => return Err(Error::InvalidArgument(format!("cannot filter on {cond}"))),
+            };
+            let (a, f) = field(path)?;
+            let v = json_of(ctx, value)?;
+            // SQL: a NULL (missing) field is not "different from" a value.
+            let filter = match op {
+                CompareOp::Eq => Filter::eq(&f, v),
+                CompareOp::NotEq => Filter::and(vec![Filter::ne(&f, v), Filter::is_not_null(&f)]),
+                CompareOp::Lt => Filter::lt(&f, v),
+                CompareOp::LtEq => Filter::lte(&f, v),
+                CompareOp::Gt => Filter::gt(&f, v),
+                CompareOp::GtEq => Filter::gte(&f, v),
+            };
+            (a, filter)
+        }
+        Condition::In {
+            path,
+            negated,
+            values: v,
+        } => {
+            let (a, f) = field(path)?;
+            let v = values(v)?;
+            let filter = if *negated {
+                Filter::and(vec![Filter::not_in(&f, v), Filter::is_not_null(&f)])
+            } else {
+                Filter::is_in(&f, v)
+            };
+            (a, filter)
+        }
+        Condition::Between { path, low, high } => {
+            let (a, f) = field(path)?;
+            (
+                a,
+                Filter::between(&f, json_of(ctx, low)?, json_of(ctx, high)?),
+            )
+        }
+        Condition::Like {
+            path,
+            negated,
+            case_insensitive,
+            pattern,
+        } => {
+            let (a, f) = field(path)?;
+            let p = json_of(ctx, pattern)?;
+            let p = p.as_str().ok_or_else(|| {
+                Error::InvalidArgument(format!("LIKE needs a string pattern, got {p}"))
+            })?;
+            let like = if *case_insensitive {
+                Filter::ilike(&f, p)
+            } else {
+                Filter::like(&f, p)
+            };
+            let filter = if *negated {
+                Filter::and(vec![Filter::not(like), Filter::is_not_null(&f)])
+            } else {
+                like
+            };
+            (a, filter)
+        }
+        Condition::IsNull { path, negated } => {
+            let (a, f) = field(path)?;
+            (
+                a,
+                if *negated {
+                    Filter::is_not_null(&f)
+                } else {
+                    Filter::is_null(&f)
+                },
+            )
+        }
+        Condition::Contains { path, value } => {
+            let (a, f) = field(path)?;
+            (a, Filter::contains(&f, json_of(ctx, value)?))
+        }
+        Condition::ContainsAny { path, values: v } => {
+            let (a, f) = field(path)?;
+            (a, Filter::contains_any(&f, values(v)?))
+        }
+        Condition::ContainsAll { path, values: v } => {
+            let (a, f) = field(path)?;
+            (a, Filter::contains_all(&f, values(v)?))
+        }
+        Condition::ContainsText { path, text } => {
+            let (a, f) = field(path)?;
+            (a, Filter::contains(&f, json_of(ctx, text)?))
+        }
+        Condition::GeoDistance {
+            path,
+            lat,
+            lon,
+            op,
+            meters,
+        } => {
+            let (a, f) = field(path)?;
+            let within = Filter::geo_radius(
+                &f,
+                number_of(ctx, lat, "GEO_DISTANCE latitude")?,
+                number_of(ctx, lon, "GEO_DISTANCE longitude")?,
+                number_of(ctx, meters, "GEO_DISTANCE metres")?,
+            );
+            let filter = match op {
+                CompareOp::Lt | CompareOp::LtEq => within,
+                CompareOp::Gt | CompareOp::GtEq => {
+                    Filter::and(vec![Filter::not(within), Filter::is_not_null(&f)])
+                }
+                _ => {
+                    return Err(Error::InvalidArgument(
+                        "GEO_DISTANCE compares with <, <=, > or >=".into(),
+                    ));
+                }
+            };
+            (a, filter)
+        }
+        Condition::GeoBbox {
+            path,
+            lat_min,
+            lon_min,
+            lat_max,
+            lon_max,
+        } => {
+            let (a, f) = field(path)?;
+            let top_left = GeoPoint::new(
+                number_of(ctx, lat_max, "GEO_BBOX")?,
+                number_of(ctx, lon_min, "GEO_BBOX")?,
+            );
+            let bottom_right = GeoPoint::new(
+                number_of(ctx, lat_min, "GEO_BBOX")?,
+                number_of(ctx, lon_max, "GEO_BBOX")?,
+            );
+            (a, Filter::geo_box(&f, top_left, bottom_right))
+        }
+        other => return Err(Error::InvalidArgument(format!("cannot filter on {other}"))),
+    };
+    filter.validate()?;
+    Ok((alias, filter))
+}

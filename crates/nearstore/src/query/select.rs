@@ -1,0 +1,749 @@
+//! Executing SELECT (and set operations over SELECTs).
+//!
+//! Steps, in order: source (vector search with the pushed-down filter, id lookup, or
+//! filtered scan) -> joins -> residual predicates -> window functions -> grouping and
+//! aggregates (+ HAVING) -> projection -> ORDER BY -> DISTINCT -> OFFSET / LIMIT. The source
+//! step goes through [`crate::VectorCollection::query`] / `scroll` / `get`, so a vector query
+//! in the language and the same request through the builder API take one path.
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use serde_json::{Map, Value};
+
+use super::eval::{Row, Source, aggregate, eval, eval_condition, resolve_path};
+use super::lower::{SelectPlan, condition_to_filter, json_of, lower_select};
+use super::value::compare;
+use super::{Context, QueryRow, with_deadline};
+use crate::VectorCollection;
+use crate::error::{Error, Result};
+use crate::request::SearchRequest;
+use nearstore_filter::Filter;
+use nearstore_ql::ast::{
+    AggregateArgument, CompareOp, Condition, Expr, JoinCondition, JoinKind, OrderItem, SelectItem,
+    SelectQuery, SetOperator, WindowFunction,
+};
+use nearstore_ql::{DEFAULT_LIMIT, MAX_LIMIT};
+
+/// Rows of a scan page.
+const SCAN_PAGE: usize = 5_000;
+
+fn point_source(alias: &str, c: &VectorCollection, p: crate::Point) -> Source {
+    Source {
+        alias: alias.to_string(),
+        collection: c.name().to_string(),
+        id: p.id,
+        payload: p.payload.unwrap_or(Value::Null),
+        vector: (!p.vector.is_empty()).then_some(p.vector),
+    }
+}
+
+/// The FROM table's rows after the pushed-down conditions.
+fn source_rows(
+    ctx: &Context,
+    plan: &SelectPlan,
+    c: &VectorCollection,
+    want: Option<usize>,
+) -> Result<Vec<Row>> {
+    let started = Instant::now();
+    let alias = &plan.aliases[0];
+    let filter = match plan.pushed.as_slice() {
+        [] => None,
+        parts => {
+            let mut fs = Vec::with_capacity(parts.len());
+            for p in parts {
+                fs.push(condition_to_filter(ctx, p)?.1);
+            }
+            Some(if fs.len() == 1 {
+                fs.remove(0)
+            } else {
+                Filter::and(fs)
+            })
+        }
+    };
+    let filter_text = filter
+        .as_ref()
+        .map_or_else(String::new, |f| f.to_json().to_string());
+    ctx.check_deadline()?;
+    let rows: Vec<Row> = if let Some(near) = &plan.near {
+        let vector = ctx.vector(&near.vector)?;
+        let k = want
+            .unwrap_or(MAX_LIMIT as usize)
+            .clamp(1, MAX_LIMIT as usize);
+        let mut request = SearchRequest::new(&vector).limit(k).with_payload(true);
+        if let Some(f) = filter.clone() {
+            request = request.filter(f);
+        }
+        if let Some(q) = plan.options.quality {
+            request = request.quality(q);
+        }
+        if let Some((op, value)) = &near.threshold {
+            let t = json_of(ctx, value)?.as_f64().ok_or_else(|| {
+                Error::InvalidArgument("a similarity threshold must be a number".into())
+            })? as f32;
+            let metric = c.config().metric;
+            let minimum = matches!(op, CompareOp::Gt | CompareOp::GtEq);
+            if minimum != metric.is_similarity() {
+                return Err(Error::InvalidArgument(format!(
+                    "similarity() on a {} collection is a {}: compare it with {}",
+                    metric.name(),
+                    if metric.is_similarity() {
+                        "similarity"
+                    } else {
+                        "distance"
+                    },
+                    if metric.is_similarity() {
+                        "> or >="
+                    } else {
+                        "< or <="
+                    }
+                )));
+            }
+            request = request.score_threshold(t);
+        }
+        let quality = request.quality;
+        let hits = c.query(request)?;
+        let search = nearstore_index::last_search_stats();
+        let out: Vec<Row> = hits
+            .into_iter()
+            .filter(|h| match &near.threshold {
+                Some((CompareOp::Gt | CompareOp::Lt, value)) => {
+                    json_of(ctx, value).ok().and_then(|v| v.as_f64()) != Some(f64::from(h.score))
+                }
+                _ => true,
+            })
+            .map(|h| Row::single(point_source(alias, c, h.point), Some(h.score)))
+            .collect();
+        ctx.record(
+            "VectorSearch",
+            out.len(),
+            started,
+            format!(
+                "collection {}, k {k}, quality {quality:?}, filter {}; {}: {} nodes visited, {} distance computations",
+                c.name(),
+                if filter_text.is_empty() { "none" } else { &filter_text },
+                if search.exact { "exact scan" } else { "graph search" },
+                search.nodes_visited,
+                search.distance_computations
+            ),
+        );
+        out
+    } else if let Some(ids) = &plan.ids {
+        let mut wanted = Vec::new();
+        for e in ids {
+            let v = json_of(ctx, e)?;
+            if let Some(id) = v.as_u64() {
+                wanted.push(id);
+            }
+        }
+        let points = c.get(&wanted)?;
+        let out: Vec<Row> = points
+            .into_iter()
+            .flatten()
+            .filter(|p| {
+                filter
+                    .as_ref()
+                    .is_none_or(|f| f.matches(p.payload.as_ref().unwrap_or(&Value::Null)))
+            })
+            .map(|p| Row::single(point_source(alias, c, p), None))
+            .collect();
+        ctx.record(
+            "IdLookup",
+            out.len(),
+            started,
+            format!("collection {}, {} ids", c.name(), wanted.len()),
+        );
+        out
+    } else {
+        let mut out = Vec::new();
+        let mut cursor = None;
+        loop {
+            ctx.check_deadline()?;
+            let page = c.scroll(filter.as_ref(), SCAN_PAGE, cursor)?;
+            out.extend(
+                page.points
+                    .into_iter()
+                    .map(|p| Row::single(point_source(alias, c, p), None)),
+            );
+            match page.next_cursor {
+                Some(next) if want.is_none_or(|w| out.len() < w) => cursor = Some(next),
+                _ => break,
+            }
+        }
+        if let Some(w) = want {
+            out.truncate(w);
+        }
+        ctx.record(
+            "Scan",
+            out.len(),
+            started,
+            format!(
+                "collection {}, filter {}",
+                c.name(),
+                if filter_text.is_empty() {
+                    "none"
+                } else {
+                    &filter_text
+                }
+            ),
+        );
+        out
+    };
+    Ok(rows)
+}
+
+fn join_key(v: &Value) -> String {
+    match v {
+        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), |f| f.to_string()),
+        other => other.to_string(),
+    }
+}
+
+/// Joins `rows` with the table of `join` on one key.
+fn join_rows(
+    ctx: &Context,
+    rows: Vec<Row>,
+    join: &nearstore_ql::ast::Join,
+    index: usize,
+) -> Result<Vec<Row>> {
+    let started = Instant::now();
+    let right = ctx.db.get_vector_collection(&join.table.name)?;
+    let alias = ctx.aliases[index].clone();
+    let (left_path, right_field): (Vec<String>, Vec<String>) = match &join.on {
+        JoinCondition::Using(cols) => match cols.as_slice() {
+            [col] => (vec![col.clone()], vec![col.clone()]),
+            _ => {
+                return Err(Error::Unsupported(
+                    "JOIN USING more than one column is not supported yet".into(),
+                ));
+            }
+        },
+        JoinCondition::On(a, b) => {
+            let refers_right = |p: &Vec<String>| p.first() == Some(&alias);
+            let (l, r) = if refers_right(b) {
+                (a.clone(), b.clone())
+            } else if refers_right(a) {
+                (b.clone(), a.clone())
+            } else {
+                return Err(Error::InvalidArgument(format!(
+                    "JOIN ... ON must compare a column of {alias} with one of the other tables"
+                )));
+            };
+            (l, r[1..].to_vec())
+        }
+    };
+    // Index the right table by its key.
+    let mut by_key: HashMap<String, Vec<Source>> = HashMap::new();
+    let mut right_all = Vec::new();
+    let mut cursor = None;
+    loop {
+        ctx.check_deadline()?;
+        let page = right.scroll(None, SCAN_PAGE, cursor)?;
+        for p in page.points {
+            let s = point_source(&alias, &right, p);
+            let key = match right_field.as_slice() {
+                [only] if only == "id" => Value::from(s.id),
+                path => super::eval::lookup(&s.payload, path).clone(),
+            };
+            if !key.is_null() {
+                by_key.entry(join_key(&key)).or_default().push(s.clone());
+            }
+            right_all.push(s);
+        }
+        match page.next_cursor {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    let mut matched_right: std::collections::HashSet<u64> = Default::default();
+    let mut out = Vec::new();
+    for row in rows {
+        ctx.check_deadline()?;
+        let key = resolve_path(ctx, &row, &left_path);
+        let matches = if key.is_null() {
+            None
+        } else {
+            by_key.get(&join_key(&key))
+        };
+        match matches {
+            Some(sources) => {
+                for s in sources {
+                    matched_right.insert(s.id);
+                    let mut r = row.clone();
+                    r.sources.push(Some(s.clone()));
+                    out.push(r);
+                }
+            }
+            None if matches!(join.kind, JoinKind::Left | JoinKind::Full) => {
+                let mut r = row.clone();
+                r.sources.push(None);
+                out.push(r);
+            }
+            None => {}
+        }
+    }
+    if matches!(join.kind, JoinKind::Right | JoinKind::Full) {
+        let width = index;
+        for s in right_all
+            .into_iter()
+            .filter(|s| !matched_right.contains(&s.id))
+        {
+            let mut sources = vec![None; width];
+            sources.push(Some(s));
+            out.push(Row {
+                sources,
+                score: None,
+                columns: None,
+            });
+        }
+    }
+    ctx.record(
+        "Join",
+        out.len(),
+        started,
+        format!(
+            "{:?} join with {} on {}",
+            join.kind,
+            join.table.name,
+            left_path.join(".")
+        ),
+    );
+    Ok(out)
+}
+
+/// Every aggregate / window expression in the query's items, HAVING and ORDER BY.
+fn collect_exprs(q: &SelectQuery, pick: &dyn Fn(&Expr) -> bool) -> Vec<Expr> {
+    fn walk(e: &Expr, pick: &dyn Fn(&Expr) -> bool, out: &mut Vec<Expr>) {
+        if pick(e) {
+            if !out.contains(e) {
+                out.push(e.clone());
+            }
+            return;
+        }
+        match e {
+            Expr::Binary { lhs, rhs, .. } => {
+                walk(lhs, pick, out);
+                walk(rhs, pick, out);
+            }
+            Expr::Negate(x) => walk(x, pick, out),
+            Expr::List(items) => items.iter().for_each(|i| walk(i, pick, out)),
+            _ => {}
+        }
+    }
+    fn walk_cond(c: &Condition, pick: &dyn Fn(&Expr) -> bool, out: &mut Vec<Expr>) {
+        match c {
+            Condition::And(p) | Condition::Or(p) => p.iter().for_each(|x| walk_cond(x, pick, out)),
+            Condition::Not(x) | Condition::Group(x) => walk_cond(x, pick, out),
+            Condition::Compare { left, right, .. } => {
+                walk(left, pick, out);
+                walk(right, pick, out);
+            }
+            _ => {}
+        }
+    }
+    let mut out = Vec::new();
+    for item in &q.items {
+        if let SelectItem::Expr { expr, .. } = item {
+            walk(expr, pick, &mut out);
+        }
+    }
+    if let Some(h) = &q.having {
+        walk_cond(h, pick, &mut out);
+    }
+    for o in &q.order_by {
+        walk(&o.expr, pick, &mut out);
+    }
+    out
+}
+
+fn cmp_rows(ctx: &Context, a: &Row, b: &Row, order: &[OrderItem]) -> std::cmp::Ordering {
+    for o in order {
+        let (x, y) = (
+            eval(ctx, a, &o.expr).unwrap_or(Value::Null),
+            eval(ctx, b, &o.expr).unwrap_or(Value::Null),
+        );
+        // NULL sorts last ascending, first descending.
+        let ord = match (x.is_null(), y.is_null()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Greater,
+            (false, true) => std::cmp::Ordering::Less,
+            _ => compare(&x, &y),
+        };
+        let ord = if o.descending { ord.reverse() } else { ord };
+        if ord != std::cmp::Ordering::Equal {
+            return ord;
+        }
+    }
+    std::cmp::Ordering::Equal
+}
+
+/// Window functions: each computes a column over its partition in its order.
+fn apply_windows(ctx: &Context, rows: &mut [Row], windows: &[Expr]) -> Result<()> {
+    for w in windows {
+        let Expr::Window {
+            function,
+            partition_by,
+            order_by,
+        } = w
+        else {
+            continue;
+        };
+        let key = w.to_string();
+        let mut parts: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut order_of_parts = Vec::new();
+        for (i, r) in rows.iter().enumerate() {
+            let k: Vec<Value> = partition_by
+                .iter()
+                .map(|p| resolve_path(ctx, r, p))
+                .collect();
+            let k = serde_json::to_string(&k).unwrap_or_default();
+            if !parts.contains_key(&k) {
+                order_of_parts.push(k.clone());
+            }
+            parts.entry(k).or_default().push(i);
+        }
+        for k in order_of_parts {
+            let mut idx = parts.remove(&k).unwrap_or_default();
+            idx.sort_by(|&a, &b| cmp_rows(ctx, &rows[a], &rows[b], order_by));
+            let (mut rank, mut dense) = (0usize, 0usize);
+            for (pos, &i) in idx.iter().enumerate() {
+                let tie = pos > 0
+                    && cmp_rows(ctx, &rows[idx[pos - 1]], &rows[i], order_by)
+                        == std::cmp::Ordering::Equal;
+                if !tie {
+                    rank = pos + 1;
+                    dense += 1;
+                }
+                let v = match function {
+                    WindowFunction::RowNumber => pos + 1,
+                    WindowFunction::Rank => rank,
+                    WindowFunction::DenseRank => dense,
+                };
+                rows[i]
+                    .columns
+                    .get_or_insert_with(Map::new)
+                    .insert(key.clone(), Value::from(v));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// GROUP BY + aggregates: one row per group, with the group keys and aggregate values as
+/// columns (keyed by the path and by the aggregate's canonical text).
+fn group(ctx: &Context, q: &SelectQuery, rows: Vec<Row>, aggregates: &[Expr]) -> Result<Vec<Row>> {
+    let mut groups: Vec<(Vec<Value>, Vec<Row>)> = Vec::new();
+    let mut index: HashMap<String, usize> = HashMap::new();
+    for r in rows {
+        let key: Vec<Value> = q
+            .group_by
+            .iter()
+            .map(|p| resolve_path(ctx, &r, p))
+            .collect();
+        let k = serde_json::to_string(&key).unwrap_or_default();
+        let at = *index.entry(k).or_insert_with(|| {
+            groups.push((key.clone(), Vec::new()));
+            groups.len() - 1
+        });
+        groups[at].1.push(r);
+    }
+    if groups.is_empty() && q.group_by.is_empty() {
+        groups.push((Vec::new(), Vec::new()));
+    }
+    let mut out = Vec::with_capacity(groups.len());
+    for (key, members) in groups {
+        let mut cols = Map::new();
+        for (p, v) in q.group_by.iter().zip(key) {
+            cols.insert(p.join("."), v);
+        }
+        for a in aggregates {
+            let Expr::Aggregate { function, argument } = a else {
+                continue;
+            };
+            let values: Vec<Value> = match argument {
+                AggregateArgument::Star => Vec::new(),
+                AggregateArgument::Path(p) => {
+                    members.iter().map(|r| resolve_path(ctx, r, p)).collect()
+                }
+            };
+            cols.insert(a.to_string(), aggregate(*function, &values, members.len()));
+        }
+        let first = members.into_iter().next();
+        out.push(Row {
+            sources: first.map(|r| r.sources).unwrap_or_default(),
+            score: None,
+            columns: Some(cols),
+        });
+    }
+    if let Some(h) = &q.having {
+        let mut kept = Vec::new();
+        for r in out {
+            if eval_condition(ctx, &r, h)? {
+                kept.push(r);
+            }
+        }
+        out = kept;
+    }
+    Ok(out)
+}
+
+fn column_name(expr: &Expr, alias: &Option<String>) -> String {
+    match (alias, expr) {
+        (Some(a), _) => a.clone(),
+        (None, Expr::Path(p)) => p.join("."),
+        (None, e) => e.to_string(),
+    }
+}
+
+/// The output row of a projected row.
+fn project(ctx: &Context, q: &SelectQuery, row: &Row, grouped: bool) -> Result<QueryRow> {
+    let star_only = q.items.len() == 1 && matches!(q.items[0], SelectItem::Wildcard);
+    if star_only
+        && !grouped
+        && row.sources.len() == 1
+        && let Some(s) = row.first()
+    {
+        return Ok(QueryRow::Point {
+            id: s.id,
+            score: row.score,
+            payload: (!s.payload.is_null()).then(|| s.payload.clone()),
+        });
+    }
+    let mut cols = Map::new();
+    for item in &q.items {
+        match item {
+            SelectItem::Wildcard => {
+                if grouped {
+                    if let Some(c) = &row.columns {
+                        cols.extend(c.clone());
+                    }
+                    continue;
+                }
+                for (i, s) in row.sources.iter().enumerate() {
+                    let alias = ctx.aliases.get(i).cloned().unwrap_or_default();
+                    let v = match s {
+                        Some(s) => serde_json::json!({"id": s.id, "payload": s.payload}),
+                        None => Value::Null,
+                    };
+                    cols.insert(alias, v);
+                }
+                if let Some(score) = row.score {
+                    cols.insert("score".into(), super::value::number(f64::from(score)));
+                }
+            }
+            SelectItem::QualifiedWildcard(alias) => {
+                if let Some(s) = row.sources.iter().flatten().find(|s| &s.alias == alias) {
+                    cols.insert(format!("{alias}.id"), Value::from(s.id));
+                    if let Value::Object(m) = &s.payload {
+                        for (k, v) in m {
+                            cols.insert(format!("{alias}.{k}"), v.clone());
+                        }
+                    }
+                }
+            }
+            SelectItem::Expr { expr, alias } => {
+                cols.insert(column_name(expr, alias), eval(ctx, row, expr)?);
+            }
+        }
+    }
+    Ok(QueryRow::Columns(cols))
+}
+
+/// Runs a SELECT; returns its output rows.
+pub(crate) fn run_select(ctx: &Context, q: &SelectQuery) -> Result<Vec<QueryRow>> {
+    let mut ctx = Context {
+        aliases: Vec::new(),
+        ..ctx.nested()
+    };
+    ctx.stats = None;
+    run_select_with(&ctx, q)
+}
+
+/// Runs a SELECT in `ctx` (whose stats, if any, collect EXPLAIN ANALYZE figures).
+pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<QueryRow>> {
+    let mut ctx = Context {
+        db: outer.db,
+        params: outer.params,
+        lets: outer.lets.clone(),
+        now: outer.now,
+        aliases: Vec::new(),
+        deadline: outer.deadline,
+        stats: outer.stats,
+    };
+    let plan = lower_select(&ctx, q)?;
+    ctx.aliases = plan.aliases.clone();
+    let ctx = with_deadline(&ctx, plan.options.timeout_ms);
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit > MAX_LIMIT {
+        return Err(Error::InvalidArgument(format!(
+            "LIMIT {limit} is over the maximum of {MAX_LIMIT}"
+        )));
+    }
+    let offset = q.offset.unwrap_or(0);
+    let window_exprs = collect_exprs(q, &|e| matches!(e, Expr::Window { .. }));
+    let aggregate_exprs = collect_exprs(q, &|e| matches!(e, Expr::Aggregate { .. }));
+    let grouped = !q.group_by.is_empty() || !aggregate_exprs.is_empty();
+    let c = ctx.db.get_vector_collection(&q.from.name)?;
+    // How many source rows are needed: all of them unless nothing after the source can
+    // drop, add or reorder rows.
+    // A vector search takes the LIMIT + OFFSET nearest points that satisfy the FROM table's
+    // conditions (oversampled when some of those are evaluated after the search); joins,
+    // grouping and the rest then work on those. A scan stops early only when nothing after
+    // it can drop, add or reorder rows.
+    let streaming = plan.residual.is_empty()
+        && q.joins.is_empty()
+        && !grouped
+        && !q.distinct
+        && window_exprs.is_empty();
+    let want = ((offset + limit) as usize).min(MAX_LIMIT as usize);
+    let want = if plan.near.is_some() {
+        Some(if plan.residual.is_empty() {
+            want
+        } else {
+            (want * 10).clamp(1000, MAX_LIMIT as usize)
+        })
+    } else if streaming && q.order_by.is_empty() {
+        Some(want)
+    } else {
+        None
+    };
+    let mut rows = source_rows(&ctx, &plan, &c, want)?;
+    for (i, j) in q.joins.iter().enumerate() {
+        rows = join_rows(&ctx, rows, j, i + 1)?;
+    }
+    if !plan.residual.is_empty() {
+        let started = Instant::now();
+        let mut kept = Vec::with_capacity(rows.len());
+        for (n, r) in rows.into_iter().enumerate() {
+            if n % 1024 == 0 {
+                ctx.check_deadline()?;
+            }
+            if plan.residual.iter().try_fold(true, |ok, cond| {
+                Ok::<_, Error>(ok && eval_condition(&ctx, &r, cond)?)
+            })? {
+                kept.push(r);
+            }
+        }
+        let text: Vec<String> = plan.residual.iter().map(ToString::to_string).collect();
+        ctx.record("Filter", kept.len(), started, text.join(" AND "));
+        rows = kept;
+    }
+    if !window_exprs.is_empty() {
+        let started = Instant::now();
+        apply_windows(&ctx, &mut rows, &window_exprs)?;
+        ctx.record(
+            "Window",
+            rows.len(),
+            started,
+            window_exprs
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+        );
+    }
+    if grouped {
+        let started = Instant::now();
+        rows = group(&ctx, q, rows, &aggregate_exprs)?;
+        ctx.record(
+            "Aggregate",
+            rows.len(),
+            started,
+            format!(
+                "group by [{}]",
+                q.group_by
+                    .iter()
+                    .map(|p| p.join("."))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        );
+    }
+    ctx.check_deadline()?;
+    // Projection first (so ORDER BY can name its aliases), keeping each row's sources.
+    let started = Instant::now();
+    let mut projected: Vec<(Row, QueryRow)> = Vec::with_capacity(rows.len());
+    for r in rows {
+        let out = project(&ctx, q, &r, grouped)?;
+        let mut keyed = r;
+        if let QueryRow::Columns(cols) = &out {
+            let merged = keyed.columns.get_or_insert_with(Map::new);
+            for (k, v) in cols {
+                merged.insert(k.clone(), v.clone());
+            }
+        }
+        projected.push((keyed, out));
+    }
+    if !q.order_by.is_empty() {
+        projected.sort_by(|a, b| cmp_rows(&ctx, &a.0, &b.0, &q.order_by));
+    }
+    let mut out: Vec<QueryRow> = projected.into_iter().map(|(_, o)| o).collect();
+    if q.distinct {
+        let mut seen = std::collections::HashSet::new();
+        out.retain(|r| seen.insert(r.to_json().to_string()));
+    }
+    let out: Vec<QueryRow> = out
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .collect();
+    let order = if q.order_by.is_empty() {
+        "source order".to_string()
+    } else {
+        q.order_by
+            .iter()
+            .map(|o| format!("{}{}", o.expr, if o.descending { " DESC" } else { "" }))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    ctx.record(
+        "Project",
+        out.len(),
+        started,
+        format!("order by {order}, offset {offset}, limit {limit}"),
+    );
+    Ok(out)
+}
+
+/// A SELECT or subquery with no outer state (used by subqueries).
+pub(crate) fn run_query(ctx: &Context, q: &SelectQuery) -> Result<Vec<QueryRow>> {
+    run_select(ctx, q)
+}
+
+/// `a UNION b ...`, left to right.
+pub(crate) fn run_compound(
+    ctx: &Context,
+    first: &SelectQuery,
+    rest: &[(SetOperator, SelectQuery)],
+) -> Result<Vec<QueryRow>> {
+    let mut acc = run_select_with(ctx, first)?;
+    let key = |r: &QueryRow| r.to_json().to_string();
+    for (op, q) in rest {
+        let next = run_select_with(ctx, q)?;
+        acc = match op {
+            SetOperator::UnionAll => acc.into_iter().chain(next).collect(),
+            SetOperator::Union => {
+                let mut seen = std::collections::HashSet::new();
+                acc.into_iter()
+                    .chain(next)
+                    .filter(|r| seen.insert(key(r)))
+                    .collect()
+            }
+            SetOperator::Intersect => {
+                let right: std::collections::HashSet<String> = next.iter().map(key).collect();
+                let mut seen = std::collections::HashSet::new();
+                acc.into_iter()
+                    .filter(|r| right.contains(&key(r)) && seen.insert(key(r)))
+                    .collect()
+            }
+            SetOperator::Except => {
+                let right: std::collections::HashSet<String> = next.iter().map(key).collect();
+                let mut seen = std::collections::HashSet::new();
+                acc.into_iter()
+                    .filter(|r| !right.contains(&key(r)) && seen.insert(key(r)))
+                    .collect()
+            }
+        };
+    }
+    Ok(acc)
+}
