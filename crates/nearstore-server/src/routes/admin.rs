@@ -104,8 +104,24 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>>
 /// arrives with `Database::execute`. The handler will parse `{"query": "...", "params":
 /// {...}}`, run it on the blocking pool and answer `{"rows": [...]}`; until then it answers
 /// 501.
-pub(crate) async fn query_language() -> Result<Json<Value>> {
-    Err(Error::NotImplemented("POST /v1/query (the query language)"))
+pub(crate) async fn query_language(
+    State(state): State<AppState>,
+    JsonBody(body): JsonBody<QueryBody>,
+) -> Result<Json<Value>> {
+    let db = state.db.clone();
+    let result = blocking(move || Ok(db.execute(&body.query, &body.params)?)).await?;
+    Ok(Json(
+        serde_json::to_value(result).map_err(|e| Error::Internal(e.to_string()))?,
+    ))
+}
+
+/// `POST /v1/query` body: the statement and its `$name` bindings.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QueryBody {
+    query: String,
+    #[serde(default)]
+    params: Value,
 }
 
 /// A known route with another method: 405 in the error shape.

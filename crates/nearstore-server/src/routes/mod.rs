@@ -270,7 +270,7 @@ fn native() -> Vec<Route> {
             "/v1/query",
             Write,
             N,
-            "Query language (reserved; 501 until Database::execute exists)",
+            "Query language: {query, params} -> {rows}",
             admin::query_language,
         ),
     ]

@@ -317,9 +317,26 @@ async fn payload_indexes_flush_and_operational_routes() {
     assert_eq!((st, r["status"].clone()), (StatusCode::OK, json!("ok")));
     let (st, r) = s.get("/readyz").await;
     assert_eq!((st, r["status"].clone()), (StatusCode::OK, json!("ready")));
-    let (st, r) = s.post("/v1/query", json!({"query": "SELECT 1"})).await;
-    assert_eq!(st, StatusCode::NOT_IMPLEMENTED);
-    assert!(error_message(&r).contains("not implemented"));
+    let (st, r) = s
+        .post(
+            "/v1/query",
+            json!({"query": "SELECT id FROM docs WHERE vector NEAR $v LIMIT 1", "params": {"v": [1.0, 0.0, 0.0]}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{r}");
+    assert!(
+        r["rows"].as_array().is_some_and(|rows| rows.len() == 1),
+        "{r}"
+    );
+    let (st, r) = s
+        .post("/v1/query", json!({"query": "SELECT * FORM docs"}))
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST);
+    assert!(error_message(&r).contains("line 1, column 10"), "{r}");
+    let (st, _) = s
+        .post("/v1/query", json!({"query": "SELECT * FROM nowhere"}))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]
