@@ -2,6 +2,8 @@
 
 mod bench;
 mod inspect;
+mod serve;
+mod sql;
 mod transfer;
 
 use std::path::PathBuf;
@@ -25,6 +27,11 @@ enum Command {
     /// Benchmarks.
     #[command(subcommand)]
     Bench(BenchCommand),
+    /// Serves the database over HTTP: the native REST API, the query language at
+    /// /v1/query, and a Qdrant-compatible subset (so Qdrant clients work unchanged).
+    Serve(Box<serve::ServeArgs>),
+    /// Runs the query language: one statement, or an interactive shell without one.
+    Sql(Box<sql::SqlArgs>),
     /// Imports points from a JSONL, CSV, .npy or .fvecs file into a collection (created when
     /// missing), with a progress bar and a summary.
     Import(Box<transfer::import::ImportArgs>),
@@ -57,6 +64,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Inspect { dir, json } => inspect::run(&dir, json),
+        Command::Serve(args) => serve::run(&args).map(|()| ExitCode::SUCCESS),
+        Command::Sql(args) => sql::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Import(args) => transfer::import::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Export(args) => transfer::export::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Bench(BenchCommand::Ann(args)) => {

@@ -315,3 +315,95 @@ fn inspect_walks_a_database_and_flags_a_damaged_manifest() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stdout).contains("FAILED"));
 }
+
+#[test]
+fn sql_runs_one_statement_as_a_table_or_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("db");
+    let sql = |stmt: &str, extra: &[&str]| {
+        let mut args: Vec<&std::ffi::OsStr> =
+            vec!["sql".as_ref(), "--data".as_ref(), data.as_os_str()];
+        args.extend(extra.iter().map(|s| s.as_ref() as &std::ffi::OsStr));
+        args.push(stmt.as_ref());
+        run_ok(&args)
+    };
+    sql(
+        "CREATE COLLECTION docs (dimension = 2, metric = 'cosine')",
+        &[],
+    );
+    sql(
+        "INSERT INTO docs (id, vector, lang) VALUES (1, [1, 0], 'en'), (2, [0, 1], 'fr')",
+        &[],
+    );
+    let table = sql(
+        "SELECT id, lang FROM docs WHERE vector NEAR $v LIMIT 2",
+        &["--params", r#"{"v": [1, 0.1]}"#],
+    );
+    let lines: Vec<&str> = table.lines().collect();
+    assert_eq!(lines[0], "| id | lang |", "{table}");
+    assert_eq!(lines[2], "| 1  | en   |", "{table}");
+    assert_eq!(lines.last(), Some(&"(2 rows)"));
+    let json = sql("SELECT COUNT(*) AS n FROM docs", &["--json"]);
+    let v: serde_json::Value = serde_json::from_str(json.trim()).unwrap();
+    assert_eq!(v, serde_json::json!({"rows": [{"n": 2}]}));
+    let out = nearstore()
+        .args([
+            "sql".as_ref(),
+            "--data".as_ref(),
+            data.as_os_str(),
+            "SELECT * FORM docs".as_ref(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line 1, column 10") && err.contains("^^^^"),
+        "{err}"
+    );
+}
+
+#[test]
+fn serve_answers_http_and_the_sql_command_can_use_it() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let mut server = nearstore()
+        .args([
+            "serve".as_ref(),
+            "--port".as_ref(),
+            "0".as_ref(),
+            "--data".as_ref(),
+            dir.path().as_os_str(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = server.stdout.take().unwrap();
+    let mut lines = BufReader::new(stdout).lines();
+    let addr = loop {
+        let line = lines
+            .next()
+            .expect("the server prints its address")
+            .unwrap();
+        if let Some(a) = line.strip_prefix("listening on ") {
+            break a.to_string();
+        }
+    };
+    let url = format!("http://{addr}");
+    let run = |stmt: &str| {
+        run_ok(&[
+            "sql".as_ref(),
+            "--url".as_ref(),
+            url.as_ref(),
+            "--json".as_ref(),
+            stmt.as_ref(),
+        ])
+    };
+    run("CREATE COLLECTION docs (dimension = 2)");
+    run("INSERT INTO docs (id, vector, lang) VALUES (7, [1, 0], 'en')");
+    let out = run("SELECT id, lang FROM docs");
+    let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
+    assert_eq!(v, serde_json::json!({"rows": [{"id": 7, "lang": "en"}]}));
+    server.kill().unwrap();
+    server.wait().unwrap();
+}

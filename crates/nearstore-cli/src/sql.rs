@@ -1,0 +1,251 @@
+//! `nearstore sql`: the query language against a database directory (embedded) or a server
+//! (`--url`), as a one-shot statement or an interactive shell with history and multi-line
+//! statements (ended by `;`). Rows print as a table, or as JSON with `--json`.
+
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+
+use anyhow::{Context, bail};
+use clap::Args;
+use nearstore::Database;
+use serde_json::{Value, json};
+
+/// Options of `nearstore sql`.
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// A statement to run (without one: an interactive shell).
+    pub statement: Option<String>,
+    /// The database directory (embedded mode).
+    #[arg(long, default_value = crate::DEFAULT_DATA_DIR)]
+    pub data: PathBuf,
+    /// A server to send statements to instead (e.g. http://127.0.0.1:6333).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// API key for `--url`.
+    #[arg(long)]
+    pub api_key: Option<String>,
+    /// `$name` bindings as a JSON object, e.g. '{"v": [0.1, 0.2]}'.
+    #[arg(long, default_value = "{}")]
+    pub params: String,
+    /// Print `{"rows": [...]}` JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Where statements run.
+enum Target {
+    Embedded(Database),
+    Server {
+        client: reqwest::blocking::Client,
+        url: String,
+        key: Option<String>,
+    },
+}
+
+impl Target {
+    fn run(&self, sql: &str, params: &Value) -> anyhow::Result<Value> {
+        match self {
+            Target::Embedded(db) => Ok(serde_json::to_value(db.execute(sql, params)?)?),
+            Target::Server { client, url, key } => {
+                let mut req = client
+                    .post(format!("{}/v1/query", url.trim_end_matches('/')))
+                    .json(&json!({"query": sql, "params": params}));
+                if let Some(k) = key {
+                    req = req.header("api-key", k);
+                }
+                let resp = req.send().with_context(|| format!("sending to {url}"))?;
+                let status = resp.status();
+                let body: Value = resp.json().context("reading the server's answer")?;
+                if !status.is_success() {
+                    let msg = body["status"]["error"].as_str().unwrap_or("(no message)");
+                    bail!("{status}: {msg}");
+                }
+                Ok(body)
+            }
+        }
+    }
+}
+
+/// A cell's text: strings bare, everything else as compact JSON.
+fn cell(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// Renders `{"rows": [...]}` as a table (columns in first-seen order).
+pub fn table(result: &Value) -> String {
+    let rows = result["rows"].as_array().cloned().unwrap_or_default();
+    if rows.is_empty() {
+        return "(0 rows)\n".to_string();
+    }
+    let mut columns: Vec<String> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for r in &rows {
+        if let Value::Object(m) = r {
+            for k in m.keys() {
+                if seen.insert(k.clone()) {
+                    columns.push(k.clone());
+                }
+            }
+        }
+    }
+    let cells: Vec<Vec<String>> = rows
+        .iter()
+        .map(|r| columns.iter().map(|c| cell(&r[c.as_str()])).collect())
+        .collect();
+    let widths: Vec<usize> = columns
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            cells
+                .iter()
+                .map(|row| row[i].chars().count().min(60))
+                .chain([c.chars().count()])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let clip = |s: &str, w: usize| -> String {
+        if s.chars().count() > w {
+            let mut t: String = s.chars().take(w.saturating_sub(1)).collect();
+            t.push('…');
+            t
+        } else {
+            format!("{s:<w$}")
+        }
+    };
+    let line = |parts: Vec<String>| format!("| {} |\n", parts.join(" | "));
+    let mut out = line(
+        columns
+            .iter()
+            .zip(&widths)
+            .map(|(c, &w)| clip(c, w))
+            .collect(),
+    );
+    out.push_str(&format!(
+        "|{}|\n",
+        widths
+            .iter()
+            .map(|w| "-".repeat(w + 2))
+            .collect::<Vec<_>>()
+            .join("|")
+    ));
+    for row in &cells {
+        out.push_str(&line(
+            row.iter().zip(&widths).map(|(c, &w)| clip(c, w)).collect(),
+        ));
+    }
+    out.push_str(&format!(
+        "({} row{})\n",
+        rows.len(),
+        if rows.len() == 1 { "" } else { "s" }
+    ));
+    out
+}
+
+fn print(result: &Value, as_json: bool) {
+    if as_json {
+        println!("{result}");
+    } else {
+        print!("{}", table(result));
+    }
+}
+
+/// Runs one statement or the shell.
+pub fn run(args: &SqlArgs) -> anyhow::Result<()> {
+    let params: Value =
+        serde_json::from_str(&args.params).context("--params must be a JSON object")?;
+    let target = match &args.url {
+        Some(url) => Target::Server {
+            client: reqwest::blocking::Client::new(),
+            url: url.clone(),
+            key: args.api_key.clone(),
+        },
+        None => Target::Embedded(
+            Database::open(&args.data)
+                .with_context(|| format!("opening {}", args.data.display()))?,
+        ),
+    };
+    if let Some(statement) = &args.statement {
+        let result = target.run(statement, &params)?;
+        print(&result, args.json);
+        return Ok(());
+    }
+    shell(&target, &params, args.json)
+}
+
+fn shell(target: &Target, params: &Value, mut as_json: bool) -> anyhow::Result<()> {
+    let mut editor = rustyline::DefaultEditor::new().context("starting the line editor")?;
+    let history = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".nearstore_history"));
+    if let Some(h) = &history {
+        let _ = editor.load_history(h);
+    }
+    eprintln!(
+        "NearStore SQL shell: end statements with ';'. \\json toggles JSON output, \\q quits."
+    );
+    let mut buffer = String::new();
+    loop {
+        let prompt = if buffer.is_empty() {
+            "nearstore> "
+        } else {
+            "      ...> "
+        };
+        let line = match editor.readline(prompt) {
+            Ok(l) => l,
+            Err(rustyline::error::ReadlineError::Interrupted) => {
+                buffer.clear();
+                continue;
+            }
+            Err(rustyline::error::ReadlineError::Eof) => break,
+            Err(e) => return Err(e.into()),
+        };
+        let trimmed = line.trim();
+        if buffer.is_empty() {
+            match trimmed {
+                "" => continue,
+                "\\q" | "quit" | "exit" => break,
+                "\\json" => {
+                    as_json = !as_json;
+                    eprintln!("JSON output {}", if as_json { "on" } else { "off" });
+                    continue;
+                }
+                _ => {}
+            }
+        }
+        buffer.push_str(&line);
+        buffer.push('\n');
+        if !trimmed.ends_with(';') {
+            continue;
+        }
+        let statement = std::mem::take(&mut buffer);
+        let _ = editor.add_history_entry(statement.trim());
+        match target.run(&statement, params) {
+            Ok(result) => print(&result, as_json),
+            Err(e) => eprintln!("error: {e:#}"),
+        }
+    }
+    if let Some(h) = &history {
+        let _ = editor.save_history(h);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_have_a_header_a_rule_and_a_row_count() {
+        let t = table(&json!({"rows": [{"id": 1, "title": "a"}, {"id": 22, "extra": [1]}]}));
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines[0], "| id | title | extra |");
+        assert_eq!(lines[1], "|----|-------|-------|");
+        assert_eq!(lines[2], "| 1  | a     |       |");
+        assert_eq!(lines[3], "| 22 |       | [1]   |");
+        assert_eq!(lines[4], "(2 rows)");
+        assert_eq!(table(&json!({"rows": []})), "(0 rows)\n");
+    }
+}
