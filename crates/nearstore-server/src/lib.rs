@@ -32,7 +32,7 @@
 //! [`Error::status`]: 400 invalid argument, bad JSON (serde's message), wrong content
 //! type, unsupported feature; 401 missing/unknown key; 403 read-only key on a write route;
 //! 404 unknown collection, point or route; 408 timeout; 409 exists / conflict; 413 body,
-//! batch or payload over a limit; 500 corruption, I/O, internal; 501 not built yet; 503
+//! batch or payload over a limit; 500 corruption, I/O, internal; 503
 //! overloaded (load shedding) or shutting down; 507 disk full.
 //!
 //! # Native API (`/v1`)
@@ -55,7 +55,7 @@
 //! | `POST /v1/collections/{name}/indexes` | `{"field", "kind": "keyword"\|"integer"\|"float"\|"bool"}` | 201 `{"indexes": [...]}` |
 //! | `DELETE /v1/collections/{name}/indexes/{field}` | | `{"dropped": field}` or 404 |
 //! | `POST /v1/collections/{name}/flush`, `POST /v1/flush` | | `{"flushed": [names]}` |
-//! | `POST /v1/query` | reserved for the query language | 501 until `Database::execute` exists |
+//! | `POST /v1/query` | `{"query": "SELECT ...", "params"?: {"v": [...]}}` | `{"rows": [...]}` (the query language; read-write keys) |
 //! | `GET /healthz`, `GET /readyz` | | `{"status": "ok"}`, `{"status": "ready"}` (503 while shutting down); no key needed |
 //! | `GET /metrics` | | Prometheus text (see [`metrics`](crate#metrics)) |
 //! | `GET /openapi.json` | | OpenAPI 3.1, generated from the route table |
