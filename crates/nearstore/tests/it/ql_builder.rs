@@ -109,3 +109,34 @@ proptest! {
         prop_assert_eq!(language_rows, builder_rows, "{}", sql);
     }
 }
+
+#[test]
+fn the_plan_cache_serves_repeated_statements_until_the_schema_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = Database::open(dir.path()).unwrap();
+    db.execute("CREATE COLLECTION c (dimension = 2)", &Value::Null)
+        .unwrap();
+    db.execute(
+        "INSERT INTO c (id, vector, n) VALUES (1, [1, 0], 5)",
+        &Value::Null,
+    )
+    .unwrap();
+    let (hits0, misses0) = db.plan_cache_stats();
+    let q = "SELECT id FROM c WHERE n = $n";
+    let first = db.execute(q, &json!({"n": 5})).unwrap();
+    // Whitespace differences normalize to the same entry; other parameters reuse the plan.
+    let second = db
+        .execute("SELECT  id\nFROM c   WHERE n = $n ;", &json!({"n": 5}))
+        .unwrap();
+    let other = db.execute(q, &json!({"n": 6})).unwrap();
+    assert_eq!(first, second);
+    assert!(other.rows.is_empty());
+    let (hits1, misses1) = db.plan_cache_stats();
+    assert_eq!((hits1 - hits0, misses1 - misses0), (2, 1));
+    // A new collection bumps the schema generation: the next run parses again.
+    db.execute("CREATE COLLECTION d (dimension = 2)", &Value::Null)
+        .unwrap();
+    db.execute(q, &json!({"n": 5})).unwrap();
+    let (hits2, misses2) = db.plan_cache_stats();
+    assert_eq!((hits2 - hits1, misses2 - misses1), (0, 2));
+}
