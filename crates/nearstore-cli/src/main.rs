@@ -2,6 +2,7 @@
 
 mod bench;
 mod inspect;
+mod remote;
 mod serve;
 mod sql;
 mod transfer;

@@ -5,10 +5,11 @@
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Args;
-use nearstore::Database;
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use crate::remote::Endpoint;
 
 /// Options of `nearstore sql`.
 #[derive(Debug, Args)]
@@ -30,40 +31,6 @@ pub struct SqlArgs {
     /// Print `{"rows": [...]}` JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-}
-
-/// Where statements run.
-enum Target {
-    Embedded(Database),
-    Server {
-        client: reqwest::blocking::Client,
-        url: String,
-        key: Option<String>,
-    },
-}
-
-impl Target {
-    fn run(&self, sql: &str, params: &Value) -> anyhow::Result<Value> {
-        match self {
-            Target::Embedded(db) => Ok(serde_json::to_value(db.execute(sql, params)?)?),
-            Target::Server { client, url, key } => {
-                let mut req = client
-                    .post(format!("{}/v1/query", url.trim_end_matches('/')))
-                    .json(&json!({"query": sql, "params": params}));
-                if let Some(k) = key {
-                    req = req.header("api-key", k);
-                }
-                let resp = req.send().with_context(|| format!("sending to {url}"))?;
-                let status = resp.status();
-                let body: Value = resp.json().context("reading the server's answer")?;
-                if !status.is_success() {
-                    let msg = body["status"]["error"].as_str().unwrap_or("(no message)");
-                    bail!("{status}: {msg}");
-                }
-                Ok(body)
-            }
-        }
-    }
 }
 
 /// A cell's text: strings bare, everything else as compact JSON.
@@ -158,26 +125,16 @@ fn print(result: &Value, as_json: bool) {
 pub fn run(args: &SqlArgs) -> anyhow::Result<()> {
     let params: Value =
         serde_json::from_str(&args.params).context("--params must be a JSON object")?;
-    let target = match &args.url {
-        Some(url) => Target::Server {
-            client: reqwest::blocking::Client::new(),
-            url: url.clone(),
-            key: args.api_key.clone(),
-        },
-        None => Target::Embedded(
-            Database::open(&args.data)
-                .with_context(|| format!("opening {}", args.data.display()))?,
-        ),
-    };
+    let target = Endpoint::open(&args.data, args.url.as_deref(), args.api_key.as_deref())?;
     if let Some(statement) = &args.statement {
-        let result = target.run(statement, &params)?;
+        let result = target.execute(statement, &params)?;
         print(&result, args.json);
         return Ok(());
     }
     shell(&target, &params, args.json)
 }
 
-fn shell(target: &Target, params: &Value, mut as_json: bool) -> anyhow::Result<()> {
+fn shell(target: &Endpoint, params: &Value, mut as_json: bool) -> anyhow::Result<()> {
     let mut editor = rustyline::DefaultEditor::new().context("starting the line editor")?;
     let history = std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".nearstore_history"));
     if let Some(h) = &history {
@@ -222,7 +179,7 @@ fn shell(target: &Target, params: &Value, mut as_json: bool) -> anyhow::Result<(
         }
         let statement = std::mem::take(&mut buffer);
         let _ = editor.add_history_entry(statement.trim());
-        match target.run(&statement, params) {
+        match target.execute(&statement, params) {
             Ok(result) => print(&result, as_json),
             Err(e) => eprintln!("error: {e:#}"),
         }
@@ -236,6 +193,7 @@ fn shell(target: &Target, params: &Value, mut as_json: bool) -> anyhow::Result<(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn tables_have_a_header_a_rule_and_a_row_count() {

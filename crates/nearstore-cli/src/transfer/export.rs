@@ -7,10 +7,11 @@ use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
-use nearstore::{Database, Point};
+use nearstore::Point;
 use serde_json::json;
 
 use super::{Format, npy, progress_bar};
+use crate::remote::Endpoint;
 
 /// Options of `nearstore export`.
 #[derive(Debug, Args)]
@@ -23,6 +24,12 @@ pub struct ExportArgs {
     /// The database directory.
     #[arg(long, default_value = crate::DEFAULT_DATA_DIR)]
     pub data: PathBuf,
+    /// A server to export from instead (e.g. http://127.0.0.1:6333).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// API key for `--url`.
+    #[arg(long)]
+    pub api_key: Option<String>,
     /// The file's format (default: from its extension).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -68,11 +75,12 @@ fn write_points(
 /// Runs the export and prints its summary.
 pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let format = Format::resolve(args.format, &args.file)?;
-    let db =
-        Database::open(&args.data).with_context(|| format!("opening {}", args.data.display()))?;
-    let c = db.get_vector_collection(&args.collection)?;
+    let endpoint = Endpoint::open(&args.data, args.url.as_deref(), args.api_key.as_deref())?;
+    let info = endpoint
+        .info(&args.collection)?
+        .with_context(|| format!("collection {:?} does not exist", args.collection))?;
     let started = Instant::now();
-    let bar = progress_bar(c.len() as u64, "points");
+    let bar = progress_bar(info.points, "points");
     let file =
         File::create(&args.file).with_context(|| format!("creating {}", args.file.display()))?;
     let mut out = BufWriter::new(file);
@@ -82,23 +90,23 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let mut matrix = Vec::new();
     let (mut cursor, mut written) = (None, 0u64);
     loop {
-        let page = c.scroll(None, 5_000, cursor)?;
-        write_points(format, &mut out, &page.points, &mut matrix)?;
-        written += page.points.len() as u64;
+        let (points, next_cursor) = endpoint.scroll(&args.collection, 5_000, cursor)?;
+        write_points(format, &mut out, &points, &mut matrix)?;
+        written += points.len() as u64;
         bar.set_position(written);
-        match page.next_cursor {
+        match next_cursor {
             Some(next) => cursor = Some(next),
             None => break,
         }
     }
     if format == Format::Npy {
-        out.write_all(&npy::encode(c.config().dim, &matrix))?;
+        out.write_all(&npy::encode(info.dim, &matrix))?;
     }
     out.flush()?;
     bar.finish_and_clear();
     println!(
         "exported {written} points of {:?} to {} ({:?}) in {:.1} s",
-        c.name(),
+        args.collection,
         args.file.display(),
         format,
         started.elapsed().as_secs_f64()

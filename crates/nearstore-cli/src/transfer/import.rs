@@ -7,10 +7,11 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use nearstore::{Database, DistanceMetric, ErrorKind, Point, VectorCollection};
+use nearstore::Point;
 use serde_json::{Map, Value};
 
 use super::{Format, npy, progress_bar};
+use crate::remote::Endpoint;
 
 /// Options of `nearstore import`.
 #[derive(Debug, Args)]
@@ -23,6 +24,12 @@ pub struct ImportArgs {
     /// The database directory.
     #[arg(long, default_value = crate::DEFAULT_DATA_DIR)]
     pub data: PathBuf,
+    /// A server to import into instead (e.g. http://127.0.0.1:6333).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// API key for `--url`.
+    #[arg(long)]
+    pub api_key: Option<String>,
     /// The file's format (default: from its extension).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -285,21 +292,6 @@ impl Source {
     }
 }
 
-fn collection_for(
-    db: &Database,
-    args: &ImportArgs,
-    dim: usize,
-) -> anyhow::Result<VectorCollection> {
-    match db.get_vector_collection(&args.collection) {
-        Ok(c) => Ok(c),
-        Err(e) if e.kind() == ErrorKind::NotFound => {
-            let metric: DistanceMetric = args.metric.parse().context("--metric")?;
-            Ok(db.create_collection(&args.collection, dim, metric)?)
-        }
-        Err(e) => Err(e.into()),
-    }
-}
-
 /// Runs the import and prints its summary.
 pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
     let format = Format::resolve(args.format, &args.file)?;
@@ -310,45 +302,49 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
         Some(rows) => progress_bar(rows as u64, "points"),
         None => progress_bar(file_bytes, "bytes"),
     };
-    let db =
-        Database::open(&args.data).with_context(|| format!("opening {}", args.data.display()))?;
+    let endpoint = Endpoint::open(&args.data, args.url.as_deref(), args.api_key.as_deref())?;
     let started = Instant::now();
-    let mut collection: Option<VectorCollection> = None;
+    let mut created = false;
+    let mut ready = false;
     let (mut imported, mut line) = (0u64, 0usize);
     loop {
         let batch = source.next_batch(args.batch.max(1), args.id_start, &mut line)?;
         let Some(first) = batch.first() else { break };
-        let c = match &collection {
-            Some(c) => c.clone(),
-            None => {
-                let c = collection_for(&db, args, first.vector.len())?;
-                collection = Some(c.clone());
-                c
+        if !ready {
+            if endpoint.info(&args.collection)?.is_none() {
+                endpoint.create(&args.collection, first.vector.len(), &args.metric)?;
+                created = true;
             }
-        };
-        c.upsert_bulk(&batch)
-            .with_context(|| format!("upserting the batch ending at line/row {line} ({imported} points imported before it)"))?;
+            ready = true;
+        }
+        endpoint.upsert(&args.collection, &batch).with_context(|| {
+            format!("upserting the batch ending at line/row {line} ({imported} points imported before it)")
+        })?;
         imported += batch.len() as u64;
         match source.rows() {
             Some(_) => bar.set_position(imported),
             None => bar.set_position(count.get()),
         }
     }
-    let Some(c) = collection else {
+    if !ready {
         bar.finish_and_clear();
         bail!("{} holds no points", args.file.display());
-    };
-    c.flush()?;
+    }
+    endpoint.flush(&args.collection)?;
     bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
+    let info = endpoint
+        .info(&args.collection)?
+        .context("the collection vanished during the import")?;
     println!(
-        "imported {imported} points from {} into {:?} ({}-d, {}) in {secs:.1} s ({:.0} points/s); the collection now holds {} points (flushed)",
+        "imported {imported} points from {} into {:?}{} ({}-d, {}) in {secs:.1} s ({:.0} points/s); the collection now holds {} points (flushed)",
         args.file.display(),
-        c.name(),
-        c.config().dim,
-        c.config().metric.name(),
+        args.collection,
+        if created { " (created)" } else { "" },
+        info.dim,
+        info.metric,
         imported as f64 / secs.max(1e-9),
-        c.len()
+        info.points
     );
     Ok(())
 }

@@ -404,6 +404,37 @@ fn serve_answers_http_and_the_sql_command_can_use_it() {
     let out = run("SELECT id, lang FROM docs");
     let v: serde_json::Value = serde_json::from_str(out.trim()).unwrap();
     assert_eq!(v, serde_json::json!({"rows": [{"id": 7, "lang": "en"}]}));
+    // import / export through the server too
+    let jsonl = dir.path().join("in.jsonl");
+    std::fs::write(&jsonl, "{\"id\": 1, \"vector\": [0.5, 0.5], \"payload\": {\"k\": 1}}\n{\"id\": 2, \"vector\": [1, 2]}\n").unwrap();
+    let out = run_ok(&[
+        "import".as_ref(),
+        jsonl.as_os_str(),
+        "-c".as_ref(),
+        "remote".as_ref(),
+        "--url".as_ref(),
+        url.as_ref(),
+    ]);
+    assert!(
+        out.contains("imported 2 points") && out.contains("(created)"),
+        "{out}"
+    );
+    let exported = dir.path().join("out.jsonl");
+    let out = run_ok(&[
+        "export".as_ref(),
+        exported.as_os_str(),
+        "-c".as_ref(),
+        "remote".as_ref(),
+        "--url".as_ref(),
+        url.as_ref(),
+    ]);
+    assert!(out.contains("exported 2 points"), "{out}");
+    let text = std::fs::read_to_string(&exported).unwrap();
+    let first: serde_json::Value = serde_json::from_str(text.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        first,
+        serde_json::json!({"id": 1, "vector": [0.5, 0.5], "payload": {"k": 1}})
+    );
     server.kill().unwrap();
     server.wait().unwrap();
 }

@@ -1,0 +1,210 @@
+//! The commands' view of a database: a directory opened in this process, or a server's
+//! native HTTP API (`--url`), so `sql`, `import` and `export` work against either.
+
+use std::path::Path;
+
+use anyhow::{Context, bail};
+use nearstore::{Database, DistanceMetric, ErrorKind, Point};
+use serde_json::{Value, json};
+
+/// A collection's shape.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectionInfo {
+    /// Vector dimension.
+    pub dim: usize,
+    /// Metric name.
+    pub metric: String,
+    /// Live points.
+    pub points: u64,
+}
+
+/// A database directory or a server.
+pub enum Endpoint {
+    /// In this process.
+    Local(Database),
+    /// Over HTTP.
+    Remote {
+        /// The HTTP client.
+        client: reqwest::blocking::Client,
+        /// Base URL, without a trailing `/`.
+        url: String,
+        /// API key sent as `api-key`.
+        key: Option<String>,
+    },
+}
+
+impl Endpoint {
+    /// The server at `url` when given, else the database directory `data`.
+    pub fn open(data: &Path, url: Option<&str>, key: Option<&str>) -> anyhow::Result<Endpoint> {
+        Ok(match url {
+            Some(u) => Endpoint::Remote {
+                client: reqwest::blocking::Client::new(),
+                url: u.trim_end_matches('/').to_string(),
+                key: key.map(str::to_string),
+            },
+            None => Endpoint::Local(
+                Database::open(data).with_context(|| format!("opening {}", data.display()))?,
+            ),
+        })
+    }
+
+    /// Sends one request to the server; non-2xx answers become errors with its message.
+    fn call(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<(u16, Value)> {
+        let Endpoint::Remote { client, url, key } = self else {
+            bail!("not a server endpoint");
+        };
+        let mut req = client.request(method, format!("{url}{path}"));
+        if let Some(k) = key {
+            req = req.header("api-key", k);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req
+            .send()
+            .with_context(|| format!("sending to {url}{path}"))?;
+        let status = resp.status().as_u16();
+        let body: Value = resp.json().unwrap_or(Value::Null);
+        Ok((status, body))
+    }
+
+    fn ok(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> anyhow::Result<Value> {
+        let (status, body) = self.call(method, path, body)?;
+        if !(200..300).contains(&status) {
+            let msg = body["status"]["error"].as_str().unwrap_or("(no message)");
+            bail!("HTTP {status}: {msg}");
+        }
+        Ok(body)
+    }
+
+    /// Runs a query-language statement; returns `{"rows": [...]}`.
+    pub fn execute(&self, sql: &str, params: &Value) -> anyhow::Result<Value> {
+        match self {
+            Endpoint::Local(db) => Ok(serde_json::to_value(db.execute(sql, params)?)?),
+            Endpoint::Remote { .. } => self.ok(
+                reqwest::Method::POST,
+                "/v1/query",
+                Some(json!({"query": sql, "params": params})),
+            ),
+        }
+    }
+
+    /// The collection's shape, `None` when it does not exist.
+    pub fn info(&self, name: &str) -> anyhow::Result<Option<CollectionInfo>> {
+        match self {
+            Endpoint::Local(db) => match db.get_vector_collection(name) {
+                Ok(c) => Ok(Some(CollectionInfo {
+                    dim: c.config().dim,
+                    metric: c.config().metric.name().to_string(),
+                    points: c.len() as u64,
+                })),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
+                Err(e) => Err(e.into()),
+            },
+            Endpoint::Remote { .. } => {
+                let (status, body) = self.call(
+                    reqwest::Method::GET,
+                    &format!("/v1/collections/{name}"),
+                    None,
+                )?;
+                match status {
+                    404 => Ok(None),
+                    200 => Ok(Some(CollectionInfo {
+                        dim: body["dim"].as_u64().unwrap_or(0) as usize,
+                        metric: body["metric"].as_str().unwrap_or_default().to_string(),
+                        points: body["points_count"].as_u64().unwrap_or(0),
+                    })),
+                    s => bail!(
+                        "HTTP {s}: {}",
+                        body["status"]["error"].as_str().unwrap_or("(no message)")
+                    ),
+                }
+            }
+        }
+    }
+
+    /// Creates the collection.
+    pub fn create(&self, name: &str, dim: usize, metric: &str) -> anyhow::Result<()> {
+        let parsed: DistanceMetric = metric.parse().context("--metric")?;
+        match self {
+            Endpoint::Local(db) => {
+                db.create_collection(name, dim, parsed)?;
+            }
+            Endpoint::Remote { .. } => {
+                self.ok(
+                    reqwest::Method::POST,
+                    "/v1/collections",
+                    Some(json!({"name": name, "dim": dim, "metric": parsed.name()})),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Upserts a batch of points.
+    pub fn upsert(&self, name: &str, points: &[Point]) -> anyhow::Result<()> {
+        match self {
+            Endpoint::Local(db) => db.get_vector_collection(name)?.upsert_bulk(points)?,
+            Endpoint::Remote { .. } => {
+                self.ok(
+                    reqwest::Method::PUT,
+                    &format!("/v1/collections/{name}/points"),
+                    Some(serde_json::to_value(points)?),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The durability barrier for the collection.
+    pub fn flush(&self, name: &str) -> anyhow::Result<()> {
+        match self {
+            Endpoint::Local(db) => db.get_vector_collection(name)?.flush()?,
+            Endpoint::Remote { .. } => {
+                self.ok(
+                    reqwest::Method::POST,
+                    &format!("/v1/collections/{name}/flush"),
+                    Some(json!({})),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One page of points (with vectors and payloads) in id order from `cursor`.
+    pub fn scroll(
+        &self,
+        name: &str,
+        limit: usize,
+        cursor: Option<u64>,
+    ) -> anyhow::Result<(Vec<Point>, Option<u64>)> {
+        match self {
+            Endpoint::Local(db) => {
+                let page = db
+                    .get_vector_collection(name)?
+                    .scroll(None, limit, cursor)?;
+                Ok((page.points, page.next_cursor))
+            }
+            Endpoint::Remote { .. } => {
+                let body = self.ok(
+                    reqwest::Method::POST,
+                    &format!("/v1/collections/{name}/points/scroll"),
+                    Some(json!({"limit": limit, "cursor": cursor, "with_vector": true, "with_payload": true})),
+                )?;
+                let points: Vec<Point> = serde_json::from_value(body["points"].clone())
+                    .context("reading the scrolled points")?;
+                Ok((points, body["next_cursor"].as_u64()))
+            }
+        }
+    }
+}
