@@ -146,9 +146,16 @@ impl HnswIndex {
         };
         if rest.len() > 1 {
             rest.par_iter().for_each(|&s| self.link(s));
-            self.ensure_connected();
         } else {
             rest.iter().for_each(|&s| self.link(s));
+        }
+        // The connectivity pass walks the whole graph under its write lock (blocking
+        // searches), so it runs only after batches that are large next to the graph (bulk
+        // builds), never after the small batches of incremental upserts, where it would
+        // make every write cost O(collection).
+        let total = self.graph.read().len();
+        if rest.len() > 1 && rest.len() * 100 >= total {
+            self.ensure_connected();
         }
         Ok(())
     }

@@ -40,6 +40,8 @@ use nearstore_storage::{
 const MANIFEST_MAGIC: [u8; 8] = *b"NSCOLMF1";
 const FIELD_INDEX_MAGIC: [u8; 8] = *b"NSPIDX01";
 const MANIFEST_FORMAT: u32 = 1;
+/// Largest batch of logged upserts replayed at once.
+const REPLAY_BATCH_POINTS: usize = 20_000;
 
 /// The collection manifest's content.
 #[derive(Debug, Serialize, Deserialize)]
@@ -208,6 +210,9 @@ impl Collection {
             dropped: AtomicBool::new(false),
             ef_search: std::sync::atomic::AtomicUsize::new(config.hnsw.ef_search),
         };
+        // Consecutive upserts replay as one batch (the index links them in parallel); a
+        // later duplicate in a batch wins, exactly as in log order.
+        let mut pending: Option<(Targets, Vec<crate::point::Point>)> = None;
         for (op_seq, bytes) in tail {
             let op = ops::decode(&bytes, config.dim)?;
             let targets = Targets {
@@ -215,7 +220,27 @@ impl Collection {
                 fields: op_seq > fields_seq,
                 index: op_seq > index_seq,
             };
-            collection.apply(op, targets)?;
+            match op {
+                ops::Op::Upsert(points) => match &mut pending {
+                    Some((t, batch)) if *t == targets && batch.len() < REPLAY_BATCH_POINTS => {
+                        batch.extend(points);
+                    }
+                    _ => {
+                        if let Some((t, batch)) = pending.replace((targets, points)) {
+                            collection.apply(ops::Op::Upsert(batch), t)?;
+                        }
+                    }
+                },
+                delete => {
+                    if let Some((t, batch)) = pending.take() {
+                        collection.apply(ops::Op::Upsert(batch), t)?;
+                    }
+                    collection.apply(delete, targets)?;
+                }
+            }
+        }
+        if let Some((t, batch)) = pending {
+            collection.apply(ops::Op::Upsert(batch), t)?;
         }
         Ok(collection)
     }

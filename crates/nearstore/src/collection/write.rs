@@ -15,7 +15,7 @@ use nearstore_filter::{FieldIndexKind, Filter};
 
 /// Which components an operation is applied to: all of them for a live write; during
 /// recovery only those whose checkpoint predates the operation.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) struct Targets {
     pub payloads: bool,
     pub fields: bool,
