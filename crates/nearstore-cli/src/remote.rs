@@ -7,6 +7,27 @@ use anyhow::{Context, bail};
 use nearstore::{Database, DistanceMetric, ErrorKind, Point};
 use serde_json::{Value, json};
 
+/// Where a command works: `--data DIR` (embedded) or `--url` (a server).
+#[derive(Debug, clap::Args)]
+pub struct EndpointArgs {
+    /// The database directory (embedded mode).
+    #[arg(long, default_value = crate::DEFAULT_DATA_DIR)]
+    pub data: std::path::PathBuf,
+    /// A server to use instead (e.g. http://127.0.0.1:6333).
+    #[arg(long)]
+    pub url: Option<String>,
+    /// API key for `--url`.
+    #[arg(long)]
+    pub api_key: Option<String>,
+}
+
+impl EndpointArgs {
+    /// Opens the directory or connects to the server.
+    pub fn open(&self) -> anyhow::Result<Endpoint> {
+        Endpoint::open(&self.data, self.url.as_deref(), self.api_key.as_deref())
+    }
+}
+
 /// A collection's shape.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CollectionInfo {

@@ -9,22 +9,16 @@ use anyhow::Context;
 use clap::Args;
 use serde_json::Value;
 
-use crate::remote::Endpoint;
+use crate::remote::{Endpoint, EndpointArgs};
 
 /// Options of `nearstore sql`.
 #[derive(Debug, Args)]
 pub struct SqlArgs {
     /// A statement to run (without one: an interactive shell).
     pub statement: Option<String>,
-    /// The database directory (embedded mode).
-    #[arg(long, default_value = crate::DEFAULT_DATA_DIR)]
-    pub data: PathBuf,
-    /// A server to send statements to instead (e.g. http://127.0.0.1:6333).
-    #[arg(long)]
-    pub url: Option<String>,
-    /// API key for `--url`.
-    #[arg(long)]
-    pub api_key: Option<String>,
+    /// The database directory or server.
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
     /// `$name` bindings as a JSON object, e.g. '{"v": [0.1, 0.2]}'.
     #[arg(long, default_value = "{}")]
     pub params: String,
@@ -125,7 +119,7 @@ fn print(result: &Value, as_json: bool) {
 pub fn run(args: &SqlArgs) -> anyhow::Result<()> {
     let params: Value =
         serde_json::from_str(&args.params).context("--params must be a JSON object")?;
-    let target = Endpoint::open(&args.data, args.url.as_deref(), args.api_key.as_deref())?;
+    let target = args.endpoint.open()?;
     if let Some(statement) = &args.statement {
         let result = target.execute(statement, &params)?;
         print(&result, args.json);

@@ -9,11 +9,12 @@ use clap::Args;
 use nearstore::index::{
     AllowList, HnswIndex, HnswParams, IdSetAllowList, SearchQuality, VectorIndex,
 };
-use nearstore_testkit::recall_at_k;
 use rayon::prelude::*;
 use serde_json::{Value, json};
 
-use super::{Bands, DEFAULT_DATASET, load_vectors, peak_rss_mib, percentile, temp_data_dir};
+use super::{
+    Bands, DEFAULT_DATASET, Measured, load_vectors, measure_searches, peak_rss_mib, temp_data_dir,
+};
 
 /// Options of `nearstore bench ann`.
 #[derive(Debug, Args)]
@@ -77,29 +78,14 @@ fn measure(
     truth: &[Vec<u64>],
     quality: SearchQuality,
     allow: Option<&dyn AllowList>,
-) -> anyhow::Result<(f64, f64, f64, f64, usize)> {
-    let mut latencies = Vec::with_capacity(queries.len());
-    let mut recall = 0.0;
-    let mut short = 0;
-    let started = Instant::now();
-    for (q, t) in queries.iter().zip(truth) {
-        let s = Instant::now();
-        let hits = index.search(q, 10, quality, allow)?;
-        latencies.push(s.elapsed().as_secs_f64() * 1e6);
-        let ids: Vec<u64> = hits.iter().map(|h| h.id).collect();
-        short += usize::from(ids.len() < t.len().min(10));
-        recall += recall_at_k(&ids, t, 10);
-    }
-    let secs = started.elapsed().as_secs_f64();
-    latencies.sort_by(f64::total_cmp);
-    let n = queries.len() as f64;
-    Ok((
-        recall / n,
-        n / secs,
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
-        short,
-    ))
+) -> anyhow::Result<Measured> {
+    measure_searches(queries, truth, |q| {
+        Ok(index
+            .search(q, 10, quality, allow)?
+            .iter()
+            .map(|h| h.id)
+            .collect())
+    })
 }
 
 /// Runs the benchmark and prints its report.
@@ -256,7 +242,7 @@ fn measure_filtered(
     index: &HnswIndex,
     queries: &[&[f32]],
     allow: &IdSetAllowList,
-) -> anyhow::Result<(f64, f64, f64, f64, usize)> {
+) -> anyhow::Result<Measured> {
     let truth = exact_truth(index, queries, Some(allow))?;
     measure(index, queries, &truth, SearchQuality::Balanced, Some(allow))
 }

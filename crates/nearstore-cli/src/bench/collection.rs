@@ -13,11 +13,12 @@ use nearstore::{
     CollectionConfig, Database, FieldIndexKind, Filter, HnswParams, Point, SearchQuality,
     SearchRequest, VectorCollection,
 };
-use nearstore_testkit::recall_at_k;
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
-use super::{Bands, DEFAULT_DATASET, load_vectors, peak_rss_mib, percentile, temp_data_dir};
+use super::{
+    Bands, DEFAULT_DATASET, Measured, load_vectors, measure_searches, peak_rss_mib, temp_data_dir,
+};
 
 /// Options of `nearstore bench collection`.
 #[derive(Debug, Args)]
@@ -87,34 +88,16 @@ fn read_payloads(path: &Path, fields: &[String], rows: usize) -> anyhow::Result<
     Ok(out)
 }
 
-/// Mean recall@10, QPS, p50 / p99 latency (µs) and short results of `request`s on one thread.
+/// [`measure_searches`] of `request`s through the collection's general entry point.
 fn measure(
     c: &VectorCollection,
     queries: &[Vec<f32>],
     truth: &[Vec<u64>],
     request: impl Fn(&[f32]) -> SearchRequest,
-) -> anyhow::Result<(f64, f64, f64, f64, usize)> {
-    let mut latencies = Vec::with_capacity(queries.len());
-    let (mut recall, mut short) = (0.0, 0);
-    let started = Instant::now();
-    for (q, t) in queries.iter().zip(truth) {
-        let s = Instant::now();
-        let hits = c.query(request(q))?;
-        latencies.push(s.elapsed().as_secs_f64() * 1e6);
-        let ids: Vec<u64> = hits.iter().map(|h| h.point.id).collect();
-        short += usize::from(ids.len() < t.len().min(10));
-        recall += recall_at_k(&ids, t, 10);
-    }
-    let secs = started.elapsed().as_secs_f64();
-    latencies.sort_by(f64::total_cmp);
-    let n = queries.len() as f64;
-    Ok((
-        recall / n,
-        n / secs,
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99),
-        short,
-    ))
+) -> anyhow::Result<Measured> {
+    measure_searches(queries, truth, |q| {
+        Ok(c.query(request(q))?.iter().map(|h| h.point.id).collect())
+    })
 }
 
 /// Runs the benchmark and prints its report.

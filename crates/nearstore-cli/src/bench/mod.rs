@@ -35,6 +35,39 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[((sorted.len() - 1) as f64 * p).round() as usize]
 }
 
+/// One sweep point's figures: mean recall@10, QPS, p50 and p99 latency (µs), and how many
+/// queries came back with fewer than min(10, exact answers) results.
+pub type Measured = (f64, f64, f64, f64, usize);
+
+/// Times `search` (returning result ids, best first) over the queries on one thread against
+/// their exact answers.
+pub fn measure_searches<Q>(
+    queries: &[Q],
+    truth: &[Vec<u64>],
+    mut search: impl FnMut(&Q) -> anyhow::Result<Vec<u64>>,
+) -> anyhow::Result<Measured> {
+    let mut latencies = Vec::with_capacity(queries.len());
+    let (mut recall, mut short) = (0.0, 0);
+    let started = std::time::Instant::now();
+    for (q, t) in queries.iter().zip(truth) {
+        let s = std::time::Instant::now();
+        let ids = search(q)?;
+        latencies.push(s.elapsed().as_secs_f64() * 1e6);
+        short += usize::from(ids.len() < t.len().min(10));
+        recall += nearstore_testkit::recall_at_k(&ids, t, 10);
+    }
+    let secs = started.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    let n = queries.len() as f64;
+    Ok((
+        recall / n,
+        n / secs,
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        short,
+    ))
+}
+
 /// A fresh directory under the system temp dir for this run.
 pub fn temp_data_dir(what: &str) -> anyhow::Result<PathBuf> {
     let dir = std::env::temp_dir().join(format!("nearstore-bench-{what}-{}", std::process::id()));

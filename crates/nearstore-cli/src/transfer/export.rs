@@ -11,7 +11,7 @@ use nearstore::Point;
 use serde_json::json;
 
 use super::{Format, npy, progress_bar};
-use crate::remote::Endpoint;
+use crate::remote::EndpointArgs;
 
 /// Options of `nearstore export`.
 #[derive(Debug, Args)]
@@ -21,15 +21,9 @@ pub struct ExportArgs {
     /// The collection.
     #[arg(long, short)]
     pub collection: String,
-    /// The database directory.
-    #[arg(long, default_value = crate::DEFAULT_DATA_DIR)]
-    pub data: PathBuf,
-    /// A server to export from instead (e.g. http://127.0.0.1:6333).
-    #[arg(long)]
-    pub url: Option<String>,
-    /// API key for `--url`.
-    #[arg(long)]
-    pub api_key: Option<String>,
+    /// The database directory or server.
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
     /// The file's format (default: from its extension).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -75,7 +69,7 @@ fn write_points(
 /// Runs the export and prints its summary.
 pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
     let format = Format::resolve(args.format, &args.file)?;
-    let endpoint = Endpoint::open(&args.data, args.url.as_deref(), args.api_key.as_deref())?;
+    let endpoint = args.endpoint.open()?;
     let info = endpoint
         .info(&args.collection)?
         .with_context(|| format!("collection {:?} does not exist", args.collection))?;

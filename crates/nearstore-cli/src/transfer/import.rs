@@ -11,7 +11,7 @@ use nearstore::Point;
 use serde_json::{Map, Value};
 
 use super::{Format, npy, progress_bar};
-use crate::remote::Endpoint;
+use crate::remote::EndpointArgs;
 
 /// Options of `nearstore import`.
 #[derive(Debug, Args)]
@@ -21,15 +21,9 @@ pub struct ImportArgs {
     /// The collection (created when missing, with the file's dimension and `--metric`).
     #[arg(long, short)]
     pub collection: String,
-    /// The database directory.
-    #[arg(long, default_value = crate::DEFAULT_DATA_DIR)]
-    pub data: PathBuf,
-    /// A server to import into instead (e.g. http://127.0.0.1:6333).
-    #[arg(long)]
-    pub url: Option<String>,
-    /// API key for `--url`.
-    #[arg(long)]
-    pub api_key: Option<String>,
+    /// The database directory or server.
+    #[command(flatten)]
+    pub endpoint: EndpointArgs,
     /// The file's format (default: from its extension).
     #[arg(long, value_enum)]
     pub format: Option<Format>,
@@ -302,7 +296,7 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
         Some(rows) => progress_bar(rows as u64, "points"),
         None => progress_bar(file_bytes, "bytes"),
     };
-    let endpoint = Endpoint::open(&args.data, args.url.as_deref(), args.api_key.as_deref())?;
+    let endpoint = args.endpoint.open()?;
     let started = Instant::now();
     let mut created = false;
     let mut ready = false;
