@@ -1,7 +1,10 @@
 //! Test fixtures for NearStore (not published): TEXMEX `.fvecs`/`.ivecs` readers, seeded
-//! vector generators, and recall measurement against a ground truth.
+//! vector generators, recall measurement against a ground truth, and the driver of `kill -9`
+//! torture tests ([`kill9`]).
 //!
 //! It depends on no other NearStore crate, so every layer can use it in tests and benches.
+
+pub mod kill9;
 
 use std::fs;
 use std::path::{Path, PathBuf};

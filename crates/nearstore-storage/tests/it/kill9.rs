@@ -7,14 +7,13 @@
 //! comes back. Several kills per directory.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 use nearstore_storage::{
     Durability, Error, PayloadStore, PayloadStoreOptions, VectorStore, VectorStoreOptions,
     fs_backend,
 };
+use nearstore_testkit::kill9::{self, Event};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -22,7 +21,6 @@ use serde_json::json;
 
 const DIM: usize = 16;
 const CHILD_TEST: &str = "kill9::driver_workload_matches_its_model";
-const PREFIX: &str = "KILL9 ";
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 enum Op {
@@ -163,38 +161,30 @@ fn execute(s: &Stores, op: &Op) -> Result<(), Error> {
 /// `max_ops` are done), reporting each.
 fn child_main(dir: &Path, seed: u64, max_ops: u64) {
     let stores = open(dir, durability(seed)).expect("recovery after kill -9");
-    println!(
-        "{PREFIX}state {}",
-        serde_json::to_string(&content(&stores)).unwrap()
-    );
+    kill9::report(Event::State(
+        &serde_json::to_string(&content(&stores)).unwrap(),
+    ));
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     // Versions stay below 2^24 so they are exact in an f32 component.
     let mut version = (seed % 1000) * 100_000;
     for _ in 0..max_ops {
         let op = next_op(&mut rng, &mut version);
-        println!("{PREFIX}begin {}", serde_json::to_string(&op).unwrap());
+        kill9::report(Event::Begin(&serde_json::to_string(&op).unwrap()));
         execute(&stores, &op).expect("operation");
-        println!("{PREFIX}ack");
+        kill9::report(Event::Ack);
     }
-    println!("{PREFIX}done");
 }
 
-fn spawn_child(dir: &Path, seed: u64, max_ops: u64, mode: &str) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads", "1"])
-        .env("NEARSTORE_KILL9_DIR", dir)
-        .env("NEARSTORE_KILL9_SEED", seed.to_string())
-        .env("NEARSTORE_KILL9_OPS", max_ops.to_string())
-        .env("NEARSTORE_KILL9_MODE", mode)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn child")
-}
-
-/// The protocol part of a child's output line (libtest may print its own text before it).
-fn protocol_message(line: &str) -> Option<&str> {
-    line.find(PREFIX).map(|at| &line[at + PREFIX.len()..])
+fn spawn_child(dir: &Path, seed: u64, max_ops: u64, mode: &str) -> std::process::Child {
+    kill9::spawn_child(
+        CHILD_TEST,
+        &[
+            ("NEARSTORE_KILL9_DIR", dir.display().to_string()),
+            ("NEARSTORE_KILL9_SEED", seed.to_string()),
+            ("NEARSTORE_KILL9_OPS", max_ops.to_string()),
+            ("NEARSTORE_KILL9_MODE", mode.to_string()),
+        ],
+    )
 }
 
 /// The parent's model of one directory: per store (vectors, payloads), since the two are
@@ -262,57 +252,24 @@ impl Tracker {
 /// Runs one child until it has acknowledged `kill_after` operations, SIGKILLs it, and reads
 /// what it reported (including lines written just before it died).
 fn run_and_kill(dir: &Path, seed: u64, kill_after: u64, t: &mut Tracker) -> Option<Op> {
-    let mut child = spawn_child(dir, seed, u64::MAX, "work");
-    let stdout = child.stdout.take().unwrap();
-    let mut lines = BufReader::new(stdout).lines();
     let mut inflight: Option<Op> = None;
-    let mut acks = 0;
-    let mut killed = false;
-    while let Some(Ok(line)) = lines.next() {
-        let Some(msg) = protocol_message(&line) else {
-            continue;
-        };
-        if let Some(state) = msg.strip_prefix("state ") {
-            let got: Content = serde_json::from_str(state).unwrap();
-            t.check(&got, None);
-        } else if let Some(op) = msg.strip_prefix("begin ") {
-            inflight = Some(serde_json::from_str(op).unwrap());
-        } else if msg == "ack" {
-            let op = inflight.take().expect("ack after begin");
-            t.ack(&op);
-            acks += 1;
-            if acks == kill_after && !killed {
-                child.kill().expect("SIGKILL");
-                killed = true;
-            }
-        }
-    }
-    let status = child.wait().unwrap();
-    assert!(killed, "child ended before being killed: {status:?}");
-    assert_eq!(
-        std::os::unix::process::ExitStatusExt::signal(&status),
-        Some(9),
-        "the child died of SIGKILL"
-    );
+    let child = spawn_child(dir, seed, u64::MAX, "work");
+    kill9::run_until_killed(child, kill_after, |e| match e {
+        Event::State(state) => t.check(&serde_json::from_str(state).unwrap(), None),
+        Event::Begin(op) => inflight = Some(serde_json::from_str(op).unwrap()),
+        Event::Ack => t.ack(&inflight.take().expect("ack after begin")),
+    });
     t.kills += 1;
     inflight
 }
 
 /// Starts a child that only recovers and reports, and checks its report.
 fn recover_and_check(dir: &Path, seed: u64, inflight: Option<&Op>, t: &mut Tracker) {
-    let mut child = spawn_child(dir, seed, 0, "work");
-    let stdout = child.stdout.take().unwrap();
-    let mut checked = false;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(state) = protocol_message(&line).and_then(|m| m.strip_prefix("state ")) {
-            let got: Content = serde_json::from_str(state).unwrap();
-            t.check(&got, inflight);
-            checked = true;
+    kill9::run_to_end(spawn_child(dir, seed, 0, "work"), |e| {
+        if let Event::State(state) = e {
+            t.check(&serde_json::from_str(state).unwrap(), inflight);
         }
-    }
-    assert!(child.wait().unwrap().success(), "recovery child failed");
-    assert!(checked, "recovery child reported its state");
+    });
 }
 
 #[test]
@@ -371,8 +328,8 @@ fn driver_workload_matches_its_model() {
             .unwrap();
         if std::env::var("NEARSTORE_KILL9_MODE").as_deref() == Ok("lockprobe") {
             match VectorStore::open(&dir, DIM) {
-                Err(Error::Locked { .. }) => println!("{PREFIX}locked"),
-                other => println!("{PREFIX}unexpected {other:?}"),
+                Err(Error::Locked { .. }) => println!("{}locked", kill9::PREFIX),
+                other => println!("{}unexpected {other:?}", kill9::PREFIX),
             }
             return;
         }

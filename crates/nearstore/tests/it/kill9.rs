@@ -11,9 +11,7 @@
 //! - `Bulk`: the content is the model after some prefix of the operations, at least up to
 //!   the last acknowledged flush.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
 
 use nearstore::{
     CollectionConfig, Database, DistanceMetric, Durability, ErrorKind, VectorCollection,
@@ -21,10 +19,11 @@ use nearstore::{
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use nearstore_testkit::kill9::{self, Event};
+
 use super::workload::{DIM, Model, Op, content, execute, next_op};
 
 const CHILD_TEST: &str = "kill9::collection_driver_workload_matches_its_model";
-const PREFIX: &str = "KILL9 ";
 
 fn durability(seed: u64) -> Durability {
     match seed % 5 {
@@ -52,36 +51,27 @@ fn open(dir: &Path, seed: u64) -> (Database, VectorCollection) {
 
 fn child_main(dir: &Path, seed: u64, max_ops: u64) {
     let (_db, c) = open(dir, seed);
-    println!(
-        "{PREFIX}state {}",
-        serde_json::to_string(&content(&c)).unwrap()
-    );
+    kill9::report(Event::State(&serde_json::to_string(&content(&c)).unwrap()));
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     // Versions stay below 2^24 so they are exact in an f32 component.
     let mut version = (seed % 1000) * 10_000;
     for _ in 0..max_ops {
         let op = next_op(&mut rng, &mut version);
-        println!("{PREFIX}begin {}", serde_json::to_string(&op).unwrap());
+        kill9::report(Event::Begin(&serde_json::to_string(&op).unwrap()));
         execute(&c, &op).expect("operation");
-        println!("{PREFIX}ack");
+        kill9::report(Event::Ack);
     }
-    println!("{PREFIX}done");
 }
 
-fn spawn_child(dir: &Path, seed: u64, max_ops: u64) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", CHILD_TEST, "--nocapture", "--test-threads", "1"])
-        .env("NEARSTORE_KILL9_DIR", dir)
-        .env("NEARSTORE_KILL9_SEED", seed.to_string())
-        .env("NEARSTORE_KILL9_OPS", max_ops.to_string())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn child")
-}
-
-fn protocol_message(line: &str) -> Option<&str> {
-    line.find(PREFIX).map(|at| &line[at + PREFIX.len()..])
+fn spawn_child(dir: &Path, seed: u64, max_ops: u64) -> std::process::Child {
+    kill9::spawn_child(
+        CHILD_TEST,
+        &[
+            ("NEARSTORE_KILL9_DIR", dir.display().to_string()),
+            ("NEARSTORE_KILL9_SEED", seed.to_string()),
+            ("NEARSTORE_KILL9_OPS", max_ops.to_string()),
+        ],
+    )
 }
 
 /// The parent's model of one directory.
@@ -138,54 +128,22 @@ impl Tracker {
 }
 
 fn run_and_kill(dir: &Path, seed: u64, kill_after: u64, t: &mut Tracker) -> Option<Op> {
-    let mut child = spawn_child(dir, seed, u64::MAX);
-    let stdout = child.stdout.take().unwrap();
     let mut inflight: Option<Op> = None;
-    let mut acks = 0;
-    let mut killed = false;
-    for line in BufReader::new(stdout).lines() {
-        let Ok(line) = line else { break };
-        let Some(msg) = protocol_message(&line) else {
-            continue;
-        };
-        if let Some(state) = msg.strip_prefix("state ") {
-            t.check(&serde_json::from_str(state).unwrap(), None);
-        } else if let Some(op) = msg.strip_prefix("begin ") {
-            inflight = Some(serde_json::from_str(op).unwrap());
-        } else if msg == "ack" {
-            let op = inflight.take().expect("ack after begin");
-            t.ack(&op);
-            acks += 1;
-            if acks == kill_after && !killed {
-                child.kill().expect("SIGKILL");
-                killed = true;
-            }
-        }
-    }
-    let status = child.wait().unwrap();
-    assert!(killed, "child ended before being killed: {status:?}");
-    assert_eq!(
-        std::os::unix::process::ExitStatusExt::signal(&status),
-        Some(9),
-        "the child died of SIGKILL"
-    );
+    kill9::run_until_killed(spawn_child(dir, seed, u64::MAX), kill_after, |e| match e {
+        Event::State(state) => t.check(&serde_json::from_str(state).unwrap(), None),
+        Event::Begin(op) => inflight = Some(serde_json::from_str(op).unwrap()),
+        Event::Ack => t.ack(&inflight.take().expect("ack after begin")),
+    });
     t.kills += 1;
     inflight
 }
 
 fn recover_and_check(dir: &Path, seed: u64, inflight: Option<&Op>, t: &mut Tracker) {
-    let mut child = spawn_child(dir, seed, 0);
-    let stdout = child.stdout.take().unwrap();
-    let mut checked = false;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.unwrap();
-        if let Some(state) = protocol_message(&line).and_then(|m| m.strip_prefix("state ")) {
+    kill9::run_to_end(spawn_child(dir, seed, 0), |e| {
+        if let Event::State(state) = e {
             t.check(&serde_json::from_str(state).unwrap(), inflight);
-            checked = true;
         }
-    }
-    assert!(child.wait().unwrap().success(), "recovery child failed");
-    assert!(checked, "recovery child reported its state");
+    });
 }
 
 #[test]
