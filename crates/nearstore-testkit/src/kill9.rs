@@ -5,6 +5,10 @@
 //! `state <json>` (the content found after recovery), `begin <json>` (an operation about to
 //! run), `ack` (it returned), `done`.
 
+// Test support: a failure to spawn, read or wait for the child is a failed test, reported
+// by panicking like any other test assertion.
+#![allow(clippy::expect_used)]
+
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
