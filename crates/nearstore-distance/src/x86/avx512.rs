@@ -4,7 +4,7 @@
 //! The `f32` dot and L2² entries are the AVX2 kernels (256-bit, four accumulators): on Zen 4,
 //! which executes 512-bit operations as two 256-bit halves, they matched the best 512-bit
 //! variant we measured from L1 and streamed from memory about 10% faster. The other float
-//! kernels (f16 dot/L2², cosine sums) keep two to six 16-lane `f32` accumulators, use
+//! kernels (f16 dot/L2², cosine sums) keep one to six 16-lane `f32` accumulators, use
 //! unaligned loads, and finish with one masked load for the tail (`maskz` loads never touch the
 //! masked-off lanes, so they cannot fault past the slice). Integer kernels widen to `i16`
 //! and multiply-add pairs into `i32` lanes (`vpmaddwd`, or `vpdpwssd`/`vpdpbusd` with VNNI).
@@ -197,21 +197,12 @@ macro_rules! float_norms {
             let n = a.len().min(b.len());
             let (ac, at) = a[..n].as_chunks::<16>();
             let (bc, bt) = b[..n].as_chunks::<16>();
-            let (ac2, ac1) = ac.as_chunks::<2>();
-            let (bc2, bc1) = bc.as_chunks::<2>();
             let z = _mm512_setzero_ps();
-            let (mut ab0, mut aa0, mut bb0, mut ab1, mut aa1, mut bb1) = (z, z, z, z, z, z);
-            for (x, y) in ac2.iter().zip(bc2) {
-                let (x0, y0) = ($ld(&x[0]), $ld(&y[0]));
-                let (x1, y1) = ($ld(&x[1]), $ld(&y[1]));
-                ab0 = _mm512_fmadd_ps(x0, y0, ab0);
-                aa0 = _mm512_fmadd_ps(x0, x0, aa0);
-                bb0 = _mm512_fmadd_ps(y0, y0, bb0);
-                ab1 = _mm512_fmadd_ps(x1, y1, ab1);
-                aa1 = _mm512_fmadd_ps(x1, x1, aa1);
-                bb1 = _mm512_fmadd_ps(y1, y1, bb1);
-            }
-            for (x, y) in ac1.iter().zip(bc1) {
+            // One accumulator per sum: streamed from memory (where cosine calls usually
+            // read their second vector) this beat two interleaved chains by 6-8%, while
+            // from L1 it gives up about 5% (figures in BENCHMARKS.md).
+            let (mut ab0, mut aa0, mut bb0) = (z, z, z);
+            for (x, y) in ac.iter().zip(bc) {
                 let (x0, y0) = ($ld(x), $ld(y));
                 ab0 = _mm512_fmadd_ps(x0, y0, ab0);
                 aa0 = _mm512_fmadd_ps(x0, x0, aa0);
@@ -219,15 +210,11 @@ macro_rules! float_norms {
             }
             if !at.is_empty() {
                 let (x1, y1) = ($tail(at), $tail(bt));
-                ab1 = _mm512_fmadd_ps(x1, y1, ab1);
-                aa1 = _mm512_fmadd_ps(x1, x1, aa1);
-                bb1 = _mm512_fmadd_ps(y1, y1, bb1);
+                ab0 = _mm512_fmadd_ps(x1, y1, ab0);
+                aa0 = _mm512_fmadd_ps(x1, x1, aa0);
+                bb0 = _mm512_fmadd_ps(y1, y1, bb0);
             }
-            let [dot, norm_a_sq, norm_b_sq, _] = reduce3(
-                _mm512_add_ps(ab0, ab1),
-                _mm512_add_ps(aa0, aa1),
-                _mm512_add_ps(bb0, bb1),
-            );
+            let [dot, norm_a_sq, norm_b_sq, _] = reduce3(ab0, aa0, bb0);
             CosineParts {
                 dot,
                 norm_a_sq,
