@@ -12,7 +12,7 @@ use std::cmp::Ordering;
 use serde_json::{Map, Value};
 
 use super::Context;
-use super::lower::{condition_to_filter, json_of};
+use super::lower::condition_to_filter;
 use super::value::{Arith, arithmetic, compare, equal, interval_seconds, now_seconds};
 use crate::error::{Error, Result};
 use nearstore_ql::ast::{
@@ -302,11 +302,12 @@ pub(crate) fn eval_condition(ctx: &Context, row: &Row, cond: &Condition) -> Resu
             // A predicate on one value: resolve the value (payload field, id, a joined
             // table's field, or a column after aggregation) and evaluate the predicate
             // through the filter model on it, so it means the same pushed down or not.
-            let Some(path) = leaf_path(leaf) else {
+            let mut local = leaf.clone();
+            let Some(path) = leaf_path_mut(&mut local) else {
                 return Err(Error::InvalidArgument(format!("cannot evaluate {leaf}")));
             };
             let value = resolve_path(ctx, row, path);
-            let local = with_path(leaf, vec!["value".to_string()]);
+            *path = vec!["value".to_string()];
             let inner = Context {
                 aliases: Vec::new(),
                 ..ctx.nested()
@@ -318,7 +319,7 @@ pub(crate) fn eval_condition(ctx: &Context, row: &Row, cond: &Condition) -> Resu
 }
 
 /// The path a single-value predicate tests.
-fn leaf_path(cond: &Condition) -> Option<&Path> {
+fn leaf_path_mut(cond: &mut Condition) -> Option<&mut Path> {
     match cond {
         Condition::In { path, .. }
         | Condition::Between { path, .. }
@@ -332,25 +333,6 @@ fn leaf_path(cond: &Condition) -> Option<&Path> {
         | Condition::GeoBbox { path, .. } => Some(path),
         _ => None,
     }
-}
-
-/// The same predicate on another path.
-fn with_path(cond: &Condition, new: Path) -> Condition {
-    let mut c = cond.clone();
-    match &mut c {
-        Condition::In { path, .. }
-        | Condition::Between { path, .. }
-        | Condition::Like { path, .. }
-        | Condition::IsNull { path, .. }
-        | Condition::Contains { path, .. }
-        | Condition::ContainsAny { path, .. }
-        | Condition::ContainsAll { path, .. }
-        | Condition::ContainsText { path, .. }
-        | Condition::GeoDistance { path, .. }
-        | Condition::GeoBbox { path, .. } => *path = new,
-        _ => {}
-    }
-    c
 }
 
 /// Folds values of one group with an aggregate function.
@@ -394,11 +376,6 @@ pub(crate) fn aggregate(function: AggregateFunction, values: &[Value], rows: usi
             .map_or(Value::Null, |v| (*v).clone()),
         AggregateFunction::First => values.first().cloned().unwrap_or(Value::Null),
     }
-}
-
-/// The JSON form of a constant expression (used where the language wants a literal).
-pub(crate) fn constant(ctx: &Context, expr: &Expr) -> Result<Value> {
-    json_of(ctx, expr)
 }
 
 /// Seconds since the epoch at the query's start (one NOW() per query).

@@ -6,7 +6,6 @@
 use serde_json::Value;
 
 use super::Context;
-use super::value::{Arith, arithmetic, interval_seconds};
 use crate::error::{Error, Result};
 use nearstore_filter::{Filter, GeoPoint};
 use nearstore_index::SearchQuality;
@@ -331,41 +330,16 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
     })
 }
 
-/// The JSON value of a constant expression.
+/// The JSON value of a constant expression (see [`is_constant`]), evaluated like any
+/// expression but with no row to read from.
 pub(crate) fn json_of(ctx: &Context, expr: &Expr) -> Result<Value> {
-    Ok(match expr {
-        Expr::Integer(i) => Value::from(*i),
-        Expr::Float(f) => super::value::number(*f),
-        Expr::String(s) => Value::String(s.clone()),
-        Expr::Bool(b) => Value::Bool(*b),
-        Expr::Null => Value::Null,
-        Expr::Param(p) => ctx.param(p)?.clone(),
-        Expr::List(items) => Value::Array(
-            items
-                .iter()
-                .map(|e| json_of(ctx, e))
-                .collect::<Result<_>>()?,
-        ),
-        Expr::Now => Value::String(super::value::format_timestamp(ctx.now)),
-        Expr::Interval(text) => Value::from(interval_seconds(text)?),
-        Expr::Binary { op, lhs, rhs } => {
-            let op = match op {
-                nearstore_ql::ast::BinaryOp::Add => Arith::Add,
-                nearstore_ql::ast::BinaryOp::Subtract => Arith::Sub,
-                nearstore_ql::ast::BinaryOp::Multiply => Arith::Mul,
-                nearstore_ql::ast::BinaryOp::Divide => Arith::Div,
-            };
-            arithmetic(op, &json_of(ctx, lhs)?, &json_of(ctx, rhs)?)?
-        }
-        Expr::Negate(e) => arithmetic(Arith::Sub, &Value::from(0), &json_of(ctx, e)?)?,
-        Expr::Path(p) if p.len() == 1 && ctx.lets.contains_key(&p[0]) => ctx.lets[&p[0]].clone(),
-        Expr::Subquery(q) => ctx.scalar_subquery(q)?,
-        other => {
-            return Err(Error::InvalidArgument(format!(
-                "{other} is not a constant here"
-            )));
-        }
-    })
+    let lets: Vec<String> = ctx.lets.keys().cloned().collect();
+    if !is_constant(expr, &lets) {
+        return Err(Error::InvalidArgument(format!(
+            "{expr} is not a constant here"
+        )));
+    }
+    super::eval::eval(ctx, &super::eval::Row::default(), expr)
 }
 
 fn number_of(ctx: &Context, e: &Expr, what: &str) -> Result<f64> {

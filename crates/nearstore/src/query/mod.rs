@@ -295,7 +295,7 @@ impl Database {
             stats: None,
         };
         for binding in &script.lets {
-            let v = eval::constant(&ctx, &binding.value)?;
+            let v = lower::json_of(&ctx, &binding.value)?;
             ctx.lets.insert(binding.name.clone(), v);
         }
         let rows = match &script.statement {
