@@ -194,11 +194,8 @@ fn id_lookup(cond: &Condition, main: &str, lets: &[String]) -> Option<Vec<Expr>>
 fn parse_options(q: &SelectQuery, ctx: &Context) -> Result<QueryOptions> {
     let mut o = QueryOptions::default();
     for (key, value) in &q.with_options {
-        let v = json_of(ctx, value)?;
-        let text = match value {
-            Expr::Path(p) if p.len() == 1 => Some(p[0].clone()),
-            _ => v.as_str().map(str::to_string),
-        };
+        let v = option_value(ctx, value)?;
+        let text = v.as_str().map(str::to_string);
         match key.to_ascii_lowercase().as_str() {
             "mode" | "quality" => {
                 let mode = text.unwrap_or_default().to_ascii_lowercase();
@@ -340,6 +337,17 @@ pub(crate) fn json_of(ctx: &Context, expr: &Expr) -> Result<Value> {
         )));
     }
     super::eval::eval(ctx, &super::eval::Row::default(), expr)
+}
+
+/// The value of an option (`WITH (mode = accurate)`, `(metric = 'cosine')`): a bare word
+/// is its own text, anything else a constant.
+pub(crate) fn option_value(ctx: &Context, expr: &Expr) -> Result<Value> {
+    match expr {
+        Expr::Path(p) if p.len() == 1 && !ctx.lets.contains_key(&p[0]) => {
+            Ok(Value::String(p[0].clone()))
+        }
+        other => json_of(ctx, other),
+    }
 }
 
 fn number_of(ctx: &Context, e: &Expr, what: &str) -> Result<f64> {

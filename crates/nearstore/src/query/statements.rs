@@ -6,7 +6,7 @@ use std::time::Instant;
 use serde_json::{Map, Value, json};
 
 use super::eval::{Row, Source, eval, lookup};
-use super::lower::{json_of, lower_select};
+use super::lower::{json_of, lower_select, option_value};
 use super::select::{run_compound, run_select_with};
 use super::{Context, QueryRow, StepStats};
 use crate::VectorCollection;
@@ -69,14 +69,11 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
                 config.hnsw.ef_construction = ef as usize;
             }
             for (key, value) in options.other.iter().chain(with) {
-                let v = json_of(ctx, value)?;
+                let v = option_value(ctx, value)?;
                 match key.as_str() {
                     "ef_search" => config.hnsw.ef_search = v.as_u64().unwrap_or(0) as usize,
                     "durability" => {
-                        let text = match value {
-                            Expr::Path(p) if p.len() == 1 => p[0].clone(),
-                            _ => v.as_str().unwrap_or_default().to_string(),
-                        };
+                        let text = v.as_str().unwrap_or_default().to_string();
                         config.durability =
                             serde_json::from_value(Value::String(text.to_ascii_lowercase()))
                                 .map_err(|_| {
