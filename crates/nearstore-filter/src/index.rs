@@ -311,6 +311,11 @@ impl PayloadIndexes {
         Self::default()
     }
 
+    /// Whether no field is indexed.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
     /// The indexed fields and their kinds, sorted by field.
     pub fn fields(&self) -> Vec<(String, FieldIndexKind)> {
         self.fields

@@ -162,7 +162,7 @@ impl Collection {
         ids: impl Iterator<Item = u64>,
         targets: Targets,
     ) -> Result<Vec<Option<Arc<Value>>>> {
-        if !targets.fields || self.state.read().fields.fields().is_empty() {
+        if !targets.fields || self.state.read().fields.is_empty() {
             return Ok(Vec::new());
         }
         ids.map(|id| self.current_payload(id)).collect()

@@ -307,12 +307,9 @@ pub(crate) fn eval_condition(ctx: &Context, row: &Row, cond: &Condition) -> Resu
                 return Err(Error::InvalidArgument(format!("cannot evaluate {leaf}")));
             };
             let value = resolve_path(ctx, row, path);
+            // A one-segment path never names a table alias, so this is the row's value.
             *path = vec!["value".to_string()];
-            let inner = Context {
-                aliases: Vec::new(),
-                ..ctx.nested()
-            };
-            let (_, filter) = condition_to_filter(&inner, &local)?;
+            let (_, filter) = condition_to_filter(ctx, &local)?;
             filter.matches(&serde_json::json!({ "value": value }))
         }
     })
