@@ -5,7 +5,7 @@
 use half::f16;
 
 use crate::dispatch::kernels;
-use crate::{DistanceMetric, DotNorm, Error, SetCounts, jaccard_from_counts};
+use crate::{DistanceMetric, DotNorm, Error, SetCounts, cosine_from_lengths, jaccard_from_counts};
 
 type F32Kernel = fn(&[f32], &[f32]) -> f32;
 
@@ -13,10 +13,10 @@ type F32Kernel = fn(&[f32], &[f32]) -> f32;
 enum Prepared {
     Dot(F32Kernel),
     L2(F32Kernel),
-    /// `query_norm` is `|q|` in `f64` (0.0 for a zero query, whose every score is 0.0).
+    /// `query_norm` is `|q|`, summed in `f64` (0.0 for a zero query, whose every score is 0.0).
     Cosine {
         kernel: fn(&[f32], &[f32]) -> DotNorm,
-        query_norm: f64,
+        query_norm: f32,
     },
     Hamming(fn(&[f32], &[f32]) -> u64),
     Jaccard(fn(&[f32], &[f32]) -> SetCounts),
@@ -37,7 +37,7 @@ pub fn prepare(metric: DistanceMetric, query: &[f32]) -> Scorer<'_> {
     let prepared = match metric {
         DistanceMetric::Cosine => Prepared::Cosine {
             kernel: k.dot_norm_f32,
-            query_norm: norm_f64(query.iter().map(|x| f64::from(*x))),
+            query_norm: query_length(query.iter().map(|x| f64::from(*x))),
         },
         DistanceMetric::Euclidean => Prepared::L2(k.l2sq_f32),
         DistanceMetric::DotProduct => Prepared::Dot(k.dot_f32),
@@ -51,18 +51,17 @@ pub fn prepare(metric: DistanceMetric, query: &[f32]) -> Scorer<'_> {
     }
 }
 
-fn norm_f64(xs: impl Iterator<Item = f64>) -> f64 {
-    xs.map(|x| x * x).sum::<f64>().sqrt()
+fn query_length(xs: impl Iterator<Item = f64>) -> f32 {
+    xs.map(|x| x * x).sum::<f64>().sqrt() as f32
 }
 
 /// Cosine from a prepared query norm and a candidate's sums; never NaN for finite input.
 #[inline]
-fn cosine_prepared(query_norm: f64, dn: DotNorm) -> f32 {
+fn cosine_prepared(query_norm: f32, dn: DotNorm) -> f32 {
     if query_norm == 0.0 || dn.norm_sq <= 0.0 {
         return 0.0;
     }
-    let c = f64::from(dn.dot) / (query_norm * f64::from(dn.norm_sq).sqrt());
-    (c as f32).clamp(-1.0, 1.0)
+    cosine_from_lengths(dn.dot, query_norm, dn.norm_sq.sqrt())
 }
 
 impl Scorer<'_> {
@@ -117,7 +116,7 @@ enum PreparedF16 {
     L2(fn(&[f16], &[f16]) -> f32),
     Cosine {
         kernel: fn(&[f16], &[f16]) -> DotNorm,
-        query_norm: f64,
+        query_norm: f32,
     },
 }
 
@@ -143,7 +142,7 @@ pub fn prepare_f16(metric: DistanceMetric, query: &[f32]) -> Result<F16Scorer, E
     let prepared = match metric {
         DistanceMetric::Cosine => PreparedF16::Cosine {
             kernel: k.dot_norm_f16,
-            query_norm: norm_f64(query.iter().map(|x| x.to_f64())),
+            query_norm: query_length(query.iter().map(|x| x.to_f64())),
         },
         DistanceMetric::Euclidean => PreparedF16::L2(k.l2sq_f16),
         DistanceMetric::DotProduct => PreparedF16::Dot(k.dot_f16),

@@ -199,8 +199,8 @@ macro_rules! float_norms {
             let (bc, bt) = b[..n].as_chunks::<16>();
             let z = _mm512_setzero_ps();
             // One accumulator per sum: streamed from memory (where cosine calls usually
-            // read their second vector) this beat two interleaved chains by 6-8%, while
-            // from L1 it gives up about 5% (figures in BENCHMARKS.md).
+            // read their second vector) this beat two interleaved chains by 6-11% at 768
+            // dimensions, while from L1 it gives up 10-15% (figures in BENCHMARKS.md).
             let (mut ab0, mut aa0, mut bb0) = (z, z, z);
             for (x, y) in ac.iter().zip(bc) {
                 let (x0, y0) = ($ld(x), $ld(y));

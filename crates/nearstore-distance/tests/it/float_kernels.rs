@@ -2,7 +2,8 @@
 //! scalar oracle, within the documented bounds.
 
 use nearstore_distance::{
-    DistanceMetric, Kernels, cosine_from_parts, distance, f16, prepare, prepare_f16, scalar,
+    CosineParts, DistanceMetric, Kernels, cosine_from_parts, distance, f16, prepare, prepare_f16,
+    scalar,
 };
 use proptest::prelude::*;
 
@@ -213,6 +214,36 @@ proptest! {
     #[test]
     fn float_kernels_match_the_oracle_within_the_contract(c in case()) {
         run_case(&c);
+    }
+}
+
+/// A positive `f32` whose decimal exponent is uniform in `lo..hi`.
+fn magnitude(lo: f64, hi: f64) -> impl Strategy<Value = f32> {
+    (lo..hi, 1.0f64..10.0)
+        .prop_map(|(e, m)| (m * 10f64.powf(e.floor())).min(f64::from(f32::MAX)) as f32)
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(2000))]
+
+    /// The finishing step alone: from any three sums a kernel can return (squared norms from
+    /// the smallest subnormal to `f32::MAX`, any dot within Cauchy-Schwarz), the cosine is
+    /// within 3 ulps of the exact quotient of those sums, in `[-1, 1]`, never NaN.
+    #[test]
+    fn cosine_from_parts_is_within_three_ulps_of_the_exact_quotient(
+        aa in magnitude(-45.0, 39.0),
+        bb in magnitude(-45.0, 39.0),
+        t in -1.0f64..=1.0,
+    ) {
+        let exact_len = (f64::from(aa) * f64::from(bb)).sqrt();
+        let dot = (t * exact_len) as f32;
+        let ours = cosine_from_parts(CosineParts { dot, norm_a_sq: aa, norm_b_sq: bb });
+        let exact = (f64::from(dot) / exact_len).clamp(-1.0, 1.0);
+        prop_assert!((-1.0..=1.0).contains(&ours), "{ours}");
+        prop_assert!(
+            (f64::from(ours) - exact).abs() <= 3.0 * f64::from(f32::EPSILON) * exact.abs().max(f64::from(f32::MIN_POSITIVE)),
+            "aa={aa:e} bb={bb:e} dot={dot:e}: {ours} vs {exact}"
+        );
     }
 }
 
