@@ -2,8 +2,8 @@
 //! best one the CPU supports resolved once per process ([`kernels`]).
 //!
 //! Invariant: a table of SIMD kernels is only ever handed out by its ISA module's
-//! `table()` after runtime feature detection succeeded, so calling any of its function
-//! pointers is sound. `NEARSTORE_FORCE_SCALAR=1` (any value but empty or `0`) or the
+//! `table()` after runtime feature detection succeeded, so calling any of its kernels
+//! (through the table's safe methods) is sound. `NEARSTORE_FORCE_SCALAR=1` (any value but empty or `0`) or the
 //! `force-scalar` feature makes [`kernels`] return the scalar table; [`Kernels::available`]
 //! still lists every table the CPU supports, so tests can exercise them all in one run.
 
@@ -42,48 +42,76 @@ impl Isa {
     }
 }
 
-/// One instruction set's kernels.
-///
-/// Every function compares the common prefix of its two slices (callers check lengths;
-/// the public wrappers in this crate do) and never reads out of bounds. Meanings and
-/// accuracy are those of the same-named functions in [`crate::scalar`] (see the crate's
-/// numerics contract).
-#[derive(Debug)]
-pub struct Kernels {
-    /// Which instruction set these kernels use.
-    pub isa: Isa,
+/// Declares [`Kernels`]: one `unsafe fn` pointer field per kernel (the table's invariant is
+/// what makes calling it sound) and a safe method of the same name that calls it.
+macro_rules! kernel_table {
+    ($($(#[$doc:meta])* $name:ident: $t:ty => $r:ty;)*) => {
+        /// One instruction set's kernels.
+        ///
+        /// Every method compares the common prefix of its two slices (callers check
+        /// lengths; the public wrappers in this crate do) and never reads out of bounds.
+        /// Meanings and accuracy are those of the same-named functions in [`crate::scalar`]
+        /// (see the crate's numerics contract).
+        ///
+        /// The fields point straight at the kernels (no safe wrapper in between, so a call
+        /// is one indirect jump). Invariant: a `Kernels` value is only built by this crate,
+        /// as the `static` table of an ISA module, and that module hands it out only after
+        /// detecting every CPU feature its kernels enable.
+        #[derive(Debug)]
+        pub struct Kernels {
+            /// Which instruction set these kernels use.
+            pub isa: Isa,
+            $(pub(crate) $name: unsafe fn(&[$t], &[$t]) -> $r,)*
+        }
+
+        impl Kernels {
+            $(
+                $(#[$doc])*
+                #[inline]
+                pub fn $name(&self, a: &[$t], b: &[$t]) -> $r {
+                    // SAFETY: by the type's invariant this table was handed out only after
+                    // runtime detection of every feature its kernels enable (the scalar
+                    // kernels need none), and every kernel accepts any two slices.
+                    unsafe { (self.$name)(a, b) }
+                }
+            )*
+        }
+    };
+}
+
+kernel_table! {
     /// `Σ aᵢbᵢ` over `f32`.
-    pub dot_f32: fn(&[f32], &[f32]) -> f32,
+    dot_f32: f32 => f32;
     /// `Σ (aᵢ-bᵢ)²` over `f32`.
-    pub l2sq_f32: fn(&[f32], &[f32]) -> f32,
+    l2sq_f32: f32 => f32;
     /// `a·b`, `a·a`, `b·b` over `f32`.
-    pub cos_f32: fn(&[f32], &[f32]) -> CosineParts,
+    cos_f32: f32 => CosineParts;
     /// `q·c`, `c·c` over `f32` (prepared cosine).
-    pub dot_norm_f32: fn(&[f32], &[f32]) -> DotNorm,
+    dot_norm_f32: f32 => DotNorm;
     /// Positions where exactly one component is `> 0.5`.
-    pub hamming_f32: fn(&[f32], &[f32]) -> u64,
+    hamming_f32: f32 => u64;
     /// Intersection and union of the components `> 0.5`.
-    pub jaccard_f32: fn(&[f32], &[f32]) -> SetCounts,
+    jaccard_f32: f32 => SetCounts;
     /// `Σ aᵢbᵢ` over `f16`.
-    pub dot_f16: fn(&[f16], &[f16]) -> f32,
+    dot_f16: f16 => f32;
     /// `Σ (aᵢ-bᵢ)²` over `f16`.
-    pub l2sq_f16: fn(&[f16], &[f16]) -> f32,
+    l2sq_f16: f16 => f32;
     /// `a·b`, `a·a`, `b·b` over `f16`.
-    pub cos_f16: fn(&[f16], &[f16]) -> CosineParts,
+    cos_f16: f16 => CosineParts;
     /// `q·c`, `c·c` over `f16`.
-    pub dot_norm_f16: fn(&[f16], &[f16]) -> DotNorm,
+    dot_norm_f16: f16 => DotNorm;
     /// `Σ aᵢbᵢ` over `u8`, wrapping modulo 2³².
-    pub dot_u8: fn(&[u8], &[u8]) -> u32,
+    dot_u8: u8 => u32;
     /// `Σ (aᵢ-bᵢ)²` over `u8`, wrapping modulo 2³².
-    pub l2sq_u8: fn(&[u8], &[u8]) -> u32,
+    l2sq_u8: u8 => u32;
     /// `Σ aᵢbᵢ` over `i8`, wrapping modulo 2³².
-    pub dot_i8: fn(&[i8], &[i8]) -> i32,
+    dot_i8: i8 => i32;
     /// `Σ (aᵢ-bᵢ)²` over `i8`, wrapping modulo 2³².
-    pub l2sq_i8: fn(&[i8], &[i8]) -> u32,
+    l2sq_i8: i8 => u32;
     /// `popcount(a XOR b)`.
-    pub hamming_bits: fn(&[u64], &[u64]) -> u64,
+    hamming_bits: u64 => u64;
     /// `popcount(a AND b)`, `popcount(a OR b)`.
-    pub jaccard_bits: fn(&[u64], &[u64]) -> SetCounts,
+    jaccard_bits: u64 => SetCounts;
 }
 
 /// The scalar table (every platform).

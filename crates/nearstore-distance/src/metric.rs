@@ -169,11 +169,11 @@ pub fn distance(metric: DistanceMetric, a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "vector dimensions differ");
     let k = kernels();
     match metric {
-        DistanceMetric::Cosine => crate::cosine_from_parts((k.cos_f32)(a, b)),
-        DistanceMetric::Euclidean => (k.l2sq_f32)(a, b).sqrt(),
-        DistanceMetric::DotProduct => (k.dot_f32)(a, b),
-        DistanceMetric::Hamming => (k.hamming_f32)(a, b) as f32,
-        DistanceMetric::Jaccard => crate::jaccard_from_counts((k.jaccard_f32)(a, b)),
+        DistanceMetric::Cosine => crate::cosine_from_parts(k.cos_f32(a, b)),
+        DistanceMetric::Euclidean => k.l2sq_f32(a, b).sqrt(),
+        DistanceMetric::DotProduct => k.dot_f32(a, b),
+        DistanceMetric::Hamming => k.hamming_f32(a, b) as f32,
+        DistanceMetric::Jaccard => crate::jaccard_from_counts(k.jaccard_f32(a, b)),
     }
 }
 

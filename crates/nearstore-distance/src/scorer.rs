@@ -1,53 +1,35 @@
-//! Prepared queries: [`prepare`] resolves the kernel for a metric once and precomputes what
-//! depends only on the query (its norm for cosine), so [`Scorer::score`] in the hot loop is
-//! one indirect call plus a little arithmetic: no feature detection, no normalisation.
+//! Prepared queries: [`prepare`] resolves the kernel table once and precomputes what depends
+//! only on the query (its norm for cosine), so [`Scorer::score`] in the hot loop is one
+//! indirect call to the kernel plus a little arithmetic: no feature detection, no
+//! normalisation.
 
 use half::f16;
 
-use crate::dispatch::kernels;
-use crate::{DistanceMetric, DotNorm, Error, SetCounts, cosine_from_lengths, jaccard_from_counts};
-
-type F32Kernel = fn(&[f32], &[f32]) -> f32;
-
-#[derive(Debug, Clone, Copy)]
-enum Prepared {
-    Dot(F32Kernel),
-    L2(F32Kernel),
-    /// `query_norm` is `|q|`, summed in `f64` (0.0 for a zero query, whose every score is 0.0).
-    Cosine {
-        kernel: fn(&[f32], &[f32]) -> DotNorm,
-        query_norm: f32,
-    },
-    Hamming(fn(&[f32], &[f32]) -> u64),
-    Jaccard(fn(&[f32], &[f32]) -> SetCounts),
-}
+use crate::dispatch::{Kernels, kernels};
+use crate::{DistanceMetric, DotNorm, Error, cosine_from_lengths, jaccard_from_counts};
 
 /// A query prepared for scoring many `f32` candidates with one metric.
 #[derive(Debug, Clone)]
 pub struct Scorer<'q> {
     metric: DistanceMetric,
     query: &'q [f32],
-    prepared: Prepared,
+    kernels: &'static Kernels,
+    /// `|q|` (summed in `f64`) for cosine; 0.0 for a zero query, whose every score is 0.0.
+    query_norm: f32,
 }
 
 /// Prepares `query` for scoring `f32` candidates with `metric` (kernels resolved via
 /// [`crate::kernels`]).
 pub fn prepare(metric: DistanceMetric, query: &[f32]) -> Scorer<'_> {
-    let k = kernels();
-    let prepared = match metric {
-        DistanceMetric::Cosine => Prepared::Cosine {
-            kernel: k.dot_norm_f32,
-            query_norm: query_length(query.iter().map(|x| f64::from(*x))),
-        },
-        DistanceMetric::Euclidean => Prepared::L2(k.l2sq_f32),
-        DistanceMetric::DotProduct => Prepared::Dot(k.dot_f32),
-        DistanceMetric::Hamming => Prepared::Hamming(k.hamming_f32),
-        DistanceMetric::Jaccard => Prepared::Jaccard(k.jaccard_f32),
+    let query_norm = match metric {
+        DistanceMetric::Cosine => query_length(query.iter().map(|x| f64::from(*x))),
+        _ => 0.0,
     };
     Scorer {
         metric,
         query,
-        prepared,
+        kernels: kernels(),
+        query_norm,
     }
 }
 
@@ -88,14 +70,15 @@ impl Scorer<'_> {
             self.query.len(),
             "vector dimensions differ"
         );
-        let q = self.query;
-        match self.prepared {
-            Prepared::Dot(f) | Prepared::L2(f) => f(q, candidate),
-            Prepared::Cosine { kernel, query_norm } => {
-                cosine_prepared(query_norm, kernel(q, candidate))
+        let (q, k) = (self.query, self.kernels);
+        match self.metric {
+            DistanceMetric::DotProduct => k.dot_f32(q, candidate),
+            DistanceMetric::Euclidean => k.l2sq_f32(q, candidate),
+            DistanceMetric::Cosine => {
+                cosine_prepared(self.query_norm, k.dot_norm_f32(q, candidate))
             }
-            Prepared::Hamming(f) => f(q, candidate) as f32,
-            Prepared::Jaccard(f) => jaccard_from_counts(f(q, candidate)),
+            DistanceMetric::Hamming => k.hamming_f32(q, candidate) as f32,
+            DistanceMetric::Jaccard => jaccard_from_counts(k.jaccard_f32(q, candidate)),
         }
     }
 
@@ -110,12 +93,13 @@ impl Scorer<'_> {
     }
 }
 
+/// The metrics an [`F16Scorer`] can rank by.
 #[derive(Debug, Clone, Copy)]
-enum PreparedF16 {
-    Dot(fn(&[f16], &[f16]) -> f32),
-    L2(fn(&[f16], &[f16]) -> f32),
+enum F16Metric {
+    Dot,
+    L2,
+    /// `query_norm` as in [`Scorer`].
     Cosine {
-        kernel: fn(&[f16], &[f16]) -> DotNorm,
         query_norm: f32,
     },
 }
@@ -129,7 +113,8 @@ enum PreparedF16 {
 pub struct F16Scorer {
     metric: DistanceMetric,
     query: Vec<f16>,
-    prepared: PreparedF16,
+    kernels: &'static Kernels,
+    prepared: F16Metric,
 }
 
 /// Prepares `query` for scoring `f16` candidates.
@@ -137,15 +122,13 @@ pub struct F16Scorer {
 /// # Errors
 /// [`Error::UnsupportedMetric`] for Hamming and Jaccard (use `f32` or packed bits).
 pub fn prepare_f16(metric: DistanceMetric, query: &[f32]) -> Result<F16Scorer, Error> {
-    let k = kernels();
     let query: Vec<f16> = query.iter().map(|x| f16::from_f32(*x)).collect();
     let prepared = match metric {
-        DistanceMetric::Cosine => PreparedF16::Cosine {
-            kernel: k.dot_norm_f16,
+        DistanceMetric::Cosine => F16Metric::Cosine {
             query_norm: query_length(query.iter().map(|x| x.to_f64())),
         },
-        DistanceMetric::Euclidean => PreparedF16::L2(k.l2sq_f16),
-        DistanceMetric::DotProduct => PreparedF16::Dot(k.dot_f16),
+        DistanceMetric::Euclidean => F16Metric::L2,
+        DistanceMetric::DotProduct => F16Metric::Dot,
         DistanceMetric::Hamming | DistanceMetric::Jaccard => {
             return Err(Error::UnsupportedMetric {
                 metric,
@@ -156,6 +139,7 @@ pub fn prepare_f16(metric: DistanceMetric, query: &[f32]) -> Result<F16Scorer, E
     Ok(F16Scorer {
         metric,
         query,
+        kernels: kernels(),
         prepared,
     })
 }
@@ -187,11 +171,12 @@ impl F16Scorer {
             self.query.len(),
             "vector dimensions differ"
         );
-        let q = &self.query;
+        let (q, k) = (&self.query, self.kernels);
         match self.prepared {
-            PreparedF16::Dot(f) | PreparedF16::L2(f) => f(q, candidate),
-            PreparedF16::Cosine { kernel, query_norm } => {
-                cosine_prepared(query_norm, kernel(q, candidate))
+            F16Metric::Dot => k.dot_f16(q, candidate),
+            F16Metric::L2 => k.l2sq_f16(q, candidate),
+            F16Metric::Cosine { query_norm } => {
+                cosine_prepared(query_norm, k.dot_norm_f16(q, candidate))
             }
         }
     }

@@ -24,7 +24,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut acc = 0.0;
     for _ in 0..reps {
         for v in &data {
-            acc += (k.dot_f32)(q, v);
+            acc += k.dot_f32(q, v);
         }
     }
     let per = t.elapsed().as_secs_f64() / (reps * n) as f64 * 1e9;

@@ -5,17 +5,17 @@
 //! product; a zero vector stays zero and scores 0.0 against everything (the metric's
 //! contract).
 
-use nearstore_distance::{DistanceMetric, kernels};
+use nearstore_distance::{DistanceMetric, Kernels, jaccard_from_counts, kernels};
 
-/// How scores are computed from the internal distance.
+/// How the internal distance is computed.
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     /// distance = -dot (cosine over normalized vectors, or dot product).
-    NegDot(fn(&[f32], &[f32]) -> f32),
+    NegDot,
     /// distance = squared L2.
-    L2(fn(&[f32], &[f32]) -> f32),
+    L2,
     /// Hamming count.
-    Hamming(fn(&[f32], &[f32]) -> u64),
+    Hamming,
     /// distance = -jaccard.
     Jaccard,
 }
@@ -25,19 +25,23 @@ enum Kind {
 pub struct Space {
     metric: DistanceMetric,
     kind: Kind,
+    kernels: &'static Kernels,
 }
 
 impl Space {
     /// Resolves the kernels for `metric`.
     pub fn new(metric: DistanceMetric) -> Self {
-        let k = kernels();
         let kind = match metric {
-            DistanceMetric::Cosine | DistanceMetric::DotProduct => Kind::NegDot(k.dot_f32),
-            DistanceMetric::Euclidean => Kind::L2(k.l2sq_f32),
-            DistanceMetric::Hamming => Kind::Hamming(k.hamming_f32),
+            DistanceMetric::Cosine | DistanceMetric::DotProduct => Kind::NegDot,
+            DistanceMetric::Euclidean => Kind::L2,
+            DistanceMetric::Hamming => Kind::Hamming,
             DistanceMetric::Jaccard => Kind::Jaccard,
         };
-        Space { metric, kind }
+        Space {
+            metric,
+            kind,
+            kernels: kernels(),
+        }
     }
 
     /// The metric.
@@ -71,11 +75,12 @@ impl Space {
     /// Internal distance, lower is better.
     #[inline]
     pub fn distance(&self, a: &[f32], b: &[f32]) -> f32 {
+        let k = self.kernels;
         match self.kind {
-            Kind::NegDot(f) => -f(a, b),
-            Kind::L2(f) => f(a, b),
-            Kind::Hamming(f) => f(a, b) as f32,
-            Kind::Jaccard => -nearstore_distance::distance(DistanceMetric::Jaccard, a, b),
+            Kind::NegDot => -k.dot_f32(a, b),
+            Kind::L2 => k.l2sq_f32(a, b),
+            Kind::Hamming => k.hamming_f32(a, b) as f32,
+            Kind::Jaccard => -jaccard_from_counts(k.jaccard_f32(a, b)),
         }
     }
 

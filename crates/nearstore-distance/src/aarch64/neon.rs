@@ -324,49 +324,24 @@ fn jaccard_bits_k(a: &[u64], b: &[u64]) -> SetCounts {
     c
 }
 
-macro_rules! safe_entry {
-    ($($name:ident => $kernel:ident : $t:ty => $r:ty;)*) => {$(
-        fn $name(a: &[$t], b: &[$t]) -> $r {
-            // SAFETY: `neon` is in the baseline target features of every aarch64 target
-            // (and `table()`, the only way to reach this function, also detects it).
-            unsafe { $kernel(a, b) }
-        }
-    )*};
-}
-
-safe_entry! {
-    dot_f32 => dot_f32_k: f32 => f32;
-    l2sq_f32 => l2sq_f32_k: f32 => f32;
-    cos_f32 => cos_f32_k: f32 => CosineParts;
-    dot_norm_f32 => dot_norm_f32_k: f32 => DotNorm;
-    hamming_f32 => hamming_f32_k: f32 => u64;
-    jaccard_f32 => jaccard_f32_k: f32 => SetCounts;
-    dot_u8 => dot_u8_k: u8 => u32;
-    l2sq_u8 => l2sq_u8_k: u8 => u32;
-    dot_i8 => dot_i8_k: i8 => i32;
-    l2sq_i8 => l2sq_i8_k: i8 => u32;
-    hamming_bits => hamming_bits_k: u64 => u64;
-    jaccard_bits => jaccard_bits_k: u64 => SetCounts;
-}
-
 static TABLE: Kernels = Kernels {
     isa: Isa::Neon,
-    dot_f32,
-    l2sq_f32,
-    cos_f32,
-    dot_norm_f32,
-    hamming_f32,
-    jaccard_f32,
+    dot_f32: dot_f32_k,
+    l2sq_f32: l2sq_f32_k,
+    cos_f32: cos_f32_k,
+    dot_norm_f32: dot_norm_f32_k,
+    hamming_f32: hamming_f32_k,
+    jaccard_f32: jaccard_f32_k,
     dot_f16: scalar::dot_f16,
     l2sq_f16: scalar::l2sq_f16,
     cos_f16: scalar::cos_f16,
     dot_norm_f16: scalar::dot_norm_f16,
-    dot_u8,
-    l2sq_u8,
-    dot_i8,
-    l2sq_i8,
-    hamming_bits,
-    jaccard_bits,
+    dot_u8: dot_u8_k,
+    l2sq_u8: l2sq_u8_k,
+    dot_i8: dot_i8_k,
+    l2sq_i8: l2sq_i8_k,
+    hamming_bits: hamming_bits_k,
+    jaccard_bits: jaccard_bits_k,
 };
 
 /// The NEON table (always present on aarch64).

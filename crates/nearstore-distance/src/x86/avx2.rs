@@ -5,9 +5,9 @@
 //! to any sum here). Integer kernels widen to `i16` and use `vpmaddwd` into `i32` lanes
 //! (not `vpmaddubsw`, whose `i16` saturation would break exactness). Bits use POPCNT.
 //!
-//! Soundness: the `#[target_feature]` kernels are only called from the safe wrappers at the
-//! bottom, reachable only through [`TABLE`] (and, for f32 dot and L2², the AVX-512 tables),
-//! which are handed out only after [`detected`] confirmed every feature they enable.
+//! Soundness: the `#[target_feature]` kernels are only reachable through [`TABLE`] (and, for
+//! f32 dot and L2², the AVX-512 tables), which are handed out only after [`detected`]
+//! confirmed every feature they enable; [`Kernels`]' safe methods call them from there.
 
 use std::arch::x86_64::*;
 
@@ -81,7 +81,7 @@ fn hsum_epi32(v: __m256i) -> i32 {
 macro_rules! float_kernels {
     ($elem:ty, $ld:ident, $dot:ident, $l2sq:ident, $cos:ident, $dot_norm:ident) => {
         #[target_feature(enable = "avx2,fma,f16c")]
-        fn $dot(a: &[$elem], b: &[$elem]) -> f32 {
+        pub(super) fn $dot(a: &[$elem], b: &[$elem]) -> f32 {
             let n = a.len().min(b.len());
             let (ac, at) = a[..n].as_chunks::<8>();
             let (bc, bt) = b[..n].as_chunks::<8>();
@@ -105,7 +105,7 @@ macro_rules! float_kernels {
         }
 
         #[target_feature(enable = "avx2,fma,f16c")]
-        fn $l2sq(a: &[$elem], b: &[$elem]) -> f32 {
+        pub(super) fn $l2sq(a: &[$elem], b: &[$elem]) -> f32 {
             let n = a.len().min(b.len());
             let (ac, at) = a[..n].as_chunks::<8>();
             let (bc, bt) = b[..n].as_chunks::<8>();
@@ -356,56 +356,26 @@ fn l2sq_i8_k(a: &[i8], b: &[i8]) -> u32 {
 }
 
 // ---------------------------------------------------------------------------------------
-// Safe entry points and the table.
-
-macro_rules! safe_entry {
-    ($($name:ident => $kernel:path : $t:ty => $r:ty;)*) => {$(
-        pub(super) fn $name(a: &[$t], b: &[$t]) -> $r {
-            // SAFETY: this function is only reachable through TABLE and the AVX-512 tables,
-            // which `table()` / `avx512::table()` return only after `detected()` confirmed
-            // avx2, fma, f16c and popcnt, every feature `$kernel` enables.
-            unsafe { $kernel(a, b) }
-        }
-    )*};
-}
-
-safe_entry! {
-    dot_f32 => dot_f32_k: f32 => f32;
-    l2sq_f32 => l2sq_f32_k: f32 => f32;
-    cos_f32 => cos_f32_k: f32 => CosineParts;
-    dot_norm_f32 => dot_norm_f32_k: f32 => DotNorm;
-    hamming_f32 => hamming_f32_k: f32 => u64;
-    jaccard_f32 => jaccard_f32_k: f32 => SetCounts;
-    dot_f16 => dot_f16_k: f16 => f32;
-    l2sq_f16 => l2sq_f16_k: f16 => f32;
-    cos_f16 => cos_f16_k: f16 => CosineParts;
-    dot_norm_f16 => dot_norm_f16_k: f16 => DotNorm;
-    dot_u8 => dot_u8_k: u8 => u32;
-    l2sq_u8 => l2sq_u8_k: u8 => u32;
-    dot_i8 => dot_i8_k: i8 => i32;
-    l2sq_i8 => l2sq_i8_k: i8 => u32;
-    hamming_bits => super::popcnt::hamming_bits: u64 => u64;
-    jaccard_bits => super::popcnt::jaccard_bits: u64 => SetCounts;
-}
+// The table.
 
 static TABLE: Kernels = Kernels {
     isa: Isa::Avx2,
-    dot_f32,
-    l2sq_f32,
-    cos_f32,
-    dot_norm_f32,
-    hamming_f32,
-    jaccard_f32,
-    dot_f16,
-    l2sq_f16,
-    cos_f16,
-    dot_norm_f16,
-    dot_u8,
-    l2sq_u8,
-    dot_i8,
-    l2sq_i8,
-    hamming_bits,
-    jaccard_bits,
+    dot_f32: dot_f32_k,
+    l2sq_f32: l2sq_f32_k,
+    cos_f32: cos_f32_k,
+    dot_norm_f32: dot_norm_f32_k,
+    hamming_f32: hamming_f32_k,
+    jaccard_f32: jaccard_f32_k,
+    dot_f16: dot_f16_k,
+    l2sq_f16: l2sq_f16_k,
+    cos_f16: cos_f16_k,
+    dot_norm_f16: dot_norm_f16_k,
+    dot_u8: dot_u8_k,
+    l2sq_u8: l2sq_u8_k,
+    dot_i8: dot_i8_k,
+    l2sq_i8: l2sq_i8_k,
+    hamming_bits: super::popcnt::hamming_bits,
+    jaccard_bits: super::popcnt::jaccard_bits,
 };
 
 /// Does this CPU have every feature these kernels enable (AVX2, FMA, F16C, POPCNT)?

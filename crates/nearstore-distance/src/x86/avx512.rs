@@ -1,17 +1,18 @@
 //! AVX-512 kernels (F/BW/VL + FMA + F16C), and the VNNI + VPOPCNTDQ variants of the
 //! integer and bit kernels.
 //!
-//! The `f32` dot and L2² entries are the AVX2 kernels (256-bit, four accumulators): on Zen 4,
-//! which executes 512-bit operations as two 256-bit halves, they matched the best 512-bit
-//! variant we measured from L1 and streamed from memory about 10% faster. The other float
-//! kernels (f16 dot/L2², cosine sums) keep one to six 16-lane `f32` accumulators, use
-//! unaligned loads, and finish with one masked load for the tail (`maskz` loads never touch the
-//! masked-off lanes, so they cannot fault past the slice). Integer kernels widen to `i16`
+//! The `f32` dot entry is the AVX2 kernel (256-bit, four accumulators): on Zen 4, which
+//! executes 512-bit operations as two 256-bit halves, it matched the best 512-bit variant we
+//! measured from L1 and streamed from memory at least as fast. On this machine, kernels with
+//! more independent chains win from L1 but can lose 5-15% when streaming from memory, so the
+//! f32 L2² and cosine kernels keep one 16-lane chain per sum (see their comments); the f16
+//! kernels keep two. All use unaligned loads and finish with one masked load for the tail
+//! (`maskz` loads never touch the masked-off lanes, so they cannot fault past the slice). Integer kernels widen to `i16`
 //! and multiply-add pairs into `i32` lanes (`vpmaddwd`, or `vpdpwssd`/`vpdpbusd` with VNNI).
 //!
-//! Soundness: the `#[target_feature]` kernels are only called from the safe wrappers at the
-//! bottom, which are only reachable through [`TABLE`] / [`TABLE_VNNI`], which [`table`] /
-//! [`table_vnni`] hand out only after detecting every feature the kernels enable.
+//! Soundness: the `#[target_feature]` kernels are only reachable through [`TABLE`] /
+//! [`TABLE_VNNI`], which [`table`] / [`table_vnni`] hand out only after detecting every
+//! feature the kernels enable; [`Kernels`]' safe methods call them from there.
 
 use std::arch::x86_64::*;
 
@@ -255,7 +256,29 @@ macro_rules! float_norms {
     };
 }
 
-// f32 dot and L2² come from the AVX2 module (256-bit; see the module docs).
+/// f32 L2² in 512-bit lanes with one chain of separate multiply and add (`vaddps`, 3 cycles,
+/// is the chain instead of a 4-cycle FMA). Streamed from memory this held even with simsimd
+/// at 768 dimensions where the four-chain AVX2 kernel ran 2-8% behind; from L1 it is
+/// 0.75-0.83 of simsimd's time (figures in BENCHMARKS.md). The double rounding stays well
+/// inside the crate's error bound.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,fma,f16c")]
+fn l2sq_f32_k(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<16>();
+    let (bc, bt) = b[..n].as_chunks::<16>();
+    let mut s0 = _mm512_setzero_ps();
+    for (x, y) in ac.iter().zip(bc) {
+        let d = _mm512_sub_ps(ld_f32(x), ld_f32(y));
+        s0 = _mm512_add_ps(s0, _mm512_mul_ps(d, d));
+    }
+    if !at.is_empty() {
+        let d = _mm512_sub_ps(tail_f32(at), tail_f32(bt));
+        s0 = _mm512_fmadd_ps(d, d, s0);
+    }
+    _mm512_reduce_add_ps(s0)
+}
+
+// f32 dot comes from the AVX2 module (256-bit; see the module docs).
 float_dot_l2!(f16, ld_f16, tail_f16, dot_f16_k, l2sq_f16_k);
 float_norms!(f32, ld_f32, tail_f32, cos_f32_k, dot_norm_f32_k);
 float_norms!(f16, ld_f16, tail_f16, cos_f16_k, dot_norm_f16_k);
@@ -521,72 +544,38 @@ fn jaccard_bits_vpop(a: &[u64], b: &[u64]) -> SetCounts {
 }
 
 // ---------------------------------------------------------------------------------------
-// Safe entry points and the tables.
-
-macro_rules! safe_entry {
-    ($($name:ident => $kernel:path : $t:ty => $r:ty;)*) => {$(
-        fn $name(a: &[$t], b: &[$t]) -> $r {
-            // SAFETY: this function is only reachable through TABLE / TABLE_VNNI, which
-            // `table()` / `table_vnni()` return only after `is_x86_feature_detected!`
-            // confirmed every feature `$kernel` enables (see `detected` / `detected_vnni`).
-            unsafe { $kernel(a, b) }
-        }
-    )*};
-}
-
-safe_entry! {
-    cos_f32 => cos_f32_k: f32 => CosineParts;
-    dot_norm_f32 => dot_norm_f32_k: f32 => DotNorm;
-    hamming_f32 => hamming_f32_k: f32 => u64;
-    jaccard_f32 => jaccard_f32_k: f32 => SetCounts;
-    dot_f16 => dot_f16_k: f16 => f32;
-    l2sq_f16 => l2sq_f16_k: f16 => f32;
-    cos_f16 => cos_f16_k: f16 => CosineParts;
-    dot_norm_f16 => dot_norm_f16_k: f16 => DotNorm;
-    dot_u8 => dot_u8_k: u8 => u32;
-    l2sq_u8 => l2sq_u8_k: u8 => u32;
-    dot_i8 => dot_i8_k: i8 => i32;
-    l2sq_i8 => l2sq_i8_k: i8 => u32;
-    hamming_bits_popcnt => super::popcnt::hamming_bits: u64 => u64;
-    jaccard_bits_popcnt => super::popcnt::jaccard_bits: u64 => SetCounts;
-    dot_u8_v => dot_u8_vnni: u8 => u32;
-    l2sq_u8_v => l2sq_u8_vnni: u8 => u32;
-    dot_i8_v => dot_i8_vnni: i8 => i32;
-    l2sq_i8_v => l2sq_i8_vnni: i8 => u32;
-    hamming_bits_v => hamming_bits_vpop: u64 => u64;
-    jaccard_bits_v => jaccard_bits_vpop: u64 => SetCounts;
-}
+// The tables.
 
 const BASE: Kernels = Kernels {
     isa: Isa::Avx512,
-    dot_f32: super::avx2::dot_f32,
-    l2sq_f32: super::avx2::l2sq_f32,
-    cos_f32,
-    dot_norm_f32,
-    hamming_f32,
-    jaccard_f32,
-    dot_f16,
-    l2sq_f16,
-    cos_f16,
-    dot_norm_f16,
-    dot_u8,
-    l2sq_u8,
-    dot_i8,
-    l2sq_i8,
-    hamming_bits: hamming_bits_popcnt,
-    jaccard_bits: jaccard_bits_popcnt,
+    dot_f32: super::avx2::dot_f32_k,
+    l2sq_f32: l2sq_f32_k,
+    cos_f32: cos_f32_k,
+    dot_norm_f32: dot_norm_f32_k,
+    hamming_f32: hamming_f32_k,
+    jaccard_f32: jaccard_f32_k,
+    dot_f16: dot_f16_k,
+    l2sq_f16: l2sq_f16_k,
+    cos_f16: cos_f16_k,
+    dot_norm_f16: dot_norm_f16_k,
+    dot_u8: dot_u8_k,
+    l2sq_u8: l2sq_u8_k,
+    dot_i8: dot_i8_k,
+    l2sq_i8: l2sq_i8_k,
+    hamming_bits: super::popcnt::hamming_bits,
+    jaccard_bits: super::popcnt::jaccard_bits,
 };
 
 static TABLE: Kernels = BASE;
 
 static TABLE_VNNI: Kernels = Kernels {
     isa: Isa::Avx512Vnni,
-    dot_u8: dot_u8_v,
-    l2sq_u8: l2sq_u8_v,
-    dot_i8: dot_i8_v,
-    l2sq_i8: l2sq_i8_v,
-    hamming_bits: hamming_bits_v,
-    jaccard_bits: jaccard_bits_v,
+    dot_u8: dot_u8_vnni,
+    l2sq_u8: l2sq_u8_vnni,
+    dot_i8: dot_i8_vnni,
+    l2sq_i8: l2sq_i8_vnni,
+    hamming_bits: hamming_bits_vpop,
+    jaccard_bits: jaccard_bits_vpop,
     ..BASE
 };
 

@@ -43,17 +43,17 @@ fn check_f32_kernels(a: &[f32], b: &[f32]) {
         let isa = k.isa.name();
         assert_close(
             &format!("{isa} dot_f32 n={n}"),
-            (k.dot_f32)(a, b),
+            k.dot_f32(a, b),
             dot,
             sum_bound(n, sums.0, dot),
         );
         assert_close(
             &format!("{isa} l2sq_f32 n={n}"),
-            (k.l2sq_f32)(a, b),
+            k.l2sq_f32(a, b),
             l2,
             sum_bound(n + 8, sums.3, l2),
         );
-        let p = (k.cos_f32)(a, b);
+        let p = k.cos_f32(a, b);
         assert_close(
             &format!("{isa} cos.dot"),
             p.dot,
@@ -79,7 +79,7 @@ fn check_f32_kernels(a: &[f32], b: &[f32]) {
             cosine_from_parts(p),
             cos,
         );
-        let dn = (k.dot_norm_f32)(a, b);
+        let dn = k.dot_norm_f32(a, b);
         assert_close(
             &format!("{isa} dot_norm.dot"),
             dn.dot,
@@ -157,17 +157,17 @@ fn check_f16_kernels(a: &[f16], b: &[f16]) {
         let isa = k.isa.name();
         assert_close(
             &format!("{isa} dot_f16 n={n}"),
-            (k.dot_f16)(a, b),
+            k.dot_f16(a, b),
             dot,
             sum_bound(n, sums.0, dot),
         );
         assert_close(
             &format!("{isa} l2sq_f16 n={n}"),
-            (k.l2sq_f16)(a, b),
+            k.l2sq_f16(a, b),
             l2,
             sum_bound(n + 8, sums.3, l2),
         );
-        let p = (k.cos_f16)(a, b);
+        let p = k.cos_f16(a, b);
         check_cosine(
             &format!("{isa} cos_f16 n={n}"),
             n,
@@ -175,7 +175,7 @@ fn check_f16_kernels(a: &[f16], b: &[f16]) {
             cosine_from_parts(p),
             cos,
         );
-        let dn = (k.dot_norm_f16)(a, b);
+        let dn = k.dot_norm_f16(a, b);
         assert_close(
             &format!("{isa} dot_norm_f16.dot"),
             dn.dot,
@@ -274,19 +274,19 @@ fn zero_norm_cosine_is_zero_on_every_isa() {
     let v: Vec<f32> = (0..37).map(|i| i as f32 - 3.0).collect();
     for k in Kernels::available() {
         assert_eq!(
-            cosine_from_parts((k.cos_f32)(&z, &v)),
+            cosine_from_parts(k.cos_f32(&z, &v)),
             0.0,
             "{}",
             k.isa.name()
         );
         assert_eq!(
-            cosine_from_parts((k.cos_f32)(&z, &z)),
+            cosine_from_parts(k.cos_f32(&z, &z)),
             0.0,
             "{}",
             k.isa.name()
         );
         assert_eq!(
-            cosine_from_parts((k.cos_f32)(&[], &[])),
+            cosine_from_parts(k.cos_f32(&[], &[])),
             0.0,
             "{}",
             k.isa.name()
@@ -302,9 +302,9 @@ fn identical_vectors_have_cosine_one_and_distance_zero() {
         .map(|i| ((i * 37) % 101) as f32 / 13.0 - 3.0)
         .collect();
     for k in Kernels::available() {
-        let c = cosine_from_parts((k.cos_f32)(&v, &v));
+        let c = cosine_from_parts(k.cos_f32(&v, &v));
         assert!((c - 1.0).abs() <= 1e-6, "{} {c}", k.isa.name());
-        assert_eq!((k.l2sq_f32)(&v, &v), 0.0);
+        assert_eq!(k.l2sq_f32(&v, &v), 0.0);
     }
 }
 
@@ -313,7 +313,7 @@ fn nan_input_gives_nan_not_a_crash() {
     let mut a = vec![1.0f32; 40];
     a[33] = f32::NAN;
     for k in Kernels::available() {
-        assert!((k.dot_f32)(&a, &a).is_nan(), "{}", k.isa.name());
-        assert!((k.l2sq_f32)(&a, &a).is_nan(), "{}", k.isa.name());
+        assert!(k.dot_f32(&a, &a).is_nan(), "{}", k.isa.name());
+        assert!(k.l2sq_f32(&a, &a).is_nan(), "{}", k.isa.name());
     }
 }

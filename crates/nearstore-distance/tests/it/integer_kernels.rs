@@ -18,10 +18,10 @@ fn check(a: &[u8], b: &[u8]) {
     );
     for k in Kernels::available() {
         let got = (
-            (k.dot_u8)(a, b),
-            (k.l2sq_u8)(a, b),
-            (k.dot_i8)(&ia, &ib),
-            (k.l2sq_i8)(&ia, &ib),
+            k.dot_u8(a, b),
+            k.l2sq_u8(a, b),
+            k.dot_i8(&ia, &ib),
+            k.l2sq_i8(&ia, &ib),
         );
         assert_eq!(got, want, "{} n={}", k.isa.name(), a.len());
     }
@@ -88,15 +88,10 @@ fn documented_overflow_bounds_hold_exactly() {
     let exact = 65_025u64 * n as u64;
     assert!(exact < 1 << 32);
     for k in Kernels::available() {
-        assert_eq!(u64::from((k.dot_u8)(&max, &max)), exact, "{}", k.isa.name());
+        assert_eq!(u64::from(k.dot_u8(&max, &max)), exact, "{}", k.isa.name());
+        assert_eq!(u64::from(k.l2sq_u8(&max, &zero)), exact, "{}", k.isa.name());
         assert_eq!(
-            u64::from((k.l2sq_u8)(&max, &zero)),
-            exact,
-            "{}",
-            k.isa.name()
-        );
-        assert_eq!(
-            u64::from((k.l2sq_i8)(&imin, &imax)),
+            u64::from(k.l2sq_i8(&imin, &imax)),
             exact,
             "{}",
             k.isa.name()
@@ -107,7 +102,7 @@ fn documented_overflow_bounds_hold_exactly() {
     let imin = vec![i8::MIN; n];
     for k in Kernels::available() {
         assert_eq!(
-            i64::from((k.dot_i8)(&imin, &imin)),
+            i64::from(k.dot_i8(&imin, &imin)),
             16_384 * n as i64,
             "{}",
             k.isa.name()
@@ -122,13 +117,13 @@ fn past_the_bounds_every_isa_wraps_identically() {
     let imin = vec![i8::MIN; 300_001];
     for k in Kernels::available() {
         assert_eq!(
-            (k.dot_u8)(&max, &max),
+            k.dot_u8(&max, &max),
             scalar::dot_u8(&max, &max),
             "{}",
             k.isa.name()
         );
         assert_eq!(
-            (k.dot_i8)(&imin, &imin),
+            k.dot_i8(&imin, &imin),
             scalar::dot_i8(&imin, &imin),
             "{}",
             k.isa.name()

@@ -13,14 +13,14 @@ fn check_f32(a: &[f32], b: &[f32]) {
     let j = scalar::jaccard_f32(a, b);
     for k in Kernels::available() {
         assert_eq!(
-            (k.hamming_f32)(a, b),
+            k.hamming_f32(a, b),
             h,
             "{} hamming_f32 n={}",
             k.isa.name(),
             a.len()
         );
         assert_eq!(
-            (k.jaccard_f32)(a, b),
+            k.jaccard_f32(a, b),
             j,
             "{} jaccard_f32 n={}",
             k.isa.name(),
@@ -50,14 +50,14 @@ fn check_bits(a: &[u64], b: &[u64]) {
     let j = scalar::jaccard_bits(a, b);
     for k in Kernels::available() {
         assert_eq!(
-            (k.hamming_bits)(a, b),
+            k.hamming_bits(a, b),
             h,
             "{} hamming_bits n={}",
             k.isa.name(),
             a.len()
         );
         assert_eq!(
-            (k.jaccard_bits)(a, b),
+            k.jaccard_bits(a, b),
             j,
             "{} jaccard_bits n={}",
             k.isa.name(),
@@ -112,12 +112,12 @@ fn every_tail_length_counts_exactly() {
 #[test]
 fn empty_sets_have_jaccard_one_and_nan_is_never_set() {
     for k in Kernels::available() {
-        let c = (k.jaccard_f32)(&[0.0; 20], &[0.5; 20]);
+        let c = k.jaccard_f32(&[0.0; 20], &[0.5; 20]);
         assert_eq!(c, SetCounts::default(), "{}", k.isa.name());
         assert_eq!(jaccard_from_counts(c), 1.0);
         let nan = [f32::NAN; 19];
-        assert_eq!((k.hamming_f32)(&nan, &[0.0; 19]), 0, "{}", k.isa.name());
-        assert_eq!((k.hamming_f32)(&nan, &[1.0; 19]), 19, "{}", k.isa.name());
-        assert_eq!(jaccard_from_counts((k.jaccard_bits)(&[0; 9], &[0; 9])), 1.0);
+        assert_eq!(k.hamming_f32(&nan, &[0.0; 19]), 0, "{}", k.isa.name());
+        assert_eq!(k.hamming_f32(&nan, &[1.0; 19]), 19, "{}", k.isa.name());
+        assert_eq!(jaccard_from_counts(k.jaccard_bits(&[0; 9], &[0; 9])), 1.0);
     }
 }
