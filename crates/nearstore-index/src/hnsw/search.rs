@@ -24,6 +24,11 @@ const PREFETCH_AHEAD: usize = 2;
 /// Floats of every unvisited neighbour prefetched before scoring starts (two cache lines).
 const PREFETCH_FLOATS: usize = 32;
 
+/// How many allowed points ahead an exact scan prefetches the vector of (on wordnet-dev,
+/// 384-d, a scan of 6,326 scattered points took 0.5-0.7 ms instead of 1.6-2.2 ms; 2 and 8
+/// ahead did worse).
+const SCAN_PREFETCH_AHEAD: usize = 4;
+
 /// Allow-lists of at most this many points are always scanned exactly.
 const EXACT_MIN: usize = 2_000;
 
@@ -296,10 +301,19 @@ impl HnswIndex {
                 nodes_visited: scanned,
                 distance_computations: scanned,
             });
-            let candidates = slots
-                .into_iter()
-                .filter(|&s| !g.is_deleted(s))
-                .map(|s| (g.external(s), g.vector(s)));
+            // The allowed slots are usually scattered: each vector would start with a cache
+            // miss the hardware prefetcher cannot foresee. Announce the vector a few places
+            // ahead when it does not directly follow its predecessor (contiguous runs are
+            // streamed by the hardware already).
+            let candidates = (0..slots.len()).filter_map(|i| {
+                if let Some(&ahead) = slots.get(i + SCAN_PREFETCH_AHEAD)
+                    && slots[i + SCAN_PREFETCH_AHEAD - 1] + 1 != ahead
+                {
+                    prefetch_vector(g.vector(ahead));
+                }
+                let s = slots[i];
+                (!g.is_deleted(s)).then(|| (g.external(s), g.vector(s)))
+            });
             return FlatIndex::exact_top_k(&self.space, q, k, candidates);
         }
         let mut scanned = 0u64;
