@@ -467,19 +467,42 @@ fn l2sq_u8_vnni(a: &[u8], b: &[u8]) -> u32 {
     _mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1)) as u32
 }
 
+/// `Σ aᵢbᵢ = Σ (aᵢ+128)·bᵢ − 128·Σ bᵢ`: `vpdpbusd` multiplies unsigned by signed bytes, and
+/// `aᵢ XOR 0x80` is `aᵢ + 128` as an unsigned byte; a second `vpdpbusd` against ones sums
+/// `bᵢ`. Two accumulators of each sum keep the multiply-adds off one dependency chain. Both
+/// sums wrap modulo 2³² (non-saturating `vpdpbusd`), so the difference is bit-identical to
+/// the oracle's wrapping sum. Masked-off tail bytes are zero in both vectors and add nothing.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
 fn dot_i8_vnni(a: &[i8], b: &[i8]) -> i32 {
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<64>();
+    let (bc, bt) = b[..n].as_chunks::<64>();
+    let (ac2, ac1) = ac.as_chunks::<2>();
+    let (bc2, bc1) = bc.as_chunks::<2>();
     let z = _mm512_setzero_si512();
-    let (mut s0, mut s1) = (z, z);
-    byte_blocks!(a, b, ld_i8, tail_i8, |x, y| {
-        let xl = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(x));
-        let yl = _mm512_cvtepi8_epi16(_mm512_castsi512_si256(y));
-        let xh = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64::<1>(x));
-        let yh = _mm512_cvtepi8_epi16(_mm512_extracti64x4_epi64::<1>(y));
-        s0 = _mm512_dpwssd_epi32(s0, xl, yl);
-        s1 = _mm512_dpwssd_epi32(s1, xh, yh);
-    });
-    _mm512_reduce_add_epi32(_mm512_add_epi32(s0, s1))
+    let flip = _mm512_set1_epi8(i8::MIN);
+    let ones = _mm512_set1_epi8(1);
+    let (mut prod0, mut prod1, mut sum0, mut sum1) = (z, z, z, z);
+    for (x, y) in ac2.iter().zip(bc2) {
+        let (y0, y1) = (ld_i8(&y[0]), ld_i8(&y[1]));
+        prod0 = _mm512_dpbusd_epi32(prod0, _mm512_xor_si512(ld_i8(&x[0]), flip), y0);
+        prod1 = _mm512_dpbusd_epi32(prod1, _mm512_xor_si512(ld_i8(&x[1]), flip), y1);
+        sum0 = _mm512_dpbusd_epi32(sum0, ones, y0);
+        sum1 = _mm512_dpbusd_epi32(sum1, ones, y1);
+    }
+    for (x, y) in ac1.iter().zip(bc1) {
+        let y0 = ld_i8(y);
+        prod0 = _mm512_dpbusd_epi32(prod0, _mm512_xor_si512(ld_i8(x), flip), y0);
+        sum0 = _mm512_dpbusd_epi32(sum0, ones, y0);
+    }
+    if !at.is_empty() {
+        let y1 = tail_i8(bt);
+        prod1 = _mm512_dpbusd_epi32(prod1, _mm512_xor_si512(tail_i8(at), flip), y1);
+        sum1 = _mm512_dpbusd_epi32(sum1, ones, y1);
+    }
+    let prod = _mm512_reduce_add_epi32(_mm512_add_epi32(prod0, prod1));
+    let sum_b = _mm512_reduce_add_epi32(_mm512_add_epi32(sum0, sum1));
+    prod.wrapping_sub(sum_b.wrapping_mul(128))
 }
 
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
