@@ -18,6 +18,9 @@
 // Benchmark code: a failed expectation is a failed run.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
+use common::values;
 use std::hint::black_box;
 use std::time::Instant;
 
@@ -35,18 +38,6 @@ const ORDERS: [[usize; 3]; 6] = [
 ];
 /// Calls per hot batch (a few milliseconds, like one streaming pass).
 const HOT_CALLS: usize = 100_000;
-
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
 
 type Kernel = fn(&[f32], &[f32]) -> f32;
 

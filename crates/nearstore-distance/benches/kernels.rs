@@ -8,6 +8,9 @@
 //! functions `nearstore` / `simsimd` / `numkong` / `plain`, parameter the dimension (bits
 //! for the binary kernels).
 
+mod common;
+
+use common::values;
 use std::hint::black_box;
 use std::time::Duration;
 
@@ -17,19 +20,6 @@ use nearstore_distance::f16;
 const DIMS: [usize; 4] = [128, 384, 768, 1536];
 /// Streaming pools are at least this large (well past the L2/L3 caches).
 const POOL_BYTES: usize = 96 << 20;
-
-/// Deterministic pseudo-random values in [-1, 1).
-fn values(n: usize, seed: u64) -> Vec<f32> {
-    let mut s = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
-    (0..n)
-        .map(|_| {
-            s ^= s << 13;
-            s ^= s >> 7;
-            s ^= s << 17;
-            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
-        })
-        .collect()
-}
 
 fn plain_dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
