@@ -3,9 +3,10 @@
 //!
 //! Invariant: a table of SIMD kernels is only ever handed out by its ISA module's
 //! `table()` after runtime feature detection succeeded, so calling any of its kernels
-//! (through the table's safe methods) is sound. `NEARSTORE_FORCE_SCALAR=1` (any value but empty or `0`) or the
-//! `force-scalar` feature makes [`kernels`] return the scalar table; [`Kernels::available`]
-//! still lists every table the CPU supports, so tests can exercise them all in one run.
+//! (through the table's safe methods) is sound. `NEARSTORE_FORCE_SCALAR=1` (any value but
+//! empty or `0`) or the `force-scalar` feature makes [`kernels`] return the scalar table;
+//! [`Kernels::available`] still lists every table the CPU supports, so tests can exercise
+//! them all in one run.
 
 use std::sync::OnceLock;
 

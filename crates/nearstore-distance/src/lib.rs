@@ -37,8 +37,9 @@
 //!   (the second term covers products in `f32`'s subnormal range); L2² is the same bound
 //!   with `Σ(aᵢ-bᵢ)²` in place of `Σ|aᵢbᵢ|`. Cosine is finished from the three sums in
 //!   `f32` (in `f64` when the norm product leaves `f32`'s normal range), so its error is
-//!   `E(ab)/(|a||b|) + |cos|/2 * (E(aa)/aa + E(bb)/bb)` plus at most 3 `f32` ulps, where `E(..)` is the bound above. `f16` kernels follow the same bounds on the
-//!   `f16` values widened exactly to `f32`. The property tests in `tests/it` check exactly
+//!   `E(ab)/(|a||b|) + |cos|/2 * (E(aa)/aa + E(bb)/bb)` plus at most 3 `f32` ulps, where
+//!   `E(..)` is the bound above. `f16` kernels follow the same bounds on the `f16` values
+//!   widened exactly to `f32`. The property tests in `tests/it` check exactly
 //!   these bounds, for lengths 0..2100, unaligned slices, and magnitudes from 1e-20 to 1e15.
 //! - **Exact results.** Hamming and Jaccard (over `f32` set-ness or over bits) and all
 //!   integer kernels are bit-identical across kernels. Integer accumulation wraps modulo

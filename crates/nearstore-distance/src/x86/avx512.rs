@@ -7,8 +7,9 @@
 //! more independent chains win from L1 but can lose 5-15% when streaming from memory, so the
 //! f32 L2² and cosine kernels keep one 16-lane chain per sum (see their comments); the f16
 //! kernels keep two. All use unaligned loads and finish with one masked load for the tail
-//! (`maskz` loads never touch the masked-off lanes, so they cannot fault past the slice). Integer kernels widen to `i16`
-//! and multiply-add pairs into `i32` lanes (`vpmaddwd`, or `vpdpwssd`/`vpdpbusd` with VNNI).
+//! (`maskz` loads never touch the masked-off lanes, so they cannot fault past the slice).
+//! Integer kernels widen to `i16` and multiply-add pairs into `i32` lanes (`vpmaddwd`, or
+//! `vpdpwssd` with VNNI); the VNNI u8 and i8 dot products use `vpdpbusd` on biased bytes.
 //!
 //! Soundness: the `#[target_feature]` kernels are only reachable through [`TABLE`] /
 //! [`TABLE_VNNI`], which [`table`] / [`table_vnni`] hand out only after detecting every
