@@ -6,7 +6,7 @@
 //! (not `vpmaddubsw`, whose `i16` saturation would break exactness). Bits use POPCNT.
 //!
 //! Soundness: the `#[target_feature]` kernels are only reachable through [`TABLE`] (and, for
-//! f32 dot and L2², the AVX-512 tables), which are handed out only after [`detected`]
+//! f32 dot, the AVX-512 tables), which are handed out only after [`detected`]
 //! confirmed every feature they enable; [`Kernels`]' safe methods call them from there.
 
 use std::arch::x86_64::*;
