@@ -49,6 +49,19 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# Waits for the server to exit and fails unless its exit status is $1 ($2 names the cause in
+# the failure message; $3 is the run number whose stderr is shown then).
+expect_exit() {
+    local want="$1" cause="$2" run="$3" status=0
+    wait "$server_pid" || status=$?
+    server_pid=""
+    if [ "$status" -ne "$want" ]; then
+        echo "FAIL: the server exited with status $status $cause" >&2
+        cat "$work/server.$run.err" >&2
+        exit 1
+    fi
+}
+
 # Starts the server on a free loopback port (the same one on a restart when $1 is given),
 # sets server_pid and url, and waits (bounded) until /readyz answers 200.
 start_server() {
@@ -98,15 +111,8 @@ echo "== run 2: $clients clients, SIGKILL of the server after ${kill_after}s"
 "$load_bin" --url "$url" --server-pid "$server_pid" --clients "$clients" --seconds "$seconds" \
     --flush-every-ms "$flush_every_ms" --run 2 --collection crash --kill-after "$kill_after" \
     --durable-out "$work/durable-2.json"
-status=0
-wait "$server_pid" || status=$?
-server_pid=""
-if [ "$status" -ne 137 ]; then
-    echo "FAIL: the server exited with status $status, not by SIGKILL (137)" >&2
-    cat "$work/server.1.err" >&2
-    exit 1
-fi
-echo "server died of SIGKILL (exit status $status)"
+expect_exit 137 ", not by SIGKILL (137)" 1
+echo "server died of SIGKILL (exit status 137)"
 
 echo "== restart on the same data directory"
 restart_began=$(date +%s%N)
@@ -122,12 +128,5 @@ echo "== verify the durable writes of both runs"
 
 echo "== clean shutdown"
 kill -TERM "$server_pid"
-status=0
-wait "$server_pid" || status=$?
-server_pid=""
-if [ "$status" -ne 0 ]; then
-    echo "FAIL: the restarted server exited with status $status on SIGTERM" >&2
-    cat "$work/server.2.err" >&2
-    exit 1
-fi
+expect_exit 0 "on SIGTERM (the restarted server)" 2
 echo "PASS: load test and kill -9 recovery check in $(( $(date +%s) - started )) s"
