@@ -105,7 +105,7 @@ macro_rules! float_kernels {
         }
 
         #[target_feature(enable = "avx2,fma,f16c")]
-        pub(super) fn $l2sq(a: &[$elem], b: &[$elem]) -> f32 {
+        fn $l2sq(a: &[$elem], b: &[$elem]) -> f32 {
             let n = a.len().min(b.len());
             let (ac, at) = a[..n].as_chunks::<8>();
             let (bc, bt) = b[..n].as_chunks::<8>();
