@@ -69,11 +69,11 @@ pub fn run_until_killed(
     kill_after: u64,
     mut on_event: impl FnMut(Event<'_>),
 ) -> Option<String> {
-    let stdout = child.stdout.take().expect("a piped stdout");
+    let mut stdout = BufReader::new(child.stdout.take().expect("a piped stdout"));
     let (mut inflight, mut acks, mut killed) = (None, 0, false);
-    for line in BufReader::new(stdout).lines() {
-        let Ok(line) = line else { break };
-        let Some(e) = event(&line) else { continue };
+    let mut buf = String::new();
+    while let Some(line) = next_complete_line(&mut stdout, &mut buf) {
+        let Some(e) = event(line) else { continue };
         match e {
             Event::Begin(op) => inflight = Some(op.to_string()),
             Event::Ack => {
@@ -96,6 +96,19 @@ pub fn run_until_killed(
         "the child died of SIGKILL"
     );
     inflight
+}
+
+/// The next newline-terminated line of `r` (without the newline), read into `buf`; `None`
+/// at the end, on a read error, or for a last line without its newline: a child killed
+/// while writing a long line leaves a fragment, which is no event (a `begin` cut short was
+/// printed before its operation started; an `ack` cut short leaves that operation in
+/// flight, as it must).
+fn next_complete_line<'b>(r: &mut impl BufRead, buf: &'b mut String) -> Option<&'b str> {
+    buf.clear();
+    match r.read_line(buf) {
+        Ok(n) if n > 0 => buf.strip_suffix('\n'),
+        _ => None,
+    }
 }
 
 /// Reads a child that runs to its end (a recovery-only child), handing each event to
@@ -128,5 +141,15 @@ mod tests {
         assert_eq!(event("KILL9 ack"), Some(Event::Ack));
         assert_eq!(event("running 1 test"), None);
         assert_eq!(event("KILL9 done"), None);
+    }
+
+    #[test]
+    fn a_line_cut_short_by_the_kill_is_not_read() {
+        let mut out = std::io::Cursor::new("KILL9 ack\nKILL9 begin {\"upsert\": [1, 2".as_bytes());
+        let mut buf = String::new();
+        assert_eq!(next_complete_line(&mut out, &mut buf), Some("KILL9 ack"));
+        assert_eq!(next_complete_line(&mut out, &mut buf), None);
+        let mut empty = std::io::Cursor::new(&b""[..]);
+        assert_eq!(next_complete_line(&mut empty, &mut buf), None);
     }
 }
