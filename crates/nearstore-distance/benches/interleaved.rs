@@ -3,9 +3,9 @@
 //!
 //! Criterion times each function in its own window; when a neighbour starts a build halfway
 //! through, the later functions lose. Here every round times one batch of each of the three
-//! implementations back to back, in a rotating order, and the verdict is the median over
-//! the rounds of the *per-round* ratio `ours / min(simsimd, numkong)`: both sides of each
-//! ratio saw the same conditions. The spread (25th-75th percentile of the per-round ratios)
+//! implementations back to back, cycling through all six orders, and the verdict is the
+//! median over the rounds of the *per-round* ratio `ours / min(simsimd, numkong)`: both
+//! sides of each ratio saw the same conditions. The spread (25th-75th percentile of the per-round ratios)
 //! and the share of rounds we won are printed with it, so a tie reads as a tie.
 //!
 //! - **hot**: the same pair of vectors every call (both in L1): compute-bound.
