@@ -1,0 +1,180 @@
+"""Type stubs of nearstore's native module (re-exported by `nearstore`)."""
+
+from collections.abc import Sequence
+from os import PathLike
+from types import TracebackType
+from typing import Any, Literal, TypedDict, overload
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+MAX_DIMENSION: int
+MAX_SEARCH_RESULTS: int
+COLLECTION_OPTIONS: list[str]
+QUERY_OPTIONS: list[str]
+RESERVED_QUERY_OPTIONS: list[str]
+
+JSON = Any
+"""A JSON value: None, bool, int, float, str, list, dict (numpy scalars and arrays accepted)."""
+Filter = dict[str, Any]
+"""A filter in the engine's JSON form, e.g. {"field": "lang", "eq": "en"}, {"and": [...]}."""
+Ids = Sequence[int] | npt.NDArray[np.integer[Any]]
+Vector = Sequence[float] | npt.NDArray[np.floating[Any] | np.integer[Any]]
+Matrix = Sequence[Sequence[float]] | Sequence[npt.NDArray[Any]] | npt.NDArray[np.floating[Any] | np.integer[Any]]
+Metric = Literal["cosine", "euclidean", "l2", "dot", "dot_product", "hamming", "jaccard"] | str
+Quality = Literal["fast", "balanced", "accurate", "perfect", "exact", "adaptive"]
+
+class Hit(TypedDict, total=False):
+    """A search result: always id, score and payload; vector when with_vector=True."""
+
+    id: int
+    score: float
+    payload: dict[str, Any] | None
+    vector: npt.NDArray[np.float32]
+
+class StoredPoint(TypedDict, total=False):
+    """A point from get/scroll: always id and payload; vector when asked for."""
+
+    id: int
+    payload: dict[str, Any] | None
+    vector: npt.NDArray[np.float32]
+
+class CollectionConfig(TypedDict):
+    dim: int
+    metric: str
+    m: int
+    ef_construction: int
+    ef_search: int
+    seed: int
+    durability: Literal["per_write", "flush", "bulk"]
+    max_payload_bytes: int
+    storage_mode: Literal["full"]
+
+class Database:
+    """An open database directory (locked against other processes while open)."""
+
+    def __init__(self, path: str | PathLike[str]) -> None: ...
+    @property
+    def path(self) -> Any: ...
+    @property
+    def closed(self) -> bool: ...
+    def create_collection(
+        self,
+        name: str,
+        dim: int,
+        metric: Metric = "cosine",
+        *,
+        m: int = ...,
+        ef_construction: int = ...,
+        ef_search: int = ...,
+        seed: int = ...,
+        durability: Literal["per_write", "flush", "bulk"] = ...,
+        max_payload_bytes: int = ...,
+        storage_mode: Literal["full"] = ...,
+    ) -> Collection: ...
+    def get_collection(self, name: str) -> Collection: ...
+    def list_collections(self) -> list[str]: ...
+    def drop_collection(self, name: str) -> None: ...
+    def __contains__(self, name: str) -> bool: ...
+    def execute(self, sql: str, params: dict[str, JSON] | None = None) -> list[dict[str, Any]]: ...
+    def flush(self) -> None: ...
+    def close(self) -> None: ...
+    def __enter__(self) -> Database: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...
+
+class Collection:
+    """A collection of points (integer id, float32 vector, optional JSON payload)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def dim(self) -> int: ...
+    @property
+    def metric(self) -> str: ...
+    @property
+    def config(self) -> CollectionConfig: ...
+    ef_search: int
+    def __len__(self) -> int: ...
+    def upsert(
+        self,
+        ids: Ids,
+        vectors: Matrix,
+        payloads: Sequence[dict[str, JSON] | None] | None = None,
+    ) -> None: ...
+    def search(
+        self,
+        vector: Vector,
+        k: int = 10,
+        filter: Filter | None = None,
+        *,
+        offset: int = 0,
+        quality: Quality | None = None,
+        ef: int | None = None,
+        with_payload: bool = True,
+        with_vector: bool = False,
+        score_threshold: float | None = None,
+    ) -> list[Hit]: ...
+    def query(
+        self,
+        vector: Vector | None = None,
+        *,
+        limit: int = 10,
+        offset: int = 0,
+        filter: Filter | None = None,
+        quality: Quality | None = None,
+        ef: int | None = None,
+        with_payload: bool = True,
+        with_vector: bool = False,
+        score_threshold: float | None = None,
+        # Reserved for engine features still to come; raise nearstore.Unsupported today.
+        text: str | None = None,
+        sparse: Any = None,
+        fusion: Any = None,
+        hybrid: Any = None,
+        using: str | None = None,
+    ) -> list[Hit]: ...
+    def search_batch(
+        self,
+        vectors: Matrix,
+        k: int = 10,
+        filter: Filter | None = None,
+        *,
+        offset: int = 0,
+        quality: Quality | None = None,
+        ef: int | None = None,
+        score_threshold: float | None = None,
+    ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]: ...
+    @overload
+    def get(self, ids: int, with_vector: bool = True) -> StoredPoint | None: ...
+    @overload
+    def get(self, ids: Ids, with_vector: bool = True) -> list[StoredPoint | None]: ...
+    def delete(self, ids: int | Ids | None = None, *, filter: Filter | None = None) -> int: ...
+    def scroll(
+        self,
+        filter: Filter | None = None,
+        limit: int = 100,
+        cursor: int | None = None,
+        with_vector: bool = False,
+    ) -> tuple[list[StoredPoint], int | None]: ...
+    def count(self, filter: Filter | None = None) -> int: ...
+    def flush(self) -> None: ...
+    def checkpoint(self) -> None: ...
+    def create_payload_index(
+        self, field: str, kind: Literal["keyword", "integer", "float", "bool"]
+    ) -> None: ...
+    def drop_payload_index(self, field: str) -> bool: ...
+    def payload_indexes(self) -> dict[str, str]: ...
+    def _rust_search_seconds(self, vectors: Matrix, k: int = 10) -> float: ...
+    def __enter__(self) -> Collection: ...
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool: ...

@@ -1,0 +1,544 @@
+//! `nearstore.Collection`: a handle on one collection (points: an integer id, a float32
+//! vector, an optional JSON payload).
+//!
+//! Every engine call runs with the GIL released ([`PyCollection::call`]); arguments are
+//! converted to engine values before (with the GIL) and results to Python objects after.
+//! Results are dicts `{"id", "score", "payload"}` (plus `"vector"`, a float32 numpy array,
+//! when asked for); `search_batch` returns numpy arrays. The handle becomes unusable
+//! (`nearstore.Closed`) when its database closes; see `database.rs`.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use nearstore::{Point, SearchRequest, SearchResult, VectorCollection};
+use numpy::{PyArray1, PyArrayMethods};
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyTuple};
+use rayon::prelude::*;
+use serde_json::{Map, Value};
+
+use crate::database::{Handle, Shared, closed};
+use crate::errors::{self, IntoPyResult};
+use crate::{json, options, vectors};
+
+/// A collection of points. Get one from ``Database.create_collection`` or
+/// ``Database.get_collection``.
+///
+/// Writes (``upsert``, ``delete``) are atomic per call and visible to searches as soon as the
+/// call returns; they are durable after ``flush()`` (or per call with
+/// ``durability="per_write"``). Scores follow the metric: similarities (cosine, dot,
+/// jaccard) are higher-is-better, distances (euclidean, hamming) lower-is-better; results
+/// are always best first. Filters are dicts in the engine's JSON form, e.g.
+/// ``{"field": "lang", "eq": "en"}`` or ``{"and": [..., ...]}``.
+#[pyclass(name = "Collection", module = "nearstore", frozen)]
+#[derive(Debug)]
+pub struct PyCollection {
+    name: String,
+    handle: Arc<Handle>,
+    /// Keeps the database open as long as this handle lives.
+    shared: Arc<Shared>,
+}
+
+impl PyCollection {
+    pub(crate) fn new(name: String, handle: Arc<Handle>, shared: Arc<Shared>) -> Self {
+        PyCollection {
+            name,
+            handle,
+            shared,
+        }
+    }
+
+    /// Runs `f` on the collection with the GIL released.
+    fn call<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
+    where
+        T: Send,
+        F: FnOnce(&VectorCollection) -> nearstore::Result<T> + Send,
+    {
+        match py.detach(|| self.handle.collection.read().as_ref().map(f)) {
+            Some(result) => result.py_err(py),
+            None => Err(closed(py, self.shared.path())),
+        }
+    }
+
+    fn filter_arg(
+        py: Python<'_>,
+        filter: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<Option<nearstore::Filter>> {
+        match filter {
+            None => Ok(None),
+            Some(f) => options::filter(&json::to_json(f, "filter")?).py_err(py),
+        }
+    }
+}
+
+/// A search result as `{"id", "score", "payload"[, "vector"]}`.
+fn result_dict<'py>(
+    py: Python<'py>,
+    r: SearchResult,
+    with_vector: bool,
+) -> PyResult<Bound<'py, PyDict>> {
+    let d = point_dict(py, r.point, with_vector)?;
+    d.set_item(intern!(py, "score"), r.score)?;
+    Ok(d)
+}
+
+/// A point as `{"id", "payload"[, "vector"]}`.
+fn point_dict<'py>(py: Python<'py>, p: Point, with_vector: bool) -> PyResult<Bound<'py, PyDict>> {
+    let d = PyDict::new(py);
+    d.set_item(intern!(py, "id"), p.id)?;
+    match &p.payload {
+        Some(v) => d.set_item(intern!(py, "payload"), json::to_py(py, v)?)?,
+        None => d.set_item(intern!(py, "payload"), py.None())?,
+    }
+    if with_vector {
+        d.set_item(intern!(py, "vector"), PyArray1::from_vec(py, p.vector))?;
+    }
+    Ok(d)
+}
+
+fn results_list<'py>(
+    py: Python<'py>,
+    results: Vec<SearchResult>,
+    with_vector: bool,
+) -> PyResult<Bound<'py, PyList>> {
+    let list = PyList::empty(py);
+    for r in results {
+        list.append(result_dict(py, r, with_vector)?)?;
+    }
+    Ok(list)
+}
+
+/// The options map of `search`/`search_batch`: `k` as the limit, the filter, the rest.
+fn search_options(
+    py: Python<'_>,
+    k: usize,
+    filter: Option<&Bound<'_, PyAny>>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Map<String, Value>> {
+    let mut map = json::kwargs_to_map(options, "")?;
+    for key in ["limit", "k"] {
+        if map.contains_key(key) {
+            return Err(errors::invalid(
+                py,
+                format!("search takes the number of results as k; {key:?} is not an option here"),
+            ));
+        }
+    }
+    map.insert("limit".into(), Value::from(k));
+    if let Some(f) = filter {
+        map.insert("filter".into(), json::to_json(f, "filter")?);
+    }
+    Ok(map)
+}
+
+#[pymethods]
+impl PyCollection {
+    /// The collection's name.
+    #[getter]
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The vector dimension.
+    #[getter]
+    fn dim(&self, py: Python<'_>) -> PyResult<usize> {
+        self.call(py, |c| Ok(c.config().dim))
+    }
+
+    /// The distance metric's name (``"cosine"``, ``"euclidean"``, ``"dot"``, ...).
+    #[getter]
+    fn metric(&self, py: Python<'_>) -> PyResult<&'static str> {
+        self.call(py, |c| Ok(c.config().metric.name()))
+    }
+
+    /// The configuration as a dict (dim, metric, m, ef_construction, ef_search, seed,
+    /// durability, max_payload_bytes, storage_mode).
+    #[getter]
+    fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let c = self.call(py, |c| Ok(c.config()))?;
+        let d = PyDict::new(py);
+        d.set_item("dim", c.dim)?;
+        d.set_item("metric", c.metric.name())?;
+        d.set_item("m", c.hnsw.m)?;
+        d.set_item("ef_construction", c.hnsw.ef_construction)?;
+        d.set_item("ef_search", c.hnsw.ef_search)?;
+        d.set_item("seed", c.hnsw.seed)?;
+        d.set_item("durability", options::durability_name(c.durability))?;
+        d.set_item("max_payload_bytes", c.max_payload_bytes)?;
+        d.set_item("storage_mode", "full")?;
+        Ok(d)
+    }
+
+    /// The ef of default-quality (``"balanced"``) searches; settable (persisted).
+    #[getter]
+    fn get_ef_search(&self, py: Python<'_>) -> PyResult<usize> {
+        self.call(py, |c| Ok(c.ef_search()))
+    }
+
+    #[setter]
+    fn set_ef_search(&self, py: Python<'_>, ef: usize) -> PyResult<()> {
+        self.call(py, |c| c.set_ef_search(ef))
+    }
+
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        self.call(py, |c| Ok(c.len()))
+    }
+
+    /// upsert(ids, vectors, payloads=None) -> None
+    ///
+    /// Adds or replaces points, atomically (after a crash all of them or none are there).
+    /// ``ids``: a list or 1-D integer array (0 .. 2**64-1). ``vectors``: a 2-D array of
+    /// shape ``(len(ids), dim)`` — a float32 array is read in place, any layout
+    /// (C order is fastest); float64 is converted to float32 (values outside the float32
+    /// range are refused); integer dtypes are converted; a list of lists or of 1-D arrays
+    /// works too. ``payloads``: ``None`` or a list of dicts (or ``None``s), one per id,
+    /// of JSON values (numpy scalars and arrays are converted). A later duplicate id in the
+    /// batch wins.
+    #[pyo3(signature = (ids, vectors, payloads = None))]
+    fn upsert(
+        &self,
+        py: Python<'_>,
+        ids: &Bound<'_, PyAny>,
+        vectors: &Bound<'_, PyAny>,
+        payloads: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let ids = vectors::ids(ids, "ids")?;
+        let rows = vectors::matrix(vectors, "vectors")?;
+        if rows.len() != ids.len() {
+            return Err(errors::invalid(
+                py,
+                format!("{} ids but {} vectors", ids.len(), rows.len()),
+            ));
+        }
+        let payloads = match payloads {
+            None => vec![None; ids.len()],
+            Some(p) => {
+                let list = p.cast::<pyo3::types::PySequence>().map_err(|_| {
+                    errors::invalid(py, "payloads must be a list of dicts (or None)")
+                })?;
+                let n = list.len()?;
+                if n != ids.len() {
+                    return Err(errors::invalid(
+                        py,
+                        format!("{} ids but {n} payloads", ids.len()),
+                    ));
+                }
+                let mut out = Vec::with_capacity(n);
+                for i in 0..n {
+                    let item = list.get_item(i)?;
+                    if item.is_none() {
+                        out.push(None);
+                    } else if item.is_instance_of::<PyDict>() {
+                        out.push(Some(json::to_json(&item, &format!("payloads[{i}]"))?));
+                    } else {
+                        return Err(errors::invalid(
+                            py,
+                            format!(
+                                "payloads[{i}] must be a dict or None, got {}",
+                                item.get_type().name()?
+                            ),
+                        ));
+                    }
+                }
+                out
+            }
+        };
+        let points: Vec<Point> = ids
+            .into_iter()
+            .zip(rows)
+            .zip(payloads)
+            .map(|((id, vector), payload)| Point::new(id, vector, payload))
+            .collect();
+        self.call(py, |c| c.upsert_bulk(&points))
+    }
+
+    /// search(vector, k=10, filter=None, **options) -> list[dict]
+    ///
+    /// The ``k`` nearest points to ``vector`` (a 1-D array or list), best first, as dicts
+    /// ``{"id", "score", "payload"}``; only points matching ``filter`` when given (``k``
+    /// results whenever ``k`` points match). Options as for ``query``: ``offset``,
+    /// ``quality`` (``"fast"``, ``"balanced"``, ``"accurate"``, ``"perfect"``,
+    /// ``"adaptive"``) or ``ef``, ``with_payload``, ``with_vector``, ``score_threshold``.
+    #[pyo3(signature = (vector, k = 10, filter = None, **options))]
+    fn search<'py>(
+        &self,
+        py: Python<'py>,
+        vector: &Bound<'py, PyAny>,
+        k: usize,
+        filter: Option<&Bound<'py, PyAny>>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let vector = vectors::vector(vector, "vector")?;
+        let map = search_options(py, k, filter, options)?;
+        let request = options::search_request(Some(vector), &map).py_err(py)?;
+        let with_vector = request.with_vector;
+        let results = self.call(py, |c| c.query(request))?;
+        results_list(py, results, with_vector)
+    }
+
+    /// query(vector=None, *, limit=10, offset=0, filter=None, quality=None, ef=None,
+    /// with_payload=True, with_vector=False, score_threshold=None) -> list[dict]
+    ///
+    /// The general search request (the engine's ``SearchRequest``): results as for
+    /// ``search``. ``score_threshold`` drops results worse than it (a minimum for
+    /// similarities, a maximum for distances). Reserved for engine features still to come,
+    /// and refused with ``nearstore.Unsupported`` today: ``text`` (full-text), ``sparse``
+    /// (sparse vectors), ``fusion`` / ``hybrid`` (hybrid search), ``using`` (named vectors).
+    /// Any other unknown option raises ``InvalidArgument``.
+    #[pyo3(signature = (vector = None, **options))]
+    fn query<'py>(
+        &self,
+        py: Python<'py>,
+        vector: Option<&Bound<'py, PyAny>>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let vector = match vector {
+            Some(v) if !v.is_none() => Some(vectors::vector(v, "vector")?),
+            _ => None,
+        };
+        let map = json::kwargs_to_map(options, "")?;
+        let request = options::search_request(vector, &map).py_err(py)?;
+        let with_vector = request.with_vector;
+        let results = self.call(py, |c| c.query(request))?;
+        results_list(py, results, with_vector)
+    }
+
+    /// search_batch(vectors, k=10, filter=None, **options) -> tuple[numpy.ndarray, numpy.ndarray]
+    ///
+    /// One search per row of ``vectors`` (2-D), run in parallel. Returns ``(ids, scores)``:
+    /// ``ids`` a ``uint64`` array and ``scores`` a ``float32`` array, both of shape
+    /// ``(n, k)``, each row best first. A row with fewer than ``k`` results is padded with
+    /// score ``NaN`` (and id ``2**64-1``, which can also be a real id: test the score).
+    /// Options as for ``search`` except ``with_payload`` / ``with_vector``.
+    #[pyo3(signature = (vectors, k = 10, filter = None, **options))]
+    fn search_batch<'py>(
+        &self,
+        py: Python<'py>,
+        vectors: &Bound<'py, PyAny>,
+        k: usize,
+        filter: Option<&Bound<'py, PyAny>>,
+        options: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let rows = vectors::matrix(vectors, "vectors")?;
+        let mut map = search_options(py, k, filter, options)?;
+        for key in ["with_payload", "with_vector"] {
+            if map.contains_key(key) {
+                return Err(errors::invalid(
+                    py,
+                    format!(
+                        "search_batch returns ids and scores only; {key:?} is not an option here"
+                    ),
+                ));
+            }
+        }
+        map.insert("with_payload".into(), Value::Bool(false));
+        let template = options::search_request(Some(Vec::new()), &map).py_err(py)?;
+        let n = rows.len();
+        let hits: Vec<Vec<(u64, f32)>> = self.call(py, |c| {
+            rows.into_par_iter()
+                .map(|v| {
+                    let mut request = template.clone();
+                    request.vector = v;
+                    c.query(request)
+                        .map(|rs| rs.into_iter().map(|r| (r.point.id, r.score)).collect())
+                })
+                .collect()
+        })?;
+        let mut ids = vec![u64::MAX; n * k];
+        let mut scores = vec![f32::NAN; n * k];
+        for (i, row) in hits.iter().enumerate() {
+            for (j, (id, score)) in row.iter().take(k).enumerate() {
+                ids[i * k + j] = *id;
+                scores[i * k + j] = *score;
+            }
+        }
+        let ids = PyArray1::from_vec(py, ids).reshape([n, k])?;
+        let scores = PyArray1::from_vec(py, scores).reshape([n, k])?;
+        PyTuple::new(py, [ids.into_any(), scores.into_any()])
+    }
+
+    /// get(ids, with_vector=True) -> list[dict | None] | dict | None
+    ///
+    /// Points by id as dicts ``{"id", "payload", "vector"}``, in the order asked, ``None`` for
+    /// an id that is not there. Given one int (not a list), returns one dict or ``None``.
+    #[pyo3(signature = (ids, with_vector = true))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        ids: &Bound<'py, PyAny>,
+        with_vector: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let single = ids.is_instance_of::<pyo3::types::PyInt>();
+        let id_list = if single {
+            vec![vectors::id(ids, "id")?]
+        } else {
+            vectors::ids(ids, "ids")?
+        };
+        let points = self.call(py, |c| c.get(&id_list))?;
+        let mut out = Vec::with_capacity(points.len());
+        for p in points {
+            out.push(match p {
+                Some(p) => point_dict(py, p, with_vector)?.into_any(),
+                None => py.None().into_bound(py),
+            });
+        }
+        if single {
+            return Ok(out.pop().unwrap_or_else(|| py.None().into_bound(py)));
+        }
+        Ok(PyList::new(py, out)?.into_any())
+    }
+
+    /// delete(ids=None, *, filter=None) -> int
+    ///
+    /// Deletes points by id (an int, a list or an integer array) or every point matching
+    /// ``filter`` (exactly one of the two); returns how many existed.
+    #[pyo3(signature = (ids = None, *, filter = None))]
+    fn delete(
+        &self,
+        py: Python<'_>,
+        ids: Option<&Bound<'_, PyAny>>,
+        filter: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        match (ids, filter) {
+            (Some(ids), None) => {
+                let ids = if ids.is_instance_of::<pyo3::types::PyInt>() {
+                    vec![vectors::id(ids, "id")?]
+                } else {
+                    vectors::ids(ids, "ids")?
+                };
+                self.call(py, |c| c.delete(&ids))
+            }
+            (None, Some(f)) => match Self::filter_arg(py, Some(f))? {
+                Some(filter) => self.call(py, |c| c.delete_by_filter(&filter)),
+                // A value whose JSON form is null (a numpy 0-d object array holding None).
+                None => Err(errors::invalid(
+                    py,
+                    "delete takes ids or filter=..., exactly one of them",
+                )),
+            },
+            _ => Err(errors::invalid(
+                py,
+                "delete takes ids or filter=..., exactly one of them",
+            )),
+        }
+    }
+
+    /// scroll(filter=None, limit=100, cursor=None, with_vector=False) -> tuple[list[dict], int | None]
+    ///
+    /// One page of points in ascending id order, from ``cursor`` (an id, inclusive) on, only
+    /// those matching ``filter`` when given. Returns ``(points, next_cursor)``;
+    /// ``next_cursor`` is ``None`` on the last page.
+    #[pyo3(signature = (filter = None, limit = 100, cursor = None, with_vector = false))]
+    fn scroll<'py>(
+        &self,
+        py: Python<'py>,
+        filter: Option<&Bound<'py, PyAny>>,
+        limit: usize,
+        cursor: Option<u64>,
+        with_vector: bool,
+    ) -> PyResult<Bound<'py, PyTuple>> {
+        let filter = Self::filter_arg(py, filter)?;
+        let page = self.call(py, |c| c.scroll(filter.as_ref(), limit, cursor))?;
+        let points = PyList::empty(py);
+        for p in page.points {
+            points.append(point_dict(py, p, with_vector)?)?;
+        }
+        let next = page.next_cursor.into_pyobject(py)?.into_any();
+        PyTuple::new(py, [points.into_any(), next])
+    }
+
+    /// count(filter=None) -> int
+    ///
+    /// The number of points, or of points matching ``filter``.
+    #[pyo3(signature = (filter = None))]
+    fn count(&self, py: Python<'_>, filter: Option<&Bound<'_, PyAny>>) -> PyResult<usize> {
+        let filter = Self::filter_arg(py, filter)?;
+        self.call(py, |c| c.count(filter.as_ref()))
+    }
+
+    /// flush() -> None
+    ///
+    /// The durability barrier: once it returns, every earlier write survives a crash or
+    /// power loss.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        self.call(py, |c| c.flush())
+    }
+
+    /// checkpoint() -> None
+    ///
+    /// Writes a checkpoint of every component and empties the operation log, so the next
+    /// open replays nothing (closing does this too).
+    fn checkpoint(&self, py: Python<'_>) -> PyResult<()> {
+        self.call(py, |c| c.checkpoint())
+    }
+
+    /// create_payload_index(field, kind) -> None
+    ///
+    /// Indexes the payload ``field`` (a dotted path) as ``kind``: ``"keyword"`` (strings),
+    /// ``"integer"``, ``"float"`` or ``"bool"``. Filters on indexed fields resolve without
+    /// reading payloads. Creating an index that exists with the same kind does nothing.
+    fn create_payload_index(&self, py: Python<'_>, field: &str, kind: &str) -> PyResult<()> {
+        let kind = options::field_index_kind(kind).py_err(py)?;
+        self.call(py, |c| c.create_field_index(field, kind))
+    }
+
+    /// drop_payload_index(field) -> bool
+    ///
+    /// Drops the payload index on ``field``; returns whether there was one.
+    fn drop_payload_index(&self, py: Python<'_>, field: &str) -> PyResult<bool> {
+        self.call(py, |c| c.drop_field_index(field))
+    }
+
+    /// payload_indexes() -> dict[str, str]
+    ///
+    /// The payload indexes, as ``{field: kind}``.
+    fn payload_indexes<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
+        let fields = self.call(py, |c| Ok(c.field_indexes()))?;
+        let d = PyDict::new(py);
+        for (field, kind) in fields {
+            d.set_item(field, kind.name())?;
+        }
+        Ok(d)
+    }
+
+    /// _rust_search_seconds(vectors, k=10) -> float
+    ///
+    /// Benchmarking aid: runs ``search(v, k)`` for every row, one after the other, entirely
+    /// in Rust (the same engine call ``search`` makes, without the Python conversions) and
+    /// returns the elapsed seconds. The difference to timing ``search`` from Python is the
+    /// binding's per-query overhead.
+    #[pyo3(signature = (vectors, k = 10))]
+    fn _rust_search_seconds(
+        &self,
+        py: Python<'_>,
+        vectors: &Bound<'_, PyAny>,
+        k: usize,
+    ) -> PyResult<f64> {
+        let rows = vectors::matrix(vectors, "vectors")?;
+        self.call(py, |c| {
+            let start = Instant::now();
+            for v in &rows {
+                let results = c.query(SearchRequest::new(v).limit(k))?;
+                std::hint::black_box(results);
+            }
+            Ok(start.elapsed().as_secs_f64())
+        })
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Flushes the collection when the ``with`` block ends (the database stays open).
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, PyTuple>) -> PyResult<bool> {
+        self.flush(py)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self) -> String {
+        // Names are [A-Za-z0-9_-]: nothing to escape.
+        format!("<nearstore.Collection '{}'>", self.name)
+    }
+}

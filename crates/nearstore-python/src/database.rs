@@ -1,0 +1,270 @@
+//! `nearstore.Database`: an open database directory, and the state it shares with its
+//! collection handles.
+//!
+//! Closing is explicit (`close()`, or leaving a `with` block) and real: it flushes, empties
+//! every `Collection` handle given out (they raise `nearstore.Closed` from then on), drops
+//! the engine's `Database` so each collection writes its closing checkpoint, and releases
+//! the directory lock, so the directory can be opened again at once, in this process or
+//! another. A handle keeps the shared state alive, so a collection stays usable as long as
+//! it is referenced even when its `Database` object is gone.
+//!
+//! Locking: the engine database sits in an `RwLock<Option<_>>`, each handle's collection in
+//! another; calls take a read lock only *after* releasing the GIL (inside `Python::detach`)
+//! and close takes the write locks the same way, so no thread ever waits for a lock while
+//! holding the GIL (which could deadlock against a thread that holds the lock and waits
+//! for the GIL). A call holds one lock at a time, except `get_collection` and close, which
+//! both take the database lock before the handle list.
+
+use std::path::PathBuf;
+use std::sync::{Arc, Weak};
+
+use nearstore::{Database, VectorCollection};
+use parking_lot::{Mutex, RwLock};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::collection::PyCollection;
+use crate::errors::{self, Class, IntoPyResult};
+use crate::{json, options};
+
+/// A collection handle's slot: emptied when its database closes.
+#[derive(Debug, Default)]
+pub(crate) struct Handle {
+    pub(crate) collection: RwLock<Option<VectorCollection>>,
+}
+
+/// What a `Database` object and its collection handles share.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    path: PathBuf,
+    db: RwLock<Option<Database>>,
+    handles: Mutex<Vec<Weak<Handle>>>,
+}
+
+impl Shared {
+    /// Runs `f` on the open database with the GIL released; `Closed` when it is closed.
+    pub(crate) fn call<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
+    where
+        T: Send,
+        F: FnOnce(&Database) -> nearstore::Result<T> + Send,
+    {
+        match py.detach(|| self.db.read().as_ref().map(f)) {
+            Some(result) => result.py_err(py),
+            None => Err(closed(py, &self.path)),
+        }
+    }
+
+    /// A new handle on the collection `open` returns (run on the open database with the GIL
+    /// released), registered so that close can empty it.
+    fn new_handle<F>(
+        self: &Arc<Self>,
+        py: Python<'_>,
+        name: &str,
+        open: F,
+    ) -> PyResult<PyCollection>
+    where
+        F: FnOnce(&Database) -> nearstore::Result<VectorCollection> + Send,
+    {
+        let handle = self.call(py, |db| {
+            let c = open(db)?;
+            let handle = Arc::new(Handle {
+                collection: RwLock::new(Some(c)),
+            });
+            let mut handles = self.handles.lock();
+            handles.retain(|h| h.strong_count() > 0);
+            handles.push(Arc::downgrade(&handle));
+            Ok(handle)
+        })?;
+        Ok(PyCollection::new(
+            name.to_string(),
+            handle,
+            Arc::clone(self),
+        ))
+    }
+
+    /// Flushes, then closes: empties every handle and drops the database (each collection
+    /// checkpoints as it closes; the directory lock goes last). Idempotent.
+    fn close(&self) -> nearstore::Result<()> {
+        let Some(db) = self.db.write().take() else {
+            return Ok(());
+        };
+        let flushed = db.flush();
+        let handles = std::mem::take(&mut *self.handles.lock());
+        let emptied: Vec<VectorCollection> = handles
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter_map(|h| h.collection.write().take())
+            .collect();
+        drop(emptied);
+        drop(db);
+        flushed
+    }
+
+    pub(crate) fn path(&self) -> &PathBuf {
+        &self.path
+    }
+}
+
+/// The `nearstore.Closed` error for a database at `path`.
+pub(crate) fn closed(py: Python<'_>, path: &std::path::Path) -> PyErr {
+    errors::new_error(
+        py,
+        Class::Closed,
+        format!("the database at {} is closed", path.display()),
+    )
+}
+
+/// An open NearStore database: a directory of collections, locked against other processes
+/// while open.
+///
+/// ``Database(path)`` opens the directory (creating it if needed) and recovers every
+/// collection. Use it as a context manager (``with nearstore.Database(path) as db:``) or call
+/// ``close()``: both flush every collection, checkpoint it and release the directory.
+/// Opening a directory another process (or another open ``Database``) holds raises
+/// ``nearstore.Conflict``.
+///
+/// Methods release the GIL while the engine works, so Python threads can search and write
+/// concurrently.
+#[pyclass(name = "Database", module = "nearstore", frozen)]
+#[derive(Debug)]
+pub struct PyDatabase {
+    shared: Arc<Shared>,
+}
+
+#[pymethods]
+impl PyDatabase {
+    #[new]
+    fn new(py: Python<'_>, path: PathBuf) -> PyResult<Self> {
+        let db = py.detach(|| Database::open(&path)).py_err(py)?;
+        Ok(PyDatabase {
+            shared: Arc::new(Shared {
+                path,
+                db: RwLock::new(Some(db)),
+                handles: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The database directory.
+    #[getter]
+    fn path(&self) -> PathBuf {
+        self.shared.path.clone()
+    }
+
+    /// True once ``close()`` has run.
+    #[getter]
+    fn closed(&self, py: Python<'_>) -> bool {
+        py.detach(|| self.shared.db.read().is_none())
+    }
+
+    /// create_collection(name, dim, metric="cosine", **options) -> Collection
+    ///
+    /// Creates a collection of ``dim``-dimensional vectors. ``metric`` (case-insensitive):
+    /// ``cosine``, ``euclidean`` (``l2``), ``dot`` (``dot_product``), ``hamming``,
+    /// ``jaccard``. Options: ``m``, ``ef_construction``, ``ef_search``, ``seed`` (HNSW),
+    /// ``durability`` (``"flush"``: writes are durable once ``flush()`` returns, the default;
+    /// ``"per_write"``: every call is durable when it returns; ``"bulk"``: nothing is logged
+    /// and ``flush()`` checkpoints), ``max_payload_bytes``, ``storage_mode`` (``"full"``).
+    /// Unknown options raise ``InvalidArgument``; an existing name ``AlreadyExists``.
+    #[pyo3(signature = (name, dim, metric = "cosine", **options))]
+    fn create_collection(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        dim: usize,
+        metric: &str,
+        options: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<PyCollection> {
+        let options = json::kwargs_to_map(options, "")?;
+        let config = options::collection_config(dim, metric, &options).py_err(py)?;
+        self.shared.new_handle(py, name, |db| {
+            db.create_collection_with_options(name, config)
+        })
+    }
+
+    /// get_collection(name) -> Collection
+    ///
+    /// A handle on an existing collection (``NotFound`` if there is none).
+    fn get_collection(&self, py: Python<'_>, name: &str) -> PyResult<PyCollection> {
+        self.shared
+            .new_handle(py, name, |db| db.get_vector_collection(name))
+    }
+
+    /// list_collections() -> list[str]
+    ///
+    /// The collections' names, sorted.
+    fn list_collections(&self, py: Python<'_>) -> PyResult<Vec<String>> {
+        self.shared.call(py, |db| Ok(db.list_collections()))
+    }
+
+    /// drop_collection(name) -> None
+    ///
+    /// Drops the collection and deletes its files. Handles still held on it raise
+    /// ``NotFound`` from then on.
+    fn drop_collection(&self, py: Python<'_>, name: &str) -> PyResult<()> {
+        self.shared.call(py, |db| db.drop_collection(name))
+    }
+
+    fn __contains__(&self, py: Python<'_>, name: &str) -> PyResult<bool> {
+        self.shared
+            .call(py, |db| Ok(db.list_collections().iter().any(|n| n == name)))
+    }
+
+    /// execute(sql, params=None) -> list[dict]
+    ///
+    /// Runs one statement of the query language with ``$name`` parameters bound from the
+    /// ``params`` dict (vectors as lists or numpy arrays). Returns the rows as dicts: point
+    /// rows as ``{"id", "score", "payload"}`` (score and payload only when there is one),
+    /// projections and aggregates as ``{column: value}``, DML as ``{"affected": n}``-style
+    /// rows. ``pandas.DataFrame(rows)`` turns them into a table.
+    #[pyo3(signature = (sql, params = None))]
+    fn execute<'py>(
+        &self,
+        py: Python<'py>,
+        sql: &str,
+        params: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let params = match params {
+            Some(p) => json::to_json(p, "params")?,
+            None => serde_json::Value::Null,
+        };
+        let result = self.shared.call(py, |db| db.execute(sql, &params))?;
+        let rows = PyList::empty(py);
+        for row in &result.rows {
+            rows.append(json::to_py(py, &row.to_json())?)?;
+        }
+        Ok(rows)
+    }
+
+    /// flush() -> None
+    ///
+    /// The durability barrier for every collection: once it returns, every earlier write
+    /// survives a crash or power loss.
+    fn flush(&self, py: Python<'_>) -> PyResult<()> {
+        self.shared.call(py, |db| db.flush())
+    }
+
+    /// close() -> None
+    ///
+    /// Flushes, checkpoints and closes every collection and releases the directory. Every
+    /// handle from this database raises ``Closed`` afterwards. Calling it again does
+    /// nothing.
+    fn close(&self, py: Python<'_>) -> PyResult<()> {
+        py.detach(|| self.shared.close()).py_err(py)
+    }
+
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    #[pyo3(signature = (*_exc))]
+    fn __exit__(&self, py: Python<'_>, _exc: &Bound<'_, pyo3::types::PyTuple>) -> PyResult<bool> {
+        self.close(py)?;
+        Ok(false)
+    }
+
+    fn __repr__(&self, py: Python<'_>) -> String {
+        let state = if self.closed(py) { "closed" } else { "open" };
+        format!("<nearstore.Database {:?} ({state})>", self.shared.path)
+    }
+}

@@ -1,0 +1,46 @@
+//! The `nearstore` Python package's native module, `nearstore._native`: the embedded engine
+//! (`nearstore`) for Python, built with PyO3 and maturin.
+//!
+//! This crate owns the translation between Python and the engine and nothing else: it opens
+//! databases and collections, converts numpy arrays and Python values into engine values
+//! (`vectors.rs`, `json.rs`), keyword options into engine configurations and requests
+//! (`options.rs`), engine results back into dicts and numpy arrays, and engine errors into
+//! the exception classes of `nearstore.errors` (`errors.rs`). It never searches, filters or
+//! stores anything itself, and uses only the engine's public API.
+//!
+//! Invariants: the GIL is released around every engine call (`Python::detach`), and no lock
+//! is ever waited for while the GIL is held (`database.rs` explains the locking); every
+//! option is either understood or refused, never ignored; bad input raises
+//! `nearstore.InvalidArgument` (a `ValueError`) naming the bad part, never panics.
+//!
+//! The Python side (`python/nearstore/`) re-exports these classes and adds the exception
+//! classes, the LangChain vector store (`nearstore.langchain`) and the type stubs.
+
+#![forbid(unsafe_code)]
+
+mod collection;
+mod database;
+mod errors;
+mod json;
+mod options;
+mod vectors;
+
+use pyo3::prelude::*;
+
+/// NearStore's native module (import `nearstore`, not this).
+#[pymodule]
+#[pyo3(name = "_native")]
+fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<database::PyDatabase>()?;
+    m.add_class::<collection::PyCollection>()?;
+    m.add("__version__", env!("CARGO_PKG_VERSION"))?;
+    m.add("MAX_DIMENSION", nearstore::MAX_DIMENSION)?;
+    m.add("MAX_SEARCH_RESULTS", nearstore::MAX_SEARCH_RESULTS)?;
+    m.add("COLLECTION_OPTIONS", options::COLLECTION_OPTIONS.to_vec())?;
+    m.add("QUERY_OPTIONS", options::SEARCH_OPTIONS.to_vec())?;
+    m.add(
+        "RESERVED_QUERY_OPTIONS",
+        options::NOT_YET.iter().map(|(k, _)| *k).collect::<Vec<_>>(),
+    )?;
+    Ok(())
+}

@@ -1,0 +1,413 @@
+//! Keyword options, already converted to JSON, checked and turned into engine values:
+//! collection options into a [`CollectionConfig`], search options into a [`SearchRequest`].
+//!
+//! Every option has one meaning; an unknown one is refused with the list of the accepted
+//! ones, never ignored. Options for features the engine does not have yet (full-text,
+//! sparse vectors, hybrid fusion, named vectors) are recognized and refused with an
+//! `Unsupported` error that names the feature, so code written for them fails loudly today
+//! and works unchanged when they arrive. Plain Rust over `serde_json` values: no Python here,
+//! so the rules are unit-tested without an interpreter.
+
+use nearstore::{
+    CollectionConfig, DistanceMetric, Durability, Error, Filter, MAX_SEARCH_RESULTS, Result,
+    SearchQuality, SearchRequest, StorageMode,
+};
+use serde_json::{Map, Value};
+
+/// Options `create_collection` accepts besides `name`, `dim` and `metric`.
+pub(crate) const COLLECTION_OPTIONS: &[&str] = &[
+    "m",
+    "ef_construction",
+    "ef_search",
+    "seed",
+    "durability",
+    "max_payload_bytes",
+    "storage_mode",
+];
+
+/// Options `query` accepts besides the vector.
+pub(crate) const SEARCH_OPTIONS: &[&str] = &[
+    "limit",
+    "offset",
+    "filter",
+    "quality",
+    "ef",
+    "with_payload",
+    "with_vector",
+    "score_threshold",
+];
+
+/// Request options reserved for engine features that do not exist yet, with what they
+/// need.
+pub(crate) const NOT_YET: &[(&str, &str)] = &[
+    ("text", "full-text search (BM25)"),
+    ("sparse", "sparse vectors"),
+    ("fusion", "hybrid search (fusion of several legs)"),
+    ("hybrid", "hybrid search (fusion of several legs)"),
+    ("using", "named vectors"),
+];
+
+fn invalid(message: impl Into<String>) -> Error {
+    Error::InvalidArgument(message.into())
+}
+
+/// A metric by name, case-insensitively (`cosine`, `euclidean` / `l2`, `dot` /
+/// `dot_product`, `hamming`, `jaccard`).
+pub(crate) fn metric(name: &str) -> Result<DistanceMetric> {
+    let lower = name.trim().to_ascii_lowercase();
+    lower.parse::<DistanceMetric>().map_err(|_| {
+        invalid(format!(
+            "unknown metric {name:?}: expected one of cosine, euclidean (l2), dot (dot_product), hamming, jaccard"
+        ))
+    })
+}
+
+/// Refuses keys not in `accepted` (after the reserved, not-yet-supported ones).
+fn check_keys(options: &Map<String, Value>, accepted: &[&str], what: &str) -> Result<()> {
+    for key in options.keys() {
+        if accepted.contains(&key.as_str()) {
+            continue;
+        }
+        if let Some((_, feature)) = NOT_YET.iter().find(|(k, _)| k == key) {
+            return Err(Error::Unsupported(format!(
+                "{what} option {key:?} needs {feature}, which this version of the engine does not have yet"
+            )));
+        }
+        return Err(invalid(format!(
+            "unknown {what} option {key:?}; accepted: {}",
+            accepted.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+fn positive(options: &Map<String, Value>, key: &str) -> Result<Option<usize>> {
+    match options.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_u64().and_then(|n| usize::try_from(n).ok()) {
+            Some(n) if n > 0 => Ok(Some(n)),
+            _ => Err(invalid(format!(
+                "{key} must be a positive integer, got {v}"
+            ))),
+        },
+    }
+}
+
+fn non_negative(options: &Map<String, Value>, key: &str) -> Result<Option<u64>> {
+    match options.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => v
+            .as_u64()
+            .map(Some)
+            .ok_or_else(|| invalid(format!("{key} must be a non-negative integer, got {v}"))),
+    }
+}
+
+fn flag(options: &Map<String, Value>, key: &str) -> Result<Option<bool>> {
+    match options.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(v) => Err(invalid(format!("{key} must be True or False, got {v}"))),
+    }
+}
+
+fn name_of<'a>(options: &'a Map<String, Value>, key: &str) -> Result<Option<&'a str>> {
+    match options.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.as_str())),
+        Some(v) => Err(invalid(format!("{key} must be a string, got {v}"))),
+    }
+}
+
+/// The configuration of a new collection.
+pub(crate) fn collection_config(
+    dim: usize,
+    metric_name: &str,
+    options: &Map<String, Value>,
+) -> Result<CollectionConfig> {
+    check_keys(options, COLLECTION_OPTIONS, "collection")?;
+    let mut config = CollectionConfig::new(dim, metric(metric_name)?);
+    if let Some(m) = positive(options, "m")? {
+        config.hnsw.m = m;
+    }
+    if let Some(ef) = positive(options, "ef_construction")? {
+        config.hnsw.ef_construction = ef;
+    }
+    if let Some(ef) = positive(options, "ef_search")? {
+        config.hnsw.ef_search = ef;
+    }
+    if let Some(seed) = non_negative(options, "seed")? {
+        config.hnsw.seed = seed;
+    }
+    if let Some(bytes) = positive(options, "max_payload_bytes")? {
+        config.max_payload_bytes = bytes;
+    }
+    if let Some(d) = name_of(options, "durability")? {
+        config.durability = durability(d)?;
+    }
+    if let Some(s) = name_of(options, "storage_mode")? {
+        config.storage_mode = match s.to_ascii_lowercase().as_str() {
+            "full" => StorageMode::Full,
+            _ => {
+                return Err(invalid(format!(
+                    "unknown storage_mode {s:?}: this version stores full-precision vectors only (\"full\")"
+                )));
+            }
+        };
+    }
+    Ok(config)
+}
+
+/// A durability mode by name, case-insensitively: `per_write`, `flush`, `bulk`.
+pub(crate) fn durability(name: &str) -> Result<Durability> {
+    match name.to_ascii_lowercase().replace('-', "_").as_str() {
+        "per_write" | "perwrite" => Ok(Durability::PerWrite),
+        "flush" => Ok(Durability::Flush),
+        "bulk" => Ok(Durability::Bulk),
+        _ => Err(invalid(format!(
+            "unknown durability {name:?}: expected per_write, flush or bulk"
+        ))),
+    }
+}
+
+/// The name `durability` accepts for a mode.
+pub(crate) fn durability_name(d: Durability) -> &'static str {
+    match d {
+        Durability::PerWrite => "per_write",
+        Durability::Flush => "flush",
+        _ => "bulk",
+    }
+}
+
+/// A search quality by name, case-insensitively.
+pub(crate) fn quality(name: &str) -> Result<SearchQuality> {
+    match name.to_ascii_lowercase().as_str() {
+        "fast" => Ok(SearchQuality::Fast),
+        "balanced" => Ok(SearchQuality::Balanced),
+        "accurate" => Ok(SearchQuality::Accurate),
+        "perfect" | "exact" => Ok(SearchQuality::Perfect),
+        "adaptive" => Ok(SearchQuality::Adaptive),
+        _ => Err(invalid(format!(
+            "unknown quality {name:?}: expected fast, balanced, accurate, perfect (exact) or adaptive"
+        ))),
+    }
+}
+
+/// A filter in the engine's JSON form (`None` for a JSON null).
+pub(crate) fn filter(json: &Value) -> Result<Option<Filter>> {
+    if json.is_null() {
+        return Ok(None);
+    }
+    Ok(Some(Filter::parse(json)?))
+}
+
+/// The general search request: `vector` plus the options of [`SEARCH_OPTIONS`].
+pub(crate) fn search_request(
+    vector: Option<Vec<f32>>,
+    options: &Map<String, Value>,
+) -> Result<SearchRequest> {
+    check_keys(options, SEARCH_OPTIONS, "query")?;
+    let Some(vector) = vector else {
+        return Err(invalid(
+            "a query needs a vector (text, sparse and hybrid queries are not available yet)",
+        ));
+    };
+    let mut request = SearchRequest::new(&[]);
+    request.vector = vector;
+    if let Some(limit) = non_negative(options, "limit")? {
+        request.limit = bounded(limit, "limit")?;
+    }
+    if let Some(offset) = non_negative(options, "offset")? {
+        request.offset = bounded(offset, "offset")?;
+    }
+    if let Some(f) = options.get("filter") {
+        request.filter = filter(f)?;
+    }
+    match (name_of(options, "quality")?, positive(options, "ef")?) {
+        (Some(_), Some(_)) => {
+            return Err(invalid(
+                "give quality or ef, not both (ef sets an exact quality)",
+            ));
+        }
+        (Some(q), None) => request.quality = quality(q)?,
+        (None, Some(ef)) => request.quality = SearchQuality::Ef(ef),
+        (None, None) => {}
+    }
+    if let Some(yes) = flag(options, "with_payload")? {
+        request.with_payload = yes;
+    }
+    if let Some(yes) = flag(options, "with_vector")? {
+        request.with_vector = yes;
+    }
+    match options.get("score_threshold") {
+        None | Some(Value::Null) => {}
+        Some(v) => match v.as_f64() {
+            Some(x) if x.is_finite() => request.score_threshold = Some(x as f32),
+            _ => {
+                return Err(invalid(format!(
+                    "score_threshold must be a finite number, got {v}"
+                )));
+            }
+        },
+    }
+    Ok(request)
+}
+
+fn bounded(n: u64, key: &str) -> Result<usize> {
+    match usize::try_from(n) {
+        Ok(n) if n <= MAX_SEARCH_RESULTS => Ok(n),
+        _ => Err(invalid(format!(
+            "{key} must be at most {MAX_SEARCH_RESULTS}, got {n}"
+        ))),
+    }
+}
+
+/// A payload index kind by name, case-insensitively: keyword, integer, float, bool.
+pub(crate) fn field_index_kind(name: &str) -> Result<nearstore::FieldIndexKind> {
+    use nearstore::FieldIndexKind as K;
+    match name.to_ascii_lowercase().as_str() {
+        "keyword" => Ok(K::Keyword),
+        "integer" => Ok(K::Integer),
+        "float" => Ok(K::Float),
+        "bool" => Ok(K::Bool),
+        _ => Err(invalid(format!(
+            "unknown payload index kind {name:?}: expected keyword, integer, float or bool"
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn map(v: Value) -> Map<String, Value> {
+        match v {
+            Value::Object(m) => m,
+            _ => Map::new(),
+        }
+    }
+
+    #[test]
+    fn metric_names_are_case_insensitive() {
+        assert_eq!(metric("COSINE").unwrap(), DistanceMetric::Cosine);
+        assert_eq!(metric("L2").unwrap(), DistanceMetric::Euclidean);
+        assert_eq!(metric("Dot").unwrap(), DistanceMetric::DotProduct);
+        assert!(
+            metric("manhattan")
+                .unwrap_err()
+                .to_string()
+                .contains("cosine")
+        );
+    }
+
+    #[test]
+    fn collection_options_are_applied_and_checked() {
+        let c = collection_config(
+            8,
+            "euclidean",
+            &map(
+                json!({"m": 8, "ef_construction": 50, "ef_search": 20, "seed": 7,
+                        "durability": "PER_WRITE", "max_payload_bytes": 100}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(c.dim, 8);
+        assert_eq!(c.metric, DistanceMetric::Euclidean);
+        assert_eq!(
+            (
+                c.hnsw.m,
+                c.hnsw.ef_construction,
+                c.hnsw.ef_search,
+                c.hnsw.seed
+            ),
+            (8, 50, 20, 7)
+        );
+        assert_eq!(c.durability, Durability::PerWrite);
+        assert_eq!(c.max_payload_bytes, 100);
+
+        let e = collection_config(8, "cosine", &map(json!({"M": 8}))).unwrap_err();
+        assert!(
+            e.to_string().contains("unknown collection option \"M\""),
+            "{e}"
+        );
+        assert!(e.to_string().contains("ef_construction"), "{e}");
+        for bad in [
+            json!({"m": 0}),
+            json!({"m": -3}),
+            json!({"m": 2.5}),
+            json!({"m": "8"}),
+        ] {
+            assert!(
+                collection_config(8, "cosine", &map(bad.clone())).is_err(),
+                "{bad}"
+            );
+        }
+        assert!(collection_config(8, "cosine", &map(json!({"durability": "never"}))).is_err());
+        assert!(collection_config(8, "cosine", &map(json!({"storage_mode": "pq"}))).is_err());
+    }
+
+    #[test]
+    fn search_options_build_the_request() {
+        let r = search_request(
+            Some(vec![1.0, 2.0]),
+            &map(
+                json!({"limit": 3, "offset": 2, "ef": 40, "with_payload": false,
+                        "with_vector": true, "score_threshold": 0.5,
+                        "filter": {"field": "lang", "eq": "en"}}),
+            ),
+        )
+        .unwrap();
+        assert_eq!(r.vector, vec![1.0, 2.0]);
+        assert_eq!((r.limit, r.offset), (3, 2));
+        assert_eq!(r.quality, SearchQuality::Ef(40));
+        assert!(!r.with_payload && r.with_vector);
+        assert_eq!(r.score_threshold, Some(0.5));
+        assert!(r.filter.is_some());
+
+        let r = search_request(Some(vec![1.0]), &map(json!({"quality": "Accurate"}))).unwrap();
+        assert_eq!(r.quality, SearchQuality::Accurate);
+        assert_eq!(r.limit, 10);
+    }
+
+    #[test]
+    fn bad_or_unknown_search_options_are_refused() {
+        let v = || Some(vec![1.0]);
+        for bad in [
+            json!({"quality": "fast", "ef": 10}),
+            json!({"limit": -1}),
+            json!({"limit": 100_001}),
+            json!({"with_payload": 1}),
+            json!({"score_threshold": "high"}),
+            json!({"filter": {"field": "x"}}),
+            json!({"nprobe": 4}),
+        ] {
+            let e = search_request(v(), &map(bad.clone())).unwrap_err();
+            assert!(
+                matches!(e, Error::InvalidArgument(_) | Error::Filter(_)),
+                "{bad}: {e:?}"
+            );
+        }
+        assert!(search_request(None, &Map::new()).is_err());
+    }
+
+    #[test]
+    fn options_for_missing_features_say_so() {
+        for key in ["text", "sparse", "fusion", "hybrid", "using"] {
+            let mut m = Map::new();
+            m.insert(key.into(), json!("x"));
+            let e = search_request(Some(vec![1.0]), &m).unwrap_err();
+            assert!(matches!(e, Error::Unsupported(_)), "{key}: {e:?}");
+            assert!(e.to_string().contains("does not have yet"), "{e}");
+        }
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for d in [Durability::PerWrite, Durability::Flush, Durability::Bulk] {
+            assert_eq!(durability(durability_name(d)).unwrap(), d);
+        }
+        assert!(field_index_kind("KEYWORD").is_ok());
+        assert!(field_index_kind("text").is_err());
+    }
+}
