@@ -285,3 +285,10 @@ def test_rust_search_timer_runs_the_same_searches(loaded, rng):
     c, _, _ = loaded
     seconds = c._rust_search_seconds(rng.standard_normal((5, DIM)).astype(np.float32), 10)
     assert seconds > 0.0
+
+
+def test_rust_upsert_timer_writes_the_points(db, rng):
+    c = db.create_collection("t", DIM)
+    seconds = c._rust_upsert_seconds(np.arange(5), rng.standard_normal((5, DIM)), [{"a": 1}] * 5)
+    assert seconds > 0.0
+    assert c.count({"field": "a", "eq": 1}) == 5
