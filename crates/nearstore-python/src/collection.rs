@@ -228,7 +228,7 @@ impl PyCollection {
         d.set_item("seed", c.hnsw.seed)?;
         d.set_item("durability", options::durability_name(c.durability))?;
         d.set_item("max_payload_bytes", c.max_payload_bytes)?;
-        d.set_item("storage_mode", "full")?;
+        d.set_item("storage_mode", options::storage_mode_name(c.storage_mode))?;
         Ok(d)
     }
 

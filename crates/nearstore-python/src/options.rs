@@ -179,6 +179,15 @@ pub(crate) fn durability_name(d: Durability) -> &'static str {
     }
 }
 
+/// The name `storage_mode` accepts for a mode.
+pub(crate) fn storage_mode_name(mode: StorageMode) -> &'static str {
+    match mode {
+        StorageMode::Full => "full",
+        // A mode added to the engine later and not known here yet.
+        _ => "unknown",
+    }
+}
+
 /// A search quality by name, case-insensitively.
 pub(crate) fn quality(name: &str) -> Result<SearchQuality> {
     match name.to_ascii_lowercase().as_str() {
