@@ -210,30 +210,58 @@ impl PyDatabase {
             .call(py, |db| Ok(db.list_collections().iter().any(|n| n == name)))
     }
 
-    /// execute(sql, params=None) -> list[dict]
+    /// execute(sql, params=None, *, columns=False) -> list[dict] | dict[str, list]
     ///
     /// Runs one statement of the query language with ``$name`` parameters bound from the
     /// ``params`` dict (vectors as lists or numpy arrays). Returns the rows as dicts: point
     /// rows as ``{"id", "score", "payload"}`` (score and payload only when there is one),
     /// projections and aggregates as ``{column: value}``, DML as ``{"affected": n}``-style
-    /// rows. ``pandas.DataFrame(rows)`` turns them into a table.
-    #[pyo3(signature = (sql, params = None))]
+    /// rows. With ``columns=True``, the same as one dict of columns (``{name: [values]}``,
+    /// names in order of first appearance, ``None`` where a row lacks one), which
+    /// ``pandas.DataFrame(...)`` and ``pyarrow.table(...)`` take as they are.
+    #[pyo3(signature = (sql, params = None, *, columns = false))]
     fn execute<'py>(
         &self,
         py: Python<'py>,
         sql: &str,
         params: Option<&Bound<'py, PyAny>>,
-    ) -> PyResult<Bound<'py, PyList>> {
+        columns: bool,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let params = match params {
             Some(p) => json::to_json(p, "params")?,
             None => serde_json::Value::Null,
         };
         let result = self.shared.call(py, |db| db.execute(sql, &params))?;
-        let rows = PyList::empty(py);
-        for row in &result.rows {
-            rows.append(json::to_py(py, &row.to_json())?)?;
+        let rows: Vec<serde_json::Value> = result.rows.iter().map(|r| r.to_json()).collect();
+        if !columns {
+            let list = PyList::empty(py);
+            for row in &rows {
+                list.append(json::to_py(py, row)?)?;
+            }
+            return Ok(list.into_any());
         }
-        Ok(rows)
+        let mut names: Vec<&str> = Vec::new();
+        for row in &rows {
+            if let serde_json::Value::Object(m) = row {
+                for k in m.keys() {
+                    if !names.contains(&k.as_str()) {
+                        names.push(k);
+                    }
+                }
+            }
+        }
+        let table = PyDict::new(py);
+        for name in names {
+            let column = PyList::empty(py);
+            for row in &rows {
+                match row.get(name) {
+                    Some(v) => column.append(json::to_py(py, v)?)?,
+                    None => column.append(py.None())?,
+                }
+            }
+            table.set_item(name, column)?;
+        }
+        Ok(table.into_any())
     }
 
     /// flush() -> None

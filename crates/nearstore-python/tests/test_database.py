@@ -226,3 +226,15 @@ def test_repr_and_path(db, tmp_path):
     assert "open" in repr(db)
     c = db.create_collection("c", 2)
     assert repr(c) == "<nearstore.Collection 'c'>"
+
+
+def test_execute_columns_form(db):
+    db.execute("CREATE COLLECTION docs (dimension = 2, metric = 'euclidean')")
+    db.execute("INSERT INTO docs (id, vector, lang) VALUES (1, [0, 0], 'en'), (2, [1, 1], 'fr')")
+    db.execute("INSERT INTO docs (id, vector) VALUES (3, [2, 2])")
+    table = db.execute("SELECT id, lang FROM docs ORDER BY id", columns=True)
+    assert table == {"id": [1, 2, 3], "lang": ["en", "fr", None]}
+    hits = db.execute("SELECT * FROM docs WHERE vector NEAR [0, 0] LIMIT 2", columns=True)
+    assert list(hits) == ["id", "score", "payload"]
+    assert hits["id"] == [1, 2] and hits["score"][0] == 0.0
+    assert db.execute("SELECT id FROM docs WHERE id > 10", columns=True) == {}
