@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Builds the `nearstore` Python package (maturin, release) into a virtual environment and runs
-# its pytest suite, LangChain's standard vector-store tests included. Exits non-zero on any
+# Builds the `nearstore` Python package (maturin, release) into a virtual environment, checks
+# its type stubs against the built module (mypy's stubtest) and runs its pytest suite,
+# LangChain's standard vector-store tests included. Exits non-zero on any
 # failure, and when pytest collects no test (pytest's exit status 5).
 #
 #   crates/nearstore-python/tests/run.sh [pytest args...]
@@ -25,7 +26,7 @@ if [ ! -x "$venv/bin/python" ]; then
     "$python" -m venv "$venv"
 fi
 "$venv/bin/pip" install -q --disable-pip-version-check \
-    'maturin>=1.9.4,<2' pytest numpy langchain-core langchain-tests
+    'maturin>=1.9.4,<2' pytest numpy langchain-core langchain-tests mypy
 
 # Build the wheel (maturin sets PYO3_BUILD_EXTENSION_MODULE itself) and install it like a
 # user would: not editable, so the tests import exactly what the wheel holds.
@@ -48,6 +49,8 @@ wheel="$(ls "$wheels"/nearstore-*.whl)"
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 cd "$work"
+# The type stubs must describe the module as built (names, signatures, classes).
+"$venv/bin/python" -m mypy.stubtest nearstore._native
 status=0
 "$venv/bin/python" -m pytest -q -p no:cacheprovider "$here" "$@" || status=$?
 if [ "$status" -eq 5 ]; then

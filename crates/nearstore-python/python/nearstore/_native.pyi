@@ -3,10 +3,21 @@
 from collections.abc import Sequence
 from os import PathLike
 from types import TracebackType
-from typing import Any, Literal, TypedDict, overload
+from typing import Any, Literal, TypedDict, final, overload
 
 import numpy as np
 import numpy.typing as npt
+
+__all__ = [
+    "Database",
+    "Collection",
+    "__version__",
+    "MAX_DIMENSION",
+    "MAX_SEARCH_RESULTS",
+    "COLLECTION_OPTIONS",
+    "QUERY_OPTIONS",
+    "RESERVED_QUERY_OPTIONS",
+]
 
 __version__: str
 MAX_DIMENSION: int
@@ -15,17 +26,17 @@ COLLECTION_OPTIONS: list[str]
 QUERY_OPTIONS: list[str]
 RESERVED_QUERY_OPTIONS: list[str]
 
-JSON = Any
+_JSON = Any
 """A JSON value: None, bool, int, float, str, list, dict (numpy scalars and arrays accepted)."""
-Filter = dict[str, Any]
+_Filter = dict[str, Any]
 """A filter in the engine's JSON form, e.g. {"field": "lang", "eq": "en"}, {"and": [...]}."""
-Ids = Sequence[int] | npt.NDArray[np.integer[Any]]
-Vector = Sequence[float] | npt.NDArray[np.floating[Any] | np.integer[Any]]
-Matrix = Sequence[Sequence[float]] | Sequence[npt.NDArray[Any]] | npt.NDArray[np.floating[Any] | np.integer[Any]]
-Metric = Literal["cosine", "euclidean", "l2", "dot", "dot_product", "hamming", "jaccard"] | str
-Quality = Literal["fast", "balanced", "accurate", "perfect", "exact", "adaptive"]
+_Ids = Sequence[int] | npt.NDArray[np.integer[Any]]
+_Vector = Sequence[float] | npt.NDArray[np.floating[Any] | np.integer[Any]]
+_Matrix = Sequence[Sequence[float]] | Sequence[npt.NDArray[Any]] | npt.NDArray[np.floating[Any] | np.integer[Any]]
+_Metric = Literal["cosine", "euclidean", "l2", "dot", "dot_product", "hamming", "jaccard"] | str
+_Quality = Literal["fast", "balanced", "accurate", "perfect", "exact", "adaptive"]
 
-class Hit(TypedDict, total=False):
+class _Hit(TypedDict, total=False):
     """A search result: always id, score and payload; vector when with_vector=True."""
 
     id: int
@@ -33,14 +44,14 @@ class Hit(TypedDict, total=False):
     payload: dict[str, Any] | None
     vector: npt.NDArray[np.float32]
 
-class StoredPoint(TypedDict, total=False):
+class _StoredPoint(TypedDict, total=False):
     """A point from get/scroll: always id and payload; vector when asked for."""
 
     id: int
     payload: dict[str, Any] | None
     vector: npt.NDArray[np.float32]
 
-class CollectionConfig(TypedDict):
+class _CollectionConfig(TypedDict):
     dim: int
     metric: str
     m: int
@@ -51,10 +62,11 @@ class CollectionConfig(TypedDict):
     max_payload_bytes: int
     storage_mode: Literal["full"]
 
+@final
 class Database:
     """An open database directory (locked against other processes while open)."""
 
-    def __init__(self, path: str | PathLike[str]) -> None: ...
+    def __new__(cls, path: str | PathLike[str]) -> Database: ...
     @property
     def path(self) -> Any: ...
     @property
@@ -63,7 +75,7 @@ class Database:
         self,
         name: str,
         dim: int,
-        metric: Metric = "cosine",
+        metric: _Metric = "cosine",
         *,
         m: int = ...,
         ef_construction: int = ...,
@@ -76,14 +88,14 @@ class Database:
     def get_collection(self, name: str) -> Collection: ...
     def list_collections(self) -> list[str]: ...
     def drop_collection(self, name: str) -> None: ...
-    def __contains__(self, name: str) -> bool: ...
+    def __contains__(self, name: str, /) -> bool: ...
     @overload
     def execute(
-        self, sql: str, params: dict[str, JSON] | None = None, *, columns: Literal[False] = False
+        self, sql: str, params: dict[str, _JSON] | None = None, *, columns: Literal[False] = False
     ) -> list[dict[str, Any]]: ...
     @overload
     def execute(
-        self, sql: str, params: dict[str, JSON] | None = None, *, columns: Literal[True]
+        self, sql: str, params: dict[str, _JSON] | None = None, *, columns: Literal[True]
     ) -> dict[str, list[Any]]: ...
     def flush(self) -> None: ...
     def close(self) -> None: ...
@@ -95,6 +107,7 @@ class Database:
         tb: TracebackType | None,
     ) -> bool: ...
 
+@final
 class Collection:
     """A collection of points (integer id, float32 vector, optional JSON payload)."""
 
@@ -105,36 +118,36 @@ class Collection:
     @property
     def metric(self) -> str: ...
     @property
-    def config(self) -> CollectionConfig: ...
+    def config(self) -> _CollectionConfig: ...
     ef_search: int
     def __len__(self) -> int: ...
     def upsert(
         self,
-        ids: Ids,
-        vectors: Matrix,
-        payloads: Sequence[dict[str, JSON] | None] | None = None,
+        ids: _Ids,
+        vectors: _Matrix,
+        payloads: Sequence[dict[str, _JSON] | None] | None = None,
     ) -> None: ...
     def search(
         self,
-        vector: Vector,
+        vector: _Vector,
         k: int = 10,
-        filter: Filter | None = None,
+        filter: _Filter | None = None,
         *,
         offset: int = 0,
-        quality: Quality | None = None,
+        quality: _Quality | None = None,
         ef: int | None = None,
         with_payload: bool = True,
         with_vector: bool = False,
         score_threshold: float | None = None,
-    ) -> list[Hit]: ...
+    ) -> list[_Hit]: ...
     def query(
         self,
-        vector: Vector | None = None,
+        vector: _Vector | None = None,
         *,
         limit: int = 10,
         offset: int = 0,
-        filter: Filter | None = None,
-        quality: Quality | None = None,
+        filter: _Filter | None = None,
+        quality: _Quality | None = None,
         ef: int | None = None,
         with_payload: bool = True,
         with_vector: bool = False,
@@ -145,31 +158,31 @@ class Collection:
         fusion: Any = None,
         hybrid: Any = None,
         using: str | None = None,
-    ) -> list[Hit]: ...
+    ) -> list[_Hit]: ...
     def search_batch(
         self,
-        vectors: Matrix,
+        vectors: _Matrix,
         k: int = 10,
-        filter: Filter | None = None,
+        filter: _Filter | None = None,
         *,
         offset: int = 0,
-        quality: Quality | None = None,
+        quality: _Quality | None = None,
         ef: int | None = None,
         score_threshold: float | None = None,
     ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]: ...
     @overload
-    def get(self, ids: int, with_vector: bool = True) -> StoredPoint | None: ...
+    def get(self, ids: int, with_vector: bool = True) -> _StoredPoint | None: ...
     @overload
-    def get(self, ids: Ids, with_vector: bool = True) -> list[StoredPoint | None]: ...
-    def delete(self, ids: int | Ids | None = None, *, filter: Filter | None = None) -> int: ...
+    def get(self, ids: _Ids, with_vector: bool = True) -> list[_StoredPoint | None]: ...
+    def delete(self, ids: int | _Ids | None = None, *, filter: _Filter | None = None) -> int: ...
     def scroll(
         self,
-        filter: Filter | None = None,
+        filter: _Filter | None = None,
         limit: int = 100,
         cursor: int | None = None,
         with_vector: bool = False,
-    ) -> tuple[list[StoredPoint], int | None]: ...
-    def count(self, filter: Filter | None = None) -> int: ...
+    ) -> tuple[list[_StoredPoint], int | None]: ...
+    def count(self, filter: _Filter | None = None) -> int: ...
     def flush(self) -> None: ...
     def checkpoint(self) -> None: ...
     def create_payload_index(
@@ -177,7 +190,7 @@ class Collection:
     ) -> None: ...
     def drop_payload_index(self, field: str) -> bool: ...
     def payload_indexes(self) -> dict[str, str]: ...
-    def _rust_search_seconds(self, vectors: Matrix, k: int = 10) -> float: ...
+    def _rust_search_seconds(self, vectors: _Matrix, k: int = 10) -> float: ...
     def __enter__(self) -> Collection: ...
     def __exit__(
         self,
