@@ -831,6 +831,75 @@ impl VectorStore {
     }
 }
 
+/// Reads the data file at `data_path` without changing it and checks it against
+/// `checkpoint` (read from `vectors.idx`): header, size, and every live slot's CRC. Returns
+/// every problem found (empty: the data file is sound), at most `limit` of them.
+pub fn verify_data_file(
+    backend: &dyn Backend,
+    data_path: &Path,
+    checkpoint: &Checkpoint,
+    limit: usize,
+) -> Vec<Error> {
+    let mut problems = Vec::new();
+    let file = match backend.open(data_path, false) {
+        Ok(f) => f,
+        Err(e) => return vec![e],
+    };
+    let header = match DataHeader::read(file.as_ref()) {
+        Ok(h) => h,
+        Err(e) => return vec![e],
+    };
+    if header.dim != checkpoint.dim || header.generation != checkpoint.generation {
+        problems.push(Error::corruption(
+            data_path,
+            12,
+            format!(
+                "data file is dim {} generation {}, vectors.idx describes dim {} generation {}",
+                header.dim, header.generation, checkpoint.dim, checkpoint.generation
+            ),
+        ));
+        return problems;
+    }
+    let stride = u64::from(header.dim) * 4;
+    let len = match file.len() {
+        Ok(l) => l,
+        Err(e) => return vec![e],
+    };
+    let mut by_slot: Vec<SlotRef> = checkpoint.slots.values().copied().collect();
+    by_slot.sort_unstable_by_key(|s| s.slot);
+    let mut buf = vec![0u8; stride as usize];
+    for s in by_slot {
+        if problems.len() >= limit {
+            break;
+        }
+        let offset = slot_offset(u64::from(s.slot), stride);
+        if offset + stride > len {
+            problems.push(Error::corruption(
+                data_path,
+                len,
+                format!(
+                    "file ends at byte {len}, before live slot {} (bytes {offset}..{})",
+                    s.slot,
+                    offset + stride
+                ),
+            ));
+            break;
+        }
+        if let Err(e) = file.read_exact_at(&mut buf, offset) {
+            problems.push(e);
+            break;
+        }
+        if checkpoint.has_slot_crcs && slot_crc(s.slot, &buf) != s.crc {
+            problems.push(Error::corruption(
+                data_path,
+                offset,
+                format!("vector slot {} checksum mismatch", s.slot),
+            ));
+        }
+    }
+    problems
+}
+
 /// Checks every live slot against its CRC (at open: damage in `vectors.dat` is found before
 /// anything is served). Reads the whole live part of the data file once.
 fn verify_slots(

@@ -56,15 +56,15 @@ const REPLAY_BATCH_POINTS: usize = 20_000;
 
 /// The collection manifest's content.
 #[derive(Debug, Serialize, Deserialize)]
-struct Manifest {
-    format: u32,
+pub(super) struct Manifest {
+    pub(super) format: u32,
     name: String,
-    config: ConfigRecord,
+    pub(super) config: ConfigRecord,
     /// The operation sequence number the last checkpoint reflects.
-    checkpoint_seq: u64,
+    pub(super) checkpoint_seq: u64,
     /// The payload log's length after the last checkpoint wrote it (0 in format 1).
     #[serde(default)]
-    payloads_len: u64,
+    pub(super) payloads_len: u64,
 }
 
 fn write_manifest(
@@ -92,7 +92,7 @@ fn write_manifest(
     Ok(())
 }
 
-fn read_manifest(backend: &SharedBackend, dir: &Path) -> Result<Manifest> {
+pub(super) fn read_manifest(backend: &SharedBackend, dir: &Path) -> Result<Manifest> {
     let path = dir.join(MANIFEST_FILE);
     let sections = read_sections(backend.as_ref(), &path, &MANIFEST_MAGIC)?;
     let [json] = sections.as_slice() else {
@@ -125,7 +125,7 @@ fn write_field_indexes(
     Ok(())
 }
 
-fn read_field_indexes(backend: &SharedBackend, dir: &Path) -> Result<(PayloadIndexes, u64)> {
+pub(super) fn read_field_indexes(backend: &SharedBackend, dir: &Path) -> Result<(PayloadIndexes, u64)> {
     let path = dir.join(FIELD_INDEX_FILE);
     let sections = read_sections(backend.as_ref(), &path, &FIELD_INDEX_MAGIC)?;
     let [seq, encoded] = sections.as_slice() else {
