@@ -77,9 +77,8 @@ pub(crate) fn read_database_manifest(
     let manifest = serde_json::from_slice::<DatabaseManifest>(json)
         .map_err(|e| Error::corruption(manifest_path.display(), e.to_string()))?;
     for name in &manifest.collections {
-        validate_collection_name(name).map_err(|e| {
-            Error::corruption(manifest_path.display(), format!("listed name: {e}"))
-        })?;
+        validate_collection_name(name)
+            .map_err(|e| Error::corruption(manifest_path.display(), format!("listed name: {e}")))?;
     }
     Ok(manifest.collections)
 }
@@ -97,7 +96,10 @@ fn damaged_collection(name: &str, e: &Error, others: &[String]) -> Error {
             file,
             offset,
             reason,
-        })) => (file.display().to_string(), format!("at byte {offset}: {reason}")),
+        })) => (
+            file.display().to_string(),
+            format!("at byte {offset}: {reason}"),
+        ),
         Error::Corruption { file, reason } => (file.clone(), reason.clone()),
         other => (String::from("?"), other.to_string()),
     };
@@ -340,8 +342,8 @@ impl Database {
         crate::verify::verify_with(&backend, &self.inner.dir, &mut |name, check| {
             let open = self.inner.collections.read().get(name).cloned();
             match open {
-                Some(c) => c.inner.with_writes_paused(|| check(name)),
-                None => check(name),
+                Some(c) => c.inner.with_writes_paused(check),
+                None => check(),
             }
             Ok(())
         })
@@ -365,7 +367,9 @@ impl Database {
             self.write_manifest(names)?;
             self.inner.damaged.write().remove(name);
             self.bump_generation();
-            self.inner.backend.remove_dir_all(&self.collection_dir(name))?;
+            self.inner
+                .backend
+                .remove_dir_all(&self.collection_dir(name))?;
             return Ok(());
         }
         let collection = self.get_vector_collection(name)?;

@@ -168,11 +168,14 @@ const COLLECTIONS_DIR: &str = "collections";
 /// Collections are those the database manifest lists; when the manifest itself is damaged,
 /// every directory under `collections/` is checked.
 pub fn verify_database(dir: &Path) -> Result<VerifyReport> {
-    verify_with(&nearstore_storage::fs_backend(), dir, &mut |name, check| {
-        check(name);
+    verify_with(&nearstore_storage::fs_backend(), dir, &mut |_, check| {
+        check();
         Ok(())
     })
 }
+
+/// Called per collection name with the function that checks it.
+pub(crate) type EachCollection<'a> = dyn FnMut(&str, &mut dyn FnMut()) -> Result<()> + 'a;
 
 /// The walk shared by [`verify_database`] and [`crate::Database::verify`]: `each` is called
 /// per collection with a function that checks it (so an open database can hold the
@@ -180,7 +183,7 @@ pub fn verify_database(dir: &Path) -> Result<VerifyReport> {
 pub(crate) fn verify_with(
     backend: &SharedBackend,
     dir: &Path,
-    each: &mut dyn FnMut(&str, &mut dyn FnMut(&str)) -> Result<()>,
+    each: &mut EachCollection<'_>,
 ) -> Result<VerifyReport> {
     if !dir.is_dir() {
         return Err(Error::InvalidArgument(format!(
@@ -222,7 +225,7 @@ pub(crate) fn verify_with(
     for name in names {
         let cdir = dir.join(COLLECTIONS_DIR).join(&name);
         let mut checked = Vec::new();
-        each(&name, &mut |_| {
+        each(&name, &mut || {
             checked = crate::collection::verify::verify_collection(backend, &cdir);
         })?;
         files.extend(checked);

@@ -185,7 +185,10 @@ pub struct PayloadLogScan {
 /// Reads the payload log at `path` without changing it (no lock, no truncation): checks the
 /// header and every record (and that every stored payload is JSON). Damage that is not a
 /// torn tail is `Error::Corruption`, as at open.
-pub fn scan_read_only(backend: &dyn crate::backend::Backend, path: &Path) -> Result<PayloadLogScan> {
+pub fn scan_read_only(
+    backend: &dyn crate::backend::Backend,
+    path: &Path,
+) -> Result<PayloadLogScan> {
     let file = backend.open(path, false)?;
     crate::log::read_header(file.as_ref(), &PAYLOAD_LOG_MAGIC)?;
     let mut ids = std::collections::BTreeSet::new();

@@ -125,7 +125,10 @@ fn write_field_indexes(
     Ok(())
 }
 
-pub(super) fn read_field_indexes(backend: &SharedBackend, dir: &Path) -> Result<(PayloadIndexes, u64)> {
+pub(super) fn read_field_indexes(
+    backend: &SharedBackend,
+    dir: &Path,
+) -> Result<(PayloadIndexes, u64)> {
     let path = dir.join(FIELD_INDEX_FILE);
     let sections = read_sections(backend.as_ref(), &path, &FIELD_INDEX_MAGIC)?;
     let [seq, encoded] = sections.as_slice() else {

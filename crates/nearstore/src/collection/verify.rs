@@ -95,12 +95,8 @@ pub(crate) fn verify_collection(backend: &SharedBackend, dir: &Path) -> Vec<File
     match Checkpoint::read_path(b, &vidx.path) {
         Ok(Some(c)) => {
             vidx.notes.push(format!("{} live vectors", c.slots.len()));
-            let problems = nearstore_storage::vector::verify_data_file(
-                b,
-                &vdat.path,
-                &c,
-                MAX_SLOT_PROBLEMS,
-            );
+            let problems =
+                nearstore_storage::vector::verify_data_file(b, &vdat.path, &c, MAX_SLOT_PROBLEMS);
             for p in &problems {
                 vdat.damaged_by_storage(p);
             }
@@ -118,7 +114,10 @@ pub(crate) fn verify_collection(backend: &SharedBackend, dir: &Path) -> Vec<File
     }
     let mut vwal = FileCheck::new(vdir.join(WAL_FILE), "vector WAL");
     match b.open(&vwal.path, false).and_then(|f| {
-        nearstore_storage::log::read_header(f.as_ref(), &nearstore_storage::format::VECTOR_WAL_MAGIC)?;
+        nearstore_storage::log::read_header(
+            f.as_ref(),
+            &nearstore_storage::format::VECTOR_WAL_MAGIC,
+        )?;
         nearstore_storage::log::scan(f.as_ref(), |_, _| Ok(()))
     }) {
         Ok(stats) if stats.torn_bytes > 0 => vwal.notes.push(format!(
@@ -134,16 +133,13 @@ pub(crate) fn verify_collection(backend: &SharedBackend, dir: &Path) -> Vec<File
     let payloads: Option<PayloadLogScan> =
         match nearstore_storage::payload::scan_read_only(b, &plog.path) {
             Ok(scan) => {
-                plog.notes.push(format!(
-                    "{} payloads, mark {}",
-                    scan.ids.len(),
-                    scan.mark
-                ));
+                plog.notes
+                    .push(format!("{} payloads, mark {}", scan.ids.len(), scan.mark));
                 if scan.tail_bytes > 0 {
                     plog.notes.push(format!(
-                        "{} bytes after the last complete group at byte {} (cut off at the next open)",
-                        scan.tail_bytes, scan.complete_end
-                    ));
+                    "{} bytes after the last complete group at byte {} (cut off at the next open)",
+                    scan.tail_bytes, scan.complete_end
+                ));
                 }
                 if scan.mark < seq {
                     let reason = format!(
@@ -240,8 +236,10 @@ pub(crate) fn verify_collection(backend: &SharedBackend, dir: &Path) -> Vec<File
     // Cross-checks: after the logged operations, index = vectors and payloads within them.
     if let (Some(mut live), Some(tail)) = (vectors, tail) {
         replay(&mut live, &tail, seq, false);
-        vdat.notes
-            .push(format!("{} live points after the logged operations", live.len()));
+        vdat.notes.push(format!(
+            "{} live points after the logged operations",
+            live.len()
+        ));
         if let Some((mut indexed, lsn)) = index {
             replay(&mut indexed, &tail, lsn, false);
             if let Some(id) = first_difference(&indexed, &live) {

@@ -38,6 +38,8 @@ const K: usize = 10;
 
 /// What a collection holds: id -> (vector, payload).
 type State = BTreeMap<u64, (Vec<f32>, Option<Value>)>;
+/// Search answers: per query, (id, score) best first.
+type Answers = Vec<Vec<(u64, f32)>>;
 
 /// The files damaged, relative to the database directory.
 const FILES: [&str; 9] = [
@@ -142,7 +144,11 @@ fn build_fixture() -> Fixture {
         } else {
             let points: Vec<Point> = (0..6)
                 .map(|i| {
-                    let id = if i % 2 == 0 { 200 + round * 6 + i } else { round * 11 + i };
+                    let id = if i % 2 == 0 {
+                        200 + round * 6 + i
+                    } else {
+                        round * 11 + i
+                    };
                     Point::new(id, random_vector(&mut rng), payload(id, 2 + round))
                 })
                 .collect();
@@ -181,7 +187,10 @@ fn copy_dir(from: &Path, to: &Path) {
 /// `vectors.dat` is preallocated far beyond its used slots).
 fn used_len(path: &Path) -> u64 {
     let bytes = std::fs::read(path).unwrap();
-    bytes.iter().rposition(|&b| b != 0).map_or(0, |p| p as u64 + 1)
+    bytes
+        .iter()
+        .rposition(|&b| b != 0)
+        .map_or(0, |p| p as u64 + 1)
 }
 
 /// Damages `path`; returns a description of what was done.
@@ -189,7 +198,11 @@ fn damage(path: &Path, kind: Damage, rng: &mut ChaCha8Rng) -> String {
     let mut bytes = std::fs::read(path).unwrap();
     let len = bytes.len() as u64;
     let used = used_len(path).max(1);
-    let span = if rng.random_bool(0.75) { used } else { len.max(1) };
+    let span = if rng.random_bool(0.75) {
+        used
+    } else {
+        len.max(1)
+    };
     let at = rng.random_range(0..span) as usize;
     match kind {
         Damage::BitFlip if len > 0 => {
@@ -197,10 +210,15 @@ fn damage(path: &Path, kind: Damage, rng: &mut ChaCha8Rng) -> String {
             bytes[at] ^= 1 << bit;
         }
         Damage::MultiBitFlip if len > 0 => {
+            // 2 to 8 distinct bits among the 16 bytes from `at` (fewer near the end).
             let end = (at + 16).min(bytes.len());
-            for _ in 0..rng.random_range(2..8) {
-                let i = rng.random_range(at..end);
-                bytes[i] ^= 1 << rng.random_range(0..8);
+            let mut bits = std::collections::BTreeSet::new();
+            let want = rng.random_range(2..=8).min((end - at) * 8);
+            while bits.len() < want {
+                bits.insert((rng.random_range(at..end), rng.random_range(0..8u8)));
+            }
+            for (i, bit) in bits {
+                bytes[i] ^= 1 << bit;
             }
         }
         Damage::ZeroBlock => {
@@ -229,10 +247,7 @@ enum Outcome {
 }
 
 /// Reads every point that any state holds, and the searches; `Err` is the first error.
-fn observe(
-    db: &Database,
-    fixture: &Fixture,
-) -> nearstore::Result<(State, Vec<Vec<(u64, f32)>>)> {
+fn observe(db: &Database, fixture: &Fixture) -> nearstore::Result<(State, Answers)> {
     let c = db.get_vector_collection("docs")?;
     let ids: Vec<u64> = fixture
         .states
@@ -258,15 +273,13 @@ fn observe(
             let category = format!("c{}", i % 4);
             c.search_with_filter(q, K, &Filter::eq("category", json!(category)))?
         };
-        searches.push(
-            hits.into_iter().map(|h| (h.point.id, h.score)).collect(),
-        );
+        searches.push(hits.into_iter().map(|h| (h.point.id, h.score)).collect());
     }
     Ok((state, searches))
 }
 
 /// Brute-force answers of the fixture's searches over `state`.
-fn brute_force(state: &State, queries: &[Vec<f32>]) -> Vec<Vec<(u64, f32)>> {
+fn brute_force(state: &State, queries: &[Vec<f32>]) -> Answers {
     queries
         .iter()
         .enumerate()
@@ -306,14 +319,14 @@ fn trial(fixture: &Fixture, file: &str, kind: Damage, seed: u64) -> Outcome {
     let name = Path::new(file).file_name().unwrap().to_string_lossy();
     let context = format!("{file}: {what} (seed {seed})");
     let report = nearstore::verify::verify_database(&db_dir).unwrap();
-    let reported = report
-        .damaged_files()
-        .iter()
-        .any(|p| p.ends_with(file));
+    let reported = report.damaged_files().iter().any(|p| p.ends_with(file));
     let refused = |e: nearstore::Error, outcome: Outcome| {
         assert_eq!(e.kind(), ErrorKind::Corruption, "{context}: {e}");
         let message = e.to_string();
-        assert!(message.contains(name.as_ref()), "{context}: error does not name the file: {message}");
+        assert!(
+            message.contains(name.as_ref()),
+            "{context}: error does not name the file: {message}"
+        );
         assert!(
             reported,
             "{context}: the engine refused it ({message}) but verify found no damage in it: {report:?}"
@@ -429,4 +442,99 @@ fn verify_reports_no_damage_on_a_clean_database() {
     let live = db.verify().unwrap();
     assert!(live.is_clean(), "{live:?}");
     assert!(live.to_string().contains("no damage"), "{live}");
+}
+
+#[test]
+fn open_names_the_damaged_collection_and_skipping_it_serves_the_others() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        for name in ["good", "bad"] {
+            let c = db.create_collection(name, 4, METRIC).unwrap();
+            let points = (0..20)
+                .map(|i| Point::new(i, vec![i as f32, 1.0, 2.0, 3.0], Some(json!({"i": i}))))
+                .collect();
+            c.upsert(points).unwrap();
+        }
+    }
+    let data = dir.path().join("collections/bad/vectors/vectors.dat");
+    let mut bytes = std::fs::read(&data).unwrap();
+    bytes[4096 + 3 * 16] ^= 1;
+    std::fs::write(&data, bytes).unwrap();
+
+    let e = Database::open(dir.path()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corruption);
+    let message = e.to_string();
+    for part in [
+        "vectors.dat",
+        "at byte 4144",
+        "\"bad\"",
+        "(good) are undamaged and usable",
+    ] {
+        assert!(message.contains(part), "{part:?} missing from: {message}");
+    }
+
+    let db = Database::open_skipping_damaged(dir.path()).unwrap();
+    assert_eq!(db.list_collections(), vec!["good".to_string()]);
+    assert_eq!(db.damaged_collections().len(), 1);
+    let good = db.get_vector_collection("good").unwrap();
+    assert_eq!(good.len(), 20);
+    assert_eq!(
+        good.get(&[3]).unwrap()[0].as_ref().unwrap().vector,
+        vec![3.0, 1.0, 2.0, 3.0]
+    );
+    let e = db.get_vector_collection("bad").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corruption);
+    assert!(e.to_string().contains("vectors.dat"), "{e}");
+    assert_eq!(
+        db.create_collection("bad", 4, METRIC).unwrap_err().kind(),
+        ErrorKind::AlreadyExists
+    );
+    let report = db.verify().unwrap();
+    assert_eq!(report.damaged_files(), vec![data.as_path()]);
+
+    // Dropping the damaged collection keeps the others listed and makes the name free again.
+    db.drop_collection("bad").unwrap();
+    drop(good);
+    drop(db);
+    let db = Database::open(dir.path()).unwrap();
+    assert_eq!(db.list_collections(), vec!["good".to_string()]);
+    db.create_collection("bad", 4, METRIC).unwrap();
+}
+
+#[test]
+fn a_payload_log_cut_below_its_checkpoint_is_refused_not_rolled_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("collections/docs/payloads/payloads.log");
+    let first_len = {
+        let db = Database::open(dir.path()).unwrap();
+        let c = db.create_collection("docs", 4, METRIC).unwrap();
+        c.upsert(vec![Point::new(1, vec![1.0; 4], Some(json!({"v": 1})))])
+            .unwrap();
+        c.checkpoint().unwrap();
+        let first_len = std::fs::metadata(&log).unwrap().len();
+        c.upsert(vec![Point::new(1, vec![2.0; 4], Some(json!({"v": 2})))])
+            .unwrap();
+        c.checkpoint().unwrap();
+        first_len
+    };
+    // Cut back exactly to the end of the first checkpoint's group: a valid, older log.
+    let file = std::fs::OpenOptions::new().write(true).open(&log).unwrap();
+    file.set_len(first_len).unwrap();
+    drop(file);
+    let e = Database::open(dir.path()).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corruption);
+    assert!(e.to_string().contains("payloads.log"), "{e}");
+    assert!(
+        e.to_string().contains(&format!("at byte {first_len}")),
+        "{e}"
+    );
+    let report = nearstore::verify::verify_database(dir.path()).unwrap();
+    assert!(
+        report
+            .damaged_files()
+            .iter()
+            .any(|p| p.ends_with("payloads.log")),
+        "{report}"
+    );
 }
