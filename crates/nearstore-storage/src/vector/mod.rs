@@ -48,7 +48,9 @@ use crate::backend::{
 };
 use crate::durability::Durability;
 use crate::error::{Error, Result};
-use crate::format::{Encode, LOG_HEADER_LEN, MAX_DIMENSION, VECTOR_WAL_MAGIC, slot_crc};
+use crate::format::{
+    Encode, LOG_HEADER_LEN, MAX_DIMENSION, VECTOR_DATA_HEADER_LEN, VECTOR_WAL_MAGIC, slot_crc,
+};
 use crate::log::RecordLog;
 use crate::metrics::VectorStoreMetrics;
 
@@ -865,6 +867,18 @@ pub fn verify_data_file(
         Ok(l) => l,
         Err(e) => return vec![e],
     };
+    let capacity = len.saturating_sub(VECTOR_DATA_HEADER_LEN) / stride;
+    if capacity < checkpoint.high_water {
+        // The same refusal as `open_existing`: shorter than its checkpoint.
+        problems.push(Error::corruption(
+            data_path,
+            len,
+            format!(
+                "data file holds {capacity} slots but the checkpoint uses {}",
+                checkpoint.high_water
+            ),
+        ));
+    }
     let mut by_slot: Vec<SlotRef> = checkpoint.slots.values().copied().collect();
     by_slot.sort_unstable_by_key(|s| s.slot);
     let mut buf = vec![0u8; stride as usize];
