@@ -66,176 +66,26 @@ impl super::Collection {
     }
 }
 
+/// What the collection manifest says the last checkpoint covers.
+#[derive(Clone, Copy)]
+struct Covered {
+    config: Option<CollectionConfig>,
+    seq: u64,
+    payloads_len: u64,
+}
+
 /// Checks every file of the collection in `dir`; returns one entry per file.
 pub(crate) fn verify_collection(backend: &SharedBackend, dir: &Path) -> Vec<FileCheck> {
-    let b = backend.as_ref();
-    let mut manifest = FileCheck::new(dir.join(MANIFEST_FILE), "collection manifest");
-    let (config, seq, payloads_len) = match read_manifest(backend, dir) {
-        Ok(m) => {
-            manifest
-                .notes
-                .push(format!("checkpoint at operation {}", m.checkpoint_seq));
-            (
-                Some(CollectionConfig::from(&m.config)),
-                m.checkpoint_seq,
-                m.payloads_len,
-            )
-        }
-        Err(e) => {
-            manifest.damaged_by(&e);
-            (None, 0, 0)
-        }
-    };
-
-    // Vector store: the id -> slot checkpoint, then every live slot against its CRC.
-    let vdir = dir.join(VECTORS_DIR);
-    let mut vidx = FileCheck::new(vdir.join(INDEX_FILE), "vector checkpoint");
-    let mut vdat = FileCheck::new(vdir.join(DATA_FILE), "vector data");
-    let mut vectors: Option<BTreeSet<u64>> = None;
-    match Checkpoint::read_path(b, &vidx.path) {
-        Ok(Some(c)) => {
-            vidx.notes.push(format!("{} live vectors", c.slots.len()));
-            let problems =
-                nearstore_storage::vector::verify_data_file(b, &vdat.path, &c, MAX_SLOT_PROBLEMS);
-            for p in &problems {
-                vdat.damaged_by_storage(p);
-            }
-            if problems.len() >= MAX_SLOT_PROBLEMS {
-                vdat.notes
-                    .push(format!("stopped after {MAX_SLOT_PROBLEMS} problems"));
-            }
-            if config.is_some_and(|cfg| cfg.dim != c.dim as usize) {
-                vidx.damaged(Some(12), "dimension differs from the manifest");
-            }
-            vectors = Some(c.slots.keys().copied().collect());
-        }
-        Ok(None) => vidx.damaged(None, "vectors.idx is missing"),
-        Err(e) => vidx.damaged_by(&e.into()),
-    }
-    let mut vwal = FileCheck::new(vdir.join(WAL_FILE), "vector WAL");
-    match b.open(&vwal.path, false).and_then(|f| {
-        nearstore_storage::log::read_header(
-            f.as_ref(),
-            &nearstore_storage::format::VECTOR_WAL_MAGIC,
-        )?;
-        nearstore_storage::log::scan(f.as_ref(), |_, _| Ok(()))
-    }) {
-        Ok(stats) if stats.torn_bytes > 0 => vwal.notes.push(format!(
-            "torn tail of {} bytes at byte {} (cut off at the next open)",
-            stats.torn_bytes, stats.valid_end
-        )),
-        Ok(_) => {}
-        Err(e) => vwal.damaged_by(&e.into()),
-    }
-
-    // Payload store: every record, and the extent the manifest says it covers.
-    let mut plog = FileCheck::new(dir.join(PAYLOADS_DIR).join(PAYLOAD_LOG_FILE), "payload log");
-    let payloads: Option<PayloadLogScan> =
-        match nearstore_storage::payload::scan_read_only(b, &plog.path) {
-            Ok(scan) => {
-                plog.notes
-                    .push(format!("{} payloads, mark {}", scan.ids.len(), scan.mark));
-                if scan.tail_bytes > 0 {
-                    plog.notes.push(format!(
-                    "{} bytes after the last complete group at byte {} (cut off at the next open)",
-                    scan.tail_bytes, scan.complete_end
-                ));
-                }
-                if scan.mark < seq {
-                    let reason = format!(
-                        "reflects operation {}, the checkpoint covers {seq}: durable records are \
-                         missing (the checkpoint covered {payloads_len} bytes)",
-                        scan.mark
-                    );
-                    plog.damaged(Some(scan.complete_end), reason);
-                }
-                Some(scan)
-            }
-            Err(e) => {
-                plog.damaged_by(&e.into());
-                None
-            }
-        };
-
-    // HNSW index: loaded and validated as at open; its live ids from the sections.
-    let mut hnsw = FileCheck::new(dir.join(HNSW_FILE), "HNSW index");
-    let mut index: Option<(BTreeSet<u64>, u64)> = None;
-    match HnswIndex::load(b, &hnsw.path) {
-        Ok((loaded, lsn)) => {
-            use nearstore_index::VectorIndex;
-            if let Some(cfg) = config
-                && (loaded.dimension() != cfg.dim || loaded.metric() != cfg.metric)
-            {
-                hnsw.damaged(None, "dimension or metric differs from the manifest");
-            }
-            if lsn < seq {
-                hnsw.damaged(
-                    None,
-                    format!("reflects operation {lsn}, the checkpoint covers {seq}"),
-                );
-            }
-            match hnsw_live_ids(backend, &hnsw.path) {
-                Ok(ids) => index = Some((ids, lsn)),
-                Err(e) => hnsw.damaged_by(&e),
-            }
-        }
-        Err(e) => hnsw.damaged_by(&e.into()),
-    }
-
-    let mut fields = FileCheck::new(dir.join(FIELD_INDEX_FILE), "payload indexes");
-    match read_field_indexes(backend, dir) {
-        Ok((_, p)) if p < seq => fields.damaged(
-            None,
-            format!("reflects operation {p}, the checkpoint covers {seq}"),
-        ),
-        Ok(_) => {}
-        Err(e) => fields.damaged_by(&e),
-    }
-
-    // Operation log: every record, every operation decoded.
-    let mut oplog_check = FileCheck::new(dir.join(OPS_FILE), "operation log");
-    let mut tail: Option<Vec<(u64, LoggedOp)>> = None;
-    if let Some(cfg) = config {
-        let mut logged = Vec::new();
-        let mut bad_op = None;
-        let scanned = oplog::scan_read_only(b, &oplog_check.path, |op_seq, bytes| {
-            if op_seq <= seq || bad_op.is_some() {
-                return Ok(());
-            }
-            match ops::decode(bytes, cfg.dim) {
-                Ok(ops::Op::Upsert(points)) => logged.push((
-                    op_seq,
-                    LoggedOp::Upsert(points.iter().map(|p| (p.id, p.payload.is_some())).collect()),
-                )),
-                Ok(ops::Op::Delete(ids)) => logged.push((op_seq, LoggedOp::Delete(ids))),
-                Err(e) => bad_op = Some(format!("operation {op_seq} does not decode: {e}")),
-            }
-            Ok(())
-        });
-        match scanned {
-            Ok(scan) => {
-                oplog_check
-                    .notes
-                    .push(format!("{} operations after the checkpoint", logged.len()));
-                let cut = scan.incomplete_at.unwrap_or(scan.records.valid_end);
-                let tail_bytes = scan.records.valid_end + scan.records.torn_bytes - cut;
-                if tail_bytes > 0 {
-                    oplog_check.notes.push(format!(
-                        "torn tail of {tail_bytes} bytes at byte {cut} (cut off at the next open)"
-                    ));
-                }
-                match bad_op {
-                    Some(reason) => oplog_check.damaged(None, reason),
-                    None => tail = Some(logged),
-                }
-            }
-            Err(e) => oplog_check.damaged_by(&e.into()),
-        }
-    }
+    let (manifest, covered) = check_manifest(backend, dir);
+    let (vidx, mut vdat, vwal, vectors) = check_vectors(backend, &dir.join(VECTORS_DIR), covered);
+    let (mut plog, payloads) = check_payloads(backend, dir, covered);
+    let (mut hnsw, index) = check_hnsw(backend, dir, covered);
+    let fields = check_field_indexes(backend, dir, covered);
+    let (oplog_check, tail) = check_oplog(backend, dir, covered);
 
     // Cross-checks: after the logged operations, index = vectors and payloads within them.
     if let (Some(mut live), Some(tail)) = (vectors, tail) {
-        replay(&mut live, &tail, seq, false);
+        replay(&mut live, &tail, covered.seq, false);
         vdat.notes.push(format!(
             "{} live points after the logged operations",
             live.len()
@@ -265,6 +115,223 @@ pub(crate) fn verify_collection(backend: &SharedBackend, dir: &Path) -> Vec<File
         }
     }
     vec![manifest, oplog_check, hnsw, fields, vidx, vdat, vwal, plog]
+}
+
+fn check_manifest(backend: &SharedBackend, dir: &Path) -> (FileCheck, Covered) {
+    let mut manifest = FileCheck::new(dir.join(MANIFEST_FILE), "collection manifest");
+    let covered = match read_manifest(backend, dir) {
+        Ok(m) => {
+            manifest
+                .notes
+                .push(format!("checkpoint at operation {}", m.checkpoint_seq));
+            Covered {
+                config: Some(CollectionConfig::from(&m.config)),
+                seq: m.checkpoint_seq,
+                payloads_len: m.payloads_len,
+            }
+        }
+        Err(e) => {
+            manifest.damaged_by(&e);
+            Covered {
+                config: None,
+                seq: 0,
+                payloads_len: 0,
+            }
+        }
+    };
+    (manifest, covered)
+}
+
+/// The vector store: the id -> slot checkpoint, every live slot against its CRC, the WAL.
+/// Returns the checks of `vectors.idx`, `vectors.dat`, `vectors.wal` and the live ids.
+fn check_vectors(
+    backend: &SharedBackend,
+    vdir: &Path,
+    covered: Covered,
+) -> (FileCheck, FileCheck, FileCheck, Option<BTreeSet<u64>>) {
+    let b = backend.as_ref();
+    let mut vidx = FileCheck::new(vdir.join(INDEX_FILE), "vector checkpoint");
+    let mut vdat = FileCheck::new(vdir.join(DATA_FILE), "vector data");
+    let mut vectors = None;
+    match Checkpoint::read_path(b, &vidx.path) {
+        Ok(Some(c)) => {
+            vidx.notes.push(format!("{} live vectors", c.slots.len()));
+            let problems =
+                nearstore_storage::vector::verify_data_file(b, &vdat.path, &c, MAX_SLOT_PROBLEMS);
+            for p in &problems {
+                vdat.damaged_by_storage(p);
+            }
+            if problems.len() >= MAX_SLOT_PROBLEMS {
+                vdat.notes
+                    .push(format!("stopped after {MAX_SLOT_PROBLEMS} problems"));
+            }
+            if covered.config.is_some_and(|cfg| cfg.dim != c.dim as usize) {
+                vidx.damaged(Some(12), "dimension differs from the manifest");
+            }
+            vectors = Some(c.slots.keys().copied().collect());
+        }
+        Ok(None) => vidx.damaged(None, "vectors.idx is missing"),
+        Err(e) => vidx.damaged_by(&e.into()),
+    }
+    let mut vwal = FileCheck::new(vdir.join(WAL_FILE), "vector WAL");
+    match b.open(&vwal.path, false).and_then(|f| {
+        nearstore_storage::log::read_header(
+            f.as_ref(),
+            &nearstore_storage::format::VECTOR_WAL_MAGIC,
+        )?;
+        nearstore_storage::log::scan(f.as_ref(), |_, _| Ok(()))
+    }) {
+        Ok(stats) if stats.torn_bytes > 0 => vwal.notes.push(format!(
+            "torn tail of {} bytes at byte {} (cut off at the next open)",
+            stats.torn_bytes, stats.valid_end
+        )),
+        Ok(_) => {}
+        Err(e) => vwal.damaged_by(&e.into()),
+    }
+    (vidx, vdat, vwal, vectors)
+}
+
+/// The payload log: every record, and the extent the manifest says it covers.
+fn check_payloads(
+    backend: &SharedBackend,
+    dir: &Path,
+    covered: Covered,
+) -> (FileCheck, Option<PayloadLogScan>) {
+    let mut plog = FileCheck::new(dir.join(PAYLOADS_DIR).join(PAYLOAD_LOG_FILE), "payload log");
+    match nearstore_storage::payload::scan_read_only(backend.as_ref(), &plog.path) {
+        Ok(scan) => {
+            plog.notes
+                .push(format!("{} payloads, mark {}", scan.ids.len(), scan.mark));
+            if scan.tail_bytes > 0 {
+                plog.notes.push(format!(
+                    "{} bytes after the last complete group at byte {} (cut off at the next open)",
+                    scan.tail_bytes, scan.complete_end
+                ));
+            }
+            if scan.mark < covered.seq {
+                let reason = format!(
+                    "reflects operation {}, the checkpoint covers {}: durable records are \
+                     missing (the checkpoint covered {} bytes)",
+                    scan.mark, covered.seq, covered.payloads_len
+                );
+                plog.damaged(Some(scan.complete_end), reason);
+            }
+            (plog, Some(scan))
+        }
+        Err(e) => {
+            plog.damaged_by(&e.into());
+            (plog, None)
+        }
+    }
+}
+
+/// The HNSW index, loaded and validated as at open; returns its live ids and sequence number.
+fn check_hnsw(
+    backend: &SharedBackend,
+    dir: &Path,
+    covered: Covered,
+) -> (FileCheck, Option<(BTreeSet<u64>, u64)>) {
+    use nearstore_index::VectorIndex;
+    let mut hnsw = FileCheck::new(dir.join(HNSW_FILE), "HNSW index");
+    let (loaded, lsn) = match HnswIndex::load(backend.as_ref(), &hnsw.path) {
+        Ok(found) => found,
+        Err(e) => {
+            hnsw.damaged_by(&e.into());
+            return (hnsw, None);
+        }
+    };
+    if let Some(cfg) = covered.config
+        && (loaded.dimension() != cfg.dim || loaded.metric() != cfg.metric)
+    {
+        hnsw.damaged(None, "dimension or metric differs from the manifest");
+    }
+    if lsn < covered.seq {
+        hnsw.damaged(
+            None,
+            format!(
+                "reflects operation {lsn}, the checkpoint covers {}",
+                covered.seq
+            ),
+        );
+    }
+    match hnsw_live_ids(backend, &hnsw.path) {
+        Ok(ids) => (hnsw, Some((ids, lsn))),
+        Err(e) => {
+            hnsw.damaged_by(&e);
+            (hnsw, None)
+        }
+    }
+}
+
+fn check_field_indexes(backend: &SharedBackend, dir: &Path, covered: Covered) -> FileCheck {
+    let mut fields = FileCheck::new(dir.join(FIELD_INDEX_FILE), "payload indexes");
+    match read_field_indexes(backend, dir) {
+        Ok((_, p)) if p < covered.seq => fields.damaged(
+            None,
+            format!(
+                "reflects operation {p}, the checkpoint covers {}",
+                covered.seq
+            ),
+        ),
+        Ok(_) => {}
+        Err(e) => fields.damaged_by(&e),
+    }
+    fields
+}
+
+/// The operation log: every record, every operation after the checkpoint decoded.
+fn check_oplog(
+    backend: &SharedBackend,
+    dir: &Path,
+    covered: Covered,
+) -> (FileCheck, Option<Vec<(u64, LoggedOp)>>) {
+    let mut check = FileCheck::new(dir.join(OPS_FILE), "operation log");
+    let Some(cfg) = covered.config else {
+        check
+            .notes
+            .push("not decoded: the manifest is unreadable".into());
+        return (check, None);
+    };
+    let mut logged = Vec::new();
+    let mut bad_op = None;
+    let scanned = oplog::scan_read_only(backend.as_ref(), &check.path, |op_seq, bytes| {
+        if op_seq <= covered.seq || bad_op.is_some() {
+            return Ok(());
+        }
+        match ops::decode(bytes, cfg.dim) {
+            Ok(ops::Op::Upsert(points)) => logged.push((
+                op_seq,
+                LoggedOp::Upsert(points.iter().map(|p| (p.id, p.payload.is_some())).collect()),
+            )),
+            Ok(ops::Op::Delete(ids)) => logged.push((op_seq, LoggedOp::Delete(ids))),
+            Err(e) => bad_op = Some(format!("operation {op_seq} does not decode: {e}")),
+        }
+        Ok(())
+    });
+    let scan = match scanned {
+        Ok(scan) => scan,
+        Err(e) => {
+            check.damaged_by(&e.into());
+            return (check, None);
+        }
+    };
+    check
+        .notes
+        .push(format!("{} operations after the checkpoint", logged.len()));
+    let cut = scan.incomplete_at.unwrap_or(scan.records.valid_end);
+    let tail_bytes = scan.records.valid_end + scan.records.torn_bytes - cut;
+    if tail_bytes > 0 {
+        check.notes.push(format!(
+            "torn tail of {tail_bytes} bytes at byte {cut} (cut off at the next open)"
+        ));
+    }
+    match bad_op {
+        Some(reason) => {
+            check.damaged(None, reason);
+            (check, None)
+        }
+        None => (check, Some(logged)),
+    }
 }
 
 /// The external ids of the live nodes of an HNSW checkpoint (its sections already verified
