@@ -1,5 +1,6 @@
 //! `nearstore inspect DIR`: a read-only report of a database or store directory and every
-//! directory under it (collections, their vector and payload stores).
+//! directory under it (collections, their vector and payload stores); with `--verify`, the
+//! engine's scrub of a database directory ([`nearstore::verify::verify_database`]).
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -117,5 +118,60 @@ fn print_table(dir: &Path, report: &nearstore::storage::inspect::InspectReport) 
             f.kind,
             note
         );
+    }
+}
+
+/// `inspect --verify`: prints the scrub report (text or JSON); the exit code is 2 when any
+/// file is damaged.
+pub fn run_verify(dir: &Path, as_json: bool) -> anyhow::Result<ExitCode> {
+    if !dir.join("database.manifest").is_file() && !dir.join("collections").is_dir() {
+        bail!(
+            "{} is not a database directory (no database.manifest); `nearstore inspect` without \
+             --verify reports store directories",
+            dir.display()
+        );
+    }
+    let report = nearstore::verify::verify_database(dir)
+        .with_context(|| format!("verifying {}", dir.display()))?;
+    if as_json {
+        let mut out = serde_json::to_value(&report)?;
+        out["clean"] = json!(report.is_clean());
+        println!("{}", serde_json::to_string_pretty(&out)?);
+    } else {
+        println!("{report}");
+    }
+    Ok(if report.is_clean() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn verify_exits_zero_on_a_clean_database_and_two_on_a_damaged_one() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let db = nearstore::Database::open(dir.path()).unwrap();
+            let c = db
+                .create_collection("docs", 4, nearstore::DistanceMetric::Cosine)
+                .unwrap();
+            let points = (0..50)
+                .map(|i| nearstore::Point::new(i, vec![1.0, i as f32, 2.0, 3.0], None))
+                .collect();
+            c.upsert(points).unwrap();
+        }
+        assert_eq!(run_verify(dir.path(), false).unwrap(), ExitCode::SUCCESS);
+        let data = dir.path().join("collections/docs/vectors/vectors.dat");
+        let mut bytes = std::fs::read(&data).unwrap();
+        bytes[4096 + 16 * 7 + 5] ^= 0x10;
+        std::fs::write(&data, bytes).unwrap();
+        assert_eq!(run_verify(dir.path(), true).unwrap(), ExitCode::from(2));
+        let report = nearstore::verify::verify_database(dir.path()).unwrap();
+        assert_eq!(report.damaged_files(), vec![data.as_path()]);
+        assert!(report.to_string().contains("at byte 4208"), "{report}");
     }
 }

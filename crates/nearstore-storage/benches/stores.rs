@@ -270,6 +270,25 @@ fn vector_retrieve(c: &mut Criterion) {
     }
 }
 
+/// Opening a checkpointed store of `PREFILL` vectors (reading `vectors.idx` and checking
+/// every live slot's CRC) and closing it again.
+fn vector_open(c: &mut Criterion) {
+    let vectors = sample_vectors();
+    let dir = tempdir();
+    let store = prefilled_vectors(dir.path(), Durability::Flush, &vectors);
+    store.checkpoint().expect("checkpoint");
+    drop(store);
+    let mut group = c.benchmark_group("vector/open+close");
+    configure(&mut group, PREFILL);
+    group.bench_function("10k_checkpointed", |b| {
+        b.iter(|| {
+            let store = VectorStore::open(dir.path(), DIM).expect("open");
+            black_box(store.len())
+        });
+    });
+    group.finish();
+}
+
 fn payload_store(c: &mut Criterion) {
     let payload = small_payload();
     let mut group = c.benchmark_group("payload/store");
@@ -322,6 +341,7 @@ fn config() -> Criterion {
 criterion_group! {
     name = benches;
     config = config();
-    targets = vector_store, vector_store_batch, vector_retrieve, payload_store, payload_retrieve
+    targets = vector_store, vector_store_batch, vector_retrieve, vector_open, payload_store,
+        payload_retrieve
 }
 criterion_main!(benches);

@@ -7,8 +7,13 @@ use std::path::Path;
 
 use crate::error::{Error, Result};
 
-/// Version written in every file header; readers refuse other versions.
+/// Version written in every file header that has no version of its own; readers refuse other
+/// versions.
 pub const FORMAT_VERSION: u32 = 1;
+/// Version of `vectors.idx`: 2 added a CRC per entry over its slot's bytes. Version 1 files
+/// are still read and upgraded (their slots' CRCs are computed from the data file at open and
+/// written by the checkpoint that follows).
+pub const VECTOR_INDEX_VERSION: u32 = 2;
 /// Magic of `vectors.dat`.
 pub const VECTOR_DATA_MAGIC: [u8; 8] = *b"NSVECDAT";
 /// Magic of `vectors.wal`.
@@ -26,8 +31,10 @@ pub const VECTOR_DATA_HEADER_LEN: u64 = 4096;
 pub const LOG_HEADER_LEN: u64 = 32;
 /// Size of the header of `vectors.idx`.
 pub const VECTOR_INDEX_HEADER_LEN: u64 = 64;
-/// Bytes of one `vectors.idx` entry: id u64 + slot u32.
-pub const VECTOR_INDEX_ENTRY_LEN: u64 = 12;
+/// Bytes of one `vectors.idx` entry: id u64 + slot u32 + slot CRC u32.
+pub const VECTOR_INDEX_ENTRY_LEN: u64 = 16;
+/// Bytes of one entry of a version 1 `vectors.idx` (no slot CRC).
+pub const VECTOR_INDEX_ENTRY_LEN_V1: u64 = 12;
 
 /// Marks the start of every log record ("NSRC" as bytes).
 pub const RECORD_MAGIC: [u8; 4] = *b"NSRC";
@@ -44,6 +51,12 @@ pub fn crc32c_parts(parts: &[&[u8]]) -> u32 {
     parts
         .iter()
         .fold(0u32, |crc, part| crc32c::crc32c_append(crc, part))
+}
+
+/// The checksum of one vector slot: CRC-32C of the slot number (u32, little-endian) followed
+/// by the slot's bytes, so a vector found in the wrong slot fails as surely as a damaged one.
+pub fn slot_crc(slot: u32, bytes: &[u8]) -> u32 {
+    crc32c_parts(&[&slot.to_le_bytes(), bytes])
 }
 
 /// A bounds-checked little-endian reader over a byte slice from a file.
@@ -154,6 +167,20 @@ impl<'a> Decoder<'a> {
             ));
         }
         Ok(())
+    }
+
+    /// A format version, which must be one of `accepted`; returns it.
+    pub fn version_in(&mut self, accepted: &[u32]) -> Result<u32> {
+        let at = self.offset();
+        let v = self.u32()?;
+        if !accepted.contains(&v) {
+            return Err(Error::corruption(
+                self.file,
+                at,
+                format!("unsupported format version {v} (this build reads {accepted:?})"),
+            ));
+        }
+        Ok(v)
     }
 
     /// Fails unless every byte was consumed.

@@ -1,5 +1,5 @@
 //! A read-only report over a store directory: every file, its records, live and dead bytes,
-//! and whether every checksum verifies. Used by `nearstore inspect` (which walks a database
+//! and whether every checksum verifies (every live vector slot's CRC included). Used by `nearstore inspect` (which walks a database
 //! directory and reports each directory in it). Files are recognised by name (stores) or by
 //! their magic (operation logs, checksummed sections files such as manifests and index
 //! checkpoints).
@@ -193,6 +193,9 @@ fn inspect_data(
     match (header, checkpoint) {
         (Err(e), _) => failed(r, &e),
         (Ok(h), Ok(Some(c))) => {
+            if let Some(e) = crate::vector::verify_data_file(backend, path, c, 1).first() {
+                return failed(r, e);
+            }
             let stride = u64::from(h.dim) * 4;
             let live = c.slots.len() as u64;
             r.records = Some(c.high_water);

@@ -250,9 +250,23 @@ impl RecordLog {
         magic: &[u8; 8],
         on_record: impl FnMut(u64, &[u8]) -> Result<()>,
     ) -> Result<(Self, u64, ScanStats)> {
+        Self::open_checked(backend, path, magic, on_record, |_| Ok(()))
+    }
+
+    /// [`RecordLog::open`], with `check` run on the scan's result before anything is cut off:
+    /// an owner that knows how much of the log must be there (a checkpoint's extent) refuses
+    /// a shortened log there, leaving the file as it found it.
+    pub fn open_checked(
+        backend: &dyn Backend,
+        path: &Path,
+        magic: &[u8; 8],
+        on_record: impl FnMut(u64, &[u8]) -> Result<()>,
+        check: impl FnOnce(&ScanStats) -> Result<()>,
+    ) -> Result<(Self, u64, ScanStats)> {
         let file = backend.open(path, false)?;
         let param = read_header(file.as_ref(), magic)?;
         let stats = scan(file.as_ref(), on_record)?;
+        check(&stats)?;
         if stats.torn_bytes > 0 {
             file.set_len(stats.valid_end)?;
         }

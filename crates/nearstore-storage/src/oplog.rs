@@ -23,7 +23,7 @@ use crate::backend::Backend;
 use crate::durability::Durability;
 use crate::error::{Error, Result};
 use crate::format::{Encode, LOG_HEADER_LEN, OP_LOG_MAGIC, RECORD_HEADER_LEN};
-use crate::log::{RecordLog, frame};
+use crate::log::{RecordLog, ScanStats, frame, read_header, scan};
 
 /// Largest piece of an operation stored in one record.
 pub const OP_CHUNK_BYTES: usize = 16 << 20;
@@ -51,6 +51,118 @@ struct Partial {
     bytes: Vec<u8>,
 }
 
+/// What a read-only scan of an operation log found ([`scan_read_only`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpLogScan {
+    /// Complete operations.
+    pub operations: u64,
+    /// Offset of an incomplete operation at the tail (cut off at the next open), if any.
+    pub incomplete_at: Option<u64>,
+    /// The record scan (valid end, torn bytes).
+    pub records: ScanStats,
+}
+
+/// Reads the operation log at `path` without changing it (no lock, no truncation): checks
+/// the header and every record, and calls `on_op(seq, bytes)` for every complete operation.
+/// Damage that is not a torn tail is `Error::Corruption`, as at open.
+pub fn scan_read_only(
+    backend: &dyn Backend,
+    path: &Path,
+    mut on_op: impl FnMut(u64, &[u8]) -> Result<()>,
+) -> Result<OpLogScan> {
+    let file = backend.open(path, false)?;
+    read_header(file.as_ref(), &OP_LOG_MAGIC)?;
+    let mut ops = Reassembly::new(path);
+    let mut operations = 0u64;
+    let records = scan(file.as_ref(), |offset, body| {
+        ops.record(offset, body, &mut |seq, bytes| {
+            operations += 1;
+            on_op(seq, bytes)
+        })
+    })?;
+    Ok(OpLogScan {
+        operations,
+        incomplete_at: ops.partial.map(|p| p.start),
+        records,
+    })
+}
+
+/// Reassembles operations from their records, checking the sequence numbers.
+struct Reassembly<'p> {
+    path: &'p Path,
+    partial: Option<Partial>,
+    last_seq: Option<u64>,
+}
+
+impl<'p> Reassembly<'p> {
+    fn new(path: &'p Path) -> Self {
+        Reassembly {
+            path,
+            partial: None,
+            last_seq: None,
+        }
+    }
+
+    fn record(
+        &mut self,
+        offset: u64,
+        body: &[u8],
+        on_op: &mut impl FnMut(u64, &[u8]) -> Result<()>,
+    ) -> Result<()> {
+        let path = self.path;
+        if body.len() < OP_RECORD_PREFIX {
+            return Err(Error::corruption(
+                path,
+                offset,
+                "operation record too short",
+            ));
+        }
+        let mut seq_bytes = [0u8; 8];
+        seq_bytes.copy_from_slice(&body[..8]);
+        let seq = u64::from_le_bytes(seq_bytes);
+        let last = body[8] & LAST_RECORD != 0;
+        let chunk = &body[OP_RECORD_PREFIX..];
+        let mut p = match self.partial.take() {
+            Some(p) if p.seq == seq => p,
+            Some(p) => {
+                return Err(Error::corruption(
+                    path,
+                    p.start,
+                    format!("operation {} is incomplete but followed by {seq}", p.seq),
+                ));
+            }
+            None => {
+                if let Some(l) = self.last_seq
+                    && seq <= l
+                {
+                    return Err(Error::corruption(
+                        path,
+                        offset,
+                        format!("operation {seq} is not after {l}"),
+                    ));
+                }
+                Partial {
+                    seq,
+                    start: offset,
+                    bytes: Vec::new(),
+                }
+            }
+        };
+        if !last {
+            p.bytes.extend_from_slice(chunk);
+            self.partial = Some(p);
+        } else if p.bytes.is_empty() {
+            on_op(seq, chunk)?;
+            self.last_seq = Some(seq);
+        } else {
+            p.bytes.extend_from_slice(chunk);
+            on_op(seq, &p.bytes)?;
+            self.last_seq = Some(seq);
+        }
+        Ok(())
+    }
+}
+
 impl OpLog {
     /// Opens the log at `path` (creating it when missing) and replays every complete
     /// operation through `on_op(seq, bytes)`, in order. Sequence numbers continue from the
@@ -66,63 +178,15 @@ impl OpLog {
         if !backend.exists(path)? {
             RecordLog::create(backend, path, &OP_LOG_MAGIC, 0)?;
         }
-        let mut partial: Option<Partial> = None;
-        let mut last_seq = None;
+        let mut ops = Reassembly::new(path);
         let (mut log, _, _) = RecordLog::open(backend, path, &OP_LOG_MAGIC, |offset, body| {
-            if body.len() < OP_RECORD_PREFIX {
-                return Err(Error::corruption(
-                    path,
-                    offset,
-                    "operation record too short",
-                ));
-            }
-            let mut seq_bytes = [0u8; 8];
-            seq_bytes.copy_from_slice(&body[..8]);
-            let seq = u64::from_le_bytes(seq_bytes);
-            let last = body[8] & LAST_RECORD != 0;
-            let chunk = &body[OP_RECORD_PREFIX..];
-            let p = match partial.take() {
-                Some(p) if p.seq == seq => p,
-                Some(p) => {
-                    return Err(Error::corruption(
-                        path,
-                        p.start,
-                        format!("operation {} is incomplete but followed by {seq}", p.seq),
-                    ));
-                }
-                None => {
-                    if last_seq.is_some_and(|l| seq <= l) {
-                        return Err(Error::corruption(
-                            path,
-                            offset,
-                            format!("operation {seq} is not after {}", last_seq.unwrap_or(0)),
-                        ));
-                    }
-                    Partial {
-                        seq,
-                        start: offset,
-                        bytes: Vec::new(),
-                    }
-                }
-            };
-            let mut p = p;
-            if !last {
-                p.bytes.extend_from_slice(chunk);
-                partial = Some(p);
-            } else if p.bytes.is_empty() {
-                on_op(seq, chunk)?;
-                last_seq = Some(seq);
-            } else {
-                p.bytes.extend_from_slice(chunk);
-                on_op(seq, &p.bytes)?;
-                last_seq = Some(seq);
-            }
-            Ok(())
+            ops.record(offset, body, &mut on_op)
         })?;
-        if let Some(p) = partial {
+        if let Some(p) = ops.partial {
             // The operation's last record never reached the disk: it was not committed.
             log.truncate_to(p.start)?;
         }
+        let last_seq = ops.last_seq;
         let next_seq = last_seq.map_or(first_seq, |l| (l + 1).max(first_seq));
         Ok(OpLog {
             log,

@@ -5,6 +5,12 @@
 //! collection). Creating a collection writes its directory first and lists it in the
 //! manifest last; dropping unlists it first and removes the directory after, so a crash in
 //! between leaves at most an unlisted directory, which a later create of that name clears.
+//!
+//! A collection whose files are damaged is never served: [`Database::open`] fails with a
+//! corruption error naming the collection and the damaged file and saying that the other
+//! collections are usable; [`Database::open_skipping_damaged`] opens the others and keeps the
+//! damaged ones closed (their handles fail with that error; they can be dropped).
+//! [`Database::verify`] scrubs every file (see [`crate::verify`]).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -51,7 +57,68 @@ struct DatabaseInner {
     /// Bumped by every create / drop: cached query plans of an older generation are stale.
     generation: std::sync::atomic::AtomicU64,
     plan_cache: crate::query::PlanCache,
+    /// Collections left closed by [`Database::open_skipping_damaged`]: name -> why.
+    damaged: RwLock<BTreeMap<String, String>>,
     _lock: Box<dyn LockGuard>,
+}
+
+/// Reads a database manifest: the listed collection names.
+pub(crate) fn read_database_manifest(
+    backend: &SharedBackend,
+    manifest_path: &Path,
+) -> Result<Vec<String>> {
+    let sections = read_sections(backend.as_ref(), manifest_path, &MANIFEST_MAGIC)?;
+    let [json] = sections.as_slice() else {
+        return Err(Error::corruption(
+            manifest_path.display(),
+            "expected one section",
+        ));
+    };
+    let manifest = serde_json::from_slice::<DatabaseManifest>(json)
+        .map_err(|e| Error::corruption(manifest_path.display(), e.to_string()))?;
+    for name in &manifest.collections {
+        validate_collection_name(name)
+            .map_err(|e| Error::corruption(manifest_path.display(), format!("listed name: {e}")))?;
+    }
+    Ok(manifest.collections)
+}
+
+/// The error of a collection that failed to open because its files are damaged: names the
+/// collection, the file and what is wrong, and says which collections are usable.
+fn damaged_collection(name: &str, e: &Error, others: &[String]) -> Error {
+    let (file, detail) = match e {
+        Error::Storage(nearstore_storage::Error::Corruption {
+            file,
+            offset,
+            reason,
+        })
+        | Error::Index(nearstore_index::Error::Storage(nearstore_storage::Error::Corruption {
+            file,
+            offset,
+            reason,
+        })) => (
+            file.display().to_string(),
+            format!("at byte {offset}: {reason}"),
+        ),
+        Error::Corruption { file, reason } => (file.clone(), reason.clone()),
+        other => (String::from("?"), other.to_string()),
+    };
+    let usable = if others.is_empty() {
+        "there are no other collections".to_string()
+    } else {
+        format!(
+            "the other collections ({}) are undamaged and usable: open the database with \
+             Database::open_skipping_damaged to serve them",
+            others.join(", ")
+        )
+    };
+    Error::Corruption {
+        file,
+        reason: format!(
+            "{detail}; collection {name:?} is damaged and was not opened \
+             (`nearstore inspect --verify` lists every damaged file); {usable}"
+        ),
+    }
 }
 
 /// Checks a collection name: 1 to 64 characters from `[A-Za-z0-9_-]`, not starting with
@@ -89,35 +156,51 @@ impl Database {
 
     /// [`Database::open`] through a storage backend (for tests with injected faults).
     pub fn open_with(backend: SharedBackend, dir: &Path) -> Result<Database> {
+        Self::open_inner(backend, dir, false)
+    }
+
+    /// Opens the database in `dir` like [`Database::open`], except that a collection whose
+    /// files are damaged is left closed instead of failing the open: the other collections
+    /// are served, [`Database::damaged_collections`] lists the closed ones, and a handle on
+    /// one fails with the corruption error. A damaged collection can be dropped (and
+    /// re-created from a backup or an export).
+    pub fn open_skipping_damaged(dir: impl AsRef<Path>) -> Result<Database> {
+        Self::open_inner(fs_backend(), dir.as_ref(), true)
+    }
+
+    fn open_inner(backend: SharedBackend, dir: &Path, skip_damaged: bool) -> Result<Database> {
         backend.create_dir_all(dir)?;
         let lock = backend.lock(&dir.join(LOCK_FILE), dir)?;
         let manifest_path = dir.join(MANIFEST_FILE);
-        let manifest = if backend.exists(&manifest_path)? {
-            let sections = read_sections(backend.as_ref(), &manifest_path, &MANIFEST_MAGIC)?;
-            let [json] = sections.as_slice() else {
-                return Err(Error::corruption(
-                    manifest_path.display(),
-                    "expected one section",
-                ));
-            };
-            serde_json::from_slice::<DatabaseManifest>(json)
-                .map_err(|e| Error::corruption(manifest_path.display(), e.to_string()))?
+        let names = if backend.exists(&manifest_path)? {
+            read_database_manifest(&backend, &manifest_path)?
         } else {
-            DatabaseManifest::default()
+            Vec::new()
         };
         let mut collections = BTreeMap::new();
-        for name in manifest.collections {
-            validate_collection_name(&name).map_err(|e| {
-                Error::corruption(manifest_path.display(), format!("listed name: {e}"))
-            })?;
-            let cdir = dir.join(COLLECTIONS_DIR).join(&name);
-            let collection = Collection::open(backend.clone(), &cdir)?;
-            collections.insert(
-                name,
-                VectorCollection {
-                    inner: Arc::new(collection),
-                },
-            );
+        let mut damaged = BTreeMap::new();
+        for name in &names {
+            let cdir = dir.join(COLLECTIONS_DIR).join(name);
+            match Collection::open(backend.clone(), &cdir) {
+                Ok(collection) => {
+                    collections.insert(
+                        name.clone(),
+                        VectorCollection {
+                            inner: Arc::new(collection),
+                        },
+                    );
+                }
+                Err(e) if e.kind() == crate::ErrorKind::Corruption => {
+                    let others: Vec<String> =
+                        names.iter().filter(|n| *n != name).cloned().collect();
+                    let e = damaged_collection(name, &e, &others);
+                    if !skip_damaged {
+                        return Err(e);
+                    }
+                    damaged.insert(name.clone(), e.to_string());
+                }
+                Err(e) => return Err(e),
+            }
         }
         Ok(Database {
             inner: Arc::new(DatabaseInner {
@@ -127,6 +210,7 @@ impl Database {
                 catalog: Mutex::new(()),
                 generation: std::sync::atomic::AtomicU64::new(0),
                 plan_cache: Default::default(),
+                damaged: RwLock::new(damaged),
                 _lock: lock,
             }),
         })
@@ -186,7 +270,9 @@ impl Database {
         validate_collection_name(name)?;
         config.validate()?;
         let _catalog = self.inner.catalog.lock();
-        if self.inner.collections.read().contains_key(name) {
+        if self.inner.collections.read().contains_key(name)
+            || self.inner.damaged.read().contains_key(name)
+        {
             return Err(Error::CollectionExists(name.to_string()));
         }
         let cdir = self.inner.dir.join(COLLECTIONS_DIR).join(name);
@@ -200,7 +286,7 @@ impl Database {
                 config,
             )?),
         };
-        let mut names: Vec<String> = self.inner.collections.read().keys().cloned().collect();
+        let mut names = self.listed_names();
         names.push(name.to_string());
         self.write_manifest(names)?;
         self.inner
@@ -213,12 +299,54 @@ impl Database {
 
     /// A handle on the collection `name`.
     pub fn get_vector_collection(&self, name: &str) -> Result<VectorCollection> {
+        if let Some(c) = self.inner.collections.read().get(name) {
+            return Ok(c.clone());
+        }
+        match self.inner.damaged.read().get(name) {
+            Some(why) => Err(Error::Corruption {
+                file: self.collection_dir(name).display().to_string(),
+                reason: why.clone(),
+            }),
+            None => Err(Error::CollectionNotFound(name.to_string())),
+        }
+    }
+
+    /// Every collection the manifest lists: the open ones and the damaged ones left closed.
+    fn listed_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = self.inner.collections.read().keys().cloned().collect();
+        names.extend(self.inner.damaged.read().keys().cloned());
+        names.sort();
+        names
+    }
+
+    fn collection_dir(&self, name: &str) -> PathBuf {
+        self.inner.dir.join(COLLECTIONS_DIR).join(name)
+    }
+
+    /// The collections [`Database::open_skipping_damaged`] left closed, with why.
+    pub fn damaged_collections(&self) -> Vec<(String, String)> {
         self.inner
-            .collections
+            .damaged
             .read()
-            .get(name)
-            .cloned()
-            .ok_or_else(|| Error::CollectionNotFound(name.to_string()))
+            .iter()
+            .map(|(n, why)| (n.clone(), why.clone()))
+            .collect()
+    }
+
+    /// Reads every file of the database and verifies every checksum and cross-check (see
+    /// [`crate::verify`]); damaged collections left closed are verified too. Each open
+    /// collection's writes wait while its files are read; searches continue.
+    pub fn verify(&self) -> Result<crate::verify::VerifyReport> {
+        let _catalog = self.inner.catalog.lock();
+        let backend = self.inner.backend.clone();
+        crate::verify::verify_with(&backend, &self.inner.dir, &mut |name, check| {
+            let open = self.inner.collections.read().get(name).cloned();
+            match open {
+                Some(c) => c.inner.with_writes_paused(check),
+                None => check(),
+            }
+            Ok(())
+        })
     }
 
     /// The collections' names, sorted.
@@ -230,14 +358,25 @@ impl Database {
     /// with a `NotFound` error from then on.
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         let _catalog = self.inner.catalog.lock();
+        if self.inner.damaged.read().contains_key(name) {
+            let names: Vec<String> = self
+                .listed_names()
+                .into_iter()
+                .filter(|n| n.as_str() != name)
+                .collect();
+            self.write_manifest(names)?;
+            self.inner.damaged.write().remove(name);
+            self.bump_generation();
+            self.inner
+                .backend
+                .remove_dir_all(&self.collection_dir(name))?;
+            return Ok(());
+        }
         let collection = self.get_vector_collection(name)?;
         let names: Vec<String> = self
-            .inner
-            .collections
-            .read()
-            .keys()
+            .listed_names()
+            .into_iter()
             .filter(|n| n.as_str() != name)
-            .cloned()
             .collect();
         self.write_manifest(names)?;
         self.inner.collections.write().remove(name);

@@ -30,6 +30,7 @@ mod plan;
 mod point;
 mod query;
 mod request;
+pub mod verify;
 
 pub use collection::VectorCollection;
 pub use config::{CollectionConfig, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION, StorageMode};

@@ -12,6 +12,7 @@
 //! bytes exceed both the live bytes and a threshold, so reopening never replays an unbounded
 //! history.
 
+use std::cell::Cell;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -24,7 +25,7 @@ use crate::backend::{LockGuard, SharedBackend, StorageFile, fs_backend, temp_pat
 use crate::durability::Durability;
 use crate::error::{Error, Result};
 use crate::format::{Decoder, Encode, LOG_HEADER_LEN, PAYLOAD_LOG_MAGIC, RECORD_HEADER_LEN};
-use crate::log::{RecordLog, encode_header, frame};
+use crate::log::{RecordLog, ScanStats, encode_header, frame};
 use crate::metrics::PayloadStoreMetrics;
 
 /// The payload log's file name.
@@ -47,6 +48,25 @@ pub struct PayloadStoreOptions {
     pub max_payload_bytes: usize,
     /// Compaction runs when dead bytes exceed both the live bytes and this many bytes.
     pub compact_dead_bytes: u64,
+    /// What the owner's last checkpoint recorded about the log (see [`PayloadExtent`]);
+    /// the default requires nothing.
+    pub expected: PayloadExtent,
+}
+
+/// The extent of `payloads.log` an owner's checkpoint covers: the log length
+/// ([`PayloadStore::log_len`]) and the mark ([`PayloadStore::mark`]) right after the
+/// checkpoint's [`PayloadStore::apply`] and flush. Opening checks it before cutting anything:
+/// when the valid, complete groups end before `len` and the last mark found is older than
+/// `mark`, durable records the checkpoint relied on are gone, and open fails with
+/// `Error::Corruption` at the offset where the valid records end (instead of cutting the log
+/// back to an older state). A log that is shorter but carries a newer mark was compacted by a
+/// later checkpoint, which is fine.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PayloadExtent {
+    /// Log length covered.
+    pub len: u64,
+    /// Mark of the covering checkpoint.
+    pub mark: u64,
 }
 
 impl Default for PayloadStoreOptions {
@@ -55,6 +75,7 @@ impl Default for PayloadStoreOptions {
             durability: Durability::Flush,
             max_payload_bytes: 16 << 20,
             compact_dead_bytes: 8 << 20,
+            expected: PayloadExtent::default(),
         }
     }
 }
@@ -183,14 +204,38 @@ impl PayloadStore {
         }
         let mut entries: FxHashMap<u64, Entry> = FxHashMap::default();
         let mut group: Vec<(u64, Option<Entry>)> = Vec::new();
-        let mut mark = 0u64;
+        let mark = Cell::new(0u64);
         let mut group_mark = None;
-        let mut group_start = LOG_HEADER_LEN;
+        let group_start = Cell::new(LOG_HEADER_LEN);
+        let group_open = Cell::new(false);
         let mut records = 0u64;
-        let (mut log, _, stats) = RecordLog::open(b, &path, &PAYLOAD_LOG_MAGIC, |at, body| {
+        let expected = options.expected;
+        let check_extent = |stats: &ScanStats| {
+            let end = if group_open.get() {
+                group_start.get()
+            } else {
+                stats.valid_end
+            };
+            if end < expected.len && mark.get() < expected.mark {
+                return Err(Error::corruption(
+                    &path,
+                    end,
+                    format!(
+                        "valid records end at byte {end}, but the last checkpoint covers {} bytes \
+                         (through mark {}, found mark {}): durable records are missing",
+                        expected.len,
+                        expected.mark,
+                        mark.get()
+                    ),
+                ));
+            }
+            Ok(())
+        };
+        let on_record = |at, body: &[u8]| {
             let record = decode_record(body, &path, at)?;
-            if group.is_empty() {
-                group_start = at;
+            if !group_open.get() {
+                group_start.set(at);
+                group_open.set(true);
             }
             if record.tag == MARK {
                 group_mark = Some(record.id);
@@ -203,8 +248,9 @@ impl PayloadStore {
             }
             records += 1;
             if record.flags & LAST_IN_GROUP != 0 {
+                group_open.set(false);
                 if let Some(m) = group_mark.take() {
-                    mark = m;
+                    mark.set(m);
                 }
                 for (id, entry) in group.drain(..) {
                     match entry {
@@ -214,13 +260,17 @@ impl PayloadStore {
                 }
             }
             Ok(())
-        })?;
+        };
+        let (mut log, _, stats) =
+            RecordLog::open_checked(b, &path, &PAYLOAD_LOG_MAGIC, on_record, check_extent)?;
+        let mark = mark.get();
+        let group_start = group_start.get();
         let mut metrics = PayloadStoreMetrics {
             records_replayed: records,
             ..PayloadStoreMetrics::default()
         };
         let mut torn = stats.torn_bytes;
-        if !group.is_empty() || group_mark.is_some() {
+        if group_open.get() {
             // The last write's group is incomplete: it never returned, drop all of it.
             torn += log.end() - group_start;
             log.truncate_to(group_start)?;
@@ -308,6 +358,12 @@ impl PayloadStore {
             encoded.push((*id, json));
         }
         self.write_group(encoded, Some(mark))
+    }
+
+    /// The log's length (where the next write goes): what an owner records in a
+    /// [`PayloadExtent`] after a flush.
+    pub fn log_len(&self) -> u64 {
+        self.writer.lock().log.end()
     }
 
     /// The mark set by the last [`PayloadStore::apply`] (0 when none was set).
@@ -555,5 +611,8 @@ impl Drop for PayloadStore {
     }
 }
 
+mod scan;
 #[cfg(test)]
 mod tests;
+
+pub use scan::{PayloadLogScan, scan_read_only};

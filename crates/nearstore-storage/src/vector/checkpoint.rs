@@ -1,9 +1,15 @@
 //! `vectors.idx`: the durable id -> slot map as of a WAL position.
 //!
 //! Layout: a 64-byte header (magic, version, dim, generation, lsn, high-water slot, entry
-//! count), `count` entries of (id u64, slot u32), and a CRC-32C of everything before it. The
-//! file is always replaced whole (write temp, fsync, rename, fsync dir), so it is either the
-//! old checkpoint or the new one.
+//! count), `count` entries of (id u64, slot u32, slot CRC u32), and a CRC-32C of everything
+//! before it. The file is always replaced whole (write temp, fsync, rename, fsync dir), so it
+//! is either the old checkpoint or the new one.
+//!
+//! The slot CRC ([`crate::format::slot_crc`]) is what makes a checkpointed slot of
+//! `vectors.dat` verifiable: slots are write-once, so the CRC computed when the slot was
+//! written holds for as long as the slot is live. Version 1 files (entries without a CRC) are
+//! still read: their entries come back with `crc: None`, and the store computes the CRCs from
+//! the data file at open and writes a version 2 checkpoint.
 
 use std::path::Path;
 
@@ -12,9 +18,19 @@ use rustc_hash::{FxHashMap, FxHashSet};
 use crate::backend::{Backend, StorageFile};
 use crate::error::{Error, Result};
 use crate::format::{
-    Decoder, Encode, FORMAT_VERSION, VECTOR_INDEX_ENTRY_LEN, VECTOR_INDEX_HEADER_LEN,
-    VECTOR_INDEX_MAGIC,
+    Decoder, Encode, VECTOR_INDEX_ENTRY_LEN, VECTOR_INDEX_ENTRY_LEN_V1, VECTOR_INDEX_HEADER_LEN,
+    VECTOR_INDEX_MAGIC, VECTOR_INDEX_VERSION,
 };
+
+/// Where a live vector is: its slot in `vectors.dat` and the CRC of the slot's bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SlotRef {
+    /// The slot.
+    pub slot: u32,
+    /// [`crate::format::slot_crc`] of the slot as written (0 in a checkpoint read from a
+    /// version 1 file, whose `has_slot_crcs` is false, until the store computes it).
+    pub crc: u32,
+}
 
 /// A decoded checkpoint.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -27,8 +43,10 @@ pub struct Checkpoint {
     pub lsn: u64,
     /// Number of slots ever handed out in this data file generation.
     pub high_water: u64,
-    /// Live id -> slot.
-    pub slots: FxHashMap<u64, u32>,
+    /// Live id -> slot and slot CRC.
+    pub slots: FxHashMap<u64, SlotRef>,
+    /// False for a version 1 file: its entries carry no slot CRC yet.
+    pub has_slot_crcs: bool,
 }
 
 impl Checkpoint {
@@ -59,14 +77,19 @@ impl Checkpoint {
         file.read_exact_at(&mut head, 0)?;
         let mut d = Decoder::new(&head, path, 0);
         d.magic(&VECTOR_INDEX_MAGIC)?;
-        d.version()?;
+        let version = d.version_in(&[1, VECTOR_INDEX_VERSION])?;
+        let entry_len = if version == 1 {
+            VECTOR_INDEX_ENTRY_LEN_V1
+        } else {
+            VECTOR_INDEX_ENTRY_LEN
+        };
         let dim = d.u32()?;
         let generation = d.u64()?;
         let lsn = d.u64()?;
         let high_water = d.u64()?;
         let count = d.u64()?;
         let expected = count
-            .checked_mul(VECTOR_INDEX_ENTRY_LEN)
+            .checked_mul(entry_len)
             .and_then(|b| b.checked_add(VECTOR_INDEX_HEADER_LEN + 4));
         if expected != Some(len) {
             return Err(Error::corruption(
@@ -86,18 +109,25 @@ impl Checkpoint {
                 "checkpoint checksum mismatch",
             ));
         }
-        Self::decode_entries(path, body, dim, generation, lsn, high_water, count)
+        let header = Checkpoint {
+            dim,
+            generation,
+            lsn,
+            high_water,
+            slots: FxHashMap::default(),
+            has_slot_crcs: version >= 2,
+        };
+        header.decode_entries(path, body, count, version >= 2)
     }
 
     fn decode_entries(
+        mut self,
         path: &Path,
         body: &[u8],
-        dim: u32,
-        generation: u64,
-        lsn: u64,
-        high_water: u64,
         count: u64,
+        with_crc: bool,
     ) -> Result<Self> {
+        let high_water = self.high_water;
         let mut d = Decoder::new(
             &body[VECTOR_INDEX_HEADER_LEN as usize..],
             path,
@@ -109,6 +139,7 @@ impl Checkpoint {
             let at = d.offset();
             let id = d.u64()?;
             let slot = d.u32()?;
+            let crc = if with_crc { d.u32()? } else { 0 };
             if u64::from(slot) >= high_water {
                 return Err(Error::corruption(
                     path,
@@ -116,18 +147,13 @@ impl Checkpoint {
                     format!("slot {slot} of id {id} is past the high-water mark {high_water}"),
                 ));
             }
-            if slots.insert(id, slot).is_some() || !used.insert(slot) {
+            if slots.insert(id, SlotRef { slot, crc }).is_some() || !used.insert(slot) {
                 return Err(Error::corruption(path, at, "duplicate id or slot"));
             }
         }
         d.finish()?;
-        Ok(Checkpoint {
-            dim,
-            generation,
-            lsn,
-            high_water,
-            slots,
-        })
+        self.slots = slots;
+        Ok(self)
     }
 
     /// Reads the checkpoint at `path`, or `None` when the file does not exist.
@@ -147,24 +173,26 @@ pub fn encode_checkpoint(
     generation: u64,
     lsn: u64,
     high_water: u64,
-    slots: &FxHashMap<u64, u32>,
+    slots: &FxHashMap<u64, SlotRef>,
 ) -> Vec<u8> {
     let count = slots.len() as u64;
     let mut out =
         Vec::with_capacity((VECTOR_INDEX_HEADER_LEN + count * VECTOR_INDEX_ENTRY_LEN + 4) as usize);
     out.extend_from_slice(&VECTOR_INDEX_MAGIC);
-    out.put_u32(FORMAT_VERSION);
+    out.put_u32(VECTOR_INDEX_VERSION);
     out.put_u32(dim);
     out.put_u64(generation);
     out.put_u64(lsn);
     out.put_u64(high_water);
     out.put_u64(count);
     out.resize(VECTOR_INDEX_HEADER_LEN as usize, 0);
-    let mut entries: Vec<(u32, u64)> = slots.iter().map(|(&id, &s)| (s, id)).collect();
+    let mut entries: Vec<(u32, u64, u32)> =
+        slots.iter().map(|(&id, s)| (s.slot, id, s.crc)).collect();
     entries.sort_unstable();
-    for (slot, id) in entries {
+    for (slot, id, crc) in entries {
         out.put_u64(id);
         out.put_u32(slot);
+        out.put_u32(crc);
     }
     let crc = crc32c::crc32c(&out);
     out.put_u32(crc);
@@ -185,9 +213,16 @@ mod tests {
             lsn: 9,
             high_water: 10,
             slots: FxHashMap::default(),
+            has_slot_crcs: true,
         };
-        c.slots.insert(7, 3);
-        c.slots.insert(1, 9);
+        c.slots.insert(7, SlotRef { slot: 3, crc: 11 });
+        c.slots.insert(
+            1,
+            SlotRef {
+                slot: 9,
+                crc: 0xdead_beef,
+            },
+        );
         c
     }
 
@@ -203,6 +238,27 @@ mod tests {
     fn checkpoint_round_trips() {
         let c = sample();
         assert_eq!(round_trip(&c.encode()).unwrap(), c);
+    }
+
+    #[test]
+    fn version_1_checkpoints_are_read_without_slot_crcs() {
+        let mut bytes = Vec::new();
+        bytes.extend_from_slice(&VECTOR_INDEX_MAGIC);
+        bytes.put_u32(1);
+        bytes.put_u32(4);
+        bytes.put_u64(2);
+        bytes.put_u64(9);
+        bytes.put_u64(10);
+        bytes.put_u64(1);
+        bytes.resize(VECTOR_INDEX_HEADER_LEN as usize, 0);
+        bytes.put_u64(7);
+        bytes.put_u32(3);
+        let crc = crc32c::crc32c(&bytes);
+        bytes.put_u32(crc);
+        let c = round_trip(&bytes).unwrap();
+        assert_eq!(c.slots[&7], SlotRef { slot: 3, crc: 0 });
+        assert!(!c.has_slot_crcs);
+        assert_eq!(c.lsn, 9);
     }
 
     #[test]

@@ -194,6 +194,13 @@ impl DataFile {
         self.file.write_all_at(bytes, self.slot_offset(first))
     }
 
+    /// Reads one slot's bytes (through `pread`, not the mapping).
+    pub fn read_slot(&self, slot: u64) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; self.stride as usize];
+        self.file.read_exact_at(&mut buf, self.slot_offset(slot))?;
+        Ok(buf)
+    }
+
     /// Releases the blocks of the given slots (coalescing runs of adjacent slots).
     pub fn punch_slots(&self, slots: &mut [u32]) -> Result<()> {
         slots.sort_unstable();

@@ -18,6 +18,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use crate::backend::Mapping;
 use crate::error::{Error, Result};
+use crate::format::slot_crc;
+use crate::vector::checkpoint::SlotRef;
 
 #[cfg(target_endian = "big")]
 compile_error!(
@@ -34,14 +36,17 @@ pub struct VectorGuard {
 
 impl VectorGuard {
     /// Makes a guard over `dim` f32 at byte `offset` of `mapping`, after checking that the
-    /// range is inside the mapping and f32-aligned. A bad offset (from a damaged index) is
-    /// `Error::Corruption` (the specification's "invalid data"), never a wild read.
+    /// range is inside the mapping and f32-aligned, and that the bytes' checksum
+    /// ([`crate::format::slot_crc`] of `slot`) is `expected_crc`. A bad offset (from a
+    /// damaged index) or damaged bytes are `Error::Corruption` (the specification's "invalid
+    /// data"), never a wild read or a wrong vector.
     pub(crate) fn new(
         mapping: Arc<dyn Mapping>,
         offset: u64,
         dim: usize,
         live_guards: Arc<AtomicUsize>,
         file: &Path,
+        slot: SlotRef,
     ) -> Result<Self> {
         let bytes = dim as u64 * 4;
         let in_bounds = offset
@@ -65,12 +70,32 @@ impl VectorGuard {
             ));
         }
         live_guards.fetch_add(1, Ordering::AcqRel);
-        Ok(VectorGuard {
+        let guard = VectorGuard {
             mapping,
             offset: offset as usize,
             dim,
             live_guards,
-        })
+        };
+        let actual = slot_crc(slot.slot, guard.bytes());
+        if actual != slot.crc {
+            return Err(Error::corruption(
+                file,
+                offset,
+                format!(
+                    "vector slot {} checksum mismatch (stored {:#010x}, computed {actual:#010x})",
+                    slot.slot, slot.crc
+                ),
+            ));
+        }
+        Ok(guard)
+    }
+
+    /// The vector's bytes as stored (little-endian f32).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: `new` checked that [offset, offset + 4 * dim) lies inside the mapping, which
+        // our Arc keeps alive; u8 has no alignment or validity requirement, and the bytes do
+        // not change while this guard lives (module docs).
+        unsafe { std::slice::from_raw_parts(self.mapping.as_ptr().add(self.offset), self.dim * 4) }
     }
 }
 

@@ -20,6 +20,7 @@
 mod checkpoint;
 mod data_file;
 mod guard;
+mod verify;
 mod wal;
 
 use std::path::{Path, PathBuf};
@@ -30,8 +31,10 @@ use std::time::Duration;
 use parking_lot::{Mutex, RwLock};
 use rustc_hash::FxHashMap;
 
-pub use checkpoint::Checkpoint;
+pub use checkpoint::{Checkpoint, SlotRef};
 pub use guard::VectorGuard;
+pub use verify::verify_data_file;
+use verify::verify_slots;
 
 /// Reads and checks the header of a `vectors.dat` file (for inspection).
 pub fn read_data_header(file: &dyn crate::backend::StorageFile) -> Result<DataHeader> {
@@ -48,7 +51,7 @@ use crate::backend::{
 };
 use crate::durability::Durability;
 use crate::error::{Error, Result};
-use crate::format::{Encode, LOG_HEADER_LEN, MAX_DIMENSION, VECTOR_WAL_MAGIC};
+use crate::format::{Encode, LOG_HEADER_LEN, MAX_DIMENSION, VECTOR_WAL_MAGIC, slot_crc};
 use crate::log::RecordLog;
 use crate::metrics::VectorStoreMetrics;
 
@@ -89,7 +92,7 @@ const AUTO_COMPACT_MIN_SLOTS: u64 = 4096;
 /// What readers see: the id -> slot map and the mapping the slots live in.
 #[derive(Debug)]
 struct IdIndex {
-    slots: FxHashMap<u64, u32>,
+    slots: FxHashMap<u64, SlotRef>,
     mapping: Arc<dyn Mapping>,
 }
 
@@ -228,6 +231,7 @@ impl VectorStore {
         RecordLog::create(b, &paths.wal, &VECTOR_WAL_MAGIC, dim as u64)?;
         let checkpoint = Checkpoint {
             dim: dim as u32,
+            has_slot_crcs: true,
             ..Checkpoint::default()
         };
         write_file_atomically(b, &paths.index, &checkpoint.encode())?;
@@ -332,7 +336,16 @@ impl VectorStore {
         options: VectorStoreOptions,
     ) -> Result<Self> {
         let dim = checkpoint.dim as usize;
+        let upgrade = !checkpoint.has_slot_crcs;
         let mut slots = checkpoint.slots;
+        if upgrade {
+            // A version 1 checkpoint: its slots were never checksummed, so their CRCs are
+            // taken from the data file as it is (what version 1 would have served) and
+            // written by the checkpoint below.
+            for s in slots.values_mut() {
+                s.crc = slot_crc(s.slot, &data.read_slot(u64::from(s.slot))?);
+            }
+        }
         let mut high_water = checkpoint.high_water;
         let mut last_lsn = checkpoint.lsn;
         let mut replayed = 0u64;
@@ -361,7 +374,8 @@ impl VectorStore {
                             let slot64 = u64::from(slot);
                             data.ensure_capacity(slot64 + 1)?;
                             data.write_slots(slot64, vector)?;
-                            slots.insert(id, slot);
+                            let crc = slot_crc(slot, vector);
+                            slots.insert(id, SlotRef { slot, crc });
                             high_water = high_water.max(slot64 + 1);
                         }
                         WalOp::Delete { id } => {
@@ -387,7 +401,8 @@ impl VectorStore {
             metrics.torn_tails_truncated = 1;
             metrics.torn_bytes = stats.torn_bytes;
         }
-        let needs_checkpoint = wal.end() > LOG_HEADER_LEN;
+        let needs_checkpoint = upgrade || wal.end() > LOG_HEADER_LEN;
+        verify_slots(&slots, data.mapping(), dim, &paths.data)?;
         let store = VectorStore {
             dir: dir.to_path_buf(),
             dim,
@@ -511,9 +526,12 @@ impl VectorStore {
         w.high_water += n;
         {
             let mut index = self.index.write();
+            let stride = self.dim * 4;
             for (i, (id, _)) in items.iter().enumerate() {
-                if let Some(old) = index.slots.insert(*id, (first + i as u64) as u32) {
-                    w.pending.push((lsn, old));
+                let slot = (first + i as u64) as u32;
+                let crc = slot_crc(slot, &bytes[i * stride..(i + 1) * stride]);
+                if let Some(old) = index.slots.insert(*id, SlotRef { slot, crc }) {
+                    w.pending.push((lsn, old.slot));
                 }
             }
         }
@@ -554,7 +572,7 @@ impl VectorStore {
             let mut index = self.index.write();
             for id in &present {
                 if let Some(old) = index.slots.remove(id) {
-                    w.pending.push((lsn, old));
+                    w.pending.push((lsn, old.slot));
                 }
             }
         }
@@ -587,13 +605,14 @@ impl VectorStore {
         let Some(&slot) = index.slots.get(&id) else {
             return Ok(None);
         };
-        let offset = slot_offset(u64::from(slot), self.dim as u64 * 4);
+        let offset = slot_offset(u64::from(slot.slot), self.dim as u64 * 4);
         VectorGuard::new(
             index.mapping.clone(),
             offset,
             self.dim,
             self.live_guards.clone(),
             &self.data_path,
+            slot,
         )
         .map(Some)
     }
@@ -722,7 +741,7 @@ impl VectorStore {
         fresh.grow_to(live.max(1))?;
         let mut by_slot: Vec<(u32, u64)> = {
             let index = self.index.read();
-            index.slots.iter().map(|(&id, &slot)| (slot, id)).collect()
+            index.slots.iter().map(|(&id, s)| (s.slot, id)).collect()
         };
         by_slot.sort_unstable();
         let mut new_slots = FxHashMap::with_capacity_and_hasher(by_slot.len(), Default::default());
@@ -732,8 +751,15 @@ impl VectorStore {
             let guard = self
                 .retrieve_ref(id)?
                 .ok_or_else(|| Error::InvalidArgument("id vanished during compaction".into()))?;
+            let slot = i as u32;
+            new_slots.insert(
+                id,
+                SlotRef {
+                    slot,
+                    crc: slot_crc(slot, guard.bytes()),
+                },
+            );
             chunk.put_f32s(&guard);
-            new_slots.insert(id, i as u32);
             if chunk.len() >= 1 << 20 {
                 fresh.write_slots(chunk_start, &chunk)?;
                 chunk_start = i as u64 + 1;
@@ -802,7 +828,9 @@ impl VectorStore {
 
     #[cfg(test)]
     fn set_slot_for_test(&self, id: u64, slot: u32) {
-        self.index.write().slots.insert(id, slot);
+        if let Some(s) = self.index.write().slots.get_mut(&id) {
+            s.slot = slot;
+        }
     }
 }
 

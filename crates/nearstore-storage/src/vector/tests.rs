@@ -34,11 +34,26 @@ fn a_misaligned_offset_is_invalid_data_not_a_wild_read() {
     store.store(1, &[1.0; 4]).unwrap();
     let mapping = store.index.read().mapping.clone();
     let guards = Arc::new(AtomicUsize::new(0));
-    let err =
-        VectorGuard::new(mapping.clone(), 4097, 4, guards.clone(), Path::new("v")).unwrap_err();
+    let slot = store.index.read().slots[&1];
+    let err = VectorGuard::new(
+        mapping.clone(),
+        4097,
+        4,
+        guards.clone(),
+        Path::new("v"),
+        slot,
+    )
+    .unwrap_err();
     assert!(err.is_corruption(), "{err}");
-    let err =
-        VectorGuard::new(mapping, u64::MAX - 3, 4, guards.clone(), Path::new("v")).unwrap_err();
+    let err = VectorGuard::new(
+        mapping,
+        u64::MAX - 3,
+        4,
+        guards.clone(),
+        Path::new("v"),
+        slot,
+    )
+    .unwrap_err();
     assert!(err.is_corruption(), "{err}");
     assert_eq!(
         guards.load(Ordering::Acquire),

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod alloc_probe;
+mod checksums;
 mod damaged_records;
 mod durability;
 mod kill9;

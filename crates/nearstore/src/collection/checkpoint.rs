@@ -8,6 +8,14 @@
 //! A crash anywhere leaves every component at the previous checkpoint or at `S`, with the
 //! log still holding every operation after the manifest's number.
 //!
+//! Each checkpoint records the extent it covers, and opening verifies it before anything is
+//! served: the manifest holds `S` and the payload log's length after step (4); the payload
+//! store refuses to open when its valid records end before that length with an older mark
+//! (durable records lost, not a torn tail), and every component must reflect at least `S`
+//! (the log no longer holds the operations before it). After the replay, the HNSW index must
+//! hold exactly the live points and every payload must belong to a live point. A failed
+//! check is a corruption error naming the file.
+//!
 //! Opening loads each component and replays the logged operations after the manifest's
 //! number into each component that has not seen them (payloads after the store's mark,
 //! payload indexes and HNSW after their recorded numbers; the vector store takes every
@@ -31,6 +39,7 @@ use crate::config::{CollectionConfig, ConfigRecord};
 use crate::error::{Error, Result};
 use nearstore_filter::PayloadIndexes;
 use nearstore_index::{HnswIndex, VectorIndex};
+use nearstore_storage::payload::{LOG_FILE as PAYLOAD_LOG_FILE, PayloadExtent};
 use nearstore_storage::sections::{read_sections, write_sections};
 use nearstore_storage::{
     Durability, OpLog, PayloadStore, PayloadStoreOptions, SharedBackend, VectorStore,
@@ -39,18 +48,23 @@ use nearstore_storage::{
 
 const MANIFEST_MAGIC: [u8; 8] = *b"NSCOLMF1";
 const FIELD_INDEX_MAGIC: [u8; 8] = *b"NSPIDX01";
-const MANIFEST_FORMAT: u32 = 1;
+/// Format 2 added `payloads_len`; format 1 manifests are read (without the payload-extent
+/// check) and rewritten as format 2 by the next checkpoint.
+const MANIFEST_FORMAT: u32 = 2;
 /// Largest batch of logged upserts replayed at once.
 const REPLAY_BATCH_POINTS: usize = 20_000;
 
 /// The collection manifest's content.
 #[derive(Debug, Serialize, Deserialize)]
-struct Manifest {
-    format: u32,
+pub(super) struct Manifest {
+    pub(super) format: u32,
     name: String,
-    config: ConfigRecord,
+    pub(super) config: ConfigRecord,
     /// The operation sequence number the last checkpoint reflects.
-    checkpoint_seq: u64,
+    pub(super) checkpoint_seq: u64,
+    /// The payload log's length after the last checkpoint wrote it (0 in format 1).
+    #[serde(default)]
+    pub(super) payloads_len: u64,
 }
 
 fn write_manifest(
@@ -59,12 +73,14 @@ fn write_manifest(
     name: &str,
     config: &CollectionConfig,
     seq: u64,
+    payloads_len: u64,
 ) -> Result<()> {
     let m = Manifest {
         format: MANIFEST_FORMAT,
         name: name.to_string(),
         config: ConfigRecord::from(config),
         checkpoint_seq: seq,
+        payloads_len,
     };
     let json = serde_json::to_vec(&m).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     write_sections(
@@ -76,7 +92,7 @@ fn write_manifest(
     Ok(())
 }
 
-fn read_manifest(backend: &SharedBackend, dir: &Path) -> Result<Manifest> {
+pub(super) fn read_manifest(backend: &SharedBackend, dir: &Path) -> Result<Manifest> {
     let path = dir.join(MANIFEST_FILE);
     let sections = read_sections(backend.as_ref(), &path, &MANIFEST_MAGIC)?;
     let [json] = sections.as_slice() else {
@@ -84,10 +100,10 @@ fn read_manifest(backend: &SharedBackend, dir: &Path) -> Result<Manifest> {
     };
     let m: Manifest = serde_json::from_slice(json)
         .map_err(|e| Error::corruption(path.display(), e.to_string()))?;
-    if m.format != MANIFEST_FORMAT {
+    if m.format != MANIFEST_FORMAT && m.format != 1 {
         return Err(Error::corruption(
             path.display(),
-            format!("manifest format {} is not {MANIFEST_FORMAT}", m.format),
+            format!("manifest format {} is not 1 or {MANIFEST_FORMAT}", m.format),
         ));
     }
     Ok(m)
@@ -109,7 +125,10 @@ fn write_field_indexes(
     Ok(())
 }
 
-fn read_field_indexes(backend: &SharedBackend, dir: &Path) -> Result<(PayloadIndexes, u64)> {
+pub(super) fn read_field_indexes(
+    backend: &SharedBackend,
+    dir: &Path,
+) -> Result<(PayloadIndexes, u64)> {
     let path = dir.join(FIELD_INDEX_FILE);
     let sections = read_sections(backend.as_ref(), &path, &FIELD_INDEX_MAGIC)?;
     let [seq, encoded] = sections.as_slice() else {
@@ -123,6 +142,37 @@ fn read_field_indexes(backend: &SharedBackend, dir: &Path) -> Result<(PayloadInd
 }
 
 impl Collection {
+    /// Cross-checks the components after the replay: the HNSW index holds as many points as
+    /// are live, and every stored payload belongs to a live point (or to one whose removal is
+    /// still in the overlay).
+    fn check_components_agree(&self) -> Result<()> {
+        let st = self.state.read();
+        let live = st.live.len();
+        if self.index.len() as u64 != live {
+            return Err(Error::corruption(
+                self.dir.join(HNSW_FILE).display(),
+                format!(
+                    "the index holds {} points, the vector store {live}",
+                    self.index.len()
+                ),
+            ));
+        }
+        // A payload of a point deleted since the checkpoint leaves the store at the next
+        // checkpoint; until then the overlay holds its removal.
+        let orphan = self
+            .payloads
+            .ids()
+            .into_iter()
+            .find(|id| !st.live.contains(*id) && !st.overlay.contains_key(id));
+        if let Some(id) = orphan {
+            return Err(Error::corruption(
+                self.dir.join(PAYLOADS_DIR).join(PAYLOAD_LOG_FILE).display(),
+                format!("holds a payload for point {id}, which has no vector"),
+            ));
+        }
+        Ok(())
+    }
+
     /// Creates the files of a new, empty collection in `dir` and opens it.
     pub(crate) fn create(
         backend: SharedBackend,
@@ -135,7 +185,7 @@ impl Collection {
         let index = HnswIndex::new(config.dim, config.metric, config.hnsw)?;
         index.save(backend.as_ref(), &dir.join(HNSW_FILE), 0)?;
         write_field_indexes(&backend, dir, &PayloadIndexes::new().encode(), 0)?;
-        write_manifest(&backend, dir, name, &config, 0)?;
+        write_manifest(&backend, dir, name, &config, 0, 0)?;
         Collection::open(backend, dir)
     }
 
@@ -162,6 +212,10 @@ impl Collection {
                 max_payload_bytes: config
                     .max_payload_bytes
                     .max(PayloadStoreOptions::default().max_payload_bytes),
+                expected: PayloadExtent {
+                    len: manifest.payloads_len,
+                    mark: seq,
+                },
                 ..PayloadStoreOptions::default()
             },
         )?;
@@ -175,6 +229,21 @@ impl Collection {
             ));
         }
         let (fields, fields_seq) = read_field_indexes(&backend, dir)?;
+        for (file, component_seq) in [
+            (dir.join(PAYLOADS_DIR).join(PAYLOAD_LOG_FILE), payload_mark),
+            (hnsw_path.clone(), index_seq),
+            (dir.join(FIELD_INDEX_FILE), fields_seq),
+        ] {
+            if component_seq < seq {
+                return Err(Error::corruption(
+                    file.display(),
+                    format!(
+                        "reflects operation {component_seq}, but the last checkpoint covers \
+                         operation {seq} (the log no longer holds the operations in between)"
+                    ),
+                ));
+            }
+        }
         let mut tail = Vec::new();
         let oplog = OpLog::open(
             backend.as_ref(),
@@ -242,6 +311,7 @@ impl Collection {
         if let Some((t, batch)) = pending {
             collection.apply(ops::Op::Upsert(batch), t)?;
         }
+        collection.check_components_agree()?;
         Ok(collection)
     }
 
@@ -273,6 +343,7 @@ impl Collection {
             changes.iter().map(|(id, p)| (*id, p.as_deref())).collect();
         self.payloads.apply(&refs, seq)?;
         self.payloads.flush()?;
+        let payloads_len = self.payloads.log_len();
         // Only the writer adds overlay entries, and it is here: everything in the overlay
         // is now in the payload store.
         self.state.write().overlay.clear();
@@ -283,6 +354,7 @@ impl Collection {
             &self.name,
             &self.current_config(),
             seq,
+            payloads_len,
         )?;
         w.ops.reset()?;
         w.checkpoint_seq = seq;

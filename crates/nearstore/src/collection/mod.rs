@@ -17,6 +17,7 @@
 mod checkpoint;
 pub(crate) mod ops;
 mod read;
+pub(crate) mod verify;
 mod write;
 
 use std::path::{Path, PathBuf};

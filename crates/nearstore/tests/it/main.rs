@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod conformance;
+mod corruption;
 mod database;
 mod filters;
 mod kill9;
