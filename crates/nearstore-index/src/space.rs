@@ -88,7 +88,7 @@ impl Space {
     /// cosine and dot product, `|q|² - 2 q·x + |x|²` for L2. The set metrics have no
     /// quantized form (an index refuses to quantize them) and give `+inf`.
     #[inline]
-    pub fn from_dot(&self, dot: f32, q_sq: f32, x_sq: f32) -> f32 {
+    pub fn distance_from_dot(&self, dot: f32, q_sq: f32, x_sq: f32) -> f32 {
         match self.kind {
             Kind::NegDot => -dot,
             Kind::L2 => q_sq - 2.0 * dot + x_sq,

@@ -162,7 +162,7 @@ impl Rows {
             (Rows::Sq8 { codes, norms, .. }, ProbeKind::Sq8(q)) => {
                 let code = &codes[slot * dim..(slot + 1) * dim];
                 let dot = q.bias + kernels().dot_f32_u8(&q.weights, code);
-                p.space.from_dot(dot, q.norm_sq, norms[slot])
+                p.space.distance_from_dot(dot, q.norm_sq, norms[slot])
             }
             (Rows::Binary { book, codes }, ProbeKind::Bits(q)) => {
                 let w = book.words();
