@@ -97,7 +97,9 @@ impl HnswIndex {
                 Vec::new(),
                 Vec::new(),
             ),
-            Rows::Sq8 { book, codes, norms } => (
+            Rows::Sq8 {
+                book, codes, norms, ..
+            } => (
                 Vec::new(),
                 book.to_bytes(),
                 codes.clone(),
@@ -380,10 +382,15 @@ fn load_rows(
             if norms.iter().any(|x| !x.is_finite() || *x < 0.0) {
                 return Err(corrupt(path, "damaged SQ8 norms"));
             }
+            let sums = codes
+                .chunks_exact(dim)
+                .map(|c| c.iter().map(|&b| f32::from(b)).sum())
+                .collect();
             Rows::Sq8 {
                 book,
                 codes: codes.to_vec(),
                 norms,
+                sums,
             }
         }
         StorageMode::Binary => {

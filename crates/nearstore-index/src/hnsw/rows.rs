@@ -31,6 +31,8 @@ pub enum Rows {
         codes: Vec<u8>,
         /// Squared norm of each decoded code.
         norms: Vec<f32>,
+        /// Sum of each code's bytes (for byte-quantized queries).
+        sums: Vec<f32>,
     },
     /// Binary codes (`words` u64 per slot).
     Binary {
@@ -74,9 +76,12 @@ impl Rows {
     pub fn reserve(&mut self, dim: usize, additional: usize) {
         match self {
             Rows::Full(a) => a.reserve(additional),
-            Rows::Sq8 { codes, norms, .. } => {
+            Rows::Sq8 {
+                codes, norms, sums, ..
+            } => {
                 codes.reserve(additional * dim);
                 norms.reserve(additional);
+                sums.reserve(additional);
             }
             Rows::Binary { book, codes } => codes.reserve(additional * book.words()),
         }
@@ -86,9 +91,12 @@ impl Rows {
     pub fn push(&mut self, dim: usize, v: &[f32]) {
         match self {
             Rows::Full(a) => a.push(v),
-            Rows::Sq8 { codes, norms, .. } => {
+            Rows::Sq8 {
+                codes, norms, sums, ..
+            } => {
                 codes.resize(codes.len() + dim, 0);
                 norms.push(0.0);
+                sums.push(0.0);
                 let slot = norms.len() - 1;
                 self.set(dim, slot, v);
             }
@@ -104,8 +112,15 @@ impl Rows {
     pub fn set(&mut self, dim: usize, slot: usize, v: &[f32]) {
         match self {
             Rows::Full(a) => a.set(slot, v),
-            Rows::Sq8 { book, codes, norms } => {
-                norms[slot] = book.encode(v, &mut codes[slot * dim..(slot + 1) * dim]);
+            Rows::Sq8 {
+                book,
+                codes,
+                norms,
+                sums,
+            } => {
+                let code = &mut codes[slot * dim..(slot + 1) * dim];
+                norms[slot] = book.encode(v, code);
+                sums[slot] = code.iter().map(|&c| f32::from(c)).sum();
             }
             Rows::Binary { book, codes } => {
                 let w = book.words();
@@ -127,7 +142,7 @@ impl Rows {
     pub fn probe<'a>(&self, space: &'a Space, q: &'a [f32]) -> Probe<'a> {
         let kind = match self {
             Rows::Full(_) => ProbeKind::F32(Cow::Borrowed(q)),
-            Rows::Sq8 { book, .. } => ProbeKind::Sq8(book.prepare(q)),
+            Rows::Sq8 { book, .. } => ProbeKind::Sq8(book.prepare(q, true)),
             Rows::Binary { book, codes: _ } => {
                 let mut bits = vec![0u64; book.words()];
                 book.encode(q, &mut bits);
@@ -144,7 +159,7 @@ impl Rows {
             Rows::Sq8 { book, codes, .. } => {
                 let mut v = Vec::with_capacity(dim);
                 book.decode_into(&codes[slot * dim..(slot + 1) * dim], &mut v);
-                ProbeKind::Sq8(book.prepare(&v))
+                ProbeKind::Sq8(book.prepare(&v, false))
             }
             Rows::Binary { book, codes } => {
                 let w = book.words();
@@ -159,9 +174,21 @@ impl Rows {
     pub fn distance(&self, dim: usize, p: &Probe<'_>, slot: usize) -> f32 {
         match (self, &p.kind) {
             (Rows::Full(a), ProbeKind::F32(q)) => p.space.distance(q, a.get(slot)),
-            (Rows::Sq8 { codes, norms, .. }, ProbeKind::Sq8(q)) => {
+            (
+                Rows::Sq8 {
+                    codes, norms, sums, ..
+                },
+                ProbeKind::Sq8(q),
+            ) => {
                 let code = &codes[slot * dim..(slot + 1) * dim];
-                let dot = q.bias + kernels().dot_f32_u8(&q.weights, code);
+                let dot = match &q.bytes {
+                    Some(b) => {
+                        q.bias
+                            + b.lo * sums[slot]
+                            + b.step * kernels().dot_u8(&b.codes, code) as f32
+                    }
+                    None => q.bias + kernels().dot_f32_u8(&q.weights, code),
+                };
                 p.space.distance_from_dot(dot, q.norm_sq, norms[slot])
             }
             (Rows::Binary { book, codes }, ProbeKind::Bits(q)) => {
@@ -201,9 +228,12 @@ impl Rows {
     pub fn memory_bytes(&self) -> usize {
         match self {
             Rows::Full(a) => a.memory_bytes(),
-            Rows::Sq8 { codes, norms, book } => {
-                codes.capacity() + norms.capacity() * 4 + book.dim() * 8
-            }
+            Rows::Sq8 {
+                codes,
+                norms,
+                sums,
+                book,
+            } => codes.capacity() + (norms.capacity() + sums.capacity()) * 4 + book.dim() * 8,
             Rows::Binary { codes, book } => codes.capacity() * 8 + book.mean.len() * 4,
         }
     }
@@ -223,6 +253,7 @@ impl Rows {
                 book: Sq8Codebook::train(dim, sample),
                 codes: Vec::new(),
                 norms: Vec::new(),
+                sums: Vec::new(),
             },
             StorageMode::Binary => Rows::Binary {
                 book: BinaryCodebook::train(dim, sample),

@@ -10,6 +10,37 @@
 /// Fraction of the sample clipped at each end of a dimension's range.
 const CLIP: f64 = 0.001;
 
+/// A query's weights as bytes (see [`Sq8Query::bytes`]).
+#[derive(Debug, Clone)]
+pub struct QueryBytes {
+    /// The byte weights.
+    pub codes: Vec<u8>,
+    /// Value of byte 0.
+    pub lo: f32,
+    /// Value step between consecutive bytes.
+    pub step: f32,
+}
+
+impl QueryBytes {
+    fn quantize(w: &[f32]) -> Self {
+        let lo = w.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = w.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        if hi <= lo || !hi.is_finite() || !lo.is_finite() {
+            return QueryBytes {
+                codes: vec![0; w.len()],
+                lo: if lo.is_finite() { lo } else { 0.0 },
+                step: 0.0,
+            };
+        }
+        let step = (hi - lo) / 255.0;
+        let codes = w
+            .iter()
+            .map(|x| ((x - lo) / step).round().clamp(0.0, 255.0) as u8)
+            .collect();
+        QueryBytes { codes, lo, step }
+    }
+}
+
 /// Per-dimension ranges of an SQ8 code.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sq8Codebook {
@@ -24,6 +55,10 @@ pub struct Sq8Codebook {
 pub struct Sq8Query {
     /// `q ∘ step`.
     pub weights: Vec<f32>,
+    /// `weights` quantized to bytes: `weights_i ≈ weights_lo + weights_step * bytes_i`, for
+    /// the exact integer `u8` x `u8` kernel (`Kernels::dot_u8`, VNNI where present); `None`
+    /// when the query is scored with the `f32` weights.
+    pub bytes: Option<QueryBytes>,
     /// `q · lo`.
     pub bias: f32,
     /// `|q|²`.
@@ -85,9 +120,11 @@ impl Sq8Codebook {
         );
     }
 
-    /// Prepares a query.
-    pub fn prepare(&self, q: &[f32]) -> Sq8Query {
-        let weights = q.iter().zip(&self.step).map(|(x, s)| x * s).collect();
+    /// Prepares a query; `integer` also quantizes its weights to bytes (the faster, slightly
+    /// coarser traversal distance searches use; linking uses the `f32` weights).
+    pub fn prepare(&self, q: &[f32], integer: bool) -> Sq8Query {
+        let weights: Vec<f32> = q.iter().zip(&self.step).map(|(x, s)| x * s).collect();
+        let bytes = integer.then(|| QueryBytes::quantize(&weights));
         let bias = q
             .iter()
             .zip(&self.lo)
@@ -96,6 +133,7 @@ impl Sq8Codebook {
         let norm_sq = q.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>() as f32;
         Sq8Query {
             weights,
+            bytes,
             bias,
             norm_sq,
         }
@@ -174,7 +212,9 @@ mod tests {
         let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
         let book = Sq8Codebook::train(37, &refs);
         let q: Vec<f32> = (0..37).map(|j| (j as f32 * 0.37).sin()).collect();
-        let pq = book.prepare(&q);
+        let pq = book.prepare(&q, false);
+        let pb = book.prepare(&q, true);
+        let qb = pb.bytes.as_ref().unwrap();
         let mut code = vec![0u8; 37];
         let mut back = Vec::new();
         for r in &rows {
@@ -183,6 +223,14 @@ mod tests {
             let want: f32 = q.iter().zip(&back).map(|(a, b)| a * b).sum();
             let got = pq.bias + kernels().dot_f32_u8(&pq.weights, &code);
             assert!((got - want).abs() < 1e-3, "{got} vs {want}");
+            let code_sum: f32 = code.iter().map(|&c| f32::from(c)).sum();
+            let int =
+                pb.bias + qb.lo * code_sum + qb.step * kernels().dot_u8(&qb.codes, &code) as f32;
+            // Each byte weight is within half a step: the error is at most that times Σc.
+            assert!(
+                (int - want).abs() <= qb.step * 0.5 * code_sum + 1e-3,
+                "{int} vs {want}"
+            );
         }
     }
 }
