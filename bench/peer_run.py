@@ -158,7 +158,62 @@ class Usearch:
                 "hardware_acceleration": str(getattr(self.index, "hardware_acceleration", ""))}
 
 
-SYSTEMS = {"hnswlib": Hnswlib, "faiss": Faiss, "usearch": Usearch}
+class FaissHnswSq(Faiss):
+    """FAISS IndexHNSWSQ with 8-bit scalar quantization (codes only, no f32 copy, no rescoring)."""
+
+    def __init__(self, a, dim):
+        super().__init__(a, dim)
+        self.name = f"faiss {self.lib.__version__} HNSWSQ8"
+
+    def build(self, x):
+        faiss, a = self.lib, self.a
+        if a.metric == "cosine":
+            normalize(x)
+        faiss.omp_set_num_threads(a.build_threads)
+        self.index = faiss.IndexHNSWSQ(self.dim, faiss.ScalarQuantizer.QT_8bit, a.m, self.metric)
+        self.index.hnsw.efConstruction = a.ef_construction
+        self.index.train(x)
+        self.index.add(x)
+        faiss.omp_set_num_threads(1)
+
+    def info(self):
+        return dict(super().info(), quantizer="QT_8bit")
+
+
+class FaissIvfPq(Faiss):
+    """FAISS IVF-PQ: nlist = 4 sqrt(n) lists, PQ with dim/4 sub-quantizers of 8 bits; the ef
+    sweep value is used as nprobe (capped at nlist). No exact rescoring."""
+
+    def __init__(self, a, dim):
+        super().__init__(a, dim)
+        self.name = f"faiss {self.lib.__version__} IVF-PQ"
+
+    def build(self, x):
+        faiss, a = self.lib, self.a
+        if a.metric == "cosine":
+            normalize(x)
+        faiss.omp_set_num_threads(a.build_threads)
+        self.nlist = max(16, int(4 * np.sqrt(len(x))))
+        self.m_pq = max(1, self.dim // 4)
+        while self.dim % self.m_pq:
+            self.m_pq -= 1
+        self.index = faiss.index_factory(self.dim, f"IVF{self.nlist},PQ{self.m_pq}x8", self.metric)
+        self.index.train(x)
+        self.index.add(x)
+        faiss.omp_set_num_threads(1)
+
+    def set_ef(self, ef):
+        self.index.nprobe = min(ef, self.nlist)
+
+    def index_bytes(self):
+        return int(self.lib.serialize_index(self.index).size)
+
+    def info(self):
+        return dict(super().info(), nlist=self.nlist, pq_m=self.m_pq, pq_bits=8, sweep="ef = nprobe")
+
+
+SYSTEMS = {"hnswlib": Hnswlib, "faiss": Faiss, "usearch": Usearch, "faiss-hnswsq": FaissHnswSq,
+           "faiss-ivfpq": FaissIvfPq}
 
 
 def main():

@@ -24,7 +24,7 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
-PEERS = ["hnswlib", "faiss", "usearch"]
+PEERS = ["hnswlib", "faiss", "usearch", "faiss-hnswsq", "faiss-ivfpq"]
 TARGETS = [0.90, 0.95, 0.99]
 K = 10
 
@@ -193,6 +193,33 @@ def render_table(rows, ns_present):
     return "\n".join(out)
 
 
+def render_vs(results, ref_key):
+    """Every system against one reference (hnswlib): QPS ratios at each recall target, the
+    ratio of index bytes (each library's own count of its index) and of peak RSS."""
+    ref = results.get(ref_key)
+    if ref is None or "error" in ref:
+        return ""
+    head = ["system", "best recall@10"] + [f"QPS/{ref_key} @{t:.2f}" for t in TARGETS] + [
+        "index MiB", f"index/{ref_key}", f"RSS/{ref_key}"]
+    lines = ["| " + " | ".join(head) + " |", "|---" + "|--:" * (len(head) - 1) + "|"]
+    for key, r in results.items():
+        if "error" in r:
+            continue
+        cells = [r.get("system", key), f"{max((x['recall_at_10'] for x in r.get('runs', [])), default=0):.4f}"]
+        for t in TARGETS:
+            a, ak = qps_at(r.get("runs", []), t)
+            b, bk = qps_at(ref.get("runs", []), t)
+            cells.append("n/a (not reached)" if a is None else
+                         ("~" if "lower_bound" in (ak, bk) else "") + fmt_ratio(a / b if b else None))
+        ib, rb = r.get("index_bytes"), ref.get("index_bytes")
+        cells.append("n/a" if not ib else f"{ib / 2**20:.1f}")
+        cells.append(fmt_ratio(ib / rb if (ib and rb) else None))
+        pm, rm = r.get("peak_rss_mib"), ref.get("peak_rss_mib")
+        cells.append(fmt_ratio(pm / rm if (pm and rm) else None))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def render_sweeps(results):
     lines = ["| system | ef | recall@10 | QPS | p50 us | p99 us |", "|---|--:|--:|--:|--:|--:|"]
     for r in results.values():
@@ -269,6 +296,11 @@ def main():
     ap.add_argument("--build-threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=3,
                     help="timed passes over the query set per ef, best kept, for every system (default 3)")
+    ap.add_argument("--storage-modes", default="full",
+                    help="nearstore storage modes, each run as its own system (comma list: full,sq8,binary)")
+    ap.add_argument("--rounds", type=int, default=1,
+                    help="run the whole list of systems this many times, interleaved; each system's "
+                         "best QPS per ef over the rounds is kept (a noisy machine slows whoever runs then)")
     ap.add_argument("--systems", default="nearstore," + ",".join(PEERS),
                     help="comma list of systems to run (default all)")
     ap.add_argument("--name", help="data set name for output files (default: folder name)")
@@ -329,28 +361,46 @@ def main():
     env = dict(os.environ)
     for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[v] = "1"  # search is single-threaded; builds set their thread count explicitly
+    modes = [m.strip() for m in a.storage_modes.split(",") if m.strip()]
+    runs_of = []  # (key, command, env)
     for s in systems:
         if s == "nearstore":
             if not a.nearstore_bin:
                 ns_note = a.nearstore_skip_reason or "nearstore bench ann not available"
                 log(f"\n== nearstore: SKIPPED: {ns_note}")
                 continue
-            cmd = [a.nearstore_bin, "bench", "ann", "--base", base, "--query", query, "--gt", gt,
-                   "--metric", a.metric, "--m", str(a.m), "--ef-construction", str(a.ef_construction),
-                   "--ef", a.ef, "--threads", str(a.build_threads), "--repeats", str(a.repeats),
-                   "--json"]
-            r = run_system("nearstore", cmd, a.timeout)
-            r["command"] = cmd
-            results["nearstore"] = r
-            ns_key = "nearstore"
+            for mode in modes:
+                cmd = [a.nearstore_bin, "bench", "ann", "--base", base, "--query", query, "--gt", gt,
+                       "--metric", a.metric, "--m", str(a.m), "--ef-construction", str(a.ef_construction),
+                       "--ef", a.ef, "--threads", str(a.build_threads), "--repeats", str(a.repeats),
+                       "--storage-mode", mode, "--json"]
+                key = "nearstore" if mode == modes[0] else f"nearstore-{mode}"
+                runs_of.append((key, cmd, None))
+                ns_key = ns_key or key
         else:
             cmd = [sys.executable, os.path.join(HERE, "peer_run.py"), "--system", s, "--base", base,
                    "--query", query, "--gt", gt, "--metric", a.metric, "--m", str(a.m),
                    "--ef-construction", str(a.ef_construction), "--ef", a.ef,
                    "--build-threads", str(a.build_threads), "--repeats", str(a.repeats)]
-            results[s] = run_system(s, cmd, a.timeout, env)
-        if "error" in results[s]:
-            log(f"== {s}: FAILED: {results[s]['error']}")
+            runs_of.append((s, cmd, env))
+    for rnd in range(max(1, a.rounds)):
+        for key, cmd, run_env in runs_of:
+            log(f"\n== round {rnd + 1}: {key}")
+            r = run_system(key, cmd, a.timeout, run_env) if run_env else run_system(key, cmd, a.timeout)
+            r["command"] = cmd
+            if key.startswith("nearstore") and "error" not in r:
+                r["system"] = f"nearstore {r.get('storage_mode', 'full')}"
+            prev = results.get(key)
+            if prev is None or "error" in prev:
+                results[key] = r
+            elif "error" not in r:
+                # keep the best QPS per ef over the rounds (recall is the same build to build
+                # only up to build randomness: keep the run's own recall with its QPS)
+                for p_run, n_run in zip(prev.get("runs", []), r.get("runs", [])):
+                    if n_run["qps"] > p_run["qps"]:
+                        p_run.update(n_run)
+            if "error" in results[key]:
+                log(f"== {key}: FAILED: {results[key]['error']}")
 
     rows = summarize(results, ns_key)
     ns_present = ns_key is not None and "error" not in results[ns_key]
@@ -360,8 +410,12 @@ def main():
               f"ef_construction={a.ef_construction}, ef={a.ef}, build threads {a.build_threads}, "
               f"search 1 thread; machine: {mach.get('cpu', '?')}, nproc {mach['nproc']}")
     print()
+    vs = render_vs(results, "hnswlib")
     print(header)
     print(table)
+    if vs:
+        print()
+        print(vs)
     if ns_note:
         print(f"(NearStore skipped: {ns_note})")
     print("QPS at recall@10 interpolated linearly between bracketing ef points; n/a = not reached; "
@@ -374,6 +428,8 @@ def main():
     with open(md_path, "w") as f:
         f.write(f"# ANN peers: {name}\n\n{stamp}. {header}.\n\nGround truth: `{gt}` ({gt_why}).\n\n")
         f.write(table + "\n\n")
+        if vs:
+            f.write(vs + "\n\n")
         if ns_note:
             f.write(f"NearStore skipped: {ns_note}.\n\n")
         f.write("QPS at recall@10 interpolated linearly in recall between the bracketing ef points; "

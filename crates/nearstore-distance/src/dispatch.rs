@@ -46,7 +46,12 @@ impl Isa {
 /// Declares [`Kernels`]: one `unsafe fn` pointer field per kernel (the table's invariant is
 /// what makes calling it sound) and a safe method of the same name that calls it.
 macro_rules! kernel_table {
-    ($($(#[$doc:meta])* $name:ident: $t:ty => $r:ty;)*) => {
+    (
+        $($(#[$doc:meta])* $name:ident: $t:ty => $r:ty;)*
+        @mixed {
+            $($(#[$mdoc:meta])* $mname:ident: $ma:ty, $mb:ty => $mr:ty;)*
+        }
+    ) => {
         /// One instruction set's kernels.
         ///
         /// Every method compares the common prefix of its two slices (callers check
@@ -63,6 +68,7 @@ macro_rules! kernel_table {
             /// Which instruction set these kernels use.
             pub isa: Isa,
             $(pub(crate) $name: unsafe fn(&[$t], &[$t]) -> $r,)*
+            $(pub(crate) $mname: unsafe fn(&[$ma], &[$mb]) -> $mr,)*
         }
 
         impl Kernels {
@@ -74,6 +80,15 @@ macro_rules! kernel_table {
                     // runtime detection of every feature its kernels enable (the scalar
                     // kernels need none), and every kernel accepts any two slices.
                     unsafe { (self.$name)(a, b) }
+                }
+            )*
+            $(
+                $(#[$mdoc])*
+                #[inline]
+                pub fn $mname(&self, a: &[$ma], b: &[$mb]) -> $mr {
+                    // SAFETY: as above: the table was handed out only after detecting every
+                    // feature its kernels enable, and every kernel accepts any two slices.
+                    unsafe { (self.$mname)(a, b) }
                 }
             )*
         }
@@ -113,6 +128,11 @@ kernel_table! {
     hamming_bits: u64 => u64;
     /// `popcount(a AND b)`, `popcount(a OR b)`.
     jaccard_bits: u64 => SetCounts;
+    @mixed {
+        /// `Σ qᵢcᵢ` of an `f32` query and `u8` codes (asymmetric scalar-quantization
+        /// distance: the caller folds the per-dimension scale into `q`).
+        dot_f32_u8: f32, u8 => f32;
+    }
 }
 
 /// The scalar table (every platform).
@@ -134,6 +154,7 @@ pub(crate) static SCALAR: Kernels = Kernels {
     l2sq_i8: scalar::l2sq_i8,
     hamming_bits: scalar::hamming_bits,
     jaccard_bits: scalar::jaccard_bits,
+    dot_f32_u8: scalar::dot_f32_u8,
 };
 
 impl Kernels {

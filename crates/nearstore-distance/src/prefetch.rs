@@ -9,6 +9,17 @@ const LINE: usize = 64;
 /// never faults (prefetches of any address are architecturally harmless).
 #[inline]
 pub fn prefetch_vector(v: &[f32]) {
+    prefetch_slice(v);
+}
+
+/// [`prefetch_vector`] for byte codes (quantized vectors).
+#[inline]
+pub fn prefetch_bytes(v: &[u8]) {
+    prefetch_slice(v);
+}
+
+#[inline]
+fn prefetch_slice<T>(v: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         let bytes = std::mem::size_of_val(v);
@@ -38,5 +49,6 @@ mod tests {
         super::prefetch_vector(&[]);
         super::prefetch_vector(&[1.0; 1000]);
         super::prefetch_vector(&[1.0; 3][1..]);
+        super::prefetch_bytes(&[7u8; 300][3..]);
     }
 }

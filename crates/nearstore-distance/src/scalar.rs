@@ -152,6 +152,17 @@ pub fn l2sq_u8(a: &[u8], b: &[u8]) -> u32 {
     acc
 }
 
+/// `Σ qᵢcᵢ` of an `f32` query and `u8` codes, accumulated in `f64` in index order (the
+/// oracle of the asymmetric scalar-quantization kernels; same tolerance as `dot_f32` with
+/// `Σ|qᵢcᵢ|`).
+pub fn dot_f32_u8(q: &[f32], c: &[u8]) -> f32 {
+    let mut acc = 0f64;
+    for (x, y) in q.iter().zip(c) {
+        acc += f64::from(*x) * f64::from(*y);
+    }
+    acc as f32
+}
+
 /// `Σ aᵢbᵢ` over `i8` codes, wrapping modulo 2³² (exact while `len <= 131_071`).
 pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     let mut acc = 0i32;

@@ -37,6 +37,7 @@ mod allow;
 mod error;
 mod flat;
 pub mod hnsw;
+pub mod quant;
 mod space;
 
 pub use allow::{AllowAll, AllowList, IdSetAllowList};
@@ -44,6 +45,7 @@ pub use error::{Error, Result};
 pub use flat::FlatIndex;
 pub use hnsw::{HnswIndex, HnswParams, SearchQuality, SearchStats, last_search_stats};
 pub use nearstore_distance::DistanceMetric;
+pub use quant::{MemorySource, QuantConfig, SearchOptions, StorageMode, VectorSource};
 
 /// One search result: an external id and its score (see [`DistanceMetric`] for direction).
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -84,6 +84,40 @@ impl Space {
         }
     }
 
+    /// The internal distance from `q·x`, `|q|²` and `|x|²` (quantized traversal): `-dot` for
+    /// cosine and dot product, `|q|² - 2 q·x + |x|²` for L2. The set metrics have no
+    /// quantized form (an index refuses to quantize them) and give `+inf`.
+    #[inline]
+    pub fn distance_from_dot(&self, dot: f32, q_sq: f32, x_sq: f32) -> f32 {
+        match self.kind {
+            Kind::NegDot => -dot,
+            Kind::L2 => q_sq - 2.0 * dot + x_sq,
+            Kind::Hamming | Kind::Jaccard => f32::INFINITY,
+        }
+    }
+
+    /// Whether the metric can be quantized (cosine, dot product, L2).
+    pub fn quantizable(&self) -> bool {
+        matches!(self.kind, Kind::NegDot | Kind::L2)
+    }
+
+    /// Exact internal distance from a prepared query to a vector as the user wrote it (not
+    /// normalized): what rescoring from a vector source computes. For cosine the vector's
+    /// norm is divided out in the same pass; a zero vector is at distance 0.
+    #[inline]
+    pub fn distance_raw(&self, q: &[f32], v: &[f32]) -> f32 {
+        if self.normalizes() {
+            let dn = self.kernels.dot_norm_f32(q, v);
+            if dn.norm_sq > 0.0 {
+                -(dn.dot / dn.norm_sq.sqrt())
+            } else {
+                0.0
+            }
+        } else {
+            self.distance(q, v)
+        }
+    }
+
     /// The user-facing score for an internal distance.
     pub fn score(&self, distance: f32) -> f32 {
         match self.metric {

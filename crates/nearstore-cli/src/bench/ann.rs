@@ -2,12 +2,14 @@
 //! latency per ef, build time, memory and checkpoint reload; optionally filtered search.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
 use nearstore::index::{
-    AllowList, HnswIndex, HnswParams, IdSetAllowList, SearchQuality, VectorIndex,
+    AllowList, HnswIndex, HnswParams, IdSetAllowList, MemorySource, QuantConfig, SearchOptions,
+    SearchQuality, StorageMode, VectorIndex, VectorSource,
 };
 use rayon::prelude::*;
 use serde_json::{Value, json};
@@ -66,9 +68,28 @@ pub struct AnnArgs {
     /// After the sweep, delete this fraction of the points, vacuum, and measure again.
     #[arg(long)]
     delete_fraction: Option<f64>,
+    /// Storage mode of the index: full, sq8 or binary. A quantized index walks its graph on
+    /// codes and rescores candidates with exact vectors from an in-memory source standing in
+    /// for the storage mapping (not counted in `index_bytes`; counted in the RSS).
+    #[arg(long, default_value = "full")]
+    storage_mode: String,
+    /// Candidates rescored per result (default: the mode's own).
+    #[arg(long)]
+    oversampling: Option<f32>,
+    /// Return the codes' ranking without exact rescoring (sq8 only; binary always rescores).
+    #[arg(long)]
+    no_rerank: bool,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     json: bool,
+}
+
+/// The search options of a run.
+fn options(args: &AnnArgs) -> SearchOptions {
+    SearchOptions {
+        rerank: Some(!args.no_rerank),
+        oversampling: args.oversampling,
+    }
 }
 
 /// One sweep point: recall@10, QPS and latency over all queries on one thread.
@@ -79,13 +100,20 @@ fn measure(
     quality: SearchQuality,
     allow: Option<&dyn AllowList>,
 ) -> anyhow::Result<Measured> {
+    let opts = RUN_OPTIONS.with(std::cell::Cell::get);
     measure_searches(queries, truth, |q| {
         Ok(index
-            .search(q, 10, quality, allow)?
+            .search_with(q, 10, quality, allow, opts)?
             .iter()
             .map(|h| h.id)
             .collect())
     })
+}
+
+thread_local! {
+    /// The search options every measured search of this run uses (set once by `run_ann`).
+    static RUN_OPTIONS: std::cell::Cell<SearchOptions> =
+        std::cell::Cell::new(SearchOptions::default());
 }
 
 /// Runs the benchmark and prints its report.
@@ -103,8 +131,22 @@ pub fn run_ann(args: &AnnArgs) -> anyhow::Result<()> {
         ef_construction: args.ef_construction,
         ..HnswParams::default()
     };
-    let index = HnswIndex::new(dim, metric, params)?;
+    let mode = StorageMode::parse(&args.storage_mode)?;
+    RUN_OPTIONS.with(|c| c.set(options(args)));
     let items: Vec<(u64, &[f32])> = (0..n).map(|i| (i as u64, base.row(i))).collect();
+    let source = MemorySource::new();
+    let index = if mode == StorageMode::Full {
+        HnswIndex::new(dim, metric, params)?
+    } else {
+        for (id, v) in &items {
+            source.put(*id, v);
+        }
+        let mut quant = QuantConfig::new(mode);
+        if let Some(o) = args.oversampling {
+            quant.oversampling = o;
+        }
+        HnswIndex::new_quantized(dim, metric, params, quant, source.clone())?
+    };
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.max(1))
         .build()?;
@@ -135,7 +177,11 @@ pub fn run_ann(args: &AnnArgs) -> anyhow::Result<()> {
     // Peak memory of building and searching, taken before the reload (which holds a second
     // copy of the index) and the filtered and delete runs.
     let peak_rss = peak_rss_mib();
-    let reload = checkpoint_reload(&index, &qrefs, build_seconds)?;
+    let src: Option<Arc<dyn VectorSource>> = (mode != StorageMode::Full).then(|| {
+        let s: Arc<dyn VectorSource> = source.clone();
+        s
+    });
+    let reload = checkpoint_reload(&index, &qrefs, build_seconds, src)?;
     let filtered = filtered_runs(&index, n, &qrefs, &args.filter_selectivity)?;
     let by_field = match (&args.payloads, &args.filter_field) {
         (Some(path), Some(field)) => {
@@ -156,6 +202,11 @@ pub fn run_ann(args: &AnnArgs) -> anyhow::Result<()> {
         "vectors_per_second": n as f64 / build_seconds,
         "peak_rss_mib": peak_rss,
         "index_bytes": index.memory_bytes(),
+        "storage_mode": mode.name(),
+        "active_storage": index.active_storage().name(),
+        "oversampling": args.oversampling.unwrap_or(index.quant_config().oversampling),
+        "rerank": !args.no_rerank,
+        "source_bytes": source.memory_bytes(),
         "runs": runs, "reload": reload, "filtered": filtered, "by_field": by_field,
         "deletes": deletes,
     });
@@ -172,6 +223,7 @@ fn checkpoint_reload(
     index: &HnswIndex,
     queries: &[&[f32]],
     build_seconds: f64,
+    source: Option<Arc<dyn VectorSource>>,
 ) -> anyhow::Result<Value> {
     let dir = temp_data_dir("ann")?;
     let path = dir.join("hnsw.ckpt");
@@ -180,7 +232,7 @@ fn checkpoint_reload(
     index.save(&backend, &path, 0)?;
     let save_seconds = started.elapsed().as_secs_f64();
     let started = Instant::now();
-    let (loaded, _) = HnswIndex::load(&backend, &path)?;
+    let (loaded, _) = HnswIndex::load_with_source(&backend, &path, source)?;
     let load_seconds = started.elapsed().as_secs_f64();
     let identical = queries.iter().all(|q| {
         let a = index.search(q, 10, SearchQuality::Ef(64), None).ok();
@@ -318,8 +370,16 @@ fn delete_runs(
 
 fn print_tables(r: &Value) {
     println!(
-        "nearstore HNSW: n = {}, dim = {}, metric = {}, M = {}, ef_construction = {}",
-        r["n"], r["dim"], r["metric"], r["m"], r["ef_construction"]
+        "nearstore HNSW: n = {}, dim = {}, metric = {}, M = {}, ef_construction = {}, storage {} (active {}, oversampling {}, rerank {})",
+        r["n"],
+        r["dim"],
+        r["metric"],
+        r["m"],
+        r["ef_construction"],
+        r["storage_mode"],
+        r["active_storage"],
+        r["oversampling"],
+        r["rerank"]
     );
     println!(
         "build: {:.2} s with {} threads ({:.0} vectors/s); peak RSS {:.1} MiB; index {:.1} MiB",

@@ -48,6 +48,14 @@ fn ld_i8(p: &[i8; 32]) -> __m256i {
     unsafe { _mm256_loadu_si256(p.as_ptr().cast()) }
 }
 
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn ld_u8x8_ps(p: &[u8; 8]) -> __m256 {
+    // SAFETY: `p` refers to 8 readable bytes, exactly what `loadl_epi64` reads.
+    let b = unsafe { _mm_loadl_epi64(p.as_ptr().cast()) };
+    _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(b))
+}
+
 /// A zero-filled block holding `t` (shorter than the block) at its start.
 #[inline]
 fn pad<T: Copy + Default, const N: usize>(t: &[T]) -> [T; N] {
@@ -376,7 +384,34 @@ static TABLE: Kernels = Kernels {
     l2sq_i8: l2sq_i8_k,
     hamming_bits: super::popcnt::hamming_bits,
     jaccard_bits: super::popcnt::jaccard_bits,
+    dot_f32_u8: dot_f32_u8_k,
 };
+
+/// `Σ qᵢcᵢ` of an `f32` query and `u8` codes: eight codes widened to `f32` per step, four
+/// independent FMA chains.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn dot_f32_u8_k(q: &[f32], c: &[u8]) -> f32 {
+    let n = q.len().min(c.len());
+    let (qc, qt) = q[..n].as_chunks::<8>();
+    let (cc, ct) = c[..n].as_chunks::<8>();
+    let (qc4, qc1) = qc.as_chunks::<4>();
+    let (cc4, cc1) = cc.as_chunks::<4>();
+    let mut s0 = _mm256_setzero_ps();
+    let (mut s1, mut s2, mut s3) = (s0, s0, s0);
+    for (x, y) in qc4.iter().zip(cc4) {
+        s0 = _mm256_fmadd_ps(ld_f32(&x[0]), ld_u8x8_ps(&y[0]), s0);
+        s1 = _mm256_fmadd_ps(ld_f32(&x[1]), ld_u8x8_ps(&y[1]), s1);
+        s2 = _mm256_fmadd_ps(ld_f32(&x[2]), ld_u8x8_ps(&y[2]), s2);
+        s3 = _mm256_fmadd_ps(ld_f32(&x[3]), ld_u8x8_ps(&y[3]), s3);
+    }
+    for (x, y) in qc1.iter().zip(cc1) {
+        s2 = _mm256_fmadd_ps(ld_f32(x), ld_u8x8_ps(y), s2);
+    }
+    if !qt.is_empty() {
+        s3 = _mm256_fmadd_ps(ld_f32(&pad(qt)), ld_u8x8_ps(&pad(ct)), s3);
+    }
+    hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)))
+}
 
 /// Does this CPU have every feature these kernels enable (AVX2, FMA, F16C, POPCNT)?
 pub(super) fn detected() -> bool {

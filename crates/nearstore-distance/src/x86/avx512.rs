@@ -568,6 +568,53 @@ fn jaccard_bits_vpop(a: &[u64], b: &[u64]) -> SetCounts {
 }
 
 // ---------------------------------------------------------------------------------------
+// Asymmetric f32 x u8 (scalar-quantization codes).
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn ld_u8x16_ps(p: &[u8; 16]) -> __m512 {
+    // SAFETY: `p` refers to 16 readable bytes, exactly what `loadu_si128` reads.
+    let b = unsafe { _mm_loadu_si128(p.as_ptr().cast()) };
+    _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b))
+}
+
+#[inline]
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn tail_u8x16_ps(t: &[u8]) -> __m512 {
+    let len = t.len().min(16);
+    let mask = ((1u32 << len) - 1) as __mmask16;
+    // SAFETY: the mask selects bytes 0..len, all inside `t`; masked-off bytes are not
+    // accessed (AVX-512BW/VL fault suppression).
+    let b = unsafe { _mm_maskz_loadu_epi8(mask, t.as_ptr().cast()) };
+    _mm512_cvtepi32_ps(_mm512_cvtepu8_epi32(b))
+}
+
+/// `Σ qᵢcᵢ` of an `f32` query and `u8` codes: sixteen codes widened to `f32` per step, two
+/// independent FMA chains (the conversion, not the FMA, bounds the throughput), one masked
+/// step for the tail.
+#[target_feature(enable = "avx512f,avx512bw,avx512vl")]
+fn dot_f32_u8_k(q: &[f32], c: &[u8]) -> f32 {
+    let n = q.len().min(c.len());
+    let (qc, qt) = q[..n].as_chunks::<16>();
+    let (cc, ct) = c[..n].as_chunks::<16>();
+    let (qc2, qc1) = qc.as_chunks::<2>();
+    let (cc2, cc1) = cc.as_chunks::<2>();
+    let mut s0 = _mm512_setzero_ps();
+    let mut s1 = s0;
+    for (x, y) in qc2.iter().zip(cc2) {
+        s0 = _mm512_fmadd_ps(ld_f32(&x[0]), ld_u8x16_ps(&y[0]), s0);
+        s1 = _mm512_fmadd_ps(ld_f32(&x[1]), ld_u8x16_ps(&y[1]), s1);
+    }
+    for (x, y) in qc1.iter().zip(cc1) {
+        s0 = _mm512_fmadd_ps(ld_f32(x), ld_u8x16_ps(y), s0);
+    }
+    if !qt.is_empty() {
+        s1 = _mm512_fmadd_ps(tail_f32(qt), tail_u8x16_ps(ct), s1);
+    }
+    _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
+}
+
+// ---------------------------------------------------------------------------------------
 // The tables.
 
 const BASE: Kernels = Kernels {
@@ -588,6 +635,7 @@ const BASE: Kernels = Kernels {
     l2sq_i8: l2sq_i8_k,
     hamming_bits: super::popcnt::hamming_bits,
     jaccard_bits: super::popcnt::jaccard_bits,
+    dot_f32_u8: dot_f32_u8_k,
 };
 
 static TABLE: Kernels = BASE;

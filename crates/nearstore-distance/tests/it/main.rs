@@ -11,5 +11,6 @@
 mod dispatch;
 mod float_kernels;
 mod integer_kernels;
+mod quantized_kernels;
 mod set_kernels;
 mod vectors;

@@ -32,10 +32,12 @@ pub(super) fn select_neighbors(
         if kept.len() >= max {
             break;
         }
-        let v = g.vector(c.id);
-        let diverse = kept
-            .iter()
-            .all(|s| space.distance(v, g.vector(s.id)) > c.dist);
+        if kept.is_empty() {
+            kept.push(c);
+            continue;
+        }
+        let v = g.probe_slot(space, c.id);
+        let diverse = kept.iter().all(|s| g.distance(&v, s.id) > c.dist);
         if diverse {
             kept.push(c);
         }
@@ -94,6 +96,15 @@ impl HnswIndex {
         };
         if !replaced.is_empty() {
             self.delete_ids(&replaced);
+        }
+        if self.training_due(items.len()) {
+            let step = items.len().div_ceil(crate::quant::TRAIN_SAMPLE).max(1);
+            let sample: Vec<Vec<f32>> = items
+                .iter()
+                .step_by(step)
+                .map(|(_, v)| self.space.prepare(v.as_ref()))
+                .collect();
+            self.train_if_due(&sample)?;
         }
         // A later duplicate in the batch wins.
         let mut last: rustc_hash::FxHashMap<u64, usize> = Default::default();
@@ -167,23 +178,15 @@ impl HnswIndex {
             return;
         };
         let level = g.level(slot);
-        let q = g.vector(slot);
+        let q = &g.probe_slot(&self.space, slot);
         let mut links = Vec::new();
-        let mut eps = vec![descend(&g, &self.space, q, entry, level, &mut links)];
+        let mut eps = vec![descend(&g, q, entry, level, &mut links)];
         let top = entry.1.min(level);
         let mut visited = self.visited.take(g.len());
         let mut chosen = Vec::with_capacity(usize::from(top) + 1);
         for lc in (0..=top).rev() {
             visited.reset(g.len());
-            let mut found = search_pool(
-                &g,
-                &self.space,
-                q,
-                &eps,
-                self.params.ef_construction,
-                lc,
-                &mut visited,
-            );
+            let mut found = search_pool(&g, q, &eps, self.params.ef_construction, lc, &mut visited);
             // Another thread may already have linked this node: never link it to itself.
             found.retain(|n| n.id != slot);
             let neighbors = select_neighbors(&g, &self.space, &found, self.params.m);
@@ -225,12 +228,12 @@ impl HnswIndex {
             g.replace_links(node, level, buf);
             return;
         }
-        let v = g.vector(node);
+        let v = g.probe_slot(&self.space, node);
         let mut candidates: Vec<Near<u32>> = buf
             .iter()
             .chain(std::iter::once(&new))
             .map(|&id| Near {
-                dist: self.space.distance(v, g.vector(id)),
+                dist: g.distance(&v, id),
                 id,
             })
             .collect();

@@ -33,15 +33,14 @@ impl HnswIndex {
                 break;
             }
             for u in orphans {
-                let q = g.vector(u).to_vec();
+                let q = g.probe_slot(&self.space, u);
                 let mut visited = self.visited.take(g.len());
                 let start = Near {
-                    dist: self.space.distance(&q, g.vector(entry)),
+                    dist: g.distance(&q, entry),
                     id: entry,
                 };
                 let near = search_layer(
                     &g,
-                    &self.space,
                     &q,
                     &[start],
                     self.params.ef_construction.min(64),

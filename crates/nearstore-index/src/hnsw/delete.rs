@@ -32,13 +32,13 @@ fn repair_list(
     if removed == 0 {
         return false;
     }
-    let v = g.vector(node);
+    let v = g.probe_slot(space, node);
     let mut options: Vec<Near<u32>> = replacements
         .iter()
         .copied()
         .filter(|&r| r != node && !dead(r) && !g.is_deleted(r) && !buf.contains(&r))
         .map(|r| Near {
-            dist: space.distance(v, g.vector(r)),
+            dist: g.distance(&v, r),
             id: r,
         })
         .collect();

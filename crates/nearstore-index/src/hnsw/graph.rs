@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use parking_lot::Mutex;
 
-use super::arena::VectorArena;
+use super::rows::{Probe, Rows};
+use crate::space::Space;
 
 /// No upper-layer storage for this node.
 const NO_UPPER: u32 = u32::MAX;
@@ -20,7 +21,8 @@ const NO_UPPER: u32 = u32::MAX;
 pub struct Graph {
     m: usize,
     m0: usize,
-    vectors: VectorArena,
+    dim: usize,
+    rows: Rows,
     external: Vec<u64>,
     levels: Vec<u8>,
     deleted: Vec<AtomicBool>,
@@ -44,7 +46,8 @@ impl Graph {
         Graph {
             m,
             m0: 2 * m,
-            vectors: VectorArena::new(dim),
+            dim,
+            rows: Rows::new(dim),
             external: Vec::new(),
             levels: Vec::new(),
             deleted: Vec::new(),
@@ -70,7 +73,7 @@ impl Graph {
 
     /// Reserves room for `additional` more slots.
     pub fn reserve(&mut self, additional: usize) {
-        self.vectors.reserve(additional);
+        self.rows.reserve(self.dim, additional);
         self.external.reserve(additional);
         self.levels.reserve(additional);
         self.deleted.reserve(additional);
@@ -92,7 +95,7 @@ impl Graph {
     /// Appends a slot with its (prepared) vector, external id and level; no links yet.
     pub fn push(&mut self, vector: &[f32], external: u64, level: u8) -> u32 {
         let slot = self.len() as u32;
-        self.vectors.push(vector);
+        self.rows.push(self.dim, vector);
         self.external.push(external);
         self.levels.push(level);
         self.deleted.push(AtomicBool::new(false));
@@ -107,7 +110,7 @@ impl Graph {
     /// Reuses a freed slot for a new point.
     pub fn reuse(&mut self, slot: u32, vector: &[f32], external: u64, level: u8) {
         let s = slot as usize;
-        self.vectors.set(s, vector);
+        self.rows.set(self.dim, s, vector);
         self.external[s] = external;
         if level > self.levels[s] {
             self.upper_start[s] = self.upper_block(level);
@@ -119,10 +122,45 @@ impl Graph {
         }
     }
 
-    /// The stored vector of a slot.
+    /// The rows (vectors or codes) the graph is walked on.
+    pub fn rows(&self) -> &Rows {
+        &self.rows
+    }
+
+    /// Replaces the rows (training; the caller holds the write lock and gives one row per
+    /// slot).
+    pub fn set_rows(&mut self, rows: Rows) {
+        self.rows = rows;
+    }
+
+    /// The `f32` row of a slot, when the graph keeps `f32` rows.
     #[inline]
-    pub fn vector(&self, slot: u32) -> &[f32] {
-        self.vectors.get(slot as usize)
+    pub fn f32_row(&self, slot: u32) -> Option<&[f32]> {
+        self.rows.f32_row(slot as usize)
+    }
+
+    /// A prepared query against these rows.
+    #[inline]
+    pub fn probe<'a>(&self, space: &'a Space, q: &'a [f32]) -> Probe<'a> {
+        self.rows.probe(space, q)
+    }
+
+    /// A stored slot as a query.
+    #[inline]
+    pub fn probe_slot<'a>(&'a self, space: &'a Space, slot: u32) -> Probe<'a> {
+        self.rows.probe_slot(space, self.dim, slot as usize)
+    }
+
+    /// Traversal distance from `p` to `slot`.
+    #[inline]
+    pub fn distance(&self, p: &Probe<'_>, slot: u32) -> f32 {
+        self.rows.distance(self.dim, p, slot as usize)
+    }
+
+    /// Prefetches a slot's row (its first lines, or all of it).
+    #[inline]
+    pub fn prefetch(&self, slot: u32, whole: bool) {
+        self.rows.prefetch(self.dim, slot as usize, whole);
     }
 
     /// The external id of a slot.
@@ -229,7 +267,7 @@ impl Graph {
 
     /// Bytes held by the arrays.
     pub fn memory_bytes(&self) -> usize {
-        self.vectors.memory_bytes()
+        self.rows.memory_bytes()
             + self.external.capacity() * 8
             + self.levels.capacity()
             + self.deleted.capacity()
@@ -241,7 +279,7 @@ impl Graph {
     /// Raw parts for persistence.
     pub fn parts(&self) -> GraphParts<'_> {
         GraphParts {
-            vectors: &self.vectors,
+            rows: &self.rows,
             external: &self.external,
             levels: &self.levels,
             deleted: &self.deleted,
@@ -256,7 +294,7 @@ impl Graph {
     pub fn from_parts(
         dim: usize,
         m: usize,
-        vectors: Vec<f32>,
+        rows: Rows,
         external: Vec<u64>,
         levels: Vec<u8>,
         deleted: Vec<bool>,
@@ -274,16 +312,11 @@ impl Graph {
                 indegree[l as usize] += 1;
             }
         }
-        let mut arena = VectorArena::new(dim);
-        arena.reserve(n);
-        for row in vectors.chunks_exact(dim) {
-            arena.push(row);
-        }
-        drop(vectors);
         Graph {
             m,
             m0,
-            vectors: arena,
+            dim,
+            rows,
             external,
             levels,
             deleted: deleted.into_iter().map(AtomicBool::new).collect(),
@@ -300,8 +333,8 @@ impl Graph {
 /// Borrowed arrays of a graph, for persistence.
 #[derive(Debug)]
 pub struct GraphParts<'g> {
-    /// Vectors by slot.
-    pub vectors: &'g VectorArena,
+    /// Vectors or codes by slot.
+    pub rows: &'g Rows,
     /// External ids.
     pub external: &'g [u64],
     /// Top level per slot.

@@ -4,6 +4,7 @@
 //! reflects so the engine replays only the tail.
 
 use std::path::Path;
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use nearstore_storage::Backend;
@@ -12,11 +13,16 @@ use parking_lot::{Mutex, RwLock};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+use super::arena::VectorArena;
 use super::graph::Graph;
+use super::rows::Rows;
 use super::visited::VisitedPool;
 use super::{HnswIndex, HnswParams};
 use crate::DistanceMetric;
 use crate::error::{Error, Result};
+use crate::quant::binary::BinaryCodebook;
+use crate::quant::sq8::Sq8Codebook;
+use crate::quant::{QuantConfig, StorageMode, VectorSource};
 use crate::space::Space;
 
 /// Magic of an HNSW checkpoint file.
@@ -78,12 +84,37 @@ impl HnswIndex {
         meta.extend_from_slice(&entry.to_le_bytes());
         meta.push(entry_level);
         meta.extend_from_slice(&lsn.to_le_bytes());
+        let mut quant = vec![mode_byte(self.quant.mode), mode_byte(p.rows.mode())];
+        quant.extend_from_slice(&self.quant.oversampling.to_le_bytes());
+        quant.extend_from_slice(&(self.quant.train_at as u64).to_le_bytes());
+        let (vectors, book, codes, norms) = match p.rows {
+            Rows::Full(arena) => (
+                bytes_of(
+                    (0..arena.len()).flat_map(|i| arena.get(i).iter().copied()),
+                    f32::to_le_bytes,
+                ),
+                Vec::new(),
+                Vec::new(),
+                Vec::new(),
+            ),
+            Rows::Sq8 {
+                book, codes, norms, ..
+            } => (
+                Vec::new(),
+                book.to_bytes(),
+                codes.clone(),
+                bytes_of(norms.iter().copied(), f32::to_le_bytes),
+            ),
+            Rows::Binary { book, codes } => (
+                Vec::new(),
+                book.to_bytes(),
+                bytes_of(codes.iter().copied(), u64::to_le_bytes),
+                Vec::new(),
+            ),
+        };
         let sections = [
             meta,
-            bytes_of(
-                (0..p.vectors.len()).flat_map(|i| p.vectors.get(i).iter().copied()),
-                f32::to_le_bytes,
-            ),
+            vectors,
             bytes_of(p.external.iter().copied(), u64::to_le_bytes),
             p.levels.to_vec(),
             p.deleted
@@ -100,6 +131,10 @@ impl HnswIndex {
                 u32::to_le_bytes,
             ),
             bytes_of(free.iter().copied(), u32::to_le_bytes),
+            quant,
+            book,
+            codes,
+            norms,
         ];
         let refs: Vec<&[u8]> = sections.iter().map(Vec::as_slice).collect();
         write_sections(backend, path, &HNSW_MAGIC, &refs)?;
@@ -109,10 +144,23 @@ impl HnswIndex {
     /// Loads a checkpoint written by [`HnswIndex::save`]; returns the index and the `lsn` it
     /// recorded. Every length, link and level is validated: a damaged file is a
     /// `Corruption` error, never a panic or a wild read.
+    ///
+    /// A quantized index's checkpoint needs [`HnswIndex::load_with_source`].
     pub fn load(backend: &dyn Backend, path: &Path) -> Result<(Self, u64)> {
+        Self::load_with_source(backend, path, None)
+    }
+
+    /// [`HnswIndex::load`] for any storage mode: `source` is where a quantized index reads
+    /// its exact vectors (required when the checkpoint is quantized; ignored by `full`).
+    pub fn load_with_source(
+        backend: &dyn Backend,
+        path: &Path,
+        source: Option<Arc<dyn VectorSource>>,
+    ) -> Result<(Self, u64)> {
         let s = read_sections(backend, path, &HNSW_MAGIC)?;
-        if s.len() != 9 {
-            return Err(corrupt(path, format!("{} sections, expected 9", s.len())));
+        // 9 sections: a checkpoint from before quantization (always `full`).
+        if s.len() != 9 && s.len() != 13 {
+            return Err(corrupt(path, format!("{} sections, expected 13", s.len())));
         }
         let meta = &s[0];
         if meta.len() != 38 {
@@ -141,7 +189,6 @@ impl HnswIndex {
         let entry = u32_at(25);
         let entry_level = meta[29];
         let lsn = u64_at(30);
-        let vectors: Vec<f32> = decode(&s[1], f32::from_le_bytes);
         let external: Vec<u64> = decode(&s[2], u64::from_le_bytes);
         let levels = s[3].clone();
         let deleted: Vec<bool> = s[4].iter().map(|&b| b != 0).collect();
@@ -152,7 +199,6 @@ impl HnswIndex {
         let n = levels.len();
         let (m, m0) = (params.m, 2 * params.m);
         let sizes_ok = dim > 0
-            && s[1].len() == n * dim * 4
             && s[2].len() == n * 8
             && deleted.len() == n
             && s[5].len() == n * (m0 + 1) * 4
@@ -207,10 +253,33 @@ impl HnswIndex {
             }
         }
         let live = ids.len();
+        let empty = Vec::new();
+        let quant_sections = s.get(9..13).unwrap_or_default();
+        let section = |i: usize| quant_sections.get(i).unwrap_or(&empty);
+        let (quant, rows) = load_rows(
+            path,
+            dim,
+            n,
+            &s[1],
+            section(0),
+            section(1),
+            section(2),
+            section(3),
+        )?;
+        if quant.mode != StorageMode::Full && !Space::new(metric).quantizable() {
+            return Err(corrupt(path, "a quantized index of a set metric"));
+        }
+        if quant.mode != StorageMode::Full && source.is_none() {
+            return Err(Error::InvalidArgument(format!(
+                "{} is a quantized ({}) index: load it with its vector source",
+                path.display(),
+                quant.mode.name()
+            )));
+        }
         let graph = Graph::from_parts(
             dim,
             m,
-            vectors,
+            rows,
             external,
             levels,
             deleted,
@@ -229,7 +298,112 @@ impl HnswIndex {
             visited: VisitedPool::default(),
             level_rng: Mutex::new(ChaCha8Rng::seed_from_u64(params.seed ^ lsn)),
             live: AtomicUsize::new(live),
+            quant,
+            source: if quant.mode == StorageMode::Full {
+                None
+            } else {
+                source
+            },
         };
         Ok((index, lsn))
     }
+}
+
+fn mode_byte(mode: StorageMode) -> u8 {
+    StorageMode::ALL
+        .iter()
+        .position(|m| *m == mode)
+        .unwrap_or(0) as u8
+}
+
+fn mode_of(path: &Path, byte: u8) -> Result<StorageMode> {
+    StorageMode::ALL
+        .get(usize::from(byte))
+        .copied()
+        .ok_or_else(|| corrupt(path, format!("unknown storage mode {byte}")))
+}
+
+/// The quantization settings and the rows of `n` slots, every length checked.
+#[expect(clippy::too_many_arguments, reason = "one argument per section")]
+fn load_rows(
+    path: &Path,
+    dim: usize,
+    n: usize,
+    vectors: &[u8],
+    quant: &[u8],
+    book: &[u8],
+    codes: &[u8],
+    norms: &[u8],
+) -> Result<(QuantConfig, Rows)> {
+    let (config, rows_mode) = if quant.is_empty() {
+        (QuantConfig::default(), StorageMode::Full)
+    } else {
+        if quant.len() != 14 {
+            return Err(corrupt(path, "bad quantization section"));
+        }
+        let mut train_at = [0u8; 8];
+        train_at.copy_from_slice(&quant[6..14]);
+        let config = QuantConfig {
+            mode: mode_of(path, quant[0])?,
+            oversampling: f32::from_le_bytes([quant[2], quant[3], quant[4], quant[5]]),
+            train_at: usize::try_from(u64::from_le_bytes(train_at))
+                .map_err(|_| corrupt(path, "bad training threshold"))?,
+        };
+        config
+            .validate()
+            .map_err(|e| corrupt(path, e.to_string()))?;
+        (config, mode_of(path, quant[1])?)
+    };
+    if rows_mode != StorageMode::Full && rows_mode != config.mode {
+        return Err(corrupt(path, "codes of another storage mode"));
+    }
+    let rows = match rows_mode {
+        StorageMode::Full => {
+            if vectors.len() != n * dim * 4 {
+                return Err(corrupt(path, "vector section size"));
+            }
+            let mut arena = VectorArena::new(dim);
+            arena.reserve(n);
+            let mut row = Vec::with_capacity(dim);
+            for chunk in vectors.chunks_exact(dim * 4) {
+                row.clear();
+                row.extend(decode(chunk, f32::from_le_bytes));
+                arena.push(&row);
+            }
+            Rows::Full(arena)
+        }
+        StorageMode::Sq8 => {
+            let book = Sq8Codebook::from_bytes(dim, book)
+                .ok_or_else(|| corrupt(path, "damaged SQ8 codebook"))?;
+            if codes.len() != n * dim || norms.len() != n * 4 || !vectors.is_empty() {
+                return Err(corrupt(path, "SQ8 code section sizes"));
+            }
+            let norms: Vec<f32> = decode(norms, f32::from_le_bytes);
+            if norms.iter().any(|x| !x.is_finite() || *x < 0.0) {
+                return Err(corrupt(path, "damaged SQ8 norms"));
+            }
+            let sums = codes
+                .chunks_exact(dim)
+                .map(|c| c.iter().map(|&b| f32::from(b)).sum())
+                .collect();
+            Rows::Sq8 {
+                book,
+                codes: codes.to_vec(),
+                norms,
+                sums,
+            }
+        }
+        StorageMode::Binary => {
+            let book = BinaryCodebook::from_bytes(dim, book)
+                .ok_or_else(|| corrupt(path, "damaged binary codebook"))?;
+            if codes.len() != n * book.words() * 8 || !norms.is_empty() || !vectors.is_empty() {
+                return Err(corrupt(path, "binary code section sizes"));
+            }
+            Rows::Binary {
+                book,
+                codes: decode(codes, u64::from_le_bytes),
+            }
+        }
+    };
+    Ok((config, rows))
 }

@@ -17,10 +17,13 @@ mod delete;
 mod graph;
 mod io;
 mod pool;
+mod rows;
 mod search;
 mod topk;
+mod train;
 mod visited;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use parking_lot::{Mutex, RwLock};
@@ -34,6 +37,7 @@ pub(crate) use topk::TopK;
 use self::graph::Graph;
 use self::visited::VisitedPool;
 use crate::error::{Error, Result, validate};
+use crate::quant::{QuantConfig, SearchOptions, StorageMode, VectorSource};
 use crate::space::Space;
 use crate::{AllowList, DistanceMetric, SearchHit, VectorIndex};
 
@@ -107,6 +111,8 @@ pub struct HnswIndex {
     visited: VisitedPool,
     level_rng: Mutex<ChaCha8Rng>,
     live: AtomicUsize,
+    quant: QuantConfig,
+    source: Option<Arc<dyn VectorSource>>,
 }
 
 impl HnswIndex {
@@ -126,7 +132,68 @@ impl HnswIndex {
             visited: VisitedPool::default(),
             level_rng: Mutex::new(ChaCha8Rng::seed_from_u64(params.seed)),
             live: AtomicUsize::new(0),
+            quant: QuantConfig::default(),
+            source: None,
         })
+    }
+
+    /// An empty index that stores its vectors as `quant.mode` codes once trained (at
+    /// `quant.train_at` points, or on [`HnswIndex::train_quantizer`]), walks its graph on
+    /// them and rescores candidates with exact vectors read from `source`. Until trained it
+    /// works exactly like a `full` index. Quantization needs cosine, dot product or L2.
+    ///
+    /// The engine's use: `source` reads its storage mapping; every point the index is
+    /// given must already be readable from `source` (write the store first, the index
+    /// last), and a point must stay readable until the index has deleted it.
+    pub fn new_quantized(
+        dim: usize,
+        metric: DistanceMetric,
+        params: HnswParams,
+        quant: QuantConfig,
+        source: Arc<dyn VectorSource>,
+    ) -> Result<Self> {
+        quant.validate()?;
+        let mut index = HnswIndex::new(dim, metric, params)?;
+        if quant.mode != StorageMode::Full && !index.space.quantizable() {
+            return Err(Error::InvalidArgument(format!(
+                "storage mode {} needs cosine, dot or euclidean, not {metric}",
+                quant.mode.name()
+            )));
+        }
+        index.quant = quant;
+        index.source = Some(source);
+        Ok(index)
+    }
+
+    /// The quantization settings.
+    pub fn quant_config(&self) -> QuantConfig {
+        self.quant
+    }
+
+    /// The storage the graph is walked on now: `Full` until a quantized index is trained.
+    pub fn active_storage(&self) -> StorageMode {
+        self.graph.read().rows().mode()
+    }
+
+    /// Like [`VectorIndex::search`], with per-search rescoring controls (see
+    /// [`SearchOptions`]; a `full` index ignores them).
+    pub fn search_with(
+        &self,
+        query: &[f32],
+        k: usize,
+        quality: SearchQuality,
+        allow: Option<&dyn AllowList>,
+        opts: SearchOptions,
+    ) -> Result<Vec<SearchHit>> {
+        validate(query, self.dim)?;
+        if let Some(o) = opts.oversampling
+            && !(o.is_finite() && o >= 1.0)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "oversampling must be at least 1, got {o}"
+            )));
+        }
+        Ok(self.search_prepared(&self.space.prepare(query), k, quality, allow, opts))
     }
 
     /// The parameters.
@@ -186,7 +253,13 @@ impl VectorIndex for HnswIndex {
         allow: Option<&dyn AllowList>,
     ) -> Result<Vec<SearchHit>> {
         validate(query, self.dim)?;
-        Ok(self.search_prepared(&self.space.prepare(query), k, quality, allow))
+        Ok(self.search_prepared(
+            &self.space.prepare(query),
+            k,
+            quality,
+            allow,
+            SearchOptions::default(),
+        ))
     }
 }
 

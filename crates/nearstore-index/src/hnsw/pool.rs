@@ -8,10 +8,10 @@
 //! worst result", ends at the same point).
 
 use super::graph::Graph;
+use super::rows::Probe;
 use super::search::score_unvisited;
 use super::topk::Near;
 use super::visited::VisitedSet;
-use crate::space::Space;
 
 #[derive(Debug, Clone, Copy)]
 struct Entry {
@@ -79,8 +79,7 @@ impl Pool {
 /// Searches `level` from `entries` and returns the `ef` closest nodes found, best first.
 pub(super) fn search_pool(
     g: &Graph,
-    space: &Space,
-    q: &[f32],
+    q: &Probe<'_>,
     entries: &[Near<u32>],
     ef: usize,
     level: u8,
@@ -94,7 +93,7 @@ pub(super) fn search_pool(
     }
     let mut links = Vec::with_capacity(g.max_links(level));
     while let Some(c) = pool.next() {
-        score_unvisited(g, space, q, c, level, visited, &mut links, |n, d| {
+        score_unvisited(g, q, c, level, visited, &mut links, |n, d| {
             if pool.admits(d) {
                 pool.insert(d, n);
             }

@@ -9,20 +9,21 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use super::TopK;
 use super::graph::Graph;
 use super::pool::search_pool;
+use super::rows::Probe;
+use super::rows::Rows;
 use super::topk::Near;
 use super::visited::VisitedSet;
 use super::{HnswIndex, SearchQuality};
 use crate::flat::FlatIndex;
-use crate::space::Space;
+use crate::quant::{SearchOptions, StorageMode, VectorSource};
 use crate::{AllowList, SearchHit, VectorIndex};
 use nearstore_distance::prefetch_vector;
 
 /// How many neighbours ahead of the one being scored are prefetched whole.
 const PREFETCH_AHEAD: usize = 2;
-/// Floats of every unvisited neighbour prefetched before scoring starts (two cache lines).
-const PREFETCH_FLOATS: usize = 32;
 
 /// How many allowed points ahead an exact scan prefetches the vector of (on wordnet-dev,
 /// 384-d, a scan of 6,326 scattered points took 0.5-0.7 ms instead of 1.6-2.2 ms; 2 and 8
@@ -47,21 +48,20 @@ fn exact_scan_limit(ef: usize, m0: usize, live: usize) -> usize {
 /// Greedy descent from the entry point down to layer 1; returns the closest node found.
 pub(super) fn descend(
     g: &Graph,
-    space: &Space,
-    q: &[f32],
+    q: &Probe<'_>,
     entry: (u32, u8),
     down_to: u8,
     links: &mut Vec<u32>,
 ) -> Near<u32> {
     let (mut cur, top) = entry;
-    let mut cur_dist = space.distance(q, g.vector(cur));
+    let mut cur_dist = g.distance(q, cur);
     for level in (down_to + 1..=top).rev() {
         let mut changed = true;
         while changed {
             changed = false;
             g.links_into(cur, level, links);
             for &n in links.iter() {
-                let d = space.distance(q, g.vector(n));
+                let d = g.distance(q, n);
                 if d < cur_dist {
                     cur_dist = d;
                     cur = n;
@@ -83,8 +83,7 @@ pub(super) fn descend(
 #[inline]
 pub(super) fn score_unvisited(
     g: &Graph,
-    space: &Space,
-    q: &[f32],
+    q: &Probe<'_>,
     node: u32,
     level: u8,
     visited: &mut VisitedSet,
@@ -94,14 +93,13 @@ pub(super) fn score_unvisited(
     g.links_into(node, level, links);
     links.retain(|&n| visited.insert(n));
     for &n in links.iter() {
-        let v = g.vector(n);
-        prefetch_vector(&v[..PREFETCH_FLOATS.min(v.len())]);
+        g.prefetch(n, false);
     }
     for (i, &n) in links.iter().enumerate() {
         if let Some(&ahead) = links.get(i + PREFETCH_AHEAD) {
-            prefetch_vector(g.vector(ahead));
+            g.prefetch(ahead, true);
         }
-        each(n, space.distance(q, g.vector(n)));
+        each(n, g.distance(q, n));
     }
 }
 
@@ -111,8 +109,7 @@ pub(super) fn score_unvisited(
 #[allow(clippy::too_many_arguments)]
 pub(super) fn search_layer(
     g: &Graph,
-    space: &Space,
-    q: &[f32],
+    q: &Probe<'_>,
     entries: &[Near<u32>],
     ef: usize,
     level: u8,
@@ -137,7 +134,7 @@ pub(super) fn search_layer(
         if results.len() >= ef && results.peek().is_some_and(|w| c.dist > w.dist) {
             break;
         }
-        score_unvisited(g, space, q, c.id, level, visited, &mut links, |n, d| {
+        score_unvisited(g, q, c.id, level, visited, &mut links, |n, d| {
             let worst = results.peek().map_or(f32::INFINITY, |w| w.dist);
             if results.len() < ef || d < worst {
                 let near = Near { dist: d, id: n };
@@ -189,6 +186,7 @@ impl HnswIndex {
         k: usize,
         quality: SearchQuality,
         allow: Option<&dyn AllowList>,
+        opts: SearchOptions,
     ) -> Vec<SearchHit> {
         if k == 0 {
             return Vec::new();
@@ -200,7 +198,7 @@ impl HnswIndex {
         if quality == SearchQuality::Perfect || allowed.is_some_and(|c| c <= exact_limit) {
             return self.exact(q, k, allow);
         }
-        let hits = self.graph_search(q, k, ef, quality == SearchQuality::Adaptive, allow);
+        let hits = self.graph_search(q, k, ef, quality == SearchQuality::Adaptive, allow, opts);
         let wanted = k.min(allowed.unwrap_or(live)).min(live);
         if allow.is_some() && hits.len() < wanted {
             return self.exact(q, k, allow);
@@ -210,18 +208,26 @@ impl HnswIndex {
 
     fn graph_search(
         &self,
-        q: &[f32],
+        q_f32: &[f32],
         k: usize,
         ef: usize,
         adaptive: bool,
         allow: Option<&dyn AllowList>,
+        opts: SearchOptions,
     ) -> Vec<SearchHit> {
         let g = self.graph.read();
         let Some(entry) = g.entry else {
             return Vec::new();
         };
+        // On codes, keep `k * oversampling` candidates for exact rescoring.
+        let rescore = self.rescore_count(g.rows().mode(), k, opts);
+        let (k_graph, ef) = match rescore {
+            Some(keep) => (keep, ef.max(keep)),
+            None => (k, ef),
+        };
+        let q = &g.probe(&self.space, q_f32);
         let mut links = Vec::new();
-        let start = descend(&g, &self.space, q, entry, 0, &mut links);
+        let start = descend(&g, q, entry, 0, &mut links);
         let accept =
             |slot: u32| !g.is_deleted(slot) && allow.is_none_or(|a| a.allows(g.external(slot)));
         let mut ef = ef;
@@ -232,16 +238,16 @@ impl HnswIndex {
             found = if allow.is_none() {
                 // Unfiltered: the pool search, dropping deleted nodes afterwards; if deletes
                 // leave fewer than k, the two-heap search that walks past them decides.
-                let mut pooled = search_pool(&g, &self.space, q, &[start], ef, 0, &mut visited);
+                let mut pooled = search_pool(&g, q, &[start], ef, 0, &mut visited);
                 pooled.retain(|n| !g.is_deleted(n.id));
-                if pooled.len() >= k.min(self.len()) {
+                if pooled.len() >= k_graph.min(self.len()) {
                     pooled
                 } else {
                     visited.reset(g.len());
-                    search_layer(&g, &self.space, q, &[start], ef, 0, &mut visited, accept)
+                    search_layer(&g, q, &[start], ef, 0, &mut visited, accept)
                 }
             } else {
-                search_layer(&g, &self.space, q, &[start], ef, 0, &mut visited, accept)
+                search_layer(&g, q, &[start], ef, 0, &mut visited, accept)
             };
             visited_total += visited.marked;
             self.visited.give_back(visited);
@@ -250,16 +256,7 @@ impl HnswIndex {
                 break;
             }
             let mut wider_visited = self.visited.take(g.len());
-            let wider = search_layer(
-                &g,
-                &self.space,
-                q,
-                &[start],
-                ef * 2,
-                0,
-                &mut wider_visited,
-                accept,
-            );
+            let wider = search_layer(&g, q, &[start], ef * 2, 0, &mut wider_visited, accept);
             visited_total += wider_visited.marked;
             self.visited.give_back(wider_visited);
             let same = wider
@@ -278,6 +275,10 @@ impl HnswIndex {
             nodes_visited: visited_total,
             distance_computations: visited_total,
         });
+        if let (Some(keep), Some(source)) = (rescore, &self.source) {
+            let ids = found.iter().take(keep).map(|n| g.external(n.id));
+            return self.rescore(source.as_ref(), q_f32, k, ids);
+        }
         found
             .into_iter()
             .take(k)
@@ -288,9 +289,52 @@ impl HnswIndex {
             .collect()
     }
 
+    /// How many graph candidates to rescore exactly (`None`: no rescoring, the traversal
+    /// distances are the scores): only on codes with a vector source, when the search
+    /// asks for it (default on; `binary` always rescores).
+    fn rescore_count(&self, rows: StorageMode, k: usize, opts: SearchOptions) -> Option<usize> {
+        if rows == StorageMode::Full || self.source.is_none() {
+            return None;
+        }
+        if rows != StorageMode::Binary && opts.rerank == Some(false) {
+            return None;
+        }
+        let factor = opts
+            .oversampling
+            .unwrap_or(self.quant.oversampling)
+            .clamp(1.0, 100.0);
+        Some(((k as f64 * f64::from(factor)).ceil() as usize).max(k))
+    }
+
+    /// The exact top `k` of `ids`, scored with the source's vectors (ids the source does
+    /// not hold, e.g. deleted meanwhile, are skipped).
+    fn rescore(
+        &self,
+        source: &dyn VectorSource,
+        q: &[f32],
+        k: usize,
+        ids: impl Iterator<Item = u64>,
+    ) -> Vec<SearchHit> {
+        let mut top = TopK::new(k);
+        for id in ids {
+            source.with_vector(id, &mut |v| top.offer(self.space.distance_raw(q, v), id));
+        }
+        top.into_sorted()
+            .into_iter()
+            .map(|(d, id)| SearchHit {
+                id,
+                score: self.space.score(d),
+            })
+            .collect()
+    }
+
     /// Exact top `k` over the live, allowed points.
     fn exact(&self, q: &[f32], k: usize, allow: Option<&dyn AllowList>) -> Vec<SearchHit> {
         let g = self.graph.read();
+        let Rows::Full(arena) = g.rows() else {
+            return self.exact_from_source(&g, q, k, allow);
+        };
+        let vector = |s: u32| arena.get(s as usize);
         if let Some(ids) = allow.and_then(|a| a.ids()) {
             let mut slots: Vec<u32> = {
                 let map = self.ids.read();
@@ -312,17 +356,17 @@ impl HnswIndex {
                 if let Some(&ahead) = slots.get(i + SCAN_PREFETCH_AHEAD)
                     && slots[i + SCAN_PREFETCH_AHEAD - 1] + 1 != ahead
                 {
-                    prefetch_vector(g.vector(ahead));
+                    prefetch_vector(vector(ahead));
                 }
                 let s = slots[i];
-                (!g.is_deleted(s)).then(|| (g.external(s), g.vector(s)))
+                (!g.is_deleted(s)).then(|| (g.external(s), vector(s)))
             });
             return FlatIndex::exact_top_k(&self.space, q, k, candidates);
         }
         let mut scanned = 0u64;
         let candidates = (0..g.len() as u32)
             .filter(|&s| !g.is_deleted(s))
-            .map(|s| (g.external(s), g.vector(s)))
+            .map(|s| (g.external(s), vector(s)))
             .filter(|(id, _)| allow.is_none_or(|a| a.allows(*id)))
             .inspect(|_| scanned += 1);
         let hits = FlatIndex::exact_top_k(&self.space, q, k, candidates);
@@ -332,5 +376,49 @@ impl HnswIndex {
             distance_computations: scanned,
         });
         hits
+    }
+
+    /// The exact plan of a quantized index: the allowed live points scored with the
+    /// source's vectors (codes are never exact). Without a source, the codes' distances.
+    fn exact_from_source(
+        &self,
+        g: &Graph,
+        q: &[f32],
+        k: usize,
+        allow: Option<&dyn AllowList>,
+    ) -> Vec<SearchHit> {
+        let mut slots: Vec<u32> = match allow.and_then(|a| a.ids()) {
+            Some(ids) => {
+                let map = self.ids.read();
+                ids.iter().filter_map(|id| map.get(id).copied()).collect()
+            }
+            None => (0..g.len() as u32).collect(),
+        };
+        slots.retain(|&s| !g.is_deleted(s) && allow.is_none_or(|a| a.allows(g.external(s))));
+        let scanned = slots.len() as u64;
+        record(SearchStats {
+            exact: true,
+            nodes_visited: scanned,
+            distance_computations: scanned,
+        });
+        match &self.source {
+            Some(source) => {
+                self.rescore(source.as_ref(), q, k, slots.iter().map(|&s| g.external(s)))
+            }
+            None => {
+                let probe = g.probe(&self.space, q);
+                let mut top = TopK::new(k);
+                for s in slots {
+                    top.offer(g.distance(&probe, s), g.external(s));
+                }
+                top.into_sorted()
+                    .into_iter()
+                    .map(|(d, id)| SearchHit {
+                        id,
+                        score: self.space.score(d),
+                    })
+                    .collect()
+            }
+        }
     }
 }

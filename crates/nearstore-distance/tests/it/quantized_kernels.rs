@@ -1,0 +1,71 @@
+//! The asymmetric `f32` x `u8` kernel (scalar-quantization codes) on every ISA vs the scalar
+//! oracle, within the dot-product bound of the numerics contract; the dispatched table (the
+//! scalar one under `NEARSTORE_FORCE_SCALAR=1`) too.
+
+use nearstore_distance::{Kernels, kernels, scalar};
+use proptest::prelude::*;
+
+use crate::vectors::{Rng, assert_close, case, f32_vec, sum_bound};
+
+fn codes(rng: &mut Rng, len: usize, off: usize, mode: u64) -> Vec<u8> {
+    let mut v = vec![0x5Au8; off];
+    v.extend((0..len).map(|_| match mode {
+        0 => 0,
+        1 => 255,
+        _ => rng.next_u64() as u8,
+    }));
+    v
+}
+
+fn check(q: &[f32], c: &[u8]) {
+    let n = q.len().min(c.len());
+    let abs: f64 = q
+        .iter()
+        .zip(c)
+        .map(|(x, y)| (f64::from(*x) * f64::from(*y)).abs())
+        .sum();
+    let want = scalar::dot_f32_u8(q, c);
+    let bound = sum_bound(n, abs, want);
+    for k in Kernels::available() {
+        assert_close(
+            &format!("{} dot_f32_u8 n={n}", k.isa.name()),
+            k.dot_f32_u8(q, c),
+            want,
+            bound,
+        );
+    }
+    assert_close(
+        "dispatched dot_f32_u8",
+        kernels().dot_f32_u8(q, c),
+        want,
+        bound,
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn dot_f32_u8_matches_the_oracle_on_every_isa(c in case(), mode in 0u64..4, extra in 0usize..3) {
+        let mut rng = Rng::new(c.seed);
+        let q = f32_vec(&mut rng, c.len, c.off_a, c.scale, c.shape_a);
+        // The codes may be longer than the query: kernels use the common prefix.
+        let b = codes(&mut rng, c.len + extra, c.off_b, mode);
+        check(&q[c.off_a..], &b[c.off_b..]);
+    }
+}
+
+#[test]
+fn dot_f32_u8_exact_small_cases() {
+    let q: Vec<f32> = (0..37).map(|i| i as f32 * 0.5).collect();
+    let c: Vec<u8> = (0..37).map(|i| (i * 7 % 256) as u8).collect();
+    let exact: f64 = q
+        .iter()
+        .zip(&c)
+        .map(|(a, b)| f64::from(*a) * f64::from(*b))
+        .sum();
+    for k in Kernels::available() {
+        assert_eq!(f64::from(k.dot_f32_u8(&q, &c)), exact, "{}", k.isa.name());
+        assert_eq!(k.dot_f32_u8(&[], &c), 0.0);
+    }
+}

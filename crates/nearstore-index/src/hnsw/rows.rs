@@ -1,0 +1,277 @@
+//! The per-slot vectors the graph is walked on: `f32` rows (the `full` mode, and any mode
+//! before training) or quantized codes, and [`Probe`], a query prepared for them.
+//!
+//! A probe is built from the rows it is used with, under the same graph lock (training
+//! swaps the rows under the write lock), so probe and rows always agree; a mismatch would
+//! be a bug and scores `+inf` (never a panic, never a wrong ranking silently preferred).
+
+use std::borrow::Cow;
+
+use nearstore_distance::{kernels, prefetch_bytes, prefetch_vector};
+
+use super::arena::VectorArena;
+use crate::quant::StorageMode;
+use crate::quant::binary::BinaryCodebook;
+use crate::quant::sq8::{Sq8Codebook, Sq8Query};
+use crate::space::Space;
+
+/// Floats (or the same bytes of code) of every unvisited neighbour prefetched up front.
+const PREFETCH_HEAD_BYTES: usize = 128;
+
+/// Vectors by slot.
+#[derive(Debug)]
+pub enum Rows {
+    /// `f32` rows, 64-byte aligned.
+    Full(VectorArena),
+    /// SQ8 codes (`dim` bytes per slot) and `|x̂|²` per slot.
+    Sq8 {
+        /// The ranges.
+        book: Sq8Codebook,
+        /// Codes, slot-major.
+        codes: Vec<u8>,
+        /// Squared norm of each decoded code.
+        norms: Vec<f32>,
+        /// Sum of each code's bytes (for byte-quantized queries).
+        sums: Vec<f32>,
+    },
+    /// Binary codes (`words` u64 per slot).
+    Binary {
+        /// The centering.
+        book: BinaryCodebook,
+        /// Codes, slot-major.
+        codes: Vec<u64>,
+    },
+}
+
+#[derive(Debug)]
+enum ProbeKind<'a> {
+    F32(Cow<'a, [f32]>),
+    Sq8(Sq8Query),
+    Bits(Vec<u64>),
+}
+
+/// A query (or a stored slot acting as one) ready to be scored against [`Rows`].
+#[derive(Debug)]
+pub struct Probe<'a> {
+    space: &'a Space,
+    kind: ProbeKind<'a>,
+}
+
+impl Rows {
+    /// Empty `f32` rows.
+    pub fn new(dim: usize) -> Self {
+        Rows::Full(VectorArena::new(dim))
+    }
+
+    /// The mode these rows are in (`Full` until trained).
+    pub fn mode(&self) -> StorageMode {
+        match self {
+            Rows::Full(_) => StorageMode::Full,
+            Rows::Sq8 { .. } => StorageMode::Sq8,
+            Rows::Binary { .. } => StorageMode::Binary,
+        }
+    }
+
+    /// Reserves room for `additional` slots.
+    pub fn reserve(&mut self, dim: usize, additional: usize) {
+        match self {
+            Rows::Full(a) => a.reserve(additional),
+            Rows::Sq8 {
+                codes, norms, sums, ..
+            } => {
+                codes.reserve(additional * dim);
+                norms.reserve(additional);
+                sums.reserve(additional);
+            }
+            Rows::Binary { book, codes } => codes.reserve(additional * book.words()),
+        }
+    }
+
+    /// Appends the row of a new slot (an already prepared vector).
+    pub fn push(&mut self, dim: usize, v: &[f32]) {
+        match self {
+            Rows::Full(a) => a.push(v),
+            Rows::Sq8 {
+                codes, norms, sums, ..
+            } => {
+                codes.resize(codes.len() + dim, 0);
+                norms.push(0.0);
+                sums.push(0.0);
+                let slot = norms.len() - 1;
+                self.set(dim, slot, v);
+            }
+            Rows::Binary { book, codes } => {
+                codes.resize(codes.len() + book.words(), 0);
+                let slot = codes.len() / book.words() - 1;
+                self.set(dim, slot, v);
+            }
+        }
+    }
+
+    /// Overwrites the row of `slot`.
+    pub fn set(&mut self, dim: usize, slot: usize, v: &[f32]) {
+        match self {
+            Rows::Full(a) => a.set(slot, v),
+            Rows::Sq8 {
+                book,
+                codes,
+                norms,
+                sums,
+            } => {
+                let code = &mut codes[slot * dim..(slot + 1) * dim];
+                norms[slot] = book.encode(v, code);
+                sums[slot] = code.iter().map(|&c| f32::from(c)).sum();
+            }
+            Rows::Binary { book, codes } => {
+                let w = book.words();
+                book.encode(v, &mut codes[slot * w..(slot + 1) * w]);
+            }
+        }
+    }
+
+    /// The `f32` row of `slot`, if these rows keep them.
+    #[inline]
+    pub fn f32_row(&self, slot: usize) -> Option<&[f32]> {
+        match self {
+            Rows::Full(a) => Some(a.get(slot)),
+            _ => None,
+        }
+    }
+
+    /// Prepares a query (already normalized for cosine).
+    pub fn probe<'a>(&self, space: &'a Space, q: &'a [f32]) -> Probe<'a> {
+        let kind = match self {
+            Rows::Full(_) => ProbeKind::F32(Cow::Borrowed(q)),
+            Rows::Sq8 { book, .. } => ProbeKind::Sq8(book.prepare(q, true)),
+            Rows::Binary { book, codes: _ } => {
+                let mut bits = vec![0u64; book.words()];
+                book.encode(q, &mut bits);
+                ProbeKind::Bits(bits)
+            }
+        };
+        Probe { space, kind }
+    }
+
+    /// A stored slot as a query (linking, repairs): its own row, or its decoded code.
+    pub fn probe_slot<'a>(&'a self, space: &'a Space, dim: usize, slot: usize) -> Probe<'a> {
+        let kind = match self {
+            Rows::Full(a) => ProbeKind::F32(Cow::Borrowed(a.get(slot))),
+            Rows::Sq8 { book, codes, .. } => {
+                let mut v = Vec::with_capacity(dim);
+                book.decode_into(&codes[slot * dim..(slot + 1) * dim], &mut v);
+                ProbeKind::Sq8(book.prepare(&v, false))
+            }
+            Rows::Binary { book, codes } => {
+                let w = book.words();
+                ProbeKind::Bits(codes[slot * w..(slot + 1) * w].to_vec())
+            }
+        };
+        Probe { space, kind }
+    }
+
+    /// The traversal distance (lower is better) from `p` to `slot`.
+    #[inline]
+    pub fn distance(&self, dim: usize, p: &Probe<'_>, slot: usize) -> f32 {
+        match (self, &p.kind) {
+            (Rows::Full(a), ProbeKind::F32(q)) => p.space.distance(q, a.get(slot)),
+            (
+                Rows::Sq8 {
+                    codes, norms, sums, ..
+                },
+                ProbeKind::Sq8(q),
+            ) => {
+                let code = &codes[slot * dim..(slot + 1) * dim];
+                let dot = match &q.bytes {
+                    Some(b) => {
+                        q.bias
+                            + b.lo * sums[slot]
+                            + b.step * kernels().dot_u8(&b.codes, code) as f32
+                    }
+                    None => q.bias + kernels().dot_f32_u8(&q.weights, code),
+                };
+                p.space.distance_from_dot(dot, q.norm_sq, norms[slot])
+            }
+            (Rows::Binary { book, codes }, ProbeKind::Bits(q)) => {
+                let w = book.words();
+                kernels().hamming_bits(q, &codes[slot * w..(slot + 1) * w]) as f32
+            }
+            _ => f32::INFINITY,
+        }
+    }
+
+    /// Hints the cache to load `slot`'s row: its first lines, or all of it.
+    #[inline]
+    pub fn prefetch(&self, dim: usize, slot: usize, whole: bool) {
+        match self {
+            Rows::Full(a) => {
+                let v = a.get(slot);
+                let n = if whole {
+                    v.len()
+                } else {
+                    (PREFETCH_HEAD_BYTES / 4).min(v.len())
+                };
+                prefetch_vector(&v[..n]);
+            }
+            Rows::Sq8 { codes, .. } => {
+                let n = if whole {
+                    dim
+                } else {
+                    PREFETCH_HEAD_BYTES.min(dim)
+                };
+                prefetch_bytes(&codes[slot * dim..slot * dim + n]);
+            }
+            Rows::Binary { .. } => {}
+        }
+    }
+
+    /// Bytes allocated.
+    pub fn memory_bytes(&self) -> usize {
+        match self {
+            Rows::Full(a) => a.memory_bytes(),
+            Rows::Sq8 {
+                codes,
+                norms,
+                sums,
+                book,
+            } => codes.capacity() + (norms.capacity() + sums.capacity()) * 4 + book.dim() * 8,
+            Rows::Binary { codes, book } => codes.capacity() * 8 + book.mean.len() * 4,
+        }
+    }
+
+    /// Codes of `mode` for `n` slots whose prepared vectors `row(slot)` gives, with a
+    /// codebook trained on `sample`. `Full` gives `f32` rows.
+    pub fn build(
+        mode: StorageMode,
+        dim: usize,
+        sample: &[&[f32]],
+        n: usize,
+        mut row: impl FnMut(usize, &mut dyn FnMut(&[f32])),
+    ) -> Rows {
+        let mut rows = match mode {
+            StorageMode::Full => Rows::Full(VectorArena::new(dim)),
+            StorageMode::Sq8 => Rows::Sq8 {
+                book: Sq8Codebook::train(dim, sample),
+                codes: Vec::new(),
+                norms: Vec::new(),
+                sums: Vec::new(),
+            },
+            StorageMode::Binary => Rows::Binary {
+                book: BinaryCodebook::train(dim, sample),
+                codes: Vec::new(),
+            },
+        };
+        rows.reserve(dim, n);
+        let zero = vec![0f32; dim];
+        for slot in 0..n {
+            let mut pushed = false;
+            row(slot, &mut |v| {
+                rows.push(dim, v);
+                pushed = true;
+            });
+            if !pushed {
+                rows.push(dim, &zero);
+            }
+        }
+        rows
+    }
+}

@@ -1,0 +1,367 @@
+//! Quantized HNSW search: recall of each mode against the exact answer, exact scores after
+//! rescoring, training threshold, persistence, filters and deletes on codes.
+
+use std::sync::Arc;
+
+use nearstore_storage::{FaultyBackend, SharedBackend};
+use nearstore_testkit::{random_vectors, recall_at_k};
+use proptest::prelude::*;
+
+use super::*;
+use crate::{
+    AllowList, DistanceMetric, FlatIndex, HnswIndex, HnswParams, IdSetAllowList, SearchHit,
+    SearchQuality, VectorIndex,
+};
+
+fn quantized(
+    data: &[Vec<f32>],
+    metric: DistanceMetric,
+    mode: StorageMode,
+) -> (HnswIndex, FlatIndex, Arc<MemorySource>) {
+    let dim = data[0].len();
+    let source = MemorySource::new();
+    let index = HnswIndex::new_quantized(
+        dim,
+        metric,
+        HnswParams::default(),
+        QuantConfig::new(mode),
+        source.clone(),
+    )
+    .unwrap();
+    let flat = FlatIndex::new(dim, metric);
+    let items: Vec<(u64, &[f32])> = data
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i as u64, v.as_slice()))
+        .collect();
+    for (id, v) in &items {
+        source.put(*id, v);
+        flat.upsert(*id, v).unwrap();
+    }
+    index.insert_batch(&items).unwrap();
+    (index, flat, source)
+}
+
+fn mean_recall(
+    index: &HnswIndex,
+    flat: &FlatIndex,
+    queries: &[Vec<f32>],
+    quality: SearchQuality,
+    allow: Option<&dyn AllowList>,
+    opts: SearchOptions,
+) -> f64 {
+    let total: f64 = queries
+        .iter()
+        .map(|q| {
+            let got = ids(&index.search_with(q, 10, quality, allow, opts).unwrap());
+            let want = ids(&flat.search(q, 10, SearchQuality::Perfect, allow).unwrap());
+            recall_at_k(&got, &want, 10)
+        })
+        .sum();
+    total / queries.len() as f64
+}
+
+fn ids(hits: &[SearchHit]) -> Vec<u64> {
+    hits.iter().map(|h| h.id).collect()
+}
+
+/// Every returned score is the exact score of that id.
+fn assert_exact_scores(flat: &FlatIndex, q: &[f32], hits: &[SearchHit]) {
+    let all = flat
+        .search(q, flat.len(), SearchQuality::Perfect, None)
+        .unwrap();
+    for h in hits {
+        let exact = all.iter().find(|e| e.id == h.id).unwrap().score;
+        assert!(
+            (exact - h.score).abs() <= 1e-5 * exact.abs().max(1.0),
+            "{h:?} vs {exact}"
+        );
+    }
+}
+
+#[test]
+fn sq8_recall_is_high_and_scores_are_exact() {
+    for metric in [
+        DistanceMetric::Cosine,
+        DistanceMetric::Euclidean,
+        DistanceMetric::DotProduct,
+    ] {
+        let data = random_vectors(3000, 48, 1);
+        let (index, flat, _) = quantized(&data, metric, StorageMode::Sq8);
+        assert_eq!(
+            index.active_storage(),
+            StorageMode::Sq8,
+            "trained on the bulk insert"
+        );
+        let queries = random_vectors(50, 48, 2);
+        let r = mean_recall(
+            &index,
+            &flat,
+            &queries,
+            SearchQuality::Ef(64),
+            None,
+            SearchOptions::default(),
+        );
+        assert!(r >= 0.95, "{metric}: sq8 recall@10 {r}");
+        for q in &queries[..10] {
+            let hits = index.search(q, 10, SearchQuality::Balanced, None).unwrap();
+            assert_eq!(hits.len(), 10);
+            assert_exact_scores(&flat, q, &hits);
+        }
+        // Without rescoring the order comes from the codes alone: still a usable ranking.
+        let raw = SearchOptions {
+            rerank: Some(false),
+            oversampling: None,
+        };
+        let r = mean_recall(&index, &flat, &queries, SearchQuality::Ef(64), None, raw);
+        assert!(r >= 0.75, "{metric}: sq8 without rescoring {r}");
+    }
+}
+
+#[test]
+fn binary_recall_with_rescoring_reaches_a_floor() {
+    let data = random_vectors(3000, 64, 3);
+    let (index, flat, _) = quantized(&data, DistanceMetric::Cosine, StorageMode::Binary);
+    assert_eq!(index.active_storage(), StorageMode::Binary);
+    let queries = random_vectors(50, 64, 4);
+    let opts = SearchOptions {
+        rerank: Some(false),
+        oversampling: Some(10.0),
+    };
+    let r = mean_recall(&index, &flat, &queries, SearchQuality::Ef(200), None, opts);
+    // One bit per dimension at 64-d is coarse (0.70 measured); a broken code scores ~0.1.
+    assert!(r >= 0.6, "binary recall@10 {r} (rescoring is forced on)");
+    let hits = index
+        .search(&queries[0], 10, SearchQuality::Balanced, None)
+        .unwrap();
+    assert_exact_scores(&flat, &queries[0], &hits);
+}
+
+#[test]
+fn a_quantized_index_holds_no_f32_copy_and_is_much_smaller() {
+    let data = random_vectors(4000, 128, 5);
+    let full = HnswIndex::new(128, DistanceMetric::Cosine, HnswParams::default()).unwrap();
+    let items: Vec<(u64, &[f32])> = data
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (i as u64, v.as_slice()))
+        .collect();
+    full.insert_batch(&items).unwrap();
+    let (sq8, _, source) = quantized(&data, DistanceMetric::Cosine, StorageMode::Sq8);
+    let (full_b, sq8_b) = (full.memory_bytes(), sq8.memory_bytes());
+    assert!(sq8_b * 10 < full_b * 5, "sq8 {sq8_b} vs full {full_b}");
+    assert!(
+        full_b - sq8_b >= source.memory_bytes() / 2,
+        "the f32 rows are gone"
+    );
+}
+
+#[test]
+fn until_trained_it_searches_in_f32_and_later_points_get_codes() {
+    let data = random_vectors(1500, 24, 6);
+    let source = MemorySource::new();
+    let config = QuantConfig {
+        train_at: 1000,
+        ..QuantConfig::new(StorageMode::Sq8)
+    };
+    let index = HnswIndex::new_quantized(
+        24,
+        DistanceMetric::Euclidean,
+        HnswParams::default(),
+        config,
+        source.clone(),
+    )
+    .unwrap();
+    let flat = FlatIndex::new(24, DistanceMetric::Euclidean);
+    for (i, v) in data.iter().enumerate() {
+        source.put(i as u64, v);
+        flat.upsert(i as u64, v).unwrap();
+        if i < 999 {
+            index.upsert(i as u64, v).unwrap();
+            assert_eq!(index.active_storage(), StorageMode::Full);
+        } else {
+            index.upsert(i as u64, v).unwrap();
+            assert_eq!(
+                index.active_storage(),
+                StorageMode::Sq8,
+                "trained at point {i}"
+            );
+        }
+    }
+    // Points written after training are found: each is its own nearest neighbour.
+    for i in (1000..1500).step_by(50) {
+        let hits = index
+            .search(&data[i], 1, SearchQuality::Balanced, None)
+            .unwrap();
+        assert_eq!(hits[0].id, i as u64);
+        assert_eq!(hits[0].score, 0.0);
+    }
+    let queries = random_vectors(30, 24, 7);
+    let r = mean_recall(
+        &index,
+        &flat,
+        &queries,
+        SearchQuality::Balanced,
+        None,
+        SearchOptions::default(),
+    );
+    assert!(r >= 0.95, "{r}");
+    // Training on demand (a retraining, from the source) keeps the answers.
+    assert!(index.train_quantizer().unwrap());
+    let r2 = mean_recall(
+        &index,
+        &flat,
+        &queries,
+        SearchQuality::Balanced,
+        None,
+        SearchOptions::default(),
+    );
+    assert!(r2 >= 0.95, "{r2}");
+}
+
+#[test]
+fn filters_deletes_and_the_exact_plan_work_on_codes() {
+    let data = random_vectors(3000, 32, 8);
+    let (index, flat, source) = quantized(&data, DistanceMetric::Cosine, StorageMode::Sq8);
+    let dead: Vec<u64> = (0..3000).filter(|i| i % 7 == 0).collect();
+    index.delete_ids(&dead);
+    for id in &dead {
+        flat.delete(*id).unwrap();
+        source.remove(*id);
+    }
+    let queries = random_vectors(30, 32, 9);
+    for allowed in [50usize, 600, 2500] {
+        let allow = IdSetAllowList::new((0..allowed as u64 * 3 / 2).filter(|i| i % 3 != 0));
+        let opts = SearchOptions::default();
+        for q in &queries {
+            let hits = index
+                .search_with(q, 10, SearchQuality::Balanced, Some(&allow), opts)
+                .unwrap();
+            assert_eq!(hits.len(), 10, "k results whenever k points are allowed");
+            assert!(hits.iter().all(|h| allow.allows(h.id) && h.id % 7 != 0));
+            assert_exact_scores(&flat, q, &hits);
+        }
+        let r = mean_recall(
+            &index,
+            &flat,
+            &queries,
+            SearchQuality::Balanced,
+            Some(&allow),
+            opts,
+        );
+        assert!(r >= 0.9, "allowed {allowed}: recall {r}");
+    }
+    // The exact plan reads the source: identical to the exact index.
+    for q in &queries[..5] {
+        let got = index.search(q, 10, SearchQuality::Perfect, None).unwrap();
+        let want = flat.search(q, 10, SearchQuality::Perfect, None).unwrap();
+        assert_eq!(ids(&got), ids(&want));
+        assert_exact_scores(&flat, q, &got);
+    }
+    assert_eq!(index.vacuum(), dead.len());
+    let r = mean_recall(
+        &index,
+        &flat,
+        &queries,
+        SearchQuality::Balanced,
+        None,
+        SearchOptions::default(),
+    );
+    assert!(r >= 0.95, "after vacuum {r}");
+}
+
+#[test]
+fn a_quantized_checkpoint_round_trips_and_needs_its_source() {
+    for mode in [StorageMode::Sq8, StorageMode::Binary] {
+        let data = random_vectors(2000, 40, 10);
+        let (index, _, source) = quantized(&data, DistanceMetric::Euclidean, mode);
+        index.delete_ids(&[3, 4]);
+        let backend = FaultyBackend::new();
+        let shared: SharedBackend = Arc::new(backend.clone());
+        let path = std::path::Path::new("/idx/q.ckpt");
+        index.save(shared.as_ref(), path, 7).unwrap();
+        assert!(
+            HnswIndex::load(shared.as_ref(), path).is_err(),
+            "a quantized index needs its source"
+        );
+        let src: Arc<dyn VectorSource> = source.clone();
+        let (loaded, lsn) = HnswIndex::load_with_source(shared.as_ref(), path, Some(src)).unwrap();
+        assert_eq!(lsn, 7);
+        assert_eq!(loaded.active_storage(), mode);
+        assert_eq!(loaded.quant_config(), index.quant_config());
+        for q in random_vectors(20, 40, 11) {
+            let a = index.search(&q, 10, SearchQuality::Balanced, None).unwrap();
+            let b = loaded
+                .search(&q, 10, SearchQuality::Balanced, None)
+                .unwrap();
+            assert_eq!(a, b);
+        }
+        // Later inserts are coded with the recovered codebook.
+        let v = vec![0.25f32; 40];
+        source.put(9999, &v);
+        loaded.upsert(9999, &v).unwrap();
+        assert_eq!(
+            loaded.search(&v, 1, SearchQuality::Balanced, None).unwrap()[0].id,
+            9999
+        );
+        let mut bytes = backend.read_file(path).unwrap();
+        let at = bytes.len() - 20;
+        bytes[at] ^= 0x10;
+        backend.replace_file(path, &bytes);
+        let src: Arc<dyn VectorSource> = source.clone();
+        assert!(HnswIndex::load_with_source(shared.as_ref(), path, Some(src)).is_err());
+    }
+}
+
+#[test]
+fn set_metrics_cannot_be_quantized() {
+    let r = HnswIndex::new_quantized(
+        8,
+        DistanceMetric::Hamming,
+        HnswParams::default(),
+        QuantConfig::new(StorageMode::Sq8),
+        MemorySource::new(),
+    );
+    assert!(r.is_err());
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    /// Against the brute-force oracle: the exact plan equals it, and every graph result
+    /// carries its exact score, is live and allowed, and there are `min(k, allowed)` of them.
+    #[test]
+    fn quantized_search_agrees_with_the_oracle(
+        n in 1usize..400,
+        seed in any::<u64>(),
+        k in 1usize..20,
+        binary in any::<bool>(),
+        deletes in 0usize..50,
+    ) {
+        let mode = if binary { StorageMode::Binary } else { StorageMode::Sq8 };
+        let data = random_vectors(n, 12, seed);
+        let source = MemorySource::new();
+        let config = QuantConfig { train_at: 1, ..QuantConfig::new(mode) };
+        let index = HnswIndex::new_quantized(12, DistanceMetric::Euclidean, HnswParams::default(), config, source.clone()).unwrap();
+        let flat = FlatIndex::new(12, DistanceMetric::Euclidean);
+        for (i, v) in data.iter().enumerate() {
+            source.put(i as u64, v);
+            flat.upsert(i as u64, v).unwrap();
+            index.upsert(i as u64, v).unwrap();
+        }
+        let dead: Vec<u64> = (0..n as u64).step_by(n / deletes.max(1) + 1).take(deletes).collect();
+        index.delete_ids(&dead);
+        for d in &dead {
+            flat.delete(*d).unwrap();
+        }
+        let allow = IdSetAllowList::new((0..n as u64).filter(|i| i % 2 == 0));
+        let q = &random_vectors(1, 12, seed ^ 1)[0];
+        let exact = index.search(q, k, SearchQuality::Perfect, Some(&allow)).unwrap();
+        let want = flat.search(q, k, SearchQuality::Perfect, Some(&allow)).unwrap();
+        prop_assert_eq!(ids(&exact), ids(&want));
+        let hits = index.search(q, k, SearchQuality::Balanced, Some(&allow)).unwrap();
+        prop_assert_eq!(hits.len(), want.len());
+        prop_assert!(hits.iter().all(|h| h.id % 2 == 0 && !dead.contains(&h.id)));
+        assert_exact_scores(&flat, q, &hits);
+    }
+}
