@@ -97,6 +97,7 @@ mod config;
 mod error;
 mod limits;
 mod metrics;
+mod model;
 mod openapi;
 mod qdrant;
 mod routes;
@@ -105,4 +106,5 @@ mod state;
 
 pub use config::{ApiKey, Limits, ServerConfig};
 pub use error::{Error, Result};
+pub use limits::ticket::WriteOutcome;
 pub use server::{Server, router, serve, shutdown_signal};

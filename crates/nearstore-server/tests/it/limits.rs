@@ -37,7 +37,7 @@ async fn oversized_bodies_and_batches_are_413() {
         .collect();
     let (st, err) = s.put("/v1/collections/c/points", json!(four)).await;
     assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(error_message(&err).contains("4 points"), "{err}");
+    assert!(error_message(&err).contains("more than 3 points"), "{err}");
     let (st, _) = s
         .put(
             "/v1/collections/c/points",

@@ -1,0 +1,181 @@
+//! [`Shape`]: one pass over a JSON body's bytes, before anything is parsed, that bounds its
+//! nesting depth and counts what parsing it can allocate.
+//!
+//! The scan allocates nothing and never fails on malformed JSON (the parser reports that
+//! afterwards with serde's message); it only refuses a body nested deeper than the limit,
+//! so no recursive parser, filter translator or `Drop` below ever sees deep input. From the
+//! counts come two upper bounds of the memory parsing takes, which the request reserves
+//! from the memory budget *before* parsing:
+//!
+//! - [`Shape::value_tree_bytes`]: parsing into `serde_json::Value` (used for untyped bodies
+//!   and for each payload or filter of a typed body when it becomes a value);
+//! - [`Shape::typed_bytes`]: parsing into this server's typed bodies (numbers become `f32`
+//!   or `u64`, objects become small structs, payloads and filters stay raw text).
+//!
+//! Both count each element twice over for a vector's growth slack, and a fixed overhead per
+//! allocation, so they are bounds, not estimates; `tests/it/hostile.rs` checks them against
+//! the process's peak memory.
+
+use std::mem::size_of;
+
+use serde_json::Value;
+
+/// Allocation overhead assumed per heap block (allocator header and rounding).
+const ALLOC_OVERHEAD: usize = 32;
+
+/// Largest element our typed bodies put in a vector (a point row, a search); checked by a
+/// unit test in `crate::model`.
+pub(crate) const TYPED_ELEMENT_BYTES: usize = 256;
+
+/// What the scan found (see the module docs).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Shape {
+    /// Bytes scanned.
+    pub(crate) bytes: usize,
+    /// Deepest nesting of arrays and objects.
+    pub(crate) depth: usize,
+    /// `{` and `[` outside strings.
+    pub(crate) containers: usize,
+    /// `:` outside strings (object members).
+    pub(crate) members: usize,
+    /// String tokens (keys included).
+    pub(crate) strings: usize,
+    /// Bytes inside strings.
+    pub(crate) string_bytes: usize,
+    /// Numbers, `true`, `false` and `null`.
+    pub(crate) scalars: usize,
+}
+
+/// The body is nested deeper than the limit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct TooDeep {
+    pub(crate) limit: usize,
+    pub(crate) offset: usize,
+}
+
+/// Scans `bytes` (see the module docs); fails as soon as nesting passes `max_depth`.
+pub(crate) fn scan(bytes: &[u8], max_depth: usize) -> Result<Shape, TooDeep> {
+    let mut s = Shape {
+        bytes: bytes.len(),
+        ..Shape::default()
+    };
+    let mut depth = 0usize;
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut in_scalar = false;
+    for (offset, &b) in bytes.iter().enumerate() {
+        if in_string {
+            if escaped {
+                escaped = false;
+            } else if b == b'\\' {
+                escaped = true;
+            } else if b == b'"' {
+                in_string = false;
+                continue;
+            }
+            s.string_bytes += 1;
+            continue;
+        }
+        let scalar_byte = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'+' | b'.');
+        if scalar_byte && !in_scalar {
+            s.scalars += 1;
+        }
+        in_scalar = scalar_byte;
+        match b {
+            b'"' => {
+                in_string = true;
+                s.strings += 1;
+            }
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > max_depth {
+                    return Err(TooDeep {
+                        limit: max_depth,
+                        offset,
+                    });
+                }
+                s.depth = s.depth.max(depth);
+                s.containers += 1;
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b':' => s.members += 1,
+            _ => {}
+        }
+    }
+    Ok(s)
+}
+
+impl Shape {
+    /// Upper bound of the bytes `serde_json::Value` needs for this text (with the
+    /// `preserve_order` map: an index-map bucket and an index slot per member).
+    pub(crate) fn value_tree_bytes(&self) -> usize {
+        let value = size_of::<Value>();
+        let bucket = size_of::<String>() + value + size_of::<u64>();
+        let values = self.containers + self.strings + self.scalars;
+        values
+            .saturating_mul(2 * value)
+            .saturating_add(
+                self.members
+                    .saturating_mul(2 * (bucket + size_of::<usize>())),
+            )
+            .saturating_add(self.string_bytes)
+            .saturating_add((self.strings + self.containers).saturating_mul(ALLOC_OVERHEAD))
+    }
+
+    /// Upper bound of the bytes this server's typed bodies need for this text: a number is
+    /// at most 8 bytes, a container at most a [`TYPED_ELEMENT_BYTES`] element, each twice
+    /// over for growth slack; raw payloads and filters are copies of their text.
+    pub(crate) fn typed_bytes(&self) -> usize {
+        let per_container = 2 * TYPED_ELEMENT_BYTES + ALLOC_OVERHEAD;
+        self.scalars
+            .saturating_mul(2 * size_of::<u64>())
+            .saturating_add(self.containers.saturating_mul(per_container))
+            .saturating_add(
+                self.strings
+                    .saturating_mul(size_of::<String>() + ALLOC_OVERHEAD),
+            )
+            .saturating_add(self.string_bytes)
+            .saturating_add(self.bytes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_ignore_brackets_and_colons_inside_strings() {
+        let s = scan(br#"{"a:[{": [1, -2.5e3, true, null, "x\"]"]}"#, 8).unwrap();
+        assert_eq!(s.depth, 2);
+        assert_eq!(s.containers, 2);
+        assert_eq!(s.members, 1);
+        assert_eq!(s.strings, 2);
+        assert_eq!(s.scalars, 4);
+    }
+
+    #[test]
+    fn nesting_past_the_limit_is_refused_where_it_happens() {
+        assert_eq!(
+            scan(b"[[[[1]]]]", 3),
+            Err(TooDeep {
+                limit: 3,
+                offset: 3
+            })
+        );
+        assert!(scan(b"[[[1]]]", 3).is_ok());
+        assert!(
+            scan(br#""[[[[[[""#, 1).is_ok(),
+            "brackets in strings do not nest"
+        );
+    }
+
+    #[test]
+    fn the_value_bound_covers_flat_arrays_of_tiny_values() {
+        // The worst case for `Value`: two bytes of text per element.
+        let text = format!("[{}0]", "0,".repeat(10_000));
+        let s = scan(text.as_bytes(), 4).unwrap();
+        let actual = 10_001 * size_of::<Value>();
+        assert!(s.value_tree_bytes() >= actual);
+        assert!(s.typed_bytes() >= 10_001 * size_of::<u64>());
+    }
+}
