@@ -108,3 +108,8 @@ pub use config::{ApiKey, Limits, ServerConfig};
 pub use error::{Error, Result};
 pub use limits::ticket::WriteOutcome;
 pub use server::{Server, router, serve, shutdown_signal};
+
+/// The OpenAPI 3.1 document `GET /openapi.json` serves.
+pub fn openapi_document() -> serde_json::Value {
+    openapi::build()
+}

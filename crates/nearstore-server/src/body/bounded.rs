@@ -1,6 +1,8 @@
 //! [`Bounded`]: a list in a typed body that stops parsing the moment it passes its limit,
 //! so an oversized batch is refused (413) having cost one element more than the limit,
-//! not the whole batch.
+//! not the whole batch; and that reserves its buffer from the request's memory budget
+//! before each time it grows (its element size times the added capacity), so a parse
+//! stops at the budget too (503, or 413 past the whole budget) instead of after it.
 //!
 //! The limits are the server's configuration, known only at run time, and serde's derived
 //! `Deserialize` has no way to hand run-time context to a nested field (short of writing
@@ -12,15 +14,18 @@
 //! (batch) or 400 (vector longer than the largest dimension) instead of serde's generic
 //! message.
 
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::fmt;
 use std::marker::PhantomData;
+use std::mem::size_of;
 
 use serde::de::{self, DeserializeOwned, Deserializer, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
+use crate::body::shape::ALLOC_OVERHEAD;
 use crate::config::Limits;
 use crate::error::{Error, Result};
+use crate::limits::ticket;
 
 /// The limits lists are parsed under.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -111,6 +116,8 @@ struct Overflow {
 thread_local! {
     static LIMITS: Cell<Option<ParseLimits>> = const { Cell::new(None) };
     static OVERFLOW: Cell<Option<Overflow>> = const { Cell::new(None) };
+    /// The memory budget's refusal that stopped the parse.
+    static OUT_OF_BUDGET: RefCell<Option<Error>> = const { RefCell::new(None) };
 }
 
 /// Restores the previous limits on drop.
@@ -131,8 +138,12 @@ pub(crate) fn parse<T: DeserializeOwned>(bytes: &[u8], limits: ParseLimits) -> R
         previous: LIMITS.with(|l| l.replace(Some(limits))),
     };
     OVERFLOW.with(|o| o.set(None));
+    OUT_OF_BUDGET.with(|b| b.borrow_mut().take());
     let parsed = serde_json::from_slice(bytes);
     let overflow = OVERFLOW.with(Cell::take);
+    if let (Err(_), Some(refused)) = (&parsed, OUT_OF_BUDGET.with(|b| b.borrow_mut().take())) {
+        return Err(refused);
+    }
     parsed.map_err(|e| match overflow {
         Some(o) if o.too_large => Error::TooLarge(format!(
             "more than {} {} in one request, the server's limit is {}",
@@ -194,8 +205,8 @@ impl<'de, T: Deserialize<'de>, L: ListLimit> Visitor<'de> for BoundedVisitor<T, 
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
         let limit = L::limit(&LIMITS.with(Cell::get).unwrap_or_default());
-        // Never trust a size hint beyond the limit.
-        let mut items = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(limit).min(4096));
+        let ticket = ticket::current();
+        let mut items: Vec<T> = Vec::new();
         while let Some(item) = seq.next_element()? {
             if items.len() == limit {
                 OVERFLOW.with(|o| {
@@ -209,6 +220,20 @@ impl<'de, T: Deserialize<'de>, L: ListLimit> Visitor<'de> for BoundedVisitor<T, 
                     "more than {limit} {}",
                     L::WHAT
                 )));
+            }
+            if items.len() == items.capacity() {
+                // Grow by doubling, reserving the added bytes first.
+                let old = items.capacity();
+                // `old < limit` here (the length check above), so `new > old`.
+                let new = old.saturating_mul(2).max(4).min(limit);
+                let added = new.saturating_sub(old).saturating_mul(size_of::<T>())
+                    + if old == 0 { ALLOC_OVERHEAD } else { 0 };
+                if let Some(Err(refused)) = ticket.as_ref().map(|t| t.reserve(added)) {
+                    let message = refused.to_string();
+                    OUT_OF_BUDGET.with(|b| *b.borrow_mut() = Some(refused));
+                    return Err(de::Error::custom(message));
+                }
+                items.reserve_exact(new.saturating_sub(old));
             }
             items.push(item);
         }

@@ -9,23 +9,21 @@
 //!
 //! - [`Shape::value_tree_bytes`]: parsing into `serde_json::Value` (used for untyped bodies
 //!   and for each payload or filter of a typed body when it becomes a value);
-//! - [`Shape::typed_bytes`]: parsing into this server's typed bodies (numbers become `f32`
-//!   or `u64`, objects become small structs, payloads and filters stay raw text).
+//! - [`Shape::typed_bytes`]: what parsing into this server's typed bodies allocates besides
+//!   their lists: copies of string values and raw payloads and filters (at most the body's
+//!   size, plus an allocation each). Their lists are [`super::bounded::Bounded`], which
+//!   reserve their own buffers as they grow.
 //!
-//! Both count each element twice over for a vector's growth slack, and a fixed overhead per
-//! allocation, so they are bounds, not estimates; `tests/it/hostile.rs` checks them against
-//! the process's peak memory.
+//! The value bound counts each element twice over for a vector's growth slack, and a fixed
+//! overhead per allocation, so it is a bound, not an estimate; `tests/it/hostile.rs` checks
+//! the budget against the process's peak memory.
 
 use std::mem::size_of;
 
 use serde_json::Value;
 
 /// Allocation overhead assumed per heap block (allocator header and rounding).
-const ALLOC_OVERHEAD: usize = 32;
-
-/// Largest element our typed bodies put in a vector (a point row, a search); checked by a
-/// unit test in `crate::model`.
-pub(crate) const TYPED_ELEMENT_BYTES: usize = 256;
+pub(crate) const ALLOC_OVERHEAD: usize = 32;
 
 /// What the scan found (see the module docs).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -122,20 +120,12 @@ impl Shape {
             .saturating_add((self.strings + self.containers).saturating_mul(ALLOC_OVERHEAD))
     }
 
-    /// Upper bound of the bytes this server's typed bodies need for this text: a number is
-    /// at most 8 bytes, a container at most a [`TYPED_ELEMENT_BYTES`] element, each twice
-    /// over for growth slack; raw payloads and filters are copies of their text.
+    /// Upper bound of what this server's typed bodies allocate outside their
+    /// [`super::bounded::Bounded`] lists: string values and raw JSON copied out of the body.
     pub(crate) fn typed_bytes(&self) -> usize {
-        let per_container = 2 * TYPED_ELEMENT_BYTES + ALLOC_OVERHEAD;
-        self.scalars
-            .saturating_mul(2 * size_of::<u64>())
-            .saturating_add(self.containers.saturating_mul(per_container))
-            .saturating_add(
-                self.strings
-                    .saturating_mul(size_of::<String>() + ALLOC_OVERHEAD),
-            )
-            .saturating_add(self.string_bytes)
-            .saturating_add(self.bytes)
+        let value_strings = self.strings.saturating_sub(self.members);
+        self.bytes
+            .saturating_add(value_strings.saturating_mul(size_of::<String>() + ALLOC_OVERHEAD))
     }
 }
 
@@ -176,6 +166,6 @@ mod tests {
         let s = scan(text.as_bytes(), 4).unwrap();
         let actual = 10_001 * size_of::<Value>();
         assert!(s.value_tree_bytes() >= actual);
-        assert!(s.typed_bytes() >= 10_001 * size_of::<u64>());
+        assert!(s.typed_bytes() >= text.len());
     }
 }

@@ -86,7 +86,10 @@ impl Ticket {
     }
 
     /// Runs `fut` with this ticket as the current one.
-    pub(crate) fn scope<F: Future>(self: &Arc<Self>, fut: F) -> impl Future<Output = F::Output> {
+    pub(crate) fn scope<F: Future>(
+        self: &Arc<Self>,
+        fut: F,
+    ) -> impl Future<Output = F::Output> + use<F> {
         TICKET.scope(self.clone(), fut)
     }
 
@@ -161,5 +164,92 @@ pub(crate) fn in_current_scope<F: Future>(fut: F) -> impl Future<Output = F::Out
             Some(t) => t.scope(fut).await,
             None => fut.await,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use tokio::sync::{Semaphore, oneshot};
+
+    use super::*;
+    use crate::error::{Error, blocking};
+    use crate::limits::budget::MemoryBudget;
+
+    fn ticket(slots: &Arc<Semaphore>, writes: bool) -> Arc<Ticket> {
+        let slot = slots.clone().try_acquire_owned().unwrap();
+        let memory = MemoryBudget::new(1 << 20).reservation();
+        Arc::new(Ticket::new(
+            slot,
+            memory,
+            Instant::now() + Duration::from_secs(1),
+            writes,
+        ))
+    }
+
+    /// Hands `result` to the blocking pool under `t`, abandons the handler once the work
+    /// runs (as a timeout does), and returns the sender that lets the work finish.
+    async fn abandoned_work(t: &Arc<Ticket>, result: Result<()>) -> mpsc::Sender<()> {
+        let (go_tx, go_rx) = mpsc::channel::<()>();
+        let (running_tx, running_rx) = oneshot::channel::<()>();
+        let handler = tokio::spawn(t.scope(blocking(move || {
+            let _ = running_tx.send(());
+            let _ = go_rx.recv();
+            result
+        })));
+        running_rx.await.unwrap();
+        handler.abort();
+        let _ = handler.await;
+        go_tx
+    }
+
+    #[tokio::test]
+    async fn abandoned_blocking_work_keeps_the_slot_until_it_ends() {
+        let slots = Arc::new(Semaphore::new(1));
+        let t = ticket(&slots, false);
+        let go = abandoned_work(&t, Ok(())).await;
+        drop(t); // the middleware's handle is gone, as after a 408
+        assert!(
+            slots.try_acquire().is_err(),
+            "the slot must stay taken while the work runs"
+        );
+        go.send(()).unwrap();
+        // Released when the work ends (awaited, not polled).
+        drop(slots.acquire().await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_timed_out_write_reports_what_became_of_it() {
+        let slots = Arc::new(Semaphore::new(3));
+        let applied = ticket(&slots, true);
+        let go = abandoned_work(&applied, Ok(())).await;
+        let outcome = tokio::spawn({
+            let t = applied.clone();
+            async move { t.outcome_after_timeout().await }
+        });
+        go.send(()).unwrap();
+        assert_eq!(outcome.await.unwrap(), Some(WriteOutcome::Applied));
+
+        let failed = ticket(&slots, true);
+        let go = abandoned_work(&failed, Err(Error::bad_request("refused"))).await;
+        go.send(()).unwrap();
+        assert_eq!(
+            failed.outcome_after_timeout().await,
+            Some(WriteOutcome::Failed("refused".into()))
+        );
+
+        let untouched = ticket(&slots, true);
+        assert_eq!(
+            untouched.outcome_after_timeout().await,
+            Some(WriteOutcome::NotApplied)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_read_has_no_write_outcome() {
+        let slots = Arc::new(Semaphore::new(1));
+        assert_eq!(ticket(&slots, false).outcome_after_timeout().await, None);
     }
 }
