@@ -13,6 +13,10 @@
 //! when the engine's requests carry a deadline, handlers pass it on and the engine stops
 //! its own work there. Until then a write handed to the engine runs to its end, and the
 //! timeout waits for it to report truthfully whether it was applied ([`WriteOutcome`]).
+//! Every piece of blocking work of a write route counts as its write, so a write handler
+//! makes exactly one `blocking` call (today every native and Qdrant write route does);
+//! a handler that read first in a separate call could be reported `applied` after only
+//! its read ran.
 
 use std::future::Future;
 use std::sync::Arc;
