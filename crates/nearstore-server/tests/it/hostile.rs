@@ -292,7 +292,8 @@ async fn hostile_bodies_are_refused_within_the_memory_budget() {
 
     // Each alone first: every one reaches its own refusal (no 503: nothing else holds the
     // budget).
-    let alone: Vec<(&str, &str, &Arc<Vec<u8>>, u16, &str)> = vec![
+    type Alone<'a> = (&'a str, &'a str, &'a Arc<Vec<u8>>, u16, &'a str);
+    let alone: Vec<Alone> = vec![
         (
             "PUT",
             "/collections/q/points",
