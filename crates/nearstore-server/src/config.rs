@@ -50,8 +50,15 @@ pub struct Limits {
     pub max_batch_queries: usize,
     /// Largest vector dimension a collection may be created with (larger: 400).
     pub max_dimension: usize,
+    /// Deepest nesting of arrays and objects in a JSON body (deeper: 400).
+    pub max_json_depth: usize,
+    /// Memory all request bodies in flight may hold together: their bytes plus a bound of
+    /// what parsing them takes (see the crate docs, "Limits and keys"). A request that
+    /// does not fit what is left is answered 503 at once; one that could never fit, 413.
+    pub max_inflight_body_bytes: usize,
     /// Longest a request may take before it is answered 408. Blocking engine work already
-    /// started runs to completion in the background.
+    /// started keeps the request's slot until it ends; a write route's 408 says whether
+    /// its write was applied.
     pub request_timeout: Duration,
     /// Most requests served at once; beyond it requests are answered 503 at once (load
     /// shedding, never an unbounded queue). Health, readiness and metrics are not counted.
@@ -65,6 +72,8 @@ impl Default for Limits {
             max_batch_points: 10_000,
             max_batch_queries: 256,
             max_dimension: nearstore::MAX_DIMENSION,
+            max_json_depth: 64,
+            max_inflight_body_bytes: 256 << 20,
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 256,
         }

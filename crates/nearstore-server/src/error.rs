@@ -11,12 +11,12 @@
 //! | read-only key on a write route | 403 |
 //! | engine `NotFound`, unknown route or point | 404 |
 //! | known route, other method | 405 |
-//! | engine `Cancelled`, request timeout | 408 |
+//! | engine `Cancelled`, request timeout (the body's `write` field says whether a write was applied) | 408 |
 //! | engine `AlreadyExists`, engine `Conflict` | 409 |
 //! | body or batch over a limit, engine payload-too-large | 413 |
 //! | engine `Corruption`, `Io`, `Internal` | 500 |
 //! | not implemented yet | 501 |
-//! | overloaded (load shedding), shutting down | 503 |
+//! | overloaded (load shedding), memory budget of bodies in flight used up, shutting down | 503 |
 //! | engine `ResourceExhausted` other than payload size (disk full) | 507 |
 
 use std::time::Duration;
@@ -26,6 +26,8 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use nearstore::ErrorKind;
 use serde_json::json;
+
+use crate::limits::ticket::{self, WriteOutcome};
 
 /// Result alias for the server.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -76,8 +78,22 @@ pub enum Error {
     #[error("server is shutting down")]
     ShuttingDown,
     /// The request took longer than the configured timeout.
-    #[error("request timed out after {0:?}")]
-    Timeout(Duration),
+    #[error("request timed out after {after:?}{}", timeout_write_note(write.as_ref()))]
+    Timeout {
+        /// The configured timeout.
+        after: Duration,
+        /// For a write route: whether its write was applied (`None` for reads).
+        write: Option<WriteOutcome>,
+    },
+    /// The bodies of the requests in flight already hold the server's memory budget.
+    #[error(
+        "server busy: request bodies in flight hold the memory budget of {} MiB; retry later",
+        budget_bytes >> 20
+    )]
+    MemoryBudget {
+        /// The budget.
+        budget_bytes: usize,
+    },
     /// A route reserved for a feature that is not built yet.
     #[error("{0} is not implemented yet")]
     NotImplemented(&'static str),
@@ -99,30 +115,31 @@ impl Error {
     /// The HTTP status of this error: the one mapping table of the server.
     pub fn status(&self) -> StatusCode {
         match self {
-            Error::Engine(e) => match (e, e.kind()) {
-                (nearstore::Error::PayloadTooLarge { .. }, _) => StatusCode::PAYLOAD_TOO_LARGE,
-                (_, ErrorKind::InvalidArgument) => StatusCode::BAD_REQUEST,
-                (_, ErrorKind::NotFound) => StatusCode::NOT_FOUND,
-                (_, ErrorKind::AlreadyExists | ErrorKind::Conflict) => StatusCode::CONFLICT,
-                (_, ErrorKind::ResourceExhausted) => StatusCode::INSUFFICIENT_STORAGE,
-                (_, ErrorKind::Cancelled) => StatusCode::REQUEST_TIMEOUT,
-                (_, ErrorKind::Corruption | ErrorKind::Io | ErrorKind::Internal) => {
-                    StatusCode::INTERNAL_SERVER_ERROR
-                }
-                (_, _) => StatusCode::INTERNAL_SERVER_ERROR,
-            },
+            Error::Engine(e) => engine_status(e),
             Error::BadRequest(_) | Error::NotSupported(_) => StatusCode::BAD_REQUEST,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
             Error::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
-            Error::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+            Error::Timeout { .. } => StatusCode::REQUEST_TIMEOUT,
             Error::Conflict(_) => StatusCode::CONFLICT,
             Error::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::NotImplemented(_) => StatusCode::NOT_IMPLEMENTED,
-            Error::Overloaded { .. } | Error::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Overloaded { .. } | Error::MemoryBudget { .. } | Error::ShuttingDown => {
+                StatusCode::SERVICE_UNAVAILABLE
+            }
             Error::Io { .. } | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
+    }
+
+    /// The JSON error body: `{"status": {"error": message}, "time": 0.0}`, plus `"write"`
+    /// (`not_applied`, `applied`, `failed`) on a write route's timeout.
+    pub(crate) fn body(&self) -> serde_json::Value {
+        let mut body = error_body(&self.to_string());
+        if let (Error::Timeout { write: Some(w), .. }, Some(map)) = (self, body.as_object_mut()) {
+            map.insert("write".into(), json!(w.name()));
+        }
+        body
     }
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
@@ -142,7 +159,7 @@ pub(crate) fn error_body(message: &str) -> serde_json::Value {
 impl IntoResponse for Error {
     fn into_response(self) -> Response {
         let status = self.status();
-        let mut response = (status, Json(error_body(&self.to_string()))).into_response();
+        let mut response = (status, Json(self.body())).into_response();
         if let Error::Unauthorized(_) = self {
             response.headers_mut().insert(
                 axum::http::header::WWW_AUTHENTICATE,
@@ -153,15 +170,71 @@ impl IntoResponse for Error {
     }
 }
 
-/// Runs blocking engine work on the blocking pool.
+/// The status of an engine error: by its [`ErrorKind`], except a payload over the
+/// collection's limit, which is 413 like every other size limit.
+fn engine_status(e: &nearstore::Error) -> StatusCode {
+    if let nearstore::Error::PayloadTooLarge { .. } = e {
+        return StatusCode::PAYLOAD_TOO_LARGE;
+    }
+    match e.kind() {
+        ErrorKind::InvalidArgument => StatusCode::BAD_REQUEST,
+        ErrorKind::NotFound => StatusCode::NOT_FOUND,
+        ErrorKind::AlreadyExists | ErrorKind::Conflict => StatusCode::CONFLICT,
+        ErrorKind::ResourceExhausted => StatusCode::INSUFFICIENT_STORAGE,
+        ErrorKind::Cancelled => StatusCode::REQUEST_TIMEOUT,
+        ErrorKind::Corruption | ErrorKind::Io | ErrorKind::Internal => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
+        // `ErrorKind` is `#[non_exhaustive]`, so the compiler insists on this arm even
+        // though every kind is named above; a kind added later lands here. Removing
+        // `#[non_exhaustive]` from `ErrorKind` (the engine's call) would make a new kind a
+        // compile error in this match instead.
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+fn timeout_write_note(write: Option<&WriteOutcome>) -> String {
+    match write {
+        None => String::new(),
+        Some(WriteOutcome::NotApplied) => "; the write was not applied".into(),
+        Some(WriteOutcome::Applied) => {
+            "; the write reached the engine before the deadline and was applied in full".into()
+        }
+        Some(WriteOutcome::Failed(message)) => {
+            format!("; the write reached the engine and failed: {message}")
+        }
+    }
+}
+
+/// Runs blocking engine work on the blocking pool. The closure holds the current request's
+/// ticket (see [`crate::limits::ticket`]), so the request's slot and memory stay taken
+/// until the work ends, and a write's outcome is known after a timeout.
 pub(crate) async fn blocking<T, F>(work: F) -> Result<T>
 where
     F: FnOnce() -> Result<T> + Send + 'static,
     T: Send + 'static,
 {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| Error::Internal(format!("engine task failed: {e}")))?
+    let ticket = ticket::current();
+    if let Some(t) = &ticket {
+        t.work_started();
+    }
+    tokio::task::spawn_blocking(move || {
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
+        if let Some(t) = &ticket {
+            let failure = match &result {
+                Ok(Ok(_)) => None,
+                Ok(Err(e)) => Some(e.to_string()),
+                Err(_) => Some("the engine task panicked".to_string()),
+            };
+            t.work_finished(failure);
+        }
+        match result {
+            Ok(r) => r,
+            Err(_) => Err(Error::Internal("engine task panicked".into())),
+        }
+    })
+    .await
+    .map_err(|e| Error::Internal(format!("engine task failed: {e}")))?
 }
 
 #[cfg(test)]

@@ -31,9 +31,11 @@
 //! Every error is `{"status": {"error": "message"}, "time": 0.0}` with the status of
 //! [`Error::status`]: 400 invalid argument, bad JSON (serde's message), wrong content
 //! type, unsupported feature; 401 missing/unknown key; 403 read-only key on a write route;
-//! 404 unknown collection, point or route; 408 timeout; 409 exists / conflict; 413 body,
-//! batch or payload over a limit; 500 corruption, I/O, internal; 503
-//! overloaded (load shedding) or shutting down; 507 disk full.
+//! 404 unknown collection, point or route; 408 timeout (on a write route the body also
+//! says `"write": "not_applied" | "applied" | "failed"`); 409 exists / conflict; 413 body,
+//! batch or payload over a limit, or a body that would need more memory than the whole
+//! in-flight budget; 500 corruption, I/O, internal; 503 overloaded (load shedding), the
+//! memory budget of bodies in flight used up, or shutting down; 507 disk full.
 //!
 //! # Native API (`/v1`)
 //!
@@ -58,7 +60,7 @@
 //! | `POST /v1/query` | `{"query": "SELECT ...", "params"?: {"v": [...]}}` | `{"rows": [...]}` (the query language; read-write keys) |
 //! | `GET /healthz`, `GET /readyz` | | `{"status": "ok"}`, `{"status": "ready"}` (503 while shutting down); no key needed |
 //! | `GET /metrics` | | Prometheus text (see [`metrics`](crate#metrics)) |
-//! | `GET /openapi.json` | | OpenAPI 3.1, generated from the route table |
+//! | `GET /openapi.json` | | OpenAPI 3.1, generated from the route table, with the schemas of every native body derived (`utoipa`) from the types serde reads and writes |
 //!
 //! Filters `F` use the engine's JSON filter form (`{"field": "lang", "eq": "en"}`,
 //! `{"and": [...]}`, ...; see `nearstore::filter`). Scores follow the metric's direction.
@@ -77,17 +79,47 @@
 //!
 //! # Limits and keys
 //!
-//! [`ServerConfig::limits`]: body size (413), points per upsert/get/delete and queries per
-//! batch (413), vector dimension at create (400), per-request timeout (408), and a
-//! concurrency limit that sheds load with an immediate 503. Keys: [`ApiKey`], sent as
-//! `api-key: <key>` or `Authorization: Bearer <key>`, compared in constant time.
+//! [`ServerConfig::limits`]: body size (413, before a byte is read when `Content-Length`
+//! says so), JSON nesting depth (400, checked by a scan before parsing), points per
+//! upsert/get/delete and queries per batch (413, *while* parsing: the list stops one
+//! element past the limit), vector length (400, while parsing), vector dimension at create
+//! (400), per-request timeout (408), and a concurrency limit that sheds load with an
+//! immediate 503.
+//!
+//! Memory: all bodies in flight together may hold at most
+//! [`Limits::max_inflight_body_bytes`] (default 256 MiB). A request reserves, each before
+//! it happens: its body's bytes; what parsing may allocate besides lists (its size again,
+//! for copied strings and raw payloads and filters; for the Qdrant routes, whose bodies
+//! are still untyped, an upper bound of the whole `serde_json::Value` tree computed from a
+//! scan of the bytes); each list's buffer as it grows; and, for each payload or filter
+//! turned into a JSON value, that value's bound. A reservation that does not fit what is
+//! left is 503 at once; one larger than the whole budget is 413. It is held until the
+//! request *and* the blocking work it handed off have ended. Engine memory inside a call
+//! is not counted (it is bounded by the batch limits and the concurrency limit).
+//! Measured (`tests/it/hostile.rs`): one 15 MB upsert of 400k points is refused 413 with
+//! the server's peak RSS going from 10 to 26 MiB (before: 7 to 302 MiB); eleven hostile
+//! bodies one by one, then 18 at once, under a 64 MiB budget: peak 10 to 72-101 MiB in
+//! five runs (the rest is connection buffers and allocator arenas), every answer 4xx or
+//! 503.
+//!
+//! The concurrency slot, like the memory, is held by the request's blocking work, so the
+//! limit bounds the work on the blocking pool, not only the requests waiting for it. At
+//! the timeout a read is answered 408 at once (its work keeps the slot until it ends); a
+//! write whose work already reached the engine is waited for, and the 408 says whether it
+//! was applied. When the engine's requests take a deadline, handlers pass the request's
+//! (`limits::ticket::current_deadline`) and the engine stops the work itself.
+//!
+//! Keys: [`ApiKey`], sent as `api-key: <key>` or `Authorization: Bearer <key>`, compared
+//! in constant time.
 //!
 //! # Metrics
 //!
-//! `nearstore_http_requests_total` and `nearstore_http_request_duration_seconds` by
-//! method, route pattern and status; `nearstore_http_requests_shed_total`;
-//! `nearstore_http_request_slots_in_use` / `_total`; `nearstore_search_duration_seconds`
-//! by collection; `nearstore_collection_points` by collection.
+//! OpenMetrics text through `prometheus-client`: `nearstore_http_requests_total` and
+//! `nearstore_http_request_duration_seconds` by method, route pattern and status;
+//! `nearstore_http_requests_shed_total`; `nearstore_http_request_slots_in_use` / `_total`;
+//! `nearstore_http_body_memory_bytes` / `_budget_bytes`;
+//! `nearstore_search_duration_seconds` by collection; `nearstore_collection_points` by
+//! collection.
 
 #![forbid(unsafe_code)]
 
@@ -97,6 +129,7 @@ mod config;
 mod error;
 mod limits;
 mod metrics;
+mod model;
 mod openapi;
 mod qdrant;
 mod routes;
@@ -105,4 +138,10 @@ mod state;
 
 pub use config::{ApiKey, Limits, ServerConfig};
 pub use error::{Error, Result};
+pub use limits::ticket::WriteOutcome;
 pub use server::{Server, router, serve, shutdown_signal};
+
+/// The OpenAPI 3.1 document `GET /openapi.json` serves.
+pub fn openapi_document() -> serde_json::Value {
+    openapi::build()
+}

@@ -1,4 +1,4 @@
-//! Prometheus metrics, written by hand in the text exposition format (version 0.0.4).
+//! Prometheus metrics through `prometheus-client` (OpenMetrics text exposition).
 //!
 //! - `nearstore_http_requests_total{method, route, status}` (counter) and
 //!   `nearstore_http_request_duration_seconds{method, route, status}` (histogram): every
@@ -7,19 +7,28 @@
 //! - `nearstore_http_requests_shed_total` (counter): requests answered 503 by load shedding.
 //! - `nearstore_http_request_slots_in_use` / `..._slots_total` (gauges): the concurrency
 //!   limit's permits in use and in all.
+//! - `nearstore_http_body_memory_bytes` / `..._budget_bytes` (gauges): memory reserved by
+//!   request bodies in flight, and the budget.
 //! - `nearstore_search_duration_seconds{collection}` (histogram): engine time per search
-//!   query (native and Qdrant routes; a batch records each query's share).
+//!   query (native and Qdrant routes; a batch records each query).
 //! - `nearstore_collection_points{collection}` (gauge): live points, read at scrape time.
+//!
+//! Recording a request takes no exclusive lock: a metric family is looked up under a
+//! shared read lock (a write lock only the first time a label set is seen), and the
+//! counters and histograms inside are atomics.
 
-use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use parking_lot::Mutex;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::encoding::text::encode;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::Registry;
 
 use crate::state::AppState;
 
@@ -28,143 +37,162 @@ const BUCKETS: [f64; 14] = [
     0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
-#[derive(Debug, Default, Clone)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
+fn latency_histogram() -> Histogram {
+    Histogram::new(BUCKETS)
 }
 
-impl Histogram {
-    fn observe(&mut self, d: Duration) {
-        let secs = d.as_secs_f64();
-        for (bound, n) in BUCKETS.iter().zip(self.counts.iter_mut()) {
-            if secs <= *bound {
-                *n += 1;
-            }
-        }
-        self.count += 1;
-        self.sum += secs;
-    }
-
-    fn write(&self, out: &mut String, name: &str, labels: &str) {
-        let sep = if labels.is_empty() { "" } else { "," };
-        for (bound, n) in BUCKETS.iter().zip(self.counts.iter()) {
-            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {n}");
-        }
-        let _ = writeln!(
-            out,
-            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
-            self.count
-        );
-        let _ = writeln!(out, "{name}_sum{{{labels}}} {}", self.sum);
-        let _ = writeln!(out, "{name}_count{{{labels}}} {}", self.count);
-    }
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RequestLabels {
+    method: String,
+    route: String,
+    status: u16,
 }
 
-type RequestKey = (String, String, u16);
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CollectionLabels {
+    collection: String,
+}
 
 /// The server's metrics registry.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub(crate) struct Metrics {
-    requests: Mutex<BTreeMap<RequestKey, Histogram>>,
-    searches: Mutex<BTreeMap<String, Histogram>>,
-    shed: AtomicU64,
+    registry: Registry,
+    requests: Family<RequestLabels, Counter>,
+    durations: Family<RequestLabels, Histogram, fn() -> Histogram>,
+    searches: Family<CollectionLabels, Histogram, fn() -> Histogram>,
+    shed: Counter,
+    slots_in_use: Gauge,
+    slots_total: Gauge,
+    body_memory: Gauge,
+    body_memory_budget: Gauge,
+    points: Family<CollectionLabels, Gauge>,
 }
 
-/// Escapes a label value.
-fn label(value: &str) -> String {
-    value
-        .replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let requests = Family::<RequestLabels, Counter>::default();
+        let durations = Family::<RequestLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+            latency_histogram,
+        );
+        let searches =
+            Family::<CollectionLabels, Histogram, fn() -> Histogram>::new_with_constructor(
+                latency_histogram,
+            );
+        let shed = Counter::default();
+        let (slots_in_use, slots_total) = (Gauge::default(), Gauge::default());
+        let (body_memory, body_memory_budget) = (Gauge::default(), Gauge::default());
+        let points = Family::<CollectionLabels, Gauge>::default();
+        registry.register(
+            "nearstore_http_requests",
+            "HTTP requests by route pattern and status",
+            requests.clone(),
+        );
+        registry.register(
+            "nearstore_http_request_duration_seconds",
+            "HTTP request latency",
+            durations.clone(),
+        );
+        registry.register(
+            "nearstore_http_requests_shed",
+            "Requests refused with 503 by load shedding",
+            shed.clone(),
+        );
+        registry.register(
+            "nearstore_http_request_slots_in_use",
+            "Concurrency-limit permits held by requests and their blocking work",
+            slots_in_use.clone(),
+        );
+        registry.register(
+            "nearstore_http_request_slots_total",
+            "The concurrency limit",
+            slots_total.clone(),
+        );
+        registry.register(
+            "nearstore_http_body_memory_bytes",
+            "Memory reserved by request bodies in flight",
+            body_memory.clone(),
+        );
+        registry.register(
+            "nearstore_http_body_memory_budget_bytes",
+            "The memory budget of request bodies in flight",
+            body_memory_budget.clone(),
+        );
+        registry.register(
+            "nearstore_search_duration_seconds",
+            "Engine time per search query",
+            searches.clone(),
+        );
+        registry.register(
+            "nearstore_collection_points",
+            "Live points per collection",
+            points.clone(),
+        );
+        Metrics {
+            registry,
+            requests,
+            durations,
+            searches,
+            shed,
+            slots_in_use,
+            slots_total,
+            body_memory,
+            body_memory_budget,
+            points,
+        }
+    }
+}
+
+fn gauge_value(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 impl Metrics {
     pub(crate) fn record_request(&self, method: &str, route: &str, status: u16, d: Duration) {
-        self.requests
-            .lock()
-            .entry((method.to_string(), route.to_string(), status))
-            .or_default()
-            .observe(d);
+        let labels = RequestLabels {
+            method: method.to_string(),
+            route: route.to_string(),
+            status,
+        };
+        self.requests.get_or_create(&labels).inc();
+        self.durations
+            .get_or_create(&labels)
+            .observe(d.as_secs_f64());
     }
 
     pub(crate) fn record_search(&self, collection: &str, d: Duration) {
-        let mut searches = self.searches.lock();
-        match searches.get_mut(collection) {
-            Some(h) => h.observe(d),
-            None => {
-                let mut h = Histogram::default();
-                h.observe(d);
-                searches.insert(collection.to_string(), h);
-            }
-        }
+        self.searches
+            .get_or_create(&CollectionLabels {
+                collection: collection.to_string(),
+            })
+            .observe(d.as_secs_f64());
     }
 
     pub(crate) fn record_shed(&self) {
-        self.shed.fetch_add(1, Ordering::Relaxed);
+        self.shed.inc();
     }
 
-    /// The text exposition.
+    /// The text exposition, with the gauges read now.
     pub(crate) fn render(&self, state: &AppState) -> String {
-        let mut out = String::new();
-        let requests = self.requests.lock().clone();
-        out.push_str(
-            "# HELP nearstore_http_requests_total HTTP requests by route pattern and status.\n",
-        );
-        out.push_str("# TYPE nearstore_http_requests_total counter\n");
-        for ((method, route, status), h) in &requests {
-            let _ = writeln!(
-                out,
-                "nearstore_http_requests_total{{method=\"{}\",route=\"{}\",status=\"{status}\"}} {}",
-                label(method),
-                label(route),
-                h.count
-            );
-        }
-        out.push_str("# HELP nearstore_http_request_duration_seconds HTTP request latency.\n");
-        out.push_str("# TYPE nearstore_http_request_duration_seconds histogram\n");
-        for ((method, route, status), h) in &requests {
-            let labels = format!(
-                "method=\"{}\",route=\"{}\",status=\"{status}\"",
-                label(method),
-                label(route)
-            );
-            h.write(&mut out, "nearstore_http_request_duration_seconds", &labels);
-        }
-        out.push_str("# HELP nearstore_http_requests_shed_total Requests refused with 503 by load shedding.\n");
-        out.push_str("# TYPE nearstore_http_requests_shed_total counter\n");
-        let _ = writeln!(
-            out,
-            "nearstore_http_requests_shed_total {}",
-            self.shed.load(Ordering::Relaxed)
-        );
         let total = state.limits.max_concurrent_requests;
         let in_use = total.saturating_sub(state.slots.available_permits());
-        out.push_str("# HELP nearstore_http_request_slots_in_use Concurrency-limit permits held by requests being served.\n");
-        out.push_str("# TYPE nearstore_http_request_slots_in_use gauge\n");
-        let _ = writeln!(out, "nearstore_http_request_slots_in_use {in_use}");
-        out.push_str("# HELP nearstore_http_request_slots_total The concurrency limit.\n");
-        out.push_str("# TYPE nearstore_http_request_slots_total gauge\n");
-        let _ = writeln!(out, "nearstore_http_request_slots_total {total}");
-        out.push_str("# HELP nearstore_search_duration_seconds Engine time per search query.\n");
-        out.push_str("# TYPE nearstore_search_duration_seconds histogram\n");
-        for (collection, h) in self.searches.lock().iter() {
-            let labels = format!("collection=\"{}\"", label(collection));
-            h.write(&mut out, "nearstore_search_duration_seconds", &labels);
-        }
-        out.push_str("# HELP nearstore_collection_points Live points per collection.\n");
-        out.push_str("# TYPE nearstore_collection_points gauge\n");
+        self.slots_in_use.set(gauge_value(in_use));
+        self.slots_total.set(gauge_value(total));
+        self.body_memory
+            .set(gauge_value(state.memory.in_use_bytes()));
+        self.body_memory_budget
+            .set(gauge_value(state.memory.total_bytes()));
+        self.points.clear();
         for name in state.db.list_collections() {
             if let Ok(c) = state.db.get_vector_collection(&name) {
-                let _ = writeln!(
-                    out,
-                    "nearstore_collection_points{{collection=\"{}\"}} {}",
-                    label(&name),
-                    c.len()
-                );
+                self.points
+                    .get_or_create(&CollectionLabels { collection: name })
+                    .set(gauge_value(c.len()));
             }
         }
+        let mut out = String::new();
+        // Writing into a String cannot fail.
+        let _ = encode(&mut out, &self.registry);
         out
     }
 }
@@ -199,7 +227,7 @@ pub(crate) async fn scrape(State(state): State<AppState>) -> Response {
     (
         [(
             axum::http::header::CONTENT_TYPE,
-            "text/plain; version=0.0.4; charset=utf-8",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
         body,
     )

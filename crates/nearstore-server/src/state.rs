@@ -12,6 +12,7 @@ use tokio::sync::Semaphore;
 use crate::auth::{Access, KeyRing};
 use crate::config::{Limits, ServerConfig};
 use crate::error::{Error, Result, blocking};
+use crate::limits::budget::MemoryBudget;
 use crate::metrics::Metrics;
 use crate::routes::RouteSpec;
 
@@ -27,6 +28,8 @@ pub(crate) struct Shared {
     pub(crate) metrics: Metrics,
     /// One permit per request being served (load shedding when none is left).
     pub(crate) slots: Arc<Semaphore>,
+    /// The memory budget of request bodies in flight.
+    pub(crate) memory: MemoryBudget,
     /// Access level of each (method, route pattern).
     pub(crate) access: HashMap<(Method, &'static str), Access>,
     /// Set when graceful shutdown starts (readiness then answers 503).
@@ -41,6 +44,7 @@ impl Shared {
             keys: KeyRing::new(&config.api_keys),
             metrics: Metrics::default(),
             slots: Arc::new(Semaphore::new(config.limits.max_concurrent_requests)),
+            memory: MemoryBudget::new(config.limits.max_inflight_body_bytes),
             access: routes
                 .iter()
                 .map(|r| ((r.method.clone(), r.path), r.access))

@@ -5,58 +5,48 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use nearstore::FieldIndexKind;
-use serde::Deserialize;
-use serde_json::{Value, json};
 
-use crate::body::JsonBody;
+use crate::body::Typed;
 use crate::error::{Error, Result, blocking};
+use crate::model::collections::{CreateIndex, IndexDropped, IndexList, field_indexes};
+use crate::model::service::{Flushed, Health, QueryAnswer, QueryText, Ready};
 use crate::state::AppState;
-
-fn indexes_json(list: Vec<(String, FieldIndexKind)>) -> Value {
-    let list: Vec<Value> = list
-        .into_iter()
-        .map(|(field, kind)| json!({"field": field, "kind": kind}))
-        .collect();
-    json!({"indexes": list})
-}
 
 /// `GET /v1/collections/{name}/indexes`: `{"indexes": [{field, kind}]}`.
 pub(crate) async fn list_indexes(
     State(state): State<AppState>,
     Path(name): Path<String>,
-) -> Result<Json<Value>> {
-    Ok(Json(indexes_json(state.collection(&name)?.field_indexes())))
-}
-
-/// `POST /v1/collections/{name}/indexes` body.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct CreateIndex {
-    field: String,
-    kind: FieldIndexKind,
+) -> Result<Json<IndexList>> {
+    Ok(Json(IndexList {
+        indexes: field_indexes(state.collection(&name)?.field_indexes()),
+    }))
 }
 
 /// `POST /v1/collections/{name}/indexes`: 201 with the collection's indexes.
 pub(crate) async fn create_index(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    JsonBody(body): JsonBody<CreateIndex>,
-) -> Result<Response> {
+    Typed(body): Typed<CreateIndex>,
+) -> Result<(StatusCode, Json<IndexList>)> {
     let c = state.collection(&name)?;
     let list = blocking(move || {
-        c.create_field_index(&body.field, body.kind)?;
+        c.create_field_index(&body.field, body.kind.into())?;
         Ok(c.field_indexes())
     })
     .await?;
-    Ok((StatusCode::CREATED, Json(indexes_json(list))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(IndexList {
+            indexes: field_indexes(list),
+        }),
+    ))
 }
 
 /// `DELETE /v1/collections/{name}/indexes/{field}`: 404 when there is no such index.
 pub(crate) async fn drop_index(
     State(state): State<AppState>,
     Path((name, field)): Path<(String, String)>,
-) -> Result<Json<Value>> {
+) -> Result<Json<IndexDropped>> {
     let c = state.collection(&name)?;
     let f = field.clone();
     let existed = blocking(move || Ok(c.drop_field_index(&f)?)).await?;
@@ -65,63 +55,55 @@ pub(crate) async fn drop_index(
             "collection {name:?} has no index on {field:?}"
         )));
     }
-    Ok(Json(json!({"dropped": field})))
+    Ok(Json(IndexDropped { dropped: field }))
 }
 
 /// `POST /v1/collections/{name}/flush`.
 pub(crate) async fn flush_collection(
     State(state): State<AppState>,
     Path(name): Path<String>,
-) -> Result<Json<Value>> {
+) -> Result<Json<Flushed>> {
     let c = state.collection(&name)?;
     blocking(move || Ok(c.flush()?)).await?;
-    Ok(Json(json!({"flushed": [name]})))
+    Ok(Json(Flushed {
+        flushed: vec![name],
+    }))
 }
 
 /// `POST /v1/flush`: flushes every collection.
-pub(crate) async fn flush_all(State(state): State<AppState>) -> Result<Json<Value>> {
+pub(crate) async fn flush_all(State(state): State<AppState>) -> Result<Json<Flushed>> {
     state.flush_all().await?;
-    Ok(Json(json!({"flushed": state.db.list_collections()})))
+    Ok(Json(Flushed {
+        flushed: state.db.list_collections(),
+    }))
 }
 
 /// `GET /healthz`: the process is up.
-pub(crate) async fn healthz() -> Json<Value> {
-    Json(json!({"status": "ok"}))
+pub(crate) async fn healthz() -> Json<Health> {
+    Json(Health { status: "ok" })
 }
 
 /// `GET /readyz`: the database is open and the server is not shutting down.
-pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Value>> {
+pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>> {
     if state.is_shutting_down() {
         return Err(Error::ShuttingDown);
     }
-    Ok(Json(json!({
-        "status": "ready",
-        "collections": state.db.list_collections().len(),
-    })))
+    Ok(Json(Ready {
+        status: "ready",
+        collections: state.db.list_collections().len(),
+    }))
 }
 
-/// `POST /v1/query`: reserved for the query language (SQL text plus parameters), which
-/// arrives with `Database::execute`. The handler will parse `{"query": "...", "params":
-/// {...}}`, run it on the blocking pool and answer `{"rows": [...]}`; until then it answers
-/// 501.
+/// `POST /v1/query`: a query-language statement with its `$name` bindings, run on the
+/// blocking pool: `{"rows": [...]}`.
 pub(crate) async fn query_language(
     State(state): State<AppState>,
-    JsonBody(body): JsonBody<QueryBody>,
-) -> Result<Json<Value>> {
+    Typed(body): Typed<QueryText>,
+) -> Result<Json<QueryAnswer>> {
+    let (query, params) = body.into_parts()?;
     let db = state.db.clone();
-    let result = blocking(move || Ok(db.execute(&body.query, &body.params)?)).await?;
-    Ok(Json(
-        serde_json::to_value(result).map_err(|e| Error::Internal(e.to_string()))?,
-    ))
-}
-
-/// `POST /v1/query` body: the statement and its `$name` bindings.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct QueryBody {
-    query: String,
-    #[serde(default)]
-    params: Value,
+    let result = blocking(move || Ok(db.execute(&query, &params)?)).await?;
+    Ok(Json(QueryAnswer { rows: result.rows }))
 }
 
 /// A known route with another method: 405 in the error shape.

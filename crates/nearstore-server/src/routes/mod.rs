@@ -14,7 +14,21 @@ use axum::http::Method;
 use axum::middleware::from_fn_with_state;
 use axum::routing::{MethodFilter, MethodRouter, on};
 
+use utoipa::ToSchema;
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::{Ref, RefOr};
+
 use crate::auth::{self, Access};
+use crate::model::collections::{
+    CollectionDeleted, CollectionInfo, CollectionList, CreateCollection, CreateIndex, IndexDropped,
+    IndexList,
+};
+use crate::model::points::{
+    CountPoints, DeletePoints, GetPoints, PointCount, PointList, PointOut, PointsDeleted,
+    ScrollPage, ScrollPoints, Upsert, Upserted,
+};
+use crate::model::search::{BatchAnswer, Search, SearchAnswer, SearchBatch};
+use crate::model::service::{Flushed, Health, QueryAnswer, QueryText, Ready};
 use crate::state::AppState;
 use crate::{limits, metrics, openapi, qdrant};
 
@@ -47,6 +61,17 @@ impl Verb {
     }
 }
 
+/// Adds a body type's schema (and those it refers to) to the list and returns a reference
+/// to it: how a route names its request and response bodies for `/openapi.json`.
+pub(crate) type SchemaFn = fn(&mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema>;
+
+fn schema_of<T: ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
+    let name = T::name().into_owned();
+    out.push((name.clone(), T::schema()));
+    T::schemas(out);
+    RefOr::Ref(Ref::from_schema_name(name))
+}
+
 /// What the table says about one route.
 #[derive(Debug, Clone)]
 pub(crate) struct RouteSpec {
@@ -56,6 +81,14 @@ pub(crate) struct RouteSpec {
     /// `native`, `qdrant`, `operations` or `qdrant-unsupported`.
     pub(crate) tag: &'static str,
     pub(crate) summary: &'static str,
+    /// The request body's schema, when the route takes a typed body.
+    pub(crate) request: Option<SchemaFn>,
+    /// The success body's schema, when the route answers a typed body.
+    pub(crate) response: Option<SchemaFn>,
+    /// The success status (200, or 201 for a create).
+    pub(crate) success: u16,
+    /// The route reads no body (a POST that only triggers something).
+    pub(crate) no_body: bool,
 }
 
 /// A route: its description and its handler.
@@ -85,8 +118,38 @@ where
             access,
             tag,
             summary,
+            request: None,
+            response: None,
+            success: 200,
+            no_body: false,
         },
         handler: on(verb.filter(), handler),
+    }
+}
+
+impl Route {
+    /// The route takes a `T` body (its schema goes into `/openapi.json`).
+    pub(crate) fn takes<T: ToSchema>(mut self) -> Self {
+        self.spec.request = Some(schema_of::<T>);
+        self
+    }
+
+    /// The route answers a `T` body on success.
+    pub(crate) fn answers<T: ToSchema>(mut self) -> Self {
+        self.spec.response = Some(schema_of::<T>);
+        self
+    }
+
+    /// The route reads no body.
+    pub(crate) fn no_body(mut self) -> Self {
+        self.spec.no_body = true;
+        self
+    }
+
+    /// The route answers 201 on success.
+    pub(crate) fn created(mut self) -> Self {
+        self.spec.success = 201;
+        self
     }
 }
 
@@ -104,7 +167,8 @@ fn native() -> Vec<Route> {
             OPS,
             "Liveness: the process is up",
             admin::healthz,
-        ),
+        )
+        .answers::<Health>(),
         route(
             Get,
             "/readyz",
@@ -112,7 +176,8 @@ fn native() -> Vec<Route> {
             OPS,
             "Readiness: the database is open and the server is not shutting down",
             admin::readyz,
-        ),
+        )
+        .answers::<Ready>(),
         route(
             Get,
             "/metrics",
@@ -136,7 +201,8 @@ fn native() -> Vec<Route> {
             N,
             "List collections with their info",
             collections::list,
-        ),
+        )
+        .answers::<CollectionList>(),
         route(
             Post,
             "/v1/collections",
@@ -144,7 +210,8 @@ fn native() -> Vec<Route> {
             N,
             "Create a collection {name, dim, metric, hnsw, durability, max_payload_bytes}",
             collections::create,
-        ),
+        )
+        .takes::<CreateCollection>().answers::<CollectionInfo>().created(),
         route(
             Get,
             "/v1/collections/{name}",
@@ -152,7 +219,8 @@ fn native() -> Vec<Route> {
             N,
             "Collection info: config, points_count, field_indexes",
             collections::get,
-        ),
+        )
+        .answers::<CollectionInfo>(),
         route(
             Delete,
             "/v1/collections/{name}",
@@ -160,7 +228,8 @@ fn native() -> Vec<Route> {
             N,
             "Drop a collection",
             collections::delete,
-        ),
+        )
+        .answers::<CollectionDeleted>(),
         route(
             Put,
             "/v1/collections/{name}/points",
@@ -168,7 +237,8 @@ fn native() -> Vec<Route> {
             N,
             "Upsert points: [{id, vector, payload}], {points: [...]} or {ids, vectors, payloads}",
             points::upsert,
-        ),
+        )
+        .takes::<Upsert>().answers::<Upserted>(),
         route(
             Post,
             "/v1/collections/{name}/points/get",
@@ -176,7 +246,8 @@ fn native() -> Vec<Route> {
             N,
             "Get points by ids {ids, with_vector, with_payload}",
             points::get_many,
-        ),
+        )
+        .takes::<GetPoints>().answers::<PointList>(),
         route(
             Get,
             "/v1/collections/{name}/points/{id}",
@@ -184,7 +255,8 @@ fn native() -> Vec<Route> {
             N,
             "Get one point",
             points::get_one,
-        ),
+        )
+        .answers::<PointOut>(),
         route(
             Post,
             "/v1/collections/{name}/points/delete",
@@ -192,7 +264,8 @@ fn native() -> Vec<Route> {
             N,
             "Delete points {ids} or {filter}",
             points::delete,
-        ),
+        )
+        .takes::<DeletePoints>().answers::<PointsDeleted>(),
         route(
             Post,
             "/v1/collections/{name}/points/scroll",
@@ -200,7 +273,8 @@ fn native() -> Vec<Route> {
             N,
             "Page through points {filter, limit, cursor}",
             points::scroll,
-        ),
+        )
+        .takes::<ScrollPoints>().answers::<ScrollPage>(),
         route(
             Post,
             "/v1/collections/{name}/points/count",
@@ -208,7 +282,8 @@ fn native() -> Vec<Route> {
             N,
             "Count points {filter}",
             points::count,
-        ),
+        )
+        .takes::<CountPoints>().answers::<PointCount>(),
         route(
             Post,
             "/v1/collections/{name}/search",
@@ -216,7 +291,8 @@ fn native() -> Vec<Route> {
             N,
             "Vector search {vector, limit, offset, filter, ef|quality, with_payload, with_vector, score_threshold}",
             search::search,
-        ),
+        )
+        .takes::<Search>().answers::<SearchAnswer>(),
         route(
             Post,
             "/v1/collections/{name}/search/batch",
@@ -224,7 +300,8 @@ fn native() -> Vec<Route> {
             N,
             "Several searches {searches: [...]}",
             search::search_batch,
-        ),
+        )
+        .takes::<SearchBatch>().answers::<BatchAnswer>(),
         route(
             Get,
             "/v1/collections/{name}/indexes",
@@ -232,7 +309,8 @@ fn native() -> Vec<Route> {
             N,
             "List payload indexes",
             admin::list_indexes,
-        ),
+        )
+        .answers::<IndexList>(),
         route(
             Post,
             "/v1/collections/{name}/indexes",
@@ -240,7 +318,8 @@ fn native() -> Vec<Route> {
             N,
             "Create a payload index {field, kind: keyword|integer|float|bool}",
             admin::create_index,
-        ),
+        )
+        .takes::<CreateIndex>().answers::<IndexList>().created(),
         route(
             Delete,
             "/v1/collections/{name}/indexes/{field}",
@@ -248,7 +327,8 @@ fn native() -> Vec<Route> {
             N,
             "Drop a payload index",
             admin::drop_index,
-        ),
+        )
+        .answers::<IndexDropped>(),
         route(
             Post,
             "/v1/collections/{name}/flush",
@@ -256,7 +336,9 @@ fn native() -> Vec<Route> {
             N,
             "Flush one collection (durability barrier)",
             admin::flush_collection,
-        ),
+        )
+        .no_body()
+        .answers::<Flushed>(),
         route(
             Post,
             "/v1/flush",
@@ -264,7 +346,9 @@ fn native() -> Vec<Route> {
             N,
             "Flush every collection",
             admin::flush_all,
-        ),
+        )
+        .no_body()
+        .answers::<Flushed>(),
         route(
             Post,
             "/v1/query",
@@ -272,7 +356,8 @@ fn native() -> Vec<Route> {
             N,
             "Query language: {query, params} -> {rows}",
             admin::query_language,
-        ),
+        )
+        .takes::<QueryText>().answers::<QueryAnswer>(),
     ]
 }
 

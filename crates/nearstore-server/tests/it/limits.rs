@@ -37,7 +37,7 @@ async fn oversized_bodies_and_batches_are_413() {
         .collect();
     let (st, err) = s.put("/v1/collections/c/points", json!(four)).await;
     assert_eq!(st, StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(error_message(&err).contains("4 points"), "{err}");
+    assert!(error_message(&err).contains("more than 3 points"), "{err}");
     let (st, _) = s
         .put(
             "/v1/collections/c/points",
@@ -105,4 +105,24 @@ async fn a_request_over_the_timeout_is_408() {
     let (status, text) = read_response(&mut stalled).await;
     assert_eq!(status, 408, "{text}");
     assert!(text.contains("timed out"), "{text}");
+}
+
+#[tokio::test]
+async fn a_write_that_timed_out_before_reaching_the_engine_says_not_applied() {
+    let s = start(limits(|l| l.request_timeout = Duration::from_millis(200))).await;
+    s.post("/v1/collections", json!({"name": "c", "dim": 2}))
+        .await;
+    let body = br#"[{"id": 1, "vector": [1.0, 0.0]}]"#;
+    let mut stalled = s
+        .partial_request("PUT", "/v1/collections/c/points", body.len(), &body[..10])
+        .await;
+    let (status, text) = read_response(&mut stalled).await;
+    assert_eq!(status, 408, "{text}");
+    let err: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(err["write"], "not_applied", "{text}");
+    // And it is true: the rest of the body arriving later changes nothing.
+    let _ = stalled.write_all(&body[10..]).await;
+    drop(stalled);
+    let (st, count) = s.post("/v1/collections/c/points/count", json!({})).await;
+    assert_eq!((st, count), (StatusCode::OK, json!({"count": 0})));
 }

@@ -3,7 +3,9 @@
 
 mod auth;
 mod harness;
+mod hostile;
 mod limits;
 mod native;
+mod openapi;
 mod qdrant;
 mod shutdown;

@@ -374,7 +374,10 @@ async fn malformed_requests_are_400_with_the_reason() {
     let cases = [
         (json!([{"id": 9, "vector": [1.0, 0.0]}]), "dimension"),
         (json!([{"id": 9, "vector": [1.0, null, 0.0]}]), "null"),
-        (json!([{"id": 9, "vector": [1e39, 0.0, 0.0]}]), "non-finite"),
+        (
+            json!([{"id": 9, "vector": [1e39, 0.0, 0.0]}]),
+            "out of range",
+        ),
         (
             json!([{"id": 9, "vector": [1.0, 0.0, 0.0], "payload": 5, "x": 1}]),
             "unknown field",
@@ -447,7 +450,7 @@ async fn metrics_and_openapi_describe_the_server() {
     for needle in [
         "nearstore_http_requests_total{method=\"POST\",route=\"/v1/collections/{name}/search\",status=\"200\"} 1",
         "nearstore_http_requests_total{method=\"GET\",route=\"/v1/collections/{name}\",status=\"404\"} 1",
-        "nearstore_http_request_duration_seconds_bucket{method=\"POST\",route=\"/v1/collections\",status=\"201\",le=\"+Inf\"} 1",
+        "nearstore_http_request_duration_seconds_bucket{le=\"+Inf\",method=\"POST\",route=\"/v1/collections\",status=\"201\"} 1",
         "nearstore_search_duration_seconds_count{collection=\"docs\"} 1",
         "nearstore_collection_points{collection=\"docs\"} 3",
         "nearstore_http_requests_shed_total 0",

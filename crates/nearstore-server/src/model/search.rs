@@ -1,0 +1,151 @@
+//! Search bodies: one query, a batch, and the hits.
+
+use nearstore::{SearchQuality, SearchRequest, SearchResult};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa::ToSchema;
+
+use crate::body::bounded::{Bounded, QueriesLimit};
+use crate::error::{Error, Result};
+use crate::model::points::VectorIn;
+use crate::model::{RawJson, filter, yes};
+
+/// Search quality by name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum QualityName {
+    Fast,
+    Balanced,
+    Accurate,
+    Perfect,
+    Adaptive,
+}
+
+impl From<QualityName> for SearchQuality {
+    fn from(q: QualityName) -> Self {
+        match q {
+            QualityName::Fast => SearchQuality::Fast,
+            QualityName::Balanced => SearchQuality::Balanced,
+            QualityName::Accurate => SearchQuality::Accurate,
+            QualityName::Perfect => SearchQuality::Perfect,
+            QualityName::Adaptive => SearchQuality::Adaptive,
+        }
+    }
+}
+
+fn ten() -> usize {
+    10
+}
+
+/// `POST /v1/collections/{name}/search` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct Search {
+    #[schema(value_type = Vec<f32>)]
+    pub(crate) vector: VectorIn,
+    #[serde(default = "ten")]
+    #[schema(default = 10)]
+    pub(crate) limit: usize,
+    #[serde(default)]
+    pub(crate) offset: usize,
+    /// A filter in the engine's JSON form.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) filter: Option<RawJson>,
+    /// Candidate list size; exclusive with `quality`.
+    #[serde(default)]
+    pub(crate) ef: Option<usize>,
+    #[serde(default)]
+    pub(crate) quality: Option<QualityName>,
+    #[serde(default = "yes")]
+    #[schema(default = true)]
+    pub(crate) with_payload: bool,
+    #[serde(default)]
+    pub(crate) with_vector: bool,
+    #[serde(default)]
+    pub(crate) score_threshold: Option<f32>,
+}
+
+impl Search {
+    /// The engine request.
+    pub(crate) fn into_request(self) -> Result<SearchRequest> {
+        let vector = self.vector.into_vec();
+        let mut r = SearchRequest::new(&vector)
+            .limit(self.limit)
+            .offset(self.offset)
+            .with_payload(self.with_payload)
+            .with_vector(self.with_vector);
+        if let Some(f) = filter(self.filter.as_deref())? {
+            r = r.filter(f);
+        }
+        r = match (self.ef, self.quality) {
+            (Some(_), Some(_)) => {
+                return Err(Error::bad_request(
+                    "give at most one of \"ef\" and \"quality\"",
+                ));
+            }
+            (Some(ef), None) => r.ef(ef),
+            (None, Some(q)) => r.quality(q.into()),
+            (None, None) => r,
+        };
+        if let Some(t) = self.score_threshold {
+            r = r.score_threshold(t);
+        }
+        Ok(r)
+    }
+}
+
+/// `POST /v1/collections/{name}/search/batch` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct SearchBatch {
+    #[schema(value_type = Vec<Search>)]
+    pub(crate) searches: Bounded<Search, QueriesLimit>,
+}
+
+impl SearchBatch {
+    pub(crate) fn into_requests(self) -> Result<Vec<SearchRequest>> {
+        self.searches
+            .into_vec()
+            .into_iter()
+            .map(Search::into_request)
+            .collect()
+    }
+}
+
+/// One result, best first.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Hit {
+    pub(crate) id: u64,
+    /// Similarity (cosine, dot, jaccard: higher is better) or distance (euclidean,
+    /// hamming: lower is better).
+    pub(crate) score: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) payload: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) vector: Option<Vec<f32>>,
+}
+
+impl From<SearchResult> for Hit {
+    fn from(r: SearchResult) -> Self {
+        Hit {
+            id: r.point.id,
+            score: r.score,
+            payload: r.point.payload,
+            vector: (!r.point.vector.is_empty()).then_some(r.point.vector),
+        }
+    }
+}
+
+/// `POST /v1/collections/{name}/search` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct SearchAnswer {
+    pub(crate) results: Vec<Hit>,
+}
+
+/// `POST /v1/collections/{name}/search/batch` answer: one list per search, in order.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct BatchAnswer {
+    pub(crate) results: Vec<Vec<Hit>>,
+}

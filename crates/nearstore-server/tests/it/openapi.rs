@@ -1,0 +1,221 @@
+//! `/openapi.json` describes every native body with a real schema: each native and
+//! operational route is called and its live answer validated against the schema the
+//! document gives for that route and status.
+
+use std::collections::BTreeSet;
+
+use nearstore_server::ServerConfig;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::start;
+
+/// Validates `answer` against the success schema of `method path` at `status`.
+fn check(doc: &Value, method: &str, path: &str, status: StatusCode, answer: &Value) {
+    let op = &doc["paths"][path][method.to_lowercase()];
+    let schema = &op["responses"][status.as_str()]["content"]["application/json"]["schema"];
+    assert!(
+        schema.is_object() && schema.as_object().is_some_and(|o| !o.is_empty()),
+        "{method} {path} {status}: no schema in the document"
+    );
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": doc["components"],
+        "allOf": [schema],
+    });
+    let validator = jsonschema::validator_for(&root)
+        .unwrap_or_else(|e| panic!("{method} {path}: schema does not compile: {e}"));
+    let errors: Vec<String> = validator
+        .iter_errors(answer)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "{method} {path} answered {answer}\nwhich breaks its schema {schema}: {errors:?}"
+    );
+}
+
+#[tokio::test]
+async fn live_answers_of_every_native_route_match_the_document() {
+    let s = start(ServerConfig::default()).await;
+    let (st, doc) = s.get("/openapi.json").await;
+    assert_eq!(st, StatusCode::OK);
+    let mut seen: BTreeSet<(String, String)> = BTreeSet::new();
+    let calls: Vec<(Method, &str, &str, Option<Value>, StatusCode)> = vec![
+        (Method::GET, "/healthz", "/healthz", None, StatusCode::OK),
+        (Method::GET, "/readyz", "/readyz", None, StatusCode::OK),
+        (
+            Method::POST,
+            "/v1/collections",
+            "/v1/collections",
+            Some(
+                json!({"name": "docs", "dim": 3, "metric": "l2", "hnsw": {"m": 8}, "durability": "flush"}),
+            ),
+            StatusCode::CREATED,
+        ),
+        (
+            Method::GET,
+            "/v1/collections",
+            "/v1/collections",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v1/collections/docs",
+            "/v1/collections/{name}",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::PUT,
+            "/v1/collections/docs/points",
+            "/v1/collections/{name}/points",
+            Some(json!([
+                {"id": 1, "vector": [1.0, 0.0, 0.0], "payload": {"lang": "en", "n": 1}},
+                {"id": 2, "vector": [0.0, 1.0, 0.0], "payload": {"lang": "de"}},
+                {"id": 3, "vector": [0.0, 0.0, 1.0]},
+            ])),
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v1/collections/docs/points/get",
+            "/v1/collections/{name}/points/get",
+            Some(json!({"ids": [1, 3, 99]})),
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v1/collections/docs/points/1",
+            "/v1/collections/{name}/points/{id}",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v1/collections/docs/points/scroll",
+            "/v1/collections/{name}/points/scroll",
+            Some(json!({"limit": 2})),
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v1/collections/docs/points/count",
+            "/v1/collections/{name}/points/count",
+            Some(json!({"filter": {"field": "lang", "eq": "en"}})),
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v1/collections/docs/search",
+            "/v1/collections/{name}/search",
+            Some(json!({"vector": [1.0, 0.1, 0.0], "limit": 2, "with_vector": true})),
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v1/collections/docs/search/batch",
+            "/v1/collections/{name}/search/batch",
+            Some(
+                json!({"searches": [{"vector": [1.0, 0.0, 0.0]}, {"vector": [0.0, 1.0, 0.0], "quality": "fast"}]}),
+            ),
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v1/collections/docs/indexes",
+            "/v1/collections/{name}/indexes",
+            Some(json!({"field": "lang", "kind": "keyword"})),
+            StatusCode::CREATED,
+        ),
+        (
+            Method::GET,
+            "/v1/collections/docs/indexes",
+            "/v1/collections/{name}/indexes",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::DELETE,
+            "/v1/collections/docs/indexes/lang",
+            "/v1/collections/{name}/indexes/{field}",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v1/collections/docs/flush",
+            "/v1/collections/{name}/flush",
+            None,
+            StatusCode::OK,
+        ),
+        (Method::POST, "/v1/flush", "/v1/flush", None, StatusCode::OK),
+        (
+            Method::POST,
+            "/v1/query",
+            "/v1/query",
+            Some(json!({"query": "SELECT * FROM docs LIMIT 2"})),
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v1/collections/docs/points/delete",
+            "/v1/collections/{name}/points/delete",
+            Some(json!({"ids": [3]})),
+            StatusCode::OK,
+        ),
+        (
+            Method::DELETE,
+            "/v1/collections/docs",
+            "/v1/collections/{name}",
+            None,
+            StatusCode::OK,
+        ),
+    ];
+    for (method, url, path, body, want) in calls {
+        let (st, answer) = s.call(method.clone(), url, body).await;
+        assert_eq!(st, want, "{method} {url}: {answer}");
+        check(&doc, method.as_str(), path, st, &answer);
+        seen.insert((method.as_str().to_lowercase(), path.to_string()));
+    }
+    let (st, answer) = s.get("/openapi.json").await;
+    assert_eq!(st, StatusCode::OK);
+    check(&doc, "GET", "/openapi.json", st, &answer);
+    seen.insert(("get".into(), "/openapi.json".into()));
+    seen.insert(("get".into(), "/metrics".into())); // text, checked in native.rs
+
+    // Every native and operational route of the document was called.
+    let mut listed: BTreeSet<(String, String)> = BTreeSet::new();
+    for (path, methods) in doc["paths"].as_object().unwrap() {
+        for (method, op) in methods.as_object().unwrap() {
+            let tag = op["tags"][0].as_str().unwrap();
+            if tag == "native" || tag == "operations" {
+                listed.insert((method.clone(), path.clone()));
+                assert!(
+                    op.get("x-untyped-body").is_none(),
+                    "{method} {path} has no typed body"
+                );
+            }
+        }
+    }
+    assert_eq!(listed, seen);
+}
+
+#[test]
+fn request_schemas_are_real() {
+    let doc = nearstore_server::openapi_document();
+    let upsert = &doc["paths"]["/v1/collections/{name}/points"]["put"]["requestBody"]["content"]["application/json"]
+        ["schema"];
+    assert_eq!(upsert["$ref"], "#/components/schemas/Upsert", "{upsert}");
+    let search = &doc["components"]["schemas"]["Search"];
+    assert!(search["properties"]["vector"].is_object(), "{search}");
+    assert!(
+        search["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("vector")),
+        "{search}"
+    );
+    assert!(doc["components"]["schemas"]["MetricName"]["enum"].is_array());
+}

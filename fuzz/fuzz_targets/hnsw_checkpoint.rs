@@ -1,0 +1,50 @@
+//! The HNSW checkpoint (`nearstore_index::HnswIndex::load`). Checksums would stop almost
+//! every random file at the section header, so the input is cut into the checkpoint's
+//! nine sections (each led by its little-endian u16 length, cut at the input's end) and
+//! written as a valid section file: the fuzzer then reaches the graph decoder itself
+//! (levels, links, entry point, free list). A file that loads must answer a search and
+//! save again to a file that loads.
+#![no_main]
+
+use std::path::Path;
+
+use libfuzzer_sys::fuzz_target;
+use nearstore_fuzz::{DIR, backend};
+use nearstore_index::HnswIndex;
+use nearstore_storage::sections::write_sections;
+
+/// The checkpoint's magic (`hnsw::io::HNSW_MAGIC`, not exported by the index crate).
+const HNSW_MAGIC: [u8; 8] = *b"NSHNSW01";
+
+fn split(mut data: &[u8]) -> Vec<Vec<u8>> {
+    let mut out = Vec::with_capacity(9);
+    for _ in 0..9 {
+        let len = match data {
+            [a, b, rest @ ..] => {
+                data = rest;
+                usize::from(u16::from_le_bytes([*a, *b]))
+            }
+            _ => 0,
+        };
+        let len = len.min(data.len());
+        out.push(data[..len].to_vec());
+        data = &data[len..];
+    }
+    out
+}
+
+fuzz_target!(|data: &[u8]| {
+    let b = backend();
+    let backend = b.as_ref();
+    let dir = Path::new(DIR);
+    let path = dir.join("hnsw.bin");
+    let sections = split(data);
+    let refs: Vec<&[u8]> = sections.iter().map(Vec::as_slice).collect();
+    write_sections(backend, &path, &HNSW_MAGIC, &refs).expect("in-memory write");
+    let Ok((index, _lsn)) = HnswIndex::load(backend, &path) else {
+        return;
+    };
+    let again = dir.join("again.bin");
+    index.save(backend, &again, 0).expect("save a loaded index");
+    HnswIndex::load(backend, &again).expect("a saved index loads");
+});
