@@ -49,6 +49,10 @@ pub(crate) struct PostingCursor<'a> {
     doc: u32,
     docs: [u32; BLOCK_LEN],
     tfs: [u32; BLOCK_LEN],
+    lens: [u32; BLOCK_LEN],
+    /// Where the positions of entry `.0` of the decoded block start in the frozen position
+    /// stream (so reading positions entry after entry is linear, not quadratic).
+    pos_mark: std::cell::Cell<(usize, usize)>,
     /// Blocks decoded so far.
     pub(crate) blocks_decoded: u64,
     /// Blocks passed over by shallow seeks without decoding.
@@ -80,6 +84,8 @@ impl<'a> PostingCursor<'a> {
             doc: END_DOC,
             docs: [0; BLOCK_LEN],
             tfs: [0; BLOCK_LEN],
+            lens: [0; BLOCK_LEN],
+            pos_mark: std::cell::Cell::new((0, 0)),
             blocks_decoded: 0,
             blocks_skipped: 0,
             postings_scanned: 0,
@@ -104,6 +110,7 @@ impl<'a> PostingCursor<'a> {
             return;
         }
         self.blocks_decoded += 1;
+        self.pos_mark.set((0, self.blocks[b].pos_offset as usize));
         let n = match self.list {
             ListRef::Mutable(list) => {
                 let start = b * BLOCK_LEN;
@@ -111,11 +118,17 @@ impl<'a> PostingCursor<'a> {
                 let n = end.saturating_sub(start);
                 self.docs[..n].copy_from_slice(&list.docs[start..end]);
                 self.tfs[..n].copy_from_slice(&list.tfs[start..end]);
+                self.lens[..n].copy_from_slice(&list.lens[start..end]);
                 Some(n)
             }
-            ListRef::Frozen(store, list) => {
-                store.decode_block(&self.packer, list, b, &mut self.docs, &mut self.tfs)
-            }
+            ListRef::Frozen(store, list) => store.decode_block(
+                &self.packer,
+                list,
+                b,
+                &mut self.docs,
+                &mut self.tfs,
+                &mut self.lens,
+            ),
         };
         match n {
             Some(n) if n > 0 => {
@@ -142,6 +155,12 @@ impl<'a> PostingCursor<'a> {
     #[inline]
     pub(crate) fn tf(&self) -> u32 {
         self.tfs[self.idx.min(BLOCK_LEN - 1)]
+    }
+
+    /// The field's length in the current document.
+    #[inline]
+    pub(crate) fn field_len(&self) -> u32 {
+        self.lens[self.idx.min(BLOCK_LEN - 1)]
     }
 
     /// Moves to the next document.
@@ -221,10 +240,16 @@ impl<'a> PostingCursor<'a> {
                     }
                 }
             }
-            ListRef::Frozen(store, list) => {
-                if !store.decode_positions(list, self.decoded, &self.tfs[..self.len], self.idx, out)
-                {
-                    out.clear();
+            ListRef::Frozen(store, _) => {
+                let (mut from_idx, mut from_at) = self.pos_mark.get();
+                if from_idx > self.idx {
+                    from_idx = 0;
+                    from_at = self.blocks[self.decoded].pos_offset as usize;
+                }
+                let skip = &self.tfs[from_idx..self.idx];
+                match store.decode_positions(from_at, skip, self.tf(), out) {
+                    Some(end) => self.pos_mark.set((self.idx + 1, end)),
+                    None => out.clear(),
                 }
             }
         }

@@ -1,10 +1,12 @@
 //! Bit-packed posting blocks: the sealed segments' store and the persisted form.
 //!
 //! Layout of one list (all lists of a segment share the byte arenas and the block table):
-//! full blocks of [`BLOCK_LEN`] documents are `[doc bits: u8][tf bits: u8]` followed by the
-//! strictly-sorted delta-packed documents (initial = the previous block's last document) and
-//! the packed `tf - 1`, with `bitpacking::BitPacker4x`; the last, partial block is LEB128
-//! (document deltas minus one, then `tf - 1`). Positions are LEB128 per entry, the first
+//! full blocks of [`BLOCK_LEN`] documents are `[doc bits: u8][tf bits: u8][len bits: u8]`
+//! followed by the strictly-sorted delta-packed documents (initial = the previous block's last
+//! document), the packed `tf - 1` and the packed field lengths, with
+//! `bitpacking::BitPacker4x`; the last, partial block is LEB128 per entry (document delta
+//! minus one, `tf - 1`, field length). The field length travels with each posting so scoring
+//! reads only the decoded block, never a per-document table. Positions are LEB128 per entry, the first
 //! absolute and the rest as deltas, in the `pos_bytes` arena from the block's `pos_offset`.
 //!
 //! Invariant (checked by [`FrozenPostings::validate`] before a decoded image is used): every
@@ -65,6 +67,7 @@ impl FrozenPostings {
                 let end = (start + BLOCK_LEN).min(list.len());
                 let docs = &list.docs[start..end];
                 let tfs = &list.tfs[start..end];
+                let lens = &list.lens[start..end];
                 let prev = (b > 0).then(|| list.docs[start - 1]);
                 let doc_offset = out.doc_bytes.len() as u32;
                 let pos_offset = out.pos_bytes.len() as u32;
@@ -74,21 +77,26 @@ impl FrozenPostings {
                         *s = tf - 1;
                     }
                     let tf_bits = packer.num_bits(&shifted);
+                    let len_bits = packer.num_bits(lens);
                     out.doc_bytes.push(doc_bits);
                     out.doc_bytes.push(tf_bits);
+                    out.doc_bytes.push(len_bits);
                     let n = packer.compress_strictly_sorted(prev, docs, &mut packed, doc_bits);
                     out.doc_bytes.extend_from_slice(&packed[..n]);
                     let n = packer.compress(&shifted, &mut packed, tf_bits);
                     out.doc_bytes.extend_from_slice(&packed[..n]);
+                    let n = packer.compress(lens, &mut packed, len_bits);
+                    out.doc_bytes.extend_from_slice(&packed[..n]);
                 } else {
                     let mut last = prev;
-                    for (&doc, &tf) in docs.iter().zip(tfs) {
+                    for ((&doc, &tf), &len) in docs.iter().zip(tfs).zip(lens) {
                         let delta = match last {
                             Some(p) => doc - p - 1,
                             None => doc,
                         };
                         write_vint(&mut out.doc_bytes, delta);
                         write_vint(&mut out.doc_bytes, tf - 1);
+                        write_vint(&mut out.doc_bytes, len);
                         last = Some(doc);
                     }
                 }
@@ -119,7 +127,7 @@ impl FrozenPostings {
         out
     }
 
-    /// Decodes block `b` of `list` into `docs`/`tfs`; returns how many entries it holds, or
+    /// Decodes block `b` of `list` into `docs`/`tfs`/`lens`; returns how many entries it holds, or
     /// `None` when the bytes do not decode (only possible for an unvalidated image).
     pub(crate) fn decode_block(
         &self,
@@ -128,6 +136,7 @@ impl FrozenPostings {
         b: usize,
         docs: &mut [u32; BLOCK_LEN],
         tfs: &mut [u32; BLOCK_LEN],
+        lens: &mut [u32; BLOCK_LEN],
     ) -> Option<usize> {
         let first = list.first_block as usize;
         let meta = self.blocks.get(first + b)?;
@@ -142,16 +151,22 @@ impl FrozenPostings {
         if n == BLOCK_LEN {
             let doc_bits = *bytes.get(at)?;
             let tf_bits = *bytes.get(at + 1)?;
-            if doc_bits > 32 || tf_bits > 32 {
+            let len_bits = *bytes.get(at + 2)?;
+            if doc_bits > 32 || tf_bits > 32 || len_bits > 32 {
                 return None;
             }
-            at += 2;
+            at += 3;
             let doc_size = BitPacker4x::compressed_block_size(doc_bits);
             let tf_size = BitPacker4x::compressed_block_size(tf_bits);
+            let len_size = BitPacker4x::compressed_block_size(len_bits);
             let doc_part = bytes.get(at..at + doc_size)?;
-            let tf_part = bytes.get(at + doc_size..at + doc_size + tf_size)?;
+            at += doc_size;
+            let tf_part = bytes.get(at..at + tf_size)?;
+            at += tf_size;
+            let len_part = bytes.get(at..at + len_size)?;
             packer.decompress_strictly_sorted(prev, doc_part, docs, doc_bits);
             packer.decompress(tf_part, tfs, tf_bits);
+            packer.decompress(len_part, lens, len_bits);
             for tf in tfs.iter_mut() {
                 *tf = tf.wrapping_add(1);
             }
@@ -165,51 +180,37 @@ impl FrozenPostings {
                 };
                 docs[i] = doc;
                 tfs[i] = read_vint(bytes, &mut at)?.checked_add(1)?;
+                lens[i] = read_vint(bytes, &mut at)?;
                 last = Some(doc);
             }
         }
         Some(n)
     }
 
-    /// Decodes the positions of entry `idx` of block `b` (whose frequencies are `tfs`) into
-    /// `out`; `false` when the bytes do not decode.
+    /// Decodes one entry's positions into `out`: the position stream is read from byte `at`,
+    /// first skipping the entries whose frequencies are `skip`, then `tf` values. Returns the
+    /// byte offset after the entry, or `None` when the bytes do not decode.
     pub(crate) fn decode_positions(
         &self,
-        list: FrozenList,
-        b: usize,
-        tfs: &[u32],
-        idx: usize,
+        mut at: usize,
+        skip: &[u32],
+        tf: u32,
         out: &mut Vec<u32>,
-    ) -> bool {
+    ) -> Option<usize> {
         out.clear();
-        let Some(meta) = self.blocks.get(list.first_block as usize + b) else {
-            return false;
-        };
-        let mut at = meta.pos_offset as usize;
         let bytes = &self.pos_bytes;
-        for &tf in &tfs[..idx] {
-            for _ in 0..tf {
-                if read_vint(bytes, &mut at).is_none() {
-                    return false;
-                }
+        for &n in skip {
+            for _ in 0..n {
+                read_vint(bytes, &mut at)?;
             }
         }
         let mut pos = 0u32;
-        for j in 0..tfs[idx] {
-            let Some(v) = read_vint(bytes, &mut at) else {
-                return false;
-            };
-            pos = if j == 0 {
-                v
-            } else {
-                match pos.checked_add(v) {
-                    Some(p) => p,
-                    None => return false,
-                }
-            };
+        for j in 0..tf {
+            let v = read_vint(bytes, &mut at)?;
+            pos = if j == 0 { v } else { pos.checked_add(v)? };
             out.push(pos);
         }
-        true
+        Some(at)
     }
 
     /// Checks the invariant in the module docs; `Err(reason)` names the first violation.
@@ -234,10 +235,11 @@ impl FrozenPostings {
         let packer = BitPacker4x::new();
         let mut docs = [0u32; BLOCK_LEN];
         let mut tfs = [0u32; BLOCK_LEN];
+        let mut lens = [0u32; BLOCK_LEN];
         let mut last: Option<u32> = None;
         for b in 0..list.block_count as usize {
             let n = self
-                .decode_block(&packer, list, b, &mut docs, &mut tfs)
+                .decode_block(&packer, list, b, &mut docs, &mut tfs, &mut lens)
                 .ok_or_else(|| format!("term {term}: block {b} does not decode"))?;
             let meta = self.blocks[list.first_block as usize + b];
             let (mut max_tf, mut min_len) = (0u32, u32::MAX);
@@ -248,9 +250,12 @@ impl FrozenPostings {
                 if tfs[i] == 0 {
                     return Err(format!("term {term}: zero frequency in block {b}"));
                 }
+                if lens[i] != field_len(docs[i]) {
+                    return Err(format!("term {term}: field length disagrees in block {b}"));
+                }
                 last = Some(docs[i]);
                 max_tf = max_tf.max(tfs[i]);
-                min_len = min_len.min(field_len(docs[i]));
+                min_len = min_len.min(lens[i]);
             }
             let mut at = meta.pos_offset as usize;
             for &tf in &tfs[..n] {

@@ -10,6 +10,8 @@ use super::{BLOCK_LEN, BlockMeta};
 pub(crate) struct MutableList {
     pub(crate) docs: Vec<u32>,
     pub(crate) tfs: Vec<u32>,
+    /// The field's length in each entry's document (scores need it next to the tf).
+    pub(crate) lens: Vec<u32>,
     /// Entry i's positions are `positions[pos_starts[i]..pos_starts[i] + tfs[i]]`.
     pub(crate) pos_starts: Vec<u32>,
     pub(crate) positions: Vec<u32>,
@@ -36,6 +38,7 @@ impl MutableList {
         }
         self.docs.push(doc);
         self.tfs.push(tf);
+        self.lens.push(field_len);
         self.pos_starts.push(self.positions.len() as u32);
         self.positions.extend_from_slice(positions);
     }
@@ -47,7 +50,11 @@ impl MutableList {
 
     /// Bytes held (for memory accounting).
     pub(crate) fn heap_bytes(&self) -> usize {
-        (self.docs.capacity() + self.tfs.capacity() + self.pos_starts.capacity()) * size_of::<u32>()
+        (self.docs.capacity()
+            + self.tfs.capacity()
+            + self.lens.capacity()
+            + self.pos_starts.capacity())
+            * size_of::<u32>()
             + self.positions.capacity() * size_of::<u32>()
             + self.blocks.capacity() * size_of::<BlockMeta>()
     }

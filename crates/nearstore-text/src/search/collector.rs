@@ -75,6 +75,15 @@ impl TopK {
         self.heap.len() >= self.k
     }
 
+    /// Whether a document scoring `score` could enter (ties may enter on a smaller id).
+    #[inline]
+    pub(crate) fn accepts(&self, score: f64) -> bool {
+        match self.heap.peek() {
+            Some(worst) if self.heap.len() >= self.k => score >= worst.score,
+            _ => true,
+        }
+    }
+
     /// Offers a scored point.
     #[inline]
     pub(crate) fn offer(&mut self, score: f64, id: u64) {

@@ -61,7 +61,6 @@ pub struct TextSearchOutput {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct QueryTerm {
     pub(crate) term: u32,
-    pub(crate) field: usize,
     weight: f64,
     k_base: f64,
     k_len: f64,
@@ -98,6 +97,9 @@ pub(crate) struct PreparedQuery {
     pub(crate) excluded: Vec<QueryTerm>,
     pub(crate) clauses: Vec<PreparedClause>,
     pub(crate) has_must: bool,
+    /// Only optional single-term clauses and nothing excluded: a document's score is the sum
+    /// over its present terms (the evaluator's fast path).
+    pub(crate) plain: bool,
 }
 
 impl TextIndex {
@@ -197,14 +199,22 @@ impl TextIndex {
                 let mut alternatives = Vec::new();
                 for (field, tokens) in group {
                     let first = tokens.first().map_or(0, |(_, p)| *p);
+                    // Every term must be live somewhere, or the alternative can never hold
+                    // (and takes no slot, so it cannot add to any score).
+                    let found: Vec<(u32, u32)> = tokens
+                        .iter()
+                        .map_while(|(text, pos)| {
+                            self.vocab
+                                .lookup(field, text)
+                                .filter(|&t| self.vocab.df[t as usize] > 0)
+                                .map(|t| (t, *pos))
+                        })
+                        .collect();
+                    if found.len() != tokens.len() {
+                        continue;
+                    }
                     let mut alt = Vec::with_capacity(tokens.len());
-                    for (text, pos) in &tokens {
-                        let Some(term) = self.vocab.lookup(field, text) else {
-                            break;
-                        };
-                        if self.vocab.df[term as usize] == 0 {
-                            break;
-                        }
+                    for (term, pos) in found {
                         let (list, slot_map) = if is_excluded {
                             (&mut excluded, &mut slots[1])
                         } else {
@@ -216,9 +226,7 @@ impl TextIndex {
                         });
                         alt.push((slot, pos - first));
                     }
-                    if alt.len() == tokens.len() {
-                        alternatives.push(Alternative { terms: alt });
-                    }
+                    alternatives.push(Alternative { terms: alt });
                 }
                 match (clause.occur, alternatives.is_empty()) {
                     (Occur::Must, true) => return Ok(None),
@@ -244,11 +252,16 @@ impl TextIndex {
         if !positive {
             return Ok(None);
         }
+        let plain = excluded.is_empty()
+            && clauses.iter().all(|c| {
+                c.occur == Occur::Should && c.alternatives.iter().all(|a| a.terms.len() == 1)
+            });
         Ok(Some(PreparedQuery {
             terms,
             excluded,
             clauses,
             has_must,
+            plain,
         }))
     }
 
@@ -266,7 +279,6 @@ impl TextIndex {
         };
         QueryTerm {
             term,
-            field,
             weight: idf * (params.k1 + 1.0),
             k_base: params.k1 * (1.0 - params.b),
             k_len: params.k1 * params.b / avg_len,

@@ -24,6 +24,8 @@ use crate::segment::Segment;
 pub(crate) struct Scratch {
     /// Per positive term: its tf in the document under evaluation (0 = absent).
     tf_at: Vec<u32>,
+    /// Per positive term: its field's length in the document under evaluation.
+    len_at: Vec<u32>,
     /// Per excluded term: its tf in the document under evaluation.
     excluded_tf_at: Vec<u32>,
     /// Per positive term: whether a satisfied clause counts it.
@@ -72,6 +74,8 @@ pub(crate) fn search_segment(
         .collect();
     scratch.tf_at.clear();
     scratch.tf_at.resize(query.terms.len(), 0);
+    scratch.len_at.clear();
+    scratch.len_at.resize(query.terms.len(), 0);
     scratch.counted.clear();
     scratch.counted.resize(query.terms.len(), false);
     scratch.excluded_tf_at.clear();
@@ -128,6 +132,7 @@ pub(crate) fn search_segment(
         if cursors[order[0]].doc() == pivot {
             for &c in &order[..=p] {
                 scratch.tf_at[cursor_term[c]] = cursors[c].tf();
+                scratch.len_at[cursor_term[c]] = cursors[c].field_len();
             }
             stats.documents_scored += 1;
             if let Some(score) = evaluate(
@@ -139,8 +144,10 @@ pub(crate) fn search_segment(
                 &term_cursor,
                 &mut excluded,
                 scratch,
-            ) {
-                top.offer(score, segment.point_ids[pivot as usize]);
+            ) && top.accepts(score)
+                && let Some(&id) = segment.point_ids.get(pivot as usize)
+            {
+                top.offer(score, id);
             }
             for &c in &order[..=p] {
                 scratch.tf_at[cursor_term[c]] = 0;
@@ -190,12 +197,25 @@ fn evaluate(
     excluded: &mut [Option<PostingCursor<'_>>],
     scratch: &mut Scratch,
 ) -> Option<f64> {
-    if segment.deleted.get(doc as usize).copied().unwrap_or(true) {
+    if segment.deleted_count > 0 && segment.deleted.get(doc as usize).copied().unwrap_or(true) {
         return None;
     }
-    let point = *segment.point_ids.get(doc as usize)?;
-    if filter.is_some_and(|f| !f.allows(point)) {
-        return None;
+    if let Some(filter) = filter {
+        let point = *segment.point_ids.get(doc as usize)?;
+        if !filter.allows(point) {
+            return None;
+        }
+    }
+    if query.plain {
+        // Only optional single-word clauses: every present term counts.
+        let mut score = 0.0;
+        for (slot, term) in query.terms.iter().enumerate() {
+            let tf = scratch.tf_at[slot];
+            if tf > 0 {
+                score += term.score(tf, scratch.len_at[slot]);
+            }
+        }
+        return Some(score);
     }
     for (slot, cursor) in excluded.iter_mut().enumerate() {
         scratch.excluded_tf_at[slot] = match cursor {
@@ -248,7 +268,7 @@ fn evaluate(
     for (slot, term) in query.terms.iter().enumerate() {
         let tf = scratch.tf_at[slot];
         if scratch.counted[slot] && tf > 0 {
-            score += term.score(tf, segment.field_len(doc, term.field));
+            score += term.score(tf, scratch.len_at[slot]);
         }
     }
     Some(score)
