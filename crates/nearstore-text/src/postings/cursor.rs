@@ -179,12 +179,12 @@ impl<'a> PostingCursor<'a> {
     }
 
     /// Moves the block pointer to the first block whose last document is `>= target`,
-    /// without decoding. Returns that block's summary, or `None` past the end.
+    /// without decoding. Returns that block's index, or `None` past the end.
     #[inline]
-    pub(crate) fn shallow_seek(&mut self, target: u32) -> Option<&'a BlockMeta> {
+    pub(crate) fn shallow_seek(&mut self, target: u32) -> Option<usize> {
         while let Some(meta) = self.blocks.get(self.block) {
             if meta.last_doc >= target {
-                return Some(meta);
+                return Some(self.block);
             }
             self.block += 1;
             self.blocks_skipped += 1;

@@ -53,18 +53,21 @@ pub(crate) fn search_segment(
     let mut cursor_term: Vec<usize> = Vec::with_capacity(query.terms.len());
     let mut term_cursor: Vec<Option<usize>> = vec![None; query.terms.len()];
     let mut list_bound: Vec<f64> = Vec::with_capacity(query.terms.len());
+    // Per cursor, per block: the block's score bound (computed once per search).
+    let mut block_bounds: Vec<Vec<f64>> = Vec::with_capacity(query.terms.len());
     for (t, term) in query.terms.iter().enumerate() {
         if let Some(list) = segment.list(term.term) {
             let cursor = PostingCursor::new(list);
-            let ub = cursor
+            let bounds: Vec<f64> = cursor
                 .blocks()
                 .iter()
                 .map(|m| bound(term, m.max_tf, m.min_len))
-                .fold(0.0, f64::max);
+                .collect();
             term_cursor[t] = Some(cursors.len());
             cursors.push(cursor);
             cursor_term.push(t);
-            list_bound.push(ub);
+            list_bound.push(bounds.iter().copied().fold(0.0, f64::max));
+            block_bounds.push(bounds);
         }
     }
     let mut excluded: Vec<Option<PostingCursor<'_>>> = query
@@ -112,9 +115,9 @@ pub(crate) fn search_segment(
             let mut block_sum = 0.0;
             let mut nearest_end = END_DOC;
             for &c in &order[..=p] {
-                if let Some(meta) = cursors[c].shallow_seek(pivot) {
-                    block_sum += bound(&query.terms[cursor_term[c]], meta.max_tf, meta.min_len);
-                    nearest_end = nearest_end.min(meta.last_doc);
+                if let Some(b) = cursors[c].shallow_seek(pivot) {
+                    block_sum += block_bounds[c][b];
+                    nearest_end = nearest_end.min(cursors[c].blocks()[b].last_doc);
                 }
             }
             if block_sum < threshold {
