@@ -10,7 +10,7 @@
 //! vocabulary: count u32, then per term: field u16, len u16, UTF-8 bytes
 //! segments: count u32, then per segment:
 //!   doc_count u32 | point ids u64 × n | field lengths u32 × n × fields
-//!   term_starts u32 × (n + 1) | doc_terms: len u32, u32 × len | deleted u8 × n (0 or 1)
+//!   deleted u8 × n (0 or 1)
 //!   lists: count u32, then (term, first_block, block_count, doc_count) u32 × 4
 //!   blocks: count u32, then (last_doc, max_tf, min_len, doc_offset, pos_offset) u32 × 5
 //!   doc bytes: len u32, bytes | position bytes: len u32, bytes
@@ -19,9 +19,10 @@
 //!
 //! Decoding checks the checksum, bounds every count by the bytes left before allocating, and
 //! then validates the structure (every block decodes, sorted documents, exact block
-//! summaries, the forward index agreeing with the lists' document counts, unique live point
-//! ids) before anything is searchable. Document frequencies and field statistics are not
-//! stored: they are recomputed from the live documents, so they cannot disagree with them.
+//! summaries and field lengths, unique live point ids) before anything is searchable. The
+//! forward index (each document's terms), document frequencies and field statistics are not
+//! stored: they are rebuilt from the lists and the live documents while validating, so they
+//! cannot disagree with them.
 
 use rustc_hash::{FxHashMap, FxHashSet};
 
@@ -109,9 +110,6 @@ fn encode_segment(out: &mut Vec<u8>, seg: &Segment) {
         .iter()
         .for_each(|id| out.extend_from_slice(&id.to_le_bytes()));
     put_u32s(out, &seg.field_lens);
-    put_u32s(out, &seg.term_starts);
-    put_u32(out, seg.doc_terms.len() as u32);
-    put_u32s(out, &seg.doc_terms);
     out.extend(seg.deleted.iter().map(|&d| u8::from(d)));
     let postings = seg.frozen_postings();
     let mut lists: Vec<(&u32, &FrozenList)> = postings.lists.iter().collect();
@@ -219,7 +217,6 @@ fn decode_body(r: &mut Reader<'_>) -> Result<TextIndex> {
         TextIndex::new(config).map_err(|e| corrupt("config", config_at, &e.to_string()))?;
     let n_fields = index.fields.len();
 
-    let vocab_at = r.at;
     let n_terms = r.count(4, "vocabulary")?;
     let mut vocab = Vocabulary::new(n_fields);
     for _ in 0..n_terms {
@@ -249,7 +246,6 @@ fn decode_body(r: &mut Reader<'_>) -> Result<TextIndex> {
         vocab.terms.push((field, text.into()));
         vocab.df.push(0);
     }
-    let _ = vocab_at;
 
     let n_segments = r.count(4, "segments")?;
     let mut segments = Vec::with_capacity(n_segments + 1);
@@ -293,7 +289,6 @@ fn decode_body(r: &mut Reader<'_>) -> Result<TextIndex> {
 
 fn decode_segment(r: &mut Reader<'_>, n_fields: usize, vocab: &Vocabulary) -> Result<Segment> {
     const S: &str = "segment";
-    let start = r.at;
     let n = r.count(8, S)?;
     let point_ids: Vec<u64> = r
         .take(n * 8, S)?
@@ -302,28 +297,10 @@ fn decode_segment(r: &mut Reader<'_>, n_fields: usize, vocab: &Vocabulary) -> Re
         .collect();
     r.check_fits(n.saturating_mul(n_fields), 4, S, r.at)?;
     let field_lens = r.u32s(n * n_fields, S)?;
-    r.check_fits(n + 1, 4, S, r.at)?;
-    let term_starts = r.u32s(n + 1, S)?;
-    let n_doc_terms = r.count(4, S)?;
-    let doc_terms = r.u32s(n_doc_terms, S)?;
     let deleted_at = r.at;
     let deleted: Vec<bool> = r.take(n, S)?.iter().map(|&b| b == 1).collect();
     if r.bytes[deleted_at..deleted_at + n].iter().any(|&b| b > 1) {
         return Err(corrupt(S, deleted_at, "deleted mark other than 0 or 1"));
-    }
-    if term_starts.first() != Some(&0)
-        || term_starts.windows(2).any(|w| w[0] > w[1])
-        || term_starts.last().copied() != Some(n_doc_terms as u32)
-    {
-        return Err(corrupt(S, start, "forward index offsets out of order"));
-    }
-    for w in term_starts.windows(2) {
-        let terms = &doc_terms[w[0] as usize..w[1] as usize];
-        if terms.windows(2).any(|p| p[0] >= p[1])
-            || terms.iter().any(|&t| t as usize >= vocab.terms.len())
-        {
-            return Err(corrupt(S, start, "forward index terms unsorted or unknown"));
-        }
     }
 
     let lists_at = r.at;
@@ -363,20 +340,13 @@ fn decode_segment(r: &mut Reader<'_>, n_fields: usize, vocab: &Vocabulary) -> Re
         pos_bytes,
     };
 
-    // Every list decodes with exact summaries, and its document count matches how many
-    // documents' forward entries name its term.
-    let mut forward_counts: FxHashMap<u32, u32> = FxHashMap::default();
-    for &t in &doc_terms {
-        *forward_counts.entry(t).or_default() += 1;
-    }
-    if forward_counts.len() != postings.lists.len() {
-        return Err(corrupt(
-            S,
-            lists_at,
-            "forward index and lists name different terms",
-        ));
-    }
-    for (&term, &list) in &postings.lists {
+    // Every list decodes with exact summaries and field lengths; the forward index is
+    // rebuilt from the lists (terms in increasing id order, so each document's terms are
+    // sorted): count per document, then fill.
+    let mut terms: Vec<(u32, FrozenList)> = postings.lists.iter().map(|(&t, &l)| (t, l)).collect();
+    terms.sort_unstable_by_key(|&(t, _)| t);
+    let mut per_doc = vec![0u32; n + 1];
+    for &(term, list) in &terms {
         let field = usize::from(vocab.terms[term as usize].0);
         let lens = |doc: u32| {
             field_lens
@@ -385,14 +355,32 @@ fn decode_segment(r: &mut Reader<'_>, n_fields: usize, vocab: &Vocabulary) -> Re
                 .unwrap_or(0)
         };
         postings
-            .validate_list(term, list, n as u32, &lens)
+            .validate_list(term, list, n as u32, &lens, &mut |doc| {
+                per_doc[doc as usize + 1] += 1;
+            })
             .map_err(|reason| corrupt(S, lists_at, &reason))?;
-        if forward_counts.get(&term) != Some(&list.doc_count) {
-            return Err(corrupt(
-                S,
-                lists_at,
-                "forward index disagrees with a list's length",
-            ));
+    }
+    let mut term_starts = per_doc;
+    for d in 1..term_starts.len() {
+        term_starts[d] += term_starts[d - 1];
+    }
+    let total = term_starts.last().copied().unwrap_or(0) as usize;
+    let mut doc_terms = vec![0u32; total];
+    let mut fill: Vec<u32> = term_starts[..n].to_vec();
+    let mut docs = [0u32; crate::postings::BLOCK_LEN];
+    let mut tfs = [0u32; crate::postings::BLOCK_LEN];
+    let mut lens = [0u32; crate::postings::BLOCK_LEN];
+    let packer = <bitpacking::BitPacker4x as bitpacking::BitPacker>::new();
+    for &(term, list) in &terms {
+        for b in 0..list.block_count as usize {
+            let count = postings
+                .decode_block(&packer, list, b, &mut docs, &mut tfs, &mut lens)
+                .ok_or_else(|| corrupt(S, lists_at, "block stopped decoding"))?;
+            for &doc in &docs[..count] {
+                let slot = &mut fill[doc as usize];
+                doc_terms[*slot as usize] = term;
+                *slot += 1;
+            }
         }
     }
     let deleted_count = deleted.iter().filter(|&&d| d).count();

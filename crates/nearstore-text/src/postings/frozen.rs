@@ -221,6 +221,7 @@ impl FrozenPostings {
         list: FrozenList,
         doc_count: u32,
         field_len: &dyn Fn(u32) -> u32,
+        on_doc: &mut dyn FnMut(u32),
     ) -> Result<(), String> {
         let expected_blocks = (list.doc_count as usize).div_ceil(BLOCK_LEN);
         if list.doc_count == 0 || list.block_count as usize != expected_blocks {
@@ -254,6 +255,7 @@ impl FrozenPostings {
                     return Err(format!("term {term}: field length disagrees in block {b}"));
                 }
                 last = Some(docs[i]);
+                on_doc(docs[i]);
                 max_tf = max_tf.max(tfs[i]);
                 min_len = min_len.min(lens[i]);
             }
