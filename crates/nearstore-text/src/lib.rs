@@ -33,6 +33,13 @@
 //! forward index (each document's distinct terms), so BM25's N, df and average length are
 //! always those of the live documents.
 //!
+//! # Speed (see the README section "Full-text search (crate)" for the full table)
+//!
+//! `bench/text_peers.sh [--passages]` runs `examples/text_bench.rs` and the `tantivy` Python
+//! package on the same corpus in one run. Measured: wordnet-dev 2.33x tantivy's single-thread
+//! QPS at k = 10 and 0.77x its indexing rate; 250k longer passages 1.04x and 0.59x; top-10
+//! exact on 500/500 wordnet-dev queries.
+//!
 //! # Invariants
 //!
 //! - A point id is live in at most one segment; scores use live statistics only.
