@@ -56,7 +56,8 @@ impl TopK {
     pub(crate) fn new(k: usize) -> Self {
         TopK {
             k,
-            heap: BinaryHeap::with_capacity(k + 1),
+            // k comes from the caller: reserve for a typical window only, grow on demand.
+            heap: BinaryHeap::with_capacity(k.min(1024)),
         }
     }
 

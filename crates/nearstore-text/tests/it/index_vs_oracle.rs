@@ -209,6 +209,25 @@ fn ties_go_to_the_smaller_point_id_across_segments() -> anyhow::Result<()> {
 }
 
 #[test]
+fn huge_k_and_empty_queries_are_answered_not_refused() -> anyhow::Result<()> {
+    let mut index = TextIndex::new(TextIndexConfig::default())?;
+    index.index_document(1, &json!({"t": "alpha beta"}));
+    index.index_document(2, &json!({"t": "beta"}));
+    let ids: Vec<u64> = index
+        .search("beta", usize::MAX)?
+        .hits
+        .iter()
+        .map(|h| h.id)
+        .collect();
+    assert_eq!(ids, [2, 1]);
+    for q in ["", "   ", "-beta", "+ -", "!!! ---", "\"\"", "zeta"] {
+        assert!(index.search(q, 10)?.hits.is_empty(), "{q:?}");
+    }
+    assert!(index.search("beta", 0)?.hits.is_empty());
+    Ok(())
+}
+
+#[test]
 fn pruning_skips_blocks_on_a_large_corpus() -> anyhow::Result<()> {
     let mut index = TextIndex::new(TextIndexConfig::default())?;
     for id in 0..20_000u64 {
