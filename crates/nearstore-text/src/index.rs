@@ -281,11 +281,12 @@ impl TextIndex {
             for (term, list) in seg.lists() {
                 let field = usize::from(self.vocab.terms[term as usize].0);
                 let mut cursor = crate::postings::PostingCursor::new(list);
+                let target = lists.entry(term).or_default();
                 while cursor.doc() != crate::postings::END_DOC {
                     if let Some(Some(new)) = map.get(cursor.doc() as usize) {
                         cursor.positions(&mut positions);
                         let len = merged.field_len(*new, field);
-                        lists.entry(term).or_default().push(*new, &positions, len);
+                        target.push(*new, &positions, len);
                     }
                     cursor.next();
                 }
