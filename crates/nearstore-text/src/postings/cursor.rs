@@ -1,0 +1,257 @@
+//! One cursor over either posting store: next, seek, and a shallow seek that moves only the
+//! block pointer (to read a block's score bound without decoding it).
+//!
+//! Invariant: `doc` is the current entry of the decoded block (or [`END_DOC`]); the shallow
+//! block pointer never trails the decoded block. A block that fails to decode (possible only
+//! for an image that skipped validation) ends the list instead of panicking.
+
+use bitpacking::{BitPacker, BitPacker4x};
+
+use super::{BLOCK_LEN, BlockMeta, FrozenList, FrozenPostings, MutableList};
+
+/// The document id of an exhausted cursor.
+pub(crate) const END_DOC: u32 = u32::MAX;
+
+/// A posting list in either store.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum ListRef<'a> {
+    Mutable(&'a MutableList),
+    Frozen(&'a FrozenPostings, FrozenList),
+}
+
+impl<'a> ListRef<'a> {
+    /// The list's block table.
+    pub(crate) fn blocks(&self) -> &'a [BlockMeta] {
+        match *self {
+            ListRef::Mutable(list) => &list.blocks,
+            ListRef::Frozen(store, list) => {
+                let start = list.first_block as usize;
+                store
+                    .blocks
+                    .get(start..start + list.block_count as usize)
+                    .unwrap_or(&[])
+            }
+        }
+    }
+}
+
+/// Iterates one posting list.
+pub(crate) struct PostingCursor<'a> {
+    list: ListRef<'a>,
+    blocks: &'a [BlockMeta],
+    packer: BitPacker4x,
+    /// Shallow block pointer.
+    block: usize,
+    /// Block currently in `docs`/`tfs`.
+    decoded: usize,
+    idx: usize,
+    len: usize,
+    doc: u32,
+    docs: [u32; BLOCK_LEN],
+    tfs: [u32; BLOCK_LEN],
+    lens: [u32; BLOCK_LEN],
+    /// Where the positions of entry `.0` of the decoded block start in the frozen position
+    /// stream (so reading positions entry after entry is linear, not quadratic).
+    pos_mark: std::cell::Cell<(usize, usize)>,
+    /// Blocks decoded so far.
+    pub(crate) blocks_decoded: u64,
+    /// Blocks passed over by shallow seeks without decoding.
+    pub(crate) blocks_skipped: u64,
+    /// Entries stepped over or landed on.
+    pub(crate) postings_scanned: u64,
+}
+
+impl std::fmt::Debug for PostingCursor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostingCursor")
+            .field("block", &self.block)
+            .field("doc", &self.doc)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> PostingCursor<'a> {
+    /// A cursor on the list's first document.
+    pub(crate) fn new(list: ListRef<'a>) -> Self {
+        let mut cursor = PostingCursor {
+            list,
+            blocks: list.blocks(),
+            packer: BitPacker4x::new(),
+            block: 0,
+            decoded: 0,
+            idx: 0,
+            len: 0,
+            doc: END_DOC,
+            docs: [0; BLOCK_LEN],
+            tfs: [0; BLOCK_LEN],
+            lens: [0; BLOCK_LEN],
+            pos_mark: std::cell::Cell::new((0, 0)),
+            blocks_decoded: 0,
+            blocks_skipped: 0,
+            postings_scanned: 0,
+        };
+        cursor.load(0);
+        cursor
+    }
+
+    /// The list's block table.
+    pub(crate) fn blocks(&self) -> &'a [BlockMeta] {
+        self.blocks
+    }
+
+    /// Decodes block `b` and lands on its first entry (or ends the list).
+    fn load(&mut self, b: usize) {
+        self.block = b;
+        self.decoded = b;
+        self.idx = 0;
+        if b >= self.blocks.len() {
+            self.len = 0;
+            self.doc = END_DOC;
+            return;
+        }
+        self.blocks_decoded += 1;
+        self.pos_mark.set((0, self.blocks[b].pos_offset as usize));
+        let n = match self.list {
+            ListRef::Mutable(list) => {
+                let start = b * BLOCK_LEN;
+                let end = (start + BLOCK_LEN).min(list.docs.len());
+                let n = end.saturating_sub(start);
+                self.docs[..n].copy_from_slice(&list.docs[start..end]);
+                self.tfs[..n].copy_from_slice(&list.tfs[start..end]);
+                self.lens[..n].copy_from_slice(&list.lens[start..end]);
+                Some(n)
+            }
+            ListRef::Frozen(store, list) => store.decode_block(
+                &self.packer,
+                list,
+                b,
+                &mut self.docs,
+                &mut self.tfs,
+                &mut self.lens,
+            ),
+        };
+        match n {
+            Some(n) if n > 0 => {
+                self.len = n;
+                self.doc = self.docs[0];
+                self.postings_scanned += 1;
+            }
+            _ => {
+                self.block = self.blocks.len();
+                self.decoded = self.block;
+                self.len = 0;
+                self.doc = END_DOC;
+            }
+        }
+    }
+
+    /// Current document ([`END_DOC`] when exhausted).
+    #[inline]
+    pub(crate) fn doc(&self) -> u32 {
+        self.doc
+    }
+
+    /// Term frequency in the current document.
+    #[inline]
+    pub(crate) fn tf(&self) -> u32 {
+        self.tfs[self.idx.min(BLOCK_LEN - 1)]
+    }
+
+    /// The field's length in the current document.
+    #[inline]
+    pub(crate) fn field_len(&self) -> u32 {
+        self.lens[self.idx.min(BLOCK_LEN - 1)]
+    }
+
+    /// Moves to the next document.
+    #[inline]
+    pub(crate) fn next(&mut self) {
+        if self.doc == END_DOC {
+            return;
+        }
+        self.idx += 1;
+        if self.idx < self.len {
+            self.doc = self.docs[self.idx];
+            self.postings_scanned += 1;
+        } else {
+            self.load(self.decoded + 1);
+        }
+    }
+
+    /// Moves the block pointer to the first block whose last document is `>= target`,
+    /// without decoding. Returns that block's index, or `None` past the end.
+    #[inline]
+    pub(crate) fn shallow_seek(&mut self, target: u32) -> Option<usize> {
+        while let Some(meta) = self.blocks.get(self.block) {
+            if meta.last_doc >= target {
+                return Some(self.block);
+            }
+            self.block += 1;
+            self.blocks_skipped += 1;
+        }
+        None
+    }
+
+    /// Moves to the first document `>= target`.
+    #[inline]
+    pub(crate) fn seek(&mut self, target: u32) {
+        if self.doc >= target {
+            return;
+        }
+        if self.shallow_seek(target).is_none() {
+            self.block = self.blocks.len();
+            self.doc = END_DOC;
+            return;
+        }
+        if self.block != self.decoded {
+            // Blocks passed over by the shallow seek were counted as skipped; the one landed
+            // on is decoded instead.
+            self.blocks_skipped = self.blocks_skipped.saturating_sub(1);
+            self.load(self.block);
+            if self.doc >= target {
+                return;
+            }
+        }
+        let rest = &self.docs[self.idx..self.len];
+        let step = rest.partition_point(|&d| d < target);
+        self.postings_scanned += 1;
+        self.idx += step;
+        if self.idx < self.len {
+            self.doc = self.docs[self.idx];
+        } else {
+            self.load(self.decoded + 1);
+        }
+    }
+
+    /// The positions of the current document, into `out` (empty when they do not decode).
+    pub(crate) fn positions(&self, out: &mut Vec<u32>) {
+        out.clear();
+        if self.doc == END_DOC {
+            return;
+        }
+        match self.list {
+            ListRef::Mutable(list) => {
+                let entry = self.decoded * BLOCK_LEN + self.idx;
+                if let (Some(&start), Some(&tf)) = (list.pos_starts.get(entry), list.tfs.get(entry))
+                {
+                    let start = start as usize;
+                    if let Some(p) = list.positions.get(start..start + tf as usize) {
+                        out.extend_from_slice(p);
+                    }
+                }
+            }
+            ListRef::Frozen(store, _) => {
+                let (mut from_idx, mut from_at) = self.pos_mark.get();
+                if from_idx > self.idx {
+                    from_idx = 0;
+                    from_at = self.blocks[self.decoded].pos_offset as usize;
+                }
+                let skip = &self.tfs[from_idx..self.idx];
+                match store.decode_positions(from_at, skip, self.tf(), out) {
+                    Some(end) => self.pos_mark.set((self.idx + 1, end)),
+                    None => out.clear(),
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! The growable posting list of the segment being written.
+//!
+//! Invariant: documents are pushed in strictly increasing order (the segment assigns local
+//! ids in insertion order), so the list and its block metadata stay sorted without work.
+
+use super::{BLOCK_LEN, BlockMeta};
+
+/// Plain vectors: documents, frequencies, and each entry's positions.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MutableList {
+    pub(crate) docs: Vec<u32>,
+    pub(crate) tfs: Vec<u32>,
+    /// The field's length in each entry's document (scores need it next to the tf).
+    pub(crate) lens: Vec<u32>,
+    /// Entry i's positions are `positions[pos_starts[i]..pos_starts[i] + tfs[i]]`.
+    pub(crate) pos_starts: Vec<u32>,
+    pub(crate) positions: Vec<u32>,
+    pub(crate) blocks: Vec<BlockMeta>,
+}
+
+impl MutableList {
+    /// Appends a document (larger than every document already in the list).
+    pub(crate) fn push(&mut self, doc: u32, positions: &[u32], field_len: u32) {
+        debug_assert!(self.docs.last().is_none_or(|&d| d < doc));
+        let tf = positions.len() as u32;
+        if self.docs.len().is_multiple_of(BLOCK_LEN) {
+            self.blocks.push(BlockMeta {
+                last_doc: doc,
+                max_tf: tf,
+                min_len: field_len,
+                doc_offset: 0,
+                pos_offset: 0,
+            });
+        } else if let Some(block) = self.blocks.last_mut() {
+            block.last_doc = doc;
+            block.max_tf = block.max_tf.max(tf);
+            block.min_len = block.min_len.min(field_len);
+        }
+        self.docs.push(doc);
+        self.tfs.push(tf);
+        self.lens.push(field_len);
+        self.pos_starts.push(self.positions.len() as u32);
+        self.positions.extend_from_slice(positions);
+    }
+
+    /// Number of documents.
+    pub(crate) fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Bytes held (for memory accounting).
+    pub(crate) fn heap_bytes(&self) -> usize {
+        (self.docs.capacity()
+            + self.tfs.capacity()
+            + self.lens.capacity()
+            + self.pos_starts.capacity())
+            * size_of::<u32>()
+            + self.positions.capacity() * size_of::<u32>()
+            + self.blocks.capacity() * size_of::<BlockMeta>()
+    }
+}
