@@ -43,14 +43,17 @@ impl GraphEdge {
 }
 
 /// Checks the parts of an edge that do not depend on the store: a non-blank label and object
-/// properties. Returns the properties as stored (`null` becomes `{}`).
-pub(crate) fn normalized_properties(edge: &GraphEdge) -> Result<Value> {
+/// properties; `null` properties become `{}` in place.
+pub(crate) fn normalize(edge: &mut GraphEdge) -> Result<()> {
     if edge.label.trim().is_empty() {
         return Err(Error::BlankLabel { edge: edge.id });
     }
     match &edge.properties {
-        Value::Object(_) => Ok(edge.properties.clone()),
-        Value::Null => Ok(Value::Object(Map::new())),
+        Value::Object(_) => Ok(()),
+        Value::Null => {
+            edge.properties = Value::Object(Map::new());
+            Ok(())
+        }
         other => Err(Error::PropertiesNotObject {
             edge: edge.id,
             found: json_type(other),
@@ -112,20 +115,18 @@ mod tests {
 
     #[test]
     fn blank_label_is_rejected() {
-        let edge = GraphEdge::new(1, 1, 2, " \t");
-        assert_eq!(
-            normalized_properties(&edge),
-            Err(Error::BlankLabel { edge: 1 })
-        );
+        let mut edge = GraphEdge::new(1, 1, 2, " \t");
+        assert_eq!(normalize(&mut edge), Err(Error::BlankLabel { edge: 1 }));
     }
 
     #[test]
     fn null_properties_become_an_empty_object_and_arrays_are_rejected() {
-        let edge = GraphEdge::new(1, 1, 2, "KNOWS").with_properties(Value::Null);
-        assert_eq!(normalized_properties(&edge), Ok(json!({})));
-        let edge = edge.with_properties(json!([1]));
+        let mut edge = GraphEdge::new(1, 1, 2, "KNOWS").with_properties(Value::Null);
+        assert_eq!(normalize(&mut edge), Ok(()));
+        assert_eq!(edge.properties, json!({}));
+        let mut edge = edge.with_properties(json!([1]));
         assert_eq!(
-            normalized_properties(&edge),
+            normalize(&mut edge),
             Err(Error::PropertiesNotObject {
                 edge: 1,
                 found: "array"

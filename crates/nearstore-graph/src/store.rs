@@ -18,7 +18,7 @@ use rustc_hash::FxHashMap;
 use serde_json::Value;
 
 use crate::csr::{Adjacency, DeltaEdge};
-use crate::edge::{GraphEdge, NodeExistence, normalized_properties};
+use crate::edge::{GraphEdge, NodeExistence, normalize};
 use crate::error::{Error, Result};
 use crate::intern::{LabelTable, NodeTable, dense};
 
@@ -97,12 +97,11 @@ impl GraphStore {
         edges: Vec<GraphEdge>,
         nodes: &(impl NodeExistence + ?Sized),
     ) -> Result<Vec<GraphEdge>> {
-        let mut seen = FxHashMap::default();
-        seen.reserve(edges.len());
-        let mut prepared = Vec::with_capacity(edges.len());
-        for mut edge in edges {
-            edge.properties = normalized_properties(&edge)?;
-            if self.by_id.contains_key(&edge.id) || seen.insert(edge.id, ()).is_some() {
+        let mut edges = edges;
+        let mut seen = RoaringTreemap::new();
+        for edge in &mut edges {
+            normalize(edge)?;
+            if !seen.insert(edge.id) || self.by_id.contains_key(&edge.id) {
                 return Err(Error::DuplicateEdge { edge: edge.id });
             }
             for (endpoint, node) in [("source", edge.source), ("target", edge.target)] {
@@ -114,8 +113,8 @@ impl GraphStore {
                     });
                 }
             }
-            prepared.push(edge);
         }
+        let prepared = edges;
         dense(self.edges.len() + prepared.len(), "edges")?;
         dense(self.nodes.len() + 2 * prepared.len(), "nodes")?;
         dense(self.labels.len() + prepared.len(), "labels")?;
@@ -162,7 +161,7 @@ impl GraphStore {
                 let mut seen = FxHashMap::default();
                 for edge in edges {
                     let mut edge = edge.clone();
-                    edge.properties = normalized_properties(&edge)?;
+                    normalize(&mut edge)?;
                     if let Some(stored) = self.get_edge(edge.id) {
                         if stored != edge {
                             return Err(Error::ReplayConflict { edge: edge.id });
@@ -201,8 +200,16 @@ impl GraphStore {
         if bulk {
             self.nodes.reserve(count / 4);
         }
+        let mut last_label: Option<(String, u32)> = None;
         for edge in prepared {
-            let label = self.labels.intern(&edge.label)?;
+            let label = match &last_label {
+                Some((name, label)) if *name == edge.label => *label,
+                _ => {
+                    let label = self.labels.intern(&edge.label)?;
+                    last_label = Some((edge.label.clone(), label));
+                    label
+                }
+            };
             let source = self.nodes.intern(edge.source)?;
             let target = self.nodes.intern(edge.target)?;
             let slot = dense(self.edges.len(), "edges")?;

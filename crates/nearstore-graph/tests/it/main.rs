@@ -3,4 +3,5 @@
 mod codec;
 mod model;
 mod oracle;
+mod properties;
 mod scenarios;

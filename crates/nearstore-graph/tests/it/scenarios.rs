@@ -333,3 +333,12 @@ fn bulk_batches_build_the_csr_and_later_writes_go_to_the_delta() {
     );
     assert_eq!(expander.nodes(&g).collect::<Vec<_>>(), vec![3]);
 }
+
+#[test]
+fn the_store_can_be_shared_across_threads() {
+    fn shared<T: Send + Sync>(_: &T) {}
+    let g = chain(2);
+    shared(&g);
+    let handle = std::thread::scope(|s| s.spawn(|| g.edge_count()).join());
+    assert_eq!(handle.ok(), Some(2));
+}
