@@ -7,7 +7,8 @@ Usage: graph_peers.py DIR NEARSTORE_JSON_FILE
 
 DIR holds nodes.csv (id), edges.csv (from,to) and starts.txt. "k-hop expansion" is, per start
 node, the number of distinct nodes c reached by a path of exactly k outgoing FOLLOWS edges
-(count(DISTINCT c)); throughput is start nodes per second. kuzu runs in-memory (like the
+(count(DISTINCT c)); throughput is start nodes per second; load time is the best of three
+loads. kuzu runs in-memory (like the
 NearStore store) with its default thread count; for each k both a per-start prepared query
 and one batched query over all starts (UNWIND) are timed and kuzu's better figure is kept
 (a batched `-[:FOLLOWS*k..k]->` form was tried and was slower at every k: 52 starts/s at
@@ -71,7 +72,14 @@ def main():
     with open(nearstore_file) as f:
         ours = json.load(f)
     starts = [int(line) for line in open(f"{directory}/starts.txt") if line.strip()]
-    db, conn, load_seconds, edges = load(directory)
+    # best of three loads, each into a fresh in-memory database (as on the NearStore side)
+    load_seconds = float("inf")
+    for attempt in range(3):
+        if attempt:
+            conn.close()
+            db.close()
+        db, conn, seconds, edges = load(directory)
+        load_seconds = min(load_seconds, seconds)
     print(f"kuzu {kuzu.__version__}: loaded {edges} edges in {load_seconds:.3f}s", file=sys.stderr)
     kuzu_runs = []
     for k in (1, 2, 3):

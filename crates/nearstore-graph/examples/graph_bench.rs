@@ -23,7 +23,8 @@
 //! starts is printed so the peer's answer can be checked against it.
 //!
 //! Load time = reading both CSV files, parsing them, checking every edge's endpoints against
-//! the node set and building the adjacency (one bulk batch, merged into CSR arrays).
+//! the node set and building the adjacency (one bulk batch, merged into CSR arrays); the best
+//! of three loads.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -38,6 +39,9 @@ use rand_chacha::ChaCha8Rng;
 use roaring::RoaringTreemap;
 
 type BoxError = Box<dyn std::error::Error>;
+
+/// Loads timed; the best is reported.
+const LOAD_RUNS: usize = 3;
 
 struct Args {
     dir: PathBuf,
@@ -166,9 +170,17 @@ fn main() -> Result<(), BoxError> {
     generate(&args)?;
     eprintln!("generated in {:.2}s", started.elapsed().as_secs_f64());
 
-    let started = Instant::now();
-    let store = load(&args.dir)?;
-    let load_seconds = started.elapsed().as_secs_f64();
+    // best of LOAD_RUNS loads (the machine is shared; the peer script does the same)
+    let mut load_seconds = f64::INFINITY;
+    let mut loaded = None;
+    for _ in 0..LOAD_RUNS {
+        drop(loaded.take());
+        let started = Instant::now();
+        let store = load(&args.dir)?;
+        load_seconds = load_seconds.min(started.elapsed().as_secs_f64());
+        loaded = Some(store);
+    }
+    let store = loaded.ok_or("no load run")?;
     eprintln!(
         "loaded {} edges in {load_seconds:.3}s ({} MiB)",
         store.edge_count(),

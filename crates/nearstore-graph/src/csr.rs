@@ -17,8 +17,14 @@
 use rustc_hash::FxHashMap;
 
 /// One label's CSR in one direction.
+///
+/// Dense form (`rows` empty): `offsets` is indexed by node row. Sparse form, for a label with
+/// fewer edges than half the node rows (so many labels do not cost `labels x nodes` offsets):
+/// `rows` lists the node rows that have edges, strictly increasing, and `offsets` is indexed
+/// by position in `rows` (found by binary search).
 #[derive(Debug, Clone, Default)]
 pub(crate) struct LabelCsr {
+    rows: Vec<u32>,
     offsets: Vec<u32>,
     nbrs: Vec<u32>,
     slots: Vec<u32>,
@@ -28,7 +34,14 @@ impl LabelCsr {
     /// The other endpoints and slots of row `node`'s CSR edges.
     #[inline]
     pub(crate) fn row(&self, node: u32) -> (&[u32], &[u32]) {
-        let u = node as usize;
+        let u = if self.rows.is_empty() {
+            node as usize
+        } else {
+            match self.rows.binary_search(&node) {
+                Ok(i) => i,
+                Err(_) => return (&[], &[]),
+            }
+        };
         match (self.offsets.get(u), self.offsets.get(u + 1)) {
             (Some(&start), Some(&end)) => {
                 let range = start as usize..end as usize;
@@ -47,7 +60,10 @@ impl LabelCsr {
     }
 
     pub(crate) fn memory_bytes(&self) -> usize {
-        4 * (self.offsets.capacity() + self.nbrs.capacity() + self.slots.capacity())
+        4 * (self.rows.capacity()
+            + self.offsets.capacity()
+            + self.nbrs.capacity()
+            + self.slots.capacity())
     }
 }
 
@@ -78,28 +94,31 @@ impl Adjacency {
         label_count: usize,
         edges: impl Iterator<Item = BuildEdge> + Clone,
     ) -> Adjacency {
-        let mut counts: Vec<Vec<u32>> = Vec::with_capacity(label_count);
-        let mut used = vec![false; label_count];
+        let valid = |from: u32, to: u32| (from as usize) < rows && (to as usize) < rows;
+        let mut per_label = vec![0usize; label_count];
         for (label, from, to, _) in edges.clone() {
-            if from as usize >= rows || to as usize >= rows {
-                continue;
-            }
-            if let Some(flag) = used.get_mut(label as usize) {
-                *flag = true;
-            }
-        }
-        for flag in &used {
-            counts.push(if *flag { vec![0; rows + 1] } else { Vec::new() });
-        }
-        for (label, from, to, _) in edges.clone() {
-            if from as usize >= rows || to as usize >= rows {
-                continue;
-            }
-            if let Some(slot) = counts
-                .get_mut(label as usize)
-                .and_then(|c| c.get_mut(from as usize + 1))
+            if valid(from, to)
+                && let Some(n) = per_label.get_mut(label as usize)
             {
-                *slot += 1;
+                *n += 1;
+            }
+        }
+        let dense: Vec<bool> = per_label
+            .iter()
+            .map(|&n| n > 0 && n.saturating_mul(2) >= rows)
+            .collect();
+        // Dense labels: counting sort over node rows (stable in slot order).
+        let mut counts: Vec<Vec<u32>> = dense
+            .iter()
+            .map(|&d| if d { vec![0; rows + 1] } else { Vec::new() })
+            .collect();
+        for (label, from, to, _) in edges.clone() {
+            if valid(from, to)
+                && let Some(c) = counts
+                    .get_mut(label as usize)
+                    .and_then(|c| c.get_mut(from as usize + 1))
+            {
+                *c += 1;
             }
         }
         let mut labels: Vec<LabelCsr> = counts
@@ -112,6 +131,7 @@ impl Adjacency {
                 }
                 let total = offsets.last().copied().unwrap_or(0) as usize;
                 LabelCsr {
+                    rows: Vec::new(),
                     offsets,
                     nbrs: vec![0; total],
                     slots: vec![0; total],
@@ -126,8 +146,23 @@ impl Adjacency {
                 c
             })
             .collect();
+        // Sparse labels: their edges in slot order, sorted by row below (stable).
+        let mut sparse: Vec<Vec<(u32, u32, u32)>> = per_label
+            .iter()
+            .zip(&dense)
+            .map(|(&n, &d)| if d { Vec::new() } else { Vec::with_capacity(n) })
+            .collect();
         for (label, from, to, slot) in edges {
             let l = label as usize;
+            if !valid(from, to) {
+                continue;
+            }
+            if !dense.get(l).copied().unwrap_or(false) {
+                if let Some(list) = sparse.get_mut(l) {
+                    list.push((from, to, slot));
+                }
+                continue;
+            }
             let (Some(csr), Some(cursor)) = (labels.get_mut(l), cursors.get_mut(l)) else {
                 continue;
             };
@@ -140,6 +175,30 @@ impl Adjacency {
                 *s = slot;
                 *pos += 1;
             }
+        }
+        for (csr, mut list) in labels.iter_mut().zip(sparse) {
+            if list.is_empty() {
+                continue;
+            }
+            list.sort_by_key(|&(from, _, _)| from);
+            let mut built = LabelCsr {
+                rows: Vec::new(),
+                offsets: vec![0],
+                nbrs: Vec::with_capacity(list.len()),
+                slots: Vec::with_capacity(list.len()),
+            };
+            for (from, to, slot) in list {
+                if built.rows.last() != Some(&from) {
+                    if !built.rows.is_empty() {
+                        built.offsets.push(built.nbrs.len() as u32);
+                    }
+                    built.rows.push(from);
+                }
+                built.nbrs.push(to);
+                built.slots.push(slot);
+            }
+            built.offsets.push(built.nbrs.len() as u32);
+            *csr = built;
         }
         Adjacency {
             labels,
@@ -215,6 +274,31 @@ mod tests {
         );
         // rows past the build have no edges
         assert_eq!(adj.label(1).map(|c| c.row(7)), Some((&[][..], &[][..])));
+    }
+
+    #[test]
+    fn labels_with_few_edges_use_the_sparse_form() {
+        // 100 rows; label 0 has 2 edges (sparse), label 1 has 60 (dense)
+        let mut edges = vec![(0, 70, 1, 0), (0, 3, 2, 1)];
+        edges.extend((0..60).map(|i| (1, i, i + 1, i + 2)));
+        let adj = Adjacency::rebuild(100, 2, edges.into_iter());
+        let sparse = adj
+            .label(0)
+            .map(|c| (c.rows.clone(), c.row(70), c.row(3), c.row(4)));
+        assert_eq!(
+            sparse,
+            Some((
+                vec![3, 70],
+                (&[1u32][..], &[0u32][..]),
+                (&[2u32][..], &[1u32][..]),
+                (&[][..], &[][..])
+            ))
+        );
+        assert!(adj.label(1).is_some_and(|c| c.rows.is_empty()));
+        assert_eq!(
+            adj.label(1).map(|c| c.row(59)),
+            Some((&[60u32][..], &[61u32][..]))
+        );
     }
 
     #[test]
