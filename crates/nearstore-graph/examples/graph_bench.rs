@@ -28,7 +28,7 @@
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader, BufWriter, Write};
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -129,14 +129,13 @@ fn read_lines(
     path: &Path,
     mut f: impl FnMut(&str) -> Result<(), BoxError>,
 ) -> Result<(), BoxError> {
-    let mut reader = BufReader::with_capacity(1 << 20, std::fs::File::open(path)?);
-    let mut line = String::new();
-    while reader.read_line(&mut line)? > 0 {
-        let trimmed = line.trim_end();
-        if !trimmed.is_empty() {
-            f(trimmed)?;
+    // the whole file at once, split in place: no per-line copy
+    let bytes = std::fs::read(path)?;
+    for line in bytes.split(|&b| b == b'\n') {
+        let line = std::str::from_utf8(line)?.trim_end();
+        if !line.is_empty() {
+            f(line)?;
         }
-        line.clear();
     }
     Ok(())
 }

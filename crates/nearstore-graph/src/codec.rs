@@ -124,7 +124,7 @@ impl GraphStore {
             body.put_u64(self.nodes.id(record.source));
             body.put_u64(self.nodes.id(record.target));
             body.put_u32(record.label);
-            put_edge_body(&mut body, &record.properties);
+            put_edge_body(&mut body, record.properties());
         }
         put_bytes(&mut body, &self.edge_indexes.encode());
         put_bytes(&mut body, &self.node_indexes.encode());

@@ -42,7 +42,7 @@ impl GraphStore {
             .iter()
             .zip(live)
             .filter(|(_, live)| **live)
-            .map(|(r, _)| (r.id, &r.properties));
+            .map(|(r, _)| (r.id, r.properties()));
         self.edge_indexes.create_field(field, kind, existing)?;
         Ok(())
     }
@@ -97,7 +97,7 @@ impl GraphStore {
                 self.by_id
                     .get(&id)
                     .and_then(|&slot| self.edges.get(slot as usize))
-                    .is_some_and(|r| filter.matches(&r.properties))
+                    .is_some_and(|r| filter.matches(r.properties()))
             })
             .collect())
     }

@@ -15,6 +15,8 @@
 use nearstore_filter::PayloadIndexes;
 use roaring::RoaringTreemap;
 use rustc_hash::FxHashMap;
+use std::sync::LazyLock;
+
 use serde_json::Value;
 
 use crate::csr::{Adjacency, DeltaEdge};
@@ -29,7 +31,25 @@ pub(crate) struct EdgeRecord {
     pub(crate) source: u32,
     pub(crate) target: u32,
     pub(crate) label: u32,
-    pub(crate) properties: Value,
+    /// `None` for `{}` (most edges), so a record stays 32 bytes.
+    pub(crate) properties: Option<Box<Value>>,
+}
+
+/// The empty object that records without properties stand for.
+static EMPTY_OBJECT: LazyLock<Value> = LazyLock::new(|| Value::Object(serde_json::Map::new()));
+
+impl EdgeRecord {
+    /// The edge's properties (a JSON object).
+    pub(crate) fn properties(&self) -> &Value {
+        self.properties.as_deref().unwrap_or(&EMPTY_OBJECT)
+    }
+}
+
+fn boxed_properties(properties: Value) -> Option<Box<Value>> {
+    match &properties {
+        Value::Object(map) if map.is_empty() => None,
+        _ => Some(Box::new(properties)),
+    }
 }
 
 /// The delta is merged into the CSR when adds + tombstones pass
@@ -221,7 +241,7 @@ impl GraphStore {
                 source,
                 target,
                 label,
-                properties: edge.properties,
+                properties: boxed_properties(edge.properties),
             });
             self.live.push(true);
             if !bulk {
@@ -274,11 +294,11 @@ impl GraphStore {
             self.inc.remove_delta(record.target, slot);
             self.delta_adds = self.delta_adds.saturating_sub(1);
         }
-        self.edge_indexes.remove(id, &record.properties);
+        self.edge_indexes.remove(id, record.properties());
         let edge = self.to_edge(&record);
         // The dead record keeps no properties.
         if let Some(r) = self.edges.get_mut(index) {
-            r.properties = Value::Null;
+            r.properties = None;
         }
         Some(edge)
     }
@@ -331,7 +351,7 @@ impl GraphStore {
             source: self.nodes.id(record.source),
             target: self.nodes.id(record.target),
             label: self.labels.name(record.label).to_owned(),
-            properties: record.properties.clone(),
+            properties: record.properties().clone(),
         }
     }
 
