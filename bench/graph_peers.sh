@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# bench/graph_peers.sh - graph store side by side: nearstore-graph vs kuzu (PyPI), same graph.
+#
+# Usage: bench/graph_peers.sh [--nodes 200000] [--edges 1000000] [--starts 200] [--seed 7]
+#
+# 1. builds the `graph_bench` example of nearstore-graph (release; $CARGO, default cargo);
+# 2. makes its own venv (bench/out/.venv-graph, git-ignored under bench/out) with
+#    `pip install kuzu`, reused when present;
+# 3. under a temp dir: the example generates the power-law graph once, writes it as CSV
+#    (nodes.csv, edges.csv, starts.txt), loads it from the CSV and measures load time and
+#    1-, 2-, 3-hop expansion throughput; then bench/graph_peers.py loads the same CSV into
+#    kuzu (in-memory) and measures the same figures, checks the distinct counts agree and
+#    prints one table with the ratios.
+#
+# Both measurements run under `flock $NEARSTORE_BENCH_LOCK` when that variable is set (on the
+# shared development machine: NEARSTORE_BENCH_LOCK=/work/cargo.lock CARGO=lcargo), so nothing
+# compiles while they run. Definitions of the figures: the example's and the .py's docs.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+export PYTHONDONTWRITEBYTECODE=1
+CARGO="${CARGO:-cargo}"
+VENV="$ROOT/bench/out/.venv-graph"
+ARGS=(--nodes 200000 --edges 1000000 --starts 200 --seed 7)
+if [ "$#" -gt 0 ]; then ARGS=("$@"); fi
+
+"$CARGO" build --release -p nearstore-graph --example graph_bench
+BIN="${CARGO_TARGET_DIR:-$ROOT/target}/release/examples/graph_bench"
+if [ ! -x "$BIN" ]; then
+  BIN="$("$CARGO" metadata --format-version 1 --no-deps \
+    | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')/release/examples/graph_bench"
+fi
+
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c 'import kuzu' 2>/dev/null; then
+  mkdir -p "$ROOT/bench/out"
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --upgrade pip
+  "$VENV/bin/pip" install --quiet kuzu
+fi
+
+WORK="$(mktemp -d "${TMPDIR:-/tmp}/nearstore-graph-bench.XXXXXX")"
+trap 'rm -rf "$WORK"' EXIT
+
+LOCK=()
+if [ -n "${NEARSTORE_BENCH_LOCK:-}" ]; then LOCK=(flock "$NEARSTORE_BENCH_LOCK"); fi
+"${LOCK[@]}" bash -c '
+  set -euo pipefail
+  "$1" --dir "$2" "${@:5}" > "$2/nearstore.json"
+  "$3" "$4" "$2" "$2/nearstore.json"
+' _ "$BIN" "$WORK" "$VENV/bin/python" "$ROOT/bench/graph_peers.py" "${ARGS[@]}"
