@@ -41,7 +41,10 @@ pub use nearstore_index::{HnswParams, SearchQuality};
 pub use nearstore_storage::Durability;
 pub use point::{Point, ScrollPage, SearchResult};
 pub use query::{QueryResult, QueryRow};
-pub use request::{MAX_SEARCH_RESULTS, SearchRequest};
+pub use request::{
+    Clock, Deadline, Direction, MAX_SCROLL_LIMIT, MAX_SEARCH_RESULTS, OrderBy, ScrollCursor,
+    ScrollRequest, SearchRequest, SteppingClock, SystemClock, WriteOptions,
+};
 
 /// The vector indexes (exact and HNSW), for callers that use an index directly.
 pub mod index {

@@ -129,6 +129,21 @@ impl HnswIndex {
         })
     }
 
+    /// [`VectorIndex::search`] that gives up when `stop` returns true: it is asked before
+    /// the search, between the passes of an adaptive graph search and every 1,024 points
+    /// of an exact scan. `Ok(None)` when it stopped.
+    pub fn search_until(
+        &self,
+        query: &[f32],
+        k: usize,
+        quality: SearchQuality,
+        allow: Option<&dyn AllowList>,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<Vec<SearchHit>>> {
+        validate(query, self.dim)?;
+        Ok(self.search_prepared(&self.space.prepare(query), k, quality, allow, stop))
+    }
+
     /// The parameters.
     pub fn params(&self) -> HnswParams {
         self.params
@@ -186,7 +201,8 @@ impl VectorIndex for HnswIndex {
         allow: Option<&dyn AllowList>,
     ) -> Result<Vec<SearchHit>> {
         validate(query, self.dim)?;
-        Ok(self.search_prepared(&self.space.prepare(query), k, quality, allow))
+        let hits = self.search_prepared(&self.space.prepare(query), k, quality, allow, &|| false);
+        Ok(hits.unwrap_or_default())
     }
 }
 

@@ -181,31 +181,40 @@ fn record(stats: SearchStats) {
     LAST_SEARCH.with(|c| c.set(stats));
 }
 
+/// How many points an exact scan scores between two looks at its stop hook.
+const STOP_CHECK_EVERY: usize = 1024;
+
 impl HnswIndex {
     /// Search with an already prepared (normalized for cosine) query.
+    /// `None` when `stop` said to give up (checked before the search, between graph
+    /// passes and every [`STOP_CHECK_EVERY`] points of an exact scan).
     pub(crate) fn search_prepared(
         &self,
         q: &[f32],
         k: usize,
         quality: SearchQuality,
         allow: Option<&dyn AllowList>,
-    ) -> Vec<SearchHit> {
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Vec<SearchHit>> {
         if k == 0 {
-            return Vec::new();
+            return Some(Vec::new());
+        }
+        if stop() {
+            return None;
         }
         let live = self.len();
         let allowed = allow.and_then(|a| a.count_hint());
         let ef = self.ef_for(quality, k);
         let exact_limit = exact_scan_limit(ef.min(live), 2 * self.params.m, live);
         if quality == SearchQuality::Perfect || allowed.is_some_and(|c| c <= exact_limit) {
-            return self.exact(q, k, allow);
+            return self.exact(q, k, allow, stop);
         }
-        let hits = self.graph_search(q, k, ef, quality == SearchQuality::Adaptive, allow);
+        let hits = self.graph_search(q, k, ef, quality == SearchQuality::Adaptive, allow, stop)?;
         let wanted = k.min(allowed.unwrap_or(live)).min(live);
         if allow.is_some() && hits.len() < wanted {
-            return self.exact(q, k, allow);
+            return self.exact(q, k, allow, stop);
         }
-        hits
+        Some(hits)
     }
 
     fn graph_search(
@@ -215,10 +224,11 @@ impl HnswIndex {
         ef: usize,
         adaptive: bool,
         allow: Option<&dyn AllowList>,
-    ) -> Vec<SearchHit> {
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Vec<SearchHit>> {
         let g = self.graph.read();
         let Some(entry) = g.entry else {
-            return Vec::new();
+            return Some(Vec::new());
         };
         let mut links = Vec::new();
         let start = descend(&g, &self.space, q, entry, 0, &mut links);
@@ -249,6 +259,9 @@ impl HnswIndex {
             if !adaptive || ef >= 1024 {
                 break;
             }
+            if stop() {
+                return None;
+            }
             let mut wider_visited = self.visited.take(g.len());
             let wider = search_layer(
                 &g,
@@ -278,19 +291,36 @@ impl HnswIndex {
             nodes_visited: visited_total,
             distance_computations: visited_total,
         });
-        found
-            .into_iter()
-            .take(k)
-            .map(|n| SearchHit {
-                id: g.external(n.id),
-                score: self.space.score(n.dist),
-            })
-            .collect()
+        Some(
+            found
+                .into_iter()
+                .take(k)
+                .map(|n| SearchHit {
+                    id: g.external(n.id),
+                    score: self.space.score(n.dist),
+                })
+                .collect(),
+        )
     }
 
     /// Exact top `k` over the live, allowed points.
-    fn exact(&self, q: &[f32], k: usize, allow: Option<&dyn AllowList>) -> Vec<SearchHit> {
+    fn exact(
+        &self,
+        q: &[f32],
+        k: usize,
+        allow: Option<&dyn AllowList>,
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Vec<SearchHit>> {
         let g = self.graph.read();
+        let mut stopped = false;
+        let mut seen = 0usize;
+        let go_on = |_: &(u64, &[f32])| {
+            seen += 1;
+            if seen.is_multiple_of(STOP_CHECK_EVERY) && stop() {
+                stopped = true;
+            }
+            !stopped
+        };
         if let Some(ids) = allow.and_then(|a| a.ids()) {
             let mut slots: Vec<u32> = {
                 let map = self.ids.read();
@@ -317,20 +347,22 @@ impl HnswIndex {
                 let s = slots[i];
                 (!g.is_deleted(s)).then(|| (g.external(s), g.vector(s)))
             });
-            return FlatIndex::exact_top_k(&self.space, q, k, candidates);
+            let hits = FlatIndex::exact_top_k(&self.space, q, k, candidates.take_while(go_on));
+            return (!stopped).then_some(hits);
         }
         let mut scanned = 0u64;
         let candidates = (0..g.len() as u32)
             .filter(|&s| !g.is_deleted(s))
             .map(|s| (g.external(s), g.vector(s)))
             .filter(|(id, _)| allow.is_none_or(|a| a.allows(*id)))
-            .inspect(|_| scanned += 1);
+            .inspect(|_| scanned += 1)
+            .take_while(go_on);
         let hits = FlatIndex::exact_top_k(&self.space, q, k, candidates);
         record(SearchStats {
             exact: true,
             nodes_visited: scanned,
             distance_computations: scanned,
         });
-        hits
+        (!stopped).then_some(hits)
     }
 }
