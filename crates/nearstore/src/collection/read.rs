@@ -433,6 +433,21 @@ impl VectorCollection {
         self.inner.scan(request)
     }
 
+    /// [`VectorCollection::scan`] that stops after `max` points (all when `None`).
+    pub(crate) fn scan_up_to(
+        &self,
+        request: &ScrollRequest,
+        max: Option<usize>,
+    ) -> Result<Vec<Point>> {
+        let page = self.inner.scroll_ids(request, max)?;
+        self.inner.points(
+            &page.ids,
+            request.with_vector,
+            request.with_payload,
+            request.deadline.as_ref(),
+        )
+    }
+
     /// The ids of every point matching `filter` (all live points when `None`), ascending.
     pub fn matching_ids(
         &self,

@@ -173,6 +173,21 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// The statement's deadline as the engine request's (so the engine's own loops stop at
+    /// the statement's `timeout_ms`).
+    pub fn engine_deadline(&self) -> Option<crate::Deadline> {
+        self.deadline.map(|(at, _)| crate::Deadline::at(at))
+    }
+
+    /// A scroll over every point (matching `filter`) carrying the statement's deadline.
+    pub fn scroll_request(&self, filter: Option<nearstore_filter::Filter>) -> crate::ScrollRequest {
+        let request = crate::ScrollRequest::new().filter_opt(filter);
+        match self.engine_deadline() {
+            Some(d) => request.deadline(d),
+            None => request,
+        }
+    }
+
     /// Records a plan step for EXPLAIN ANALYZE.
     pub fn record(&self, step: impl Into<String>, rows: usize, started: Instant, detail: String) {
         if let Some(stats) = self.stats {

@@ -25,9 +25,6 @@ use nearstore_ql::ast::{
 };
 use nearstore_ql::{DEFAULT_LIMIT, MAX_LIMIT};
 
-/// Rows of a scan page.
-const SCAN_PAGE: usize = 5_000;
-
 fn point_source(alias: &str, c: &VectorCollection, p: crate::Point) -> Source {
     Source {
         alias: alias.to_string(),
@@ -71,6 +68,9 @@ fn source_rows(
             .unwrap_or(MAX_LIMIT as usize)
             .clamp(1, MAX_LIMIT as usize);
         let mut request = SearchRequest::new(&vector).limit(k).with_payload(true);
+        if let Some(d) = ctx.engine_deadline() {
+            request = request.deadline(d);
+        }
         if let Some(f) = filter.clone() {
             request = request.filter(f);
         }
@@ -99,19 +99,18 @@ fn source_rows(
                     }
                 )));
             }
-            request = request.score_threshold(t);
+            // `similarity() > t` / `< t` exclude a score of exactly `t`.
+            request = if matches!(op, CompareOp::Gt | CompareOp::Lt) {
+                request.score_threshold_exclusive(t)
+            } else {
+                request.score_threshold(t)
+            };
         }
         let quality = request.quality;
         let hits = c.query(request)?;
         let search = nearstore_index::last_search_stats();
         let out: Vec<Row> = hits
             .into_iter()
-            .filter(|h| match &near.threshold {
-                Some((CompareOp::Gt | CompareOp::Lt, value)) => {
-                    json_of(ctx, value).ok().and_then(|v| v.as_f64()) != Some(f64::from(h.score))
-                }
-                _ => true,
-            })
             .map(|h| Row::single(point_source(alias, c, h.point), Some(h.score)))
             .collect();
         ctx.record(
@@ -136,15 +135,18 @@ fn source_rows(
                 wanted.push(id);
             }
         }
-        let points = c.get(&wanted)?;
-        let out: Vec<Row> = points
-            .into_iter()
-            .flatten()
-            .filter(|p| {
-                filter
-                    .as_ref()
-                    .is_none_or(|f| f.matches(p.payload.as_ref().unwrap_or(&Value::Null)))
-            })
+        // The ids and the pushed-down filter go to the engine as one filter: `has_id` is
+        // its id bitmap. Rows come back in the order the ids were written.
+        let by_id = Filter::has_id(wanted.iter().copied());
+        let id_filter = match filter.clone() {
+            Some(f) => Filter::and(vec![by_id, f]),
+            None => by_id,
+        };
+        let found = c.scan(&ctx.scroll_request(Some(id_filter)))?;
+        let mut found: HashMap<u64, crate::Point> = found.into_iter().map(|p| (p.id, p)).collect();
+        let out: Vec<Row> = wanted
+            .iter()
+            .filter_map(|id| found.remove(id))
             .map(|p| Row::single(point_source(alias, c, p), None))
             .collect();
         ctx.record(
@@ -155,24 +157,11 @@ fn source_rows(
         );
         out
     } else {
-        let mut out = Vec::new();
-        let mut cursor = None;
-        loop {
-            ctx.check_deadline()?;
-            let page = c.scroll(filter.as_ref(), SCAN_PAGE, cursor)?;
-            out.extend(
-                page.points
-                    .into_iter()
-                    .map(|p| Row::single(point_source(alias, c, p), None)),
-            );
-            match page.next_cursor {
-                Some(next) if want.is_none_or(|w| out.len() < w) => cursor = Some(next),
-                _ => break,
-            }
-        }
-        if let Some(w) = want {
-            out.truncate(w);
-        }
+        let out: Vec<Row> = c
+            .scan_up_to(&ctx.scroll_request(filter.clone()), want)?
+            .into_iter()
+            .map(|p| Row::single(point_source(alias, c, p), None))
+            .collect();
         ctx.record(
             "Scan",
             out.len(),
@@ -235,25 +224,16 @@ fn join_rows(
     // Index the right table by its key.
     let mut by_key: HashMap<String, Vec<Source>> = HashMap::new();
     let mut right_all = Vec::new();
-    let mut cursor = None;
-    loop {
-        ctx.check_deadline()?;
-        let page = right.scroll(None, SCAN_PAGE, cursor)?;
-        for p in page.points {
-            let s = point_source(&alias, &right, p);
-            let key = match right_field.as_slice() {
-                [only] if only == "id" => Value::from(s.id),
-                path => super::eval::lookup(&s.payload, path).clone(),
-            };
-            if !key.is_null() {
-                by_key.entry(join_key(&key)).or_default().push(s.clone());
-            }
-            right_all.push(s);
+    for p in right.scan(&ctx.scroll_request(None))? {
+        let s = point_source(&alias, &right, p);
+        let key = match right_field.as_slice() {
+            [only] if only == "id" => Value::from(s.id),
+            path => super::eval::lookup(&s.payload, path).clone(),
+        };
+        if !key.is_null() {
+            by_key.entry(join_key(&key)).or_default().push(s.clone());
         }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
+        right_all.push(s);
     }
     let mut matched_right: std::collections::HashSet<u64> = Default::default();
     let mut out = Vec::new();
@@ -703,6 +683,34 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
         format!("order by {order}, offset {offset}, limit {limit}"),
     );
     Ok(out)
+}
+
+/// The ids of the FROM table's rows that pass `q`'s WHERE (its LIMIT, OFFSET and the rest
+/// are not applied): one engine scan with the pushed-down filter, then the residual
+/// predicates, so UPDATE and DELETE take time linear in the rows they match.
+pub(crate) fn matching_source_ids(outer: &Context, q: &SelectQuery) -> Result<Vec<u64>> {
+    let mut ctx = Context {
+        aliases: Vec::new(),
+        ..outer.nested()
+    };
+    let plan = lower_select(&ctx, q)?;
+    ctx.aliases = plan.aliases.clone();
+    let ctx = with_deadline(&ctx, plan.options.timeout_ms);
+    let c = ctx.db.get_vector_collection(&q.from.name)?;
+    let rows = source_rows(&ctx, &plan, &c, None)?;
+    let mut ids = Vec::with_capacity(rows.len());
+    for (n, r) in rows.into_iter().enumerate() {
+        if n % 1024 == 0 {
+            ctx.check_deadline()?;
+        }
+        if plan.residual.iter().try_fold(true, |ok, cond| {
+            Ok::<_, Error>(ok && eval_condition(&ctx, &r, cond)?)
+        })? && let Some(Some(source)) = r.sources.first()
+        {
+            ids.push(source.id);
+        }
+    }
+    Ok(ids)
 }
 
 /// A SELECT or subquery with no outer state (used by subqueries).

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 
 use super::eval::{Row, Source, eval, lookup};
 use super::lower::{json_of, lower_select, option_value};
-use super::select::{run_compound, run_select_with};
+use super::select::{matching_source_ids, run_compound, run_select_with};
 use super::{Context, QueryRow, StepStats};
 use crate::VectorCollection;
 use crate::config::CollectionConfig;
@@ -149,16 +149,8 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
         Statement::Analyze { name } => analyze(ctx, name),
         Statement::Truncate { name } => {
             let c = ctx.db.get_vector_collection(name)?;
-            let mut total = 0;
-            loop {
-                let page = c.scroll(None, 10_000, None)?;
-                if page.points.is_empty() {
-                    break;
-                }
-                let ids: Vec<u64> = page.points.iter().map(|p| p.id).collect();
-                total += c.delete(&ids)?;
-            }
-            Ok(affected(total))
+            let ids = c.matching_ids(None, ctx.engine_deadline().as_ref())?;
+            Ok(affected(c.delete(&ids)?))
         }
         Statement::AlterCollection { name, options } => {
             let c = ctx.db.get_vector_collection(name)?;
@@ -265,26 +257,17 @@ fn analyze(ctx: &Context, name: &str) -> Result<Vec<QueryRow>> {
     let c = ctx.db.get_vector_collection(name)?;
     let mut fields: std::collections::BTreeMap<String, (usize, std::collections::HashSet<String>)> =
         Default::default();
-    let mut cursor = None;
     let mut with_payload = 0usize;
-    loop {
-        ctx.check_deadline()?;
-        let page = c.scroll(None, 10_000, cursor)?;
-        for p in &page.points {
-            if let Some(Value::Object(m)) = &p.payload {
-                with_payload += 1;
-                for (k, v) in m {
-                    let e = fields.entry(k.clone()).or_default();
-                    e.0 += 1;
-                    if e.1.len() < 10_000 {
-                        e.1.insert(v.to_string());
-                    }
+    for p in c.scan(&ctx.scroll_request(None).with_vector(false))? {
+        if let Some(Value::Object(m)) = &p.payload {
+            with_payload += 1;
+            for (k, v) in m {
+                let e = fields.entry(k.clone()).or_default();
+                e.0 += 1;
+                if e.1.len() < 10_000 {
+                    e.1.insert(v.to_string());
                 }
             }
-        }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
         }
     }
     let stats: Map<String, Value> = fields
@@ -318,7 +301,7 @@ fn matching_ids(ctx: &Context, table: &str, filter: Option<&Condition>) -> Resul
         group_by: Vec::new(),
         having: None,
         order_by: Vec::new(),
-        limit: Some(nearstore_ql::MAX_LIMIT),
+        limit: None,
         offset: None,
         with_options: Vec::new(),
         fusion: None,
@@ -330,23 +313,7 @@ fn matching_ids(ctx: &Context, table: &str, filter: Option<&Condition>) -> Resul
             "UPDATE / DELETE select rows by payload or id, not by NEAR".into(),
         ));
     }
-    let mut ids = Vec::new();
-    let c = ctx.db.get_vector_collection(table)?;
-    // Large tables: page through the id order by chunks of MAX_LIMIT.
-    let total = c.len();
-    let mut offset = 0u64;
-    loop {
-        let mut page_q = q.clone();
-        page_q.offset = Some(offset);
-        let rows = run_select_with(ctx, &page_q)?;
-        let n = rows.len();
-        ids.extend(rows.iter().filter_map(|r| r.to_json()["id"].as_u64()));
-        offset += n as u64;
-        if n < nearstore_ql::MAX_LIMIT as usize || offset as usize >= total {
-            break;
-        }
-    }
-    Ok(ids)
+    matching_source_ids(ctx, &q)
 }
 
 fn contains_near(c: &Condition) -> bool {
