@@ -11,6 +11,7 @@ mod points;
 mod power_loss;
 mod ql_builder;
 mod readme;
+mod requests;
 mod search;
 mod workload;
 
