@@ -6,4 +6,5 @@ mod harness;
 mod limits;
 mod native;
 mod qdrant;
+mod qdrant_requests;
 mod shutdown;
