@@ -22,6 +22,8 @@
 //! Lower layers are re-exported for callers that need them: [`index`] (HNSW and exact
 //! indexes), [`filter`], [`storage`] (stores, backends, inspection).
 
+#![forbid(unsafe_code)]
+
 mod collection;
 mod config;
 mod database;
