@@ -44,8 +44,9 @@ pub use nearstore_storage::Durability;
 pub use point::{Point, ScrollPage, SearchResult};
 pub use query::{QueryResult, QueryRow};
 pub use request::{
-    Clock, Deadline, Direction, MAX_SCROLL_LIMIT, MAX_SEARCH_RESULTS, OrderBy, ScrollCursor,
-    ScrollRequest, SearchRequest, SteppingClock, SystemClock, WriteOptions,
+    Clock, Deadline, Direction, MAX_SCROLL_LIMIT, MAX_SEARCH_RESULTS, OrderBy,
+    SEARCH_QUALITY_NAMES, ScrollCursor, ScrollRequest, SearchRequest, SteppingClock, SystemClock,
+    WriteOptions, parse_search_quality, search_quality_names,
 };
 
 /// The vector indexes (exact and HNSW), for callers that use an index directly.

@@ -8,11 +8,13 @@
 //! final hits only. The deadline is checked by every loop that can run long.
 
 mod deadline;
+mod quality;
 mod scroll;
 pub(crate) mod window;
 
 pub(crate) use deadline::check as check_deadline;
 pub use deadline::{Clock, Deadline, SteppingClock, SystemClock};
+pub use quality::{SEARCH_QUALITY_NAMES, parse_search_quality, search_quality_names};
 pub use scroll::{Direction, MAX_SCROLL_LIMIT, OrderBy, ScrollCursor, ScrollRequest};
 
 use nearstore_filter::Filter;
