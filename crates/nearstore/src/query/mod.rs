@@ -1,20 +1,24 @@
 //! The query language executor: `Database::execute(sql, params)`.
 //!
 //! Text is parsed by `nearstore-ql` into a typed AST; a SELECT is lowered (`lower.rs`) into
-//! a plan whose vector and payload conditions become one [`crate::SearchRequest`] or filtered
-//! scan, the same path the builder API takes, plus residual steps (joins, residual
-//! predicates, windows, grouping, ordering, projection, distinct, offset/limit) executed in
-//! `select.rs`. Other statements run in `statements.rs`. Parsed statements are kept in a
-//! bounded LRU plan cache keyed by the exact statement text and the database's schema
-//! generation.
+//! a plan whose vector and payload conditions become one [`crate::SearchRequest`] or one
+//! [`crate::ScrollRequest`] scan (`source.rs`), the same path the builder API takes, plus
+//! relational steps (joins, residual predicates, windows, grouping, ordering, projection,
+//! distinct, offset/limit) executed in `select.rs`. Other statements run in
+//! `statements.rs`, with INSERT / UPDATE / DELETE in `dml.rs` and EXPLAIN in `explain.rs`.
+//! Parsed statements are kept in a bounded LRU plan cache keyed by the exact statement text
+//! and the database's schema generation.
 //!
 //! Results are [`QueryResult`]: typed rows that serialize as `{"rows": [...]}` with point
 //! rows as `{"id", "score", "payload"}` and projections / aggregates / admin output as
 //! objects of named columns.
 
+mod dml;
 mod eval;
+mod explain;
 mod lower;
 mod select;
+mod source;
 mod statements;
 mod value;
 
@@ -309,7 +313,7 @@ impl Database {
         }
         let rows = match &script.statement {
             Statement::Explain { analyze, statement } => {
-                statements::explain(&ctx, statement, *analyze)?
+                explain::explain(&ctx, statement, *analyze)?
             }
             other => statements::run(&ctx, other)?,
         };
