@@ -4,16 +4,21 @@
 //! Layout (all integers little-endian; the caller stores the bytes in a checksummed file):
 //!
 //! ```text
-//! magic "NSPI" | version u16 (= 1) | field count u32
+//! magic "NSPI" | version u16 (= 2; 1 is still read) | field count u32
 //! per field, sorted by name, names unique:
 //!   name: len u32, UTF-8 bytes | kind u8 (0 keyword, 1 integer, 2 float, 3 bool)
-//!   present bitmap | arrays bitmap | other bitmap | entry count u32
+//!   present bitmap | arrays bitmap | other bitmap
+//!   (version 2 only:) shape_known u8 (0 or 1) | nulls bitmap | empty bitmap
+//!   entry count u32
 //!   per entry, keys strictly increasing, bitmap non-empty:
 //!     keyword: len u32, UTF-8 bytes | integer: i64 | float: f64 bits u64 (not NaN, not -0.0)
 //!     | bool: u8 (0 false, 1 true)
 //!     then the bitmap
 //! bitmap: len u32, then that many bytes of RoaringTreemap's portable serialization
 //! ```
+//!
+//! A version-1 file has no shape part: its indexes decode with `shape_known` false and
+//! empty `nulls` / `empty` bitmaps (see the `index` module).
 //!
 //! Decoding checks every length against the bytes left before allocating and rejects
 //! trailing bytes, so any input yields `Ok` or [`Error::Corruption`], never a panic.
@@ -28,7 +33,9 @@ use crate::index::{
 };
 
 const MAGIC: &[u8; 4] = b"NSPI";
-const VERSION: u16 = 1;
+const VERSION: u16 = 2;
+/// The layout before explicit nulls and empty arrays were recorded.
+const VERSION_WITHOUT_SHAPES: u16 = 1;
 
 impl PayloadIndexes {
     /// The persistent form (layout in the `codec` module docs).
@@ -43,6 +50,9 @@ impl PayloadIndexes {
             put_bitmap(&mut out, &index.present);
             put_bitmap(&mut out, &index.arrays);
             put_bitmap(&mut out, &index.other);
+            out.push(u8::from(index.shape_known));
+            put_bitmap(&mut out, &index.nulls);
+            put_bitmap(&mut out, &index.empty);
             match &index.values {
                 Values::Keyword(map) => {
                     put_len(&mut out, map.len());
@@ -92,9 +102,10 @@ impl PayloadIndexes {
             return Err(corrupt("bad magic"));
         }
         let version = u16::from_le_bytes(r.array()?);
-        if version != VERSION {
+        if version != VERSION && version != VERSION_WITHOUT_SHAPES {
             return Err(corrupt(format!("unsupported version {version}")));
         }
+        let shapes = version == VERSION;
         let count = r.u32()?;
         let mut fields = BTreeMap::new();
         let mut previous: Option<String> = None;
@@ -104,7 +115,7 @@ impl PayloadIndexes {
             if previous.as_ref().is_some_and(|p| *p >= name) {
                 return Err(corrupt("field names not strictly increasing"));
             }
-            let index = r.field()?;
+            let index = r.field(shapes)?;
             previous = Some(name.clone());
             fields.insert(name, index);
         }
@@ -209,7 +220,7 @@ impl<'a> Reader<'a> {
         Ok(ids)
     }
 
-    fn field(&mut self) -> Result<FieldIndex> {
+    fn field(&mut self, shapes: bool) -> Result<FieldIndex> {
         let kind = match self.array::<1>()?[0] {
             0 => FieldIndexKind::Keyword,
             1 => FieldIndexKind::Integer,
@@ -221,6 +232,17 @@ impl<'a> Reader<'a> {
         index.present = self.bitmap()?;
         index.arrays = self.bitmap()?;
         index.other = self.bitmap()?;
+        if shapes {
+            index.shape_known = match self.array::<1>()?[0] {
+                0 => false,
+                1 => true,
+                other => return Err(corrupt(format!("bad shape flag {other}"))),
+            };
+            index.nulls = self.bitmap()?;
+            index.empty = self.bitmap()?;
+        } else {
+            index.shape_known = false;
+        }
         let count = self.u32()?;
         match &mut index.values {
             Values::Keyword(map) => {
@@ -293,6 +315,7 @@ mod tests {
             idx.create_field(f, k, []).unwrap();
         }
         idx.insert(1, &json!({"s": ["a", "b"], "n": 3, "f": -0.0, "b": true}));
+        idx.insert(2, &json!({"s": null, "n": []}));
         idx.insert(
             u64::MAX,
             &json!({"s": "z", "n": [1, 2.5], "f": 1e300, "b": [false, 1]}),
@@ -325,6 +348,32 @@ mod tests {
         bad.push(0);
         assert!(PayloadIndexes::decode(&bad).is_err());
         assert!(PayloadIndexes::decode(&[]).is_err());
+    }
+
+    #[test]
+    fn version_1_decodes_with_unknown_shapes() {
+        let mut idx = PayloadIndexes::new();
+        idx.create_field("k", FieldIndexKind::Keyword, []).unwrap();
+        idx.insert(1, &json!({"k": "a"}));
+        // Version 1: the same layout without the shape part.
+        let mut v1 = Vec::new();
+        v1.extend_from_slice(MAGIC);
+        v1.extend_from_slice(&VERSION_WITHOUT_SHAPES.to_le_bytes());
+        put_len(&mut v1, 1);
+        put_bytes(&mut v1, b"k");
+        v1.push(0);
+        let field = &idx.fields["k"];
+        put_bitmap(&mut v1, &field.present);
+        put_bitmap(&mut v1, &field.arrays);
+        put_bitmap(&mut v1, &field.other);
+        put_len(&mut v1, 1);
+        put_bytes(&mut v1, b"a");
+        put_bitmap(&mut v1, &[1u64].into_iter().collect());
+        let decoded = PayloadIndexes::decode(&v1).unwrap();
+        assert!(!decoded.fields["k"].shape_known);
+        // Re-encoded as version 2, the unknown shapes stay unknown.
+        let again = PayloadIndexes::decode(&decoded.encode()).unwrap();
+        assert_eq!(again, decoded);
     }
 
     #[test]

@@ -7,7 +7,7 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use crate::model::{Condition, Filter, GeoPoint, Op};
-use crate::value::{elements, lookup, scalar_cmp, scalar_eq};
+use crate::value::{elements, lookup, lookup_raw, scalar_cmp, scalar_eq};
 
 /// Mean Earth radius used by [`Op::GeoRadius`], in meters.
 pub const EARTH_RADIUS_METERS: f64 = 6_371_008.8;
@@ -15,12 +15,35 @@ pub const EARTH_RADIUS_METERS: f64 = 6_371_008.8;
 impl Filter {
     /// Whether a payload satisfies the filter. A point without payload is evaluated against
     /// `Value::Null`, where every field is missing.
+    ///
+    /// The payload alone does not say which point it is, so a [`Filter::HasId`] here
+    /// matches nothing (and its negation everything); [`Filter::matches_point`] sees ids.
     pub fn matches(&self, payload: &Value) -> bool {
+        self.eval(None, payload)
+    }
+
+    /// Whether the point `id` with this payload satisfies the filter (`has_id` included).
+    pub fn matches_point(&self, id: u64, payload: &Value) -> bool {
+        self.eval(Some(id), payload)
+    }
+
+    fn eval(&self, id: Option<u64>, payload: &Value) -> bool {
         match self {
-            Filter::And(parts) => parts.iter().all(|p| p.matches(payload)),
-            Filter::Or(parts) => parts.iter().any(|p| p.matches(payload)),
-            Filter::Not(part) => !part.matches(payload),
+            Filter::And(parts) => parts.iter().all(|p| p.eval(id, payload)),
+            Filter::Or(parts) => parts.iter().any(|p| p.eval(id, payload)),
+            Filter::Not(part) => !part.eval(id, payload),
             Filter::Condition(c) => c.matches(payload),
+            Filter::HasId(ids) => id.is_some_and(|id| ids.contains(id)),
+        }
+    }
+
+    /// Whether the filter has a `has_id` anywhere (so evaluating it needs the point's id).
+    pub fn mentions_ids(&self) -> bool {
+        match self {
+            Filter::And(parts) | Filter::Or(parts) => parts.iter().any(Filter::mentions_ids),
+            Filter::Not(part) => part.mentions_ids(),
+            Filter::Condition(_) => false,
+            Filter::HasId(_) => true,
         }
     }
 }
@@ -30,6 +53,8 @@ impl Condition {
     pub fn matches(&self, payload: &Value) -> bool {
         let value = lookup(payload, &self.field);
         match &self.op {
+            Op::IsExplicitNull => lookup_raw(payload, &self.field).is_some_and(Value::is_null),
+            Op::IsEmpty => value.is_none_or(|v| v.as_array().is_some_and(Vec::is_empty)),
             Op::IsNull => value.is_none(),
             Op::IsNotNull => value.is_some(),
             Op::Ne(x) => !value.is_some_and(|v| any_eq(v, x)),
@@ -67,7 +92,13 @@ fn positive(op: &Op, v: &Value) -> bool {
             top_left,
             bottom_right,
         } => any_geo(v, |p| in_box(p, *top_left, *bottom_right)),
-        Op::IsNull | Op::IsNotNull | Op::Ne(_) | Op::NotIn(_) | Op::ContainsAll(_) => false,
+        Op::IsNull
+        | Op::IsNotNull
+        | Op::IsExplicitNull
+        | Op::IsEmpty
+        | Op::Ne(_)
+        | Op::NotIn(_)
+        | Op::ContainsAll(_) => false,
     }
 }
 
@@ -298,6 +329,38 @@ mod tests {
         assert!(!m(&Filter::is_null("z"), &p));
         assert!(m(&Filter::is_not_null("e"), &p));
         assert!(m(&Filter::is_null("x"), &Value::Null));
+    }
+
+    #[test]
+    fn explicit_null_and_empty_tell_missing_null_and_empty_arrays_apart() {
+        let p = json!({"n": null, "e": [], "en": [null], "z": 0, "o": {"x": null}});
+        let null = |f| m(&Filter::is_explicit_null(f), &p);
+        let empty = |f| m(&Filter::is_empty(f), &p);
+        assert!(null("n") && null("o.x"));
+        assert!(!null("missing") && !null("e") && !null("en") && !null("z"));
+        assert!(!null("o.x.y"), "below a null nothing is present");
+        assert!(empty("n") && empty("missing") && empty("e") && empty("o.x"));
+        assert!(!empty("en") && !empty("z"));
+        assert!(m(&Filter::is_empty("a"), &Value::Null));
+        assert!(!m(&Filter::is_explicit_null("a"), &Value::Null));
+    }
+
+    #[test]
+    fn has_id_needs_the_point_id() {
+        let f = Filter::has_id([3, 9]);
+        let p = json!({});
+        assert!(f.matches_point(3, &p));
+        assert!(!f.matches_point(4, &p));
+        assert!(!f.matches(&p), "without an id has_id matches nothing");
+        let nested = Filter::and(vec![
+            Filter::not(Filter::has_id([9])),
+            Filter::or(vec![Filter::has_id([3, 9]), Filter::eq("a", json!(1))]),
+        ]);
+        assert!(nested.matches_point(3, &p));
+        assert!(!nested.matches_point(9, &p));
+        assert!(nested.matches_point(5, &json!({"a": 1})));
+        assert!(nested.mentions_ids());
+        assert!(!Filter::eq("a", json!(1)).mentions_ids());
     }
 
     #[test]

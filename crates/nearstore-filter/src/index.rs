@@ -9,7 +9,14 @@
 //!   an array) has that key; no value bitmap is empty;
 //! - `other` holds the id iff the value (or an element) is non-null and has no key in this
 //!   index's kind (a string in an integer index, `2.5` or `1e30` in an integer index, an
-//!   object, a nested array, ...).
+//!   object, a nested array, ...);
+//! - `nulls` holds the id iff the field is present with an explicit `null`;
+//! - `empty` holds the id iff the field's value is the empty array `[]`.
+//!
+//! An index decoded from a version-1 file has no record of nulls and empty arrays
+//! (`shape_known` false): `nulls` and `empty` then only hold ids written since, and the
+//! conditions that need them (`is_explicit_null`, `is_empty`) are answered as bounds and
+//! checked on payloads.
 //!
 //! Ids that were never inserted are treated as points whose field is missing.
 
@@ -21,7 +28,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
 use crate::error::{Error, Result};
-use crate::value::{elements, lookup};
+use crate::value::{elements, lookup, lookup_raw};
 
 /// How one field is indexed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -96,7 +103,6 @@ pub(crate) fn int_key(n: &Number) -> Option<i64> {
     }
     let f = n.as_f64()?;
     if f.fract() == 0.0 && (-TWO_POW_63..TWO_POW_63).contains(&f) {
-        #[allow(clippy::cast_possible_truncation)]
         Some(f as i64)
     } else {
         None
@@ -106,9 +112,7 @@ pub(crate) fn int_key(n: &Number) -> Option<i64> {
 /// The number as an `f64` when its value is exactly one.
 pub(crate) fn float_key(n: &Number) -> Option<FloatKey> {
     let exact_int = |i: i128| {
-        #[allow(clippy::cast_precision_loss)]
         let f = i as f64;
-        #[allow(clippy::cast_possible_truncation)]
         let back = f as i128;
         (back == i).then_some(f)
     };
@@ -140,6 +144,10 @@ pub(crate) struct FieldIndex {
     pub(crate) present: RoaringTreemap,
     pub(crate) arrays: RoaringTreemap,
     pub(crate) other: RoaringTreemap,
+    pub(crate) nulls: RoaringTreemap,
+    pub(crate) empty: RoaringTreemap,
+    /// `nulls` and `empty` are complete (false after decoding a version-1 file).
+    pub(crate) shape_known: bool,
     pub(crate) values: Values,
 }
 
@@ -171,6 +179,9 @@ impl FieldIndex {
             present: RoaringTreemap::new(),
             arrays: RoaringTreemap::new(),
             other: RoaringTreemap::new(),
+            nulls: RoaringTreemap::new(),
+            empty: RoaringTreemap::new(),
+            shape_known: true,
             values,
         }
     }
@@ -184,10 +195,24 @@ impl FieldIndex {
         }
     }
 
+    /// Indexes the value found at the field's path (`None`: the field is missing).
+    fn insert_raw(&mut self, id: u64, value: Option<&Value>) {
+        match value {
+            None => {}
+            Some(Value::Null) => {
+                self.nulls.insert(id);
+            }
+            Some(v) => self.insert(id, v),
+        }
+    }
+
     fn insert(&mut self, id: u64, value: &Value) {
         self.present.insert(id);
-        if value.is_array() {
+        if let Value::Array(items) = value {
             self.arrays.insert(id);
+            if items.is_empty() {
+                self.empty.insert(id);
+            }
         }
         for element in elements(value) {
             if !self.insert_element(id, element) && !element.is_null() {
@@ -221,6 +246,8 @@ impl FieldIndex {
         self.present.remove(id);
         self.arrays.remove(id);
         self.other.remove(id);
+        self.nulls.remove(id);
+        self.empty.remove(id);
         for element in elements(value) {
             match (&mut self.values, element) {
                 (Values::Keyword(map), Value::String(s)) => {
@@ -256,7 +283,9 @@ impl FieldIndex {
         const ENTRY_OVERHEAD: usize = 48;
         let bitmaps = self.present.serialized_size()
             + self.arrays.serialized_size()
-            + self.other.serialized_size();
+            + self.other.serialized_size()
+            + self.nulls.serialized_size()
+            + self.empty.serialized_size();
         let values = match &self.values {
             Values::Keyword(map) => map
                 .iter()
@@ -351,9 +380,7 @@ impl PayloadIndexes {
         }
         let mut index = FieldIndex::new(kind);
         for (id, payload) in existing {
-            if let Some(value) = lookup(payload, field) {
-                index.insert(id, value);
-            }
+            index.insert_raw(id, lookup_raw(payload, field));
         }
         self.fields.insert(field.to_owned(), index);
         Ok(())
@@ -367,9 +394,7 @@ impl PayloadIndexes {
     /// Indexes every indexed field of a point's payload.
     pub fn insert(&mut self, id: u64, payload: &Value) {
         for (name, index) in &mut self.fields {
-            if let Some(value) = lookup(payload, name) {
-                index.insert(id, value);
-            }
+            index.insert_raw(id, lookup_raw(payload, name));
         }
     }
 
@@ -455,6 +480,11 @@ mod tests {
         assert_ne!(idx, empty);
         assert!(idx.memory_bytes() > empty.memory_bytes());
         idx.remove(7, &p);
+        assert_eq!(idx, empty);
+        let shapes = json!({"s": null, "n": [], "f": [null]});
+        idx.insert(8, &shapes);
+        assert_ne!(idx, empty);
+        idx.remove(8, &shapes);
         assert_eq!(idx, empty);
     }
 

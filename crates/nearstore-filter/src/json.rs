@@ -5,9 +5,11 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
 use crate::error::{Error, Result};
-use crate::model::{Condition, Filter, GeoPoint, MAX_CONDITIONS, MAX_DEPTH, Op, push_segment};
+use crate::model::{
+    Condition, Filter, GeoPoint, MAX_CONDITIONS, MAX_DEPTH, Op, count_one, push_segment,
+};
 
-const OPERATORS: [&str; 18] = [
+const OPERATORS: [&str; 20] = [
     "eq",
     "ne",
     "gt",
@@ -21,6 +23,8 @@ const OPERATORS: [&str; 18] = [
     "ilike",
     "is_null",
     "is_not_null",
+    "is_explicit_null",
+    "is_empty",
     "contains",
     "contains_any",
     "contains_all",
@@ -46,6 +50,7 @@ impl Filter {
                 json!({"or": parts.iter().map(Filter::to_json).collect::<Vec<_>>()})
             }
             Filter::Not(part) => json!({"not": part.to_json()}),
+            Filter::HasId(ids) => json!({"has_id": ids.iter().collect::<Vec<u64>>()}),
             Filter::Condition(c) => {
                 let mut obj = Map::new();
                 obj.insert("field".to_owned(), Value::String(c.field.clone()));
@@ -65,7 +70,7 @@ fn operand_json(op: &Op) -> Value {
         }
         Op::Between { low, high } => json!([low, high]),
         Op::Like(p) | Op::ILike(p) => Value::String(p.clone()),
-        Op::IsNull | Op::IsNotNull => Value::Bool(true),
+        Op::IsNull | Op::IsNotNull | Op::IsExplicitNull | Op::IsEmpty => Value::Bool(true),
         Op::GeoRadius { lat, lon, meters } => json!({"lat": lat, "lon": lon, "meters": meters}),
         Op::GeoBox {
             top_left,
@@ -94,13 +99,7 @@ fn parse_at(json: &Value, path: &mut String, depth: usize, count: &mut usize) ->
         return Err(Error::invalid(path, "expected an object"));
     };
     if obj.contains_key("field") {
-        *count += 1;
-        if *count > MAX_CONDITIONS {
-            return Err(Error::invalid(
-                path,
-                format!("filter has more than {MAX_CONDITIONS} conditions"),
-            ));
-        }
+        count_one(path, count)?;
         let condition = parse_condition(obj, path)?;
         check_condition(&condition, path)?;
         return Ok(Filter::Condition(condition));
@@ -109,7 +108,7 @@ fn parse_at(json: &Value, path: &mut String, depth: usize, count: &mut usize) ->
     let (Some(key), None) = (keys.next(), keys.next()) else {
         return Err(Error::invalid(
             path,
-            "expected {\"and\": [..]}, {\"or\": [..]}, {\"not\": ..} or a condition with a \"field\"",
+            "expected {\"and\": [..]}, {\"or\": [..]}, {\"not\": ..}, {\"has_id\": [..]} or a condition with a \"field\"",
         ));
     };
     let Some(inner) = obj.get(key) else {
@@ -135,6 +134,10 @@ fn parse_at(json: &Value, path: &mut String, depth: usize, count: &mut usize) ->
             } else {
                 Filter::Or(parts)
             }
+        }
+        "has_id" => {
+            count_one(path, count)?;
+            Filter::HasId(id_list(inner, &at(path, key))?)
         }
         "not" => {
             push_segment(path, "not");
@@ -231,6 +234,14 @@ fn parse_op(key: &str, v: &Value, path: &str) -> Result<Op> {
             flag()?;
             Op::IsNotNull
         }
+        "is_explicit_null" => {
+            flag()?;
+            Op::IsExplicitNull
+        }
+        "is_empty" => {
+            flag()?;
+            Op::IsEmpty
+        }
         "geo_radius" => {
             let obj = object_with(v, path, &["lat", "lon", "meters"])?;
             Op::GeoRadius {
@@ -248,6 +259,28 @@ fn parse_op(key: &str, v: &Value, path: &str) -> Result<Op> {
         }
         other => return Err(Error::invalid(path, format!("unknown operator {other:?}"))),
     })
+}
+
+/// The ids of a `has_id`: an array of non-negative integers (duplicates allowed).
+fn id_list(v: &Value, path: &str) -> Result<roaring::RoaringTreemap> {
+    let Some(items) = v.as_array() else {
+        return Err(Error::invalid(path, "expected an array of point ids"));
+    };
+    let mut ids = roaring::RoaringTreemap::new();
+    for (i, item) in items.iter().enumerate() {
+        match item.as_u64() {
+            Some(id) => {
+                ids.insert(id);
+            }
+            None => {
+                return Err(Error::invalid(
+                    &format!("{path}[{i}]"),
+                    "expected a point id (a non-negative integer)",
+                ));
+            }
+        }
+    }
+    Ok(ids)
 }
 
 /// An object with exactly the given keys.
@@ -324,7 +357,12 @@ pub(crate) fn check_condition(c: &Condition, path: &str) -> Result<()> {
                 Some(_) => Ok(()),
             }
         }
-        Op::Like(_) | Op::ILike(_) | Op::IsNull | Op::IsNotNull => Ok(()),
+        Op::Like(_)
+        | Op::ILike(_)
+        | Op::IsNull
+        | Op::IsNotNull
+        | Op::IsExplicitNull
+        | Op::IsEmpty => Ok(()),
         Op::GeoRadius { lat, lon, meters } => {
             check_point(GeoPoint::new(*lat, *lon), path)?;
             if meters.is_finite() && *meters >= 0.0 {

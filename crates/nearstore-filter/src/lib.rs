@@ -14,6 +14,8 @@
 //! - `{"and": [f, ...]}`: every part matches; an empty list matches everything;
 //! - `{"or": [f, ...]}`: some part matches; an empty list matches nothing;
 //! - `{"not": f}`;
+//! - `{"has_id": [id, ...]}`: the point's id is one of these (non-negative integers);
+//!   it needs no payload and resolves directly to the id bitmap;
 //! - a condition: an object with a `"field"` (a dotted path, e.g. `"meta.author.name"`) and
 //!   exactly one operator key:
 //!
@@ -25,6 +27,8 @@
 //! | `between` | `[low, high]`, both numbers or both strings, `low <= high` | `{"field": "price", "between": [1, 5]}` |
 //! | `like`, `ilike` | pattern string | `{"field": "title", "like": "vec%"}` |
 //! | `is_null`, `is_not_null` | `true` | `{"field": "x", "is_null": true}` |
+//! | `is_explicit_null` | `true` | `{"field": "x", "is_explicit_null": true}` |
+//! | `is_empty` | `true` | `{"field": "tags", "is_empty": true}` |
 //! | `contains` | number, string or bool | `{"field": "tags", "contains": "a"}` |
 //! | `contains_any`, `contains_all` | array of numbers, strings, bools | `{"field": "tags", "contains_all": ["a", "b"]}` |
 //! | `geo_radius` | `{"lat", "lon", "meters"}` | `{"field": "loc", "geo_radius": {"lat": 48.8, "lon": 2.3, "meters": 1000}}` |
@@ -66,8 +70,13 @@
 //! - **Negations.** `ne(x)` is exactly `not(eq(x))`, `not_in(xs)` is exactly `not(in(xs))`:
 //!   a missing field passes both, and an array passes `ne(x)` only when no element equals `x`.
 //!   `is_not_null` is exactly `not(is_null)`.
-//! - **Null.** `is_null` matches a missing field or `null`. An empty array `[]` is *not*
-//!   null (it is a present value with no elements).
+//! - **Null.** `is_null` matches a missing field or `null` (SQL `IS NULL`). An empty array
+//!   `[]` is *not* null (it is a present value with no elements). `is_explicit_null`
+//!   matches only a field that is present and holds `null` (Qdrant's `is_null`); a missing
+//!   field, `[]` and `[null]` do not match. `is_empty` matches a missing field, `null` or
+//!   `[]` (Qdrant's `is_empty`); `[null]` is not empty.
+//! - **Ids.** `has_id` is true when the point's id is in the list. [`Filter::matches`] sees
+//!   only a payload, so there `has_id` is false; [`Filter::matches_point`] sees the id.
 //! - **in.** `in([])` matches nothing, `not_in([])` everything.
 //! - **like / ilike.** SQL patterns over Unicode characters: `%` matches any run (including
 //!   none), `_` exactly one character, `\` escapes the next character (so `\%` is a literal
@@ -101,8 +110,9 @@
 //! the given universe (the live ids), with `exact` set when it *is* the matching set. Each
 //! sub-filter resolves to `sure ⊆ possible`; `and`/`or`/`not` combine these by three-valued
 //! logic, so e.g. `not` of an exact part is exact, and an `and` with one exact part narrows
-//! to it. Conditions on unindexed fields are `(∅, universe)`. On an indexed field,
-//! `is_null`/`is_not_null` are exact from presence; `eq`, `in`, `contains*` with operands of
+//! to it. Conditions on unindexed fields are `(∅, universe)`; `has_id` is exactly its ids.
+//! On an indexed field, `is_null`/`is_not_null` are exact from presence, and
+//! `is_explicit_null`/`is_empty` from the ids with a `null` / `[]` the index records; `eq`, `in`, `contains*` with operands of
 //! the index's type are exact; ranges and `between` are exact on keyword indexes and, when
 //! the field holds no "other" values, on numeric ones (an integer index answers `gt 2.5`
 //! exactly as `>= 3`); `like`/`ilike` are exact on keyword indexes (a literal prefix limits
@@ -152,3 +162,4 @@ pub use eval::{EARTH_RADIUS_METERS, haversine_meters};
 pub use index::{FieldIndexKind, PayloadIndexes};
 pub use model::{Condition, Filter, GeoPoint, MAX_CONDITIONS, MAX_DEPTH, Op};
 pub use resolve::Candidates;
+pub use value::{field_value, total_cmp};

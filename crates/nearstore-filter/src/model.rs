@@ -5,6 +5,7 @@
 //! same rules as [`Filter::parse`] (which calls the same per-condition check). Evaluation
 //! never panics on an invalid filter: operands of the wrong type simply match nothing.
 
+use roaring::RoaringTreemap;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -27,6 +28,10 @@ pub enum Filter {
     Not(Box<Filter>),
     /// One condition on one field.
     Condition(Condition),
+    /// The point's id is one of these (resolved directly to this bitmap; it needs no
+    /// payload). [`Filter::matches`] cannot see ids, so there it matches nothing; use
+    /// [`Filter::matches_point`].
+    HasId(RoaringTreemap),
 }
 
 /// One operator applied to the value found at a dotted field path.
@@ -68,10 +73,14 @@ pub enum Op {
     Like(String),
     /// Case-insensitive [`Op::Like`].
     ILike(String),
-    /// The field is missing or `null`.
+    /// The field is missing or `null` (SQL `IS NULL`).
     IsNull,
     /// Exactly `not(is_null)`.
     IsNotNull,
+    /// The field is present and holds an explicit `null` (a missing field does not match).
+    IsExplicitNull,
+    /// The field is missing, `null`, or an empty array `[]`.
+    IsEmpty,
     /// An array field has an element equal to the value, or a string field contains the
     /// string as a substring.
     Contains(Value),
@@ -130,6 +139,8 @@ impl Op {
             Op::ILike(_) => "ilike",
             Op::IsNull => "is_null",
             Op::IsNotNull => "is_not_null",
+            Op::IsExplicitNull => "is_explicit_null",
+            Op::IsEmpty => "is_empty",
             Op::Contains(_) => "contains",
             Op::ContainsAny(_) => "contains_any",
             Op::ContainsAll(_) => "contains_all",
@@ -156,7 +167,10 @@ impl Filter {
         Filter::Or(parts)
     }
     /// `{"not": part}`. (An associated function, not `std::ops::Not`.)
-    #[allow(clippy::should_implement_trait)]
+    #[expect(
+        clippy::should_implement_trait,
+        reason = "a constructor named like the JSON key, not a unary operator"
+    )]
     pub fn not(part: Filter) -> Filter {
         Filter::Not(Box::new(part))
     }
@@ -216,6 +230,18 @@ impl Filter {
     pub fn is_not_null(field: &str) -> Filter {
         cond(field, Op::IsNotNull)
     }
+    /// The field holds an explicit `null` (present, not missing).
+    pub fn is_explicit_null(field: &str) -> Filter {
+        cond(field, Op::IsExplicitNull)
+    }
+    /// The field is missing, `null` or `[]`.
+    pub fn is_empty(field: &str) -> Filter {
+        cond(field, Op::IsEmpty)
+    }
+    /// The point's id is one of `ids`.
+    pub fn has_id(ids: impl IntoIterator<Item = u64>) -> Filter {
+        Filter::HasId(ids.into_iter().collect())
+    }
     /// Array element or substring.
     pub fn contains(field: &str, value: Value) -> Filter {
         cond(field, Op::Contains(value))
@@ -250,7 +276,7 @@ impl Filter {
                 parts.iter().map(Filter::condition_count).sum()
             }
             Filter::Not(part) => part.condition_count(),
-            Filter::Condition(_) => 1,
+            Filter::Condition(_) | Filter::HasId(_) => 1,
         }
     }
 
@@ -261,7 +287,7 @@ impl Filter {
                 1 + parts.iter().map(Filter::depth).max().unwrap_or(0)
             }
             Filter::Not(part) => 1 + part.depth(),
-            Filter::Condition(_) => 1,
+            Filter::Condition(_) | Filter::HasId(_) => 1,
         }
     }
 
@@ -303,16 +329,23 @@ fn validate_at(filter: &Filter, path: &mut String, depth: usize, count: &mut usi
             Ok(())
         }
         Filter::Condition(c) => {
-            *count += 1;
-            if *count > MAX_CONDITIONS {
-                return Err(Error::invalid(
-                    path,
-                    format!("filter has more than {MAX_CONDITIONS} conditions"),
-                ));
-            }
+            count_one(path, count)?;
             check_condition(c, path)
         }
+        Filter::HasId(_) => count_one(path, count),
     }
+}
+
+/// Counts one leaf, failing past [`MAX_CONDITIONS`].
+pub(crate) fn count_one(path: &str, count: &mut usize) -> Result<()> {
+    *count += 1;
+    if *count > MAX_CONDITIONS {
+        return Err(Error::invalid(
+            path,
+            format!("filter has more than {MAX_CONDITIONS} conditions"),
+        ));
+    }
+    Ok(())
 }
 
 /// Appends `segment` to a dotted error path.

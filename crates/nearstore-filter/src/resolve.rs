@@ -75,6 +75,7 @@ impl PayloadIndexes {
             Filter::Or(parts) => or(parts.iter(), |f| self.tri(f, universe)),
             Filter::Not(part) => self.tri(part, universe).not(universe),
             Filter::Condition(c) => self.condition(c, universe),
+            Filter::HasId(ids) => Tri::exact(ids & universe),
         }
     }
 
@@ -119,6 +120,22 @@ impl PayloadIndexes {
         match op {
             Op::IsNull => Tri::exact(universe - &index.present),
             Op::IsNotNull => Tri::exact(universe & &index.present),
+            Op::IsExplicitNull if index.shape_known => Tri::exact(universe & &index.nulls),
+            Op::IsExplicitNull => Tri {
+                sure: RoaringTreemap::new(),
+                possible: universe - &index.present,
+            },
+            Op::IsEmpty => {
+                let missing = universe - &index.present;
+                if index.shape_known {
+                    Tri::exact(missing | (universe & &index.empty))
+                } else {
+                    Tri {
+                        sure: missing.clone(),
+                        possible: missing | (universe & &index.arrays),
+                    }
+                }
+            }
             op => {
                 let answer = index.answer(op);
                 let sure = answer.sure & universe;
@@ -170,7 +187,6 @@ fn int_range(op: &Op) -> Option<Option<(i64, i64)>> {
             (Num::Int(i), _, false) => i,
             (Num::Float(f), up, strict) => {
                 let f = f.clamp(-BIG, BIG);
-                #[allow(clippy::cast_possible_truncation)]
                 let (floor, ceil) = (f.floor() as i128, f.ceil() as i128);
                 match (up, strict) {
                     (true, true) => floor + 1,

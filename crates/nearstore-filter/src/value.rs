@@ -33,7 +33,6 @@ fn int_float_cmp(i: i128, f: f64) -> Ordering {
     if f.is_nan() {
         return Ordering::Less;
     }
-    #[allow(clippy::cast_precision_loss)]
     let approx = i as f64;
     match approx.partial_cmp(&f) {
         Some(Ordering::Equal) | None => {
@@ -45,7 +44,6 @@ fn int_float_cmp(i: i128, f: f64) -> Ordering {
                     Ordering::Greater
                 }
             } else {
-                #[allow(clippy::cast_possible_truncation)]
                 let fi = f as i128;
                 i.cmp(&fi)
             }
@@ -89,18 +87,65 @@ pub(crate) fn scalar_cmp(a: &Value, b: &Value) -> Option<Ordering> {
     }
 }
 
+fn kind_rank(v: &Value) -> u8 {
+    match v {
+        Value::Null => 0,
+        Value::Bool(_) => 1,
+        Value::Number(_) => 2,
+        Value::String(_) => 3,
+        Value::Array(_) => 4,
+        Value::Object(_) => 5,
+    }
+}
+
+/// The one total order over JSON values, shared by sorting everywhere (ordered scrolls,
+/// the query language's ORDER BY, MIN and MAX): kinds order
+/// `null < bool < number < string < array < object`; numbers by exact value (as in
+/// filters: `3 == 3.0`), strings by bytes, `false < true`, arrays element by element then
+/// by length, objects by length, then key by key (keys in their stored order) and value by
+/// value. Values equal under it are equal as filter operands.
+pub fn total_cmp(a: &Value, b: &Value) -> Ordering {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) => num_cmp(num(x), num(y)),
+        (Value::String(x), Value::String(y)) => x.as_bytes().cmp(y.as_bytes()),
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Array(x), Value::Array(y)) => x
+            .iter()
+            .zip(y)
+            .map(|(p, q)| total_cmp(p, q))
+            .find(|o| o.is_ne())
+            .unwrap_or_else(|| x.len().cmp(&y.len())),
+        (Value::Object(x), Value::Object(y)) => x.len().cmp(&y.len()).then_with(|| {
+            x.iter()
+                .zip(y)
+                .map(|((ka, va), (kb, vb))| ka.cmp(kb).then_with(|| total_cmp(va, vb)))
+                .find(|o| o.is_ne())
+                .unwrap_or(Ordering::Equal)
+        }),
+        _ => kind_rank(a).cmp(&kind_rank(b)),
+    }
+}
+
+/// The value at a dotted path in a payload, descending objects only; `None` when the path
+/// is missing or holds `null` (the filters' notion of a present field).
+pub fn field_value<'a>(payload: &'a Value, path: &str) -> Option<&'a Value> {
+    lookup(payload, path)
+}
+
 /// The value at a dotted path, descending objects only; `None` when a segment is missing,
 /// a non-object is met on the way, or the value is `null`.
 pub(crate) fn lookup<'a>(payload: &'a Value, path: &str) -> Option<&'a Value> {
+    lookup_raw(payload, path).filter(|v| !v.is_null())
+}
+
+/// The value at a dotted path as written, an explicit `null` included; `None` only when
+/// the path is missing.
+pub(crate) fn lookup_raw<'a>(payload: &'a Value, path: &str) -> Option<&'a Value> {
     let mut current = payload;
     for segment in path.split('.') {
         current = current.as_object()?.get(segment)?;
     }
-    if current.is_null() {
-        None
-    } else {
-        Some(current)
-    }
+    Some(current)
 }
 
 /// The values an operator looks at: the elements of an array, or the value itself.
@@ -143,6 +188,36 @@ mod tests {
         assert_eq!(
             scalar_cmp(&json!(u64::MAX), &json!(1e300)),
             Some(Ordering::Less)
+        );
+    }
+
+    #[test]
+    fn total_order_ranks_kinds_and_compares_numbers_exactly() {
+        let sorted = [
+            json!(null),
+            json!(false),
+            json!(true),
+            json!(-1),
+            json!(2.5),
+            json!(9_007_199_254_740_993_i64),
+            json!("B"),
+            json!("a"),
+            json!([1]),
+            json!([1, 2]),
+            json!({"a": 1}),
+        ];
+        for (i, a) in sorted.iter().enumerate() {
+            for (j, b) in sorted.iter().enumerate() {
+                assert_eq!(total_cmp(a, b), i.cmp(&j), "{a} vs {b}");
+            }
+        }
+        assert_eq!(total_cmp(&json!(3), &json!(3.0)), Ordering::Equal);
+        assert_eq!(
+            total_cmp(
+                &json!(9_007_199_254_740_993_i64),
+                &json!(9_007_199_254_740_992.0)
+            ),
+            Ordering::Greater
         );
     }
 

@@ -95,6 +95,16 @@ pub enum Error {
     /// The query ran past its timeout and was cancelled.
     #[error("{0}")]
     Cancelled(String),
+    /// A write whose deadline passed before it was logged: nothing of it was written.
+    #[error(
+        "write of {points} points to {collection} cancelled at its deadline before anything was written (not applied)"
+    )]
+    WriteCancelled {
+        /// The collection.
+        collection: String,
+        /// How many points the write held.
+        points: usize,
+    },
     /// INSERT of an id that exists (UPSERT replaces).
     #[error("point {0} already exists (use UPSERT to replace it)")]
     PointExists(u64),
@@ -142,7 +152,7 @@ impl Error {
             | Error::Syntax { .. }
             | Error::Unsupported(_)
             | Error::Distance(_) => ErrorKind::InvalidArgument,
-            Error::Cancelled(_) => ErrorKind::Cancelled,
+            Error::Cancelled(_) | Error::WriteCancelled { .. } => ErrorKind::Cancelled,
             Error::PointExists(_) => ErrorKind::AlreadyExists,
             Error::PayloadTooLarge { .. } => ErrorKind::ResourceExhausted,
             Error::Filter(e) => match e {

@@ -22,6 +22,8 @@
 //! Lower layers are re-exported for callers that need them: [`index`] (HNSW and exact
 //! indexes), [`filter`], [`storage`] (stores, backends, inspection).
 
+#![forbid(unsafe_code)]
+
 mod collection;
 mod config;
 mod database;
@@ -42,7 +44,11 @@ pub use nearstore_index::{HnswParams, SearchQuality};
 pub use nearstore_storage::Durability;
 pub use point::{Point, ScrollPage, SearchResult};
 pub use query::{QueryResult, QueryRow};
-pub use request::{MAX_SEARCH_RESULTS, SearchRequest};
+pub use request::{
+    Clock, Deadline, Direction, MAX_SCROLL_LIMIT, MAX_SEARCH_RESULTS, OrderBy,
+    SEARCH_QUALITY_NAMES, ScrollCursor, ScrollRequest, SearchRequest, SteppingClock, SystemClock,
+    WriteOptions, parse_search_quality, search_quality_names,
+};
 
 /// The vector indexes (exact and HNSW), for callers that use an index directly.
 pub mod index {

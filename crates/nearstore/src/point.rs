@@ -41,11 +41,15 @@ pub struct SearchResult {
     pub score: f32,
 }
 
-/// One page of [`crate::VectorCollection::scroll`]: points in ascending id order.
+/// One page of a scroll: points in ascending id order, or in the request's field order.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ScrollPage {
     /// The points of this page.
     pub points: Vec<Point>,
-    /// The cursor for the next page (`None` on the last page).
+    /// The id of the next page's first point (`None` on the last page). In id order this
+    /// is the next cursor; an ordered scroll continues from [`ScrollPage::next`].
     pub next_cursor: Option<u64>,
+    /// The cursor of the next page (`None` on the last page).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next: Option<crate::request::ScrollCursor>,
 }

@@ -11,10 +11,7 @@ use serde_json::Value;
 
 use crate::strategies;
 
-/// Spreads small indexes over the whole u64 range so the bitmaps' high keys are exercised.
-fn id(i: usize) -> u64 {
-    (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-}
+use crate::strategies::id;
 
 fn check(
     indexes: &PayloadIndexes,
@@ -25,7 +22,7 @@ fn check(
     for filter in filters {
         let expected: RoaringTreemap = points
             .iter()
-            .filter(|(_, p)| filter.matches(p))
+            .filter(|(id, p)| filter.matches_point(**id, p))
             .map(|(id, _)| *id)
             .collect();
         let got = indexes.resolve(filter, &universe);

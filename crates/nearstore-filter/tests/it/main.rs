@@ -2,7 +2,10 @@
 //! indexes against the brute-force evaluator.
 
 // Test helpers outside `#[test]` functions unwrap too.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
 mod codec_fuzz;
 mod index_oracle;

@@ -31,6 +31,7 @@ fn snap(f: Filter) -> Filter {
             }
             Filter::Condition(c)
         }
+        other => other,
     }
 }
 

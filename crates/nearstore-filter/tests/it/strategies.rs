@@ -179,6 +179,8 @@ pub fn op() -> impl Strategy<Value = Op> {
         pattern().prop_map(Op::ILike),
         Just(Op::IsNull),
         Just(Op::IsNotNull),
+        Just(Op::IsExplicitNull),
+        Just(Op::IsEmpty),
         scalar().prop_map(Op::Contains),
         list().prop_map(Op::ContainsAny),
         list().prop_map(Op::ContainsAll),
@@ -205,9 +207,17 @@ pub fn op() -> impl Strategy<Value = Op> {
     ]
 }
 
+/// Spreads small indexes over the whole u64 range so the bitmaps' high keys are exercised.
+pub fn id(i: usize) -> u64 {
+    (i as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+}
+
 pub fn filter() -> impl Strategy<Value = Filter> {
-    let leaf = (prop::sample::select(FIELDS.to_vec()), op())
+    let condition = (prop::sample::select(FIELDS.to_vec()), op())
         .prop_map(|(field, op)| Filter::condition(field, op));
+    let has_id = prop::collection::vec(0usize..12, 0..5)
+        .prop_map(|is| Filter::has_id(is.into_iter().map(id)));
+    let leaf = prop_oneof![8 => condition, 1 => has_id];
     leaf.prop_recursive(3, 24, 4, |inner| {
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Filter::And),

@@ -193,7 +193,31 @@ impl HnswIndex {
                 "oversampling must be at least 1, got {o}"
             )));
         }
-        Ok(self.search_prepared(&self.space.prepare(query), k, quality, allow, opts))
+        let hits =
+            self.search_prepared(&self.space.prepare(query), k, quality, allow, opts, &|| false);
+        Ok(hits.unwrap_or_default())
+    }
+
+    /// [`VectorIndex::search`] that gives up when `stop` returns true: it is asked before
+    /// the search, between the passes of an adaptive graph search and every 1,024 points
+    /// of an exact scan. `Ok(None)` when it stopped.
+    pub fn search_until(
+        &self,
+        query: &[f32],
+        k: usize,
+        quality: SearchQuality,
+        allow: Option<&dyn AllowList>,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<Vec<SearchHit>>> {
+        validate(query, self.dim)?;
+        Ok(self.search_prepared(
+            &self.space.prepare(query),
+            k,
+            quality,
+            allow,
+            SearchOptions::default(),
+            stop,
+        ))
     }
 
     /// The parameters.
@@ -253,13 +277,15 @@ impl VectorIndex for HnswIndex {
         allow: Option<&dyn AllowList>,
     ) -> Result<Vec<SearchHit>> {
         validate(query, self.dim)?;
-        Ok(self.search_prepared(
+        let hits = self.search_prepared(
             &self.space.prepare(query),
             k,
             quality,
             allow,
             SearchOptions::default(),
-        ))
+            &|| false,
+        );
+        Ok(hits.unwrap_or_default())
     }
 }
 

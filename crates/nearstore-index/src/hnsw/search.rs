@@ -178,8 +178,13 @@ fn record(stats: SearchStats) {
     LAST_SEARCH.with(|c| c.set(stats));
 }
 
+/// How many points an exact scan scores between two looks at its stop hook.
+const STOP_CHECK_EVERY: usize = 1024;
+
 impl HnswIndex {
     /// Search with an already prepared (normalized for cosine) query.
+    /// `None` when `stop` said to give up (checked before the search, between graph
+    /// passes and every [`STOP_CHECK_EVERY`] points of an exact scan).
     pub(crate) fn search_prepared(
         &self,
         q: &[f32],
@@ -187,23 +192,35 @@ impl HnswIndex {
         quality: SearchQuality,
         allow: Option<&dyn AllowList>,
         opts: SearchOptions,
-    ) -> Vec<SearchHit> {
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Vec<SearchHit>> {
         if k == 0 {
-            return Vec::new();
+            return Some(Vec::new());
+        }
+        if stop() {
+            return None;
         }
         let live = self.len();
         let allowed = allow.and_then(|a| a.count_hint());
         let ef = self.ef_for(quality, k);
         let exact_limit = exact_scan_limit(ef.min(live), 2 * self.params.m, live);
         if quality == SearchQuality::Perfect || allowed.is_some_and(|c| c <= exact_limit) {
-            return self.exact(q, k, allow);
+            return self.exact(q, k, allow, stop);
         }
-        let hits = self.graph_search(q, k, ef, quality == SearchQuality::Adaptive, allow, opts);
+        let hits = self.graph_search(
+            q,
+            k,
+            ef,
+            quality == SearchQuality::Adaptive,
+            allow,
+            opts,
+            stop,
+        )?;
         let wanted = k.min(allowed.unwrap_or(live)).min(live);
         if allow.is_some() && hits.len() < wanted {
-            return self.exact(q, k, allow);
+            return self.exact(q, k, allow, stop);
         }
-        hits
+        Some(hits)
     }
 
     fn graph_search(
@@ -214,10 +231,11 @@ impl HnswIndex {
         adaptive: bool,
         allow: Option<&dyn AllowList>,
         opts: SearchOptions,
-    ) -> Vec<SearchHit> {
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Vec<SearchHit>> {
         let g = self.graph.read();
         let Some(entry) = g.entry else {
-            return Vec::new();
+            return Some(Vec::new());
         };
         // On codes, keep `k * oversampling` candidates for exact rescoring.
         let rescore = self.rescore_count(g.rows().mode(), k, opts);
@@ -255,6 +273,9 @@ impl HnswIndex {
             if !adaptive || ef >= 1024 {
                 break;
             }
+            if stop() {
+                return None;
+            }
             let mut wider_visited = self.visited.take(g.len());
             let wider = search_layer(&g, q, &[start], ef * 2, 0, &mut wider_visited, accept);
             visited_total += wider_visited.marked;
@@ -277,16 +298,18 @@ impl HnswIndex {
         });
         if let (Some(keep), Some(source)) = (rescore, &self.source) {
             let ids = found.iter().take(keep).map(|n| g.external(n.id));
-            return self.rescore(source.as_ref(), q_f32, k, ids);
+            return Some(self.rescore(source.as_ref(), q_f32, k, ids));
         }
-        found
-            .into_iter()
-            .take(k)
-            .map(|n| SearchHit {
-                id: g.external(n.id),
-                score: self.space.score(n.dist),
-            })
-            .collect()
+        Some(
+            found
+                .into_iter()
+                .take(k)
+                .map(|n| SearchHit {
+                    id: g.external(n.id),
+                    score: self.space.score(n.dist),
+                })
+                .collect(),
+        )
     }
 
     /// How many graph candidates to rescore exactly (`None`: no rescoring, the traversal
@@ -329,12 +352,27 @@ impl HnswIndex {
     }
 
     /// Exact top `k` over the live, allowed points.
-    fn exact(&self, q: &[f32], k: usize, allow: Option<&dyn AllowList>) -> Vec<SearchHit> {
+    fn exact(
+        &self,
+        q: &[f32],
+        k: usize,
+        allow: Option<&dyn AllowList>,
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Vec<SearchHit>> {
         let g = self.graph.read();
         let Rows::Full(arena) = g.rows() else {
-            return self.exact_from_source(&g, q, k, allow);
+            return self.exact_from_source(&g, q, k, allow, stop);
         };
         let vector = |s: u32| arena.get(s as usize);
+        let mut stopped = false;
+        let mut seen = 0usize;
+        let go_on = |_: &(u64, &[f32])| {
+            seen += 1;
+            if seen.is_multiple_of(STOP_CHECK_EVERY) && stop() {
+                stopped = true;
+            }
+            !stopped
+        };
         if let Some(ids) = allow.and_then(|a| a.ids()) {
             let mut slots: Vec<u32> = {
                 let map = self.ids.read();
@@ -361,21 +399,23 @@ impl HnswIndex {
                 let s = slots[i];
                 (!g.is_deleted(s)).then(|| (g.external(s), vector(s)))
             });
-            return FlatIndex::exact_top_k(&self.space, q, k, candidates);
+            let hits = FlatIndex::exact_top_k(&self.space, q, k, candidates.take_while(go_on));
+            return (!stopped).then_some(hits);
         }
         let mut scanned = 0u64;
         let candidates = (0..g.len() as u32)
             .filter(|&s| !g.is_deleted(s))
             .map(|s| (g.external(s), vector(s)))
             .filter(|(id, _)| allow.is_none_or(|a| a.allows(*id)))
-            .inspect(|_| scanned += 1);
+            .inspect(|_| scanned += 1)
+            .take_while(go_on);
         let hits = FlatIndex::exact_top_k(&self.space, q, k, candidates);
         record(SearchStats {
             exact: true,
             nodes_visited: scanned,
             distance_computations: scanned,
         });
-        hits
+        (!stopped).then_some(hits)
     }
 
     /// The exact plan of a quantized index: the allowed live points scored with the
@@ -386,7 +426,8 @@ impl HnswIndex {
         q: &[f32],
         k: usize,
         allow: Option<&dyn AllowList>,
-    ) -> Vec<SearchHit> {
+        stop: &dyn Fn() -> bool,
+    ) -> Option<Vec<SearchHit>> {
         let mut slots: Vec<u32> = match allow.and_then(|a| a.ids()) {
             Some(ids) => {
                 let map = self.ids.read();
@@ -395,30 +436,41 @@ impl HnswIndex {
             None => (0..g.len() as u32).collect(),
         };
         slots.retain(|&s| !g.is_deleted(s) && allow.is_none_or(|a| a.allows(g.external(s))));
+        // Scored in chunks so that a deadline stops a long scan (as the f32 plan does).
+        let mut top = TopK::new(k);
+        let probe = self.source.is_none().then(|| g.probe(&self.space, q));
+        for chunk in slots.chunks(STOP_CHECK_EVERY) {
+            if stop() {
+                return None;
+            }
+            if let Some(source) = &self.source {
+                for &s in chunk {
+                    let id = g.external(s);
+                    source.with_vector(id, &mut |v| {
+                        top.offer(self.space.distance_raw(q, v), id);
+                    });
+                }
+            } else if let Some(probe) = &probe {
+                // Without a source the codes' distances are the best there is.
+                for &s in chunk {
+                    top.offer(g.distance(probe, s), g.external(s));
+                }
+            }
+        }
         let scanned = slots.len() as u64;
         record(SearchStats {
             exact: true,
             nodes_visited: scanned,
             distance_computations: scanned,
         });
-        match &self.source {
-            Some(source) => {
-                self.rescore(source.as_ref(), q, k, slots.iter().map(|&s| g.external(s)))
-            }
-            None => {
-                let probe = g.probe(&self.space, q);
-                let mut top = TopK::new(k);
-                for s in slots {
-                    top.offer(g.distance(&probe, s), g.external(s));
-                }
-                top.into_sorted()
-                    .into_iter()
-                    .map(|(d, id)| SearchHit {
-                        id,
-                        score: self.space.score(d),
-                    })
-                    .collect()
-            }
-        }
+        Some(
+            top.into_sorted()
+                .into_iter()
+                .map(|(d, id)| SearchHit {
+                    id,
+                    score: self.space.score(d),
+                })
+                .collect(),
+        )
     }
 }

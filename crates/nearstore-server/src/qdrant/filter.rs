@@ -11,9 +11,9 @@
 //! | `match: {"text": s}` | `contains(k, s)` (substring; no full-text index) |
 //! | `range: {gt, gte, lt, lte}` | the same comparisons, and-ed (numbers or date strings) |
 //! | `geo_radius`, `geo_bounding_box` | `geo_radius`, `geo_box` |
-//! | `{"is_null": {"key": k}}` | `is_null(k)` (also matches a *missing* field: the engine cannot tell them apart) |
-//! | `{"is_empty": {"key": k}}` | missing, `null`, or holding no number, string or bool (so `[]`) |
-//! | `{"has_id": [...]}` | only directly in the top-level `must` / `must_not` (see [`Translated`]) |
+//! | `{"is_null": {"key": k}}`, `{"key": k, "is_null": true}` | `is_explicit_null(k)` (an explicit `null`; a missing field does not match) |
+//! | `{"is_empty": {"key": k}}`, `{"key": k, "is_empty": true}` | `is_empty(k)` (missing, `null` or `[]`) |
+//! | `{"has_id": [...]}` (at any depth, in any clause) | `has_id` (resolved by the engine to its id bitmap) |
 //!
 //! Keys are dotted paths (`metadata.source`). Array paths (`a[].b`), `nested`,
 //! `has_vector`, `values_count`, `min_should`, `geo_polygon`, `match.phrase` and
@@ -21,87 +21,21 @@
 
 use nearstore::Filter;
 use nearstore::filter::GeoPoint;
-use serde_json::{Map, Value, json};
+use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
 use crate::qdrant::ids::ExtId;
 
-/// A translated filter: the payload part, and the id constraints from a top-level
-/// `has_id`, which the engine's filters cannot express.
-#[derive(Debug, Default)]
-pub(crate) struct Translated {
-    /// The payload filter.
-    pub(crate) filter: Option<Filter>,
-    /// Only these ids qualify (a top-level `must` `has_id`; several are intersected).
-    pub(crate) only_ids: Option<Vec<u64>>,
-    /// These ids never qualify (a top-level `must_not` `has_id`).
-    pub(crate) excluded_ids: Vec<u64>,
-}
-
-impl Translated {
-    /// Whether a point passes the id constraints (the payload filter is checked apart).
-    pub(crate) fn id_allowed(&self, id: u64) -> bool {
-        self.only_ids.as_ref().is_none_or(|ids| ids.contains(&id))
-            && !self.excluded_ids.contains(&id)
-    }
-}
-
-/// Translates an optional Qdrant filter.
-pub(crate) fn translate(v: Option<&Value>) -> Result<Translated> {
+/// Translates an optional Qdrant filter (`None`: no constraint).
+pub(crate) fn translate(v: Option<&Value>) -> Result<Option<Filter>> {
     let Some(v) = v.filter(|v| !v.is_null()) else {
-        return Ok(Translated::default());
+        return Ok(None);
     };
-    let obj = as_object(v, "filter")?;
-    let mut out = Translated::default();
-    let mut parts = Vec::new();
-    for (key, value) in obj {
-        match key.as_str() {
-            "must" => {
-                for c in conditions(value)? {
-                    if let Some(ids) = c.get("has_id") {
-                        let ids = id_list(ids)?;
-                        out.only_ids = Some(match out.only_ids.take() {
-                            None => ids,
-                            Some(prev) => prev.into_iter().filter(|i| ids.contains(i)).collect(),
-                        });
-                    } else {
-                        parts.push(condition(c)?);
-                    }
-                }
-            }
-            "must_not" => {
-                let mut negated = Vec::new();
-                for c in conditions(value)? {
-                    if let Some(ids) = c.get("has_id") {
-                        out.excluded_ids.extend(id_list(ids)?);
-                    } else {
-                        negated.push(condition(c)?);
-                    }
-                }
-                if !negated.is_empty() {
-                    parts.push(Filter::not(Filter::or(negated)));
-                }
-            }
-            _ => {}
-        }
-    }
-    let rest: Map<String, Value> = obj
-        .iter()
-        .filter(|(k, _)| k.as_str() != "must" && k.as_str() != "must_not")
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
-    if let Some(f) = filter_parts(&rest)? {
-        parts.push(f);
-    }
-    out.filter = match parts.len() {
-        0 => None,
-        1 => parts.pop(),
-        _ => Some(Filter::and(parts)),
-    };
-    if let Some(f) = &out.filter {
+    let filter = filter_parts(as_object(v, "filter")?)?;
+    if let Some(f) = &filter {
         f.validate().map_err(nearstore::Error::from)?;
     }
-    Ok(out)
+    Ok(filter)
 }
 
 fn as_object<'a>(v: &'a Value, what: &str) -> Result<&'a Map<String, Value>> {
@@ -131,7 +65,7 @@ fn id_list(v: &Value) -> Result<Vec<u64>> {
         .collect())
 }
 
-/// A nested filter object (`must`, `should`, `must_not`, `min_should`), without ids.
+/// A nested filter object (`must`, `should`, `must_not`, `min_should`).
 fn nested_filter(obj: &Map<String, Value>) -> Result<Filter> {
     Ok(filter_parts(obj)?.unwrap_or_else(|| Filter::and(Vec::new())))
 }
@@ -201,18 +135,20 @@ fn condition(c: &Map<String, Value>) -> Result<Filter> {
     if c.contains_key("must") || c.contains_key("should") || c.contains_key("must_not") {
         return nested_filter(c);
     }
-    if c.contains_key("has_id") {
-        return Err(Error::not_supported(
-            "has_id outside the top-level must / must_not",
-        ));
+    if let Some(ids) = c.get("has_id") {
+        return Ok(Filter::has_id(id_list(ids)?));
     }
-    if let Some(v) = c.get("is_null") {
-        let key = key_of(as_object(v, "is_null")?.get("key").unwrap_or(&Value::Null))?;
-        return Ok(Filter::is_null(&key));
+    // `{"is_null": {"key": k}}` and `{"is_empty": {"key": k}}`; the field-condition forms
+    // `{"key": k, "is_null": true}` are handled with the other field conditions.
+    if let Some(Value::Object(o)) = c.get("is_null") {
+        return Ok(Filter::is_explicit_null(&key_of(
+            o.get("key").unwrap_or(&Value::Null),
+        )?));
     }
-    if let Some(v) = c.get("is_empty") {
-        let key = key_of(as_object(v, "is_empty")?.get("key").unwrap_or(&Value::Null))?;
-        return Ok(is_empty(&key));
+    if let Some(Value::Object(o)) = c.get("is_empty") {
+        return Ok(Filter::is_empty(&key_of(
+            o.get("key").unwrap_or(&Value::Null),
+        )?));
     }
     for unsupported in ["nested", "has_vector"] {
         if c.contains_key(unsupported) {
@@ -226,16 +162,6 @@ fn condition(c: &Map<String, Value>) -> Result<Filter> {
         )));
     };
     field_condition(&key_of(key)?, c)
-}
-
-/// Missing, `null`, or holding no number, string or bool (an empty array).
-fn is_empty(key: &str) -> Filter {
-    let has_scalar = Filter::or(vec![
-        Filter::between(key, json!(f64::MIN), json!(f64::MAX)),
-        Filter::like(key, "%"),
-        Filter::is_in(key, vec![json!(true), json!(false)]),
-    ]);
-    Filter::or(vec![Filter::is_null(key), Filter::not(has_scalar)])
 }
 
 fn field_condition(key: &str, c: &Map<String, Value>) -> Result<Filter> {
@@ -285,13 +211,13 @@ fn field_condition(key: &str, c: &Map<String, Value>) -> Result<Filter> {
                 ));
             }
             "is_empty" => match v.as_bool() {
-                Some(true) => parts.push(is_empty(key)),
-                Some(false) => parts.push(Filter::not(is_empty(key))),
+                Some(true) => parts.push(Filter::is_empty(key)),
+                Some(false) => parts.push(Filter::not(Filter::is_empty(key))),
                 None => return Err(Error::bad_request("is_empty must be a bool")),
             },
             "is_null" => match v.as_bool() {
-                Some(true) => parts.push(Filter::is_null(key)),
-                Some(false) => parts.push(Filter::is_not_null(key)),
+                Some(true) => parts.push(Filter::is_explicit_null(key)),
+                Some(false) => parts.push(Filter::not(Filter::is_explicit_null(key))),
                 None => return Err(Error::bad_request("is_null must be a bool")),
             },
             "geo_polygon" | "values_count" | "datetime_range" => {
@@ -365,19 +291,19 @@ fn match_condition(key: &str, m: &Map<String, Value>) -> Result<Filter> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
-    fn f(v: Value) -> Translated {
-        translate(Some(&v)).unwrap()
+    fn f(v: Value) -> Filter {
+        translate(Some(&v)).unwrap().unwrap()
     }
 
     #[test]
     fn clauses_translate_to_their_engine_forms() {
-        let t = f(json!({
+        let filter = f(json!({
             "must": [{"key": "metadata.lang", "match": {"value": "en"}}],
             "should": [{"key": "n", "range": {"gte": 1, "lt": 5}}],
             "must_not": [{"key": "tag", "match": {"any": ["x", "y"]}}]
         }));
-        let filter = t.filter.unwrap();
         assert!(filter.matches(&json!({"metadata": {"lang": "en"}, "n": 2, "tag": "z"})));
         assert!(!filter.matches(&json!({"metadata": {"lang": "en"}, "n": 2, "tag": "x"})));
         assert!(!filter.matches(&json!({"metadata": {"lang": "en"}, "n": 7, "tag": "z"})));
@@ -386,32 +312,52 @@ mod tests {
 
     #[test]
     fn except_text_and_empty_follow_qdrant() {
-        let except = f(json!({"must": {"key": "c", "match": {"except": ["a"]}}}))
-            .filter
-            .unwrap();
+        let except = f(json!({"must": {"key": "c", "match": {"except": ["a"]}}}));
         assert!(except.matches(&json!({"c": "b"})));
         assert!(!except.matches(&json!({"c": "a"})));
         assert!(!except.matches(&json!({})));
-        let text = f(json!({"must": [{"key": "t", "match": {"text": "vec"}}]}))
-            .filter
-            .unwrap();
+        let text = f(json!({"must": [{"key": "t", "match": {"text": "vec"}}]}));
         assert!(text.matches(&json!({"t": "a vector db"})));
-        let empty = f(json!({"must": [{"is_empty": {"key": "t"}}]}))
-            .filter
-            .unwrap();
-        assert!(empty.matches(&json!({"t": []})));
-        assert!(empty.matches(&json!({})));
-        assert!(!empty.matches(&json!({"t": [1]})));
-        assert!(!empty.matches(&json!({"t": "x"})));
+        for empty in [
+            f(json!({"must": [{"is_empty": {"key": "t"}}]})),
+            f(json!({"must": [{"key": "t", "is_empty": true}]})),
+        ] {
+            assert!(empty.matches(&json!({"t": []})));
+            assert!(empty.matches(&json!({"t": null})));
+            assert!(empty.matches(&json!({})));
+            assert!(!empty.matches(&json!({"t": [1]})));
+            assert!(!empty.matches(&json!({"t": "x"})));
+        }
     }
 
     #[test]
-    fn has_id_is_taken_apart_at_the_top_level_only() {
+    fn is_null_is_an_explicit_null_only() {
+        for null in [
+            f(json!({"must": [{"is_null": {"key": "t"}}]})),
+            f(json!({"must": [{"key": "t", "is_null": true}]})),
+        ] {
+            assert!(null.matches(&json!({"t": null})));
+            assert!(!null.matches(&json!({})), "a missing key is not null");
+            assert!(!null.matches(&json!({"t": []})));
+        }
+        let not_null = f(json!({"must": [{"key": "t", "is_null": false}]}));
+        assert!(not_null.matches(&json!({})));
+        assert!(!not_null.matches(&json!({"t": null})));
+    }
+
+    #[test]
+    fn has_id_translates_at_any_depth() {
         let t = f(json!({"must": [{"has_id": [1, 2]}], "must_not": [{"has_id": [2]}]}));
-        assert!(t.filter.is_none());
-        assert!(t.id_allowed(1) && !t.id_allowed(2) && !t.id_allowed(3));
-        let nested = json!({"should": [{"has_id": [1]}]});
-        assert!(translate(Some(&nested)).is_err());
+        let p = json!({});
+        assert!(t.matches_point(1, &p) && !t.matches_point(2, &p) && !t.matches_point(3, &p));
+        let nested = f(json!({"should": [
+            {"must_not": [{"has_id": [1]}], "must": [{"key": "a", "match": {"value": 1}}]},
+            {"has_id": [5]}
+        ]}));
+        assert!(nested.matches_point(2, &json!({"a": 1})));
+        assert!(!nested.matches_point(1, &json!({"a": 1})));
+        assert!(nested.matches_point(5, &p));
+        assert!(!nested.matches_point(6, &p));
     }
 
     #[test]

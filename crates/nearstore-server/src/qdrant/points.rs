@@ -5,13 +5,13 @@ use std::time::Instant;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use nearstore::{Filter, Point, VectorCollection};
+use nearstore::{Direction, Filter, OrderBy, Point, ScrollRequest, VectorCollection};
 use serde_json::{Map, Value, json};
 
 use crate::body::{JsonBody, OptionalJsonBody, qdrant_ok};
 use crate::error::{Error, Result, blocking};
 use crate::qdrant::collections::update_result;
-use crate::qdrant::filter::{Translated, translate};
+use crate::qdrant::filter::translate;
 use crate::qdrant::ids::{ExtId, external_id, stored_payload, stored_uuid, visible_payload};
 use crate::state::{AppState, Shared};
 
@@ -274,27 +274,6 @@ pub(crate) async fn upsert(
     Ok(qdrant_ok(update_result(), started))
 }
 
-/// The points among `ids` that exist and pass `t` (sorted by stored id, deduplicated).
-pub(crate) fn explicit_points(
-    c: &VectorCollection,
-    ids: &[u64],
-    t: &Translated,
-) -> Result<Vec<Point>> {
-    let mut ids: Vec<u64> = ids.iter().copied().filter(|&id| t.id_allowed(id)).collect();
-    ids.sort_unstable();
-    ids.dedup();
-    let null = Value::Null;
-    Ok(c.get(&ids)?
-        .into_iter()
-        .flatten()
-        .filter(|p| {
-            t.filter
-                .as_ref()
-                .is_none_or(|f| f.matches(p.payload.as_ref().unwrap_or(&null)))
-        })
-        .collect())
-}
-
 /// `POST /collections/{name}/points`: retrieve by ids.
 pub(crate) async fn retrieve(
     State(state): State<AppState>,
@@ -361,8 +340,8 @@ pub(crate) async fn delete(
             blocking(move || Ok(c.delete(&ids)?)).await?;
         }
         (None, Some(filter)) => {
-            let t = translate(Some(filter))?;
-            blocking(move || delete_matching(&c, &t)).await?;
+            let filter = translate(Some(filter))?.unwrap_or_else(|| Filter::and(Vec::new()));
+            blocking(move || Ok(c.delete_by_filter(&filter)?)).await?;
         }
         _ => {
             return Err(Error::bad_request(
@@ -373,31 +352,56 @@ pub(crate) async fn delete(
     Ok(qdrant_ok(update_result(), started))
 }
 
-fn delete_matching(c: &VectorCollection, t: &Translated) -> Result<usize> {
-    if !t.excluded_ids.is_empty() {
-        return Err(Error::not_supported(
-            "deleting by a filter with must_not has_id",
-        ));
-    }
-    match (&t.only_ids, &t.filter) {
-        (Some(ids), _) => {
-            let ids: Vec<u64> = explicit_points(c, ids, t)?.iter().map(|p| p.id).collect();
-            Ok(c.delete(&ids)?)
+/// Reads a scroll's `order_by`: a key, or `{"key", "direction", "start_from"}`.
+fn order_by(v: Option<&Value>) -> Result<Option<OrderBy>> {
+    let o = match v {
+        None | Some(Value::Null) => return Ok(None),
+        Some(Value::String(key)) => return Ok(Some(OrderBy::asc(key))),
+        Some(Value::Object(o)) => o,
+        Some(other) => {
+            return Err(Error::bad_request(format!(
+                "order_by is a key or {{\"key\", \"direction\", \"start_from\"}}, got {other}"
+            )));
         }
-        (None, Some(f)) => Ok(c.delete_by_filter(f)?),
-        (None, None) => Ok(c.delete_by_filter(&Filter::and(Vec::new()))?),
+    };
+    let key = o
+        .get("key")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::bad_request("order_by needs a string \"key\""))?;
+    let direction = match o.get("direction") {
+        None | Some(Value::Null) => Direction::Asc,
+        Some(Value::String(d)) if d == "asc" => Direction::Asc,
+        Some(Value::String(d)) if d == "desc" => Direction::Desc,
+        Some(other) => {
+            return Err(Error::bad_request(format!(
+                "order_by.direction is \"asc\" or \"desc\", got {other}"
+            )));
+        }
+    };
+    let mut order = OrderBy::asc(key);
+    order.direction = direction;
+    match o.get("start_from") {
+        None | Some(Value::Null) => {}
+        Some(v @ (Value::Number(_) | Value::String(_))) => order = order.start_from(v.clone()),
+        Some(other) => {
+            return Err(Error::bad_request(format!(
+                "order_by.start_from is a number or a date string, got {other}"
+            )));
+        }
     }
+    Ok(Some(order))
 }
 
-/// `POST /collections/{name}/points/scroll`.
+/// `POST /collections/{name}/points/scroll`: one engine scroll page. With `order_by`
+/// the page is ordered by that payload field (ties by id) and, as in Qdrant,
+/// `next_page_offset` is null (continue with `start_from`).
 pub(crate) async fn scroll(
     State(state): State<AppState>,
     Path(name): Path<String>,
     OptionalJsonBody(body): OptionalJsonBody<Map<String, Value>>,
 ) -> Result<Response> {
     let started = Instant::now();
-    refuse_if_set(&body, &["order_by", "shard_key"])?;
-    let t = translate(body.get("filter"))?;
+    refuse_if_set(&body, &["shard_key"])?;
     let limit = match body.get("limit") {
         None | Some(Value::Null) => 10,
         Some(v) => v
@@ -405,69 +409,66 @@ pub(crate) async fn scroll(
             .ok_or_else(|| Error::bad_request("limit must be a positive integer"))?
             as usize,
     };
-    let cursor = match body.get("offset") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(ExtId::parse(v)?.internal()),
-    };
+    let order = order_by(body.get("order_by"))?;
     let sel = PayloadSel::parse(body.get("with_payload"), true)?;
     let vector = with_vector(body.get("with_vector"))?;
+    // Payloads are always read: a UUID id is kept in the payload.
+    let mut request = ScrollRequest::new()
+        .filter_opt(translate(body.get("filter"))?)
+        .limit(limit)
+        .with_payload(true)
+        .with_vector(vector);
+    match body.get("offset") {
+        None | Some(Value::Null) => {}
+        Some(_) if order.is_some() => {
+            return Err(Error::bad_request(
+                "offset cannot be used with order_by (use order_by.start_from)",
+            ));
+        }
+        Some(v) => request = request.from_id(ExtId::parse(v)?.internal()),
+    }
+    let ordered_by = order.as_ref().map(|o| o.field.clone());
+    if let Some(o) = order {
+        request = request.order_by(o);
+    }
     let c = state.collection(&name)?;
-    let (points, next) = blocking(move || scroll_page(&c, &t, limit, cursor)).await?;
-    let records: Vec<Value> = points
+    let ordered = ordered_by.is_some();
+    let (page, next) = blocking(move || {
+        let page = c.scroll_with(&request)?;
+        // The next page's first point, for its id in the client's form.
+        let next = match (ordered, page.next_cursor) {
+            (false, Some(id)) => {
+                let payload = c.get(&[id])?.into_iter().next().flatten();
+                external_id(id, payload.and_then(|p| p.payload).as_ref())
+            }
+            _ => Value::Null,
+        };
+        Ok((page, next))
+    })
+    .await?;
+    let records: Vec<Value> = page
+        .points
         .into_iter()
-        .map(|p| record(p, &sel, vector))
+        .map(|p| {
+            let order_value = ordered_by
+                .as_deref()
+                .and_then(|f| {
+                    p.payload
+                        .as_ref()
+                        .and_then(|pl| nearstore::filter::field_value(pl, f))
+                })
+                .cloned();
+            let mut r = record(p, &sel, vector);
+            if let (Some(v), Some(obj)) = (order_value, r.as_object_mut()) {
+                obj.insert("order_value".into(), v);
+            }
+            r
+        })
         .collect();
     Ok(qdrant_ok(
         json!({"points": records, "next_page_offset": next}),
         started,
     ))
-}
-
-/// One scroll page and the next offset in the client's id form.
-fn scroll_page(
-    c: &VectorCollection,
-    t: &Translated,
-    limit: usize,
-    cursor: Option<u64>,
-) -> Result<(Vec<Point>, Value)> {
-    let from = cursor.unwrap_or(0);
-    let (points, next) = match &t.only_ids {
-        Some(ids) => {
-            let mut points: Vec<Point> = explicit_points(c, ids, t)?
-                .into_iter()
-                .filter(|p| p.id >= from)
-                .take(limit.saturating_add(1))
-                .collect();
-            let next = if points.len() > limit {
-                points.pop().map(|p| p.id)
-            } else {
-                None
-            };
-            (points, next)
-        }
-        None => {
-            let page = c.scroll(t.filter.as_ref(), limit, cursor)?;
-            let points = page
-                .points
-                .into_iter()
-                .filter(|p| t.id_allowed(p.id))
-                .collect();
-            (points, page.next_cursor)
-        }
-    };
-    let next = match next {
-        None => Value::Null,
-        Some(id) => {
-            let payload = c
-                .get(&[id])?
-                .into_iter()
-                .next()
-                .flatten()
-                .and_then(|p| p.payload);
-            external_id(id, payload.as_ref())
-        }
-    };
-    Ok((points, next))
 }
 
 /// `POST /collections/{name}/points/count`.
@@ -477,25 +478,8 @@ pub(crate) async fn count(
     OptionalJsonBody(body): OptionalJsonBody<Map<String, Value>>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let t = translate(body.get("filter"))?;
+    let filter = translate(body.get("filter"))?;
     let c = state.collection(&name)?;
-    let n = blocking(move || count_matching(&c, &t)).await?;
+    let n = blocking(move || Ok(c.count(filter.as_ref())?)).await?;
     Ok(qdrant_ok(json!({"count": n}), started))
-}
-
-fn count_matching(c: &VectorCollection, t: &Translated) -> Result<usize> {
-    if let Some(ids) = &t.only_ids {
-        return Ok(explicit_points(c, ids, t)?.len());
-    }
-    let all = c.count(t.filter.as_ref())?;
-    if t.excluded_ids.is_empty() {
-        return Ok(all);
-    }
-    let only_filter = Translated {
-        filter: t.filter.clone(),
-        only_ids: None,
-        excluded_ids: Vec::new(),
-    };
-    let excluded = explicit_points(c, &t.excluded_ids, &only_filter)?.len();
-    Ok(all.saturating_sub(excluded))
 }

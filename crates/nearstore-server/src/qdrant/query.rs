@@ -1,20 +1,19 @@
 //! Qdrant search routes: `points/search`, `points/search/batch`, `points/query`,
 //! `points/query/batch`, and the answer for every Qdrant feature this subset lacks.
 
-use std::cmp::Ordering;
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Path, State};
 use axum::http::Method;
 use axum::response::Response;
-use nearstore::{Point, SearchQuality, SearchRequest, VectorCollection};
+use nearstore::{Filter, Point, SearchQuality, SearchRequest, VectorCollection};
 use serde_json::{Map, Value, json};
 
 use crate::body::{JsonBody, qdrant_ok};
 use crate::error::{Error, Result, blocking};
-use crate::qdrant::filter::{Translated, translate};
+use crate::qdrant::filter::translate;
 use crate::qdrant::ids::ExtId;
-use crate::qdrant::points::{PayloadSel, dense_vector, explicit_points, scored, with_vector};
+use crate::qdrant::points::{PayloadSel, dense_vector, scored, with_vector};
 use crate::state::{AppState, Shared};
 
 /// What to search for.
@@ -29,7 +28,7 @@ enum Target {
 #[derive(Debug)]
 struct Search {
     target: Target,
-    filter: Translated,
+    filter: Option<Filter>,
     limit: usize,
     offset: usize,
     payload: PayloadSel,
@@ -147,8 +146,7 @@ fn target(v: &Value) -> Result<Target> {
     }
 }
 
-/// Runs one search: the engine's graph search, or an exact scan of the ids a top-level
-/// `has_id` allows.
+/// Runs one search: builds the engine's request (filter, window, quality) and runs it.
 fn execute(c: &VectorCollection, s: Search) -> Result<Vec<(Point, f32)>> {
     let vector = match s.target {
         Target::Vector(v) => v,
@@ -162,61 +160,24 @@ fn execute(c: &VectorCollection, s: Search) -> Result<Vec<(Point, f32)>> {
             }
         },
     };
-    let metric = c.config().metric;
-    let mut hits: Vec<(Point, f32)> = if let Some(ids) = &s.filter.only_ids {
-        let dim = c.config().dim;
-        if vector.len() != dim {
-            return Err(nearstore::Error::DimensionMismatch {
-                collection: c.name().to_string(),
-                expected: dim,
-                actual: vector.len(),
-            }
-            .into());
-        }
-        let mut hits: Vec<(Point, f32)> = explicit_points(c, ids, &s.filter)?
-            .into_iter()
-            .map(|p| {
-                let score = nearstore::distance(metric, &vector, &p.vector);
-                (p, score)
-            })
-            .collect();
-        hits.sort_by(|a, b| {
-            if metric.better(a.1, b.1) {
-                Ordering::Less
-            } else if metric.better(b.1, a.1) {
-                Ordering::Greater
-            } else {
-                a.0.id.cmp(&b.0.id)
-            }
-        });
-        if let Some(t) = s.score_threshold {
-            hits.retain(|h| h.1 == t || metric.better(h.1, t));
-        }
-        hits
-    } else {
-        let extra = s.filter.excluded_ids.len();
-        let mut r = SearchRequest::new(&vector)
-            .limit(s.limit.saturating_add(s.offset).saturating_add(extra))
-            .with_payload(true)
-            .with_vector(s.vector);
-        if let Some(f) = s.filter.filter.clone() {
-            r = r.filter(f);
-        }
-        if let Some(q) = s.quality {
-            r = r.quality(q);
-        }
-        if let Some(t) = s.score_threshold {
-            r = r.score_threshold(t);
-        }
-        c.query(r)?
-            .into_iter()
-            .filter(|h| !s.filter.excluded_ids.contains(&h.point.id))
-            .map(|h| (h.point, h.score))
-            .collect()
-    };
-    hits.drain(..s.offset.min(hits.len()));
-    hits.truncate(s.limit);
-    Ok(hits)
+    let mut r = SearchRequest::new(&vector)
+        .limit(s.limit)
+        .offset(s.offset)
+        .with_payload(true)
+        .with_vector(s.vector);
+    if let Some(f) = s.filter {
+        r = r.filter(f);
+    }
+    if let Some(q) = s.quality {
+        r = r.quality(q);
+    }
+    if let Some(t) = s.score_threshold {
+        r = r.score_threshold(t);
+    }
+    Ok(c.query(r)?
+        .into_iter()
+        .map(|h| (h.point, h.score))
+        .collect())
 }
 
 async fn run(state: &AppState, c: &VectorCollection, s: Search) -> Result<Vec<Value>> {

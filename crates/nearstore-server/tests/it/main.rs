@@ -8,4 +8,5 @@ mod limits;
 mod native;
 mod openapi;
 mod qdrant;
+mod qdrant_requests;
 mod shutdown;

@@ -1,4 +1,12 @@
-//! The read path: point lookups, searches, scroll and count.
+//! The read path: point lookups, searches, scrolls and counts.
+//!
+//! Every read goes through one of three entries: [`Collection::search_hits`] (a
+//! [`SearchRequest`]: filter bitmap -> index search `limit + offset` deep -> the one
+//! [`ResultWindow`]), [`Collection::scroll_ids`] (a [`ScrollRequest`]: filter bitmap -> id
+//! order or a payload field's order -> a page and its cursor) and `count`. Each checks its
+//! request's deadline in every loop that can run long.
+
+use std::cmp::Ordering;
 
 use rayon::prelude::*;
 use roaring::RoaringTreemap;
@@ -8,17 +16,32 @@ use super::{Collection, VectorCollection};
 use crate::error::{Error, Result};
 use crate::plan::BitmapAllowList;
 use crate::point::{Point, ScrollPage, SearchResult};
-use crate::request::{MAX_SEARCH_RESULTS, SearchRequest};
-use nearstore_filter::Filter;
-use nearstore_index::{AllowList, SearchHit, VectorIndex};
+use crate::request::window::ResultWindow;
+use crate::request::{
+    Deadline, Direction, MAX_SCROLL_LIMIT, MAX_SEARCH_RESULTS, OrderBy, ScrollCursor,
+    ScrollRequest, SearchRequest, check_deadline,
+};
+use nearstore_filter::{Filter, field_value, total_cmp};
+use nearstore_index::{AllowList, SearchHit};
 
-/// Largest page a scroll returns.
-pub const MAX_SCROLL_LIMIT: usize = 10_000;
+/// Points evaluated or ordered between two looks at the deadline.
+const DEADLINE_STRIDE: usize = 1024;
+
+/// A scroll's ids and where the next page starts.
+pub(crate) struct IdPage {
+    pub ids: Vec<u64>,
+    pub next: Option<ScrollCursor>,
+}
 
 impl Collection {
-    /// The ids matching `filter`, exactly: payload indexes answer what they can, the
-    /// remaining conditions are evaluated on the candidates' payloads.
-    pub(crate) fn resolve_filter(&self, filter: &Filter) -> Result<RoaringTreemap> {
+    /// The ids matching `filter`, exactly: payload indexes answer what they can (a
+    /// `has_id` is its bitmap), the remaining conditions are evaluated on the candidates'
+    /// payloads, stopping at `deadline`.
+    pub(crate) fn resolve_filter(
+        &self,
+        filter: &Filter,
+        deadline: Option<&Deadline>,
+    ) -> Result<RoaringTreemap> {
         // Filters built in Rust (not parsed) are checked here: limits, ranges, patterns.
         filter.validate()?;
         let candidates = {
@@ -29,15 +52,34 @@ impl Collection {
             return Ok(candidates.ids);
         }
         let ids: Vec<u64> = candidates.ids.iter().collect();
-        let matched: Result<Vec<Option<u64>>> = ids
-            .par_iter()
-            .map(|&id| {
-                let payload = self.current_payload(id)?;
-                let doc = payload.as_deref().unwrap_or(&Value::Null);
-                Ok(filter.matches(doc).then_some(id))
+        let matched: Result<Vec<Vec<u64>>> = ids
+            .par_chunks(DEADLINE_STRIDE)
+            .map(|chunk| {
+                check_deadline(deadline, "filter evaluation")?;
+                let mut out = Vec::new();
+                for &id in chunk {
+                    let payload = self.current_payload(id)?;
+                    let doc = payload.as_deref().unwrap_or(&Value::Null);
+                    if filter.matches_point(id, doc) {
+                        out.push(id);
+                    }
+                }
+                Ok(out)
             })
             .collect();
         Ok(matched?.into_iter().flatten().collect())
+    }
+
+    /// The ids a request ranges over: those matching its filter, or every live id.
+    fn universe(
+        &self,
+        filter: Option<&Filter>,
+        deadline: Option<&Deadline>,
+    ) -> Result<RoaringTreemap> {
+        match filter {
+            Some(f) => self.resolve_filter(f, deadline),
+            None => Ok(self.state.read().live.clone()),
+        }
     }
 
     /// The point as it is now (`None` when it is not live), with what was asked for.
@@ -68,26 +110,50 @@ impl Collection {
         Ok(Some(Point::new(id, vector, payload)))
     }
 
+    /// The live points among `ids`, in that order, with what was asked for, checking the
+    /// deadline as they are read.
+    fn points(
+        &self,
+        ids: &[u64],
+        with_vector: bool,
+        with_payload: bool,
+        deadline: Option<&Deadline>,
+    ) -> Result<Vec<Point>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for (i, &id) in ids.iter().enumerate() {
+            if i.is_multiple_of(DEADLINE_STRIDE) {
+                check_deadline(deadline, "reading points")?;
+            }
+            if let Some(p) = self.point(id, with_vector, with_payload)? {
+                out.push(p);
+            }
+        }
+        Ok(out)
+    }
+
     pub(crate) fn get(&self, ids: &[u64]) -> Result<Vec<Option<Point>>> {
         self.check_open()?;
         ids.iter().map(|&id| self.point(id, true, true)).collect()
     }
 
-    /// The best hits for `request` (ids and scores only), after offset and threshold.
+    /// The hits for `request` (ids and scores only), through its result window.
     pub(crate) fn search_hits(&self, request: &SearchRequest) -> Result<Vec<SearchHit>> {
         self.check_open()?;
         self.check_vector(0, &request.vector)?;
-        let wanted = request.limit.saturating_add(request.offset);
-        if wanted > MAX_SEARCH_RESULTS {
+        let window = ResultWindow::of(request, self.config.metric);
+        let depth = window.depth();
+        if depth > MAX_SEARCH_RESULTS {
             return Err(Error::InvalidArgument(format!(
-                "limit + offset is {wanted}, at most {MAX_SEARCH_RESULTS}"
+                "limit + offset is {depth}, at most {MAX_SEARCH_RESULTS}"
             )));
         }
         if request.limit == 0 {
             return Ok(Vec::new());
         }
+        let deadline = request.deadline.as_ref();
+        check_deadline(deadline, "search")?;
         let allow = match &request.filter {
-            Some(f) => Some(BitmapAllowList::new(self.resolve_filter(f)?)),
+            Some(f) => Some(BitmapAllowList::new(self.resolve_filter(f, deadline)?)),
             None => None,
         };
         let quality = match request.quality {
@@ -96,18 +162,18 @@ impl Collection {
             ),
             q => q,
         };
-        let mut hits = self.index.search(
-            &request.vector,
-            wanted,
-            quality,
-            allow.as_ref().map(|a| a as &dyn AllowList),
-        )?;
-        hits.drain(..request.offset.min(hits.len()));
-        if let Some(t) = request.score_threshold {
-            let metric = self.config.metric;
-            hits.retain(|h| h.score == t || metric.better(h.score, t));
-        }
-        Ok(hits)
+        let stop = || deadline.is_some_and(Deadline::is_expired);
+        let hits = self
+            .index
+            .search_until(
+                &request.vector,
+                depth,
+                quality,
+                allow.as_ref().map(|a| a as &dyn AllowList),
+                &stop,
+            )?
+            .ok_or_else(|| Error::Cancelled("search cancelled: it ran past its deadline".into()))?;
+        Ok(window.apply(hits))
     }
 
     pub(crate) fn query(&self, request: &SearchRequest) -> Result<Vec<SearchResult>> {
@@ -125,49 +191,173 @@ impl Collection {
         Ok(out)
     }
 
-    pub(crate) fn scroll(
+    /// The ids of one scroll page (`limit` of them; all of them when `None`) and the next
+    /// cursor.
+    pub(crate) fn scroll_ids(
         &self,
-        filter: Option<&Filter>,
-        limit: usize,
-        cursor: Option<u64>,
-    ) -> Result<ScrollPage> {
+        request: &ScrollRequest,
+        limit: Option<usize>,
+    ) -> Result<IdPage> {
         self.check_open()?;
-        if limit == 0 || limit > MAX_SCROLL_LIMIT {
-            return Err(Error::InvalidArgument(format!(
-                "scroll limit must be 1..={MAX_SCROLL_LIMIT}, got {limit}"
-            )));
-        }
-        let mut ids: Vec<u64> = {
-            let from = cursor.unwrap_or(0);
-            let page = |set: &RoaringTreemap| -> Vec<u64> {
+        let deadline = request.deadline.as_ref();
+        check_deadline(deadline, "scroll")?;
+        let set = self.universe(request.filter.as_ref(), deadline)?;
+        match &request.order_by {
+            None => {
+                let from = match &request.cursor {
+                    None => 0,
+                    Some(ScrollCursor::Id(id)) => *id,
+                    Some(ScrollCursor::Ordered { .. }) => {
+                        return Err(Error::InvalidArgument(
+                            "an ordered scroll cursor given to a scroll in id order".into(),
+                        ));
+                    }
+                };
                 let mut it = set.iter();
                 it.advance_to(from);
-                it.take(limit + 1).collect()
+                let mut ids: Vec<u64> = match limit {
+                    Some(n) => it.take(n.saturating_add(1)).collect(),
+                    None => it.collect(),
+                };
+                let next = match limit {
+                    Some(n) if ids.len() > n => ids.pop().map(ScrollCursor::Id),
+                    _ => None,
+                };
+                Ok(IdPage { ids, next })
+            }
+            Some(order) => self.ordered_ids(&set, order, request, limit),
+        }
+    }
+
+    /// One page of `set` ordered by a payload field (ties by id), from the cursor on.
+    fn ordered_ids(
+        &self,
+        set: &RoaringTreemap,
+        order: &OrderBy,
+        request: &ScrollRequest,
+        limit: Option<usize>,
+    ) -> Result<IdPage> {
+        let deadline = request.deadline.as_ref();
+        let desc = order.direction == Direction::Desc;
+        let cmp = |a: &(Value, u64), b: &(Value, u64)| -> Ordering {
+            let by_value = if desc {
+                total_cmp(&b.0, &a.0)
+            } else {
+                total_cmp(&a.0, &b.0)
             };
-            match filter {
-                Some(f) => page(&self.resolve_filter(f)?),
-                None => page(&self.state.read().live),
+            by_value.then(a.1.cmp(&b.1))
+        };
+        let from: Option<(Value, u64)> = match &request.cursor {
+            None => None,
+            Some(ScrollCursor::Ordered { value, id }) => Some((value.clone(), *id)),
+            Some(ScrollCursor::Id(_)) => {
+                return Err(Error::InvalidArgument(
+                    "an id cursor given to a scroll ordered by a field".into(),
+                ));
             }
         };
-        let next_cursor = if ids.len() > limit { ids.pop() } else { None };
-        let mut points = Vec::with_capacity(ids.len());
-        for id in ids {
-            if let Some(p) = self.point(id, true, true)? {
-                points.push(p);
-            }
+        let ids: Vec<u64> = set.iter().collect();
+        let keyed: Result<Vec<Vec<(Value, u64)>>> = ids
+            .par_chunks(DEADLINE_STRIDE)
+            .map(|chunk| {
+                check_deadline(deadline, "ordered scroll")?;
+                let mut out = Vec::with_capacity(chunk.len());
+                for &id in chunk {
+                    let payload = self.current_payload(id)?;
+                    let Some(key) = sort_key(payload.as_deref(), &order.field, desc) else {
+                        continue;
+                    };
+                    let past_start = order.start_from.as_ref().is_none_or(|s| {
+                        let o = total_cmp(&key, s);
+                        if desc { o.is_le() } else { o.is_ge() }
+                    });
+                    let entry = (key, id);
+                    let past_cursor = from.as_ref().is_none_or(|f| cmp(&entry, f).is_ge());
+                    if past_start && past_cursor {
+                        out.push(entry);
+                    }
+                }
+                Ok(out)
+            })
+            .collect();
+        let mut keyed: Vec<(Value, u64)> = keyed?.into_iter().flatten().collect();
+        check_deadline(deadline, "ordered scroll")?;
+        let take = limit.map(|n| n.saturating_add(1));
+        if let Some(n) = take
+            && keyed.len() > n
+        {
+            keyed.select_nth_unstable_by(n, cmp);
+            keyed.truncate(n);
         }
+        keyed.sort_unstable_by(cmp);
+        let next = match limit {
+            Some(n) if keyed.len() > n => keyed
+                .pop()
+                .map(|(value, id)| ScrollCursor::Ordered { value, id }),
+            _ => None,
+        };
+        Ok(IdPage {
+            ids: keyed.into_iter().map(|(_, id)| id).collect(),
+            next,
+        })
+    }
+
+    pub(crate) fn scroll_request(&self, request: &ScrollRequest) -> Result<ScrollPage> {
+        if request.limit == 0 || request.limit > MAX_SCROLL_LIMIT {
+            return Err(Error::InvalidArgument(format!(
+                "scroll limit must be 1..={MAX_SCROLL_LIMIT}, got {}",
+                request.limit
+            )));
+        }
+        let page = self.scroll_ids(request, Some(request.limit))?;
+        let points = self.points(
+            &page.ids,
+            request.with_vector,
+            request.with_payload,
+            request.deadline.as_ref(),
+        )?;
+        let next_cursor = match &page.next {
+            Some(ScrollCursor::Id(id) | ScrollCursor::Ordered { id, .. }) => Some(*id),
+            None => None,
+        };
         Ok(ScrollPage {
             points,
             next_cursor,
+            next: page.next,
         })
+    }
+
+    pub(crate) fn scan(&self, request: &ScrollRequest) -> Result<Vec<Point>> {
+        let page = self.scroll_ids(request, None)?;
+        self.points(
+            &page.ids,
+            request.with_vector,
+            request.with_payload,
+            request.deadline.as_ref(),
+        )
     }
 
     pub(crate) fn count(&self, filter: Option<&Filter>) -> Result<usize> {
         self.check_open()?;
-        Ok(match filter {
-            Some(f) => self.resolve_filter(f)?.len() as usize,
-            None => self.state.read().live.len() as usize,
-        })
+        Ok(self.universe(filter, None)?.len() as usize)
+    }
+}
+
+/// Where a payload sorts by `field`: the value, or for an array its smallest element
+/// (largest when descending); `None` without a value to sort by.
+fn sort_key(payload: Option<&Value>, field: &str, desc: bool) -> Option<Value> {
+    let value = field_value(payload?, field)?;
+    match value {
+        Value::Array(items) => {
+            let present = items.iter().filter(|v| !v.is_null());
+            let pick = if desc {
+                present.max_by(|a, b| total_cmp(a, b))
+            } else {
+                present.min_by(|a, b| total_cmp(a, b))
+            };
+            pick.cloned()
+        }
+        other => Some(other.clone()),
     }
 }
 
@@ -213,14 +403,60 @@ impl VectorCollection {
     }
 
     /// Points in ascending id order, from `cursor` (inclusive) on, matching `filter` when
-    /// given; pass the returned `next_cursor` to get the next page.
+    /// given; pass the returned `next_cursor` to get the next page. A shorthand for
+    /// [`VectorCollection::scroll_with`].
     pub fn scroll(
         &self,
         filter: Option<&Filter>,
         limit: usize,
         cursor: Option<u64>,
     ) -> Result<ScrollPage> {
-        self.inner.scroll(filter, limit, cursor)
+        let mut request = ScrollRequest::new()
+            .filter_opt(filter.cloned())
+            .limit(limit);
+        if let Some(id) = cursor {
+            request = request.from_id(id);
+        }
+        self.inner.scroll_request(&request)
+    }
+
+    /// One page of a scroll (see [`ScrollRequest`]); pass the page's `next` as the next
+    /// request's cursor.
+    pub fn scroll_with(&self, request: &ScrollRequest) -> Result<ScrollPage> {
+        self.inner.scroll_request(request)
+    }
+
+    /// Every point the scroll request ranges over (its `limit` is ignored), in its order,
+    /// from its cursor on: the one loop over a whole collection, for callers that need all
+    /// matching points (the query executor's scans, UPDATE and DELETE).
+    pub fn scan(&self, request: &ScrollRequest) -> Result<Vec<Point>> {
+        self.inner.scan(request)
+    }
+
+    /// [`VectorCollection::scan`] that stops after `max` points (all when `None`).
+    pub(crate) fn scan_up_to(
+        &self,
+        request: &ScrollRequest,
+        max: Option<usize>,
+    ) -> Result<Vec<Point>> {
+        let page = self.inner.scroll_ids(request, max)?;
+        self.inner.points(
+            &page.ids,
+            request.with_vector,
+            request.with_payload,
+            request.deadline.as_ref(),
+        )
+    }
+
+    /// The ids of every point matching `filter` (all live points when `None`), ascending.
+    pub fn matching_ids(
+        &self,
+        filter: Option<&Filter>,
+        deadline: Option<&Deadline>,
+    ) -> Result<Vec<u64>> {
+        self.inner.check_open()?;
+        check_deadline(deadline, "filter")?;
+        Ok(self.inner.universe(filter, deadline)?.iter().collect())
     }
 
     /// Number of points, or of points matching `filter`.

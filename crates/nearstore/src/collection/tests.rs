@@ -26,10 +26,13 @@ fn a_reopen_replays_the_log_tail_into_every_component() {
     let backend = Arc::new(FaultyBackend::new());
     {
         let c = open(&backend);
-        c.upsert(&[
-            Point::new(1, vec![0.0, 0.0], Some(json!({"k": 1}))),
-            Point::new(2, vec![1.0, 0.0], None),
-        ])
+        c.upsert(
+            &[
+                Point::new(1, vec![0.0, 0.0], Some(json!({"k": 1}))),
+                Point::new(2, vec![1.0, 0.0], None),
+            ],
+            &crate::WriteOptions::default(),
+        )
         .unwrap();
         c.flush().unwrap();
         // Leave without the checkpoint a clean close would write.

@@ -11,7 +11,11 @@ use super::{
 };
 use crate::error::{Error, Result};
 use crate::point::Point;
+use crate::request::{Deadline, WriteOptions};
 use nearstore_filter::{FieldIndexKind, Filter};
+
+/// Points validated between two looks at a write's deadline.
+const WRITE_DEADLINE_STRIDE: usize = 1024;
 
 /// Which components an operation is applied to: all of them for a live write; during
 /// recovery only those whose checkpoint predates the operation.
@@ -59,9 +63,19 @@ impl Collection {
 
     /// Logs `op` and applies it; a failure after the log append leaves memory behind the
     /// log, so the collection then refuses writes until reopened (which replays the log).
-    fn commit(&self, bytes: &[u8], op: impl FnOnce() -> Result<()>) -> Result<()> {
+    ///
+    /// A deadline is checked once more with the writer lock held, just before the append:
+    /// past it, nothing is logged and the write fails with [`Error::WriteCancelled`].
+    fn commit(
+        &self,
+        bytes: &[u8],
+        deadline: Option<&Deadline>,
+        points: usize,
+        op: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
         let mut w = self.writer.lock();
         self.check_writable(&w)?;
+        self.check_write_deadline(deadline, points)?;
         w.ops.append(bytes)?;
         if let Err(e) = op() {
             w.poisoned = Some(e.to_string());
@@ -73,14 +87,28 @@ impl Collection {
         Ok(())
     }
 
-    pub(crate) fn upsert(&self, points: &[Point]) -> Result<()> {
+    fn check_write_deadline(&self, deadline: Option<&Deadline>, points: usize) -> Result<()> {
+        match deadline {
+            Some(d) if d.is_expired() => Err(Error::WriteCancelled {
+                collection: self.name.clone(),
+                points,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    pub(crate) fn upsert(&self, points: &[Point], options: &WriteOptions) -> Result<()> {
         self.check_open()?;
         if points.is_empty() {
             return Ok(());
         }
+        let deadline = options.deadline.as_ref();
         let limit = self.config.max_payload_bytes;
         let mut payloads = Vec::with_capacity(points.len());
-        for p in points {
+        for (i, p) in points.iter().enumerate() {
+            if i.is_multiple_of(WRITE_DEADLINE_STRIDE) {
+                self.check_write_deadline(deadline, points.len())?;
+            }
             self.check_vector(p.id, &p.vector)?;
             let json = match &p.payload {
                 Some(v) => {
@@ -102,7 +130,9 @@ impl Collection {
         }
         let bytes = ops::encode_upsert(points, &payloads, self.config.dim);
         drop(payloads);
-        self.commit(&bytes, || self.apply_upsert(points, Targets::ALL))
+        self.commit(&bytes, deadline, points.len(), || {
+            self.apply_upsert(points, Targets::ALL)
+        })
     }
 
     pub(crate) fn delete(&self, ids: &[u64]) -> Result<usize> {
@@ -136,7 +166,7 @@ impl Collection {
     pub(crate) fn delete_by_filter(&self, filter: &Filter) -> Result<usize> {
         self.check_open()?;
         let mut w = self.writer.lock();
-        let ids: Vec<u64> = self.resolve_filter(filter)?.iter().collect();
+        let ids: Vec<u64> = self.resolve_filter(filter, None)?.iter().collect();
         self.delete_locked(&mut w, &ids)
     }
 
@@ -282,13 +312,20 @@ impl VectorCollection {
     /// Adds or replaces points (one atomic write: after a crash all of them or none are
     /// there). A later duplicate id in the batch wins.
     pub fn upsert(&self, points: Vec<Point>) -> Result<()> {
-        self.inner.upsert(&points)
+        self.inner.upsert(&points, &WriteOptions::default())
     }
 
     /// [`VectorCollection::upsert`] for large loads from a borrowed slice: one logged
     /// operation, the index linked in parallel.
     pub fn upsert_bulk(&self, points: &[Point]) -> Result<()> {
-        self.inner.upsert(points)
+        self.inner.upsert(points, &WriteOptions::default())
+    }
+
+    /// [`VectorCollection::upsert_bulk`] with options: with a deadline, the write is all or
+    /// nothing (see [`WriteOptions`]): `Err(`[`Error::WriteCancelled`]`)` means nothing was
+    /// written, `Ok` that all of it was.
+    pub fn upsert_with(&self, points: &[Point], options: &WriteOptions) -> Result<()> {
+        self.inner.upsert(points, options)
     }
 
     /// Deletes points by id; returns how many existed.

@@ -198,19 +198,13 @@ fn parse_options(q: &SelectQuery, ctx: &Context) -> Result<QueryOptions> {
         let text = v.as_str().map(str::to_string);
         match key.to_ascii_lowercase().as_str() {
             "mode" | "quality" => {
-                let mode = text.unwrap_or_default().to_ascii_lowercase();
-                o.quality = Some(match mode.as_str() {
-                    "fast" => SearchQuality::Fast,
-                    "balanced" => SearchQuality::Balanced,
-                    "accurate" => SearchQuality::Accurate,
-                    "perfect" | "exact" => SearchQuality::Perfect,
-                    "adaptive" => SearchQuality::Adaptive,
-                    other => {
-                        return Err(Error::InvalidArgument(format!(
-                            "WITH mode = {other:?}: expected fast, balanced, accurate, perfect or adaptive"
-                        )));
-                    }
-                });
+                let mode = text.unwrap_or_default();
+                o.quality = Some(crate::parse_search_quality(&mode).ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "WITH mode = {mode:?}: expected one of {}",
+                        crate::search_quality_names()
+                    ))
+                })?);
             }
             "ef_search" | "ef" => {
                 let ef = v

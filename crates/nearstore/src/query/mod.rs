@@ -1,19 +1,24 @@
 //! The query language executor: `Database::execute(sql, params)`.
 //!
 //! Text is parsed by `nearstore-ql` into a typed AST; a SELECT is lowered (`lower.rs`) into
-//! a plan whose vector and payload conditions become one [`crate::SearchRequest`] or filtered
-//! scan, the same path the builder API takes, plus residual steps (joins, residual
-//! predicates, windows, grouping, ordering, projection, distinct, offset/limit) executed in
-//! `select.rs`. Other statements run in `statements.rs`. Parsed and lowered statements are
-//! kept in a plan cache keyed by the normalized text and the database's schema generation.
+//! a plan whose vector and payload conditions become one [`crate::SearchRequest`] or one
+//! [`crate::ScrollRequest`] scan (`source.rs`), the same path the builder API takes, plus
+//! relational steps (joins, residual predicates, windows, grouping, ordering, projection,
+//! distinct, offset/limit) executed in `select.rs`. Other statements run in
+//! `statements.rs`, with INSERT / UPDATE / DELETE in `dml.rs` and EXPLAIN in `explain.rs`.
+//! Parsed statements are kept in a bounded LRU plan cache keyed by the exact statement text
+//! and the database's schema generation.
 //!
 //! Results are [`QueryResult`]: typed rows that serialize as `{"rows": [...]}` with point
 //! rows as `{"id", "score", "payload"}` and projections / aggregates / admin output as
 //! objects of named columns.
 
+mod dml;
 mod eval;
+mod explain;
 mod lower;
 mod select;
+mod source;
 mod statements;
 mod value;
 
@@ -173,6 +178,21 @@ impl<'a> Context<'a> {
         }
     }
 
+    /// The statement's deadline as the engine request's (so the engine's own loops stop at
+    /// the statement's `timeout_ms`).
+    pub fn engine_deadline(&self) -> Option<crate::Deadline> {
+        self.deadline.map(|(at, _)| crate::Deadline::at(at))
+    }
+
+    /// A scroll over every point (matching `filter`) carrying the statement's deadline.
+    pub fn scroll_request(&self, filter: Option<nearstore_filter::Filter>) -> crate::ScrollRequest {
+        let request = crate::ScrollRequest::new().filter_opt(filter);
+        match self.engine_deadline() {
+            Some(d) => request.deadline(d),
+            None => request,
+        }
+    }
+
     /// Records a plan step for EXPLAIN ANALYZE.
     pub fn record(&self, step: impl Into<String>, rows: usize, started: Instant, detail: String) {
         if let Some(stats) = self.stats {
@@ -186,43 +206,38 @@ impl<'a> Context<'a> {
     }
 }
 
-/// Parsed statements by normalized text, valid for one schema generation.
-#[derive(Debug, Default)]
+/// Parsed statements by their exact text (a bounded LRU), valid for one schema generation.
+///
+/// The key is the statement text byte for byte: any normalization would have to know the
+/// lexer (quoted identifiers, comments and strings keep their spaces), and two statements
+/// that differ anywhere must never share a parse.
+#[derive(Debug)]
 pub(crate) struct PlanCache {
-    entries: Mutex<HashMap<String, (u64, Arc<nearstore_ql::Script>)>>,
+    entries: Mutex<lru::LruCache<String, (u64, Arc<nearstore_ql::Script>)>>,
     hits: std::sync::atomic::AtomicU64,
     misses: std::sync::atomic::AtomicU64,
 }
 
-/// Most statements the plan cache keeps (it is cleared when full).
-const PLAN_CACHE_ENTRIES: usize = 512;
+/// Most statements the plan cache keeps (the least recently used goes first).
+const PLAN_CACHE_ENTRIES: std::num::NonZeroUsize = match std::num::NonZeroUsize::new(512) {
+    Some(n) => n,
+    None => std::num::NonZeroUsize::MIN,
+};
 
-/// Collapses whitespace outside string literals (so formatting does not defeat the cache).
-fn normalize(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let (mut in_string, mut space) = (false, false);
-    for c in sql.trim().trim_end_matches(';').trim().chars() {
-        if c == '\'' {
-            in_string = !in_string;
+impl Default for PlanCache {
+    fn default() -> Self {
+        PlanCache {
+            entries: Mutex::new(lru::LruCache::new(PLAN_CACHE_ENTRIES)),
+            hits: Default::default(),
+            misses: Default::default(),
         }
-        if !in_string && c.is_whitespace() {
-            space = true;
-            continue;
-        }
-        if space && !out.is_empty() {
-            out.push(' ');
-        }
-        space = false;
-        out.push(c);
     }
-    out
 }
 
 impl PlanCache {
     fn get_or_parse(&self, sql: &str, generation: u64) -> Result<Arc<nearstore_ql::Script>> {
         use std::sync::atomic::Ordering;
-        let key = normalize(sql);
-        if let Some((g, script)) = self.entries.lock().get(&key)
+        if let Some((g, script)) = self.entries.lock().get(sql)
             && *g == generation
         {
             self.hits.fetch_add(1, Ordering::Relaxed);
@@ -233,11 +248,9 @@ impl PlanCache {
             rendered: error.render(sql),
             error,
         })?);
-        let mut entries = self.entries.lock();
-        if entries.len() >= PLAN_CACHE_ENTRIES {
-            entries.clear();
-        }
-        entries.insert(key, (generation, script.clone()));
+        self.entries
+            .lock()
+            .put(sql.to_owned(), (generation, script.clone()));
         Ok(script)
     }
 
@@ -300,7 +313,7 @@ impl Database {
         }
         let rows = match &script.statement {
             Statement::Explain { analyze, statement } => {
-                statements::explain(&ctx, statement, *analyze)?
+                explain::explain(&ctx, statement, *analyze)?
             }
             other => statements::run(&ctx, other)?,
         };
@@ -333,10 +346,38 @@ mod tests {
     use super::*;
 
     #[test]
-    fn normalization_keeps_strings_and_collapses_space() {
-        assert_eq!(
-            normalize("SELECT  *\n FROM t WHERE a = 'x  y' ;"),
-            "SELECT * FROM t WHERE a = 'x  y'"
-        );
+    fn statements_differing_inside_a_quoted_identifier_or_a_comment_get_their_own_plans() {
+        let cache = PlanCache::default();
+        let a = cache.get_or_parse(r#"SELECT "a  b" FROM t"#, 1).unwrap();
+        let b = cache.get_or_parse(r#"SELECT "a b" FROM t"#, 1).unwrap();
+        assert!(!Arc::ptr_eq(&a, &b));
+        assert_ne!(format!("{a:?}"), format!("{b:?}"), "different identifiers");
+        let c = cache.get_or_parse("SELECT * FROM t -- x  y", 1).unwrap();
+        let d = cache.get_or_parse("SELECT * FROM t -- x y", 1).unwrap();
+        assert!(!Arc::ptr_eq(&c, &d));
+        assert_eq!(cache.stats(), (0, 4));
+        let again = cache.get_or_parse(r#"SELECT "a  b" FROM t"#, 1).unwrap();
+        assert!(Arc::ptr_eq(&a, &again));
+        assert_eq!(cache.stats(), (1, 4));
+        // A new schema generation parses again.
+        let fresh = cache.get_or_parse(r#"SELECT "a  b" FROM t"#, 2).unwrap();
+        assert!(!Arc::ptr_eq(&a, &fresh));
+    }
+
+    #[test]
+    fn the_plan_cache_is_bounded_and_keeps_the_recently_used() {
+        let cache = PlanCache::default();
+        let first = cache.get_or_parse("SELECT * FROM t0", 1).unwrap();
+        for i in 1..600 {
+            cache
+                .get_or_parse(&format!("SELECT * FROM t{i}"), 1)
+                .unwrap();
+            // Keep the first one in use.
+            cache.get_or_parse("SELECT * FROM t0", 1).unwrap();
+        }
+        assert_eq!(cache.entries.lock().len(), PLAN_CACHE_ENTRIES.get());
+        let still = cache.get_or_parse("SELECT * FROM t0", 1).unwrap();
+        assert!(Arc::ptr_eq(&first, &still));
+        assert!(cache.entries.lock().peek("SELECT * FROM t1").is_none());
     }
 }

@@ -1,9 +1,9 @@
 //! Executing SELECT (and set operations over SELECTs).
 //!
-//! Steps, in order: source (vector search with the pushed-down filter, id lookup, or
-//! filtered scan) -> joins -> residual predicates -> window functions -> grouping and
-//! aggregates (+ HAVING) -> projection -> ORDER BY -> DISTINCT -> OFFSET / LIMIT. The source
-//! step goes through [`crate::VectorCollection::query`] / `scroll` / `get`, so a vector query
+//! Steps, in order: source and joins (`source.rs`: one engine request per table) ->
+//! residual predicates -> window functions -> grouping and aggregates (+ HAVING) ->
+//! projection -> ORDER BY -> DISTINCT -> OFFSET / LIMIT over the relational rows. The
+//! source step goes through [`crate::VectorCollection::query`] / `scan`, so a vector query
 //! in the language and the same request through the builder API take one path.
 
 use std::collections::HashMap;
@@ -11,305 +11,17 @@ use std::time::Instant;
 
 use serde_json::{Map, Value};
 
-use super::eval::{Row, Source, aggregate, eval, eval_condition, resolve_path};
-use super::lower::{SelectPlan, condition_to_filter, json_of, lower_select};
+use super::eval::{Row, aggregate, eval, eval_condition, resolve_path};
+use super::lower::lower_select;
+use super::source::{join_rows, source_rows};
 use super::value::compare;
 use super::{Context, QueryRow, with_deadline};
-use crate::VectorCollection;
 use crate::error::{Error, Result};
-use crate::request::SearchRequest;
-use nearstore_filter::Filter;
 use nearstore_ql::ast::{
-    AggregateArgument, CompareOp, Condition, Expr, JoinCondition, JoinKind, OrderItem, SelectItem,
-    SelectQuery, SetOperator, WindowFunction,
+    AggregateArgument, Condition, Expr, OrderItem, SelectItem, SelectQuery, SetOperator,
+    WindowFunction,
 };
 use nearstore_ql::{DEFAULT_LIMIT, MAX_LIMIT};
-
-/// Rows of a scan page.
-const SCAN_PAGE: usize = 5_000;
-
-fn point_source(alias: &str, c: &VectorCollection, p: crate::Point) -> Source {
-    Source {
-        alias: alias.to_string(),
-        collection: c.name().to_string(),
-        id: p.id,
-        payload: p.payload.unwrap_or(Value::Null),
-        vector: (!p.vector.is_empty()).then_some(p.vector),
-    }
-}
-
-/// The FROM table's rows after the pushed-down conditions.
-fn source_rows(
-    ctx: &Context,
-    plan: &SelectPlan,
-    c: &VectorCollection,
-    want: Option<usize>,
-) -> Result<Vec<Row>> {
-    let started = Instant::now();
-    let alias = &plan.aliases[0];
-    let filter = match plan.pushed.as_slice() {
-        [] => None,
-        parts => {
-            let mut fs = Vec::with_capacity(parts.len());
-            for p in parts {
-                fs.push(condition_to_filter(ctx, p)?.1);
-            }
-            Some(if fs.len() == 1 {
-                fs.remove(0)
-            } else {
-                Filter::and(fs)
-            })
-        }
-    };
-    let filter_text = filter
-        .as_ref()
-        .map_or_else(String::new, |f| f.to_json().to_string());
-    ctx.check_deadline()?;
-    let rows: Vec<Row> = if let Some(near) = &plan.near {
-        let vector = ctx.vector(&near.vector)?;
-        let k = want
-            .unwrap_or(MAX_LIMIT as usize)
-            .clamp(1, MAX_LIMIT as usize);
-        let mut request = SearchRequest::new(&vector).limit(k).with_payload(true);
-        if let Some(f) = filter.clone() {
-            request = request.filter(f);
-        }
-        if let Some(q) = plan.options.quality {
-            request = request.quality(q);
-        }
-        if let Some((op, value)) = &near.threshold {
-            let t = json_of(ctx, value)?.as_f64().ok_or_else(|| {
-                Error::InvalidArgument("a similarity threshold must be a number".into())
-            })? as f32;
-            let metric = c.config().metric;
-            let minimum = matches!(op, CompareOp::Gt | CompareOp::GtEq);
-            if minimum != metric.is_similarity() {
-                return Err(Error::InvalidArgument(format!(
-                    "similarity() on a {} collection is a {}: compare it with {}",
-                    metric.name(),
-                    if metric.is_similarity() {
-                        "similarity"
-                    } else {
-                        "distance"
-                    },
-                    if metric.is_similarity() {
-                        "> or >="
-                    } else {
-                        "< or <="
-                    }
-                )));
-            }
-            request = request.score_threshold(t);
-        }
-        let quality = request.quality;
-        let hits = c.query(request)?;
-        let search = nearstore_index::last_search_stats();
-        let out: Vec<Row> = hits
-            .into_iter()
-            .filter(|h| match &near.threshold {
-                Some((CompareOp::Gt | CompareOp::Lt, value)) => {
-                    json_of(ctx, value).ok().and_then(|v| v.as_f64()) != Some(f64::from(h.score))
-                }
-                _ => true,
-            })
-            .map(|h| Row::single(point_source(alias, c, h.point), Some(h.score)))
-            .collect();
-        ctx.record(
-            "VectorSearch",
-            out.len(),
-            started,
-            format!(
-                "collection {}, k {k}, quality {quality:?}, filter {}; {}: {} nodes visited, {} distance computations",
-                c.name(),
-                if filter_text.is_empty() { "none" } else { &filter_text },
-                if search.exact { "exact scan" } else { "graph search" },
-                search.nodes_visited,
-                search.distance_computations
-            ),
-        );
-        out
-    } else if let Some(ids) = &plan.ids {
-        let mut wanted = Vec::new();
-        for e in ids {
-            let v = json_of(ctx, e)?;
-            if let Some(id) = v.as_u64() {
-                wanted.push(id);
-            }
-        }
-        let points = c.get(&wanted)?;
-        let out: Vec<Row> = points
-            .into_iter()
-            .flatten()
-            .filter(|p| {
-                filter
-                    .as_ref()
-                    .is_none_or(|f| f.matches(p.payload.as_ref().unwrap_or(&Value::Null)))
-            })
-            .map(|p| Row::single(point_source(alias, c, p), None))
-            .collect();
-        ctx.record(
-            "IdLookup",
-            out.len(),
-            started,
-            format!("collection {}, {} ids", c.name(), wanted.len()),
-        );
-        out
-    } else {
-        let mut out = Vec::new();
-        let mut cursor = None;
-        loop {
-            ctx.check_deadline()?;
-            let page = c.scroll(filter.as_ref(), SCAN_PAGE, cursor)?;
-            out.extend(
-                page.points
-                    .into_iter()
-                    .map(|p| Row::single(point_source(alias, c, p), None)),
-            );
-            match page.next_cursor {
-                Some(next) if want.is_none_or(|w| out.len() < w) => cursor = Some(next),
-                _ => break,
-            }
-        }
-        if let Some(w) = want {
-            out.truncate(w);
-        }
-        ctx.record(
-            "Scan",
-            out.len(),
-            started,
-            format!(
-                "collection {}, filter {}",
-                c.name(),
-                if filter_text.is_empty() {
-                    "none"
-                } else {
-                    &filter_text
-                }
-            ),
-        );
-        out
-    };
-    Ok(rows)
-}
-
-fn join_key(v: &Value) -> String {
-    match v {
-        Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), |f| f.to_string()),
-        other => other.to_string(),
-    }
-}
-
-/// Joins `rows` with the table of `join` on one key.
-fn join_rows(
-    ctx: &Context,
-    rows: Vec<Row>,
-    join: &nearstore_ql::ast::Join,
-    index: usize,
-) -> Result<Vec<Row>> {
-    let started = Instant::now();
-    let right = ctx.db.get_vector_collection(&join.table.name)?;
-    let alias = ctx.aliases[index].clone();
-    let (left_path, right_field): (Vec<String>, Vec<String>) = match &join.on {
-        JoinCondition::Using(cols) => match cols.as_slice() {
-            [col] => (vec![col.clone()], vec![col.clone()]),
-            _ => {
-                return Err(Error::Unsupported(
-                    "JOIN USING more than one column is not supported yet".into(),
-                ));
-            }
-        },
-        JoinCondition::On(a, b) => {
-            let refers_right = |p: &Vec<String>| p.first() == Some(&alias);
-            let (l, r) = if refers_right(b) {
-                (a.clone(), b.clone())
-            } else if refers_right(a) {
-                (b.clone(), a.clone())
-            } else {
-                return Err(Error::InvalidArgument(format!(
-                    "JOIN ... ON must compare a column of {alias} with one of the other tables"
-                )));
-            };
-            (l, r[1..].to_vec())
-        }
-    };
-    // Index the right table by its key.
-    let mut by_key: HashMap<String, Vec<Source>> = HashMap::new();
-    let mut right_all = Vec::new();
-    let mut cursor = None;
-    loop {
-        ctx.check_deadline()?;
-        let page = right.scroll(None, SCAN_PAGE, cursor)?;
-        for p in page.points {
-            let s = point_source(&alias, &right, p);
-            let key = match right_field.as_slice() {
-                [only] if only == "id" => Value::from(s.id),
-                path => super::eval::lookup(&s.payload, path).clone(),
-            };
-            if !key.is_null() {
-                by_key.entry(join_key(&key)).or_default().push(s.clone());
-            }
-            right_all.push(s);
-        }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
-        }
-    }
-    let mut matched_right: std::collections::HashSet<u64> = Default::default();
-    let mut out = Vec::new();
-    for row in rows {
-        ctx.check_deadline()?;
-        let key = resolve_path(ctx, &row, &left_path);
-        let matches = if key.is_null() {
-            None
-        } else {
-            by_key.get(&join_key(&key))
-        };
-        match matches {
-            Some(sources) => {
-                for s in sources {
-                    matched_right.insert(s.id);
-                    let mut r = row.clone();
-                    r.sources.push(Some(s.clone()));
-                    out.push(r);
-                }
-            }
-            None if matches!(join.kind, JoinKind::Left | JoinKind::Full) => {
-                let mut r = row.clone();
-                r.sources.push(None);
-                out.push(r);
-            }
-            None => {}
-        }
-    }
-    if matches!(join.kind, JoinKind::Right | JoinKind::Full) {
-        let width = index;
-        for s in right_all
-            .into_iter()
-            .filter(|s| !matched_right.contains(&s.id))
-        {
-            let mut sources = vec![None; width];
-            sources.push(Some(s));
-            out.push(Row {
-                sources,
-                score: None,
-                columns: None,
-            });
-        }
-    }
-    ctx.record(
-        "Join",
-        out.len(),
-        started,
-        format!(
-            "{:?} join with {} on {}",
-            join.kind,
-            join.table.name,
-            left_path.join(".")
-        ),
-    );
-    Ok(out)
-}
 
 /// Every aggregate / window expression in the query's items, HAVING and ORDER BY.
 fn collect_exprs(q: &SelectQuery, pick: &dyn Fn(&Expr) -> bool) -> Vec<Expr> {
@@ -703,6 +415,34 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
         format!("order by {order}, offset {offset}, limit {limit}"),
     );
     Ok(out)
+}
+
+/// The ids of the FROM table's rows that pass `q`'s WHERE (its LIMIT, OFFSET and the rest
+/// are not applied): one engine scan with the pushed-down filter, then the residual
+/// predicates, so UPDATE and DELETE take time linear in the rows they match.
+pub(crate) fn matching_source_ids(outer: &Context, q: &SelectQuery) -> Result<Vec<u64>> {
+    let mut ctx = Context {
+        aliases: Vec::new(),
+        ..outer.nested()
+    };
+    let plan = lower_select(&ctx, q)?;
+    ctx.aliases = plan.aliases.clone();
+    let ctx = with_deadline(&ctx, plan.options.timeout_ms);
+    let c = ctx.db.get_vector_collection(&q.from.name)?;
+    let rows = source_rows(&ctx, &plan, &c, None)?;
+    let mut ids = Vec::with_capacity(rows.len());
+    for (n, r) in rows.into_iter().enumerate() {
+        if n % 1024 == 0 {
+            ctx.check_deadline()?;
+        }
+        if plan.residual.iter().try_fold(true, |ok, cond| {
+            Ok::<_, Error>(ok && eval_condition(&ctx, &r, cond)?)
+        })? && let Some(Some(source)) = r.sources.first()
+        {
+            ids.push(source.id);
+        }
+    }
+    Ok(ids)
 }
 
 /// A SELECT or subquery with no outer state (used by subqueries).

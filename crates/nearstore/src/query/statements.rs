@@ -1,33 +1,32 @@
-//! Statements other than queries: DDL, DML and administration, plus EXPLAIN.
+//! Statements other than SELECT: DDL (collections, indexes, ALTER), admin statements
+//! (SHOW, DESCRIBE, ANALYZE, TRUNCATE, FLUSH) and the dispatch of DML (`dml.rs`) and
+//! EXPLAIN (`explain.rs`).
 
-use std::cell::RefCell;
-use std::time::Instant;
+//! Statements other than queries: DDL, DML and administration, plus EXPLAIN.
 
 use serde_json::{Map, Value, json};
 
-use super::eval::{Row, Source, eval, lookup};
-use super::lower::{json_of, lower_select, option_value};
+use super::dml::{insert, matching_ids, update};
+use super::eval::lookup;
+use super::lower::{json_of, option_value};
 use super::select::{run_compound, run_select_with};
-use super::{Context, QueryRow, StepStats};
+use super::{Context, QueryRow};
 use crate::VectorCollection;
 use crate::config::CollectionConfig;
 use crate::error::{Error, Result};
-use crate::point::Point;
 use nearstore_distance::DistanceMetric;
 use nearstore_filter::FieldIndexKind;
-use nearstore_ql::ast::{
-    CollectionKind, Condition, Expr, SelectItem, SelectQuery, Statement, TableRef,
-};
+use nearstore_ql::ast::{CollectionKind, Statement};
 
-fn unsupported(what: &str) -> Error {
+pub(crate) fn unsupported(what: &str) -> Error {
     Error::Unsupported(format!("{what} is not supported yet"))
 }
 
-fn columns(pairs: Vec<(&str, Value)>) -> QueryRow {
+pub(crate) fn columns(pairs: Vec<(&str, Value)>) -> QueryRow {
     QueryRow::Columns(pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect())
 }
 
-fn affected(n: usize) -> Vec<QueryRow> {
+pub(crate) fn affected(n: usize) -> Vec<QueryRow> {
     vec![columns(vec![("affected", Value::from(n))])]
 }
 
@@ -149,16 +148,8 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
         Statement::Analyze { name } => analyze(ctx, name),
         Statement::Truncate { name } => {
             let c = ctx.db.get_vector_collection(name)?;
-            let mut total = 0;
-            loop {
-                let page = c.scroll(None, 10_000, None)?;
-                if page.points.is_empty() {
-                    break;
-                }
-                let ids: Vec<u64> = page.points.iter().map(|p| p.id).collect();
-                total += c.delete(&ids)?;
-            }
-            Ok(affected(total))
+            let ids = c.matching_ids(None, ctx.engine_deadline().as_ref())?;
+            Ok(affected(c.delete(&ids)?))
         }
         Statement::AlterCollection { name, options } => {
             let c = ctx.db.get_vector_collection(name)?;
@@ -265,26 +256,17 @@ fn analyze(ctx: &Context, name: &str) -> Result<Vec<QueryRow>> {
     let c = ctx.db.get_vector_collection(name)?;
     let mut fields: std::collections::BTreeMap<String, (usize, std::collections::HashSet<String>)> =
         Default::default();
-    let mut cursor = None;
     let mut with_payload = 0usize;
-    loop {
-        ctx.check_deadline()?;
-        let page = c.scroll(None, 10_000, cursor)?;
-        for p in &page.points {
-            if let Some(Value::Object(m)) = &p.payload {
-                with_payload += 1;
-                for (k, v) in m {
-                    let e = fields.entry(k.clone()).or_default();
-                    e.0 += 1;
-                    if e.1.len() < 10_000 {
-                        e.1.insert(v.to_string());
-                    }
+    for p in c.scan(&ctx.scroll_request(None).with_vector(false))? {
+        if let Some(Value::Object(m)) = &p.payload {
+            with_payload += 1;
+            for (k, v) in m {
+                let e = fields.entry(k.clone()).or_default();
+                e.0 += 1;
+                if e.1.len() < 10_000 {
+                    e.1.insert(v.to_string());
                 }
             }
-        }
-        match page.next_cursor {
-            Some(next) => cursor = Some(next),
-            None => break,
         }
     }
     let stats: Map<String, Value> = fields
@@ -299,395 +281,4 @@ fn analyze(ctx: &Context, name: &str) -> Result<Vec<QueryRow>> {
     row.insert("with_payload".into(), Value::from(with_payload));
     row.insert("fields".into(), Value::Object(stats));
     Ok(vec![QueryRow::Columns(row)])
-}
-
-/// Ids of `table`'s points matching `filter` (all points when `None`).
-fn matching_ids(ctx: &Context, table: &str, filter: Option<&Condition>) -> Result<Vec<u64>> {
-    let q = SelectQuery {
-        distinct: false,
-        items: vec![SelectItem::Expr {
-            expr: Expr::Path(vec!["id".into()]),
-            alias: Some("id".into()),
-        }],
-        from: TableRef {
-            name: table.to_string(),
-            alias: None,
-        },
-        joins: Vec::new(),
-        filter: filter.cloned(),
-        group_by: Vec::new(),
-        having: None,
-        order_by: Vec::new(),
-        limit: Some(nearstore_ql::MAX_LIMIT),
-        offset: None,
-        with_options: Vec::new(),
-        fusion: None,
-    };
-    if let Some(f) = filter
-        && contains_near(f)
-    {
-        return Err(Error::InvalidArgument(
-            "UPDATE / DELETE select rows by payload or id, not by NEAR".into(),
-        ));
-    }
-    let mut ids = Vec::new();
-    let c = ctx.db.get_vector_collection(table)?;
-    // Large tables: page through the id order by chunks of MAX_LIMIT.
-    let total = c.len();
-    let mut offset = 0u64;
-    loop {
-        let mut page_q = q.clone();
-        page_q.offset = Some(offset);
-        let rows = run_select_with(ctx, &page_q)?;
-        let n = rows.len();
-        ids.extend(rows.iter().filter_map(|r| r.to_json()["id"].as_u64()));
-        offset += n as u64;
-        if n < nearstore_ql::MAX_LIMIT as usize || offset as usize >= total {
-            break;
-        }
-    }
-    Ok(ids)
-}
-
-fn contains_near(c: &Condition) -> bool {
-    match c {
-        Condition::And(p) | Condition::Or(p) => p.iter().any(contains_near),
-        Condition::Not(x) | Condition::Group(x) => contains_near(x),
-        Condition::VectorNear { .. }
-        | Condition::VectorNearFused { .. }
-        | Condition::SparseNear { .. } => true,
-        _ => false,
-    }
-}
-
-/// Sets a dotted path inside a JSON object (creating objects on the way).
-fn set_path(target: &mut Value, path: &[String], value: Value) {
-    if !target.is_object() {
-        *target = Value::Object(Map::new());
-    }
-    let mut at = target;
-    for (i, seg) in path.iter().enumerate() {
-        let Value::Object(m) = at else { return };
-        if i + 1 == path.len() {
-            m.insert(seg.clone(), value);
-            return;
-        }
-        at = m
-            .entry(seg.clone())
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !at.is_object() {
-            *at = Value::Object(Map::new());
-        }
-    }
-}
-
-fn insert(
-    ctx: &Context,
-    upsert: bool,
-    table: &str,
-    cols: &[String],
-    rows: &[Vec<Expr>],
-) -> Result<Vec<QueryRow>> {
-    let c = ctx.db.get_vector_collection(table)?;
-    let id_at = cols
-        .iter()
-        .position(|c| c == "id")
-        .ok_or_else(|| Error::InvalidArgument("INSERT needs an id column".into()))?;
-    let vector_at = cols
-        .iter()
-        .position(|c| c == "vector")
-        .ok_or_else(|| Error::InvalidArgument("INSERT needs a vector column".into()))?;
-    let mut points = Vec::with_capacity(rows.len());
-    for (n, row) in rows.iter().enumerate() {
-        if row.len() != cols.len() {
-            return Err(Error::InvalidArgument(format!(
-                "row {} has {} values for {} columns",
-                n + 1,
-                row.len(),
-                cols.len()
-            )));
-        }
-        let id = json_of(ctx, &row[id_at])?.as_u64().ok_or_else(|| {
-            Error::InvalidArgument(format!("row {}: id must be a non-negative integer", n + 1))
-        })?;
-        let vector = match &row[vector_at] {
-            Expr::Param(p) => ctx.vector(&nearstore_ql::ast::VectorExpr::Param(p.clone()))?,
-            other => other.as_vector().ok_or_else(|| {
-                Error::InvalidArgument(format!("row {}: vector must be a list of numbers", n + 1))
-            })?,
-        };
-        let mut payload = Value::Object(Map::new());
-        for (i, col) in cols.iter().enumerate() {
-            if i == id_at || i == vector_at {
-                continue;
-            }
-            let v = json_of(ctx, &row[i])?;
-            if col == "payload" {
-                match v {
-                    Value::Object(m) => payload
-                        .as_object_mut()
-                        .into_iter()
-                        .for_each(|p| p.extend(m.clone())),
-                    Value::String(s) => match serde_json::from_str::<Value>(&s) {
-                        Ok(Value::Object(m)) => payload
-                            .as_object_mut()
-                            .into_iter()
-                            .for_each(|p| p.extend(m.clone())),
-                        _ => {
-                            return Err(Error::InvalidArgument(format!(
-                                "row {}: payload must be a JSON object",
-                                n + 1
-                            )));
-                        }
-                    },
-                    _ => {
-                        return Err(Error::InvalidArgument(format!(
-                            "row {}: payload must be a JSON object",
-                            n + 1
-                        )));
-                    }
-                }
-            } else {
-                let path: Vec<String> = col.split('.').map(str::to_string).collect();
-                set_path(&mut payload, &path, v);
-            }
-        }
-        let payload = payload
-            .as_object()
-            .is_some_and(|m| !m.is_empty())
-            .then_some(payload);
-        points.push(Point::new(id, vector, payload));
-    }
-    if !upsert {
-        let ids: Vec<u64> = points.iter().map(|p| p.id).collect();
-        if let Some(existing) = c.get(&ids)?.into_iter().flatten().next() {
-            return Err(Error::PointExists(existing.id));
-        }
-        let mut seen = std::collections::HashSet::new();
-        if let Some(dup) = ids.iter().find(|id| !seen.insert(**id)) {
-            return Err(Error::PointExists(*dup));
-        }
-    }
-    let n = points.len();
-    c.upsert(points)?;
-    Ok(affected(n))
-}
-
-fn update(
-    ctx: &Context,
-    table: &str,
-    assignments: &[nearstore_ql::ast::Assignment],
-    filter: Option<&Condition>,
-) -> Result<Vec<QueryRow>> {
-    let c = ctx.db.get_vector_collection(table)?;
-    let ids = matching_ids(ctx, table, filter)?;
-    let mut updated = Vec::with_capacity(ids.len());
-    for point in c.get(&ids)?.into_iter().flatten() {
-        ctx.check_deadline()?;
-        let row = Row::single(
-            Source {
-                alias: table.to_string(),
-                collection: table.to_string(),
-                id: point.id,
-                payload: point.payload.clone().unwrap_or(Value::Null),
-                vector: Some(point.vector.clone()),
-            },
-            None,
-        );
-        let mut payload = point
-            .payload
-            .clone()
-            .unwrap_or_else(|| Value::Object(Map::new()));
-        let mut vector = point.vector.clone();
-        for a in assignments {
-            let v = eval(ctx, &row, &a.value)?;
-            match a.path.as_slice() {
-                [only] if only == "id" => {
-                    return Err(Error::InvalidArgument("UPDATE cannot change id".into()));
-                }
-                [only] if only == "vector" => {
-                    vector = v
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|x| x.as_f64().map(|f| f as f32))
-                                .collect()
-                        })
-                        .ok_or_else(|| {
-                            Error::InvalidArgument("vector must be set to a list of numbers".into())
-                        })?;
-                }
-                path => set_path(&mut payload, path, v),
-            }
-        }
-        updated.push(Point::new(point.id, vector, Some(payload)));
-    }
-    let n = updated.len();
-    c.upsert(updated)?;
-    Ok(affected(n))
-}
-
-/// EXPLAIN [ANALYZE] of a query, UPDATE or DELETE: one row per plan step.
-pub(crate) fn explain(
-    ctx: &Context,
-    statement: &Statement,
-    analyze: bool,
-) -> Result<Vec<QueryRow>> {
-    let stats = RefCell::new(Vec::<StepStats>::new());
-    let rows_of = |s: &StepStats| {
-        let mut m = vec![
-            ("step", Value::from(s.step.clone())),
-            ("detail", Value::from(s.detail.clone())),
-        ];
-        if analyze {
-            m.push(("rows", Value::from(s.rows)));
-            m.push(("time_us", Value::from(s.micros as u64)));
-        }
-        columns(m)
-    };
-    let select = match statement {
-        Statement::Select(q) => q.clone(),
-        Statement::Compound(c) => c.first.clone(),
-        Statement::Delete { table, filter } => SelectQuery {
-            distinct: false,
-            items: vec![SelectItem::Wildcard],
-            from: TableRef {
-                name: table.clone(),
-                alias: None,
-            },
-            joins: Vec::new(),
-            filter: Some(filter.clone()),
-            group_by: Vec::new(),
-            having: None,
-            order_by: Vec::new(),
-            limit: Some(nearstore_ql::MAX_LIMIT),
-            offset: None,
-            with_options: Vec::new(),
-            fusion: None,
-        },
-        _ => {
-            return Err(unsupported(&format!(
-                "EXPLAIN of {}",
-                statement_kind(statement)
-            )));
-        }
-    };
-    if analyze {
-        let started = Instant::now();
-        let inner = Context {
-            stats: Some(&stats),
-            ..ctx.nested()
-        };
-        let out = match statement {
-            Statement::Compound(c) => run_compound(&inner, &c.first, &c.rest)?,
-            _ => run_select_with(&inner, &select)?,
-        };
-        let mut rows: Vec<QueryRow> = stats.borrow().iter().map(rows_of).collect();
-        rows.push(rows_of(&StepStats {
-            step: "Total".into(),
-            rows: out.len(),
-            micros: started.elapsed().as_micros(),
-            detail: String::new(),
-        }));
-        return Ok(rows);
-    }
-    let plan = lower_select(ctx, &select)?;
-    let mut steps = Vec::new();
-    let source = if let Some(n) = &plan.near {
-        format!(
-            "VectorSearch: {} by {} (k = LIMIT + OFFSET), filter pushed down: [{}]{}",
-            select.from.name,
-            match &n.vector {
-                nearstore_ql::ast::VectorExpr::Param(p) => format!("${p}"),
-                nearstore_ql::ast::VectorExpr::Literal(v) => format!("{}-d literal", v.len()),
-            },
-            plan.pushed
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" AND "),
-            n.threshold
-                .as_ref()
-                .map_or(String::new(), |(op, v)| format!(
-                    ", score threshold {op:?} {v}"
-                )),
-        )
-    } else if plan.ids.is_some() {
-        format!("IdLookup: {}", select.from.name)
-    } else {
-        format!(
-            "Scan: {}, filter pushed down: [{}]",
-            select.from.name,
-            plan.pushed
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        )
-    };
-    steps.push(("Source", source));
-    for j in &select.joins {
-        steps.push(("Join", format!("{:?} {}", j.kind, j.table.name)));
-    }
-    if !plan.residual.is_empty() {
-        steps.push((
-            "Filter",
-            plan.residual
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" AND "),
-        ));
-    }
-    if !select.group_by.is_empty() || select.having.is_some() {
-        steps.push((
-            "Aggregate",
-            format!(
-                "group by [{}]",
-                select
-                    .group_by
-                    .iter()
-                    .map(|p| p.join("."))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        ));
-    }
-    if !select.order_by.is_empty() {
-        steps.push((
-            "Sort",
-            select
-                .order_by
-                .iter()
-                .map(|o| format!("{}{}", o.expr, if o.descending { " DESC" } else { "" }))
-                .collect::<Vec<_>>()
-                .join(", "),
-        ));
-    }
-    steps.push((
-        "Limit",
-        format!(
-            "offset {}, limit {}",
-            select.offset.unwrap_or(0),
-            select.limit.unwrap_or(nearstore_ql::DEFAULT_LIMIT)
-        ),
-    ));
-    Ok(steps
-        .into_iter()
-        .map(|(step, detail)| {
-            columns(vec![
-                ("step", Value::from(step)),
-                ("detail", Value::from(detail)),
-            ])
-        })
-        .collect())
-}
-
-fn statement_kind(s: &Statement) -> &'static str {
-    match s {
-        Statement::Match(_) => "MATCH",
-        Statement::Update { .. } => "UPDATE",
-        Statement::SelectEdges { .. } => "SELECT EDGES",
-        _ => "this statement",
-    }
 }

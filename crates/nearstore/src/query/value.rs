@@ -1,9 +1,9 @@
 //! Runtime values of the query language: JSON values with SQL-like ordering, arithmetic and
 //! time (`NOW()`, `INTERVAL`).
 //!
-//! - Ordering (ORDER BY, MIN / MAX, comparisons between computed values): numbers compare
-//!   numerically, strings by bytes, booleans false < true; values of different kinds order
-//!   null < bool < number < string < array < object (so sorting is total); NULL sorts last
+//! - Ordering (ORDER BY, MIN / MAX, comparisons between computed values): the filter crate's
+//!   total order ([`nearstore_filter::total_cmp`]: numbers by exact value, strings by bytes,
+//!   false < true, kinds null < bool < number < string < array < object); NULL sorts last
 //!   ascending and first descending.
 //! - Arithmetic on numbers only; anything with NULL is NULL; division by zero is NULL;
 //!   integer results stay integers while they fit.
@@ -18,41 +18,10 @@ use serde_json::{Number, Value};
 
 use crate::error::{Error, Result};
 
-fn kind_rank(v: &Value) -> u8 {
-    match v {
-        Value::Null => 0,
-        Value::Bool(_) => 1,
-        Value::Number(_) => 2,
-        Value::String(_) => 3,
-        Value::Array(_) => 4,
-        Value::Object(_) => 5,
-    }
-}
-
-/// A total order over values (see the module docs).
+/// The total order over values: the filter crate's, so ORDER BY, MIN / MAX and the
+/// filters agree (see [`nearstore_filter::total_cmp`]).
 pub fn compare(a: &Value, b: &Value) -> Ordering {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => match (x.as_i64(), y.as_i64()) {
-            (Some(i), Some(j)) => i.cmp(&j),
-            _ => {
-                let (x, y) = (x.as_f64().unwrap_or(0.0), y.as_f64().unwrap_or(0.0));
-                x.total_cmp(&y)
-            }
-        },
-        (Value::String(x), Value::String(y)) => x.as_bytes().cmp(y.as_bytes()),
-        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-        (Value::Array(x), Value::Array(y)) => {
-            for (p, q) in x.iter().zip(y) {
-                let o = compare(p, q);
-                if o != Ordering::Equal {
-                    return o;
-                }
-            }
-            x.len().cmp(&y.len())
-        }
-        (Value::Object(x), Value::Object(y)) => x.len().cmp(&y.len()),
-        _ => kind_rank(a).cmp(&kind_rank(b)),
-    }
+    nearstore_filter::total_cmp(a, b)
 }
 
 /// SQL equality: numbers by value (`3 = 3.0`), everything else structurally.

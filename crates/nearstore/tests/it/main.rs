@@ -1,7 +1,11 @@
 //! Scenario tests of the engine's public API: one module per concern.
 
 // Test code: a failed unwrap is a failed test.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test code: a failed unwrap is a failed test"
+)]
 
 mod conformance;
 mod corruption;
@@ -12,6 +16,7 @@ mod points;
 mod power_loss;
 mod ql_builder;
 mod readme;
+mod requests;
 mod search;
 mod workload;
 

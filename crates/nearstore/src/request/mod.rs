@@ -1,4 +1,21 @@
-//! [`SearchRequest`]: the one general description of a vector search.
+//! Engine requests: [`SearchRequest`] (a vector search), [`ScrollRequest`] (reading matching
+//! points page by page), [`WriteOptions`] (bulk writes), and the [`Deadline`] each carries.
+//!
+//! Where the pieces of a request are applied: the filter is resolved to an id bitmap
+//! (payload indexes, then payload evaluation) before the index runs; the index searches
+//! `limit + offset` deep under that bitmap; [`window::ResultWindow`] then applies the score
+//! threshold, the offset and the limit (only there); payloads and vectors are read for the
+//! final hits only. The deadline is checked by every loop that can run long.
+
+mod deadline;
+mod quality;
+mod scroll;
+pub(crate) mod window;
+
+pub(crate) use deadline::check as check_deadline;
+pub use deadline::{Clock, Deadline, SteppingClock, SystemClock};
+pub use quality::{SEARCH_QUALITY_NAMES, parse_search_quality, search_quality_names};
+pub use scroll::{Direction, MAX_SCROLL_LIMIT, OrderBy, ScrollCursor, ScrollRequest};
 
 use nearstore_filter::Filter;
 use nearstore_index::SearchQuality;
@@ -38,6 +55,10 @@ pub struct SearchRequest {
     /// Drop results worse than this score (in the metric's direction: for similarities a
     /// minimum, for distances a maximum).
     pub score_threshold: Option<f32>,
+    /// Whether a result scoring exactly the threshold is kept (default true).
+    pub score_threshold_inclusive: bool,
+    /// When to stop working ([`crate::ErrorKind::Cancelled`] after it; default none).
+    pub deadline: Option<Deadline>,
 }
 
 impl SearchRequest {
@@ -52,6 +73,8 @@ impl SearchRequest {
             with_payload: true,
             with_vector: false,
             score_threshold: None,
+            score_threshold_inclusive: true,
+            deadline: None,
         }
     }
 
@@ -97,9 +120,45 @@ impl SearchRequest {
         self
     }
 
-    /// Drops results worse than `score`.
+    /// Drops results worse than `score` (a result scoring exactly `score` is kept).
     pub fn score_threshold(mut self, score: f32) -> Self {
         self.score_threshold = Some(score);
+        self.score_threshold_inclusive = true;
         self
+    }
+
+    /// Drops results worse than `score` or scoring exactly `score`.
+    pub fn score_threshold_exclusive(mut self, score: f32) -> Self {
+        self.score_threshold = Some(score);
+        self.score_threshold_inclusive = false;
+        self
+    }
+
+    /// Stops at `deadline`.
+    pub fn deadline(mut self, deadline: Deadline) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+}
+
+/// Options of a write ([`crate::VectorCollection::upsert_with`]).
+///
+/// A write with a deadline is all or nothing: the deadline is checked while the batch is
+/// validated and encoded and once more just before it is logged. If it has passed by then
+/// the call fails with [`crate::Error::WriteCancelled`] and nothing was written; once
+/// logged, the write is applied whole and the call succeeds, even when that finishes after
+/// the deadline (a logged write is never stopped half applied).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct WriteOptions {
+    /// When to give up before writing.
+    pub deadline: Option<Deadline>,
+}
+
+impl WriteOptions {
+    /// Options with a deadline.
+    pub fn deadline(deadline: Deadline) -> Self {
+        WriteOptions {
+            deadline: Some(deadline),
+        }
     }
 }
