@@ -194,7 +194,9 @@ impl HnswIndex {
             )));
         }
         let hits =
-            self.search_prepared(&self.space.prepare(query), k, quality, allow, opts, &|| false);
+            self.search_prepared(&self.space.prepare(query), k, quality, allow, opts, &|| {
+                false
+            });
         Ok(hits.unwrap_or_default())
     }
 

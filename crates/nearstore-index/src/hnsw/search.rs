@@ -223,6 +223,10 @@ impl HnswIndex {
         Some(hits)
     }
 
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the request's parts (k, ef, mode, allow-list, rescoring, stop hook) each used once"
+    )]
     fn graph_search(
         &self,
         q_f32: &[f32],
