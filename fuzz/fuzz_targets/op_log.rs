@@ -32,11 +32,8 @@ fuzz_target!(|data: &[u8]| {
     });
     if let Ok(log) = opened {
         assert!(total <= bytes.len(), "operations larger than the file");
-        // Known finding (fuzz/regressions/op_log/seq-u64-max, for the storage crate): an
-        // operation numbered u64::MAX opens, and the next number cannot be after it.
-        // Exempted here so fuzzing goes on; drop the exemption once `OpLog::open` refuses it.
-        if last != Some(u64::MAX) {
-            assert!(last.is_none_or(|l| log.next_seq() > l));
-        }
+        // An operation numbered u64::MAX is refused at open (fuzz/regressions/op_log/
+        // seq-u64-max), so the next number is always after the last replayed one.
+        assert!(last.is_none_or(|l| log.next_seq() > l));
     }
 });

@@ -132,6 +132,16 @@ impl<'p> Reassembly<'p> {
                 ));
             }
             None => {
+                // A number no operation can follow is damage (no writer reaches it: one
+                // operation per number from the checkpoint on), and refusing it here keeps
+                // `next_seq` after every replayed operation.
+                if seq == u64::MAX {
+                    return Err(Error::corruption(
+                        path,
+                        offset,
+                        format!("operation number {seq} leaves no room for another"),
+                    ));
+                }
                 if let Some(l) = self.last_seq
                     && seq <= l
                 {
@@ -187,7 +197,8 @@ impl OpLog {
             log.truncate_to(p.start)?;
         }
         let last_seq = ops.last_seq;
-        let next_seq = last_seq.map_or(first_seq, |l| (l + 1).max(first_seq));
+        // `l < u64::MAX`: `Reassembly::record` refuses that number.
+        let next_seq = last_seq.map_or(first_seq, |l| l.saturating_add(1).max(first_seq));
         Ok(OpLog {
             log,
             path: path.to_path_buf(),
@@ -215,6 +226,13 @@ impl OpLog {
     /// Appends one operation; returns its sequence number. Durable per the log's mode.
     pub fn append(&mut self, op: &[u8]) -> Result<u64> {
         let seq = self.next_seq;
+        if seq == u64::MAX {
+            // Open refuses a log holding this number; giving it out would do the same.
+            return Err(Error::InvalidArgument(format!(
+                "{}: operation numbers exhausted",
+                self.path.display()
+            )));
+        }
         let synced = self.log.synced_end();
         let chunks: Vec<&[u8]> = if op.is_empty() {
             vec![op]
@@ -311,6 +329,41 @@ mod tests {
             vec![(1, b"one".to_vec()), (2, vec![]), (3, b"three".to_vec())]
         );
         assert_eq!(log.next_seq(), 4);
+    }
+
+    #[test]
+    fn the_last_operation_number_is_refused_at_append_and_at_open() {
+        // Found by the op_log fuzz target (fuzz/regressions/op_log/seq-u64-max): an
+        // operation numbered u64::MAX opened, and the next number was not after it.
+        let b = FaultyBackend::new();
+        let path = Path::new("/c/ops.log");
+        b.create_dir_all(Path::new("/c")).unwrap();
+        let (mut log, _) = replay(&b, path, u64::MAX - 1);
+        assert_eq!(log.append(b"a").unwrap(), u64::MAX - 1);
+        let err = log.append(b"b").unwrap_err();
+        assert!(err.to_string().contains("exhausted"), "{err}");
+        drop(log);
+        let (log, ops) = replay(&b, path, 1);
+        assert_eq!(ops, vec![(u64::MAX - 1, b"a".to_vec())]);
+        assert_eq!(log.next_seq(), u64::MAX);
+
+        // A log whose record carries u64::MAX (damage, or a hostile file) is refused.
+        let path = Path::new("/c/max.log");
+        let mut body = Vec::new();
+        body.put_u64(u64::MAX);
+        body.push(LAST_RECORD);
+        body.extend_from_slice(b"x");
+        let mut framed = Vec::new();
+        frame(&body, 0, &mut framed);
+        RecordLog::create(&b, path, &OP_LOG_MAGIC, 0).unwrap();
+        let (mut raw, _, _) = RecordLog::open(&b, path, &OP_LOG_MAGIC, |_, _| Ok(())).unwrap();
+        raw.append_framed(&framed).unwrap();
+        raw.sync().unwrap();
+        drop(raw);
+        let err = OpLog::open(&b, path, Durability::Flush, 1, |_, _| Ok(()))
+            .err()
+            .unwrap();
+        assert!(err.to_string().contains("leaves no room"), "{err}");
     }
 
     #[test]
