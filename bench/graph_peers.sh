@@ -13,7 +13,7 @@
 #    prints one table with the ratios.
 #
 # Both measurements run under `flock $NEARSTORE_BENCH_LOCK` when that variable is set (on the
-# shared development machine: NEARSTORE_BENCH_LOCK=/work/cargo.lock CARGO=lcargo), so nothing
+# development machine shared with other builds), so nothing
 # compiles while they run. Definitions of the figures: the example's and the .py's docs.
 set -euo pipefail
 

@@ -23,7 +23,7 @@ Run (from the repository root; builds the package into a venv under the target d
     crates/nearstore-python/tests/run.sh -q          # once: venv + wheel (or any venv with it)
     VENV=${CARGO_TARGET_DIR:-target}/nearstore-python/venv
     $VENV/bin/pip install hnswlib
-    flock /work/cargo.lock $VENV/bin/python bench/python_bench.py     # on the shared dev machine
+    $VENV/bin/python bench/python_bench.py
 
 Options: --dataset DIR (base.fvecs, query.fvecs, groundtruth.ivecs), --limit N (first N base
 rows; the ground truth is then recomputed exactly), --k 10, --m 16, --ef-construction 200,

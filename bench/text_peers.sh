@@ -32,9 +32,8 @@ if [[ ! -x "$venv/bin/python" ]]; then
 fi
 "$venv/bin/python" -c "import tantivy" 2>/dev/null || "$venv/bin/pip" install -q tantivy
 
-# NO_BUILD=1 skips the build (so the measuring part can run under a lock the build also takes:
-#   lcargo build --release -p nearstore-text --example text_bench &&
-#   NO_BUILD=1 flock /work/cargo.lock bench/text_peers.sh).
+# NO_BUILD=1 skips the build (when the example is already built, e.g. so that the measuring
+# part alone runs under a lock that builds also take).
 if [[ "${NO_BUILD:-0}" != 1 ]]; then
     cargo build --release -q -p nearstore-text --example text_bench
 fi

@@ -11,7 +11,7 @@
 #   NEARSTORE_PY_VENV    the virtual environment (default $CARGO_TARGET_DIR/nearstore-python/venv)
 #   PYTHON               the interpreter that makes the venv (default python3; 3.10 or newer)
 #   NEARSTORE_BUILD_LOCK a lock file; when set, the cargo build runs under `flock` on it (on a
-#                        shared development machine: NEARSTORE_BUILD_LOCK=/work/cargo.lock)
+#                        development machine shared with other builds)
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"

@@ -2,8 +2,7 @@
 //! engine scan each, so the time per matched point should stay flat from 10k to 50k points
 //! (before, both re-ran the SELECT with a growing OFFSET: quadratic).
 //!
-//! `cargo run --release -p nearstore --example update_delete_scaling` (hold the build lock
-//! when measuring: `flock /work/cargo.lock target/release/examples/update_delete_scaling`).
+//! `cargo run --release -p nearstore --example update_delete_scaling` (on a quiet machine).
 
 use std::time::Instant;
 
