@@ -1,8 +1,9 @@
 //! The HNSW checkpoint (`nearstore_index::HnswIndex::load`). Checksums would stop almost
 //! every random file at the section header, so the input is cut into the checkpoint's
-//! nine sections (each led by its little-endian u16 length, cut at the input's end) and
-//! written as a valid section file: the fuzzer then reaches the graph decoder itself
-//! (levels, links, entry point, free list). A file that loads must answer a search and
+//! thirteen sections (the nine of the graph, then the four of quantized storage: settings,
+//! codebook, codes, norms; each led by its little-endian u16 length, cut at the input's
+//! end) and written as a valid section file: the fuzzer then reaches the graph decoder
+//! itself (levels, links, entry point, free list) and the codes' decoder. A file that loads must answer a search and
 //! save again to a file that loads.
 #![no_main]
 
@@ -10,15 +11,18 @@ use std::path::Path;
 
 use libfuzzer_sys::fuzz_target;
 use nearstore_fuzz::{DIR, backend};
-use nearstore_index::HnswIndex;
+use nearstore_index::{HnswIndex, MemorySource};
 use nearstore_storage::sections::write_sections;
 
 /// The checkpoint's magic (`hnsw::io::HNSW_MAGIC`, not exported by the index crate).
 const HNSW_MAGIC: [u8; 8] = *b"NSHNSW01";
 
+/// Sections of a checkpoint with quantized storage (a nine-section file loads as `full`).
+const SECTIONS: usize = 13;
+
 fn split(mut data: &[u8]) -> Vec<Vec<u8>> {
-    let mut out = Vec::with_capacity(9);
-    for _ in 0..9 {
+    let mut out = Vec::with_capacity(SECTIONS);
+    for _ in 0..SECTIONS {
         let len = match data {
             [a, b, rest @ ..] => {
                 data = rest;
@@ -41,10 +45,13 @@ fuzz_target!(|data: &[u8]| {
     let sections = split(data);
     let refs: Vec<&[u8]> = sections.iter().map(Vec::as_slice).collect();
     write_sections(backend, &path, &HNSW_MAGIC, &refs).expect("in-memory write");
-    let Ok((index, _lsn)) = HnswIndex::load(backend, &path) else {
+    // An empty source: a quantized checkpoint needs one to load (rescoring finds nothing).
+    let source = MemorySource::new();
+    let Ok((index, _lsn)) = HnswIndex::load_with_source(backend, &path, Some(source.clone()))
+    else {
         return;
     };
     let again = dir.join("again.bin");
     index.save(backend, &again, 0).expect("save a loaded index");
-    HnswIndex::load(backend, &again).expect("a saved index loads");
+    HnswIndex::load_with_source(backend, &again, Some(source)).expect("a saved index loads");
 });

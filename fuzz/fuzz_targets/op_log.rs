@@ -25,7 +25,10 @@ fuzz_target!(|data: &[u8]| {
     let mut last: Option<u64> = None;
     let mut total = 0usize;
     let opened = OpLog::open(b.as_ref(), &file, Durability::Flush, 0, |seq, op| {
-        assert!(last.is_none_or(|l| seq > l), "sequence {seq} after {last:?}");
+        assert!(
+            last.is_none_or(|l| seq > l),
+            "sequence {seq} after {last:?}"
+        );
         last = Some(seq);
         total += op.len();
         Ok(())

@@ -17,11 +17,14 @@ fuzz_target!(|data: &[u8]| {
     let dim = usize::from(d % 8) + 1;
     let b = backend();
     let dir = std::path::Path::new(DIR);
-    drop(VectorStore::open_with(b.clone(), dir, dim, VectorStoreOptions::default()).expect("create"));
+    drop(
+        VectorStore::open_with(b.clone(), dir, dim, VectorStoreOptions::default()).expect("create"),
+    );
     let wal = path(WAL_FILE);
     let header = b.read_file(&wal).expect("a new store has a WAL");
     put_file(&b, &wal, &framed_log(&header, rest));
-    let Ok(store) = VectorStore::open_with(b.clone(), dir, dim, VectorStoreOptions::default()) else {
+    let Ok(store) = VectorStore::open_with(b.clone(), dir, dim, VectorStoreOptions::default())
+    else {
         return;
     };
     let mut ids = store.ids();

@@ -364,7 +364,9 @@ fn load_rows(
             }
             let mut arena = VectorArena::new(dim);
             arena.reserve(n);
-            let mut row = Vec::with_capacity(dim);
+            // Grown by the first row, never sized from the header's `dim` (which an empty
+            // index does not bound: a damaged one asked for 16 GB here, found by fuzzing).
+            let mut row = Vec::new();
             for chunk in vectors.chunks_exact(dim * 4) {
                 row.clear();
                 row.extend(decode(chunk, f32::from_le_bytes));
