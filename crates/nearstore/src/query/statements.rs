@@ -69,7 +69,31 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
             }
             for (key, value) in options.other.iter().chain(with) {
                 let v = option_value(ctx, value)?;
-                match key.as_str() {
+                match key.to_ascii_lowercase().as_str() {
+                    // HNSW options may also be given in WITH, as the reference accepts;
+                    // given both in the parentheses and in WITH is an error, not a silent pick.
+                    name @ ("m" | "ef_construction") => {
+                        let given = if name == "m" {
+                            options.m
+                        } else {
+                            options.ef_construction
+                        };
+                        if given.is_some() {
+                            return Err(Error::InvalidArgument(format!(
+                                "collection option {name:?} is given twice"
+                            )));
+                        }
+                        let n = v.as_u64().filter(|n| *n > 0).ok_or_else(|| {
+                            Error::InvalidArgument(format!(
+                                "collection option {name:?} must be a positive integer, got {v}"
+                            ))
+                        })?;
+                        if name == "m" {
+                            config.hnsw.m = n as usize;
+                        } else {
+                            config.hnsw.ef_construction = n as usize;
+                        }
+                    }
                     "ef_search" => config.hnsw.ef_search = v.as_u64().unwrap_or(0) as usize,
                     "durability" => {
                         let text = v.as_str().unwrap_or_default().to_string();
