@@ -32,18 +32,19 @@ use crate::dispatch::kernels;
 /// empty sets are identical). Both are integer counts, so they are bit-identical whichever
 /// kernel ran. Over packed bits (`&[u64]`) the same definitions apply to the bits.
 ///
-/// Serde and [`FromStr`] names: `cosine`, `euclidean` (alias `l2`), `dot` (alias
-/// `dot_product`), `hamming`, `jaccard`.
+/// Names: `cosine`, `euclidean` (aliases `l2`), `dot` (aliases `dotproduct`,
+/// `dot_product`, `inner`, `inner_product`, `ip`), `hamming`, `jaccard`, ASCII
+/// case-insensitively. [`FromStr`] is the one parse of a metric name: serde deserializes
+/// through it, and the query language and the server call it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub enum DistanceMetric {
     /// Cosine similarity (higher is better).
     Cosine,
     /// Euclidean (L2) distance (lower is better).
-    #[serde(alias = "l2")]
     Euclidean,
     /// Inner product (higher is better).
-    #[serde(rename = "dot", alias = "dot_product")]
+    #[serde(rename = "dot")]
     DotProduct,
     /// Hamming distance over set components or bits (lower is better).
     Hamming,
@@ -140,6 +141,14 @@ impl fmt::Display for DistanceMetric {
     }
 }
 
+impl TryFrom<String> for DistanceMetric {
+    type Error = Error;
+
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
 impl FromStr for DistanceMetric {
     type Err = Error;
 
@@ -149,7 +158,9 @@ impl FromStr for DistanceMetric {
         match lower.as_str() {
             "cosine" => Ok(DistanceMetric::Cosine),
             "euclidean" | "l2" => Ok(DistanceMetric::Euclidean),
-            "dot" | "dot_product" => Ok(DistanceMetric::DotProduct),
+            "dot" | "dotproduct" | "dot_product" | "inner" | "inner_product" | "ip" => {
+                Ok(DistanceMetric::DotProduct)
+            }
             "hamming" => Ok(DistanceMetric::Hamming),
             "jaccard" => Ok(DistanceMetric::Jaccard),
             _ => Err(Error::UnknownMetric { name: s.to_owned() }),
@@ -208,6 +219,33 @@ mod tests {
             DistanceMetric::Euclidean
         );
         assert!("manhattan".parse::<DistanceMetric>().is_err());
+    }
+
+    #[test]
+    fn every_reference_alias_parses_case_insensitively() {
+        let cases = [
+            ("dot", DistanceMetric::DotProduct),
+            ("dotproduct", DistanceMetric::DotProduct),
+            ("inner", DistanceMetric::DotProduct),
+            ("ip", DistanceMetric::DotProduct),
+            ("l2", DistanceMetric::Euclidean),
+            ("euclidean", DistanceMetric::Euclidean),
+            ("cosine", DistanceMetric::Cosine),
+            ("hamming", DistanceMetric::Hamming),
+            ("jaccard", DistanceMetric::Jaccard),
+        ];
+        for (name, metric) in cases {
+            for spelled in [name.to_string(), name.to_ascii_uppercase()] {
+                assert_eq!(
+                    spelled.parse::<DistanceMetric>().unwrap(),
+                    metric,
+                    "{spelled}"
+                );
+                let json = format!("\"{spelled}\"");
+                let back: DistanceMetric = serde_json::from_str(&json).unwrap();
+                assert_eq!(back, metric, "serde {spelled}");
+            }
+        }
     }
 
     #[test]

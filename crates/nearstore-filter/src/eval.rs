@@ -129,11 +129,13 @@ pub(crate) fn contains(v: &Value, x: &Value) -> bool {
     }
 }
 
-/// A `{"lat": number, "lon": number}` object with both in range (extra keys allowed).
+/// A `{"lat": number, "lon": number}` object with both in range (extra keys allowed); the
+/// longitude may also be spelled `lng` (as the query-language spec accepts). When both are
+/// present `lon` is used.
 pub(crate) fn geo_point(v: &Value) -> Option<GeoPoint> {
     let obj = v.as_object()?;
     let lat = obj.get("lat")?.as_f64()?;
-    let lon = obj.get("lon")?.as_f64()?;
+    let lon = obj.get("lon").or_else(|| obj.get("lng"))?.as_f64()?;
     let valid = (-90.0..=90.0).contains(&lat) && (-180.0..=180.0).contains(&lon);
     valid.then_some(GeoPoint { lat, lon })
 }
@@ -440,6 +442,24 @@ mod tests {
         assert!(m(&wrap, &json!({"loc": {"lat": 0, "lon": 180}})));
         assert!(!m(&wrap, &json!({"loc": {"lat": 0, "lon": 0}})));
         assert!(!m(&wrap, &json!({"loc": "not a point"})));
+    }
+
+    #[test]
+    fn geo_points_spelled_lng_match_like_lon() {
+        let within = Filter::geo_radius("loc", 48.8566, 2.3522, 350_000.0);
+        assert!(m(
+            &within,
+            &json!({"loc": {"lat": 51.5074, "lng": -0.1278}})
+        ));
+        assert!(!m(&within, &json!({"loc": {"lat": 40.71, "lng": -74.0}})));
+        let plain = Filter::geo_box(
+            "loc",
+            GeoPoint::new(10.0, -10.0),
+            GeoPoint::new(-10.0, 10.0),
+        );
+        assert!(m(&plain, &json!({"loc": {"lat": 0, "lng": 5}})));
+        assert!(!m(&plain, &json!({"loc": {"lat": 0, "lng": 20}})));
+        assert!(!m(&plain, &json!({"loc": {"lat": 0, "lng": 200}})));
     }
 
     #[test]

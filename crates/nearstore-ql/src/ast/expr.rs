@@ -8,11 +8,14 @@ use super::query::{OrderItem, SelectQuery};
 /// A value or arithmetic expression.
 ///
 /// Numbers: an integer literal that fits `i64` is [`Expr::Integer`] (a leading `-` is part of
-/// the literal), anything with a fraction or exponent is [`Expr::Float`] (always finite).
+/// the literal), a larger one that fits `u64` (point ids are u64) is [`Expr::Unsigned`],
+/// anything with a fraction or exponent is [`Expr::Float`] (always finite).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Expr {
     /// `42`, `-7`.
     Integer(i64),
+    /// An integer literal above `i64::MAX` that fits `u64`: `18446744073709551615`.
+    Unsigned(u64),
     /// `0.5`, `-1e-3` (finite).
     Float(f64),
     /// `'text'`.
@@ -136,6 +139,7 @@ impl Expr {
             .iter()
             .map(|item| match item {
                 Expr::Integer(i) => Some(*i as f32),
+                Expr::Unsigned(u) => Some(*u as f32),
                 Expr::Float(f) => Some(*f as f32),
                 _ => None,
             })
@@ -147,6 +151,7 @@ impl Expr {
     pub fn to_json(&self) -> Option<serde_json::Value> {
         Some(match self {
             Expr::Integer(i) => serde_json::Value::from(*i),
+            Expr::Unsigned(u) => serde_json::Value::from(*u),
             Expr::Float(f) => serde_json::Value::from(serde_json::Number::from_f64(*f)?),
             Expr::String(s) => serde_json::Value::String(s.clone()),
             Expr::Bool(b) => serde_json::Value::Bool(*b),

@@ -12,6 +12,7 @@ impl fmt::Display for Expr {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Expr::Integer(i) => write!(f, "{i}"),
+            Expr::Unsigned(u) => write!(f, "{u}"),
             Expr::Float(x) => write!(f, "{x:?}"),
             Expr::String(s) => write!(f, "{}", Quoted(s)),
             Expr::Bool(true) => f.write_str("TRUE"),
@@ -35,7 +36,9 @@ impl fmt::Display for Expr {
             // `-(5)` keeps a negated literal from folding into `-5`; `- -x` (spaced, so not
             // a comment) adds no nesting level, so printing never deepens a tree's text.
             Expr::Negate(inner) => match **inner {
-                Expr::Binary { .. } | Expr::Integer(_) | Expr::Float(_) => write!(f, "-({inner})"),
+                Expr::Binary { .. } | Expr::Integer(_) | Expr::Unsigned(_) | Expr::Float(_) => {
+                    write!(f, "-({inner})")
+                }
                 Expr::Negate(_) => write!(f, "- {inner}"),
                 _ => write!(f, "-{inner}"),
             },

@@ -85,15 +85,20 @@ impl Parser<'_> {
             end: token.span.end,
         };
         match token.kind {
-            TokenKind::Integer(text) => format!("{sign}{text}")
-                .parse::<i64>()
-                .map(Expr::Integer)
-                .map_err(|_| {
+            TokenKind::Integer(text) => {
+                let signed = format!("{sign}{text}").parse::<i64>().map(Expr::Integer);
+                // Point ids are u64: a positive literal above i64::MAX is still a number.
+                let unsigned = || match minus {
+                    None => text.parse::<u64>().ok().map(Expr::Unsigned),
+                    Some(_) => None,
+                };
+                signed.ok().or_else(unsigned).ok_or_else(|| {
                     self.invalid(
                         format!("integer {sign}{text} does not fit in 64 bits"),
                         span,
                     )
-                }),
+                })
+            }
             TokenKind::Float(text) => match format!("{sign}{text}").parse::<f64>() {
                 Ok(f) if f.is_finite() => Ok(Expr::Float(f)),
                 _ => Err(self.invalid(format!("number {sign}{text} is out of range"), span)),
@@ -442,6 +447,11 @@ mod tests {
         assert_eq!(order_expr("-5"), Expr::Integer(-5));
         assert_eq!(order_expr("-2.5e1"), Expr::Float(-25.0));
         assert_eq!(order_expr("-9223372036854775808"), Expr::Integer(i64::MIN));
+        assert_eq!(
+            order_expr("9223372036854775808"),
+            Expr::Unsigned(9_223_372_036_854_775_808)
+        );
+        assert_eq!(order_expr("18446744073709551615"), Expr::Unsigned(u64::MAX));
         assert_eq!(order_expr("-x"), Expr::Negate(Box::new(path("x"))));
         assert_eq!(order_expr("-(5)"), Expr::Negate(Box::new(Expr::Integer(5))));
         assert_eq!(
@@ -460,7 +470,8 @@ mod tests {
 
     #[test]
     fn out_of_range_numbers_are_errors() {
-        assert!(crate::parse("SELECT * FROM t ORDER BY 9223372036854775808").is_err());
+        assert!(crate::parse("SELECT * FROM t ORDER BY 18446744073709551616").is_err());
+        assert!(crate::parse("SELECT * FROM t ORDER BY -9223372036854775809").is_err());
         assert!(crate::parse("SELECT * FROM t ORDER BY 1e309").is_err());
         assert!(crate::parse("SELECT * FROM t WHERE v NEAR [3.4e38, 1]").is_ok());
         assert!(crate::parse("SELECT * FROM t WHERE v NEAR [3.5e39]").is_err());

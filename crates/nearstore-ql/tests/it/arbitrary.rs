@@ -58,6 +58,7 @@ fn sparse_vector_expr() -> impl Strategy<Value = SparseVectorExpr> {
 fn leaf_expr() -> BoxedStrategy<Expr> {
     prop_oneof![
         any::<i64>().prop_map(Expr::Integer),
+        ((i64::MAX as u64 + 1)..=u64::MAX).prop_map(Expr::Unsigned),
         finite_f64().prop_map(Expr::Float),
         any::<String>().prop_map(Expr::String),
         any::<bool>().prop_map(Expr::Bool),

@@ -7,23 +7,36 @@ use utoipa::ToSchema;
 use crate::config::Limits;
 use crate::error::{Error, Result};
 
-/// Distance metric by name (`l2` is `euclidean`, `dot_product` is `dot`).
+/// Distance metric by name; read through [`DistanceMetric`]'s one parse, so every alias
+/// it accepts (`l2`, `dotproduct`, `inner`, `ip`, ...) in any case is accepted here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize, ToSchema)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "lowercase", try_from = "String")]
 pub(crate) enum MetricName {
     /// Cosine similarity (higher is better).
     #[default]
     Cosine,
     /// Euclidean distance (lower is better).
-    #[serde(alias = "l2")]
     Euclidean,
     /// Dot product (higher is better).
-    #[serde(alias = "dot_product")]
     Dot,
     /// Hamming distance (lower is better).
     Hamming,
     /// Jaccard similarity (higher is better).
     Jaccard,
+}
+
+impl TryFrom<String> for MetricName {
+    type Error = <DistanceMetric as std::str::FromStr>::Err;
+
+    fn try_from(name: String) -> std::result::Result<Self, Self::Error> {
+        Ok(match name.parse::<DistanceMetric>()? {
+            DistanceMetric::Cosine => MetricName::Cosine,
+            DistanceMetric::Euclidean => MetricName::Euclidean,
+            DistanceMetric::DotProduct => MetricName::Dot,
+            DistanceMetric::Hamming => MetricName::Hamming,
+            DistanceMetric::Jaccard => MetricName::Jaccard,
+        })
+    }
 }
 
 impl From<MetricName> for DistanceMetric {

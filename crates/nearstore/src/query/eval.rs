@@ -115,6 +115,7 @@ pub(crate) fn resolve_path(ctx: &Context, row: &Row, path: &Path) -> Value {
 pub(crate) fn eval(ctx: &Context, row: &Row, expr: &Expr) -> Result<Value> {
     Ok(match expr {
         Expr::Integer(i) => Value::from(*i),
+        Expr::Unsigned(u) => Value::from(*u),
         Expr::Float(f) => super::value::number(*f),
         Expr::String(s) => Value::String(s.clone()),
         Expr::Bool(b) => Value::Bool(*b),

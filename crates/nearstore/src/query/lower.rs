@@ -68,6 +68,7 @@ fn flatten_and(cond: &Condition, out: &mut Vec<Condition>) {
 pub(crate) fn is_constant(expr: &Expr, lets: &[String]) -> bool {
     match expr {
         Expr::Integer(_)
+        | Expr::Unsigned(_)
         | Expr::Float(_)
         | Expr::String(_)
         | Expr::Bool(_)

@@ -18,8 +18,8 @@ use super::value::compare;
 use super::{Context, QueryRow, with_deadline};
 use crate::error::{Error, Result};
 use nearstore_ql::ast::{
-    AggregateArgument, Condition, Expr, OrderItem, SelectItem, SelectQuery, SetOperator,
-    WindowFunction,
+    AggregateArgument, AggregateFunction, Condition, Expr, OrderItem, SelectItem, SelectQuery,
+    SetOperator, WindowFunction,
 };
 use nearstore_ql::{DEFAULT_LIMIT, MAX_LIMIT};
 
@@ -199,10 +199,27 @@ fn group(ctx: &Context, q: &SelectQuery, rows: Vec<Row>, aggregates: &[Expr]) ->
     Ok(out)
 }
 
+/// The output key of a projected expression: its alias, a path's dotted text, the
+/// reference's names for unaliased aggregates (`count`, `count_<field>`, `sum_<field>`,
+/// `avg_<field>`, `min_<field>`, `max_<field>`), else the expression's canonical text.
 fn column_name(expr: &Expr, alias: &Option<String>) -> String {
     match (alias, expr) {
         (Some(a), _) => a.clone(),
         (None, Expr::Path(p)) => p.join("."),
+        (None, Expr::Aggregate { function, argument }) => {
+            let prefix = match function {
+                AggregateFunction::Count => "count",
+                AggregateFunction::Sum => "sum",
+                AggregateFunction::Avg => "avg",
+                AggregateFunction::Min => "min",
+                AggregateFunction::Max => "max",
+                _ => return expr.to_string(),
+            };
+            match argument {
+                AggregateArgument::Star => prefix.to_string(),
+                AggregateArgument::Path(p) => format!("{prefix}_{}", p.join(".")),
+            }
+        }
         (None, e) => e.to_string(),
     }
 }

@@ -69,7 +69,31 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
             }
             for (key, value) in options.other.iter().chain(with) {
                 let v = option_value(ctx, value)?;
-                match key.as_str() {
+                match key.to_ascii_lowercase().as_str() {
+                    // HNSW options may also be given in WITH, as the reference accepts;
+                    // given both in the parentheses and in WITH is an error, not a silent pick.
+                    name @ ("m" | "ef_construction") => {
+                        let given = if name == "m" {
+                            options.m
+                        } else {
+                            options.ef_construction
+                        };
+                        if given.is_some() {
+                            return Err(Error::InvalidArgument(format!(
+                                "collection option {name:?} is given twice"
+                            )));
+                        }
+                        let n = v.as_u64().filter(|n| *n > 0).ok_or_else(|| {
+                            Error::InvalidArgument(format!(
+                                "collection option {name:?} must be a positive integer, got {v}"
+                            ))
+                        })?;
+                        if name == "m" {
+                            config.hnsw.m = n as usize;
+                        } else {
+                            config.hnsw.ef_construction = n as usize;
+                        }
+                    }
                     "ef_search" => config.hnsw.ef_search = v.as_u64().unwrap_or(0) as usize,
                     "durability" => {
                         let text = v.as_str().unwrap_or_default().to_string();
@@ -104,15 +128,13 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
             let field = field.join(".");
             let kind = infer_index_kind(&c, &field)?;
             c.create_field_index(&field, kind)?;
-            Ok(vec![columns(vec![
-                ("index", Value::from(field)),
-                ("kind", Value::from(kind.to_string())),
-            ])])
+            // As the reference: index DDL answers no rows (DESCRIBE shows the index).
+            Ok(Vec::new())
         }
         Statement::DropIndex { collection, field } => {
             let c = ctx.db.get_vector_collection(collection)?;
-            let dropped = c.drop_field_index(&field.join("."))?;
-            Ok(affected(usize::from(dropped)))
+            c.drop_field_index(&field.join("."))?;
+            Ok(Vec::new())
         }
         Statement::Insert {
             upsert,
@@ -149,7 +171,8 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
         Statement::Truncate { name } => {
             let c = ctx.db.get_vector_collection(name)?;
             let ids = c.matching_ids(None, ctx.engine_deadline().as_ref())?;
-            Ok(affected(c.delete(&ids)?))
+            let deleted = c.delete(&ids)?;
+            Ok(vec![columns(vec![("deleted_count", Value::from(deleted))])])
         }
         Statement::AlterCollection { name, options } => {
             let c = ctx.db.get_vector_collection(name)?;
@@ -189,7 +212,11 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
             for c in &targets {
                 if *full { c.checkpoint()? } else { c.flush()? }
             }
-            Ok(affected(targets.len()))
+            Ok(vec![columns(vec![
+                ("status", Value::from("ok")),
+                ("full", Value::from(*full)),
+                ("collections", Value::from(targets.len())),
+            ])])
         }
         Statement::TrainQuantizer { .. } => Err(unsupported("quantization (TRAIN QUANTIZER)")),
         Statement::Explain { .. } => Err(Error::InvalidArgument("EXPLAIN cannot be nested".into())),
@@ -240,6 +267,7 @@ fn describe_row(c: &VectorCollection) -> QueryRow {
         .collect();
     columns(vec![
         ("name", Value::from(c.name())),
+        ("type", Value::from("vector")),
         ("points", Value::from(c.len())),
         ("dimension", Value::from(config.dim)),
         ("metric", Value::from(config.metric.name())),
@@ -278,6 +306,7 @@ fn analyze(ctx: &Context, name: &str) -> Result<Vec<QueryRow>> {
     let QueryRow::Columns(mut row) = describe_row(&c) else {
         return Ok(Vec::new());
     };
+    row.insert("total_points".into(), Value::from(c.len()));
     row.insert("with_payload".into(), Value::from(with_payload));
     row.insert("fields".into(), Value::Object(stats));
     Ok(vec![QueryRow::Columns(row)])
