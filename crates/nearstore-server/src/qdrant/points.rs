@@ -121,6 +121,28 @@ impl PayloadSel {
     }
 }
 
+/// An f32 as the JSON number of its shortest decimal form (a stored 0.15 prints `0.15`, not
+/// the widened `0.15000000596046448`). The digits are formatted on the stack by `ryu`; the
+/// f64 nearest those digits prints back as the same digits. Non-finite values (never stored:
+/// upserts refuse them) become `null`, as serde_json does.
+pub(crate) fn f32_number(x: f32) -> Value {
+    if !x.is_finite() {
+        return Value::Null;
+    }
+    let mut digits = ryu::Buffer::new();
+    digits
+        .format_finite(x)
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or(Value::Null, Value::Number)
+}
+
+/// A vector as a JSON list of [`f32_number`]s.
+pub(crate) fn f32_list(v: &[f32]) -> Value {
+    Value::Array(v.iter().map(|&x| f32_number(x)).collect())
+}
+
 /// Reads `with_vector` (a bool, or a list of vector names where `""` means the default).
 pub(crate) fn with_vector(v: Option<&Value>) -> Result<bool> {
     match v {
@@ -137,7 +159,7 @@ pub(crate) fn record(p: Point, sel: &PayloadSel, vector: bool) -> Value {
     json!({
         "id": id,
         "payload": sel.apply(p.payload),
-        "vector": if vector { json!(p.vector) } else { Value::Null },
+        "vector": if vector { f32_list(&p.vector) } else { Value::Null },
         "shard_key": null,
         "order_value": null,
     })
@@ -149,9 +171,9 @@ pub(crate) fn scored(p: Point, score: f32, sel: &PayloadSel, vector: bool) -> Va
     json!({
         "id": id,
         "version": 0,
-        "score": score,
+        "score": f32_number(score),
         "payload": sel.apply(p.payload),
-        "vector": if vector { json!(p.vector) } else { Value::Null },
+        "vector": if vector { f32_list(&p.vector) } else { Value::Null },
         "shard_key": null,
         "order_value": null,
     })
@@ -482,4 +504,19 @@ pub(crate) async fn count(
     let c = state.collection(&name)?;
     let n = blocking(move || Ok(c.count(filter.as_ref())?)).await?;
     Ok(qdrant_ok(json!({"count": n}), started))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_numbers_print_their_shortest_digits() {
+        assert_eq!(f32_number(0.15).to_string(), "0.15");
+        assert_eq!(f32_number(-1.0e-7).to_string(), "-1e-7");
+        assert_eq!(f32_number(f32::MAX).to_string(), "3.4028235e+38");
+        assert_eq!(f32_number(1.0).to_string(), "1.0");
+        assert_eq!(f32_number(f32::NAN), Value::Null);
+        assert_eq!(f32_list(&[0.1, 0.7]).to_string(), "[0.1,0.7]");
+    }
 }
