@@ -149,6 +149,21 @@ fn vector_params(v: Option<&Value>) -> Result<&Map<String, Value>> {
     }
 }
 
+/// The longest collection name Qdrant accepts, in characters.
+const MAX_NAME_CHARS: usize = 255;
+
+/// Refuses a collection name Qdrant's validation refuses (empty or over 255 characters) with
+/// 422, before the engine sees it.
+fn check_name(name: &str) -> Result<()> {
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS {
+        return Err(Error::validation(format!(
+            "collection_name: length {chars} invalid, must be 1 to {MAX_NAME_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
 /// `PUT /collections/{name}`: creates a collection with one unnamed dense vector.
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -156,6 +171,22 @@ pub(crate) async fn create(
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<Response> {
     let started = Instant::now();
+    check_name(&name)?;
+    for key in [
+        "shard_number",
+        "replication_factor",
+        "write_consistency_factor",
+    ] {
+        match body.get(key) {
+            None | Some(Value::Null) => {}
+            Some(v) if v.as_u64().is_some_and(|n| n >= 1) => {}
+            Some(v) => {
+                return Err(Error::validation(format!(
+                    "{key}: value {v} invalid, must be an integer of at least 1"
+                )));
+            }
+        }
+    }
     let params = vector_params(body.get("vectors"))?;
     for unsupported in ["multivector_config", "quantization_config"] {
         if params.get(unsupported).is_some_and(|v| !v.is_null()) {
@@ -229,7 +260,18 @@ fn parse_schema(v: Option<&Value>) -> Result<FieldIndexKind> {
     };
     match name {
         "keyword" => Ok(FieldIndexKind::Keyword),
-        "integer" => Ok(FieldIndexKind::Integer),
+        "integer" => {
+            let flag = |k: &str| match v.and_then(|o| o.get(k)) {
+                Some(Value::Bool(b)) => *b,
+                _ => true,
+            };
+            if !flag("lookup") && !flag("range") {
+                return Err(Error::validation(
+                    "an integer index must have lookup or range enabled",
+                ));
+            }
+            Ok(FieldIndexKind::Integer)
+        }
         "float" => Ok(FieldIndexKind::Float),
         "bool" => Ok(FieldIndexKind::Bool),
         "text" | "geo" | "datetime" | "uuid" => {

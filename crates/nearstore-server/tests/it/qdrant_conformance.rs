@@ -82,3 +82,94 @@ async fn vectors_and_scores_print_as_f32() {
     assert_eq!(b["results"][0]["score"], json!(0.15), "{b}");
     assert_eq!(b["results"][0]["vector"], json!([0.15, 0.7]), "{b}");
 }
+
+#[tokio::test]
+async fn invalid_settings_are_422() {
+    let s = start(ServerConfig::default()).await;
+    for key in [
+        "shard_number",
+        "replication_factor",
+        "write_consistency_factor",
+    ] {
+        for bad in [json!(0), json!(-1)] {
+            let (st, b) = s
+                .put(
+                    "/collections/bad",
+                    json!({"vectors": {"size": 2, "distance": "Dot"}, key: bad}),
+                )
+                .await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{key} {b}");
+            assert!(b["status"]["error"].as_str().unwrap().contains(key), "{b}");
+        }
+    }
+    let (st, b) = s.get("/collections/bad/exists").await;
+    assert_eq!(ok(st, &b)["exists"], json!(false));
+    let long = "n".repeat(256);
+    let (st, b) = s
+        .put(
+            &format!("/collections/{long}"),
+            json!({"vectors": {"size": 2, "distance": "Dot"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let (st, b) = s
+        .put(
+            "/collections/good",
+            json!({"vectors": {"size": 2, "distance": "Dot"}, "shard_number": 1, "replication_factor": 2}),
+        )
+        .await;
+    ok(st, &b);
+    let (st, b) = s
+        .put(
+            "/collections/good/index",
+            json!({"field_name": "n", "field_schema": {"type": "integer", "lookup": false, "range": false}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let (st, b) = s
+        .put(
+            "/collections/good/index",
+            json!({"field_name": "n", "field_schema": {"type": "integer", "lookup": false, "range": true}}),
+        )
+        .await;
+    ok(st, &b);
+    let (st, b) = s
+        .post(
+            "/collections/good/points/search",
+            json!({"vector": [1.0, 0.0], "params": {"hnsw_ef": 0}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+}
+
+#[tokio::test]
+async fn a_huge_limit_is_clamped() {
+    let s = start(ServerConfig::default()).await;
+    dot_collection(&s, "h").await;
+    let (st, b) = s
+        .put(
+            "/collections/h/points?wait=true",
+            json!({"points": [{"id": 1, "vector": [1.0, 0.0]}, {"id": 2, "vector": [0.0, 1.0]}]}),
+        )
+        .await;
+    ok(st, &b);
+    for path in [
+        "/collections/h/points/search",
+        "/collections/h/points/query",
+    ] {
+        let key = if path.ends_with("search") {
+            "vector"
+        } else {
+            "query"
+        };
+        let (st, b) = s
+            .post(
+                path,
+                json!({key: [1.0, 0.0], "limit": 1_000_000_000_000u64}),
+            )
+            .await;
+        let hits = ok(st, &b);
+        let hits = hits.get("points").unwrap_or(&hits);
+        assert_eq!(hits.as_array().unwrap().len(), 2, "{b}");
+    }
+}
