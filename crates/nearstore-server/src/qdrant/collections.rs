@@ -16,11 +16,14 @@ use crate::state::AppState;
 /// The Qdrant version whose REST API this subset follows (reported by `GET /`).
 pub(crate) const QDRANT_API_VERSION: &str = "1.15.0";
 
-/// `GET /`: `{"title", "version"}` (the Qdrant client checks `version`).
+/// `GET /`: `{"title", "version", "commit"}` (the Qdrant client checks `version`). `commit`
+/// is the `NEARSTORE_COMMIT` environment variable at build time (a release build sets it to
+/// the git hash), else null: a development build does not know its commit.
 pub(crate) async fn root() -> axum::Json<Value> {
     axum::Json(json!({
         "title": "nearstore (Qdrant-compatible REST subset)",
         "version": QDRANT_API_VERSION,
+        "commit": option_env!("NEARSTORE_COMMIT"),
         "nearstore_version": env!("CARGO_PKG_VERSION"),
     }))
 }

@@ -173,3 +173,29 @@ async fn a_huge_limit_is_clamped() {
         assert_eq!(hits.as_array().unwrap().len(), 2, "{b}");
     }
 }
+
+#[tokio::test]
+async fn root_and_probes_answer_as_qdrant_does() {
+    let s = start(ServerConfig::default()).await;
+    let (st, b) = s.get("/").await;
+    assert_eq!(st, StatusCode::OK);
+    let root = b.as_object().unwrap();
+    assert!(root.contains_key("commit"), "{b}");
+    assert!(b["commit"].is_string() || b["commit"].is_null(), "{b}");
+    for (path, body) in [
+        ("/healthz", "healthz check passed"),
+        ("/livez", "livez check passed"),
+        ("/readyz", "all shards are ready"),
+    ] {
+        let resp = s
+            .client
+            .get(format!("{}{path}", s.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        let kind = resp.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(kind.starts_with("text/plain"), "{path}: {kind}");
+        assert_eq!(resp.text().await.unwrap(), body, "{path}");
+    }
+}
