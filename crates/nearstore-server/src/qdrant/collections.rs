@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use nearstore::{DistanceMetric, FieldIndexKind, Filter, VectorCollection};
+use nearstore::{DistanceMetric, FieldIndexKind, Filter, StorageMode, VectorCollection};
 use serde_json::{Map, Value, json};
 
 use crate::body::{JsonBody, qdrant_ok};
@@ -73,10 +73,23 @@ fn schema_name(kind: FieldIndexKind) -> &'static str {
     kind.name()
 }
 
+/// Where a collection's vectors and payloads live, as Qdrant's `(vectors.on_disk,
+/// on_disk_payload)`. `Full` storage serves vectors from the memory-mapped vector file (the
+/// HNSW graph reads them through the store, holding no copy) and payload bodies from the
+/// payload log (only the id -> offset index is in memory): both on disk. A storage mode this
+/// layer does not know yet is reported as in memory, the claim that promises less.
+fn on_disk(mode: StorageMode) -> (bool, bool) {
+    match mode {
+        StorageMode::Full => (true, true),
+        _ => (false, false),
+    }
+}
+
 /// Qdrant's collection info for `c`.
 pub(crate) fn info(c: &VectorCollection) -> Result<Value> {
     let config = c.config();
     let points = c.len();
+    let (vectors_on_disk, payload_on_disk) = on_disk(config.storage_mode);
     let mut schema = Map::new();
     for (field, kind) in c.field_indexes() {
         let indexed = c.count(Some(&Filter::is_not_null(&field)))?;
@@ -93,11 +106,15 @@ pub(crate) fn info(c: &VectorCollection) -> Result<Value> {
         "segments_count": 1,
         "config": {
             "params": {
-                "vectors": {"size": config.dim, "distance": distance_name(config.metric)},
+                "vectors": {
+                    "size": config.dim,
+                    "distance": distance_name(config.metric),
+                    "on_disk": vectors_on_disk,
+                },
                 "shard_number": 1,
                 "replication_factor": 1,
                 "write_consistency_factor": 1,
-                "on_disk_payload": true,
+                "on_disk_payload": payload_on_disk,
             },
             "hnsw_config": {
                 "m": config.hnsw.m,

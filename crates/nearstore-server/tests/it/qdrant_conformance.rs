@@ -199,3 +199,19 @@ async fn root_and_probes_answer_as_qdrant_does() {
         assert_eq!(resp.text().await.unwrap(), body, "{path}");
     }
 }
+
+#[tokio::test]
+async fn collection_info_says_where_data_lives() {
+    let s = start(ServerConfig::default()).await;
+    dot_collection(&s, "i").await;
+    let (st, b) = s.get("/collections/i").await;
+    let params = ok(st, &b)["config"]["params"].clone();
+    // Full storage: vectors served from the memory-mapped vector file, payloads from the
+    // payload log.
+    assert_eq!(
+        params["vectors"],
+        json!({"size": 2, "distance": "Dot", "on_disk": true}),
+        "{params}"
+    );
+    assert_eq!(params["on_disk_payload"], json!(true), "{params}");
+}
