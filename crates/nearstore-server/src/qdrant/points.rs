@@ -279,6 +279,53 @@ fn same_uuid(a: &str, b: &str) -> bool {
     matches!((uuid::Uuid::parse_str(a), uuid::Uuid::parse_str(b)), (Ok(x), Ok(y)) if x == y)
 }
 
+/// Qdrant's `update_mode` of an upsert: which of the sent points are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UpdateMode {
+    /// Every point (the default).
+    Upsert,
+    /// Only points whose id is not stored yet; existing points are left as they are.
+    InsertOnly,
+    /// Only points whose id is stored already; new ids are skipped.
+    UpdateOnly,
+}
+
+impl UpdateMode {
+    fn parse(v: Option<&Value>) -> Result<Self> {
+        match v {
+            None | Some(Value::Null) => Ok(UpdateMode::Upsert),
+            Some(Value::String(s)) if s == "upsert" => Ok(UpdateMode::Upsert),
+            Some(Value::String(s)) if s == "insert_only" => Ok(UpdateMode::InsertOnly),
+            Some(Value::String(s)) if s == "update_only" => Ok(UpdateMode::UpdateOnly),
+            Some(other) => Err(Error::bad_request(format!(
+                "unknown update_mode {other} (expected upsert, insert_only or update_only)"
+            ))),
+        }
+    }
+
+    /// Keeps the points this mode writes. The existence check and the write are two steps:
+    /// a concurrent writer of the same ids can land between them (Qdrant applies the check
+    /// inside its update; NearStore's engine has no conditional upsert).
+    fn select(
+        self,
+        c: &VectorCollection,
+        points: Vec<(ExtId, Point)>,
+    ) -> Result<Vec<(ExtId, Point)>> {
+        if self == UpdateMode::Upsert {
+            return Ok(points);
+        }
+        let ids: Vec<u64> = points.iter().map(|(_, p)| p.id).collect();
+        let stored = c.get(&ids)?;
+        let keep_stored = self == UpdateMode::UpdateOnly;
+        Ok(points
+            .into_iter()
+            .zip(stored)
+            .filter(|(_, s)| s.is_some() == keep_stored)
+            .map(|(p, _)| p)
+            .collect())
+    }
+}
+
 /// `PUT /collections/{name}/points`.
 pub(crate) async fn upsert(
     State(state): State<AppState>,
@@ -287,8 +334,13 @@ pub(crate) async fn upsert(
 ) -> Result<Response> {
     let started = Instant::now();
     let points = upsert_points(&body, state.limits.max_batch_points)?;
+    let mode = UpdateMode::parse(body.get("update_mode"))?;
     let c = state.collection(&name)?;
     blocking(move || {
+        let points = mode.select(&c, points)?;
+        if points.is_empty() {
+            return Ok(());
+        }
         check_uuid_collisions(&c, &points)?;
         Ok(c.upsert(points.into_iter().map(|(_, p)| p).collect())?)
     })

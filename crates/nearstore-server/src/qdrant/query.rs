@@ -128,8 +128,15 @@ fn query_body(body: &Map<String, Value>) -> Result<Search> {
             ));
         }
         Some(Value::Object(q)) if q.contains_key("nearest") => {
-            if q.get("mix").is_some_and(|v| !v.is_null()) {
-                return Err(Error::not_supported("nearest with mix"));
+            // Any option beside the target (`mmr`, `mix`) would change the ranking: refuse
+            // it rather than answer plain nearest neighbours.
+            if let Some((key, _)) = q.iter().find(|(k, v)| *k != "nearest" && !v.is_null()) {
+                let what = if key == "mmr" {
+                    "MMR (\"mmr\": diversity re-ranking of a nearest query)".to_string()
+                } else {
+                    format!("nearest with {key:?}")
+                };
+                return Err(Error::not_supported(what));
             }
             target(q.get("nearest").unwrap_or(&Value::Null))?
         }

@@ -215,3 +215,101 @@ async fn collection_info_says_where_data_lives() {
     );
     assert_eq!(params["on_disk_payload"], json!(true), "{params}");
 }
+
+async fn stored_ids(s: &TestServer, name: &str) -> Vec<Value> {
+    let (st, b) = s
+        .post(
+            &format!("/collections/{name}/points/scroll"),
+            json!({"limit": 100, "with_vector": true}),
+        )
+        .await;
+    let page = ok(st, &b);
+    page["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| json!([p["id"], p["vector"]]))
+        .collect()
+}
+
+#[tokio::test]
+async fn update_mode_insert_only_and_update_only() {
+    let s = start(ServerConfig::default()).await;
+    dot_collection(&s, "u").await;
+    let (st, b) = s
+        .put(
+            "/collections/u/points?wait=true",
+            json!({"points": [{"id": 1, "vector": [1.0, 0.0]}]}),
+        )
+        .await;
+    ok(st, &b);
+    // insert_only: the new id 2 is written, the existing id 1 keeps its vector.
+    let (st, b) = s
+        .put(
+            "/collections/u/points?wait=true",
+            json!({"update_mode": "insert_only", "points": [
+                {"id": 1, "vector": [0.5, 0.5]}, {"id": 2, "vector": [0.0, 1.0]}]}),
+        )
+        .await;
+    ok(st, &b);
+    assert_eq!(
+        stored_ids(&s, "u").await,
+        vec![json!([1, [1.0, 0.0]]), json!([2, [0.0, 1.0]])]
+    );
+    // update_only: the existing id 2 changes, the new id 3 is skipped.
+    let (st, b) = s
+        .put(
+            "/collections/u/points?wait=true",
+            json!({"update_mode": "update_only", "batch": {
+                "ids": [2, 3], "vectors": [[0.25, 0.75], [1.0, 1.0]]}}),
+        )
+        .await;
+    ok(st, &b);
+    assert_eq!(
+        stored_ids(&s, "u").await,
+        vec![json!([1, [1.0, 0.0]]), json!([2, [0.25, 0.75]])]
+    );
+    // The default (and "upsert") writes everything; an unknown mode is refused.
+    let (st, b) = s
+        .put(
+            "/collections/u/points?wait=true",
+            json!({"update_mode": "upsert", "points": [{"id": 3, "vector": [1.0, 1.0]}]}),
+        )
+        .await;
+    ok(st, &b);
+    assert_eq!(stored_ids(&s, "u").await.len(), 3);
+    let (st, b) = s
+        .put(
+            "/collections/u/points",
+            json!({"update_mode": "sometimes", "points": [{"id": 4, "vector": [1.0, 1.0]}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(stored_ids(&s, "u").await.len(), 3);
+}
+
+#[tokio::test]
+async fn mmr_is_refused_not_ignored() {
+    let s = start(ServerConfig::default()).await;
+    dot_collection(&s, "m").await;
+    let (st, b) = s
+        .post(
+            "/collections/m/points/query",
+            json!({"query": {"nearest": [1.0, 0.0], "mmr": {"diversity": 0.5}}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+    let msg = b["status"]["error"].as_str().unwrap();
+    assert!(
+        msg.contains("MMR") && msg.contains("not supported"),
+        "{msg}"
+    );
+    // Without mmr the same query is answered.
+    let (st, b) = s
+        .post(
+            "/collections/m/points/query",
+            json!({"query": {"nearest": [1.0, 0.0], "mmr": null}}),
+        )
+        .await;
+    ok(st, &b);
+}
