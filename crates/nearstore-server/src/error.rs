@@ -42,6 +42,10 @@ pub enum Error {
     /// A malformed request: bad JSON, wrong content type, a bad parameter.
     #[error("{0}")]
     BadRequest(String),
+    /// A request that parses but breaks a rule on a value (a count below 1, a name too
+    /// long): 422, as Qdrant answers its validation errors.
+    #[error("Validation error: {0}")]
+    Validation(String),
     /// A feature this server does not offer (for example parts of Qdrant's API).
     #[error("{0} is not supported by NearStore")]
     NotSupported(String),
@@ -117,6 +121,7 @@ impl Error {
         match self {
             Error::Engine(e) => engine_status(e),
             Error::BadRequest(_) | Error::NotSupported(_) => StatusCode::BAD_REQUEST,
+            Error::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Error::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Error::Forbidden { .. } => StatusCode::FORBIDDEN,
             Error::NotFound(_) => StatusCode::NOT_FOUND,
@@ -144,6 +149,10 @@ impl Error {
 
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Error::BadRequest(message.into())
+    }
+
+    pub(crate) fn validation(message: impl Into<String>) -> Self {
+        Error::Validation(message.into())
     }
 
     pub(crate) fn not_supported(what: impl Into<String>) -> Self {

@@ -58,7 +58,7 @@
 //! | `DELETE /v1/collections/{name}/indexes/{field}` | | `{"dropped": field}` or 404 |
 //! | `POST /v1/collections/{name}/flush`, `POST /v1/flush` | | `{"flushed": [names]}` |
 //! | `POST /v1/query` | `{"query": "SELECT ...", "params"?: {"v": [...]}}` | `{"rows": [...]}` (the query language; read-write keys) |
-//! | `GET /healthz`, `GET /readyz` | | `{"status": "ok"}`, `{"status": "ready"}` (503 while shutting down); no key needed |
+//! | `GET /healthz`, `GET /livez`, `GET /readyz` | | plain text as Qdrant answers: `healthz check passed`, `livez check passed`, `all shards are ready` (503 while shutting down); no key needed |
 //! | `GET /metrics` | | Prometheus text (see [`metrics`](crate#metrics)) |
 //! | `GET /openapi.json` | | OpenAPI 3.1, generated from the route table, with the schemas of every native body derived (`utoipa`) from the types serde reads and writes |
 //!

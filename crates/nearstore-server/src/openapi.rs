@@ -77,6 +77,9 @@ fn operation(spec: &RouteSpec, schemas: &mut Vec<(String, RefOr<Schema>)>) -> Va
             json!({"application/openmetrics-text": {"schema": {"type": "string"}}})
         }
         (None, "/openapi.json") => json_content(json!({"type": "object"})),
+        (None, "/healthz" | "/livez" | "/readyz") => {
+            json!({"text/plain": {"schema": {"type": "string"}}})
+        }
         (None, _) => json_content(json!({})),
     };
     let mut responses = Map::new();
@@ -88,7 +91,7 @@ fn operation(spec: &RouteSpec, schemas: &mut Vec<(String, RefOr<Schema>)>) -> Va
         "responses".into(),
         json!({
             "400": err, "401": err, "403": err, "404": err, "408": err, "409": err,
-            "413": err, "500": err, "503": err,
+            "413": err, "422": err, "500": err, "503": err,
         }),
     );
     if let Some(Value::Object(all)) = op.get_mut("responses") {

@@ -8,21 +8,6 @@ use crate::body::raw_to_value;
 use crate::error::Result;
 use crate::model::RawJson;
 
-/// `GET /healthz` answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Health {
-    /// Always `ok`.
-    pub(crate) status: &'static str,
-}
-
-/// `GET /readyz` answer.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct Ready {
-    /// Always `ready` (503 otherwise).
-    pub(crate) status: &'static str,
-    pub(crate) collections: usize,
-}
-
 /// Flush answer: the collections flushed.
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct Flushed {

@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use nearstore::{DistanceMetric, FieldIndexKind, Filter, VectorCollection};
+use nearstore::{DistanceMetric, FieldIndexKind, Filter, StorageMode, VectorCollection};
 use serde_json::{Map, Value, json};
 
 use crate::body::{JsonBody, qdrant_ok};
@@ -16,11 +16,14 @@ use crate::state::AppState;
 /// The Qdrant version whose REST API this subset follows (reported by `GET /`).
 pub(crate) const QDRANT_API_VERSION: &str = "1.15.0";
 
-/// `GET /`: `{"title", "version"}` (the Qdrant client checks `version`).
+/// `GET /`: `{"title", "version", "commit"}` (the Qdrant client checks `version`). `commit`
+/// is the `NEARSTORE_COMMIT` environment variable at build time (a release build sets it to
+/// the git hash), else null: a development build does not know its commit.
 pub(crate) async fn root() -> axum::Json<Value> {
     axum::Json(json!({
         "title": "nearstore (Qdrant-compatible REST subset)",
         "version": QDRANT_API_VERSION,
+        "commit": option_env!("NEARSTORE_COMMIT"),
         "nearstore_version": env!("CARGO_PKG_VERSION"),
     }))
 }
@@ -70,10 +73,23 @@ fn schema_name(kind: FieldIndexKind) -> &'static str {
     kind.name()
 }
 
+/// Where a collection's vectors and payloads live, as Qdrant's `(vectors.on_disk,
+/// on_disk_payload)`. `Full` storage serves vectors from the memory-mapped vector file (the
+/// HNSW graph reads them through the store, holding no copy) and payload bodies from the
+/// payload log (only the id -> offset index is in memory): both on disk. A storage mode this
+/// layer does not know yet is reported as in memory, the claim that promises less.
+fn on_disk(mode: StorageMode) -> (bool, bool) {
+    match mode {
+        StorageMode::Full => (true, true),
+        _ => (false, false),
+    }
+}
+
 /// Qdrant's collection info for `c`.
 pub(crate) fn info(c: &VectorCollection) -> Result<Value> {
     let config = c.config();
     let points = c.len();
+    let (vectors_on_disk, payload_on_disk) = on_disk(config.storage_mode);
     let mut schema = Map::new();
     for (field, kind) in c.field_indexes() {
         let indexed = c.count(Some(&Filter::is_not_null(&field)))?;
@@ -90,11 +106,15 @@ pub(crate) fn info(c: &VectorCollection) -> Result<Value> {
         "segments_count": 1,
         "config": {
             "params": {
-                "vectors": {"size": config.dim, "distance": distance_name(config.metric)},
+                "vectors": {
+                    "size": config.dim,
+                    "distance": distance_name(config.metric),
+                    "on_disk": vectors_on_disk,
+                },
                 "shard_number": 1,
                 "replication_factor": 1,
                 "write_consistency_factor": 1,
-                "on_disk_payload": true,
+                "on_disk_payload": payload_on_disk,
             },
             "hnsw_config": {
                 "m": config.hnsw.m,
@@ -149,6 +169,21 @@ fn vector_params(v: Option<&Value>) -> Result<&Map<String, Value>> {
     }
 }
 
+/// The longest collection name Qdrant accepts, in characters.
+const MAX_NAME_CHARS: usize = 255;
+
+/// Refuses a collection name Qdrant's validation refuses (empty or over 255 characters) with
+/// 422, before the engine sees it.
+fn check_name(name: &str) -> Result<()> {
+    let chars = name.chars().count();
+    if chars == 0 || chars > MAX_NAME_CHARS {
+        return Err(Error::validation(format!(
+            "collection_name: length {chars} invalid, must be 1 to {MAX_NAME_CHARS} characters"
+        )));
+    }
+    Ok(())
+}
+
 /// `PUT /collections/{name}`: creates a collection with one unnamed dense vector.
 pub(crate) async fn create(
     State(state): State<AppState>,
@@ -156,6 +191,22 @@ pub(crate) async fn create(
     JsonBody(body): JsonBody<Map<String, Value>>,
 ) -> Result<Response> {
     let started = Instant::now();
+    check_name(&name)?;
+    for key in [
+        "shard_number",
+        "replication_factor",
+        "write_consistency_factor",
+    ] {
+        match body.get(key) {
+            None | Some(Value::Null) => {}
+            Some(v) if v.as_u64().is_some_and(|n| n >= 1) => {}
+            Some(v) => {
+                return Err(Error::validation(format!(
+                    "{key}: value {v} invalid, must be an integer of at least 1"
+                )));
+            }
+        }
+    }
     let params = vector_params(body.get("vectors"))?;
     for unsupported in ["multivector_config", "quantization_config"] {
         if params.get(unsupported).is_some_and(|v| !v.is_null()) {
@@ -229,7 +280,18 @@ fn parse_schema(v: Option<&Value>) -> Result<FieldIndexKind> {
     };
     match name {
         "keyword" => Ok(FieldIndexKind::Keyword),
-        "integer" => Ok(FieldIndexKind::Integer),
+        "integer" => {
+            let flag = |k: &str| match v.and_then(|o| o.get(k)) {
+                Some(Value::Bool(b)) => *b,
+                _ => true,
+            };
+            if !flag("lookup") && !flag("range") {
+                return Err(Error::validation(
+                    "an integer index must have lookup or range enabled",
+                ));
+            }
+            Ok(FieldIndexKind::Integer)
+        }
         "float" => Ok(FieldIndexKind::Float),
         "bool" => Ok(FieldIndexKind::Bool),
         "text" | "geo" | "datetime" | "uuid" => {

@@ -121,6 +121,28 @@ impl PayloadSel {
     }
 }
 
+/// An f32 as the JSON number of its shortest decimal form (a stored 0.15 prints `0.15`, not
+/// the widened `0.15000000596046448`). The digits are formatted on the stack by `ryu`; the
+/// f64 nearest those digits prints back as the same digits. Non-finite values (never stored:
+/// upserts refuse them) become `null`, as serde_json does.
+pub(crate) fn f32_number(x: f32) -> Value {
+    if !x.is_finite() {
+        return Value::Null;
+    }
+    let mut digits = ryu::Buffer::new();
+    digits
+        .format_finite(x)
+        .parse::<f64>()
+        .ok()
+        .and_then(serde_json::Number::from_f64)
+        .map_or(Value::Null, Value::Number)
+}
+
+/// A vector as a JSON list of [`f32_number`]s.
+pub(crate) fn f32_list(v: &[f32]) -> Value {
+    Value::Array(v.iter().map(|&x| f32_number(x)).collect())
+}
+
 /// Reads `with_vector` (a bool, or a list of vector names where `""` means the default).
 pub(crate) fn with_vector(v: Option<&Value>) -> Result<bool> {
     match v {
@@ -137,7 +159,7 @@ pub(crate) fn record(p: Point, sel: &PayloadSel, vector: bool) -> Value {
     json!({
         "id": id,
         "payload": sel.apply(p.payload),
-        "vector": if vector { json!(p.vector) } else { Value::Null },
+        "vector": if vector { f32_list(&p.vector) } else { Value::Null },
         "shard_key": null,
         "order_value": null,
     })
@@ -149,9 +171,9 @@ pub(crate) fn scored(p: Point, score: f32, sel: &PayloadSel, vector: bool) -> Va
     json!({
         "id": id,
         "version": 0,
-        "score": score,
+        "score": f32_number(score),
         "payload": sel.apply(p.payload),
-        "vector": if vector { json!(p.vector) } else { Value::Null },
+        "vector": if vector { f32_list(&p.vector) } else { Value::Null },
         "shard_key": null,
         "order_value": null,
     })
@@ -257,6 +279,53 @@ fn same_uuid(a: &str, b: &str) -> bool {
     matches!((uuid::Uuid::parse_str(a), uuid::Uuid::parse_str(b)), (Ok(x), Ok(y)) if x == y)
 }
 
+/// Qdrant's `update_mode` of an upsert: which of the sent points are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum UpdateMode {
+    /// Every point (the default).
+    Upsert,
+    /// Only points whose id is not stored yet; existing points are left as they are.
+    InsertOnly,
+    /// Only points whose id is stored already; new ids are skipped.
+    UpdateOnly,
+}
+
+impl UpdateMode {
+    fn parse(v: Option<&Value>) -> Result<Self> {
+        match v {
+            None | Some(Value::Null) => Ok(UpdateMode::Upsert),
+            Some(Value::String(s)) if s == "upsert" => Ok(UpdateMode::Upsert),
+            Some(Value::String(s)) if s == "insert_only" => Ok(UpdateMode::InsertOnly),
+            Some(Value::String(s)) if s == "update_only" => Ok(UpdateMode::UpdateOnly),
+            Some(other) => Err(Error::bad_request(format!(
+                "unknown update_mode {other} (expected upsert, insert_only or update_only)"
+            ))),
+        }
+    }
+
+    /// Keeps the points this mode writes. The existence check and the write are two steps:
+    /// a concurrent writer of the same ids can land between them (Qdrant applies the check
+    /// inside its update; NearStore's engine has no conditional upsert).
+    fn select(
+        self,
+        c: &VectorCollection,
+        points: Vec<(ExtId, Point)>,
+    ) -> Result<Vec<(ExtId, Point)>> {
+        if self == UpdateMode::Upsert {
+            return Ok(points);
+        }
+        let ids: Vec<u64> = points.iter().map(|(_, p)| p.id).collect();
+        let stored = c.get(&ids)?;
+        let keep_stored = self == UpdateMode::UpdateOnly;
+        Ok(points
+            .into_iter()
+            .zip(stored)
+            .filter(|(_, s)| s.is_some() == keep_stored)
+            .map(|(p, _)| p)
+            .collect())
+    }
+}
+
 /// `PUT /collections/{name}/points`.
 pub(crate) async fn upsert(
     State(state): State<AppState>,
@@ -265,8 +334,13 @@ pub(crate) async fn upsert(
 ) -> Result<Response> {
     let started = Instant::now();
     let points = upsert_points(&body, state.limits.max_batch_points)?;
+    let mode = UpdateMode::parse(body.get("update_mode"))?;
     let c = state.collection(&name)?;
     blocking(move || {
+        let points = mode.select(&c, points)?;
+        if points.is_empty() {
+            return Ok(());
+        }
         check_uuid_collisions(&c, &points)?;
         Ok(c.upsert(points.into_iter().map(|(_, p)| p).collect())?)
     })
@@ -482,4 +556,19 @@ pub(crate) async fn count(
     let c = state.collection(&name)?;
     let n = blocking(move || Ok(c.count(filter.as_ref())?)).await?;
     Ok(qdrant_ok(json!({"count": n}), started))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn f32_numbers_print_their_shortest_digits() {
+        assert_eq!(f32_number(0.15).to_string(), "0.15");
+        assert_eq!(f32_number(-1.0e-7).to_string(), "-1e-7");
+        assert_eq!(f32_number(f32::MAX).to_string(), "3.4028235e+38");
+        assert_eq!(f32_number(1.0).to_string(), "1.0");
+        assert_eq!(f32_number(f32::NAN), Value::Null);
+        assert_eq!(f32_list(&[0.1, 0.7]).to_string(), "[0.1,0.7]");
+    }
 }

@@ -56,10 +56,13 @@ fn quality(params: Option<&Value>) -> Result<Option<SearchQuality>> {
     }
     match p.get("hnsw_ef") {
         None | Some(Value::Null) => Ok(None),
-        Some(v) => v
-            .as_u64()
-            .map(|ef| Some(SearchQuality::Ef(ef as usize)))
-            .ok_or_else(|| Error::bad_request("params.hnsw_ef must be a positive integer")),
+        Some(v) => match v.as_u64() {
+            Some(0) => Err(Error::validation("params.hnsw_ef must be at least 1")),
+            Some(ef) => Ok(Some(SearchQuality::Ef(ef as usize))),
+            None => Err(Error::bad_request(
+                "params.hnsw_ef must be a positive integer",
+            )),
+        },
     }
 }
 
@@ -125,8 +128,15 @@ fn query_body(body: &Map<String, Value>) -> Result<Search> {
             ));
         }
         Some(Value::Object(q)) if q.contains_key("nearest") => {
-            if q.get("mix").is_some_and(|v| !v.is_null()) {
-                return Err(Error::not_supported("nearest with mix"));
+            // Any option beside the target (`mmr`, `mix`) would change the ranking: refuse
+            // it rather than answer plain nearest neighbours.
+            if let Some((key, _)) = q.iter().find(|(k, v)| *k != "nearest" && !v.is_null()) {
+                let what = if key == "mmr" {
+                    "MMR (\"mmr\": diversity re-ranking of a nearest query)".to_string()
+                } else {
+                    format!("nearest with {key:?}")
+                };
+                return Err(Error::not_supported(what));
             }
             target(q.get("nearest").unwrap_or(&Value::Null))?
         }
@@ -160,9 +170,17 @@ fn execute(c: &VectorCollection, s: Search) -> Result<Vec<(Point, f32)>> {
             }
         },
     };
+    // Qdrant answers a limit beyond the collection's size with every point; the engine
+    // refuses a limit above its own maximum, so the window is clamped to the points stored.
+    let stored = c.len();
+    let offset = s.offset.min(stored);
+    let limit = match s.limit {
+        0 => 0,
+        l => l.min(stored - offset).max(1),
+    };
     let mut r = SearchRequest::new(&vector)
-        .limit(s.limit)
-        .offset(s.offset)
+        .limit(limit)
+        .offset(offset)
         .with_payload(true)
         .with_vector(s.vector);
     if let Some(f) = s.filter {

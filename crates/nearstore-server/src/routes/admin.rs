@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use crate::body::Typed;
 use crate::error::{Error, Result, blocking};
 use crate::model::collections::{CreateIndex, IndexDropped, IndexList, field_indexes};
-use crate::model::service::{Flushed, Health, QueryAnswer, QueryText, Ready};
+use crate::model::service::{Flushed, QueryAnswer, QueryText};
 use crate::state::AppState;
 
 /// `GET /v1/collections/{name}/indexes`: `{"indexes": [{field, kind}]}`.
@@ -78,20 +78,23 @@ pub(crate) async fn flush_all(State(state): State<AppState>) -> Result<Json<Flus
     }))
 }
 
-/// `GET /healthz`: the process is up.
-pub(crate) async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok" })
+/// `GET /healthz`: the process is up (plain text, Qdrant's body).
+pub(crate) async fn healthz() -> &'static str {
+    "healthz check passed"
+}
+
+/// `GET /livez`: the process is up (plain text, Qdrant's body).
+pub(crate) async fn livez() -> &'static str {
+    "livez check passed"
 }
 
 /// `GET /readyz`: the database is open and the server is not shutting down.
-pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Ready>> {
+/// Plain text, Qdrant's body.
+pub(crate) async fn readyz(State(state): State<AppState>) -> Result<&'static str> {
     if state.is_shutting_down() {
         return Err(Error::ShuttingDown);
     }
-    Ok(Json(Ready {
-        status: "ready",
-        collections: state.db.list_collections().len(),
-    }))
+    Ok("all shards are ready")
 }
 
 /// `POST /v1/query`: a query-language statement with its `$name` bindings, run on the

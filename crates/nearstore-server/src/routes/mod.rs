@@ -28,7 +28,7 @@ use crate::model::points::{
     ScrollPage, ScrollPoints, Upsert, Upserted,
 };
 use crate::model::search::{BatchAnswer, Search, SearchAnswer, SearchBatch};
-use crate::model::service::{Flushed, Health, QueryAnswer, QueryText, Ready};
+use crate::model::service::{Flushed, QueryAnswer, QueryText};
 use crate::state::AppState;
 use crate::{limits, metrics, openapi, qdrant};
 
@@ -167,8 +167,15 @@ fn native() -> Vec<Route> {
             OPS,
             "Liveness: the process is up",
             admin::healthz,
-        )
-        .answers::<Health>(),
+        ),
+        route(
+            Get,
+            "/livez",
+            Open,
+            OPS,
+            "Liveness: the process is up",
+            admin::livez,
+        ),
         route(
             Get,
             "/readyz",
@@ -176,8 +183,7 @@ fn native() -> Vec<Route> {
             OPS,
             "Readiness: the database is open and the server is not shutting down",
             admin::readyz,
-        )
-        .answers::<Ready>(),
+        ),
         route(
             Get,
             "/metrics",

@@ -8,5 +8,6 @@ mod limits;
 mod native;
 mod openapi;
 mod qdrant;
+mod qdrant_conformance;
 mod qdrant_requests;
 mod shutdown;

@@ -88,7 +88,7 @@ async fn collections_have_qdrant_shapes() {
     assert_eq!(info["points_count"], 5);
     assert_eq!(
         info["config"]["params"]["vectors"],
-        json!({"size": 3, "distance": "Cosine"})
+        json!({"size": 3, "distance": "Cosine", "on_disk": true})
     );
     assert!(info["config"]["hnsw_config"]["m"].is_u64());
     assert!(info["config"]["optimizer_config"]["flush_interval_sec"].is_u64());

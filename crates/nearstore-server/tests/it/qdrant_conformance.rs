@@ -1,0 +1,315 @@
+//! Qdrant conformance details: number printing, validation status codes, probe bodies,
+//! collection info fields and options that change behaviour.
+
+use nearstore_server::ServerConfig;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::harness::{TestServer, start};
+
+fn ok(st: StatusCode, body: &Value) -> Value {
+    assert_eq!(st, StatusCode::OK, "{body}");
+    body["result"].clone()
+}
+
+async fn dot_collection(s: &TestServer, name: &str) {
+    let (st, b) = s
+        .put(
+            &format!("/collections/{name}"),
+            json!({"vectors": {"size": 2, "distance": "Dot"}}),
+        )
+        .await;
+    ok(st, &b);
+}
+
+/// The raw text of a response (the harness parses numbers into f64, which hides nothing
+/// here: 0.15000000596046448 and 0.15 are distinct f64 values, but the text is checked too).
+async fn raw(s: &TestServer, path: &str, body: Value) -> String {
+    let resp = s
+        .client
+        .post(format!("{}{path}", s.url))
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::OK);
+    resp.text().await.unwrap()
+}
+
+#[tokio::test]
+async fn vectors_and_scores_print_as_f32() {
+    let s = start(ServerConfig::default()).await;
+    dot_collection(&s, "f").await;
+    let (st, b) = s
+        .put(
+            "/collections/f/points?wait=true",
+            json!({"points": [{"id": 1, "vector": [0.15, 0.7]}]}),
+        )
+        .await;
+    ok(st, &b);
+    let (st, b) = s
+        .post(
+            "/collections/f/points/search",
+            json!({"vector": [1.0, 0.0], "limit": 1, "with_vector": true}),
+        )
+        .await;
+    let hits = ok(st, &b);
+    assert_eq!(hits[0]["score"], json!(0.15), "{hits}");
+    assert_eq!(hits[0]["vector"], json!([0.15, 0.7]), "{hits}");
+    let (st, b) = s
+        .post(
+            "/collections/f/points",
+            json!({"ids": [1], "with_vector": true}),
+        )
+        .await;
+    assert_eq!(ok(st, &b)[0]["vector"], json!([0.15, 0.7]));
+    let text = raw(
+        &s,
+        "/collections/f/points/query",
+        json!({"query": [1.0, 0.0], "with_vector": true}),
+    )
+    .await;
+    assert!(text.contains("\"score\":0.15,"), "{text}");
+    assert!(text.contains("[0.15,0.7]"), "{text}");
+    // The native API prints f32 the same way.
+    let (st, b) = s
+        .post(
+            "/v1/collections/f/search",
+            json!({"vector": [1.0, 0.0], "limit": 1, "with_vector": true}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    assert_eq!(b["results"][0]["score"], json!(0.15), "{b}");
+    assert_eq!(b["results"][0]["vector"], json!([0.15, 0.7]), "{b}");
+}
+
+#[tokio::test]
+async fn invalid_settings_are_422() {
+    let s = start(ServerConfig::default()).await;
+    for key in [
+        "shard_number",
+        "replication_factor",
+        "write_consistency_factor",
+    ] {
+        for bad in [json!(0), json!(-1)] {
+            let (st, b) = s
+                .put(
+                    "/collections/bad",
+                    json!({"vectors": {"size": 2, "distance": "Dot"}, key: bad}),
+                )
+                .await;
+            assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{key} {b}");
+            assert!(b["status"]["error"].as_str().unwrap().contains(key), "{b}");
+        }
+    }
+    let (st, b) = s.get("/collections/bad/exists").await;
+    assert_eq!(ok(st, &b)["exists"], json!(false));
+    let long = "n".repeat(256);
+    let (st, b) = s
+        .put(
+            &format!("/collections/{long}"),
+            json!({"vectors": {"size": 2, "distance": "Dot"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let (st, b) = s
+        .put(
+            "/collections/good",
+            json!({"vectors": {"size": 2, "distance": "Dot"}, "shard_number": 1, "replication_factor": 2}),
+        )
+        .await;
+    ok(st, &b);
+    let (st, b) = s
+        .put(
+            "/collections/good/index",
+            json!({"field_name": "n", "field_schema": {"type": "integer", "lookup": false, "range": false}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    let (st, b) = s
+        .put(
+            "/collections/good/index",
+            json!({"field_name": "n", "field_schema": {"type": "integer", "lookup": false, "range": true}}),
+        )
+        .await;
+    ok(st, &b);
+    let (st, b) = s
+        .post(
+            "/collections/good/points/search",
+            json!({"vector": [1.0, 0.0], "params": {"hnsw_ef": 0}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+}
+
+#[tokio::test]
+async fn a_huge_limit_is_clamped() {
+    let s = start(ServerConfig::default()).await;
+    dot_collection(&s, "h").await;
+    let (st, b) = s
+        .put(
+            "/collections/h/points?wait=true",
+            json!({"points": [{"id": 1, "vector": [1.0, 0.0]}, {"id": 2, "vector": [0.0, 1.0]}]}),
+        )
+        .await;
+    ok(st, &b);
+    for path in [
+        "/collections/h/points/search",
+        "/collections/h/points/query",
+    ] {
+        let key = if path.ends_with("search") {
+            "vector"
+        } else {
+            "query"
+        };
+        let (st, b) = s
+            .post(
+                path,
+                json!({key: [1.0, 0.0], "limit": 1_000_000_000_000u64}),
+            )
+            .await;
+        let hits = ok(st, &b);
+        let hits = hits.get("points").unwrap_or(&hits);
+        assert_eq!(hits.as_array().unwrap().len(), 2, "{b}");
+    }
+}
+
+#[tokio::test]
+async fn root_and_probes_answer_as_qdrant_does() {
+    let s = start(ServerConfig::default()).await;
+    let (st, b) = s.get("/").await;
+    assert_eq!(st, StatusCode::OK);
+    let root = b.as_object().unwrap();
+    assert!(root.contains_key("commit"), "{b}");
+    assert!(b["commit"].is_string() || b["commit"].is_null(), "{b}");
+    for (path, body) in [
+        ("/healthz", "healthz check passed"),
+        ("/livez", "livez check passed"),
+        ("/readyz", "all shards are ready"),
+    ] {
+        let resp = s
+            .client
+            .get(format!("{}{path}", s.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), StatusCode::OK, "{path}");
+        let kind = resp.headers()["content-type"].to_str().unwrap().to_string();
+        assert!(kind.starts_with("text/plain"), "{path}: {kind}");
+        assert_eq!(resp.text().await.unwrap(), body, "{path}");
+    }
+}
+
+#[tokio::test]
+async fn collection_info_says_where_data_lives() {
+    let s = start(ServerConfig::default()).await;
+    dot_collection(&s, "i").await;
+    let (st, b) = s.get("/collections/i").await;
+    let params = ok(st, &b)["config"]["params"].clone();
+    // Full storage: vectors served from the memory-mapped vector file, payloads from the
+    // payload log.
+    assert_eq!(
+        params["vectors"],
+        json!({"size": 2, "distance": "Dot", "on_disk": true}),
+        "{params}"
+    );
+    assert_eq!(params["on_disk_payload"], json!(true), "{params}");
+}
+
+async fn stored_ids(s: &TestServer, name: &str) -> Vec<Value> {
+    let (st, b) = s
+        .post(
+            &format!("/collections/{name}/points/scroll"),
+            json!({"limit": 100, "with_vector": true}),
+        )
+        .await;
+    let page = ok(st, &b);
+    page["points"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| json!([p["id"], p["vector"]]))
+        .collect()
+}
+
+#[tokio::test]
+async fn update_mode_insert_only_and_update_only() {
+    let s = start(ServerConfig::default()).await;
+    dot_collection(&s, "u").await;
+    let (st, b) = s
+        .put(
+            "/collections/u/points?wait=true",
+            json!({"points": [{"id": 1, "vector": [1.0, 0.0]}]}),
+        )
+        .await;
+    ok(st, &b);
+    // insert_only: the new id 2 is written, the existing id 1 keeps its vector.
+    let (st, b) = s
+        .put(
+            "/collections/u/points?wait=true",
+            json!({"update_mode": "insert_only", "points": [
+                {"id": 1, "vector": [0.5, 0.5]}, {"id": 2, "vector": [0.0, 1.0]}]}),
+        )
+        .await;
+    ok(st, &b);
+    assert_eq!(
+        stored_ids(&s, "u").await,
+        vec![json!([1, [1.0, 0.0]]), json!([2, [0.0, 1.0]])]
+    );
+    // update_only: the existing id 2 changes, the new id 3 is skipped.
+    let (st, b) = s
+        .put(
+            "/collections/u/points?wait=true",
+            json!({"update_mode": "update_only", "batch": {
+                "ids": [2, 3], "vectors": [[0.25, 0.75], [1.0, 1.0]]}}),
+        )
+        .await;
+    ok(st, &b);
+    assert_eq!(
+        stored_ids(&s, "u").await,
+        vec![json!([1, [1.0, 0.0]]), json!([2, [0.25, 0.75]])]
+    );
+    // The default (and "upsert") writes everything; an unknown mode is refused.
+    let (st, b) = s
+        .put(
+            "/collections/u/points?wait=true",
+            json!({"update_mode": "upsert", "points": [{"id": 3, "vector": [1.0, 1.0]}]}),
+        )
+        .await;
+    ok(st, &b);
+    assert_eq!(stored_ids(&s, "u").await.len(), 3);
+    let (st, b) = s
+        .put(
+            "/collections/u/points",
+            json!({"update_mode": "sometimes", "points": [{"id": 4, "vector": [1.0, 1.0]}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+    assert_eq!(stored_ids(&s, "u").await.len(), 3);
+}
+
+#[tokio::test]
+async fn mmr_is_refused_not_ignored() {
+    let s = start(ServerConfig::default()).await;
+    dot_collection(&s, "m").await;
+    let (st, b) = s
+        .post(
+            "/collections/m/points/query",
+            json!({"query": {"nearest": [1.0, 0.0], "mmr": {"diversity": 0.5}}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+    let msg = b["status"]["error"].as_str().unwrap();
+    assert!(
+        msg.contains("MMR") && msg.contains("not supported"),
+        "{msg}"
+    );
+    // Without mmr the same query is answered.
+    let (st, b) = s
+        .post(
+            "/collections/m/points/query",
+            json!({"query": {"nearest": [1.0, 0.0], "mmr": null}}),
+        )
+        .await;
+    ok(st, &b);
+}
