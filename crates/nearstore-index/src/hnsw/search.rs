@@ -343,9 +343,25 @@ impl HnswIndex {
         ids: impl Iterator<Item = u64>,
     ) -> Vec<SearchHit> {
         let mut top = TopK::new(k);
+        self.offer_from_source(source, q, &mut top, ids);
+        self.hits(top)
+    }
+
+    /// Offers each of `ids` to `top` at its exact distance from `q`, read from `source`.
+    fn offer_from_source(
+        &self,
+        source: &dyn VectorSource,
+        q: &[f32],
+        top: &mut TopK<u64>,
+        ids: impl Iterator<Item = u64>,
+    ) {
         for id in ids {
             source.with_vector(id, &mut |v| top.offer(self.space.distance_raw(q, v), id));
         }
+    }
+
+    /// `top`'s entries best first, as user scores.
+    fn hits(&self, top: TopK<u64>) -> Vec<SearchHit> {
         top.into_sorted()
             .into_iter()
             .map(|(d, id)| SearchHit {
@@ -448,12 +464,8 @@ impl HnswIndex {
                 return None;
             }
             if let Some(source) = &self.source {
-                for &s in chunk {
-                    let id = g.external(s);
-                    source.with_vector(id, &mut |v| {
-                        top.offer(self.space.distance_raw(q, v), id);
-                    });
-                }
+                let ids = chunk.iter().map(|&s| g.external(s));
+                self.offer_from_source(source.as_ref(), q, &mut top, ids);
             } else if let Some(probe) = &probe {
                 // Without a source the codes' distances are the best there is.
                 for &s in chunk {
@@ -467,14 +479,6 @@ impl HnswIndex {
             nodes_visited: scanned,
             distance_computations: scanned,
         });
-        Some(
-            top.into_sorted()
-                .into_iter()
-                .map(|(d, id)| SearchHit {
-                    id,
-                    score: self.space.score(d),
-                })
-                .collect(),
-        )
+        Some(self.hits(top))
     }
 }
