@@ -140,6 +140,25 @@ impl TestServer {
     }
 }
 
+/// (status, body) once `buf` holds a whole HTTP/1.1 response (sized by Content-Length).
+pub fn parse_response(buf: &[u8]) -> Option<(u16, String)> {
+    let text = String::from_utf8_lossy(buf);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let len = head
+        .lines()
+        .find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case("content-length")
+                .then(|| v.trim().parse::<usize>().ok())?
+        })
+        .unwrap_or(0);
+    if body.len() < len {
+        return None;
+    }
+    let status = head.split(' ').nth(1)?.parse().ok()?;
+    Some((status, body[..len].to_string()))
+}
+
 /// Reads one HTTP/1.1 response from a raw connection: (status, body).
 pub async fn read_response(s: &mut TcpStream) -> (u16, String) {
     let mut buf = Vec::new();
@@ -150,20 +169,8 @@ pub async fn read_response(s: &mut TcpStream) -> (u16, String) {
             break;
         }
         buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf).to_string();
-        if let Some((head, body)) = text.split_once("\r\n\r\n") {
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if body.len() >= len {
-                let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-                return (status, body[..len].to_string());
-            }
+        if let Some(answer) = parse_response(&buf) {
+            return answer;
         }
     }
     panic!(

@@ -13,6 +13,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::harness::parse_response;
 use nearstore_server::{Server, ServerConfig};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -147,20 +148,8 @@ async fn exchange(addr: SocketAddr, method: &str, path: &str, body: Arc<Vec<u8>>
             );
         }
         buf.extend_from_slice(&chunk[..n]);
-        let text = String::from_utf8_lossy(&buf).to_string();
-        if let Some((head, rest)) = text.split_once("\r\n\r\n") {
-            let len = head
-                .lines()
-                .find_map(|l| {
-                    let (k, v) = l.split_once(':')?;
-                    k.eq_ignore_ascii_case("content-length")
-                        .then(|| v.trim().parse::<usize>().ok())?
-                })
-                .unwrap_or(0);
-            if rest.len() >= len {
-                let status: u16 = head.split(' ').nth(1).unwrap().parse().unwrap();
-                break (status, rest[..len].to_string());
-            }
+        if let Some(answer) = parse_response(&buf) {
+            break answer;
         }
     };
     writer.abort();

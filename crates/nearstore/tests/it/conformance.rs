@@ -65,8 +65,9 @@ fn load(dir: &Path) {
 }
 
 /// A copy of the loaded data set for one case (copying is much cheaper than loading, which
-/// syncs files at every collection creation and checkpoint).
-fn copy_dir(from: &Path, to: &Path) {
+/// syncs files at every collection creation and checkpoint). Also the corruption matrix's
+/// copy of its pristine database.
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();

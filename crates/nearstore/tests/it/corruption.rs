@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 
+use crate::conformance::copy_dir;
 use nearstore::{
     CollectionConfig, Database, DistanceMetric, ErrorKind, FieldIndexKind, Filter, HnswParams,
     Point, distance,
@@ -167,19 +168,6 @@ fn build_fixture() -> Fixture {
         image,
         states,
         queries,
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
     }
 }
 
