@@ -27,7 +27,7 @@ use axum::response::{IntoResponse, Response};
 use nearstore::ErrorKind;
 use serde_json::json;
 
-use crate::limits::ticket::{self, WriteOutcome};
+use crate::limits::ticket::{self, WorkEnd, WriteOutcome};
 
 /// Result alias for the server.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -147,6 +147,12 @@ impl Error {
         body
     }
 
+    /// True for the engine's answer to a request past its deadline (`Cancelled`,
+    /// `WriteCancelled`: nothing was written).
+    fn is_engine_cancel(&self) -> bool {
+        matches!(self, Error::Engine(e) if e.kind() == ErrorKind::Cancelled)
+    }
+
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Error::BadRequest(message.into())
     }
@@ -229,15 +235,23 @@ where
     }
     tokio::task::spawn_blocking(move || {
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(work));
-        if let Some(t) = &ticket {
-            let failure = match &result {
-                Ok(Ok(_)) => None,
-                Ok(Err(e)) => Some(e.to_string()),
-                Err(_) => Some("the engine task panicked".to_string()),
-            };
-            t.work_finished(failure);
-        }
+        let Some(t) = &ticket else {
+            return result.unwrap_or_else(|_| Err(Error::Internal("engine task panicked".into())));
+        };
+        let end = match &result {
+            Ok(Ok(_)) => WorkEnd::Done,
+            Ok(Err(e)) if e.is_engine_cancel() => WorkEnd::Cancelled,
+            Ok(Err(e)) => WorkEnd::Failed(e.to_string()),
+            Err(_) => WorkEnd::Failed("the engine task panicked".to_string()),
+        };
+        t.work_finished(end);
         match result {
+            // The engine stopped at the request's deadline: the same 408 as the timeout
+            // middleware's, saying a write was not applied (the engine wrote nothing).
+            Ok(Err(e)) if e.is_engine_cancel() => Err(Error::Timeout {
+                after: t.timeout(),
+                write: t.writes().then_some(WriteOutcome::NotApplied),
+            }),
             Ok(r) => r,
             Err(_) => Err(Error::Internal("engine task panicked".into())),
         }

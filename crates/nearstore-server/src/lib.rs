@@ -106,8 +106,10 @@
 //! limit bounds the work on the blocking pool, not only the requests waiting for it. At
 //! the timeout a read is answered 408 at once (its work keeps the slot until it ends); a
 //! write whose work already reached the engine is waited for, and the 408 says whether it
-//! was applied. When the engine's requests take a deadline, handlers pass the request's
-//! (`limits::ticket::current_deadline`) and the engine stops the work itself.
+//! was applied. Handlers put the request's deadline on every engine request that takes
+//! one (searches, scrolls, upserts: `limits::ticket::engine_deadline`), so the engine stops
+//! the work itself and a write it cancelled is reported `not_applied`. Deletes, counts and
+//! point reads take no deadline in the engine's API yet and run to their end.
 //!
 //! Keys: [`ApiKey`], sent as `api-key: <key>` or `Authorization: Bearer <key>`, compared
 //! in constant time.

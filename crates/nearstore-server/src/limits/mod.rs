@@ -18,12 +18,10 @@
 pub(crate) mod budget;
 pub(crate) mod ticket;
 
-use std::sync::Arc;
-use std::time::Instant;
-
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
+use std::sync::Arc;
 
 use crate::auth::{Access, route_access};
 use crate::error::Error;
@@ -57,7 +55,7 @@ pub(crate) async fn shed_and_time(
     let ticket = Arc::new(ticket::Ticket::new(
         slot,
         state.memory.reservation(),
-        Instant::now() + timeout,
+        timeout,
         writes,
     ));
     match tokio::time::timeout(timeout, ticket.scope(next.run(req))).await {

@@ -9,10 +9,13 @@
 //! limit therefore bounds the work on the blocking pool, not only the requests waiting
 //! for it.
 //!
-//! Deadline: [`current_deadline`] tells handlers the instant the request must finish by;
-//! when the engine's requests carry a deadline, handlers pass it on and the engine stops
-//! its own work there. Until then a write handed to the engine runs to its end, and the
-//! timeout waits for it to report truthfully whether it was applied ([`WriteOutcome`]).
+//! Deadline: [`engine_deadline`] is the instant the request must finish by, as the
+//! engine's [`nearstore::Deadline`]; handlers put it on every engine request that takes one
+//! (`SearchRequest`, `ScrollRequest`, `WriteOptions`), so the engine stops its own work
+//! there: a search or scroll answers `Cancelled`, a write `WriteCancelled` (nothing
+//! written) or, once logged, is applied whole. After the timeout the middleware waits for
+//! the work already handed off to end and reports truthfully whether a write was applied
+//! ([`WriteOutcome`]); a write the engine cancelled counts as not applied.
 //! Every piece of blocking work of a write route counts as its write, so a write handler
 //! makes exactly one `blocking` call (today every native and Qdrant write route does);
 //! a handler that read first in a separate call could be reported `applied` after only
@@ -21,8 +24,9 @@
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
+use nearstore::{Deadline, ScrollRequest, SearchRequest, WriteOptions};
 use parking_lot::Mutex;
 use tokio::sync::{Notify, OwnedSemaphorePermit};
 
@@ -62,10 +66,13 @@ pub(crate) struct Ticket {
     _slot: OwnedSemaphorePermit,
     memory: Mutex<Reservation>,
     deadline: Instant,
+    timeout: Duration,
     /// Whether the route writes (its blocking work is a write).
     writes: bool,
     started: AtomicUsize,
     finished: AtomicUsize,
+    /// Pieces of work the engine stopped at the deadline before writing anything.
+    cancelled: AtomicUsize,
     first_failure: Mutex<Option<String>>,
     work_done: Notify,
 }
@@ -74,16 +81,18 @@ impl Ticket {
     pub(crate) fn new(
         slot: OwnedSemaphorePermit,
         memory: Reservation,
-        deadline: Instant,
+        timeout: Duration,
         writes: bool,
     ) -> Self {
         Ticket {
             _slot: slot,
             memory: Mutex::new(memory),
-            deadline,
+            deadline: Instant::now() + timeout,
+            timeout,
             writes,
             started: AtomicUsize::new(0),
             finished: AtomicUsize::new(0),
+            cancelled: AtomicUsize::new(0),
             first_failure: Mutex::new(None),
             work_done: Notify::new(),
         }
@@ -108,10 +117,17 @@ impl Ticket {
         self.started.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Called when a piece of blocking work ended, with its error message if it failed.
-    pub(crate) fn work_finished(&self, failure: Option<String>) {
-        if let Some(message) = failure {
-            self.first_failure.lock().get_or_insert(message);
+    /// Called when a piece of blocking work ended: with its error message if it failed,
+    /// or as cancelled when the engine stopped it at the deadline before writing.
+    pub(crate) fn work_finished(&self, end: WorkEnd) {
+        match end {
+            WorkEnd::Done => {}
+            WorkEnd::Cancelled => {
+                self.cancelled.fetch_add(1, Ordering::AcqRel);
+            }
+            WorkEnd::Failed(message) => {
+                self.first_failure.lock().get_or_insert(message);
+            }
         }
         self.finished.fetch_add(1, Ordering::AcqRel);
         self.work_done.notify_waiters();
@@ -121,9 +137,20 @@ impl Ticket {
         self.finished.load(Ordering::Acquire) == self.started.load(Ordering::Acquire)
     }
 
+    /// The request's timeout (how long it had from its start).
+    pub(crate) fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Whether the route writes.
+    pub(crate) fn writes(&self) -> bool {
+        self.writes
+    }
+
     /// After the deadline passed and the handler was dropped: for a write route, waits
-    /// until the blocking work already handed off has ended (it cannot be stopped before
-    /// the engine takes deadlines) and says what became of it; `None` for read routes.
+    /// until the blocking work already handed off has ended (the engine stops it at the
+    /// deadline, or applies a logged write whole) and says what became of it; `None` for
+    /// read routes.
     pub(crate) async fn outcome_after_timeout(&self) -> Option<WriteOutcome> {
         if !self.writes {
             return None;
@@ -135,7 +162,7 @@ impl Ticket {
             }
             done.await;
         }
-        if self.started.load(Ordering::Acquire) == 0 {
+        if self.started.load(Ordering::Acquire) == self.cancelled.load(Ordering::Acquire) {
             return Some(WriteOutcome::NotApplied);
         }
         Some(match self.first_failure.lock().clone() {
@@ -150,14 +177,40 @@ pub(crate) fn current() -> Option<Arc<Ticket>> {
     TICKET.try_with(Arc::clone).ok()
 }
 
-/// The instant the current request must be answered by (for engine requests that take a
-/// deadline); `None` outside a limited request.
-#[expect(
-    dead_code,
-    reason = "the hook for engine deadlines; used when requests take one"
-)]
-pub(crate) fn current_deadline() -> Option<Instant> {
-    TICKET.try_with(|t| t.deadline).ok()
+/// How a piece of blocking work ended (see [`Ticket::work_finished`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum WorkEnd {
+    Done,
+    /// The engine stopped it at the request's deadline; a write wrote nothing.
+    Cancelled,
+    Failed(String),
+}
+
+/// The current request's deadline as the engine's [`Deadline`], for every engine request
+/// that takes one; `None` outside a limited request (probes, tests calling handlers).
+pub(crate) fn engine_deadline() -> Option<Deadline> {
+    TICKET.try_with(|t| Deadline::at(t.deadline)).ok()
+}
+
+/// `request` with the current request's deadline (unchanged outside a limited request).
+pub(crate) fn search_by_deadline(request: SearchRequest) -> SearchRequest {
+    match engine_deadline() {
+        Some(d) => request.deadline(d),
+        None => request,
+    }
+}
+
+/// `request` with the current request's deadline (unchanged outside a limited request).
+pub(crate) fn scroll_by_deadline(request: ScrollRequest) -> ScrollRequest {
+    match engine_deadline() {
+        Some(d) => request.deadline(d),
+        None => request,
+    }
+}
+
+/// Write options carrying the current request's deadline.
+pub(crate) fn write_options() -> WriteOptions {
+    engine_deadline().map_or_else(WriteOptions::default, WriteOptions::deadline)
 }
 
 /// Runs `fut` inside the current ticket's scope (for futures spawned as their own task).
@@ -174,7 +227,6 @@ pub(crate) fn in_current_scope<F: Future>(fut: F) -> impl Future<Output = F::Out
 #[cfg(test)]
 mod tests {
     use std::sync::mpsc;
-    use std::time::Duration;
 
     use tokio::sync::{Semaphore, oneshot};
 
@@ -185,12 +237,7 @@ mod tests {
     fn ticket(slots: &Arc<Semaphore>, writes: bool) -> Arc<Ticket> {
         let slot = slots.clone().try_acquire_owned().unwrap();
         let memory = MemoryBudget::new(1 << 20).reservation();
-        Arc::new(Ticket::new(
-            slot,
-            memory,
-            Instant::now() + Duration::from_secs(1),
-            writes,
-        ))
+        Arc::new(Ticket::new(slot, memory, Duration::from_secs(1), writes))
     }
 
     /// Hands `result` to the blocking pool under `t`, abandons the handler once the work
@@ -255,5 +302,68 @@ mod tests {
     async fn a_read_has_no_write_outcome() {
         let slots = Arc::new(Semaphore::new(1));
         assert_eq!(ticket(&slots, false).outcome_after_timeout().await, None);
+    }
+
+    /// A request whose deadline has passed when its engine work runs: the engine itself
+    /// stops the search, the scroll and the write (nothing written), and each answers the
+    /// 408 the timeout would, a write saying `not_applied` (and it is true).
+    #[tokio::test]
+    async fn the_engine_stops_work_at_the_request_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = nearstore::Database::open(dir.path()).unwrap();
+        let c = db
+            .create_collection("c", 2, nearstore::DistanceMetric::Cosine)
+            .unwrap();
+        c.upsert(vec![nearstore::Point::new(1, vec![1.0, 0.0], None)])
+            .unwrap();
+        let slots = Arc::new(Semaphore::new(3));
+        let expired = |writes| {
+            let slot = slots.clone().try_acquire_owned().unwrap();
+            let memory = MemoryBudget::new(1 << 20).reservation();
+            Arc::new(Ticket::new(slot, memory, Duration::ZERO, writes))
+        };
+
+        let write = expired(true);
+        let c2 = c.clone();
+        let answer = write
+            .scope(async move {
+                let options = write_options();
+                let point = nearstore::Point::new(2, vec![0.0, 1.0], None);
+                blocking(move || Ok(c2.upsert_with(&[point], &options)?)).await
+            })
+            .await;
+        match answer {
+            Err(Error::Timeout { write: w, .. }) => assert_eq!(w, Some(WriteOutcome::NotApplied)),
+            other => panic!("expected a 408, got {other:?}"),
+        }
+        assert_eq!(
+            write.outcome_after_timeout().await,
+            Some(WriteOutcome::NotApplied)
+        );
+        assert_eq!(c.len(), 1, "the cancelled write wrote nothing");
+
+        let read = expired(false);
+        let c2 = c.clone();
+        let answer = read
+            .scope(async move {
+                let request = search_by_deadline(SearchRequest::new(&[1.0, 0.0]));
+                blocking(move || Ok(c2.query(request)?)).await
+            })
+            .await;
+        assert!(
+            matches!(answer, Err(Error::Timeout { write: None, .. })),
+            "{answer:?}"
+        );
+        let c2 = c.clone();
+        let answer = read
+            .scope(async move {
+                let request = scroll_by_deadline(ScrollRequest::new());
+                blocking(move || Ok(c2.scroll_with(&request)?)).await
+            })
+            .await;
+        assert!(
+            matches!(answer, Err(Error::Timeout { write: None, .. })),
+            "{answer:?}"
+        );
     }
 }

@@ -10,6 +10,7 @@ use serde_json::{Map, Value, json};
 
 use crate::body::{JsonBody, OptionalJsonBody, qdrant_ok};
 use crate::error::{Error, Result, blocking};
+use crate::limits::ticket::{scroll_by_deadline, write_options};
 use crate::qdrant::collections::update_result;
 use crate::qdrant::filter::translate;
 use crate::qdrant::ids::{ExtId, external_id, stored_payload, stored_uuid, visible_payload};
@@ -336,13 +337,15 @@ pub(crate) async fn upsert(
     let points = upsert_points(&body, state.limits.max_batch_points)?;
     let mode = UpdateMode::parse(body.get("update_mode"))?;
     let c = state.collection(&name)?;
+    let options = write_options();
     blocking(move || {
         let points = mode.select(&c, points)?;
         if points.is_empty() {
             return Ok(());
         }
         check_uuid_collisions(&c, &points)?;
-        Ok(c.upsert(points.into_iter().map(|(_, p)| p).collect())?)
+        let points: Vec<Point> = points.into_iter().map(|(_, p)| p).collect();
+        Ok(c.upsert_with(&points, &options)?)
     })
     .await?;
     Ok(qdrant_ok(update_result(), started))
@@ -506,6 +509,7 @@ pub(crate) async fn scroll(
         request = request.order_by(o);
     }
     let c = state.collection(&name)?;
+    let request = scroll_by_deadline(request);
     let ordered = ordered_by.is_some();
     let (page, next) = blocking(move || {
         let page = c.scroll_with(&request)?;

@@ -6,11 +6,12 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Path, State};
 use axum::http::Method;
 use axum::response::Response;
-use nearstore::{Filter, Point, SearchQuality, SearchRequest, VectorCollection};
+use nearstore::{Deadline, Filter, Point, SearchQuality, SearchRequest, VectorCollection};
 use serde_json::{Map, Value, json};
 
 use crate::body::{JsonBody, qdrant_ok};
 use crate::error::{Error, Result, blocking};
+use crate::limits::ticket::engine_deadline;
 use crate::qdrant::filter::translate;
 use crate::qdrant::ids::ExtId;
 use crate::qdrant::points::{PayloadSel, dense_vector, scored, with_vector};
@@ -157,7 +158,11 @@ fn target(v: &Value) -> Result<Target> {
 }
 
 /// Runs one search: builds the engine's request (filter, window, quality) and runs it.
-fn execute(c: &VectorCollection, s: Search) -> Result<Vec<(Point, f32)>> {
+fn execute(
+    c: &VectorCollection,
+    s: Search,
+    deadline: Option<Deadline>,
+) -> Result<Vec<(Point, f32)>> {
     let vector = match s.target {
         Target::Vector(v) => v,
         Target::Point(id) => match c.get(&[id.internal()])?.into_iter().next().flatten() {
@@ -192,6 +197,9 @@ fn execute(c: &VectorCollection, s: Search) -> Result<Vec<(Point, f32)>> {
     if let Some(t) = s.score_threshold {
         r = r.score_threshold(t);
     }
+    if let Some(d) = deadline {
+        r = r.deadline(d);
+    }
     Ok(c.query(r)?
         .into_iter()
         .map(|h| (h.point, h.score))
@@ -201,9 +209,10 @@ fn execute(c: &VectorCollection, s: Search) -> Result<Vec<(Point, f32)>> {
 async fn run(state: &AppState, c: &VectorCollection, s: Search) -> Result<Vec<Value>> {
     let (payload, vector) = (s.payload.clone(), s.vector);
     let c2 = c.clone();
+    let deadline = engine_deadline();
     let (hits, took) = blocking(move || {
         let started = Instant::now();
-        let hits = execute(&c2, s)?;
+        let hits = execute(&c2, s, deadline)?;
         Ok((hits, started.elapsed()))
     })
     .await?;

@@ -4,9 +4,11 @@
 
 use axum::Json;
 use axum::extract::{Path, State};
+use nearstore::ScrollRequest;
 
 use crate::body::{OptionalTyped, Typed};
 use crate::error::{Error, Result, blocking};
+use crate::limits::ticket::{scroll_by_deadline, write_options};
 use crate::model::points::{
     CountPoints, DeletePoints, DeleteTarget, GetPoints, PointCount, PointList, PointOut,
     PointsDeleted, ScrollPage, ScrollPoints, Upsert, Upserted,
@@ -22,7 +24,8 @@ pub(crate) async fn upsert(
     let c = state.collection(&name)?;
     let points = body.into_points()?;
     let upserted = points.len();
-    blocking(move || Ok(c.upsert(points)?)).await?;
+    let options = write_options();
+    blocking(move || Ok(c.upsert_with(&points, &options)?)).await?;
     Ok(Json(Upserted { upserted }))
 }
 
@@ -84,8 +87,12 @@ pub(crate) async fn scroll(
 ) -> Result<Json<ScrollPage>> {
     let c = state.collection(&name)?;
     let s = body.into_scroll()?;
-    let (filter, limit, cursor) = (s.filter, s.limit, s.cursor);
-    let page = blocking(move || Ok(c.scroll(filter.as_ref(), limit, cursor)?)).await?;
+    let mut request = ScrollRequest::new().filter_opt(s.filter).limit(s.limit);
+    if let Some(id) = s.cursor {
+        request = request.from_id(id);
+    }
+    let request = scroll_by_deadline(request);
+    let page = blocking(move || Ok(c.scroll_with(&request)?)).await?;
     let points = page
         .points
         .into_iter()

@@ -9,7 +9,7 @@ use nearstore::{SearchRequest, SearchResult, VectorCollection};
 
 use crate::body::Typed;
 use crate::error::{Error, Result, blocking};
-use crate::limits::ticket::in_current_scope;
+use crate::limits::ticket::{in_current_scope, search_by_deadline};
 use crate::model::search::{BatchAnswer, Hit, Search, SearchAnswer, SearchBatch};
 use crate::state::AppState;
 
@@ -20,6 +20,7 @@ pub(crate) async fn run_query(
     request: SearchRequest,
 ) -> Result<Vec<SearchResult>> {
     let name = c.name().to_string();
+    let request = search_by_deadline(request);
     let (results, took) = blocking(move || {
         let started = Instant::now();
         let results = c.query(request)?;
