@@ -45,6 +45,7 @@ impl MemoryBudget {
         Reservation {
             budget: self.clone(),
             held: None,
+            charged: 0,
         }
     }
 
@@ -66,26 +67,35 @@ impl MemoryBudget {
 pub(crate) struct Reservation {
     budget: MemoryBudget,
     held: Option<OwnedSemaphorePermit>,
+    /// Bytes charged, exactly: permits are taken for whole KiB of this sum, so many small
+    /// charges (a vector's buffer growing) cost what they add up to, not a KiB each.
+    charged: usize,
 }
 
 impl Reservation {
-    /// Bytes held.
+    /// Bytes held (charged so far).
+    #[cfg(test)]
     pub(crate) fn bytes(&self) -> usize {
+        self.charged
+    }
+
+    fn held_units(&self) -> usize {
         self.held
             .as_ref()
             .map_or(0, OwnedSemaphorePermit::num_permits)
-            .saturating_mul(UNIT)
     }
 
     /// Reserves `bytes` more: 413 when this request would need more than the whole budget,
     /// 503 when what is left of it is too little right now.
     pub(crate) fn grow(&mut self, bytes: usize) -> Result<()> {
-        let units = bytes.div_ceil(UNIT);
-        if units == 0 {
+        let charged = self.charged.saturating_add(bytes);
+        let held_units = self.held_units();
+        let wanted = charged.div_ceil(UNIT);
+        if wanted <= held_units {
+            self.charged = charged;
             return Ok(());
         }
-        let held_units = self.bytes() / UNIT;
-        let wanted = held_units.saturating_add(units);
+        let units = wanted - held_units;
         if wanted > self.budget.total_units {
             return Err(Error::TooLarge(format!(
                 "this request needs about {} MiB of working memory, over the server's \
@@ -113,6 +123,7 @@ impl Reservation {
             Some(held) => held.merge(permit),
             None => self.held = Some(permit),
         }
+        self.charged = charged;
         Ok(())
     }
 }
@@ -145,5 +156,16 @@ mod tests {
         let err = r.grow(8 * UNIT).unwrap_err();
         assert_eq!(err.status().as_u16(), 413, "{err}");
         assert_eq!(r.bytes(), 3 * UNIT, "a refused grow keeps what was held");
+    }
+
+    #[test]
+    fn small_charges_add_up_to_their_bytes() {
+        let budget = MemoryBudget::new(20 * UNIT);
+        let mut r = budget.reservation();
+        for _ in 0..1000 {
+            r.grow(16).unwrap();
+        }
+        assert_eq!(r.bytes(), 16_000);
+        assert_eq!(budget.in_use_bytes(), 16 * UNIT, "whole KiB of the sum");
     }
 }

@@ -13,6 +13,7 @@
 pub(crate) mod collections;
 pub(crate) mod filter;
 pub(crate) mod ids;
+pub(crate) mod model;
 pub(crate) mod points;
 pub(crate) mod query;
 
@@ -97,7 +98,8 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Upsert points ({points} or {batch})",
             points::upsert,
-        ),
+        )
+        .takes::<model::UpsertPoints>(),
         route(
             Post,
             "/collections/{name}/points",

@@ -8,12 +8,13 @@ use axum::response::Response;
 use nearstore::{Direction, Filter, OrderBy, Point, ScrollRequest, VectorCollection};
 use serde_json::{Map, Value, json};
 
-use crate::body::{JsonBody, OptionalJsonBody, qdrant_ok};
+use crate::body::{JsonBody, OptionalJsonBody, Typed, qdrant_ok};
 use crate::error::{Error, Result, blocking};
 use crate::limits::ticket::{scroll_by_deadline, write_options};
 use crate::qdrant::collections::update_result;
 use crate::qdrant::filter::translate;
-use crate::qdrant::ids::{ExtId, external_id, stored_payload, stored_uuid, visible_payload};
+use crate::qdrant::ids::{ExtId, external_id, stored_uuid, visible_payload};
+use crate::qdrant::model::{UpdateMode, UpsertPoints};
 use crate::state::{AppState, Shared};
 
 /// The default (unnamed) dense vector of a Qdrant `VectorStruct`.
@@ -189,66 +190,6 @@ fn refuse_if_set(body: &Map<String, Value>, keys: &[&str]) -> Result<()> {
     Ok(())
 }
 
-/// The engine points of an upsert body (`points` or `batch` form).
-fn upsert_points(body: &Map<String, Value>, max: usize) -> Result<Vec<(ExtId, Point)>> {
-    refuse_if_set(body, &["shard_key", "update_filter"])?;
-    let mut out = Vec::new();
-    if let Some(points) = body.get("points") {
-        let points = points
-            .as_array()
-            .ok_or_else(|| Error::bad_request("\"points\" must be a list"))?;
-        Shared::check_batch("points", points.len(), max)?;
-        for p in points {
-            let p = p
-                .as_object()
-                .ok_or_else(|| Error::bad_request("a point must be an object"))?;
-            let id = ExtId::parse(p.get("id").unwrap_or(&Value::Null))?;
-            let vector = dense_vector(p.get("vector").unwrap_or(&Value::Null))?;
-            let payload = stored_payload(&id, p.get("payload").cloned())?;
-            out.push((id.clone(), Point::new(id.internal(), vector, payload)));
-        }
-        return Ok(out);
-    }
-    let Some(Value::Object(batch)) = body.get("batch") else {
-        return Err(Error::bad_request(
-            "expected {\"points\": [...]} or {\"batch\": {\"ids\", \"vectors\", \"payloads\"}}",
-        ));
-    };
-    let ids = batch
-        .get("ids")
-        .and_then(Value::as_array)
-        .ok_or_else(|| Error::bad_request("batch.ids must be a list"))?;
-    Shared::check_batch("points", ids.len(), max)?;
-    let vectors = match batch.get("vectors") {
-        Some(Value::Object(named)) if named.len() == 1 && named.contains_key("") => named.get(""),
-        Some(Value::Object(_)) => {
-            return Err(Error::not_supported(
-                "named vectors (only the default unnamed vector \"\")",
-            ));
-        }
-        other => other,
-    }
-    .and_then(Value::as_array)
-    .ok_or_else(|| Error::bad_request("batch.vectors must be a list of vectors"))?;
-    let payloads = match batch.get("payloads") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(p)) => Some(p),
-        Some(_) => return Err(Error::bad_request("batch.payloads must be a list")),
-    };
-    if vectors.len() != ids.len() || payloads.is_some_and(|p| p.len() != ids.len()) {
-        return Err(Error::bad_request(
-            "batch.ids, batch.vectors and batch.payloads must have the same length",
-        ));
-    }
-    for (i, id) in ids.iter().enumerate() {
-        let id = ExtId::parse(id)?;
-        let vector = dense_vector(&vectors[i])?;
-        let payload = stored_payload(&id, payloads.map(|p| p[i].clone()))?;
-        out.push((id.clone(), Point::new(id.internal(), vector, payload)));
-    }
-    Ok(out)
-}
-
 /// Fails when a UUID id's stored id already belongs to a different UUID.
 fn check_uuid_collisions(c: &VectorCollection, points: &[(ExtId, Point)]) -> Result<()> {
     let uuids: Vec<(&str, u64)> = points
@@ -280,30 +221,7 @@ fn same_uuid(a: &str, b: &str) -> bool {
     matches!((uuid::Uuid::parse_str(a), uuid::Uuid::parse_str(b)), (Ok(x), Ok(y)) if x == y)
 }
 
-/// Qdrant's `update_mode` of an upsert: which of the sent points are written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum UpdateMode {
-    /// Every point (the default).
-    Upsert,
-    /// Only points whose id is not stored yet; existing points are left as they are.
-    InsertOnly,
-    /// Only points whose id is stored already; new ids are skipped.
-    UpdateOnly,
-}
-
 impl UpdateMode {
-    fn parse(v: Option<&Value>) -> Result<Self> {
-        match v {
-            None | Some(Value::Null) => Ok(UpdateMode::Upsert),
-            Some(Value::String(s)) if s == "upsert" => Ok(UpdateMode::Upsert),
-            Some(Value::String(s)) if s == "insert_only" => Ok(UpdateMode::InsertOnly),
-            Some(Value::String(s)) if s == "update_only" => Ok(UpdateMode::UpdateOnly),
-            Some(other) => Err(Error::bad_request(format!(
-                "unknown update_mode {other} (expected upsert, insert_only or update_only)"
-            ))),
-        }
-    }
-
     /// Keeps the points this mode writes. The existence check and the write are two steps:
     /// a concurrent writer of the same ids can land between them (Qdrant applies the check
     /// inside its update; NearStore's engine has no conditional upsert).
@@ -331,11 +249,10 @@ impl UpdateMode {
 pub(crate) async fn upsert(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    JsonBody(body): JsonBody<Map<String, Value>>,
+    Typed(body): Typed<UpsertPoints>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let points = upsert_points(&body, state.limits.max_batch_points)?;
-    let mode = UpdateMode::parse(body.get("update_mode"))?;
+    let (points, mode) = body.into_points()?;
     let c = state.collection(&name)?;
     let options = write_options();
     blocking(move || {
