@@ -8,8 +8,9 @@ use axum::response::Response;
 use nearstore::{DistanceMetric, FieldIndexKind, Filter, StorageMode, VectorCollection};
 use serde_json::{Map, Value, json};
 
-use crate::body::{JsonBody, qdrant_ok};
+use crate::body::{JsonBody, Typed, qdrant_ok};
 use crate::error::{Error, Result, blocking};
+use crate::qdrant::model::UpdateCollection;
 use crate::routes::collections::{HnswOptions, collection_config};
 use crate::state::AppState;
 
@@ -26,6 +27,22 @@ pub(crate) async fn root() -> axum::Json<Value> {
         "commit": option_env!("NEARSTORE_COMMIT"),
         "nearstore_version": env!("CARGO_PKG_VERSION"),
     }))
+}
+
+/// `PATCH /collections/{name}`: changes the search-time `ef` (`hnsw_config.ef`); any
+/// other change is refused with 400 naming it (see [`UpdateCollection`]).
+pub(crate) async fn update(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Typed(body): Typed<UpdateCollection>,
+) -> Result<Response> {
+    let started = Instant::now();
+    let c = state.collection(&name)?;
+    let config = c.config();
+    if let Some(ef) = body.into_ef(config.hnsw.m, config.hnsw.ef_construction)? {
+        blocking(move || Ok(c.set_ef_search(ef)?)).await?;
+    }
+    Ok(qdrant_ok(true, started))
 }
 
 /// `GET /collections`.

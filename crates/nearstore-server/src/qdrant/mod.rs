@@ -6,8 +6,8 @@
 //! `{"status": {"error": "..."}}` with the server's status table. One unnamed dense vector
 //! per collection (`vectors: {size, distance}`, or the `""` name); any other vector name,
 //! sparse vectors and multi-vectors answer 400 "not supported". Ids: see [`ids`]; filters:
-//! see [`filter`]. Routes outside the subset that clients commonly call (recommend,
-//! discover, groups, snapshots, aliases, payload edits, vector edits, facets, cluster)
+//! see [`filter`]. Recommend: the average_vector strategy only ([`recommend`]). Routes
+//! outside the subset that clients commonly call (discover, groups, snapshots, aliases, payload edits, vector edits, facets, cluster)
 //! answer 400 "... is not supported by NearStore".
 
 pub(crate) mod collections;
@@ -16,9 +16,10 @@ pub(crate) mod ids;
 pub(crate) mod model;
 pub(crate) mod points;
 pub(crate) mod query;
+pub(crate) mod recommend;
 
 use crate::auth::Access::{Open, Read, Write};
-use crate::routes::Verb::{Delete, Get, Post, Put};
+use crate::routes::Verb::{Delete, Get, Patch, Post, Put};
 use crate::routes::{Route, route};
 
 const Q: &str = "qdrant";
@@ -59,6 +60,15 @@ pub(crate) fn routes() -> Vec<Route> {
             "Create a collection (one unnamed dense vector)",
             collections::create,
         ),
+        route(
+            Patch,
+            "/collections/{name}",
+            Write,
+            Q,
+            "Update collection parameters (only the search-time hnsw_config.ef)",
+            collections::update,
+        )
+        .takes::<model::UpdateCollection>(),
         route(
             Delete,
             "/collections/{name}",
@@ -172,10 +182,26 @@ pub(crate) fn routes() -> Vec<Route> {
             "Batch universal query",
             query::query_batch,
         ),
+        route(
+            Post,
+            "/collections/{name}/points/recommend",
+            Read,
+            Q,
+            "Recommend (average_vector strategy)",
+            recommend::recommend,
+        )
+        .takes::<model::RecommendRequest>(),
+        route(
+            Post,
+            "/collections/{name}/points/recommend/batch",
+            Read,
+            Q,
+            "Batch recommend (average_vector strategy)",
+            recommend::recommend_batch,
+        )
+        .takes::<model::RecommendBatch>(),
     ];
-    let unsupported: [(crate::routes::Verb, &'static str); 24] = [
-        (Post, "/collections/{name}/points/recommend"),
-        (Post, "/collections/{name}/points/recommend/batch"),
+    let unsupported: [(crate::routes::Verb, &'static str); 22] = [
         (Post, "/collections/{name}/points/recommend/groups"),
         (Post, "/collections/{name}/points/discover"),
         (Post, "/collections/{name}/points/discover/batch"),

@@ -216,3 +216,242 @@ impl UpsertPoints {
         Ok((out, mode))
     }
 }
+
+/// A recommend example: a point id (integer or UUID) or a vector.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Example {
+    Id(IdIn),
+    Vector(Vec<f32>),
+}
+
+impl<'de> Deserialize<'de> for Example {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Example;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a point id or a vector")
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Example, E> {
+                Ok(Example::Id(Value::from(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Example, E> {
+                Ok(Example::Id(Value::from(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Example, E> {
+                Ok(Example::Id(Value::String(v.to_string())))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Example, A::Error> {
+                let v: Bounded<f32, DimensionLimit> =
+                    Bounded::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
+                Ok(Example::Vector(v.into_vec()))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// How recommend turns its examples into a ranking.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum RecommendStrategy {
+    /// One search for `avg(positive) + (avg(positive) - avg(negative))` (or
+    /// `avg(positive)` without negatives).
+    #[default]
+    AverageVector,
+    /// Not supported: scoring against every example needs the engine.
+    BestScore,
+    /// Not supported: as `best_score`.
+    SumScores,
+}
+
+/// `POST /collections/{name}/points/recommend` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct RecommendRequest {
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub(crate) positive: Bounded<Example, PointsLimit>,
+    #[serde(default)]
+    #[schema(value_type = Vec<Object>)]
+    pub(crate) negative: Bounded<Example, PointsLimit>,
+    #[serde(default)]
+    pub(crate) strategy: Option<RecommendStrategy>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) filter: Option<RawJson>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) params: Option<RawJson>,
+    #[serde(default)]
+    pub(crate) limit: Option<usize>,
+    #[serde(default)]
+    pub(crate) offset: Option<usize>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) with_payload: Option<RawJson>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) with_vector: Option<RawJson>,
+    #[serde(default)]
+    pub(crate) score_threshold: Option<f32>,
+    /// Only the default unnamed vector (`""`) exists.
+    #[serde(default)]
+    pub(crate) using: Option<String>,
+    /// Not supported: must be absent or null.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) lookup_from: Option<RawJson>,
+    /// Not supported: must be absent or null.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) shard_key: Option<RawJson>,
+}
+
+/// `POST /collections/{name}/points/recommend/batch` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct RecommendBatch {
+    #[schema(value_type = Vec<RecommendRequest>)]
+    pub(crate) searches: Bounded<RecommendRequest, crate::body::bounded::QueriesLimit>,
+}
+
+impl RecommendRequest {
+    /// Refuses what recommend cannot honour here (other strategies, named vectors,
+    /// `lookup_from`, shard keys, no positive example).
+    pub(crate) fn check(&self) -> Result<()> {
+        for (name, raw) in [
+            ("lookup_from", &self.lookup_from),
+            ("shard_key", &self.shard_key),
+        ] {
+            if is_set(raw.as_ref()) {
+                return Err(Error::not_supported(format!("\"{name}\"")));
+            }
+        }
+        if self.using.as_deref().is_some_and(|u| !u.is_empty()) {
+            return Err(Error::not_supported(
+                "named vectors (only the default unnamed vector \"\")",
+            ));
+        }
+        match self.strategy.unwrap_or_default() {
+            RecommendStrategy::AverageVector => {}
+            RecommendStrategy::BestScore => {
+                return Err(Error::not_supported(
+                    "the recommend strategy best_score (only average_vector)",
+                ));
+            }
+            RecommendStrategy::SumScores => {
+                return Err(Error::not_supported(
+                    "the recommend strategy sum_scores (only average_vector)",
+                ));
+            }
+        }
+        if self.positive.len() == 0 {
+            return Err(Error::bad_request(
+                "recommend with the average_vector strategy needs at least one positive example",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// `PATCH /collections/{name}` body. NearStore can change only the search-time candidate
+/// list (`hnsw_config.ef`, a NearStore extension: Qdrant sets it per request as
+/// `params.hnsw_ef`); every other section must be absent, null or empty.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct UpdateCollection {
+    #[serde(default)]
+    pub(crate) hnsw_config: Option<HnswConfigDiff>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) optimizers_config: Option<RawJson>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) params: Option<RawJson>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) vectors: Option<RawJson>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) quantization_config: Option<RawJson>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) sparse_vectors: Option<RawJson>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) strict_mode_config: Option<RawJson>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) metadata: Option<RawJson>,
+}
+
+/// The `hnsw_config` of a PATCH: `ef` may change; `m` and `ef_construct` only to their
+/// current values (the graph is built with them); the rest must be null.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct HnswConfigDiff {
+    #[serde(default)]
+    pub(crate) ef: Option<usize>,
+    #[serde(default)]
+    pub(crate) m: Option<usize>,
+    #[serde(default)]
+    pub(crate) ef_construct: Option<usize>,
+    #[serde(default)]
+    pub(crate) full_scan_threshold: Option<usize>,
+    #[serde(default)]
+    pub(crate) max_indexing_threads: Option<usize>,
+    #[serde(default)]
+    pub(crate) on_disk: Option<bool>,
+    #[serde(default)]
+    pub(crate) payload_m: Option<usize>,
+}
+
+fn is_empty_section(raw: Option<&RawJson>) -> bool {
+    match raw.map(|r| r.get().trim()) {
+        None | Some("null") => true,
+        Some(text) => text
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .is_some_and(|inner| inner.trim().is_empty()),
+    }
+}
+
+impl UpdateCollection {
+    /// The new `ef_search`, if one is asked; refuses (400) every change the engine cannot
+    /// make on a live collection, naming it.
+    pub(crate) fn into_ef(self, m: usize, ef_construct: usize) -> Result<Option<usize>> {
+        for (name, raw) in [
+            ("optimizers_config", &self.optimizers_config),
+            ("params", &self.params),
+            ("vectors", &self.vectors),
+            ("quantization_config", &self.quantization_config),
+            ("sparse_vectors", &self.sparse_vectors),
+            ("strict_mode_config", &self.strict_mode_config),
+            ("metadata", &self.metadata),
+        ] {
+            if !is_empty_section(raw.as_ref()) {
+                return Err(Error::not_supported(format!(
+                    "changing {name} of an existing collection"
+                )));
+            }
+        }
+        let Some(h) = self.hnsw_config else {
+            return Ok(None);
+        };
+        if h.m.is_some_and(|v| v != m) || h.ef_construct.is_some_and(|v| v != ef_construct) {
+            return Err(Error::not_supported(
+                "changing hnsw_config.m or hnsw_config.ef_construct of an existing collection (the graph is built with them)",
+            ));
+        }
+        if h.full_scan_threshold.is_some()
+            || h.max_indexing_threads.is_some()
+            || h.on_disk.is_some()
+            || h.payload_m.is_some()
+        {
+            return Err(Error::not_supported(
+                "hnsw_config.full_scan_threshold, max_indexing_threads, on_disk and payload_m",
+            ));
+        }
+        if h.ef == Some(0) {
+            return Err(Error::validation("hnsw_config.ef must be at least 1"));
+        }
+        Ok(h.ef)
+    }
+}

@@ -108,18 +108,58 @@ impl PayloadSel {
         match (self, visible) {
             (PayloadSel::Nothing, _) => Value::Null,
             (PayloadSel::All, v) => v,
-            (PayloadSel::Include(keys), Value::Object(m)) => Value::Object(
-                m.into_iter()
-                    .filter(|(k, _)| keys.iter().any(|f| f == k))
-                    .collect(),
-            ),
-            (PayloadSel::Exclude(keys), Value::Object(m)) => Value::Object(
-                m.into_iter()
-                    .filter(|(k, _)| !keys.iter().any(|f| f == k))
-                    .collect(),
-            ),
+            (PayloadSel::Include(keys), Value::Object(m)) => {
+                let mut out = Map::new();
+                for key in keys {
+                    include_path(&m, key, &mut out);
+                }
+                Value::Object(out)
+            }
+            (PayloadSel::Exclude(keys), Value::Object(mut m)) => {
+                for key in keys {
+                    exclude_path(&mut m, key);
+                }
+                Value::Object(m)
+            }
             (_, v) => v,
         }
+    }
+}
+
+/// Copies the value at `path` of `from` into `out` under the same path (`a.b` keeps
+/// `{"a": {"b": ..}}`, merged with what earlier paths copied). A key that itself contains
+/// the dot is taken whole first.
+fn include_path(from: &Map<String, Value>, path: &str, out: &mut Map<String, Value>) {
+    if let Some(v) = from.get(path) {
+        out.insert(path.to_string(), v.clone());
+        return;
+    }
+    let Some((head, rest)) = path.split_once('.') else {
+        return;
+    };
+    let Some(Value::Object(inner)) = from.get(head) else {
+        return;
+    };
+    let slot = out
+        .entry(head.to_string())
+        .or_insert_with(|| Value::Object(Map::new()));
+    if let Value::Object(slot) = slot {
+        include_path(inner, rest, slot);
+        if slot.is_empty() {
+            out.remove(head);
+        }
+    }
+}
+
+/// Removes the value at `path` (a key containing the dot is removed whole first).
+fn exclude_path(from: &mut Map<String, Value>, path: &str) {
+    if from.remove(path).is_some() {
+        return;
+    }
+    if let Some((head, rest)) = path.split_once('.')
+        && let Some(Value::Object(inner)) = from.get_mut(head)
+    {
+        exclude_path(inner, rest);
     }
 }
 
@@ -482,6 +522,22 @@ pub(crate) async fn count(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_payload_paths_are_dotted() {
+        let p = json!({"a": {"b": 1, "c": 2}, "d": 3, "x.y": 4});
+        let include = |keys: &[&str]| {
+            PayloadSel::Include(keys.iter().map(|k| k.to_string()).collect()).apply(Some(p.clone()))
+        };
+        let exclude = |keys: &[&str]| {
+            PayloadSel::Exclude(keys.iter().map(|k| k.to_string()).collect()).apply(Some(p.clone()))
+        };
+        assert_eq!(include(&["a.b", "d"]), json!({"a": {"b": 1}, "d": 3}));
+        assert_eq!(include(&["a.b", "a.c"]), json!({"a": {"b": 1, "c": 2}}));
+        assert_eq!(include(&["a.z", "x.y"]), json!({"x.y": 4}));
+        assert_eq!(exclude(&["a.b", "x.y"]), json!({"a": {"c": 2}, "d": 3}));
+        assert_eq!(exclude(&["d.e", "q"]), p);
+    }
 
     #[test]
     fn f32_numbers_print_their_shortest_digits() {

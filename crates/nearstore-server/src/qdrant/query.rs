@@ -19,7 +19,7 @@ use crate::state::{AppState, Shared};
 
 /// What to search for.
 #[derive(Debug)]
-enum Target {
+pub(crate) enum Target {
     Vector(Vec<f32>),
     /// The vector of an existing point.
     Point(ExtId),
@@ -27,15 +27,15 @@ enum Target {
 
 /// One search, from either request shape.
 #[derive(Debug)]
-struct Search {
-    target: Target,
-    filter: Option<Filter>,
-    limit: usize,
-    offset: usize,
-    payload: PayloadSel,
-    vector: bool,
-    score_threshold: Option<f32>,
-    quality: Option<SearchQuality>,
+pub(crate) struct Search {
+    pub(crate) target: Target,
+    pub(crate) filter: Option<Filter>,
+    pub(crate) limit: usize,
+    pub(crate) offset: usize,
+    pub(crate) payload: PayloadSel,
+    pub(crate) vector: bool,
+    pub(crate) score_threshold: Option<f32>,
+    pub(crate) quality: Option<SearchQuality>,
 }
 
 fn usize_field(body: &Map<String, Value>, key: &str, default: usize) -> Result<usize> {
@@ -48,7 +48,7 @@ fn usize_field(body: &Map<String, Value>, key: &str, default: usize) -> Result<u
     }
 }
 
-fn quality(params: Option<&Value>) -> Result<Option<SearchQuality>> {
+pub(crate) fn quality(params: Option<&Value>) -> Result<Option<SearchQuality>> {
     let Some(Value::Object(p)) = params else {
         return Ok(None);
     };
@@ -206,7 +206,7 @@ fn execute(
         .collect())
 }
 
-async fn run(state: &AppState, c: &VectorCollection, s: Search) -> Result<Vec<Value>> {
+pub(crate) async fn run(state: &AppState, c: &VectorCollection, s: Search) -> Result<Vec<Value>> {
     let (payload, vector) = (s.payload.clone(), s.vector);
     let c2 = c.clone();
     let deadline = engine_deadline();

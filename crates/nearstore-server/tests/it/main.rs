@@ -10,4 +10,5 @@ mod openapi;
 mod qdrant;
 mod qdrant_conformance;
 mod qdrant_requests;
+mod qdrant_routes;
 mod shutdown;

@@ -446,7 +446,7 @@ async fn unsupported_features_say_not_supported() {
         (
             "POST",
             "/collections/qc/points/recommend",
-            json!({"positive": [1]}),
+            json!({"positive": [1], "strategy": "best_score"}),
         ),
         ("GET", "/collections/qc/snapshots", json!(null)),
         (

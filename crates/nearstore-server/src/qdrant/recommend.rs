@@ -1,0 +1,173 @@
+//! Qdrant `points/recommend` and `points/recommend/batch`, average_vector strategy: the
+//! examples given by id are read from the engine, the query vector is
+//! `avg(positive) + (avg(positive) - avg(negative))` (`avg(positive)` without negatives),
+//! and one engine search runs for it with the examples' ids excluded by a
+//! `must_not has_id` filter. Ranking, windowing and the filter stay in the engine; the
+//! other strategies (`best_score`, `sum_scores`) score against every example and answer
+//! 400 "not supported".
+
+use std::collections::HashMap;
+use std::time::Instant;
+
+use axum::extract::{Path, State};
+use axum::response::Response;
+use nearstore::{Filter, VectorCollection};
+use serde_json::Value;
+
+use crate::body::{Typed, qdrant_ok, raw_to_value};
+use crate::error::{Error, Result, blocking};
+use crate::qdrant::filter::translate;
+use crate::qdrant::ids::ExtId;
+use crate::qdrant::model::{Example, RecommendBatch, RecommendRequest};
+use crate::qdrant::points::{PayloadSel, with_vector};
+use crate::qdrant::query::{Search, Target, quality, run};
+use crate::state::AppState;
+
+/// The mean of `vectors` (all of one length; checked by the caller).
+fn mean(vectors: &[Vec<f32>]) -> Vec<f32> {
+    let Some(first) = vectors.first() else {
+        return Vec::new();
+    };
+    let mut sum = vec![0.0f64; first.len()];
+    for v in vectors {
+        for (s, x) in sum.iter_mut().zip(v) {
+            *s += f64::from(*x);
+        }
+    }
+    let n = vectors.len() as f64;
+    sum.into_iter().map(|s| (s / n) as f32).collect()
+}
+
+/// `avg(positive) + (avg(positive) - avg(negative))`, or `avg(positive)`.
+pub(crate) fn average_vector(positive: &[Vec<f32>], negative: &[Vec<f32>]) -> Result<Vec<f32>> {
+    let dim = positive.first().map_or(0, Vec::len);
+    if positive.iter().chain(negative).any(|v| v.len() != dim) {
+        return Err(Error::bad_request(
+            "recommend examples must all have the collection's dimension",
+        ));
+    }
+    let pos = mean(positive);
+    if negative.is_empty() {
+        return Ok(pos);
+    }
+    let neg = mean(negative);
+    Ok(pos.iter().zip(&neg).map(|(p, n)| p + (p - n)).collect())
+}
+
+fn optional_value(raw: Option<&serde_json::value::RawValue>) -> Result<Option<Value>> {
+    raw.map(raw_to_value).transpose()
+}
+
+async fn recommend_one(
+    state: &AppState,
+    c: &VectorCollection,
+    r: RecommendRequest,
+) -> Result<Vec<Value>> {
+    r.check()?;
+    let filter = translate(optional_value(r.filter.as_deref())?.as_ref())?;
+    let params = optional_value(r.params.as_deref())?;
+    let payload = PayloadSel::parse(optional_value(r.with_payload.as_deref())?.as_ref(), false)?;
+    let vector = with_vector(optional_value(r.with_vector.as_deref())?.as_ref())?;
+    let (positive, negative) = (r.positive.into_vec(), r.negative.into_vec());
+    let mut ids: Vec<ExtId> = Vec::new();
+    for example in positive.iter().chain(&negative) {
+        if let Example::Id(v) = example {
+            ids.push(ExtId::parse(v)?);
+        }
+    }
+    let internal: Vec<u64> = ids.iter().map(ExtId::internal).collect();
+    let lookup = internal.clone();
+    let c2 = c.clone();
+    let found = blocking(move || Ok(c2.get(&lookup)?)).await?;
+    let mut stored: HashMap<u64, Vec<f32>> = HashMap::new();
+    for (id, point) in ids.iter().zip(found) {
+        match point {
+            Some(p) => {
+                stored.insert(p.id, p.vector);
+            }
+            None => {
+                return Err(Error::NotFound(format!(
+                    "No point with id {} found",
+                    id.to_json()
+                )));
+            }
+        }
+    }
+    let resolve = |examples: Vec<Example>| -> Result<Vec<Vec<f32>>> {
+        examples
+            .into_iter()
+            .map(|e| match e {
+                Example::Vector(v) => Ok(v),
+                Example::Id(v) => {
+                    let id = ExtId::parse(&v)?.internal();
+                    stored
+                        .get(&id)
+                        .cloned()
+                        .ok_or_else(|| Error::Internal(format!("example {v} was not read")))
+                }
+            })
+            .collect()
+    };
+    let target = average_vector(&resolve(positive)?, &resolve(negative)?)?;
+    let filter = if internal.is_empty() {
+        filter
+    } else {
+        let exclude = Filter::not(Filter::has_id(internal));
+        Some(match filter {
+            Some(f) => Filter::and(vec![f, exclude]),
+            None => exclude,
+        })
+    };
+    let search = Search {
+        target: Target::Vector(target),
+        filter,
+        limit: r.limit.unwrap_or(10),
+        offset: r.offset.unwrap_or(0),
+        payload,
+        vector,
+        score_threshold: r.score_threshold,
+        quality: quality(params.as_ref())?,
+    };
+    run(state, c, search).await
+}
+
+/// `POST /collections/{name}/points/recommend`: `[ScoredPoint]`.
+pub(crate) async fn recommend(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Typed(body): Typed<RecommendRequest>,
+) -> Result<Response> {
+    let started = Instant::now();
+    let c = state.collection(&name)?;
+    let hits = recommend_one(&state, &c, body).await?;
+    Ok(qdrant_ok(hits, started))
+}
+
+/// `POST /collections/{name}/points/recommend/batch`: `[[ScoredPoint]]`.
+pub(crate) async fn recommend_batch(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Typed(body): Typed<RecommendBatch>,
+) -> Result<Response> {
+    let started = Instant::now();
+    let c = state.collection(&name)?;
+    let mut out = Vec::new();
+    for r in body.searches.into_vec() {
+        out.push(recommend_one(&state, &c, r).await?);
+    }
+    Ok(qdrant_ok(out, started))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_average_vector_moves_away_from_negatives() {
+        let pos = vec![vec![1.0, 0.0], vec![0.0, 1.0]];
+        assert_eq!(average_vector(&pos, &[]).unwrap(), vec![0.5, 0.5]);
+        let neg = vec![vec![0.0, 1.0]];
+        assert_eq!(average_vector(&pos, &neg).unwrap(), vec![1.0, 0.0]);
+        assert!(average_vector(&pos, &[vec![1.0]]).is_err());
+    }
+}

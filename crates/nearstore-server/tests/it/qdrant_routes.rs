@@ -1,0 +1,209 @@
+//! Qdrant routes and options added to the subset: dotted `with_payload` paths, recommend
+//! (average_vector), `PATCH /collections/{name}`.
+
+use nearstore_server::ServerConfig;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::harness::{TestServer, error_message, start};
+
+fn ok(st: StatusCode, body: &Value) -> Value {
+    assert_eq!(st, StatusCode::OK, "{body}");
+    body["result"].clone()
+}
+
+async fn collection(s: &TestServer, name: &str, distance: &str) {
+    let (st, b) = s
+        .put(
+            &format!("/collections/{name}"),
+            json!({"vectors": {"size": 2, "distance": distance}}),
+        )
+        .await;
+    ok(st, &b);
+}
+
+fn ids(hits: &Value) -> Vec<u64> {
+    hits.as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_u64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn with_payload_paths_may_be_dotted() {
+    let s = start(ServerConfig::default()).await;
+    collection(&s, "p", "Dot").await;
+    let payload = json!({"country": {"name": "NL", "capital": "Amsterdam"}, "rank": 3});
+    let (st, b) = s
+        .put(
+            "/collections/p/points",
+            json!({"points": [{"id": 1, "vector": [1.0, 0.0], "payload": payload}]}),
+        )
+        .await;
+    ok(st, &b);
+    let (st, b) = s
+        .post(
+            "/collections/p/points/search",
+            json!({"vector": [1.0, 0.0], "with_payload": ["country.name"]}),
+        )
+        .await;
+    assert_eq!(ok(st, &b)[0]["payload"], json!({"country": {"name": "NL"}}));
+    let (st, b) = s
+        .post(
+            "/collections/p/points/scroll",
+            json!({"with_payload": {"exclude": ["country.capital"]}}),
+        )
+        .await;
+    assert_eq!(
+        ok(st, &b)["points"][0]["payload"],
+        json!({"country": {"name": "NL"}, "rank": 3})
+    );
+    let (st, b) = s
+        .post(
+            "/collections/p/points",
+            json!({"ids": [1], "with_payload": {"include": ["country.capital", "rank"]}}),
+        )
+        .await;
+    assert_eq!(
+        ok(st, &b)[0]["payload"],
+        json!({"country": {"capital": "Amsterdam"}, "rank": 3})
+    );
+}
+
+async fn compass(s: &TestServer) {
+    collection(s, "r", "Euclid").await;
+    // Points on a line at x = 0..=9, y = 0, plus one at (5, 5) tagged "off".
+    let mut points: Vec<Value> = (0..10)
+        .map(|i| json!({"id": i, "vector": [i as f32, 0.0], "payload": {"tag": "line"}}))
+        .collect();
+    points.push(json!({"id": 10, "vector": [5.0, 5.0], "payload": {"tag": "off"}}));
+    let (st, b) = s
+        .put("/collections/r/points", json!({"points": points}))
+        .await;
+    ok(st, &b);
+}
+
+#[tokio::test]
+async fn recommend_searches_the_average_vector_without_the_examples() {
+    let s = start(ServerConfig::default()).await;
+    compass(&s).await;
+    // avg(positive) of points 2 and 4 is (3, 0): nearest is 3; 2 and 4 are as near as 1
+    // and 5 but are the examples, which never come back.
+    let (st, b) = s
+        .post(
+            "/collections/r/points/recommend",
+            json!({"positive": [2, 4], "limit": 3}),
+        )
+        .await;
+    let hits = ok(st, &b);
+    let got = ids(&hits);
+    assert_eq!(got[0], 3, "{hits}");
+    assert!(!got.contains(&2) && !got.contains(&4), "{hits}");
+    assert_eq!(got.len(), 3);
+    // A negative example moves the target: avg(pos) = (6, 0), avg(neg) = (8, 0), so the
+    // target is 2 * (6, 0) - (8, 0) = (4, 0).
+    let (st, b) = s
+        .post(
+            "/collections/r/points/recommend",
+            json!({"positive": [6], "negative": [8], "limit": 1, "strategy": "average_vector"}),
+        )
+        .await;
+    assert_eq!(ids(&ok(st, &b)), [4]);
+    // Vectors as examples, a filter, payloads and the batch form.
+    let (st, b) = s
+        .post(
+            "/collections/r/points/recommend/batch",
+            json!({"searches": [
+                {"positive": [[5.0, 4.0]], "limit": 1, "with_payload": true},
+                {"positive": [[5.0, 4.0]], "limit": 1,
+                 "filter": {"must": [{"key": "tag", "match": {"value": "line"}}]}}
+            ]}),
+        )
+        .await;
+    let batch = ok(st, &b);
+    assert_eq!(ids(&batch[0]), [10], "{batch}");
+    assert_eq!(batch[0][0]["payload"], json!({"tag": "off"}));
+    assert_eq!(ids(&batch[1]), [5], "{batch}");
+}
+
+#[tokio::test]
+async fn recommend_refuses_what_it_cannot_honour() {
+    let s = start(ServerConfig::default()).await;
+    compass(&s).await;
+    let cases = [
+        (
+            json!({"positive": [1], "strategy": "best_score"}),
+            400,
+            "best_score",
+        ),
+        (
+            json!({"positive": [1], "strategy": "sum_scores"}),
+            400,
+            "sum_scores",
+        ),
+        (json!({"negative": [1]}), 400, "positive"),
+        (
+            json!({"positive": [1], "using": "image"}),
+            400,
+            "named vectors",
+        ),
+        (json!({"positive": [77]}), 404, "77"),
+        (json!({"positive": [1], "strategy": "nope"}), 400, "nope"),
+    ];
+    for (body, want, needle) in cases {
+        let (st, b) = s
+            .post("/collections/r/points/recommend", body.clone())
+            .await;
+        assert_eq!(st.as_u16(), want, "{body}: {b}");
+        assert!(
+            error_message(&b)
+                .to_lowercase()
+                .contains(&needle.to_lowercase()),
+            "{body}: {b}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn patch_changes_the_search_ef_and_refuses_the_rest() {
+    let s = start(ServerConfig::default()).await;
+    collection(&s, "c", "Cosine").await;
+    let patch = |body: Value| s.call(Method::PATCH, "/collections/c", Some(body));
+    let (st, b) = patch(json!({"hnsw_config": {"ef": 77}})).await;
+    assert_eq!(ok(st, &b), json!(true));
+    let (st, info) = s.get("/v1/collections/c").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(info["hnsw"]["ef_search"], 77, "{info}");
+    // Unchanged values and empty sections are accepted.
+    let (st, info) = s.get("/collections/c").await;
+    let m = ok(st, &info)["config"]["hnsw_config"]["m"].clone();
+    let (st, b) =
+        patch(json!({"hnsw_config": {"m": m}, "optimizers_config": {}, "params": null})).await;
+    assert_eq!(ok(st, &b), json!(true));
+    let refused = [
+        (
+            json!({"optimizers_config": {"indexing_threshold": 0}}),
+            400,
+            "optimizers_config",
+        ),
+        (json!({"hnsw_config": {"m": 3}}), 400, "hnsw_config.m"),
+        (json!({"vectors": {"": {"on_disk": true}}}), 400, "vectors"),
+        (json!({"hnsw_config": {"ef": 0}}), 422, "ef"),
+    ];
+    for (body, want, needle) in refused {
+        let (st, b) = patch(body.clone()).await;
+        assert_eq!(st.as_u16(), want, "{body}: {b}");
+        assert!(error_message(&b).contains(needle), "{body}: {b}");
+    }
+    let (st, info) = s.get("/v1/collections/c").await;
+    assert_eq!(st, StatusCode::OK);
+    assert_eq!(
+        info["hnsw"]["ef_search"], 77,
+        "a refused PATCH changes nothing"
+    );
+    let (st, _) = s
+        .call(Method::PATCH, "/collections/missing", Some(json!({})))
+        .await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
