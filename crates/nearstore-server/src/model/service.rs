@@ -42,3 +42,13 @@ pub(crate) struct QueryAnswer {
     #[schema(value_type = Vec<Object>)]
     pub(crate) rows: Vec<nearstore::QueryRow>,
 }
+
+/// `POST /v1/verify` answer: whether every file checked clean, the damaged files, and the
+/// engine's full report (per file: path, kind, bytes, damage with offsets, notes).
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct Verified {
+    pub(crate) clean: bool,
+    pub(crate) damaged_files: Vec<String>,
+    #[schema(value_type = Object)]
+    pub(crate) report: Value,
+}

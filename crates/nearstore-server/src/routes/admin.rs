@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use crate::body::Typed;
 use crate::error::{Error, Result, blocking};
 use crate::model::collections::{CreateIndex, IndexDropped, IndexList, field_indexes};
-use crate::model::service::{Flushed, QueryAnswer, QueryText};
+use crate::model::service::{Flushed, QueryAnswer, QueryText, Verified};
 use crate::state::AppState;
 
 /// `GET /v1/collections/{name}/indexes`: `{"indexes": [{field, kind}]}`.
@@ -75,6 +75,27 @@ pub(crate) async fn flush_all(State(state): State<AppState>) -> Result<Json<Flus
     state.flush_all().await?;
     Ok(Json(Flushed {
         flushed: state.db.list_collections(),
+    }))
+}
+
+/// `POST /v1/verify`: reads every file of the database and checks every checksum and
+/// cross-check (`Database::verify`; each collection's writes wait while its files are
+/// read). 200 with the report whether or not damage was found; `clean` says which.
+pub(crate) async fn verify(State(state): State<AppState>) -> Result<Json<Verified>> {
+    let db = state.db.clone();
+    let report = blocking(move || Ok(db.verify()?)).await?;
+    let damaged_files = report
+        .damaged_files()
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect();
+    let clean = report.is_clean();
+    let report = serde_json::to_value(&report)
+        .map_err(|e| Error::Internal(format!("the verify report did not serialize: {e}")))?;
+    Ok(Json(Verified {
+        clean,
+        damaged_files,
+        report,
     }))
 }
 

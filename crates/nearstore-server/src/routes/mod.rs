@@ -28,7 +28,7 @@ use crate::model::points::{
     ScrollPage, ScrollPoints, Upsert, Upserted,
 };
 use crate::model::search::{BatchAnswer, Search, SearchAnswer, SearchBatch};
-use crate::model::service::{Flushed, QueryAnswer, QueryText};
+use crate::model::service::{Flushed, QueryAnswer, QueryText, Verified};
 use crate::state::AppState;
 use crate::{limits, metrics, openapi, qdrant};
 
@@ -358,6 +358,16 @@ fn native() -> Vec<Route> {
         )
         .no_body()
         .answers::<Flushed>(),
+        route(
+            Post,
+            "/v1/verify",
+            Write,
+            N,
+            "Verify every file of the database (checksums, cross-checks); the engine's report",
+            admin::verify,
+        )
+        .no_body()
+        .answers::<Verified>(),
         route(
             Post,
             "/v1/query",

@@ -477,3 +477,57 @@ async fn metrics_and_openapi_describe_the_server() {
         "name"
     );
 }
+
+fn find_file(dir: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(dir).ok()?.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            if let Some(found) = find_file(&path, name) {
+                return Some(found);
+            }
+        } else if path.file_name().is_some_and(|n| n == name) {
+            return Some(path);
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn verify_reports_a_damaged_file() {
+    let s = start(ServerConfig::default()).await;
+    s.post("/v1/collections", json!({"name": "c", "dim": 2}))
+        .await;
+    let points: Vec<_> = (0..50)
+        .map(|i| json!({"id": i, "vector": [1.0, i as f32], "payload": {"text": format!("point number {i}")}}))
+        .collect();
+    assert_eq!(
+        s.put("/v1/collections/c/points", json!(points)).await.0,
+        StatusCode::OK
+    );
+    assert_eq!(s.post("/v1/flush", json!(null)).await.0, StatusCode::OK);
+    let (st, clean) = s.post("/v1/verify", json!(null)).await;
+    assert_eq!(st, StatusCode::OK, "{clean}");
+    assert_eq!(clean["clean"], true, "{clean}");
+    assert_eq!(clean["damaged_files"], json!([]));
+    assert!(
+        !clean["report"]["files"].as_array().unwrap().is_empty(),
+        "{clean}"
+    );
+
+    // Flip one byte in the middle of the payload log (inside a record).
+    let log = find_file(s.dir.path(), "payloads.log").expect("a payload log");
+    let mut bytes = std::fs::read(&log).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0xff;
+    std::fs::write(&log, bytes).unwrap();
+    let (st, damaged) = s.post("/v1/verify", json!(null)).await;
+    assert_eq!(st, StatusCode::OK, "{damaged}");
+    assert_eq!(damaged["clean"], false, "{damaged}");
+    let files = damaged["damaged_files"].as_array().unwrap();
+    assert!(
+        files
+            .iter()
+            .any(|f| f.as_str().unwrap().ends_with("payloads.log")),
+        "{damaged}"
+    );
+}

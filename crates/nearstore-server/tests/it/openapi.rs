@@ -151,6 +151,13 @@ async fn live_answers_of_every_native_route_match_the_document() {
         (Method::POST, "/v1/flush", "/v1/flush", None, StatusCode::OK),
         (
             Method::POST,
+            "/v1/verify",
+            "/v1/verify",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
             "/v1/query",
             "/v1/query",
             Some(json!({"query": "SELECT * FROM docs LIMIT 2"})),
