@@ -136,6 +136,15 @@ pub(crate) fn routes() -> Vec<Route> {
         ),
         route(
             Post,
+            "/collections/{name}/points/batch",
+            Write,
+            Q,
+            "Upserts and deletes applied in order (payload and vector operations: 400)",
+            points::batch,
+        )
+        .takes::<model::UpdateBatch>(),
+        route(
+            Post,
             "/collections/{name}/points/scroll",
             Read,
             Q,
@@ -201,7 +210,7 @@ pub(crate) fn routes() -> Vec<Route> {
         )
         .takes::<model::RecommendBatch>(),
     ];
-    let unsupported: [(crate::routes::Verb, &'static str); 22] = [
+    let unsupported: [(crate::routes::Verb, &'static str); 21] = [
         (Post, "/collections/{name}/points/recommend/groups"),
         (Post, "/collections/{name}/points/discover"),
         (Post, "/collections/{name}/points/discover/batch"),
@@ -216,7 +225,6 @@ pub(crate) fn routes() -> Vec<Route> {
         (Post, "/collections/{name}/points/payload/clear"),
         (Put, "/collections/{name}/points/vectors"),
         (Post, "/collections/{name}/points/vectors/delete"),
-        (Post, "/collections/{name}/points/batch"),
         (Get, "/collections/{name}/snapshots"),
         (Post, "/collections/{name}/snapshots"),
         (Get, "/snapshots"),

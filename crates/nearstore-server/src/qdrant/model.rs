@@ -12,7 +12,7 @@ use std::fmt;
 
 use nearstore::Point;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -453,5 +453,105 @@ impl UpdateCollection {
             return Err(Error::validation("hnsw_config.ef must be at least 1"));
         }
         Ok(h.ef)
+    }
+}
+
+/// Which points a delete in a `points/batch` removes: ids or a filter.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct PointsSelector {
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub(crate) points: Option<Bounded<IdIn, crate::body::bounded::IdsLimit>>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) filter: Option<RawJson>,
+    /// Not supported: must be absent or null.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) shard_key: Option<RawJson>,
+}
+
+/// One operation of `POST /collections/{name}/points/batch`; the payload and vector
+/// operations are skipped while parsing and refused before anything is applied.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub(crate) enum UpdateOperation {
+    Upsert(UpsertPoints),
+    Delete(PointsSelector),
+    SetPayload(IgnoredAny),
+    OverwritePayload(IgnoredAny),
+    DeletePayload(IgnoredAny),
+    ClearPayload(IgnoredAny),
+    UpdateVectors(IgnoredAny),
+    DeleteVectors(IgnoredAny),
+}
+
+/// `POST /collections/{name}/points/batch` body.
+#[derive(Debug, Deserialize, ToSchema)]
+pub(crate) struct UpdateBatch {
+    /// `{"upsert": {...}}` or `{"delete": {"points" | "filter"}}`, applied in order.
+    #[schema(value_type = Vec<Object>)]
+    pub(crate) operations: Bounded<UpdateOperation, crate::body::bounded::QueriesLimit>,
+}
+
+/// A `points/batch` operation as engine values.
+#[derive(Debug)]
+pub(crate) enum BatchWrite {
+    Upsert(Vec<(ExtId, Point)>, UpdateMode),
+    DeleteIds(Vec<u64>),
+    DeleteMatching(nearstore::Filter),
+}
+
+impl UpdateBatch {
+    /// Every operation converted (or the request refused, nothing applied).
+    pub(crate) fn into_writes(self) -> Result<Vec<BatchWrite>> {
+        let mut out = Vec::new();
+        for (i, op) in self.operations.into_vec().into_iter().enumerate() {
+            out.push(match op {
+                UpdateOperation::Upsert(u) => {
+                    let (points, mode) = u.into_points()?;
+                    BatchWrite::Upsert(points, mode)
+                }
+                UpdateOperation::Delete(sel) => {
+                    if is_set(sel.shard_key.as_ref()) {
+                        return Err(Error::not_supported("\"shard_key\""));
+                    }
+                    let filter = match sel.filter.as_deref() {
+                        Some(raw) => crate::qdrant::filter::translate(Some(
+                            &crate::body::raw_to_value(raw)?,
+                        ))?,
+                        None => None,
+                    };
+                    match (sel.points, filter) {
+                        (Some(ids), None) => BatchWrite::DeleteIds(
+                            ExtId::parse_list(&ids.into_vec())?
+                                .iter()
+                                .map(ExtId::internal)
+                                .collect(),
+                        ),
+                        (None, Some(f)) => BatchWrite::DeleteMatching(f),
+                        _ => {
+                            return Err(Error::bad_request(format!(
+                                "operation {i}: delete takes {{\"points\": [ids]}} or {{\"filter\": {{...}}}}"
+                            )));
+                        }
+                    }
+                }
+                other => {
+                    let name = match other {
+                        UpdateOperation::SetPayload(_) => "set_payload",
+                        UpdateOperation::OverwritePayload(_) => "overwrite_payload",
+                        UpdateOperation::DeletePayload(_) => "delete_payload",
+                        UpdateOperation::ClearPayload(_) => "clear_payload",
+                        UpdateOperation::UpdateVectors(_) => "update_vectors",
+                        _ => "delete_vectors",
+                    };
+                    return Err(Error::not_supported(format!(
+                        "the batch operation {name} (operation {i}; nothing was applied)"
+                    )));
+                }
+            });
+        }
+        Ok(out)
     }
 }

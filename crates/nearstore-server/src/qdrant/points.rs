@@ -14,7 +14,7 @@ use crate::limits::ticket::{scroll_by_deadline, write_options};
 use crate::qdrant::collections::update_result;
 use crate::qdrant::filter::translate;
 use crate::qdrant::ids::{ExtId, external_id, stored_uuid, visible_payload};
-use crate::qdrant::model::{UpdateMode, UpsertPoints};
+use crate::qdrant::model::{BatchWrite, UpdateBatch, UpdateMode, UpsertPoints};
 use crate::state::{AppState, Shared};
 
 /// The default (unnamed) dense vector of a Qdrant `VectorStruct`.
@@ -306,6 +306,51 @@ pub(crate) async fn upsert(
     })
     .await?;
     Ok(qdrant_ok(update_result(), started))
+}
+
+/// `POST /collections/{name}/points/batch`: upserts and deletes applied in order, in one
+/// piece of blocking work. Each operation is its own engine write: when one fails, the
+/// ones before it stay applied (as in Qdrant). The request's deadline rides on the first
+/// operation only when it is an upsert: once something is applied, the rest runs to its
+/// end, so a batch the engine cancelled has applied nothing.
+pub(crate) async fn batch(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Typed(body): Typed<UpdateBatch>,
+) -> Result<Response> {
+    let started = Instant::now();
+    let writes = body.into_writes()?;
+    let c = state.collection(&name)?;
+    let first_options = write_options();
+    blocking(move || {
+        for (i, write) in writes.into_iter().enumerate() {
+            match write {
+                BatchWrite::Upsert(points, mode) => {
+                    let points = mode.select(&c, points)?;
+                    if points.is_empty() {
+                        continue;
+                    }
+                    check_uuid_collisions(&c, &points)?;
+                    let points: Vec<Point> = points.into_iter().map(|(_, p)| p).collect();
+                    let options = if i == 0 {
+                        first_options.clone()
+                    } else {
+                        nearstore::WriteOptions::default()
+                    };
+                    c.upsert_with(&points, &options)?;
+                }
+                BatchWrite::DeleteIds(ids) => {
+                    c.delete(&ids)?;
+                }
+                BatchWrite::DeleteMatching(filter) => {
+                    c.delete_by_filter(&filter)?;
+                }
+            }
+        }
+        Ok(())
+    })
+    .await?;
+    Ok(qdrant_ok(vec![update_result()], started))
 }
 
 /// `POST /collections/{name}/points`: retrieve by ids.

@@ -207,3 +207,63 @@ async fn patch_changes_the_search_ef_and_refuses_the_rest() {
         .await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
+
+async fn stored(s: &TestServer, name: &str) -> Vec<u64> {
+    let (st, b) = s
+        .post(
+            &format!("/collections/{name}/points/scroll"),
+            json!({"limit": 100}),
+        )
+        .await;
+    ids(&ok(st, &b)["points"])
+}
+
+#[tokio::test]
+async fn points_batch_applies_upserts_and_deletes_in_order() {
+    let s = start(ServerConfig::default()).await;
+    collection(&s, "b", "Dot").await;
+    let (st, b) = s
+        .post(
+            "/collections/b/points/batch",
+            json!({"operations": [
+                {"upsert": {"points": [
+                    {"id": 1, "vector": [1.0, 0.0], "payload": {"k": "a"}},
+                    {"id": 2, "vector": [0.0, 1.0], "payload": {"k": "b"}},
+                    {"id": 3, "vector": [1.0, 1.0], "payload": {"k": "b"}}
+                ]}},
+                {"delete": {"points": [1]}},
+                {"upsert": {"batch": {"ids": [1, 4], "vectors": [[0.5, 0.5], [0.2, 0.2]]}}},
+                {"delete": {"filter": {"must": [{"key": "k", "match": {"value": "b"}}]}}}
+            ]}),
+        )
+        .await;
+    let result = ok(st, &b);
+    assert_eq!(result[0]["status"], "completed", "{result}");
+    // 1 deleted then written again (without payload), 2 and 3 removed by the filter.
+    assert_eq!(stored(&s, "b").await, [1, 4]);
+    let (st, b) = s.get("/collections/b/points/1").await;
+    assert_eq!(ok(st, &b)["vector"], json!([0.5, 0.5]));
+
+    // A refused operation anywhere refuses the whole batch before anything is applied.
+    for refused in [
+        json!({"set_payload": {"payload": {"x": 1}, "points": [1]}}),
+        json!({"update_vectors": {"points": []}}),
+        json!({"delete": {}}),
+    ] {
+        let (st, b) = s
+            .post(
+                "/collections/b/points/batch",
+                json!({"operations": [{"delete": {"points": [4]}}, refused]}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+        assert_eq!(stored(&s, "b").await, [1, 4], "{b}");
+    }
+    let (st, b) = s
+        .post(
+            "/collections/b/points/batch",
+            json!({"operations": [{"move": {}}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+}
