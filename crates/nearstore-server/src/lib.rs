@@ -58,6 +58,7 @@
 //! | `DELETE /v1/collections/{name}/indexes/{field}` | | `{"dropped": field}` or 404 |
 //! | `POST /v1/collections/{name}/flush`, `POST /v1/flush` | | `{"flushed": [names]}` |
 //! | `POST /v1/query` | `{"query": "SELECT ...", "params"?: {"v": [...]}}` | `{"rows": [...]}` (the query language; read-write keys) |
+//! | `POST /v1/verify` | | `{"clean", "damaged_files": [path], "report"}`: `Database::verify` (every checksum and cross-check; per file: kind, bytes, damage with offsets, notes); 200 whether or not damage was found |
 //! | `GET /healthz`, `GET /livez`, `GET /readyz` | | plain text as Qdrant answers: `healthz check passed`, `livez check passed`, `all shards are ready` (503 while shutting down); no key needed |
 //! | `GET /metrics` | | Prometheus text (see [`metrics`](crate#metrics)) |
 //! | `GET /openapi.json` | | OpenAPI 3.1, generated from the route table, with the schemas of every native body derived (`utoipa`) from the types serde reads and writes |
@@ -72,10 +73,15 @@
 //! `batch` forms, `?wait=` accepted), `POST /collections/{name}/points` (retrieve),
 //! `GET /collections/{name}/points/{id}`, `POST .../points/{query,query/batch,search,
 //! search/batch,scroll,count,delete}`, `PUT /collections/{name}/index`,
-//! `DELETE /collections/{name}/index/{field}`, with Qdrant's envelopes. Integer and UUID
-//! ids (UUIDs map to ids with the top bit set; the original string is kept in the hidden
-//! payload key `__nearstore_uuid`), one unnamed vector, Qdrant filters translated to the
-//! engine's. Everything else answers 400 "not supported".
+//! `DELETE /collections/{name}/index/{field}`, `POST .../points/batch` (upsert and delete
+//! operations in order), `POST .../points/recommend[/batch]` (average_vector strategy),
+//! `PATCH /collections/{name}` (only the search-time `hnsw_config.ef`, a NearStore
+//! extension; other changes 400), with Qdrant's envelopes. `with_payload` lists take
+//! dotted paths. Integer and UUID ids (UUIDs map to ids with the top bit set; the original
+//! string is kept in the hidden payload key `__nearstore_uuid`), one unnamed vector, Qdrant
+//! filters translated to the engine's. Everything else answers 400 "not supported". Typed
+//! Qdrant bodies (schemas in `/openapi.json`): upsert, batch, recommend, PATCH; the other
+//! Qdrant routes still read JSON maps (`x-untyped-body`).
 //!
 //! # Limits and keys
 //!
