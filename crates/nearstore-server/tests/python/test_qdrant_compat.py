@@ -123,6 +123,47 @@ def test_points_roundtrip(client):
     client.delete_collection(name)
 
 
+def test_batch_update_patch_and_dotted_payload(client):
+    name = "py_ops"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(name, vectors_config=models.VectorParams(size=DIM, distance=models.Distance.EUCLID))
+
+    # points/batch: operations applied in order
+    client.batch_update_points(
+        name,
+        update_operations=[
+            models.UpsertOperation(
+                upsert=models.PointsList(
+                    points=[
+                        models.PointStruct(id=i, vector=vec(i), payload={"meta": {"a": i, "b": -i}, "n": i})
+                        for i in range(1, 9)
+                    ]
+                )
+            ),
+            models.DeleteOperation(delete=models.PointIdsList(points=[8])),
+        ],
+    )
+    assert client.count(name, exact=True).count == 7
+
+    # with_payload include/exclude with dotted paths
+    got = client.retrieve(name, ids=[2], with_payload=models.PayloadSelectorInclude(include=["meta.a"]))
+    assert got[0].payload == {"meta": {"a": 2}}
+    got = client.retrieve(name, ids=[2], with_payload=models.PayloadSelectorExclude(exclude=["meta.b", "n"]))
+    assert got[0].payload == {"meta": {"a": 2}}
+
+    # (recommend: qdrant-client 1.20 no longer has a recommend call or model; the route is
+    # covered by tests/it/qdrant_routes.rs)
+
+    # PATCH: unchanged parameters are accepted, a change the engine cannot make is a 400
+    m = client.get_collection(name).config.hnsw_config.m
+    assert client.update_collection(name, hnsw_config=models.HnswConfigDiff(m=m))
+    with pytest.raises(Exception) as err:
+        client.update_collection(name, optimizers_config=models.OptimizersConfigDiff(indexing_threshold=0))
+    assert "not supported" in str(err.value)
+    client.delete_collection(name)
+
+
 def test_langchain_vector_store():
     from langchain_core.documents import Document
     from langchain_core.embeddings import Embeddings
