@@ -72,10 +72,58 @@ impl<'de> Deserialize<'de> for DenseVector {
 /// A point id as sent: an unsigned integer or a UUID string (checked by the conversion).
 pub(crate) type IdIn = Value;
 
+/// The schema of a point id: an unsigned integer or a UUID string.
+#[derive(Debug)]
+pub(crate) struct PointId;
+
+impl utoipa::PartialSchema for PointId {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(
+                ObjectBuilder::new()
+                    .schema_type(Type::Integer)
+                    .minimum(Some(0)),
+            )
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .description(Some("An unsigned integer or a UUID string"))
+            .into()
+    }
+}
+
+impl ToSchema for PointId {}
+
+/// The schema of a recommend example: a point id or a vector.
+#[derive(Debug)]
+pub(crate) struct ExampleSchema;
+
+impl utoipa::PartialSchema for ExampleSchema {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Ref, Type};
+        OneOfBuilder::new()
+            .item(Ref::from_schema_name("PointId"))
+            .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::Number)))
+            .description(Some("A point id or a vector"))
+            .into()
+    }
+}
+
+impl ToSchema for ExampleSchema {
+    fn schemas(
+        schemas: &mut Vec<(
+            String,
+            utoipa::openapi::RefOr<utoipa::openapi::schema::Schema>,
+        )>,
+    ) {
+        use utoipa::PartialSchema;
+        schemas.push(("PointId".to_string(), PointId::schema()));
+    }
+}
+
 /// One point of the `points` form.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct PointStruct {
-    #[schema(value_type = Object)]
+    #[schema(value_type = PointId)]
     pub(crate) id: IdIn,
     #[schema(value_type = Vec<f32>)]
     pub(crate) vector: DenseVector,
@@ -121,7 +169,7 @@ impl<'de> Deserialize<'de> for BatchVectors {
 /// The `batch` form: as many vectors (and payloads, when given) as ids.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct PointsBatch {
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<PointId>)]
     pub(crate) ids: Bounded<IdIn, PointsLimit>,
     #[schema(value_type = Vec<Vec<f32>>)]
     pub(crate) vectors: BatchVectors,
@@ -269,10 +317,10 @@ pub(crate) enum RecommendStrategy {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct RecommendRequest {
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<ExampleSchema>)]
     pub(crate) positive: Bounded<Example, PointsLimit>,
     #[serde(default)]
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Vec<ExampleSchema>)]
     pub(crate) negative: Bounded<Example, PointsLimit>,
     #[serde(default)]
     pub(crate) strategy: Option<RecommendStrategy>,
@@ -460,7 +508,7 @@ impl UpdateCollection {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct PointsSelector {
     #[serde(default)]
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(value_type = Option<Vec<PointId>>)]
     pub(crate) points: Option<Bounded<IdIn, crate::body::bounded::IdsLimit>>,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]

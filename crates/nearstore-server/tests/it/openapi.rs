@@ -227,3 +227,81 @@ fn request_schemas_are_real() {
     );
     assert!(doc["components"]["schemas"]["MetricName"]["enum"].is_array());
 }
+
+/// Validates `body` against the request schema the document gives `method path`.
+fn check_request(doc: &Value, method: &str, path: &str, body: &Value) -> Vec<String> {
+    let schema =
+        &doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"];
+    assert!(
+        schema.get("$ref").is_some(),
+        "{method} {path}: no typed request schema: {schema}"
+    );
+    let root = json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "components": doc["components"],
+        "allOf": [schema],
+    });
+    let validator = jsonschema::validator_for(&root)
+        .unwrap_or_else(|e| panic!("{method} {path}: schema does not compile: {e}"));
+    validator
+        .iter_errors(body)
+        .map(|e| format!("{e} at {}", e.instance_path()))
+        .collect()
+}
+
+/// The typed Qdrant bodies have real request schemas: bodies the server accepts (each sent
+/// to a live server too) validate against them, and a body of the wrong shape does not.
+#[tokio::test]
+async fn typed_qdrant_bodies_have_request_schemas() {
+    let s = start(ServerConfig::default()).await;
+    let (st, doc) = s.get("/openapi.json").await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, b) = s
+        .put(
+            "/collections/q",
+            json!({"vectors": {"size": 2, "distance": "Dot"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let accepted: Vec<(Method, &str, &str, Value)> = vec![
+        (
+            Method::PUT,
+            "/collections/q/points",
+            "/collections/{name}/points",
+            json!({"points": [{"id": 1, "vector": [1.0, 0.0], "payload": {"a": 1}}], "update_mode": "upsert"}),
+        ),
+        (
+            Method::POST,
+            "/collections/q/points/batch",
+            "/collections/{name}/points/batch",
+            json!({"operations": [{"delete": {"points": [5]}}]}),
+        ),
+        (
+            Method::POST,
+            "/collections/q/points/recommend",
+            "/collections/{name}/points/recommend",
+            json!({"positive": [[1.0, 0.0]], "limit": 2, "strategy": "average_vector"}),
+        ),
+        (
+            Method::POST,
+            "/collections/q/points/recommend/batch",
+            "/collections/{name}/points/recommend/batch",
+            json!({"searches": [{"positive": [1]}]}),
+        ),
+        (
+            Method::PATCH,
+            "/collections/q",
+            "/collections/{name}",
+            json!({"hnsw_config": {"ef": 40}}),
+        ),
+    ];
+    for (method, url, path, body) in accepted {
+        let m = method.as_str().to_lowercase();
+        let errors = check_request(&doc, &m, path, &body);
+        assert!(errors.is_empty(), "{m} {path} {body}: {errors:?}");
+        let (st, answer) = s.call(method, url, Some(body)).await;
+        assert_eq!(st, StatusCode::OK, "{m} {url}: {answer}");
+    }
+    let wrong = json!({"points": "not a list", "update_mode": "sideways"});
+    assert!(!check_request(&doc, "put", "/collections/{name}/points", &wrong).is_empty());
+}
