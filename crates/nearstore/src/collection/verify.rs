@@ -69,7 +69,8 @@ impl super::Collection {
 /// What the collection manifest says the last checkpoint covers.
 #[derive(Clone, Copy)]
 struct Covered {
-    config: Option<CollectionConfig>,
+    /// The manifest's dimension and metric (what the files are checked against).
+    config: Option<(usize, nearstore_distance::DistanceMetric)>,
     seq: u64,
     payloads_len: u64,
 }
@@ -125,7 +126,10 @@ fn check_manifest(backend: &SharedBackend, dir: &Path) -> (FileCheck, Covered) {
                 .notes
                 .push(format!("checkpoint at operation {}", m.checkpoint_seq));
             Covered {
-                config: Some(CollectionConfig::from(&m.config)),
+                config: Some({
+                    let c = CollectionConfig::from(&m.config);
+                    (c.dim, c.metric)
+                }),
                 seq: m.checkpoint_seq,
                 payloads_len: m.payloads_len,
             }
@@ -165,7 +169,7 @@ fn check_vectors(
                 vdat.notes
                     .push(format!("stopped after {MAX_SLOT_PROBLEMS} problems"));
             }
-            if covered.config.is_some_and(|cfg| cfg.dim != c.dim as usize) {
+            if covered.config.is_some_and(|(dim, _)| dim != c.dim as usize) {
                 vidx.damaged(Some(12), "dimension differs from the manifest");
             }
             vectors = Some(c.slots.keys().copied().collect());
@@ -240,8 +244,8 @@ fn check_hnsw(
             return (hnsw, None);
         }
     };
-    if let Some(cfg) = covered.config
-        && (loaded.dimension() != cfg.dim || loaded.metric() != cfg.metric)
+    if let Some((dim, metric)) = covered.config
+        && (loaded.dimension() != dim || loaded.metric() != metric)
     {
         hnsw.damaged(None, "dimension or metric differs from the manifest");
     }
@@ -286,7 +290,7 @@ fn check_oplog(
     covered: Covered,
 ) -> (FileCheck, Option<Vec<(u64, LoggedOp)>>) {
     let mut check = FileCheck::new(dir.join(OPS_FILE), "operation log");
-    let Some(cfg) = covered.config else {
+    let Some((dim, _)) = covered.config else {
         check
             .notes
             .push("not decoded: the manifest is unreadable".into());
@@ -298,7 +302,7 @@ fn check_oplog(
         if op_seq <= covered.seq || bad_op.is_some() {
             return Ok(());
         }
-        match ops::decode(bytes, cfg.dim) {
+        match ops::decode(bytes, dim) {
             Ok(ops::Op::Upsert(points)) => logged.push((
                 op_seq,
                 LoggedOp::Upsert(points.iter().map(|p| (p.id, p.payload.is_some())).collect()),
