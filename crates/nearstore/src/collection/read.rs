@@ -184,6 +184,15 @@ impl Collection {
 
     pub(crate) fn query(&self, request: &SearchRequest) -> Result<Vec<SearchResult>> {
         let hits = self.search_hits(request)?;
+        self.results(hits, request)
+    }
+
+    /// The points of ranked hits, with what the request asked for.
+    pub(crate) fn results(
+        &self,
+        hits: Vec<SearchHit>,
+        request: &SearchRequest,
+    ) -> Result<Vec<SearchResult>> {
         let mut out = Vec::with_capacity(hits.len());
         for h in hits {
             // A point deleted between the search and this read is left out.

@@ -16,8 +16,9 @@
 use rayon::prelude::*;
 use roaring::RoaringTreemap;
 
-use super::Collection;
+use super::{Collection, VectorCollection};
 use crate::error::{Error, Result};
+use crate::point::SearchResult;
 use crate::request::window::ResultWindow;
 use crate::request::{Deadline, MAX_SEARCH_RESULTS, SearchRequest, TextLeg, check_deadline};
 use nearstore_filter::{Condition, Filter, Op, field_value};
@@ -162,5 +163,19 @@ impl Collection {
             })
             .collect();
         Ok(matched?.into_iter().flatten().collect())
+    }
+}
+
+impl VectorCollection {
+    /// A text request's results and what the text index did (for EXPLAIN ANALYZE).
+    pub(crate) fn text_query(
+        &self,
+        request: &SearchRequest,
+    ) -> Result<(Vec<SearchResult>, SearchStats)> {
+        let Some(leg) = &request.text else {
+            return Err(Error::InvalidArgument("not a text request".into()));
+        };
+        let (hits, stats) = self.inner.text_hits(request, leg)?;
+        Ok((self.inner.results(hits, request)?, stats))
     }
 }
