@@ -3,7 +3,7 @@
 //! A [`SearchRequest`] with a text leg (and no dense vector: fusing the two is not supported
 //! yet) runs here: its filter is resolved to the exact id bitmap first (the same
 //! `resolve_filter` as every other read), the text index runs block-max WAND under that
-//! bitmap `limit + offset` deep (so a filtered text search is never short when enough
+//! bitmap `limit + offset` deep (checking the request's deadline every 1,024 steps) (so a filtered text search is never short when enough
 //! points match), and the request's [`ResultWindow`] trims the ranked hits. Scores are BM25
 //! (higher is better).
 //!
@@ -72,11 +72,17 @@ impl Collection {
             Some(field) => TextIndex::parse_query_in_field(&leg.query, field),
             None => TextQuery::parse(&leg.query),
         };
-        let out = text.search_query(
-            &query,
-            depth,
-            allowed.as_ref().map(|a| a as &dyn TextFilter),
-        )?;
+        let stop = || deadline.is_some_and(Deadline::is_expired);
+        let out = text
+            .search_query_until(
+                &query,
+                depth,
+                allowed.as_ref().map(|a| a as &dyn TextFilter),
+                &stop,
+            )?
+            .ok_or_else(|| {
+                Error::Cancelled("text search cancelled: it ran past its deadline".into())
+            })?;
         drop(st);
         let hits = out
             .hits
