@@ -64,6 +64,10 @@ enum BenchCommand {
     /// reopen times, recall and QPS, and filtered search by every value of a payload field
     /// (recall against the exact filtered answer, per selectivity band).
     Collection(Box<bench::collection::CollectionArgs>),
+    /// Loads a JSON-lines corpus with one text field and reports indexing throughput, index
+    /// bytes, BM25 exactness against a ground truth (top-10 ids, score error) and
+    /// single-thread QPS at k = 10; `--compare-load` times a bulk load with text on vs off.
+    Text(Box<bench::text::TextArgs>),
 }
 
 fn main() -> ExitCode {
@@ -85,6 +89,9 @@ fn main() -> ExitCode {
         }
         Command::Bench(BenchCommand::Collection(args)) => {
             bench::collection::run_collection(&args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Text(args)) => {
+            bench::text::run_text(&args).map(|()| ExitCode::SUCCESS)
         }
     };
     match result {

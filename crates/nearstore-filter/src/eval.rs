@@ -99,6 +99,9 @@ fn positive(op: &Op, v: &Value) -> bool {
         | Op::Ne(_)
         | Op::NotIn(_)
         | Op::ContainsAll(_) => false,
+        // Full-text operators need an analyzer: the engine resolves them to id sets before
+        // evaluating (see `Op::Text`); on a payload alone they match nothing.
+        Op::Text(_) | Op::Phrase(_) => false,
     }
 }
 

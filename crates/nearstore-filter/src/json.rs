@@ -9,7 +9,9 @@ use crate::model::{
     Condition, Filter, GeoPoint, MAX_CONDITIONS, MAX_DEPTH, Op, count_one, push_segment,
 };
 
-const OPERATORS: [&str; 20] = [
+const OPERATORS: [&str; 22] = [
+    "text",
+    "phrase",
     "eq",
     "ne",
     "gt",
@@ -69,7 +71,7 @@ fn operand_json(op: &Op) -> Value {
             Value::Array(vs.clone())
         }
         Op::Between { low, high } => json!([low, high]),
-        Op::Like(p) | Op::ILike(p) => Value::String(p.clone()),
+        Op::Like(p) | Op::ILike(p) | Op::Text(p) | Op::Phrase(p) => Value::String(p.clone()),
         Op::IsNull | Op::IsNotNull | Op::IsExplicitNull | Op::IsEmpty => Value::Bool(true),
         Op::GeoRadius { lat, lon, meters } => json!({"lat": lat, "lon": lon, "meters": meters}),
         Op::GeoBox {
@@ -198,6 +200,11 @@ fn parse_op(key: &str, v: &Value, path: &str) -> Result<Op> {
             .map(str::to_owned)
             .ok_or_else(|| Error::invalid(path, "expected a string pattern"))
     };
+    let text = || -> Result<String> {
+        v.as_str()
+            .map(str::to_owned)
+            .ok_or_else(|| Error::invalid(path, "expected a string of query text"))
+    };
     let flag = || -> Result<()> {
         if *v == Value::Bool(true) {
             Ok(())
@@ -226,6 +233,8 @@ fn parse_op(key: &str, v: &Value, path: &str) -> Result<Op> {
         },
         "like" => Op::Like(string()?),
         "ilike" => Op::ILike(string()?),
+        "text" => Op::Text(text()?),
+        "phrase" => Op::Phrase(text()?),
         "is_null" => {
             flag()?;
             Op::IsNull
@@ -359,6 +368,8 @@ pub(crate) fn check_condition(c: &Condition, path: &str) -> Result<()> {
         }
         Op::Like(_)
         | Op::ILike(_)
+        | Op::Text(_)
+        | Op::Phrase(_)
         | Op::IsNull
         | Op::IsNotNull
         | Op::IsExplicitNull

@@ -32,6 +32,8 @@
 //! | `contains` | number, string or bool | `{"field": "tags", "contains": "a"}` |
 //! | `contains_any`, `contains_all` | array of numbers, strings, bools | `{"field": "tags", "contains_all": ["a", "b"]}` |
 //! | `geo_radius` | `{"lat", "lon", "meters"}` | `{"field": "loc", "geo_radius": {"lat": 48.8, "lon": 2.3, "meters": 1000}}` |
+//! | `text` | query text (string) | `{"field": "title", "text": "vector database"}` |
+//! | `phrase` | query text (string) | `{"field": "title", "phrase": "vector database"}` |
 //! | `geo_box` | `{"top_left": {"lat", "lon"}, "bottom_right": {"lat", "lon"}}` | `{"field": "loc", "geo_box": {"top_left": {"lat": 10, "lon": 170}, "bottom_right": {"lat": -10, "lon": -170}}}` |
 //!
 //! [`Filter::parse`] rejects, with an [`Error::InvalidFilter`] whose `path` names the bad
@@ -88,6 +90,16 @@
 //!   occurring in it as a substring (`""` occurs in every string). A scalar that is not a
 //!   string contains nothing. `contains_any(xs)` is `or` of `contains(x)` (empty: false);
 //!   `contains_all(xs)` is `and` of `contains(x)` (empty: true, even for a missing field).
+//! - **Full text.** `text` holds when every term of the query, as the field's analyzer cuts
+//!   it, occurs in the field's text (Qdrant's `match: {text}` on a full-text index);
+//!   `phrase` when the terms occur adjacent and in order within one string of the field.
+//!   A query with no term matches nothing. These need an analyzer, which this crate does
+//!   not have: the engine resolves them to id sets (through its text index when the
+//!   collection indexes that field, otherwise by analyzing the payload value with the
+//!   default analyzer) before evaluating the rest of the filter. [`Filter::matches`] alone
+//!   treats them as not matching, and payload indexes never answer them. Qdrant's
+//!   substring reading of `match: {text}` on a field without a full-text index is
+//!   `contains` with a string operand.
 //! - **Geo.** A point is an object with numeric `lat` in `[-90, 90]` and `lon` in
 //!   `[-180, 180]` (other keys ignored; anything else is not a point). `geo_radius` matches
 //!   when the haversine distance on a sphere of radius [`EARTH_RADIUS_METERS`]

@@ -97,6 +97,14 @@ pub enum Op {
         /// Radius in meters.
         meters: f64,
     },
+    /// Full-text match: every term of the query (as the field's analyzer cuts it) occurs in
+    /// the field's text. Resolved by the engine through its text index (or, for a field
+    /// without one, by analyzing the payload value with the default analyzer); the
+    /// payload-only evaluator here cannot analyze text and treats it as not matching.
+    Text(String),
+    /// Full-text phrase: the query's terms occur adjacent and in order in one string of the
+    /// field. Resolved by the engine like [`Op::Text`].
+    Phrase(String),
     /// A `{lat, lon}` point inside the box (may cross the antimeridian).
     GeoBox {
         /// North-west corner.
@@ -146,7 +154,15 @@ impl Op {
             Op::ContainsAll(_) => "contains_all",
             Op::GeoRadius { .. } => "geo_radius",
             Op::GeoBox { .. } => "geo_box",
+            Op::Text(_) => "text",
+            Op::Phrase(_) => "phrase",
         }
+    }
+
+    /// Whether this is a full-text operator ([`Op::Text`] or [`Op::Phrase`]), which only the
+    /// engine can evaluate.
+    pub fn is_full_text(&self) -> bool {
+        matches!(self, Op::Text(_) | Op::Phrase(_))
     }
 }
 
@@ -267,6 +283,26 @@ impl Filter {
                 bottom_right,
             },
         )
+    }
+
+    /// Full-text match on `field` (see [`Op::Text`]).
+    pub fn text(field: &str, query: &str) -> Filter {
+        cond(field, Op::Text(query.to_owned()))
+    }
+    /// Full-text phrase on `field` (see [`Op::Phrase`]).
+    pub fn phrase(field: &str, query: &str) -> Filter {
+        cond(field, Op::Phrase(query.to_owned()))
+    }
+
+    /// Whether the filter has a full-text condition anywhere (which the engine must resolve
+    /// through its text index before evaluating the rest).
+    pub fn mentions_full_text(&self) -> bool {
+        match self {
+            Filter::And(parts) | Filter::Or(parts) => parts.iter().any(Filter::mentions_full_text),
+            Filter::Not(part) => part.mentions_full_text(),
+            Filter::Condition(c) => c.op.is_full_text(),
+            Filter::HasId(_) => false,
+        }
     }
 
     /// Number of conditions (leaves) in the filter.

@@ -98,6 +98,10 @@ impl PayloadIndexes {
     }
 
     fn condition(&self, c: &Condition, universe: &RoaringTreemap) -> Tri {
+        if c.op.is_full_text() {
+            // Payload indexes hold no analyzed text (the engine's text index does).
+            return Tri::unknown(universe);
+        }
         let Some(index) = self.fields.get(&c.field) else {
             return unindexed(&c.op, universe);
         };

@@ -134,6 +134,12 @@ impl TextIndex {
         self.locations.contains_key(&id)
     }
 
+    /// Entries kept for documents since deleted or replaced (until a merge drops them).
+    pub fn dead_entries(&self) -> usize {
+        let total: usize = self.segments.iter().map(Segment::doc_count).sum();
+        total.saturating_sub(self.locations.len())
+    }
+
     /// Number of segments (sealed ones plus the writable one).
     pub fn segment_count(&self) -> usize {
         self.segments.len()

@@ -56,6 +56,7 @@ mod analyzer;
 mod error;
 mod image;
 mod index;
+mod matching;
 mod postings;
 mod query;
 mod schema;
@@ -66,6 +67,7 @@ pub use analyzer::{Analyzer, AnalyzerConfig, Language, MAX_TERM_BYTES, Tokenizer
 pub use error::{Error, Result};
 pub use image::FORMAT_VERSION;
 pub use index::{DEFAULT_SEAL_DOCS, TextIndex};
+pub use matching::value_matches;
 pub use query::{Clause, Occur, TextQuery};
 pub use schema::{ALL_FIELD, Bm25Params, FieldConfig, MAX_FIELDS, TextIndexConfig};
 pub use search::{FilterFn, MAX_QUERY_TERMS, SearchStats, TextFilter, TextHit, TextSearchOutput};

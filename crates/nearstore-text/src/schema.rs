@@ -181,7 +181,7 @@ impl Field {
 
 /// Visits every string at any depth of `value`, in document order, without recursion (a
 /// deeply nested payload cannot overflow the stack).
-fn for_each_string_leaf(value: &Value, visit: &mut dyn FnMut(&str)) {
+pub(crate) fn for_each_string_leaf(value: &Value, visit: &mut dyn FnMut(&str)) {
     let mut stack: Vec<&Value> = vec![value];
     while let Some(v) = stack.pop() {
         match v {

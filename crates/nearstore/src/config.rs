@@ -6,6 +6,7 @@ use crate::error::{Error, Result};
 use nearstore_distance::DistanceMetric;
 use nearstore_index::HnswParams;
 use nearstore_storage::Durability;
+use nearstore_text::TextIndexConfig;
 
 /// How a collection keeps its vectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -22,8 +23,9 @@ pub const MAX_DIMENSION: usize = 65_536;
 /// Default largest serialized payload, in bytes.
 pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 1 << 20;
 
-/// Everything fixed when a collection is created.
-#[derive(Debug, Clone, Copy, PartialEq)]
+/// Everything fixed when a collection is created (the text index can change later:
+/// [`crate::VectorCollection::set_text_config`]).
+#[derive(Debug, Clone, PartialEq)]
 pub struct CollectionConfig {
     /// Vector dimension.
     pub dim: usize,
@@ -38,6 +40,11 @@ pub struct CollectionConfig {
     pub durability: Durability,
     /// Largest serialized payload accepted, in bytes.
     pub max_payload_bytes: usize,
+    /// Full-text indexing of payloads: `None` turns it off; the default (what the reference
+    /// engine does) indexes every string leaf of the payload as one field
+    /// [`nearstore_text::ALL_FIELD`] with the default analyzer; or named fields, each with
+    /// its own analyzer and BM25 parameters.
+    pub text: Option<TextIndexConfig>,
 }
 
 impl CollectionConfig {
@@ -50,7 +57,14 @@ impl CollectionConfig {
             hnsw: HnswParams::default(),
             durability: Durability::Flush,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
+            text: Some(TextIndexConfig::default()),
         }
+    }
+
+    /// The same configuration with text indexing set to `text` (`None`: off).
+    pub fn with_text(mut self, text: Option<TextIndexConfig>) -> Self {
+        self.text = text;
+        self
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
@@ -67,6 +81,9 @@ impl CollectionConfig {
         }
         // The index validates its own parameters; check them before anything is created.
         nearstore_index::HnswIndex::new(self.dim, self.metric, self.hnsw)?;
+        if let Some(text) = &self.text {
+            nearstore_text::TextIndex::new(text.clone())?;
+        }
         Ok(())
     }
 }
@@ -83,6 +100,9 @@ pub(crate) struct ConfigRecord {
     seed: u64,
     durability: Durability,
     max_payload_bytes: usize,
+    /// Absent in manifests written before full-text search: text indexing off.
+    #[serde(default)]
+    text: Option<TextIndexConfig>,
 }
 
 impl From<&CollectionConfig> for ConfigRecord {
@@ -97,6 +117,7 @@ impl From<&CollectionConfig> for ConfigRecord {
             seed: c.hnsw.seed,
             durability: c.durability,
             max_payload_bytes: c.max_payload_bytes,
+            text: c.text.clone(),
         }
     }
 }
@@ -115,6 +136,7 @@ impl From<&ConfigRecord> for CollectionConfig {
             },
             durability: r.durability,
             max_payload_bytes: r.max_payload_bytes,
+            text: r.text.clone(),
         }
     }
 }

@@ -139,6 +139,18 @@ pub enum Error {
     /// A distance-layer failure (mismatched lengths and the like).
     #[error(transparent)]
     Distance(#[from] nearstore_distance::Error),
+    /// A full-text failure: an unusable text configuration or a query with too many terms
+    /// (a damaged text index image is reported as [`Error::Corruption`] naming its file).
+    #[error(transparent)]
+    Text(#[from] nearstore_text::Error),
+    /// A full-text search on a collection (or field) without a text index.
+    #[error("collection {collection} has no text index{}", field.as_ref().map(|f| format!(" on field {f:?}")).unwrap_or_default())]
+    NoTextIndex {
+        /// The collection.
+        collection: String,
+        /// The field asked for, when one was.
+        field: Option<String>,
+    },
 }
 
 impl Error {
@@ -151,7 +163,13 @@ impl Error {
             | Error::InvalidArgument(_)
             | Error::Syntax { .. }
             | Error::Unsupported(_)
+            | Error::NoTextIndex { .. }
             | Error::Distance(_) => ErrorKind::InvalidArgument,
+            Error::Text(e) => match e {
+                nearstore_text::Error::Corrupt { .. }
+                | nearstore_text::Error::UnsupportedVersion { .. } => ErrorKind::Corruption,
+                _ => ErrorKind::InvalidArgument,
+            },
             Error::Cancelled(_) | Error::WriteCancelled { .. } => ErrorKind::Cancelled,
             Error::PointExists(_) => ErrorKind::AlreadyExists,
             Error::PayloadTooLarge { .. } => ErrorKind::ResourceExhausted,

@@ -34,7 +34,7 @@ mod query;
 mod request;
 pub mod verify;
 
-pub use collection::VectorCollection;
+pub use collection::{TextIndexInfo, VectorCollection};
 pub use config::{CollectionConfig, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION, StorageMode};
 pub use database::{Database, MAX_NAME_LEN, validate_collection_name};
 pub use error::{Error, ErrorKind, Result};
@@ -42,17 +42,25 @@ pub use nearstore_distance::{DistanceMetric, distance};
 pub use nearstore_filter::{FieldIndexKind, Filter};
 pub use nearstore_index::{HnswParams, SearchQuality};
 pub use nearstore_storage::Durability;
+pub use nearstore_text::{
+    ALL_FIELD, AnalyzerConfig, Bm25Params, FieldConfig, Language, TextIndexConfig, Tokenizer,
+};
 pub use point::{Point, ScrollPage, SearchResult};
 pub use query::{QueryResult, QueryRow};
 pub use request::{
     Clock, Deadline, Direction, MAX_SCROLL_LIMIT, MAX_SEARCH_RESULTS, OrderBy,
     SEARCH_QUALITY_NAMES, ScrollCursor, ScrollRequest, SearchRequest, SteppingClock, SystemClock,
-    WriteOptions, parse_search_quality, search_quality_names,
+    TextLeg, WriteOptions, parse_search_quality, search_quality_names,
 };
 
 /// The vector indexes (exact and HNSW), for callers that use an index directly.
 pub mod index {
     pub use nearstore_index::*;
+}
+
+/// Full-text search: analyzers, the BM25 index, the query syntax.
+pub mod text {
+    pub use nearstore_text::*;
 }
 
 /// The payload filter model, evaluator and payload indexes.

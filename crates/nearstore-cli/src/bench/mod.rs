@@ -1,8 +1,10 @@
-//! Benchmarks: `bench ann` (the HNSW index alone) and `bench collection` (the engine as
-//! users meet it), with the measurement helpers they share.
+//! Benchmarks: `bench ann` (the HNSW index alone), `bench collection` (the engine as users
+//! meet it) and `bench text` (full-text search through the engine), with the measurement
+//! helpers they share.
 
 pub mod ann;
 pub mod collection;
+pub mod text;
 
 use std::path::{Path, PathBuf};
 

@@ -177,6 +177,8 @@ pub fn op() -> impl Strategy<Value = Op> {
         ordered_pair().prop_map(|(low, high)| Op::Between { low, high }),
         pattern().prop_map(Op::Like),
         pattern().prop_map(Op::ILike),
+        pattern().prop_map(Op::Text),
+        pattern().prop_map(Op::Phrase),
         Just(Op::IsNull),
         Just(Op::IsNotNull),
         Just(Op::IsExplicitNull),

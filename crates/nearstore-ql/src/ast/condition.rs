@@ -57,10 +57,11 @@ pub enum Condition {
         /// The threshold (a number or parameter).
         value: Expr,
     },
-    /// `field MATCH 'text'`: BM25 full-text match (text is a string or parameter).
+    /// `field MATCH 'text'` / `MATCH 'text'`: BM25 full-text match (text is a string or
+    /// parameter).
     TextMatch {
-        /// The text field.
-        field: Path,
+        /// The text field (`None`: every text field of the collection).
+        field: Option<Path>,
         /// The query text.
         text: Expr,
     },

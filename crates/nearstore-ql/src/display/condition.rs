@@ -69,7 +69,11 @@ impl fmt::Display for Condition {
                     DottedPath(field)
                 )
             }
-            Condition::TextMatch { field, text } => write!(f, "{} MATCH {text}", DottedPath(field)),
+            Condition::TextMatch {
+                field: Some(field),
+                text,
+            } => write!(f, "{} MATCH {text}", DottedPath(field)),
+            Condition::TextMatch { field: None, text } => write!(f, "MATCH {text}"),
             Condition::Compare { left, op, right } => write!(f, "{left} {op} {right}"),
             Condition::In {
                 path,

@@ -52,6 +52,15 @@ impl Parser<'_> {
             self.advance();
             return Ok(Condition::GraphMatch(self.graph_pattern()?));
         }
+        if self.at_keyword("MATCH")
+            && matches!(self.peek_at(1), TokenKind::String(_) | TokenKind::Param(_))
+        {
+            self.advance();
+            return Ok(Condition::TextMatch {
+                field: None,
+                text: self.text_value()?,
+            });
+        }
         let is_call = matches!(self.peek_at(1), TokenKind::LParen);
         if is_call && self.at_keyword("GEO_DISTANCE") {
             return self.geo_distance();
@@ -167,7 +176,7 @@ impl Parser<'_> {
                 })
             }
             "MATCH" => Ok(Condition::TextMatch {
-                field: path,
+                field: Some(path),
                 text: self.text_value()?,
             }),
             "IN" => Ok(Condition::In {

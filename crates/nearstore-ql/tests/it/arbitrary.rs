@@ -204,7 +204,8 @@ fn predicate(depth: u32) -> BoxedStrategy<Condition> {
                 value,
             }
         }),
-        (path(), text_value()).prop_map(|(field, text)| Condition::TextMatch { field, text }),
+        (option::of(path()), text_value())
+            .prop_map(|(field, text)| Condition::TextMatch { field, text }),
         (left, compare_op(), e()).prop_map(|(left, op, right)| Condition::Compare {
             left,
             op,

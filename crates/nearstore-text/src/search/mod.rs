@@ -126,12 +126,29 @@ impl TextIndex {
         k: usize,
         filter: Option<&dyn TextFilter>,
     ) -> Result<TextSearchOutput> {
+        let never = || false;
+        // Without a stop check the search always completes.
+        Ok(self
+            .search_query_until(query, k, filter, &never)?
+            .unwrap_or_default())
+    }
+
+    /// [`TextIndex::search_query`] that calls `stop` every 1,024 steps of the top-k loop (and
+    /// between segments) and gives up with `Ok(None)` once it returns true (a request's
+    /// deadline).
+    pub fn search_query_until(
+        &self,
+        query: &TextQuery,
+        k: usize,
+        filter: Option<&dyn TextFilter>,
+        stop: &dyn Fn() -> bool,
+    ) -> Result<Option<TextSearchOutput>> {
         let mut output = TextSearchOutput::default();
         if k == 0 {
-            return Ok(output);
+            return Ok(Some(output));
         }
         let Some(prepared) = self.prepare(query)? else {
-            return Ok(output);
+            return Ok(Some(output));
         };
         let mut top = TopK::new(k);
         let mut scratch = wand::Scratch::default();
@@ -140,17 +157,22 @@ impl TextIndex {
                 continue;
             }
             output.stats.segments += 1;
-            wand::search_segment(
-                &prepared,
-                segment,
-                filter,
-                &mut top,
-                &mut output.stats,
-                &mut scratch,
-            );
+            if stop()
+                || !wand::search_segment(
+                    &prepared,
+                    segment,
+                    filter,
+                    &mut top,
+                    &mut output.stats,
+                    &mut scratch,
+                    stop,
+                )
+            {
+                return Ok(None);
+            }
         }
         output.hits = top.into_hits();
-        Ok(output)
+        Ok(Some(output))
     }
 
     /// Resolves `query` against the vocabulary; `None` when nothing can match.

@@ -39,7 +39,11 @@ fn bound(term: &QueryTerm, max_tf: u32, min_len: u32) -> f64 {
     term.score(max_tf, min_len)
 }
 
-/// Searches `segment` into `top`.
+/// Pivot steps between two calls of the caller's stop check.
+const STOP_STRIDE: u32 = 1024;
+
+/// Searches `segment` into `top`; returns `false` when `stop` said to stop (checked every
+/// [`STOP_STRIDE`] pivot steps), leaving `top` partial.
 pub(crate) fn search_segment(
     query: &PreparedQuery,
     segment: &Segment,
@@ -47,7 +51,8 @@ pub(crate) fn search_segment(
     top: &mut TopK,
     stats: &mut SearchStats,
     scratch: &mut Scratch,
-) {
+    stop: &dyn Fn() -> bool,
+) -> bool {
     // Positive cursors and their list-wide bounds.
     let mut cursors: Vec<PostingCursor<'_>> = Vec::with_capacity(query.terms.len());
     let mut cursor_term: Vec<usize> = Vec::with_capacity(query.terms.len());
@@ -86,7 +91,12 @@ pub(crate) fn search_segment(
 
     let mut order: Vec<usize> = (0..cursors.len()).collect();
     sort_by_doc(&mut order, &cursors);
+    let mut steps = 0u32;
     loop {
+        steps = steps.wrapping_add(1);
+        if steps.is_multiple_of(STOP_STRIDE) && stop() {
+            return false;
+        }
         while order.last().is_some_and(|&c| cursors[c].doc() == END_DOC) {
             order.pop();
         }
@@ -170,6 +180,7 @@ pub(crate) fn search_segment(
         stats.blocks_decoded += cursor.blocks_decoded;
         stats.blocks_skipped += cursor.blocks_skipped;
     }
+    true
 }
 
 /// Insertion sort of cursor indices by current document (few cursors, nearly sorted).

@@ -3,5 +3,6 @@
 
 mod image;
 mod index_vs_oracle;
+mod matching;
 mod oracle;
 mod wordnet;

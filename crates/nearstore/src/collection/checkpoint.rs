@@ -1,7 +1,7 @@
 //! Creating, opening (recovery) and checkpointing a collection.
 //!
 //! Checkpoint order, and why: (1) sync the operation log, so everything below is covered by
-//! it; (2) save the HNSW index, (3) the payload indexes, each recording the sequence number
+//! it; (2) save the HNSW index, (3) the payload indexes and the text index, each recording the sequence number
 //! `S` it reflects; (4) write the payload overlay into the payload store with mark `S` (one
 //! atomic group), *after* the payload indexes, so the payload store is never ahead of them;
 //! (5) checkpoint the vector store; (6) write the manifest with `S`; (7) empty the log.
@@ -30,6 +30,7 @@ use parking_lot::{Mutex, RwLock};
 use roaring::RoaringTreemap;
 use serde::{Deserialize, Serialize};
 
+use super::text::{read_text_index, text_file, write_text_index};
 use super::write::Targets;
 use super::{
     Collection, FIELD_INDEX_FILE, HNSW_FILE, MANIFEST_FILE, OPS_FILE, PAYLOADS_DIR, State,
@@ -45,6 +46,7 @@ use nearstore_storage::{
     Durability, OpLog, PayloadStore, PayloadStoreOptions, SharedBackend, VectorStore,
     VectorStoreOptions,
 };
+use nearstore_text::TextIndex;
 
 const MANIFEST_MAGIC: [u8; 8] = *b"NSCOLMF1";
 const FIELD_INDEX_MAGIC: [u8; 8] = *b"NSPIDX01";
@@ -65,6 +67,9 @@ pub(super) struct Manifest {
     /// The payload log's length after the last checkpoint wrote it (0 in format 1).
     #[serde(default)]
     pub(super) payloads_len: u64,
+    /// Which text index file is in use (see `text.rs`; 0 before full-text search).
+    #[serde(default)]
+    pub(super) text_generation: u64,
 }
 
 fn write_manifest(
@@ -74,6 +79,7 @@ fn write_manifest(
     config: &CollectionConfig,
     seq: u64,
     payloads_len: u64,
+    text_generation: u64,
 ) -> Result<()> {
     let m = Manifest {
         format: MANIFEST_FORMAT,
@@ -81,6 +87,7 @@ fn write_manifest(
         config: ConfigRecord::from(config),
         checkpoint_seq: seq,
         payloads_len,
+        text_generation,
     };
     let json = serde_json::to_vec(&m).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     write_sections(
@@ -185,14 +192,19 @@ impl Collection {
         let index = HnswIndex::new(config.dim, config.metric, config.hnsw)?;
         index.save(backend.as_ref(), &dir.join(HNSW_FILE), 0)?;
         write_field_indexes(&backend, dir, &PayloadIndexes::new().encode(), 0)?;
-        write_manifest(&backend, dir, name, &config, 0, 0)?;
+        if let Some(text) = &config.text {
+            write_text_index(&backend, dir, 0, &TextIndex::new(text.clone())?.encode(), 0)?;
+        }
+        write_manifest(&backend, dir, name, &config, 0, 0, 0)?;
         Collection::open(backend, dir)
     }
 
     /// Opens the collection in `dir`, replaying its operation log.
     pub(crate) fn open(backend: SharedBackend, dir: &Path) -> Result<Collection> {
         let manifest = read_manifest(&backend, dir)?;
-        let config = CollectionConfig::from(&manifest.config);
+        let mut config = CollectionConfig::from(&manifest.config);
+        // From here on the text index owns the text configuration.
+        let text_config = config.text.take();
         let name = manifest.name;
         let seq = manifest.checkpoint_seq;
         let vectors = VectorStore::open_with(
@@ -229,10 +241,19 @@ impl Collection {
             ));
         }
         let (fields, fields_seq) = read_field_indexes(&backend, dir)?;
+        let (text, text_seq) = match &text_config {
+            Some(c) => {
+                let (index, s) = read_text_index(&backend, dir, manifest.text_generation, c)?;
+                (Some(index), s)
+            }
+            // Off: no operation is ever replayed into it.
+            None => (None, u64::MAX),
+        };
         for (file, component_seq) in [
             (dir.join(PAYLOADS_DIR).join(PAYLOAD_LOG_FILE), payload_mark),
             (hnsw_path.clone(), index_seq),
             (dir.join(FIELD_INDEX_FILE), fields_seq),
+            (dir.join(text_file(manifest.text_generation)), text_seq),
         ] {
             if component_seq < seq {
                 return Err(Error::corruption(
@@ -258,6 +279,8 @@ impl Collection {
             },
         )?;
         let live: RoaringTreemap = vectors.ids().into_iter().collect();
+        let dim = config.dim;
+        let ef_search = config.hnsw.ef_search;
         let collection = Collection {
             name,
             dir: dir.to_path_buf(),
@@ -270,24 +293,27 @@ impl Collection {
                 live,
                 overlay: Default::default(),
                 fields,
+                text,
             }),
             writer: Mutex::new(Writer {
                 ops: oplog,
                 checkpoint_seq: seq,
+                text_generation: manifest.text_generation,
                 poisoned: None,
             }),
             dropped: AtomicBool::new(false),
-            ef_search: std::sync::atomic::AtomicUsize::new(config.hnsw.ef_search),
+            ef_search: std::sync::atomic::AtomicUsize::new(ef_search),
         };
         // Consecutive upserts replay as one batch (the index links them in parallel); a
         // later duplicate in a batch wins, exactly as in log order.
         let mut pending: Option<(Targets, Vec<crate::point::Point>)> = None;
         for (op_seq, bytes) in tail {
-            let op = ops::decode(&bytes, config.dim)?;
+            let op = ops::decode(&bytes, dim)?;
             let targets = Targets {
                 payloads: op_seq > payload_mark,
                 fields: op_seq > fields_seq,
                 index: op_seq > index_seq,
+                text: op_seq > text_seq,
             };
             match op {
                 ops::Op::Upsert(points) => match &mut pending {
@@ -335,6 +361,9 @@ impl Collection {
             .save(self.backend.as_ref(), &self.dir.join(HNSW_FILE), seq)?;
         let encoded_fields = self.state.read().fields.encode();
         write_field_indexes(&self.backend, &self.dir, &encoded_fields, seq)?;
+        if let Some(image) = self.text_image() {
+            write_text_index(&self.backend, &self.dir, w.text_generation, &image, seq)?;
+        }
         let changes: Vec<(u64, Option<Arc<serde_json::Value>>)> = {
             let st = self.state.read();
             st.overlay.iter().map(|(id, p)| (*id, p.clone())).collect()
@@ -355,6 +384,7 @@ impl Collection {
             &self.current_config(),
             seq,
             payloads_len,
+            w.text_generation,
         )?;
         w.ops.reset()?;
         w.checkpoint_seq = seq;

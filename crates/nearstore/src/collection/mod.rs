@@ -17,8 +17,12 @@
 mod checkpoint;
 pub(crate) mod ops;
 mod read;
+mod text;
+mod text_search;
 pub(crate) mod verify;
 mod write;
+
+pub use text::TextIndexInfo;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -34,6 +38,7 @@ use crate::error::{Error, Result};
 use nearstore_filter::PayloadIndexes;
 use nearstore_index::HnswIndex;
 use nearstore_storage::{OpLog, PayloadStore, SharedBackend, VectorStore};
+use nearstore_text::TextIndex;
 
 /// File and directory names inside a collection directory.
 pub(crate) const MANIFEST_FILE: &str = "collection.manifest";
@@ -57,6 +62,9 @@ pub(crate) struct State {
     overlay: FxHashMap<u64, Option<Arc<Value>>>,
     /// The payload indexes.
     fields: PayloadIndexes,
+    /// The full-text index (`None`: text indexing off). Its configuration is the
+    /// collection's text configuration (the one owner).
+    text: Option<TextIndex>,
 }
 
 /// What only the (single) writer touches.
@@ -65,6 +73,9 @@ pub(crate) struct Writer {
     ops: OpLog,
     /// The sequence number the last checkpoint reflects.
     checkpoint_seq: u64,
+    /// Names the text index file (`text-<generation>.index`); a new configuration gets a
+    /// new generation, so the manifest never names a file built for another configuration.
+    text_generation: u64,
     poisoned: Option<String>,
 }
 
@@ -73,6 +84,8 @@ pub(crate) struct Writer {
 pub(crate) struct Collection {
     name: String,
     dir: PathBuf,
+    /// Fixed at creation; its `text` is `None` after open (the text index in [`State`] owns
+    /// the text configuration) and `ef_search` lives in `Collection::ef_search`.
     config: CollectionConfig,
     backend: SharedBackend,
     vectors: VectorStore,
@@ -109,10 +122,11 @@ impl Collection {
         &self.dir
     }
 
-    /// The configuration with the current `ef_search`.
+    /// The configuration with the current `ef_search` and text configuration.
     pub(crate) fn current_config(&self) -> CollectionConfig {
-        let mut c = self.config;
+        let mut c = self.config.clone();
         c.hnsw.ef_search = self.ef_search.load(Ordering::Acquire);
+        c.text = self.state.read().text.as_ref().map(|t| t.config().clone());
         c
     }
 }
@@ -123,7 +137,7 @@ impl VectorCollection {
         &self.inner.name
     }
 
-    /// Its configuration (with the current `ef_search`).
+    /// Its configuration (with the current `ef_search` and text configuration).
     pub fn config(&self) -> CollectionConfig {
         self.inner.current_config()
     }

@@ -2,7 +2,8 @@
 //!
 //! Every read goes through one of three entries: [`Collection::search_hits`] (a
 //! [`SearchRequest`]: filter bitmap -> index search `limit + offset` deep -> the one
-//! [`ResultWindow`]), [`Collection::scroll_ids`] (a [`ScrollRequest`]: filter bitmap -> id
+//! [`ResultWindow`]; a request with a text leg goes to the text index the same way, see
+//! `text_search.rs`), [`Collection::scroll_ids`] (a [`ScrollRequest`]: filter bitmap -> id
 //! order or a payload field's order -> a page and its cursor) and `count`. Each checks its
 //! request's deadline in every loop that can run long.
 
@@ -44,6 +45,8 @@ impl Collection {
     ) -> Result<RoaringTreemap> {
         // Filters built in Rust (not parsed) are checked here: limits, ranges, patterns.
         filter.validate()?;
+        let bound = self.bind_full_text(filter, deadline)?;
+        let filter = bound.as_ref().unwrap_or(filter);
         let candidates = {
             let st = self.state.read();
             st.fields.resolve(filter, &st.live)
@@ -138,9 +141,12 @@ impl Collection {
 
     /// The hits for `request` (ids and scores only), through its result window.
     pub(crate) fn search_hits(&self, request: &SearchRequest) -> Result<Vec<SearchHit>> {
+        if let Some(leg) = &request.text {
+            return Ok(self.text_hits(request, leg)?.0);
+        }
         self.check_open()?;
         self.check_vector(0, &request.vector)?;
-        let window = ResultWindow::of(request, self.config.metric);
+        let window = ResultWindow::of(request, self.config.metric.is_similarity());
         let depth = window.depth();
         if depth > MAX_SEARCH_RESULTS {
             return Err(Error::InvalidArgument(format!(
@@ -178,6 +184,15 @@ impl Collection {
 
     pub(crate) fn query(&self, request: &SearchRequest) -> Result<Vec<SearchResult>> {
         let hits = self.search_hits(request)?;
+        self.results(hits, request)
+    }
+
+    /// The points of ranked hits, with what the request asked for.
+    pub(crate) fn results(
+        &self,
+        hits: Vec<SearchHit>,
+        request: &SearchRequest,
+    ) -> Result<Vec<SearchResult>> {
         let mut out = Vec::with_capacity(hits.len());
         for h in hits {
             // A point deleted between the search and this read is left out.
@@ -379,6 +394,25 @@ impl VectorCollection {
             .inner
             .search_hits(&SearchRequest::new(vector).limit(k))?;
         Ok(hits.into_iter().map(|h| (h.id, h.score)).collect())
+    }
+
+    /// The `k` best points for a full-text `query` by BM25 (best first, ties to the smaller
+    /// id), with payloads. Words are OR-ed; `"a phrase"`, `+required`, `-excluded` and
+    /// `field:word` work as documented in `nearstore_text`. A query with no indexable term
+    /// returns no rows. Fails with [`Error::NoTextIndex`] when text indexing is off.
+    pub fn text_search(&self, query: &str, k: usize) -> Result<Vec<SearchResult>> {
+        self.query(SearchRequest::text(query).limit(k))
+    }
+
+    /// [`VectorCollection::text_search`] among the points matching `filter`: returns `k`
+    /// results whenever `k` matching points contain the query.
+    pub fn text_search_with_filter(
+        &self,
+        query: &str,
+        k: usize,
+        filter: &Filter,
+    ) -> Result<Vec<SearchResult>> {
+        self.query(SearchRequest::text(query).limit(k).filter(filter.clone()))
     }
 
     /// The `k` nearest points whose payload matches `filter`. Returns `k` results whenever

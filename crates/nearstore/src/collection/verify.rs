@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::checkpoint::{read_field_indexes, read_manifest};
+use super::text::{read_text_index, text_file};
 use super::{FIELD_INDEX_FILE, HNSW_FILE, MANIFEST_FILE, OPS_FILE, PAYLOADS_DIR, VECTORS_DIR, ops};
 use crate::config::CollectionConfig;
 use crate::verify::FileCheck;
@@ -14,6 +15,7 @@ use nearstore_storage::payload::{LOG_FILE as PAYLOAD_LOG_FILE, PayloadLogScan};
 use nearstore_storage::sections::read_sections;
 use nearstore_storage::vector::{Checkpoint, DATA_FILE, INDEX_FILE, WAL_FILE};
 use nearstore_storage::{SharedBackend, oplog};
+use nearstore_text::TextIndexConfig;
 
 /// Slot checksum failures listed per data file (the count says if there are more).
 const MAX_SLOT_PROBLEMS: usize = 20;
@@ -69,18 +71,21 @@ impl super::Collection {
 /// What the collection manifest says the last checkpoint covers.
 #[derive(Clone, Copy)]
 struct Covered {
-    config: Option<CollectionConfig>,
+    /// The manifest's dimension and metric (what the files are checked against).
+    config: Option<(usize, nearstore_distance::DistanceMetric)>,
     seq: u64,
     payloads_len: u64,
 }
 
 /// Checks every file of the collection in `dir`; returns one entry per file.
 pub(crate) fn verify_collection(backend: &SharedBackend, dir: &Path) -> Vec<FileCheck> {
-    let (manifest, covered) = check_manifest(backend, dir);
+    let (manifest, covered, text) = check_manifest(backend, dir);
     let (vidx, mut vdat, vwal, vectors) = check_vectors(backend, &dir.join(VECTORS_DIR), covered);
     let (mut plog, payloads) = check_payloads(backend, dir, covered);
     let (mut hnsw, index) = check_hnsw(backend, dir, covered);
     let fields = check_field_indexes(backend, dir, covered);
+    let text = text
+        .map(|(generation, config)| check_text_index(backend, dir, covered, generation, &config));
     let (oplog_check, tail) = check_oplog(backend, dir, covered);
 
     // Cross-checks: after the logged operations, index = vectors and payloads within them.
@@ -114,18 +119,29 @@ pub(crate) fn verify_collection(backend: &SharedBackend, dir: &Path) -> Vec<File
             }
         }
     }
-    vec![manifest, oplog_check, hnsw, fields, vidx, vdat, vwal, plog]
+    let mut checks = vec![manifest, oplog_check, hnsw, fields];
+    checks.extend(text);
+    checks.extend([vidx, vdat, vwal, plog]);
+    checks
 }
 
-fn check_manifest(backend: &SharedBackend, dir: &Path) -> (FileCheck, Covered) {
+/// The manifest, what its checkpoint covers, and the text index it names (generation and
+/// configuration) when text indexing is on.
+fn check_manifest(
+    backend: &SharedBackend,
+    dir: &Path,
+) -> (FileCheck, Covered, Option<(u64, TextIndexConfig)>) {
     let mut manifest = FileCheck::new(dir.join(MANIFEST_FILE), "collection manifest");
+    let mut text = None;
     let covered = match read_manifest(backend, dir) {
         Ok(m) => {
             manifest
                 .notes
                 .push(format!("checkpoint at operation {}", m.checkpoint_seq));
+            let config = CollectionConfig::from(&m.config);
+            text = config.text.clone().map(|t| (m.text_generation, t));
             Covered {
-                config: Some(CollectionConfig::from(&m.config)),
+                config: Some((config.dim, config.metric)),
                 seq: m.checkpoint_seq,
                 payloads_len: m.payloads_len,
             }
@@ -139,7 +155,33 @@ fn check_manifest(backend: &SharedBackend, dir: &Path) -> (FileCheck, Covered) {
             }
         }
     };
-    (manifest, covered)
+    (manifest, covered, text)
+}
+
+/// The text index file the manifest names: checksums, the image's whole structure, its
+/// configuration, and that it reflects at least the checkpoint.
+fn check_text_index(
+    backend: &SharedBackend,
+    dir: &Path,
+    covered: Covered,
+    generation: u64,
+    config: &TextIndexConfig,
+) -> FileCheck {
+    let mut check = FileCheck::new(dir.join(text_file(generation)), "text index");
+    match read_text_index(backend, dir, generation, config) {
+        Ok((_, s)) if s < covered.seq => check.damaged(
+            None,
+            format!(
+                "reflects operation {s}, the checkpoint covers {}",
+                covered.seq
+            ),
+        ),
+        Ok((index, _)) => check
+            .notes
+            .push(format!("{} documents indexed", index.len())),
+        Err(e) => check.damaged_by(&e),
+    }
+    check
 }
 
 /// The vector store: the id -> slot checkpoint, every live slot against its CRC, the WAL.
@@ -165,7 +207,7 @@ fn check_vectors(
                 vdat.notes
                     .push(format!("stopped after {MAX_SLOT_PROBLEMS} problems"));
             }
-            if covered.config.is_some_and(|cfg| cfg.dim != c.dim as usize) {
+            if covered.config.is_some_and(|(dim, _)| dim != c.dim as usize) {
                 vidx.damaged(Some(12), "dimension differs from the manifest");
             }
             vectors = Some(c.slots.keys().copied().collect());
@@ -240,8 +282,8 @@ fn check_hnsw(
             return (hnsw, None);
         }
     };
-    if let Some(cfg) = covered.config
-        && (loaded.dimension() != cfg.dim || loaded.metric() != cfg.metric)
+    if let Some((dim, metric)) = covered.config
+        && (loaded.dimension() != dim || loaded.metric() != metric)
     {
         hnsw.damaged(None, "dimension or metric differs from the manifest");
     }
@@ -286,7 +328,7 @@ fn check_oplog(
     covered: Covered,
 ) -> (FileCheck, Option<Vec<(u64, LoggedOp)>>) {
     let mut check = FileCheck::new(dir.join(OPS_FILE), "operation log");
-    let Some(cfg) = covered.config else {
+    let Some((dim, _)) = covered.config else {
         check
             .notes
             .push("not decoded: the manifest is unreadable".into());
@@ -298,7 +340,7 @@ fn check_oplog(
         if op_seq <= covered.seq || bad_op.is_some() {
             return Ok(());
         }
-        match ops::decode(bytes, cfg.dim) {
+        match ops::decode(bytes, dim) {
             Ok(ops::Op::Upsert(points)) => logged.push((
                 op_seq,
                 LoggedOp::Upsert(points.iter().map(|p| (p.id, p.payload.is_some())).collect()),

@@ -24,6 +24,7 @@ pub(super) struct Targets {
     pub payloads: bool,
     pub fields: bool,
     pub index: bool,
+    pub text: bool,
 }
 
 impl Targets {
@@ -31,6 +32,7 @@ impl Targets {
         payloads: true,
         fields: true,
         index: true,
+        text: true,
     };
 }
 
@@ -50,7 +52,7 @@ impl Collection {
         Ok(())
     }
 
-    fn check_writable(&self, w: &Writer) -> Result<()> {
+    pub(super) fn check_writable(&self, w: &Writer) -> Result<()> {
         self.check_open()?;
         match &w.poisoned {
             Some(reason) => Err(Error::Poisoned {
@@ -222,6 +224,16 @@ impl Collection {
                 {
                     st.fields.insert(p.id, new);
                 }
+                if targets.text
+                    && let Some(text) = st.text.as_mut()
+                {
+                    match &p.payload {
+                        Some(payload) => text.index_document(p.id, payload),
+                        None => {
+                            text.delete_document(p.id);
+                        }
+                    }
+                }
                 if targets.payloads {
                     st.overlay.insert(p.id, p.payload.clone().map(Arc::new));
                 }
@@ -247,6 +259,11 @@ impl Collection {
             for (i, &id) in ids.iter().enumerate() {
                 if let Some(Some(old)) = old.get(i) {
                     st.fields.remove(id, old);
+                }
+                if targets.text
+                    && let Some(text) = st.text.as_mut()
+                {
+                    text.delete_document(id);
                 }
                 if targets.payloads {
                     st.overlay.insert(id, None);

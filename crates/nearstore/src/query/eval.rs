@@ -290,8 +290,8 @@ pub(crate) fn eval_condition(ctx: &Context, row: &Row, cond: &Condition) -> Resu
             ));
         }
         Condition::TextMatch { .. } => {
-            return Err(Error::Unsupported(
-                "full-text MATCH is not supported yet".into(),
+            return Err(Error::InvalidArgument(
+                "MATCH must be a top-level AND term of WHERE".into(),
             ));
         }
         Condition::GraphMatch(_) => {

@@ -96,6 +96,18 @@ pub(crate) fn explain(
                     ", score threshold {op:?} {v}"
                 )),
         )
+    } else if let Some(t) = &plan.text {
+        format!(
+            "TextSearch: {} by BM25 on {} for {} (k = LIMIT + OFFSET, block-max WAND), filter pushed down: [{}]",
+            select.from.name,
+            t.field.as_deref().unwrap_or("every text field"),
+            t.text,
+            plan.pushed
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(" AND ")
+        )
     } else if plan.ids.is_some() {
         format!("IdLookup: {}", select.from.name)
     } else {

@@ -19,6 +19,16 @@ pub(crate) struct NearPart {
     pub threshold: Option<(CompareOp, Expr)>,
 }
 
+/// The full-text part of a WHERE clause (`[field] MATCH 'text'` as a top-level AND term):
+/// the ranking leg of the query.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TextPart {
+    /// The payload field (dotted) the query's clauses search; `None`: every text field.
+    pub field: Option<String>,
+    /// The query text (a string or parameter).
+    pub text: Expr,
+}
+
 /// Options from `WITH (...)`.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub(crate) struct QueryOptions {
@@ -32,6 +42,7 @@ pub(crate) struct SelectPlan {
     pub query: SelectQuery,
     pub aliases: Vec<String>,
     pub near: Option<NearPart>,
+    pub text: Option<TextPart>,
     pub ids: Option<Vec<Expr>>,
     pub pushed: Vec<Condition>,
     pub residual: Vec<Condition>,
@@ -49,7 +60,10 @@ fn check_supported(cond: &Condition) -> Result<()> {
         Condition::Not(c) | Condition::Group(c) => check_supported(c),
         Condition::VectorNearFused { .. } => Err(unsupported("NEAR_FUSED (fusion)")),
         Condition::SparseNear { .. } => Err(unsupported("SPARSE_NEAR (sparse vectors)")),
-        Condition::TextMatch { .. } => Err(unsupported("full-text MATCH")),
+        Condition::TextMatch { .. } => Err(unsupported(
+            "full-text MATCH inside OR or NOT (MATCH ranks the query: use it as a top-level \
+             AND term of WHERE)",
+        )),
         Condition::GraphMatch(_) => Err(unsupported("a graph MATCH pattern")),
         _ => Ok(()),
     }
@@ -249,8 +263,12 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
     let lets: Vec<String> = ctx.lets.keys().cloned().collect();
     let mut terms = Vec::new();
     if let Some(w) = &q.filter {
-        check_supported(w)?;
         flatten_and(w, &mut terms);
+        for t in &terms {
+            if !matches!(t, Condition::TextMatch { .. }) {
+                check_supported(t)?;
+            }
+        }
     }
     if let Some(h) = &q.having {
         check_supported(h)?;
@@ -278,10 +296,42 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
             });
         }
     }
+    let mut text: Option<TextPart> = None;
+    for t in &terms {
+        if let Condition::TextMatch { field, text: query } = t {
+            if near.is_some() {
+                return Err(unsupported(
+                    "MATCH together with vector NEAR (hybrid search with fusion)",
+                ));
+            }
+            if text.is_some() {
+                return Err(Error::InvalidArgument(
+                    "only one MATCH per query (write one query text, e.g. MATCH 'a b')".into(),
+                ));
+            }
+            let field = match field {
+                None => None,
+                Some(path) => match payload_field(path, &aliases) {
+                    Some((None, f)) => Some(f),
+                    Some((Some(a), f)) if a == main => Some(f),
+                    _ => {
+                        return Err(Error::InvalidArgument(format!(
+                            "MATCH searches a text field of the FROM table, not {}",
+                            path.join(".")
+                        )));
+                    }
+                },
+            };
+            text = Some(TextPart {
+                field,
+                text: query.clone(),
+            });
+        }
+    }
     let (mut pushed, mut residual, mut ids) = (Vec::new(), Vec::new(), None);
     for t in terms {
         match &t {
-            Condition::VectorNear { .. } => {}
+            Condition::VectorNear { .. } | Condition::TextMatch { .. } => {}
             Condition::SimilarityThreshold {
                 field,
                 vector,
@@ -301,7 +351,11 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
                     n.threshold = Some((*op, value.clone()));
                 }
             }
-            _ if ids.is_none() && near.is_none() && id_lookup(&t, &main, &lets).is_some() => {
+            _ if ids.is_none()
+                && near.is_none()
+                && text.is_none()
+                && id_lookup(&t, &main, &lets).is_some() =>
+            {
                 ids = id_lookup(&t, &main, &lets);
             }
             _ => match filter_table(&t, &aliases, &lets) {
@@ -315,6 +369,7 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
         query: q.clone(),
         aliases,
         near,
+        text,
         ids,
         pushed,
         residual,

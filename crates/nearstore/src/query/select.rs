@@ -315,7 +315,7 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
     let c = ctx.db.get_vector_collection(&q.from.name)?;
     // How many source rows are needed: all of them unless nothing after the source can
     // drop, add or reorder rows.
-    // A vector search takes the LIMIT + OFFSET nearest points that satisfy the FROM table's
+    // A vector (or MATCH) search takes the LIMIT + OFFSET best points that satisfy the FROM table's
     // conditions (oversampled when some of those are evaluated after the search); joins,
     // grouping and the rest then work on those. A scan stops early only when nothing after
     // it can drop, add or reorder rows.
@@ -325,7 +325,7 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
         && !q.distinct
         && window_exprs.is_empty();
     let want = ((offset + limit) as usize).min(MAX_LIMIT as usize);
-    let want = if plan.near.is_some() {
+    let want = if plan.near.is_some() || plan.text.is_some() {
         Some(if plan.residual.is_empty() {
             want
         } else {

@@ -1,5 +1,5 @@
-//! The FROM step of a SELECT: the source rows through one engine request (a vector search
-//! with the pushed-down filter and the result window, an id lookup as a `has_id` filter, or
+//! The FROM step of a SELECT: the source rows through one engine request (a vector or
+//! full-text search with the pushed-down filter and the result window, an id lookup as a `has_id` filter, or
 //! one scan), and equi-joins with further tables (each scanned once).
 //!
 //! Nothing here scores, sorts by score or pages: the engine does that.
@@ -118,6 +118,46 @@ pub(crate) fn source_rows(
                 if search.exact { "exact scan" } else { "graph search" },
                 search.nodes_visited,
                 search.distance_computations
+            ),
+        );
+        out
+    } else if let Some(text) = &plan.text {
+        let query = json_of(ctx, &text.text)?;
+        let query = query
+            .as_str()
+            .ok_or_else(|| Error::InvalidArgument(format!("MATCH needs a string, got {query}")))?;
+        let k = want
+            .unwrap_or(MAX_LIMIT as usize)
+            .clamp(1, MAX_LIMIT as usize);
+        let mut request = SearchRequest::text(query).limit(k).with_payload(true);
+        if let Some(field) = &text.field {
+            request = request.text_field(field);
+        }
+        if let Some(d) = ctx.engine_deadline() {
+            request = request.deadline(d);
+        }
+        if let Some(f) = filter.clone() {
+            request = request.filter(f);
+        }
+        let (hits, stats) = c.text_query(&request)?;
+        let out: Vec<Row> = hits
+            .into_iter()
+            .map(|h| Row::single(point_source(alias, c, h.point), Some(h.score)))
+            .collect();
+        ctx.record(
+            "TextSearch",
+            out.len(),
+            started,
+            format!(
+                "collection {}, BM25 top {k} (block-max WAND), field {}, filter {}; {} segments, {} postings scanned, {} blocks decoded, {} blocks skipped, {} documents scored",
+                c.name(),
+                text.field.as_deref().unwrap_or("all text fields"),
+                if filter_text.is_empty() { "none" } else { &filter_text },
+                stats.segments,
+                stats.postings_scanned,
+                stats.blocks_decoded,
+                stats.blocks_skipped,
+                stats.documents_scored
             ),
         );
         out

@@ -1,4 +1,4 @@
-//! Engine requests: [`SearchRequest`] (a vector search), [`ScrollRequest`] (reading matching
+//! Engine requests: [`SearchRequest`] (a vector or full-text search), [`ScrollRequest`] (reading matching
 //! points page by page), [`WriteOptions`] (bulk writes), and the [`Deadline`] each carries.
 //!
 //! Where the pieces of a request are applied: the filter is resolved to an id bitmap
@@ -23,7 +23,23 @@ use nearstore_index::SearchQuality;
 /// Largest `limit + offset` a search accepts.
 pub const MAX_SEARCH_RESULTS: usize = 100_000;
 
-/// A vector search: what to look for, how many, which points qualify, what to return.
+/// The text leg of a search: a full-text query ranked by BM25 (syntax in
+/// `nearstore_text`'s query module: words OR-ed, `"phrases"`, `+required`, `-excluded`,
+/// `field:word`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextLeg {
+    /// The query text.
+    pub query: String,
+    /// The text field that clauses naming no field search (`None`: every text field), as
+    /// in the query language's `field MATCH 'query'`.
+    pub field: Option<String>,
+}
+
+/// A search: what to look for, how many, which points qualify, what to return.
+///
+/// Two legs exist: the dense vector (`vector`, non-empty) and the text query (`text`). A
+/// request runs exactly one of them: a request carrying both fails with
+/// [`crate::Error::Unsupported`] (fusing them is not supported yet), never by ignoring one.
 ///
 /// ```
 /// # use nearstore::{SearchRequest, Filter, SearchQuality};
@@ -38,8 +54,10 @@ pub const MAX_SEARCH_RESULTS: usize = 100_000;
 /// ```
 #[derive(Debug, Clone, PartialEq)]
 pub struct SearchRequest {
-    /// The query vector.
+    /// The query vector (empty in a text-only request).
     pub vector: Vec<f32>,
+    /// The text leg (default none).
+    pub text: Option<TextLeg>,
     /// How many results (default 10).
     pub limit: usize,
     /// How many of the best results to skip first (default 0).
@@ -66,6 +84,7 @@ impl SearchRequest {
     pub fn new(vector: &[f32]) -> Self {
         SearchRequest {
             vector: vector.to_vec(),
+            text: None,
             limit: 10,
             offset: 0,
             filter: None,
@@ -76,6 +95,33 @@ impl SearchRequest {
             score_threshold_inclusive: true,
             deadline: None,
         }
+    }
+
+    /// A request for the 10 best points for a full-text `query` (BM25, higher is better),
+    /// with no vector leg.
+    pub fn text(query: &str) -> Self {
+        SearchRequest::new(&[]).text_query(query)
+    }
+
+    /// Sets the text leg's query (keeping its field, if one was set).
+    pub fn text_query(mut self, query: &str) -> Self {
+        let field = self.text.take().and_then(|t| t.field);
+        self.text = Some(TextLeg {
+            query: query.to_owned(),
+            field,
+        });
+        self
+    }
+
+    /// Aims the text leg's clauses that name no field at `field` (a text field of the
+    /// collection).
+    pub fn text_field(mut self, field: &str) -> Self {
+        let query = self.text.take().map(|t| t.query).unwrap_or_default();
+        self.text = Some(TextLeg {
+            query,
+            field: Some(field.to_owned()),
+        });
+        self
     }
 
     /// Sets how many results to return.

@@ -1,7 +1,6 @@
 //! [`ResultWindow`]: the one place where a search's limit, offset and score threshold are
 //! applied to the ranked hits.
 
-use nearstore_distance::DistanceMetric;
 use nearstore_index::SearchHit;
 
 use super::SearchRequest;
@@ -15,18 +14,19 @@ pub(crate) struct ResultWindow {
     pub limit: usize,
     /// The threshold score and whether a hit scoring exactly it is kept.
     pub threshold: Option<(f32, bool)>,
-    pub metric: DistanceMetric,
+    /// The score direction: similarities and BM25 are higher-is-better, distances not.
+    pub higher_is_better: bool,
 }
 
 impl ResultWindow {
-    pub(crate) fn of(request: &SearchRequest, metric: DistanceMetric) -> Self {
+    pub(crate) fn of(request: &SearchRequest, higher_is_better: bool) -> Self {
         ResultWindow {
             offset: request.offset,
             limit: request.limit,
             threshold: request
                 .score_threshold
                 .map(|t| (t, request.score_threshold_inclusive)),
-            metric,
+            higher_is_better,
         }
     }
 
@@ -38,7 +38,14 @@ impl ResultWindow {
     fn keeps(&self, score: f32) -> bool {
         match self.threshold {
             None => true,
-            Some((t, inclusive)) => (inclusive && score == t) || self.metric.better(score, t),
+            Some((t, inclusive)) => {
+                (inclusive && score == t)
+                    || if self.higher_is_better {
+                        score > t
+                    } else {
+                        score < t
+                    }
+            }
         }
     }
 
@@ -72,7 +79,7 @@ mod tests {
             offset,
             limit,
             threshold,
-            metric: DistanceMetric::Cosine,
+            higher_is_better: true,
         }
     }
 
@@ -86,7 +93,7 @@ mod tests {
         assert_eq!(ids(window(1, 10, Some((0.7, false)))), [1]);
         assert_eq!(ids(window(5, 10, None)), Vec::<u64>::new());
         let euclid = ResultWindow {
-            metric: DistanceMetric::Euclidean,
+            higher_is_better: false,
             ..window(0, 10, Some((1.0, false)))
         };
         let h = hits(&[0.5, 1.0, 2.0]);

@@ -43,12 +43,13 @@ type State = BTreeMap<u64, (Vec<f32>, Option<Value>)>;
 type Answers = Vec<Vec<(u64, f32)>>;
 
 /// The files damaged, relative to the database directory.
-const FILES: [&str; 9] = [
+const FILES: [&str; 10] = [
     "database.manifest",
     "collections/docs/collection.manifest",
     "collections/docs/ops.log",
     "collections/docs/hnsw.index",
     "collections/docs/payload.indexes",
+    "collections/docs/text-0.index",
     "collections/docs/vectors/vectors.dat",
     "collections/docs/vectors/vectors.idx",
     "collections/docs/vectors/vectors.wal",
@@ -235,7 +236,40 @@ enum Outcome {
 }
 
 /// Reads every point that any state holds, and the searches; `Err` is the first error.
-fn observe(db: &Database, fixture: &Fixture) -> nearstore::Result<(State, Answers)> {
+/// The terms whose text search results are checked (category values, in the `_all` field).
+const TEXT_TERMS: [&str; 2] = ["c1", "c2"];
+
+/// The ids a text search for each of [`TEXT_TERMS`] finds, ascending.
+fn text_sets(c: &nearstore::VectorCollection) -> nearstore::Result<Vec<Vec<u64>>> {
+    TEXT_TERMS
+        .iter()
+        .map(|term| {
+            let mut ids: Vec<u64> = c
+                .text_search(term, 10_000)?
+                .iter()
+                .map(|h| h.point.id)
+                .collect();
+            ids.sort_unstable();
+            Ok(ids)
+        })
+        .collect()
+}
+
+/// [`text_sets`] by brute force over `state`.
+fn text_sets_brute(state: &State) -> Vec<Vec<u64>> {
+    TEXT_TERMS
+        .iter()
+        .map(|term| {
+            state
+                .iter()
+                .filter(|(_, (_, p))| p.as_ref().is_some_and(|p| p["category"] == *term))
+                .map(|(id, _)| *id)
+                .collect()
+        })
+        .collect()
+}
+
+fn observe(db: &Database, fixture: &Fixture) -> nearstore::Result<(State, Answers, Vec<Vec<u64>>)> {
     let c = db.get_vector_collection("docs")?;
     let ids: Vec<u64> = fixture
         .states
@@ -263,7 +297,8 @@ fn observe(db: &Database, fixture: &Fixture) -> nearstore::Result<(State, Answer
         };
         searches.push(hits.into_iter().map(|h| (h.point.id, h.score)).collect());
     }
-    Ok((state, searches))
+    let texts = text_sets(&c)?;
+    Ok((state, searches, texts))
 }
 
 /// Brute-force answers of the fixture's searches over `state`.
@@ -325,7 +360,7 @@ fn trial(fixture: &Fixture, file: &str, kind: Damage, seed: u64) -> Outcome {
         Ok(db) => db,
         Err(e) => return refused(e, Outcome::RefusedAtOpen),
     };
-    let (state, searches) = match observe(&db, fixture) {
+    let (state, searches, texts) = match observe(&db, fixture) {
         Ok(seen) => seen,
         Err(e) => return refused(e, Outcome::RefusedAtRead),
     };
@@ -341,6 +376,11 @@ fn trial(fixture: &Fixture, file: &str, kind: Damage, seed: u64) -> Outcome {
             assert!(
                 searches_agree(&searches, &brute_force(want, &fixture.queries)),
                 "{context}: the points read back exactly but a search differs from brute force"
+            );
+            assert_eq!(
+                texts,
+                text_sets_brute(want),
+                "{context}: the points read back exactly but a text search differs"
             );
             return if i == last {
                 Outcome::Exact

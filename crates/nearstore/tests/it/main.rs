@@ -18,6 +18,7 @@ mod ql_builder;
 mod readme;
 mod requests;
 mod search;
+mod text;
 mod workload;
 
 use nearstore::{Database, DistanceMetric, Point, VectorCollection};

@@ -54,6 +54,9 @@ fn workload(seed: u64, n: usize) -> Vec<Step> {
         .map(|i| {
             if i % 13 == 12 {
                 Step::Reopen
+            } else if i % 17 == 8 {
+                // A text configuration change (a new text index generation) in every run.
+                Step::Op(Op::TextConfig(i % 34 == 8))
             } else {
                 Step::Op(next_op(&mut rng, &mut version))
             }

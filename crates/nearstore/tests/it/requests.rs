@@ -334,3 +334,31 @@ fn explicit_null_empty_and_missing_are_three_things_indexed_or_not() {
         assert_eq!(ids(Filter::not(Filter::is_empty("t"))), [3, 4, 5]);
     }
 }
+
+#[test]
+fn a_text_search_stops_inside_its_top_k_loop_at_the_deadline() {
+    let (_dir, db) = temp_db();
+    let c = db
+        .create_collection("t", 2, nearstore::DistanceMetric::Euclidean)
+        .unwrap();
+    let points: Vec<nearstore::Point> = (0..6_000)
+        .map(|id| {
+            let body = format!("common w{}", id % 97);
+            nearstore::Point::new(id, vec![0.0, 0.0], Some(serde_json::json!({"b": body})))
+        })
+        .collect();
+    c.upsert_bulk(&points).unwrap();
+    let request = SearchRequest::text("common")
+        .limit(6_000)
+        .with_payload(false);
+    assert_eq!(c.query(request.clone()).unwrap().len(), 6_000);
+    // Two checks before the search, one per segment, then one per 1,024 WAND steps.
+    let (deadline, clock) = after_reads(5);
+    let err = c.query(request.deadline(deadline)).unwrap_err();
+    assert_eq!(err.kind(), nearstore::ErrorKind::Cancelled, "{err}");
+    assert!(
+        clock.reads() >= 5,
+        "stopped inside the loop: {} reads",
+        clock.reads()
+    );
+}

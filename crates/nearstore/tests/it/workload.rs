@@ -1,9 +1,15 @@
 //! The seeded collection workload shared by the crash tests (`kill9`, `power_loss`): its
 //! operations, the model they imply, and the invariant check of a recovered collection.
+//!
+//! Payloads carry text (`words`), the collection indexes it (the default `_all` field, or
+//! `words` alone after a `TextConfig` step switches), and the check requires text search and
+//! the `text` filter condition to find exactly the live points holding each term.
 
 use std::collections::BTreeMap;
 
-use nearstore::{FieldIndexKind, Filter, Point, SearchQuality, SearchRequest, VectorCollection};
+use nearstore::{
+    FieldIndexKind, Filter, Point, SearchQuality, SearchRequest, TextIndexConfig, VectorCollection,
+};
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
@@ -21,6 +27,8 @@ pub enum Op {
     Flush,
     Checkpoint,
     CreateIndex(String),
+    /// Switch text indexing to the `words` field alone (true) or to every string (false).
+    TextConfig(bool),
 }
 
 /// id -> version of the point's last write.
@@ -38,7 +46,10 @@ pub fn vector(id: u64, version: u64) -> Vec<f32> {
 
 pub fn payload(id: u64, version: u64) -> Option<Value> {
     (!version.is_multiple_of(5)).then(|| {
-        json!({"id": id, "v": version, "cat": format!("c{}", category(id, version)), "n": version % 10})
+        json!({
+            "id": id, "v": version, "cat": format!("c{}", category(id, version)), "n": version % 10,
+            "words": format!("w{} w{} common", version % 7, id % 5),
+        })
     })
 }
 
@@ -52,12 +63,15 @@ impl Op {
             Op::DeleteCategory(c) => {
                 m.retain(|&id, &mut v| payload(id, v).is_none() || category(id, v) != *c)
             }
-            Op::Flush | Op::Checkpoint | Op::CreateIndex(_) => {}
+            Op::Flush | Op::Checkpoint | Op::CreateIndex(_) | Op::TextConfig(_) => {}
         }
     }
 
     pub fn is_barrier(&self) -> bool {
-        matches!(self, Op::Flush | Op::Checkpoint | Op::CreateIndex(_))
+        matches!(
+            self,
+            Op::Flush | Op::Checkpoint | Op::CreateIndex(_) | Op::TextConfig(_)
+        )
     }
 }
 
@@ -65,6 +79,7 @@ impl Op {
 pub fn content(c: &VectorCollection) -> Model {
     let mut model = Model::new();
     let mut payloads = Vec::new();
+    let mut payloads_by_id = BTreeMap::new();
     let mut cursor = None;
     loop {
         let page = c.scroll(None, 1000, cursor).unwrap();
@@ -78,6 +93,9 @@ pub fn content(c: &VectorCollection) -> Model {
                 p.id
             );
             model.insert(p.id, version);
+            if let Some(payload) = &p.payload {
+                payloads_by_id.insert(p.id, payload.clone());
+            }
             payloads.push(p.payload.unwrap_or(Value::Null));
         }
         match page.next_cursor {
@@ -115,7 +133,45 @@ pub fn content(c: &VectorCollection) -> Model {
             f.to_json()
         );
     }
+    check_text(c, &payloads_by_id);
     model
+}
+
+/// Text search finds exactly the live points whose payload holds the term, and the `text`
+/// filter condition exactly those holding every term.
+fn check_text(c: &VectorCollection, payloads: &BTreeMap<u64, Value>) {
+    let holds = |p: &Value, term: &str| {
+        p.get("words")
+            .and_then(Value::as_str)
+            .is_some_and(|w| w.split(' ').any(|t| t == term))
+    };
+    for term in ["w0", "w3", "w6", "common"] {
+        let hits = c
+            .query(
+                SearchRequest::text(term)
+                    .limit(payloads.len().max(1))
+                    .with_payload(false),
+            )
+            .unwrap();
+        let mut got: Vec<u64> = hits.iter().map(|h| h.point.id).collect();
+        got.sort_unstable();
+        let want: Vec<u64> = payloads
+            .iter()
+            .filter(|(_, p)| holds(p, term))
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(
+            got, want,
+            "text search for {term} finds exactly the live points"
+        );
+    }
+    let f = Filter::text("words", "w2 common");
+    let want: Vec<u64> = payloads
+        .iter()
+        .filter(|(_, p)| holds(p, "w2") && holds(p, "common"))
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(c.matching_ids(Some(&f), None).unwrap(), want, "text filter");
 }
 
 pub fn next_op(rng: &mut ChaCha8Rng, version: &mut u64) -> Op {
@@ -143,7 +199,8 @@ pub fn next_op(rng: &mut ChaCha8Rng, version: &mut u64) -> Op {
         77..=79 => Op::DeleteCategory(rng.random_range(0..4)),
         80..=91 => Op::Flush,
         92..=95 => Op::Checkpoint,
-        _ => Op::CreateIndex(if rng.random_bool(0.5) { "cat" } else { "n" }.to_string()),
+        96..=97 => Op::CreateIndex(if rng.random_bool(0.5) { "cat" } else { "n" }.to_string()),
+        _ => Op::TextConfig(rng.random_bool(0.5)),
     }
 }
 
@@ -172,5 +229,10 @@ pub fn execute(c: &VectorCollection, op: &Op) -> nearstore::Result<()> {
             };
             c.create_field_index(field, kind)
         }
+        Op::TextConfig(words_only) => c.set_text_config(Some(if *words_only {
+            TextIndexConfig::named(["words"])
+        } else {
+            TextIndexConfig::default()
+        })),
     }
 }

@@ -1,0 +1,352 @@
+//! `nearstore bench text`: full-text search through the engine as users meet it. Loads a
+//! JSON-lines corpus into a collection whose only text field is `--field`, then reports
+//! indexing throughput (bulk-indexing the loaded collection's payloads, checkpoint included)
+//! and index bytes, BM25 exactness against a ground truth (top-10 id agreement, ties to the
+//! smaller id, and the largest relative score error when `<gt>.scores.fvecs` is beside it),
+//! and single-thread QPS at k = 10. With `--compare-load` it also times a bulk load of the
+//! corpus with its vectors (`base.fvecs` beside the corpus) with the default text indexing
+//! on and off.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::{Context, bail, ensure};
+use clap::Args;
+use nearstore::{
+    CollectionConfig, Database, DistanceMetric, HnswParams, Point, SearchRequest, TextIndexConfig,
+    VectorCollection,
+};
+use nearstore_testkit::{read_fvecs, read_ivecs};
+use serde_json::{Value, json};
+
+use super::{peak_rss_mib, percentile, temp_data_dir};
+
+/// Options of `nearstore bench text`.
+#[derive(Debug, Args)]
+pub struct TextArgs {
+    /// The corpus: one JSON object per line (its `id`, else the line number, is the point id).
+    #[arg(long, default_value = "../shared/data/wordnet-dev/base.jsonl")]
+    corpus: PathBuf,
+    /// The payload field indexed as the collection's only text field.
+    #[arg(long, default_value = "text")]
+    field: String,
+    /// Queries: one JSON object per line; its `text` is the query.
+    #[arg(
+        long,
+        default_value = "../shared/data/wordnet-dev/query_keywords.jsonl"
+    )]
+    queries: PathBuf,
+    /// Ground-truth ids (.ivecs, ranked, -1 padded); `<stem>.scores.fvecs` beside it holds
+    /// the scores when present.
+    #[arg(
+        long,
+        default_value = "../shared/data/wordnet-dev/groundtruth_bm25.ivecs"
+    )]
+    gt: PathBuf,
+    /// Points per `upsert_bulk` call while loading.
+    #[arg(long, default_value_t = 10_000)]
+    batch: usize,
+    /// Passes over the queries for the QPS figure (after one warm-up pass).
+    #[arg(long, default_value_t = 3)]
+    passes: usize,
+    /// Also time a bulk load of the corpus with its vectors (`base.fvecs` beside the corpus)
+    /// with the default text indexing on and off.
+    #[arg(long)]
+    compare_load: bool,
+    /// Database directory (default: a fresh temporary one, removed afterwards).
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// The corpus rows as (point id, payload).
+fn read_corpus(path: &Path) -> anyhow::Result<Vec<(u64, Value)>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(row, line)| {
+            let v: Value = serde_json::from_str(line)
+                .with_context(|| format!("{} line {}", path.display(), row + 1))?;
+            let id = v.get("id").and_then(Value::as_u64).unwrap_or(row as u64);
+            Ok((id, v))
+        })
+        .collect()
+}
+
+/// The query texts (`text` of each line).
+fn read_queries(path: &Path) -> anyhow::Result<Vec<String>> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(row, line)| {
+            let v: Value = serde_json::from_str(line)
+                .with_context(|| format!("{} line {}", path.display(), row + 1))?;
+            v.get("text")
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+                .with_context(|| format!("{} line {}: no \"text\"", path.display(), row + 1))
+        })
+        .collect()
+}
+
+/// Per query, (id, score) best first.
+type Ranked = Vec<Vec<(u64, f32)>>;
+
+/// Ground truth per query, and whether it has scores (`NaN` without a scores file).
+fn read_truth(gt: &Path) -> anyhow::Result<(Ranked, bool)> {
+    let ids = read_ivecs(gt).with_context(|| format!("ground truth {}", gt.display()))?;
+    let name = gt
+        .file_name()
+        .and_then(|n| n.to_str())
+        .context("ground truth file name")?;
+    let stem = name.strip_suffix(".ivecs").unwrap_or(name);
+    let scores_path = gt.with_file_name(format!("{stem}.scores.fvecs"));
+    let scores = if scores_path.exists() {
+        Some(read_fvecs(&scores_path).with_context(|| format!("{}", scores_path.display()))?)
+    } else {
+        None
+    };
+    let rows = (0..ids.len())
+        .map(|i| {
+            ids.row(i)
+                .iter()
+                .enumerate()
+                .filter(|(_, id)| **id >= 0)
+                .map(|(j, &id)| {
+                    let s = scores
+                        .as_ref()
+                        .and_then(|s| (i < s.len()).then(|| s.row(i).get(j).copied()))
+                        .flatten()
+                        .unwrap_or(f32::NAN);
+                    (id as u64, s)
+                })
+                .collect()
+        })
+        .collect();
+    Ok((rows, scores.is_some()))
+}
+
+/// One text query through the collection's one request path: (id, score) best first.
+fn text_top10(c: &VectorCollection, query: &str) -> anyhow::Result<Vec<(u64, f32)>> {
+    Ok(
+        c.query(SearchRequest::text(query).limit(10).with_payload(false))?
+            .iter()
+            .map(|h| (h.point.id, h.score))
+            .collect(),
+    )
+}
+
+/// Loads `corpus` (payload = the whole row) into a new collection `name` of `config`;
+/// returns the seconds taken, the final flush included.
+fn bulk_load(
+    db: &Database,
+    name: &str,
+    config: CollectionConfig,
+    corpus: &[(u64, Value)],
+    vector: &dyn Fn(usize) -> Vec<f32>,
+    batch: usize,
+) -> anyhow::Result<(VectorCollection, f64)> {
+    let _ = db.drop_collection(name);
+    let c = db.create_collection_with_options(name, config)?;
+    let started = Instant::now();
+    let rows: Vec<usize> = (0..corpus.len()).collect();
+    for chunk in rows.chunks(batch.max(1)) {
+        let points: Vec<Point> = chunk
+            .iter()
+            .map(|&i| Point::new(corpus[i].0, vector(i), Some(corpus[i].1.clone())))
+            .collect();
+        c.upsert_bulk(&points)?;
+    }
+    c.flush()?;
+    Ok((c, started.elapsed().as_secs_f64()))
+}
+
+/// Runs the benchmark and prints its report.
+pub fn run_text(args: &TextArgs) -> anyhow::Result<()> {
+    let corpus = read_corpus(&args.corpus)?;
+    ensure!(!corpus.is_empty(), "{} is empty", args.corpus.display());
+    let queries = read_queries(&args.queries)?;
+    let (truth, have_scores) = read_truth(&args.gt)?;
+    ensure!(
+        truth.len() >= queries.len(),
+        "ground truth has {} rows for {} queries",
+        truth.len(),
+        queries.len()
+    );
+    let (dir, temporary) = match &args.data {
+        Some(d) => (d.clone(), false),
+        None => (temp_data_dir("text")?, true),
+    };
+    let db = Database::open(&dir)?;
+
+    // Load without text indexing (1-d vectors: the text figures are the subject), then
+    // index the field in bulk: that is the indexing throughput.
+    let config = CollectionConfig {
+        hnsw: HnswParams {
+            m: 8,
+            ef_construction: 32,
+            ..HnswParams::default()
+        },
+        ..CollectionConfig::new(1, DistanceMetric::Euclidean).with_text(None)
+    };
+    let (c, load_seconds) = bulk_load(
+        &db,
+        "bench_text",
+        config,
+        &corpus,
+        &|i| vec![i as f32],
+        args.batch,
+    )?;
+    let indexing = Instant::now();
+    c.set_text_config(Some(TextIndexConfig::named([args.field.as_str()])))?;
+    let index_seconds = indexing.elapsed().as_secs_f64();
+    let info = c
+        .text_index_info()
+        .context("the text index is missing after set_text_config")?;
+
+    // Exactness.
+    let (mut agree, mut max_rel, mut worst) = (0usize, 0f64, None);
+    for (qi, q) in queries.iter().enumerate() {
+        let got = text_top10(&c, q)?;
+        let want: Vec<(u64, f32)> = truth[qi].iter().take(10).copied().collect();
+        let ids_equal = got.iter().map(|h| h.0).eq(want.iter().map(|w| w.0));
+        agree += usize::from(ids_equal);
+        if !ids_equal && worst.is_none() {
+            worst = Some(qi);
+        }
+        if have_scores {
+            for ((_, g), (_, w)) in got.iter().zip(&want) {
+                let rel = (f64::from(*g) - f64::from(*w)).abs() / f64::from(*w).abs().max(1e-12);
+                max_rel = max_rel.max(rel);
+            }
+        }
+    }
+
+    // Single-thread QPS at k = 10 (one warm-up pass, then `passes` timed passes).
+    for q in &queries {
+        text_top10(&c, q)?;
+    }
+    let mut latencies = Vec::with_capacity(queries.len() * args.passes.max(1));
+    let timed = Instant::now();
+    for _ in 0..args.passes.max(1) {
+        for q in &queries {
+            let s = Instant::now();
+            text_top10(&c, q)?;
+            latencies.push(s.elapsed().as_secs_f64() * 1e6);
+        }
+    }
+    let qps = latencies.len() as f64 / timed.elapsed().as_secs_f64();
+    latencies.sort_by(f64::total_cmp);
+    drop(c);
+    let _ = db.drop_collection("bench_text");
+
+    // Bulk load with the default text indexing on vs off (real vectors).
+    let load = if args.compare_load {
+        let base_path = args.corpus.with_file_name("base.fvecs");
+        let base = read_fvecs(&base_path)
+            .with_context(|| format!("--compare-load needs {}", base_path.display()))?;
+        ensure!(
+            base.len() >= corpus.len(),
+            "{} has {} rows for {} documents",
+            base_path.display(),
+            base.len(),
+            corpus.len()
+        );
+        let vector = |i: usize| base.row(i).to_vec();
+        let mut seconds = Vec::new();
+        for (name, text) in [
+            ("bench_load_off", None),
+            ("bench_load_on", Some(TextIndexConfig::default())),
+        ] {
+            let config = CollectionConfig::new(base.dim, DistanceMetric::Cosine).with_text(text);
+            let (c, s) = bulk_load(&db, name, config, &corpus, &vector, args.batch)?;
+            drop(c);
+            let _ = db.drop_collection(name);
+            seconds.push(s);
+        }
+        Some(json!({
+            "points": corpus.len(), "dim": base.dim,
+            "text_off_seconds": seconds[0], "text_on_seconds": seconds[1],
+            "on_over_off": seconds[1] / seconds[0],
+        }))
+    } else {
+        None
+    };
+    drop(db);
+    if temporary {
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+
+    let n = queries.len();
+    let report = json!({
+        "corpus": args.corpus.display().to_string(),
+        "field": args.field,
+        "documents": corpus.len(),
+        "indexed_documents": info.documents,
+        "load_seconds_without_text": load_seconds,
+        "index_seconds": index_seconds,
+        "index_docs_per_second": corpus.len() as f64 / index_seconds,
+        "index_image_bytes": info.image_bytes,
+        "index_heap_bytes": info.heap_bytes,
+        "queries": n,
+        "top10_agreement": agree as f64 / n.max(1) as f64,
+        "top10_exact_queries": agree,
+        "first_disagreeing_query": worst,
+        "max_relative_score_error": if have_scores { json!(max_rel) } else { Value::Null },
+        "qps_k10_single_thread": qps,
+        "p50_us": percentile(&latencies, 0.5),
+        "p99_us": percentile(&latencies, 0.99),
+        "peak_rss_mib": peak_rss_mib(),
+        "bulk_load": load,
+    });
+    if args.json {
+        println!("{report}");
+        return Ok(());
+    }
+    println!(
+        "corpus            {} ({} documents, field {:?})",
+        args.corpus.display(),
+        corpus.len(),
+        args.field
+    );
+    println!(
+        "indexing          {:.0} docs/s ({index_seconds:.2} s, checkpoint included)",
+        corpus.len() as f64 / index_seconds
+    );
+    println!(
+        "index size        {} bytes image, {} bytes heap",
+        info.image_bytes, info.heap_bytes
+    );
+    println!("top-10 agreement  {agree}/{n} queries (ties to the smaller id)");
+    if have_scores {
+        println!("max rel. error    {max_rel:.2e}");
+    } else {
+        println!("max rel. error    (no scores file beside the ground truth)");
+    }
+    println!(
+        "QPS (k=10, 1 thread) {qps:.0}  p50 {:.0} us  p99 {:.0} us",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99)
+    );
+    if let Some(l) = report.get("bulk_load").filter(|l| !l.is_null()) {
+        println!(
+            "bulk load         text off {:.2} s, default text on {:.2} s: {:.2}x",
+            l["text_off_seconds"].as_f64().unwrap_or(0.0),
+            l["text_on_seconds"].as_f64().unwrap_or(0.0),
+            l["on_over_off"].as_f64().unwrap_or(0.0)
+        );
+    }
+    if agree != n {
+        bail!(
+            "{} of {n} queries disagree with the ground truth",
+            n - agree
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,1 @@
+EXPLAIN ANALYZE SELECT * FROM docs WHERE body MATCH $q AND NOT (title MATCH 'draft')
