@@ -1,6 +1,7 @@
 //! Scenario tests and proptests of the graph store (one integration binary).
 
 mod codec;
+mod matching;
 mod model;
 mod oracle;
 mod properties;
