@@ -1,7 +1,7 @@
 //! Graph pattern matching, engine-agnostic: the pattern IR ([`Pattern`] of [`PathPattern`]s
-//! made of [`NodePattern`]s and [`RelPattern`]s), a planner ([`GraphStore::plan_match`] ->
-//! [`MatchPlan`], printable for EXPLAIN) and an executor ([`GraphStore::match_pattern`],
-//! [`GraphStore::find_matches`]) that enumerates [`Binding`]s: one node id per node variable,
+//! made of [`NodePattern`]s and [`RelPattern`]s), a planner ([`GraphStore::plan_match`](crate::GraphStore::plan_match) ->
+//! [`MatchPlan`], printable for EXPLAIN) and an executor ([`GraphStore::match_pattern`](crate::GraphStore::match_pattern),
+//! [`GraphStore::find_matches`](crate::GraphStore::find_matches)) that enumerates [`Binding`]s: one node id per node variable,
 //! the edge ids per relationship variable.
 //!
 //! Semantics (Cypher's):
@@ -336,7 +336,7 @@ pub struct StartCandidates {
     pub ids: Vec<u64>,
 }
 
-/// Per-call options of [`GraphStore::plan_match`] and [`GraphStore::match_pattern`].
+/// Per-call options of [`GraphStore::plan_match`](crate::GraphStore::plan_match) and [`GraphStore::match_pattern`](crate::GraphStore::match_pattern).
 #[derive(Default)]
 pub struct MatchOptions<'a> {
     /// Restricts a variable to these nodes (and makes it a start candidate).
@@ -375,5 +375,5 @@ pub struct Binding {
     pub edges: Vec<Vec<u64>>,
 }
 
-/// What the visitor of [`GraphStore::match_pattern`] returns: go on or stop.
+/// What the visitor of [`GraphStore::match_pattern`](crate::GraphStore::match_pattern) returns: go on or stop.
 pub type Visit = ControlFlow<()>;
