@@ -4,7 +4,8 @@
 //! Candidates of a node variable (a superset of the nodes it may take): the node property
 //! indexes' answer to its labels and conditions (exact when the indexes decide them), the
 //! endpoints of the edges an exactly indexed edge condition allows (for a relationship of at
-//! least one edge), and the caller's start ids; they intersect. Cost = the candidate count
+//! least one edge, when those edges are fewer than the live nodes), and the caller's start
+//! ids; they intersect. Cost = the candidate count
 //! (the live node count when nothing narrows).
 //!
 //! Steps: each connected group of variables starts at its cheapest variable (ties: first
@@ -390,12 +391,15 @@ impl GraphStore {
             let range = rel.range();
             let check = match rel.filter() {
                 None => EdgeCheck::None,
+                Some(filter) if self.edge_indexes.is_empty() => EdgeCheck::Evaluate(filter),
                 Some(filter) => {
                     let candidates = self.edge_indexes.resolve(&filter, &self.edge_ids);
                     if !candidates.exact {
                         EdgeCheck::Evaluate(filter)
                     } else {
-                        if range.min >= 1 {
+                        // Endpoints narrow the start only when the edges are fewer than the
+                        // nodes (walking a million edges per query would cost more).
+                        if range.min >= 1 && candidates.ids.len() < universe.len() {
                             self.narrow_by_edges(
                                 &mut vars,
                                 left,
