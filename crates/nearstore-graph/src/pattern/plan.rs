@@ -112,6 +112,10 @@ pub(crate) enum Step {
 }
 
 /// A planned pattern: its variables and the order of the work. Print it for EXPLAIN.
+///
+/// A plan holds relationship types resolved to the store's label numbers and candidate sets
+/// taken from the store's indexes and the caller's nodes: run it against the same state it
+/// was planned on (plan under the same read guard as the execution).
 #[derive(Debug, Clone)]
 pub struct MatchPlan {
     pub(crate) nodes: Vec<NodeVar>,
@@ -185,9 +189,10 @@ impl fmt::Display for MatchPlan {
                         .nodes
                         .get(var)
                         .map_or((StartKind::Scan, 0), |v| (v.kind, v.cost));
+                    let plural = if cost == 1 { "" } else { "s" };
                     write!(
                         f,
-                        "start {}: {}, {cost} candidates",
+                        "start {}: {}, {cost} candidate{plural}",
                         self.node_label(var),
                         kind.name()
                     )?;
@@ -569,4 +574,84 @@ fn order_steps(vars: &[NodeVar], rels: &[RelVar]) -> Vec<Step> {
         }
     }
     steps
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pattern::{NodePattern, NodePayloads, PathPattern, StartCandidates};
+    use crate::{AnyNode, GraphEdge};
+    use serde_json::json;
+
+    fn store_and_nodes() -> (GraphStore, NodePayloads) {
+        let mut g = GraphStore::new();
+        let edges = (0..6u64)
+            .map(|i| GraphEdge::new(i, i, (i + 1) % 6, "R"))
+            .collect();
+        assert_eq!(g.add_edges_batch(edges, &AnyNode), Ok(()));
+        let mut nodes = NodePayloads::new();
+        for id in 0..6 {
+            nodes.insert(id, json!({}));
+        }
+        (g, nodes)
+    }
+
+    #[test]
+    fn explain_shows_the_start_then_checks_before_expansions_and_fixed_before_variable() {
+        let (g, nodes) = store_and_nodes();
+        // (a)-[*1..2]->(b)-[:R]->(c), (c)-[:R]->(a), (d): start at c (given, 1 candidate);
+        // both fixed relationships at c come before the variable-length one (ties: first
+        // written), which then has both ends bound and only checks; d is a product.
+        let pattern = Pattern::new(vec![
+            PathPattern::new(NodePattern::named("a"))
+                .then(RelPattern::outgoing().hops(1, 2), NodePattern::named("b"))
+                .then(
+                    RelPattern::outgoing().types(&["R"]),
+                    NodePattern::named("c"),
+                ),
+            PathPattern::new(NodePattern::named("c")).then(
+                RelPattern::outgoing().types(&["R"]),
+                NodePattern::named("a"),
+            ),
+            PathPattern::new(NodePattern::named("d")),
+        ]);
+        let options = MatchOptions {
+            start: Some(StartCandidates {
+                var: "c".to_owned(),
+                ids: vec![2],
+            }),
+            ..MatchOptions::default()
+        };
+        let plan = g.plan_match(&pattern, &nodes, &options);
+        let text = plan.map(|p| p.to_string()).unwrap_or_default();
+        assert_eq!(
+            text,
+            "start c: caller candidates, 1 candidate\n\
+             expand (b)-[:R]->(c) from c\n\
+             expand (c)-[:R]->(a) from c\n\
+             check (a)-[*1..2]->(b) from a\n\
+             start d: scan, 6 candidates"
+        );
+    }
+
+    #[test]
+    fn anonymous_variables_print_by_position_and_shared_names_unify() {
+        let (g, nodes) = store_and_nodes();
+        let pattern = Pattern::new(vec![
+            PathPattern::new(NodePattern::any())
+                .then(RelPattern::both().named("r"), NodePattern::named("x")),
+            PathPattern::new(NodePattern::named("x")),
+        ]);
+        let plan = g.plan_match(&pattern, &nodes, &MatchOptions::default());
+        assert!(plan.is_ok());
+        if let Ok(plan) = plan {
+            assert_eq!(plan.node_vars(), &[None, Some("x".to_owned())]);
+            assert_eq!(plan.rel_index("r"), Some(0));
+            assert_eq!(plan.node_index("x"), Some(1));
+            assert_eq!(
+                plan.to_string(),
+                "start _0: scan, 6 candidates\nexpand (_0)-[r]-(x) from _0"
+            );
+        }
+    }
 }
