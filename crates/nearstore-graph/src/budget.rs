@@ -94,7 +94,7 @@ impl Budget {
         }
     }
 
-    fn check_time(&self) -> Result<()> {
+    pub(crate) fn check_time(&self) -> Result<()> {
         if let Some(flag) = &self.cancelled
             && flag.load(Ordering::Relaxed)
         {

@@ -78,7 +78,7 @@ fn json_type(value: &Value) -> &'static str {
 /// [`add_edges_batch`](crate::GraphStore::add_edges_batch) ask it for both endpoints of every
 /// edge before changing anything; an answer of `false` is [`Error::MissingNode`]. The engine
 /// must hold its write lock across the check and the write, so that a node cannot be deleted
-/// between them. Replay ([`GraphStore::apply_edge`](crate::GraphStore::apply_edge)) does not
+/// between them. Replay ([`GraphStore::apply_logged`](crate::GraphStore::apply_logged)) does not
 /// ask: the operation log holds only edges that passed this check when they were written,
 /// and node deletions that came later are replayed after them.
 pub trait NodeExistence {

@@ -77,6 +77,13 @@ pub enum Error {
     /// The request was cancelled while the traversal was running.
     #[error("traversal stopped: cancelled")]
     Cancelled,
+    /// A MATCH pattern that cannot be planned (a repeated relationship variable, a variable
+    /// used for both a node and a relationship, `min > max`, an unknown start variable, ...).
+    #[error("invalid pattern: {message}")]
+    InvalidPattern {
+        /// What is wrong.
+        message: String,
+    },
     /// A property index request that the filter crate rejects.
     #[error("property index: {0}")]
     PropertyIndex(#[from] nearstore_filter::Error),

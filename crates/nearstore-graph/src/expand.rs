@@ -19,7 +19,7 @@ use crate::error::Result;
 use crate::read::{Direction, LabelSet};
 use crate::store::GraphStore;
 
-/// One matched edge step: `from` -[`edge`]- `to`, in the direction asked for (for
+/// One matched edge step: `from` -\[`edge`\]- `to`, in the direction asked for (for
 /// [`Direction::Incoming`], `to` is the edge's source).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Hop {

@@ -6,6 +6,9 @@
 //! What it owns: [`GraphEdge`]s (labels interned, ids unique), adjacency in both directions
 //! ([`GraphStore`]), [`GraphStore::traverse_bfs`] / [`GraphStore::traverse_dfs`],
 //! [`GraphStore::expand_hop`], [`GraphStore::expand_var_length`], [`FrontierExpander`],
+//! pattern matching ([`GraphStore::plan_match`] -> [`MatchPlan`],
+//! [`GraphStore::match_pattern`] / [`GraphStore::find_matches`] -> [`Binding`]s, over the
+//! [`Pattern`] IR the engine lowers its `MATCH` AST to),
 //! edge and node property indexes (the filter crate's [`nearstore_filter::PayloadIndexes`]),
 //! a checksummed byte image ([`GraphStore::encode`] / [`GraphStore::decode`]) and the byte
 //! form of a logged write ([`GraphOp`]).
@@ -19,7 +22,11 @@
 //! log, then [`GraphStore::apply_logged`] with its sequence number; at a checkpoint,
 //! [`GraphStore::merge`] and write [`GraphStore::encode`]'s bytes through the storage crate;
 //! on open, [`GraphStore::decode`] and replay the log tail through `apply_logged` (operations
-//! the image covers are skipped by sequence number). MATCH planning stays in the engine.
+//! the image covers are skipped by sequence number). For `MATCH`, the engine lowers the AST
+//! to a [`Pattern`], supplies its nodes through [`NodeSource`] (live ids, payload filters),
+//! its own conditions (similarity) through [`NodePredicate`] and, when the vector index is
+//! the selective part, the top-k as [`StartCandidates`]; projection, aggregates and ordering
+//! stay in the engine.
 //!
 //! Must not depend on: the engine, the query language, the server, the index crate. Only the
 //! storage crate's byte decoder is used (this crate opens no file). No `unsafe`.
@@ -33,6 +40,7 @@ mod edge;
 mod error;
 mod expand;
 mod intern;
+mod pattern;
 mod property;
 mod read;
 mod store;
@@ -43,6 +51,11 @@ pub use edge::{AnyNode, GraphEdge, NodeExistence};
 pub use error::{Error, Result};
 pub use expand::{FrontierExpander, Hop, PathMatch};
 pub use nearstore_filter::{Candidates, FieldIndexKind, Filter};
+pub use pattern::{
+    Binding, HopRange, LABELS_FIELD, MAX_PATTERN_RELATIONSHIPS, MatchOptions, MatchPlan,
+    MatchStats, NodePattern, NodePayloads, NodePredicate, NodeSource, PathPattern, Pattern,
+    RelPattern, StartCandidates, StartKind, Visit,
+};
 pub use property::PropertyTarget;
 pub use read::{Direction, LabelSet, NodeDegree};
 pub use store::{Applied, GraphOp, GraphStore, MIN_DELTA_BEFORE_MERGE};

@@ -1,6 +1,8 @@
 //! Scenario tests and proptests of the graph store (one integration binary).
 
 mod codec;
+mod match_model;
+mod matching;
 mod model;
 mod oracle;
 mod properties;
