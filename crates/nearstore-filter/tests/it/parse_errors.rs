@@ -268,3 +268,20 @@ fn serde_deserialize_reports_the_path() {
     let err = serde_json::from_str::<Filter>(r#"{"and":[{"field":"a","in":[{}]}]}"#).unwrap_err();
     assert!(err.to_string().contains("and[0].in[0]"), "{err}");
 }
+
+#[test]
+fn full_text_operands_must_be_strings() {
+    assert_eq!(
+        path_of(json!({"not": {"field": "title", "text": 5}})),
+        "not.text"
+    );
+    assert_eq!(
+        path_of(json!({"field": "title", "phrase": ["a b"]})),
+        "phrase"
+    );
+    let ok = Filter::parse(&json!({"field": "title", "text": "red fox"})).unwrap();
+    assert!(ok.mentions_full_text());
+    assert_eq!(Filter::parse(&ok.to_json()).unwrap(), ok);
+    // The payload-only evaluator cannot analyze text: full-text conditions do not match.
+    assert!(!ok.matches(&json!({"title": "red fox"})));
+}

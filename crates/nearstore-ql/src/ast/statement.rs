@@ -66,6 +66,24 @@ pub enum Statement {
         /// Indexed payload path.
         field: Path,
     },
+    /// `CREATE TEXT INDEX ON collection (field) [WITH (analyzer option = value, ...)]`: a
+    /// full-text field (`_all`: every string leaf) with its analyzer options.
+    CreateTextIndex {
+        /// Collection name.
+        collection: String,
+        /// The text field's payload path.
+        field: Path,
+        /// Analyzer options (`tokenizer`, `lowercase`, `ascii_folding`, `stemmer`,
+        /// `stop_words`, `min_token_chars`, `max_token_chars`); the executor checks them.
+        options: OptionList,
+    },
+    /// `DROP TEXT INDEX ON collection (field)`.
+    DropTextIndex {
+        /// Collection name.
+        collection: String,
+        /// The text field's payload path.
+        field: Path,
+    },
     /// `INSERT INTO t (cols) VALUES (...), ...` or `UPSERT INTO ...`.
     Insert {
         /// `UPSERT`.

@@ -70,6 +70,31 @@ impl fmt::Display for Statement {
                     DottedPath(field)
                 )
             }
+            Statement::CreateTextIndex {
+                collection,
+                field,
+                options,
+            } => {
+                write!(
+                    f,
+                    "CREATE TEXT INDEX ON {} ({})",
+                    Ident(collection),
+                    DottedPath(field)
+                )?;
+                if !options.is_empty() {
+                    f.write_str(" WITH ")?;
+                    option_list(f, options)?;
+                }
+                Ok(())
+            }
+            Statement::DropTextIndex { collection, field } => {
+                write!(
+                    f,
+                    "DROP TEXT INDEX ON {} ({})",
+                    Ident(collection),
+                    DottedPath(field)
+                )
+            }
             Statement::Insert {
                 upsert,
                 table,

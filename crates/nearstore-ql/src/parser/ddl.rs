@@ -9,6 +9,11 @@ use crate::token::TokenKind;
 impl Parser<'_> {
     pub(super) fn ddl_statement(&mut self) -> Result<Statement> {
         if self.eat_keyword("DROP") {
+            if self.eat_keyword("TEXT") {
+                self.expect_keyword("INDEX")?;
+                let (collection, field) = self.index_target()?;
+                return Ok(Statement::DropTextIndex { collection, field });
+            }
             if self.eat_keyword("INDEX") {
                 let (collection, field) = self.index_target()?;
                 return Ok(Statement::DropIndex { collection, field });
@@ -25,6 +30,20 @@ impl Parser<'_> {
             });
         }
         self.expect_keyword("CREATE")?;
+        if self.eat_keyword("TEXT") {
+            self.expect_keyword("INDEX")?;
+            let (collection, field) = self.index_target()?;
+            let options = if self.eat_keyword("WITH") {
+                self.option_list(false)?
+            } else {
+                Vec::new()
+            };
+            return Ok(Statement::CreateTextIndex {
+                collection,
+                field,
+                options,
+            });
+        }
         if self.eat_keyword("INDEX") {
             let (collection, field) = self.index_target()?;
             return Ok(Statement::CreateIndex { collection, field });

@@ -136,6 +136,28 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
             c.drop_field_index(&field.join("."))?;
             Ok(Vec::new())
         }
+        Statement::CreateTextIndex {
+            collection,
+            field,
+            options,
+        } => {
+            let c = ctx.db.get_vector_collection(collection)?;
+            let mut analyzer = Map::new();
+            for (key, value) in options {
+                analyzer.insert(key.to_ascii_lowercase(), option_value(ctx, value)?);
+            }
+            let analyzer: nearstore_text::AnalyzerConfig =
+                serde_json::from_value(Value::Object(analyzer)).map_err(|e| {
+                    Error::InvalidArgument(format!("CREATE TEXT INDEX options: {e}"))
+                })?;
+            c.create_text_index(&field.join("."), analyzer)?;
+            Ok(Vec::new())
+        }
+        Statement::DropTextIndex { collection, field } => {
+            let c = ctx.db.get_vector_collection(collection)?;
+            c.drop_text_index(&field.join("."))?;
+            Ok(Vec::new())
+        }
         Statement::Insert {
             upsert,
             table,
@@ -277,6 +299,12 @@ fn describe_row(c: &VectorCollection) -> QueryRow {
         ("ef_search", Value::from(c.ef_search())),
         ("durability", json!(config.durability)),
         ("indexes", Value::Object(indexes)),
+        (
+            "text_fields",
+            config.text.map_or(Value::Null, |t| {
+                t.fields.into_iter().map(|f| Value::from(f.name)).collect()
+            }),
+        ),
     ])
 }
 

@@ -1,0 +1,1 @@
+drop text index on docs (title)
