@@ -13,9 +13,7 @@ use rustc_hash::FxHashMap;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::format::{
-    LOG_HEADER_LEN, OP_LOG_MAGIC, PAYLOAD_LOG_MAGIC, RECORD_HEADER_LEN, VECTOR_WAL_MAGIC,
-};
+use crate::format::{OP_LOG_MAGIC, PAYLOAD_LOG_MAGIC, RECORD_HEADER_LEN, VECTOR_WAL_MAGIC};
 use crate::log::{read_header, scan};
 use crate::vector::{Checkpoint, DATA_FILE, INDEX_FILE, WAL_FILE};
 
@@ -238,7 +236,7 @@ fn inspect_log(
         Err(e) => failed(r, &e),
         Ok(stats) => {
             r.records = Some(stats.records);
-            let used = stats.valid_end.saturating_sub(LOG_HEADER_LEN);
+            let used = stats.valid_end.saturating_sub(stats.records_start);
             let live = if payloads {
                 newest.values().flatten().sum()
             } else {

@@ -1,19 +1,29 @@
-//! Checksummed append-only record logs: the framing shared by `vectors.wal` and
-//! `payloads.log`.
+//! Checksummed append-only record logs: the framing shared by `vectors.wal`,
+//! `payloads.log` and `ops.log`.
 //!
-//! A log is a 32-byte header followed by records
-//! `[magic "NSRC"][len u32][crc32c u32][synced_upto u64][body]`, where the CRC covers the
-//! length, `synced_upto` and the body, and `synced_upto` is the log length that a completed
-//! fsync had made durable when the record was written. Recovery rules, for a record at offset
-//! X that is cut short, has a bad magic, an impossible length or a bad CRC:
-//! - if some valid record after X has `synced_upto > X`, the bytes at X had been made durable
-//!   before that record was written, so X is damaged data: `Error::Corruption` at X, never
-//!   skipped silently (replaying what follows could resurrect stale data);
-//! - otherwise everything from X on was written after the last fsync that covered X, and power
-//!   loss may persist such writes in any order (a later one without an earlier one): it is a
-//!   torn tail, cut off (truncate to X + sync) and counted.
-//! - every length is checked against `MAX_RECORD_BODY` and the file size before anything is
-//!   allocated or read.
+//! A log is a header (see [`header`]: 32 bytes, then in version 2 two durable-length slots)
+//! followed by records `[magic "NSRC"][len u32][crc32c u32][synced_upto u64][body]`, where the
+//! CRC covers the length, `synced_upto` and the body, and `synced_upto` is the log length that
+//! a completed fsync had made durable when the record was written. The header's durable claim
+//! `D` is a length a completed fsync made durable, recorded after that fsync returned.
+//!
+//! Recovery rules, for a record at offset X that is cut short, has a bad magic, an impossible
+//! length or a bad CRC:
+//! - if X < D, the bytes at X had been made durable: `Error::Corruption` at X;
+//! - if some valid record after X has `synced_upto > X`, likewise (that record was written
+//!   after X was durable): `Error::Corruption` at X, never skipped silently (replaying what
+//!   follows could resurrect stale data);
+//! - otherwise everything from X on was written after the last fsync known to cover X, and
+//!   power loss may persist such writes in any order (a later one without an earlier one): it
+//!   is a torn tail, cut off (truncate to X + sync) and counted.
+//!
+//! A log that ends (at a record boundary or not) before D lost durable records: also
+//! `Error::Corruption`, at its end. Every length is checked against `MAX_RECORD_BODY` and the
+//! file size before anything is allocated or read. [`salvage`] reads past damage instead of
+//! stopping at it, for an operator's repair.
+
+mod header;
+mod salvage;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -21,9 +31,11 @@ use std::sync::Arc;
 use crate::backend::{Backend, StorageFile, write_file_atomically};
 use crate::error::{Error, Result};
 use crate::format::{
-    Decoder, FORMAT_VERSION, LOG_HEADER_LEN, MAX_RECORD_BODY, RECORD_HEADER_LEN, RECORD_MAGIC,
-    crc32c_parts,
+    LOG_V2_RECORDS_START, MAX_RECORD_BODY, RECORD_HEADER_LEN, RECORD_MAGIC, crc32c_parts,
 };
+
+pub use header::{LogLayout, encode_header_with, encode_slot, read_layout, slot_offset};
+pub use salvage::{DamagedRange, SalvageReport, salvage};
 
 /// What a scan of a log found.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -34,47 +46,21 @@ pub struct ScanStats {
     pub valid_end: u64,
     /// Bytes of torn tail after `valid_end` (0 for a clean log).
     pub torn_bytes: u64,
+    /// Offset of the first record (after the header and, in version 2, its slots).
+    pub records_start: u64,
+    /// The header's durable claim: every valid scan ends at or after it.
+    pub durable_len: u64,
 }
 
-/// Encodes a log header: magic, version, a log-specific parameter, CRC.
+/// Encodes the header of a new, empty log (version 2: the header and both durable-length
+/// slots, claiming the header itself).
 pub fn encode_header(magic: &[u8; 8], param: u64) -> Vec<u8> {
-    let mut out = Vec::with_capacity(LOG_HEADER_LEN as usize);
-    out.extend_from_slice(magic);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&param.to_le_bytes());
-    out.extend_from_slice(&[0u8; 8]);
-    let crc = crc32c::crc32c(&out);
-    out.extend_from_slice(&crc.to_le_bytes());
-    out
+    encode_header_with(magic, param, LOG_V2_RECORDS_START)
 }
 
-/// Reads and checks a log header; returns its parameter.
+/// Reads and checks a log header (and its durable-length slots); returns its parameter.
 pub fn read_header(file: &dyn StorageFile, magic: &[u8; 8]) -> Result<u64> {
-    let len = file.len()?;
-    if len < LOG_HEADER_LEN {
-        return Err(Error::corruption(
-            file.path(),
-            0,
-            format!("file is {len} bytes, shorter than its {LOG_HEADER_LEN}-byte header"),
-        ));
-    }
-    let mut buf = [0u8; LOG_HEADER_LEN as usize];
-    file.read_exact_at(&mut buf, 0)?;
-    let mut d = Decoder::new(&buf, file.path(), 0);
-    d.magic(magic)?;
-    d.version()?;
-    let param = d.u64()?;
-    d.take(8)?;
-    let stored = d.u32()?;
-    let actual = crc32c::crc32c(&buf[..28]);
-    if stored != actual {
-        return Err(Error::corruption(
-            file.path(),
-            28,
-            "header checksum mismatch",
-        ));
-    }
-    Ok(param)
+    Ok(read_layout(file, Some(magic))?.param)
 }
 
 /// Frames one record body; `synced_upto` is the log's durable length at writing time.
@@ -161,10 +147,13 @@ fn check_record(r: &mut WindowReader<'_>, at: u64) -> Result<Check> {
     })
 }
 
-/// The first valid record after `bad` that was written when `bad` was already durable
-/// (`synced_upto > bad`): proof that the damage at `bad` is not a torn tail.
-fn durable_record_after(r: &mut WindowReader<'_>, bad: u64) -> Result<Option<u64>> {
-    let mut at = bad + 1;
+/// The first valid record starting after `from` whose `synced_upto` passes `accept`.
+fn find_record_after(
+    r: &mut WindowReader<'_>,
+    from: u64,
+    accept: impl Fn(u64) -> bool,
+) -> Result<Option<u64>> {
+    let mut at = from + 1;
     while at + RECORD_HEADER_LEN <= r.len {
         let chunk_len = (r.len - at).min(WINDOW);
         let chunk = r.get(at, chunk_len)?.to_vec();
@@ -172,7 +161,7 @@ fn durable_record_after(r: &mut WindowReader<'_>, bad: u64) -> Result<Option<u64
         while let Some(pos) = chunk[i..].windows(4).position(|w| w == RECORD_MAGIC) {
             let candidate = at + (i + pos) as u64;
             if let Check::Valid { synced_upto, .. } = check_record(r, candidate)?
-                && synced_upto > bad
+                && accept(synced_upto)
             {
                 return Ok(Some(candidate));
             }
@@ -184,18 +173,37 @@ fn durable_record_after(r: &mut WindowReader<'_>, bad: u64) -> Result<Option<u64
     Ok(None)
 }
 
+/// The first valid record after `bad` that was written when `bad` was already durable
+/// (`synced_upto > bad`): proof that the damage at `bad` is not a torn tail.
+fn durable_record_after(r: &mut WindowReader<'_>, bad: u64) -> Result<Option<u64>> {
+    find_record_after(r, bad, |synced_upto| synced_upto > bad)
+}
+
 /// Scans the records after the header, calling `on_record(offset, body)` for each valid one,
 /// and classifies a bad record as torn tail or corruption (see the module docs). Read-only.
+/// The header is read for its layout (not its magic: check that with [`read_header`]).
 pub fn scan(
     file: &dyn StorageFile,
+    on_record: impl FnMut(u64, &[u8]) -> Result<()>,
+) -> Result<ScanStats> {
+    let layout = read_layout(file, None)?;
+    scan_layout(file, &layout, on_record)
+}
+
+fn scan_layout(
+    file: &dyn StorageFile,
+    layout: &LogLayout,
     mut on_record: impl FnMut(u64, &[u8]) -> Result<()>,
 ) -> Result<ScanStats> {
     let mut r = WindowReader::new(file)?;
+    let durable = layout.durable_len;
     let mut stats = ScanStats {
-        valid_end: LOG_HEADER_LEN.min(r.len),
+        valid_end: layout.records_start.min(r.len),
+        records_start: layout.records_start,
+        durable_len: durable,
         ..ScanStats::default()
     };
-    let mut at = LOG_HEADER_LEN;
+    let mut at = layout.records_start;
     while at < r.len {
         match check_record(&mut r, at)? {
             Check::Valid { body_len, .. } => {
@@ -206,6 +214,16 @@ pub fn scan(
                 stats.valid_end = at;
             }
             Check::Invalid(reason) => {
+                if at < durable {
+                    return Err(Error::corruption(
+                        file.path(),
+                        at,
+                        format!(
+                            "{reason}; the log's first {durable} bytes had been made durable \
+                             (recorded in its header after an fsync)"
+                        ),
+                    ));
+                }
                 if let Some(next) = durable_record_after(&mut r, at)? {
                     return Err(Error::corruption(
                         file.path(),
@@ -220,7 +238,29 @@ pub fn scan(
             }
         }
     }
+    if stats.valid_end < durable {
+        return Err(Error::corruption(
+            file.path(),
+            stats.valid_end,
+            format!(
+                "the log ends at byte {}, but its first {durable} bytes had been made durable \
+                 (recorded in its header after an fsync): acknowledged records are missing",
+                stats.valid_end
+            ),
+        ));
+    }
     Ok(stats)
+}
+
+/// The durable-length slot holding a log's current claim (version 2 logs only).
+#[derive(Debug, Clone, Copy)]
+struct Claim {
+    slot: usize,
+    counter: u64,
+    len: u64,
+    /// The slot was written after the file's last fsync: the other slot is the one on disk,
+    /// so the next slot write goes to this one again (never to both in one fsync window).
+    unsynced: bool,
 }
 
 /// An open record log positioned for appending.
@@ -228,8 +268,11 @@ pub fn scan(
 pub struct RecordLog {
     file: Arc<dyn StorageFile>,
     path: PathBuf,
+    records_start: u64,
     end: u64,
     synced_end: u64,
+    /// `None` for a version 1 log (no slots).
+    claim: Option<Claim>,
     /// Set when a failed write could not be cut off again or a sync failed: the log's tail
     /// is then unknown, so it refuses writes until it is reopened (and recovered).
     damaged: Option<String>,
@@ -250,35 +293,115 @@ impl RecordLog {
         magic: &[u8; 8],
         on_record: impl FnMut(u64, &[u8]) -> Result<()>,
     ) -> Result<(Self, u64, ScanStats)> {
-        Self::open_checked(backend, path, magic, on_record, |_| Ok(()))
+        Self::open_checked(backend, path, magic, on_record, |stats| Ok(stats.valid_end))
     }
 
-    /// [`RecordLog::open`], with `check` run on the scan's result before anything is cut off:
-    /// an owner that knows how much of the log must be there (a checkpoint's extent) refuses
-    /// a shortened log there, leaving the file as it found it.
+    /// [`RecordLog::open`], with `keep` run on the scan's result before anything is cut off.
+    /// It returns where the log is to end (at most `valid_end`: an owner drops an incomplete
+    /// final write by returning its start), or an error: an owner that knows how much of the
+    /// log must be there (a checkpoint's extent) refuses a shortened log, leaving the file as
+    /// it found it. Cutting below the header's durable claim is `Error::Corruption` (an
+    /// incomplete write cannot have been made durable: every write is appended whole before
+    /// the fsync that covers it).
+    ///
+    /// After the cut the file is synced and its new length recorded as durable. A version 1
+    /// log left empty is rewritten (atomically) as version 2.
     pub fn open_checked(
         backend: &dyn Backend,
         path: &Path,
         magic: &[u8; 8],
         on_record: impl FnMut(u64, &[u8]) -> Result<()>,
-        check: impl FnOnce(&ScanStats) -> Result<()>,
+        keep: impl FnOnce(&ScanStats) -> Result<u64>,
     ) -> Result<(Self, u64, ScanStats)> {
-        let file = backend.open(path, false)?;
-        let param = read_header(file.as_ref(), magic)?;
-        let stats = scan(file.as_ref(), on_record)?;
-        check(&stats)?;
-        if stats.torn_bytes > 0 {
-            file.set_len(stats.valid_end)?;
+        let mut file = backend.open(path, false)?;
+        let mut layout = read_layout(file.as_ref(), Some(magic))?;
+        let stats = scan_layout(file.as_ref(), &layout, on_record)?;
+        let end = keep(&stats)?.clamp(layout.records_start, stats.valid_end);
+        if end < layout.durable_len {
+            return Err(Error::corruption(
+                path,
+                end,
+                format!(
+                    "the write at byte {end} is incomplete, but the log's first {} bytes had \
+                     been made durable",
+                    layout.durable_len
+                ),
+            ));
+        }
+        if end < file.len()? {
+            file.set_len(end)?;
         }
         file.sync()?;
-        let log = RecordLog {
+        if layout.newest_slot.is_none() && end == layout.records_start {
+            // An empty version 1 log: start it over as version 2.
+            write_file_atomically(backend, path, &encode_header(magic, layout.param))?;
+            drop(file);
+            file = backend.open(path, false)?;
+            layout = read_layout(file.as_ref(), Some(magic))?;
+        }
+        let mut log = RecordLog {
             file,
             path: path.to_path_buf(),
-            end: stats.valid_end,
-            synced_end: stats.valid_end,
+            records_start: layout.records_start,
+            end: end.max(layout.records_start),
+            synced_end: end.max(layout.records_start),
+            claim: layout.newest_slot.map(|(slot, counter)| Claim {
+                slot,
+                counter,
+                len: layout.durable_len,
+                unsynced: false,
+            }),
             damaged: None,
         };
-        Ok((log, param, stats))
+        log.record_durable(log.synced_end)?;
+        Ok((log, layout.param, stats))
+    }
+
+    /// Records in the header that the log's first `len` bytes are durable: `len` must have
+    /// been made durable by a completed fsync (a claim never runs ahead of the data). Never
+    /// writes the slot that is on disk (the current claim once synced), so a torn write
+    /// leaves a readable claim, and that claim is never longer than the file (a lowered claim
+    /// is synced before the cut). No-op for a version 1 log or an unchanged length.
+    fn record_durable(&mut self, len: u64) -> Result<()> {
+        let Some(c) = self.claim else {
+            return Ok(());
+        };
+        if c.len == len {
+            return Ok(());
+        }
+        let slot = if c.unsynced { c.slot } else { 1 - c.slot };
+        let counter = c.counter + 1;
+        self.file
+            .write_all_at(&encode_slot(counter, len), slot_offset(slot))?;
+        self.claim = Some(Claim {
+            slot,
+            counter,
+            len,
+            unsynced: true,
+        });
+        Ok(())
+    }
+
+    /// Syncs the file, poisoning the log on failure; the slots written before are on disk.
+    fn sync_file(&mut self) -> Result<()> {
+        if let Err(e) = self.file.sync() {
+            self.damaged = Some(e.to_string());
+            return Err(e);
+        }
+        if let Some(c) = &mut self.claim {
+            c.unsynced = false;
+        }
+        Ok(())
+    }
+
+    /// Offset of the first record.
+    pub fn records_start(&self) -> u64 {
+        self.records_start
+    }
+
+    /// The length the header records as durable (`records_start` for a version 1 log).
+    pub fn durable_len(&self) -> u64 {
+        self.claim.map_or(self.records_start, |c| c.len)
     }
 
     /// The file handle (for reads of records by offset).
@@ -336,18 +459,23 @@ impl RecordLog {
     /// writes until it is reopened.
     pub fn sync(&mut self) -> Result<()> {
         self.check_usable()?;
-        if let Err(e) = self.file.sync() {
-            self.damaged = Some(e.to_string());
-            return Err(e);
-        }
+        self.sync_file()?;
         self.synced_end = self.end;
-        Ok(())
+        // After the fsync returned: the claim never runs ahead of the data. The slot reaches
+        // the disk with the next fsync (or, after a process crash, from the page cache).
+        self.record_durable(self.synced_end)
     }
 
-    /// Cuts the log back to `end` (a record boundary) and syncs.
+    /// Cuts the log back to `end` (a record boundary) and syncs. A durable claim beyond `end`
+    /// is lowered first, and synced, so no crash leaves a claim longer than the file.
     pub fn truncate_to(&mut self, end: u64) -> Result<()> {
+        let end = end.max(self.records_start);
+        if self.durable_len() > end {
+            self.record_durable(end)?;
+            self.sync_file()?;
+        }
         self.file.set_len(end)?;
-        self.file.sync()?;
+        self.sync_file()?;
         self.end = end;
         self.synced_end = end;
         Ok(())
@@ -356,7 +484,7 @@ impl RecordLog {
     /// Drops every record (keeps the header) and syncs: used once what the records protect is
     /// durable elsewhere.
     pub fn reset(&mut self) -> Result<()> {
-        self.truncate_to(LOG_HEADER_LEN)
+        self.truncate_to(self.records_start)
     }
 
     /// Reads the record at `offset` whose body is `body_len` bytes, verifying its frame and
