@@ -128,3 +128,109 @@ fn push(ranges: &mut Vec<DamagedRange>, start: u64, end: u64, reason: String, to
         torn_tail,
     });
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::backend::{Backend, FaultyBackend};
+    use crate::log::RecordLog;
+
+    const MAGIC: [u8; 8] = *b"NSTESTLG";
+
+    /// A log of `n` records (`record i` = [i; 10 + i]), synced after each; returns the
+    /// backend, the path and each record's (start, end).
+    fn log_of(n: u8) -> (FaultyBackend, &'static Path, Vec<(u64, u64)>) {
+        let b = FaultyBackend::new();
+        let path = Path::new("/l/test.log");
+        b.create_dir_all(Path::new("/l")).unwrap();
+        RecordLog::create(&b, path, &MAGIC, 0).unwrap();
+        let (mut log, _, _) = RecordLog::open(&b, path, &MAGIC, |_, _| Ok(())).unwrap();
+        let mut spans = Vec::new();
+        for i in 0..n {
+            let at = log.append(&vec![i; 10 + usize::from(i)]).unwrap();
+            spans.push((at, log.end()));
+            log.sync().unwrap();
+        }
+        (b, path, spans)
+    }
+
+    fn salvaged(b: &FaultyBackend, path: &Path) -> (Vec<u8>, SalvageReport) {
+        let file = b.open(path, false).unwrap();
+        let mut firsts = Vec::new();
+        let report = salvage(file.as_ref(), &MAGIC, |_, body| {
+            firsts.push(body[0]);
+            Ok(())
+        })
+        .unwrap();
+        (firsts, report)
+    }
+
+    fn edit(b: &FaultyBackend, path: &Path, f: impl FnOnce(&mut Vec<u8>)) {
+        let mut bytes = b.read_file(path).unwrap();
+        f(&mut bytes);
+        b.replace_file(path, &bytes);
+    }
+
+    #[test]
+    fn a_clean_log_salvages_every_record_and_no_range() {
+        let (b, path, _) = log_of(5);
+        let (firsts, report) = salvaged(&b, path);
+        assert_eq!(firsts, vec![0, 1, 2, 3, 4]);
+        assert!(report.damaged.is_empty());
+        assert!(!report.has_damage());
+    }
+
+    #[test]
+    fn records_on_both_sides_of_a_damaged_record_are_salvaged() {
+        let (b, path, spans) = log_of(6);
+        let (start, end) = spans[2];
+        edit(&b, path, |bytes| bytes[start as usize + 25] ^= 0x40);
+        let (firsts, report) = salvaged(&b, path);
+        assert_eq!(firsts, vec![0, 1, 3, 4, 5]);
+        assert_eq!(report.damaged.len(), 1);
+        let d = &report.damaged[0];
+        assert_eq!((d.start, d.end, d.torn_tail), (start, end, false), "{d:?}");
+    }
+
+    #[test]
+    fn garbage_after_the_durable_end_is_a_torn_tail() {
+        let (b, path, spans) = log_of(3);
+        let end = spans[2].1;
+        edit(&b, path, |bytes| bytes.extend_from_slice(&[0xEE; 40]));
+        let (firsts, report) = salvaged(&b, path);
+        assert_eq!(firsts, vec![0, 1, 2]);
+        assert_eq!(report.damaged.len(), 1);
+        let d = &report.damaged[0];
+        assert_eq!(
+            (d.start, d.end, d.torn_tail),
+            (end, end + 40, true),
+            "{d:?}"
+        );
+    }
+
+    #[test]
+    fn a_log_cut_below_its_durable_length_reports_the_missing_bytes() {
+        let (b, path, spans) = log_of(4);
+        let (start, end) = spans[3];
+        edit(&b, path, |bytes| bytes.truncate(start as usize));
+        let (firsts, report) = salvaged(&b, path);
+        assert_eq!(firsts, vec![0, 1, 2]);
+        assert_eq!(report.damaged.len(), 1);
+        let d = &report.damaged[0];
+        assert_eq!((d.start, d.end, d.torn_tail), (start, end, false), "{d:?}");
+    }
+
+    #[test]
+    fn a_damaged_header_still_yields_the_records() {
+        let (b, path, _) = log_of(3);
+        edit(&b, path, |bytes| bytes[..96].fill(0));
+        let (firsts, report) = salvaged(&b, path);
+        assert_eq!(firsts, vec![0, 1, 2]);
+        assert!(report.layout.is_none());
+        assert_eq!(report.damaged.len(), 1);
+        let d = &report.damaged[0];
+        assert_eq!((d.start, d.end, d.torn_tail), (0, 96, false), "{d:?}");
+    }
+}

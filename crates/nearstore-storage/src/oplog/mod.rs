@@ -26,6 +26,10 @@ use crate::error::{Error, Result};
 use crate::format::{Encode, OP_LOG_MAGIC, RECORD_HEADER_LEN};
 use crate::log::{RecordLog, ScanStats, frame, read_header, scan};
 
+mod salvage;
+
+pub use salvage::{OpLogSalvage, salvage};
+
 /// Largest piece of an operation stored in one record.
 pub const OP_CHUNK_BYTES: usize = 16 << 20;
 /// In `Bulk` mode, appends are written once this many bytes are waiting.
