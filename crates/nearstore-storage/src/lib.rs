@@ -26,7 +26,8 @@
 //!
 //! Invariants: every record and file carries a checksum and is length-bounded before use; new
 //! files appear only through write-temp, fsync, rename, fsync(dir); a torn log tail is cut
-//! off, a damaged record followed by valid ones is `Error::Corruption`; writes are durable per
+//! off, damage to what a completed fsync made durable (recorded in each log's header, or
+//! proven by a later record) is `Error::Corruption`; writes are durable per
 //! [`Durability`]. This crate knows nothing of indexes, filters, the query language or HTTP.
 //!
 //! `unsafe` is confined to the memory map ([`backend`], `vector::guard`) and the in-memory
