@@ -509,3 +509,117 @@ impl RecordLog {
         Ok(body)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::backend::FaultyBackend;
+    use crate::format::{FORMAT_VERSION, LOG_HEADER_LEN};
+
+    const MAGIC: [u8; 8] = *b"NSTESTLG";
+
+    fn v1_header() -> Vec<u8> {
+        let mut out = MAGIC.to_vec();
+        out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+        out.extend_from_slice(&7u64.to_le_bytes());
+        out.extend_from_slice(&[0u8; 8]);
+        let crc = crc32c::crc32c(&out);
+        out.extend_from_slice(&crc.to_le_bytes());
+        out
+    }
+
+    fn setup() -> (FaultyBackend, &'static Path) {
+        let b = FaultyBackend::new();
+        b.create_dir_all(Path::new("/l")).unwrap();
+        (b, Path::new("/l/test.log"))
+    }
+
+    fn bodies(b: &FaultyBackend, path: &Path) -> Result<(RecordLog, Vec<Vec<u8>>)> {
+        let mut seen = Vec::new();
+        let (log, _, _) = RecordLog::open(b, path, &MAGIC, |_, body| {
+            seen.push(body.to_vec());
+            Ok(())
+        })?;
+        Ok((log, seen))
+    }
+
+    #[test]
+    fn a_version_1_log_with_records_is_read_and_kept_at_version_1() {
+        let (b, path) = setup();
+        let mut bytes = v1_header();
+        frame(b"one", 0, &mut bytes);
+        frame(b"two", 0, &mut bytes);
+        write_file_atomically(&b, path, &bytes).unwrap();
+        let (mut log, seen) = bodies(&b, path).unwrap();
+        assert_eq!(seen, vec![b"one".to_vec(), b"two".to_vec()]);
+        assert_eq!(log.records_start(), LOG_HEADER_LEN);
+        log.append(b"three").unwrap();
+        log.sync().unwrap();
+        drop(log);
+        let (_, seen) = bodies(&b, path).unwrap();
+        assert_eq!(seen.len(), 3);
+        // No slots: the file is the header and the records, nothing else written.
+        assert_eq!(b.read_file(path).unwrap()[..32], v1_header()[..]);
+    }
+
+    #[test]
+    fn an_empty_version_1_log_is_rewritten_as_version_2_at_open() {
+        let (b, path) = setup();
+        write_file_atomically(&b, path, &v1_header()).unwrap();
+        let (mut log, param, _) = RecordLog::open(&b, path, &MAGIC, |_, _| Ok(())).unwrap();
+        assert_eq!(param, 7);
+        assert_eq!(log.records_start(), LOG_V2_RECORDS_START);
+        log.append(b"x").unwrap();
+        log.sync().unwrap();
+        let file = b.open(path, false).unwrap();
+        let layout = read_layout(file.as_ref(), Some(&MAGIC)).unwrap();
+        assert_eq!((layout.version, layout.param), (2, 7));
+        assert_eq!(layout.durable_len, log.end());
+    }
+
+    #[test]
+    fn a_reset_lowers_the_claim_so_the_emptied_log_reopens() {
+        let (b, path) = setup();
+        RecordLog::create(&b, path, &MAGIC, 0).unwrap();
+        let (mut log, _) = bodies(&b, path).unwrap();
+        log.append(b"a").unwrap();
+        log.sync().unwrap();
+        assert_eq!(log.durable_len(), log.end());
+        log.reset().unwrap();
+        assert_eq!(log.durable_len(), LOG_V2_RECORDS_START);
+        drop(log);
+        let (_, seen) = bodies(&b, path).unwrap();
+        assert!(seen.is_empty());
+    }
+
+    #[test]
+    fn one_damaged_slot_falls_back_to_the_other_and_two_are_corruption() {
+        let (b, path) = setup();
+        RecordLog::create(&b, path, &MAGIC, 0).unwrap();
+        let (mut log, _) = bodies(&b, path).unwrap();
+        log.append(b"a").unwrap();
+        log.sync().unwrap();
+        log.append(b"b").unwrap();
+        log.sync().unwrap();
+        drop(log);
+        let bytes = b.read_file(path).unwrap();
+        for (damaged, ok) in [(32..33, true), (64..65, true), (40..70, false)] {
+            let mut copy = bytes.clone();
+            copy[damaged.clone()].iter_mut().for_each(|x| *x ^= 0xFF);
+            b.replace_file(path, &copy);
+            match bodies(&b, path) {
+                Ok((_, seen)) => {
+                    assert!(ok, "{damaged:?}");
+                    assert_eq!(seen.len(), 2, "{damaged:?}");
+                }
+                Err(e) => {
+                    assert!(!ok, "{damaged:?}: {e}");
+                    assert!(
+                        matches!(e, Error::Corruption { offset: 32, .. }),
+                        "{damaged:?}: {e}"
+                    );
+                }
+            }
+        }
+    }
+}
