@@ -39,6 +39,9 @@ pub struct LogLayout {
     pub durable_len: u64,
     /// The newest valid slot: its index (0 or 1) and counter (`None` for version 1).
     pub(crate) newest_slot: Option<(usize, u64)>,
+    /// Offset of a slot that does not read back (a torn slot write, which a crash may leave,
+    /// or damage: the two cannot be told apart), if any. The other slot's claim is used.
+    pub unreadable_slot: Option<u64>,
 }
 
 /// Encodes the header of a new log whose first `durable_len` bytes will be durable once the
@@ -126,6 +129,7 @@ pub fn read_layout(file: &dyn StorageFile, magic: Option<&[u8; 8]>) -> Result<Lo
             records_start: LOG_HEADER_LEN,
             durable_len: LOG_HEADER_LEN,
             newest_slot: None,
+            unreadable_slot: None,
         });
     }
     if len < LOG_V2_RECORDS_START {
@@ -139,7 +143,13 @@ pub fn read_layout(file: &dyn StorageFile, magic: Option<&[u8; 8]>) -> Result<Lo
         let at = slot_offset(i) as usize;
         decode_slot(&buf[at..at + DURABLE_SLOT_LEN as usize])
     };
-    let newest = match (slot(0), slot(1)) {
+    let (a, b) = (slot(0), slot(1));
+    let unreadable_slot = match (a, b) {
+        (None, Some(_)) => Some(slot_offset(0)),
+        (Some(_), None) => Some(slot_offset(1)),
+        _ => None,
+    };
+    let newest = match (a, b) {
         (None, None) => {
             return Err(Error::corruption(
                 file.path(),
@@ -171,6 +181,7 @@ pub fn read_layout(file: &dyn StorageFile, magic: Option<&[u8; 8]>) -> Result<Lo
         records_start: LOG_V2_RECORDS_START,
         durable_len,
         newest_slot: Some((index, counter)),
+        unreadable_slot,
     })
 }
 

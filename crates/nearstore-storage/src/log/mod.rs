@@ -611,6 +611,14 @@ mod tests {
                 Ok((_, seen)) => {
                     assert!(ok, "{damaged:?}");
                     assert_eq!(seen.len(), 2, "{damaged:?}");
+                    b.replace_file(path, &copy);
+                    let file = b.open(path, false).unwrap();
+                    let layout = read_layout(file.as_ref(), Some(&MAGIC)).unwrap();
+                    assert_eq!(
+                        layout.unreadable_slot,
+                        Some(damaged.start as u64),
+                        "{damaged:?}"
+                    );
                 }
                 Err(e) => {
                     assert!(!ok, "{damaged:?}: {e}");

@@ -16,6 +16,12 @@
 //! Durability follows [`Durability`]: `PerWrite` syncs every append; `Flush` writes every
 //! append to the OS (it survives a process crash) and syncs in [`OpLog::sync`]; `Bulk`
 //! gathers appends in memory up to [`BULK_BUFFER_BYTES`] before writing them.
+//!
+//! Damage: every sync records the log's durable length in its header (see [`crate::log`]),
+//! so damage to, or a truncation of, operations a `sync` acknowledged is
+//! `Error::Corruption` naming the file and offset at open, never a shorter history; only
+//! operations appended after the last sync can be cut as a torn tail. [`salvage`] reads the
+//! complete operations a damaged log still holds, for an operator's repair.
 
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
