@@ -1,7 +1,7 @@
 //! Checksummed append-only record logs: the framing shared by `vectors.wal`,
 //! `payloads.log` and `ops.log`.
 //!
-//! A log is a header (see [`header`]: 32 bytes, then in version 2 two durable-length slots)
+//! A log is a header (see [`read_layout`]: 32 bytes, then in version 2 two durable-length slots)
 //! followed by records `[magic "NSRC"][len u32][crc32c u32][synced_upto u64][body]`, where the
 //! CRC covers the length, `synced_upto` and the body, and `synced_upto` is the log length that
 //! a completed fsync had made durable when the record was written. The header's durable claim
