@@ -155,6 +155,42 @@ proptest! {
     }
 }
 
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// Salvage after one random damage hands over only operations exactly as written, with
+    /// their own numbers; a single flipped bit costs at most the one operation it hit.
+    #[test]
+    fn salvage_hands_over_only_written_operations(
+        ops in proptest::collection::vec((0usize..300, any::<bool>()), 1..24),
+        damage in damage_strategy(),
+    ) {
+        let (image, written, _, _) = written_log(&ops);
+        let path = path();
+        let original = image.read_file(&path).unwrap();
+        let (damaged, changed) = apply(&original, &damage);
+        image.replace_file(&path, &damaged);
+        let mut got = Vec::new();
+        let report = oplog::salvage(&image, &path, |seq, op| {
+            got.push((seq, op.to_vec()));
+            Ok(())
+        })
+        .unwrap();
+        prop_assert_eq!(report.operations, got.len() as u64);
+        for (seq, op) in &got {
+            prop_assert!(*seq >= 1 && *seq <= written.len() as u64, "seq {}", seq);
+            prop_assert_eq!(op, &written[(*seq - 1) as usize]);
+        }
+        prop_assert!(got.windows(2).all(|w| w[0].0 < w[1].0));
+        if changed.is_empty() {
+            prop_assert_eq!(got.len(), written.len());
+        }
+        if matches!(damage, Damage::BitFlip { .. }) {
+            prop_assert!(got.len() + 1 >= written.len(), "{:?}: {:?}", damage, report);
+        }
+    }
+}
+
 #[test]
 fn salvage_of_a_damaged_log_returns_every_undamaged_operation() {
     // Twelve flushed ops; a flipped bit in op 5: open refuses, salvage returns the other 11.
