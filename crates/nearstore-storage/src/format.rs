@@ -27,8 +27,20 @@ pub const OP_LOG_MAGIC: [u8; 8] = *b"NSOPLOG1";
 
 /// Size of the header at the start of `vectors.dat`; slots start here (page aligned).
 pub const VECTOR_DATA_HEADER_LEN: u64 = 4096;
-/// Size of the header of a record log (`vectors.wal`, `payloads.log`).
+/// Size of the fixed header of a record log (`vectors.wal`, `payloads.log`, `ops.log`). In a
+/// version 1 log the records start here; a version 2 log has its two durable-length slots
+/// next, and its records start at [`LOG_V2_RECORDS_START`].
 pub const LOG_HEADER_LEN: u64 = 32;
+/// Version written in the header of a new record log: 2 added the durable-length slots.
+/// Version 1 logs are still read (without the slots' protection) and are rewritten as
+/// version 2 when they are opened empty.
+pub const LOG_FORMAT_VERSION: u32 = 2;
+/// Magic of a durable-length slot of a version 2 record log ("NSDL" as bytes).
+pub const DURABLE_SLOT_MAGIC: [u8; 4] = *b"NSDL";
+/// Size of one durable-length slot: magic, counter u64, durable length u64, zero u64, CRC.
+pub const DURABLE_SLOT_LEN: u64 = 32;
+/// Where the records of a version 2 record log start: the header, then two slots.
+pub const LOG_V2_RECORDS_START: u64 = LOG_HEADER_LEN + 2 * DURABLE_SLOT_LEN;
 /// Size of the header of `vectors.idx`.
 pub const VECTOR_INDEX_HEADER_LEN: u64 = 64;
 /// Bytes of one `vectors.idx` entry: id u64 + slot u32 + slot CRC u32.

@@ -13,10 +13,8 @@ use rustc_hash::FxHashMap;
 
 use crate::backend::Backend;
 use crate::error::{Error, Result};
-use crate::format::{
-    LOG_HEADER_LEN, OP_LOG_MAGIC, PAYLOAD_LOG_MAGIC, RECORD_HEADER_LEN, VECTOR_WAL_MAGIC,
-};
-use crate::log::{read_header, scan};
+use crate::format::{OP_LOG_MAGIC, PAYLOAD_LOG_MAGIC, RECORD_HEADER_LEN, VECTOR_WAL_MAGIC};
+use crate::log::{read_layout, scan};
 use crate::vector::{Checkpoint, DATA_FILE, INDEX_FILE, WAL_FILE};
 
 /// What one file holds.
@@ -220,9 +218,10 @@ fn inspect_log(
     magic: &[u8; 8],
     payloads: bool,
 ) -> FileReport {
-    if let Err(e) = read_header(file, magic) {
-        return failed(r, &e);
-    }
+    let layout = match read_layout(file, Some(magic)) {
+        Ok(layout) => layout,
+        Err(e) => return failed(r, &e),
+    };
     // For the payload log, live bytes are those of the newest put of each id still present.
     let mut newest: FxHashMap<u64, Option<u64>> = FxHashMap::default();
     let scanned = scan(file, |_, body| {
@@ -238,7 +237,7 @@ fn inspect_log(
         Err(e) => failed(r, &e),
         Ok(stats) => {
             r.records = Some(stats.records);
-            let used = stats.valid_end.saturating_sub(LOG_HEADER_LEN);
+            let used = stats.valid_end.saturating_sub(stats.records_start);
             let live = if payloads {
                 newest.values().flatten().sum()
             } else {
@@ -246,11 +245,22 @@ fn inspect_log(
             };
             r.live_bytes = Some(live);
             r.dead_bytes = Some(used - live + stats.torn_bytes);
+            let mut notes = Vec::new();
             if stats.torn_bytes > 0 {
-                r.note = Some(format!(
+                notes.push(format!(
                     "torn tail of {} bytes at byte {} (cut off at next open)",
                     stats.torn_bytes, stats.valid_end
                 ));
+            }
+            if let Some(at) = layout.unreadable_slot {
+                notes.push(format!(
+                    "durable-length slot at byte {at} unreadable (a torn slot write or \
+                     damage); the other slot's claim of {} bytes is used",
+                    layout.durable_len
+                ));
+            }
+            if !notes.is_empty() {
+                r.note = Some(notes.join("; "));
             }
             r
         }

@@ -6,7 +6,11 @@
 //! - [`VectorStore`]: fixed-dimension vectors in a memory-mapped, write-once-slot data file
 //!   protected by a checksummed WAL and checkpoints;
 //! - [`PayloadStore`]: JSON documents in an append-only, checksummed, self-compacting log;
-//! - [`OpLog`]: a collection's operation log, the one commit point its components share;
+//! - [`log`]: the checksummed record framing the three logs share, each log's durable-length
+//!   claim (recorded after every fsync), torn tail vs corruption, and record-level
+//!   [`log::salvage`] of a damaged log;
+//! - [`OpLog`]: a collection's operation log, the one commit point its components share
+//!   (with [`oplog::salvage`] for its complete operations after damage);
 //! - [`sections`]: checksummed multi-section files replaced atomically (index checkpoints);
 //! - [`inspect`]: a read-only report over a store directory (files, records, live/dead bytes,
 //!   checksums);
@@ -26,7 +30,8 @@
 //!
 //! Invariants: every record and file carries a checksum and is length-bounded before use; new
 //! files appear only through write-temp, fsync, rename, fsync(dir); a torn log tail is cut
-//! off, a damaged record followed by valid ones is `Error::Corruption`; writes are durable per
+//! off, damage to what a completed fsync made durable (recorded in each log's header, or
+//! proven by a later record) is `Error::Corruption`; writes are durable per
 //! [`Durability`]. This crate knows nothing of indexes, filters, the query language or HTTP.
 //!
 //! `unsafe` is confined to the memory map ([`backend`], `vector::guard`) and the in-memory

@@ -229,7 +229,7 @@ impl PayloadStore {
                     ),
                 ));
             }
-            Ok(())
+            Ok(end)
         };
         let on_record = |at, body: &[u8]| {
             let record = decode_record(body, &path, at)?;
@@ -261,7 +261,9 @@ impl PayloadStore {
             }
             Ok(())
         };
-        let (mut log, _, stats) =
+        // `check_extent` keeps the log up to the last complete group: an incomplete last
+        // group never returned, so all of it is cut off with the torn tail.
+        let (log, _, stats) =
             RecordLog::open_checked(b, &path, &PAYLOAD_LOG_MAGIC, on_record, check_extent)?;
         let mark = mark.get();
         let group_start = group_start.get();
@@ -271,9 +273,7 @@ impl PayloadStore {
         };
         let mut torn = stats.torn_bytes;
         if group_open.get() {
-            // The last write's group is incomplete: it never returned, drop all of it.
-            torn += log.end() - group_start;
-            log.truncate_to(group_start)?;
+            torn += stats.valid_end - group_start;
         }
         if torn > 0 {
             metrics.torn_tails_truncated = 1;
@@ -501,7 +501,7 @@ impl PayloadStore {
     }
 
     fn dead_bytes(w: &PayloadWriter) -> u64 {
-        (w.log.end() - LOG_HEADER_LEN).saturating_sub(w.live_bytes)
+        (w.log.end() - w.log.records_start()).saturating_sub(w.live_bytes)
     }
 
     fn maybe_compact(&self, w: &mut PayloadWriter) -> Result<()> {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use super::{LAST_IN_GROUP, MARK, PUT, decode_record};
 use crate::error::{Error, Result};
-use crate::format::{LOG_HEADER_LEN, PAYLOAD_LOG_MAGIC, RECORD_HEADER_LEN};
+use crate::format::{PAYLOAD_LOG_MAGIC, RECORD_HEADER_LEN};
 
 /// What a read-only scan of a payload log found ([`scan_read_only`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -28,12 +28,12 @@ pub fn scan_read_only(
     path: &Path,
 ) -> Result<PayloadLogScan> {
     let file = backend.open(path, false)?;
-    crate::log::read_header(file.as_ref(), &PAYLOAD_LOG_MAGIC)?;
+    let layout = crate::log::read_layout(file.as_ref(), Some(&PAYLOAD_LOG_MAGIC))?;
     let mut ids = std::collections::BTreeSet::new();
     let mut group: Vec<(u64, bool)> = Vec::new();
     let mut group_mark = None;
     let mut out = PayloadLogScan {
-        complete_end: LOG_HEADER_LEN,
+        complete_end: layout.records_start,
         ..PayloadLogScan::default()
     };
     let stats = crate::log::scan(file.as_ref(), |at, body| {

@@ -51,7 +51,7 @@ use crate::backend::{
 };
 use crate::durability::Durability;
 use crate::error::{Error, Result};
-use crate::format::{Encode, LOG_HEADER_LEN, MAX_DIMENSION, VECTOR_WAL_MAGIC, slot_crc};
+use crate::format::{Encode, MAX_DIMENSION, VECTOR_WAL_MAGIC, slot_crc};
 use crate::log::RecordLog;
 use crate::metrics::VectorStoreMetrics;
 
@@ -401,7 +401,7 @@ impl VectorStore {
             metrics.torn_tails_truncated = 1;
             metrics.torn_bytes = stats.torn_bytes;
         }
-        let needs_checkpoint = upgrade || wal.end() > LOG_HEADER_LEN;
+        let needs_checkpoint = upgrade || wal.end() > wal.records_start();
         verify_slots(&slots, data.mapping(), dim, &paths.data)?;
         let store = VectorStore {
             dir: dir.to_path_buf(),

@@ -3,12 +3,14 @@
 
 use std::path::PathBuf;
 
-use nearstore_storage::format::{LOG_HEADER_LEN, RECORD_HEADER_LEN};
+use nearstore_storage::format::{LOG_V2_RECORDS_START, RECORD_HEADER_LEN};
 use nearstore_storage::{Error, FaultyBackend, PayloadStoreOptions, VectorStoreOptions};
 use proptest::prelude::*;
 use serde_json::json;
 
-use super::{mem_dir, open_mem, open_mem_payloads, process_crash_image, vector_for};
+use super::{
+    mem_dir, open_mem, open_mem_payloads, power_loss_image, process_crash_image, vector_for,
+};
 use crate::alloc_probe;
 
 const DIM: usize = 8;
@@ -17,7 +19,7 @@ const RECORDS: u64 = 10;
 /// (start, end) of every record in a log file.
 fn record_spans(bytes: &[u8]) -> Vec<(usize, usize)> {
     let mut spans = Vec::new();
-    let mut at = LOG_HEADER_LEN as usize;
+    let mut at = LOG_V2_RECORDS_START as usize;
     while at + RECORD_HEADER_LEN as usize <= bytes.len() {
         let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
         let end = at + RECORD_HEADER_LEN as usize + len;
@@ -28,31 +30,41 @@ fn record_spans(bytes: &[u8]) -> Vec<(usize, usize)> {
     spans
 }
 
-/// A crash image of a vector store whose WAL holds one record per id 0..RECORDS, each flushed
-/// before the next is written (so every record but the last sits in the durable region).
-fn vector_image() -> (FaultyBackend, PathBuf) {
+/// An image (made by `crash`) of a vector store whose WAL holds one record per id
+/// 0..RECORDS, each flushed before the next is written.
+fn vector_image_by(crash: fn(&FaultyBackend) -> FaultyBackend) -> (FaultyBackend, PathBuf) {
     let backend = FaultyBackend::new();
     let store = open_mem(&backend, DIM, VectorStoreOptions::default());
     for id in 0..RECORDS {
         store.store(id, &vector_for(id, 0, DIM)).unwrap();
         store.flush().unwrap();
     }
-    let image = process_crash_image(&backend);
+    let image = crash(&backend);
     drop(store);
     (image, mem_dir().join("vectors.wal"))
 }
 
-/// A crash image of a payload store whose log holds one flushed record per id 0..RECORDS.
-fn payload_image() -> (FaultyBackend, PathBuf) {
+/// An image (made by `crash`) of a payload store whose log holds one flushed record per id
+/// 0..RECORDS.
+fn payload_image_by(crash: fn(&FaultyBackend) -> FaultyBackend) -> (FaultyBackend, PathBuf) {
     let backend = FaultyBackend::new();
     let store = open_mem_payloads(&backend, PayloadStoreOptions::default());
     for id in 0..RECORDS {
         store.store(id, &json!({"id": id})).unwrap();
         store.flush().unwrap();
     }
-    let image = process_crash_image(&backend);
+    let image = crash(&backend);
     drop(store);
     (image, mem_dir().join("payloads.log"))
+}
+
+/// The process-crash image: every record durable, and the last flush recorded so.
+fn vector_image() -> (FaultyBackend, PathBuf) {
+    vector_image_by(process_crash_image)
+}
+
+fn payload_image() -> (FaultyBackend, PathBuf) {
+    payload_image_by(process_crash_image)
 }
 
 fn copy(image: &FaultyBackend) -> FaultyBackend {
@@ -102,27 +114,78 @@ fn kinds() -> [(&'static str, ImageMaker, Opener); 2] {
 }
 
 #[test]
-fn truncating_anywhere_in_the_last_three_records_recovers_every_earlier_record() {
+fn truncating_a_flushed_log_anywhere_is_corruption_at_the_cut_record() {
     for (name, make, open) in kinds() {
         let (image, log) = make();
         let bytes = image.read_file(&log).unwrap();
         let spans = record_spans(&bytes);
         assert_eq!(spans.len() as u64, RECORDS);
         let mut checked = 0;
-        for (k, &(start, end)) in spans.iter().enumerate().skip(spans.len() - 3) {
-            for cut in start..end {
+        for &(start, end) in spans.iter().skip(spans.len() - 3) {
+            // `end` itself: a log cut at a record boundary is as short.
+            for cut in start..=end.min(bytes.len() - 1) {
                 let b = copy(&image);
                 b.replace_file(&log, &bytes[..cut]);
-                let ids = open(&b).unwrap_or_else(|e| panic!("{name} cut at {cut}: {e}"));
-                assert_eq!(
-                    ids,
-                    (0..k as u64).collect::<Vec<_>>(),
-                    "{name} cut at {cut}"
-                );
+                match open(&b) {
+                    Err(Error::Corruption { file, offset, .. }) => {
+                        assert_eq!(file, log, "{name} cut at {cut}");
+                        assert!(offset <= cut as u64, "{name} cut at {cut}: offset {offset}");
+                        assert!(
+                            offset >= start as u64,
+                            "{name} cut at {cut}: offset {offset}"
+                        );
+                    }
+                    other => panic!("{name} cut at {cut}: expected corruption, got {other:?}"),
+                }
                 checked += 1;
             }
         }
         assert!(checked > 30, "{name}: {checked} cuts");
+    }
+}
+
+#[test]
+fn after_power_loss_a_cut_in_the_last_flushed_record_is_a_torn_tail() {
+    // Power lost right after the last flush's fsync: the slot recording that flush was
+    // written after it and never synced, so the last record is not known durable and a cut
+    // there recovers every earlier record; a cut in an earlier record is still corruption.
+    let images: [(&str, ImageMaker, Opener); 2] = [
+        (
+            "vector WAL",
+            || vector_image_by(power_loss_image),
+            vector_ids,
+        ),
+        (
+            "payload log",
+            || payload_image_by(power_loss_image),
+            payload_ids,
+        ),
+    ];
+    for (name, make, open) in images {
+        let (image, log) = make();
+        let bytes = image.read_file(&log).unwrap();
+        let spans = record_spans(&bytes);
+        let k = spans.len() - 1;
+        let (start, end) = spans[k];
+        for cut in start..end {
+            let b = copy(&image);
+            b.replace_file(&log, &bytes[..cut]);
+            let ids = open(&b).unwrap_or_else(|e| panic!("{name} cut at {cut}: {e}"));
+            assert_eq!(
+                ids,
+                (0..k as u64).collect::<Vec<_>>(),
+                "{name} cut at {cut}"
+            );
+        }
+        let (start, end) = spans[k - 1];
+        for cut in start..end {
+            let b = copy(&image);
+            b.replace_file(&log, &bytes[..cut]);
+            let err = open(&b)
+                .err()
+                .unwrap_or_else(|| panic!("{name} cut at {cut}"));
+            assert!(err.is_corruption(), "{name} cut at {cut}: {err}");
+        }
     }
 }
 
@@ -176,7 +239,8 @@ fn a_four_gib_length_field_allocates_nothing() {
         let (image, log) = make();
         let bytes = image.read_file(&log).unwrap();
         let spans = record_spans(&bytes);
-        for (k, expect_ok) in [(RECORDS as usize - 1, true), (4, false)] {
+        // Every record of the image is recorded durable: damage in any is corruption.
+        for (k, expect_ok) in [(RECORDS as usize - 1, false), (4, false)] {
             let (start, _) = spans[k];
             let mut damaged = bytes.clone();
             damaged[start + 4..start + 8].copy_from_slice(&u32::MAX.to_le_bytes());

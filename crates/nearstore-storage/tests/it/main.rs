@@ -8,6 +8,7 @@ mod checksums;
 mod damaged_records;
 mod durability;
 mod kill9;
+mod op_log;
 mod payload_store;
 mod power_loss;
 mod vector_store;

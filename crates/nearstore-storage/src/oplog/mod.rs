@@ -16,14 +16,25 @@
 //! Durability follows [`Durability`]: `PerWrite` syncs every append; `Flush` writes every
 //! append to the OS (it survives a process crash) and syncs in [`OpLog::sync`]; `Bulk`
 //! gathers appends in memory up to [`BULK_BUFFER_BYTES`] before writing them.
+//!
+//! Damage: every sync records the log's durable length in its header (see [`crate::log`]),
+//! so damage to, or a truncation of, operations a `sync` acknowledged is
+//! `Error::Corruption` naming the file and offset at open, never a shorter history; only
+//! operations appended after the last sync can be cut as a torn tail. [`salvage`] reads the
+//! complete operations a damaged log still holds, for an operator's repair.
 
+use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 
 use crate::backend::Backend;
 use crate::durability::Durability;
 use crate::error::{Error, Result};
-use crate::format::{Encode, LOG_HEADER_LEN, OP_LOG_MAGIC, RECORD_HEADER_LEN};
+use crate::format::{Encode, OP_LOG_MAGIC, RECORD_HEADER_LEN};
 use crate::log::{RecordLog, ScanStats, frame, read_header, scan};
+
+mod salvage;
+
+pub use salvage::{OpLogSalvage, salvage};
 
 /// Largest piece of an operation stored in one record.
 pub const OP_CHUNK_BYTES: usize = 16 << 20;
@@ -188,15 +199,23 @@ impl OpLog {
         if !backend.exists(path)? {
             RecordLog::create(backend, path, &OP_LOG_MAGIC, 0)?;
         }
-        let mut ops = Reassembly::new(path);
-        let (mut log, _, _) = RecordLog::open(backend, path, &OP_LOG_MAGIC, |offset, body| {
-            ops.record(offset, body, &mut on_op)
-        })?;
-        if let Some(p) = ops.partial {
-            // The operation's last record never reached the disk: it was not committed.
-            log.truncate_to(p.start)?;
-        }
-        let last_seq = ops.last_seq;
+        let ops = RefCell::new(Reassembly::new(path));
+        let (log, _, _) = RecordLog::open_checked(
+            backend,
+            path,
+            &OP_LOG_MAGIC,
+            |offset, body| ops.borrow_mut().record(offset, body, &mut on_op),
+            // An operation whose last record never reached the disk was not committed: the
+            // log is cut at its start.
+            |stats| {
+                Ok(ops
+                    .borrow()
+                    .partial
+                    .as_ref()
+                    .map_or(stats.valid_end, |p| p.start))
+            },
+        )?;
+        let last_seq = ops.into_inner().last_seq;
         // `l < u64::MAX`: `Reassembly::record` refuses that number.
         let next_seq = last_seq.map_or(first_seq, |l| l.saturating_add(1).max(first_seq));
         Ok(OpLog {
@@ -220,7 +239,7 @@ impl OpLog {
 
     /// Bytes of operations in the log (written or waiting), past the header.
     pub fn len_bytes(&self) -> u64 {
-        self.log.end() - LOG_HEADER_LEN + self.pending.len() as u64
+        self.log.end() - self.log.records_start() + self.pending.len() as u64
     }
 
     /// Appends one operation; returns its sequence number. Durable per the log's mode.
@@ -389,23 +408,34 @@ mod tests {
         let big: Vec<u8> = (0..OP_CHUNK_BYTES * 2 + 5).map(|i| i as u8).collect();
         let (mut log, _) = replay(&b, path, 1);
         log.append(b"small").unwrap();
+        log.sync().unwrap();
         log.append(&big).unwrap();
         drop(log);
-        let (log, ops) = replay(&b, path, 1);
-        assert_eq!(ops.len(), 2);
-        assert_eq!(ops[1].1, big);
-        drop(log);
-        // Cut the file inside the last record of the big operation: only "small" remains,
-        // and the partial operation's first records are removed from the file.
+        // Power loss after the big operation's append, before any fsync covered it: its last
+        // record is torn. Only "small" remains, and the partial operation's first records
+        // are removed from the file.
         let image = b.read_file(path).unwrap();
         let cut = image.len() - 3;
         b.replace_file(path, &image[..cut]);
         let (mut log, ops) = replay(&b, path, 1);
         assert_eq!(ops, vec![(1, b"small".to_vec())]);
-        assert_eq!(log.append(b"next").unwrap(), 2);
+        assert_eq!(log.append(&big).unwrap(), 2);
         drop(log);
-        let (_, ops) = replay(&b, path, 1);
-        assert_eq!(ops, vec![(1, b"small".to_vec()), (2, b"next".to_vec())]);
+        let (log, ops) = replay(&b, path, 1);
+        assert_eq!(ops.len(), 2);
+        assert_eq!(ops[1].1, big);
+        drop(log);
+        // The same cut once an open has synced the whole log (and recorded it durable) is
+        // damage to acknowledged operations, not a torn tail.
+        let image = b.read_file(path).unwrap();
+        b.replace_file(path, &image[..image.len() - 3]);
+        let err = OpLog::open(&b, path, Durability::Flush, 1, |_, _| Ok(()))
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&err, Error::Corruption { file, .. } if file == path),
+            "{err}"
+        );
     }
 
     #[test]
@@ -415,7 +445,10 @@ mod tests {
         b.create_dir_all(Path::new("/c")).unwrap();
         let mut log = OpLog::open(&b, path, Durability::Bulk, 1, |_, _| Ok(())).unwrap();
         log.append(b"x").unwrap();
-        assert_eq!(b.read_file(path).unwrap().len() as u64, LOG_HEADER_LEN);
+        assert_eq!(
+            b.read_file(path).unwrap().len() as u64,
+            crate::format::LOG_V2_RECORDS_START
+        );
         log.sync().unwrap();
         drop(log);
         let (_, ops) = replay(&b, path, 1);
