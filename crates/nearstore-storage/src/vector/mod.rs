@@ -372,6 +372,20 @@ impl VectorStore {
                     match op {
                         WalOp::Put { id, slot, vector } => {
                             let slot64 = u64::from(slot);
+                            // Writes take slots in order from the high-water mark, so a
+                            // logged put never lands past it: a record that claims a slot
+                            // beyond is damaged (and would otherwise grow the data file
+                            // to that slot).
+                            if slot64 > high_water {
+                                return Err(Error::corruption(
+                                    &wal_path,
+                                    at,
+                                    format!(
+                                        "put of id {id} into slot {slot}, past the next free \
+                                         slot {high_water}"
+                                    ),
+                                ));
+                            }
                             data.ensure_capacity(slot64 + 1)?;
                             data.write_slots(slot64, vector)?;
                             let crc = slot_crc(slot, vector);

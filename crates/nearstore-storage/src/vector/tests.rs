@@ -75,3 +75,31 @@ fn pending_slots_are_reclaimed_only_once_the_freeing_write_is_durable() {
     store.flush().unwrap();
     assert!(store.writer.lock().pending.is_empty());
 }
+
+#[test]
+fn a_logged_put_past_the_next_free_slot_is_damage_not_a_huge_file() {
+    // A checksummed WAL record claiming slot 2^31 (found by fuzzing: replaying it grew the
+    // data file to that slot, gigabytes for a few bytes of log).
+    let backend = Arc::new(FaultyBackend::new());
+    let shared: SharedBackend = backend.clone();
+    let dir = Path::new("/s");
+    let dim = 4;
+    let store = VectorStore::open_with(shared.clone(), dir, dim, VectorStoreOptions::default())
+        .unwrap();
+    store.store(1, &[1.0; 4]).unwrap();
+    drop(store);
+    let wal = dir.join(WAL_FILE);
+    let mut bytes = backend.read_file(&wal).unwrap();
+    let mut record = wal::WalRecordBuilder::new(1_000, 64);
+    record.put(9, 1 << 31, &[0u8; 16]);
+    let synced = bytes.len() as u64;
+    crate::log::frame(&record.finish(), synced, &mut bytes);
+    crate::backend::write_file_atomically(shared.as_ref(), &wal, &bytes).unwrap();
+    let err = VectorStore::open_with(shared, dir, dim, VectorStoreOptions::default())
+        .err()
+        .expect("a put past the high-water mark must not open");
+    match err {
+        Error::Corruption { file, .. } => assert!(file.ends_with(WAL_FILE), "{file:?}"),
+        other => panic!("expected corruption, got {other:?}"),
+    }
+}
