@@ -84,8 +84,8 @@ fn a_logged_put_past_the_next_free_slot_is_damage_not_a_huge_file() {
     let shared: SharedBackend = backend.clone();
     let dir = Path::new("/s");
     let dim = 4;
-    let store = VectorStore::open_with(shared.clone(), dir, dim, VectorStoreOptions::default())
-        .unwrap();
+    let store =
+        VectorStore::open_with(shared.clone(), dir, dim, VectorStoreOptions::default()).unwrap();
     store.store(1, &[1.0; 4]).unwrap();
     drop(store);
     let wal = dir.join(WAL_FILE);
@@ -95,9 +95,9 @@ fn a_logged_put_past_the_next_free_slot_is_damage_not_a_huge_file() {
     let synced = bytes.len() as u64;
     crate::log::frame(&record.finish(), synced, &mut bytes);
     crate::backend::write_file_atomically(shared.as_ref(), &wal, &bytes).unwrap();
-    let err = VectorStore::open_with(shared, dir, dim, VectorStoreOptions::default())
-        .err()
-        .expect("a put past the high-water mark must not open");
+    let Err(err) = VectorStore::open_with(shared, dir, dim, VectorStoreOptions::default()) else {
+        panic!("a put past the high-water mark must not open");
+    };
     match err {
         Error::Corruption { file, .. } => assert!(file.ends_with(WAL_FILE), "{file:?}"),
         other => panic!("expected corruption, got {other:?}"),
