@@ -228,13 +228,13 @@ pub(crate) fn search_request(
     check_keys(options, SEARCH_OPTIONS, "query")?;
     let text = name_of(options, "text")?;
     let text_field = name_of(options, "text_field")?;
+    if text.is_none() && text_field.is_some() {
+        return Err(invalid("text_field aims a text query: give text=... too"));
+    }
     if vector.is_none() && text.is_none() {
         return Err(invalid(
             "a query needs a vector or text=... (sparse and hybrid queries are not available yet)",
         ));
-    }
-    if text.is_none() && text_field.is_some() {
-        return Err(invalid("text_field aims a text query: give text=... too"));
     }
     if text.is_some()
         && vector.is_none()
@@ -451,13 +451,14 @@ mod tests {
         assert!(!r.vector.is_empty() && r.text.is_some());
         for bad in [
             json!({"text": 3}),
-            json!({"text_field": "title"}),
             json!({"text": "a", "quality": "fast"}),
             json!({"text": "a", "ef": 10}),
         ] {
             let e = search_request(None, &map(bad.clone())).unwrap_err();
             assert!(matches!(e, Error::InvalidArgument(_)), "{bad}: {e:?}");
         }
+        let e = search_request(None, &map(json!({"text_field": "title"}))).unwrap_err();
+        assert!(e.to_string().contains("give text=... too"), "{e}");
     }
 
     #[test]
