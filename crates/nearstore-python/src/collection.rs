@@ -4,7 +4,8 @@
 //! Every engine call runs with the GIL released ([`PyCollection::call`]); arguments are
 //! converted to engine values before (with the GIL) and results to Python objects after.
 //! Results are dicts `{"id", "score", "payload"}` (plus `"vector"`, a float32 numpy array,
-//! when asked for); `search_batch` returns numpy arrays. The handle becomes unusable
+//! when asked for); `search_batch` returns numpy arrays. Full-text searches
+//! (`text_search`, `query(text=...)`) return the same dicts, scored by BM25. The handle becomes unusable
 //! (`nearstore.Closed`) when its database closes; see `database.rs`.
 
 use std::sync::Arc;
@@ -20,7 +21,7 @@ use serde_json::{Map, Value};
 
 use crate::database::{Handle, Shared, closed};
 use crate::errors::{self, IntoPyResult};
-use crate::{json, options, vectors};
+use crate::{json, options, text, vectors};
 
 /// A collection of points. Get one from ``Database.create_collection`` or
 /// ``Database.get_collection``.
@@ -59,6 +60,24 @@ impl PyCollection {
             Some(result) => result.py_err(py),
             None => Err(closed(py, self.shared.path())),
         }
+    }
+
+    /// A text search request, run with the GIL released, as result dicts.
+    fn text_request<'py>(
+        &self,
+        py: Python<'py>,
+        query: &str,
+        top_k: usize,
+        filter: Option<nearstore::Filter>,
+        field: Option<&str>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let mut request = SearchRequest::text(query).limit(top_k);
+        request.filter = filter;
+        if let Some(field) = field {
+            request = request.text_field(field);
+        }
+        let results = self.call(py, |c| c.query(request))?;
+        results_list(py, results, false)
     }
 
     fn filter_arg(
@@ -215,10 +234,11 @@ impl PyCollection {
     }
 
     /// The configuration as a dict (dim, metric, m, ef_construction, ef_search, seed,
-    /// durability, max_payload_bytes, storage_mode).
+    /// durability, max_payload_bytes, storage_mode, text_fields: the text fields, ``["_all"]``
+    /// by default, ``None`` with text indexing off).
     #[getter]
     fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let c = self.call(py, |c| Ok(c.config()))?;
+        let (c, text_config) = self.call(py, |c| Ok((c.config(), c.text_config())))?;
         let d = PyDict::new(py);
         d.set_item("dim", c.dim)?;
         d.set_item("metric", c.metric.name())?;
@@ -229,6 +249,13 @@ impl PyCollection {
         d.set_item("durability", options::durability_name(c.durability))?;
         d.set_item("max_payload_bytes", c.max_payload_bytes)?;
         d.set_item("storage_mode", options::storage_mode_name(c.storage_mode))?;
+        let text_fields = text_config.map(|t| {
+            t.fields
+                .into_iter()
+                .map(|f| f.name)
+                .collect::<Vec<String>>()
+        });
+        d.set_item("text_fields", text_fields)?;
         Ok(d)
     }
 
@@ -298,10 +325,13 @@ impl PyCollection {
     ///
     /// The general search request (the engine's ``SearchRequest``): results as for
     /// ``search``. ``score_threshold`` drops results worse than it (a minimum for
-    /// similarities, a maximum for distances). Reserved for engine features still to come,
-    /// and refused with ``nearstore.Unsupported`` today: ``text`` (full-text), ``sparse``
-    /// (sparse vectors), ``fusion`` / ``hybrid`` (hybrid search), ``using`` (named vectors).
-    /// Any other unknown option raises ``InvalidArgument``.
+    /// similarities, a maximum for distances). ``text="query"`` (with no vector) makes it a
+    /// full-text search ranked by BM25, as ``text_search``; ``text_field`` aims the query's
+    /// words that name no field at one text field (``field MATCH 'q'`` in the query
+    /// language). A vector and a text together raise ``nearstore.Unsupported`` (fusing them
+    /// is not supported yet), and so do the options reserved for engine features still to
+    /// come: ``sparse`` (sparse vectors), ``fusion`` / ``hybrid`` (hybrid search), ``using``
+    /// (named vectors). Any other unknown option raises ``InvalidArgument``.
     #[pyo3(signature = (vector = None, **options))]
     fn query<'py>(
         &self,
@@ -516,6 +546,90 @@ impl PyCollection {
             d.set_item(field, kind.name())?;
         }
         Ok(d)
+    }
+
+    /// text_search(query, top_k=10, *, field=None) -> list[dict]
+    ///
+    /// The ``top_k`` points whose payload text best matches ``query``, ranked by BM25
+    /// (higher is better), as dicts ``{"id", "score", "payload"}`` like ``search``. Query
+    /// syntax: words are OR-ed; ``"a phrase"`` matches the words adjacent and in order;
+    /// ``+word`` must occur, ``-word`` must not; ``field:word`` targets one text field.
+    /// ``field`` aims the words that name no field at one text field. A query with no
+    /// indexable word returns ``[]``. Deletes and updates count at once. Raises
+    /// ``InvalidArgument`` when text indexing is off or ``field`` is not a text field.
+    #[pyo3(signature = (query, top_k = 10, *, field = None))]
+    fn text_search<'py>(
+        &self,
+        py: Python<'py>,
+        query: &str,
+        top_k: usize,
+        field: Option<&str>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        self.text_request(py, query, top_k, None, field)
+    }
+
+    /// text_search_with_filter(query, top_k, filter, *, field=None) -> list[dict]
+    ///
+    /// ``text_search`` among the points matching ``filter`` (a dict in the engine's JSON
+    /// form): ``top_k`` results whenever ``top_k`` matching points contain the query.
+    #[pyo3(signature = (query, top_k, filter, *, field = None))]
+    fn text_search_with_filter<'py>(
+        &self,
+        py: Python<'py>,
+        query: &str,
+        top_k: usize,
+        filter: &Bound<'py, PyAny>,
+        field: Option<&str>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let Some(filter) = Self::filter_arg(py, Some(filter))? else {
+            return Err(errors::invalid(
+                py,
+                "text_search_with_filter needs a filter (use text_search without one)",
+            ));
+        };
+        self.text_request(py, query, top_k, Some(filter), field)
+    }
+
+    /// create_text_index(field, **analyzer) -> None
+    ///
+    /// Indexes the payload ``field`` (a dotted path, or ``"_all"`` for every string leaf)
+    /// for full-text search, with the analyzer these options describe (all optional; the
+    /// default analyzer folds to ASCII, lowercases and splits on everything not a letter or
+    /// digit): ``tokenizer`` (``"alphanumeric"``, ``"word"``, ``"whitespace"``, ``"raw"``),
+    /// ``lowercase``, ``ascii_folding`` (bools), ``stemmer`` (a Snowball language such as
+    /// ``"english"``), ``stop_words`` (a list), ``min_token_chars``, ``max_token_chars``.
+    /// Indexes the existing points before it returns, and persists the configuration. With
+    /// text indexing off the field becomes the only one; creating a field again with the same
+    /// analyzer does nothing, with another re-indexes it.
+    #[pyo3(signature = (field, **analyzer))]
+    fn create_text_index(
+        &self,
+        py: Python<'_>,
+        field: &str,
+        analyzer: Option<&Bound<'_, PyDict>>,
+    ) -> PyResult<()> {
+        let options = json::kwargs_to_map(analyzer, "")?;
+        let analyzer = text::analyzer(&options).py_err(py)?;
+        self.call(py, |c| c.create_text_index(field, analyzer))
+    }
+
+    /// drop_text_index(field) -> bool
+    ///
+    /// Stops indexing ``field`` for full-text search; returns whether it was indexed.
+    /// Dropping the last text field turns text indexing off.
+    fn drop_text_index(&self, py: Python<'_>, field: &str) -> PyResult<bool> {
+        self.call(py, |c| c.drop_text_index(field))
+    }
+
+    /// text_index_info() -> dict | None
+    ///
+    /// ``None`` with text indexing off; otherwise ``{"fields": {name: {"analyzer": {...},
+    /// "k1", "b"}}, "documents", "dead_entries", "segments", "heap_bytes",
+    /// "image_bytes"}``. ``documents`` counts the live points with at least one indexed
+    /// word; ``dead_entries`` what deletes and updates left for a merge to reclaim.
+    fn text_index_info<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let (config, info) = self.call(py, |c| Ok((c.text_config(), c.text_index_info())))?;
+        json::to_py(py, &text::info_json(config, info))
     }
 
     /// _rust_upsert_seconds(ids, vectors, payloads=None) -> float

@@ -164,7 +164,10 @@ impl PyDatabase {
     /// ``jaccard``. Options: ``m``, ``ef_construction``, ``ef_search``, ``seed`` (HNSW),
     /// ``durability`` (``"flush"``: writes are durable once ``flush()`` returns, the default;
     /// ``"per_write"``: every call is durable when it returns; ``"bulk"``: nothing is logged
-    /// and ``flush()`` checkpoints), ``max_payload_bytes``, ``storage_mode`` (``"full"``).
+    /// and ``flush()`` checkpoints), ``max_payload_bytes``, ``storage_mode`` (``"full"``),
+    /// ``text`` (full-text indexing of payloads: ``True``, the default, indexes every string
+    /// leaf as one field ``"_all"``; ``False`` turns it off; a field name or a list of them
+    /// indexes those payload paths; see ``Collection.create_text_index``).
     /// Unknown options raise ``InvalidArgument``; an existing name ``AlreadyExists``.
     #[pyo3(signature = (name, dim, metric = "cosine", **options))]
     fn create_collection(

@@ -4,7 +4,7 @@
 //! This crate owns the translation between Python and the engine and nothing else: it opens
 //! databases and collections, converts numpy arrays and Python values into engine values
 //! (`vectors.rs`, `json.rs`), keyword options into engine configurations and requests
-//! (`options.rs`), engine results back into dicts and numpy arrays, and engine errors into
+//! (`options.rs`, full-text options in `text.rs`), engine results back into dicts and numpy arrays, and engine errors into
 //! the exception classes of `nearstore.errors` (`errors.rs`). It never searches, filters or
 //! stores anything itself, and uses only the engine's public API.
 //!
@@ -23,6 +23,7 @@ mod database;
 mod errors;
 mod json;
 mod options;
+mod text;
 mod vectors;
 
 use pyo3::prelude::*;
@@ -38,6 +39,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("MAX_SEARCH_RESULTS", nearstore::MAX_SEARCH_RESULTS)?;
     m.add("COLLECTION_OPTIONS", options::COLLECTION_OPTIONS.to_vec())?;
     m.add("QUERY_OPTIONS", options::SEARCH_OPTIONS.to_vec())?;
+    m.add("TEXT_ANALYZER_OPTIONS", text::ANALYZER_OPTIONS.to_vec())?;
     m.add(
         "RESERVED_QUERY_OPTIONS",
         options::NOT_YET.iter().map(|(k, _)| *k).collect::<Vec<_>>(),

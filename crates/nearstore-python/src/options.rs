@@ -2,8 +2,8 @@
 //! collection options into a [`CollectionConfig`], search options into a [`SearchRequest`].
 //!
 //! Every option has one meaning; an unknown one is refused with the list of the accepted
-//! ones, never ignored. Options for features the engine does not have yet (full-text,
-//! sparse vectors, hybrid fusion, named vectors) are recognized and refused with an
+//! ones, never ignored. Options for features the engine does not have yet (sparse vectors,
+//! hybrid fusion, named vectors) are recognized and refused with an
 //! `Unsupported` error that names the feature, so code written for them fails loudly today
 //! and works unchanged when they arrive. Plain Rust over `serde_json` values: no Python here,
 //! so the rules are unit-tested without an interpreter.
@@ -14,6 +14,8 @@ use nearstore::{
 };
 use serde_json::{Map, Value};
 
+use crate::text;
+
 /// Options `create_collection` accepts besides `name`, `dim` and `metric`.
 pub(crate) const COLLECTION_OPTIONS: &[&str] = &[
     "m",
@@ -23,6 +25,7 @@ pub(crate) const COLLECTION_OPTIONS: &[&str] = &[
     "durability",
     "max_payload_bytes",
     "storage_mode",
+    "text",
 ];
 
 /// Options `query` accepts besides the vector.
@@ -35,12 +38,13 @@ pub(crate) const SEARCH_OPTIONS: &[&str] = &[
     "with_payload",
     "with_vector",
     "score_threshold",
+    "text",
+    "text_field",
 ];
 
 /// Request options reserved for engine features that do not exist yet, with what they
 /// need.
 pub(crate) const NOT_YET: &[(&str, &str)] = &[
-    ("text", "full-text search (BM25)"),
     ("sparse", "sparse vectors"),
     ("fusion", "hybrid search (fusion of several legs)"),
     ("hybrid", "hybrid search (fusion of several legs)"),
@@ -155,6 +159,9 @@ pub(crate) fn collection_config(
             }
         };
     }
+    if let Some(text) = options.get("text") {
+        config.text = text::collection_text(text)?;
+    }
     Ok(config)
 }
 
@@ -210,19 +217,42 @@ pub(crate) fn filter(json: &Value) -> Result<Option<Filter>> {
     Ok(Some(Filter::parse(json)?))
 }
 
-/// The general search request: `vector` plus the options of [`SEARCH_OPTIONS`].
+/// The general search request: `vector` and/or the `text` option, plus the options of
+/// [`SEARCH_OPTIONS`]. A request with both legs is left for the engine to refuse
+/// ([`Error::Unsupported`]: fusing them is not supported yet), so the message is the
+/// engine's own.
 pub(crate) fn search_request(
     vector: Option<Vec<f32>>,
     options: &Map<String, Value>,
 ) -> Result<SearchRequest> {
     check_keys(options, SEARCH_OPTIONS, "query")?;
-    let Some(vector) = vector else {
+    let text = name_of(options, "text")?;
+    let text_field = name_of(options, "text_field")?;
+    if text.is_none() && text_field.is_some() {
+        return Err(invalid("text_field aims a text query: give text=... too"));
+    }
+    if vector.is_none() && text.is_none() {
         return Err(invalid(
-            "a query needs a vector (text, sparse and hybrid queries are not available yet)",
+            "a query needs a vector or text=... (sparse and hybrid queries are not available yet)",
         ));
-    };
+    }
+    if text.is_some()
+        && vector.is_none()
+        && (options.get("quality").is_some_and(|v| !v.is_null())
+            || options.get("ef").is_some_and(|v| !v.is_null()))
+    {
+        return Err(invalid(
+            "quality and ef tune the vector search; a text query is always exact",
+        ));
+    }
     let mut request = SearchRequest::new(&[]);
-    request.vector = vector;
+    request.vector = vector.unwrap_or_default();
+    if let Some(query) = text {
+        request = request.text_query(query);
+    }
+    if let Some(field) = text_field {
+        request = request.text_field(field);
+    }
     if let Some(limit) = non_negative(options, "limit")? {
         request.limit = bounded(limit, "limit")?;
     }
@@ -401,8 +431,39 @@ mod tests {
     }
 
     #[test]
+    fn text_options_build_a_text_request() {
+        let r = search_request(
+            None,
+            &map(
+                json!({"text": "graph db", "text_field": "title", "limit": 3,
+                        "filter": {"field": "lang", "eq": "en"}}),
+            ),
+        )
+        .unwrap();
+        assert!(r.vector.is_empty());
+        let leg = r.text.unwrap();
+        assert_eq!(leg.query, "graph db");
+        assert_eq!(leg.field.as_deref(), Some("title"));
+        assert_eq!(r.limit, 3);
+        assert!(r.filter.is_some());
+        // Both legs: built as given, for the engine to refuse (it says why).
+        let r = search_request(Some(vec![1.0]), &map(json!({"text": "a"}))).unwrap();
+        assert!(!r.vector.is_empty() && r.text.is_some());
+        for bad in [
+            json!({"text": 3}),
+            json!({"text": "a", "quality": "fast"}),
+            json!({"text": "a", "ef": 10}),
+        ] {
+            let e = search_request(None, &map(bad.clone())).unwrap_err();
+            assert!(matches!(e, Error::InvalidArgument(_)), "{bad}: {e:?}");
+        }
+        let e = search_request(None, &map(json!({"text_field": "title"}))).unwrap_err();
+        assert!(e.to_string().contains("give text=... too"), "{e}");
+    }
+
+    #[test]
     fn options_for_missing_features_say_so() {
-        for key in ["text", "sparse", "fusion", "hybrid", "using"] {
+        for key in ["sparse", "fusion", "hybrid", "using"] {
             let mut m = Map::new();
             m.insert(key.into(), json!("x"));
             let e = search_request(Some(vec![1.0]), &m).unwrap_err();

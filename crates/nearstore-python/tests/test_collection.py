@@ -88,7 +88,7 @@ def test_query_options(loaded, rng):
 @pytest.mark.parametrize(
     "options,error,message",
     [
-        ({"text": "hello"}, nearstore.Unsupported, "full-text"),
+        ({"text": "hello"}, nearstore.Unsupported, "both a dense vector and a text query"),
         ({"sparse": {"indices": [1], "values": [0.5]}}, nearstore.Unsupported, "sparse"),
         ({"fusion": "rrf"}, nearstore.Unsupported, "hybrid"),
         ({"hybrid": True}, nearstore.Unsupported, "hybrid"),
@@ -112,8 +112,8 @@ def test_query_without_vector_is_refused(db):
     c = db.create_collection("c", 2)
     with pytest.raises(nearstore.InvalidArgument, match="needs a vector"):
         c.query(limit=3)
-    with pytest.raises(nearstore.Unsupported):
-        c.query(text="only text")
+    with pytest.raises(nearstore.InvalidArgument, match="give text=... too"):
+        c.query(text_field="title")
     with pytest.raises(nearstore.InvalidArgument, match="search takes the number of results as k"):
         c.search([1.0, 0.0], limit=3)
 
@@ -276,7 +276,9 @@ def test_flush_and_checkpoint(db):
 
 
 def test_reserved_options_are_listed():
-    assert "text" in nearstore.RESERVED_QUERY_OPTIONS
+    assert "sparse" in nearstore.RESERVED_QUERY_OPTIONS
+    assert "text" not in nearstore.RESERVED_QUERY_OPTIONS
+    assert {"text", "text_field"} <= set(nearstore.QUERY_OPTIONS)
     assert "limit" in nearstore.QUERY_OPTIONS
     assert "m" in nearstore.COLLECTION_OPTIONS
 

@@ -165,3 +165,43 @@ def test_concurrent_create_of_one_name(db, n_threads):
 
     assert run_threads([create] * n_threads) == []
     assert sorted(results) == ["created"] + ["exists"] * (n_threads - 1)
+
+
+def test_text_searches_run_while_writers_write(db):
+    """Text searches from several threads while writers add documents: every hit holds the
+    word, and once the writers are done the search finds exactly the documents written."""
+    c = db.create_collection("t", 2)
+    done = threading.Event()
+    seen = []
+
+    def writer(w):
+        def run():
+            for start in range(0, PER_WRITER, BATCH):
+                ids = list(range(w * PER_WRITER + start, w * PER_WRITER + start + BATCH))
+                words = [f"word{w} common id{i}" for i in ids]
+                c.upsert(ids, np.ones((BATCH, 2), np.float32), [{"text": t} for t in words])
+        return run
+
+    def reader(w):
+        def run():
+            while not done.is_set():
+                hits = c.text_search(f"word{w}", top_k=20)
+                assert all(f"word{w}" in h["payload"]["text"] for h in hits)
+                seen.append(len(hits))
+        return run
+
+    writers = [writer(w) for w in range(WRITERS)]
+    readers = [reader(w) for w in range(2)]
+
+    def writers_then_stop():
+        try:
+            assert run_threads(writers) == []
+        finally:
+            done.set()
+
+    assert run_threads([writers_then_stop, *readers]) == []
+    assert seen
+    for w in range(WRITERS):
+        hits = c.text_search(f"word{w}", top_k=PER_WRITER + 10)
+        assert sorted(h["id"] for h in hits) == list(range(w * PER_WRITER, (w + 1) * PER_WRITER))
+    assert len(c.text_search("common", top_k=WRITERS * PER_WRITER)) == WRITERS * PER_WRITER

@@ -9,6 +9,7 @@
                     payloads=[{"lang": "en"}, {"lang": "fr"}])
         hits = docs.search([0.1, 0.2, 0.3, 0.4], k=1, filter={"field": "lang", "eq": "en"})
         # [{'id': 1, 'score': 0.93..., 'payload': {'lang': 'en'}}]
+        docs.text_search("graph databases", top_k=5)  # BM25 over the payloads' strings
 
 `Database` opens a directory of collections; `Collection` holds points (integer id, float32
 vector, optional JSON payload) and searches them. Engine errors raise the classes of
@@ -23,6 +24,7 @@ from nearstore._native import (
     MAX_SEARCH_RESULTS,
     QUERY_OPTIONS,
     RESERVED_QUERY_OPTIONS,
+    TEXT_ANALYZER_OPTIONS,
     Collection,
     Database,
     __version__,
@@ -61,6 +63,7 @@ __all__ = [
     "COLLECTION_OPTIONS",
     "QUERY_OPTIONS",
     "RESERVED_QUERY_OPTIONS",
+    "TEXT_ANALYZER_OPTIONS",
     "MAX_DIMENSION",
     "MAX_SEARCH_RESULTS",
     "__version__",

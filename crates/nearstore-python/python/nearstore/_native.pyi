@@ -17,6 +17,7 @@ __all__ = [
     "COLLECTION_OPTIONS",
     "QUERY_OPTIONS",
     "RESERVED_QUERY_OPTIONS",
+    "TEXT_ANALYZER_OPTIONS",
 ]
 
 __version__: str
@@ -25,6 +26,7 @@ MAX_SEARCH_RESULTS: int
 COLLECTION_OPTIONS: list[str]
 QUERY_OPTIONS: list[str]
 RESERVED_QUERY_OPTIONS: list[str]
+TEXT_ANALYZER_OPTIONS: list[str]
 
 _JSON = Any
 """A JSON value: None, bool, int, float, str, list, dict (numpy scalars and arrays accepted)."""
@@ -35,6 +37,14 @@ _Vector = Sequence[float] | npt.NDArray[np.floating[Any] | np.integer[Any]]
 _Matrix = Sequence[Sequence[float]] | Sequence[npt.NDArray[Any]] | npt.NDArray[np.floating[Any] | np.integer[Any]]
 _Metric = Literal["cosine", "euclidean", "l2", "dot", "dot_product", "hamming", "jaccard"] | str
 _Quality = Literal["fast", "balanced", "accurate", "perfect", "exact", "adaptive"]
+_Tokenizer = Literal["alphanumeric", "word", "whitespace", "raw"]
+_Stemmer = Literal[
+    "arabic", "danish", "dutch", "english", "finnish", "french", "german", "greek",
+    "hungarian", "italian", "norwegian", "portuguese", "romanian", "russian", "spanish",
+    "swedish", "tamil", "turkish",
+]
+_TextOption = bool | str | Sequence[str]
+"""create_collection(text=...): True (every string leaf as "_all"), False (off), field(s)."""
 
 class _Hit(TypedDict, total=False):
     """A search result: always id, score and payload; vector when with_vector=True."""
@@ -61,6 +71,31 @@ class _CollectionConfig(TypedDict):
     durability: Literal["per_write", "flush", "bulk"]
     max_payload_bytes: int
     storage_mode: Literal["full"]
+    text_fields: list[str] | None
+
+class _Analyzer(TypedDict):
+    tokenizer: _Tokenizer
+    lowercase: bool
+    ascii_folding: bool
+    stemmer: _Stemmer | None
+    stop_words: list[str]
+    min_token_chars: int
+    max_token_chars: int | None
+
+class _TextField(TypedDict):
+    analyzer: _Analyzer
+    k1: float
+    b: float
+
+class _TextIndexInfo(TypedDict):
+    """text_index_info(): the text fields and the index's counts."""
+
+    fields: dict[str, _TextField]
+    documents: int
+    dead_entries: int
+    segments: int
+    heap_bytes: int
+    image_bytes: int
 
 @final
 class Database:
@@ -84,6 +119,7 @@ class Database:
         durability: Literal["per_write", "flush", "bulk"] = ...,
         max_payload_bytes: int = ...,
         storage_mode: Literal["full"] = ...,
+        text: _TextOption = True,
     ) -> Collection: ...
     def get_collection(self, name: str) -> Collection: ...
     def list_collections(self) -> list[str]: ...
@@ -152,8 +188,9 @@ class Collection:
         with_payload: bool = True,
         with_vector: bool = False,
         score_threshold: float | None = None,
-        # Reserved for engine features still to come; raise nearstore.Unsupported today.
         text: str | None = None,
+        text_field: str | None = None,
+        # Reserved for engine features still to come; raise nearstore.Unsupported today.
         sparse: Any = None,
         fusion: Any = None,
         hybrid: Any = None,
@@ -190,6 +227,24 @@ class Collection:
     ) -> None: ...
     def drop_payload_index(self, field: str) -> bool: ...
     def payload_indexes(self) -> dict[str, str]: ...
+    def text_search(self, query: str, top_k: int = 10, *, field: str | None = None) -> list[_Hit]: ...
+    def text_search_with_filter(
+        self, query: str, top_k: int, filter: _Filter, *, field: str | None = None
+    ) -> list[_Hit]: ...
+    def create_text_index(
+        self,
+        field: str,
+        *,
+        tokenizer: _Tokenizer = ...,
+        lowercase: bool = ...,
+        ascii_folding: bool = ...,
+        stemmer: _Stemmer | None = ...,
+        stop_words: Sequence[str] = ...,
+        min_token_chars: int = ...,
+        max_token_chars: int | None = ...,
+    ) -> None: ...
+    def drop_text_index(self, field: str) -> bool: ...
+    def text_index_info(self) -> _TextIndexInfo | None: ...
     def _rust_search_seconds(self, vectors: _Matrix, k: int = 10) -> float: ...
     def __enter__(self) -> Collection: ...
     def __exit__(
