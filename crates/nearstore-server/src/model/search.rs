@@ -1,4 +1,4 @@
-//! Search bodies: one query, a batch, and the hits.
+//! Search bodies: one query (a vector or a full-text query), a batch, and the hits.
 
 use nearstore::{SearchQuality, SearchRequest, SearchResult};
 use serde::{Deserialize, Serialize};
@@ -37,12 +37,27 @@ fn ten() -> usize {
     10
 }
 
-/// `POST /v1/collections/{name}/search` body.
+/// The text leg of a search: a full-text query ranked by BM25 (higher is better).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct TextQueryIn {
+    /// Words (OR-ed), `"quoted phrases"`, `+required`, `-excluded`, `field:word`.
+    pub(crate) query: String,
+    /// The text field that words naming no field search (default: every text field).
+    #[serde(default)]
+    pub(crate) field: Option<String>,
+}
+
+/// `POST /v1/collections/{name}/search` body: a vector search (`vector`) or a full-text
+/// search (`text`); exactly one of the two.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct Search {
-    #[schema(value_type = Vec<f32>)]
-    pub(crate) vector: VectorIn,
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<f32>>)]
+    pub(crate) vector: Option<VectorIn>,
+    #[serde(default)]
+    pub(crate) text: Option<TextQueryIn>,
     #[serde(default = "ten")]
     #[schema(default = 10)]
     pub(crate) limit: usize,
@@ -67,10 +82,31 @@ pub(crate) struct Search {
 }
 
 impl Search {
-    /// The engine request.
+    /// The engine request. A body with both legs goes to the engine as it is, which
+    /// refuses it (fusion is not supported yet: 400 with the engine's message).
     pub(crate) fn into_request(self) -> Result<SearchRequest> {
-        let vector = self.vector.into_vec();
-        let mut r = SearchRequest::new(&vector)
+        let vector = self.vector.map(VectorIn::into_vec).unwrap_or_default();
+        let mut r = SearchRequest::new(&vector);
+        match self.text {
+            Some(text) => {
+                if self.ef.is_some() || self.quality.is_some() {
+                    return Err(Error::bad_request(
+                        "\"ef\" and \"quality\" apply to the vector index, not to a text search",
+                    ));
+                }
+                r = r.text_query(&text.query);
+                if let Some(field) = &text.field {
+                    r = r.text_field(field);
+                }
+            }
+            None if vector.is_empty() => {
+                return Err(Error::bad_request(
+                    "give a \"vector\" (vector search) or a \"text\" query (full-text search)",
+                ));
+            }
+            None => {}
+        }
+        r = r
             .limit(self.limit)
             .offset(self.offset)
             .with_payload(self.with_payload)
@@ -118,7 +154,7 @@ impl SearchBatch {
 pub(crate) struct Hit {
     pub(crate) id: u64,
     /// Similarity (cosine, dot, jaccard: higher is better) or distance (euclidean,
-    /// hamming: lower is better).
+    /// hamming: lower is better); BM25 for a text search (higher is better).
     pub(crate) score: f32,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]

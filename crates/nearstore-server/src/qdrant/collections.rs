@@ -1,16 +1,20 @@
 //! Qdrant collection routes: `GET /`, list, exists, get info, create, delete, and payload
-//! indexes.
+//! indexes (keyword, integer, float, bool, and full-text: [`text_index`]).
 
 use std::time::Instant;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use nearstore::{DistanceMetric, FieldIndexKind, Filter, StorageMode, VectorCollection};
+use nearstore::{
+    ALL_FIELD, AnalyzerConfig, DistanceMetric, FieldIndexKind, Filter, StorageMode,
+    VectorCollection,
+};
 use serde_json::{Map, Value, json};
 
 use crate::body::{JsonBody, Typed, qdrant_ok};
 use crate::error::{Error, Result, blocking};
 use crate::qdrant::model::UpdateCollection;
+use crate::qdrant::text_index;
 use crate::routes::collections::{HnswOptions, collection_config};
 use crate::state::AppState;
 
@@ -113,6 +117,19 @@ pub(crate) fn info(c: &VectorCollection) -> Result<Value> {
         schema.insert(
             field,
             json!({"data_type": schema_name(kind), "points": indexed}),
+        );
+    }
+    // Named full-text fields (the every-string-leaf field has no payload key to report).
+    let text_fields = c.text_config().map(|t| t.fields).unwrap_or_default();
+    for f in text_fields.into_iter().filter(|f| f.name != ALL_FIELD) {
+        let indexed = c.count(Some(&Filter::is_not_null(&f.name)))?;
+        schema.insert(
+            f.name,
+            json!({
+                "data_type": "text",
+                "params": text_index::params(&f.analyzer),
+                "points": indexed,
+            }),
         );
     }
     Ok(json!({
@@ -289,14 +306,20 @@ pub(crate) fn update_result() -> Value {
     json!({"operation_id": 0, "status": "completed"})
 }
 
-fn parse_schema(v: Option<&Value>) -> Result<FieldIndexKind> {
+/// The index a `field_schema` asks for.
+enum Schema {
+    Payload(FieldIndexKind),
+    Text(AnalyzerConfig),
+}
+
+fn parse_schema(v: Option<&Value>) -> Result<Schema> {
     let name = match v {
         Some(Value::String(s)) => s.as_str(),
         Some(Value::Object(o)) => o.get("type").and_then(Value::as_str).unwrap_or(""),
         _ => "",
     };
-    match name {
-        "keyword" => Ok(FieldIndexKind::Keyword),
+    Ok(Schema::Payload(match name {
+        "keyword" => FieldIndexKind::Keyword,
         "integer" => {
             let flag = |k: &str| match v.and_then(|o| o.get(k)) {
                 Some(Value::Bool(b)) => *b,
@@ -307,17 +330,24 @@ fn parse_schema(v: Option<&Value>) -> Result<FieldIndexKind> {
                     "an integer index must have lookup or range enabled",
                 ));
             }
-            Ok(FieldIndexKind::Integer)
+            FieldIndexKind::Integer
         }
-        "float" => Ok(FieldIndexKind::Float),
-        "bool" => Ok(FieldIndexKind::Bool),
-        "text" | "geo" | "datetime" | "uuid" => {
-            Err(Error::not_supported(format!("the {name} payload index")))
+        "float" => FieldIndexKind::Float,
+        "bool" => FieldIndexKind::Bool,
+        "text" => {
+            return Ok(Schema::Text(text_index::analyzer(
+                v.unwrap_or(&Value::Null),
+            )?));
         }
-        _ => Err(Error::bad_request(
-            "field_schema must be keyword, integer, float or bool",
-        )),
-    }
+        "geo" | "datetime" | "uuid" => {
+            return Err(Error::not_supported(format!("the {name} payload index")));
+        }
+        _ => {
+            return Err(Error::bad_request(
+                "field_schema must be keyword, integer, float, bool or text",
+            ));
+        }
+    }))
 }
 
 /// `PUT /collections/{name}/index`: `{"field_name", "field_schema"}`.
@@ -332,19 +362,35 @@ pub(crate) async fn create_index(
         .and_then(Value::as_str)
         .ok_or_else(|| Error::bad_request("field_name must be a string"))?
         .to_string();
-    let kind = parse_schema(body.get("field_schema"))?;
+    if field == ALL_FIELD {
+        return Err(Error::bad_request(format!(
+            "field_name {ALL_FIELD:?} is reserved (every string leaf)"
+        )));
+    }
+    let schema = parse_schema(body.get("field_schema"))?;
     let c = state.collection(&name)?;
-    blocking(move || Ok(c.create_field_index(&field, kind)?)).await?;
+    blocking(move || match schema {
+        Schema::Payload(kind) => Ok(c.create_field_index(&field, kind)?),
+        Schema::Text(analyzer) => Ok(c.create_text_index(&field, analyzer)?),
+    })
+    .await?;
     Ok(qdrant_ok(update_result(), started))
 }
 
-/// `DELETE /collections/{name}/index/{field_name}`.
+/// `DELETE /collections/{name}/index/{field_name}`: drops the field's payload index and its
+/// full-text index, whichever exist.
 pub(crate) async fn delete_index(
     State(state): State<AppState>,
     Path((name, field)): Path<(String, String)>,
 ) -> Result<Response> {
     let started = Instant::now();
     let c = state.collection(&name)?;
-    blocking(move || Ok(c.drop_field_index(&field)?)).await?;
+    blocking(move || {
+        if field != ALL_FIELD {
+            c.drop_text_index(&field)?;
+        }
+        Ok(c.drop_field_index(&field)?)
+    })
+    .await?;
     Ok(qdrant_ok(update_result(), started))
 }

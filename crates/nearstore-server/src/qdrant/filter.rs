@@ -8,7 +8,8 @@
 //! | `{"key": k, "match": {"value": v}}` | `eq(k, v)` (any element of an array) |
 //! | `match: {"any": [..]}` | `in` |
 //! | `match: {"except": [..]}` | `is_not_null(k) and not_in(k, ..)` |
-//! | `match: {"text": s}` | `contains(k, s)` (substring; no full-text index) |
+//! | `match: {"text": s}` | `text(k, s)`: every term of `s` occurs in the field (cut by the field's full-text index analyzer; a field without one by the default analyzer, which is word-level where Qdrant matches a substring) |
+//! | `match: {"phrase": s}` | `phrase(k, s)`: the terms occur adjacent and in order |
 //! | `range: {gt, gte, lt, lte}` | the same comparisons, and-ed (numbers or date strings) |
 //! | `geo_radius`, `geo_bounding_box` | `geo_radius`, `geo_box` |
 //! | `{"is_null": {"key": k}}`, `{"key": k, "is_null": true}` | `is_explicit_null(k)` (an explicit `null`; a missing field does not match) |
@@ -16,8 +17,8 @@
 //! | `{"has_id": [...]}` (at any depth, in any clause) | `has_id` (resolved by the engine to its id bitmap) |
 //!
 //! Keys are dotted paths (`metadata.source`). Array paths (`a[].b`), `nested`,
-//! `has_vector`, `values_count`, `min_should`, `geo_polygon`, `match.phrase` and
-//! `match.text_any` are answered 400 "not supported".
+//! `has_vector`, `values_count`, `min_should`, `geo_polygon` and `match.text_any` are
+//! answered 400 "not supported".
 
 use nearstore::Filter;
 use nearstore::filter::GeoPoint;
@@ -275,15 +276,19 @@ fn match_condition(key: &str, m: &Map<String, Value>) -> Result<Filter> {
         let text = v
             .as_str()
             .ok_or_else(|| Error::bad_request("match.text must be a string"))?;
-        return Ok(Filter::contains(key, Value::String(text.to_string())));
+        return Ok(Filter::text(key, text));
     }
-    for unsupported in ["phrase", "text_any"] {
-        if m.contains_key(unsupported) {
-            return Err(Error::not_supported(format!("match.{unsupported}")));
-        }
+    if let Some(v) = m.get("phrase") {
+        let text = v
+            .as_str()
+            .ok_or_else(|| Error::bad_request("match.phrase must be a string"))?;
+        return Ok(Filter::phrase(key, text));
+    }
+    if m.contains_key("text_any") {
+        return Err(Error::not_supported("match.text_any"));
     }
     Err(Error::bad_request(format!(
-        "unknown match {} (expected value, any, except or text)",
+        "unknown match {} (expected value, any, except, text or phrase)",
         Value::Object(m.clone())
     )))
 }
@@ -316,8 +321,21 @@ mod tests {
         assert!(except.matches(&json!({"c": "b"})));
         assert!(!except.matches(&json!({"c": "a"})));
         assert!(!except.matches(&json!({})));
-        let text = f(json!({"must": [{"key": "t", "match": {"text": "vec"}}]}));
-        assert!(text.matches(&json!({"t": "a vector db"})));
+        // Full-text conditions go to the engine (which resolves them through its text index).
+        assert_eq!(
+            f(json!({"must": [{"key": "t", "match": {"text": "vector db"}}]})),
+            Filter::and(vec![Filter::text("t", "vector db")])
+        );
+        assert_eq!(
+            f(json!({"must": {"key": "t", "match": {"phrase": "vector db"}}})),
+            Filter::and(vec![Filter::phrase("t", "vector db")])
+        );
+        let e =
+            translate(Some(&json!({"must": {"key": "t", "match": {"phrase": 3}}}))).unwrap_err();
+        assert!(
+            e.to_string().contains("match.phrase must be a string"),
+            "{e}"
+        );
         for empty in [
             f(json!({"must": [{"is_empty": {"key": "t"}}]})),
             f(json!({"must": [{"key": "t", "is_empty": true}]})),

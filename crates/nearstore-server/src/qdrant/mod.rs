@@ -17,6 +17,7 @@ pub(crate) mod model;
 pub(crate) mod points;
 pub(crate) mod query;
 pub(crate) mod recommend;
+pub(crate) mod text_index;
 
 use crate::auth::Access::{Open, Read, Write};
 use crate::routes::Verb::{Delete, Get, Patch, Post, Put};
@@ -90,7 +91,7 @@ pub(crate) fn routes() -> Vec<Route> {
             "/collections/{name}/index",
             Write,
             Q,
-            "Create a payload index (keyword, integer, float, bool)",
+            "Create a payload index (keyword, integer, float, bool, text)",
             collections::create_index,
         ),
         route(

@@ -6,6 +6,7 @@ pub(crate) mod admin;
 pub(crate) mod collections;
 pub(crate) mod points;
 pub(crate) mod search;
+pub(crate) mod text;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
@@ -29,6 +30,7 @@ use crate::model::points::{
 };
 use crate::model::search::{BatchAnswer, Search, SearchAnswer, SearchBatch};
 use crate::model::service::{Flushed, QueryAnswer, QueryText, Verified};
+use crate::model::text::{TextConfig, TextIndexState};
 use crate::state::AppState;
 use crate::{limits, metrics, openapi, qdrant};
 
@@ -298,7 +300,7 @@ fn native() -> Vec<Route> {
             "/v1/collections/{name}/search",
             Read,
             N,
-            "Vector search {vector, limit, offset, filter, ef|quality, with_payload, with_vector, score_threshold}",
+            "Vector search {vector, ...} or full-text search {text: {query, field}, ...} with {limit, offset, filter, ef|quality, with_payload, with_vector, score_threshold}",
             search::search,
         )
         .takes::<Search>().answers::<SearchAnswer>(),
@@ -311,6 +313,33 @@ fn native() -> Vec<Route> {
             search::search_batch,
         )
         .takes::<SearchBatch>().answers::<BatchAnswer>(),
+        route(
+            Get,
+            "/v1/collections/{name}/text",
+            Read,
+            N,
+            "Full-text index: its fields (analyzer, BM25) and counts",
+            text::get,
+        )
+        .answers::<TextIndexState>(),
+        route(
+            Put,
+            "/v1/collections/{name}/text",
+            Write,
+            N,
+            "Set the full-text fields {fields: [{name, analyzer, bm25}]} (indexes existing points)",
+            text::set,
+        )
+        .takes::<TextConfig>().answers::<TextIndexState>(),
+        route(
+            Delete,
+            "/v1/collections/{name}/text",
+            Write,
+            N,
+            "Turn full-text indexing off",
+            text::turn_off,
+        )
+        .answers::<TextIndexState>(),
         route(
             Get,
             "/v1/collections/{name}/indexes",

@@ -12,3 +12,4 @@ mod qdrant_conformance;
 mod qdrant_requests;
 mod qdrant_routes;
 mod shutdown;
+mod text;

@@ -122,6 +122,46 @@ async fn live_answers_of_every_native_route_match_the_document() {
         ),
         (
             Method::POST,
+            "/v1/collections/docs/search",
+            "/v1/collections/{name}/search",
+            Some(json!({"text": {"query": "en de"}, "limit": 2})),
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v1/collections/docs/text",
+            "/v1/collections/{name}/text",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::PUT,
+            "/v1/collections/docs/text",
+            "/v1/collections/{name}/text",
+            Some(
+                json!({"fields": [{"name": "lang", "analyzer": {"tokenizer": "word",
+                "stemmer": "english", "max_token_chars": 10}}]}),
+            ),
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v1/collections/docs/search",
+            "/v1/collections/{name}/search",
+            Some(
+                json!({"text": {"query": "en", "field": "lang"}, "filter": {"field": "n", "eq": 1}}),
+            ),
+            StatusCode::OK,
+        ),
+        (
+            Method::DELETE,
+            "/v1/collections/docs/text",
+            "/v1/collections/{name}/text",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
             "/v1/collections/docs/indexes",
             "/v1/collections/{name}/indexes",
             Some(json!({"field": "lang", "kind": "keyword"})),
@@ -218,13 +258,19 @@ fn request_schemas_are_real() {
     assert_eq!(upsert["$ref"], "#/components/schemas/Upsert", "{upsert}");
     let search = &doc["components"]["schemas"]["Search"];
     assert!(search["properties"]["vector"].is_object(), "{search}");
+    assert!(search["properties"]["text"].is_object(), "{search}");
+    // A search has a vector or a text query: neither is required on its own.
     assert!(
-        search["required"]
+        search.get("required").is_none_or(|r| !r
             .as_array()
             .unwrap()
-            .contains(&json!("vector")),
+            .iter()
+            .any(|f| f == "vector" || f == "text")),
         "{search}"
     );
+    let text = &doc["components"]["schemas"]["TextConfig"];
+    assert!(text["properties"]["fields"].is_object(), "{text}");
+    assert!(doc["components"]["schemas"]["TokenizerName"]["enum"].is_array());
     assert!(doc["components"]["schemas"]["MetricName"]["enum"].is_array());
 }
 

@@ -302,7 +302,7 @@ async fn qdrant_filters_translate() {
     assert_eq!(
         filtered(
             &s,
-            json!({"must": [{"key": "city", "match": {"text": "ari"}}]})
+            json!({"must": [{"key": "city", "match": {"text": "PARIS"}}]})
         )
         .await,
         vec![json!(U1)]
@@ -452,7 +452,7 @@ async fn unsupported_features_say_not_supported() {
         (
             "PUT",
             "/collections/qc/index",
-            json!({"field_name": "t", "field_schema": "text"}),
+            json!({"field_name": "t", "field_schema": {"type": "text", "tokenizer": "prefix"}}),
         ),
     ];
     for (method, path, body) in cases {

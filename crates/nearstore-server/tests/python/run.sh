@@ -18,7 +18,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install -q --disable-pip-version-check qdrant-client langchain-qdrant langchain-core pytest
 
-cargo build -q -p nearstore-server --example serve --manifest-path "$root/Cargo.toml"
+CARGO_TARGET_DIR="$target" cargo build -q -p nearstore-server --example serve --manifest-path "$root/Cargo.toml"
 server_bin="$target/debug/examples/serve"
 
 work="$(mktemp -d)"

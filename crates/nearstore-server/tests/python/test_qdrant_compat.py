@@ -220,3 +220,77 @@ def test_langchain_vector_store():
     assert store.delete(ids)
     assert all(d.page_content != "durian smells" for d in store.similarity_search("durian smells", k=5))
     assert store.client.count("py_langchain").count == 4
+
+
+TEXTS = [
+    "The quick brown fox jumps over the lazy dog",
+    "A quick brown dog runs in the park",
+    "Lazy afternoons in the park with a good book",
+    "Foxes are quick and clever animals",
+    "The dog sleeps all day long",
+    "Brown bears and brown foxes live in the forest",
+]
+
+
+def test_full_text_index_and_match_text(client):
+    name = "py_text"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(name, vectors_config=models.VectorParams(size=DIM, distance=models.Distance.COSINE))
+    client.upsert(
+        name,
+        points=[models.PointStruct(id=i + 1, vector=vec(i + 1), payload={"body": t}) for i, t in enumerate(TEXTS)],
+        wait=True,
+    )
+    client.create_payload_index(
+        name,
+        field_name="body",
+        field_schema=models.TextIndexParams(
+            type="text",
+            tokenizer=models.TokenizerType.WORD,
+            lowercase=True,
+            min_token_len=2,
+            max_token_len=20,
+        ),
+        wait=True,
+    )
+    schema = client.get_collection(name).payload_schema["body"]
+    assert schema.data_type == models.PayloadSchemaType.TEXT
+    assert schema.points == len(TEXTS)
+
+    def cond(match):
+        return models.Filter(must=[models.FieldCondition(key="body", match=match)])
+
+    quick_fox = cond(models.MatchText(text="QUICK fox"))
+    dog = cond(models.MatchText(text="dog"))
+    # Search: every word present (any case), among the vector hits.
+    hits = client.query_points(name, query=vec(1), query_filter=dog, limit=10).points
+    assert sorted(h.id for h in hits) == [1, 2, 5]
+    hits = client.query_points(name, query=vec(1), query_filter=quick_fox, limit=10).points
+    assert [h.id for h in hits] == [1]
+    # Scroll and count agree.
+    records, _ = client.scroll(name, scroll_filter=dog, limit=10)
+    assert sorted(r.id for r in records) == [1, 2, 5]
+    assert client.count(name, count_filter=dog, exact=True).count == 3
+    park_not_lazy = models.Filter(
+        must=[models.FieldCondition(key="body", match=models.MatchText(text="park"))],
+        must_not=[models.FieldCondition(key="body", match=models.MatchText(text="lazy"))],
+    )
+    assert client.count(name, count_filter=park_not_lazy, exact=True).count == 1
+    if hasattr(models, "MatchPhrase"):
+        phrase = cond(models.MatchPhrase(phrase="quick brown"))
+        records, _ = client.scroll(name, scroll_filter=phrase, limit=10)
+        assert sorted(r.id for r in records) == [1, 2]
+        assert client.count(name, count_filter=cond(models.MatchPhrase(phrase="brown quick")), exact=True).count == 0
+
+    # An option NearStore does not support is refused, not ignored.
+    with pytest.raises(Exception, match="not supported"):
+        client.create_payload_index(
+            name,
+            field_name="other",
+            field_schema=models.TextIndexParams(type="text", tokenizer=models.TokenizerType.PREFIX),
+            wait=True,
+        )
+    client.delete_payload_index(name, "body", wait=True)
+    assert "body" not in client.get_collection(name).payload_schema
+    client.delete_collection(name)
