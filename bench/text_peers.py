@@ -157,6 +157,7 @@ def main():
     r.add_argument("--seconds", type=float, default=3.0)
     r.add_argument("--index-threads", type=int, default=1)
     r.add_argument("--nearstore-json", help="NearStore's text_bench --json output file")
+    r.add_argument("--engine-json", help="`nearstore bench text --json` output file (the engine path)")
     r.add_argument("--json", action="store_true", help="print one JSON object")
     g = sub.add_parser("passages", help="write the longer passage corpus")
     g.add_argument("out")
@@ -172,28 +173,46 @@ def main():
     if args.nearstore_json:
         with open(args.nearstore_json) as f:
             ours = json.loads(f.read())
+    engine = None
+    if args.engine_json:
+        with open(args.engine_json) as f:
+            e = json.loads(f.read())
+        # The engine benchmark's figures under this table's names.
+        engine = {"engine": "nearstore (engine)", "documents": e["documents"],
+                  "docs_per_second": e["index_docs_per_second"], "index_seconds": e["index_seconds"],
+                  "index_bytes": e["index_image_bytes"], "qps_k10": e["qps_k10_single_thread"]}
+        if e.get("top10_exact_queries") is not None:
+            engine["exactness"] = {"top10_exact_queries": e["top10_exact_queries"], "queries": e["queries"],
+                                   "max_relative_score_error": e.get("max_relative_score_error")}
     if args.json:
-        print(json.dumps({"nearstore": ours, "tantivy": peer}))
+        print(json.dumps({"nearstore": ours, "nearstore_engine": engine, "tantivy": peer}))
         return
     rows = [("engine", "engine"), ("documents", "documents"), ("docs/s indexed", "docs_per_second"),
             ("index s", "index_seconds"), ("index bytes", "index_bytes"), ("QPS k=10 (1 thread)", "qps_k10")]
-    print("%-22s %22s %22s" % ("", "nearstore-text", peer["engine"]))
+    print("%-22s %22s %22s %22s" % ("", "nearstore-text", "nearstore (engine)", peer["engine"]))
     for label, key in rows[1:]:
         a = ours.get(key) if ours else None
+        c = engine.get(key) if engine else None
         b = peer.get(key)
         fmt = lambda v: "-" if v is None else ("%.1f" % v if isinstance(v, float) else str(v))
-        print("%-22s %22s %22s" % (label, fmt(a), fmt(b)))
-    for name, rep in (("nearstore-text", ours), (peer["engine"], peer)):
+        print("%-22s %22s %22s %22s" % (label, fmt(a), fmt(c), fmt(b)))
+    for name, rep in (("nearstore-text", ours), ("nearstore (engine)", engine), (peer["engine"], peer)):
         if rep and rep.get("exactness"):
             e = rep["exactness"]
-            print("%s exactness: %s/%s queries with top-10 ids equal to the ground truth, recall %.4f%s" % (
-                name, e["top10_exact_queries"], e["queries"], e["top10_recall"],
+            recall = e.get("top10_recall")
+            print("%s exactness: %s/%s queries with top-10 ids equal to the ground truth%s%s" % (
+                name, e["top10_exact_queries"], e["queries"],
+                ", recall %.4f" % recall if recall is not None else "",
                 ", max relative score error %.2e" % e["max_relative_score_error"]
                 if e.get("max_relative_score_error") is not None else ""))
     if ours:
         print("ratios nearstore/tantivy: QPS %.2fx, indexing %.2fx, index bytes %.2fx" % (
             ours["qps_k10"] / peer["qps_k10"], ours["docs_per_second"] / peer["docs_per_second"],
             ours["index_bytes"] / max(peer["index_bytes"], 1)))
+    if engine:
+        print("ratios nearstore (engine)/tantivy: QPS %.2fx, indexing %.2fx, index bytes %.2fx" % (
+            engine["qps_k10"] / peer["qps_k10"], engine["docs_per_second"] / peer["docs_per_second"],
+            engine["index_bytes"] / max(peer["index_bytes"], 1)))
 
 
 if __name__ == "__main__":
