@@ -161,6 +161,7 @@ impl HnswIndex {
             )));
         }
         index.quant = quant;
+        index.graph.get_mut().set_exact_source(Some(source.clone()));
         index.source = Some(source);
         Ok(index)
     }
