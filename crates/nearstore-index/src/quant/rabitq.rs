@@ -82,10 +82,25 @@ pub struct RabitqQuery {
     l2: bool,
 }
 
-/// The normalized Walsh-Hadamard transform of `x` (length a power of two), in place.
+/// The Walsh-Hadamard transform of `x` (length a power of two), in place, unnormalized
+/// (it scales norms by `√len`; callers fold the normalization into one pass).
 fn hadamard(x: &mut [f32]) {
     let n = x.len();
-    let mut h = 1;
+    // The first four stages inside blocks of 16 (fixed-size, unrolled), the rest in
+    // long vectorizable runs.
+    let (blocks, _) = x.as_chunks_mut::<16>();
+    for b in blocks {
+        for h in [1, 2, 4, 8] {
+            for i in 0..16 {
+                if i & h == 0 {
+                    let (a, c) = (b[i], b[i + h]);
+                    b[i] = a + c;
+                    b[i + h] = a - c;
+                }
+            }
+        }
+    }
+    let mut h = if n >= 16 { 16 } else { 1 };
     while h < n {
         for block in x.chunks_exact_mut(2 * h) {
             let (lo, hi) = block.split_at_mut(h);
@@ -96,10 +111,6 @@ fn hadamard(x: &mut [f32]) {
             }
         }
         h *= 2;
-    }
-    let scale = 1.0 / (n as f32).sqrt();
-    for v in x.iter_mut() {
-        *v *= scale;
     }
 }
 
@@ -162,6 +173,11 @@ impl RabitqCodebook {
                 *x *= s;
             }
             hadamard(out);
+        }
+        // Each unnormalized transform scaled the norm by √P.
+        let scale = (padded as f32).powf(-(ROUNDS as f32) / 2.0);
+        for x in out.iter_mut() {
+            *x *= scale;
         }
         norm
     }
@@ -233,15 +249,19 @@ impl RabitqCodebook {
         };
         let mut planes = vec![0u64; QUERY_BITS * words];
         let mut code_sum = 0u64;
-        for (i, x) in rotated.iter().enumerate() {
-            let u = if delta > 0.0 {
-                ((x - low) / delta).round().clamp(0.0, levels) as u64
-            } else {
-                0
-            };
-            code_sum += u;
-            for j in 0..QUERY_BITS {
-                planes[j * words + i / 64] |= ((u >> j) & 1) << (i % 64);
+        let inv = if delta > 0.0 { 1.0 / delta } else { 0.0 };
+        for (w, chunk) in rotated.chunks_exact(64).enumerate() {
+            let mut bits = [0u64; QUERY_BITS];
+            for (i, x) in chunk.iter().enumerate() {
+                // Round to nearest (the value is non-negative; `as` saturates).
+                let u = (((x - low) * inv + 0.5) as u64).min(levels as u64);
+                code_sum += u;
+                for (j, b) in bits.iter_mut().enumerate() {
+                    *b |= ((u >> j) & 1) << i;
+                }
+            }
+            for (j, b) in bits.into_iter().enumerate() {
+                planes[j * words + w] = b;
             }
         }
         let low = if low.is_finite() { low } else { 0.0 };
@@ -280,10 +300,11 @@ impl RabitqCodebook {
                 if bit { r / root } else { -r / root }
             })
             .collect();
+        let scale = 1.0 / root;
         for round in self.signs.chunks_exact(padded).rev() {
             hadamard(&mut x);
             for (v, s) in x.iter_mut().zip(round) {
-                *v *= s;
+                *v *= s * scale;
             }
         }
         out.clear();
