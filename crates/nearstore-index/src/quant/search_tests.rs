@@ -9,8 +9,8 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::{
-    AllowList, DistanceMetric, FlatIndex, HnswIndex, HnswParams, IdSetAllowList, SearchHit,
-    SearchQuality, VectorIndex,
+    AllowList, DistanceMetric, FlatIndex, HnswIndex, HnswParams, IdSetAllowList, QueryOptions,
+    SearchHit, SearchQuality, VectorIndex,
 };
 
 fn quantized(
@@ -398,4 +398,49 @@ proptest! {
         prop_assert!(hits.iter().all(|h| h.id % 2 == 0 && !dead.contains(&h.id)));
         assert_exact_scores(&flat, q, &hits);
     }
+}
+
+#[test]
+fn the_one_query_entry_point_honours_its_stop_hook_and_rescoring() {
+    let data = random_vectors(1500, 24, 31);
+    let (index, flat, _) = quantized(&data, DistanceMetric::Euclidean, StorageMode::Sq8);
+    let q = &random_vectors(1, 24, 32)[0];
+    let stop = || true;
+    let stopped = QueryOptions {
+        stop: Some(&stop),
+        ..QueryOptions::default()
+    };
+    assert_eq!(index.query(q, 10, &stopped).unwrap(), None, "gave up");
+    let go_on = || false;
+    let odd = IdSetAllowList::new((0..1500).filter(|i| i % 2 == 1));
+    let opts = QueryOptions {
+        quality: SearchQuality::Ef(64),
+        allow: Some(&odd),
+        rescore: SearchOptions {
+            rerank: Some(true),
+            oversampling: Some(3.0),
+        },
+        stop: Some(&go_on),
+    };
+    let hits = index.query(q, 10, &opts).unwrap().unwrap();
+    assert_eq!(hits.len(), 10);
+    assert!(hits.iter().all(|h| h.id % 2 == 1));
+    assert_exact_scores(&flat, q, &hits);
+    // The shorthands answer as the entry point does.
+    let with = index
+        .search_with(q, 10, SearchQuality::Ef(64), Some(&odd), opts.rescore)
+        .unwrap();
+    assert_eq!(with, hits);
+    let until = index
+        .search_until(q, 10, SearchQuality::Ef(64), Some(&odd), &go_on)
+        .unwrap();
+    assert_eq!(until.map(|h| ids(&h)), Some(ids(&hits)));
+    let bad = QueryOptions {
+        rescore: SearchOptions {
+            rerank: None,
+            oversampling: Some(0.5),
+        },
+        ..QueryOptions::default()
+    };
+    assert!(index.query(q, 10, &bad).is_err());
 }
