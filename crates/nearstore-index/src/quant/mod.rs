@@ -81,7 +81,7 @@ impl StorageMode {
             StorageMode::Full => 1.0,
             StorageMode::Sq8 => 2.0,
             StorageMode::Binary => 8.0,
-            StorageMode::Rabitq => 10.0,
+            StorageMode::Rabitq => 3.0,
         }
     }
 }
