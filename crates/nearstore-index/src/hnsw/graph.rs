@@ -195,7 +195,7 @@ impl Graph {
     /// for other rows).
     #[inline]
     pub fn estimate(&self, p: &Probe<'_>, slot: u32) -> (f32, f32) {
-        self.rows.estimate(p, slot as usize)
+        self.rows.estimate(self.dim, p, slot as usize)
     }
 
     /// Prefetches a slot's row (its first lines, or all of it).

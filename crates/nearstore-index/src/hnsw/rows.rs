@@ -234,7 +234,7 @@ impl Rows {
                 let w = book.words();
                 kernels().hamming_bits(q, &codes[slot * w..(slot + 1) * w]) as f32
             }
-            (Rows::Rabitq { .. }, ProbeKind::Rabitq(_)) => self.estimate(p, slot).0,
+            (Rows::Rabitq { .. }, ProbeKind::Rabitq(_)) => self.estimate(dim, p, slot).0,
             _ => f32::INFINITY,
         }
     }
@@ -242,13 +242,13 @@ impl Rows {
     /// RaBitQ's estimated distance from `p` to `slot` and its error bound; other rows give
     /// their traversal distance with a zero bound.
     #[inline]
-    pub fn estimate(&self, p: &Probe<'_>, slot: usize) -> (f32, f32) {
+    pub fn estimate(&self, dim: usize, p: &Probe<'_>, slot: usize) -> (f32, f32) {
         match (self, &p.kind) {
             (Rows::Rabitq { book, blocks }, ProbeKind::Rabitq(q)) => {
                 let stride = book.stride();
                 book.estimate(q, &blocks[slot * stride..(slot + 1) * stride])
             }
-            _ => (self.distance(0, p, slot), 0.0),
+            _ => (self.distance(dim, p, slot), 0.0),
         }
     }
 

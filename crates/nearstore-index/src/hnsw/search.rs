@@ -119,8 +119,10 @@ pub(super) fn search_layer(
     visited: &mut VisitedSet,
     accept: impl Fn(u32) -> bool,
 ) -> Vec<Near<u32>> {
-    let mut candidates: BinaryHeap<Reverse<Near<u32>>> = BinaryHeap::with_capacity(ef * 2);
-    let mut results: BinaryHeap<Near<u32>> = BinaryHeap::with_capacity(ef + 1);
+    // Reserved up to a bound (`ef` may be huge, see `pool::Pool::new`); they grow past it.
+    let reserve = ef.min(4096);
+    let mut candidates: BinaryHeap<Reverse<Near<u32>>> = BinaryHeap::with_capacity(reserve * 2);
+    let mut results: BinaryHeap<Near<u32>> = BinaryHeap::with_capacity(reserve + 1);
     for &e in entries {
         if visited.insert(e.id) {
             candidates.push(Reverse(e));
