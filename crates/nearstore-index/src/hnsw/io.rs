@@ -241,8 +241,19 @@ impl HnswIndex {
             if level > 31 || end > upper_blocks {
                 return Err(corrupt(path, format!("slot {slot} has bad upper layers")));
             }
-            for b in start as usize..end {
-                if !check_block(&upper[b * (m + 1)..(b + 1) * (m + 1)]) {
+            for (layer, b) in (start as usize..end).enumerate() {
+                let block = &upper[b * (m + 1)..(b + 1) * (m + 1)];
+                // A link on layer L must reach a node that has layer L (a search descends
+                // into the target's own list on that layer; found by fuzzing).
+                let reaches_layer = || {
+                    let count = (block[0] as usize).min(m);
+                    block[1..=count].iter().all(|&l| {
+                        levels
+                            .get(l as usize)
+                            .is_some_and(|&t| usize::from(t) > layer)
+                    })
+                };
+                if !check_block(block) || !reaches_layer() {
                     return Err(corrupt(
                         path,
                         format!("an upper list of slot {slot} is damaged"),
