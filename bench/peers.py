@@ -297,7 +297,7 @@ def main():
     ap.add_argument("--repeats", type=int, default=3,
                     help="timed passes over the query set per ef, best kept, for every system (default 3)")
     ap.add_argument("--storage-modes", default="full",
-                    help="nearstore storage modes, each run as its own system (comma list: full,sq8,binary)")
+                    help="nearstore storage modes, each run as its own system (comma list: full,sq8,binary,rabitq)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="run the whole list of systems this many times, interleaved; each system's "
                          "best QPS per ef over the rounds is kept (a noisy machine slows whoever runs then)")

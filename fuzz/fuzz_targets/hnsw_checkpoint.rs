@@ -1,10 +1,12 @@
 //! The HNSW checkpoint (`nearstore_index::HnswIndex::load`). Checksums would stop almost
 //! every random file at the section header, so the input is cut into the checkpoint's
 //! thirteen sections (the nine of the graph, then the four of quantized storage: settings,
-//! codebook, codes, norms; each led by its little-endian u16 length, cut at the input's
-//! end) and written as a valid section file: the fuzzer then reaches the graph decoder
-//! itself (levels, links, entry point, free list) and the codes' decoder. A file that loads must answer a search and
-//! save again to a file that loads.
+//! codebook, codes, norms / RaBitQ factors; each led by its little-endian u16 length, cut
+//! at the input's end) and written as a valid section file: the fuzzer then reaches the
+//! graph decoder itself (levels, links, entry point, free list) and the codes' decoders
+//! (SQ8 ranges and norms, binary means, RaBitQ centroid, rotation signs and per-vector
+//! factors). A file that loads must answer a search (when its dimension is small enough
+//! to build a query for) and save again to a file that loads.
 #![no_main]
 
 use std::path::Path;
@@ -51,6 +53,17 @@ fuzz_target!(|data: &[u8]| {
     else {
         return;
     };
+    let dim = nearstore_index::VectorIndex::dimension(&index);
+    if dim <= 4096 {
+        let query: Vec<f32> = (0..dim).map(|i| (i % 7) as f32 - 3.0).collect();
+        let _ = nearstore_index::VectorIndex::search(
+            &index,
+            &query,
+            5,
+            nearstore_index::SearchQuality::Balanced,
+            None,
+        );
+    }
     let again = dir.join("again.bin");
     index.save(backend, &again, 0).expect("save a loaded index");
     HnswIndex::load_with_source(backend, &again, Some(source)).expect("a saved index loads");

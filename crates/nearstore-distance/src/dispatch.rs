@@ -128,6 +128,9 @@ kernel_table! {
     hamming_bits: u64 => u64;
     /// `popcount(a AND b)`, `popcount(a OR b)`.
     jaccard_bits: u64 => SetCounts;
+    /// `Σⱼ 2ʲ · popcount(a AND bⱼ)` over the bit planes `bⱼ` of `b` (see
+    /// [`scalar::and_popcount_planes`]).
+    and_popcount_planes: u64 => u64;
     @mixed {
         /// `Σ qᵢcᵢ` of an `f32` query and `u8` codes (asymmetric scalar-quantization
         /// distance: the caller folds the per-dimension scale into `q`).
@@ -154,6 +157,7 @@ pub(crate) static SCALAR: Kernels = Kernels {
     l2sq_i8: scalar::l2sq_i8,
     hamming_bits: scalar::hamming_bits,
     jaccard_bits: scalar::jaccard_bits,
+    and_popcount_planes: scalar::and_popcount_planes,
     dot_f32_u8: scalar::dot_f32_u8,
 };
 

@@ -82,7 +82,7 @@ pub use pairwise::{
     cosine, cosine_f16, dot, dot_f16, dot_i8, dot_u8, hamming_bits, jaccard_bits, l2, l2_squared,
     l2_squared_f16, l2_squared_i8, l2_squared_u8, set_counts_bits,
 };
-pub use prefetch::{prefetch_bytes, prefetch_vector};
+pub use prefetch::{prefetch_bytes, prefetch_vector, prefetch_words};
 pub use scorer::{F16Scorer, Scorer, prepare, prepare_f16};
 
 /// Errors of this crate.

@@ -18,6 +18,12 @@ pub fn prefetch_bytes(v: &[u8]) {
     prefetch_slice(v);
 }
 
+/// [`prefetch_vector`] for bit codes (binary and RaBitQ codes).
+#[inline]
+pub fn prefetch_words(v: &[u64]) {
+    prefetch_slice(v);
+}
+
 #[inline]
 fn prefetch_slice<T>(v: &[T]) {
     #[cfg(target_arch = "x86_64")]

@@ -190,6 +190,28 @@ pub fn hamming_bits(a: &[u64], b: &[u64]) -> u64 {
         .sum()
 }
 
+/// `Σⱼ 2ʲ · popcount(a AND bⱼ)`, where `b` holds `b.len() / a.len()` bit planes of
+/// `a.len()` words each (plane-major; a trailing partial plane is ignored, and an empty `a`
+/// gives 0): the inner product of a 1-bit code `a` with a query quantized to that many bits
+/// per dimension, whose bit `j` of every dimension forms plane `j` (RaBitQ's estimator).
+/// Wrapping modulo 2⁶⁴ (exact while `planes < 58`); planes from the 64th on count 0.
+pub fn and_popcount_planes(a: &[u64], b: &[u64]) -> u64 {
+    let n = a.len();
+    if n == 0 {
+        return 0;
+    }
+    let mut acc = 0u64;
+    for (j, plane) in b.chunks_exact(n).enumerate() {
+        let count: u64 = a
+            .iter()
+            .zip(plane)
+            .map(|(x, y)| u64::from((x & y).count_ones()))
+            .sum();
+        acc = acc.wrapping_add(count.checked_shl(j as u32).unwrap_or(0));
+    }
+    acc
+}
+
 /// `popcount(a AND b)` and `popcount(a OR b)`.
 pub fn jaccard_bits(a: &[u64], b: &[u64]) -> SetCounts {
     let mut counts = SetCounts::default();

@@ -43,7 +43,9 @@ mod space;
 pub use allow::{AllowAll, AllowList, IdSetAllowList};
 pub use error::{Error, Result};
 pub use flat::FlatIndex;
-pub use hnsw::{HnswIndex, HnswParams, SearchQuality, SearchStats, last_search_stats};
+pub use hnsw::{
+    HnswIndex, HnswParams, QueryOptions, SearchQuality, SearchStats, last_search_stats,
+};
 pub use nearstore_distance::DistanceMetric;
 pub use quant::{MemorySource, QuantConfig, SearchOptions, StorageMode, VectorSource};
 

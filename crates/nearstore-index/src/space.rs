@@ -96,6 +96,11 @@ impl Space {
         }
     }
 
+    /// Whether the internal distance is the negated dot product (cosine, dot product).
+    pub fn ranks_by_dot(&self) -> bool {
+        matches!(self.kind, Kind::NegDot)
+    }
+
     /// Whether the metric can be quantized (cosine, dot product, L2).
     pub fn quantizable(&self) -> bool {
         matches!(self.kind, Kind::NegDot | Kind::L2)

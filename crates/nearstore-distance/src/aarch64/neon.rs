@@ -342,6 +342,8 @@ static TABLE: Kernels = Kernels {
     l2sq_i8: l2sq_i8_k,
     hamming_bits: hamming_bits_k,
     jaccard_bits: jaccard_bits_k,
+    // `count_ones` compiles to NEON `cnt` here; no hand-written kernel this machine could test.
+    and_popcount_planes: scalar::and_popcount_planes,
     // No NEON kernel yet: the scalar oracle (this machine cannot test a NEON one).
     dot_f32_u8: scalar::dot_f32_u8,
 };

@@ -384,6 +384,7 @@ static TABLE: Kernels = Kernels {
     l2sq_i8: l2sq_i8_k,
     hamming_bits: super::popcnt::hamming_bits,
     jaccard_bits: super::popcnt::jaccard_bits,
+    and_popcount_planes: super::popcnt::and_popcount_planes,
     dot_f32_u8: dot_f32_u8_k,
 };
 

@@ -33,6 +33,34 @@ pub(crate) mod popcnt {
     }
 
     #[target_feature(enable = "popcnt")]
+    pub(crate) fn and_popcount_planes(a: &[u64], b: &[u64]) -> u64 {
+        let n = a.len();
+        if n == 0 {
+            return 0;
+        }
+        let mut acc = 0u64;
+        for (j, plane) in b.chunks_exact(n).enumerate() {
+            let (ac, at) = a.as_chunks::<4>();
+            let (bc, bt) = plane.as_chunks::<4>();
+            let mut s = [0u64; 4];
+            for (x, y) in ac.iter().zip(bc) {
+                for l in 0..4 {
+                    s[l] += u64::from((x[l] & y[l]).count_ones());
+                }
+            }
+            for (x, y) in at.iter().zip(bt) {
+                s[0] += u64::from((x & y).count_ones());
+            }
+            acc = acc.wrapping_add(
+                (s[0] + s[1] + s[2] + s[3])
+                    .checked_shl(j as u32)
+                    .unwrap_or(0),
+            );
+        }
+        acc
+    }
+
+    #[target_feature(enable = "popcnt")]
     pub(crate) fn jaccard_bits(a: &[u64], b: &[u64]) -> SetCounts {
         let n = a.len().min(b.len());
         let (ac, at) = a[..n].as_chunks::<4>();

@@ -6,11 +6,13 @@
 //! either old or new, every word is always a valid slot below `len()` (lists are zeroed and
 //! only ever hold valid slots), and writers of one node's lists hold that node's lock.
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use parking_lot::Mutex;
 
-use super::rows::{Probe, Rows};
+use super::rows::{Probe, ProbeKind, Rows};
+use crate::quant::VectorSource;
 use crate::space::Space;
 
 /// No upper-layer storage for this node.
@@ -32,6 +34,9 @@ pub struct Graph {
     upper_start: Vec<u32>,
     upper: Vec<AtomicU32>,
     locks: Vec<Mutex<()>>,
+    /// Where linking reads exact vectors when the rows are too coarse to link on
+    /// ([`Rows::links_exactly`]); `None` for an index without a vector source.
+    exact: Option<Arc<dyn VectorSource>>,
     /// Entry point and top level (`None` when empty).
     pub entry: Option<(u32, u8)>,
 }
@@ -56,8 +61,14 @@ impl Graph {
             upper_start: Vec::new(),
             upper: Vec::new(),
             locks: Vec::new(),
+            exact: None,
             entry: None,
         }
+    }
+
+    /// Sets the vector source linking reads exact vectors from (see [`Rows::links_exactly`]).
+    pub fn set_exact_source(&mut self, source: Option<Arc<dyn VectorSource>>) {
+        self.exact = source;
     }
 
     /// Slots (live, deleted or free).
@@ -145,16 +156,46 @@ impl Graph {
         self.rows.probe(space, q)
     }
 
-    /// A stored slot as a query.
+    /// A stored slot as a query (linking, repairs). On rows too coarse to link on, the
+    /// slot's exact vector from the source, scored exactly against the source's vectors.
     #[inline]
     pub fn probe_slot<'a>(&'a self, space: &'a Space, slot: u32) -> Probe<'a> {
+        if self.rows.links_exactly()
+            && let Some(source) = &self.exact
+        {
+            let mut v = None;
+            source.with_vector(self.external(slot), &mut |x| v = Some(space.prepare(x)));
+            if let Some(v) = v {
+                return Probe {
+                    space,
+                    kind: ProbeKind::Exact(v),
+                };
+            }
+        }
         self.rows.probe_slot(space, self.dim, slot as usize)
     }
 
-    /// Traversal distance from `p` to `slot`.
+    /// Traversal distance from `p` to `slot` (an exact probe reads the slot's vector from
+    /// the source; a slot the source does not hold is infinitely far).
     #[inline]
     pub fn distance(&self, p: &Probe<'_>, slot: u32) -> f32 {
+        if let ProbeKind::Exact(q) = &p.kind {
+            let mut d = f32::INFINITY;
+            if let Some(source) = &self.exact {
+                source.with_vector(self.external(slot), &mut |x| {
+                    d = p.space.distance_raw(q, x);
+                });
+            }
+            return d;
+        }
         self.rows.distance(self.dim, p, slot as usize)
+    }
+
+    /// The estimated distance from `p` to `slot` and its error bound (RaBitQ; zero bound
+    /// for other rows).
+    #[inline]
+    pub fn estimate(&self, p: &Probe<'_>, slot: u32) -> (f32, f32) {
+        self.rows.estimate(self.dim, p, slot as usize)
     }
 
     /// Prefetches a slot's row (its first lines, or all of it).
@@ -325,6 +366,7 @@ impl Graph {
             upper_start,
             upper: upper.into_iter().map(AtomicU32::new).collect(),
             locks: (0..n).map(|_| Mutex::new(())).collect(),
+            exact: None,
             entry,
         }
     }

@@ -21,6 +21,7 @@ use super::{HnswIndex, HnswParams};
 use crate::DistanceMetric;
 use crate::error::{Error, Result};
 use crate::quant::binary::BinaryCodebook;
+use crate::quant::rabitq::{Factors, RabitqCodebook};
 use crate::quant::sq8::Sq8Codebook;
 use crate::quant::{QuantConfig, StorageMode, VectorSource};
 use crate::space::Space;
@@ -111,6 +112,22 @@ impl HnswIndex {
                 bytes_of(codes.iter().copied(), u64::to_le_bytes),
                 Vec::new(),
             ),
+            Rows::Rabitq { book, blocks } => {
+                // Persisted as two sections (codes, factors), not in the memory layout.
+                let (w, stride) = (book.words(), book.stride());
+                let codes = blocks
+                    .chunks_exact(stride)
+                    .flat_map(|b| b[..w].iter().copied());
+                let factors = blocks
+                    .chunks_exact(stride)
+                    .map(|b| Factors::unpack([b[w], b[w + 1]]));
+                (
+                    Vec::new(),
+                    book.to_bytes(),
+                    bytes_of(codes, u64::to_le_bytes),
+                    bytes_of(factors, Factors::to_bytes),
+                )
+            }
         };
         let sections = [
             meta,
@@ -224,8 +241,19 @@ impl HnswIndex {
             if level > 31 || end > upper_blocks {
                 return Err(corrupt(path, format!("slot {slot} has bad upper layers")));
             }
-            for b in start as usize..end {
-                if !check_block(&upper[b * (m + 1)..(b + 1) * (m + 1)]) {
+            for (layer, b) in (start as usize..end).enumerate() {
+                let block = &upper[b * (m + 1)..(b + 1) * (m + 1)];
+                // A link on layer L must reach a node that has layer L (a search descends
+                // into the target's own list on that layer; found by fuzzing).
+                let reaches_layer = || {
+                    let count = (block[0] as usize).min(m);
+                    block[1..=count].iter().all(|&l| {
+                        levels
+                            .get(l as usize)
+                            .is_some_and(|&t| usize::from(t) > layer)
+                    })
+                };
+                if !check_block(block) || !reaches_layer() {
                     return Err(corrupt(
                         path,
                         format!("an upper list of slot {slot} is damaged"),
@@ -276,7 +304,7 @@ impl HnswIndex {
                 quant.mode.name()
             )));
         }
-        let graph = Graph::from_parts(
+        let mut graph = Graph::from_parts(
             dim,
             m,
             rows,
@@ -288,6 +316,9 @@ impl HnswIndex {
             upper,
             entry,
         );
+        if quant.mode != StorageMode::Full {
+            graph.set_exact_source(source.clone());
+        }
         let index = HnswIndex {
             params,
             dim,
@@ -405,6 +436,31 @@ fn load_rows(
                 book,
                 codes: decode(codes, u64::from_le_bytes),
             }
+        }
+        StorageMode::Rabitq => {
+            let book = RabitqCodebook::from_bytes(dim, book)
+                .ok_or_else(|| corrupt(path, "damaged RaBitQ codebook"))?;
+            let padded = RabitqCodebook::padded_dim(dim);
+            if codes.len() != n * book.words() * 8 || norms.len() != n * 16 || !vectors.is_empty() {
+                return Err(corrupt(path, "RaBitQ code section sizes"));
+            }
+            let factors = norms
+                .chunks_exact(16)
+                .enumerate()
+                .map(|(slot, b)| {
+                    Factors::from_bytes(b, padded).ok_or_else(|| {
+                        corrupt(path, format!("damaged RaBitQ factors of slot {slot}"))
+                    })
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let w = book.words();
+            let codes: Vec<u64> = decode(codes, u64::from_le_bytes);
+            let mut blocks = Vec::with_capacity(n * book.stride());
+            for (code, f) in codes.chunks_exact(w).zip(&factors) {
+                blocks.extend_from_slice(code);
+                blocks.extend_from_slice(&f.pack());
+            }
+            Rows::Rabitq { book, blocks }
         }
     };
     Ok((config, rows))

@@ -99,6 +99,32 @@ pub enum SearchQuality {
     Ef(usize),
 }
 
+/// Everything one search takes besides the query and `k` (per call; the one argument of
+/// [`HnswIndex::query`]).
+#[derive(Clone, Copy, Default)]
+pub struct QueryOptions<'a> {
+    /// How hard to search.
+    pub quality: SearchQuality,
+    /// Which points may be returned (all when `None`).
+    pub allow: Option<&'a dyn AllowList>,
+    /// Rescoring of a quantized index (ignored by a `full` one).
+    pub rescore: SearchOptions,
+    /// Asked now and then; the search gives up (`Ok(None)`) once it returns true (a
+    /// request's deadline).
+    pub stop: Option<&'a dyn Fn() -> bool>,
+}
+
+impl std::fmt::Debug for QueryOptions<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QueryOptions")
+            .field("quality", &self.quality)
+            .field("allow", &self.allow.map(|a| a.count_hint()))
+            .field("rescore", &self.rescore)
+            .field("stop", &self.stop.is_some())
+            .finish()
+    }
+}
+
 /// A hierarchical navigable small-world graph index.
 #[derive(Debug)]
 pub struct HnswIndex {
@@ -161,6 +187,7 @@ impl HnswIndex {
             )));
         }
         index.quant = quant;
+        index.graph.get_mut().set_exact_source(Some(source.clone()));
         index.source = Some(source);
         Ok(index)
     }
@@ -175,8 +202,39 @@ impl HnswIndex {
         self.graph.read().rows().mode()
     }
 
-    /// Like [`VectorIndex::search`], with per-search rescoring controls (see
-    /// [`SearchOptions`]; a `full` index ignores them).
+    /// The one search entry point: the `k` best points for `query` under `opts` (quality,
+    /// allow-list, rescoring, stop hook; see [`QueryOptions`]). `Ok(None)` when the stop
+    /// hook said to give up: it is asked before the search, between the passes of an
+    /// adaptive graph search and every 1,024 points of an exact scan.
+    ///
+    /// [`VectorIndex::search`], [`HnswIndex::search_with`] and [`HnswIndex::search_until`]
+    /// are shorthands for it.
+    pub fn query(
+        &self,
+        query: &[f32],
+        k: usize,
+        opts: &QueryOptions<'_>,
+    ) -> Result<Option<Vec<SearchHit>>> {
+        validate(query, self.dim)?;
+        if let Some(o) = opts.rescore.oversampling
+            && !(o.is_finite() && o >= 1.0)
+        {
+            return Err(Error::InvalidArgument(format!(
+                "oversampling must be at least 1, got {o}"
+            )));
+        }
+        let never = || false;
+        Ok(self.search_prepared(
+            &self.space.prepare(query),
+            k,
+            opts.quality,
+            opts.allow,
+            opts.rescore,
+            opts.stop.unwrap_or(&never),
+        ))
+    }
+
+    /// [`HnswIndex::query`] with rescoring controls and no stop hook.
     pub fn search_with(
         &self,
         query: &[f32],
@@ -185,24 +243,16 @@ impl HnswIndex {
         allow: Option<&dyn AllowList>,
         opts: SearchOptions,
     ) -> Result<Vec<SearchHit>> {
-        validate(query, self.dim)?;
-        if let Some(o) = opts.oversampling
-            && !(o.is_finite() && o >= 1.0)
-        {
-            return Err(Error::InvalidArgument(format!(
-                "oversampling must be at least 1, got {o}"
-            )));
-        }
-        let hits =
-            self.search_prepared(&self.space.prepare(query), k, quality, allow, opts, &|| {
-                false
-            });
-        Ok(hits.unwrap_or_default())
+        let opts = QueryOptions {
+            quality,
+            allow,
+            rescore: opts,
+            stop: None,
+        };
+        Ok(self.query(query, k, &opts)?.unwrap_or_default())
     }
 
-    /// [`VectorIndex::search`] that gives up when `stop` returns true: it is asked before
-    /// the search, between the passes of an adaptive graph search and every 1,024 points
-    /// of an exact scan. `Ok(None)` when it stopped.
+    /// [`HnswIndex::query`] with a stop hook and default rescoring.
     pub fn search_until(
         &self,
         query: &[f32],
@@ -211,15 +261,13 @@ impl HnswIndex {
         allow: Option<&dyn AllowList>,
         stop: &dyn Fn() -> bool,
     ) -> Result<Option<Vec<SearchHit>>> {
-        validate(query, self.dim)?;
-        Ok(self.search_prepared(
-            &self.space.prepare(query),
-            k,
+        let opts = QueryOptions {
             quality,
             allow,
-            SearchOptions::default(),
-            stop,
-        ))
+            rescore: SearchOptions::default(),
+            stop: Some(stop),
+        };
+        self.query(query, k, &opts)
     }
 
     /// The parameters.
@@ -278,16 +326,12 @@ impl VectorIndex for HnswIndex {
         quality: SearchQuality,
         allow: Option<&dyn AllowList>,
     ) -> Result<Vec<SearchHit>> {
-        validate(query, self.dim)?;
-        let hits = self.search_prepared(
-            &self.space.prepare(query),
-            k,
+        let opts = QueryOptions {
             quality,
             allow,
-            SearchOptions::default(),
-            &|| false,
-        );
-        Ok(hits.unwrap_or_default())
+            ..QueryOptions::default()
+        };
+        Ok(self.query(query, k, &opts)?.unwrap_or_default())
     }
 }
 

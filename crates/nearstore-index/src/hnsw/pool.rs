@@ -20,6 +20,9 @@ struct Entry {
     expanded: bool,
 }
 
+/// Most entries a pool reserves room for up front.
+const MAX_RESERVED: usize = 4096;
+
 /// A distance-sorted pool of at most `cap` nodes with an expansion cursor.
 #[derive(Debug)]
 struct Pool {
@@ -31,7 +34,10 @@ struct Pool {
 impl Pool {
     fn new(cap: usize) -> Self {
         Pool {
-            entries: Vec::with_capacity(cap + 1),
+            // Reserved up to a bound only: `cap` may come from a damaged checkpoint's
+            // `ef_search` or a caller's `Ef(n)` (found by fuzzing: a 5 GB reservation); the
+            // pool grows past it when a graph really has that many nodes to hold.
+            entries: Vec::with_capacity(cap.min(MAX_RESERVED) + 1),
             cap,
             cursor: 0,
         }

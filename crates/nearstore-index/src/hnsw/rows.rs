@@ -7,11 +7,12 @@
 
 use std::borrow::Cow;
 
-use nearstore_distance::{kernels, prefetch_bytes, prefetch_vector};
+use nearstore_distance::{kernels, prefetch_bytes, prefetch_vector, prefetch_words};
 
 use super::arena::VectorArena;
 use crate::quant::StorageMode;
 use crate::quant::binary::BinaryCodebook;
+use crate::quant::rabitq::{RabitqCodebook, RabitqQuery};
 use crate::quant::sq8::{Sq8Codebook, Sq8Query};
 use crate::space::Space;
 
@@ -41,20 +42,32 @@ pub enum Rows {
         /// Codes, slot-major.
         codes: Vec<u64>,
     },
+    /// RaBitQ codes, each followed by its packed correction factors (`stride()` words per
+    /// slot: one contiguous block a distance reads, prefetched as one).
+    Rabitq {
+        /// Centroid and rotation.
+        book: RabitqCodebook,
+        /// Code + factor blocks, slot-major.
+        blocks: Vec<u64>,
+    },
 }
 
 #[derive(Debug)]
-enum ProbeKind<'a> {
+pub(super) enum ProbeKind<'a> {
     F32(Cow<'a, [f32]>),
     Sq8(Sq8Query),
     Bits(Vec<u64>),
+    Rabitq(RabitqQuery),
+    /// A prepared vector scored exactly against the vector source's vectors (linking on
+    /// codes too coarse to choose neighbours with; see `Graph::distance`).
+    Exact(Vec<f32>),
 }
 
 /// A query (or a stored slot acting as one) ready to be scored against [`Rows`].
 #[derive(Debug)]
 pub struct Probe<'a> {
-    space: &'a Space,
-    kind: ProbeKind<'a>,
+    pub(super) space: &'a Space,
+    pub(super) kind: ProbeKind<'a>,
 }
 
 impl Rows {
@@ -69,7 +82,14 @@ impl Rows {
             Rows::Full(_) => StorageMode::Full,
             Rows::Sq8 { .. } => StorageMode::Sq8,
             Rows::Binary { .. } => StorageMode::Binary,
+            Rows::Rabitq { .. } => StorageMode::Rabitq,
         }
+    }
+
+    /// Whether graph links are chosen with exact distances from the vector source (the
+    /// 1-bit codes are too coarse to choose neighbours with).
+    pub fn links_exactly(&self) -> bool {
+        matches!(self, Rows::Rabitq { .. })
     }
 
     /// Reserves room for `additional` slots.
@@ -84,6 +104,7 @@ impl Rows {
                 sums.reserve(additional);
             }
             Rows::Binary { book, codes } => codes.reserve(additional * book.words()),
+            Rows::Rabitq { book, blocks } => blocks.reserve(additional * book.stride()),
         }
     }
 
@@ -103,6 +124,11 @@ impl Rows {
             Rows::Binary { book, codes } => {
                 codes.resize(codes.len() + book.words(), 0);
                 let slot = codes.len() / book.words() - 1;
+                self.set(dim, slot, v);
+            }
+            Rows::Rabitq { book, blocks } => {
+                blocks.resize(blocks.len() + book.stride(), 0);
+                let slot = blocks.len() / book.stride() - 1;
                 self.set(dim, slot, v);
             }
         }
@@ -126,6 +152,12 @@ impl Rows {
                 let w = book.words();
                 book.encode(v, &mut codes[slot * w..(slot + 1) * w]);
             }
+            Rows::Rabitq { book, blocks } => {
+                let (w, stride) = (book.words(), book.stride());
+                let block = &mut blocks[slot * stride..(slot + 1) * stride];
+                let f = book.encode(v, &mut block[..w]);
+                block[w..].copy_from_slice(&f.pack());
+            }
         }
     }
 
@@ -148,6 +180,7 @@ impl Rows {
                 book.encode(q, &mut bits);
                 ProbeKind::Bits(bits)
             }
+            Rows::Rabitq { book, .. } => ProbeKind::Rabitq(book.prepare(q)),
         };
         Probe { space, kind }
     }
@@ -164,6 +197,12 @@ impl Rows {
             Rows::Binary { book, codes } => {
                 let w = book.words();
                 ProbeKind::Bits(codes[slot * w..(slot + 1) * w].to_vec())
+            }
+            Rows::Rabitq { book, blocks } => {
+                let stride = book.stride();
+                let mut v = Vec::with_capacity(dim);
+                book.decode_into(&blocks[slot * stride..(slot + 1) * stride], &mut v);
+                ProbeKind::Rabitq(book.prepare(&v))
             }
         };
         Probe { space, kind }
@@ -195,7 +234,21 @@ impl Rows {
                 let w = book.words();
                 kernels().hamming_bits(q, &codes[slot * w..(slot + 1) * w]) as f32
             }
+            (Rows::Rabitq { .. }, ProbeKind::Rabitq(_)) => self.estimate(dim, p, slot).0,
             _ => f32::INFINITY,
+        }
+    }
+
+    /// RaBitQ's estimated distance from `p` to `slot` and its error bound; other rows give
+    /// their traversal distance with a zero bound.
+    #[inline]
+    pub fn estimate(&self, dim: usize, p: &Probe<'_>, slot: usize) -> (f32, f32) {
+        match (self, &p.kind) {
+            (Rows::Rabitq { book, blocks }, ProbeKind::Rabitq(q)) => {
+                let stride = book.stride();
+                book.estimate(q, &blocks[slot * stride..(slot + 1) * stride])
+            }
+            _ => (self.distance(dim, p, slot), 0.0),
         }
     }
 
@@ -221,6 +274,10 @@ impl Rows {
                 prefetch_bytes(&codes[slot * dim..slot * dim + n]);
             }
             Rows::Binary { .. } => {}
+            Rows::Rabitq { book, blocks } => {
+                let stride = book.stride();
+                prefetch_words(&blocks[slot * stride..(slot + 1) * stride]);
+            }
         }
     }
 
@@ -235,6 +292,7 @@ impl Rows {
                 book,
             } => codes.capacity() + (norms.capacity() + sums.capacity()) * 4 + book.dim() * 8,
             Rows::Binary { codes, book } => codes.capacity() * 8 + book.mean.len() * 4,
+            Rows::Rabitq { book, blocks } => blocks.capacity() * 8 + book.to_bytes().len(),
         }
     }
 
@@ -242,6 +300,8 @@ impl Rows {
     /// codebook trained on `sample`. `Full` gives `f32` rows.
     pub fn build(
         mode: StorageMode,
+        space: &Space,
+        seed: u64,
         dim: usize,
         sample: &[&[f32]],
         n: usize,
@@ -258,6 +318,10 @@ impl Rows {
             StorageMode::Binary => Rows::Binary {
                 book: BinaryCodebook::train(dim, sample),
                 codes: Vec::new(),
+            },
+            StorageMode::Rabitq => Rows::Rabitq {
+                book: RabitqCodebook::train(dim, sample, !space.ranks_by_dot(), seed),
+                blocks: Vec::new(),
             },
         };
         rows.reserve(dim, n);

@@ -30,6 +30,9 @@ const PREFETCH_AHEAD: usize = 2;
 /// ahead did worse).
 const SCAN_PREFETCH_AHEAD: usize = 4;
 
+/// How many rescoring candidates' exact vectors are announced to the source ahead.
+const RESCORE_PREFETCH: usize = 16;
+
 /// Allow-lists of at most this many points are always scanned exactly.
 const EXACT_MIN: usize = 2_000;
 
@@ -116,8 +119,10 @@ pub(super) fn search_layer(
     visited: &mut VisitedSet,
     accept: impl Fn(u32) -> bool,
 ) -> Vec<Near<u32>> {
-    let mut candidates: BinaryHeap<Reverse<Near<u32>>> = BinaryHeap::with_capacity(ef * 2);
-    let mut results: BinaryHeap<Near<u32>> = BinaryHeap::with_capacity(ef + 1);
+    // Reserved up to a bound (`ef` may be huge, see `pool::Pool::new`); they grow past it.
+    let reserve = ef.min(4096);
+    let mut candidates: BinaryHeap<Reverse<Near<u32>>> = BinaryHeap::with_capacity(reserve * 2);
+    let mut results: BinaryHeap<Near<u32>> = BinaryHeap::with_capacity(reserve + 1);
     for &e in entries {
         if visited.insert(e.id) {
             candidates.push(Reverse(e));
@@ -301,6 +306,9 @@ impl HnswIndex {
             distance_computations: visited_total,
         });
         if let (Some(keep), Some(source)) = (rescore, &self.source) {
+            if g.rows().mode() == StorageMode::Rabitq {
+                return Some(self.rescore_bounded(&g, q, source.as_ref(), q_f32, k, keep, &found));
+            }
             let ids = found.iter().take(keep).map(|n| g.external(n.id));
             return Some(self.rescore(source.as_ref(), q_f32, k, ids));
         }
@@ -340,10 +348,57 @@ impl HnswIndex {
         source: &dyn VectorSource,
         q: &[f32],
         k: usize,
-        ids: impl Iterator<Item = u64>,
+        ids: impl Iterator<Item = u64> + Clone,
     ) -> Vec<SearchHit> {
+        for id in ids.clone().take(RESCORE_PREFETCH) {
+            source.prefetch(id);
+        }
         let mut top = TopK::new(k);
         self.offer_from_source(source, q, &mut top, ids);
+        self.hits(top)
+    }
+
+    /// RaBitQ's rescoring: candidates in order of their estimate, each scored exactly
+    /// unless its lower bound (estimate minus error bound) is already worse than the k-th
+    /// exact distance found, at most `keep` of them scored.
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "graph, probe, source, query, k, budget and candidates: each used once"
+    )]
+    fn rescore_bounded(
+        &self,
+        g: &Graph,
+        probe: &Probe<'_>,
+        source: &dyn VectorSource,
+        q: &[f32],
+        k: usize,
+        keep: usize,
+        found: &[Near<u32>],
+    ) -> Vec<SearchHit> {
+        let mut top = TopK::new(k);
+        let mut scored = 0usize;
+        for n in found.iter().take(keep.min(RESCORE_PREFETCH)) {
+            source.prefetch(g.external(n.id));
+        }
+        for (i, n) in found.iter().enumerate() {
+            if let Some(ahead) = found.get(i + RESCORE_PREFETCH)
+                && scored + RESCORE_PREFETCH < keep
+            {
+                source.prefetch(g.external(ahead.id));
+            }
+            if scored >= keep {
+                break;
+            }
+            if top.len() >= k {
+                let (est, bound) = g.estimate(probe, n.id);
+                if top.worst().is_some_and(|w| est - bound > w) {
+                    continue;
+                }
+            }
+            let id = g.external(n.id);
+            source.with_vector(id, &mut |v| top.offer(self.space.distance_raw(q, v), id));
+            scored += 1;
+        }
         self.hits(top)
     }
 

@@ -60,6 +60,16 @@ impl<I: Ord + Copy> TopK<I> {
         }
     }
 
+    /// Entries held.
+    pub fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    /// The worst distance held.
+    pub fn worst(&self) -> Option<f32> {
+        self.heap.peek().map(|n| n.dist)
+    }
+
     /// Entries, best first.
     pub fn into_sorted(self) -> Vec<(f32, I)> {
         self.heap

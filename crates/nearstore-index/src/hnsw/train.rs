@@ -87,9 +87,17 @@ impl HnswIndex {
         if sample.is_empty() {
             return Ok(());
         }
-        let rows = Rows::build(self.quant.mode, self.dim, &sample, n, |slot, f| {
-            read(g, slot as u32, f);
-        });
+        let rows = Rows::build(
+            self.quant.mode,
+            &self.space,
+            self.params.seed,
+            self.dim,
+            &sample,
+            n,
+            |slot, f| {
+                read(g, slot as u32, f);
+            },
+        );
         g.set_rows(rows);
         Ok(())
     }

@@ -16,6 +16,7 @@
 //! are exact `f32` scores. This module depends on nothing above the index layer.
 
 pub(crate) mod binary;
+pub(crate) mod rabitq;
 pub(crate) mod sq8;
 
 use std::sync::Arc;
@@ -36,11 +37,19 @@ pub enum StorageMode {
     Sq8,
     /// One bit per dimension (sign after centering); Hamming traversal, rescoring always on.
     Binary,
+    /// RaBitQ: one bit per dimension after a random rotation plus four correction floats;
+    /// traversal on the unbiased estimate, rescoring (always on) pruned by its error bound.
+    Rabitq,
 }
 
 impl StorageMode {
     /// Every mode, in persisted order (the position is the on-disk byte).
-    pub const ALL: [StorageMode; 3] = [StorageMode::Full, StorageMode::Sq8, StorageMode::Binary];
+    pub const ALL: [StorageMode; 4] = [
+        StorageMode::Full,
+        StorageMode::Sq8,
+        StorageMode::Binary,
+        StorageMode::Rabitq,
+    ];
 
     /// The lowercase name (`full`, `sq8`, `binary`).
     pub const fn name(self) -> &'static str {
@@ -48,18 +57,19 @@ impl StorageMode {
             StorageMode::Full => "full",
             StorageMode::Sq8 => "sq8",
             StorageMode::Binary => "binary",
+            StorageMode::Rabitq => "rabitq",
         }
     }
 
-    /// Parses a name as [`StorageMode::name`] prints it (`pq` and `rabitq` are not built yet
-    /// and are rejected with a clear error).
+    /// Parses a name as [`StorageMode::name`] prints it (`pq` is not built yet and is
+    /// rejected with a clear error).
     pub fn parse(name: &str) -> Result<Self> {
         StorageMode::ALL
             .into_iter()
             .find(|m| m.name().eq_ignore_ascii_case(name))
             .ok_or_else(|| {
                 Error::InvalidArgument(format!(
-                    "unknown or unsupported storage mode {name:?} (expected full, sq8 or binary)"
+                    "unknown or unsupported storage mode {name:?} (expected full, sq8, binary or rabitq)"
                 ))
             })
     }
@@ -71,6 +81,7 @@ impl StorageMode {
             StorageMode::Full => 1.0,
             StorageMode::Sq8 => 2.0,
             StorageMode::Binary => 8.0,
+            StorageMode::Rabitq => 3.0,
         }
     }
 }
@@ -137,6 +148,12 @@ pub trait VectorSource: Send + Sync + std::fmt::Debug {
     /// Calls `f` with the vector of `id`; returns `false` (without calling it) when the
     /// source does not hold `id`.
     fn with_vector(&self, id: u64, f: &mut dyn FnMut(&[f32])) -> bool;
+
+    /// Hints that the vector of `id` will be read soon (rescoring announces its candidates
+    /// before scoring them, so their cache misses overlap). The default does nothing.
+    fn prefetch(&self, id: u64) {
+        let _ = id;
+    }
 }
 
 /// An in-memory [`VectorSource`] (tests, benchmarks).
@@ -175,6 +192,12 @@ impl VectorSource for MemorySource {
                 true
             }
             None => false,
+        }
+    }
+
+    fn prefetch(&self, id: u64) {
+        if let Some(v) = self.vectors.read().get(&id) {
+            nearstore_distance::prefetch_vector(v);
         }
     }
 }

@@ -9,8 +9,8 @@ use proptest::prelude::*;
 
 use super::*;
 use crate::{
-    AllowList, DistanceMetric, FlatIndex, HnswIndex, HnswParams, IdSetAllowList, SearchHit,
-    SearchQuality, VectorIndex,
+    AllowList, DistanceMetric, FlatIndex, HnswIndex, HnswParams, IdSetAllowList, QueryOptions,
+    SearchHit, SearchQuality, VectorIndex,
 };
 
 fn quantized(
@@ -115,6 +115,41 @@ fn sq8_recall_is_high_and_scores_are_exact() {
         };
         let r = mean_recall(&index, &flat, &queries, SearchQuality::Ef(64), None, raw);
         assert!(r >= 0.75, "{metric}: sq8 without rescoring {r}");
+    }
+}
+
+#[test]
+fn rabitq_recall_with_bounded_rescoring_is_high_and_scores_are_exact() {
+    for metric in [
+        DistanceMetric::Cosine,
+        DistanceMetric::Euclidean,
+        DistanceMetric::DotProduct,
+    ] {
+        let data = random_vectors(3000, 96, 21);
+        let (index, flat, _) = quantized(&data, metric, StorageMode::Rabitq);
+        assert_eq!(index.active_storage(), StorageMode::Rabitq);
+        let queries = random_vectors(50, 96, 22);
+        // Uniform random vectors are the hardest case for one bit per dimension (0.87 at
+        // oversampling 10, 0.99 at 30, measured); real embeddings need less (the default 3
+        // reaches 0.95 on wordnet-dev).
+        let wide = SearchOptions {
+            rerank: None,
+            oversampling: Some(30.0),
+        };
+        let r = mean_recall(&index, &flat, &queries, SearchQuality::Ef(128), None, wide);
+        assert!(r >= 0.95, "{metric}: rabitq recall@10 {r}");
+        for q in &queries[..10] {
+            let hits = index.search(q, 10, SearchQuality::Balanced, None).unwrap();
+            assert_eq!(hits.len(), 10);
+            assert_exact_scores(&flat, q, &hits);
+        }
+        // The estimates alone (no rescoring) still rank far better than chance (0.003).
+        let raw = SearchOptions {
+            rerank: Some(false),
+            oversampling: None,
+        };
+        let r = mean_recall(&index, &flat, &queries, SearchQuality::Ef(128), None, raw);
+        assert!(r >= 0.3, "{metric}: rabitq estimates alone {r}");
     }
 }
 
@@ -272,7 +307,7 @@ fn filters_deletes_and_the_exact_plan_work_on_codes() {
 
 #[test]
 fn a_quantized_checkpoint_round_trips_and_needs_its_source() {
-    for mode in [StorageMode::Sq8, StorageMode::Binary] {
+    for mode in [StorageMode::Sq8, StorageMode::Binary, StorageMode::Rabitq] {
         let data = random_vectors(2000, 40, 10);
         let (index, _, source) = quantized(&data, DistanceMetric::Euclidean, mode);
         index.delete_ids(&[3, 4]);
@@ -335,10 +370,10 @@ proptest! {
         n in 1usize..400,
         seed in any::<u64>(),
         k in 1usize..20,
-        binary in any::<bool>(),
+        mode in 1usize..StorageMode::ALL.len(),
         deletes in 0usize..50,
     ) {
-        let mode = if binary { StorageMode::Binary } else { StorageMode::Sq8 };
+        let mode = StorageMode::ALL[mode];
         let data = random_vectors(n, 12, seed);
         let source = MemorySource::new();
         let config = QuantConfig { train_at: 1, ..QuantConfig::new(mode) };
@@ -364,4 +399,49 @@ proptest! {
         prop_assert!(hits.iter().all(|h| h.id % 2 == 0 && !dead.contains(&h.id)));
         assert_exact_scores(&flat, q, &hits);
     }
+}
+
+#[test]
+fn the_one_query_entry_point_honours_its_stop_hook_and_rescoring() {
+    let data = random_vectors(1500, 24, 31);
+    let (index, flat, _) = quantized(&data, DistanceMetric::Euclidean, StorageMode::Sq8);
+    let q = &random_vectors(1, 24, 32)[0];
+    let stop = || true;
+    let stopped = QueryOptions {
+        stop: Some(&stop),
+        ..QueryOptions::default()
+    };
+    assert_eq!(index.query(q, 10, &stopped).unwrap(), None, "gave up");
+    let go_on = || false;
+    let odd = IdSetAllowList::new((0..1500).filter(|i| i % 2 == 1));
+    let opts = QueryOptions {
+        quality: SearchQuality::Ef(64),
+        allow: Some(&odd),
+        rescore: SearchOptions {
+            rerank: Some(true),
+            oversampling: Some(3.0),
+        },
+        stop: Some(&go_on),
+    };
+    let hits = index.query(q, 10, &opts).unwrap().unwrap();
+    assert_eq!(hits.len(), 10);
+    assert!(hits.iter().all(|h| h.id % 2 == 1));
+    assert_exact_scores(&flat, q, &hits);
+    // The shorthands answer as the entry point does.
+    let with = index
+        .search_with(q, 10, SearchQuality::Ef(64), Some(&odd), opts.rescore)
+        .unwrap();
+    assert_eq!(with, hits);
+    let until = index
+        .search_until(q, 10, SearchQuality::Ef(64), Some(&odd), &go_on)
+        .unwrap();
+    assert_eq!(until.map(|h| ids(&h)), Some(ids(&hits)));
+    let bad = QueryOptions {
+        rescore: SearchOptions {
+            rerank: None,
+            oversampling: Some(0.5),
+        },
+        ..QueryOptions::default()
+    };
+    assert!(index.query(q, 10, &bad).is_err());
 }
