@@ -34,7 +34,9 @@ mod query;
 mod request;
 pub mod verify;
 
-pub use collection::{TextIndexInfo, VectorCollection};
+pub use collection::{
+    MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector, TextIndexInfo, VectorCollection,
+};
 pub use config::{CollectionConfig, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION, StorageMode};
 pub use database::{Database, MAX_NAME_LEN, validate_collection_name};
 pub use error::{Error, ErrorKind, Result};

@@ -326,11 +326,12 @@ impl Collection {
                         }
                     }
                 },
-                delete => {
+                other => {
+                    // A delete or a payload write: the upserts before it first.
                     if let Some((t, batch)) = pending.take() {
                         collection.apply(ops::Op::Upsert(batch), t)?;
                     }
-                    collection.apply(delete, targets)?;
+                    collection.apply(other, targets)?;
                 }
             }
         }

@@ -16,12 +16,14 @@
 
 mod checkpoint;
 pub(crate) mod ops;
+mod payload_write;
 mod read;
 mod text;
 mod text_search;
 pub(crate) mod verify;
 mod write;
 
+pub use payload_write::{MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector};
 pub use text::TextIndexInfo;
 
 use std::path::{Path, PathBuf};

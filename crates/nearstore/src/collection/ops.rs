@@ -4,9 +4,20 @@
 //! upsert: 1 u8 | count u32 | dim u32 | count x (id u64 | dim x f32 | payload_len u32 | JSON)
 //!         (payload_len u32::MAX: no payload)
 //! delete: 2 u8 | count u32 | count x id u64
+//! payloads: 3 u8 | count u32 | count x (id u64 | payload_len u32 | JSON)
+//!         (payload_len u32::MAX: no payload)
 //! ```
 //! Integers are little-endian. Decoding bounds every count by the bytes that remain, so a
 //! damaged record is an error, never a large allocation or a panic.
+//!
+//! A `payloads` operation is a partial payload write (`set_payload`, `delete_payload_keys`,
+//! ...) logged as its *result*: each changed point's whole new payload, never its vector.
+//! Replaying it needs no read of the payload it was computed from, so it replays exactly
+//! and is idempotent like an upsert.
+//!
+//! Compatibility rule: tags are only ever added, never reused or re-laid-out. A log written
+//! before tag 3 existed replays unchanged; a tag this build does not know (a log written by a
+//! newer NearStore) is refused with a corruption error naming it, never skipped.
 
 use serde_json::Value;
 
@@ -15,6 +26,7 @@ use crate::point::Point;
 
 const UPSERT: u8 = 1;
 const DELETE: u8 = 2;
+const PAYLOADS: u8 = 3;
 const NO_PAYLOAD: u32 = u32::MAX;
 
 /// One logged operation.
@@ -24,6 +36,18 @@ pub(crate) enum Op {
     Upsert(Vec<Point>),
     /// Points removed.
     Delete(Vec<u64>),
+    /// New whole payloads of existing points (`None`: no payload); vectors unchanged.
+    Payloads(Vec<(u64, Option<Value>)>),
+}
+
+fn push_payload(out: &mut Vec<u8>, json: Option<&[u8]>) {
+    match json {
+        Some(j) => {
+            out.extend_from_slice(&(j.len() as u32).to_le_bytes());
+            out.extend_from_slice(j);
+        }
+        None => out.extend_from_slice(&NO_PAYLOAD.to_le_bytes()),
+    }
 }
 
 /// Encodes an upsert; `payloads` are the points' serialized payloads (already size-checked).
@@ -38,13 +62,25 @@ pub(crate) fn encode_upsert(points: &[Point], payloads: &[Option<Vec<u8>>], dim:
         for x in &p.vector {
             out.extend_from_slice(&x.to_le_bytes());
         }
-        match json {
-            Some(j) => {
-                out.extend_from_slice(&(j.len() as u32).to_le_bytes());
-                out.extend_from_slice(j);
-            }
-            None => out.extend_from_slice(&NO_PAYLOAD.to_le_bytes()),
-        }
+        push_payload(&mut out, json.as_deref());
+    }
+    out
+}
+
+/// Encodes a partial payload write: each point's new whole payload, serialized and
+/// size-checked by the caller (`None`: no payload).
+pub(crate) fn encode_payloads(changes: &[(u64, Option<Vec<u8>>)]) -> Vec<u8> {
+    let payload_bytes: usize = changes
+        .iter()
+        .filter_map(|(_, j)| j.as_ref())
+        .map(Vec::len)
+        .sum();
+    let mut out = Vec::with_capacity(5 + changes.len() * 12 + payload_bytes);
+    out.push(PAYLOADS);
+    out.extend_from_slice(&(changes.len() as u32).to_le_bytes());
+    for (id, json) in changes {
+        out.extend_from_slice(&id.to_le_bytes());
+        push_payload(&mut out, json.as_deref());
     }
     out
 }
@@ -91,6 +127,17 @@ impl<'a> Reader<'a> {
     fn remaining(&self) -> usize {
         self.bytes.len() - self.at
     }
+    /// A payload written by `push_payload`.
+    fn payload(&mut self, id: u64) -> Result<Option<Value>> {
+        let len = self.u32()?;
+        if len == NO_PAYLOAD {
+            return Ok(None);
+        }
+        let json = self.take(len as usize)?;
+        serde_json::from_slice::<Value>(json)
+            .map(Some)
+            .map_err(|e| bad(format!("payload of point {id}: {e}")))
+    }
 }
 
 fn bad(reason: impl Into<String>) -> Error {
@@ -122,16 +169,7 @@ pub(crate) fn decode(bytes: &[u8], dim: usize) -> Result<Op> {
                     .chunks_exact(4)
                     .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect();
-                let len = r.u32()?;
-                let payload = if len == NO_PAYLOAD {
-                    None
-                } else {
-                    let json = r.take(len as usize)?;
-                    Some(
-                        serde_json::from_slice::<Value>(json)
-                            .map_err(|e| bad(format!("payload of point {id}: {e}")))?,
-                    )
-                };
+                let payload = r.payload(id)?;
                 points.push(Point::new(id, vector, payload));
             }
             Op::Upsert(points)
@@ -147,7 +185,23 @@ pub(crate) fn decode(bytes: &[u8], dim: usize) -> Result<Op> {
             }
             Op::Delete(ids)
         }
-        tag => return Err(bad(format!("unknown operation tag {tag}"))),
+        PAYLOADS => {
+            let count = r.u32()? as usize;
+            if count > r.remaining() / 12 {
+                return Err(bad(format!("{count} payloads cannot fit in the record")));
+            }
+            let mut changes = Vec::with_capacity(count);
+            for _ in 0..count {
+                let id = r.u64()?;
+                changes.push((id, r.payload(id)?));
+            }
+            Op::Payloads(changes)
+        }
+        tag => {
+            return Err(bad(format!(
+                "unknown operation tag {tag} (a log written by a newer NearStore?)"
+            )));
+        }
     };
     if r.remaining() != 0 {
         return Err(bad(format!(
@@ -179,6 +233,46 @@ mod tests {
         assert!(decode(&bytes, 3).is_err());
         let bytes = encode_delete(&[3, 4]);
         assert_eq!(decode(&bytes, 2).unwrap(), Op::Delete(vec![3, 4]));
+        let changes = vec![(7, Some(br#"{"k":[1,2]}"#.to_vec())), (u64::MAX, None)];
+        let bytes = encode_payloads(&changes);
+        assert_eq!(
+            decode(&bytes, 2).unwrap(),
+            Op::Payloads(vec![(7, Some(json!({"k": [1, 2]}))), (u64::MAX, None)])
+        );
+    }
+
+    #[test]
+    fn a_logged_upsert_and_delete_keep_their_bytes() {
+        // The compatibility rule: tags 1 and 2 keep their layout, so old logs replay.
+        let bytes = encode_delete(&[5]);
+        assert_eq!(
+            bytes,
+            [[2u8, 1, 0, 0, 0].as_slice(), &5u64.to_le_bytes()].concat()
+        );
+        let points = vec![Point::new(1, vec![0.5], None)];
+        let bytes = encode_upsert(&points, &[None], 1);
+        let mut want = vec![1u8, 1, 0, 0, 0, 1, 0, 0, 0];
+        want.extend_from_slice(&1u64.to_le_bytes());
+        want.extend_from_slice(&0.5f32.to_le_bytes());
+        want.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(bytes, want);
+    }
+
+    #[test]
+    fn an_unknown_tag_is_refused_by_name() {
+        let err = decode(&[9, 0, 0, 0, 0], 2).unwrap_err().to_string();
+        assert!(err.contains("unknown operation tag 9"), "{err}");
+    }
+
+    #[test]
+    fn a_payload_op_with_a_bad_length_or_json_is_an_error() {
+        let mut bytes = vec![PAYLOADS];
+        bytes.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode(&bytes, 2).is_err());
+        let mut bytes = encode_payloads(&[(1, Some(b"{oops".to_vec()))]);
+        assert!(decode(&bytes, 2).is_err());
+        bytes.truncate(bytes.len() - 1);
+        assert!(decode(&bytes, 2).is_err());
     }
 
     #[test]
@@ -203,6 +297,16 @@ mod tests {
             let points = vec![Point::new(9, vec![1.0, 2.0], Some(json!({"k": "v"})))];
             let payloads = vec![Some(br#"{"k":"v"}"#.to_vec())];
             let mut bytes = encode_upsert(&points, &payloads, 2);
+            if flip < bytes.len() {
+                bytes[flip] ^= 0x40;
+            }
+            bytes.truncate(cut.min(bytes.len()));
+            let _ = decode(&bytes, 2);
+        }
+
+        #[test]
+        fn truncated_or_flipped_payload_ops_never_panic(cut in 0usize..60, flip in 0usize..60) {
+            let mut bytes = encode_payloads(&[(3, Some(br#"{"a":1}"#.to_vec())), (4, None)]);
             if flip < bytes.len() {
                 bytes[flip] ^= 0x40;
             }

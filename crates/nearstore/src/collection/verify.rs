@@ -27,10 +27,12 @@ const HNSW_DELETED: usize = 4;
 const HNSW_FREE: usize = 8;
 
 /// The logged operations after the checkpoint, decoded: (seq, upserted ids with whether
-/// each has a payload, or deleted ids).
+/// each has a payload, deleted ids, or ids whose payload was rewritten with whether each
+/// still has one).
 enum LoggedOp {
     Upsert(Vec<(u64, bool)>),
     Delete(Vec<u64>),
+    Payloads(Vec<(u64, bool)>),
 }
 
 /// Applies the logged operations after `after` to an id set (`payloads`: an upsert without
@@ -50,6 +52,17 @@ fn replay(ids: &mut BTreeSet<u64>, tail: &[(u64, LoggedOp)], after: u64, payload
             LoggedOp::Delete(gone) => gone.iter().for_each(|id| {
                 ids.remove(id);
             }),
+            // A payload write never changes which points have vectors.
+            LoggedOp::Payloads(changed) if payloads => {
+                for &(id, has_payload) in changed {
+                    if has_payload {
+                        ids.insert(id);
+                    } else {
+                        ids.remove(&id);
+                    }
+                }
+            }
+            LoggedOp::Payloads(_) => {}
         }
     }
 }
@@ -346,6 +359,10 @@ fn check_oplog(
                 LoggedOp::Upsert(points.iter().map(|p| (p.id, p.payload.is_some())).collect()),
             )),
             Ok(ops::Op::Delete(ids)) => logged.push((op_seq, LoggedOp::Delete(ids))),
+            Ok(ops::Op::Payloads(changes)) => logged.push((
+                op_seq,
+                LoggedOp::Payloads(changes.iter().map(|(id, p)| (*id, p.is_some())).collect()),
+            )),
             Err(e) => bad_op = Some(format!("operation {op_seq} does not decode: {e}")),
         }
         Ok(())

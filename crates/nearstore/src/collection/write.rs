@@ -76,7 +76,20 @@ impl Collection {
         op: impl FnOnce() -> Result<()>,
     ) -> Result<()> {
         let mut w = self.writer.lock();
-        self.check_writable(&w)?;
+        self.commit_locked(&mut w, bytes, deadline, points, op)
+    }
+
+    /// [`Collection::commit`] with the writer already held (a write that must read the
+    /// current state and log in one write section).
+    pub(super) fn commit_locked(
+        &self,
+        w: &mut Writer,
+        bytes: &[u8],
+        deadline: Option<&Deadline>,
+        points: usize,
+        op: impl FnOnce() -> Result<()>,
+    ) -> Result<()> {
+        self.check_writable(w)?;
         self.check_write_deadline(deadline, points)?;
         w.ops.append(bytes)?;
         if let Err(e) = op() {
@@ -84,12 +97,16 @@ impl Collection {
             return Err(e);
         }
         if w.ops.len_bytes() > CHECKPOINT_AT_WRITE_BYTES {
-            self.checkpoint_locked(&mut w)?;
+            self.checkpoint_locked(w)?;
         }
         Ok(())
     }
 
-    fn check_write_deadline(&self, deadline: Option<&Deadline>, points: usize) -> Result<()> {
+    pub(super) fn check_write_deadline(
+        &self,
+        deadline: Option<&Deadline>,
+        points: usize,
+    ) -> Result<()> {
         match deadline {
             Some(d) if d.is_expired() => Err(Error::WriteCancelled {
                 collection: self.name.clone(),
@@ -177,6 +194,13 @@ impl Collection {
         match op {
             Op::Upsert(points) => self.apply_upsert(&points, targets),
             Op::Delete(ids) => self.apply_delete(&ids, targets),
+            Op::Payloads(changes) => {
+                let changes: Vec<(u64, Option<Arc<Value>>)> = changes
+                    .into_iter()
+                    .map(|(id, p)| (id, p.map(Arc::new)))
+                    .collect();
+                self.apply_payloads(&changes, targets)
+            }
         }
     }
 
@@ -245,6 +269,43 @@ impl Collection {
         self.vectors.store_batch(&items)?;
         if targets.index {
             self.index.insert_batch(&items)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces the payloads of existing points (a partial payload write's result): the
+    /// overlay, the payload indexes and the text index change in one write section; the
+    /// vector, the HNSW index and the live set are untouched.
+    pub(super) fn apply_payloads(
+        &self,
+        changes: &[(u64, Option<Arc<Value>>)],
+        targets: Targets,
+    ) -> Result<()> {
+        let old = self.indexed_payloads(changes.iter().map(|(id, _)| *id), targets)?;
+        let mut st = self.state.write();
+        for (i, (id, new)) in changes.iter().enumerate() {
+            let id = *id;
+            if let Some(Some(old)) = old.get(i) {
+                st.fields.remove(id, old);
+            }
+            if targets.fields
+                && let Some(new) = new
+            {
+                st.fields.insert(id, new);
+            }
+            if targets.text
+                && let Some(text) = st.text.as_mut()
+            {
+                match new {
+                    Some(payload) => text.index_document(id, payload),
+                    None => {
+                        text.delete_document(id);
+                    }
+                }
+            }
+            if targets.payloads {
+                st.overlay.insert(id, new.clone());
+            }
         }
         Ok(())
     }

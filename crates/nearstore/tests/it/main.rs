@@ -12,6 +12,7 @@ mod corruption;
 mod database;
 mod filters;
 mod kill9;
+mod payload_ops;
 mod points;
 mod power_loss;
 mod ql_builder;

@@ -50,6 +50,7 @@ enum Step {
 fn workload(seed: u64, n: usize) -> Vec<Step> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut version = 0;
+    let mut last_upserted = 0;
     (0..n)
         .map(|i| {
             if i % 13 == 12 {
@@ -57,8 +58,19 @@ fn workload(seed: u64, n: usize) -> Vec<Step> {
             } else if i % 17 == 8 {
                 // A text configuration change (a new text index generation) in every run.
                 Step::Op(Op::TextConfig(i % 34 == 8))
+            } else if i % 7 == 3 {
+                // Partial payload writes in every run: one point's payload rewritten (to a
+                // point upserted earlier, so it is usually live), and a filter-selected clear.
+                version += 1;
+                Step::Op(Op::SetPayload(last_upserted, version))
+            } else if i % 19 == 10 {
+                Step::Op(Op::ClearCategory(i as u64 % 4))
             } else {
-                Step::Op(next_op(&mut rng, &mut version))
+                let op = next_op(&mut rng, &mut version);
+                if let Op::Upsert(items) | Op::Bulk(items) = &op {
+                    last_upserted = items.first().map_or(last_upserted, |&(id, _)| id);
+                }
+                Step::Op(op)
             }
         })
         .collect()
@@ -120,13 +132,23 @@ fn check_image(image: &FaultyBackend, states: &[Model], lo: usize, hi: usize, wh
 fn simulate(seed: u64, n_steps: usize, durability: Durability) -> (u64, u64, u64) {
     let steps = workload(seed, n_steps);
     let mut states = vec![Model::new()];
+    let mut payload_writes = 0;
     for step in &steps {
         let mut next = states.last().cloned().unwrap_or_default();
         if let Step::Op(op) = step {
             op.apply(&mut next);
         }
+        if let Step::Op(Op::SetPayload(..) | Op::ClearCategory(_)) = step
+            && next != *states.last().unwrap_or(&next)
+        {
+            payload_writes += 1;
+        }
         states.push(next);
     }
+    assert!(
+        payload_writes > 0,
+        "the workload changes some payload in place"
+    );
     let clean = FaultyBackend::new();
     assert_eq!(
         run(&clean, &steps, durability).acked,

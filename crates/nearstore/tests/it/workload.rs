@@ -4,11 +4,17 @@
 //! Payloads carry text (`words`), the collection indexes it (the default `_all` field, or
 //! `words` alone after a `TextConfig` step switches), and the check requires text search and
 //! the `text` filter condition to find exactly the live points holding each term.
+//!
+//! Partial payload writes take part: `SetPayload` rewrites one point's payload to another
+//! version's through `set_payload` (a merge over the same keys), `overwrite_payload` or
+//! `clear_payload`, and `ClearCategory` clears the payloads a filter selects, so the model
+//! tracks each point's vector version and payload version separately.
 
 use std::collections::BTreeMap;
 
 use nearstore::{
-    FieldIndexKind, Filter, Point, SearchQuality, SearchRequest, TextIndexConfig, VectorCollection,
+    FieldIndexKind, Filter, Point, PointSelector, SearchQuality, SearchRequest, TextIndexConfig,
+    VectorCollection,
 };
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -29,10 +35,23 @@ pub enum Op {
     CreateIndex(String),
     /// Switch text indexing to the `words` field alone (true) or to every string (false).
     TextConfig(bool),
+    /// Rewrite a point's payload to `payload(id, version)`, keeping its vector.
+    SetPayload(u64, u64),
+    /// Clear the payloads of the points of a category (a filter selector).
+    ClearCategory(u64),
 }
 
-/// id -> version of the point's last write.
-pub type Model = BTreeMap<u64, u64>;
+/// id -> (version of its vector, version of its payload; 0 when it has none).
+pub type Model = BTreeMap<u64, (u64, u64)>;
+
+/// The payload version a model records for `version` (0: no payload).
+pub fn payload_version(version: u64) -> u64 {
+    if payload(0, version).is_some() {
+        version
+    } else {
+        0
+    }
+}
 
 pub fn category(id: u64, version: u64) -> u64 {
     (id + version) % 4
@@ -56,12 +75,26 @@ pub fn payload(id: u64, version: u64) -> Option<Value> {
 impl Op {
     pub fn apply(&self, m: &mut Model) {
         match self {
-            Op::Upsert(items) | Op::Bulk(items) => m.extend(items.iter().copied()),
+            Op::Upsert(items) | Op::Bulk(items) => {
+                m.extend(items.iter().map(|&(id, v)| (id, (v, payload_version(v)))))
+            }
             Op::Delete(ids) => ids.iter().for_each(|id| {
                 m.remove(id);
             }),
             Op::DeleteCategory(c) => {
-                m.retain(|&id, &mut v| payload(id, v).is_none() || category(id, v) != *c)
+                m.retain(|&id, &mut (_, pv)| payload(id, pv).is_none() || category(id, pv) != *c)
+            }
+            Op::SetPayload(id, v) => {
+                if let Some(entry) = m.get_mut(id) {
+                    entry.1 = payload_version(*v);
+                }
+            }
+            Op::ClearCategory(c) => {
+                for (&id, entry) in m.iter_mut() {
+                    if payload(id, entry.1).is_some() && category(id, entry.1) == *c {
+                        entry.1 = 0;
+                    }
+                }
             }
             Op::Flush | Op::Checkpoint | Op::CreateIndex(_) | Op::TextConfig(_) => {}
         }
@@ -86,13 +119,19 @@ pub fn content(c: &VectorCollection) -> Model {
         for p in page.points {
             let version = p.vector[1] as u64;
             assert_eq!(p.vector, vector(p.id, version), "vector of {} intact", p.id);
+            let pv = p
+                .payload
+                .as_ref()
+                .and_then(|v| v.get("v"))
+                .and_then(Value::as_u64)
+                .unwrap_or(0);
             assert_eq!(
                 p.payload,
-                payload(p.id, version),
-                "point {} has the payload written with its vector",
+                payload(p.id, pv),
+                "point {} has a whole payload of one version",
                 p.id
             );
-            model.insert(p.id, version);
+            model.insert(p.id, (version, pv));
             if let Some(payload) = &p.payload {
                 payloads_by_id.insert(p.id, payload.clone());
             }
@@ -179,7 +218,7 @@ pub fn next_op(rng: &mut ChaCha8Rng, version: &mut u64) -> Op {
         *version += 1;
         *version
     };
-    match rng.random_range(0..100) {
+    match rng.random_range(0..110) {
         0..=34 => Op::Upsert(vec![(rng.random_range(0..IDS), v())]),
         35..=54 => Op::Upsert(
             (0..rng.random_range(2..30))
@@ -200,7 +239,9 @@ pub fn next_op(rng: &mut ChaCha8Rng, version: &mut u64) -> Op {
         80..=91 => Op::Flush,
         92..=95 => Op::Checkpoint,
         96..=97 => Op::CreateIndex(if rng.random_bool(0.5) { "cat" } else { "n" }.to_string()),
-        _ => Op::TextConfig(rng.random_bool(0.5)),
+        98..=99 => Op::TextConfig(rng.random_bool(0.5)),
+        100..=107 => Op::SetPayload(rng.random_range(0..IDS), v()),
+        _ => Op::ClearCategory(rng.random_range(0..4)),
     }
 }
 
@@ -228,6 +269,20 @@ pub fn execute(c: &VectorCollection, op: &Op) -> nearstore::Result<()> {
                 FieldIndexKind::Integer
             };
             c.create_field_index(field, kind)
+        }
+        Op::SetPayload(id, v) => {
+            let selector = PointSelector::Ids(vec![*id]);
+            match payload(*id, *v) {
+                None => c.clear_payload(&selector),
+                Some(Value::Object(new)) if v % 3 == 0 => c.overwrite_payload(&selector, new),
+                Some(Value::Object(new)) => c.set_payload(&selector, new),
+                Some(other) => panic!("workload payloads are objects: {other}"),
+            }
+            .map(|_| ())
+        }
+        Op::ClearCategory(cat) => {
+            let f = Filter::parse(&json!({"field": "cat", "eq": format!("c{cat}")})).unwrap();
+            c.clear_payload(&PointSelector::Filter(f)).map(|_| ())
         }
         Op::TextConfig(words_only) => c.set_text_config(Some(if *words_only {
             TextIndexConfig::named(["words"])
