@@ -118,9 +118,23 @@ impl Collection {
     /// point's payload in bulk, installs it and checkpoints (which records it in the
     /// manifest). Searches keep using the old index until the new one is installed.
     pub(crate) fn set_text_config(&self, config: Option<TextIndexConfig>) -> Result<()> {
+        self.change_text_config(|_| Some(config)).map(|_| ())
+    }
+
+    /// Replaces the text configuration with what `change` makes of the current one (`None`
+    /// from `change`: leave it as it is), reading and replacing under the writer lock so
+    /// that two concurrent changes (adding two fields) never lose one another's edit.
+    /// Returns whether the configuration was replaced.
+    pub(crate) fn change_text_config(
+        &self,
+        change: impl FnOnce(Option<TextIndexConfig>) -> Option<Option<TextIndexConfig>>,
+    ) -> Result<bool> {
         self.check_open()?;
         let mut w = self.writer.lock();
         self.check_writable(&w)?;
+        let Some(config) = change(self.text_config()) else {
+            return Ok(false);
+        };
         let built = match config {
             None => None,
             Some(config) => {
@@ -144,7 +158,7 @@ impl Collection {
         let _ = self
             .backend
             .remove_file(&self.dir.join(text_file(previous)));
-        Ok(())
+        Ok(true)
     }
 
     pub(crate) fn text_config(&self) -> Option<TextIndexConfig> {
@@ -181,34 +195,32 @@ impl VectorCollection {
     /// the field becomes the only one; creating a field that exists with the same analyzer
     /// is a no-op, with another analyzer it is re-indexed.
     pub fn create_text_index(&self, field: &str, analyzer: AnalyzerConfig) -> Result<()> {
-        let mut config = self
-            .text_config()
-            .unwrap_or(TextIndexConfig { fields: Vec::new() });
-        match config.fields.iter_mut().find(|f| f.name == field) {
-            Some(existing) if existing.analyzer == analyzer => return Ok(()),
-            Some(existing) => existing.analyzer = analyzer,
-            None => {
-                let mut f = FieldConfig::new(field);
-                f.analyzer = analyzer;
-                config.fields.push(f);
-            }
-        }
-        self.set_text_config(Some(config))
+        self.inner
+            .change_text_config(|current| {
+                let mut config = current.unwrap_or(TextIndexConfig { fields: Vec::new() });
+                match config.fields.iter_mut().find(|f| f.name == field) {
+                    Some(existing) if existing.analyzer == analyzer => return None,
+                    Some(existing) => existing.analyzer = analyzer,
+                    None => {
+                        let mut f = FieldConfig::new(field);
+                        f.analyzer = analyzer;
+                        config.fields.push(f);
+                    }
+                }
+                Some(Some(config))
+            })
+            .map(|_| ())
     }
 
     /// Removes a text field; returns whether there was one. Removing the last field turns
     /// text indexing off.
     pub fn drop_text_index(&self, field: &str) -> Result<bool> {
-        let Some(mut config) = self.text_config() else {
-            return Ok(false);
-        };
-        let before = config.fields.len();
-        config.fields.retain(|f| f.name != field);
-        if config.fields.len() == before {
-            return Ok(false);
-        }
-        self.set_text_config((!config.fields.is_empty()).then_some(config))?;
-        Ok(true)
+        self.inner.change_text_config(|current| {
+            let mut config = current?;
+            let before = config.fields.len();
+            config.fields.retain(|f| f.name != field);
+            (config.fields.len() != before).then(|| (!config.fields.is_empty()).then_some(config))
+        })
     }
 
     /// Counts and sizes of the text index (`None`: text indexing off).

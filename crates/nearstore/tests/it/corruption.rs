@@ -13,9 +13,9 @@
 //! - every point's vector and payload exactly as written, and every search (plain and
 //!   filtered) equal to a brute-force answer over the written points.
 //!
-//! The one exception is the operation log beyond the checkpoint: its tail after the last
-//! fsync is indistinguishable from a torn write, so damage there may also recover the state
-//! after a prefix of the logged operations (as after power loss), never anything else.
+//! No exception is made for the operation log: the image is copied after a flush, so every
+//! logged operation lies below the log's recorded durable length and damage to any of them
+//! is refused (record-log format 2, `docs/design/storage-format.md`).
 //!
 //! `NEARSTORE_CORRUPTION_TRIALS` sets the trials per (file, damage) pair (default 3: 135
 //! trials in CI); the figures in the README come from a larger run.
@@ -83,7 +83,7 @@ fn random_vector(rng: &mut ChaCha8Rng) -> Vec<f32> {
     (0..DIM).map(|_| rng.random_range(-1.0f32..1.0)).collect()
 }
 
-/// The pristine database and the states a recovery may legitimately show.
+/// The pristine database and the states it went through (a recovery must show the last).
 struct Fixture {
     _root: tempfile::TempDir,
     image: PathBuf,
@@ -231,8 +231,6 @@ enum Outcome {
     RefusedAtOpen,
     RefusedAtRead,
     Exact,
-    /// The state after a prefix of the logged operations (operation log only).
-    LogPrefix,
 }
 
 /// Reads every point that any state holds, and the searches; `Err` is the first error.
@@ -365,13 +363,8 @@ fn trial(fixture: &Fixture, file: &str, kind: Damage, seed: u64) -> Outcome {
         Err(e) => return refused(e, Outcome::RefusedAtRead),
     };
     let last = fixture.states.len() - 1;
-    let candidates: Vec<usize> = if file.ends_with("ops.log") {
-        (0..=last).rev().collect()
-    } else {
-        vec![last]
-    };
-    for i in candidates {
-        let want = &fixture.states[i];
+    {
+        let want = &fixture.states[last];
         if state == *want {
             assert!(
                 searches_agree(&searches, &brute_force(want, &fixture.queries)),
@@ -382,11 +375,7 @@ fn trial(fixture: &Fixture, file: &str, kind: Damage, seed: u64) -> Outcome {
                 text_sets_brute(want),
                 "{context}: the points read back exactly but a text search differs"
             );
-            return if i == last {
-                Outcome::Exact
-            } else {
-                Outcome::LogPrefix
-            };
+            return Outcome::Exact;
         }
     }
     let want = &fixture.states[last];
@@ -431,18 +420,14 @@ fn damage_to_any_file_is_refused_by_name_or_reads_back_exactly() {
         }
     }
     eprintln!("corruption matrix: {trials} trials per (file, damage) pair");
-    eprintln!(
-        "{:<40} {:>8} {:>8} {:>8} {:>8}",
-        "file", "open", "read", "exact", "prefix"
-    );
+    eprintln!("{:<40} {:>8} {:>8} {:>8}", "file", "open", "read", "exact");
     for file in FILES {
         let n = |o| tally.get(&(file, o)).copied().unwrap_or(0);
         eprintln!(
-            "{file:<40} {:>8} {:>8} {:>8} {:>8}",
+            "{file:<40} {:>8} {:>8} {:>8}",
             n(Outcome::RefusedAtOpen),
             n(Outcome::RefusedAtRead),
-            n(Outcome::Exact),
-            n(Outcome::LogPrefix)
+            n(Outcome::Exact)
         );
     }
     assert!(

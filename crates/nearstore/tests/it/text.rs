@@ -172,6 +172,40 @@ fn named_fields_target_their_own_text() {
 }
 
 #[test]
+fn concurrent_text_field_changes_lose_no_field() {
+    // Each change reads the configuration and replaces it under the writer lock: fields
+    // added from several threads at once all end up indexed.
+    let (_dir, db) = temp_db();
+    let c = create(&db, None);
+    corpus(&c);
+    let fields: Vec<String> = (0..8).map(|i| format!("f{i}")).collect();
+    let barrier = std::sync::Barrier::new(4);
+    std::thread::scope(|s| {
+        for chunk in fields.chunks(2) {
+            let (c, barrier) = (&c, &barrier);
+            s.spawn(move || {
+                barrier.wait();
+                for f in chunk {
+                    c.create_text_index(f, AnalyzerConfig::default()).unwrap();
+                }
+            });
+        }
+    });
+    let mut got: Vec<String> = c
+        .text_config()
+        .unwrap()
+        .fields
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    got.sort();
+    assert_eq!(got, fields);
+    assert!(c.drop_text_index("f3").unwrap());
+    assert!(!c.drop_text_index("f3").unwrap());
+    assert_eq!(c.text_config().unwrap().fields.len(), 7);
+}
+
+#[test]
 fn full_text_filter_conditions_use_the_index_or_analyze_payloads() {
     let (_dir, db) = temp_db();
     let c = create(&db, Some(TextIndexConfig::named(["body"])));
