@@ -7,13 +7,14 @@
 //! per collection (`vectors: {size, distance}`, or the `""` name); any other vector name,
 //! sparse vectors and multi-vectors answer 400 "not supported". Ids: see [`ids`]; filters:
 //! see [`filter`]. Recommend: the average_vector strategy only ([`recommend`]). Routes
-//! outside the subset that clients commonly call (discover, groups, snapshots, aliases, payload edits, vector edits, facets, cluster)
+//! outside the subset that clients commonly call (discover, groups, snapshots, aliases, vector edits, facets, cluster)
 //! answer 400 "... is not supported by NearStore".
 
 pub(crate) mod collections;
 pub(crate) mod filter;
 pub(crate) mod ids;
 pub(crate) mod model;
+pub(crate) mod payload;
 pub(crate) mod points;
 pub(crate) mod query;
 pub(crate) mod recommend;
@@ -140,10 +141,50 @@ pub(crate) fn routes() -> Vec<Route> {
             "/collections/{name}/points/batch",
             Write,
             Q,
-            "Upserts and deletes applied in order (payload and vector operations: 400)",
+            "Upserts, deletes and payload operations applied in order (vector operations: 400)",
             points::batch,
         )
         .takes::<model::UpdateBatch>(),
+        route(
+            Post,
+            "/collections/{name}/points/payload",
+            Write,
+            Q,
+            "Set payload keys (merge) of points by ids or filter",
+            payload::set,
+        )
+        .takes::<payload::SetPayload>()
+        .answers::<payload::UpdateAnswer>(),
+        route(
+            Put,
+            "/collections/{name}/points/payload",
+            Write,
+            Q,
+            "Overwrite the payload of points by ids or filter",
+            payload::overwrite,
+        )
+        .takes::<payload::SetPayload>()
+        .answers::<payload::UpdateAnswer>(),
+        route(
+            Post,
+            "/collections/{name}/points/payload/delete",
+            Write,
+            Q,
+            "Delete payload keys of points by ids or filter",
+            payload::delete_keys,
+        )
+        .takes::<payload::DeletePayload>()
+        .answers::<payload::UpdateAnswer>(),
+        route(
+            Post,
+            "/collections/{name}/points/payload/clear",
+            Write,
+            Q,
+            "Clear the payload of points by ids or filter",
+            payload::clear,
+        )
+        .takes::<model::PointsSelector>()
+        .answers::<payload::UpdateAnswer>(),
         route(
             Post,
             "/collections/{name}/points/scroll",
@@ -211,7 +252,7 @@ pub(crate) fn routes() -> Vec<Route> {
         )
         .takes::<model::RecommendBatch>(),
     ];
-    let unsupported: [(crate::routes::Verb, &'static str); 21] = [
+    let unsupported: [(crate::routes::Verb, &'static str); 17] = [
         (Post, "/collections/{name}/points/recommend/groups"),
         (Post, "/collections/{name}/points/discover"),
         (Post, "/collections/{name}/points/discover/batch"),
@@ -220,10 +261,6 @@ pub(crate) fn routes() -> Vec<Route> {
         (Post, "/collections/{name}/points/search/matrix/pairs"),
         (Post, "/collections/{name}/points/search/matrix/offsets"),
         (Post, "/collections/{name}/points/facet"),
-        (Post, "/collections/{name}/points/payload"),
-        (Put, "/collections/{name}/points/payload"),
-        (Post, "/collections/{name}/points/payload/delete"),
-        (Post, "/collections/{name}/points/payload/clear"),
         (Put, "/collections/{name}/points/vectors"),
         (Post, "/collections/{name}/points/vectors/delete"),
         (Get, "/collections/{name}/snapshots"),

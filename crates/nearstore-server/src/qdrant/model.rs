@@ -519,25 +519,33 @@ pub(crate) struct PointsSelector {
     pub(crate) shard_key: Option<RawJson>,
 }
 
-/// One operation of `POST /collections/{name}/points/batch`; the payload and vector
-/// operations are skipped while parsing and refused before anything is applied.
+/// One operation of `POST /collections/{name}/points/batch`; the vector operations are
+/// skipped while parsing and refused before anything is applied.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum UpdateOperation {
     Upsert(UpsertPoints),
     Delete(PointsSelector),
-    SetPayload(IgnoredAny),
-    OverwritePayload(IgnoredAny),
-    DeletePayload(IgnoredAny),
-    ClearPayload(IgnoredAny),
+    SetPayload(crate::qdrant::payload::SetPayload),
+    OverwritePayload(crate::qdrant::payload::SetPayload),
+    DeletePayload(crate::qdrant::payload::DeletePayload),
+    ClearPayload(ClearPayloadOp),
     UpdateVectors(IgnoredAny),
     DeleteVectors(IgnoredAny),
+}
+
+/// A batch `clear_payload`: `{"points": PointsSelector}` (Qdrant's shape).
+#[derive(Debug, Deserialize)]
+pub(crate) struct ClearPayloadOp {
+    pub(crate) points: PointsSelector,
 }
 
 /// `POST /collections/{name}/points/batch` body.
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct UpdateBatch {
-    /// `{"upsert": {...}}` or `{"delete": {"points" | "filter"}}`, applied in order.
+    /// `{"upsert": {...}}`, `{"delete": {"points" | "filter"}}`, `{"set_payload": ..}`,
+    /// `{"overwrite_payload": ..}`, `{"delete_payload": ..}` or
+    /// `{"clear_payload": {"points": {"points" | "filter"}}}`, applied in order.
     #[schema(value_type = Vec<Object>)]
     pub(crate) operations: Bounded<UpdateOperation, crate::body::bounded::QueriesLimit>,
 }
@@ -548,6 +556,7 @@ pub(crate) enum BatchWrite {
     Upsert(Vec<(ExtId, Point)>, UpdateMode),
     DeleteIds(Vec<u64>),
     DeleteMatching(nearstore::Filter),
+    Payload(nearstore::PointSelector, nearstore::PayloadChange),
 }
 
 impl UpdateBatch {
@@ -585,12 +594,24 @@ impl UpdateBatch {
                         }
                     }
                 }
+                UpdateOperation::SetPayload(s) => {
+                    let (sel, change) = s.into_set()?;
+                    BatchWrite::Payload(sel, change)
+                }
+                UpdateOperation::OverwritePayload(s) => {
+                    let (sel, change) = s.into_overwrite()?;
+                    BatchWrite::Payload(sel, change)
+                }
+                UpdateOperation::DeletePayload(d) => {
+                    let (sel, change) = d.into_change()?;
+                    BatchWrite::Payload(sel, change)
+                }
+                UpdateOperation::ClearPayload(c) => {
+                    let (sel, change) = c.points.into_clear()?;
+                    BatchWrite::Payload(sel, change)
+                }
                 other => {
                     let name = match other {
-                        UpdateOperation::SetPayload(_) => "set_payload",
-                        UpdateOperation::OverwritePayload(_) => "overwrite_payload",
-                        UpdateOperation::DeletePayload(_) => "delete_payload",
-                        UpdateOperation::ClearPayload(_) => "clear_payload",
                         UpdateOperation::UpdateVectors(_) => "update_vectors",
                         _ => "delete_vectors",
                     };

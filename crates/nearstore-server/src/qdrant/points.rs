@@ -308,11 +308,12 @@ pub(crate) async fn upsert(
     Ok(qdrant_ok(update_result(), started))
 }
 
-/// `POST /collections/{name}/points/batch`: upserts and deletes applied in order, in one
-/// piece of blocking work. Each operation is its own engine write: when one fails, the
-/// ones before it stay applied (as in Qdrant). The request's deadline rides on the first
-/// operation only when it is an upsert: once something is applied, the rest runs to its
-/// end, so a batch the engine cancelled has applied nothing.
+/// `POST /collections/{name}/points/batch`: upserts, deletes and payload operations
+/// applied in order, in one piece of blocking work. Each operation is its own engine
+/// write: when one fails, the ones before it stay applied (as in Qdrant). The request's
+/// deadline rides on the first operation only when it is an upsert or a payload operation:
+/// once something is applied, the rest runs to its end, so a batch the engine cancelled has
+/// applied nothing.
 pub(crate) async fn batch(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -344,6 +345,14 @@ pub(crate) async fn batch(
                 }
                 BatchWrite::DeleteMatching(filter) => {
                     c.delete_by_filter(&filter)?;
+                }
+                BatchWrite::Payload(selector, change) => {
+                    let options = if i == 0 {
+                        first_options.clone()
+                    } else {
+                        nearstore::WriteOptions::default()
+                    };
+                    crate::qdrant::payload::apply(&c, &selector, &change, &options)?;
                 }
             }
         }

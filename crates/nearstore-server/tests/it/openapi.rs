@@ -340,6 +340,45 @@ async fn typed_qdrant_bodies_have_request_schemas() {
             "/collections/{name}",
             json!({"hnsw_config": {"ef": 40}}),
         ),
+        (
+            Method::POST,
+            "/collections/q/points/payload?wait=true",
+            "/collections/{name}/points/payload",
+            json!({"payload": {"b": {"c": 1}}, "points": [1]}),
+        ),
+        (
+            Method::POST,
+            "/collections/q/points/payload",
+            "/collections/{name}/points/payload",
+            json!({"payload": {"d": 2}, "filter": {"must": [{"key": "a", "match": {"value": 1}}]}, "key": "b"}),
+        ),
+        (
+            Method::PUT,
+            "/collections/q/points/payload",
+            "/collections/{name}/points/payload",
+            json!({"payload": {"a": 1, "e": [1, 2]}, "points": [1]}),
+        ),
+        (
+            Method::POST,
+            "/collections/q/points/payload/delete",
+            "/collections/{name}/points/payload/delete",
+            json!({"keys": ["e", "b.c"], "points": [1]}),
+        ),
+        (
+            Method::POST,
+            "/collections/q/points/payload/clear",
+            "/collections/{name}/points/payload/clear",
+            json!({"filter": {"must": [{"key": "a", "match": {"value": 1}}]}}),
+        ),
+        (
+            Method::POST,
+            "/collections/q/points/batch",
+            "/collections/{name}/points/batch",
+            json!({"operations": [
+                {"set_payload": {"payload": {"x": 1}, "points": [1]}},
+                {"clear_payload": {"points": {"points": [1]}}},
+            ]}),
+        ),
     ];
     for (method, url, path, body) in accepted {
         let m = method.as_str().to_lowercase();
@@ -347,6 +386,19 @@ async fn typed_qdrant_bodies_have_request_schemas() {
         assert!(errors.is_empty(), "{m} {path} {body}: {errors:?}");
         let (st, answer) = s.call(method, url, Some(body)).await;
         assert_eq!(st, StatusCode::OK, "{m} {url}: {answer}");
+        if path.contains("/points/payload") {
+            check(&doc, &m, path, st, &answer);
+        }
+    }
+    for (path, method) in [
+        ("/collections/{name}/points/payload", "put"),
+        ("/collections/{name}/points/payload/delete", "post"),
+    ] {
+        let wrong = json!({"payload": "text", "keys": "a", "points": {}});
+        assert!(
+            !check_request(&doc, method, path, &wrong).is_empty(),
+            "{path}"
+        );
     }
     let wrong = json!({"points": "not a list", "update_mode": "sideways"});
     assert!(!check_request(&doc, "put", "/collections/{name}/points", &wrong).is_empty());

@@ -246,7 +246,7 @@ async fn points_batch_applies_upserts_and_deletes_in_order() {
 
     // A refused operation anywhere refuses the whole batch before anything is applied.
     for refused in [
-        json!({"set_payload": {"payload": {"x": 1}, "points": [1]}}),
+        json!({"delete_payload": {"keys": ["x"], "points": [1], "shard_key": "s"}}),
         json!({"update_vectors": {"points": []}}),
         json!({"delete": {}}),
     ] {

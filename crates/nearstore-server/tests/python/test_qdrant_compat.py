@@ -294,3 +294,57 @@ def test_full_text_index_and_match_text(client):
     client.delete_payload_index(name, "body", wait=True)
     assert "body" not in client.get_collection(name).payload_schema
     client.delete_collection(name)
+
+
+def test_payload_operations(client):
+    name = "py_payload"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(name, vectors_config=models.VectorParams(size=DIM, distance=models.Distance.COSINE))
+    u1 = str(uuid.uuid4())
+    client.upsert(
+        name,
+        points=[
+            models.PointStruct(id=1, vector=vec(1), payload={"a": 1, "m": {"n": 1, "o": 2}}),
+            models.PointStruct(id=2, vector=vec(2), payload={"a": 2}),
+            models.PointStruct(id=u1, vector=vec(3), payload={"a": 1}),
+        ],
+        wait=True,
+    )
+
+    def payloads():
+        got = client.retrieve(name, ids=[1, 2, u1], with_payload=True)
+        assert [p.id for p in got] == [1, 2, u1]
+        return [p.payload for p in got]
+
+    r = client.set_payload(name, payload={"b": True}, points=[1, u1], wait=True)
+    assert r.status == models.UpdateStatus.COMPLETED
+    assert payloads() == [{"a": 1, "m": {"n": 1, "o": 2}, "b": True}, {"a": 2}, {"a": 1, "b": True}]
+
+    client.set_payload(name, payload={"k": 5}, points=[1], key="m", wait=True)
+    assert payloads()[0]["m"] == {"n": 1, "o": 2, "k": 5}
+
+    a1 = models.Filter(must=[models.FieldCondition(key="a", match=models.MatchValue(value=1))])
+    client.delete_payload(name, keys=["b", "m.n"], points=a1, wait=True)
+    assert payloads() == [{"a": 1, "m": {"o": 2, "k": 5}}, {"a": 2}, {"a": 1}]
+
+    client.overwrite_payload(name, payload={"z": "new"}, points=[2, u1], wait=True)
+    assert payloads() == [{"a": 1, "m": {"o": 2, "k": 5}}, {"z": "new"}, {"z": "new"}]
+    z = models.Filter(must=[models.FieldCondition(key="z", match=models.MatchValue(value="new"))])
+    hits, _ = client.scroll(name, scroll_filter=z, limit=10)
+    assert sorted(str(p.id) for p in hits) == sorted(["2", u1])
+
+    client.clear_payload(name, points_selector=models.PointIdsList(points=[1]), wait=True)
+    client.clear_payload(name, points_selector=models.FilterSelector(filter=z), wait=True)
+    assert payloads() == [{}, {}, {}]
+
+    client.batch_update_points(
+        name,
+        update_operations=[
+            models.SetPayloadOperation(set_payload=models.SetPayload(payload={"s": 1}, points=[1, 2])),
+            models.DeletePayloadOperation(delete_payload=models.DeletePayload(keys=["s"], points=[2])),
+        ],
+        wait=True,
+    )
+    assert payloads() == [{"s": 1}, {}, {}]
+    client.delete_collection(name)
