@@ -60,10 +60,7 @@ fn id_list(v: &Value) -> Result<Vec<u64>> {
     let items = v
         .as_array()
         .ok_or_else(|| Error::bad_request("has_id must be a list of point ids"))?;
-    Ok(ExtId::parse_list(items)?
-        .iter()
-        .map(ExtId::internal)
-        .collect())
+    ExtId::internal_ids(items)
 }
 
 /// A nested filter object (`must`, `should`, `must_not`, `min_should`).

@@ -55,9 +55,11 @@ impl ExtId {
         }
     }
 
-    /// Reads a JSON list of ids.
-    pub(crate) fn parse_list(v: &[Value]) -> Result<Vec<ExtId>> {
-        v.iter().map(ExtId::parse).collect()
+    /// Reads a JSON list of ids as engine ids.
+    pub(crate) fn internal_ids(v: &[Value]) -> Result<Vec<u64>> {
+        v.iter()
+            .map(|v| ExtId::parse(v).map(|id| id.internal()))
+            .collect()
     }
 
     /// The engine id.

@@ -211,7 +211,8 @@ pub(crate) struct UpsertPoints {
     pub(crate) update_filter: Option<RawJson>,
 }
 
-fn is_set(raw: Option<&RawJson>) -> bool {
+/// Whether an optional raw JSON field is present and not `null`.
+pub(crate) fn is_set(raw: Option<&RawJson>) -> bool {
     raw.is_some_and(|r| r.get().trim() != "null")
 }
 
@@ -580,12 +581,9 @@ impl UpdateBatch {
                         None => None,
                     };
                     match (sel.points, filter) {
-                        (Some(ids), None) => BatchWrite::DeleteIds(
-                            ExtId::parse_list(&ids.into_vec())?
-                                .iter()
-                                .map(ExtId::internal)
-                                .collect(),
-                        ),
+                        (Some(ids), None) => {
+                            BatchWrite::DeleteIds(ExtId::internal_ids(&ids.into_vec())?)
+                        }
                         (None, Some(f)) => BatchWrite::DeleteMatching(f),
                         _ => {
                             return Err(Error::bad_request(format!(

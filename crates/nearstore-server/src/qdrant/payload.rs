@@ -32,7 +32,7 @@ use crate::model::RawJson;
 use crate::qdrant::collections::update_result;
 use crate::qdrant::filter::translate;
 use crate::qdrant::ids::{ExtId, UUID_KEY};
-use crate::qdrant::model::{IdIn, PointsSelector};
+use crate::qdrant::model::{IdIn, PointsSelector, is_set};
 use crate::state::AppState;
 
 /// `set_payload` / `overwrite_payload` body: the payload, and ids or a filter.
@@ -89,10 +89,6 @@ pub(crate) struct UpdateAnswer {
     pub(crate) time: f64,
 }
 
-fn is_set(raw: Option<&RawJson>) -> bool {
-    raw.is_some_and(|r| r.get().trim() != "null")
-}
-
 /// The engine selector of `points` xor `filter` (400 for both or neither).
 fn selector(
     points: Option<Bounded<IdIn, IdsLimit>>,
@@ -109,12 +105,7 @@ fn selector(
         _ => None,
     };
     match (points, filter) {
-        (Some(ids), None) => Ok(PointSelector::Ids(
-            ExtId::parse_list(&ids.into_vec())?
-                .iter()
-                .map(ExtId::internal)
-                .collect(),
-        )),
+        (Some(ids), None) => Ok(PointSelector::Ids(ExtId::internal_ids(&ids.into_vec())?)),
         (None, Some(f)) => Ok(PointSelector::Filter(f)),
         _ => Err(Error::validation(
             "expected either \"points\": [ids] or \"filter\": {...} (exactly one)",

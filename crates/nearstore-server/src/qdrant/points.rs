@@ -374,10 +374,7 @@ pub(crate) async fn retrieve(
         .and_then(Value::as_array)
         .ok_or_else(|| Error::bad_request("\"ids\" must be a list of point ids"))?;
     Shared::check_batch("ids", ids.len(), state.limits.max_batch_points)?;
-    let ids: Vec<u64> = ExtId::parse_list(ids)?
-        .iter()
-        .map(ExtId::internal)
-        .collect();
+    let ids = ExtId::internal_ids(ids)?;
     let sel = PayloadSel::parse(body.get("with_payload"), true)?;
     let vector = with_vector(body.get("with_vector"))?;
     let c = state.collection(&name)?;
@@ -421,10 +418,7 @@ pub(crate) async fn delete(
     match (body.get("points"), body.get("filter")) {
         (Some(Value::Array(ids)), None) => {
             Shared::check_batch("ids", ids.len(), state.limits.max_batch_points)?;
-            let ids: Vec<u64> = ExtId::parse_list(ids)?
-                .iter()
-                .map(ExtId::internal)
-                .collect();
+            let ids = ExtId::internal_ids(ids)?;
             blocking(move || Ok(c.delete(&ids)?)).await?;
         }
         (None, Some(filter)) => {
