@@ -36,6 +36,36 @@ impl Targets {
     };
 }
 
+/// Moves point `id`'s entries in the payload indexes and the text index from its `old`
+/// payload (as `indexed_payloads` read it) to `new` (`None`: no payload), for the targets
+/// being applied. The one rule for "a point's payload changed" in derived state.
+fn reindex_payload(
+    st: &mut super::State,
+    id: u64,
+    old: Option<&Option<Arc<Value>>>,
+    new: Option<&Value>,
+    targets: Targets,
+) {
+    if let Some(Some(old)) = old {
+        st.fields.remove(id, old);
+    }
+    if targets.fields
+        && let Some(new) = new
+    {
+        st.fields.insert(id, new);
+    }
+    if targets.text
+        && let Some(text) = st.text.as_mut()
+    {
+        match new {
+            Some(payload) => text.index_document(id, payload),
+            None => {
+                text.delete_document(id);
+            }
+        }
+    }
+}
+
 impl Collection {
     /// Checks a vector's dimension and that it is finite (`id` 0 for queries).
     pub(crate) fn check_vector(&self, id: u64, vector: &[f32]) -> Result<()> {
@@ -240,24 +270,7 @@ impl Collection {
         {
             let mut st = self.state.write();
             for (i, p) in unique.iter().enumerate() {
-                if let Some(Some(old)) = old.get(i) {
-                    st.fields.remove(p.id, old);
-                }
-                if targets.fields
-                    && let Some(new) = &p.payload
-                {
-                    st.fields.insert(p.id, new);
-                }
-                if targets.text
-                    && let Some(text) = st.text.as_mut()
-                {
-                    match &p.payload {
-                        Some(payload) => text.index_document(p.id, payload),
-                        None => {
-                            text.delete_document(p.id);
-                        }
-                    }
-                }
+                reindex_payload(&mut st, p.id, old.get(i), p.payload.as_ref(), targets);
                 if targets.payloads {
                     st.overlay.insert(p.id, p.payload.clone().map(Arc::new));
                 }
@@ -284,27 +297,9 @@ impl Collection {
         let old = self.indexed_payloads(changes.iter().map(|(id, _)| *id), targets)?;
         let mut st = self.state.write();
         for (i, (id, new)) in changes.iter().enumerate() {
-            let id = *id;
-            if let Some(Some(old)) = old.get(i) {
-                st.fields.remove(id, old);
-            }
-            if targets.fields
-                && let Some(new) = new
-            {
-                st.fields.insert(id, new);
-            }
-            if targets.text
-                && let Some(text) = st.text.as_mut()
-            {
-                match new {
-                    Some(payload) => text.index_document(id, payload),
-                    None => {
-                        text.delete_document(id);
-                    }
-                }
-            }
+            reindex_payload(&mut st, *id, old.get(i), new.as_deref(), targets);
             if targets.payloads {
-                st.overlay.insert(id, new.clone());
+                st.overlay.insert(*id, new.clone());
             }
         }
         Ok(())
