@@ -19,8 +19,8 @@ use crate::plan::BitmapAllowList;
 use crate::point::{Point, ScrollPage, SearchResult};
 use crate::request::window::ResultWindow;
 use crate::request::{
-    Deadline, Direction, MAX_SCROLL_LIMIT, MAX_SEARCH_RESULTS, OrderBy, ScrollCursor,
-    ScrollRequest, SearchRequest, check_deadline,
+    Deadline, Direction, MAX_SCROLL_LIMIT, OrderBy, ScrollCursor, ScrollRequest, SearchRequest,
+    check_deadline,
 };
 use nearstore_filter::{Filter, field_value, total_cmp};
 use nearstore_index::{AllowList, SearchHit};
@@ -147,12 +147,7 @@ impl Collection {
         self.check_open()?;
         self.check_vector(0, &request.vector)?;
         let window = ResultWindow::of(request, self.config.metric.is_similarity());
-        let depth = window.depth();
-        if depth > MAX_SEARCH_RESULTS {
-            return Err(Error::InvalidArgument(format!(
-                "limit + offset is {depth}, at most {MAX_SEARCH_RESULTS}"
-            )));
-        }
+        let depth = window.checked_depth()?;
         if request.limit == 0 {
             return Ok(Vec::new());
         }

@@ -20,7 +20,7 @@ use super::{Collection, VectorCollection};
 use crate::error::{Error, Result};
 use crate::point::SearchResult;
 use crate::request::window::ResultWindow;
-use crate::request::{Deadline, MAX_SEARCH_RESULTS, SearchRequest, TextLeg, check_deadline};
+use crate::request::{Deadline, SearchRequest, TextLeg, check_deadline};
 use nearstore_filter::{Condition, Filter, Op, field_value};
 use nearstore_index::SearchHit;
 use nearstore_text::{Analyzer, SearchStats, TextFilter, TextIndex, TextQuery, value_matches};
@@ -45,12 +45,7 @@ impl Collection {
             ));
         }
         let window = ResultWindow::of(request, true);
-        let depth = window.depth();
-        if depth > MAX_SEARCH_RESULTS {
-            return Err(Error::InvalidArgument(format!(
-                "limit + offset is {depth}, at most {MAX_SEARCH_RESULTS}"
-            )));
-        }
+        let depth = window.checked_depth()?;
         if request.limit == 0 {
             return Ok((Vec::new(), SearchStats::default()));
         }

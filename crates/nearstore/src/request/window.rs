@@ -3,7 +3,8 @@
 
 use nearstore_index::SearchHit;
 
-use super::SearchRequest;
+use super::{MAX_SEARCH_RESULTS, SearchRequest};
+use crate::error::{Error, Result};
 
 /// Which ranked hits a search returns: drop those past the threshold, skip `offset`, keep
 /// `limit`. Hits arrive best first, so the threshold cuts a suffix and commutes with the
@@ -33,6 +34,18 @@ impl ResultWindow {
     /// How many ranked hits the index must produce.
     pub(crate) fn depth(&self) -> usize {
         self.limit.saturating_add(self.offset)
+    }
+
+    /// The depth, refused past [`MAX_SEARCH_RESULTS`] (every leg asks here before it
+    /// searches).
+    pub(crate) fn checked_depth(&self) -> Result<usize> {
+        let depth = self.depth();
+        if depth > MAX_SEARCH_RESULTS {
+            return Err(Error::InvalidArgument(format!(
+                "limit + offset is {depth}, at most {MAX_SEARCH_RESULTS}"
+            )));
+        }
+        Ok(depth)
     }
 
     fn keeps(&self, score: f32) -> bool {
