@@ -393,3 +393,51 @@ fn hnsw_options_in_with_are_kept_in_order() {
         ]
     );
 }
+
+#[test]
+fn let_binds_a_per_row_expression() {
+    let text = "LET score = similarity() SELECT id, score FROM docs WHERE vector NEAR $v \
+                ORDER BY score DESC LIMIT 5";
+    let script = parse(text).unwrap_or_else(|e| panic!("{}", e.render(text)));
+    assert_eq!(script.lets[0].name, "score");
+    assert_eq!(script.lets[0].value, Expr::Similarity(None));
+    assert_eq!(parse(&script.to_string()).ok(), Some(script));
+}
+
+/// Whether `condition` holds a `NEAR` leaf anywhere.
+fn has_near(condition: &Condition) -> bool {
+    match condition {
+        Condition::VectorNear { .. } => true,
+        Condition::And(terms) | Condition::Or(terms) => terms.iter().any(has_near),
+        Condition::Not(inner) | Condition::Group(inner) => has_near(inner),
+        _ => false,
+    }
+}
+
+#[test]
+fn near_parses_anywhere_a_condition_does() {
+    // Where it may mean a k-NN search is the executor's to decide (issue 13); the parser
+    // keeps NEAR wherever it is written.
+    for text in [
+        "SELECT * FROM docs WHERE (vector NEAR $v AND lang = 'en') LIMIT 5",
+        "SELECT * FROM docs WHERE lang = 'en' AND (tags CONTAINS ANY ('a') AND vector NEAR $v) LIMIT 5",
+        "SELECT * FROM docs WHERE vector NEAR $v OR lang = 'en' LIMIT 5",
+        "SELECT * FROM docs WHERE NOT vector NEAR $v LIMIT 5",
+    ] {
+        let Statement::Select(select) = parses(text) else {
+            panic!("{text} is not a SELECT");
+        };
+        assert!(select.filter.as_ref().is_some_and(has_near), "{text}");
+    }
+}
+
+#[test]
+fn similarity_with_arguments_is_a_return_item() {
+    let q =
+        match_query("MATCH (a)-[]->(b) RETURN a, similarity(b.embedding, $v) AS s ORDER BY s DESC");
+    assert!(matches!(
+        &q.returns[1],
+        SelectItem::Expr { expr: Expr::Similarity(Some(args)), alias: Some(s) }
+            if args.field == path(&["b", "embedding"]) && s == "s"
+    ));
+}
