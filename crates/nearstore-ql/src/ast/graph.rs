@@ -76,3 +76,42 @@ pub struct HopRange {
     /// Maximum hops.
     pub max: Option<u32>,
 }
+
+impl NodePattern {
+    /// Every label condition as a group of alternatives, single labels first (as one-label
+    /// groups), then the `:A|B` groups: the node must hold every group, each by any of its
+    /// labels. This is the shape a pattern matcher takes (`(n:C:A|B)` -> `[[C], [A, B]]`).
+    pub fn label_groups(&self) -> impl Iterator<Item = &[String]> + '_ {
+        self.labels
+            .iter()
+            .map(std::slice::from_ref)
+            .chain(self.label_alternatives.iter().map(Vec::as_slice))
+    }
+}
+
+impl GraphPattern {
+    /// The relationships of the path, in order.
+    pub fn relationships(&self) -> impl Iterator<Item = &RelationshipPattern> + '_ {
+        self.hops.iter().map(|hop| &hop.relationship)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_groups_put_single_labels_first() {
+        let node = NodePattern {
+            labels: vec!["C".into()],
+            label_alternatives: vec![vec!["A".into(), "B".into()]],
+            ..NodePattern::default()
+        };
+        let groups: Vec<Vec<&str>> = node
+            .label_groups()
+            .map(|g| g.iter().map(String::as_str).collect())
+            .collect();
+        assert_eq!(groups, vec![vec!["C"], vec!["A", "B"]]);
+        assert_eq!(NodePattern::default().label_groups().count(), 0);
+    }
+}

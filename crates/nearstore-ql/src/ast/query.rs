@@ -159,3 +159,10 @@ pub struct MatchQuery {
     /// `LIMIT n`.
     pub limit: Option<u64>,
 }
+
+impl MatchQuery {
+    /// Every path part: [`MatchQuery::pattern`], then [`MatchQuery::further_parts`].
+    pub fn parts(&self) -> impl Iterator<Item = &GraphPattern> + '_ {
+        std::iter::once(&self.pattern).chain(&self.further_parts)
+    }
+}

@@ -113,6 +113,8 @@ fn several_pattern_parts_share_the_statement() {
     assert_eq!(q.further_parts[0].start.alias.as_deref(), Some("b"));
     assert_eq!(q.further_parts[1].start.alias.as_deref(), Some("d"));
     assert!(q.further_parts[1].hops.is_empty());
+    let starts: Vec<Option<&str>> = q.parts().map(|p| p.start.alias.as_deref()).collect();
+    assert_eq!(starts, vec![Some("a"), Some("b"), Some("d")]);
 }
 
 #[test]
