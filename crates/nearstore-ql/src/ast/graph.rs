@@ -20,13 +20,21 @@ pub struct Hop {
     pub node: NodePattern,
 }
 
-/// `(alias:Label:Label2@collection {prop: value, ...})`; every part optional.
-#[derive(Debug, Clone, PartialEq)]
+/// `(alias:Label:A|B@collection {prop: value, ...})`; every part optional.
+///
+/// Labels are conditions that all hold: each single label (`:Label`) is in `labels`, each
+/// group of alternatives (`:A|B`, the node has at least one of them) in
+/// `label_alternatives`. The printer writes `labels` first, then the groups; both mean the
+/// same conjunction, whatever order they were written in.
+#[derive(Debug, Clone, PartialEq, Default)]
 pub struct NodePattern {
     /// Variable name.
     pub alias: Option<String>,
-    /// Labels (all must hold).
+    /// Single labels (all must hold).
     pub labels: Vec<String>,
+    /// Groups of label alternatives (`:A|B`), each of at least two labels; every group must
+    /// hold, by any of its labels.
+    pub label_alternatives: Vec<Vec<String>>,
     /// `@collection`: the node lives in another collection.
     pub collection: Option<String>,
     /// Property equalities.
