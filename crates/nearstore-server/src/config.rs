@@ -52,6 +52,10 @@ pub struct Limits {
     pub max_dimension: usize,
     /// Deepest nesting of arrays and objects in a JSON body (deeper: 400).
     pub max_json_depth: usize,
+    /// Most elements of one JSON array or members of one JSON object anywhere in a body
+    /// (more: 413, found by the scan before parsing). It bounds what one filter, payload
+    /// or id list can hold; it must exceed the batch limits and the largest dimension.
+    pub max_json_width: usize,
     /// Memory all request bodies in flight may hold together: their bytes plus a bound of
     /// what parsing them takes (see the crate docs, "Limits and keys"). A request that
     /// does not fit what is left is answered 503 at once; one that could never fit, 413.
@@ -73,6 +77,7 @@ impl Default for Limits {
             max_batch_queries: 256,
             max_dimension: nearstore::MAX_DIMENSION,
             max_json_depth: 64,
+            max_json_width: 1 << 18,
             max_inflight_body_bytes: 256 << 20,
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 256,

@@ -83,14 +83,16 @@
 //! extension; other changes 400), with Qdrant's envelopes. `with_payload` lists take
 //! dotted paths. Integer and UUID ids (UUIDs map to ids with the top bit set; the original
 //! string is kept in the hidden payload key `__nearstore_uuid`), one unnamed vector, Qdrant
-//! filters translated to the engine's. Everything else answers 400 "not supported". Typed
-//! Qdrant bodies (schemas in `/openapi.json`): upsert, batch, recommend, PATCH; the other
-//! Qdrant routes still read JSON maps (`x-untyped-body`).
+//! filters translated to the engine's. Everything else answers 400 "not supported". Every
+//! Qdrant request and answer body is a typed serde struct (`qdrant::request`,
+//! `qdrant::collection_model`, `qdrant::model`, `qdrant::answer`) read by the same bounded
+//! decoder as the native bodies, with its schema in `/openapi.json`.
 //!
 //! # Limits and keys
 //!
 //! [`ServerConfig::limits`]: body size (413, before a byte is read when `Content-Length`
-//! says so), JSON nesting depth (400, checked by a scan before parsing), points per
+//! says so), JSON nesting depth (400) and width (413: an array or object with more than
+//! [`Limits::max_json_width`] elements), both checked by a scan before parsing, points per
 //! upsert/get/delete and queries per batch (413, *while* parsing: the list stops one
 //! element past the limit), vector length (400, while parsing), vector dimension at create
 //! (400), per-request timeout (408), and a concurrency limit that sheds load with an
@@ -99,9 +101,7 @@
 //! Memory: all bodies in flight together may hold at most
 //! [`Limits::max_inflight_body_bytes`] (default 256 MiB). A request reserves, each before
 //! it happens: its body's bytes; what parsing may allocate besides lists (its size again,
-//! for copied strings and raw payloads and filters; for the Qdrant routes, whose bodies
-//! are still untyped, an upper bound of the whole `serde_json::Value` tree computed from a
-//! scan of the bytes); each list's buffer as it grows; and, for each payload or filter
+//! for copied strings and raw payloads and filters); each list's buffer as it grows; and, for each payload or filter
 //! turned into a JSON value, that value's bound. A reservation that does not fit what is
 //! left is 503 at once; one larger than the whole budget is 413. It is held until the
 //! request *and* the blocking work it handed off have ended. Engine memory inside a call
@@ -118,8 +118,9 @@
 //! write whose work already reached the engine is waited for, and the 408 says whether it
 //! was applied. Handlers put the request's deadline on every engine request that takes
 //! one (searches, scrolls, upserts: `limits::ticket::engine_deadline`), so the engine stops
-//! the work itself and a write it cancelled is reported `not_applied`. Deletes, counts and
-//! point reads take no deadline in the engine's API yet and run to their end.
+//! the work itself and a write it cancelled is reported `not_applied`. A filtered Qdrant count
+//! resolves its filter under the deadline (the engine's `matching_ids`); deletes and point
+//! reads take no deadline in the engine's API yet and run to their end.
 //!
 //! Keys: [`ApiKey`], sent as `api-key: <key>` or `Authorization: Bearer <key>`, compared
 //! in constant time.

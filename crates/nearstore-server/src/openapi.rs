@@ -3,8 +3,8 @@
 //! parameters, access level (security), tag and summary, and every error response shares
 //! the one error schema. Request and success bodies are the schemas `utoipa` derives from
 //! the very types serde reads and writes (`crate::model`), attached to each row with
-//! `Route::takes` / `Route::answers`; a route without them (the Qdrant layer's, whose
-//! bodies are still untyped) says so with `"x-untyped-body": true`.
+//! `Route::takes` / `Route::answers`; a route without a typed body that still reads one
+//! would say so with `"x-untyped-body": true` (none does: the openapi test checks it).
 
 use axum::Json;
 use axum::extract::State;
@@ -120,6 +120,13 @@ pub(crate) fn build() -> Value {
         .map(|(name, schema)| (name.clone(), to_json(schema)))
         .collect();
     components.insert("Error".into(), error_schema());
+    // The hand-written Qdrant schemas, exactly as written (utoipa's model cannot hold
+    // every JSON Schema keyword they use).
+    for (name, schema) in crate::qdrant::schema::components() {
+        if components.contains_key(name) {
+            components.insert(name.to_string(), schema);
+        }
+    }
     json!({
         "openapi": "3.1.0",
         "info": {

@@ -11,7 +11,7 @@ use tokio::sync::Semaphore;
 
 use crate::auth::{Access, KeyRing};
 use crate::config::{Limits, ServerConfig};
-use crate::error::{Error, Result, blocking};
+use crate::error::{Result, blocking};
 use crate::limits::budget::MemoryBudget;
 use crate::metrics::Metrics;
 use crate::routes::RouteSpec;
@@ -60,16 +60,6 @@ impl Shared {
 
     pub(crate) fn is_shutting_down(&self) -> bool {
         self.shutting_down.load(Ordering::Acquire)
-    }
-
-    /// Fails when `n` items exceed `limit` (413).
-    pub(crate) fn check_batch(what: &str, n: usize, limit: usize) -> Result<()> {
-        if n > limit {
-            return Err(Error::TooLarge(format!(
-                "{n} {what} in one request, the server's limit is {limit}"
-            )));
-        }
-        Ok(())
     }
 
     /// Flushes every collection (after shutdown and for `POST /v1/flush`).

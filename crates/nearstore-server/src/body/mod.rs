@@ -8,9 +8,9 @@
 //!    declared length is reserved from the memory budget (503 when the budget is used up)
 //!    and the body read (a body without a length is reserved as it arrives, and cut at
 //!    `max_body_bytes`);
-//! 2. [`shape::scan`]: nesting deeper than `max_json_depth` is 400; the scan's bound of
-//!    what parsing will allocate is reserved ([`JsonBody`]: a `serde_json::Value` tree;
-//!    [`Typed`]: this server's typed bodies);
+//! 2. [`shape::scan`]: nesting deeper than `max_json_depth` is 400, an array or object
+//!    with more than `max_json_width` elements 413; the scan's bound of what parsing into
+//!    this server's typed bodies allocates is reserved;
 //! 3. parsing, during which a [`bounded::Bounded`] list stops at its limit (413);
 //! 4. for typed bodies, each raw payload or filter becomes a JSON value only through
 //!    [`raw_to_value`], which reserves that value's bound first.
@@ -34,22 +34,16 @@ use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::body::bounded::ParseLimits;
+use crate::body::shape::{ShapeError, ShapeLimits};
 use crate::error::{Error, Result};
 use crate::limits::ticket;
 use crate::state::AppState;
 
-/// A JSON request body parsed as any `T` (for example `serde_json::Map`): the memory its
-/// `Value` tree can take is reserved before parsing. `Content-Type: application/json` (or
-/// `...+json`) is required; errors are 400 with serde's message, 413 over a limit.
-#[derive(Debug)]
-pub(crate) struct JsonBody<T>(pub T);
-
-/// Like [`JsonBody`], but an empty body (with any or no content type) is `T::default()`.
-#[derive(Debug)]
-pub(crate) struct OptionalJsonBody<T>(pub T);
-
-/// A typed native body: the memory of this server's typed bodies is reserved before
-/// parsing, and [`bounded::Bounded`] lists stop at their limits.
+/// A typed body (native or Qdrant), read by the one decoder every route uses: the body's
+/// bytes and the memory of parsing it are reserved before parsing, depth and width are
+/// bounded by a scan, and [`bounded::Bounded`] lists stop at their limits.
+/// `Content-Type: application/json` (or `...+json`) is required; errors are 400 with
+/// serde's message, 413 over a limit.
 #[derive(Debug)]
 pub(crate) struct Typed<T>(pub T);
 
@@ -119,26 +113,22 @@ async fn read_body(req: Request, state: &AppState) -> Result<Vec<u8>> {
     Ok(buf)
 }
 
-/// Which bound of [`shape::Shape`] a parse reserves.
-#[derive(Debug, Clone, Copy)]
-enum Cost {
-    ValueTree,
-    Typed,
-}
-
 /// Steps 2 and 3: scan, reserve the parse's bound, parse.
-fn parse_within<T: DeserializeOwned>(bytes: &[u8], state: &AppState, cost: Cost) -> Result<T> {
-    let shape = shape::scan(bytes, state.limits.max_json_depth).map_err(|e| {
-        Error::bad_request(format!(
-            "JSON nested deeper than the server's limit of {} (at byte {})",
-            e.limit, e.offset
-        ))
+fn parse_within<T: DeserializeOwned>(bytes: &[u8], state: &AppState) -> Result<T> {
+    let limits = ShapeLimits {
+        depth: state.limits.max_json_depth,
+        width: state.limits.max_json_width,
+    };
+    let shape = shape::scan(bytes, limits).map_err(|e| match e {
+        ShapeError::TooDeep { limit, offset } => Error::bad_request(format!(
+            "JSON nested deeper than the server's limit of {limit} (at byte {offset})"
+        )),
+        ShapeError::TooWide { limit, offset } => Error::TooLarge(format!(
+            "a JSON array or object wider than the server's limit of {limit} elements (at byte {offset})"
+        )),
     })?;
     if let Some(t) = ticket::current() {
-        t.reserve(match cost {
-            Cost::ValueTree => shape.value_tree_bytes(),
-            Cost::Typed => shape.typed_bytes(),
-        })?;
+        t.reserve(shape.typed_bytes())?;
     }
     bounded::parse(bytes, ParseLimits::from_limits(&state.limits))
 }
@@ -148,7 +138,7 @@ fn parse_within<T: DeserializeOwned>(bytes: &[u8], state: &AppState, cost: Cost)
 pub(crate) fn raw_to_value(raw: &RawValue) -> Result<Value> {
     let text = raw.get().as_bytes();
     if let Some(t) = ticket::current() {
-        let shape = shape::scan(text, usize::MAX).unwrap_or_default();
+        let shape = shape::scan(text, ShapeLimits::NONE).unwrap_or_default();
         t.reserve(shape.value_tree_bytes())?;
     }
     serde_json::from_slice(text).map_err(|e| Error::bad_request(format!("invalid JSON: {e}")))
@@ -164,17 +154,13 @@ fn expect_json(req: &Request) -> Result<()> {
     }
 }
 
-async fn required<T: DeserializeOwned>(req: Request, state: &AppState, cost: Cost) -> Result<T> {
+async fn required<T: DeserializeOwned>(req: Request, state: &AppState) -> Result<T> {
     expect_json(&req)?;
     let bytes = read_body(req, state).await?;
-    parse_within(&bytes, state, cost)
+    parse_within(&bytes, state)
 }
 
-async fn optional<T: DeserializeOwned + Default>(
-    req: Request,
-    state: &AppState,
-    cost: Cost,
-) -> Result<T> {
+async fn optional<T: DeserializeOwned + Default>(req: Request, state: &AppState) -> Result<T> {
     let json = is_json(&req);
     let bytes = read_body(req, state).await?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
@@ -185,32 +171,14 @@ async fn optional<T: DeserializeOwned + Default>(
             "expected a JSON body with Content-Type: application/json",
         ));
     }
-    parse_within(&bytes, state, cost)
-}
-
-impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
-    type Rejection = Error;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self> {
-        Ok(JsonBody(required(req, state, Cost::ValueTree).await?))
-    }
-}
-
-impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJsonBody<T> {
-    type Rejection = Error;
-
-    async fn from_request(req: Request, state: &AppState) -> Result<Self> {
-        Ok(OptionalJsonBody(
-            optional(req, state, Cost::ValueTree).await?,
-        ))
-    }
+    parse_within(&bytes, state)
 }
 
 impl<T: DeserializeOwned> FromRequest<AppState> for Typed<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self> {
-        Ok(Typed(required(req, state, Cost::Typed).await?))
+        Ok(Typed(required(req, state).await?))
     }
 }
 
@@ -218,7 +186,7 @@ impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalTyped<T> {
     type Rejection = Error;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self> {
-        Ok(OptionalTyped(optional(req, state, Cost::Typed).await?))
+        Ok(OptionalTyped(optional(req, state).await?))
     }
 }
 

@@ -11,8 +11,14 @@ use nearstore::{
 };
 use serde_json::{Map, Value, json};
 
-use crate::body::{JsonBody, Typed, qdrant_ok};
+use crate::body::{Typed, qdrant_ok, raw_to_value};
 use crate::error::{Error, Result, blocking};
+use crate::qdrant::answer::{
+    CollectionDescription, CollectionExistence, CollectionInfo, CollectionsResponse, Flag, Root,
+    UpdateResult,
+};
+use crate::qdrant::collection;
+use crate::qdrant::collection_model::{CreateCollection, CreateFieldIndex, VectorsConfig};
 use crate::qdrant::model::UpdateCollection;
 use crate::qdrant::text_index;
 use crate::routes::collections::{HnswOptions, collection_config};
@@ -24,13 +30,13 @@ pub(crate) const QDRANT_API_VERSION: &str = "1.15.0";
 /// `GET /`: `{"title", "version", "commit"}` (the Qdrant client checks `version`). `commit`
 /// is the `NEARSTORE_COMMIT` environment variable at build time (a release build sets it to
 /// the git hash), else null: a development build does not know its commit.
-pub(crate) async fn root() -> axum::Json<Value> {
-    axum::Json(json!({
-        "title": "nearstore (Qdrant-compatible REST subset)",
-        "version": QDRANT_API_VERSION,
-        "commit": option_env!("NEARSTORE_COMMIT"),
-        "nearstore_version": env!("CARGO_PKG_VERSION"),
-    }))
+pub(crate) async fn root() -> axum::Json<Root> {
+    axum::Json(Root {
+        title: "nearstore (Qdrant-compatible REST subset)",
+        version: QDRANT_API_VERSION,
+        commit: option_env!("NEARSTORE_COMMIT"),
+        nearstore_version: env!("CARGO_PKG_VERSION"),
+    })
 }
 
 /// `PATCH /collections/{name}`: changes the search-time `ef` (`hnsw_config.ef`); any
@@ -41,31 +47,31 @@ pub(crate) async fn update(
     Typed(body): Typed<UpdateCollection>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let c = state.collection(&name)?;
+    let c = collection(&state, &name)?;
     let config = c.config();
     if let Some(ef) = body.into_ef(config.hnsw.m, config.hnsw.ef_construction)? {
         blocking(move || Ok(c.set_ef_search(ef)?)).await?;
     }
-    Ok(qdrant_ok(true, started))
+    Ok(qdrant_ok(Flag(true), started))
 }
 
 /// `GET /collections`.
 pub(crate) async fn list(State(state): State<AppState>) -> Response {
     let started = Instant::now();
-    let names: Vec<Value> = state
+    let collections = state
         .db
         .list_collections()
         .into_iter()
-        .map(|name| json!({"name": name}))
+        .map(|name| CollectionDescription { name })
         .collect();
-    qdrant_ok(json!({"collections": names}), started)
+    qdrant_ok(CollectionsResponse { collections }, started)
 }
 
 /// `GET /collections/{name}/exists`.
 pub(crate) async fn exists(State(state): State<AppState>, Path(name): Path<String>) -> Response {
     let started = Instant::now();
     let exists = state.db.get_vector_collection(&name).is_ok();
-    qdrant_ok(json!({"exists": exists}), started)
+    qdrant_ok(CollectionExistence { exists }, started)
 }
 
 fn distance_name(m: DistanceMetric) -> &'static str {
@@ -75,18 +81,6 @@ fn distance_name(m: DistanceMetric) -> &'static str {
         DistanceMetric::DotProduct => "Dot",
         DistanceMetric::Hamming => "Hamming",
         DistanceMetric::Jaccard => "Jaccard",
-    }
-}
-
-fn parse_distance(v: &Value) -> Result<DistanceMetric> {
-    match v.as_str() {
-        Some("Cosine") => Ok(DistanceMetric::Cosine),
-        Some("Euclid") => Ok(DistanceMetric::Euclidean),
-        Some("Dot") => Ok(DistanceMetric::DotProduct),
-        Some("Manhattan") => Err(Error::not_supported("the Manhattan distance")),
-        _ => Err(Error::bad_request(format!(
-            "unknown distance {v} (expected Cosine, Euclid or Dot)"
-        ))),
     }
 }
 
@@ -107,7 +101,7 @@ fn on_disk(mode: StorageMode) -> (bool, bool) {
 }
 
 /// Qdrant's collection info for `c`.
-pub(crate) fn info(c: &VectorCollection) -> Result<Value> {
+pub(crate) fn info(c: &VectorCollection) -> Result<CollectionInfo> {
     let config = c.config();
     let points = c.len();
     let (vectors_on_disk, payload_on_disk) = on_disk(config.storage_mode);
@@ -132,13 +126,13 @@ pub(crate) fn info(c: &VectorCollection) -> Result<Value> {
             }),
         );
     }
-    Ok(json!({
-        "status": "green",
-        "optimizer_status": "ok",
-        "indexed_vectors_count": points,
-        "points_count": points,
-        "segments_count": 1,
-        "config": {
+    Ok(CollectionInfo {
+        status: "green",
+        optimizer_status: "ok",
+        indexed_vectors_count: points,
+        points_count: points,
+        segments_count: 1,
+        config: json!({
             "params": {
                 "vectors": {
                     "size": config.dim,
@@ -169,9 +163,9 @@ pub(crate) fn info(c: &VectorCollection) -> Result<Value> {
             },
             "wal_config": {"wal_capacity_mb": 32, "wal_segments_ahead": 0},
             "quantization_config": null,
-        },
-        "payload_schema": schema,
-    }))
+        }),
+        payload_schema: Value::Object(schema),
+    })
 }
 
 /// `GET /collections/{name}`.
@@ -180,35 +174,17 @@ pub(crate) async fn get(
     Path(name): Path<String>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let c = state.collection(&name)?;
+    let c = collection(&state, &name)?;
     let info = blocking(move || info(&c)).await?;
     Ok(qdrant_ok(info, started))
-}
-
-/// The unnamed vector's parameters from `vectors`: `{size, distance}` or `{"": {...}}`.
-fn vector_params(v: Option<&Value>) -> Result<&Map<String, Value>> {
-    let Some(Value::Object(o)) = v else {
-        return Err(Error::bad_request(
-            "\"vectors\" must be {\"size\": n, \"distance\": \"Cosine\"}",
-        ));
-    };
-    if o.contains_key("size") {
-        return Ok(o);
-    }
-    match (o.len(), o.get("")) {
-        (1, Some(Value::Object(inner))) => Ok(inner),
-        _ => Err(Error::not_supported(
-            "named vectors (only the default unnamed vector \"\")",
-        )),
-    }
 }
 
 /// The longest collection name Qdrant accepts, in characters.
 const MAX_NAME_CHARS: usize = 255;
 
-/// Refuses a collection name Qdrant's validation refuses (empty or over 255 characters) with
-/// 422, before the engine sees it.
-fn check_name(name: &str) -> Result<()> {
+/// Refuses a collection name Qdrant's validation refuses (empty or over 255 characters)
+/// with 422, before the engine sees it (every Qdrant route with a collection name).
+pub(crate) fn check_name(name: &str) -> Result<()> {
     let chars = name.chars().count();
     if chars == 0 || chars > MAX_NAME_CHARS {
         return Err(Error::validation(format!(
@@ -222,67 +198,32 @@ fn check_name(name: &str) -> Result<()> {
 pub(crate) async fn create(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    JsonBody(body): JsonBody<Map<String, Value>>,
+    Typed(body): Typed<CreateCollection>,
 ) -> Result<Response> {
     let started = Instant::now();
     check_name(&name)?;
-    for key in [
-        "shard_number",
-        "replication_factor",
-        "write_consistency_factor",
-    ] {
-        match body.get(key) {
-            None | Some(Value::Null) => {}
-            Some(v) if v.as_u64().is_some_and(|n| n >= 1) => {}
-            Some(v) => {
-                return Err(Error::validation(format!(
-                    "{key}: value {v} invalid, must be an integer of at least 1"
-                )));
-            }
-        }
-    }
-    let params = vector_params(body.get("vectors"))?;
-    for unsupported in ["multivector_config", "quantization_config"] {
-        if params.get(unsupported).is_some_and(|v| !v.is_null()) {
-            return Err(Error::not_supported(unsupported));
-        }
-    }
-    if let Some(dt) = params.get("datatype").and_then(Value::as_str)
-        && dt != "float32"
-    {
-        return Err(Error::not_supported(format!("the {dt} vector datatype")));
-    }
-    for unsupported in ["quantization_config", "init_from", "sharding_method"] {
-        if body.get(unsupported).is_some_and(|v| !v.is_null()) {
-            return Err(Error::not_supported(unsupported));
-        }
-    }
-    if body
-        .get("sparse_vectors")
-        .and_then(Value::as_object)
-        .is_some_and(|o| !o.is_empty())
-    {
+    let plan = body.into_plan()?;
+    if plan.sparse_vectors.is_some() {
         return Err(Error::not_supported("sparse vectors"));
     }
-    let dim = params
-        .get("size")
-        .and_then(Value::as_u64)
-        .ok_or_else(|| Error::bad_request("vectors.size must be a positive integer"))?;
-    let metric = parse_distance(params.get("distance").unwrap_or(&Value::Null))?;
-    let hnsw = body
-        .get("hnsw_config")
-        .or_else(|| params.get("hnsw_config"))
-        .and_then(Value::as_object);
-    let get = |k: &str| {
-        hnsw.and_then(|h| h.get(k))
-            .and_then(Value::as_u64)
-            .map(|n| n as usize)
+    let params = match plan.vectors {
+        VectorsConfig::Unnamed(p) => p,
+        VectorsConfig::Named(_) => {
+            return Err(Error::not_supported(
+                "named vectors (only the default unnamed vector \"\")",
+            ));
+        }
     };
-    let options = HnswOptions::new(get("m"), get("ef_construct"));
-    let config = collection_config(&state, dim as usize, metric, &options)?;
+    let hnsw = params.hnsw_config.clone().unwrap_or_default();
+    let options = HnswOptions::new(
+        hnsw.m.or(plan.hnsw.m),
+        hnsw.ef_construct.or(plan.hnsw.ef_construct),
+    );
+    let dim = usize::try_from(params.size).unwrap_or(usize::MAX);
+    let config = collection_config(&state, dim, params.distance.metric()?, &options)?;
     let db = state.db.clone();
     blocking(move || Ok(db.create_collection_with_options(&name, config)?)).await?;
-    Ok(qdrant_ok(true, started))
+    Ok(qdrant_ok(Flag(true), started))
 }
 
 /// `DELETE /collections/{name}`: `result` is false when there was no such collection.
@@ -298,12 +239,7 @@ pub(crate) async fn delete(
         Err(e) => Err(e.into()),
     })
     .await?;
-    Ok(qdrant_ok(dropped, started))
-}
-
-/// Qdrant's answer to a write.
-pub(crate) fn update_result() -> Value {
-    json!({"operation_id": 0, "status": "completed"})
+    Ok(qdrant_ok(Flag(dropped), started))
 }
 
 /// The index a `field_schema` asks for.
@@ -354,27 +290,24 @@ fn parse_schema(v: Option<&Value>) -> Result<Schema> {
 pub(crate) async fn create_index(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    JsonBody(body): JsonBody<Map<String, Value>>,
+    Typed(body): Typed<CreateFieldIndex>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let field = body
-        .get("field_name")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::bad_request("field_name must be a string"))?
-        .to_string();
+    let field = body.field_name;
     if field == ALL_FIELD {
         return Err(Error::bad_request(format!(
             "field_name {ALL_FIELD:?} is reserved (every string leaf)"
         )));
     }
-    let schema = parse_schema(body.get("field_schema"))?;
-    let c = state.collection(&name)?;
+    let field_schema = body.field_schema.as_deref().map(raw_to_value).transpose()?;
+    let schema = parse_schema(field_schema.as_ref())?;
+    let c = collection(&state, &name)?;
     blocking(move || match schema {
         Schema::Payload(kind) => Ok(c.create_field_index(&field, kind)?),
         Schema::Text(analyzer) => Ok(c.create_text_index(&field, analyzer)?),
     })
     .await?;
-    Ok(qdrant_ok(update_result(), started))
+    Ok(qdrant_ok(UpdateResult::completed(), started))
 }
 
 /// `DELETE /collections/{name}/index/{field_name}`: drops the field's payload index and its
@@ -384,7 +317,7 @@ pub(crate) async fn delete_index(
     Path((name, field)): Path<(String, String)>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let c = state.collection(&name)?;
+    let c = collection(&state, &name)?;
     blocking(move || {
         if field != ALL_FIELD {
             c.drop_text_index(&field)?;
@@ -392,5 +325,5 @@ pub(crate) async fn delete_index(
         Ok(c.drop_field_index(&field)?)
     })
     .await?;
-    Ok(qdrant_ok(update_result(), started))
+    Ok(qdrant_ok(UpdateResult::completed(), started))
 }

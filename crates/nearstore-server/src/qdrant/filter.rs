@@ -27,6 +27,15 @@ use serde_json::{Map, Value};
 use crate::error::{Error, Result};
 use crate::qdrant::ids::ExtId;
 
+/// Translates an optional raw Qdrant filter of a typed body (`None` or `null`: no
+/// constraint); the filter's value tree is reserved from the memory budget first.
+pub(crate) fn from_raw(raw: Option<&serde_json::value::RawValue>) -> Result<Option<Filter>> {
+    match raw {
+        None => Ok(None),
+        Some(raw) => translate(Some(&crate::body::raw_to_value(raw)?)),
+    }
+}
+
 /// Translates an optional Qdrant filter (`None`: no constraint).
 pub(crate) fn translate(v: Option<&Value>) -> Result<Option<Filter>> {
     let Some(v) = v.filter(|v| !v.is_null()) else {

@@ -10,6 +10,8 @@
 //! outside the subset that clients commonly call (discover, groups, snapshots, aliases, vector edits, facets, cluster)
 //! answer 400 "... is not supported by NearStore".
 
+pub(crate) mod answer;
+pub(crate) mod collection_model;
 pub(crate) mod collections;
 pub(crate) mod filter;
 pub(crate) mod ids;
@@ -18,11 +20,24 @@ pub(crate) mod payload;
 pub(crate) mod points;
 pub(crate) mod query;
 pub(crate) mod recommend;
+pub(crate) mod request;
+pub(crate) mod schema;
 pub(crate) mod text_index;
 
+use nearstore::VectorCollection;
+
 use crate::auth::Access::{Open, Read, Write};
+use crate::error::Result;
 use crate::routes::Verb::{Delete, Get, Patch, Post, Put};
 use crate::routes::{Route, route};
+use crate::state::AppState;
+
+/// The collection a Qdrant route names: an over-long or empty name is 422 (Qdrant's
+/// validation) before the lookup, an unknown one 404.
+pub(crate) fn collection(state: &AppState, name: &str) -> Result<VectorCollection> {
+    collections::check_name(name)?;
+    state.collection(name)
+}
 
 const Q: &str = "qdrant";
 const U: &str = "qdrant-unsupported";
@@ -37,7 +52,8 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Server title and the Qdrant API version followed",
             collections::root,
-        ),
+        )
+        .answers::<answer::Root>(),
         route(
             Get,
             "/collections",
@@ -45,7 +61,8 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "List collections",
             collections::list,
-        ),
+        )
+        .answers_qdrant::<answer::CollectionsResponse>(),
         route(
             Get,
             "/collections/{name}",
@@ -53,7 +70,8 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Collection info",
             collections::get,
-        ),
+        )
+        .answers_qdrant::<answer::CollectionInfo>(),
         route(
             Put,
             "/collections/{name}",
@@ -61,7 +79,9 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Create a collection (one unnamed dense vector)",
             collections::create,
-        ),
+        )
+        .takes::<collection_model::CreateCollection>()
+        .answers_qdrant::<answer::Flag>(),
         route(
             Patch,
             "/collections/{name}",
@@ -70,7 +90,8 @@ pub(crate) fn routes() -> Vec<Route> {
             "Update collection parameters (only the search-time hnsw_config.ef)",
             collections::update,
         )
-        .takes::<model::UpdateCollection>(),
+        .takes::<model::UpdateCollection>()
+        .answers_qdrant::<answer::Flag>(),
         route(
             Delete,
             "/collections/{name}",
@@ -78,7 +99,8 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Delete a collection",
             collections::delete,
-        ),
+        )
+        .answers_qdrant::<answer::Flag>(),
         route(
             Get,
             "/collections/{name}/exists",
@@ -86,7 +108,8 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Whether a collection exists",
             collections::exists,
-        ),
+        )
+        .answers_qdrant::<answer::CollectionExistence>(),
         route(
             Put,
             "/collections/{name}/index",
@@ -94,7 +117,9 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Create a payload index (keyword, integer, float, bool, text)",
             collections::create_index,
-        ),
+        )
+        .takes::<collection_model::CreateFieldIndex>()
+        .answers_qdrant::<answer::UpdateResult>(),
         route(
             Delete,
             "/collections/{name}/index/{field}",
@@ -102,7 +127,8 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Delete a payload index",
             collections::delete_index,
-        ),
+        )
+        .answers_qdrant::<answer::UpdateResult>(),
         route(
             Put,
             "/collections/{name}/points",
@@ -111,7 +137,8 @@ pub(crate) fn routes() -> Vec<Route> {
             "Upsert points ({points} or {batch})",
             points::upsert,
         )
-        .takes::<model::UpsertPoints>(),
+        .takes::<model::UpsertPoints>()
+        .answers_qdrant::<answer::UpdateResult>(),
         route(
             Post,
             "/collections/{name}/points",
@@ -119,7 +146,9 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Retrieve points by ids",
             points::retrieve,
-        ),
+        )
+        .takes::<request::RetrievePoints>()
+        .answers_qdrant::<answer::Records>(),
         route(
             Get,
             "/collections/{name}/points/{id}",
@@ -127,7 +156,8 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Retrieve one point",
             points::get_one,
-        ),
+        )
+        .answers_qdrant::<answer::Record>(),
         route(
             Post,
             "/collections/{name}/points/delete",
@@ -135,7 +165,9 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Delete points by ids or filter",
             points::delete,
-        ),
+        )
+        .takes::<model::PointsSelector>()
+        .answers_qdrant::<answer::UpdateResult>(),
         route(
             Post,
             "/collections/{name}/points/batch",
@@ -144,7 +176,8 @@ pub(crate) fn routes() -> Vec<Route> {
             "Upserts, deletes and payload operations applied in order (vector operations: 400)",
             points::batch,
         )
-        .takes::<model::UpdateBatch>(),
+        .takes::<model::UpdateBatch>()
+        .answers_qdrant::<answer::UpdateResults>(),
         route(
             Post,
             "/collections/{name}/points/payload",
@@ -154,7 +187,7 @@ pub(crate) fn routes() -> Vec<Route> {
             payload::set,
         )
         .takes::<payload::SetPayload>()
-        .answers::<payload::UpdateAnswer>(),
+        .answers_qdrant::<answer::UpdateResult>(),
         route(
             Put,
             "/collections/{name}/points/payload",
@@ -164,7 +197,7 @@ pub(crate) fn routes() -> Vec<Route> {
             payload::overwrite,
         )
         .takes::<payload::SetPayload>()
-        .answers::<payload::UpdateAnswer>(),
+        .answers_qdrant::<answer::UpdateResult>(),
         route(
             Post,
             "/collections/{name}/points/payload/delete",
@@ -174,7 +207,7 @@ pub(crate) fn routes() -> Vec<Route> {
             payload::delete_keys,
         )
         .takes::<payload::DeletePayload>()
-        .answers::<payload::UpdateAnswer>(),
+        .answers_qdrant::<answer::UpdateResult>(),
         route(
             Post,
             "/collections/{name}/points/payload/clear",
@@ -184,7 +217,7 @@ pub(crate) fn routes() -> Vec<Route> {
             payload::clear,
         )
         .takes::<model::PointsSelector>()
-        .answers::<payload::UpdateAnswer>(),
+        .answers_qdrant::<answer::UpdateResult>(),
         route(
             Post,
             "/collections/{name}/points/scroll",
@@ -192,7 +225,9 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Scroll points",
             points::scroll,
-        ),
+        )
+        .takes::<request::ScrollPoints>()
+        .answers_qdrant::<answer::ScrollResult>(),
         route(
             Post,
             "/collections/{name}/points/count",
@@ -200,7 +235,9 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Count points",
             points::count,
-        ),
+        )
+        .takes::<request::CountPoints>()
+        .answers_qdrant::<answer::CountResult>(),
         route(
             Post,
             "/collections/{name}/points/search",
@@ -208,7 +245,9 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Vector search",
             query::search,
-        ),
+        )
+        .takes::<request::SearchPoints>()
+        .answers_qdrant::<answer::ScoredPoints>(),
         route(
             Post,
             "/collections/{name}/points/search/batch",
@@ -216,7 +255,9 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Batch vector search",
             query::search_batch,
-        ),
+        )
+        .takes::<request::SearchBatch>()
+        .answers_qdrant::<answer::ScoredPointsBatch>(),
         route(
             Post,
             "/collections/{name}/points/query",
@@ -224,7 +265,9 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Universal query (nearest vector or point id)",
             query::query,
-        ),
+        )
+        .takes::<request::QueryPoints>()
+        .answers_qdrant::<answer::QueryResponse>(),
         route(
             Post,
             "/collections/{name}/points/query/batch",
@@ -232,7 +275,9 @@ pub(crate) fn routes() -> Vec<Route> {
             Q,
             "Batch universal query",
             query::query_batch,
-        ),
+        )
+        .takes::<request::QueryBatch>()
+        .answers_qdrant::<answer::QueryBatchResponse>(),
         route(
             Post,
             "/collections/{name}/points/recommend",
@@ -241,7 +286,8 @@ pub(crate) fn routes() -> Vec<Route> {
             "Recommend (average_vector strategy)",
             recommend::recommend,
         )
-        .takes::<model::RecommendRequest>(),
+        .takes::<model::RecommendRequest>()
+        .answers_qdrant::<answer::ScoredPoints>(),
         route(
             Post,
             "/collections/{name}/points/recommend/batch",
@@ -250,7 +296,8 @@ pub(crate) fn routes() -> Vec<Route> {
             "Batch recommend (average_vector strategy)",
             recommend::recommend_batch,
         )
-        .takes::<model::RecommendBatch>(),
+        .takes::<model::RecommendBatch>()
+        .answers_qdrant::<answer::ScoredPointsBatch>(),
     ];
     let unsupported: [(crate::routes::Verb, &'static str); 17] = [
         (Post, "/collections/{name}/points/recommend/groups"),
@@ -272,14 +319,17 @@ pub(crate) fn routes() -> Vec<Route> {
         (Get, "/cluster"),
     ];
     for (verb, path) in unsupported {
-        routes.push(route(
-            verb,
-            path,
-            Read,
-            U,
-            "Not supported: answers 400",
-            query::unsupported,
-        ));
+        routes.push(
+            route(
+                verb,
+                path,
+                Read,
+                U,
+                "Not supported: answers 400",
+                query::unsupported,
+            )
+            .no_body(),
+        );
     }
     routes
 }

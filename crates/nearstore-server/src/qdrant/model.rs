@@ -326,21 +326,20 @@ pub(crate) struct RecommendRequest {
     #[serde(default)]
     pub(crate) strategy: Option<RecommendStrategy>,
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::qdrant::schema::FilterSchema>)]
     pub(crate) filter: Option<RawJson>,
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub(crate) params: Option<RawJson>,
+    pub(crate) params: Option<crate::qdrant::request::SearchParams>,
     #[serde(default)]
     pub(crate) limit: Option<usize>,
     #[serde(default)]
     pub(crate) offset: Option<usize>,
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub(crate) with_payload: Option<RawJson>,
+    #[schema(value_type = Option<crate::qdrant::schema::WithPayloadSchema>)]
+    pub(crate) with_payload: Option<crate::qdrant::request::WithPayload>,
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub(crate) with_vector: Option<RawJson>,
+    #[schema(value_type = Option<crate::qdrant::schema::WithVectorSchema>)]
+    pub(crate) with_vector: Option<crate::qdrant::request::WithVector>,
     #[serde(default)]
     pub(crate) score_threshold: Option<f32>,
     /// Only the default unnamed vector (`""`) exists.
@@ -512,12 +511,19 @@ pub(crate) struct PointsSelector {
     #[schema(value_type = Option<Vec<PointId>>)]
     pub(crate) points: Option<Bounded<IdIn, crate::body::bounded::IdsLimit>>,
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::qdrant::schema::FilterSchema>)]
     pub(crate) filter: Option<RawJson>,
     /// Not supported: must be absent or null.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub(crate) shard_key: Option<RawJson>,
+}
+
+impl PointsSelector {
+    /// The engine's selector: ids xor a filter (422 for both or neither).
+    pub(crate) fn into_selector(self) -> Result<nearstore::PointSelector> {
+        crate::qdrant::payload::selector(self.points, self.filter.as_ref(), self.shard_key.as_ref())
+    }
 }
 
 /// One operation of `POST /collections/{name}/points/batch`; the vector operations are
@@ -570,28 +576,13 @@ impl UpdateBatch {
                     let (points, mode) = u.into_points()?;
                     BatchWrite::Upsert(points, mode)
                 }
-                UpdateOperation::Delete(sel) => {
-                    if is_set(sel.shard_key.as_ref()) {
-                        return Err(Error::not_supported("\"shard_key\""));
+                UpdateOperation::Delete(sel) => match sel.into_selector() {
+                    Ok(nearstore::PointSelector::Ids(ids)) => BatchWrite::DeleteIds(ids),
+                    Ok(nearstore::PointSelector::Filter(f)) => BatchWrite::DeleteMatching(f),
+                    Err(e) => {
+                        return Err(Error::bad_request(format!("operation {i}: {e}")));
                     }
-                    let filter = match sel.filter.as_deref() {
-                        Some(raw) => crate::qdrant::filter::translate(Some(
-                            &crate::body::raw_to_value(raw)?,
-                        ))?,
-                        None => None,
-                    };
-                    match (sel.points, filter) {
-                        (Some(ids), None) => {
-                            BatchWrite::DeleteIds(ExtId::internal_ids(&ids.into_vec())?)
-                        }
-                        (None, Some(f)) => BatchWrite::DeleteMatching(f),
-                        _ => {
-                            return Err(Error::bad_request(format!(
-                                "operation {i}: delete takes {{\"points\": [ids]}} or {{\"filter\": {{...}}}}"
-                            )));
-                        }
-                    }
-                }
+                },
                 UpdateOperation::SetPayload(s) => {
                     let (sel, change) = s.into_set()?;
                     BatchWrite::Payload(sel, change)

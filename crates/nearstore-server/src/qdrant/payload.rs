@@ -20,7 +20,7 @@ use axum::response::Response;
 use nearstore::{
     Filter, PayloadChange, PointSelector, ScrollRequest, VectorCollection, WriteOptions,
 };
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
@@ -29,7 +29,8 @@ use crate::body::{Typed, qdrant_ok, raw_to_value};
 use crate::error::{Error, Result, blocking};
 use crate::limits::ticket::write_options;
 use crate::model::RawJson;
-use crate::qdrant::collections::update_result;
+use crate::qdrant::answer::UpdateResult;
+use crate::qdrant::collection;
 use crate::qdrant::filter::translate;
 use crate::qdrant::ids::{ExtId, UUID_KEY};
 use crate::qdrant::model::{IdIn, PointsSelector, is_set};
@@ -45,7 +46,7 @@ pub(crate) struct SetPayload {
     #[schema(value_type = Option<Vec<crate::qdrant::model::PointId>>)]
     pub(crate) points: Option<Bounded<IdIn, IdsLimit>>,
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::qdrant::schema::FilterSchema>)]
     pub(crate) filter: Option<RawJson>,
     /// `set_payload` only: the dotted path of the object to merge into.
     #[serde(default)]
@@ -65,7 +66,7 @@ pub(crate) struct DeletePayload {
     #[schema(value_type = Option<Vec<crate::qdrant::model::PointId>>)]
     pub(crate) points: Option<Bounded<IdIn, IdsLimit>>,
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::qdrant::schema::FilterSchema>)]
     pub(crate) filter: Option<RawJson>,
     /// Not supported: must be absent or null.
     #[serde(default)]
@@ -73,24 +74,8 @@ pub(crate) struct DeletePayload {
     pub(crate) shard_key: Option<RawJson>,
 }
 
-/// Qdrant's `UpdateResult`.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct UpdateResult {
-    pub(crate) operation_id: u64,
-    /// Always `completed`: the write is applied when the answer is sent.
-    pub(crate) status: String,
-}
-
-/// The answer of a payload route: `{result: UpdateResult, status: "ok", time}`.
-#[derive(Debug, Serialize, ToSchema)]
-pub(crate) struct UpdateAnswer {
-    pub(crate) result: UpdateResult,
-    pub(crate) status: String,
-    pub(crate) time: f64,
-}
-
 /// The engine selector of `points` xor `filter` (400 for both or neither).
-fn selector(
+pub(crate) fn selector(
     points: Option<Bounded<IdIn, IdsLimit>>,
     filter: Option<&RawJson>,
     shard_key: Option<&RawJson>,
@@ -252,10 +237,10 @@ async fn run(
     op: Result<(PointSelector, PayloadChange)>,
 ) -> Result<Response> {
     let (selector, change) = op?;
-    let c = state.collection(&name)?;
+    let c = collection(&state, &name)?;
     let options = write_options();
     blocking(move || apply(&c, &selector, &change, &options)).await?;
-    Ok(qdrant_ok(update_result(), started))
+    Ok(qdrant_ok(UpdateResult::completed(), started))
 }
 
 /// `POST /collections/{name}/points/payload`: merges keys into the selected payloads.

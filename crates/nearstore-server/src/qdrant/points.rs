@@ -5,59 +5,23 @@ use std::time::Instant;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use nearstore::{Direction, Filter, OrderBy, Point, ScrollRequest, VectorCollection};
+use nearstore::{Point, PointSelector, ScrollRequest, VectorCollection};
 use serde_json::{Map, Value, json};
 
-use crate::body::{JsonBody, OptionalJsonBody, Typed, qdrant_ok};
+use crate::body::{OptionalTyped, Typed, qdrant_ok};
 use crate::error::{Error, Result, blocking};
-use crate::limits::ticket::{scroll_by_deadline, write_options};
-use crate::qdrant::collections::update_result;
-use crate::qdrant::filter::translate;
+use crate::limits::ticket::{engine_deadline, scroll_by_deadline, write_options};
+use crate::qdrant::answer::{
+    CountResult, Record, Records, ScoredPoint, ScrollResult, UpdateResult, UpdateResults,
+};
+use crate::qdrant::collection;
+use crate::qdrant::filter::from_raw;
 use crate::qdrant::ids::{ExtId, external_id, stored_uuid, visible_payload};
-use crate::qdrant::model::{BatchWrite, UpdateBatch, UpdateMode, UpsertPoints};
-use crate::state::{AppState, Shared};
-
-/// The default (unnamed) dense vector of a Qdrant `VectorStruct`.
-pub(crate) fn dense_vector(v: &Value) -> Result<Vec<f32>> {
-    match v {
-        Value::Array(items) => items
-            .iter()
-            .enumerate()
-            .map(|(i, x)| match x {
-                Value::Number(n) => n.as_f64().map(|f| f as f32).ok_or_else(|| {
-                    Error::bad_request(format!("vector element {i} is not a finite number"))
-                }),
-                Value::Array(_) => Err(Error::not_supported("multi-vectors")),
-                other => Err(Error::bad_request(format!(
-                    "vector element {i} must be a number, got {other}"
-                ))),
-            })
-            .collect(),
-        Value::Object(o) => {
-            if o.contains_key("indices") || o.contains_key("values") {
-                return Err(Error::not_supported("sparse vectors"));
-            }
-            if ["text", "image", "object", "model"]
-                .iter()
-                .any(|k| o.contains_key(*k))
-            {
-                return Err(Error::not_supported(
-                    "inference objects (documents, images)",
-                ));
-            }
-            match (o.len(), o.get("")) {
-                (1, Some(inner)) => dense_vector(inner),
-                _ => Err(Error::not_supported(format!(
-                    "named vectors ({:?}); only the default unnamed vector \"\" exists",
-                    o.keys().collect::<Vec<_>>()
-                ))),
-            }
-        }
-        other => Err(Error::bad_request(format!(
-            "a vector must be a list of numbers, got {other}"
-        ))),
-    }
-}
+use crate::qdrant::model::{BatchWrite, PointsSelector, UpdateBatch, UpdateMode, UpsertPoints};
+use crate::qdrant::request::{
+    CountPoints, RetrievePoints, ScrollPoints, WithPayload, WithVector, refuse_set,
+};
+use crate::state::AppState;
 
 /// Which payload fields a response carries (`with_payload`).
 #[derive(Debug, Clone)]
@@ -68,41 +32,7 @@ pub(crate) enum PayloadSel {
     Exclude(Vec<String>),
 }
 
-fn string_list(v: &Value) -> Result<Vec<String>> {
-    v.as_array()
-        .and_then(|a| a.iter().map(|s| s.as_str().map(str::to_string)).collect())
-        .ok_or_else(|| Error::bad_request("with_payload field lists must hold strings"))
-}
-
 impl PayloadSel {
-    /// Reads `with_payload`; `default` when absent.
-    pub(crate) fn parse(v: Option<&Value>, default: bool) -> Result<Self> {
-        Ok(match v {
-            None | Some(Value::Null) => {
-                if default {
-                    PayloadSel::All
-                } else {
-                    PayloadSel::Nothing
-                }
-            }
-            Some(Value::Bool(true)) => PayloadSel::All,
-            Some(Value::Bool(false)) => PayloadSel::Nothing,
-            Some(list @ Value::Array(_)) => PayloadSel::Include(string_list(list)?),
-            Some(Value::Object(o)) => match (o.get("include"), o.get("exclude")) {
-                (Some(i), None) => PayloadSel::Include(string_list(i)?),
-                (None, Some(e)) => PayloadSel::Exclude(string_list(e)?),
-                _ => {
-                    return Err(Error::bad_request(
-                        "with_payload is a bool, a list of fields, {\"include\": [..]} or {\"exclude\": [..]}",
-                    ));
-                }
-            },
-            Some(other) => {
-                return Err(Error::bad_request(format!("bad with_payload {other}")));
-            }
-        })
-    }
-
     fn apply(&self, payload: Option<Value>) -> Value {
         let visible = visible_payload(payload);
         match (self, visible) {
@@ -185,49 +115,36 @@ pub(crate) fn f32_list(v: &[f32]) -> Value {
     Value::Array(v.iter().map(|&x| f32_number(x)).collect())
 }
 
-/// Reads `with_vector` (a bool, or a list of vector names where `""` means the default).
-pub(crate) fn with_vector(v: Option<&Value>) -> Result<bool> {
-    match v {
-        None | Some(Value::Null) => Ok(false),
-        Some(Value::Bool(b)) => Ok(*b),
-        Some(Value::Array(names)) => Ok(names.iter().any(|n| n.as_str() == Some(""))),
-        Some(other) => Err(Error::bad_request(format!("bad with_vector {other}"))),
-    }
-}
-
 /// A stored point in Qdrant's `Record` shape.
-pub(crate) fn record(p: Point, sel: &PayloadSel, vector: bool) -> Value {
-    let id = external_id(p.id, p.payload.as_ref());
-    json!({
-        "id": id,
-        "payload": sel.apply(p.payload),
-        "vector": if vector { f32_list(&p.vector) } else { Value::Null },
-        "shard_key": null,
-        "order_value": null,
-    })
+pub(crate) fn record(p: Point, sel: &PayloadSel, vector: bool) -> Record {
+    Record {
+        id: external_id(p.id, p.payload.as_ref()),
+        payload: sel.apply(p.payload),
+        vector: if vector {
+            f32_list(&p.vector)
+        } else {
+            Value::Null
+        },
+        shard_key: None,
+        order_value: None,
+    }
 }
 
 /// A search result in Qdrant's `ScoredPoint` shape.
-pub(crate) fn scored(p: Point, score: f32, sel: &PayloadSel, vector: bool) -> Value {
-    let id = external_id(p.id, p.payload.as_ref());
-    json!({
-        "id": id,
-        "version": 0,
-        "score": f32_number(score),
-        "payload": sel.apply(p.payload),
-        "vector": if vector { f32_list(&p.vector) } else { Value::Null },
-        "shard_key": null,
-        "order_value": null,
-    })
-}
-
-fn refuse_if_set(body: &Map<String, Value>, keys: &[&str]) -> Result<()> {
-    for k in keys {
-        if body.get(*k).is_some_and(|v| !v.is_null()) {
-            return Err(Error::not_supported(format!("\"{k}\"")));
-        }
+pub(crate) fn scored(p: Point, score: f32, sel: &PayloadSel, vector: bool) -> ScoredPoint {
+    ScoredPoint {
+        id: external_id(p.id, p.payload.as_ref()),
+        version: 0,
+        score: f32_number(score),
+        payload: sel.apply(p.payload),
+        vector: if vector {
+            f32_list(&p.vector)
+        } else {
+            Value::Null
+        },
+        shard_key: None,
+        order_value: None,
     }
-    Ok(())
 }
 
 /// Fails when a UUID id's stored id already belongs to a different UUID.
@@ -293,7 +210,7 @@ pub(crate) async fn upsert(
 ) -> Result<Response> {
     let started = Instant::now();
     let (points, mode) = body.into_points()?;
-    let c = state.collection(&name)?;
+    let c = collection(&state, &name)?;
     let options = write_options();
     blocking(move || {
         let points = mode.select(&c, points)?;
@@ -305,7 +222,7 @@ pub(crate) async fn upsert(
         Ok(c.upsert_with(&points, &options)?)
     })
     .await?;
-    Ok(qdrant_ok(update_result(), started))
+    Ok(qdrant_ok(UpdateResult::completed(), started))
 }
 
 /// `POST /collections/{name}/points/batch`: upserts, deletes and payload operations
@@ -321,7 +238,7 @@ pub(crate) async fn batch(
 ) -> Result<Response> {
     let started = Instant::now();
     let writes = body.into_writes()?;
-    let c = state.collection(&name)?;
+    let c = collection(&state, &name)?;
     let first_options = write_options();
     blocking(move || {
         for (i, write) in writes.into_iter().enumerate() {
@@ -359,32 +276,31 @@ pub(crate) async fn batch(
         Ok(())
     })
     .await?;
-    Ok(qdrant_ok(vec![update_result()], started))
+    Ok(qdrant_ok(
+        UpdateResults(vec![UpdateResult::completed()]),
+        started,
+    ))
 }
 
 /// `POST /collections/{name}/points`: retrieve by ids.
 pub(crate) async fn retrieve(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    JsonBody(body): JsonBody<Map<String, Value>>,
+    Typed(body): Typed<RetrievePoints>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let ids = body
-        .get("ids")
-        .and_then(Value::as_array)
-        .ok_or_else(|| Error::bad_request("\"ids\" must be a list of point ids"))?;
-    Shared::check_batch("ids", ids.len(), state.limits.max_batch_points)?;
-    let ids = ExtId::internal_ids(ids)?;
-    let sel = PayloadSel::parse(body.get("with_payload"), true)?;
-    let vector = with_vector(body.get("with_vector"))?;
-    let c = state.collection(&name)?;
+    refuse_set(&[("shard_key", body.shard_key.as_ref())])?;
+    let ids = ExtId::internal_ids(&body.ids.into_vec())?;
+    let sel = WithPayload::selection(body.with_payload.as_ref(), true);
+    let vector = WithVector::unnamed(body.with_vector.as_ref());
+    let c = collection(&state, &name)?;
     let found = blocking(move || Ok(c.get(&ids)?)).await?;
-    let records: Vec<Value> = found
+    let records: Vec<Record> = found
         .into_iter()
         .flatten()
         .map(|p| record(p, &sel, vector))
         .collect();
-    Ok(qdrant_ok(records, started))
+    Ok(qdrant_ok(Records(records), started))
 }
 
 /// `GET /collections/{name}/points/{id}`.
@@ -397,7 +313,7 @@ pub(crate) async fn get_one(
         Ok(n) => ExtId::parse(&json!(n))?,
         Err(_) => ExtId::parse(&Value::String(id.clone()))?,
     };
-    let c = state.collection(&name)?;
+    let c = collection(&state, &name)?;
     let internal = ext.internal();
     let found = blocking(move || Ok(c.get(&[internal])?)).await?;
     match found.into_iter().next().flatten() {
@@ -407,71 +323,21 @@ pub(crate) async fn get_one(
 }
 
 /// `POST /collections/{name}/points/delete`: `{"points": [ids]}` or `{"filter": {...}}`.
+/// The engine's deletes take no deadline yet: a delete runs to its end.
 pub(crate) async fn delete(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    JsonBody(body): JsonBody<Map<String, Value>>,
+    Typed(body): Typed<PointsSelector>,
 ) -> Result<Response> {
     let started = Instant::now();
-    refuse_if_set(&body, &["shard_key"])?;
-    let c = state.collection(&name)?;
-    match (body.get("points"), body.get("filter")) {
-        (Some(Value::Array(ids)), None) => {
-            Shared::check_batch("ids", ids.len(), state.limits.max_batch_points)?;
-            let ids = ExtId::internal_ids(ids)?;
-            blocking(move || Ok(c.delete(&ids)?)).await?;
-        }
-        (None, Some(filter)) => {
-            let filter = translate(Some(filter))?.unwrap_or_else(|| Filter::and(Vec::new()));
-            blocking(move || Ok(c.delete_by_filter(&filter)?)).await?;
-        }
-        _ => {
-            return Err(Error::bad_request(
-                "expected {\"points\": [ids]} or {\"filter\": {...}}",
-            ));
-        }
-    }
-    Ok(qdrant_ok(update_result(), started))
-}
-
-/// Reads a scroll's `order_by`: a key, or `{"key", "direction", "start_from"}`.
-fn order_by(v: Option<&Value>) -> Result<Option<OrderBy>> {
-    let o = match v {
-        None | Some(Value::Null) => return Ok(None),
-        Some(Value::String(key)) => return Ok(Some(OrderBy::asc(key))),
-        Some(Value::Object(o)) => o,
-        Some(other) => {
-            return Err(Error::bad_request(format!(
-                "order_by is a key or {{\"key\", \"direction\", \"start_from\"}}, got {other}"
-            )));
-        }
-    };
-    let key = o
-        .get("key")
-        .and_then(Value::as_str)
-        .ok_or_else(|| Error::bad_request("order_by needs a string \"key\""))?;
-    let direction = match o.get("direction") {
-        None | Some(Value::Null) => Direction::Asc,
-        Some(Value::String(d)) if d == "asc" => Direction::Asc,
-        Some(Value::String(d)) if d == "desc" => Direction::Desc,
-        Some(other) => {
-            return Err(Error::bad_request(format!(
-                "order_by.direction is \"asc\" or \"desc\", got {other}"
-            )));
-        }
-    };
-    let mut order = OrderBy::asc(key);
-    order.direction = direction;
-    match o.get("start_from") {
-        None | Some(Value::Null) => {}
-        Some(v @ (Value::Number(_) | Value::String(_))) => order = order.start_from(v.clone()),
-        Some(other) => {
-            return Err(Error::bad_request(format!(
-                "order_by.start_from is a number or a date string, got {other}"
-            )));
-        }
-    }
-    Ok(Some(order))
+    let selector = body.into_selector()?;
+    let c = collection(&state, &name)?;
+    blocking(move || match selector {
+        PointSelector::Ids(ids) => Ok(c.delete(&ids)?),
+        PointSelector::Filter(f) => Ok(c.delete_by_filter(&f)?),
+    })
+    .await?;
+    Ok(qdrant_ok(UpdateResult::completed(), started))
 }
 
 /// `POST /collections/{name}/points/scroll`: one engine scroll page. With `order_by`
@@ -480,40 +346,33 @@ fn order_by(v: Option<&Value>) -> Result<Option<OrderBy>> {
 pub(crate) async fn scroll(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    OptionalJsonBody(body): OptionalJsonBody<Map<String, Value>>,
+    OptionalTyped(body): OptionalTyped<ScrollPoints>,
 ) -> Result<Response> {
     let started = Instant::now();
-    refuse_if_set(&body, &["shard_key"])?;
-    let limit = match body.get("limit") {
-        None | Some(Value::Null) => 10,
-        Some(v) => v
-            .as_u64()
-            .ok_or_else(|| Error::bad_request("limit must be a positive integer"))?
-            as usize,
-    };
-    let order = order_by(body.get("order_by"))?;
-    let sel = PayloadSel::parse(body.get("with_payload"), true)?;
-    let vector = with_vector(body.get("with_vector"))?;
+    refuse_set(&[("shard_key", body.shard_key.as_ref())])?;
+    let sel = WithPayload::selection(body.with_payload.as_ref(), true);
+    let vector = WithVector::unnamed(body.with_vector.as_ref());
     // Payloads are always read: a UUID id is kept in the payload.
     let mut request = ScrollRequest::new()
-        .filter_opt(translate(body.get("filter"))?)
-        .limit(limit)
+        .filter_opt(from_raw(body.filter.as_deref())?)
+        .limit(body.limit.unwrap_or(10))
         .with_payload(true)
         .with_vector(vector);
-    match body.get("offset") {
+    let order = body.order_by.map(|o| o.0);
+    match body.offset {
         None | Some(Value::Null) => {}
         Some(_) if order.is_some() => {
             return Err(Error::bad_request(
                 "offset cannot be used with order_by (use order_by.start_from)",
             ));
         }
-        Some(v) => request = request.from_id(ExtId::parse(v)?.internal()),
+        Some(v) => request = request.from_id(ExtId::parse(&v)?.internal()),
     }
     let ordered_by = order.as_ref().map(|o| o.field.clone());
     if let Some(o) = order {
         request = request.order_by(o);
     }
-    let c = state.collection(&name)?;
+    let c = collection(&state, &name)?;
     let request = scroll_by_deadline(request);
     let ordered = ordered_by.is_some();
     let (page, next) = blocking(move || {
@@ -529,7 +388,7 @@ pub(crate) async fn scroll(
         Ok((page, next))
     })
     .await?;
-    let records: Vec<Value> = page
+    let points: Vec<Record> = page
         .points
         .into_iter()
         .map(|p| {
@@ -542,29 +401,46 @@ pub(crate) async fn scroll(
                 })
                 .cloned();
             let mut r = record(p, &sel, vector);
-            if let (Some(v), Some(obj)) = (order_value, r.as_object_mut()) {
-                obj.insert("order_value".into(), v);
-            }
+            r.order_value = order_value;
             r
         })
         .collect();
     Ok(qdrant_ok(
-        json!({"points": records, "next_page_offset": next}),
+        ScrollResult {
+            points,
+            next_page_offset: next,
+        },
         started,
     ))
 }
 
-/// `POST /collections/{name}/points/count`.
+/// The points matching `filter` (all points without one), the filter resolved under
+/// `deadline` by the engine.
+fn count_within(
+    c: &VectorCollection,
+    filter: Option<&nearstore::Filter>,
+    deadline: Option<&nearstore::Deadline>,
+) -> Result<usize> {
+    match filter {
+        Some(f) => Ok(c.matching_ids(Some(f), deadline)?.len()),
+        None => Ok(c.count(None)?),
+    }
+}
+
+/// `POST /collections/{name}/points/count`. A filtered count resolves the filter under the
+/// request's deadline (the engine's `matching_ids`), so a count past it stops with 408.
 pub(crate) async fn count(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    OptionalJsonBody(body): OptionalJsonBody<Map<String, Value>>,
+    OptionalTyped(body): OptionalTyped<CountPoints>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let filter = translate(body.get("filter"))?;
-    let c = state.collection(&name)?;
-    let n = blocking(move || Ok(c.count(filter.as_ref())?)).await?;
-    Ok(qdrant_ok(json!({"count": n}), started))
+    refuse_set(&[("shard_key", body.shard_key.as_ref())])?;
+    let filter = from_raw(body.filter.as_deref())?;
+    let c = collection(&state, &name)?;
+    let deadline = engine_deadline();
+    let count = blocking(move || count_within(&c, filter.as_ref(), deadline.as_ref())).await?;
+    Ok(qdrant_ok(CountResult { count }, started))
 }
 
 #[cfg(test)]
@@ -585,6 +461,25 @@ mod tests {
         assert_eq!(include(&["a.z", "x.y"]), json!({"x.y": 4}));
         assert_eq!(exclude(&["a.b", "x.y"]), json!({"a": {"c": 2}, "d": 3}));
         assert_eq!(exclude(&["d.e", "q"]), p);
+    }
+
+    #[test]
+    fn a_filtered_count_stops_at_its_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = nearstore::Database::open(dir.path()).unwrap();
+        let c = db
+            .create_collection("c", 2, nearstore::DistanceMetric::Cosine)
+            .unwrap();
+        let points: Vec<Point> = (0..100)
+            .map(|i| Point::new(i, vec![1.0, 0.5], Some(json!({"n": i % 3}))))
+            .collect();
+        c.upsert(points).unwrap();
+        let f = nearstore::Filter::eq("n", json!(1));
+        assert_eq!(count_within(&c, Some(&f), None).unwrap(), 33);
+        let passed = nearstore::Deadline::at(std::time::Instant::now());
+        let err = count_within(&c, Some(&f), Some(&passed)).unwrap_err();
+        assert_eq!(err.status().as_u16(), 408, "{err:?}");
+        assert_eq!(count_within(&c, None, Some(&passed)).unwrap(), 100);
     }
 
     #[test]

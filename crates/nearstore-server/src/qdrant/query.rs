@@ -7,15 +7,22 @@ use axum::extract::{MatchedPath, Path, State};
 use axum::http::Method;
 use axum::response::Response;
 use nearstore::{Deadline, Filter, Point, SearchQuality, SearchRequest, VectorCollection};
-use serde_json::{Map, Value, json};
 
-use crate::body::{JsonBody, qdrant_ok};
+use crate::body::{Typed, qdrant_ok};
 use crate::error::{Error, Result, blocking};
 use crate::limits::ticket::engine_deadline;
-use crate::qdrant::filter::translate;
+use crate::qdrant::answer::{
+    QueryBatchResponse, QueryResponse, ScoredPoint, ScoredPoints, ScoredPointsBatch,
+};
+use crate::qdrant::collection;
+use crate::qdrant::filter::from_raw;
 use crate::qdrant::ids::ExtId;
-use crate::qdrant::points::{PayloadSel, dense_vector, scored, with_vector};
-use crate::state::{AppState, Shared};
+use crate::qdrant::points::{PayloadSel, scored};
+use crate::qdrant::request::{
+    QueryBatch, QueryInput, QueryPoints, SearchBatch, SearchParams, SearchPoints, VectorInput,
+    WithPayload, WithVector, refuse_set,
+};
+use crate::state::AppState;
 
 /// What to search for.
 #[derive(Debug)]
@@ -38,122 +45,85 @@ pub(crate) struct Search {
     pub(crate) quality: Option<SearchQuality>,
 }
 
-fn usize_field(body: &Map<String, Value>, key: &str, default: usize) -> Result<usize> {
-    match body.get(key) {
-        None | Some(Value::Null) => Ok(default),
-        Some(v) => v
-            .as_u64()
-            .map(|n| n as usize)
-            .ok_or_else(|| Error::bad_request(format!("{key} must be a non-negative integer"))),
+/// Refuses a vector name other than the unnamed vector's (`""`).
+fn unnamed_only(name: Option<&str>) -> Result<()> {
+    match name {
+        None | Some("") => Ok(()),
+        Some(other) => Err(Error::not_supported(format!(
+            "named vectors ({other:?}; only the default unnamed vector \"\")"
+        ))),
     }
 }
 
-pub(crate) fn quality(params: Option<&Value>) -> Result<Option<SearchQuality>> {
-    let Some(Value::Object(p)) = params else {
-        return Ok(None);
-    };
-    if p.get("exact").and_then(Value::as_bool) == Some(true) {
-        return Ok(Some(SearchQuality::Perfect));
-    }
-    match p.get("hnsw_ef") {
-        None | Some(Value::Null) => Ok(None),
-        Some(v) => match v.as_u64() {
-            Some(0) => Err(Error::validation("params.hnsw_ef must be at least 1")),
-            Some(ef) => Ok(Some(SearchQuality::Ef(ef as usize))),
-            None => Err(Error::bad_request(
-                "params.hnsw_ef must be a positive integer",
-            )),
-        },
+fn target(v: VectorInput) -> Result<Target> {
+    match v {
+        VectorInput::Dense(v) => Ok(Target::Vector(v)),
+        VectorInput::Id(id) => Ok(Target::Point(ExtId::parse(&id)?)),
+        VectorInput::Sparse(_) => Err(Error::not_supported(
+            "sparse vectors (this collection has none)",
+        )),
     }
 }
 
-fn common(body: &Map<String, Value>, target: Target) -> Result<Search> {
-    for unsupported in ["shard_key", "lookup_from", "group_by"] {
-        if body.get(unsupported).is_some_and(|v| !v.is_null()) {
-            return Err(Error::not_supported(format!("\"{unsupported}\"")));
-        }
-    }
-    Ok(Search {
-        target,
-        filter: translate(body.get("filter"))?,
-        limit: usize_field(body, "limit", 10)?,
-        offset: usize_field(body, "offset", 0)?,
-        payload: PayloadSel::parse(body.get("with_payload"), false)?,
-        vector: with_vector(body.get("with_vector"))?,
-        score_threshold: body
-            .get("score_threshold")
-            .and_then(Value::as_f64)
-            .map(|s| s as f32),
-        quality: quality(body.get("params"))?,
-    })
-}
-
-/// A `points/search` body.
-fn search_body(body: &Map<String, Value>) -> Result<Search> {
-    let vector = match body.get("vector") {
-        Some(Value::Object(named)) if named.contains_key("name") => {
-            if named.get("name").and_then(Value::as_str) != Some("") {
-                return Err(Error::not_supported(
-                    "named vectors (only the default unnamed vector \"\")",
+impl SearchPoints {
+    /// The one search this body asks for.
+    pub(crate) fn into_search(self) -> Result<Search> {
+        refuse_set(&[("shard_key", self.shard_key.as_ref())])?;
+        unnamed_only(self.vector.name.as_deref())?;
+        let target = match self.vector.vector {
+            VectorInput::Id(_) => {
+                return Err(Error::bad_request(
+                    "\"vector\" must be a list of numbers (use points/query to search by id)",
                 ));
             }
-            dense_vector(named.get("vector").unwrap_or(&Value::Null))?
-        }
-        Some(v) => dense_vector(v)?,
-        None => return Err(Error::bad_request("\"vector\" is required")),
-    };
-    common(body, Target::Vector(vector))
+            v => target(v)?,
+        };
+        Ok(Search {
+            target,
+            filter: from_raw(self.filter.as_deref())?,
+            limit: self.limit.unwrap_or(10),
+            offset: self.offset.unwrap_or(0),
+            payload: WithPayload::selection(self.with_payload.as_ref(), false),
+            vector: WithVector::unnamed(self.with_vector.as_ref()),
+            score_threshold: self.score_threshold,
+            quality: SearchParams::quality(self.params.as_ref())?,
+        })
+    }
 }
 
-/// A `points/query` body.
-fn query_body(body: &Map<String, Value>) -> Result<Search> {
-    if body
-        .get("prefetch")
-        .is_some_and(|p| !p.is_null() && p.as_array().is_none_or(|a| !a.is_empty()))
-    {
-        return Err(Error::not_supported("prefetch"));
-    }
-    match body.get("using") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) if s.is_empty() => {}
-        Some(other) => {
-            return Err(Error::not_supported(format!(
-                "named vectors (using {other}; only the default unnamed vector \"\")"
-            )));
+impl QueryPoints {
+    /// The one search this body asks for.
+    pub(crate) fn into_search(self) -> Result<Search> {
+        refuse_set(&[
+            ("shard_key", self.shard_key.as_ref()),
+            ("lookup_from", self.lookup_from.as_ref()),
+        ])?;
+        if self.prefetch.as_ref().is_some_and(|p| !p.0.is_empty()) {
+            return Err(Error::not_supported("prefetch"));
         }
-    }
-    let target = match body.get("query") {
-        None | Some(Value::Null) => {
-            return Err(Error::not_supported(
-                "a query without \"query\" (use points/scroll)",
-            ));
-        }
-        Some(Value::Object(q)) if q.contains_key("nearest") => {
-            // Any option beside the target (`mmr`, `mix`) would change the ranking: refuse
-            // it rather than answer plain nearest neighbours.
-            if let Some((key, _)) = q.iter().find(|(k, v)| *k != "nearest" && !v.is_null()) {
-                let what = if key == "mmr" {
-                    "MMR (\"mmr\": diversity re-ranking of a nearest query)".to_string()
-                } else {
-                    format!("nearest with {key:?}")
-                };
-                return Err(Error::not_supported(what));
+        unnamed_only(self.using.as_deref())?;
+        let target = match self.query {
+            None => {
+                return Err(Error::not_supported(
+                    "a query without \"query\" (use points/scroll)",
+                ));
             }
-            target(q.get("nearest").unwrap_or(&Value::Null))?
-        }
-        Some(Value::Object(q)) => {
-            let kind = q.keys().next().cloned().unwrap_or_default();
-            return Err(Error::not_supported(format!("the {kind:?} query")));
-        }
-        Some(v) => target(v)?,
-    };
-    common(body, target)
-}
-
-fn target(v: &Value) -> Result<Target> {
-    match v {
-        Value::Number(_) | Value::String(_) => Ok(Target::Point(ExtId::parse(v)?)),
-        other => Ok(Target::Vector(dense_vector(other)?)),
+            Some(QueryInput::Nearest(v)) => target(v)?,
+            Some(QueryInput::Fusion(_)) => {
+                return Err(Error::bad_request("a fusion query needs prefetches"));
+            }
+            Some(QueryInput::Unsupported(what)) => return Err(Error::not_supported(what)),
+        };
+        Ok(Search {
+            target,
+            filter: from_raw(self.filter.as_deref())?,
+            limit: self.limit.unwrap_or(10),
+            offset: self.offset.unwrap_or(0),
+            payload: WithPayload::selection(self.with_payload.as_ref(), false),
+            vector: WithVector::unnamed(self.with_vector.as_ref()),
+            score_threshold: self.score_threshold,
+            quality: SearchParams::quality(self.params.as_ref())?,
+        })
     }
 }
 
@@ -206,7 +176,11 @@ fn execute(
         .collect())
 }
 
-pub(crate) async fn run(state: &AppState, c: &VectorCollection, s: Search) -> Result<Vec<Value>> {
+pub(crate) async fn run(
+    state: &AppState,
+    c: &VectorCollection,
+    s: Search,
+) -> Result<Vec<ScoredPoint>> {
     let (payload, vector) = (s.payload.clone(), s.vector);
     let c2 = c.clone();
     let deadline = engine_deadline();
@@ -227,69 +201,71 @@ pub(crate) async fn run(state: &AppState, c: &VectorCollection, s: Search) -> Re
 pub(crate) async fn search(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    JsonBody(body): JsonBody<Map<String, Value>>,
+    Typed(body): Typed<SearchPoints>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let c = state.collection(&name)?;
-    let hits = run(&state, &c, search_body(&body)?).await?;
-    Ok(qdrant_ok(hits, started))
+    let search = body.into_search()?;
+    let c = collection(&state, &name)?;
+    let hits = run(&state, &c, search).await?;
+    Ok(qdrant_ok(ScoredPoints(hits), started))
 }
 
 /// `POST /collections/{name}/points/query`: `{"points": [ScoredPoint]}`.
 pub(crate) async fn query(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    JsonBody(body): JsonBody<Map<String, Value>>,
+    Typed(body): Typed<QueryPoints>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let c = state.collection(&name)?;
-    let hits = run(&state, &c, query_body(&body)?).await?;
-    Ok(qdrant_ok(json!({"points": hits}), started))
+    let search = body.into_search()?;
+    let c = collection(&state, &name)?;
+    let points = run(&state, &c, search).await?;
+    Ok(qdrant_ok(QueryResponse { points }, started))
 }
 
-fn searches(state: &AppState, body: &Map<String, Value>) -> Result<Vec<Map<String, Value>>> {
-    let list = body
-        .get("searches")
-        .and_then(Value::as_array)
-        .ok_or_else(|| Error::bad_request("\"searches\" must be a list"))?;
-    Shared::check_batch("queries", list.len(), state.limits.max_batch_queries)?;
-    list.iter()
-        .map(|s| {
-            s.as_object()
-                .cloned()
-                .ok_or_else(|| Error::bad_request("each search must be an object"))
-        })
-        .collect()
-}
-
-/// `POST /collections/{name}/points/search/batch`: `[[ScoredPoint]]`.
+/// `POST /collections/{name}/points/search/batch`: `[[ScoredPoint]]`. Every search is
+/// converted (or the batch refused) before the first one runs.
 pub(crate) async fn search_batch(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    JsonBody(body): JsonBody<Map<String, Value>>,
+    Typed(body): Typed<SearchBatch>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let c = state.collection(&name)?;
-    let mut out = Vec::new();
-    for s in searches(&state, &body)? {
-        out.push(run(&state, &c, search_body(&s)?).await?);
+    let searches = body
+        .searches
+        .into_vec()
+        .into_iter()
+        .map(SearchPoints::into_search)
+        .collect::<Result<Vec<_>>>()?;
+    let c = collection(&state, &name)?;
+    let mut out = Vec::with_capacity(searches.len());
+    for s in searches {
+        out.push(run(&state, &c, s).await?);
     }
-    Ok(qdrant_ok(out, started))
+    Ok(qdrant_ok(ScoredPointsBatch(out), started))
 }
 
 /// `POST /collections/{name}/points/query/batch`: `[{"points": [ScoredPoint]}]`.
 pub(crate) async fn query_batch(
     State(state): State<AppState>,
     Path(name): Path<String>,
-    JsonBody(body): JsonBody<Map<String, Value>>,
+    Typed(body): Typed<QueryBatch>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let c = state.collection(&name)?;
-    let mut out = Vec::new();
-    for s in searches(&state, &body)? {
-        out.push(json!({"points": run(&state, &c, query_body(&s)?).await?}));
+    let searches = body
+        .searches
+        .into_vec()
+        .into_iter()
+        .map(QueryPoints::into_search)
+        .collect::<Result<Vec<_>>>()?;
+    let c = collection(&state, &name)?;
+    let mut out = Vec::with_capacity(searches.len());
+    for s in searches {
+        out.push(QueryResponse {
+            points: run(&state, &c, s).await?,
+        });
     }
-    Ok(qdrant_ok(out, started))
+    Ok(qdrant_ok(QueryBatchResponse(out), started))
 }
 
 /// Every Qdrant route outside the subset: 400 "... is not supported".

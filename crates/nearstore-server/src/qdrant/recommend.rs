@@ -12,15 +12,16 @@ use std::time::Instant;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use nearstore::{Filter, VectorCollection};
-use serde_json::Value;
 
-use crate::body::{Typed, qdrant_ok, raw_to_value};
+use crate::body::{Typed, qdrant_ok};
 use crate::error::{Error, Result, blocking};
-use crate::qdrant::filter::translate;
+use crate::qdrant::answer::{ScoredPoint, ScoredPoints, ScoredPointsBatch};
+use crate::qdrant::collection;
+use crate::qdrant::filter::from_raw;
 use crate::qdrant::ids::ExtId;
 use crate::qdrant::model::{Example, RecommendBatch, RecommendRequest};
-use crate::qdrant::points::{PayloadSel, with_vector};
-use crate::qdrant::query::{Search, Target, quality, run};
+use crate::qdrant::query::{Search, Target, run};
+use crate::qdrant::request::{SearchParams, WithPayload, WithVector};
 use crate::state::AppState;
 
 /// The mean of `vectors` (all of one length; checked by the caller).
@@ -54,20 +55,16 @@ pub(crate) fn average_vector(positive: &[Vec<f32>], negative: &[Vec<f32>]) -> Re
     Ok(pos.iter().zip(&neg).map(|(p, n)| p + (p - n)).collect())
 }
 
-fn optional_value(raw: Option<&serde_json::value::RawValue>) -> Result<Option<Value>> {
-    raw.map(raw_to_value).transpose()
-}
-
 async fn recommend_one(
     state: &AppState,
     c: &VectorCollection,
     r: RecommendRequest,
-) -> Result<Vec<Value>> {
+) -> Result<Vec<ScoredPoint>> {
     r.check()?;
-    let filter = translate(optional_value(r.filter.as_deref())?.as_ref())?;
-    let params = optional_value(r.params.as_deref())?;
-    let payload = PayloadSel::parse(optional_value(r.with_payload.as_deref())?.as_ref(), false)?;
-    let vector = with_vector(optional_value(r.with_vector.as_deref())?.as_ref())?;
+    let filter = from_raw(r.filter.as_deref())?;
+    let quality = SearchParams::quality(r.params.as_ref())?;
+    let payload = WithPayload::selection(r.with_payload.as_ref(), false);
+    let vector = WithVector::unnamed(r.with_vector.as_ref());
     let (positive, negative) = (r.positive.into_vec(), r.negative.into_vec());
     let mut ids: Vec<ExtId> = Vec::new();
     for example in positive.iter().chain(&negative) {
@@ -126,7 +123,7 @@ async fn recommend_one(
         payload,
         vector,
         score_threshold: r.score_threshold,
-        quality: quality(params.as_ref())?,
+        quality,
     };
     run(state, c, search).await
 }
@@ -138,9 +135,9 @@ pub(crate) async fn recommend(
     Typed(body): Typed<RecommendRequest>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let c = state.collection(&name)?;
+    let c = collection(&state, &name)?;
     let hits = recommend_one(&state, &c, body).await?;
-    Ok(qdrant_ok(hits, started))
+    Ok(qdrant_ok(ScoredPoints(hits), started))
 }
 
 /// `POST /collections/{name}/points/recommend/batch`: `[[ScoredPoint]]`.
@@ -150,12 +147,12 @@ pub(crate) async fn recommend_batch(
     Typed(body): Typed<RecommendBatch>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let c = state.collection(&name)?;
+    let c = collection(&state, &name)?;
     let mut out = Vec::new();
     for r in body.searches.into_vec() {
         out.push(recommend_one(&state, &c, r).await?);
     }
-    Ok(qdrant_ok(out, started))
+    Ok(qdrant_ok(ScoredPointsBatch(out), started))
 }
 
 #[cfg(test)]

@@ -77,6 +77,10 @@ fn schema_of<T: ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schem
     RefOr::Ref(Ref::from_schema_name(name))
 }
 
+fn qdrant_schema_of<T: ToSchema>(out: &mut Vec<(String, RefOr<Schema>)>) -> RefOr<Schema> {
+    crate::qdrant::schema::envelope(schema_of::<T>(out))
+}
+
 /// What the table says about one route.
 #[derive(Debug, Clone)]
 pub(crate) struct RouteSpec {
@@ -142,6 +146,12 @@ impl Route {
     /// The route answers a `T` body on success.
     pub(crate) fn answers<T: ToSchema>(mut self) -> Self {
         self.spec.response = Some(schema_of::<T>);
+        self
+    }
+
+    /// The route answers a `T` in Qdrant's `{result, status, time}` envelope on success.
+    pub(crate) fn answers_qdrant<T: ToSchema>(mut self) -> Self {
+        self.spec.response = Some(qdrant_schema_of::<T>);
         self
     }
 

@@ -228,7 +228,8 @@ async fn hostile_bodies_are_refused_within_the_memory_budget() {
     assert!(batch.len() > 15_000_000, "{} bytes", batch.len());
     let (status, text) = send(addr, "PUT", "/v1/collections/c/points", batch.clone()).await;
     assert_eq!(status, 413, "{text}");
-    assert!(text.contains("more than 10000 points"), "{text}");
+    // The scan before parsing finds the list wider than the JSON width limit (262,144).
+    assert!(text.contains("wider than the server's limit"), "{text}");
     let after_one = server.status_kib("VmHWM:");
     eprintln!(
         "hostile load: one 400k-point batch refused; peak {} -> {} MiB",
@@ -307,7 +308,36 @@ async fn hostile_bodies_are_refused_within_the_memory_budget() {
         repeated(r#"{"filter":{"must":[{"has_id":["#, "7", 5_000_000, "]}]}}").into_bytes(),
     );
     let searches =
-        Arc::new(repeated(r#"{"searches":["#, r#"{"vector":[1,0]}"#, 300_000, "]}").into_bytes());
+        Arc::new(repeated(r#"{"searches":["#, r#"{"vector":[1,0]}"#, 100_000, "]}").into_bytes());
+    let qdrant_batch_20k =
+        Arc::new(format!("{{\"points\":{}}}", points_array(20_000)).into_bytes());
+    let deep_search = Arc::new(
+        format!(
+            "{{\"vector\":[1,0],\"filter\":{}{{\"key\":\"a\",\"match\":{{\"value\":1}}}}{}}}",
+            "{\"must\":[".repeat(70),
+            "]}".repeat(70)
+        )
+        .into_bytes(),
+    );
+    let has_id_query = Arc::new(
+        repeated(
+            r#"{"query":[1,0],"filter":{"must_not":[{"has_id":["#,
+            "7",
+            1_000_000,
+            "]}]}}",
+        )
+        .into_bytes(),
+    );
+    let qdrant_searches = Arc::new(
+        repeated(
+            r#"{"searches":["#,
+            r#"{"vector":[1,0],"filter":{"must":[{"key":"a","match":{"value":1}}]}}"#,
+            5_000,
+            "]}",
+        )
+        .into_bytes(),
+    );
+    let malformed_scroll = Arc::new(br#"{"limit": 10, "filter": {"must": [{"key": "a""#.to_vec());
     let mut truncated = points_array(5_000).into_bytes();
     truncated.truncate(truncated.len() / 2);
     let truncated = Arc::new(truncated);
@@ -324,7 +354,43 @@ async fn hostile_bodies_are_refused_within_the_memory_budget() {
             "/collections/q/points",
             &qdrant_batch,
             413,
+            "wider than",
+        ),
+        // Within the width limit, a batch still stops at the batch limit while parsing.
+        (
+            "PUT",
+            "/collections/q/points",
+            &qdrant_batch_20k,
+            413,
             "more than 10000 points",
+        ),
+        (
+            "POST",
+            "/collections/q/points/search",
+            &deep_search,
+            400,
+            "nested deeper",
+        ),
+        (
+            "POST",
+            "/collections/q/points/query",
+            &has_id_query,
+            413,
+            "wider than",
+        ),
+        (
+            "POST",
+            "/collections/q/points/search/batch",
+            &qdrant_searches,
+            413,
+            "more than 256 queries",
+        ),
+        (
+            "POST",
+            "/collections/q/points/scroll",
+            &malformed_scroll,
+            400,
+            "invalid JSON body",
         ),
         (
             "POST",
@@ -352,21 +418,21 @@ async fn hostile_bodies_are_refused_within_the_memory_budget() {
             "/v1/collections/c/points/count",
             &wide_filter,
             413,
-            "working memory",
+            "wider than",
         ),
         (
             "PUT",
             "/v1/collections/c/points",
             &wide_payload,
             413,
-            "working memory",
+            "wider than",
         ),
         (
             "POST",
             "/collections/q/points/count",
             &has_id,
             413,
-            "working memory",
+            "wider than",
         ),
         (
             "POST",
@@ -425,6 +491,16 @@ async fn hostile_bodies_are_refused_within_the_memory_budget() {
         ("POST", "/collections/q/points/count", has_id.clone()),
         ("POST", "/collections/q/points/delete", has_id),
         ("POST", "/v1/collections/c/search/batch", searches),
+        ("PUT", "/collections/q/points", qdrant_batch_20k),
+        ("POST", "/collections/q/points/search", deep_search),
+        ("POST", "/collections/q/points/query", has_id_query.clone()),
+        ("POST", "/collections/q/points/scroll", has_id_query),
+        (
+            "POST",
+            "/collections/q/points/search/batch",
+            qdrant_searches,
+        ),
+        ("POST", "/collections/q/points/scroll", malformed_scroll),
         ("PUT", "/v1/collections/c/points", truncated.clone()),
         ("PUT", "/collections/q/points", truncated),
         ("PUT", "/v1/collections/c/points", oversized),

@@ -9,6 +9,7 @@ mod native;
 mod openapi;
 mod qdrant;
 mod qdrant_conformance;
+mod qdrant_openapi;
 mod qdrant_payload;
 mod qdrant_requests;
 mod qdrant_routes;

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::harness::start;
 
 /// Validates `answer` against the success schema of `method path` at `status`.
-fn check(doc: &Value, method: &str, path: &str, status: StatusCode, answer: &Value) {
+pub(crate) fn check(doc: &Value, method: &str, path: &str, status: StatusCode, answer: &Value) {
     let op = &doc["paths"][path][method.to_lowercase()];
     let schema = &op["responses"][status.as_str()]["content"]["application/json"]["schema"];
     assert!(
@@ -275,7 +275,7 @@ fn request_schemas_are_real() {
 }
 
 /// Validates `body` against the request schema the document gives `method path`.
-fn check_request(doc: &Value, method: &str, path: &str, body: &Value) -> Vec<String> {
+pub(crate) fn check_request(doc: &Value, method: &str, path: &str, body: &Value) -> Vec<String> {
     let schema =
         &doc["paths"][path][method]["requestBody"]["content"]["application/json"]["schema"];
     assert!(

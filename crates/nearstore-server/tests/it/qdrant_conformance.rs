@@ -112,6 +112,46 @@ async fn invalid_settings_are_422() {
         )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    // Every route naming a collection validates the name first, as Qdrant does.
+    for path in [
+        format!("/collections/{long}/points/1"),
+        format!("/collections/{long}"),
+        format!("/collections/{long}/exists"),
+    ] {
+        let (st, b) = s.get(&path).await;
+        if path.ends_with("/exists") {
+            // Qdrant answers exists for any name (false for one it cannot hold).
+            assert_eq!(ok(st, &b)["exists"], json!(false));
+            continue;
+        }
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{path}: {b}");
+        let msg = b["status"]["error"].as_str().unwrap();
+        assert!(msg.contains("Validation error"), "{msg}");
+    }
+    let (st, b) = s
+        .post(
+            &format!("/collections/{long}/points/search"),
+            json!({"vector": [1.0, 0.0]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    // hnsw_config.ef_construct below 4 is a validation error naming the field.
+    for hnsw in [
+        json!({"hnsw_config": {"ef_construct": 0}}),
+        json!({"vectors": {"size": 2, "distance": "Dot", "hnsw_config": {"ef_construct": 2}}}),
+    ] {
+        let mut body = json!({"vectors": {"size": 2, "distance": "Dot"}});
+        for (k, v) in hnsw.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let (st, b) = s.put("/collections/bad", body).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        let msg = b["status"]["error"].as_str().unwrap();
+        assert!(
+            msg.contains("Validation error") && msg.contains("hnsw_config.ef_construct"),
+            "{msg}"
+        );
+    }
     let (st, b) = s
         .put(
             "/collections/good",

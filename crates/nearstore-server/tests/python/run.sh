@@ -4,7 +4,8 @@
 #
 #   crates/nearstore-server/tests/python/run.sh
 #
-# Environment: PYTHON (default python3), NEARSTORE_PY_VENV (default target/nearstore-server-python/venv).
+# Environment: PYTHON (default python3), NEARSTORE_PY_VENV (default target/nearstore-server-python/venv),
+# NEARSTORE_SERVER_BIN (a prebuilt `serve` example; default: build it here).
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -18,8 +19,14 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 "$venv/bin/pip" install -q --disable-pip-version-check qdrant-client langchain-qdrant langchain-core pytest
 
-CARGO_TARGET_DIR="$target" cargo build -q -p nearstore-server --example serve --manifest-path "$root/Cargo.toml"
-server_bin="$target/debug/examples/serve"
+# NEARSTORE_SERVER_BIN: a server binary built beforehand (then nothing is built here, so
+# the script holds no build lock while the server runs).
+if [ -n "${NEARSTORE_SERVER_BIN:-}" ]; then
+    server_bin="$NEARSTORE_SERVER_BIN"
+else
+    CARGO_TARGET_DIR="$target" cargo build -q -p nearstore-server --example serve --manifest-path "$root/Cargo.toml"
+    server_bin="$target/debug/examples/serve"
+fi
 
 work="$(mktemp -d)"
 server_pid=""

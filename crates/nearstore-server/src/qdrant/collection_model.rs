@@ -1,0 +1,323 @@
+//! Typed Qdrant collection bodies: `PUT /collections/{name}` (create) and
+//! `PUT /collections/{name}/index` (create a payload index), each with one validating
+//! conversion. Validation errors are 422 as in Qdrant (`shard_number`,
+//! `replication_factor`, `write_consistency_factor` below 1, `hnsw_config.ef_construct`
+//! below 4); options that would change behaviour and that NearStore lacks are 400 "not
+//! supported", never ignored. Tuning sections that only steer Qdrant's own optimizer and
+//! storage (`optimizers_config`, `wal_config`, `on_disk_payload`, `vectors.on_disk`) are
+//! accepted and have no effect: the collection info reports where NearStore keeps data.
+//!
+//! Must not depend on axum: these are values, not handlers.
+
+use nearstore::DistanceMetric;
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use utoipa::ToSchema;
+
+use crate::error::{Error, Result};
+use crate::model::RawJson;
+use crate::qdrant::model::is_set;
+use crate::qdrant::schema::{FieldSchemaSchema, VectorsConfigSchema};
+
+/// Qdrant's distance names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[schema(as = QdrantDistance)]
+pub(crate) enum Distance {
+    Cosine,
+    Euclid,
+    Dot,
+    /// Not supported: answered 400.
+    Manhattan,
+}
+
+impl Distance {
+    pub(crate) fn metric(self) -> Result<DistanceMetric> {
+        match self {
+            Distance::Cosine => Ok(DistanceMetric::Cosine),
+            Distance::Euclid => Ok(DistanceMetric::Euclidean),
+            Distance::Dot => Ok(DistanceMetric::DotProduct),
+            Distance::Manhattan => Err(Error::not_supported("the Manhattan distance")),
+        }
+    }
+}
+
+/// `hnsw_config` at creation (collection-wide or per vector).
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
+#[schema(as = QdrantHnswConfig)]
+#[expect(
+    dead_code,
+    reason = "Qdrant's index-building knobs are accepted (and described) without effect"
+)]
+pub(crate) struct HnswConfigIn {
+    #[serde(default)]
+    pub(crate) m: Option<usize>,
+    #[serde(default)]
+    pub(crate) ef_construct: Option<usize>,
+    /// Accepted without effect (Qdrant's exact-search threshold; NearStore's planner
+    /// chooses from its own estimates).
+    #[serde(default)]
+    pub(crate) full_scan_threshold: Option<usize>,
+    #[serde(default)]
+    pub(crate) max_indexing_threads: Option<usize>,
+    #[serde(default)]
+    pub(crate) on_disk: Option<bool>,
+    #[serde(default)]
+    pub(crate) payload_m: Option<usize>,
+    #[serde(default)]
+    pub(crate) copy_vectors: Option<bool>,
+}
+
+/// The parameters of one dense vector.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[schema(as = VectorParams)]
+#[expect(
+    dead_code,
+    reason = "on_disk is accepted without effect: vectors are memory-mapped either way"
+)]
+pub(crate) struct VectorParams {
+    pub(crate) size: u64,
+    pub(crate) distance: Distance,
+    #[serde(default)]
+    pub(crate) hnsw_config: Option<HnswConfigIn>,
+    /// Not supported: must be absent or null.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) quantization_config: Option<RawJson>,
+    /// Accepted: NearStore serves vectors from a memory-mapped file either way.
+    #[serde(default)]
+    pub(crate) on_disk: Option<bool>,
+    /// Only `float32`.
+    #[serde(default)]
+    pub(crate) datatype: Option<String>,
+    /// Not supported: must be absent or null.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) multivector_config: Option<RawJson>,
+}
+
+impl VectorParams {
+    fn check(&self, at: &str) -> Result<()> {
+        if is_set(self.quantization_config.as_ref()) {
+            return Err(Error::not_supported(format!("{at}quantization_config")));
+        }
+        if is_set(self.multivector_config.as_ref()) {
+            return Err(Error::not_supported(format!(
+                "{at}multivector_config (multi-vectors)"
+            )));
+        }
+        if let Some(dt) = self.datatype.as_deref()
+            && dt != "float32"
+        {
+            return Err(Error::not_supported(format!("the {dt} vector datatype")));
+        }
+        if self.size == 0 {
+            return Err(Error::validation(format!(
+                "{at}size: value 0 invalid, must be 1 or larger"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// `PUT /collections/{name}` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = QdrantCreateCollection)]
+#[expect(
+    dead_code,
+    reason = "on_disk_payload, wal_config and optimizers_config are accepted without effect"
+)]
+pub(crate) struct CreateCollection {
+    /// One unnamed vector `{size, distance, ...}`, or `{name: {size, distance, ...}}`.
+    #[schema(value_type = VectorsConfigSchema)]
+    pub(crate) vectors: RawJson,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) sparse_vectors: Option<RawJson>,
+    /// At least 1 (422 otherwise); NearStore keeps one shard.
+    #[serde(default)]
+    pub(crate) shard_number: Option<i64>,
+    /// At least 1 (422 otherwise); NearStore keeps one copy.
+    #[serde(default)]
+    pub(crate) replication_factor: Option<i64>,
+    /// At least 1 (422 otherwise).
+    #[serde(default)]
+    pub(crate) write_consistency_factor: Option<i64>,
+    #[serde(default)]
+    pub(crate) on_disk_payload: Option<bool>,
+    #[serde(default)]
+    pub(crate) hnsw_config: Option<HnswConfigIn>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) wal_config: Option<IgnoredAny>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) optimizers_config: Option<IgnoredAny>,
+    /// Not supported: must be absent or null.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) quantization_config: Option<RawJson>,
+    /// Not supported: must be absent or null.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) init_from: Option<RawJson>,
+    /// Not supported: must be absent or null.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) sharding_method: Option<RawJson>,
+    /// Not supported: must be absent or null.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) strict_mode_config: Option<RawJson>,
+    /// Not supported: must be absent, null or empty.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) metadata: Option<RawJson>,
+}
+
+/// A collection's vectors as asked: the unnamed one, or named ones.
+#[derive(Debug)]
+pub(crate) enum VectorsConfig {
+    Unnamed(VectorParams),
+    Named(Vec<(String, VectorParams)>),
+}
+
+/// What a create asks for, validated.
+#[derive(Debug)]
+pub(crate) struct CollectionPlan {
+    pub(crate) vectors: VectorsConfig,
+    /// The collection-wide `hnsw_config` (a vector's own one overrides it).
+    pub(crate) hnsw: HnswConfigIn,
+    /// The raw `sparse_vectors` section, when set and not empty.
+    pub(crate) sparse_vectors: Option<RawJson>,
+}
+
+fn at_least_one(name: &str, v: Option<i64>) -> Result<()> {
+    match v {
+        Some(n) if n < 1 => Err(Error::validation(format!(
+            "{name}: value {n} invalid, must be 1 or larger"
+        ))),
+        _ => Ok(()),
+    }
+}
+
+fn check_hnsw(h: &HnswConfigIn, at: &str) -> Result<()> {
+    if let Some(ef) = h.ef_construct
+        && ef < 4
+    {
+        return Err(Error::validation(format!(
+            "{at}hnsw_config.ef_construct: value {ef} invalid, must be 4 or larger"
+        )));
+    }
+    if h.m == Some(0) {
+        return Err(Error::not_supported(format!(
+            "{at}hnsw_config.m = 0 (a collection without an HNSW graph)"
+        )));
+    }
+    Ok(())
+}
+
+fn is_empty_object(raw: Option<&RawJson>) -> bool {
+    match raw.map(|r| r.get().trim()) {
+        None | Some("null") => true,
+        Some(text) => text
+            .strip_prefix('{')
+            .and_then(|t| t.strip_suffix('}'))
+            .is_some_and(|inner| inner.trim().is_empty()),
+    }
+}
+
+impl CreateCollection {
+    /// Validates the body (422 for invalid values, 400 for what NearStore lacks).
+    pub(crate) fn into_plan(self) -> Result<CollectionPlan> {
+        at_least_one("shard_number", self.shard_number)?;
+        at_least_one("replication_factor", self.replication_factor)?;
+        at_least_one("write_consistency_factor", self.write_consistency_factor)?;
+        for (name, raw) in [
+            ("quantization_config", &self.quantization_config),
+            ("init_from", &self.init_from),
+            ("sharding_method", &self.sharding_method),
+            ("strict_mode_config", &self.strict_mode_config),
+        ] {
+            if is_set(raw.as_ref()) {
+                return Err(Error::not_supported(name));
+            }
+        }
+        if !is_empty_object(self.metadata.as_ref()) {
+            return Err(Error::not_supported("collection metadata"));
+        }
+        let hnsw = self.hnsw_config.unwrap_or_default();
+        check_hnsw(&hnsw, "")?;
+        let vectors = vectors_config(&self.vectors)?;
+        match &vectors {
+            VectorsConfig::Unnamed(p) => {
+                p.check("vectors.")?;
+                if let Some(h) = &p.hnsw_config {
+                    check_hnsw(h, "vectors.")?;
+                }
+            }
+            VectorsConfig::Named(list) => {
+                for (name, p) in list {
+                    let at = format!("vectors.{name}.");
+                    p.check(&at)?;
+                    if let Some(h) = &p.hnsw_config {
+                        check_hnsw(h, &at)?;
+                    }
+                }
+            }
+        }
+        let sparse_vectors = if is_empty_object(self.sparse_vectors.as_ref()) {
+            None
+        } else {
+            self.sparse_vectors
+        };
+        Ok(CollectionPlan {
+            vectors,
+            hnsw,
+            sparse_vectors,
+        })
+    }
+}
+
+/// Reads `vectors`: the unnamed vector's parameters when the object has `size`, else a map
+/// of named vectors (whose `""` entry is the unnamed vector).
+fn vectors_config(raw: &RawJson) -> Result<VectorsConfig> {
+    let bad = |e: serde_json::Error| Error::bad_request(format!("invalid \"vectors\": {e}"));
+    let keys: std::collections::BTreeMap<String, IgnoredAny> =
+        serde_json::from_str(raw.get()).map_err(bad)?;
+    if keys.contains_key("size") || keys.contains_key("distance") {
+        return Ok(VectorsConfig::Unnamed(
+            serde_json::from_str(raw.get()).map_err(bad)?,
+        ));
+    }
+    let named: Vec<(String, VectorParams)> =
+        serde_json::from_str::<std::collections::BTreeMap<String, VectorParams>>(raw.get())
+            .map_err(bad)?
+            .into_iter()
+            .collect();
+    match named.as_slice() {
+        [] => Err(Error::bad_request(
+            "\"vectors\" must be {\"size\": n, \"distance\": \"Cosine\"} or named vectors",
+        )),
+        [(name, _)] if name.is_empty() => Ok(VectorsConfig::Unnamed(
+            named
+                .into_iter()
+                .map(|(_, p)| p)
+                .next_back()
+                .ok_or_else(|| {
+                    Error::Internal("one named vector was listed and is gone".to_string())
+                })?,
+        )),
+        _ => Ok(VectorsConfig::Named(named)),
+    }
+}
+
+/// `PUT /collections/{name}/index` body.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(as = QdrantCreateFieldIndex)]
+pub(crate) struct CreateFieldIndex {
+    pub(crate) field_name: String,
+    /// A type name, or `{type, ...}` with the index's parameters.
+    #[serde(default)]
+    #[schema(value_type = Option<FieldSchemaSchema>)]
+    pub(crate) field_schema: Option<RawJson>,
+}
