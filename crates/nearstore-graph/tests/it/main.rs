@@ -7,3 +7,4 @@ mod model;
 mod oracle;
 mod properties;
 mod scenarios;
+mod schema;
