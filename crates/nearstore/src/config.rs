@@ -6,7 +6,12 @@ use crate::error::{Error, Result};
 use nearstore_distance::DistanceMetric;
 use nearstore_index::HnswParams;
 use nearstore_storage::Durability;
-use nearstore_text::TextIndexConfig;
+use std::collections::BTreeMap;
+
+use nearstore_text::{SparseConfig, TextIndexConfig};
+
+/// Longest sparse vector name, in bytes.
+pub const MAX_VECTOR_NAME_BYTES: usize = 128;
 
 /// How a collection keeps its vectors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -45,6 +50,11 @@ pub struct CollectionConfig {
     /// [`nearstore_text::ALL_FIELD`] with the default analyzer; or named fields, each with
     /// its own analyzer and BM25 parameters.
     pub text: Option<TextIndexConfig>,
+    /// Sparse vectors: `None` (the default, as the reference engine does) accepts any name,
+    /// each created with the default [`SparseConfig`] on first use; `Some(names)` accepts
+    /// only these, each with its configuration (e.g. the IDF modifier). `""` is the default
+    /// name.
+    pub sparse: Option<BTreeMap<String, SparseConfig>>,
 }
 
 impl CollectionConfig {
@@ -58,7 +68,18 @@ impl CollectionConfig {
             durability: Durability::Flush,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             text: Some(TextIndexConfig::default()),
+            sparse: None,
         }
+    }
+
+    /// The same configuration accepting only the sparse vectors `names` (with their
+    /// configurations).
+    pub fn with_sparse_vectors(
+        mut self,
+        names: impl IntoIterator<Item = (String, SparseConfig)>,
+    ) -> Self {
+        self.sparse = Some(names.into_iter().collect());
+        self
     }
 
     /// The same configuration with text indexing set to `text` (`None`: off).
@@ -84,8 +105,22 @@ impl CollectionConfig {
         if let Some(text) = &self.text {
             nearstore_text::TextIndex::new(text.clone())?;
         }
+        for name in self.sparse.iter().flat_map(BTreeMap::keys) {
+            check_vector_name(name)?;
+        }
         Ok(())
     }
+}
+
+/// Refuses a vector name longer than [`MAX_VECTOR_NAME_BYTES`].
+pub(crate) fn check_vector_name(name: &str) -> Result<()> {
+    if name.len() > MAX_VECTOR_NAME_BYTES {
+        return Err(Error::InvalidArgument(format!(
+            "a vector name is at most {MAX_VECTOR_NAME_BYTES} bytes, got {}",
+            name.len()
+        )));
+    }
+    Ok(())
 }
 
 /// The persisted form of [`CollectionConfig`] (inside the collection manifest).
@@ -103,6 +138,9 @@ pub(crate) struct ConfigRecord {
     /// Absent in manifests written before full-text search: text indexing off.
     #[serde(default)]
     text: Option<TextIndexConfig>,
+    /// Absent in manifests written before sparse vectors: any name accepted.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sparse: Option<BTreeMap<String, SparseConfig>>,
 }
 
 impl From<&CollectionConfig> for ConfigRecord {
@@ -118,6 +156,7 @@ impl From<&CollectionConfig> for ConfigRecord {
             durability: c.durability,
             max_payload_bytes: c.max_payload_bytes,
             text: c.text.clone(),
+            sparse: c.sparse.clone(),
         }
     }
 }
@@ -137,6 +176,7 @@ impl From<&ConfigRecord> for CollectionConfig {
             durability: r.durability,
             max_payload_bytes: r.max_payload_bytes,
             text: r.text.clone(),
+            sparse: r.sparse.clone(),
         }
     }
 }
@@ -150,6 +190,12 @@ mod tests {
         let mut c = CollectionConfig::new(7, DistanceMetric::Euclidean);
         c.hnsw.m = 12;
         c.durability = Durability::PerWrite;
+        c.sparse = Some(BTreeMap::from([(
+            "splade".to_owned(),
+            SparseConfig {
+                modifier: nearstore_text::SparseModifier::Idf,
+            },
+        )]));
         let json = serde_json::to_string(&ConfigRecord::from(&c)).unwrap();
         let back: ConfigRecord = serde_json::from_str(&json).unwrap();
         assert_eq!(CollectionConfig::from(&back), c);

@@ -37,7 +37,9 @@ pub mod verify;
 pub use collection::{
     MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector, TextIndexInfo, VectorCollection,
 };
-pub use config::{CollectionConfig, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION, StorageMode};
+pub use config::{
+    CollectionConfig, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION, MAX_VECTOR_NAME_BYTES, StorageMode,
+};
 pub use database::{Database, MAX_NAME_LEN, validate_collection_name};
 pub use error::{Error, ErrorKind, Result};
 pub use nearstore_distance::{DistanceMetric, distance};
@@ -45,7 +47,8 @@ pub use nearstore_filter::{FieldIndexKind, Filter};
 pub use nearstore_index::{HnswParams, SearchQuality};
 pub use nearstore_storage::Durability;
 pub use nearstore_text::{
-    ALL_FIELD, AnalyzerConfig, Bm25Params, FieldConfig, Language, TextIndexConfig, Tokenizer,
+    ALL_FIELD, AnalyzerConfig, Bm25Params, FieldConfig, Language, SparseConfig, SparseModifier,
+    SparseVector, TextIndexConfig, Tokenizer,
 };
 pub use point::{Point, ScrollPage, SearchResult};
 pub use query::{QueryResult, QueryRow};

@@ -1,5 +1,8 @@
 //! Points and search results: what users write and read.
 
+use std::collections::BTreeMap;
+
+use nearstore_text::SparseVector;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
@@ -15,6 +18,11 @@ pub struct Point {
     /// Its payload, if it has one (and results were asked to carry payloads).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Value>,
+    /// Its sparse vectors by name (`""`: the default name). An upsert replaces them all: a
+    /// name the point no longer carries is removed from that sparse index. In results, only
+    /// when vectors were asked for.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sparse: BTreeMap<String, SparseVector>,
 }
 
 impl Point {
@@ -24,7 +32,14 @@ impl Point {
             id,
             vector,
             payload,
+            sparse: BTreeMap::new(),
         }
+    }
+
+    /// The same point carrying the sparse vector `vector` under `name`.
+    pub fn with_sparse(mut self, name: &str, vector: SparseVector) -> Self {
+        self.sparse.insert(name.to_owned(), vector);
+        self
     }
 }
 

@@ -30,6 +30,7 @@ use parking_lot::{Mutex, RwLock};
 use roaring::RoaringTreemap;
 use serde::{Deserialize, Serialize};
 
+use super::sparse::{read_sparse_index, sparse_file, write_sparse_index};
 use super::text::{read_text_index, text_file, write_text_index};
 use super::write::Targets;
 use super::{
@@ -70,26 +71,28 @@ pub(super) struct Manifest {
     /// Which text index file is in use (see `text.rs`; 0 before full-text search).
     #[serde(default)]
     pub(super) text_generation: u64,
+    /// The sparse vector names with a checkpointed index (see `sparse.rs`; absent before
+    /// sparse vectors).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) sparse_names: Vec<String>,
 }
 
-fn write_manifest(
-    backend: &SharedBackend,
-    dir: &Path,
-    name: &str,
-    config: &CollectionConfig,
-    seq: u64,
-    payloads_len: u64,
-    text_generation: u64,
-) -> Result<()> {
-    let m = Manifest {
-        format: MANIFEST_FORMAT,
-        name: name.to_string(),
-        config: ConfigRecord::from(config),
-        checkpoint_seq: seq,
-        payloads_len,
-        text_generation,
-    };
-    let json = serde_json::to_vec(&m).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+impl Manifest {
+    fn new(name: &str, config: &CollectionConfig, seq: u64) -> Self {
+        Manifest {
+            format: MANIFEST_FORMAT,
+            name: name.to_string(),
+            config: ConfigRecord::from(config),
+            checkpoint_seq: seq,
+            payloads_len: 0,
+            text_generation: 0,
+            sparse_names: Vec::new(),
+        }
+    }
+}
+
+fn write_manifest(backend: &SharedBackend, dir: &Path, m: &Manifest) -> Result<()> {
+    let json = serde_json::to_vec(m).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     write_sections(
         backend.as_ref(),
         &dir.join(MANIFEST_FILE),
@@ -164,6 +167,14 @@ impl Collection {
                 ),
             ));
         }
+        drop(st);
+        if let Some((name, orphans)) = self.sparse_orphans() {
+            return Err(Error::corruption(
+                self.dir.join(sparse_file(&name)).display(),
+                format!("holds {orphans} sparse vectors of points that are not live"),
+            ));
+        }
+        let st = self.state.read();
         // A payload of a point deleted since the checkpoint leaves the store at the next
         // checkpoint; until then the overlay holds its removal.
         let orphan = self
@@ -195,7 +206,7 @@ impl Collection {
         if let Some(text) = &config.text {
             write_text_index(&backend, dir, 0, &TextIndex::new(text.clone())?.encode(), 0)?;
         }
-        write_manifest(&backend, dir, name, &config, 0, 0, 0)?;
+        write_manifest(&backend, dir, &Manifest::new(name, &config, 0))?;
         Collection::open(backend, dir)
     }
 
@@ -249,12 +260,22 @@ impl Collection {
             // Off: no operation is ever replayed into it.
             None => (None, u64::MAX),
         };
+        let mut sparse = std::collections::BTreeMap::new();
+        let mut sparse_seqs = Vec::new();
+        for name in &manifest.sparse_names {
+            let (index, s) = read_sparse_index(&backend, dir, name)?;
+            sparse.insert(name.clone(), index);
+            sparse_seqs.push((dir.join(sparse_file(name)), s));
+        }
         for (file, component_seq) in [
             (dir.join(PAYLOADS_DIR).join(PAYLOAD_LOG_FILE), payload_mark),
             (hnsw_path.clone(), index_seq),
             (dir.join(FIELD_INDEX_FILE), fields_seq),
             (dir.join(text_file(manifest.text_generation)), text_seq),
-        ] {
+        ]
+        .into_iter()
+        .chain(sparse_seqs)
+        {
             if component_seq < seq {
                 return Err(Error::corruption(
                     file.display(),
@@ -294,6 +315,7 @@ impl Collection {
                 overlay: Default::default(),
                 fields,
                 text,
+                sparse,
             }),
             writer: Mutex::new(Writer {
                 ops: oplog,
@@ -314,6 +336,9 @@ impl Collection {
                 fields: op_seq > fields_seq,
                 index: op_seq > index_seq,
                 text: op_seq > text_seq,
+                // Replaying into a sparse index is idempotent (see `sparse.rs`): every
+                // operation after the manifest's number goes to all of them.
+                sparse: true,
             };
             match op {
                 ops::Op::Upsert(points) => match &mut pending {
@@ -365,6 +390,11 @@ impl Collection {
         if let Some(image) = self.text_image() {
             write_text_index(&self.backend, &self.dir, w.text_generation, &image, seq)?;
         }
+        let mut sparse_names = Vec::new();
+        for (name, image) in self.sparse_images() {
+            write_sparse_index(&self.backend, &self.dir, &name, &image, seq)?;
+            sparse_names.push(name);
+        }
         let changes: Vec<(u64, Option<Arc<serde_json::Value>>)> = {
             let st = self.state.read();
             st.overlay.iter().map(|(id, p)| (*id, p.clone())).collect()
@@ -381,11 +411,12 @@ impl Collection {
         write_manifest(
             &self.backend,
             &self.dir,
-            &self.name,
-            &self.current_config(),
-            seq,
-            payloads_len,
-            w.text_generation,
+            &Manifest {
+                payloads_len,
+                text_generation: w.text_generation,
+                sparse_names,
+                ..Manifest::new(&self.name, &self.current_config(), seq)
+            },
         )?;
         w.ops.reset()?;
         w.checkpoint_seq = seq;

@@ -19,6 +19,7 @@ pub(crate) mod ops;
 mod payload_write;
 mod read;
 mod search;
+mod sparse;
 mod text;
 mod text_search;
 pub(crate) mod verify;
@@ -68,6 +69,8 @@ pub(crate) struct State {
     /// The full-text index (`None`: text indexing off). Its configuration is the
     /// collection's text configuration (the one owner).
     text: Option<TextIndex>,
+    /// The sparse vector indexes by name (see `sparse.rs`).
+    sparse: std::collections::BTreeMap<String, nearstore_text::SparseIndex>,
 }
 
 /// What only the (single) writer touches.

@@ -6,7 +6,14 @@
 //! delete: 2 u8 | count u32 | count x id u64
 //! payloads: 3 u8 | count u32 | count x (id u64 | payload_len u32 | JSON)
 //!         (payload_len u32::MAX: no payload)
+//! upsert with sparse vectors:
+//!         4 u8 | count u32 | dim u32 | count x (id u64 | dim x f32
+//!           | sparse_count u32 | sparse_count x (name_len u32 | name UTF-8 | nnz u32
+//!             | nnz x index u32 | nnz x value f32)
+//!           | payload_len u32 | JSON)
 //! ```
+//! An upsert in which no point carries a sparse vector is written as tag 1 (so its bytes
+//! are what they were before sparse vectors); otherwise as tag 4.
 //! Integers are little-endian. Decoding bounds every count by the bytes that remain, so a
 //! damaged record is an error, never a large allocation or a panic.
 //!
@@ -19,6 +26,9 @@
 //! before tag 3 existed replays unchanged; a tag this build does not know (a log written by a
 //! newer NearStore) is refused with a corruption error naming it, never skipped.
 
+use std::collections::BTreeMap;
+
+use nearstore_text::SparseVector;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
@@ -27,6 +37,7 @@ use crate::point::Point;
 const UPSERT: u8 = 1;
 const DELETE: u8 = 2;
 const PAYLOADS: u8 = 3;
+const UPSERT_SPARSE: u8 = 4;
 const NO_PAYLOAD: u32 = u32::MAX;
 
 /// One logged operation.
@@ -53,14 +64,35 @@ fn push_payload(out: &mut Vec<u8>, json: Option<&[u8]>) {
 /// Encodes an upsert; `payloads` are the points' serialized payloads (already size-checked).
 pub(crate) fn encode_upsert(points: &[Point], payloads: &[Option<Vec<u8>>], dim: usize) -> Vec<u8> {
     let payload_bytes: usize = payloads.iter().flatten().map(Vec::len).sum();
-    let mut out = Vec::with_capacity(9 + points.len() * (12 + dim * 4) + payload_bytes);
-    out.push(UPSERT);
+    let sparse = points.iter().any(|p| !p.sparse.is_empty());
+    let sparse_bytes: usize = points
+        .iter()
+        .flat_map(|p| &p.sparse)
+        .map(|(name, v)| 8 + name.len() + 8 * v.len())
+        .sum();
+    let mut out =
+        Vec::with_capacity(9 + points.len() * (16 + dim * 4) + payload_bytes + sparse_bytes);
+    out.push(if sparse { UPSERT_SPARSE } else { UPSERT });
     out.extend_from_slice(&(points.len() as u32).to_le_bytes());
     out.extend_from_slice(&(dim as u32).to_le_bytes());
     for (p, json) in points.iter().zip(payloads) {
         out.extend_from_slice(&p.id.to_le_bytes());
         for x in &p.vector {
             out.extend_from_slice(&x.to_le_bytes());
+        }
+        if sparse {
+            out.extend_from_slice(&(p.sparse.len() as u32).to_le_bytes());
+            for (name, v) in &p.sparse {
+                out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                for i in v.indices() {
+                    out.extend_from_slice(&i.to_le_bytes());
+                }
+                for x in v.values() {
+                    out.extend_from_slice(&x.to_le_bytes());
+                }
+            }
         }
         push_payload(&mut out, json.as_deref());
     }
@@ -138,6 +170,43 @@ impl<'a> Reader<'a> {
             .map(Some)
             .map_err(|e| bad(format!("payload of point {id}: {e}")))
     }
+    /// `count` little-endian 4-byte words.
+    fn words(&mut self, count: usize) -> Result<impl Iterator<Item = [u8; 4]> + 'a> {
+        let bytes = self.take(
+            count
+                .checked_mul(4)
+                .ok_or_else(|| bad("length overflows"))?,
+        )?;
+        Ok(bytes.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]))
+    }
+    /// The sparse vectors of one point (tag 4).
+    fn sparse(&mut self, id: u64) -> Result<BTreeMap<String, SparseVector>> {
+        let count = self.u32()? as usize;
+        if count > self.remaining() / 8 {
+            return Err(bad(format!(
+                "point {id}: {count} sparse vectors cannot fit"
+            )));
+        }
+        let mut out = BTreeMap::new();
+        for _ in 0..count {
+            let len = self.u32()? as usize;
+            let name = std::str::from_utf8(self.take(len)?)
+                .map_err(|_| bad(format!("point {id}: a sparse vector name is not UTF-8")))?
+                .to_owned();
+            let nnz = self.u32()? as usize;
+            if nnz > self.remaining() / 8 {
+                return Err(bad(format!("point {id}: {nnz} sparse entries cannot fit")));
+            }
+            let indices: Vec<u32> = self.words(nnz)?.map(u32::from_le_bytes).collect();
+            let values: Vec<f32> = self.words(nnz)?.map(f32::from_le_bytes).collect();
+            let v = SparseVector::new(indices, values)
+                .map_err(|e| bad(format!("point {id}: sparse vector {name:?}: {e}")))?;
+            if out.insert(name, v).is_some() {
+                return Err(bad(format!("point {id}: a sparse vector name repeats")));
+            }
+        }
+        Ok(out)
+    }
 }
 
 fn bad(reason: impl Into<String>) -> Error {
@@ -149,7 +218,7 @@ fn bad(reason: impl Into<String>) -> Error {
 pub(crate) fn decode(bytes: &[u8], dim: usize) -> Result<Op> {
     let mut r = Reader { bytes, at: 0 };
     let op = match r.u8()? {
-        UPSERT => {
+        tag @ (UPSERT | UPSERT_SPARSE) => {
             let count = r.u32()? as usize;
             let op_dim = r.u32()? as usize;
             if op_dim != dim {
@@ -157,7 +226,7 @@ pub(crate) fn decode(bytes: &[u8], dim: usize) -> Result<Op> {
                     "operation has {op_dim}-d vectors, collection {dim}"
                 )));
             }
-            let min_point = 12 + dim * 4;
+            let min_point = 12 + dim * 4 + if tag == UPSERT_SPARSE { 4 } else { 0 };
             if count > r.remaining() / min_point {
                 return Err(bad(format!("{count} points cannot fit in the record")));
             }
@@ -169,8 +238,15 @@ pub(crate) fn decode(bytes: &[u8], dim: usize) -> Result<Op> {
                     .chunks_exact(4)
                     .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect();
+                let sparse = if tag == UPSERT_SPARSE {
+                    r.sparse(id)?
+                } else {
+                    BTreeMap::new()
+                };
                 let payload = r.payload(id)?;
-                points.push(Point::new(id, vector, payload));
+                let mut point = Point::new(id, vector, payload);
+                point.sparse = sparse;
+                points.push(point);
             }
             Op::Upsert(points)
         }
@@ -256,6 +332,30 @@ mod tests {
         want.extend_from_slice(&0.5f32.to_le_bytes());
         want.extend_from_slice(&u32::MAX.to_le_bytes());
         assert_eq!(bytes, want);
+    }
+
+    #[test]
+    fn an_upsert_with_sparse_vectors_round_trips_as_tag_4() {
+        let sv = |i: Vec<u32>, v: Vec<f32>| SparseVector::new(i, v).unwrap();
+        let points = vec![
+            Point::new(1, vec![1.0, 2.0], Some(json!({"a": 1})))
+                .with_sparse("", sv(vec![3, 9], vec![0.5, -1.0]))
+                .with_sparse("splade", sv(vec![], vec![])),
+            Point::new(2, vec![0.0, 0.0], None),
+        ];
+        let payloads = vec![Some(br#"{"a":1}"#.to_vec()), None];
+        let bytes = encode_upsert(&points, &payloads, 2);
+        assert_eq!(bytes[0], UPSERT_SPARSE);
+        assert_eq!(decode(&bytes, 2).unwrap(), Op::Upsert(points));
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut], 2).is_err(), "cut at {cut}");
+        }
+        // A non-finite value is refused, not indexed.
+        let mut bad_bytes = bytes.clone();
+        let minus_one = (-1.0f32).to_le_bytes();
+        let at = bytes.windows(4).position(|w| w == minus_one).unwrap();
+        bad_bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert!(decode(&bad_bytes, 2).is_err());
     }
 
     #[test]

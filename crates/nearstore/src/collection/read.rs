@@ -91,12 +91,17 @@ impl Collection {
         // Liveness and the overlay are read under one lock, so a point deleted meanwhile is
         // either seen whole or not at all; the payload store only changes at checkpoints,
         // which empty the overlay only after the store holds its content.
-        let overlay = {
+        let (overlay, sparse) = {
             let st = self.state.read();
             if !st.live.contains(id) {
                 return Ok(None);
             }
-            st.overlay.get(&id).cloned()
+            let sparse = if with_vector {
+                Collection::sparse_of(&st.sparse, id)
+            } else {
+                Default::default()
+            };
+            (st.overlay.get(&id).cloned(), sparse)
         };
         let vector = if with_vector {
             match self.vectors.retrieve(id)? {
@@ -111,7 +116,9 @@ impl Collection {
             (true, Some(p)) => p.map(|p| p.as_ref().clone()),
             (true, None) => self.payloads.retrieve(id)?,
         };
-        Ok(Some(Point::new(id, vector, payload)))
+        let mut point = Point::new(id, vector, payload);
+        point.sparse = sparse;
+        Ok(Some(point))
     }
 
     /// The live points among `ids`, in that order, with what was asked for, checking the

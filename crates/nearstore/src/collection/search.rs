@@ -3,7 +3,8 @@
 //! `Collection::ranked` runs every [`SearchRequest`]: it checks each leg before any work
 //! (unknown vector name, wrong dimension, no text index, fusion weights), resolves the
 //! filter once to the exact id bitmap (`resolve_filter`), runs each leg under that bitmap
-//! (the dense index's exact-scan-or-graph choice, the text index's block-max WAND), and
+//! (the dense index's exact-scan-or-graph choice, the text index's block-max WAND, the
+//! sparse index's exact MaxScore, see `sparse.rs`), and
 //! either keeps the single leg's list as it is or fuses the lists
 //! (`request::fusion::fuse`). [`ResultWindow`] then applies threshold, offset and limit;
 //! payloads and vectors are read for the window's hits only (`results`). So a fused request
@@ -58,6 +59,10 @@ impl Collection {
                 {
                     return Err(self.no_text_index(Some(field)));
                 }
+                Ok(true)
+            }
+            LegRef::Sparse { using, .. } => {
+                self.sparse_config(using)?;
                 Ok(true)
             }
         }
@@ -176,6 +181,11 @@ impl Collection {
                     text_stats: None,
                 })
             }
+            LegRef::Sparse { using, vector } => Ok(LegHits {
+                hits: self.sparse_leg_hits(using, vector, depth, allowed, deadline)?,
+                higher_is_better: true,
+                text_stats: None,
+            }),
             LegRef::Text(t) => {
                 let (hits, stats) = self.text_leg_hits(t, depth, allowed, deadline)?;
                 Ok(LegHits {

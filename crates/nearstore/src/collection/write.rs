@@ -25,6 +25,7 @@ pub(super) struct Targets {
     pub fields: bool,
     pub index: bool,
     pub text: bool,
+    pub sparse: bool,
 }
 
 impl Targets {
@@ -33,6 +34,7 @@ impl Targets {
         fields: true,
         index: true,
         text: true,
+        sparse: true,
     };
 }
 
@@ -159,6 +161,7 @@ impl Collection {
                 self.check_write_deadline(deadline, points.len())?;
             }
             self.check_vector(p.id, &p.vector)?;
+            self.check_sparse_names(p)?;
             let json = match &p.payload {
                 Some(v) => {
                     let bytes = serde_json::to_vec(v).map_err(|e| {
@@ -274,6 +277,9 @@ impl Collection {
                 if targets.payloads {
                     st.overlay.insert(p.id, p.payload.clone().map(Arc::new));
                 }
+                if targets.sparse {
+                    self.replace_sparse(&mut st, p)?;
+                }
                 st.live.insert(p.id);
             }
         }
@@ -282,6 +288,27 @@ impl Collection {
         self.vectors.store_batch(&items)?;
         if targets.index {
             self.index.insert_batch(&items)?;
+        }
+        Ok(())
+    }
+
+    /// Replaces point `p`'s sparse vectors: each name it carries is upserted (a name seen
+    /// for the first time gets its index), every other name loses the point.
+    fn replace_sparse(&self, st: &mut super::State, p: &Point) -> Result<()> {
+        for (name, index) in st.sparse.iter_mut() {
+            match p.sparse.get(name) {
+                Some(v) => index.upsert(p.id, v),
+                None => {
+                    index.delete(p.id);
+                }
+            }
+        }
+        for (name, v) in &p.sparse {
+            if !st.sparse.contains_key(name) {
+                let mut index = nearstore_text::SparseIndex::new(self.sparse_config(name)?);
+                index.upsert(p.id, v);
+                st.sparse.insert(name.clone(), index);
+            }
         }
         Ok(())
     }
@@ -320,6 +347,11 @@ impl Collection {
                     && let Some(text) = st.text.as_mut()
                 {
                     text.delete_document(id);
+                }
+                if targets.sparse {
+                    for index in st.sparse.values_mut() {
+                        index.delete(id);
+                    }
                 }
                 if targets.payloads {
                     st.overlay.insert(id, None);

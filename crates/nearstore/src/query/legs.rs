@@ -22,7 +22,8 @@ use super::lower::{NearPart, json_of};
 use crate::error::{Error, Result};
 use crate::point::SearchResult;
 use crate::request::{FusionStrategy, Leg, LegQuery, SearchRequest, TextLeg};
-use nearstore_ql::ast::{Expr, FusionClause, OptionList, VectorExpr};
+use nearstore_ql::ast::{Expr, FusionClause, OptionList, SparseVectorExpr, VectorExpr};
+use nearstore_text::SparseVector;
 
 /// One ranking term after the first `NEAR` (which is the plan's `near`).
 #[derive(Debug, Clone, PartialEq)]
@@ -31,6 +32,11 @@ pub(crate) enum LegPart {
     Dense { using: String, vector: VectorExpr },
     /// `[field] MATCH 'q'`.
     Text { field: Option<String>, text: Expr },
+    /// `field SPARSE_NEAR sv [USING 'name']` on the sparse vector named `using`.
+    Sparse {
+        using: String,
+        vector: SparseVectorExpr,
+    },
 }
 
 impl LegPart {
@@ -42,6 +48,14 @@ impl LegPart {
             LegPart::Text { field, text } => format!(
                 "text BM25 on {} for {text}",
                 field.as_deref().unwrap_or("every text field")
+            ),
+            LegPart::Sparse { using, vector } => format!(
+                "sparse {} by {} (exact dot product, MaxScore)",
+                if using.is_empty() { "\"\"" } else { using },
+                match vector {
+                    SparseVectorExpr::Param(p) => format!("${p}"),
+                    SparseVectorExpr::Literal(e) => format!("{}-entry literal", e.len()),
+                }
             ),
         }
     }
@@ -99,6 +113,9 @@ pub(crate) fn ranking_request(
             LegPart::Dense { using, vector } => {
                 request.leg(Leg::dense(using, &ctx.vector(vector)?))
             }
+            LegPart::Sparse { using, vector } => {
+                request.leg(Leg::sparse(using, &sparse_vector(ctx, vector)?))
+            }
             LegPart::Text { field, text } => request.leg(Leg {
                 query: LegQuery::Text(TextLeg {
                     query: match_text(ctx, text)?,
@@ -112,6 +129,40 @@ pub(crate) fn ranking_request(
         request = request.fusion(fusion_strategy(ctx, f)?);
     }
     Ok(request)
+}
+
+/// A sparse query vector: a literal `{12: 0.5, ...}` or a parameter holding
+/// `{"indices": [...], "values": [...]}` or `{"12": 0.5, ...}` (duplicates summed, zeros
+/// dropped, non-finite values refused).
+fn sparse_vector(ctx: &Context, v: &SparseVectorExpr) -> Result<SparseVector> {
+    let (indices, values): (Vec<u32>, Vec<f32>) = match v {
+        SparseVectorExpr::Literal(entries) => entries.iter().copied().unzip(),
+        SparseVectorExpr::Param(name) => {
+            let value = ctx.param(name)?;
+            let bad = || {
+                Error::InvalidArgument(format!(
+                    "${name} is not a sparse vector (expected {{\"indices\": [...], \"values\": \
+                     [...]}} or {{\"12\": 0.5, ...}})"
+                ))
+            };
+            let Some(obj) = value.as_object() else {
+                return Err(bad());
+            };
+            if !(obj.contains_key("indices") && obj.contains_key("values")) {
+                let mut pairs = Vec::with_capacity(obj.len());
+                for (k, w) in obj {
+                    let i: u32 = k.parse().map_err(|_| bad())?;
+                    pairs.push((i, w.as_f64().ok_or_else(bad)? as f32));
+                }
+                pairs.into_iter().unzip()
+            } else {
+                let sv: SparseVector = serde_json::from_value(value.clone())
+                    .map_err(|e| Error::InvalidArgument(format!("${name}: {e}")))?;
+                return Ok(sv);
+            }
+        }
+    };
+    Ok(SparseVector::new(indices, values)?)
 }
 
 fn weights(ctx: &Context, params: &OptionList, strategy: &str) -> Result<Vec<f32>> {

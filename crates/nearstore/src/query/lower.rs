@@ -54,10 +54,11 @@ fn check_supported(cond: &Condition) -> Result<()> {
     match cond {
         Condition::And(p) | Condition::Or(p) => p.iter().try_for_each(check_supported),
         Condition::Not(c) | Condition::Group(c) => check_supported(c),
-        Condition::SparseNear { .. } => Err(unsupported("SPARSE_NEAR (sparse vectors)")),
-        Condition::TextMatch { .. } | Condition::VectorNearFused { .. } => Err(unsupported(
-            "MATCH or NEAR_FUSED inside OR or NOT (they rank the query: use them as top-level \
-             AND terms of WHERE)",
+        Condition::TextMatch { .. }
+        | Condition::VectorNearFused { .. }
+        | Condition::SparseNear { .. } => Err(unsupported(
+            "MATCH, NEAR_FUSED or SPARSE_NEAR inside OR or NOT (they rank the query: use them \
+             as top-level AND terms of WHERE)",
         )),
         Condition::GraphMatch(_) => Err(unsupported("a graph MATCH pattern")),
         _ => Ok(()),
@@ -259,7 +260,9 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
         for t in &terms {
             if !matches!(
                 t,
-                Condition::TextMatch { .. } | Condition::VectorNearFused { .. }
+                Condition::TextMatch { .. }
+                    | Condition::VectorNearFused { .. }
+                    | Condition::SparseNear { .. }
             ) {
                 check_supported(t)?;
             }
@@ -318,6 +321,20 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
                     fusion = Some(c.clone());
                 }
             }
+            Condition::SparseNear {
+                field,
+                vector,
+                index,
+            } => {
+                let using = match index {
+                    Some(name) => name.clone(),
+                    None => using_of(field)?,
+                };
+                legs.push(LegPart::Sparse {
+                    using,
+                    vector: vector.clone(),
+                });
+            }
             Condition::TextMatch { field, text: query } => {
                 let field = match field {
                     None => None,
@@ -343,7 +360,8 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
     let ranked = near.is_some() || !legs.is_empty();
     if fusion.is_some() && !ranked {
         return Err(Error::InvalidArgument(
-            "USING FUSION needs ranking terms in WHERE (NEAR, NEAR_FUSED, MATCH)".into(),
+            "USING FUSION needs ranking terms in WHERE (NEAR, NEAR_FUSED, SPARSE_NEAR, MATCH)"
+                .into(),
         ));
     }
     let single_near = legs.is_empty();
@@ -352,6 +370,7 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
         match &t {
             Condition::VectorNear { .. }
             | Condition::VectorNearFused { .. }
+            | Condition::SparseNear { .. }
             | Condition::TextMatch { .. } => {}
             Condition::SimilarityThreshold {
                 field,

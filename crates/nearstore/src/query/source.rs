@@ -120,6 +120,13 @@ pub(crate) fn source_rows(
                     stats.documents_scored
                 ),
             ),
+            [one] if one == "sparse" || one.starts_with("sparse:") => (
+                "SparseSearch",
+                format!(
+                    "collection {}, {one} exact top {k} by dot product (MaxScore), filter {filter_text}",
+                    c.name()
+                ),
+            ),
             [_] => (
                 "VectorSearch",
                 format!(

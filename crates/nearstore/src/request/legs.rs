@@ -36,6 +36,14 @@ pub enum LegQuery {
     },
     /// A full-text query ranked by BM25.
     Text(TextLeg),
+    /// The largest dot products with `vector` on the sparse vector named `using` (`""`:
+    /// the default name).
+    Sparse {
+        /// The sparse vector's name.
+        using: String,
+        /// The query sparse vector.
+        vector: nearstore_text::SparseVector,
+    },
 }
 
 /// One leg of a request: a query and how many candidates it fetches.
@@ -77,13 +85,16 @@ impl Leg {
         self
     }
 
-    /// A short name: `dense`, `dense:<name>`, `text`, `text:<field>`.
+    /// A short name: `dense`, `dense:<name>`, `text`, `text:<field>`, `sparse`,
+    /// `sparse:<name>`.
     pub fn name(&self) -> String {
         match &self.query {
             LegQuery::Dense { using, .. } if using.is_empty() => "dense".into(),
             LegQuery::Dense { using, .. } => format!("dense:{using}"),
             LegQuery::Text(TextLeg { field: None, .. }) => "text".into(),
             LegQuery::Text(TextLeg { field: Some(f), .. }) => format!("text:{f}"),
+            LegQuery::Sparse { using, .. } if using.is_empty() => "sparse".into(),
+            LegQuery::Sparse { using, .. } => format!("sparse:{using}"),
         }
     }
 }
@@ -91,8 +102,15 @@ impl Leg {
 /// A borrowed view of one leg, as the collection runs it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum LegRef<'a> {
-    Dense { using: &'a str, vector: &'a [f32] },
+    Dense {
+        using: &'a str,
+        vector: &'a [f32],
+    },
     Text(&'a TextLeg),
+    Sparse {
+        using: &'a str,
+        vector: &'a nearstore_text::SparseVector,
+    },
 }
 
 impl SearchRequest {
@@ -116,6 +134,7 @@ impl SearchRequest {
             let r = match &leg.query {
                 LegQuery::Dense { using, vector } => LegRef::Dense { using, vector },
                 LegQuery::Text(t) => LegRef::Text(t),
+                LegQuery::Sparse { using, vector } => LegRef::Sparse { using, vector },
             };
             out.push((r, leg.limit));
         }

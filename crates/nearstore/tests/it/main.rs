@@ -20,6 +20,7 @@ mod ql_builder;
 mod readme;
 mod requests;
 mod search;
+mod sparse;
 mod text;
 mod workload;
 

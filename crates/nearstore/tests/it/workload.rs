@@ -9,12 +9,17 @@
 //! version's through `set_payload` (a merge over the same keys), `overwrite_payload` or
 //! `clear_payload`, and `ClearCategory` clears the payloads a filter selects, so the model
 //! tracks each point's vector version and payload version separately.
+//!
+//! Points carry sparse vectors derived from their vector version (`sparse_for`: the
+//! default name `""` on most versions, `s2` on some, none on others), so an upsert also
+//! replaces or drops them; the check requires each point's sparse vectors whole and of its
+//! version, and sparse search to find exactly the live points holding each name.
 
 use std::collections::BTreeMap;
 
 use nearstore::{
-    FieldIndexKind, Filter, Point, PointSelector, SearchQuality, SearchRequest, TextIndexConfig,
-    VectorCollection,
+    FieldIndexKind, Filter, Point, PointSelector, SearchQuality, SearchRequest, SparseVector,
+    TextIndexConfig, VectorCollection,
 };
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -61,6 +66,20 @@ pub fn vector(id: u64, version: u64) -> Vec<f32> {
     let mut v = vec![id as f32, version as f32];
     v.extend((2..DIM).map(|i| ((id * 7 + version * 3 + i as u64) % 53) as f32 * 0.25));
     v
+}
+
+/// The sparse vectors of a point at a vector version.
+pub fn sparse_for(id: u64, version: u64) -> BTreeMap<String, SparseVector> {
+    let mut out = BTreeMap::new();
+    let sv = |i: Vec<u32>, v: Vec<f32>| SparseVector::new(i, v).unwrap();
+    if !version.is_multiple_of(3) {
+        let dims = vec![(id % 11) as u32, 20 + (version % 13) as u32];
+        out.insert(String::new(), sv(dims, vec![1.0, 0.5 + version as f32]));
+    }
+    if version % 4 == 1 {
+        out.insert("s2".to_owned(), sv(vec![(id % 5) as u32], vec![-2.0]));
+    }
+    out
 }
 
 pub fn payload(id: u64, version: u64) -> Option<Value> {
@@ -119,6 +138,12 @@ pub fn content(c: &VectorCollection) -> Model {
         for p in page.points {
             let version = p.vector[1] as u64;
             assert_eq!(p.vector, vector(p.id, version), "vector of {} intact", p.id);
+            assert_eq!(
+                p.sparse,
+                sparse_for(p.id, version),
+                "sparse vectors of {} whole and of its version",
+                p.id
+            );
             let pv = p
                 .payload
                 .as_ref()
@@ -173,7 +198,29 @@ pub fn content(c: &VectorCollection) -> Model {
         );
     }
     check_text(c, &payloads_by_id);
+    check_sparse(c, &model);
     model
+}
+
+/// Sparse search on each name finds exactly the live points holding that name.
+fn check_sparse(c: &VectorCollection, model: &Model) {
+    let all_dims = |from: u32, to: u32| {
+        SparseVector::new((from..to).collect(), vec![1.0; (to - from) as usize]).unwrap()
+    };
+    for (name, query) in [("", all_dims(0, 11)), ("s2", all_dims(0, 5))] {
+        let hits = c.sparse_search(&query, model.len().max(1), name).unwrap();
+        let mut got: Vec<u64> = hits.iter().map(|h| h.point.id).collect();
+        got.sort_unstable();
+        let want: Vec<u64> = model
+            .iter()
+            .filter(|(id, (v, _))| sparse_for(**id, *v).contains_key(name))
+            .map(|(id, _)| *id)
+            .collect();
+        assert_eq!(
+            got, want,
+            "sparse search on {name:?} finds exactly the live points"
+        );
+    }
 }
 
 /// Text search finds exactly the live points whose payload holds the term, and the `text`
@@ -249,7 +296,11 @@ pub fn execute(c: &VectorCollection, op: &Op) -> nearstore::Result<()> {
     let points = |items: &[(u64, u64)]| -> Vec<Point> {
         items
             .iter()
-            .map(|&(id, v)| Point::new(id, vector(id, v), payload(id, v)))
+            .map(|&(id, v)| {
+                let mut p = Point::new(id, vector(id, v), payload(id, v));
+                p.sparse = sparse_for(id, v);
+                p
+            })
             .collect()
     };
     match op {
