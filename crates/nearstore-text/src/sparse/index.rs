@@ -10,7 +10,7 @@
 use rustc_hash::FxHashMap;
 
 use super::postings::PostingList;
-use super::search::DEFAULT_WINDOW;
+use super::search::{DEFAULT_SCAN_RATIO, DEFAULT_WINDOW};
 use super::vector::SparseVector;
 use super::{SparseConfig, SparseModifier};
 
@@ -38,6 +38,8 @@ pub struct SparseIndex {
     pub(crate) dead_postings: usize,
     /// Slots per accumulator window of a search (a multiple of 64).
     pub(crate) search_window: usize,
+    /// See [`SparseIndex::with_scan_ratio`].
+    pub(crate) scan_ratio: f64,
 }
 
 impl SparseIndex {
@@ -53,7 +55,21 @@ impl SparseIndex {
             locations: FxHashMap::default(),
             dead_postings: 0,
             search_window: DEFAULT_WINDOW,
+            scan_ratio: DEFAULT_SCAN_RATIO,
         }
+    }
+
+    /// Sets when a search reads a skipped (non-essential) list over a window instead of
+    /// probing it per candidate: when its expected postings there are at most `ratio` times
+    /// the window's candidates (default 8; 0 = always probe). A tuning knob: answers are
+    /// the same for every value.
+    pub fn with_scan_ratio(mut self, ratio: f64) -> Self {
+        self.scan_ratio = if ratio.is_finite() {
+            ratio.max(0.0)
+        } else {
+            0.0
+        };
+        self
     }
 
     /// Sets how many slots a search accumulates at a time (rounded up to a multiple of 64,

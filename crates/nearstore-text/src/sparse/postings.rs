@@ -121,6 +121,11 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Entries in the list (dead ones included).
+    pub(crate) fn list_len(&self) -> usize {
+        self.list.len()
+    }
+
     /// The largest weight magnitude in the list.
     pub(crate) fn magnitude(&self) -> f64 {
         f64::from(self.list.max.abs().max(self.list.min.abs()))

@@ -41,6 +41,12 @@ pub(crate) const DEFAULT_WINDOW: usize = 4096;
 /// Candidates between two calls of the caller's stop check.
 const STOP_STRIDE: u32 = 1024;
 
+/// A skipped list is read whole over a window rather than probed once per candidate when
+/// its expected postings there are at most this many times the candidates (a probe is a
+/// block walk and a binary search; a read posting is one add), unless the index says
+/// otherwise.
+pub(crate) const DEFAULT_SCAN_RATIO: f64 = 8.0;
+
 /// Relative slack on pruning comparisons (see the module docs).
 const SUM_SLACK: f64 = 1e-9;
 
@@ -155,17 +161,29 @@ impl SparseIndex {
                 break;
             }
             let end = start.saturating_add(window as u32);
-            {
-                let Scratch {
-                    acc, touched_words, ..
-                } = &mut scratch;
-                for t in &mut terms[essential_from..] {
-                    let q = t.q;
-                    t.scan.scan_until(end, |slot, w| {
-                        let i = (slot - start) as usize;
-                        acc[i] += q * f64::from(w);
-                        touched_words[i >> 6] |= 1u64 << (i & 63);
-                    });
+            let Scratch {
+                acc, touched_words, ..
+            } = &mut scratch;
+            for t in &mut terms[essential_from..] {
+                accumulate(t, start, end, acc, touched_words);
+            }
+            // Skipped lists dense enough here that reading their window costs less than
+            // probing every candidate are accumulated too (largest bound first).
+            let mut probed_until = essential_from;
+            if essential_from > 0 {
+                let threshold = top.threshold() - slack;
+                let bound = prefix[essential_from];
+                let candidates = count_candidates(acc, touched_words, bound, threshold);
+                let share = window as f64 / self.point_ids.len().max(1) as f64;
+                while probed_until > 0 {
+                    let t = &mut terms[probed_until - 1];
+                    let expected = t.scan.list_len() as f64 * share;
+                    if expected > self.scan_ratio * candidates as f64 {
+                        break;
+                    }
+                    t.scan.seek(start);
+                    accumulate(t, start, end, acc, touched_words);
+                    probed_until -= 1;
                 }
             }
             for word in 0..window / 64 {
@@ -173,13 +191,13 @@ impl SparseIndex {
                 while bits != 0 {
                     let i = word * 64 + bits.trailing_zeros() as usize;
                     bits &= bits - 1;
-                    let essential_sum = std::mem::take(&mut scratch.acc[i]);
+                    let accumulated = std::mem::take(&mut scratch.acc[i]);
                     steps = steps.wrapping_add(1);
                     if steps.is_multiple_of(STOP_STRIDE) && stop() {
                         return Ok(None);
                     }
                     let threshold = top.threshold() - slack;
-                    if essential_sum + prefix[essential_from] < threshold {
+                    if accumulated + prefix[probed_until] < threshold {
                         continue;
                     }
                     let slot = start + i as u32;
@@ -190,15 +208,10 @@ impl SparseIndex {
                     if !allowed {
                         continue;
                     }
-                    let (rest, essential) = terms.split_at_mut(essential_from);
-                    if let Some(score) = exact_score(
-                        rest,
-                        essential,
-                        slot,
-                        essential_sum,
-                        threshold,
-                        &mut scratch,
-                    ) && top.accepts(score)
+                    let (rest, essential) = terms.split_at_mut(probed_until);
+                    if let Some(score) =
+                        exact_score(rest, essential, slot, accumulated, threshold, &mut scratch)
+                        && top.accepts(score)
                         && let Some(&id) = self.point_ids.get(s)
                     {
                         top.offer(score, id);
@@ -215,18 +228,44 @@ impl SparseIndex {
     }
 }
 
+/// Adds `t`'s contributions in `start..end` to the window's accumulator.
+#[inline]
+fn accumulate(t: &mut Term<'_>, start: u32, end: u32, acc: &mut [f64], touched: &mut [u64]) {
+    let q = t.q;
+    t.scan.scan_until(end, |slot, w| {
+        let i = (slot - start) as usize;
+        acc[i] += q * f64::from(w);
+        touched[i >> 6] |= 1u64 << (i & 63);
+    });
+}
+
+/// Touched slots whose accumulated score plus `bound` reaches `threshold`.
+fn count_candidates(acc: &[f64], touched: &[u64], bound: f64, threshold: f64) -> usize {
+    let mut count = 0;
+    for (word, &bits) in touched.iter().enumerate() {
+        let mut bits = bits;
+        while bits != 0 {
+            let i = word * 64 + bits.trailing_zeros() as usize;
+            bits &= bits - 1;
+            count += usize::from(acc[i] + bound >= threshold);
+        }
+    }
+    count
+}
+
 /// The exact score of `slot`, summed in dimension order, or `None` once it provably cannot
-/// reach `threshold` (already lowered by the slack). `essential_sum` is its accumulated
-/// essential part; the non-essential terms `rest` are probed from the largest bound down.
+/// reach `threshold` (already lowered by the slack). `accumulated` is the sum of the
+/// accumulated terms (`essential`); the other terms `rest` are probed from the largest
+/// bound down; the survivor is rescored over every term in dimension order.
 fn exact_score(
     rest: &mut [Term<'_>],
     essential: &mut [Term<'_>],
     slot: u32,
-    essential_sum: f64,
+    accumulated: f64,
     threshold: f64,
     scratch: &mut Scratch,
 ) -> Option<f64> {
-    let mut partial = essential_sum;
+    let mut partial = accumulated;
     let mut left = 0.0f64;
     for (t, b) in rest.iter_mut().zip(scratch.block_bound.iter_mut()) {
         *b = t

@@ -196,10 +196,13 @@ proptest! {
         queries in prop::collection::vec(skewed_query(), 1..8),
         k in 1usize..6,
         window in prop::sample::select(vec![64usize, 256, 4096]),
+        scan_ratio in prop::sample::select(vec![0.0f64, 8.0, 1e9]),
         idf_on in any::<bool>(),
     ) {
         let modifier = if idf_on { SparseModifier::Idf } else { SparseModifier::None };
-        let mut index = SparseIndex::new(SparseConfig { modifier }).with_search_window(window);
+        let mut index = SparseIndex::new(SparseConfig { modifier })
+            .with_search_window(window)
+            .with_scan_ratio(scan_ratio);
         let mut model = BTreeMap::new();
         for (id, pairs) in docs {
             // Dimensions 30.. hold positive weights only: a negative query value there gives
