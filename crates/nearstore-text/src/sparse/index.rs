@@ -10,6 +10,7 @@
 use rustc_hash::FxHashMap;
 
 use super::postings::PostingList;
+use super::search::{DEFAULT_SCAN_RATIO, DEFAULT_WINDOW};
 use super::vector::SparseVector;
 use super::{SparseConfig, SparseModifier};
 
@@ -21,7 +22,7 @@ pub const DEAD_FRACTION: f64 = 0.25;
 ///
 /// Writes take `&mut self`, searches `&self`: the engine holds it behind its collection's
 /// lock, so a write is visible to the next search as soon as the call returns.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct SparseIndex {
     pub(crate) config: SparseConfig,
     pub(crate) lists: FxHashMap<u32, PostingList>,
@@ -35,6 +36,10 @@ pub struct SparseIndex {
     /// Point id -> its live slot.
     pub(crate) locations: FxHashMap<u64, u32>,
     pub(crate) dead_postings: usize,
+    /// Slots per accumulator window of a search (a multiple of 64).
+    pub(crate) search_window: usize,
+    /// See [`SparseIndex::with_scan_ratio`].
+    pub(crate) scan_ratio: f64,
 }
 
 impl SparseIndex {
@@ -42,9 +47,37 @@ impl SparseIndex {
     pub fn new(config: SparseConfig) -> Self {
         SparseIndex {
             config,
+            lists: FxHashMap::default(),
+            point_ids: Vec::new(),
+            live: Vec::new(),
             forward_starts: vec![0],
-            ..SparseIndex::default()
+            forward: Vec::new(),
+            locations: FxHashMap::default(),
+            dead_postings: 0,
+            search_window: DEFAULT_WINDOW,
+            scan_ratio: DEFAULT_SCAN_RATIO,
         }
+    }
+
+    /// Sets when a search reads a skipped (non-essential) list over a window instead of
+    /// probing it per candidate: when its expected postings there are at most `ratio` times
+    /// the window's candidates (default 8; 0 = always probe). A tuning knob: answers are
+    /// the same for every value.
+    pub fn with_scan_ratio(mut self, ratio: f64) -> Self {
+        self.scan_ratio = if ratio.is_finite() {
+            ratio.max(0.0)
+        } else {
+            0.0
+        };
+        self
+    }
+
+    /// Sets how many slots a search accumulates at a time (rounded up to a multiple of 64,
+    /// at least 64; default 4,096). A tuning knob: larger windows re-partition the query's
+    /// terms less often, smaller ones keep the accumulator in a nearer cache.
+    pub fn with_search_window(mut self, slots: usize) -> Self {
+        self.search_window = slots.clamp(64, 1 << 20).next_multiple_of(64);
+        self
     }
 
     /// The configuration.
@@ -211,6 +244,12 @@ impl SparseIndex {
             SparseModifier::None => q,
             SparseModifier::Idf => q * idf(self.len() as u64, u64::from(list.live)),
         })
+    }
+}
+
+impl Default for SparseIndex {
+    fn default() -> Self {
+        SparseIndex::new(SparseConfig::default())
     }
 }
 

@@ -121,6 +121,16 @@ impl<'a> Cursor<'a> {
         }
     }
 
+    /// Entries in the list (dead ones included).
+    pub(crate) fn list_len(&self) -> usize {
+        self.list.len()
+    }
+
+    /// The largest weight magnitude in the list.
+    pub(crate) fn magnitude(&self) -> f64 {
+        f64::from(self.list.max.abs().max(self.list.min.abs()))
+    }
+
     /// Current slot, [`END`] when exhausted.
     #[inline]
     pub(crate) fn slot(&self) -> u32 {
@@ -133,9 +143,21 @@ impl<'a> Cursor<'a> {
         self.list.weights.get(self.pos).copied().unwrap_or(0.0)
     }
 
+    /// Calls `f(slot, weight)` for every entry from the current one up to (excluding) the
+    /// first slot `>= end`, and stops there.
     #[inline]
-    pub(crate) fn next(&mut self) {
-        self.pos += 1;
+    pub(crate) fn scan_until(&mut self, end: u32, mut f: impl FnMut(u32, f32)) {
+        let slots = self.list.slots.get(self.pos..).unwrap_or(&[]);
+        let weights = self.list.weights.get(self.pos..).unwrap_or(&[]);
+        let mut taken = 0;
+        for (&slot, &w) in slots.iter().zip(weights) {
+            if slot >= end {
+                break;
+            }
+            f(slot, w);
+            taken += 1;
+        }
+        self.pos += taken;
     }
 
     /// The block that would hold `target` (first block whose last slot is `>= target`),
@@ -202,9 +224,15 @@ mod tests {
         assert_eq!(c.slot(), 132);
         c.seek(132);
         assert_eq!(c.slot(), 132);
+        let mut seen = Vec::new();
+        c.scan_until(140, |s, _| seen.push(s));
+        assert_eq!(seen, [132, 134, 136, 138]);
+        assert_eq!(c.slot(), 140);
         c.seek(397);
         assert_eq!(c.slot(), 398);
-        c.next();
+        let mut seen = Vec::new();
+        c.scan_until(u32::MAX, |s, _| seen.push(s));
+        assert_eq!(seen, [398]);
         assert_eq!(c.slot(), END);
         c.seek(1000);
         assert_eq!(c.slot(), END);

@@ -41,7 +41,7 @@ fn ops() -> impl Strategy<Value = Vec<Op>> {
         3 => (0u64..60).prop_map(Op::Delete),
         1 => Just(Op::Compact),
     ];
-    prop::collection::vec(op, 1..150)
+    prop::collection::vec(op, 1..300)
 }
 
 /// The top k by brute force: every live allowed point sharing a dimension with the query,
@@ -130,9 +130,10 @@ proptest! {
         k in 1usize..20,
         idf_on in any::<bool>(),
         allowed_mask in any::<u64>(),
+        window in prop::sample::select(vec![64usize, 128, 4096]),
     ) {
         let modifier = if idf_on { SparseModifier::Idf } else { SparseModifier::None };
-        let mut index = SparseIndex::new(SparseConfig { modifier });
+        let mut index = SparseIndex::new(SparseConfig { modifier }).with_search_window(window);
         let mut model = BTreeMap::new();
         for op in &ops {
             match op {
@@ -156,7 +157,8 @@ proptest! {
         }
         let allowed: HashSet<u64> = (0..60u64).filter(|i| allowed_mask >> i & 1 == 1).collect();
         let decoded = SparseIndex::decode_image(&index.encode_image())
-            .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            .map_err(|e| TestCaseError::fail(e.to_string()))?
+            .with_search_window(window);
         for query in &queries {
             let want = oracle(&model, query, k, modifier, None);
             assert_same(&search(&index, query, k, None), &want)?;
@@ -165,6 +167,65 @@ proptest! {
             assert_same(&search(&index, query, k, Some(&allowed)), &want)?;
             let by_closure = FilterFn(|id: u64| allowed.contains(&id));
             assert_same(&search(&decoded, query, k, Some(&by_closure)), &want)?;
+        }
+    }
+}
+
+/// Queries with a few heavy and many light terms over a larger corpus, small k: the
+/// threshold rises above the light terms' bounds, so they are skipped (non-essential) and
+/// only probed; block bounds matter (long lists). Dimensions 30.. have positive weights
+/// only, so a negative query value there makes a list that can only lower a score.
+fn skewed_query() -> impl Strategy<Value = SparseVector> {
+    let value = prop::sample::select(vec![1.0f32, 1.0, 1.0, 0.5, -1.0, 8.0, 6.0, -6.0]);
+    prop::collection::vec((0u32..40, value), 1..12).prop_map(|pairs| {
+        let (indices, values) = pairs.into_iter().unzip();
+        SparseVector::new(indices, values).unwrap_or_default()
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    #[test]
+    fn pruned_top_k_equals_brute_force(
+        docs in prop::collection::vec(
+            (0u64..400, prop::collection::vec((0u32..40, (-3i8..=5).prop_map(f32::from)), 1..16)),
+            200..600,
+        ),
+        deletes in prop::collection::vec(0u64..400, 0..100),
+        queries in prop::collection::vec(skewed_query(), 1..8),
+        k in 1usize..6,
+        window in prop::sample::select(vec![64usize, 256, 4096]),
+        scan_ratio in prop::sample::select(vec![0.0f64, 8.0, 1e9]),
+        idf_on in any::<bool>(),
+    ) {
+        let modifier = if idf_on { SparseModifier::Idf } else { SparseModifier::None };
+        let mut index = SparseIndex::new(SparseConfig { modifier })
+            .with_search_window(window)
+            .with_scan_ratio(scan_ratio);
+        let mut model = BTreeMap::new();
+        for (id, pairs) in docs {
+            // Dimensions 30.. hold positive weights only: a negative query value there gives
+            // a list whose every contribution is negative.
+            let (indices, values) = pairs
+                .into_iter()
+                .map(|(d, v)| (d, if d >= 30 { v.abs() + 1.0 } else { v }))
+                .unzip();
+            let v = SparseVector::new(indices, values).unwrap_or_default();
+            index.upsert(id, &v);
+            if v.is_empty() {
+                model.remove(&id);
+            } else {
+                model.insert(id, v);
+            }
+        }
+        for id in deletes {
+            index.delete(id);
+            model.remove(&id);
+        }
+        for query in &queries {
+            let want = oracle(&model, query, k, modifier, None);
+            assert_same(&search(&index, query, k, None), &want)?;
         }
     }
 }
