@@ -95,7 +95,8 @@
 //! [`Limits::max_json_width`] elements), both checked by a scan before parsing, points per
 //! upsert/get/delete and queries per batch (413, *while* parsing: the list stops one
 //! element past the limit), vector length (400, while parsing), vector dimension at create
-//! (400), per-request timeout (408), and a concurrency limit that sheds load with an
+//! (400), per-request timeout (408; Qdrant's `?timeout=` in seconds may shorten it for one request,
+//! `timeout=0` is 422), and a concurrency limit that sheds load with an
 //! immediate 503.
 //!
 //! Memory: all bodies in flight together may hold at most
