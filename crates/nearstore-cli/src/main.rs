@@ -66,7 +66,9 @@ enum BenchCommand {
     Collection(Box<bench::collection::CollectionArgs>),
     /// Loads a JSON-lines corpus with one text field and reports indexing throughput, index
     /// bytes, BM25 exactness against a ground truth (top-10 ids, score error) and
-    /// single-thread QPS at k = 10; `--compare-load` times a bulk load with text on vs off.
+    /// single-thread QPS at k = 10; `--compare-load` times a bulk load with text on vs off;
+    /// `--hybrid` reports recall@10 and latency of dense, BM25 and fused (RRF, relative
+    /// score, DBSF) searches.
     Text(Box<bench::text::TextArgs>),
 }
 

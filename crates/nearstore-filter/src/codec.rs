@@ -4,11 +4,12 @@
 //! Layout (all integers little-endian; the caller stores the bytes in a checksummed file):
 //!
 //! ```text
-//! magic "NSPI" | version u16 (= 2; 1 is still read) | field count u32
+//! magic "NSPI" | version u16 (= 3; 1 and 2 are still read) | field count u32
 //! per field, sorted by name, names unique:
 //!   name: len u32, UTF-8 bytes | kind u8 (0 keyword, 1 integer, 2 float, 3 bool)
 //!   present bitmap | arrays bitmap | other bitmap
-//!   (version 2 only:) shape_known u8 (0 or 1) | nulls bitmap | empty bitmap
+//!   (versions 2 and 3:) flags u8 | nulls bitmap | empty bitmap
+//!     flags: bit 0 shape_known; bit 1 (version 3 only) stale; other bits zero
 //!   entry count u32
 //!   per entry, keys strictly increasing, bitmap non-empty:
 //!     keyword: len u32, UTF-8 bytes | integer: i64 | float: f64 bits u64 (not NaN, not -0.0)
@@ -18,7 +19,9 @@
 //! ```
 //!
 //! A version-1 file has no shape part: its indexes decode with `shape_known` false and
-//! empty `nulls` / `empty` bitmaps (see the `index` module).
+//! empty `nulls` / `empty` bitmaps (see the `index` module). Versions 1 and 2 read a name
+//! like `a[].b` as a literal key, so a field whose name has a selector (`[`) decodes from
+//! them as `stale` (to be rebuilt); version 3 has the same layout and reads selectors.
 //!
 //! Decoding checks every length against the bytes left before allocating and rejects
 //! trailing bytes, so any input yields `Ok` or [`Error::Corruption`], never a panic.
@@ -33,9 +36,13 @@ use crate::index::{
 };
 
 const MAGIC: &[u8; 4] = b"NSPI";
-const VERSION: u16 = 2;
+const VERSION: u16 = 3;
+/// The layout of version 3, written when paths were read as plain dotted keys.
+const VERSION_LITERAL_PATHS: u16 = 2;
 /// The layout before explicit nulls and empty arrays were recorded.
 const VERSION_WITHOUT_SHAPES: u16 = 1;
+const FLAG_SHAPE_KNOWN: u8 = 1;
+const FLAG_STALE: u8 = 2;
 
 impl PayloadIndexes {
     /// The persistent form (layout in the `codec` module docs).
@@ -50,7 +57,13 @@ impl PayloadIndexes {
             put_bitmap(&mut out, &index.present);
             put_bitmap(&mut out, &index.arrays);
             put_bitmap(&mut out, &index.other);
-            out.push(u8::from(index.shape_known));
+            let stale = if index.stale { FLAG_STALE } else { 0 };
+            let shape = if index.shape_known {
+                FLAG_SHAPE_KNOWN
+            } else {
+                0
+            };
+            out.push(shape | stale);
             put_bitmap(&mut out, &index.nulls);
             put_bitmap(&mut out, &index.empty);
             match &index.values {
@@ -102,10 +115,9 @@ impl PayloadIndexes {
             return Err(corrupt("bad magic"));
         }
         let version = u16::from_le_bytes(r.array()?);
-        if version != VERSION && version != VERSION_WITHOUT_SHAPES {
+        if ![VERSION, VERSION_LITERAL_PATHS, VERSION_WITHOUT_SHAPES].contains(&version) {
             return Err(corrupt(format!("unsupported version {version}")));
         }
-        let shapes = version == VERSION;
         let count = r.u32()?;
         let mut fields = BTreeMap::new();
         let mut previous: Option<String> = None;
@@ -115,7 +127,10 @@ impl PayloadIndexes {
             if previous.as_ref().is_some_and(|p| *p >= name) {
                 return Err(corrupt("field names not strictly increasing"));
             }
-            let index = r.field(shapes)?;
+            let mut index = r.field(version, &name)?;
+            if version < VERSION && name.contains('[') {
+                index.stale = true;
+            }
             previous = Some(name.clone());
             fields.insert(name, index);
         }
@@ -220,7 +235,7 @@ impl<'a> Reader<'a> {
         Ok(ids)
     }
 
-    fn field(&mut self, shapes: bool) -> Result<FieldIndex> {
+    fn field(&mut self, version: u16, name: &str) -> Result<FieldIndex> {
         let kind = match self.array::<1>()?[0] {
             0 => FieldIndexKind::Keyword,
             1 => FieldIndexKind::Integer,
@@ -228,16 +243,22 @@ impl<'a> Reader<'a> {
             3 => FieldIndexKind::Bool,
             other => return Err(corrupt(format!("unknown index kind {other}"))),
         };
-        let mut index = FieldIndex::new(kind);
+        let mut index = FieldIndex::new(kind, name);
         index.present = self.bitmap()?;
         index.arrays = self.bitmap()?;
         index.other = self.bitmap()?;
-        if shapes {
-            index.shape_known = match self.array::<1>()?[0] {
-                0 => false,
-                1 => true,
-                other => return Err(corrupt(format!("bad shape flag {other}"))),
+        if version >= VERSION_LITERAL_PATHS {
+            let known = if version == VERSION {
+                FLAG_SHAPE_KNOWN | FLAG_STALE
+            } else {
+                FLAG_SHAPE_KNOWN
             };
+            let flags = self.array::<1>()?[0];
+            if flags & !known != 0 {
+                return Err(corrupt(format!("bad field flags {flags:#04x}")));
+            }
+            index.shape_known = flags & FLAG_SHAPE_KNOWN != 0;
+            index.stale = flags & FLAG_STALE != 0;
             index.nulls = self.bitmap()?;
             index.empty = self.bitmap()?;
         } else {
@@ -311,10 +332,14 @@ mod tests {
             ("n", FieldIndexKind::Integer),
             ("f", FieldIndexKind::Float),
             ("b", FieldIndexKind::Bool),
+            ("o[].n", FieldIndexKind::Integer),
         ] {
             idx.create_field(f, k, []).unwrap();
         }
-        idx.insert(1, &json!({"s": ["a", "b"], "n": 3, "f": -0.0, "b": true}));
+        idx.insert(
+            1,
+            &json!({"s": ["a", "b"], "n": 3, "f": -0.0, "b": true, "o": [{"n": 4}]}),
+        );
         idx.insert(2, &json!({"s": null, "n": []}));
         idx.insert(
             u64::MAX,
@@ -371,9 +396,33 @@ mod tests {
         put_bitmap(&mut v1, &[1u64].into_iter().collect());
         let decoded = PayloadIndexes::decode(&v1).unwrap();
         assert!(!decoded.fields["k"].shape_known);
-        // Re-encoded as version 2, the unknown shapes stay unknown.
+        // Re-encoded as the current version, the unknown shapes stay unknown.
         let again = PayloadIndexes::decode(&decoded.encode()).unwrap();
         assert_eq!(again, decoded);
+    }
+
+    #[test]
+    fn version_2_fields_with_selectors_decode_stale() {
+        let idx = sample();
+        let mut v2 = idx.encode();
+        v2[4..6].copy_from_slice(&VERSION_LITERAL_PATHS.to_le_bytes());
+        let decoded = PayloadIndexes::decode(&v2).unwrap();
+        assert_eq!(decoded.stale_fields(), vec!["o[].n".to_owned()]);
+        assert!(idx.stale_fields().is_empty());
+        // Staleness survives a re-encode; the field answers as unindexed.
+        let again = PayloadIndexes::decode(&decoded.encode()).unwrap();
+        assert_eq!(again.stale_fields(), vec!["o[].n".to_owned()]);
+        let universe = [1u64, 2].into_iter().collect();
+        let c = again.resolve(&crate::Filter::eq("o[].n", json!(4)), &universe);
+        assert!(!c.exact);
+        assert_eq!(c.ids.len(), 2);
+        // A version-2 file cannot carry the stale flag.
+        let mut bad = idx.encode();
+        bad[4..6].copy_from_slice(&VERSION_LITERAL_PATHS.to_le_bytes());
+        let mut stale = again.encode();
+        stale[4..6].copy_from_slice(&VERSION_LITERAL_PATHS.to_le_bytes());
+        assert!(PayloadIndexes::decode(&stale).is_err());
+        assert!(PayloadIndexes::decode(&bad).is_ok());
     }
 
     #[test]

@@ -7,7 +7,8 @@ use std::cmp::Ordering;
 use serde_json::Value;
 
 use crate::model::{Condition, Filter, GeoPoint, Op};
-use crate::value::{elements, lookup, lookup_raw, scalar_cmp, scalar_eq};
+use crate::path::reach;
+use crate::value::{elements, scalar_cmp, scalar_eq};
 
 /// Mean Earth radius used by [`Op::GeoRadius`], in meters.
 pub const EARTH_RADIUS_METERS: f64 = 6_371_008.8;
@@ -49,18 +50,23 @@ impl Filter {
 }
 
 impl Condition {
-    /// Whether a payload satisfies this one condition.
+    /// Whether a payload satisfies this one condition. The field's path may reach several
+    /// values (`a[].b`); see the crate docs for how each operator reads them.
     pub fn matches(&self, payload: &Value) -> bool {
-        let value = lookup(payload, &self.field);
+        let reached = reach(payload, &self.field);
+        let all = reached.as_slice();
+        let mut present = reached.present();
         match &self.op {
-            Op::IsExplicitNull => lookup_raw(payload, &self.field).is_some_and(Value::is_null),
-            Op::IsEmpty => value.is_none_or(|v| v.as_array().is_some_and(Vec::is_empty)),
-            Op::IsNull => value.is_none(),
-            Op::IsNotNull => value.is_some(),
-            Op::Ne(x) => !value.is_some_and(|v| any_eq(v, x)),
-            Op::NotIn(xs) => !value.is_some_and(|v| xs.iter().any(|x| any_eq(v, x))),
-            Op::ContainsAll(xs) => xs.iter().all(|x| value.is_some_and(|v| contains(v, x))),
-            op => value.is_some_and(|v| positive(op, v)),
+            Op::IsExplicitNull => all.iter().any(|v| v.is_null()),
+            Op::IsEmpty => all
+                .iter()
+                .all(|v| v.is_null() || v.as_array().is_some_and(Vec::is_empty)),
+            Op::IsNull => present.next().is_none(),
+            Op::IsNotNull => present.next().is_some(),
+            Op::Ne(x) => !present.any(|v| any_eq(v, x)),
+            Op::NotIn(xs) => !present.any(|v| xs.iter().any(|x| any_eq(v, x))),
+            Op::ContainsAll(xs) => xs.iter().all(|x| reached.present().any(|v| contains(v, x))),
+            op => present.any(|v| positive(op, v)),
         }
     }
 }
@@ -402,6 +408,62 @@ mod tests {
         assert!(m(&Filter::eq("meta.author.name", json!("ann")), &p));
         assert!(!m(&Filter::eq("meta.author", json!("ann")), &p));
         assert!(m(&Filter::is_null("meta.author.name.first"), &p));
+    }
+
+    #[test]
+    fn array_paths_match_when_any_element_matches() {
+        let p = json!({"country": {"cities": [
+            {"name": "a", "population": 9, "tags": ["x"]},
+            {"name": "b", "population": [1, 20]},
+            {"name": "c", "population": null},
+            {"name": "d"},
+        ]}, "tags": ["red", "blue"]});
+        let pop = "country.cities[].population";
+        assert!(m(&Filter::eq(pop, json!(9)), &p));
+        assert!(
+            m(&Filter::eq(pop, json!(20)), &p),
+            "a reached array's elements"
+        );
+        assert!(!m(&Filter::eq(pop, json!(5)), &p));
+        assert!(m(&Filter::gt(pop, json!(10)), &p));
+        assert!(
+            !m(&Filter::between(pop, json!(2), json!(8)), &p),
+            "no single value in range"
+        );
+        assert!(m(&Filter::ne(pop, json!(5)), &p));
+        assert!(!m(&Filter::ne(pop, json!(1)), &p), "ne is not(any eq)");
+        assert!(m(&Filter::not_in(pop, vec![json!(2)]), &p));
+        assert!(m(&Filter::is_in("tags[]", vec![json!("blue")]), &p));
+        assert!(m(&Filter::eq("country.cities[0].name", json!("a")), &p));
+        assert!(!m(&Filter::eq("country.cities[1].name", json!("a")), &p));
+        assert!(m(&Filter::eq("country.cities[].tags[]", json!("x")), &p));
+        // contains sees each reached value: `tags[]` reaches strings (substring match).
+        assert!(m(&Filter::contains("tags[]", json!("lu")), &p));
+        assert!(m(
+            &Filter::contains_all("tags[]", vec![json!("re"), json!("bl")]),
+            &p
+        ));
+        // Qdrant's is_null: some reached value is an explicit null.
+        assert!(m(&Filter::is_explicit_null(pop), &p));
+        assert!(m(&Filter::is_not_null(pop), &p));
+        assert!(!m(&Filter::is_null(pop), &p));
+        // Qdrant's is_empty: every reached value is null or [] (none reached included).
+        assert!(!m(&Filter::is_empty(pop), &p));
+        assert!(m(&Filter::is_empty("country.cities[].nothing"), &p));
+        let hollow = json!({"a": [{"b": null}, {"b": []}, {}]});
+        assert!(m(&Filter::is_empty("a[].b"), &hollow));
+        assert!(
+            !m(&Filter::is_null("a[].b"), &hollow),
+            "[] is a present value"
+        );
+        assert!(m(&Filter::is_explicit_null("a[].b"), &hollow));
+        assert!(!m(&Filter::is_explicit_null("a[].c"), &hollow));
+        // `[]` on something that is not an array reaches nothing.
+        assert!(m(&Filter::is_null("country[].cities"), &p));
+        assert!(m(
+            &Filter::ne("tags[]", json!("blue")),
+            &json!({"tags": "blue"})
+        ));
     }
 
     #[test]

@@ -2,16 +2,28 @@
 //! [`PayloadIndexes::insert`] / [`PayloadIndexes::remove`]. Answering filters from them is in
 //! `resolve.rs`, persistence in `codec.rs`.
 //!
-//! Invariants of one [`FieldIndex`] (for every indexed id and that id's payload):
-//! - `present` holds the id iff the field is present and not null;
-//! - `arrays` holds the id iff the field's value is an array;
-//! - each value bitmap holds the id iff the field's value (or one of its elements, when it is
-//!   an array) has that key; no value bitmap is empty;
-//! - `other` holds the id iff the value (or an element) is non-null and has no key in this
-//!   index's kind (a string in an integer index, `2.5` or `1e30` in an integer index, an
-//!   object, a nested array, ...);
-//! - `nulls` holds the id iff the field is present with an explicit `null`;
-//! - `empty` holds the id iff the field's value is the empty array `[]`.
+//! The field's path reaches a list of values in a payload (one at most unless the path has
+//! `[]`; see the `path` module). Invariants of one [`FieldIndex`] (for every indexed id and
+//! that id's payload):
+//! - `present` holds the id iff some reached value is not null;
+//! - `arrays` holds the id iff some reached value is an array;
+//! - each value bitmap holds the id iff some reached value (or one of its elements, when it
+//!   is an array) has that key; no value bitmap is empty;
+//! - `other` holds the id iff some reached value (or an element) is non-null and has no key
+//!   in this index's kind (a string in an integer index, `2.5` or `1e30` in an integer
+//!   index, an object, a nested array, ...);
+//! - `nulls` holds the id iff some reached value is an explicit `null`;
+//! - `empty` holds the id iff it is in `present` and every non-null reached value is the
+//!   empty array `[]`.
+//!
+//! For a path without `[]` these read as before: "the field's value is ...". `multi` says
+//! the path has `[]`; then a key may come from a reached scalar or from an element of a
+//! reached array, which `contains` must tell apart, so its answers there are bounds.
+//!
+//! A field whose path has a selector (`[]`, `[N]`) decoded from a file written before
+//! selectors existed (versions 1 and 2, where such a path was a literal key) is `stale`: its
+//! bitmaps do not follow these invariants, [`PayloadIndexes::resolve`] treats the field as
+//! unindexed, and [`PayloadIndexes::stale_fields`] lists it for the owner to rebuild.
 //!
 //! An index decoded from a version-1 file has no record of nulls and empty arrays
 //! (`shape_known` false): `nulls` and `empty` then only hold ids written since, and the
@@ -28,7 +40,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
 use crate::error::{Error, Result};
-use crate::value::{elements, lookup, lookup_raw};
+use crate::path::{self, reach};
+use crate::value::elements;
 
 /// How one field is indexed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -148,6 +161,10 @@ pub(crate) struct FieldIndex {
     pub(crate) empty: RoaringTreemap,
     /// `nulls` and `empty` are complete (false after decoding a version-1 file).
     pub(crate) shape_known: bool,
+    /// The path has a `[]` segment (derived from the field name, not stored).
+    pub(crate) multi: bool,
+    /// Built under the old literal-key reading of a selector path: not to be trusted.
+    pub(crate) stale: bool,
     pub(crate) values: Values,
 }
 
@@ -165,7 +182,7 @@ fn take_out<K: Ord>(map: &mut BTreeMap<K, RoaringTreemap>, key: &K, id: u64) {
 }
 
 impl FieldIndex {
-    pub(crate) fn new(kind: FieldIndexKind) -> Self {
+    pub(crate) fn new(kind: FieldIndexKind, field: &str) -> Self {
         let values = match kind {
             FieldIndexKind::Keyword => Values::Keyword(BTreeMap::new()),
             FieldIndexKind::Integer => Values::Integer(BTreeMap::new()),
@@ -182,6 +199,8 @@ impl FieldIndex {
             nulls: RoaringTreemap::new(),
             empty: RoaringTreemap::new(),
             shape_known: true,
+            multi: path::is_multi(field),
+            stale: false,
             values,
         }
     }
@@ -195,28 +214,33 @@ impl FieldIndex {
         }
     }
 
-    /// Indexes the value found at the field's path (`None`: the field is missing).
-    fn insert_raw(&mut self, id: u64, value: Option<&Value>) {
-        match value {
-            None => {}
-            Some(Value::Null) => {
+    /// Indexes the values the field's path reaches in one payload.
+    fn insert(&mut self, id: u64, reached: &[&Value]) {
+        let mut present = false;
+        let mut all_empty = true;
+        for value in reached {
+            if value.is_null() {
                 self.nulls.insert(id);
+                continue;
             }
-            Some(v) => self.insert(id, v),
+            present = true;
+            match value {
+                Value::Array(items) => {
+                    self.arrays.insert(id);
+                    all_empty &= items.is_empty();
+                }
+                _ => all_empty = false,
+            }
+            for element in elements(value) {
+                if !self.insert_element(id, element) && !element.is_null() {
+                    self.other.insert(id);
+                }
+            }
         }
-    }
-
-    fn insert(&mut self, id: u64, value: &Value) {
-        self.present.insert(id);
-        if let Value::Array(items) = value {
-            self.arrays.insert(id);
-            if items.is_empty() {
+        if present {
+            self.present.insert(id);
+            if all_empty {
                 self.empty.insert(id);
-            }
-        }
-        for element in elements(value) {
-            if !self.insert_element(id, element) && !element.is_null() {
-                self.other.insert(id);
             }
         }
     }
@@ -242,13 +266,13 @@ impl FieldIndex {
         true
     }
 
-    fn remove(&mut self, id: u64, value: &Value) {
+    fn remove(&mut self, id: u64, reached: &[&Value]) {
         self.present.remove(id);
         self.arrays.remove(id);
         self.other.remove(id);
         self.nulls.remove(id);
         self.empty.remove(id);
-        for element in elements(value) {
+        for element in reached.iter().flat_map(|v| elements(v)) {
             match (&mut self.values, element) {
                 (Values::Keyword(map), Value::String(s)) => {
                     if let Some(ids) = map.get_mut(s.as_str()) {
@@ -319,16 +343,9 @@ pub struct PayloadIndexes {
     pub(crate) fields: BTreeMap<String, FieldIndex>,
 }
 
-/// Checks a field path for indexing: non-empty, no empty segment.
+/// Checks a field path for indexing (the grammar of the `path` module).
 pub(crate) fn check_field_path(field: &str) -> Result<()> {
-    let message = if field.is_empty() {
-        "field path must not be empty"
-    } else if field.split('.').any(str::is_empty) {
-        "field path has an empty segment"
-    } else {
-        return Ok(());
-    };
-    Err(Error::InvalidField {
+    path::check(field).map_err(|message| Error::InvalidField {
         field: field.to_owned(),
         message: message.to_owned(),
     })
@@ -378,9 +395,9 @@ impl PayloadIndexes {
                 requested: kind,
             });
         }
-        let mut index = FieldIndex::new(kind);
+        let mut index = FieldIndex::new(kind, field);
         for (id, payload) in existing {
-            index.insert_raw(id, lookup_raw(payload, field));
+            index.insert(id, reach(payload, field).as_slice());
         }
         self.fields.insert(field.to_owned(), index);
         Ok(())
@@ -394,16 +411,26 @@ impl PayloadIndexes {
     /// Indexes every indexed field of a point's payload.
     pub fn insert(&mut self, id: u64, payload: &Value) {
         for (name, index) in &mut self.fields {
-            index.insert_raw(id, lookup_raw(payload, name));
+            index.insert(id, reach(payload, name).as_slice());
         }
     }
 
     /// Unindexes a point; `payload` must be the payload it was inserted with.
     pub fn remove(&mut self, id: u64, payload: &Value) {
         for (name, index) in &mut self.fields {
-            let value = lookup(payload, name).unwrap_or(&Value::Null);
-            index.remove(id, value);
+            index.remove(id, reach(payload, name).as_slice());
         }
+    }
+
+    /// Fields whose index was built before array selectors in paths were read as such
+    /// (decoded from an older file) and answers nothing until rebuilt: drop and create
+    /// each again over the current payloads.
+    pub fn stale_fields(&self) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter(|(_, index)| index.stale)
+            .map(|(name, _)| name.clone())
+            .collect()
     }
 
     /// Approximate heap bytes held by the indexes.
@@ -486,6 +513,40 @@ mod tests {
         assert_ne!(idx, empty);
         idx.remove(8, &shapes);
         assert_eq!(idx, empty);
+    }
+
+    #[test]
+    fn array_paths_index_every_reached_value() {
+        let mut idx = PayloadIndexes::new();
+        let field = "country.cities[].population";
+        idx.create_field(field, FieldIndexKind::Integer, [])
+            .unwrap();
+        idx.create_field("tags[]", FieldIndexKind::Keyword, [])
+            .unwrap();
+        let empty = idx.clone();
+        let p = json!({"country": {"cities": [
+            {"population": 5}, {"population": [6, "x"]}, {"population": null}, {"population": []}
+        ]}, "tags": ["a", "b"]});
+        idx.insert(3, &p);
+        let pop = &idx.fields[field];
+        assert!(pop.multi && !pop.stale);
+        let Values::Integer(map) = &pop.values else {
+            unreachable!("an integer index")
+        };
+        assert_eq!(map.keys().copied().collect::<Vec<_>>(), vec![5, 6]);
+        assert!(pop.present.contains(3) && pop.nulls.contains(3) && pop.arrays.contains(3));
+        assert!(pop.other.contains(3), "\"x\" has no integer key");
+        assert!(!pop.empty.contains(3), "not every value is []");
+        let Values::Keyword(tags) = &idx.fields["tags[]"].values else {
+            unreachable!("a keyword index")
+        };
+        assert_eq!(tags.len(), 2);
+        idx.remove(3, &p);
+        assert_eq!(idx, empty);
+        let hollow = json!({"country": {"cities": [{"population": []}, {"population": null}]}});
+        idx.insert(4, &hollow);
+        assert!(idx.fields[field].empty.contains(4));
+        assert!(idx.create_field("a[x]", FieldIndexKind::Bool, []).is_err());
     }
 
     #[test]

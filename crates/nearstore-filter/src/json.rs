@@ -329,16 +329,10 @@ fn geo_point(obj: &Map<String, Value>, key: &str, path: &str) -> Result<GeoPoint
 
 /// The rules for one condition, reported under `path` (the condition's own path).
 pub(crate) fn check_condition(c: &Condition, path: &str) -> Result<()> {
-    if c.field.is_empty() {
+    if let Err(message) = crate::path::check(&c.field) {
         return Err(Error::invalid(
             &at(path, "field"),
-            "field path must not be empty",
-        ));
-    }
-    if c.field.split('.').any(str::is_empty) {
-        return Err(Error::invalid(
-            &at(path, "field"),
-            "field path has an empty segment",
+            format!("field path {:?}: {message}", c.field),
         ));
     }
     let path = at(path, c.op.name());

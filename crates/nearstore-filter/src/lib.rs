@@ -16,8 +16,8 @@
 //! - `{"not": f}`;
 //! - `{"has_id": [id, ...]}`: the point's id is one of these (non-negative integers);
 //!   it needs no payload and resolves directly to the id bitmap;
-//! - a condition: an object with a `"field"` (a dotted path, e.g. `"meta.author.name"`) and
-//!   exactly one operator key:
+//! - a condition: an object with a `"field"` (a path, e.g. `"meta.author.name"` or
+//!   Qdrant's `"country.cities[].population"`; see *Paths*) and exactly one operator key:
 //!
 //! | key | operand | example |
 //! |---|---|---|
@@ -46,7 +46,8 @@
 //! or unknown keys, a latitude outside `[-90, 90]`, a longitude outside `[-180, 180]`, a
 //! negative radius, or `top_left.lat < bottom_right.lat`; non-finite numbers (JSON text
 //! cannot carry them; [`Filter::validate`] checks Rust-built filters by the same rules);
-//! an empty field path or one with an empty segment (`"a..b"`); nesting deeper than
+//! an invalid field path (empty, an empty key as in `"a..b"`, or a selector other than `[]`
+//! and `[N]`, e.g. `"a[x]"`; the message says which); nesting deeper than
 //! [`MAX_DEPTH`] (64) levels; more than [`MAX_CONDITIONS`] (1024) conditions in total.
 //! Filters built in Rust are unchecked until [`Filter::validate`]; the engine should
 //! validate them before use, since evaluation recurses once per nesting level (parsed and
@@ -56,14 +57,26 @@
 //!
 //! # Semantics
 //!
-//! - **Paths.** A dotted path descends objects only: `"a.b"` in `{"a": {"b": 1}}` is `1`;
-//!   descending into an array, a scalar or a missing key gives *missing*. A missing field and
-//!   an explicit `null` behave the same. A point without payload is evaluated against
-//!   `Value::Null`, where every field is missing. Keys containing `.` cannot be addressed.
-//! - **Arrays.** When the field holds an array, `eq`, `in`, `gt`/`gte`/`lt`/`lte`, `between`,
-//!   `like`/`ilike` and the geo operators match when *any element* matches (one level: an
-//!   element that is itself an array never matches; `null` elements never match). `between`
-//!   needs one element inside both bounds.
+//! - **Paths.** A path is `.`-separated object keys, each optionally followed by array
+//!   selectors: `[]` (every element) or `[N]` (element `N`), as in Qdrant's keys. `"a.b"` in
+//!   `{"a": {"b": 1}}` is `1`; a key on a non-object, `[N]` past the end, `[]` or `[N]` on a
+//!   non-array, or a missing key reach nothing (*missing*); a key without a selector does not
+//!   descend into an array (`"cities.population"` on `{"cities": [..]}` is missing, write
+//!   `"cities[].population"`). A path *reaches* a list of values: at most one without `[]`,
+//!   one per element walked with `[]` (`"country.cities[].population"` reaches each city's
+//!   `population`, in order; cities without one add nothing). A missing field and an
+//!   explicit `null` behave the same except for `is_explicit_null` / `is_empty` below. A
+//!   point without payload is evaluated against `Value::Null`, where every field is
+//!   missing. Keys containing `.`, `[` or `]` cannot be addressed. The evaluator, the
+//!   payload indexes and [`field_value`] / [`field_values`] share one implementation.
+//! - **Arrays.** A condition reads the non-null values its path reaches, and an array value
+//!   by its elements: `eq`, `in`, `gt`/`gte`/`lt`/`lte`, `between`, `like`/`ilike` and the
+//!   geo operators match when *any element of any reached value* matches (one level: an
+//!   element that is itself an array never matches unless the path walks into it with
+//!   another `[]`; `null` elements never match). `between` needs one element inside both
+//!   bounds. So `{"field": "country.cities[].population", "gt": 1000}` matches when some
+//!   city has more than 1000 (Qdrant: any element matches), and `"tags[]"` behaves like
+//!   `"tags"` for these operators.
 //! - **Comparison.** Numbers compare by exact value whatever their JSON form (`3 == 3.0`;
 //!   `9007199254740993 != 9007199254740992.0`; `-0.0 == 0`). Strings compare by bytes
 //!   (`"B" < "a"`). Bools support only `eq`/`ne`/`in`/`not_in`/`contains`. Values of
@@ -71,12 +84,22 @@
 //!   `ne` is true).
 //! - **Negations.** `ne(x)` is exactly `not(eq(x))`, `not_in(xs)` is exactly `not(in(xs))`:
 //!   a missing field passes both, and an array passes `ne(x)` only when no element equals `x`.
-//!   `is_not_null` is exactly `not(is_null)`.
+//!   `is_not_null` is exactly `not(is_null)`. With `[]` paths, as with Qdrant's `must_not`,
+//!   the negation applies to the whole "some element matches": `not(gt("a[].b", 5))` (and
+//!   Qdrant `must_not` of that range) matches the points where *no* element's `b` exceeds 5,
+//!   points without `a` included; it is not "some element's `b` is at most 5".
 //! - **Null.** `is_null` matches a missing field or `null` (SQL `IS NULL`). An empty array
 //!   `[]` is *not* null (it is a present value with no elements). `is_explicit_null`
 //!   matches only a field that is present and holds `null` (Qdrant's `is_null`); a missing
 //!   field, `[]` and `[null]` do not match. `is_empty` matches a missing field, `null` or
-//!   `[]` (Qdrant's `is_empty`); `[null]` is not empty.
+//!   `[]` (Qdrant's `is_empty`); `[null]` is not empty. Over several reached values (a `[]`
+//!   path), following Qdrant: `is_null` holds when every reached value is `null` (none
+//!   reached included) and `is_not_null` when some is not; `is_explicit_null` when *some*
+//!   reached value is an explicit `null` (`a[].b` on `[{"b": null}, {"b": 1}]` matches);
+//!   `is_empty` when *every* reached value is `null` or `[]` (none reached included).
+//! - **values_count.** Not an operator here (the Qdrant routes refuse it). Were it added it
+//!   would count, as Qdrant does, the elements of each reached array plus each reached
+//!   non-array value, over all values a `[]` path reaches.
 //! - **Ids.** `has_id` is true when the point's id is in the list. [`Filter::matches`] sees
 //!   only a payload, so there `has_id` is false; [`Filter::matches_point`] sees the id.
 //! - **in.** `in([])` matches nothing, `not_in([])` everything.
@@ -90,6 +113,9 @@
 //!   occurring in it as a substring (`""` occurs in every string). A scalar that is not a
 //!   string contains nothing. `contains_any(xs)` is `or` of `contains(x)` (empty: false);
 //!   `contains_all(xs)` is `and` of `contains(x)` (empty: true, even for a missing field).
+//!   With a `[]` path each reached value is tested (`"tags[]"` reaches the strings
+//!   themselves, so there `contains` is a substring test on each tag), and `contains_all`
+//!   may be satisfied by different reached values.
 //! - **Full text.** `text` holds when every term of the query, as the field's analyzer cuts
 //!   it, occurs in the field's text (Qdrant's `match: {text}` on a full-text index);
 //!   `phrase` when the terms occur adjacent and in order within one string of the field.
@@ -113,10 +139,15 @@
 //! [`PayloadIndexes`] holds one index per chosen field path, of a [`FieldIndexKind`]:
 //! `Keyword` (strings -> ids, ordered by bytes), `Integer` (numbers that are exactly an
 //! `i64` -> ids, ordered), `Float` (numbers that are exactly an `f64` -> ids, ordered),
-//! `Bool`. Every element of an array value is indexed. Each field index also keeps the ids
+//! `Bool`. Every element of an array value is indexed, and on a path with `[]` every value
+//! the path reaches (an index on `"country.cities[].population"` holds each city's
+//! population). Each field index also keeps the ids
 //! with the field present (non-null), the ids whose value is an array, and the ids with a
 //! value its kind cannot hold ("other": `2.5` in an integer index, a string in a bool index,
-//! objects, ...).
+//! objects, ...). Answers on `[]` paths are exact as on plain paths, except `contains` of a
+//! scalar, which there is a bound checked on payloads. An index read from a file written
+//! before selectors were read as such lists its field in [`PayloadIndexes::stale_fields`]
+//! and answers nothing until the owner rebuilds it.
 //!
 //! [`PayloadIndexes::resolve`] returns [`Candidates`]: a superset of the matching ids within
 //! the given universe (the live ids), with `exact` set when it *is* the matching set. Each
@@ -166,6 +197,7 @@ mod eval;
 mod index;
 mod json;
 mod model;
+mod path;
 mod resolve;
 mod value;
 
@@ -174,4 +206,4 @@ pub use eval::{EARTH_RADIUS_METERS, haversine_meters};
 pub use index::{FieldIndexKind, PayloadIndexes};
 pub use model::{Condition, Filter, GeoPoint, MAX_CONDITIONS, MAX_DEPTH, Op};
 pub use resolve::Candidates;
-pub use value::{field_value, total_cmp};
+pub use value::{field_value, field_values, total_cmp};

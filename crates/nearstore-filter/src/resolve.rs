@@ -6,6 +6,7 @@
 //! the universe. A condition on an unindexed field is `(∅, universe)`. The result is
 //! `possible`, and it is exact when `possible == sure`.
 
+use std::borrow::Cow;
 use std::ops::Bound;
 
 use roaring::RoaringTreemap;
@@ -55,7 +56,7 @@ impl Tri {
 /// rest only ids in `maybe` can.
 struct Answer<'a> {
     sure: RoaringTreemap,
-    maybe: Option<&'a RoaringTreemap>,
+    maybe: Option<Cow<'a, RoaringTreemap>>,
 }
 
 impl PayloadIndexes {
@@ -102,7 +103,7 @@ impl PayloadIndexes {
             // Payload indexes hold no analyzed text (the engine's text index does).
             return Tri::unknown(universe);
         }
-        let Some(index) = self.fields.get(&c.field) else {
+        let Some(index) = self.fields.get(&c.field).filter(|index| !index.stale) else {
             return unindexed(&c.op, universe);
         };
         let eq = |x: &Value| Op::Eq(x.clone());
@@ -144,7 +145,7 @@ impl PayloadIndexes {
                 let answer = index.answer(op);
                 let sure = answer.sure & universe;
                 let possible = match answer.maybe {
-                    Some(maybe) => (maybe & universe) | &sure,
+                    Some(maybe) => (maybe.as_ref() & universe) | &sure,
                     None => sure.clone(),
                 };
                 Tri { sure, possible }
@@ -265,11 +266,25 @@ fn str_bounds(op: &Op) -> Option<Option<(Bound<&str>, Bound<&str>)>> {
 impl FieldIndex {
     /// What this index knows about a positive, single-operand condition.
     fn answer(&self, op: &Op) -> Answer<'_> {
-        let other = Some(&self.other);
+        let other = || Some(Cow::Borrowed(&self.other));
         let exact = |sure| Answer { sure, maybe: None };
         let from_other = || Answer {
             sure: RoaringTreemap::new(),
-            maybe: Some(&self.other),
+            maybe: Some(Cow::Borrowed(&self.other)),
+        };
+        // `contains` of a scalar: on a single-valued path exactly the ids holding it in an
+        // array; on a `[]` path the key may also come from a reached scalar (which contains
+        // nothing), so those ids are only possible.
+        let in_arrays = |ids: &RoaringTreemap| {
+            let ids = ids & &self.arrays;
+            if self.multi {
+                Answer {
+                    sure: RoaringTreemap::new(),
+                    maybe: Some(Cow::Owned(ids)),
+                }
+            } else {
+                exact(ids)
+            }
         };
         let get = |ids: Option<&RoaringTreemap>| ids.cloned().unwrap_or_default();
         match &self.values {
@@ -290,7 +305,19 @@ impl FieldIndex {
                             .filter(|(k, _)| k.contains(s.as_str()))
                             .map(|(_, ids)| ids),
                     );
-                    exact((substrings - &self.arrays) | get(map.get(s.as_str())))
+                    // A key with the substring counts when it is a reached scalar. Without
+                    // `[]`, an id in `arrays` has only element keys; with it, such an id may
+                    // also have reached scalars, so it is possible.
+                    let maybe_scalar = &substrings & &self.arrays;
+                    let sure = (substrings - &self.arrays) | get(map.get(s.as_str()));
+                    if self.multi {
+                        Answer {
+                            sure,
+                            maybe: Some(Cow::Owned(maybe_scalar)),
+                        }
+                    } else {
+                        exact(sure)
+                    }
                 }
                 op => match str_bounds(op) {
                     Some(Some(range)) => exact(union(map.range::<str, _>(range).map(|(_, i)| i))),
@@ -304,13 +331,13 @@ impl FieldIndex {
                     None => from_other(),
                 },
                 Op::Contains(Value::Number(n)) => match int_key(n) {
-                    Some(k) => exact(get(map.get(&k)) & &self.arrays),
+                    Some(k) => in_arrays(&get(map.get(&k))),
                     None => from_other(),
                 },
                 op => match int_range(op) {
                     Some(Some((lo, hi))) => Answer {
                         sure: union(map.range(lo..=hi).map(|(_, ids)| ids)),
-                        maybe: other,
+                        maybe: other(),
                     },
                     Some(None) => from_other(),
                     None => from_other(),
@@ -322,19 +349,19 @@ impl FieldIndex {
                     None => from_other(),
                 },
                 Op::Contains(Value::Number(n)) => match float_key(n) {
-                    Some(k) => exact(get(map.get(&k)) & &self.arrays),
+                    Some(k) => in_arrays(&get(map.get(&k))),
                     None => from_other(),
                 },
                 op => match float_range(op) {
                     Some(Some(range)) => Answer {
                         sure: union(map.range(range).map(|(_, ids)| ids)),
-                        maybe: other,
+                        maybe: other(),
                     },
                     Some(None) => from_other(),
                     // An operand with no exact f64 (a huge integer): anything present.
                     None if is_numeric_range(op) => Answer {
                         sure: RoaringTreemap::new(),
-                        maybe: Some(&self.present),
+                        maybe: Some(Cow::Borrowed(&self.present)),
                     },
                     None => from_other(),
                 },
@@ -346,7 +373,7 @@ impl FieldIndex {
                 let of = |b: bool| if b { true_ids } else { false_ids };
                 match op {
                     Op::Eq(Value::Bool(b)) => exact(of(*b).clone()),
-                    Op::Contains(Value::Bool(b)) => exact(of(*b) & &self.arrays),
+                    Op::Contains(Value::Bool(b)) => in_arrays(of(*b)),
                     _ => from_other(),
                 }
             }

@@ -9,6 +9,8 @@ use std::cmp::Ordering;
 
 use serde_json::{Number, Value};
 
+use crate::path::reach;
+
 /// A JSON number in the widest exact form.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum Num {
@@ -126,26 +128,18 @@ pub fn total_cmp(a: &Value, b: &Value) -> Ordering {
     }
 }
 
-/// The value at a dotted path in a payload, descending objects only; `None` when the path
-/// is missing or holds `null` (the filters' notion of a present field).
+/// The first non-`null` value a field path reaches in a payload (see the crate docs on
+/// paths: `"a.b"` descends objects, `"a[].b"` every element of the array at `a`); `None`
+/// when it reaches none (the filters' notion of a missing field). For a path without `[]`
+/// this is the one value at the path.
 pub fn field_value<'a>(payload: &'a Value, path: &str) -> Option<&'a Value> {
-    lookup(payload, path)
+    reach(payload, path).present().next()
 }
 
-/// The value at a dotted path, descending objects only; `None` when a segment is missing,
-/// a non-object is met on the way, or the value is `null`.
-pub(crate) fn lookup<'a>(payload: &'a Value, path: &str) -> Option<&'a Value> {
-    lookup_raw(payload, path).filter(|v| !v.is_null())
-}
-
-/// The value at a dotted path as written, an explicit `null` included; `None` only when
-/// the path is missing.
-pub(crate) fn lookup_raw<'a>(payload: &'a Value, path: &str) -> Option<&'a Value> {
-    let mut current = payload;
-    for segment in path.split('.') {
-        current = current.as_object()?.get(segment)?;
-    }
-    Some(current)
+/// Every non-`null` value a field path reaches, in document order (one at most for a path
+/// without `[]`). An array value is returned whole; conditions look at its elements.
+pub fn field_values<'a>(payload: &'a Value, path: &str) -> Vec<&'a Value> {
+    reach(payload, path).present().collect()
 }
 
 /// The values an operator looks at: the elements of an array, or the value itself.
@@ -233,12 +227,14 @@ mod tests {
     }
 
     #[test]
-    fn lookup_descends_objects_and_treats_null_as_missing() {
-        let p = json!({"a": {"b": {"c": 1}, "n": null}, "arr": [{"b": 1}]});
-        assert_eq!(lookup(&p, "a.b.c"), Some(&json!(1)));
-        assert_eq!(lookup(&p, "a.n"), None);
-        assert_eq!(lookup(&p, "a.x"), None);
-        assert_eq!(lookup(&p, "arr.b"), None);
-        assert_eq!(lookup(&Value::Null, "a"), None);
+    fn field_value_descends_objects_and_treats_null_as_missing() {
+        let p = json!({"a": {"b": {"c": 1}, "n": null}, "arr": [{"b": null}, {"b": 1}, {"b": 2}]});
+        assert_eq!(field_value(&p, "a.b.c"), Some(&json!(1)));
+        assert_eq!(field_value(&p, "a.n"), None);
+        assert_eq!(field_value(&p, "a.x"), None);
+        assert_eq!(field_value(&p, "arr.b"), None);
+        assert_eq!(field_value(&p, "arr[].b"), Some(&json!(1)));
+        assert_eq!(field_values(&p, "arr[].b"), vec![&json!(1), &json!(2)]);
+        assert_eq!(field_value(&Value::Null, "a"), None);
     }
 }

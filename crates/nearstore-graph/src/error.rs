@@ -84,6 +84,29 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// A graph schema that is not well formed (a blank or repeated name, an edge type between
+    /// undeclared node types, ...).
+    #[error("invalid graph schema: {message}")]
+    InvalidSchema {
+        /// What is wrong.
+        message: String,
+    },
+    /// A node payload that does not conform to the graph's schema.
+    #[error("node {node} does not conform to the graph schema: {message}")]
+    NodeSchemaViolation {
+        /// The node id.
+        node: u64,
+        /// What is wrong.
+        message: String,
+    },
+    /// An edge that does not conform to the graph's schema.
+    #[error("edge {edge} does not conform to the graph schema: {message}")]
+    EdgeSchemaViolation {
+        /// The edge id.
+        edge: u64,
+        /// What is wrong.
+        message: String,
+    },
     /// A property index request that the filter crate rejects.
     #[error("property index: {0}")]
     PropertyIndex(#[from] nearstore_filter::Error),

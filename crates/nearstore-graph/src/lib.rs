@@ -10,8 +10,9 @@
 //! [`GraphStore::match_pattern`] / [`GraphStore::find_matches`] -> [`Binding`]s, over the
 //! [`Pattern`] IR the engine lowers its `MATCH` AST to),
 //! edge and node property indexes (the filter crate's [`nearstore_filter::PayloadIndexes`]),
-//! a checksummed byte image ([`GraphStore::encode`] / [`GraphStore::decode`]) and the byte
-//! form of a logged write ([`GraphOp`]).
+//! a checksummed byte image ([`GraphStore::encode`] / [`GraphStore::decode`]), the byte
+//! form of a logged write ([`GraphOp`]), and graph schemas ([`GraphSchema`]: node types with
+//! typed properties, edge types between them; validates node payloads and edges).
 //!
 //! Invariants: incoming is always outgoing transposed; every live edge is in each direction
 //! exactly once (CSR or delta); removing a node removes every edge at it; writes are
@@ -43,6 +44,7 @@ mod intern;
 mod pattern;
 mod property;
 mod read;
+mod schema;
 mod store;
 mod traverse;
 
@@ -58,5 +60,6 @@ pub use pattern::{
 };
 pub use property::PropertyTarget;
 pub use read::{Direction, LabelSet, NodeDegree};
+pub use schema::{EdgeType, GraphSchema, NodeType, PropertyType};
 pub use store::{Applied, GraphOp, GraphStore, MIN_DELTA_BEFORE_MERGE};
 pub use traverse::{TraversalConfig, TraversalResult};

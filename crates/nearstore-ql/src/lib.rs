@@ -20,10 +20,11 @@
 //! ```text
 //! script     := (LET name = expr [;])* statement [;]
 //! statement  := select ((UNION [ALL] | INTERSECT | EXCEPT) select)*
-//!             | MATCH pattern [WHERE cond] RETURN item, ... [ORDER BY order, ...] [LIMIT n]
+//!             | MATCH pattern, ... [WHERE cond] RETURN item, ... [ORDER BY order, ...] [LIMIT n]
 //!             | CREATE [GRAPH | METADATA] COLLECTION name [(k = v, ...)] [WITH (k = v, ...)]
-//!                 [WITH SCHEMA (NODE L [(p: STRING|INTEGER|FLOAT|BOOLEAN|VECTOR, ...)]
-//!                               | EDGE E FROM A TO B, ...)]
+//!                 [SCHEMALESS (graph only; the default)
+//!                  | WITH SCHEMA (NODE L [(p: STRING|INTEGER|FLOAT|BOOLEAN|VECTOR, ...)]
+//!                                | EDGE E FROM A TO B, ...)]
 //!             | DROP COLLECTION [IF EXISTS] name
 //!             | (CREATE | DROP) INDEX ON name (path)
 //!             | (INSERT | UPSERT) INTO name (col, ...) VALUES (expr, ...), ...
@@ -62,14 +63,16 @@
 //!             | COUNT(*) | (COUNT | SUM | AVG | MIN | MAX | FIRST)(path)
 //!             | (ROW_NUMBER | RANK | DENSE_RANK)() OVER ([PARTITION BY path, ...] [ORDER BY order, ...])
 //! pattern    := node ((-[rel]-> | <-[rel]- | -[rel]-) node)*
-//! node       := ( [alias] (:Label)* [@collection] [{k: expr, ...}] )
+//! node       := ( [alias] (:Label (| Label)*)* [@collection] [{k: expr, ...}] )
 //! rel        := [alias] [:TYPE (| TYPE)*] [* [n] [.. [m]]] [{k: expr, ...}]
 //! ```
 //!
-//! Lexical rules: keywords are case-insensitive; `--` comments run to the end of the line;
+//! Lexical rules: keywords are case-insensitive; `--` comments run to the end of the line
+//! (so a relationship is always bracketed: `-[]->`, never Cypher's `-->`);
 //! identifiers are plain words, `` `quoted` `` or `"quoted"` (doubling the quote escapes it);
 //! strings are `'...'` with `''` for a quote; `$name` is a parameter (a letter or `_` first);
-//! numbers are `12`, `1.5`, `2e-3`, with `-` folded into a following number literal. Only
+//! numbers are `12`, `1.5`, `2e-3`, with `-` folded into a following number literal
+//! (integers above `i64::MAX` that fit `u64` are [`ast::Expr::Unsigned`]: point ids are u64). Only
 //! the words in [`keyword::RESERVED`] need quoting to be used as names; `vector`, `id`,
 //! `source`, `label`, `count`, `collection` ... are ordinary names.
 //!

@@ -12,6 +12,10 @@
 //! - [`OpLog`]: a collection's operation log, the one commit point its components share
 //!   (with [`oplog::salvage`] for its complete operations after damage);
 //! - [`sections`]: checksummed multi-section files replaced atomically (index checkpoints);
+//! - [`snapshot`]: writing a snapshot of a set of files (hard links, copies, byte-bounded
+//!   log copies, a checksummed manifest written last), verifying one (damage named by file
+//!   and 4 KiB block), and restoring one atomically (staging, a commit marker, a directory
+//!   swap that [`snapshot::recover_restore`] completes or rolls back after a crash);
 //! - [`inspect`]: a read-only report over a store directory (files, records, live/dead bytes,
 //!   checksums);
 //! - the on-disk [`format`] constants (documented in `docs/design/storage-format.md`).
@@ -47,6 +51,7 @@ mod metrics;
 pub mod oplog;
 pub mod payload;
 pub mod sections;
+pub mod snapshot;
 pub mod vector;
 
 pub use backend::{

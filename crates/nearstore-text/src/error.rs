@@ -21,9 +21,27 @@ pub enum Error {
         /// The limit.
         max: usize,
     },
+    /// A sparse vector's indices and values differ in length.
+    #[error("a sparse vector has {indices} indices but {values} values")]
+    SparseLengthMismatch {
+        /// Number of indices given.
+        indices: usize,
+        /// Number of values given.
+        values: usize,
+    },
+    /// A sparse vector's value is NaN or infinite (as given, or once duplicates are summed).
+    #[error("sparse vector value at position {position} (index {index}) is not finite")]
+    SparseNonFinite {
+        /// The dimension.
+        index: u32,
+        /// Position in the given arrays (the first of the duplicates when summed).
+        position: usize,
+    },
     /// A persisted index image is damaged or not an index image.
-    #[error("text index image is corrupt at byte {offset} ({section}): {reason}")]
+    #[error("{image} image is corrupt at byte {offset} ({section}): {reason}")]
     Corrupt {
+        /// Which image: "text index" or "sparse index".
+        image: &'static str,
         /// Which part of the image was being read.
         section: &'static str,
         /// Byte offset in the image where the problem was found.
@@ -32,8 +50,10 @@ pub enum Error {
         reason: String,
     },
     /// The image was written by a format version this build does not read.
-    #[error("text index image format version {found} is not supported (expected {expected})")]
+    #[error("{image} image format version {found} is not supported (expected {expected})")]
     UnsupportedVersion {
+        /// Which image: "text index" or "sparse index".
+        image: &'static str,
         /// Version in the image.
         found: u32,
         /// Version this build reads.

@@ -27,12 +27,15 @@
 use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{Error, Result};
+use crate::image_reader::{Reader, checked_body, put_u32, seal_frame};
 use crate::index::{FieldStats, TextIndex, Vocabulary};
 use crate::postings::{BlockMeta, FrozenList, FrozenPostings};
 use crate::schema::TextIndexConfig;
 use crate::segment::{Segment, SegmentPostings};
 
 const MAGIC: &[u8; 8] = b"NSTEXTIX";
+/// The image's name in errors.
+const IMAGE: &str = "text index";
 /// Format version written and read by this build.
 pub const FORMAT_VERSION: u32 = 1;
 
@@ -57,47 +60,25 @@ impl TextIndex {
         for seg in segments {
             encode_segment(&mut out, seg);
         }
-        let crc = crc32c::crc32c(&out);
-        put_u32(&mut out, crc);
+        seal_frame(&mut out);
         out
     }
 
     /// Reads an image written by [`TextIndex::encode`]. Never panics: damaged, truncated or
     /// foreign bytes give [`Error::Corrupt`] (or [`Error::UnsupportedVersion`]).
     pub fn decode(bytes: &[u8]) -> Result<TextIndex> {
-        if bytes.len() < MAGIC.len() + 8 {
-            return Err(corrupt("header", 0, "shorter than a header and checksum"));
-        }
-        if &bytes[..MAGIC.len()] != MAGIC {
-            return Err(corrupt("header", 0, "not a text index image (bad magic)"));
-        }
-        let (body, tail) = bytes.split_at(bytes.len() - 4);
-        let stored = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
-        let actual = crc32c::crc32c(body);
-        if stored != actual {
-            return Err(corrupt(
-                "checksum",
-                body.len(),
-                &format!("stored crc32c {stored:#010x}, computed {actual:#010x}"),
-            ));
-        }
-        let mut r = Reader {
-            bytes: body,
-            at: MAGIC.len(),
-        };
+        let body = checked_body(bytes, MAGIC, IMAGE)?;
+        let mut r = Reader::new(body, MAGIC.len(), IMAGE);
         let version = r.u32("header")?;
         if version != FORMAT_VERSION {
             return Err(Error::UnsupportedVersion {
+                image: IMAGE,
                 found: version,
                 expected: FORMAT_VERSION,
             });
         }
         decode_body(&mut r)
     }
-}
-
-fn put_u32(out: &mut Vec<u8>, v: u32) {
-    out.extend_from_slice(&v.to_le_bytes());
 }
 
 fn put_u32s(out: &mut Vec<u8>, values: &[u32]) {
@@ -135,77 +116,7 @@ fn encode_segment(out: &mut Vec<u8>, seg: &Segment) {
 }
 
 fn corrupt(section: &'static str, offset: usize, reason: &str) -> Error {
-    Error::Corrupt {
-        section,
-        offset,
-        reason: reason.to_owned(),
-    }
-}
-
-/// A bounds-checked cursor over the image body.
-struct Reader<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn take(&mut self, n: usize, section: &'static str) -> Result<&'a [u8]> {
-        match self.bytes.get(self.at..self.at.saturating_add(n)) {
-            Some(s) if self.at.checked_add(n).is_some() => {
-                self.at += n;
-                Ok(s)
-            }
-            _ => Err(corrupt(
-                section,
-                self.at,
-                &format!("needs {n} bytes, {} left", self.bytes.len() - self.at),
-            )),
-        }
-    }
-
-    fn u16(&mut self, section: &'static str) -> Result<u16> {
-        let b = self.take(2, section)?;
-        Ok(u16::from_le_bytes([b[0], b[1]]))
-    }
-
-    fn u32(&mut self, section: &'static str) -> Result<u32> {
-        let b = self.take(4, section)?;
-        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    /// A count of elements of `elem_bytes` each, checked against the bytes left.
-    fn count(&mut self, elem_bytes: usize, section: &'static str) -> Result<usize> {
-        let at = self.at;
-        let n = self.u32(section)? as usize;
-        self.check_fits(n, elem_bytes, section, at)?;
-        Ok(n)
-    }
-
-    fn check_fits(
-        &self,
-        n: usize,
-        elem_bytes: usize,
-        section: &'static str,
-        at: usize,
-    ) -> Result<()> {
-        let left = self.bytes.len() - self.at;
-        if n.checked_mul(elem_bytes).is_none_or(|need| need > left) {
-            return Err(corrupt(
-                section,
-                at,
-                &format!("count {n} of {elem_bytes}-byte items exceeds the {left} bytes left"),
-            ));
-        }
-        Ok(())
-    }
-
-    fn u32s(&mut self, n: usize, section: &'static str) -> Result<Vec<u32>> {
-        let raw = self.take(n.saturating_mul(4), section)?;
-        Ok(raw
-            .chunks_exact(4)
-            .map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect())
-    }
+    crate::image_reader::corrupt(IMAGE, section, offset, reason)
 }
 
 fn decode_body(r: &mut Reader<'_>) -> Result<TextIndex> {
@@ -290,11 +201,7 @@ fn decode_body(r: &mut Reader<'_>) -> Result<TextIndex> {
 fn decode_segment(r: &mut Reader<'_>, n_fields: usize, vocab: &Vocabulary) -> Result<Segment> {
     const S: &str = "segment";
     let n = r.count(8, S)?;
-    let point_ids: Vec<u64> = r
-        .take(n * 8, S)?
-        .chunks_exact(8)
-        .map(|c| u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-        .collect();
+    let point_ids = r.u64s(n, S)?;
     r.check_fits(n.saturating_mul(n_fields), 4, S, r.at)?;
     let field_lens = r.u32s(n * n_fields, S)?;
     let deleted_at = r.at;

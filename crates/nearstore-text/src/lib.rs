@@ -55,6 +55,7 @@
 mod analyzer;
 mod error;
 mod image;
+mod image_reader;
 mod index;
 mod matching;
 mod postings;
@@ -62,6 +63,7 @@ mod query;
 mod schema;
 mod search;
 mod segment;
+mod sparse;
 
 pub use analyzer::{Analyzer, AnalyzerConfig, Language, MAX_TERM_BYTES, Tokenizer};
 pub use error::{Error, Result};
@@ -71,3 +73,7 @@ pub use matching::value_matches;
 pub use query::{Clause, Occur, TextQuery};
 pub use schema::{ALL_FIELD, Bm25Params, FieldConfig, MAX_FIELDS, TextIndexConfig};
 pub use search::{FilterFn, MAX_QUERY_TERMS, SearchStats, TextFilter, TextHit, TextSearchOutput};
+pub use sparse::{
+    DEAD_FRACTION, SPARSE_FORMAT_VERSION, SparseConfig, SparseIndex, SparseModifier, SparseVector,
+    idf,
+};

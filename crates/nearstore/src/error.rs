@@ -151,6 +151,14 @@ pub enum Error {
         /// The field asked for, when one was.
         field: Option<String>,
     },
+    /// A request or point names a dense or sparse vector the collection does not declare.
+    #[error("collection {collection} has no vector named {name:?}")]
+    UnknownVector {
+        /// The collection.
+        collection: String,
+        /// The name asked for.
+        name: String,
+    },
 }
 
 impl Error {
@@ -164,6 +172,7 @@ impl Error {
             | Error::Syntax { .. }
             | Error::Unsupported(_)
             | Error::NoTextIndex { .. }
+            | Error::UnknownVector { .. }
             | Error::Distance(_) => ErrorKind::InvalidArgument,
             Error::Text(e) => match e {
                 nearstore_text::Error::Corrupt { .. }

@@ -7,19 +7,20 @@
 use nearstore_index::AllowList;
 use roaring::RoaringTreemap;
 
-/// An allow-list over a roaring bitmap of point ids.
-#[derive(Debug, Clone)]
-pub(crate) struct BitmapAllowList {
-    ids: RoaringTreemap,
+/// An allow-list over a roaring bitmap of point ids (borrowed: a fused request's legs all
+/// search under the one resolved filter).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct BitmapAllowList<'a> {
+    ids: &'a RoaringTreemap,
 }
 
-impl BitmapAllowList {
-    pub(crate) fn new(ids: RoaringTreemap) -> Self {
+impl<'a> BitmapAllowList<'a> {
+    pub(crate) fn new(ids: &'a RoaringTreemap) -> Self {
         BitmapAllowList { ids }
     }
 }
 
-impl AllowList for BitmapAllowList {
+impl AllowList for BitmapAllowList<'_> {
     fn allows(&self, id: u64) -> bool {
         self.ids.contains(id)
     }

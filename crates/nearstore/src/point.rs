@@ -37,8 +37,13 @@ impl Point {
 pub struct SearchResult {
     /// The point (its vector and payload as the request asked).
     pub point: Point,
-    /// Its score against the query.
+    /// Its score against the query (in a fused request: the fused score, higher is
+    /// better).
     pub score: f32,
+    /// In a request with several legs, what each leg that found the point said (its score
+    /// and rank there); empty for a single-leg request (and then left out of the JSON form).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub legs: Vec<crate::request::LegScore>,
 }
 
 /// One page of a scroll: points in ascending id order, or in the request's field order.

@@ -5,7 +5,8 @@
 //! smaller id, and the largest relative score error when `<gt>.scores.fvecs` is beside it),
 //! and single-thread QPS at k = 10. With `--compare-load` it also times a bulk load of the
 //! corpus with its vectors (`base.fvecs` beside the corpus) with the default text indexing
-//! on and off.
+//! on and off; with `--hybrid` it also reports hybrid quality and latency per fusion strategy
+//! (see [`super::hybrid`]).
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -19,6 +20,7 @@ use nearstore::{
 use nearstore_testkit::{read_fvecs, read_ivecs};
 use serde_json::{Value, json};
 
+use super::hybrid::{HybridInputs, KeywordQuery, print_hybrid, run_hybrid};
 use super::{peak_rss_mib, percentile, temp_data_dir};
 
 /// Options of `nearstore bench text`.
@@ -57,6 +59,21 @@ pub struct TextArgs {
     /// with the default text indexing on and off.
     #[arg(long)]
     compare_load: bool,
+    /// Also measure hybrid quality and latency: the corpus with its vectors, each query as
+    /// dense only, BM25 only and fused (RRF, relative score, DBSF), recall@10 against the
+    /// dense neighbours of the passage each query stands for.
+    #[arg(long)]
+    hybrid: bool,
+    /// `--hybrid`: the corpus vectors (default `base.fvecs` beside the corpus).
+    #[arg(long, requires = "hybrid")]
+    vectors: Option<PathBuf>,
+    /// `--hybrid`: the query embeddings (default the queries' path with `.fvecs`).
+    #[arg(long, requires = "hybrid")]
+    query_vectors: Option<PathBuf>,
+    /// `--hybrid`: exact dense neighbours per `query_id` (default `groundtruth.ivecs`
+    /// beside the corpus).
+    #[arg(long, requires = "hybrid")]
+    dense_gt: Option<PathBuf>,
     /// Database directory (default: a fresh temporary one, removed afterwards).
     #[arg(long)]
     data: Option<PathBuf>,
@@ -81,8 +98,9 @@ fn read_corpus(path: &Path) -> anyhow::Result<Vec<(u64, Value)>> {
         .collect()
 }
 
-/// The query texts (`text` of each line).
-fn read_queries(path: &Path) -> anyhow::Result<Vec<String>> {
+/// The queries (`text` of each line; `query_id`, else the line number, names the row of a
+/// dense ground truth).
+fn read_queries(path: &Path) -> anyhow::Result<Vec<KeywordQuery>> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     text.lines()
@@ -91,10 +109,21 @@ fn read_queries(path: &Path) -> anyhow::Result<Vec<String>> {
         .map(|(row, line)| {
             let v: Value = serde_json::from_str(line)
                 .with_context(|| format!("{} line {}", path.display(), row + 1))?;
-            v.get("text")
+            let text = v
+                .get("text")
                 .and_then(Value::as_str)
                 .map(str::to_owned)
-                .with_context(|| format!("{} line {}: no \"text\"", path.display(), row + 1))
+                .with_context(|| format!("{} line {}: no \"text\"", path.display(), row + 1))?;
+            let truth_row = match v.get("query_id") {
+                None => row,
+                Some(id) => id
+                    .as_u64()
+                    .and_then(|id| usize::try_from(id).ok())
+                    .with_context(|| {
+                        format!("{} line {}: bad \"query_id\" {id}", path.display(), row + 1)
+                    })?,
+            };
+            Ok(KeywordQuery { text, truth_row })
         })
         .collect()
 }
@@ -148,7 +177,7 @@ fn text_top10(c: &VectorCollection, query: &str) -> anyhow::Result<Vec<(u64, f32
 
 /// Loads `corpus` (payload = the whole row) into a new collection `name` of `config`;
 /// returns the seconds taken, the final flush included.
-fn bulk_load(
+pub(super) fn bulk_load(
     db: &Database,
     name: &str,
     config: CollectionConfig,
@@ -243,7 +272,7 @@ pub fn run_text(args: &TextArgs) -> anyhow::Result<()> {
     // Exactness.
     let (mut agree, mut max_rel, mut worst) = (0usize, 0f64, None);
     for (qi, q) in queries.iter().enumerate().filter(|_| check_truth) {
-        let got = text_top10(&c, q)?;
+        let got = text_top10(&c, &q.text)?;
         let want: Vec<(u64, f32)> = truth[qi].iter().take(10).copied().collect();
         let ids_equal = got.iter().map(|h| h.0).eq(want.iter().map(|w| w.0));
         agree += usize::from(ids_equal);
@@ -260,14 +289,14 @@ pub fn run_text(args: &TextArgs) -> anyhow::Result<()> {
 
     // Single-thread QPS at k = 10 (one warm-up pass, then `passes` timed passes).
     for q in &queries {
-        text_top10(&c, q)?;
+        text_top10(&c, &q.text)?;
     }
     let mut latencies = Vec::with_capacity(queries.len() * args.passes.max(1));
     let timed = Instant::now();
     for _ in 0..args.passes.max(1) {
         for q in &queries {
             let s = Instant::now();
-            text_top10(&c, q)?;
+            text_top10(&c, &q.text)?;
             latencies.push(s.elapsed().as_secs_f64() * 1e6);
         }
     }
@@ -308,6 +337,26 @@ pub fn run_text(args: &TextArgs) -> anyhow::Result<()> {
     } else {
         None
     };
+    let hybrid = if args.hybrid {
+        let defaults = HybridInputs::beside(&args.corpus, &args.queries);
+        let inputs = HybridInputs {
+            vectors: args.vectors.clone().unwrap_or(defaults.vectors),
+            query_vectors: args.query_vectors.clone().unwrap_or(defaults.query_vectors),
+            dense_gt: args.dense_gt.clone().unwrap_or(defaults.dense_gt),
+            ..defaults
+        };
+        Some(run_hybrid(
+            &db,
+            &corpus,
+            &args.field,
+            &queries,
+            &inputs,
+            args.batch,
+            args.passes,
+        )?)
+    } else {
+        None
+    };
     drop(db);
     if temporary {
         let _ = std::fs::remove_dir_all(&dir);
@@ -334,6 +383,7 @@ pub fn run_text(args: &TextArgs) -> anyhow::Result<()> {
         "p99_us": percentile(&latencies, 0.99),
         "peak_rss_mib": peak_rss_mib(),
         "bulk_load": load,
+        "hybrid": hybrid,
     });
     if args.json {
         println!("{report}");
@@ -375,6 +425,9 @@ pub fn run_text(args: &TextArgs) -> anyhow::Result<()> {
             l["text_on_seconds"].as_f64().unwrap_or(0.0),
             l["on_over_off"].as_f64().unwrap_or(0.0)
         );
+    }
+    if let Some(h) = report.get("hybrid").filter(|h| !h.is_null()) {
+        print_hybrid(h);
     }
     if check_truth && agree != n {
         bail!(

@@ -3,6 +3,8 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod bench_hybrid;
+
 use std::process::Command;
 
 use nearstore::storage::{PayloadStore, VectorStore};

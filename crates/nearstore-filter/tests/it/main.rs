@@ -7,6 +7,7 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
+mod array_paths;
 mod codec_fuzz;
 mod index_oracle;
 mod parse_errors;

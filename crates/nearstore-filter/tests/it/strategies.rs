@@ -4,8 +4,24 @@ use nearstore_filter::{FieldIndexKind, Filter, GeoPoint, Op};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
-/// Field paths the generators use ("missing" never appears in payloads).
-pub const FIELDS: [&str; 8] = ["a", "b", "c", "d", "o.x", "loc", "m", "missing"];
+/// Field paths the generators use ("missing" never appears in payloads). The `arr` paths
+/// reach into arrays of objects (see [`city`]).
+pub const FIELDS: [&str; 14] = [
+    "a",
+    "b",
+    "c",
+    "d",
+    "o.x",
+    "loc",
+    "m",
+    "missing",
+    "arr[].n",
+    "arr[].t[]",
+    "arr[].t",
+    "arr[1].n",
+    "arr[].s",
+    "c[]",
+];
 
 pub fn scalar() -> impl Strategy<Value = Value> {
     prop_oneof![
@@ -65,8 +81,40 @@ fn string() -> impl Strategy<Value = Value> + Clone {
         .prop_map(|s| json!(s))
 }
 
+/// One element of `arr`: mostly an object with an integer-ish `n`, string-ish `s` and an
+/// array `t` of strings (each key may be missing, null, an array, or of another type), now
+/// and then a bare scalar, `null` or a nested array.
+pub fn city() -> impl Strategy<Value = Value> {
+    let key = |v: BoxedStrategy<Value>| prop::option::weighted(0.75, v);
+    prop_oneof![
+        8 => (
+            key(mostly(int()).boxed()),
+            key(mostly(string()).boxed()),
+            key(prop_oneof![
+                4 => prop::collection::vec(prop_oneof![6 => string(), 1 => Just(Value::Null), 1 => int()], 0..3)
+                    .prop_map(Value::Array),
+                1 => string(),
+                1 => Just(Value::Null),
+                1 => Just(json!([["a"], []])),
+            ].boxed()),
+        )
+            .prop_map(|(n, s, t)| {
+                let mut obj = serde_json::Map::new();
+                for (k, v) in [("n", n), ("s", s), ("t", t)] {
+                    if let Some(v) = v {
+                        obj.insert(k.to_owned(), v);
+                    }
+                }
+                Value::Object(obj)
+            }),
+        1 => scalar(),
+        1 => Just(Value::Null),
+        1 => Just(json!([{"n": 1}])),
+    ]
+}
+
 /// Payloads whose fields mostly keep one type each: `a` and `o.x` integers, `b` floats,
-/// `c` strings, `d` bools, `loc` geo points, `m` anything.
+/// `c` strings, `d` bools, `loc` geo points, `m` anything, `arr` an array of [`city`]s.
 pub fn payload() -> impl Strategy<Value = Value> {
     let field = |name: &'static str, v: BoxedStrategy<Value>| {
         prop::option::weighted(0.8, v).prop_map(move |v| (name, v))
@@ -82,10 +130,19 @@ pub fn payload() -> impl Strategy<Value = Value> {
             field("loc", mostly(geo()).boxed()),
             field("m", value().boxed()),
             field("x", mostly(int()).boxed()),
+            field(
+                "arr",
+                prop_oneof![
+                    6 => prop::collection::vec(city(), 0..4).prop_map(Value::Array),
+                    1 => city(),
+                    1 => Just(Value::Null),
+                ]
+                .boxed()
+            ),
         )
-            .prop_map(|(a, b, c, d, loc, m, x)| {
+            .prop_map(|(a, b, c, d, loc, m, x, arr)| {
                 let mut obj = serde_json::Map::new();
-                for (k, v) in [a, b, c, d, loc, m] {
+                for (k, v) in [a, b, c, d, loc, m, arr] {
                     if let Some(v) = v {
                         obj.insert(k.to_owned(), v);
                     }
@@ -123,9 +180,18 @@ pub fn indexed_fields() -> impl Strategy<Value = Vec<(&'static str, FieldIndexKi
         prop::option::weighted(0.5, kind()).prop_map(|k| k.map(|k| ("m", k))),
         prop::option::weighted(0.2, kind()).prop_map(|k| k.map(|k| ("missing", k))),
         prop::option::weighted(0.2, kind()).prop_map(|k| k.map(|k| ("loc", k))),
+        (
+            fitting("arr[].n", vec![Integer, Integer, Float]),
+            fitting("arr[].t[]", vec![Keyword]),
+            fitting("arr[].t", vec![Keyword]),
+            fitting("arr[1].n", vec![Integer, Float]),
+            fitting("arr[].s", vec![Keyword, Keyword, Bool]),
+            fitting("c[]", vec![Keyword]),
+        ),
     )
-        .prop_map(|(a, b, c, d, x, m, missing, loc)| {
-            [a, b, c, d, x, m, missing, loc]
+        .prop_map(|(a, b, c, d, x, m, missing, loc, arrays)| {
+            let (an, att, at, a1n, asx, cx) = arrays;
+            [a, b, c, d, x, m, missing, loc, an, att, at, a1n, asx, cx]
                 .into_iter()
                 .flatten()
                 .collect()

@@ -144,6 +144,34 @@ fn label_alternatives_and_label_conjunctions() {
 }
 
 #[test]
+fn label_alternatives_start_from_the_label_index() {
+    let (mut g, nodes) = social();
+    let pattern: Pattern = PathPattern::new(n("x").any_label(&["Company", "Admin"]))
+        .then(RelPattern::both(), n("y").label("Person"))
+        .into();
+    let scanned = run(&g, &nodes, pattern.clone());
+    assert!(!scanned.is_empty());
+    let payloads: Vec<(u64, serde_json::Value)> = (1..=5)
+        .filter_map(|id| nodes.get(id).map(|p| (id, p.clone())))
+        .collect();
+    assert!(
+        g.create_node_index(
+            "_labels",
+            FieldIndexKind::Keyword,
+            payloads.iter().map(|(i, p)| (*i, p))
+        )
+        .is_ok()
+    );
+    // `:Company|Admin` is nodes 3 and 4; `:Person` is four nodes: x is the cheaper start.
+    let plan = g.plan_match(&pattern, &nodes, &MatchOptions::default());
+    assert_eq!(
+        plan.map(|p| p.starts()).ok(),
+        Some(vec![(Some("x".to_owned()), StartKind::NodeIndex, 2)])
+    );
+    assert_eq!(run(&g, &nodes, pattern), scanned);
+}
+
+#[test]
 fn range_conditions_use_the_node_index_when_there_is_one() {
     let (mut g, nodes) = social();
     let pattern: Pattern = PathPattern::new(

@@ -140,11 +140,16 @@ pub struct CompoundQuery {
     pub rest: Vec<(SetOperator, SelectQuery)>,
 }
 
-/// `MATCH pattern [WHERE cond] RETURN items [ORDER BY ...] [LIMIT n]`.
+/// `MATCH pattern [, pattern ...] [WHERE cond] RETURN items [ORDER BY ...] [LIMIT n]`.
+///
+/// Comma-separated parts share their variables: `MATCH (a)-[:R]->(b), (b)-[:S]->(c)` binds
+/// one `b`; a match binds every part at once.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MatchQuery {
-    /// The path pattern.
+    /// The (first) path pattern.
     pub pattern: GraphPattern,
+    /// The comma-separated parts after the first (empty for a single path).
+    pub further_parts: Vec<GraphPattern>,
     /// `WHERE`.
     pub filter: Option<Condition>,
     /// `RETURN` items: `*`, aliases, `alias.prop`, `similarity()`, with `AS` (at least one).
@@ -153,4 +158,11 @@ pub struct MatchQuery {
     pub order_by: Vec<OrderItem>,
     /// `LIMIT n`.
     pub limit: Option<u64>,
+}
+
+impl MatchQuery {
+    /// Every path part: [`MatchQuery::pattern`], then [`MatchQuery::further_parts`].
+    pub fn parts(&self) -> impl Iterator<Item = &GraphPattern> + '_ {
+        std::iter::once(&self.pattern).chain(&self.further_parts)
+    }
 }

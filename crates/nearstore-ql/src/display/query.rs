@@ -141,6 +141,9 @@ impl fmt::Display for CompoundQuery {
 impl fmt::Display for MatchQuery {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "MATCH {}", self.pattern)?;
+        for part in &self.further_parts {
+            write!(f, ", {part}")?;
+        }
         if let Some(filter) = &self.filter {
             write!(f, " WHERE {filter}")?;
         }
@@ -188,10 +191,19 @@ impl fmt::Display for NodePattern {
         for label in &self.labels {
             write!(f, ":{}", Ident(label))?;
         }
+        for group in &self.label_alternatives {
+            for (i, label) in group.iter().enumerate() {
+                f.write_str(if i == 0 { ":" } else { "|" })?;
+                write!(f, "{}", Ident(label))?;
+            }
+        }
         if let Some(collection) = &self.collection {
             write!(f, "@{}", Ident(collection))?;
         }
-        let spaced = self.alias.is_some() || !self.labels.is_empty() || self.collection.is_some();
+        let spaced = self.alias.is_some()
+            || !self.labels.is_empty()
+            || !self.label_alternatives.is_empty()
+            || self.collection.is_some();
         property_map(f, &self.properties, spaced)?;
         f.write_str(")")
     }

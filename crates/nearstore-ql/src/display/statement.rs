@@ -35,18 +35,20 @@ impl fmt::Display for Statement {
                 with,
                 schema,
             } => {
-                let kind = match kind {
+                let kind_word = match kind {
                     CollectionKind::Vector => "",
                     CollectionKind::Graph => "GRAPH ",
                     CollectionKind::Metadata => "METADATA ",
                 };
-                write!(f, "CREATE {kind}COLLECTION {}{options}", Ident(name))?;
+                write!(f, "CREATE {kind_word}COLLECTION {}{options}", Ident(name))?;
                 if !with.is_empty() {
                     f.write_str(" WITH ")?;
                     option_list(f, with)?;
                 }
-                if let Some(schema) = schema {
-                    write!(f, " WITH SCHEMA {schema}")?;
+                match schema {
+                    Some(schema) => write!(f, " WITH SCHEMA {schema}")?,
+                    None if *kind == CollectionKind::Graph => f.write_str(" SCHEMALESS")?,
+                    None => {}
                 }
                 Ok(())
             }

@@ -6,6 +6,9 @@ use crate::ast::{
 };
 use crate::token::TokenKind;
 
+const BOTH_SCHEMA_CLAUSES: &str =
+    "a graph collection is either SCHEMALESS or WITH SCHEMA (...), not both";
+
 impl Parser<'_> {
     pub(super) fn ddl_statement(&mut self) -> Result<Statement> {
         if self.eat_keyword("DROP") {
@@ -62,8 +65,24 @@ impl Parser<'_> {
         } else {
             CollectionOptions::default()
         };
-        let (mut with, mut schema) = (None, None);
-        while self.eat_keyword("WITH") {
+        let (mut with, mut schema, mut schemaless) = (None, None, false);
+        loop {
+            // `SCHEMALESS` is the default for a graph without `WITH SCHEMA`; the tree does not
+            // keep it.
+            let span = self.span();
+            if kind == CollectionKind::Graph && !schemaless && self.eat_keyword("SCHEMALESS") {
+                if schema.is_some() {
+                    return Err(self.invalid(BOTH_SCHEMA_CLAUSES, span));
+                }
+                schemaless = true;
+                continue;
+            }
+            if !self.eat_keyword("WITH") {
+                break;
+            }
+            if schemaless && self.at_keyword("SCHEMA") {
+                return Err(self.invalid(BOTH_SCHEMA_CLAUSES, self.span()));
+            }
             if schema.is_none() && self.eat_keyword("SCHEMA") {
                 schema = Some(self.graph_schema()?);
             } else if with.is_none() {

@@ -12,6 +12,10 @@ impl Parser<'_> {
     pub(super) fn match_statement(&mut self) -> Result<Statement> {
         self.expect_keyword("MATCH")?;
         let pattern = self.graph_pattern()?;
+        let mut further_parts = Vec::new();
+        while self.eat(&TokenKind::Comma) {
+            further_parts.push(self.graph_pattern()?);
+        }
         let filter = if self.eat_keyword("WHERE") {
             Some(self.condition()?)
         } else {
@@ -34,6 +38,7 @@ impl Parser<'_> {
         };
         Ok(Statement::Match(MatchQuery {
             pattern,
+            further_parts,
             filter,
             returns,
             order_by,
@@ -79,7 +84,7 @@ impl Parser<'_> {
         Ok(GraphPattern { start, hops })
     }
 
-    /// `(alias:Label:Label2@collection {k: v, ...})`.
+    /// `(alias:Label:A|B@collection {k: v, ...})`.
     fn node_pattern(&mut self) -> Result<NodePattern> {
         self.expect(&TokenKind::LParen)?;
         let alias = if self.at_name() {
@@ -88,8 +93,19 @@ impl Parser<'_> {
             None
         };
         let mut labels = Vec::new();
+        let mut label_alternatives = Vec::new();
         while self.eat(&TokenKind::Colon) {
-            labels.push(self.any_name()?);
+            let first = self.any_name()?;
+            if !matches!(self.peek(), TokenKind::Pipe) {
+                self.note("`|`");
+                labels.push(first);
+                continue;
+            }
+            let mut group = vec![first];
+            while self.eat(&TokenKind::Pipe) {
+                group.push(self.any_name()?);
+            }
+            label_alternatives.push(group);
         }
         let collection = if self.eat(&TokenKind::At) {
             Some(self.any_name()?)
@@ -101,6 +117,7 @@ impl Parser<'_> {
         Ok(NodePattern {
             alias,
             labels,
+            label_alternatives,
             collection,
             properties,
         })

@@ -280,15 +280,19 @@ fn node_pattern(depth: u32) -> impl Strategy<Value = NodePattern> {
     (
         option::of(name()),
         vec(name(), 0..3),
+        vec(vec(name(), 2..4), 0..3),
         option::of(name()),
         options(depth, 0..2),
     )
-        .prop_map(|(alias, labels, collection, properties)| NodePattern {
-            alias,
-            labels,
-            collection,
-            properties,
-        })
+        .prop_map(
+            |(alias, labels, label_alternatives, collection, properties)| NodePattern {
+                alias,
+                labels,
+                label_alternatives,
+                collection,
+                properties,
+            },
+        )
 }
 
 fn hop_range() -> impl Strategy<Value = HopRange> {
@@ -416,18 +420,22 @@ fn match_query(depth: u32) -> impl Strategy<Value = MatchQuery> {
     ];
     (
         graph_pattern(depth),
+        vec(graph_pattern(depth), 0..3),
         option::of(condition(depth)),
         vec(item, 1..3),
         vec(order_item(depth), 0..2),
         option::of(any::<u64>()),
     )
-        .prop_map(|(pattern, filter, returns, order_by, limit)| MatchQuery {
-            pattern,
-            filter,
-            returns,
-            order_by,
-            limit,
-        })
+        .prop_map(
+            |(pattern, further_parts, filter, returns, order_by, limit)| MatchQuery {
+                pattern,
+                further_parts,
+                filter,
+                returns,
+                order_by,
+                limit,
+            },
+        )
 }
 
 fn collection_options(depth: u32) -> impl Strategy<Value = CollectionOptions> {

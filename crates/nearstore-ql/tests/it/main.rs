@@ -8,6 +8,7 @@
 )]
 
 mod arbitrary;
+mod conformance;
 mod golden;
 mod limits;
 mod roundtrip;

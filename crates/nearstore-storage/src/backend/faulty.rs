@@ -12,7 +12,12 @@
 //!   rest filled with garbage, not zeros);
 //! - fail the N-th write, sync or allocate with `EIO` or `ENOSPC`, once, without applying it.
 //!
-//! Directories are implicit and always durable. Reads do not count as calls.
+//! Directories are implicit: one exists while a file under it does, and creating it is
+//! always durable. A hard link is a second name of the same inode, durable after `sync_dir`
+//! of its directory. A directory rename moves every name under it at once and is durable
+//! after `sync_dir` of the (shared) parent; the model's one simplification is that names
+//! synced inside the renamed directory before that parent sync are recorded durable under
+//! the new name. Reads do not count as calls.
 
 use std::cell::UnsafeCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -197,6 +202,8 @@ struct State {
     durable_names: BTreeMap<PathBuf, u64>,
     next_inode: u64,
     locks: HashSet<PathBuf>,
+    /// Directory renames not yet made durable by a sync of their parent, in order.
+    pending_dir_renames: Vec<(PathBuf, PathBuf)>,
     calls: u64,
     crash_after: Option<u64>,
     crashed: bool,
@@ -256,6 +263,8 @@ enum Op<'a> {
     Punch(u64, usize, usize),
     Sync(u64),
     Rename(&'a Path, &'a Path),
+    Link(&'a Path, &'a Path),
+    RenameDir(&'a Path, &'a Path),
     Remove(&'a Path),
     SyncDir(&'a Path),
 }
@@ -351,12 +360,51 @@ impl State {
                     .ok_or_else(|| Error::io(from, io::Error::from(io::ErrorKind::NotFound)))?;
                 self.names.insert(to.to_path_buf(), id);
             }
+            Op::Link(from, to) => {
+                let id = self
+                    .names
+                    .get(from)
+                    .copied()
+                    .ok_or_else(|| Error::io(from, io::Error::from(io::ErrorKind::NotFound)))?;
+                if self.names.contains_key(to) {
+                    return Err(Error::io(to, io::Error::from(io::ErrorKind::AlreadyExists)));
+                }
+                self.names.insert(to.to_path_buf(), id);
+            }
+            Op::RenameDir(from, to) => {
+                if parent_dir(from) != parent_dir(to) {
+                    return Err(Error::io(
+                        from,
+                        io::Error::from(io::ErrorKind::InvalidInput),
+                    ));
+                }
+                if self.names.keys().any(|p| p.starts_with(to)) {
+                    return Err(Error::io(
+                        to,
+                        io::Error::from(io::ErrorKind::DirectoryNotEmpty),
+                    ));
+                }
+                let moved = move_prefix(&mut self.names, from, to);
+                if moved == 0 {
+                    return Err(Error::io(from, io::Error::from(io::ErrorKind::NotFound)));
+                }
+                self.pending_dir_renames
+                    .push((from.to_path_buf(), to.to_path_buf()));
+            }
             Op::Remove(p) => {
                 self.names
                     .remove(p)
                     .ok_or_else(|| Error::io(p, io::Error::from(io::ErrorKind::NotFound)))?;
             }
             Op::SyncDir(dir) => {
+                let pending = std::mem::take(&mut self.pending_dir_renames);
+                for (from, to) in pending {
+                    if parent_dir(&from) == dir {
+                        move_prefix(&mut self.durable_names, &from, &to);
+                    } else {
+                        self.pending_dir_renames.push((from, to));
+                    }
+                }
                 let in_dir = |p: &Path| parent_dir(p) == dir;
                 self.durable_names.retain(|p, _| !in_dir(p));
                 for (p, id) in &self.names {
@@ -411,6 +459,22 @@ impl State {
             state: Arc::new(Mutex::new(state)),
         }
     }
+}
+
+/// Renames every name under the directory `from` to the same name under `to`; returns how
+/// many moved.
+fn move_prefix(names: &mut BTreeMap<PathBuf, u64>, from: &Path, to: &Path) -> usize {
+    let under: Vec<PathBuf> = names
+        .keys()
+        .filter(|p| p.starts_with(from) && p.as_path() != from)
+        .cloned()
+        .collect();
+    for old in &under {
+        if let (Ok(rest), Some(id)) = (old.strip_prefix(from), names.remove(old)) {
+            names.insert(to.join(rest), id);
+        }
+    }
+    under.len()
 }
 
 impl FaultyBackend {
@@ -657,7 +721,8 @@ impl Backend for FaultyBackend {
         if s.crashed {
             return Err(crashed_error(path));
         }
-        Ok(s.names.contains_key(path))
+        // A file, or a directory: implicit, it exists while something is under it.
+        Ok(s.names.contains_key(path) || s.names.keys().any(|p| p.starts_with(path)))
     }
 
     fn create_dir_all(&self, _path: &Path) -> Result<()> {
@@ -704,6 +769,14 @@ impl Backend for FaultyBackend {
             .filter(|p| parent_dir(p) == path)
             .cloned()
             .collect())
+    }
+
+    fn hard_link(&self, from: &Path, to: &Path) -> Result<()> {
+        self.state.lock().mutate(to, Op::Link(from, to))
+    }
+
+    fn rename_dir(&self, from: &Path, to: &Path) -> Result<()> {
+        self.state.lock().mutate(from, Op::RenameDir(from, to))
     }
 
     fn lock(&self, path: &Path, dir: &Path) -> Result<Box<dyn LockGuard>> {
@@ -806,6 +879,47 @@ mod tests {
         f.allocate(1 << 20).unwrap();
         assert_eq!(m.len(), 128);
         assert_eq!(m.as_ptr() as usize % 64, 0);
+    }
+
+    #[test]
+    fn hard_links_share_bytes_and_need_a_directory_sync() {
+        let b = FaultyBackend::new();
+        let f = b.open(&p("d/a"), true).unwrap();
+        f.write_all_at(b"abc", 0).unwrap();
+        f.sync().unwrap();
+        b.sync_dir(&p("d")).unwrap();
+        b.hard_link(&p("d/a"), &p("s/a")).unwrap();
+        assert!(b.hard_link(&p("d/a"), &p("s/a")).is_err(), "target exists");
+        assert_eq!(b.read_file(&p("s/a")).unwrap(), b"abc");
+        assert!(b.crash_images()[1].backend.read_file(&p("s/a")).is_none());
+        b.sync_dir(&p("s")).unwrap();
+        let power = &b.crash_images()[1].backend;
+        assert_eq!(power.read_file(&p("s/a")).unwrap(), b"abc");
+    }
+
+    #[test]
+    fn directory_renames_move_everything_and_need_a_parent_sync() {
+        let b = FaultyBackend::new();
+        for name in ["r/x/a", "r/x/sub/b"] {
+            let f = b.open(&p(name), true).unwrap();
+            f.write_all_at(b"1", 0).unwrap();
+            f.sync().unwrap();
+            b.sync_dir(parent_dir(&p(name))).unwrap();
+        }
+        assert!(b.exists(&p("r/x")).unwrap() && !b.exists(&p("r/y")).unwrap());
+        b.rename_dir(&p("r/x"), &p("r/y")).unwrap();
+        assert!(b.read_file(&p("r/y/sub/b")).is_some());
+        assert!(b.read_file(&p("r/x/a")).is_none());
+        let power = &b.crash_images()[1].backend;
+        assert!(power.read_file(&p("r/x/a")).is_some(), "not durable yet");
+        b.sync_dir(&p("r")).unwrap();
+        let power = &b.crash_images()[1].backend;
+        assert!(power.read_file(&p("r/y/sub/b")).is_some());
+        assert!(power.read_file(&p("r/x/a")).is_none());
+        let f = b.open(&p("r/z/c"), true).unwrap();
+        drop(f);
+        assert!(b.rename_dir(&p("r/y"), &p("r/z")).is_err(), "not empty");
+        assert!(b.rename_dir(&p("r/none"), &p("r/w")).is_err(), "missing");
     }
 
     #[test]

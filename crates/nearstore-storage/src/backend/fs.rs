@@ -194,6 +194,14 @@ impl Backend for FsBackend {
         Ok(out)
     }
 
+    fn hard_link(&self, from: &Path, to: &Path) -> Result<()> {
+        std::fs::hard_link(from, to).map_err(|e| Error::io(to, e))
+    }
+
+    fn rename_dir(&self, from: &Path, to: &Path) -> Result<()> {
+        std::fs::rename(from, to).map_err(|e| Error::io(from, e))
+    }
+
     fn lock(&self, path: &Path, dir: &Path) -> Result<Box<dyn LockGuard>> {
         let file = OpenOptions::new()
             .read(true)

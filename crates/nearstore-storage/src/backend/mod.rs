@@ -8,8 +8,8 @@
 //! Invariants every backend keeps:
 //! - `write_all_at` is visible to later reads and to live [`Mapping`]s of the same file at once
 //!   (the page cache model); it is durable only after `sync` of that file.
-//! - Namespace changes (create, rename, remove) are durable only after `sync_dir` of the
-//!   parent directory.
+//! - Namespace changes (create, rename, remove, hard link, directory rename) are durable
+//!   only after `sync_dir` of the parent directory.
 //! - A [`Mapping`] stays valid for reads of its whole length for as long as it is alive, even
 //!   after the file grows, is renamed over or removed.
 
@@ -99,6 +99,15 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// Takes an exclusive lock on the lock file at `path` (created if missing); fails with
     /// `Error::Locked { path: dir }` when another process or handle holds it.
     fn lock(&self, path: &Path, dir: &Path) -> Result<Box<dyn LockGuard>>;
+    /// Makes `to` a second name of the file at `from` (a hard link: the same bytes, now and
+    /// after later writes through either name). `to` must not exist. Durable after `sync_dir`
+    /// of `to`'s directory. Fails when the file system cannot link (another device, no
+    /// support); callers fall back to copying.
+    fn hard_link(&self, from: &Path, to: &Path) -> Result<()>;
+    /// Atomically renames the directory `from` (with everything under it) to `to`, which
+    /// must not exist or be an empty directory; both must be in the same parent directory.
+    /// Durable after `sync_dir` of that parent.
+    fn rename_dir(&self, from: &Path, to: &Path) -> Result<()>;
 }
 
 /// A shared, clonable handle on a backend.

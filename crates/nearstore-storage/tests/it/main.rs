@@ -11,6 +11,7 @@ mod kill9;
 mod op_log;
 mod payload_store;
 mod power_loss;
+mod snapshot;
 mod vector_store;
 
 use std::path::{Path, PathBuf};

@@ -65,7 +65,10 @@ impl TopK {
     #[inline]
     pub(crate) fn threshold(&self) -> f64 {
         match self.heap.peek() {
-            Some(worst) if self.heap.len() >= self.k => worst.score * (1.0 - THRESHOLD_SLACK),
+            // Lowered by the slack whatever the sign (sparse dot products may be negative).
+            Some(worst) if self.heap.len() >= self.k => {
+                worst.score - worst.score.abs() * THRESHOLD_SLACK
+            }
             _ => f64::NEG_INFINITY,
         }
     }
@@ -134,5 +137,8 @@ mod tests {
         top.offer(1.0, 2);
         assert!(top.is_full());
         assert!(top.threshold() <= 1.0 && top.threshold() > 0.99);
+        let mut negative = TopK::new(1);
+        negative.offer(-2.0, 1);
+        assert!(negative.threshold() <= -2.0 && negative.threshold() > -2.01);
     }
 }

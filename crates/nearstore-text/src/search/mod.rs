@@ -24,7 +24,7 @@ use rustc_hash::FxHashMap;
 use crate::error::{Error, Result};
 use crate::index::TextIndex;
 use crate::query::{Occur, TextQuery};
-use collector::TopK;
+pub(crate) use collector::TopK;
 
 /// Most distinct terms (positive and excluded) one query may hold.
 pub const MAX_QUERY_TERMS: usize = 1024;

@@ -5,4 +5,5 @@ mod image;
 mod index_vs_oracle;
 mod matching;
 mod oracle;
+mod sparse;
 mod wordnet;

@@ -18,6 +18,7 @@ mod checkpoint;
 pub(crate) mod ops;
 mod payload_write;
 mod read;
+mod search;
 mod text;
 mod text_search;
 pub(crate) mod verify;

@@ -1,9 +1,8 @@
 //! The read path: point lookups, searches, scrolls and counts.
 //!
-//! Every read goes through one of three entries: [`Collection::search_hits`] (a
-//! [`SearchRequest`]: filter bitmap -> index search `limit + offset` deep -> the one
-//! [`ResultWindow`]; a request with a text leg goes to the text index the same way, see
-//! `text_search.rs`), [`Collection::scroll_ids`] (a [`ScrollRequest`]: filter bitmap -> id
+//! Every read goes through one of three entries: `Collection::ranked` (a
+//! [`SearchRequest`]: filter bitmap -> each leg's search under it -> fusion when there are
+//! several -> the one result window, see `search.rs`), [`Collection::scroll_ids`] (a [`ScrollRequest`]: filter bitmap -> id
 //! order or a payload field's order -> a page and its cursor) and `count`. Each checks its
 //! request's deadline in every loop that can run long.
 
@@ -15,15 +14,12 @@ use serde_json::Value;
 
 use super::{Collection, VectorCollection};
 use crate::error::{Error, Result};
-use crate::plan::BitmapAllowList;
 use crate::point::{Point, ScrollPage, SearchResult};
-use crate::request::window::ResultWindow;
 use crate::request::{
     Deadline, Direction, MAX_SCROLL_LIMIT, OrderBy, ScrollCursor, ScrollRequest, SearchRequest,
     check_deadline,
 };
 use nearstore_filter::{Filter, field_value, total_cmp};
-use nearstore_index::{AllowList, SearchHit};
 
 /// Points evaluated or ordered between two looks at the deadline.
 const DEADLINE_STRIDE: usize = 1024;
@@ -86,7 +82,12 @@ impl Collection {
     }
 
     /// The point as it is now (`None` when it is not live), with what was asked for.
-    fn point(&self, id: u64, with_vector: bool, with_payload: bool) -> Result<Option<Point>> {
+    pub(super) fn point(
+        &self,
+        id: u64,
+        with_vector: bool,
+        with_payload: bool,
+    ) -> Result<Option<Point>> {
         // Liveness and the overlay are read under one lock, so a point deleted meanwhile is
         // either seen whole or not at all; the payload store only changes at checkpoints,
         // which empty the overlay only after the store holds its content.
@@ -137,68 +138,6 @@ impl Collection {
     pub(crate) fn get(&self, ids: &[u64]) -> Result<Vec<Option<Point>>> {
         self.check_open()?;
         ids.iter().map(|&id| self.point(id, true, true)).collect()
-    }
-
-    /// The hits for `request` (ids and scores only), through its result window.
-    pub(crate) fn search_hits(&self, request: &SearchRequest) -> Result<Vec<SearchHit>> {
-        if let Some(leg) = &request.text {
-            return Ok(self.text_hits(request, leg)?.0);
-        }
-        self.check_open()?;
-        self.check_vector(0, &request.vector)?;
-        let window = ResultWindow::of(request, self.config.metric.is_similarity());
-        let depth = window.checked_depth()?;
-        if request.limit == 0 {
-            return Ok(Vec::new());
-        }
-        let deadline = request.deadline.as_ref();
-        check_deadline(deadline, "search")?;
-        let allow = match &request.filter {
-            Some(f) => Some(BitmapAllowList::new(self.resolve_filter(f, deadline)?)),
-            None => None,
-        };
-        let quality = match request.quality {
-            nearstore_index::SearchQuality::Balanced => nearstore_index::SearchQuality::Ef(
-                self.ef_search.load(std::sync::atomic::Ordering::Acquire),
-            ),
-            q => q,
-        };
-        let stop = || deadline.is_some_and(Deadline::is_expired);
-        let hits = self
-            .index
-            .search_until(
-                &request.vector,
-                depth,
-                quality,
-                allow.as_ref().map(|a| a as &dyn AllowList),
-                &stop,
-            )?
-            .ok_or_else(|| Error::Cancelled("search cancelled: it ran past its deadline".into()))?;
-        Ok(window.apply(hits))
-    }
-
-    pub(crate) fn query(&self, request: &SearchRequest) -> Result<Vec<SearchResult>> {
-        let hits = self.search_hits(request)?;
-        self.results(hits, request)
-    }
-
-    /// The points of ranked hits, with what the request asked for.
-    pub(crate) fn results(
-        &self,
-        hits: Vec<SearchHit>,
-        request: &SearchRequest,
-    ) -> Result<Vec<SearchResult>> {
-        let mut out = Vec::with_capacity(hits.len());
-        for h in hits {
-            // A point deleted between the search and this read is left out.
-            if let Some(point) = self.point(h.id, request.with_vector, request.with_payload)? {
-                out.push(SearchResult {
-                    point,
-                    score: h.score,
-                });
-            }
-        }
-        Ok(out)
     }
 
     /// The ids of one scroll page (`limit` of them; all of them when `None`) and the next

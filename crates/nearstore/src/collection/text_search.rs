@@ -1,11 +1,10 @@
 //! The text leg of the one request path, and full-text filter conditions.
 //!
-//! A [`SearchRequest`] with a text leg (and no dense vector: fusing the two is not supported
-//! yet) runs here: its filter is resolved to the exact id bitmap first (the same
-//! `resolve_filter` as every other read), the text index runs block-max WAND under that
-//! bitmap `limit + offset` deep (checking the request's deadline every 1,024 steps) (so a filtered text search is never short when enough
-//! points match), and the request's [`ResultWindow`] trims the ranked hits. Scores are BM25
-//! (higher is better).
+//! The text leg of a [`SearchRequest`] runs here (called by `search.rs`, which resolved the
+//! filter to the exact id bitmap first, the same `resolve_filter` as every other read): the
+//! text index runs block-max WAND under that bitmap to the leg's depth (checking the
+//! request's deadline every 1,024 steps), so a filtered text search is never short when
+//! enough points match. Scores are BM25 (higher is better).
 //!
 //! Full-text filter conditions (`text` / `phrase`, see `nearstore_filter::Op::Text`) are
 //! bound before a filter is resolved: each becomes the exact id set it matches, through the
@@ -19,7 +18,6 @@ use roaring::RoaringTreemap;
 use super::{Collection, VectorCollection};
 use crate::error::{Error, Result};
 use crate::point::SearchResult;
-use crate::request::window::ResultWindow;
 use crate::request::{Deadline, SearchRequest, TextLeg, check_deadline};
 use nearstore_filter::{Condition, Filter, Op, field_value};
 use nearstore_index::SearchHit;
@@ -29,33 +27,15 @@ use nearstore_text::{Analyzer, SearchStats, TextFilter, TextIndex, TextQuery, va
 const DEADLINE_STRIDE: usize = 1024;
 
 impl Collection {
-    /// The ranked hits of a text request (through its window) and what the index did.
-    pub(crate) fn text_hits(
+    /// The text leg's hits `depth` deep among `allowed` ids (every live id when `None`),
+    /// and what the index did.
+    pub(super) fn text_leg_hits(
         &self,
-        request: &SearchRequest,
         leg: &TextLeg,
+        depth: usize,
+        allowed: Option<&RoaringTreemap>,
+        deadline: Option<&Deadline>,
     ) -> Result<(Vec<SearchHit>, SearchStats)> {
-        self.check_open()?;
-        if !request.vector.is_empty() {
-            return Err(Error::Unsupported(
-                "a request with both a dense vector and a text query needs hybrid fusion, \
-                 which is not supported yet; send the vector search and the text search as \
-                 two requests"
-                    .into(),
-            ));
-        }
-        let window = ResultWindow::of(request, true);
-        let depth = window.checked_depth()?;
-        if request.limit == 0 {
-            return Ok((Vec::new(), SearchStats::default()));
-        }
-        let deadline = request.deadline.as_ref();
-        check_deadline(deadline, "text search")?;
-        let allowed = match &request.filter {
-            Some(f) => Some(self.resolve_filter(f, deadline)?),
-            None => None,
-        };
-        check_deadline(deadline, "text search")?;
         let st = self.state.read();
         let Some(text) = st.text.as_ref() else {
             return Err(self.no_text_index(None));
@@ -69,12 +49,7 @@ impl Collection {
         };
         let stop = || deadline.is_some_and(Deadline::is_expired);
         let out = text
-            .search_query_until(
-                &query,
-                depth,
-                allowed.as_ref().map(|a| a as &dyn TextFilter),
-                &stop,
-            )?
+            .search_query_until(&query, depth, allowed.map(|a| a as &dyn TextFilter), &stop)?
             .ok_or_else(|| {
                 Error::Cancelled("text search cancelled: it ran past its deadline".into())
             })?;
@@ -87,10 +62,10 @@ impl Collection {
                 score: h.score,
             })
             .collect();
-        Ok((window.apply(hits), out.stats))
+        Ok((hits, out.stats))
     }
 
-    fn no_text_index(&self, field: Option<&str>) -> Error {
+    pub(super) fn no_text_index(&self, field: Option<&str>) -> Error {
         Error::NoTextIndex {
             collection: self.name.clone(),
             field: field.map(str::to_owned),
@@ -168,15 +143,14 @@ impl Collection {
 }
 
 impl VectorCollection {
-    /// A text request's results and what the text index did (for EXPLAIN ANALYZE).
+    /// A request's results and what its (first) text leg's index did (for EXPLAIN
+    /// ANALYZE; default statistics without a text leg).
     pub(crate) fn text_query(
         &self,
         request: &SearchRequest,
     ) -> Result<(Vec<SearchResult>, SearchStats)> {
-        let Some(leg) = &request.text else {
-            return Err(Error::InvalidArgument("not a text request".into()));
-        };
-        let (hits, stats) = self.inner.text_hits(request, leg)?;
-        Ok((self.inner.results(hits, request)?, stats))
+        let ranked = self.inner.ranked(request)?;
+        let stats = ranked.text_stats.unwrap_or_default();
+        Ok((self.inner.results(ranked.hits, request)?, stats))
     }
 }

@@ -190,6 +190,7 @@ pub(crate) fn update(
                 id: point.id,
                 payload: point.payload.clone().unwrap_or(Value::Null),
                 vector: Some(point.vector.clone()),
+                legs: None,
             },
             None,
         );

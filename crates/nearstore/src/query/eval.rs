@@ -27,6 +27,8 @@ pub(crate) struct Source {
     pub id: u64,
     pub payload: Value,
     pub vector: Option<Vec<f32>>,
+    /// Each ranking leg's score and rank in a fused search (`_legs`, see `legs.rs`).
+    pub legs: Option<Value>,
 }
 
 /// A row flowing through a plan.
@@ -70,6 +72,10 @@ fn source_value(s: &Source, rest: &[String]) -> Value {
             .vector
             .as_ref()
             .map_or(Value::Null, |v| Value::from(v.clone())),
+        [first, more @ ..] if first == "_legs" => match &s.legs {
+            Some(legs) => lookup(legs, more).clone(),
+            None => Value::Null,
+        },
         _ => lookup(&s.payload, rest).clone(),
     }
 }

@@ -4,6 +4,7 @@ use serde_json::Value;
 use std::cell::RefCell;
 use std::time::Instant;
 
+use super::legs::{LegPart, fusion_strategy, vector_text};
 use super::lower::lower_select;
 use super::select::{run_compound, run_select_with};
 use super::statements::{columns, unsupported};
@@ -77,49 +78,67 @@ pub(crate) fn explain(
     }
     let plan = lower_select(ctx, &select)?;
     let mut steps = Vec::new();
-    let source = if let Some(n) = &plan.near {
+    let pushed = plan
+        .pushed
+        .iter()
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join(" AND ");
+    let source = if let (Some(n), true) = (&plan.near, plan.legs.is_empty()) {
         format!(
-            "VectorSearch: {} by {} (k = LIMIT + OFFSET), filter pushed down: [{}]{}",
+            "VectorSearch: {} by {}{} (k = LIMIT + OFFSET), filter pushed down: [{pushed}]{}",
             select.from.name,
-            match &n.vector {
-                nearstore_ql::ast::VectorExpr::Param(p) => format!("${p}"),
-                nearstore_ql::ast::VectorExpr::Literal(v) => format!("{}-d literal", v.len()),
+            vector_text(&n.vector),
+            if n.using.is_empty() {
+                String::new()
+            } else {
+                format!(" on vector {}", n.using)
             },
-            plan.pushed
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" AND "),
             n.threshold
                 .as_ref()
                 .map_or(String::new(), |(op, v)| format!(
                     ", score threshold {op:?} {v}"
                 )),
         )
-    } else if let Some(t) = &plan.text {
+    } else if let (None, [LegPart::Text { field, text }]) = (&plan.near, plan.legs.as_slice()) {
         format!(
-            "TextSearch: {} by BM25 on {} for {} (k = LIMIT + OFFSET, block-max WAND), filter pushed down: [{}]",
+            "TextSearch: {} by BM25 on {} for {text} (k = LIMIT + OFFSET, block-max WAND), filter pushed down: [{pushed}]",
             select.from.name,
-            t.field.as_deref().unwrap_or("every text field"),
-            t.text,
-            plan.pushed
-                .iter()
-                .map(ToString::to_string)
+            field.as_deref().unwrap_or("every text field"),
+        )
+    } else if plan.near.is_some() || !plan.legs.is_empty() {
+        let mut legs: Vec<String> = plan
+            .near
+            .iter()
+            .map(|n| {
+                LegPart::Dense {
+                    using: n.using.clone(),
+                    vector: n.vector.clone(),
+                }
+                .describe()
+            })
+            .collect();
+        legs.extend(plan.legs.iter().map(LegPart::describe));
+        let fusion = match &plan.fusion {
+            Some(f) => fusion_strategy(ctx, f)?.name(),
+            None => crate::FusionStrategy::default().name(),
+        };
+        format!(
+            "HybridSearch: {} fusing {} legs by {fusion} (each leg {}x the window deep unless \
+             limited, under the pushed-down filter [{pushed}]): {}",
+            select.from.name,
+            legs.len(),
+            crate::LEG_DEPTH_FACTOR,
+            legs.iter()
+                .enumerate()
+                .map(|(i, l)| format!("leg {i}: {l}"))
                 .collect::<Vec<_>>()
-                .join(" AND ")
+                .join("; ")
         )
     } else if plan.ids.is_some() {
         format!("IdLookup: {}", select.from.name)
     } else {
-        format!(
-            "Scan: {}, filter pushed down: [{}]",
-            select.from.name,
-            plan.pushed
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" AND ")
-        )
+        format!("Scan: {}, filter pushed down: [{pushed}]", select.from.name)
     };
     steps.push(("Source", source));
     for j in &select.joins {

@@ -6,27 +6,20 @@
 use serde_json::Value;
 
 use super::Context;
+use super::legs::{LegPart, vector_using};
 use crate::error::{Error, Result};
 use nearstore_filter::{Filter, GeoPoint};
 use nearstore_index::SearchQuality;
-use nearstore_ql::ast::{CompareOp, Condition, Expr, Path, SelectQuery, VectorExpr};
+use nearstore_ql::ast::{CompareOp, Condition, Expr, FusionClause, Path, SelectQuery, VectorExpr};
 
-/// The vector part of a WHERE clause.
+/// The first `NEAR` of a WHERE clause (the request's vector).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct NearPart {
+    /// The dense vector's name (`""`: the default `vector`).
+    pub using: String,
     pub vector: VectorExpr,
     /// `similarity(vector, <same vector>) op value` folded into the search.
     pub threshold: Option<(CompareOp, Expr)>,
-}
-
-/// The full-text part of a WHERE clause (`[field] MATCH 'text'` as a top-level AND term):
-/// the ranking leg of the query.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct TextPart {
-    /// The payload field (dotted) the query's clauses search; `None`: every text field.
-    pub field: Option<String>,
-    /// The query text (a string or parameter).
-    pub text: Expr,
 }
 
 /// Options from `WITH (...)`.
@@ -42,7 +35,10 @@ pub(crate) struct SelectPlan {
     pub query: SelectQuery,
     pub aliases: Vec<String>,
     pub near: Option<NearPart>,
-    pub text: Option<TextPart>,
+    /// The other ranking terms, in the order written (see `legs.rs`).
+    pub legs: Vec<LegPart>,
+    /// How several ranking terms are fused (`USING FUSION` or `NEAR_FUSED`'s clause).
+    pub fusion: Option<FusionClause>,
     pub ids: Option<Vec<Expr>>,
     pub pushed: Vec<Condition>,
     pub residual: Vec<Condition>,
@@ -58,11 +54,10 @@ fn check_supported(cond: &Condition) -> Result<()> {
     match cond {
         Condition::And(p) | Condition::Or(p) => p.iter().try_for_each(check_supported),
         Condition::Not(c) | Condition::Group(c) => check_supported(c),
-        Condition::VectorNearFused { .. } => Err(unsupported("NEAR_FUSED (fusion)")),
         Condition::SparseNear { .. } => Err(unsupported("SPARSE_NEAR (sparse vectors)")),
-        Condition::TextMatch { .. } => Err(unsupported(
-            "full-text MATCH inside OR or NOT (MATCH ranks the query: use it as a top-level \
-             AND term of WHERE)",
+        Condition::TextMatch { .. } | Condition::VectorNearFused { .. } => Err(unsupported(
+            "MATCH or NEAR_FUSED inside OR or NOT (they rank the query: use them as top-level \
+             AND terms of WHERE)",
         )),
         Condition::GraphMatch(_) => Err(unsupported("a graph MATCH pattern")),
         _ => Ok(()),
@@ -247,9 +242,6 @@ fn parse_options(q: &SelectQuery, ctx: &Context) -> Result<QueryOptions> {
 
 /// Lowers a SELECT.
 pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan> {
-    if q.fusion.is_some() {
-        return Err(unsupported("USING FUSION"));
-    }
     let main = q.from.alias.clone().unwrap_or_else(|| q.from.name.clone());
     let mut aliases = vec![main.clone()];
     for j in &q.joins {
@@ -265,7 +257,10 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
     if let Some(w) = &q.filter {
         flatten_and(w, &mut terms);
         for t in &terms {
-            if !matches!(t, Condition::TextMatch { .. }) {
+            if !matches!(
+                t,
+                Condition::TextMatch { .. } | Condition::VectorNearFused { .. }
+            ) {
                 check_supported(t)?;
             }
         }
@@ -276,70 +271,97 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
     let is_main_vector = |field: &Path| {
         field.as_slice() == ["vector"] || field.as_slice() == [main.as_str(), "vector"]
     };
-    let mut near: Option<NearPart> = None;
+    let (mut near, mut legs, mut fusion) = (None::<NearPart>, Vec::new(), q.fusion.clone());
+    let using_of = |field: &Path| {
+        vector_using(field, &main).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "NEAR searches a vector of the FROM table, not {}",
+                field.join(".")
+            ))
+        })
+    };
     for t in &terms {
-        if let Condition::VectorNear { field, vector } = t {
-            if !is_main_vector(field) {
-                return Err(Error::InvalidArgument(format!(
-                    "NEAR searches the FROM table's `vector`, not {}",
-                    field.join(".")
-                )));
+        match t {
+            Condition::VectorNear { field, vector } => {
+                let using = using_of(field)?;
+                if near.is_none() && legs.is_empty() {
+                    near = Some(NearPart {
+                        using,
+                        vector: vector.clone(),
+                        threshold: None,
+                    });
+                } else {
+                    legs.push(LegPart::Dense {
+                        using,
+                        vector: vector.clone(),
+                    });
+                }
             }
-            if near.is_some() {
-                return Err(Error::InvalidArgument(
-                    "only one vector NEAR per query (use NEAR_FUSED for several)".into(),
-                ));
-            }
-            near = Some(NearPart {
-                vector: vector.clone(),
-                threshold: None,
-            });
-        }
-    }
-    let mut text: Option<TextPart> = None;
-    for t in &terms {
-        if let Condition::TextMatch { field, text: query } = t {
-            if near.is_some() {
-                return Err(unsupported(
-                    "MATCH together with vector NEAR (hybrid search with fusion)",
-                ));
-            }
-            if text.is_some() {
-                return Err(Error::InvalidArgument(
-                    "only one MATCH per query (write one query text, e.g. MATCH 'a b')".into(),
-                ));
-            }
-            let field = match field {
-                None => None,
-                Some(path) => match payload_field(path, &aliases) {
-                    Some((None, f)) => Some(f),
-                    Some((Some(a), f)) if a == main => Some(f),
-                    _ => {
-                        return Err(Error::InvalidArgument(format!(
-                            "MATCH searches a text field of the FROM table, not {}",
-                            path.join(".")
-                        )));
-                    }
-                },
-            };
-            text = Some(TextPart {
+            Condition::VectorNearFused {
                 field,
-                text: query.clone(),
-            });
+                vectors,
+                fusion: clause,
+            } => {
+                let using = using_of(field)?;
+                legs.extend(vectors.iter().map(|v| LegPart::Dense {
+                    using: using.clone(),
+                    vector: v.clone(),
+                }));
+                if let Some(c) = clause {
+                    if fusion.is_some() {
+                        return Err(Error::InvalidArgument(
+                            "two fusion clauses (NEAR_FUSED ... USING FUSION and USING FUSION \
+                             (...)): write one"
+                                .into(),
+                        ));
+                    }
+                    fusion = Some(c.clone());
+                }
+            }
+            Condition::TextMatch { field, text: query } => {
+                let field = match field {
+                    None => None,
+                    Some(path) => match payload_field(path, &aliases) {
+                        Some((None, f)) => Some(f),
+                        Some((Some(a), f)) if a == main => Some(f),
+                        _ => {
+                            return Err(Error::InvalidArgument(format!(
+                                "MATCH searches a text field of the FROM table, not {}",
+                                path.join(".")
+                            )));
+                        }
+                    },
+                };
+                legs.push(LegPart::Text {
+                    field,
+                    text: query.clone(),
+                });
+            }
+            _ => {}
         }
     }
+    let ranked = near.is_some() || !legs.is_empty();
+    if fusion.is_some() && !ranked {
+        return Err(Error::InvalidArgument(
+            "USING FUSION needs ranking terms in WHERE (NEAR, NEAR_FUSED, MATCH)".into(),
+        ));
+    }
+    let single_near = legs.is_empty();
     let (mut pushed, mut residual, mut ids) = (Vec::new(), Vec::new(), None);
     for t in terms {
         match &t {
-            Condition::VectorNear { .. } | Condition::TextMatch { .. } => {}
+            Condition::VectorNear { .. }
+            | Condition::VectorNearFused { .. }
+            | Condition::TextMatch { .. } => {}
             Condition::SimilarityThreshold {
                 field,
                 vector,
                 op,
                 value,
-            } if near
-                .as_ref()
-                .is_some_and(|n| n.vector == *vector && n.threshold.is_none())
+            } if single_near
+                && near.as_ref().is_some_and(|n| {
+                    n.vector == *vector && n.threshold.is_none() && n.using.is_empty()
+                })
                 && is_main_vector(field)
                 && is_constant(value, &lets)
                 && matches!(
@@ -351,11 +373,7 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
                     n.threshold = Some((*op, value.clone()));
                 }
             }
-            _ if ids.is_none()
-                && near.is_none()
-                && text.is_none()
-                && id_lookup(&t, &main, &lets).is_some() =>
-            {
+            _ if ids.is_none() && !ranked && id_lookup(&t, &main, &lets).is_some() => {
                 ids = id_lookup(&t, &main, &lets);
             }
             _ => match filter_table(&t, &aliases, &lets) {
@@ -369,7 +387,8 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
         query: q.clone(),
         aliases,
         near,
-        text,
+        legs,
+        fusion,
         ids,
         pushed,
         residual,

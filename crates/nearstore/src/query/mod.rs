@@ -16,6 +16,7 @@
 mod dml;
 mod eval;
 mod explain;
+mod legs;
 mod lower;
 mod select;
 mod source;

@@ -325,7 +325,7 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
         && !q.distinct
         && window_exprs.is_empty();
     let want = ((offset + limit) as usize).min(MAX_LIMIT as usize);
-    let want = if plan.near.is_some() || plan.text.is_some() {
+    let want = if plan.near.is_some() || !plan.legs.is_empty() {
         Some(if plan.residual.is_empty() {
             want
         } else {

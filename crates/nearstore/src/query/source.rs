@@ -11,6 +11,7 @@ use serde_json::Value;
 
 use super::Context;
 use super::eval::{Row, Source, resolve_path};
+use super::legs::{legs_value, ranking_request};
 use super::lower::{SelectPlan, condition_to_filter, json_of};
 use crate::VectorCollection;
 use crate::error::{Error, Result};
@@ -26,6 +27,7 @@ fn point_source(alias: &str, c: &VectorCollection, p: crate::Point) -> Source {
         id: p.id,
         payload: p.payload.unwrap_or(Value::Null),
         vector: (!p.vector.is_empty()).then_some(p.vector),
+        legs: None,
     }
 }
 
@@ -56,12 +58,14 @@ pub(crate) fn source_rows(
         .as_ref()
         .map_or_else(String::new, |f| f.to_json().to_string());
     ctx.check_deadline()?;
-    let rows: Vec<Row> = if let Some(near) = &plan.near {
-        let vector = ctx.vector(&near.vector)?;
+    let rows: Vec<Row> = if plan.near.is_some() || !plan.legs.is_empty() {
         let k = want
             .unwrap_or(MAX_LIMIT as usize)
             .clamp(1, MAX_LIMIT as usize);
-        let mut request = SearchRequest::new(&vector).limit(k).with_payload(true);
+        let mut request =
+            ranking_request(ctx, plan.near.as_ref(), &plan.legs, plan.fusion.as_ref())?
+                .limit(k)
+                .with_payload(true);
         if let Some(d) = ctx.engine_deadline() {
             request = request.deadline(d);
         }
@@ -71,95 +75,76 @@ pub(crate) fn source_rows(
         if let Some(q) = plan.options.quality {
             request = request.quality(q);
         }
-        if let Some((op, value)) = &near.threshold {
-            let t = json_of(ctx, value)?.as_f64().ok_or_else(|| {
-                Error::InvalidArgument("a similarity threshold must be a number".into())
-            })? as f32;
-            let metric = c.config().metric;
-            let minimum = matches!(op, CompareOp::Gt | CompareOp::GtEq);
-            if minimum != metric.is_similarity() {
-                return Err(Error::InvalidArgument(format!(
-                    "similarity() on a {} collection is a {}: compare it with {}",
-                    metric.name(),
-                    if metric.is_similarity() {
-                        "similarity"
-                    } else {
-                        "distance"
-                    },
-                    if metric.is_similarity() {
-                        "> or >="
-                    } else {
-                        "< or <="
-                    }
-                )));
-            }
-            // `similarity() > t` / `< t` exclude a score of exactly `t`.
-            request = if matches!(op, CompareOp::Gt | CompareOp::Lt) {
-                request.score_threshold_exclusive(t)
-            } else {
-                request.score_threshold(t)
-            };
+        if let Some(near) = &plan.near
+            && let Some((op, value)) = &near.threshold
+        {
+            request = similarity_threshold(ctx, c, request, *op, value)?;
         }
         let quality = request.quality;
-        let hits = c.query(request)?;
+        let (hits, stats) = c.text_query(&request)?;
         let search = nearstore_index::last_search_stats();
         let out: Vec<Row> = hits
             .into_iter()
-            .map(|h| Row::single(point_source(alias, c, h.point), Some(h.score)))
+            .map(|h| {
+                let legs = legs_value(&request, &h);
+                let mut source = point_source(alias, c, h.point);
+                source.legs = legs;
+                Row::single(source, Some(h.score))
+            })
             .collect();
-        ctx.record(
-            "VectorSearch",
-            out.len(),
-            started,
-            format!(
-                "collection {}, k {k}, quality {quality:?}, filter {}; {}: {} nodes visited, {} distance computations",
-                c.name(),
-                if filter_text.is_empty() { "none" } else { &filter_text },
-                if search.exact { "exact scan" } else { "graph search" },
-                search.nodes_visited,
-                search.distance_computations
+        let filter_text = if filter_text.is_empty() {
+            "none"
+        } else {
+            &filter_text
+        };
+        let names = request.leg_names();
+        let (step, detail) = match names.as_slice() {
+            [one] if one == "text" || one.starts_with("text:") => (
+                "TextSearch",
+                format!(
+                    "collection {}, BM25 top {k} (block-max WAND), field {}, filter {filter_text}; {} segments, {} postings scanned, {} blocks decoded, {} blocks skipped, {} documents scored",
+                    c.name(),
+                    request
+                        .text
+                        .as_ref()
+                        .and_then(|t| t.field.as_deref())
+                        .or(match plan.legs.first() {
+                            Some(super::legs::LegPart::Text { field, .. }) => field.as_deref(),
+                            _ => None,
+                        })
+                        .unwrap_or("all text fields"),
+                    stats.segments,
+                    stats.postings_scanned,
+                    stats.blocks_decoded,
+                    stats.blocks_skipped,
+                    stats.documents_scored
+                ),
             ),
-        );
-        out
-    } else if let Some(text) = &plan.text {
-        let query = json_of(ctx, &text.text)?;
-        let query = query
-            .as_str()
-            .ok_or_else(|| Error::InvalidArgument(format!("MATCH needs a string, got {query}")))?;
-        let k = want
-            .unwrap_or(MAX_LIMIT as usize)
-            .clamp(1, MAX_LIMIT as usize);
-        let mut request = SearchRequest::text(query).limit(k).with_payload(true);
-        if let Some(field) = &text.field {
-            request = request.text_field(field);
-        }
-        if let Some(d) = ctx.engine_deadline() {
-            request = request.deadline(d);
-        }
-        if let Some(f) = filter.clone() {
-            request = request.filter(f);
-        }
-        let (hits, stats) = c.text_query(&request)?;
-        let out: Vec<Row> = hits
-            .into_iter()
-            .map(|h| Row::single(point_source(alias, c, h.point), Some(h.score)))
-            .collect();
-        ctx.record(
-            "TextSearch",
-            out.len(),
-            started,
-            format!(
-                "collection {}, BM25 top {k} (block-max WAND), field {}, filter {}; {} segments, {} postings scanned, {} blocks decoded, {} blocks skipped, {} documents scored",
-                c.name(),
-                text.field.as_deref().unwrap_or("all text fields"),
-                if filter_text.is_empty() { "none" } else { &filter_text },
-                stats.segments,
-                stats.postings_scanned,
-                stats.blocks_decoded,
-                stats.blocks_skipped,
-                stats.documents_scored
+            [_] => (
+                "VectorSearch",
+                format!(
+                    "collection {}, k {k}, quality {quality:?}, filter {filter_text}; {}: {} nodes visited, {} distance computations",
+                    c.name(),
+                    if search.exact {
+                        "exact scan"
+                    } else {
+                        "graph search"
+                    },
+                    search.nodes_visited,
+                    search.distance_computations
+                ),
             ),
-        );
+            _ => (
+                "HybridSearch",
+                format!(
+                    "collection {}, k {k}, legs [{}] fused by {}, each leg under filter {filter_text}",
+                    c.name(),
+                    names.join(", "),
+                    request.fusion.name(),
+                ),
+            ),
+        };
+        ctx.record(step, out.len(), started, detail);
         out
     } else if let Some(ids) = &plan.ids {
         let mut wanted = Vec::new();
@@ -323,4 +308,42 @@ pub(crate) fn join_rows(
         ),
     );
     Ok(out)
+}
+
+/// `similarity() op t` folded into a single dense search as its score threshold.
+fn similarity_threshold(
+    ctx: &Context,
+    c: &VectorCollection,
+    request: SearchRequest,
+    op: CompareOp,
+    value: &nearstore_ql::ast::Expr,
+) -> Result<SearchRequest> {
+    let t = json_of(ctx, value)?
+        .as_f64()
+        .ok_or_else(|| Error::InvalidArgument("a similarity threshold must be a number".into()))?
+        as f32;
+    let metric = c.config().metric;
+    let minimum = matches!(op, CompareOp::Gt | CompareOp::GtEq);
+    if minimum != metric.is_similarity() {
+        return Err(Error::InvalidArgument(format!(
+            "similarity() on a {} collection is a {}: compare it with {}",
+            metric.name(),
+            if metric.is_similarity() {
+                "similarity"
+            } else {
+                "distance"
+            },
+            if metric.is_similarity() {
+                "> or >="
+            } else {
+                "< or <="
+            }
+        )));
+    }
+    // `similarity() > t` / `< t` exclude a score of exactly `t`.
+    Ok(if matches!(op, CompareOp::Gt | CompareOp::Lt) {
+        request.score_threshold_exclusive(t)
+    } else {
+        request.score_threshold(t)
+    })
 }

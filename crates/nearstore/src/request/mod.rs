@@ -8,12 +8,16 @@
 //! final hits only. The deadline is checked by every loop that can run long.
 
 mod deadline;
+pub(crate) mod fusion;
+pub(crate) mod legs;
 mod quality;
 mod scroll;
 pub(crate) mod window;
 
 pub(crate) use deadline::check as check_deadline;
 pub use deadline::{Clock, Deadline, SteppingClock, SystemClock};
+pub use fusion::{DEFAULT_RRF_K, FusionStrategy, LegScore};
+pub use legs::{LEG_DEPTH_FACTOR, Leg, LegQuery, MIN_WINDOW_FOR_LEGS};
 pub use quality::{SEARCH_QUALITY_NAMES, parse_search_quality, search_quality_names};
 pub use scroll::{Direction, MAX_SCROLL_LIMIT, OrderBy, ScrollCursor, ScrollRequest};
 
@@ -26,7 +30,7 @@ pub const MAX_SEARCH_RESULTS: usize = 100_000;
 /// The text leg of a search: a full-text query ranked by BM25 (syntax in
 /// `nearstore_text`'s query module: words OR-ed, `"phrases"`, `+required`, `-excluded`,
 /// `field:word`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct TextLeg {
     /// The query text.
     pub query: String,
@@ -37,9 +41,12 @@ pub struct TextLeg {
 
 /// A search: what to look for, how many, which points qualify, what to return.
 ///
-/// Two legs exist: the dense vector (`vector`, non-empty) and the text query (`text`). A
-/// request runs exactly one of them: a request carrying both fails with
-/// [`crate::Error::Unsupported`] (fusing them is not supported yet), never by ignoring one.
+/// Its legs: the dense vector (`vector`, non-empty, on the vector named `using`), the text
+/// query (`text`), and any further `legs` (see [`Leg`]). A request with one leg returns that
+/// leg's scores; a request with several (hybrid: e.g. a vector and a text query) runs each
+/// leg under the same filter, fuses their lists by `fusion` (default RRF, `k` = 60) and
+/// returns the fused scores (higher is better) with each leg's score and rank
+/// ([`crate::SearchResult::legs`]). Limit, offset and threshold apply to the fused list.
 ///
 /// ```
 /// # use nearstore::{SearchRequest, Filter, SearchQuality};
@@ -56,8 +63,14 @@ pub struct TextLeg {
 pub struct SearchRequest {
     /// The query vector (empty in a text-only request).
     pub vector: Vec<f32>,
+    /// The dense vector `vector` searches (default `""`: the collection's default vector).
+    pub using: String,
     /// The text leg (default none).
     pub text: Option<TextLeg>,
+    /// Further legs (default none).
+    pub legs: Vec<Leg>,
+    /// How several legs' lists are fused (default RRF with `k` = 60).
+    pub fusion: FusionStrategy,
     /// How many results (default 10).
     pub limit: usize,
     /// How many of the best results to skip first (default 0).
@@ -84,7 +97,10 @@ impl SearchRequest {
     pub fn new(vector: &[f32]) -> Self {
         SearchRequest {
             vector: vector.to_vec(),
+            using: String::new(),
             text: None,
+            legs: Vec::new(),
+            fusion: FusionStrategy::default(),
             limit: 10,
             offset: 0,
             filter: None,

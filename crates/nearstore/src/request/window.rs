@@ -3,8 +3,26 @@
 
 use nearstore_index::SearchHit;
 
+use super::fusion::FusedHit;
 use super::{MAX_SEARCH_RESULTS, SearchRequest};
 use crate::error::{Error, Result};
+
+/// A ranked hit the window can cut: it has a score.
+pub(crate) trait Scored {
+    fn score(&self) -> f32;
+}
+
+impl Scored for SearchHit {
+    fn score(&self) -> f32 {
+        self.score
+    }
+}
+
+impl Scored for FusedHit {
+    fn score(&self) -> f32 {
+        self.score
+    }
+}
 
 /// Which ranked hits a search returns: drop those past the threshold, skip `offset`, keep
 /// `limit`. Hits arrive best first, so the threshold cuts a suffix and commutes with the
@@ -20,6 +38,8 @@ pub(crate) struct ResultWindow {
 }
 
 impl ResultWindow {
+    /// The window of `request` over hits ranked in that direction (a fused list is always
+    /// higher-is-better).
     pub(crate) fn of(request: &SearchRequest, higher_is_better: bool) -> Self {
         ResultWindow {
             offset: request.offset,
@@ -63,9 +83,9 @@ impl ResultWindow {
     }
 
     /// The window over `hits` (ranked best first).
-    pub(crate) fn apply(&self, hits: Vec<SearchHit>) -> Vec<SearchHit> {
+    pub(crate) fn apply<H: Scored>(&self, hits: Vec<H>) -> Vec<H> {
         hits.into_iter()
-            .take_while(|h| self.keeps(h.score))
+            .take_while(|h| self.keeps(h.score()))
             .skip(self.offset)
             .take(self.limit)
             .collect()

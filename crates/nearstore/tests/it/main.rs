@@ -11,6 +11,7 @@ mod conformance;
 mod corruption;
 mod database;
 mod filters;
+mod hybrid;
 mod kill9;
 mod payload_ops;
 mod points;

@@ -108,15 +108,19 @@ fn filtered_text_search_is_never_short_and_windows_apply() {
 }
 
 #[test]
-fn a_request_with_a_vector_and_text_is_refused_not_half_run() {
+fn a_request_with_a_vector_and_text_is_hybrid_with_rrf() {
     let (_dir, db) = temp_db();
     let c = create(&db, Some(TextIndexConfig::default()));
     corpus(&c);
-    let err = c
-        .query(SearchRequest::new(&[0.0, 0.0]).text_query("quick"))
-        .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
-    assert!(err.to_string().contains("hybrid fusion"), "{err}");
+    let hits = c
+        .query(SearchRequest::new(&[3.0, 1.0]).text_query("quick"))
+        .unwrap();
+    // Point 3 is first in both legs: 2 / 61; every point is found by the dense leg.
+    assert_eq!(hits[0].point.id, 3);
+    assert!((hits[0].score - 2.0 / 61.0).abs() < 1e-6);
+    assert_eq!(hits[0].legs.len(), 2);
+    assert_eq!(hits.len(), 4);
+    assert!(hits.iter().all(|h| !h.legs.is_empty()));
 }
 
 #[test]

@@ -1,0 +1,1 @@
+create graph collection g (dimension = 4, metric = 'cosine') schemaless

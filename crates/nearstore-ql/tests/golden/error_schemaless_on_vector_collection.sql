@@ -1,0 +1,1 @@
+CREATE COLLECTION c (dimension = 4) SCHEMALESS

@@ -1,0 +1,1 @@
+MATCH (n:Person|Company:Active {name: 'Acme'})-[r:KNOWS|LIKES]-(m:A|B|C) RETURN n, m

@@ -1,0 +1,272 @@
+//! The one search path: request -> legs -> fusion -> result window -> points.
+//!
+//! `Collection::ranked` runs every [`SearchRequest`]: it checks each leg before any work
+//! (unknown vector name, wrong dimension, no text index, fusion weights), resolves the
+//! filter once to the exact id bitmap (`resolve_filter`), runs each leg under that bitmap
+//! (the dense index's exact-scan-or-graph choice, the text index's block-max WAND), and
+//! either keeps the single leg's list as it is or fuses the lists
+//! (`request::fusion::fuse`). [`ResultWindow`] then applies threshold, offset and limit;
+//! payloads and vectors are read for the window's hits only (`results`). So a fused request
+//! never returns a point that fails its filter, whichever leg found it, and never filters
+//! after fusing.
+
+use rayon::prelude::*;
+use roaring::RoaringTreemap;
+
+use super::{Collection, VectorCollection};
+use crate::error::{Error, Result};
+use crate::plan::BitmapAllowList;
+use crate::point::SearchResult;
+use crate::request::fusion::{FusedHit, LegList, fuse};
+use crate::request::legs::{LegRef, leg_depth};
+use crate::request::window::ResultWindow;
+use crate::request::{Deadline, FusionStrategy, Leg, SearchRequest, check_deadline};
+use nearstore_filter::Filter;
+use nearstore_index::{AllowList, SearchHit, SearchQuality};
+use nearstore_text::SearchStats;
+
+/// The ranked hits of a request after its window, and what its first text leg did.
+#[derive(Debug, Default)]
+pub(crate) struct Ranked {
+    pub hits: Vec<FusedHit>,
+    pub text_stats: Option<SearchStats>,
+}
+
+/// One leg's hits (best first) and direction.
+struct LegHits {
+    hits: Vec<SearchHit>,
+    higher_is_better: bool,
+    text_stats: Option<SearchStats>,
+}
+
+impl Collection {
+    /// Checks a leg before anything runs; returns its score direction.
+    fn check_leg(&self, leg: LegRef<'_>) -> Result<bool> {
+        match leg {
+            LegRef::Dense { using, vector } => {
+                self.check_dense_name(using)?;
+                self.check_vector(0, vector)?;
+                Ok(self.config.metric.is_similarity())
+            }
+            LegRef::Text(t) => {
+                let st = self.state.read();
+                let Some(text) = st.text.as_ref() else {
+                    return Err(self.no_text_index(None));
+                };
+                if let Some(field) = &t.field
+                    && !text.has_field(field)
+                {
+                    return Err(self.no_text_index(Some(field)));
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    /// Refuses a dense vector name the collection does not have.
+    fn check_dense_name(&self, using: &str) -> Result<()> {
+        if using.is_empty() {
+            return Ok(());
+        }
+        Err(Error::UnknownVector {
+            collection: self.name.clone(),
+            name: using.to_owned(),
+        })
+    }
+
+    /// The hits of `request` through its window (see the module docs).
+    pub(crate) fn ranked(&self, request: &SearchRequest) -> Result<Ranked> {
+        self.check_open()?;
+        let legs = request.leg_refs();
+        if legs.is_empty() {
+            // No vector and no text: the empty vector is the wrong dimension.
+            self.check_vector(0, &request.vector)?;
+        }
+        let mut directions = Vec::with_capacity(legs.len());
+        for (leg, _) in &legs {
+            directions.push(self.check_leg(*leg)?);
+        }
+        let fused = legs.len() > 1;
+        if fused {
+            request.fusion.validate(legs.len())?;
+        }
+        let higher_is_better = fused || directions.first().copied().unwrap_or(true);
+        let window = ResultWindow::of(request, higher_is_better);
+        let depth = window.checked_depth()?;
+        if request.limit == 0 {
+            return Ok(Ranked::default());
+        }
+        let deadline = request.deadline.as_ref();
+        check_deadline(deadline, "search")?;
+        let allowed = match &request.filter {
+            Some(f) => Some(self.resolve_filter(f, deadline)?),
+            None => None,
+        };
+        check_deadline(deadline, "search")?;
+        let run = |(leg, own): &(LegRef<'_>, Option<usize>)| {
+            let d = if fused { leg_depth(depth, *own) } else { depth };
+            self.run_leg(*leg, d, allowed.as_ref(), request)
+        };
+        let lists: Vec<LegHits> = if fused {
+            legs.par_iter().map(run).collect::<Result<_>>()?
+        } else {
+            legs.iter().map(run).collect::<Result<_>>()?
+        };
+        let text_stats = lists.iter().find_map(|l| l.text_stats);
+        let hits = if fused {
+            let lists: Vec<LegList> = lists
+                .into_iter()
+                .map(|l| LegList {
+                    hits: l.hits.into_iter().map(|h| (h.id, h.score)).collect(),
+                    higher_is_better: l.higher_is_better,
+                })
+                .collect();
+            fuse(&request.fusion, &lists)
+        } else {
+            lists
+                .into_iter()
+                .flat_map(|l| l.hits)
+                .map(|h| FusedHit {
+                    id: h.id,
+                    score: h.score,
+                    legs: Vec::new(),
+                })
+                .collect()
+        };
+        Ok(Ranked {
+            hits: window.apply(hits),
+            text_stats,
+        })
+    }
+
+    /// One leg's hits, `depth` deep, among `allowed` ids (every live id when `None`).
+    fn run_leg(
+        &self,
+        leg: LegRef<'_>,
+        depth: usize,
+        allowed: Option<&RoaringTreemap>,
+        request: &SearchRequest,
+    ) -> Result<LegHits> {
+        let deadline = request.deadline.as_ref();
+        match leg {
+            LegRef::Dense { vector, .. } => {
+                let allow = allowed.map(BitmapAllowList::new);
+                let quality = match request.quality {
+                    SearchQuality::Balanced => {
+                        SearchQuality::Ef(self.ef_search.load(std::sync::atomic::Ordering::Acquire))
+                    }
+                    q => q,
+                };
+                let stop = || deadline.is_some_and(Deadline::is_expired);
+                let hits = self
+                    .index
+                    .search_until(
+                        vector,
+                        depth,
+                        quality,
+                        allow.as_ref().map(|a| a as &dyn AllowList),
+                        &stop,
+                    )?
+                    .ok_or_else(|| {
+                        Error::Cancelled("search cancelled: it ran past its deadline".into())
+                    })?;
+                Ok(LegHits {
+                    hits,
+                    higher_is_better: self.config.metric.is_similarity(),
+                    text_stats: None,
+                })
+            }
+            LegRef::Text(t) => {
+                let (hits, stats) = self.text_leg_hits(t, depth, allowed, deadline)?;
+                Ok(LegHits {
+                    hits,
+                    higher_is_better: true,
+                    text_stats: Some(stats),
+                })
+            }
+        }
+    }
+
+    /// The hits for `request` (ids and scores only), through its result window.
+    pub(crate) fn search_hits(&self, request: &SearchRequest) -> Result<Vec<SearchHit>> {
+        Ok(self
+            .ranked(request)?
+            .hits
+            .into_iter()
+            .map(|h| SearchHit {
+                id: h.id,
+                score: h.score,
+            })
+            .collect())
+    }
+
+    pub(crate) fn query(&self, request: &SearchRequest) -> Result<Vec<SearchResult>> {
+        let ranked = self.ranked(request)?;
+        self.results(ranked.hits, request)
+    }
+
+    /// The points of ranked hits, with what the request asked for.
+    pub(crate) fn results(
+        &self,
+        hits: Vec<FusedHit>,
+        request: &SearchRequest,
+    ) -> Result<Vec<SearchResult>> {
+        let mut out = Vec::with_capacity(hits.len());
+        for h in hits {
+            // A point deleted between the search and this read is left out.
+            if let Some(point) = self.point(h.id, request.with_vector, request.with_payload)? {
+                out.push(SearchResult {
+                    point,
+                    score: h.score,
+                    legs: h.legs,
+                });
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl VectorCollection {
+    /// Dense + BM25 hybrid search (the reference's `hybrid_search`): the `k` best points by
+    /// relative-score fusion of the nearest neighbours of `vector` and the BM25 ranking of
+    /// `text`, the dense side weighted `alpha` and the text side `1 - alpha` (default 0.5).
+    /// A shorthand for a [`SearchRequest`] with both legs.
+    pub fn hybrid_search(
+        &self,
+        vector: &[f32],
+        text: &str,
+        k: usize,
+        alpha: Option<f32>,
+    ) -> Result<Vec<SearchResult>> {
+        let alpha = alpha.unwrap_or(0.5);
+        if !(0.0..=1.0).contains(&alpha) {
+            return Err(Error::InvalidArgument(format!(
+                "hybrid_search alpha must be within 0..=1, got {alpha}"
+            )));
+        }
+        self.query(SearchRequest::new(vector).text_query(text).limit(k).fusion(
+            FusionStrategy::RelativeScore {
+                weights: vec![alpha, 1.0 - alpha],
+            },
+        ))
+    }
+
+    /// Several dense queries fused into one ranking (the reference's `multi_query_search`),
+    /// among the points matching `filter` when given (each query searches under it).
+    pub fn multi_query_search(
+        &self,
+        queries: &[Vec<f32>],
+        k: usize,
+        strategy: FusionStrategy,
+        filter: Option<&Filter>,
+    ) -> Result<Vec<SearchResult>> {
+        let mut request = SearchRequest::new(&[]).limit(k).fusion(strategy);
+        for q in queries {
+            request = request.leg(Leg::dense("", q));
+        }
+        if let Some(f) = filter {
+            request = request.filter(f.clone());
+        }
+        self.query(request)
+    }
+}
