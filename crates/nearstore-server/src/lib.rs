@@ -51,7 +51,7 @@
 //! | `POST /v1/collections/{name}/points/delete` | `{"ids": [...]}` or `{"filter": F}` | `{"deleted": n}` |
 //! | `POST /v1/collections/{name}/points/scroll` | `{"filter"?, "limit"?: 100, "cursor"?, "with_vector"?, "with_payload"?}` | `{"points", "next_cursor"}` |
 //! | `POST /v1/collections/{name}/points/count` | `{"filter"?}` | `{"count": n}` |
-//! | `POST /v1/collections/{name}/search` | `{"vector"` or `"text": {"query", "field"?}` (BM25; not both), `"limit"?: 10, "offset"?, "filter"?, "ef"? \| "quality"?: "fast"\|"balanced"\|"accurate"\|"perfect"\|"adaptive", "with_payload"?: true, "with_vector"?: false, "score_threshold"?}` | `{"results": [{"id", "score", "payload"?, "vector"?}]}` best first |
+//! | `POST /v1/collections/{name}/search` | `{"vector"` or `"text": {"query", "field"?}` (BM25; both: one hybrid request, RRF k = 60), `"limit"?: 10, "offset"?, "filter"?, "ef"? \| "quality"?: "fast"\|"balanced"\|"accurate"\|"perfect"\|"adaptive", "with_payload"?: true, "with_vector"?: false, "score_threshold"?}` | `{"results": [{"id", "score", "payload"?, "vector"?}]}` best first |
 //! | `POST /v1/collections/{name}/search/batch` | `{"searches": [search, ...]}` | `{"results": [[...], ...]}` |
 //! | `GET /v1/collections/{name}/text` | | `{"enabled", "fields": [{"name", "analyzer", "bm25"}], "stats": {"documents", ...}\|null}` |
 //! | `PUT /v1/collections/{name}/text` | `{"fields": [{"name", "analyzer"?: {"tokenizer", "lowercase", "ascii_folding", "stemmer", "stop_words", "min_token_chars", "max_token_chars"}, "bm25"?: {"k1", "b"}}]}` | the same as GET |
@@ -75,7 +75,9 @@
 //! `GET /collections/{name}/exists`, `PUT /collections/{name}/points` (`points` and
 //! `batch` forms, `?wait=` accepted), `POST /collections/{name}/points` (retrieve),
 //! `GET /collections/{name}/points/{id}`, `POST .../points/{query,query/batch,search,
-//! search/batch,scroll,count,delete}`, `PUT /collections/{name}/index` (keyword, integer,
+//! search/batch,scroll,count,delete}` (the Query API's `prefetch` + `fusion: rrf | dbsf`
+//! or `{"rrf": {"k"}}` is one engine request, one leg per prefetch: `qdrant::query_plan`),
+//! `PUT /collections/{name}/index` (keyword, integer,
 //! float, bool, and `text`: a full-text index, see `qdrant::text_index`),
 //! `DELETE /collections/{name}/index/{field}`, `POST .../points/batch` (upsert and delete
 //! operations in order), `POST .../points/recommend[/batch]` (average_vector strategy),
@@ -95,7 +97,8 @@
 //! [`Limits::max_json_width`] elements), both checked by a scan before parsing, points per
 //! upsert/get/delete and queries per batch (413, *while* parsing: the list stops one
 //! element past the limit), vector length (400, while parsing), vector dimension at create
-//! (400), per-request timeout (408), and a concurrency limit that sheds load with an
+//! (400), per-request timeout (408; Qdrant's `?timeout=` in seconds may shorten it for one request,
+//! `timeout=0` is 422), and a concurrency limit that sheds load with an
 //! immediate 503.
 //!
 //! Memory: all bodies in flight together may hold at most

@@ -10,7 +10,8 @@
 //! produced *and* that work has ended. Health, readiness and `/metrics` take no permit, so
 //! probes and scrapes still answer under overload.
 //!
-//! Memory: see [`budget`]. Timeout: at `request_timeout` the handler is dropped and the
+//! Memory: see [`budget`]. Timeout: at `request_timeout` (or the request's own shorter
+//! `?timeout=` in seconds, Qdrant's parameter) the handler is dropped and the
 //! answer is 408; for a write route whose write already reached the engine, the answer
 //! waits for that write to end and says whether it was applied (the `write` field of the
 //! error body, [`ticket::WriteOutcome`]).
@@ -22,6 +23,7 @@ use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::sync::Arc;
+use std::time::Duration;
 
 use crate::auth::{Access, route_access};
 use crate::error::Error;
@@ -30,6 +32,28 @@ use crate::state::AppState;
 /// Whether a route counts against the concurrency limit and the timeout.
 pub(crate) fn is_limited(state: &AppState, req: &Request, route: &str) -> bool {
     route_access(state, req.method(), route) != Access::Open && route != "/metrics"
+}
+
+/// The `timeout` query parameter Qdrant's routes take (whole seconds, at least 1): a
+/// request may shorten its own timeout, never lengthen the server's. `timeout=0` is 422 as
+/// in Qdrant, a value that is not a whole number 400.
+fn requested_timeout(query: Option<&str>) -> Result<Option<Duration>, Error> {
+    let Some(value) = query
+        .into_iter()
+        .flat_map(|q| q.split('&'))
+        .find_map(|pair| pair.strip_prefix("timeout="))
+    else {
+        return Ok(None);
+    };
+    match value.parse::<u64>() {
+        Ok(0) => Err(Error::validation(
+            "timeout: value 0 invalid, must be 1 or larger",
+        )),
+        Ok(seconds) => Ok(Some(Duration::from_secs(seconds))),
+        Err(_) => Err(Error::bad_request(format!(
+            "timeout must be a whole number of seconds, got {value:?}"
+        ))),
+    }
 }
 
 /// Middleware: sheds load beyond the concurrency limit, gives the request its ticket and
@@ -50,7 +74,10 @@ pub(crate) async fn shed_and_time(
             limit: state.limits.max_concurrent_requests,
         });
     };
-    let timeout = state.limits.request_timeout;
+    let timeout = match requested_timeout(req.uri().query())? {
+        Some(asked) => asked.min(state.limits.request_timeout),
+        None => state.limits.request_timeout,
+    };
     let writes = route_access(&state, req.method(), route) == Access::Write;
     let ticket = Arc::new(ticket::Ticket::new(
         slot,
@@ -64,5 +91,33 @@ pub(crate) async fn shed_and_time(
             after: timeout,
             write: ticket.outcome_after_timeout().await,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_timeout_parameter_shortens_and_zero_is_a_validation_error() {
+        assert_eq!(requested_timeout(None).unwrap(), None);
+        assert_eq!(requested_timeout(Some("wait=true")).unwrap(), None);
+        assert_eq!(
+            requested_timeout(Some("wait=true&timeout=5")).unwrap(),
+            Some(Duration::from_secs(5))
+        );
+        let zero = requested_timeout(Some("timeout=0")).unwrap_err();
+        assert_eq!(zero.status().as_u16(), 422);
+        assert!(
+            zero.to_string().contains("timeout: value 0 invalid"),
+            "{zero}"
+        );
+        assert_eq!(
+            requested_timeout(Some("timeout=soon"))
+                .unwrap_err()
+                .status()
+                .as_u16(),
+            400
+        );
     }
 }

@@ -6,7 +6,8 @@
 //! `{"status": {"error": "..."}}` with the server's status table. One unnamed dense vector
 //! per collection (`vectors: {size, distance}`, or the `""` name); any other vector name,
 //! sparse vectors and multi-vectors answer 400 "not supported". Ids: see [`ids`]; filters:
-//! see [`filter`]. Recommend: the average_vector strategy only ([`recommend`]). Routes
+//! see [`filter`]. Recommend: the average_vector strategy only ([`recommend`]). Every search (search, query
+//! with prefetch and fusion, recommend) is one engine request ([`query_plan`]). Routes
 //! outside the subset that clients commonly call (discover, groups, snapshots, aliases, vector edits, facets, cluster)
 //! answer 400 "... is not supported by NearStore".
 
@@ -19,6 +20,7 @@ pub(crate) mod model;
 pub(crate) mod payload;
 pub(crate) mod points;
 pub(crate) mod query;
+pub(crate) mod query_plan;
 pub(crate) mod recommend;
 pub(crate) mod request;
 pub(crate) mod schema;
@@ -263,7 +265,7 @@ pub(crate) fn routes() -> Vec<Route> {
             "/collections/{name}/points/query",
             Read,
             Q,
-            "Universal query (nearest vector or point id)",
+            "Universal query (nearest vector or point id; prefetch + fusion rrf | dbsf)",
             query::query,
         )
         .takes::<request::QueryPoints>()

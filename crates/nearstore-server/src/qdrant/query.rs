@@ -6,7 +6,7 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Path, State};
 use axum::http::Method;
 use axum::response::Response;
-use nearstore::{Deadline, Filter, Point, SearchQuality, SearchRequest, VectorCollection};
+use nearstore::{Deadline, Point, VectorCollection};
 
 use crate::body::{Typed, qdrant_ok};
 use crate::error::{Error, Result, blocking};
@@ -15,158 +15,18 @@ use crate::qdrant::answer::{
     QueryBatchResponse, QueryResponse, ScoredPoint, ScoredPoints, ScoredPointsBatch,
 };
 use crate::qdrant::collection;
-use crate::qdrant::filter::from_raw;
-use crate::qdrant::ids::ExtId;
-use crate::qdrant::points::{PayloadSel, scored};
-use crate::qdrant::request::{
-    QueryBatch, QueryInput, QueryPoints, SearchBatch, SearchParams, SearchPoints, VectorInput,
-    WithPayload, WithVector, refuse_set,
-};
+use crate::qdrant::points::scored;
+use crate::qdrant::query_plan::{Search, engine_request};
+use crate::qdrant::request::{QueryBatch, QueryPoints, SearchBatch, SearchPoints};
 use crate::state::AppState;
 
-/// What to search for.
-#[derive(Debug)]
-pub(crate) enum Target {
-    Vector(Vec<f32>),
-    /// The vector of an existing point.
-    Point(ExtId),
-}
-
-/// One search, from either request shape.
-#[derive(Debug)]
-pub(crate) struct Search {
-    pub(crate) target: Target,
-    pub(crate) filter: Option<Filter>,
-    pub(crate) limit: usize,
-    pub(crate) offset: usize,
-    pub(crate) payload: PayloadSel,
-    pub(crate) vector: bool,
-    pub(crate) score_threshold: Option<f32>,
-    pub(crate) quality: Option<SearchQuality>,
-}
-
-/// Refuses a vector name other than the unnamed vector's (`""`).
-fn unnamed_only(name: Option<&str>) -> Result<()> {
-    match name {
-        None | Some("") => Ok(()),
-        Some(other) => Err(Error::not_supported(format!(
-            "named vectors ({other:?}; only the default unnamed vector \"\")"
-        ))),
-    }
-}
-
-fn target(v: VectorInput) -> Result<Target> {
-    match v {
-        VectorInput::Dense(v) => Ok(Target::Vector(v)),
-        VectorInput::Id(id) => Ok(Target::Point(ExtId::parse(&id)?)),
-        VectorInput::Sparse(_) => Err(Error::not_supported(
-            "sparse vectors (this collection has none)",
-        )),
-    }
-}
-
-impl SearchPoints {
-    /// The one search this body asks for.
-    pub(crate) fn into_search(self) -> Result<Search> {
-        refuse_set(&[("shard_key", self.shard_key.as_ref())])?;
-        unnamed_only(self.vector.name.as_deref())?;
-        let target = match self.vector.vector {
-            VectorInput::Id(_) => {
-                return Err(Error::bad_request(
-                    "\"vector\" must be a list of numbers (use points/query to search by id)",
-                ));
-            }
-            v => target(v)?,
-        };
-        Ok(Search {
-            target,
-            filter: from_raw(self.filter.as_deref())?,
-            limit: self.limit.unwrap_or(10),
-            offset: self.offset.unwrap_or(0),
-            payload: WithPayload::selection(self.with_payload.as_ref(), false),
-            vector: WithVector::unnamed(self.with_vector.as_ref()),
-            score_threshold: self.score_threshold,
-            quality: SearchParams::quality(self.params.as_ref())?,
-        })
-    }
-}
-
-impl QueryPoints {
-    /// The one search this body asks for.
-    pub(crate) fn into_search(self) -> Result<Search> {
-        refuse_set(&[
-            ("shard_key", self.shard_key.as_ref()),
-            ("lookup_from", self.lookup_from.as_ref()),
-        ])?;
-        if self.prefetch.as_ref().is_some_and(|p| !p.0.is_empty()) {
-            return Err(Error::not_supported("prefetch"));
-        }
-        unnamed_only(self.using.as_deref())?;
-        let target = match self.query {
-            None => {
-                return Err(Error::not_supported(
-                    "a query without \"query\" (use points/scroll)",
-                ));
-            }
-            Some(QueryInput::Nearest(v)) => target(v)?,
-            Some(QueryInput::Fusion(_)) => {
-                return Err(Error::bad_request("a fusion query needs prefetches"));
-            }
-            Some(QueryInput::Unsupported(what)) => return Err(Error::not_supported(what)),
-        };
-        Ok(Search {
-            target,
-            filter: from_raw(self.filter.as_deref())?,
-            limit: self.limit.unwrap_or(10),
-            offset: self.offset.unwrap_or(0),
-            payload: WithPayload::selection(self.with_payload.as_ref(), false),
-            vector: WithVector::unnamed(self.with_vector.as_ref()),
-            score_threshold: self.score_threshold,
-            quality: SearchParams::quality(self.params.as_ref())?,
-        })
-    }
-}
-
-/// Runs one search: builds the engine's request (filter, window, quality) and runs it.
+/// Runs one search: the one engine request for it, with the request's deadline.
 fn execute(
     c: &VectorCollection,
     s: Search,
     deadline: Option<Deadline>,
 ) -> Result<Vec<(Point, f32)>> {
-    let vector = match s.target {
-        Target::Vector(v) => v,
-        Target::Point(id) => match c.get(&[id.internal()])?.into_iter().next().flatten() {
-            Some(p) => p.vector,
-            None => {
-                return Err(Error::NotFound(format!(
-                    "no point with id {} to query by",
-                    id.to_json()
-                )));
-            }
-        },
-    };
-    // Qdrant answers a limit beyond the collection's size with every point; the engine
-    // refuses a limit above its own maximum, so the window is clamped to the points stored.
-    let stored = c.len();
-    let offset = s.offset.min(stored);
-    let limit = match s.limit {
-        0 => 0,
-        l => l.min(stored - offset).max(1),
-    };
-    let mut r = SearchRequest::new(&vector)
-        .limit(limit)
-        .offset(offset)
-        .with_payload(true)
-        .with_vector(s.vector);
-    if let Some(f) = s.filter {
-        r = r.filter(f);
-    }
-    if let Some(q) = s.quality {
-        r = r.quality(q);
-    }
-    if let Some(t) = s.score_threshold {
-        r = r.score_threshold(t);
-    }
+    let mut r = engine_request(c, s)?;
     if let Some(d) = deadline {
         r = r.deadline(d);
     }

@@ -20,7 +20,8 @@ use crate::qdrant::collection;
 use crate::qdrant::filter::from_raw;
 use crate::qdrant::ids::ExtId;
 use crate::qdrant::model::{Example, RecommendBatch, RecommendRequest};
-use crate::qdrant::query::{Search, Target, run};
+use crate::qdrant::query::run;
+use crate::qdrant::query_plan::{Search, Target};
 use crate::qdrant::request::{SearchParams, WithPayload, WithVector};
 use crate::state::AppState;
 
@@ -116,7 +117,7 @@ async fn recommend_one(
         })
     };
     let search = Search {
-        target: Target::Vector(target),
+        target: Target::vector(target),
         filter,
         limit: r.limit.unwrap_or(10),
         offset: r.offset.unwrap_or(0),

@@ -22,8 +22,8 @@ use crate::model::RawJson;
 use crate::qdrant::model::{IdIn, is_set};
 use crate::qdrant::points::PayloadSel;
 use crate::qdrant::schema::{
-    FilterSchema, NamedVectorSchema, OrderBySchema, PointIdSchema, QueryInputSchema,
-    WithPayloadSchema, WithVectorSchema,
+    FilterSchema, NamedVectorSchema, OrderBySchema, PointIdSchema, PrefetchesSchema,
+    QueryInputSchema, WithPayloadSchema, WithVectorSchema,
 };
 
 /// `with_payload`: a flag, a list of (dotted) fields, `{"include": [..]}` or
@@ -378,10 +378,21 @@ pub(crate) struct SearchBatch {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub(crate) enum Fusion {
-    /// Reciprocal rank fusion.
+    /// Reciprocal rank fusion (`k` = 60).
     Rrf,
     /// Distribution-based score fusion.
     Dbsf,
+    /// Reciprocal rank fusion with its `k` (`{"rrf": {"k": n}}`).
+    #[serde(skip)]
+    RrfK(u32),
+}
+
+/// `{"rrf": {"k": n}}`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RrfParams {
+    #[serde(default)]
+    k: Option<u32>,
 }
 
 /// `query` of the Query API.
@@ -430,6 +441,13 @@ impl<'de> Deserialize<'de> for QueryInput {
                             nearest = Some(map.next_value::<VectorInput>()?);
                         }
                         "fusion" if fusion.is_none() => fusion = Some(map.next_value::<Fusion>()?),
+                        "rrf" if fusion.is_none() => {
+                            let p = map.next_value::<RrfParams>()?;
+                            fusion = Some(match p.k {
+                                Some(k) => Fusion::RrfK(k),
+                                None => Fusion::Rrf,
+                            });
+                        }
                         "text" | "image" | "object" | "model" => return Err(inference_error()),
                         other => {
                             // Options beside the target (`mmr`) and other query kinds
@@ -497,13 +515,9 @@ impl<'de> Deserialize<'de> for Prefetches {
 /// One prefetch of the Query API: a sub-query whose results the outer query fuses.
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = QdrantPrefetch)]
-#[expect(
-    dead_code,
-    reason = "read by the Query API's prefetch translation (to come)"
-)]
 pub(crate) struct Prefetch {
     #[serde(default)]
-    #[schema(value_type = Option<Vec<Prefetch>>, no_recursion)]
+    #[schema(value_type = Option<PrefetchesSchema>, no_recursion)]
     pub(crate) prefetch: Option<Prefetches>,
     #[serde(default)]
     #[schema(value_type = Option<QueryInputSchema>)]
@@ -530,7 +544,7 @@ pub(crate) struct Prefetch {
 #[schema(as = QdrantQueryPoints)]
 pub(crate) struct QueryPoints {
     #[serde(default)]
-    #[schema(value_type = Option<Vec<Prefetch>>)]
+    #[schema(value_type = Option<PrefetchesSchema>)]
     pub(crate) prefetch: Option<Prefetches>,
     #[serde(default)]
     #[schema(value_type = Option<QueryInputSchema>)]

@@ -199,8 +199,8 @@ json_schema!(
 );
 
 json_schema!(
-    /// `query` of the Query API: a vector or point id (nearest), `{"nearest": ..}` or
-    /// `{"fusion": "rrf" | "dbsf"}`.
+    /// `query` of the Query API: a vector or point id (nearest), `{"nearest": ..}`,
+    /// `{"fusion": "rrf" | "dbsf"}` or `{"rrf": {"k": n}}`.
     QueryInputSchema,
     "QueryInput",
     json!({
@@ -219,9 +219,33 @@ json_schema!(
                 "required": ["fusion"],
                 "properties": {"fusion": {"enum": ["rrf", "dbsf"]}},
             },
+            {
+                "type": "object",
+                "required": ["rrf"],
+                "properties": {
+                    "rrf": {
+                        "type": "object",
+                        "properties": {"k": {"type": ["integer", "null"], "minimum": 0}},
+                    },
+                },
+            },
         ],
     }),
     [VectorInputSchema]
+);
+
+json_schema!(
+    /// `prefetch`: one prefetch or a list of them.
+    PrefetchesSchema,
+    "QdrantPrefetches",
+    json!({
+        "oneOf": [
+            {"type": "null"},
+            reference("QdrantPrefetch"),
+            {"type": "array", "items": reference("QdrantPrefetch")},
+        ],
+    }),
+    [crate::qdrant::request::Prefetch]
 );
 
 json_schema!(

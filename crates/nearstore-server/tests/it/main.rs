@@ -11,6 +11,7 @@ mod qdrant;
 mod qdrant_conformance;
 mod qdrant_openapi;
 mod qdrant_payload;
+mod qdrant_query;
 mod qdrant_requests;
 mod qdrant_routes;
 mod shutdown;

@@ -426,16 +426,6 @@ async fn unsupported_features_say_not_supported() {
         (
             "POST",
             "/collections/qc/points/query",
-            json!({"query": [1, 0, 0], "using": "image"}),
-        ),
-        (
-            "POST",
-            "/collections/qc/points/query",
-            json!({"prefetch": [{"query": [1, 0, 0]}], "query": {"fusion": "rrf"}}),
-        ),
-        (
-            "POST",
-            "/collections/qc/points/query",
             json!({"query": {"recommend": {"positive": [1]}}}),
         ),
         (
@@ -465,4 +455,16 @@ async fn unsupported_features_say_not_supported() {
             "{method} {path}: {b}"
         );
     }
+    // A vector name the collection lacks: the engine's own 400 naming it.
+    let (st, b) = s
+        .post(
+            "/collections/qc/points/query",
+            json!({"query": [1, 0, 0], "using": "image"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+    assert!(
+        error_message(&b).contains("no vector named \"image\""),
+        "{b}"
+    );
 }

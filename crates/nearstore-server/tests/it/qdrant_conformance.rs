@@ -135,6 +135,31 @@ async fn invalid_settings_are_422() {
         )
         .await;
     assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    // Qdrant's `timeout` query parameter: 0 is a validation error, a positive value is
+    // accepted (it can only shorten the server's timeout).
+    let (st, b) = s
+        .put(
+            "/collections/t?timeout=0",
+            json!({"vectors": {"size": 2, "distance": "Dot"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(
+        b["status"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("timeout: value 0 invalid"),
+        "{b}"
+    );
+    let (st, b) = s.get("/collections/t/exists").await;
+    assert_eq!(ok(st, &b)["exists"], json!(false));
+    let (st, b) = s
+        .put(
+            "/collections/t?timeout=5",
+            json!({"vectors": {"size": 2, "distance": "Dot"}}),
+        )
+        .await;
+    ok(st, &b);
     // hnsw_config.ef_construct below 4 is a validation error naming the field.
     for hnsw in [
         json!({"hnsw_config": {"ef_construct": 0}}),

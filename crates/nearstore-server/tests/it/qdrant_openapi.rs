@@ -128,9 +128,13 @@ async fn live_answers_of_every_qdrant_route_match_the_document() {
             Method::POST,
             "/collections/q/points/query/batch".into(),
             "/collections/{name}/points/query/batch",
-            Some(
-                json!({"searches": [{"query": 1}, {"query": [0.0, 1.0], "score_threshold": 0.1}]}),
-            ),
+            Some(json!({"searches": [
+                {"query": 1},
+                {"query": [0.0, 1.0], "score_threshold": 0.1},
+                {"prefetch": [{"query": [1.0, 0.0], "limit": 5}, {"query": 1, "using": ""}],
+                 "query": {"fusion": "dbsf"}},
+                {"prefetch": {"query": [1.0, 0.0]}, "query": {"rrf": {"k": 30}}},
+            ]})),
         ),
         (
             Method::POST,

@@ -148,11 +148,22 @@ async fn native_text_search_returns_the_engine_ids_and_scores() {
 #[tokio::test]
 async fn a_text_search_is_refused_clearly_when_it_cannot_run() {
     let (s, _db) = with_corpus().await;
+    // A vector and a text query together are one hybrid request (the engine fuses the two
+    // legs with RRF, k = 60): every fused score is at most 2 / 61.
+    let (st, b) = s
+        .post(
+            "/v1/collections/t/search",
+            json!({"vector": [1.0, 0.0], "text": {"query": "dog"}, "limit": 3}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{b}");
+    let results = b["results"].as_array().unwrap();
+    assert_eq!(results.len(), 3, "{b}");
+    for r in results {
+        let score = r["score"].as_f64().unwrap();
+        assert!(score > 0.0 && score <= 2.0 / 61.0 + 1e-6, "{b}");
+    }
     let cases = [
-        (
-            json!({"vector": [1.0, 0.0], "text": {"query": "dog"}}),
-            "not supported",
-        ),
         (json!({"limit": 3}), "give a \"vector\""),
         (
             json!({"text": {"query": "dog"}, "quality": "fast"}),

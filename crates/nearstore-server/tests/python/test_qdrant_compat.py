@@ -116,10 +116,10 @@ def test_points_roundtrip(client):
     assert client.count(name).count == 2
     assert sorted(str(r.id) for r in client.scroll(name, limit=10)[0]) == sorted(["2", u2])
 
-    # unsupported features answer 400 with a clear message
+    # a vector name the collection lacks answers 400 naming it
     with pytest.raises(Exception) as err:
         client.query_points(name, query=vec(1), using="image")
-    assert "not supported" in str(err.value)
+    assert "no vector named" in str(err.value) and "image" in str(err.value)
     client.delete_collection(name)
 
 
@@ -347,4 +347,48 @@ def test_payload_operations(client):
         wait=True,
     )
     assert payloads() == [{"s": 1}, {}, {}]
+    client.delete_collection(name)
+
+
+def test_prefetch_with_rrf_and_dbsf(client):
+    """qdrant-client's hybrid query shape over dense legs: prefetch + fusion, one engine request."""
+    name = "py_fusion"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(name, vectors_config=models.VectorParams(size=DIM, distance=models.Distance.DOT))
+    client.upsert(
+        name,
+        points=[models.PointStruct(id=i, vector=vec(i), payload={"even": i % 2 == 0}) for i in range(20)],
+        wait=True,
+    )
+    even = models.Filter(must=[models.FieldCondition(key="even", match=models.MatchValue(value=True))])
+    for fusion in (models.Fusion.RRF, models.Fusion.DBSF):
+        res = client.query_points(
+            name,
+            prefetch=[
+                models.Prefetch(query=vec(3), limit=5, filter=even),
+                models.Prefetch(query=vec(8), limit=5, filter=even),
+            ],
+            query=models.FusionQuery(fusion=fusion),
+            limit=6,
+            with_payload=True,
+        ).points
+        assert 1 <= len(res) <= 6
+        assert all(p.payload["even"] for p in res)
+        scores = [p.score for p in res]
+        assert scores == sorted(scores, reverse=True)
+        # Each prefetch alone: the fused list holds only their points.
+        legs = set()
+        for q in (vec(3), vec(8)):
+            alone = client.query_points(name, query=q, limit=5, query_filter=even).points
+            legs.update(p.id for p in alone)
+        assert {p.id for p in res} <= legs
+    # RRF: a point ranked first by both legs scores 2 / (60 + 1).
+    res = client.query_points(
+        name,
+        prefetch=[models.Prefetch(query=vec(3), limit=3), models.Prefetch(query=vec(3), limit=3)],
+        query=models.FusionQuery(fusion=models.Fusion.RRF),
+        limit=1,
+    ).points
+    assert abs(res[0].score - 2 / 61) < 1e-6
     client.delete_collection(name)

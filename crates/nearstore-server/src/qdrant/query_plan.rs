@@ -1,0 +1,364 @@
+//! Qdrant searches as ONE engine [`SearchRequest`] each: `points/search`, `points/query`
+//! (with `prefetch` and `fusion`) and recommend all become a [`Search`], and
+//! [`engine_request`] turns a [`Search`] into the engine's request. Nothing here ranks,
+//! merges or windows: the legs, their fusion, the filter and the window are the engine's.
+//!
+//! The Query API maps onto the engine's request like this:
+//!
+//! | Qdrant | engine |
+//! |---|---|
+//! | `query: [..]` / `{"nearest": [..]}` / a point id, `using` | one dense leg on the vector `using` names |
+//! | `prefetch: [p1, p2, ..]` + `query: {"fusion": "rrf" \| "dbsf"}` (or `{"rrf": {"k"}}`) | one leg per prefetch (its `query`, `using`, `limit`: default 10 as in Qdrant), `FusionStrategy::Rrf` / `Dbsf` |
+//! | `filter` (outer) and each prefetch's `filter` | the request's one filter, applied inside every leg: the outer filter and the prefetches' filter and-ed, when every prefetch has the same filter |
+//! | `params` (outer or a prefetch's) | the request's search quality, when they agree |
+//! | `limit`, `offset`, `score_threshold` (outer) | the request's one result window |
+//!
+//! What one request cannot express is refused with 400 naming it, never approximated:
+//! nested prefetches (fusion or re-scoring at several levels), a prefetch re-scored by an
+//! outer `nearest` query, prefetches with different filters or params, a prefetch's own
+//! `score_threshold` or `lookup_from`.
+//! Must not depend on axum: these are values, not handlers.
+
+use nearstore::{Filter, FusionStrategy, Leg, SearchQuality, SearchRequest, VectorCollection};
+
+use crate::error::{Error, Result};
+use crate::qdrant::filter::from_raw;
+use crate::qdrant::ids::ExtId;
+use crate::qdrant::points::PayloadSel;
+use crate::qdrant::request::{
+    Fusion, Prefetch, QueryInput, QueryPoints, SearchParams, SearchPoints, SparseIn, VectorInput,
+    WithPayload, WithVector, refuse_set,
+};
+
+/// Qdrant's default `limit` of a prefetch.
+const DEFAULT_PREFETCH_LIMIT: usize = 10;
+
+/// What one leg looks for.
+#[derive(Debug)]
+pub(crate) enum LegInput {
+    Vector(Vec<f32>),
+    /// The vector of an existing point.
+    Point(ExtId),
+    #[expect(
+        dead_code,
+        reason = "refused until the engine's sparse legs are merged; then it becomes one"
+    )]
+    Sparse(SparseIn),
+}
+
+/// One leg: what it looks for, on which vector, how deep.
+#[derive(Debug)]
+pub(crate) struct LegSpec {
+    /// The vector name (`""`: the unnamed vector).
+    pub(crate) using: String,
+    pub(crate) input: LegInput,
+    /// How many candidates the leg fetches (`None`: the engine's default depth).
+    pub(crate) limit: Option<usize>,
+}
+
+/// What to search for: one leg, or several fused.
+#[derive(Debug)]
+pub(crate) enum Target {
+    One(LegSpec),
+    Fused {
+        legs: Vec<LegSpec>,
+        fusion: FusionStrategy,
+    },
+}
+
+impl Target {
+    /// One dense leg on the unnamed vector.
+    pub(crate) fn vector(v: Vec<f32>) -> Target {
+        Target::One(LegSpec {
+            using: String::new(),
+            input: LegInput::Vector(v),
+            limit: None,
+        })
+    }
+}
+
+/// One search, from any request shape.
+#[derive(Debug)]
+pub(crate) struct Search {
+    pub(crate) target: Target,
+    pub(crate) filter: Option<Filter>,
+    pub(crate) limit: usize,
+    pub(crate) offset: usize,
+    pub(crate) payload: PayloadSel,
+    pub(crate) vector: bool,
+    pub(crate) score_threshold: Option<f32>,
+    pub(crate) quality: Option<SearchQuality>,
+}
+
+/// Converts a query vector, refusing a bad point id (400) before anything runs.
+fn input(v: VectorInput) -> Result<LegInput> {
+    Ok(match v {
+        VectorInput::Dense(v) => LegInput::Vector(v),
+        VectorInput::Id(id) => LegInput::Point(ExtId::parse(&id)?),
+        VectorInput::Sparse(s) => LegInput::Sparse(s),
+    })
+}
+
+fn fusion(f: Fusion) -> FusionStrategy {
+    match f {
+        Fusion::Rrf => FusionStrategy::rrf(),
+        Fusion::RrfK(k) => FusionStrategy::Rrf { k },
+        Fusion::Dbsf => FusionStrategy::Dbsf,
+    }
+}
+
+impl SearchPoints {
+    /// The one search this body asks for.
+    pub(crate) fn into_search(self) -> Result<Search> {
+        refuse_set(&[("shard_key", self.shard_key.as_ref())])?;
+        let input = match self.vector.vector {
+            VectorInput::Id(_) => {
+                return Err(Error::bad_request(
+                    "\"vector\" must be a list of numbers (use points/query to search by id)",
+                ));
+            }
+            v => input(v)?,
+        };
+        Ok(Search {
+            target: Target::One(LegSpec {
+                using: self.vector.name.unwrap_or_default(),
+                input,
+                limit: None,
+            }),
+            filter: from_raw(self.filter.as_deref())?,
+            limit: self.limit.unwrap_or(10),
+            offset: self.offset.unwrap_or(0),
+            payload: WithPayload::selection(self.with_payload.as_ref(), false),
+            vector: WithVector::unnamed(self.with_vector.as_ref()),
+            score_threshold: self.score_threshold,
+            quality: SearchParams::quality(self.params.as_ref())?,
+        })
+    }
+}
+
+/// The one quality several `params` agree on (400 when they differ).
+fn agreed_quality(all: &[Option<SearchQuality>]) -> Result<Option<SearchQuality>> {
+    let mut out: Option<SearchQuality> = None;
+    for q in all.iter().flatten() {
+        match &out {
+            Some(seen) if seen != q => {
+                return Err(Error::not_supported(
+                    "different search params in one query (the engine's request has one search quality)",
+                ));
+            }
+            _ => out = Some(*q),
+        }
+    }
+    Ok(out)
+}
+
+/// A prefetch as one leg, with its filter and quality for the caller to reconcile.
+fn prefetch_leg(p: Prefetch) -> Result<(LegSpec, Option<Filter>, Option<SearchQuality>)> {
+    refuse_set(&[("prefetch.lookup_from", p.lookup_from.as_ref())])?;
+    if p.prefetch.as_ref().is_some_and(|n| !n.0.is_empty()) {
+        return Err(Error::not_supported(
+            "nested prefetch (fusion or re-scoring at several levels is more than one engine request)",
+        ));
+    }
+    if p.score_threshold.is_some() {
+        return Err(Error::not_supported(
+            "a prefetch's own score_threshold (the engine applies one threshold, to the fused list)",
+        ));
+    }
+    let input = match p.query {
+        Some(QueryInput::Nearest(v)) => input(v)?,
+        Some(QueryInput::Fusion(_)) => {
+            return Err(Error::bad_request(
+                "a fusion prefetch needs prefetches of its own",
+            ));
+        }
+        Some(QueryInput::Unsupported(what)) => return Err(Error::not_supported(what)),
+        None => return Err(Error::bad_request("a prefetch needs a \"query\"")),
+    };
+    let leg = LegSpec {
+        using: p.using.unwrap_or_default(),
+        input,
+        limit: Some(p.limit.unwrap_or(DEFAULT_PREFETCH_LIMIT)),
+    };
+    let filter = from_raw(p.filter.as_deref())?;
+    let quality = SearchParams::quality(p.params.as_ref())?;
+    Ok((leg, filter, quality))
+}
+
+impl QueryPoints {
+    /// The one search this body asks for.
+    pub(crate) fn into_search(self) -> Result<Search> {
+        refuse_set(&[
+            ("shard_key", self.shard_key.as_ref()),
+            ("lookup_from", self.lookup_from.as_ref()),
+        ])?;
+        let prefetches = self.prefetch.map(|p| p.0).unwrap_or_default();
+        let outer_filter = from_raw(self.filter.as_deref())?;
+        let mut qualities = vec![SearchParams::quality(self.params.as_ref())?];
+        let (target, filter) = match (self.query, prefetches.is_empty()) {
+            (None, _) => {
+                return Err(Error::not_supported(
+                    "a query without \"query\" (use points/scroll)",
+                ));
+            }
+            (Some(QueryInput::Unsupported(what)), _) => return Err(Error::not_supported(what)),
+            (Some(QueryInput::Nearest(v)), true) => (
+                Target::One(LegSpec {
+                    using: self.using.unwrap_or_default(),
+                    input: input(v)?,
+                    limit: None,
+                }),
+                outer_filter,
+            ),
+            (Some(QueryInput::Nearest(_)), false) => {
+                return Err(Error::not_supported(
+                    "re-scoring prefetched points with a nearest query (use a fusion query over the prefetches)",
+                ));
+            }
+            (Some(QueryInput::Fusion(_)), true) => {
+                return Err(Error::bad_request("a fusion query needs prefetches"));
+            }
+            (Some(QueryInput::Fusion(f)), false) => {
+                if self.using.as_deref().is_some_and(|u| !u.is_empty()) {
+                    return Err(Error::bad_request(
+                        "\"using\" names the vector of a nearest query; a fusion query has none",
+                    ));
+                }
+                let mut legs = Vec::with_capacity(prefetches.len());
+                let mut filters = Vec::with_capacity(prefetches.len());
+                for p in prefetches {
+                    let (leg, filter, quality) = prefetch_leg(p)?;
+                    legs.push(leg);
+                    filters.push(filter);
+                    qualities.push(quality);
+                }
+                let shared = filters.first().cloned().flatten();
+                if filters.iter().any(|f| *f != shared) {
+                    return Err(Error::not_supported(
+                        "prefetches with different filters (the engine applies one filter inside every leg)",
+                    ));
+                }
+                let filter = match (outer_filter, shared) {
+                    (Some(a), Some(b)) => Some(Filter::and(vec![a, b])),
+                    (a, b) => a.or(b),
+                };
+                (
+                    Target::Fused {
+                        legs,
+                        fusion: fusion(f),
+                    },
+                    filter,
+                )
+            }
+        };
+        Ok(Search {
+            target,
+            filter,
+            limit: self.limit.unwrap_or(10),
+            offset: self.offset.unwrap_or(0),
+            payload: WithPayload::selection(self.with_payload.as_ref(), false),
+            vector: WithVector::unnamed(self.with_vector.as_ref()),
+            score_threshold: self.score_threshold,
+            quality: agreed_quality(&qualities)?,
+        })
+    }
+}
+
+/// The engine's leg for `spec`, point ids resolved to the stored vectors in `found`.
+fn engine_leg(spec: LegSpec, found: &mut impl FnMut(&ExtId) -> Result<Vec<f32>>) -> Result<Leg> {
+    let leg = match spec.input {
+        LegInput::Vector(v) => Leg::dense(&spec.using, &v),
+        LegInput::Point(id) => {
+            if !spec.using.is_empty() {
+                return Err(Error::not_supported("querying a named vector by point id"));
+            }
+            Leg::dense("", &found(&id)?)
+        }
+        LegInput::Sparse(_) => {
+            return Err(Error::not_supported(
+                "sparse vectors (this build's engine has no sparse index)",
+            ));
+        }
+    };
+    Ok(match spec.limit {
+        Some(l) => leg.limit(l),
+        None => leg,
+    })
+}
+
+/// Builds the one engine request for `s` (without its deadline). Point ids are read with
+/// one `get`; the window is clamped to the points stored (Qdrant answers a limit beyond
+/// the collection's size with every point; the engine refuses a limit above its maximum),
+/// and so is each leg's depth.
+pub(crate) fn engine_request(c: &VectorCollection, s: Search) -> Result<SearchRequest> {
+    let (legs, fusion) = match s.target {
+        Target::One(leg) => (vec![leg], None),
+        Target::Fused { legs, fusion } => (legs, Some(fusion)),
+    };
+    let ids: Vec<u64> = legs
+        .iter()
+        .filter_map(|l| match &l.input {
+            LegInput::Point(id) => Some(id.internal()),
+            _ => None,
+        })
+        .collect();
+    let stored_points = if ids.is_empty() {
+        Vec::new()
+    } else {
+        c.get(&ids)?
+    };
+    let mut found = |id: &ExtId| -> Result<Vec<f32>> {
+        stored_points
+            .iter()
+            .flatten()
+            .find(|p| p.id == id.internal())
+            .map(|p| p.vector.clone())
+            .ok_or_else(|| {
+                Error::NotFound(format!("no point with id {} to query by", id.to_json()))
+            })
+    };
+    let stored = c.len();
+    let depth_cap = stored.clamp(1, nearstore::MAX_SEARCH_RESULTS);
+    let mut engine_legs = Vec::with_capacity(legs.len());
+    for mut spec in legs {
+        spec.limit = spec.limit.map(|l| l.clamp(1, depth_cap));
+        engine_legs.push(engine_leg(spec, &mut found)?);
+    }
+    let offset = s.offset.min(stored);
+    let limit = match s.limit {
+        0 => 0,
+        l => l.min(stored - offset).max(1),
+    };
+    let mut r = SearchRequest::new(&[]);
+    if engine_legs.len() == 1 && engine_legs[0].limit.is_none() {
+        // One leg: the request's own dense vector (or its one extra leg).
+        let leg = engine_legs.remove(0);
+        match leg.query {
+            nearstore::LegQuery::Dense { using, vector } => {
+                r = SearchRequest::new(&vector);
+                r.using = using;
+            }
+            _ => r.legs = vec![leg],
+        }
+    } else {
+        r.legs = engine_legs;
+    }
+    if let Some(f) = fusion {
+        r.fusion = f;
+    }
+    let mut r = r
+        .limit(limit)
+        .offset(offset)
+        .with_payload(true)
+        .with_vector(s.vector);
+    if let Some(f) = s.filter {
+        r = r.filter(f);
+    }
+    if let Some(q) = s.quality {
+        r = r.quality(q);
+    }
+    if let Some(t) = s.score_threshold {
+        r = r.score_threshold(t);
+    }
+    Ok(r)
+}
