@@ -528,3 +528,56 @@ fn a_restore_marker_without_either_tree_is_reported_not_guessed() {
     );
     let _: Option<SnapshotManifest> = None;
 }
+
+#[test]
+fn a_log_cut_at_a_record_boundary_opens_with_exactly_the_records_before_the_cut() {
+    use nearstore_storage::log::RecordLog;
+    let tmp = tempfile::tempdir().unwrap();
+    let b = FsBackend;
+    let src = tmp.path().join("ops.log");
+    let magic = *b"NSTESTLG";
+    RecordLog::create(&b, &src, &magic, 0).unwrap();
+    let (mut log, _, _) = RecordLog::open(&b, &src, &magic, |_, _| Ok(())).unwrap();
+    for i in 0..3u8 {
+        log.append(&[i; 100]).unwrap();
+    }
+    log.sync().unwrap();
+    let cut = log.end();
+    for i in 3..5u8 {
+        log.append(&[i; 100]).unwrap();
+    }
+    log.sync().unwrap(); // the source now claims more than the cut
+
+    let snap = tmp.path().join("snap");
+    let sources = [
+        SnapshotSource::new("plain.log", &src, Capture::Prefix(cut)),
+        SnapshotSource::new("ops.log", &src, Capture::LogPrefix(cut)),
+    ];
+    snapshot::write_snapshot(&b, &snap, &sources, 3, b"", &mut no_progress()).unwrap();
+    snapshot::verify_snapshot(&b, &snap, &mut no_progress()).unwrap();
+
+    let plain = RecordLog::open(&b, &snap.join("plain.log"), &magic, |_, _| Ok(()));
+    assert!(
+        matches!(plain, Err(Error::Corruption { .. })),
+        "a plain prefix keeps the source's longer claim"
+    );
+    let mut bodies = Vec::new();
+    let (fixed, _, _) = RecordLog::open(&b, &snap.join("ops.log"), &magic, |_, body| {
+        bodies.push(body[0]);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(bodies, vec![0, 1, 2]);
+    assert_eq!(fixed.durable_len(), cut);
+    // The cut must leave the header whole.
+    let bad = [SnapshotSource::new("x.log", &src, Capture::LogPrefix(40))];
+    let err = snapshot::write_snapshot(
+        &b,
+        &tmp.path().join("snap2"),
+        &bad,
+        0,
+        b"",
+        &mut no_progress(),
+    );
+    assert!(matches!(err, Err(Error::InvalidArgument(_))), "{err:?}");
+}
