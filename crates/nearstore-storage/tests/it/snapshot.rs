@@ -581,3 +581,63 @@ fn a_log_cut_at_a_record_boundary_opens_with_exactly_the_records_before_the_cut(
     );
     assert!(matches!(err, Err(Error::InvalidArgument(_))), "{err:?}");
 }
+
+#[test]
+fn restoring_into_or_from_inside_itself_is_refused() {
+    let b = restore_setup(true);
+    for (from, to) in [
+        ("snap", "snap"),
+        ("snap", "snap/inner"),
+        ("live/snap", "live"),
+    ] {
+        let err = snapshot::restore_snapshot(&b, &p(from), &p(to), &mut no_progress());
+        assert!(
+            matches!(err, Err(Error::InvalidArgument(_))),
+            "{from} -> {to}: {err:?}"
+        );
+    }
+}
+
+mod damage {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any damage to any file of a snapshot (bit flips, truncation, extension) is refused
+        /// as corruption naming that file, at the damaged 4 KiB block for a data file; never
+        /// a panic, never accepted.
+        #[test]
+        fn any_damage_is_named_never_accepted(
+            which in 0usize..5,
+            at in any::<prop::sample::Index>(),
+            mask in 1u8..=255,
+            how in 0u8..3,
+        ) {
+            let b = faulty_with_sources();
+            snapshot::write_snapshot(&b, &p("snap"), &sources(&p("db")), 1, b"m", &mut no_progress())
+                .unwrap();
+            let names = ["c1/vectors.idx", "c1/payload.log", "c1/ops.log", "database.manifest", MANIFEST_NAME];
+            let path = p("snap").join(names[which]);
+            let mut content = b.read_file(&path).unwrap();
+            // A hard-linked checkpoint shares its bytes with the source: damage both.
+            let offset = at.index(content.len());
+            match how {
+                0 => content[offset] ^= mask,
+                1 => content.truncate(offset),
+                _ => content.push(mask),
+            }
+            b.replace_file(&path, &content);
+            match snapshot::verify_snapshot(&b, &p("snap"), &mut no_progress()) {
+                Err(Error::Corruption { file, offset: reported, .. }) => {
+                    prop_assert_eq!(&file, &path);
+                    if which < 4 && how == 0 {
+                        prop_assert_eq!(reported, offset as u64 / 4096 * 4096);
+                    }
+                }
+                other => prop_assert!(false, "{} {how}: {other:?}", names[which]),
+            }
+        }
+    }
+}
