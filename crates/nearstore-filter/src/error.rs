@@ -26,7 +26,8 @@ pub enum Error {
         /// The kind that was asked for.
         requested: crate::FieldIndexKind,
     },
-    /// A field path that cannot be indexed (empty, or with an empty segment).
+    /// A field path that cannot be indexed (empty, an empty key, or a selector other than
+    /// `[]` / `[N]`).
     #[error("invalid field path {field:?}: {message}")]
     InvalidField {
         /// The field path.

@@ -84,6 +84,13 @@ pub fn restore_snapshot(
             target.display()
         )));
     }
+    if snapshot.starts_with(target) || target.starts_with(snapshot) {
+        return Err(Error::InvalidArgument(format!(
+            "cannot restore {} into {}: one contains the other",
+            snapshot.display(),
+            target.display()
+        )));
+    }
     recover_restore(backend, target)?;
     let manifest = read_total_then_verify(backend, snapshot, progress)?;
     let parent = parent_dir(target);

@@ -7,8 +7,10 @@ use super::manifest::{
     MANIFEST_FILE_MAGIC, MANIFEST_NAME, MAX_META_LEN, SnapshotEntry, SnapshotManifest, check_name,
 };
 use super::{Meter, Progress, dirs_up_to, stream};
-use crate::backend::Backend;
+use crate::backend::{Backend, StorageFile};
 use crate::error::{Error, Result};
+use crate::format::LOG_FORMAT_VERSION;
+use crate::log::{encode_slot, read_layout, slot_offset};
 use crate::sections::write_sections;
 
 /// How a file gets into a snapshot.
@@ -23,6 +25,12 @@ pub enum Capture {
     /// A copy of the first `len` bytes (an append-only file cut at one point while writers
     /// keep appending past it). The file must be at least this long.
     Prefix(u64),
+    /// [`Capture::Prefix`] of a record log (`ops.log`, `payloads.log`, `vectors.wal`) cut at
+    /// a record boundary, whose copy then claims exactly `len` bytes durable: the source's
+    /// header slots, rewritten in place by its writer, may claim more than the cut (which
+    /// would read as damage below the claim) or be mid-write; both slots of the copy are
+    /// rewritten to `len`. A version 1 log (no slots) is copied as is.
+    LogPrefix(u64),
 }
 
 /// One file to put in a snapshot.
@@ -90,15 +98,25 @@ pub fn write_snapshot(
     // Lengths first, so progress knows the total.
     let mut lengths = Vec::with_capacity(sorted.len());
     for source in &sorted {
-        let len = backend.open(&source.path, false)?.len()?;
+        let file = backend.open(&source.path, false)?;
+        let len = file.len()?;
+        if let Capture::LogPrefix(want) = source.capture {
+            let start = read_layout(file.as_ref(), None)?.records_start;
+            if want < start {
+                return Err(Error::InvalidArgument(format!(
+                    "{}: a log cut at {want} bytes would lose its {start}-byte header",
+                    source.path.display()
+                )));
+            }
+        }
         let len = match source.capture {
-            Capture::Prefix(want) if want > len => {
+            Capture::Prefix(want) | Capture::LogPrefix(want) if want > len => {
                 return Err(Error::InvalidArgument(format!(
                     "{} is {len} bytes, shorter than the {want} to snapshot",
                     source.path.display()
                 )));
             }
-            Capture::Prefix(want) => want,
+            Capture::Prefix(want) | Capture::LogPrefix(want) => want,
             Capture::Link | Capture::Copy => len,
         };
         lengths.push(len);
@@ -135,7 +153,18 @@ pub fn write_snapshot(
             let src = backend.open(&source.path, false)?;
             let out = backend.open(&dest, true)?;
             out.set_len(0)?;
-            let sums = stream(src.as_ref(), len, Some(out.as_ref()), &mut meter)?;
+            let mut sums = stream(src.as_ref(), len, Some(out.as_ref()), &mut meter)?;
+            if let Capture::LogPrefix(cut) = source.capture
+                && claim_exactly(out.as_ref(), cut)?
+            {
+                let mut silent = |_: Progress| {};
+                let mut recount = Meter {
+                    done: 0,
+                    total: len,
+                    callback: &mut silent,
+                };
+                sums = stream(out.as_ref(), len, None, &mut recount)?;
+            }
             out.sync()?;
             (len, sums)
         };
@@ -163,4 +192,22 @@ pub fn write_snapshot(
         &[&manifest.encode()],
     )?;
     Ok(manifest)
+}
+
+/// Makes a copied record log claim exactly `len` bytes durable (both slots); false for a
+/// version 1 log, which has no claim to fix.
+fn claim_exactly(copy: &dyn StorageFile, len: u64) -> Result<bool> {
+    let layout = read_layout(copy, None)?;
+    if layout.version != LOG_FORMAT_VERSION {
+        return Ok(false);
+    }
+    if len < layout.records_start {
+        return Err(Error::InvalidArgument(format!(
+            "{}: a log cut at {len} bytes would lose its header",
+            copy.path().display()
+        )));
+    }
+    copy.write_all_at(&encode_slot(0, len), slot_offset(0))?;
+    copy.write_all_at(&encode_slot(1, len), slot_offset(1))?;
+    Ok(true)
 }

@@ -528,3 +528,116 @@ fn a_restore_marker_without_either_tree_is_reported_not_guessed() {
     );
     let _: Option<SnapshotManifest> = None;
 }
+
+#[test]
+fn a_log_cut_at_a_record_boundary_opens_with_exactly_the_records_before_the_cut() {
+    use nearstore_storage::log::RecordLog;
+    let tmp = tempfile::tempdir().unwrap();
+    let b = FsBackend;
+    let src = tmp.path().join("ops.log");
+    let magic = *b"NSTESTLG";
+    RecordLog::create(&b, &src, &magic, 0).unwrap();
+    let (mut log, _, _) = RecordLog::open(&b, &src, &magic, |_, _| Ok(())).unwrap();
+    for i in 0..3u8 {
+        log.append(&[i; 100]).unwrap();
+    }
+    log.sync().unwrap();
+    let cut = log.end();
+    for i in 3..5u8 {
+        log.append(&[i; 100]).unwrap();
+    }
+    log.sync().unwrap(); // the source now claims more than the cut
+
+    let snap = tmp.path().join("snap");
+    let sources = [
+        SnapshotSource::new("plain.log", &src, Capture::Prefix(cut)),
+        SnapshotSource::new("ops.log", &src, Capture::LogPrefix(cut)),
+    ];
+    snapshot::write_snapshot(&b, &snap, &sources, 3, b"", &mut no_progress()).unwrap();
+    snapshot::verify_snapshot(&b, &snap, &mut no_progress()).unwrap();
+
+    let plain = RecordLog::open(&b, &snap.join("plain.log"), &magic, |_, _| Ok(()));
+    assert!(
+        matches!(plain, Err(Error::Corruption { .. })),
+        "a plain prefix keeps the source's longer claim"
+    );
+    let mut bodies = Vec::new();
+    let (fixed, _, _) = RecordLog::open(&b, &snap.join("ops.log"), &magic, |_, body| {
+        bodies.push(body[0]);
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(bodies, vec![0, 1, 2]);
+    assert_eq!(fixed.durable_len(), cut);
+    // The cut must leave the header whole.
+    let bad = [SnapshotSource::new("x.log", &src, Capture::LogPrefix(40))];
+    let err = snapshot::write_snapshot(
+        &b,
+        &tmp.path().join("snap2"),
+        &bad,
+        0,
+        b"",
+        &mut no_progress(),
+    );
+    assert!(matches!(err, Err(Error::InvalidArgument(_))), "{err:?}");
+}
+
+#[test]
+fn restoring_into_or_from_inside_itself_is_refused() {
+    let b = restore_setup(true);
+    for (from, to) in [
+        ("snap", "snap"),
+        ("snap", "snap/inner"),
+        ("live/snap", "live"),
+    ] {
+        let err = snapshot::restore_snapshot(&b, &p(from), &p(to), &mut no_progress());
+        assert!(
+            matches!(err, Err(Error::InvalidArgument(_))),
+            "{from} -> {to}: {err:?}"
+        );
+    }
+}
+
+mod damage {
+    use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(256))]
+
+        /// Any damage to any file of a snapshot (bit flips, truncation, extension) is refused
+        /// as corruption naming that file, at the damaged 4 KiB block for a data file; never
+        /// a panic, never accepted.
+        #[test]
+        fn any_damage_is_named_never_accepted(
+            which in 0usize..5,
+            at in any::<prop::sample::Index>(),
+            mask in 1u8..=255,
+            how in 0u8..3,
+        ) {
+            let b = faulty_with_sources();
+            snapshot::write_snapshot(&b, &p("snap"), &sources(&p("db")), 1, b"m", &mut no_progress())
+                .unwrap();
+            let names = ["c1/vectors.idx", "c1/payload.log", "c1/ops.log", "database.manifest", MANIFEST_NAME];
+            let path = p("snap").join(names[which]);
+            let mut content = b.read_file(&path).unwrap();
+            // A hard-linked checkpoint shares its bytes with the source: damage both.
+            let offset = at.index(content.len());
+            match how {
+                0 => content[offset] ^= mask,
+                1 => content.truncate(offset),
+                _ => content.push(mask),
+            }
+            b.replace_file(&path, &content);
+            match snapshot::verify_snapshot(&b, &p("snap"), &mut no_progress()) {
+                Err(Error::Corruption { file, offset: reported, .. }) => {
+                    prop_assert_eq!(&file, &path);
+                    if which < 4 && how == 0 {
+                        prop_assert_eq!(reported, offset as u64 / 4096 * 4096);
+                    }
+                }
+                other => prop_assert!(false, "{} {how}: {other:?}", names[which]),
+            }
+        }
+    }
+}
