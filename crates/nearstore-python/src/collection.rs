@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use crate::database::{Handle, Shared, closed};
 use crate::errors::{self, IntoPyResult};
-use crate::{json, options, text, vectors};
+use crate::{fusion, json, options, text, vectors};
 
 /// A collection of points. Get one from ``Database.create_collection`` or
 /// ``Database.get_collection``.
@@ -76,8 +76,7 @@ impl PyCollection {
         if let Some(field) = field {
             request = request.text_field(field);
         }
-        let results = self.call(py, |c| c.query(request))?;
-        results_list(py, results, false)
+        run_request(self, py, request)
     }
 
     fn filter_arg(
@@ -91,13 +90,32 @@ impl PyCollection {
     }
 }
 
-/// A search result as `{"id", "score", "payload"[, "vector"]}`.
+/// A search result as `{"id", "score", "payload"[, "vector"][, "legs"]}`: `legs` (in a
+/// request with several legs) lists what each leg that found the point said, as
+/// `{"leg": position, "name": leg name, "score", "rank"}` in leg order.
 fn result_dict<'py>(
     py: Python<'py>,
     r: SearchResult,
     with_vector: bool,
+    leg_names: &[String],
 ) -> PyResult<Bound<'py, PyDict>> {
-    point_dict(py, r.point, Some(r.score), with_vector)
+    let d = point_dict(py, r.point, Some(r.score), with_vector)?;
+    if !r.legs.is_empty() {
+        let legs = PyList::empty(py);
+        for l in &r.legs {
+            let leg = PyDict::new(py);
+            leg.set_item(intern!(py, "leg"), l.leg)?;
+            match leg_names.get(l.leg) {
+                Some(name) => leg.set_item(intern!(py, "name"), name)?,
+                None => leg.set_item(intern!(py, "name"), py.None())?,
+            }
+            leg.set_item(intern!(py, "score"), l.score)?;
+            leg.set_item(intern!(py, "rank"), l.rank)?;
+            legs.append(leg)?;
+        }
+        d.set_item(intern!(py, "legs"), legs)?;
+    }
+    Ok(d)
 }
 
 /// A point as `{"id"[, "score"], "payload"[, "vector"]}`.
@@ -122,16 +140,58 @@ fn point_dict<'py>(
     Ok(d)
 }
 
+/// Search results as dicts (see [`result_dict`]); `leg_names` names the request's legs.
 fn results_list<'py>(
     py: Python<'py>,
     results: Vec<SearchResult>,
     with_vector: bool,
+    leg_names: &[String],
 ) -> PyResult<Bound<'py, PyList>> {
     let list = PyList::empty(py);
     for r in results {
-        list.append(result_dict(py, r, with_vector)?)?;
+        list.append(result_dict(py, r, with_vector, leg_names)?)?;
     }
     Ok(list)
+}
+
+/// Runs a request with the GIL released and returns its results as dicts.
+fn run_request<'py>(
+    this: &PyCollection,
+    py: Python<'py>,
+    request: SearchRequest,
+) -> PyResult<Bound<'py, PyList>> {
+    let with_vector = request.with_vector;
+    let names = request.leg_names();
+    let results = this.call(py, |c| c.query(request))?;
+    results_list(py, results, with_vector, &names)
+}
+
+/// The keyword options of `query`/`search` as a JSON map; a `fusion=` that is a
+/// `FusionStrategy` object goes in as its engine JSON form.
+fn request_options(
+    py: Python<'_>,
+    options: Option<&Bound<'_, PyDict>>,
+) -> PyResult<Map<String, Value>> {
+    let Some(options) = options else {
+        return Ok(Map::new());
+    };
+    let fusion = options.get_item("fusion")?;
+    let strategy = match &fusion {
+        Some(f) if f.cast::<fusion::PyFusionStrategy>().is_ok() => {
+            Some(fusion::from_py(py, Some(f))?)
+        }
+        _ => None,
+    };
+    let Some(strategy) = strategy else {
+        return json::kwargs_to_map(Some(options), "");
+    };
+    let rest = options.copy()?;
+    rest.del_item("fusion")?;
+    let mut map = json::kwargs_to_map(Some(&rest), "")?;
+    let value =
+        serde_json::to_value(&strategy).map_err(|e| errors::invalid(py, format!("fusion: {e}")))?;
+    map.insert("fusion".into(), value);
+    Ok(map)
 }
 
 /// The options map of `search`/`search_batch`: `k` as the limit, the filter, the rest.
@@ -141,7 +201,7 @@ fn search_options(
     filter: Option<&Bound<'_, PyAny>>,
     options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Map<String, Value>> {
-    let mut map = json::kwargs_to_map(options, "")?;
+    let mut map = request_options(py, options)?;
     for key in ["limit", "k"] {
         if map.contains_key(key) {
             return Err(errors::invalid(
@@ -315,9 +375,7 @@ impl PyCollection {
         let vector = vectors::vector(vector, "vector")?;
         let map = search_options(py, k, filter, options)?;
         let request = options::search_request(Some(vector), &map).py_err(py)?;
-        let with_vector = request.with_vector;
-        let results = self.call(py, |c| c.query(request))?;
-        results_list(py, results, with_vector)
+        run_request(self, py, request)
     }
 
     /// query(vector=None, *, limit=10, offset=0, filter=None, quality=None, ef=None,
@@ -328,10 +386,14 @@ impl PyCollection {
     /// similarities, a maximum for distances). ``text="query"`` (with no vector) makes it a
     /// full-text search ranked by BM25, as ``text_search``; ``text_field`` aims the query's
     /// words that name no field at one text field (``field MATCH 'q'`` in the query
-    /// language). A vector and a text together raise ``nearstore.Unsupported`` (fusing them
-    /// is not supported yet), and so do the options reserved for engine features still to
-    /// come: ``sparse`` (sparse vectors), ``fusion`` / ``hybrid`` (hybrid search), ``using``
-    /// (named vectors). Any other unknown option raises ``InvalidArgument``.
+    /// language). A vector and a text together are a hybrid search: both legs run under the
+    /// filter, their lists are fused by ``fusion`` (a ``FusionStrategy``, a strategy name or
+    /// a dict; default RRF with k = 60), and each result carries ``"legs"``: what each leg
+    /// that found it said, ``{"leg", "name", "score", "rank"}``; ``score`` is then the fused
+    /// score (higher is better) and limit, offset and threshold apply to the fused list.
+    /// The options reserved for engine features still to come raise
+    /// ``nearstore.Unsupported``: ``sparse`` (sparse vectors), ``using`` (named vectors).
+    /// Any other unknown option raises ``InvalidArgument``.
     #[pyo3(signature = (vector = None, **options))]
     fn query<'py>(
         &self,
@@ -343,11 +405,9 @@ impl PyCollection {
             Some(v) if !v.is_none() => Some(vectors::vector(v, "vector")?),
             _ => None,
         };
-        let map = json::kwargs_to_map(options, "")?;
+        let map = request_options(py, options)?;
         let request = options::search_request(vector, &map).py_err(py)?;
-        let with_vector = request.with_vector;
-        let results = self.call(py, |c| c.query(request))?;
-        results_list(py, results, with_vector)
+        run_request(self, py, request)
     }
 
     /// search_batch(vectors, k=10, filter=None, **options) -> tuple[numpy.ndarray, numpy.ndarray]
@@ -588,6 +648,69 @@ impl PyCollection {
             ));
         };
         self.text_request(py, query, top_k, Some(filter), field)
+    }
+
+    /// hybrid_search(vector, query, top_k=10, vector_weight=0.5, filter=None) -> list[dict]
+    ///
+    /// Dense + BM25 in one request: the ``top_k`` best points for ``vector`` and the
+    /// full-text ``query`` together, each leg's scores min-max normalized and summed with
+    /// weights ``vector_weight`` (the dense side, the engine's ``alpha``, within 0..1) and
+    /// ``1 - vector_weight`` (the same as ``query(vector, text=query,
+    /// fusion=FusionStrategy.relative_score([w, 1 - w]))``). Only points matching ``filter``
+    /// when given (each leg searches under it). Results as for ``query`` with both legs:
+    /// fused ``score`` and per-leg ``"legs"``.
+    #[pyo3(signature = (vector, query, top_k = 10, vector_weight = 0.5, filter = None))]
+    fn hybrid_search<'py>(
+        &self,
+        py: Python<'py>,
+        vector: &Bound<'py, PyAny>,
+        query: &str,
+        top_k: usize,
+        vector_weight: f64,
+        filter: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let vector = vectors::vector(vector, "vector")?;
+        if !(0.0..=1.0).contains(&vector_weight) {
+            return Err(errors::invalid(
+                py,
+                format!("hybrid_search vector_weight must be within 0..=1, got {vector_weight}"),
+            ));
+        }
+        let alpha = vector_weight as f32;
+        let mut request = SearchRequest::new(&vector)
+            .text_query(query)
+            .limit(top_k)
+            .fusion(nearstore::FusionStrategy::RelativeScore {
+                weights: vec![alpha, 1.0 - alpha],
+            });
+        request.filter = Self::filter_arg(py, filter)?;
+        run_request(self, py, request)
+    }
+
+    /// multi_query_search(vectors, top_k=10, fusion=None, filter=None) -> list[dict]
+    ///
+    /// Several dense queries (a 2-D array or a list of vectors) fused into one ranking by
+    /// ``fusion`` (a ``FusionStrategy``, a strategy name or a dict; default RRF with k = 60),
+    /// among the points matching ``filter`` when given (each query searches under it).
+    /// Results carry the fused ``score`` and, per query that found the point, ``"legs"``
+    /// entries ``{"leg": query position, "name": "dense", "score", "rank"}``.
+    #[pyo3(signature = (vectors, top_k = 10, fusion = None, filter = None))]
+    fn multi_query_search<'py>(
+        &self,
+        py: Python<'py>,
+        vectors: &Bound<'py, PyAny>,
+        top_k: usize,
+        fusion: Option<&Bound<'py, PyAny>>,
+        filter: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let rows = vectors::matrix(vectors, "vectors")?;
+        let strategy = fusion::from_py(py, fusion.filter(|f| !f.is_none()))?;
+        let filter = Self::filter_arg(py, filter)?;
+        let names = vec![nearstore::Leg::dense("", &[]).name(); rows.len()];
+        let results = self.call(py, |c| {
+            c.multi_query_search(&rows, top_k, strategy, filter.as_ref())
+        })?;
+        results_list(py, results, false, &names)
     }
 
     /// create_text_index(field, **analyzer) -> None

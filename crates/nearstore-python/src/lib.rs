@@ -4,7 +4,8 @@
 //! This crate owns the translation between Python and the engine and nothing else: it opens
 //! databases and collections, converts numpy arrays and Python values into engine values
 //! (`vectors.rs`, `json.rs`), keyword options into engine configurations and requests
-//! (`options.rs`, full-text options in `text.rs`), engine results back into dicts and numpy arrays, and engine errors into
+//! (`options.rs`, full-text options in `text.rs`, fusion strategies in `fusion.rs`), engine
+//! results back into dicts and numpy arrays, and engine errors into
 //! the exception classes of `nearstore.errors` (`errors.rs`). It never searches, filters or
 //! stores anything itself, and uses only the engine's public API.
 //!
@@ -21,6 +22,7 @@
 mod collection;
 mod database;
 mod errors;
+mod fusion;
 mod json;
 mod options;
 mod text;
@@ -34,12 +36,14 @@ use pyo3::prelude::*;
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<database::PyDatabase>()?;
     m.add_class::<collection::PyCollection>()?;
+    m.add_class::<fusion::PyFusionStrategy>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_DIMENSION", nearstore::MAX_DIMENSION)?;
     m.add("MAX_SEARCH_RESULTS", nearstore::MAX_SEARCH_RESULTS)?;
     m.add("COLLECTION_OPTIONS", options::COLLECTION_OPTIONS.to_vec())?;
     m.add("QUERY_OPTIONS", options::SEARCH_OPTIONS.to_vec())?;
     m.add("TEXT_ANALYZER_OPTIONS", text::ANALYZER_OPTIONS.to_vec())?;
+    m.add("FUSION_STRATEGIES", fusion::FUSION_NAMES.to_vec())?;
     m.add(
         "RESERVED_QUERY_OPTIONS",
         options::NOT_YET.iter().map(|(k, _)| *k).collect::<Vec<_>>(),

@@ -3,7 +3,7 @@
 //!
 //! Every option has one meaning; an unknown one is refused with the list of the accepted
 //! ones, never ignored. Options for features the engine does not have yet (sparse vectors,
-//! hybrid fusion, named vectors) are recognized and refused with an
+//! named vectors) are recognized and refused with an
 //! `Unsupported` error that names the feature, so code written for them fails loudly today
 //! and works unchanged when they arrive. Plain Rust over `serde_json` values: no Python here,
 //! so the rules are unit-tested without an interpreter.
@@ -40,16 +40,13 @@ pub(crate) const SEARCH_OPTIONS: &[&str] = &[
     "score_threshold",
     "text",
     "text_field",
+    "fusion",
 ];
 
 /// Request options reserved for engine features that do not exist yet, with what they
 /// need.
-pub(crate) const NOT_YET: &[(&str, &str)] = &[
-    ("sparse", "sparse vectors"),
-    ("fusion", "hybrid search (fusion of several legs)"),
-    ("hybrid", "hybrid search (fusion of several legs)"),
-    ("using", "named vectors"),
-];
+pub(crate) const NOT_YET: &[(&str, &str)] =
+    &[("sparse", "sparse vectors"), ("using", "named vectors")];
 
 fn invalid(message: impl Into<String>) -> Error {
     Error::InvalidArgument(message.into())
@@ -218,9 +215,8 @@ pub(crate) fn filter(json: &Value) -> Result<Option<Filter>> {
 }
 
 /// The general search request: `vector` and/or the `text` option, plus the options of
-/// [`SEARCH_OPTIONS`]. A request with both legs is left for the engine to refuse
-/// ([`Error::Unsupported`]: fusing them is not supported yet), so the message is the
-/// engine's own.
+/// [`SEARCH_OPTIONS`]. A request with both legs is a hybrid search, fused by the `fusion`
+/// option (see `fusion.rs`; default RRF with k = 60) in the engine.
 pub(crate) fn search_request(
     vector: Option<Vec<f32>>,
     options: &Map<String, Value>,
@@ -233,7 +229,7 @@ pub(crate) fn search_request(
     }
     if vector.is_none() && text.is_none() {
         return Err(invalid(
-            "a query needs a vector or text=... (sparse and hybrid queries are not available yet)",
+            "a query needs a vector or text=... (or both: a hybrid search)",
         ));
     }
     if text.is_some()
@@ -252,6 +248,9 @@ pub(crate) fn search_request(
     }
     if let Some(field) = text_field {
         request = request.text_field(field);
+    }
+    if let Some(f) = options.get("fusion") {
+        request = request.fusion(crate::fusion::from_json(f)?);
     }
     if let Some(limit) = non_negative(options, "limit")? {
         request.limit = bounded(limit, "limit")?;
@@ -446,9 +445,19 @@ mod tests {
         assert_eq!(leg.field.as_deref(), Some("title"));
         assert_eq!(r.limit, 3);
         assert!(r.filter.is_some());
-        // Both legs: built as given, for the engine to refuse (it says why).
+        // Both legs: a hybrid request, fused by RRF unless told otherwise.
         let r = search_request(Some(vec![1.0]), &map(json!({"text": "a"}))).unwrap();
         assert!(!r.vector.is_empty() && r.text.is_some());
+        assert_eq!(r.fusion, nearstore::FusionStrategy::rrf());
+        let r = search_request(
+            Some(vec![1.0]),
+            &map(json!({"text": "a", "fusion": "dbsf"})),
+        )
+        .unwrap();
+        assert_eq!(r.fusion, nearstore::FusionStrategy::Dbsf);
+        let e =
+            search_request(Some(vec![1.0]), &map(json!({"text": "a", "fusion": "x"}))).unwrap_err();
+        assert!(e.to_string().contains("unknown fusion"), "{e}");
         for bad in [
             json!({"text": 3}),
             json!({"text": "a", "quality": "fast"}),
@@ -463,7 +472,7 @@ mod tests {
 
     #[test]
     fn options_for_missing_features_say_so() {
-        for key in ["sparse", "fusion", "hybrid", "using"] {
+        for key in ["sparse", "using"] {
             let mut m = Map::new();
             m.insert(key.into(), json!("x"));
             let e = search_request(Some(vec![1.0]), &m).unwrap_err();

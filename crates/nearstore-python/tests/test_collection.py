@@ -88,10 +88,9 @@ def test_query_options(loaded, rng):
 @pytest.mark.parametrize(
     "options,error,message",
     [
-        ({"text": "hello"}, nearstore.Unsupported, "both a dense vector and a text query"),
         ({"sparse": {"indices": [1], "values": [0.5]}}, nearstore.Unsupported, "sparse"),
-        ({"fusion": "rrf"}, nearstore.Unsupported, "hybrid"),
-        ({"hybrid": True}, nearstore.Unsupported, "hybrid"),
+        ({"fusion": "borda"}, nearstore.InvalidArgument, "unknown fusion"),
+        ({"hybrid": True}, nearstore.InvalidArgument, "unknown query option"),
         ({"using": "title"}, nearstore.Unsupported, "named vectors"),
         ({"nprobe": 3}, nearstore.InvalidArgument, "unknown query option 'nprobe'|\"nprobe\""),
         ({"quality": "fast", "ef": 10}, nearstore.InvalidArgument, "not both"),

@@ -153,8 +153,12 @@ def test_query_with_text_is_the_same_search(docs):
     assert all(h["payload"] is None for h in hits)
     with_vec = docs.query(text="tomato", with_vector=True)
     assert with_vec[0]["vector"].tolist() == [1.0, 1.0]
-    with pytest.raises(nearstore.Unsupported, match="both a dense vector and a text query"):
-        docs.query([1.0, 0.0], text="graph")
+    # A vector and a text together: a hybrid search, both legs reported per result.
+    hybrid = docs.query([1.0, 0.0], text="graph")
+    assert {h["id"] for h in full if "graph" in h["payload"]["text"].lower()} <= {
+        h["id"] for h in docs.query([1.0, 0.0], text="graph", limit=len(DOCS))
+    }
+    assert all(leg["name"] in ("dense", "text") for h in hybrid for leg in h["legs"])
     with pytest.raises(nearstore.InvalidArgument, match="text query is always exact"):
         docs.query(text="graph", quality="fast")
 

@@ -10,6 +10,7 @@
         hits = docs.search([0.1, 0.2, 0.3, 0.4], k=1, filter={"field": "lang", "eq": "en"})
         # [{'id': 1, 'score': 0.93..., 'payload': {'lang': 'en'}}]
         docs.text_search("graph databases", top_k=5)  # BM25 over the payloads' strings
+        docs.hybrid_search([0.1, 0.2, 0.3, 0.4], "graph databases", top_k=5)  # dense + BM25
 
 `Database` opens a directory of collections; `Collection` holds points (integer id, float32
 vector, optional JSON payload) and searches them. Engine errors raise the classes of
@@ -20,6 +21,7 @@ vector store (needs `langchain-core`).
 from nearstore import errors
 from nearstore._native import (
     COLLECTION_OPTIONS,
+    FUSION_STRATEGIES,
     MAX_DIMENSION,
     MAX_SEARCH_RESULTS,
     QUERY_OPTIONS,
@@ -27,6 +29,7 @@ from nearstore._native import (
     TEXT_ANALYZER_OPTIONS,
     Collection,
     Database,
+    FusionStrategy,
     __version__,
 )
 from nearstore.errors import (
@@ -47,6 +50,7 @@ from nearstore.errors import (
 __all__ = [
     "Database",
     "Collection",
+    "FusionStrategy",
     "Error",
     "InvalidArgument",
     "Unsupported",
@@ -64,6 +68,7 @@ __all__ = [
     "QUERY_OPTIONS",
     "RESERVED_QUERY_OPTIONS",
     "TEXT_ANALYZER_OPTIONS",
+    "FUSION_STRATEGIES",
     "MAX_DIMENSION",
     "MAX_SEARCH_RESULTS",
     "__version__",

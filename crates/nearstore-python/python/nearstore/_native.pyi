@@ -11,6 +11,7 @@ import numpy.typing as npt
 __all__ = [
     "Database",
     "Collection",
+    "FusionStrategy",
     "__version__",
     "MAX_DIMENSION",
     "MAX_SEARCH_RESULTS",
@@ -18,6 +19,7 @@ __all__ = [
     "QUERY_OPTIONS",
     "RESERVED_QUERY_OPTIONS",
     "TEXT_ANALYZER_OPTIONS",
+    "FUSION_STRATEGIES",
 ]
 
 __version__: str
@@ -27,6 +29,7 @@ COLLECTION_OPTIONS: list[str]
 QUERY_OPTIONS: list[str]
 RESERVED_QUERY_OPTIONS: list[str]
 TEXT_ANALYZER_OPTIONS: list[str]
+FUSION_STRATEGIES: list[str]
 
 _JSON = Any
 """A JSON value: None, bool, int, float, str, list, dict (numpy scalars and arrays accepted)."""
@@ -46,13 +49,49 @@ _Stemmer = Literal[
 _TextOption = bool | str | Sequence[str]
 """create_collection(text=...): True (every string leaf as "_all"), False (off), field(s)."""
 
+class _LegScore(TypedDict):
+    """What one leg of a fused search said about a result."""
+
+    leg: int
+    name: str | None
+    score: float
+    rank: int
+
 class _Hit(TypedDict, total=False):
-    """A search result: always id, score and payload; vector when with_vector=True."""
+    """A search result: always id, score and payload; vector when with_vector=True; legs in a
+    search with several legs (hybrid, multi-query)."""
 
     id: int
     score: float
     payload: dict[str, Any] | None
     vector: npt.NDArray[np.float32]
+    legs: list[_LegScore]
+
+_FusionName = Literal["rrf", "relative_score", "dbsf", "weighted", "average", "maximum"]
+_Fusion = FusionStrategy | _FusionName | dict[str, Any] | None
+
+@final
+class FusionStrategy:
+    """How the ranked lists of a search's legs become one ranking."""
+
+    @staticmethod
+    def rrf(k: int = 60) -> FusionStrategy: ...
+    @staticmethod
+    def relative_score(weights: Sequence[float] | None = None) -> FusionStrategy: ...
+    @staticmethod
+    def dbsf() -> FusionStrategy: ...
+    @staticmethod
+    def weighted(weights: Sequence[float] | None = None) -> FusionStrategy: ...
+    @staticmethod
+    def average() -> FusionStrategy: ...
+    @staticmethod
+    def maximum() -> FusionStrategy: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def k(self) -> int | None: ...
+    @property
+    def weights(self) -> list[float] | None: ...
 
 class _StoredPoint(TypedDict, total=False):
     """A point from get/scroll: always id and payload; vector when asked for."""
@@ -190,10 +229,9 @@ class Collection:
         score_threshold: float | None = None,
         text: str | None = None,
         text_field: str | None = None,
+        fusion: _Fusion = None,
         # Reserved for engine features still to come; raise nearstore.Unsupported today.
         sparse: Any = None,
-        fusion: Any = None,
-        hybrid: Any = None,
         using: str | None = None,
     ) -> list[_Hit]: ...
     def search_batch(
@@ -228,6 +266,21 @@ class Collection:
     def drop_payload_index(self, field: str) -> bool: ...
     def payload_indexes(self) -> dict[str, str]: ...
     def text_search(self, query: str, top_k: int = 10, *, field: str | None = None) -> list[_Hit]: ...
+    def hybrid_search(
+        self,
+        vector: _Vector,
+        query: str,
+        top_k: int = 10,
+        vector_weight: float = 0.5,
+        filter: _Filter | None = None,
+    ) -> list[_Hit]: ...
+    def multi_query_search(
+        self,
+        vectors: _Matrix,
+        top_k: int = 10,
+        fusion: _Fusion = None,
+        filter: _Filter | None = None,
+    ) -> list[_Hit]: ...
     def text_search_with_filter(
         self, query: str, top_k: int, filter: _Filter, *, field: str | None = None
     ) -> list[_Hit]: ...
