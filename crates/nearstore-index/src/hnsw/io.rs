@@ -13,7 +13,7 @@ use parking_lot::{Mutex, RwLock};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::arena::VectorArena;
+use super::arena::{VectorArena, collect_huge, reserve_huge};
 use super::graph::Graph;
 use super::rows::Rows;
 use super::visited::VisitedPool;
@@ -421,7 +421,7 @@ fn load_rows(
                 .collect();
             Rows::Sq8 {
                 book,
-                codes: codes.to_vec(),
+                codes: collect_huge(codes.iter().copied()),
                 norms,
                 sums,
             }
@@ -455,7 +455,8 @@ fn load_rows(
                 .collect::<Result<Vec<_>>>()?;
             let w = book.words();
             let codes: Vec<u64> = decode(codes, u64::from_le_bytes);
-            let mut blocks = Vec::with_capacity(n * book.stride());
+            let mut blocks = Vec::new();
+            reserve_huge(&mut blocks, n * book.stride());
             for (code, f) in codes.chunks_exact(w).zip(&factors) {
                 blocks.extend_from_slice(code);
                 blocks.extend_from_slice(&f.pack());
