@@ -21,7 +21,7 @@ use super::{HnswIndex, HnswParams};
 use crate::DistanceMetric;
 use crate::error::{Error, Result};
 use crate::quant::binary::BinaryCodebook;
-use crate::quant::rabitq::{Factors, RabitqCodebook};
+use crate::quant::rabitq::{FACTOR_BYTES, FACTOR_BYTES_V1, Factors, RabitqCodebook};
 use crate::quant::sq8::Sq8Codebook;
 use crate::quant::{QuantConfig, StorageMode, VectorSource};
 use crate::space::Space;
@@ -120,7 +120,7 @@ impl HnswIndex {
                     .flat_map(|b| b[..w].iter().copied());
                 let factors = blocks
                     .chunks_exact(stride)
-                    .map(|b| Factors::unpack([b[w], b[w + 1]]));
+                    .map(|b| Factors::unpack([b[w], b[w + 1], b[w + 2]]));
                 (
                     Vec::new(),
                     book.to_bytes(),
@@ -441,14 +441,29 @@ fn load_rows(
             let book = RabitqCodebook::from_bytes(dim, book)
                 .ok_or_else(|| corrupt(path, "damaged RaBitQ codebook"))?;
             let padded = RabitqCodebook::padded_dim(dim);
-            if codes.len() != n * book.words() * 8 || norms.len() != n * 16 || !vectors.is_empty() {
+            // Factors of `FACTOR_BYTES`, or `FACTOR_BYTES_V1` in a checkpoint written
+            // before local centroids.
+            let per = if norms.len() == n * FACTOR_BYTES_V1 {
+                FACTOR_BYTES_V1
+            } else {
+                FACTOR_BYTES
+            };
+            if codes.len() != n * book.words() * 8 || norms.len() != n * per || !vectors.is_empty()
+            {
                 return Err(corrupt(path, "RaBitQ code section sizes"));
             }
+            if per == FACTOR_BYTES_V1 && book.list_count() > 0 {
+                return Err(corrupt(
+                    path,
+                    "RaBitQ factors without lists in a codebook with lists",
+                ));
+            }
+            let lists = book.list_count();
             let factors = norms
-                .chunks_exact(16)
+                .chunks_exact(per)
                 .enumerate()
                 .map(|(slot, b)| {
-                    Factors::from_bytes(b, padded).ok_or_else(|| {
+                    Factors::from_bytes(b, padded, lists).ok_or_else(|| {
                         corrupt(path, format!("damaged RaBitQ factors of slot {slot}"))
                     })
                 })
