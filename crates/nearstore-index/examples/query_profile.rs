@@ -1,12 +1,18 @@
 //! Times one-thread searches of a full (f32) HNSW index over a TEXMEX data set, for
 //! profiling the search path without the build in the profile (a development aid):
-//! `cargo run --release -p nearstore-index --example query_profile -- DIR cosine|l2 EF PASSES [CKPT]`.
-//! With `CKPT` the built index is saved there the first time and loaded after that.
+//! `cargo run --release -p nearstore-index --example query_profile -- DIR cosine|l2 EF PASSES [CKPT [MODE [OVERSAMPLING]]]`.
+//! With `CKPT` the built index is saved there the first time and loaded after that; `MODE`
+//! (default `full`) is the storage mode, rescoring from an in-memory source.
 
 use std::path::Path;
 use std::time::Instant;
 
-use nearstore_index::{DistanceMetric, HnswIndex, HnswParams, SearchQuality, VectorIndex};
+use std::sync::Arc;
+
+use nearstore_index::{
+    DistanceMetric, HnswIndex, HnswParams, MemorySource, QuantConfig, SearchOptions, SearchQuality,
+    StorageMode, VectorSource,
+};
 use nearstore_storage::FsBackend;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -30,11 +36,24 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             "groundtruth.ivecs"
         };
     let gt = nearstore_testkit::read_ivecs(dir.join(gt_name))?;
+    let mode = StorageMode::parse(args.get(6).map_or("full", String::as_str))?;
+    let oversampling: Option<f32> = args.get(7).map(|s| s.parse()).transpose()?;
+    let base = nearstore_testkit::read_fvecs(dir.join("base.fvecs"))?;
+    let source = MemorySource::new();
+    for i in 0..base.len() {
+        source.put(i as u64, base.row(i));
+    }
+    let shared: Arc<dyn VectorSource> = source.clone();
     let index = match ckpt.filter(|p| p.exists()) {
-        Some(p) => HnswIndex::load(&FsBackend, p)?.0,
+        Some(p) => HnswIndex::load_with_source(&FsBackend, p, Some(shared))?.0,
         None => {
-            let base = nearstore_testkit::read_fvecs(dir.join("base.fvecs"))?;
-            let index = HnswIndex::new(base.dim, metric, HnswParams::default())?;
+            let index = HnswIndex::new_quantized(
+                base.dim,
+                metric,
+                HnswParams::default(),
+                QuantConfig::new(mode),
+                shared,
+            )?;
             let points: Vec<(u64, &[f32])> =
                 (0..base.len()).map(|i| (i as u64, base.row(i))).collect();
             let t = Instant::now();
@@ -53,8 +72,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = Instant::now();
         let mut hit = 0.0;
         for i in 0..nq {
+            let opts = SearchOptions {
+                rerank: None,
+                oversampling,
+            };
             let found: Vec<u64> = index
-                .search(queries.row(i), 10, SearchQuality::Ef(ef), None)?
+                .search_with(queries.row(i), 10, SearchQuality::Ef(ef), None, opts)?
                 .iter()
                 .map(|h| h.id)
                 .collect();

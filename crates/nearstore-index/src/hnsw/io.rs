@@ -118,9 +118,7 @@ impl HnswIndex {
                 let codes = blocks
                     .chunks_exact(stride)
                     .flat_map(|b| b[..w].iter().copied());
-                let factors = blocks
-                    .chunks_exact(stride)
-                    .map(|b| Factors::unpack([b[w], b[w + 1], b[w + 2]]));
+                let factors = blocks.chunks_exact(stride).map(|b| book.split(b).1);
                 (
                     Vec::new(),
                     book.to_bytes(),
@@ -474,7 +472,7 @@ fn load_rows(
             reserve_huge(&mut blocks, n * book.stride());
             for (code, f) in codes.chunks_exact(w).zip(&factors) {
                 blocks.extend_from_slice(code);
-                blocks.extend_from_slice(&f.pack());
+                blocks.extend_from_slice(&f.pack()[..book.factor_words()]);
             }
             Rows::Rabitq { book, blocks }
         }

@@ -156,7 +156,7 @@ impl Rows {
                 let (w, stride) = (book.words(), book.stride());
                 let block = &mut blocks[slot * stride..(slot + 1) * stride];
                 let f = book.encode(v, &mut block[..w]);
-                block[w..].copy_from_slice(&f.pack());
+                book.write_factors(f, block);
             }
         }
     }

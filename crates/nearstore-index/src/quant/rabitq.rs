@@ -63,7 +63,8 @@ const ROWS_PER_LIST: usize = 16;
 /// below this share of the distance to the global centroid.
 const LISTS_MIN_GAIN: f64 = 0.5;
 
-/// Words of packed [`Factors`] after each code.
+/// Most words of packed [`Factors`] after each code: 3 with lists, 2 without (the list
+/// and shift are then always 0 and not stored).
 pub const FACTOR_WORDS: usize = 3;
 
 /// Bytes of [`Factors::to_bytes`] (checkpoints from before local centroids hold
@@ -263,7 +264,26 @@ impl RabitqCodebook {
 
     /// 64-bit words per stored block: the code, then its [`Factors::pack`]ed factors.
     pub fn stride(&self) -> usize {
-        self.words() + FACTOR_WORDS
+        self.words() + self.factor_words()
+    }
+
+    /// Words of packed factors after each code (the list and shift only with lists).
+    pub fn factor_words(&self) -> usize {
+        if self.lists.is_empty() {
+            FACTOR_WORDS - 1
+        } else {
+            FACTOR_WORDS
+        }
+    }
+
+    /// Writes `f` after the code in `block` (a whole stored block).
+    #[inline]
+    pub fn write_factors(&self, f: Factors, block: &mut [u64]) {
+        let w = self.words();
+        let n = self.factor_words();
+        if let Some(dst) = block.get_mut(w..w + n) {
+            dst.copy_from_slice(&f.pack()[..n]);
+        }
     }
 
     /// `R (v - c)` into `out` (`P` values); returns `|v - c|`.
@@ -486,9 +506,10 @@ impl RabitqCodebook {
 
     /// A stored block's code and factors.
     #[inline]
-    fn split<'b>(&self, block: &'b [u64]) -> (&'b [u64], Factors) {
+    pub fn split<'b>(&self, block: &'b [u64]) -> (&'b [u64], Factors) {
         let w = self.words();
-        let f = match block.get(w..w + FACTOR_WORDS) {
+        let f = match block.get(w..) {
+            Some(&[a, b]) => Factors::unpack([a, b, 0]),
             Some(&[a, b, c]) => Factors::unpack([a, b, c]),
             _ => Factors::default(),
         };
@@ -715,8 +736,8 @@ mod tests {
             for v in &data {
                 let w = book.words();
                 let f = book.encode(v, &mut block[..w]);
-                block[w..].copy_from_slice(&f.pack());
-                assert_eq!(Factors::unpack(f.pack()), f);
+                book.write_factors(f, &mut block);
+                assert_eq!(book.split(&block).1, f);
                 let (est, bound) = book.estimate(&pq, &block);
                 let exact = if l2 {
                     v.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()
@@ -765,8 +786,8 @@ mod tests {
         let (mut err, mut inside) = (0f32, 0);
         for v in data {
             let f = book.encode(v, &mut block[..w]);
-            block[w..].copy_from_slice(&f.pack());
-            assert_eq!(Factors::unpack(f.pack()), f);
+            book.write_factors(f, &mut block);
+            assert_eq!(book.split(&block).1, f);
             let (est, bound) = book.estimate(&pq, &block);
             let exact = if book.l2 {
                 v.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()
