@@ -372,11 +372,11 @@ def main():
                 continue
             for mode in modes:
                 # MODE@X: the mode with rescoring oversampling X instead of its default
-                name, _, over = mode.partition("@")
+                mode_name, _, over = mode.partition("@")
                 cmd = [a.nearstore_bin, "bench", "ann", "--base", base, "--query", query, "--gt", gt,
                        "--metric", a.metric, "--m", str(a.m), "--ef-construction", str(a.ef_construction),
                        "--ef", a.ef, "--threads", str(a.build_threads), "--repeats", str(a.repeats),
-                       "--storage-mode", name, "--json"]
+                       "--storage-mode", mode_name, "--json"]
                 if over:
                     cmd += ["--oversampling", over]
                 key = "nearstore" if mode == modes[0] else f"nearstore-{mode}"
