@@ -18,11 +18,13 @@
 use serde_json::{Map, Value, json};
 
 use super::Context;
-use super::lower::{NearPart, json_of};
+use super::lower::{NearPart, json_of, payload_field};
 use crate::error::{Error, Result};
 use crate::point::SearchResult;
 use crate::request::{FusionStrategy, Leg, LegQuery, SearchRequest, TextLeg};
-use nearstore_ql::ast::{Expr, FusionClause, OptionList, SparseVectorExpr, VectorExpr};
+use nearstore_ql::ast::{
+    Condition, Expr, FusionClause, OptionList, Path, SparseVectorExpr, VectorExpr,
+};
 use nearstore_text::SparseVector;
 
 /// One ranking term after the first `NEAR` (which is the plan's `near`).
@@ -259,4 +261,98 @@ pub(crate) fn legs_value(request: &SearchRequest, hit: &SearchResult) -> Option<
         out.insert(format!("leg{}", ls.leg), v);
     }
     Some(Value::Object(out))
+}
+
+/// The ranking terms among `terms` (see the module docs): the first NEAR, the other legs in
+/// the order written, and the fusion clause (`fusion`: the SELECT's own `USING FUSION`).
+pub(crate) fn ranking_terms(
+    terms: &[Condition],
+    main: &str,
+    aliases: &[String],
+    fusion: Option<FusionClause>,
+) -> Result<(Option<NearPart>, Vec<LegPart>, Option<FusionClause>)> {
+    let (mut near, mut legs, mut fusion) = (None::<NearPart>, Vec::new(), fusion);
+    let using_of = |field: &Path| {
+        vector_using(field, main).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "NEAR searches a vector of the FROM table, not {}",
+                field.join(".")
+            ))
+        })
+    };
+    for t in terms {
+        match t {
+            Condition::VectorNear { field, vector } => {
+                let using = using_of(field)?;
+                if near.is_none() && legs.is_empty() {
+                    near = Some(NearPart {
+                        using,
+                        vector: vector.clone(),
+                        threshold: None,
+                    });
+                } else {
+                    legs.push(LegPart::Dense {
+                        using,
+                        vector: vector.clone(),
+                    });
+                }
+            }
+            Condition::VectorNearFused {
+                field,
+                vectors,
+                fusion: clause,
+            } => {
+                let using = using_of(field)?;
+                legs.extend(vectors.iter().map(|v| LegPart::Dense {
+                    using: using.clone(),
+                    vector: v.clone(),
+                }));
+                if let Some(c) = clause {
+                    if fusion.is_some() {
+                        return Err(Error::InvalidArgument(
+                            "two fusion clauses (NEAR_FUSED ... USING FUSION and USING FUSION \
+                             (...)): write one"
+                                .into(),
+                        ));
+                    }
+                    fusion = Some(c.clone());
+                }
+            }
+            Condition::SparseNear {
+                field,
+                vector,
+                index,
+            } => {
+                let using = match index {
+                    Some(name) => name.clone(),
+                    None => using_of(field)?,
+                };
+                legs.push(LegPart::Sparse {
+                    using,
+                    vector: vector.clone(),
+                });
+            }
+            Condition::TextMatch { field, text: query } => {
+                let field = match field {
+                    None => None,
+                    Some(path) => match payload_field(path, aliases) {
+                        Some((None, f)) => Some(f),
+                        Some((Some(a), f)) if a == main => Some(f),
+                        _ => {
+                            return Err(Error::InvalidArgument(format!(
+                                "MATCH searches a text field of the FROM table, not {}",
+                                path.join(".")
+                            )));
+                        }
+                    },
+                };
+                legs.push(LegPart::Text {
+                    field,
+                    text: query.clone(),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok((near, legs, fusion))
 }

@@ -6,7 +6,7 @@
 use serde_json::Value;
 
 use super::Context;
-use super::legs::{LegPart, vector_using};
+use super::legs::{LegPart, ranking_terms};
 use crate::error::{Error, Result};
 use nearstore_filter::{Filter, GeoPoint};
 use nearstore_index::SearchQuality;
@@ -97,7 +97,7 @@ pub(crate) fn is_constant(expr: &Expr, lets: &[String]) -> bool {
 
 /// The table a payload path belongs to, and the field inside the payload; `None` for paths
 /// that are not payload fields (`id`, `vector`).
-fn payload_field(path: &Path, aliases: &[String]) -> Option<(Option<String>, String)> {
+pub(crate) fn payload_field(path: &Path, aliases: &[String]) -> Option<(Option<String>, String)> {
     let (alias, rest) = match path.as_slice() {
         [a, rest @ ..] if !rest.is_empty() && aliases.contains(a) => (Some(a.clone()), rest),
         _ => (None, path.as_slice()),
@@ -274,89 +274,7 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
     let is_main_vector = |field: &Path| {
         field.as_slice() == ["vector"] || field.as_slice() == [main.as_str(), "vector"]
     };
-    let (mut near, mut legs, mut fusion) = (None::<NearPart>, Vec::new(), q.fusion.clone());
-    let using_of = |field: &Path| {
-        vector_using(field, &main).ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "NEAR searches a vector of the FROM table, not {}",
-                field.join(".")
-            ))
-        })
-    };
-    for t in &terms {
-        match t {
-            Condition::VectorNear { field, vector } => {
-                let using = using_of(field)?;
-                if near.is_none() && legs.is_empty() {
-                    near = Some(NearPart {
-                        using,
-                        vector: vector.clone(),
-                        threshold: None,
-                    });
-                } else {
-                    legs.push(LegPart::Dense {
-                        using,
-                        vector: vector.clone(),
-                    });
-                }
-            }
-            Condition::VectorNearFused {
-                field,
-                vectors,
-                fusion: clause,
-            } => {
-                let using = using_of(field)?;
-                legs.extend(vectors.iter().map(|v| LegPart::Dense {
-                    using: using.clone(),
-                    vector: v.clone(),
-                }));
-                if let Some(c) = clause {
-                    if fusion.is_some() {
-                        return Err(Error::InvalidArgument(
-                            "two fusion clauses (NEAR_FUSED ... USING FUSION and USING FUSION \
-                             (...)): write one"
-                                .into(),
-                        ));
-                    }
-                    fusion = Some(c.clone());
-                }
-            }
-            Condition::SparseNear {
-                field,
-                vector,
-                index,
-            } => {
-                let using = match index {
-                    Some(name) => name.clone(),
-                    None => using_of(field)?,
-                };
-                legs.push(LegPart::Sparse {
-                    using,
-                    vector: vector.clone(),
-                });
-            }
-            Condition::TextMatch { field, text: query } => {
-                let field = match field {
-                    None => None,
-                    Some(path) => match payload_field(path, &aliases) {
-                        Some((None, f)) => Some(f),
-                        Some((Some(a), f)) if a == main => Some(f),
-                        _ => {
-                            return Err(Error::InvalidArgument(format!(
-                                "MATCH searches a text field of the FROM table, not {}",
-                                path.join(".")
-                            )));
-                        }
-                    },
-                };
-                legs.push(LegPart::Text {
-                    field,
-                    text: query.clone(),
-                });
-            }
-            _ => {}
-        }
-    }
+    let (mut near, legs, fusion) = ranking_terms(&terms, &main, &aliases, q.fusion.clone())?;
     let ranked = near.is_some() || !legs.is_empty();
     if fusion.is_some() && !ranked {
         return Err(Error::InvalidArgument(

@@ -13,15 +13,13 @@
 
 use std::path::Path;
 
-use nearstore::{
-    CollectionConfig, Database, DistanceMetric, Durability, ErrorKind, VectorCollection,
-};
+use nearstore::{CollectionConfig, Database, Durability, ErrorKind, VectorCollection};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use nearstore_testkit::kill9::{self, Event};
 
-use super::workload::{DIM, Model, Op, content, execute, next_op};
+use super::workload::{Model, Op, content, execute, next_op};
 
 const CHILD_TEST: &str = "kill9::collection_driver_workload_matches_its_model";
 
@@ -40,7 +38,7 @@ fn open(dir: &Path, seed: u64) -> (Database, VectorCollection) {
         Err(e) if e.kind() == ErrorKind::NotFound => {
             let config = CollectionConfig {
                 durability: durability(seed),
-                ..CollectionConfig::new(DIM, DistanceMetric::Euclidean)
+                ..super::workload::config()
             };
             db.create_collection_with_options("c", config).unwrap()
         }

@@ -13,13 +13,11 @@ use std::path::Path;
 use std::sync::Arc;
 
 use nearstore::storage::{CrashImageKind, FaultyBackend};
-use nearstore::{
-    CollectionConfig, Database, DistanceMetric, Durability, ErrorKind, VectorCollection,
-};
+use nearstore::{CollectionConfig, Database, Durability, ErrorKind, VectorCollection};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::workload::{DIM, Model, Op, content, execute, next_op};
+use super::workload::{Model, Op, content, execute, next_op};
 
 fn open(
     backend: &FaultyBackend,
@@ -31,7 +29,7 @@ fn open(
         Err(e) if e.kind() == ErrorKind::NotFound => {
             let config = CollectionConfig {
                 durability,
-                ..CollectionConfig::new(DIM, DistanceMetric::Euclidean)
+                ..super::workload::config()
             };
             db.create_collection_with_options("c", config)?
         }

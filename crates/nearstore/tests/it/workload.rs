@@ -13,13 +13,16 @@
 //! Points carry sparse vectors derived from their vector version (`sparse_for`: the
 //! default name `""` on most versions, `s2` on some, none on others), so an upsert also
 //! replaces or drops them; the check requires each point's sparse vectors whole and of its
-//! version, and sparse search to find exactly the live points holding each name.
+//! version, and sparse search to find exactly the live points holding each name. Likewise
+//! the named dense vector `img` (`img_for`: on some versions only, so points without it
+//! are part of every run): whole and of its version, and an exact search on it finds
+//! exactly the live points carrying it.
 
 use std::collections::BTreeMap;
 
 use nearstore::{
-    FieldIndexKind, Filter, Point, PointSelector, SearchQuality, SearchRequest, SparseVector,
-    TextIndexConfig, VectorCollection,
+    CollectionConfig, DistanceMetric, FieldIndexKind, Filter, Point, PointSelector, SearchQuality,
+    SearchRequest, SparseVector, TextIndexConfig, VectorCollection, VectorSpaceConfig,
 };
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -66,6 +69,24 @@ pub fn vector(id: u64, version: u64) -> Vec<f32> {
     let mut v = vec![id as f32, version as f32];
     v.extend((2..DIM).map(|i| ((id * 7 + version * 3 + i as u64) % 53) as f32 * 0.25));
     v
+}
+
+/// The crash tests' collection: `DIM`-d euclidean plus the named 3-d cosine vector `img`.
+pub fn config() -> CollectionConfig {
+    CollectionConfig::new(DIM, DistanceMetric::Euclidean)
+        .with_vector("img", VectorSpaceConfig::new(3, DistanceMetric::Cosine))
+}
+
+/// The named dense vectors of a point at a vector version.
+pub fn img_for(id: u64, version: u64) -> BTreeMap<String, Vec<f32>> {
+    let mut out = BTreeMap::new();
+    if version % 4 != 2 {
+        out.insert(
+            "img".to_owned(),
+            vec![1.0 + (id % 9) as f32, (version % 7) as f32, 0.5],
+        );
+    }
+    out
 }
 
 /// The sparse vectors of a point at a vector version.
@@ -144,6 +165,12 @@ pub fn content(c: &VectorCollection) -> Model {
                 "sparse vectors of {} whole and of its version",
                 p.id
             );
+            assert_eq!(
+                p.vectors,
+                img_for(p.id, version),
+                "named vectors of {} whole and of its version",
+                p.id
+            );
             let pv = p
                 .payload
                 .as_ref()
@@ -199,7 +226,32 @@ pub fn content(c: &VectorCollection) -> Model {
     }
     check_text(c, &payloads_by_id);
     check_sparse(c, &model);
+    check_img(c, &model);
     model
+}
+
+/// An exact search on `img` finds exactly the live points carrying it.
+fn check_img(c: &VectorCollection, model: &Model) {
+    let hits = c
+        .query(
+            SearchRequest::new(&[1.0, 1.0, 1.0])
+                .using("img")
+                .limit(model.len().max(1))
+                .quality(SearchQuality::Perfect)
+                .with_payload(false),
+        )
+        .unwrap();
+    let mut got: Vec<u64> = hits.iter().map(|h| h.point.id).collect();
+    got.sort_unstable();
+    let want: Vec<u64> = model
+        .iter()
+        .filter(|(id, (v, _))| img_for(**id, *v).contains_key("img"))
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(
+        got, want,
+        "the img index holds exactly the live points carrying it"
+    );
 }
 
 /// Sparse search on each name finds exactly the live points holding that name.
@@ -299,6 +351,7 @@ pub fn execute(c: &VectorCollection, op: &Op) -> nearstore::Result<()> {
             .map(|&(id, v)| {
                 let mut p = Point::new(id, vector(id, v), payload(id, v));
                 p.sparse = sparse_for(id, v);
+                p.vectors = img_for(id, v);
                 p
             })
             .collect()
