@@ -126,6 +126,17 @@ pub(crate) fn info(c: &VectorCollection) -> Result<CollectionInfo> {
             }),
         );
     }
+    let sparse: Map<String, Value> = c
+        .sparse_vectors()
+        .into_iter()
+        .map(|(name, sc)| {
+            let modifier = match sc.modifier {
+                nearstore::SparseModifier::Idf => "idf",
+                nearstore::SparseModifier::None => "none",
+            };
+            (name, json!({"modifier": modifier}))
+        })
+        .collect();
     Ok(CollectionInfo {
         status: "green",
         optimizer_status: "ok",
@@ -143,6 +154,7 @@ pub(crate) fn info(c: &VectorCollection) -> Result<CollectionInfo> {
                 "replication_factor": 1,
                 "write_consistency_factor": 1,
                 "on_disk_payload": payload_on_disk,
+                "sparse_vectors": sparse,
             },
             "hnsw_config": {
                 "m": config.hnsw.m,
@@ -203,14 +215,11 @@ pub(crate) async fn create(
     let started = Instant::now();
     check_name(&name)?;
     let plan = body.into_plan()?;
-    if plan.sparse_vectors.is_some() {
-        return Err(Error::not_supported("sparse vectors"));
-    }
     let params = match plan.vectors {
         VectorsConfig::Unnamed(p) => p,
         VectorsConfig::Named(_) => {
             return Err(Error::not_supported(
-                "named vectors (only the default unnamed vector \"\")",
+                "named dense vectors (a collection has the unnamed dense vector \"\" and sparse vectors)",
             ));
         }
     };
@@ -220,7 +229,9 @@ pub(crate) async fn create(
         hnsw.ef_construct.or(plan.hnsw.ef_construct),
     );
     let dim = usize::try_from(params.size).unwrap_or(usize::MAX);
-    let config = collection_config(&state, dim, params.distance.metric()?, &options)?;
+    let mut config = collection_config(&state, dim, params.distance.metric()?, &options)?;
+    // Qdrant's collections accept only the sparse vectors they declare (none: none).
+    config = config.with_sparse_vectors(plan.sparse_vectors);
     let db = state.db.clone();
     blocking(move || Ok(db.create_collection_with_options(&name, config)?)).await?;
     Ok(qdrant_ok(Flag(true), started))

@@ -25,6 +25,7 @@ pub(crate) mod recommend;
 pub(crate) mod request;
 pub(crate) mod schema;
 pub(crate) mod text_index;
+pub(crate) mod vectors;
 
 use nearstore::VectorCollection;
 

@@ -405,11 +405,6 @@ async fn unsupported_features_say_not_supported() {
         ),
         (
             "PUT",
-            "/collections/sp",
-            json!({"vectors": {"size": 3, "distance": "Cosine"}, "sparse_vectors": {"s": {}}}),
-        ),
-        (
-            "PUT",
             "/collections/mh",
             json!({"vectors": {"size": 3, "distance": "Manhattan"}}),
         ),
