@@ -4,12 +4,14 @@
 //!
 //! Envelope: `{"result": ..., "status": "ok", "time": seconds}`; errors
 //! `{"status": {"error": "..."}}` with the server's status table. One unnamed dense vector
-//! per collection (`vectors: {size, distance}`, or the `""` name); any other vector name,
-//! sparse vectors and multi-vectors answer 400 "not supported". Ids: see [`ids`]; filters:
-//! see [`filter`]. Recommend: the average_vector strategy only ([`recommend`]). Every search (search, query
-//! with prefetch and fusion, recommend) is one engine request ([`query_plan`]). Routes
-//! outside the subset that clients commonly call (discover, groups, snapshots, aliases, vector edits, facets, cluster)
-//! answer 400 "... is not supported by NearStore".
+//! per collection (`vectors: {size, distance}`, or the `""` name) and the named sparse
+//! vectors it declares (`sparse_vectors`, [`vectors`]); other dense vector names (until the
+//! engine stores named dense vectors) and multi-vectors answer 400 "not supported". Ids: see
+//! [`ids`]; filters: see [`filter`]. Recommend: the average_vector strategy only
+//! ([`recommend`]). Every search (search, query with prefetch and fusion, recommend) is one
+//! engine request ([`query_plan`]). Routes outside the subset that clients commonly call
+//! (discover, groups, snapshots, aliases, vector edits, facets, cluster) answer 400 "... is
+//! not supported by NearStore".
 
 pub(crate) mod answer;
 pub(crate) mod collection_model;
@@ -80,7 +82,7 @@ pub(crate) fn routes() -> Vec<Route> {
             "/collections/{name}",
             Write,
             Q,
-            "Create a collection (one unnamed dense vector)",
+            "Create a collection (the unnamed dense vector and named sparse vectors)",
             collections::create,
         )
         .takes::<collection_model::CreateCollection>()
