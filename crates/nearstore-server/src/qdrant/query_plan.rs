@@ -265,15 +265,13 @@ impl QueryPoints {
 }
 
 /// The engine's leg for `spec`, point ids resolved to the stored vectors in `found`.
-fn engine_leg(spec: LegSpec, found: &mut impl FnMut(&ExtId) -> Result<Vec<f32>>) -> Result<Leg> {
+fn engine_leg(
+    spec: LegSpec,
+    found: &mut impl FnMut(&ExtId, &str) -> Result<Vec<f32>>,
+) -> Result<Leg> {
     let leg = match spec.input {
         LegInput::Vector(v) => Leg::dense(&spec.using, &v),
-        LegInput::Point(id) => {
-            if !spec.using.is_empty() {
-                return Err(Error::not_supported("querying a named vector by point id"));
-            }
-            Leg::dense("", &found(&id)?)
-        }
+        LegInput::Point(id) => Leg::dense(&spec.using, &found(&id, &spec.using)?),
         LegInput::Sparse(s) => {
             let v = SparseVector::new(s.indices, s.values).map_err(nearstore::Error::from)?;
             Leg::sparse(&spec.using, &v)
@@ -306,15 +304,23 @@ pub(crate) fn engine_request(c: &VectorCollection, s: Search) -> Result<SearchRe
     } else {
         c.get(&ids)?
     };
-    let mut found = |id: &ExtId| -> Result<Vec<f32>> {
-        stored_points
+    let mut found = |id: &ExtId, using: &str| -> Result<Vec<f32>> {
+        let point = stored_points
             .iter()
             .flatten()
             .find(|p| p.id == id.internal())
-            .map(|p| p.vector.clone())
             .ok_or_else(|| {
                 Error::NotFound(format!("no point with id {} to query by", id.to_json()))
-            })
+            })?;
+        if using.is_empty() {
+            return Ok(point.vector.clone());
+        }
+        point.vectors.get(using).cloned().ok_or_else(|| {
+            Error::bad_request(format!(
+                "point {} has no vector named {using:?} to query by",
+                id.to_json()
+            ))
+        })
     };
     let stored = c.len();
     let depth_cap = stored.clamp(1, nearstore::MAX_SEARCH_RESULTS);

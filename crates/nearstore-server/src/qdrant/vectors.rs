@@ -1,10 +1,8 @@
 //! A point's vectors in Qdrant's shapes, in and out: the unnamed dense vector (`[..]` or
-//! `{"": [..]}`) and named sparse vectors (`{"name": {"indices", "values"}}`), read without a
-//! JSON value tree, turned into the engine's [`Point`] (its `vector` and `sparse` map), and
-//! written back for `with_vector`.
-//!
-//! Named dense vectors other than `""` are refused with 400 until the engine stores them;
-//! the engine checks dimensions, finiteness and sparse validity (sorted, unique indices).
+//! `{"": [..]}`), named dense vectors (`{"name": [..]}`) and named sparse vectors
+//! (`{"name": {"indices", "values"}}`), read without a JSON value tree, turned into the
+//! engine's [`Point`] (its `vector`, `vectors` and `sparse` maps), and written back for
+//! `with_vector`. The engine checks names, dimensions, finiteness and sparse validity.
 //! Must not depend on axum: these are values, not handlers.
 
 use std::fmt;
@@ -24,8 +22,8 @@ use crate::qdrant::request::{SparseIn, VectorInput, WithVector};
 pub(crate) struct VectorStruct {
     /// The unnamed dense vector.
     pub(crate) dense: Option<Vec<f32>>,
-    /// Named dense vectors (refused by the conversion).
-    pub(crate) named: Vec<String>,
+    /// Named dense vectors.
+    pub(crate) named: Vec<(String, Vec<f32>)>,
     /// Sparse vectors by name.
     pub(crate) sparse: Vec<(String, SparseIn)>,
 }
@@ -39,7 +37,12 @@ impl VectorStruct {
             VectorInput::Dense(_) if name.is_empty() => {
                 return Err("the unnamed vector \"\" is given twice".into());
             }
-            VectorInput::Dense(_) => self.named.push(name),
+            VectorInput::Dense(d) => {
+                if self.named.iter().any(|(n, _)| *n == name) {
+                    return Err(format!("the vector {name:?} is given twice"));
+                }
+                self.named.push((name, d));
+            }
             VectorInput::Sparse(s) => {
                 if self.sparse.iter().any(|(n, _)| *n == name) {
                     return Err(format!("the sparse vector {name:?} is given twice"));
@@ -57,12 +60,10 @@ impl VectorStruct {
 
     /// The engine point with these vectors.
     pub(crate) fn into_point(self, id: u64, payload: Option<Value>) -> Result<Point> {
-        if let Some(name) = self.named.first() {
-            return Err(Error::not_supported(format!(
-                "named dense vectors ({name:?}; a collection has the unnamed dense vector \"\" and sparse vectors)"
-            )));
-        }
         let mut point = Point::new(id, self.dense.unwrap_or_default(), payload);
+        for (name, v) in self.named {
+            point = point.with_vector(&name, v);
+        }
         for (name, s) in self.sparse {
             let v = SparseVector::new(s.indices, s.values).map_err(nearstore::Error::from)?;
             point = point.with_sparse(&name, v);
@@ -179,7 +180,7 @@ pub(crate) fn vector_out(p: &Point, asked: Option<&WithVector>) -> Value {
         Some(WithVector::Names(names)) => Some(names),
     };
     let wants = |name: &str| names.is_none_or(|n| n.iter().any(|x| x == name));
-    if p.sparse.is_empty() {
+    if p.sparse.is_empty() && p.vectors.is_empty() {
         return if wants("") {
             f32_list(&p.vector)
         } else {
@@ -189,6 +190,11 @@ pub(crate) fn vector_out(p: &Point, asked: Option<&WithVector>) -> Value {
     let mut out = Map::new();
     if wants("") && !p.vector.is_empty() {
         out.insert(String::new(), f32_list(&p.vector));
+    }
+    for (name, v) in &p.vectors {
+        if wants(name) {
+            out.insert(name.clone(), f32_list(v));
+        }
     }
     for (name, v) in &p.sparse {
         if wants(name) {
@@ -222,8 +228,10 @@ mod tests {
         assert_eq!(v.sparse.len(), 1);
         assert!(v.named.is_empty());
         let v = read::<VectorStruct>(r#"{"image": [1, 2]}"#).unwrap();
-        assert_eq!(v.named, vec!["image".to_string()]);
-        assert!(v.into_point(1, None).is_err());
+        assert_eq!(v.named, vec![("image".to_string(), vec![1.0, 2.0])]);
+        let p = v.into_point(1, None).unwrap();
+        assert_eq!(p.vectors["image"], vec![1.0, 2.0]);
+        assert!(read::<VectorStruct>(r#"{"image": [1], "image": [2]}"#).is_err());
         assert!(read::<VectorStruct>(r#"{"": [1], "": [2]}"#).is_err());
         assert!(read::<VectorStruct>(r#"{"text": "hello"}"#).is_err());
     }

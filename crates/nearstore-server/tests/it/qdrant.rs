@@ -409,16 +409,6 @@ async fn unsupported_features_say_not_supported() {
             json!({"vectors": {"size": 3, "distance": "Manhattan"}}),
         ),
         (
-            "PUT",
-            "/collections/qc/points",
-            json!({"points": [{"id": 9, "vector": {"image": [1, 0, 0]}}]}),
-        ),
-        (
-            "PUT",
-            "/collections/qc/points",
-            json!({"points": [{"id": 9, "vector": {"indices": [1], "values": [0.5]}}]}),
-        ),
-        (
             "POST",
             "/collections/qc/points/query",
             json!({"query": {"recommend": {"positive": [1]}}}),
@@ -449,6 +439,19 @@ async fn unsupported_features_say_not_supported() {
             error_message(&b).contains("not supported"),
             "{method} {path}: {b}"
         );
+    }
+    // A point without the unnamed vector (the engine requires it): the engine's 400.
+    for vector in [
+        json!({"image": [1, 0, 0]}),
+        json!({"indices": [1], "values": [0.5]}),
+    ] {
+        let (st, b) = s
+            .put(
+                "/collections/qc/points",
+                json!({"points": [{"id": 9, "vector": vector}]}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
     }
     // A vector name the collection lacks: the engine's own 400 naming it.
     let (st, b) = s

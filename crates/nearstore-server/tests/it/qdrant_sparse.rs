@@ -215,3 +215,84 @@ async fn dense_and_sparse_prefetches_fuse_in_one_request() {
         "{b}"
     );
 }
+
+#[tokio::test]
+async fn named_dense_vectors_are_created_written_searched_and_returned() {
+    let s = start(ServerConfig::default()).await;
+    let (st, b) = s
+        .put(
+            "/collections/nd",
+            json!({"vectors": {
+                "": {"size": 2, "distance": "Dot"},
+                "image": {"size": 3, "distance": "Euclid", "hnsw_config": {"m": 8}},
+            }}),
+        )
+        .await;
+    ok(st, &b);
+    let (st, b) = s.get("/collections/nd").await;
+    let vectors = ok(st, &b)["config"]["params"]["vectors"].clone();
+    assert_eq!(vectors[""]["size"], json!(2), "{vectors}");
+    assert_eq!(vectors["image"]["size"], json!(3), "{vectors}");
+    assert_eq!(vectors["image"]["distance"], json!("Euclid"), "{vectors}");
+    let (st, b) = s
+        .put(
+            "/collections/nd/points?wait=true",
+            json!({"points": [
+                {"id": 1, "vector": {"": [1.0, 0.0], "image": [0.0, 0.0, 0.0]}},
+                {"id": 2, "vector": {"": [0.0, 1.0], "image": [1.0, 1.0, 1.0]}},
+                {"id": 3, "vector": [0.5, 0.5]},
+            ]}),
+        )
+        .await;
+    ok(st, &b);
+    // Euclid on "image": 2 is nearest to [1, 1, 1]; 3 has no image vector.
+    let (st, b) = s
+        .post(
+            "/collections/nd/points/query",
+            json!({"query": [0.9, 0.9, 0.9], "using": "image", "limit": 5, "with_vector": ["image"]}),
+        )
+        .await;
+    let result = ok(st, &b);
+    let ids: Vec<u64> = hits(&result["points"])
+        .into_iter()
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(ids, vec![2, 1], "{b}");
+    assert_eq!(
+        result["points"][0]["vector"],
+        json!({"image": [1.0, 1.0, 1.0]}),
+        "{b}"
+    );
+    // By point id on the named vector, and the search route's {name, vector}.
+    let (st, b) = s
+        .post(
+            "/collections/nd/points/query",
+            json!({"query": 1, "using": "image", "limit": 1}),
+        )
+        .await;
+    assert_eq!(hits(&ok(st, &b)["points"])[0].0, 1, "{b}");
+    let (st, b) = s
+        .post(
+            "/collections/nd/points/search",
+            json!({"vector": {"name": "image", "vector": [1.0, 1.0, 1.0]}, "limit": 1}),
+        )
+        .await;
+    assert_eq!(hits(&ok(st, &b))[0].0, 2, "{b}");
+    // A wrong dimension on a named vector is the engine's 400; nothing is written.
+    let (st, b) = s
+        .put(
+            "/collections/nd/points?wait=true",
+            json!({"points": [{"id": 4, "vector": {"": [1.0, 0.0], "image": [1.0]}}]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+    // Named vectors only, without the unnamed one: refused (the engine requires it).
+    let (st, b) = s
+        .put(
+            "/collections/only_named",
+            json!({"vectors": {"image": {"size": 3, "distance": "Dot"}}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+    assert!(error_message(&b).contains("not supported"), "{b}");
+}
