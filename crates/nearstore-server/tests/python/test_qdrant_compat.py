@@ -517,3 +517,38 @@ def test_langchain_hybrid_retrieval():
         url=URL,
     )
     assert again.similarity_search("brown bears", k=1)[0].page_content.startswith("Brown bears")
+
+
+def test_named_dense_vectors(client):
+    name = "py_named"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(
+        name,
+        vectors_config={
+            "": models.VectorParams(size=DIM, distance=models.Distance.COSINE),
+            "image": models.VectorParams(size=3, distance=models.Distance.EUCLID),
+        },
+    )
+    info = client.get_collection(name)
+    assert info.config.params.vectors["image"].size == 3
+    client.upsert(
+        name,
+        points=[
+            models.PointStruct(id=1, vector={"": vec(1), "image": [0.0, 0.0, 0.0]}),
+            models.PointStruct(id=2, vector={"": vec(2), "image": [1.0, 1.0, 1.0]}),
+            models.PointStruct(id=3, vector=vec(3)),
+        ],
+        wait=True,
+    )
+    res = client.query_points(name, query=[0.9, 0.9, 0.9], using="image", limit=5, with_vectors=["image"]).points
+    assert [p.id for p in res] == [2, 1]
+    assert res[0].vector["image"] == [1.0, 1.0, 1.0]
+    res = client.query_points(
+        name,
+        prefetch=[models.Prefetch(query=vec(1), limit=3), models.Prefetch(query=[1.0, 1.0, 1.0], using="image", limit=3)],
+        query=models.FusionQuery(fusion=models.Fusion.RRF),
+        limit=3,
+    ).points
+    assert {p.id for p in res} <= {1, 2, 3}
+    client.delete_collection(name)
