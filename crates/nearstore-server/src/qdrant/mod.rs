@@ -3,10 +3,10 @@
 //! engine as the native API.
 //!
 //! Envelope: `{"result": ..., "status": "ok", "time": seconds}`; errors
-//! `{"status": {"error": "..."}}` with the server's status table. One unnamed dense vector
-//! per collection (`vectors: {size, distance}`, or the `""` name) and the named sparse
-//! vectors it declares (`sparse_vectors`, [`vectors`]); other dense vector names (until the
-//! engine stores named dense vectors) and multi-vectors answer 400 "not supported". Ids: see
+//! `{"status": {"error": "..."}}` with the server's status table. The unnamed dense vector
+//! (`vectors: {size, distance}`, or the `""` name; required by the engine), the named dense
+//! vectors beside it and the named sparse vectors the collection declares
+//! (`sparse_vectors`, [`vectors`]); multi-vectors answer 400 "not supported". Ids: see
 //! [`ids`]; filters: see [`filter`]. Recommend: the average_vector strategy only
 //! ([`recommend`]). Every search (search, query with prefetch and fusion, recommend) is one
 //! engine request ([`query_plan`]). Routes outside the subset that clients commonly call
