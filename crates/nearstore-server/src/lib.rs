@@ -84,8 +84,11 @@
 //! `PATCH /collections/{name}` (only the search-time `hnsw_config.ef`, a NearStore
 //! extension; other changes 400), with Qdrant's envelopes. `with_payload` lists take
 //! dotted paths. Integer and UUID ids (UUIDs map to ids with the top bit set; the original
-//! string is kept in the hidden payload key `__nearstore_uuid`), one unnamed vector, Qdrant
-//! filters translated to the engine's. Everything else answers 400 "not supported". Every
+//! string is kept in the hidden payload key `__nearstore_uuid`), the unnamed dense vector
+//! plus named dense and sparse vectors (`vectors: {"": .., name: ..}`, `sparse_vectors`,
+//! points `{"": [..], name: [..] | {indices, values}}`, queries with `using`; see
+//! `qdrant::vectors`), Qdrant filters translated to
+//! the engine's. Everything else answers 400 "not supported". Every
 //! Qdrant request and answer body is a typed serde struct (`qdrant::request`,
 //! `qdrant::collection_model`, `qdrant::model`, `qdrant::answer`) read by the same bounded
 //! decoder as the native bodies, with its schema in `/openapi.json`.

@@ -119,6 +119,61 @@ impl VectorParams {
     }
 }
 
+/// A sparse vector's `modifier`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = QdrantModifier)]
+pub(crate) enum Modifier {
+    None,
+    Idf,
+}
+
+/// A sparse vector's `index` parameters: accepted (the engine's sparse index is in memory,
+/// checkpointed to disk, exact); only `float32` weights.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[schema(as = QdrantSparseIndexParams)]
+#[expect(
+    dead_code,
+    reason = "on_disk and full_scan_threshold are accepted without effect"
+)]
+pub(crate) struct SparseIndexParams {
+    #[serde(default)]
+    pub(crate) on_disk: Option<bool>,
+    #[serde(default)]
+    pub(crate) full_scan_threshold: Option<usize>,
+    #[serde(default)]
+    pub(crate) datatype: Option<String>,
+}
+
+/// One sparse vector's parameters.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[schema(as = QdrantSparseVectorParams)]
+pub(crate) struct SparseVectorParams {
+    #[serde(default)]
+    pub(crate) index: Option<SparseIndexParams>,
+    #[serde(default)]
+    pub(crate) modifier: Option<Modifier>,
+}
+
+impl SparseVectorParams {
+    /// The engine's configuration of this sparse vector.
+    pub(crate) fn config(&self, name: &str) -> Result<nearstore::SparseConfig> {
+        if let Some(dt) = self.index.as_ref().and_then(|i| i.datatype.as_deref())
+            && dt != "float32"
+        {
+            return Err(Error::not_supported(format!(
+                "the {dt} datatype of sparse vector {name:?}"
+            )));
+        }
+        Ok(nearstore::SparseConfig {
+            modifier: match self.modifier {
+                Some(Modifier::Idf) => nearstore::SparseModifier::Idf,
+                None | Some(Modifier::None) => nearstore::SparseModifier::None,
+            },
+        })
+    }
+}
+
 /// `PUT /collections/{name}` body.
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(as = QdrantCreateCollection)]
@@ -130,9 +185,9 @@ pub(crate) struct CreateCollection {
     /// One unnamed vector `{size, distance, ...}`, or `{name: {size, distance, ...}}`.
     #[schema(value_type = VectorsConfigSchema)]
     pub(crate) vectors: RawJson,
+    /// Named sparse vectors and their parameters.
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub(crate) sparse_vectors: Option<RawJson>,
+    pub(crate) sparse_vectors: Option<std::collections::BTreeMap<String, SparseVectorParams>>,
     /// At least 1 (422 otherwise); NearStore keeps one shard.
     #[serde(default)]
     pub(crate) shard_number: Option<i64>,
@@ -187,8 +242,8 @@ pub(crate) struct CollectionPlan {
     pub(crate) vectors: VectorsConfig,
     /// The collection-wide `hnsw_config` (a vector's own one overrides it).
     pub(crate) hnsw: HnswConfigIn,
-    /// The raw `sparse_vectors` section, when set and not empty.
-    pub(crate) sparse_vectors: Option<RawJson>,
+    /// The sparse vectors declared (empty: none).
+    pub(crate) sparse_vectors: Vec<(String, nearstore::SparseConfig)>,
 }
 
 fn at_least_one(name: &str, v: Option<i64>) -> Result<()> {
@@ -265,11 +320,12 @@ impl CreateCollection {
                 }
             }
         }
-        let sparse_vectors = if is_empty_object(self.sparse_vectors.as_ref()) {
-            None
-        } else {
-            self.sparse_vectors
-        };
+        let sparse_vectors = self
+            .sparse_vectors
+            .unwrap_or_default()
+            .iter()
+            .map(|(name, p)| Ok((name.clone(), p.config(name)?)))
+            .collect::<Result<Vec<_>>>()?;
         Ok(CollectionPlan {
             vectors,
             hnsw,

@@ -126,6 +126,40 @@ pub(crate) fn info(c: &VectorCollection) -> Result<CollectionInfo> {
             }),
         );
     }
+    let unnamed = json!({
+        "size": config.dim,
+        "distance": distance_name(config.metric),
+        "on_disk": vectors_on_disk,
+    });
+    let vectors = if config.vectors.is_empty() {
+        unnamed
+    } else {
+        let mut all = Map::new();
+        all.insert(String::new(), unnamed);
+        for (vector_name, space) in &config.vectors {
+            all.insert(
+                vector_name.clone(),
+                json!({
+                    "size": space.dim,
+                    "distance": distance_name(space.metric),
+                    "hnsw_config": {"m": space.hnsw.m, "ef_construct": space.hnsw.ef_construction},
+                    "on_disk": vectors_on_disk,
+                }),
+            );
+        }
+        Value::Object(all)
+    };
+    let sparse: Map<String, Value> = c
+        .sparse_vectors()
+        .into_iter()
+        .map(|(name, sc)| {
+            let modifier = match sc.modifier {
+                nearstore::SparseModifier::Idf => "idf",
+                nearstore::SparseModifier::None => "none",
+            };
+            (name, json!({"modifier": modifier}))
+        })
+        .collect();
     Ok(CollectionInfo {
         status: "green",
         optimizer_status: "ok",
@@ -134,15 +168,12 @@ pub(crate) fn info(c: &VectorCollection) -> Result<CollectionInfo> {
         segments_count: 1,
         config: json!({
             "params": {
-                "vectors": {
-                    "size": config.dim,
-                    "distance": distance_name(config.metric),
-                    "on_disk": vectors_on_disk,
-                },
+                "vectors": vectors,
                 "shard_number": 1,
                 "replication_factor": 1,
                 "write_consistency_factor": 1,
                 "on_disk_payload": payload_on_disk,
+                "sparse_vectors": sparse,
             },
             "hnsw_config": {
                 "m": config.hnsw.m,
@@ -203,16 +234,19 @@ pub(crate) async fn create(
     let started = Instant::now();
     check_name(&name)?;
     let plan = body.into_plan()?;
-    if plan.sparse_vectors.is_some() {
-        return Err(Error::not_supported("sparse vectors"));
-    }
-    let params = match plan.vectors {
-        VectorsConfig::Unnamed(p) => p,
-        VectorsConfig::Named(_) => {
-            return Err(Error::not_supported(
-                "named vectors (only the default unnamed vector \"\")",
-            ));
-        }
+    let (params, named) = match plan.vectors {
+        VectorsConfig::Unnamed(p) => (p, Vec::new()),
+        VectorsConfig::Named(mut list) => match list.iter().position(|(n, _)| n.is_empty()) {
+            Some(i) => {
+                let (_, unnamed) = list.remove(i);
+                (unnamed, list)
+            }
+            None => {
+                return Err(Error::not_supported(
+                    "a collection of named dense vectors only (NearStore's engine requires the unnamed vector \"\" beside them)",
+                ));
+            }
+        },
     };
     let hnsw = params.hnsw_config.clone().unwrap_or_default();
     let options = HnswOptions::new(
@@ -220,7 +254,21 @@ pub(crate) async fn create(
         hnsw.ef_construct.or(plan.hnsw.ef_construct),
     );
     let dim = usize::try_from(params.size).unwrap_or(usize::MAX);
-    let config = collection_config(&state, dim, params.distance.metric()?, &options)?;
+    let mut config = collection_config(&state, dim, params.distance.metric()?, &options)?;
+    // Qdrant's collections accept only the sparse vectors they declare (none: none).
+    config = config.with_sparse_vectors(plan.sparse_vectors);
+    for (vector_name, p) in named {
+        let h = p.hnsw_config.clone().unwrap_or_default();
+        let named_options = HnswOptions::new(
+            h.m.or(plan.hnsw.m),
+            h.ef_construct.or(plan.hnsw.ef_construct),
+        );
+        let dim = usize::try_from(p.size).unwrap_or(usize::MAX);
+        let space = collection_config(&state, dim, p.distance.metric()?, &named_options)?;
+        let mut vs = nearstore::VectorSpaceConfig::new(space.dim, space.metric);
+        vs.hnsw = space.hnsw;
+        config = config.with_vector(&vector_name, vs);
+    }
     let db = state.db.clone();
     blocking(move || Ok(db.create_collection_with_options(&name, config)?)).await?;
     Ok(qdrant_ok(Flag(true), started))

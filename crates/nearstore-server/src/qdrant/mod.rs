@@ -3,13 +3,15 @@
 //! engine as the native API.
 //!
 //! Envelope: `{"result": ..., "status": "ok", "time": seconds}`; errors
-//! `{"status": {"error": "..."}}` with the server's status table. One unnamed dense vector
-//! per collection (`vectors: {size, distance}`, or the `""` name); any other vector name,
-//! sparse vectors and multi-vectors answer 400 "not supported". Ids: see [`ids`]; filters:
-//! see [`filter`]. Recommend: the average_vector strategy only ([`recommend`]). Every search (search, query
-//! with prefetch and fusion, recommend) is one engine request ([`query_plan`]). Routes
-//! outside the subset that clients commonly call (discover, groups, snapshots, aliases, vector edits, facets, cluster)
-//! answer 400 "... is not supported by NearStore".
+//! `{"status": {"error": "..."}}` with the server's status table. The unnamed dense vector
+//! (`vectors: {size, distance}`, or the `""` name; required by the engine), the named dense
+//! vectors beside it and the named sparse vectors the collection declares
+//! (`sparse_vectors`, [`vectors`]); multi-vectors answer 400 "not supported". Ids: see
+//! [`ids`]; filters: see [`filter`]. Recommend: the average_vector strategy only
+//! ([`recommend`]). Every search (search, query with prefetch and fusion, recommend) is one
+//! engine request ([`query_plan`]). Routes outside the subset that clients commonly call
+//! (discover, groups, snapshots, aliases, vector edits, facets, cluster) answer 400 "... is
+//! not supported by NearStore".
 
 pub(crate) mod answer;
 pub(crate) mod collection_model;
@@ -25,6 +27,7 @@ pub(crate) mod recommend;
 pub(crate) mod request;
 pub(crate) mod schema;
 pub(crate) mod text_index;
+pub(crate) mod vectors;
 
 use nearstore::VectorCollection;
 
@@ -79,7 +82,7 @@ pub(crate) fn routes() -> Vec<Route> {
             "/collections/{name}",
             Write,
             Q,
-            "Create a collection (one unnamed dense vector)",
+            "Create a collection (the unnamed dense vector and named sparse vectors)",
             collections::create,
         )
         .takes::<collection_model::CreateCollection>()

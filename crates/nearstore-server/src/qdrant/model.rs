@@ -12,7 +12,7 @@ use std::fmt;
 
 use nearstore::Point;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -20,54 +20,7 @@ use crate::body::bounded::{Bounded, DimensionLimit, PointsLimit};
 use crate::error::{Error, Result};
 use crate::model::{RawJson, payload};
 use crate::qdrant::ids::{ExtId, stored_payload};
-
-/// The default (unnamed) dense vector of a Qdrant `VectorStruct`: a list of numbers, or
-/// `{"": [...]}`. Named, sparse and multi-vectors and inference objects are refused while
-/// parsing (400, "not supported").
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) struct DenseVector(pub(crate) Vec<f32>);
-
-impl<'de> Deserialize<'de> for DenseVector {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = DenseVector;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a dense vector (a list of numbers, or {\"\": [...]})")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<DenseVector, A::Error> {
-                let v: Bounded<f32, DimensionLimit> =
-                    Bounded::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-                Ok(DenseVector(v.into_vec()))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DenseVector, A::Error> {
-                let mut out = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    match key.as_str() {
-                        "" if out.is_none() => out = Some(map.next_value::<DenseVector>()?),
-                        "indices" | "values" => {
-                            return Err(de::Error::custom(
-                                "sparse vectors are not supported by NearStore",
-                            ));
-                        }
-                        "text" | "image" | "object" | "model" => {
-                            return Err(de::Error::custom(
-                                "inference objects (documents, images) are not supported by NearStore",
-                            ));
-                        }
-                        other => {
-                            return Err(de::Error::custom(format!(
-                                "named vectors ({other:?}) are not supported by NearStore; only the default unnamed vector \"\" exists"
-                            )));
-                        }
-                    }
-                }
-                out.ok_or_else(|| de::Error::custom("an empty vector object"))
-            }
-        }
-        d.deserialize_any(V)
-    }
-}
+use crate::qdrant::vectors::{BatchVectors, VectorStruct};
 
 /// A point id as sent: an unsigned integer or a UUID string (checked by the conversion).
 pub(crate) type IdIn = Value;
@@ -125,45 +78,11 @@ impl ToSchema for ExampleSchema {
 pub(crate) struct PointStruct {
     #[schema(value_type = PointId)]
     pub(crate) id: IdIn,
-    #[schema(value_type = Vec<f32>)]
-    pub(crate) vector: DenseVector,
+    #[schema(value_type = crate::qdrant::schema::VectorStructSchema)]
+    pub(crate) vector: VectorStruct,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub(crate) payload: Option<RawJson>,
-}
-
-/// The vectors of the `batch` form: a list, or `{"": [...]}`.
-#[derive(Debug)]
-pub(crate) struct BatchVectors(pub(crate) Bounded<DenseVector, PointsLimit>);
-
-impl<'de> Deserialize<'de> for BatchVectors {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = BatchVectors;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a list of vectors, or {\"\": [...]}")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<BatchVectors, A::Error> {
-                Ok(BatchVectors(Bounded::deserialize(
-                    de::value::SeqAccessDeserializer::new(seq),
-                )?))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<BatchVectors, A::Error> {
-                let mut out = None;
-                while let Some(key) = map.next_key::<String>()? {
-                    if !key.is_empty() || out.is_some() {
-                        return Err(de::Error::custom(
-                            "named vectors are not supported by NearStore (only the default unnamed vector \"\")",
-                        ));
-                    }
-                    out = Some(map.next_value::<BatchVectors>()?);
-                }
-                out.ok_or_else(|| de::Error::custom("an empty vectors object"))
-            }
-        }
-        d.deserialize_any(V)
-    }
 }
 
 /// The `batch` form: as many vectors (and payloads, when given) as ids.
@@ -171,7 +90,7 @@ impl<'de> Deserialize<'de> for BatchVectors {
 pub(crate) struct PointsBatch {
     #[schema(value_type = Vec<PointId>)]
     pub(crate) ids: Bounded<IdIn, PointsLimit>,
-    #[schema(value_type = Vec<Vec<f32>>)]
+    #[schema(value_type = crate::qdrant::schema::BatchVectorsSchema)]
     pub(crate) vectors: BatchVectors,
     #[serde(default)]
     #[schema(value_type = Option<Vec<Option<Object>>>)]
@@ -234,16 +153,14 @@ impl UpsertPoints {
                 for p in points.into_vec() {
                     let id = ExtId::parse(&p.id)?;
                     let payload = stored_payload(&id, payload(p.payload.as_deref())?)?;
-                    out.push((id.clone(), Point::new(id.internal(), p.vector.0, payload)));
+                    out.push((id.clone(), p.vector.into_point(id.internal(), payload)?));
                 }
             }
             (None, Some(batch)) => {
                 let ids = batch.ids.into_vec();
-                let vectors = batch.vectors.0.into_vec();
+                let vectors = batch.vectors.per_point(ids.len())?;
                 let payloads = batch.payloads.map(Bounded::into_vec);
-                if vectors.len() != ids.len()
-                    || payloads.as_ref().is_some_and(|p| p.len() != ids.len())
-                {
+                if payloads.as_ref().is_some_and(|p| p.len() != ids.len()) {
                     return Err(Error::bad_request(
                         "batch.ids, batch.vectors and batch.payloads must have the same length",
                     ));
@@ -253,7 +170,7 @@ impl UpsertPoints {
                     let id = ExtId::parse(id)?;
                     let raw = payloads.as_mut().and_then(Iterator::next).flatten();
                     let payload = stored_payload(&id, payload(raw.as_deref())?)?;
-                    out.push((id.clone(), Point::new(id.internal(), vector.0, payload)));
+                    out.push((id.clone(), vector.into_point(id.internal(), payload)?));
                 }
             }
             _ => {

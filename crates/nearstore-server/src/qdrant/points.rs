@@ -21,6 +21,7 @@ use crate::qdrant::model::{BatchWrite, PointsSelector, UpdateBatch, UpdateMode, 
 use crate::qdrant::request::{
     CountPoints, RetrievePoints, ScrollPoints, WithPayload, WithVector, refuse_set,
 };
+use crate::qdrant::vectors::vector_out;
 use crate::state::AppState;
 
 /// Which payload fields a response carries (`with_payload`).
@@ -116,32 +117,29 @@ pub(crate) fn f32_list(v: &[f32]) -> Value {
 }
 
 /// A stored point in Qdrant's `Record` shape.
-pub(crate) fn record(p: Point, sel: &PayloadSel, vector: bool) -> Record {
+pub(crate) fn record(p: Point, sel: &PayloadSel, vector: Option<&WithVector>) -> Record {
     Record {
         id: external_id(p.id, p.payload.as_ref()),
+        vector: vector_out(&p, vector),
         payload: sel.apply(p.payload),
-        vector: if vector {
-            f32_list(&p.vector)
-        } else {
-            Value::Null
-        },
         shard_key: None,
         order_value: None,
     }
 }
 
 /// A search result in Qdrant's `ScoredPoint` shape.
-pub(crate) fn scored(p: Point, score: f32, sel: &PayloadSel, vector: bool) -> ScoredPoint {
+pub(crate) fn scored(
+    p: Point,
+    score: f32,
+    sel: &PayloadSel,
+    vector: Option<&WithVector>,
+) -> ScoredPoint {
     ScoredPoint {
         id: external_id(p.id, p.payload.as_ref()),
         version: 0,
         score: f32_number(score),
+        vector: vector_out(&p, vector),
         payload: sel.apply(p.payload),
-        vector: if vector {
-            f32_list(&p.vector)
-        } else {
-            Value::Null
-        },
         shard_key: None,
         order_value: None,
     }
@@ -292,13 +290,13 @@ pub(crate) async fn retrieve(
     refuse_set(&[("shard_key", body.shard_key.as_ref())])?;
     let ids = ExtId::internal_ids(&body.ids.into_vec())?;
     let sel = WithPayload::selection(body.with_payload.as_ref(), true);
-    let vector = WithVector::unnamed(body.with_vector.as_ref());
+    let vector = body.with_vector;
     let c = collection(&state, &name)?;
     let found = blocking(move || Ok(c.get(&ids)?)).await?;
     let records: Vec<Record> = found
         .into_iter()
         .flatten()
-        .map(|p| record(p, &sel, vector))
+        .map(|p| record(p, &sel, vector.as_ref()))
         .collect();
     Ok(qdrant_ok(Records(records), started))
 }
@@ -317,7 +315,10 @@ pub(crate) async fn get_one(
     let internal = ext.internal();
     let found = blocking(move || Ok(c.get(&[internal])?)).await?;
     match found.into_iter().next().flatten() {
-        Some(p) => Ok(qdrant_ok(record(p, &PayloadSel::All, true), started)),
+        Some(p) => Ok(qdrant_ok(
+            record(p, &PayloadSel::All, Some(&WithVector::Flag(true))),
+            started,
+        )),
         None => Err(Error::NotFound(format!("No point with id {id} found"))),
     }
 }
@@ -351,13 +352,13 @@ pub(crate) async fn scroll(
     let started = Instant::now();
     refuse_set(&[("shard_key", body.shard_key.as_ref())])?;
     let sel = WithPayload::selection(body.with_payload.as_ref(), true);
-    let vector = WithVector::unnamed(body.with_vector.as_ref());
+    let vector = body.with_vector;
     // Payloads are always read: a UUID id is kept in the payload.
     let mut request = ScrollRequest::new()
         .filter_opt(from_raw(body.filter.as_deref())?)
         .limit(body.limit.unwrap_or(10))
         .with_payload(true)
-        .with_vector(vector);
+        .with_vector(WithVector::any(vector.as_ref()));
     let order = body.order_by.map(|o| o.0);
     match body.offset {
         None | Some(Value::Null) => {}
@@ -400,7 +401,7 @@ pub(crate) async fn scroll(
                         .and_then(|pl| nearstore::filter::field_value(pl, f))
                 })
                 .cloned();
-            let mut r = record(p, &sel, vector);
+            let mut r = record(p, &sel, vector.as_ref());
             r.order_value = order_value;
             r
         })

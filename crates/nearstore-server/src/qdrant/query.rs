@@ -41,7 +41,7 @@ pub(crate) async fn run(
     c: &VectorCollection,
     s: Search,
 ) -> Result<Vec<ScoredPoint>> {
-    let (payload, vector) = (s.payload.clone(), s.vector);
+    let (payload, vector) = (s.payload.clone(), s.vector.clone());
     let c2 = c.clone();
     let deadline = engine_deadline();
     let (hits, took) = blocking(move || {
@@ -53,7 +53,7 @@ pub(crate) async fn run(
     state.metrics.record_search(c.name(), took);
     Ok(hits
         .into_iter()
-        .map(|(p, score)| scored(p, score, &payload, vector))
+        .map(|(p, score)| scored(p, score, &payload, vector.as_ref()))
         .collect())
 }
 

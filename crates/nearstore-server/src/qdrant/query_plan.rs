@@ -8,6 +8,7 @@
 //! | Qdrant | engine |
 //! |---|---|
 //! | `query: [..]` / `{"nearest": [..]}` / a point id, `using` | one dense leg on the vector `using` names |
+//! | `query: {"indices", "values"}` (or `{"nearest": ..}` of it), `using` | one sparse leg on the sparse vector `using` names |
 //! | `prefetch: [p1, p2, ..]` + `query: {"fusion": "rrf" \| "dbsf"}` (or `{"rrf": {"k"}}`) | one leg per prefetch (its `query`, `using`, `limit`: default 10 as in Qdrant), `FusionStrategy::Rrf` / `Dbsf` |
 //! | `filter` (outer) and each prefetch's `filter` | the request's one filter, applied inside every leg: the outer filter and the prefetches' filter and-ed, when every prefetch has the same filter |
 //! | `params` (outer or a prefetch's) | the request's search quality, when they agree |
@@ -19,7 +20,9 @@
 //! `score_threshold` or `lookup_from`.
 //! Must not depend on axum: these are values, not handlers.
 
-use nearstore::{Filter, FusionStrategy, Leg, SearchQuality, SearchRequest, VectorCollection};
+use nearstore::{
+    Filter, FusionStrategy, Leg, SearchQuality, SearchRequest, SparseVector, VectorCollection,
+};
 
 use crate::error::{Error, Result};
 use crate::qdrant::filter::from_raw;
@@ -39,10 +42,6 @@ pub(crate) enum LegInput {
     Vector(Vec<f32>),
     /// The vector of an existing point.
     Point(ExtId),
-    #[expect(
-        dead_code,
-        reason = "refused until the engine's sparse legs are merged; then it becomes one"
-    )]
     Sparse(SparseIn),
 }
 
@@ -85,7 +84,8 @@ pub(crate) struct Search {
     pub(crate) limit: usize,
     pub(crate) offset: usize,
     pub(crate) payload: PayloadSel,
-    pub(crate) vector: bool,
+    /// `with_vector`.
+    pub(crate) vector: Option<WithVector>,
     pub(crate) score_threshold: Option<f32>,
     pub(crate) quality: Option<SearchQuality>,
 }
@@ -129,7 +129,7 @@ impl SearchPoints {
             limit: self.limit.unwrap_or(10),
             offset: self.offset.unwrap_or(0),
             payload: WithPayload::selection(self.with_payload.as_ref(), false),
-            vector: WithVector::unnamed(self.with_vector.as_ref()),
+            vector: self.with_vector,
             score_threshold: self.score_threshold,
             quality: SearchParams::quality(self.params.as_ref())?,
         })
@@ -257,7 +257,7 @@ impl QueryPoints {
             limit: self.limit.unwrap_or(10),
             offset: self.offset.unwrap_or(0),
             payload: WithPayload::selection(self.with_payload.as_ref(), false),
-            vector: WithVector::unnamed(self.with_vector.as_ref()),
+            vector: self.with_vector,
             score_threshold: self.score_threshold,
             quality: agreed_quality(&qualities)?,
         })
@@ -265,19 +265,16 @@ impl QueryPoints {
 }
 
 /// The engine's leg for `spec`, point ids resolved to the stored vectors in `found`.
-fn engine_leg(spec: LegSpec, found: &mut impl FnMut(&ExtId) -> Result<Vec<f32>>) -> Result<Leg> {
+fn engine_leg(
+    spec: LegSpec,
+    found: &mut impl FnMut(&ExtId, &str) -> Result<Vec<f32>>,
+) -> Result<Leg> {
     let leg = match spec.input {
         LegInput::Vector(v) => Leg::dense(&spec.using, &v),
-        LegInput::Point(id) => {
-            if !spec.using.is_empty() {
-                return Err(Error::not_supported("querying a named vector by point id"));
-            }
-            Leg::dense("", &found(&id)?)
-        }
-        LegInput::Sparse(_) => {
-            return Err(Error::not_supported(
-                "sparse vectors (this build's engine has no sparse index)",
-            ));
+        LegInput::Point(id) => Leg::dense(&spec.using, &found(&id, &spec.using)?),
+        LegInput::Sparse(s) => {
+            let v = SparseVector::new(s.indices, s.values).map_err(nearstore::Error::from)?;
+            Leg::sparse(&spec.using, &v)
         }
     };
     Ok(match spec.limit {
@@ -307,15 +304,23 @@ pub(crate) fn engine_request(c: &VectorCollection, s: Search) -> Result<SearchRe
     } else {
         c.get(&ids)?
     };
-    let mut found = |id: &ExtId| -> Result<Vec<f32>> {
-        stored_points
+    let mut found = |id: &ExtId, using: &str| -> Result<Vec<f32>> {
+        let point = stored_points
             .iter()
             .flatten()
             .find(|p| p.id == id.internal())
-            .map(|p| p.vector.clone())
             .ok_or_else(|| {
                 Error::NotFound(format!("no point with id {} to query by", id.to_json()))
-            })
+            })?;
+        if using.is_empty() {
+            return Ok(point.vector.clone());
+        }
+        point.vectors.get(using).cloned().ok_or_else(|| {
+            Error::bad_request(format!(
+                "point {} has no vector named {using:?} to query by",
+                id.to_json()
+            ))
+        })
     };
     let stored = c.len();
     let depth_cap = stored.clamp(1, nearstore::MAX_SEARCH_RESULTS);
@@ -350,7 +355,7 @@ pub(crate) fn engine_request(c: &VectorCollection, s: Search) -> Result<SearchRe
         .limit(limit)
         .offset(offset)
         .with_payload(true)
-        .with_vector(s.vector);
+        .with_vector(WithVector::any(s.vector.as_ref()));
     if let Some(f) = s.filter {
         r = r.filter(f);
     }

@@ -22,7 +22,7 @@ use crate::qdrant::ids::ExtId;
 use crate::qdrant::model::{Example, RecommendBatch, RecommendRequest};
 use crate::qdrant::query::run;
 use crate::qdrant::query_plan::{Search, Target};
-use crate::qdrant::request::{SearchParams, WithPayload, WithVector};
+use crate::qdrant::request::{SearchParams, WithPayload};
 use crate::state::AppState;
 
 /// The mean of `vectors` (all of one length; checked by the caller).
@@ -65,7 +65,7 @@ async fn recommend_one(
     let filter = from_raw(r.filter.as_deref())?;
     let quality = SearchParams::quality(r.params.as_ref())?;
     let payload = WithPayload::selection(r.with_payload.as_ref(), false);
-    let vector = WithVector::unnamed(r.with_vector.as_ref());
+    let vector = r.with_vector;
     let (positive, negative) = (r.positive.into_vec(), r.negative.into_vec());
     let mut ids: Vec<ExtId> = Vec::new();
     for example in positive.iter().chain(&negative) {

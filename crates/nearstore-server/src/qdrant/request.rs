@@ -123,12 +123,12 @@ impl<'de> Deserialize<'de> for WithVector {
 }
 
 impl WithVector {
-    /// Whether the unnamed vector is asked for (false when absent).
-    pub(crate) fn unnamed(v: Option<&WithVector>) -> bool {
+    /// Whether any vector is asked for (false when absent).
+    pub(crate) fn any(v: Option<&WithVector>) -> bool {
         match v {
             None => false,
             Some(WithVector::Flag(b)) => *b,
-            Some(WithVector::Names(names)) => names.iter().any(String::is_empty),
+            Some(WithVector::Names(names)) => !names.is_empty(),
         }
     }
 }

@@ -274,6 +274,51 @@ json_schema!(
 );
 
 json_schema!(
+    /// A point's vectors: the unnamed dense vector, or `{name: dense or sparse vector}`.
+    VectorStructSchema,
+    "VectorStruct",
+    json!({
+        "oneOf": [
+            {"type": "array", "items": {"type": "number"}},
+            {
+                "type": "object",
+                "additionalProperties": {
+                    "oneOf": [
+                        {"type": "array", "items": {"type": "number"}},
+                        reference("SparseVector"),
+                    ],
+                },
+            },
+        ],
+    }),
+    [SparseVectorSchema]
+);
+
+json_schema!(
+    /// The `vectors` of a batch upsert: one list per point, or `{name: [per point]}`.
+    BatchVectorsSchema,
+    "BatchVectorStruct",
+    json!({
+        "oneOf": [
+            {"type": "array", "items": {"type": "array", "items": {"type": "number"}}},
+            {
+                "type": "object",
+                "additionalProperties": {
+                    "type": "array",
+                    "items": {
+                        "oneOf": [
+                            {"type": "array", "items": {"type": "number"}},
+                            reference("SparseVector"),
+                        ],
+                    },
+                },
+            },
+        ],
+    }),
+    [SparseVectorSchema]
+);
+
+json_schema!(
     /// A scroll's `order_by`: a key, or `{key, direction, start_from}`.
     OrderBySchema,
     "OrderBy",

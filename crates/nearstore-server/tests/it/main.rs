@@ -14,5 +14,6 @@ mod qdrant_payload;
 mod qdrant_query;
 mod qdrant_requests;
 mod qdrant_routes;
+mod qdrant_sparse;
 mod shutdown;
 mod text;

@@ -392,3 +392,163 @@ def test_prefetch_with_rrf_and_dbsf(client):
     ).points
     assert abs(res[0].score - 2 / 61) < 1e-6
     client.delete_collection(name)
+
+
+def word_sparse(text):
+    """A tiny term-count sparse embedding: one dimension per word (a stable hash)."""
+    counts = {}
+    for w in text.lower().split():
+        w = "".join(ch for ch in w if ch.isalpha())
+        if w:
+            dim = sum((i + 1) * ord(ch) for i, ch in enumerate(w)) % 100_000
+            counts[dim] = counts.get(dim, 0.0) + 1.0
+    dims = sorted(counts)
+    return dims, [counts[d] for d in dims]
+
+
+def test_sparse_vectors_and_hybrid_prefetch(client):
+    name = "py_sparse"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(
+        name,
+        vectors_config=models.VectorParams(size=DIM, distance=models.Distance.DOT),
+        sparse_vectors_config={"words": models.SparseVectorParams(modifier=models.Modifier.IDF)},
+    )
+    info = client.get_collection(name)
+    assert info.config.params.sparse_vectors["words"].modifier == models.Modifier.IDF
+    points = []
+    for i, text in enumerate(TEXTS):
+        dims, weights = word_sparse(text)
+        points.append(
+            models.PointStruct(
+                id=i,
+                vector={"": vec(i), "words": models.SparseVector(indices=dims, values=weights)},
+                payload={"text": text},
+            )
+        )
+    client.upsert(name, points=points, wait=True)
+    got = client.retrieve(name, ids=[1], with_vectors=True)[0]
+    dims, weights = word_sparse(TEXTS[1])
+    assert got.vector["words"].indices == dims
+    assert got.vector["words"].values == weights
+
+    # Sparse alone: the documents that share words with the query, best first.
+    dims, weights = word_sparse("lazy dog")
+    q = models.SparseVector(indices=dims, values=weights)
+    res = client.query_points(name, query=q, using="words", limit=10, with_payload=True).points
+    found = [p.payload["text"] for p in res]
+    assert found and all(("lazy" in t.lower()) or ("dog" in t.lower()) for t in found)
+    assert set(found) == {t for t in TEXTS if "lazy" in t.lower() or "dog" in t.lower()}
+    assert [p.score for p in res] == sorted((p.score for p in res), reverse=True)
+
+    # Dense + sparse, fused: every hit comes from one of the two prefetches.
+    for fusion in (models.Fusion.RRF, models.Fusion.DBSF):
+        res = client.query_points(
+            name,
+            prefetch=[
+                models.Prefetch(query=vec(2), limit=3),
+                models.Prefetch(query=q, using="words", limit=3),
+            ],
+            query=models.FusionQuery(fusion=fusion),
+            limit=5,
+        ).points
+        dense = {p.id for p in client.query_points(name, query=vec(2), limit=3).points}
+        sparse = {p.id for p in client.query_points(name, query=q, using="words", limit=3).points}
+        assert res and {p.id for p in res} <= dense | sparse
+        assert [p.score for p in res] == sorted((p.score for p in res), reverse=True)
+    client.delete_collection(name)
+
+
+def test_langchain_hybrid_retrieval():
+    from langchain_core.embeddings import Embeddings
+    from langchain_qdrant import QdrantVectorStore, RetrievalMode, SparseEmbeddings, SparseVector
+
+    class LetterEmbeddings(Embeddings):
+        def _embed(self, text):
+            v = [0.0] * 16
+            for ch in text.lower():
+                if ch.isalpha():
+                    v[(ord(ch) - ord("a")) % 16] += 1.0
+            v[15] += 0.5
+            return v
+
+        def embed_documents(self, texts):
+            return [self._embed(t) for t in texts]
+
+        def embed_query(self, text):
+            return self._embed(text)
+
+    class WordSparse(SparseEmbeddings):
+        """The test's own sparse embedding: word counts (no model is downloaded)."""
+
+        def embed_documents(self, texts):
+            return [SparseVector(indices=d, values=w) for d, w in map(word_sparse, texts)]
+
+        def embed_query(self, text):
+            d, w = word_sparse(text)
+            return SparseVector(indices=d, values=w)
+
+    store = QdrantVectorStore.from_texts(
+        TEXTS,
+        embedding=LetterEmbeddings(),
+        sparse_embedding=WordSparse(),
+        retrieval_mode=RetrievalMode.HYBRID,
+        url=URL,
+        collection_name="py_langchain_hybrid",
+        force_recreate=True,
+        metadatas=[{"n": i} for i in range(len(TEXTS))],
+    )
+    docs = store.similarity_search("clever foxes", k=3)
+    assert 1 <= len(docs) <= 3
+    assert "Foxes are quick and clever animals" in [d.page_content for d in docs]
+    filtered = store.similarity_search(
+        "quick dog",
+        k=3,
+        filter=models.Filter(must=[models.FieldCondition(key="metadata.n", range=models.Range(gte=3))]),
+    )
+    assert filtered and all(d.metadata["n"] >= 3 for d in filtered)
+    # Reopening the collection validates its dense and sparse configuration.
+    again = QdrantVectorStore.from_existing_collection(
+        collection_name="py_langchain_hybrid",
+        embedding=LetterEmbeddings(),
+        sparse_embedding=WordSparse(),
+        retrieval_mode=RetrievalMode.HYBRID,
+        url=URL,
+    )
+    assert again.similarity_search("brown bears", k=1)[0].page_content.startswith("Brown bears")
+
+
+def test_named_dense_vectors(client):
+    name = "py_named"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(
+        name,
+        vectors_config={
+            "": models.VectorParams(size=DIM, distance=models.Distance.COSINE),
+            "image": models.VectorParams(size=3, distance=models.Distance.EUCLID),
+        },
+    )
+    info = client.get_collection(name)
+    assert info.config.params.vectors["image"].size == 3
+    client.upsert(
+        name,
+        points=[
+            models.PointStruct(id=1, vector={"": vec(1), "image": [0.0, 0.0, 0.0]}),
+            models.PointStruct(id=2, vector={"": vec(2), "image": [1.0, 1.0, 1.0]}),
+            models.PointStruct(id=3, vector=vec(3)),
+        ],
+        wait=True,
+    )
+    res = client.query_points(name, query=[0.9, 0.9, 0.9], using="image", limit=5, with_vectors=["image"]).points
+    assert [p.id for p in res] == [2, 1]
+    assert res[0].vector["image"] == [1.0, 1.0, 1.0]
+    res = client.query_points(
+        name,
+        prefetch=[models.Prefetch(query=vec(1), limit=3), models.Prefetch(query=[1.0, 1.0, 1.0], using="image", limit=3)],
+        query=models.FusionQuery(fusion=models.Fusion.RRF),
+        limit=3,
+    ).points
+    assert {p.id for p in res} <= {1, 2, 3}
+    client.delete_collection(name)
