@@ -16,9 +16,11 @@
 //! | `{"is_empty": {"key": k}}`, `{"key": k, "is_empty": true}` | `is_empty(k)` (missing, `null` or `[]`) |
 //! | `{"has_id": [...]}` (at any depth, in any clause) | `has_id` (resolved by the engine to its id bitmap) |
 //!
-//! Keys are dotted paths (`metadata.source`). Array paths (`a[].b`), `nested`,
-//! `has_vector`, `values_count`, `min_should`, `geo_polygon` and `match.text_any` are
-//! answered 400 "not supported".
+//! Keys are dotted paths (`metadata.source`) with Qdrant's array selectors (`a[].b`: any
+//! element's `b`; `a[0]`: one element), passed to the engine as they are (the filter crate
+//! owns path syntax and refuses a malformed one). Quoted keys, `nested`, `has_vector`,
+//! `values_count`, `min_should`, `geo_polygon` and `match.text_any` are answered 400 "not
+//! supported".
 
 use nearstore::Filter;
 use nearstore::filter::GeoPoint;
@@ -129,9 +131,9 @@ fn key_of(v: &Value) -> Result<String> {
     let key = v.as_str().ok_or_else(|| {
         Error::bad_request(format!("a condition's key must be a string, got {v}"))
     })?;
-    if key.contains('[') || key.contains('"') {
+    if key.contains('"') {
         return Err(Error::not_supported(format!(
-            "the key {key:?} (array and quoted key paths)"
+            "the key {key:?} (quoted key paths)"
         )));
     }
     Ok(key.to_string())
@@ -385,10 +387,25 @@ mod tests {
     }
 
     #[test]
+    fn array_paths_match_any_element_as_in_qdrant() {
+        let f = translate(Some(&json!({"must": [
+            {"key": "country.cities[].population", "range": {"gte": 9.0}}
+        ]})))
+        .unwrap()
+        .unwrap();
+        let big = json!({"country": {"cities": [{"population": 8.9}, {"population": 9.1}]}});
+        let small = json!({"country": {"cities": [{"population": 1.0}, {"population": 2.0}]}});
+        assert!(f.matches(&big));
+        assert!(!f.matches(&small));
+        let bad = translate(Some(&json!({"must": [{"key": "a[x]", "match": {"value": 1}}]})));
+        assert!(bad.is_err(), "a malformed selector is refused");
+    }
+
+    #[test]
     fn unsupported_parts_say_so() {
         for v in [
             json!({"must": [{"nested": {"key": "a", "filter": {}}}]}),
-            json!({"must": [{"key": "a[].b", "match": {"value": 1}}]}),
+            json!({"must": [{"key": "\"a.b\"", "match": {"value": 1}}]}),
             json!({"must": [{"key": "a", "values_count": {"gt": 1}}]}),
         ] {
             let e = translate(Some(&v)).unwrap_err();
