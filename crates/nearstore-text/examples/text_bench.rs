@@ -41,6 +41,10 @@ struct Args {
     /// Print one JSON object.
     #[arg(long)]
     json: bool,
+    /// Leave the segments as the writes left them (sealed every 65,536 documents plus the
+    /// writable one), as the engine's bulk indexing does, instead of merging them into one.
+    #[arg(long)]
+    no_merge: bool,
 }
 
 fn read_vecs(path: &Path) -> anyhow::Result<Vec<Vec<[u8; 4]>>> {
@@ -89,7 +93,9 @@ fn main() -> anyhow::Result<()> {
     for (id, payload) in &docs {
         index.index_document(*id, payload);
     }
-    index.merge_all();
+    if !args.no_merge {
+        index.merge_all();
+    }
     let index_secs = start.elapsed().as_secs_f64();
     let encode_start = Instant::now();
     let image = index.encode();
@@ -172,6 +178,7 @@ fn main() -> anyhow::Result<()> {
     let report = json!({
         "engine": "nearstore-text",
         "documents": docs.len(),
+        "segments": index.segment_count(),
         "text_mb": text_bytes as f64 / 1e6,
         "index_seconds": index_secs,
         "docs_per_second": docs.len() as f64 / index_secs,

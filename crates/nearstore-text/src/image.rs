@@ -240,12 +240,14 @@ fn decode_segment(r: &mut Reader<'_>, n_fields: usize, vocab: &Vocabulary) -> Re
     let doc_bytes = r.take(len, S)?.to_vec();
     let len = r.count(1, S)?;
     let pos_bytes = r.take(len, S)?.to_vec();
-    let postings = FrozenPostings {
+    let mut postings = FrozenPostings {
         lists,
         blocks,
         doc_bytes,
         pos_bytes,
+        frontiers: FxHashMap::default(),
     };
+    postings.build_frontiers();
 
     // Every list decodes with exact summaries and field lengths; the forward index is
     // rebuilt from the lists (terms in increasing id order, so each document's terms are

@@ -16,8 +16,12 @@ use crate::segment::Segment;
 /// Documents in the writable segment before it is sealed.
 pub const DEFAULT_SEAL_DOCS: usize = 65_536;
 
-/// Sealed segments allowed before they are merged into one.
-const MAX_SEALED_SEGMENTS: usize = 8;
+/// Sealed segments allowed before they are merged into one. Few: every segment costs a
+/// search its own cursor setup and a fresh start of the pruning, and a bulk build (which the
+/// engine does not follow with a merge) should end in one sealed segment and the writable
+/// one (250k passages: 4 segments searched at 11.0k QPS, 2 at 12.4k). The price is merge
+/// work growing with the index (a merge of everything every second seal).
+const MAX_SEALED_SEGMENTS: usize = 2;
 
 /// Every term ever indexed, per field, with its live document frequency.
 #[derive(Debug, Clone, Default)]

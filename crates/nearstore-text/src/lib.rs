@@ -23,7 +23,7 @@
 //! Documents are appended to a writable segment whose posting lists are plain vectors (cheap
 //! appends, no re-encoding per document). When it holds `DEFAULT_SEAL_DOCS` documents it is
 //! sealed: its lists are bit-packed into blocks of 128 with per-block score summaries. When
-//! more than eight sealed segments exist they are merged into one, and [`TextIndex::merge_all`]
+//! more than two sealed segments exist they are merged into one, and [`TextIndex::merge_all`]
 //! does so on demand; merging drops deleted entries, which is where the space of deletes and
 //! updates is reclaimed. Why this shape: appends never touch compressed data (a bulk load
 //! costs one analysis and a few vector pushes per token), a sealed segment is immutable (so

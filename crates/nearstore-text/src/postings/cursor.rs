@@ -20,6 +20,19 @@ pub(crate) enum ListRef<'a> {
 }
 
 impl<'a> ListRef<'a> {
+    /// Calls `f(max_tf, min_len)` for block summaries that include every undominated one
+    /// (the stored frontier of a long frozen list, else every block): the largest BM25 bound
+    /// among them is the list's bound.
+    pub(crate) fn for_each_summary(&self, mut f: impl FnMut(u32, u32)) {
+        if let ListRef::Frozen(store, list) = *self
+            && let Some(pairs) = store.frontiers.get(&list.first_block)
+        {
+            pairs.iter().for_each(|&(tf, len)| f(tf, len));
+            return;
+        }
+        self.blocks().iter().for_each(|b| f(b.max_tf, b.min_len));
+    }
+
     /// The list's block table.
     pub(crate) fn blocks(&self) -> &'a [BlockMeta] {
         match *self {

@@ -35,6 +35,31 @@ pub(crate) struct FrozenPostings {
     pub(crate) blocks: Vec<BlockMeta>,
     pub(crate) doc_bytes: Vec<u8>,
     pub(crate) pos_bytes: Vec<u8>,
+    /// For lists of more than [`FRONTIER_MIN_BLOCKS`] blocks, keyed by their first block:
+    /// the block summaries `(max_tf, min_len)` that no other block of the list dominates
+    /// (higher or equal tf and shorter or equal length). The list's score bound is the
+    /// largest bound among them for any BM25 parameters, so a search reads these few pairs
+    /// instead of every block. Derived from the block table, never persisted.
+    pub(crate) frontiers: FxHashMap<u32, Box<[(u32, u32)]>>,
+}
+
+/// Lists with at most this many blocks have no stored frontier (reading their blocks is as
+/// cheap).
+pub(crate) const FRONTIER_MIN_BLOCKS: u32 = 8;
+
+/// The undominated `(max_tf, min_len)` summaries of `blocks`.
+pub(crate) fn frontier(blocks: &[BlockMeta]) -> Vec<(u32, u32)> {
+    let mut pairs: Vec<(u32, u32)> = blocks.iter().map(|b| (b.max_tf, b.min_len)).collect();
+    // Highest tf first, then shortest length: a pair is kept when it is shorter than every
+    // pair before it.
+    pairs.sort_unstable_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let mut out: Vec<(u32, u32)> = Vec::new();
+    for p in pairs {
+        if out.last().is_none_or(|last| p.1 < last.1) {
+            out.push(p);
+        }
+    }
+    out
 }
 
 impl FrozenList {
@@ -49,6 +74,20 @@ impl FrozenList {
 }
 
 impl FrozenPostings {
+    /// Derives the stored frontiers from the block table (after building or decoding).
+    pub(crate) fn build_frontiers(&mut self) {
+        self.frontiers.clear();
+        for list in self.lists.values() {
+            if list.block_count > FRONTIER_MIN_BLOCKS {
+                let start = list.first_block as usize;
+                if let Some(blocks) = self.blocks.get(start..start + list.block_count as usize) {
+                    self.frontiers
+                        .insert(list.first_block, frontier(blocks).into_boxed_slice());
+                }
+            }
+        }
+    }
+
     /// Packs mutable lists (sorted by term id for a deterministic image).
     pub(crate) fn freeze<'a>(lists: impl IntoIterator<Item = (u32, &'a MutableList)>) -> Self {
         let mut sorted: Vec<(u32, &MutableList)> = lists.into_iter().collect();
@@ -124,6 +163,7 @@ impl FrozenPostings {
                 },
             );
         }
+        out.build_frontiers();
         out
     }
 
@@ -291,5 +331,45 @@ impl FrozenPostings {
             + self.pos_bytes.capacity()
             + self.blocks.capacity() * size_of::<BlockMeta>()
             + self.lists.capacity() * (size_of::<u32>() + size_of::<FrozenList>())
+            + self
+                .frontiers
+                .values()
+                .map(|f| f.len() * 8 + 24)
+                .sum::<usize>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(max_tf: u32, min_len: u32) -> BlockMeta {
+        BlockMeta {
+            max_tf,
+            min_len,
+            ..BlockMeta::default()
+        }
+    }
+
+    #[test]
+    fn frontier_keeps_exactly_the_undominated_summaries() {
+        let blocks = [
+            meta(3, 10),
+            meta(5, 20),
+            meta(2, 5),
+            meta(5, 30),
+            meta(1, 5),
+            meta(4, 10),
+        ];
+        let mut got = frontier(&blocks);
+        got.sort_unstable();
+        assert_eq!(got, [(2, 5), (4, 10), (5, 20)]);
+        // Every block is dominated by a frontier pair.
+        for b in &blocks {
+            assert!(
+                got.iter()
+                    .any(|&(tf, len)| tf >= b.max_tf && len <= b.min_len)
+            );
+        }
     }
 }

@@ -58,21 +58,18 @@ pub(crate) fn search_segment(
     let mut cursor_term: Vec<usize> = Vec::with_capacity(query.terms.len());
     let mut term_cursor: Vec<Option<usize>> = vec![None; query.terms.len()];
     let mut list_bound: Vec<f64> = Vec::with_capacity(query.terms.len());
-    // Per cursor, per block: the block's score bound (computed once per search).
-    let mut block_bounds: Vec<Vec<f64>> = Vec::with_capacity(query.terms.len());
     for (t, term) in query.terms.iter().enumerate() {
         if let Some(list) = segment.list(term.term) {
-            let cursor = PostingCursor::new(list);
-            let bounds: Vec<f64> = cursor
-                .blocks()
-                .iter()
-                .map(|m| bound(term, m.max_tf, m.min_len))
-                .collect();
+            // The list's bound from its undominated block summaries; block bounds are
+            // computed when a shallow seek reads them (most blocks never are).
+            let mut list_max = 0.0f64;
+            list.for_each_summary(|max_tf, min_len| {
+                list_max = list_max.max(bound(term, max_tf, min_len));
+            });
             term_cursor[t] = Some(cursors.len());
-            cursors.push(cursor);
+            cursors.push(PostingCursor::new(list));
             cursor_term.push(t);
-            list_bound.push(bounds.iter().copied().fold(0.0, f64::max));
-            block_bounds.push(bounds);
+            list_bound.push(list_max);
         }
     }
     let mut excluded: Vec<Option<PostingCursor<'_>>> = query
@@ -126,8 +123,9 @@ pub(crate) fn search_segment(
             let mut nearest_end = END_DOC;
             for &c in &order[..=p] {
                 if let Some(b) = cursors[c].shallow_seek(pivot) {
-                    block_sum += block_bounds[c][b];
-                    nearest_end = nearest_end.min(cursors[c].blocks()[b].last_doc);
+                    let meta = cursors[c].blocks()[b];
+                    block_sum += bound(&query.terms[cursor_term[c]], meta.max_tf, meta.min_len);
+                    nearest_end = nearest_end.min(meta.last_doc);
                 }
             }
             if block_sum < threshold {
