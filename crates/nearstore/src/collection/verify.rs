@@ -6,6 +6,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use super::checkpoint::{read_field_indexes, read_manifest};
+use super::spaces::{space_dir, space_index_file};
+use super::sparse::{read_sparse_index, sparse_file};
 use super::text::{read_text_index, text_file};
 use super::{FIELD_INDEX_FILE, HNSW_FILE, MANIFEST_FILE, OPS_FILE, PAYLOADS_DIR, VECTORS_DIR, ops};
 use crate::config::CollectionConfig;
@@ -30,7 +32,8 @@ const HNSW_FREE: usize = 8;
 /// each has a payload, deleted ids, or ids whose payload was rewritten with whether each
 /// still has one).
 enum LoggedOp {
-    Upsert(Vec<(u64, bool)>),
+    /// Upserted points: (id, whether it has a payload, the named dense vectors it carries).
+    Upsert(Vec<(u64, bool, Vec<String>)>),
     Delete(Vec<u64>),
     Payloads(Vec<(u64, bool)>),
 }
@@ -41,7 +44,7 @@ fn replay(ids: &mut BTreeSet<u64>, tail: &[(u64, LoggedOp)], after: u64, payload
     for (_, op) in tail.iter().filter(|(seq, _)| *seq > after) {
         match op {
             LoggedOp::Upsert(points) => {
-                for &(id, has_payload) in points {
+                for &(id, has_payload, _) in points {
                     if payloads && !has_payload {
                         ids.remove(&id);
                     } else {
@@ -62,6 +65,28 @@ fn replay(ids: &mut BTreeSet<u64>, tail: &[(u64, LoggedOp)], after: u64, payload
                     }
                 }
             }
+            LoggedOp::Payloads(_) => {}
+        }
+    }
+}
+
+/// Applies the logged operations after `after` to the ids holding the named vector `name`
+/// (an upsert replaces the whole point, so one without that vector drops it).
+fn replay_space(ids: &mut BTreeSet<u64>, tail: &[(u64, LoggedOp)], after: u64, name: &str) {
+    for (_, op) in tail.iter().filter(|(seq, _)| *seq > after) {
+        match op {
+            LoggedOp::Upsert(points) => {
+                for (id, _, named) in points {
+                    if named.iter().any(|n| n == name) {
+                        ids.insert(*id);
+                    } else {
+                        ids.remove(id);
+                    }
+                }
+            }
+            LoggedOp::Delete(gone) => gone.iter().for_each(|id| {
+                ids.remove(id);
+            }),
             LoggedOp::Payloads(_) => {}
         }
     }
@@ -92,14 +117,30 @@ struct Covered {
 
 /// Checks every file of the collection in `dir`; returns one entry per file.
 pub(crate) fn verify_collection(backend: &SharedBackend, dir: &Path) -> Vec<FileCheck> {
-    let (manifest, covered, text) = check_manifest(backend, dir);
+    let (manifest, covered, named) = check_manifest(backend, dir);
     let (vidx, mut vdat, vwal, vectors) = check_vectors(backend, &dir.join(VECTORS_DIR), covered);
     let (mut plog, payloads) = check_payloads(backend, dir, covered);
-    let (mut hnsw, index) = check_hnsw(backend, dir, covered);
+    let (mut hnsw, index) = check_hnsw(backend, &dir.join(HNSW_FILE), covered);
     let fields = check_field_indexes(backend, dir, covered);
-    let text = text
+    let text = named
+        .text
         .map(|(generation, config)| check_text_index(backend, dir, covered, generation, &config));
     let (oplog_check, tail) = check_oplog(backend, dir, covered);
+    let mut further: Vec<FileCheck> = named
+        .sparse
+        .iter()
+        .map(|name| check_sparse_index(backend, dir, covered, name))
+        .collect();
+    for (name, shape) in &named.spaces {
+        further.extend(check_space(
+            backend,
+            dir,
+            covered,
+            name,
+            *shape,
+            tail.as_deref(),
+        ));
+    }
 
     // Cross-checks: after the logged operations, index = vectors and payloads within them.
     if let (Some(mut live), Some(tail)) = (vectors, tail) {
@@ -135,24 +176,28 @@ pub(crate) fn verify_collection(backend: &SharedBackend, dir: &Path) -> Vec<File
     let mut checks = vec![manifest, oplog_check, hnsw, fields];
     checks.extend(text);
     checks.extend([vidx, vdat, vwal, plog]);
+    checks.extend(further);
     checks
 }
 
 /// The manifest, what its checkpoint covers, and the text index it names (generation and
 /// configuration) when text indexing is on.
-fn check_manifest(
-    backend: &SharedBackend,
-    dir: &Path,
-) -> (FileCheck, Covered, Option<(u64, TextIndexConfig)>) {
+fn check_manifest(backend: &SharedBackend, dir: &Path) -> (FileCheck, Covered, Named) {
     let mut manifest = FileCheck::new(dir.join(MANIFEST_FILE), "collection manifest");
-    let mut text = None;
+    let mut named = Named::default();
     let covered = match read_manifest(backend, dir) {
         Ok(m) => {
             manifest
                 .notes
                 .push(format!("checkpoint at operation {}", m.checkpoint_seq));
             let config = CollectionConfig::from(&m.config);
-            text = config.text.clone().map(|t| (m.text_generation, t));
+            named.text = config.text.clone().map(|t| (m.text_generation, t));
+            named.spaces = config
+                .vectors
+                .iter()
+                .map(|(name, space)| (name.clone(), (space.dim, space.metric)))
+                .collect();
+            named.sparse = m.sparse_names.clone();
             Covered {
                 config: Some((config.dim, config.metric)),
                 seq: m.checkpoint_seq,
@@ -168,7 +213,77 @@ fn check_manifest(
             }
         }
     };
-    (manifest, covered, text)
+    (manifest, covered, named)
+}
+
+/// The components beyond the default vector that the manifest names.
+#[derive(Default)]
+struct Named {
+    /// The text index's generation and configuration (text indexing on).
+    text: Option<(u64, TextIndexConfig)>,
+    /// Each named dense vector's dimension and metric.
+    spaces: Vec<(String, (usize, nearstore_distance::DistanceMetric))>,
+    /// The sparse vector names with a checkpointed index.
+    sparse: Vec<String>,
+}
+
+/// A sparse vector's index file: checksums, the image's whole structure, and that it
+/// reflects at least the checkpoint.
+fn check_sparse_index(
+    backend: &SharedBackend,
+    dir: &Path,
+    covered: Covered,
+    name: &str,
+) -> FileCheck {
+    let mut check = FileCheck::new(dir.join(sparse_file(name)), "sparse vector index");
+    match read_sparse_index(backend, dir, name) {
+        Ok((_, s)) if s < covered.seq => check.damaged(
+            None,
+            format!(
+                "reflects operation {s}, the checkpoint covers {}",
+                covered.seq
+            ),
+        ),
+        Ok((index, _)) => check
+            .notes
+            .push(format!("{name:?}: {} vectors indexed", index.len())),
+        Err(e) => check.damaged_by(&e),
+    }
+    check
+}
+
+/// A named dense vector: its vector store and HNSW index like the default one's, and after
+/// the logged operations, index = store.
+fn check_space(
+    backend: &SharedBackend,
+    dir: &Path,
+    covered: Covered,
+    name: &str,
+    shape: (usize, nearstore_distance::DistanceMetric),
+    tail: Option<&[(u64, LoggedOp)]>,
+) -> Vec<FileCheck> {
+    let covered = Covered {
+        config: Some(shape),
+        ..covered
+    };
+    let (vidx, vdat, vwal, vectors) = check_vectors(backend, &dir.join(space_dir(name)), covered);
+    let (mut hnsw, index) = check_hnsw(backend, &dir.join(space_index_file(name)), covered);
+    if let (Some(mut live), Some((mut indexed, lsn)), Some(tail)) = (vectors, index, tail) {
+        replay_space(&mut live, tail, covered.seq, name);
+        replay_space(&mut indexed, tail, lsn, name);
+        if let Some(id) = first_difference(&indexed, &live) {
+            hnsw.damaged(
+                None,
+                format!(
+                    "holds {} points of vector {name:?}, its vector store {}; point {id} is in \
+                     only one of them",
+                    indexed.len(),
+                    live.len()
+                ),
+            );
+        }
+    }
+    vec![hnsw, vidx, vdat, vwal]
 }
 
 /// The text index file the manifest names: checksums, the image's whole structure, its
@@ -283,11 +398,11 @@ fn check_payloads(
 /// The HNSW index, loaded and validated as at open; returns its live ids and sequence number.
 fn check_hnsw(
     backend: &SharedBackend,
-    dir: &Path,
+    path: &Path,
     covered: Covered,
 ) -> (FileCheck, Option<(BTreeSet<u64>, u64)>) {
     use nearstore_index::VectorIndex;
-    let mut hnsw = FileCheck::new(dir.join(HNSW_FILE), "HNSW index");
+    let mut hnsw = FileCheck::new(path.to_path_buf(), "HNSW index");
     let (loaded, lsn) = match HnswIndex::load(backend.as_ref(), &hnsw.path) {
         Ok(found) => found,
         Err(e) => {
@@ -356,7 +471,18 @@ fn check_oplog(
         match ops::decode(bytes, dim) {
             Ok(ops::Op::Upsert(points)) => logged.push((
                 op_seq,
-                LoggedOp::Upsert(points.iter().map(|p| (p.id, p.payload.is_some())).collect()),
+                LoggedOp::Upsert(
+                    points
+                        .iter()
+                        .map(|p| {
+                            (
+                                p.id,
+                                p.payload.is_some(),
+                                p.vectors.keys().cloned().collect(),
+                            )
+                        })
+                        .collect(),
+                ),
             )),
             Ok(ops::Op::Delete(ids)) => logged.push((op_seq, LoggedOp::Delete(ids))),
             Ok(ops::Op::Payloads(changes)) => logged.push((

@@ -551,3 +551,61 @@ fn a_payload_log_cut_below_its_checkpoint_is_refused_not_rolled_back() {
         "{report}"
     );
 }
+
+#[test]
+fn verify_checks_named_and_sparse_vector_files() {
+    use nearstore::{SparseVector, VectorSpaceConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let config = CollectionConfig::new(4, METRIC)
+        .with_vector("img", VectorSpaceConfig::new(3, DistanceMetric::Cosine));
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let c = db.create_collection_with_options("c", config).unwrap();
+        let points = (0..30u64)
+            .map(|i| {
+                let x = i as f32;
+                let p = Point::new(i, vec![x, 1.0, 2.0, 3.0], None).with_sparse(
+                    "",
+                    SparseVector::new(vec![i as u32 % 7, 100], vec![1.0, x]).unwrap(),
+                );
+                // Every third point has no `img` vector.
+                if i % 3 == 0 {
+                    p
+                } else {
+                    p.with_vector("img", vec![x, 1.0, 0.5])
+                }
+            })
+            .collect();
+        c.upsert(points).unwrap();
+        c.checkpoint().unwrap();
+        // A logged tail after the checkpoint: one point loses `img`, one is deleted.
+        c.upsert(vec![Point::new(1, vec![0.0, 1.0, 2.0, 3.0], None)])
+            .unwrap();
+        c.delete(&[2]).unwrap();
+    }
+    let report = nearstore::verify::verify_database(dir.path()).unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    let coll = dir.path().join("collections/c");
+    let listed: Vec<_> = report.files.iter().map(|f| f.path.clone()).collect();
+    let sparse = coll.join("sparse-.index");
+    let img_index = coll.join("hnsw-696d67.index");
+    let img_data = coll.join("vectors-696d67/vectors.dat");
+    for f in [&sparse, &img_index, &img_data] {
+        assert!(listed.contains(f), "{f:?} not checked: {listed:?}");
+    }
+
+    for damaged in [&sparse, &img_index] {
+        let saved = std::fs::read(damaged).unwrap();
+        let mut bytes = saved.clone();
+        let at = bytes.len() / 2;
+        bytes[at] ^= 0x10;
+        std::fs::write(damaged, &bytes).unwrap();
+        let report = nearstore::verify::verify_database(dir.path()).unwrap();
+        assert_eq!(
+            report.damaged_files(),
+            vec![damaged.as_path()],
+            "{report:?}"
+        );
+        std::fs::write(damaged, saved).unwrap();
+    }
+}
