@@ -330,7 +330,7 @@ impl Rows {
             } => codes.capacity() + (norms.capacity() + sums.capacity()) * 4 + book.dim() * 8,
             Rows::Binary { codes, book } => codes.capacity() * 8 + book.mean.len() * 4,
             Rows::Rabitq { book, blocks } => blocks.capacity() * 8 + book.to_bytes().len(),
-            Rows::Pq { book, codes } => codes.capacity() + 256 * book.dim() * 4,
+            Rows::Pq { book, codes } => codes.capacity() + book.memory_bytes(),
         }
     }
 

@@ -12,7 +12,6 @@
 //! more), so any `dim` works. The default `m` is `dim / 4` (at least 1): 4 dimensions per
 //! byte, the same code size as the FAISS IVF-PQ peer of `bench/peers.sh`.
 
-use nearstore_distance::kernels;
 use nearstore_distance::scalar::ADC_ROW;
 
 use super::kmeans;
@@ -40,6 +39,11 @@ pub struct PqCodebook {
     /// Subspace `j`'s centroid `c` is `centroids[256 * start(j) + c * width(j)..][..width(j)]`
     /// (`256 * dim` values in all).
     centroids: Vec<f32>,
+    /// The same values dimension-major: `by_dim[256 * d + c]` is dimension `d` of centroid
+    /// `c` of `d`'s subspace (derived, not persisted). Building a query's table walks it
+    /// contiguously over the 256 centroids, a loop the compiler vectorizes: the first
+    /// measurement, one kernel call per 4-d centroid, spent ~0.5 ms a query on the table.
+    by_dim: Vec<f32>,
 }
 
 /// A query's lookup table (`m x 256` partial distances).
@@ -82,6 +86,7 @@ impl PqCodebook {
             dim,
             m,
             centroids: Vec::with_capacity(CENTROIDS * dim),
+            by_dim: Vec::new(),
         };
         for j in 0..m {
             let r = book.range(j);
@@ -97,12 +102,27 @@ impl PqCodebook {
             }
             book.centroids.extend_from_slice(&c);
         }
+        book.by_dim = book.transposed();
         book
     }
 
-    /// The dimension.
-    pub fn dim(&self) -> usize {
-        self.dim
+    /// [`PqCodebook::by_dim`] from the centroids.
+    fn transposed(&self) -> Vec<f32> {
+        let mut out = vec![0f32; self.centroids.len()];
+        for j in 0..self.m {
+            let r = self.range(j);
+            for c in 0..CENTROIDS {
+                for (i, &x) in self.centroid(j, c).iter().enumerate() {
+                    out[CENTROIDS * (r.start + i) + c] = x;
+                }
+            }
+        }
+        out
+    }
+
+    /// Bytes held (centroids twice: as persisted and dimension-major).
+    pub fn memory_bytes(&self) -> usize {
+        (self.centroids.len() + self.by_dim.len()) * 4
     }
 
     /// Subspaces, i.e. code bytes per vector.
@@ -135,17 +155,21 @@ impl PqCodebook {
     /// The lookup table of `q` (already prepared: normalized for cosine): squared L2
     /// partial distances, or negated partial dot products when `by_dot`.
     pub fn prepare(&self, q: &[f32], by_dot: bool) -> PqQuery {
-        let k = kernels();
-        let mut table = Vec::with_capacity(self.m * ADC_ROW);
-        for j in 0..self.m {
-            let sub = &q[self.range(j)];
-            for c in 0..CENTROIDS {
-                let x = self.centroid(j, c);
-                table.push(if by_dot {
-                    -k.dot_f32(sub, x)
+        let mut table = vec![0f32; self.m * ADC_ROW];
+        for (j, row) in table.chunks_exact_mut(ADC_ROW).enumerate() {
+            for d in self.range(j) {
+                let qd = q.get(d).copied().unwrap_or(0.0);
+                let column = &self.by_dim[CENTROIDS * d..CENTROIDS * (d + 1)];
+                if by_dot {
+                    for (t, &x) in row.iter_mut().zip(column) {
+                        *t -= qd * x;
+                    }
                 } else {
-                    k.l2sq_f32(sub, x)
-                });
+                    for (t, &x) in row.iter_mut().zip(column) {
+                        let e = qd - x;
+                        *t += e * e;
+                    }
+                }
             }
         }
         PqQuery { table }
@@ -171,16 +195,24 @@ impl PqCodebook {
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
             .collect();
-        centroids
-            .iter()
-            .all(|x| x.is_finite())
-            .then_some(PqCodebook { dim, m, centroids })
+        if !centroids.iter().all(|x| x.is_finite()) {
+            return None;
+        }
+        let mut book = PqCodebook {
+            dim,
+            m,
+            centroids,
+            by_dim: Vec::new(),
+        };
+        book.by_dim = book.transposed();
+        Some(book)
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nearstore_distance::kernels;
 
     fn rows(n: usize, dim: usize) -> Vec<Vec<f32>> {
         (0..n)
