@@ -135,6 +135,9 @@ kernel_table! {
         /// `Σ qᵢcᵢ` of an `f32` query and `u8` codes (asymmetric scalar-quantization
         /// distance: the caller folds the per-dimension scale into `q`).
         dot_f32_u8: f32, u8 => f32;
+        /// `Σⱼ aᵢ` at `i = 256·j + bⱼ`: product-quantization codes `b` looked up in a
+        /// per-query table `a` of 256 entries per subspace (see [`scalar::adc_f32_u8`]).
+        adc_f32_u8: f32, u8 => f32;
     }
 }
 
@@ -159,6 +162,7 @@ pub(crate) static SCALAR: Kernels = Kernels {
     jaccard_bits: scalar::jaccard_bits,
     and_popcount_planes: scalar::and_popcount_planes,
     dot_f32_u8: scalar::dot_f32_u8,
+    adc_f32_u8: scalar::adc_f32_u8,
 };
 
 impl Kernels {

@@ -163,6 +163,21 @@ pub fn dot_f32_u8(q: &[f32], c: &[u8]) -> f32 {
     acc as f32
 }
 
+/// Entries of one subspace's row in a product-quantization lookup table.
+pub const ADC_ROW: usize = 256;
+
+/// `Σⱼ table[256·j + codesⱼ]` over `j < min(table.len() / 256, codes.len())`: the
+/// asymmetric distance of product-quantization codes (ADC), `table` holding one row of 256
+/// partial distances per subspace. Accumulated in `f64` in subspace order (the oracle of
+/// the SIMD lookup kernels; same tolerance as `dot_f32` with `Σ|table entries read|`).
+pub fn adc_f32_u8(table: &[f32], codes: &[u8]) -> f32 {
+    let mut acc = 0f64;
+    for (row, &c) in table.chunks_exact(ADC_ROW).zip(codes) {
+        acc += f64::from(row[usize::from(c)]);
+    }
+    acc as f32
+}
+
 /// `Σ aᵢbᵢ` over `i8` codes, wrapping modulo 2³² (exact while `len <= 131_071`).
 pub fn dot_i8(a: &[i8], b: &[i8]) -> i32 {
     let mut acc = 0i32;

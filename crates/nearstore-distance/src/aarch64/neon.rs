@@ -346,6 +346,7 @@ static TABLE: Kernels = Kernels {
     and_popcount_planes: scalar::and_popcount_planes,
     // No NEON kernel yet: the scalar oracle (this machine cannot test a NEON one).
     dot_f32_u8: scalar::dot_f32_u8,
+    adc_f32_u8: scalar::adc_f32_u8,
 };
 
 /// The NEON table (always present on aarch64).

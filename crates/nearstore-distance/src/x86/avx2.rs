@@ -386,6 +386,7 @@ static TABLE: Kernels = Kernels {
     jaccard_bits: super::popcnt::jaccard_bits,
     and_popcount_planes: super::popcnt::and_popcount_planes,
     dot_f32_u8: dot_f32_u8_k,
+    adc_f32_u8: adc_f32_u8_k,
 };
 
 /// `Σ qᵢcᵢ` of an `f32` query and `u8` codes: eight codes widened to `f32` per step, four
@@ -412,6 +413,41 @@ pub(super) fn dot_f32_u8_k(q: &[f32], c: &[u8]) -> f32 {
         s3 = _mm256_fmadd_ps(ld_f32(&pad(qt)), ld_u8x8_ps(&pad(ct)), s3);
     }
     hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)))
+}
+
+/// Product-quantization lookups: the table entries of eight subspaces fetched by one
+/// gather (`vgatherdps`) per step, two independent `f32` accumulators; the last `< 8`
+/// subspaces are looked up one by one.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn adc_f32_u8_k(table: &[f32], codes: &[u8]) -> f32 {
+    let m = (table.len() / crate::scalar::ADC_ROW).min(codes.len());
+    // Gather offsets are `i32`: tables beyond 2³¹ entries (never built) take the oracle.
+    if table.len() > i32::MAX as usize {
+        return crate::scalar::adc_f32_u8(table, codes);
+    }
+    let (cc, ct) = codes[..m].as_chunks::<8>();
+    let rows = _mm256_setr_epi32(0, 256, 512, 768, 1024, 1280, 1536, 1792);
+    let (mut s0, mut s1) = (_mm256_setzero_ps(), _mm256_setzero_ps());
+    for (i, c) in cc.iter().enumerate() {
+        // SAFETY: `c` refers to 8 readable bytes, exactly what `loadl_epi64` reads.
+        let bytes = unsafe { _mm_loadl_epi64(c.as_ptr().cast()) };
+        let base = _mm256_set1_epi32((i * 8 * 256) as i32);
+        let idx = _mm256_add_epi32(_mm256_add_epi32(base, rows), _mm256_cvtepu8_epi32(bytes));
+        // SAFETY: lane `l` reads `table[(8i + l)·256 + cₗ]` with `8i + l < m` and `cₗ < 256`,
+        // so every index is below `m·256 <= table.len()` (which fits `i32`, checked above).
+        let v = unsafe { _mm256_i32gather_ps::<4>(table.as_ptr(), idx) };
+        if i % 2 == 0 {
+            s0 = _mm256_add_ps(s0, v);
+        } else {
+            s1 = _mm256_add_ps(s1, v);
+        }
+    }
+    let mut sum = hsum_ps(_mm256_add_ps(s0, s1));
+    let done = cc.len() * 8;
+    for (j, &c) in ct.iter().enumerate() {
+        sum += table[(done + j) * 256 + usize::from(c)];
+    }
+    sum
 }
 
 /// Does this CPU have every feature these kernels enable (AVX2, FMA, F16C, POPCNT)?

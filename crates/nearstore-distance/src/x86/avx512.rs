@@ -666,6 +666,7 @@ const BASE: Kernels = Kernels {
     jaccard_bits: super::popcnt::jaccard_bits,
     and_popcount_planes: super::popcnt::and_popcount_planes,
     dot_f32_u8: dot_f32_u8_k,
+    adc_f32_u8: super::avx2::adc_f32_u8_k,
 };
 
 static TABLE: Kernels = BASE;

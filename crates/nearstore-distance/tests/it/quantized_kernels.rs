@@ -1,5 +1,6 @@
 //! The asymmetric `f32` x `u8` kernel (scalar-quantization codes) on every ISA vs the scalar
-//! oracle, within the dot-product bound of the numerics contract; the dispatched table (the
+//! oracle, within the dot-product bound of the numerics contract, and the product-quantization
+//! lookup (ADC) likewise; the dispatched table (the
 //! scalar one under `NEARSTORE_FORCE_SCALAR=1`) too.
 
 use nearstore_distance::{Kernels, kernels, scalar};
@@ -67,5 +68,71 @@ fn dot_f32_u8_exact_small_cases() {
     for k in Kernels::available() {
         assert_eq!(f64::from(k.dot_f32_u8(&q, &c)), exact, "{}", k.isa.name());
         assert_eq!(k.dot_f32_u8(&[], &c), 0.0);
+    }
+}
+
+/// The product-quantization lookup on every ISA (and the dispatched table) against the
+/// oracle, within the dot-product bound over the entries read.
+fn check_adc(table: &[f32], c: &[u8]) {
+    let m = (table.len() / scalar::ADC_ROW).min(c.len());
+    let abs: f64 = (0..m)
+        .map(|j| f64::from(table[j * 256 + usize::from(c[j])]).abs())
+        .sum();
+    let want = scalar::adc_f32_u8(table, c);
+    let bound = sum_bound(m, abs, want);
+    for k in Kernels::available() {
+        assert_close(
+            &format!("{} adc_f32_u8 m={m}", k.isa.name()),
+            k.adc_f32_u8(table, c),
+            want,
+            bound,
+        );
+    }
+    assert_close(
+        "dispatched adc_f32_u8",
+        kernels().adc_f32_u8(table, c),
+        want,
+        bound,
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn adc_f32_u8_matches_the_oracle_on_every_isa(
+        m in 0usize..200,
+        partial in 0usize..256,
+        extra in 0usize..3,
+        mode in 0u64..4,
+        scale in prop::sample::select(crate::vectors::SCALES.to_vec()),
+        seed in any::<u64>(),
+    ) {
+        let mut rng = Rng::new(seed);
+        // A trailing partial row is never read; codes may outnumber the table's rows.
+        let table: Vec<f32> = (0..m * 256 + partial).map(|_| rng.unit() * scale).collect();
+        let c = codes(&mut rng, m + extra, 0, mode);
+        check_adc(&table, &c);
+    }
+}
+
+#[test]
+fn adc_f32_u8_reads_one_entry_per_subspace() {
+    // Entry (j, c) = 1000 j + c: the sum names exactly which entries were read.
+    let m = 21;
+    let table: Vec<f32> = (0..m * 256)
+        .map(|i| ((i / 256) * 1000 + i % 256) as f32)
+        .collect();
+    let c: Vec<u8> = (0..m).map(|j| (j * 37 % 256) as u8).collect();
+    let exact: f64 = (0..m).map(|j| (j * 1000 + j * 37 % 256) as f64).sum();
+    for k in Kernels::available() {
+        assert_eq!(
+            f64::from(k.adc_f32_u8(&table, &c)),
+            exact,
+            "{}",
+            k.isa.name()
+        );
+        assert_eq!(k.adc_f32_u8(&table, &[]), 0.0);
+        assert_eq!(k.adc_f32_u8(&table[..255], &c), 0.0, "no whole row");
     }
 }

@@ -21,6 +21,7 @@ use super::{HnswIndex, HnswParams};
 use crate::DistanceMetric;
 use crate::error::{Error, Result};
 use crate::quant::binary::BinaryCodebook;
+use crate::quant::pq::PqCodebook;
 use crate::quant::rabitq::{FACTOR_BYTES, FACTOR_BYTES_V1, Factors, RabitqCodebook};
 use crate::quant::sq8::Sq8Codebook;
 use crate::quant::{QuantConfig, StorageMode, VectorSource};
@@ -126,6 +127,7 @@ impl HnswIndex {
                     bytes_of(factors, Factors::to_bytes),
                 )
             }
+            Rows::Pq { book, codes } => (Vec::new(), book.to_bytes(), codes.clone(), Vec::new()),
         };
         let sections = [
             meta,
@@ -475,6 +477,20 @@ fn load_rows(
                 blocks.extend_from_slice(&f.pack()[..book.factor_words()]);
             }
             Rows::Rabitq { book, blocks }
+        }
+        StorageMode::Pq => {
+            let book = PqCodebook::from_bytes(dim, book)
+                .ok_or_else(|| corrupt(path, "damaged PQ codebook"))?;
+            if Some(codes.len()) != n.checked_mul(book.subspaces())
+                || !norms.is_empty()
+                || !vectors.is_empty()
+            {
+                return Err(corrupt(path, "PQ code section sizes"));
+            }
+            Rows::Pq {
+                book,
+                codes: collect_huge(codes.iter().copied()),
+            }
         }
     };
     Ok((config, rows))

@@ -12,6 +12,7 @@ use nearstore_distance::{kernels, prefetch_bytes, prefetch_vector, prefetch_word
 use super::arena::{VectorArena, reserve_huge};
 use crate::quant::StorageMode;
 use crate::quant::binary::BinaryCodebook;
+use crate::quant::pq::{PqCodebook, PqQuery, default_subspaces};
 use crate::quant::rabitq::{RabitqCodebook, RabitqQuery};
 use crate::quant::sq8::{Sq8Codebook, Sq8Query};
 use crate::space::Space;
@@ -50,6 +51,13 @@ pub enum Rows {
         /// Code + factor blocks, slot-major.
         blocks: Vec<u64>,
     },
+    /// PQ codes (`book.subspaces()` bytes per slot).
+    Pq {
+        /// The centroids of every subspace.
+        book: PqCodebook,
+        /// Codes, slot-major (huge-page arena).
+        codes: Vec<u8>,
+    },
 }
 
 #[derive(Debug)]
@@ -58,6 +66,7 @@ pub(super) enum ProbeKind<'a> {
     Sq8(Sq8Query),
     Bits(Vec<u64>),
     Rabitq(RabitqQuery),
+    Pq(PqQuery),
     /// A prepared vector scored exactly against the vector source's vectors (linking on
     /// codes too coarse to choose neighbours with; see `Graph::distance`).
     Exact(Vec<f32>),
@@ -83,13 +92,15 @@ impl Rows {
             Rows::Sq8 { .. } => StorageMode::Sq8,
             Rows::Binary { .. } => StorageMode::Binary,
             Rows::Rabitq { .. } => StorageMode::Rabitq,
+            Rows::Pq { .. } => StorageMode::Pq,
         }
     }
 
     /// Whether graph links are chosen with exact distances from the vector source (the
-    /// 1-bit codes are too coarse to choose neighbours with).
+    /// 1-bit codes are too coarse to choose neighbours with; a PQ slot acting as a query
+    /// would need a lookup table of its own, `256 x dim` flops per neighbour compared).
     pub fn links_exactly(&self) -> bool {
-        matches!(self, Rows::Rabitq { .. })
+        matches!(self, Rows::Rabitq { .. } | Rows::Pq { .. })
     }
 
     /// Reserves room for `additional` slots.
@@ -105,6 +116,7 @@ impl Rows {
             }
             Rows::Binary { book, codes } => codes.reserve(additional * book.words()),
             Rows::Rabitq { book, blocks } => reserve_huge(blocks, additional * book.stride()),
+            Rows::Pq { book, codes } => reserve_huge(codes, additional * book.subspaces()),
         }
     }
 
@@ -129,6 +141,12 @@ impl Rows {
             Rows::Rabitq { book, blocks } => {
                 blocks.resize(blocks.len() + book.stride(), 0);
                 let slot = blocks.len() / book.stride() - 1;
+                self.set(dim, slot, v);
+            }
+            Rows::Pq { book, codes } => {
+                let m = book.subspaces();
+                codes.resize(codes.len() + m, 0);
+                let slot = codes.len() / m - 1;
                 self.set(dim, slot, v);
             }
         }
@@ -158,6 +176,10 @@ impl Rows {
                 let f = book.encode(v, &mut block[..w]);
                 book.write_factors(f, block);
             }
+            Rows::Pq { book, codes } => {
+                let m = book.subspaces();
+                book.encode(v, &mut codes[slot * m..(slot + 1) * m]);
+            }
         }
     }
 
@@ -181,6 +203,7 @@ impl Rows {
                 ProbeKind::Bits(bits)
             }
             Rows::Rabitq { book, .. } => ProbeKind::Rabitq(book.prepare(q)),
+            Rows::Pq { book, .. } => ProbeKind::Pq(book.prepare(q, space.ranks_by_dot())),
         };
         Probe { space, kind }
     }
@@ -203,6 +226,12 @@ impl Rows {
                 let mut v = Vec::with_capacity(dim);
                 book.decode_into(&blocks[slot * stride..(slot + 1) * stride], &mut v);
                 ProbeKind::Rabitq(book.prepare(&v))
+            }
+            Rows::Pq { book, codes } => {
+                let m = book.subspaces();
+                let mut v = Vec::with_capacity(dim);
+                book.decode_into(&codes[slot * m..(slot + 1) * m], &mut v);
+                ProbeKind::Pq(book.prepare(&v, space.ranks_by_dot()))
             }
         };
         Probe { space, kind }
@@ -235,6 +264,10 @@ impl Rows {
                 kernels().hamming_bits(q, &codes[slot * w..(slot + 1) * w]) as f32
             }
             (Rows::Rabitq { .. }, ProbeKind::Rabitq(_)) => self.estimate(dim, p, slot).0,
+            (Rows::Pq { book, codes }, ProbeKind::Pq(q)) => {
+                let m = book.subspaces();
+                kernels().adc_f32_u8(&q.table, &codes[slot * m..(slot + 1) * m])
+            }
             _ => f32::INFINITY,
         }
     }
@@ -278,6 +311,10 @@ impl Rows {
                 let stride = book.stride();
                 prefetch_words(&blocks[slot * stride..(slot + 1) * stride]);
             }
+            Rows::Pq { book, codes } => {
+                let m = book.subspaces();
+                prefetch_bytes(&codes[slot * m..(slot + 1) * m]);
+            }
         }
     }
 
@@ -293,6 +330,7 @@ impl Rows {
             } => codes.capacity() + (norms.capacity() + sums.capacity()) * 4 + book.dim() * 8,
             Rows::Binary { codes, book } => codes.capacity() * 8 + book.mean.len() * 4,
             Rows::Rabitq { book, blocks } => blocks.capacity() * 8 + book.to_bytes().len(),
+            Rows::Pq { book, codes } => codes.capacity() + book.memory_bytes(),
         }
     }
 
@@ -322,6 +360,10 @@ impl Rows {
             StorageMode::Rabitq => Rows::Rabitq {
                 book: RabitqCodebook::train(dim, sample, !space.ranks_by_dot(), seed),
                 blocks: Vec::new(),
+            },
+            StorageMode::Pq => Rows::Pq {
+                book: PqCodebook::train(dim, default_subspaces(dim), sample, seed),
+                codes: Vec::new(),
             },
         };
         rows.reserve(dim, n);

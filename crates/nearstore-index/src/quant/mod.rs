@@ -4,7 +4,8 @@
 //!
 //! - [`StorageMode`]: `full` (the index keeps its own aligned `f32` rows), `sq8` (one byte
 //!   per dimension, per-dimension ranges from quantiles of a sample) and `binary` (one bit
-//!   per dimension: the sign after centering, compared by Hamming distance).
+//!   per dimension: the sign after centering, compared by Hamming distance), `rabitq` and
+//!   `pq` (product quantization: `m` bytes, table lookups per query).
 //! - [`QuantConfig`]: the mode, the default oversampling and the training threshold.
 //! - [`SearchOptions`]: per-search `rerank` / `oversampling` overrides.
 //! - [`VectorSource`]: where rescoring and exact scans of a quantized index read `f32`
@@ -17,6 +18,7 @@
 
 pub(crate) mod binary;
 pub(crate) mod kmeans;
+pub(crate) mod pq;
 pub(crate) mod rabitq;
 pub(crate) mod sq8;
 
@@ -41,36 +43,40 @@ pub enum StorageMode {
     /// RaBitQ: one bit per dimension after a random rotation plus four correction floats;
     /// traversal on the unbiased estimate, rescoring (always on) pruned by its error bound.
     Rabitq,
+    /// Product quantization: `m` subspaces (default `dim / 4`) of 256 k-means centroids
+    /// each, one byte per subspace; traversal on per-query lookup tables (ADC).
+    Pq,
 }
 
 impl StorageMode {
     /// Every mode, in persisted order (the position is the on-disk byte).
-    pub const ALL: [StorageMode; 4] = [
+    pub const ALL: [StorageMode; 5] = [
         StorageMode::Full,
         StorageMode::Sq8,
         StorageMode::Binary,
         StorageMode::Rabitq,
+        StorageMode::Pq,
     ];
 
-    /// The lowercase name (`full`, `sq8`, `binary`).
+    /// The lowercase name (`full`, `sq8`, `binary`, `rabitq`, `pq`).
     pub const fn name(self) -> &'static str {
         match self {
             StorageMode::Full => "full",
             StorageMode::Sq8 => "sq8",
             StorageMode::Binary => "binary",
             StorageMode::Rabitq => "rabitq",
+            StorageMode::Pq => "pq",
         }
     }
 
-    /// Parses a name as [`StorageMode::name`] prints it (`pq` is not built yet and is
-    /// rejected with a clear error).
+    /// Parses a name as [`StorageMode::name`] prints it (any case).
     pub fn parse(name: &str) -> Result<Self> {
         StorageMode::ALL
             .into_iter()
             .find(|m| m.name().eq_ignore_ascii_case(name))
             .ok_or_else(|| {
                 Error::InvalidArgument(format!(
-                    "unknown or unsupported storage mode {name:?} (expected full, sq8, binary or rabitq)"
+                    "unknown or unsupported storage mode {name:?} (expected full, sq8, binary, rabitq or pq)"
                 ))
             })
     }
@@ -83,6 +89,7 @@ impl StorageMode {
             StorageMode::Sq8 => 2.0,
             StorageMode::Binary => 8.0,
             StorageMode::Rabitq => 3.0,
+            StorageMode::Pq => 4.0,
         }
     }
 }
@@ -213,7 +220,8 @@ mod tests {
             assert_eq!(StorageMode::parse(m.name()).ok(), Some(m));
         }
         assert_eq!(StorageMode::parse("SQ8").ok(), Some(StorageMode::Sq8));
-        assert!(StorageMode::parse("pq").is_err());
+        assert_eq!(StorageMode::parse("PQ").ok(), Some(StorageMode::Pq));
+        assert!(StorageMode::parse("opq").is_err());
         assert!(
             QuantConfig {
                 oversampling: 0.5,
