@@ -11,7 +11,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use nearstore::{Point, SearchRequest, SearchResult, VectorCollection};
+use nearstore::{Leg, Point, SearchRequest, SearchResult, VectorCollection};
 use numpy::{PyArray1, PyArrayMethods};
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -21,7 +21,7 @@ use serde_json::{Map, Value};
 
 use crate::database::{Handle, Shared, closed};
 use crate::errors::{self, IntoPyResult};
-use crate::{fusion, json, options, text, vectors};
+use crate::{fusion, json, options, sparse, text, vectors};
 
 /// A collection of points. Get one from ``Database.create_collection`` or
 /// ``Database.get_collection``.
@@ -135,6 +135,9 @@ fn point_dict<'py>(
         None => d.set_item(intern!(py, "payload"), py.None())?,
     }
     if with_vector {
+        if !p.sparse.is_empty() {
+            d.set_item(intern!(py, "sparse"), sparse::named_to_dict(py, &p.sparse)?)?;
+        }
         d.set_item(intern!(py, "vector"), PyArray1::from_vec(py, p.vector))?;
     }
     Ok(d)
@@ -166,32 +169,40 @@ fn run_request<'py>(
     results_list(py, results, with_vector, &names)
 }
 
-/// The keyword options of `query`/`search` as a JSON map; a `fusion=` that is a
-/// `FusionStrategy` object goes in as its engine JSON form.
+/// The keyword options of `query`/`search`: a JSON map of the plain options, and the
+/// sparse legs of `sparse=` (one vector for the default name, or `{name: vector}`). A
+/// `fusion=` that is a `FusionStrategy` object goes in as its engine JSON form.
 fn request_options(
     py: Python<'_>,
     options: Option<&Bound<'_, PyDict>>,
-) -> PyResult<Map<String, Value>> {
+) -> PyResult<(Map<String, Value>, Vec<Leg>)> {
     let Some(options) = options else {
-        return Ok(Map::new());
-    };
-    let fusion = options.get_item("fusion")?;
-    let strategy = match &fusion {
-        Some(f) if f.cast::<fusion::PyFusionStrategy>().is_ok() => {
-            Some(fusion::from_py(py, Some(f))?)
-        }
-        _ => None,
-    };
-    let Some(strategy) = strategy else {
-        return json::kwargs_to_map(Some(options), "");
+        return Ok((Map::new(), Vec::new()));
     };
     let rest = options.copy()?;
-    rest.del_item("fusion")?;
+    let mut legs = Vec::new();
+    if let Some(s) = rest.get_item("sparse")? {
+        rest.del_item("sparse")?;
+        if !s.is_none() {
+            for (name, v) in sparse::named(&s, "sparse")? {
+                legs.push(Leg::sparse(&name, &v));
+            }
+        }
+    }
+    let mut strategy = None;
+    if let Some(f) = rest.get_item("fusion")?
+        && f.cast::<fusion::PyFusionStrategy>().is_ok()
+    {
+        strategy = Some(fusion::from_py(py, Some(&f))?);
+        rest.del_item("fusion")?;
+    }
     let mut map = json::kwargs_to_map(Some(&rest), "")?;
-    let value =
-        serde_json::to_value(&strategy).map_err(|e| errors::invalid(py, format!("fusion: {e}")))?;
-    map.insert("fusion".into(), value);
-    Ok(map)
+    if let Some(strategy) = strategy {
+        let value = serde_json::to_value(&strategy)
+            .map_err(|e| errors::invalid(py, format!("fusion: {e}")))?;
+        map.insert("fusion".into(), value);
+    }
+    Ok((map, legs))
 }
 
 /// The options map of `search`/`search_batch`: `k` as the limit, the filter, the rest.
@@ -201,7 +212,13 @@ fn search_options(
     filter: Option<&Bound<'_, PyAny>>,
     options: Option<&Bound<'_, PyDict>>,
 ) -> PyResult<Map<String, Value>> {
-    let mut map = request_options(py, options)?;
+    let (mut map, legs) = request_options(py, options)?;
+    if !legs.is_empty() {
+        return Err(errors::invalid(
+            py,
+            "search takes a dense vector; use query(vector, sparse=...) or hybrid_sparse_search for sparse legs",
+        ));
+    }
     for key in ["limit", "k"] {
         if map.contains_key(key) {
             return Err(errors::invalid(
@@ -223,6 +240,7 @@ fn points_from(
     ids: &Bound<'_, PyAny>,
     vectors: &Bound<'_, PyAny>,
     payloads: Option<&Bound<'_, PyAny>>,
+    sparse: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Vec<Point>> {
     let ids = vectors::ids(ids, "ids")?;
     let rows = vectors::matrix(vectors, "vectors")?;
@@ -265,11 +283,38 @@ fn points_from(
             out
         }
     };
+    let mut sparse_vectors = vec![std::collections::BTreeMap::new(); ids.len()];
+    if let Some(s) = sparse.filter(|s| !s.is_none()) {
+        let list = s.cast::<pyo3::types::PySequence>().map_err(|_| {
+            errors::invalid(
+                py,
+                "sparse must be a list with one entry per point (or None)",
+            )
+        })?;
+        let n = list.len()?;
+        if n != ids.len() {
+            return Err(errors::invalid(
+                py,
+                format!("{} ids but {n} sparse entries", ids.len()),
+            ));
+        }
+        for (i, slot) in sparse_vectors.iter_mut().enumerate() {
+            let item = list.get_item(i)?;
+            if !item.is_none() {
+                *slot = sparse::named(&item, &format!("sparse[{i}]"))?;
+            }
+        }
+    }
     Ok(ids
         .into_iter()
         .zip(rows)
         .zip(payloads)
-        .map(|((id, vector), payload)| Point::new(id, vector, payload))
+        .zip(sparse_vectors)
+        .map(|(((id, vector), payload), sparse)| {
+            let mut p = Point::new(id, vector, payload);
+            p.sparse = sparse;
+            p
+        })
         .collect())
 }
 
@@ -298,7 +343,9 @@ impl PyCollection {
     /// by default, ``None`` with text indexing off).
     #[getter]
     fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let (c, text_config) = self.call(py, |c| Ok((c.config(), c.text_config())))?;
+        let (c, text_config, sparse_names) = self.call(py, |c| {
+            Ok((c.config(), c.text_config(), c.sparse_vectors()))
+        })?;
         let d = PyDict::new(py);
         d.set_item("dim", c.dim)?;
         d.set_item("metric", c.metric.name())?;
@@ -316,6 +363,10 @@ impl PyCollection {
                 .collect::<Vec<String>>()
         });
         d.set_item("text_fields", text_fields)?;
+        let sparse_vectors = serde_json::to_value(&sparse_names)
+            .map_err(|e| errors::invalid(py, format!("sparse_vectors: {e}")))?;
+        d.set_item("sparse_vectors", json::to_py(py, &sparse_vectors)?)?;
+        d.set_item("sparse_any_name", c.sparse.is_none())?;
         Ok(d)
     }
 
@@ -334,7 +385,7 @@ impl PyCollection {
         self.call(py, |c| Ok(c.len()))
     }
 
-    /// upsert(ids, vectors, payloads=None) -> None
+    /// upsert(ids, vectors, payloads=None, sparse=None) -> None
     ///
     /// Adds or replaces points, atomically (after a crash all of them or none are there).
     /// ``ids``: a list or 1-D integer array (0 .. 2**64-1). ``vectors``: a 2-D array of
@@ -342,17 +393,21 @@ impl PyCollection {
     /// (C order is fastest); float64 is converted to float32 (values outside the float32
     /// range are refused); integer dtypes are converted; a list of lists or of 1-D arrays
     /// works too. ``payloads``: ``None`` or a list of dicts (or ``None``s), one per id,
-    /// of JSON values (numpy scalars and arrays are converted). A later duplicate id in the
-    /// batch wins.
-    #[pyo3(signature = (ids, vectors, payloads = None))]
+    /// of JSON values (numpy scalars and arrays are converted). ``sparse``: ``None`` or a
+    /// list with one entry per id: ``None``, one sparse vector (the default name ``""``) or
+    /// ``{name: sparse vector}``; a sparse vector is ``{"indices": [...], "values": [...]}``,
+    /// ``(indices, values)`` or ``{dim: weight}``. An upsert replaces all of a point's sparse
+    /// vectors. A later duplicate id in the batch wins.
+    #[pyo3(signature = (ids, vectors, payloads = None, sparse = None))]
     fn upsert(
         &self,
         py: Python<'_>,
         ids: &Bound<'_, PyAny>,
         vectors: &Bound<'_, PyAny>,
         payloads: Option<&Bound<'_, PyAny>>,
+        sparse: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let points = points_from(py, ids, vectors, payloads)?;
+        let points = points_from(py, ids, vectors, payloads, sparse)?;
         self.call(py, |c| c.upsert_bulk(&points))
     }
 
@@ -374,7 +429,7 @@ impl PyCollection {
     ) -> PyResult<Bound<'py, PyList>> {
         let vector = vectors::vector(vector, "vector")?;
         let map = search_options(py, k, filter, options)?;
-        let request = options::search_request(Some(vector), &map).py_err(py)?;
+        let request = options::search_request(Some(vector), &map, Vec::new()).py_err(py)?;
         run_request(self, py, request)
     }
 
@@ -405,8 +460,8 @@ impl PyCollection {
             Some(v) if !v.is_none() => Some(vectors::vector(v, "vector")?),
             _ => None,
         };
-        let map = request_options(py, options)?;
-        let request = options::search_request(vector, &map).py_err(py)?;
+        let (map, legs) = request_options(py, options)?;
+        let request = options::search_request(vector, &map, legs).py_err(py)?;
         run_request(self, py, request)
     }
 
@@ -439,7 +494,7 @@ impl PyCollection {
             }
         }
         map.insert("with_payload".into(), Value::Bool(false));
-        let template = options::search_request(Some(Vec::new()), &map).py_err(py)?;
+        let template = options::search_request(Some(Vec::new()), &map, Vec::new()).py_err(py)?;
         let n = rows.len();
         let hits: Vec<Vec<(u64, f32)>> = self.call(py, |c| {
             rows.into_par_iter()
@@ -713,6 +768,62 @@ impl PyCollection {
         results_list(py, results, false, &names)
     }
 
+    /// sparse_search(vector, top_k=10, name="", filter=None) -> list[dict]
+    ///
+    /// The ``top_k`` points whose sparse vector ``name`` (``""``: the default) has the
+    /// largest dot product with ``vector`` (``{"indices", "values"}``, ``(indices, values)``
+    /// or ``{dim: weight}``; with the name's IDF modifier when configured), best first, ties
+    /// to the smaller id, exact; only points matching ``filter`` when given. Points without
+    /// that sparse vector are never found.
+    #[pyo3(signature = (vector, top_k = 10, name = "", filter = None))]
+    fn sparse_search<'py>(
+        &self,
+        py: Python<'py>,
+        vector: &Bound<'py, PyAny>,
+        top_k: usize,
+        name: &str,
+        filter: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let v = sparse::vector(vector, "vector")?;
+        let mut request = SearchRequest::new(&[])
+            .limit(top_k)
+            .leg(Leg::sparse(name, &v));
+        request.filter = Self::filter_arg(py, filter)?;
+        run_request(self, py, request)
+    }
+
+    /// hybrid_sparse_search(vector, sparse_vector, top_k=10, name="", fusion=None, filter=None) -> list[dict]
+    ///
+    /// Dense + sparse in one request: the nearest neighbours of ``vector`` and the best dot
+    /// products with ``sparse_vector`` on the sparse vector ``name``, each leg under
+    /// ``filter``, fused by ``fusion`` (default RRF with k = 60). Results carry the fused
+    /// ``score`` and ``"legs"`` (``"dense"`` and ``"sparse"`` / ``"sparse:<name>"``).
+    #[pyo3(signature = (vector, sparse_vector, top_k = 10, name = "", fusion = None, filter = None))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the reference's Python signature"
+    )]
+    fn hybrid_sparse_search<'py>(
+        &self,
+        py: Python<'py>,
+        vector: &Bound<'py, PyAny>,
+        sparse_vector: &Bound<'py, PyAny>,
+        top_k: usize,
+        name: &str,
+        fusion: Option<&Bound<'py, PyAny>>,
+        filter: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let dense = vectors::vector(vector, "vector")?;
+        let sv = sparse::vector(sparse_vector, "sparse_vector")?;
+        let strategy = fusion::from_py(py, fusion.filter(|f| !f.is_none()))?;
+        let mut request = SearchRequest::new(&dense)
+            .limit(top_k)
+            .leg(Leg::sparse(name, &sv))
+            .fusion(strategy);
+        request.filter = Self::filter_arg(py, filter)?;
+        run_request(self, py, request)
+    }
+
     /// create_text_index(field, **analyzer) -> None
     ///
     /// Indexes the payload ``field`` (a dotted path, or ``"_all"`` for every string leaf)
@@ -768,7 +879,7 @@ impl PyCollection {
         vectors: &Bound<'_, PyAny>,
         payloads: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<f64> {
-        let points = points_from(py, ids, vectors, payloads)?;
+        let points = points_from(py, ids, vectors, payloads, None)?;
         self.call(py, |c| {
             let start = Instant::now();
             c.upsert_bulk(&points)?;

@@ -4,7 +4,8 @@
 //! This crate owns the translation between Python and the engine and nothing else: it opens
 //! databases and collections, converts numpy arrays and Python values into engine values
 //! (`vectors.rs`, `json.rs`), keyword options into engine configurations and requests
-//! (`options.rs`, full-text options in `text.rs`, fusion strategies in `fusion.rs`), engine
+//! (`options.rs`, full-text options in `text.rs`, fusion strategies in `fusion.rs`, sparse
+//! vectors in `sparse.rs`), engine
 //! results back into dicts and numpy arrays, and engine errors into
 //! the exception classes of `nearstore.errors` (`errors.rs`). It never searches, filters or
 //! stores anything itself, and uses only the engine's public API.
@@ -25,6 +26,7 @@ mod errors;
 mod fusion;
 mod json;
 mod options;
+mod sparse;
 mod text;
 mod vectors;
 
