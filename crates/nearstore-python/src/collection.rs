@@ -5,22 +5,25 @@
 //! converted to engine values before (with the GIL) and results to Python objects after.
 //! Results are dicts `{"id", "score", "payload"}` (plus `"vector"`, a float32 numpy array,
 //! when asked for); `search_batch` returns numpy arrays. Full-text searches
-//! (`text_search`, `query(text=...)`) return the same dicts, scored by BM25. The handle becomes unusable
+//! (`text_search`, `query(text=...)`) return the same dicts, scored by BM25; requests with
+//! several legs (hybrid, multi-query, sparse) add per-leg `"legs"`. Arguments are read in
+//! `arguments.rs`, results written in `results.rs`. The handle becomes unusable
 //! (`nearstore.Closed`) when its database closes; see `database.rs`.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use nearstore::{Leg, Point, SearchRequest, SearchResult, VectorCollection};
+use nearstore::{Leg, SearchRequest, VectorCollection};
 use numpy::{PyArray1, PyArrayMethods};
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use rayon::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::arguments::{points_from, request_options, search_options};
 use crate::database::{Handle, Shared, closed};
 use crate::errors::{self, IntoPyResult};
+use crate::results::{point_dict, results_list};
 use crate::{fusion, json, options, sparse, text, vectors};
 
 /// A collection of points. Get one from ``Database.create_collection`` or
@@ -90,73 +93,6 @@ impl PyCollection {
     }
 }
 
-/// A search result as `{"id", "score", "payload"[, "vector"][, "legs"]}`: `legs` (in a
-/// request with several legs) lists what each leg that found the point said, as
-/// `{"leg": position, "name": leg name, "score", "rank"}` in leg order.
-fn result_dict<'py>(
-    py: Python<'py>,
-    r: SearchResult,
-    with_vector: bool,
-    leg_names: &[String],
-) -> PyResult<Bound<'py, PyDict>> {
-    let d = point_dict(py, r.point, Some(r.score), with_vector)?;
-    if !r.legs.is_empty() {
-        let legs = PyList::empty(py);
-        for l in &r.legs {
-            let leg = PyDict::new(py);
-            leg.set_item(intern!(py, "leg"), l.leg)?;
-            match leg_names.get(l.leg) {
-                Some(name) => leg.set_item(intern!(py, "name"), name)?,
-                None => leg.set_item(intern!(py, "name"), py.None())?,
-            }
-            leg.set_item(intern!(py, "score"), l.score)?;
-            leg.set_item(intern!(py, "rank"), l.rank)?;
-            legs.append(leg)?;
-        }
-        d.set_item(intern!(py, "legs"), legs)?;
-    }
-    Ok(d)
-}
-
-/// A point as `{"id"[, "score"], "payload"[, "vector"]}`.
-fn point_dict<'py>(
-    py: Python<'py>,
-    p: Point,
-    score: Option<f32>,
-    with_vector: bool,
-) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item(intern!(py, "id"), p.id)?;
-    if let Some(score) = score {
-        d.set_item(intern!(py, "score"), score)?;
-    }
-    match &p.payload {
-        Some(v) => d.set_item(intern!(py, "payload"), json::to_py(py, v)?)?,
-        None => d.set_item(intern!(py, "payload"), py.None())?,
-    }
-    if with_vector {
-        if !p.sparse.is_empty() {
-            d.set_item(intern!(py, "sparse"), sparse::named_to_dict(py, &p.sparse)?)?;
-        }
-        d.set_item(intern!(py, "vector"), PyArray1::from_vec(py, p.vector))?;
-    }
-    Ok(d)
-}
-
-/// Search results as dicts (see [`result_dict`]); `leg_names` names the request's legs.
-fn results_list<'py>(
-    py: Python<'py>,
-    results: Vec<SearchResult>,
-    with_vector: bool,
-    leg_names: &[String],
-) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
-    for r in results {
-        list.append(result_dict(py, r, with_vector, leg_names)?)?;
-    }
-    Ok(list)
-}
-
 /// Runs a request with the GIL released and returns its results as dicts.
 fn run_request<'py>(
     this: &PyCollection,
@@ -167,155 +103,6 @@ fn run_request<'py>(
     let names = request.leg_names();
     let results = this.call(py, |c| c.query(request))?;
     results_list(py, results, with_vector, &names)
-}
-
-/// The keyword options of `query`/`search`: a JSON map of the plain options, and the
-/// sparse legs of `sparse=` (one vector for the default name, or `{name: vector}`). A
-/// `fusion=` that is a `FusionStrategy` object goes in as its engine JSON form.
-fn request_options(
-    py: Python<'_>,
-    options: Option<&Bound<'_, PyDict>>,
-) -> PyResult<(Map<String, Value>, Vec<Leg>)> {
-    let Some(options) = options else {
-        return Ok((Map::new(), Vec::new()));
-    };
-    let rest = options.copy()?;
-    let mut legs = Vec::new();
-    if let Some(s) = rest.get_item("sparse")? {
-        rest.del_item("sparse")?;
-        if !s.is_none() {
-            for (name, v) in sparse::named(&s, "sparse")? {
-                legs.push(Leg::sparse(&name, &v));
-            }
-        }
-    }
-    let mut strategy = None;
-    if let Some(f) = rest.get_item("fusion")?
-        && f.cast::<fusion::PyFusionStrategy>().is_ok()
-    {
-        strategy = Some(fusion::from_py(py, Some(&f))?);
-        rest.del_item("fusion")?;
-    }
-    let mut map = json::kwargs_to_map(Some(&rest), "")?;
-    if let Some(strategy) = strategy {
-        let value = serde_json::to_value(&strategy)
-            .map_err(|e| errors::invalid(py, format!("fusion: {e}")))?;
-        map.insert("fusion".into(), value);
-    }
-    Ok((map, legs))
-}
-
-/// The options map of `search`/`search_batch`: `k` as the limit, the filter, the rest.
-fn search_options(
-    py: Python<'_>,
-    k: usize,
-    filter: Option<&Bound<'_, PyAny>>,
-    options: Option<&Bound<'_, PyDict>>,
-) -> PyResult<Map<String, Value>> {
-    let (mut map, legs) = request_options(py, options)?;
-    if !legs.is_empty() {
-        return Err(errors::invalid(
-            py,
-            "search takes a dense vector; use query(vector, sparse=...) or hybrid_sparse_search for sparse legs",
-        ));
-    }
-    for key in ["limit", "k"] {
-        if map.contains_key(key) {
-            return Err(errors::invalid(
-                py,
-                format!("search takes the number of results as k; {key:?} is not an option here"),
-            ));
-        }
-    }
-    map.insert("limit".into(), Value::from(k));
-    if let Some(f) = filter {
-        map.insert("filter".into(), json::to_json(f, "filter")?);
-    }
-    Ok(map)
-}
-
-/// The points of an `upsert` call: ids, rows and payloads checked against each other.
-fn points_from(
-    py: Python<'_>,
-    ids: &Bound<'_, PyAny>,
-    vectors: &Bound<'_, PyAny>,
-    payloads: Option<&Bound<'_, PyAny>>,
-    sparse: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Vec<Point>> {
-    let ids = vectors::ids(ids, "ids")?;
-    let rows = vectors::matrix(vectors, "vectors")?;
-    if rows.len() != ids.len() {
-        return Err(errors::invalid(
-            py,
-            format!("{} ids but {} vectors", ids.len(), rows.len()),
-        ));
-    }
-    let payloads = match payloads {
-        None => vec![None; ids.len()],
-        Some(p) => {
-            let list = p
-                .cast::<pyo3::types::PySequence>()
-                .map_err(|_| errors::invalid(py, "payloads must be a list of dicts (or None)"))?;
-            let n = list.len()?;
-            if n != ids.len() {
-                return Err(errors::invalid(
-                    py,
-                    format!("{} ids but {n} payloads", ids.len()),
-                ));
-            }
-            let mut out = Vec::with_capacity(n);
-            for i in 0..n {
-                let item = list.get_item(i)?;
-                if item.is_none() {
-                    out.push(None);
-                } else if item.is_instance_of::<PyDict>() {
-                    out.push(Some(json::to_json(&item, &format!("payloads[{i}]"))?));
-                } else {
-                    return Err(errors::invalid(
-                        py,
-                        format!(
-                            "payloads[{i}] must be a dict or None, got {}",
-                            item.get_type().name()?
-                        ),
-                    ));
-                }
-            }
-            out
-        }
-    };
-    let mut sparse_vectors = vec![std::collections::BTreeMap::new(); ids.len()];
-    if let Some(s) = sparse.filter(|s| !s.is_none()) {
-        let list = s.cast::<pyo3::types::PySequence>().map_err(|_| {
-            errors::invalid(
-                py,
-                "sparse must be a list with one entry per point (or None)",
-            )
-        })?;
-        let n = list.len()?;
-        if n != ids.len() {
-            return Err(errors::invalid(
-                py,
-                format!("{} ids but {n} sparse entries", ids.len()),
-            ));
-        }
-        for (i, slot) in sparse_vectors.iter_mut().enumerate() {
-            let item = list.get_item(i)?;
-            if !item.is_none() {
-                *slot = sparse::named(&item, &format!("sparse[{i}]"))?;
-            }
-        }
-    }
-    Ok(ids
-        .into_iter()
-        .zip(rows)
-        .zip(payloads)
-        .zip(sparse_vectors)
-        .map(|(((id, vector), payload), sparse)| {
-            let mut p = Point::new(id, vector, payload);
-            p.sparse = sparse;
-            p
-        })
-        .collect())
 }
 
 #[pymethods]
