@@ -297,7 +297,8 @@ def main():
     ap.add_argument("--repeats", type=int, default=3,
                     help="timed passes over the query set per ef, best kept, for every system (default 3)")
     ap.add_argument("--storage-modes", default="full",
-                    help="nearstore storage modes, each run as its own system (comma list: full,sq8,binary,rabitq)")
+                    help="nearstore storage modes, each run as its own system (comma list: full,sq8,binary,rabitq; "
+                         "MODE@X runs MODE with rescoring oversampling X, e.g. rabitq@6)")
     ap.add_argument("--rounds", type=int, default=1,
                     help="run the whole list of systems this many times, interleaved; each system's "
                          "best QPS per ef over the rounds is kept (a noisy machine slows whoever runs then)")
@@ -370,10 +371,14 @@ def main():
                 log(f"\n== nearstore: SKIPPED: {ns_note}")
                 continue
             for mode in modes:
+                # MODE@X: the mode with rescoring oversampling X instead of its default
+                mode_name, _, over = mode.partition("@")
                 cmd = [a.nearstore_bin, "bench", "ann", "--base", base, "--query", query, "--gt", gt,
                        "--metric", a.metric, "--m", str(a.m), "--ef-construction", str(a.ef_construction),
                        "--ef", a.ef, "--threads", str(a.build_threads), "--repeats", str(a.repeats),
-                       "--storage-mode", mode, "--json"]
+                       "--storage-mode", mode_name, "--json"]
+                if over:
+                    cmd += ["--oversampling", over]
                 key = "nearstore" if mode == modes[0] else f"nearstore-{mode}"
                 runs_of.append((key, cmd, None))
                 ns_key = ns_key or key
@@ -389,7 +394,8 @@ def main():
             r = run_system(key, cmd, a.timeout, run_env) if run_env else run_system(key, cmd, a.timeout)
             r["command"] = cmd
             if key.startswith("nearstore") and "error" not in r:
-                r["system"] = f"nearstore {r.get('storage_mode', 'full')}"
+                over = key.partition("@")[2]
+                r["system"] = f"nearstore {r.get('storage_mode', 'full')}" + (f" x{over}" if over else "")
             prev = results.get(key)
             if prev is None or "error" in prev:
                 results[key] = r

@@ -13,6 +13,8 @@
 //!   the scalar table;
 //! - prepared queries ([`prepare`] → [`Scorer`], [`prepare_f16`] → [`F16Scorer`]): the hot
 //!   loop does no feature detection and no query normalisation;
+//! - memory hints for the arrays a graph search reads: cache prefetches ([`prefetch_vector`])
+//!   and transparent huge pages ([`advise_huge_pages`]);
 //! - one-shot pairwise functions for every element type ([`dot`], [`l2_squared`],
 //!   [`cosine`], [`dot_f16`], [`dot_u8`], [`hamming_bits`], ...).
 //!
@@ -63,6 +65,7 @@
 //!   pointers compare the common prefix and never read out of bounds.
 
 mod dispatch;
+mod huge_pages;
 mod metric;
 mod pairwise;
 mod prefetch;
@@ -77,12 +80,13 @@ mod aarch64;
 
 pub use dispatch::{Isa, Kernels, force_scalar_requested, kernels};
 pub use half::f16;
+pub use huge_pages::{HUGE_PAGE_MIN_BYTES, advise_huge_pages};
 pub use metric::{DistanceMetric, distance, try_distance};
 pub use pairwise::{
     cosine, cosine_f16, dot, dot_f16, dot_i8, dot_u8, hamming_bits, jaccard_bits, l2, l2_squared,
     l2_squared_f16, l2_squared_i8, l2_squared_u8, set_counts_bits,
 };
-pub use prefetch::{prefetch_bytes, prefetch_vector, prefetch_words};
+pub use prefetch::{prefetch_bytes, prefetch_slice, prefetch_vector, prefetch_words};
 pub use scorer::{F16Scorer, Scorer, prepare, prepare_f16};
 
 /// Errors of this crate.

@@ -24,8 +24,9 @@ pub fn prefetch_words(v: &[u64]) {
     prefetch_slice(v);
 }
 
+/// [`prefetch_vector`] for any slice (an index's neighbour lists, say).
 #[inline]
-fn prefetch_slice<T>(v: &[T]) {
+pub fn prefetch_slice<T>(v: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         let bytes = std::mem::size_of_val(v);

@@ -28,6 +28,28 @@ pub const MAX_DIMENSION: usize = 65_536;
 /// Default largest serialized payload, in bytes.
 pub const DEFAULT_MAX_PAYLOAD_BYTES: usize = 1 << 20;
 
+/// One named dense vector of a collection (fixed at creation).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct VectorSpaceConfig {
+    /// Its dimension.
+    pub dim: usize,
+    /// Its distance metric.
+    pub metric: DistanceMetric,
+    /// Its HNSW parameters.
+    pub hnsw: HnswParams,
+}
+
+impl VectorSpaceConfig {
+    /// A named dense vector with default HNSW parameters.
+    pub fn new(dim: usize, metric: DistanceMetric) -> Self {
+        VectorSpaceConfig {
+            dim,
+            metric,
+            hnsw: HnswParams::default(),
+        }
+    }
+}
+
 /// Everything fixed when a collection is created (the text index can change later:
 /// [`crate::VectorCollection::set_text_config`]).
 #[derive(Debug, Clone, PartialEq)]
@@ -55,6 +77,10 @@ pub struct CollectionConfig {
     /// only these, each with its configuration (e.g. the IDF modifier). `""` is the default
     /// name.
     pub sparse: Option<BTreeMap<String, SparseConfig>>,
+    /// Named dense vectors besides the default one (`dim`, `metric`, `hnsw`), each with its
+    /// own dimension, metric and HNSW parameters; a point may omit any of them (default:
+    /// none). Fixed at creation.
+    pub vectors: BTreeMap<String, VectorSpaceConfig>,
 }
 
 impl CollectionConfig {
@@ -69,7 +95,14 @@ impl CollectionConfig {
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
             text: Some(TextIndexConfig::default()),
             sparse: None,
+            vectors: BTreeMap::new(),
         }
+    }
+
+    /// The same configuration with the named dense vector `name`.
+    pub fn with_vector(mut self, name: &str, space: VectorSpaceConfig) -> Self {
+        self.vectors.insert(name.to_owned(), space);
+        self
     }
 
     /// The same configuration accepting only the sparse vectors `names` (with their
@@ -108,6 +141,23 @@ impl CollectionConfig {
         for name in self.sparse.iter().flat_map(BTreeMap::keys) {
             check_vector_name(name)?;
         }
+        for (name, space) in &self.vectors {
+            check_vector_name(name)?;
+            if name.is_empty() {
+                return Err(Error::InvalidArgument(
+                    "the default dense vector \"\" is the collection's own dim and metric; \
+                     named vectors need a name"
+                        .into(),
+                ));
+            }
+            if space.dim == 0 || space.dim > MAX_DIMENSION {
+                return Err(Error::InvalidArgument(format!(
+                    "vector {name:?}: dimension must be 1..={MAX_DIMENSION}, got {}",
+                    space.dim
+                )));
+            }
+            nearstore_index::HnswIndex::new(space.dim, space.metric, space.hnsw)?;
+        }
         Ok(())
     }
 }
@@ -141,6 +191,48 @@ pub(crate) struct ConfigRecord {
     /// Absent in manifests written before sparse vectors: any name accepted.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     sparse: Option<BTreeMap<String, SparseConfig>>,
+    /// Absent in manifests written before named vectors: none.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    vectors: BTreeMap<String, SpaceRecord>,
+}
+
+/// The persisted form of a [`VectorSpaceConfig`].
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+struct SpaceRecord {
+    dim: usize,
+    metric: DistanceMetric,
+    m: usize,
+    ef_construction: usize,
+    ef_search: usize,
+    seed: u64,
+}
+
+impl From<&VectorSpaceConfig> for SpaceRecord {
+    fn from(c: &VectorSpaceConfig) -> Self {
+        SpaceRecord {
+            dim: c.dim,
+            metric: c.metric,
+            m: c.hnsw.m,
+            ef_construction: c.hnsw.ef_construction,
+            ef_search: c.hnsw.ef_search,
+            seed: c.hnsw.seed,
+        }
+    }
+}
+
+impl From<&SpaceRecord> for VectorSpaceConfig {
+    fn from(r: &SpaceRecord) -> Self {
+        VectorSpaceConfig {
+            dim: r.dim,
+            metric: r.metric,
+            hnsw: HnswParams {
+                m: r.m,
+                ef_construction: r.ef_construction,
+                ef_search: r.ef_search,
+                seed: r.seed,
+            },
+        }
+    }
 }
 
 impl From<&CollectionConfig> for ConfigRecord {
@@ -157,6 +249,11 @@ impl From<&CollectionConfig> for ConfigRecord {
             max_payload_bytes: c.max_payload_bytes,
             text: c.text.clone(),
             sparse: c.sparse.clone(),
+            vectors: c
+                .vectors
+                .iter()
+                .map(|(n, v)| (n.clone(), v.into()))
+                .collect(),
         }
     }
 }
@@ -177,6 +274,11 @@ impl From<&ConfigRecord> for CollectionConfig {
             max_payload_bytes: r.max_payload_bytes,
             text: r.text.clone(),
             sparse: r.sparse.clone(),
+            vectors: r
+                .vectors
+                .iter()
+                .map(|(n, v)| (n.clone(), v.into()))
+                .collect(),
         }
     }
 }
@@ -196,6 +298,7 @@ mod tests {
                 modifier: nearstore_text::SparseModifier::Idf,
             },
         )]));
+        c = c.with_vector("image", VectorSpaceConfig::new(3, DistanceMetric::Cosine));
         let json = serde_json::to_string(&ConfigRecord::from(&c)).unwrap();
         let back: ConfigRecord = serde_json::from_str(&json).unwrap();
         assert_eq!(CollectionConfig::from(&back), c);

@@ -39,6 +39,7 @@ pub use collection::{
 };
 pub use config::{
     CollectionConfig, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION, MAX_VECTOR_NAME_BYTES, StorageMode,
+    VectorSpaceConfig,
 };
 pub use database::{Database, MAX_NAME_LEN, validate_collection_name};
 pub use error::{Error, ErrorKind, Result};

@@ -23,6 +23,11 @@ pub struct Point {
     /// when vectors were asked for.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub sparse: BTreeMap<String, SparseVector>,
+    /// Its named dense vectors (each optional; see
+    /// [`crate::CollectionConfig::vectors`]). An upsert replaces them all. In results,
+    /// only when vectors were asked for.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub vectors: BTreeMap<String, Vec<f32>>,
 }
 
 impl Point {
@@ -33,7 +38,14 @@ impl Point {
             vector,
             payload,
             sparse: BTreeMap::new(),
+            vectors: BTreeMap::new(),
         }
+    }
+
+    /// The same point carrying the named dense vector `vector` under `name`.
+    pub fn with_vector(mut self, name: &str, vector: Vec<f32>) -> Self {
+        self.vectors.insert(name.to_owned(), vector);
+        self
     }
 
     /// The same point carrying the sparse vector `vector` under `name`.

@@ -9,6 +9,28 @@
 /// Floats per 64-byte cache line.
 const LINE_FLOATS: usize = 16;
 
+/// Makes room for `additional` more elements in `v`; when it has to grow, the new buffer
+/// (at least double the old) gets the transparent-huge-page hint before anything is
+/// written to it (see `nearstore_distance::advise_huge_pages`: graph searches read these
+/// arrays at random, and with 4 KiB pages almost every read also misses the TLB).
+pub(super) fn reserve_huge<T>(v: &mut Vec<T>, additional: usize) {
+    if v.capacity() - v.len() >= additional {
+        return;
+    }
+    let mut fresh = Vec::with_capacity((v.len() + additional).max(v.capacity() * 2));
+    nearstore_distance::advise_huge_pages(&mut fresh);
+    fresh.append(v);
+    *v = fresh;
+}
+
+/// `items` collected into a vector with the huge-page hint (see [`reserve_huge`]).
+pub(super) fn collect_huge<T>(items: impl ExactSizeIterator<Item = T>) -> Vec<T> {
+    let mut v = Vec::new();
+    reserve_huge(&mut v, items.len());
+    v.extend(items);
+    v
+}
+
 /// Row storage of fixed-dimension vectors, 64-byte aligned.
 #[derive(Debug, Default)]
 pub struct VectorArena {
@@ -48,6 +70,8 @@ impl VectorArena {
         }
         let rows = (self.rows + additional).max(self.rows * 2);
         let mut fresh: Vec<f32> = Vec::with_capacity(rows * self.stride + LINE_FLOATS);
+        // Before the first write: that is when the kernel picks the page size.
+        nearstore_distance::advise_huge_pages(&mut fresh);
         let offset = aligned_offset(fresh.as_ptr());
         fresh.resize(offset, 0.0);
         fresh.extend_from_slice(&self.buf[self.offset.min(self.buf.len())..]);
@@ -103,5 +127,19 @@ mod tests {
             a.set(5, &vec![-1.0; dim]);
             assert_eq!(a.get(5), vec![-1.0; dim].as_slice());
         }
+    }
+
+    #[test]
+    fn huge_reservations_keep_elements_and_grow_geometrically() {
+        let mut v: Vec<u32> = (0..10).collect();
+        reserve_huge(&mut v, 1 << 20);
+        assert!(v.capacity() >= 10 + (1 << 20));
+        assert_eq!(v, (0..10).collect::<Vec<_>>());
+        let cap = v.capacity();
+        reserve_huge(&mut v, 5);
+        assert_eq!(v.capacity(), cap, "room already there: no move");
+        let c = collect_huge((0..1000u32).map(|x| u64::from(x) * 3));
+        assert_eq!(c.len(), 1000);
+        assert_eq!(c[999], 2997);
     }
 }

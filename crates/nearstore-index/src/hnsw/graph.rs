@@ -11,6 +11,7 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use parking_lot::Mutex;
 
+use super::arena::{collect_huge, reserve_huge};
 use super::rows::{Probe, ProbeKind, Rows};
 use crate::quant::VectorSource;
 use crate::space::Space;
@@ -88,7 +89,7 @@ impl Graph {
         self.external.reserve(additional);
         self.levels.reserve(additional);
         self.deleted.reserve(additional);
-        self.level0.reserve(additional * (self.m0 + 1));
+        reserve_huge(&mut self.level0, additional * (self.m0 + 1));
         self.indegree.reserve(additional);
         self.upper_start.reserve(additional);
         self.locks.reserve(additional);
@@ -245,6 +246,12 @@ impl Graph {
         }
     }
 
+    /// Hints the cache to load the list of `slot` on `level` (the next node to expand).
+    #[inline]
+    pub fn prefetch_links(&self, slot: u32, level: u8) {
+        nearstore_distance::prefetch_slice(self.block(slot, level));
+    }
+
     /// Copies the links of `slot` on `level` into `out` (cleared first).
     #[inline]
     pub fn links_into(&self, slot: u32, level: u8, out: &mut Vec<u32>) {
@@ -361,7 +368,7 @@ impl Graph {
             external,
             levels,
             deleted: deleted.into_iter().map(AtomicBool::new).collect(),
-            level0: level0.into_iter().map(AtomicU32::new).collect(),
+            level0: collect_huge(level0.into_iter().map(AtomicU32::new)),
             indegree: indegree.into_iter().map(AtomicU32::new).collect(),
             upper_start,
             upper: upper.into_iter().map(AtomicU32::new).collect(),

@@ -13,7 +13,7 @@ use parking_lot::{Mutex, RwLock};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::arena::VectorArena;
+use super::arena::{VectorArena, collect_huge, reserve_huge};
 use super::graph::Graph;
 use super::rows::Rows;
 use super::visited::VisitedPool;
@@ -21,7 +21,7 @@ use super::{HnswIndex, HnswParams};
 use crate::DistanceMetric;
 use crate::error::{Error, Result};
 use crate::quant::binary::BinaryCodebook;
-use crate::quant::rabitq::{Factors, RabitqCodebook};
+use crate::quant::rabitq::{FACTOR_BYTES, FACTOR_BYTES_V1, Factors, RabitqCodebook};
 use crate::quant::sq8::Sq8Codebook;
 use crate::quant::{QuantConfig, StorageMode, VectorSource};
 use crate::space::Space;
@@ -118,9 +118,7 @@ impl HnswIndex {
                 let codes = blocks
                     .chunks_exact(stride)
                     .flat_map(|b| b[..w].iter().copied());
-                let factors = blocks
-                    .chunks_exact(stride)
-                    .map(|b| Factors::unpack([b[w], b[w + 1]]));
+                let factors = blocks.chunks_exact(stride).map(|b| book.split(b).1);
                 (
                     Vec::new(),
                     book.to_bytes(),
@@ -421,7 +419,7 @@ fn load_rows(
                 .collect();
             Rows::Sq8 {
                 book,
-                codes: codes.to_vec(),
+                codes: collect_huge(codes.iter().copied()),
                 norms,
                 sums,
             }
@@ -441,24 +439,40 @@ fn load_rows(
             let book = RabitqCodebook::from_bytes(dim, book)
                 .ok_or_else(|| corrupt(path, "damaged RaBitQ codebook"))?;
             let padded = RabitqCodebook::padded_dim(dim);
-            if codes.len() != n * book.words() * 8 || norms.len() != n * 16 || !vectors.is_empty() {
+            // Factors of `FACTOR_BYTES`, or `FACTOR_BYTES_V1` in a checkpoint written
+            // before local centroids.
+            let per = if norms.len() == n * FACTOR_BYTES_V1 {
+                FACTOR_BYTES_V1
+            } else {
+                FACTOR_BYTES
+            };
+            if codes.len() != n * book.words() * 8 || norms.len() != n * per || !vectors.is_empty()
+            {
                 return Err(corrupt(path, "RaBitQ code section sizes"));
             }
+            if per == FACTOR_BYTES_V1 && book.list_count() > 0 {
+                return Err(corrupt(
+                    path,
+                    "RaBitQ factors without lists in a codebook with lists",
+                ));
+            }
+            let lists = book.list_count();
             let factors = norms
-                .chunks_exact(16)
+                .chunks_exact(per)
                 .enumerate()
                 .map(|(slot, b)| {
-                    Factors::from_bytes(b, padded).ok_or_else(|| {
+                    Factors::from_bytes(b, padded, lists).ok_or_else(|| {
                         corrupt(path, format!("damaged RaBitQ factors of slot {slot}"))
                     })
                 })
                 .collect::<Result<Vec<_>>>()?;
             let w = book.words();
             let codes: Vec<u64> = decode(codes, u64::from_le_bytes);
-            let mut blocks = Vec::with_capacity(n * book.stride());
+            let mut blocks = Vec::new();
+            reserve_huge(&mut blocks, n * book.stride());
             for (code, f) in codes.chunks_exact(w).zip(&factors) {
                 blocks.extend_from_slice(code);
-                blocks.extend_from_slice(&f.pack());
+                blocks.extend_from_slice(&f.pack()[..book.factor_words()]);
             }
             Rows::Rabitq { book, blocks }
         }

@@ -270,6 +270,15 @@ impl HnswIndex {
         self.query(query, k, &opts)
     }
 
+    /// Local centroids of a RaBitQ index's codebook (0 for other storage, or none).
+    #[cfg(test)]
+    pub(crate) fn rabitq_list_count(&self) -> usize {
+        match self.graph.read().rows() {
+            rows::Rows::Rabitq { book, .. } => book.list_count(),
+            _ => 0,
+        }
+    }
+
     /// The parameters.
     pub fn params(&self) -> HnswParams {
         self.params

@@ -80,6 +80,15 @@ impl Pool {
         }
         None
     }
+
+    /// The best node not yet expanded, if any (left where it is).
+    #[inline]
+    fn peek_next(&self) -> Option<u32> {
+        self.entries[self.cursor.min(self.entries.len())..]
+            .iter()
+            .find(|e| !e.expanded)
+            .map(|e| e.id)
+    }
 }
 
 /// Searches `level` from `entries` and returns the `ef` closest nodes found, best first.
@@ -99,6 +108,11 @@ pub(super) fn search_pool(
     }
     let mut links = Vec::with_capacity(g.max_links(level));
     while let Some(c) = pool.next() {
+        // The next node to expand is usually the one after `c`: its list is loaded while
+        // `c`'s neighbours are scored (it can still change if a better node comes in).
+        if let Some(n) = pool.peek_next() {
+            g.prefetch_links(n, level);
+        }
         score_unvisited(g, q, c, level, visited, &mut links, |n, d| {
             if pool.admits(d) {
                 pool.insert(d, n);

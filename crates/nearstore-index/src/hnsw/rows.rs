@@ -9,7 +9,7 @@ use std::borrow::Cow;
 
 use nearstore_distance::{kernels, prefetch_bytes, prefetch_vector, prefetch_words};
 
-use super::arena::VectorArena;
+use super::arena::{VectorArena, reserve_huge};
 use crate::quant::StorageMode;
 use crate::quant::binary::BinaryCodebook;
 use crate::quant::rabitq::{RabitqCodebook, RabitqQuery};
@@ -99,12 +99,12 @@ impl Rows {
             Rows::Sq8 {
                 codes, norms, sums, ..
             } => {
-                codes.reserve(additional * dim);
+                reserve_huge(codes, additional * dim);
                 norms.reserve(additional);
                 sums.reserve(additional);
             }
             Rows::Binary { book, codes } => codes.reserve(additional * book.words()),
-            Rows::Rabitq { book, blocks } => blocks.reserve(additional * book.stride()),
+            Rows::Rabitq { book, blocks } => reserve_huge(blocks, additional * book.stride()),
         }
     }
 
@@ -156,7 +156,7 @@ impl Rows {
                 let (w, stride) = (book.words(), book.stride());
                 let block = &mut blocks[slot * stride..(slot + 1) * stride];
                 let f = book.encode(v, &mut block[..w]);
-                block[w..].copy_from_slice(&f.pack());
+                book.write_factors(f, block);
             }
         }
     }

@@ -16,6 +16,7 @@
 //! are exact `f32` scores. This module depends on nothing above the index layer.
 
 pub(crate) mod binary;
+pub(crate) mod kmeans;
 pub(crate) mod rabitq;
 pub(crate) mod sq8;
 

@@ -23,6 +23,17 @@
 //!
 //! Distances: L2 `|q - o|² = |q - c|² + r² - 2 ⟨o - c, q - c⟩`; inner product
 //! `⟨q, o⟩ = ⟨o - c, q - c⟩ + ⟨q, c⟩ + (⟨c, o⟩ - |c|²)`, the last term stored per vector.
+//!
+//! Local centroids (the IVF form of RaBitQ): with one global centroid, clustered data has
+//! `|o - c|` dominated by the distance between cluster centres, and the estimator's error
+//! (proportional to `|o - c| |q - c|`) swamps the distance differences inside a cluster,
+//! which decide the top 10 (on a 100k x 128 Gaussian mixture recall topped out at 0.55).
+//! So training also runs k-means ([`LISTS_MAX`] lists at most) and each vector is coded
+//! relative to its nearest list centroid `c_j`. The query is still rotated and quantized
+//! once, relative to the global `c`: `⟨x̄, R (q - c_j)⟩ = ⟨x̄, q'⟩ - ⟨x̄, R (c_j - c)⟩`, and
+//! the second term is a per-vector constant (`shift`). The per-list query terms
+//! (`|q - c_j|²` or `⟨q, c_j⟩`, and `|q - c_j|` for the bound) are computed the first time a
+//! search meets a vector of that list.
 
 use nearstore_distance::kernels;
 use rand::Rng;
@@ -41,6 +52,28 @@ const ROUNDS: usize = 3;
 /// lost recall).
 const EPSILON0: f32 = 3.0;
 
+/// Most local centroids a codebook holds.
+pub const LISTS_MAX: usize = 1024;
+
+/// Training rows per local centroid (a sample of `n` rows gets `n / ROWS_PER_LIST` lists,
+/// at most [`LISTS_MAX`]).
+const ROWS_PER_LIST: usize = 16;
+
+/// Lists are kept only when they bring the sample's mean squared distance to its centre
+/// below this share of the distance to the global centroid.
+const LISTS_MIN_GAIN: f64 = 0.5;
+
+/// Most words of packed [`Factors`] after each code: 3 with lists, 2 without (the list
+/// and shift are then always 0 and not stored).
+pub const FACTOR_WORDS: usize = 3;
+
+/// Bytes of [`Factors::to_bytes`] (checkpoints from before local centroids hold
+/// [`FACTOR_BYTES_V1`]).
+pub const FACTOR_BYTES: usize = 24;
+
+/// Bytes of the factors of a checkpoint written before local centroids (no list, no shift).
+pub const FACTOR_BYTES_V1: usize = 16;
+
 /// The per-vector correction factors of a code.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Factors {
@@ -50,8 +83,13 @@ pub struct Factors {
     pub popcount: f32,
     /// `r ε₀ √(1/⟨x̄,o_r⟩² - 1) / √(P - 1)`: the error bound per unit of `|q - c|`.
     pub error: f32,
-    /// `r²` (L2) or `⟨c, o⟩ - |c|²` (inner product).
+    /// `r²` (L2) or `⟨c, o⟩ - |c|²` (inner product), `c` the vector's list centroid.
     pub add: f32,
+    /// The list (local centroid) the code is relative to (0 without lists).
+    pub list: u32,
+    /// `(√P / 2) ⟨x̄, R (c_j - c)⟩`: what the list's offset from the global centroid
+    /// contributes to the code's product with the query (0 without lists).
+    pub shift: f32,
 }
 
 /// The centroid and rotation of a RaBitQ index.
@@ -63,6 +101,11 @@ pub struct RabitqCodebook {
     signs: Vec<f32>,
     /// Whether distances are L2 (else inner product).
     pub l2: bool,
+    /// Local centroids (k-means), `dim` values each; empty: every code is relative to
+    /// `centroid`.
+    lists: Vec<f32>,
+    /// `R (c_j - c)` of every list, `P` values each (derived from `lists`).
+    rotated_lists: Vec<f32>,
 }
 
 /// A query prepared against a codebook.
@@ -80,6 +123,11 @@ pub struct RabitqQuery {
     /// `|q - c|²` (L2) or `⟨q, c⟩` (inner product).
     base: f32,
     l2: bool,
+    /// The query (prepared), for the per-list terms.
+    query: Vec<f32>,
+    /// Per list: `(base, norm)` as above but relative to the list's centroid, NaN until a
+    /// search first needs it.
+    list_terms: Vec<std::cell::Cell<(f32, f32)>>,
 }
 
 /// The Walsh-Hadamard transform of `x` (length a power of two), in place, unnormalized
@@ -118,6 +166,39 @@ impl RabitqCodebook {
     /// Trains on `sample` (rows of `dim` values, already prepared by the index's space):
     /// the centroid is their mean, the rotation is drawn from `seed`.
     pub fn train(dim: usize, sample: &[&[f32]], l2: bool, seed: u64) -> Self {
+        let count = (sample.len() / ROWS_PER_LIST).min(LISTS_MAX);
+        let mut lists = if count >= 2 {
+            super::kmeans::train(sample, dim, count, seed ^ 0x11575)
+        } else {
+            Vec::new()
+        };
+        if !lists.is_empty() {
+            // Lists cost every search a few per-list terms; they pay only where they
+            // shrink the vectors' distance to their centre a lot (clustered data).
+            let mean = super::kmeans::train(sample, dim, 1, seed);
+            let k = kernels();
+            let (mut local, mut global) = (0f64, 0f64);
+            for v in sample {
+                let j = super::kmeans::nearest(&lists, dim, v);
+                local += f64::from(k.l2sq_f32(v, &lists[j * dim..(j + 1) * dim]));
+                global += f64::from(k.l2sq_f32(v, &mean));
+            }
+            if local > LISTS_MIN_GAIN * global {
+                lists.clear();
+            }
+        }
+        Self::train_with_lists(dim, sample, l2, seed, lists)
+    }
+
+    /// [`RabitqCodebook::train`] with the local centroids given (`dim` values each; empty
+    /// for none).
+    pub fn train_with_lists(
+        dim: usize,
+        sample: &[&[f32]],
+        l2: bool,
+        seed: u64,
+        lists: Vec<f32>,
+    ) -> Self {
         let mut sum = vec![0f64; dim];
         for r in sample {
             for (s, x) in sum.iter_mut().zip(r.iter()) {
@@ -130,11 +211,40 @@ impl RabitqCodebook {
         let signs = (0..ROUNDS * padded)
             .map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 })
             .collect();
-        RabitqCodebook {
+        let mut book = RabitqCodebook {
             centroid: sum.into_iter().map(|s| (s / n) as f32).collect(),
             signs,
             l2,
+            lists,
+            rotated_lists: Vec::new(),
+        };
+        book.rotate_lists();
+        book
+    }
+
+    /// Fills `rotated_lists` from `lists`.
+    fn rotate_lists(&mut self) {
+        let dim = self.dim();
+        let mut rotated = Vec::with_capacity(self.lists.len() / dim.max(1) * Self::padded_dim(dim));
+        let mut out = Vec::new();
+        for c in self.lists.chunks_exact(dim.max(1)) {
+            self.rotate_from(c, &self.centroid, &mut out);
+            rotated.extend_from_slice(&out);
         }
+        self.rotated_lists = rotated;
+    }
+
+    /// Local centroids held (0: codes are relative to the global centroid).
+    pub fn list_count(&self) -> usize {
+        self.lists.len() / self.dim().max(1)
+    }
+
+    /// The centroid codes of list `j` are relative to.
+    fn list_centroid(&self, j: usize) -> &[f32] {
+        let dim = self.dim();
+        self.lists
+            .get(j * dim..(j + 1) * dim)
+            .unwrap_or(&self.centroid)
     }
 
     /// `P`: `dim` rounded up to a power of two, at least 64.
@@ -154,14 +264,39 @@ impl RabitqCodebook {
 
     /// 64-bit words per stored block: the code, then its [`Factors::pack`]ed factors.
     pub fn stride(&self) -> usize {
-        self.words() + 2
+        self.words() + self.factor_words()
+    }
+
+    /// Words of packed factors after each code (the list and shift only with lists).
+    pub fn factor_words(&self) -> usize {
+        if self.lists.is_empty() {
+            FACTOR_WORDS - 1
+        } else {
+            FACTOR_WORDS
+        }
+    }
+
+    /// Writes `f` after the code in `block` (a whole stored block).
+    #[inline]
+    pub fn write_factors(&self, f: Factors, block: &mut [u64]) {
+        let w = self.words();
+        let n = self.factor_words();
+        if let Some(dst) = block.get_mut(w..w + n) {
+            dst.copy_from_slice(&f.pack()[..n]);
+        }
     }
 
     /// `R (v - c)` into `out` (`P` values); returns `|v - c|`.
+    #[cfg(test)]
     fn rotate_centered(&self, v: &[f32], out: &mut Vec<f32>) -> f32 {
+        self.rotate_from(v, &self.centroid, out)
+    }
+
+    /// `R (v - centre)` into `out` (`P` values); returns `|v - centre|`.
+    fn rotate_from(&self, v: &[f32], centre: &[f32], out: &mut Vec<f32>) -> f32 {
         let padded = Self::padded_dim(self.dim());
         out.clear();
-        out.extend(v.iter().zip(&self.centroid).map(|(x, c)| x - c));
+        out.extend(v.iter().zip(centre).map(|(x, c)| x - c));
         out.resize(padded, 0.0);
         let norm = out
             .iter()
@@ -184,8 +319,15 @@ impl RabitqCodebook {
 
     /// Writes the code of `v` (prepared) into `out` (`words()` long) and returns its factors.
     pub fn encode(&self, v: &[f32], out: &mut [u64]) -> Factors {
+        let lists = self.list_count();
+        let list = if lists > 0 {
+            super::kmeans::nearest(&self.lists, self.dim(), v)
+        } else {
+            0
+        };
+        let centre = self.list_centroid(list);
         let mut rotated = Vec::new();
-        let r = self.rotate_centered(v, &mut rotated);
+        let r = self.rotate_from(v, centre, &mut rotated);
         let padded = rotated.len();
         out.fill(0);
         let mut abs_sum = 0f64;
@@ -198,16 +340,32 @@ impl RabitqCodebook {
         let add = if self.l2 {
             r * r
         } else {
-            let co: f64 = self
-                .centroid
+            let co: f64 = centre
                 .iter()
                 .zip(v)
                 .map(|(c, x)| f64::from(*c) * f64::from(*x))
                 .sum();
-            let cc: f64 = self.centroid.iter().map(|c| f64::from(*c).powi(2)).sum();
+            let cc: f64 = centre.iter().map(|c| f64::from(*c).powi(2)).sum();
             (co - cc) as f32
         };
         let popcount = out.iter().map(|w| w.count_ones()).sum::<u32>() as f32;
+        // Σ (x_b,i - 1/2) d_i with d = R (c_j - c): (√P / 2) ⟨x̄, d⟩.
+        let shift = if lists > 0 {
+            let d = self
+                .rotated_lists
+                .get(list * padded..(list + 1) * padded)
+                .unwrap_or(&[]);
+            d.iter()
+                .enumerate()
+                .map(|(i, x)| {
+                    let bit = out[i / 64] >> (i % 64) & 1 == 1;
+                    f64::from(*x) * if bit { 0.5 } else { -0.5 }
+                })
+                .sum::<f64>() as f32
+        } else {
+            0.0
+        };
+        let list = list as u32;
         // ⟨x̄, o_r⟩ = Σ|o_r,i| / √P with o_r = rotated / r.
         let root = (padded as f64).sqrt();
         let o_dot = if r > 0.0 {
@@ -222,6 +380,8 @@ impl RabitqCodebook {
                 popcount,
                 error: 0.0,
                 add,
+                list,
+                shift,
             };
         }
         let spread = (1.0 / (o_dot * o_dot) - 1.0).max(0.0).sqrt();
@@ -231,13 +391,15 @@ impl RabitqCodebook {
             error: (f64::from(r) * f64::from(EPSILON0) * spread / (padded as f64 - 1.0).sqrt())
                 as f32,
             add,
+            list,
+            shift,
         }
     }
 
     /// Prepares a query (already prepared by the index's space).
     pub fn prepare(&self, q: &[f32]) -> RabitqQuery {
         let mut rotated = Vec::new();
-        let norm = self.rotate_centered(q, &mut rotated);
+        let norm = self.rotate_from(q, &self.centroid, &mut rotated);
         let words = self.words();
         let low = rotated.iter().copied().fold(f32::INFINITY, f32::min);
         let high = rotated.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -282,13 +444,44 @@ impl RabitqCodebook {
             norm,
             base,
             l2: self.l2,
+            query: if self.lists.is_empty() {
+                Vec::new()
+            } else {
+                q.to_vec()
+            },
+            list_terms: vec![std::cell::Cell::new((f32::NAN, f32::NAN)); self.list_count()],
         }
+    }
+
+    /// The query's `(base, norm)` terms relative to the centroid of `list` (computed on
+    /// first use); the global ones without lists or for a list out of range.
+    #[inline]
+    fn query_terms(&self, q: &RabitqQuery, list: u32) -> (f32, f32) {
+        let Some(cell) = q.list_terms.get(list as usize) else {
+            return (q.base, q.norm);
+        };
+        let terms = cell.get();
+        if !terms.0.is_nan() {
+            return terms;
+        }
+        let k = kernels();
+        let centre = self.list_centroid(list as usize);
+        let sq = k.l2sq_f32(&q.query, centre);
+        let base = if self.l2 {
+            sq
+        } else {
+            k.dot_f32(&q.query, centre)
+        };
+        let terms = (base, sq.max(0.0).sqrt());
+        cell.set(terms);
+        terms
     }
 
     /// The vector a code stands for (`c + r R⁻¹ x̄`, the code's best guess; used only when
     /// no exact vector is at hand).
     pub fn decode_into(&self, block: &[u64], out: &mut Vec<f32>) {
         let (code, f) = self.split(block);
+        let centre = self.list_centroid(f.list as usize);
         let padded = Self::padded_dim(self.dim());
         let root = (padded as f32).sqrt();
         // scale = 2 r / (√P ⟨x̄,o_r⟩) and ⟨x̄,o_r⟩ is close to its high-dimensional
@@ -308,15 +501,16 @@ impl RabitqCodebook {
             }
         }
         out.clear();
-        out.extend(x.iter().zip(&self.centroid).map(|(v, c)| v + c));
+        out.extend(x.iter().zip(centre).map(|(v, c)| v + c));
     }
 
     /// A stored block's code and factors.
     #[inline]
-    fn split<'b>(&self, block: &'b [u64]) -> (&'b [u64], Factors) {
+    pub fn split<'b>(&self, block: &'b [u64]) -> (&'b [u64], Factors) {
         let w = self.words();
-        let f = match block.get(w..w + 2) {
-            Some(&[a, b]) => Factors::unpack([a, b]),
+        let f = match block.get(w..) {
+            Some(&[a, b]) => Factors::unpack([a, b, 0]),
+            Some(&[a, b, c]) => Factors::unpack([a, b, c]),
             _ => Factors::default(),
         };
         (&block[..w.min(block.len())], f)
@@ -328,17 +522,23 @@ impl RabitqCodebook {
     pub fn estimate(&self, q: &RabitqQuery, block: &[u64]) -> (f32, f32) {
         let (code, f) = self.split(block);
         let raw = kernels().and_popcount_planes(code, &q.planes) as f32;
-        let ip = f.scale * (q.delta * raw + q.low * f.popcount - q.half_sum);
-        let err = f.error * q.norm;
-        if q.l2 {
-            (q.base + f.add - 2.0 * ip, 2.0 * err)
+        let ip = f.scale * (q.delta * raw + q.low * f.popcount - q.half_sum - f.shift);
+        let (base, norm) = if q.list_terms.is_empty() {
+            (q.base, q.norm)
         } else {
-            (-(ip + q.base + f.add), err)
+            self.query_terms(q, f.list)
+        };
+        let err = f.error * norm;
+        if q.l2 {
+            (base + f.add - 2.0 * ip, 2.0 * err)
+        } else {
+            (-(ip + base + f.add), err)
         }
     }
 
     /// Flat little-endian form: `dim` (u32), the metric byte, the centroid, the signs as
-    /// bits (`ROUNDS * P / 8` bytes).
+    /// bits (`ROUNDS * P / 8` bytes), then, when there are local centroids, their count
+    /// (u32) and their values.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(&(self.dim() as u32).to_le_bytes());
@@ -355,6 +555,12 @@ impl RabitqCodebook {
             }
             out.push(b);
         }
+        if !self.lists.is_empty() {
+            out.extend_from_slice(&(self.list_count() as u32).to_le_bytes());
+            for c in &self.lists {
+                out.extend_from_slice(&c.to_le_bytes());
+            }
+        }
         out
     }
 
@@ -365,7 +571,23 @@ impl RabitqCodebook {
         let want = 5usize
             .checked_add(dim.checked_mul(4)?)?
             .checked_add(ROUNDS * padded / 8)?;
-        if bytes.len() != want || u32::from_le_bytes(bytes[..4].try_into().ok()?) as usize != dim {
+        if bytes.len() < want || u32::from_le_bytes(bytes[..4].try_into().ok()?) as usize != dim {
+            return None;
+        }
+        let (bytes, tail) = bytes.split_at(want);
+        let lists: Vec<f32> = if tail.is_empty() {
+            Vec::new()
+        } else {
+            let count = u32::from_le_bytes(tail.get(..4)?.try_into().ok()?) as usize;
+            if !(2..=LISTS_MAX).contains(&count) || tail.len() != 4 + count * dim * 4 {
+                return None;
+            }
+            tail[4..]
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+                .collect()
+        };
+        if lists.iter().any(|x| !x.is_finite()) {
             return None;
         }
         let l2 = match bytes[4] {
@@ -384,25 +606,33 @@ impl RabitqCodebook {
             .iter()
             .flat_map(|b| (0..8).map(move |i| if b >> i & 1 == 1 { 1.0 } else { -1.0 }))
             .collect();
-        Some(RabitqCodebook {
+        let mut book = RabitqCodebook {
             centroid,
             signs,
             l2,
-        })
+            lists,
+            rotated_lists: Vec::new(),
+        };
+        book.rotate_lists();
+        Some(book)
     }
 }
 
 impl Factors {
-    /// The four floats in two words (stored after the code).
+    /// The factors in [`FACTOR_WORDS`] words (stored after the code).
     #[inline]
-    pub fn pack(self) -> [u64; 2] {
-        let word = |a: f32, b: f32| u64::from(a.to_bits()) | u64::from(b.to_bits()) << 32;
-        [word(self.scale, self.popcount), word(self.error, self.add)]
+    pub fn pack(self) -> [u64; FACTOR_WORDS] {
+        let word = |a: u32, b: u32| u64::from(a) | u64::from(b) << 32;
+        [
+            word(self.scale.to_bits(), self.popcount.to_bits()),
+            word(self.error.to_bits(), self.add.to_bits()),
+            word(self.list, self.shift.to_bits()),
+        ]
     }
 
     /// Reads [`Factors::pack`].
     #[inline]
-    pub fn unpack(w: [u64; 2]) -> Self {
+    pub fn unpack(w: [u64; FACTOR_WORDS]) -> Self {
         let lo = |x: u64| f32::from_bits(x as u32);
         let hi = |x: u64| f32::from_bits((x >> 32) as u32);
         Factors {
@@ -410,40 +640,57 @@ impl Factors {
             popcount: hi(w[0]),
             error: lo(w[1]),
             add: hi(w[1]),
+            list: w[2] as u32,
+            shift: hi(w[2]),
         }
     }
 
-    /// Little-endian bytes (16).
-    pub fn to_bytes(self) -> [u8; 16] {
-        let mut out = [0u8; 16];
-        for (o, x) in out
-            .chunks_exact_mut(4)
-            .zip([self.scale, self.popcount, self.error, self.add])
-        {
+    /// Little-endian bytes ([`FACTOR_BYTES`]).
+    pub fn to_bytes(self) -> [u8; FACTOR_BYTES] {
+        let mut out = [0u8; FACTOR_BYTES];
+        let words = [
+            self.scale.to_bits(),
+            self.popcount.to_bits(),
+            self.error.to_bits(),
+            self.add.to_bits(),
+            self.list,
+            self.shift.to_bits(),
+        ];
+        for (o, x) in out.chunks_exact_mut(4).zip(words) {
             o.copy_from_slice(&x.to_le_bytes());
         }
         out
     }
 
-    /// Reads [`Factors::to_bytes`]; `None` for a non-finite or impossible value (`padded`
-    /// bounds the popcount).
-    pub fn from_bytes(b: &[u8], padded: usize) -> Option<Self> {
-        if b.len() != 16 {
+    /// Reads [`Factors::to_bytes`] (or the [`FACTOR_BYTES_V1`] of an older checkpoint:
+    /// list 0, no shift); `None` for a non-finite or impossible value (`padded` bounds the
+    /// popcount, `lists` the list: 0 means no lists, so only list 0).
+    pub fn from_bytes(b: &[u8], padded: usize, lists: usize) -> Option<Self> {
+        if b.len() != FACTOR_BYTES && b.len() != FACTOR_BYTES_V1 {
             return None;
         }
-        let at = |i: usize| f32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let at = |i: usize| f32::from_bits(word(i));
+        let (list, shift) = if b.len() == FACTOR_BYTES {
+            (word(16), at(20))
+        } else {
+            (0, 0.0)
+        };
         let f = Factors {
             scale: at(0),
             popcount: at(4),
             error: at(8),
             add: at(12),
+            list,
+            shift,
         };
-        let ok = [f.scale, f.popcount, f.error, f.add]
+        let ok = [f.scale, f.popcount, f.error, f.add, f.shift]
             .iter()
             .all(|x| x.is_finite())
             && f.scale >= 0.0
             && f.error >= 0.0
-            && (0.0..=padded as f32).contains(&f.popcount);
+            && (0.0..=padded as f32).contains(&f.popcount)
+            && (f.list as usize) < lists.max(1);
         ok.then_some(f)
     }
 }
@@ -489,8 +736,8 @@ mod tests {
             for v in &data {
                 let w = book.words();
                 let f = book.encode(v, &mut block[..w]);
-                block[w..].copy_from_slice(&f.pack());
-                assert_eq!(Factors::unpack(f.pack()), f);
+                book.write_factors(f, &mut block);
+                assert_eq!(book.split(&block).1, f);
                 let (est, bound) = book.estimate(&pq, &block);
                 let exact = if l2 {
                     v.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()
@@ -516,6 +763,83 @@ mod tests {
         }
     }
 
+    /// `n` rows around 16 centres far apart (each centre uniform in [-8, 8), spread 0.5).
+    fn clustered(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+        let centres = rows(16, dim, 77);
+        let noise = rows(n, dim, seed);
+        noise
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                let c = &centres[i % 16];
+                c.iter().zip(e).map(|(c, e)| c * 8.0 + e * 0.5).collect()
+            })
+            .collect()
+    }
+
+    /// Mean absolute error of the estimates of `data` against `q` under `book`, and how
+    /// many exact distances fell inside estimate ± bound.
+    fn estimate_error(book: &RabitqCodebook, data: &[Vec<f32>], q: &[f32]) -> (f32, usize) {
+        let pq = book.prepare(q);
+        let w = book.words();
+        let mut block = vec![0u64; book.stride()];
+        let (mut err, mut inside) = (0f32, 0);
+        for v in data {
+            let f = book.encode(v, &mut block[..w]);
+            book.write_factors(f, &mut block);
+            assert_eq!(book.split(&block).1, f);
+            let (est, bound) = book.estimate(&pq, &block);
+            let exact = if book.l2 {
+                v.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()
+            } else {
+                -v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>()
+            };
+            err += (est - exact).abs();
+            if (est - exact).abs() <= bound * 1.1 + 0.05 {
+                inside += 1;
+            }
+        }
+        (err / data.len() as f32, inside)
+    }
+
+    #[test]
+    fn local_centroids_shrink_the_error_on_clustered_data() {
+        for l2 in [true, false] {
+            let data = clustered(1600, 64, 11);
+            let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+            let book = RabitqCodebook::train(64, &refs, l2, 3);
+            assert!(book.list_count() >= 2, "clustered data keeps its lists");
+            let global = RabitqCodebook::train_with_lists(64, &refs, l2, 3, Vec::new());
+            let q = &clustered(17, 64, 12)[16];
+            let (local_err, inside) = estimate_error(&book, &data, q);
+            let (global_err, _) = estimate_error(&global, &data, q);
+            assert!(
+                inside >= 1560,
+                "l2={l2}: only {inside} of 1600 inside the bound"
+            );
+            assert!(
+                local_err * 2.0 < global_err,
+                "l2={l2}: lists' mean error {local_err} against {global_err} without"
+            );
+            // The codebook with its lists survives the round trip; a cut tail is refused.
+            let bytes = book.to_bytes();
+            let back = RabitqCodebook::from_bytes(64, &bytes);
+            assert_eq!(back.as_ref(), Some(&book));
+            assert_eq!(
+                RabitqCodebook::from_bytes(64, &bytes[..bytes.len() - 1]),
+                None
+            );
+            let mut zero_lists = bytes.clone();
+            let at = global.to_bytes().len();
+            zero_lists[at..at + 4].copy_from_slice(&0u32.to_le_bytes());
+            assert_eq!(RabitqCodebook::from_bytes(64, &zero_lists), None);
+        }
+        // Uniform data gains too little from lists to pay for them.
+        let flat = rows(1600, 64, 13);
+        let refs: Vec<&[f32]> = flat.iter().map(Vec::as_slice).collect();
+        assert_eq!(RabitqCodebook::train(64, &refs, true, 3).list_count(), 0);
+    }
+
     #[test]
     fn codebooks_and_factors_round_trip_and_damage_is_refused() {
         let data = rows(10, 70, 4);
@@ -527,9 +851,23 @@ mod tests {
         assert_eq!(RabitqCodebook::from_bytes(70, &bytes[1..]), None);
         let mut code = vec![0u64; book.words()];
         let f = book.encode(&data[0], &mut code);
-        assert_eq!(Factors::from_bytes(&f.to_bytes(), 128), Some(f));
+        assert_eq!(Factors::from_bytes(&f.to_bytes(), 128, 0), Some(f));
         let mut bad = f.to_bytes();
         bad[4..8].copy_from_slice(&1000f32.to_le_bytes());
-        assert_eq!(Factors::from_bytes(&bad, 128), None, "popcount above P");
+        assert_eq!(Factors::from_bytes(&bad, 128, 0), None, "popcount above P");
+        let mut far = f.to_bytes();
+        far[16..20].copy_from_slice(&5u32.to_le_bytes());
+        assert_eq!(
+            Factors::from_bytes(&far, 128, 5),
+            None,
+            "list beyond the lists"
+        );
+        assert!(Factors::from_bytes(&far, 128, 6).is_some());
+        let v1 = &f.to_bytes()[..FACTOR_BYTES_V1];
+        assert_eq!(
+            Factors::from_bytes(v1, 128, 0),
+            Some(f),
+            "an older checkpoint's factors"
+        );
     }
 }

@@ -153,6 +153,52 @@ fn rabitq_recall_with_bounded_rescoring_is_high_and_scores_are_exact() {
     }
 }
 
+/// `n` points around 40 centres in `dim` dimensions (centres spread 4, points 0.5): the
+/// clustered case where RaBitQ codes relative to one global centroid rank poorly.
+fn clustered(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+    let centres = random_vectors(40, dim, 500);
+    random_vectors(n, dim, seed)
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let c = &centres[(i * 7 + seed as usize) % 40];
+            c.iter().zip(&e).map(|(c, e)| c * 4.0 + e * 0.5).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn rabitq_on_clustered_data_codes_against_local_centroids_and_keeps_them() {
+    let data = clustered(4000, 64, 31);
+    let (index, flat, source) = quantized(&data, DistanceMetric::Euclidean, StorageMode::Rabitq);
+    assert!(
+        index.rabitq_list_count() >= 2,
+        "clustered data is coded against local centroids"
+    );
+    let queries = clustered(60, 64, 32);
+    let wide = SearchOptions {
+        rerank: None,
+        oversampling: Some(6.0),
+    };
+    let r = mean_recall(&index, &flat, &queries, SearchQuality::Ef(64), None, wide);
+    assert!(
+        r >= 0.95,
+        "rabitq with lists, oversampling 6: recall@10 {r}"
+    );
+    let backend = FaultyBackend::new();
+    let shared: SharedBackend = Arc::new(backend.clone());
+    let path = std::path::Path::new("/idx/lists.ckpt");
+    index.save(shared.as_ref(), path, 1).unwrap();
+    let src: Arc<dyn VectorSource> = source.clone();
+    let (loaded, _) = HnswIndex::load_with_source(shared.as_ref(), path, Some(src)).unwrap();
+    for q in &queries[..20] {
+        let a = index.search(q, 10, SearchQuality::Balanced, None).unwrap();
+        let b = loaded.search(q, 10, SearchQuality::Balanced, None).unwrap();
+        assert_eq!(a, b);
+        assert_exact_scores(&flat, q, &b);
+    }
+}
+
 #[test]
 fn binary_recall_with_rescoring_reaches_a_floor() {
     let data = random_vectors(3000, 64, 3);

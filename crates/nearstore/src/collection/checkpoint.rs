@@ -30,6 +30,7 @@ use parking_lot::{Mutex, RwLock};
 use roaring::RoaringTreemap;
 use serde::{Deserialize, Serialize};
 
+use super::spaces::{create_spaces, open_spaces};
 use super::sparse::{read_sparse_index, sparse_file, write_sparse_index};
 use super::text::{read_text_index, text_file, write_text_index};
 use super::write::Targets;
@@ -202,6 +203,7 @@ impl Collection {
         backend.create_dir_all(dir)?;
         let index = HnswIndex::new(config.dim, config.metric, config.hnsw)?;
         index.save(backend.as_ref(), &dir.join(HNSW_FILE), 0)?;
+        create_spaces(&backend, dir, &config)?;
         write_field_indexes(&backend, dir, &PayloadIndexes::new().encode(), 0)?;
         if let Some(text) = &config.text {
             write_text_index(&backend, dir, 0, &TextIndex::new(text.clone())?.encode(), 0)?;
@@ -260,6 +262,8 @@ impl Collection {
             // Off: no operation is ever replayed into it.
             None => (None, u64::MAX),
         };
+        let (spaces, space_seqs) = open_spaces(&backend, dir, &config)?;
+        let spaces_seq = space_seqs.iter().map(|s| s.1).min().unwrap_or(u64::MAX);
         let mut sparse = std::collections::BTreeMap::new();
         let mut sparse_seqs = Vec::new();
         for name in &manifest.sparse_names {
@@ -275,6 +279,7 @@ impl Collection {
         ]
         .into_iter()
         .chain(sparse_seqs)
+        .chain(space_seqs)
         {
             if component_seq < seq {
                 return Err(Error::corruption(
@@ -310,6 +315,7 @@ impl Collection {
             vectors,
             payloads,
             index,
+            spaces,
             state: RwLock::new(State {
                 live,
                 overlay: Default::default(),
@@ -339,6 +345,7 @@ impl Collection {
                 // Replaying into a sparse index is idempotent (see `sparse.rs`): every
                 // operation after the manifest's number goes to all of them.
                 sparse: true,
+                spaces: op_seq > spaces_seq,
             };
             match op {
                 ops::Op::Upsert(points) => match &mut pending {
@@ -364,6 +371,7 @@ impl Collection {
             collection.apply(ops::Op::Upsert(batch), t)?;
         }
         collection.check_components_agree()?;
+        collection.check_spaces_agree()?;
         Ok(collection)
     }
 
@@ -385,6 +393,7 @@ impl Collection {
         }
         self.index
             .save(self.backend.as_ref(), &self.dir.join(HNSW_FILE), seq)?;
+        self.checkpoint_spaces(seq)?;
         let encoded_fields = self.state.read().fields.encode();
         write_field_indexes(&self.backend, &self.dir, &encoded_fields, seq)?;
         if let Some(image) = self.text_image() {

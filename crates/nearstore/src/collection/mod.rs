@@ -19,6 +19,7 @@ pub(crate) mod ops;
 mod payload_write;
 mod read;
 mod search;
+mod spaces;
 mod sparse;
 mod text;
 mod text_search;
@@ -97,6 +98,8 @@ pub(crate) struct Collection {
     vectors: VectorStore,
     payloads: PayloadStore,
     index: HnswIndex,
+    /// The named dense vectors (see `spaces.rs`); the fields above are the default `""`.
+    spaces: std::collections::BTreeMap<String, spaces::Space>,
     state: RwLock<State>,
     writer: Mutex<Writer>,
     dropped: AtomicBool,

@@ -11,9 +11,14 @@
 //!           | sparse_count u32 | sparse_count x (name_len u32 | name UTF-8 | nnz u32
 //!             | nnz x index u32 | nnz x value f32)
 //!           | payload_len u32 | JSON)
+//! upsert with named dense vectors:
+//!         5 u8 | count u32 | dim u32 | count x (id u64 | dim x f32
+//!           | dense_count u32 | dense_count x (name_len u32 | name UTF-8 | len u32 | len x f32)
+//!           | sparse_count u32 | ... as in tag 4 ... | payload_len u32 | JSON)
 //! ```
-//! An upsert in which no point carries a sparse vector is written as tag 1 (so its bytes
-//! are what they were before sparse vectors); otherwise as tag 4.
+//! An upsert is written as tag 1 when no point carries a sparse or named vector (so its
+//! bytes are what they were before either existed), as tag 4 when some carry sparse
+//! vectors only, and as tag 5 when some carry named dense vectors.
 //! Integers are little-endian. Decoding bounds every count by the bytes that remain, so a
 //! damaged record is an error, never a large allocation or a panic.
 //!
@@ -38,6 +43,7 @@ const UPSERT: u8 = 1;
 const DELETE: u8 = 2;
 const PAYLOADS: u8 = 3;
 const UPSERT_SPARSE: u8 = 4;
+const UPSERT_NAMED: u8 = 5;
 const NO_PAYLOAD: u32 = u32::MAX;
 
 /// One logged operation.
@@ -64,21 +70,45 @@ fn push_payload(out: &mut Vec<u8>, json: Option<&[u8]>) {
 /// Encodes an upsert; `payloads` are the points' serialized payloads (already size-checked).
 pub(crate) fn encode_upsert(points: &[Point], payloads: &[Option<Vec<u8>>], dim: usize) -> Vec<u8> {
     let payload_bytes: usize = payloads.iter().flatten().map(Vec::len).sum();
-    let sparse = points.iter().any(|p| !p.sparse.is_empty());
+    let named = points.iter().any(|p| !p.vectors.is_empty());
+    let sparse = named || points.iter().any(|p| !p.sparse.is_empty());
+    let named_bytes: usize = points
+        .iter()
+        .flat_map(|p| &p.vectors)
+        .map(|(name, v)| 8 + name.len() + 4 * v.len())
+        .sum();
     let sparse_bytes: usize = points
         .iter()
         .flat_map(|p| &p.sparse)
         .map(|(name, v)| 8 + name.len() + 8 * v.len())
         .sum();
-    let mut out =
-        Vec::with_capacity(9 + points.len() * (16 + dim * 4) + payload_bytes + sparse_bytes);
-    out.push(if sparse { UPSERT_SPARSE } else { UPSERT });
+    let mut out = Vec::with_capacity(
+        9 + points.len() * (20 + dim * 4) + payload_bytes + sparse_bytes + named_bytes,
+    );
+    out.push(if named {
+        UPSERT_NAMED
+    } else if sparse {
+        UPSERT_SPARSE
+    } else {
+        UPSERT
+    });
     out.extend_from_slice(&(points.len() as u32).to_le_bytes());
     out.extend_from_slice(&(dim as u32).to_le_bytes());
     for (p, json) in points.iter().zip(payloads) {
         out.extend_from_slice(&p.id.to_le_bytes());
         for x in &p.vector {
             out.extend_from_slice(&x.to_le_bytes());
+        }
+        if named {
+            out.extend_from_slice(&(p.vectors.len() as u32).to_le_bytes());
+            for (name, v) in &p.vectors {
+                out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+                out.extend_from_slice(name.as_bytes());
+                out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                for x in v {
+                    out.extend_from_slice(&x.to_le_bytes());
+                }
+            }
         }
         if sparse {
             out.extend_from_slice(&(p.sparse.len() as u32).to_le_bytes());
@@ -179,6 +209,33 @@ impl<'a> Reader<'a> {
         )?;
         Ok(bytes.chunks_exact(4).map(|c| [c[0], c[1], c[2], c[3]]))
     }
+    /// A name written as `name_len u32 | UTF-8`.
+    fn name(&mut self, id: u64) -> Result<String> {
+        let len = self.u32()? as usize;
+        Ok(std::str::from_utf8(self.take(len)?)
+            .map_err(|_| bad(format!("point {id}: a vector name is not UTF-8")))?
+            .to_owned())
+    }
+    /// The named dense vectors of one point (tag 5).
+    fn named(&mut self, id: u64) -> Result<BTreeMap<String, Vec<f32>>> {
+        let count = self.u32()? as usize;
+        if count > self.remaining() / 8 {
+            return Err(bad(format!("point {id}: {count} named vectors cannot fit")));
+        }
+        let mut out = BTreeMap::new();
+        for _ in 0..count {
+            let name = self.name(id)?;
+            let len = self.u32()? as usize;
+            if len > self.remaining() / 4 {
+                return Err(bad(format!("point {id}: a {len}-d vector cannot fit")));
+            }
+            let v: Vec<f32> = self.words(len)?.map(f32::from_le_bytes).collect();
+            if out.insert(name, v).is_some() {
+                return Err(bad(format!("point {id}: a vector name repeats")));
+            }
+        }
+        Ok(out)
+    }
     /// The sparse vectors of one point (tag 4).
     fn sparse(&mut self, id: u64) -> Result<BTreeMap<String, SparseVector>> {
         let count = self.u32()? as usize;
@@ -189,10 +246,7 @@ impl<'a> Reader<'a> {
         }
         let mut out = BTreeMap::new();
         for _ in 0..count {
-            let len = self.u32()? as usize;
-            let name = std::str::from_utf8(self.take(len)?)
-                .map_err(|_| bad(format!("point {id}: a sparse vector name is not UTF-8")))?
-                .to_owned();
+            let name = self.name(id)?;
             let nnz = self.u32()? as usize;
             if nnz > self.remaining() / 8 {
                 return Err(bad(format!("point {id}: {nnz} sparse entries cannot fit")));
@@ -218,7 +272,7 @@ fn bad(reason: impl Into<String>) -> Error {
 pub(crate) fn decode(bytes: &[u8], dim: usize) -> Result<Op> {
     let mut r = Reader { bytes, at: 0 };
     let op = match r.u8()? {
-        tag @ (UPSERT | UPSERT_SPARSE) => {
+        tag @ (UPSERT | UPSERT_SPARSE | UPSERT_NAMED) => {
             let count = r.u32()? as usize;
             let op_dim = r.u32()? as usize;
             if op_dim != dim {
@@ -226,7 +280,13 @@ pub(crate) fn decode(bytes: &[u8], dim: usize) -> Result<Op> {
                     "operation has {op_dim}-d vectors, collection {dim}"
                 )));
             }
-            let min_point = 12 + dim * 4 + if tag == UPSERT_SPARSE { 4 } else { 0 };
+            let min_point = 12
+                + dim * 4
+                + match tag {
+                    UPSERT => 0,
+                    UPSERT_SPARSE => 4,
+                    _ => 8,
+                };
             if count > r.remaining() / min_point {
                 return Err(bad(format!("{count} points cannot fit in the record")));
             }
@@ -238,14 +298,20 @@ pub(crate) fn decode(bytes: &[u8], dim: usize) -> Result<Op> {
                     .chunks_exact(4)
                     .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect();
-                let sparse = if tag == UPSERT_SPARSE {
-                    r.sparse(id)?
+                let named = if tag == UPSERT_NAMED {
+                    r.named(id)?
                 } else {
                     BTreeMap::new()
+                };
+                let sparse = if tag == UPSERT {
+                    BTreeMap::new()
+                } else {
+                    r.sparse(id)?
                 };
                 let payload = r.payload(id)?;
                 let mut point = Point::new(id, vector, payload);
                 point.sparse = sparse;
+                point.vectors = named;
                 points.push(point);
             }
             Op::Upsert(points)
@@ -356,6 +422,23 @@ mod tests {
         let at = bytes.windows(4).position(|w| w == minus_one).unwrap();
         bad_bytes[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
         assert!(decode(&bad_bytes, 2).is_err());
+    }
+
+    #[test]
+    fn an_upsert_with_named_vectors_round_trips_as_tag_5() {
+        let points = vec![
+            Point::new(1, vec![1.0, 2.0], None)
+                .with_vector("image", vec![0.5, 0.25, 1.0])
+                .with_sparse("", SparseVector::new(vec![4], vec![2.0]).unwrap()),
+            Point::new(2, vec![0.0, 0.0], Some(json!([1]))),
+        ];
+        let payloads = vec![None, Some(b"[1]".to_vec())];
+        let bytes = encode_upsert(&points, &payloads, 2);
+        assert_eq!(bytes[0], UPSERT_NAMED);
+        assert_eq!(decode(&bytes, 2).unwrap(), Op::Upsert(points));
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut], 2).is_err(), "cut at {cut}");
+        }
     }
 
     #[test]

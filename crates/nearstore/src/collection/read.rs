@@ -118,6 +118,9 @@ impl Collection {
         };
         let mut point = Point::new(id, vector, payload);
         point.sparse = sparse;
+        if with_vector {
+            point.vectors = self.named_vectors_of(id)?;
+        }
         Ok(Some(point))
     }
 

@@ -44,10 +44,13 @@ impl Collection {
     /// Checks a leg before anything runs; returns its score direction.
     fn check_leg(&self, leg: LegRef<'_>) -> Result<bool> {
         match leg {
-            LegRef::Dense { using, vector } => {
-                self.check_dense_name(using)?;
+            LegRef::Dense { using: "", vector } => {
                 self.check_vector(0, vector)?;
                 Ok(self.config.metric.is_similarity())
+            }
+            LegRef::Dense { using, vector } => {
+                self.check_named_vector(0, using, vector)?;
+                Ok(self.space(using)?.config.metric.is_similarity())
             }
             LegRef::Text(t) => {
                 let st = self.state.read();
@@ -66,17 +69,6 @@ impl Collection {
                 Ok(true)
             }
         }
-    }
-
-    /// Refuses a dense vector name the collection does not have.
-    fn check_dense_name(&self, using: &str) -> Result<()> {
-        if using.is_empty() {
-            return Ok(());
-        }
-        Err(Error::UnknownVector {
-            collection: self.name.clone(),
-            name: using.to_owned(),
-        })
     }
 
     /// The hits of `request` through its window (see the module docs).
@@ -154,17 +146,28 @@ impl Collection {
     ) -> Result<LegHits> {
         let deadline = request.deadline.as_ref();
         match leg {
-            LegRef::Dense { vector, .. } => {
+            LegRef::Dense { using, vector } => {
                 let allow = allowed.map(BitmapAllowList::new);
+                let (index, metric, ef) = if using.is_empty() {
+                    (
+                        &self.index,
+                        self.config.metric,
+                        self.ef_search.load(std::sync::atomic::Ordering::Acquire),
+                    )
+                } else {
+                    let space = self.space(using)?;
+                    (
+                        &space.index,
+                        space.config.metric,
+                        space.config.hnsw.ef_search,
+                    )
+                };
                 let quality = match request.quality {
-                    SearchQuality::Balanced => {
-                        SearchQuality::Ef(self.ef_search.load(std::sync::atomic::Ordering::Acquire))
-                    }
+                    SearchQuality::Balanced => SearchQuality::Ef(ef),
                     q => q,
                 };
                 let stop = || deadline.is_some_and(Deadline::is_expired);
-                let hits = self
-                    .index
+                let hits = index
                     .search_until(
                         vector,
                         depth,
@@ -177,7 +180,7 @@ impl Collection {
                     })?;
                 Ok(LegHits {
                     hits,
-                    higher_is_better: self.config.metric.is_similarity(),
+                    higher_is_better: metric.is_similarity(),
                     text_stats: None,
                 })
             }

@@ -26,6 +26,7 @@ pub(super) struct Targets {
     pub index: bool,
     pub text: bool,
     pub sparse: bool,
+    pub spaces: bool,
 }
 
 impl Targets {
@@ -35,6 +36,7 @@ impl Targets {
         index: true,
         text: true,
         sparse: true,
+        spaces: true,
     };
 }
 
@@ -162,6 +164,7 @@ impl Collection {
             }
             self.check_vector(p.id, &p.vector)?;
             self.check_sparse_names(p)?;
+            self.check_named_vectors(p)?;
             let json = match &p.payload {
                 Some(v) => {
                     let bytes = serde_json::to_vec(v).map_err(|e| {
@@ -289,7 +292,7 @@ impl Collection {
         if targets.index {
             self.index.insert_batch(&items)?;
         }
-        Ok(())
+        self.apply_spaces_upsert(&unique, targets)
     }
 
     /// Replaces point `p`'s sparse vectors: each name it carries is upserted (a name seen
@@ -360,7 +363,7 @@ impl Collection {
             }
         }
         self.vectors.delete_batch(ids)?;
-        Ok(())
+        self.apply_spaces_delete(ids, targets)
     }
 
     pub(crate) fn flush(&self) -> Result<()> {

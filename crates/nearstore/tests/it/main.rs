@@ -13,6 +13,7 @@ mod database;
 mod filters;
 mod hybrid;
 mod kill9;
+mod named;
 mod payload_ops;
 mod points;
 mod power_loss;

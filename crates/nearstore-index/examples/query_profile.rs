@@ -1,0 +1,95 @@
+//! Times one-thread searches of a full (f32) HNSW index over a TEXMEX data set, for
+//! profiling the search path without the build in the profile (a development aid):
+//! `cargo run --release -p nearstore-index --example query_profile -- DIR cosine|l2 EF PASSES [CKPT [MODE [OVERSAMPLING]]]`.
+//! With `CKPT` the built index is saved there the first time and loaded after that; `MODE`
+//! (default `full`) is the storage mode, rescoring from an in-memory source.
+
+use std::path::Path;
+use std::time::Instant;
+
+use std::sync::Arc;
+
+use nearstore_index::{
+    DistanceMetric, HnswIndex, HnswParams, MemorySource, QuantConfig, SearchOptions, SearchQuality,
+    StorageMode, VectorSource,
+};
+use nearstore_storage::FsBackend;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    let dir = Path::new(
+        args.get(1)
+            .map_or("../shared/data/wordnet-dev", String::as_str),
+    );
+    let metric = match args.get(2).map(String::as_str) {
+        Some("l2") => DistanceMetric::Euclidean,
+        _ => DistanceMetric::Cosine,
+    };
+    let ef: usize = args.get(3).map_or(Ok(24), |s| s.parse())?;
+    let passes: usize = args.get(4).map_or(Ok(20), |s| s.parse())?;
+    let ckpt = args.get(5).map(Path::new);
+    let queries = nearstore_testkit::read_fvecs(dir.join("query.fvecs"))?;
+    let gt_name =
+        if metric == DistanceMetric::Euclidean && dir.join("groundtruth_l2.ivecs").exists() {
+            "groundtruth_l2.ivecs"
+        } else {
+            "groundtruth.ivecs"
+        };
+    let gt = nearstore_testkit::read_ivecs(dir.join(gt_name))?;
+    let mode = StorageMode::parse(args.get(6).map_or("full", String::as_str))?;
+    let oversampling: Option<f32> = args.get(7).map(|s| s.parse()).transpose()?;
+    let base = nearstore_testkit::read_fvecs(dir.join("base.fvecs"))?;
+    let source = MemorySource::new();
+    for i in 0..base.len() {
+        source.put(i as u64, base.row(i));
+    }
+    let shared: Arc<dyn VectorSource> = source.clone();
+    let index = match ckpt.filter(|p| p.exists()) {
+        Some(p) => HnswIndex::load_with_source(&FsBackend, p, Some(shared))?.0,
+        None => {
+            let index = HnswIndex::new_quantized(
+                base.dim,
+                metric,
+                HnswParams::default(),
+                QuantConfig::new(mode),
+                shared,
+            )?;
+            let points: Vec<(u64, &[f32])> =
+                (0..base.len()).map(|i| (i as u64, base.row(i))).collect();
+            let t = Instant::now();
+            index.insert_batch(&points)?;
+            eprintln!("built in {:.1} s", t.elapsed().as_secs_f64());
+            if let Some(p) = ckpt {
+                index.save(&FsBackend, p, 0)?;
+            }
+            index
+        }
+    };
+    let nq = queries.len();
+    let mut best = f64::INFINITY;
+    let mut recall = 0.0;
+    for _ in 0..passes {
+        let t = Instant::now();
+        let mut hit = 0.0;
+        for i in 0..nq {
+            let opts = SearchOptions {
+                rerank: None,
+                oversampling,
+            };
+            let found: Vec<u64> = index
+                .search_with(queries.row(i), 10, SearchQuality::Ef(ef), None, opts)?
+                .iter()
+                .map(|h| h.id)
+                .collect();
+            let truth: Vec<u64> = gt.row(i).iter().map(|&t| t as u64).collect();
+            hit += nearstore_testkit::recall_at_k(&found, &truth, 10);
+        }
+        best = best.min(t.elapsed().as_secs_f64());
+        recall = hit / nq as f64;
+    }
+    println!(
+        "ef {ef}: recall@10 {recall:.4}, best QPS {:.0}",
+        nq as f64 / best
+    );
+    Ok(())
+}
