@@ -70,6 +70,11 @@ enum BenchCommand {
     /// `--hybrid` reports recall@10 and latency of dense, BM25 and fused (RRF, relative
     /// score, DBSF) searches.
     Text(Box<bench::text::TextArgs>),
+    /// Generates SPLADE-like sparse vectors (Zipf-distributed dimensions, fixed seed), bulk
+    /// loads them through the engine and reports load throughput, the sparse index's bytes
+    /// on disk, single-thread exact top-10 QPS, and exactness of a sample against a
+    /// brute-force dot product.
+    Sparse(Box<bench::sparse::SparseArgs>),
 }
 
 fn main() -> ExitCode {
@@ -94,6 +99,9 @@ fn main() -> ExitCode {
         }
         Command::Bench(BenchCommand::Text(args)) => {
             bench::text::run_text(&args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Sparse(args)) => {
+            bench::sparse::run_sparse(&args).map(|()| ExitCode::SUCCESS)
         }
     };
     match result {

@@ -5,23 +5,26 @@
 //! converted to engine values before (with the GIL) and results to Python objects after.
 //! Results are dicts `{"id", "score", "payload"}` (plus `"vector"`, a float32 numpy array,
 //! when asked for); `search_batch` returns numpy arrays. Full-text searches
-//! (`text_search`, `query(text=...)`) return the same dicts, scored by BM25. The handle becomes unusable
+//! (`text_search`, `query(text=...)`) return the same dicts, scored by BM25; requests with
+//! several legs (hybrid, multi-query, sparse) add per-leg `"legs"`. Arguments are read in
+//! `arguments.rs`, results written in `results.rs`. The handle becomes unusable
 //! (`nearstore.Closed`) when its database closes; see `database.rs`.
 
 use std::sync::Arc;
 use std::time::Instant;
 
-use nearstore::{Point, SearchRequest, SearchResult, VectorCollection};
+use nearstore::{Leg, SearchRequest, VectorCollection};
 use numpy::{PyArray1, PyArrayMethods};
-use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 use rayon::prelude::*;
-use serde_json::{Map, Value};
+use serde_json::Value;
 
+use crate::arguments::{points_from, request_options, search_options};
 use crate::database::{Handle, Shared, closed};
 use crate::errors::{self, IntoPyResult};
-use crate::{fusion, json, options, text, vectors};
+use crate::results::{point_dict, results_list};
+use crate::{fusion, json, options, sparse, text, vectors};
 
 /// A collection of points. Get one from ``Database.create_collection`` or
 /// ``Database.get_collection``.
@@ -90,70 +93,6 @@ impl PyCollection {
     }
 }
 
-/// A search result as `{"id", "score", "payload"[, "vector"][, "legs"]}`: `legs` (in a
-/// request with several legs) lists what each leg that found the point said, as
-/// `{"leg": position, "name": leg name, "score", "rank"}` in leg order.
-fn result_dict<'py>(
-    py: Python<'py>,
-    r: SearchResult,
-    with_vector: bool,
-    leg_names: &[String],
-) -> PyResult<Bound<'py, PyDict>> {
-    let d = point_dict(py, r.point, Some(r.score), with_vector)?;
-    if !r.legs.is_empty() {
-        let legs = PyList::empty(py);
-        for l in &r.legs {
-            let leg = PyDict::new(py);
-            leg.set_item(intern!(py, "leg"), l.leg)?;
-            match leg_names.get(l.leg) {
-                Some(name) => leg.set_item(intern!(py, "name"), name)?,
-                None => leg.set_item(intern!(py, "name"), py.None())?,
-            }
-            leg.set_item(intern!(py, "score"), l.score)?;
-            leg.set_item(intern!(py, "rank"), l.rank)?;
-            legs.append(leg)?;
-        }
-        d.set_item(intern!(py, "legs"), legs)?;
-    }
-    Ok(d)
-}
-
-/// A point as `{"id"[, "score"], "payload"[, "vector"]}`.
-fn point_dict<'py>(
-    py: Python<'py>,
-    p: Point,
-    score: Option<f32>,
-    with_vector: bool,
-) -> PyResult<Bound<'py, PyDict>> {
-    let d = PyDict::new(py);
-    d.set_item(intern!(py, "id"), p.id)?;
-    if let Some(score) = score {
-        d.set_item(intern!(py, "score"), score)?;
-    }
-    match &p.payload {
-        Some(v) => d.set_item(intern!(py, "payload"), json::to_py(py, v)?)?,
-        None => d.set_item(intern!(py, "payload"), py.None())?,
-    }
-    if with_vector {
-        d.set_item(intern!(py, "vector"), PyArray1::from_vec(py, p.vector))?;
-    }
-    Ok(d)
-}
-
-/// Search results as dicts (see [`result_dict`]); `leg_names` names the request's legs.
-fn results_list<'py>(
-    py: Python<'py>,
-    results: Vec<SearchResult>,
-    with_vector: bool,
-    leg_names: &[String],
-) -> PyResult<Bound<'py, PyList>> {
-    let list = PyList::empty(py);
-    for r in results {
-        list.append(result_dict(py, r, with_vector, leg_names)?)?;
-    }
-    Ok(list)
-}
-
 /// Runs a request with the GIL released and returns its results as dicts.
 fn run_request<'py>(
     this: &PyCollection,
@@ -164,113 +103,6 @@ fn run_request<'py>(
     let names = request.leg_names();
     let results = this.call(py, |c| c.query(request))?;
     results_list(py, results, with_vector, &names)
-}
-
-/// The keyword options of `query`/`search` as a JSON map; a `fusion=` that is a
-/// `FusionStrategy` object goes in as its engine JSON form.
-fn request_options(
-    py: Python<'_>,
-    options: Option<&Bound<'_, PyDict>>,
-) -> PyResult<Map<String, Value>> {
-    let Some(options) = options else {
-        return Ok(Map::new());
-    };
-    let fusion = options.get_item("fusion")?;
-    let strategy = match &fusion {
-        Some(f) if f.cast::<fusion::PyFusionStrategy>().is_ok() => {
-            Some(fusion::from_py(py, Some(f))?)
-        }
-        _ => None,
-    };
-    let Some(strategy) = strategy else {
-        return json::kwargs_to_map(Some(options), "");
-    };
-    let rest = options.copy()?;
-    rest.del_item("fusion")?;
-    let mut map = json::kwargs_to_map(Some(&rest), "")?;
-    let value =
-        serde_json::to_value(&strategy).map_err(|e| errors::invalid(py, format!("fusion: {e}")))?;
-    map.insert("fusion".into(), value);
-    Ok(map)
-}
-
-/// The options map of `search`/`search_batch`: `k` as the limit, the filter, the rest.
-fn search_options(
-    py: Python<'_>,
-    k: usize,
-    filter: Option<&Bound<'_, PyAny>>,
-    options: Option<&Bound<'_, PyDict>>,
-) -> PyResult<Map<String, Value>> {
-    let mut map = request_options(py, options)?;
-    for key in ["limit", "k"] {
-        if map.contains_key(key) {
-            return Err(errors::invalid(
-                py,
-                format!("search takes the number of results as k; {key:?} is not an option here"),
-            ));
-        }
-    }
-    map.insert("limit".into(), Value::from(k));
-    if let Some(f) = filter {
-        map.insert("filter".into(), json::to_json(f, "filter")?);
-    }
-    Ok(map)
-}
-
-/// The points of an `upsert` call: ids, rows and payloads checked against each other.
-fn points_from(
-    py: Python<'_>,
-    ids: &Bound<'_, PyAny>,
-    vectors: &Bound<'_, PyAny>,
-    payloads: Option<&Bound<'_, PyAny>>,
-) -> PyResult<Vec<Point>> {
-    let ids = vectors::ids(ids, "ids")?;
-    let rows = vectors::matrix(vectors, "vectors")?;
-    if rows.len() != ids.len() {
-        return Err(errors::invalid(
-            py,
-            format!("{} ids but {} vectors", ids.len(), rows.len()),
-        ));
-    }
-    let payloads = match payloads {
-        None => vec![None; ids.len()],
-        Some(p) => {
-            let list = p
-                .cast::<pyo3::types::PySequence>()
-                .map_err(|_| errors::invalid(py, "payloads must be a list of dicts (or None)"))?;
-            let n = list.len()?;
-            if n != ids.len() {
-                return Err(errors::invalid(
-                    py,
-                    format!("{} ids but {n} payloads", ids.len()),
-                ));
-            }
-            let mut out = Vec::with_capacity(n);
-            for i in 0..n {
-                let item = list.get_item(i)?;
-                if item.is_none() {
-                    out.push(None);
-                } else if item.is_instance_of::<PyDict>() {
-                    out.push(Some(json::to_json(&item, &format!("payloads[{i}]"))?));
-                } else {
-                    return Err(errors::invalid(
-                        py,
-                        format!(
-                            "payloads[{i}] must be a dict or None, got {}",
-                            item.get_type().name()?
-                        ),
-                    ));
-                }
-            }
-            out
-        }
-    };
-    Ok(ids
-        .into_iter()
-        .zip(rows)
-        .zip(payloads)
-        .map(|((id, vector), payload)| Point::new(id, vector, payload))
-        .collect())
 }
 
 #[pymethods]
@@ -298,7 +130,9 @@ impl PyCollection {
     /// by default, ``None`` with text indexing off).
     #[getter]
     fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
-        let (c, text_config) = self.call(py, |c| Ok((c.config(), c.text_config())))?;
+        let (c, text_config, sparse_names) = self.call(py, |c| {
+            Ok((c.config(), c.text_config(), c.sparse_vectors()))
+        })?;
         let d = PyDict::new(py);
         d.set_item("dim", c.dim)?;
         d.set_item("metric", c.metric.name())?;
@@ -316,6 +150,10 @@ impl PyCollection {
                 .collect::<Vec<String>>()
         });
         d.set_item("text_fields", text_fields)?;
+        let sparse_vectors = serde_json::to_value(&sparse_names)
+            .map_err(|e| errors::invalid(py, format!("sparse_vectors: {e}")))?;
+        d.set_item("sparse_vectors", json::to_py(py, &sparse_vectors)?)?;
+        d.set_item("sparse_any_name", c.sparse.is_none())?;
         Ok(d)
     }
 
@@ -334,7 +172,7 @@ impl PyCollection {
         self.call(py, |c| Ok(c.len()))
     }
 
-    /// upsert(ids, vectors, payloads=None) -> None
+    /// upsert(ids, vectors, payloads=None, sparse=None) -> None
     ///
     /// Adds or replaces points, atomically (after a crash all of them or none are there).
     /// ``ids``: a list or 1-D integer array (0 .. 2**64-1). ``vectors``: a 2-D array of
@@ -342,17 +180,21 @@ impl PyCollection {
     /// (C order is fastest); float64 is converted to float32 (values outside the float32
     /// range are refused); integer dtypes are converted; a list of lists or of 1-D arrays
     /// works too. ``payloads``: ``None`` or a list of dicts (or ``None``s), one per id,
-    /// of JSON values (numpy scalars and arrays are converted). A later duplicate id in the
-    /// batch wins.
-    #[pyo3(signature = (ids, vectors, payloads = None))]
+    /// of JSON values (numpy scalars and arrays are converted). ``sparse``: ``None`` or a
+    /// list with one entry per id: ``None``, one sparse vector (the default name ``""``) or
+    /// ``{name: sparse vector}``; a sparse vector is ``{"indices": [...], "values": [...]}``,
+    /// ``(indices, values)`` or ``{dim: weight}``. An upsert replaces all of a point's sparse
+    /// vectors. A later duplicate id in the batch wins.
+    #[pyo3(signature = (ids, vectors, payloads = None, sparse = None))]
     fn upsert(
         &self,
         py: Python<'_>,
         ids: &Bound<'_, PyAny>,
         vectors: &Bound<'_, PyAny>,
         payloads: Option<&Bound<'_, PyAny>>,
+        sparse: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
-        let points = points_from(py, ids, vectors, payloads)?;
+        let points = points_from(py, ids, vectors, payloads, sparse)?;
         self.call(py, |c| c.upsert_bulk(&points))
     }
 
@@ -374,7 +216,7 @@ impl PyCollection {
     ) -> PyResult<Bound<'py, PyList>> {
         let vector = vectors::vector(vector, "vector")?;
         let map = search_options(py, k, filter, options)?;
-        let request = options::search_request(Some(vector), &map).py_err(py)?;
+        let request = options::search_request(Some(vector), &map, Vec::new()).py_err(py)?;
         run_request(self, py, request)
     }
 
@@ -405,8 +247,8 @@ impl PyCollection {
             Some(v) if !v.is_none() => Some(vectors::vector(v, "vector")?),
             _ => None,
         };
-        let map = request_options(py, options)?;
-        let request = options::search_request(vector, &map).py_err(py)?;
+        let (map, legs) = request_options(py, options)?;
+        let request = options::search_request(vector, &map, legs).py_err(py)?;
         run_request(self, py, request)
     }
 
@@ -439,7 +281,7 @@ impl PyCollection {
             }
         }
         map.insert("with_payload".into(), Value::Bool(false));
-        let template = options::search_request(Some(Vec::new()), &map).py_err(py)?;
+        let template = options::search_request(Some(Vec::new()), &map, Vec::new()).py_err(py)?;
         let n = rows.len();
         let hits: Vec<Vec<(u64, f32)>> = self.call(py, |c| {
             rows.into_par_iter()
@@ -713,6 +555,62 @@ impl PyCollection {
         results_list(py, results, false, &names)
     }
 
+    /// sparse_search(vector, top_k=10, name="", filter=None) -> list[dict]
+    ///
+    /// The ``top_k`` points whose sparse vector ``name`` (``""``: the default) has the
+    /// largest dot product with ``vector`` (``{"indices", "values"}``, ``(indices, values)``
+    /// or ``{dim: weight}``; with the name's IDF modifier when configured), best first, ties
+    /// to the smaller id, exact; only points matching ``filter`` when given. Points without
+    /// that sparse vector are never found.
+    #[pyo3(signature = (vector, top_k = 10, name = "", filter = None))]
+    fn sparse_search<'py>(
+        &self,
+        py: Python<'py>,
+        vector: &Bound<'py, PyAny>,
+        top_k: usize,
+        name: &str,
+        filter: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let v = sparse::vector(vector, "vector")?;
+        let mut request = SearchRequest::new(&[])
+            .limit(top_k)
+            .leg(Leg::sparse(name, &v));
+        request.filter = Self::filter_arg(py, filter)?;
+        run_request(self, py, request)
+    }
+
+    /// hybrid_sparse_search(vector, sparse_vector, top_k=10, name="", fusion=None, filter=None) -> list[dict]
+    ///
+    /// Dense + sparse in one request: the nearest neighbours of ``vector`` and the best dot
+    /// products with ``sparse_vector`` on the sparse vector ``name``, each leg under
+    /// ``filter``, fused by ``fusion`` (default RRF with k = 60). Results carry the fused
+    /// ``score`` and ``"legs"`` (``"dense"`` and ``"sparse"`` / ``"sparse:<name>"``).
+    #[pyo3(signature = (vector, sparse_vector, top_k = 10, name = "", fusion = None, filter = None))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the reference's Python signature"
+    )]
+    fn hybrid_sparse_search<'py>(
+        &self,
+        py: Python<'py>,
+        vector: &Bound<'py, PyAny>,
+        sparse_vector: &Bound<'py, PyAny>,
+        top_k: usize,
+        name: &str,
+        fusion: Option<&Bound<'py, PyAny>>,
+        filter: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyList>> {
+        let dense = vectors::vector(vector, "vector")?;
+        let sv = sparse::vector(sparse_vector, "sparse_vector")?;
+        let strategy = fusion::from_py(py, fusion.filter(|f| !f.is_none()))?;
+        let mut request = SearchRequest::new(&dense)
+            .limit(top_k)
+            .leg(Leg::sparse(name, &sv))
+            .fusion(strategy);
+        request.filter = Self::filter_arg(py, filter)?;
+        run_request(self, py, request)
+    }
+
     /// create_text_index(field, **analyzer) -> None
     ///
     /// Indexes the payload ``field`` (a dotted path, or ``"_all"`` for every string leaf)
@@ -768,7 +666,7 @@ impl PyCollection {
         vectors: &Bound<'_, PyAny>,
         payloads: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<f64> {
-        let points = points_from(py, ids, vectors, payloads)?;
+        let points = points_from(py, ids, vectors, payloads, None)?;
         self.call(py, |c| {
             let start = Instant::now();
             c.upsert_bulk(&points)?;

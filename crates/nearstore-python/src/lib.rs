@@ -4,9 +4,10 @@
 //! This crate owns the translation between Python and the engine and nothing else: it opens
 //! databases and collections, converts numpy arrays and Python values into engine values
 //! (`vectors.rs`, `json.rs`), keyword options into engine configurations and requests
-//! (`options.rs`, full-text options in `text.rs`, fusion strategies in `fusion.rs`), engine
-//! results back into dicts and numpy arrays, and engine errors into
-//! the exception classes of `nearstore.errors` (`errors.rs`). It never searches, filters or
+//! (`options.rs`, full-text options in `text.rs`, fusion strategies in `fusion.rs`, sparse
+//! vectors in `sparse.rs`, method arguments in `arguments.rs`), engine results back into
+//! dicts and numpy arrays (`results.rs`), and engine errors into the exception classes of
+//! `nearstore.errors` (`errors.rs`). It never searches, filters or
 //! stores anything itself, and uses only the engine's public API.
 //!
 //! Invariants: the GIL is released around every engine call (`Python::detach`), and no lock
@@ -19,12 +20,15 @@
 
 #![forbid(unsafe_code)]
 
+mod arguments;
 mod collection;
 mod database;
 mod errors;
 mod fusion;
 mod json;
 mod options;
+mod results;
+mod sparse;
 mod text;
 mod vectors;
 

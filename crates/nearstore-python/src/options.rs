@@ -2,15 +2,17 @@
 //! collection options into a [`CollectionConfig`], search options into a [`SearchRequest`].
 //!
 //! Every option has one meaning; an unknown one is refused with the list of the accepted
-//! ones, never ignored. Options for features the engine does not have yet (sparse vectors,
-//! named vectors) are recognized and refused with an
+//! ones, never ignored. Options for features the engine does not have yet (named dense
+//! vectors) are recognized and refused with an
 //! `Unsupported` error that names the feature, so code written for them fails loudly today
 //! and works unchanged when they arrive. Plain Rust over `serde_json` values: no Python here,
 //! so the rules are unit-tested without an interpreter.
 
+use std::collections::BTreeMap;
+
 use nearstore::{
-    CollectionConfig, DistanceMetric, Durability, Error, Filter, MAX_SEARCH_RESULTS, Result,
-    SearchQuality, SearchRequest, StorageMode,
+    CollectionConfig, DistanceMetric, Durability, Error, Filter, Leg, MAX_SEARCH_RESULTS, Result,
+    SearchQuality, SearchRequest, SparseConfig, StorageMode,
 };
 use serde_json::{Map, Value};
 
@@ -26,6 +28,7 @@ pub(crate) const COLLECTION_OPTIONS: &[&str] = &[
     "max_payload_bytes",
     "storage_mode",
     "text",
+    "sparse",
 ];
 
 /// Options `query` accepts besides the vector.
@@ -41,12 +44,12 @@ pub(crate) const SEARCH_OPTIONS: &[&str] = &[
     "text",
     "text_field",
     "fusion",
+    "sparse",
 ];
 
 /// Request options reserved for engine features that do not exist yet, with what they
 /// need.
-pub(crate) const NOT_YET: &[(&str, &str)] =
-    &[("sparse", "sparse vectors"), ("using", "named vectors")];
+pub(crate) const NOT_YET: &[(&str, &str)] = &[("using", "named vectors")];
 
 fn invalid(message: impl Into<String>) -> Error {
     Error::InvalidArgument(message.into())
@@ -159,7 +162,47 @@ pub(crate) fn collection_config(
     if let Some(text) = options.get("text") {
         config.text = text::collection_text(text)?;
     }
+    if let Some(sparse) = options.get("sparse") {
+        config.sparse = sparse_names(sparse)?;
+    }
     Ok(config)
+}
+
+/// The `sparse=` option of `create_collection`: `None` (any name, the default), a list of
+/// names (default configuration each), or `{name: {"modifier": "idf" | "none"}}`.
+fn sparse_names(value: &Value) -> Result<Option<BTreeMap<String, SparseConfig>>> {
+    match value {
+        Value::Null => Ok(None),
+        Value::Array(names) => names
+            .iter()
+            .map(|n| match n {
+                Value::String(s) => Ok((s.clone(), SparseConfig::default())),
+                other => Err(invalid(format!(
+                    "sparse names must be strings, got {other}"
+                ))),
+            })
+            .collect::<Result<BTreeMap<_, _>>>()
+            .map(Some),
+        Value::Object(map) => map
+            .iter()
+            .map(|(name, config)| {
+                let config = if config.is_null() {
+                    SparseConfig::default()
+                } else {
+                    serde_json::from_value(config.clone()).map_err(|e| {
+                        invalid(format!(
+                            "sparse vector {name:?}: {e} (expected {{\"modifier\": \"idf\" or \"none\"}})"
+                        ))
+                    })?
+                };
+                Ok((name.clone(), config))
+            })
+            .collect::<Result<BTreeMap<_, _>>>()
+            .map(Some),
+        other => Err(invalid(format!(
+            "sparse must be None, a list of names or {{name: {{\"modifier\": ...}}}}, got {other}"
+        ))),
+    }
 }
 
 /// A durability mode by name, case-insensitively: `per_write`, `flush`, `bulk`.
@@ -220,6 +263,7 @@ pub(crate) fn filter(json: &Value) -> Result<Option<Filter>> {
 pub(crate) fn search_request(
     vector: Option<Vec<f32>>,
     options: &Map<String, Value>,
+    legs: Vec<Leg>,
 ) -> Result<SearchRequest> {
     check_keys(options, SEARCH_OPTIONS, "query")?;
     let text = name_of(options, "text")?;
@@ -227,18 +271,17 @@ pub(crate) fn search_request(
     if text.is_none() && text_field.is_some() {
         return Err(invalid("text_field aims a text query: give text=... too"));
     }
-    if vector.is_none() && text.is_none() {
+    if vector.is_none() && text.is_none() && legs.is_empty() {
         return Err(invalid(
-            "a query needs a vector or text=... (or both: a hybrid search)",
+            "a query needs a vector, text=... or sparse=... (several: a hybrid search)",
         ));
     }
-    if text.is_some()
-        && vector.is_none()
+    if vector.is_none()
         && (options.get("quality").is_some_and(|v| !v.is_null())
             || options.get("ef").is_some_and(|v| !v.is_null()))
     {
         return Err(invalid(
-            "quality and ef tune the vector search; a text query is always exact",
+            "quality and ef tune the vector search; text and sparse queries are always exact",
         ));
     }
     let mut request = SearchRequest::new(&[]);
@@ -251,6 +294,9 @@ pub(crate) fn search_request(
     }
     if let Some(f) = options.get("fusion") {
         request = request.fusion(crate::fusion::from_json(f)?);
+    }
+    for leg in legs {
+        request = request.leg(leg);
     }
     if let Some(limit) = non_negative(options, "limit")? {
         request.limit = bounded(limit, "limit")?;
@@ -394,6 +440,7 @@ mod tests {
                         "with_vector": true, "score_threshold": 0.5,
                         "filter": {"field": "lang", "eq": "en"}}),
             ),
+            Vec::new(),
         )
         .unwrap();
         assert_eq!(r.vector, vec![1.0, 2.0]);
@@ -403,7 +450,12 @@ mod tests {
         assert_eq!(r.score_threshold, Some(0.5));
         assert!(r.filter.is_some());
 
-        let r = search_request(Some(vec![1.0]), &map(json!({"quality": "Accurate"}))).unwrap();
+        let r = search_request(
+            Some(vec![1.0]),
+            &map(json!({"quality": "Accurate"})),
+            Vec::new(),
+        )
+        .unwrap();
         assert_eq!(r.quality, SearchQuality::Accurate);
         assert_eq!(r.limit, 10);
     }
@@ -420,13 +472,13 @@ mod tests {
             json!({"filter": {"field": "x"}}),
             json!({"nprobe": 4}),
         ] {
-            let e = search_request(v(), &map(bad.clone())).unwrap_err();
+            let e = search_request(v(), &map(bad.clone()), Vec::new()).unwrap_err();
             assert!(
                 matches!(e, Error::InvalidArgument(_) | Error::Filter(_)),
                 "{bad}: {e:?}"
             );
         }
-        assert!(search_request(None, &Map::new()).is_err());
+        assert!(search_request(None, &Map::new(), Vec::new()).is_err());
     }
 
     #[test]
@@ -437,6 +489,7 @@ mod tests {
                 json!({"text": "graph db", "text_field": "title", "limit": 3,
                         "filter": {"field": "lang", "eq": "en"}}),
             ),
+            Vec::new(),
         )
         .unwrap();
         assert!(r.vector.is_empty());
@@ -446,39 +499,42 @@ mod tests {
         assert_eq!(r.limit, 3);
         assert!(r.filter.is_some());
         // Both legs: a hybrid request, fused by RRF unless told otherwise.
-        let r = search_request(Some(vec![1.0]), &map(json!({"text": "a"}))).unwrap();
+        let r = search_request(Some(vec![1.0]), &map(json!({"text": "a"})), Vec::new()).unwrap();
         assert!(!r.vector.is_empty() && r.text.is_some());
         assert_eq!(r.fusion, nearstore::FusionStrategy::rrf());
         let r = search_request(
             Some(vec![1.0]),
             &map(json!({"text": "a", "fusion": "dbsf"})),
+            Vec::new(),
         )
         .unwrap();
         assert_eq!(r.fusion, nearstore::FusionStrategy::Dbsf);
-        let e =
-            search_request(Some(vec![1.0]), &map(json!({"text": "a", "fusion": "x"}))).unwrap_err();
+        let e = search_request(
+            Some(vec![1.0]),
+            &map(json!({"text": "a", "fusion": "x"})),
+            Vec::new(),
+        )
+        .unwrap_err();
         assert!(e.to_string().contains("unknown fusion"), "{e}");
         for bad in [
             json!({"text": 3}),
             json!({"text": "a", "quality": "fast"}),
             json!({"text": "a", "ef": 10}),
         ] {
-            let e = search_request(None, &map(bad.clone())).unwrap_err();
+            let e = search_request(None, &map(bad.clone()), Vec::new()).unwrap_err();
             assert!(matches!(e, Error::InvalidArgument(_)), "{bad}: {e:?}");
         }
-        let e = search_request(None, &map(json!({"text_field": "title"}))).unwrap_err();
+        let e = search_request(None, &map(json!({"text_field": "title"})), Vec::new()).unwrap_err();
         assert!(e.to_string().contains("give text=... too"), "{e}");
     }
 
     #[test]
     fn options_for_missing_features_say_so() {
-        for key in ["sparse", "using"] {
-            let mut m = Map::new();
-            m.insert(key.into(), json!("x"));
-            let e = search_request(Some(vec![1.0]), &m).unwrap_err();
-            assert!(matches!(e, Error::Unsupported(_)), "{key}: {e:?}");
-            assert!(e.to_string().contains("does not have yet"), "{e}");
-        }
+        let mut m = Map::new();
+        m.insert("using".into(), json!("x"));
+        let e = search_request(Some(vec![1.0]), &m, Vec::new()).unwrap_err();
+        assert!(matches!(e, Error::Unsupported(_)), "{e:?}");
+        assert!(e.to_string().contains("does not have yet"), "{e}");
     }
 
     #[test]

@@ -88,7 +88,7 @@ def test_query_options(loaded, rng):
 @pytest.mark.parametrize(
     "options,error,message",
     [
-        ({"sparse": {"indices": [1], "values": [0.5]}}, nearstore.Unsupported, "sparse"),
+        ({"sparse": {"indices": [1]}}, nearstore.InvalidArgument, 'without "values"'),
         ({"fusion": "borda"}, nearstore.InvalidArgument, "unknown fusion"),
         ({"hybrid": True}, nearstore.InvalidArgument, "unknown query option"),
         ({"using": "title"}, nearstore.Unsupported, "named vectors"),
@@ -275,7 +275,8 @@ def test_flush_and_checkpoint(db):
 
 
 def test_reserved_options_are_listed():
-    assert "sparse" in nearstore.RESERVED_QUERY_OPTIONS
+    assert "using" in nearstore.RESERVED_QUERY_OPTIONS
+    assert "sparse" not in nearstore.RESERVED_QUERY_OPTIONS
     assert "text" not in nearstore.RESERVED_QUERY_OPTIONS
     assert {"text", "text_field"} <= set(nearstore.QUERY_OPTIONS)
     assert "limit" in nearstore.QUERY_OPTIONS

@@ -51,6 +51,8 @@ def test_collection_options_are_applied(db):
         "dim": 8, "metric": "dot", "m": 8, "ef_construction": 40, "ef_search": 24,
         "seed": 3, "durability": "per_write", "max_payload_bytes": 64, "storage_mode": "full",
         "text_fields": ["_all"],
+        "sparse_vectors": {},
+        "sparse_any_name": True,
     }
     c.ef_search = 50
     assert c.ef_search == 50

@@ -1,10 +1,12 @@
 //! Benchmarks: `bench ann` (the HNSW index alone), `bench collection` (the engine as users
-//! meet it) and `bench text` (full-text search through the engine, and with `--hybrid` dense +
-//! BM25 fusion quality and latency), with the measurement helpers they share.
+//! meet it), `bench sparse` (sparse vectors through the engine) and `bench text` (full-text
+//! search through the engine, and with `--hybrid` dense + BM25 fusion quality and latency),
+//! with the measurement helpers they share.
 
 pub mod ann;
 pub mod collection;
 pub mod hybrid;
+pub mod sparse;
 pub mod text;
 
 use std::path::{Path, PathBuf};

@@ -3,7 +3,7 @@
 // Test code: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-mod bench_hybrid;
+mod bench_fusion_sparse;
 
 use std::process::Command;
 

@@ -65,6 +65,7 @@ class _Hit(TypedDict, total=False):
     score: float
     payload: dict[str, Any] | None
     vector: npt.NDArray[np.float32]
+    sparse: dict[str, _SparseDict]
     legs: list[_LegScore]
 
 _FusionName = Literal["rrf", "relative_score", "dbsf", "weighted", "average", "maximum"]
@@ -93,12 +94,30 @@ class FusionStrategy:
     @property
     def weights(self) -> list[float] | None: ...
 
+class _SparseDict(TypedDict):
+    """A sparse vector as results carry it: indices strictly increasing."""
+
+    indices: list[int]
+    values: list[float]
+
+_SparseVector = (
+    _SparseDict
+    | dict[str, Sequence[int] | Sequence[float] | npt.NDArray[Any]]
+    | tuple[Sequence[int] | npt.NDArray[np.integer[Any]], Sequence[float] | npt.NDArray[Any]]
+    | dict[int, float]
+)
+"""{"indices": [...], "values": [...]}, (indices, values) or {dim: weight}."""
+_NamedSparse = _SparseVector | dict[str, _SparseVector]
+"""One sparse vector (the default name "") or {name: sparse vector}."""
+
 class _StoredPoint(TypedDict, total=False):
-    """A point from get/scroll: always id and payload; vector when asked for."""
+    """A point from get/scroll: always id and payload; vector (and sparse, when it has
+    sparse vectors) when asked for."""
 
     id: int
     payload: dict[str, Any] | None
     vector: npt.NDArray[np.float32]
+    sparse: dict[str, _SparseDict]
 
 class _CollectionConfig(TypedDict):
     dim: int
@@ -111,6 +130,8 @@ class _CollectionConfig(TypedDict):
     max_payload_bytes: int
     storage_mode: Literal["full"]
     text_fields: list[str] | None
+    sparse_vectors: dict[str, dict[str, str]]
+    sparse_any_name: bool
 
 class _Analyzer(TypedDict):
     tokenizer: _Tokenizer
@@ -159,6 +180,7 @@ class Database:
         max_payload_bytes: int = ...,
         storage_mode: Literal["full"] = ...,
         text: _TextOption = True,
+        sparse: Sequence[str] | dict[str, dict[str, str] | None] | None = None,
     ) -> Collection: ...
     def get_collection(self, name: str) -> Collection: ...
     def list_collections(self) -> list[str]: ...
@@ -201,6 +223,7 @@ class Collection:
         ids: _Ids,
         vectors: _Matrix,
         payloads: Sequence[dict[str, _JSON] | None] | None = None,
+        sparse: Sequence[_NamedSparse | None] | None = None,
     ) -> None: ...
     def search(
         self,
@@ -230,8 +253,8 @@ class Collection:
         text: str | None = None,
         text_field: str | None = None,
         fusion: _Fusion = None,
-        # Reserved for engine features still to come; raise nearstore.Unsupported today.
-        sparse: Any = None,
+        sparse: _NamedSparse | None = None,
+        # Reserved for named dense vectors; raises nearstore.Unsupported today.
         using: str | None = None,
     ) -> list[_Hit]: ...
     def search_batch(
@@ -272,6 +295,22 @@ class Collection:
         query: str,
         top_k: int = 10,
         vector_weight: float = 0.5,
+        filter: _Filter | None = None,
+    ) -> list[_Hit]: ...
+    def sparse_search(
+        self,
+        vector: _SparseVector,
+        top_k: int = 10,
+        name: str = "",
+        filter: _Filter | None = None,
+    ) -> list[_Hit]: ...
+    def hybrid_sparse_search(
+        self,
+        vector: _Vector,
+        sparse_vector: _SparseVector,
+        top_k: int = 10,
+        name: str = "",
+        fusion: _Fusion = None,
         filter: _Filter | None = None,
     ) -> list[_Hit]: ...
     def multi_query_search(

@@ -1,4 +1,5 @@
-//! `nearstore bench text --hybrid` on a small generated corpus with vectors.
+//! `nearstore bench text --hybrid` on a small generated corpus with vectors, and `nearstore
+//! bench sparse` on a small generated set.
 
 use super::{nearstore, write_texmex};
 
@@ -122,4 +123,58 @@ fn bench_text_hybrid_without_query_vectors_is_a_clear_error() {
         err.contains("query vectors") && err.contains("kw.fvecs"),
         "{err}"
     );
+}
+
+#[test]
+fn bench_sparse_is_exact_on_its_sample_and_reports_the_index_bytes() {
+    let out = nearstore()
+        .args([
+            "bench",
+            "sparse",
+            "--docs",
+            "1500",
+            "--queries",
+            "30",
+            "--check",
+            "30",
+            "--vocab",
+            "5000",
+            "--passes",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["nonzeros"], 1500 * 120);
+    assert_eq!(report["checked_queries"], 30);
+    assert_eq!(report["exact_top10_queries"], 30);
+    assert!(report["sparse_image_bytes"].as_u64().unwrap() > 1500 * 120);
+    assert!(report["qps_k10_single_thread"].as_f64().unwrap() > 0.0);
+    // The same seed gives the same data: the image has the same size.
+    let again = nearstore()
+        .args([
+            "bench",
+            "sparse",
+            "--docs",
+            "1500",
+            "--queries",
+            "30",
+            "--check",
+            "30",
+            "--vocab",
+            "5000",
+            "--passes",
+            "1",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_eq!(again["sparse_image_bytes"], report["sparse_image_bytes"]);
 }
