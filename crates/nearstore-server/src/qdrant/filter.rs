@@ -397,7 +397,9 @@ mod tests {
         let small = json!({"country": {"cities": [{"population": 1.0}, {"population": 2.0}]}});
         assert!(f.matches(&big));
         assert!(!f.matches(&small));
-        let bad = translate(Some(&json!({"must": [{"key": "a[x]", "match": {"value": 1}}]})));
+        let bad = translate(Some(
+            &json!({"must": [{"key": "a[x]", "match": {"value": 1}}]}),
+        ));
         assert!(bad.is_err(), "a malformed selector is refused");
     }
 
