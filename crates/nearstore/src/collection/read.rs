@@ -19,7 +19,7 @@ use crate::request::{
     Deadline, Direction, MAX_SCROLL_LIMIT, OrderBy, ScrollCursor, ScrollRequest, SearchRequest,
     check_deadline,
 };
-use nearstore_filter::{Filter, field_value, total_cmp};
+use nearstore_filter::{Filter, field_values, total_cmp};
 
 /// Points evaluated or ordered between two looks at the deadline.
 const DEADLINE_STRIDE: usize = 1024;
@@ -302,22 +302,24 @@ impl Collection {
     }
 }
 
-/// Where a payload sorts by `field`: the value, or for an array its smallest element
-/// (largest when descending); `None` without a value to sort by.
+/// Where a payload sorts by `field`: the smallest value the path reaches (largest when
+/// descending), an array counting as its elements and a `[]` path reaching several;
+/// `None` without a value to sort by.
 fn sort_key(payload: Option<&Value>, field: &str, desc: bool) -> Option<Value> {
-    let value = field_value(payload?, field)?;
-    match value {
-        Value::Array(items) => {
-            let present = items.iter().filter(|v| !v.is_null());
-            let pick = if desc {
-                present.max_by(|a, b| total_cmp(a, b))
-            } else {
-                present.min_by(|a, b| total_cmp(a, b))
-            };
-            pick.cloned()
-        }
-        other => Some(other.clone()),
-    }
+    let reached = field_values(payload?, field);
+    let present = reached
+        .into_iter()
+        .flat_map(|v| match v {
+            Value::Array(items) => items.iter().collect::<Vec<_>>(),
+            other => vec![other],
+        })
+        .filter(|v| !v.is_null());
+    let pick = if desc {
+        present.max_by(|a, b| total_cmp(a, b))
+    } else {
+        present.min_by(|a, b| total_cmp(a, b))
+    };
+    pick.cloned()
 }
 
 impl VectorCollection {

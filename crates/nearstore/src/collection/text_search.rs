@@ -19,7 +19,7 @@ use super::{Collection, VectorCollection};
 use crate::error::{Error, Result};
 use crate::point::SearchResult;
 use crate::request::{Deadline, SearchRequest, TextLeg, check_deadline};
-use nearstore_filter::{Condition, Filter, Op, field_value};
+use nearstore_filter::{Condition, Filter, Op, field_values};
 use nearstore_index::SearchHit;
 use nearstore_text::{Analyzer, SearchStats, TextFilter, TextIndex, TextQuery, value_matches};
 
@@ -129,8 +129,10 @@ impl Collection {
                     let Some(payload) = self.current_payload(id)? else {
                         continue;
                     };
-                    if field_value(&payload, &c.field)
-                        .is_some_and(|v| value_matches(&analyzer, v, query, phrase))
+                    // Any value the path reaches (several with `[]` selectors).
+                    if field_values(&payload, &c.field)
+                        .into_iter()
+                        .any(|v| value_matches(&analyzer, v, query, phrase))
                     {
                         out.push(id);
                     }

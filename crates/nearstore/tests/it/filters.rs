@@ -239,3 +239,47 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn array_paths_reach_every_element_in_text_conditions_and_ordered_scrolls() {
+    use nearstore::{OrderBy, ScrollRequest};
+    let (_dir, db) = crate::temp_db();
+    let c = db
+        .create_collection("c", 2, DistanceMetric::Cosine)
+        .unwrap();
+    c.upsert(vec![
+        Point::new(
+            1,
+            vec![1.0, 0.0],
+            Some(json!({"docs": [{"title": "red fox", "n": 5}, {"title": "blue whale", "n": 9}]})),
+        ),
+        Point::new(
+            2,
+            vec![0.0, 1.0],
+            Some(json!({"docs": [{"title": "green frog", "n": 3}]})),
+        ),
+        Point::new(
+            3,
+            vec![1.0, 1.0],
+            Some(json!({"docs": [{"title": "grey whale", "n": 7}, {"n": 1}]})),
+        ),
+    ])
+    .unwrap();
+    let ids = |request: ScrollRequest| -> Vec<u64> {
+        let page = c.scroll_with(&request).unwrap();
+        page.points.iter().map(|p| p.id).collect()
+    };
+    // A text condition on a field without its own text index looks at every title, not
+    // only the first element's.
+    let whale = Filter::text("docs[].title", "whale");
+    assert_eq!(ids(ScrollRequest::new().filter(whale)), vec![1, 3]);
+    // Ordered by the smallest (largest) value any element holds.
+    assert_eq!(
+        ids(ScrollRequest::new().order_by(OrderBy::asc("docs[].n"))),
+        vec![3, 2, 1]
+    );
+    assert_eq!(
+        ids(ScrollRequest::new().order_by(OrderBy::desc("docs[].n"))),
+        vec![1, 3, 2]
+    );
+}
