@@ -5,11 +5,17 @@ use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use rustix::fs::FallocateFlags;
 
 use super::{Backend, LockGuard, Mapping, StorageFile};
 use crate::error::{Error, Result};
+
+/// How long [`Backend::lock`] waits for a lock that is held before refusing (see there).
+const LOCK_WAIT: Duration = Duration::from_secs(1);
+/// How often it looks again meanwhile.
+const LOCK_POLL: Duration = Duration::from_millis(10);
 
 /// The operating system's file system (Linux/Unix).
 #[derive(Debug, Clone, Copy, Default)]
@@ -210,15 +216,27 @@ impl Backend for FsBackend {
             .truncate(false)
             .open(path)
             .map_err(|e| Error::io(path, e))?;
-        match file.try_lock() {
-            Ok(()) => Ok(Box::new(FsLock { _file: file })),
-            Err(TryLockError::WouldBlock) => Err(Error::Locked {
-                path: dir.to_path_buf(),
-            }),
-            Err(TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => {
-                Ok(Box::new(FsLock { _file: file }))
-            }
-            Err(TryLockError::Error(e)) => Err(Error::io(path, e)),
+        // A lock released a moment ago (a handle just dropped) can still be held by a child
+        // process this process is starting: between fork and exec the child shares the
+        // open file, and close-on-exec releases it only at exec. Waiting briefly covers
+        // that window, so a reopen right after a drop does not fail spuriously; a lock
+        // held by a live handle or process is still refused once the wait is over.
+        let started = Instant::now();
+        loop {
+            return match file.try_lock() {
+                Ok(()) => Ok(Box::new(FsLock { _file: file })),
+                Err(TryLockError::WouldBlock) if started.elapsed() < LOCK_WAIT => {
+                    std::thread::sleep(LOCK_POLL);
+                    continue;
+                }
+                Err(TryLockError::WouldBlock) => Err(Error::Locked {
+                    path: dir.to_path_buf(),
+                }),
+                Err(TryLockError::Error(e)) if e.kind() == io::ErrorKind::Unsupported => {
+                    Ok(Box::new(FsLock { _file: file }))
+                }
+                Err(TryLockError::Error(e)) => Err(Error::io(path, e)),
+            };
         }
     }
 }

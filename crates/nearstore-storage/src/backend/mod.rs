@@ -97,7 +97,9 @@ pub trait Backend: Send + Sync + fmt::Debug {
     /// The files directly inside `path`, sorted by name.
     fn list_dir(&self, path: &Path) -> Result<Vec<PathBuf>>;
     /// Takes an exclusive lock on the lock file at `path` (created if missing); fails with
-    /// `Error::Locked { path: dir }` when another process or handle holds it.
+    /// `Error::Locked { path: dir }` when another process or handle holds it (the real
+    /// backend waits up to a second first, for a child process that shares a just-released
+    /// lock until its exec).
     fn lock(&self, path: &Path, dir: &Path) -> Result<Box<dyn LockGuard>>;
     /// Makes `to` a second name of the file at `from` (a hard link: the same bytes, now and
     /// after later writes through either name). `to` must not exist. Durable after `sync_dir`
