@@ -8,18 +8,17 @@
 //!
 //! Must not depend on axum: these are values, not handlers.
 
-use std::fmt;
-
 use nearstore::Point;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use crate::body::bounded::{Bounded, DimensionLimit, PointsLimit};
+use crate::body::bounded::{Bounded, PointsLimit};
 use crate::error::{Error, Result};
 use crate::model::{RawJson, payload};
 use crate::qdrant::ids::{ExtId, stored_payload};
+use crate::qdrant::request::VectorInput;
 use crate::qdrant::vectors::{BatchVectors, VectorStruct};
 
 /// A point id as sent: an unsigned integer or a UUID string (checked by the conversion).
@@ -191,29 +190,16 @@ pub(crate) enum Example {
 }
 
 impl<'de> Deserialize<'de> for Example {
+    /// Read as the Query API's vector input (one reading of ids and vectors), of which a
+    /// recommend example takes the id and dense forms.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Example;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a point id or a vector")
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Example, E> {
-                Ok(Example::Id(Value::from(v)))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Example, E> {
-                Ok(Example::Id(Value::from(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Example, E> {
-                Ok(Example::Id(Value::String(v.to_string())))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Example, A::Error> {
-                let v: Bounded<f32, DimensionLimit> =
-                    Bounded::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-                Ok(Example::Vector(v.into_vec()))
-            }
+        match VectorInput::deserialize(d)? {
+            VectorInput::Id(id) => Ok(Example::Id(id)),
+            VectorInput::Dense(v) => Ok(Example::Vector(v)),
+            VectorInput::Sparse(_) => Err(de::Error::custom(
+                "a recommend example is a point id or a dense vector, not a sparse vector",
+            )),
         }
-        d.deserialize_any(V)
     }
 }
 
