@@ -33,10 +33,9 @@ pub(crate) struct Ranked {
     pub text_stats: Option<SearchStats>,
 }
 
-/// One leg's hits (best first) and direction.
+/// One leg's hits (best first); its direction is what `check_leg` returned.
 struct LegHits {
     hits: Vec<SearchHit>,
-    higher_is_better: bool,
     text_stats: Option<SearchStats>,
 }
 
@@ -113,9 +112,10 @@ impl Collection {
         let hits = if fused {
             let lists: Vec<LegList> = lists
                 .into_iter()
-                .map(|l| LegList {
+                .zip(&directions)
+                .map(|(l, &higher_is_better)| LegList {
                     hits: l.hits.into_iter().map(|h| (h.id, h.score)).collect(),
-                    higher_is_better: l.higher_is_better,
+                    higher_is_better,
                 })
                 .collect();
             fuse(&request.fusion, &lists)
@@ -148,19 +148,14 @@ impl Collection {
         match leg {
             LegRef::Dense { using, vector } => {
                 let allow = allowed.map(BitmapAllowList::new);
-                let (index, metric, ef) = if using.is_empty() {
+                let (index, ef) = if using.is_empty() {
                     (
                         &self.index,
-                        self.config.metric,
                         self.ef_search.load(std::sync::atomic::Ordering::Acquire),
                     )
                 } else {
                     let space = self.space(using)?;
-                    (
-                        &space.index,
-                        space.config.metric,
-                        space.config.hnsw.ef_search,
-                    )
+                    (&space.index, space.config.hnsw.ef_search)
                 };
                 let quality = match request.quality {
                     SearchQuality::Balanced => SearchQuality::Ef(ef),
@@ -180,20 +175,17 @@ impl Collection {
                     })?;
                 Ok(LegHits {
                     hits,
-                    higher_is_better: metric.is_similarity(),
                     text_stats: None,
                 })
             }
             LegRef::Sparse { using, vector } => Ok(LegHits {
                 hits: self.sparse_leg_hits(using, vector, depth, allowed, deadline)?,
-                higher_is_better: true,
                 text_stats: None,
             }),
             LegRef::Text(t) => {
                 let (hits, stats) = self.text_leg_hits(t, depth, allowed, deadline)?;
                 Ok(LegHits {
                     hits,
-                    higher_is_better: true,
                     text_stats: Some(stats),
                 })
             }
