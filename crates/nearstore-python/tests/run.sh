@@ -52,7 +52,9 @@ cd "$work"
 # The type stubs must describe the module as built (names, signatures, classes).
 "$venv/bin/python" -m mypy.stubtest nearstore._native
 status=0
-"$venv/bin/python" -m pytest -q -p no:cacheprovider "$here" "$@" || status=$?
+# pytest's temporary directories go under $work, removed at exit (by default they pile up
+# in /tmp/pytest-of-$USER, a few hundred MB a run, and a full disk fails the run).
+"$venv/bin/python" -m pytest -q -p no:cacheprovider --basetemp="$work/pytest" "$here" "$@" || status=$?
 if [ "$status" -eq 5 ]; then
     echo "run.sh: pytest collected no test" >&2
 fi
