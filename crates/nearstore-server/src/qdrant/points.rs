@@ -315,6 +315,19 @@ pub(crate) async fn delete(
     Ok(qdrant_ok(UpdateResult::completed(), started))
 }
 
+/// A scroll's page size: Qdrant's default 10; 0 is Qdrant's 422; a limit above the
+/// engine's largest page is clamped to it (the page then ends with `next_page_offset`, so a
+/// client that pages on until it is null still reads every point).
+fn scroll_limit(limit: Option<usize>) -> Result<usize> {
+    match limit {
+        None => Ok(10),
+        Some(0) => Err(Error::validation(
+            "limit: value 0 invalid, must be 1 or larger",
+        )),
+        Some(l) => Ok(l.min(nearstore::MAX_SCROLL_LIMIT)),
+    }
+}
+
 /// `POST /collections/{name}/points/scroll`: one engine scroll page. With `order_by`
 /// the page is ordered by that payload field (ties by id) and, as in Qdrant,
 /// `next_page_offset` is null (continue with `start_from`).
@@ -330,7 +343,7 @@ pub(crate) async fn scroll(
     // Payloads are always read: a UUID id is kept in the payload.
     let mut request = ScrollRequest::new()
         .filter_opt(from_raw(body.filter.as_deref())?)
-        .limit(body.limit.unwrap_or(10))
+        .limit(scroll_limit(body.limit)?)
         .with_payload(true)
         .with_vector(WithVector::any(vector.as_ref()));
     let order = body.order_by.map(|o| o.0);

@@ -237,6 +237,25 @@ async fn a_huge_limit_is_clamped() {
         let hits = hits.get("points").unwrap_or(&hits);
         assert_eq!(hits.as_array().unwrap().len(), 2, "{b}");
     }
+    // Scroll: a huge page is clamped to the engine's largest page (every point here);
+    // 0 is Qdrant's 422.
+    let (st, b) = s
+        .post(
+            "/collections/h/points/scroll",
+            json!({"limit": 1_000_000_000_000u64}),
+        )
+        .await;
+    let page = ok(st, &b);
+    assert_eq!(page["points"].as_array().unwrap().len(), 2, "{b}");
+    assert_eq!(page["next_page_offset"], Value::Null, "{b}");
+    let (st, b) = s
+        .post("/collections/h/points/scroll", json!({"limit": 0}))
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(
+        b["status"]["error"].as_str().unwrap().contains("limit"),
+        "{b}"
+    );
 }
 
 #[tokio::test]
