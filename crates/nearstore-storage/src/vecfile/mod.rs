@@ -162,7 +162,9 @@ pub fn read_bvecs(path: impl AsRef<Path>) -> Result<Rows<u8>> {
 pub fn read_npy(path: impl AsRef<Path>) -> Result<Rows<f32>> {
     let mut reader = NpyReader::open(path)?;
     let dim = reader.dim();
-    let mut data = Vec::with_capacity(usize::try_from(reader.rows()).unwrap_or(0) * dim);
+    // rows * dim values fill the file exactly (NpyReader::open checked), so this is bounded.
+    let rows = usize::try_from(reader.rows()).unwrap_or(0);
+    let mut data = Vec::with_capacity(rows.saturating_mul(dim));
     while reader.read_row(&mut data)? {}
     Ok(Rows {
         dim: if data.is_empty() { 0 } else { dim },

@@ -180,7 +180,7 @@ impl<R: Read> NpyReader<R> {
         {
             return Err(damaged(
                 &path,
-                start - 2,
+                8,
                 format!("header length {header_len} runs past the file or {MAX_NPY_HEADER_LEN}"),
             ));
         }
