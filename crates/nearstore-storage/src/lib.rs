@@ -18,6 +18,9 @@
 //!   swap that [`snapshot::recover_restore`] completes or rolls back after a crash);
 //! - [`inspect`]: a read-only report over a store directory (files, records, live/dead bytes,
 //!   checksums);
+//! - [`vecfile`]: the vector interchange files users import, export and benchmark with
+//!   (`.fvecs`, `.ivecs`, `.bvecs`, `.npy`), streamed with every length bounded, and the
+//!   recall@k measured against their ground truth;
 //! - the on-disk [`format`] constants (documented in `docs/design/storage-format.md`).
 //!
 //! ```
@@ -52,6 +55,7 @@ pub mod oplog;
 pub mod payload;
 pub mod sections;
 pub mod snapshot;
+pub mod vecfile;
 pub mod vector;
 
 pub use backend::{

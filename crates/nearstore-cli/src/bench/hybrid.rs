@@ -12,10 +12,10 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::{Context, ensure};
+use nearstore::storage::vecfile::{read_fvecs, read_ivecs, recall_at_k};
 use nearstore::{
     CollectionConfig, Database, DistanceMetric, FusionStrategy, SearchRequest, TextIndexConfig,
 };
-use nearstore_testkit::{read_fvecs, read_ivecs, recall_at_k};
 use serde_json::{Value, json};
 
 use super::percentile;

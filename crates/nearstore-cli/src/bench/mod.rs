@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use nearstore::DistanceMetric;
-use nearstore_testkit::{Rows, read_fvecs, read_ivecs};
+use nearstore::storage::vecfile::{Rows, read_fvecs, read_ivecs, recall_at_k};
 use serde_json::{Value, json};
 
 /// The data set used when none is named: the shared benchmark set beside the repository.
@@ -59,7 +59,7 @@ pub fn measure_searches<Q>(
         let ids = search(q)?;
         latencies.push(s.elapsed().as_secs_f64() * 1e6);
         short += usize::from(ids.len() < t.len().min(10));
-        recall += nearstore_testkit::recall_at_k(&ids, t, 10);
+        recall += recall_at_k(&ids, t, 10);
     }
     let secs = started.elapsed().as_secs_f64();
     latencies.sort_by(f64::total_cmp);

@@ -13,11 +13,11 @@ use std::time::Instant;
 
 use anyhow::{Context, bail, ensure};
 use clap::Args;
+use nearstore::storage::vecfile::{read_fvecs, read_ivecs};
 use nearstore::{
     CollectionConfig, Database, DistanceMetric, HnswParams, Point, SearchRequest, TextIndexConfig,
     VectorCollection,
 };
-use nearstore_testkit::{read_fvecs, read_ivecs};
 use serde_json::{Value, json};
 
 use super::hybrid::{HybridInputs, KeywordQuery, print_hybrid, run_hybrid};

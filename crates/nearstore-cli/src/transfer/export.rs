@@ -2,15 +2,16 @@
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
 use clap::Args;
 use nearstore::Point;
+use nearstore::storage::vecfile::{NpyWriter, TexmexWriter};
 use serde_json::json;
 
-use super::{Format, npy, progress_bar};
+use super::{Format, progress_bar};
 use crate::remote::EndpointArgs;
 
 /// Options of `nearstore export`.
@@ -29,41 +30,65 @@ pub struct ExportArgs {
     pub format: Option<Format>,
 }
 
-fn write_points(
-    format: Format,
-    out: &mut BufWriter<File>,
-    points: &[Point],
-    matrix: &mut Vec<f32>,
-) -> anyhow::Result<()> {
-    for p in points {
-        match format {
-            Format::Jsonl => {
-                serde_json::to_writer(
-                    &mut *out,
-                    &json!({"id": p.id, "vector": p.vector, "payload": p.payload}),
-                )?;
-                out.write_all(b"\n")?;
-            }
-            Format::Csv => {
-                let vector = serde_json::to_string(&p.vector)?;
-                let payload = p
-                    .payload
-                    .as_ref()
-                    .map(|v| v.to_string())
-                    .unwrap_or_default();
-                let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
-                writeln!(out, "{},{},{}", p.id, quote(&vector), quote(&payload))?;
-            }
-            Format::Fvecs => {
-                out.write_all(&(p.vector.len() as u32).to_le_bytes())?;
-                for x in &p.vector {
-                    out.write_all(&x.to_le_bytes())?;
+/// Where points go: a text file (JSONL, CSV) or a vector file (the storage crate's writers).
+enum Sink {
+    Text(Format, BufWriter<File>),
+    Fvecs(TexmexWriter<f32>),
+    Npy(NpyWriter),
+}
+
+impl Sink {
+    fn create(format: Format, path: &Path, dim: usize) -> anyhow::Result<Sink> {
+        Ok(match format {
+            Format::Jsonl | Format::Csv => {
+                let file =
+                    File::create(path).with_context(|| format!("creating {}", path.display()))?;
+                let mut out = BufWriter::new(file);
+                if format == Format::Csv {
+                    writeln!(out, "id,vector,payload")?;
                 }
+                Sink::Text(format, out)
             }
-            Format::Npy => matrix.extend_from_slice(&p.vector),
-        }
+            Format::Fvecs => Sink::Fvecs(TexmexWriter::create(path)?),
+            Format::Npy => Sink::Npy(NpyWriter::create(path, dim)?),
+        })
     }
-    Ok(())
+
+    fn write(&mut self, points: &[Point]) -> anyhow::Result<()> {
+        for p in points {
+            match self {
+                Sink::Text(Format::Csv, out) => {
+                    let vector = serde_json::to_string(&p.vector)?;
+                    let payload = p
+                        .payload
+                        .as_ref()
+                        .map(|v| v.to_string())
+                        .unwrap_or_default();
+                    let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+                    writeln!(out, "{},{},{}", p.id, quote(&vector), quote(&payload))?;
+                }
+                Sink::Text(_, out) => {
+                    serde_json::to_writer(
+                        &mut *out,
+                        &json!({"id": p.id, "vector": p.vector, "payload": p.payload}),
+                    )?;
+                    out.write_all(b"\n")?;
+                }
+                Sink::Fvecs(w) => w.write_row(&p.vector)?,
+                Sink::Npy(w) => w.write_row(&p.vector)?,
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> anyhow::Result<()> {
+        match self {
+            Sink::Text(_, mut out) => out.flush()?,
+            Sink::Fvecs(w) => drop(w.finish()?),
+            Sink::Npy(w) => drop(w.finish()?),
+        }
+        Ok(())
+    }
 }
 
 /// Runs the export and prints its summary.
@@ -75,17 +100,11 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
         .with_context(|| format!("collection {:?} does not exist", args.collection))?;
     let started = Instant::now();
     let bar = progress_bar(info.points, "points");
-    let file =
-        File::create(&args.file).with_context(|| format!("creating {}", args.file.display()))?;
-    let mut out = BufWriter::new(file);
-    if format == Format::Csv {
-        writeln!(out, "id,vector,payload")?;
-    }
-    let mut matrix = Vec::new();
+    let mut sink = Sink::create(format, &args.file, info.dim)?;
     let (mut cursor, mut written) = (None, 0u64);
     loop {
         let (points, next_cursor) = endpoint.scroll(&args.collection, 5_000, cursor)?;
-        write_points(format, &mut out, &points, &mut matrix)?;
+        sink.write(&points)?;
         written += points.len() as u64;
         bar.set_position(written);
         match next_cursor {
@@ -93,10 +112,7 @@ pub fn run(args: &ExportArgs) -> anyhow::Result<()> {
             None => break,
         }
     }
-    if format == Format::Npy {
-        out.write_all(&npy::encode(info.dim, &matrix))?;
-    }
-    out.flush()?;
+    sink.finish()?;
     bar.finish_and_clear();
     println!(
         "exported {written} points of {:?} to {} ({:?}) in {:.1} s",

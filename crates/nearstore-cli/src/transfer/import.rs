@@ -10,7 +10,9 @@ use clap::Args;
 use nearstore::Point;
 use serde_json::{Map, Value};
 
-use super::{Format, npy, progress_bar};
+use nearstore::storage::vecfile::{VectorFormat, VectorReader};
+
+use super::{Format, progress_bar};
 use crate::remote::EndpointArgs;
 
 /// Options of `nearstore import`.
@@ -41,15 +43,16 @@ pub struct ImportArgs {
     pub batch: usize,
 }
 
-/// Where points come from: a row-oriented stream (JSONL, CSV) or a matrix (npy, fvecs).
+/// Where points come from: a row-oriented stream (JSONL, CSV) or vectors streamed from a
+/// vector file (npy, fvecs) through the storage crate's reader.
 enum Source {
     Jsonl(std::io::Lines<BufReader<CountingReader>>),
     Csv(csv::Reader<CountingReader>, csv::StringRecord),
-    Matrix {
-        cols: usize,
-        data: Vec<f32>,
+    Vectors {
+        reader: Box<VectorReader>,
+        rows: Option<u64>,
         payloads: Option<std::io::Lines<BufReader<File>>>,
-        next: usize,
+        next: u64,
     },
 }
 
@@ -165,7 +168,9 @@ impl Source {
                 count: count.clone(),
             })
         };
-        let matrix = |cols: usize, data: Vec<f32>| -> anyhow::Result<Source> {
+        let vectors = |format| -> anyhow::Result<Source> {
+            let mut reader = VectorReader::open(path, format)?;
+            let rows = reader.rows()?;
             let payloads = match &args.payloads {
                 Some(p) => Some(
                     BufReader::new(
@@ -175,9 +180,9 @@ impl Source {
                 ),
                 None => None,
             };
-            Ok(Source::Matrix {
-                cols,
-                data,
+            Ok(Source::Vectors {
+                reader: Box::new(reader),
+                rows,
                 payloads,
                 next: 0,
             })
@@ -189,26 +194,15 @@ impl Source {
                 let headers = r.headers().context("reading the CSV header")?.clone();
                 Ok(Source::Csv(r, headers))
             }
-            Format::Npy => {
-                let bytes =
-                    std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-                let m = npy::decode(&bytes).with_context(|| path.display().to_string())?;
-                matrix(m.cols, m.data)
-            }
-            Format::Fvecs => {
-                let rows = nearstore_testkit::read_fvecs(path)
-                    .with_context(|| path.display().to_string())?;
-                let cols = rows.dim;
-                let data: Vec<f32> = (0..rows.len()).flat_map(|i| rows.row(i).to_vec()).collect();
-                matrix(cols, data)
-            }
+            Format::Npy => vectors(VectorFormat::Npy),
+            Format::Fvecs => vectors(VectorFormat::Fvecs),
         }
     }
 
-    /// Rows in a matrix source (known up front).
-    fn rows(&self) -> Option<usize> {
+    /// Rows in a vector file (known up front from its header or length).
+    fn rows(&self) -> Option<u64> {
         match self {
-            Source::Matrix { cols, data, .. } => Some(data.len().checked_div(*cols).unwrap_or(0)),
+            Source::Vectors { rows, .. } => *rows,
             _ => None,
         }
     }
@@ -246,14 +240,17 @@ impl Source {
                     out.push(csv_point(headers, &rec, *line + 1)?);
                 }
             }
-            Source::Matrix {
-                cols,
-                data,
+            Source::Vectors {
+                reader,
                 payloads,
                 next,
+                ..
             } => {
-                let rows = data.len().checked_div(*cols).unwrap_or(0);
-                while out.len() < n && *next < rows {
+                while out.len() < n {
+                    let mut vector = Vec::new();
+                    if !reader.read_row(&mut vector)? {
+                        break;
+                    }
                     let i = *next;
                     let payload = match payloads {
                         Some(lines) => {
@@ -261,7 +258,7 @@ impl Source {
                                 .next()
                                 .with_context(|| {
                                     format!(
-                                        "the payload file has fewer lines than the {rows} vectors"
+                                        "the payload file has fewer lines than the vectors ({i})"
                                     )
                                 })?
                                 .context("reading the payload file")?;
@@ -271,15 +268,11 @@ impl Source {
                         }
                         None => None,
                     };
-                    let id = id_start.checked_add(i as u64).context("ids overflow u64")?;
-                    out.push(Point::new(
-                        id,
-                        data[i * *cols..(i + 1) * *cols].to_vec(),
-                        payload,
-                    ));
+                    let id = id_start.checked_add(i).context("ids overflow u64")?;
+                    out.push(Point::new(id, vector, payload));
                     *next += 1;
                 }
-                *line = *next;
+                *line = usize::try_from(*next).unwrap_or(usize::MAX);
             }
         }
         Ok(out)
@@ -293,7 +286,7 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
     let mut source = Source::open(args, format, &count)?;
     let file_bytes = std::fs::metadata(&args.file).map(|m| m.len()).unwrap_or(0);
     let bar = match source.rows() {
-        Some(rows) => progress_bar(rows as u64, "points"),
+        Some(rows) => progress_bar(rows, "points"),
         None => progress_bar(file_bytes, "bytes"),
     };
     let endpoint = args.endpoint.open()?;
@@ -302,7 +295,14 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
     let mut ready = false;
     let (mut imported, mut line) = (0u64, 0usize);
     loop {
-        let batch = source.next_batch(args.batch.max(1), args.id_start, &mut line)?;
+        let batch = source
+            .next_batch(args.batch.max(1), args.id_start, &mut line)
+            .with_context(|| {
+                format!(
+                    "reading {} ({imported} points imported before this)",
+                    args.file.display()
+                )
+            })?;
         let Some(first) = batch.first() else { break };
         if !ready {
             if endpoint.info(&args.collection)?.is_none() {

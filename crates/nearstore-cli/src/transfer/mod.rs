@@ -10,10 +10,13 @@
 //!   `--id-start + i`, and `--payloads FILE.jsonl` gives row `i` the object on line `i`.
 //!   Exporting to these writes vectors in ascending id order (ids and payloads are not kept:
 //!   use JSONL or CSV for a full copy).
+//!
+//! The vector files are read and written by `nearstore_storage::vecfile` (streamed, every
+//! length bounded, damage named by file and byte offset); this module only maps them to
+//! points. It must not depend on `nearstore-testkit`.
 
 pub mod export;
 pub mod import;
-pub mod npy;
 
 use std::path::Path;
 

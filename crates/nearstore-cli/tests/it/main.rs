@@ -262,6 +262,35 @@ fn import_and_export_round_trip_through_every_format() {
 }
 
 #[test]
+fn a_damaged_vector_file_is_an_error_naming_the_file_and_offset() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = vec![vec![1.0f32, 2.0], vec![3.0, 4.0], vec![5.0, 6.0]];
+    let fvecs = dir.path().join("cut.fvecs");
+    write_texmex(&fvecs, &rows, f32::to_le_bytes);
+    let mut bytes = std::fs::read(&fvecs).unwrap();
+    bytes.truncate(bytes.len() - 2);
+    std::fs::write(&fvecs, bytes).unwrap();
+    let out = nearstore()
+        .args([
+            "import".as_ref(),
+            fvecs.as_os_str(),
+            "-c".as_ref(),
+            "c".as_ref(),
+            "--data".as_ref(),
+            dir.path().join("db").as_os_str(),
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    // The third row's header is at byte 24 (two rows of 4 + 2 * 4 bytes before it).
+    assert!(
+        err.contains("cut.fvecs") && err.contains("at byte 24"),
+        "{err}"
+    );
+}
+
+#[test]
 fn a_bad_import_file_is_a_clear_error_naming_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let jsonl = dir.path().join("bad.jsonl");
