@@ -13,6 +13,7 @@ use parking_lot::Mutex;
 
 use super::arena::{collect_huge, reserve_huge};
 use super::rows::{Probe, ProbeKind, Rows};
+use super::visited::VisitedSet;
 use crate::quant::VectorSource;
 use crate::space::Space;
 
@@ -70,6 +71,12 @@ impl Graph {
     /// Sets the vector source linking reads exact vectors from (see [`Rows::links_exactly`]).
     pub fn set_exact_source(&mut self, source: Option<Arc<dyn VectorSource>>) {
         self.exact = source;
+    }
+
+    /// Dimension of the vectors.
+    #[inline]
+    pub fn dim(&self) -> usize {
+        self.dim
     }
 
     /// Slots (live, deleted or free).
@@ -259,6 +266,28 @@ impl Graph {
         let block = self.block(slot, level);
         let count = (block[0].load(Ordering::Acquire) as usize).min(block.len() - 1);
         out.extend(block[1..=count].iter().map(|a| a.load(Ordering::Relaxed)));
+    }
+
+    /// Copies into `out` (cleared first) the links of `slot` on `level` that `visited` has
+    /// not seen, marking them (one pass over the list instead of a copy and a filter).
+    #[inline]
+    pub fn unvisited_links_into(
+        &self,
+        slot: u32,
+        level: u8,
+        visited: &mut VisitedSet,
+        out: &mut Vec<u32>,
+    ) {
+        out.clear();
+        let block = self.block(slot, level);
+        let count = (block[0].load(Ordering::Acquire) as usize).min(block.len() - 1);
+        out.reserve(count);
+        for a in &block[1..=count] {
+            let n = a.load(Ordering::Relaxed);
+            if visited.insert(n) {
+                out.push(n);
+            }
+        }
     }
 
     /// Layer-0 in-degree of a slot.

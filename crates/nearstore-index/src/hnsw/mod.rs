@@ -18,6 +18,7 @@ mod graph;
 mod io;
 mod pool;
 mod rows;
+mod scorer;
 mod search;
 mod topk;
 mod train;

@@ -9,6 +9,7 @@
 
 use super::graph::Graph;
 use super::rows::Probe;
+use super::scorer::{Scorer, with_scorer};
 use super::search::score_unvisited;
 use super::topk::Near;
 use super::visited::VisitedSet;
@@ -100,6 +101,18 @@ pub(super) fn search_pool(
     level: u8,
     visited: &mut VisitedSet,
 ) -> Vec<Near<u32>> {
+    with_scorer!(g, q, |s| pool_search(g, s, entries, ef, level, visited))
+}
+
+/// [`search_pool`] with the scorer resolved.
+fn pool_search<S: Scorer>(
+    g: &Graph,
+    s: &S,
+    entries: &[Near<u32>],
+    ef: usize,
+    level: u8,
+    visited: &mut VisitedSet,
+) -> Vec<Near<u32>> {
     let mut pool = Pool::new(ef.max(1));
     for e in entries {
         if visited.insert(e.id) && pool.admits(e.dist) {
@@ -113,7 +126,7 @@ pub(super) fn search_pool(
         if let Some(n) = pool.peek_next() {
             g.prefetch_links(n, level);
         }
-        score_unvisited(g, q, c, level, visited, &mut links, |n, d| {
+        score_unvisited(g, s, c, level, visited, &mut links, |n, d| {
             if pool.admits(d) {
                 pool.insert(d, n);
             }

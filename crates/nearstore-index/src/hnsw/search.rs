@@ -14,6 +14,7 @@ use super::graph::Graph;
 use super::pool::search_pool;
 use super::rows::Probe;
 use super::rows::Rows;
+use super::scorer::{AnyRows, Scorer};
 use super::topk::Near;
 use super::visited::VisitedSet;
 use super::{HnswIndex, SearchQuality};
@@ -84,27 +85,25 @@ pub(super) fn descend(
 /// Expands `node` on `level`: scores each neighbour not visited yet (marking it visited)
 /// and hands `(neighbour, distance)` to `each`. Memory latency is hidden by prefetching the
 /// first lines of every such neighbour up front and whole vectors a few ahead.
-#[allow(clippy::too_many_arguments)]
 #[inline]
-pub(super) fn score_unvisited(
+pub(super) fn score_unvisited<S: Scorer>(
     g: &Graph,
-    q: &Probe<'_>,
+    s: &S,
     node: u32,
     level: u8,
     visited: &mut VisitedSet,
     links: &mut Vec<u32>,
     mut each: impl FnMut(u32, f32),
 ) {
-    g.links_into(node, level, links);
-    links.retain(|&n| visited.insert(n));
+    g.unvisited_links_into(node, level, visited, links);
     for &n in links.iter() {
-        g.prefetch(n, false);
+        s.prefetch(n, false);
     }
     for (i, &n) in links.iter().enumerate() {
         if let Some(&ahead) = links.get(i + PREFETCH_AHEAD) {
-            g.prefetch(ahead, true);
+            s.prefetch(ahead, true);
         }
-        each(n, g.distance(q, n));
+        each(n, s.distance(n));
     }
 }
 
@@ -137,11 +136,12 @@ pub(super) fn search_layer(
         results.pop();
     }
     let mut links = Vec::with_capacity(g.max_links(level));
+    let scorer = AnyRows { g, q };
     while let Some(Reverse(c)) = candidates.pop() {
         if results.len() >= ef && results.peek().is_some_and(|w| c.dist > w.dist) {
             break;
         }
-        score_unvisited(g, q, c.id, level, visited, &mut links, |n, d| {
+        score_unvisited(g, &scorer, c.id, level, visited, &mut links, |n, d| {
             let worst = results.peek().map_or(f32::INFINITY, |w| w.dist);
             if results.len() < ef || d < worst {
                 let near = Near { dist: d, id: n };
