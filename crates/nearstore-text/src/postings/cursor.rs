@@ -333,12 +333,15 @@ impl<'a> PostingCursor<'a> {
                 f(self.docs[i], self.tfs[i], self.lens[i]);
                 i += 1;
             }
-            self.postings_scanned += (i - start) as u64;
+            // Counted like `next`: each entry landed on once (the first one was, when the
+            // cursor got there).
             if i < self.len {
+                self.postings_scanned += (i - start) as u64;
                 self.idx = i;
                 self.doc = self.docs[i];
                 return;
             }
+            self.postings_scanned += (i - start).saturating_sub(1) as u64;
             self.advance_past_block();
         }
     }

@@ -26,8 +26,8 @@ use crate::segment::Segment;
 /// Most documents one window spans.
 const WINDOW: u32 = 4096;
 
-/// Windows between two calls of the caller's stop check.
-const STOP_STRIDE: u32 = 64;
+/// Work (documents scored plus windows) between two calls of the caller's stop check.
+const STOP_STRIDE: usize = 1024;
 
 /// Accumulators reused across segments of one search.
 #[derive(Debug)]
@@ -51,7 +51,8 @@ impl Default for Scratch {
 }
 
 /// Searches `segment` for a plain query (`query.plain`) into `top`; returns `false` when
-/// `stop` said to stop, leaving `top` partial.
+/// `stop` said to stop (checked every [`STOP_STRIDE`] documents or windows), leaving `top`
+/// partial.
 pub(crate) fn search_segment(
     query: &PreparedQuery,
     segment: &Segment,
@@ -78,11 +79,14 @@ pub(crate) fn search_segment(
         touched,
         bounds,
     } = scratch;
-    let mut windows = 0u32;
+    let mut work = 0usize;
     loop {
-        windows = windows.wrapping_add(1);
-        if windows.is_multiple_of(STOP_STRIDE) && stop() {
-            return false;
+        work += 1;
+        if work >= STOP_STRIDE {
+            work = 0;
+            if stop() {
+                return false;
+            }
         }
         let base = cursors
             .iter()
@@ -145,6 +149,7 @@ pub(crate) fn search_segment(
             }
             top.offer(score, id);
         }
+        work += touched.len();
         touched.clear();
     }
     for (cursor, _) in &cursors {
