@@ -1,5 +1,6 @@
 //! NearStore's full-text search: analyzers, a BM25 inverted index over compressed posting
-//! blocks, and top-k by block-max WAND, with filters, phrases and required/excluded terms.
+//! blocks, and top-k by window scoring (plain keyword queries) or block-max WAND, with
+//! filters, phrases and required/excluded terms.
 //!
 //! # What this crate owns
 //!

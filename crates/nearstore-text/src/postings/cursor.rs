@@ -66,6 +66,9 @@ pub(crate) struct PostingCursor<'a> {
     /// Where the positions of entry `.0` of the decoded block start in the frozen position
     /// stream (so reading positions entry after entry is linear, not quadratic).
     pos_mark: std::cell::Cell<(usize, usize)>,
+    /// The cursor stands lazily on block `block` (not decoded yet) and `doc` is only a lower
+    /// bound of its next entry (see [`PostingCursor::advance_lazy`]).
+    pending: bool,
     /// Blocks decoded so far.
     pub(crate) blocks_decoded: u64,
     /// Blocks passed over by shallow seeks without decoding.
@@ -99,6 +102,7 @@ impl<'a> PostingCursor<'a> {
             tfs: [0; BLOCK_LEN],
             lens: [0; BLOCK_LEN],
             pos_mark: std::cell::Cell::new((0, 0)),
+            pending: false,
             blocks_decoded: 0,
             blocks_skipped: 0,
             postings_scanned: 0,
@@ -114,6 +118,7 @@ impl<'a> PostingCursor<'a> {
 
     /// Decodes block `b` and lands on its first entry (or ends the list).
     fn load(&mut self, b: usize) {
+        self.pending = false;
         self.block = b;
         self.decoded = b;
         self.idx = 0;
@@ -233,6 +238,130 @@ impl<'a> PostingCursor<'a> {
             self.doc = self.docs[self.idx];
         } else {
             self.load(self.decoded + 1);
+        }
+    }
+
+    /// The bound summary of the block the cursor stands on (decoded or lazily), with its
+    /// index; `None` when exhausted.
+    #[inline]
+    pub(crate) fn current_block(&self) -> Option<(usize, &'a BlockMeta)> {
+        let b = if self.pending {
+            self.block
+        } else {
+            self.decoded
+        };
+        if self.doc == END_DOC {
+            return None;
+        }
+        self.blocks.get(b).map(|meta| (b, meta))
+    }
+
+    /// Moves to the first entry `>= target`, decoding nothing: inside the decoded block it
+    /// steps there; past it, only the block pointer moves and the cursor becomes lazy (its
+    /// `doc()` is then a lower bound of the next entry until [`PostingCursor::materialize`]).
+    /// For the window scorer, which never reads `tf()` of a lazy cursor.
+    pub(crate) fn advance_lazy(&mut self, target: u32) {
+        if self.doc >= target || self.doc == END_DOC {
+            return;
+        }
+        if !self.pending {
+            if self
+                .blocks
+                .get(self.decoded)
+                .is_some_and(|m| m.last_doc >= target)
+            {
+                let rest = &self.docs[self.idx..self.len];
+                self.idx += rest.partition_point(|&d| d < target);
+                self.postings_scanned += 1;
+                if self.idx < self.len {
+                    self.doc = self.docs[self.idx];
+                    return;
+                }
+            }
+            // Leaving the decoded block: the shallow seek below counts it as skipped.
+            self.block = self.decoded;
+            self.blocks_skipped = self.blocks_skipped.saturating_sub(1);
+        }
+        match self.shallow_seek(target) {
+            Some(b) => {
+                self.pending = true;
+                let after_previous = match b.checked_sub(1).and_then(|p| self.blocks.get(p)) {
+                    Some(prev) => prev.last_doc.saturating_add(1),
+                    None => 0,
+                };
+                self.doc = target.max(after_previous);
+            }
+            None => {
+                self.pending = false;
+                self.block = self.blocks.len();
+                self.decoded = self.block;
+                self.len = 0;
+                self.doc = END_DOC;
+            }
+        }
+    }
+
+    /// Decodes the block a lazy cursor stands on and lands on its first entry `>=` the
+    /// target it was advanced to; a decoded cursor is unchanged.
+    pub(crate) fn materialize(&mut self) {
+        if !self.pending {
+            return;
+        }
+        let target = self.doc;
+        self.load(self.block);
+        if self.doc < target {
+            let rest = &self.docs[self.idx..self.len];
+            self.idx += rest.partition_point(|&d| d < target);
+            if self.idx < self.len {
+                self.doc = self.docs[self.idx];
+            } else {
+                // Cannot happen for a block chosen by its last document; end the block safely.
+                self.advance_past_block();
+            }
+        }
+    }
+
+    /// Calls `f(doc, tf, field_len)` for every entry before `end`, in order; afterwards the
+    /// cursor stands on the first entry `>= end`, lazily when that is in a later block.
+    #[inline]
+    pub(crate) fn drain_before(&mut self, end: u32, mut f: impl FnMut(u32, u32, u32)) {
+        while self.doc < end {
+            self.materialize();
+            let start = self.idx;
+            let mut i = start;
+            while i < self.len && self.docs[i] < end {
+                f(self.docs[i], self.tfs[i], self.lens[i]);
+                i += 1;
+            }
+            // Counted like `next`: each entry landed on once (the first one was, when the
+            // cursor got there).
+            if i < self.len {
+                self.postings_scanned += (i - start) as u64;
+                self.idx = i;
+                self.doc = self.docs[i];
+                return;
+            }
+            self.postings_scanned += (i - start).saturating_sub(1) as u64;
+            self.advance_past_block();
+        }
+    }
+
+    /// Leaves the decoded block: lazily onto the next one, or to the end.
+    fn advance_past_block(&mut self) {
+        let next = self.decoded + 1;
+        match (self.blocks.get(self.decoded), self.blocks.get(next)) {
+            (Some(done), Some(_)) => {
+                self.block = next;
+                self.pending = true;
+                self.doc = done.last_doc.saturating_add(1);
+            }
+            _ => {
+                self.pending = false;
+                self.block = self.blocks.len();
+                self.decoded = self.block;
+                self.len = 0;
+                self.doc = END_DOC;
+            }
         }
     }
 

@@ -1,6 +1,7 @@
 //! Search: a parsed query is resolved against the index's vocabulary and live statistics into
 //! a prepared query (BM25 constants per term, clauses over term slots), then every segment is
-//! searched by block-max WAND into one shared top-k window.
+//! searched into one shared top-k window: plain disjunctions (optional words only) by window
+//! scoring with block bounds (`window.rs`), everything else by block-max WAND (`wand.rs`).
 //!
 //! Semantics (documented once, here): a document matches when it satisfies every `+` clause,
 //! no `-` clause, and, if the query has no `+` clause, at least one optional clause. A word
@@ -15,6 +16,7 @@
 mod collector;
 mod filter;
 mod wand;
+mod window;
 
 pub use collector::TextHit;
 pub use filter::{FilterFn, TextFilter};
@@ -152,22 +154,31 @@ impl TextIndex {
         };
         let mut top = TopK::new(k);
         let mut scratch = wand::Scratch::default();
+        let mut window_scratch = prepared.plain.then(window::Scratch::default);
         for segment in &self.segments {
             if segment.live_count() == 0 {
                 continue;
             }
             output.stats.segments += 1;
-            if stop()
-                || !wand::search_segment(
+            if stop() {
+                return Ok(None);
+            }
+            let stats = &mut output.stats;
+            let completed = match window_scratch.as_mut() {
+                Some(ws) => {
+                    window::search_segment(&prepared, segment, filter, &mut top, stats, ws, stop)
+                }
+                None => wand::search_segment(
                     &prepared,
                     segment,
                     filter,
                     &mut top,
-                    &mut output.stats,
+                    stats,
                     &mut scratch,
                     stop,
-                )
-            {
+                ),
+            };
+            if !completed {
                 return Ok(None);
             }
         }

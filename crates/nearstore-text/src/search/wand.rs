@@ -1,4 +1,5 @@
-//! Block-max WAND over one segment.
+//! Block-max WAND over one segment, for every query that is not a plain disjunction (those
+//! go to `window.rs`): required and excluded clauses, phrases.
 //!
 //! Cursors (one per positive query term present in the segment) are kept sorted by current
 //! document. The pivot is the first cursor at which the sum of the terms' list-wide score

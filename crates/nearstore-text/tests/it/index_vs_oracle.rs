@@ -246,3 +246,52 @@ fn pruning_skips_blocks_on_a_large_corpus() -> anyhow::Result<()> {
     assert!(out.stats.documents_scored < 20_000, "{:?}", out.stats);
     Ok(())
 }
+
+/// A corpus of `n` documents long enough for posting lists of many blocks (so the window
+/// scorer's block bounds, lazy skips and several windows per segment are exercised), then
+/// deletes of every `delete_every`-th id from `delete_from` on.
+fn large_corpus() -> impl Strategy<Value = (Vec<String>, usize, usize)> {
+    (300usize..2500).prop_flat_map(|n| (prop::collection::vec(text(), n), 1usize..50, 0usize..n))
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn plain_queries_over_multi_block_lists_equal_the_oracle(
+        (texts, delete_every, delete_from) in large_corpus(),
+        seal_docs in prop::sample::select(vec![150usize, 700, 100_000]),
+        merge in any::<bool>(),
+        queries in prop::collection::vec(prop::collection::vec(prop::sample::select(WORDS.to_vec()), 1..4), 1..6),
+        k in 1usize..12,
+        filter_bits in any::<u64>(),
+    ) {
+        let mut ops: Vec<Op> = texts
+            .iter()
+            .enumerate()
+            .map(|(id, t)| Op::Upsert(id as u64, vec![t.clone()]))
+            .collect();
+        ops.extend((delete_from..texts.len()).step_by(delete_every).map(|id| Op::Delete(id as u64)));
+        if merge {
+            ops.push(Op::Merge);
+        }
+        let (index, oracle) = apply(&ops, &[], seal_docs);
+        // Every id whose low 6 bits are set in `filter_bits`.
+        let filter: RoaringTreemap = (0..texts.len() as u64)
+            .filter(|i| filter_bits >> (i % 64) & 1 == 1)
+            .collect();
+        for words in &queries {
+            let q: Vec<GenClause> = words
+                .iter()
+                .map(|w| GenClause {
+                    occur: 0,
+                    field: None,
+                    words: vec![(*w).to_owned()],
+                    phrase: false,
+                })
+                .collect();
+            check(&index, &oracle, &q, &[], k, None)?;
+            check(&index, &oracle, &q, &[], k, Some(&filter))?;
+        }
+    }
+}
