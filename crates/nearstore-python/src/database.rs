@@ -167,8 +167,12 @@ impl PyDatabase {
     /// and ``flush()`` checkpoints), ``max_payload_bytes``, ``storage_mode`` (``"full"``),
     /// ``text`` (full-text indexing of payloads: ``True``, the default, indexes every string
     /// leaf as one field ``"_all"``; ``False`` turns it off; a field name or a list of them
-    /// indexes those payload paths; see ``Collection.create_text_index``).
-    /// Unknown options raise ``InvalidArgument``; an existing name ``AlreadyExists``.
+    /// indexes those payload paths; see ``Collection.create_text_index``), ``sparse`` (the
+    /// sparse vector names: ``None``, any name, the default; a list of names; or ``{name:
+    /// {"modifier": "idf"}}``), ``vectors`` (named dense vectors besides the default one:
+    /// ``{name: {"dim": n, "metric": ..., "m": ..., "ef_construction": ..., "ef_search":
+    /// ..., "seed": ..., "storage_mode": "full"}}`` or ``{name: dim}``; what a named vector
+    /// leaves out is the collection's). Unknown options raise ``InvalidArgument``; an existing name ``AlreadyExists``.
     #[pyo3(signature = (name, dim, metric = "cosine", **options))]
     fn create_collection(
         &self,
