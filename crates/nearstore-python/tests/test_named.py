@@ -359,3 +359,13 @@ def test_bad_using_queries_are_refused_naming_the_vector(named, rng):
         c.search(q, dense={"image": q})
     with pytest.raises(nearstore.InvalidArgument, match="dict"):
         c.query(dense=[q])
+
+
+def test_the_query_language_searches_a_named_vector_like_using(db, named, rng):
+    c, _ = named
+    q = rng.normal(size=IMAGE_DIM).astype(np.float32)
+    hits = c.search(q, 5, using="image", quality="perfect")
+    rows = db.execute(
+        "SELECT id FROM docs WHERE image NEAR $v LIMIT 5 WITH (mode = 'perfect')", {"v": q}
+    )
+    assert [r["id"] for r in rows] == [h["id"] for h in hits]
