@@ -30,7 +30,7 @@ pub(crate) fn request_options(
     if let Some(d) = rest.get_item("dense")? {
         rest.del_item("dense")?;
         if !d.is_none() {
-            for (name, v) in named::vector_map(&d, "dense")? {
+            for (name, v) in named::vector_map(&d, "dense", None)? {
                 legs.push(Leg::dense(&name, &v));
             }
         }

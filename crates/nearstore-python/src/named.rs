@@ -57,11 +57,12 @@ fn name_of(key: &Bound<'_, PyAny>, what: &str) -> PyResult<String> {
     key.extract()
 }
 
-/// `{name: vector}` (a query's dense legs, or one point's vectors): each read as a 1-D
-/// vector, named ones (not `""`) checked finite.
+/// `{name: vector}` (a query's dense legs, or the vectors of the point `point`): each read
+/// as a 1-D vector, named ones (not `""`) checked finite.
 pub(crate) fn vector_map(
     obj: &Bound<'_, PyAny>,
     what: &str,
+    point: Option<u64>,
 ) -> PyResult<BTreeMap<String, Vec<f32>>> {
     let py = obj.py();
     let d = obj.cast::<PyDict>().map_err(|_| {
@@ -81,7 +82,10 @@ pub(crate) fn vector_map(
         let label = format!("{what}[{name:?}]");
         let v = vectors::vector(&v, &label)?;
         if !name.is_empty() {
-            check_finite(py, &v, &format!("vector {name:?} ({label})"))?;
+            let of_point = point
+                .map(|id| format!(" of point {id}"))
+                .unwrap_or_default();
+            check_finite(py, &v, &format!("vector {name:?}{of_point} ({label})"))?;
         }
         out.insert(name, v);
     }
@@ -136,14 +140,14 @@ pub(crate) fn point_vectors(
         if len != n {
             return Err(errors::invalid(py, format!("{n} ids but {len} vectors")));
         }
-        for i in 0..n {
+        for (i, &id) in ids.iter().enumerate() {
             let item = seq.get_item(i)?;
             let label = format!("{what}[{i}]");
             if item.is_none() {
                 continue;
             }
             if item.is_instance_of::<PyDict>() {
-                for (name, v) in vector_map(&item, &label)? {
+                for (name, v) in vector_map(&item, &label, Some(id))? {
                     if name.is_empty() {
                         out.default[i] = Some(v);
                     } else {

@@ -323,7 +323,7 @@ def test_bad_named_vectors_are_refused_naming_the_vector(named, rng):
         ({**good, 7: vectors["alt"][:2]}, nearstore.InvalidArgument, "names must be strings"),
         ({**good, "alt": "xy"}, nearstore.InvalidArgument, "2-D numpy array or a list"),
         ([{"": vectors[""][0], "image": [np.inf] * 5}, vectors[""][1]], nearstore.InvalidArgument,
-         r'vector "image" \(vectors\[0\]\["image"\]\) has a non-finite'),
+         r'vector "image" of point 0 \(vectors\[0\]\["image"\]\) has a non-finite'),
         ([{"": vectors[""][0]}], nearstore.InvalidArgument, "2 ids but 1 vectors"),
     ]
     for points, error, message in cases:
