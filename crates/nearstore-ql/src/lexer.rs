@@ -61,7 +61,7 @@ impl Lexer<'_> {
             let start = self.pos;
             if c.is_whitespace() {
                 self.pos += c.len_utf8();
-            } else if c == '-' && self.peek_second() == Some('-') {
+            } else if c == '-' && self.peek_second() == Some('-') && !self.at_pattern_dashes() {
                 self.skip_comment();
             } else if is_identifier_start(c) {
                 let word = self.take_while(is_identifier_continue).to_string();
@@ -101,6 +101,20 @@ impl Lexer<'_> {
             self.pos += c.len_utf8();
         }
         &self.source[start..self.pos]
+    }
+
+    /// At a `--` that is a graph pattern's bracketless relationship rather than a comment:
+    /// `-->` (an arrow: `(a)-->(b)`), or `--(` written right after `)` or `<` (`(a)--(b)`,
+    /// `(a)<--(b)`). A comment anywhere else is unaffected.
+    fn at_pattern_dashes(&self) -> bool {
+        let rest = &self.source.as_bytes()[self.pos..];
+        if rest.get(2) == Some(&b'>') {
+            return true;
+        }
+        let after_node_or_lt = self.tokens.last().is_some_and(|t| {
+            t.span.end == self.pos && matches!(t.kind, TokenKind::RParen | TokenKind::Lt)
+        });
+        after_node_or_lt && rest.get(2) == Some(&b'(')
     }
 
     fn skip_comment(&mut self) {
@@ -277,6 +291,23 @@ mod tests {
         assert_eq!((e.column, e.length), (8, 1));
         assert!(e.message.contains("unterminated string"));
         assert!(tokenize("'it''").is_err());
+    }
+
+    #[test]
+    fn bracketless_relationships_are_dashes_not_comments() {
+        let dashes = |text: &str| {
+            kinds(text)
+                .into_iter()
+                .filter(|k| matches!(k, TokenKind::Minus))
+                .count()
+        };
+        assert_eq!(dashes("(a)-->(b)"), 2);
+        assert_eq!(dashes("(a) --> (b)"), 2);
+        assert_eq!(dashes("(a)<--(b)"), 2);
+        assert_eq!(dashes("(a)--(b)"), 2);
+        // Elsewhere `--` still starts a comment, `(` after it included.
+        assert_eq!(kinds("a --(b)"), vec![word("a"), TokenKind::Eof]);
+        assert_eq!(kinds("f(x) -- (note)"), kinds("f(x)"));
     }
 
     #[test]

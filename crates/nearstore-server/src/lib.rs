@@ -80,7 +80,8 @@
 //! `PUT /collections/{name}/index` (keyword, integer,
 //! float, bool, and `text`: a full-text index, see `qdrant::text_index`),
 //! `DELETE /collections/{name}/index/{field}`, `POST .../points/batch` (upsert and delete
-//! operations in order), `POST .../points/recommend[/batch]` (average_vector strategy),
+//! operations in order), `POST .../points/recommend[/batch]` and the Query API's
+//! `{"recommend": ..}` (average_vector strategy), scroll `order_by`,
 //! `PATCH /collections/{name}` (only the search-time `hnsw_config.ef`, a NearStore
 //! extension; other changes 400), with Qdrant's envelopes. `with_payload` lists take
 //! dotted paths. Integer and UUID ids (UUIDs map to ids with the top bit set; the original

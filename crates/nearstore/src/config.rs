@@ -81,6 +81,14 @@ pub struct CollectionConfig {
     /// own dimension, metric and HNSW parameters; a point may omit any of them (default:
     /// none). Fixed at creation.
     pub vectors: BTreeMap<String, VectorSpaceConfig>,
+    /// Whether the collection has the default (unnamed) dense vector space `dim`, `metric`,
+    /// `hnsw` (`true`, the default). `false`: only the named vectors of
+    /// [`CollectionConfig::vectors`] (Qdrant's `vectors: {name: {...}}` collections), or no
+    /// vector at all (a payload-only collection); `dim`, `metric` and `hnsw` are then unused,
+    /// a point must not carry a default vector and a search on it is refused with
+    /// [`crate::Error::NoDefaultVector`]. Fixed at creation; see
+    /// [`CollectionConfig::default_space`].
+    pub default_vector: bool,
 }
 
 impl CollectionConfig {
@@ -96,7 +104,28 @@ impl CollectionConfig {
             text: Some(TextIndexConfig::default()),
             sparse: None,
             vectors: BTreeMap::new(),
+            default_vector: true,
         }
+    }
+
+    /// A collection without the default (unnamed) vector space: add named dense vectors
+    /// with [`CollectionConfig::with_vector`] and sparse ones with
+    /// [`CollectionConfig::with_sparse_vectors`]; with neither it holds payloads only.
+    pub fn without_default_vector() -> Self {
+        CollectionConfig {
+            default_vector: false,
+            // Unused; a valid placeholder so the (empty) default store can exist on disk.
+            ..CollectionConfig::new(1, DistanceMetric::Cosine)
+        }
+    }
+
+    /// The default (unnamed) vector space, `None` when the collection has none.
+    pub fn default_space(&self) -> Option<VectorSpaceConfig> {
+        self.default_vector.then_some(VectorSpaceConfig {
+            dim: self.dim,
+            metric: self.metric,
+            hnsw: self.hnsw,
+        })
     }
 
     /// The same configuration with the named dense vector `name`.
@@ -194,6 +223,18 @@ pub(crate) struct ConfigRecord {
     /// Absent in manifests written before named vectors: none.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     vectors: BTreeMap<String, SpaceRecord>,
+    /// Absent in manifests written before collections without a default vector: `true`.
+    #[serde(default = "default_true", skip_serializing_if = "is_true")]
+    default_vector: bool,
+}
+
+fn default_true() -> bool {
+    true
+}
+
+/// serde's `skip_serializing_if` passes a reference.
+fn is_true(b: &bool) -> bool {
+    *b
 }
 
 /// The persisted form of a [`VectorSpaceConfig`].
@@ -254,6 +295,7 @@ impl From<&CollectionConfig> for ConfigRecord {
                 .iter()
                 .map(|(n, v)| (n.clone(), v.into()))
                 .collect(),
+            default_vector: c.default_vector,
         }
     }
 }
@@ -279,6 +321,7 @@ impl From<&ConfigRecord> for CollectionConfig {
                 .iter()
                 .map(|(n, v)| (n.clone(), v.into()))
                 .collect(),
+            default_vector: r.default_vector,
         }
     }
 }
@@ -302,6 +345,16 @@ mod tests {
         let json = serde_json::to_string(&ConfigRecord::from(&c)).unwrap();
         let back: ConfigRecord = serde_json::from_str(&json).unwrap();
         assert_eq!(CollectionConfig::from(&back), c);
+        // Written only when false, so older builds' manifests keep their bytes.
+        assert!(!json.contains("default_vector"), "{json}");
+        let named_only = CollectionConfig::without_default_vector()
+            .with_vector("image", VectorSpaceConfig::new(3, DistanceMetric::Cosine));
+        let json = serde_json::to_string(&ConfigRecord::from(&named_only)).unwrap();
+        assert!(json.contains("\"default_vector\":false"), "{json}");
+        let back: ConfigRecord = serde_json::from_str(&json).unwrap();
+        assert_eq!(CollectionConfig::from(&back), named_only);
+        assert_eq!(named_only.default_space(), None);
+        assert_eq!(c.default_space().map(|s| s.dim), Some(7));
     }
 
     #[test]

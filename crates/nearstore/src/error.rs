@@ -159,6 +159,24 @@ pub enum Error {
         /// The name asked for.
         name: String,
     },
+    /// A search on, or a point carrying, the default (unnamed) vector in a collection
+    /// created without one ([`crate::CollectionConfig::without_default_vector`]).
+    #[error(
+        "collection {collection} has no default vector: name one of its vectors (or create \
+         it with a default vector)"
+    )]
+    NoDefaultVector {
+        /// The collection.
+        collection: String,
+    },
+    /// A write names a point the collection does not hold.
+    #[error("collection {collection} has no point {id}")]
+    PointNotFound {
+        /// The collection.
+        collection: String,
+        /// The id asked for.
+        id: u64,
+    },
 }
 
 impl Error {
@@ -173,7 +191,9 @@ impl Error {
             | Error::Unsupported(_)
             | Error::NoTextIndex { .. }
             | Error::UnknownVector { .. }
+            | Error::NoDefaultVector { .. }
             | Error::Distance(_) => ErrorKind::InvalidArgument,
+            Error::PointNotFound { .. } => ErrorKind::NotFound,
             Error::Text(e) => match e {
                 nearstore_text::Error::Corrupt { .. }
                 | nearstore_text::Error::UnsupportedVersion { .. } => ErrorKind::Corruption,

@@ -35,7 +35,8 @@ mod request;
 pub mod verify;
 
 pub use collection::{
-    MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector, TextIndexInfo, VectorCollection,
+    MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector, PointVectors, TextIndexInfo,
+    VectorCollection,
 };
 pub use config::{
     CollectionConfig, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION, MAX_VECTOR_NAME_BYTES, StorageMode,

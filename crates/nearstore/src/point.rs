@@ -11,8 +11,9 @@ use serde_json::Value;
 pub struct Point {
     /// The point's id (unique within its collection).
     pub id: u64,
-    /// Its vector. Empty in results that were asked not to carry vectors (and then left out
-    /// of the JSON form).
+    /// Its default (unnamed) vector; empty when the point has none (a point may carry only
+    /// named or sparse vectors, or only a payload) and in results that were asked not to
+    /// carry vectors (and then left out of the JSON form).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub vector: Vec<f32>,
     /// Its payload, if it has one (and results were asked to carry payloads).
@@ -40,6 +41,12 @@ impl Point {
             sparse: BTreeMap::new(),
             vectors: BTreeMap::new(),
         }
+    }
+
+    /// A point without the default vector (give it named or sparse vectors with
+    /// [`Point::with_vector`] and [`Point::with_sparse`], or only a payload).
+    pub fn without_vector(id: u64, payload: Option<Value>) -> Self {
+        Point::new(id, Vec::new(), payload)
     }
 
     /// The same point carrying the named dense vector `vector` under `name`.

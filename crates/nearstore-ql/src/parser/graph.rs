@@ -5,7 +5,7 @@ use crate::ast::{
     Direction, GraphPattern, Hop, HopRange, MatchQuery, NodePattern, OptionList,
     RelationshipPattern, SelectItem, Statement,
 };
-use crate::token::TokenKind;
+use crate::token::{Span, TokenKind};
 
 impl Parser<'_> {
     /// `MATCH pattern [WHERE cond] RETURN items [ORDER BY ...] [LIMIT n]`.
@@ -123,8 +123,19 @@ impl Parser<'_> {
         })
     }
 
-    /// After the leading `-` (or `<-`): `[alias:T1|T2*min..max {k: v}]` then `->` or `-`.
+    /// After the leading `-` (or `<-`): `[alias:T1|T2*min..max {k: v}]` then `->` or `-`;
+    /// or, bracketless, `->` / `-` alone (`(a)-->(b)`, `(a)<--(b)`, `(a)--(b)`: any type).
     fn relationship_pattern(&mut self, incoming: bool) -> Result<RelationshipPattern> {
+        if self.eat(&TokenKind::Minus) {
+            return Ok(RelationshipPattern {
+                alias: None,
+                types: Vec::new(),
+                direction: self.direction_after_dash(incoming),
+                length: None,
+                properties: Vec::new(),
+            });
+        }
+        self.note("`-`");
         self.expect(&TokenKind::LBracket)?;
         let alias = if self.at_name() {
             Some(self.name()?)
@@ -146,13 +157,7 @@ impl Parser<'_> {
         let properties = self.property_map()?;
         self.expect(&TokenKind::RBracket)?;
         self.expect(&TokenKind::Minus)?;
-        let direction = if incoming {
-            Direction::Incoming
-        } else if self.eat(&TokenKind::Gt) {
-            Direction::Outgoing
-        } else {
-            Direction::Undirected
-        };
+        let direction = self.direction_after_dash(incoming);
         Ok(RelationshipPattern {
             alias,
             types,
@@ -162,14 +167,42 @@ impl Parser<'_> {
         })
     }
 
-    /// After `*`: nothing, `n`, `n..`, `..m` or `n..m`.
+    /// The direction once a relationship's closing `-` is read: `<-...-` is incoming,
+    /// `-...->` outgoing, `-...-` undirected.
+    fn direction_after_dash(&mut self, incoming: bool) -> Direction {
+        if incoming {
+            Direction::Incoming
+        } else if self.eat(&TokenKind::Gt) {
+            Direction::Outgoing
+        } else {
+            self.note("`>`");
+            Direction::Undirected
+        }
+    }
+
+    /// After `*`: nothing, `n`, `n..`, `..m` or `n..m`; a minimum above the maximum is an
+    /// error here, where it is written.
     fn hop_range(&mut self) -> Result<HopRange> {
+        let start = self.span();
         let min = self.hop_count()?;
         if self.eat(&TokenKind::DotDot) {
-            return Ok(HopRange {
-                min,
-                max: self.hop_count()?,
-            });
+            let max = self.hop_count()?;
+            if let (Some(lo), Some(hi)) = (min, max) {
+                if lo > hi {
+                    let end = self
+                        .tokens
+                        .get(self.pos.saturating_sub(1))
+                        .map_or(start, |t| t.span);
+                    return Err(self.invalid(
+                        format!("hop range *{lo}..{hi}: the minimum is above the maximum"),
+                        Span {
+                            start: start.start,
+                            end: end.end,
+                        },
+                    ));
+                }
+            }
+            return Ok(HopRange { min, max });
         }
         Ok(HopRange { min, max: min })
     }

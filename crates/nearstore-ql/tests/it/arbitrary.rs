@@ -295,9 +295,15 @@ fn node_pattern(depth: u32) -> impl Strategy<Value = NodePattern> {
         )
 }
 
+/// Ranges the parser accepts: a minimum above the maximum is refused where written.
 fn hop_range() -> impl Strategy<Value = HopRange> {
-    (option::of(any::<u32>()), option::of(any::<u32>()))
-        .prop_map(|(min, max)| HopRange { min, max })
+    (option::of(any::<u32>()), option::of(any::<u32>())).prop_map(|(min, max)| match (min, max) {
+        (Some(lo), Some(hi)) if lo > hi => HopRange {
+            min: Some(hi),
+            max: Some(lo),
+        },
+        _ => HopRange { min, max },
+    })
 }
 
 fn relationship(depth: u32) -> impl Strategy<Value = RelationshipPattern> {

@@ -443,3 +443,38 @@ fn similarity_with_arguments_is_a_return_item() {
             if args.field == path(&["b", "embedding"]) && s == "s"
     ));
 }
+
+#[test]
+fn bracketless_relationships_mean_any_type_in_their_direction() {
+    let bracketless = match_query("MATCH (a)-->(b)<--(c)--(d) RETURN a");
+    let bracketed = match_query("MATCH (a)-[]->(b)<-[]-(c)-[]-(d) RETURN a");
+    assert_eq!(bracketless.pattern, bracketed.pattern);
+    let directions: Vec<Direction> = bracketless
+        .pattern
+        .hops
+        .iter()
+        .map(|h| h.relationship.direction)
+        .collect();
+    assert_eq!(
+        directions,
+        vec![
+            Direction::Outgoing,
+            Direction::Incoming,
+            Direction::Undirected
+        ]
+    );
+    // Spaced arrows too; a comment after a pattern is still a comment.
+    assert_eq!(
+        match_query("MATCH (a) --> (b) RETURN a -- trailing note").pattern,
+        match_query("MATCH (a)-[]->(b) RETURN a").pattern
+    );
+}
+
+#[test]
+fn a_hop_range_whose_minimum_exceeds_its_maximum_is_refused_where_written() {
+    let text = "MATCH (a)-[*3..1]->(b) RETURN a";
+    let error = parse(text).unwrap_err();
+    assert!(error.message.contains("*3..1"), "{}", error.message);
+    assert_eq!(error.column, text.find("3..1").unwrap() + 1);
+    assert!(parse("MATCH (a)-[*2..2]->(b) RETURN a").is_ok());
+}

@@ -7,8 +7,8 @@
 //! (`vectors: {size, distance}`, or the `""` name; required by the engine), the named dense
 //! vectors beside it and the named sparse vectors the collection declares
 //! (`sparse_vectors`, [`vectors`]); multi-vectors answer 400 "not supported". Ids: see
-//! [`ids`]; filters: see [`filter`]. Recommend: the average_vector strategy only
-//! ([`recommend`]). Every search (search, query with prefetch and fusion, recommend) is one
+//! [`ids`]; filters: see [`filter`]. Recommend (the route and the Query API's
+//! `{"recommend": ..}`): the average_vector strategy only ([`recommend`]). Every search (search, query with prefetch and fusion, recommend) is one
 //! engine request ([`query_plan`]). Routes outside the subset that clients commonly call
 //! (discover, groups, snapshots, aliases, vector edits, facets, cluster) answer 400 "... is
 //! not supported by NearStore".
@@ -268,7 +268,7 @@ pub(crate) fn routes() -> Vec<Route> {
             "/collections/{name}/points/query",
             Read,
             Q,
-            "Universal query (nearest vector or point id; prefetch + fusion rrf | dbsf)",
+            "Universal query (nearest vector or point id; recommend, average_vector; prefetch + fusion rrf | dbsf)",
             query::query,
         )
         .takes::<request::QueryPoints>()

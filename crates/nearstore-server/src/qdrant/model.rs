@@ -96,16 +96,20 @@ pub(crate) struct PointsBatch {
     pub(crate) payloads: Option<Bounded<Option<RawJson>, PointsLimit>>,
 }
 
-/// Qdrant's `update_mode` of an upsert: which of the sent points are written.
+/// Qdrant's `update_mode` of an upsert: which of the sent points are written. Only
+/// `upsert` is accepted: `insert_only` and `update_only` are conditional writes (the
+/// existence check and the write as one step), which the engine does not offer; checking
+/// first and writing after in the server would let a concurrent writer land between the
+/// two, so they answer 400 naming the option.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum UpdateMode {
     /// Every point (the default).
     #[default]
     Upsert,
-    /// Only points whose id is not stored yet; existing points are left as they are.
+    /// Not supported (400): only points whose id is not stored yet.
     InsertOnly,
-    /// Only points whose id is stored already; new ids are skipped.
+    /// Not supported (400): only points whose id is stored already.
     UpdateOnly,
 }
 
@@ -136,7 +140,7 @@ pub(crate) fn is_set(raw: Option<&RawJson>) -> bool {
 
 impl UpsertPoints {
     /// The engine points, each with the id the client sent.
-    pub(crate) fn into_points(self) -> Result<(Vec<(ExtId, Point)>, UpdateMode)> {
+    pub(crate) fn into_points(self) -> Result<Vec<(ExtId, Point)>> {
         for (name, raw) in [
             ("shard_key", &self.shard_key),
             ("update_filter", &self.update_filter),
@@ -145,7 +149,19 @@ impl UpsertPoints {
                 return Err(Error::not_supported(format!("\"{name}\"")));
             }
         }
-        let mode = self.update_mode.unwrap_or_default();
+        match self.update_mode.unwrap_or_default() {
+            UpdateMode::Upsert => {}
+            mode @ (UpdateMode::InsertOnly | UpdateMode::UpdateOnly) => {
+                let name = if mode == UpdateMode::InsertOnly {
+                    "insert_only"
+                } else {
+                    "update_only"
+                };
+                return Err(Error::not_supported(format!(
+                    "update_mode {name} (a conditional write: the engine has no insert-only or update-only upsert)"
+                )));
+            }
+        }
         let mut out = Vec::new();
         match (self.points, self.batch) {
             (Some(points), None) => {
@@ -178,7 +194,7 @@ impl UpsertPoints {
                 ));
             }
         }
-        Ok((out, mode))
+        Ok(out)
     }
 }
 
@@ -245,7 +261,7 @@ pub(crate) struct RecommendRequest {
     pub(crate) with_vector: Option<crate::qdrant::request::WithVector>,
     #[serde(default)]
     pub(crate) score_threshold: Option<f32>,
-    /// Only the default unnamed vector (`""`) exists.
+    /// The vector searched and read from the examples (default: the unnamed one).
     #[serde(default)]
     pub(crate) using: Option<String>,
     /// Not supported: must be absent or null.
@@ -266,8 +282,9 @@ pub(crate) struct RecommendBatch {
 }
 
 impl RecommendRequest {
-    /// Refuses what recommend cannot honour here (other strategies, named vectors,
-    /// `lookup_from`, shard keys, no positive example).
+    /// Refuses what recommend cannot honour here (`lookup_from`, shard keys); the
+    /// strategy and the examples are checked where they become the query
+    /// ([`crate::qdrant::query_plan::recommend_input`]).
     pub(crate) fn check(&self) -> Result<()> {
         for (name, raw) in [
             ("lookup_from", &self.lookup_from),
@@ -276,29 +293,6 @@ impl RecommendRequest {
             if is_set(raw.as_ref()) {
                 return Err(Error::not_supported(format!("\"{name}\"")));
             }
-        }
-        if self.using.as_deref().is_some_and(|u| !u.is_empty()) {
-            return Err(Error::not_supported(
-                "named vectors (only the default unnamed vector \"\")",
-            ));
-        }
-        match self.strategy.unwrap_or_default() {
-            RecommendStrategy::AverageVector => {}
-            RecommendStrategy::BestScore => {
-                return Err(Error::not_supported(
-                    "the recommend strategy best_score (only average_vector)",
-                ));
-            }
-            RecommendStrategy::SumScores => {
-                return Err(Error::not_supported(
-                    "the recommend strategy sum_scores (only average_vector)",
-                ));
-            }
-        }
-        if self.positive.len() == 0 {
-            return Err(Error::bad_request(
-                "recommend with the average_vector strategy needs at least one positive example",
-            ));
         }
         Ok(())
     }
@@ -463,7 +457,7 @@ pub(crate) struct UpdateBatch {
 /// A `points/batch` operation as engine values.
 #[derive(Debug)]
 pub(crate) enum BatchWrite {
-    Upsert(Vec<(ExtId, Point)>, UpdateMode),
+    Upsert(Vec<(ExtId, Point)>),
     DeleteIds(Vec<u64>),
     DeleteMatching(nearstore::Filter),
     Payload(nearstore::PointSelector, nearstore::PayloadChange),
@@ -475,10 +469,7 @@ impl UpdateBatch {
         let mut out = Vec::new();
         for (i, op) in self.operations.into_vec().into_iter().enumerate() {
             out.push(match op {
-                UpdateOperation::Upsert(u) => {
-                    let (points, mode) = u.into_points()?;
-                    BatchWrite::Upsert(points, mode)
-                }
+                UpdateOperation::Upsert(u) => BatchWrite::Upsert(u.into_points()?),
                 UpdateOperation::Delete(sel) => match sel.into_selector() {
                     Ok(nearstore::PointSelector::Ids(ids)) => BatchWrite::DeleteIds(ids),
                     Ok(nearstore::PointSelector::Filter(f)) => BatchWrite::DeleteMatching(f),

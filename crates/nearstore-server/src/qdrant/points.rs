@@ -17,7 +17,7 @@ use crate::qdrant::answer::{
 use crate::qdrant::collection;
 use crate::qdrant::filter::from_raw;
 use crate::qdrant::ids::{ExtId, external_id, stored_uuid, visible_payload};
-use crate::qdrant::model::{BatchWrite, PointsSelector, UpdateBatch, UpdateMode, UpsertPoints};
+use crate::qdrant::model::{BatchWrite, PointsSelector, UpdateBatch, UpsertPoints};
 use crate::qdrant::request::{
     CountPoints, RetrievePoints, ScrollPoints, WithPayload, WithVector, refuse_set,
 };
@@ -176,30 +176,6 @@ fn same_uuid(a: &str, b: &str) -> bool {
     matches!((uuid::Uuid::parse_str(a), uuid::Uuid::parse_str(b)), (Ok(x), Ok(y)) if x == y)
 }
 
-impl UpdateMode {
-    /// Keeps the points this mode writes. The existence check and the write are two steps:
-    /// a concurrent writer of the same ids can land between them (Qdrant applies the check
-    /// inside its update; NearStore's engine has no conditional upsert).
-    fn select(
-        self,
-        c: &VectorCollection,
-        points: Vec<(ExtId, Point)>,
-    ) -> Result<Vec<(ExtId, Point)>> {
-        if self == UpdateMode::Upsert {
-            return Ok(points);
-        }
-        let ids: Vec<u64> = points.iter().map(|(_, p)| p.id).collect();
-        let stored = c.get(&ids)?;
-        let keep_stored = self == UpdateMode::UpdateOnly;
-        Ok(points
-            .into_iter()
-            .zip(stored)
-            .filter(|(_, s)| s.is_some() == keep_stored)
-            .map(|(p, _)| p)
-            .collect())
-    }
-}
-
 /// `PUT /collections/{name}/points`.
 pub(crate) async fn upsert(
     State(state): State<AppState>,
@@ -207,11 +183,10 @@ pub(crate) async fn upsert(
     Typed(body): Typed<UpsertPoints>,
 ) -> Result<Response> {
     let started = Instant::now();
-    let (points, mode) = body.into_points()?;
+    let points = body.into_points()?;
     let c = collection(&state, &name)?;
     let options = write_options();
     blocking(move || {
-        let points = mode.select(&c, points)?;
         if points.is_empty() {
             return Ok(());
         }
@@ -241,8 +216,7 @@ pub(crate) async fn batch(
     blocking(move || {
         for (i, write) in writes.into_iter().enumerate() {
             match write {
-                BatchWrite::Upsert(points, mode) => {
-                    let points = mode.select(&c, points)?;
+                BatchWrite::Upsert(points) => {
                     if points.is_empty() {
                         continue;
                     }
@@ -341,6 +315,19 @@ pub(crate) async fn delete(
     Ok(qdrant_ok(UpdateResult::completed(), started))
 }
 
+/// A scroll's page size: Qdrant's default 10; 0 is Qdrant's 422; a limit above the
+/// engine's largest page is clamped to it (the page then ends with `next_page_offset`, so a
+/// client that pages on until it is null still reads every point).
+fn scroll_limit(limit: Option<usize>) -> Result<usize> {
+    match limit {
+        None => Ok(10),
+        Some(0) => Err(Error::validation(
+            "limit: value 0 invalid, must be 1 or larger",
+        )),
+        Some(l) => Ok(l.min(nearstore::MAX_SCROLL_LIMIT)),
+    }
+}
+
 /// `POST /collections/{name}/points/scroll`: one engine scroll page. With `order_by`
 /// the page is ordered by that payload field (ties by id) and, as in Qdrant,
 /// `next_page_offset` is null (continue with `start_from`).
@@ -356,7 +343,7 @@ pub(crate) async fn scroll(
     // Payloads are always read: a UUID id is kept in the payload.
     let mut request = ScrollRequest::new()
         .filter_opt(from_raw(body.filter.as_deref())?)
-        .limit(body.limit.unwrap_or(10))
+        .limit(scroll_limit(body.limit)?)
         .with_payload(true)
         .with_vector(WithVector::any(vector.as_ref()));
     let order = body.order_by.map(|o| o.0);

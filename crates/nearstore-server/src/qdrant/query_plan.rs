@@ -27,7 +27,9 @@ use nearstore::{
 use crate::error::{Error, Result};
 use crate::qdrant::filter::from_raw;
 use crate::qdrant::ids::ExtId;
+use crate::qdrant::model::RecommendStrategy;
 use crate::qdrant::points::PayloadSel;
+use crate::qdrant::recommend::average_vector;
 use crate::qdrant::request::{
     Fusion, Prefetch, QueryInput, QueryPoints, SearchParams, SearchPoints, SparseIn, VectorInput,
     WithPayload, WithVector, refuse_set,
@@ -43,6 +45,78 @@ pub(crate) enum LegInput {
     /// The vector of an existing point.
     Point(ExtId),
     Sparse(SparseIn),
+    /// Recommend's average_vector: `avg(positive) + (avg(positive) - avg(negative))` of the
+    /// examples (vectors, or points whose vectors are used).
+    Average {
+        positive: Vec<LegInput>,
+        negative: Vec<LegInput>,
+    },
+}
+
+impl LegInput {
+    /// The internal ids of the stored points this input reads vectors from.
+    fn point_ids(&self, out: &mut Vec<u64>) {
+        match self {
+            LegInput::Point(id) => out.push(id.internal()),
+            LegInput::Average { positive, negative } => {
+                for i in positive.iter().chain(negative) {
+                    i.point_ids(out);
+                }
+            }
+            LegInput::Vector(_) | LegInput::Sparse(_) => {}
+        }
+    }
+}
+
+/// A recommend query as one leg input, with the filter excluding its examples given by id
+/// (Qdrant never recommends an example). Only the average_vector strategy is one nearest
+/// search; `best_score` and `sum_scores` score every candidate against every example,
+/// which the engine's request cannot express (400 naming the strategy).
+pub(crate) fn recommend_input(
+    positive: Vec<VectorInput>,
+    negative: Vec<VectorInput>,
+    strategy: RecommendStrategy,
+) -> Result<(LegInput, Option<Filter>)> {
+    match strategy {
+        RecommendStrategy::AverageVector => {}
+        RecommendStrategy::BestScore => {
+            return Err(Error::not_supported(
+                "the recommend strategy best_score (only average_vector)",
+            ));
+        }
+        RecommendStrategy::SumScores => {
+            return Err(Error::not_supported(
+                "the recommend strategy sum_scores (only average_vector)",
+            ));
+        }
+    }
+    if positive.is_empty() {
+        return Err(Error::bad_request(
+            "recommend with the average_vector strategy needs at least one positive example",
+        ));
+    }
+    let example = |v: VectorInput| match v {
+        VectorInput::Sparse(_) => Err(Error::not_supported(
+            "sparse recommend examples (only point ids and dense vectors)",
+        )),
+        v => input(v),
+    };
+    let input = LegInput::Average {
+        positive: positive.into_iter().map(example).collect::<Result<_>>()?,
+        negative: negative.into_iter().map(example).collect::<Result<_>>()?,
+    };
+    let mut ids = Vec::new();
+    input.point_ids(&mut ids);
+    let exclude = (!ids.is_empty()).then(|| Filter::not(Filter::has_id(ids)));
+    Ok((input, exclude))
+}
+
+/// `a AND b`, either possibly absent.
+pub(crate) fn and_filters(a: Option<Filter>, b: Option<Filter>) -> Option<Filter> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(Filter::and(vec![a, b])),
+        (a, b) => a.or(b),
+    }
 }
 
 /// One leg: what it looks for, on which vector, how deep.
@@ -63,17 +137,6 @@ pub(crate) enum Target {
         legs: Vec<LegSpec>,
         fusion: FusionStrategy,
     },
-}
-
-impl Target {
-    /// One dense leg on the unnamed vector.
-    pub(crate) fn vector(v: Vec<f32>) -> Target {
-        Target::One(LegSpec {
-            using: String::new(),
-            input: LegInput::Vector(v),
-            limit: None,
-        })
-    }
 }
 
 /// One search, from any request shape.
@@ -173,6 +236,11 @@ fn prefetch_leg(p: Prefetch) -> Result<(LegSpec, Option<Filter>, Option<SearchQu
             ));
         }
         Some(QueryInput::Unsupported(what)) => return Err(Error::not_supported(what)),
+        Some(QueryInput::Recommend(_)) => {
+            return Err(Error::not_supported(
+                "a recommend prefetch (its examples' exclusion would differ from the other prefetches' filter)",
+            ));
+        }
         None => return Err(Error::bad_request("a prefetch needs a \"query\"")),
     };
     let leg = LegSpec {
@@ -210,6 +278,22 @@ impl QueryPoints {
                 }),
                 outer_filter,
             ),
+            (Some(QueryInput::Recommend(r)), true) => {
+                let (input, exclude) = recommend_input(r.positive, r.negative, r.strategy)?;
+                (
+                    Target::One(LegSpec {
+                        using: self.using.unwrap_or_default(),
+                        input,
+                        limit: None,
+                    }),
+                    and_filters(outer_filter, exclude),
+                )
+            }
+            (Some(QueryInput::Recommend(_)), false) => {
+                return Err(Error::not_supported(
+                    "re-scoring prefetched points with a recommend query",
+                ));
+            }
             (Some(QueryInput::Nearest(_)), false) => {
                 return Err(Error::not_supported(
                     "re-scoring prefetched points with a nearest query (use a fusion query over the prefetches)",
@@ -238,10 +322,7 @@ impl QueryPoints {
                         "prefetches with different filters (the engine applies one filter inside every leg)",
                     ));
                 }
-                let filter = match (outer_filter, shared) {
-                    (Some(a), Some(b)) => Some(Filter::and(vec![a, b])),
-                    (a, b) => a.or(b),
-                };
+                let filter = and_filters(outer_filter, shared);
                 (
                     Target::Fused {
                         legs,
@@ -270,17 +351,40 @@ fn engine_leg(
     found: &mut impl FnMut(&ExtId, &str) -> Result<Vec<f32>>,
 ) -> Result<Leg> {
     let leg = match spec.input {
-        LegInput::Vector(v) => Leg::dense(&spec.using, &v),
-        LegInput::Point(id) => Leg::dense(&spec.using, &found(&id, &spec.using)?),
         LegInput::Sparse(s) => {
             let v = SparseVector::new(s.indices, s.values).map_err(nearstore::Error::from)?;
             Leg::sparse(&spec.using, &v)
         }
+        dense => Leg::dense(&spec.using, &dense_vector(dense, &spec.using, found)?),
     };
     Ok(match spec.limit {
         Some(l) => leg.limit(l),
         None => leg,
     })
+}
+
+/// The dense vector `input` stands for on the vector `using`.
+fn dense_vector(
+    input: LegInput,
+    using: &str,
+    found: &mut impl FnMut(&ExtId, &str) -> Result<Vec<f32>>,
+) -> Result<Vec<f32>> {
+    match input {
+        LegInput::Vector(v) => Ok(v),
+        LegInput::Point(id) => found(&id, using),
+        LegInput::Average { positive, negative } => {
+            let mut all = |list: Vec<LegInput>| -> Result<Vec<Vec<f32>>> {
+                list.into_iter()
+                    .map(|i| dense_vector(i, using, found))
+                    .collect()
+            };
+            let (positive, negative) = (all(positive)?, all(negative)?);
+            average_vector(&positive, &negative)
+        }
+        LegInput::Sparse(_) => Err(Error::bad_request(
+            "a sparse vector where a dense one is needed",
+        )),
+    }
 }
 
 /// Builds the one engine request for `s` (without its deadline). Point ids are read with
@@ -292,13 +396,10 @@ pub(crate) fn engine_request(c: &VectorCollection, s: Search) -> Result<SearchRe
         Target::One(leg) => (vec![leg], None),
         Target::Fused { legs, fusion } => (legs, Some(fusion)),
     };
-    let ids: Vec<u64> = legs
-        .iter()
-        .filter_map(|l| match &l.input {
-            LegInput::Point(id) => Some(id.internal()),
-            _ => None,
-        })
-        .collect();
+    let mut ids: Vec<u64> = Vec::new();
+    for l in &legs {
+        l.input.point_ids(&mut ids);
+    }
     let stored_points = if ids.is_empty() {
         Vec::new()
     } else {

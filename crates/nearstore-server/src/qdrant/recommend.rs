@@ -1,28 +1,27 @@
-//! Qdrant `points/recommend` and `points/recommend/batch`, average_vector strategy: the
-//! examples given by id are read from the engine, the query vector is
-//! `avg(positive) + (avg(positive) - avg(negative))` (`avg(positive)` without negatives),
-//! and one engine search runs for it with the examples' ids excluded by a
-//! `must_not has_id` filter. Ranking, windowing and the filter stay in the engine; the
-//! other strategies (`best_score`, `sum_scores`) score against every example and answer
-//! 400 "not supported".
+//! Qdrant `points/recommend` and `points/recommend/batch` (and the Query API's
+//! `{"recommend": ..}`), average_vector strategy: the examples given by id are read from
+//! the engine (with the request's other point ids, in [`crate::qdrant::query_plan`]), the
+//! query vector is `avg(positive) + (avg(positive) - avg(negative))` (`avg(positive)`
+//! without negatives), and one engine search runs for it with the examples' ids excluded
+//! by a `must_not has_id` filter. Ranking, windowing and the filter stay in the engine;
+//! the other strategies (`best_score`, `sum_scores`) score against every example and
+//! answer 400 "not supported".
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use axum::extract::{Path, State};
 use axum::response::Response;
-use nearstore::{Filter, VectorCollection};
+use nearstore::VectorCollection;
 
 use crate::body::{Typed, qdrant_ok};
-use crate::error::{Error, Result, blocking};
+use crate::error::{Error, Result};
 use crate::qdrant::answer::{ScoredPoint, ScoredPoints, ScoredPointsBatch};
 use crate::qdrant::collection;
 use crate::qdrant::filter::from_raw;
-use crate::qdrant::ids::ExtId;
 use crate::qdrant::model::{Example, RecommendBatch, RecommendRequest};
 use crate::qdrant::query::run;
-use crate::qdrant::query_plan::{Search, Target};
-use crate::qdrant::request::{SearchParams, WithPayload};
+use crate::qdrant::query_plan::{LegSpec, Search, Target, and_filters, recommend_input};
+use crate::qdrant::request::{SearchParams, VectorInput, WithPayload};
 use crate::state::AppState;
 
 /// The mean of `vectors` (all of one length; checked by the caller).
@@ -62,69 +61,28 @@ async fn recommend_one(
     r: RecommendRequest,
 ) -> Result<Vec<ScoredPoint>> {
     r.check()?;
-    let filter = from_raw(r.filter.as_deref())?;
-    let quality = SearchParams::quality(r.params.as_ref())?;
-    let payload = WithPayload::selection(r.with_payload.as_ref(), false);
-    let vector = r.with_vector;
-    let (positive, negative) = (r.positive.into_vec(), r.negative.into_vec());
-    let mut ids: Vec<ExtId> = Vec::new();
-    for example in positive.iter().chain(&negative) {
-        if let Example::Id(v) = example {
-            ids.push(ExtId::parse(v)?);
-        }
-    }
-    let internal: Vec<u64> = ids.iter().map(ExtId::internal).collect();
-    let lookup = internal.clone();
-    let c2 = c.clone();
-    let found = blocking(move || Ok(c2.get(&lookup)?)).await?;
-    let mut stored: HashMap<u64, Vec<f32>> = HashMap::new();
-    for (id, point) in ids.iter().zip(found) {
-        match point {
-            Some(p) => {
-                stored.insert(p.id, p.vector);
-            }
-            None => {
-                return Err(Error::NotFound(format!(
-                    "No point with id {} found",
-                    id.to_json()
-                )));
-            }
-        }
-    }
-    let resolve = |examples: Vec<Example>| -> Result<Vec<Vec<f32>>> {
-        examples
-            .into_iter()
-            .map(|e| match e {
-                Example::Vector(v) => Ok(v),
-                Example::Id(v) => {
-                    let id = ExtId::parse(&v)?.internal();
-                    stored
-                        .get(&id)
-                        .cloned()
-                        .ok_or_else(|| Error::Internal(format!("example {v} was not read")))
-                }
-            })
-            .collect()
+    let example = |e: Example| match e {
+        Example::Id(id) => VectorInput::Id(id),
+        Example::Vector(v) => VectorInput::Dense(v),
     };
-    let target = average_vector(&resolve(positive)?, &resolve(negative)?)?;
-    let filter = if internal.is_empty() {
-        filter
-    } else {
-        let exclude = Filter::not(Filter::has_id(internal));
-        Some(match filter {
-            Some(f) => Filter::and(vec![f, exclude]),
-            None => exclude,
-        })
-    };
+    let (input, exclude) = recommend_input(
+        r.positive.into_vec().into_iter().map(example).collect(),
+        r.negative.into_vec().into_iter().map(example).collect(),
+        r.strategy.unwrap_or_default(),
+    )?;
     let search = Search {
-        target: Target::vector(target),
-        filter,
+        target: Target::One(LegSpec {
+            using: r.using.unwrap_or_default(),
+            input,
+            limit: None,
+        }),
+        filter: and_filters(from_raw(r.filter.as_deref())?, exclude),
         limit: r.limit.unwrap_or(10),
         offset: r.offset.unwrap_or(0),
-        payload,
-        vector,
+        payload: WithPayload::selection(r.with_payload.as_ref(), false),
+        vector: r.with_vector,
         score_threshold: r.score_threshold,
-        quality,
+        quality: SearchParams::quality(r.params.as_ref())?,
     };
     run(state, c, search).await
 }

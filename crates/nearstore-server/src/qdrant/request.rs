@@ -19,7 +19,7 @@ use utoipa::ToSchema;
 use crate::body::bounded::{Bounded, DimensionLimit, IdsLimit, QueriesLimit};
 use crate::error::{Error, Result};
 use crate::model::RawJson;
-use crate::qdrant::model::{IdIn, is_set};
+use crate::qdrant::model::{IdIn, RecommendStrategy, is_set};
 use crate::qdrant::points::PayloadSel;
 use crate::qdrant::schema::{
     FilterSchema, NamedVectorSchema, OrderBySchema, PointIdSchema, PrefetchesSchema,
@@ -395,11 +395,45 @@ struct RrfParams {
     k: Option<u32>,
 }
 
+/// `{"recommend": {"positive", "negative", "strategy"}}` of the Query API: examples are
+/// point ids or vectors (read as [`VectorInput`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RecommendIn {
+    pub(crate) positive: Vec<VectorInput>,
+    pub(crate) negative: Vec<VectorInput>,
+    pub(crate) strategy: RecommendStrategy,
+}
+
+/// [`RecommendIn`] as sent, its lists bounded while they are read.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecommendLists {
+    #[serde(default)]
+    positive: Option<Bounded<VectorInput, IdsLimit>>,
+    #[serde(default)]
+    negative: Option<Bounded<VectorInput, IdsLimit>>,
+    #[serde(default)]
+    strategy: Option<RecommendStrategy>,
+}
+
+impl<'de> Deserialize<'de> for RecommendIn {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let l = RecommendLists::deserialize(d)?;
+        Ok(RecommendIn {
+            positive: l.positive.map(Bounded::into_vec).unwrap_or_default(),
+            negative: l.negative.map(Bounded::into_vec).unwrap_or_default(),
+            strategy: l.strategy.unwrap_or_default(),
+        })
+    }
+}
+
 /// `query` of the Query API.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum QueryInput {
     /// Nearest neighbours of a vector (or of a stored point's vector).
     Nearest(VectorInput),
+    /// Recommend from examples (the average_vector strategy is one nearest search).
+    Recommend(RecommendIn),
     /// Fuse the prefetches' results.
     Fusion(Fusion),
     /// A query kind NearStore does not offer (the message names it).
@@ -428,6 +462,7 @@ impl<'de> Deserialize<'de> for QueryInput {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<QueryInput, A::Error> {
                 let mut nearest = None;
+                let mut recommend = None;
                 let mut fusion = None;
                 let mut refused: Option<String> = None;
                 while let Some(key) = map.next_key::<String>()? {
@@ -439,6 +474,9 @@ impl<'de> Deserialize<'de> for QueryInput {
                         }
                         "nearest" if nearest.is_none() => {
                             nearest = Some(map.next_value::<VectorInput>()?);
+                        }
+                        "recommend" if recommend.is_none() => {
+                            recommend = Some(map.next_value::<RecommendIn>()?);
                         }
                         "fusion" if fusion.is_none() => fusion = Some(map.next_value::<Fusion>()?),
                         "rrf" if fusion.is_none() => {
@@ -465,15 +503,18 @@ impl<'de> Deserialize<'de> for QueryInput {
                         }
                     }
                 }
-                Ok(match (refused, nearest, fusion) {
-                    (Some(what), _, _) => QueryInput::Unsupported(what),
-                    (None, Some(v), None) => QueryInput::Nearest(v),
-                    (None, None, Some(f)) => QueryInput::Fusion(f),
-                    (None, Some(_), Some(_)) => {
-                        return Err(de::Error::custom("a query is nearest or fusion, not both"));
-                    }
-                    (None, None, None) => {
+                Ok(match (refused, nearest, recommend, fusion) {
+                    (Some(what), _, _, _) => QueryInput::Unsupported(what),
+                    (None, Some(v), None, None) => QueryInput::Nearest(v),
+                    (None, None, Some(r), None) => QueryInput::Recommend(r),
+                    (None, None, None, Some(f)) => QueryInput::Fusion(f),
+                    (None, None, None, None) => {
                         return Err(de::Error::custom("an empty query object"));
+                    }
+                    _ => {
+                        return Err(de::Error::custom(
+                            "a query is one of nearest, recommend or fusion",
+                        ));
                     }
                 })
             }
@@ -772,9 +813,23 @@ mod tests {
             q(r#"{"nearest": [1], "mmr": null}"#).unwrap(),
             QueryInput::Nearest(VectorInput::Dense(vec![1.0]))
         );
+        assert_eq!(
+            q(r#"{"recommend": {"positive": [1, [0.5, 1]], "negative": null, "strategy": "best_score"}}"#)
+                .unwrap(),
+            QueryInput::Recommend(RecommendIn {
+                positive: vec![
+                    VectorInput::Id(Value::from(1)),
+                    VectorInput::Dense(vec![0.5, 1.0])
+                ],
+                negative: Vec::new(),
+                strategy: RecommendStrategy::BestScore,
+            })
+        );
+        assert!(q(r#"{"recommend": {"positive": [1], "lookup": 2}}"#).is_err());
+        assert!(q(r#"{"recommend": {"positive": [1]}, "nearest": [1]}"#).is_err());
         assert!(matches!(
-            q(r#"{"recommend": {"positive": [1]}}"#).unwrap(),
-            QueryInput::Unsupported(m) if m.contains("recommend")
+            q(r#"{"discover": {"target": 1}}"#).unwrap(),
+            QueryInput::Unsupported(m) if m.contains("discover")
         ));
         assert!(q(r#"{"fusion": "mean"}"#).is_err());
         assert!(q(r#"{"text": "hello"}"#).is_err());

@@ -200,7 +200,8 @@ json_schema!(
 
 json_schema!(
     /// `query` of the Query API: a vector or point id (nearest), `{"nearest": ..}`,
-    /// `{"fusion": "rrf" | "dbsf"}` or `{"rrf": {"k": n}}`.
+    /// `{"recommend": {positive, negative, strategy}}` (average_vector only; the other
+    /// strategies answer 400), `{"fusion": "rrf" | "dbsf"}` or `{"rrf": {"k": n}}`.
     QueryInputSchema,
     "QueryInput",
     json!({
@@ -212,6 +213,24 @@ json_schema!(
                 "properties": {
                     "nearest": reference("VectorInput"),
                     "mmr": {"description": "not supported: must be absent or null"},
+                },
+            },
+            {
+                "type": "object",
+                "required": ["recommend"],
+                "properties": {
+                    "recommend": {
+                        "type": "object",
+                        "additionalProperties": false,
+                        "properties": {
+                            "positive": {"type": ["array", "null"], "items": reference("VectorInput")},
+                            "negative": {"type": ["array", "null"], "items": reference("VectorInput")},
+                            "strategy": {
+                                "description": "average_vector; best_score and sum_scores answer 400",
+                                "enum": ["average_vector", "best_score", "sum_scores", null],
+                            },
+                        },
+                    },
                 },
             },
             {

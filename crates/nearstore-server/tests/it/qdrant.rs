@@ -411,7 +411,12 @@ async fn unsupported_features_say_not_supported() {
         (
             "POST",
             "/collections/qc/points/query",
-            json!({"query": {"recommend": {"positive": [1]}}}),
+            json!({"query": {"discover": {"target": 1, "context": []}}}),
+        ),
+        (
+            "POST",
+            "/collections/qc/points/query",
+            json!({"query": {"recommend": {"positive": [1], "strategy": "best_score"}}}),
         ),
         (
             "POST",

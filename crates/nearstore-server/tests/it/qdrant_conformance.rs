@@ -237,6 +237,25 @@ async fn a_huge_limit_is_clamped() {
         let hits = hits.get("points").unwrap_or(&hits);
         assert_eq!(hits.as_array().unwrap().len(), 2, "{b}");
     }
+    // Scroll: a huge page is clamped to the engine's largest page (every point here);
+    // 0 is Qdrant's 422.
+    let (st, b) = s
+        .post(
+            "/collections/h/points/scroll",
+            json!({"limit": 1_000_000_000_000u64}),
+        )
+        .await;
+    let page = ok(st, &b);
+    assert_eq!(page["points"].as_array().unwrap().len(), 2, "{b}");
+    assert_eq!(page["next_page_offset"], Value::Null, "{b}");
+    let (st, b) = s
+        .post("/collections/h/points/scroll", json!({"limit": 0}))
+        .await;
+    assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(
+        b["status"]["error"].as_str().unwrap().contains("limit"),
+        "{b}"
+    );
 }
 
 #[tokio::test]
@@ -298,7 +317,7 @@ async fn stored_ids(s: &TestServer, name: &str) -> Vec<Value> {
 }
 
 #[tokio::test]
-async fn update_mode_insert_only_and_update_only() {
+async fn update_mode_insert_only_and_update_only_are_refused_by_name() {
     let s = start(ServerConfig::default()).await;
     dot_collection(&s, "u").await;
     let (st, b) = s
@@ -308,32 +327,33 @@ async fn update_mode_insert_only_and_update_only() {
         )
         .await;
     ok(st, &b);
-    // insert_only: the new id 2 is written, the existing id 1 keeps its vector.
-    let (st, b) = s
-        .put(
-            "/collections/u/points?wait=true",
+    // The engine has no conditional upsert: both modes answer 400 naming the mode, in
+    // the points and the batch forms and inside points/batch, and nothing is written.
+    for (mode, body) in [
+        (
+            "insert_only",
             json!({"update_mode": "insert_only", "points": [
                 {"id": 1, "vector": [0.5, 0.5]}, {"id": 2, "vector": [0.0, 1.0]}]}),
-        )
-        .await;
-    ok(st, &b);
-    assert_eq!(
-        stored_ids(&s, "u").await,
-        vec![json!([1, [1.0, 0.0]]), json!([2, [0.0, 1.0]])]
-    );
-    // update_only: the existing id 2 changes, the new id 3 is skipped.
-    let (st, b) = s
-        .put(
-            "/collections/u/points?wait=true",
+        ),
+        (
+            "update_only",
             json!({"update_mode": "update_only", "batch": {
-                "ids": [2, 3], "vectors": [[0.25, 0.75], [1.0, 1.0]]}}),
-        )
-        .await;
-    ok(st, &b);
-    assert_eq!(
-        stored_ids(&s, "u").await,
-        vec![json!([1, [1.0, 0.0]]), json!([2, [0.25, 0.75]])]
-    );
+                "ids": [1, 3], "vectors": [[0.25, 0.75], [1.0, 1.0]]}}),
+        ),
+    ] {
+        let (st, b) = s.put("/collections/u/points?wait=true", body.clone()).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+        assert!(b.to_string().contains(mode), "{b}");
+        let (st, b) = s
+            .post(
+                "/collections/u/points/batch?wait=true",
+                json!({"operations": [{"upsert": body}]}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+        assert!(b.to_string().contains(mode), "{b}");
+    }
+    assert_eq!(stored_ids(&s, "u").await, vec![json!([1, [1.0, 0.0]])]);
     // The default (and "upsert") writes everything; an unknown mode is refused.
     let (st, b) = s
         .put(
@@ -342,7 +362,7 @@ async fn update_mode_insert_only_and_update_only() {
         )
         .await;
     ok(st, &b);
-    assert_eq!(stored_ids(&s, "u").await.len(), 3);
+    assert_eq!(stored_ids(&s, "u").await.len(), 2);
     let (st, b) = s
         .put(
             "/collections/u/points",
@@ -350,7 +370,7 @@ async fn update_mode_insert_only_and_update_only() {
         )
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
-    assert_eq!(stored_ids(&s, "u").await.len(), 3);
+    assert_eq!(stored_ids(&s, "u").await.len(), 2);
 }
 
 #[tokio::test]

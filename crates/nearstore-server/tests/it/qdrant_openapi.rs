@@ -134,6 +134,7 @@ async fn live_answers_of_every_qdrant_route_match_the_document() {
                 {"prefetch": [{"query": [1.0, 0.0], "limit": 5}, {"query": 1, "using": ""}],
                  "query": {"fusion": "dbsf"}},
                 {"prefetch": {"query": [1.0, 0.0]}, "query": {"rrf": {"k": 30}}},
+                {"query": {"recommend": {"positive": [1, [0.5, 0.5]], "negative": null, "strategy": "average_vector"}}},
             ]})),
         ),
         (

@@ -1,6 +1,7 @@
 //! Qdrant filters and scrolls that the engine answers: `has_id` and `must_not has_id` at
 //! any nesting in delete, count, scroll and search; `is_null` (an explicit null) vs
-//! `is_empty` (missing, null or []) vs a missing key; scroll `order_by` across pages.
+//! `is_empty` (missing, null or []) vs a missing key; scroll `order_by` across pages; a
+//! payload index on an array path (`a[].b`) and filters through it.
 
 use nearstore_server::ServerConfig;
 use reqwest::StatusCode;
@@ -220,4 +221,68 @@ async fn scroll_order_by_pages_through_a_field() {
         )
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+}
+
+#[tokio::test]
+async fn an_array_path_index_is_filled_and_filters_through_it() {
+    let s = start(ServerConfig::default()).await;
+    let (st, b) = s
+        .put(
+            "/collections/a",
+            json!({"vectors": {"size": 2, "distance": "Dot"}}),
+        )
+        .await;
+    ok(st, &b);
+    let country = |pops: &[f64]| json!({"country": {"cities": pops.iter().map(|p| json!({"population": p})).collect::<Vec<_>>()}});
+    let points = json!({"points": [
+        {"id": 1, "vector": [1.0, 0.0], "payload": country(&[1.5, 9.5])},
+        {"id": 2, "vector": [1.0, 0.0], "payload": country(&[2.0])},
+        {"id": 3, "vector": [1.0, 0.0], "payload": {"country": {"name": "none"}}},
+        {"id": 4, "vector": [1.0, 0.0], "payload": country(&[12.0, 0.5])},
+    ]});
+    let (st, b) = s.put("/collections/a/points?wait=true", points).await;
+    ok(st, &b);
+    let field = "country.cities[].population";
+    let (st, b) = s
+        .put(
+            "/collections/a/index?wait=true",
+            json!({"field_name": field, "field_schema": "float"}),
+        )
+        .await;
+    ok(st, &b);
+    // The index holds the points that have a value under the path (1, 2 and 4).
+    let (st, b) = s.get("/collections/a").await;
+    let info = ok(st, &b);
+    assert_eq!(
+        info["payload_schema"][field],
+        json!({"data_type": "float", "points": 3}),
+        "{info}"
+    );
+    // Any city above 9: points 1 and 4, in scroll, count and search alike.
+    let filter = json!({"must": [{"key": field, "range": {"gt": 9.0}}]});
+    assert_eq!(scroll_ids_in(&s, "a", filter.clone()).await, vec![1, 4]);
+    let (st, b) = s
+        .post(
+            "/collections/a/points/count",
+            json!({"filter": filter, "exact": true}),
+        )
+        .await;
+    assert_eq!(ok(st, &b)["count"], json!(2));
+    let (st, b) = s
+        .post(
+            "/collections/a/points/search",
+            json!({"vector": [1.0, 0.0], "limit": 10, "filter": filter}),
+        )
+        .await;
+    assert_eq!(sorted_ids(&ok(st, &b)), vec![1, 4]);
+}
+
+async fn scroll_ids_in(s: &TestServer, collection: &str, filter: Value) -> Vec<u64> {
+    let (st, b) = s
+        .post(
+            &format!("/collections/{collection}/points/scroll"),
+            json!({"filter": filter, "limit": 100}),
+        )
+        .await;
+    sorted_ids(&ok(st, &b)["points"])
 }

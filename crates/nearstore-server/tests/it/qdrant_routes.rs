@@ -128,6 +128,108 @@ async fn recommend_searches_the_average_vector_without_the_examples() {
 }
 
 #[tokio::test]
+async fn query_recommend_is_the_average_vector_search() {
+    let s = start(ServerConfig::default()).await;
+    compass(&s).await;
+    let query = |body: Value| s.post("/collections/r/points/query", body);
+    // The same target as points/recommend: avg(pos) = (6, 0), avg(neg) = (8, 0), so
+    // (4, 0); the examples 6 and 8 are excluded.
+    let (st, b) = query(json!({
+        "query": {"recommend": {"positive": [6], "negative": [8], "strategy": "average_vector"}},
+        "limit": 4,
+    }))
+    .await;
+    let got = ids(&ok(st, &b)["points"]);
+    assert_eq!(got[0], 4, "{b}");
+    assert!(!got.contains(&6) && !got.contains(&8), "{b}");
+    // Example vectors mixed with ids; the outer filter is kept beside the exclusion.
+    let (st, b) = query(json!({
+        "query": {"recommend": {"positive": [[5.0, 4.0], 10]}},
+        "filter": {"must": [{"key": "tag", "match": {"value": "line"}}]},
+        "limit": 1,
+    }))
+    .await;
+    assert_eq!(ids(&ok(st, &b)["points"]), [5], "{b}");
+    // The route and the query answer the same points with the same scores.
+    let (st, routed) = s
+        .post(
+            "/collections/r/points/recommend",
+            json!({"positive": [2, 7], "negative": [[9.0, 0.0]], "limit": 5}),
+        )
+        .await;
+    let routed = ok(st, &routed);
+    let (st, queried) = query(json!({
+        "query": {"recommend": {"positive": [2, 7], "negative": [[9.0, 0.0]]}},
+        "limit": 5,
+    }))
+    .await;
+    assert_eq!(ok(st, &queried)["points"], routed);
+    // What one engine request cannot do is refused by name.
+    for (body, needle) in [
+        (
+            json!({"query": {"recommend": {"positive": [1], "strategy": "best_score"}}}),
+            "best_score",
+        ),
+        (
+            json!({"query": {"recommend": {"positive": [1], "strategy": "sum_scores"}}}),
+            "sum_scores",
+        ),
+        (
+            json!({"query": {"recommend": {"negative": [1]}}}),
+            "positive",
+        ),
+        (
+            json!({"query": {"recommend": {"positive": [1]}}, "prefetch": [{"query": [1.0, 0.0]}]}),
+            "recommend",
+        ),
+        (
+            json!({"query": {"fusion": "rrf"}, "prefetch": [{"query": {"recommend": {"positive": [1]}}}]}),
+            "recommend prefetch",
+        ),
+    ] {
+        let (st, b) = query(body.clone()).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{body}: {b}");
+        assert!(error_message(&b).contains(needle), "{body}: {b}");
+    }
+}
+
+#[tokio::test]
+async fn groups_and_aliases_are_refused_by_name() {
+    let s = start(ServerConfig::default()).await;
+    compass(&s).await;
+    for (method, path, body) in [
+        (
+            Method::POST,
+            "/collections/r/points/search/groups",
+            Some(json!({"vector": [1.0, 0.0], "group_by": "tag", "limit": 2})),
+        ),
+        (
+            Method::POST,
+            "/collections/r/points/query/groups",
+            Some(json!({"query": [1.0, 0.0], "group_by": "tag", "limit": 2})),
+        ),
+        (
+            Method::POST,
+            "/collections/aliases",
+            Some(
+                json!({"actions": [{"create_alias": {"collection_name": "r", "alias_name": "a"}}]}),
+            ),
+        ),
+        (Method::GET, "/aliases", None),
+        (Method::GET, "/collections/r/aliases", None),
+    ] {
+        let (st, b) = s.call(method.clone(), path, body).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{method} {path}: {b}");
+        let msg = error_message(&b);
+        let last = path.rsplit('/').next().unwrap_or(path);
+        assert!(msg.contains("not supported") && msg.contains(last), "{msg}");
+    }
+    // Nothing was created under the alias's name.
+    let (st, _) = s.get("/collections/a").await;
+    assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
 async fn recommend_refuses_what_it_cannot_honour() {
     let s = start(ServerConfig::default()).await;
     compass(&s).await;
@@ -143,11 +245,7 @@ async fn recommend_refuses_what_it_cannot_honour() {
             "sum_scores",
         ),
         (json!({"negative": [1]}), 400, "positive"),
-        (
-            json!({"positive": [1], "using": "image"}),
-            400,
-            "named vectors",
-        ),
+        (json!({"positive": [1], "using": "image"}), 400, "image"),
         (json!({"positive": [77]}), 404, "77"),
         (json!({"positive": [1], "strategy": "nope"}), 400, "nope"),
     ];

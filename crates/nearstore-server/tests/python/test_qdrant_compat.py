@@ -152,8 +152,8 @@ def test_batch_update_patch_and_dotted_payload(client):
     got = client.retrieve(name, ids=[2], with_payload=models.PayloadSelectorExclude(exclude=["meta.b", "n"]))
     assert got[0].payload == {"meta": {"a": 2}}
 
-    # (recommend: qdrant-client 1.20 no longer has a recommend call or model; the route is
-    # covered by tests/it/qdrant_routes.rs)
+    # (recommend: qdrant-client 1.20 has no recommend call; its RecommendQuery through
+    # query_points is in test_recommend_ordered_scroll_groups_and_aliases)
 
     # PATCH: unchanged parameters are accepted, a change the engine cannot make is a 400
     m = client.get_collection(name).config.hnsw_config.m
@@ -551,4 +551,90 @@ def test_named_dense_vectors(client):
         limit=3,
     ).points
     assert {p.id for p in res} <= {1, 2, 3}
+    client.delete_collection(name)
+
+
+def test_recommend_ordered_scroll_groups_and_aliases(client):
+    name = "py_line"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.EUCLID))
+    # Points on a line at x = 0..9; n is x, f is x / 4, tag splits them in two.
+    client.upsert(
+        name,
+        points=[
+            models.PointStruct(id=i, vector=[float(i), 0.0], payload={"n": i, "f": i / 4, "tag": "lo" if i < 5 else "hi"})
+            for i in range(10)
+        ],
+        wait=True,
+    )
+    client.create_payload_index(name, field_name="n", field_schema=models.PayloadSchemaType.INTEGER)
+    client.create_payload_index(name, field_name="f", field_schema=models.PayloadSchemaType.FLOAT)
+
+    # recommend (average_vector): avg(positive) = (6, 0), avg(negative) = (8, 0), so the
+    # target is (4, 0); the examples never come back.
+    hits = client.query_points(
+        name,
+        query=models.RecommendQuery(
+            recommend=models.RecommendInput(positive=[6], negative=[8], strategy=models.RecommendStrategy.AVERAGE_VECTOR)
+        ),
+        limit=4,
+    ).points
+    assert hits[0].id == 4 and hits[0].score == 0.0
+    assert not {6, 8} & {h.id for h in hits}
+    # A vector example beside an id: avg((3, 0), (9, 0)) = (6, 0); under the filter the
+    # nearest are 4 then 3.
+    lo = models.Filter(must=[models.FieldCondition(key="tag", match=models.MatchValue(value="lo"))])
+    hits = client.query_points(
+        name, query=models.RecommendQuery(recommend=models.RecommendInput(positive=[[3.0, 0.0], 9])), query_filter=lo, limit=2
+    ).points
+    assert [h.id for h in hits] == [4, 3]
+    with pytest.raises(Exception) as err:
+        client.query_points(
+            name,
+            query=models.RecommendQuery(recommend=models.RecommendInput(positive=[1], strategy=models.RecommendStrategy.BEST_SCORE)),
+        )
+    assert "best_score" in str(err.value) and "not supported" in str(err.value)
+
+    # ordered scroll over an integer and a float index, both directions, with start_from
+    points, nxt = client.scroll(name, order_by=models.OrderBy(key="n", direction=models.Direction.DESC), limit=3)
+    assert [p.id for p in points] == [9, 8, 7] and nxt is None
+    points, _ = client.scroll(
+        name, order_by=models.OrderBy(key="n", direction=models.Direction.DESC, start_from=6), limit=3
+    )
+    assert [p.id for p in points] == [6, 5, 4]
+    points, _ = client.scroll(name, order_by="f", scroll_filter=lo, limit=10)
+    assert [p.id for p in points] == [0, 1, 2, 3, 4]
+    points, _ = client.scroll(name, order_by=models.OrderBy(key="f", start_from=1.5), limit=2, with_payload=["f"])
+    assert [(p.id, p.payload) for p in points] == [(6, {"f": 1.5}), (7, {"f": 1.75})]
+    # a datetime index (ordering by dates) needs the engine: refused by name
+    with pytest.raises(Exception) as err:
+        client.create_payload_index(name, field_name="at", field_schema=models.PayloadSchemaType.DATETIME)
+    assert "datetime" in str(err.value) and "not supported" in str(err.value)
+
+    # groups and aliases are not in the engine: refused by name, never approximated
+    with pytest.raises(Exception) as err:
+        client.query_points_groups(name, query=[1.0, 0.0], group_by="tag", limit=2)
+    assert "not supported" in str(err.value) and "groups" in str(err.value)
+    with pytest.raises(Exception) as err:
+        client.update_collection_aliases(
+            change_aliases_operations=[
+                models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=name, alias_name="py_alias"))
+            ]
+        )
+    assert "not supported" in str(err.value) and "aliases" in str(err.value)
+    with pytest.raises(Exception) as err:
+        client.get_aliases()
+    assert "not supported" in str(err.value)
+    with pytest.raises(Exception) as err:
+        client.get_collection_aliases(name)
+    assert "not supported" in str(err.value)
+    assert not client.collection_exists("py_alias")
+
+    # update_mode insert_only (a conditional write) is refused by name when the client has it
+    if "update_mode" in client.upsert.__code__.co_varnames:
+        with pytest.raises(Exception) as err:
+            client.upsert(name, points=[models.PointStruct(id=0, vector=[0.5, 0.0])], update_mode="insert_only")
+        assert "insert_only" in str(err.value)
+    assert client.retrieve(name, ids=[0], with_vectors=True)[0].vector == [0.0, 0.0]
     client.delete_collection(name)

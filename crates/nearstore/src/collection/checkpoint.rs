@@ -33,6 +33,7 @@ use serde::{Deserialize, Serialize};
 use super::spaces::{create_spaces, open_spaces};
 use super::sparse::{read_sparse_index, sparse_file, write_sparse_index};
 use super::text::{read_text_index, text_file, write_text_index};
+use super::vectorless::{VECTORLESS_FILE, read_vectorless, write_vectorless};
 use super::write::Targets;
 use super::{
     Collection, FIELD_INDEX_FILE, HNSW_FILE, MANIFEST_FILE, OPS_FILE, PAYLOADS_DIR, State,
@@ -52,9 +53,11 @@ use nearstore_text::TextIndex;
 
 const MANIFEST_MAGIC: [u8; 8] = *b"NSCOLMF1";
 const FIELD_INDEX_MAGIC: [u8; 8] = *b"NSPIDX01";
-/// Format 2 added `payloads_len`; format 1 manifests are read (without the payload-extent
-/// check) and rewritten as format 2 by the next checkpoint.
-const MANIFEST_FORMAT: u32 = 2;
+/// Format 2 added `payloads_len`; format 3 says `vectorless.ids` exists (see
+/// `vectorless.rs`). Format 1 and 2 manifests are read (format 1 without the payload-extent
+/// check; both with the live set taken from the default vector store) and rewritten as
+/// format 3 by the next checkpoint.
+const MANIFEST_FORMAT: u32 = 3;
 /// Largest batch of logged upserts replayed at once.
 const REPLAY_BATCH_POINTS: usize = 20_000;
 
@@ -111,10 +114,10 @@ pub(super) fn read_manifest(backend: &SharedBackend, dir: &Path) -> Result<Manif
     };
     let m: Manifest = serde_json::from_slice(json)
         .map_err(|e| Error::corruption(path.display(), e.to_string()))?;
-    if m.format != MANIFEST_FORMAT && m.format != 1 {
+    if !(1..=MANIFEST_FORMAT).contains(&m.format) {
         return Err(Error::corruption(
             path.display(),
-            format!("manifest format {} is not 1 or {MANIFEST_FORMAT}", m.format),
+            format!("manifest format {} is not 1..={MANIFEST_FORMAT}", m.format),
         ));
     }
     Ok(m)
@@ -154,21 +157,34 @@ pub(super) fn read_field_indexes(
 
 impl Collection {
     /// Cross-checks the components after the replay: the HNSW index holds as many points as
-    /// are live, and every stored payload belongs to a live point (or to one whose removal is
-    /// still in the overlay).
+    /// the default vector store, every stored vector belongs to a live point, and every
+    /// stored payload belongs to a live point (or to one whose removal is still in the
+    /// overlay).
     fn check_components_agree(&self) -> Result<()> {
-        let st = self.state.read();
-        let live = st.live.len();
-        if self.index.len() as u64 != live {
+        let stored = self.vectors.len();
+        if self.index.len() != stored {
             return Err(Error::corruption(
                 self.dir.join(HNSW_FILE).display(),
                 format!(
-                    "the index holds {} points, the vector store {live}",
+                    "the index holds {} points, the vector store {stored}",
                     self.index.len()
                 ),
             ));
         }
-        drop(st);
+        {
+            let st = self.state.read();
+            if let Some(id) = self
+                .vectors
+                .ids()
+                .into_iter()
+                .find(|id| !st.live.contains(*id))
+            {
+                return Err(Error::corruption(
+                    self.dir.join(VECTORS_DIR).display(),
+                    format!("holds a vector of point {id}, which is not live"),
+                ));
+            }
+        }
         if let Some((name, orphans)) = self.sparse_orphans() {
             return Err(Error::corruption(
                 self.dir.join(sparse_file(&name)).display(),
@@ -186,7 +202,7 @@ impl Collection {
         if let Some(id) = orphan {
             return Err(Error::corruption(
                 self.dir.join(PAYLOADS_DIR).join(PAYLOAD_LOG_FILE).display(),
-                format!("holds a payload for point {id}, which has no vector"),
+                format!("holds a payload for point {id}, which is not live"),
             ));
         }
         Ok(())
@@ -205,6 +221,7 @@ impl Collection {
         index.save(backend.as_ref(), &dir.join(HNSW_FILE), 0)?;
         create_spaces(&backend, dir, &config)?;
         write_field_indexes(&backend, dir, &PayloadIndexes::new().encode(), 0)?;
+        write_vectorless(&backend, dir, &RoaringTreemap::new(), 0)?;
         if let Some(text) = &config.text {
             write_text_index(&backend, dir, 0, &TextIndex::new(text.clone())?.encode(), 0)?;
         }
@@ -262,6 +279,12 @@ impl Collection {
             // Off: no operation is ever replayed into it.
             None => (None, u64::MAX),
         };
+        let (vectorless, vectorless_seq) = if manifest.format >= 3 {
+            read_vectorless(&backend, dir)?
+        } else {
+            // Older collections: every live point had a default vector.
+            (Vec::new(), u64::MAX)
+        };
         let (spaces, space_seqs) = open_spaces(&backend, dir, &config)?;
         let spaces_seq = space_seqs.iter().map(|s| s.1).min().unwrap_or(u64::MAX);
         let mut sparse = std::collections::BTreeMap::new();
@@ -276,6 +299,7 @@ impl Collection {
             (hnsw_path.clone(), index_seq),
             (dir.join(FIELD_INDEX_FILE), fields_seq),
             (dir.join(text_file(manifest.text_generation)), text_seq),
+            (dir.join(VECTORLESS_FILE), vectorless_seq),
         ]
         .into_iter()
         .chain(sparse_seqs)
@@ -304,7 +328,7 @@ impl Collection {
                 Ok(())
             },
         )?;
-        let live: RoaringTreemap = vectors.ids().into_iter().collect();
+        let live: RoaringTreemap = vectors.ids().into_iter().chain(vectorless).collect();
         let dim = config.dim;
         let ef_search = config.hnsw.ef_search;
         let collection = Collection {
@@ -399,6 +423,12 @@ impl Collection {
         if let Some(image) = self.text_image() {
             write_text_index(&self.backend, &self.dir, w.text_generation, &image, seq)?;
         }
+        let vectorless = {
+            let st = self.state.read();
+            let stored: RoaringTreemap = self.vectors.ids().into_iter().collect();
+            &st.live - &stored
+        };
+        write_vectorless(&self.backend, &self.dir, &vectorless, seq)?;
         let mut sparse_names = Vec::new();
         for (name, image) in self.sparse_images() {
             write_sparse_index(&self.backend, &self.dir, &name, &image, seq)?;

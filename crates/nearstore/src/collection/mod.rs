@@ -23,11 +23,14 @@ mod spaces;
 mod sparse;
 mod text;
 mod text_search;
+mod vector_write;
+mod vectorless;
 pub(crate) mod verify;
 mod write;
 
 pub use payload_write::{MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector};
 pub use text::TextIndexInfo;
+pub use vector_write::PointVectors;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;

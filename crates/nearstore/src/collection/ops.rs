@@ -15,10 +15,21 @@
 //!         5 u8 | count u32 | dim u32 | count x (id u64 | dim x f32
 //!           | dense_count u32 | dense_count x (name_len u32 | name UTF-8 | len u32 | len x f32)
 //!           | sparse_count u32 | ... as in tag 4 ... | payload_len u32 | JSON)
+//! upsert with points lacking the default vector:
+//!         6 u8 | count u32 | dim u32 | count x (id u64 | len u32 (0 or dim) | len x f32
+//!           | dense_count u32 | ... as in tag 5 ... | sparse_count u32 | ... as in tag 4 ...
+//!           | payload_len u32 | JSON)
+//! vectors of existing points set or removed (payload and other vectors untouched):
+//!         7 u8 | count u32 | count x (id u64
+//!           | dense_count u32 | dense_count x (name_len u32 | name UTF-8 | len u32 | len x f32)
+//!           | sparse_count u32 | ... as in tag 4 ...
+//!           | removed_count u32 | removed_count x (name_len u32 | name UTF-8))
+//!         (the dense name "" is the default vector)
 //! ```
 //! An upsert is written as tag 1 when no point carries a sparse or named vector (so its
 //! bytes are what they were before either existed), as tag 4 when some carry sparse
-//! vectors only, and as tag 5 when some carry named dense vectors.
+//! vectors only, as tag 5 when some carry named dense vectors, and as tag 6 when some
+//! lack the default vector (an empty `Point::vector`).
 //! Integers are little-endian. Decoding bounds every count by the bytes that remain, so a
 //! damaged record is an error, never a large allocation or a panic.
 //!
@@ -44,6 +55,8 @@ const DELETE: u8 = 2;
 const PAYLOADS: u8 = 3;
 const UPSERT_SPARSE: u8 = 4;
 const UPSERT_NAMED: u8 = 5;
+const UPSERT_OPTIONAL: u8 = 6;
+const VECTORS: u8 = 7;
 const NO_PAYLOAD: u32 = u32::MAX;
 
 /// One logged operation.
@@ -55,6 +68,66 @@ pub(crate) enum Op {
     Delete(Vec<u64>),
     /// New whole payloads of existing points (`None`: no payload); vectors unchanged.
     Payloads(Vec<(u64, Option<Value>)>),
+    /// Some vectors of existing points set or removed; the rest of each point unchanged.
+    Vectors(Vec<VectorEdit>),
+}
+
+/// One point's vector edit (operation tag 7).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct VectorEdit {
+    pub id: u64,
+    /// Dense vectors set, by name (`""`: the default vector).
+    pub dense: BTreeMap<String, Vec<f32>>,
+    /// Sparse vectors set, by name.
+    pub sparse: BTreeMap<String, SparseVector>,
+    /// Names whose vector (dense or sparse) the point loses.
+    pub removed: Vec<String>,
+}
+
+fn push_name(out: &mut Vec<u8>, name: &str) {
+    out.extend_from_slice(&(name.len() as u32).to_le_bytes());
+    out.extend_from_slice(name.as_bytes());
+}
+
+fn push_dense(out: &mut Vec<u8>, vectors: &BTreeMap<String, Vec<f32>>) {
+    out.extend_from_slice(&(vectors.len() as u32).to_le_bytes());
+    for (name, v) in vectors {
+        push_name(out, name);
+        out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        for x in v {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+}
+
+fn push_sparse(out: &mut Vec<u8>, vectors: &BTreeMap<String, SparseVector>) {
+    out.extend_from_slice(&(vectors.len() as u32).to_le_bytes());
+    for (name, v) in vectors {
+        push_name(out, name);
+        out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+        for i in v.indices() {
+            out.extend_from_slice(&i.to_le_bytes());
+        }
+        for x in v.values() {
+            out.extend_from_slice(&x.to_le_bytes());
+        }
+    }
+}
+
+/// Encodes vector edits (names and dimensions already checked by the caller).
+pub(crate) fn encode_vectors(edits: &[VectorEdit]) -> Vec<u8> {
+    let mut out = vec![VECTORS];
+    out.extend_from_slice(&(edits.len() as u32).to_le_bytes());
+    for e in edits {
+        out.extend_from_slice(&e.id.to_le_bytes());
+        push_dense(&mut out, &e.dense);
+        push_sparse(&mut out, &e.sparse);
+        out.extend_from_slice(&(e.removed.len() as u32).to_le_bytes());
+        for name in &e.removed {
+            push_name(&mut out, name);
+        }
+    }
+    out
 }
 
 fn push_payload(out: &mut Vec<u8>, json: Option<&[u8]>) {
@@ -70,7 +143,8 @@ fn push_payload(out: &mut Vec<u8>, json: Option<&[u8]>) {
 /// Encodes an upsert; `payloads` are the points' serialized payloads (already size-checked).
 pub(crate) fn encode_upsert(points: &[Point], payloads: &[Option<Vec<u8>>], dim: usize) -> Vec<u8> {
     let payload_bytes: usize = payloads.iter().flatten().map(Vec::len).sum();
-    let named = points.iter().any(|p| !p.vectors.is_empty());
+    let optional = points.iter().any(|p| p.vector.is_empty());
+    let named = optional || points.iter().any(|p| !p.vectors.is_empty());
     let sparse = named || points.iter().any(|p| !p.sparse.is_empty());
     let named_bytes: usize = points
         .iter()
@@ -85,7 +159,9 @@ pub(crate) fn encode_upsert(points: &[Point], payloads: &[Option<Vec<u8>>], dim:
     let mut out = Vec::with_capacity(
         9 + points.len() * (20 + dim * 4) + payload_bytes + sparse_bytes + named_bytes,
     );
-    out.push(if named {
+    out.push(if optional {
+        UPSERT_OPTIONAL
+    } else if named {
         UPSERT_NAMED
     } else if sparse {
         UPSERT_SPARSE
@@ -96,33 +172,17 @@ pub(crate) fn encode_upsert(points: &[Point], payloads: &[Option<Vec<u8>>], dim:
     out.extend_from_slice(&(dim as u32).to_le_bytes());
     for (p, json) in points.iter().zip(payloads) {
         out.extend_from_slice(&p.id.to_le_bytes());
+        if optional {
+            out.extend_from_slice(&(p.vector.len() as u32).to_le_bytes());
+        }
         for x in &p.vector {
             out.extend_from_slice(&x.to_le_bytes());
         }
         if named {
-            out.extend_from_slice(&(p.vectors.len() as u32).to_le_bytes());
-            for (name, v) in &p.vectors {
-                out.extend_from_slice(&(name.len() as u32).to_le_bytes());
-                out.extend_from_slice(name.as_bytes());
-                out.extend_from_slice(&(v.len() as u32).to_le_bytes());
-                for x in v {
-                    out.extend_from_slice(&x.to_le_bytes());
-                }
-            }
+            push_dense(&mut out, &p.vectors);
         }
         if sparse {
-            out.extend_from_slice(&(p.sparse.len() as u32).to_le_bytes());
-            for (name, v) in &p.sparse {
-                out.extend_from_slice(&(name.len() as u32).to_le_bytes());
-                out.extend_from_slice(name.as_bytes());
-                out.extend_from_slice(&(v.len() as u32).to_le_bytes());
-                for i in v.indices() {
-                    out.extend_from_slice(&i.to_le_bytes());
-                }
-                for x in v.values() {
-                    out.extend_from_slice(&x.to_le_bytes());
-                }
-            }
+            push_sparse(&mut out, &p.sparse);
         }
         push_payload(&mut out, json.as_deref());
     }
@@ -272,7 +332,7 @@ fn bad(reason: impl Into<String>) -> Error {
 pub(crate) fn decode(bytes: &[u8], dim: usize) -> Result<Op> {
     let mut r = Reader { bytes, at: 0 };
     let op = match r.u8()? {
-        tag @ (UPSERT | UPSERT_SPARSE | UPSERT_NAMED) => {
+        tag @ (UPSERT | UPSERT_SPARSE | UPSERT_NAMED | UPSERT_OPTIONAL) => {
             let count = r.u32()? as usize;
             let op_dim = r.u32()? as usize;
             if op_dim != dim {
@@ -281,11 +341,11 @@ pub(crate) fn decode(bytes: &[u8], dim: usize) -> Result<Op> {
                 )));
             }
             let min_point = 12
-                + dim * 4
                 + match tag {
-                    UPSERT => 0,
-                    UPSERT_SPARSE => 4,
-                    _ => 8,
+                    UPSERT => dim * 4,
+                    UPSERT_SPARSE => dim * 4 + 4,
+                    UPSERT_NAMED => dim * 4 + 8,
+                    _ => 12,
                 };
             if count > r.remaining() / min_point {
                 return Err(bad(format!("{count} points cannot fit in the record")));
@@ -293,12 +353,25 @@ pub(crate) fn decode(bytes: &[u8], dim: usize) -> Result<Op> {
             let mut points = Vec::with_capacity(count);
             for _ in 0..count {
                 let id = r.u64()?;
+                let len = if tag == UPSERT_OPTIONAL {
+                    match r.u32()? as usize {
+                        0 => 0,
+                        n if n == dim => dim,
+                        n => {
+                            return Err(bad(format!(
+                                "point {id} has a {n}-d vector, collection {dim}"
+                            )));
+                        }
+                    }
+                } else {
+                    dim
+                };
                 let vector: Vec<f32> = r
-                    .take(dim * 4)?
+                    .take(len * 4)?
                     .chunks_exact(4)
                     .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
                     .collect();
-                let named = if tag == UPSERT_NAMED {
+                let named = if tag == UPSERT_NAMED || tag == UPSERT_OPTIONAL {
                     r.named(id)?
                 } else {
                     BTreeMap::new()
@@ -338,6 +411,45 @@ pub(crate) fn decode(bytes: &[u8], dim: usize) -> Result<Op> {
                 changes.push((id, r.payload(id)?));
             }
             Op::Payloads(changes)
+        }
+        VECTORS => {
+            let count = r.u32()? as usize;
+            if count > r.remaining() / 20 {
+                return Err(bad(format!(
+                    "{count} vector edits cannot fit in the record"
+                )));
+            }
+            let mut edits = Vec::with_capacity(count);
+            for _ in 0..count {
+                let id = r.u64()?;
+                let dense = r.named(id)?;
+                if let Some(v) = dense.get("")
+                    && v.len() != dim
+                {
+                    return Err(bad(format!(
+                        "point {id}: a {}-d default vector, collection {dim}",
+                        v.len()
+                    )));
+                }
+                let sparse = r.sparse(id)?;
+                let removed_count = r.u32()? as usize;
+                if removed_count > r.remaining() / 4 {
+                    return Err(bad(format!(
+                        "point {id}: {removed_count} removed names cannot fit"
+                    )));
+                }
+                let mut removed = Vec::with_capacity(removed_count);
+                for _ in 0..removed_count {
+                    removed.push(r.name(id)?);
+                }
+                edits.push(VectorEdit {
+                    id,
+                    dense,
+                    sparse,
+                    removed,
+                });
+            }
+            Op::Vectors(edits)
         }
         tag => {
             return Err(bad(format!(
@@ -436,6 +548,54 @@ mod tests {
         let bytes = encode_upsert(&points, &payloads, 2);
         assert_eq!(bytes[0], UPSERT_NAMED);
         assert_eq!(decode(&bytes, 2).unwrap(), Op::Upsert(points));
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut], 2).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn an_upsert_with_points_lacking_the_default_vector_round_trips_as_tag_6() {
+        let points = vec![
+            Point::new(1, vec![], Some(json!({"a": 1}))).with_vector("image", vec![0.5]),
+            Point::new(2, vec![1.0, 2.0], None),
+            Point::new(3, vec![], None),
+        ];
+        let payloads = vec![Some(br#"{"a":1}"#.to_vec()), None, None];
+        let bytes = encode_upsert(&points, &payloads, 2);
+        assert_eq!(bytes[0], UPSERT_OPTIONAL);
+        assert_eq!(decode(&bytes, 2).unwrap(), Op::Upsert(points));
+        assert!(decode(&bytes, 3).is_err());
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut], 2).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn vector_edits_round_trip_as_tag_7() {
+        let edits = vec![
+            VectorEdit {
+                id: 4,
+                dense: BTreeMap::from([
+                    ("".to_owned(), vec![1.0, 2.0]),
+                    ("img".to_owned(), vec![3.0]),
+                ]),
+                sparse: BTreeMap::from([(
+                    "s".to_owned(),
+                    SparseVector::new(vec![7], vec![0.5]).unwrap(),
+                )]),
+                removed: vec![],
+            },
+            VectorEdit {
+                id: 5,
+                removed: vec!["img".to_owned(), "".to_owned()],
+                ..VectorEdit::default()
+            },
+        ];
+        let bytes = encode_vectors(&edits);
+        assert_eq!(bytes[0], VECTORS);
+        assert_eq!(decode(&bytes, 2).unwrap(), Op::Vectors(edits));
+        // The default vector's dimension is checked.
+        assert!(decode(&bytes, 3).is_err());
         for cut in 0..bytes.len() {
             assert!(decode(&bytes[..cut], 2).is_err(), "cut at {cut}");
         }

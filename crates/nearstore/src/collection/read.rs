@@ -104,10 +104,8 @@ impl Collection {
             (st.overlay.get(&id).cloned(), sparse)
         };
         let vector = if with_vector {
-            match self.vectors.retrieve(id)? {
-                Some(v) => v,
-                None => return Ok(None),
-            }
+            // A point without the default vector has an empty one.
+            self.vectors.retrieve(id)?.unwrap_or_default()
         } else {
             Vec::new()
         };

@@ -44,6 +44,7 @@ impl Collection {
     fn check_leg(&self, leg: LegRef<'_>) -> Result<bool> {
         match leg {
             LegRef::Dense { using: "", vector } => {
+                self.check_default_space()?;
                 self.check_vector(0, vector)?;
                 Ok(self.config.metric.is_similarity())
             }
@@ -76,6 +77,7 @@ impl Collection {
         let legs = request.leg_refs();
         if legs.is_empty() {
             // No vector and no text: the empty vector is the wrong dimension.
+            self.check_default_space()?;
             self.check_vector(0, &request.vector)?;
         }
         let mut directions = Vec::with_capacity(legs.len());

@@ -9,6 +9,7 @@ use super::checkpoint::{read_field_indexes, read_manifest};
 use super::spaces::{space_dir, space_index_file};
 use super::sparse::{read_sparse_index, sparse_file};
 use super::text::{read_text_index, text_file};
+use super::vectorless::{VECTORLESS_FILE, read_vectorless};
 use super::{FIELD_INDEX_FILE, HNSW_FILE, MANIFEST_FILE, OPS_FILE, PAYLOADS_DIR, VECTORS_DIR, ops};
 use crate::config::CollectionConfig;
 use crate::verify::FileCheck;
@@ -32,10 +33,13 @@ const HNSW_FREE: usize = 8;
 /// each has a payload, deleted ids, or ids whose payload was rewritten with whether each
 /// still has one).
 enum LoggedOp {
-    /// Upserted points: (id, whether it has a payload, the named dense vectors it carries).
+    /// Upserted points: (id, whether it has a payload, the dense vectors it carries by
+    /// name, `""` the default one).
     Upsert(Vec<(u64, bool, Vec<String>)>),
     Delete(Vec<u64>),
     Payloads(Vec<(u64, bool)>),
+    /// Vector edits: (id, dense names set, names removed).
+    Vectors(Vec<(u64, Vec<String>, Vec<String>)>),
 }
 
 /// Applies the logged operations after `after` to an id set (`payloads`: an upsert without
@@ -66,11 +70,19 @@ fn replay(ids: &mut BTreeSet<u64>, tail: &[(u64, LoggedOp)], after: u64, payload
                 }
             }
             LoggedOp::Payloads(_) => {}
+            // An edit names a live point and never changes its payload.
+            LoggedOp::Vectors(edits) if !payloads => {
+                for (id, _, _) in edits {
+                    ids.insert(*id);
+                }
+            }
+            LoggedOp::Vectors(_) => {}
         }
     }
 }
 
-/// Applies the logged operations after `after` to the ids holding the named vector `name`
+/// Applies the logged operations after `after` to the ids holding the dense vector `name`
+/// (`""`: the default one)
 /// (an upsert replaces the whole point, so one without that vector drops it).
 fn replay_space(ids: &mut BTreeSet<u64>, tail: &[(u64, LoggedOp)], after: u64, name: &str) {
     for (_, op) in tail.iter().filter(|(seq, _)| *seq > after) {
@@ -88,6 +100,16 @@ fn replay_space(ids: &mut BTreeSet<u64>, tail: &[(u64, LoggedOp)], after: u64, n
                 ids.remove(id);
             }),
             LoggedOp::Payloads(_) => {}
+            LoggedOp::Vectors(edits) => {
+                for (id, set, removed) in edits {
+                    if set.iter().any(|n| n == name) {
+                        ids.insert(*id);
+                    }
+                    if removed.iter().any(|n| n == name) {
+                        ids.remove(id);
+                    }
+                }
+            }
         }
     }
 }
@@ -113,6 +135,8 @@ struct Covered {
     config: Option<(usize, nearstore_distance::DistanceMetric)>,
     seq: u64,
     payloads_len: u64,
+    /// The manifest's format has `vectorless.ids` (format 3 and later).
+    vectorless: bool,
 }
 
 /// Checks every file of the collection in `dir`; returns one entry per file.
@@ -142,22 +166,35 @@ pub(crate) fn verify_collection(backend: &SharedBackend, dir: &Path) -> Vec<File
         ));
     }
 
-    // Cross-checks: after the logged operations, index = vectors and payloads within them.
-    if let (Some(mut live), Some(tail)) = (vectors, tail) {
+    let (vectorless_check, vectorless) = check_vectorless(backend, dir, covered);
+    further.extend(vectorless_check);
+
+    // Cross-checks: after the logged operations, index = vectors, vectors within the live
+    // points (those with a default vector and those without), payloads within them.
+    if let (Some(mut stored), Some(tail)) = (vectors, tail) {
+        let mut live: BTreeSet<u64> = stored.iter().copied().chain(vectorless).collect();
         replay(&mut live, &tail, covered.seq, false);
+        replay_space(&mut stored, &tail, covered.seq, "");
         vdat.notes.push(format!(
-            "{} live points after the logged operations",
-            live.len()
+            "{} live points after the logged operations, {} with the default vector",
+            live.len(),
+            stored.len()
         ));
+        if let Some(id) = stored.difference(&live).next() {
+            vdat.damaged(
+                None,
+                format!("holds a vector of point {id}, which is not live"),
+            );
+        }
         if let Some((mut indexed, lsn)) = index {
-            replay(&mut indexed, &tail, lsn, false);
-            if let Some(id) = first_difference(&indexed, &live) {
+            replay_space(&mut indexed, &tail, lsn, "");
+            if let Some(id) = first_difference(&indexed, &stored) {
                 hnsw.damaged(
                     None,
                     format!(
                         "holds {} points, the vector store {}; point {id} is in only one of them",
                         indexed.len(),
-                        live.len()
+                        stored.len()
                     ),
                 );
             }
@@ -168,7 +205,7 @@ pub(crate) fn verify_collection(backend: &SharedBackend, dir: &Path) -> Vec<File
             if let Some(id) = with_payload.difference(&live).next() {
                 plog.damaged(
                     None,
-                    format!("holds a payload for point {id}, which has no vector"),
+                    format!("holds a payload for point {id}, which is not live"),
                 );
             }
         }
@@ -202,6 +239,7 @@ fn check_manifest(backend: &SharedBackend, dir: &Path) -> (FileCheck, Covered, N
                 config: Some((config.dim, config.metric)),
                 seq: m.checkpoint_seq,
                 payloads_len: m.payloads_len,
+                vectorless: m.format >= 3,
             }
         }
         Err(e) => {
@@ -210,6 +248,7 @@ fn check_manifest(backend: &SharedBackend, dir: &Path) -> (FileCheck, Covered, N
                 config: None,
                 seq: 0,
                 payloads_len: 0,
+                vectorless: false,
             }
         }
     };
@@ -250,6 +289,41 @@ fn check_sparse_index(
         Err(e) => check.damaged_by(&e),
     }
     check
+}
+
+/// The live ids without a default vector (format 3 manifests): checksums, ascending ids,
+/// and that the file reflects at least the checkpoint. Returns its check (none before
+/// format 3) and the ids.
+fn check_vectorless(
+    backend: &SharedBackend,
+    dir: &Path,
+    covered: Covered,
+) -> (Option<FileCheck>, Vec<u64>) {
+    if !covered.vectorless {
+        return (None, Vec::new());
+    }
+    let mut check = FileCheck::new(dir.join(VECTORLESS_FILE), "points without a default vector");
+    let ids = match read_vectorless(backend, dir) {
+        Ok((_, s)) if s < covered.seq => {
+            check.damaged(
+                None,
+                format!(
+                    "reflects operation {s}, the checkpoint covers {}",
+                    covered.seq
+                ),
+            );
+            Vec::new()
+        }
+        Ok((ids, _)) => {
+            check.notes.push(format!("{} live points", ids.len()));
+            ids
+        }
+        Err(e) => {
+            check.damaged_by(&e);
+            Vec::new()
+        }
+    };
+    (Some(check), ids)
 }
 
 /// A named dense vector: its vector store and HNSW index like the default one's, and after
@@ -475,10 +549,14 @@ fn check_oplog(
                     points
                         .iter()
                         .map(|p| {
+                            let default = (!p.vector.is_empty()).then(String::new);
                             (
                                 p.id,
                                 p.payload.is_some(),
-                                p.vectors.keys().cloned().collect(),
+                                default
+                                    .into_iter()
+                                    .chain(p.vectors.keys().cloned())
+                                    .collect(),
                             )
                         })
                         .collect(),
@@ -488,6 +566,15 @@ fn check_oplog(
             Ok(ops::Op::Payloads(changes)) => logged.push((
                 op_seq,
                 LoggedOp::Payloads(changes.iter().map(|(id, p)| (*id, p.is_some())).collect()),
+            )),
+            Ok(ops::Op::Vectors(edits)) => logged.push((
+                op_seq,
+                LoggedOp::Vectors(
+                    edits
+                        .into_iter()
+                        .map(|e| (e.id, e.dense.into_keys().collect(), e.removed))
+                        .collect(),
+                ),
             )),
             Err(e) => bad_op = Some(format!("operation {op_seq} does not decode: {e}")),
         }

@@ -86,6 +86,27 @@ impl Collection {
         Ok(())
     }
 
+    /// Checks a point's default vector: none (an empty `vector`) is always accepted; one is
+    /// refused by a collection without a default vector, else checked like a query.
+    pub(super) fn check_point_vector(&self, p: &Point) -> Result<()> {
+        if p.vector.is_empty() {
+            return Ok(());
+        }
+        self.check_default_space()?;
+        self.check_vector(p.id, &p.vector)
+    }
+
+    /// The error for the default vector of a collection created without one.
+    pub(super) fn check_default_space(&self) -> Result<()> {
+        if self.config.default_vector {
+            Ok(())
+        } else {
+            Err(Error::NoDefaultVector {
+                collection: self.name.clone(),
+            })
+        }
+    }
+
     pub(super) fn check_writable(&self, w: &Writer) -> Result<()> {
         self.check_open()?;
         match &w.poisoned {
@@ -162,7 +183,7 @@ impl Collection {
             if i.is_multiple_of(WRITE_DEADLINE_STRIDE) {
                 self.check_write_deadline(deadline, points.len())?;
             }
-            self.check_vector(p.id, &p.vector)?;
+            self.check_point_vector(p)?;
             self.check_sparse_names(p)?;
             self.check_named_vectors(p)?;
             let json = match &p.payload {
@@ -237,6 +258,7 @@ impl Collection {
                     .collect();
                 self.apply_payloads(&changes, targets)
             }
+            Op::Vectors(edits) => self.apply_vector_edits(&edits, targets),
         }
     }
 
@@ -286,8 +308,24 @@ impl Collection {
                 st.live.insert(p.id);
             }
         }
-        let items: Vec<(u64, &[f32])> =
-            unique.iter().map(|p| (p.id, p.vector.as_slice())).collect();
+        // A point without the default vector leaves the default store and index (an
+        // upsert replaces the whole point).
+        let bare: Vec<u64> = unique
+            .iter()
+            .filter(|p| p.vector.is_empty())
+            .map(|p| p.id)
+            .collect();
+        if !bare.is_empty() {
+            if targets.index {
+                self.index.delete_ids(&bare);
+            }
+            self.vectors.delete_batch(&bare)?;
+        }
+        let items: Vec<(u64, &[f32])> = unique
+            .iter()
+            .filter(|p| !p.vector.is_empty())
+            .map(|p| (p.id, p.vector.as_slice()))
+            .collect();
         self.vectors.store_batch(&items)?;
         if targets.index {
             self.index.insert_batch(&items)?;
@@ -297,7 +335,7 @@ impl Collection {
 
     /// Replaces point `p`'s sparse vectors: each name it carries is upserted (a name seen
     /// for the first time gets its index), every other name loses the point.
-    fn replace_sparse(&self, st: &mut super::State, p: &Point) -> Result<()> {
+    pub(super) fn replace_sparse(&self, st: &mut super::State, p: &Point) -> Result<()> {
         for (name, index) in st.sparse.iter_mut() {
             match p.sparse.get(name) {
                 Some(v) => index.upsert(p.id, v),

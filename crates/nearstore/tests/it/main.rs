@@ -23,6 +23,7 @@ mod requests;
 mod search;
 mod sparse;
 mod text;
+mod vectorless;
 mod workload;
 
 use nearstore::{Database, DistanceMetric, Point, VectorCollection};

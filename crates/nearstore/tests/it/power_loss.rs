@@ -17,7 +17,7 @@ use nearstore::{CollectionConfig, Database, Durability, ErrorKind, VectorCollect
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::workload::{Model, Op, content, execute, next_op};
+use super::workload::{self, BARE, Model, Op, content, execute, next_op, no_default};
 
 fn open(
     backend: &FaultyBackend,
@@ -63,6 +63,20 @@ fn workload(seed: u64, n: usize) -> Vec<Step> {
                 Step::Op(Op::SetPayload(last_upserted, version))
             } else if i % 19 == 10 {
                 Step::Op(Op::ClearCategory(i as u64 % 4))
+            } else if i % 11 == 5 {
+                // Points without vectors in every run: one without any vector and one
+                // without the default vector, then single-vector edits of both (every vector
+                // set on the first, every vector removed from the second).
+                version = next_version(version, 10);
+                let bare = version;
+                version = next_version(version, 4);
+                let ids = (last_upserted, (last_upserted + 1) % workload::IDS);
+                Step::Op(Op::Upsert(vec![(ids.0, bare), (ids.1, version)]))
+            } else if i % 11 == 6 {
+                version = next_version(version, 1);
+                Step::Op(Op::SetVectors(last_upserted, version))
+            } else if i % 11 == 7 {
+                Step::Op(Op::DropVectors((last_upserted + 1) % workload::IDS))
             } else {
                 let op = next_op(&mut rng, &mut version);
                 if let Op::Upsert(items) | Op::Bulk(items) = &op {
@@ -72,6 +86,15 @@ fn workload(seed: u64, n: usize) -> Vec<Step> {
             }
         })
         .collect()
+}
+
+/// The first version after `after` that is `residue` modulo 12 (see `workload::canonical`).
+fn next_version(after: u64, residue: u64) -> u64 {
+    let mut v = after + 1;
+    while v % 12 != residue {
+        v += 1;
+    }
+    v
 }
 
 #[derive(Debug, Clone, Copy, Default)]
@@ -146,6 +169,11 @@ fn simulate(seed: u64, n_steps: usize, durability: Durability) -> (u64, u64, u64
     assert!(
         payload_writes > 0,
         "the workload changes some payload in place"
+    );
+    let has = |pred: &dyn Fn(u64) -> bool| states.iter().any(|m| m.values().any(|(v, _)| pred(*v)));
+    assert!(
+        has(&|v| v == BARE) && has(&|v| no_default(v) && v != BARE),
+        "the workload holds points without any vector and without the default vector"
     );
     let clean = FaultyBackend::new();
     assert_eq!(

@@ -17,12 +17,20 @@
 //! the named dense vector `img` (`img_for`: on some versions only, so points without it
 //! are part of every run): whole and of its version, and an exact search on it finds
 //! exactly the live points carrying it.
+//!
+//! Some versions carry no default vector (`no_default`), and some no vector at all
+//! (`BARE`): such points are checked whole (payload of their version, no vector), found by
+//! id, counted and filtered, and found by no search on a vector they lack. Single-vector
+//! edits take part too: `SetVectors` sets every vector of an existing point to those of a
+//! version carrying all of them (`update_vectors`), `DropVectors` removes every vector of an
+//! existing point (`delete_vectors`), leaving its payload.
 
 use std::collections::BTreeMap;
 
 use nearstore::{
-    CollectionConfig, DistanceMetric, FieldIndexKind, Filter, Point, PointSelector, SearchQuality,
-    SearchRequest, SparseVector, TextIndexConfig, VectorCollection, VectorSpaceConfig,
+    CollectionConfig, DistanceMetric, FieldIndexKind, Filter, Point, PointSelector, PointVectors,
+    SearchQuality, SearchRequest, SparseVector, TextIndexConfig, VectorCollection,
+    VectorSpaceConfig, WriteOptions,
 };
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -47,10 +55,37 @@ pub enum Op {
     SetPayload(u64, u64),
     /// Clear the payloads of the points of a category (a filter selector).
     ClearCategory(u64),
+    /// Set every vector of an existing point to those of a version carrying all of them.
+    SetVectors(u64, u64),
+    /// Remove every vector of an existing point.
+    DropVectors(u64),
 }
 
-/// id -> (version of its vector, version of its payload; 0 when it has none).
+/// id -> (version of its vectors, `BARE` when it has none; version of its payload, 0 when
+/// it has none).
 pub type Model = BTreeMap<u64, (u64, u64)>;
+
+/// The vector version of a point without any vector (all such versions look alike).
+pub const BARE: u64 = u64::MAX;
+
+/// Whether a vector version lacks the default vector.
+pub fn no_default(version: u64) -> bool {
+    version == BARE || version % 6 == 4
+}
+
+/// The vector version a model records: every version without any vector is `BARE`.
+pub fn canonical(version: u64) -> u64 {
+    if version % 12 == 10 { BARE } else { version }
+}
+
+/// The default vector of a point at a vector version (empty: none).
+pub fn vector_for(id: u64, version: u64) -> Vec<f32> {
+    if no_default(version) {
+        Vec::new()
+    } else {
+        vector(id, version)
+    }
+}
 
 /// The payload version a model records for `version` (0: no payload).
 pub fn payload_version(version: u64) -> u64 {
@@ -80,7 +115,7 @@ pub fn config() -> CollectionConfig {
 /// The named dense vectors of a point at a vector version.
 pub fn img_for(id: u64, version: u64) -> BTreeMap<String, Vec<f32>> {
     let mut out = BTreeMap::new();
-    if version % 4 != 2 {
+    if version != BARE && version % 4 != 2 {
         out.insert(
             "img".to_owned(),
             vec![1.0 + (id % 9) as f32, (version % 7) as f32, 0.5],
@@ -93,6 +128,9 @@ pub fn img_for(id: u64, version: u64) -> BTreeMap<String, Vec<f32>> {
 pub fn sparse_for(id: u64, version: u64) -> BTreeMap<String, SparseVector> {
     let mut out = BTreeMap::new();
     let sv = |i: Vec<u32>, v: Vec<f32>| SparseVector::new(i, v).unwrap();
+    if version == BARE {
+        return out;
+    }
     if !version.is_multiple_of(3) {
         let dims = vec![(id % 11) as u32, 20 + (version % 13) as u32];
         out.insert(String::new(), sv(dims, vec![1.0, 0.5 + version as f32]));
@@ -115,9 +153,11 @@ pub fn payload(id: u64, version: u64) -> Option<Value> {
 impl Op {
     pub fn apply(&self, m: &mut Model) {
         match self {
-            Op::Upsert(items) | Op::Bulk(items) => {
-                m.extend(items.iter().map(|&(id, v)| (id, (v, payload_version(v)))))
-            }
+            Op::Upsert(items) | Op::Bulk(items) => m.extend(
+                items
+                    .iter()
+                    .map(|&(id, v)| (id, (canonical(v), payload_version(v)))),
+            ),
             Op::Delete(ids) => ids.iter().for_each(|id| {
                 m.remove(id);
             }),
@@ -134,6 +174,16 @@ impl Op {
                     if payload(id, entry.1).is_some() && category(id, entry.1) == *c {
                         entry.1 = 0;
                     }
+                }
+            }
+            Op::SetVectors(id, v) => {
+                if let Some(entry) = m.get_mut(id) {
+                    entry.0 = *v;
+                }
+            }
+            Op::DropVectors(id) => {
+                if let Some(entry) = m.get_mut(id) {
+                    entry.0 = BARE;
                 }
             }
             Op::Flush | Op::Checkpoint | Op::CreateIndex(_) | Op::TextConfig(_) => {}
@@ -157,8 +207,19 @@ pub fn content(c: &VectorCollection) -> Model {
     loop {
         let page = c.scroll(None, 1000, cursor).unwrap();
         for p in page.points {
-            let version = p.vector[1] as u64;
-            assert_eq!(p.vector, vector(p.id, version), "vector of {} intact", p.id);
+            // The version: from the default vector, else from the default sparse vector
+            // (every version without the default vector but with some vector has it).
+            let version = match (p.vector.get(1), p.sparse.get("")) {
+                (Some(v), _) => *v as u64,
+                (None, Some(s)) => (s.values()[1] - 0.5) as u64,
+                (None, None) => BARE,
+            };
+            assert_eq!(
+                p.vector,
+                vector_for(p.id, version),
+                "vector of {} intact",
+                p.id
+            );
             assert_eq!(
                 p.sparse,
                 sparse_for(p.id, version),
@@ -207,9 +268,27 @@ pub fn content(c: &VectorCollection) -> Model {
     index_ids.sort_unstable();
     assert_eq!(
         index_ids,
-        model.keys().copied().collect::<Vec<_>>(),
-        "the index holds exactly the live points"
+        model
+            .iter()
+            .filter(|(_, (v, _))| !no_default(*v))
+            .map(|(id, _)| *id)
+            .collect::<Vec<_>>(),
+        "the index holds exactly the live points with the default vector"
     );
+    // Points without vectors are found by id, whole.
+    let bare: Vec<u64> = model
+        .iter()
+        .filter(|(_, (v, _))| *v == BARE)
+        .map(|(id, _)| *id)
+        .collect();
+    for (id, got) in bare.iter().zip(c.get(&bare).unwrap()) {
+        let got = got.unwrap_or_else(|| panic!("point {id} without vectors is found by id"));
+        assert!(
+            got.vector.is_empty() && got.vectors.is_empty() && got.sparse.is_empty(),
+            "point {id} has no vector"
+        );
+        assert_eq!(got.payload, payload(*id, model[id].1), "payload of {id}");
+    }
     for f in [
         json!({"field": "cat", "eq": "c1"}),
         json!({"field": "n", "gte": 5}),
@@ -317,7 +396,7 @@ pub fn next_op(rng: &mut ChaCha8Rng, version: &mut u64) -> Op {
         *version += 1;
         *version
     };
-    match rng.random_range(0..110) {
+    match rng.random_range(0..116) {
         0..=34 => Op::Upsert(vec![(rng.random_range(0..IDS), v())]),
         35..=54 => Op::Upsert(
             (0..rng.random_range(2..30))
@@ -340,7 +419,16 @@ pub fn next_op(rng: &mut ChaCha8Rng, version: &mut u64) -> Op {
         96..=97 => Op::CreateIndex(if rng.random_bool(0.5) { "cat" } else { "n" }.to_string()),
         98..=99 => Op::TextConfig(rng.random_bool(0.5)),
         100..=107 => Op::SetPayload(rng.random_range(0..IDS), v()),
-        _ => Op::ClearCategory(rng.random_range(0..4)),
+        108..=109 => Op::ClearCategory(rng.random_range(0..4)),
+        110..=113 => {
+            // A version carrying every vector: 1 or 5 modulo 12.
+            let mut version = v();
+            while version % 12 != 1 && version % 12 != 5 {
+                version = v();
+            }
+            Op::SetVectors(rng.random_range(0..IDS), version)
+        }
+        _ => Op::DropVectors(rng.random_range(0..IDS)),
     }
 }
 
@@ -349,7 +437,9 @@ pub fn execute(c: &VectorCollection, op: &Op) -> nearstore::Result<()> {
         items
             .iter()
             .map(|&(id, v)| {
-                let mut p = Point::new(id, vector(id, v), payload(id, v));
+                let mut p = Point::new(id, Vec::new(), payload(id, v));
+                let v = canonical(v);
+                p.vector = vector_for(id, v);
                 p.sparse = sparse_for(id, v);
                 p.vectors = img_for(id, v);
                 p
@@ -387,6 +477,22 @@ pub fn execute(c: &VectorCollection, op: &Op) -> nearstore::Result<()> {
         Op::ClearCategory(cat) => {
             let f = Filter::parse(&json!({"field": "cat", "eq": format!("c{cat}")})).unwrap();
             c.clear_payload(&PointSelector::Filter(f)).map(|_| ())
+        }
+        // Only an existing point's vectors are edited (the model skips the others alike).
+        Op::SetVectors(id, v) => {
+            if c.get(&[*id])?[0].is_none() {
+                return Ok(());
+            }
+            let mut edit = PointVectors::new(*id).with_vector("", vector(*id, *v));
+            edit.vectors.extend(img_for(*id, *v));
+            edit.sparse = sparse_for(*id, *v);
+            c.update_vectors(&[edit], &WriteOptions::default())
+        }
+        Op::DropVectors(id) => {
+            if c.get(&[*id])?[0].is_none() {
+                return Ok(());
+            }
+            c.delete_vectors(&[*id], &["", "img", "s2"], &WriteOptions::default())
         }
         Op::TextConfig(words_only) => c.set_text_config(Some(if *words_only {
             TextIndexConfig::named(["words"])
