@@ -92,26 +92,33 @@ pub(crate) fn search_options(
 pub(crate) fn points_from(
     py: Python<'_>,
     ids: &Bound<'_, PyAny>,
-    vectors: &Bound<'_, PyAny>,
+    vectors: Option<&Bound<'_, PyAny>>,
     payloads: Option<&Bound<'_, PyAny>>,
     sparse: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Vec<Point>> {
     let ids = vectors::ids(ids, "ids")?;
-    let PointVectors { default, named } = named::point_vectors(vectors, &ids, "vectors")?;
-    let mut rows = Vec::with_capacity(ids.len());
-    for (id, row) in ids.iter().zip(default) {
-        match row {
-            Some(row) => rows.push(row),
-            None => {
-                return Err(errors::invalid(
-                    py,
-                    format!(
-                        "point {id} has no default vector (name \"\"): every point needs one in this version of the engine"
-                    ),
-                ));
-            }
-        }
+    let PointVectors { default, named } = match vectors.filter(|v| !v.is_none()) {
+        Some(v) => named::point_vectors(v, &ids, "vectors")?,
+        None => PointVectors {
+            default: vec![None; ids.len()],
+            named: vec![BTreeMap::new(); ids.len()],
+        },
+    };
+    // The engine's point without a default vector holds an empty one, so an empty row given
+    // explicitly (a (n, 0) array) must not silently mean "no vector".
+    if let Some((id, _)) = ids
+        .iter()
+        .zip(&default)
+        .find(|(_, row)| row.as_ref().is_some_and(Vec::is_empty))
+    {
+        return Err(errors::invalid(
+            py,
+            format!(
+                "dimension mismatch: point {id} has an empty default vector (give None for a point without one)"
+            ),
+        ));
     }
+    let rows = default.into_iter().map(Option::unwrap_or_default);
     let payloads = match payloads {
         None => vec![None; ids.len()],
         Some(p) => {

@@ -157,16 +157,19 @@ impl PyCollection {
         &self.name
     }
 
-    /// The vector dimension.
+    /// The default vector's dimension (``None`` in a collection without a default vector).
     #[getter]
-    fn dim(&self, py: Python<'_>) -> PyResult<usize> {
-        self.call(py, |c| Ok(c.config().dim))
+    fn dim(&self, py: Python<'_>) -> PyResult<Option<usize>> {
+        self.call(py, |c| Ok(c.config().default_space().map(|s| s.dim)))
     }
 
-    /// The distance metric's name (``"cosine"``, ``"euclidean"``, ``"dot"``, ...).
+    /// The default vector's distance metric (``"cosine"``, ``"euclidean"``, ``"dot"``, ...;
+    /// ``None`` in a collection without a default vector).
     #[getter]
-    fn metric(&self, py: Python<'_>) -> PyResult<&'static str> {
-        self.call(py, |c| Ok(c.config().metric.name()))
+    fn metric(&self, py: Python<'_>) -> PyResult<Option<&'static str>> {
+        self.call(py, |c| {
+            Ok(c.config().default_space().map(|s| s.metric.name()))
+        })
     }
 
     /// The configuration as a dict (dim, metric, m, ef_construction, ef_search, seed,
@@ -185,8 +188,9 @@ impl PyCollection {
             .map(|(name, space)| (name.clone(), options::vector_space_json(space)))
             .collect();
         let d = PyDict::new(py);
-        d.set_item("dim", c.dim)?;
-        d.set_item("metric", c.metric.name())?;
+        let default = c.default_space();
+        d.set_item("dim", default.map(|s| s.dim))?;
+        d.set_item("metric", default.map(|s| s.metric.name()))?;
         d.set_item("m", c.hnsw.m)?;
         d.set_item("ef_construction", c.hnsw.ef_construction)?;
         d.set_item("ef_search", c.hnsw.ef_search)?;
@@ -224,7 +228,7 @@ impl PyCollection {
         self.call(py, |c| Ok(c.len()))
     }
 
-    /// upsert(ids, vectors, payloads=None, sparse=None) -> None
+    /// upsert(ids, vectors=None, payloads=None, sparse=None) -> None
     ///
     /// Adds or replaces points, atomically (after a crash all of them or none are there).
     /// ``ids``: a list or 1-D integer array (0 .. 2**64-1). ``vectors``: a 2-D array of
@@ -237,23 +241,90 @@ impl PyCollection {
     /// with one entry per id, each a vector (the default one) or ``{name: vector}``. A
     /// point without a named vector is found by no search on it; an upsert replaces all of
     /// a point's vectors. Unknown names, wrong dimensions and NaN or infinite values raise
-    /// ``InvalidArgument`` naming the vector. ``payloads``: ``None`` or a list of dicts (or ``None``s), one per id,
+    /// ``InvalidArgument`` naming the vector. A point may carry no default vector (a ``None``
+    /// entry, a dict without ``""``, or ``vectors=None`` for all): it is stored, counted and
+    /// filterable, and found by no search on that vector. ``payloads``: ``None`` or a list of dicts (or ``None``s), one per id,
     /// of JSON values (numpy scalars and arrays are converted). ``sparse``: ``None`` or a
     /// list with one entry per id: ``None``, one sparse vector (the default name ``""``) or
     /// ``{name: sparse vector}``; a sparse vector is ``{"indices": [...], "values": [...]}``,
     /// ``(indices, values)`` or ``{dim: weight}``. An upsert replaces all of a point's sparse
     /// vectors. A later duplicate id in the batch wins.
-    #[pyo3(signature = (ids, vectors, payloads = None, sparse = None))]
+    #[pyo3(signature = (ids, vectors = None, payloads = None, sparse = None))]
     fn upsert(
         &self,
         py: Python<'_>,
         ids: &Bound<'_, PyAny>,
-        vectors: &Bound<'_, PyAny>,
+        vectors: Option<&Bound<'_, PyAny>>,
         payloads: Option<&Bound<'_, PyAny>>,
         sparse: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let points = points_from(py, ids, vectors, payloads, sparse)?;
         self.call(py, |c| c.upsert_bulk(&points))
+    }
+
+    /// update_vectors(ids, vectors=None, sparse=None) -> None
+    ///
+    /// Sets some vectors of existing points, leaving their other vectors and their payloads
+    /// as they are (Qdrant's ``PUT points/vectors``). ``vectors`` in ``upsert``'s forms: a
+    /// matrix sets the default vectors, ``{name: rows}`` the named ones (a ``None`` row sets
+    /// nothing), a list of ``{name: vector}`` per point; ``sparse`` as for ``upsert`` (each
+    /// entry sets the names it holds). One atomic write: an id that is not there raises
+    /// ``NotFound``, an unknown name or a wrong dimension ``InvalidArgument``, and then
+    /// nothing changes.
+    #[pyo3(signature = (ids, vectors = None, sparse = None))]
+    fn update_vectors(
+        &self,
+        py: Python<'_>,
+        ids: &Bound<'_, PyAny>,
+        vectors: Option<&Bound<'_, PyAny>>,
+        sparse: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let edits: Vec<nearstore::PointVectors> = points_from(py, ids, vectors, None, sparse)?
+            .into_iter()
+            .map(|p| {
+                let mut edit = nearstore::PointVectors::new(p.id);
+                if !p.vector.is_empty() {
+                    edit.vectors.insert(String::new(), p.vector);
+                }
+                edit.vectors.extend(p.vectors);
+                edit.sparse = p.sparse;
+                edit
+            })
+            .collect();
+        self.call(py, |c| {
+            c.update_vectors(&edits, &nearstore::WriteOptions::default())
+        })
+    }
+
+    /// delete_vectors(ids, names) -> None
+    ///
+    /// Removes the vectors ``names`` (a name or a list; ``""`` the default vector; a name
+    /// removes the dense and the sparse vector of that name) from the points ``ids`` (an int,
+    /// a list or an integer array), leaving the points, their payloads and their other
+    /// vectors; the points are then found by no search on those vectors. A name a point does
+    /// not carry is skipped; an id that is not there raises ``NotFound``, an unknown name
+    /// ``InvalidArgument``, and then nothing changes.
+    fn delete_vectors(
+        &self,
+        py: Python<'_>,
+        ids: &Bound<'_, PyAny>,
+        names: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let ids = if ids.is_instance_of::<pyo3::types::PyInt>() {
+            vec![vectors::id(ids, "id")?]
+        } else {
+            vectors::ids(ids, "ids")?
+        };
+        let names: Vec<String> = match names.extract::<String>() {
+            Ok(name) => vec![name],
+            Err(_) => names.extract().map_err(|_| {
+                errors::invalid(py, "names must be a vector name or a list of names")
+            })?,
+        };
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.call(py, |c| {
+            c.delete_vectors(&ids, &names, &nearstore::WriteOptions::default())
+        })
     }
 
     /// search(vector, k=10, filter=None, **options) -> list[dict]
@@ -760,7 +831,7 @@ impl PyCollection {
         vectors: &Bound<'_, PyAny>,
         payloads: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<f64> {
-        let points = points_from(py, ids, vectors, payloads, None)?;
+        let points = points_from(py, ids, Some(vectors), payloads, None)?;
         self.call(py, |c| {
             let start = Instant::now();
             c.upsert_bulk(&points)?;

@@ -6,8 +6,9 @@
 //! - a 2-D array or a list of vectors: the default vector of each point (unchanged);
 //! - a dict `{name: 2-D array or list of vectors}` (Qdrant's batch form), one row per id; in
 //!   a list, a `None` row leaves that point without that vector;
-//! - a list with one entry per id, each a vector (the default one) or a dict
-//!   `{name: vector}` (Qdrant's per-point form); a missing name leaves the point without it.
+//! - a list with one entry per id, each a vector (the default one), a dict `{name: vector}`
+//!   (Qdrant's per-point form; a missing name leaves the point without it) or `None` (no
+//!   dense vector at all).
 //!
 //! Named vectors are checked for finiteness here, so the error names the vector and the
 //! point (the engine's own error names only the point); dimensions and unknown names are
@@ -134,7 +135,7 @@ pub(crate) fn point_vectors(
     if obj.cast::<PyUntypedArray>().is_err()
         && let Ok(seq) = obj.cast::<PySequence>()
         && !obj.is_instance_of::<PyString>()
-        && per_point_dicts(seq)?
+        && per_point_form(seq)?
     {
         let len = seq.len()?;
         if len != n {
@@ -171,10 +172,11 @@ pub(crate) fn point_vectors(
     Ok(out)
 }
 
-/// Whether a sequence holds at least one dict (the per-point form).
-fn per_point_dicts(seq: &Bound<'_, PySequence>) -> PyResult<bool> {
+/// Whether a sequence holds at least one dict or `None` (the per-point form).
+fn per_point_form(seq: &Bound<'_, PySequence>) -> PyResult<bool> {
     for i in 0..seq.len()? {
-        if seq.get_item(i)?.is_instance_of::<PyDict>() {
+        let item = seq.get_item(i)?;
+        if item.is_none() || item.is_instance_of::<PyDict>() {
             return Ok(true);
         }
     }

@@ -146,14 +146,21 @@ fn name_of<'a>(options: &'a Map<String, Value>, key: &str) -> Result<Option<&'a 
     }
 }
 
-/// The configuration of a new collection.
+/// The configuration of a new collection: with the default vector of `dim` dimensions, or
+/// without a default vector when `dim` is `None` (named vectors only, or payloads only).
+/// `metric_name` (default cosine) is the default vector's metric and the one named vectors
+/// that give none take.
 pub(crate) fn collection_config(
-    dim: usize,
-    metric_name: &str,
+    dim: Option<usize>,
+    metric_name: Option<&str>,
     options: &Map<String, Value>,
 ) -> Result<CollectionConfig> {
     check_keys(options, COLLECTION_OPTIONS, "collection")?;
-    let mut config = CollectionConfig::new(dim, metric(metric_name)?);
+    let metric = metric(metric_name.unwrap_or("cosine"))?;
+    let mut config = match dim {
+        Some(dim) => CollectionConfig::new(dim, metric),
+        None => CollectionConfig::without_default_vector(),
+    };
     config.hnsw = hnsw(options, config.hnsw)?;
     if let Some(bytes) = positive(options, "max_payload_bytes")? {
         config.max_payload_bytes = bytes;
@@ -174,7 +181,7 @@ pub(crate) fn collection_config(
         None | Some(Value::Null) => {}
         Some(Value::Object(spaces)) => {
             for (name, space) in spaces {
-                let space = vector_space(name, space, &config)?;
+                let space = vector_space(name, space, &config, metric)?;
                 config = config.with_vector(name, space);
             }
         }
@@ -216,11 +223,12 @@ fn storage_mode(name: &str) -> Result<StorageMode> {
 
 /// One named dense vector of `vectors={name: ...}`: its dimension alone (an integer) or
 /// `{"dim", "metric", "m", "ef_construction", "ef_search", "seed", "storage_mode"}`; the
-/// metric and HNSW parameters it leaves out are the collection's.
+/// metric (`default_metric`) and HNSW parameters it leaves out are the collection's.
 fn vector_space(
     name: &str,
     value: &Value,
     collection: &CollectionConfig,
+    default_metric: DistanceMetric,
 ) -> Result<VectorSpaceConfig> {
     let what = format!("vector {name:?}");
     let options = match value {
@@ -242,7 +250,7 @@ fn vector_space(
         .ok_or_else(|| invalid(format!("{what} needs a dimension (\"dim\")")))?;
     let metric = match name_of(&options, "metric")? {
         Some(m) => metric(m).map_err(|e| within(&what, e))?,
-        None => collection.metric,
+        None => default_metric,
     };
     if let Some(s) = name_of(&options, "storage_mode")? {
         storage_mode(s).map_err(|e| within(&what, e))?;
@@ -497,8 +505,8 @@ mod tests {
     #[test]
     fn collection_options_are_applied_and_checked() {
         let c = collection_config(
-            8,
-            "euclidean",
+            Some(8),
+            Some("euclidean"),
             &map(
                 json!({"m": 8, "ef_construction": 50, "ef_search": 20, "seed": 7,
                         "durability": "PER_WRITE", "max_payload_bytes": 100}),
@@ -519,7 +527,7 @@ mod tests {
         assert_eq!(c.durability, Durability::PerWrite);
         assert_eq!(c.max_payload_bytes, 100);
 
-        let e = collection_config(8, "cosine", &map(json!({"M": 8}))).unwrap_err();
+        let e = collection_config(Some(8), Some("cosine"), &map(json!({"M": 8}))).unwrap_err();
         assert!(
             e.to_string().contains("unknown collection option \"M\""),
             "{e}"
@@ -532,12 +540,22 @@ mod tests {
             json!({"m": "8"}),
         ] {
             assert!(
-                collection_config(8, "cosine", &map(bad.clone())).is_err(),
+                collection_config(Some(8), Some("cosine"), &map(bad.clone())).is_err(),
                 "{bad}"
             );
         }
-        assert!(collection_config(8, "cosine", &map(json!({"durability": "never"}))).is_err());
-        assert!(collection_config(8, "cosine", &map(json!({"storage_mode": "pq"}))).is_err());
+        assert!(
+            collection_config(
+                Some(8),
+                Some("cosine"),
+                &map(json!({"durability": "never"}))
+            )
+            .is_err()
+        );
+        assert!(
+            collection_config(Some(8), Some("cosine"), &map(json!({"storage_mode": "pq"})))
+                .is_err()
+        );
     }
 
     #[test]
@@ -668,8 +686,8 @@ mod tests {
     #[test]
     fn named_vectors_are_declared_with_their_own_parameters() {
         let c = collection_config(
-            8,
-            "cosine",
+            Some(8),
+            Some("cosine"),
             &map(json!({"m": 12, "seed": 3, "vectors": {
                 "image": {"dim": 4, "metric": "euclidean", "ef_construction": 77},
                 "title": 16,
@@ -685,6 +703,20 @@ mod tests {
         let title = c.vectors["title"];
         assert_eq!((title.dim, title.metric), (16, DistanceMetric::Cosine));
         assert_eq!(title.hnsw, c.hnsw);
+        assert!(c.default_vector);
+        // Without a dim: no default vector; metric and HNSW options are the named defaults.
+        let only_named = collection_config(
+            None,
+            Some("dot"),
+            &map(json!({"m": 6, "vectors": {"image": 4}})),
+        )
+        .unwrap();
+        assert!(!only_named.default_vector);
+        let dot = only_named.vectors["image"];
+        assert_eq!(
+            (dot.dim, dot.metric, dot.hnsw.m),
+            (4, DistanceMetric::DotProduct, 6)
+        );
         assert_eq!(vector_space_json(&image)["metric"], json!("euclidean"));
         for (bad, needle) in [
             (json!({"vectors": {"a": {}}}), "needs a dimension"),
@@ -704,7 +736,7 @@ mod tests {
             (json!({"vectors": {"a": "4"}}), "expected its dimension"),
             (json!({"vectors": ["a"]}), "vectors must be"),
         ] {
-            let e = collection_config(8, "cosine", &map(bad.clone())).unwrap_err();
+            let e = collection_config(Some(8), Some("cosine"), &map(bad.clone())).unwrap_err();
             assert!(e.to_string().contains(needle), "{bad}: {e}");
         }
     }

@@ -59,7 +59,12 @@ pub(crate) fn point_dict<'py>(
         if !p.sparse.is_empty() {
             d.set_item(intern!(py, "sparse"), sparse::named_to_dict(py, &p.sparse)?)?;
         }
-        d.set_item(intern!(py, "vector"), PyArray1::from_vec(py, p.vector))?;
+        // A point without a default vector has an empty one: `None` here.
+        if p.vector.is_empty() {
+            d.set_item(intern!(py, "vector"), py.None())?;
+        } else {
+            d.set_item(intern!(py, "vector"), PyArray1::from_vec(py, p.vector))?;
+        }
         if !p.vectors.is_empty() {
             d.set_item(intern!(py, "vectors"), named::named_to_dict(py, p.vectors)?)?;
         }

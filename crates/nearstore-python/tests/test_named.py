@@ -319,7 +319,6 @@ def test_bad_named_vectors_are_refused_naming_the_vector(named, rng):
          r'vector "image" of point 1 .*vectors\["image"\]\[1\].*non-finite'),
         ({**good, "alt": vectors["alt"][:3]}, nearstore.InvalidArgument,
          r'2 ids but 3 rows in vectors\["alt"\]'),
-        ({"alt": vectors["alt"][:2]}, nearstore.InvalidArgument, "point 0 has no default vector"),
         ({**good, 7: vectors["alt"][:2]}, nearstore.InvalidArgument, "names must be strings"),
         ({**good, "alt": "xy"}, nearstore.InvalidArgument, "2-D numpy array or a list"),
         ([{"": vectors[""][0], "image": [np.inf] * 5}, vectors[""][1]], nearstore.InvalidArgument,

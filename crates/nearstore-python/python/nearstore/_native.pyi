@@ -65,7 +65,7 @@ class _Hit(TypedDict, total=False):
     id: int
     score: float
     payload: dict[str, Any] | None
-    vector: npt.NDArray[np.float32]
+    vector: npt.NDArray[np.float32] | None
     vectors: dict[str, npt.NDArray[np.float32]]
     sparse: dict[str, _SparseDict]
     legs: list[_LegScore]
@@ -118,7 +118,7 @@ class _StoredPoint(TypedDict, total=False):
 
     id: int
     payload: dict[str, Any] | None
-    vector: npt.NDArray[np.float32]
+    vector: npt.NDArray[np.float32] | None
     vectors: dict[str, npt.NDArray[np.float32]]
     sparse: dict[str, _SparseDict]
 
@@ -151,12 +151,12 @@ _PointVectors = (
     | Sequence[_Vector | dict[str, _Vector] | None]
 )
 """upsert's vectors: the default vectors (n, dim); {name: (n, dim) rows} ("" the default,
-None rows leave a point without that vector); or one entry per point, a vector or
-{name: vector}."""
+None rows leave a point without that vector); or one entry per point, a vector,
+{name: vector} or None (no dense vector)."""
 
 class _CollectionConfig(TypedDict):
-    dim: int
-    metric: str
+    dim: int | None
+    metric: str | None
     m: int
     ef_construction: int
     ef_search: int
@@ -205,8 +205,8 @@ class Database:
     def create_collection(
         self,
         name: str,
-        dim: int,
-        metric: _Metric = "cosine",
+        dim: int | None = None,
+        metric: _Metric | None = None,
         *,
         m: int = ...,
         ef_construction: int = ...,
@@ -248,9 +248,9 @@ class Collection:
     @property
     def name(self) -> str: ...
     @property
-    def dim(self) -> int: ...
+    def dim(self) -> int | None: ...
     @property
-    def metric(self) -> str: ...
+    def metric(self) -> str | None: ...
     @property
     def config(self) -> _CollectionConfig: ...
     ef_search: int
@@ -258,10 +258,17 @@ class Collection:
     def upsert(
         self,
         ids: _Ids,
-        vectors: _PointVectors,
+        vectors: _PointVectors | None = None,
         payloads: Sequence[dict[str, _JSON] | None] | None = None,
         sparse: Sequence[_NamedSparse | None] | None = None,
     ) -> None: ...
+    def update_vectors(
+        self,
+        ids: _Ids,
+        vectors: _PointVectors | None = None,
+        sparse: Sequence[_NamedSparse | None] | None = None,
+    ) -> None: ...
+    def delete_vectors(self, ids: int | _Ids, names: str | Sequence[str]) -> None: ...
     def search(
         self,
         vector: _Vector,
