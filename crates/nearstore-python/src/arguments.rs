@@ -1,7 +1,8 @@
 //! A collection method's arguments as engine values: the keyword options of `query` /
-//! `search` / `search_batch` (with `fusion=` objects and `sparse=` legs taken out before the
-//! rest becomes JSON), and the points of an `upsert` (ids, rows, payloads and sparse vectors
-//! checked against each other). Conversion and checks only.
+//! `search` / `search_batch` (with `fusion=` objects and `dense=` / `sparse=` legs taken
+//! out before the rest becomes JSON), and the points of an `upsert` (ids, default and named
+//! dense vectors, payloads and sparse vectors checked against each other). Conversion and
+//! checks only.
 
 use std::collections::BTreeMap;
 
@@ -10,10 +11,12 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 use serde_json::{Map, Value};
 
+use crate::named::{self, PointVectors};
 use crate::{errors, fusion, json, sparse, vectors};
 
-/// The keyword options of `query`/`search`: a JSON map of the plain options, and the
-/// sparse legs of `sparse=` (one vector for the default name, or `{name: vector}`). A
+/// The keyword options of `query`/`search`: a JSON map of the plain options, and the extra
+/// legs: the dense legs of `dense=` (`{name: vector}`, in name order), then the sparse legs
+/// of `sparse=` (one vector for the default name, or `{name: vector}`, in name order). A
 /// `fusion=` that is a `FusionStrategy` object goes in as its engine JSON form.
 pub(crate) fn request_options(
     py: Python<'_>,
@@ -24,6 +27,14 @@ pub(crate) fn request_options(
     };
     let rest = options.copy()?;
     let mut legs = Vec::new();
+    if let Some(d) = rest.get_item("dense")? {
+        rest.del_item("dense")?;
+        if !d.is_none() {
+            for (name, v) in named::vector_map(&d, "dense", None)? {
+                legs.push(Leg::dense(&name, &v));
+            }
+        }
+    }
     if let Some(s) = rest.get_item("sparse")? {
         rest.del_item("sparse")?;
         if !s.is_none() {
@@ -59,7 +70,7 @@ pub(crate) fn search_options(
     if !legs.is_empty() {
         return Err(errors::invalid(
             py,
-            "search takes a dense vector; use query(vector, sparse=...) or hybrid_sparse_search for sparse legs",
+            "search takes a dense vector (on the vector named by using=...); use query(vector, dense=..., sparse=...) for several legs",
         ));
     }
     for key in ["limit", "k"] {
@@ -81,18 +92,33 @@ pub(crate) fn search_options(
 pub(crate) fn points_from(
     py: Python<'_>,
     ids: &Bound<'_, PyAny>,
-    vectors: &Bound<'_, PyAny>,
+    vectors: Option<&Bound<'_, PyAny>>,
     payloads: Option<&Bound<'_, PyAny>>,
     sparse: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Vec<Point>> {
     let ids = vectors::ids(ids, "ids")?;
-    let rows = vectors::matrix(vectors, "vectors")?;
-    if rows.len() != ids.len() {
+    let PointVectors { default, named } = match vectors.filter(|v| !v.is_none()) {
+        Some(v) => named::point_vectors(v, &ids, "vectors")?,
+        None => PointVectors {
+            default: vec![None; ids.len()],
+            named: vec![BTreeMap::new(); ids.len()],
+        },
+    };
+    // The engine's point without a default vector holds an empty one, so an empty row given
+    // explicitly (a (n, 0) array) must not silently mean "no vector".
+    if let Some((id, _)) = ids
+        .iter()
+        .zip(&default)
+        .find(|(_, row)| row.as_ref().is_some_and(Vec::is_empty))
+    {
         return Err(errors::invalid(
             py,
-            format!("{} ids but {} vectors", ids.len(), rows.len()),
+            format!(
+                "dimension mismatch: point {id} has an empty default vector (give None for a point without one)"
+            ),
         ));
     }
+    let rows = default.into_iter().map(Option::unwrap_or_default);
     let payloads = match payloads {
         None => vec![None; ids.len()],
         Some(p) => {
@@ -153,9 +179,11 @@ pub(crate) fn points_from(
         .zip(rows)
         .zip(payloads)
         .zip(sparse_vectors)
-        .map(|(((id, vector), payload), sparse)| {
+        .zip(named)
+        .map(|((((id, vector), payload), sparse), named)| {
             let mut p = Point::new(id, vector, payload);
             p.sparse = sparse;
+            p.vectors = named;
             p
         })
         .collect())

@@ -1,10 +1,12 @@
 //! `nearstore.Collection`: a handle on one collection (points: an integer id, a float32
-//! vector, an optional JSON payload).
+//! vector, named float32 vectors, sparse vectors, an optional JSON payload).
 //!
 //! Every engine call runs with the GIL released ([`PyCollection::call`]); arguments are
 //! converted to engine values before (with the GIL) and results to Python objects after.
 //! Results are dicts `{"id", "score", "payload"}` (plus `"vector"`, a float32 numpy array,
-//! when asked for); `search_batch` returns numpy arrays. Full-text searches
+//! and `"vectors"` / `"sparse"`, the named ones, when asked for); `search_batch` returns
+//! numpy arrays. Every dense search takes `using=` (a named vector; `""`, the default, is
+//! the collection's own vector). Full-text searches
 //! (`text_search`, `query(text=...)`) return the same dicts, scored by BM25; requests with
 //! several legs (hybrid, multi-query, sparse) add per-leg `"legs"`. Arguments are read in
 //! `arguments.rs`, results written in `results.rs`. The handle becomes unusable
@@ -24,7 +26,7 @@ use crate::arguments::{points_from, request_options, search_options};
 use crate::database::{Handle, Shared, closed};
 use crate::errors::{self, IntoPyResult};
 use crate::results::{point_dict, results_list};
-use crate::{fusion, json, options, sparse, text, vectors};
+use crate::{fusion, json, named, options, sparse, text, vectors};
 
 /// A collection of points. Get one from ``Database.create_collection`` or
 /// ``Database.get_collection``.
@@ -93,12 +95,54 @@ impl PyCollection {
     }
 }
 
+/// Refuses a query vector with NaN or an infinity for a named vector, naming it (the
+/// engine's error names no vector); the default vector's check stays the engine's.
+fn check_query_vector(py: Python<'_>, using: &str, vector: &[f32]) -> PyResult<()> {
+    if using.is_empty() {
+        return Ok(());
+    }
+    named::check_finite(
+        py,
+        vector,
+        &format!("the query vector for vector {using:?}"),
+    )
+}
+
+/// The `using=` argument of `multi_query_search`: one name for every query, or one name per
+/// query.
+fn query_names(
+    py: Python<'_>,
+    using: Option<&Bound<'_, PyAny>>,
+    n: usize,
+) -> PyResult<Vec<String>> {
+    let Some(using) = using.filter(|u| !u.is_none()) else {
+        return Ok(vec![String::new(); n]);
+    };
+    if let Ok(name) = using.extract::<String>() {
+        return Ok(vec![name; n]);
+    }
+    let names: Vec<String> = using.extract().map_err(|_| {
+        errors::invalid(
+            py,
+            "using must be a vector name or a list of names, one per query",
+        )
+    })?;
+    if names.len() != n {
+        return Err(errors::invalid(
+            py,
+            format!("{n} queries but {} names in using", names.len()),
+        ));
+    }
+    Ok(names)
+}
+
 /// Runs a request with the GIL released and returns its results as dicts.
 fn run_request<'py>(
     this: &PyCollection,
     py: Python<'py>,
     request: SearchRequest,
 ) -> PyResult<Bound<'py, PyList>> {
+    check_query_vector(py, &request.using, &request.vector)?;
     let with_vector = request.with_vector;
     let names = request.leg_names();
     let results = this.call(py, |c| c.query(request))?;
@@ -113,29 +157,40 @@ impl PyCollection {
         &self.name
     }
 
-    /// The vector dimension.
+    /// The default vector's dimension (``None`` in a collection without a default vector).
     #[getter]
-    fn dim(&self, py: Python<'_>) -> PyResult<usize> {
-        self.call(py, |c| Ok(c.config().dim))
+    fn dim(&self, py: Python<'_>) -> PyResult<Option<usize>> {
+        self.call(py, |c| Ok(c.config().default_space().map(|s| s.dim)))
     }
 
-    /// The distance metric's name (``"cosine"``, ``"euclidean"``, ``"dot"``, ...).
+    /// The default vector's distance metric (``"cosine"``, ``"euclidean"``, ``"dot"``, ...;
+    /// ``None`` in a collection without a default vector).
     #[getter]
-    fn metric(&self, py: Python<'_>) -> PyResult<&'static str> {
-        self.call(py, |c| Ok(c.config().metric.name()))
+    fn metric(&self, py: Python<'_>) -> PyResult<Option<&'static str>> {
+        self.call(py, |c| {
+            Ok(c.config().default_space().map(|s| s.metric.name()))
+        })
     }
 
     /// The configuration as a dict (dim, metric, m, ef_construction, ef_search, seed,
     /// durability, max_payload_bytes, storage_mode, text_fields: the text fields, ``["_all"]``
-    /// by default, ``None`` with text indexing off).
+    /// by default, ``None`` with text indexing off; sparse_vectors and sparse_any_name;
+    /// vectors: the named dense vectors, ``{name: {"dim", "metric", "m", "ef_construction",
+    /// "ef_search", "seed", "storage_mode"}}``).
     #[getter]
     fn config<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyDict>> {
         let (c, text_config, sparse_names) = self.call(py, |c| {
             Ok((c.config(), c.text_config(), c.sparse_vectors()))
         })?;
+        let spaces: serde_json::Map<String, Value> = c
+            .vectors
+            .iter()
+            .map(|(name, space)| (name.clone(), options::vector_space_json(space)))
+            .collect();
         let d = PyDict::new(py);
-        d.set_item("dim", c.dim)?;
-        d.set_item("metric", c.metric.name())?;
+        let default = c.default_space();
+        d.set_item("dim", default.map(|s| s.dim))?;
+        d.set_item("metric", default.map(|s| s.metric.name()))?;
         d.set_item("m", c.hnsw.m)?;
         d.set_item("ef_construction", c.hnsw.ef_construction)?;
         d.set_item("ef_search", c.hnsw.ef_search)?;
@@ -154,6 +209,7 @@ impl PyCollection {
             .map_err(|e| errors::invalid(py, format!("sparse_vectors: {e}")))?;
         d.set_item("sparse_vectors", json::to_py(py, &sparse_vectors)?)?;
         d.set_item("sparse_any_name", c.sparse.is_none())?;
+        d.set_item("vectors", json::to_py(py, &Value::Object(spaces))?)?;
         Ok(d)
     }
 
@@ -172,30 +228,103 @@ impl PyCollection {
         self.call(py, |c| Ok(c.len()))
     }
 
-    /// upsert(ids, vectors, payloads=None, sparse=None) -> None
+    /// upsert(ids, vectors=None, payloads=None, sparse=None) -> None
     ///
     /// Adds or replaces points, atomically (after a crash all of them or none are there).
     /// ``ids``: a list or 1-D integer array (0 .. 2**64-1). ``vectors``: a 2-D array of
     /// shape ``(len(ids), dim)`` — a float32 array is read in place, any layout
     /// (C order is fastest); float64 is converted to float32 (values outside the float32
     /// range are refused); integer dtypes are converted; a list of lists or of 1-D arrays
-    /// works too. ``payloads``: ``None`` or a list of dicts (or ``None``s), one per id,
+    /// works too. With named vectors (``create_collection(vectors=...)``), ``vectors`` is
+    /// ``{name: 2-D array or list of vectors}`` (one row per id; ``""`` is the default
+    /// vector; in a list, ``None`` leaves that point without that named vector) or a list
+    /// with one entry per id, each a vector (the default one) or ``{name: vector}``. A
+    /// point without a named vector is found by no search on it; an upsert replaces all of
+    /// a point's vectors. Unknown names, wrong dimensions and NaN or infinite values raise
+    /// ``InvalidArgument`` naming the vector. A point may carry no default vector (a ``None``
+    /// entry, a dict without ``""``, or ``vectors=None`` for all): it is stored, counted and
+    /// filterable, and found by no search on that vector. ``payloads``: ``None`` or a list of dicts (or ``None``s), one per id,
     /// of JSON values (numpy scalars and arrays are converted). ``sparse``: ``None`` or a
     /// list with one entry per id: ``None``, one sparse vector (the default name ``""``) or
     /// ``{name: sparse vector}``; a sparse vector is ``{"indices": [...], "values": [...]}``,
     /// ``(indices, values)`` or ``{dim: weight}``. An upsert replaces all of a point's sparse
     /// vectors. A later duplicate id in the batch wins.
-    #[pyo3(signature = (ids, vectors, payloads = None, sparse = None))]
+    #[pyo3(signature = (ids, vectors = None, payloads = None, sparse = None))]
     fn upsert(
         &self,
         py: Python<'_>,
         ids: &Bound<'_, PyAny>,
-        vectors: &Bound<'_, PyAny>,
+        vectors: Option<&Bound<'_, PyAny>>,
         payloads: Option<&Bound<'_, PyAny>>,
         sparse: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let points = points_from(py, ids, vectors, payloads, sparse)?;
         self.call(py, |c| c.upsert_bulk(&points))
+    }
+
+    /// update_vectors(ids, vectors=None, sparse=None) -> None
+    ///
+    /// Sets some vectors of existing points, leaving their other vectors and their payloads
+    /// as they are (Qdrant's ``PUT points/vectors``). ``vectors`` in ``upsert``'s forms: a
+    /// matrix sets the default vectors, ``{name: rows}`` the named ones (a ``None`` row sets
+    /// nothing), a list of ``{name: vector}`` per point; ``sparse`` as for ``upsert`` (each
+    /// entry sets the names it holds). One atomic write: an id that is not there raises
+    /// ``NotFound``, an unknown name or a wrong dimension ``InvalidArgument``, and then
+    /// nothing changes.
+    #[pyo3(signature = (ids, vectors = None, sparse = None))]
+    fn update_vectors(
+        &self,
+        py: Python<'_>,
+        ids: &Bound<'_, PyAny>,
+        vectors: Option<&Bound<'_, PyAny>>,
+        sparse: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let edits: Vec<nearstore::PointVectors> = points_from(py, ids, vectors, None, sparse)?
+            .into_iter()
+            .map(|p| {
+                let mut edit = nearstore::PointVectors::new(p.id);
+                if !p.vector.is_empty() {
+                    edit.vectors.insert(String::new(), p.vector);
+                }
+                edit.vectors.extend(p.vectors);
+                edit.sparse = p.sparse;
+                edit
+            })
+            .collect();
+        self.call(py, |c| {
+            c.update_vectors(&edits, &nearstore::WriteOptions::default())
+        })
+    }
+
+    /// delete_vectors(ids, names) -> None
+    ///
+    /// Removes the vectors ``names`` (a name or a list; ``""`` the default vector; a name
+    /// removes the dense and the sparse vector of that name) from the points ``ids`` (an int,
+    /// a list or an integer array), leaving the points, their payloads and their other
+    /// vectors; the points are then found by no search on those vectors. A name a point does
+    /// not carry is skipped; an id that is not there raises ``NotFound``, an unknown name
+    /// ``InvalidArgument``, and then nothing changes.
+    fn delete_vectors(
+        &self,
+        py: Python<'_>,
+        ids: &Bound<'_, PyAny>,
+        names: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let ids = if ids.is_instance_of::<pyo3::types::PyInt>() {
+            vec![vectors::id(ids, "id")?]
+        } else {
+            vectors::ids(ids, "ids")?
+        };
+        let names: Vec<String> = match names.extract::<String>() {
+            Ok(name) => vec![name],
+            Err(_) => names.extract().map_err(|_| {
+                errors::invalid(py, "names must be a vector name or a list of names")
+            })?,
+        };
+        let names: Vec<&str> = names.iter().map(String::as_str).collect();
+        self.call(py, |c| {
+            c.delete_vectors(&ids, &names, &nearstore::WriteOptions::default())
+        })
     }
 
     /// search(vector, k=10, filter=None, **options) -> list[dict]
@@ -204,7 +333,9 @@ impl PyCollection {
     /// ``{"id", "score", "payload"}``; only points matching ``filter`` when given (``k``
     /// results whenever ``k`` points match). Options as for ``query``: ``offset``,
     /// ``quality`` (``"fast"``, ``"balanced"``, ``"accurate"``, ``"perfect"``,
-    /// ``"adaptive"``) or ``ef``, ``with_payload``, ``with_vector``, ``score_threshold``.
+    /// ``"adaptive"``) or ``ef``, ``with_payload``, ``with_vector``, ``score_threshold``,
+    /// ``using`` (the named vector to search, ranked by its own metric; default ``""``, the
+    /// collection's own vector).
     #[pyo3(signature = (vector, k = 10, filter = None, **options))]
     fn search<'py>(
         &self,
@@ -233,9 +364,10 @@ impl PyCollection {
     /// a dict; default RRF with k = 60), and each result carries ``"legs"``: what each leg
     /// that found it said, ``{"leg", "name", "score", "rank"}``; ``score`` is then the fused
     /// score (higher is better) and limit, offset and threshold apply to the fused list.
-    /// The options reserved for engine features still to come raise
-    /// ``nearstore.Unsupported``: ``sparse`` (sparse vectors), ``using`` (named vectors).
-    /// Any other unknown option raises ``InvalidArgument``.
+    /// ``using`` aims ``vector`` at a named dense vector (its leg is then named
+    /// ``"dense:<name>"``); ``dense={name: vector}`` adds dense legs by name and
+    /// ``sparse=...`` sparse legs (each in name order, after the vector and text legs), all
+    /// fused as above. Any unknown option raises ``InvalidArgument``.
     #[pyo3(signature = (vector = None, **options))]
     fn query<'py>(
         &self,
@@ -258,7 +390,8 @@ impl PyCollection {
     /// ``ids`` a ``uint64`` array and ``scores`` a ``float32`` array, both of shape
     /// ``(n, k)``, each row best first. A row with fewer than ``k`` results is padded with
     /// score ``NaN`` (and id ``2**64-1``, which can also be a real id: test the score).
-    /// Options as for ``search`` except ``with_payload`` / ``with_vector``.
+    /// Options as for ``search`` (``using`` included) except ``with_payload`` /
+    /// ``with_vector``.
     #[pyo3(signature = (vectors, k = 10, filter = None, **options))]
     fn search_batch<'py>(
         &self,
@@ -282,6 +415,15 @@ impl PyCollection {
         }
         map.insert("with_payload".into(), Value::Bool(false));
         let template = options::search_request(Some(Vec::new()), &map, Vec::new()).py_err(py)?;
+        for (i, row) in rows.iter().enumerate() {
+            if !template.using.is_empty() {
+                named::check_finite(
+                    py,
+                    row,
+                    &format!("vectors[{i}] (a query for vector {:?})", template.using),
+                )?;
+            }
+        }
         let n = rows.len();
         let hits: Vec<Vec<(u64, f32)>> = self.call(py, |c| {
             rows.into_par_iter()
@@ -308,8 +450,9 @@ impl PyCollection {
 
     /// get(ids, with_vector=True) -> list[dict | None] | dict | None
     ///
-    /// Points by id as dicts ``{"id", "payload", "vector"}``, in the order asked, ``None`` for
-    /// an id that is not there. Given one int (not a list), returns one dict or ``None``.
+    /// Points by id as dicts ``{"id", "payload", "vector"}`` (plus ``"vectors"``, the named
+    /// dense vectors ``{name: array}``, and ``"sparse"`` when the point has any), in the
+    /// order asked, ``None`` for an id that is not there. Given one int (not a list), returns one dict or ``None``.
     #[pyo3(signature = (ids, with_vector = true))]
     fn get<'py>(
         &self,
@@ -492,16 +635,21 @@ impl PyCollection {
         self.text_request(py, query, top_k, Some(filter), field)
     }
 
-    /// hybrid_search(vector, query, top_k=10, vector_weight=0.5, filter=None) -> list[dict]
+    /// hybrid_search(vector, query, top_k=10, vector_weight=0.5, filter=None, *, using=None) -> list[dict]
     ///
     /// Dense + BM25 in one request: the ``top_k`` best points for ``vector`` and the
     /// full-text ``query`` together, each leg's scores min-max normalized and summed with
     /// weights ``vector_weight`` (the dense side, the engine's ``alpha``, within 0..1) and
     /// ``1 - vector_weight`` (the same as ``query(vector, text=query,
     /// fusion=FusionStrategy.relative_score([w, 1 - w]))``). Only points matching ``filter``
-    /// when given (each leg searches under it). Results as for ``query`` with both legs:
-    /// fused ``score`` and per-leg ``"legs"``.
-    #[pyo3(signature = (vector, query, top_k = 10, vector_weight = 0.5, filter = None))]
+    /// when given (each leg searches under it); ``using`` names the dense vector searched
+    /// (default: the collection's own). Results as for ``query`` with both legs: fused
+    /// ``score`` and per-leg ``"legs"``.
+    #[pyo3(signature = (vector, query, top_k = 10, vector_weight = 0.5, filter = None, *, using = None))]
+    #[expect(
+        clippy::too_many_arguments,
+        reason = "the reference's Python signature plus using="
+    )]
     fn hybrid_search<'py>(
         &self,
         py: Python<'py>,
@@ -510,6 +658,7 @@ impl PyCollection {
         top_k: usize,
         vector_weight: f64,
         filter: Option<&Bound<'py, PyAny>>,
+        using: Option<&str>,
     ) -> PyResult<Bound<'py, PyList>> {
         let vector = vectors::vector(vector, "vector")?;
         if !(0.0..=1.0).contains(&vector_weight) {
@@ -520,6 +669,7 @@ impl PyCollection {
         }
         let alpha = vector_weight as f32;
         let mut request = SearchRequest::new(&vector)
+            .using(using.unwrap_or_default())
             .text_query(query)
             .limit(top_k)
             .fusion(nearstore::FusionStrategy::RelativeScore {
@@ -529,14 +679,17 @@ impl PyCollection {
         run_request(self, py, request)
     }
 
-    /// multi_query_search(vectors, top_k=10, fusion=None, filter=None) -> list[dict]
+    /// multi_query_search(vectors, top_k=10, fusion=None, filter=None, *, using=None) -> list[dict]
     ///
     /// Several dense queries (a 2-D array or a list of vectors) fused into one ranking by
     /// ``fusion`` (a ``FusionStrategy``, a strategy name or a dict; default RRF with k = 60),
     /// among the points matching ``filter`` when given (each query searches under it).
-    /// Results carry the fused ``score`` and, per query that found the point, ``"legs"``
-    /// entries ``{"leg": query position, "name": "dense", "score", "rank"}``.
-    #[pyo3(signature = (vectors, top_k = 10, fusion = None, filter = None))]
+    /// ``using`` names the dense vector the queries search: one name for all, or a list
+    /// with one name per query (a text and an image query fused, say); default the
+    /// collection's own vector. Results carry the fused ``score`` and, per query that found
+    /// the point, ``"legs"`` entries ``{"leg": query position, "name": "dense" or
+    /// "dense:<name>", "score", "rank"}``.
+    #[pyo3(signature = (vectors, top_k = 10, fusion = None, filter = None, *, using = None))]
     fn multi_query_search<'py>(
         &self,
         py: Python<'py>,
@@ -544,15 +697,24 @@ impl PyCollection {
         top_k: usize,
         fusion: Option<&Bound<'py, PyAny>>,
         filter: Option<&Bound<'py, PyAny>>,
+        using: Option<&Bound<'py, PyAny>>,
     ) -> PyResult<Bound<'py, PyList>> {
         let rows = vectors::matrix(vectors, "vectors")?;
+        let names = query_names(py, using, rows.len())?;
         let strategy = fusion::from_py(py, fusion.filter(|f| !f.is_none()))?;
-        let filter = Self::filter_arg(py, filter)?;
-        let names = vec![nearstore::Leg::dense("", &[]).name(); rows.len()];
-        let results = self.call(py, |c| {
-            c.multi_query_search(&rows, top_k, strategy, filter.as_ref())
-        })?;
-        results_list(py, results, false, &names)
+        let mut request = SearchRequest::new(&[]).limit(top_k).fusion(strategy);
+        request.filter = Self::filter_arg(py, filter)?;
+        for (i, (row, name)) in rows.iter().zip(&names).enumerate() {
+            if !name.is_empty() {
+                named::check_finite(
+                    py,
+                    row,
+                    &format!("vectors[{i}] (a query for vector {name:?})"),
+                )?;
+            }
+            request = request.leg(Leg::dense(name, row));
+        }
+        run_request(self, py, request)
     }
 
     /// sparse_search(vector, top_k=10, name="", filter=None) -> list[dict]
@@ -579,13 +741,14 @@ impl PyCollection {
         run_request(self, py, request)
     }
 
-    /// hybrid_sparse_search(vector, sparse_vector, top_k=10, name="", fusion=None, filter=None) -> list[dict]
+    /// hybrid_sparse_search(vector, sparse_vector, top_k=10, name="", fusion=None, filter=None, *, using=None) -> list[dict]
     ///
     /// Dense + sparse in one request: the nearest neighbours of ``vector`` and the best dot
     /// products with ``sparse_vector`` on the sparse vector ``name``, each leg under
     /// ``filter``, fused by ``fusion`` (default RRF with k = 60). Results carry the fused
-    /// ``score`` and ``"legs"`` (``"dense"`` and ``"sparse"`` / ``"sparse:<name>"``).
-    #[pyo3(signature = (vector, sparse_vector, top_k = 10, name = "", fusion = None, filter = None))]
+    /// ``score`` and ``"legs"`` (``"dense"`` / ``"dense:<using>"`` and ``"sparse"`` /
+    /// ``"sparse:<name>"``). ``using`` names the dense vector (default: the collection's own).
+    #[pyo3(signature = (vector, sparse_vector, top_k = 10, name = "", fusion = None, filter = None, *, using = None))]
     #[expect(
         clippy::too_many_arguments,
         reason = "the reference's Python signature"
@@ -599,11 +762,13 @@ impl PyCollection {
         name: &str,
         fusion: Option<&Bound<'py, PyAny>>,
         filter: Option<&Bound<'py, PyAny>>,
+        using: Option<&str>,
     ) -> PyResult<Bound<'py, PyList>> {
         let dense = vectors::vector(vector, "vector")?;
         let sv = sparse::vector(sparse_vector, "sparse_vector")?;
         let strategy = fusion::from_py(py, fusion.filter(|f| !f.is_none()))?;
         let mut request = SearchRequest::new(&dense)
+            .using(using.unwrap_or_default())
             .limit(top_k)
             .leg(Leg::sparse(name, &sv))
             .fusion(strategy);
@@ -666,7 +831,7 @@ impl PyCollection {
         vectors: &Bound<'_, PyAny>,
         payloads: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<f64> {
-        let points = points_from(py, ids, vectors, payloads, None)?;
+        let points = points_from(py, ids, Some(vectors), payloads, None)?;
         self.call(py, |c| {
             let start = Instant::now();
             c.upsert_bulk(&points)?;

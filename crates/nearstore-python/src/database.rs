@@ -157,9 +157,13 @@ impl PyDatabase {
         py.detach(|| self.shared.db.read().is_none())
     }
 
-    /// create_collection(name, dim, metric="cosine", **options) -> Collection
+    /// create_collection(name, dim=None, metric=None, **options) -> Collection
     ///
-    /// Creates a collection of ``dim``-dimensional vectors. ``metric`` (case-insensitive):
+    /// Creates a collection of ``dim``-dimensional vectors (its default vector; without a
+    /// ``dim``, a collection of named vectors only, or of payloads only: its points carry no
+    /// default vector and searches name a vector with ``using=``). ``metric``
+    /// (case-insensitive; default ``cosine``; also the metric of named vectors that give
+    /// none):
     /// ``cosine``, ``euclidean`` (``l2``), ``dot`` (``dot_product``), ``hamming``,
     /// ``jaccard``. Options: ``m``, ``ef_construction``, ``ef_search``, ``seed`` (HNSW),
     /// ``durability`` (``"flush"``: writes are durable once ``flush()`` returns, the default;
@@ -167,15 +171,19 @@ impl PyDatabase {
     /// and ``flush()`` checkpoints), ``max_payload_bytes``, ``storage_mode`` (``"full"``),
     /// ``text`` (full-text indexing of payloads: ``True``, the default, indexes every string
     /// leaf as one field ``"_all"``; ``False`` turns it off; a field name or a list of them
-    /// indexes those payload paths; see ``Collection.create_text_index``).
-    /// Unknown options raise ``InvalidArgument``; an existing name ``AlreadyExists``.
-    #[pyo3(signature = (name, dim, metric = "cosine", **options))]
+    /// indexes those payload paths; see ``Collection.create_text_index``), ``sparse`` (the
+    /// sparse vector names: ``None``, any name, the default; a list of names; or ``{name:
+    /// {"modifier": "idf"}}``), ``vectors`` (named dense vectors besides the default one:
+    /// ``{name: {"dim": n, "metric": ..., "m": ..., "ef_construction": ..., "ef_search":
+    /// ..., "seed": ..., "storage_mode": "full"}}`` or ``{name: dim}``; what a named vector
+    /// leaves out is the collection's). Unknown options raise ``InvalidArgument``; an existing name ``AlreadyExists``.
+    #[pyo3(signature = (name, dim = None, metric = None, **options))]
     fn create_collection(
         &self,
         py: Python<'_>,
         name: &str,
-        dim: usize,
-        metric: &str,
+        dim: Option<usize>,
+        metric: Option<&str>,
         options: Option<&Bound<'_, PyDict>>,
     ) -> PyResult<PyCollection> {
         let options = json::kwargs_to_map(options, "")?;

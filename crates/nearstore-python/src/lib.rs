@@ -5,7 +5,8 @@
 //! databases and collections, converts numpy arrays and Python values into engine values
 //! (`vectors.rs`, `json.rs`), keyword options into engine configurations and requests
 //! (`options.rs`, full-text options in `text.rs`, fusion strategies in `fusion.rs`, sparse
-//! vectors in `sparse.rs`, method arguments in `arguments.rs`), engine results back into
+//! vectors in `sparse.rs`, named dense vectors in `named.rs`, method arguments in
+//! `arguments.rs`), engine results back into
 //! dicts and numpy arrays (`results.rs`), and engine errors into the exception classes of
 //! `nearstore.errors` (`errors.rs`). It never searches, filters or
 //! stores anything itself, and uses only the engine's public API.
@@ -26,6 +27,7 @@ mod database;
 mod errors;
 mod fusion;
 mod json;
+mod named;
 mod options;
 mod results;
 mod sparse;

@@ -2,17 +2,18 @@
 //! collection options into a [`CollectionConfig`], search options into a [`SearchRequest`].
 //!
 //! Every option has one meaning; an unknown one is refused with the list of the accepted
-//! ones, never ignored. Options for features the engine does not have yet (named dense
-//! vectors) are recognized and refused with an
-//! `Unsupported` error that names the feature, so code written for them fails loudly today
-//! and works unchanged when they arrive. Plain Rust over `serde_json` values: no Python here,
-//! so the rules are unit-tested without an interpreter.
+//! ones, never ignored. Options for features the engine does not have yet ([`NOT_YET`],
+//! empty today) are recognized and refused with an `Unsupported` error that names the
+//! feature, so code written for them fails loudly and works unchanged when they arrive.
+//! Plain Rust over `serde_json` values: no Python here, so the rules are unit-tested
+//! without an interpreter.
 
 use std::collections::BTreeMap;
 
 use nearstore::{
-    CollectionConfig, DistanceMetric, Durability, Error, Filter, Leg, MAX_SEARCH_RESULTS, Result,
-    SearchQuality, SearchRequest, SparseConfig, StorageMode,
+    CollectionConfig, DistanceMetric, Durability, Error, Filter, HnswParams, Leg,
+    MAX_SEARCH_RESULTS, Result, SearchQuality, SearchRequest, SparseConfig, StorageMode,
+    VectorSpaceConfig,
 };
 use serde_json::{Map, Value};
 
@@ -29,9 +30,21 @@ pub(crate) const COLLECTION_OPTIONS: &[&str] = &[
     "storage_mode",
     "text",
     "sparse",
+    "vectors",
 ];
 
-/// Options `query` accepts besides the vector.
+/// Options a named dense vector of `create_collection(vectors={name: {...}})` accepts.
+pub(crate) const VECTOR_OPTIONS: &[&str] = &[
+    "dim",
+    "metric",
+    "m",
+    "ef_construction",
+    "ef_search",
+    "seed",
+    "storage_mode",
+];
+
+/// Options `query` besides the vector.
 pub(crate) const SEARCH_OPTIONS: &[&str] = &[
     "limit",
     "offset",
@@ -44,15 +57,25 @@ pub(crate) const SEARCH_OPTIONS: &[&str] = &[
     "text",
     "text_field",
     "fusion",
+    "dense",
     "sparse",
+    "using",
 ];
 
 /// Request options reserved for engine features that do not exist yet, with what they
-/// need.
-pub(crate) const NOT_YET: &[(&str, &str)] = &[("using", "named vectors")];
+/// need (none today: `using`, reserved for named vectors, is served).
+pub(crate) const NOT_YET: &[(&str, &str)] = &[];
 
 fn invalid(message: impl Into<String>) -> Error {
     Error::InvalidArgument(message.into())
+}
+
+/// An invalid-argument error about a part of `what`, prefixed with it.
+fn within(what: &str, e: Error) -> Error {
+    match e {
+        Error::InvalidArgument(m) => invalid(format!("{what}: {m}")),
+        other => other,
+    }
 }
 
 /// A metric by name, case-insensitively (`cosine`, `euclidean` / `l2`, `dot` /
@@ -123,26 +146,22 @@ fn name_of<'a>(options: &'a Map<String, Value>, key: &str) -> Result<Option<&'a 
     }
 }
 
-/// The configuration of a new collection.
+/// The configuration of a new collection: with the default vector of `dim` dimensions, or
+/// without a default vector when `dim` is `None` (named vectors only, or payloads only).
+/// `metric_name` (default cosine) is the default vector's metric and the one named vectors
+/// that give none take.
 pub(crate) fn collection_config(
-    dim: usize,
-    metric_name: &str,
+    dim: Option<usize>,
+    metric_name: Option<&str>,
     options: &Map<String, Value>,
 ) -> Result<CollectionConfig> {
     check_keys(options, COLLECTION_OPTIONS, "collection")?;
-    let mut config = CollectionConfig::new(dim, metric(metric_name)?);
-    if let Some(m) = positive(options, "m")? {
-        config.hnsw.m = m;
-    }
-    if let Some(ef) = positive(options, "ef_construction")? {
-        config.hnsw.ef_construction = ef;
-    }
-    if let Some(ef) = positive(options, "ef_search")? {
-        config.hnsw.ef_search = ef;
-    }
-    if let Some(seed) = non_negative(options, "seed")? {
-        config.hnsw.seed = seed;
-    }
+    let metric = metric(metric_name.unwrap_or("cosine"))?;
+    let mut config = match dim {
+        Some(dim) => CollectionConfig::new(dim, metric),
+        None => CollectionConfig::without_default_vector(),
+    };
+    config.hnsw = hnsw(options, config.hnsw)?;
     if let Some(bytes) = positive(options, "max_payload_bytes")? {
         config.max_payload_bytes = bytes;
     }
@@ -150,14 +169,7 @@ pub(crate) fn collection_config(
         config.durability = durability(d)?;
     }
     if let Some(s) = name_of(options, "storage_mode")? {
-        config.storage_mode = match s.to_ascii_lowercase().as_str() {
-            "full" => StorageMode::Full,
-            _ => {
-                return Err(invalid(format!(
-                    "unknown storage_mode {s:?}: this version stores full-precision vectors only (\"full\")"
-                )));
-            }
-        };
+        config.storage_mode = storage_mode(s)?;
     }
     if let Some(text) = options.get("text") {
         config.text = text::collection_text(text)?;
@@ -165,7 +177,99 @@ pub(crate) fn collection_config(
     if let Some(sparse) = options.get("sparse") {
         config.sparse = sparse_names(sparse)?;
     }
+    match options.get("vectors") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(spaces)) => {
+            for (name, space) in spaces {
+                let space = vector_space(name, space, &config, metric)?;
+                config = config.with_vector(name, space);
+            }
+        }
+        Some(other) => {
+            return Err(invalid(format!(
+                "vectors must be {{name: {{\"dim\": n, \"metric\": ...}}}}, got {other}"
+            )));
+        }
+    }
     Ok(config)
+}
+
+/// The HNSW options of `options` over `base`.
+fn hnsw(options: &Map<String, Value>, base: HnswParams) -> Result<HnswParams> {
+    let mut params = base;
+    if let Some(m) = positive(options, "m")? {
+        params.m = m;
+    }
+    if let Some(ef) = positive(options, "ef_construction")? {
+        params.ef_construction = ef;
+    }
+    if let Some(ef) = positive(options, "ef_search")? {
+        params.ef_search = ef;
+    }
+    if let Some(seed) = non_negative(options, "seed")? {
+        params.seed = seed;
+    }
+    Ok(params)
+}
+
+fn storage_mode(name: &str) -> Result<StorageMode> {
+    match name.to_ascii_lowercase().as_str() {
+        "full" => Ok(StorageMode::Full),
+        _ => Err(invalid(format!(
+            "unknown storage_mode {name:?}: this version stores full-precision vectors only (\"full\")"
+        ))),
+    }
+}
+
+/// One named dense vector of `vectors={name: ...}`: its dimension alone (an integer) or
+/// `{"dim", "metric", "m", "ef_construction", "ef_search", "seed", "storage_mode"}`; the
+/// metric (`default_metric`) and HNSW parameters it leaves out are the collection's.
+fn vector_space(
+    name: &str,
+    value: &Value,
+    collection: &CollectionConfig,
+    default_metric: DistanceMetric,
+) -> Result<VectorSpaceConfig> {
+    let what = format!("vector {name:?}");
+    let options = match value {
+        Value::Number(_) => {
+            let mut m = Map::new();
+            m.insert("dim".into(), value.clone());
+            m
+        }
+        Value::Object(m) => m.clone(),
+        other => {
+            return Err(invalid(format!(
+                "{what}: expected its dimension or {{\"dim\": n, \"metric\": ...}}, got {other}"
+            )));
+        }
+    };
+    check_keys(&options, VECTOR_OPTIONS, &what)?;
+    let dim = positive(&options, "dim")
+        .map_err(|e| within(&what, e))?
+        .ok_or_else(|| invalid(format!("{what} needs a dimension (\"dim\")")))?;
+    let metric = match name_of(&options, "metric")? {
+        Some(m) => metric(m).map_err(|e| within(&what, e))?,
+        None => default_metric,
+    };
+    if let Some(s) = name_of(&options, "storage_mode")? {
+        storage_mode(s).map_err(|e| within(&what, e))?;
+    }
+    let hnsw = hnsw(&options, collection.hnsw).map_err(|e| within(&what, e))?;
+    Ok(VectorSpaceConfig { dim, metric, hnsw })
+}
+
+/// A named dense vector's configuration as `vectors_config` reports it.
+pub(crate) fn vector_space_json(space: &VectorSpaceConfig) -> Value {
+    serde_json::json!({
+        "dim": space.dim,
+        "metric": space.metric.name(),
+        "m": space.hnsw.m,
+        "ef_construction": space.hnsw.ef_construction,
+        "ef_search": space.hnsw.ef_search,
+        "seed": space.hnsw.seed,
+        "storage_mode": "full",
+    })
 }
 
 /// The `sparse=` option of `create_collection`: `None` (any name, the default), a list of
@@ -268,15 +372,25 @@ pub(crate) fn search_request(
     check_keys(options, SEARCH_OPTIONS, "query")?;
     let text = name_of(options, "text")?;
     let text_field = name_of(options, "text_field")?;
+    let using = name_of(options, "using")?;
+    if vector.is_none() && using.is_some() {
+        return Err(invalid(
+            "using names the dense vector the query vector searches: give a vector too (dense={name: vector} adds legs by name)",
+        ));
+    }
     if text.is_none() && text_field.is_some() {
         return Err(invalid("text_field aims a text query: give text=... too"));
     }
     if vector.is_none() && text.is_none() && legs.is_empty() {
         return Err(invalid(
-            "a query needs a vector, text=... or sparse=... (several: a hybrid search)",
+            "a query needs a vector, text=..., dense=... or sparse=... (several: a hybrid search)",
         ));
     }
+    let dense_legs = legs
+        .iter()
+        .any(|l| matches!(l.query, nearstore::LegQuery::Dense { .. }));
     if vector.is_none()
+        && !dense_legs
         && (options.get("quality").is_some_and(|v| !v.is_null())
             || options.get("ef").is_some_and(|v| !v.is_null()))
     {
@@ -286,6 +400,9 @@ pub(crate) fn search_request(
     }
     let mut request = SearchRequest::new(&[]);
     request.vector = vector.unwrap_or_default();
+    if let Some(name) = using {
+        request = request.using(name);
+    }
     if let Some(query) = text {
         request = request.text_query(query);
     }
@@ -388,8 +505,8 @@ mod tests {
     #[test]
     fn collection_options_are_applied_and_checked() {
         let c = collection_config(
-            8,
-            "euclidean",
+            Some(8),
+            Some("euclidean"),
             &map(
                 json!({"m": 8, "ef_construction": 50, "ef_search": 20, "seed": 7,
                         "durability": "PER_WRITE", "max_payload_bytes": 100}),
@@ -410,7 +527,7 @@ mod tests {
         assert_eq!(c.durability, Durability::PerWrite);
         assert_eq!(c.max_payload_bytes, 100);
 
-        let e = collection_config(8, "cosine", &map(json!({"M": 8}))).unwrap_err();
+        let e = collection_config(Some(8), Some("cosine"), &map(json!({"M": 8}))).unwrap_err();
         assert!(
             e.to_string().contains("unknown collection option \"M\""),
             "{e}"
@@ -423,12 +540,22 @@ mod tests {
             json!({"m": "8"}),
         ] {
             assert!(
-                collection_config(8, "cosine", &map(bad.clone())).is_err(),
+                collection_config(Some(8), Some("cosine"), &map(bad.clone())).is_err(),
                 "{bad}"
             );
         }
-        assert!(collection_config(8, "cosine", &map(json!({"durability": "never"}))).is_err());
-        assert!(collection_config(8, "cosine", &map(json!({"storage_mode": "pq"}))).is_err());
+        assert!(
+            collection_config(
+                Some(8),
+                Some("cosine"),
+                &map(json!({"durability": "never"}))
+            )
+            .is_err()
+        );
+        assert!(
+            collection_config(Some(8), Some("cosine"), &map(json!({"storage_mode": "pq"})))
+                .is_err()
+        );
     }
 
     #[test]
@@ -529,12 +656,89 @@ mod tests {
     }
 
     #[test]
-    fn options_for_missing_features_say_so() {
-        let mut m = Map::new();
-        m.insert("using".into(), json!("x"));
-        let e = search_request(Some(vec![1.0]), &m, Vec::new()).unwrap_err();
-        assert!(matches!(e, Error::Unsupported(_)), "{e:?}");
-        assert!(e.to_string().contains("does not have yet"), "{e}");
+    fn using_aims_the_query_vector_at_a_named_vector() {
+        let r =
+            search_request(Some(vec![1.0]), &map(json!({"using": "image"})), Vec::new()).unwrap();
+        assert_eq!(r.using, "image");
+        assert_eq!(r.leg_names(), vec!["dense:image".to_string()]);
+        let r = search_request(Some(vec![1.0]), &Map::new(), Vec::new()).unwrap();
+        assert_eq!(r.using, "");
+        let e = search_request(
+            None,
+            &map(json!({"using": "image", "text": "a"})),
+            Vec::new(),
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("give a vector too"), "{e}");
+        // Dense legs by name take the quality as the query vector does.
+        let r = search_request(
+            None,
+            &map(json!({"quality": "perfect"})),
+            vec![Leg::dense("image", &[1.0])],
+        )
+        .unwrap();
+        assert_eq!(r.quality, SearchQuality::Perfect);
+        assert_eq!(r.leg_names(), vec!["dense:image".to_string()]);
+        let e = search_request(Some(vec![1.0]), &map(json!({"using": 3})), Vec::new()).unwrap_err();
+        assert!(matches!(e, Error::InvalidArgument(_)), "{e:?}");
+    }
+
+    #[test]
+    fn named_vectors_are_declared_with_their_own_parameters() {
+        let c = collection_config(
+            Some(8),
+            Some("cosine"),
+            &map(json!({"m": 12, "seed": 3, "vectors": {
+                "image": {"dim": 4, "metric": "euclidean", "ef_construction": 77},
+                "title": 16,
+            }})),
+        )
+        .unwrap();
+        let image = c.vectors["image"];
+        assert_eq!((image.dim, image.metric), (4, DistanceMetric::Euclidean));
+        assert_eq!(
+            (image.hnsw.m, image.hnsw.ef_construction, image.hnsw.seed),
+            (12, 77, 3)
+        );
+        let title = c.vectors["title"];
+        assert_eq!((title.dim, title.metric), (16, DistanceMetric::Cosine));
+        assert_eq!(title.hnsw, c.hnsw);
+        assert!(c.default_vector);
+        // Without a dim: no default vector; metric and HNSW options are the named defaults.
+        let only_named = collection_config(
+            None,
+            Some("dot"),
+            &map(json!({"m": 6, "vectors": {"image": 4}})),
+        )
+        .unwrap();
+        assert!(!only_named.default_vector);
+        let dot = only_named.vectors["image"];
+        assert_eq!(
+            (dot.dim, dot.metric, dot.hnsw.m),
+            (4, DistanceMetric::DotProduct, 6)
+        );
+        assert_eq!(vector_space_json(&image)["metric"], json!("euclidean"));
+        for (bad, needle) in [
+            (json!({"vectors": {"a": {}}}), "needs a dimension"),
+            (json!({"vectors": {"a": {"dim": 0}}}), "vector \"a\""),
+            (
+                json!({"vectors": {"a": {"dim": 4, "size": 4}}}),
+                "unknown vector \"a\" option",
+            ),
+            (
+                json!({"vectors": {"a": {"dim": 4, "metric": "x"}}}),
+                "unknown metric",
+            ),
+            (
+                json!({"vectors": {"a": {"dim": 4, "storage_mode": "pq"}}}),
+                "storage_mode",
+            ),
+            (json!({"vectors": {"a": "4"}}), "expected its dimension"),
+            (json!({"vectors": ["a"]}), "vectors must be"),
+        ] {
+            let e = collection_config(Some(8), Some("cosine"), &map(bad.clone())).unwrap_err();
+            assert!(e.to_string().contains(needle), "{bad}: {e}");
+        }
     }
 
     #[test]

@@ -1,5 +1,6 @@
 //! Engine results as Python objects: a search result or a stored point as a dict
-//! `{"id"[, "score"], "payload"[, "vector"][, "sparse"][, "legs"]}`. Conversion only: the
+//! `{"id"[, "score"], "payload"[, "vector"][, "vectors"][, "sparse"][, "legs"]}` (`vectors`:
+//! the named dense vectors, `{name: float32 array}`, when asked for and the point has any). Conversion only: the
 //! values are the engine's, unchanged.
 
 use nearstore::{Point, SearchResult};
@@ -8,7 +9,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
-use crate::{json, sparse};
+use crate::{json, named, sparse};
 
 /// A search result as `{"id", "score", "payload"[, "vector"][, "legs"]}`: `legs` (in a
 /// request with several legs) lists what each leg that found the point said, as
@@ -58,7 +59,15 @@ pub(crate) fn point_dict<'py>(
         if !p.sparse.is_empty() {
             d.set_item(intern!(py, "sparse"), sparse::named_to_dict(py, &p.sparse)?)?;
         }
-        d.set_item(intern!(py, "vector"), PyArray1::from_vec(py, p.vector))?;
+        // A point without a default vector has an empty one: `None` here.
+        if p.vector.is_empty() {
+            d.set_item(intern!(py, "vector"), py.None())?;
+        } else {
+            d.set_item(intern!(py, "vector"), PyArray1::from_vec(py, p.vector))?;
+        }
+        if !p.vectors.is_empty() {
+            d.set_item(intern!(py, "vectors"), named::named_to_dict(py, p.vectors)?)?;
+        }
     }
     Ok(d)
 }

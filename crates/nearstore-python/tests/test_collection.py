@@ -91,7 +91,7 @@ def test_query_options(loaded, rng):
         ({"sparse": {"indices": [1]}}, nearstore.InvalidArgument, 'without "values"'),
         ({"fusion": "borda"}, nearstore.InvalidArgument, "unknown fusion"),
         ({"hybrid": True}, nearstore.InvalidArgument, "unknown query option"),
-        ({"using": "title"}, nearstore.Unsupported, "named vectors"),
+        ({"using": "title"}, nearstore.InvalidArgument, "no vector named \"title\""),
         ({"nprobe": 3}, nearstore.InvalidArgument, "unknown query option 'nprobe'|\"nprobe\""),
         ({"quality": "fast", "ef": 10}, nearstore.InvalidArgument, "not both"),
         ({"quality": "best"}, nearstore.InvalidArgument, "unknown quality"),
@@ -275,7 +275,9 @@ def test_flush_and_checkpoint(db):
 
 
 def test_reserved_options_are_listed():
-    assert "using" in nearstore.RESERVED_QUERY_OPTIONS
+    assert "using" not in nearstore.RESERVED_QUERY_OPTIONS
+    assert {"using", "dense"} <= set(nearstore.QUERY_OPTIONS)
+    assert "vectors" in nearstore.COLLECTION_OPTIONS
     assert "sparse" not in nearstore.RESERVED_QUERY_OPTIONS
     assert "text" not in nearstore.RESERVED_QUERY_OPTIONS
     assert {"text", "text_field"} <= set(nearstore.QUERY_OPTIONS)

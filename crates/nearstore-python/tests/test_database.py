@@ -53,6 +53,7 @@ def test_collection_options_are_applied(db):
         "text_fields": ["_all"],
         "sparse_vectors": {},
         "sparse_any_name": True,
+        "vectors": {},
     }
     c.ef_search = 50
     assert c.ef_search == 50

@@ -58,13 +58,15 @@ class _LegScore(TypedDict):
     rank: int
 
 class _Hit(TypedDict, total=False):
-    """A search result: always id, score and payload; vector when with_vector=True; legs in a
-    search with several legs (hybrid, multi-query)."""
+    """A search result: always id, score and payload; vector when with_vector=True (and
+    vectors / sparse, the named ones, when the point has any); legs in a search with several
+    legs (hybrid, multi-query)."""
 
     id: int
     score: float
     payload: dict[str, Any] | None
-    vector: npt.NDArray[np.float32]
+    vector: npt.NDArray[np.float32] | None
+    vectors: dict[str, npt.NDArray[np.float32]]
     sparse: dict[str, _SparseDict]
     legs: list[_LegScore]
 
@@ -111,17 +113,50 @@ _NamedSparse = _SparseVector | dict[str, _SparseVector]
 """One sparse vector (the default name "") or {name: sparse vector}."""
 
 class _StoredPoint(TypedDict, total=False):
-    """A point from get/scroll: always id and payload; vector (and sparse, when it has
-    sparse vectors) when asked for."""
+    """A point from get/scroll: always id and payload; vector (and vectors / sparse, when it
+    has named dense / sparse vectors) when asked for."""
 
     id: int
     payload: dict[str, Any] | None
-    vector: npt.NDArray[np.float32]
+    vector: npt.NDArray[np.float32] | None
+    vectors: dict[str, npt.NDArray[np.float32]]
     sparse: dict[str, _SparseDict]
 
-class _CollectionConfig(TypedDict):
+class _VectorSpace(TypedDict, total=False):
+    """A named dense vector of create_collection(vectors={name: ...}): "dim" is required; the
+    metric and HNSW parameters left out are the collection's."""
+
+    dim: int
+    metric: _Metric
+    m: int
+    ef_construction: int
+    ef_search: int
+    seed: int
+    storage_mode: Literal["full"]
+
+class _VectorConfig(TypedDict):
+    """A named dense vector as Collection.config["vectors"] reports it."""
+
     dim: int
     metric: str
+    m: int
+    ef_construction: int
+    ef_search: int
+    seed: int
+    storage_mode: Literal["full"]
+
+_PointVectors = (
+    _Matrix
+    | dict[str, _Matrix | Sequence[_Vector | None]]
+    | Sequence[_Vector | dict[str, _Vector] | None]
+)
+"""upsert's vectors: the default vectors (n, dim); {name: (n, dim) rows} ("" the default,
+None rows leave a point without that vector); or one entry per point, a vector,
+{name: vector} or None (no dense vector)."""
+
+class _CollectionConfig(TypedDict):
+    dim: int | None
+    metric: str | None
     m: int
     ef_construction: int
     ef_search: int
@@ -132,6 +167,7 @@ class _CollectionConfig(TypedDict):
     text_fields: list[str] | None
     sparse_vectors: dict[str, dict[str, str]]
     sparse_any_name: bool
+    vectors: dict[str, _VectorConfig]
 
 class _Analyzer(TypedDict):
     tokenizer: _Tokenizer
@@ -169,8 +205,8 @@ class Database:
     def create_collection(
         self,
         name: str,
-        dim: int,
-        metric: _Metric = "cosine",
+        dim: int | None = None,
+        metric: _Metric | None = None,
         *,
         m: int = ...,
         ef_construction: int = ...,
@@ -181,6 +217,7 @@ class Database:
         storage_mode: Literal["full"] = ...,
         text: _TextOption = True,
         sparse: Sequence[str] | dict[str, dict[str, str] | None] | None = None,
+        vectors: dict[str, int | _VectorSpace] | None = None,
     ) -> Collection: ...
     def get_collection(self, name: str) -> Collection: ...
     def list_collections(self) -> list[str]: ...
@@ -211,9 +248,9 @@ class Collection:
     @property
     def name(self) -> str: ...
     @property
-    def dim(self) -> int: ...
+    def dim(self) -> int | None: ...
     @property
-    def metric(self) -> str: ...
+    def metric(self) -> str | None: ...
     @property
     def config(self) -> _CollectionConfig: ...
     ef_search: int
@@ -221,10 +258,17 @@ class Collection:
     def upsert(
         self,
         ids: _Ids,
-        vectors: _Matrix,
+        vectors: _PointVectors | None = None,
         payloads: Sequence[dict[str, _JSON] | None] | None = None,
         sparse: Sequence[_NamedSparse | None] | None = None,
     ) -> None: ...
+    def update_vectors(
+        self,
+        ids: _Ids,
+        vectors: _PointVectors | None = None,
+        sparse: Sequence[_NamedSparse | None] | None = None,
+    ) -> None: ...
+    def delete_vectors(self, ids: int | _Ids, names: str | Sequence[str]) -> None: ...
     def search(
         self,
         vector: _Vector,
@@ -237,6 +281,7 @@ class Collection:
         with_payload: bool = True,
         with_vector: bool = False,
         score_threshold: float | None = None,
+        using: str = "",
     ) -> list[_Hit]: ...
     def query(
         self,
@@ -254,7 +299,7 @@ class Collection:
         text_field: str | None = None,
         fusion: _Fusion = None,
         sparse: _NamedSparse | None = None,
-        # Reserved for named dense vectors; raises nearstore.Unsupported today.
+        dense: dict[str, _Vector] | None = None,
         using: str | None = None,
     ) -> list[_Hit]: ...
     def search_batch(
@@ -267,6 +312,7 @@ class Collection:
         quality: _Quality | None = None,
         ef: int | None = None,
         score_threshold: float | None = None,
+        using: str = "",
     ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]: ...
     @overload
     def get(self, ids: int, with_vector: bool = True) -> _StoredPoint | None: ...
@@ -296,6 +342,8 @@ class Collection:
         top_k: int = 10,
         vector_weight: float = 0.5,
         filter: _Filter | None = None,
+        *,
+        using: str | None = None,
     ) -> list[_Hit]: ...
     def sparse_search(
         self,
@@ -312,6 +360,8 @@ class Collection:
         name: str = "",
         fusion: _Fusion = None,
         filter: _Filter | None = None,
+        *,
+        using: str | None = None,
     ) -> list[_Hit]: ...
     def multi_query_search(
         self,
@@ -319,6 +369,8 @@ class Collection:
         top_k: int = 10,
         fusion: _Fusion = None,
         filter: _Filter | None = None,
+        *,
+        using: str | Sequence[str] | None = None,
     ) -> list[_Hit]: ...
     def text_search_with_filter(
         self, query: str, top_k: int, filter: _Filter, *, field: str | None = None

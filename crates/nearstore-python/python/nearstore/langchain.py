@@ -120,11 +120,17 @@ class NearStoreVectorStore(VectorStore):
         )
         self._owns_database = path is not None
         self._name = collection.name if collection is not None else collection_name
-        self._metric = collection.metric if collection is not None else metric
         self._options = dict(collection_options or {})
         self._lock = threading.Lock()
         if self._collection is None and self._name in self._database:
             self._collection = self._database.get_collection(self._name)
+        self._metric = metric
+        if self._collection is not None:
+            if self._collection.metric is None:
+                raise nearstore.InvalidArgument(
+                    f"collection {self._name!r} has no default vector; the LangChain store "
+                    "keeps its embeddings in the default vector"
+                )
             self._metric = self._collection.metric
 
     # ------------------------------------------------------------------ plumbing
