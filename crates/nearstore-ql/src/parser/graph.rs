@@ -187,20 +187,20 @@ impl Parser<'_> {
         let min = self.hop_count()?;
         if self.eat(&TokenKind::DotDot) {
             let max = self.hop_count()?;
-            if let (Some(lo), Some(hi)) = (min, max) {
-                if lo > hi {
-                    let end = self
-                        .tokens
-                        .get(self.pos.saturating_sub(1))
-                        .map_or(start, |t| t.span);
-                    return Err(self.invalid(
-                        format!("hop range *{lo}..{hi}: the minimum is above the maximum"),
-                        Span {
-                            start: start.start,
-                            end: end.end,
-                        },
-                    ));
-                }
+            if let (Some(lo), Some(hi)) = (min, max)
+                && lo > hi
+            {
+                let end = self
+                    .tokens
+                    .get(self.pos.saturating_sub(1))
+                    .map_or(start, |t| t.span);
+                return Err(self.invalid(
+                    format!("hop range *{lo}..{hi}: the minimum is above the maximum"),
+                    Span {
+                        start: start.start,
+                        end: end.end,
+                    },
+                ));
             }
             return Ok(HopRange { min, max });
         }
