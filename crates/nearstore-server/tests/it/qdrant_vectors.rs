@@ -108,6 +108,23 @@ async fn a_named_only_collection_holds_points_with_any_subset_of_vectors() {
     );
     assert_eq!(vectors_of(&s, 4).await, json!({}));
     assert_eq!(vectors_of(&s, 5).await, json!({}));
+    // Scroll returns the same shapes.
+    let (st, b) = s
+        .post(
+            "/collections/n/points/scroll",
+            json!({"limit": 10, "with_vector": true}),
+        )
+        .await;
+    let page = ok(st, &b)["points"].clone();
+    let by_id = |id: u64| {
+        page.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["id"] == id)
+            .map(|p| p["vector"].clone())
+    };
+    assert_eq!(by_id(2), Some(json!({"text": [0.5, 0.5]})), "{page}");
+    assert_eq!(by_id(5), Some(json!({})), "{page}");
     // Asking for one name returns only it.
     let (st, b) = s
         .post(
