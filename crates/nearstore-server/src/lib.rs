@@ -79,16 +79,18 @@
 //! or `{"rrf": {"k"}}` is one engine request, one leg per prefetch: `qdrant::query_plan`),
 //! `PUT /collections/{name}/index` (keyword, integer,
 //! float, bool, and `text`: a full-text index, see `qdrant::text_index`),
-//! `DELETE /collections/{name}/index/{field}`, `POST .../points/batch` (upsert and delete
-//! operations in order), `POST .../points/recommend[/batch]` and the Query API's
+//! `DELETE /collections/{name}/index/{field}`, `POST .../points/batch` (upsert, delete, payload and
+//! vector operations in order), `POST .../points/recommend[/batch]` and the Query API's
 //! `{"recommend": ..}` (average_vector strategy), scroll `order_by`,
 //! `PATCH /collections/{name}` (only the search-time `hnsw_config.ef`, a NearStore
 //! extension; other changes 400), with Qdrant's envelopes. `with_payload` lists take
 //! dotted paths. Integer and UUID ids (UUIDs map to ids with the top bit set; the original
 //! string is kept in the hidden payload key `__nearstore_uuid`), the unnamed dense vector
-//! plus named dense and sparse vectors (`vectors: {"": .., name: ..}`, `sparse_vectors`,
-//! points `{"": [..], name: [..] | {indices, values}}`, queries with `using`; see
-//! `qdrant::vectors`), Qdrant filters translated to
+//! and named dense and sparse vectors (`vectors: {"": .., name: ..}`, a map without `""`
+//! making a collection without a default vector, `sparse_vectors`, points carrying any
+//! subset `{"": [..], name: [..] | {indices, values}}`, queries with `using`; see
+//! `qdrant::vectors`), `PUT .../points/vectors` and `POST .../points/vectors/delete` (and
+//! their batch operations; `qdrant::vector_edits`), Qdrant filters translated to
 //! the engine's. Everything else answers 400 "not supported". Every
 //! Qdrant request and answer body is a typed serde struct (`qdrant::request`,
 //! `qdrant::collection_model`, `qdrant::model`, `qdrant::answer`) read by the same bounded

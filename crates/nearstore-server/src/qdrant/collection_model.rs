@@ -182,9 +182,11 @@ impl SparseVectorParams {
     reason = "on_disk_payload, wal_config and optimizers_config are accepted without effect"
 )]
 pub(crate) struct CreateCollection {
-    /// One unnamed vector `{size, distance, ...}`, or `{name: {size, distance, ...}}`.
-    #[schema(value_type = VectorsConfigSchema)]
-    pub(crate) vectors: RawJson,
+    /// One unnamed vector `{size, distance, ...}`, or `{name: {size, distance, ...}}` (a
+    /// map without the `""` entry, `{}` or an absent field: no default vector).
+    #[serde(default)]
+    #[schema(value_type = Option<VectorsConfigSchema>)]
+    pub(crate) vectors: Option<RawJson>,
     /// Named sparse vectors and their parameters.
     #[serde(default)]
     pub(crate) sparse_vectors: Option<std::collections::BTreeMap<String, SparseVectorParams>>,
@@ -229,7 +231,7 @@ pub(crate) struct CreateCollection {
     pub(crate) metadata: Option<RawJson>,
 }
 
-/// A collection's vectors as asked: the unnamed one, or named ones.
+/// A collection's vectors as asked: the unnamed one, or named ones (with or without `""`).
 #[derive(Debug)]
 pub(crate) enum VectorsConfig {
     Unnamed(VectorParams),
@@ -302,7 +304,10 @@ impl CreateCollection {
         }
         let hnsw = self.hnsw_config.unwrap_or_default();
         check_hnsw(&hnsw, "")?;
-        let vectors = vectors_config(&self.vectors)?;
+        let vectors = match &self.vectors {
+            Some(raw) if raw.get().trim() != "null" => vectors_config(raw)?,
+            _ => VectorsConfig::Named(Vec::new()),
+        };
         match &vectors {
             VectorsConfig::Unnamed(p) => {
                 p.check("vectors.")?;
@@ -335,7 +340,7 @@ impl CreateCollection {
 }
 
 /// Reads `vectors`: the unnamed vector's parameters when the object has `size`, else a map
-/// of named vectors (whose `""` entry is the unnamed vector).
+/// of named vectors (whose `""` entry is the unnamed vector; `{}`: no dense vector).
 fn vectors_config(raw: &RawJson) -> Result<VectorsConfig> {
     let bad = |e: serde_json::Error| Error::bad_request(format!("invalid \"vectors\": {e}"));
     let keys: std::collections::BTreeMap<String, IgnoredAny> =
@@ -351,9 +356,6 @@ fn vectors_config(raw: &RawJson) -> Result<VectorsConfig> {
             .into_iter()
             .collect();
     match named.as_slice() {
-        [] => Err(Error::bad_request(
-            "\"vectors\" must be {\"size\": n, \"distance\": \"Cosine\"} or named vectors",
-        )),
         [(name, _)] if name.is_empty() => Ok(VectorsConfig::Unnamed(
             named
                 .into_iter()

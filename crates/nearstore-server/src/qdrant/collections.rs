@@ -131,11 +131,14 @@ pub(crate) fn info(c: &VectorCollection) -> Result<CollectionInfo> {
         "distance": distance_name(config.metric),
         "on_disk": vectors_on_disk,
     });
-    let vectors = if config.vectors.is_empty() {
+    let vectors = if config.vectors.is_empty() && config.default_vector {
         unnamed
     } else {
+        // Named vectors: a map (Qdrant's shape), with "" only when the default vector exists.
         let mut all = Map::new();
-        all.insert(String::new(), unnamed);
+        if config.default_vector {
+            all.insert(String::new(), unnamed);
+        }
         for (vector_name, space) in &config.vectors {
             all.insert(
                 vector_name.clone(),
@@ -225,7 +228,9 @@ pub(crate) fn check_name(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// `PUT /collections/{name}`: creates a collection with one unnamed dense vector.
+/// `PUT /collections/{name}`: creates a collection: the unnamed dense vector (`vectors:
+/// {size, distance}` or a `""` entry), named dense vectors, named sparse vectors; a map of
+/// vectors without `""` (or none at all) makes a collection without a default vector.
 pub(crate) async fn create(
     State(state): State<AppState>,
     Path(name): Path<String>,
@@ -234,27 +239,37 @@ pub(crate) async fn create(
     let started = Instant::now();
     check_name(&name)?;
     let plan = body.into_plan()?;
-    let (params, named) = match plan.vectors {
-        VectorsConfig::Unnamed(p) => (p, Vec::new()),
+    // A map of vectors without the "" entry (or no dense vector at all) is Qdrant's
+    // collection without a default vector: only its named spaces can be searched.
+    let (unnamed, named) = match plan.vectors {
+        VectorsConfig::Unnamed(p) => (Some(p), Vec::new()),
         VectorsConfig::Named(mut list) => match list.iter().position(|(n, _)| n.is_empty()) {
             Some(i) => {
                 let (_, unnamed) = list.remove(i);
-                (unnamed, list)
+                (Some(unnamed), list)
             }
-            None => {
-                return Err(Error::not_supported(
-                    "a collection of named dense vectors only (NearStore's engine requires the unnamed vector \"\" beside them)",
-                ));
-            }
+            None => (None, list),
         },
     };
-    let hnsw = params.hnsw_config.clone().unwrap_or_default();
-    let options = HnswOptions::new(
-        hnsw.m.or(plan.hnsw.m),
-        hnsw.ef_construct.or(plan.hnsw.ef_construct),
-    );
-    let dim = usize::try_from(params.size).unwrap_or(usize::MAX);
-    let mut config = collection_config(&state, dim, params.distance.metric()?, &options)?;
+    let mut config = match unnamed {
+        Some(params) => {
+            let hnsw = params.hnsw_config.clone().unwrap_or_default();
+            let options = HnswOptions::new(
+                hnsw.m.or(plan.hnsw.m),
+                hnsw.ef_construct.or(plan.hnsw.ef_construct),
+            );
+            let dim = usize::try_from(params.size).unwrap_or(usize::MAX);
+            collection_config(&state, dim, params.distance.metric()?, &options)?
+        }
+        None => {
+            // The server's storage defaults, with the placeholder space the engine keeps
+            // (empty) for a collection without the default vector.
+            let options = HnswOptions::new(plan.hnsw.m, plan.hnsw.ef_construct);
+            let mut config = collection_config(&state, 1, DistanceMetric::Cosine, &options)?;
+            config.default_vector = false;
+            config
+        }
+    };
     // Qdrant's collections accept only the sparse vectors they declare (none: none).
     config = config.with_sparse_vectors(plan.sparse_vectors);
     for (vector_name, p) in named {

@@ -4,13 +4,15 @@
 //!
 //! Envelope: `{"result": ..., "status": "ok", "time": seconds}`; errors
 //! `{"status": {"error": "..."}}` with the server's status table. The unnamed dense vector
-//! (`vectors: {size, distance}`, or the `""` name; required by the engine), the named dense
-//! vectors beside it and the named sparse vectors the collection declares
-//! (`sparse_vectors`, [`vectors`]); multi-vectors answer 400 "not supported". Ids: see
+//! (`vectors: {size, distance}`, or the `""` name), named dense vectors (a map of vectors
+//! without `""` is a collection without a default vector, as in Qdrant) and the named
+//! sparse vectors the collection declares (`sparse_vectors`, [`vectors`]); a point may
+//! carry any subset of them; single-vector edits ([`vector_edits`]); multi-vectors answer
+//! 400 "not supported". Ids: see
 //! [`ids`]; filters: see [`filter`]. Recommend (the route and the Query API's
 //! `{"recommend": ..}`): the average_vector strategy only ([`recommend`]). Every search (search, query with prefetch and fusion, recommend) is one
 //! engine request ([`query_plan`]). Routes outside the subset that clients commonly call
-//! (discover, groups, snapshots, aliases, vector edits, facets, cluster) answer 400 "... is
+//! (discover, groups, snapshots, aliases, facets, cluster) answer 400 "... is
 //! not supported by NearStore".
 
 pub(crate) mod answer;
@@ -27,6 +29,7 @@ pub(crate) mod recommend;
 pub(crate) mod request;
 pub(crate) mod schema;
 pub(crate) mod text_index;
+pub(crate) mod vector_edits;
 pub(crate) mod vectors;
 
 use nearstore::VectorCollection;
@@ -178,11 +181,31 @@ pub(crate) fn routes() -> Vec<Route> {
             "/collections/{name}/points/batch",
             Write,
             Q,
-            "Upserts, deletes and payload operations applied in order (vector operations: 400)",
+            "Upserts, deletes, payload and vector operations applied in order",
             points::batch,
         )
         .takes::<model::UpdateBatch>()
         .answers_qdrant::<answer::UpdateResults>(),
+        route(
+            Put,
+            "/collections/{name}/points/vectors",
+            Write,
+            Q,
+            "Set some named dense or sparse vectors of existing points (the others untouched)",
+            vector_edits::update,
+        )
+        .takes::<vector_edits::UpdateVectors>()
+        .answers_qdrant::<answer::UpdateResult>(),
+        route(
+            Post,
+            "/collections/{name}/points/vectors/delete",
+            Write,
+            Q,
+            "Remove vectors by name from points chosen by ids or filter",
+            vector_edits::delete,
+        )
+        .takes::<vector_edits::DeleteVectors>()
+        .answers_qdrant::<answer::UpdateResult>(),
         route(
             Post,
             "/collections/{name}/points/payload",
@@ -304,7 +327,7 @@ pub(crate) fn routes() -> Vec<Route> {
         .takes::<model::RecommendBatch>()
         .answers_qdrant::<answer::ScoredPointsBatch>(),
     ];
-    let unsupported: [(crate::routes::Verb, &'static str); 17] = [
+    let unsupported: [(crate::routes::Verb, &'static str); 15] = [
         (Post, "/collections/{name}/points/recommend/groups"),
         (Post, "/collections/{name}/points/discover"),
         (Post, "/collections/{name}/points/discover/batch"),
@@ -313,8 +336,6 @@ pub(crate) fn routes() -> Vec<Route> {
         (Post, "/collections/{name}/points/search/matrix/pairs"),
         (Post, "/collections/{name}/points/search/matrix/offsets"),
         (Post, "/collections/{name}/points/facet"),
-        (Put, "/collections/{name}/points/vectors"),
-        (Post, "/collections/{name}/points/vectors/delete"),
         (Get, "/collections/{name}/snapshots"),
         (Post, "/collections/{name}/snapshots"),
         (Get, "/snapshots"),

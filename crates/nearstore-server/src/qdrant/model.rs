@@ -10,7 +10,7 @@
 
 use nearstore::Point;
 use serde::Deserialize;
-use serde::de::{self, Deserializer, IgnoredAny};
+use serde::de::{self, Deserializer};
 use serde_json::Value;
 use utoipa::ToSchema;
 
@@ -77,7 +77,10 @@ impl ToSchema for ExampleSchema {
 pub(crate) struct PointStruct {
     #[schema(value_type = PointId)]
     pub(crate) id: IdIn,
-    #[schema(value_type = crate::qdrant::schema::VectorStructSchema)]
+    /// The point's vectors; absent or `{}`: a point without vectors (stored, filterable,
+    /// found by no vector search).
+    #[serde(default)]
+    #[schema(value_type = Option<crate::qdrant::schema::VectorStructSchema>)]
     pub(crate) vector: VectorStruct,
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -423,8 +426,7 @@ impl PointsSelector {
     }
 }
 
-/// One operation of `POST /collections/{name}/points/batch`; the vector operations are
-/// skipped while parsing and refused before anything is applied.
+/// One operation of `POST /collections/{name}/points/batch`.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub(crate) enum UpdateOperation {
@@ -434,8 +436,8 @@ pub(crate) enum UpdateOperation {
     OverwritePayload(crate::qdrant::payload::SetPayload),
     DeletePayload(crate::qdrant::payload::DeletePayload),
     ClearPayload(ClearPayloadOp),
-    UpdateVectors(IgnoredAny),
-    DeleteVectors(IgnoredAny),
+    UpdateVectors(crate::qdrant::vector_edits::UpdateVectors),
+    DeleteVectors(crate::qdrant::vector_edits::DeleteVectors),
 }
 
 /// A batch `clear_payload`: `{"points": PointsSelector}` (Qdrant's shape).
@@ -448,8 +450,10 @@ pub(crate) struct ClearPayloadOp {
 #[derive(Debug, Deserialize, ToSchema)]
 pub(crate) struct UpdateBatch {
     /// `{"upsert": {...}}`, `{"delete": {"points" | "filter"}}`, `{"set_payload": ..}`,
-    /// `{"overwrite_payload": ..}`, `{"delete_payload": ..}` or
-    /// `{"clear_payload": {"points": {"points" | "filter"}}}`, applied in order.
+    /// `{"overwrite_payload": ..}`, `{"delete_payload": ..}`,
+    /// `{"clear_payload": {"points": {"points" | "filter"}}}`,
+    /// `{"update_vectors": {"points": [{id, vector}]}}` or
+    /// `{"delete_vectors": {"points" | "filter", "vector": [names]}}`, applied in order.
     #[schema(value_type = Vec<Object>)]
     pub(crate) operations: Bounded<UpdateOperation, crate::body::bounded::QueriesLimit>,
 }
@@ -461,6 +465,8 @@ pub(crate) enum BatchWrite {
     DeleteIds(Vec<u64>),
     DeleteMatching(nearstore::Filter),
     Payload(nearstore::PointSelector, nearstore::PayloadChange),
+    UpdateVectors(Vec<nearstore::PointVectors>),
+    DeleteVectors(crate::qdrant::vector_edits::VectorDelete),
 }
 
 impl UpdateBatch {
@@ -493,15 +499,8 @@ impl UpdateBatch {
                     let (sel, change) = c.points.into_clear()?;
                     BatchWrite::Payload(sel, change)
                 }
-                other => {
-                    let name = match other {
-                        UpdateOperation::UpdateVectors(_) => "update_vectors",
-                        _ => "delete_vectors",
-                    };
-                    return Err(Error::not_supported(format!(
-                        "the batch operation {name} (operation {i}; nothing was applied)"
-                    )));
-                }
+                UpdateOperation::UpdateVectors(u) => BatchWrite::UpdateVectors(u.into_edits()?),
+                UpdateOperation::DeleteVectors(d) => BatchWrite::DeleteVectors(d.into_delete()?),
             });
         }
         Ok(out)

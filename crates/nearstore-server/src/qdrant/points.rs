@@ -21,6 +21,7 @@ use crate::qdrant::model::{BatchWrite, PointsSelector, UpdateBatch, UpsertPoints
 use crate::qdrant::request::{
     CountPoints, RetrievePoints, ScrollPoints, WithPayload, WithVector, refuse_set,
 };
+use crate::qdrant::vector_edits;
 use crate::qdrant::vectors::vector_out;
 use crate::state::AppState;
 
@@ -198,10 +199,11 @@ pub(crate) async fn upsert(
     Ok(qdrant_ok(UpdateResult::completed(), started))
 }
 
-/// `POST /collections/{name}/points/batch`: upserts, deletes and payload operations
+/// `POST /collections/{name}/points/batch`: upserts, deletes, payload and vector operations
 /// applied in order, in one piece of blocking work. Each operation is its own engine
 /// write: when one fails, the ones before it stay applied (as in Qdrant). The request's
-/// deadline rides on the first operation only when it is an upsert or a payload operation:
+/// deadline rides on the first operation only when it is an upsert, a payload or a vector
+/// operation:
 /// once something is applied, the rest runs to its end, so a batch the engine cancelled has
 /// applied nothing.
 pub(crate) async fn batch(
@@ -215,6 +217,11 @@ pub(crate) async fn batch(
     let first_options = write_options();
     blocking(move || {
         for (i, write) in writes.into_iter().enumerate() {
+            let options = if i == 0 {
+                first_options.clone()
+            } else {
+                nearstore::WriteOptions::default()
+            };
             match write {
                 BatchWrite::Upsert(points) => {
                     if points.is_empty() {
@@ -222,11 +229,6 @@ pub(crate) async fn batch(
                     }
                     check_uuid_collisions(&c, &points)?;
                     let points: Vec<Point> = points.into_iter().map(|(_, p)| p).collect();
-                    let options = if i == 0 {
-                        first_options.clone()
-                    } else {
-                        nearstore::WriteOptions::default()
-                    };
                     c.upsert_with(&points, &options)?;
                 }
                 BatchWrite::DeleteIds(ids) => {
@@ -236,12 +238,13 @@ pub(crate) async fn batch(
                     c.delete_by_filter(&filter)?;
                 }
                 BatchWrite::Payload(selector, change) => {
-                    let options = if i == 0 {
-                        first_options.clone()
-                    } else {
-                        nearstore::WriteOptions::default()
-                    };
                     crate::qdrant::payload::apply(&c, &selector, &change, &options)?;
+                }
+                BatchWrite::UpdateVectors(edits) => {
+                    vector_edits::apply_update(&c, &edits, &options)?;
+                }
+                BatchWrite::DeleteVectors(delete) => {
+                    vector_edits::apply_delete(&c, &delete, &options)?;
                 }
             }
         }

@@ -413,10 +413,12 @@ pub(crate) fn engine_request(c: &VectorCollection, s: Search) -> Result<SearchRe
             .ok_or_else(|| {
                 Error::NotFound(format!("no point with id {} to query by", id.to_json()))
             })?;
-        if using.is_empty() {
-            return Ok(point.vector.clone());
-        }
-        point.vectors.get(using).cloned().ok_or_else(|| {
+        let vector = if using.is_empty() {
+            Some(&point.vector).filter(|v| !v.is_empty())
+        } else {
+            point.vectors.get(using)
+        };
+        vector.cloned().ok_or_else(|| {
             Error::bad_request(format!(
                 "point {} has no vector named {using:?} to query by",
                 id.to_json()

@@ -7,7 +7,7 @@
 
 use std::fmt;
 
-use nearstore::{Point, SparseVector};
+use nearstore::{Point, PointVectors, SparseVector};
 use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value, json};
@@ -56,6 +56,27 @@ impl VectorStruct {
             }
         }
         Ok(())
+    }
+
+    /// Whether no vector is given (`{}`).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.dense.is_none() && self.named.is_empty() && self.sparse.is_empty()
+    }
+
+    /// The engine's edit setting these vectors on point `id` (the unnamed one as `""`).
+    pub(crate) fn into_point_vectors(self, id: u64) -> Result<PointVectors> {
+        let mut edit = PointVectors::new(id);
+        if let Some(d) = self.dense {
+            edit = edit.with_vector("", d);
+        }
+        for (name, v) in self.named {
+            edit = edit.with_vector(&name, v);
+        }
+        for (name, s) in self.sparse {
+            let v = SparseVector::new(s.indices, s.values).map_err(nearstore::Error::from)?;
+            edit = edit.with_sparse(&name, v);
+        }
+        Ok(edit)
     }
 
     /// The engine point with these vectors.
@@ -171,8 +192,9 @@ impl BatchVectors {
 }
 
 /// A stored point's vectors as Qdrant returns them: `null` when not asked; the dense list
-/// for a point with only the unnamed vector; otherwise `{"": [..], name: {"indices",
-/// "values"}}` holding what was asked.
+/// for a point with only the unnamed vector; otherwise `{"": [..], name: [..], name:
+/// {"indices", "values"}}` holding what was asked of what the point has (`{}` for a point
+/// without vectors).
 pub(crate) fn vector_out(p: &Point, asked: Option<&WithVector>) -> Value {
     let names = match asked {
         None | Some(WithVector::Flag(false)) => return Value::Null,
@@ -180,7 +202,7 @@ pub(crate) fn vector_out(p: &Point, asked: Option<&WithVector>) -> Value {
         Some(WithVector::Names(names)) => Some(names),
     };
     let wants = |name: &str| names.is_none_or(|n| n.iter().any(|x| x == name));
-    if p.sparse.is_empty() && p.vectors.is_empty() {
+    if p.sparse.is_empty() && p.vectors.is_empty() && !p.vector.is_empty() {
         return if wants("") {
             f32_list(&p.vector)
         } else {

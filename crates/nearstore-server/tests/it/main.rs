@@ -15,5 +15,6 @@ mod qdrant_query;
 mod qdrant_requests;
 mod qdrant_routes;
 mod qdrant_sparse;
+mod qdrant_vectors;
 mod shutdown;
 mod text;

@@ -178,9 +178,25 @@ async fn live_answers_of_every_qdrant_route_match_the_document() {
             "/collections/q/points/batch".into(),
             "/collections/{name}/points/batch",
             Some(json!({"operations": [
-                {"upsert": {"points": [{"id": 3, "vector": [0.5, 0.5]}]}},
-                {"delete": {"points": [3]}},
+                {"upsert": {"points": [{"id": 3, "vector": [0.5, 0.5]}, {"id": 4, "payload": {"n": 4}}]}},
+                {"update_vectors": {"points": [{"id": 4, "vector": [0.25, 0.5]}]}},
+                {"delete_vectors": {"points": [3], "vector": [""]}},
+                {"delete": {"points": [3, 4]}},
             ]})),
+        ),
+        (
+            Method::PUT,
+            "/collections/q/points/vectors?wait=true".into(),
+            "/collections/{name}/points/vectors",
+            Some(json!({"points": [{"id": 1, "vector": {"": [0.5, 0.25]}}]})),
+        ),
+        (
+            Method::POST,
+            "/collections/q/points/vectors/delete?wait=true".into(),
+            "/collections/{name}/points/vectors/delete",
+            Some(
+                json!({"filter": {"must": [{"key": "n", "match": {"value": 2}}]}, "vector": [""]}),
+            ),
         ),
         (
             Method::POST,

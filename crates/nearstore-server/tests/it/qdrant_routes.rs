@@ -345,7 +345,7 @@ async fn points_batch_applies_upserts_and_deletes_in_order() {
     // A refused operation anywhere refuses the whole batch before anything is applied.
     for refused in [
         json!({"delete_payload": {"keys": ["x"], "points": [1], "shard_key": "s"}}),
-        json!({"update_vectors": {"points": []}}),
+        json!({"update_vectors": {"points": [{"id": 4, "vector": [1.0, 0.0]}], "shard_key": "s"}}),
         json!({"delete": {}}),
     ] {
         let (st, b) = s

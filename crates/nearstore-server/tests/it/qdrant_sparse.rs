@@ -286,13 +286,17 @@ async fn named_dense_vectors_are_created_written_searched_and_returned() {
         )
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
-    // Named vectors only, without the unnamed one: refused (the engine requires it).
+    // Named vectors only, without the unnamed one: a collection without a default vector
+    // (see qdrant_vectors.rs), whose info lists only the named vector.
     let (st, b) = s
         .put(
             "/collections/only_named",
             json!({"vectors": {"image": {"size": 3, "distance": "Dot"}}}),
         )
         .await;
-    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
-    assert!(error_message(&b).contains("not supported"), "{b}");
+    ok(st, &b);
+    let (st, b) = s.get("/collections/only_named").await;
+    let vectors = ok(st, &b)["config"]["params"]["vectors"].clone();
+    assert_eq!(vectors.as_object().map(|m| m.len()), Some(1), "{vectors}");
+    assert_eq!(vectors["image"]["size"], 3);
 }

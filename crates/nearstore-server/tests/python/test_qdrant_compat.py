@@ -638,3 +638,101 @@ def test_recommend_ordered_scroll_groups_and_aliases(client):
         assert "insert_only" in str(err.value)
     assert client.retrieve(name, ids=[0], with_vectors=True)[0].vector == [0.0, 0.0]
     client.delete_collection(name)
+
+
+def test_named_only_collection_missing_vectors_and_vector_edits(client):
+    name = "py_named_only"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(
+        name,
+        vectors_config={
+            "text": models.VectorParams(size=DIM, distance=models.Distance.COSINE),
+            "image": models.VectorParams(size=3, distance=models.Distance.EUCLID),
+        },
+        sparse_vectors_config={"words": models.SparseVectorParams()},
+    )
+    info = client.get_collection(name)
+    assert set(info.config.params.vectors) == {"text", "image"}
+    assert info.config.params.vectors["image"].size == 3
+    assert set(info.config.params.sparse_vectors) == {"words"}
+
+    dims, weights = word_sparse("quick brown fox")
+    words = models.SparseVector(indices=dims, values=weights)
+    client.upsert(
+        name,
+        points=[
+            models.PointStruct(id=1, vector={"text": vec(1), "image": [0.0, 0.0, 0.0], "words": words}, payload={"k": "a"}),
+            models.PointStruct(id=2, vector={"text": vec(2)}, payload={"k": "b"}),
+            models.PointStruct(id=3, vector={"image": [1.0, 1.0, 1.0]}, payload={"k": "a"}),
+            models.PointStruct(id=4, vector={}, payload={"k": "c"}),
+        ],
+        wait=True,
+    )
+    assert client.count(name).count == 4
+    got = {p.id: p.vector for p in client.retrieve(name, ids=[1, 2, 3, 4], with_vectors=True)}
+    assert set(got[1]) == {"text", "image", "words"}
+    assert got[1]["words"].indices == dims
+    assert set(got[2]) == {"text"}
+    assert set(got[3]) == {"image"}
+    assert not got[4]
+    only_image = client.retrieve(name, ids=[1], with_vectors=["image"])[0].vector
+    assert only_image == {"image": [0.0, 0.0, 0.0]}
+
+    # Each search finds only the points carrying its vector.
+    hits = client.query_points(name, query=[0.9, 0.9, 0.9], using="image", limit=10).points
+    assert [p.id for p in hits] == [3, 1]
+    hits = client.query_points(name, query=vec(2), using="text", limit=10).points
+    assert [p.id for p in hits][0] == 2 and {p.id for p in hits} == {1, 2}
+    hits = client.query_points(name, query=words, using="words", limit=10).points
+    assert [p.id for p in hits] == [1]
+    # Without `using` there is no vector to search.
+    with pytest.raises(Exception) as err:
+        client.query_points(name, query=vec(1), limit=3)
+    assert "default vector" in str(err.value)
+
+    # update_vectors: the vectorless point gains "image"; point 2 gains "words"; the rest stays.
+    client.update_vectors(
+        name,
+        points=[
+            models.PointVectors(id=4, vector={"image": [2.0, 2.0, 2.0]}),
+            models.PointVectors(id=2, vector={"words": words}),
+        ],
+        wait=True,
+    )
+    p4 = client.retrieve(name, ids=[4], with_vectors=True, with_payload=True)[0]
+    assert p4.vector == {"image": [2.0, 2.0, 2.0]} and p4.payload == {"k": "c"}
+    assert set(client.retrieve(name, ids=[2], with_vectors=True)[0].vector) == {"text", "words"}
+    hits = client.query_points(name, query=[2.0, 2.0, 2.0], using="image", limit=10).points
+    assert [p.id for p in hits] == [4, 3, 1]
+    with pytest.raises(Exception):
+        client.update_vectors(name, points=[models.PointVectors(id=99, vector={"image": [1.0, 1.0, 1.0]})])
+
+    # delete_vectors by ids, then by filter: the points and their other vectors stay.
+    client.delete_vectors(name, vectors=["text"], points=[1, 2], wait=True)
+    assert client.query_points(name, query=vec(1), using="text", limit=10).points == []
+    assert set(client.retrieve(name, ids=[1], with_vectors=True)[0].vector) == {"image", "words"}
+    a = models.Filter(must=[models.FieldCondition(key="k", match=models.MatchValue(value="a"))])
+    client.delete_vectors(name, vectors=["image"], points=a, wait=True)
+    hits = client.query_points(name, query=[2.0, 2.0, 2.0], using="image", limit=10).points
+    assert [p.id for p in hits] == [4]
+    assert set(client.retrieve(name, ids=[1], with_vectors=True)[0].vector) == {"words"}
+    assert not client.retrieve(name, ids=[3], with_vectors=True)[0].vector
+    assert client.count(name).count == 4
+
+    # The batch forms of both edits.
+    client.batch_update_points(
+        name,
+        update_operations=[
+            models.UpdateVectorsOperation(
+                update_vectors=models.UpdateVectors(points=[models.PointVectors(id=3, vector={"text": vec(3)})])
+            ),
+            models.DeleteVectorsOperation(
+                delete_vectors=models.DeleteVectors(points=[2, 1], vector=["words"])
+            ),
+        ],
+        wait=True,
+    )
+    assert [p.id for p in client.query_points(name, query=vec(3), using="text", limit=10).points] == [3]
+    assert client.query_points(name, query=words, using="words", limit=10).points == []
+    client.delete_collection(name)
