@@ -352,7 +352,11 @@ fn a_payload_only_collection_persists_filters_and_text_searches() {
     let c = db.get_vector_collection("meta").unwrap();
     assert_eq!(c.len(), 20);
     let f = Filter::parse(&json!({"field": "kind", "eq": "k1"})).unwrap();
-    assert_eq!(c.count(Some(&f)).unwrap(), 6, "k1: 1, 7, 10, 13, 16, 19 (4 deleted)");
+    assert_eq!(
+        c.count(Some(&f)).unwrap(),
+        6,
+        "k1: 1, 7, 10, 13, 16, 19 (4 deleted)"
+    );
     let got = c.get(&[100, 4, 7]).unwrap();
     assert_eq!(got[0].as_ref().map(|p| p.payload.clone()), Some(None));
     assert!(got[1].is_none());
