@@ -96,7 +96,7 @@ impl Manifest {
     }
 }
 
-fn write_manifest(backend: &SharedBackend, dir: &Path, m: &Manifest) -> Result<()> {
+pub(super) fn write_manifest(backend: &SharedBackend, dir: &Path, m: &Manifest) -> Result<()> {
     let json = serde_json::to_vec(m).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     write_sections(
         backend.as_ref(),
