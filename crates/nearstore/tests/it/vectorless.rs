@@ -428,3 +428,21 @@ fn vector_edits_refuse_unknown_points_names_and_dimensions_changing_nothing() {
     assert!(p.vectors.is_empty());
     assert_eq!(p.payload, Some(json!({"a": 1})));
 }
+
+#[test]
+fn an_sql_update_keeps_the_named_and_sparse_vectors() {
+    let (_dir, db) = temp_db();
+    let c = db.create_collection_with_options("c", config()).unwrap();
+    c.upsert(vec![
+        Point::new(1, vec![1.0, 1.0], Some(json!({"a": 1})))
+            .with_vector("img", vec![1.0, 2.0, 3.0])
+            .with_sparse("s", sv(3, 2.0)),
+    ])
+    .unwrap();
+    db.execute("UPDATE c SET a = 2 WHERE id = 1", &json!({}))
+        .unwrap();
+    let p = c.get(&[1]).unwrap().remove(0).unwrap();
+    assert_eq!(p.payload, Some(json!({"a": 2})));
+    assert_eq!(p.vectors["img"], [1.0, 2.0, 3.0], "named vector kept");
+    assert_eq!(p.sparse["s"], sv(3, 2.0), "sparse vector kept");
+}
