@@ -1,8 +1,9 @@
 //! Creating, opening (recovery) and checkpointing a collection.
 //!
 //! Checkpoint order, and why: (1) sync the operation log, so everything below is covered by
-//! it; (2) save the HNSW index, (3) the payload indexes and the text index, each recording the sequence number
-//! `S` it reflects; (4) write the payload overlay into the payload store with mark `S` (one
+//! it; (2) save the HNSW index, (3) the payload indexes, the text index and the live ids
+//! without a default vector (`vectorless.rs`), each recording the sequence number `S` it
+//! reflects; (4) write the payload overlay into the payload store with mark `S` (one
 //! atomic group), *after* the payload indexes, so the payload store is never ahead of them;
 //! (5) checkpoint the vector store; (6) write the manifest with `S`; (7) empty the log.
 //! A crash anywhere leaves every component at the previous checkpoint or at `S`, with the
@@ -95,7 +96,7 @@ impl Manifest {
     }
 }
 
-fn write_manifest(backend: &SharedBackend, dir: &Path, m: &Manifest) -> Result<()> {
+pub(super) fn write_manifest(backend: &SharedBackend, dir: &Path, m: &Manifest) -> Result<()> {
     let json = serde_json::to_vec(m).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     write_sections(
         backend.as_ref(),

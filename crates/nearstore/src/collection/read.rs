@@ -16,8 +16,8 @@ use super::{Collection, VectorCollection};
 use crate::error::{Error, Result};
 use crate::point::{Point, ScrollPage, SearchResult};
 use crate::request::{
-    Deadline, Direction, MAX_SCROLL_LIMIT, OrderBy, ScrollCursor, ScrollRequest, SearchRequest,
-    check_deadline,
+    Deadline, Direction, MAX_SCROLL_LIMIT, OrderBy, ReadOptions, ScrollCursor, ScrollRequest,
+    SearchRequest, check_deadline,
 };
 use nearstore_filter::{Filter, field_values, total_cmp};
 
@@ -143,9 +143,17 @@ impl Collection {
         Ok(out)
     }
 
-    pub(crate) fn get(&self, ids: &[u64]) -> Result<Vec<Option<Point>>> {
+    pub(crate) fn get(&self, ids: &[u64], options: &ReadOptions) -> Result<Vec<Option<Point>>> {
         self.check_open()?;
-        ids.iter().map(|&id| self.point(id, true, true)).collect()
+        let deadline = options.deadline.as_ref();
+        let mut out = Vec::with_capacity(ids.len());
+        for (i, &id) in ids.iter().enumerate() {
+            if i.is_multiple_of(DEADLINE_STRIDE) {
+                check_deadline(deadline, "reading points")?;
+            }
+            out.push(self.point(id, options.with_vector, options.with_payload)?);
+        }
+        Ok(out)
     }
 
     /// The ids of one scroll page (`limit` of them; all of them when `None`) and the next
@@ -324,7 +332,13 @@ impl VectorCollection {
     /// The points with these ids, in the same order (`None` for an unknown id), with
     /// vectors and payloads.
     pub fn get(&self, ids: &[u64]) -> Result<Vec<Option<Point>>> {
-        self.inner.get(ids)
+        self.inner.get(ids, &ReadOptions::default())
+    }
+
+    /// [`VectorCollection::get`] with options: what to return, and a deadline (past it:
+    /// `ErrorKind::Cancelled`, nothing returned).
+    pub fn get_with(&self, ids: &[u64], options: &ReadOptions) -> Result<Vec<Option<Point>>> {
+        self.inner.get(ids, options)
     }
 
     /// The `k` nearest points to `vector`, best first, with payloads.

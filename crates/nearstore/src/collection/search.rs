@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::plan::BitmapAllowList;
 use crate::point::SearchResult;
 use crate::request::fusion::{FusedHit, LegList, fuse};
-use crate::request::legs::{LegRef, leg_depth};
+use crate::request::legs::{LegRef, LegSpec, leg_depth};
 use crate::request::window::ResultWindow;
 use crate::request::{Deadline, FusionStrategy, Leg, SearchRequest, check_deadline};
 use nearstore_filter::Filter;
@@ -81,7 +81,7 @@ impl Collection {
             self.check_vector(0, &request.vector)?;
         }
         let mut directions = Vec::with_capacity(legs.len());
-        for (leg, _) in &legs {
+        for (leg, _, _) in &legs {
             directions.push(self.check_leg(*leg)?);
         }
         let fused = legs.len() > 1;
@@ -100,15 +100,32 @@ impl Collection {
             Some(f) => Some(self.resolve_filter(f, deadline)?),
             None => None,
         };
+        // A leg's own filter narrows the request's id set for that leg alone.
+        let mut own_sets: Vec<Option<RoaringTreemap>> = Vec::with_capacity(legs.len());
+        for (_, _, own) in &legs {
+            own_sets.push(match own {
+                Some(f) => {
+                    let mut set = self.resolve_filter(f, deadline)?;
+                    if let Some(all) = &allowed {
+                        set &= all;
+                    }
+                    Some(set)
+                }
+                None => None,
+            });
+        }
         check_deadline(deadline, "search")?;
-        let run = |(leg, own): &(LegRef<'_>, Option<usize>)| {
+        let run = |((leg, own, _), set): (&LegSpec<'_>, &Option<RoaringTreemap>)| {
             let d = if fused { leg_depth(depth, *own) } else { depth };
-            self.run_leg(*leg, d, allowed.as_ref(), request)
+            self.run_leg(*leg, d, set.as_ref().or(allowed.as_ref()), request)
         };
         let lists: Vec<LegHits> = if fused {
-            legs.par_iter().map(run).collect::<Result<_>>()?
+            legs.par_iter()
+                .zip(own_sets.par_iter())
+                .map(run)
+                .collect::<Result<_>>()?
         } else {
-            legs.iter().map(run).collect::<Result<_>>()?
+            legs.iter().zip(&own_sets).map(run).collect::<Result<_>>()?
         };
         let text_stats = lists.iter().find_map(|l| l.text_stats);
         let hits = if fused {

@@ -224,6 +224,7 @@ impl Leg {
                 vector: vector.clone(),
             },
             limit: None,
+            filter: None,
         }
     }
 }

@@ -54,3 +54,47 @@ fn a_reopen_replays_the_log_tail_into_every_component() {
     assert_eq!(c.payloads.mark(), 1);
     assert_eq!(c.index.len(), 2);
 }
+
+#[test]
+fn a_format_2_collection_without_vectorless_ids_opens_with_its_points_and_upgrades() {
+    let backend = Arc::new(FaultyBackend::new());
+    let dir = Path::new("/db/c");
+    {
+        let c = open(&backend);
+        c.upsert(
+            &[
+                Point::new(1, vec![0.0, 0.0], Some(json!({"k": 1}))),
+                Point::new(2, vec![1.0, 0.0], None),
+            ],
+            &crate::WriteOptions::default(),
+        )
+        .unwrap();
+    }
+    // What a build before points without vectors left: a format 2 manifest and no
+    // `vectorless.ids` (every live point had a default vector).
+    let shared: SharedBackend = backend.clone();
+    let mut m = checkpoint::read_manifest(&shared, dir).unwrap();
+    m.format = 2;
+    checkpoint::write_manifest(&shared, dir, &m).unwrap();
+    backend
+        .remove_file(&dir.join(vectorless::VECTORLESS_FILE))
+        .unwrap();
+    let c = open(&backend);
+    assert_eq!(c.state.read().live.len(), 2);
+    // A point without a vector, then a checkpoint: the manifest becomes format 3 and the
+    // point survives the reopen.
+    c.upsert(
+        &[Point::without_vector(3, Some(json!({"k": 3})))],
+        &crate::WriteOptions::default(),
+    )
+    .unwrap();
+    drop(c);
+    assert_eq!(checkpoint::read_manifest(&shared, dir).unwrap().format, 3);
+    let c = open(&backend);
+    assert_eq!(c.state.read().live.len(), 3);
+    assert_eq!(c.index.len(), 2);
+    assert_eq!(
+        c.current_payload(3).unwrap().unwrap().as_ref(),
+        &json!({"k": 3})
+    );
+}

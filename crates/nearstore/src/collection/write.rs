@@ -211,13 +211,22 @@ impl Collection {
         })
     }
 
-    pub(crate) fn delete(&self, ids: &[u64]) -> Result<usize> {
+    pub(crate) fn delete(&self, ids: &[u64], options: &WriteOptions) -> Result<usize> {
         self.check_open()?;
+        let deadline = options.deadline.as_ref();
+        self.check_write_deadline(deadline, ids.len())?;
         let mut w = self.writer.lock();
-        self.delete_locked(&mut w, ids)
+        self.delete_locked(&mut w, ids, deadline)
     }
 
-    fn delete_locked(&self, w: &mut Writer, ids: &[u64]) -> Result<usize> {
+    /// Deletes the live points among `ids`; past `deadline` (checked once more just before
+    /// the log append) nothing is written.
+    fn delete_locked(
+        &self,
+        w: &mut Writer,
+        ids: &[u64],
+        deadline: Option<&Deadline>,
+    ) -> Result<usize> {
         let mut present: Vec<u64> = {
             let st = self.state.read();
             ids.iter()
@@ -231,6 +240,7 @@ impl Collection {
             return Ok(0);
         }
         self.check_writable(w)?;
+        self.check_write_deadline(deadline, present.len())?;
         w.ops.append(&ops::encode_delete(&present))?;
         if let Err(e) = self.apply_delete(&present, Targets::ALL) {
             w.poisoned = Some(e.to_string());
@@ -239,11 +249,27 @@ impl Collection {
         Ok(present.len())
     }
 
-    pub(crate) fn delete_by_filter(&self, filter: &Filter) -> Result<usize> {
+    pub(crate) fn delete_by_filter(
+        &self,
+        filter: &Filter,
+        options: &WriteOptions,
+    ) -> Result<usize> {
         self.check_open()?;
+        let deadline = options.deadline.as_ref();
+        self.check_write_deadline(deadline, 0)?;
         let mut w = self.writer.lock();
-        let ids: Vec<u64> = self.resolve_filter(filter, None)?.iter().collect();
-        self.delete_locked(&mut w, &ids)
+        let ids: Vec<u64> = match self.resolve_filter(filter, deadline) {
+            Ok(ids) => ids.iter().collect(),
+            // Stopped while selecting: nothing written.
+            Err(e) if e.kind() == crate::ErrorKind::Cancelled => {
+                return Err(Error::WriteCancelled {
+                    collection: self.name.clone(),
+                    points: 0,
+                });
+            }
+            Err(e) => return Err(e),
+        };
+        self.delete_locked(&mut w, &ids, deadline)
     }
 
     /// Applies a decoded operation (recovery).
@@ -476,12 +502,26 @@ impl VectorCollection {
 
     /// Deletes points by id; returns how many existed.
     pub fn delete(&self, ids: &[u64]) -> Result<usize> {
-        self.inner.delete(ids)
+        self.inner.delete(ids, &WriteOptions::default())
+    }
+
+    /// [`VectorCollection::delete`] with options: with a deadline it is all or nothing
+    /// (checked before and once more just before the log append): `Err(`
+    /// [`Error::WriteCancelled`]`)` means nothing was deleted, `Ok` that all of it was.
+    pub fn delete_with(&self, ids: &[u64], options: &WriteOptions) -> Result<usize> {
+        self.inner.delete(ids, options)
     }
 
     /// Deletes every point whose payload matches `filter`; returns how many.
     pub fn delete_by_filter(&self, filter: &Filter) -> Result<usize> {
-        self.inner.delete_by_filter(filter)
+        self.inner
+            .delete_by_filter(filter, &WriteOptions::default())
+    }
+
+    /// [`VectorCollection::delete_by_filter`] with options: the deadline is also checked
+    /// while the filter is resolved; past it, [`Error::WriteCancelled`] and nothing deleted.
+    pub fn delete_by_filter_with(&self, filter: &Filter, options: &WriteOptions) -> Result<usize> {
+        self.inner.delete_by_filter(filter, options)
     }
 
     /// The durability barrier: once it returns, every earlier write survives power loss

@@ -220,7 +220,11 @@ pub(crate) fn update(
                 path => set_path(&mut payload, path, v),
             }
         }
-        updated.push(Point::new(point.id, vector, Some(payload)));
+        // The point's named dense and sparse vectors stay (an upsert replaces them all).
+        let mut new = Point::new(point.id, vector, Some(payload));
+        new.vectors = point.vectors;
+        new.sparse = point.sparse;
+        updated.push(new);
     }
     let n = updated.len();
     c.upsert(updated)?;

@@ -124,6 +124,7 @@ pub(crate) fn ranking_request(
                     field: field.clone(),
                 }),
                 limit: None,
+                filter: None,
             }),
         };
     }

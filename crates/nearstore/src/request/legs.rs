@@ -7,6 +7,10 @@
 //! filter (the same resolved id set: never a post-filter of the fused list) to its own
 //! depth, and the lists are fused ([`crate::FusionStrategy`]) before the one result window.
 //!
+//! A leg may carry its own filter (Qdrant's prefetch filters): it searches under the
+//! request's filter AND its own, resolved to one id set before the leg runs, so it is still
+//! filtered inside its own search and never short; the other legs do not see it.
+//!
 //! A leg's depth: its own `limit` when given, else
 //! `min(MAX_SEARCH_RESULTS, LEG_DEPTH_FACTOR * max(limit + offset, MIN_WINDOW_FOR_LEGS))`.
 //! With RRF and `k` = 60, a point past that depth in one leg could gain at most
@@ -15,6 +19,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::{MAX_SEARCH_RESULTS, SearchRequest, TextLeg};
+use nearstore_filter::Filter;
 
 /// How many times the window's depth each leg of a fused request searches by default.
 pub const LEG_DEPTH_FACTOR: usize = 4;
@@ -54,6 +59,9 @@ pub struct Leg {
     /// How many candidates it fetches (default: see the module docs of `request::legs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub limit: Option<usize>,
+    /// Its own filter, AND-ed with the request's (`None`: the request's alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<Filter>,
 }
 
 impl Leg {
@@ -65,6 +73,7 @@ impl Leg {
                 vector: vector.to_vec(),
             },
             limit: None,
+            filter: None,
         }
     }
 
@@ -76,12 +85,19 @@ impl Leg {
                 field: None,
             }),
             limit: None,
+            filter: None,
         }
     }
 
     /// Sets how many candidates this leg fetches.
     pub fn limit(mut self, limit: usize) -> Self {
         self.limit = Some(limit);
+        self
+    }
+
+    /// Gives this leg its own filter, AND-ed with the request's.
+    pub fn filter(mut self, filter: Filter) -> Self {
+        self.filter = Some(filter);
         self
     }
 
@@ -99,6 +115,9 @@ impl Leg {
     }
 }
 
+/// One leg as the collection runs it: the leg, its own limit and its own filter.
+pub(crate) type LegSpec<'a> = (LegRef<'a>, Option<usize>, Option<&'a Filter>);
+
 /// A borrowed view of one leg, as the collection runs it.
 #[derive(Debug, Clone, Copy)]
 pub(crate) enum LegRef<'a> {
@@ -115,8 +134,8 @@ pub(crate) enum LegRef<'a> {
 
 impl SearchRequest {
     /// The request's legs in order (see the module docs of `request::legs`) with their own
-    /// limits.
-    pub(crate) fn leg_refs(&self) -> Vec<(LegRef<'_>, Option<usize>)> {
+    /// limits and filters.
+    pub(crate) fn leg_refs(&self) -> Vec<LegSpec<'_>> {
         let mut out = Vec::with_capacity(2 + self.legs.len());
         if !self.vector.is_empty() {
             out.push((
@@ -125,10 +144,11 @@ impl SearchRequest {
                     vector: &self.vector,
                 },
                 None,
+                None,
             ));
         }
         if let Some(t) = &self.text {
-            out.push((LegRef::Text(t), None));
+            out.push((LegRef::Text(t), None, None));
         }
         for leg in &self.legs {
             let r = match &leg.query {
@@ -136,7 +156,7 @@ impl SearchRequest {
                 LegQuery::Text(t) => LegRef::Text(t),
                 LegQuery::Sparse { using, vector } => LegRef::Sparse { using, vector },
             };
-            out.push((r, leg.limit));
+            out.push((r, leg.limit, leg.filter.as_ref()));
         }
         out
     }
@@ -152,6 +172,7 @@ impl SearchRequest {
                 Leg {
                     query: LegQuery::Text(t.clone()),
                     limit: None,
+                    filter: None,
                 }
                 .name(),
             );

@@ -224,3 +224,36 @@ impl WriteOptions {
         }
     }
 }
+
+/// Options of a read by id ([`crate::VectorCollection::get_with`]): what to return and when
+/// to give up (checked before the read and every 1,024 points; past it the read fails with
+/// `ErrorKind::Cancelled`). The default returns vectors and payloads, without a deadline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ReadOptions {
+    /// When to give up.
+    pub deadline: Option<Deadline>,
+    /// Return the points' vectors (default, named and sparse).
+    pub with_vector: bool,
+    /// Return the points' payloads.
+    pub with_payload: bool,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions {
+            deadline: None,
+            with_vector: true,
+            with_payload: true,
+        }
+    }
+}
+
+impl ReadOptions {
+    /// The default options with a deadline.
+    pub fn deadline(deadline: Deadline) -> Self {
+        ReadOptions {
+            deadline: Some(deadline),
+            ..ReadOptions::default()
+        }
+    }
+}

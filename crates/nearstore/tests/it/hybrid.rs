@@ -114,6 +114,82 @@ fn hybrid_rrf_equals_the_formula_over_each_legs_exact_list() {
 }
 
 #[test]
+fn each_leg_searches_under_its_own_filter_and_the_requests() {
+    let (_dir, db) = temp_db();
+    let n = 300;
+    let c = create(&db, n);
+    let (q1, q2) = ([3.0, 4.0, 2.0], [10.0, 0.0, 9.0]);
+    // Exact best `depth` among group `g` with n <= 200 (the request's filter).
+    let exact = |q: &[f32], g: u64, depth: usize| -> Vec<(u64, f32)> {
+        let mut l = exact_dense(n, q, Some(g), n as usize);
+        l.retain(|(id, _)| *id <= 200);
+        l.truncate(depth);
+        l
+    };
+    let request = SearchRequest::new(&[])
+        .leg(
+            Leg::dense("", &q1)
+                .limit(30)
+                .filter(Filter::eq("group", json!(1))),
+        )
+        .leg(
+            Leg::dense("", &q2)
+                .limit(30)
+                .filter(Filter::eq("group", json!(2))),
+        )
+        .filter(Filter::between("n", json!(0), json!(200)))
+        .quality(SearchQuality::Perfect)
+        .limit(20);
+    let hits = c.query(request.clone()).unwrap();
+    let (l1, l2) = (exact(&q1, 1, 30), exact(&q2, 2, 30));
+    let want = rrf(&[l1.clone(), l2.clone()]);
+    assert_eq!(hits.len(), 20);
+    for (h, (id, score)) in hits.iter().zip(&want) {
+        assert_eq!(h.point.id, *id);
+        assert!((f64::from(h.score) - score).abs() < 1e-6);
+        for ls in &h.legs {
+            let list = if ls.leg == 0 { &l1 } else { &l2 };
+            assert_eq!(
+                list[ls.rank - 1].0,
+                h.point.id,
+                "leg {} filtered inside",
+                ls.leg
+            );
+        }
+    }
+    // Each leg is full (never short): with room for all, both legs bring their 30
+    // candidates (disjoint groups: 60 hits), all passing both filters.
+    let hits = c.query(request.clone().limit(60)).unwrap();
+    assert_eq!(hits.len(), 60);
+    for leg in [0, 1] {
+        let ranks = hits
+            .iter()
+            .flat_map(|h| &h.legs)
+            .filter(|l| l.leg == leg)
+            .count();
+        assert_eq!(
+            ranks, 30,
+            "leg {leg} fetched its whole depth under its filter"
+        );
+    }
+    // A leg whose filter contradicts the request's finds nothing; the other still does.
+    let hits = c
+        .query(
+            SearchRequest::new(&q1)
+                .leg(Leg::dense("", &q2).filter(Filter::gte("n", json!(250))))
+                .filter(Filter::lt("n", json!(100)))
+                .quality(SearchQuality::Perfect)
+                .limit(5),
+        )
+        .unwrap();
+    assert_eq!(hits.len(), 5);
+    assert!(
+        hits.iter()
+            .all(|h| h.point.id < 100 && h.legs.iter().all(|l| l.leg == 0))
+    );
+}
+
+#[test]
 fn shorthands_build_fused_requests() {
     let (_dir, db) = temp_db();
     let c = create(&db, 120);

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use nearstore::{
     Database, Deadline, DistanceMetric, Error, ErrorKind, FieldIndexKind, Filter, OrderBy, Point,
-    ScrollCursor, ScrollRequest, SearchQuality, SearchRequest, SteppingClock, WriteOptions,
+    ReadOptions, ScrollCursor, ScrollRequest, SearchQuality, SearchRequest, SteppingClock,
+    WriteOptions,
 };
 use serde_json::{Value, json};
 
@@ -115,6 +116,88 @@ fn a_bulk_upsert_past_its_deadline_writes_nothing_even_after_reopen() {
     )
     .unwrap();
     assert_eq!(c.len(), 5_100);
+}
+
+#[test]
+fn a_delete_past_its_deadline_deletes_nothing_even_after_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let c = filled(&db, "c", 4, 5_000);
+        let ids: Vec<u64> = (0..3_000).collect();
+        let e = c
+            .delete_with(&ids, &WriteOptions::deadline(Deadline::expired()))
+            .unwrap_err();
+        assert!(matches!(e, Error::WriteCancelled { .. }), "{e}");
+        // Passes the look before the writer lock, expires at the one before the log append.
+        let (deadline, clock) = after_reads(1);
+        let e = c
+            .delete_with(&ids, &WriteOptions::deadline(deadline))
+            .unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+        assert_eq!(
+            clock.reads(),
+            2,
+            "stopped at the look before the log append"
+        );
+        // A filter evaluated on payloads stops while it is resolved.
+        let unindexed = Filter::gte("n", json!(0));
+        let (deadline, clock) = after_reads(2);
+        let e = c
+            .delete_by_filter_with(&unindexed, &WriteOptions::deadline(deadline))
+            .unwrap_err();
+        assert!(matches!(e, Error::WriteCancelled { .. }), "{e}");
+        assert!(clock.reads() < 6, "stopped early: {} reads", clock.reads());
+        assert_eq!(c.len(), 5_000, "nothing deleted");
+        c.flush().unwrap();
+    }
+    let db = Database::open(dir.path()).unwrap();
+    let c = db.get_vector_collection("c").unwrap();
+    assert_eq!(
+        c.len(),
+        5_000,
+        "nothing of the cancelled deletes after reopen"
+    );
+    // With time to spare the same delete lands whole.
+    let spare = WriteOptions::deadline(Deadline::after(Duration::from_secs(3600)));
+    assert_eq!(c.delete_with(&[1, 2, 9_999], &spare).unwrap(), 2);
+    assert_eq!(
+        c.delete_by_filter_with(&Filter::lt("n", json!(10)), &spare)
+            .unwrap(),
+        8
+    );
+    assert_eq!(c.len(), 4_990);
+}
+
+#[test]
+fn a_get_stops_at_its_deadline_and_returns_what_was_asked() {
+    let (_dir, db) = temp_db();
+    let c = filled(&db, "c", 4, 3_000);
+    let ids: Vec<u64> = (0..3_000).collect();
+    let e = c
+        .get_with(&ids, &ReadOptions::deadline(Deadline::expired()))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+    // Looks every 1,024 points: passes the first look, stops at the second.
+    let (deadline, clock) = after_reads(1);
+    let e = c
+        .get_with(&ids, &ReadOptions::deadline(deadline))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+    assert_eq!(clock.reads(), 2);
+    let bare = ReadOptions {
+        with_vector: false,
+        with_payload: false,
+        ..ReadOptions::default()
+    };
+    let got = c.get_with(&[5, 7_000], &bare).unwrap();
+    let p = got[0].as_ref().unwrap();
+    assert!(p.vector.is_empty() && p.payload.is_none());
+    assert!(got[1].is_none());
+    assert_eq!(
+        c.get_with(&[5], &ReadOptions::default()).unwrap(),
+        c.get(&[5]).unwrap()
+    );
 }
 
 /// Every page of an ordered scroll, following the cursors.

@@ -352,7 +352,11 @@ fn a_payload_only_collection_persists_filters_and_text_searches() {
     let c = db.get_vector_collection("meta").unwrap();
     assert_eq!(c.len(), 20);
     let f = Filter::parse(&json!({"field": "kind", "eq": "k1"})).unwrap();
-    assert_eq!(c.count(Some(&f)).unwrap(), 6, "k1: 1, 7, 10, 13, 16, 19 (4 deleted)");
+    assert_eq!(
+        c.count(Some(&f)).unwrap(),
+        6,
+        "k1: 1, 7, 10, 13, 16, 19 (4 deleted)"
+    );
     let got = c.get(&[100, 4, 7]).unwrap();
     assert_eq!(got[0].as_ref().map(|p| p.payload.clone()), Some(None));
     assert!(got[1].is_none());
@@ -423,4 +427,22 @@ fn vector_edits_refuse_unknown_points_names_and_dimensions_changing_nothing() {
     assert_eq!(p.vector, [5.0, 5.0]);
     assert!(p.vectors.is_empty());
     assert_eq!(p.payload, Some(json!({"a": 1})));
+}
+
+#[test]
+fn an_sql_update_keeps_the_named_and_sparse_vectors() {
+    let (_dir, db) = temp_db();
+    let c = db.create_collection_with_options("c", config()).unwrap();
+    c.upsert(vec![
+        Point::new(1, vec![1.0, 1.0], Some(json!({"a": 1})))
+            .with_vector("img", vec![1.0, 2.0, 3.0])
+            .with_sparse("s", sv(3, 2.0)),
+    ])
+    .unwrap();
+    db.execute("UPDATE c SET a = 2 WHERE id = 1", &json!({}))
+        .unwrap();
+    let p = c.get(&[1]).unwrap().remove(0).unwrap();
+    assert_eq!(p.payload, Some(json!({"a": 2})));
+    assert_eq!(p.vectors["img"], [1.0, 2.0, 3.0], "named vector kept");
+    assert_eq!(p.sparse["s"], sv(3, 2.0), "sparse vector kept");
 }
