@@ -42,7 +42,7 @@ pub use config::{
     CollectionConfig, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION, MAX_VECTOR_NAME_BYTES, StorageMode,
     VectorSpaceConfig,
 };
-pub use database::{Database, MAX_NAME_LEN, validate_collection_name};
+pub use database::{AliasChange, Database, MAX_NAME_LEN, validate_collection_name};
 pub use error::{Error, ErrorKind, Result};
 pub use nearstore_distance::{DistanceMetric, distance};
 pub use nearstore_filter::{FieldIndexKind, Filter};

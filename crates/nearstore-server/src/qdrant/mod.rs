@@ -11,10 +11,12 @@
 //! 400 "not supported". Ids: see
 //! [`ids`]; filters: see [`filter`]. Recommend (the route and the Query API's
 //! `{"recommend": ..}`): the average_vector strategy only ([`recommend`]). Every search (search, query with prefetch and fusion, recommend) is one
-//! engine request ([`query_plan`]). Routes outside the subset that clients commonly call
-//! (discover, groups, snapshots, aliases, facets, cluster) answer 400 "... is
+//! engine request ([`query_plan`]). Collection aliases are the engine's
+//! ([`aliases`]). Routes outside the subset that clients commonly call
+//! (discover, groups, snapshots, facets, cluster) answer 400 "... is
 //! not supported by NearStore".
 
+pub(crate) mod aliases;
 pub(crate) mod answer;
 pub(crate) mod collection_model;
 pub(crate) mod collections;
@@ -326,8 +328,29 @@ pub(crate) fn routes() -> Vec<Route> {
         )
         .takes::<model::RecommendBatch>()
         .answers_qdrant::<answer::ScoredPointsBatch>(),
+        route(
+            Post,
+            "/collections/aliases",
+            Write,
+            Q,
+            "Create, delete and rename aliases (applied in order, all or nothing)",
+            aliases::update,
+        )
+        .takes::<aliases::ChangeAliases>()
+        .answers_qdrant::<answer::Flag>(),
+        route(Get, "/aliases", Read, Q, "Every alias", aliases::list)
+            .answers_qdrant::<aliases::Aliases>(),
+        route(
+            Get,
+            "/collections/{name}/aliases",
+            Read,
+            Q,
+            "The aliases of a collection",
+            aliases::of_collection,
+        )
+        .answers_qdrant::<aliases::Aliases>(),
     ];
-    let unsupported: [(crate::routes::Verb, &'static str); 15] = [
+    let unsupported: [(crate::routes::Verb, &'static str); 12] = [
         (Post, "/collections/{name}/points/recommend/groups"),
         (Post, "/collections/{name}/points/discover"),
         (Post, "/collections/{name}/points/discover/batch"),
@@ -339,9 +362,6 @@ pub(crate) fn routes() -> Vec<Route> {
         (Get, "/collections/{name}/snapshots"),
         (Post, "/collections/{name}/snapshots"),
         (Get, "/snapshots"),
-        (Post, "/collections/aliases"),
-        (Get, "/aliases"),
-        (Get, "/collections/{name}/aliases"),
         (Get, "/cluster"),
     ];
     for (verb, path) in unsupported {

@@ -205,6 +205,22 @@ async fn live_answers_of_every_qdrant_route_match_the_document() {
             Some(json!({"points": [1]})),
         ),
         (
+            Method::POST,
+            "/collections/aliases".into(),
+            "/collections/aliases",
+            Some(json!({"actions": [
+                {"create_alias": {"collection_name": "q", "alias_name": "qa"}},
+                {"rename_alias": {"old_alias_name": "qa", "new_alias_name": "qb"}},
+            ]})),
+        ),
+        (Method::GET, "/aliases".into(), "/aliases", None),
+        (
+            Method::GET,
+            "/collections/q/aliases".into(),
+            "/collections/{name}/aliases",
+            None,
+        ),
+        (
             Method::DELETE,
             "/collections/q/index/n".into(),
             "/collections/{name}/index/{field}",

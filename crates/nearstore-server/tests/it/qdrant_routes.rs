@@ -194,7 +194,7 @@ async fn query_recommend_is_the_average_vector_search() {
 }
 
 #[tokio::test]
-async fn groups_and_aliases_are_refused_by_name() {
+async fn groups_are_refused_by_name() {
     let s = start(ServerConfig::default()).await;
     compass(&s).await;
     for (method, path, body) in [
@@ -208,24 +208,109 @@ async fn groups_and_aliases_are_refused_by_name() {
             "/collections/r/points/query/groups",
             Some(json!({"query": [1.0, 0.0], "group_by": "tag", "limit": 2})),
         ),
-        (
-            Method::POST,
-            "/collections/aliases",
-            Some(
-                json!({"actions": [{"create_alias": {"collection_name": "r", "alias_name": "a"}}]}),
-            ),
-        ),
-        (Method::GET, "/aliases", None),
-        (Method::GET, "/collections/r/aliases", None),
     ] {
         let (st, b) = s.call(method.clone(), path, body).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{method} {path}: {b}");
         let msg = error_message(&b);
-        let last = path.rsplit('/').next().unwrap_or(path);
-        assert!(msg.contains("not supported") && msg.contains(last), "{msg}");
+        assert!(
+            msg.contains("not supported") && msg.contains("groups"),
+            "{msg}"
+        );
     }
-    // Nothing was created under the alias's name.
-    let (st, _) = s.get("/collections/a").await;
+}
+
+#[tokio::test]
+async fn aliases_are_second_names_usable_wherever_a_collection_name_is() {
+    let s = start(ServerConfig::default()).await;
+    compass(&s).await;
+    collection(&s, "r2", "Euclid").await;
+    let change = |actions: Value| s.post("/collections/aliases", json!({"actions": actions}));
+    let (st, b) = change(json!([
+        {"create_alias": {"collection_name": "r", "alias_name": "prod"}},
+        {"create_alias": {"collection_name": "r2", "alias_name": "old"}},
+    ]))
+    .await;
+    assert_eq!(ok(st, &b), json!(true));
+    // The alias searches, scrolls and describes its collection.
+    let (st, b) = s
+        .post(
+            "/collections/prod/points/search",
+            json!({"vector": [3.0, 0.0], "limit": 1}),
+        )
+        .await;
+    assert_eq!(ids(&ok(st, &b)), [3]);
+    let (st, b) = s.get("/collections/prod").await;
+    assert_eq!(ok(st, &b)["points_count"], 11);
+    let (st, b) = s.get("/aliases").await;
+    assert_eq!(
+        ok(st, &b),
+        json!({"aliases": [
+            {"alias_name": "old", "collection_name": "r2"},
+            {"alias_name": "prod", "collection_name": "r"},
+        ]})
+    );
+    let (st, b) = s.get("/collections/r/aliases").await;
+    assert_eq!(
+        ok(st, &b),
+        json!({"aliases": [{"alias_name": "prod", "collection_name": "r"}]})
+    );
+    // Refusals: an alias to a missing collection (404), an alias named like a collection
+    // (409), a missing alias (404); a failing batch applies nothing.
+    for (actions, status, needle) in [
+        (
+            json!([{"create_alias": {"collection_name": "nope", "alias_name": "x"}}]),
+            StatusCode::NOT_FOUND,
+            "nope",
+        ),
+        (
+            json!([{"create_alias": {"collection_name": "r", "alias_name": "r2"}}]),
+            StatusCode::CONFLICT,
+            "r2",
+        ),
+        (
+            json!([
+                {"rename_alias": {"old_alias_name": "prod", "new_alias_name": "live"}},
+                {"delete_alias": {"alias_name": "zz"}},
+            ]),
+            StatusCode::NOT_FOUND,
+            "zz",
+        ),
+        (
+            json!([{"switch_alias": {"alias_name": "zz"}}]),
+            StatusCode::BAD_REQUEST,
+            "switch_alias",
+        ),
+    ] {
+        let (st, b) = change(actions.clone()).await;
+        assert_eq!(st, status, "{actions}: {b}");
+        assert!(error_message(&b).contains(needle), "{actions}: {b}");
+    }
+    let (st, b) = s.get("/aliases").await;
+    assert_eq!(ok(st, &b)["aliases"].as_array().unwrap().len(), 2);
+    // A collection cannot take an alias's name.
+    let (st, _) = s
+        .put(
+            "/collections/prod",
+            json!({"vectors": {"size": 2, "distance": "Dot"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    // Rename, then dropping a collection drops its aliases.
+    let (st, b) = change(json!([
+        {"rename_alias": {"old_alias_name": "prod", "new_alias_name": "live"}}
+    ]))
+    .await;
+    ok(st, &b);
+    let (st, b) = s.get("/collections/live/exists").await;
+    assert_eq!(ok(st, &b)["exists"], true);
+    let (st, b) = s.delete("/collections/r").await;
+    assert_eq!(ok(st, &b), json!(true));
+    let (st, b) = s.get("/aliases").await;
+    assert_eq!(
+        ok(st, &b),
+        json!({"aliases": [{"alias_name": "old", "collection_name": "r2"}]})
+    );
+    let (st, _) = s.get("/collections/r/aliases").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
 }
 

@@ -612,24 +612,10 @@ def test_recommend_ordered_scroll_groups_and_aliases(client):
         client.create_payload_index(name, field_name="at", field_schema=models.PayloadSchemaType.DATETIME)
     assert "datetime" in str(err.value) and "not supported" in str(err.value)
 
-    # groups and aliases are not in the engine: refused by name, never approximated
+    # groups are not built yet: refused by name, never approximated
     with pytest.raises(Exception) as err:
         client.query_points_groups(name, query=[1.0, 0.0], group_by="tag", limit=2)
     assert "not supported" in str(err.value) and "groups" in str(err.value)
-    with pytest.raises(Exception) as err:
-        client.update_collection_aliases(
-            change_aliases_operations=[
-                models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=name, alias_name="py_alias"))
-            ]
-        )
-    assert "not supported" in str(err.value) and "aliases" in str(err.value)
-    with pytest.raises(Exception) as err:
-        client.get_aliases()
-    assert "not supported" in str(err.value)
-    with pytest.raises(Exception) as err:
-        client.get_collection_aliases(name)
-    assert "not supported" in str(err.value)
-    assert not client.collection_exists("py_alias")
 
     # update_mode insert_only (a conditional write) is refused by name when the client has it
     if "update_mode" in client.upsert.__code__.co_varnames:
@@ -736,3 +722,51 @@ def test_named_only_collection_missing_vectors_and_vector_edits(client):
     assert [p.id for p in client.query_points(name, query=vec(3), using="text", limit=10).points] == [3]
     assert client.query_points(name, query=words, using="words", limit=10).points == []
     client.delete_collection(name)
+
+
+def test_aliases(client):
+    a, b = "py_alias_a", "py_alias_b"
+    for n in (a, b, "py_live", "py_next"):
+        if client.collection_exists(n):
+            client.delete_collection(n)
+    for n, x in ((a, 1.0), (b, 2.0)):
+        client.create_collection(n, vectors_config=models.VectorParams(size=2, distance=models.Distance.EUCLID))
+        client.upsert(n, points=[models.PointStruct(id=int(x), vector=[x, 0.0])], wait=True)
+    client.update_collection_aliases(
+        change_aliases_operations=[models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=a, alias_name="py_live"))]
+    )
+    # the alias is usable wherever a collection name is
+    assert [h.id for h in client.query_points("py_live", query=[0.0, 0.0]).points] == [1]
+    assert client.collection_exists("py_live")
+    assert client.get_collection("py_live").points_count == 1
+    mine = {(x.alias_name, x.collection_name) for x in client.get_aliases().aliases}
+    assert ("py_live", a) in mine
+    assert [x.alias_name for x in client.get_collection_aliases(a).aliases] == ["py_live"]
+    # the documented switch: delete and create in one request, then a rename
+    client.update_collection_aliases(
+        change_aliases_operations=[
+            models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name="py_live")),
+            models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=b, alias_name="py_live")),
+        ]
+    )
+    assert [h.id for h in client.query_points("py_live", query=[0.0, 0.0]).points] == [2]
+    client.update_collection_aliases(
+        change_aliases_operations=[
+            models.RenameAliasOperation(rename_alias=models.RenameAlias(old_alias_name="py_live", new_alias_name="py_next"))
+        ]
+    )
+    assert [x.alias_name for x in client.get_collection_aliases(b).aliases] == ["py_next"]
+    assert client.get_collection_aliases(a).aliases == []
+    # an alias to a missing collection is refused
+    with pytest.raises(Exception) as err:
+        client.update_collection_aliases(
+            change_aliases_operations=[
+                models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name="py_missing", alias_name="py_x"))
+            ]
+        )
+    assert "py_missing" in str(err.value)
+    # dropping the collection drops its aliases
+    client.delete_collection(b)
+    assert all(x.collection_name != b for x in client.get_aliases().aliases)
+    assert not client.collection_exists("py_next")
+    client.delete_collection(a)
