@@ -12,8 +12,8 @@
 //! [`ids`]; filters: see [`filter`]. Recommend (the route and the Query API's
 //! `{"recommend": ..}`): the average_vector strategy only ([`recommend`]). Every search (search, query with prefetch and fusion, recommend) is one
 //! engine request ([`query_plan`]). Collection aliases are the engine's
-//! ([`aliases`]). Routes outside the subset that clients commonly call
-//! (discover, groups, snapshots, facets, cluster) answer 400 "... is
+//! ([`aliases`]); groups are the engine's grouped search ([`groups`]). Routes outside the subset that clients commonly call
+//! (discover, recommend groups, snapshots, facets, cluster) answer 400 "... is
 //! not supported by NearStore".
 
 pub(crate) mod aliases;
@@ -21,6 +21,7 @@ pub(crate) mod answer;
 pub(crate) mod collection_model;
 pub(crate) mod collections;
 pub(crate) mod filter;
+pub(crate) mod groups;
 pub(crate) mod ids;
 pub(crate) mod model;
 pub(crate) mod payload;
@@ -338,6 +339,26 @@ pub(crate) fn routes() -> Vec<Route> {
         )
         .takes::<aliases::ChangeAliases>()
         .answers_qdrant::<answer::Flag>(),
+        route(
+            Post,
+            "/collections/{name}/points/search/groups",
+            Read,
+            Q,
+            "Vector search grouped by a payload key (limit counts groups)",
+            groups::search_groups,
+        )
+        .takes::<groups::SearchGroups>()
+        .answers_qdrant::<groups::GroupsResult>(),
+        route(
+            Post,
+            "/collections/{name}/points/query/groups",
+            Read,
+            Q,
+            "Universal query grouped by a payload key (limit counts groups)",
+            groups::query_groups,
+        )
+        .takes::<groups::QueryGroups>()
+        .answers_qdrant::<groups::GroupsResult>(),
         route(Get, "/aliases", Read, Q, "Every alias", aliases::list)
             .answers_qdrant::<aliases::Aliases>(),
         route(
@@ -350,12 +371,10 @@ pub(crate) fn routes() -> Vec<Route> {
         )
         .answers_qdrant::<aliases::Aliases>(),
     ];
-    let unsupported: [(crate::routes::Verb, &'static str); 12] = [
+    let unsupported: [(crate::routes::Verb, &'static str); 10] = [
         (Post, "/collections/{name}/points/recommend/groups"),
         (Post, "/collections/{name}/points/discover"),
         (Post, "/collections/{name}/points/discover/batch"),
-        (Post, "/collections/{name}/points/search/groups"),
-        (Post, "/collections/{name}/points/query/groups"),
         (Post, "/collections/{name}/points/search/matrix/pairs"),
         (Post, "/collections/{name}/points/search/matrix/offsets"),
         (Post, "/collections/{name}/points/facet"),

@@ -206,6 +206,18 @@ async fn live_answers_of_every_qdrant_route_match_the_document() {
         ),
         (
             Method::POST,
+            "/collections/q/points/search/groups".into(),
+            "/collections/{name}/points/search/groups",
+            Some(json!({"vector": [1.0, 0.0], "group_by": "n", "group_size": 2, "limit": 2})),
+        ),
+        (
+            Method::POST,
+            "/collections/q/points/query/groups".into(),
+            "/collections/{name}/points/query/groups",
+            Some(json!({"query": [1.0, 0.0], "group_by": "n", "limit": 2, "with_vector": true})),
+        ),
+        (
+            Method::POST,
             "/collections/aliases".into(),
             "/collections/aliases",
             Some(json!({"actions": [

@@ -194,28 +194,82 @@ async fn query_recommend_is_the_average_vector_search() {
 }
 
 #[tokio::test]
-async fn groups_are_refused_by_name() {
+async fn groups_count_groups_and_fill_them_best_first() {
     let s = start(ServerConfig::default()).await;
     compass(&s).await;
-    for (method, path, body) in [
-        (
-            Method::POST,
+    // From (0, 0): "line" has 0, 1, 2, ...; "off" only 10 (at distance ~7.07, behind 0..=7).
+    let expected = json!({"groups": [
+        {"id": "line", "hits": [{"id": 0}, {"id": 1}]},
+        {"id": "off", "hits": [{"id": 10}]},
+    ]});
+    let shape = |r: &Value| {
+        json!({"groups": r["groups"].as_array().unwrap().iter().map(|g| json!({
+            "id": g["id"],
+            "hits": g["hits"].as_array().unwrap().iter().map(|h| json!({"id": h["id"]})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>()})
+    };
+    let (st, b) = s
+        .post(
             "/collections/r/points/search/groups",
-            Some(json!({"vector": [1.0, 0.0], "group_by": "tag", "limit": 2})),
+            json!({"vector": [0.0, 0.0], "group_by": "tag", "group_size": 2, "limit": 2,
+                   "with_payload": true}),
+        )
+        .await;
+    let r = ok(st, &b);
+    assert_eq!(shape(&r), expected, "{r}");
+    assert_eq!(r["groups"][0]["hits"][1]["score"], 1.0);
+    assert_eq!(r["groups"][0]["hits"][0]["payload"], json!({"tag": "line"}));
+    let (st, b) = s
+        .post(
+            "/collections/r/points/query/groups",
+            json!({"query": [0.0, 0.0], "group_by": "tag", "group_size": 2, "limit": 2,
+                   "with_payload": false}),
+        )
+        .await;
+    let r = ok(st, &b);
+    assert_eq!(shape(&r), expected, "{r}");
+    // The filter is inside the search: without "line" under x <= 3 only "off" can group.
+    let (st, b) = s
+        .post(
+            "/collections/r/points/query/groups",
+            json!({"query": [0.0, 0.0], "group_by": "tag", "limit": 5,
+                   "filter": {"must_not": [{"key": "tag", "match": {"value": "line"}}]}}),
+        )
+        .await;
+    assert_eq!(
+        shape(&ok(st, &b)),
+        json!({"groups": [{"id": "off", "hits": [{"id": 10}]}]})
+    );
+    // What groups cannot honour is refused by name.
+    for (path, body, status, needle) in [
+        (
+            "/collections/r/points/search/groups",
+            json!({"vector": [1.0, 0.0], "group_by": "tag", "with_lookup": "other"}),
+            StatusCode::BAD_REQUEST,
+            "with_lookup",
         ),
         (
-            Method::POST,
             "/collections/r/points/query/groups",
-            Some(json!({"query": [1.0, 0.0], "group_by": "tag", "limit": 2})),
+            json!({"query": [1.0, 0.0], "group_by": "tag", "offset": 2}),
+            StatusCode::BAD_REQUEST,
+            "offset",
+        ),
+        (
+            "/collections/r/points/query/groups",
+            json!({"query": [1.0, 0.0], "group_by": "tag", "group_size": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "group_size",
+        ),
+        (
+            "/collections/r/points/search/groups",
+            json!({"vector": [1.0, 0.0]}),
+            StatusCode::BAD_REQUEST,
+            "group_by",
         ),
     ] {
-        let (st, b) = s.call(method.clone(), path, body).await;
-        assert_eq!(st, StatusCode::BAD_REQUEST, "{method} {path}: {b}");
-        let msg = error_message(&b);
-        assert!(
-            msg.contains("not supported") && msg.contains("groups"),
-            "{msg}"
-        );
+        let (st, b) = s.post(path, body.clone()).await;
+        assert_eq!(st, status, "{body}: {b}");
+        assert!(error_message(&b).contains(needle), "{body}: {b}");
     }
 }
 

@@ -153,7 +153,7 @@ def test_batch_update_patch_and_dotted_payload(client):
     assert got[0].payload == {"meta": {"a": 2}}
 
     # (recommend: qdrant-client 1.20 has no recommend call; its RecommendQuery through
-    # query_points is in test_recommend_ordered_scroll_groups_and_aliases)
+    # query_points is in test_recommend_ordered_scroll_and_groups)
 
     # PATCH: unchanged parameters are accepted, a change the engine cannot make is a 400
     m = client.get_collection(name).config.hnsw_config.m
@@ -554,7 +554,7 @@ def test_named_dense_vectors(client):
     client.delete_collection(name)
 
 
-def test_recommend_ordered_scroll_groups_and_aliases(client):
+def test_recommend_ordered_scroll_and_groups(client):
     name = "py_line"
     if client.collection_exists(name):
         client.delete_collection(name)
@@ -612,10 +612,19 @@ def test_recommend_ordered_scroll_groups_and_aliases(client):
         client.create_payload_index(name, field_name="at", field_schema=models.PayloadSchemaType.DATETIME)
     assert "datetime" in str(err.value) and "not supported" in str(err.value)
 
-    # groups are not built yet: refused by name, never approximated
+    # groups: limit counts groups, each filled best first (from (3.1, 0): 3, 4, 2, 5, 1, 6...)
+    res = client.query_points_groups(name, query=[3.1, 0.0], group_by="tag", limit=2, group_size=2)
+    assert [(g.id, [h.id for h in g.hits]) for g in res.groups] == [("lo", [3, 4]), ("hi", [5, 6])]
+    res = client.query_points_groups(name, query=[3.1, 0.0], group_by="n", limit=3, group_size=1, query_filter=lo)
+    assert [(g.id, [h.id for h in g.hits]) for g in res.groups] == [(3, [3]), (4, [4]), (2, [2])]
+    if hasattr(client, "search_groups"):
+        res = client.search_groups(name, query_vector=[9.0, 0.0], group_by="tag", limit=5, group_size=1)
+        assert [(g.id, [h.id for h in g.hits]) for g in res.groups] == [("hi", [9]), ("lo", [4])]
     with pytest.raises(Exception) as err:
-        client.query_points_groups(name, query=[1.0, 0.0], group_by="tag", limit=2)
-    assert "not supported" in str(err.value) and "groups" in str(err.value)
+        client.query_points_groups(
+            name, query=[1.0, 0.0], group_by="tag", with_lookup=models.WithLookup(collection=name)
+        )
+    assert "with_lookup" in str(err.value)
 
     # update_mode insert_only (a conditional write) is refused by name when the client has it
     if "update_mode" in client.upsert.__code__.co_varnames:

@@ -15,6 +15,7 @@
 //! agree with the stores, and a delete never comes back.
 
 mod checkpoint;
+mod grouped;
 pub(crate) mod ops;
 mod payload_write;
 mod read;

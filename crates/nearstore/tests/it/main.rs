@@ -12,6 +12,7 @@ mod conformance;
 mod corruption;
 mod database;
 mod filters;
+mod groups;
 mod hybrid;
 mod kill9;
 mod named;
