@@ -167,10 +167,6 @@ async fn query_recommend_is_the_average_vector_search() {
     // What one engine request cannot do is refused by name.
     for (body, needle) in [
         (
-            json!({"query": {"recommend": {"positive": [1], "strategy": "best_score"}}}),
-            "best_score",
-        ),
-        (
             json!({"query": {"recommend": {"positive": [1], "strategy": "sum_scores"}}}),
             "sum_scores",
         ),
@@ -369,15 +365,44 @@ async fn aliases_are_second_names_usable_wherever_a_collection_name_is() {
 }
 
 #[tokio::test]
+async fn recommend_best_score_ranks_by_the_best_example_inside_the_filter() {
+    let s = start(ServerConfig::default()).await;
+    compass(&s).await;
+    // Positives at x = 0 and 9, negative at 6 (all excluded from the answer): 1 and 8 are
+    // 1 from a positive (sigmoid(-1) = 0.25, tie to the smaller id), then 2; 10 at (5, 5)
+    // is nearer the negative (-sigmoid(-5.1)) but less so than 3, 4, 5 and 7.
+    let body = json!({"positive": [0, 9], "negative": [6], "strategy": "best_score", "limit": 4});
+    let (st, b) = s.post("/collections/r/points/recommend", body).await;
+    let hits = ok(st, &b);
+    assert_eq!(ids(&hits), [1, 8, 2, 10], "{hits}");
+    assert_eq!(hits[0]["score"], 0.25);
+    let (st, b) = s
+        .post(
+            "/collections/r/points/query",
+            json!({"query": {"recommend": {"positive": [0, 9], "negative": [6],
+                    "strategy": "best_score"}},
+                   "filter": {"must": [{"key": "tag", "match": {"value": "line"}}]},
+                   "limit": 4}),
+        )
+        .await;
+    assert_eq!(ids(&ok(st, &b)["points"]), [1, 8, 2, 3]);
+    // Vectors as examples, negatives only: farthest from (0, 0) first.
+    let (st, b) = s
+        .post(
+            "/collections/r/points/query",
+            json!({"query": {"recommend": {"negative": [[0.0, 0.0]], "strategy": "best_score"}},
+                   "limit": 2}),
+        )
+        .await;
+    assert_eq!(ids(&ok(st, &b)["points"]), [9, 8]);
+}
+
+#[tokio::test]
 async fn recommend_refuses_what_it_cannot_honour() {
     let s = start(ServerConfig::default()).await;
     compass(&s).await;
     let cases = [
-        (
-            json!({"positive": [1], "strategy": "best_score"}),
-            400,
-            "best_score",
-        ),
+        (json!({"strategy": "best_score"}), 400, "best_score"),
         (
             json!({"positive": [1], "strategy": "sum_scores"}),
             400,

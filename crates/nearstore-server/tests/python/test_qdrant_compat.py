@@ -589,12 +589,31 @@ def test_recommend_ordered_scroll_and_groups(client):
         name, query=models.RecommendQuery(recommend=models.RecommendInput(positive=[[3.0, 0.0], 9])), query_filter=lo, limit=2
     ).points
     assert [h.id for h in hits] == [4, 3]
+    # best_score: each candidate by its best example; positives 0 and 9, negative 6: 1 and 8
+    # are 1 from a positive (sigmoid(-1) = 0.25, tie to the smaller id), then 2
+    hits = client.query_points(
+        name,
+        query=models.RecommendQuery(
+            recommend=models.RecommendInput(positive=[0, 9], negative=[6], strategy=models.RecommendStrategy.BEST_SCORE)
+        ),
+        limit=3,
+    ).points
+    assert [h.id for h in hits] == [1, 8, 2] and hits[0].score == 0.25
+    hits = client.query_points(
+        name,
+        query=models.RecommendQuery(
+            recommend=models.RecommendInput(positive=[0, 9], negative=[6], strategy=models.RecommendStrategy.BEST_SCORE)
+        ),
+        query_filter=lo,
+        limit=3,
+    ).points
+    assert [h.id for h in hits] == [1, 2, 3]
     with pytest.raises(Exception) as err:
         client.query_points(
             name,
-            query=models.RecommendQuery(recommend=models.RecommendInput(positive=[1], strategy=models.RecommendStrategy.BEST_SCORE)),
+            query=models.RecommendQuery(recommend=models.RecommendInput(positive=[1], strategy=models.RecommendStrategy.SUM_SCORES)),
         )
-    assert "best_score" in str(err.value) and "not supported" in str(err.value)
+    assert "sum_scores" in str(err.value) and "not supported" in str(err.value)
 
     # ordered scroll over an integer and a float index, both directions, with start_from
     points, nxt = client.scroll(name, order_by=models.OrderBy(key="n", direction=models.Direction.DESC), limit=3)

@@ -7,6 +7,7 @@
 //! threshold, the offset and the limit (only there); payloads and vectors are read for the
 //! final hits only. The deadline is checked by every loop that can run long.
 
+pub(crate) mod best_score;
 mod deadline;
 pub(crate) mod fusion;
 pub(crate) mod group;

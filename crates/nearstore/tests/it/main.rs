@@ -8,6 +8,7 @@
 )]
 
 mod aliases;
+mod best_score;
 mod conformance;
 mod corruption;
 mod database;
