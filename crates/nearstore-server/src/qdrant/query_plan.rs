@@ -134,8 +134,9 @@ pub(crate) struct LegSpec {
     pub(crate) input: LegInput,
     /// How many candidates the leg fetches (`None`: the engine's default depth).
     pub(crate) limit: Option<usize>,
-    /// The leg's own filter (a prefetch's), AND-ed by the engine with the request's.
-    pub(crate) filter: Option<Filter>,
+    /// The leg's own filter (a prefetch's), AND-ed by the engine with the request's (boxed:
+    /// a filter is large and most legs have none).
+    pub(crate) filter: Option<Box<Filter>>,
 }
 
 /// What to search for: one leg, or several fused.
@@ -258,7 +259,7 @@ fn prefetch_leg(p: Prefetch) -> Result<(LegSpec, Option<SearchQuality>)> {
         using: p.using.unwrap_or_default(),
         input,
         limit: Some(p.limit.unwrap_or(DEFAULT_PREFETCH_LIMIT)),
-        filter: from_raw(p.filter.as_deref())?,
+        filter: from_raw(p.filter.as_deref())?.map(Box::new),
     };
     let quality = SearchParams::quality(p.params.as_ref())?;
     Ok((leg, quality))
@@ -368,7 +369,7 @@ fn engine_leg(
         None => leg,
     };
     Ok(match spec.filter {
-        Some(f) => leg.filter(f),
+        Some(f) => leg.filter(*f),
         None => leg,
     })
 }
