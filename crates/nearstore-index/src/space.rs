@@ -28,6 +28,27 @@ pub struct Space {
     kernels: &'static Kernels,
 }
 
+/// Lanes of [`sum_of_squares`]: independent sums, so the additions do not wait on each
+/// other (a single running sum cost ~0.5 us per 384-d query, one add latency per float).
+const SQUARE_LANES: usize = 8;
+
+/// `Σ x²` in f64 (each square is exact in f64; the sum is kept in lanes, then added up).
+fn sum_of_squares(v: &[f32]) -> f64 {
+    let mut lanes = [0.0f64; SQUARE_LANES];
+    let chunks = v.chunks_exact(SQUARE_LANES);
+    let tail = chunks.remainder();
+    for c in chunks {
+        for (lane, x) in lanes.iter_mut().zip(c) {
+            *lane += f64::from(*x) * f64::from(*x);
+        }
+    }
+    let mut sum = lanes.iter().sum::<f64>();
+    for x in tail {
+        sum += f64::from(*x) * f64::from(*x);
+    }
+    sum
+}
+
 impl Space {
     /// Resolves the kernels for `metric`.
     pub fn new(metric: DistanceMetric) -> Self {
@@ -58,11 +79,7 @@ impl Space {
     pub fn prepare(&self, v: &[f32]) -> Vec<f32> {
         let mut out = v.to_vec();
         if self.normalizes() {
-            let norm = v
-                .iter()
-                .map(|x| f64::from(*x) * f64::from(*x))
-                .sum::<f64>()
-                .sqrt();
+            let norm = sum_of_squares(v).sqrt();
             if norm > 0.0 {
                 for x in &mut out {
                     *x = (f64::from(*x) / norm) as f32;

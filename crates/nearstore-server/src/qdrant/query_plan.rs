@@ -10,14 +10,21 @@
 //! | `query: [..]` / `{"nearest": [..]}` / a point id, `using` | one dense leg on the vector `using` names |
 //! | `query: {"indices", "values"}` (or `{"nearest": ..}` of it), `using` | one sparse leg on the sparse vector `using` names |
 //! | `prefetch: [p1, p2, ..]` + `query: {"fusion": "rrf" \| "dbsf"}` (or `{"rrf": {"k"}}`) | one leg per prefetch (its `query`, `using`, `limit`: default 10 as in Qdrant), `FusionStrategy::Rrf` / `Dbsf` |
-//! | `filter` (outer) and each prefetch's `filter` | the request's one filter, applied inside every leg: the outer filter and the prefetches' filter and-ed, when every prefetch has the same filter |
+//! | `filter` (outer) | the request's filter, applied inside every leg and so to the fused result |
+//! | a prefetch's `filter` | that leg's own filter (the engine ANDs it with the request's; the leg searches under the intersection) |
 //! | `params` (outer or a prefetch's) | the request's search quality, when they agree |
 //! | `limit`, `offset`, `score_threshold` (outer) | the request's one result window |
 //!
 //! What one request cannot express is refused with 400 naming it, never approximated:
 //! nested prefetches (fusion or re-scoring at several levels), a prefetch re-scored by an
-//! outer `nearest` query, prefetches with different filters or params, a prefetch's own
-//! `score_threshold` or `lookup_from`.
+//! outer `nearest` query, prefetches with different params, a prefetch's own
+//! `score_threshold` (the engine's leg has no threshold of its own) or `lookup_from`.
+//!
+//! Filters follow Qdrant's documented behaviour (hybrid queries, "Query API"): a prefetch's
+//! `filter` restricts that prefetch's own search only, and the top-level `filter` is
+//! propagated into every prefetch as well as restricting the final result. The engine
+//! gives exactly that: the request's filter applies inside every leg (a fused point comes
+//! only from the legs, so it passes the request's filter), a leg's filter inside that leg.
 //! Must not depend on axum: these are values, not handlers.
 
 use nearstore::{
@@ -132,6 +139,9 @@ pub(crate) struct LegSpec {
     pub(crate) input: LegInput,
     /// How many candidates the leg fetches (`None`: the engine's default depth).
     pub(crate) limit: Option<usize>,
+    /// The leg's own filter (a prefetch's), AND-ed by the engine with the request's (boxed:
+    /// a filter is large and most legs have none).
+    pub(crate) filter: Option<Box<Filter>>,
 }
 
 /// What to search for: one leg, or several fused.
@@ -192,6 +202,7 @@ impl SearchPoints {
                 using: self.vector.name.unwrap_or_default(),
                 input,
                 limit: None,
+                filter: None,
             }),
             filter: from_raw(self.filter.as_deref())?,
             limit: self.limit.unwrap_or(10),
@@ -220,8 +231,9 @@ fn agreed_quality(all: &[Option<SearchQuality>]) -> Result<Option<SearchQuality>
     Ok(out)
 }
 
-/// A prefetch as one leg, with its filter and quality for the caller to reconcile.
-fn prefetch_leg(p: Prefetch) -> Result<(LegSpec, Option<Filter>, Option<SearchQuality>)> {
+/// A prefetch as one leg carrying its own filter, with its quality for the caller to
+/// reconcile.
+fn prefetch_leg(p: Prefetch) -> Result<(LegSpec, Option<SearchQuality>)> {
     refuse_set(&[("prefetch.lookup_from", p.lookup_from.as_ref())])?;
     if p.prefetch.as_ref().is_some_and(|n| !n.0.is_empty()) {
         return Err(Error::not_supported(
@@ -230,7 +242,7 @@ fn prefetch_leg(p: Prefetch) -> Result<(LegSpec, Option<Filter>, Option<SearchQu
     }
     if p.score_threshold.is_some() {
         return Err(Error::not_supported(
-            "a prefetch's own score_threshold (the engine applies one threshold, to the fused list)",
+            "a prefetch's own score_threshold (the engine's legs have no threshold: it applies one, to the fused list)",
         ));
     }
     let input = match p.query {
@@ -252,10 +264,10 @@ fn prefetch_leg(p: Prefetch) -> Result<(LegSpec, Option<Filter>, Option<SearchQu
         using: p.using.unwrap_or_default(),
         input,
         limit: Some(p.limit.unwrap_or(DEFAULT_PREFETCH_LIMIT)),
+        filter: from_raw(p.filter.as_deref())?.map(Box::new),
     };
-    let filter = from_raw(p.filter.as_deref())?;
     let quality = SearchParams::quality(p.params.as_ref())?;
-    Ok((leg, filter, quality))
+    Ok((leg, quality))
 }
 
 impl QueryPoints {
@@ -280,6 +292,7 @@ impl QueryPoints {
                     using: self.using.unwrap_or_default(),
                     input: input(v)?,
                     limit: None,
+                    filter: None,
                 }),
                 outer_filter,
             ),
@@ -290,6 +303,7 @@ impl QueryPoints {
                         using: self.using.unwrap_or_default(),
                         input,
                         limit: None,
+                        filter: None,
                     }),
                     and_filters(outer_filter, exclude),
                 )
@@ -314,26 +328,19 @@ impl QueryPoints {
                     ));
                 }
                 let mut legs = Vec::with_capacity(prefetches.len());
-                let mut filters = Vec::with_capacity(prefetches.len());
                 for p in prefetches {
-                    let (leg, filter, quality) = prefetch_leg(p)?;
+                    let (leg, quality) = prefetch_leg(p)?;
                     legs.push(leg);
-                    filters.push(filter);
                     qualities.push(quality);
                 }
-                let shared = filters.first().cloned().flatten();
-                if filters.iter().any(|f| *f != shared) {
-                    return Err(Error::not_supported(
-                        "prefetches with different filters (the engine applies one filter inside every leg)",
-                    ));
-                }
-                let filter = and_filters(outer_filter, shared);
+                // The outer filter is the request's (inside every leg, as Qdrant propagates
+                // it into the prefetches); each prefetch's filter stays on its own leg.
                 (
                     Target::Fused {
                         legs,
                         fusion: fusion(f),
                     },
-                    filter,
+                    outer_filter,
                 )
             }
         };
@@ -371,8 +378,12 @@ fn engine_leg(
         }
         dense => Leg::dense(&spec.using, &dense_vector(dense, &spec.using, found)?),
     };
-    Ok(match spec.limit {
+    let leg = match spec.limit {
         Some(l) => leg.limit(l),
+        None => leg,
+    };
+    Ok(match spec.filter {
+        Some(f) => leg.filter(*f),
         None => leg,
     })
 }

@@ -75,6 +75,7 @@ async fn recommend_one(
             using: r.using.unwrap_or_default(),
             input,
             limit: None,
+            filter: None,
         }),
         filter: and_filters(from_raw(r.filter.as_deref())?, exclude),
         limit: r.limit.unwrap_or(10),

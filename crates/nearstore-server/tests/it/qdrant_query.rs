@@ -143,6 +143,69 @@ async fn prefetch_with_dbsf_and_a_shared_filter() {
     assert_eq!(ids, vec![4, 6], "{b}");
 }
 
+/// The ids of a single-leg query's top `limit` under `filter`.
+async fn leg_top(s: &TestServer, query: [f64; 2], filter: &Value, limit: usize) -> Vec<u64> {
+    let (st, b) = s
+        .post(
+            "/collections/arc/points/query",
+            json!({"query": query, "filter": filter, "limit": limit}),
+        )
+        .await;
+    hits(&ok(st, &b)).into_iter().map(|(id, _)| id).collect()
+}
+
+#[tokio::test]
+async fn prefetches_with_different_filters_fuse_each_filtered_top_list() {
+    let s = start(ServerConfig::default()).await;
+    arc(&s).await;
+    let even = json!({"must": [{"key": "even", "match": {"value": true}}]});
+    let odd = json!({"must": [{"key": "even", "match": {"value": false}}]});
+    // The outer filter drops point 6 (even) and 1 (odd) everywhere.
+    let outer = json!({"must_not": [{"has_id": [1, 6]}]});
+    let and = |f: &Value| json!({"must": [f, outer]});
+    let legs = [([1.0, 0.0], &even), ([0.0, 1.0], &odd)];
+    // The oracle: RRF (k = 60, rank from 1) over each filtered leg's own top 3, computed
+    // through separate single-leg requests under that leg's filter and the outer one.
+    let mut expected: Vec<(u64, f64)> = Vec::new();
+    for (q, f) in legs {
+        for (rank, id) in leg_top(&s, q, &and(f), 3).await.into_iter().enumerate() {
+            let add = 1.0 / (60.0 + rank as f64 + 1.0);
+            match expected.iter_mut().find(|(e, _)| *e == id) {
+                Some(e) => e.1 += add,
+                None => expected.push((id, add)),
+            }
+        }
+    }
+    assert_eq!(expected.len(), 6, "{expected:?}");
+    let (st, b) = s
+        .post(
+            "/collections/arc/points/query",
+            json!({
+                "prefetch": [
+                    {"query": [1.0, 0.0], "limit": 3, "filter": even},
+                    {"query": [0.0, 1.0], "limit": 3, "filter": odd},
+                ],
+                "query": {"fusion": "rrf"},
+                "filter": outer,
+                "limit": 10,
+            }),
+        )
+        .await;
+    let got = hits(&ok(st, &b));
+    assert_eq!(got.len(), expected.len(), "{b}");
+    for (id, score) in &got {
+        assert!(*id != 1 && *id != 6, "{id} fails the outer filter: {b}");
+        let want = expected.iter().find(|(e, _)| e == id);
+        let want = want.unwrap_or_else(|| panic!("{id} is in no leg's top list: {b}"));
+        assert!((score - want.1).abs() < 1e-6, "{id}: {score} vs {}", want.1);
+    }
+    // Each leg kept its own filter: leg 1 brings only even points, leg 2 only odd ones.
+    let mut ids: Vec<u64> = got.iter().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![0, 2, 3, 4, 5, 7], "{b}");
+    assert!(got.windows(2).all(|w| w[0].1 >= w[1].1), "{b}");
+}
+
 #[tokio::test]
 async fn what_one_request_cannot_express_is_refused() {
     let s = start(ServerConfig::default()).await;
@@ -158,16 +221,9 @@ async fn what_one_request_cannot_express_is_refused() {
             "re-scoring",
         ),
         (
-            json!({"prefetch": [
-                    {"query": [1.0, 0.0], "filter": {"must": [{"key": "even", "match": {"value": true}}]}},
-                    {"query": [0.0, 1.0]}],
-                   "query": {"fusion": "rrf"}}),
-            "different filters",
-        ),
-        (
             json!({"prefetch": [{"query": [1.0, 0.0], "score_threshold": 0.5}],
                    "query": {"fusion": "rrf"}}),
-            "score_threshold",
+            "prefetch's own score_threshold",
         ),
         (
             json!({"prefetch": [{"query": [1.0, 0.0], "params": {"hnsw_ef": 16}},

@@ -394,6 +394,51 @@ def test_prefetch_with_rrf_and_dbsf(client):
     client.delete_collection(name)
 
 
+def test_prefetches_with_different_filters_fused_by_rrf(client):
+    """Two prefetches, each with its own filter, fused by RRF: each leg searches under its
+    own filter and the top-level one; the fused scores are RRF over each leg's own list."""
+    name = "py_prefetch_filters"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(name, vectors_config=models.VectorParams(size=DIM, distance=models.Distance.DOT))
+    client.upsert(
+        name,
+        points=[models.PointStruct(id=i, vector=vec(i), payload={"even": i % 2 == 0}) for i in range(20)],
+        wait=True,
+    )
+
+    def parity(value):
+        return models.Filter(must=[models.FieldCondition(key="even", match=models.MatchValue(value=value))])
+
+    outer = models.Filter(must_not=[models.HasIdCondition(has_id=[0, 1, 2, 3])])
+    legs = [(vec(3), parity(True)), (vec(8), parity(False))]
+    res = client.query_points(
+        name,
+        prefetch=[models.Prefetch(query=q, using=None, filter=f, limit=4) for q, f in legs],
+        query=models.FusionQuery(fusion=models.Fusion.RRF),
+        query_filter=outer,
+        limit=20,
+    ).points
+    # The oracle: RRF (k = 60, rank from 1) over each leg's own top 4, each computed alone
+    # under its filter and the top-level one.
+    expected = {}
+    for q, f in legs:
+        both = models.Filter(must=[f, outer])
+        alone = client.query_points(name, query=q, query_filter=both, limit=4).points
+        assert len(alone) == 4
+        for rank, p in enumerate(alone):
+            expected[p.id] = expected.get(p.id, 0.0) + 1.0 / (60 + rank + 1)
+    assert {p.id for p in res} == set(expected)
+    for p in res:
+        assert p.id not in (0, 1, 2, 3)
+        assert abs(p.score - expected[p.id]) < 1e-6
+    scores = [p.score for p in res]
+    assert scores == sorted(scores, reverse=True)
+    # Both parities are there: neither leg's filter leaked into the other leg.
+    assert {p.id % 2 for p in res} == {0, 1}
+    client.delete_collection(name)
+
+
 def word_sparse(text):
     """A tiny term-count sparse embedding: one dimension per word (a stable hash)."""
     counts = {}

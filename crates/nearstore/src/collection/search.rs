@@ -88,15 +88,21 @@ impl Collection {
             self.check_default_space()?;
             self.check_vector(0, &request.vector)?;
         }
-        let mut directions = Vec::with_capacity(legs.len());
-        for (leg, _, _) in &legs {
-            directions.push(self.check_leg(*leg)?);
-        }
         let fused = legs.len() > 1;
+        // Each leg's score direction (kept for a fusion only: one leg needs no list).
+        let mut directions = Vec::new();
+        let mut first_direction = None;
+        for (leg, _, _) in &legs {
+            let d = self.check_leg(*leg)?;
+            first_direction.get_or_insert(d);
+            if fused {
+                directions.push(d);
+            }
+        }
         if fused {
             request.fusion.validate(legs.len())?;
         }
-        let higher_is_better = fused || directions.first().copied().unwrap_or(true);
+        let higher_is_better = fused || first_direction.unwrap_or(true);
         let window = ResultWindow::of(request, higher_is_better);
         let depth = window.checked_depth()?;
         if request.limit == 0 {
@@ -108,59 +114,82 @@ impl Collection {
             Some(f) => Some(self.resolve_filter(f, deadline)?),
             None => None,
         };
-        // A leg's own filter narrows the request's id set for that leg alone.
-        let mut own_sets: Vec<Option<RoaringTreemap>> = Vec::with_capacity(legs.len());
-        for (_, _, own) in &legs {
-            own_sets.push(match own {
-                Some(f) => {
-                    let mut set = self.resolve_filter(f, deadline)?;
-                    if let Some(all) = &allowed {
-                        set &= all;
-                    }
-                    Some(set)
-                }
-                None => None,
-            });
-        }
-        check_deadline(deadline, "search")?;
-        let run = |((leg, own, _), set): (&LegSpec<'_>, &Option<RoaringTreemap>)| {
-            let d = if fused { leg_depth(depth, *own) } else { depth };
-            self.run_leg(*leg, d, set.as_ref().or(allowed.as_ref()), request)
-        };
-        let lists: Vec<LegHits> = if fused {
-            legs.par_iter()
-                .zip(own_sets.par_iter())
-                .map(run)
-                .collect::<Result<_>>()?
-        } else {
-            legs.iter().zip(&own_sets).map(run).collect::<Result<_>>()?
-        };
-        let text_stats = lists.iter().find_map(|l| l.text_stats);
-        let hits = if fused {
-            let lists: Vec<LegList> = lists
+        if !fused {
+            // One leg (or none): run it directly, without the per-leg lists a fusion needs
+            // (this is every plain search's path, so its allocations count).
+            let own_set = match legs.first() {
+                Some(&(_, _, Some(f))) => Some(self.leg_set(f, allowed.as_ref(), deadline)?),
+                _ => None,
+            };
+            check_deadline(deadline, "search")?;
+            let Some(&(leg, _, _)) = legs.first() else {
+                return Ok(Ranked::default());
+            };
+            let l = self.run_leg(leg, depth, own_set.as_ref().or(allowed.as_ref()), request)?;
+            let hits = l
+                .hits
                 .into_iter()
-                .zip(&directions)
-                .map(|(l, &higher_is_better)| LegList {
-                    hits: l.hits.into_iter().map(|h| (h.id, h.score)).collect(),
-                    higher_is_better,
-                })
-                .collect();
-            fuse(&request.fusion, &lists)
-        } else {
-            lists
-                .into_iter()
-                .flat_map(|l| l.hits)
                 .map(|h| FusedHit {
                     id: h.id,
                     score: h.score,
                     legs: Vec::new(),
                 })
-                .collect()
+                .collect();
+            return Ok(Ranked {
+                hits: window.apply(hits),
+                text_stats: l.text_stats,
+            });
+        }
+        // A leg's own filter narrows the request's id set for that leg alone.
+        let mut own_sets: Vec<Option<RoaringTreemap>> = Vec::with_capacity(legs.len());
+        for (_, _, own) in &legs {
+            own_sets.push(match own {
+                Some(f) => Some(self.leg_set(f, allowed.as_ref(), deadline)?),
+                None => None,
+            });
+        }
+        check_deadline(deadline, "search")?;
+        let run = |((leg, own, _), set): (&LegSpec<'_>, &Option<RoaringTreemap>)| {
+            self.run_leg(
+                *leg,
+                leg_depth(depth, *own),
+                set.as_ref().or(allowed.as_ref()),
+                request,
+            )
         };
+        let lists: Vec<LegHits> = legs
+            .par_iter()
+            .zip(own_sets.par_iter())
+            .map(run)
+            .collect::<Result<_>>()?;
+        let text_stats = lists.iter().find_map(|l| l.text_stats);
+        let lists: Vec<LegList> = lists
+            .into_iter()
+            .zip(&directions)
+            .map(|(l, &higher_is_better)| LegList {
+                hits: l.hits.into_iter().map(|h| (h.id, h.score)).collect(),
+                higher_is_better,
+            })
+            .collect();
+        let hits = fuse(&request.fusion, &lists);
         Ok(Ranked {
             hits: window.apply(hits),
             text_stats,
         })
+    }
+
+    /// The ids a leg's own filter `f` matches among the request's `allowed` ids.
+    fn leg_set(
+        &self,
+        f: &Filter,
+        allowed: Option<&RoaringTreemap>,
+        deadline: Option<&Deadline>,
+    ) -> Result<RoaringTreemap> {
+        let mut set = self.resolve_filter(f, deadline)?;
+        if let Some(all) = allowed {
+            set &= all;
+        }
+        Ok(set)
     }
 
     /// One leg's hits, `depth` deep, among `allowed` ids (every live id when `None`).
