@@ -56,7 +56,7 @@ pub use point::{Point, ScrollPage, SearchResult};
 pub use query::{QueryResult, QueryRow};
 pub use request::{
     Clock, DEFAULT_RRF_K, Deadline, Direction, FusionStrategy, GROUP_DEPTH_GROWTH, GroupBy,
-    LEG_DEPTH_FACTOR, Leg, LegQuery, LegScore, MAX_SCROLL_LIMIT, MAX_SEARCH_RESULTS,
+    LEG_DEPTH_FACTOR, Leg, LegQuery, LegScore, MAX_NESTING, MAX_SCROLL_LIMIT, MAX_SEARCH_RESULTS,
     MIN_GROUP_DEPTH, MIN_WINDOW_FOR_LEGS, OrderBy, ReadOptions, SEARCH_QUALITY_NAMES, ScrollCursor,
     ScrollRequest, SearchGroup, SearchRequest, SteppingClock, SystemClock, TextLeg, WriteOptions,
     parse_search_quality, search_quality_names,

@@ -10,15 +10,15 @@
 //! | `query: [..]` / `{"nearest": [..]}` / a point id, `using` | one dense leg on the vector `using` names |
 //! | `query: {"indices", "values"}` (or `{"nearest": ..}` of it), `using` | one sparse leg on the sparse vector `using` names |
 //! | `prefetch: [p1, p2, ..]` + `query: {"fusion": "rrf" \| "dbsf"}` (or `{"rrf": {"k"}}`) | one leg per prefetch (its `query`, `using`, `limit`: default 10 as in Qdrant), `FusionStrategy::Rrf` / `Dbsf` |
-//! | `filter` (outer) | the request's filter, applied inside every leg and so to the fused result |
+//! | `prefetch: [..]` + a `nearest` or `recommend` query | re-scoring (`SearchRequest::rescoring`): the query's leg first, ranking only what the prefetches' legs found |
+//! | a prefetch with its own `prefetch`, `score_threshold`, `params` or recommend examples | a nested request (`Leg::nested`) built by the same rules, its `limit` the prefetch's |
+//! | `filter` (outer) | the request's filter, applied inside every leg (nested ones too) and so to the result |
 //! | a prefetch's `filter` | that leg's own filter (the engine ANDs it with the request's; the leg searches under the intersection) |
-//! | `params` (outer or a prefetch's) | the request's search quality, when they agree |
+//! | `params` | the search quality of the request (outer) or of the prefetch's nested request |
 //! | `limit`, `offset`, `score_threshold` (outer) | the request's one result window |
 //!
 //! What one request cannot express is refused with 400 naming it, never approximated:
-//! nested prefetches (fusion or re-scoring at several levels), a prefetch re-scored by an
-//! outer `nearest` query, prefetches with different params, a prefetch's own
-//! `score_threshold` (the engine's leg has no threshold of its own) or `lookup_from`.
+//! `lookup_from`, a query kind NearStore does not offer (see `QueryInput`).
 //!
 //! Filters follow Qdrant's documented behaviour (hybrid queries, "Query API"): a prefetch's
 //! `filter` restricts that prefetch's own search only, and the top-level `filter` is
@@ -63,6 +63,18 @@ pub(crate) enum LegInput {
         positive: Vec<LegInput>,
         negative: Vec<LegInput>,
     },
+    /// A prefetch that is a query of its own (see [`NestedSearch`]).
+    Nested(Box<NestedSearch>),
+}
+
+/// A prefetch run as a nested engine request: its own target, filter (its recommend
+/// examples' exclusion), threshold and quality; its limit is the leg's.
+#[derive(Debug)]
+pub(crate) struct NestedSearch {
+    target: Target,
+    filter: Option<Filter>,
+    score_threshold: Option<f32>,
+    quality: Option<SearchQuality>,
 }
 
 impl LegInput {
@@ -76,6 +88,7 @@ impl LegInput {
                     i.point_ids(out);
                 }
             }
+            LegInput::Nested(n) => n.target.point_ids(out),
             LegInput::Vector(_) | LegInput::Sparse(_) => {}
         }
     }
@@ -144,7 +157,7 @@ pub(crate) struct LegSpec {
     pub(crate) filter: Option<Box<Filter>>,
 }
 
-/// What to search for: one leg, or several fused.
+/// What to search for: one leg, several fused, or one re-scoring the others' candidates.
 #[derive(Debug)]
 pub(crate) enum Target {
     One(LegSpec),
@@ -152,6 +165,40 @@ pub(crate) enum Target {
         legs: Vec<LegSpec>,
         fusion: FusionStrategy,
     },
+    Rescore {
+        query: LegSpec,
+        candidates: Vec<LegSpec>,
+    },
+}
+
+impl Target {
+    /// Its legs, the ranking one first.
+    fn into_legs(self) -> (Vec<LegSpec>, Option<FusionStrategy>, bool) {
+        match self {
+            Target::One(leg) => (vec![leg], None, false),
+            Target::Fused { legs, fusion } => (legs, Some(fusion), false),
+            Target::Rescore { query, candidates } => {
+                let mut legs = Vec::with_capacity(1 + candidates.len());
+                legs.push(query);
+                legs.extend(candidates);
+                (legs, None, true)
+            }
+        }
+    }
+
+    /// The internal ids of the stored points its legs read vectors from.
+    fn point_ids(&self, out: &mut Vec<u64>) {
+        let legs: Box<dyn Iterator<Item = &LegSpec>> = match self {
+            Target::One(leg) => Box::new(std::iter::once(leg)),
+            Target::Fused { legs, .. } => Box::new(legs.iter()),
+            Target::Rescore { query, candidates } => {
+                Box::new(std::iter::once(query).chain(candidates))
+            }
+        };
+        for l in legs {
+            l.input.point_ids(out);
+        }
+    }
 }
 
 /// One search, from any request shape.
@@ -215,59 +262,91 @@ impl SearchPoints {
     }
 }
 
-/// The one quality several `params` agree on (400 when they differ).
-fn agreed_quality(all: &[Option<SearchQuality>]) -> Result<Option<SearchQuality>> {
-    let mut out: Option<SearchQuality> = None;
-    for q in all.iter().flatten() {
-        match &out {
-            Some(seen) if seen != q => {
-                return Err(Error::not_supported(
-                    "different search params in one query (the engine's request has one search quality)",
-                ));
-            }
-            _ => out = Some(*q),
-        }
+/// A prefetch as a leg: a plain leg with its own limit and filter when its query is one
+/// search, else a nested request built by the same rules as the outer query.
+fn prefetch_leg(p: Prefetch) -> Result<LegSpec> {
+    refuse_set(&[("prefetch.lookup_from", p.lookup_from.as_ref())])?;
+    if p.query.is_none() {
+        return Err(Error::bad_request("a prefetch needs a \"query\""));
     }
-    Ok(out)
+    let limit = Some(p.limit.unwrap_or(DEFAULT_PREFETCH_LIMIT));
+    let filter = from_raw(p.filter.as_deref())?;
+    let quality = SearchParams::quality(p.params.as_ref())?;
+    let inner = p.prefetch.map(|n| n.0).unwrap_or_default();
+    let (target, exclude) = query_target(p.query, p.using, inner)?;
+    Ok(match target {
+        Target::One(mut leg)
+            if p.score_threshold.is_none() && quality.is_none() && exclude.is_none() =>
+        {
+            leg.limit = limit;
+            leg.filter = filter.map(Box::new);
+            leg
+        }
+        target => LegSpec {
+            using: String::new(),
+            input: LegInput::Nested(Box::new(NestedSearch {
+                target,
+                filter: and_filters(filter, exclude),
+                score_threshold: p.score_threshold,
+                quality,
+            })),
+            limit,
+            filter: None,
+        },
+    })
 }
 
-/// A prefetch as one leg carrying its own filter, with its quality for the caller to
-/// reconcile.
-fn prefetch_leg(p: Prefetch) -> Result<(LegSpec, Option<SearchQuality>)> {
-    refuse_set(&[("prefetch.lookup_from", p.lookup_from.as_ref())])?;
-    if p.prefetch.as_ref().is_some_and(|n| !n.0.is_empty()) {
-        return Err(Error::not_supported(
-            "nested prefetch (fusion or re-scoring at several levels is more than one engine request)",
-        ));
-    }
-    if p.score_threshold.is_some() {
-        return Err(Error::not_supported(
-            "a prefetch's own score_threshold (the engine's legs have no threshold: it applies one, to the fused list)",
-        ));
-    }
-    let input = match p.query {
-        Some(QueryInput::Nearest(v)) => input(v)?,
-        Some(QueryInput::Fusion(_)) => {
-            return Err(Error::bad_request(
-                "a fusion prefetch needs prefetches of its own",
+/// What a `query` over `prefetches` ranks (Qdrant's rules): without prefetches, the query's
+/// own search; a fusion query fuses the prefetches; a nearest or recommend query re-scores
+/// their candidates. Also the filter excluding the recommend examples given by id.
+fn query_target(
+    query: Option<QueryInput>,
+    using: Option<String>,
+    prefetches: Vec<Prefetch>,
+) -> Result<(Target, Option<Filter>)> {
+    let using = using.unwrap_or_default();
+    let (input, exclude) = match query {
+        None => {
+            return Err(Error::not_supported(
+                "a query without \"query\" (use points/scroll)",
             ));
         }
         Some(QueryInput::Unsupported(what)) => return Err(Error::not_supported(what)),
-        Some(QueryInput::Recommend(_)) => {
-            return Err(Error::not_supported(
-                "a recommend prefetch (its examples' exclusion would differ from the other prefetches' filter)",
-            ));
+        Some(QueryInput::Fusion(f)) => {
+            if prefetches.is_empty() {
+                return Err(Error::bad_request("a fusion query needs prefetches"));
+            }
+            if !using.is_empty() {
+                return Err(Error::bad_request(
+                    "\"using\" names the vector of a nearest query; a fusion query has none",
+                ));
+            }
+            // The outer filter is the request's (inside every leg, as Qdrant propagates
+            // it into the prefetches); each prefetch's filter stays on its own leg.
+            let legs = prefetches
+                .into_iter()
+                .map(prefetch_leg)
+                .collect::<Result<_>>()?;
+            let fusion = fusion(f);
+            return Ok((Target::Fused { legs, fusion }, None));
         }
-        None => return Err(Error::bad_request("a prefetch needs a \"query\"")),
+        Some(QueryInput::Nearest(v)) => (input(v)?, None),
+        Some(QueryInput::Recommend(r)) => recommend_input(r.positive, r.negative, r.strategy)?,
     };
-    let leg = LegSpec {
-        using: p.using.unwrap_or_default(),
+    let query = LegSpec {
+        using,
         input,
-        limit: Some(p.limit.unwrap_or(DEFAULT_PREFETCH_LIMIT)),
-        filter: from_raw(p.filter.as_deref())?.map(Box::new),
+        limit: None,
+        filter: None,
     };
-    let quality = SearchParams::quality(p.params.as_ref())?;
-    Ok((leg, quality))
+    if prefetches.is_empty() {
+        return Ok((Target::One(query), exclude));
+    }
+    let candidates = prefetches
+        .into_iter()
+        .map(prefetch_leg)
+        .collect::<Result<_>>()?;
+    Ok((Target::Rescore { query, candidates }, exclude))
 }
 
 impl QueryPoints {
@@ -278,81 +357,16 @@ impl QueryPoints {
             ("lookup_from", self.lookup_from.as_ref()),
         ])?;
         let prefetches = self.prefetch.map(|p| p.0).unwrap_or_default();
-        let outer_filter = from_raw(self.filter.as_deref())?;
-        let mut qualities = vec![SearchParams::quality(self.params.as_ref())?];
-        let (target, filter) = match (self.query, prefetches.is_empty()) {
-            (None, _) => {
-                return Err(Error::not_supported(
-                    "a query without \"query\" (use points/scroll)",
-                ));
-            }
-            (Some(QueryInput::Unsupported(what)), _) => return Err(Error::not_supported(what)),
-            (Some(QueryInput::Nearest(v)), true) => (
-                Target::One(LegSpec {
-                    using: self.using.unwrap_or_default(),
-                    input: input(v)?,
-                    limit: None,
-                    filter: None,
-                }),
-                outer_filter,
-            ),
-            (Some(QueryInput::Recommend(r)), true) => {
-                let (input, exclude) = recommend_input(r.positive, r.negative, r.strategy)?;
-                (
-                    Target::One(LegSpec {
-                        using: self.using.unwrap_or_default(),
-                        input,
-                        limit: None,
-                        filter: None,
-                    }),
-                    and_filters(outer_filter, exclude),
-                )
-            }
-            (Some(QueryInput::Recommend(_)), false) => {
-                return Err(Error::not_supported(
-                    "re-scoring prefetched points with a recommend query",
-                ));
-            }
-            (Some(QueryInput::Nearest(_)), false) => {
-                return Err(Error::not_supported(
-                    "re-scoring prefetched points with a nearest query (use a fusion query over the prefetches)",
-                ));
-            }
-            (Some(QueryInput::Fusion(_)), true) => {
-                return Err(Error::bad_request("a fusion query needs prefetches"));
-            }
-            (Some(QueryInput::Fusion(f)), false) => {
-                if self.using.as_deref().is_some_and(|u| !u.is_empty()) {
-                    return Err(Error::bad_request(
-                        "\"using\" names the vector of a nearest query; a fusion query has none",
-                    ));
-                }
-                let mut legs = Vec::with_capacity(prefetches.len());
-                for p in prefetches {
-                    let (leg, quality) = prefetch_leg(p)?;
-                    legs.push(leg);
-                    qualities.push(quality);
-                }
-                // The outer filter is the request's (inside every leg, as Qdrant propagates
-                // it into the prefetches); each prefetch's filter stays on its own leg.
-                (
-                    Target::Fused {
-                        legs,
-                        fusion: fusion(f),
-                    },
-                    outer_filter,
-                )
-            }
-        };
+        let (target, exclude) = query_target(self.query, self.using, prefetches)?;
         Ok(Search {
             target,
-            filter,
+            filter: and_filters(from_raw(self.filter.as_deref())?, exclude),
             limit: self.limit.unwrap_or(10),
             offset: self.offset.unwrap_or(0),
             payload: WithPayload::selection(self.with_payload.as_ref(), false),
             vector: self.with_vector,
             score_threshold: self.score_threshold,
-            quality: agreed_quality(&qualities)?,
+            quality: SearchParams::quality(self.params.as_ref())?,
         })
     }
 }
@@ -361,8 +375,28 @@ impl QueryPoints {
 fn engine_leg(
     spec: LegSpec,
     found: &mut impl FnMut(&ExtId, &str) -> Result<Vec<f32>>,
+    depth_cap: usize,
 ) -> Result<Leg> {
     let leg = match spec.input {
+        LegInput::Nested(n) => {
+            let NestedSearch {
+                target,
+                filter,
+                score_threshold,
+                quality,
+            } = *n;
+            let mut sub = target_request(target, found, depth_cap)?
+                .limit(spec.limit.unwrap_or(DEFAULT_PREFETCH_LIMIT))
+                .with_payload(false);
+            sub.filter = and_filters(filter, spec.filter.map(|f| *f));
+            if let Some(q) = quality {
+                sub = sub.quality(q);
+            }
+            if let Some(t) = score_threshold {
+                sub = sub.score_threshold(t);
+            }
+            return Ok(Leg::nested(sub));
+        }
         LegInput::Sparse(s) => {
             let v = SparseVector::new(s.indices, s.values).map_err(nearstore::Error::from)?;
             Leg::sparse(&spec.using, &v)
@@ -412,6 +446,9 @@ fn dense_vector(
         LegInput::BestScore { .. } => Err(Error::not_supported(
             "a best_score recommendation where one vector is needed",
         )),
+        LegInput::Nested(_) => Err(Error::not_supported(
+            "a nested query where one vector is needed",
+        )),
     }
 }
 
@@ -420,14 +457,8 @@ fn dense_vector(
 /// the collection's size with every point; the engine refuses a limit above its maximum),
 /// and so is each leg's depth.
 pub(crate) fn engine_request(c: &VectorCollection, s: Search) -> Result<SearchRequest> {
-    let (legs, fusion) = match s.target {
-        Target::One(leg) => (vec![leg], None),
-        Target::Fused { legs, fusion } => (legs, Some(fusion)),
-    };
     let mut ids: Vec<u64> = Vec::new();
-    for l in &legs {
-        l.input.point_ids(&mut ids);
-    }
+    s.target.point_ids(&mut ids);
     let stored_points = if ids.is_empty() {
         Vec::new()
     } else {
@@ -455,16 +486,42 @@ pub(crate) fn engine_request(c: &VectorCollection, s: Search) -> Result<SearchRe
     };
     let stored = c.len();
     let depth_cap = stored.clamp(1, nearstore::MAX_SEARCH_RESULTS);
-    let mut engine_legs = Vec::with_capacity(legs.len());
-    for mut spec in legs {
-        spec.limit = spec.limit.map(|l| l.clamp(1, depth_cap));
-        engine_legs.push(engine_leg(spec, &mut found)?);
-    }
+    let r = target_request(s.target, &mut found, depth_cap)?;
     let offset = s.offset.min(stored);
     let limit = match s.limit {
         0 => 0,
         l => l.min(stored - offset).max(1),
     };
+    let mut r = r
+        .limit(limit)
+        .offset(offset)
+        .with_payload(true)
+        .with_vector(WithVector::any(s.vector.as_ref()));
+    if let Some(f) = s.filter {
+        r = r.filter(f);
+    }
+    if let Some(q) = s.quality {
+        r = r.quality(q);
+    }
+    if let Some(t) = s.score_threshold {
+        r = r.score_threshold(t);
+    }
+    Ok(r)
+}
+
+/// The engine request for `target` (its legs; their fusion or re-scoring), without window,
+/// filter or quality; each leg's depth clamped to `depth_cap`.
+fn target_request(
+    target: Target,
+    found: &mut impl FnMut(&ExtId, &str) -> Result<Vec<f32>>,
+    depth_cap: usize,
+) -> Result<SearchRequest> {
+    let (legs, fusion, rescore) = target.into_legs();
+    let mut engine_legs = Vec::with_capacity(legs.len());
+    for mut spec in legs {
+        spec.limit = spec.limit.map(|l| l.clamp(1, depth_cap));
+        engine_legs.push(engine_leg(spec, found, depth_cap)?);
+    }
     let mut r = SearchRequest::new(&[]);
     if engine_legs.len() == 1 && engine_legs[0].limit.is_none() {
         // One leg: the request's own dense vector (or its one extra leg).
@@ -482,19 +539,8 @@ pub(crate) fn engine_request(c: &VectorCollection, s: Search) -> Result<SearchRe
     if let Some(f) = fusion {
         r.fusion = f;
     }
-    let mut r = r
-        .limit(limit)
-        .offset(offset)
-        .with_payload(true)
-        .with_vector(WithVector::any(s.vector.as_ref()));
-    if let Some(f) = s.filter {
-        r = r.filter(f);
-    }
-    if let Some(q) = s.quality {
-        r = r.quality(q);
-    }
-    if let Some(t) = s.score_threshold {
-        r = r.score_threshold(t);
+    if rescore {
+        r = r.rescoring();
     }
     Ok(r)
 }

@@ -1,5 +1,6 @@
 //! The Query API: `prefetch` + `fusion` become one engine request with one leg per
-//! prefetch; what one request cannot express is refused with 400, never approximated.
+//! prefetch, a nearest query over prefetches re-scores them, nested prefetches are nested
+//! requests; what one request cannot express is refused with 400, never approximated.
 
 use nearstore_server::ServerConfig;
 use reqwest::StatusCode;
@@ -206,32 +207,148 @@ async fn prefetches_with_different_filters_fuse_each_filtered_top_list() {
     assert!(got.windows(2).all(|w| w[0].1 >= w[1].1), "{b}");
 }
 
+/// Point `i`'s dot product with `q` on the arc.
+fn arc_score(i: u64, q: [f64; 2]) -> f64 {
+    let a = i as f64 * std::f64::consts::FRAC_PI_2 / 7.0;
+    q[0] * a.cos() + q[1] * a.sin()
+}
+
+async fn query(s: &TestServer, body: Value) -> Vec<(u64, f64)> {
+    let (st, b) = s.post("/collections/arc/points/query", body).await;
+    hits(&ok(st, &b))
+}
+
+fn assert_ranked_by(got: &[(u64, f64)], ids: &[u64], q: [f64; 2]) {
+    let got_ids: Vec<u64> = got.iter().map(|(id, _)| *id).collect();
+    assert_eq!(got_ids, ids, "{got:?}");
+    for (id, score) in got {
+        assert!((score - arc_score(*id, q)).abs() < 1e-5, "{id}: {score}");
+    }
+}
+
+#[tokio::test]
+async fn a_nearest_query_rescores_the_prefetched_points() {
+    let s = start(ServerConfig::default()).await;
+    arc(&s).await;
+    // The prefetch finds 0, 1, 2 (nearest [1, 0]); [0, 1] ranks only those, by its own score.
+    let got = query(
+        &s,
+        json!({"prefetch": {"query": [1.0, 0.0], "limit": 3}, "query": [0.0, 1.0], "limit": 10}),
+    )
+    .await;
+    assert_ranked_by(&got, &[2, 1, 0], [0.0, 1.0]);
+    // The outer filter applies inside the prefetch too: 0 and 2 are even, so the prefetch
+    // finds 1, 3, 5 and the re-scoring ranks them.
+    let odd = json!({"must": [{"key": "even", "match": {"value": false}}]});
+    let got = query(
+        &s,
+        json!({"prefetch": {"query": [1.0, 0.0], "limit": 3}, "query": [0.0, 1.0], "filter": odd}),
+    )
+    .await;
+    assert_ranked_by(&got, &[5, 3, 1], [0.0, 1.0]);
+}
+
+#[tokio::test]
+async fn nested_prefetches_fuse_then_rescore() {
+    let s = start(ServerConfig::default()).await;
+    arc(&s).await;
+    // Inner: RRF of {0, 1} and {7, 6}, its top 4 (all four); outer: [0.6, 0.8] ranks them.
+    let q = [0.6, 0.8];
+    let got = query(
+        &s,
+        json!({
+            "prefetch": {
+                "prefetch": [
+                    {"query": [1.0, 0.0], "limit": 2},
+                    {"query": [0.0, 1.0], "limit": 2},
+                ],
+                "query": {"fusion": "rrf"},
+                "limit": 4,
+            },
+            "query": q,
+            "limit": 10,
+        }),
+    )
+    .await;
+    assert_ranked_by(&got, &[6, 7, 1, 0], q);
+    // The inner fusion cut to 2: ranks 1 of each leg (0 and 7) tie, both kept.
+    let got = query(
+        &s,
+        json!({
+            "prefetch": {
+                "prefetch": [
+                    {"query": [1.0, 0.0], "limit": 2},
+                    {"query": [0.0, 1.0], "limit": 2},
+                ],
+                "query": {"fusion": "rrf"},
+                "limit": 2,
+            },
+            "query": q,
+        }),
+    )
+    .await;
+    assert_ranked_by(&got, &[7, 0], q);
+}
+
+#[tokio::test]
+async fn a_prefetch_keeps_its_own_threshold_params_and_recommend_examples() {
+    let s = start(ServerConfig::default()).await;
+    arc(&s).await;
+    // Leg 1: score >= 0.9 against [1, 0] keeps 0, 1, 2 of its 8; leg 2: 7, 6 (its own ef).
+    let got = query(
+        &s,
+        json!({
+            "prefetch": [
+                {"query": [1.0, 0.0], "limit": 8, "score_threshold": 0.9},
+                {"query": [0.0, 1.0], "limit": 2, "params": {"hnsw_ef": 32}},
+            ],
+            "query": {"fusion": "rrf"},
+        }),
+    )
+    .await;
+    let mut ids: Vec<u64> = got.iter().map(|(id, _)| *id).collect();
+    ids.sort_unstable();
+    assert_eq!(ids, vec![0, 1, 2, 6, 7], "{got:?}");
+    for (id, score) in &got {
+        let rank = match id {
+            0 | 7 => 1.0,
+            1 | 6 => 2.0,
+            _ => 3.0,
+        };
+        assert!((score - 1.0 / (60.0 + rank)).abs() < 1e-6, "{id}: {score}");
+    }
+    // A recommend prefetch: near point 0, never point 0 itself (1, 2, 3), re-scored.
+    let got = query(
+        &s,
+        json!({
+            "prefetch": {"query": {"recommend": {"positive": [0]}}, "limit": 3},
+            "query": [0.0, 1.0],
+        }),
+    )
+    .await;
+    assert_ranked_by(&got, &[3, 2, 1], [0.0, 1.0]);
+}
+
 #[tokio::test]
 async fn what_one_request_cannot_express_is_refused() {
     let s = start(ServerConfig::default()).await;
     arc(&s).await;
     let cases = [
         (
-            json!({"prefetch": [{"prefetch": [{"query": [1.0, 0.0]}], "query": {"fusion": "rrf"}}],
+            json!({"prefetch": [{"query": [1.0, 0.0], "lookup_from": {"collection": "x"}}],
                    "query": {"fusion": "rrf"}}),
-            "nested prefetch",
+            "lookup_from",
         ),
         (
-            json!({"prefetch": [{"query": [1.0, 0.0]}], "query": [0.0, 1.0]}),
-            "re-scoring",
-        ),
-        (
-            json!({"prefetch": [{"query": [1.0, 0.0], "score_threshold": 0.5}],
-                   "query": {"fusion": "rrf"}}),
-            "prefetch's own score_threshold",
-        ),
-        (
-            json!({"prefetch": [{"query": [1.0, 0.0], "params": {"hnsw_ef": 16}},
-                                {"query": [0.0, 1.0], "params": {"hnsw_ef": 32}}],
-                   "query": {"fusion": "rrf"}}),
-            "different search params",
+            json!({"prefetch": [{"limit": 3}], "query": {"fusion": "rrf"}}),
+            "needs a \"query\"",
         ),
         (json!({"query": {"fusion": "rrf"}}), "needs prefetches"),
+        (
+            json!({"prefetch": [{"prefetch": [{"query": [1.0, 0.0]}], "query": {"fusion": "rrf"}}],
+                   "query": {"fusion": "rrf"}, "using": "x"}),
+            "\"using\"",
+        ),
     ];
     for (body, needle) in cases {
         let (st, b) = s.post("/collections/arc/points/query", body.clone()).await;

@@ -599,6 +599,71 @@ def test_named_dense_vectors(client):
     client.delete_collection(name)
 
 
+def test_multi_stage_query_rescores_prefetched_points(client):
+    """Qdrant's multi-stage query: a small vector finds candidates, a large one re-scores
+    them; and a nested prefetch (hybrid fused inside, re-scored outside)."""
+    name = "py_multi_stage"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(
+        name,
+        vectors_config={
+            "small": models.VectorParams(size=2, distance=models.Distance.DOT),
+            "large": models.VectorParams(size=DIM, distance=models.Distance.DOT),
+        },
+    )
+    small = {i: [((i * 5) % 7) / 7.0 + 0.05, ((i * 3) % 5) / 5.0 + 0.05] for i in range(40)}
+    client.upsert(
+        name,
+        points=[models.PointStruct(id=i, vector={"small": small[i], "large": vec(i)}) for i in range(40)],
+        wait=True,
+    )
+    small_q, large_q = [1.0, 0.2], vec(5)
+    found = client.query_points(name, query=small_q, using="small", limit=10).points
+    assert len(found) == 10
+
+    def large_score(i):
+        return sum(a * b for a, b in zip(vec(i), large_q))
+
+    expected = sorted((p.id for p in found), key=lambda i: (-large_score(i), i))[:5]
+    res = client.query_points(
+        name,
+        prefetch=models.Prefetch(query=small_q, using="small", limit=10),
+        query=large_q,
+        using="large",
+        limit=5,
+    ).points
+    assert [p.id for p in res] == expected
+    for p in res:
+        assert abs(p.score - large_score(p.id)) < 1e-4
+    # Nested: the two vectors fused by RRF inside (top 6), re-scored by the large vector.
+    inner = client.query_points(
+        name,
+        prefetch=[
+            models.Prefetch(query=small_q, using="small", limit=5),
+            models.Prefetch(query=large_q, using="large", limit=5),
+        ],
+        query=models.FusionQuery(fusion=models.Fusion.RRF),
+        limit=6,
+    ).points
+    res = client.query_points(
+        name,
+        prefetch=models.Prefetch(
+            prefetch=[
+                models.Prefetch(query=small_q, using="small", limit=5),
+                models.Prefetch(query=large_q, using="large", limit=5),
+            ],
+            query=models.FusionQuery(fusion=models.Fusion.RRF),
+            limit=6,
+        ),
+        query=large_q,
+        using="large",
+        limit=6,
+    ).points
+    assert [p.id for p in res] == sorted((p.id for p in inner), key=lambda i: (-large_score(i), i))
+    client.delete_collection(name)
+
+
 def test_recommend_ordered_scroll_and_groups(client):
     name = "py_line"
     if client.collection_exists(name):

@@ -11,6 +11,8 @@
 //! never returns a point that fails its filter, whichever leg found it, and never filters
 //! after fusing.
 
+use std::borrow::Cow;
+
 use rayon::prelude::*;
 use roaring::RoaringTreemap;
 
@@ -19,7 +21,7 @@ use crate::error::{Error, Result};
 use crate::plan::BitmapAllowList;
 use crate::point::SearchResult;
 use crate::request::fusion::{FusedHit, LegList, fuse};
-use crate::request::legs::{LegRef, LegSpec, leg_depth};
+use crate::request::legs::{LegRef, LegSpec, MAX_NESTING, leg_depth};
 use crate::request::window::ResultWindow;
 use crate::request::{Deadline, FusionStrategy, Leg, SearchRequest, check_deadline};
 use nearstore_filter::Filter;
@@ -31,6 +33,17 @@ use nearstore_text::SearchStats;
 pub(crate) struct Ranked {
     pub hits: Vec<FusedHit>,
     pub text_stats: Option<SearchStats>,
+}
+
+/// A single leg's hits as the request's ranked hits (no per-leg scores).
+fn unfused(hits: Vec<SearchHit>) -> Vec<FusedHit> {
+    hits.into_iter()
+        .map(|h| FusedHit {
+            id: h.id,
+            score: h.score,
+            legs: Vec::new(),
+        })
+        .collect()
 }
 
 /// One leg's hits (best first); its direction is what `check_leg` returned.
@@ -76,96 +89,187 @@ impl Collection {
                 self.check_best_score_leg(using, positive, negative)?;
                 Ok(true)
             }
+            LegRef::Nested(sub) => self.check_nested(sub, None, 0),
         }
+    }
+
+    /// Checks `request` before any work: its legs (nested requests included, at most
+    /// [`MAX_NESTING`] deep), its fusion or re-scoring, its window. Returns each leg's score
+    /// direction when it has several legs (none for one leg: a plain search allocates no
+    /// list) and the direction of its result.
+    fn check_request(
+        &self,
+        request: &SearchRequest,
+        legs: &[LegSpec<'_>],
+        nesting: usize,
+    ) -> Result<(Vec<bool>, bool)> {
+        if legs.is_empty() {
+            // No vector and no text: the empty vector is the wrong dimension.
+            self.check_default_space()?;
+            self.check_vector(0, &request.vector)?;
+        }
+        let several = legs.len() > 1;
+        let mut directions = Vec::new();
+        let mut first_direction = None;
+        for (leg, own_limit, _) in legs {
+            let d = match leg {
+                LegRef::Nested(sub) => self.check_nested(sub, *own_limit, nesting)?,
+                leg => self.check_leg(*leg)?,
+            };
+            first_direction.get_or_insert(d);
+            if several {
+                directions.push(d);
+            }
+        }
+        if request.rescore {
+            // The result is the first leg's ranking of the other legs' candidates.
+            let Some(&ranking) = directions.first().filter(|_| several) else {
+                return Err(Error::InvalidArgument(
+                    "a re-scoring request needs a leg that ranks and at least one leg that finds the candidates".into(),
+                ));
+            };
+            if request.fusion != FusionStrategy::default() {
+                return Err(Error::InvalidArgument(
+                    "a re-scoring request ranks by its first leg: it takes no fusion".into(),
+                ));
+            }
+            return Ok((directions, ranking));
+        }
+        if several {
+            request.fusion.validate(legs.len())?;
+        }
+        Ok((directions, several || first_direction.unwrap_or(true)))
+    }
+
+    /// Checks a nested request (a leg whose list is that request's result); returns the
+    /// direction of its result.
+    fn check_nested(
+        &self,
+        sub: &SearchRequest,
+        own_limit: Option<usize>,
+        nesting: usize,
+    ) -> Result<bool> {
+        if nesting >= MAX_NESTING {
+            return Err(Error::InvalidArgument(format!(
+                "nested requests more than {MAX_NESTING} deep"
+            )));
+        }
+        if own_limit.is_some() {
+            return Err(Error::InvalidArgument(
+                "a nested leg takes no leg limit: its depth is its request's limit".into(),
+            ));
+        }
+        if sub.group_by.is_some() {
+            return Err(Error::InvalidArgument(
+                "a nested request cannot group its hits".into(),
+            ));
+        }
+        if sub.deadline.is_some() {
+            return Err(Error::InvalidArgument(
+                "a nested request runs under its parent's deadline: it takes none of its own"
+                    .into(),
+            ));
+        }
+        let legs = sub.leg_refs();
+        let (_, higher_is_better) = self.check_request(sub, &legs, nesting + 1)?;
+        ResultWindow::of(sub, higher_is_better).checked_depth()?;
+        Ok(higher_is_better)
     }
 
     /// The hits of `request` through its window (see the module docs).
     pub(crate) fn ranked(&self, request: &SearchRequest) -> Result<Ranked> {
         self.check_open()?;
         let legs = request.leg_refs();
-        if legs.is_empty() {
-            // No vector and no text: the empty vector is the wrong dimension.
-            self.check_default_space()?;
-            self.check_vector(0, &request.vector)?;
-        }
-        let fused = legs.len() > 1;
-        // Each leg's score direction (kept for a fusion only: one leg needs no list).
-        let mut directions = Vec::new();
-        let mut first_direction = None;
-        for (leg, _, _) in &legs {
-            let d = self.check_leg(*leg)?;
-            first_direction.get_or_insert(d);
-            if fused {
-                directions.push(d);
-            }
-        }
-        if fused {
-            request.fusion.validate(legs.len())?;
-        }
-        let higher_is_better = fused || first_direction.unwrap_or(true);
+        let (directions, higher_is_better) = self.check_request(request, &legs, 0)?;
+        self.ranked_checked(
+            request,
+            &legs,
+            (&directions, higher_is_better),
+            None,
+            request.deadline.as_ref(),
+        )
+    }
+
+    /// The hits of a checked `request` through its window, among the `parent` ids when
+    /// given (a nested request searches inside its parent's id set, under its deadline).
+    fn ranked_checked(
+        &self,
+        request: &SearchRequest,
+        legs: &[LegSpec<'_>],
+        (directions, higher_is_better): (&[bool], bool),
+        parent: Option<&RoaringTreemap>,
+        deadline: Option<&Deadline>,
+    ) -> Result<Ranked> {
         let window = ResultWindow::of(request, higher_is_better);
         let depth = window.checked_depth()?;
         if request.limit == 0 {
             return Ok(Ranked::default());
         }
-        let deadline = request.deadline.as_ref();
         check_deadline(deadline, "search")?;
-        let allowed = match &request.filter {
-            Some(f) => Some(self.resolve_filter(f, deadline)?),
-            None => None,
+        let allowed: Option<Cow<'_, RoaringTreemap>> = match (&request.filter, parent) {
+            (Some(f), parent) => {
+                let mut set = self.resolve_filter(f, deadline)?;
+                if let Some(p) = parent {
+                    set &= p;
+                }
+                Some(Cow::Owned(set))
+            }
+            (None, Some(p)) => Some(Cow::Borrowed(p)),
+            (None, None) => None,
         };
-        if !fused {
-            // One leg (or none): run it directly, without the per-leg lists a fusion needs
-            // (this is every plain search's path, so its allocations count).
-            let own_set = match legs.first() {
-                Some(&(_, _, Some(f))) => Some(self.leg_set(f, allowed.as_ref(), deadline)?),
-                _ => None,
+        let allowed = allowed.as_deref();
+        let Some(&(first, _, first_filter)) = legs.first() else {
+            return Ok(Ranked::default());
+        };
+        if legs.len() == 1 {
+            // One leg: run it directly, without the per-leg lists a fusion needs (this is
+            // every plain search's path, so its allocations count).
+            let own_set = match first_filter {
+                Some(f) => Some(self.leg_set(f, allowed, deadline)?),
+                None => None,
             };
             check_deadline(deadline, "search")?;
-            let Some(&(leg, _, _)) = legs.first() else {
-                return Ok(Ranked::default());
-            };
-            let l = self.run_leg(leg, depth, own_set.as_ref().or(allowed.as_ref()), request)?;
-            let hits = l
-                .hits
-                .into_iter()
-                .map(|h| FusedHit {
-                    id: h.id,
-                    score: h.score,
-                    legs: Vec::new(),
-                })
-                .collect();
+            let l = self.run_leg(
+                first,
+                depth,
+                own_set.as_ref().or(allowed),
+                request.quality,
+                deadline,
+            )?;
             return Ok(Ranked {
-                hits: window.apply(hits),
+                hits: window.apply(unfused(l.hits)),
                 text_stats: l.text_stats,
             });
         }
-        // A leg's own filter narrows the request's id set for that leg alone.
-        let mut own_sets: Vec<Option<RoaringTreemap>> = Vec::with_capacity(legs.len());
-        for (_, _, own) in &legs {
-            own_sets.push(match own {
-                Some(f) => Some(self.leg_set(f, allowed.as_ref(), deadline)?),
-                None => None,
+        // With re-scoring, the legs after the first find the candidates.
+        let searching = if request.rescore { &legs[1..] } else { legs };
+        let lists = self.run_legs(searching, depth, allowed, request, deadline)?;
+        let text_stats = lists.iter().find_map(|l| l.text_stats);
+        if request.rescore {
+            let mut candidates: RoaringTreemap = lists
+                .iter()
+                .flat_map(|l| l.hits.iter().map(|h| h.id))
+                .collect();
+            if let Some(f) = first_filter {
+                candidates &= self.leg_set(f, allowed, deadline)?;
+            }
+            check_deadline(deadline, "search")?;
+            // Exact: the candidates are few, and a re-score must score each of them.
+            let l = self.run_leg(
+                first,
+                depth,
+                Some(&candidates),
+                SearchQuality::Perfect,
+                deadline,
+            )?;
+            return Ok(Ranked {
+                hits: window.apply(unfused(l.hits)),
+                text_stats: text_stats.or(l.text_stats),
             });
         }
-        check_deadline(deadline, "search")?;
-        let run = |((leg, own, _), set): (&LegSpec<'_>, &Option<RoaringTreemap>)| {
-            self.run_leg(
-                *leg,
-                leg_depth(depth, *own),
-                set.as_ref().or(allowed.as_ref()),
-                request,
-            )
-        };
-        let lists: Vec<LegHits> = legs
-            .par_iter()
-            .zip(own_sets.par_iter())
-            .map(run)
-            .collect::<Result<_>>()?;
-        let text_stats = lists.iter().find_map(|l| l.text_stats);
         let lists: Vec<LegList> = lists
             .into_iter()
-            .zip(&directions)
+            .zip(directions)
             .map(|(l, &higher_is_better)| LegList {
                 hits: l.hits.into_iter().map(|h| (h.id, h.score)).collect(),
                 higher_is_better,
@@ -176,6 +280,39 @@ impl Collection {
             hits: window.apply(hits),
             text_stats,
         })
+    }
+
+    /// Several legs' hits, in parallel, each `leg_depth` deep among `allowed` ids narrowed
+    /// by its own filter (the other legs do not see it).
+    fn run_legs(
+        &self,
+        legs: &[LegSpec<'_>],
+        depth: usize,
+        allowed: Option<&RoaringTreemap>,
+        request: &SearchRequest,
+        deadline: Option<&Deadline>,
+    ) -> Result<Vec<LegHits>> {
+        let mut own_sets: Vec<Option<RoaringTreemap>> = Vec::with_capacity(legs.len());
+        for (_, _, own) in legs {
+            own_sets.push(match own {
+                Some(f) => Some(self.leg_set(f, allowed, deadline)?),
+                None => None,
+            });
+        }
+        check_deadline(deadline, "search")?;
+        let run = |((leg, own, _), set): (&LegSpec<'_>, &Option<RoaringTreemap>)| {
+            self.run_leg(
+                *leg,
+                leg_depth(depth, *own),
+                set.as_ref().or(allowed),
+                request.quality,
+                deadline,
+            )
+        };
+        legs.par_iter()
+            .zip(own_sets.par_iter())
+            .map(run)
+            .collect::<Result<_>>()
     }
 
     /// The ids a leg's own filter `f` matches among the request's `allowed` ids.
@@ -198,10 +335,33 @@ impl Collection {
         leg: LegRef<'_>,
         depth: usize,
         allowed: Option<&RoaringTreemap>,
-        request: &SearchRequest,
+        quality: SearchQuality,
+        deadline: Option<&Deadline>,
     ) -> Result<LegHits> {
-        let deadline = request.deadline.as_ref();
         match leg {
+            LegRef::Nested(sub) => {
+                // Checked with the request (`check_nested`); its list is its own window.
+                let legs = sub.leg_refs();
+                let (directions, higher_is_better) = self.check_request(sub, &legs, 0)?;
+                let ranked = self.ranked_checked(
+                    sub,
+                    &legs,
+                    (&directions, higher_is_better),
+                    allowed,
+                    deadline,
+                )?;
+                Ok(LegHits {
+                    hits: ranked
+                        .hits
+                        .into_iter()
+                        .map(|h| SearchHit {
+                            id: h.id,
+                            score: h.score,
+                        })
+                        .collect(),
+                    text_stats: ranked.text_stats,
+                })
+            }
             LegRef::Dense { using, vector } => {
                 let allow = allowed.map(BitmapAllowList::new);
                 let (index, ef) = if using.is_empty() {
@@ -213,7 +373,7 @@ impl Collection {
                     let space = self.space(using)?;
                     (&space.index, space.config.hnsw.ef_search)
                 };
-                let quality = match request.quality {
+                let quality = match quality {
                     SearchQuality::Balanced => SearchQuality::Ef(ef),
                     q => q,
                 };

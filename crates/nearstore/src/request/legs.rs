@@ -60,7 +60,17 @@ pub enum LegQuery {
         /// Examples to be far from.
         negative: Vec<Vec<f32>>,
     },
+    /// The result of a nested request on the same collection (Qdrant's nested prefetch):
+    /// its own legs fused or re-scored, its own filter and score threshold, cut to its own
+    /// window; it searches inside the parent's id set, under the parent's deadline. Its
+    /// `with_payload` and `with_vector` do not matter (the parent reads the points), and
+    /// it may not group or carry a deadline. Not serialized.
+    #[serde(skip)]
+    Nested(Box<SearchRequest>),
 }
+
+/// How deep requests may nest (a nested request's legs may hold nested requests).
+pub const MAX_NESTING: usize = 8;
 
 /// One leg of a request: a query and how many candidates it fetches.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -112,6 +122,17 @@ impl Leg {
         self
     }
 
+    /// A leg whose list is the result of `request` (see [`LegQuery::Nested`]): e.g. a
+    /// fusion of two legs, fused again with a third leg, or re-scored by the parent's first
+    /// leg.
+    pub fn nested(request: SearchRequest) -> Self {
+        Leg {
+            query: LegQuery::Nested(Box::new(request)),
+            limit: None,
+            filter: None,
+        }
+    }
+
     /// A best-score recommendation leg on the dense vector named `using`.
     pub fn best_score(using: &str, positive: Vec<Vec<f32>>, negative: Vec<Vec<f32>>) -> Self {
         Leg {
@@ -126,7 +147,7 @@ impl Leg {
     }
 
     /// A short name: `dense`, `dense:<name>`, `text`, `text:<field>`, `sparse`,
-    /// `sparse:<name>`, `best_score`, `best_score:<name>`.
+    /// `sparse:<name>`, `best_score`, `best_score:<name>`, `nested`.
     pub fn name(&self) -> String {
         match &self.query {
             LegQuery::Dense { using, .. } if using.is_empty() => "dense".into(),
@@ -137,6 +158,7 @@ impl Leg {
             LegQuery::Sparse { using, .. } => format!("sparse:{using}"),
             LegQuery::BestScore { using, .. } if using.is_empty() => "best_score".into(),
             LegQuery::BestScore { using, .. } => format!("best_score:{using}"),
+            LegQuery::Nested(_) => "nested".into(),
         }
     }
 }
@@ -161,6 +183,7 @@ pub(crate) enum LegRef<'a> {
         positive: &'a [Vec<f32>],
         negative: &'a [Vec<f32>],
     },
+    Nested(&'a SearchRequest),
 }
 
 impl SearchRequest {
@@ -195,6 +218,7 @@ impl SearchRequest {
                     positive,
                     negative,
                 },
+                LegQuery::Nested(sub) => LegRef::Nested(sub),
             };
             out.push((r, leg.limit, leg.filter.as_ref()));
         }

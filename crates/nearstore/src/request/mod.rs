@@ -20,7 +20,7 @@ pub(crate) use deadline::check as check_deadline;
 pub use deadline::{Clock, Deadline, SteppingClock, SystemClock};
 pub use fusion::{DEFAULT_RRF_K, FusionStrategy, LegScore};
 pub use group::{GROUP_DEPTH_GROWTH, GroupBy, MIN_GROUP_DEPTH, SearchGroup};
-pub use legs::{LEG_DEPTH_FACTOR, Leg, LegQuery, MIN_WINDOW_FOR_LEGS};
+pub use legs::{LEG_DEPTH_FACTOR, Leg, LegQuery, MAX_NESTING, MIN_WINDOW_FOR_LEGS};
 pub use quality::{SEARCH_QUALITY_NAMES, parse_search_quality, search_quality_names};
 pub use scroll::{Direction, MAX_SCROLL_LIMIT, OrderBy, ScrollCursor, ScrollRequest};
 
@@ -93,6 +93,12 @@ pub struct SearchRequest {
     pub score_threshold_inclusive: bool,
     /// When to stop working ([`crate::ErrorKind::Cancelled`] after it; default none).
     pub deadline: Option<Deadline>,
+    /// Re-scoring (default false): the first leg ranks only the points the other legs
+    /// found (Qdrant's query over prefetches): the other legs run first, each under the
+    /// filter and its own; the first leg then scores exactly the union of their hits, and
+    /// its scores, in its metric's direction, are the result. Needs two legs or more and
+    /// takes no fusion.
+    pub rescore: bool,
     /// Group the hits by a payload field (default none): then `limit` counts groups, and
     /// the request runs through [`crate::VectorCollection::query_groups`].
     pub group_by: Option<GroupBy>,
@@ -116,6 +122,7 @@ impl SearchRequest {
             score_threshold: None,
             score_threshold_inclusive: true,
             deadline: None,
+            rescore: false,
             group_by: None,
         }
     }
@@ -200,6 +207,22 @@ impl SearchRequest {
     pub fn score_threshold_exclusive(mut self, score: f32) -> Self {
         self.score_threshold = Some(score);
         self.score_threshold_inclusive = false;
+        self
+    }
+
+    /// Makes the first leg rank the other legs' candidates (see [`SearchRequest::rescore`]):
+    ///
+    /// ```
+    /// # use nearstore::{Leg, SearchRequest};
+    /// // Find 100 candidates on a small vector, rank them by the large one.
+    /// let request = SearchRequest::new(&[0.1; 8])
+    ///     .using("large")
+    ///     .leg(Leg::dense("small", &[0.2, 0.3]).limit(100))
+    ///     .rescoring();
+    /// assert!(request.rescore);
+    /// ```
+    pub fn rescoring(mut self) -> Self {
+        self.rescore = true;
         self
     }
 

@@ -17,6 +17,7 @@ mod groups;
 mod hybrid;
 mod kill9;
 mod named;
+mod nested;
 mod payload_ops;
 mod points;
 mod power_loss;
