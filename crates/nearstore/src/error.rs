@@ -56,6 +56,18 @@ pub enum Error {
     /// A collection of that name exists already.
     #[error("collection {0:?} already exists")]
     CollectionExists(String),
+    /// No alias of that name.
+    #[error("alias {0:?} does not exist")]
+    AliasNotFound(String),
+    /// A collection or alias name already taken by the other kind of name (an alias never
+    /// shadows a collection, nor a collection an alias).
+    #[error("name {name:?} is already used by {by}")]
+    NameInUse {
+        /// The offered name.
+        name: String,
+        /// What holds it: `"a collection"` or `"an alias"`.
+        by: &'static str,
+    },
     /// A collection name that is not allowed.
     #[error("invalid collection name {name:?}: {reason}")]
     InvalidName {
@@ -206,8 +218,10 @@ impl Error {
                 nearstore_filter::Error::Corruption(_) => ErrorKind::Corruption,
                 _ => ErrorKind::InvalidArgument,
             },
-            Error::CollectionNotFound(_) | Error::Dropped(_) => ErrorKind::NotFound,
-            Error::CollectionExists(_) => ErrorKind::AlreadyExists,
+            Error::CollectionNotFound(_) | Error::Dropped(_) | Error::AliasNotFound(_) => {
+                ErrorKind::NotFound
+            }
+            Error::CollectionExists(_) | Error::NameInUse { .. } => ErrorKind::AlreadyExists,
             Error::Corruption { .. } => ErrorKind::Corruption,
             Error::Poisoned { .. } => ErrorKind::Conflict,
             Error::Storage(e) => storage_kind(e),

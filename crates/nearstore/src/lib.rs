@@ -42,7 +42,7 @@ pub use config::{
     CollectionConfig, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION, MAX_VECTOR_NAME_BYTES, StorageMode,
     VectorSpaceConfig,
 };
-pub use database::{Database, MAX_NAME_LEN, validate_collection_name};
+pub use database::{AliasChange, Database, MAX_NAME_LEN, validate_collection_name};
 pub use error::{Error, ErrorKind, Result};
 pub use nearstore_distance::{DistanceMetric, distance};
 pub use nearstore_filter::{FieldIndexKind, Filter};
@@ -55,10 +55,11 @@ pub use nearstore_text::{
 pub use point::{Point, ScrollPage, SearchResult};
 pub use query::{QueryResult, QueryRow};
 pub use request::{
-    Clock, DEFAULT_RRF_K, Deadline, Direction, FusionStrategy, LEG_DEPTH_FACTOR, Leg, LegQuery,
-    LegScore, MAX_SCROLL_LIMIT, MAX_SEARCH_RESULTS, MIN_WINDOW_FOR_LEGS, OrderBy, ReadOptions,
-    SEARCH_QUALITY_NAMES, ScrollCursor, ScrollRequest, SearchRequest, SteppingClock, SystemClock,
-    TextLeg, WriteOptions, parse_search_quality, search_quality_names,
+    Clock, DEFAULT_RRF_K, Deadline, Direction, FusionStrategy, GROUP_DEPTH_GROWTH, GroupBy,
+    LEG_DEPTH_FACTOR, Leg, LegQuery, LegScore, MAX_SCROLL_LIMIT, MAX_SEARCH_RESULTS,
+    MIN_GROUP_DEPTH, MIN_WINDOW_FOR_LEGS, OrderBy, ReadOptions, SEARCH_QUALITY_NAMES, ScrollCursor,
+    ScrollRequest, SearchGroup, SearchRequest, SteppingClock, SystemClock, TextLeg, WriteOptions,
+    parse_search_quality, search_quality_names,
 };
 
 /// The vector indexes (exact and HNSW), for callers that use an index directly.

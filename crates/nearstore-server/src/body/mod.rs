@@ -47,6 +47,12 @@ use crate::state::AppState;
 #[derive(Debug)]
 pub(crate) struct Typed<T>(pub T);
 
+/// A body read as two typed views of the same JSON object (each ignoring the other's keys):
+/// e.g. a Qdrant search body and the grouping keys `groups` adds to it. Read like
+/// [`Typed`], the bytes once, parsed once per view.
+#[derive(Debug)]
+pub(crate) struct TypedPair<A, B>(pub A, pub B);
+
 /// Like [`Typed`], but an empty body (with any or no content type) is `T::default()`.
 #[derive(Debug)]
 pub(crate) struct OptionalTyped<T>(pub T);
@@ -179,6 +185,19 @@ impl<T: DeserializeOwned> FromRequest<AppState> for Typed<T> {
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self> {
         Ok(Typed(required(req, state).await?))
+    }
+}
+
+impl<A: DeserializeOwned, B: DeserializeOwned> FromRequest<AppState> for TypedPair<A, B> {
+    type Rejection = Error;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self> {
+        expect_json(&req)?;
+        let bytes = read_body(req, state).await?;
+        Ok(TypedPair(
+            parse_within(&bytes, state)?,
+            parse_within(&bytes, state)?,
+        ))
     }
 }
 

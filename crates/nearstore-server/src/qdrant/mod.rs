@@ -11,14 +11,17 @@
 //! 400 "not supported". Ids: see
 //! [`ids`]; filters: see [`filter`]. Recommend (the route and the Query API's
 //! `{"recommend": ..}`): the average_vector strategy only ([`recommend`]). Every search (search, query with prefetch and fusion, recommend) is one
-//! engine request ([`query_plan`]). Routes outside the subset that clients commonly call
-//! (discover, groups, snapshots, aliases, facets, cluster) answer 400 "... is
+//! engine request ([`query_plan`]). Collection aliases are the engine's
+//! ([`aliases`]); groups are the engine's grouped search ([`groups`]). Routes outside the subset that clients commonly call
+//! (discover, recommend groups, snapshots, facets, cluster) answer 400 "... is
 //! not supported by NearStore".
 
+pub(crate) mod aliases;
 pub(crate) mod answer;
 pub(crate) mod collection_model;
 pub(crate) mod collections;
 pub(crate) mod filter;
+pub(crate) mod groups;
 pub(crate) mod ids;
 pub(crate) mod model;
 pub(crate) mod payload;
@@ -326,22 +329,58 @@ pub(crate) fn routes() -> Vec<Route> {
         )
         .takes::<model::RecommendBatch>()
         .answers_qdrant::<answer::ScoredPointsBatch>(),
+        route(
+            Post,
+            "/collections/aliases",
+            Write,
+            Q,
+            "Create, delete and rename aliases (applied in order, all or nothing)",
+            aliases::update,
+        )
+        .takes::<aliases::ChangeAliases>()
+        .answers_qdrant::<answer::Flag>(),
+        route(
+            Post,
+            "/collections/{name}/points/search/groups",
+            Read,
+            Q,
+            "Vector search grouped by a payload key (limit counts groups)",
+            groups::search_groups,
+        )
+        .takes::<groups::SearchGroups>()
+        .answers_qdrant::<groups::GroupsResult>(),
+        route(
+            Post,
+            "/collections/{name}/points/query/groups",
+            Read,
+            Q,
+            "Universal query grouped by a payload key (limit counts groups)",
+            groups::query_groups,
+        )
+        .takes::<groups::QueryGroups>()
+        .answers_qdrant::<groups::GroupsResult>(),
+        route(Get, "/aliases", Read, Q, "Every alias", aliases::list)
+            .answers_qdrant::<aliases::Aliases>(),
+        route(
+            Get,
+            "/collections/{name}/aliases",
+            Read,
+            Q,
+            "The aliases of a collection",
+            aliases::of_collection,
+        )
+        .answers_qdrant::<aliases::Aliases>(),
     ];
-    let unsupported: [(crate::routes::Verb, &'static str); 15] = [
+    let unsupported: [(crate::routes::Verb, &'static str); 10] = [
         (Post, "/collections/{name}/points/recommend/groups"),
         (Post, "/collections/{name}/points/discover"),
         (Post, "/collections/{name}/points/discover/batch"),
-        (Post, "/collections/{name}/points/search/groups"),
-        (Post, "/collections/{name}/points/query/groups"),
         (Post, "/collections/{name}/points/search/matrix/pairs"),
         (Post, "/collections/{name}/points/search/matrix/offsets"),
         (Post, "/collections/{name}/points/facet"),
         (Get, "/collections/{name}/snapshots"),
         (Post, "/collections/{name}/snapshots"),
         (Get, "/snapshots"),
-        (Post, "/collections/aliases"),
-        (Get, "/aliases"),
-        (Get, "/collections/{name}/aliases"),
         (Get, "/cluster"),
     ];
     for (verb, path) in unsupported {

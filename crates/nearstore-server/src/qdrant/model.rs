@@ -230,9 +230,10 @@ pub(crate) enum RecommendStrategy {
     /// `avg(positive)` without negatives).
     #[default]
     AverageVector,
-    /// Not supported: scoring against every example needs the engine.
+    /// Every candidate scored by its best similarity to the examples (the engine's
+    /// best-score leg).
     BestScore,
-    /// Not supported: as `best_score`.
+    /// Not supported (400 naming it).
     SumScores,
 }
 

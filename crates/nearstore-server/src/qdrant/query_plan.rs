@@ -58,6 +58,11 @@ pub(crate) enum LegInput {
         positive: Vec<LegInput>,
         negative: Vec<LegInput>,
     },
+    /// Recommend's best_score: the engine's best-score leg over the examples.
+    BestScore {
+        positive: Vec<LegInput>,
+        negative: Vec<LegInput>,
+    },
 }
 
 impl LegInput {
@@ -65,7 +70,8 @@ impl LegInput {
     fn point_ids(&self, out: &mut Vec<u64>) {
         match self {
             LegInput::Point(id) => out.push(id.internal()),
-            LegInput::Average { positive, negative } => {
+            LegInput::Average { positive, negative }
+            | LegInput::BestScore { positive, negative } => {
                 for i in positive.iter().chain(negative) {
                     i.point_ids(out);
                 }
@@ -76,28 +82,25 @@ impl LegInput {
 }
 
 /// A recommend query as one leg input, with the filter excluding its examples given by id
-/// (Qdrant never recommends an example). Only the average_vector strategy is one nearest
-/// search; `best_score` and `sum_scores` score every candidate against every example,
-/// which the engine's request cannot express (400 naming the strategy).
+/// (Qdrant never recommends an example). average_vector is one nearest search; best_score
+/// is the engine's best-score leg (every candidate scored against every example);
+/// `sum_scores` is refused (400 naming it).
 pub(crate) fn recommend_input(
     positive: Vec<VectorInput>,
     negative: Vec<VectorInput>,
     strategy: RecommendStrategy,
 ) -> Result<(LegInput, Option<Filter>)> {
-    match strategy {
-        RecommendStrategy::AverageVector => {}
-        RecommendStrategy::BestScore => {
-            return Err(Error::not_supported(
-                "the recommend strategy best_score (only average_vector)",
-            ));
-        }
-        RecommendStrategy::SumScores => {
-            return Err(Error::not_supported(
-                "the recommend strategy sum_scores (only average_vector)",
-            ));
-        }
+    if strategy == RecommendStrategy::SumScores {
+        return Err(Error::not_supported(
+            "the recommend strategy sum_scores (only average_vector and best_score)",
+        ));
     }
-    if positive.is_empty() {
+    if strategy == RecommendStrategy::BestScore && positive.is_empty() && negative.is_empty() {
+        return Err(Error::bad_request(
+            "recommend with the best_score strategy needs at least one example",
+        ));
+    }
+    if strategy == RecommendStrategy::AverageVector && positive.is_empty() {
         return Err(Error::bad_request(
             "recommend with the average_vector strategy needs at least one positive example",
         ));
@@ -108,9 +111,11 @@ pub(crate) fn recommend_input(
         )),
         v => input(v),
     };
-    let input = LegInput::Average {
-        positive: positive.into_iter().map(example).collect::<Result<_>>()?,
-        negative: negative.into_iter().map(example).collect::<Result<_>>()?,
+    let positive = positive.into_iter().map(example).collect::<Result<_>>()?;
+    let negative = negative.into_iter().map(example).collect::<Result<_>>()?;
+    let input = match strategy {
+        RecommendStrategy::BestScore => LegInput::BestScore { positive, negative },
+        _ => LegInput::Average { positive, negative },
     };
     let mut ids = Vec::new();
     input.point_ids(&mut ids);
@@ -362,6 +367,15 @@ fn engine_leg(
             let v = SparseVector::new(s.indices, s.values).map_err(nearstore::Error::from)?;
             Leg::sparse(&spec.using, &v)
         }
+        LegInput::BestScore { positive, negative } => {
+            let mut all = |list: Vec<LegInput>| -> Result<Vec<Vec<f32>>> {
+                list.into_iter()
+                    .map(|i| dense_vector(i, &spec.using, found))
+                    .collect()
+            };
+            let (positive, negative) = (all(positive)?, all(negative)?);
+            Leg::best_score(&spec.using, positive, negative)
+        }
         dense => Leg::dense(&spec.using, &dense_vector(dense, &spec.using, found)?),
     };
     let leg = match spec.limit {
@@ -394,6 +408,9 @@ fn dense_vector(
         }
         LegInput::Sparse(_) => Err(Error::bad_request(
             "a sparse vector where a dense one is needed",
+        )),
+        LegInput::BestScore { .. } => Err(Error::not_supported(
+            "a best_score recommendation where one vector is needed",
         )),
     }
 }

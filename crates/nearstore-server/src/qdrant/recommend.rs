@@ -1,11 +1,11 @@
 //! Qdrant `points/recommend` and `points/recommend/batch` (and the Query API's
-//! `{"recommend": ..}`), average_vector strategy: the examples given by id are read from
+//! `{"recommend": ..}`). best_score is the engine's best-score leg over the examples
+//! (`nearstore::Leg::best_score`). average_vector: the examples given by id are read from
 //! the engine (with the request's other point ids, in [`crate::qdrant::query_plan`]), the
 //! query vector is `avg(positive) + (avg(positive) - avg(negative))` (`avg(positive)`
 //! without negatives), and one engine search runs for it with the examples' ids excluded
 //! by a `must_not has_id` filter. Ranking, windowing and the filter stay in the engine;
-//! the other strategies (`best_score`, `sum_scores`) score against every example and
-//! answer 400 "not supported".
+//! `sum_scores` answers 400 "not supported".
 
 use std::time::Instant;
 

@@ -226,7 +226,7 @@ json_schema!(
                             "positive": {"type": ["array", "null"], "items": reference("VectorInput")},
                             "negative": {"type": ["array", "null"], "items": reference("VectorInput")},
                             "strategy": {
-                                "description": "average_vector; best_score and sum_scores answer 400",
+                                "description": "average_vector or best_score; sum_scores answers 400",
                                 "enum": ["average_vector", "best_score", "sum_scores", null],
                             },
                         },

@@ -411,7 +411,7 @@ async fn unsupported_features_say_not_supported() {
         (
             "POST",
             "/collections/qc/points/query",
-            json!({"query": {"recommend": {"positive": [1], "strategy": "best_score"}}}),
+            json!({"query": {"recommend": {"positive": [1], "strategy": "sum_scores"}}}),
         ),
         (
             "POST",
@@ -421,7 +421,7 @@ async fn unsupported_features_say_not_supported() {
         (
             "POST",
             "/collections/qc/points/recommend",
-            json!({"positive": [1], "strategy": "best_score"}),
+            json!({"positive": [1], "strategy": "sum_scores"}),
         ),
         ("GET", "/collections/qc/snapshots", json!(null)),
         (

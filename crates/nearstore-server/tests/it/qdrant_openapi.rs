@@ -205,6 +205,34 @@ async fn live_answers_of_every_qdrant_route_match_the_document() {
             Some(json!({"points": [1]})),
         ),
         (
+            Method::POST,
+            "/collections/q/points/search/groups".into(),
+            "/collections/{name}/points/search/groups",
+            Some(json!({"vector": [1.0, 0.0], "group_by": "n", "group_size": 2, "limit": 2})),
+        ),
+        (
+            Method::POST,
+            "/collections/q/points/query/groups".into(),
+            "/collections/{name}/points/query/groups",
+            Some(json!({"query": [1.0, 0.0], "group_by": "n", "limit": 2, "with_vector": true})),
+        ),
+        (
+            Method::POST,
+            "/collections/aliases".into(),
+            "/collections/aliases",
+            Some(json!({"actions": [
+                {"create_alias": {"collection_name": "q", "alias_name": "qa"}},
+                {"rename_alias": {"old_alias_name": "qa", "new_alias_name": "qb"}},
+            ]})),
+        ),
+        (Method::GET, "/aliases".into(), "/aliases", None),
+        (
+            Method::GET,
+            "/collections/q/aliases".into(),
+            "/collections/{name}/aliases",
+            None,
+        ),
+        (
             Method::DELETE,
             "/collections/q/index/n".into(),
             "/collections/{name}/index/{field}",

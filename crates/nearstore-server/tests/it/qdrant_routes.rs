@@ -167,10 +167,6 @@ async fn query_recommend_is_the_average_vector_search() {
     // What one engine request cannot do is refused by name.
     for (body, needle) in [
         (
-            json!({"query": {"recommend": {"positive": [1], "strategy": "best_score"}}}),
-            "best_score",
-        ),
-        (
             json!({"query": {"recommend": {"positive": [1], "strategy": "sum_scores"}}}),
             "sum_scores",
         ),
@@ -194,39 +190,211 @@ async fn query_recommend_is_the_average_vector_search() {
 }
 
 #[tokio::test]
-async fn groups_and_aliases_are_refused_by_name() {
+async fn groups_count_groups_and_fill_them_best_first() {
     let s = start(ServerConfig::default()).await;
     compass(&s).await;
-    for (method, path, body) in [
-        (
-            Method::POST,
+    // From (0, 0): "line" has 0, 1, 2, ...; "off" only 10 (at distance ~7.07, behind 0..=7).
+    let expected = json!({"groups": [
+        {"id": "line", "hits": [{"id": 0}, {"id": 1}]},
+        {"id": "off", "hits": [{"id": 10}]},
+    ]});
+    let shape = |r: &Value| {
+        json!({"groups": r["groups"].as_array().unwrap().iter().map(|g| json!({
+            "id": g["id"],
+            "hits": g["hits"].as_array().unwrap().iter().map(|h| json!({"id": h["id"]})).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>()})
+    };
+    let (st, b) = s
+        .post(
             "/collections/r/points/search/groups",
-            Some(json!({"vector": [1.0, 0.0], "group_by": "tag", "limit": 2})),
-        ),
-        (
-            Method::POST,
+            json!({"vector": [0.0, 0.0], "group_by": "tag", "group_size": 2, "limit": 2,
+                   "with_payload": true}),
+        )
+        .await;
+    let r = ok(st, &b);
+    assert_eq!(shape(&r), expected, "{r}");
+    assert_eq!(r["groups"][0]["hits"][1]["score"], 1.0);
+    assert_eq!(r["groups"][0]["hits"][0]["payload"], json!({"tag": "line"}));
+    let (st, b) = s
+        .post(
             "/collections/r/points/query/groups",
-            Some(json!({"query": [1.0, 0.0], "group_by": "tag", "limit": 2})),
+            json!({"query": [0.0, 0.0], "group_by": "tag", "group_size": 2, "limit": 2,
+                   "with_payload": false}),
+        )
+        .await;
+    let r = ok(st, &b);
+    assert_eq!(shape(&r), expected, "{r}");
+    // The filter is inside the search: without "line" under x <= 3 only "off" can group.
+    let (st, b) = s
+        .post(
+            "/collections/r/points/query/groups",
+            json!({"query": [0.0, 0.0], "group_by": "tag", "limit": 5,
+                   "filter": {"must_not": [{"key": "tag", "match": {"value": "line"}}]}}),
+        )
+        .await;
+    assert_eq!(
+        shape(&ok(st, &b)),
+        json!({"groups": [{"id": "off", "hits": [{"id": 10}]}]})
+    );
+    // What groups cannot honour is refused by name.
+    for (path, body, status, needle) in [
+        (
+            "/collections/r/points/search/groups",
+            json!({"vector": [1.0, 0.0], "group_by": "tag", "with_lookup": "other"}),
+            StatusCode::BAD_REQUEST,
+            "with_lookup",
         ),
         (
-            Method::POST,
-            "/collections/aliases",
-            Some(
-                json!({"actions": [{"create_alias": {"collection_name": "r", "alias_name": "a"}}]}),
-            ),
+            "/collections/r/points/query/groups",
+            json!({"query": [1.0, 0.0], "group_by": "tag", "offset": 2}),
+            StatusCode::BAD_REQUEST,
+            "offset",
         ),
-        (Method::GET, "/aliases", None),
-        (Method::GET, "/collections/r/aliases", None),
+        (
+            "/collections/r/points/query/groups",
+            json!({"query": [1.0, 0.0], "group_by": "tag", "group_size": 0}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "group_size",
+        ),
+        (
+            "/collections/r/points/search/groups",
+            json!({"vector": [1.0, 0.0]}),
+            StatusCode::BAD_REQUEST,
+            "group_by",
+        ),
     ] {
-        let (st, b) = s.call(method.clone(), path, body).await;
-        assert_eq!(st, StatusCode::BAD_REQUEST, "{method} {path}: {b}");
-        let msg = error_message(&b);
-        let last = path.rsplit('/').next().unwrap_or(path);
-        assert!(msg.contains("not supported") && msg.contains(last), "{msg}");
+        let (st, b) = s.post(path, body.clone()).await;
+        assert_eq!(st, status, "{body}: {b}");
+        assert!(error_message(&b).contains(needle), "{body}: {b}");
     }
-    // Nothing was created under the alias's name.
-    let (st, _) = s.get("/collections/a").await;
+}
+
+#[tokio::test]
+async fn aliases_are_second_names_usable_wherever_a_collection_name_is() {
+    let s = start(ServerConfig::default()).await;
+    compass(&s).await;
+    collection(&s, "r2", "Euclid").await;
+    let change = |actions: Value| s.post("/collections/aliases", json!({"actions": actions}));
+    let (st, b) = change(json!([
+        {"create_alias": {"collection_name": "r", "alias_name": "prod"}},
+        {"create_alias": {"collection_name": "r2", "alias_name": "old"}},
+    ]))
+    .await;
+    assert_eq!(ok(st, &b), json!(true));
+    // The alias searches, scrolls and describes its collection.
+    let (st, b) = s
+        .post(
+            "/collections/prod/points/search",
+            json!({"vector": [3.0, 0.0], "limit": 1}),
+        )
+        .await;
+    assert_eq!(ids(&ok(st, &b)), [3]);
+    let (st, b) = s.get("/collections/prod").await;
+    assert_eq!(ok(st, &b)["points_count"], 11);
+    let (st, b) = s.get("/aliases").await;
+    assert_eq!(
+        ok(st, &b),
+        json!({"aliases": [
+            {"alias_name": "old", "collection_name": "r2"},
+            {"alias_name": "prod", "collection_name": "r"},
+        ]})
+    );
+    let (st, b) = s.get("/collections/r/aliases").await;
+    assert_eq!(
+        ok(st, &b),
+        json!({"aliases": [{"alias_name": "prod", "collection_name": "r"}]})
+    );
+    // Refusals: an alias to a missing collection (404), an alias named like a collection
+    // (409), a missing alias (404); a failing batch applies nothing.
+    for (actions, status, needle) in [
+        (
+            json!([{"create_alias": {"collection_name": "nope", "alias_name": "x"}}]),
+            StatusCode::NOT_FOUND,
+            "nope",
+        ),
+        (
+            json!([{"create_alias": {"collection_name": "r", "alias_name": "r2"}}]),
+            StatusCode::CONFLICT,
+            "r2",
+        ),
+        (
+            json!([
+                {"rename_alias": {"old_alias_name": "prod", "new_alias_name": "live"}},
+                {"delete_alias": {"alias_name": "zz"}},
+            ]),
+            StatusCode::NOT_FOUND,
+            "zz",
+        ),
+        (
+            json!([{"switch_alias": {"alias_name": "zz"}}]),
+            StatusCode::BAD_REQUEST,
+            "switch_alias",
+        ),
+    ] {
+        let (st, b) = change(actions.clone()).await;
+        assert_eq!(st, status, "{actions}: {b}");
+        assert!(error_message(&b).contains(needle), "{actions}: {b}");
+    }
+    let (st, b) = s.get("/aliases").await;
+    assert_eq!(ok(st, &b)["aliases"].as_array().unwrap().len(), 2);
+    // A collection cannot take an alias's name.
+    let (st, _) = s
+        .put(
+            "/collections/prod",
+            json!({"vectors": {"size": 2, "distance": "Dot"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CONFLICT);
+    // Rename, then dropping a collection drops its aliases.
+    let (st, b) = change(json!([
+        {"rename_alias": {"old_alias_name": "prod", "new_alias_name": "live"}}
+    ]))
+    .await;
+    ok(st, &b);
+    let (st, b) = s.get("/collections/live/exists").await;
+    assert_eq!(ok(st, &b)["exists"], true);
+    let (st, b) = s.delete("/collections/r").await;
+    assert_eq!(ok(st, &b), json!(true));
+    let (st, b) = s.get("/aliases").await;
+    assert_eq!(
+        ok(st, &b),
+        json!({"aliases": [{"alias_name": "old", "collection_name": "r2"}]})
+    );
+    let (st, _) = s.get("/collections/r/aliases").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn recommend_best_score_ranks_by_the_best_example_inside_the_filter() {
+    let s = start(ServerConfig::default()).await;
+    compass(&s).await;
+    // Positives at x = 0 and 9, negative at 6 (all excluded from the answer): 1 and 8 are
+    // 1 from a positive (sigmoid(-1) = 0.25, tie to the smaller id), then 2; 10 at (5, 5)
+    // is nearer the negative (-sigmoid(-5.1)) but less so than 3, 4, 5 and 7.
+    let body = json!({"positive": [0, 9], "negative": [6], "strategy": "best_score", "limit": 4});
+    let (st, b) = s.post("/collections/r/points/recommend", body).await;
+    let hits = ok(st, &b);
+    assert_eq!(ids(&hits), [1, 8, 2, 10], "{hits}");
+    assert_eq!(hits[0]["score"], 0.25);
+    let (st, b) = s
+        .post(
+            "/collections/r/points/query",
+            json!({"query": {"recommend": {"positive": [0, 9], "negative": [6],
+                    "strategy": "best_score"}},
+                   "filter": {"must": [{"key": "tag", "match": {"value": "line"}}]},
+                   "limit": 4}),
+        )
+        .await;
+    assert_eq!(ids(&ok(st, &b)["points"]), [1, 8, 2, 3]);
+    // Vectors as examples, negatives only: farthest from (0, 0) first.
+    let (st, b) = s
+        .post(
+            "/collections/r/points/query",
+            json!({"query": {"recommend": {"negative": [[0.0, 0.0]], "strategy": "best_score"}},
+                   "limit": 2}),
+        )
+        .await;
+    assert_eq!(ids(&ok(st, &b)["points"]), [9, 8]);
 }
 
 #[tokio::test]
@@ -234,11 +402,7 @@ async fn recommend_refuses_what_it_cannot_honour() {
     let s = start(ServerConfig::default()).await;
     compass(&s).await;
     let cases = [
-        (
-            json!({"positive": [1], "strategy": "best_score"}),
-            400,
-            "best_score",
-        ),
+        (json!({"strategy": "best_score"}), 400, "best_score"),
         (
             json!({"positive": [1], "strategy": "sum_scores"}),
             400,

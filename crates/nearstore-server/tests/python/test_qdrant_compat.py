@@ -153,7 +153,7 @@ def test_batch_update_patch_and_dotted_payload(client):
     assert got[0].payload == {"meta": {"a": 2}}
 
     # (recommend: qdrant-client 1.20 has no recommend call; its RecommendQuery through
-    # query_points is in test_recommend_ordered_scroll_groups_and_aliases)
+    # query_points is in test_recommend_ordered_scroll_and_groups)
 
     # PATCH: unchanged parameters are accepted, a change the engine cannot make is a 400
     m = client.get_collection(name).config.hnsw_config.m
@@ -599,7 +599,7 @@ def test_named_dense_vectors(client):
     client.delete_collection(name)
 
 
-def test_recommend_ordered_scroll_groups_and_aliases(client):
+def test_recommend_ordered_scroll_and_groups(client):
     name = "py_line"
     if client.collection_exists(name):
         client.delete_collection(name)
@@ -634,12 +634,31 @@ def test_recommend_ordered_scroll_groups_and_aliases(client):
         name, query=models.RecommendQuery(recommend=models.RecommendInput(positive=[[3.0, 0.0], 9])), query_filter=lo, limit=2
     ).points
     assert [h.id for h in hits] == [4, 3]
+    # best_score: each candidate by its best example; positives 0 and 9, negative 6: 1 and 8
+    # are 1 from a positive (sigmoid(-1) = 0.25, tie to the smaller id), then 2
+    hits = client.query_points(
+        name,
+        query=models.RecommendQuery(
+            recommend=models.RecommendInput(positive=[0, 9], negative=[6], strategy=models.RecommendStrategy.BEST_SCORE)
+        ),
+        limit=3,
+    ).points
+    assert [h.id for h in hits] == [1, 8, 2] and hits[0].score == 0.25
+    hits = client.query_points(
+        name,
+        query=models.RecommendQuery(
+            recommend=models.RecommendInput(positive=[0, 9], negative=[6], strategy=models.RecommendStrategy.BEST_SCORE)
+        ),
+        query_filter=lo,
+        limit=3,
+    ).points
+    assert [h.id for h in hits] == [1, 2, 3]
     with pytest.raises(Exception) as err:
         client.query_points(
             name,
-            query=models.RecommendQuery(recommend=models.RecommendInput(positive=[1], strategy=models.RecommendStrategy.BEST_SCORE)),
+            query=models.RecommendQuery(recommend=models.RecommendInput(positive=[1], strategy=models.RecommendStrategy.SUM_SCORES)),
         )
-    assert "best_score" in str(err.value) and "not supported" in str(err.value)
+    assert "sum_scores" in str(err.value) and "not supported" in str(err.value)
 
     # ordered scroll over an integer and a float index, both directions, with start_from
     points, nxt = client.scroll(name, order_by=models.OrderBy(key="n", direction=models.Direction.DESC), limit=3)
@@ -657,24 +676,19 @@ def test_recommend_ordered_scroll_groups_and_aliases(client):
         client.create_payload_index(name, field_name="at", field_schema=models.PayloadSchemaType.DATETIME)
     assert "datetime" in str(err.value) and "not supported" in str(err.value)
 
-    # groups and aliases are not in the engine: refused by name, never approximated
+    # groups: limit counts groups, each filled best first (from (3.1, 0): 3, 4, 2, 5, 1, 6...)
+    res = client.query_points_groups(name, query=[3.1, 0.0], group_by="tag", limit=2, group_size=2)
+    assert [(g.id, [h.id for h in g.hits]) for g in res.groups] == [("lo", [3, 4]), ("hi", [5, 6])]
+    res = client.query_points_groups(name, query=[3.1, 0.0], group_by="n", limit=3, group_size=1, query_filter=lo)
+    assert [(g.id, [h.id for h in g.hits]) for g in res.groups] == [(3, [3]), (4, [4]), (2, [2])]
+    if hasattr(client, "search_groups"):
+        res = client.search_groups(name, query_vector=[9.0, 0.0], group_by="tag", limit=5, group_size=1)
+        assert [(g.id, [h.id for h in g.hits]) for g in res.groups] == [("hi", [9]), ("lo", [4])]
     with pytest.raises(Exception) as err:
-        client.query_points_groups(name, query=[1.0, 0.0], group_by="tag", limit=2)
-    assert "not supported" in str(err.value) and "groups" in str(err.value)
-    with pytest.raises(Exception) as err:
-        client.update_collection_aliases(
-            change_aliases_operations=[
-                models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=name, alias_name="py_alias"))
-            ]
+        client.query_points_groups(
+            name, query=[1.0, 0.0], group_by="tag", with_lookup=models.WithLookup(collection=name)
         )
-    assert "not supported" in str(err.value) and "aliases" in str(err.value)
-    with pytest.raises(Exception) as err:
-        client.get_aliases()
-    assert "not supported" in str(err.value)
-    with pytest.raises(Exception) as err:
-        client.get_collection_aliases(name)
-    assert "not supported" in str(err.value)
-    assert not client.collection_exists("py_alias")
+    assert "with_lookup" in str(err.value)
 
     # update_mode insert_only (a conditional write) is refused by name when the client has it
     if "update_mode" in client.upsert.__code__.co_varnames:
@@ -781,3 +795,51 @@ def test_named_only_collection_missing_vectors_and_vector_edits(client):
     assert [p.id for p in client.query_points(name, query=vec(3), using="text", limit=10).points] == [3]
     assert client.query_points(name, query=words, using="words", limit=10).points == []
     client.delete_collection(name)
+
+
+def test_aliases(client):
+    a, b = "py_alias_a", "py_alias_b"
+    for n in (a, b, "py_live", "py_next"):
+        if client.collection_exists(n):
+            client.delete_collection(n)
+    for n, x in ((a, 1.0), (b, 2.0)):
+        client.create_collection(n, vectors_config=models.VectorParams(size=2, distance=models.Distance.EUCLID))
+        client.upsert(n, points=[models.PointStruct(id=int(x), vector=[x, 0.0])], wait=True)
+    client.update_collection_aliases(
+        change_aliases_operations=[models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=a, alias_name="py_live"))]
+    )
+    # the alias is usable wherever a collection name is
+    assert [h.id for h in client.query_points("py_live", query=[0.0, 0.0]).points] == [1]
+    assert client.collection_exists("py_live")
+    assert client.get_collection("py_live").points_count == 1
+    mine = {(x.alias_name, x.collection_name) for x in client.get_aliases().aliases}
+    assert ("py_live", a) in mine
+    assert [x.alias_name for x in client.get_collection_aliases(a).aliases] == ["py_live"]
+    # the documented switch: delete and create in one request, then a rename
+    client.update_collection_aliases(
+        change_aliases_operations=[
+            models.DeleteAliasOperation(delete_alias=models.DeleteAlias(alias_name="py_live")),
+            models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name=b, alias_name="py_live")),
+        ]
+    )
+    assert [h.id for h in client.query_points("py_live", query=[0.0, 0.0]).points] == [2]
+    client.update_collection_aliases(
+        change_aliases_operations=[
+            models.RenameAliasOperation(rename_alias=models.RenameAlias(old_alias_name="py_live", new_alias_name="py_next"))
+        ]
+    )
+    assert [x.alias_name for x in client.get_collection_aliases(b).aliases] == ["py_next"]
+    assert client.get_collection_aliases(a).aliases == []
+    # an alias to a missing collection is refused
+    with pytest.raises(Exception) as err:
+        client.update_collection_aliases(
+            change_aliases_operations=[
+                models.CreateAliasOperation(create_alias=models.CreateAlias(collection_name="py_missing", alias_name="py_x"))
+            ]
+        )
+    assert "py_missing" in str(err.value)
+    # dropping the collection drops its aliases
+    client.delete_collection(b)
+    assert all(x.collection_name != b for x in client.get_aliases().aliases)
+    assert not client.collection_exists("py_next")
+    client.delete_collection(a)

@@ -14,7 +14,9 @@
 //! operations that component has not seen, so a point is never half present, the indexes
 //! agree with the stores, and a delete never comes back.
 
+mod best_score;
 mod checkpoint;
+mod grouped;
 pub(crate) mod ops;
 mod payload_write;
 mod read;

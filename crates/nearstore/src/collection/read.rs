@@ -389,8 +389,14 @@ impl VectorCollection {
         vectors.par_iter().map(|v| self.search(v, k)).collect()
     }
 
-    /// The general search: see [`SearchRequest`].
+    /// The general search: see [`SearchRequest`]. A request with `group_by` is refused
+    /// here: it answers groups, through [`VectorCollection::query_groups`].
     pub fn query(&self, request: SearchRequest) -> Result<Vec<SearchResult>> {
+        if request.group_by.is_some() {
+            return Err(Error::InvalidArgument(
+                "a request with group_by answers groups: run it with query_groups".into(),
+            ));
+        }
         self.inner.query(&request)
     }
 

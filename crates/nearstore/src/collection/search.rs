@@ -68,6 +68,14 @@ impl Collection {
                 self.sparse_config(using)?;
                 Ok(true)
             }
+            LegRef::BestScore {
+                using,
+                positive,
+                negative,
+            } => {
+                self.check_best_score_leg(using, positive, negative)?;
+                Ok(true)
+            }
         }
     }
 
@@ -228,6 +236,20 @@ impl Collection {
             }
             LegRef::Sparse { using, vector } => Ok(LegHits {
                 hits: self.sparse_leg_hits(using, vector, depth, allowed, deadline)?,
+                text_stats: None,
+            }),
+            LegRef::BestScore {
+                using,
+                positive,
+                negative,
+            } => Ok(LegHits {
+                hits: self.best_score_leg_hits(
+                    using,
+                    (positive, negative),
+                    depth,
+                    allowed,
+                    deadline,
+                )?,
                 text_stats: None,
             }),
             LegRef::Text(t) => {

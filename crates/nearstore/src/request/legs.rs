@@ -49,6 +49,17 @@ pub enum LegQuery {
         /// The query sparse vector.
         vector: nearstore_text::SparseVector,
     },
+    /// Recommendation by the best score (Qdrant's `best_score` strategy) on the dense
+    /// vector named `using`: every candidate scored against every example (formula in
+    /// the module docs of `request::best_score`); higher is better.
+    BestScore {
+        /// The dense vector's name (`""`: the default vector).
+        using: String,
+        /// Examples to be near.
+        positive: Vec<Vec<f32>>,
+        /// Examples to be far from.
+        negative: Vec<Vec<f32>>,
+    },
 }
 
 /// One leg of a request: a query and how many candidates it fetches.
@@ -101,8 +112,21 @@ impl Leg {
         self
     }
 
+    /// A best-score recommendation leg on the dense vector named `using`.
+    pub fn best_score(using: &str, positive: Vec<Vec<f32>>, negative: Vec<Vec<f32>>) -> Self {
+        Leg {
+            query: LegQuery::BestScore {
+                using: using.to_owned(),
+                positive,
+                negative,
+            },
+            limit: None,
+            filter: None,
+        }
+    }
+
     /// A short name: `dense`, `dense:<name>`, `text`, `text:<field>`, `sparse`,
-    /// `sparse:<name>`.
+    /// `sparse:<name>`, `best_score`, `best_score:<name>`.
     pub fn name(&self) -> String {
         match &self.query {
             LegQuery::Dense { using, .. } if using.is_empty() => "dense".into(),
@@ -111,6 +135,8 @@ impl Leg {
             LegQuery::Text(TextLeg { field: Some(f), .. }) => format!("text:{f}"),
             LegQuery::Sparse { using, .. } if using.is_empty() => "sparse".into(),
             LegQuery::Sparse { using, .. } => format!("sparse:{using}"),
+            LegQuery::BestScore { using, .. } if using.is_empty() => "best_score".into(),
+            LegQuery::BestScore { using, .. } => format!("best_score:{using}"),
         }
     }
 }
@@ -129,6 +155,11 @@ pub(crate) enum LegRef<'a> {
     Sparse {
         using: &'a str,
         vector: &'a nearstore_text::SparseVector,
+    },
+    BestScore {
+        using: &'a str,
+        positive: &'a [Vec<f32>],
+        negative: &'a [Vec<f32>],
     },
 }
 
@@ -155,6 +186,15 @@ impl SearchRequest {
                 LegQuery::Dense { using, vector } => LegRef::Dense { using, vector },
                 LegQuery::Text(t) => LegRef::Text(t),
                 LegQuery::Sparse { using, vector } => LegRef::Sparse { using, vector },
+                LegQuery::BestScore {
+                    using,
+                    positive,
+                    negative,
+                } => LegRef::BestScore {
+                    using,
+                    positive,
+                    negative,
+                },
             };
             out.push((r, leg.limit, leg.filter.as_ref()));
         }

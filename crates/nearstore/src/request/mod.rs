@@ -7,8 +7,10 @@
 //! threshold, the offset and the limit (only there); payloads and vectors are read for the
 //! final hits only. The deadline is checked by every loop that can run long.
 
+pub(crate) mod best_score;
 mod deadline;
 pub(crate) mod fusion;
+pub(crate) mod group;
 pub(crate) mod legs;
 mod quality;
 mod scroll;
@@ -17,6 +19,7 @@ pub(crate) mod window;
 pub(crate) use deadline::check as check_deadline;
 pub use deadline::{Clock, Deadline, SteppingClock, SystemClock};
 pub use fusion::{DEFAULT_RRF_K, FusionStrategy, LegScore};
+pub use group::{GROUP_DEPTH_GROWTH, GroupBy, MIN_GROUP_DEPTH, SearchGroup};
 pub use legs::{LEG_DEPTH_FACTOR, Leg, LegQuery, MIN_WINDOW_FOR_LEGS};
 pub use quality::{SEARCH_QUALITY_NAMES, parse_search_quality, search_quality_names};
 pub use scroll::{Direction, MAX_SCROLL_LIMIT, OrderBy, ScrollCursor, ScrollRequest};
@@ -90,6 +93,9 @@ pub struct SearchRequest {
     pub score_threshold_inclusive: bool,
     /// When to stop working ([`crate::ErrorKind::Cancelled`] after it; default none).
     pub deadline: Option<Deadline>,
+    /// Group the hits by a payload field (default none): then `limit` counts groups, and
+    /// the request runs through [`crate::VectorCollection::query_groups`].
+    pub group_by: Option<GroupBy>,
 }
 
 impl SearchRequest {
@@ -110,6 +116,7 @@ impl SearchRequest {
             score_threshold: None,
             score_threshold_inclusive: true,
             deadline: None,
+            group_by: None,
         }
     }
 
@@ -193,6 +200,16 @@ impl SearchRequest {
     pub fn score_threshold_exclusive(mut self, score: f32) -> Self {
         self.score_threshold = Some(score);
         self.score_threshold_inclusive = false;
+        self
+    }
+
+    /// Groups the hits by the payload field `field`, at most `group_size` per group;
+    /// `limit` then counts groups (see [`crate::VectorCollection::query_groups`]).
+    pub fn group_by(mut self, field: &str, group_size: usize) -> Self {
+        self.group_by = Some(GroupBy {
+            field: field.to_owned(),
+            group_size,
+        });
         self
     }
 

@@ -7,10 +7,13 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
+mod aliases;
+mod best_score;
 mod conformance;
 mod corruption;
 mod database;
 mod filters;
+mod groups;
 mod hybrid;
 mod kill9;
 mod named;

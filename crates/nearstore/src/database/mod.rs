@@ -11,6 +11,9 @@
 //! collections are usable; [`Database::open_skipping_damaged`] opens the others and keeps the
 //! damaged ones closed (their handles fail with that error; they can be dropped).
 //! [`Database::verify`] scrubs every file (see [`crate::verify`]).
+//!
+//! Aliases (second names of collections, see `aliases.rs`) are listed in the same manifest,
+//! so they change with the collections in one atomic manifest write.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -18,6 +21,10 @@ use std::sync::Arc;
 
 use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
+
+mod aliases;
+
+pub use aliases::AliasChange;
 
 use crate::collection::{Collection, VectorCollection};
 use crate::config::CollectionConfig;
@@ -37,6 +44,10 @@ pub const MAX_NAME_LEN: usize = 64;
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct DatabaseManifest {
     collections: Vec<String>,
+    /// alias -> the collection it names (absent when there are none, so a database
+    /// without aliases writes the manifest it always wrote).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    aliases: BTreeMap<String, String>,
 }
 
 /// An open database: a directory of collections, locked against other processes.
@@ -52,7 +63,10 @@ struct DatabaseInner {
     dir: PathBuf,
     backend: SharedBackend,
     collections: RwLock<BTreeMap<String, VectorCollection>>,
-    /// Serializes create / drop (manifest rewrites).
+    /// alias -> collection name (every target is a listed collection; no alias is also a
+    /// collection name).
+    aliases: RwLock<BTreeMap<String, String>>,
+    /// Serializes create / drop / alias changes (manifest rewrites).
     catalog: Mutex<()>,
     /// Bumped by every create / drop: cached query plans of an older generation are stale.
     generation: std::sync::atomic::AtomicU64,
@@ -67,6 +81,12 @@ pub(crate) fn read_database_manifest(
     backend: &SharedBackend,
     manifest_path: &Path,
 ) -> Result<Vec<String>> {
+    Ok(read_manifest(backend, manifest_path)?.collections)
+}
+
+/// Reads and checks a database manifest: valid names, every alias naming a listed
+/// collection and none shadowing one.
+fn read_manifest(backend: &SharedBackend, manifest_path: &Path) -> Result<DatabaseManifest> {
     let sections = read_sections(backend.as_ref(), manifest_path, &MANIFEST_MAGIC)?;
     let [json] = sections.as_slice() else {
         return Err(Error::corruption(
@@ -80,7 +100,17 @@ pub(crate) fn read_database_manifest(
         validate_collection_name(name)
             .map_err(|e| Error::corruption(manifest_path.display(), format!("listed name: {e}")))?;
     }
-    Ok(manifest.collections)
+    for (alias, target) in &manifest.aliases {
+        validate_collection_name(alias)
+            .map_err(|e| Error::corruption(manifest_path.display(), format!("alias: {e}")))?;
+        if !manifest.collections.contains(target) || manifest.collections.contains(alias) {
+            return Err(Error::corruption(
+                manifest_path.display(),
+                format!("alias {alias:?} -> {target:?} names no listed collection or shadows one"),
+            ));
+        }
+    }
+    Ok(manifest)
 }
 
 /// The error of a collection that failed to open because its files are damaged: names the
@@ -172,10 +202,13 @@ impl Database {
         backend.create_dir_all(dir)?;
         let lock = backend.lock(&dir.join(LOCK_FILE), dir)?;
         let manifest_path = dir.join(MANIFEST_FILE);
-        let names = if backend.exists(&manifest_path)? {
-            read_database_manifest(&backend, &manifest_path)?
+        let DatabaseManifest {
+            collections: names,
+            aliases,
+        } = if backend.exists(&manifest_path)? {
+            read_manifest(&backend, &manifest_path)?
         } else {
-            Vec::new()
+            DatabaseManifest::default()
         };
         let mut collections = BTreeMap::new();
         let mut damaged = BTreeMap::new();
@@ -207,6 +240,7 @@ impl Database {
                 dir: dir.to_path_buf(),
                 backend,
                 collections: RwLock::new(collections),
+                aliases: RwLock::new(aliases),
                 catalog: Mutex::new(()),
                 generation: std::sync::atomic::AtomicU64::new(0),
                 plan_cache: Default::default(),
@@ -238,9 +272,18 @@ impl Database {
         &self.inner.plan_cache
     }
 
-    fn write_manifest(&self, names: Vec<String>) -> Result<()> {
-        let json = serde_json::to_vec(&DatabaseManifest { collections: names })
-            .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    /// Writes the manifest listing `names` and `aliases` (the caller holds the catalog
+    /// lock and updates the in-memory maps only after this succeeded).
+    fn write_manifest_with(
+        &self,
+        names: Vec<String>,
+        aliases: BTreeMap<String, String>,
+    ) -> Result<()> {
+        let json = serde_json::to_vec(&DatabaseManifest {
+            collections: names,
+            aliases,
+        })
+        .map_err(|e| Error::InvalidArgument(e.to_string()))?;
         write_sections(
             self.inner.backend.as_ref(),
             &self.inner.dir.join(MANIFEST_FILE),
@@ -248,6 +291,12 @@ impl Database {
             &[&json],
         )?;
         Ok(())
+    }
+
+    /// Writes the manifest listing `names` with the current aliases.
+    fn write_manifest(&self, names: Vec<String>) -> Result<()> {
+        let aliases = self.inner.aliases.read().clone();
+        self.write_manifest_with(names, aliases)
     }
 
     /// Creates a collection of `dim`-dimensional vectors under `metric`, with defaults for
@@ -275,6 +324,12 @@ impl Database {
         {
             return Err(Error::CollectionExists(name.to_string()));
         }
+        if self.inner.aliases.read().contains_key(name) {
+            return Err(Error::NameInUse {
+                name: name.to_string(),
+                by: "an alias",
+            });
+        }
         let cdir = self.inner.dir.join(COLLECTIONS_DIR).join(name);
         // An unlisted directory of this name is a leftover of a crashed create or drop.
         self.inner.backend.remove_dir_all(&cdir)?;
@@ -297,8 +352,10 @@ impl Database {
         Ok(collection)
     }
 
-    /// A handle on the collection `name`.
+    /// A handle on the collection `name`, or on the collection the alias `name` names.
     pub fn get_vector_collection(&self, name: &str) -> Result<VectorCollection> {
+        let target = self.inner.aliases.read().get(name).cloned();
+        let name = target.as_deref().unwrap_or(name);
         if let Some(c) = self.inner.collections.read().get(name) {
             return Ok(c.clone());
         }
@@ -354,17 +411,21 @@ impl Database {
         self.inner.collections.read().keys().cloned().collect()
     }
 
-    /// Drops the collection `name` and deletes its files. Handles still held on it fail
-    /// with a `NotFound` error from then on.
+    /// Drops the collection `name` (a collection's own name, not an alias) and its aliases,
+    /// and deletes its files. Handles still held on it fail with a `NotFound` error from
+    /// then on.
     pub fn drop_collection(&self, name: &str) -> Result<()> {
         let _catalog = self.inner.catalog.lock();
+        let mut aliases = self.inner.aliases.read().clone();
+        aliases.retain(|_, target| target != name);
         if self.inner.damaged.read().contains_key(name) {
             let names: Vec<String> = self
                 .listed_names()
                 .into_iter()
                 .filter(|n| n.as_str() != name)
                 .collect();
-            self.write_manifest(names)?;
+            self.write_manifest_with(names, aliases.clone())?;
+            *self.inner.aliases.write() = aliases;
             self.inner.damaged.write().remove(name);
             self.bump_generation();
             self.inner
@@ -372,13 +433,16 @@ impl Database {
                 .remove_dir_all(&self.collection_dir(name))?;
             return Ok(());
         }
-        let collection = self.get_vector_collection(name)?;
+        let Some(collection) = self.inner.collections.read().get(name).cloned() else {
+            return Err(Error::CollectionNotFound(name.to_string()));
+        };
         let names: Vec<String> = self
             .listed_names()
             .into_iter()
             .filter(|n| n.as_str() != name)
             .collect();
-        self.write_manifest(names)?;
+        self.write_manifest_with(names, aliases.clone())?;
+        *self.inner.aliases.write() = aliases;
         self.inner.collections.write().remove(name);
         self.bump_generation();
         collection.inner.mark_dropped();
