@@ -327,6 +327,18 @@ async fn a_prefetch_keeps_its_own_threshold_params_and_recommend_examples() {
     )
     .await;
     assert_ranked_by(&got, &[3, 2, 1], [0.0, 1.0]);
+    // A recommend query re-scoring a prefetch: the prefetch's 0, 1, 2 ranked by nearness to
+    // point 7 (at [0, 1]).
+    let got = query(
+        &s,
+        json!({
+            "prefetch": {"query": [1.0, 0.0], "limit": 3},
+            "query": {"recommend": {"positive": [7]}},
+        }),
+    )
+    .await;
+    let ids: Vec<u64> = got.iter().map(|(id, _)| *id).collect();
+    assert_eq!(ids, vec![2, 1, 0], "{got:?}");
 }
 
 #[tokio::test]

@@ -174,14 +174,6 @@ async fn query_recommend_is_the_average_vector_search() {
             json!({"query": {"recommend": {"negative": [1]}}}),
             "positive",
         ),
-        (
-            json!({"query": {"recommend": {"positive": [1]}}, "prefetch": [{"query": [1.0, 0.0]}]}),
-            "recommend",
-        ),
-        (
-            json!({"query": {"fusion": "rrf"}, "prefetch": [{"query": {"recommend": {"positive": [1]}}}]}),
-            "recommend prefetch",
-        ),
     ] {
         let (st, b) = query(body.clone()).await;
         assert_eq!(st, StatusCode::BAD_REQUEST, "{body}: {b}");
