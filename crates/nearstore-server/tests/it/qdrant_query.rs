@@ -248,45 +248,33 @@ async fn a_nearest_query_rescores_the_prefetched_points() {
     assert_ranked_by(&got, &[5, 3, 1], [0.0, 1.0]);
 }
 
+/// RRF of {0, 1} (nearest [1, 0]) and {7, 6} (nearest [0, 1]) cut to `inner_limit`,
+/// re-scored by `q`.
+fn fused_then_rescored(inner_limit: usize, q: [f64; 2]) -> Value {
+    json!({
+        "prefetch": {
+            "prefetch": [
+                {"query": [1.0, 0.0], "limit": 2},
+                {"query": [0.0, 1.0], "limit": 2},
+            ],
+            "query": {"fusion": "rrf"},
+            "limit": inner_limit,
+        },
+        "query": q,
+        "limit": 10,
+    })
+}
+
 #[tokio::test]
 async fn nested_prefetches_fuse_then_rescore() {
     let s = start(ServerConfig::default()).await;
     arc(&s).await;
-    // Inner: RRF of {0, 1} and {7, 6}, its top 4 (all four); outer: [0.6, 0.8] ranks them.
+    // All four fused points, ranked by [0.6, 0.8].
     let q = [0.6, 0.8];
-    let got = query(
-        &s,
-        json!({
-            "prefetch": {
-                "prefetch": [
-                    {"query": [1.0, 0.0], "limit": 2},
-                    {"query": [0.0, 1.0], "limit": 2},
-                ],
-                "query": {"fusion": "rrf"},
-                "limit": 4,
-            },
-            "query": q,
-            "limit": 10,
-        }),
-    )
-    .await;
+    let got = query(&s, fused_then_rescored(4, q)).await;
     assert_ranked_by(&got, &[6, 7, 1, 0], q);
     // The inner fusion cut to 2: ranks 1 of each leg (0 and 7) tie, both kept.
-    let got = query(
-        &s,
-        json!({
-            "prefetch": {
-                "prefetch": [
-                    {"query": [1.0, 0.0], "limit": 2},
-                    {"query": [0.0, 1.0], "limit": 2},
-                ],
-                "query": {"fusion": "rrf"},
-                "limit": 2,
-            },
-            "query": q,
-        }),
-    )
-    .await;
+    let got = query(&s, fused_then_rescored(2, q)).await;
     assert_ranked_by(&got, &[7, 0], q);
 }
 

@@ -418,23 +418,12 @@ impl Database {
         let _catalog = self.inner.catalog.lock();
         let mut aliases = self.inner.aliases.read().clone();
         aliases.retain(|_, target| target != name);
-        if self.inner.damaged.read().contains_key(name) {
-            let names: Vec<String> = self
-                .listed_names()
-                .into_iter()
-                .filter(|n| n.as_str() != name)
-                .collect();
-            self.write_manifest_with(names, aliases.clone())?;
-            *self.inner.aliases.write() = aliases;
-            self.inner.damaged.write().remove(name);
-            self.bump_generation();
-            self.inner
-                .backend
-                .remove_dir_all(&self.collection_dir(name))?;
-            return Ok(());
-        }
-        let Some(collection) = self.inner.collections.read().get(name).cloned() else {
-            return Err(Error::CollectionNotFound(name.to_string()));
+        // A damaged collection is listed but not open: only its files go.
+        let collection = if self.inner.damaged.read().contains_key(name) {
+            None
+        } else {
+            let open = self.inner.collections.read().get(name).cloned();
+            Some(open.ok_or_else(|| Error::CollectionNotFound(name.to_string()))?)
         };
         let names: Vec<String> = self
             .listed_names()
@@ -443,10 +432,21 @@ impl Database {
             .collect();
         self.write_manifest_with(names, aliases.clone())?;
         *self.inner.aliases.write() = aliases;
-        self.inner.collections.write().remove(name);
+        let dir = match &collection {
+            Some(c) => {
+                self.inner.collections.write().remove(name);
+                c.inner.dir().to_path_buf()
+            }
+            None => {
+                self.inner.damaged.write().remove(name);
+                self.collection_dir(name)
+            }
+        };
         self.bump_generation();
-        collection.inner.mark_dropped();
-        self.inner.backend.remove_dir_all(collection.inner.dir())?;
+        if let Some(c) = &collection {
+            c.inner.mark_dropped();
+        }
+        self.inner.backend.remove_dir_all(&dir)?;
         Ok(())
     }
 
