@@ -143,7 +143,13 @@ fn apply_windows(ctx: &Context, rows: &mut [Row], windows: &[Expr]) -> Result<()
 
 /// GROUP BY + aggregates: one row per group, with the group keys and aggregate values as
 /// columns (keyed by the path and by the aggregate's canonical text).
-fn group(ctx: &Context, q: &SelectQuery, rows: Vec<Row>, aggregates: &[Expr]) -> Result<Vec<Row>> {
+fn group(
+    ctx: &Context,
+    q: &SelectQuery,
+    rows: Vec<Row>,
+    aggregates: &[Expr],
+    ranked: bool,
+) -> Result<Vec<Row>> {
     let mut groups: Vec<(Vec<Value>, Vec<Row>)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for r in rows {
@@ -174,6 +180,13 @@ fn group(ctx: &Context, q: &SelectQuery, rows: Vec<Row>, aggregates: &[Expr]) ->
             };
             let values: Vec<Value> = match argument {
                 AggregateArgument::Star => Vec::new(),
+                AggregateArgument::Path(p) if ranked && is_score_path(p) => members
+                    .iter()
+                    .map(|r| {
+                        r.score
+                            .map_or(Value::Null, |s| super::value::number(f64::from(s)))
+                    })
+                    .collect(),
                 AggregateArgument::Path(p) => {
                     members.iter().map(|r| resolve_path(ctx, r, p)).collect()
                 }
@@ -197,6 +210,38 @@ fn group(ctx: &Context, q: &SelectQuery, rows: Vec<Row>, aggregates: &[Expr]) ->
         out = kept;
     }
     Ok(out)
+}
+
+/// Whether an aggregate's argument names the search score (`MAX(score)`, as in the
+/// reference engine) rather than a payload field.
+fn is_score_path(p: &[String]) -> bool {
+    matches!(p, [only] if only == "score" || only == "similarity")
+}
+
+/// The reference engine's rules for aggregates: `FIRST()` needs `GROUP BY` (without it
+/// there is no group whose first row it could name), and an aggregate of the score needs a
+/// search that ranks the rows (NEAR, NEAR_FUSED, SPARSE_NEAR, MATCH).
+fn check_aggregates(q: &SelectQuery, aggregates: &[Expr], ranked: bool) -> Result<()> {
+    for a in aggregates {
+        let Expr::Aggregate { function, argument } = a else {
+            continue;
+        };
+        if *function == AggregateFunction::First && q.group_by.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "{a} needs GROUP BY (FIRST is the first row of each group)"
+            )));
+        }
+        if let AggregateArgument::Path(p) = argument
+            && is_score_path(p)
+            && !ranked
+        {
+            return Err(Error::InvalidArgument(format!(
+                "{a} aggregates the search score: the query needs a vector search \
+                 (WHERE vector NEAR ...) or another ranking term"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The output key of a projected expression: its alias, a path's dotted text, the
@@ -312,6 +357,8 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
     let window_exprs = collect_exprs(q, &|e| matches!(e, Expr::Window { .. }));
     let aggregate_exprs = collect_exprs(q, &|e| matches!(e, Expr::Aggregate { .. }));
     let grouped = !q.group_by.is_empty() || !aggregate_exprs.is_empty();
+    let ranked = plan.near.is_some() || !plan.legs.is_empty();
+    check_aggregates(q, &aggregate_exprs, ranked)?;
     let c = ctx.db.get_vector_collection(&q.from.name)?;
     // How many source rows are needed: all of them unless nothing after the source can
     // drop, add or reorder rows.
@@ -373,7 +420,7 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
     }
     if grouped {
         let started = Instant::now();
-        rows = group(&ctx, q, rows, &aggregate_exprs)?;
+        rows = group(&ctx, q, rows, &aggregate_exprs, ranked)?;
         ctx.record(
             "Aggregate",
             rows.len(),
