@@ -362,6 +362,11 @@ fn number_of(ctx: &Context, e: &Expr, what: &str) -> Result<f64> {
         .ok_or_else(|| Error::InvalidArgument(format!("{what} must be a number, got {e}")))
 }
 
+/// The path of an array field's elements (`tags` -> `tags[]`): only an array reaches it.
+fn elements_of(field: &str) -> String {
+    format!("{field}[]")
+}
+
 fn flip(op: CompareOp) -> CompareOp {
     match op {
         CompareOp::Lt => CompareOp::Gt,
@@ -480,17 +485,22 @@ pub(crate) fn condition_to_filter(
                 },
             )
         }
+        // CONTAINS is array membership only, as in the reference (substrings are
+        // CONTAINS_TEXT or LIKE): an equality on the array's elements (`field[]`), which a
+        // string (or any non-array) value never reaches.
         Condition::Contains { path, value } => {
             let (a, f) = field(path)?;
-            (a, Filter::contains(&f, json_of(ctx, value)?))
+            (a, Filter::eq(&elements_of(&f), json_of(ctx, value)?))
         }
         Condition::ContainsAny { path, values: v } => {
             let (a, f) = field(path)?;
-            (a, Filter::contains_any(&f, values(v)?))
+            (a, Filter::is_in(&elements_of(&f), values(v)?))
         }
         Condition::ContainsAll { path, values: v } => {
             let (a, f) = field(path)?;
-            (a, Filter::contains_all(&f, values(v)?))
+            let each = elements_of(&f);
+            let all = values(v)?.into_iter().map(|x| Filter::eq(&each, x));
+            (a, Filter::and(all.collect()))
         }
         Condition::ContainsText { path, text } => {
             let (a, f) = field(path)?;
