@@ -362,6 +362,16 @@ fn number_of(ctx: &Context, e: &Expr, what: &str) -> Result<f64> {
         .ok_or_else(|| Error::InvalidArgument(format!("{what} must be a number, got {e}")))
 }
 
+/// Whether an expression computes a time from `NOW()` (see `value.rs`).
+pub(crate) fn mentions_now(expr: &Expr) -> bool {
+    match expr {
+        Expr::Now => true,
+        Expr::Binary { lhs, rhs, .. } => mentions_now(lhs) || mentions_now(rhs),
+        Expr::Negate(e) => mentions_now(e),
+        _ => false,
+    }
+}
+
 /// The path of an array field's elements (`tags` -> `tags[]`): only an array reaches it.
 fn elements_of(field: &str) -> String {
     format!("{field}[]")
@@ -419,14 +429,29 @@ pub(crate) fn condition_to_filter(
             };
             let (a, f) = field(path)?;
             let v = json_of(ctx, value)?;
-            // SQL: a NULL (missing) field is not "different from" a value.
-            let filter = match op {
+            let compare = |v: Value| match op {
                 CompareOp::Eq => Filter::eq(&f, v),
-                CompareOp::NotEq => Filter::and(vec![Filter::ne(&f, v), Filter::is_not_null(&f)]),
+                CompareOp::NotEq => Filter::ne(&f, v),
                 CompareOp::Lt => Filter::lt(&f, v),
                 CompareOp::LtEq => Filter::lte(&f, v),
                 CompareOp::Gt => Filter::gt(&f, v),
                 CompareOp::GtEq => Filter::gte(&f, v),
+            };
+            // A time computed from NOW() compares with ISO-8601 string fields as its text
+            // and with numeric fields as epoch seconds (how the reference stores times).
+            let epoch = mentions_now(value)
+                .then(|| v.as_str().and_then(super::value::parse_timestamp))
+                .flatten();
+            let filter = match (op, epoch) {
+                // SQL: a NULL (missing) field is not "different from" a value.
+                (CompareOp::NotEq, None) => Filter::and(vec![compare(v), Filter::is_not_null(&f)]),
+                (CompareOp::NotEq, Some(t)) => Filter::and(vec![
+                    compare(v),
+                    compare(Value::from(t)),
+                    Filter::is_not_null(&f),
+                ]),
+                (_, None) => compare(v),
+                (_, Some(t)) => Filter::or(vec![compare(v), compare(Value::from(t))]),
             };
             (a, filter)
         }
