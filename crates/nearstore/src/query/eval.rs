@@ -308,7 +308,9 @@ pub(crate) fn eval_condition(ctx: &Context, row: &Row, cond: &Condition) -> Resu
         | Condition::VectorNearFused { .. }
         | Condition::SparseNear { .. } => {
             return Err(Error::InvalidArgument(
-                "a NEAR predicate must be a top-level AND term of WHERE".into(),
+                "NEAR under OR or NOT cannot mean a k-NN search (it ranks the whole query): \
+                 use it as an AND term of WHERE, in parentheses or not"
+                    .into(),
             ));
         }
         Condition::TextMatch { .. } => {

@@ -68,7 +68,8 @@ fn check_supported(cond: &Condition) -> Result<()> {
 fn flatten_and(cond: &Condition, out: &mut Vec<Condition>) {
     match cond {
         Condition::And(parts) => parts.iter().for_each(|p| flatten_and(p, out)),
-        Condition::Group(inner) if matches!(**inner, Condition::And(_)) => flatten_and(inner, out),
+        // Parentheses only group: `(vector NEAR $v AND a = 1) AND b > 2` is three AND terms.
+        Condition::Group(inner) => flatten_and(inner, out),
         other => out.push(other.clone()),
     }
 }
