@@ -193,10 +193,13 @@ fn group(
             };
             cols.insert(a.to_string(), aggregate(*function, &values, members.len()));
         }
+        // Rows arrive in rank order, so a ranked group's first member holds its best score
+        // (`similarity()` of the group row).
         let first = members.into_iter().next();
+        let score = first.as_ref().and_then(|r| r.score);
         out.push(Row {
             sources: first.map(|r| r.sources).unwrap_or_default(),
-            score: None,
+            score,
             columns: Some(cols),
         });
     }
@@ -383,58 +386,80 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
     } else {
         None
     };
-    let mut rows = source_rows(&ctx, &plan, &c, want)?;
-    for (i, j) in q.joins.iter().enumerate() {
-        rows = join_rows(&ctx, rows, j, i + 1)?;
-    }
-    if !plan.residual.is_empty() {
-        let started = Instant::now();
-        let mut kept = Vec::with_capacity(rows.len());
-        for (n, r) in rows.into_iter().enumerate() {
-            if n % 1024 == 0 {
-                ctx.check_deadline()?;
-            }
-            if plan.residual.iter().try_fold(true, |ok, cond| {
-                Ok::<_, Error>(ok && eval_condition(&ctx, &r, cond)?)
-            })? {
-                kept.push(r);
-            }
+    // A ranked GROUP BY: LIMIT (+ OFFSET) counts groups, so the search reads deeper (x4
+    // per pass, like the engine's grouped search) until that many groups come out of it or
+    // the ranking is exhausted. The engine's `query_groups` does not fit here: SQL groups
+    // by several keys, nested paths and a NULL group, and aggregates need every member the
+    // search read, not `group_size` of them.
+    let deepen_groups = grouped && !q.group_by.is_empty() && want.is_some() && plan.ids.is_none();
+    let groups_wanted = (offset + limit) as usize;
+    let mut want = want;
+    let rows = loop {
+        let mut rows = source_rows(&ctx, &plan, &c, want)?;
+        let read = rows.len();
+        for (i, j) in q.joins.iter().enumerate() {
+            rows = join_rows(&ctx, rows, j, i + 1)?;
         }
-        let text: Vec<String> = plan.residual.iter().map(ToString::to_string).collect();
-        ctx.record("Filter", kept.len(), started, text.join(" AND "));
-        rows = kept;
-    }
-    if !window_exprs.is_empty() {
-        let started = Instant::now();
-        apply_windows(&ctx, &mut rows, &window_exprs)?;
-        ctx.record(
-            "Window",
-            rows.len(),
-            started,
-            window_exprs
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
-    }
-    if grouped {
-        let started = Instant::now();
-        rows = group(&ctx, q, rows, &aggregate_exprs, ranked)?;
-        ctx.record(
-            "Aggregate",
-            rows.len(),
-            started,
-            format!(
-                "group by [{}]",
-                q.group_by
+        if !plan.residual.is_empty() {
+            let started = Instant::now();
+            let mut kept = Vec::with_capacity(rows.len());
+            for (n, r) in rows.into_iter().enumerate() {
+                if n % 1024 == 0 {
+                    ctx.check_deadline()?;
+                }
+                if plan.residual.iter().try_fold(true, |ok, cond| {
+                    Ok::<_, Error>(ok && eval_condition(&ctx, &r, cond)?)
+                })? {
+                    kept.push(r);
+                }
+            }
+            let text: Vec<String> = plan.residual.iter().map(ToString::to_string).collect();
+            ctx.record("Filter", kept.len(), started, text.join(" AND "));
+            rows = kept;
+        }
+        if !window_exprs.is_empty() {
+            let started = Instant::now();
+            apply_windows(&ctx, &mut rows, &window_exprs)?;
+            ctx.record(
+                "Window",
+                rows.len(),
+                started,
+                window_exprs
                     .iter()
-                    .map(|p| p.join("."))
+                    .map(ToString::to_string)
                     .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
-    }
+                    .join(", "),
+            );
+        }
+        if grouped {
+            let started = Instant::now();
+            rows = group(&ctx, q, rows, &aggregate_exprs, ranked)?;
+            ctx.record(
+                "Aggregate",
+                rows.len(),
+                started,
+                format!(
+                    "group by [{}]",
+                    q.group_by
+                        .iter()
+                        .map(|p| p.join("."))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+        match want {
+            Some(k)
+                if deepen_groups
+                    && rows.len() < groups_wanted
+                    && read >= k
+                    && k < MAX_LIMIT as usize =>
+            {
+                want = Some((k * 4).min(MAX_LIMIT as usize));
+            }
+            _ => break rows,
+        }
+    };
     ctx.check_deadline()?;
     // Projection first (so ORDER BY can name its aliases), keeping each row's sources.
     let started = Instant::now();
