@@ -209,6 +209,14 @@ fn compare_op(op: CompareOp, o: Ordering) -> bool {
 
 /// Compares two computed values; NULL on either side (or different kinds) is false, except
 /// that `!=` between different kinds is true.
+/// An ISO-8601 time as epoch seconds (anything else unchanged).
+fn as_epoch(v: Value) -> Value {
+    match v.as_str().and_then(super::value::parse_timestamp) {
+        Some(t) => Value::from(t),
+        None => v,
+    }
+}
+
 pub(crate) fn compare_values(op: CompareOp, a: &Value, b: &Value) -> bool {
     if a.is_null() || b.is_null() {
         return false;
@@ -270,7 +278,15 @@ pub(crate) fn eval_condition(ctx: &Context, row: &Row, cond: &Condition) -> Resu
             compare_values(*op, &s, &eval(ctx, row, value)?)
         }
         Condition::Compare { left, op, right } => {
-            compare_values(*op, &eval(ctx, row, left)?, &eval(ctx, row, right)?)
+            let (mut a, mut b) = (eval(ctx, row, left)?, eval(ctx, row, right)?);
+            // A time computed from NOW() against a number: epoch seconds (see lower.rs).
+            if super::lower::mentions_now(left) && b.is_number() {
+                a = as_epoch(a);
+            }
+            if super::lower::mentions_now(right) && a.is_number() {
+                b = as_epoch(b);
+            }
+            compare_values(*op, &a, &b)
         }
         Condition::In {
             path,
@@ -292,7 +308,9 @@ pub(crate) fn eval_condition(ctx: &Context, row: &Row, cond: &Condition) -> Resu
         | Condition::VectorNearFused { .. }
         | Condition::SparseNear { .. } => {
             return Err(Error::InvalidArgument(
-                "a NEAR predicate must be a top-level AND term of WHERE".into(),
+                "NEAR under OR or NOT cannot mean a k-NN search (it ranks the whole query): \
+                 use it as an AND term of WHERE, in parentheses or not"
+                    .into(),
             ));
         }
         Condition::TextMatch { .. } => {

@@ -68,7 +68,8 @@ fn check_supported(cond: &Condition) -> Result<()> {
 fn flatten_and(cond: &Condition, out: &mut Vec<Condition>) {
     match cond {
         Condition::And(parts) => parts.iter().for_each(|p| flatten_and(p, out)),
-        Condition::Group(inner) if matches!(**inner, Condition::And(_)) => flatten_and(inner, out),
+        // Parentheses only group: `(vector NEAR $v AND a = 1) AND b > 2` is three AND terms.
+        Condition::Group(inner) => flatten_and(inner, out),
         other => out.push(other.clone()),
     }
 }
@@ -362,6 +363,21 @@ fn number_of(ctx: &Context, e: &Expr, what: &str) -> Result<f64> {
         .ok_or_else(|| Error::InvalidArgument(format!("{what} must be a number, got {e}")))
 }
 
+/// Whether an expression computes a time from `NOW()` (see `value.rs`).
+pub(crate) fn mentions_now(expr: &Expr) -> bool {
+    match expr {
+        Expr::Now => true,
+        Expr::Binary { lhs, rhs, .. } => mentions_now(lhs) || mentions_now(rhs),
+        Expr::Negate(e) => mentions_now(e),
+        _ => false,
+    }
+}
+
+/// The path of an array field's elements (`tags` -> `tags[]`): only an array reaches it.
+fn elements_of(field: &str) -> String {
+    format!("{field}[]")
+}
+
 fn flip(op: CompareOp) -> CompareOp {
     match op {
         CompareOp::Lt => CompareOp::Gt,
@@ -414,14 +430,29 @@ pub(crate) fn condition_to_filter(
             };
             let (a, f) = field(path)?;
             let v = json_of(ctx, value)?;
-            // SQL: a NULL (missing) field is not "different from" a value.
-            let filter = match op {
+            let compare = |v: Value| match op {
                 CompareOp::Eq => Filter::eq(&f, v),
-                CompareOp::NotEq => Filter::and(vec![Filter::ne(&f, v), Filter::is_not_null(&f)]),
+                CompareOp::NotEq => Filter::ne(&f, v),
                 CompareOp::Lt => Filter::lt(&f, v),
                 CompareOp::LtEq => Filter::lte(&f, v),
                 CompareOp::Gt => Filter::gt(&f, v),
                 CompareOp::GtEq => Filter::gte(&f, v),
+            };
+            // A time computed from NOW() compares with ISO-8601 string fields as its text
+            // and with numeric fields as epoch seconds (how the reference stores times).
+            let epoch = mentions_now(value)
+                .then(|| v.as_str().and_then(super::value::parse_timestamp))
+                .flatten();
+            let filter = match (op, epoch) {
+                // SQL: a NULL (missing) field is not "different from" a value.
+                (CompareOp::NotEq, None) => Filter::and(vec![compare(v), Filter::is_not_null(&f)]),
+                (CompareOp::NotEq, Some(t)) => Filter::and(vec![
+                    compare(v),
+                    compare(Value::from(t)),
+                    Filter::is_not_null(&f),
+                ]),
+                (_, None) => compare(v),
+                (_, Some(t)) => Filter::or(vec![compare(v), compare(Value::from(t))]),
             };
             (a, filter)
         }
@@ -480,17 +511,22 @@ pub(crate) fn condition_to_filter(
                 },
             )
         }
+        // CONTAINS is array membership only, as in the reference (substrings are
+        // CONTAINS_TEXT or LIKE): an equality on the array's elements (`field[]`), which a
+        // string (or any non-array) value never reaches.
         Condition::Contains { path, value } => {
             let (a, f) = field(path)?;
-            (a, Filter::contains(&f, json_of(ctx, value)?))
+            (a, Filter::eq(&elements_of(&f), json_of(ctx, value)?))
         }
         Condition::ContainsAny { path, values: v } => {
             let (a, f) = field(path)?;
-            (a, Filter::contains_any(&f, values(v)?))
+            (a, Filter::is_in(&elements_of(&f), values(v)?))
         }
         Condition::ContainsAll { path, values: v } => {
             let (a, f) = field(path)?;
-            (a, Filter::contains_all(&f, values(v)?))
+            let each = elements_of(&f);
+            let all = values(v)?.into_iter().map(|x| Filter::eq(&each, x));
+            (a, Filter::and(all.collect()))
         }
         Condition::ContainsText { path, text } => {
             let (a, f) = field(path)?;

@@ -143,7 +143,13 @@ fn apply_windows(ctx: &Context, rows: &mut [Row], windows: &[Expr]) -> Result<()
 
 /// GROUP BY + aggregates: one row per group, with the group keys and aggregate values as
 /// columns (keyed by the path and by the aggregate's canonical text).
-fn group(ctx: &Context, q: &SelectQuery, rows: Vec<Row>, aggregates: &[Expr]) -> Result<Vec<Row>> {
+fn group(
+    ctx: &Context,
+    q: &SelectQuery,
+    rows: Vec<Row>,
+    aggregates: &[Expr],
+    ranked: bool,
+) -> Result<Vec<Row>> {
     let mut groups: Vec<(Vec<Value>, Vec<Row>)> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for r in rows {
@@ -174,16 +180,26 @@ fn group(ctx: &Context, q: &SelectQuery, rows: Vec<Row>, aggregates: &[Expr]) ->
             };
             let values: Vec<Value> = match argument {
                 AggregateArgument::Star => Vec::new(),
+                AggregateArgument::Path(p) if ranked && is_score_path(p) => members
+                    .iter()
+                    .map(|r| {
+                        r.score
+                            .map_or(Value::Null, |s| super::value::number(f64::from(s)))
+                    })
+                    .collect(),
                 AggregateArgument::Path(p) => {
                     members.iter().map(|r| resolve_path(ctx, r, p)).collect()
                 }
             };
             cols.insert(a.to_string(), aggregate(*function, &values, members.len()));
         }
+        // Rows arrive in rank order, so a ranked group's first member holds its best score
+        // (`similarity()` of the group row).
         let first = members.into_iter().next();
+        let score = first.as_ref().and_then(|r| r.score);
         out.push(Row {
             sources: first.map(|r| r.sources).unwrap_or_default(),
-            score: None,
+            score,
             columns: Some(cols),
         });
     }
@@ -197,6 +213,38 @@ fn group(ctx: &Context, q: &SelectQuery, rows: Vec<Row>, aggregates: &[Expr]) ->
         out = kept;
     }
     Ok(out)
+}
+
+/// Whether an aggregate's argument names the search score (`MAX(score)`, as in the
+/// reference engine) rather than a payload field.
+fn is_score_path(p: &[String]) -> bool {
+    matches!(p, [only] if only == "score" || only == "similarity")
+}
+
+/// The reference engine's rules for aggregates: `FIRST()` needs `GROUP BY` (without it
+/// there is no group whose first row it could name), and an aggregate of the score needs a
+/// search that ranks the rows (NEAR, NEAR_FUSED, SPARSE_NEAR, MATCH).
+fn check_aggregates(q: &SelectQuery, aggregates: &[Expr], ranked: bool) -> Result<()> {
+    for a in aggregates {
+        let Expr::Aggregate { function, argument } = a else {
+            continue;
+        };
+        if *function == AggregateFunction::First && q.group_by.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "{a} needs GROUP BY (FIRST is the first row of each group)"
+            )));
+        }
+        if let AggregateArgument::Path(p) = argument
+            && is_score_path(p)
+            && !ranked
+        {
+            return Err(Error::InvalidArgument(format!(
+                "{a} aggregates the search score: the query needs a vector search \
+                 (WHERE vector NEAR ...) or another ranking term"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The output key of a projected expression: its alias, a path's dotted text, the
@@ -312,6 +360,8 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
     let window_exprs = collect_exprs(q, &|e| matches!(e, Expr::Window { .. }));
     let aggregate_exprs = collect_exprs(q, &|e| matches!(e, Expr::Aggregate { .. }));
     let grouped = !q.group_by.is_empty() || !aggregate_exprs.is_empty();
+    let ranked = plan.near.is_some() || !plan.legs.is_empty();
+    check_aggregates(q, &aggregate_exprs, ranked)?;
     let c = ctx.db.get_vector_collection(&q.from.name)?;
     // How many source rows are needed: all of them unless nothing after the source can
     // drop, add or reorder rows.
@@ -336,58 +386,80 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
     } else {
         None
     };
-    let mut rows = source_rows(&ctx, &plan, &c, want)?;
-    for (i, j) in q.joins.iter().enumerate() {
-        rows = join_rows(&ctx, rows, j, i + 1)?;
-    }
-    if !plan.residual.is_empty() {
-        let started = Instant::now();
-        let mut kept = Vec::with_capacity(rows.len());
-        for (n, r) in rows.into_iter().enumerate() {
-            if n % 1024 == 0 {
-                ctx.check_deadline()?;
-            }
-            if plan.residual.iter().try_fold(true, |ok, cond| {
-                Ok::<_, Error>(ok && eval_condition(&ctx, &r, cond)?)
-            })? {
-                kept.push(r);
-            }
+    // A ranked GROUP BY: LIMIT (+ OFFSET) counts groups, so the search reads deeper (x4
+    // per pass, like the engine's grouped search) until that many groups come out of it or
+    // the ranking is exhausted. The engine's `query_groups` does not fit here: SQL groups
+    // by several keys, nested paths and a NULL group, and aggregates need every member the
+    // search read, not `group_size` of them.
+    let deepen_groups = grouped && !q.group_by.is_empty() && want.is_some() && plan.ids.is_none();
+    let groups_wanted = (offset + limit) as usize;
+    let mut want = want;
+    let rows = loop {
+        let mut rows = source_rows(&ctx, &plan, &c, want)?;
+        let read = rows.len();
+        for (i, j) in q.joins.iter().enumerate() {
+            rows = join_rows(&ctx, rows, j, i + 1)?;
         }
-        let text: Vec<String> = plan.residual.iter().map(ToString::to_string).collect();
-        ctx.record("Filter", kept.len(), started, text.join(" AND "));
-        rows = kept;
-    }
-    if !window_exprs.is_empty() {
-        let started = Instant::now();
-        apply_windows(&ctx, &mut rows, &window_exprs)?;
-        ctx.record(
-            "Window",
-            rows.len(),
-            started,
-            window_exprs
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(", "),
-        );
-    }
-    if grouped {
-        let started = Instant::now();
-        rows = group(&ctx, q, rows, &aggregate_exprs)?;
-        ctx.record(
-            "Aggregate",
-            rows.len(),
-            started,
-            format!(
-                "group by [{}]",
-                q.group_by
+        if !plan.residual.is_empty() {
+            let started = Instant::now();
+            let mut kept = Vec::with_capacity(rows.len());
+            for (n, r) in rows.into_iter().enumerate() {
+                if n % 1024 == 0 {
+                    ctx.check_deadline()?;
+                }
+                if plan.residual.iter().try_fold(true, |ok, cond| {
+                    Ok::<_, Error>(ok && eval_condition(&ctx, &r, cond)?)
+                })? {
+                    kept.push(r);
+                }
+            }
+            let text: Vec<String> = plan.residual.iter().map(ToString::to_string).collect();
+            ctx.record("Filter", kept.len(), started, text.join(" AND "));
+            rows = kept;
+        }
+        if !window_exprs.is_empty() {
+            let started = Instant::now();
+            apply_windows(&ctx, &mut rows, &window_exprs)?;
+            ctx.record(
+                "Window",
+                rows.len(),
+                started,
+                window_exprs
                     .iter()
-                    .map(|p| p.join("."))
+                    .map(ToString::to_string)
                     .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        );
-    }
+                    .join(", "),
+            );
+        }
+        if grouped {
+            let started = Instant::now();
+            rows = group(&ctx, q, rows, &aggregate_exprs, ranked)?;
+            ctx.record(
+                "Aggregate",
+                rows.len(),
+                started,
+                format!(
+                    "group by [{}]",
+                    q.group_by
+                        .iter()
+                        .map(|p| p.join("."))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
+        }
+        match want {
+            Some(k)
+                if deepen_groups
+                    && rows.len() < groups_wanted
+                    && read >= k
+                    && k < MAX_LIMIT as usize =>
+            {
+                want = Some((k * 4).min(MAX_LIMIT as usize));
+            }
+            _ => break rows,
+        }
+    };
     ctx.check_deadline()?;
     // Projection first (so ORDER BY can name its aliases), keeping each row's sources.
     let started = Instant::now();

@@ -9,7 +9,9 @@
 //!   integer results stay integers while they fit.
 //! - `NOW()` is the current UTC time as an ISO-8601 string (`2026-11-24T08:00:00Z`), which
 //!   compares correctly with payload dates written the same way; `NOW() - INTERVAL '7 days'`
-//!   shifts it. An `INTERVAL` alone is its length in seconds.
+//!   shifts it. An `INTERVAL` alone is its length in seconds. Compared with a numeric
+//!   field, a time computed from `NOW()` is its epoch seconds (how the reference stores
+//!   times; see `lower.rs` and `eval.rs`).
 
 use std::cmp::Ordering;
 use std::time::{SystemTime, UNIX_EPOCH};
