@@ -394,6 +394,53 @@ fn sql_runs_one_statement_as_a_table_or_json() {
     );
 }
 
+/// `nearstore sql --json` prints the reference engine's result shapes, so ported programs
+/// read the same keys.
+#[test]
+fn sql_prints_the_reference_result_shapes() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("db");
+    let sql = |stmt: &str| -> serde_json::Value {
+        let out = run_ok(&[
+            "sql".as_ref(),
+            "--data".as_ref(),
+            data.as_os_str(),
+            "--json".as_ref(),
+            stmt.as_ref(),
+        ]);
+        serde_json::from_str(out.trim()).unwrap()
+    };
+    sql("CREATE COLLECTION docs (dimension = 2, metric = 'cosine')");
+    sql(
+        "INSERT INTO docs (id, vector, price) VALUES (1, [1, 0], 2), (2, [0, 1], 4), (3, [1, 1], 9)",
+    );
+    let rows =
+        &sql("SELECT COUNT(*), SUM(price), AVG(price), MIN(price), MAX(price) FROM docs")["rows"];
+    let row = rows[0].as_object().unwrap();
+    let mut keys: Vec<&str> = row.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    assert_eq!(
+        keys,
+        ["avg_price", "count", "max_price", "min_price", "sum_price"],
+        "{rows}"
+    );
+    assert_eq!(row["count"], 3, "{rows}");
+    assert_eq!(row["sum_price"], 15, "{rows}");
+    let described = &sql("DESCRIBE docs")["rows"][0];
+    assert_eq!(described["type"], "vector", "{described}");
+    assert_eq!(described["points"], 3, "{described}");
+    assert_eq!(
+        sql("CREATE INDEX ON docs (price)")["rows"],
+        serde_json::json!([])
+    );
+    let flushed = &sql("FLUSH FULL docs")["rows"][0];
+    assert_eq!(flushed["status"], "ok", "{flushed}");
+    assert_eq!(flushed["full"], true, "{flushed}");
+    let truncated = &sql("TRUNCATE docs")["rows"][0];
+    assert_eq!(truncated["deleted_count"], 3, "{truncated}");
+    assert_eq!(sql("SELECT COUNT(*) FROM docs")["rows"][0]["count"], 0);
+}
+
 #[test]
 fn serve_answers_http_and_the_sql_command_can_use_it() {
     use std::io::{BufRead, BufReader};
