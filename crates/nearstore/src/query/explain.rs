@@ -102,7 +102,7 @@ pub(crate) fn explain(
         )
     } else if let (None, [LegPart::Text { field, text }]) = (&plan.near, plan.legs.as_slice()) {
         format!(
-            "TextSearch: {} by BM25 on {} for {text} (k = LIMIT + OFFSET, block-max WAND), filter pushed down: [{pushed}]",
+            "TextSearch: {} by BM25 on {} for {text} (k = LIMIT + OFFSET, block-max pruning), filter pushed down: [{pushed}]",
             select.from.name,
             field.as_deref().unwrap_or("every text field"),
         )

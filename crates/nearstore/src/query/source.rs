@@ -102,7 +102,7 @@ pub(crate) fn source_rows(
             [one] if one == "text" || one.starts_with("text:") => (
                 "TextSearch",
                 format!(
-                    "collection {}, BM25 top {k} (block-max WAND), field {}, filter {filter_text}; {} segments, {} postings scanned, {} blocks decoded, {} blocks skipped, {} documents scored",
+                    "collection {}, BM25 top {k} (block-max pruning), field {}, filter {filter_text}; {} segments, {} postings scanned, {} blocks decoded, {} blocks skipped, {} documents scored",
                     c.name(),
                     request
                         .text
