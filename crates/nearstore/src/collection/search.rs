@@ -3,7 +3,7 @@
 //! `Collection::ranked` runs every [`SearchRequest`]: it checks each leg before any work
 //! (unknown vector name, wrong dimension, no text index, fusion weights), resolves the
 //! filter once to the exact id bitmap (`resolve_filter`), runs each leg under that bitmap
-//! (the dense index's exact-scan-or-graph choice, the text index's block-max WAND, the
+//! (the dense index's exact-scan-or-graph choice, the text index's block-max pruned top-k, the
 //! sparse index's exact MaxScore, see `sparse.rs`), and
 //! either keeps the single leg's list as it is or fuses the lists
 //! (`request::fusion::fuse`). [`ResultWindow`] then applies threshold, offset and limit;

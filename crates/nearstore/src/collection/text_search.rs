@@ -2,7 +2,7 @@
 //!
 //! The text leg of a [`SearchRequest`] runs here (called by `search.rs`, which resolved the
 //! filter to the exact id bitmap first, the same `resolve_filter` as every other read): the
-//! text index runs block-max WAND under that bitmap to the leg's depth (checking the
+//! text index runs its block-max pruned top-k (window scoring or block-max WAND) under that bitmap to the leg's depth (checking the
 //! request's deadline every 1,024 steps), so a filtered text search is never short when
 //! enough points match. Scores are BM25 (higher is better).
 //!
