@@ -1,15 +1,16 @@
 //! The one search path: request -> legs -> fusion -> result window -> points.
 //!
 //! `Collection::ranked` runs every [`SearchRequest`]: it checks each leg before any work
-//! (unknown vector name, wrong dimension, no text index, fusion weights), resolves the
-//! filter once to the exact id bitmap (`resolve_filter`), runs each leg under that bitmap
-//! (the dense index's exact-scan-or-graph choice, the text index's block-max pruned top-k, the
-//! sparse index's exact MaxScore, see `sparse.rs`), and
-//! either keeps the single leg's list as it is or fuses the lists
-//! (`request::fusion::fuse`). [`ResultWindow`] then applies threshold, offset and limit;
-//! payloads and vectors are read for the window's hits only (`results`). So a fused request
-//! never returns a point that fails its filter, whichever leg found it, and never filters
-//! after fusing.
+//! (unknown vector name, wrong dimension, no text index, fusion weights, nested requests),
+//! resolves the filter once to the exact id bitmap (`resolve_filter`), runs each leg under
+//! that bitmap (the dense index's exact-scan-or-graph choice, the text index's block-max
+//! pruned top-k, the sparse index's exact MaxScore, see `sparse.rs`; a nested leg is a
+//! whole request run the same way inside that bitmap), and keeps the single leg's list as
+//! it is, fuses the lists (`request::fusion::fuse`), or, when re-scoring, lets the first
+//! leg rank exactly the union of the others' hits. [`ResultWindow`] then applies
+//! threshold, offset and limit; payloads and vectors are read for the window's hits only
+//! (`results`). So a fused request never returns a point that fails its filter, whichever
+//! leg found it, and never filters after fusing.
 
 use std::borrow::Cow;
 
