@@ -34,6 +34,17 @@ pub enum Error {
     Storage(#[from] nearstore_storage::Error),
 }
 
+/// The position of the first component of `vector` that is NaN or infinite, if any.
+///
+/// Every query and written vector passes here, so the common case is one branch-free pass
+/// the compiler vectorizes; the position is looked for only when there is a bad component.
+pub fn first_non_finite(vector: &[f32]) -> Option<usize> {
+    if vector.iter().fold(true, |ok, x| ok & x.is_finite()) {
+        return None;
+    }
+    vector.iter().position(|x| !x.is_finite())
+}
+
 /// Checks a vector's length and that every component is finite.
 pub fn validate(vector: &[f32], dim: usize) -> Result<()> {
     if vector.len() != dim {
@@ -42,13 +53,11 @@ pub fn validate(vector: &[f32], dim: usize) -> Result<()> {
             actual: vector.len(),
         });
     }
-    // A branch-free pass the compiler vectorizes (this runs on every query); the position
-    // of the first bad component is looked for only when there is one.
-    if vector.iter().fold(true, |ok, x| ok & x.is_finite()) {
-        return Ok(());
+    match first_non_finite(vector) {
+        Some(index) => Err(Error::NonFinite {
+            index,
+            value: vector[index],
+        }),
+        None => Ok(()),
     }
-    if let Some((index, &value)) = vector.iter().enumerate().find(|(_, x)| !x.is_finite()) {
-        return Err(Error::NonFinite { index, value });
-    }
-    Ok(())
 }

@@ -41,7 +41,7 @@ pub mod quant;
 mod space;
 
 pub use allow::{AllowAll, AllowList, IdSetAllowList};
-pub use error::{Error, Result};
+pub use error::{Error, Result, first_non_finite};
 pub use flat::FlatIndex;
 pub use hnsw::{
     HnswIndex, HnswParams, QueryOptions, SearchQuality, SearchStats, last_search_stats,

@@ -123,7 +123,7 @@ impl Collection {
                 actual: vector.len(),
             });
         }
-        if let Some(index) = vector.iter().position(|x| !x.is_finite()) {
+        if let Some(index) = nearstore_index::first_non_finite(vector) {
             return Err(Error::NonFiniteVector { id, index });
         }
         Ok(())

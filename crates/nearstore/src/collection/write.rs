@@ -80,12 +80,7 @@ impl Collection {
                 actual: vector.len(),
             });
         }
-        // A branch-free pass the compiler vectorizes (this runs on every query); the
-        // position of the first bad component is looked for only when there is one.
-        if vector.iter().fold(true, |ok, x| ok & x.is_finite()) {
-            return Ok(());
-        }
-        if let Some(index) = vector.iter().position(|x| !x.is_finite()) {
+        if let Some(index) = nearstore_index::first_non_finite(vector) {
             return Err(Error::NonFiniteVector { id, index });
         }
         Ok(())
