@@ -6,6 +6,9 @@
 //! supported", never ignored. Tuning sections that only steer Qdrant's own optimizer and
 //! storage (`optimizers_config`, `wal_config`, `on_disk_payload`, `vectors.on_disk`) are
 //! accepted and have no effect: the collection info reports where NearStore keeps data.
+//! A structure's `memory` tier ([`Memory`]) is read wherever Qdrant takes one and accepted
+//! only when it describes where NearStore keeps that structure ([`check_memory`]); an
+//! unknown tier is 400, like Qdrant's format error.
 //!
 //! Must not depend on axum: these are values, not handlers.
 
@@ -41,6 +44,86 @@ impl Distance {
     }
 }
 
+/// Qdrant's `memory` tier of one structure (Qdrant 1.19): how it is cached in RAM. A
+/// value outside the three is Qdrant's format error (400, from the enum's parse).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[schema(as = QdrantMemory)]
+pub(crate) enum Memory {
+    /// Memory-mapped, not warmed.
+    Cold,
+    /// Memory-mapped, warmed into the page cache.
+    Cached,
+    /// On the heap, never evicted.
+    Pinned,
+}
+
+/// Where NearStore keeps a structure, which decides the `memory` tiers it can honour.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Placement {
+    /// Read from a file through the page cache (dense vectors: the memory-mapped vector
+    /// file; payloads: the payload log): `cached` or `cold` (`pinned` would need a heap
+    /// copy; Qdrant does not pin these either).
+    PageCache,
+    /// Held in memory and checkpointed to disk (the HNSW graph, payload, full-text and
+    /// sparse indexes, the id table): `pinned` only.
+    Heap,
+}
+
+impl Placement {
+    fn honours(self, m: Memory) -> bool {
+        match self {
+            Placement::PageCache => m != Memory::Pinned,
+            Placement::Heap => m == Memory::Pinned,
+        }
+    }
+}
+
+/// Accepts the `memory` tier at `at` (a path such as `vectors.memory`) when it describes
+/// where NearStore keeps the structure; any other tier is 400 "not supported", naming it
+/// and the tiers that hold.
+pub(crate) fn check_memory(at: &str, asked: Option<Memory>, placement: Placement) -> Result<()> {
+    let Some(m) = asked else {
+        return Ok(());
+    };
+    if placement.honours(m) {
+        return Ok(());
+    }
+    let name = |m: Memory| match m {
+        Memory::Cold => "cold",
+        Memory::Cached => "cached",
+        Memory::Pinned => "pinned",
+    };
+    let kept = match placement {
+        Placement::PageCache => "reads it from disk through the page cache: cached or cold",
+        Placement::Heap => "keeps it in memory: pinned",
+    };
+    Err(Error::not_supported(format!(
+        "{at} {:?} (NearStore {kept})",
+        name(m)
+    )))
+}
+
+/// The `memory` key of a payload index's `field_schema` object (keyword, integer, float,
+/// bool, text): parsed as [`Memory`] (400 for another value) and checked against the
+/// index's placement (in memory).
+pub(crate) fn payload_index_memory(v: &serde_json::Value) -> Result<()> {
+    if v.is_null() {
+        return Ok(());
+    }
+    let m: Memory = serde_json::from_value(v.clone())
+        .map_err(|e| Error::bad_request(format!("field_schema.memory: {e}")))?;
+    check_memory("field_schema.memory", Some(m), Placement::Heap)
+}
+
+/// `payload` and `id_tracker` at creation: only their `memory` tier.
+#[derive(Debug, Default, Clone, Deserialize, ToSchema)]
+#[schema(as = QdrantStorageParams)]
+pub(crate) struct StorageParams {
+    #[serde(default)]
+    pub(crate) memory: Option<Memory>,
+}
+
 /// `hnsw_config` at creation (collection-wide or per vector).
 #[derive(Debug, Default, Clone, Deserialize, ToSchema)]
 #[schema(as = QdrantHnswConfig)]
@@ -65,6 +148,9 @@ pub(crate) struct HnswConfigIn {
     pub(crate) payload_m: Option<usize>,
     #[serde(default)]
     pub(crate) copy_vectors: Option<bool>,
+    /// `pinned` only: the graph is held in memory.
+    #[serde(default)]
+    pub(crate) memory: Option<Memory>,
 }
 
 /// The parameters of one dense vector.
@@ -86,6 +172,9 @@ pub(crate) struct VectorParams {
     /// Accepted: NearStore serves vectors from a memory-mapped file either way.
     #[serde(default)]
     pub(crate) on_disk: Option<bool>,
+    /// `cached` or `cold` (the memory-mapped vector file); `pinned` is 400.
+    #[serde(default)]
+    pub(crate) memory: Option<Memory>,
     /// Only `float32`.
     #[serde(default)]
     pub(crate) datatype: Option<String>,
@@ -115,7 +204,7 @@ impl VectorParams {
                 "{at}size: value 0 invalid, must be 1 or larger"
             )));
         }
-        Ok(())
+        check_memory(&format!("{at}memory"), self.memory, Placement::PageCache)
     }
 }
 
@@ -143,6 +232,9 @@ pub(crate) struct SparseIndexParams {
     pub(crate) full_scan_threshold: Option<usize>,
     #[serde(default)]
     pub(crate) datatype: Option<String>,
+    /// `pinned` only: the sparse index is held in memory.
+    #[serde(default)]
+    pub(crate) memory: Option<Memory>,
 }
 
 /// One sparse vector's parameters.
@@ -158,6 +250,11 @@ pub(crate) struct SparseVectorParams {
 impl SparseVectorParams {
     /// The engine's configuration of this sparse vector.
     pub(crate) fn config(&self, name: &str) -> Result<nearstore::SparseConfig> {
+        check_memory(
+            &format!("sparse_vectors.{name}.index.memory"),
+            self.index.as_ref().and_then(|i| i.memory),
+            Placement::Heap,
+        )?;
         if let Some(dt) = self.index.as_ref().and_then(|i| i.datatype.as_deref())
             && dt != "float32"
         {
@@ -190,17 +287,24 @@ pub(crate) struct CreateCollection {
     /// Named sparse vectors and their parameters.
     #[serde(default)]
     pub(crate) sparse_vectors: Option<std::collections::BTreeMap<String, SparseVectorParams>>,
-    /// At least 1 (422 otherwise); NearStore keeps one shard.
+    /// At least 1: 0 is Qdrant's validation error (422); a negative number is not a
+    /// `u32`, Qdrant's format error (400). NearStore keeps one shard.
     #[serde(default)]
-    pub(crate) shard_number: Option<i64>,
-    /// At least 1 (422 otherwise); NearStore keeps one copy.
+    pub(crate) shard_number: Option<u32>,
+    /// At least 1 (0: 422; negative: 400, as for `shard_number`); NearStore keeps one copy.
     #[serde(default)]
-    pub(crate) replication_factor: Option<i64>,
-    /// At least 1 (422 otherwise).
+    pub(crate) replication_factor: Option<u32>,
+    /// At least 1 (0: 422; negative: 400, as for `shard_number`).
     #[serde(default)]
-    pub(crate) write_consistency_factor: Option<i64>,
+    pub(crate) write_consistency_factor: Option<u32>,
     #[serde(default)]
     pub(crate) on_disk_payload: Option<bool>,
+    /// The payload storage's `memory` tier: `cached` or `cold` (the payload log).
+    #[serde(default)]
+    pub(crate) payload: Option<StorageParams>,
+    /// The id table's `memory` tier: `pinned` (held in memory).
+    #[serde(default)]
+    pub(crate) id_tracker: Option<StorageParams>,
     #[serde(default)]
     pub(crate) hnsw_config: Option<HnswConfigIn>,
     #[serde(default)]
@@ -248,16 +352,21 @@ pub(crate) struct CollectionPlan {
     pub(crate) sparse_vectors: Vec<(String, nearstore::SparseConfig)>,
 }
 
-fn at_least_one(name: &str, v: Option<i64>) -> Result<()> {
+fn at_least_one(name: &str, v: Option<u32>) -> Result<()> {
     match v {
-        Some(n) if n < 1 => Err(Error::validation(format!(
-            "{name}: value {n} invalid, must be 1 or larger"
+        Some(0) => Err(Error::validation(format!(
+            "{name}: value 0 invalid, must be 1 or larger"
         ))),
         _ => Ok(()),
     }
 }
 
 fn check_hnsw(h: &HnswConfigIn, at: &str) -> Result<()> {
+    check_memory(
+        &format!("{at}hnsw_config.memory"),
+        h.memory,
+        Placement::Heap,
+    )?;
     if let Some(ef) = h.ef_construct
         && ef < 4
     {
@@ -302,6 +411,16 @@ impl CreateCollection {
         if !is_empty_object(self.metadata.as_ref()) {
             return Err(Error::not_supported("collection metadata"));
         }
+        check_memory(
+            "payload.memory",
+            self.payload.and_then(|p| p.memory),
+            Placement::PageCache,
+        )?;
+        check_memory(
+            "id_tracker.memory",
+            self.id_tracker.and_then(|p| p.memory),
+            Placement::Heap,
+        )?;
         let hnsw = self.hnsw_config.unwrap_or_default();
         check_hnsw(&hnsw, "")?;
         let vectors = match &self.vectors {

@@ -18,7 +18,9 @@ use crate::qdrant::answer::{
     UpdateResult,
 };
 use crate::qdrant::collection;
-use crate::qdrant::collection_model::{CreateCollection, CreateFieldIndex, VectorsConfig};
+use crate::qdrant::collection_model::{
+    CreateCollection, CreateFieldIndex, VectorsConfig, payload_index_memory,
+};
 use crate::qdrant::model::UpdateCollection;
 use crate::qdrant::text_index;
 use crate::routes::collections::{HnswOptions, collection_config};
@@ -317,6 +319,11 @@ fn parse_schema(v: Option<&Value>) -> Result<Schema> {
         Some(Value::Object(o)) => o.get("type").and_then(Value::as_str).unwrap_or(""),
         _ => "",
     };
+    if let Some(Value::Object(o)) = v
+        && let Some(memory) = o.get("memory")
+    {
+        payload_index_memory(memory)?;
+    }
     Ok(Schema::Payload(match name {
         "keyword" => FieldIndexKind::Keyword,
         "integer" => {

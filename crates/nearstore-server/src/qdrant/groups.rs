@@ -127,6 +127,9 @@ async fn run(
     let deadline = engine_deadline();
     let (groups, took) = blocking(move || {
         let began = Instant::now();
+        // A group holds at most every stored point: a larger group_size is clamped to that,
+        // as a limit beyond the collection's size is (`engine_request`).
+        let size = size.min(c2.len().max(1));
         let mut r = engine_request(&c2, search)?.group_by(&field, size);
         if let Some(d) = deadline {
             r = r.deadline(d);

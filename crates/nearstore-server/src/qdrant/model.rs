@@ -350,6 +350,9 @@ pub(crate) struct HnswConfigDiff {
     pub(crate) on_disk: Option<bool>,
     #[serde(default)]
     pub(crate) payload_m: Option<usize>,
+    /// `pinned` only (the graph is held in memory): naming it changes nothing.
+    #[serde(default)]
+    pub(crate) memory: Option<crate::qdrant::collection_model::Memory>,
 }
 
 fn is_empty_section(raw: Option<&RawJson>) -> bool {
@@ -398,6 +401,11 @@ impl UpdateCollection {
                 "hnsw_config.full_scan_threshold, max_indexing_threads, on_disk and payload_m",
             ));
         }
+        crate::qdrant::collection_model::check_memory(
+            "hnsw_config.memory",
+            h.memory,
+            crate::qdrant::collection_model::Placement::Heap,
+        )?;
         if h.ef == Some(0) {
             return Err(Error::validation("hnsw_config.ef must be at least 1"));
         }

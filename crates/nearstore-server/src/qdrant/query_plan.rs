@@ -39,7 +39,7 @@ use crate::qdrant::points::PayloadSel;
 use crate::qdrant::recommend::average_vector;
 use crate::qdrant::request::{
     Fusion, Prefetch, QueryInput, QueryPoints, SearchParams, SearchPoints, SparseIn, VectorInput,
-    WithPayload, WithVector, refuse_set,
+    WithPayload, WithVector, positive_limit, refuse_set,
 };
 
 /// Qdrant's default `limit` of a prefetch.
@@ -224,12 +224,18 @@ fn input(v: VectorInput) -> Result<LegInput> {
     })
 }
 
-fn fusion(f: Fusion) -> FusionStrategy {
-    match f {
+/// The engine's fusion; `{"rrf": {"k": 0}}` is Qdrant's validation error (422).
+fn fusion(f: Fusion) -> Result<FusionStrategy> {
+    Ok(match f {
         Fusion::Rrf => FusionStrategy::rrf(),
+        Fusion::RrfK(0) => {
+            return Err(Error::validation(
+                "query.rrf.k: value 0 invalid, must be 1 or larger",
+            ));
+        }
         Fusion::RrfK(k) => FusionStrategy::Rrf { k },
         Fusion::Dbsf => FusionStrategy::Dbsf,
-    }
+    })
 }
 
 impl SearchPoints {
@@ -252,7 +258,7 @@ impl SearchPoints {
                 filter: None,
             }),
             filter: from_raw(self.filter.as_deref())?,
-            limit: self.limit.unwrap_or(10),
+            limit: positive_limit("limit", self.limit, 10)?,
             offset: self.offset.unwrap_or(0),
             payload: WithPayload::selection(self.with_payload.as_ref(), false),
             vector: self.with_vector,
@@ -269,7 +275,11 @@ fn prefetch_leg(p: Prefetch) -> Result<LegSpec> {
     if p.query.is_none() {
         return Err(Error::bad_request("a prefetch needs a \"query\""));
     }
-    let limit = Some(p.limit.unwrap_or(DEFAULT_PREFETCH_LIMIT));
+    let limit = Some(positive_limit(
+        "prefetch.limit",
+        p.limit,
+        DEFAULT_PREFETCH_LIMIT,
+    )?);
     let filter = from_raw(p.filter.as_deref())?;
     let quality = SearchParams::quality(p.params.as_ref())?;
     let inner = p.prefetch.map(|n| n.0).unwrap_or_default();
@@ -313,6 +323,7 @@ fn query_target(
         }
         Some(QueryInput::Unsupported(what)) => return Err(Error::not_supported(what)),
         Some(QueryInput::Fusion(f)) => {
+            let fusion = fusion(f)?;
             if prefetches.is_empty() {
                 return Err(Error::bad_request("a fusion query needs prefetches"));
             }
@@ -327,7 +338,6 @@ fn query_target(
                 .into_iter()
                 .map(prefetch_leg)
                 .collect::<Result<_>>()?;
-            let fusion = fusion(f);
             return Ok((Target::Fused { legs, fusion }, None));
         }
         Some(QueryInput::Nearest(v)) => (input(v)?, None),
@@ -361,7 +371,7 @@ impl QueryPoints {
         Ok(Search {
             target,
             filter: and_filters(from_raw(self.filter.as_deref())?, exclude),
-            limit: self.limit.unwrap_or(10),
+            limit: positive_limit("limit", self.limit, 10)?,
             offset: self.offset.unwrap_or(0),
             payload: WithPayload::selection(self.with_payload.as_ref(), false),
             vector: self.with_vector,

@@ -21,7 +21,7 @@ use crate::qdrant::filter::from_raw;
 use crate::qdrant::model::{Example, RecommendBatch, RecommendRequest};
 use crate::qdrant::query::run;
 use crate::qdrant::query_plan::{LegSpec, Search, Target, and_filters, recommend_input};
-use crate::qdrant::request::{SearchParams, VectorInput, WithPayload};
+use crate::qdrant::request::{SearchParams, VectorInput, WithPayload, positive_limit};
 use crate::state::AppState;
 
 /// The mean of `vectors` (all of one length; checked by the caller).
@@ -78,7 +78,7 @@ async fn recommend_one(
             filter: None,
         }),
         filter: and_filters(from_raw(r.filter.as_deref())?, exclude),
-        limit: r.limit.unwrap_or(10),
+        limit: positive_limit("limit", r.limit, 10)?,
         offset: r.offset.unwrap_or(0),
         payload: WithPayload::selection(r.with_payload.as_ref(), false),
         vector: r.with_vector,

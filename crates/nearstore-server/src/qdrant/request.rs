@@ -746,6 +746,20 @@ pub(crate) struct RetrievePoints {
     pub(crate) shard_key: Option<RawJson>,
 }
 
+/// A request's `limit` (`field` names it in the message): `default` when absent; 0 is
+/// Qdrant's validation error (422: its `limit` fields are `range(min = 1)`). A limit beyond
+/// the collection's size is clamped later, where the size is known
+/// ([`crate::qdrant::query_plan::engine_request`]).
+pub(crate) fn positive_limit(field: &str, limit: Option<usize>, default: usize) -> Result<usize> {
+    match limit {
+        None => Ok(default),
+        Some(0) => Err(Error::validation(format!(
+            "{field}: value 0 invalid, must be 1 or larger"
+        ))),
+        Some(l) => Ok(l),
+    }
+}
+
 /// Refuses a set option NearStore does not offer (400 naming it).
 pub(crate) fn refuse_set(options: &[(&str, Option<&RawJson>)]) -> Result<()> {
     for (name, raw) in options {

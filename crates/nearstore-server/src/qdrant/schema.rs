@@ -384,6 +384,10 @@ json_schema!(
                     "type": {"enum": ["keyword", "integer", "float", "bool", "text", "geo", "datetime", "uuid"]},
                     "lookup": {"type": ["boolean", "null"]},
                     "range": {"type": ["boolean", "null"]},
+                    "memory": {
+                        "description": "pinned (payload indexes are held in memory); cached and cold answer 400",
+                        "enum": ["cold", "cached", "pinned", null],
+                    },
                 },
             },
         ],

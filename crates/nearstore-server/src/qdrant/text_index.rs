@@ -13,6 +13,7 @@
 //! | `stopwords: {custom: [...]}` | `stop_words` (a language's built-in list: 400 not supported) |
 //! | `phrase_matching` | accepted either way: positions are always kept, so phrases always work |
 //! | `on_disk: true` | 400 not supported (the text index lives in memory, checkpointed to disk) |
+//! | `memory` | `pinned` accepted (in memory); `cached`, `cold`: 400 not supported; another value: 400 |
 //!
 //! Every other key is refused with 400 naming it: an option is never silently ignored.
 
@@ -49,6 +50,7 @@ pub(crate) fn analyzer(schema: &Value) -> Result<AnalyzerConfig> {
                     return Err(Error::not_supported("an on_disk text index"));
                 }
             }
+            "memory" => crate::qdrant::collection_model::payload_index_memory(v)?,
             "min_token_len" => a.min_token_chars = length(key, v)?,
             "max_token_len" => a.max_token_chars = Some(length(key, v)?),
             "stemmer" => a.stemmer = Some(stemmer(v)?),

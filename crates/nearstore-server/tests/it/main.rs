@@ -15,6 +15,7 @@ mod qdrant_query;
 mod qdrant_requests;
 mod qdrant_routes;
 mod qdrant_sparse;
+mod qdrant_validation;
 mod qdrant_vectors;
 mod shutdown;
 mod text;
