@@ -8,6 +8,7 @@ import uuid
 
 import pytest
 from qdrant_client import QdrantClient, models
+from qdrant_client.http.exceptions import UnexpectedResponse
 
 URL = os.environ.get("NEARSTORE_URL", "http://127.0.0.1:6333")
 DIM = 8
@@ -161,6 +162,19 @@ def test_batch_update_patch_and_dotted_payload(client):
     with pytest.raises(Exception) as err:
         client.update_collection(name, optimizers_config=models.OptimizersConfigDiff(indexing_threshold=0))
     assert "not supported" in str(err.value)
+    with pytest.raises(UnexpectedResponse) as err:
+        client.update_collection(name, hnsw_config=models.HnswConfigDiff(m=m + 8))
+    assert err.value.status_code == 400 and "hnsw_config.m" in str(err.value)
+    with pytest.raises(UnexpectedResponse) as err:
+        client.update_collection(name, metadata={"owner": "me"})
+    assert err.value.status_code == 400 and "metadata" in str(err.value)
+    # The graph's memory tier: pinned (held in memory) is accepted, cold is refused by name.
+    assert client.update_collection(name, hnsw_config=models.HnswConfigDiff(memory=models.Memory.PINNED))
+    with pytest.raises(UnexpectedResponse) as err:
+        client.update_collection(name, hnsw_config=models.HnswConfigDiff(memory=models.Memory.COLD))
+    assert err.value.status_code == 400 and "hnsw_config.memory" in str(err.value)
+    assert client.get_collection(name).config.hnsw_config.m == m
+    assert client.count(name, exact=True).count == 7
     client.delete_collection(name)
 
 
@@ -908,3 +922,63 @@ def test_aliases(client):
     assert all(x.collection_name != b for x in client.get_aliases().aliases)
     assert not client.collection_exists("py_next")
     client.delete_collection(a)
+
+
+def test_null_empty_array_paths_and_validation(client):
+    name = "py_checks"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    # Memory tiers: the vector file is read through the page cache (cached or cold), so
+    # pinned vectors are refused by name, like Qdrant refuses them.
+    with pytest.raises(UnexpectedResponse) as err:
+        client.create_collection(
+            name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT, memory=models.Memory.PINNED)
+        )
+    assert err.value.status_code == 400 and "vectors.memory" in str(err.value)
+    client.create_collection(
+        name, vectors_config=models.VectorParams(size=2, distance=models.Distance.DOT, memory=models.Memory.CACHED)
+    )
+    city = lambda *pops: {"country": {"cities": [{"population": p} for p in pops]}}
+    client.upsert(
+        name,
+        points=[
+            models.PointStruct(id=1, vector=[1.0, 0.0], payload={"t": None, **city(1.5, 9.5)}),
+            models.PointStruct(id=2, vector=[0.9, 0.1], payload={"t": [], **city(2.0)}),
+            models.PointStruct(id=3, vector=[0.8, 0.2], payload={"t": "x"}),
+            models.PointStruct(id=4, vector=[0.7, 0.3], payload=city(12.0, 0.5)),
+        ],
+        wait=True,
+    )
+
+    def ids(flt):
+        return sorted(p.id for p in client.scroll(name, scroll_filter=flt, limit=10)[0])
+
+    # is_null: only an explicit null; is_empty: null, [] or missing.
+    assert ids(models.Filter(must=[models.IsNullCondition(is_null=models.PayloadField(key="t"))])) == [1]
+    assert ids(models.Filter(must=[models.IsEmptyCondition(is_empty=models.PayloadField(key="t"))])) == [1, 2, 4]
+    assert ids(models.Filter(must=[models.FieldCondition(key="t", is_null=True)])) == [1]
+    assert ids(models.Filter(must=[models.FieldCondition(key="t", is_empty=True)])) == [1, 2, 4]
+    # An array path, in a filter and in a payload index (any element matches).
+    field = "country.cities[].population"
+    big = models.Filter(must=[models.FieldCondition(key=field, range=models.Range(gt=9.0))])
+    assert ids(big) == [1, 4]
+    client.create_payload_index(name, field_name=field, field_schema=models.PayloadSchemaType.FLOAT, wait=True)
+    assert client.get_collection(name).payload_schema[field].points == 3
+    assert ids(big) == [1, 4]
+    assert client.count(name, count_filter=big, exact=True).count == 2
+    # Scores and vectors print as f32 (0.15 stays 0.15).
+    client.upsert(name, points=[models.PointStruct(id=5, vector=[0.15, 0.7])], wait=True)
+    hit = client.query_points(name, query=[1.0, 0.0], query_filter=models.Filter(must=[models.HasIdCondition(has_id=[5])]), with_vectors=True).points[0]
+    assert hit.score == 0.15 and hit.vector == [0.15, 0.7]
+    # Validation errors are 422 as in Qdrant: a limit of 0, an rrf k of 0.
+    for call in (
+        lambda: client.query_points(name, query=[1.0, 0.0], limit=0),
+        lambda: client.query_points(
+            name, prefetch=[models.Prefetch(query=[1.0, 0.0])], query=models.RrfQuery(rrf=models.Rrf(k=0))
+        ),
+        lambda: client.query_points_groups(name, query=[1.0, 0.0], group_by="t", limit=0),
+    ):
+        with pytest.raises(UnexpectedResponse) as err:
+            call()
+        assert err.value.status_code == 422 and "value 0 invalid" in str(err.value)
+    client.delete_collection(name)
