@@ -105,7 +105,9 @@ impl Grouping {
         }
         let size = self.group_size.unwrap_or(DEFAULT_GROUP_SIZE);
         if size == 0 {
-            return Err(Error::Validation("group_size must be at least 1".into()));
+            return Err(Error::validation(
+                "group_size: value 0 invalid, must be 1 or larger",
+            ));
         }
         Ok((self.group_by, size))
     }

@@ -407,7 +407,9 @@ impl UpdateCollection {
             crate::qdrant::collection_model::Placement::Heap,
         )?;
         if h.ef == Some(0) {
-            return Err(Error::validation("hnsw_config.ef must be at least 1"));
+            return Err(Error::validation(
+                "hnsw_config.ef: value 0 invalid, must be 1 or larger",
+            ));
         }
         Ok(h.ef)
     }

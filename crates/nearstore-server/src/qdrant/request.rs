@@ -168,7 +168,10 @@ impl SearchParams {
         }
         match p.hnsw_ef {
             None => Ok(None),
-            Some(0) => Err(Error::validation("params.hnsw_ef must be at least 1")),
+            // Qdrant validates `hnsw_ef` with `range(min = 1)` (qdrant/qdrant#9320).
+            Some(0) => Err(Error::validation(
+                "params.hnsw_ef: value 0 invalid, must be 1 or larger",
+            )),
             Some(ef) => Ok(Some(SearchQuality::Ef(
                 usize::try_from(ef).unwrap_or(usize::MAX),
             ))),

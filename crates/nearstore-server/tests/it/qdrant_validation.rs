@@ -1,5 +1,5 @@
-//! Qdrant's validation answers beyond collection creation: a `limit` (or `rrf.k`) of 0 is
-//! 422 on every search route, a huge `group_size` is clamped like a huge `limit`, and a
+//! Qdrant's validation answers beyond collection creation: a `limit` (or `rrf.k`,
+//! `group_size`, `hnsw_ef`) of 0 is 422 on every search route, a huge `group_size` is clamped like a huge `limit`, and a
 //! structure's `memory` tier is read wherever Qdrant takes one (unknown: 400; a tier that
 //! does not describe where NearStore keeps the structure: 400 not supported).
 
@@ -86,6 +86,23 @@ async fn a_zero_limit_is_422_on_every_search_route() {
             "query/groups",
             json!({"query": [1.0, 0.0], "group_by": "tag", "limit": 0}),
             "limit",
+        ),
+        (
+            "search/groups",
+            json!({"vector": [1.0, 0.0], "group_by": "tag", "group_size": 0}),
+            "group_size",
+        ),
+        // hnsw_ef: `range(min = 1)` in Qdrant since qdrant/qdrant#9320.
+        (
+            "search",
+            json!({"vector": [1.0, 0.0], "params": {"hnsw_ef": 0}}),
+            "params.hnsw_ef",
+        ),
+        (
+            "query",
+            json!({"prefetch": [{"query": [1.0, 0.0], "params": {"hnsw_ef": 0}}],
+                   "query": {"fusion": "dbsf"}}),
+            "params.hnsw_ef",
         ),
     ] {
         let (st, b) = s.post(&format!("/collections/z/points/{path}"), body).await;
