@@ -25,6 +25,7 @@ pub(crate) mod groups;
 pub(crate) mod ids;
 pub(crate) mod model;
 pub(crate) mod payload;
+pub(crate) mod payload_select;
 pub(crate) mod points;
 pub(crate) mod query;
 pub(crate) mod query_plan;

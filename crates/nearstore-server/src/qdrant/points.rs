@@ -6,7 +6,7 @@ use std::time::Instant;
 use axum::extract::{Path, State};
 use axum::response::Response;
 use nearstore::{Point, PointSelector, ScrollRequest, VectorCollection};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::body::{OptionalTyped, Typed, qdrant_ok};
 use crate::error::{Error, Result, blocking};
@@ -16,84 +16,15 @@ use crate::qdrant::answer::{
 };
 use crate::qdrant::collection;
 use crate::qdrant::filter::from_raw;
-use crate::qdrant::ids::{ExtId, external_id, stored_uuid, visible_payload};
+use crate::qdrant::ids::{ExtId, external_id, stored_uuid};
 use crate::qdrant::model::{BatchWrite, PointsSelector, UpdateBatch, UpsertPoints};
+use crate::qdrant::payload_select::PayloadSel;
 use crate::qdrant::request::{
     CountPoints, RetrievePoints, ScrollPoints, WithPayload, WithVector, refuse_set,
 };
 use crate::qdrant::vector_edits;
 use crate::qdrant::vectors::vector_out;
 use crate::state::AppState;
-
-/// Which payload fields a response carries (`with_payload`).
-#[derive(Debug, Clone)]
-pub(crate) enum PayloadSel {
-    All,
-    Nothing,
-    Include(Vec<String>),
-    Exclude(Vec<String>),
-}
-
-impl PayloadSel {
-    fn apply(&self, payload: Option<Value>) -> Value {
-        let visible = visible_payload(payload);
-        match (self, visible) {
-            (PayloadSel::Nothing, _) => Value::Null,
-            (PayloadSel::All, v) => v,
-            (PayloadSel::Include(keys), Value::Object(m)) => {
-                let mut out = Map::new();
-                for key in keys {
-                    include_path(&m, key, &mut out);
-                }
-                Value::Object(out)
-            }
-            (PayloadSel::Exclude(keys), Value::Object(mut m)) => {
-                for key in keys {
-                    exclude_path(&mut m, key);
-                }
-                Value::Object(m)
-            }
-            (_, v) => v,
-        }
-    }
-}
-
-/// Copies the value at `path` of `from` into `out` under the same path (`a.b` keeps
-/// `{"a": {"b": ..}}`, merged with what earlier paths copied). A key that itself contains
-/// the dot is taken whole first.
-fn include_path(from: &Map<String, Value>, path: &str, out: &mut Map<String, Value>) {
-    if let Some(v) = from.get(path) {
-        out.insert(path.to_string(), v.clone());
-        return;
-    }
-    let Some((head, rest)) = path.split_once('.') else {
-        return;
-    };
-    let Some(Value::Object(inner)) = from.get(head) else {
-        return;
-    };
-    let slot = out
-        .entry(head.to_string())
-        .or_insert_with(|| Value::Object(Map::new()));
-    if let Value::Object(slot) = slot {
-        include_path(inner, rest, slot);
-        if slot.is_empty() {
-            out.remove(head);
-        }
-    }
-}
-
-/// Removes the value at `path` (a key containing the dot is removed whole first).
-fn exclude_path(from: &mut Map<String, Value>, path: &str) {
-    if from.remove(path).is_some() {
-        return;
-    }
-    if let Some((head, rest)) = path.split_once('.')
-        && let Some(Value::Object(inner)) = from.get_mut(head)
-    {
-        exclude_path(inner, rest);
-    }
-}
 
 /// An f32 as the JSON number of its shortest decimal form (a stored 0.15 prints `0.15`, not
 /// the widened `0.15000000596046448`). The digits are formatted on the stack by `ryu`; the
@@ -437,22 +368,6 @@ pub(crate) async fn count(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn with_payload_paths_are_dotted() {
-        let p = json!({"a": {"b": 1, "c": 2}, "d": 3, "x.y": 4});
-        let include = |keys: &[&str]| {
-            PayloadSel::Include(keys.iter().map(|k| k.to_string()).collect()).apply(Some(p.clone()))
-        };
-        let exclude = |keys: &[&str]| {
-            PayloadSel::Exclude(keys.iter().map(|k| k.to_string()).collect()).apply(Some(p.clone()))
-        };
-        assert_eq!(include(&["a.b", "d"]), json!({"a": {"b": 1}, "d": 3}));
-        assert_eq!(include(&["a.b", "a.c"]), json!({"a": {"b": 1, "c": 2}}));
-        assert_eq!(include(&["a.z", "x.y"]), json!({"x.y": 4}));
-        assert_eq!(exclude(&["a.b", "x.y"]), json!({"a": {"c": 2}, "d": 3}));
-        assert_eq!(exclude(&["d.e", "q"]), p);
-    }
 
     #[test]
     fn a_filtered_count_stops_at_its_deadline() {

@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::qdrant::filter::from_raw;
 use crate::qdrant::ids::ExtId;
 use crate::qdrant::model::RecommendStrategy;
-use crate::qdrant::points::PayloadSel;
+use crate::qdrant::payload_select::PayloadSel;
 use crate::qdrant::recommend::average_vector;
 use crate::qdrant::request::{
     Fusion, Prefetch, QueryInput, QueryPoints, SearchParams, SearchPoints, SparseIn, VectorInput,

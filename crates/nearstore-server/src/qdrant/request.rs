@@ -20,19 +20,27 @@ use crate::body::bounded::{Bounded, DimensionLimit, IdsLimit, QueriesLimit};
 use crate::error::{Error, Result};
 use crate::model::RawJson;
 use crate::qdrant::model::{IdIn, RecommendStrategy, is_set};
-use crate::qdrant::points::PayloadSel;
+use crate::qdrant::payload_select::{PayloadPath, PayloadSel};
 use crate::qdrant::schema::{
     FilterSchema, NamedVectorSchema, OrderBySchema, PointIdSchema, PrefetchesSchema,
     QueryInputSchema, WithPayloadSchema, WithVectorSchema,
 };
 
-/// `with_payload`: a flag, a list of (dotted) fields, `{"include": [..]}` or
-/// `{"exclude": [..]}`.
+/// `with_payload`: a flag, a list of paths, `{"include": [..]}` or `{"exclude": [..]}`;
+/// each path parsed as it is read ([`PayloadPath`]: a malformed one is 400).
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum WithPayload {
     Flag(bool),
-    Include(Vec<String>),
-    Exclude(Vec<String>),
+    Include(Vec<PayloadPath>),
+    Exclude(Vec<PayloadPath>),
+}
+
+/// Parses every path of a `with_payload` list.
+fn payload_paths<E: de::Error>(fields: Vec<String>) -> Result<Vec<PayloadPath>, E> {
+    fields
+        .iter()
+        .map(|f| PayloadPath::parse(f).map_err(E::custom))
+        .collect()
 }
 
 impl<'de> Deserialize<'de> for WithPayload {
@@ -49,12 +57,13 @@ impl<'de> Deserialize<'de> for WithPayload {
             fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<WithPayload, A::Error> {
                 let fields: Bounded<String, IdsLimit> =
                     Bounded::deserialize(de::value::SeqAccessDeserializer::new(seq))?;
-                Ok(WithPayload::Include(fields.into_vec()))
+                Ok(WithPayload::Include(payload_paths(fields.into_vec())?))
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<WithPayload, A::Error> {
                 let mut out = None;
                 while let Some(key) = map.next_key::<String>()? {
-                    let fields = map.next_value::<Bounded<String, IdsLimit>>()?.into_vec();
+                    let fields =
+                        payload_paths(map.next_value::<Bounded<String, IdsLimit>>()?.into_vec())?;
                     let sel = match key.as_str() {
                         "include" => WithPayload::Include(fields),
                         "exclude" => WithPayload::Exclude(fields),
@@ -786,14 +795,18 @@ mod tests {
     fn with_payload_forms() {
         let w = |t: &str| read::<WithPayload>(t);
         assert_eq!(w("true").unwrap(), WithPayload::Flag(true));
+        let path = |p: &str| PayloadPath::parse(p).unwrap();
         assert_eq!(
             w(r#"["a.b"]"#).unwrap(),
-            WithPayload::Include(vec!["a.b".into()])
+            WithPayload::Include(vec![path("a.b")])
         );
         assert_eq!(
-            w(r#"{"exclude": ["c"]}"#).unwrap(),
-            WithPayload::Exclude(vec!["c".into()])
+            w(r#"{"exclude": ["c[].d"]}"#).unwrap(),
+            WithPayload::Exclude(vec![path("c[].d")])
         );
+        // A malformed path is refused while the body is read.
+        let err = w(r#"{"include": ["a..b"]}"#).unwrap_err().to_string();
+        assert!(err.contains("invalid payload path"), "{err}");
         assert!(w(r#"{"include": ["a"], "exclude": ["b"]}"#).is_err());
         assert!(w(r#"{"only": ["a"]}"#).is_err());
         assert!(w("3").is_err());

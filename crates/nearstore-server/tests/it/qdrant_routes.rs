@@ -69,6 +69,46 @@ async fn with_payload_paths_may_be_dotted() {
         ok(st, &b)[0]["payload"],
         json!({"country": {"capital": "Amsterdam"}, "rank": 3})
     );
+    // Array paths, as in filters: every element keeps (or loses) the part named.
+    let cities = json!({"cities": [{"name": "a", "pop": 5}, {"name": "b", "pop": 9}]});
+    let (st, b) = s
+        .put(
+            "/collections/p/points?wait=true",
+            json!({"points": [{"id": 2, "vector": [0.0, 1.0], "payload": cities}]}),
+        )
+        .await;
+    ok(st, &b);
+    for (with_payload, expected) in [
+        (
+            json!(["cities[].pop"]),
+            json!({"cities": [{"pop": 5}, {"pop": 9}]}),
+        ),
+        (
+            json!({"include": ["cities[1].name"]}),
+            json!({"cities": [{"name": "b"}]}),
+        ),
+        (
+            json!({"exclude": ["cities[].pop"]}),
+            json!({"cities": [{"name": "a"}, {"name": "b"}]}),
+        ),
+    ] {
+        let (st, b) = s
+            .post(
+                "/collections/p/points",
+                json!({"ids": [2], "with_payload": with_payload}),
+            )
+            .await;
+        assert_eq!(ok(st, &b)[0]["payload"], expected, "{with_payload}");
+    }
+    // A malformed path is refused, not ignored.
+    let (st, b) = s
+        .post(
+            "/collections/p/points/scroll",
+            json!({"with_payload": ["cities[x]"]}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+    assert!(error_message(&b).contains("invalid payload path"), "{b}");
 }
 
 async fn compass(s: &TestServer) {

@@ -966,6 +966,11 @@ def test_null_empty_array_paths_and_validation(client):
     assert client.get_collection(name).payload_schema[field].points == 3
     assert ids(big) == [1, 4]
     assert client.count(name, count_filter=big, exact=True).count == 2
+    # The same paths select payload parts: each city keeps (or loses) its population only.
+    got = client.retrieve(name, ids=[1], with_payload=models.PayloadSelectorInclude(include=[field]))
+    assert got[0].payload == {"country": {"cities": [{"population": 1.5}, {"population": 9.5}]}}
+    got = client.retrieve(name, ids=[1], with_payload=models.PayloadSelectorExclude(exclude=[field, "t"]))
+    assert got[0].payload == {"country": {"cities": [{}, {}]}}
     # Scores and vectors print as f32 (0.15 stays 0.15).
     client.upsert(name, points=[models.PointStruct(id=5, vector=[0.15, 0.7])], wait=True)
     hit = client.query_points(name, query=[1.0, 0.0], query_filter=models.Filter(must=[models.HasIdCondition(has_id=[5])]), with_vectors=True).points[0]
