@@ -475,7 +475,7 @@ pub(crate) enum BatchWrite {
     Upsert(Vec<(ExtId, Point)>),
     DeleteIds(Vec<u64>),
     DeleteMatching(nearstore::Filter),
-    Payload(nearstore::PointSelector, nearstore::PayloadChange),
+    Payload(crate::qdrant::payload::PayloadWrite),
     UpdateVectors(Vec<nearstore::PointVectors>),
     DeleteVectors(crate::qdrant::vector_edits::VectorDelete),
 }
@@ -494,22 +494,10 @@ impl UpdateBatch {
                         return Err(Error::bad_request(format!("operation {i}: {e}")));
                     }
                 },
-                UpdateOperation::SetPayload(s) => {
-                    let (sel, change) = s.into_set()?;
-                    BatchWrite::Payload(sel, change)
-                }
-                UpdateOperation::OverwritePayload(s) => {
-                    let (sel, change) = s.into_overwrite()?;
-                    BatchWrite::Payload(sel, change)
-                }
-                UpdateOperation::DeletePayload(d) => {
-                    let (sel, change) = d.into_change()?;
-                    BatchWrite::Payload(sel, change)
-                }
-                UpdateOperation::ClearPayload(c) => {
-                    let (sel, change) = c.points.into_clear()?;
-                    BatchWrite::Payload(sel, change)
-                }
+                UpdateOperation::SetPayload(s) => BatchWrite::Payload(s.into_set()?),
+                UpdateOperation::OverwritePayload(s) => BatchWrite::Payload(s.into_overwrite()?),
+                UpdateOperation::DeletePayload(d) => BatchWrite::Payload(d.into_change()?),
+                UpdateOperation::ClearPayload(c) => BatchWrite::Payload(c.points.into_clear()?),
                 UpdateOperation::UpdateVectors(u) => BatchWrite::UpdateVectors(u.into_edits()?),
                 UpdateOperation::DeleteVectors(d) => BatchWrite::DeleteVectors(d.into_delete()?),
             });

@@ -10,6 +10,8 @@
 //! key: they are one engine call over the selected points without that key, plus one call
 //! per selected UUID point (writing the same result with its key kept). All of it runs in
 //! one blocking piece of work, but the calls for UUID points are separate engine writes.
+//! Points chosen by id must exist (the first missing one is 404, as Qdrant answers, before
+//! anything is written); a `key` or `keys` path with an array selector is 400.
 //!
 //! Must not depend on the native routes.
 
@@ -80,6 +82,15 @@ pub(crate) fn selector(
     filter: Option<&RawJson>,
     shard_key: Option<&RawJson>,
 ) -> Result<PointSelector> {
+    Ok(targets(points, filter, shard_key)?.0)
+}
+
+/// [`selector`], and the ids as the client wrote them (empty for a filter).
+fn targets(
+    points: Option<Bounded<IdIn, IdsLimit>>,
+    filter: Option<&RawJson>,
+    shard_key: Option<&RawJson>,
+) -> Result<(PointSelector, Vec<ExtId>)> {
     if is_set(shard_key) {
         return Err(Error::not_supported("\"shard_key\""));
     }
@@ -90,12 +101,50 @@ pub(crate) fn selector(
         _ => None,
     };
     match (points, filter) {
-        (Some(ids), None) => Ok(PointSelector::Ids(ExtId::internal_ids(&ids.into_vec())?)),
-        (None, Some(f)) => Ok(PointSelector::Filter(f)),
+        (Some(ids), None) => {
+            let named = ids
+                .into_vec()
+                .iter()
+                .map(ExtId::parse)
+                .collect::<Result<Vec<_>>>()?;
+            let internal = named.iter().map(ExtId::internal).collect();
+            Ok((PointSelector::Ids(internal), named))
+        }
+        (None, Some(f)) => Ok((PointSelector::Filter(f), Vec::new())),
         _ => Err(Error::validation(
             "expected either \"points\": [ids] or \"filter\": {...} (exactly one)",
         )),
     }
+}
+
+/// One payload operation as engine values: which points, what change, and the ids as
+/// sent (a missing one is 404, as in Qdrant).
+#[derive(Debug)]
+pub(crate) struct PayloadWrite {
+    selector: PointSelector,
+    change: PayloadChange,
+    named: Vec<ExtId>,
+}
+
+impl PayloadWrite {
+    fn new((selector, named): (PointSelector, Vec<ExtId>), change: PayloadChange) -> PayloadWrite {
+        PayloadWrite {
+            selector,
+            change,
+            named,
+        }
+    }
+}
+
+/// Refuses a payload write path with an array selector (`[]`, `[N]`): the engine's
+/// payload writes take dotted object paths only (400 naming it, never a literal key).
+fn object_path(field: &str, path: &str) -> Result<()> {
+    if path.contains(['[', ']']) {
+        return Err(Error::not_supported(format!(
+            "{field} {path:?} (array selectors [] and [N] in payload write paths)"
+        )));
+    }
+    Ok(())
 }
 
 /// The payload object of a set or overwrite (400 when not an object or using the reserved
@@ -118,19 +167,18 @@ fn first_segment(path: &str) -> &str {
 
 impl SetPayload {
     /// As a merge (`set_payload`).
-    pub(crate) fn into_set(self) -> Result<(PointSelector, PayloadChange)> {
+    pub(crate) fn into_set(self) -> Result<PayloadWrite> {
         let payload = payload_object(&self.payload)?;
-        if self
-            .key
-            .as_deref()
-            .is_some_and(|k| first_segment(k) == UUID_KEY)
-        {
-            return Err(Error::bad_request(format!(
-                "payload key {UUID_KEY:?} is reserved"
-            )));
+        if let Some(key) = self.key.as_deref() {
+            if first_segment(key) == UUID_KEY {
+                return Err(Error::bad_request(format!(
+                    "payload key {UUID_KEY:?} is reserved"
+                )));
+            }
+            object_path("set_payload key", key)?;
         }
-        let sel = selector(self.points, self.filter.as_ref(), self.shard_key.as_ref())?;
-        Ok((
+        let sel = targets(self.points, self.filter.as_ref(), self.shard_key.as_ref())?;
+        Ok(PayloadWrite::new(
             sel,
             PayloadChange::Set {
                 key: self.key,
@@ -140,45 +188,60 @@ impl SetPayload {
     }
 
     /// As a replacement (`overwrite_payload`; `key` is refused).
-    pub(crate) fn into_overwrite(self) -> Result<(PointSelector, PayloadChange)> {
+    pub(crate) fn into_overwrite(self) -> Result<PayloadWrite> {
         if self.key.is_some() {
             return Err(Error::not_supported("\"key\" with overwrite_payload"));
         }
         let payload = payload_object(&self.payload)?;
-        let sel = selector(self.points, self.filter.as_ref(), self.shard_key.as_ref())?;
-        Ok((sel, PayloadChange::Overwrite(payload)))
+        let sel = targets(self.points, self.filter.as_ref(), self.shard_key.as_ref())?;
+        Ok(PayloadWrite::new(sel, PayloadChange::Overwrite(payload)))
     }
 }
 
 impl DeletePayload {
     /// As a key removal; the (invisible) reserved key is never removed.
-    pub(crate) fn into_change(self) -> Result<(PointSelector, PayloadChange)> {
+    pub(crate) fn into_change(self) -> Result<PayloadWrite> {
         let keys: Vec<String> = self
             .keys
             .into_vec()
             .into_iter()
             .filter(|k| first_segment(k) != UUID_KEY)
             .collect();
-        let sel = selector(self.points, self.filter.as_ref(), self.shard_key.as_ref())?;
-        Ok((sel, PayloadChange::DeleteKeys(keys)))
+        for key in &keys {
+            object_path("delete_payload key", key)?;
+        }
+        let sel = targets(self.points, self.filter.as_ref(), self.shard_key.as_ref())?;
+        Ok(PayloadWrite::new(sel, PayloadChange::DeleteKeys(keys)))
     }
 }
 
 impl PointsSelector {
     /// As a `clear_payload`.
-    pub(crate) fn into_clear(self) -> Result<(PointSelector, PayloadChange)> {
-        let sel = selector(self.points, self.filter.as_ref(), self.shard_key.as_ref())?;
-        Ok((sel, PayloadChange::Clear))
+    pub(crate) fn into_clear(self) -> Result<PayloadWrite> {
+        let sel = targets(self.points, self.filter.as_ref(), self.shard_key.as_ref())?;
+        Ok(PayloadWrite::new(sel, PayloadChange::Clear))
     }
 }
 
-/// Applies one payload operation (see the module docs for UUID points).
+/// Applies one payload operation (see the module docs for UUID points). Points chosen by
+/// id must all exist: the first missing one is 404 and nothing is written (Qdrant's
+/// answer; checked in the same blocking work, just before the write).
 pub(crate) fn apply(
     c: &VectorCollection,
-    selector: &PointSelector,
-    change: &PayloadChange,
+    write: &PayloadWrite,
     options: &WriteOptions,
 ) -> Result<usize> {
+    if let PointSelector::Ids(ids) = &write.selector {
+        for (stored, named) in c.get(ids)?.iter().zip(&write.named) {
+            if stored.is_none() {
+                return Err(Error::NotFound(format!(
+                    "No point with id {} found",
+                    named.to_json()
+                )));
+            }
+        }
+    }
+    let (selector, change) = (&write.selector, &write.change);
     let whole = match change {
         PayloadChange::Overwrite(m) => m.clone(),
         PayloadChange::Clear => Map::new(),
@@ -234,12 +297,12 @@ async fn run(
     state: AppState,
     name: String,
     started: Instant,
-    op: Result<(PointSelector, PayloadChange)>,
+    op: Result<PayloadWrite>,
 ) -> Result<Response> {
-    let (selector, change) = op?;
+    let write = op?;
     let c = collection(&state, &name)?;
     let options = write_options();
-    blocking(move || apply(&c, &selector, &change, &options)).await?;
+    blocking(move || apply(&c, &write, &options)).await?;
     Ok(qdrant_ok(UpdateResult::completed(), started))
 }
 

@@ -168,8 +168,8 @@ pub(crate) async fn batch(
                 BatchWrite::DeleteMatching(filter) => {
                     c.delete_by_filter(&filter)?;
                 }
-                BatchWrite::Payload(selector, change) => {
-                    crate::qdrant::payload::apply(&c, &selector, &change, &options)?;
+                BatchWrite::Payload(write) => {
+                    crate::qdrant::payload::apply(&c, &write, &options)?;
                 }
                 BatchWrite::UpdateVectors(edits) => {
                     vector_edits::apply_update(&c, &edits, &options)?;

@@ -81,11 +81,53 @@ async fn set_overwrite_delete_and_clear_by_ids() {
     let s = start(ServerConfig::default()).await;
     setup(&s, "p").await;
 
-    // set merges keys (by ids, a UUID among them; absent ids are skipped).
+    // An absent id is 404 naming it, as in Qdrant, for every operation; nothing is written.
+    let before = payloads(&s, "p").await;
+    for (method, path, body) in [
+        (
+            "POST",
+            "payload",
+            json!({"payload": {"b": true}, "points": [1, UUID, 77]}),
+        ),
+        (
+            "PUT",
+            "payload",
+            json!({"payload": {"b": true}, "points": [77, 1]}),
+        ),
+        (
+            "POST",
+            "payload/delete",
+            json!({"keys": ["a"], "points": [1, 77]}),
+        ),
+        ("POST", "payload/clear", json!({"points": [1, 77]})),
+        (
+            "POST",
+            "batch",
+            json!({"operations": [{"set_payload": {"payload": {"b": 1}, "points": [77]}}]}),
+        ),
+    ] {
+        let url = format!("/collections/p/points/{path}?wait=true");
+        let (st, b) = if method == "PUT" {
+            s.put(&url, body).await
+        } else {
+            s.post(&url, body).await
+        };
+        assert_eq!(st, StatusCode::NOT_FOUND, "{path}: {b}");
+        assert!(
+            b["status"]["error"]
+                .as_str()
+                .unwrap()
+                .contains("No point with id 77 found"),
+            "{b}"
+        );
+    }
+    assert_eq!(payloads(&s, "p").await, before);
+
+    // set merges keys (by ids, a UUID among them).
     let (st, b) = s
         .post(
             "/collections/p/points/payload?wait=true",
-            json!({"payload": {"b": true, "a": 9}, "points": [1, UUID, 77]}),
+            json!({"payload": {"b": true, "a": 9}, "points": [1, UUID]}),
         )
         .await;
     completed(st, &b);
@@ -349,6 +391,25 @@ async fn malformed_payload_bodies_and_unknown_collections_are_refused() {
             st == StatusCode::BAD_REQUEST || st == StatusCode::UNPROCESSABLE_ENTITY,
             "{method} {url} {body}: {st} {b}"
         );
+    }
+    // Array selectors in a write path: the engine's payload writes take object paths only,
+    // so they are refused by name (never written as a literal key like "cities[0]").
+    for (url, body, path) in [
+        (
+            "/collections/m/points/payload",
+            json!({"payload": {"q": 1}, "points": [1], "key": "m.list[0]"}),
+            "m.list[0]",
+        ),
+        (
+            "/collections/m/points/payload/delete",
+            json!({"keys": ["m.list[].n"], "points": [1]}),
+            "m.list[].n",
+        ),
+    ] {
+        let (st, b) = s.post(url, body).await;
+        assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+        let msg = b["status"]["error"].as_str().unwrap();
+        assert!(msg.contains(path) && msg.contains("not supported"), "{msg}");
     }
     // Nothing changed.
     assert_eq!(
