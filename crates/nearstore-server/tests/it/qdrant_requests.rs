@@ -171,6 +171,25 @@ async fn is_null_is_empty_and_missing_keep_their_meanings() {
 #[tokio::test]
 async fn scroll_order_by_pages_through_a_field() {
     let s = server().await;
+    // As in Qdrant, ordering needs a range index on the key (integer or float).
+    let (st, b) = s
+        .post("/collections/q/points/scroll", json!({"order_by": "n"}))
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+    assert!(
+        b["status"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("No range index for `order_by` key: `n`"),
+        "{b}"
+    );
+    let (st, b) = s
+        .put(
+            "/collections/q/index?wait=true",
+            json!({"field_name": "n", "field_schema": "integer"}),
+        )
+        .await;
+    ok(st, &b);
     let mut seen = Vec::new();
     let mut start_from: Option<u64> = None;
     loop {
@@ -219,6 +238,60 @@ async fn scroll_order_by_pages_through_a_field() {
             "/collections/q/points/scroll",
             json!({"order_by": "n", "offset": 3}),
         )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
+}
+
+#[tokio::test]
+async fn ordered_scroll_reports_the_number_each_point_was_placed_by() {
+    let s = start(ServerConfig::default()).await;
+    let (st, b) = s
+        .put(
+            "/collections/o",
+            json!({"vectors": {"size": 2, "distance": "Dot"}}),
+        )
+        .await;
+    ok(st, &b);
+    let points = json!({"points": [
+        {"id": 1, "vector": [1.0, 0.0], "payload": {"n": 3, "k": "c"}},
+        {"id": 2, "vector": [1.0, 0.0], "payload": {"n": [2, 7], "k": "a"}},
+        {"id": 3, "vector": [1.0, 0.0], "payload": {"n": 1.5, "k": "b"}},
+        {"id": 4, "vector": [1.0, 0.0], "payload": {"k": "d"}},
+    ]});
+    let (st, b) = s.put("/collections/o/points?wait=true", points).await;
+    ok(st, &b);
+    for (field, schema) in [("n", "float"), ("k", "keyword")] {
+        let (st, b) = s
+            .put(
+                "/collections/o/index?wait=true",
+                json!({"field_name": field, "field_schema": schema}),
+            )
+            .await;
+        ok(st, &b);
+    }
+    // An array is placed by its smallest number ascending, its largest descending, and
+    // order_value is that number (Qdrant's order_value is one number, never a list).
+    for (direction, expected) in [
+        ("asc", json!([[3, 1.5], [2, 2], [1, 3]])),
+        ("desc", json!([[2, 7], [1, 3], [3, 1.5]])),
+    ] {
+        let (st, b) = s
+            .post(
+                "/collections/o/points/scroll",
+                json!({"order_by": {"key": "n", "direction": direction}}),
+            )
+            .await;
+        let got: Vec<Value> = ok(st, &b)["points"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| json!([p["id"], p["order_value"]]))
+            .collect();
+        assert_eq!(Value::Array(got), expected, "{direction}: {b}");
+    }
+    // A keyword index is no range index: refused, as in Qdrant.
+    let (st, b) = s
+        .post("/collections/o/points/scroll", json!({"order_by": "k"}))
         .await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
 }

@@ -750,6 +750,10 @@ def test_recommend_ordered_scroll_and_groups(client):
     assert [p.id for p in points] == [0, 1, 2, 3, 4]
     points, _ = client.scroll(name, order_by=models.OrderBy(key="f", start_from=1.5), limit=2, with_payload=["f"])
     assert [(p.id, p.payload) for p in points] == [(6, {"f": 1.5}), (7, {"f": 1.75})]
+    # as in Qdrant, ordering needs a range index: "tag" has none
+    with pytest.raises(UnexpectedResponse) as err:
+        client.scroll(name, order_by="tag", limit=3)
+    assert err.value.status_code == 400 and "No range index" in str(err.value)
     # a datetime index (ordering by dates) needs the engine: refused by name
     with pytest.raises(Exception) as err:
         client.create_payload_index(name, field_name="at", field_schema=models.PayloadSchemaType.DATETIME)
