@@ -18,7 +18,7 @@ use utoipa::ToSchema;
 use crate::body::{Typed, qdrant_ok};
 use crate::error::{Error, Result, blocking};
 use crate::qdrant::answer::Flag;
-use crate::qdrant::collections::check_name;
+use crate::qdrant::collections::{check_name, check_named};
 use crate::state::AppState;
 
 /// Most actions one request may carry.
@@ -62,7 +62,7 @@ impl AliasAction {
                 collection_name,
                 alias_name,
             } => {
-                check_name(&alias_name)?;
+                check_named("alias_name", &alias_name)?;
                 AliasChange::Create {
                     alias: alias_name,
                     collection: collection_name,
@@ -73,7 +73,7 @@ impl AliasAction {
                 old_alias_name,
                 new_alias_name,
             } => {
-                check_name(&new_alias_name)?;
+                check_named("new_alias_name", &new_alias_name)?;
                 AliasChange::Rename {
                     from: old_alias_name,
                     to: new_alias_name,

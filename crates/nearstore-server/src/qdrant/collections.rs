@@ -221,10 +221,16 @@ const MAX_NAME_CHARS: usize = 255;
 /// Refuses a collection name Qdrant's validation refuses (empty or over 255 characters)
 /// with 422, before the engine sees it (every Qdrant route with a collection name).
 pub(crate) fn check_name(name: &str) -> Result<()> {
+    check_named("collection_name", name)
+}
+
+/// [`check_name`] for a name given in a body field (`alias_name`, `new_alias_name`), the
+/// message naming that field.
+pub(crate) fn check_named(field: &str, name: &str) -> Result<()> {
     let chars = name.chars().count();
     if chars == 0 || chars > MAX_NAME_CHARS {
         return Err(Error::validation(format!(
-            "collection_name: length {chars} invalid, must be 1 to {MAX_NAME_CHARS} characters"
+            "{field}: length {chars} invalid, must be 1 to {MAX_NAME_CHARS} characters"
         )));
     }
     Ok(())

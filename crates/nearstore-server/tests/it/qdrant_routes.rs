@@ -394,6 +394,25 @@ async fn aliases_are_second_names_usable_wherever_a_collection_name_is() {
     );
     let (st, _) = s.get("/collections/r/aliases").await;
     assert_eq!(st, StatusCode::NOT_FOUND);
+    // An alias name breaks the collection-name rule as a validation error naming its field.
+    let long = "a".repeat(256);
+    for (action, field) in [
+        (
+            json!({"create_alias": {"collection_name": "r2", "alias_name": long}}),
+            "alias_name",
+        ),
+        (
+            json!({"rename_alias": {"old_alias_name": "old", "new_alias_name": ""}}),
+            "new_alias_name",
+        ),
+    ] {
+        let (st, b) = change(json!([action])).await;
+        assert_eq!(st, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+        assert!(
+            error_message(&b).contains(&format!("{field}: length")),
+            "{b}"
+        );
+    }
 }
 
 #[tokio::test]
