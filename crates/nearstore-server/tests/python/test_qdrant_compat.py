@@ -778,7 +778,14 @@ def test_recommend_ordered_scroll_and_groups(client):
         with pytest.raises(Exception) as err:
             client.upsert(name, points=[models.PointStruct(id=0, vector=[0.5, 0.0])], update_mode="insert_only")
         assert "insert_only" in str(err.value)
+        with pytest.raises(Exception) as err:
+            client.upsert(name, points=[models.PointStruct(id=0, vector=[0.5, 0.0])], update_mode="update_only")
+        assert "update_only" in str(err.value)
     assert client.retrieve(name, ids=[0], with_vectors=True)[0].vector == [0.0, 0.0]
+    # MMR re-ranking is not done by NearStore: refused by name, never ignored
+    with pytest.raises(UnexpectedResponse) as err:
+        client.query_points(name, query=models.NearestQuery(nearest=[1.0, 0.0], mmr=models.Mmr(diversity=0.5)))
+    assert err.value.status_code == 400 and "MMR" in str(err.value)
     client.delete_collection(name)
 
 
