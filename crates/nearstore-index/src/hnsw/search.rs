@@ -33,8 +33,42 @@ const PREFETCH_AHEAD: usize = 2;
 /// ahead did worse).
 const SCAN_PREFETCH_AHEAD: usize = 4;
 
-/// How many rescoring candidates' exact vectors are announced to the source ahead.
-const RESCORE_PREFETCH: usize = 16;
+/// How many rescoring candidates' exact vectors are announced to (and read from) the
+/// source at once.
+const RESCORE_BATCH: usize = 16;
+
+/// Ids taken from an iterator [`RESCORE_BATCH`] at a time into a buffer of their own (no
+/// allocation per search).
+struct IdBatches<I> {
+    ids: I,
+    buf: [u64; RESCORE_BATCH],
+}
+
+impl<I: Iterator<Item = u64>> IdBatches<I> {
+    fn new(ids: I) -> Self {
+        IdBatches {
+            ids,
+            buf: [0; RESCORE_BATCH],
+        }
+    }
+
+    /// The next (up to) [`RESCORE_BATCH`] ids; empty when the iterator is done.
+    fn next_batch(&mut self) -> &[u64] {
+        let mut n = 0;
+        for (slot, id) in self.buf.iter_mut().zip(&mut self.ids) {
+            *slot = id;
+            n += 1;
+        }
+        &self.buf[..n]
+    }
+
+    /// Copies the next batch into `out`; returns its length.
+    fn copy_next(&mut self, out: &mut [u64; RESCORE_BATCH]) -> usize {
+        let batch = self.next_batch();
+        out[..batch.len()].copy_from_slice(batch);
+        batch.len()
+    }
+}
 
 /// Allow-lists of at most this many points are always scanned exactly.
 const EXACT_MIN: usize = 2_000;
@@ -344,17 +378,15 @@ impl HnswIndex {
     }
 
     /// The exact top `k` of `ids`, scored with the source's vectors (ids the source does
-    /// not hold, e.g. deleted meanwhile, are skipped).
+    /// not hold, e.g. deleted meanwhile, are skipped). Read in batches of
+    /// [`RESCORE_BATCH`], each announced to the source while the one before is scored.
     fn rescore(
         &self,
         source: &dyn VectorSource,
         q: &[f32],
         k: usize,
-        ids: impl Iterator<Item = u64> + Clone,
+        ids: impl Iterator<Item = u64>,
     ) -> Vec<SearchHit> {
-        for id in ids.clone().take(RESCORE_PREFETCH) {
-            source.prefetch(id);
-        }
         let mut top = TopK::new(k);
         self.offer_from_source(source, q, &mut top, ids);
         self.hits(top)
@@ -379,32 +411,33 @@ impl HnswIndex {
     ) -> Vec<SearchHit> {
         let mut top = TopK::new(k);
         let mut scored = 0usize;
-        for n in found.iter().take(keep.min(RESCORE_PREFETCH)) {
-            source.prefetch(g.external(n.id));
-        }
-        for (i, n) in found.iter().enumerate() {
-            if let Some(ahead) = found.get(i + RESCORE_PREFETCH)
-                && scored + RESCORE_PREFETCH < keep
-            {
-                source.prefetch(g.external(ahead.id));
+        let mut batches = IdBatches::new(found.iter().map(|n| g.external(n.id)));
+        source.prefetch_batch(batches.next_batch());
+        'outer: for chunk in found.chunks(RESCORE_BATCH) {
+            // The next batch is announced only while the budget may still reach it.
+            if scored + chunk.len() < keep {
+                source.prefetch_batch(batches.next_batch());
             }
-            if scored >= keep {
-                break;
-            }
-            if top.len() >= k {
-                let (est, bound) = g.estimate(probe, n.id);
-                if top.worst().is_some_and(|w| est - bound > w) {
-                    continue;
+            for n in chunk {
+                if scored >= keep {
+                    break 'outer;
                 }
+                if top.len() >= k {
+                    let (est, bound) = g.estimate(probe, n.id);
+                    if top.worst().is_some_and(|w| est - bound > w) {
+                        continue;
+                    }
+                }
+                let id = g.external(n.id);
+                source.with_vector(id, &mut |v| top.offer(self.space.distance_raw(q, v), id));
+                scored += 1;
             }
-            let id = g.external(n.id);
-            source.with_vector(id, &mut |v| top.offer(self.space.distance_raw(q, v), id));
-            scored += 1;
         }
         self.hits(top)
     }
 
-    /// Offers each of `ids` to `top` at its exact distance from `q`, read from `source`.
+    /// Offers each of `ids` to `top` at its exact distance from `q`, read from `source` in
+    /// batches (each announced while the one before is scored).
     fn offer_from_source(
         &self,
         source: &dyn VectorSource,
@@ -412,8 +445,19 @@ impl HnswIndex {
         top: &mut TopK<u64>,
         ids: impl Iterator<Item = u64>,
     ) {
-        for id in ids {
-            source.with_vector(id, &mut |v| top.offer(self.space.distance_raw(q, v), id));
+        let mut batches = IdBatches::new(ids);
+        let mut current = [0u64; RESCORE_BATCH];
+        let mut len = batches.copy_next(&mut current);
+        source.prefetch_batch(&current[..len]);
+        while len > 0 {
+            let next = batches.next_batch();
+            source.prefetch_batch(next);
+            let batch = &current[..len];
+            source.with_vectors(batch, &mut |i, v| {
+                top.offer(self.space.distance_raw(q, v), batch[i]);
+            });
+            len = next.len();
+            current[..len].copy_from_slice(next);
         }
     }
 

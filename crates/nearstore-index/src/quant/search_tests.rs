@@ -118,6 +118,52 @@ fn sq8_recall_is_high_and_scores_are_exact() {
     }
 }
 
+/// A source with only the per-id methods (the trait's default batch methods).
+#[derive(Debug)]
+struct PerIdSource(Arc<MemorySource>);
+
+impl VectorSource for PerIdSource {
+    fn with_vector(&self, id: u64, f: &mut dyn FnMut(&[f32])) -> bool {
+        self.0.with_vector(id, f)
+    }
+}
+
+#[test]
+fn batched_source_reads_rescore_exactly_like_per_id_reads() {
+    let data = random_vectors(2000, 32, 11);
+    let queries = random_vectors(20, 32, 12);
+    for mode in [StorageMode::Sq8, StorageMode::Rabitq, StorageMode::Pq] {
+        let (index, flat, source) = quantized(&data, DistanceMetric::Euclidean, mode);
+        let path = std::env::temp_dir().join(format!(
+            "nearstore-batched-source-{}-{}",
+            std::process::id(),
+            mode.name()
+        ));
+        index.save(&nearstore_storage::FsBackend, &path, 0).unwrap();
+        let per_id: Arc<dyn VectorSource> = Arc::new(PerIdSource(source.clone()));
+        let (other, _) =
+            HnswIndex::load_with_source(&nearstore_storage::FsBackend, &path, Some(per_id))
+                .unwrap();
+        std::fs::remove_file(&path).unwrap();
+        // 10 x 7 = 70 candidates: several batches of 16, the last one partial.
+        let opts = SearchOptions {
+            rerank: None,
+            oversampling: Some(7.0),
+        };
+        for q in &queries {
+            let a = index
+                .search_with(q, 10, SearchQuality::Ef(32), None, opts)
+                .unwrap();
+            let b = other
+                .search_with(q, 10, SearchQuality::Ef(32), None, opts)
+                .unwrap();
+            assert_eq!(a, b, "{mode:?}");
+            assert_eq!(a.len(), 10);
+            assert_exact_scores(&flat, q, &a);
+        }
+    }
+}
+
 #[test]
 fn rabitq_recall_with_bounded_rescoring_is_high_and_scores_are_exact() {
     for metric in [
