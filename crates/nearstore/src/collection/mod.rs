@@ -16,6 +16,7 @@
 
 mod best_score;
 mod checkpoint;
+mod estimate;
 mod grouped;
 pub(crate) mod ops;
 mod payload_write;
@@ -29,6 +30,8 @@ mod vector_write;
 mod vectorless;
 pub(crate) mod verify;
 mod write;
+
+pub use estimate::FilterEstimate;
 
 pub use payload_write::{MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector};
 pub use text::TextIndexInfo;

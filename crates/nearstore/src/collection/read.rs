@@ -19,7 +19,7 @@ use crate::request::{
     Deadline, Direction, MAX_SCROLL_LIMIT, OrderBy, ReadOptions, ScrollCursor, ScrollRequest,
     SearchRequest, check_deadline,
 };
-use nearstore_filter::{Filter, field_values, total_cmp};
+use nearstore_filter::{Datetime, FieldIndexKind, Filter, field_values, total_cmp};
 
 /// Points evaluated or ordered between two looks at the deadline.
 const DEADLINE_STRIDE: usize = 1024;
@@ -204,6 +204,12 @@ impl Collection {
     ) -> Result<IdPage> {
         let deadline = request.deadline.as_ref();
         let desc = order.direction == Direction::Desc;
+        let by_time =
+            self.state.read().fields.field_kind(&order.field) == Some(FieldIndexKind::Datetime);
+        let start_from = match (&order.start_from, by_time) {
+            (Some(start), true) => Some(instant_key(start)?),
+            (start, _) => start.clone(),
+        };
         let cmp = |a: &(Value, u64), b: &(Value, u64)| -> Ordering {
             let by_value = if desc {
                 total_cmp(&b.0, &a.0)
@@ -229,10 +235,15 @@ impl Collection {
                 let mut out = Vec::with_capacity(chunk.len());
                 for &id in chunk {
                     let payload = self.current_payload(id)?;
-                    let Some(key) = sort_key(payload.as_deref(), &order.field, desc) else {
+                    let key = if by_time {
+                        time_key(payload.as_deref(), &order.field, desc)
+                    } else {
+                        sort_key(payload.as_deref(), &order.field, desc)
+                    };
+                    let Some(key) = key else {
                         continue;
                     };
-                    let past_start = order.start_from.as_ref().is_none_or(|s| {
+                    let past_start = start_from.as_ref().is_none_or(|s| {
                         let o = total_cmp(&key, s);
                         if desc { o.is_le() } else { o.is_ge() }
                     });
@@ -306,6 +317,41 @@ impl Collection {
         self.check_open()?;
         Ok(self.universe(filter, None)?.len() as usize)
     }
+}
+
+/// Where a payload sorts by a datetime-indexed `field`: the earliest instant the path
+/// reaches (latest when descending) as microseconds since the epoch, strings that are not
+/// datetimes skipped; `None` without one.
+fn time_key(payload: Option<&Value>, field: &str, desc: bool) -> Option<Value> {
+    let instants = field_values(payload?, field)
+        .into_iter()
+        .flat_map(|v| match v {
+            Value::Array(items) => items.iter().collect::<Vec<_>>(),
+            other => vec![other],
+        })
+        .filter_map(Datetime::of_value)
+        .map(Datetime::micros);
+    let pick = if desc { instants.max() } else { instants.min() };
+    pick.map(Value::from)
+}
+
+/// An ordered scroll's `start_from` on a datetime-indexed field: a datetime string, or the
+/// microseconds since the epoch a page's cursor carries.
+fn instant_key(start: &Value) -> Result<Value> {
+    let micros = match start {
+        Value::String(s) => Datetime::parse(s).map(Datetime::micros),
+        Value::Number(n) => n
+            .as_i64()
+            .and_then(Datetime::from_micros)
+            .map(Datetime::micros),
+        _ => None,
+    };
+    micros.map(Value::from).ok_or_else(|| {
+        Error::InvalidArgument(format!(
+            "start_from on a datetime-indexed field must be an RFC 3339 / ISO 8601 datetime \
+             or integer microseconds since the epoch, got {start}"
+        ))
+    })
 }
 
 /// Where a payload sorts by `field`: the smallest value the path reaches (largest when
