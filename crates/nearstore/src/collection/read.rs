@@ -220,6 +220,11 @@ impl Collection {
         };
         let from: Option<(Value, u64)> = match &request.cursor {
             None => None,
+            // A cursor of a datetime-ordered page carries microseconds; one taken before
+            // the index existed carries the field's string: read it as an instant too.
+            Some(ScrollCursor::Ordered { value, id }) if by_time => {
+                Some((instant_key(value)?, *id))
+            }
             Some(ScrollCursor::Ordered { value, id }) => Some((value.clone(), *id)),
             Some(ScrollCursor::Id(_)) => {
                 return Err(Error::InvalidArgument(

@@ -171,6 +171,54 @@ fn scroll_orders_by_time_over_a_datetime_index_with_cursors_and_start_from() {
 }
 
 #[test]
+fn a_cursor_taken_before_the_datetime_index_continues_by_time() {
+    let (_dir, _db, c) = setup();
+    // Without the index the order is by JSON value (the number of point 9, then strings):
+    // the second point's cursor carries a string.
+    let first = c
+        .scroll_with(&ScrollRequest::new().order_by(OrderBy::asc("at")).limit(1))
+        .unwrap();
+    assert_eq!(first.points[0].id, 9);
+    let Some(ScrollCursor::Ordered { value, .. }) = &first.next else {
+        panic!("an ordered cursor")
+    };
+    assert!(value.is_string(), "{value}");
+    c.create_field_index("at", FieldIndexKind::Datetime)
+        .unwrap();
+    // The string cursor is read as its instant: the rest in time order from there.
+    let rest = c
+        .scroll_with(
+            &ScrollRequest::new()
+                .order_by(OrderBy::asc("at"))
+                .cursor(first.next.clone().unwrap())
+                .limit(100),
+        )
+        .unwrap();
+    let ids: Vec<u64> = rest.points.iter().map(|p| p.id).collect();
+    let Some(ScrollCursor::Ordered { value, id }) = first.next else {
+        panic!("an ordered cursor")
+    };
+    let from = Datetime::of_value(&value).unwrap().micros();
+    let mut want: Vec<(i64, u64)> = c
+        .scroll(None, 100, None)
+        .unwrap()
+        .points
+        .iter()
+        .filter_map(|p| instant(&p.payload.as_ref()?["at"]).map(|t| (t, p.id)))
+        .filter(|&(t, pid)| (t, pid) >= (from, id))
+        .collect();
+    want.sort_unstable();
+    assert_eq!(ids, want.into_iter().map(|(_, id)| id).collect::<Vec<_>>());
+    let bad = ScrollRequest::new()
+        .order_by(OrderBy::asc("at"))
+        .cursor(ScrollCursor::Ordered {
+            value: json!("later"),
+            id: 1,
+        });
+    assert!(c.scroll_with(&bad).is_err());
+}
+
+#[test]
 fn the_datetime_index_survives_checkpoint_replay_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let f = Filter::datetime_range("at", range(Some("2024-03-01"), None));
