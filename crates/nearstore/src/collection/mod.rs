@@ -26,6 +26,7 @@ mod spaces;
 mod sparse;
 mod text;
 mod text_search;
+mod time_order;
 mod vector_write;
 mod vectorless;
 pub(crate) mod verify;

@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use roaring::RoaringTreemap;
 use serde_json::Value;
 
+use super::time_order::instant_key;
 use super::{Collection, VectorCollection};
 use crate::error::{Error, Result};
 use crate::point::{Point, ScrollPage, SearchResult};
@@ -19,10 +20,10 @@ use crate::request::{
     Deadline, Direction, MAX_SCROLL_LIMIT, OrderBy, ReadOptions, ScrollCursor, ScrollRequest,
     SearchRequest, check_deadline,
 };
-use nearstore_filter::{Datetime, FieldIndexKind, Filter, field_values, total_cmp};
+use nearstore_filter::{FieldIndexKind, Filter, field_values, total_cmp};
 
 /// Points evaluated or ordered between two looks at the deadline.
-const DEADLINE_STRIDE: usize = 1024;
+pub(super) const DEADLINE_STRIDE: usize = 1024;
 
 /// A scroll's ids and where the next page starts.
 pub(crate) struct IdPage {
@@ -232,6 +233,18 @@ impl Collection {
                 ));
             }
         };
+        if by_time {
+            let position = |v: &Option<(Value, u64)>| v.as_ref().map(|(k, id)| (k.as_i64(), *id));
+            let start = start_from.as_ref().map(|s| (s.as_i64(), 0));
+            return self.time_ordered_ids(
+                set,
+                &order.field,
+                desc,
+                [start, position(&from)],
+                limit,
+                deadline,
+            );
+        }
         let ids: Vec<u64> = set.iter().collect();
         let keyed: Result<Vec<Vec<(Value, u64)>>> = ids
             .par_chunks(DEADLINE_STRIDE)
@@ -240,12 +253,7 @@ impl Collection {
                 let mut out = Vec::with_capacity(chunk.len());
                 for &id in chunk {
                     let payload = self.current_payload(id)?;
-                    let key = if by_time {
-                        time_key(payload.as_deref(), &order.field, desc)
-                    } else {
-                        sort_key(payload.as_deref(), &order.field, desc)
-                    };
-                    let Some(key) = key else {
+                    let Some(key) = sort_key(payload.as_deref(), &order.field, desc) else {
                         continue;
                     };
                     let past_start = start_from.as_ref().is_none_or(|s| {
@@ -322,41 +330,6 @@ impl Collection {
         self.check_open()?;
         Ok(self.universe(filter, None)?.len() as usize)
     }
-}
-
-/// Where a payload sorts by a datetime-indexed `field`: the earliest instant the path
-/// reaches (latest when descending) as microseconds since the epoch, strings that are not
-/// datetimes skipped; `None` without one.
-fn time_key(payload: Option<&Value>, field: &str, desc: bool) -> Option<Value> {
-    let instants = field_values(payload?, field)
-        .into_iter()
-        .flat_map(|v| match v {
-            Value::Array(items) => items.iter().collect::<Vec<_>>(),
-            other => vec![other],
-        })
-        .filter_map(Datetime::of_value)
-        .map(Datetime::micros);
-    let pick = if desc { instants.max() } else { instants.min() };
-    pick.map(Value::from)
-}
-
-/// An ordered scroll's `start_from` on a datetime-indexed field: a datetime string, or the
-/// microseconds since the epoch a page's cursor carries.
-fn instant_key(start: &Value) -> Result<Value> {
-    let micros = match start {
-        Value::String(s) => Datetime::parse(s).map(Datetime::micros),
-        Value::Number(n) => n
-            .as_i64()
-            .and_then(Datetime::from_micros)
-            .map(Datetime::micros),
-        _ => None,
-    };
-    micros.map(Value::from).ok_or_else(|| {
-        Error::InvalidArgument(format!(
-            "start_from on a datetime-indexed field must be an RFC 3339 / ISO 8601 datetime \
-             or integer microseconds since the epoch, got {start}"
-        ))
-    })
 }
 
 /// Where a payload sorts by `field`: the smallest value the path reaches (largest when

@@ -33,7 +33,8 @@ pub enum Direction {
 /// by its earliest instant ascending (latest descending), strings that are not datetimes
 /// and other values are left out, `start_from` is a datetime string (any form
 /// [`crate::Datetime::parse`] reads) or integer microseconds since the epoch, and a page's
-/// [`ScrollCursor::Ordered`] value is the instant as integer microseconds.
+/// [`ScrollCursor::Ordered`] value is the instant as integer microseconds. Such a scroll
+/// walks the index in time order (a page reads its own entries, not every payload).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderBy {
     /// The dotted payload path.

@@ -219,6 +219,63 @@ fn a_cursor_taken_before_the_datetime_index_continues_by_time() {
 }
 
 #[test]
+fn ordered_scroll_walks_the_index_across_batches_and_keys_shared_by_many_points() {
+    let (_dir, db) = crate::temp_db();
+    let c = db
+        .create_collection("many", 2, DistanceMetric::Euclidean)
+        .unwrap();
+    c.create_field_index("at", FieldIndexKind::Datetime)
+        .unwrap();
+    // 3,000 points over 5 instants (so one key holds more than a walk's batch of 1,024),
+    // every seventh with two instants, every eleventh without a datetime.
+    let at = |i: u64| format!("2024-03-0{}T00:00:00Z", 1 + i % 5);
+    let points: Vec<Point> = (0..3_000u64)
+        .map(|i| {
+            let value = match (i % 7, i % 11) {
+                (_, 0) => json!("no time"),
+                (0, _) => json!([at(i), at(i + 2)]),
+                _ => json!(at(i)),
+            };
+            point(i, value)
+        })
+        .collect();
+    c.upsert_bulk(&points).unwrap();
+    for desc in [false, true] {
+        let mut want: Vec<(i64, u64)> = points
+            .iter()
+            .filter_map(|p| {
+                let v = &p.payload.as_ref()?["at"];
+                let items = match v {
+                    Value::Array(items) => items.clone(),
+                    other => vec![other.clone()],
+                };
+                let times = items
+                    .iter()
+                    .filter_map(Datetime::of_value)
+                    .map(Datetime::micros);
+                let key = if desc { times.max() } else { times.min() }?;
+                Some((if desc { -key } else { key }, p.id))
+            })
+            .collect();
+        want.sort_unstable();
+        let want: Vec<u64> = want.into_iter().map(|(_, id)| id).collect();
+        let order = if desc {
+            OrderBy::desc("at")
+        } else {
+            OrderBy::asc("at")
+        };
+        let all: Vec<u64> = c
+            .scan(&ScrollRequest::new().order_by(order.clone()).ids_only())
+            .unwrap()
+            .iter()
+            .map(|p| p.id)
+            .collect();
+        assert_eq!(all, want, "desc {desc}");
+        assert_eq!(ordered(&c, order, 700), want, "desc {desc}");
+    }
+}
+
+#[test]
 fn the_datetime_index_survives_checkpoint_replay_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let f = Filter::datetime_range("at", range(Some("2024-03-01"), None));
