@@ -52,14 +52,15 @@ pub use nearstore_text::{
     ALL_FIELD, AnalyzerConfig, Bm25Params, FieldConfig, Language, SparseConfig, SparseModifier,
     SparseVector, TextIndexConfig, Tokenizer,
 };
-pub use point::{Point, ScrollPage, SearchResult};
+pub use point::{Expiry, Point, ScrollPage, SearchResult};
 pub use query::{QueryResult, QueryRow};
 pub use request::{
     Clock, DEFAULT_RRF_K, Deadline, Direction, FusionStrategy, GROUP_DEPTH_GROWTH, GroupBy,
     LEG_DEPTH_FACTOR, Leg, LegQuery, LegScore, MAX_NESTING, MAX_SCROLL_LIMIT, MAX_SEARCH_RESULTS,
-    MIN_GROUP_DEPTH, MIN_WINDOW_FOR_LEGS, OrderBy, ReadOptions, SEARCH_QUALITY_NAMES, ScrollCursor,
-    ScrollRequest, SearchGroup, SearchRequest, SteppingClock, SystemClock, TextLeg, WriteOptions,
-    parse_search_quality, search_quality_names,
+    MIN_GROUP_DEPTH, MIN_WINDOW_FOR_LEGS, ManualWallClock, OrderBy, ReadOptions,
+    SEARCH_QUALITY_NAMES, ScrollCursor, ScrollRequest, SearchGroup, SearchRequest, SteppingClock,
+    SystemClock, SystemWallClock, TextLeg, WallClock, WriteOptions, parse_search_quality,
+    search_quality_names,
 };
 
 /// The vector indexes (exact and HNSW), for callers that use an index directly.

@@ -29,6 +29,35 @@ pub struct Point {
     /// only when vectors were asked for.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub vectors: BTreeMap<String, Vec<f32>>,
+    /// When the point expires (`None`: never). An upsert replaces it like the rest of the
+    /// point; a [`Expiry::Ttl`] is turned into [`Expiry::At`] against the collection's
+    /// wall clock when the write is applied, so results always carry `At`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expiry: Option<Expiry>,
+}
+
+/// A point's expiry time. Once the collection's wall clock reads at or past it, the point
+/// is invisible to every read and is later purged (deleted through the log).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Expiry {
+    /// At this instant: milliseconds since the Unix epoch (UTC).
+    At(u64),
+    /// This long after the write is applied (resolved against the collection's wall clock).
+    Ttl(std::time::Duration),
+}
+
+impl Expiry {
+    /// The expiry instant in epoch milliseconds, a TTL counted from `now_millis`
+    /// (saturating).
+    pub fn resolve(self, now_millis: u64) -> u64 {
+        match self {
+            Expiry::At(ms) => ms,
+            Expiry::Ttl(d) => {
+                now_millis.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+            }
+        }
+    }
 }
 
 impl Point {
@@ -40,6 +69,7 @@ impl Point {
             payload,
             sparse: BTreeMap::new(),
             vectors: BTreeMap::new(),
+            expiry: None,
         }
     }
 
@@ -53,6 +83,27 @@ impl Point {
     pub fn with_vector(mut self, name: &str, vector: Vec<f32>) -> Self {
         self.vectors.insert(name.to_owned(), vector);
         self
+    }
+
+    /// The same point expiring `ttl` after the write that stores it is applied.
+    pub fn with_ttl(mut self, ttl: std::time::Duration) -> Self {
+        self.expiry = Some(Expiry::Ttl(ttl));
+        self
+    }
+
+    /// The same point expiring at `millis` (milliseconds since the Unix epoch, UTC).
+    pub fn with_expires_at(mut self, millis: u64) -> Self {
+        self.expiry = Some(Expiry::At(millis));
+        self
+    }
+
+    /// The expiry instant in epoch milliseconds, when it is one (`None` for no expiry or a
+    /// TTL not yet applied by a write).
+    pub fn expires_at(&self) -> Option<u64> {
+        match self.expiry {
+            Some(Expiry::At(ms)) => Some(ms),
+            _ => None,
+        }
     }
 
     /// The same point carrying the sparse vector `vector` under `name`.

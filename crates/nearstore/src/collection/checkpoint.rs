@@ -1,8 +1,8 @@
 //! Creating, opening (recovery) and checkpointing a collection.
 //!
 //! Checkpoint order, and why: (1) sync the operation log, so everything below is covered by
-//! it; (2) save the HNSW index, (3) the payload indexes, the text index and the live ids
-//! without a default vector (`vectorless.rs`), each recording the sequence number `S` it
+//! it; (2) save the HNSW index, (3) the payload indexes, the text index, the live ids
+//! without a default vector (`vectorless.rs`) and the expiry times (`expiry.rs`), each recording the sequence number `S` it
 //! reflects; (4) write the payload overlay into the payload store with mark `S` (one
 //! atomic group), *after* the payload indexes, so the payload store is never ahead of them;
 //! (5) checkpoint the vector store; (6) write the manifest with `S`; (7) empty the log.
@@ -31,6 +31,7 @@ use parking_lot::{Mutex, RwLock};
 use roaring::RoaringTreemap;
 use serde::{Deserialize, Serialize};
 
+use super::expiry::{EXPIRY_FILE, ExpiryIndex, read_expiry, write_expiry};
 use super::spaces::{create_spaces, open_spaces};
 use super::sparse::{read_sparse_index, sparse_file, write_sparse_index};
 use super::text::{read_text_index, text_file, write_text_index};
@@ -55,10 +56,11 @@ use nearstore_text::TextIndex;
 const MANIFEST_MAGIC: [u8; 8] = *b"NSCOLMF1";
 const FIELD_INDEX_MAGIC: [u8; 8] = *b"NSPIDX01";
 /// Format 2 added `payloads_len`; format 3 says `vectorless.ids` exists (see
-/// `vectorless.rs`). Format 1 and 2 manifests are read (format 1 without the payload-extent
-/// check; both with the live set taken from the default vector store) and rewritten as
-/// format 3 by the next checkpoint.
-const MANIFEST_FORMAT: u32 = 3;
+/// `vectorless.rs`); format 4 says `expiry.times` exists (see `expiry.rs`). Format 1 and 2
+/// manifests are read (format 1 without the payload-extent check; both with the live set
+/// taken from the default vector store), formats before 4 with no expiry times, and
+/// rewritten as format 4 by the next checkpoint.
+const MANIFEST_FORMAT: u32 = 4;
 /// Largest batch of logged upserts replayed at once.
 const REPLAY_BATCH_POINTS: usize = 20_000;
 
@@ -223,6 +225,7 @@ impl Collection {
         create_spaces(&backend, dir, &config)?;
         write_field_indexes(&backend, dir, &PayloadIndexes::new().encode(), 0)?;
         write_vectorless(&backend, dir, &RoaringTreemap::new(), 0)?;
+        write_expiry(&backend, dir, &ExpiryIndex::default(), 0)?;
         if let Some(text) = &config.text {
             write_text_index(&backend, dir, 0, &TextIndex::new(text.clone())?.encode(), 0)?;
         }
@@ -286,6 +289,12 @@ impl Collection {
             // Older collections: every live point had a default vector.
             (Vec::new(), u64::MAX)
         };
+        let (expiry, expiry_seq) = if manifest.format >= 4 {
+            read_expiry(&backend, dir)?
+        } else {
+            // Older collections: no point had an expiry time.
+            (ExpiryIndex::default(), u64::MAX)
+        };
         let (spaces, space_seqs) = open_spaces(&backend, dir, &config)?;
         let spaces_seq = space_seqs.iter().map(|s| s.1).min().unwrap_or(u64::MAX);
         let mut sparse = std::collections::BTreeMap::new();
@@ -301,6 +310,7 @@ impl Collection {
             (dir.join(FIELD_INDEX_FILE), fields_seq),
             (dir.join(text_file(manifest.text_generation)), text_seq),
             (dir.join(VECTORLESS_FILE), vectorless_seq),
+            (dir.join(EXPIRY_FILE), expiry_seq),
         ]
         .into_iter()
         .chain(sparse_seqs)
@@ -347,6 +357,7 @@ impl Collection {
                 fields,
                 text,
                 sparse,
+                expiry,
             }),
             writer: Mutex::new(Writer {
                 ops: oplog,
@@ -356,6 +367,7 @@ impl Collection {
             }),
             dropped: AtomicBool::new(false),
             ef_search: std::sync::atomic::AtomicUsize::new(ef_search),
+            wall_clock: RwLock::new(Arc::new(crate::request::SystemWallClock)),
         };
         // Consecutive upserts replay as one batch (the index links them in parallel); a
         // later duplicate in a batch wins, exactly as in log order.
@@ -395,6 +407,13 @@ impl Collection {
         if let Some((t, batch)) = pending {
             collection.apply(ops::Op::Upsert(batch), t)?;
         }
+        {
+            // Every replayed operation set or cleared its points' times in log order; a
+            // file written after the manifest may still name points deleted since.
+            let mut st = collection.state.write();
+            let State { live, expiry, .. } = &mut *st;
+            expiry.retain_live(live);
+        }
         collection.check_components_agree()?;
         collection.check_spaces_agree()?;
         Ok(collection)
@@ -430,6 +449,8 @@ impl Collection {
             &st.live - &stored
         };
         write_vectorless(&self.backend, &self.dir, &vectorless, seq)?;
+        let expiry = self.state.read().expiry.clone();
+        write_expiry(&self.backend, &self.dir, &expiry, seq)?;
         let mut sparse_names = Vec::new();
         for (name, image) in self.sparse_images() {
             write_sparse_index(&self.backend, &self.dir, &name, &image, seq)?;

@@ -17,6 +17,7 @@
 mod best_score;
 mod checkpoint;
 mod estimate;
+mod expiry;
 mod grouped;
 pub(crate) mod ops;
 mod payload_write;
@@ -81,6 +82,8 @@ pub(crate) struct State {
     text: Option<TextIndex>,
     /// The sparse vector indexes by name (see `sparse.rs`).
     sparse: std::collections::BTreeMap<String, nearstore_text::SparseIndex>,
+    /// The points' expiry times (see `expiry.rs`).
+    expiry: expiry::ExpiryIndex,
 }
 
 /// What only the (single) writer touches.
@@ -114,6 +117,8 @@ pub(crate) struct Collection {
     dropped: AtomicBool,
     /// The `Balanced` search's ef (changeable by `ALTER COLLECTION ... SET (ef_search = n)`).
     ef_search: std::sync::atomic::AtomicUsize,
+    /// The calendar clock expiry is read against (see `expiry.rs`).
+    wall_clock: RwLock<Arc<dyn crate::request::WallClock>>,
 }
 
 /// A handle on one collection: cheap to clone, `Send + Sync`. Writes to a collection are
@@ -175,9 +180,11 @@ impl VectorCollection {
         self.inner.checkpoint_forced(&mut w)
     }
 
-    /// Number of live points.
+    /// Number of visible points (live and not expired).
     pub fn len(&self) -> usize {
-        self.inner.state.read().live.len() as usize
+        let st = self.inner.state.read();
+        let hidden = self.inner.hidden(&st).map_or(0, |h| h.len());
+        st.live.len().saturating_sub(hidden) as usize
     }
 
     /// True when the collection holds no point.

@@ -25,6 +25,12 @@
 //!           | sparse_count u32 | ... as in tag 4 ...
 //!           | removed_count u32 | removed_count x (name_len u32 | name UTF-8))
 //!         (the dense name "" is the default vector)
+//! upsert where some point carries an expiry time:
+//!         8 u8 | count u32 | count x expires_at u64 | an upsert of tag 1, 4, 5 or 6 of count
+//!           points
+//!         (expires_at: epoch milliseconds, u64::MAX: none; the i-th time is the i-th point's)
+//! expiry times of existing points set or removed (nothing else about them changes):
+//!         9 u8 | count u32 | count x (id u64 | expires_at u64 (u64::MAX: none))
 //! ```
 //! An upsert is written as tag 1 when no point carries a sparse or named vector (so its
 //! bytes are what they were before either existed), as tag 4 when some carry sparse
@@ -48,7 +54,7 @@ use nearstore_text::SparseVector;
 use serde_json::Value;
 
 use crate::error::{Error, Result};
-use crate::point::Point;
+use crate::point::{Expiry, Point};
 
 const UPSERT: u8 = 1;
 const DELETE: u8 = 2;
@@ -57,7 +63,11 @@ const UPSERT_SPARSE: u8 = 4;
 const UPSERT_NAMED: u8 = 5;
 const UPSERT_OPTIONAL: u8 = 6;
 const VECTORS: u8 = 7;
+const UPSERT_EXPIRING: u8 = 8;
+const EXPIRY: u8 = 9;
 const NO_PAYLOAD: u32 = u32::MAX;
+/// The `expires_at` of a point without an expiry time.
+const NO_EXPIRY: u64 = u64::MAX;
 
 /// One logged operation.
 #[derive(Debug, Clone, PartialEq)]
@@ -70,6 +80,8 @@ pub(crate) enum Op {
     Payloads(Vec<(u64, Option<Value>)>),
     /// Some vectors of existing points set or removed; the rest of each point unchanged.
     Vectors(Vec<VectorEdit>),
+    /// Expiry times (epoch milliseconds, `None`: never) of existing points set or removed.
+    Expiry(Vec<(u64, Option<u64>)>),
 }
 
 /// One point's vector edit (operation tag 7).
@@ -141,7 +153,36 @@ fn push_payload(out: &mut Vec<u8>, json: Option<&[u8]>) {
 }
 
 /// Encodes an upsert; `payloads` are the points' serialized payloads (already size-checked).
+/// Expiry times must already be resolved to [`Expiry::At`] (a TTL is logged as none).
 pub(crate) fn encode_upsert(points: &[Point], payloads: &[Option<Vec<u8>>], dim: usize) -> Vec<u8> {
+    if points.iter().all(|p| p.expiry.is_none()) {
+        return encode_plain_upsert(points, payloads, dim);
+    }
+    let inner = encode_plain_upsert(points, payloads, dim);
+    let mut out = Vec::with_capacity(5 + points.len() * 8 + inner.len());
+    out.push(UPSERT_EXPIRING);
+    out.extend_from_slice(&(points.len() as u32).to_le_bytes());
+    for p in points {
+        out.extend_from_slice(&p.expires_at().unwrap_or(NO_EXPIRY).to_le_bytes());
+    }
+    out.extend_from_slice(&inner);
+    out
+}
+
+/// Encodes expiry-time changes (`None`: the point no longer expires).
+pub(crate) fn encode_expiry(changes: &[(u64, Option<u64>)]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(5 + changes.len() * 16);
+    out.push(EXPIRY);
+    out.extend_from_slice(&(changes.len() as u32).to_le_bytes());
+    for (id, at) in changes {
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&at.unwrap_or(NO_EXPIRY).to_le_bytes());
+    }
+    out
+}
+
+/// An upsert of tag 1, 4, 5 or 6 (the points' expiry times left out).
+fn encode_plain_upsert(points: &[Point], payloads: &[Option<Vec<u8>>], dim: usize) -> Vec<u8> {
     let payload_bytes: usize = payloads.iter().flatten().map(Vec::len).sum();
     let optional = points.iter().any(|p| p.vector.is_empty());
     let named = optional || points.iter().any(|p| !p.vectors.is_empty());
@@ -330,6 +371,75 @@ fn bad(reason: impl Into<String>) -> Error {
 /// Decodes an operation written by [`encode_upsert`] or [`encode_delete`], checking the
 /// vectors' dimension against `dim`.
 pub(crate) fn decode(bytes: &[u8], dim: usize) -> Result<Op> {
+    match bytes.first() {
+        Some(&UPSERT_EXPIRING) => decode_expiring_upsert(bytes, dim),
+        Some(&EXPIRY) => decode_expiry(bytes),
+        _ => decode_plain(bytes, dim),
+    }
+}
+
+/// `expires_at` as stored (u64::MAX: none).
+fn stored_expiry(at: u64) -> Option<u64> {
+    (at != NO_EXPIRY).then_some(at)
+}
+
+/// Tag 8: the expiry times, then a plain upsert of as many points.
+fn decode_expiring_upsert(bytes: &[u8], dim: usize) -> Result<Op> {
+    let mut r = Reader { bytes, at: 1 };
+    let count = r.u32()? as usize;
+    if count > r.remaining() / 8 {
+        return Err(bad(format!(
+            "{count} expiry times cannot fit in the record"
+        )));
+    }
+    let mut times = Vec::with_capacity(count);
+    for _ in 0..count {
+        times.push(stored_expiry(r.u64()?));
+    }
+    let inner = &bytes[r.at..];
+    if matches!(inner.first(), Some(&UPSERT_EXPIRING | &EXPIRY)) {
+        return Err(bad("an expiring upsert must hold a plain upsert"));
+    }
+    let Op::Upsert(mut points) = decode_plain(inner, dim)? else {
+        return Err(bad("an expiring upsert must hold an upsert"));
+    };
+    if points.len() != count {
+        return Err(bad(format!(
+            "{count} expiry times for {} points",
+            points.len()
+        )));
+    }
+    for (p, at) in points.iter_mut().zip(times) {
+        p.expiry = at.map(Expiry::At);
+    }
+    Ok(Op::Upsert(points))
+}
+
+/// Tag 9: expiry times of existing points.
+fn decode_expiry(bytes: &[u8]) -> Result<Op> {
+    let mut r = Reader { bytes, at: 1 };
+    let count = r.u32()? as usize;
+    if count > r.remaining() / 16 {
+        return Err(bad(format!(
+            "{count} expiry changes cannot fit in the record"
+        )));
+    }
+    let mut changes = Vec::with_capacity(count);
+    for _ in 0..count {
+        let id = r.u64()?;
+        changes.push((id, stored_expiry(r.u64()?)));
+    }
+    if r.remaining() != 0 {
+        return Err(bad(format!(
+            "{} trailing bytes after the operation",
+            r.remaining()
+        )));
+    }
+    Ok(Op::Expiry(changes))
+}
+
+/// Every tag but 8 and 9.
+fn decode_plain(bytes: &[u8], dim: usize) -> Result<Op> {
     let mut r = Reader { bytes, at: 0 };
     let op = match r.u8()? {
         tag @ (UPSERT | UPSERT_SPARSE | UPSERT_NAMED | UPSERT_OPTIONAL) => {
@@ -603,8 +713,59 @@ mod tests {
 
     #[test]
     fn an_unknown_tag_is_refused_by_name() {
-        let err = decode(&[9, 0, 0, 0, 0], 2).unwrap_err().to_string();
-        assert!(err.contains("unknown operation tag 9"), "{err}");
+        let err = decode(&[10, 0, 0, 0, 0], 2).unwrap_err().to_string();
+        assert!(err.contains("unknown operation tag 10"), "{err}");
+    }
+
+    #[test]
+    fn an_upsert_with_expiry_times_round_trips_as_tag_8_around_the_plain_upsert() {
+        let points = vec![
+            Point::new(1, vec![1.0, 2.0], Some(json!({"a": 1}))).with_expires_at(1_700_000_000_123),
+            Point::new(2, vec![], None).with_vector("img", vec![0.5]),
+        ];
+        let payloads = vec![Some(br#"{"a":1}"#.to_vec()), None];
+        let bytes = encode_upsert(&points, &payloads, 2);
+        assert_eq!(bytes[0], UPSERT_EXPIRING);
+        // The plain upsert follows the times unchanged.
+        assert_eq!(
+            &bytes[5 + 16..],
+            encode_plain_upsert(&points, &payloads, 2).as_slice()
+        );
+        assert_eq!(decode(&bytes, 2).unwrap(), Op::Upsert(points.clone()));
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut], 2).is_err(), "cut at {cut}");
+        }
+        // Without any expiry, the bytes are what they always were.
+        let plain = vec![Point::new(1, vec![1.0, 2.0], None)];
+        assert_eq!(encode_upsert(&plain, &[None], 2)[0], UPSERT);
+        // A count that disagrees with the upsert's, or a nested tag 8, is an error.
+        let mut wrong = bytes.clone();
+        wrong[1] = 1;
+        assert!(decode(&wrong, 2).is_err());
+        let mut nested = vec![UPSERT_EXPIRING, 0, 0, 0, 0];
+        nested.extend_from_slice(&bytes);
+        assert!(decode(&nested, 2).is_err());
+        let mut huge = vec![UPSERT_EXPIRING];
+        huge.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode(&huge, 2).is_err());
+    }
+
+    #[test]
+    fn expiry_changes_round_trip_as_tag_9() {
+        let changes = vec![(3, Some(42)), (u64::MAX, None)];
+        let bytes = encode_expiry(&changes);
+        assert_eq!(bytes[0], EXPIRY);
+        assert_eq!(bytes.len(), 5 + 2 * 16);
+        assert_eq!(decode(&bytes, 2).unwrap(), Op::Expiry(changes));
+        for cut in 0..bytes.len() {
+            assert!(decode(&bytes[..cut], 2).is_err(), "cut at {cut}");
+        }
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert!(decode(&trailing, 2).is_err());
+        let mut huge = vec![EXPIRY];
+        huge.extend_from_slice(&u32::MAX.to_le_bytes());
+        assert!(decode(&huge, 2).is_err());
     }
 
     #[test]
@@ -645,6 +806,19 @@ mod tests {
             }
             bytes.truncate(cut.min(bytes.len()));
             let _ = decode(&bytes, 2);
+        }
+
+        #[test]
+        fn truncated_or_flipped_expiry_ops_never_panic(cut in 0usize..80, flip in 0usize..80) {
+            let points = vec![Point::new(9, vec![1.0, 2.0], None).with_expires_at(77)];
+            let mut bytes = encode_upsert(&points, &[None], 2);
+            bytes.extend_from_slice(&encode_expiry(&[(1, Some(5))]));
+            if flip < bytes.len() {
+                bytes[flip] ^= 0x40;
+            }
+            bytes.truncate(cut.min(bytes.len()));
+            let _ = decode(&bytes, 2);
+            let _ = decode(bytes.get(33..).unwrap_or(&[]), 2);
         }
 
         #[test]

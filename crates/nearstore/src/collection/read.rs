@@ -46,7 +46,7 @@ impl Collection {
         let filter = bound.as_ref().unwrap_or(filter);
         let candidates = {
             let st = self.state.read();
-            st.fields.resolve(filter, &st.live)
+            st.fields.resolve(filter, &self.visible_live(&st))
         };
         if candidates.exact {
             return Ok(candidates.ids);
@@ -70,15 +70,16 @@ impl Collection {
         Ok(matched?.into_iter().flatten().collect())
     }
 
-    /// The ids a request ranges over: those matching its filter, or every live id.
-    fn universe(
+    /// The ids a request ranges over: those matching its filter, or every visible id
+    /// (expired points are never among them, see `expiry.rs`).
+    pub(super) fn universe(
         &self,
         filter: Option<&Filter>,
         deadline: Option<&Deadline>,
     ) -> Result<RoaringTreemap> {
         match filter {
             Some(f) => self.resolve_filter(f, deadline),
-            None => Ok(self.state.read().live.clone()),
+            None => Ok(self.visible_live(&self.state.read()).into_owned()),
         }
     }
 
@@ -92,9 +93,9 @@ impl Collection {
         // Liveness and the overlay are read under one lock, so a point deleted meanwhile is
         // either seen whole or not at all; the payload store only changes at checkpoints,
         // which empty the overlay only after the store holds its content.
-        let (overlay, sparse) = {
+        let (overlay, sparse, expiry) = {
             let st = self.state.read();
-            if !st.live.contains(id) {
+            if !st.live.contains(id) || self.is_expired(&st, id) {
                 return Ok(None);
             }
             let sparse = if with_vector {
@@ -102,7 +103,7 @@ impl Collection {
             } else {
                 Default::default()
             };
-            (st.overlay.get(&id).cloned(), sparse)
+            (st.overlay.get(&id).cloned(), sparse, st.expiry.get(id))
         };
         let vector = if with_vector {
             // A point without the default vector has an empty one.
@@ -117,6 +118,7 @@ impl Collection {
         };
         let mut point = Point::new(id, vector, payload);
         point.sparse = sparse;
+        point.expiry = expiry.map(crate::point::Expiry::At);
         if with_vector {
             point.vectors = self.named_vectors_of(id)?;
         }

@@ -216,7 +216,12 @@ impl Collection {
                 Some(Cow::Owned(set))
             }
             (None, Some(p)) => Some(Cow::Borrowed(p)),
-            (None, None) => None,
+            // Expired points are excluded like filtered-out ones (inside each leg's search,
+            // so the k-guarantee holds); without any, every live point is searched.
+            (None, None) => {
+                let st = self.state.read();
+                self.hidden(&st).map(|h| Cow::Owned(&st.live - &h))
+            }
         };
         let allowed = allowed.as_deref();
         let Some(&(first, _, first_filter)) = legs.first() else {

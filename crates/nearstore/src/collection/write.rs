@@ -177,6 +177,26 @@ impl Collection {
             return Ok(());
         }
         let deadline = options.deadline.as_ref();
+        // TTLs become instants now, against the collection's wall clock (logged as such).
+        let resolved: Vec<Point>;
+        let points = if points.iter().any(|p| p.expiry.is_some()) {
+            let now = self.now_millis();
+            resolved = points
+                .iter()
+                .map(|p| {
+                    let mut p = p.clone();
+                    p.expiry = p
+                        .expiry
+                        .map(|e| e.resolve(now))
+                        .filter(|&at| at != u64::MAX)
+                        .map(crate::point::Expiry::At);
+                    p
+                })
+                .collect();
+            resolved.as_slice()
+        } else {
+            points
+        };
         let limit = self.config.max_payload_bytes;
         let mut payloads = Vec::with_capacity(points.len());
         for (i, p) in points.iter().enumerate() {
@@ -221,7 +241,7 @@ impl Collection {
 
     /// Deletes the live points among `ids`; past `deadline` (checked once more just before
     /// the log append) nothing is written.
-    fn delete_locked(
+    pub(super) fn delete_locked(
         &self,
         w: &mut Writer,
         ids: &[u64],
@@ -285,6 +305,10 @@ impl Collection {
                 self.apply_payloads(&changes, targets)
             }
             Op::Vectors(edits) => self.apply_vector_edits(&edits, targets),
+            Op::Expiry(changes) => {
+                self.apply_expiry(&changes);
+                Ok(())
+            }
         }
     }
 
@@ -331,6 +355,8 @@ impl Collection {
                 if targets.sparse {
                     self.replace_sparse(&mut st, p)?;
                 }
+                // An upsert replaces the point's expiry time too (idempotent on replay).
+                st.expiry.set(p.id, p.expires_at());
                 st.live.insert(p.id);
             }
         }
@@ -423,6 +449,7 @@ impl Collection {
                 if targets.payloads {
                     st.overlay.insert(id, None);
                 }
+                st.expiry.set(id, None);
                 st.live.remove(id);
             }
         }
@@ -434,6 +461,7 @@ impl Collection {
         self.check_open()?;
         let mut w = self.writer.lock();
         self.check_writable(&w)?;
+        self.purge_expired_locked(&mut w)?;
         w.ops.sync()?;
         if w.ops.len_bytes() > CHECKPOINT_AT_FLUSH_BYTES {
             self.checkpoint_locked(&mut w)?;
@@ -445,6 +473,7 @@ impl Collection {
         self.check_open()?;
         let mut w = self.writer.lock();
         self.check_writable(&w)?;
+        self.purge_expired_locked(&mut w)?;
         self.checkpoint_locked(&mut w)
     }
 

@@ -73,6 +73,9 @@ struct DatabaseInner {
     plan_cache: crate::query::PlanCache,
     /// Collections left closed by [`Database::open_skipping_damaged`]: name -> why.
     damaged: RwLock<BTreeMap<String, String>>,
+    /// The wall clock every collection reads expiry against (see
+    /// [`Database::set_wall_clock`]).
+    wall_clock: RwLock<Arc<dyn crate::request::WallClock>>,
     _lock: Box<dyn LockGuard>,
 }
 
@@ -245,9 +248,19 @@ impl Database {
                 generation: std::sync::atomic::AtomicU64::new(0),
                 plan_cache: Default::default(),
                 damaged: RwLock::new(damaged),
+                wall_clock: RwLock::new(Arc::new(crate::request::SystemWallClock)),
                 _lock: lock,
             }),
         })
+    }
+
+    /// Replaces the wall clock point expiry is read against, for every open collection and
+    /// every collection created later (tests set and jump a [`crate::ManualWallClock`]).
+    pub fn set_wall_clock(&self, clock: Arc<dyn crate::request::WallClock>) {
+        *self.inner.wall_clock.write() = clock.clone();
+        for c in self.inner.collections.read().values() {
+            c.set_wall_clock(clock.clone());
+        }
     }
 
     /// The database directory.
@@ -341,6 +354,7 @@ impl Database {
                 config,
             )?),
         };
+        collection.set_wall_clock(self.inner.wall_clock.read().clone());
         let mut names = self.listed_names();
         names.push(name.to_string());
         self.write_manifest(names)?;

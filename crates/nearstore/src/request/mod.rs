@@ -14,6 +14,7 @@ pub(crate) mod group;
 pub(crate) mod legs;
 mod quality;
 mod scroll;
+mod wall_clock;
 pub(crate) mod window;
 
 pub(crate) use deadline::check as check_deadline;
@@ -23,6 +24,7 @@ pub use group::{GROUP_DEPTH_GROWTH, GroupBy, MIN_GROUP_DEPTH, SearchGroup};
 pub use legs::{LEG_DEPTH_FACTOR, Leg, LegQuery, MAX_NESTING, MIN_WINDOW_FOR_LEGS};
 pub use quality::{SEARCH_QUALITY_NAMES, parse_search_quality, search_quality_names};
 pub use scroll::{Direction, MAX_SCROLL_LIMIT, OrderBy, ScrollCursor, ScrollRequest};
+pub use wall_clock::{ManualWallClock, SystemWallClock, WallClock};
 
 use nearstore_filter::Filter;
 use nearstore_index::SearchQuality;

@@ -13,6 +13,7 @@ mod conformance;
 mod corruption;
 mod database;
 mod datetime;
+mod expiry;
 mod filters;
 mod groups;
 mod hybrid;

@@ -7,7 +7,9 @@
 //! brute force) and equal the model after some prefix of the workload that includes every
 //! operation covered by a completed barrier (flush, checkpoint, index creation; every
 //! acknowledged operation in `PerWrite`, and after a process crash in `Flush` / `PerWrite`)
-//! and nothing beyond the operation in flight.
+//! and nothing beyond the operation in flight. Expiry times are part of the model (see
+//! `workload.rs`): each recovered point carries exactly the time last written for it, and
+//! no expired point is visible.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -81,6 +83,10 @@ fn workload(seed: u64, n: usize) -> Vec<Step> {
                 Step::Op(Op::SetVectors(last_upserted, version))
             } else if i % 11 == 7 {
                 Step::Op(Op::DropVectors((last_upserted + 1) % workload::IDS))
+            } else if i % 9 == 1 {
+                // An expiry time set or removed in every run (see `workload::set_expiry_for`).
+                version += 1;
+                Step::Op(Op::SetExpiry(last_upserted, version))
             } else {
                 let op = next_op(&mut rng, &mut version);
                 if let Op::Upsert(items) | Op::Bulk(items) = &op {
@@ -174,10 +180,15 @@ fn simulate(seed: u64, n_steps: usize, durability: Durability) -> (u64, u64, u64
         payload_writes > 0,
         "the workload changes some payload in place"
     );
-    let has = |pred: &dyn Fn(u64) -> bool| states.iter().any(|m| m.values().any(|(v, _)| pred(*v)));
+    let has =
+        |pred: &dyn Fn(u64) -> bool| states.iter().any(|m| m.values().any(|(v, _, _)| pred(*v)));
     assert!(
         has(&|v| v == BARE) && has(&|v| no_default(v) && v != BARE),
         "the workload holds points without any vector and without the default vector"
+    );
+    assert!(
+        states.iter().any(|m| m.values().any(|e| e.2 != 0)),
+        "the workload holds points with an expiry time"
     );
     let clean = FaultyBackend::new();
     assert_eq!(

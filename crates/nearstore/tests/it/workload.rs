@@ -24,6 +24,12 @@
 //! edits take part too: `SetVectors` sets every vector of an existing point to those of a
 //! version carrying all of them (`update_vectors`), `DropVectors` removes every vector of an
 //! existing point (`delete_vectors`), leaving its payload.
+//!
+//! Expiry times take part: some versions upsert a point expiring in the year 3000 (present,
+//! and its time must come back exactly) or in the year 2000 (expired at once: invisible on
+//! every read, so the model drops it), and `SetExpiry` gives an existing point such a time
+//! or removes it (`set_expiry`). The times are far from the real clock, so a child process
+//! of the `kill -9` torture reads them the same way as the in-memory power-loss runs.
 
 use std::collections::BTreeMap;
 
@@ -59,11 +65,41 @@ pub enum Op {
     SetVectors(u64, u64),
     /// Remove every vector of an existing point.
     DropVectors(u64),
+    /// Set (a past or future time) or remove the expiry time of an existing point
+    /// (`set_expiry_for` of the version).
+    SetExpiry(u64, u64),
 }
 
 /// id -> (version of its vectors, `BARE` when it has none; version of its payload, 0 when
-/// it has none).
-pub type Model = BTreeMap<u64, (u64, u64)>;
+/// it has none; its expiry time in epoch milliseconds, 0 when it has none).
+pub type Model = BTreeMap<u64, (u64, u64, u64)>;
+
+/// 2000-01-01 and 3000-01-01 in epoch milliseconds: long expired, and never in a test.
+const PAST: u64 = 946_684_800_000;
+const FUTURE: u64 = 32_503_680_000_000;
+
+/// The expiry time an upsert of a version carries.
+pub fn expiry_for(version: u64) -> Option<u64> {
+    match version % 9 {
+        2 => Some(PAST + version),
+        7 => Some(FUTURE + version),
+        _ => None,
+    }
+}
+
+/// The expiry time a `SetExpiry` of a version gives (`None`: it removes the time).
+pub fn set_expiry_for(version: u64) -> Option<u64> {
+    match version % 3 {
+        0 => None,
+        1 => Some(FUTURE + version),
+        _ => Some(PAST + version),
+    }
+}
+
+/// Whether an expiry time has passed (every time is far from now).
+fn expired(at: Option<u64>) -> bool {
+    at.is_some_and(|t| t < FUTURE)
+}
 
 /// The vector version of a point without any vector (all such versions look alike).
 pub const BARE: u64 = u64::MAX;
@@ -165,16 +201,29 @@ pub fn payload(id: u64, version: u64) -> Option<Value> {
 impl Op {
     pub fn apply(&self, m: &mut Model) {
         match self {
-            Op::Upsert(items) | Op::Bulk(items) => m.extend(
-                items
-                    .iter()
-                    .map(|&(id, v)| (id, (canonical(v), payload_version(v)))),
-            ),
+            Op::Upsert(items) | Op::Bulk(items) => {
+                for &(id, v) in items {
+                    if expired(expiry_for(v)) {
+                        m.remove(&id);
+                    } else {
+                        let at = expiry_for(v).unwrap_or(0);
+                        m.insert(id, (canonical(v), payload_version(v), at));
+                    }
+                }
+            }
+            Op::SetExpiry(id, v) => {
+                let at = set_expiry_for(*v);
+                if expired(at) {
+                    m.remove(id);
+                } else if let Some(entry) = m.get_mut(id) {
+                    entry.2 = at.unwrap_or(0);
+                }
+            }
             Op::Delete(ids) => ids.iter().for_each(|id| {
                 m.remove(id);
             }),
             Op::DeleteCategory(c) => {
-                m.retain(|&id, &mut (_, pv)| payload(id, pv).is_none() || category(id, pv) != *c)
+                m.retain(|&id, &mut (_, pv, _)| payload(id, pv).is_none() || category(id, pv) != *c)
             }
             Op::SetPayload(id, v) => {
                 if let Some(entry) = m.get_mut(id) {
@@ -288,7 +337,10 @@ pub fn content(c: &VectorCollection) -> Model {
                 "point {} has a whole payload of one version",
                 p.id
             );
-            model.insert(p.id, (version, pv));
+            let at = p.expires_at();
+            assert!(!expired(at), "expired point {} is invisible", p.id);
+            assert_eq!(c.expires_at(p.id), at, "expiry time of {}", p.id);
+            model.insert(p.id, (version, pv, at.unwrap_or(0)));
             if let Some(payload) = &p.payload {
                 payloads_by_id.insert(p.id, payload.clone());
             }
@@ -314,7 +366,7 @@ pub fn content(c: &VectorCollection) -> Model {
         index_ids,
         model
             .iter()
-            .filter(|(_, (v, _))| !no_default(*v))
+            .filter(|(_, (v, _, _))| !no_default(*v))
             .map(|(id, _)| *id)
             .collect::<Vec<_>>(),
         "the index holds exactly the live points with the default vector"
@@ -322,7 +374,7 @@ pub fn content(c: &VectorCollection) -> Model {
     // Points without vectors are found by id, whole.
     let bare: Vec<u64> = model
         .iter()
-        .filter(|(_, (v, _))| *v == BARE)
+        .filter(|(_, (v, _, _))| *v == BARE)
         .map(|(id, _)| *id)
         .collect();
     for (id, got) in bare.iter().zip(c.get(&bare).unwrap()) {
@@ -370,7 +422,7 @@ fn check_img(c: &VectorCollection, model: &Model) {
     got.sort_unstable();
     let want: Vec<u64> = model
         .iter()
-        .filter(|(id, (v, _))| img_for(**id, *v).contains_key("img"))
+        .filter(|(id, (v, _, _))| img_for(**id, *v).contains_key("img"))
         .map(|(id, _)| *id)
         .collect();
     assert_eq!(
@@ -390,7 +442,7 @@ fn check_sparse(c: &VectorCollection, model: &Model) {
         got.sort_unstable();
         let want: Vec<u64> = model
             .iter()
-            .filter(|(id, (v, _))| sparse_for(**id, *v).contains_key(name))
+            .filter(|(id, (v, _, _))| sparse_for(**id, *v).contains_key(name))
             .map(|(id, _)| *id)
             .collect();
         assert_eq!(
@@ -442,7 +494,7 @@ pub fn next_op(rng: &mut ChaCha8Rng, version: &mut u64) -> Op {
         *version += 1;
         *version
     };
-    match rng.random_range(0..116) {
+    match rng.random_range(0..125) {
         0..=34 => Op::Upsert(vec![(rng.random_range(0..IDS), v())]),
         35..=54 => Op::Upsert(
             (0..rng.random_range(2..30))
@@ -474,7 +526,8 @@ pub fn next_op(rng: &mut ChaCha8Rng, version: &mut u64) -> Op {
             }
             Op::SetVectors(rng.random_range(0..IDS), version)
         }
-        _ => Op::DropVectors(rng.random_range(0..IDS)),
+        114..=115 => Op::DropVectors(rng.random_range(0..IDS)),
+        _ => Op::SetExpiry(rng.random_range(0..IDS), v()),
     }
 }
 
@@ -484,6 +537,7 @@ pub fn execute(c: &VectorCollection, op: &Op) -> nearstore::Result<()> {
             .iter()
             .map(|&(id, v)| {
                 let mut p = Point::new(id, Vec::new(), payload(id, v));
+                p.expiry = expiry_for(v).map(nearstore::Expiry::At);
                 let v = canonical(v);
                 p.vector = vector_for(id, v);
                 p.sparse = sparse_for(id, v);
@@ -539,6 +593,13 @@ pub fn execute(c: &VectorCollection, op: &Op) -> nearstore::Result<()> {
                 return Ok(());
             }
             c.delete_vectors(&[*id], &["", "img", "s2"], &WriteOptions::default())
+        }
+        // Only a visible point's expiry is set (the model skips the others alike).
+        Op::SetExpiry(id, v) => {
+            if c.get(&[*id])?[0].is_none() {
+                return Ok(());
+            }
+            c.set_expiry(&[*id], set_expiry_for(*v))
         }
         Op::TextConfig(words_only) => c.set_text_config(Some(if *words_only {
             TextIndexConfig::named(["words"])
