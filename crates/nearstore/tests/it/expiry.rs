@@ -219,8 +219,28 @@ fn check(db: &Database, c: &VectorCollection, m: &Model, now: u64) {
         .flat_map(|g| g.hits.iter().map(|h| h.point.id))
         .collect();
     assert_eq!(sorted(grouped), want, "grouped");
-    // the k-guarantee: a filtered search comes back with min(k, matching visible) points
+    // the k-guarantee: every leg, unfiltered or filtered, comes back with min(k, matching
+    // visible) points (an expired point counts like a filtered-out one)
     let k = 2;
+    let short = want.len().min(k);
+    let dense_k = c.query(dense.clone().limit(k)).unwrap();
+    assert_eq!(dense_k.len(), short, "dense top-k is not short");
+    let named_k = SearchRequest::new(&[1.0, 1.0]).using("img").limit(k);
+    assert_eq!(c.query(named_k).unwrap().len(), short, "named top-k");
+    assert_eq!(
+        c.sparse_search(&sq, k, "").unwrap().len(),
+        short,
+        "sparse top-k"
+    );
+    let text_k = SearchRequest::text("common").limit(k);
+    assert_eq!(c.query(text_k).unwrap().len(), short, "text top-k");
+    assert_eq!(
+        c.query(dense.clone().text_query("term").limit(k))
+            .unwrap()
+            .len(),
+        short,
+        "hybrid top-k"
+    );
     let got = c
         .query(SearchRequest::new(&q).filter(c0.clone()).limit(k))
         .unwrap();
