@@ -81,15 +81,15 @@ fn a_format_2_collection_without_vectorless_ids_opens_with_its_points_and_upgrad
         .unwrap();
     let c = open(&backend);
     assert_eq!(c.state.read().live.len(), 2);
-    // A point without a vector, then a checkpoint: the manifest becomes format 3 and the
-    // point survives the reopen.
+    // A point without a vector, then a checkpoint: the manifest becomes the current format
+    // (4) and the point survives the reopen.
     c.upsert(
         &[Point::without_vector(3, Some(json!({"k": 3})))],
         &crate::WriteOptions::default(),
     )
     .unwrap();
     drop(c);
-    assert_eq!(checkpoint::read_manifest(&shared, dir).unwrap().format, 3);
+    assert_eq!(checkpoint::read_manifest(&shared, dir).unwrap().format, 4);
     let c = open(&backend);
     assert_eq!(c.state.read().live.len(), 3);
     assert_eq!(c.index.len(), 2);
@@ -97,4 +97,37 @@ fn a_format_2_collection_without_vectorless_ids_opens_with_its_points_and_upgrad
         c.current_payload(3).unwrap().unwrap().as_ref(),
         &json!({"k": 3})
     );
+}
+
+#[test]
+fn a_format_3_collection_without_expiry_times_opens_and_upgrades() {
+    let backend = Arc::new(FaultyBackend::new());
+    let dir = Path::new("/db/c");
+    {
+        let c = open(&backend);
+        c.upsert(
+            &[Point::new(1, vec![0.0, 0.0], None)],
+            &crate::WriteOptions::default(),
+        )
+        .unwrap();
+    }
+    // What a build before point expiry left: a format 3 manifest and no `expiry.times`.
+    let shared: SharedBackend = backend.clone();
+    let mut m = checkpoint::read_manifest(&shared, dir).unwrap();
+    m.format = 3;
+    checkpoint::write_manifest(&shared, dir, &m).unwrap();
+    backend.remove_file(&dir.join(expiry::EXPIRY_FILE)).unwrap();
+    let c = open(&backend);
+    assert_eq!(c.state.read().live.len(), 1);
+    assert!(c.state.read().expiry.is_empty());
+    c.upsert(
+        &[Point::new(2, vec![1.0, 0.0], None).with_expires_at(u64::MAX - 1)],
+        &crate::WriteOptions::default(),
+    )
+    .unwrap();
+    drop(c);
+    assert_eq!(checkpoint::read_manifest(&shared, dir).unwrap().format, 4);
+    let c = open(&backend);
+    assert_eq!(c.state.read().expiry.get(2), Some(u64::MAX - 1));
+    assert_eq!(c.state.read().live.len(), 2);
 }

@@ -9,7 +9,46 @@ use super::select::matching_source_ids;
 use super::statements::affected;
 use super::{Context, QueryRow};
 use crate::error::{Error, Result};
-use crate::point::Point;
+use crate::point::{Expiry, Point};
+use std::time::Duration;
+
+/// The column (INSERT / UPSERT) and UPDATE target holding a point's expiry time: epoch
+/// milliseconds, an ISO 8601 / RFC 3339 timestamp string, or NULL for none. Never a
+/// payload field.
+const EXPIRES_AT: &str = "expires_at";
+/// The UPDATE target `SET TTL = seconds` (any case): the point expires that long after the
+/// update is applied.
+const TTL: &str = "ttl";
+
+/// An `expires_at` value as an expiry time.
+fn expiry_time(v: &Value) -> Result<Option<Expiry>> {
+    match v {
+        Value::Null => Ok(None),
+        Value::Number(n) => n.as_u64().map(|ms| Some(Expiry::At(ms))).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "expires_at must be epoch milliseconds >= 0, got {n}"
+            ))
+        }),
+        Value::String(s) => {
+            let at = nearstore_filter::Datetime::of_value(v).ok_or_else(|| {
+                Error::InvalidArgument(format!("expires_at {s:?} is not a timestamp"))
+            })?;
+            let ms = u64::try_from(at.micros().div_euclid(1000))
+                .map_err(|_| Error::InvalidArgument(format!("expires_at {s:?} is before 1970")))?;
+            Ok(Some(Expiry::At(ms)))
+        }
+        other => Err(Error::InvalidArgument(format!(
+            "expires_at must be epoch milliseconds, a timestamp or NULL, got {other}"
+        ))),
+    }
+}
+
+fn row_error(n: usize, e: Error) -> Error {
+    match e {
+        Error::InvalidArgument(m) => Error::InvalidArgument(format!("row {}: {m}", n + 1)),
+        other => other,
+    }
+}
 use nearstore_ql::ast::{Condition, Expr, SelectItem, SelectQuery, TableRef};
 
 /// Ids of `table`'s points matching `filter` (all points when `None`).
@@ -116,12 +155,15 @@ pub(crate) fn insert(
             })?,
         };
         let mut payload = Value::Object(Map::new());
+        let mut expiry = None;
         for (i, col) in cols.iter().enumerate() {
             if i == id_at || i == vector_at {
                 continue;
             }
             let v = json_of(ctx, &row[i])?;
-            if col == "payload" {
+            if col == EXPIRES_AT {
+                expiry = expiry_time(&v).map_err(|e| row_error(n, e))?;
+            } else if col == "payload" {
                 match v {
                     Value::Object(m) => payload
                         .as_object_mut()
@@ -155,7 +197,9 @@ pub(crate) fn insert(
             .as_object()
             .is_some_and(|m| !m.is_empty())
             .then_some(payload);
-        points.push(Point::new(id, vector, payload));
+        let mut point = Point::new(id, vector, payload);
+        point.expiry = expiry;
+        points.push(point);
     }
     if !upsert {
         let ids: Vec<u64> = points.iter().map(|p| p.id).collect();
@@ -199,6 +243,8 @@ pub(crate) fn update(
             .clone()
             .unwrap_or_else(|| Value::Object(Map::new()));
         let mut vector = point.vector.clone();
+        // The point keeps its expiry time unless an assignment changes it.
+        let mut expiry = point.expiry;
         for a in assignments {
             let v = eval(ctx, &row, &a.value)?;
             match a.path.as_slice() {
@@ -217,6 +263,18 @@ pub(crate) fn update(
                             Error::InvalidArgument("vector must be set to a list of numbers".into())
                         })?;
                 }
+                [only] if only.eq_ignore_ascii_case(TTL) => {
+                    let secs = v
+                        .as_f64()
+                        .filter(|s| s.is_finite() && *s >= 0.0)
+                        .ok_or_else(|| {
+                            Error::InvalidArgument(
+                                "TTL must be set to a number of seconds >= 0".into(),
+                            )
+                        })?;
+                    expiry = Some(Expiry::Ttl(Duration::from_secs_f64(secs.min(1e15))));
+                }
+                [only] if only == EXPIRES_AT => expiry = expiry_time(&v)?,
                 path => set_path(&mut payload, path, v),
             }
         }
@@ -224,6 +282,7 @@ pub(crate) fn update(
         let mut new = Point::new(point.id, vector, Some(payload));
         new.vectors = point.vectors;
         new.sparse = point.sparse;
+        new.expiry = expiry;
         updated.push(new);
     }
     let n = updated.len();
