@@ -83,6 +83,7 @@ fn distance_name(m: DistanceMetric) -> &'static str {
         DistanceMetric::DotProduct => "Dot",
         DistanceMetric::Hamming => "Hamming",
         DistanceMetric::Jaccard => "Jaccard",
+        DistanceMetric::Manhattan => "Manhattan",
     }
 }
 

@@ -5,6 +5,7 @@ mod auth;
 mod harness;
 mod hostile;
 mod limits;
+mod manhattan;
 mod native;
 mod openapi;
 mod qdrant;

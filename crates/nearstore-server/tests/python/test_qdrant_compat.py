@@ -998,3 +998,26 @@ def test_null_empty_array_paths_and_validation(client):
             call()
         assert err.value.status_code == 422 and "value 0 invalid" in str(err.value)
     client.delete_collection(name)
+
+
+def test_manhattan_distance(client):
+    name = "py_manhattan"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(name, vectors_config=models.VectorParams(size=3, distance=models.Distance.MANHATTAN))
+    assert client.get_collection(name).config.params.vectors.distance == models.Distance.MANHATTAN
+    client.upsert(
+        name,
+        points=[
+            models.PointStruct(id=1, vector=[0.0, 0.0, 0.0]),
+            models.PointStruct(id=2, vector=[1.0, 1.0, 1.0]),
+            models.PointStruct(id=3, vector=[0.0, -2.5, 0.0]),
+        ],
+        wait=True,
+    )
+    # L1 from [0.5, 0, 0]: 1 -> 0.5, 2 -> 2.5, 3 -> 3.0; a distance, ascending like Euclid.
+    hits = client.query_points(name, query=[0.5, 0.0, 0.0], limit=3).points
+    assert [(h.id, h.score) for h in hits] == [(1, 0.5), (2, 2.5), (3, 3.0)]
+    near = client.query_points(name, query=[0.5, 0.0, 0.0], score_threshold=2.5).points
+    assert [h.id for h in near] == [1, 2]
+    client.delete_collection(name)
