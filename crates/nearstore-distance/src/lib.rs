@@ -15,7 +15,7 @@
 //!   loop does no feature detection and no query normalisation;
 //! - memory hints for the arrays a graph search reads: cache prefetches ([`prefetch_vector`])
 //!   and transparent huge pages ([`advise_huge_pages`]);
-//! - one-shot pairwise functions for every element type ([`dot`], [`l2_squared`],
+//! - one-shot pairwise functions for every element type ([`dot`], [`l2_squared`], [`l1`],
 //!   [`cosine`], [`dot_f16`], [`dot_u8`], [`hamming_bits`], ...).
 //!
 //! It depends on nothing in the workspace and knows nothing of storage, indexes or queries.
@@ -83,8 +83,8 @@ pub use half::f16;
 pub use huge_pages::{HUGE_PAGE_MIN_BYTES, advise_huge_pages};
 pub use metric::{DistanceMetric, distance, try_distance};
 pub use pairwise::{
-    cosine, cosine_f16, dot, dot_f16, dot_i8, dot_u8, hamming_bits, jaccard_bits, l2, l2_squared,
-    l2_squared_f16, l2_squared_i8, l2_squared_u8, set_counts_bits,
+    cosine, cosine_f16, dot, dot_f16, dot_i8, dot_u8, hamming_bits, jaccard_bits, l1, l2,
+    l2_squared, l2_squared_f16, l2_squared_i8, l2_squared_u8, set_counts_bits,
 };
 pub use prefetch::{prefetch_bytes, prefetch_slice, prefetch_vector, prefetch_words};
 pub use scorer::{F16Scorer, Scorer, prepare, prepare_f16};

@@ -131,6 +131,7 @@ fn check_f32_kernels(a: &[f32], b: &[f32]) {
             "prepared manhattan",
             prepare(DistanceMetric::Manhattan, a).score(b),
         ),
+        ("pairwise l1", nearstore_distance::l1(a, b)),
     ] {
         assert_close(what, ours, l1, sum_bound(n + 16, l1_abs_sum, l1));
     }
