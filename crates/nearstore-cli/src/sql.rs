@@ -36,11 +36,71 @@ fn cell(v: &Value) -> String {
     }
 }
 
-/// Renders `{"rows": [...]}` as a table (columns in first-seen order).
+/// Renders an EXPLAIN plan tree, one node a line, children indented under their parent:
+/// `Node [strategy] (est. rows R, cost C; actual rows A, T ms)`.
+pub fn plan_tree(plan: &Value) -> String {
+    fn node(n: &Value, prefix: &str, last: bool, root: bool, out: &mut String) {
+        let branch = match (root, last) {
+            (true, _) => "",
+            (false, true) => "└─ ",
+            (false, false) => "├─ ",
+        };
+        let mut figures = format!(
+            "est. rows {}, cost {}",
+            n["estimated_rows"], n["estimated_cost"]
+        );
+        if let Some(rows) = n.get("actual_rows") {
+            figures.push_str(&format!("; actual rows {rows}, {} ms", n["actual_time_ms"]));
+        }
+        out.push_str(&format!(
+            "{prefix}{branch}{} [{}] ({figures})\n",
+            cell(&n["node"]),
+            cell(&n["strategy"])
+        ));
+        if let Some(measured) = n.get("actual").and_then(Value::as_str) {
+            let pad = if root {
+                ""
+            } else if last {
+                "   "
+            } else {
+                "│  "
+            };
+            out.push_str(&format!("{prefix}{pad}   measured: {measured}\n"));
+        }
+        let children = n["children"].as_array().cloned().unwrap_or_default();
+        let inner = match (root, last) {
+            (true, _) => prefix.to_string(),
+            (false, true) => format!("{prefix}   "),
+            (false, false) => format!("{prefix}│  "),
+        };
+        for (i, c) in children.iter().enumerate() {
+            node(c, &inner, i + 1 == children.len(), false, out);
+        }
+    }
+    let mut out = String::new();
+    node(plan, "", true, true, &mut out);
+    out
+}
+
+/// The plan of an EXPLAIN result: its one row's only column, `plan`, a node object.
+fn explain_plan(rows: &[Value]) -> Option<&Value> {
+    match rows {
+        [Value::Object(row)] if row.len() == 1 => {
+            row.get("plan").filter(|p| p.get("node").is_some())
+        }
+        _ => None,
+    }
+}
+
+/// Renders `{"rows": [...]}` as a table (columns in first-seen order), or an EXPLAIN result
+/// as its plan tree.
 pub fn table(result: &Value) -> String {
     let rows = result["rows"].as_array().cloned().unwrap_or_default();
     if rows.is_empty() {
         return "(0 rows)\n".to_string();
+    }
+    if let Some(plan) = explain_plan(&rows) {
+        return plan_tree(plan);
     }
     let mut columns: Vec<String> = Vec::new();
     let mut seen = BTreeSet::new();

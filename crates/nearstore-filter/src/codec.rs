@@ -4,16 +4,18 @@
 //! Layout (all integers little-endian; the caller stores the bytes in a checksummed file):
 //!
 //! ```text
-//! magic "NSPI" | version u16 (= 3; 1 and 2 are still read) | field count u32
+//! magic "NSPI" | version u16 (= 4; 1, 2 and 3 are still read) | field count u32
 //! per field, sorted by name, names unique:
-//!   name: len u32, UTF-8 bytes | kind u8 (0 keyword, 1 integer, 2 float, 3 bool)
+//!   name: len u32, UTF-8 bytes | kind u8 (0 keyword, 1 integer, 2 float, 3 bool,
+//!     4 datetime: version 4 only)
 //!   present bitmap | arrays bitmap | other bitmap
-//!   (versions 2 and 3:) flags u8 | nulls bitmap | empty bitmap
-//!     flags: bit 0 shape_known; bit 1 (version 3 only) stale; other bits zero
+//!   (versions 2 to 4:) flags u8 | nulls bitmap | empty bitmap
+//!     flags: bit 0 shape_known; bit 1 (versions 3 and 4) stale; other bits zero
 //!   entry count u32
 //!   per entry, keys strictly increasing, bitmap non-empty:
 //!     keyword: len u32, UTF-8 bytes | integer: i64 | float: f64 bits u64 (not NaN, not -0.0)
 //!     | bool: u8 (0 false, 1 true)
+//!     | datetime: i64 microseconds since the Unix epoch (within years -9999..=9999)
 //!     then the bitmap
 //! bitmap: len u32, then that many bytes of RoaringTreemap's portable serialization
 //! ```
@@ -21,7 +23,9 @@
 //! A version-1 file has no shape part: its indexes decode with `shape_known` false and
 //! empty `nulls` / `empty` bitmaps (see the `index` module). Versions 1 and 2 read a name
 //! like `a[].b` as a literal key, so a field whose name has a selector (`[`) decodes from
-//! them as `stale` (to be rebuilt); version 3 has the same layout and reads selectors.
+//! them as `stale` (to be rebuilt); version 3 has the same layout and reads selectors;
+//! version 4 is version 3 plus the datetime kind (a new number, so a reader that predates
+//! the kind refuses the file by its version instead of an unknown kind code).
 //!
 //! Decoding checks every length against the bytes left before allocating and rejects
 //! trailing bytes, so any input yields `Ok` or [`Error::Corruption`], never a panic.
@@ -30,13 +34,16 @@ use std::collections::BTreeMap;
 
 use roaring::RoaringTreemap;
 
+use crate::datetime::Datetime;
 use crate::error::{Error, Result};
 use crate::index::{
     FieldIndex, FieldIndexKind, FloatKey, PayloadIndexes, Values, check_field_path,
 };
 
 const MAGIC: &[u8; 4] = b"NSPI";
-const VERSION: u16 = 3;
+const VERSION: u16 = 4;
+/// Version 4 without the datetime kind.
+const VERSION_BEFORE_DATETIME: u16 = 3;
 /// The layout of version 3, written when paths were read as plain dotted keys.
 const VERSION_LITERAL_PATHS: u16 = 2;
 /// The layout before explicit nulls and empty arrays were recorded.
@@ -74,7 +81,7 @@ impl PayloadIndexes {
                         put_bitmap(&mut out, ids);
                     }
                 }
-                Values::Integer(map) => {
+                Values::Integer(map) | Values::Datetime(map) => {
                     put_len(&mut out, map.len());
                     for (key, ids) in map {
                         out.extend_from_slice(&key.to_le_bytes());
@@ -115,7 +122,14 @@ impl PayloadIndexes {
             return Err(corrupt("bad magic"));
         }
         let version = u16::from_le_bytes(r.array()?);
-        if ![VERSION, VERSION_LITERAL_PATHS, VERSION_WITHOUT_SHAPES].contains(&version) {
+        if ![
+            VERSION,
+            VERSION_BEFORE_DATETIME,
+            VERSION_LITERAL_PATHS,
+            VERSION_WITHOUT_SHAPES,
+        ]
+        .contains(&version)
+        {
             return Err(corrupt(format!("unsupported version {version}")));
         }
         let count = r.u32()?;
@@ -128,7 +142,7 @@ impl PayloadIndexes {
                 return Err(corrupt("field names not strictly increasing"));
             }
             let mut index = r.field(version, &name)?;
-            if version < VERSION && name.contains('[') {
+            if version < VERSION_BEFORE_DATETIME && name.contains('[') {
                 index.stale = true;
             }
             previous = Some(name.clone());
@@ -151,6 +165,7 @@ fn kind_code(kind: FieldIndexKind) -> u8 {
         FieldIndexKind::Integer => 1,
         FieldIndexKind::Float => 2,
         FieldIndexKind::Bool => 3,
+        FieldIndexKind::Datetime => 4,
     }
 }
 
@@ -241,6 +256,7 @@ impl<'a> Reader<'a> {
             1 => FieldIndexKind::Integer,
             2 => FieldIndexKind::Float,
             3 => FieldIndexKind::Bool,
+            4 if version >= VERSION => FieldIndexKind::Datetime,
             other => return Err(corrupt(format!("unknown index kind {other}"))),
         };
         let mut index = FieldIndex::new(kind, name);
@@ -248,7 +264,7 @@ impl<'a> Reader<'a> {
         index.arrays = self.bitmap()?;
         index.other = self.bitmap()?;
         if version >= VERSION_LITERAL_PATHS {
-            let known = if version == VERSION {
+            let known = if version >= VERSION_BEFORE_DATETIME {
                 FLAG_SHAPE_KNOWN | FLAG_STALE
             } else {
                 FLAG_SHAPE_KNOWN
@@ -278,6 +294,18 @@ impl<'a> Reader<'a> {
             Values::Integer(map) => {
                 for _ in 0..count {
                     let key = i64::from_le_bytes(self.array()?);
+                    if map.last_key_value().is_some_and(|(last, _)| *last >= key) {
+                        return Err(corrupt("keys not strictly increasing"));
+                    }
+                    map.insert(key, self.entry_bitmap()?);
+                }
+            }
+            Values::Datetime(map) => {
+                for _ in 0..count {
+                    let key = i64::from_le_bytes(self.array()?);
+                    if Datetime::from_micros(key).is_none() {
+                        return Err(corrupt("datetime key outside years -9999..=9999"));
+                    }
                     if map.last_key_value().is_some_and(|(last, _)| *last >= key) {
                         return Err(corrupt("keys not strictly increasing"));
                     }
@@ -423,6 +451,70 @@ mod tests {
         stale[4..6].copy_from_slice(&VERSION_LITERAL_PATHS.to_le_bytes());
         assert!(PayloadIndexes::decode(&stale).is_err());
         assert!(PayloadIndexes::decode(&bad).is_ok());
+    }
+
+    fn with_datetime() -> PayloadIndexes {
+        let mut idx = sample();
+        idx.create_field("t", FieldIndexKind::Datetime, []).unwrap();
+        idx.create_field("ts[]", FieldIndexKind::Datetime, [])
+            .unwrap();
+        idx.insert(
+            5,
+            &json!({"t": "2024-03-01T12:30:00+01:00", "ts": ["2024-03-01", "nope", 7]}),
+        );
+        idx.insert(6, &json!({"t": "0044-03-15T12:00:00Z", "ts": []}));
+        idx.insert(7, &json!({"t": ["2024-03-01T11:30:00Z", null]}));
+        idx
+    }
+
+    #[test]
+    fn datetime_indexes_round_trip_in_version_4_only() {
+        let idx = with_datetime();
+        let bytes = idx.encode();
+        let decoded = PayloadIndexes::decode(&bytes).unwrap();
+        assert_eq!(decoded, idx);
+        assert_eq!(decoded.field_kind("t"), Some(FieldIndexKind::Datetime));
+        let Values::Datetime(map) = &decoded.fields["t"].values else {
+            unreachable!("a datetime index")
+        };
+        assert_eq!(map.len(), 2, "two strings name one instant");
+        assert!(decoded.fields["ts[]"].other.contains(5));
+        for len in 0..bytes.len() {
+            assert!(PayloadIndexes::decode(&bytes[..len]).is_err(), "len {len}");
+        }
+        // A version-3 file cannot hold the datetime kind.
+        let mut v3 = bytes.clone();
+        v3[4..6].copy_from_slice(&VERSION_BEFORE_DATETIME.to_le_bytes());
+        assert!(matches!(
+            PayloadIndexes::decode(&v3),
+            Err(Error::Corruption(m)) if m.contains("unknown index kind 4")
+        ));
+        // A version-3 file without it still reads.
+        let mut old = sample().encode();
+        old[4..6].copy_from_slice(&VERSION_BEFORE_DATETIME.to_le_bytes());
+        assert_eq!(PayloadIndexes::decode(&old).unwrap(), sample());
+    }
+
+    #[test]
+    fn decode_rejects_a_datetime_key_out_of_range() {
+        let mut idx = PayloadIndexes::new();
+        idx.create_field("t", FieldIndexKind::Datetime, []).unwrap();
+        idx.insert(1, &json!({"t": "2024-03-01"}));
+        let bytes = idx.encode();
+        let key = Datetime::parse("2024-03-01")
+            .unwrap()
+            .micros()
+            .to_le_bytes();
+        let at = bytes
+            .windows(8)
+            .position(|w| w == key)
+            .expect("the key is in the bytes");
+        let mut bad = bytes.clone();
+        bad[at..at + 8].copy_from_slice(&i64::MAX.to_le_bytes());
+        assert!(matches!(
+            PayloadIndexes::decode(&bad),
+            Err(Error::Corruption(m)) if m.contains("datetime key")
+        ));
     }
 
     #[test]

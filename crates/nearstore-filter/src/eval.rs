@@ -6,6 +6,7 @@ use std::cmp::Ordering;
 
 use serde_json::Value;
 
+use crate::datetime::Datetime;
 use crate::model::{Condition, Filter, GeoPoint, Op};
 use crate::path::reach;
 use crate::value::{elements, scalar_cmp, scalar_eq};
@@ -108,6 +109,9 @@ fn positive(op: &Op, v: &Value) -> bool {
         // Full-text operators need an analyzer: the engine resolves them to id sets before
         // evaluating (see `Op::Text`); on a payload alone they match nothing.
         Op::Text(_) | Op::Phrase(_) => false,
+        Op::DatetimeRange(range) => elements(v)
+            .iter()
+            .any(|e| Datetime::of_value(e).is_some_and(|t| range.contains(t))),
     }
 }
 

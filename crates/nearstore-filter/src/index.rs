@@ -39,6 +39,7 @@ use roaring::RoaringTreemap;
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
+use crate::datetime::Datetime;
 use crate::error::{Error, Result};
 use crate::path::{self, reach};
 use crate::value::elements;
@@ -55,6 +56,10 @@ pub enum FieldIndexKind {
     Float,
     /// `true` / `false`.
     Bool,
+    /// Strings that parse as datetimes ([`crate::Datetime::parse`]: RFC 3339 / ISO 8601,
+    /// with or without offset, or a date), keyed by instant (microseconds, UTC), so
+    /// `datetime_range` conditions and ordering by time read the index.
+    Datetime,
 }
 
 impl FieldIndexKind {
@@ -65,6 +70,7 @@ impl FieldIndexKind {
             FieldIndexKind::Integer => "integer",
             FieldIndexKind::Float => "float",
             FieldIndexKind::Bool => "bool",
+            FieldIndexKind::Datetime => "datetime",
         }
     }
 }
@@ -149,6 +155,8 @@ pub(crate) enum Values {
         false_ids: RoaringTreemap,
         true_ids: RoaringTreemap,
     },
+    /// Keys are [`Datetime::micros`].
+    Datetime(BTreeMap<i64, RoaringTreemap>),
 }
 
 /// One indexed field (see the module invariants).
@@ -191,6 +199,7 @@ impl FieldIndex {
                 false_ids: RoaringTreemap::new(),
                 true_ids: RoaringTreemap::new(),
             },
+            FieldIndexKind::Datetime => Values::Datetime(BTreeMap::new()),
         };
         FieldIndex {
             present: RoaringTreemap::new(),
@@ -211,6 +220,7 @@ impl FieldIndex {
             Values::Integer(_) => FieldIndexKind::Integer,
             Values::Float(_) => FieldIndexKind::Float,
             Values::Bool { .. } => FieldIndexKind::Bool,
+            Values::Datetime(_) => FieldIndexKind::Datetime,
         }
     }
 
@@ -261,6 +271,10 @@ impl FieldIndex {
             },
             (Values::Bool { true_ids, .. }, Value::Bool(true)) => add(true_ids, id),
             (Values::Bool { false_ids, .. }, Value::Bool(false)) => add(false_ids, id),
+            (Values::Datetime(map), Value::String(s)) => match Datetime::parse(s) {
+                Some(t) => add(map.entry(t.micros()).or_default(), id),
+                None => return false,
+            },
             _ => return false,
         }
         true
@@ -298,6 +312,11 @@ impl FieldIndex {
                 (Values::Bool { false_ids, .. }, Value::Bool(false)) => {
                     false_ids.remove(id);
                 }
+                (Values::Datetime(map), Value::String(s)) => {
+                    if let Some(t) = Datetime::parse(s) {
+                        take_out(map, &t.micros(), id);
+                    }
+                }
                 _ => {}
             }
         }
@@ -320,6 +339,10 @@ impl FieldIndex {
                 .map(|ids| 8 + ids.serialized_size() + ENTRY_OVERHEAD)
                 .sum(),
             Values::Float(map) => map
+                .values()
+                .map(|ids| 8 + ids.serialized_size() + ENTRY_OVERHEAD)
+                .sum(),
+            Values::Datetime(map) => map
                 .values()
                 .map(|ids| 8 + ids.serialized_size() + ENTRY_OVERHEAD)
                 .sum(),

@@ -4,12 +4,14 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::{Map, Value, json};
 
+use crate::datetime::{Datetime, DatetimeRange};
 use crate::error::{Error, Result};
 use crate::model::{
     Condition, Filter, GeoPoint, MAX_CONDITIONS, MAX_DEPTH, Op, count_one, push_segment,
 };
 
-const OPERATORS: [&str; 22] = [
+const OPERATORS: [&str; 23] = [
+    "datetime_range",
     "text",
     "phrase",
     "eq",
@@ -81,6 +83,20 @@ fn operand_json(op: &Op) -> Value {
             "top_left": {"lat": top_left.lat, "lon": top_left.lon},
             "bottom_right": {"lat": bottom_right.lat, "lon": bottom_right.lon},
         }),
+        Op::DatetimeRange(range) => {
+            let mut obj = Map::new();
+            for (key, bound) in [
+                ("gt", range.gt),
+                ("gte", range.gte),
+                ("lt", range.lt),
+                ("lte", range.lte),
+            ] {
+                if let Some(t) = bound {
+                    obj.insert(key.to_owned(), Value::String(t.to_string()));
+                }
+            }
+            Value::Object(obj)
+        }
     }
 }
 
@@ -266,7 +282,35 @@ fn parse_op(key: &str, v: &Value, path: &str) -> Result<Op> {
                 bottom_right: geo_point(obj, "bottom_right", path)?,
             }
         }
+        "datetime_range" => Op::DatetimeRange(datetime_range(v, path)?),
         other => return Err(Error::invalid(path, format!("unknown operator {other:?}"))),
+    })
+}
+
+/// `{"gt": t, "gte": t, "lt": t, "lte": t}`, every key optional, each a datetime string (or
+/// `null`, as Qdrant allows, for no bound).
+fn datetime_range(v: &Value, path: &str) -> Result<DatetimeRange> {
+    let obj = object_with(v, path, &["gt", "gte", "lt", "lte"])?;
+    let bound = |key: &str| -> Result<Option<Datetime>> {
+        match obj.get(key) {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) => Datetime::parse(s).map(Some).ok_or_else(|| {
+                Error::invalid(
+                    &at(path, key),
+                    format!("{s:?} is not an RFC 3339 / ISO 8601 datetime or date"),
+                )
+            }),
+            Some(_) => Err(Error::invalid(
+                &at(path, key),
+                "expected a datetime string (RFC 3339 / ISO 8601)",
+            )),
+        }
+    };
+    Ok(DatetimeRange {
+        gt: bound("gt")?,
+        gte: bound("gte")?,
+        lt: bound("lt")?,
+        lte: bound("lte")?,
     })
 }
 
@@ -367,7 +411,8 @@ pub(crate) fn check_condition(c: &Condition, path: &str) -> Result<()> {
         | Op::IsNull
         | Op::IsNotNull
         | Op::IsExplicitNull
-        | Op::IsEmpty => Ok(()),
+        | Op::IsEmpty
+        | Op::DatetimeRange(_) => Ok(()),
         Op::GeoRadius { lat, lon, meters } => {
             check_point(GeoPoint::new(*lat, *lon), path)?;
             if meters.is_finite() && *meters >= 0.0 {

@@ -34,6 +34,7 @@
 //! | `geo_radius` | `{"lat", "lon", "meters"}` | `{"field": "loc", "geo_radius": {"lat": 48.8, "lon": 2.3, "meters": 1000}}` |
 //! | `text` | query text (string) | `{"field": "title", "text": "vector database"}` |
 //! | `phrase` | query text (string) | `{"field": "title", "phrase": "vector database"}` |
+//! | `datetime_range` | `{"gt", "gte", "lt", "lte"}`, each optional (or `null`), a datetime string | `{"field": "created", "datetime_range": {"gte": "2024-01-01", "lt": "2024-02-01T00:00:00+01:00"}}` |
 //! | `geo_box` | `{"top_left": {"lat", "lon"}, "bottom_right": {"lat", "lon"}}` | `{"field": "loc", "geo_box": {"top_left": {"lat": 10, "lon": 170}, "bottom_right": {"lat": -10, "lon": -170}}}` |
 //!
 //! [`Filter::parse`] rejects, with an [`Error::InvalidFilter`] whose `path` names the bad
@@ -126,6 +127,13 @@
 //!   treats them as not matching, and payload indexes never answer them. Qdrant's
 //!   substring reading of `match: {text}` on a field without a full-text index is
 //!   `contains` with a string operand.
+//! - **Datetimes.** `datetime_range` compares instants: a reached string (or string element
+//!   of an array) that [`Datetime::parse`] reads (RFC 3339 / ISO 8601 with or without
+//!   offset, without offset meaning UTC, or a date alone, meaning midnight UTC; whole
+//!   microseconds) matches when it satisfies every given bound; other values (numbers,
+//!   strings that are not datetimes) never match. So `"2024-03-01T13:30:00+01:00"` and
+//!   `"2024-03-01T12:30:00Z"` are the same instant, which a string comparison (`gt` on a
+//!   string) would not see. A bound that is not a datetime is a parse error.
 //! - **Geo.** A point is an object with numeric `lat` in `[-90, 90]` and `lon` in
 //!   `[-180, 180]` (other keys ignored; anything else is not a point). `geo_radius` matches
 //!   when the haversine distance on a sphere of radius [`EARTH_RADIUS_METERS`]
@@ -139,7 +147,8 @@
 //! [`PayloadIndexes`] holds one index per chosen field path, of a [`FieldIndexKind`]:
 //! `Keyword` (strings -> ids, ordered by bytes), `Integer` (numbers that are exactly an
 //! `i64` -> ids, ordered), `Float` (numbers that are exactly an `f64` -> ids, ordered),
-//! `Bool`. Every element of an array value is indexed, and on a path with `[]` every value
+//! `Bool`, `Datetime` (strings that parse as datetimes -> ids, keyed and ordered by instant;
+//! other strings and non-strings are "other"). Every element of an array value is indexed, and on a path with `[]` every value
 //! the path reaches (an index on `"country.cities[].population"` holds each city's
 //! population). Each field index also keeps the ids
 //! with the field present (non-null), the ids whose value is an array, and the ids with a
@@ -159,7 +168,9 @@
 //! the index's type are exact; ranges and `between` are exact on keyword indexes and, when
 //! the field holds no "other" values, on numeric ones (an integer index answers `gt 2.5`
 //! exactly as `>= 3`); `like`/`ilike` are exact on keyword indexes (a literal prefix limits
-//! the key scan); `ne`/`not_in` are exact whenever `eq`/`in` are. Anything an index cannot
+//! the key scan); `datetime_range` is exact on datetime indexes (a key range) and on keyword
+//! indexes (each key parsed), and on other kinds bounded by their "other" ids; every other
+//! condition on a datetime index is bounded by the ids with the field present; `ne`/`not_in` are exact whenever `eq`/`in` are. Anything an index cannot
 //! answer is bounded by the field's "other" ids, so a condition whose type cannot occur in
 //! the field is exactly empty.
 //!
@@ -192,18 +203,22 @@
 #![forbid(unsafe_code)]
 
 mod codec;
+mod datetime;
 mod error;
 mod eval;
 mod index;
 mod json;
 mod model;
+mod order;
 mod path;
 mod resolve;
 mod value;
 
+pub use datetime::{Datetime, DatetimeRange};
 pub use error::{Error, Result};
 pub use eval::{EARTH_RADIUS_METERS, haversine_meters};
 pub use index::{FieldIndexKind, PayloadIndexes};
 pub use model::{Condition, Filter, GeoPoint, MAX_CONDITIONS, MAX_DEPTH, Op};
+pub use order::DatetimeEntry;
 pub use resolve::Candidates;
 pub use value::{field_value, field_values, total_cmp};

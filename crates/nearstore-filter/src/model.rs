@@ -8,6 +8,7 @@
 use roaring::RoaringTreemap;
 use serde_json::Value;
 
+use crate::datetime::DatetimeRange;
 use crate::error::{Error, Result};
 use crate::json::check_condition;
 
@@ -105,6 +106,9 @@ pub enum Op {
     /// Full-text phrase: the query's terms occur adjacent and in order in one string of the
     /// field. Resolved by the engine like [`Op::Text`].
     Phrase(String),
+    /// A string that parses as a datetime ([`Datetime::parse`]) within the bounds
+    /// (Qdrant's `datetime_range`); other values never match.
+    DatetimeRange(DatetimeRange),
     /// A `{lat, lon}` point inside the box (may cross the antimeridian).
     GeoBox {
         /// North-west corner.
@@ -156,6 +160,7 @@ impl Op {
             Op::GeoBox { .. } => "geo_box",
             Op::Text(_) => "text",
             Op::Phrase(_) => "phrase",
+            Op::DatetimeRange(_) => "datetime_range",
         }
     }
 
@@ -283,6 +288,11 @@ impl Filter {
                 bottom_right,
             },
         )
+    }
+
+    /// `field` holds a datetime within `range` (see [`Op::DatetimeRange`]).
+    pub fn datetime_range(field: &str, range: DatetimeRange) -> Filter {
+        cond(field, Op::DatetimeRange(range))
     }
 
     /// Full-text match on `field` (see [`Op::Text`]).

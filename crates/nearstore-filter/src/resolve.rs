@@ -12,6 +12,7 @@ use std::ops::Bound;
 use roaring::RoaringTreemap;
 use serde_json::Value;
 
+use crate::datetime::Datetime;
 use crate::eval::{LikeToken, like, like_tokens};
 use crate::index::{FieldIndex, FloatKey, PayloadIndexes, Values, float_key, int_key};
 use crate::model::{Condition, Filter, Op};
@@ -290,6 +291,12 @@ impl FieldIndex {
         match &self.values {
             Values::Keyword(map) => match op {
                 Op::Eq(Value::String(s)) => exact(get(map.get(s.as_str()))),
+                // Keys are the strings themselves: those that read as instants in range.
+                Op::DatetimeRange(range) => exact(union(
+                    map.iter()
+                        .filter(|(k, _)| Datetime::parse(k).is_some_and(|t| range.contains(t)))
+                        .map(|(_, ids)| ids),
+                )),
                 Op::Like(pattern) => exact(like_keys(map, pattern)),
                 Op::ILike(pattern) => {
                     let pattern = pattern.to_lowercase();
@@ -377,6 +384,19 @@ impl FieldIndex {
                     _ => from_other(),
                 }
             }
+            Values::Datetime(map) => match op {
+                // Every string that is a datetime has its key; nothing else can match.
+                Op::DatetimeRange(range) => match range.micros() {
+                    Some(micros) => exact(union(map.range(micros).map(|(_, ids)| ids))),
+                    None => exact(RoaringTreemap::new()),
+                },
+                // Keys are instants, not the strings (`...Z` and `...+00:00` share one): any
+                // other positive condition may hold only for a present value.
+                _ => Answer {
+                    sure: RoaringTreemap::new(),
+                    maybe: Some(Cow::Borrowed(&self.present)),
+                },
+            },
         }
     }
 }

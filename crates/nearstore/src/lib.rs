@@ -35,8 +35,8 @@ mod request;
 pub mod verify;
 
 pub use collection::{
-    MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector, PointVectors, TextIndexInfo,
-    VectorCollection,
+    FilterEstimate, MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector, PointVectors,
+    TextIndexInfo, VectorCollection,
 };
 pub use config::{
     CollectionConfig, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION, MAX_VECTOR_NAME_BYTES, StorageMode,
@@ -45,7 +45,7 @@ pub use config::{
 pub use database::{AliasChange, Database, MAX_NAME_LEN, validate_collection_name};
 pub use error::{Error, ErrorKind, Result};
 pub use nearstore_distance::{DistanceMetric, distance};
-pub use nearstore_filter::{FieldIndexKind, Filter};
+pub use nearstore_filter::{Datetime, DatetimeRange, FieldIndexKind, Filter};
 pub use nearstore_index::{HnswParams, SearchQuality};
 pub use nearstore_storage::Durability;
 pub use nearstore_text::{

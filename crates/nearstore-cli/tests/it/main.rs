@@ -433,6 +433,55 @@ fn sql_prints_the_reference_result_shapes() {
         sql("CREATE INDEX ON docs (price)")["rows"],
         serde_json::json!([])
     );
+    // EXPLAIN: one row whose `plan` is a tree; ANALYZE adds actual rows and time per node.
+    let explained =
+        &sql("EXPLAIN SELECT id FROM docs WHERE price > 3 ORDER BY price LIMIT 2")["rows"];
+    assert_eq!(explained.as_array().map(Vec::len), Some(1), "{explained}");
+    let plan = &explained[0]["plan"];
+    assert_eq!(plan["node"], "Limit", "{plan}");
+    let sort = &plan["children"][0];
+    assert_eq!(sort["node"], "Sort", "{plan}");
+    let scan = &sort["children"][0];
+    assert_eq!(scan["node"], "Scan", "{plan}");
+    for node in [plan, sort, scan] {
+        assert!(node["strategy"].is_string(), "{node}");
+        assert!(
+            node["estimated_rows"].is_u64() && node["estimated_cost"].is_u64(),
+            "{node}"
+        );
+        assert!(node.get("actual_rows").is_none(), "{node}");
+    }
+    let analyzed =
+        &sql("EXPLAIN ANALYZE SELECT id FROM docs WHERE price > 3 ORDER BY price LIMIT 2")["rows"]
+            [0]["plan"];
+    assert_eq!(analyzed["actual_rows"], 2, "{analyzed}");
+    assert_eq!(
+        analyzed["children"][0]["children"][0]["actual_rows"], 2,
+        "{analyzed}"
+    );
+    assert!(analyzed["actual_time_ms"].is_number(), "{analyzed}");
+    // The table form prints the tree, a node a line, children indented.
+    let printed = run_ok(&[
+        "sql".as_ref(),
+        "--data".as_ref(),
+        data.as_os_str(),
+        "EXPLAIN ANALYZE SELECT id FROM docs WHERE price > 3 ORDER BY price LIMIT 2".as_ref(),
+    ]);
+    let lines: Vec<&str> = printed.lines().collect();
+    assert!(
+        lines[0].starts_with("Limit [offset 0, limit 2] (est. rows"),
+        "{printed}"
+    );
+    assert!(lines[0].contains("actual rows 2"), "{printed}");
+    assert!(
+        lines.iter().any(|l| l.starts_with("└─ Sort [price]")),
+        "{printed}"
+    );
+    assert!(
+        lines.iter().any(|l| l.starts_with("   └─ Scan [docs")),
+        "{printed}"
+    );
+    assert!(!printed.contains("(1 row)"), "not a table: {printed}");
     let flushed = &sql("FLUSH FULL docs")["rows"][0];
     assert_eq!(flushed["status"], "ok", "{flushed}");
     assert_eq!(flushed["full"], true, "{flushed}");

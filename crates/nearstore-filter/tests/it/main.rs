@@ -9,6 +9,7 @@
 
 mod array_paths;
 mod codec_fuzz;
+mod datetime_index;
 mod index_oracle;
 mod parse_errors;
 mod resolve_cases;

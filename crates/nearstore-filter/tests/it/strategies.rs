@@ -1,12 +1,14 @@
 //! Random payloads and filters for the property tests.
 
-use nearstore_filter::{FieldIndexKind, Filter, GeoPoint, Op};
+use nearstore_filter::{Datetime, DatetimeRange, FieldIndexKind, Filter, GeoPoint, Op};
 use proptest::prelude::*;
 use serde_json::{Value, json};
 
 /// Field paths the generators use ("missing" never appears in payloads). The `arr` paths
 /// reach into arrays of objects (see [`city`]).
-pub const FIELDS: [&str; 14] = [
+pub const FIELDS: [&str; 16] = [
+    "t",
+    "ts[]",
     "a",
     "b",
     "c",
@@ -76,6 +78,52 @@ fn float() -> impl Strategy<Value = Value> + Clone {
     prop::sample::select(vec![-2.5, -0.0, 0.0, 0.5, 1.0, 1.5, 3.0, 1e30]).prop_map(|f| json!(f))
 }
 
+/// Datetime strings in the forms the parser accepts (several naming one instant), a few
+/// near misses, and now and then a plain string or number.
+pub fn datetime() -> impl Strategy<Value = Value> + Clone {
+    prop_oneof![
+        8 => prop::sample::select(vec![
+            "2024-03-01",
+            "2024-03-01T00:00:00Z",
+            "2024-03-01T01:00:00+01:00",
+            "2024-03-01T12:30:00Z",
+            "2024-03-01 12:30:00",
+            "2024-03-01T07:30:00-05:00",
+            "2024-03-01T12:30:00.000001Z",
+            "2024-03-02",
+            "1969-12-31T23:59:59.999999Z",
+            "2023-12-31T23:59:59+00:00",
+        ])
+        .prop_map(|s| json!(s)),
+        1 => prop::sample::select(vec!["2024-02-30", "2024-03-01T24:01:00Z", "soon"]).prop_map(|s| json!(s)),
+        1 => Just(json!(1_709_251_200)),
+    ]
+}
+
+fn datetime_bound() -> impl Strategy<Value = Option<Datetime>> {
+    prop::option::weighted(
+        0.6,
+        prop::sample::select(vec![
+            "2024-03-01",
+            "2024-03-01T12:30:00Z",
+            "2024-03-01T12:30:00.000001Z",
+            "1970-01-01",
+            "2024-03-02T00:00:00+01:00",
+        ])
+        .prop_filter_map("parses", Datetime::parse),
+    )
+}
+
+pub fn datetime_range() -> impl Strategy<Value = DatetimeRange> {
+    (
+        datetime_bound(),
+        datetime_bound(),
+        datetime_bound(),
+        datetime_bound(),
+    )
+        .prop_map(|(gt, gte, lt, lte)| DatetimeRange { gt, gte, lt, lte })
+}
+
 fn string() -> impl Strategy<Value = Value> + Clone {
     prop::sample::select(vec!["", "a", "ab", "abc", "b", "ba", "B", "Ab", "a%", "c_"])
         .prop_map(|s| json!(s))
@@ -130,6 +178,7 @@ pub fn payload() -> impl Strategy<Value = Value> {
             field("loc", mostly(geo()).boxed()),
             field("m", value().boxed()),
             field("x", mostly(int()).boxed()),
+            field("t", mostly(datetime()).boxed()),
             field(
                 "arr",
                 prop_oneof![
@@ -140,7 +189,7 @@ pub fn payload() -> impl Strategy<Value = Value> {
                 .boxed()
             ),
         )
-            .prop_map(|(a, b, c, d, loc, m, x, arr)| {
+            .prop_map(|(a, b, c, d, loc, m, x, t, arr)| {
                 let mut obj = serde_json::Map::new();
                 for (k, v) in [a, b, c, d, loc, m, arr] {
                     if let Some(v) = v {
@@ -149,6 +198,15 @@ pub fn payload() -> impl Strategy<Value = Value> {
                 }
                 if let (_, Some(x)) = x {
                     obj.insert("o".to_owned(), json!({"x": x}));
+                }
+                // `t` one datetime-ish value (or a list of them), `ts` always a list.
+                if let (_, Some(t)) = t {
+                    let list = match &t {
+                        Value::Array(_) => t.clone(),
+                        other => json!([other]),
+                    };
+                    obj.insert("t".to_owned(), t);
+                    obj.insert("ts".to_owned(), list);
                 }
                 Value::Object(obj)
             }),
@@ -161,12 +219,13 @@ pub fn kind() -> impl Strategy<Value = FieldIndexKind> {
         FieldIndexKind::Integer,
         FieldIndexKind::Float,
         FieldIndexKind::Bool,
+        FieldIndexKind::Datetime,
     ])
 }
 
 /// A random subset of the fields, each with a fitting kind (`m` and `missing`: any kind).
 pub fn indexed_fields() -> impl Strategy<Value = Vec<(&'static str, FieldIndexKind)>> {
-    use FieldIndexKind::{Bool, Float, Integer, Keyword};
+    use FieldIndexKind::{Bool, Datetime, Float, Integer, Keyword};
     let fitting = |name: &'static str, kinds: Vec<FieldIndexKind>| {
         prop::option::weighted(0.7, prop::sample::select(kinds))
             .prop_map(move |k| k.map(|k| (name, k)))
@@ -181,6 +240,10 @@ pub fn indexed_fields() -> impl Strategy<Value = Vec<(&'static str, FieldIndexKi
         prop::option::weighted(0.2, kind()).prop_map(|k| k.map(|k| ("missing", k))),
         prop::option::weighted(0.2, kind()).prop_map(|k| k.map(|k| ("loc", k))),
         (
+            fitting("t", vec![Datetime, Datetime, Keyword]),
+            fitting("ts[]", vec![Datetime, Keyword]),
+        ),
+        (
             fitting("arr[].n", vec![Integer, Integer, Float]),
             fitting("arr[].t[]", vec![Keyword]),
             fitting("arr[].t", vec![Keyword]),
@@ -189,12 +252,15 @@ pub fn indexed_fields() -> impl Strategy<Value = Vec<(&'static str, FieldIndexKi
             fitting("c[]", vec![Keyword]),
         ),
     )
-        .prop_map(|(a, b, c, d, x, m, missing, loc, arrays)| {
+        .prop_map(|(a, b, c, d, x, m, missing, loc, times, arrays)| {
             let (an, att, at, a1n, asx, cx) = arrays;
-            [a, b, c, d, x, m, missing, loc, an, att, at, a1n, asx, cx]
-                .into_iter()
-                .flatten()
-                .collect()
+            let (t, ts) = times;
+            [
+                a, b, c, d, x, m, missing, loc, t, ts, an, att, at, a1n, asx, cx,
+            ]
+            .into_iter()
+            .flatten()
+            .collect()
         })
 }
 
@@ -250,6 +316,8 @@ pub fn op() -> impl Strategy<Value = Op> {
         Just(Op::IsExplicitNull),
         Just(Op::IsEmpty),
         scalar().prop_map(Op::Contains),
+        datetime_range().prop_map(Op::DatetimeRange),
+        datetime().prop_map(Op::Eq),
         list().prop_map(Op::ContainsAny),
         list().prop_map(Op::ContainsAll),
         (

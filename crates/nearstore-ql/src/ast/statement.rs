@@ -52,12 +52,14 @@ pub enum Statement {
         /// `IF EXISTS`.
         if_exists: bool,
     },
-    /// `CREATE INDEX ON collection (field)`.
+    /// `CREATE INDEX ON collection (field) [WITH (type = 'datetime', ...)]`.
     CreateIndex {
         /// Collection name.
         collection: String,
         /// Indexed payload path.
         field: Path,
+        /// Index options (`type`: the index kind); the executor checks them.
+        options: OptionList,
     },
     /// `DROP INDEX ON collection (field)`.
     DropIndex {

@@ -56,13 +56,22 @@ impl fmt::Display for Statement {
                 let if_exists = if *if_exists { "IF EXISTS " } else { "" };
                 write!(f, "DROP COLLECTION {if_exists}{}", Ident(name))
             }
-            Statement::CreateIndex { collection, field } => {
+            Statement::CreateIndex {
+                collection,
+                field,
+                options,
+            } => {
                 write!(
                     f,
                     "CREATE INDEX ON {} ({})",
                     Ident(collection),
                     DottedPath(field)
-                )
+                )?;
+                if !options.is_empty() {
+                    f.write_str(" WITH ")?;
+                    option_list(f, options)?;
+                }
+                Ok(())
             }
             Statement::DropIndex { collection, field } => {
                 write!(

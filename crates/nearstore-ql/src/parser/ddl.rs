@@ -49,7 +49,16 @@ impl Parser<'_> {
         }
         if self.eat_keyword("INDEX") {
             let (collection, field) = self.index_target()?;
-            return Ok(Statement::CreateIndex { collection, field });
+            let options = if self.eat_keyword("WITH") {
+                self.option_list(false)?
+            } else {
+                Vec::new()
+            };
+            return Ok(Statement::CreateIndex {
+                collection,
+                field,
+                options,
+            });
         }
         let kind = if self.eat_keyword("GRAPH") {
             CollectionKind::Graph

@@ -563,7 +563,7 @@ pub fn statement(depth: u32) -> BoxedStrategy<Statement> {
         1 => (kind, name(), collection_options(depth), options(depth, 0..2), option::of(graph_schema()))
             .prop_map(|(kind, name, options, with, schema)| Statement::CreateCollection { kind, name, options, with, schema }),
         1 => (name(), any::<bool>()).prop_map(|(name, if_exists)| Statement::DropCollection { name, if_exists }),
-        1 => (name(), path()).prop_map(|(collection, field)| Statement::CreateIndex { collection, field }),
+        1 => (name(), path(), options(depth, 0..2)).prop_map(|(collection, field, options)| Statement::CreateIndex { collection, field, options }),
         1 => (name(), path()).prop_map(|(collection, field)| Statement::DropIndex { collection, field }),
         1 => insert(depth),
         1 => (name(), expr(depth), expr(depth), expr(depth), expr(depth), options(depth, 0..2)).prop_map(

@@ -16,6 +16,7 @@
 
 mod best_score;
 mod checkpoint;
+mod estimate;
 mod grouped;
 pub(crate) mod ops;
 mod payload_write;
@@ -25,10 +26,13 @@ mod spaces;
 mod sparse;
 mod text;
 mod text_search;
+mod time_order;
 mod vector_write;
 mod vectorless;
 pub(crate) mod verify;
 mod write;
+
+pub use estimate::FilterEstimate;
 
 pub use payload_write::{MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector};
 pub use text::TextIndexInfo;

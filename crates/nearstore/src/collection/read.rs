@@ -12,6 +12,7 @@ use rayon::prelude::*;
 use roaring::RoaringTreemap;
 use serde_json::Value;
 
+use super::time_order::instant_key;
 use super::{Collection, VectorCollection};
 use crate::error::{Error, Result};
 use crate::point::{Point, ScrollPage, SearchResult};
@@ -19,10 +20,10 @@ use crate::request::{
     Deadline, Direction, MAX_SCROLL_LIMIT, OrderBy, ReadOptions, ScrollCursor, ScrollRequest,
     SearchRequest, check_deadline,
 };
-use nearstore_filter::{Filter, field_values, total_cmp};
+use nearstore_filter::{FieldIndexKind, Filter, field_values, total_cmp};
 
 /// Points evaluated or ordered between two looks at the deadline.
-const DEADLINE_STRIDE: usize = 1024;
+pub(super) const DEADLINE_STRIDE: usize = 1024;
 
 /// A scroll's ids and where the next page starts.
 pub(crate) struct IdPage {
@@ -204,6 +205,12 @@ impl Collection {
     ) -> Result<IdPage> {
         let deadline = request.deadline.as_ref();
         let desc = order.direction == Direction::Desc;
+        let by_time =
+            self.state.read().fields.field_kind(&order.field) == Some(FieldIndexKind::Datetime);
+        let start_from = match (&order.start_from, by_time) {
+            (Some(start), true) => Some(instant_key(start)?),
+            (start, _) => start.clone(),
+        };
         let cmp = |a: &(Value, u64), b: &(Value, u64)| -> Ordering {
             let by_value = if desc {
                 total_cmp(&b.0, &a.0)
@@ -214,6 +221,11 @@ impl Collection {
         };
         let from: Option<(Value, u64)> = match &request.cursor {
             None => None,
+            // A cursor of a datetime-ordered page carries microseconds; one taken before
+            // the index existed carries the field's string: read it as an instant too.
+            Some(ScrollCursor::Ordered { value, id }) if by_time => {
+                Some((instant_key(value)?, *id))
+            }
             Some(ScrollCursor::Ordered { value, id }) => Some((value.clone(), *id)),
             Some(ScrollCursor::Id(_)) => {
                 return Err(Error::InvalidArgument(
@@ -221,6 +233,18 @@ impl Collection {
                 ));
             }
         };
+        if by_time {
+            let position = |v: &Option<(Value, u64)>| v.as_ref().map(|(k, id)| (k.as_i64(), *id));
+            let start = start_from.as_ref().map(|s| (s.as_i64(), 0));
+            return self.time_ordered_ids(
+                set,
+                &order.field,
+                desc,
+                [start, position(&from)],
+                limit,
+                deadline,
+            );
+        }
         let ids: Vec<u64> = set.iter().collect();
         let keyed: Result<Vec<Vec<(Value, u64)>>> = ids
             .par_chunks(DEADLINE_STRIDE)
@@ -232,7 +256,7 @@ impl Collection {
                     let Some(key) = sort_key(payload.as_deref(), &order.field, desc) else {
                         continue;
                     };
-                    let past_start = order.start_from.as_ref().is_none_or(|s| {
+                    let past_start = start_from.as_ref().is_none_or(|s| {
                         let o = total_cmp(&key, s);
                         if desc { o.is_le() } else { o.is_ge() }
                     });

@@ -3,7 +3,8 @@
 //! A row carries one source per table of the query (the FROM table first, then each joined
 //! table; `None` for the missing side of an outer join), the search score when the query has
 //! a vector search, and, once projected or aggregated, its named columns. Paths resolve
-//! against the columns first (so ORDER BY can name a projection alias), then LET names, then
+//! against the columns first (so ORDER BY can name a projection alias), then LET names (a
+//! per-row LET is its expression evaluated on the row), then
 //! a table alias prefix, then the first table: `id` is the point id, `vector` its vector, any
 //! other path a payload field (missing fields are NULL).
 
@@ -94,10 +95,14 @@ pub(crate) fn resolve_path(ctx: &Context, row: &Row, path: &Path) -> Value {
             return v.clone();
         }
     }
-    if let [name] = path.as_slice()
-        && let Some(v) = ctx.lets.get(name)
-    {
-        return v.clone();
+    if let [name] = path.as_slice() {
+        if let Some(v) = ctx.lets.get(name) {
+            return v.clone();
+        }
+        // A per-row LET used by a predicate; `eval` reports its errors where it can.
+        if let Some(expr) = ctx.row_lets.get(name) {
+            return eval(ctx, row, expr).unwrap_or(Value::Null);
+        }
     }
     if path.len() >= 2 {
         for s in row.sources.iter().flatten() {
@@ -135,7 +140,19 @@ pub(crate) fn eval(ctx: &Context, row: &Row, expr: &Expr) -> Result<Value> {
         ),
         Expr::Now => Value::String(super::value::format_timestamp(ctx.now)),
         Expr::Interval(text) => Value::from(interval_seconds(text)?),
-        Expr::Path(p) => resolve_path(ctx, row, p),
+        Expr::Path(p) => match p.as_slice() {
+            // A per-row LET (unless a projected column of that name shadows it).
+            [name]
+                if ctx.row_lets.contains_key(name)
+                    && !row.columns.as_ref().is_some_and(|c| c.contains_key(name)) =>
+            {
+                match ctx.row_lets.get(name) {
+                    Some(bound) => eval(ctx, row, bound)?,
+                    None => Value::Null,
+                }
+            }
+            _ => resolve_path(ctx, row, p),
+        },
         Expr::Binary { op, lhs, rhs } => {
             let op = match op {
                 BinaryOp::Add => Arith::Add,

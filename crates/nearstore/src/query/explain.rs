@@ -1,55 +1,56 @@
-//! EXPLAIN [ANALYZE]: one row per plan step of a query, UPDATE or DELETE.
+//! EXPLAIN [ANALYZE]: one row whose `plan` column is the plan tree of a query, UPDATE or
+//! DELETE (`plan_tree.rs`: each node's type, strategy, estimated rows and cost, children).
+//! EXPLAIN ANALYZE runs the query (a DELETE's selection only: nothing is deleted) and adds
+//! each node's `actual_rows` and `actual_time_ms` (and what it measured, `actual`).
 
-use serde_json::Value;
 use std::cell::RefCell;
 use std::time::Instant;
 
-use super::legs::{LegPart, fusion_strategy, vector_text};
 use super::lower::lower_select;
+use super::plan_tree::{PlanNode, chain, select_steps};
 use super::select::{run_compound, run_select_with};
 use super::statements::{columns, unsupported};
 use super::{Context, QueryRow, StepStats};
 use crate::error::Result;
-use nearstore_ql::ast::{SelectItem, SelectQuery, Statement, TableRef};
+use nearstore_ql::ast::{SelectItem, SelectQuery, SetOperator, Statement, TableRef};
 
-/// EXPLAIN [ANALYZE] of a query, UPDATE or DELETE: one row per plan step.
+/// EXPLAIN [ANALYZE] of a query, UPDATE or DELETE: one row, `{"plan": tree}`.
 pub(crate) fn explain(
     ctx: &Context,
     statement: &Statement,
     analyze: bool,
 ) -> Result<Vec<QueryRow>> {
-    let stats = RefCell::new(Vec::<StepStats>::new());
-    let rows_of = |s: &StepStats| {
-        let mut m = vec![
-            ("step", Value::from(s.step.clone())),
-            ("detail", Value::from(s.detail.clone())),
-        ];
-        if analyze {
-            m.push(("rows", Value::from(s.rows)));
-            m.push(("time_us", Value::from(s.micros as u64)));
+    let (selects, operators): (Vec<SelectQuery>, Vec<SetOperator>) = match statement {
+        Statement::Select(q) => (vec![q.clone()], Vec::new()),
+        Statement::Compound(c) => {
+            let mut selects = vec![c.first.clone()];
+            let mut ops = Vec::new();
+            for (op, q) in &c.rest {
+                ops.push(*op);
+                selects.push(q.clone());
+            }
+            (selects, ops)
         }
-        columns(m)
-    };
-    let select = match statement {
-        Statement::Select(q) => q.clone(),
-        Statement::Compound(c) => c.first.clone(),
-        Statement::Delete { table, filter } => SelectQuery {
-            distinct: false,
-            items: vec![SelectItem::Wildcard],
-            from: TableRef {
-                name: table.clone(),
-                alias: None,
-            },
-            joins: Vec::new(),
-            filter: Some(filter.clone()),
-            group_by: Vec::new(),
-            having: None,
-            order_by: Vec::new(),
-            limit: Some(nearstore_ql::MAX_LIMIT),
-            offset: None,
-            with_options: Vec::new(),
-            fusion: None,
-        },
+        Statement::Delete { table, filter } => (
+            vec![SelectQuery {
+                distinct: false,
+                items: vec![SelectItem::Wildcard],
+                from: TableRef {
+                    name: table.clone(),
+                    alias: None,
+                },
+                joins: Vec::new(),
+                filter: Some(filter.clone()),
+                group_by: Vec::new(),
+                having: None,
+                order_by: Vec::new(),
+                limit: Some(nearstore_ql::MAX_LIMIT),
+                offset: None,
+                with_options: Vec::new(),
+                fusion: None,
+            }],
+            Vec::new(),
+        ),
         _ => {
             return Err(unsupported(&format!(
                 "EXPLAIN of {}",
@@ -57,7 +58,14 @@ pub(crate) fn explain(
             )));
         }
     };
+    let mut per_select = Vec::with_capacity(selects.len());
+    for q in &selects {
+        let plan = lower_select(ctx, q)?;
+        per_select.push(select_steps(ctx, q, &plan)?);
+    }
+    let mut total = None;
     if analyze {
+        let stats = RefCell::new(Vec::<StepStats>::new());
         let started = Instant::now();
         let inner = Context {
             stats: Some(&stats),
@@ -65,137 +73,93 @@ pub(crate) fn explain(
         };
         let out = match statement {
             Statement::Compound(c) => run_compound(&inner, &c.first, &c.rest)?,
-            _ => run_select_with(&inner, &select)?,
+            _ => run_select_with(&inner, &selects[0])?,
         };
-        let mut rows: Vec<QueryRow> = stats.borrow().iter().map(rows_of).collect();
-        rows.push(rows_of(&StepStats {
-            step: "Total".into(),
-            rows: out.len(),
-            micros: started.elapsed().as_micros(),
-            detail: String::new(),
-        }));
-        return Ok(rows);
+        attach_actuals(&mut per_select, &stats.borrow());
+        total = Some((out.len(), started.elapsed().as_secs_f64() * 1000.0));
     }
-    let plan = lower_select(ctx, &select)?;
-    let mut steps = Vec::new();
-    let pushed = plan
-        .pushed
-        .iter()
-        .map(ToString::to_string)
-        .collect::<Vec<_>>()
-        .join(" AND ");
-    let source = if let (Some(n), true) = (&plan.near, plan.legs.is_empty()) {
-        format!(
-            "VectorSearch: {} by {}{} (k = LIMIT + OFFSET), filter pushed down: [{pushed}]{}",
-            select.from.name,
-            vector_text(&n.vector),
-            if n.using.is_empty() {
-                String::new()
-            } else {
-                format!(" on vector {}", n.using)
-            },
-            n.threshold
-                .as_ref()
-                .map_or(String::new(), |(op, v)| format!(
-                    ", score threshold {op:?} {v}"
-                )),
-        )
-    } else if let (None, [LegPart::Text { field, text }]) = (&plan.near, plan.legs.as_slice()) {
-        format!(
-            "TextSearch: {} by BM25 on {} for {text} (k = LIMIT + OFFSET, block-max pruning), filter pushed down: [{pushed}]",
-            select.from.name,
-            field.as_deref().unwrap_or("every text field"),
-        )
-    } else if plan.near.is_some() || !plan.legs.is_empty() {
-        let mut legs: Vec<String> = plan
-            .near
-            .iter()
-            .map(|n| {
-                LegPart::Dense {
-                    using: n.using.clone(),
-                    vector: n.vector.clone(),
-                }
-                .describe()
-            })
-            .collect();
-        legs.extend(plan.legs.iter().map(LegPart::describe));
-        let fusion = match &plan.fusion {
-            Some(f) => fusion_strategy(ctx, f)?.name(),
-            None => crate::FusionStrategy::default().name(),
-        };
-        format!(
-            "HybridSearch: {} fusing {} legs by {fusion} (each leg {}x the window deep unless \
-             limited, under the pushed-down filter [{pushed}]): {}",
-            select.from.name,
-            legs.len(),
-            crate::LEG_DEPTH_FACTOR,
-            legs.iter()
-                .enumerate()
-                .map(|(i, l)| format!("leg {i}: {l}"))
-                .collect::<Vec<_>>()
-                .join("; ")
-        )
-    } else if plan.ids.is_some() {
-        format!("IdLookup: {}", select.from.name)
-    } else {
-        format!("Scan: {}, filter pushed down: [{pushed}]", select.from.name)
-    };
-    steps.push(("Source", source));
-    for j in &select.joins {
-        steps.push(("Join", format!("{:?} {}", j.kind, j.table.name)));
-    }
-    if !plan.residual.is_empty() {
-        steps.push((
-            "Filter",
-            plan.residual
-                .iter()
-                .map(ToString::to_string)
-                .collect::<Vec<_>>()
-                .join(" AND "),
-        ));
-    }
-    if !select.group_by.is_empty() || select.having.is_some() {
-        steps.push((
-            "Aggregate",
+    let mut trees: Vec<PlanNode> = per_select.into_iter().map(chain).collect();
+    let mut tree = match statement {
+        Statement::Compound(_) => PlanNode::over(
+            "SetOperation",
             format!(
-                "group by [{}]",
-                select
-                    .group_by
+                "{} over whole rows, left to right",
+                operators
                     .iter()
-                    .map(|p| p.join("."))
+                    .map(|op| format!("{op:?}"))
                     .collect::<Vec<_>>()
                     .join(", ")
             ),
-        ));
-    }
-    if !select.order_by.is_empty() {
-        steps.push((
-            "Sort",
-            select
-                .order_by
-                .iter()
-                .map(|o| format!("{}{}", o.expr, if o.descending { " DESC" } else { "" }))
-                .collect::<Vec<_>>()
-                .join(", "),
-        ));
-    }
-    steps.push((
-        "Limit",
-        format!(
-            "offset {}, limit {}",
-            select.offset.unwrap_or(0),
-            select.limit.unwrap_or(nearstore_ql::DEFAULT_LIMIT)
+            trees,
         ),
-    ));
-    Ok(steps
-        .into_iter()
-        .map(|(step, detail)| {
-            columns(vec![
-                ("step", Value::from(step)),
-                ("detail", Value::from(detail)),
-            ])
-        })
-        .collect())
+        Statement::Delete { table, .. } => PlanNode::over(
+            "Delete",
+            format!("deletes the selected points of {table} (one engine delete)"),
+            trees,
+        ),
+        _ => trees.remove(0),
+    };
+    if let Some((rows, ms)) = total {
+        if tree.actual.is_none() {
+            tree.actual = Some((rows, ms, String::new()));
+        }
+        // Steps that record nothing of their own (a join's right side is read and timed
+        // by its Join): the rows they hand on, no time of their own.
+        tree.visit_mut(&mut |n| {
+            if n.actual.is_none() {
+                n.actual = Some((
+                    n.estimated_rows as usize,
+                    0.0,
+                    "timed in its parent".to_string(),
+                ));
+            }
+        });
+    }
+    Ok(vec![columns(vec![("plan", tree.to_json())])])
+}
+
+/// The node an EXPLAIN ANALYZE record belongs to: every source step is `source`.
+fn key_of(step: &str) -> &str {
+    match step {
+        "VectorSearch" | "TextSearch" | "SparseSearch" | "HybridSearch" | "IdLookup" | "Scan" => {
+            "source"
+        }
+        other => other,
+    }
+}
+
+/// Puts each record on its node: the SELECTs in order (a record of a source after a Limit
+/// starts the next SELECT of a set operation; a source again before the Limit is the same
+/// SELECT reading deeper, for a ranked GROUP BY), joins by their order within a pass. A
+/// node's rows are its last pass's, its time the sum of its passes.
+fn attach_actuals(selects: &mut [Vec<PlanNode>], stats: &[StepStats]) {
+    let (mut at, mut joins, mut finished) = (0usize, 0usize, false);
+    for s in stats {
+        let key = key_of(&s.step);
+        if key == "source" {
+            if finished {
+                at += 1;
+                finished = false;
+            }
+            joins = 0;
+        }
+        let Some(steps) = selects.get_mut(at) else {
+            return;
+        };
+        let node = if key == "Join" {
+            joins += 1;
+            steps.iter_mut().filter(|n| n.key == "Join").nth(joins - 1)
+        } else {
+            steps.iter_mut().find(|n| n.key == key)
+        };
+        if let Some(n) = node {
+            let before = n.actual.as_ref().map_or(0.0, |a| a.1);
+            n.actual = Some((s.rows, before + s.micros as f64 / 1000.0, s.detail.clone()));
+        }
+        if key == "Limit" {
+            finished = true;
+        }
+    }
 }
 
 fn statement_kind(s: &Statement) -> &'static str {

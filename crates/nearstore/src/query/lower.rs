@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::Context;
 use super::legs::{LegPart, ranking_terms};
+use super::lets::{expr_names, row_let_in, row_let_misused};
 use crate::error::{Error, Result};
 use nearstore_filter::{Filter, GeoPoint};
 use nearstore_index::SearchQuality;
@@ -311,6 +312,8 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
                     n.threshold = Some((*op, value.clone()));
                 }
             }
+            // A per-row LET is known only on a row: evaluated after the source.
+            _ if row_let_in(&t, &ctx.row_lets).is_some() => residual.push(t),
             _ if ids.is_none() && !ranked && id_lookup(&t, &main, &lets).is_some() => {
                 ids = id_lookup(&t, &main, &lets);
             }
@@ -339,6 +342,12 @@ pub(crate) fn lower_select(ctx: &Context, q: &SelectQuery) -> Result<SelectPlan>
 pub(crate) fn json_of(ctx: &Context, expr: &Expr) -> Result<Value> {
     let lets: Vec<String> = ctx.lets.keys().cloned().collect();
     if !is_constant(expr, &lets) {
+        if let Some((name, bound)) = expr_names(expr)
+            .into_iter()
+            .find_map(|n| ctx.row_lets.get_key_value(&n))
+        {
+            return Err(row_let_misused(name, bound, expr));
+        }
         return Err(Error::InvalidArgument(format!(
             "{expr} is not a constant here"
         )));
@@ -350,7 +359,11 @@ pub(crate) fn json_of(ctx: &Context, expr: &Expr) -> Result<Value> {
 /// is its own text, anything else a constant.
 pub(crate) fn option_value(ctx: &Context, expr: &Expr) -> Result<Value> {
     match expr {
-        Expr::Path(p) if p.len() == 1 && !ctx.lets.contains_key(&p[0]) => {
+        Expr::Path(p)
+            if p.len() == 1
+                && !ctx.lets.contains_key(&p[0])
+                && !ctx.row_lets.contains_key(&p[0]) =>
+        {
             Ok(Value::String(p[0].clone()))
         }
         other => json_of(ctx, other),

@@ -17,7 +17,9 @@ mod dml;
 mod eval;
 mod explain;
 mod legs;
+mod lets;
 mod lower;
+mod plan_tree;
 mod select;
 mod source;
 mod statements;
@@ -36,7 +38,7 @@ use crate::database::Database;
 use crate::error::{Error, Result};
 use eval::Source;
 use nearstore_distance::DistanceMetric;
-use nearstore_ql::ast::{SelectQuery, Statement, VectorExpr};
+use nearstore_ql::ast::{Expr, SelectQuery, Statement, VectorExpr};
 
 /// One result row.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -85,6 +87,9 @@ pub(crate) struct Context<'a> {
     pub db: &'a Database,
     pub params: &'a Map<String, Value>,
     pub lets: HashMap<String, Value>,
+    /// Per-row LET bindings (`LET score = similarity() * 2`): evaluated on each row where
+    /// the name is used (see `eval::resolve_path`).
+    pub row_lets: HashMap<String, Expr>,
     pub now: i64,
     pub aliases: Vec<String>,
     pub deadline: Option<(Instant, u64)>,
@@ -141,6 +146,7 @@ impl<'a> Context<'a> {
             db: self.db,
             params: self.params,
             lets: self.lets.clone(),
+            row_lets: self.row_lets.clone(),
             now: self.now,
             aliases: Vec::new(),
             deadline: self.deadline,
@@ -303,15 +309,13 @@ impl Database {
             db: self,
             params,
             lets: HashMap::new(),
+            row_lets: HashMap::new(),
             now: eval::query_now(),
             aliases: Vec::new(),
             deadline: None,
             stats: None,
         };
-        for binding in &script.lets {
-            let v = lower::json_of(&ctx, &binding.value)?;
-            ctx.lets.insert(binding.name.clone(), v);
-        }
+        lets::bind_lets(&mut ctx, &script.lets)?;
         let rows = match &script.statement {
             Statement::Explain { analyze, statement } => {
                 explain::explain(&ctx, statement, *analyze)?
@@ -333,6 +337,7 @@ pub(crate) fn with_deadline<'a>(ctx: &Context<'a>, timeout_ms: Option<u64>) -> C
         db: ctx.db,
         params: ctx.params,
         lets: ctx.lets.clone(),
+        row_lets: ctx.row_lets.clone(),
         now: ctx.now,
         aliases: ctx.aliases.clone(),
         deadline: timeout_ms

@@ -180,7 +180,7 @@ fn group(
             };
             let values: Vec<Value> = match argument {
                 AggregateArgument::Star => Vec::new(),
-                AggregateArgument::Path(p) if ranked && is_score_path(p) => members
+                AggregateArgument::Path(p) if ranked && is_score_path(ctx, p) => members
                     .iter()
                     .map(|r| {
                         r.score
@@ -216,15 +216,21 @@ fn group(
 }
 
 /// Whether an aggregate's argument names the search score (`MAX(score)`, as in the
-/// reference engine) rather than a payload field.
-fn is_score_path(p: &[String]) -> bool {
-    matches!(p, [only] if only == "score" || only == "similarity")
+/// reference engine) rather than a payload field or a per-row LET of that name.
+fn is_score_path(ctx: &Context, p: &[String]) -> bool {
+    matches!(p, [only] if (only == "score" || only == "similarity")
+        && !ctx.row_lets.contains_key(only))
 }
 
 /// The reference engine's rules for aggregates: `FIRST()` needs `GROUP BY` (without it
 /// there is no group whose first row it could name), and an aggregate of the score needs a
 /// search that ranks the rows (NEAR, NEAR_FUSED, SPARSE_NEAR, MATCH).
-fn check_aggregates(q: &SelectQuery, aggregates: &[Expr], ranked: bool) -> Result<()> {
+fn check_aggregates(
+    ctx: &Context,
+    q: &SelectQuery,
+    aggregates: &[Expr],
+    ranked: bool,
+) -> Result<()> {
     for a in aggregates {
         let Expr::Aggregate { function, argument } = a else {
             continue;
@@ -235,7 +241,7 @@ fn check_aggregates(q: &SelectQuery, aggregates: &[Expr], ranked: bool) -> Resul
             )));
         }
         if let AggregateArgument::Path(p) = argument
-            && is_score_path(p)
+            && is_score_path(ctx, p)
             && !ranked
         {
             return Err(Error::InvalidArgument(format!(
@@ -342,6 +348,7 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
         db: outer.db,
         params: outer.params,
         lets: outer.lets.clone(),
+        row_lets: outer.row_lets.clone(),
         now: outer.now,
         aliases: Vec::new(),
         deadline: outer.deadline,
@@ -361,7 +368,7 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
     let aggregate_exprs = collect_exprs(q, &|e| matches!(e, Expr::Aggregate { .. }));
     let grouped = !q.group_by.is_empty() || !aggregate_exprs.is_empty();
     let ranked = plan.near.is_some() || !plan.legs.is_empty();
-    check_aggregates(q, &aggregate_exprs, ranked)?;
+    check_aggregates(&ctx, q, &aggregate_exprs, ranked)?;
     let c = ctx.db.get_vector_collection(&q.from.name)?;
     // How many source rows are needed: all of them unless nothing after the source can
     // drop, add or reorder rows.
@@ -477,7 +484,15 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
     }
     if !q.order_by.is_empty() {
         projected.sort_by(|a, b| cmp_rows(&ctx, &a.0, &b.0, &q.order_by));
+        let order = q
+            .order_by
+            .iter()
+            .map(|o| format!("{}{}", o.expr, if o.descending { " DESC" } else { "" }))
+            .collect::<Vec<_>>()
+            .join(", ");
+        ctx.record("Sort", projected.len(), started, order);
     }
+    let started = Instant::now();
     let mut out: Vec<QueryRow> = projected.into_iter().map(|(_, o)| o).collect();
     if q.distinct {
         let mut seen = std::collections::HashSet::new();
@@ -488,20 +503,14 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
         .skip(offset as usize)
         .take(limit as usize)
         .collect();
-    let order = if q.order_by.is_empty() {
-        "source order".to_string()
-    } else {
-        q.order_by
-            .iter()
-            .map(|o| format!("{}{}", o.expr, if o.descending { " DESC" } else { "" }))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
     ctx.record(
-        "Project",
+        "Limit",
         out.len(),
         started,
-        format!("order by {order}, offset {offset}, limit {limit}"),
+        format!(
+            "{}offset {offset}, limit {limit}",
+            if q.distinct { "distinct, " } else { "" }
+        ),
     );
     Ok(out)
 }

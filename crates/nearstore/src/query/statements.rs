@@ -123,10 +123,17 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
             Err(Error::CollectionNotFound(_)) if *if_exists => Ok(affected(0)),
             Err(e) => Err(e),
         },
-        Statement::CreateIndex { collection, field } => {
+        Statement::CreateIndex {
+            collection,
+            field,
+            options,
+        } => {
             let c = ctx.db.get_vector_collection(collection)?;
             let field = field.join(".");
-            let kind = infer_index_kind(&c, &field)?;
+            let kind = match index_kind_option(ctx, options)? {
+                Some(kind) => kind,
+                None => infer_index_kind(&c, &field)?,
+            };
             c.create_field_index(&field, kind)?;
             // As the reference: index DDL answers no rows (DESCRIBE shows the index).
             Ok(Vec::new())
@@ -246,6 +253,37 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
 }
 
 /// The kind of payload index a field's values call for (from a sample of the payloads).
+/// `CREATE INDEX ... WITH (type = 'datetime')`: the kind named (`keyword`, `integer`,
+/// `float`, `bool`, `datetime`); `None` without options. Other options are refused.
+fn index_kind_option(
+    ctx: &Context,
+    options: &[(String, nearstore_ql::ast::Expr)],
+) -> Result<Option<FieldIndexKind>> {
+    let mut kind = None;
+    for (key, value) in options {
+        if !key.eq_ignore_ascii_case("type") {
+            return Err(Error::InvalidArgument(format!(
+                "unknown CREATE INDEX option {key:?} (the one option is type)"
+            )));
+        }
+        let name = option_value(ctx, value)?;
+        let name = name.as_str().unwrap_or_default().to_ascii_lowercase();
+        kind = Some(match name.as_str() {
+            "keyword" => FieldIndexKind::Keyword,
+            "integer" => FieldIndexKind::Integer,
+            "float" => FieldIndexKind::Float,
+            "bool" => FieldIndexKind::Bool,
+            "datetime" => FieldIndexKind::Datetime,
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "unknown index type {value}: keyword, integer, float, bool or datetime"
+                )));
+            }
+        });
+    }
+    Ok(kind)
+}
+
 fn infer_index_kind(c: &VectorCollection, field: &str) -> Result<FieldIndexKind> {
     let path: Vec<String> = field.split('.').map(str::to_string).collect();
     let page = c.scroll(None, 1000, None)?;

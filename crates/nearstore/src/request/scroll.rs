@@ -27,6 +27,14 @@ pub enum Direction {
 /// by its smallest element ascending and its largest descending; points without the field
 /// (or with `null` or `[]`) are left out. Ties are broken by ascending id, so the order is
 /// total and a cursor is stable under concurrent writes to other points.
+///
+/// On a field with a [`FieldIndexKind::Datetime`](crate::FieldIndexKind::Datetime) payload
+/// index the order is by time (Qdrant's ordered scroll over a datetime index): a point sorts
+/// by its earliest instant ascending (latest descending), strings that are not datetimes
+/// and other values are left out, `start_from` is a datetime string (any form
+/// [`crate::Datetime::parse`] reads) or integer microseconds since the epoch, and a page's
+/// [`ScrollCursor::Ordered`] value is the instant as integer microseconds. Such a scroll
+/// walks the index in time order (a page reads its own entries, not every payload).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OrderBy {
     /// The dotted payload path.

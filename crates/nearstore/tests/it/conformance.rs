@@ -80,15 +80,25 @@ pub(crate) fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// Zeroes the timings EXPLAIN ANALYZE reports (the only nondeterministic output).
+/// Zeroes the timings EXPLAIN ANALYZE reports (the only nondeterministic output), at any
+/// depth of a plan tree.
 fn without_timings(mut v: Value) -> Value {
-    if let Value::Array(rows) = &mut v {
-        for r in rows {
-            if let Some(t) = r.get_mut("time_us") {
-                *t = json!(0);
+    fn zero(v: &mut Value) {
+        match v {
+            Value::Array(items) => items.iter_mut().for_each(zero),
+            Value::Object(m) => {
+                for (k, x) in m.iter_mut() {
+                    if k == "time_us" || k == "actual_time_ms" {
+                        *x = json!(0);
+                    } else {
+                        zero(x);
+                    }
+                }
             }
+            _ => {}
         }
     }
+    zero(&mut v);
     v
 }
 

@@ -12,6 +12,7 @@ mod best_score;
 mod conformance;
 mod corruption;
 mod database;
+mod datetime;
 mod filters;
 mod groups;
 mod hybrid;

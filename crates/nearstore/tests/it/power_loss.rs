@@ -61,6 +61,10 @@ fn workload(seed: u64, n: usize) -> Vec<Step> {
                 // point upserted earlier, so it is usually live), and a filter-selected clear.
                 version += 1;
                 Step::Op(Op::SetPayload(last_upserted, version))
+            } else if i % 23 == 15 {
+                // A datetime payload index in every run (a checkpoint of its kind, then
+                // replay of the writes after it into the loaded index).
+                Step::Op(Op::CreateIndex("at".into()))
             } else if i % 19 == 10 {
                 Step::Op(Op::ClearCategory(i as u64 % 4))
             } else if i % 11 == 5 {

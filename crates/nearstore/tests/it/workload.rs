@@ -28,9 +28,9 @@
 use std::collections::BTreeMap;
 
 use nearstore::{
-    CollectionConfig, DistanceMetric, FieldIndexKind, Filter, Point, PointSelector, PointVectors,
-    SearchQuality, SearchRequest, SparseVector, TextIndexConfig, VectorCollection,
-    VectorSpaceConfig, WriteOptions,
+    CollectionConfig, DistanceMetric, FieldIndexKind, Filter, MAX_SCROLL_LIMIT, OrderBy, Point,
+    PointSelector, PointVectors, ScrollRequest, SearchQuality, SearchRequest, SparseVector,
+    TextIndexConfig, VectorCollection, VectorSpaceConfig, WriteOptions,
 };
 use rand::Rng;
 use rand_chacha::ChaCha8Rng;
@@ -141,11 +141,23 @@ pub fn sparse_for(id: u64, version: u64) -> BTreeMap<String, SparseVector> {
     out
 }
 
+/// A datetime string per version, with offsets that make string order differ from time
+/// order (read through the `at` datetime index).
+fn at(version: u64) -> String {
+    let offset = ["Z", "+05:00", "-05:00", ""][(version % 4) as usize];
+    format!(
+        "2024-03-{:02}T{:02}:30:00{offset}",
+        1 + version % 9,
+        (version * 7) % 24
+    )
+}
+
 pub fn payload(id: u64, version: u64) -> Option<Value> {
     (!version.is_multiple_of(5)).then(|| {
         json!({
             "id": id, "v": version, "cat": format!("c{}", category(id, version)), "n": version % 10,
             "words": format!("w{} w{} common", version % 7, id % 5),
+            "at": at(version),
         })
     })
 }
@@ -196,6 +208,38 @@ impl Op {
             Op::Flush | Op::Checkpoint | Op::CreateIndex(_) | Op::TextConfig(_)
         )
     }
+}
+
+/// With the `at` datetime index in place, an ordered scroll by `at` lists exactly the points
+/// whose payload has it, by instant (ties by id), whatever offset each string carries.
+fn check_time_order(c: &VectorCollection, payloads: &BTreeMap<u64, Value>) {
+    let indexed = c
+        .field_indexes()
+        .contains(&("at".to_owned(), FieldIndexKind::Datetime));
+    if !indexed {
+        return;
+    }
+    let mut want: Vec<(i64, u64)> = payloads
+        .iter()
+        .filter_map(|(id, p)| {
+            let t = nearstore::Datetime::of_value(p.get("at")?)?;
+            Some((t.micros(), *id))
+        })
+        .collect();
+    want.sort_unstable();
+    let request = ScrollRequest::new()
+        .order_by(OrderBy::asc("at"))
+        .limit(MAX_SCROLL_LIMIT)
+        .ids_only();
+    let got: Vec<u64> = c
+        .scroll_with(&request)
+        .unwrap()
+        .points
+        .iter()
+        .map(|p| p.id)
+        .collect();
+    let want: Vec<u64> = want.into_iter().map(|(_, id)| id).collect();
+    assert_eq!(got, want, "ordered scroll by the datetime index");
 }
 
 /// The collection's content, after checking its invariants.
@@ -292,6 +336,7 @@ pub fn content(c: &VectorCollection) -> Model {
     for f in [
         json!({"field": "cat", "eq": "c1"}),
         json!({"field": "n", "gte": 5}),
+        json!({"field": "at", "datetime_range": {"gte": "2024-03-04T12:00:00+02:00", "lt": "2024-03-07"}}),
         json!({"or": [{"field": "cat", "in": ["c0", "c3"]}, {"field": "n", "is_null": true}]}),
     ] {
         let f = Filter::parse(&f).unwrap();
@@ -303,6 +348,7 @@ pub fn content(c: &VectorCollection) -> Model {
             f.to_json()
         );
     }
+    check_time_order(c, &payloads_by_id);
     check_text(c, &payloads_by_id);
     check_sparse(c, &model);
     check_img(c, &model);
@@ -416,7 +462,7 @@ pub fn next_op(rng: &mut ChaCha8Rng, version: &mut u64) -> Op {
         77..=79 => Op::DeleteCategory(rng.random_range(0..4)),
         80..=91 => Op::Flush,
         92..=95 => Op::Checkpoint,
-        96..=97 => Op::CreateIndex(if rng.random_bool(0.5) { "cat" } else { "n" }.to_string()),
+        96..=97 => Op::CreateIndex(["cat", "n", "at"][rng.random_range(0..3)].to_string()),
         98..=99 => Op::TextConfig(rng.random_bool(0.5)),
         100..=107 => Op::SetPayload(rng.random_range(0..IDS), v()),
         108..=109 => Op::ClearCategory(rng.random_range(0..4)),
@@ -457,10 +503,10 @@ pub fn execute(c: &VectorCollection, op: &Op) -> nearstore::Result<()> {
         Op::Flush => c.flush(),
         Op::Checkpoint => c.checkpoint(),
         Op::CreateIndex(field) => {
-            let kind = if field == "cat" {
-                FieldIndexKind::Keyword
-            } else {
-                FieldIndexKind::Integer
+            let kind = match field.as_str() {
+                "cat" => FieldIndexKind::Keyword,
+                "at" => FieldIndexKind::Datetime,
+                _ => FieldIndexKind::Integer,
             };
             c.create_field_index(field, kind)
         }

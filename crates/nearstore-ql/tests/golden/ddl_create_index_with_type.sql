@@ -1,0 +1,1 @@
+CREATE INDEX ON events (meta.created) WITH (type = 'datetime')
