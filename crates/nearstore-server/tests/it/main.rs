@@ -10,6 +10,7 @@ mod native;
 mod openapi;
 mod qdrant;
 mod qdrant_conformance;
+mod qdrant_datetime;
 mod qdrant_openapi;
 mod qdrant_payload;
 mod qdrant_query;

@@ -754,10 +754,9 @@ def test_recommend_ordered_scroll_and_groups(client):
     with pytest.raises(UnexpectedResponse) as err:
         client.scroll(name, order_by="tag", limit=3)
     assert err.value.status_code == 400 and "No range index" in str(err.value)
-    # a datetime index (ordering by dates) needs the engine: refused by name
-    with pytest.raises(Exception) as err:
-        client.create_payload_index(name, field_name="at", field_schema=models.PayloadSchemaType.DATETIME)
-    assert "datetime" in str(err.value) and "not supported" in str(err.value)
+    # a datetime payload index is the engine's datetime index
+    client.create_payload_index(name, field_name="at", field_schema=models.PayloadSchemaType.DATETIME, wait=True)
+    assert client.get_collection(name).payload_schema["at"].data_type == models.PayloadSchemaType.DATETIME
 
     # groups: limit counts groups, each filled best first (from (3.1, 0): 3, 4, 2, 5, 1, 6...)
     res = client.query_points_groups(name, query=[3.1, 0.0], group_by="tag", limit=2, group_size=2)
