@@ -41,4 +41,28 @@ async fn a_datetime_payload_index_is_created_and_reported() {
         "{b}"
     );
     assert_eq!(b["result"]["payload_schema"]["ts"]["points"], 2, "{b}");
+    // Qdrant's datetime range: `range` with string bounds; 2025-06-01T00:00+02:00 is
+    // 2025-05-31T22:00Z, so `lt` 2025-05-31T23:00Z keeps it.
+    for (range, want) in [
+        (json!({"gte": "2024-01-02T03:04:05Z"}), 2),
+        (json!({"gt": "2024-01-02T03:04:05Z"}), 1),
+        (json!({"lt": "2025-05-31T23:00:00Z", "gt": "2024-06-01"}), 1),
+        (json!({"lt": "2024-01-01"}), 0),
+    ] {
+        let (st, b) = s
+            .post(
+                "/collections/dt/points/count",
+                json!({"filter": {"must": [{"key": "ts", "range": range}]}}),
+            )
+            .await;
+        assert_eq!(st, StatusCode::OK, "{b}");
+        assert_eq!(b["result"]["count"], want, "{range}");
+    }
+    let (st, b) = s
+        .post(
+            "/collections/dt/points/count",
+            json!({"filter": {"must": [{"key": "ts", "range": {"gt": "yesterday"}}]}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::BAD_REQUEST, "{b}");
 }

@@ -1020,3 +1020,24 @@ def test_manhattan_distance(client):
     near = client.query_points(name, query=[0.5, 0.0, 0.0], score_threshold=2.5).points
     assert [h.id for h in near] == [1, 2]
     client.delete_collection(name)
+
+
+def test_datetime_index_and_range(client):
+    name = "py_datetime"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.EUCLID))
+    client.upsert(
+        name,
+        points=[
+            models.PointStruct(id=1, vector=[0.0, 1.0], payload={"at": "2024-01-02T03:04:05Z"}),
+            models.PointStruct(id=2, vector=[1.0, 0.0], payload={"at": "2025-06-01T00:00:00+02:00"}),
+        ],
+        wait=True,
+    )
+    client.create_payload_index(name, field_name="at", field_schema=models.PayloadSchemaType.DATETIME, wait=True)
+    after = models.Filter(must=[models.FieldCondition(key="at", range=models.DatetimeRange(gt="2024-06-01T00:00:00Z"))])
+    assert client.count(name, count_filter=after).count == 1
+    points, _ = client.scroll(name, scroll_filter=after)
+    assert [p.id for p in points] == [2]
+    client.delete_collection(name)
