@@ -29,6 +29,10 @@ fn plain_l2sq(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
 }
 
+fn plain_l1(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).sum()
+}
+
 fn plain_cos(a: &[f32], b: &[f32]) -> f32 {
     let (mut ab, mut aa, mut bb) = (0.0f32, 0.0f32, 0.0f32);
     for (x, y) in a.iter().zip(b) {
@@ -159,6 +163,9 @@ fn f32_kernels(c: &mut Criterion) {
             <f32 as numkong::Euclidean>::sqeuclidean(a, b)
         });
         run(c, "f32_l2sq", "plain", &d, plain_l2sq);
+
+        run(c, "f32_l1", "nearstore", &d, nearstore_distance::l1);
+        run(c, "f32_l1", "plain", &d, plain_l1);
 
         run(c, "f32_cos", "nearstore", &d, nearstore_distance::cosine);
         run(c, "f32_cos", "simsimd", &d, |a, b| {

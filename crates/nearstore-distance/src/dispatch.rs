@@ -100,6 +100,8 @@ kernel_table! {
     dot_f32: f32 => f32;
     /// `Σ (aᵢ-bᵢ)²` over `f32`.
     l2sq_f32: f32 => f32;
+    /// `Σ |aᵢ-bᵢ|` over `f32` (L1, Manhattan).
+    l1_f32: f32 => f32;
     /// `a·b`, `a·a`, `b·b` over `f32`.
     cos_f32: f32 => CosineParts;
     /// `q·c`, `c·c` over `f32` (prepared cosine).
@@ -146,6 +148,7 @@ pub(crate) static SCALAR: Kernels = Kernels {
     isa: Isa::Scalar,
     dot_f32: scalar::dot_f32,
     l2sq_f32: scalar::l2sq_f32,
+    l1_f32: scalar::l1_f32,
     cos_f32: scalar::cos_f32,
     dot_norm_f32: scalar::dot_norm_f32,
     hamming_f32: scalar::hamming_f32,

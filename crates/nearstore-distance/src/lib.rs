@@ -3,7 +3,7 @@
 //! Everything in the engine that scores a vector goes through this crate, so its speed
 //! bounds the engine's. It owns:
 //!
-//! - [`DistanceMetric`] (cosine, euclidean, dot, hamming, jaccard), the score direction of
+//! - [`DistanceMetric`] (cosine, euclidean, dot, hamming, jaccard, manhattan), the score direction of
 //!   each (documented once, there) and the ordering helper
 //!   [`DistanceMetric::cmp_best_first`] every caller sorts with;
 //! - scalar oracle kernels ([`scalar`]) and per-ISA SIMD kernels: x86_64 AVX2+FMA+F16C,
@@ -15,7 +15,7 @@
 //!   loop does no feature detection and no query normalisation;
 //! - memory hints for the arrays a graph search reads: cache prefetches ([`prefetch_vector`])
 //!   and transparent huge pages ([`advise_huge_pages`]);
-//! - one-shot pairwise functions for every element type ([`dot`], [`l2_squared`],
+//! - one-shot pairwise functions for every element type ([`dot`], [`l2_squared`], [`l1`],
 //!   [`cosine`], [`dot_f16`], [`dot_u8`], [`hamming_bits`], ...).
 //!
 //! It depends on nothing in the workspace and knows nothing of storage, indexes or queries.
@@ -24,7 +24,7 @@
 //!
 //! | elements | metrics | accumulator |
 //! | --- | --- | --- |
-//! | `f32` | all five | `f32` lanes (SIMD), `f64` (scalar oracle) |
+//! | `f32` | all six | `f32` lanes (SIMD), `f64` (scalar oracle) |
 //! | `f16` ([`half::f16`], storage only) | cosine, L2, dot | converted to `f32` in registers, `f32` lanes |
 //! | `u8`, `i8` (scalar-quantization codes) | L2², dot | `i32` lanes, wrapping; result `u32` / `i32` |
 //! | packed bits (`&[u64]`) | hamming, jaccard | `u64` popcounts |
@@ -37,7 +37,7 @@
 //! - **Tolerance vs the oracle.** For a dot product of length `n` a SIMD kernel satisfies
 //!   `|simd - oracle| <= (ceil(n/4) + 16) * f32::EPSILON * Σ|aᵢbᵢ| + n * 2⁻¹⁴⁹ * 4`
 //!   (the second term covers products in `f32`'s subnormal range); L2² is the same bound
-//!   with `Σ(aᵢ-bᵢ)²` in place of `Σ|aᵢbᵢ|`. Cosine is finished from the three sums in
+//!   with `Σ(aᵢ-bᵢ)²` in place of `Σ|aᵢbᵢ|`, and L1 (Manhattan) with `Σ|aᵢ-bᵢ|`. Cosine is finished from the three sums in
 //!   `f32` (in `f64` when the norm product leaves `f32`'s normal range), so its error is
 //!   `E(ab)/(|a||b|) + |cos|/2 * (E(aa)/aa + E(bb)/bb)` plus at most 3 `f32` ulps, where
 //!   `E(..)` is the bound above. `f16` kernels follow the same bounds on the `f16` values
@@ -83,8 +83,8 @@ pub use half::f16;
 pub use huge_pages::{HUGE_PAGE_MIN_BYTES, advise_huge_pages};
 pub use metric::{DistanceMetric, distance, try_distance};
 pub use pairwise::{
-    cosine, cosine_f16, dot, dot_f16, dot_i8, dot_u8, hamming_bits, jaccard_bits, l2, l2_squared,
-    l2_squared_f16, l2_squared_i8, l2_squared_u8, set_counts_bits,
+    cosine, cosine_f16, dot, dot_f16, dot_i8, dot_u8, hamming_bits, jaccard_bits, l1, l2,
+    l2_squared, l2_squared_f16, l2_squared_i8, l2_squared_u8, set_counts_bits,
 };
 pub use prefetch::{prefetch_bytes, prefetch_slice, prefetch_vector, prefetch_words};
 pub use scorer::{F16Scorer, Scorer, prepare, prepare_f16};
@@ -103,7 +103,7 @@ pub enum Error {
     },
     /// A metric name that is none of the known names or aliases.
     #[error(
-        "unknown distance metric {name:?} (expected cosine, euclidean|l2, dot, hamming or jaccard)"
+        "unknown distance metric {name:?} (expected cosine, euclidean|l2, dot, hamming, jaccard or manhattan|l1)"
     )]
     UnknownMetric {
         /// The name as given.

@@ -1,4 +1,4 @@
-//! [`DistanceMetric`]: the five metrics, their names, their score direction and the one
+//! [`DistanceMetric`]: the six metrics, their names, their score direction and the one
 //! ordering helper every caller uses to sort scores best first.
 
 use std::cmp::Ordering;
@@ -21,8 +21,10 @@ use crate::dispatch::kernels;
 /// | [`Jaccard`](Self::Jaccard) | Jaccard similarity of the set components, in `[0, 1]` | **higher** |
 /// | [`Euclidean`](Self::Euclidean) | L2 distance `sqrt(Σ (aᵢ-bᵢ)²)` (ranking may use the square) | **lower** |
 /// | [`Hamming`](Self::Hamming) | number of positions whose set-ness differs | **lower** |
+/// | [`Manhattan`](Self::Manhattan) | L1 distance `Σ |aᵢ-bᵢ|` | **lower** |
 ///
-/// Cosine, dot and Jaccard are *similarities*; Euclidean and Hamming are *distances*
+/// Cosine, dot and Jaccard are *similarities*; Euclidean, Hamming and Manhattan are
+/// *distances*
 /// ([`is_similarity`](Self::is_similarity)). Results are always sorted best first with
 /// [`cmp_best_first`](Self::cmp_best_first); never sort scores by hand.
 ///
@@ -33,7 +35,8 @@ use crate::dispatch::kernels;
 /// kernel ran. Over packed bits (`&[u64]`) the same definitions apply to the bits.
 ///
 /// Names: `cosine`, `euclidean` (aliases `l2`), `dot` (aliases `dotproduct`,
-/// `dot_product`, `inner`, `inner_product`, `ip`), `hamming`, `jaccard`, ASCII
+/// `dot_product`, `inner`, `inner_product`, `ip`), `hamming`, `jaccard`, `manhattan`
+/// (alias `l1`), ASCII
 /// case-insensitively. [`FromStr`] is the one parse of a metric name: serde deserializes
 /// through it, and the query language and the server call it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -50,16 +53,19 @@ pub enum DistanceMetric {
     Hamming,
     /// Jaccard similarity over set components or bits (higher is better).
     Jaccard,
+    /// Manhattan (L1) distance (lower is better).
+    Manhattan,
 }
 
 impl DistanceMetric {
     /// Every metric, in declaration order.
-    pub const ALL: [DistanceMetric; 5] = [
+    pub const ALL: [DistanceMetric; 6] = [
         DistanceMetric::Cosine,
         DistanceMetric::Euclidean,
         DistanceMetric::DotProduct,
         DistanceMetric::Hamming,
         DistanceMetric::Jaccard,
+        DistanceMetric::Manhattan,
     ];
 
     /// The canonical name (the serde name).
@@ -70,11 +76,12 @@ impl DistanceMetric {
             DistanceMetric::DotProduct => "dot",
             DistanceMetric::Hamming => "hamming",
             DistanceMetric::Jaccard => "jaccard",
+            DistanceMetric::Manhattan => "manhattan",
         }
     }
 
     /// `true` for similarities (higher is better: cosine, dot, jaccard), `false` for
-    /// distances (lower is better: euclidean, hamming).
+    /// distances (lower is better: euclidean, hamming, manhattan).
     pub const fn is_similarity(self) -> bool {
         matches!(
             self,
@@ -163,6 +170,7 @@ impl FromStr for DistanceMetric {
             }
             "hamming" => Ok(DistanceMetric::Hamming),
             "jaccard" => Ok(DistanceMetric::Jaccard),
+            "manhattan" | "l1" => Ok(DistanceMetric::Manhattan),
             _ => Err(Error::UnknownMetric { name: s.to_owned() }),
         }
     }
@@ -185,6 +193,7 @@ pub fn distance(metric: DistanceMetric, a: &[f32], b: &[f32]) -> f32 {
         DistanceMetric::DotProduct => k.dot_f32(a, b),
         DistanceMetric::Hamming => k.hamming_f32(a, b) as f32,
         DistanceMetric::Jaccard => crate::jaccard_from_counts(k.jaccard_f32(a, b)),
+        DistanceMetric::Manhattan => k.l1_f32(a, b),
     }
 }
 
@@ -218,7 +227,11 @@ mod tests {
             "L2".parse::<DistanceMetric>().unwrap(),
             DistanceMetric::Euclidean
         );
-        assert!("manhattan".parse::<DistanceMetric>().is_err());
+        assert_eq!(
+            "L1".parse::<DistanceMetric>().unwrap(),
+            DistanceMetric::Manhattan
+        );
+        assert!("taxicab".parse::<DistanceMetric>().is_err());
     }
 
     #[test]
@@ -233,6 +246,9 @@ mod tests {
             ("cosine", DistanceMetric::Cosine),
             ("hamming", DistanceMetric::Hamming),
             ("jaccard", DistanceMetric::Jaccard),
+            ("manhattan", DistanceMetric::Manhattan),
+            ("l1", DistanceMetric::Manhattan),
+            ("Manhattan", DistanceMetric::Manhattan),
         ];
         for (name, metric) in cases {
             for spelled in [name.to_string(), name.to_ascii_uppercase()] {
@@ -258,6 +274,8 @@ mod tests {
         DistanceMetric::Euclidean.sort_best_first(&mut d);
         assert_eq!(&d[..3], &[0.5, 3.0, 7.0]);
         assert!(DistanceMetric::Hamming.better(1.0, 2.0));
+        assert!(DistanceMetric::Manhattan.better(1.0, 2.0));
+        assert!(!DistanceMetric::Manhattan.is_similarity());
         assert!(DistanceMetric::Jaccard.better(0.7, 0.2));
         assert!(!DistanceMetric::DotProduct.better(0.2, 0.2));
     }
@@ -276,6 +294,19 @@ mod tests {
             5.0
         );
         assert!(try_distance(DistanceMetric::Euclidean, &[0.0], &[3.0, 4.0]).is_err());
+    }
+
+    #[test]
+    fn manhattan_distance_is_the_sum_of_absolute_differences() {
+        assert_eq!(
+            distance(
+                DistanceMetric::Manhattan,
+                &[0.0, 1.0, -2.0],
+                &[3.0, -4.0, -2.0]
+            ),
+            8.0
+        );
+        assert_eq!(DistanceMetric::Manhattan.score_from_key(8.0), 8.0);
     }
 
     #[test]

@@ -35,6 +35,13 @@ pub fn l2(a: &[f32], b: &[f32]) -> f32 {
     l2_squared(a, b).sqrt()
 }
 
+/// `Σ |aᵢ-bᵢ|`, the L1 (Manhattan) distance.
+#[inline]
+pub fn l1(a: &[f32], b: &[f32]) -> f32 {
+    check(a.len(), b.len());
+    kernels().l1_f32(a, b)
+}
+
 /// Cosine similarity in `[-1, 1]`; `0.0` when either vector has zero norm.
 #[inline]
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {

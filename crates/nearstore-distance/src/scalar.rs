@@ -29,6 +29,15 @@ pub fn l2sq_f32(a: &[f32], b: &[f32]) -> f32 {
     acc as f32
 }
 
+/// `Σ |aᵢ-bᵢ|`, the L1 (Manhattan) distance.
+pub fn l1_f32(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = 0.0f64;
+    for (x, y) in a.iter().zip(b) {
+        acc += (f64::from(*x) - f64::from(*y)).abs();
+    }
+    acc as f32
+}
+
 /// `a·b`, `a·a` and `b·b` in one pass.
 pub fn cos_f32(a: &[f32], b: &[f32]) -> CosineParts {
     let (mut ab, mut aa, mut bb) = (0.0f64, 0.0f64, 0.0f64);
@@ -258,6 +267,7 @@ mod tests {
         let b = [4.0, -5.0, 6.0];
         assert_eq!(dot_f32(&a, &b), 12.0);
         assert_eq!(l2sq_f32(&a, &b), 9.0 + 49.0 + 9.0);
+        assert_eq!(l1_f32(&a, &b), 3.0 + 7.0 + 3.0);
         let p = cos_f32(&a, &b);
         assert_eq!((p.dot, p.norm_a_sq, p.norm_b_sq), (12.0, 14.0, 77.0));
         let h: Vec<f16> = a.iter().map(|x| f16::from_f32(*x)).collect();

@@ -79,6 +79,7 @@ impl Scorer<'_> {
             }
             DistanceMetric::Hamming => k.hamming_f32(q, candidate) as f32,
             DistanceMetric::Jaccard => jaccard_from_counts(k.jaccard_f32(q, candidate)),
+            DistanceMetric::Manhattan => k.l1_f32(q, candidate),
         }
     }
 
@@ -120,7 +121,8 @@ pub struct F16Scorer {
 /// Prepares `query` for scoring `f16` candidates.
 ///
 /// # Errors
-/// [`Error::UnsupportedMetric`] for Hamming and Jaccard (use `f32` or packed bits).
+/// [`Error::UnsupportedMetric`] for Hamming and Jaccard (use `f32` or packed bits) and
+/// for Manhattan (no `f16` L1 kernel: use `f32` storage).
 pub fn prepare_f16(metric: DistanceMetric, query: &[f32]) -> Result<F16Scorer, Error> {
     let query: Vec<f16> = query.iter().map(|x| f16::from_f32(*x)).collect();
     let prepared = match metric {
@@ -129,7 +131,7 @@ pub fn prepare_f16(metric: DistanceMetric, query: &[f32]) -> Result<F16Scorer, E
         },
         DistanceMetric::Euclidean => F16Metric::L2,
         DistanceMetric::DotProduct => F16Metric::Dot,
-        DistanceMetric::Hamming | DistanceMetric::Jaccard => {
+        DistanceMetric::Hamming | DistanceMetric::Jaccard | DistanceMetric::Manhattan => {
             return Err(Error::UnsupportedMetric {
                 metric,
                 element: "f16",
@@ -224,6 +226,7 @@ mod tests {
     #[test]
     fn f16_scorer_rejects_set_metrics() {
         assert!(prepare_f16(DistanceMetric::Hamming, &[1.0]).is_err());
+        assert!(prepare_f16(DistanceMetric::Manhattan, &[1.0]).is_err());
         let s = prepare_f16(DistanceMetric::DotProduct, &[1.0, 2.0]).unwrap();
         assert_eq!(s.score(&[f16::from_f32(3.0), f16::from_f32(0.5)]), 4.0);
     }

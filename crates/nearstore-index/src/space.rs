@@ -14,6 +14,8 @@ enum Kind {
     NegDot,
     /// distance = squared L2.
     L2,
+    /// distance = L1 (Manhattan), the score itself.
+    L1,
     /// Hamming count.
     Hamming,
     /// distance = -jaccard.
@@ -55,6 +57,7 @@ impl Space {
         let kind = match metric {
             DistanceMetric::Cosine | DistanceMetric::DotProduct => Kind::NegDot,
             DistanceMetric::Euclidean => Kind::L2,
+            DistanceMetric::Manhattan => Kind::L1,
             DistanceMetric::Hamming => Kind::Hamming,
             DistanceMetric::Jaccard => Kind::Jaccard,
         };
@@ -96,20 +99,21 @@ impl Space {
         match self.kind {
             Kind::NegDot => -k.dot_f32(a, b),
             Kind::L2 => k.l2sq_f32(a, b),
+            Kind::L1 => k.l1_f32(a, b),
             Kind::Hamming => k.hamming_f32(a, b) as f32,
             Kind::Jaccard => -jaccard_from_counts(k.jaccard_f32(a, b)),
         }
     }
 
     /// The internal distance from `q·x`, `|q|²` and `|x|²` (quantized traversal): `-dot` for
-    /// cosine and dot product, `|q|² - 2 q·x + |x|²` for L2. The set metrics have no
+    /// cosine and dot product, `|q|² - 2 q·x + |x|²` for L2. L1 and the set metrics have no
     /// quantized form (an index refuses to quantize them) and give `+inf`.
     #[inline]
     pub fn distance_from_dot(&self, dot: f32, q_sq: f32, x_sq: f32) -> f32 {
         match self.kind {
             Kind::NegDot => -dot,
             Kind::L2 => q_sq - 2.0 * dot + x_sq,
-            Kind::Hamming | Kind::Jaccard => f32::INFINITY,
+            Kind::L1 | Kind::Hamming | Kind::Jaccard => f32::INFINITY,
         }
     }
 
@@ -118,7 +122,9 @@ impl Space {
         matches!(self.kind, Kind::NegDot)
     }
 
-    /// Whether the metric can be quantized (cosine, dot product, L2).
+    /// Whether the metric can be quantized (cosine, dot product, L2). Manhattan cannot: sq8,
+    /// binary, RaBitQ and PQ all estimate distances from inner products (or per-subspace
+    /// L2 tables), which say nothing exact about an L1 ordering.
     pub fn quantizable(&self) -> bool {
         matches!(self.kind, Kind::NegDot | Kind::L2)
     }
@@ -146,7 +152,7 @@ impl Space {
             DistanceMetric::Cosine => (-distance).clamp(-1.0, 1.0),
             DistanceMetric::DotProduct | DistanceMetric::Jaccard => -distance,
             DistanceMetric::Euclidean => distance.max(0.0).sqrt(),
-            DistanceMetric::Hamming => distance,
+            DistanceMetric::Hamming | DistanceMetric::Manhattan => distance,
         }
     }
 }

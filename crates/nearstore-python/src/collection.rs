@@ -34,7 +34,7 @@ use crate::{fusion, json, named, options, sparse, text, vectors};
 /// Writes (``upsert``, ``delete``) are atomic per call and visible to searches as soon as the
 /// call returns; they are durable after ``flush()`` (or per call with
 /// ``durability="per_write"``). Scores follow the metric: similarities (cosine, dot,
-/// jaccard) are higher-is-better, distances (euclidean, hamming) lower-is-better; results
+/// jaccard) are higher-is-better, distances (euclidean, hamming, manhattan) lower-is-better; results
 /// are always best first. Filters are dicts in the engine's JSON form, e.g.
 /// ``{"field": "lang", "eq": "en"}`` or ``{"and": [..., ...]}``.
 #[pyclass(name = "Collection", module = "nearstore", frozen)]

@@ -79,12 +79,12 @@ fn within(what: &str, e: Error) -> Error {
 }
 
 /// A metric by name, case-insensitively (`cosine`, `euclidean` / `l2`, `dot` /
-/// `dot_product`, `hamming`, `jaccard`).
+/// `dot_product`, `hamming`, `jaccard`, `manhattan` / `l1`).
 pub(crate) fn metric(name: &str) -> Result<DistanceMetric> {
     let lower = name.trim().to_ascii_lowercase();
     lower.parse::<DistanceMetric>().map_err(|_| {
         invalid(format!(
-            "unknown metric {name:?}: expected one of cosine, euclidean (l2), dot (dot_product), hamming, jaccard"
+            "unknown metric {name:?}: expected one of cosine, euclidean (l2), dot (dot_product), hamming, jaccard, manhattan (l1)"
         ))
     })
 }

@@ -33,6 +33,9 @@ def brute_force(base, query, k, metric):
     elif metric == "euclidean":
         scores = np.linalg.norm(base - query, axis=1)
         order = np.argsort(scores, kind="stable")
+    elif metric == "manhattan":
+        scores = np.abs(base - query).sum(axis=1)
+        order = np.argsort(scores, kind="stable")
     else:
         raise ValueError(metric)
     return order[:k], scores[order[:k]]

@@ -11,7 +11,7 @@ from conftest import brute_force
 N, DIM = 400, 24
 
 
-@pytest.fixture(params=["cosine", "euclidean", "dot"])
+@pytest.fixture(params=["cosine", "euclidean", "dot", "manhattan"])
 def loaded(request, db, rng):
     """A collection of N random points with payloads, under each metric."""
     metric = request.param

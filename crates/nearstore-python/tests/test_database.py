@@ -34,7 +34,8 @@ def test_create_get_list_drop(db):
 @pytest.mark.parametrize(
     "given,name",
     [("COSINE", "cosine"), ("L2", "euclidean"), ("Euclidean", "euclidean"), ("dot", "dot"),
-     ("Dot_Product", "dot"), ("hamming", "hamming"), ("JACCARD", "jaccard")],
+     ("Dot_Product", "dot"), ("hamming", "hamming"), ("JACCARD", "jaccard"),
+     ("manhattan", "manhattan"), ("L1", "manhattan")],
 )
 def test_metric_names_are_case_insensitive(db, given, name):
     c = db.create_collection("c", 4, metric=given)
@@ -91,7 +92,7 @@ def test_creation_errors(db):
     with pytest.raises(nearstore.InvalidArgument, match="dimension must be"):
         db.create_collection("zero", 0)
     with pytest.raises(nearstore.InvalidArgument, match="unknown metric"):
-        db.create_collection("m", 4, metric="manhattan")
+        db.create_collection("m", 4, metric="taxicab")
     with pytest.raises(OverflowError):
         db.create_collection("neg", -1)
 

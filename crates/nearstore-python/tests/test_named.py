@@ -297,7 +297,7 @@ def test_create_collection_refuses_bad_named_vectors(db):
         ({"a": {}}, "needs a dimension"),
         ({"a": {"dim": 0}}, 'vector "a"'),
         ({"a": {"size": 4}}, "unknown vector \"a\" option"),
-        ({"a": {"dim": 4, "metric": "manhattan"}}, "unknown metric"),
+        ({"a": {"dim": 4, "metric": "taxicab"}}, "unknown metric"),
         ({"a": {"dim": 4, "m": 0}}, 'vector "a": m must be'),
         ({"": {"dim": 4}}, "named vectors need a name"),
         ({"a": "4"}, "expected its dimension"),

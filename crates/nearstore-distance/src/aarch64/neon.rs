@@ -101,6 +101,29 @@ fn l2sq_f32_k(a: &[f32], b: &[f32]) -> f32 {
     vaddvq_f32(vaddq_f32(vaddq_f32(s[0], s[1]), vaddq_f32(s[2], s[3])))
 }
 
+/// f32 L1 (`Σ |aᵢ-bᵢ|`): `vabdq_f32` (absolute difference) into four 4-lane chains.
+#[target_feature(enable = "neon")]
+fn l1_f32_k(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<4>();
+    let (bc, bt) = b[..n].as_chunks::<4>();
+    let (ac4, ac1) = ac.as_chunks::<4>();
+    let (bc4, bc1) = bc.as_chunks::<4>();
+    let mut s = [vdupq_n_f32(0.0); 4];
+    for (x, y) in ac4.iter().zip(bc4) {
+        for l in 0..4 {
+            s[l] = vaddq_f32(s[l], vabdq_f32(ld(&x[l]), ld(&y[l])));
+        }
+    }
+    for (x, y) in ac1.iter().zip(bc1) {
+        s[2] = vaddq_f32(s[2], vabdq_f32(ld(x), ld(y)));
+    }
+    if !at.is_empty() {
+        s[3] = vaddq_f32(s[3], vabdq_f32(ld(&pad(at)), ld(&pad(bt))));
+    }
+    vaddvq_f32(vaddq_f32(vaddq_f32(s[0], s[1]), vaddq_f32(s[2], s[3])))
+}
+
 #[target_feature(enable = "neon")]
 fn cos_f32_k(a: &[f32], b: &[f32]) -> CosineParts {
     let n = a.len().min(b.len());
@@ -328,6 +351,7 @@ static TABLE: Kernels = Kernels {
     isa: Isa::Neon,
     dot_f32: dot_f32_k,
     l2sq_f32: l2sq_f32_k,
+    l1_f32: l1_f32_k,
     cos_f32: cos_f32_k,
     dot_norm_f32: dot_norm_f32_k,
     hamming_f32: hamming_f32_k,

@@ -232,6 +232,39 @@ float_kernels!(
     dot_norm_f16_k
 );
 
+/// `|x - y|` per lane: the difference with its sign bit cleared.
+#[inline]
+#[target_feature(enable = "avx2,fma,f16c")]
+fn abs_diff(x: __m256, y: __m256) -> __m256 {
+    _mm256_andnot_ps(_mm256_set1_ps(-0.0), _mm256_sub_ps(x, y))
+}
+
+/// f32 L1 (`Σ |aᵢ-bᵢ|`): four independent 8-lane chains like L2², the absolute value by
+/// clearing the sign bit (`vandnps` with `-0.0`), then a plain add (no FMA shape here).
+#[target_feature(enable = "avx2,fma,f16c")]
+fn l1_f32_k(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<8>();
+    let (bc, bt) = b[..n].as_chunks::<8>();
+    let (ac4, ac1) = ac.as_chunks::<4>();
+    let (bc4, bc1) = bc.as_chunks::<4>();
+    let mut s0 = _mm256_setzero_ps();
+    let (mut s1, mut s2, mut s3) = (s0, s0, s0);
+    for (x, y) in ac4.iter().zip(bc4) {
+        s0 = _mm256_add_ps(s0, abs_diff(ld_f32(&x[0]), ld_f32(&y[0])));
+        s1 = _mm256_add_ps(s1, abs_diff(ld_f32(&x[1]), ld_f32(&y[1])));
+        s2 = _mm256_add_ps(s2, abs_diff(ld_f32(&x[2]), ld_f32(&y[2])));
+        s3 = _mm256_add_ps(s3, abs_diff(ld_f32(&x[3]), ld_f32(&y[3])));
+    }
+    for (x, y) in ac1.iter().zip(bc1) {
+        s2 = _mm256_add_ps(s2, abs_diff(ld_f32(x), ld_f32(y)));
+    }
+    if !at.is_empty() {
+        s3 = _mm256_add_ps(s3, abs_diff(ld_f32(&pad(at)), ld_f32(&pad(bt))));
+    }
+    hsum_ps(_mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)))
+}
+
 // ---------------------------------------------------------------------------------------
 // Set-ness kernels over f32 (exact counts).
 
@@ -370,6 +403,7 @@ static TABLE: Kernels = Kernels {
     isa: Isa::Avx2,
     dot_f32: dot_f32_k,
     l2sq_f32: l2sq_f32_k,
+    l1_f32: l1_f32_k,
     cos_f32: cos_f32_k,
     dot_norm_f32: dot_norm_f32_k,
     hamming_f32: hamming_f32_k,

@@ -279,6 +279,37 @@ fn l2sq_f32_k(a: &[f32], b: &[f32]) -> f32 {
     _mm512_reduce_add_ps(s0)
 }
 
+/// f32 L1 (`Σ |aᵢ-bᵢ|`) in 512-bit lanes with two add chains (`vsubps`, `vandps` via
+/// `_mm512_abs_ps`, `vaddps`); the tail is one masked load (masked-off lanes are zero on
+/// both sides, so they add nothing).
+#[target_feature(enable = "avx512f,avx512bw,avx512vl,fma,f16c")]
+fn l1_f32_k(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (ac, at) = a[..n].as_chunks::<16>();
+    let (bc, bt) = b[..n].as_chunks::<16>();
+    let (ac2, ac1) = ac.as_chunks::<2>();
+    let (bc2, bc1) = bc.as_chunks::<2>();
+    let mut s0 = _mm512_setzero_ps();
+    let mut s1 = s0;
+    for (x, y) in ac2.iter().zip(bc2) {
+        s0 = _mm512_add_ps(
+            s0,
+            _mm512_abs_ps(_mm512_sub_ps(ld_f32(&x[0]), ld_f32(&y[0]))),
+        );
+        s1 = _mm512_add_ps(
+            s1,
+            _mm512_abs_ps(_mm512_sub_ps(ld_f32(&x[1]), ld_f32(&y[1]))),
+        );
+    }
+    for (x, y) in ac1.iter().zip(bc1) {
+        s0 = _mm512_add_ps(s0, _mm512_abs_ps(_mm512_sub_ps(ld_f32(x), ld_f32(y))));
+    }
+    if !at.is_empty() {
+        s1 = _mm512_add_ps(s1, _mm512_abs_ps(_mm512_sub_ps(tail_f32(at), tail_f32(bt))));
+    }
+    _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
+}
+
 // f32 dot comes from the AVX2 module (256-bit; see the module docs).
 float_dot_l2!(f16, ld_f16, tail_f16, dot_f16_k, l2sq_f16_k);
 float_norms!(f32, ld_f32, tail_f32, cos_f32_k, dot_norm_f32_k);
@@ -650,6 +681,7 @@ const BASE: Kernels = Kernels {
     isa: Isa::Avx512,
     dot_f32: super::avx2::dot_f32_k,
     l2sq_f32: l2sq_f32_k,
+    l1_f32: l1_f32_k,
     cos_f32: cos_f32_k,
     dot_norm_f32: dot_norm_f32_k,
     hamming_f32: hamming_f32_k,

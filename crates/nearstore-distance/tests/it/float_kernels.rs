@@ -1,4 +1,4 @@
-//! f32 and f16 kernels (dot, L2², cosine parts, prepared dot+norm) on every ISA vs the
+//! f32 and f16 kernels (dot, L2², L1 over f32, cosine parts, prepared dot+norm) on every ISA vs the
 //! scalar oracle, within the documented bounds.
 
 use nearstore_distance::{
@@ -37,6 +37,12 @@ fn check_f32_kernels(a: &[f32], b: &[f32]) {
     let sums = abs_sums(a, b);
     let dot = scalar::dot_f32(a, b);
     let l2 = scalar::l2sq_f32(a, b);
+    let l1 = scalar::l1_f32(a, b);
+    let l1_abs_sum: f64 = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (f64::from(*x) - f64::from(*y)).abs())
+        .sum();
     let parts = scalar::cos_f32(a, b);
     let cos = cosine_from_parts(parts);
     for k in Kernels::available() {
@@ -52,6 +58,12 @@ fn check_f32_kernels(a: &[f32], b: &[f32]) {
             k.l2sq_f32(a, b),
             l2,
             sum_bound(n + 8, sums.3, l2),
+        );
+        assert_close(
+            &format!("{isa} l1_f32 n={n}"),
+            k.l1_f32(a, b),
+            l1,
+            sum_bound(n + 16, l1_abs_sum, l1),
         );
         let p = k.cos_f32(a, b);
         assert_close(
@@ -109,6 +121,19 @@ fn check_f32_kernels(a: &[f32], b: &[f32]) {
             l2,
             2.0 * sum_bound(n + 8, sums.3, l2) + 4.0 * f64::from(f32::EPSILON) * f64::from(l2),
         );
+    }
+    for (what, ours) in [
+        (
+            "distance manhattan",
+            distance(DistanceMetric::Manhattan, a, b),
+        ),
+        (
+            "prepared manhattan",
+            prepare(DistanceMetric::Manhattan, a).score(b),
+        ),
+        ("pairwise l1", nearstore_distance::l1(a, b)),
+    ] {
+        assert_close(what, ours, l1, sum_bound(n + 16, l1_abs_sum, l1));
     }
     check_cosine(
         "distance cosine",
@@ -306,6 +331,7 @@ fn identical_vectors_have_cosine_one_and_distance_zero() {
         let c = cosine_from_parts(k.cos_f32(&v, &v));
         assert!((c - 1.0).abs() <= 1e-6, "{} {c}", k.isa.name());
         assert_eq!(k.l2sq_f32(&v, &v), 0.0);
+        assert_eq!(k.l1_f32(&v, &v), 0.0);
     }
 }
 
@@ -316,5 +342,6 @@ fn nan_input_gives_nan_not_a_crash() {
     for k in Kernels::available() {
         assert!(k.dot_f32(&a, &a).is_nan(), "{}", k.isa.name());
         assert!(k.l2sq_f32(&a, &a).is_nan(), "{}", k.isa.name());
+        assert!(k.l1_f32(&a, &a).is_nan(), "{}", k.isa.name());
     }
 }

@@ -30,13 +30,28 @@ use crate::space::Space;
 /// Magic of an HNSW checkpoint file.
 pub const HNSW_MAGIC: [u8; 8] = *b"NSHNSW01";
 
-const METRICS: [DistanceMetric; 5] = [
+/// The persisted metric byte is the position in this list: append only.
+const METRICS: [DistanceMetric; 6] = [
     DistanceMetric::Cosine,
     DistanceMetric::Euclidean,
     DistanceMetric::DotProduct,
     DistanceMetric::Hamming,
     DistanceMetric::Jaccard,
+    DistanceMetric::Manhattan,
 ];
+
+/// The persisted byte of `metric`: its position in [`METRICS`]. The match is exhaustive,
+/// so a new metric does not compile until it has a byte (no silent fallback to cosine).
+fn metric_byte(metric: DistanceMetric) -> u8 {
+    match metric {
+        DistanceMetric::Cosine => 0,
+        DistanceMetric::Euclidean => 1,
+        DistanceMetric::DotProduct => 2,
+        DistanceMetric::Hamming => 3,
+        DistanceMetric::Jaccard => 4,
+        DistanceMetric::Manhattan => 5,
+    }
+}
 
 fn bytes_of<T: Copy, const N: usize>(
     items: impl Iterator<Item = T>,
@@ -72,10 +87,7 @@ impl HnswIndex {
         let free = self.free.lock().clone();
         let p = g.parts();
         let (entry, entry_level) = g.entry.unwrap_or((u32::MAX, 0));
-        let metric = METRICS
-            .iter()
-            .position(|m| *m == self.space.metric())
-            .unwrap_or(0) as u8;
+        let metric = metric_byte(self.space.metric());
         let mut meta = Vec::new();
         meta.extend_from_slice(&(self.dim as u32).to_le_bytes());
         meta.push(metric);
@@ -295,7 +307,10 @@ impl HnswIndex {
             section(3),
         )?;
         if quant.mode != StorageMode::Full && !Space::new(metric).quantizable() {
-            return Err(corrupt(path, "a quantized index of a set metric"));
+            return Err(corrupt(
+                path,
+                "a quantized index of a metric without a quantized form",
+            ));
         }
         if quant.mode != StorageMode::Full && source.is_none() {
             return Err(Error::InvalidArgument(format!(

@@ -183,7 +183,7 @@ impl HnswIndex {
         let mut index = HnswIndex::new(dim, metric, params)?;
         if quant.mode != StorageMode::Full && !index.space.quantizable() {
             return Err(Error::InvalidArgument(format!(
-                "storage mode {} needs cosine, dot or euclidean, not {metric}",
+                "storage mode {} needs cosine, dot or euclidean, not {metric} (use storage mode full)",
                 quant.mode.name()
             )));
         }

@@ -78,6 +78,7 @@ fn recall_matches_the_exact_index_on_random_data() {
         DistanceMetric::Cosine,
         DistanceMetric::Euclidean,
         DistanceMetric::DotProduct,
+        DistanceMetric::Manhattan,
     ] {
         let data = random_vectors(3000, 24, 1);
         let (hnsw, flat) = build(&data, metric);
@@ -85,6 +86,48 @@ fn recall_matches_the_exact_index_on_random_data() {
         let r = recall(&hnsw, &flat, &queries, SearchQuality::Ef(128), None);
         assert!(r >= 0.95, "{metric:?}: recall {r}");
     }
+}
+
+#[test]
+fn manhattan_scores_are_l1_distances_sorted_ascending_on_both_indexes() {
+    let data = random_vectors(400, 10, 7);
+    let (hnsw, flat) = build(&data, DistanceMetric::Manhattan);
+    let q = &data[3];
+    for hits in [
+        flat.search(q, 10, SearchQuality::Perfect, None).unwrap(),
+        hnsw.search(q, 10, SearchQuality::Ef(128), None).unwrap(),
+    ] {
+        assert_eq!(hits.len(), 10);
+        assert_eq!((hits[0].id, hits[0].score), (3, 0.0));
+        assert!(hits.windows(2).all(|w| w[0].score <= w[1].score));
+        for h in &hits {
+            let exact =
+                nearstore_distance::distance(DistanceMetric::Manhattan, q, &data[h.id as usize]);
+            assert!(
+                (h.score - exact).abs() <= 1e-4 * exact.max(1.0),
+                "{h:?} vs {exact}"
+            );
+        }
+    }
+    let truth: Vec<u64> = flat
+        .search(q, 10, SearchQuality::Perfect, None)
+        .unwrap()
+        .iter()
+        .map(|h| h.id)
+        .collect();
+    let mut brute: Vec<(f32, u64)> = data
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            (
+                nearstore_distance::distance(DistanceMetric::Manhattan, q, v),
+                i as u64,
+            )
+        })
+        .collect();
+    brute.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let brute: Vec<u64> = brute[..10].iter().map(|x| x.1).collect();
+    assert_eq!(truth, brute);
 }
 
 #[test]
@@ -191,6 +234,20 @@ fn upsert_replaces_and_errors_are_clear() {
         hnsw.search(&[1.0, 2.0], 1, SearchQuality::Balanced, None)
             .is_err()
     );
+}
+
+#[test]
+fn every_metric_survives_a_checkpoint() {
+    let backend = FaultyBackend::new();
+    let shared: SharedBackend = Arc::new(backend.clone());
+    for metric in DistanceMetric::ALL {
+        let hnsw = HnswIndex::new(4, metric, HnswParams::default()).unwrap();
+        hnsw.upsert(1, &[1.0, 0.0, 1.0, 0.0]).unwrap();
+        let path = std::path::PathBuf::from(format!("/idx/{metric}.ckpt"));
+        hnsw.save(shared.as_ref(), &path, 1).unwrap();
+        let (loaded, _) = HnswIndex::load(shared.as_ref(), &path).unwrap();
+        assert_eq!(loaded.metric(), metric);
+    }
 }
 
 #[test]

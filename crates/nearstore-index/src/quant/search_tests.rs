@@ -482,6 +482,28 @@ fn a_quantized_checkpoint_round_trips_and_needs_its_source() {
 }
 
 #[test]
+fn manhattan_refuses_every_quantized_mode_and_serves_full() {
+    for mode in StorageMode::ALL {
+        let r = HnswIndex::new_quantized(
+            8,
+            DistanceMetric::Manhattan,
+            HnswParams::default(),
+            QuantConfig::new(mode),
+            MemorySource::new(),
+        );
+        if mode == StorageMode::Full {
+            assert!(r.is_ok(), "full storage serves manhattan");
+        } else {
+            let err = r.err().map(|e| e.to_string()).unwrap_or_default();
+            assert!(
+                err.contains(mode.name()) && err.contains("manhattan"),
+                "{mode:?}: {err}"
+            );
+        }
+    }
+}
+
+#[test]
 fn set_metrics_cannot_be_quantized() {
     let r = HnswIndex::new_quantized(
         8,

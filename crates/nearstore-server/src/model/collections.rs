@@ -23,6 +23,8 @@ pub(crate) enum MetricName {
     Hamming,
     /// Jaccard similarity (higher is better).
     Jaccard,
+    /// Manhattan (L1) distance (lower is better).
+    Manhattan,
 }
 
 impl TryFrom<String> for MetricName {
@@ -35,6 +37,7 @@ impl TryFrom<String> for MetricName {
             DistanceMetric::DotProduct => MetricName::Dot,
             DistanceMetric::Hamming => MetricName::Hamming,
             DistanceMetric::Jaccard => MetricName::Jaccard,
+            DistanceMetric::Manhattan => MetricName::Manhattan,
         })
     }
 }
@@ -47,6 +50,7 @@ impl From<MetricName> for DistanceMetric {
             MetricName::Dot => DistanceMetric::DotProduct,
             MetricName::Hamming => DistanceMetric::Hamming,
             MetricName::Jaccard => DistanceMetric::Jaccard,
+            MetricName::Manhattan => DistanceMetric::Manhattan,
         }
     }
 }

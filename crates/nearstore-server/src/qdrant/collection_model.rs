@@ -29,7 +29,7 @@ pub(crate) enum Distance {
     Cosine,
     Euclid,
     Dot,
-    /// Not supported: answered 400.
+    /// L1 distance (lower is better, as Qdrant reports it).
     Manhattan,
 }
 
@@ -39,7 +39,7 @@ impl Distance {
             Distance::Cosine => Ok(DistanceMetric::Cosine),
             Distance::Euclid => Ok(DistanceMetric::Euclidean),
             Distance::Dot => Ok(DistanceMetric::DotProduct),
-            Distance::Manhattan => Err(Error::not_supported("the Manhattan distance")),
+            Distance::Manhattan => Ok(DistanceMetric::Manhattan),
         }
     }
 }

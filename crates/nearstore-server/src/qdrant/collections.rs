@@ -83,6 +83,7 @@ fn distance_name(m: DistanceMetric) -> &'static str {
         DistanceMetric::DotProduct => "Dot",
         DistanceMetric::Hamming => "Hamming",
         DistanceMetric::Jaccard => "Jaccard",
+        DistanceMetric::Manhattan => "Manhattan",
     }
 }
 
@@ -346,17 +347,18 @@ fn parse_schema(v: Option<&Value>) -> Result<Schema> {
         }
         "float" => FieldIndexKind::Float,
         "bool" => FieldIndexKind::Bool,
+        "datetime" => FieldIndexKind::Datetime,
         "text" => {
             return Ok(Schema::Text(text_index::analyzer(
                 v.unwrap_or(&Value::Null),
             )?));
         }
-        "geo" | "datetime" | "uuid" => {
+        "geo" | "uuid" => {
             return Err(Error::not_supported(format!("the {name} payload index")));
         }
         _ => {
             return Err(Error::bad_request(
-                "field_schema must be keyword, integer, float, bool or text",
+                "field_schema must be keyword, integer, float, bool, datetime or text",
             ));
         }
     }))

@@ -22,8 +22,8 @@
 //! `values_count`, `min_should`, `geo_polygon` and `match.text_any` are answered 400 "not
 //! supported".
 
-use nearstore::Filter;
 use nearstore::filter::GeoPoint;
+use nearstore::{Datetime, DatetimeRange, Filter};
 use serde_json::{Map, Value};
 
 use crate::error::{Error, Result};
@@ -173,6 +173,41 @@ fn condition(c: &Map<String, Value>) -> Result<Filter> {
     field_condition(&key_of(key)?, c)
 }
 
+/// Qdrant's `range` is a datetime range when a bound is a string (its `DatetimeRange`).
+fn is_datetime_range(range: &Map<String, Value>) -> bool {
+    range.values().any(Value::is_string)
+}
+
+/// A `range` with RFC 3339 / ISO 8601 string bounds (as Qdrant accepts them: a date, a
+/// date and time, with or without an offset; no offset is UTC) as the engine's datetime
+/// range condition. A bound that is not a datetime string is 400.
+fn datetime_range(key: &str, range: &Map<String, Value>) -> Result<Filter> {
+    let mut r = DatetimeRange::default();
+    for (op, bound) in range {
+        if bound.is_null() {
+            continue;
+        }
+        let at = bound.as_str().and_then(Datetime::parse).ok_or_else(|| {
+            Error::bad_request(format!(
+                "datetime range bound {op:?} must be an RFC 3339 datetime string, got {bound}"
+            ))
+        })?;
+        let slot = match op.as_str() {
+            "gt" => &mut r.gt,
+            "gte" => &mut r.gte,
+            "lt" => &mut r.lt,
+            "lte" => &mut r.lte,
+            other => {
+                return Err(Error::bad_request(format!(
+                    "unknown range bound {other:?} (expected gt, gte, lt, lte)"
+                )));
+            }
+        };
+        *slot = Some(at);
+    }
+    Ok(Filter::datetime_range(key, r))
+}
+
 fn field_condition(key: &str, c: &Map<String, Value>) -> Result<Filter> {
     let mut parts = Vec::new();
     for (name, v) in c {
@@ -182,6 +217,9 @@ fn field_condition(key: &str, c: &Map<String, Value>) -> Result<Filter> {
         match name.as_str() {
             "key" => {}
             "match" => parts.push(match_condition(key, as_object(v, "match")?)?),
+            "range" if is_datetime_range(as_object(v, "range")?) => {
+                parts.push(datetime_range(key, as_object(v, "range")?)?);
+            }
             "range" => {
                 for (op, bound) in as_object(v, "range")? {
                     if bound.is_null() {

@@ -73,7 +73,7 @@ async fn bad_collection_definitions_are_400() {
     for body in [
         json!({"name": "x", "dim": 0}),
         json!({"name": "../x", "dim": 3}),
-        json!({"name": "x", "dim": 3, "metric": "manhattan"}),
+        json!({"name": "x", "dim": 3, "metric": "taxicab"}),
         json!({"name": "x", "dim": 3, "hnsw": {"m": 1}}),
         json!({"name": "x", "dim": 3, "surprise": true}),
         json!({"name": "x", "dim": 10_000_000}),

@@ -399,11 +399,6 @@ async fn unsupported_features_say_not_supported() {
     let s = with_points().await;
     let cases = [
         (
-            "PUT",
-            "/collections/mh",
-            json!({"vectors": {"size": 3, "distance": "Manhattan"}}),
-        ),
-        (
             "POST",
             "/collections/qc/points/query",
             json!({"query": {"discover": {"target": 1, "context": []}}}),

@@ -754,10 +754,9 @@ def test_recommend_ordered_scroll_and_groups(client):
     with pytest.raises(UnexpectedResponse) as err:
         client.scroll(name, order_by="tag", limit=3)
     assert err.value.status_code == 400 and "No range index" in str(err.value)
-    # a datetime index (ordering by dates) needs the engine: refused by name
-    with pytest.raises(Exception) as err:
-        client.create_payload_index(name, field_name="at", field_schema=models.PayloadSchemaType.DATETIME)
-    assert "datetime" in str(err.value) and "not supported" in str(err.value)
+    # a datetime payload index is the engine's datetime index
+    client.create_payload_index(name, field_name="at", field_schema=models.PayloadSchemaType.DATETIME, wait=True)
+    assert client.get_collection(name).payload_schema["at"].data_type == models.PayloadSchemaType.DATETIME
 
     # groups: limit counts groups, each filled best first (from (3.1, 0): 3, 4, 2, 5, 1, 6...)
     res = client.query_points_groups(name, query=[3.1, 0.0], group_by="tag", limit=2, group_size=2)
@@ -997,4 +996,48 @@ def test_null_empty_array_paths_and_validation(client):
         with pytest.raises(UnexpectedResponse) as err:
             call()
         assert err.value.status_code == 422 and "value 0 invalid" in str(err.value)
+    client.delete_collection(name)
+
+
+def test_manhattan_distance(client):
+    name = "py_manhattan"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(name, vectors_config=models.VectorParams(size=3, distance=models.Distance.MANHATTAN))
+    assert client.get_collection(name).config.params.vectors.distance == models.Distance.MANHATTAN
+    client.upsert(
+        name,
+        points=[
+            models.PointStruct(id=1, vector=[0.0, 0.0, 0.0]),
+            models.PointStruct(id=2, vector=[1.0, 1.0, 1.0]),
+            models.PointStruct(id=3, vector=[0.0, -2.5, 0.0]),
+        ],
+        wait=True,
+    )
+    # L1 from [0.5, 0, 0]: 1 -> 0.5, 2 -> 2.5, 3 -> 3.0; a distance, ascending like Euclid.
+    hits = client.query_points(name, query=[0.5, 0.0, 0.0], limit=3).points
+    assert [(h.id, h.score) for h in hits] == [(1, 0.5), (2, 2.5), (3, 3.0)]
+    near = client.query_points(name, query=[0.5, 0.0, 0.0], score_threshold=2.5).points
+    assert [h.id for h in near] == [1, 2]
+    client.delete_collection(name)
+
+
+def test_datetime_index_and_range(client):
+    name = "py_datetime"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(name, vectors_config=models.VectorParams(size=2, distance=models.Distance.EUCLID))
+    client.upsert(
+        name,
+        points=[
+            models.PointStruct(id=1, vector=[0.0, 1.0], payload={"at": "2024-01-02T03:04:05Z"}),
+            models.PointStruct(id=2, vector=[1.0, 0.0], payload={"at": "2025-06-01T00:00:00+02:00"}),
+        ],
+        wait=True,
+    )
+    client.create_payload_index(name, field_name="at", field_schema=models.PayloadSchemaType.DATETIME, wait=True)
+    after = models.Filter(must=[models.FieldCondition(key="at", range=models.DatetimeRange(gt="2024-06-01T00:00:00Z"))])
+    assert client.count(name, count_filter=after).count == 1
+    points, _ = client.scroll(name, scroll_filter=after)
+    assert [p.id for p in points] == [2]
     client.delete_collection(name)
