@@ -471,8 +471,9 @@ pub(crate) fn field_index_kind(name: &str) -> Result<nearstore::FieldIndexKind> 
         "integer" => Ok(K::Integer),
         "float" => Ok(K::Float),
         "bool" => Ok(K::Bool),
+        "datetime" => Ok(K::Datetime),
         _ => Err(invalid(format!(
-            "unknown payload index kind {name:?}: expected keyword, integer, float or bool"
+            "unknown payload index kind {name:?}: expected keyword, integer, float, bool or datetime"
         ))),
     }
 }
@@ -747,6 +748,10 @@ mod tests {
             assert_eq!(durability(durability_name(d)).unwrap(), d);
         }
         assert!(field_index_kind("KEYWORD").is_ok());
+        assert_eq!(
+            field_index_kind("datetime").unwrap(),
+            nearstore::FieldIndexKind::Datetime
+        );
         assert!(field_index_kind("text").is_err());
     }
 }

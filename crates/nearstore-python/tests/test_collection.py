@@ -265,6 +265,19 @@ def test_payload_indexes(loaded, rng):
         c.create_payload_index("x", "fulltext")
 
 
+def test_datetime_payload_index(db):
+    c = db.create_collection("events", 2)
+    c.upsert(
+        [1, 2, 3],
+        [[1, 0], [0, 1], [1, 1]],
+        [{"at": "2024-01-02T00:00:00Z"}, {"at": "2023-05-01"}, {"at": "2024-01-02T01:00:00+02:00"}],
+    )
+    c.create_payload_index("at", "datetime")
+    assert c.payload_indexes() == {"at": "datetime"}
+    # 3's offset puts it at 2024-01-01T23:00Z, before 1
+    assert c.count({"field": "at", "datetime_range": {"lt": "2024-01-02T00:00:00Z"}}) == 2
+
+
 def test_flush_and_checkpoint(db):
     c = db.create_collection("c", 2, durability="bulk")
     c.upsert([1], [[1, 2]])

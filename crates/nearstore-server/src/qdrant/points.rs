@@ -262,25 +262,30 @@ fn scroll_limit(limit: Option<usize>) -> Result<usize> {
     }
 }
 
-/// Qdrant orders a scroll only by a field with a range index (integer or float here; a
-/// datetime index is not offered yet): 400 otherwise, with Qdrant's message.
-fn range_index(c: &VectorCollection, field: &str) -> Result<()> {
-    let ranged = c.field_indexes().into_iter().any(|(f, kind)| {
-        f == field && matches!(kind, FieldIndexKind::Integer | FieldIndexKind::Float)
-    });
-    if ranged {
-        return Ok(());
+/// Qdrant orders a scroll only by a field with a range index (integer, float or datetime):
+/// 400 otherwise, with Qdrant's message. Returns whether the index is a datetime index.
+fn range_index(c: &VectorCollection, field: &str) -> Result<bool> {
+    let kind = c
+        .field_indexes()
+        .into_iter()
+        .find(|(f, _)| f == field)
+        .map(|(_, kind)| kind);
+    match kind {
+        Some(FieldIndexKind::Integer | FieldIndexKind::Float) => Ok(false),
+        Some(FieldIndexKind::Datetime) => Ok(true),
+        _ => Err(Error::bad_request(format!(
+            "No range index for `order_by` key: `{field}`. Please create one to use `order_by` \
+             (an integer, float or datetime payload index)"
+        ))),
     }
-    Err(Error::bad_request(format!(
-        "No range index for `order_by` key: `{field}`. Please create one to use `order_by` \
-         (an integer or float payload index)"
-    )))
 }
 
 /// The number a point was placed by in an ordered scroll: the engine's rule (its
 /// `sort_key`: the smallest value the path reaches, the largest when descending, an array
 /// counting as its elements), kept only when it is a number, as Qdrant's `order_value` is.
-fn order_value(payload: Option<&Value>, field: &str, desc: bool) -> Option<Value> {
+/// Over a datetime index the values are instants and the number is microseconds since the
+/// Unix epoch, as Qdrant reports a datetime key.
+fn order_value(payload: Option<&Value>, field: &str, desc: bool, datetime: bool) -> Option<Value> {
     let reached = nearstore::filter::field_values(payload?, field);
     let present = reached
         .into_iter()
@@ -289,6 +294,15 @@ fn order_value(payload: Option<&Value>, field: &str, desc: bool) -> Option<Value
             other => vec![other],
         })
         .filter(|v| !v.is_null());
+    if datetime {
+        let instants = present.filter_map(|v| v.as_str().and_then(nearstore::Datetime::parse));
+        let pick = if desc {
+            instants.map(|d| d.micros()).max()
+        } else {
+            instants.map(|d| d.micros()).min()
+        };
+        return pick.map(Value::from);
+    }
     let pick = if desc {
         present.max_by(|a, b| nearstore::filter::total_cmp(a, b))
     } else {
@@ -328,8 +342,12 @@ pub(crate) async fn scroll(
     let c = collection(&state, &name)?;
     let ordered_by = match &order {
         Some(o) => {
-            range_index(&c, &o.field)?;
-            Some((o.field.clone(), o.direction == nearstore::Direction::Desc))
+            let datetime = range_index(&c, &o.field)?;
+            Some((
+                o.field.clone(),
+                o.direction == nearstore::Direction::Desc,
+                datetime,
+            ))
         }
         None => None,
     };
@@ -355,9 +373,9 @@ pub(crate) async fn scroll(
         .points
         .into_iter()
         .map(|p| {
-            let order_value = ordered_by
-                .as_ref()
-                .and_then(|(field, desc)| order_value(p.payload.as_ref(), field, *desc));
+            let order_value = ordered_by.as_ref().and_then(|(field, desc, datetime)| {
+                order_value(p.payload.as_ref(), field, *desc, *datetime)
+            });
             let mut r = record(p, &sel, vector.as_ref());
             r.order_value = order_value;
             r

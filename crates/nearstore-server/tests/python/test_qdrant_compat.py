@@ -1040,4 +1040,8 @@ def test_datetime_index_and_range(client):
     assert client.count(name, count_filter=after).count == 1
     points, _ = client.scroll(name, scroll_filter=after)
     assert [p.id for p in points] == [2]
+    # ordered by time, newest first; order_value is the instant in microseconds
+    points, _ = client.scroll(name, order_by=models.OrderBy(key="at", direction=models.Direction.DESC))
+    assert [p.id for p in points] == [2, 1]
+    assert points[1].order_value == 1704164645000000
     client.delete_collection(name)
