@@ -142,4 +142,10 @@ pub struct ScrollPage {
     /// The cursor of the next page (`None` on the last page).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub next: Option<crate::request::ScrollCursor>,
+    /// In a scroll ordered by a field, the value each point was placed by, one per point:
+    /// the smallest value the field reaches (the largest when descending, an array counting
+    /// as its elements); over a datetime index the instant in microseconds since the epoch.
+    /// Empty in id order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub order_values: Vec<Value>,
 }

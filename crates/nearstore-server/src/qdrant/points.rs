@@ -263,52 +263,20 @@ fn scroll_limit(limit: Option<usize>) -> Result<usize> {
 }
 
 /// Qdrant orders a scroll only by a field with a range index (integer, float or datetime):
-/// 400 otherwise, with Qdrant's message. Returns whether the index is a datetime index.
-fn range_index(c: &VectorCollection, field: &str) -> Result<bool> {
+/// 400 otherwise, with Qdrant's message.
+fn range_index(c: &VectorCollection, field: &str) -> Result<()> {
     let kind = c
         .field_indexes()
         .into_iter()
         .find(|(f, _)| f == field)
         .map(|(_, kind)| kind);
     match kind {
-        Some(FieldIndexKind::Integer | FieldIndexKind::Float) => Ok(false),
-        Some(FieldIndexKind::Datetime) => Ok(true),
+        Some(FieldIndexKind::Integer | FieldIndexKind::Float | FieldIndexKind::Datetime) => Ok(()),
         _ => Err(Error::bad_request(format!(
             "No range index for `order_by` key: `{field}`. Please create one to use `order_by` \
              (an integer, float or datetime payload index)"
         ))),
     }
-}
-
-/// The number a point was placed by in an ordered scroll: the engine's rule (its
-/// `sort_key`: the smallest value the path reaches, the largest when descending, an array
-/// counting as its elements), kept only when it is a number, as Qdrant's `order_value` is.
-/// Over a datetime index the values are instants and the number is microseconds since the
-/// Unix epoch, as Qdrant reports a datetime key.
-fn order_value(payload: Option<&Value>, field: &str, desc: bool, datetime: bool) -> Option<Value> {
-    let reached = nearstore::filter::field_values(payload?, field);
-    let present = reached
-        .into_iter()
-        .flat_map(|v| match v {
-            Value::Array(items) => items.iter().collect::<Vec<_>>(),
-            other => vec![other],
-        })
-        .filter(|v| !v.is_null());
-    if datetime {
-        let instants = present.filter_map(|v| v.as_str().and_then(nearstore::Datetime::parse));
-        let pick = if desc {
-            instants.map(|d| d.micros()).max()
-        } else {
-            instants.map(|d| d.micros()).min()
-        };
-        return pick.map(Value::from);
-    }
-    let pick = if desc {
-        present.max_by(|a, b| nearstore::filter::total_cmp(a, b))
-    } else {
-        present.min_by(|a, b| nearstore::filter::total_cmp(a, b))
-    };
-    pick.filter(|v| v.is_number()).cloned()
 }
 
 /// `POST /collections/{name}/points/scroll`: one engine scroll page. With `order_by`
@@ -340,22 +308,12 @@ pub(crate) async fn scroll(
         Some(v) => request = request.from_id(ExtId::parse(&v)?.internal()),
     }
     let c = collection(&state, &name)?;
-    let ordered_by = match &order {
-        Some(o) => {
-            let datetime = range_index(&c, &o.field)?;
-            Some((
-                o.field.clone(),
-                o.direction == nearstore::Direction::Desc,
-                datetime,
-            ))
-        }
-        None => None,
-    };
+    let ordered = order.is_some();
     if let Some(o) = order {
+        range_index(&c, &o.field)?;
         request = request.order_by(o);
     }
     let request = scroll_by_deadline(request);
-    let ordered = ordered_by.is_some();
     let (page, next) = blocking(move || {
         let page = c.scroll_with(&request)?;
         // The next page's first point, for its id in the client's form.
@@ -369,15 +327,15 @@ pub(crate) async fn scroll(
         Ok((page, next))
     })
     .await?;
+    // Qdrant's `order_value` is the number the point was placed by (the engine's value;
+    // microseconds for a datetime key); a non-number is left out.
+    let mut order_values = page.order_values.into_iter();
     let points: Vec<Record> = page
         .points
         .into_iter()
         .map(|p| {
-            let order_value = ordered_by.as_ref().and_then(|(field, desc, datetime)| {
-                order_value(p.payload.as_ref(), field, *desc, *datetime)
-            });
             let mut r = record(p, &sel, vector.as_ref());
-            r.order_value = order_value;
+            r.order_value = order_values.next().filter(Value::is_number);
             r
         })
         .collect();

@@ -28,6 +28,9 @@ pub(super) const DEADLINE_STRIDE: usize = 1024;
 /// A scroll's ids and where the next page starts.
 pub(crate) struct IdPage {
     pub ids: Vec<u64>,
+    /// In an ordered page, the value each id was placed by (aligned with `ids`); empty in
+    /// id order.
+    pub keys: Vec<Value>,
     pub next: Option<ScrollCursor>,
 }
 
@@ -191,7 +194,11 @@ impl Collection {
                     Some(n) if ids.len() > n => ids.pop().map(ScrollCursor::Id),
                     _ => None,
                 };
-                Ok(IdPage { ids, next })
+                Ok(IdPage {
+                    ids,
+                    keys: Vec::new(),
+                    next,
+                })
             }
             Some(order) => self.ordered_ids(&set, order, request, limit),
         }
@@ -287,10 +294,8 @@ impl Collection {
                 .map(|(value, id)| ScrollCursor::Ordered { value, id }),
             _ => None,
         };
-        Ok(IdPage {
-            ids: keyed.into_iter().map(|(_, id)| id).collect(),
-            next,
-        })
+        let (keys, ids) = keyed.into_iter().unzip();
+        Ok(IdPage { ids, keys, next })
     }
 
     pub(crate) fn scroll_request(&self, request: &ScrollRequest) -> Result<ScrollPage> {
@@ -311,10 +316,21 @@ impl Collection {
             Some(ScrollCursor::Id(id) | ScrollCursor::Ordered { id, .. }) => Some(*id),
             None => None,
         };
+        // `points` keeps the ids' order and may skip one removed meanwhile: walk both.
+        let mut order_values = Vec::with_capacity(page.keys.len().min(points.len()));
+        if !page.keys.is_empty() {
+            let mut keyed = page.ids.iter().zip(page.keys);
+            for p in &points {
+                if let Some((_, key)) = keyed.by_ref().find(|(id, _)| **id == p.id) {
+                    order_values.push(key);
+                }
+            }
+        }
         Ok(ScrollPage {
             points,
             next_cursor,
             next: page.next,
+            order_values,
         })
     }
 

@@ -81,10 +81,11 @@ impl Collection {
             }),
             _ => None,
         };
-        Ok(IdPage {
-            ids: out.into_iter().map(|(_, id)| id).collect(),
-            next,
-        })
+        let (keys, ids) = out
+            .into_iter()
+            .map(|(micros, id)| (Value::from(micros), id))
+            .unzip();
+        Ok(IdPage { ids, keys, next })
     }
 }
 

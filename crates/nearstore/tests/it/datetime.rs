@@ -62,6 +62,19 @@ fn ordered(c: &VectorCollection, order: OrderBy, page: usize) -> Vec<u64> {
             request = request.cursor(at);
         }
         let got = c.scroll_with(&request).unwrap();
+        // Each point comes with the instant it was placed by (microseconds), in page order.
+        assert_eq!(got.order_values.len(), got.points.len());
+        let keys: Vec<i64> = got
+            .order_values
+            .iter()
+            .map(|v| v.as_i64().unwrap())
+            .collect();
+        let desc = order.direction == nearstore::Direction::Desc;
+        assert!(
+            keys.windows(2)
+                .all(|w| if desc { w[0] >= w[1] } else { w[0] <= w[1] }),
+            "{keys:?}"
+        );
         out.extend(got.points.iter().map(|p| p.id));
         match got.next {
             Some(next) => cursor = Some(next),
@@ -144,6 +157,14 @@ fn scroll_orders_by_time_over_a_datetime_index_with_cursors_and_start_from() {
     let asc = vec![8, 5, 6, 3, 0, 1, 2, 4];
     assert_eq!(ordered(&c, OrderBy::asc("at"), 3), asc);
     assert_eq!(ordered(&c, OrderBy::asc("at"), 100), asc);
+    // Ascending, a point is placed by its earliest instant.
+    let page = c
+        .scroll_with(&ScrollRequest::new().order_by(OrderBy::asc("at")).limit(100))
+        .unwrap();
+    for (p, key) in page.points.iter().zip(&page.order_values) {
+        let at = &p.payload.as_ref().unwrap()["at"];
+        assert_eq!(key.as_i64(), instant(at), "point {}", p.id);
+    }
     let desc = ordered(&c, OrderBy::desc("at"), 2);
     assert_eq!(desc, vec![8, 4, 2, 0, 1, 3, 6, 5]);
     // start_from as a datetime in any form, or as the cursor's microseconds.

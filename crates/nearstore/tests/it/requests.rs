@@ -275,6 +275,13 @@ fn a_scroll_ordered_by_a_field_pages_in_order_with_ties_by_id() {
         // A point already passed that moves further back does not disturb the rest of the
         // pages (the cursor is a position in the order, not a count).
         let page = c.scroll_with(&first).unwrap();
+        // Each point comes with the value it was placed by (an array's smallest or largest).
+        let placed_by: Vec<Value> = page
+            .points
+            .iter()
+            .map(|p| key(p.id, desc).unwrap())
+            .collect();
+        assert_eq!(page.order_values, placed_by);
         let further_back = if desc { json!(1000) } else { json!(-1) };
         c.upsert(vec![Point::new(
             page.points[0].id,
