@@ -26,6 +26,47 @@ pub(crate) struct PointRow {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub(crate) payload: Option<RawJson>,
+    /// When the point expires: milliseconds since the Unix epoch, or an RFC 3339 / ISO 8601
+    /// datetime (UTC without an offset). An expired point is invisible to every read.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub(crate) expires_at: Option<Value>,
+    /// Seconds from the write until the point expires (not with `expires_at`).
+    #[serde(default)]
+    pub(crate) ttl: Option<u64>,
+}
+
+impl PointRow {
+    /// The engine's point, its payload reserved first and its expiry read.
+    fn into_point(self) -> Result<Point> {
+        let payload = payload(self.payload.as_deref())?;
+        let point = Point::new(self.id, self.vector.into_vec(), payload);
+        match (self.expires_at, self.ttl) {
+            (Some(_), Some(_)) => Err(Error::bad_request(format!(
+                "point {}: give expires_at or ttl, not both",
+                self.id
+            ))),
+            (Some(at), None) => Ok(point.with_expires_at(expires_at_millis(&at, self.id)?)),
+            (None, Some(secs)) => Ok(point.with_ttl(std::time::Duration::from_secs(secs))),
+            (None, None) => Ok(point),
+        }
+    }
+}
+
+/// An `expires_at` value as epoch milliseconds: a non-negative integer, or a datetime string.
+fn expires_at_millis(v: &Value, id: u64) -> Result<u64> {
+    let millis = match v {
+        Value::Number(n) => n.as_u64(),
+        Value::String(text) => nearstore::Datetime::parse(text)
+            .and_then(|d| u64::try_from(d.micros().div_euclid(1000)).ok()),
+        _ => None,
+    };
+    millis.ok_or_else(|| {
+        Error::bad_request(format!(
+            "point {id}: expires_at must be milliseconds since the Unix epoch (a non-negative \
+             integer) or an RFC 3339 datetime after 1970, got {v}"
+        ))
+    })
 }
 
 /// The `{"points": [...]}` form.
@@ -161,10 +202,7 @@ impl Upsert {
         };
         rows.into_vec()
             .into_iter()
-            .map(|p| {
-                let payload = payload(p.payload.as_deref())?;
-                Ok(Point::new(p.id, p.vector.into_vec(), payload))
-            })
+            .map(PointRow::into_point)
             .collect()
     }
 }
@@ -218,12 +256,16 @@ pub(crate) struct PointOut {
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub(crate) payload: Option<Value>,
+    /// When the point expires (milliseconds since the Unix epoch); left out without one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) expires_at: Option<u64>,
 }
 
 impl PointOut {
     pub(crate) fn shaped(p: Point, with_vector: bool, with_payload: bool) -> Self {
         PointOut {
             id: p.id,
+            expires_at: p.expires_at(),
             vector: (with_vector && !p.vector.is_empty()).then_some(p.vector),
             payload: if with_payload { p.payload } else { None },
         }
