@@ -166,15 +166,17 @@ impl PayloadChange {
 }
 
 impl Collection {
-    /// The live ids a selector names, ascending and without duplicates (the writer is held).
+    /// The visible ids a selector names (an expired point is not there for a write either),
+    /// ascending and without duplicates (the writer is held).
     fn select(&self, selector: &PointSelector, options: &WriteOptions) -> Result<Vec<u64>> {
         Ok(match selector {
             PointSelector::Ids(ids) => {
                 let st = self.state.read();
+                let visible = self.visible_live(&st);
                 let mut ids: Vec<u64> = ids
                     .iter()
                     .copied()
-                    .filter(|id| st.live.contains(*id))
+                    .filter(|id| visible.contains(*id))
                     .collect();
                 ids.sort_unstable();
                 ids.dedup();

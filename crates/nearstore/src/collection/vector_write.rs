@@ -106,7 +106,11 @@ impl Collection {
         }
         {
             let st = self.state.read();
-            if let Some(e) = edits.iter().find(|e| !st.live.contains(e.id)) {
+            // An expired point is not there for a write either.
+            if let Some(e) = edits
+                .iter()
+                .find(|e| !st.live.contains(e.id) || self.is_expired(&st, e.id))
+            {
                 return Err(Error::PointNotFound {
                     collection: self.name.clone(),
                     id: e.id,

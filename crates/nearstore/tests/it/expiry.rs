@@ -392,3 +392,38 @@ fn a_ttl_point_expires_when_the_clock_passes_it_and_a_purge_logs_its_delete() {
     assert_eq!(c.expires_at(1), None);
     assert!(c.get(&[2]).unwrap()[0].is_none());
 }
+
+/// An expired point is not there for a write by id either: payload and vector writes skip
+/// it (by-id payload writes count only visible points; a vector edit names it not found),
+/// so a clock set back shows it unchanged.
+#[test]
+fn writes_by_id_do_not_touch_an_expired_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = Arc::new(ManualWallClock::new(START));
+    let (_db, c) = open(dir.path(), &clock);
+    c.upsert(vec![point(1, 1).with_expires_at(START + 10), point(2, 2)])
+        .unwrap();
+    clock.advance(Duration::from_millis(10));
+    let mut set = serde_json::Map::new();
+    set.insert("tag".into(), json!("x"));
+    let both = nearstore::PointSelector::Ids(vec![1, 2]);
+    assert_eq!(
+        c.set_payload(&both, set).unwrap(),
+        1,
+        "only the visible point"
+    );
+    let edit = nearstore::PointVectors::new(1).with_vector("img", vec![5.0, 5.0]);
+    let e = c
+        .update_vectors(&[edit], &nearstore::WriteOptions::default())
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    clock.set_millis(START);
+    let got = c.get(&[1, 2]).unwrap();
+    let one = got[0].as_ref().unwrap();
+    assert!(one.payload.as_ref().unwrap().get("tag").is_none());
+    assert_eq!(one.vectors["img"], vec![1.0, 2.0]);
+    assert_eq!(
+        got[1].as_ref().unwrap().payload.as_ref().unwrap()["tag"],
+        "x"
+    );
+}
