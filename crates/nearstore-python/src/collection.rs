@@ -25,6 +25,7 @@ use serde_json::Value;
 use crate::arguments::{points_from, request_options, search_options};
 use crate::database::{Handle, Shared, closed};
 use crate::errors::{self, IntoPyResult};
+use crate::expiry;
 use crate::results::{point_dict, results_list};
 use crate::{fusion, json, named, options, sparse, text, vectors};
 
@@ -248,8 +249,12 @@ impl PyCollection {
     /// list with one entry per id: ``None``, one sparse vector (the default name ``""``) or
     /// ``{name: sparse vector}``; a sparse vector is ``{"indices": [...], "values": [...]}``,
     /// ``(indices, values)`` or ``{dim: weight}``. An upsert replaces all of a point's sparse
-    /// vectors. A later duplicate id in the batch wins.
-    #[pyo3(signature = (ids, vectors = None, payloads = None, sparse = None))]
+    /// vectors. A later duplicate id in the batch wins. ``ttl`` (seconds from the write) or
+    /// ``expires_at`` (epoch milliseconds or an RFC 3339 datetime string), one value for all
+    /// points or a list with one per id (``None``: no expiry), makes points expire: an
+    /// expired point is invisible to every read at once.
+    #[pyo3(signature = (ids, vectors = None, payloads = None, sparse = None, *, ttl = None, expires_at = None))]
+    #[allow(clippy::too_many_arguments)]
     fn upsert(
         &self,
         py: Python<'_>,
@@ -257,9 +262,60 @@ impl PyCollection {
         vectors: Option<&Bound<'_, PyAny>>,
         payloads: Option<&Bound<'_, PyAny>>,
         sparse: Option<&Bound<'_, PyAny>>,
+        ttl: Option<&Bound<'_, PyAny>>,
+        expires_at: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let points = points_from(py, ids, vectors, payloads, sparse)?;
+        let points = expiry::apply(py, points, ttl, expires_at)?;
         self.call(py, |c| c.upsert_bulk(&points))
+    }
+
+    /// set_ttl(ids, seconds) -> None
+    ///
+    /// Makes stored points expire ``seconds`` from now; an id that is not there (or has
+    /// expired) raises ``NotFound`` and nothing changes.
+    fn set_ttl(
+        &self,
+        py: Python<'_>,
+        ids: &Bound<'_, PyAny>,
+        seconds: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let ids = vectors::ids(ids, "ids")?;
+        let ttl = expiry::ttl(py, seconds, "seconds")?;
+        self.call(py, |c| c.set_ttl(&ids, ttl))
+    }
+
+    /// set_expiry(ids, expires_at) -> None
+    ///
+    /// Sets (epoch milliseconds or a datetime string) or clears (``None``) the expiry time
+    /// of stored points; an id that is not there (or has expired) raises ``NotFound``.
+    fn set_expiry(
+        &self,
+        py: Python<'_>,
+        ids: &Bound<'_, PyAny>,
+        expires_at: &Bound<'_, PyAny>,
+    ) -> PyResult<()> {
+        let ids = vectors::ids(ids, "ids")?;
+        let at = match expires_at.is_none() {
+            true => None,
+            false => Some(expiry::millis(py, expires_at, "expires_at")?),
+        };
+        self.call(py, |c| c.set_expiry(&ids, at))
+    }
+
+    /// expires_at(id) -> int | None
+    ///
+    /// A visible point's expiry time in epoch milliseconds (``None`` without one).
+    fn expires_at(&self, py: Python<'_>, id: u64) -> PyResult<Option<u64>> {
+        self.call(py, |c| Ok(c.expires_at(id)))
+    }
+
+    /// purge_expired() -> int
+    ///
+    /// Deletes the expired points now (one logged delete; flush and checkpoint also purge);
+    /// returns how many.
+    fn purge_expired(&self, py: Python<'_>) -> PyResult<usize> {
+        self.call(py, |c| c.purge_expired())
     }
 
     /// update_vectors(ids, vectors=None, sparse=None) -> None

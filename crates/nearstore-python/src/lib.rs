@@ -25,6 +25,7 @@ mod arguments;
 mod collection;
 mod database;
 mod errors;
+mod expiry;
 mod fusion;
 mod json;
 mod named;

@@ -55,6 +55,9 @@ pub(crate) fn point_dict<'py>(
         Some(v) => d.set_item(intern!(py, "payload"), json::to_py(py, v)?)?,
         None => d.set_item(intern!(py, "payload"), py.None())?,
     }
+    if let Some(at) = p.expires_at() {
+        d.set_item(intern!(py, "expires_at"), at)?;
+    }
     if with_vector {
         if !p.sparse.is_empty() {
             d.set_item(intern!(py, "sparse"), sparse::named_to_dict(py, &p.sparse)?)?;

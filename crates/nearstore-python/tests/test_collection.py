@@ -309,3 +309,38 @@ def test_rust_upsert_timer_writes_the_points(db, rng):
     seconds = c._rust_upsert_seconds(np.arange(5), rng.standard_normal((5, DIM)), [{"a": 1}] * 5)
     assert seconds > 0.0
     assert c.count({"field": "a", "eq": 1}) == 5
+
+
+def test_point_expiry(db):
+    c = db.create_collection("mem", 2)
+    far = 4_102_444_800_000  # 2100-01-01T00:00:00Z
+    c.upsert([1, 2, 3], [[1, 0], [0, 1], [1, 1]], expires_at=[None, far, "2100-01-01T00:00:00Z"])
+    assert c.expires_at(1) is None
+    assert c.expires_at(2) == far == c.expires_at(3)
+    assert c.get(2)["expires_at"] == far
+    assert "expires_at" not in c.get(1)
+    # a point already past its time is invisible at once, everywhere
+    c.upsert([4], [[0.5, 0.5]], expires_at=1_000)
+    assert c.get(4) is None
+    assert c.count() == 3
+    assert sorted(h["id"] for h in c.search([0.5, 0.5], 10)) == [1, 2, 3]
+    c.set_expiry([2], 1_000)
+    assert c.count() == 2 and c.get(2) is None
+    c.set_expiry([3], None)
+    assert c.expires_at(3) is None
+    c.set_ttl([1], 3600)
+    assert c.expires_at(1) is not None
+    c.upsert([5], [[0, 0.5]], ttl=3600)
+    assert c.expires_at(5) is not None
+    assert c.purge_expired() == 2  # 2 and 4
+    with pytest.raises(nearstore.NotFound):
+        c.set_ttl([2], 10)
+    with pytest.raises(nearstore.InvalidArgument, match="not both"):
+        c.upsert([6], [[1, 1]], ttl=5, expires_at=far)
+    with pytest.raises(nearstore.InvalidArgument, match="ttl"):
+        c.upsert([6], [[1, 1]], ttl=-1)
+    with pytest.raises(nearstore.InvalidArgument, match="datetime"):
+        c.upsert([6], [[1, 1]], expires_at="tomorrow")
+    with pytest.raises(nearstore.InvalidArgument, match="2 ids but 1"):
+        c.upsert([6, 7], [[1, 1], [0, 1]], ttl=[5])
+    assert c.get(6) is None

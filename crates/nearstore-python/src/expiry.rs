@@ -1,0 +1,112 @@
+//! Point expiry arguments: `upsert(..., ttl=, expires_at=)` and the expiry methods' values.
+//!
+//! `ttl` is seconds from the write (a non-negative number); `expires_at` is milliseconds
+//! since the Unix epoch (a non-negative int) or an RFC 3339 / ISO 8601 datetime string. Each
+//! is one value for every point or a list with one entry per point (`None`: no expiry).
+
+use std::time::Duration;
+
+use nearstore::Point;
+use pyo3::prelude::*;
+use pyo3::types::{PySequence, PyString};
+
+use crate::errors;
+
+/// Epoch milliseconds from an int or a datetime string.
+pub(crate) fn millis(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u64> {
+    if let Ok(text) = obj.cast::<PyString>() {
+        let text = text.to_str()?;
+        return nearstore::Datetime::parse(text)
+            .and_then(|d| u64::try_from(d.micros().div_euclid(1000)).ok())
+            .ok_or_else(|| {
+                errors::invalid(
+                    py,
+                    format!("{what}: {text:?} is not an RFC 3339 datetime after 1970"),
+                )
+            });
+    }
+    obj.extract::<u64>().map_err(|_| {
+        errors::invalid(
+            py,
+            format!("{what} must be milliseconds since the Unix epoch (an int >= 0) or a datetime string"),
+        )
+    })
+}
+
+/// A TTL in seconds (finite, >= 0).
+pub(crate) fn ttl(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Duration> {
+    let secs: f64 = obj
+        .extract()
+        .map_err(|_| errors::invalid(py, format!("{what} must be a number of seconds")))?;
+    Duration::try_from_secs_f64(secs).map_err(|_| {
+        errors::invalid(
+            py,
+            format!("{what} must be a finite, non-negative number of seconds, got {secs}"),
+        )
+    })
+}
+
+/// The per-point values of an argument: one for all, or a list of one per point.
+fn per_point<'py>(
+    py: Python<'py>,
+    obj: &Bound<'py, PyAny>,
+    n: usize,
+    what: &str,
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    let is_list = !obj.is_instance_of::<PyString>() && obj.cast::<PySequence>().is_ok();
+    if !is_list {
+        return Ok(vec![obj.clone(); n]);
+    }
+    let list = obj.cast::<PySequence>()?;
+    if list.len()? != n {
+        return Err(errors::invalid(
+            py,
+            format!("{n} ids but {} {what} entries", list.len()?),
+        ));
+    }
+    (0..n).map(|i| list.get_item(i)).collect()
+}
+
+/// Sets each point's expiry from `upsert`'s `ttl` / `expires_at` (not both).
+pub(crate) fn apply(
+    py: Python<'_>,
+    points: Vec<Point>,
+    ttl_arg: Option<&Bound<'_, PyAny>>,
+    expires_at: Option<&Bound<'_, PyAny>>,
+) -> PyResult<Vec<Point>> {
+    let n = points.len();
+    match (
+        ttl_arg.filter(|t| !t.is_none()),
+        expires_at.filter(|e| !e.is_none()),
+    ) {
+        (None, None) => Ok(points),
+        (Some(_), Some(_)) => Err(errors::invalid(
+            py,
+            "upsert takes ttl or expires_at, not both",
+        )),
+        (Some(t), None) => {
+            let values = per_point(py, t, n, "ttl")?;
+            points
+                .into_iter()
+                .zip(values)
+                .enumerate()
+                .map(|(i, (p, v))| match v.is_none() {
+                    true => Ok(p),
+                    false => Ok(p.with_ttl(ttl(py, &v, &format!("ttl[{i}]"))?)),
+                })
+                .collect()
+        }
+        (None, Some(e)) => {
+            let values = per_point(py, e, n, "expires_at")?;
+            points
+                .into_iter()
+                .zip(values)
+                .enumerate()
+                .map(|(i, (p, v))| match v.is_none() {
+                    true => Ok(p),
+                    false => Ok(p.with_expires_at(millis(py, &v, &format!("expires_at[{i}]"))?)),
+                })
+                .collect()
+        }
+    }
+}
