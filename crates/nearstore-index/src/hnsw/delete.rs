@@ -3,9 +3,9 @@
 //! Deleting a point marks its slot deleted (searches still walk through it but never return
 //! it) and repairs its neighbours, so the graph stays connected around the hole: each
 //! neighbour that links back to it gets, in its place, the nearest of the deleted node's
-//! other neighbours it does not already link to, then (while it has room) every further one
-//! the selection heuristic keeps among them. A deleted entry point is replaced by a live
-//! node. `vacuum` then removes every remaining link to deleted slots
+//! other neighbours it does not already link to, then (while its list is at most half
+//! full) every further one the selection heuristic keeps among them. A deleted entry point
+//! is replaced by a live node. `vacuum` then removes every remaining link to deleted slots
 //! (repairing the same way) and frees the slots for reuse.
 
 use std::sync::atomic::Ordering;
@@ -49,12 +49,13 @@ fn repair_list(
     let room = g.max_links(level) - buf.len();
     let kept = buf.len();
     buf.extend(options.iter().take(removed.min(room)).map(|n| n.id));
-    // Then, while there is room, every further option the heuristic keeps among the
-    // replacements (none of those added is strictly closer to it than `node`; a tie keeps
-    // it, so a duplicate of `node` hides nothing): the nearest replacement alone can leave
-    // the deleted node's neighbourhood split into groups that only met through it.
+    // Then, while the list is at most half full, every further option the heuristic keeps
+    // among the replacements (none of those added is strictly closer to it than `node`; a
+    // tie keeps it, so a duplicate of `node` hides nothing): the nearest replacement alone
+    // can leave the deleted node's neighbourhood split into groups that only met through
+    // it. A fuller list keeps other ways out (and stays as sparse as the heuristic made it).
     for o in options.iter().skip(removed) {
-        if buf.len() >= g.max_links(level) {
+        if buf.len() >= g.max_links(level) / 2 {
             break;
         }
         let p = g.probe_slot(space, o.id);
