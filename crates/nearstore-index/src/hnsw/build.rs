@@ -15,8 +15,10 @@ use rayon::prelude::*;
 use super::HnswIndex;
 use super::graph::Graph;
 use super::pool::search_pool;
-use super::search::descend;
+use super::rows::Probe;
+use super::search::{descend, search_layer};
 use super::topk::Near;
+use super::visited::VisitedSet;
 use crate::error::{Error, Result, validate};
 use crate::space::Space;
 
@@ -185,17 +187,16 @@ impl HnswIndex {
         let mut visited = self.visited.take(g.len());
         let mut chosen = Vec::with_capacity(usize::from(top) + 1);
         for lc in (0..=top).rev() {
-            visited.reset(g.len());
-            let mut found = search_pool(&g, q, &eps, self.params.ef_construction, lc, &mut visited);
-            // Another thread may already have linked this node: never link it to itself.
-            found.retain(|n| n.id != slot);
+            let found = self.link_candidates(&g, q, &eps, lc, slot, &mut visited);
             let neighbors = select_neighbors(&g, &self.space, &found, self.params.m);
             {
                 let _own = g.lock(slot).lock();
                 g.replace_links(slot, lc, &neighbors);
             }
             chosen.push((lc, neighbors));
-            eps = found;
+            if !found.is_empty() {
+                eps = found;
+            }
         }
         self.visited.give_back(visited);
         // Only now, with its lists on every layer set, does the node become reachable: a
@@ -213,6 +214,37 @@ impl HnswIndex {
                 g.entry = Some((slot, level));
             }
         }
+    }
+
+    /// The live nodes `slot` may link to on `level`, best first: the layer search from `eps`
+    /// walks through deleted nodes but never returns them. A deleted neighbour would be
+    /// worse than useless: the heuristic would drop live candidates it "covers", and the
+    /// back-link from it would be the new node's only in-link, while deleted nodes lose
+    /// their own in-links to the delete repair (so nothing reaches them once the entry
+    /// point moves on). When deletes leave the pool short of `m` live nodes, the search
+    /// that walks past deleted ones decides, as in a query.
+    fn link_candidates(
+        &self,
+        g: &Graph,
+        q: &Probe<'_>,
+        eps: &[Near<u32>],
+        level: u8,
+        slot: u32,
+        visited: &mut VisitedSet,
+    ) -> Vec<Near<u32>> {
+        let ef = self.params.ef_construction;
+        visited.reset(g.len());
+        let mut found = search_pool(g, q, eps, ef, level, visited);
+        let pooled = found.len();
+        // Another thread may already have linked this node: never link it to itself.
+        found.retain(|n| n.id != slot && !g.is_deleted(n.id));
+        if found.len() < pooled && found.len() < self.params.m {
+            visited.reset(g.len());
+            found = search_layer(g, q, eps, ef, level, visited, |n| {
+                n != slot && !g.is_deleted(n)
+            });
+        }
+        found
     }
 
     /// Adds `new` to `node`'s list on `level`, re-selecting by the heuristic when full.

@@ -46,7 +46,9 @@ impl HnswIndex {
                     self.params.ef_construction.min(64),
                     0,
                     &mut visited,
-                    |s| s != u && seen[s as usize],
+                    // A live source: a deleted one loses its own in-links to the delete
+                    // repair, so the new link would not stay reachable.
+                    |s| s != u && seen[s as usize] && !g.is_deleted(s),
                 );
                 self.visited.give_back(visited);
                 if let Some(r) = near.first() {

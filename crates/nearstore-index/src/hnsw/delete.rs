@@ -1,10 +1,12 @@
 //! Deletes: tombstones with neighbour repair, and vacuum.
 //!
 //! Deleting a point marks its slot deleted (searches still walk through it but never return
-//! it) and repairs its neighbours: each neighbour that linked to it gets, in its place, the
-//! best of the deleted node's other neighbours it does not already link to, so the graph
-//! stays connected around the hole. `vacuum` then removes every remaining link to deleted
-//! slots (repairing the same way) and frees the slots for reuse.
+//! it) and repairs its neighbours, so the graph stays connected around the hole: each
+//! neighbour that links back to it gets, in its place, the nearest of the deleted node's
+//! other neighbours it does not already link to, then (while its list is at most half
+//! full) every further one the selection heuristic keeps among them. A deleted entry point
+//! is replaced by a live node. `vacuum` then removes every remaining link to deleted slots
+//! (repairing the same way) and frees the slots for reuse.
 
 use std::sync::atomic::Ordering;
 
@@ -45,12 +47,71 @@ fn repair_list(
     options.sort_unstable();
     options.dedup_by_key(|n| n.id);
     let room = g.max_links(level) - buf.len();
+    let kept = buf.len();
     buf.extend(options.iter().take(removed.min(room)).map(|n| n.id));
+    // Then, while the list is at most half full, every further option the heuristic keeps
+    // among the replacements (none of those added is strictly closer to it than `node`; a
+    // tie keeps it, so a duplicate of `node` hides nothing): the nearest replacement alone
+    // can leave the deleted node's neighbourhood split into groups that only met through
+    // it. A fuller list keeps other ways out (and stays as sparse as the heuristic made it).
+    for o in options.iter().skip(removed) {
+        if buf.len() >= g.max_links(level) / 2 {
+            break;
+        }
+        let p = g.probe_slot(space, o.id);
+        if buf[kept..].iter().all(|&k| g.distance(&p, k) >= o.dist) {
+            buf.push(o.id);
+        }
+    }
     g.replace_links(node, level, buf);
     true
 }
 
+/// The live slot with the highest level (lowest slot among equals); `None` when none is
+/// live. Reads every slot's level: for vacuums and the rare deleted entry point whose
+/// lists hold no live node.
+fn highest_live(g: &Graph) -> Option<(u32, u8)> {
+    (0..g.len() as u32)
+        .filter(|&s| !g.is_deleted(s))
+        .map(|s| (s, g.level(s)))
+        .max_by_key(|&(s, l)| (l, std::cmp::Reverse(s)))
+}
+
+/// A live replacement for the deleted entry point `e`: its live neighbour of the highest
+/// level, looking from its top layer down (a neighbour on its top layer has the same top
+/// level, so nothing is lost), else the live node with the highest level.
+fn entry_replacement(g: &Graph, e: u32) -> Option<(u32, u8)> {
+    let mut links = Vec::new();
+    for level in (0..=g.level(e)).rev() {
+        g.links_into(e, level, &mut links);
+        let best = links
+            .iter()
+            .filter(|&&n| !g.is_deleted(n))
+            .map(|&n| (n, g.level(n)))
+            .max_by_key(|&(n, l)| (l, std::cmp::Reverse(n)));
+        if best.is_some() {
+            return best;
+        }
+    }
+    highest_live(g)
+}
+
 impl HnswIndex {
+    /// Moves the entry point off a deleted slot: searches and inserts then start from a live
+    /// node. A deleted entry point would be reachable only as the entry (the delete repair
+    /// takes it out of its neighbours' lists), so whatever only it linked to would be lost
+    /// once a higher new node took over as entry.
+    pub(super) fn replace_deleted_entry(&self) {
+        let deleted_entry = |g: &Graph| g.entry.filter(|&(e, _)| g.is_deleted(e));
+        if deleted_entry(&self.graph.read()).is_none() {
+            return;
+        }
+        let mut g = self.graph.write();
+        if let Some((e, _)) = deleted_entry(&g) {
+            g.entry = entry_replacement(&g, e);
+        }
+    }
+
     /// Deletes points by external id; returns how many were live.
     pub fn delete_ids(&self, ids: &[u64]) -> usize {
         let slots: Vec<u32> = {
@@ -83,6 +144,7 @@ impl HnswIndex {
         }
         let total = g.len();
         drop(g);
+        self.replace_deleted_entry();
         // Large batches get the full connectivity pass; single deletes rely on the repair.
         if !slots.is_empty() && slots.len() * 100 >= total {
             self.ensure_connected();
@@ -142,10 +204,7 @@ impl HnswIndex {
         free.extend(dead.iter().copied());
         // A freed entry point is replaced by the live node with the highest level.
         if g.entry.is_some_and(|(e, _)| g.is_deleted(e)) {
-            g.entry = (0..g.len() as u32)
-                .filter(|&s| !g.is_deleted(s))
-                .map(|s| (s, g.level(s)))
-                .max_by_key(|&(s, l)| (l, std::cmp::Reverse(s)));
+            g.entry = highest_live(&g);
         }
         drop(free);
         drop(g);

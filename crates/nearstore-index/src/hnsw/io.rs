@@ -351,6 +351,8 @@ impl HnswIndex {
                 source
             },
         };
+        // A checkpoint written before deletes moved the entry point may hold a deleted one.
+        index.replace_deleted_entry();
         Ok((index, lsn))
     }
 }

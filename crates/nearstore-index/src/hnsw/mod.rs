@@ -346,4 +346,6 @@ impl VectorIndex for HnswIndex {
 }
 
 #[cfg(test)]
+mod reachability_tests;
+#[cfg(test)]
 mod tests;
