@@ -495,11 +495,12 @@ mod tests {
         assert_eq!(metric("COSINE").unwrap(), DistanceMetric::Cosine);
         assert_eq!(metric("L2").unwrap(), DistanceMetric::Euclidean);
         assert_eq!(metric("Dot").unwrap(), DistanceMetric::DotProduct);
+        assert_eq!(metric("L1").unwrap(), DistanceMetric::Manhattan);
         assert!(
-            metric("manhattan")
+            metric("taxicab")
                 .unwrap_err()
                 .to_string()
-                .contains("cosine")
+                .contains("manhattan (l1)")
         );
     }
 
