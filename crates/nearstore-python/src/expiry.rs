@@ -74,7 +74,6 @@ pub(crate) fn apply(
     ttl_arg: Option<&Bound<'_, PyAny>>,
     expires_at: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Vec<Point>> {
-    let n = points.len();
     match (
         ttl_arg.filter(|t| !t.is_none()),
         expires_at.filter(|e| !e.is_none()),
@@ -84,29 +83,32 @@ pub(crate) fn apply(
             py,
             "upsert takes ttl or expires_at, not both",
         )),
-        (Some(t), None) => {
-            let values = per_point(py, t, n, "ttl")?;
-            points
-                .into_iter()
-                .zip(values)
-                .enumerate()
-                .map(|(i, (p, v))| match v.is_none() {
-                    true => Ok(p),
-                    false => Ok(p.with_ttl(ttl(py, &v, &format!("ttl[{i}]"))?)),
-                })
-                .collect()
-        }
-        (None, Some(e)) => {
-            let values = per_point(py, e, n, "expires_at")?;
-            points
-                .into_iter()
-                .zip(values)
-                .enumerate()
-                .map(|(i, (p, v))| match v.is_none() {
-                    true => Ok(p),
-                    false => Ok(p.with_expires_at(millis(py, &v, &format!("expires_at[{i}]"))?)),
-                })
-                .collect()
-        }
+        (Some(t), None) => each(py, points, t, "ttl", |p, v, what| {
+            Ok(p.with_ttl(ttl(py, v, what)?))
+        }),
+        (None, Some(e)) => each(py, points, e, "expires_at", |p, v, what| {
+            Ok(p.with_expires_at(millis(py, v, what)?))
+        }),
     }
+}
+
+/// Applies `set` to each point with its value of `arg` (one for all or one per point; a
+/// `None` value leaves the point as it is).
+fn each<'py>(
+    py: Python<'py>,
+    points: Vec<Point>,
+    arg: &Bound<'py, PyAny>,
+    name: &str,
+    set: impl Fn(Point, &Bound<'py, PyAny>, &str) -> PyResult<Point>,
+) -> PyResult<Vec<Point>> {
+    let values = per_point(py, arg, points.len(), name)?;
+    points
+        .into_iter()
+        .zip(values)
+        .enumerate()
+        .map(|(i, (p, v))| match v.is_none() {
+            true => Ok(p),
+            false => set(p, &v, &format!("{name}[{i}]")),
+        })
+        .collect()
 }
