@@ -58,6 +58,12 @@ impl Expiry {
             }
         }
     }
+
+    /// The instant a write at `now_millis` stores: [`Expiry::resolve`], where `u64::MAX`
+    /// (a TTL that saturated) means no expiry.
+    pub(crate) fn instant(self, now_millis: u64) -> Option<u64> {
+        Some(self.resolve(now_millis)).filter(|&at| at != u64::MAX)
+    }
 }
 
 impl Point {

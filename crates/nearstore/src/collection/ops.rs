@@ -153,8 +153,13 @@ fn push_payload(out: &mut Vec<u8>, json: Option<&[u8]>) {
 }
 
 /// Encodes an upsert; `payloads` are the points' serialized payloads (already size-checked).
-/// Expiry times must already be resolved to [`Expiry::At`] (a TTL is logged as none).
-pub(crate) fn encode_upsert(points: &[Point], payloads: &[Option<Vec<u8>>], dim: usize) -> Vec<u8> {
+/// Expiry times are logged as instants, a TTL counted from `now` (epoch milliseconds).
+pub(crate) fn encode_upsert(
+    points: &[Point],
+    payloads: &[Option<Vec<u8>>],
+    dim: usize,
+    now: u64,
+) -> Vec<u8> {
     if points.iter().all(|p| p.expiry.is_none()) {
         return encode_plain_upsert(points, payloads, dim);
     }
@@ -163,7 +168,8 @@ pub(crate) fn encode_upsert(points: &[Point], payloads: &[Option<Vec<u8>>], dim:
     out.push(UPSERT_EXPIRING);
     out.extend_from_slice(&(points.len() as u32).to_le_bytes());
     for p in points {
-        out.extend_from_slice(&p.expires_at().unwrap_or(NO_EXPIRY).to_le_bytes());
+        let at = p.expiry.and_then(|e| e.instant(now));
+        out.extend_from_slice(&at.unwrap_or(NO_EXPIRY).to_le_bytes());
     }
     out.extend_from_slice(&inner);
     out
@@ -592,7 +598,7 @@ mod tests {
             .iter()
             .map(|p| p.payload.as_ref().map(|v| serde_json::to_vec(v).unwrap()))
             .collect();
-        let bytes = encode_upsert(&points, &payloads, 2);
+        let bytes = encode_upsert(&points, &payloads, 2, 0);
         assert_eq!(decode(&bytes, 2).unwrap(), Op::Upsert(points));
         assert!(decode(&bytes, 3).is_err());
         let bytes = encode_delete(&[3, 4]);
@@ -614,7 +620,7 @@ mod tests {
             [[2u8, 1, 0, 0, 0].as_slice(), &5u64.to_le_bytes()].concat()
         );
         let points = vec![Point::new(1, vec![0.5], None)];
-        let bytes = encode_upsert(&points, &[None], 1);
+        let bytes = encode_upsert(&points, &[None], 1, 0);
         let mut want = vec![1u8, 1, 0, 0, 0, 1, 0, 0, 0];
         want.extend_from_slice(&1u64.to_le_bytes());
         want.extend_from_slice(&0.5f32.to_le_bytes());
@@ -632,7 +638,7 @@ mod tests {
             Point::new(2, vec![0.0, 0.0], None),
         ];
         let payloads = vec![Some(br#"{"a":1}"#.to_vec()), None];
-        let bytes = encode_upsert(&points, &payloads, 2);
+        let bytes = encode_upsert(&points, &payloads, 2, 0);
         assert_eq!(bytes[0], UPSERT_SPARSE);
         assert_eq!(decode(&bytes, 2).unwrap(), Op::Upsert(points));
         for cut in 0..bytes.len() {
@@ -655,7 +661,7 @@ mod tests {
             Point::new(2, vec![0.0, 0.0], Some(json!([1]))),
         ];
         let payloads = vec![None, Some(b"[1]".to_vec())];
-        let bytes = encode_upsert(&points, &payloads, 2);
+        let bytes = encode_upsert(&points, &payloads, 2, 0);
         assert_eq!(bytes[0], UPSERT_NAMED);
         assert_eq!(decode(&bytes, 2).unwrap(), Op::Upsert(points));
         for cut in 0..bytes.len() {
@@ -671,7 +677,7 @@ mod tests {
             Point::new(3, vec![], None),
         ];
         let payloads = vec![Some(br#"{"a":1}"#.to_vec()), None, None];
-        let bytes = encode_upsert(&points, &payloads, 2);
+        let bytes = encode_upsert(&points, &payloads, 2, 0);
         assert_eq!(bytes[0], UPSERT_OPTIONAL);
         assert_eq!(decode(&bytes, 2).unwrap(), Op::Upsert(points));
         assert!(decode(&bytes, 3).is_err());
@@ -724,7 +730,7 @@ mod tests {
             Point::new(2, vec![], None).with_vector("img", vec![0.5]),
         ];
         let payloads = vec![Some(br#"{"a":1}"#.to_vec()), None];
-        let bytes = encode_upsert(&points, &payloads, 2);
+        let bytes = encode_upsert(&points, &payloads, 2, 0);
         assert_eq!(bytes[0], UPSERT_EXPIRING);
         // The plain upsert follows the times unchanged.
         assert_eq!(
@@ -737,7 +743,7 @@ mod tests {
         }
         // Without any expiry, the bytes are what they always were.
         let plain = vec![Point::new(1, vec![1.0, 2.0], None)];
-        assert_eq!(encode_upsert(&plain, &[None], 2)[0], UPSERT);
+        assert_eq!(encode_upsert(&plain, &[None], 2, 0)[0], UPSERT);
         // A count that disagrees with the upsert's, or a nested tag 8, is an error.
         let mut wrong = bytes.clone();
         wrong[1] = 1;
@@ -800,7 +806,7 @@ mod tests {
         fn truncated_or_flipped_encodings_never_panic(cut in 0usize..80, flip in 0usize..80) {
             let points = vec![Point::new(9, vec![1.0, 2.0], Some(json!({"k": "v"})))];
             let payloads = vec![Some(br#"{"k":"v"}"#.to_vec())];
-            let mut bytes = encode_upsert(&points, &payloads, 2);
+            let mut bytes = encode_upsert(&points, &payloads, 2, 0);
             if flip < bytes.len() {
                 bytes[flip] ^= 0x40;
             }
@@ -811,7 +817,7 @@ mod tests {
         #[test]
         fn truncated_or_flipped_expiry_ops_never_panic(cut in 0usize..80, flip in 0usize..80) {
             let points = vec![Point::new(9, vec![1.0, 2.0], None).with_expires_at(77)];
-            let mut bytes = encode_upsert(&points, &[None], 2);
+            let mut bytes = encode_upsert(&points, &[None], 2, 0);
             bytes.extend_from_slice(&encode_expiry(&[(1, Some(5))]));
             if flip < bytes.len() {
                 bytes[flip] ^= 0x40;

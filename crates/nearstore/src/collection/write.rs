@@ -177,25 +177,11 @@ impl Collection {
             return Ok(());
         }
         let deadline = options.deadline.as_ref();
-        // TTLs become instants now, against the collection's wall clock (logged as such).
-        let resolved: Vec<Point>;
-        let points = if points.iter().any(|p| p.expiry.is_some()) {
-            let now = self.now_millis();
-            resolved = points
-                .iter()
-                .map(|p| {
-                    let mut p = p.clone();
-                    p.expiry = p
-                        .expiry
-                        .map(|e| e.resolve(now))
-                        .filter(|&at| at != u64::MAX)
-                        .map(crate::point::Expiry::At);
-                    p
-                })
-                .collect();
-            resolved.as_slice()
-        } else {
-            points
+        // TTLs become instants now, against the collection's wall clock (logged as such);
+        // the clock is read only when some point expires.
+        let now = match points.iter().any(|p| p.expiry.is_some()) {
+            true => self.now_millis(),
+            false => 0,
         };
         let limit = self.config.max_payload_bytes;
         let mut payloads = Vec::with_capacity(points.len());
@@ -224,10 +210,10 @@ impl Collection {
             };
             payloads.push(json);
         }
-        let bytes = ops::encode_upsert(points, &payloads, self.config.dim);
+        let bytes = ops::encode_upsert(points, &payloads, self.config.dim, now);
         drop(payloads);
         self.commit(&bytes, deadline, points.len(), || {
-            self.apply_upsert(points, Targets::ALL)
+            self.apply_upsert(points, Targets::ALL, now)
         })
     }
 
@@ -295,7 +281,8 @@ impl Collection {
     /// Applies a decoded operation (recovery).
     pub(super) fn apply(&self, op: Op, targets: Targets) -> Result<()> {
         match op {
-            Op::Upsert(points) => self.apply_upsert(&points, targets),
+            // A logged upsert carries instants only: no TTL is left to count from a `now`.
+            Op::Upsert(points) => self.apply_upsert(&points, targets, 0),
             Op::Delete(ids) => self.apply_delete(&ids, targets),
             Op::Payloads(changes) => {
                 let changes: Vec<(u64, Option<Arc<Value>>)> = changes
@@ -332,7 +319,9 @@ impl Collection {
         ids.map(|id| self.current_payload(id)).collect()
     }
 
-    fn apply_upsert(&self, points: &[Point], targets: Targets) -> Result<()> {
+    /// Applies an upsert; a TTL among the points' expiry times counts from `now` (epoch
+    /// milliseconds).
+    fn apply_upsert(&self, points: &[Point], targets: Targets, now: u64) -> Result<()> {
         // A later duplicate in the batch wins.
         let mut last: FxHashMap<u64, usize> = FxHashMap::default();
         for (i, p) in points.iter().enumerate() {
@@ -356,7 +345,7 @@ impl Collection {
                     self.replace_sparse(&mut st, p)?;
                 }
                 // An upsert replaces the point's expiry time too (idempotent on replay).
-                st.expiry.set(p.id, p.expires_at());
+                st.expiry.set(p.id, p.expiry.and_then(|e| e.instant(now)));
                 st.live.insert(p.id);
             }
         }
