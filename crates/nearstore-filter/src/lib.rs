@@ -221,4 +221,4 @@ pub use index::{FieldIndexKind, PayloadIndexes};
 pub use model::{Condition, Filter, GeoPoint, MAX_CONDITIONS, MAX_DEPTH, Op};
 pub use order::DatetimeEntry;
 pub use resolve::Candidates;
-pub use value::{field_value, field_values, total_cmp};
+pub use value::{elements, field_value, field_values, total_cmp};

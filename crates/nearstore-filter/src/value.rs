@@ -143,7 +143,7 @@ pub fn field_values<'a>(payload: &'a Value, path: &str) -> Vec<&'a Value> {
 }
 
 /// The values an operator looks at: the elements of an array, or the value itself.
-pub(crate) fn elements(value: &Value) -> &[Value] {
+pub fn elements(value: &Value) -> &[Value] {
     match value {
         Value::Array(items) => items,
         other => std::slice::from_ref(other),

@@ -20,7 +20,7 @@ use crate::request::{
     Deadline, Direction, MAX_SCROLL_LIMIT, OrderBy, ReadOptions, ScrollCursor, ScrollRequest,
     SearchRequest, check_deadline,
 };
-use nearstore_filter::{FieldIndexKind, Filter, field_values, total_cmp};
+use nearstore_filter::{FieldIndexKind, Filter, elements, field_values, total_cmp};
 
 /// Points evaluated or ordered between two looks at the deadline.
 pub(super) const DEADLINE_STRIDE: usize = 1024;
@@ -354,13 +354,9 @@ impl Collection {
 /// descending), an array counting as its elements and a `[]` path reaching several;
 /// `None` without a value to sort by.
 fn sort_key(payload: Option<&Value>, field: &str, desc: bool) -> Option<Value> {
-    let reached = field_values(payload?, field);
-    let present = reached
+    let present = field_values(payload?, field)
         .into_iter()
-        .flat_map(|v| match v {
-            Value::Array(items) => items.iter().collect::<Vec<_>>(),
-            other => vec![other],
-        })
+        .flat_map(elements)
         .filter(|v| !v.is_null());
     let pick = if desc {
         present.max_by(|a, b| total_cmp(a, b))

@@ -10,7 +10,7 @@ use super::Collection;
 use super::read::{DEADLINE_STRIDE, IdPage};
 use crate::error::{Error, Result};
 use crate::request::{Deadline, ScrollCursor, check_deadline};
-use nearstore_filter::{Datetime, field_values};
+use nearstore_filter::{Datetime, elements, field_values};
 use roaring::RoaringTreemap;
 
 impl Collection {
@@ -95,10 +95,7 @@ impl Collection {
 pub(super) fn time_key(payload: Option<&Value>, field: &str, desc: bool) -> Option<Value> {
     let instants = field_values(payload?, field)
         .into_iter()
-        .flat_map(|v| match v {
-            Value::Array(items) => items.iter().collect::<Vec<_>>(),
-            other => vec![other],
-        })
+        .flat_map(elements)
         .filter_map(Datetime::of_value)
         .map(Datetime::micros);
     let pick = if desc { instants.max() } else { instants.min() };
