@@ -296,10 +296,7 @@ impl PyCollection {
         expires_at: &Bound<'_, PyAny>,
     ) -> PyResult<()> {
         let ids = vectors::ids(ids, "ids")?;
-        let at = match expires_at.is_none() {
-            true => None,
-            false => Some(expiry::millis(py, expires_at, "expires_at")?),
-        };
+        let at = expiry::at(py, expires_at, "expires_at")?;
         self.call(py, |c| c.set_expiry(&ids, at))
     }
 

@@ -10,27 +10,19 @@ use nearstore::Point;
 use pyo3::prelude::*;
 use pyo3::types::{PySequence, PyString};
 
-use crate::errors;
+use crate::{errors, json};
 
-/// Epoch milliseconds from an int or a datetime string.
-pub(crate) fn millis(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<u64> {
-    if let Ok(text) = obj.cast::<PyString>() {
-        let text = text.to_str()?;
-        return nearstore::Datetime::parse(text)
-            .and_then(|d| u64::try_from(d.micros().div_euclid(1000)).ok())
-            .ok_or_else(|| {
-                errors::invalid(
-                    py,
-                    format!("{what}: {text:?} is not an RFC 3339 datetime after 1970"),
-                )
-            });
+/// An expiry time from an int (epoch milliseconds) or a datetime string, by the engine's
+/// one rule ([`nearstore::Expiry::at_from_json`]); `None` for Python's `None`.
+pub(crate) fn at(py: Python<'_>, obj: &Bound<'_, PyAny>, what: &str) -> PyResult<Option<u64>> {
+    let value = json::to_json(obj, what)?;
+    match nearstore::Expiry::at_from_json(&value) {
+        Ok(expiry) => Ok(expiry.and_then(|e| match e {
+            nearstore::Expiry::At(ms) => Some(ms),
+            nearstore::Expiry::Ttl(_) => None,
+        })),
+        Err(e) => Err(errors::invalid(py, format!("{what}: {e}"))),
     }
-    obj.extract::<u64>().map_err(|_| {
-        errors::invalid(
-            py,
-            format!("{what} must be milliseconds since the Unix epoch (an int >= 0) or a datetime string"),
-        )
-    })
 }
 
 /// A TTL in seconds (finite, >= 0).
@@ -87,7 +79,10 @@ pub(crate) fn apply(
             Ok(p.with_ttl(ttl(py, v, what)?))
         }),
         (None, Some(e)) => each(py, points, e, "expires_at", |p, v, what| {
-            Ok(p.with_expires_at(millis(py, v, what)?))
+            Ok(match at(py, v, what)? {
+                Some(ms) => p.with_expires_at(ms),
+                None => p,
+            })
         }),
     }
 }

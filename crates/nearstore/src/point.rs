@@ -59,6 +59,34 @@ impl Expiry {
         }
     }
 
+    /// An `expires_at` value as every surface takes it (the query language, the server, the
+    /// Python package): epoch milliseconds (an integer >= 0), an RFC 3339 / ISO 8601
+    /// datetime string (UTC without an offset), or null for none.
+    pub fn at_from_json(value: &Value) -> crate::Result<Option<Expiry>> {
+        let bad = |why: String| crate::Error::InvalidArgument(why);
+        match value {
+            Value::Null => Ok(None),
+            Value::Number(n) => n.as_u64().map(|ms| Some(Expiry::At(ms))).ok_or_else(|| {
+                bad(format!(
+                    "expires_at must be epoch milliseconds >= 0, got {n}"
+                ))
+            }),
+            Value::String(s) => {
+                let at = nearstore_filter::Datetime::parse(s).ok_or_else(|| {
+                    bad(format!(
+                        "expires_at {s:?} is not a timestamp (an RFC 3339 / ISO 8601 datetime)"
+                    ))
+                })?;
+                let ms = u64::try_from(at.micros().div_euclid(1000))
+                    .map_err(|_| bad(format!("expires_at {s:?} is before 1970")))?;
+                Ok(Some(Expiry::At(ms)))
+            }
+            other => Err(bad(format!(
+                "expires_at must be epoch milliseconds, a timestamp or NULL, got {other}"
+            ))),
+        }
+    }
+
     /// The instant a write at `now_millis` stores: [`Expiry::resolve`], where `u64::MAX`
     /// (a TTL that saturated) means no expiry.
     pub(crate) fn instant(self, now_millis: u64) -> Option<u64> {

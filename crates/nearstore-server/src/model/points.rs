@@ -46,27 +46,14 @@ impl PointRow {
                 "point {}: give expires_at or ttl, not both",
                 self.id
             ))),
-            (Some(at), None) => Ok(point.with_expires_at(expires_at_millis(&at, self.id)?)),
+            (Some(at), None) => match nearstore::Expiry::at_from_json(&at) {
+                Ok(expiry) => Ok(Point { expiry, ..point }),
+                Err(e) => Err(Error::bad_request(format!("point {}: {e}", self.id))),
+            },
             (None, Some(secs)) => Ok(point.with_ttl(std::time::Duration::from_secs(secs))),
             (None, None) => Ok(point),
         }
     }
-}
-
-/// An `expires_at` value as epoch milliseconds: a non-negative integer, or a datetime string.
-fn expires_at_millis(v: &Value, id: u64) -> Result<u64> {
-    let millis = match v {
-        Value::Number(n) => n.as_u64(),
-        Value::String(text) => nearstore::Datetime::parse(text)
-            .and_then(|d| u64::try_from(d.micros().div_euclid(1000)).ok()),
-        _ => None,
-    };
-    millis.ok_or_else(|| {
-        Error::bad_request(format!(
-            "point {id}: expires_at must be milliseconds since the Unix epoch (a non-negative \
-             integer) or an RFC 3339 datetime after 1970, got {v}"
-        ))
-    })
 }
 
 /// The `{"points": [...]}` form.

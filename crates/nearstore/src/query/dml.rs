@@ -20,29 +20,6 @@ const EXPIRES_AT: &str = "expires_at";
 /// update is applied.
 const TTL: &str = "ttl";
 
-/// An `expires_at` value as an expiry time.
-fn expiry_time(v: &Value) -> Result<Option<Expiry>> {
-    match v {
-        Value::Null => Ok(None),
-        Value::Number(n) => n.as_u64().map(|ms| Some(Expiry::At(ms))).ok_or_else(|| {
-            Error::InvalidArgument(format!(
-                "expires_at must be epoch milliseconds >= 0, got {n}"
-            ))
-        }),
-        Value::String(s) => {
-            let at = nearstore_filter::Datetime::of_value(v).ok_or_else(|| {
-                Error::InvalidArgument(format!("expires_at {s:?} is not a timestamp"))
-            })?;
-            let ms = u64::try_from(at.micros().div_euclid(1000))
-                .map_err(|_| Error::InvalidArgument(format!("expires_at {s:?} is before 1970")))?;
-            Ok(Some(Expiry::At(ms)))
-        }
-        other => Err(Error::InvalidArgument(format!(
-            "expires_at must be epoch milliseconds, a timestamp or NULL, got {other}"
-        ))),
-    }
-}
-
 fn row_error(n: usize, e: Error) -> Error {
     match e {
         Error::InvalidArgument(m) => Error::InvalidArgument(format!("row {}: {m}", n + 1)),
@@ -162,7 +139,7 @@ pub(crate) fn insert(
             }
             let v = json_of(ctx, &row[i])?;
             if col == EXPIRES_AT {
-                expiry = expiry_time(&v).map_err(|e| row_error(n, e))?;
+                expiry = Expiry::at_from_json(&v).map_err(|e| row_error(n, e))?;
             } else if col == "payload" {
                 match v {
                     Value::Object(m) => payload
@@ -274,7 +251,7 @@ pub(crate) fn update(
                         })?;
                     expiry = Some(Expiry::Ttl(Duration::from_secs_f64(secs.min(1e15))));
                 }
-                [only] if only == EXPIRES_AT => expiry = expiry_time(&v)?,
+                [only] if only == EXPIRES_AT => expiry = Expiry::at_from_json(&v)?,
                 path => set_path(&mut payload, path, v),
             }
         }
