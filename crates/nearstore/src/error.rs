@@ -26,6 +26,9 @@ pub enum ErrorKind {
     Cancelled,
     /// A bug: an invariant did not hold.
     Internal,
+    /// Temporarily too busy to take the request (a full streaming queue): nothing was
+    /// done; retry after the delay the error suggests (the server: 429 with Retry-After).
+    Overloaded,
 }
 
 /// Everything that can go wrong in the engine.
@@ -181,6 +184,27 @@ pub enum Error {
         /// The collection.
         collection: String,
     },
+    /// A streamed write that does not fit whole in the collection's streaming queue:
+    /// nothing of it was queued or logged. Retry after `retry_after` (the queue drains in
+    /// the background).
+    #[error(
+        "streaming queue of {collection} is full ({queued} of {capacity} points queued, {offered} offered); retry after {retry_after:?}"
+    )]
+    Overloaded {
+        /// The collection.
+        collection: String,
+        /// The queue's capacity in points (`StreamingConfig::buffer_size`).
+        capacity: usize,
+        /// Points queued when the write was refused.
+        queued: usize,
+        /// Points the refused write held.
+        offered: usize,
+        /// A suggested delay before retrying (the drain's flush interval, at least 1 ms).
+        retry_after: std::time::Duration,
+    },
+    /// A streamed write to a collection whose streaming ingest is off.
+    #[error("streaming ingest is not enabled on collection {0} (call enable_streaming first)")]
+    StreamingDisabled(String),
     /// A write names a point the collection does not hold.
     #[error("collection {collection} has no point {id}")]
     PointNotFound {
@@ -223,7 +247,8 @@ impl Error {
             }
             Error::CollectionExists(_) | Error::NameInUse { .. } => ErrorKind::AlreadyExists,
             Error::Corruption { .. } => ErrorKind::Corruption,
-            Error::Poisoned { .. } => ErrorKind::Conflict,
+            Error::Poisoned { .. } | Error::StreamingDisabled(_) => ErrorKind::Conflict,
+            Error::Overloaded { .. } => ErrorKind::Overloaded,
             Error::Storage(e) => storage_kind(e),
             Error::Index(e) => match e {
                 nearstore_index::Error::Storage(s) => storage_kind(s),

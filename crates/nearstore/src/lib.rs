@@ -36,7 +36,7 @@ pub mod verify;
 
 pub use collection::{
     FilterEstimate, MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector, PointVectors,
-    TextIndexInfo, VectorCollection,
+    StreamingConfig, StreamingStatus, TextIndexInfo, VectorCollection,
 };
 pub use config::{
     CollectionConfig, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION, MAX_VECTOR_NAME_BYTES, StorageMode,

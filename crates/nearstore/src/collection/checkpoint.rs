@@ -364,8 +364,10 @@ impl Collection {
                 checkpoint_seq: seq,
                 text_generation: manifest.text_generation,
                 poisoned: None,
+                stream: super::streaming::StreamQueue::default(),
             }),
             dropped: AtomicBool::new(false),
+            streaming: Mutex::new(None),
             ef_search: std::sync::atomic::AtomicUsize::new(ef_search),
             wall_clock: RwLock::new(Arc::new(crate::request::SystemWallClock)),
         };
@@ -429,6 +431,8 @@ impl Collection {
 
     /// Checkpoints unconditionally (used after a payload index changes).
     pub(crate) fn checkpoint_forced(&self, w: &mut Writer) -> Result<()> {
+        // The log is emptied below: every operation in it must be applied first.
+        self.apply_streamed(w)?;
         let seq = w.ops.next_seq() - 1;
         w.ops.sync()?;
         let live = self.index.len();

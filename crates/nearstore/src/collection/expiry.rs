@@ -196,7 +196,7 @@ impl Collection {
     /// Logs and applies expiry-time changes for `ids` (each must be visible now).
     fn set_expiry_times(&self, ids: &[u64], at: impl Fn(u64) -> Option<u64>) -> Result<()> {
         self.check_open()?;
-        let mut w = self.writer.lock();
+        let mut w = self.lock_writer()?;
         let now = self.now_millis();
         let changes: Vec<(u64, Option<u64>)> = {
             let st = self.state.read();
@@ -234,7 +234,7 @@ impl Collection {
     /// Deletes every point expired now through one logged delete; returns how many.
     pub(crate) fn purge_expired(&self) -> Result<usize> {
         self.check_open()?;
-        let mut w = self.writer.lock();
+        let mut w = self.lock_writer()?;
         self.purge_expired_locked(&mut w)
     }
 

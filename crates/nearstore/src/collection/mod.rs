@@ -25,6 +25,7 @@ mod read;
 mod search;
 mod spaces;
 mod sparse;
+mod streaming;
 mod text;
 mod text_search;
 mod time_order;
@@ -34,6 +35,7 @@ pub(crate) mod verify;
 mod write;
 
 pub use estimate::FilterEstimate;
+pub use streaming::{StreamingConfig, StreamingStatus};
 
 pub use payload_write::{MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector};
 pub use text::TextIndexInfo;
@@ -96,6 +98,8 @@ pub(crate) struct Writer {
     /// new generation, so the manifest never names a file built for another configuration.
     text_generation: u64,
     poisoned: Option<String>,
+    /// Streamed points logged but not yet applied (see `streaming.rs`).
+    stream: streaming::StreamQueue,
 }
 
 /// The shared body of a collection.
@@ -115,6 +119,8 @@ pub(crate) struct Collection {
     state: RwLock<State>,
     writer: Mutex<Writer>,
     dropped: AtomicBool,
+    /// The streaming drain thread, when streaming is on (see `streaming.rs`).
+    streaming: Mutex<Option<streaming::Drainer>>,
     /// The `Balanced` search's ef (changeable by `ALTER COLLECTION ... SET (ef_search = n)`).
     ef_search: std::sync::atomic::AtomicUsize,
     /// The calendar clock expiry is read against (see `expiry.rs`).
@@ -137,8 +143,13 @@ impl Collection {
         Ok(())
     }
 
+    /// Marks the collection dropped (its files are about to go) and stops its drain thread
+    /// (queued points are not applied: the collection is gone).
     pub(crate) fn mark_dropped(&self) {
         self.dropped.store(true, Ordering::Release);
+        if let Some(drainer) = self.streaming.lock().take() {
+            drainer.stop();
+        }
     }
 
     pub(crate) fn dir(&self) -> &Path {
@@ -176,7 +187,7 @@ impl VectorCollection {
             return Err(Error::InvalidArgument("ef_search must be positive".into()));
         }
         self.inner.ef_search.store(ef, Ordering::Release);
-        let mut w = self.inner.writer.lock();
+        let mut w = self.inner.lock_writer()?;
         self.inner.checkpoint_forced(&mut w)
     }
 
@@ -197,6 +208,10 @@ impl Drop for Collection {
     /// A clean close checkpoints, so the next open replays nothing (best effort: a failure
     /// here only means the next open replays the log).
     fn drop(&mut self) {
+        // Streamed points are in the log already; the checkpoint below applies them.
+        if let Some(drainer) = self.streaming.get_mut().take() {
+            drainer.stop();
+        }
         if self.dropped.load(Ordering::Acquire) {
             return;
         }

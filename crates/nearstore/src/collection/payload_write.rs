@@ -198,7 +198,7 @@ impl Collection {
         self.check_open()?;
         change.validate()?;
         let deadline = options.deadline.as_ref();
-        let mut w = self.writer.lock();
+        let mut w = self.lock_writer()?;
         self.check_writable(&w)?;
         let ids = self.select(selector, options)?;
         let limit = self.config.max_payload_bytes;

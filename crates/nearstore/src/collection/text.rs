@@ -130,7 +130,7 @@ impl Collection {
         change: impl FnOnce(Option<TextIndexConfig>) -> Option<Option<TextIndexConfig>>,
     ) -> Result<bool> {
         self.check_open()?;
-        let mut w = self.writer.lock();
+        let mut w = self.lock_writer()?;
         self.check_writable(&w)?;
         let Some(config) = change(self.text_config()) else {
             return Ok(false);

@@ -98,7 +98,7 @@ impl Collection {
                 self.sparse_config(name)?;
             }
         }
-        let mut w = self.writer.lock();
+        let mut w = self.lock_writer()?;
         for e in &edits {
             for name in &e.removed {
                 self.check_removed_name(name)?;

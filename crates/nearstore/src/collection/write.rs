@@ -130,7 +130,7 @@ impl Collection {
         points: usize,
         op: impl FnOnce() -> Result<()>,
     ) -> Result<()> {
-        let mut w = self.writer.lock();
+        let mut w = self.lock_writer()?;
         self.commit_locked(&mut w, bytes, deadline, points, op)
     }
 
@@ -177,6 +177,20 @@ impl Collection {
             return Ok(());
         }
         let deadline = options.deadline.as_ref();
+        let (bytes, now) = self.encode_checked_upsert(points, deadline)?;
+        self.commit(&bytes, deadline, points.len(), || {
+            self.apply_upsert(points, Targets::ALL, now)
+        })
+    }
+
+    /// Validates `points` (dimension, finite values, sparse and named vectors, payload size;
+    /// `deadline` every 1,024 points) and encodes their upsert operation; returns it with the
+    /// `now` its TTLs were resolved against (read only when some point expires).
+    pub(super) fn encode_checked_upsert(
+        &self,
+        points: &[Point],
+        deadline: Option<&Deadline>,
+    ) -> Result<(Vec<u8>, u64)> {
         // TTLs become instants now, against the collection's wall clock (logged as such);
         // the clock is read only when some point expires.
         let now = match points.iter().any(|p| p.expiry.is_some()) {
@@ -210,18 +224,17 @@ impl Collection {
             };
             payloads.push(json);
         }
-        let bytes = ops::encode_upsert(points, &payloads, self.config.dim, now);
-        drop(payloads);
-        self.commit(&bytes, deadline, points.len(), || {
-            self.apply_upsert(points, Targets::ALL, now)
-        })
+        Ok((
+            ops::encode_upsert(points, &payloads, self.config.dim, now),
+            now,
+        ))
     }
 
     pub(crate) fn delete(&self, ids: &[u64], options: &WriteOptions) -> Result<usize> {
         self.check_open()?;
         let deadline = options.deadline.as_ref();
         self.check_write_deadline(deadline, ids.len())?;
-        let mut w = self.writer.lock();
+        let mut w = self.lock_writer()?;
         self.delete_locked(&mut w, ids, deadline)
     }
 
@@ -263,7 +276,7 @@ impl Collection {
         self.check_open()?;
         let deadline = options.deadline.as_ref();
         self.check_write_deadline(deadline, 0)?;
-        let mut w = self.writer.lock();
+        let mut w = self.lock_writer()?;
         let ids: Vec<u64> = match self.resolve_filter(filter, deadline) {
             Ok(ids) => ids.iter().collect(),
             // Stopped while selecting: nothing written.
@@ -321,7 +334,7 @@ impl Collection {
 
     /// Applies an upsert; a TTL among the points' expiry times counts from `now` (epoch
     /// milliseconds).
-    fn apply_upsert(&self, points: &[Point], targets: Targets, now: u64) -> Result<()> {
+    pub(super) fn apply_upsert(&self, points: &[Point], targets: Targets, now: u64) -> Result<()> {
         // A later duplicate in the batch wins.
         let mut last: FxHashMap<u64, usize> = FxHashMap::default();
         for (i, p) in points.iter().enumerate() {
@@ -448,7 +461,7 @@ impl Collection {
 
     pub(crate) fn flush(&self) -> Result<()> {
         self.check_open()?;
-        let mut w = self.writer.lock();
+        let mut w = self.lock_writer()?;
         self.check_writable(&w)?;
         self.purge_expired_locked(&mut w)?;
         w.ops.sync()?;
@@ -460,7 +473,7 @@ impl Collection {
 
     pub(crate) fn checkpoint(&self) -> Result<()> {
         self.check_open()?;
-        let mut w = self.writer.lock();
+        let mut w = self.lock_writer()?;
         self.check_writable(&w)?;
         self.purge_expired_locked(&mut w)?;
         self.checkpoint_locked(&mut w)
@@ -468,7 +481,7 @@ impl Collection {
 
     pub(crate) fn create_field_index(&self, field: &str, kind: FieldIndexKind) -> Result<()> {
         self.check_open()?;
-        let mut w = self.writer.lock();
+        let mut w = self.lock_writer()?;
         self.check_writable(&w)?;
         let ids: Vec<u64> = self.state.read().live.iter().collect();
         let mut payloads = Vec::with_capacity(ids.len());
@@ -488,7 +501,7 @@ impl Collection {
 
     pub(crate) fn drop_field_index(&self, field: &str) -> Result<bool> {
         self.check_open()?;
-        let mut w = self.writer.lock();
+        let mut w = self.lock_writer()?;
         self.check_writable(&w)?;
         let existed = self.state.write().fields.drop_field(field);
         if existed {

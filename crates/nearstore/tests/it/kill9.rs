@@ -1,6 +1,7 @@
 //! `kill -9` torture at collection level: a child process (this test binary, re-executed)
 //! runs a seeded workload on a real database directory — upserts with payloads, bulk
-//! upserts, deletes, deletes by filter, flushes, checkpoints, payload-index creation — and
+//! upserts, streamed writes (`stream_insert`, drained by the background thread), deletes,
+//! deletes by filter, flushes, checkpoints, payload-index creation — and
 //! reports each operation to the parent before ("begin") and after ("ack") it returns. The
 //! parent SIGKILLs it after a random number of acknowledgements; the next child recovers,
 //! checks the collection's invariants (every live point has its vector and exactly the
@@ -44,6 +45,7 @@ fn open(dir: &Path, seed: u64) -> (Database, VectorCollection) {
         }
         Err(e) => panic!("{e}"),
     };
+    super::workload::enable_streaming(&c, false).unwrap();
     (db, c)
 }
 
@@ -201,5 +203,7 @@ fn collection_driver_workload_matches_its_model() {
         execute(&c, &op).expect("operation");
         op.apply(&mut model);
     }
+    // Streamed points are read once applied: stopping streaming applies what is queued.
+    c.disable_streaming().unwrap();
     assert_eq!(content(&c), model);
 }

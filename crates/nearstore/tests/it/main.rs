@@ -28,6 +28,7 @@ mod readme;
 mod requests;
 mod search;
 mod sparse;
+mod streaming;
 mod text;
 mod vectorless;
 mod workload;

@@ -9,7 +9,8 @@
 //! acknowledged operation in `PerWrite`, and after a process crash in `Flush` / `PerWrite`)
 //! and nothing beyond the operation in flight. Expiry times are part of the model (see
 //! `workload.rs`): each recovered point carries exactly the time last written for it, and
-//! no expired point is visible.
+//! no expired point is visible. Streamed writes (`stream_insert_batch`, the drain paused
+//! so the run is deterministic) are covered like upserts.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -37,6 +38,7 @@ fn open(
         }
         Err(e) => return Err(e),
     };
+    super::workload::enable_streaming(&c, true)?;
     Ok((db, c))
 }
 
@@ -55,6 +57,16 @@ fn workload(seed: u64, n: usize) -> Vec<Step> {
         .map(|i| {
             if i % 13 == 12 {
                 Step::Reopen
+            } else if i % 10 == 9 {
+                // A streamed batch in every run, queued (the drain is paused) until the next
+                // write applies it: a crash in between recovers it from the log.
+                version += 1;
+                let first = version;
+                version += 1;
+                Step::Op(Op::Stream(vec![
+                    (last_upserted, first),
+                    ((last_upserted + 7) % workload::IDS, version),
+                ]))
             } else if i % 17 == 8 {
                 // A text configuration change (a new text index generation) in every run.
                 Step::Op(Op::TextConfig(i % 34 == 8))
@@ -89,7 +101,7 @@ fn workload(seed: u64, n: usize) -> Vec<Step> {
                 Step::Op(Op::SetExpiry(last_upserted, version))
             } else {
                 let op = next_op(&mut rng, &mut version);
-                if let Op::Upsert(items) | Op::Bulk(items) = &op {
+                if let Op::Upsert(items) | Op::Bulk(items) | Op::Stream(items) = &op {
                     last_upserted = items.first().map_or(last_upserted, |&(id, _)| id);
                 }
                 Step::Op(op)

@@ -30,6 +30,12 @@
 //! every read, so the model drops it), and `SetExpiry` gives an existing point such a time
 //! or removes it (`set_expiry`). The times are far from the real clock, so a child process
 //! of the `kill -9` torture reads them the same way as the in-memory power-loss runs.
+//!
+//! Streaming ingest takes part: `Stream` writes through `stream_insert` /
+//! `stream_insert_batch` on a collection with streaming enabled (`enable_streaming`: the
+//! `kill -9` children run the drain thread, the power-loss runs pause it so every I/O call
+//! happens in the same order on every run). A streamed write counts as acknowledged when the
+//! call returns, exactly like an upsert.
 
 use std::collections::BTreeMap;
 
@@ -50,6 +56,9 @@ pub const IDS: u64 = 300;
 pub enum Op {
     Upsert(Vec<(u64, u64)>),
     Bulk(Vec<(u64, u64)>),
+    /// `stream_insert` (one point) or `stream_insert_batch`: acknowledged once logged,
+    /// applied by the drain thread or by the next write, flush or checkpoint.
+    Stream(Vec<(u64, u64)>),
     Delete(Vec<u64>),
     DeleteCategory(u64),
     Flush,
@@ -148,6 +157,17 @@ pub fn config() -> CollectionConfig {
         .with_vector("img", VectorSpaceConfig::new(3, DistanceMetric::Cosine))
 }
 
+/// Turns streaming on for the workload's `Stream` steps (a queue no run fills), the drain
+/// thread running or paused.
+pub fn enable_streaming(c: &VectorCollection, paused: bool) -> nearstore::Result<()> {
+    c.enable_streaming(nearstore::StreamingConfig {
+        buffer_size: 100_000,
+        batch_size: 8,
+        flush_interval: std::time::Duration::from_millis(1),
+    })?;
+    c.set_streaming_paused(paused)
+}
+
 /// The named dense vectors of a point at a vector version.
 pub fn img_for(id: u64, version: u64) -> BTreeMap<String, Vec<f32>> {
     let mut out = BTreeMap::new();
@@ -201,7 +221,7 @@ pub fn payload(id: u64, version: u64) -> Option<Value> {
 impl Op {
     pub fn apply(&self, m: &mut Model) {
         match self {
-            Op::Upsert(items) | Op::Bulk(items) => {
+            Op::Upsert(items) | Op::Bulk(items) | Op::Stream(items) => {
                 for &(id, v) in items {
                     if expired(expiry_for(v)) {
                         m.remove(&id);
@@ -494,7 +514,7 @@ pub fn next_op(rng: &mut ChaCha8Rng, version: &mut u64) -> Op {
         *version += 1;
         *version
     };
-    match rng.random_range(0..125) {
+    match rng.random_range(0..133) {
         0..=34 => Op::Upsert(vec![(rng.random_range(0..IDS), v())]),
         35..=54 => Op::Upsert(
             (0..rng.random_range(2..30))
@@ -527,7 +547,12 @@ pub fn next_op(rng: &mut ChaCha8Rng, version: &mut u64) -> Op {
             Op::SetVectors(rng.random_range(0..IDS), version)
         }
         114..=115 => Op::DropVectors(rng.random_range(0..IDS)),
-        _ => Op::SetExpiry(rng.random_range(0..IDS), v()),
+        116..=124 => Op::SetExpiry(rng.random_range(0..IDS), v()),
+        _ => Op::Stream(
+            (0..rng.random_range(1..4))
+                .map(|_| (rng.random_range(0..IDS), v()))
+                .collect(),
+        ),
     }
 }
 
@@ -549,6 +574,8 @@ pub fn execute(c: &VectorCollection, op: &Op) -> nearstore::Result<()> {
     match op {
         Op::Upsert(items) => c.upsert(points(items)),
         Op::Bulk(items) => c.upsert_bulk(&points(items)),
+        Op::Stream(items) if items.len() == 1 => c.stream_insert(points(items).swap_remove(0)),
+        Op::Stream(items) => c.stream_insert_batch(points(items)),
         Op::Delete(ids) => c.delete(ids).map(|_| ()),
         Op::DeleteCategory(cat) => {
             let f = Filter::parse(&json!({"field": "cat", "eq": format!("c{cat}")})).unwrap();
@@ -578,33 +605,34 @@ pub fn execute(c: &VectorCollection, op: &Op) -> nearstore::Result<()> {
             let f = Filter::parse(&json!({"field": "cat", "eq": format!("c{cat}")})).unwrap();
             c.clear_payload(&PointSelector::Filter(f)).map(|_| ())
         }
-        // Only an existing point's vectors are edited (the model skips the others alike).
+        // Only an existing point's vectors are edited (the model skips the others alike):
+        // the engine's own liveness check (under its writer, after streamed points are
+        // applied) decides, not a read beforehand, which a queued stream would race.
         Op::SetVectors(id, v) => {
-            if c.get(&[*id])?[0].is_none() {
-                return Ok(());
-            }
             let mut edit = PointVectors::new(*id).with_vector("", vector(*id, *v));
             edit.vectors.extend(img_for(*id, *v));
             edit.sparse = sparse_for(*id, *v);
-            c.update_vectors(&[edit], &WriteOptions::default())
+            absent_is_skipped(c.update_vectors(&[edit], &WriteOptions::default()))
         }
-        Op::DropVectors(id) => {
-            if c.get(&[*id])?[0].is_none() {
-                return Ok(());
-            }
-            c.delete_vectors(&[*id], &["", "img", "s2"], &WriteOptions::default())
-        }
+        Op::DropVectors(id) => absent_is_skipped(c.delete_vectors(
+            &[*id],
+            &["", "img", "s2"],
+            &WriteOptions::default(),
+        )),
         // Only a visible point's expiry is set (the model skips the others alike).
-        Op::SetExpiry(id, v) => {
-            if c.get(&[*id])?[0].is_none() {
-                return Ok(());
-            }
-            c.set_expiry(&[*id], set_expiry_for(*v))
-        }
+        Op::SetExpiry(id, v) => absent_is_skipped(c.set_expiry(&[*id], set_expiry_for(*v))),
         Op::TextConfig(words_only) => c.set_text_config(Some(if *words_only {
             TextIndexConfig::named(["words"])
         } else {
             TextIndexConfig::default()
         })),
+    }
+}
+
+/// A single-point edit of a point that is not there is skipped, as the model does.
+fn absent_is_skipped(result: nearstore::Result<()>) -> nearstore::Result<()> {
+    match result {
+        Err(nearstore::Error::PointNotFound { .. }) => Ok(()),
+        other => other,
     }
 }
