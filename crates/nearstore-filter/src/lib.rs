@@ -47,8 +47,9 @@
 //! or unknown keys, a latitude outside `[-90, 90]`, a longitude outside `[-180, 180]`, a
 //! negative radius, or `top_left.lat < bottom_right.lat`; non-finite numbers (JSON text
 //! cannot carry them; [`Filter::validate`] checks Rust-built filters by the same rules);
-//! an invalid field path (empty, an empty key as in `"a..b"`, or a selector other than `[]`
-//! and `[N]`, e.g. `"a[x]"`; the message says which); nesting deeper than
+//! an invalid field path (empty, an empty key as in `"a..b"`, a selector other than `[]`
+//! and `[N]`, e.g. `"a[x]"`, an unclosed quote or a `"` inside an unquoted key; the
+//! message says which; a quoted key, `"\"a.b\".c"`, holds dots and brackets); nesting deeper than
 //! [`MAX_DEPTH`] (64) levels; more than [`MAX_CONDITIONS`] (1024) conditions in total.
 //! Filters built in Rust are unchecked until [`Filter::validate`]; the engine should
 //! validate them before use, since evaluation recurses once per nesting level (parsed and
@@ -68,8 +69,11 @@
 //!   `population`, in order; cities without one add nothing). A missing field and an
 //!   explicit `null` behave the same except for `is_explicit_null` / `is_empty` below. A
 //!   point without payload is evaluated against `Value::Null`, where every field is
-//!   missing. Keys containing `.`, `[` or `]` cannot be addressed. The evaluator, the
-//!   payload indexes and [`field_value`] / [`field_values`] share one implementation.
+//!   missing. A key containing `.`, `[` or `]` is written in double quotes (`"x.y".z`
+//!   reaches `{"x.y": {"z": ..}}`); a key containing `"` cannot be addressed. The
+//!   evaluator, the payload indexes, [`field_value`] / [`field_values`] and
+//!   [`parse_path`] (the steps, for callers that walk payloads themselves) share one
+//!   implementation.
 //! - **Arrays.** A condition reads the non-null values its path reaches, and an array value
 //!   by its elements: `eq`, `in`, `gt`/`gte`/`lt`/`lte`, `between`, `like`/`ilike` and the
 //!   geo operators match when *any element of any reached value* matches (one level: an
@@ -220,5 +224,6 @@ pub use eval::{EARTH_RADIUS_METERS, haversine_meters};
 pub use index::{FieldIndexKind, PayloadIndexes};
 pub use model::{Condition, Filter, GeoPoint, MAX_CONDITIONS, MAX_DEPTH, Op};
 pub use order::DatetimeEntry;
+pub use path::{PathStep, parse_path};
 pub use resolve::Candidates;
 pub use value::{elements, field_value, field_values, total_cmp};

@@ -3,10 +3,15 @@
 //!
 //! A path is `.`-separated parts; each part is a non-empty object key followed by any number
 //! of array selectors: `[]` (every element) or `[N]` (element `N`, a decimal `usize`). A key
-//! runs up to the next `.` or `[` and must not contain `]`, so keys holding `.`, `[` or `]`
-//! cannot be addressed. Anything else (an empty path, an empty key as in `a..b`, `a.`, `[]`
-//! or `a.[]`, an unclosed or non-numeric selector) is invalid: [`check`] says why, and
-//! walking an invalid path reaches nothing.
+//! runs up to the next `.` or `[` and must not contain `]` or `"`; a key holding `.`, `[`,
+//! `]` (or anything else) is written in double quotes, as in Qdrant's JSON paths:
+//! `"a.b".c` is the key `a.b`, then `c`. A quoted key runs to the next `"` (there is no
+//! escape, so a key holding `"` cannot be addressed) and is followed by a selector, a `.`
+//! or the end. Anything else (an empty path, an empty key as in `a..b`, `a.`, `""`, `[]`
+//! or `a.[]`, an unclosed quote or selector, a non-numeric selector) is invalid: [`check`]
+//! says why, and walking an invalid path reaches nothing. [`parse_path`] gives a path's
+//! steps to code outside this crate that walks payloads itself (the server's
+//! `with_payload` selection), so there is one grammar.
 //!
 //! Walking a payload collects the values a path *reaches*, in document order: a key
 //! descends into an object (anything else, or a missing key, reaches nothing), `[N]` into
@@ -59,6 +64,20 @@ impl<'p> Iterator for Segments<'p> {
         }
         if self.part_start {
             self.part_start = false;
+            if let Some(quoted) = self.rest.strip_prefix('"') {
+                let Some(end) = quoted.find('"') else {
+                    return Some(self.invalid("an unclosed quote"));
+                };
+                let (key, rest) = (&quoted[..end], &quoted[end + 1..]);
+                self.rest = rest;
+                return Some(if key.is_empty() {
+                    self.invalid("an empty key")
+                } else if !(rest.is_empty() || rest.starts_with(['.', '['])) {
+                    self.invalid("text after a quoted key (expected `.`, `[]`, `[N]` or the end)")
+                } else {
+                    Segment::Key(key)
+                });
+            }
             let end = self.rest.find(['.', '[']).unwrap_or(self.rest.len());
             let (key, rest) = self.rest.split_at(end);
             self.rest = rest;
@@ -66,6 +85,8 @@ impl<'p> Iterator for Segments<'p> {
                 self.invalid("an empty key")
             } else if key.contains(']') {
                 self.invalid("a `]` without `[`")
+            } else if key.contains('"') {
+                self.invalid("a `\"` inside a key (quote the whole key)")
             } else {
                 Segment::Key(key)
             });
@@ -119,6 +140,32 @@ pub(crate) fn check(path: &str) -> Result<(), &'static str> {
     Ok(())
 }
 
+/// One step of a field path (see the module docs for the grammar).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PathStep {
+    /// An object key (unquoted).
+    Key(String),
+    /// `[]`: every element of an array.
+    Each,
+    /// `[N]`: element `N` of an array.
+    Index(usize),
+}
+
+/// The steps of a field path, or why it is invalid: the same reading the evaluator and the
+/// payload indexes walk payloads by, for code that walks them itself.
+pub fn parse_path(path: &str) -> Result<Vec<PathStep>, &'static str> {
+    check(path)?;
+    Ok(segments(path)
+        .filter_map(|segment| match segment {
+            Segment::Key(key) => Some(PathStep::Key(key.to_owned())),
+            Segment::Each => Some(PathStep::Each),
+            Segment::Index(i) => Some(PathStep::Index(i)),
+            // Not reached: `check` refused every path with an invalid segment.
+            Segment::Invalid(_) => None,
+        })
+        .collect())
+}
+
 /// Whether the path can reach more than one value (it has a `[]` segment).
 pub(crate) fn is_multi(path: &str) -> bool {
     segments(path).any(|s| s == Segment::Each)
@@ -148,8 +195,8 @@ impl<'a> Reached<'a> {
 
 /// Walks `path` through `payload`.
 pub(crate) fn reach<'a>(payload: &'a Value, path: &str) -> Reached<'a> {
-    if !path.contains('[') {
-        // No selectors: at most one value, found without allocating.
+    if !path.contains(['[', '"']) {
+        // No selectors or quotes: at most one value, found without allocating.
         let mut current = payload;
         for key in path.split('.') {
             if key.is_empty() || key.contains(']') {
@@ -235,6 +282,46 @@ mod tests {
             assert_eq!(check(good), Ok(()), "{good:?}");
         }
         assert!(is_multi("a[0][]") && !is_multi("a[0].b"));
+    }
+
+    #[test]
+    fn quoted_keys_hold_dots_brackets_and_anything_but_quotes() {
+        let s: Vec<_> = segments("\"a.b\".c[0].\"x[]\"[]").collect();
+        assert_eq!(
+            s,
+            vec![
+                Segment::Key("a.b"),
+                Segment::Key("c"),
+                Segment::Index(0),
+                Segment::Key("x[]"),
+                Segment::Each
+            ]
+        );
+        for bad in ["\"a", "\"\"", "\"a\"b", "a\"b", "a.\"b", "\"a\".", "\"a\"]"] {
+            assert!(check(bad).is_err(), "{bad:?} should be invalid");
+        }
+        for good in ["\"a\"", "\"a b\".c", "x.\"y.z\"", "\"]\"[1]"] {
+            assert_eq!(check(good), Ok(()), "{good:?}");
+        }
+        assert_eq!(
+            parse_path("\"x.y\"[2].z").unwrap(),
+            vec![
+                PathStep::Key("x.y".into()),
+                PathStep::Index(2),
+                PathStep::Key("z".into())
+            ]
+        );
+        assert!(parse_path("a..b").is_err());
+        let p = json!({"a.b": {"c": [1, {"x[]": ["q"]}]}, "a": {"b": 2}});
+        assert_eq!(all(&p, "\"a.b\".c[0]"), vec![&json!(1)]);
+        assert_eq!(all(&p, "\"a.b\".c[1].\"x[]\"[]"), vec![&json!("q")]);
+        assert_eq!(
+            all(&p, "a.b"),
+            vec![&json!(2)],
+            "unquoted dots still descend"
+        );
+        assert_eq!(all(&p, "\"a\".\"b\""), vec![&json!(2)]);
+        assert!(all(&p, "a\"b").is_empty());
     }
 
     #[test]

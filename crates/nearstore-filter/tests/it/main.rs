@@ -12,6 +12,7 @@ mod codec_fuzz;
 mod datetime_index;
 mod index_oracle;
 mod parse_errors;
+mod path_grammar;
 mod resolve_cases;
 mod roundtrip;
 mod strategies;

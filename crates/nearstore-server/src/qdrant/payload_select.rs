@@ -1,8 +1,9 @@
 //! `with_payload` selections: which parts of a payload an answer carries. Paths are
-//! Qdrant's JSON paths: `.`-separated keys, each followed by any number of `[]` (every
-//! element of an array) or `[N]` (element `N`); a key holding `.`, `[` or `]` is written in
-//! double quotes (`"a.b".c`). A path is parsed once, when the body is read (a malformed one
-//! is 400).
+//! Qdrant's JSON paths as the filter crate reads every field path
+//! (`nearstore_filter::parse_path`, one grammar): `.`-separated keys, each followed by any
+//! number of `[]` (every element of an array) or `[N]` (element `N`); a key holding `.`,
+//! `[` or `]` is written in double quotes (`"a.b".c`). A path is parsed once, when the body
+//! is read (a malformed one is 400).
 //!
 //! The selection follows Qdrant's payload selector (a filter over every path of the
 //! payload, `segment::json_path` `value_filter`):
@@ -19,78 +20,25 @@
 //!
 //! Must not depend on axum or the engine: values in, values out.
 
+use nearstore::filter::{PathStep, parse_path};
 use serde_json::{Map, Value};
 
 use crate::qdrant::ids::visible_payload;
 
-/// One step of a path.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Step {
-    Key(String),
-    Each,
-    Index(usize),
-}
-
-/// A parsed `with_payload` path.
+/// A parsed `with_payload` path: its text (for the whole-key extension) and its steps as
+/// the filter crate reads them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct PayloadPath {
     raw: String,
-    steps: Vec<Step>,
+    steps: Vec<PathStep>,
 }
 
 impl PayloadPath {
-    /// Parses `raw` (see the module docs), or says what is wrong with it.
+    /// Parses `raw` with the one path grammar (`nearstore_filter::parse_path`), or says
+    /// what is wrong with it.
     pub(crate) fn parse(raw: &str) -> Result<PayloadPath, String> {
-        let bad = |why: &str| Err(format!("invalid payload path {raw:?}: {why}"));
-        let mut steps = Vec::new();
-        let mut rest = raw;
-        loop {
-            // A key: quoted, or up to the next `.` or `[`.
-            let key;
-            if let Some(quoted) = rest.strip_prefix('"') {
-                let Some(end) = quoted.find('"') else {
-                    return bad("an unclosed quote");
-                };
-                key = &quoted[..end];
-                rest = &quoted[end + 1..];
-            } else {
-                let end = rest.find(['.', '[']).unwrap_or(rest.len());
-                key = &rest[..end];
-                rest = &rest[end..];
-                if key.contains([']', '"']) {
-                    return bad("a key with `]` or `\"` outside quotes");
-                }
-            }
-            if key.is_empty() {
-                return bad("an empty key");
-            }
-            steps.push(Step::Key(key.to_string()));
-            // Selectors after the key.
-            while let Some(inner) = rest.strip_prefix('[') {
-                let Some(close) = inner.find(']') else {
-                    return bad("an unclosed `[`");
-                };
-                let digits = &inner[..close];
-                steps.push(if digits.is_empty() {
-                    Step::Each
-                } else if digits.bytes().all(|b| b.is_ascii_digit()) {
-                    match digits.parse() {
-                        Ok(i) => Step::Index(i),
-                        Err(_) => return bad("an index too large"),
-                    }
-                } else {
-                    return bad("a selector other than `[]` or `[N]`");
-                });
-                rest = &inner[close + 1..];
-            }
-            if rest.is_empty() {
-                break;
-            }
-            match rest.strip_prefix('.') {
-                Some(next) => rest = next,
-                None => return bad("text after a selector (expected `.`, `[]` or `[N]`)"),
-            }
-        }
+        let steps =
+            parse_path(raw).map_err(|why| format!("invalid payload path {raw:?}: {why}"))?;
         Ok(PayloadPath {
             raw: raw.to_string(),
             steps,
@@ -122,7 +70,7 @@ impl PayloadSel {
 }
 
 /// The steps still to match of each path that agrees with the current position.
-type Live<'p> = Vec<&'p [Step]>;
+type Live<'p> = Vec<&'p [PathStep]>;
 
 fn include(payload: &Map<String, Value>, paths: &[PayloadPath]) -> Map<String, Value> {
     let mut out = Map::new();
@@ -134,7 +82,7 @@ fn include(payload: &Map<String, Value>, paths: &[PayloadPath]) -> Map<String, V
         let live: Live<'_> = paths
             .iter()
             .filter_map(|p| match p.steps.split_first() {
-                Some((Step::Key(k), tail)) if k == key => Some(tail),
+                Some((PathStep::Key(k), tail)) if k == key => Some(tail),
                 _ => None,
             })
             .collect();
@@ -146,7 +94,7 @@ fn include(payload: &Map<String, Value>, paths: &[PayloadPath]) -> Map<String, V
 }
 
 /// `value` (reached by every path in `live`) with only what they select.
-fn include_value(value: &Value, live: &[&[Step]]) -> Value {
+fn include_value(value: &Value, live: &[&[PathStep]]) -> Value {
     if live.iter().any(|steps| steps.is_empty()) {
         return value.clone();
     }
@@ -157,7 +105,7 @@ fn include_value(value: &Value, live: &[&[Step]]) -> Value {
                 let next: Live<'_> = live
                     .iter()
                     .filter_map(|steps| match steps.split_first() {
-                        Some((Step::Key(k), tail)) if k == key => Some(tail),
+                        Some((PathStep::Key(k), tail)) if k == key => Some(tail),
                         _ => None,
                     })
                     .collect();
@@ -182,11 +130,11 @@ fn include_value(value: &Value, live: &[&[Step]]) -> Value {
 }
 
 /// The tails of the paths whose next step reaches element `i` of an array.
-fn element_steps<'p>(live: &[&'p [Step]], i: usize) -> Live<'p> {
+fn element_steps<'p>(live: &[&'p [PathStep]], i: usize) -> Live<'p> {
     live.iter()
         .filter_map(|steps| match steps.split_first() {
-            Some((Step::Each, tail)) => Some(tail),
-            Some((Step::Index(n), tail)) if *n == i => Some(tail),
+            Some((PathStep::Each, tail)) => Some(tail),
+            Some((PathStep::Index(n), tail)) if *n == i => Some(tail),
             _ => None,
         })
         .collect()
@@ -197,7 +145,7 @@ fn exclude(mut payload: Map<String, Value>, paths: &[PayloadPath]) -> Map<String
         if payload.remove(&p.raw).is_some() {
             continue;
         }
-        if let Some((Step::Key(k), tail)) = p.steps.split_first() {
+        if let Some((PathStep::Key(k), tail)) = p.steps.split_first() {
             if tail.is_empty() {
                 payload.remove(k);
             } else if let Some(v) = payload.get_mut(k) {
@@ -209,19 +157,19 @@ fn exclude(mut payload: Map<String, Value>, paths: &[PayloadPath]) -> Map<String
 }
 
 /// Drops what `steps` (non-empty) reach under `value`.
-fn exclude_value(value: &mut Value, steps: &[Step]) {
+fn exclude_value(value: &mut Value, steps: &[PathStep]) {
     let Some((head, tail)) = steps.split_first() else {
         return;
     };
     match (head, value) {
-        (Step::Key(k), Value::Object(map)) => {
+        (PathStep::Key(k), Value::Object(map)) => {
             if tail.is_empty() {
                 map.remove(k);
             } else if let Some(child) = map.get_mut(k) {
                 exclude_value(child, tail);
             }
         }
-        (Step::Each, Value::Array(items)) => {
+        (PathStep::Each, Value::Array(items)) => {
             if tail.is_empty() {
                 items.clear();
             } else {
@@ -230,7 +178,7 @@ fn exclude_value(value: &mut Value, steps: &[Step]) {
                 }
             }
         }
-        (Step::Index(n), Value::Array(items)) => {
+        (PathStep::Index(n), Value::Array(items)) => {
             if tail.is_empty() {
                 if *n < items.len() {
                     items.remove(*n);
@@ -267,20 +215,21 @@ mod tests {
         assert_eq!(
             p.steps,
             vec![
-                Step::Key("a".into()),
-                Step::Key("b".into()),
-                Step::Each,
-                Step::Key("c".into()),
-                Step::Index(2)
+                PathStep::Key("a".into()),
+                PathStep::Key("b".into()),
+                PathStep::Each,
+                PathStep::Key("c".into()),
+                PathStep::Index(2)
             ]
         );
         let q = PayloadPath::parse("\"x.y\".z").unwrap();
         assert_eq!(
             q.steps,
-            vec![Step::Key("x.y".into()), Step::Key("z".into())]
+            vec![PathStep::Key("x.y".into()), PathStep::Key("z".into())]
         );
         for bad in [
-            "", "a..b", "a.", "[]", "a.[]", "a[", "a[x]", "a[]b", "\"a", "a]",
+            "", "a..b", "a.", "[]", "a.[]", "a[", "a[x]", "a[]b", "\"a", "a]", "a\"b", "\"\"",
+            "\"a\"b",
         ] {
             assert!(PayloadPath::parse(bad).is_err(), "{bad:?}");
         }

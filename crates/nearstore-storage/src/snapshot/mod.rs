@@ -21,11 +21,17 @@
 //!   directory or the restored one, whole. The protocol is in `restore.rs` and
 //!   `docs/design/storage-format.md`.
 //!
+//! - [`archive`]: a snapshot as one file (a tar archive): [`archive::pack_snapshot`]
+//!   verifies while it packs, [`archive::unpack_snapshot`] accepts only what the packer
+//!   writes (no links, no path traversal, sizes as the manifest records, within limits)
+//!   and checks every block as it writes.
+//!
 //! Every long operation reports [`Progress`] (bytes done / total) through a callback.
 //!
 //! This module knows nothing of collections, sequence numbers' meaning or the engine's
 //! files; it must not depend on anything above the storage crate.
 
+pub mod archive;
 mod manifest;
 mod restore;
 mod take;

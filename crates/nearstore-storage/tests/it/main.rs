@@ -12,6 +12,7 @@ mod op_log;
 mod payload_store;
 mod power_loss;
 mod snapshot;
+mod snapshot_archive;
 mod vector_store;
 
 use std::path::{Path, PathBuf};
