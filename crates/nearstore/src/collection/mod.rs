@@ -143,8 +143,13 @@ impl Collection {
         Ok(())
     }
 
+    /// Marks the collection dropped (its files are about to go) and stops its drain thread
+    /// (queued points are not applied: the collection is gone).
     pub(crate) fn mark_dropped(&self) {
         self.dropped.store(true, Ordering::Release);
+        if let Some(drainer) = self.streaming.lock().take() {
+            drainer.stop();
+        }
     }
 
     pub(crate) fn dir(&self) -> &Path {

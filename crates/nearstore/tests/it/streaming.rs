@@ -249,3 +249,16 @@ fn many_concurrent_streamers_lose_nothing() {
     assert_eq!(c.len(), 1000);
     assert_eq!(version(&c, 3249), Some(3));
 }
+
+#[test]
+fn dropping_a_streaming_collection_stops_its_drain_and_handles_answer_not_found() {
+    let (_dir, db) = temp_db();
+    let c = paused(&db, "s", 10);
+    c.stream_insert(point(1, 1)).unwrap();
+    db.drop_collection("s").unwrap();
+    assert_eq!(
+        c.stream_insert(point(2, 1)).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    assert!(c.streaming_status().is_none());
+}
