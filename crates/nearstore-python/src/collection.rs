@@ -57,7 +57,7 @@ impl PyCollection {
     }
 
     /// Runs `f` on the collection with the GIL released.
-    fn call<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
+    pub(crate) fn call<T, F>(&self, py: Python<'_>, f: F) -> PyResult<T>
     where
         T: Send,
         F: FnOnce(&VectorCollection) -> nearstore::Result<T> + Send,

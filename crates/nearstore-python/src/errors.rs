@@ -28,10 +28,11 @@ pub(crate) enum Class {
     Cancelled,
     Internal,
     Closed,
+    Overloaded,
 }
 
 impl Class {
-    const ALL: [Class; 12] = [
+    const ALL: [Class; 13] = [
         Class::Base,
         Class::InvalidArgument,
         Class::Unsupported,
@@ -44,6 +45,7 @@ impl Class {
         Class::Cancelled,
         Class::Internal,
         Class::Closed,
+        Class::Overloaded,
     ];
 
     /// The class name in `nearstore.errors`.
@@ -61,6 +63,7 @@ impl Class {
             Class::Cancelled => "Cancelled",
             Class::Internal => "Internal",
             Class::Closed => "Closed",
+            Class::Overloaded => "Overloaded",
         }
     }
 
@@ -79,6 +82,7 @@ impl Class {
             ErrorKind::ResourceExhausted => Class::ResourceExhausted,
             ErrorKind::Cancelled => Class::Cancelled,
             ErrorKind::Internal => Class::Internal,
+            ErrorKind::Overloaded => Class::Overloaded,
             // A kind added to the engine later: still a `nearstore.Error`.
             _ => Class::Base,
         }
@@ -114,9 +118,17 @@ pub(crate) fn new_error(py: Python<'_>, class: Class, message: String) -> PyErr 
     }
 }
 
-/// An engine error as the Python exception of its kind.
+/// An engine error as the Python exception of its kind; `Overloaded` carries the engine's
+/// `retry_after` hint in seconds.
 pub(crate) fn engine(py: Python<'_>, error: Error) -> PyErr {
-    new_error(py, Class::of(&error), error.to_string())
+    let err = new_error(py, Class::of(&error), error.to_string());
+    if let Error::Overloaded { retry_after, .. } = &error {
+        // Best effort: without the attribute the exception still says it in its message.
+        let _ = err
+            .value(py)
+            .setattr("retry_after", retry_after.as_secs_f64());
+    }
+    err
 }
 
 /// A `nearstore.InvalidArgument` (also a `ValueError`).

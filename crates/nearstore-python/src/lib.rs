@@ -7,7 +7,7 @@
 //! (`options.rs`, full-text options in `text.rs`, fusion strategies in `fusion.rs`, sparse
 //! vectors in `sparse.rs`, named dense vectors in `named.rs`, method arguments in
 //! `arguments.rs`), engine results back into
-//! dicts and numpy arrays (`results.rs`), and engine errors into the exception classes of
+//! dicts and numpy arrays (`results.rs`), streaming ingest's methods (`streaming.rs`), and engine errors into the exception classes of
 //! `nearstore.errors` (`errors.rs`). It never searches, filters or
 //! stores anything itself, and uses only the engine's public API.
 //!
@@ -32,6 +32,7 @@ mod named;
 mod options;
 mod results;
 mod sparse;
+mod streaming;
 mod text;
 mod vectors;
 

@@ -14,6 +14,7 @@
 //! | engine `Cancelled`, request timeout (the body's `write` field says whether a write was applied) | 408 |
 //! | engine `AlreadyExists`, engine `Conflict` | 409 |
 //! | body or batch over a limit, engine payload-too-large | 413 |
+//! | engine `Overloaded` (a full streaming queue), with a `Retry-After` header in whole seconds (at least 1) | 429 |
 //! | engine `Corruption`, `Io`, `Internal` | 500 |
 //! | not implemented yet | 501 |
 //! | overloaded (load shedding), memory budget of bodies in flight used up, shutting down | 503 |
@@ -153,6 +154,15 @@ impl Error {
         matches!(self, Error::Engine(e) if e.kind() == ErrorKind::Cancelled)
     }
 
+    /// The delay a 429 tells the client to wait (the engine's hint for a full streaming
+    /// queue).
+    fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Error::Engine(nearstore::Error::Overloaded { retry_after, .. }) => Some(*retry_after),
+            _ => None,
+        }
+    }
+
     pub(crate) fn bad_request(message: impl Into<String>) -> Self {
         Error::BadRequest(message.into())
     }
@@ -164,6 +174,12 @@ impl Error {
     pub(crate) fn not_supported(what: impl Into<String>) -> Self {
         Error::NotSupported(what.into())
     }
+}
+
+/// A `Retry-After` value: whole seconds, rounded up, at least 1 (HTTP has no finer unit).
+fn retry_after_seconds(after: Duration) -> axum::http::HeaderValue {
+    let secs = after.as_secs() + u64::from(after.subsec_nanos() > 0);
+    axum::http::HeaderValue::from(secs.max(1))
 }
 
 /// The JSON error body.
@@ -181,6 +197,11 @@ impl IntoResponse for Error {
                 axum::http::HeaderValue::from_static("Bearer"),
             );
         }
+        if let Some(after) = self.retry_after() {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, retry_after_seconds(after));
+        }
         response
     }
 }
@@ -197,6 +218,7 @@ fn engine_status(e: &nearstore::Error) -> StatusCode {
         ErrorKind::AlreadyExists | ErrorKind::Conflict => StatusCode::CONFLICT,
         ErrorKind::ResourceExhausted => StatusCode::INSUFFICIENT_STORAGE,
         ErrorKind::Cancelled => StatusCode::REQUEST_TIMEOUT,
+        ErrorKind::Overloaded => StatusCode::TOO_MANY_REQUESTS,
         ErrorKind::Corruption | ErrorKind::Io | ErrorKind::Internal => {
             StatusCode::INTERNAL_SERVER_ERROR
         }
@@ -289,6 +311,33 @@ mod tests {
         for (e, status) in cases {
             assert_eq!(Error::Engine(e).status().as_u16(), status);
         }
+    }
+
+    #[test]
+    fn a_full_streaming_queue_is_429_with_retry_after_in_whole_seconds() {
+        for (after, header) in [(1, "1"), (50, "1"), (1000, "1"), (1001, "2"), (2500, "3")] {
+            let e = Error::Engine(nearstore::Error::Overloaded {
+                collection: "c".into(),
+                capacity: 1,
+                queued: 1,
+                offered: 2,
+                retry_after: Duration::from_millis(after),
+            });
+            assert_eq!(e.status().as_u16(), 429);
+            let response = e.into_response();
+            assert_eq!(
+                response.headers()[axum::http::header::RETRY_AFTER],
+                header,
+                "{after} ms"
+            );
+        }
+        let other = Error::Engine(nearstore::Error::InvalidArgument("x".into())).into_response();
+        assert!(
+            other
+                .headers()
+                .get(axum::http::header::RETRY_AFTER)
+                .is_none()
+        );
     }
 
     #[test]

@@ -51,7 +51,7 @@ fn operation(spec: &RouteSpec, schemas: &mut Vec<(String, RefOr<Schema>)>) -> Va
     if let Some(request) = spec.request {
         op.insert(
             "requestBody".into(),
-            json!({"required": true, "content": json_content(to_json(&request(schemas)))}),
+            json!({"required": true, "content": {spec.request_type: {"schema": to_json(&request(schemas))}}}),
         );
     } else if !spec.no_body
         && (spec.method == axum::http::Method::POST || spec.method == axum::http::Method::PUT)

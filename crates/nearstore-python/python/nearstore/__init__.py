@@ -43,6 +43,7 @@ from nearstore.errors import (
     InvalidArgument,
     Io,
     NotFound,
+    Overloaded,
     ResourceExhausted,
     Unsupported,
 )
@@ -63,6 +64,7 @@ __all__ = [
     "Cancelled",
     "Internal",
     "Closed",
+    "Overloaded",
     "errors",
     "COLLECTION_OPTIONS",
     "QUERY_OPTIONS",

@@ -154,6 +154,13 @@ _PointVectors = (
 None rows leave a point without that vector); or one entry per point, a vector,
 {name: vector} or None (no dense vector)."""
 
+class _StreamingStatus(TypedDict):
+    queued: int
+    buffer_size: int
+    batch_size: int
+    flush_interval: float
+    paused: bool
+
 class _CollectionConfig(TypedDict):
     dim: int | None
     metric: str | None
@@ -269,6 +276,34 @@ class Collection:
     def set_expiry(self, ids: _Ids, expires_at: int | str | None) -> None: ...
     def expires_at(self, id: int) -> int | None: ...
     def purge_expired(self) -> int: ...
+    def enable_streaming(
+        self,
+        buffer_size: int | None = None,
+        batch_size: int | None = None,
+        flush_interval: float | None = None,
+    ) -> None: ...
+    def disable_streaming(self) -> None: ...
+    def stream_insert(
+        self,
+        id: int,
+        vector: _Vector | None = None,
+        payload: dict[str, _JSON] | None = None,
+        *,
+        ttl: float | None = None,
+        expires_at: int | str | None = None,
+    ) -> None: ...
+    def stream_insert_batch(
+        self,
+        ids: _Ids,
+        vectors: _PointVectors | None = None,
+        payloads: Sequence[dict[str, _JSON] | None] | None = None,
+        sparse: Sequence[_NamedSparse | None] | None = None,
+        *,
+        ttl: float | Sequence[float | None] | None = None,
+        expires_at: int | str | Sequence[int | str | None] | None = None,
+    ) -> None: ...
+    def streaming_status(self) -> _StreamingStatus | None: ...
+    def set_streaming_paused(self, paused: bool) -> None: ...
     def update_vectors(
         self,
         ids: _Ids,

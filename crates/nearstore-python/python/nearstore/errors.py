@@ -21,6 +21,7 @@ __all__ = [
     "Cancelled",
     "Internal",
     "Closed",
+    "Overloaded",
 ]
 
 
@@ -95,3 +96,11 @@ class Closed(Error, ValueError):
     """The database (or the database of this collection handle) was closed."""
 
     kind = "Closed"
+
+
+class Overloaded(Error):
+    """A streamed write did not fit the collection's streaming queue: nothing of it was
+    written. Retry after `retry_after` seconds (the queue drains in the background)."""
+
+    kind = "Overloaded"
+    retry_after: float = 0.0

@@ -19,6 +19,7 @@
 //! response and the blocking work it handed off).
 
 pub(crate) mod bounded;
+pub(crate) mod ndjson;
 pub(crate) mod shape;
 
 use std::time::Instant;

@@ -38,7 +38,7 @@ pub(crate) struct PointRow {
 
 impl PointRow {
     /// The engine's point, its payload reserved first and its expiry read.
-    fn into_point(self) -> Result<Point> {
+    pub(crate) fn into_point(self) -> Result<Point> {
         let payload = payload(self.payload.as_deref())?;
         let point = Point::new(self.id, self.vector.into_vec(), payload);
         match (self.expires_at, self.ttl) {

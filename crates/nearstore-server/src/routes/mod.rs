@@ -6,6 +6,7 @@ pub(crate) mod admin;
 pub(crate) mod collections;
 pub(crate) mod points;
 pub(crate) mod search;
+pub(crate) mod streaming;
 pub(crate) mod text;
 
 use axum::Router;
@@ -24,12 +25,14 @@ use crate::model::collections::{
     CollectionDeleted, CollectionInfo, CollectionList, CreateCollection, CreateIndex, IndexDropped,
     IndexList,
 };
+use crate::model::points::PointRow;
 use crate::model::points::{
     CountPoints, DeletePoints, GetPoints, PointCount, PointList, PointOut, PointsDeleted,
     ScrollPage, ScrollPoints, Upsert, Upserted,
 };
 use crate::model::search::{BatchAnswer, Search, SearchAnswer, SearchBatch};
 use crate::model::service::{Flushed, QueryAnswer, QueryText, Verified};
+use crate::model::streaming::{Streamed, StreamingSettings, StreamingState};
 use crate::model::text::{TextConfig, TextIndexState};
 use crate::state::AppState;
 use crate::{limits, metrics, openapi, qdrant};
@@ -98,6 +101,8 @@ pub(crate) struct RouteSpec {
     pub(crate) success: u16,
     /// The route reads no body (a POST that only triggers something).
     pub(crate) no_body: bool,
+    /// The request body's media type (`application/json` unless the route says).
+    pub(crate) request_type: &'static str,
 }
 
 /// A route: its description and its handler.
@@ -131,6 +136,7 @@ where
             response: None,
             success: 200,
             no_body: false,
+            request_type: "application/json",
         },
         handler: on(verb.filter(), handler),
     }
@@ -140,6 +146,13 @@ impl Route {
     /// The route takes a `T` body (its schema goes into `/openapi.json`).
     pub(crate) fn takes<T: ToSchema>(mut self) -> Self {
         self.spec.request = Some(schema_of::<T>);
+        self
+    }
+
+    /// The route takes NDJSON: one `T` per line.
+    pub(crate) fn takes_lines_of<T: ToSchema>(mut self) -> Self {
+        self.spec.request = Some(schema_of::<T>);
+        self.spec.request_type = crate::body::ndjson::NDJSON_TYPES[0];
         self
     }
 
@@ -260,6 +273,42 @@ fn native() -> Vec<Route> {
             points::upsert,
         )
         .takes::<Upsert>().answers::<Upserted>(),
+        route(
+            Post,
+            "/v1/collections/{name}/points/stream",
+            Write,
+            N,
+            "Stream points: NDJSON, one upsert point {id, vector, payload, expires_at|ttl} per line, queued whole or refused whole (429 with Retry-After when the streaming queue is full); visible once drained",
+            streaming::stream_points,
+        )
+        .takes_lines_of::<PointRow>().answers::<Streamed>(),
+        route(
+            Get,
+            "/v1/collections/{name}/streaming",
+            Read,
+            N,
+            "Streaming ingest: enabled, queued points and settings",
+            streaming::get,
+        )
+        .answers::<StreamingState>(),
+        route(
+            Put,
+            "/v1/collections/{name}/streaming",
+            Write,
+            N,
+            "Turn streaming ingest on {buffer_size, batch_size, flush_interval_ms} (each optional)",
+            streaming::enable,
+        )
+        .takes::<StreamingSettings>().answers::<StreamingState>(),
+        route(
+            Delete,
+            "/v1/collections/{name}/streaming",
+            Write,
+            N,
+            "Turn streaming ingest off (queued points are applied first)",
+            streaming::disable,
+        )
+        .answers::<StreamingState>(),
         route(
             Post,
             "/v1/collections/{name}/points/get",

@@ -21,4 +21,5 @@ mod qdrant_sparse;
 mod qdrant_validation;
 mod qdrant_vectors;
 mod shutdown;
+mod streaming;
 mod text;

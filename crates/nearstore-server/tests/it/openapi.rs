@@ -211,6 +211,27 @@ async fn live_answers_of_every_native_route_match_the_document() {
             StatusCode::OK,
         ),
         (
+            Method::PUT,
+            "/v1/collections/docs/streaming",
+            "/v1/collections/{name}/streaming",
+            Some(json!({"buffer_size": 10, "flush_interval_ms": 5})),
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v1/collections/docs/streaming",
+            "/v1/collections/{name}/streaming",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::DELETE,
+            "/v1/collections/docs/streaming",
+            "/v1/collections/{name}/streaming",
+            None,
+            StatusCode::OK,
+        ),
+        (
             Method::DELETE,
             "/v1/collections/docs",
             "/v1/collections/{name}",
@@ -224,6 +245,36 @@ async fn live_answers_of_every_native_route_match_the_document() {
         check(&doc, method.as_str(), path, st, &answer);
         seen.insert((method.as_str().to_lowercase(), path.to_string()));
     }
+    // The NDJSON route (its body is not JSON), on a collection with streaming on.
+    let (st, _) = s
+        .post(
+            "/v1/collections",
+            json!({"name": "s", "dim": 2, "metric": "l2"}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::CREATED);
+    let (st, _) = s.put("/v1/collections/s/streaming", json!({})).await;
+    assert_eq!(st, StatusCode::OK);
+    let stream_path = "/v1/collections/{name}/points/stream";
+    let resp = s
+        .client
+        .post(format!("{}/v1/collections/s/points/stream", s.url))
+        .header("content-type", "application/x-ndjson")
+        .body("{\"id\": 1, \"vector\": [1.0, 2.0]}\n")
+        .send()
+        .await
+        .unwrap();
+    let st = resp.status();
+    let answer: Value = resp.json().await.unwrap();
+    assert_eq!(st, StatusCode::OK, "{answer}");
+    check(&doc, "POST", stream_path, st, &answer);
+    let line_schema = &doc["paths"][stream_path]["post"]["requestBody"]["content"]["application/x-ndjson"]
+        ["schema"];
+    assert_eq!(
+        line_schema["$ref"], "#/components/schemas/PointRow",
+        "{line_schema}"
+    );
+    seen.insert(("post".into(), stream_path.into()));
     let (st, answer) = s.get("/openapi.json").await;
     assert_eq!(st, StatusCode::OK);
     check(&doc, "GET", "/openapi.json", st, &answer);
