@@ -202,6 +202,13 @@ pub enum Error {
         /// A suggested delay before retrying (the drain's flush interval, at least 1 ms).
         retry_after: std::time::Duration,
     },
+    /// The operation conflicts with the current state (a damaged collection in the way of
+    /// a snapshot, for example).
+    #[error("{0}")]
+    Conflict(String),
+    /// A bug: an invariant that should hold did not.
+    #[error("internal error: {0}")]
+    Internal(String),
     /// A streamed write to a collection whose streaming ingest is off.
     #[error("streaming ingest is not enabled on collection {0} (call enable_streaming first)")]
     StreamingDisabled(String),
@@ -247,7 +254,10 @@ impl Error {
             }
             Error::CollectionExists(_) | Error::NameInUse { .. } => ErrorKind::AlreadyExists,
             Error::Corruption { .. } => ErrorKind::Corruption,
-            Error::Poisoned { .. } | Error::StreamingDisabled(_) => ErrorKind::Conflict,
+            Error::Poisoned { .. } | Error::StreamingDisabled(_) | Error::Conflict(_) => {
+                ErrorKind::Conflict
+            }
+            Error::Internal(_) => ErrorKind::Internal,
             Error::Overloaded { .. } => ErrorKind::Overloaded,
             Error::Storage(e) => storage_kind(e),
             Error::Index(e) => match e {

@@ -42,7 +42,9 @@ pub use config::{
     CollectionConfig, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION, MAX_VECTOR_NAME_BYTES, StorageMode,
     VectorSpaceConfig,
 };
-pub use database::{AliasChange, Database, MAX_NAME_LEN, validate_collection_name};
+pub use database::{
+    AliasChange, Database, MAX_NAME_LEN, SnapshotInfo, SnapshotProgress, validate_collection_name,
+};
 pub use error::{Error, ErrorKind, Result};
 pub use nearstore_distance::{DistanceMetric, distance};
 pub use nearstore_filter::{Datetime, DatetimeRange, FieldIndexKind, Filter};

@@ -23,6 +23,7 @@ pub(crate) mod ops;
 mod payload_write;
 mod read;
 mod search;
+pub(crate) mod snapshot;
 mod spaces;
 mod sparse;
 mod streaming;

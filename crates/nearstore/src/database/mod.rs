@@ -14,6 +14,10 @@
 //!
 //! Aliases (second names of collections, see `aliases.rs`) are listed in the same manifest,
 //! so they change with the collections in one atomic manifest write.
+//!
+//! Snapshots and restores (`snapshot.rs`) pin files under `.snapshot-pins/` while a
+//! snapshot copies them, and swap whole directories on restore; open finishes or undoes an
+//! interrupted restore and removes leftover pins.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,8 +27,10 @@ use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 mod aliases;
+mod snapshot;
 
 pub use aliases::AliasChange;
+pub use snapshot::{SnapshotInfo, SnapshotProgress};
 
 use crate::collection::{Collection, VectorCollection};
 use crate::config::CollectionConfig;
@@ -76,7 +82,8 @@ struct DatabaseInner {
     /// The wall clock every collection reads expiry against (see
     /// [`Database::set_wall_clock`]).
     wall_clock: RwLock<Arc<dyn crate::request::WallClock>>,
-    _lock: Box<dyn LockGuard>,
+    /// The directory lock (`None` only for the moment a restore swaps the directory).
+    lock: Mutex<Option<Box<dyn LockGuard>>>,
 }
 
 /// Reads a database manifest: the listed collection names.
@@ -180,6 +187,58 @@ pub fn validate_collection_name(name: &str) -> Result<()> {
     }
 }
 
+/// What a database directory holds, opened: the collections, the damaged ones left closed,
+/// the aliases.
+struct Loaded {
+    collections: BTreeMap<String, VectorCollection>,
+    damaged: BTreeMap<String, String>,
+    aliases: BTreeMap<String, String>,
+}
+
+/// Opens every collection the manifest in `dir` lists (the caller holds the lock).
+fn load(backend: &SharedBackend, dir: &Path, skip_damaged: bool) -> Result<Loaded> {
+    let manifest_path = dir.join(MANIFEST_FILE);
+    let DatabaseManifest {
+        collections: names,
+        aliases,
+    } = if backend.exists(&manifest_path)? {
+        read_manifest(backend, &manifest_path)?
+    } else {
+        DatabaseManifest::default()
+    };
+    let mut collections = BTreeMap::new();
+    let mut damaged = BTreeMap::new();
+    for name in &names {
+        let cdir = dir.join(COLLECTIONS_DIR).join(name);
+        // A restore of this collection interrupted by a crash is finished or undone first.
+        nearstore_storage::snapshot::recover_restore(backend.as_ref(), &cdir)?;
+        match Collection::open(backend.clone(), &cdir) {
+            Ok(collection) => {
+                collections.insert(
+                    name.clone(),
+                    VectorCollection {
+                        inner: Arc::new(collection),
+                    },
+                );
+            }
+            Err(e) if e.kind() == crate::ErrorKind::Corruption => {
+                let others: Vec<String> = names.iter().filter(|n| *n != name).cloned().collect();
+                let e = damaged_collection(name, &e, &others);
+                if !skip_damaged {
+                    return Err(e);
+                }
+                damaged.insert(name.clone(), e.to_string());
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Loaded {
+        collections,
+        damaged,
+        aliases,
+    })
+}
+
 impl Database {
     /// Opens (creating if needed) the database in `dir`, recovering every collection.
     /// Fails with a `Conflict` error when another process has it open.
@@ -202,54 +261,25 @@ impl Database {
     }
 
     fn open_inner(backend: SharedBackend, dir: &Path, skip_damaged: bool) -> Result<Database> {
+        // A restore of the whole directory interrupted by a crash is finished or undone
+        // first (its lock file is inside the directory being swapped).
+        snapshot::recover_database_restore(&backend, dir)?;
         backend.create_dir_all(dir)?;
         let lock = backend.lock(&dir.join(LOCK_FILE), dir)?;
-        let manifest_path = dir.join(MANIFEST_FILE);
-        let DatabaseManifest {
-            collections: names,
-            aliases,
-        } = if backend.exists(&manifest_path)? {
-            read_manifest(&backend, &manifest_path)?
-        } else {
-            DatabaseManifest::default()
-        };
-        let mut collections = BTreeMap::new();
-        let mut damaged = BTreeMap::new();
-        for name in &names {
-            let cdir = dir.join(COLLECTIONS_DIR).join(name);
-            match Collection::open(backend.clone(), &cdir) {
-                Ok(collection) => {
-                    collections.insert(
-                        name.clone(),
-                        VectorCollection {
-                            inner: Arc::new(collection),
-                        },
-                    );
-                }
-                Err(e) if e.kind() == crate::ErrorKind::Corruption => {
-                    let others: Vec<String> =
-                        names.iter().filter(|n| *n != name).cloned().collect();
-                    let e = damaged_collection(name, &e, &others);
-                    if !skip_damaged {
-                        return Err(e);
-                    }
-                    damaged.insert(name.clone(), e.to_string());
-                }
-                Err(e) => return Err(e),
-            }
-        }
+        snapshot::recover_leftovers(&backend, dir)?;
+        let loaded = load(&backend, dir, skip_damaged)?;
         Ok(Database {
             inner: Arc::new(DatabaseInner {
                 dir: dir.to_path_buf(),
                 backend,
-                collections: RwLock::new(collections),
-                aliases: RwLock::new(aliases),
+                collections: RwLock::new(loaded.collections),
+                aliases: RwLock::new(loaded.aliases),
                 catalog: Mutex::new(()),
                 generation: std::sync::atomic::AtomicU64::new(0),
                 plan_cache: Default::default(),
-                damaged: RwLock::new(damaged),
+                damaged: RwLock::new(loaded.damaged),
                 wall_clock: RwLock::new(Arc::new(crate::request::SystemWallClock)),
-                _lock: lock,
+                lock: Mutex::new(Some(lock)),
             }),
         })
     }

@@ -27,6 +27,8 @@ mod ql_builder;
 mod readme;
 mod requests;
 mod search;
+mod snapshot_kill9;
+mod snapshots;
 mod sparse;
 mod streaming;
 mod text;
