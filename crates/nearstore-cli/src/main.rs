@@ -75,6 +75,11 @@ enum BenchCommand {
     /// on disk, single-thread exact top-10 QPS, and exactness of a sample against a
     /// brute-force dot product.
     Sparse(Box<bench::sparse::SparseArgs>),
+    /// Writes agent memories (synthetic embeddings with content, timestamp and importance)
+    /// one `stream_insert` at a time into a collection with streaming ingest on, and
+    /// reports the ingest rate, time to visibility (p50/p99), recall latency (p50/p99) and
+    /// recall@10, and peak RSS.
+    Memory(Box<bench::memory::MemoryArgs>),
 }
 
 fn main() -> ExitCode {
@@ -102,6 +107,9 @@ fn main() -> ExitCode {
         }
         Command::Bench(BenchCommand::Sparse(args)) => {
             bench::sparse::run_sparse(&args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Memory(args)) => {
+            bench::memory::run_memory(&args).map(|()| ExitCode::SUCCESS)
         }
     };
     match result {

@@ -1,11 +1,13 @@
 //! Benchmarks: `bench ann` (the HNSW index alone), `bench collection` (the engine as users
-//! meet it), `bench sparse` (sparse vectors through the engine) and `bench text` (full-text
+//! meet it), `bench memory` (agent memories through streaming ingest: ingest rate, time to
+//! visibility, recall latency), `bench sparse` (sparse vectors through the engine) and `bench text` (full-text
 //! search through the engine, and with `--hybrid` dense + BM25 fusion quality and latency),
 //! with the measurement helpers they share.
 
 pub mod ann;
 pub mod collection;
 pub mod hybrid;
+pub mod memory;
 pub mod sparse;
 pub mod text;
 

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod bench_fusion_sparse;
+mod bench_memory;
 
 use std::process::Command;
 
