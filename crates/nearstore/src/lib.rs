@@ -43,7 +43,8 @@ pub use config::{
     VectorSpaceConfig,
 };
 pub use database::{
-    AliasChange, Database, MAX_NAME_LEN, SnapshotInfo, SnapshotProgress, validate_collection_name,
+    AliasChange, DEFAULT_PURGE_INTERVAL, Database, MAX_NAME_LEN, PurgeStats, SnapshotInfo,
+    SnapshotProgress, validate_collection_name,
 };
 pub use error::{Error, ErrorKind, Result};
 pub use nearstore_distance::{DistanceMetric, distance};

@@ -27,9 +27,11 @@ use parking_lot::{Mutex, RwLock};
 use serde::{Deserialize, Serialize};
 
 mod aliases;
+mod purge;
 mod snapshot;
 
 pub use aliases::AliasChange;
+pub use purge::{DEFAULT_PURGE_INTERVAL, PurgeStats};
 pub use snapshot::{SnapshotInfo, SnapshotProgress};
 
 use crate::collection::{Collection, VectorCollection};
@@ -84,6 +86,15 @@ struct DatabaseInner {
     wall_clock: RwLock<Arc<dyn crate::request::WallClock>>,
     /// The directory lock (`None` only for the moment a restore swaps the directory).
     lock: Mutex<Option<Box<dyn LockGuard>>>,
+    /// The background purge of expired points (see `purge.rs`).
+    purger: purge::Purger,
+}
+
+impl Drop for DatabaseInner {
+    /// Stops the purge thread before the collections close.
+    fn drop(&mut self) {
+        self.purger.stop();
+    }
 }
 
 /// Reads a database manifest: the listed collection names.
@@ -268,7 +279,7 @@ impl Database {
         let lock = backend.lock(&dir.join(LOCK_FILE), dir)?;
         snapshot::recover_leftovers(&backend, dir)?;
         let loaded = load(&backend, dir, skip_damaged)?;
-        Ok(Database {
+        let db = Database {
             inner: Arc::new(DatabaseInner {
                 dir: dir.to_path_buf(),
                 backend,
@@ -280,8 +291,11 @@ impl Database {
                 damaged: RwLock::new(loaded.damaged),
                 wall_clock: RwLock::new(Arc::new(crate::request::SystemWallClock)),
                 lock: Mutex::new(Some(lock)),
+                purger: purge::Purger::new(),
             }),
-        })
+        };
+        db.inner.purger.start(Arc::downgrade(&db.inner), dir)?;
+        Ok(db)
     }
 
     /// Replaces the wall clock point expiry is read against, for every open collection and

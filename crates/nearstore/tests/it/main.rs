@@ -23,6 +23,7 @@ mod nested;
 mod payload_ops;
 mod points;
 mod power_loss;
+mod purge;
 mod ql_builder;
 mod readme;
 mod requests;

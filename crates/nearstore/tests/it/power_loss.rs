@@ -27,6 +27,8 @@ fn open(
     durability: Durability,
 ) -> nearstore::Result<(Database, VectorCollection)> {
     let db = Database::open_with(Arc::new(backend.clone()), Path::new("/db"))?;
+    // No background purge: every I/O call happens in the same order on every run.
+    db.set_purge_interval(None)?;
     let c = match db.get_vector_collection("c") {
         Ok(c) => c,
         Err(e) if e.kind() == ErrorKind::NotFound => {
