@@ -4,6 +4,7 @@ mod bench;
 mod inspect;
 mod remote;
 mod serve;
+mod snapshot;
 mod sql;
 mod transfer;
 
@@ -38,6 +39,12 @@ enum Command {
     Import(Box<transfer::import::ImportArgs>),
     /// Exports a collection's points to a JSONL, CSV, .npy or .fvecs file.
     Export(Box<transfer::export::ExportArgs>),
+    /// Writes a consistent snapshot of a whole database (every collection, the aliases)
+    /// into one archive file, with a progress line.
+    Snapshot(snapshot::SnapshotArgs),
+    /// Replaces a database with a snapshot archive (verified block by block before
+    /// anything is replaced), with a progress line.
+    Restore(snapshot::RestoreArgs),
     /// Lists a store directory's files with their records, live and dead bytes, and whether
     /// every checksum verifies (read-only; exits with status 2 if any does not).
     Inspect {
@@ -92,6 +99,8 @@ fn main() -> ExitCode {
                 inspect::run(&dir, json)
             }
         }
+        Command::Snapshot(args) => snapshot::run_snapshot(&args).map(|()| ExitCode::SUCCESS),
+        Command::Restore(args) => snapshot::run_restore(&args).map(|()| ExitCode::SUCCESS),
         Command::Serve(args) => serve::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Sql(args) => sql::run(&args).map(|()| ExitCode::SUCCESS),
         Command::Import(args) => transfer::import::run(&args).map(|()| ExitCode::SUCCESS),

@@ -67,6 +67,9 @@ pub struct Limits {
     /// Most requests served at once; beyond it requests are answered 503 at once (load
     /// shedding, never an unbounded queue). Health, readiness and metrics are not counted.
     pub max_concurrent_requests: usize,
+    /// Largest snapshot archive `POST /collections/{name}/snapshots/upload` accepts (it is
+    /// streamed to a file, not held in memory; larger: 413).
+    pub max_snapshot_upload_bytes: u64,
 }
 
 impl Default for Limits {
@@ -81,6 +84,7 @@ impl Default for Limits {
             max_inflight_body_bytes: 256 << 20,
             request_timeout: Duration::from_secs(30),
             max_concurrent_requests: 256,
+            max_snapshot_upload_bytes: 16 << 30,
         }
     }
 }

@@ -34,7 +34,8 @@
 //! 404 unknown collection, point or route; 408 timeout (on a write route the body also
 //! says `"write": "not_applied" | "applied" | "failed"`); 409 exists / conflict; 413 body,
 //! batch or payload over a limit, or a body that would need more memory than the whole
-//! in-flight budget; 500 corruption, I/O, internal; 503 overloaded (load shedding), the
+//! in-flight budget; 429 a full streaming queue (with `Retry-After` in whole seconds);
+//! 500 corruption, I/O, internal; 503 overloaded (load shedding), the
 //! memory budget of bodies in flight used up, or shutting down; 507 disk full.
 //!
 //! # Native API (`/v1`)
@@ -60,6 +61,10 @@
 //! | `POST /v1/collections/{name}/indexes` | `{"field", "kind": "keyword"\|"integer"\|"float"\|"bool"}` | 201 `{"indexes": [...]}` |
 //! | `DELETE /v1/collections/{name}/indexes/{field}` | | `{"dropped": field}` or 404 |
 //! | `POST /v1/collections/{name}/flush`, `POST /v1/flush` | | `{"flushed": [names]}` |
+//! | `POST /v1/collections/{name}/points/stream` | NDJSON (`application/x-ndjson`): one upsert point `{"id", "vector", "payload"?, "expires_at"? \| "ttl"?}` per line | `{"queued": n}`, all lines or none; 429 + `Retry-After` when the streaming queue cannot take them all |
+//! | `GET\|PUT\|DELETE /v1/collections/{name}/streaming` | PUT: `{"buffer_size"?, "batch_size"?, "flush_interval_ms"?}` | `{"enabled", "queued"?, "buffer_size"?, "batch_size"?, "flush_interval_ms"?, "paused"?}` |
+//! | `POST /v1/snapshot` | `{"path"}`: an archive file on the server, absolute, outside the data directory, not existing | `{"name", "creation_time", "size", "checksum"}`: every collection at one point, one archive ([`snapshots`]) |
+//! | `POST /v1/restore` | `{"path"}` of such an archive | `{"collections": {name: sequence}, "files", "bytes"}`: the database replaced (verified first) |
 //! | `POST /v1/query` | `{"query": "SELECT ...", "params"?: {"v": [...]}}` | `{"rows": [...]}` (the query language; read-write keys) |
 //! | `POST /v1/verify` | | `{"clean", "damaged_files": [path], "report"}`: `Database::verify` (every checksum and cross-check; per file: kind, bytes, damage with offsets, notes); 200 whether or not damage was found |
 //! | `GET /healthz`, `GET /livez`, `GET /readyz` | | plain text as Qdrant answers: `healthz check passed`, `livez check passed`, `all shards are ready` (503 while shutting down); no key needed |
@@ -90,7 +95,11 @@
 //! making a collection without a default vector, `sparse_vectors`, points carrying any
 //! subset `{"": [..], name: [..] | {indices, values}}`, queries with `using`; see
 //! `qdrant::vectors`), `PUT .../points/vectors` and `POST .../points/vectors/delete` (and
-//! their batch operations; `qdrant::vector_edits`), Qdrant filters translated to
+//! their batch operations; `qdrant::vector_edits`), collection snapshots
+//! (`POST|GET /collections/{name}/snapshots`, `GET|DELETE
+//! /collections/{name}/snapshots/{snapshot_name}`, `POST .../snapshots/upload` (multipart
+//! `snapshot`), `PUT .../snapshots/recover` with a `file://` location inside
+//! `<data dir>/snapshots/`; `qdrant::snapshots`), Qdrant filters translated to
 //! the engine's. Everything else answers 400 "not supported". Every
 //! Qdrant request and answer body is a typed serde struct (`qdrant::request`,
 //! `qdrant::collection_model`, `qdrant::model`, `qdrant::answer`) read by the same bounded
@@ -156,6 +165,7 @@ mod openapi;
 mod qdrant;
 mod routes;
 mod server;
+pub mod snapshots;
 mod state;
 
 pub use config::{ApiKey, Limits, ServerConfig};

@@ -18,6 +18,7 @@ pub(crate) mod collections;
 pub(crate) mod points;
 pub(crate) mod search;
 pub(crate) mod service;
+pub(crate) mod snapshots;
 pub(crate) mod streaming;
 pub(crate) mod text;
 

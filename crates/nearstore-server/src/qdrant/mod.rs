@@ -13,8 +13,8 @@
 //! `{"recommend": ..}`): the average_vector strategy only ([`recommend`]). Every search (search, query with prefetch and fusion, recommend) is one
 //! engine request ([`query_plan`]). Collection aliases are the engine's
 //! ([`aliases`]); groups are the engine's grouped search ([`groups`]). Routes outside the subset that clients commonly call
-//! (discover, recommend groups, snapshots, facets, cluster) answer 400 "... is
-//! not supported by NearStore".
+//! (discover, recommend groups, full-storage snapshots, facets, cluster) answer 400 "... is
+//! not supported by NearStore". Collection snapshots: [`snapshots`].
 
 pub(crate) mod aliases;
 pub(crate) mod answer;
@@ -32,6 +32,7 @@ pub(crate) mod query_plan;
 pub(crate) mod recommend;
 pub(crate) mod request;
 pub(crate) mod schema;
+pub(crate) mod snapshots;
 pub(crate) mod text_index;
 pub(crate) mod vector_edits;
 pub(crate) mod vectors;
@@ -372,15 +373,14 @@ pub(crate) fn routes() -> Vec<Route> {
         )
         .answers_qdrant::<aliases::Aliases>(),
     ];
-    let unsupported: [(crate::routes::Verb, &'static str); 10] = [
+    routes.extend(snapshot_routes());
+    let unsupported: [(crate::routes::Verb, &'static str); 8] = [
         (Post, "/collections/{name}/points/recommend/groups"),
         (Post, "/collections/{name}/points/discover"),
         (Post, "/collections/{name}/points/discover/batch"),
         (Post, "/collections/{name}/points/search/matrix/pairs"),
         (Post, "/collections/{name}/points/search/matrix/offsets"),
         (Post, "/collections/{name}/points/facet"),
-        (Get, "/collections/{name}/snapshots"),
-        (Post, "/collections/{name}/snapshots"),
         (Get, "/snapshots"),
         (Get, "/cluster"),
     ];
@@ -398,4 +398,66 @@ pub(crate) fn routes() -> Vec<Route> {
         );
     }
     routes
+}
+
+/// Qdrant's collection snapshot routes ([`snapshots`]).
+fn snapshot_routes() -> Vec<Route> {
+    vec![
+        route(
+            Post,
+            "/collections/{name}/snapshots",
+            Write,
+            Q,
+            "Create a snapshot of the collection (one archive file)",
+            snapshots::create,
+        )
+        .no_body()
+        .answers_qdrant::<crate::snapshots::SnapshotDescription>(),
+        route(
+            Get,
+            "/collections/{name}/snapshots",
+            Read,
+            Q,
+            "List the collection's snapshots",
+            snapshots::list,
+        )
+        .answers_qdrant::<Vec<crate::snapshots::SnapshotDescription>>(),
+        route(
+            Get,
+            "/collections/{name}/snapshots/{snapshot_name}",
+            Read,
+            Q,
+            "Download a snapshot archive (application/octet-stream)",
+            snapshots::download,
+        ),
+        route(
+            Delete,
+            "/collections/{name}/snapshots/{snapshot_name}",
+            Write,
+            Q,
+            "Delete a snapshot",
+            snapshots::delete,
+        )
+        .answers_qdrant::<answer::Flag>(),
+        route(
+            Put,
+            "/collections/{name}/snapshots/recover",
+            Write,
+            Q,
+            "Recover the collection from a file:// snapshot inside the server's snapshot directory",
+            snapshots::recover,
+        )
+        .takes::<snapshots::SnapshotRecover>()
+        .answers_qdrant::<answer::Flag>(),
+        route(
+            Post,
+            "/collections/{name}/snapshots/upload",
+            Write,
+            Q,
+            "Recover the collection from an uploaded snapshot (multipart field `snapshot`; query priority=snapshot, checksum)",
+            snapshots::upload,
+        )
+        .multipart_body()
+        .answers_qdrant::<answer::Flag>(),
+    ]
 }

@@ -6,6 +6,7 @@ pub(crate) mod admin;
 pub(crate) mod collections;
 pub(crate) mod points;
 pub(crate) mod search;
+pub(crate) mod snapshots;
 pub(crate) mod streaming;
 pub(crate) mod text;
 
@@ -32,6 +33,7 @@ use crate::model::points::{
 };
 use crate::model::search::{BatchAnswer, Search, SearchAnswer, SearchBatch};
 use crate::model::service::{Flushed, QueryAnswer, QueryText, Verified};
+use crate::model::snapshots::{Restored, SnapshotPath};
 use crate::model::streaming::{Streamed, StreamingSettings, StreamingState};
 use crate::model::text::{TextConfig, TextIndexState};
 use crate::state::AppState;
@@ -146,6 +148,16 @@ impl Route {
     /// The route takes a `T` body (its schema goes into `/openapi.json`).
     pub(crate) fn takes<T: ToSchema>(mut self) -> Self {
         self.spec.request = Some(schema_of::<T>);
+        self
+    }
+
+    /// The route takes a multipart body of any size: the server's body limit is lifted
+    /// (the handler enforces its own, `max_snapshot_upload_bytes`), and the document says
+    /// `multipart/form-data`.
+    pub(crate) fn multipart_body(mut self) -> Self {
+        self.handler = self.handler.layer(DefaultBodyLimit::disable());
+        self.spec.request_type = "multipart/form-data";
+        self.spec.no_body = true;
         self
     }
 
@@ -456,6 +468,24 @@ fn native() -> Vec<Route> {
         )
         .no_body()
         .answers::<Verified>(),
+        route(
+            Post,
+            "/v1/snapshot",
+            Write,
+            N,
+            "Snapshot the whole database into one archive file on the server {path} (absolute, outside the data directory, not existing)",
+            snapshots::snapshot,
+        )
+        .takes::<SnapshotPath>().answers::<crate::snapshots::SnapshotDescription>(),
+        route(
+            Post,
+            "/v1/restore",
+            Write,
+            N,
+            "Replace the whole database with a snapshot archive on the server {path} (verified first)",
+            snapshots::restore,
+        )
+        .takes::<SnapshotPath>().answers::<Restored>(),
         route(
             Post,
             "/v1/query",

@@ -21,5 +21,6 @@ mod qdrant_sparse;
 mod qdrant_validation;
 mod qdrant_vectors;
 mod shutdown;
+mod snapshots;
 mod streaming;
 mod text;

@@ -275,6 +275,18 @@ async fn live_answers_of_every_native_route_match_the_document() {
         "{line_schema}"
     );
     seen.insert(("post".into(), stream_path.into()));
+    // The database snapshot routes, with an archive outside the data directory.
+    let outside = tempfile::tempdir().unwrap();
+    let path = outside.path().join("db.snapshot").display().to_string();
+    for route in ["/v1/snapshot", "/v1/restore"] {
+        let body = json!({"path": path});
+        let errors = check_request(&doc, "post", route, &body);
+        assert!(errors.is_empty(), "{route}: {errors:?}");
+        let (st, answer) = s.post(route, body).await;
+        assert_eq!(st, StatusCode::OK, "{route}: {answer}");
+        check(&doc, "POST", route, st, &answer);
+        seen.insert(("post".into(), route.into()));
+    }
     let (st, answer) = s.get("/openapi.json").await;
     assert_eq!(st, StatusCode::OK);
     check(&doc, "GET", "/openapi.json", st, &answer);

@@ -258,6 +258,96 @@ async fn live_answers_of_every_qdrant_route_match_the_document() {
         seen.insert((m, path.to_string()));
     }
 
+    // The snapshot routes, on a collection of their own (names are made by the server).
+    let (st, _) = s
+        .put(
+            "/collections/snap",
+            json!({"vectors": {"size": 2, "distance": "Dot"}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK);
+    let (st, made) = s.post("/collections/snap/snapshots", json!({})).await;
+    check(&doc, "POST", "/collections/{name}/snapshots", st, &made);
+    let name = made["result"]["name"].as_str().unwrap().to_owned();
+    let (st, listed) = s.get("/collections/snap/snapshots").await;
+    check(&doc, "GET", "/collections/{name}/snapshots", st, &listed);
+    let download = s
+        .client
+        .get(format!("{}/collections/snap/snapshots/{name}", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    let archive = download.bytes().await.unwrap().to_vec();
+    let location = format!(
+        "file://{}",
+        s.dir.path().join("snapshots/snap").join(&name).display()
+    );
+    let recover = json!({"location": location, "priority": "snapshot"});
+    let errors = check_request(
+        &doc,
+        "put",
+        "/collections/{name}/snapshots/recover",
+        &recover,
+    );
+    assert!(errors.is_empty(), "{errors:?}");
+    let (st, answer) = s.put("/collections/snap/snapshots/recover", recover).await;
+    assert_eq!(st, StatusCode::OK, "{answer}");
+    check(
+        &doc,
+        "PUT",
+        "/collections/{name}/snapshots/recover",
+        st,
+        &answer,
+    );
+    let boundary = "b0undary";
+    let mut form = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"snapshot\"; filename=\"s.snapshot\"\r\n\r\n"
+    )
+    .into_bytes();
+    form.extend_from_slice(&archive);
+    form.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let uploaded = s
+        .client
+        .post(format!("{}/collections/snap/snapshots/upload", s.url))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), StatusCode::OK);
+    let answer: Value = uploaded.json().await.unwrap();
+    check(
+        &doc,
+        "POST",
+        "/collections/{name}/snapshots/upload",
+        StatusCode::OK,
+        &answer,
+    );
+    let (st, answer) = s
+        .delete(&format!("/collections/snap/snapshots/{name}"))
+        .await;
+    check(
+        &doc,
+        "DELETE",
+        "/collections/{name}/snapshots/{snapshot_name}",
+        st,
+        &answer,
+    );
+    for (m, path) in [
+        ("post", "/collections/{name}/snapshots"),
+        ("get", "/collections/{name}/snapshots"),
+        ("get", "/collections/{name}/snapshots/{snapshot_name}"),
+        ("put", "/collections/{name}/snapshots/recover"),
+        ("post", "/collections/{name}/snapshots/upload"),
+        ("delete", "/collections/{name}/snapshots/{snapshot_name}"),
+    ] {
+        seen.insert((m.to_string(), path.to_string()));
+    }
+
     // The routes outside the subset answer 400 in the error shape.
     let mut listed: BTreeSet<(String, String)> = BTreeSet::new();
     for (path, methods) in doc["paths"].as_object().unwrap() {

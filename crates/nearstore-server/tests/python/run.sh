@@ -63,7 +63,7 @@ done
 [ -n "$ready" ] || { echo "server at $url never became ready" >&2; exit 1; }
 
 status=0
-NEARSTORE_URL="$url" "$venv/bin/python" -m pytest -q -p no:cacheprovider --basetemp="$work/pytest" "$here/test_qdrant_compat.py" || status=$?
+NEARSTORE_URL="$url" NEARSTORE_DATA="$work/data" "$venv/bin/python" -m pytest -q -p no:cacheprovider --basetemp="$work/pytest" "$here/test_qdrant_compat.py" || status=$?
 
 kill -TERM "$server_pid"
 wait "$server_pid" || { echo "server exited uncleanly" >&2; cat "$work/server.err" >&2; status=1; }

@@ -1045,3 +1045,89 @@ def test_datetime_index_and_range(client):
     assert [p.id for p in points] == [2, 1]
     assert points[1].order_value == 1704164645000000
     client.delete_collection(name)
+
+
+def test_collection_snapshots_create_list_download_and_recover(client):
+    """Qdrant's collection snapshot routes: create, list, download, recover from an upload
+    and from a file:// location inside the server's snapshot directory, delete."""
+    import httpx
+
+    name = "py_snapshots"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(name, vectors_config=models.VectorParams(size=DIM, distance=models.Distance.EUCLID))
+    client.upsert(name, points=[models.PointStruct(id=i, vector=vec(i), payload={"i": i}) for i in range(30)])
+
+    made = client.create_snapshot(name)
+    assert made.name.startswith(f"{name}-") and made.name.endswith(".snapshot")
+    assert made.size > 0 and len(made.checksum) == 64
+    assert made.creation_time is not None
+    listed = client.list_snapshots(name)
+    assert [s.name for s in listed] == [made.name]
+    assert listed[0].size == made.size and listed[0].checksum == made.checksum
+
+    download = httpx.get(f"{URL}/collections/{name}/snapshots/{made.name}", timeout=30)
+    assert download.status_code == 200
+    archive = download.content
+    assert len(archive) == made.size
+    import hashlib
+
+    assert hashlib.sha256(archive).hexdigest() == made.checksum
+
+    # Change the collection, then recover it from the uploaded archive.
+    client.delete(name, points_selector=models.PointIdsList(points=list(range(10))))
+    client.upsert(name, points=[models.PointStruct(id=99, vector=vec(99), payload={"i": 99})])
+    assert client.count(name).count == 21
+    upload = httpx.post(
+        f"{URL}/collections/{name}/snapshots/upload",
+        params={"priority": "snapshot", "checksum": made.checksum},
+        files={"snapshot": (made.name, archive, "application/octet-stream")},
+        timeout=60,
+    )
+    assert upload.status_code == 200, upload.text
+    assert upload.json()["result"] is True
+    assert client.count(name).count == 30
+    assert client.retrieve(name, [99]) == []
+    assert client.retrieve(name, [3])[0].payload == {"i": 3}
+
+    # Refusals: another priority, a wrong checksum, a damaged archive, a remote location.
+    bad = httpx.post(
+        f"{URL}/collections/{name}/snapshots/upload",
+        params={"priority": "replica"},
+        files={"snapshot": (made.name, archive)},
+        timeout=30,
+    )
+    assert bad.status_code == 400 and "not supported" in bad.text
+    bad = httpx.post(
+        f"{URL}/collections/{name}/snapshots/upload",
+        params={"checksum": "0" * 64},
+        files={"snapshot": (made.name, archive)},
+        timeout=30,
+    )
+    assert bad.status_code == 400 and "checksum" in bad.text
+    damaged = bytearray(archive)
+    damaged[len(damaged) // 2] ^= 0x20
+    bad = httpx.post(
+        f"{URL}/collections/{name}/snapshots/upload",
+        files={"snapshot": (made.name, bytes(damaged))},
+        timeout=30,
+    )
+    assert bad.status_code == 400, bad.text
+    assert client.count(name).count == 30, "a refused snapshot changes nothing"
+    with pytest.raises(UnexpectedResponse) as e:
+        client.recover_snapshot(name, location="http://example.invalid/x.snapshot")
+    assert e.value.status_code == 400
+
+    # Recover by location (the file the create wrote), after another change.
+    client.delete(name, points_selector=models.PointIdsList(points=[0, 1]))
+    data = os.environ.get("NEARSTORE_DATA")
+    if data:
+        location = f"file://{data}/snapshots/{name}/{made.name}"
+        assert client.recover_snapshot(name, location=location, priority=models.SnapshotPriority.SNAPSHOT)
+        assert client.count(name).count == 30
+
+    assert client.delete_snapshot(name, made.name)
+    assert client.list_snapshots(name) == []
+    missing = httpx.get(f"{URL}/collections/{name}/snapshots/{made.name}", timeout=30)
+    assert missing.status_code == 404
+    client.delete_collection(name)
