@@ -1,17 +1,19 @@
 //! Flat-array storage of an HNSW graph.
 //!
-//! Layer-0 lists live in one array of `m0 + 1` words per node (`[count, links...]`); upper
-//! layers in a second array, `m + 1` words per node and level, located by `upper_start`.
-//! Links are `AtomicU32`, read with relaxed loads: a reader racing a writer sees each word
-//! either old or new, every word is always a valid slot below `len()` (lists are zeroed and
-//! only ever hold valid slots), and writers of one node's lists hold that node's lock.
+//! Layer-0 lists live in [`LinkLists`] (one flat array, `m0 + 1` fields per node, fields
+//! bit-packed in compact mode, see `lists.rs`); upper layers in a second array, `m + 1`
+//! words per node and level (`[count, links...]`), located by `upper_start`. Links are
+//! `AtomicU32`, read with relaxed loads: a reader racing a writer sees each word either old
+//! or new, every link read is a valid slot below `len()` (lists are zeroed and only ever
+//! hold valid slots; packed layer-0 reads drop torn values), and writers of one node's
+//! lists hold that node's lock.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use parking_lot::Mutex;
 
-use super::arena::{collect_huge, reserve_huge};
+use super::lists::LinkLists;
 use super::rows::{Probe, ProbeKind, Rows};
 use super::visited::VisitedSet;
 use crate::quant::VectorSource;
@@ -30,7 +32,7 @@ pub struct Graph {
     external: Vec<u64>,
     levels: Vec<u8>,
     deleted: Vec<AtomicBool>,
-    level0: Vec<AtomicU32>,
+    level0: LinkLists,
     /// Layer-0 in-degree of every slot (links pointing at it), kept by `replace_links`.
     indegree: Vec<AtomicU32>,
     upper_start: Vec<u32>,
@@ -58,7 +60,7 @@ impl Graph {
             external: Vec::new(),
             levels: Vec::new(),
             deleted: Vec::new(),
-            level0: Vec::new(),
+            level0: LinkLists::new(2 * m, false),
             indegree: Vec::new(),
             upper_start: Vec::new(),
             upper: Vec::new(),
@@ -96,7 +98,7 @@ impl Graph {
         self.external.reserve(additional);
         self.levels.reserve(additional);
         self.deleted.reserve(additional);
-        reserve_huge(&mut self.level0, additional * (self.m0 + 1));
+        self.level0.reserve(additional);
         self.indegree.reserve(additional);
         self.upper_start.reserve(additional);
         self.locks.reserve(additional);
@@ -118,7 +120,7 @@ impl Graph {
         self.external.push(external);
         self.levels.push(level);
         self.deleted.push(AtomicBool::new(false));
-        self.level0.extend(zeroed(self.m0 + 1));
+        self.level0.push_empty();
         self.indegree.push(AtomicU32::new(0));
         let start = self.upper_block(level);
         self.upper_start.push(start);
@@ -240,28 +242,37 @@ impl Graph {
         &self.locks[slot as usize]
     }
 
+    /// Packs layer-0 links to as few bits as the slots need (the quantized modes, where
+    /// 4-byte links would outweigh the codes) or not (repacks the lists there are).
+    pub fn set_compact_links(&mut self, compact: bool) {
+        self.level0.set_compact(compact);
+    }
+
+    /// An upper layer's list of `slot` (`level >= 1`).
     #[inline]
     fn block(&self, slot: u32, level: u8) -> &[AtomicU32] {
-        if level == 0 {
-            let w = self.m0 + 1;
-            let s = slot as usize * w;
-            &self.level0[s..s + w]
-        } else {
-            let w = self.m + 1;
-            let start = self.upper_start[slot as usize] as usize + usize::from(level - 1);
-            &self.upper[start * w..(start + 1) * w]
-        }
+        let w = self.m + 1;
+        let start = self.upper_start[slot as usize] as usize + usize::from(level - 1);
+        &self.upper[start * w..(start + 1) * w]
     }
 
     /// Hints the cache to load the list of `slot` on `level` (the next node to expand).
     #[inline]
     pub fn prefetch_links(&self, slot: u32, level: u8) {
-        nearstore_distance::prefetch_slice(self.block(slot, level));
+        if level == 0 {
+            self.level0.prefetch(slot);
+        } else {
+            nearstore_distance::prefetch_slice(self.block(slot, level));
+        }
     }
 
     /// Copies the links of `slot` on `level` into `out` (cleared first).
     #[inline]
     pub fn links_into(&self, slot: u32, level: u8, out: &mut Vec<u32>) {
+        if level == 0 {
+            self.level0.links_into(slot, out);
+            return;
+        }
         out.clear();
         let block = self.block(slot, level);
         let count = (block[0].load(Ordering::Acquire) as usize).min(block.len() - 1);
@@ -278,6 +289,10 @@ impl Graph {
         visited: &mut VisitedSet,
         out: &mut Vec<u32>,
     ) {
+        if level == 0 {
+            self.level0.unvisited_into(slot, visited, out);
+            return;
+        }
         out.clear();
         let block = self.block(slot, level);
         let count = (block[0].load(Ordering::Acquire) as usize).min(block.len() - 1);
@@ -313,6 +328,10 @@ impl Graph {
     }
 
     fn write_links(&self, slot: u32, level: u8, links: &[u32]) {
+        if level == 0 {
+            self.level0.write(slot, links);
+            return;
+        }
         let block = self.block(slot, level);
         let n = links.len().min(block.len() - 1);
         for (cell, &l) in block[1..=n].iter().zip(links) {
@@ -348,7 +367,8 @@ impl Graph {
             + self.external.capacity() * 8
             + self.levels.capacity()
             + self.deleted.capacity()
-            + (self.level0.capacity() + self.upper.capacity() + self.indegree.capacity()) * 4
+            + self.level0.memory_bytes()
+            + (self.upper.capacity() + self.indegree.capacity()) * 4
             + self.upper_start.capacity() * 4
             + self.locks.capacity() * std::mem::size_of::<Mutex<()>>()
     }
@@ -360,7 +380,7 @@ impl Graph {
             external: &self.external,
             levels: &self.levels,
             deleted: &self.deleted,
-            level0: &self.level0,
+            level0: self.level0.to_plain(),
             upper_start: &self.upper_start,
             upper: &self.upper,
         }
@@ -397,7 +417,7 @@ impl Graph {
             external,
             levels,
             deleted: deleted.into_iter().map(AtomicBool::new).collect(),
-            level0: collect_huge(level0.into_iter().map(AtomicU32::new)),
+            level0: LinkLists::from_plain(&level0, m0, false),
             indegree: indegree.into_iter().map(AtomicU32::new).collect(),
             upper_start,
             upper: upper.into_iter().map(AtomicU32::new).collect(),
@@ -419,8 +439,8 @@ pub struct GraphParts<'g> {
     pub levels: &'g [u8],
     /// Deleted flags.
     pub deleted: &'g [AtomicBool],
-    /// Layer-0 lists.
-    pub level0: &'g [AtomicU32],
+    /// Layer-0 lists, plain (`m0 + 1` words a node: count, links).
+    pub level0: Vec<u32>,
     /// Start of each slot's upper-layer lists.
     pub upper_start: &'g [u32],
     /// Upper-layer lists.

@@ -150,10 +150,7 @@ impl HnswIndex {
                 .iter()
                 .map(|d| u8::from(d.load(Ordering::Acquire)))
                 .collect(),
-            bytes_of(
-                p.level0.iter().map(|a| a.load(Ordering::Acquire)),
-                u32::to_le_bytes,
-            ),
+            bytes_of(p.level0.iter().copied(), u32::to_le_bytes),
             bytes_of(p.upper_start.iter().copied(), u32::to_le_bytes),
             bytes_of(
                 p.upper.iter().map(|a| a.load(Ordering::Acquire)),
@@ -333,6 +330,7 @@ impl HnswIndex {
         );
         if quant.mode != StorageMode::Full {
             graph.set_exact_source(source.clone());
+            graph.set_compact_links(true);
         }
         let index = HnswIndex {
             params,

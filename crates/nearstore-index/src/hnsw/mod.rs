@@ -16,6 +16,7 @@ mod connect;
 mod delete;
 mod graph;
 mod io;
+mod lists;
 mod pool;
 mod rows;
 mod scorer;
@@ -188,7 +189,9 @@ impl HnswIndex {
             )));
         }
         index.quant = quant;
-        index.graph.get_mut().set_exact_source(Some(source.clone()));
+        let graph = index.graph.get_mut();
+        graph.set_exact_source(Some(source.clone()));
+        graph.set_compact_links(quant.mode != StorageMode::Full);
         index.source = Some(source);
         Ok(index)
     }
