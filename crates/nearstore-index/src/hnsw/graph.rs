@@ -220,6 +220,12 @@ impl Graph {
         self.external[slot as usize]
     }
 
+    /// The external id of every slot (deleted and free ones included).
+    #[inline]
+    pub fn externals(&self) -> &[u64] {
+        &self.external
+    }
+
     /// The top level of a slot.
     #[inline]
     pub fn level(&self, slot: u32) -> u8 {

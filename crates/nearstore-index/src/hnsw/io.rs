@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::arena::{VectorArena, collect_huge, reserve_huge};
 use super::graph::Graph;
+use super::ids::IdTable;
 use super::rows::Rows;
 use super::visited::VisitedPool;
 use super::{HnswIndex, HnswParams};
@@ -283,9 +284,9 @@ impl HnswIndex {
         } else {
             return Err(corrupt(path, "bad entry point"));
         };
-        let mut ids = rustc_hash::FxHashMap::default();
+        let mut ids = IdTable::default();
         for (slot, (&id, &dead)) in external.iter().zip(&deleted).enumerate() {
-            if !dead && ids.insert(id, slot as u32).is_some() {
+            if !dead && ids.insert(slot as u32, &external).is_some() {
                 return Err(corrupt(path, format!("id {id} is live twice")));
             }
         }

@@ -15,6 +15,7 @@ mod build;
 mod connect;
 mod delete;
 mod graph;
+mod ids;
 mod io;
 mod lists;
 mod pool;
@@ -28,10 +29,10 @@ mod visited;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use self::ids::IdTable;
 use parking_lot::{Mutex, RwLock};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rustc_hash::FxHashMap;
 
 pub use search::{SearchStats, last_search_stats};
 pub(crate) use topk::TopK;
@@ -134,7 +135,8 @@ pub struct HnswIndex {
     dim: usize,
     space: Space,
     graph: RwLock<Graph>,
-    ids: RwLock<FxHashMap<u64, u32>>,
+    /// External id -> slot of every live point (lock order: `graph` before `ids`).
+    ids: RwLock<IdTable>,
     free: Mutex<Vec<u32>>,
     visited: VisitedPool,
     level_rng: Mutex<ChaCha8Rng>,
@@ -155,7 +157,7 @@ impl HnswIndex {
             dim,
             space: Space::new(metric),
             graph: RwLock::new(Graph::new(dim, params.m)),
-            ids: RwLock::new(FxHashMap::default()),
+            ids: RwLock::new(IdTable::default()),
             free: Mutex::new(Vec::new()),
             visited: VisitedPool::default(),
             level_rng: Mutex::new(ChaCha8Rng::seed_from_u64(params.seed)),
@@ -290,7 +292,7 @@ impl HnswIndex {
 
     /// Bytes held by vectors, links and id maps (not counting allocator slack).
     pub fn memory_bytes(&self) -> usize {
-        self.graph.read().memory_bytes() + self.ids.read().capacity() * 16
+        self.graph.read().memory_bytes() + self.ids.read().memory_bytes()
     }
 
     /// Slots in the graph, live or deleted (not vacuumed).
