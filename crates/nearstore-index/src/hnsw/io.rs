@@ -15,7 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::arena::{VectorArena, collect_huge, reserve_huge};
 use super::graph::Graph;
-use super::ids::IdTable;
+use super::ids::{ExternalIds, IdTable};
 use super::rows::Rows;
 use super::visited::VisitedPool;
 use super::{HnswIndex, HnswParams};
@@ -145,7 +145,7 @@ impl HnswIndex {
         let sections = [
             meta,
             vectors,
-            bytes_of(p.external.iter().copied(), u64::to_le_bytes),
+            bytes_of(p.external.iter(), u64::to_le_bytes),
             p.levels.to_vec(),
             p.deleted
                 .iter()
@@ -285,7 +285,8 @@ impl HnswIndex {
             return Err(corrupt(path, "bad entry point"));
         };
         let mut ids = IdTable::default();
-        for (slot, (&id, &dead)) in external.iter().zip(&deleted).enumerate() {
+        let external = ExternalIds::from_vec(external);
+        for (slot, (id, &dead)) in external.iter().zip(&deleted).enumerate() {
             if !dead && ids.insert(slot as u32, &external).is_some() {
                 return Err(corrupt(path, format!("id {id} is live twice")));
             }
