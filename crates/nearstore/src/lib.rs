@@ -24,6 +24,7 @@
 
 #![forbid(unsafe_code)]
 
+pub mod agent_memory;
 mod collection;
 mod config;
 mod database;
@@ -34,6 +35,7 @@ mod query;
 mod request;
 pub mod verify;
 
+pub use agent_memory::AgentMemory;
 pub use collection::{
     FilterEstimate, MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector, PointVectors,
     StreamingConfig, StreamingStatus, TextIndexInfo, VectorCollection,

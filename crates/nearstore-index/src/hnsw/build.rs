@@ -89,11 +89,12 @@ impl HnswIndex {
             validate(v.as_ref(), self.dim)?;
         }
         let replaced: Vec<u64> = {
+            let g = self.graph.read();
             let ids = self.ids.read();
             items
                 .iter()
                 .map(|(id, _)| *id)
-                .filter(|id| ids.contains_key(id))
+                .filter(|&id| ids.contains(id, g.externals()))
                 .collect()
         };
         if !replaced.is_empty() {
@@ -140,10 +141,11 @@ impl HnswIndex {
             }
         }
         {
-            let mut ids = self.ids.write();
+            // Graph before ids, as everywhere (the table reads the graph's external ids).
             let g = self.graph.read();
+            let mut ids = self.ids.write();
             for &s in &slots {
-                ids.insert(g.external(s), s);
+                ids.insert(s, g.externals());
             }
         }
         self.live.fetch_add(slots.len(), Ordering::AcqRel);

@@ -114,11 +114,13 @@ impl HnswIndex {
 
     /// Deletes points by external id; returns how many were live.
     pub fn delete_ids(&self, ids: &[u64]) -> usize {
+        let g = self.graph.read();
         let slots: Vec<u32> = {
             let mut map = self.ids.write();
-            ids.iter().filter_map(|id| map.remove(id)).collect()
+            ids.iter()
+                .filter_map(|&id| map.remove(id, g.externals()))
+                .collect()
         };
-        let g = self.graph.read();
         for &s in &slots {
             g.mark_deleted(s);
         }

@@ -1,17 +1,22 @@
 //! Flat-array storage of an HNSW graph.
 //!
-//! Layer-0 lists live in one array of `m0 + 1` words per node (`[count, links...]`); upper
-//! layers in a second array, `m + 1` words per node and level, located by `upper_start`.
-//! Links are `AtomicU32`, read with relaxed loads: a reader racing a writer sees each word
-//! either old or new, every word is always a valid slot below `len()` (lists are zeroed and
-//! only ever hold valid slots), and writers of one node's lists hold that node's lock.
+//! Layer-0 lists live in [`LinkLists`] (one flat array, `m0 + 1` fields per node, fields
+//! bit-packed in compact mode, see `lists.rs`); upper layers in a second array, `m + 1`
+//! words per node and level (`[count, links...]`), located by `upper_start` (a map holding only the slots that have upper layers, about one
+//! in `m`). Links are
+//! `AtomicU32`, read with relaxed loads: a reader racing a writer sees each word either old
+//! or new, every link read is a valid slot below `len()` (lists are zeroed and only ever
+//! hold valid slots; packed layer-0 reads drop torn values), and writers of one node's
+//! lists hold that node's lock.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 
 use parking_lot::Mutex;
+use rustc_hash::FxHashMap;
 
-use super::arena::{collect_huge, reserve_huge};
+use super::ids::ExternalIds;
+use super::lists::LinkLists;
 use super::rows::{Probe, ProbeKind, Rows};
 use super::visited::VisitedSet;
 use crate::quant::VectorSource;
@@ -27,13 +32,14 @@ pub struct Graph {
     m0: usize,
     dim: usize,
     rows: Rows,
-    external: Vec<u64>,
+    external: ExternalIds,
     levels: Vec<u8>,
     deleted: Vec<AtomicBool>,
-    level0: Vec<AtomicU32>,
+    level0: LinkLists,
     /// Layer-0 in-degree of every slot (links pointing at it), kept by `replace_links`.
     indegree: Vec<AtomicU32>,
-    upper_start: Vec<u32>,
+    /// Where each slot with upper layers has its lists in `upper` (in units of `m + 1`).
+    upper_start: FxHashMap<u32, u32>,
     upper: Vec<AtomicU32>,
     locks: Vec<Mutex<()>>,
     /// Where linking reads exact vectors when the rows are too coarse to link on
@@ -55,12 +61,12 @@ impl Graph {
             m0: 2 * m,
             dim,
             rows: Rows::new(dim),
-            external: Vec::new(),
+            external: ExternalIds::default(),
             levels: Vec::new(),
             deleted: Vec::new(),
-            level0: Vec::new(),
+            level0: LinkLists::new(2 * m, false),
             indegree: Vec::new(),
-            upper_start: Vec::new(),
+            upper_start: FxHashMap::default(),
             upper: Vec::new(),
             locks: Vec::new(),
             exact: None,
@@ -96,9 +102,8 @@ impl Graph {
         self.external.reserve(additional);
         self.levels.reserve(additional);
         self.deleted.reserve(additional);
-        reserve_huge(&mut self.level0, additional * (self.m0 + 1));
+        self.level0.reserve(additional);
         self.indegree.reserve(additional);
-        self.upper_start.reserve(additional);
         self.locks.reserve(additional);
     }
 
@@ -118,10 +123,12 @@ impl Graph {
         self.external.push(external);
         self.levels.push(level);
         self.deleted.push(AtomicBool::new(false));
-        self.level0.extend(zeroed(self.m0 + 1));
+        self.level0.push_empty();
         self.indegree.push(AtomicU32::new(0));
         let start = self.upper_block(level);
-        self.upper_start.push(start);
+        if start != NO_UPPER {
+            self.upper_start.insert(slot, start);
+        }
         self.locks.push(Mutex::new(()));
         slot
     }
@@ -130,9 +137,10 @@ impl Graph {
     pub fn reuse(&mut self, slot: u32, vector: &[f32], external: u64, level: u8) {
         let s = slot as usize;
         self.rows.set(self.dim, s, vector);
-        self.external[s] = external;
+        self.external.set(s, external);
         if level > self.levels[s] {
-            self.upper_start[s] = self.upper_block(level);
+            let start = self.upper_block(level);
+            self.upper_start.insert(slot, start);
         }
         self.levels[s] = level;
         self.deleted[s].store(false, Ordering::Release);
@@ -215,7 +223,13 @@ impl Graph {
     /// The external id of a slot.
     #[inline]
     pub fn external(&self, slot: u32) -> u64 {
-        self.external[slot as usize]
+        self.external.at(slot as usize)
+    }
+
+    /// The external id of every slot (deleted and free ones included).
+    #[inline]
+    pub fn externals(&self) -> &ExternalIds {
+        &self.external
     }
 
     /// The top level of a slot.
@@ -240,30 +254,44 @@ impl Graph {
         &self.locks[slot as usize]
     }
 
+    /// Packs layer-0 links to as few bits as the slots need (the quantized modes, where
+    /// 4-byte links would outweigh the codes) or not (repacks the lists there are).
+    pub fn set_compact_links(&mut self, compact: bool) {
+        self.level0.set_compact(compact);
+    }
+
+    /// An upper layer's list of `slot` (`level >= 1`; `None` for a slot without that
+    /// layer: no list, no links).
     #[inline]
-    fn block(&self, slot: u32, level: u8) -> &[AtomicU32] {
-        if level == 0 {
-            let w = self.m0 + 1;
-            let s = slot as usize * w;
-            &self.level0[s..s + w]
-        } else {
-            let w = self.m + 1;
-            let start = self.upper_start[slot as usize] as usize + usize::from(level - 1);
-            &self.upper[start * w..(start + 1) * w]
-        }
+    fn block(&self, slot: u32, level: u8) -> Option<&[AtomicU32]> {
+        let w = self.m + 1;
+        let start = *self.upper_start.get(&slot)? as usize + usize::from(level.checked_sub(1)?);
+        self.upper.get(start * w..(start + 1) * w)
     }
 
     /// Hints the cache to load the list of `slot` on `level` (the next node to expand).
     #[inline]
     pub fn prefetch_links(&self, slot: u32, level: u8) {
-        nearstore_distance::prefetch_slice(self.block(slot, level));
+        if level == 0 {
+            self.level0.prefetch(slot);
+        } else {
+            if let Some(block) = self.block(slot, level) {
+                nearstore_distance::prefetch_slice(block);
+            }
+        }
     }
 
     /// Copies the links of `slot` on `level` into `out` (cleared first).
     #[inline]
     pub fn links_into(&self, slot: u32, level: u8, out: &mut Vec<u32>) {
+        if level == 0 {
+            self.level0.links_into(slot, out);
+            return;
+        }
         out.clear();
-        let block = self.block(slot, level);
+        let Some(block) = self.block(slot, level) else {
+            return;
+        };
         let count = (block[0].load(Ordering::Acquire) as usize).min(block.len() - 1);
         out.extend(block[1..=count].iter().map(|a| a.load(Ordering::Relaxed)));
     }
@@ -278,8 +306,14 @@ impl Graph {
         visited: &mut VisitedSet,
         out: &mut Vec<u32>,
     ) {
+        if level == 0 {
+            self.level0.unvisited_into(slot, visited, out);
+            return;
+        }
         out.clear();
-        let block = self.block(slot, level);
+        let Some(block) = self.block(slot, level) else {
+            return;
+        };
         let count = (block[0].load(Ordering::Acquire) as usize).min(block.len() - 1);
         out.reserve(count);
         for a in &block[1..=count] {
@@ -313,7 +347,13 @@ impl Graph {
     }
 
     fn write_links(&self, slot: u32, level: u8, links: &[u32]) {
-        let block = self.block(slot, level);
+        if level == 0 {
+            self.level0.write(slot, links);
+            return;
+        }
+        let Some(block) = self.block(slot, level) else {
+            return;
+        };
         let n = links.len().min(block.len() - 1);
         for (cell, &l) in block[1..=n].iter().zip(links) {
             cell.store(l, Ordering::Relaxed);
@@ -345,11 +385,13 @@ impl Graph {
     /// Bytes held by the arrays.
     pub fn memory_bytes(&self) -> usize {
         self.rows.memory_bytes()
-            + self.external.capacity() * 8
+            + self.external.memory_bytes()
             + self.levels.capacity()
             + self.deleted.capacity()
-            + (self.level0.capacity() + self.upper.capacity() + self.indegree.capacity()) * 4
-            + self.upper_start.capacity() * 4
+            + self.level0.memory_bytes()
+            + (self.upper.capacity() + self.indegree.capacity()) * 4
+            // A hash map bucket: key, value and a control byte.
+            + self.upper_start.capacity() * 9
             + self.locks.capacity() * std::mem::size_of::<Mutex<()>>()
     }
 
@@ -360,8 +402,10 @@ impl Graph {
             external: &self.external,
             levels: &self.levels,
             deleted: &self.deleted,
-            level0: &self.level0,
-            upper_start: &self.upper_start,
+            level0: self.level0.to_plain(),
+            upper_start: (0..self.len() as u32)
+                .map(|s| self.upper_start.get(&s).copied().unwrap_or(NO_UPPER))
+                .collect(),
             upper: &self.upper,
         }
     }
@@ -372,7 +416,7 @@ impl Graph {
         dim: usize,
         m: usize,
         rows: Rows,
-        external: Vec<u64>,
+        external: ExternalIds,
         levels: Vec<u8>,
         deleted: Vec<bool>,
         level0: Vec<u32>,
@@ -397,9 +441,14 @@ impl Graph {
             external,
             levels,
             deleted: deleted.into_iter().map(AtomicBool::new).collect(),
-            level0: collect_huge(level0.into_iter().map(AtomicU32::new)),
+            level0: LinkLists::from_plain(&level0, m0, false),
             indegree: indegree.into_iter().map(AtomicU32::new).collect(),
-            upper_start,
+            upper_start: upper_start
+                .into_iter()
+                .enumerate()
+                .filter(|&(_, start)| start != NO_UPPER)
+                .map(|(slot, start)| (slot as u32, start))
+                .collect(),
             upper: upper.into_iter().map(AtomicU32::new).collect(),
             locks: (0..n).map(|_| Mutex::new(())).collect(),
             exact: None,
@@ -414,15 +463,15 @@ pub struct GraphParts<'g> {
     /// Vectors or codes by slot.
     pub rows: &'g Rows,
     /// External ids.
-    pub external: &'g [u64],
+    pub external: &'g ExternalIds,
     /// Top level per slot.
     pub levels: &'g [u8],
     /// Deleted flags.
     pub deleted: &'g [AtomicBool],
-    /// Layer-0 lists.
-    pub level0: &'g [AtomicU32],
+    /// Layer-0 lists, plain (`m0 + 1` words a node: count, links).
+    pub level0: Vec<u32>,
     /// Start of each slot's upper-layer lists.
-    pub upper_start: &'g [u32],
+    pub upper_start: Vec<u32>,
     /// Upper-layer lists.
     pub upper: &'g [AtomicU32],
 }

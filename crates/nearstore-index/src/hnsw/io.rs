@@ -15,6 +15,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::arena::{VectorArena, collect_huge, reserve_huge};
 use super::graph::Graph;
+use super::ids::{ExternalIds, IdTable};
 use super::rows::Rows;
 use super::visited::VisitedPool;
 use super::{HnswIndex, HnswParams};
@@ -144,16 +145,13 @@ impl HnswIndex {
         let sections = [
             meta,
             vectors,
-            bytes_of(p.external.iter().copied(), u64::to_le_bytes),
+            bytes_of(p.external.iter(), u64::to_le_bytes),
             p.levels.to_vec(),
             p.deleted
                 .iter()
                 .map(|d| u8::from(d.load(Ordering::Acquire)))
                 .collect(),
-            bytes_of(
-                p.level0.iter().map(|a| a.load(Ordering::Acquire)),
-                u32::to_le_bytes,
-            ),
+            bytes_of(p.level0.iter().copied(), u32::to_le_bytes),
             bytes_of(p.upper_start.iter().copied(), u32::to_le_bytes),
             bytes_of(
                 p.upper.iter().map(|a| a.load(Ordering::Acquire)),
@@ -286,9 +284,10 @@ impl HnswIndex {
         } else {
             return Err(corrupt(path, "bad entry point"));
         };
-        let mut ids = rustc_hash::FxHashMap::default();
-        for (slot, (&id, &dead)) in external.iter().zip(&deleted).enumerate() {
-            if !dead && ids.insert(id, slot as u32).is_some() {
+        let mut ids = IdTable::default();
+        let external = ExternalIds::from_vec(external);
+        for (slot, (id, &dead)) in external.iter().zip(&deleted).enumerate() {
+            if !dead && ids.insert(slot as u32, &external).is_some() {
                 return Err(corrupt(path, format!("id {id} is live twice")));
             }
         }
@@ -333,6 +332,7 @@ impl HnswIndex {
         );
         if quant.mode != StorageMode::Full {
             graph.set_exact_source(source.clone());
+            graph.set_compact_links(true);
         }
         let index = HnswIndex {
             params,

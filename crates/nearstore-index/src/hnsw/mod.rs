@@ -15,7 +15,9 @@ mod build;
 mod connect;
 mod delete;
 mod graph;
+mod ids;
 mod io;
+mod lists;
 mod pool;
 mod rows;
 mod scorer;
@@ -27,10 +29,10 @@ mod visited;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use self::ids::IdTable;
 use parking_lot::{Mutex, RwLock};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
-use rustc_hash::FxHashMap;
 
 pub use search::{SearchStats, last_search_stats};
 pub(crate) use topk::TopK;
@@ -133,7 +135,8 @@ pub struct HnswIndex {
     dim: usize,
     space: Space,
     graph: RwLock<Graph>,
-    ids: RwLock<FxHashMap<u64, u32>>,
+    /// External id -> slot of every live point (lock order: `graph` before `ids`).
+    ids: RwLock<IdTable>,
     free: Mutex<Vec<u32>>,
     visited: VisitedPool,
     level_rng: Mutex<ChaCha8Rng>,
@@ -154,7 +157,7 @@ impl HnswIndex {
             dim,
             space: Space::new(metric),
             graph: RwLock::new(Graph::new(dim, params.m)),
-            ids: RwLock::new(FxHashMap::default()),
+            ids: RwLock::new(IdTable::default()),
             free: Mutex::new(Vec::new()),
             visited: VisitedPool::default(),
             level_rng: Mutex::new(ChaCha8Rng::seed_from_u64(params.seed)),
@@ -188,7 +191,9 @@ impl HnswIndex {
             )));
         }
         index.quant = quant;
-        index.graph.get_mut().set_exact_source(Some(source.clone()));
+        let graph = index.graph.get_mut();
+        graph.set_exact_source(Some(source.clone()));
+        graph.set_compact_links(quant.mode != StorageMode::Full);
         index.source = Some(source);
         Ok(index)
     }
@@ -287,7 +292,7 @@ impl HnswIndex {
 
     /// Bytes held by vectors, links and id maps (not counting allocator slack).
     pub fn memory_bytes(&self) -> usize {
-        self.graph.read().memory_bytes() + self.ids.read().capacity() * 16
+        self.graph.read().memory_bytes() + self.ids.read().memory_bytes()
     }
 
     /// Slots in the graph, live or deleted (not vacuumed).

@@ -497,7 +497,9 @@ impl HnswIndex {
         if let Some(ids) = allow.and_then(|a| a.ids()) {
             let mut slots: Vec<u32> = {
                 let map = self.ids.read();
-                ids.iter().filter_map(|id| map.get(id).copied()).collect()
+                ids.iter()
+                    .filter_map(|&id| map.get(id, g.externals()))
+                    .collect()
             };
             // Scan in slot order: sequential memory access instead of hash order.
             slots.sort_unstable();
@@ -552,7 +554,9 @@ impl HnswIndex {
         let mut slots: Vec<u32> = match allow.and_then(|a| a.ids()) {
             Some(ids) => {
                 let map = self.ids.read();
-                ids.iter().filter_map(|id| map.get(id).copied()).collect()
+                ids.iter()
+                    .filter_map(|&id| map.get(id, g.externals()))
+                    .collect()
             }
             None => (0..g.len() as u32).collect(),
         };

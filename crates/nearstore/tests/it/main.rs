@@ -7,6 +7,7 @@
     reason = "test code: a failed unwrap is a failed test"
 )]
 
+mod agent_memory;
 mod aliases;
 mod best_score;
 mod conformance;
