@@ -23,6 +23,7 @@ use parking_lot::{Mutex, RwLock};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+use crate::agent_memory::MemorySlot;
 use crate::collection::PyCollection;
 use crate::errors::{self, Class, IntoPyResult};
 use crate::{json, options};
@@ -41,6 +42,8 @@ pub(crate) struct Shared {
     path: PathBuf,
     db: RwLock<Option<Database>>,
     handles: Mutex<Vec<Weak<Handle>>>,
+    /// `AgentMemory` objects, emptied on close like the handles.
+    memories: Mutex<Vec<Weak<MemorySlot>>>,
 }
 
 impl Shared {
@@ -99,6 +102,13 @@ impl Shared {
             .filter_map(|h| h.collection.write().take())
             .collect();
         drop(emptied);
+        let memories = std::mem::take(&mut *self.memories.lock());
+        let emptied: Vec<_> = memories
+            .iter()
+            .filter_map(Weak::upgrade)
+            .filter_map(|m| m.write().take())
+            .collect();
+        drop(emptied);
         drop(db);
         flushed
     }
@@ -118,6 +128,13 @@ impl Shared {
                 *handle.collection.write() = Some(c);
             }
         }
+    }
+
+    /// Registers an `AgentMemory` slot so that close empties it.
+    pub(crate) fn register_memory(&self, slot: &Arc<MemorySlot>) {
+        let mut memories = self.memories.lock();
+        memories.retain(|m| m.strong_count() > 0);
+        memories.push(Arc::downgrade(slot));
     }
 
     pub(crate) fn path(&self) -> &PathBuf {
@@ -151,6 +168,13 @@ pub struct PyDatabase {
     shared: Arc<Shared>,
 }
 
+impl PyDatabase {
+    /// The state shared with this database's handles.
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+}
+
 #[pymethods]
 impl PyDatabase {
     #[new]
@@ -161,6 +185,7 @@ impl PyDatabase {
                 path,
                 db: RwLock::new(Some(db)),
                 handles: Mutex::new(Vec::new()),
+                memories: Mutex::new(Vec::new()),
             }),
         })
     }

@@ -7,7 +7,7 @@
 //! (`options.rs`, full-text options in `text.rs`, fusion strategies in `fusion.rs`, sparse
 //! vectors in `sparse.rs`, named dense vectors in `named.rs`, method arguments in
 //! `arguments.rs`), engine results back into
-//! dicts and numpy arrays (`results.rs`), streaming ingest's methods (`streaming.rs`), and engine errors into the exception classes of
+//! dicts and numpy arrays (`results.rs`), streaming ingest's methods (`streaming.rs`), the agent memory (`agent_memory.rs`), and engine errors into the exception classes of
 //! `nearstore.errors` (`errors.rs`). It never searches, filters or
 //! stores anything itself, and uses only the engine's public API.
 //!
@@ -21,6 +21,7 @@
 
 #![forbid(unsafe_code)]
 
+mod agent_memory;
 mod arguments;
 mod collection;
 mod database;
@@ -45,6 +46,7 @@ fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<database::PyDatabase>()?;
     m.add_class::<collection::PyCollection>()?;
     m.add_class::<fusion::PyFusionStrategy>()?;
+    m.add_class::<agent_memory::PyAgentMemory>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
     m.add("MAX_DIMENSION", nearstore::MAX_DIMENSION)?;
     m.add("MAX_SEARCH_RESULTS", nearstore::MAX_SEARCH_RESULTS)?;

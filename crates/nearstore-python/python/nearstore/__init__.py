@@ -27,6 +27,7 @@ from nearstore._native import (
     QUERY_OPTIONS,
     RESERVED_QUERY_OPTIONS,
     TEXT_ANALYZER_OPTIONS,
+    AgentMemory,
     Collection,
     Database,
     FusionStrategy,
@@ -50,6 +51,7 @@ from nearstore.errors import (
 
 __all__ = [
     "Database",
+    "AgentMemory",
     "Collection",
     "FusionStrategy",
     "Error",

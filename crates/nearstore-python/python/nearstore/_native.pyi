@@ -12,6 +12,7 @@ __all__ = [
     "Database",
     "Collection",
     "FusionStrategy",
+    "AgentMemory",
     "__version__",
     "MAX_DIMENSION",
     "MAX_SEARCH_RESULTS",
@@ -446,3 +447,70 @@ class Collection:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool: ...
+
+class _Procedure(TypedDict):
+    id: int
+    name: str
+    steps: list[str]
+    confidence: float
+    score: float
+    usage_count: int
+
+class _ScoredMemory(TypedDict):
+    id: int
+    score: float
+    relevance: float
+    recency: float
+    importance: float
+    payload: Any
+
+@final
+class AgentMemory:
+    def __new__(cls, db: Database, dim: int | None = None) -> AgentMemory: ...
+    def store(
+        self, id: int, content: str, embedding: _Vector, importance: float | None = None
+    ) -> None: ...
+    def query(self, embedding: _Vector, k: int = 10) -> list[tuple[int, float, str]]: ...
+    def delete(self, id: int) -> bool: ...
+    def record(
+        self,
+        event_id: int,
+        description: str,
+        timestamp: int,
+        embedding: _Vector | None = None,
+        importance: float | None = None,
+    ) -> None: ...
+    def recent(self, limit: int = 10, since: int | None = None) -> list[tuple[int, str, int]]: ...
+    def older_than(self, timestamp: int, limit: int = 100) -> list[tuple[int, str, int]]: ...
+    def recall_similar(
+        self, embedding: _Vector, k: int = 10
+    ) -> list[tuple[int, str, int, float]]: ...
+    def learn(
+        self,
+        id: int,
+        name: str,
+        steps: list[str],
+        embedding: _Vector | None = None,
+        confidence: float = 0.5,
+    ) -> None: ...
+    def recall(
+        self, embedding: _Vector, k: int = 10, min_confidence: float = 0.0
+    ) -> list[_Procedure]: ...
+    def reinforce(self, id: int, success: bool) -> float | None: ...
+    def set_eviction_threshold(self, threshold: float | None) -> None: ...
+    def evict_below(self, threshold: float) -> int: ...
+    def set_semantic_ttl(self, id: int, secs: int) -> None: ...
+    def set_episodic_ttl(self, id: int, secs: int) -> None: ...
+    def set_procedural_ttl(self, id: int, secs: int) -> None: ...
+    def auto_expire(self) -> int: ...
+    def scored_recall(
+        self,
+        memory: Literal["semantic", "episodic"],
+        embedding: _Vector,
+        k: int = 10,
+        *,
+        text: str | None = None,
+        weights: tuple[float, float, float] = ...,
+        half_life: float = 86400.0,
+        now: int | None = None,
+    ) -> list[_ScoredMemory]: ...
