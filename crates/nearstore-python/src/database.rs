@@ -30,6 +30,8 @@ use crate::{json, options};
 /// A collection handle's slot: emptied when its database closes.
 #[derive(Debug, Default)]
 pub(crate) struct Handle {
+    /// The name (or alias) the handle was asked for, to find it again after a restore.
+    name: String,
     pub(crate) collection: RwLock<Option<VectorCollection>>,
 }
 
@@ -68,6 +70,7 @@ impl Shared {
         let handle = self.call(py, |db| {
             let c = open(db)?;
             let handle = Arc::new(Handle {
+                name: name.to_string(),
                 collection: RwLock::new(Some(c)),
             });
             let mut handles = self.handles.lock();
@@ -98,6 +101,23 @@ impl Shared {
         drop(emptied);
         drop(db);
         flushed
+    }
+
+    /// After a restore replaced every engine collection: points each live handle at the
+    /// restored collection of its name (a name the snapshot lacks keeps its old handle,
+    /// which the engine answers `NotFound`). Takes the database lock before the handle
+    /// list, like `get_collection`.
+    fn refresh_handles(&self) {
+        let db = self.db.read();
+        let Some(db) = db.as_ref() else {
+            return;
+        };
+        let handles = self.handles.lock();
+        for handle in handles.iter().filter_map(Weak::upgrade) {
+            if let Ok(c) = db.get_vector_collection(&handle.name) {
+                *handle.collection.write() = Some(c);
+            }
+        }
     }
 
     pub(crate) fn path(&self) -> &PathBuf {
@@ -283,6 +303,28 @@ impl PyDatabase {
         self.shared.call(py, |db| db.flush())
     }
 
+    /// snapshot(dir) -> dict
+    ///
+    /// Writes a consistent snapshot of every collection (and the aliases) into the new
+    /// directory ``dir`` while writes continue: each collection as of one point of its log.
+    /// Returns ``{"collections": {name: sequence}, "files": n, "bytes": n}``.
+    fn snapshot<'py>(&self, py: Python<'py>, dir: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+        let info = self.shared.call(py, |db| db.snapshot(&dir))?;
+        snapshot_info(py, info)
+    }
+
+    /// restore(dir) -> dict
+    ///
+    /// Replaces the whole database with the snapshot in ``dir`` (written by ``snapshot``),
+    /// verified first: a damaged snapshot raises ``Corruption`` naming the file and offset
+    /// and nothing changes. Collection handles are pointed at the restored collections.
+    /// Returns what ``snapshot`` returns.
+    fn restore<'py>(&self, py: Python<'py>, dir: PathBuf) -> PyResult<Bound<'py, PyDict>> {
+        let info = self.shared.call(py, |db| db.restore(&dir))?;
+        py.detach(|| self.shared.refresh_handles());
+        snapshot_info(py, info)
+    }
+
     /// close() -> None
     ///
     /// Flushes, checkpoints and closes every collection and releases the directory. Every
@@ -306,4 +348,17 @@ impl PyDatabase {
         let state = if self.closed(py) { "closed" } else { "open" };
         format!("<nearstore.Database {:?} ({state})>", self.shared.path)
     }
+}
+
+/// `snapshot()` / `restore()`'s dict.
+fn snapshot_info(py: Python<'_>, info: nearstore::SnapshotInfo) -> PyResult<Bound<'_, PyDict>> {
+    let d = PyDict::new(py);
+    let collections = PyDict::new(py);
+    for (name, seq) in info.collections {
+        collections.set_item(name, seq)?;
+    }
+    d.set_item("collections", collections)?;
+    d.set_item("files", info.files)?;
+    d.set_item("bytes", info.bytes)?;
+    Ok(d)
 }

@@ -154,6 +154,11 @@ _PointVectors = (
 None rows leave a point without that vector); or one entry per point, a vector,
 {name: vector} or None (no dense vector)."""
 
+class _SnapshotInfo(TypedDict):
+    collections: dict[str, int]
+    files: int
+    bytes: int
+
 class _StreamingStatus(TypedDict):
     queued: int
     buffer_size: int
@@ -238,6 +243,8 @@ class Database:
     def execute(
         self, sql: str, params: dict[str, _JSON] | None = None, *, columns: Literal[True]
     ) -> dict[str, list[Any]]: ...
+    def snapshot(self, dir: str | PathLike[str]) -> _SnapshotInfo: ...
+    def restore(self, dir: str | PathLike[str]) -> _SnapshotInfo: ...
     def flush(self) -> None: ...
     def close(self) -> None: ...
     def __enter__(self) -> Database: ...
