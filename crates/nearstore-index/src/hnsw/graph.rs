@@ -2,12 +2,12 @@
 //!
 //! Layer-0 lists live in [`LinkLists`] (one flat array, `m0 + 1` fields per node, fields
 //! bit-packed in compact mode, see `lists.rs`); upper layers in a second array, `m + 1`
-//! words per node and level (`[count, links...]`), located by `upper_start` (a map holding only the slots that have upper layers, about one
-//! in `m`). Links are
-//! `AtomicU32`, read with relaxed loads: a reader racing a writer sees each word either old
-//! or new, every link read is a valid slot below `len()` (lists are zeroed and only ever
-//! hold valid slots; packed layer-0 reads drop torn values), and writers of one node's
-//! lists hold that node's lock.
+//! words per node and level (`[count, links...]`), located by `upper_start` (a map holding
+//! only the slots that have upper layers, about one in `m`). Links are `AtomicU32`, read
+//! with relaxed loads: a reader racing a writer sees each word either old or new, every
+//! link read is a valid slot below `len()` (lists are zeroed and only ever hold valid
+//! slots; packed layer-0 reads drop torn values), and writers of one node's lists hold
+//! that node's lock.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};

@@ -140,6 +140,10 @@ fn run(db: Weak<DatabaseInner>, shared: Arc<Shared>) {
         drop(inner);
         let (mut purged, mut error) = (0u64, None);
         for c in collections {
+            // The database closed meanwhile: leave its collections alone.
+            if db.strong_count() == 0 {
+                break;
+            }
             match c.purge_expired() {
                 Ok(n) => purged += n as u64,
                 // Dropped (or restored over) since the list was taken.
