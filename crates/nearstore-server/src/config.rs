@@ -105,7 +105,8 @@ pub struct ServerConfig {
     /// native `/v1/snapshot*` routes take plain archive names in it; Qdrant's collection
     /// snapshots are in `<snapshots_dir>/<collection>/`). `None`: `<data dir>-snapshots`, a
     /// sibling of the data directory. It must not be inside the data directory (a database
-    /// restore replaces that directory whole) nor hold it: snapshot routes answer 500 then.
+    /// restore replaces that directory whole) nor hold it: [`crate::Server::bind`] refuses
+    /// it, and a bare [`crate::router`]'s snapshot routes answer 500.
     pub snapshots_dir: Option<PathBuf>,
 }
 

@@ -3,7 +3,7 @@
 //! archive unpacked and restored by the engine. The engine owns consistency and restore;
 //! `nearstore::storage::snapshot::archive` owns the file format and its checks; this
 //! module only sequences them and names the files. Blocking: call it from
-//! [`crate::error::blocking`]. The CLI's `snapshot` / `restore` use the database half.
+//! `crate::error::blocking`. The CLI's `snapshot` / `restore` use the database half.
 //!
 //! Every archive the server names lives in the server's snapshot directory
 //! ([`crate::ServerConfig::snapshots_dir`]; by default `<data dir>-snapshots`, a SIBLING
@@ -104,6 +104,43 @@ fn canonical_new_file(path: &Path) -> Result<PathBuf> {
             path.display()
         ))),
     }
+}
+
+/// `path` canonical as far as it exists, with the missing rest appended (no link can hide
+/// in a part that does not exist yet).
+fn resolved_as_far_as_exists(path: &Path) -> Result<PathBuf> {
+    let mut existing = std::path::absolute(path).map_err(|source| Error::Io {
+        context: format!("cannot resolve {}", path.display()),
+        source,
+    })?;
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_os_string());
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut out = canonical(&existing)?;
+    out.extend(rest.iter().rev());
+    Ok(out)
+}
+
+/// Refuses (before the server starts) a snapshot directory inside the data directory
+/// `data_dir` or holding it; creates nothing.
+pub fn check_snapshots_dir(data_dir: &Path, root: &Path) -> Result<()> {
+    let (data, root) = (canonical(data_dir)?, resolved_as_far_as_exists(root)?);
+    if root.starts_with(&data) || data.starts_with(&root) {
+        return Err(Error::Internal(format!(
+            "the snapshot directory {} is inside the data directory {} or holds it: \
+             configure snapshots_dir beside the data directory",
+            root.display(),
+            data.display()
+        )));
+    }
+    Ok(())
 }
 
 /// The server's snapshot directory `root`, created when missing, canonical. A directory

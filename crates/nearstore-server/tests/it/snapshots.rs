@@ -365,25 +365,56 @@ async fn the_default_snapshot_directory_is_a_sibling_of_the_data_directory() {
 #[tokio::test]
 async fn a_snapshot_directory_inside_the_data_directory_is_refused() {
     let dir = tempfile::tempdir().unwrap();
+    let db = nearstore::Database::open(dir.path()).unwrap();
+    // Refused when binding, whether it exists or not, and also when it holds the data
+    // directory.
+    for root in [
+        dir.path().join("snaps"),
+        dir.path().join("not/yet"),
+        dir.path().to_path_buf(),
+        dir.path().parent().unwrap().to_path_buf(),
+    ] {
+        let config = ServerConfig {
+            host: "127.0.0.1".into(),
+            port: 0,
+            snapshots_dir: Some(root.clone()),
+            ..ServerConfig::default()
+        };
+        let err = nearstore_server::Server::bind(db.clone(), &config)
+            .await
+            .err()
+            .unwrap_or_else(|| panic!("{} accepted", root.display()));
+        assert!(err.to_string().contains("snapshots_dir"), "{err}");
+    }
+    assert!(!dir.path().join("snaps").exists() && !dir.path().join("not").exists());
+
+    // An embedded router (no bind) answers 500 at each snapshot route instead.
     let config = ServerConfig {
         snapshots_dir: Some(dir.path().join("snaps")),
         ..ServerConfig::default()
     };
-    let db = nearstore::Database::open(dir.path()).unwrap();
-    let s = crate::harness::start_on(db, dir, config).await;
-    collection_with_points(&s, "c", 1).await;
+    let app = nearstore_server::router(db, &config);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let served = tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = reqwest::Client::new();
     for (method, path) in [
-        ("POST", "/collections/c/snapshots"),
         ("POST", "/snapshots"),
         ("GET", "/v1/snapshots"),
+        ("POST", "/v1/snapshot"),
     ] {
         let m: reqwest::Method = method.parse().unwrap();
-        let body = (method == "POST").then(|| json!({}));
-        let (st, body) = s.call(m, path, body).await;
-        assert_eq!(st, StatusCode::INTERNAL_SERVER_ERROR, "{path}: {body}");
+        let mut request = client.request(m, format!("{url}{path}"));
+        if path == "/v1/snapshot" {
+            request = request.json(&json!({"name": "x.snapshot"}));
+        }
+        let resp = request.send().await.unwrap();
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{path}: {body}");
         assert!(error_message(&body).contains("snapshots_dir"), "{body}");
     }
-    assert!(!s.dir.path().join("snaps").join("c").exists());
+    served.abort();
 }
 
 #[tokio::test]
