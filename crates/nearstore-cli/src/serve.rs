@@ -26,6 +26,11 @@ pub struct ServeArgs {
     /// A read-only API key (repeatable).
     #[arg(long = "read-only-key")]
     pub read_only_keys: Vec<String>,
+    /// The directory of the snapshot archives the server writes and reads (default: a
+    /// sibling of the data directory, `<data dir>-snapshots`; never inside the data
+    /// directory).
+    #[arg(long = "snapshots-dir")]
+    pub snapshots_dir: Option<PathBuf>,
 }
 
 /// Runs the server until a shutdown signal.
@@ -35,6 +40,7 @@ pub fn run(args: &ServeArgs) -> anyhow::Result<()> {
     let mut config = ServerConfig {
         host: args.host.clone(),
         port: args.port,
+        snapshots_dir: args.snapshots_dir.clone(),
         ..ServerConfig::default()
     };
     config

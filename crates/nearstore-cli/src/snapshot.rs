@@ -3,7 +3,8 @@
 //! one, through the same code as the server's `POST /v1/snapshot` / `POST /v1/restore`
 //! (`nearstore_server::snapshots`: the engine's snapshot directory, packed and unpacked by
 //! the storage crate with every block checked, the working directory beside the archive
-//! and removed afterwards). The archive must be outside the data directory.
+//! and removed afterwards). The archive must be outside the data directory (compared
+//! canonically: symbolic links and `..` resolved).
 //!
 //! Progress goes to stderr, one line per phase (`snapshot`, `archive`; `unpack`,
 //! `restore`), rewritten in place: `snapshot: 37% (12.0 of 32.4 MiB)`; a summary line

@@ -3,7 +3,7 @@
 //! ```text
 //! cargo run -p nearstore-server --example serve -- --data DIR [--host H] [--port P]
 //!     [--api-key KEY]... [--read-only-key KEY]... [--max-concurrent N] [--timeout-ms MS]
-//!     [--max-body-bytes N] [--max-inflight-body-bytes N]
+//!     [--max-body-bytes N] [--max-inflight-body-bytes N] [--snapshots-dir DIR]
 //! ```
 //!
 //! Prints `listening on ADDR` once bound (port 0 picks a free port); SIGINT/SIGTERM drain
@@ -16,7 +16,7 @@ use nearstore_server::{ApiKey, Server, ServerConfig, shutdown_signal};
 fn usage() -> ! {
     eprintln!(
         "usage: serve --data DIR [--host H] [--port P] [--api-key KEY]... [--read-only-key KEY]... \
-         [--max-concurrent N] [--timeout-ms MS] [--max-body-bytes N] [--max-inflight-body-bytes N]"
+         [--max-concurrent N] [--timeout-ms MS] [--max-body-bytes N] [--max-inflight-body-bytes N] [--snapshots-dir DIR]"
     );
     std::process::exit(2)
 }
@@ -48,6 +48,9 @@ async fn main() {
             "--max-body-bytes" => config.limits.max_body_bytes = number(args.next()),
             "--max-inflight-body-bytes" => {
                 config.limits.max_inflight_body_bytes = number(args.next())
+            }
+            "--snapshots-dir" => {
+                config.snapshots_dir = Some(args.next().unwrap_or_else(|| usage()).into())
             }
             _ => usage(),
         }

@@ -1,5 +1,6 @@
 //! [`ServerConfig`]: where the server listens, who may call it, and the limits it enforces.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 /// An API key and what it may do.
@@ -100,6 +101,13 @@ pub struct ServerConfig {
     pub api_keys: Vec<ApiKey>,
     /// Request limits.
     pub limits: Limits,
+    /// The directory every snapshot archive the server writes or reads lives in (the
+    /// native `/v1/snapshot*` routes take plain archive names in it; Qdrant's collection
+    /// snapshots are in `<snapshots_dir>/<collection>/`). `None`: `<data dir>-snapshots`, a
+    /// sibling of the data directory. It must not be inside the data directory (a database
+    /// restore replaces that directory whole) nor hold it: [`crate::Server::bind`] refuses
+    /// it, and a bare [`crate::router`]'s snapshot routes answer 500.
+    pub snapshots_dir: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -109,6 +117,7 @@ impl Default for ServerConfig {
             port: 6333,
             api_keys: Vec::new(),
             limits: Limits::default(),
+            snapshots_dir: None,
         }
     }
 }

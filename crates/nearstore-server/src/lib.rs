@@ -24,7 +24,7 @@
 //!
 //! [`router`] gives the bare axum router; [`Server`] binds first and tells the address.
 //! `examples/serve.rs` is a small binary (`--data DIR --host H --port P --api-key K
-//! --read-only-key K`).
+//! --read-only-key K --snapshots-dir DIR`).
 //!
 //! # Errors
 //!
@@ -63,8 +63,10 @@
 //! | `POST /v1/collections/{name}/flush`, `POST /v1/flush` | | `{"flushed": [names]}` |
 //! | `POST /v1/collections/{name}/points/stream` | NDJSON (`application/x-ndjson`): one upsert point `{"id", "vector", "payload"?, "expires_at"? \| "ttl"?}` per line | `{"queued": n}`, all lines or none; 429 + `Retry-After` when the streaming queue cannot take them all |
 //! | `GET\|PUT\|DELETE /v1/collections/{name}/streaming` | PUT: `{"buffer_size"?, "batch_size"?, "flush_interval_ms"?}` | `{"enabled", "queued"?, "buffer_size"?, "batch_size"?, "flush_interval_ms"?, "paused"?}` |
-//! | `POST /v1/snapshot` | `{"path"}`: an archive file on the server, absolute, outside the data directory, not existing | `{"name", "creation_time", "size", "checksum"}`: every collection at one point, one archive ([`snapshots`]) |
-//! | `POST /v1/restore` | `{"path"}` of such an archive | `{"collections": {name: sequence}, "files", "bytes"}`: the database replaced (verified first) |
+//! | `POST /v1/snapshot` | `{"name"}`: a new archive in the server's snapshot directory ([`ServerConfig::snapshots_dir`]): a plain file name ending in `.snapshot` (a separator, `..`, NUL or leading `.`: 400; existing: 409) | `{"name", "creation_time", "size", "checksum"}`: every collection at one point, one archive ([`snapshots`]) |
+//! | `POST /v1/restore` | `{"name"}` of such an archive (missing: 404) | `{"collections": {name: sequence}, "files", "bytes"}`: the database replaced (verified first) |
+//! | `GET /v1/snapshots` | | `{"snapshots": [{"name", "creation_time", "size", "checksum"}]}`: the archives of the snapshot directory |
+//! | `DELETE /v1/snapshots/{name}` | | `{"deleted": name}` (404 when missing; a name that is not plain: 400) |
 //! | `POST /v1/query` | `{"query": "SELECT ...", "params"?: {"v": [...]}}` | `{"rows": [...]}` (the query language; read-write keys) |
 //! | `POST /v1/verify` | | `{"clean", "damaged_files": [path], "report"}`: `Database::verify` (every checksum and cross-check; per file: kind, bytes, damage with offsets, notes); 200 whether or not damage was found |
 //! | `GET /healthz`, `GET /livez`, `GET /readyz` | | plain text as Qdrant answers: `healthz check passed`, `livez check passed`, `all shards are ready` (503 while shutting down); no key needed |
@@ -98,8 +100,11 @@
 //! their batch operations; `qdrant::vector_edits`), collection snapshots
 //! (`POST|GET /collections/{name}/snapshots`, `GET|DELETE
 //! /collections/{name}/snapshots/{snapshot_name}`, `POST .../snapshots/upload` (multipart
-//! `snapshot`), `PUT .../snapshots/recover` with a `file://` location inside
-//! `<data dir>/snapshots/`; `qdrant::snapshots`), Qdrant filters translated to
+//! `snapshot`), `PUT .../snapshots/recover` with a `file://` location inside the snapshot
+//! directory ([`ServerConfig::snapshots_dir`]; collection archives are in
+//! `<snapshots dir>/<collection>/`); full-storage snapshots `POST|GET /snapshots`,
+//! `GET|DELETE /snapshots/{snapshot_name}`, the database archives; `qdrant::snapshots`),
+//! Qdrant filters translated to
 //! the engine's. Everything else answers 400 "not supported". Every
 //! Qdrant request and answer body is a typed serde struct (`qdrant::request`,
 //! `qdrant::collection_model`, `qdrant::model`, `qdrant::answer`) read by the same bounded

@@ -43,8 +43,13 @@ pub struct Server {
 }
 
 impl Server {
-    /// Binds `config.host:config.port`.
+    /// Binds `config.host:config.port`. A snapshot directory inside the data directory (or
+    /// holding it) is refused first ([`ServerConfig::snapshots_dir`]; [`router`] checks it
+    /// at each snapshot request instead, answering 500).
     pub async fn bind(db: Database, config: &ServerConfig) -> Result<Server> {
+        if let Some(root) = &config.snapshots_dir {
+            crate::snapshots::check_snapshots_dir(db.dir(), root)?;
+        }
         let addr = format!("{}:{}", config.host, config.port);
         let listener = TcpListener::bind(&addr).await.map_err(|source| Error::Io {
             context: format!("cannot listen on {addr}"),

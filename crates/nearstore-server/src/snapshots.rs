@@ -3,13 +3,19 @@
 //! archive unpacked and restored by the engine. The engine owns consistency and restore;
 //! `nearstore::storage::snapshot::archive` owns the file format and its checks; this
 //! module only sequences them and names the files. Blocking: call it from
-//! [`crate::error::blocking`]. The CLI's `snapshot` / `restore` use the database half.
+//! `crate::error::blocking`. The CLI's `snapshot` / `restore` use the database half.
 //!
-//! Collection snapshots (Qdrant's routes) live under `<data dir>/snapshots/<collection>/`
-//! as `<collection>-<YYYY-MM-DD-HH-MM-SS>[-N].snapshot`, each with a
-//! `<file>.sha256` beside it (the archive's SHA-256 in hex, Qdrant's checksum). Working
-//! directories are hidden (`.`-prefixed) siblings, removed afterwards, and removed again
-//! when a crash left them (every listing skips them).
+//! Every archive the server names lives in the server's snapshot directory
+//! ([`crate::ServerConfig::snapshots_dir`]; by default `<data dir>-snapshots`, a SIBLING
+//! of the data directory, never inside it: a database restore replaces the data directory
+//! whole). Database snapshots are `<snapshots dir>/<name>.snapshot` (a plain name the
+//! client gives, or `full-snapshot-<YYYY-MM-DD-HH-MM-SS>[-N].snapshot`); collection
+//! snapshots (Qdrant's routes) are `<snapshots dir>/<collection>/<collection>-<YYYY-MM-DD-
+//! HH-MM-SS>[-N].snapshot`. Each archive the server writes has a `<file>.sha256` beside
+//! it (the archive's SHA-256 in hex, Qdrant's checksum). Working directories are hidden
+//! (`.`-prefixed) siblings, removed afterwards, and removed again when a crash left them
+//! (every listing skips them). Path checks compare canonical paths (symbolic links and
+//! `..` resolved).
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -26,11 +32,11 @@ use utoipa::ToSchema;
 
 use crate::error::{Error, Result};
 
-/// The directory under the data directory that holds collection snapshots.
-pub const SNAPSHOTS_DIR: &str = "snapshots";
 /// The file name ending of a snapshot archive.
 pub const ARCHIVE_SUFFIX: &str = ".snapshot";
 const CHECKSUM_SUFFIX: &str = ".sha256";
+/// The name prefix of a database snapshot taken without a name (Qdrant's full snapshots).
+const FULL_SNAPSHOT_PREFIX: &str = "full-snapshot";
 
 /// One archive, as Qdrant describes a snapshot.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -66,14 +72,189 @@ fn unpacking(e: nearstore::storage::Error) -> Error {
     }
 }
 
+/// The default snapshot directory of the database in `data_dir`: its sibling
+/// `<data dir>-snapshots` (canonical when the data directory exists).
+pub fn default_snapshots_dir(data_dir: &Path) -> PathBuf {
+    let dir = std::fs::canonicalize(data_dir)
+        .or_else(|_| std::path::absolute(data_dir))
+        .unwrap_or_else(|_| data_dir.to_path_buf());
+    let mut name = dir
+        .file_name()
+        .map_or_else(|| "nearstore".into(), |n| n.to_os_string());
+    name.push("-snapshots");
+    dir.with_file_name(name)
+}
+
+/// `path` with symbolic links, `.` and `..` resolved (it must exist).
+fn canonical(path: &Path) -> Result<PathBuf> {
+    std::fs::canonicalize(path).map_err(|source| Error::Io {
+        context: format!("cannot resolve {}", path.display()),
+        source,
+    })
+}
+
+/// `path` canonical, when only its last component may be missing (a file to create).
+fn canonical_new_file(path: &Path) -> Result<PathBuf> {
+    match (path.parent(), path.file_name()) {
+        (Some(parent), Some(name)) if !parent.as_os_str().is_empty() => {
+            Ok(canonical(parent)?.join(name))
+        }
+        _ => Err(Error::bad_request(format!(
+            "{} is not a file path",
+            path.display()
+        ))),
+    }
+}
+
+/// `path` canonical as far as it exists, with the missing rest appended (no link can hide
+/// in a part that does not exist yet).
+fn resolved_as_far_as_exists(path: &Path) -> Result<PathBuf> {
+    let mut existing = std::path::absolute(path).map_err(|source| Error::Io {
+        context: format!("cannot resolve {}", path.display()),
+        source,
+    })?;
+    let mut rest = Vec::new();
+    while !existing.exists() {
+        match (existing.file_name(), existing.parent()) {
+            (Some(name), Some(parent)) => {
+                rest.push(name.to_os_string());
+                existing = parent.to_path_buf();
+            }
+            _ => break,
+        }
+    }
+    let mut out = canonical(&existing)?;
+    out.extend(rest.iter().rev());
+    Ok(out)
+}
+
+/// Refuses (before the server starts) a snapshot directory inside the data directory
+/// `data_dir` or holding it; creates nothing.
+pub fn check_snapshots_dir(data_dir: &Path, root: &Path) -> Result<()> {
+    let (data, root) = (canonical(data_dir)?, resolved_as_far_as_exists(root)?);
+    if root.starts_with(&data) || data.starts_with(&root) {
+        return Err(Error::Internal(format!(
+            "the snapshot directory {} is inside the data directory {} or holds it: \
+             configure snapshots_dir beside the data directory",
+            root.display(),
+            data.display()
+        )));
+    }
+    Ok(())
+}
+
+/// The server's snapshot directory `root`, created when missing, canonical. A directory
+/// inside the data directory, or holding it, is a server misconfiguration (500).
+pub fn prepared_root(db: &Database, root: &Path) -> Result<PathBuf> {
+    FsBackend.create_dir_all(root).map_err(storage)?;
+    let root = canonical(root)?;
+    let data = canonical(db.dir())?;
+    if root.starts_with(&data) || data.starts_with(&root) {
+        return Err(Error::Internal(format!(
+            "the snapshot directory {} is inside the data directory {} or holds it: \
+             configure snapshots_dir beside the data directory",
+            root.display(),
+            data.display()
+        )));
+    }
+    Ok(root)
+}
+
+/// Why `name` is not a plain archive name (`None`: it is one).
+fn name_fault(name: &str) -> Option<&'static str> {
+    if name.contains(['/', '\\']) {
+        Some("it has a path separator")
+    } else if name.contains('\0') {
+        Some("it has a NUL")
+    } else if name.contains("..") {
+        Some("it has `..`")
+    } else if name.starts_with('.') {
+        Some("it starts with `.`")
+    } else if !name.ends_with(ARCHIVE_SUFFIX) {
+        Some("it does not end in `.snapshot`")
+    } else {
+        None
+    }
+}
+
+/// 400 unless `name` is a plain archive name: no path separator, no `..`, no NUL, no
+/// leading `.`, ending in `.snapshot`.
+pub fn check_archive_name(name: &str) -> Result<()> {
+    match name_fault(name) {
+        None => Ok(()),
+        Some(why) => Err(Error::bad_request(format!(
+            "snapshot name {name:?} is refused: {why}; give a plain file name ending in `.snapshot`"
+        ))),
+    }
+}
+
+/// The archive `name` in `dir`: 404 unless `name` is a plain archive name that exists.
+fn existing_archive(dir: &Path, name: &str, whose: &str) -> Result<PathBuf> {
+    let path = dir.join(name);
+    if name_fault(name).is_some() || !path.is_file() {
+        return Err(Error::NotFound(format!("{whose} has no snapshot {name:?}")));
+    }
+    Ok(path)
+}
+
+/// A new archive path `<prefix>-<stamp>[-N].snapshot` in `dir`.
+fn fresh_archive(dir: &Path, prefix: &str) -> Result<PathBuf> {
+    let stamp = utc_stamp(SystemTime::now());
+    let mut archive = dir.join(format!("{prefix}-{stamp}{ARCHIVE_SUFFIX}"));
+    let mut n = 1;
+    while FsBackend.exists(&archive).map_err(storage)? {
+        n += 1;
+        archive = dir.join(format!("{prefix}-{stamp}-{n}{ARCHIVE_SUFFIX}"));
+    }
+    Ok(archive)
+}
+
+/// Writes `<archive>.sha256` and describes the archive.
+fn checksummed(archive: &Path) -> Result<SnapshotDescription> {
+    let checksum = sha256_hex(archive)?;
+    write_file_atomically(&FsBackend, &checksum_path(archive), checksum.as_bytes())
+        .map_err(storage)?;
+    describe(archive)
+}
+
+/// Removes an archive and its checksum from `dir`.
+fn remove_archive(dir: &Path, archive: &Path) -> Result<()> {
+    let b = FsBackend;
+    let sum = checksum_path(archive);
+    if b.exists(&sum).map_err(storage)? {
+        b.remove_file(&sum).map_err(storage)?;
+    }
+    b.remove_file(archive).map_err(storage)?;
+    b.sync_dir(dir).map_err(storage)
+}
+
+/// The archives directly in `dir` (hidden files, checksums and directories skipped), by
+/// name.
+fn list_archives(dir: &Path) -> Result<Vec<SnapshotDescription>> {
+    let b = FsBackend;
+    if !b.exists(dir).map_err(storage)? {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for path in b.list_dir(dir).map_err(storage)? {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if name_fault(&name).is_none() && path.is_file() {
+            out.push(describe(&path)?);
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
 /// Writes a snapshot of the whole database into the new archive file `archive` (outside
-/// the data directory). Returns the archive's description.
+/// the data directory, compared canonically). Returns the archive's description. The
+/// CLI's `snapshot`; the server names its archives ([`snapshot_database_named`]).
 pub fn snapshot_database_to(
     db: &Database,
     archive: &Path,
     progress: &mut dyn FnMut(&'static str, Progress),
 ) -> Result<SnapshotDescription> {
-    outside_data_dir(db, archive)?;
+    let archive = &outside_data_dir(db, &canonical_new_file(archive)?)?;
     let b = FsBackend;
     if b.exists(archive).map_err(storage)? {
         return Err(Error::Conflict(format!(
@@ -93,14 +274,21 @@ pub fn snapshot_database_to(
     describe(archive)
 }
 
-/// Replaces the whole database with the archive `archive` (outside the data directory):
-/// unpacked beside it, every block checked, then restored by the engine.
+/// Replaces the whole database with the archive `archive` (outside the data directory,
+/// compared canonically): unpacked beside it, every block checked, then restored by the
+/// engine. The CLI's `restore`; the server's is [`restore_database_named`].
 pub fn restore_database_from(
     db: &Database,
     archive: &Path,
     progress: &mut dyn FnMut(&'static str, Progress),
 ) -> Result<nearstore::SnapshotInfo> {
-    outside_data_dir(db, archive)?;
+    if !archive.is_file() {
+        return Err(Error::NotFound(format!(
+            "no snapshot archive at {}",
+            archive.display()
+        )));
+    }
+    let archive = &outside_data_dir(db, &canonical(archive)?)?;
     let b = FsBackend;
     let work = work_path(archive, "unpacked");
     let restored = unpack_snapshot_file(&b, archive, &work, UnpackLimits::default(), &mut |p| {
@@ -112,58 +300,100 @@ pub fn restore_database_from(
     restored
 }
 
-/// Refuses a path inside the data directory (a database restore replaces that directory
-/// whole, and the engine refuses a snapshot inside it), or a relative one.
-fn outside_data_dir(db: &Database, path: &Path) -> Result<()> {
-    if !path.is_absolute() || path.components().any(|c| c == Component::ParentDir) {
-        return Err(Error::bad_request(format!(
-            "{} must be an absolute path without `..`",
-            path.display()
-        )));
-    }
-    if path.starts_with(db.dir()) {
+/// Refuses the canonical `path` when it is inside the canonical data directory (a
+/// database restore replaces that directory whole, and the engine refuses a snapshot
+/// inside it); returns it otherwise.
+fn outside_data_dir(db: &Database, path: &Path) -> Result<PathBuf> {
+    let data = canonical(db.dir())?;
+    if path.starts_with(&data) {
         return Err(Error::bad_request(format!(
             "{} is inside the data directory {}: keep database snapshots outside it",
             path.display(),
-            db.dir().display()
+            data.display()
         )));
     }
-    Ok(())
+    Ok(path.to_path_buf())
 }
 
-/// Where the collection `collection`'s snapshots live.
-pub fn collection_snapshot_dir(db: &Database, collection: &str) -> PathBuf {
-    db.dir().join(SNAPSHOTS_DIR).join(collection)
+/// A snapshot of the whole database into the server's snapshot directory `root`, as the
+/// archive `name` (a plain name, else 400; existing: 409), or, without one, as
+/// `full-snapshot-<stamp>.snapshot`. The `.sha256` is written beside it.
+pub fn snapshot_database_named(
+    db: &Database,
+    root: &Path,
+    name: Option<&str>,
+) -> Result<SnapshotDescription> {
+    if let Some(name) = name {
+        check_archive_name(name)?;
+    }
+    let root = prepared_root(db, root)?;
+    let archive = match name {
+        Some(name) => root.join(name),
+        None => fresh_archive(&root, FULL_SNAPSHOT_PREFIX)?,
+    };
+    snapshot_database_to(db, &archive, &mut |_, _| {})?;
+    checksummed(&archive)
+}
+
+/// Replaces the whole database with the archive `name` of the snapshot directory `root`
+/// (a plain name, else 400; missing: 404).
+pub fn restore_database_named(
+    db: &Database,
+    root: &Path,
+    name: &str,
+) -> Result<nearstore::SnapshotInfo> {
+    check_archive_name(name)?;
+    let root = prepared_root(db, root)?;
+    let archive = existing_archive(&root, name, "the snapshot directory")?;
+    restore_database_from(db, &archive, &mut |_, _| {})
+}
+
+/// The database snapshots in `root`, by name.
+pub fn list_database_snapshots(db: &Database, root: &Path) -> Result<Vec<SnapshotDescription>> {
+    list_archives(&prepared_root(db, root)?)
+}
+
+/// The database archive `name` in `root`: 404 unless it is a plain archive name that
+/// exists.
+pub fn database_archive(db: &Database, root: &Path, name: &str) -> Result<PathBuf> {
+    existing_archive(&prepared_root(db, root)?, name, "the snapshot directory")
+}
+
+/// Removes the database archive `name` (and its checksum) from `root`: 404 unless it
+/// exists.
+pub fn delete_database_snapshot(db: &Database, root: &Path, name: &str) -> Result<()> {
+    let root = prepared_root(db, root)?;
+    let archive = existing_archive(&root, name, "the snapshot directory")?;
+    remove_archive(&root, &archive)
+}
+
+/// Where the collection `collection`'s snapshots live: `<root>/<collection>/`.
+pub fn collection_snapshot_dir(db: &Database, root: &Path, collection: &str) -> Result<PathBuf> {
+    Ok(prepared_root(db, root)?.join(collection))
 }
 
 /// The archive `name` of `collection`: 404 unless `name` is a plain archive file name that
 /// exists.
-pub fn collection_archive(db: &Database, collection: &str, name: &str) -> Result<PathBuf> {
-    let plain = !name.is_empty()
-        && !name.starts_with('.')
-        && name.ends_with(ARCHIVE_SUFFIX)
-        && !name.contains(['/', '\\', '\0']);
-    let path = collection_snapshot_dir(db, collection).join(name);
-    if !plain || !FsBackend.exists(&path).map_err(storage)? {
-        return Err(Error::NotFound(format!(
-            "collection {collection:?} has no snapshot {name:?}"
-        )));
-    }
-    Ok(path)
+pub fn collection_archive(
+    db: &Database,
+    root: &Path,
+    collection: &str,
+    name: &str,
+) -> Result<PathBuf> {
+    let dir = collection_snapshot_dir(db, root, collection)?;
+    existing_archive(&dir, name, &format!("collection {collection:?}"))
 }
 
 /// A new snapshot of `collection` packed into its snapshot directory.
-pub fn snapshot_collection(db: &Database, collection: &str) -> Result<SnapshotDescription> {
+pub fn snapshot_collection(
+    db: &Database,
+    root: &Path,
+    collection: &str,
+) -> Result<SnapshotDescription> {
     let b = FsBackend;
-    let dir = collection_snapshot_dir(db, collection);
+    let dir = collection_snapshot_dir(db, root, collection)?;
     b.create_dir_all(&dir).map_err(storage)?;
-    let stamp = utc_stamp(SystemTime::now());
-    let mut archive = dir.join(format!("{collection}-{stamp}{ARCHIVE_SUFFIX}"));
-    let mut n = 1;
-    while b.exists(&archive).map_err(storage)? {
-        n += 1;
-        archive = dir.join(format!("{collection}-{stamp}-{n}{ARCHIVE_SUFFIX}"));
-    }
+    let archive = fresh_archive(&dir, collection)?;
     let work = work_path(&archive, "dir");
     let packed = db
         .snapshot_collection(collection, &work)
@@ -171,43 +401,27 @@ pub fn snapshot_collection(db: &Database, collection: &str) -> Result<SnapshotDe
         .and_then(|_| pack_snapshot(&b, &work, &archive, &mut |_| {}).map_err(storage));
     b.remove_dir_all(&work).map_err(storage)?;
     packed?;
-    let checksum = sha256_hex(&archive)?;
-    write_file_atomically(&b, &checksum_path(&archive), checksum.as_bytes()).map_err(storage)?;
-    describe(&archive)
+    checksummed(&archive)
 }
 
 /// The snapshots of `collection`, by name.
 pub fn list_collection_snapshots(
     db: &Database,
+    root: &Path,
     collection: &str,
 ) -> Result<Vec<SnapshotDescription>> {
-    let b = FsBackend;
-    let dir = collection_snapshot_dir(db, collection);
-    if !b.exists(&dir).map_err(storage)? {
-        return Ok(Vec::new());
-    }
-    let mut out = Vec::new();
-    for path in b.list_dir(&dir).map_err(storage)? {
-        let name = path.file_name().unwrap_or_default().to_string_lossy();
-        if !name.starts_with('.') && name.ends_with(ARCHIVE_SUFFIX) {
-            out.push(describe(&path)?);
-        }
-    }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
-    Ok(out)
+    list_archives(&collection_snapshot_dir(db, root, collection)?)
 }
 
-/// Removes an archive and its checksum.
-pub fn delete_collection_snapshot(db: &Database, collection: &str, name: &str) -> Result<()> {
-    let archive = collection_archive(db, collection, name)?;
-    let b = FsBackend;
-    let sum = checksum_path(&archive);
-    if b.exists(&sum).map_err(storage)? {
-        b.remove_file(&sum).map_err(storage)?;
-    }
-    b.remove_file(&archive).map_err(storage)?;
-    b.sync_dir(&collection_snapshot_dir(db, collection))
-        .map_err(storage)
+/// Removes an archive of `collection` and its checksum.
+pub fn delete_collection_snapshot(
+    db: &Database,
+    root: &Path,
+    collection: &str,
+    name: &str,
+) -> Result<()> {
+    let archive = collection_archive(db, root, collection, name)?;
+    remove_archive(&collection_snapshot_dir(db, root, collection)?, &archive)
 }
 
 /// Restores `collection` from the archive file `archive` (unpacked beside it, checked,
@@ -237,8 +451,8 @@ pub fn recover_collection(
 }
 
 /// A hidden file for an upload into `collection`'s snapshot directory (created with it).
-pub fn upload_path(db: &Database, collection: &str) -> Result<PathBuf> {
-    let dir = collection_snapshot_dir(db, collection);
+pub fn upload_path(db: &Database, root: &Path, collection: &str) -> Result<PathBuf> {
+    let dir = collection_snapshot_dir(db, root, collection)?;
     FsBackend.create_dir_all(&dir).map_err(storage)?;
     Ok(work_path(
         &dir.join(format!("upload{ARCHIVE_SUFFIX}")),
@@ -247,9 +461,11 @@ pub fn upload_path(db: &Database, collection: &str) -> Result<PathBuf> {
 }
 
 /// The file `location` (a `file://` URL) names, when it is an archive inside the server's
-/// snapshot directory; anything else is 400.
-pub fn local_location(db: &Database, location: &str) -> Result<PathBuf> {
-    let root = db.dir().join(SNAPSHOTS_DIR);
+/// snapshot directory `root` (compared canonically); anything else is 400, a missing
+/// file 404.
+pub fn local_location(db: &Database, root: &Path, location: &str) -> Result<PathBuf> {
+    let configured = root;
+    let root = prepared_root(db, root)?;
     let refuse = |why: &str| {
         Error::bad_request(format!(
             "snapshot location {location:?}: {why}; only file:// paths inside {} are accepted",
@@ -267,16 +483,23 @@ pub fn local_location(db: &Database, location: &str) -> Result<PathBuf> {
     {
         return Err(refuse("not an absolute path without `.` or `..`"));
     }
-    if !path.starts_with(&root) {
+    // Textual first (a file outside is refused without telling whether it exists), then
+    // canonically (no symbolic link leads out).
+    if !path.starts_with(&root) && !path.starts_with(configured) {
         return Err(refuse("outside the snapshot directory"));
     }
-    if !FsBackend.exists(path).map_err(storage)? {
+    if !path.is_file() {
         return Err(Error::NotFound(format!(
             "no snapshot at {}",
             path.display()
         )));
     }
-    Ok(path.to_path_buf())
+    let resolved = canonical(path)?;
+    let name = resolved.file_name().unwrap_or_default().to_string_lossy();
+    if !resolved.starts_with(&root) || name_fault(&name).is_some() {
+        return Err(refuse("not an archive inside the snapshot directory"));
+    }
+    Ok(resolved)
 }
 
 fn checksum_path(archive: &Path) -> PathBuf {

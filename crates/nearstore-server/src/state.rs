@@ -2,6 +2,7 @@
 //! the request slots and the route table's access levels.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -24,6 +25,8 @@ pub(crate) type AppState = Arc<Shared>;
 pub(crate) struct Shared {
     pub(crate) db: Database,
     pub(crate) limits: Limits,
+    /// The server's snapshot directory, as configured or defaulted (`crate::snapshots`).
+    pub(crate) snapshots_dir: PathBuf,
     pub(crate) keys: KeyRing,
     pub(crate) metrics: Metrics,
     /// One permit per request being served (load shedding when none is left).
@@ -38,9 +41,14 @@ pub(crate) struct Shared {
 
 impl Shared {
     pub(crate) fn new(db: Database, config: &ServerConfig, routes: &[RouteSpec]) -> Self {
+        let snapshots_dir = config
+            .snapshots_dir
+            .clone()
+            .unwrap_or_else(|| crate::snapshots::default_snapshots_dir(db.dir()));
         Shared {
             db,
             limits: config.limits.clone(),
+            snapshots_dir,
             keys: KeyRing::new(&config.api_keys),
             metrics: Metrics::default(),
             slots: Arc::new(Semaphore::new(config.limits.max_concurrent_requests)),

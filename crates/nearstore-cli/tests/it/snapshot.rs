@@ -178,3 +178,52 @@ fn a_damaged_archive_is_refused_and_the_database_is_untouched() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+#[test]
+fn an_archive_inside_the_data_directory_is_refused_however_it_is_spelled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    {
+        let db = Database::open(&data).unwrap();
+        db.create_collection("a", 2, DistanceMetric::Euclidean)
+            .unwrap();
+    }
+    std::os::unix::fs::symlink(&data, tmp.path().join("link")).unwrap();
+    // Relative (from the data directory's parent), through `..`, through a symbolic link.
+    for out in [
+        "data/b.snapshot",
+        "other/../data/b.snapshot",
+        "link/b.snapshot",
+    ] {
+        std::fs::create_dir_all(tmp.path().join("other")).unwrap();
+        let run = nearstore()
+            .current_dir(tmp.path())
+            .arg("snapshot")
+            .arg("data")
+            .arg(out)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        assert!(!run.status.success(), "{out}: accepted");
+        assert!(
+            stderr.contains("inside the data directory"),
+            "{out}: {stderr}"
+        );
+        assert!(!data.join("b.snapshot").exists(), "{out}");
+    }
+    // The same spellings of an existing archive are refused by restore.
+    let inside = data.join("x.snapshot");
+    std::fs::write(&inside, b"not read").unwrap();
+    let run = nearstore()
+        .current_dir(tmp.path())
+        .arg("restore")
+        .arg("link/x.snapshot")
+        .arg("data")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(
+        !run.status.success() && stderr.contains("inside the data directory"),
+        "{stderr}"
+    );
+}

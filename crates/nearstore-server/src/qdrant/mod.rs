@@ -13,8 +13,8 @@
 //! `{"recommend": ..}`): the average_vector strategy only ([`recommend`]). Every search (search, query with prefetch and fusion, recommend) is one
 //! engine request ([`query_plan`]). Collection aliases are the engine's
 //! ([`aliases`]); groups are the engine's grouped search ([`groups`]). Routes outside the subset that clients commonly call
-//! (discover, recommend groups, full-storage snapshots, facets, cluster) answer 400 "... is
-//! not supported by NearStore". Collection snapshots: [`snapshots`].
+//! (discover, recommend groups, facets, cluster) answer 400 "... is
+//! not supported by NearStore". Collection and full-storage snapshots: [`snapshots`].
 
 pub(crate) mod aliases;
 pub(crate) mod answer;
@@ -374,14 +374,13 @@ pub(crate) fn routes() -> Vec<Route> {
         .answers_qdrant::<aliases::Aliases>(),
     ];
     routes.extend(snapshot_routes());
-    let unsupported: [(crate::routes::Verb, &'static str); 8] = [
+    let unsupported: [(crate::routes::Verb, &'static str); 7] = [
         (Post, "/collections/{name}/points/recommend/groups"),
         (Post, "/collections/{name}/points/discover"),
         (Post, "/collections/{name}/points/discover/batch"),
         (Post, "/collections/{name}/points/search/matrix/pairs"),
         (Post, "/collections/{name}/points/search/matrix/offsets"),
         (Post, "/collections/{name}/points/facet"),
-        (Get, "/snapshots"),
         (Get, "/cluster"),
     ];
     for (verb, path) in unsupported {
@@ -400,7 +399,7 @@ pub(crate) fn routes() -> Vec<Route> {
     routes
 }
 
-/// Qdrant's collection snapshot routes ([`snapshots`]).
+/// Qdrant's collection and full-storage snapshot routes ([`snapshots`]).
 fn snapshot_routes() -> Vec<Route> {
     vec![
         route(
@@ -458,6 +457,42 @@ fn snapshot_routes() -> Vec<Route> {
             snapshots::upload,
         )
         .multipart_body()
+        .answers_qdrant::<answer::Flag>(),
+        route(
+            Post,
+            "/snapshots",
+            Write,
+            Q,
+            "Create a snapshot of the whole database (one archive in the server's snapshot directory)",
+            snapshots::create_full,
+        )
+        .no_body()
+        .answers_qdrant::<crate::snapshots::SnapshotDescription>(),
+        route(
+            Get,
+            "/snapshots",
+            Read,
+            Q,
+            "List the whole-database snapshots",
+            snapshots::list_full,
+        )
+        .answers_qdrant::<Vec<crate::snapshots::SnapshotDescription>>(),
+        route(
+            Get,
+            "/snapshots/{snapshot_name}",
+            Read,
+            Q,
+            "Download a whole-database snapshot archive (application/octet-stream)",
+            snapshots::download_full,
+        ),
+        route(
+            Delete,
+            "/snapshots/{snapshot_name}",
+            Write,
+            Q,
+            "Delete a whole-database snapshot",
+            snapshots::delete_full,
+        )
         .answers_qdrant::<answer::Flag>(),
     ]
 }

@@ -1,7 +1,10 @@
 //! Qdrant's collection snapshot routes over the engine's collection snapshots, each packed
-//! into one archive file under `<data dir>/snapshots/<collection>/` (`crate::snapshots`):
+//! into one archive file under `<snapshots dir>/<collection>/` (`crate::snapshots`):
 //! create, list, download, delete, recover from an upload (multipart field `snapshot`) and
-//! recover from a `file://` location inside that directory. Answers are Qdrant's
+//! recover from a `file://` location inside the server's snapshot directory. Qdrant's
+//! full-storage snapshot routes (`POST|GET /snapshots`, `GET|DELETE /snapshots/{name}`)
+//! are the database snapshots, `full-snapshot-<stamp>.snapshot` in the snapshot directory
+//! itself, with the same shapes; a full snapshot is restored through `POST /v1/restore`. Answers are Qdrant's
 //! `SnapshotDescription` (`name`, `creation_time`, `size`, `checksum`: SHA-256 hex) or
 //! `true`. Every call waits for its work (`wait` is accepted either way). `priority`:
 //! `snapshot` (the default: the snapshot's data replaces the collection) is the only one a
@@ -75,7 +78,8 @@ pub(crate) async fn create(
     check_name(&name)?;
     state.collection(&name)?;
     let db = state.db.clone();
-    let made = blocking(move || snapshots::snapshot_collection(&db, &name)).await?;
+    let root = state.snapshots_dir.clone();
+    let made = blocking(move || snapshots::snapshot_collection(&db, &root, &name)).await?;
     Ok(qdrant_ok(made, started))
 }
 
@@ -87,9 +91,9 @@ pub(crate) async fn list(
     let started = Instant::now();
     check_name(&name)?;
     state.collection(&name)?;
-    let db = state.db.clone();
+    let (db, root) = (state.db.clone(), state.snapshots_dir.clone());
     let listed: Vec<SnapshotDescription> =
-        blocking(move || snapshots::list_collection_snapshots(&db, &name)).await?;
+        blocking(move || snapshots::list_collection_snapshots(&db, &root, &name)).await?;
     Ok(qdrant_ok(listed, started))
 }
 
@@ -99,9 +103,21 @@ pub(crate) async fn download(
     Path((name, snapshot)): Path<(String, String)>,
 ) -> Result<Response> {
     check_name(&name)?;
-    let archive = snapshots::collection_archive(&state.db, &name, &snapshot)?;
+    let (db, root) = (state.db.clone(), state.snapshots_dir.clone());
+    let archive =
+        blocking(move || snapshots::collection_archive(&db, &root, &name, &snapshot)).await?;
+    stream_archive(&archive)
+}
+
+/// The archive's bytes as a download (`application/octet-stream`, its file name).
+fn stream_archive(archive: &std::path::Path) -> Result<Response> {
+    let snapshot = archive
+        .file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .into_owned();
     let file = FsBackend
-        .open(&archive, false)
+        .open(archive, false)
         .map_err(|e| Error::Engine(e.into()))?;
     let len = file.len().map_err(|e| Error::Engine(e.into()))?;
     // Chunks read on the blocking pool, two in flight at most.
@@ -146,8 +162,8 @@ pub(crate) async fn delete(
 ) -> Result<Response> {
     let started = Instant::now();
     check_name(&name)?;
-    let db = state.db.clone();
-    blocking(move || snapshots::delete_collection_snapshot(&db, &name, &snapshot)).await?;
+    let (db, root) = (state.db.clone(), state.snapshots_dir.clone());
+    blocking(move || snapshots::delete_collection_snapshot(&db, &root, &name, &snapshot)).await?;
     Ok(qdrant_ok(Flag(true), started))
 }
 
@@ -165,7 +181,9 @@ pub(crate) async fn recover(
             "api_key in a snapshot recovery (only local file:// locations are read)",
         ));
     }
-    let archive = snapshots::local_location(&state.db, &body.location)?;
+    let (db, root) = (state.db.clone(), state.snapshots_dir.clone());
+    let location = body.location.clone();
+    let archive = blocking(move || snapshots::local_location(&db, &root, &location)).await?;
     let db = state.db.clone();
     blocking(move || snapshots::recover_collection(&db, &name, &archive, body.checksum.as_deref()))
         .await?;
@@ -186,7 +204,9 @@ pub(crate) async fn upload(
     check_priority(query_value(query.as_deref(), "priority"))?;
     let checksum = query_value(query.as_deref(), "checksum").map(str::to_owned);
     let max = state.limits.max_snapshot_upload_bytes;
-    let path = snapshots::upload_path(&state.db, &name)?;
+    let (db, root) = (state.db.clone(), state.snapshots_dir.clone());
+    let collection = name.clone();
+    let path = blocking(move || snapshots::upload_path(&db, &root, &collection)).await?;
     let file = FsBackend
         .open(&path, true)
         .map_err(|e| Error::Engine(e.into()))?;
@@ -247,5 +267,43 @@ pub(crate) async fn upload(
     // Best effort: a hidden leftover is skipped by listings either way.
     let _ = FsBackend.remove_file(&path);
     recovered?;
+    Ok(qdrant_ok(Flag(true), started))
+}
+
+/// `POST /snapshots`: a snapshot of the whole database (Qdrant's full-storage snapshot).
+pub(crate) async fn create_full(State(state): State<AppState>) -> Result<Response> {
+    let started = Instant::now();
+    let (db, root) = (state.db.clone(), state.snapshots_dir.clone());
+    let made = blocking(move || snapshots::snapshot_database_named(&db, &root, None)).await?;
+    Ok(qdrant_ok(made, started))
+}
+
+/// `GET /snapshots`.
+pub(crate) async fn list_full(State(state): State<AppState>) -> Result<Response> {
+    let started = Instant::now();
+    let (db, root) = (state.db.clone(), state.snapshots_dir.clone());
+    let listed: Vec<SnapshotDescription> =
+        blocking(move || snapshots::list_database_snapshots(&db, &root)).await?;
+    Ok(qdrant_ok(listed, started))
+}
+
+/// `GET /snapshots/{snapshot_name}`: the archive's bytes, streamed.
+pub(crate) async fn download_full(
+    State(state): State<AppState>,
+    Path(snapshot): Path<String>,
+) -> Result<Response> {
+    let (db, root) = (state.db.clone(), state.snapshots_dir.clone());
+    let archive = blocking(move || snapshots::database_archive(&db, &root, &snapshot)).await?;
+    stream_archive(&archive)
+}
+
+/// `DELETE /snapshots/{snapshot_name}`.
+pub(crate) async fn delete_full(
+    State(state): State<AppState>,
+    Path(snapshot): Path<String>,
+) -> Result<Response> {
+    let started = Instant::now();
+    let (db, root) = (state.db.clone(), state.snapshots_dir.clone());
+    blocking(move || snapshots::delete_database_snapshot(&db, &root, &snapshot)).await?;
     Ok(qdrant_ok(Flag(true), started))
 }

@@ -33,7 +33,7 @@ use crate::model::points::{
 };
 use crate::model::search::{BatchAnswer, Search, SearchAnswer, SearchBatch};
 use crate::model::service::{Flushed, QueryAnswer, QueryText, Verified};
-use crate::model::snapshots::{Restored, SnapshotPath};
+use crate::model::snapshots::{Restored, SnapshotDeleted, SnapshotList, SnapshotName};
 use crate::model::streaming::{Streamed, StreamingSettings, StreamingState};
 use crate::model::text::{TextConfig, TextIndexState};
 use crate::state::AppState;
@@ -473,19 +473,37 @@ fn native() -> Vec<Route> {
             "/v1/snapshot",
             Write,
             N,
-            "Snapshot the whole database into one archive file on the server {path} (absolute, outside the data directory, not existing)",
+            "Snapshot the whole database into the new archive {name} of the server's snapshot directory (a plain file name ending in .snapshot)",
             snapshots::snapshot,
         )
-        .takes::<SnapshotPath>().answers::<crate::snapshots::SnapshotDescription>(),
+        .takes::<SnapshotName>().answers::<crate::snapshots::SnapshotDescription>(),
         route(
             Post,
             "/v1/restore",
             Write,
             N,
-            "Replace the whole database with a snapshot archive on the server {path} (verified first)",
+            "Replace the whole database with the archive {name} of the server's snapshot directory (verified first)",
             snapshots::restore,
         )
-        .takes::<SnapshotPath>().answers::<Restored>(),
+        .takes::<SnapshotName>().answers::<Restored>(),
+        route(
+            Get,
+            "/v1/snapshots",
+            Read,
+            N,
+            "List the archives of the server's snapshot directory",
+            snapshots::list,
+        )
+        .answers::<SnapshotList>(),
+        route(
+            Delete,
+            "/v1/snapshots/{name}",
+            Write,
+            N,
+            "Delete an archive of the server's snapshot directory",
+            snapshots::delete,
+        )
+        .answers::<SnapshotDeleted>(),
         route(
             Post,
             "/v1/query",

@@ -20,12 +20,37 @@ pub struct TestServer {
     shutdown: Option<oneshot::Sender<()>>,
     handle: Option<JoinHandle<nearstore_server::Result<()>>>,
     pub dir: TempDir,
+    /// The snapshot directory [`start`] gives the server (`None`: as configured).
+    pub snapshots: Option<TempDir>,
 }
 
-pub async fn start(config: ServerConfig) -> TestServer {
+/// A server over a fresh database; unless `config` names one, its snapshot directory is
+/// a temporary directory of its own (removed with the server, unlike the default sibling
+/// of the data directory).
+pub async fn start(mut config: ServerConfig) -> TestServer {
     let dir = tempfile::tempdir().unwrap();
     let db = Database::open(dir.path()).unwrap();
-    start_on(db, dir, config).await
+    let snapshots = match config.snapshots_dir {
+        Some(_) => None,
+        None => {
+            let snapshots = tempfile::tempdir().unwrap();
+            config.snapshots_dir = Some(snapshots.path().to_path_buf());
+            Some(snapshots)
+        }
+    };
+    let mut s = start_on(db, dir, config).await;
+    s.snapshots = snapshots;
+    s
+}
+
+impl TestServer {
+    /// The server's snapshot directory as [`start`] made it.
+    pub fn snapshots_dir(&self) -> &std::path::Path {
+        self.snapshots
+            .as_ref()
+            .expect("started by `start` without a snapshots_dir")
+            .path()
+    }
 }
 
 pub async fn start_on(db: Database, dir: TempDir, mut config: ServerConfig) -> TestServer {
@@ -45,6 +70,7 @@ pub async fn start_on(db: Database, dir: TempDir, mut config: ServerConfig) -> T
         shutdown: Some(tx),
         handle: Some(handle),
         dir,
+        snapshots: None,
     }
 }
 

@@ -275,11 +275,9 @@ async fn live_answers_of_every_native_route_match_the_document() {
         "{line_schema}"
     );
     seen.insert(("post".into(), stream_path.into()));
-    // The database snapshot routes, with an archive outside the data directory.
-    let outside = tempfile::tempdir().unwrap();
-    let path = outside.path().join("db.snapshot").display().to_string();
+    // The database snapshot routes, an archive of the server's snapshot directory.
     for route in ["/v1/snapshot", "/v1/restore"] {
-        let body = json!({"path": path});
+        let body = json!({"name": "db.snapshot"});
         let errors = check_request(&doc, "post", route, &body);
         assert!(errors.is_empty(), "{route}: {errors:?}");
         let (st, answer) = s.post(route, body).await;
@@ -287,6 +285,14 @@ async fn live_answers_of_every_native_route_match_the_document() {
         check(&doc, "POST", route, st, &answer);
         seen.insert(("post".into(), route.into()));
     }
+    let (st, answer) = s.get("/v1/snapshots").await;
+    assert_eq!(st, StatusCode::OK, "{answer}");
+    check(&doc, "GET", "/v1/snapshots", st, &answer);
+    seen.insert(("get".into(), "/v1/snapshots".into()));
+    let (st, answer) = s.delete("/v1/snapshots/db.snapshot").await;
+    assert_eq!(st, StatusCode::OK, "{answer}");
+    check(&doc, "DELETE", "/v1/snapshots/{name}", st, &answer);
+    seen.insert(("delete".into(), "/v1/snapshots/{name}".into()));
     let (st, answer) = s.get("/openapi.json").await;
     assert_eq!(st, StatusCode::OK);
     check(&doc, "GET", "/openapi.json", st, &answer);

@@ -418,7 +418,6 @@ async fn unsupported_features_say_not_supported() {
             "/collections/qc/points/recommend",
             json!({"positive": [1], "strategy": "sum_scores"}),
         ),
-        ("GET", "/snapshots", json!(null)),
         (
             "PUT",
             "/collections/qc/index",

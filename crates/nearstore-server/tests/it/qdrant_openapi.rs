@@ -281,7 +281,7 @@ async fn live_answers_of_every_qdrant_route_match_the_document() {
     let archive = download.bytes().await.unwrap().to_vec();
     let location = format!(
         "file://{}",
-        s.dir.path().join("snapshots/snap").join(&name).display()
+        s.snapshots_dir().join("snap").join(&name).display()
     );
     let recover = json!({"location": location, "priority": "snapshot"});
     let errors = check_request(
@@ -337,7 +337,27 @@ async fn live_answers_of_every_qdrant_route_match_the_document() {
         st,
         &answer,
     );
+    // The full-storage snapshot routes.
+    let (st, made) = s.post("/snapshots", json!({})).await;
+    assert_eq!(st, StatusCode::OK, "{made}");
+    check(&doc, "POST", "/snapshots", st, &made);
+    let full = made["result"]["name"].as_str().unwrap().to_owned();
+    let (st, listed) = s.get("/snapshots").await;
+    check(&doc, "GET", "/snapshots", st, &listed);
+    let download = s
+        .client
+        .get(format!("{}/snapshots/{full}", s.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(download.status(), StatusCode::OK);
+    let (st, answer) = s.delete(&format!("/snapshots/{full}")).await;
+    check(&doc, "DELETE", "/snapshots/{snapshot_name}", st, &answer);
     for (m, path) in [
+        ("post", "/snapshots"),
+        ("get", "/snapshots"),
+        ("get", "/snapshots/{snapshot_name}"),
+        ("delete", "/snapshots/{snapshot_name}"),
         ("post", "/collections/{name}/snapshots"),
         ("get", "/collections/{name}/snapshots"),
         ("get", "/collections/{name}/snapshots/{snapshot_name}"),

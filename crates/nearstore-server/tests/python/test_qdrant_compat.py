@@ -1122,7 +1122,8 @@ def test_collection_snapshots_create_list_download_and_recover(client):
     client.delete(name, points_selector=models.PointIdsList(points=[0, 1]))
     data = os.environ.get("NEARSTORE_DATA")
     if data:
-        location = f"file://{data}/snapshots/{name}/{made.name}"
+        # The default snapshot directory: a sibling of the data directory.
+        location = f"file://{data}-snapshots/{name}/{made.name}"
         assert client.recover_snapshot(name, location=location, priority=models.SnapshotPriority.SNAPSHOT)
         assert client.count(name).count == 30
 
@@ -1131,3 +1132,23 @@ def test_collection_snapshots_create_list_download_and_recover(client):
     missing = httpx.get(f"{URL}/collections/{name}/snapshots/{made.name}", timeout=30)
     assert missing.status_code == 404
     client.delete_collection(name)
+
+
+def test_full_storage_snapshots_create_list_download_and_delete(client):
+    """Qdrant's full-storage snapshot routes: the whole database as one archive in the
+    server's snapshot directory."""
+    import hashlib
+
+    import httpx
+
+    made = client.create_full_snapshot()
+    assert made.name.startswith("full-snapshot-") and made.name.endswith(".snapshot")
+    assert made.size > 0 and len(made.checksum) == 64
+    assert made.name in [s.name for s in client.list_full_snapshots()]
+    download = httpx.get(f"{URL}/snapshots/{made.name}", timeout=30)
+    assert download.status_code == 200 and len(download.content) == made.size
+    assert hashlib.sha256(download.content).hexdigest() == made.checksum
+    assert client.delete_full_snapshot(made.name)
+    assert made.name not in [s.name for s in client.list_full_snapshots()]
+    missing = httpx.get(f"{URL}/snapshots/{made.name}", timeout=30)
+    assert missing.status_code == 404
