@@ -213,6 +213,8 @@ impl Collection {
     /// flush or checkpoint takes it, so operations reach memory in log order.
     pub(super) fn lock_writer(&self) -> Result<MutexGuard<'_, Writer>> {
         let mut w = self.writer.lock();
+        // Checked under the lock: `mark_dropped` takes it after setting the flag.
+        self.check_open()?;
         self.apply_streamed(&mut w)?;
         Ok(w)
     }

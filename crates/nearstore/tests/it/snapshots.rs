@@ -289,3 +289,55 @@ fn a_snapshot_directory_is_not_reused_and_leaves_no_pins_behind() {
             .any(|_| true)
     );
 }
+
+/// Every file under `dir` with a checksum of its bytes.
+fn files_of(dir: &Path) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let name = path.strip_prefix(dir).unwrap().display().to_string();
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                std::hash::Hash::hash(&std::fs::read(&path).unwrap(), &mut h);
+                out.insert(name, std::hash::Hasher::finish(&h));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn an_old_handle_dropped_after_a_restore_writes_nothing_into_the_restored_files() {
+    let (dir, db) = temp_db();
+    let a = db
+        .create_collection("a", 2, DistanceMetric::Euclidean)
+        .unwrap();
+    a.upsert((0..10).map(|id| point(id, 1)).collect()).unwrap();
+    let snaps = tempfile::tempdir().unwrap();
+    db.snapshot_collection("a", snaps.path().join("a")).unwrap();
+    a.upsert((10..30).map(|id| point(id, 2)).collect()).unwrap();
+    db.restore_collection("a", snaps.path().join("a")).unwrap();
+    let e = a.upsert(vec![point(40, 3)]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let cdir = dir.path().join("collections/a");
+    let before = files_of(&cdir);
+    // The last old handle goes: its stores must not checkpoint into the restored files.
+    drop(a);
+    assert_eq!(files_of(&cdir), before);
+    // And the same for a whole-database restore.
+    let old = db.get_vector_collection("a").unwrap();
+    db.snapshot(snaps.path().join("db")).unwrap();
+    old.upsert((50..70).map(|id| point(id, 2)).collect())
+        .unwrap();
+    db.restore(snaps.path().join("db")).unwrap();
+    let before = files_of(&cdir);
+    drop(old);
+    assert_eq!(files_of(&cdir), before);
+    drop(db);
+    let (_db, c) = open_collection(dir.path(), "a");
+    assert_eq!(content(&c), (0..10).map(|id| (id, 1)).collect::<Content>());
+}
