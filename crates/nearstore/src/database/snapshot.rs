@@ -18,8 +18,9 @@
 //! open collections concerned are closed (handles on them answer `NotFound` from then on)
 //! and `restore_snapshot` copies into a staging directory and swaps it in atomically; the
 //! collections are opened again from the restored files. A crash at any point is finished
-//! or undone by `recover_restore` at the next open (of the database directory before its
-//! lock is taken, of each collection directory before it is opened): the database or
+//! or undone by `recover_restore` at the next open (of the database directory under the
+//! lock beside it, `<dir>.lock`, which the swap never moves and an open database holds for
+//! its life; of each collection directory before it is opened): the database or
 //! collection is then wholly as it was or wholly restored.
 
 use std::collections::BTreeMap;

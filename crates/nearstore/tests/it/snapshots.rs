@@ -341,3 +341,28 @@ fn an_old_handle_dropped_after_a_restore_writes_nothing_into_the_restored_files(
     let (_db, c) = open_collection(dir.path(), "a");
     assert_eq!(content(&c), (0..10).map(|id| (id, 1)).collect::<Content>());
 }
+
+#[test]
+fn the_lock_beside_the_directory_is_held_before_recovery_and_across_a_restore() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("db");
+    let db = Database::open(&dir).unwrap();
+    db.create_collection("a", 2, DistanceMetric::Euclidean)
+        .unwrap();
+    let snaps = tempfile::tempdir().unwrap();
+    db.snapshot(snaps.path().join("s")).unwrap();
+    db.restore(snaps.path().join("s")).unwrap();
+    // After the swap the lock beside the directory is still held: another open is refused.
+    let e = Database::open(&dir).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
+    drop(db);
+    // Someone holding `<dir>.lock` (e.g. a process mid-restore) keeps an open out before it
+    // recovers anything.
+    let backend = nearstore_storage::fs_backend();
+    let held = backend.lock(&parent.path().join("db.lock"), &dir).unwrap();
+    let e = Database::open(&dir).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
+    drop(held);
+    let db = Database::open(&dir).unwrap();
+    assert_eq!(db.list_collections(), ["a"]);
+}
