@@ -36,7 +36,7 @@ pub(crate) mod verify;
 mod write;
 
 pub use estimate::FilterEstimate;
-pub use streaming::{StreamingConfig, StreamingStatus};
+pub use streaming::{MAX_FLUSH_INTERVAL, StreamingConfig, StreamingStatus};
 
 pub use payload_write::{MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector};
 pub use text::TextIndexInfo;

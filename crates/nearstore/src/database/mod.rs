@@ -97,9 +97,14 @@ struct DatabaseInner {
 }
 
 impl Drop for DatabaseInner {
-    /// Stops the purge thread before the collections close.
+    /// Stops the purge thread and every collection's drain thread before the fields (the
+    /// directory lock among them) drop: a drain thread holding the last handle on a
+    /// collection would otherwise run its closing checkpoint after the lock is released.
     fn drop(&mut self) {
         self.purger.stop();
+        for c in self.collections.get_mut().values() {
+            c.inner.stop_drainer();
+        }
     }
 }
 
