@@ -16,7 +16,7 @@
 //!
 //! Restore: the snapshot is verified (every checksum) before anything changes; then the
 //! open collections concerned are closed (handles on them answer `NotFound` from then on)
-//! and `restore_snapshot` copies into a staging directory and swaps it in atomically; the
+//! and `restore_verified_snapshot` copies into a staging directory and swaps it in atomically; the
 //! collections are opened again from the restored files. A crash at any point is finished
 //! or undone by `recover_restore` at the next open (of the database directory under the
 //! lock beside it, `<dir>.lock`, which the swap never moves and an open database holds for
@@ -35,8 +35,8 @@ use crate::collection::{Collection, VectorCollection, snapshot::copy_file};
 use crate::error::{Error, Result};
 use nearstore_storage::SharedBackend;
 use nearstore_storage::snapshot::{
-    self as files, Capture, SnapshotManifest, SnapshotSource, recover_restore, restore_snapshot,
-    verify_snapshot, write_snapshot,
+    self as files, Capture, SnapshotManifest, SnapshotSource, recover_restore,
+    restore_verified_snapshot, verify_snapshot, write_snapshot,
 };
 
 /// Bytes done / total of a snapshot or restore, for progress reports.
@@ -91,6 +91,53 @@ fn read_meta(manifest: &SnapshotManifest, snapshot: &Path, format: &str) -> Resu
         )));
     }
     Ok(meta)
+}
+
+/// The path as the file system resolves it (symbolic links, `..`), or as given when it
+/// cannot be resolved (a backend that is not the file system).
+fn resolved(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Verifies the snapshot in `snapshot` for a restore (the restore's one verification,
+/// reported as the first half of its progress) and reads its metadata: refused when it is
+/// damaged, of another `format`, inside or containing the data directory `data`, or
+/// listing an invalid collection name. Nothing is changed.
+fn check_snapshot_for_restore(
+    backend: &SharedBackend,
+    snapshot: &Path,
+    data: &Path,
+    format: &str,
+    progress: &mut dyn FnMut(SnapshotProgress),
+) -> Result<(SnapshotManifest, SnapshotMeta)> {
+    let (resolved_snapshot, resolved_data) = (resolved(snapshot), resolved(data));
+    if resolved_snapshot.starts_with(&resolved_data)
+        || resolved_data.starts_with(&resolved_snapshot)
+    {
+        return Err(Error::InvalidArgument(format!(
+            "cannot restore {} into the database at {}: one contains the other",
+            snapshot.display(),
+            data.display()
+        )));
+    }
+    let total = files::read_manifest(backend.as_ref(), snapshot)?.total_bytes();
+    let mut halved = |p: SnapshotProgress| {
+        progress(SnapshotProgress {
+            bytes_done: p.bytes_done,
+            bytes_total: total * 2,
+        })
+    };
+    let manifest = verify_snapshot(backend.as_ref(), snapshot, &mut halved)?;
+    let meta = read_meta(&manifest, snapshot, format)?;
+    for name in meta.collections.keys() {
+        super::validate_collection_name(name).map_err(|e| {
+            Error::corruption(
+                snapshot.join(files::MANIFEST_NAME).display(),
+                format!("snapshot metadata: {e}"),
+            )
+        })?;
+    }
+    Ok((manifest, meta))
 }
 
 /// Finishes or undoes a restore of the whole directory `dir` interrupted by a crash.
@@ -243,8 +290,8 @@ impl Database {
     ) -> Result<SnapshotInfo> {
         let snapshot = dir.as_ref();
         let b = self.inner.backend.clone();
-        let manifest = verify_snapshot(b.as_ref(), snapshot, &mut |_| {})?;
-        let meta = read_meta(&manifest, snapshot, DATABASE_FORMAT)?;
+        let (manifest, meta) =
+            check_snapshot_for_restore(&b, snapshot, &self.inner.dir, DATABASE_FORMAT, progress)?;
         let _catalog = self.inner.catalog.lock();
         let old: Vec<VectorCollection> = std::mem::take(&mut *self.inner.collections.write())
             .into_values()
@@ -254,7 +301,7 @@ impl Database {
         }
         drop(old);
         let target = &self.inner.dir;
-        let restored = restore_snapshot(b.as_ref(), snapshot, target, progress);
+        let restored = restore_verified_snapshot(b.as_ref(), snapshot, &manifest, target, progress);
         if restored.is_err() {
             // Finished if it committed, undone if not; then whatever is there is reopened.
             let _ = recover_restore(b.as_ref(), target);
@@ -275,7 +322,7 @@ impl Database {
         *self.inner.damaged.write() = loaded.damaged;
         *self.inner.aliases.write() = loaded.aliases;
         self.bump_generation();
-        let manifest = restored?;
+        restored?;
         Ok(SnapshotInfo::new(meta, &manifest))
     }
 
@@ -298,8 +345,8 @@ impl Database {
         super::validate_collection_name(name)?;
         let snapshot = dir.as_ref();
         let b = self.inner.backend.clone();
-        let manifest = verify_snapshot(b.as_ref(), snapshot, &mut |_| {})?;
-        let meta = read_meta(&manifest, snapshot, COLLECTION_FORMAT)?;
+        let (manifest, meta) =
+            check_snapshot_for_restore(&b, snapshot, &self.inner.dir, COLLECTION_FORMAT, progress)?;
         if !meta.collections.contains_key(name) {
             return Err(Error::InvalidArgument(format!(
                 "{} is a snapshot of collection {:?}, not of {name:?}",
@@ -315,7 +362,9 @@ impl Database {
             });
         }
         let listed = self.listed_names().iter().any(|n| n == name);
-        if let Some(old) = self.inner.collections.write().remove(name) {
+        // Removed under the map's lock, closed after it (closing joins the drain thread).
+        let removed = self.inner.collections.write().remove(name);
+        if let Some(old) = removed {
             old.inner.mark_dropped();
         }
         self.inner.damaged.write().remove(name);
@@ -324,7 +373,7 @@ impl Database {
             // An unlisted directory of this name is a leftover of a crashed create or drop.
             b.remove_dir_all(&cdir)?;
         }
-        let restored = restore_snapshot(b.as_ref(), snapshot, &cdir, progress);
+        let restored = restore_verified_snapshot(b.as_ref(), snapshot, &manifest, &cdir, progress);
         if restored.is_err() {
             let _ = recover_restore(b.as_ref(), &cdir);
         }
@@ -342,7 +391,7 @@ impl Database {
                     .insert(name.to_string(), e.to_string());
             }
         }
-        let manifest = restored?;
+        restored?;
         if !listed {
             let mut names = self.listed_names();
             if !names.iter().any(|n| n == name) {

@@ -366,3 +366,32 @@ fn the_lock_beside_the_directory_is_held_before_recovery_and_across_a_restore() 
     let db = Database::open(&dir).unwrap();
     assert_eq!(db.list_collections(), ["a"]);
 }
+
+#[test]
+fn a_restore_refused_for_its_arguments_closes_nothing() {
+    let (dir, db) = temp_db();
+    let a = db
+        .create_collection("a", 2, DistanceMetric::Euclidean)
+        .unwrap();
+    a.upsert(vec![point(1, 1)]).unwrap();
+    // A snapshot inside the data directory, named directly and through a symbolic link.
+    let inside = dir.path().join("snaps");
+    db.snapshot(inside.join("s")).unwrap();
+    db.snapshot_collection("a", inside.join("one")).unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let link = outside.path().join("link");
+    std::os::unix::fs::symlink(&inside, &link).unwrap();
+    for snap in [inside.join("s"), link.join("s")] {
+        let e = db.restore(&snap).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    }
+    for snap in [inside.join("one"), link.join("one")] {
+        let e = db.restore_collection("a", &snap).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    }
+    // Missing snapshots and wrong kinds are refused too; the handle was never closed.
+    let e = db.restore(outside.path().join("missing")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corruption, "{e}");
+    a.upsert(vec![point(2, 1)]).unwrap();
+    assert_eq!(content(&a).len(), 2);
+}
