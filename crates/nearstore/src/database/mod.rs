@@ -94,6 +94,9 @@ struct DatabaseInner {
     lock: Mutex<Option<Box<dyn LockGuard>>>,
     /// The background purge of expired points (see `purge.rs`).
     purger: purge::Purger,
+    /// One mutex per collection name for read-modify-write sequences made through the
+    /// public API (agent memory's `reinforce`), shared by every handle on this database.
+    update_locks: Mutex<BTreeMap<String, Arc<Mutex<()>>>>,
 }
 
 impl Drop for DatabaseInner {
@@ -324,6 +327,7 @@ impl Database {
                 _outer_lock: outer_lock,
                 lock: Mutex::new(Some(lock)),
                 purger: purge::Purger::new(),
+                update_locks: Mutex::new(BTreeMap::new()),
             }),
         };
         db.inner.purger.start(Arc::downgrade(&db.inner), dir)?;
@@ -355,6 +359,17 @@ impl Database {
         self.inner
             .generation
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// The mutex serializing read-modify-write updates of collection `name` (the same one
+    /// for every handle on this database).
+    pub(crate) fn update_lock(&self, name: &str) -> Arc<Mutex<()>> {
+        self.inner
+            .update_locks
+            .lock()
+            .entry(name.to_string())
+            .or_default()
+            .clone()
     }
 
     pub(crate) fn plan_cache(&self) -> &crate::query::PlanCache {
