@@ -15,7 +15,7 @@
 //! agree with the stores, and a delete never comes back.
 
 mod best_score;
-mod checkpoint;
+pub(crate) mod checkpoint;
 mod estimate;
 mod expiry;
 mod grouped;

@@ -251,6 +251,9 @@ fn load(backend: &SharedBackend, dir: &Path, skip_damaged: bool) -> Result<Loade
         let cdir = dir.join(COLLECTIONS_DIR).join(name);
         // A restore of this collection interrupted by a crash is finished or undone first.
         nearstore_storage::snapshot::recover_restore(backend.as_ref(), &cdir)?;
+        // A collection restored under another name and interrupted before its manifest
+        // was renamed takes the listed name.
+        crate::collection::checkpoint::set_manifest_name(backend, &cdir, name)?;
         match Collection::open(backend.clone(), &cdir) {
             Ok(collection) => {
                 collections.insert(

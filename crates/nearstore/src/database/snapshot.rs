@@ -101,23 +101,24 @@ fn resolved(path: &Path) -> PathBuf {
 
 /// Verifies the snapshot in `snapshot` for a restore (the restore's one verification,
 /// reported as the first half of its progress) and reads its metadata: refused when it is
-/// damaged, of another `format`, inside or containing the data directory `data`, or
-/// listing an invalid collection name. Nothing is changed.
+/// damaged, of another `format`, inside or containing the directory `target` it is to
+/// replace (the data directory; a collection's directory), or listing an invalid collection
+/// name. Nothing is changed.
 fn check_snapshot_for_restore(
     backend: &SharedBackend,
     snapshot: &Path,
-    data: &Path,
+    target: &Path,
     format: &str,
     progress: &mut dyn FnMut(SnapshotProgress),
 ) -> Result<(SnapshotManifest, SnapshotMeta)> {
-    let (resolved_snapshot, resolved_data) = (resolved(snapshot), resolved(data));
-    if resolved_snapshot.starts_with(&resolved_data)
-        || resolved_data.starts_with(&resolved_snapshot)
+    let (resolved_snapshot, resolved_target) = (resolved(snapshot), resolved(target));
+    if resolved_snapshot.starts_with(&resolved_target)
+        || resolved_target.starts_with(&resolved_snapshot)
     {
         return Err(Error::InvalidArgument(format!(
-            "cannot restore {} into the database at {}: one contains the other",
+            "cannot restore {} into {}: one contains the other",
             snapshot.display(),
-            data.display()
+            target.display()
         )));
     }
     let total = files::read_manifest(backend.as_ref(), snapshot)?.total_bytes();
@@ -332,8 +333,8 @@ impl Database {
     }
 
     /// Replaces the collection `name` (a collection's own name; created when absent) with
-    /// the collection snapshot in `dir`, which must be a snapshot of a collection of that
-    /// name. Verified first (damage refused with file and offset, nothing changed); the
+    /// the collection snapshot in `dir`, which may be a snapshot of a collection of any
+    /// name (the restored collection is renamed `name`). Verified first (damage refused with file and offset, nothing changed); the
     /// open collection is closed (its handles answer `NotFound` from then on), the snapshot
     /// swapped in atomically, and the collection opened again.
     pub fn restore_collection_with_progress(
@@ -345,15 +346,20 @@ impl Database {
         super::validate_collection_name(name)?;
         let snapshot = dir.as_ref();
         let b = self.inner.backend.clone();
+        let cdir = self.collection_dir(name);
         let (manifest, meta) =
-            check_snapshot_for_restore(&b, snapshot, &self.inner.dir, COLLECTION_FORMAT, progress)?;
-        if !meta.collections.contains_key(name) {
-            return Err(Error::InvalidArgument(format!(
-                "{} is a snapshot of collection {:?}, not of {name:?}",
-                snapshot.display(),
-                meta.collections.keys().next().cloned().unwrap_or_default()
-            )));
-        }
+            check_snapshot_for_restore(&b, snapshot, &cdir, COLLECTION_FORMAT, progress)?;
+        let [(_, seq)] = meta.collections.iter().collect::<Vec<_>>()[..] else {
+            return Err(Error::corruption(
+                snapshot.join(files::MANIFEST_NAME).display(),
+                "a collection snapshot's metadata must list one collection",
+            ));
+        };
+        // Restored under `name`, whatever the snapshot's collection was called.
+        let meta = SnapshotMeta {
+            format: meta.format.clone(),
+            collections: BTreeMap::from([(name.to_string(), *seq)]),
+        };
         let _catalog = self.inner.catalog.lock();
         if self.inner.aliases.read().contains_key(name) {
             return Err(Error::NameInUse {
@@ -368,7 +374,6 @@ impl Database {
             old.inner.mark_dropped();
         }
         self.inner.damaged.write().remove(name);
-        let cdir = self.collection_dir(name);
         if !listed {
             // An unlisted directory of this name is a leftover of a crashed create or drop.
             b.remove_dir_all(&cdir)?;
@@ -377,6 +382,9 @@ impl Database {
         if restored.is_err() {
             let _ = recover_restore(b.as_ref(), &cdir);
         }
+        let restored: Result<()> = restored
+            .map_err(Error::from)
+            .and_then(|()| crate::collection::checkpoint::set_manifest_name(&b, &cdir, name));
         let reopened =
             Collection::open(b.clone(), &cdir).map(|c| VectorCollection { inner: Arc::new(c) });
         match reopened {

@@ -210,7 +210,7 @@ fn a_flipped_byte_is_refused_with_file_and_offset_and_nothing_changes() {
 }
 
 #[test]
-fn a_collection_snapshot_restores_in_place_or_into_a_dropped_name_and_only_that_name() {
+fn a_collection_snapshot_restores_in_place_into_a_dropped_name_or_under_another_name() {
     let (dir, db) = temp_db();
     let a = db
         .create_collection("a", 2, DistanceMetric::Euclidean)
@@ -229,10 +229,13 @@ fn a_collection_snapshot_restores_in_place_or_into_a_dropped_name_and_only_that_
     let a = db.get_vector_collection("a").unwrap();
     assert_eq!(content(&a)[&0], 1);
     assert_eq!(content(&b)[&1], 8, "another collection is untouched");
-    let e = db
-        .restore_collection("b", snaps.path().join("a"))
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    // Under another name (Qdrant's recover-from-upload into any collection): renamed.
+    let info = db.restore_collection("c", snaps.path().join("a")).unwrap();
+    assert_eq!(info.collections.keys().collect::<Vec<_>>(), ["c"]);
+    let c = db.get_vector_collection("c").unwrap();
+    assert_eq!(c.name(), "c");
+    assert_eq!(content(&c).len(), 5);
+    drop(c);
     let e = db.restore(snaps.path().join("a")).unwrap_err();
     assert_eq!(
         e.kind(),
@@ -244,8 +247,9 @@ fn a_collection_snapshot_restores_in_place_or_into_a_dropped_name_and_only_that_
     db.drop_collection("a").unwrap();
     db.restore_collection("a", snaps.path().join("a")).unwrap();
     drop((b, db));
-    let (_db, a) = open_collection(dir.path(), "a");
+    let (db, a) = open_collection(dir.path(), "a");
     assert_eq!(content(&a).len(), 5);
+    assert_eq!(db.get_vector_collection("c").unwrap().name(), "c");
 }
 
 #[test]
@@ -374,10 +378,13 @@ fn a_restore_refused_for_its_arguments_closes_nothing() {
         .create_collection("a", 2, DistanceMetric::Euclidean)
         .unwrap();
     a.upsert(vec![point(1, 1)]).unwrap();
-    // A snapshot inside the data directory, named directly and through a symbolic link.
+    // A snapshot inside the directory it would replace, named directly and through a
+    // symbolic link.
     let inside = dir.path().join("snaps");
     db.snapshot(inside.join("s")).unwrap();
-    db.snapshot_collection("a", inside.join("one")).unwrap();
+    let in_collection = dir.path().join("collections/a/snaps");
+    db.snapshot_collection("a", in_collection.join("one"))
+        .unwrap();
     let outside = tempfile::tempdir().unwrap();
     let link = outside.path().join("link");
     std::os::unix::fs::symlink(&inside, &link).unwrap();
@@ -385,7 +392,9 @@ fn a_restore_refused_for_its_arguments_closes_nothing() {
         let e = db.restore(&snap).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     }
-    for snap in [inside.join("one"), link.join("one")] {
+    let link = outside.path().join("link2");
+    std::os::unix::fs::symlink(&in_collection, &link).unwrap();
+    for snap in [in_collection.join("one"), link.join("one")] {
         let e = db.restore_collection("a", &snap).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
     }
