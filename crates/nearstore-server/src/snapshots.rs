@@ -425,7 +425,7 @@ pub fn delete_collection_snapshot(
 }
 
 /// Restores `collection` from the archive file `archive` (unpacked beside it, checked,
-/// then the engine's restore; the snapshot must be of a collection of that name). With
+/// then the engine's restore; a snapshot of any collection restores under this name). With
 /// `checksum`, the archive's SHA-256 must be that hex first.
 pub fn recover_collection(
     db: &Database,

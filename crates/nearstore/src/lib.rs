@@ -37,8 +37,8 @@ pub mod verify;
 
 pub use agent_memory::AgentMemory;
 pub use collection::{
-    FilterEstimate, MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector, PointVectors,
-    StreamingConfig, StreamingStatus, TextIndexInfo, VectorCollection,
+    FilterEstimate, MAX_FLUSH_INTERVAL, MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector,
+    PointVectors, StreamingConfig, StreamingStatus, TextIndexInfo, VectorCollection,
 };
 pub use config::{
     CollectionConfig, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION, MAX_VECTOR_NAME_BYTES, StorageMode,

@@ -156,11 +156,12 @@ async fn collection_snapshots_round_trip_through_qdrant_routes() {
     let (st, body) = upload(&s, "c", "", "snapshot", &damaged).await;
     assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
     assert!(error_message(&body).contains("SNAPSHOT"), "{body}");
-    // A snapshot of another collection is refused by the engine.
+    // A snapshot of another collection restores under the name uploaded to: "other" (one
+    // point before) now holds the 12 points of c's snapshot.
     collection_with_points(&s, "other", 1).await;
     let (st, body) = upload(&s, "other", "", "snapshot", &archive).await;
-    assert_eq!(st, StatusCode::BAD_REQUEST, "{body}");
-    assert_eq!(count(&s, "other").await, 1);
+    assert_eq!(st, StatusCode::OK, "{body}");
+    assert_eq!(count(&s, "other").await, 12);
 
     // Recover by location: only file:// inside the snapshot directory.
     let (st, _) = s

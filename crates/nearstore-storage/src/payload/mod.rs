@@ -600,6 +600,15 @@ impl PayloadStore {
     }
 }
 
+impl PayloadStore {
+    /// Closes the store for good without writing anything: waits for a write in progress,
+    /// then every later write or flush fails and dropping it writes nothing.
+    pub fn close(&self) {
+        let mut w = self.writer.lock();
+        w.poisoned = Some("the payload store was closed".to_string());
+    }
+}
+
 impl Drop for PayloadStore {
     /// Best-effort flush that never blocks for long (gives up after 100 ms).
     fn drop(&mut self) {

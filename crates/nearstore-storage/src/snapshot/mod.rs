@@ -45,7 +45,7 @@ pub use manifest::{
 };
 pub use restore::{
     RestoreRecovery, recover_restore, restore_marker_path, restore_old_path, restore_snapshot,
-    restore_staging_path,
+    restore_staging_path, restore_verified_snapshot,
 };
 pub use take::{Capture, SnapshotSource, write_snapshot};
 pub use verify::{read_manifest, verify_snapshot};

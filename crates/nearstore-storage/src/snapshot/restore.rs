@@ -78,6 +78,31 @@ pub fn restore_snapshot(
     target: &Path,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<SnapshotManifest> {
+    check_restore_paths(snapshot, target)?;
+    recover_restore(backend, target)?;
+    let manifest = read_total_then_verify(backend, snapshot, progress)?;
+    copy_and_swap(backend, snapshot, &manifest, target, progress)?;
+    Ok(manifest)
+}
+
+/// [`restore_snapshot`] of a snapshot the caller has just verified ([`verify_snapshot`]
+/// returned `manifest`): not verified again, but every file is still checked against the
+/// manifest's checksum as it is copied, so a snapshot changed since is refused before the
+/// commit. Progress is reported as by [`restore_snapshot`] after its verification half:
+/// from the snapshot's bytes to twice them.
+pub fn restore_verified_snapshot(
+    backend: &dyn Backend,
+    snapshot: &Path,
+    manifest: &SnapshotManifest,
+    target: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()> {
+    check_restore_paths(snapshot, target)?;
+    recover_restore(backend, target)?;
+    copy_and_swap(backend, snapshot, manifest, target, progress)
+}
+
+fn check_restore_paths(snapshot: &Path, target: &Path) -> Result<()> {
     if target.file_name().is_none() {
         return Err(Error::InvalidArgument(format!(
             "cannot restore into {}: it has no directory name",
@@ -91,8 +116,17 @@ pub fn restore_snapshot(
             target.display()
         )));
     }
-    recover_restore(backend, target)?;
-    let manifest = read_total_then_verify(backend, snapshot, progress)?;
+    Ok(())
+}
+
+/// Steps 2 to 5 of the protocol.
+fn copy_and_swap(
+    backend: &dyn Backend,
+    snapshot: &Path,
+    manifest: &SnapshotManifest,
+    target: &Path,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<()> {
     let parent = parent_dir(target);
     let staging = restore_staging_path(target);
 
@@ -138,8 +172,7 @@ pub fn restore_snapshot(
     write_sections(backend, &restore_marker_path(target), &MARKER_MAGIC, &[])?;
 
     // Steps 4 and 5.
-    roll_forward(backend, target)?;
-    Ok(manifest)
+    roll_forward(backend, target)
 }
 
 fn read_total_then_verify(

@@ -848,6 +848,16 @@ impl VectorStore {
     }
 }
 
+impl VectorStore {
+    /// Closes the store for good without writing anything: waits for a write in progress,
+    /// then every later write, flush or checkpoint fails and dropping it writes nothing (its
+    /// directory may already hold another store's files, e.g. after a restore swapped it).
+    pub fn close(&self) {
+        let mut w = self.writer.lock();
+        w.poisoned = Some(format!("{} was closed", self.dir.display()));
+    }
+}
+
 impl Drop for VectorStore {
     /// Flushes on a best-effort basis and never blocks: if the writer is busy for more than
     /// 100 ms, or the store is poisoned, it gives up (the WAL already has every write).

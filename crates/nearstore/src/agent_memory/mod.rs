@@ -64,7 +64,9 @@ impl AgentMemory {
 
     /// Opens (creating when missing) the three memory collections with `dim`-d cosine
     /// embeddings; an existing memory collection of another dimension is
-    /// [`Error::DimensionMismatch`].
+    /// [`Error::DimensionMismatch`], one of another metric is [`Error::InvalidArgument`]
+    /// (the memories' scores are cosine similarities), and one missing a text field the
+    /// memory searches gets it (indexing its points).
     pub fn with_dimension(db: &Database, dim: usize) -> Result<Self> {
         Ok(AgentMemory {
             semantic: SemanticMemory::new(memory_collection(
@@ -79,12 +81,10 @@ impl AgentMemory {
                 dim,
                 &["description"],
             )?)?,
-            procedural: ProceduralMemory::new(memory_collection(
-                db,
-                PROCEDURAL_COLLECTION,
-                dim,
-                &["name"],
-            )?)?,
+            procedural: ProceduralMemory::new(
+                memory_collection(db, PROCEDURAL_COLLECTION, dim, &["name"])?,
+                db.update_lock(PROCEDURAL_COLLECTION),
+            )?,
         })
     }
 
@@ -131,7 +131,8 @@ fn set_ttl(c: &VectorCollection, id: u64, secs: u64) -> Result<()> {
     c.set_ttl(&[id], Duration::from_secs(secs))
 }
 
-/// The memory collection `name`: opened, or created (`dim`-d cosine, the text fields
+/// The memory collection `name`: opened (checked: dimension, cosine metric, the text
+/// fields indexed, added when missing), or created (`dim`-d cosine, the text fields
 /// indexed for BM25).
 fn memory_collection(
     db: &Database,
@@ -148,6 +149,20 @@ fn memory_collection(
                     expected: existing,
                     actual: dim,
                 });
+            }
+            let metric = c.config().metric;
+            if metric != DistanceMetric::Cosine {
+                return Err(Error::InvalidArgument(format!(
+                    "collection {name} exists with the {metric:?} metric; agent memory needs \
+                     cosine (drop it or use another database)"
+                )));
+            }
+            let indexed = c.text_config().map(|t| t.fields).unwrap_or_default();
+            for field in text_fields {
+                if !indexed.iter().any(|f| f.name == *field) {
+                    let analyzer = nearstore_text::FieldConfig::new(*field).analyzer;
+                    c.create_text_index(field, analyzer)?;
+                }
             }
             Ok(c)
         }

@@ -50,7 +50,9 @@ pub struct ProcedureMatch {
 #[derive(Debug, Clone)]
 pub struct ProceduralMemory {
     c: VectorCollection,
-    /// Serializes reinforcements (a read, then a payload write) made through this memory.
+    /// Serializes reinforcements (a read, then a payload write) of this collection made
+    /// through any memory handle on the database (one mutex per collection, from the
+    /// database), so two handles never lose an update.
     reinforcing: Arc<Mutex<()>>,
     eviction_threshold: Arc<Mutex<Option<f32>>>,
 }
@@ -89,11 +91,11 @@ fn procedure(id: u64, payload: Option<&Value>, score: f32) -> ProcedureMatch {
 }
 
 impl ProceduralMemory {
-    pub(super) fn new(c: VectorCollection) -> Result<Self> {
+    pub(super) fn new(c: VectorCollection, reinforcing: Arc<Mutex<()>>) -> Result<Self> {
         ensure_index(&c, "confidence", FieldIndexKind::Float)?;
         Ok(ProceduralMemory {
             c,
-            reinforcing: Arc::new(Mutex::new(())),
+            reinforcing,
             eviction_threshold: Arc::new(Mutex::new(Some(DEFAULT_EVICTION_THRESHOLD))),
         })
     }
@@ -213,5 +215,23 @@ impl ProceduralMemory {
     /// Forgets procedure `id`; whether it was there.
     pub fn delete(&self, id: u64) -> Result<bool> {
         Ok(self.c.delete(&[id])? > 0)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::AgentMemory;
+    use std::sync::Arc;
+
+    #[test]
+    fn two_memory_handles_share_one_reinforcement_lock() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = crate::Database::open(dir.path().join("db")).unwrap();
+        let a = AgentMemory::with_dimension(&db, 2).unwrap();
+        let b = AgentMemory::with_dimension(&db, 2).unwrap();
+        assert!(Arc::ptr_eq(
+            &a.procedural().reinforcing,
+            &b.procedural().reinforcing
+        ));
     }
 }

@@ -109,6 +109,19 @@ pub(super) fn write_manifest(backend: &SharedBackend, dir: &Path, m: &Manifest) 
     Ok(())
 }
 
+/// Makes the manifest of the collection in `dir` name it `name` (a collection restored from
+/// the snapshot of a collection of another name), in one atomic manifest write; a no-op
+/// when it does already or when the manifest cannot be read (opening reports that).
+pub(crate) fn set_manifest_name(backend: &SharedBackend, dir: &Path, name: &str) -> Result<()> {
+    match read_manifest(backend, dir) {
+        Ok(mut m) if m.name != name => {
+            m.name = name.to_string();
+            write_manifest(backend, dir, &m)
+        }
+        _ => Ok(()),
+    }
+}
+
 pub(super) fn read_manifest(backend: &SharedBackend, dir: &Path) -> Result<Manifest> {
     let path = dir.join(MANIFEST_FILE);
     let sections = read_sections(backend.as_ref(), &path, &MANIFEST_MAGIC)?;

@@ -15,7 +15,7 @@
 //! agree with the stores, and a delete never comes back.
 
 mod best_score;
-mod checkpoint;
+pub(crate) mod checkpoint;
 mod estimate;
 mod expiry;
 mod grouped;
@@ -36,7 +36,7 @@ pub(crate) mod verify;
 mod write;
 
 pub use estimate::FilterEstimate;
-pub use streaming::{StreamingConfig, StreamingStatus};
+pub use streaming::{MAX_FLUSH_INTERVAL, StreamingConfig, StreamingStatus};
 
 pub use payload_write::{MAX_PAYLOAD_PATH_SEGMENTS, PayloadChange, PointSelector};
 pub use text::TextIndexInfo;
@@ -144,12 +144,23 @@ impl Collection {
         Ok(())
     }
 
-    /// Marks the collection dropped (its files are about to go) and stops its drain thread
-    /// (queued points are not applied: the collection is gone).
+    /// Closes the collection for good because its files are about to go or be replaced
+    /// (drop, restore): stops its drain thread (queued points are not applied), waits for
+    /// a write in progress (later ones fail with `NotFound`), and closes its stores so that
+    /// nothing (their close, a checkpoint, a compaction) writes into the directory again,
+    /// which by then may hold another collection's files.
     pub(crate) fn mark_dropped(&self) {
         self.dropped.store(true, Ordering::Release);
         if let Some(drainer) = self.streaming.lock().take() {
             drainer.stop();
+        }
+        // Every write checks `dropped` under the writer lock (`lock_writer`,
+        // `check_writable`), so once this lock is taken no write can reach the files.
+        let _writer = self.writer.lock();
+        self.vectors.close();
+        self.payloads.close();
+        for space in self.spaces.values() {
+            space.vectors.close();
         }
     }
 

@@ -44,7 +44,7 @@ pub struct StreamingConfig {
     /// starts as soon as this many are queued.
     pub batch_size: usize,
     /// The longest a queued point waits for the drain when fewer than `batch_size` are
-    /// queued.
+    /// queued; at most [`MAX_FLUSH_INTERVAL`] (one hour).
     pub flush_interval: Duration,
 }
 
@@ -59,8 +59,20 @@ impl Default for StreamingConfig {
     }
 }
 
+/// The longest [`StreamingConfig::flush_interval`] accepted: one hour.
+pub const MAX_FLUSH_INTERVAL: Duration = Duration::from_secs(3600);
+
 impl StreamingConfig {
-    fn validate(&self) -> Result<()> {
+    /// Checks the settings (every caller's one rule): positive sizes, a flush interval of
+    /// at most [`MAX_FLUSH_INTERVAL`].
+    pub fn validate(&self) -> Result<()> {
+        if self.flush_interval > MAX_FLUSH_INTERVAL {
+            return Err(Error::InvalidArgument(format!(
+                "streaming flush_interval must be at most {} ms (got {} ms)",
+                MAX_FLUSH_INTERVAL.as_millis(),
+                self.flush_interval.as_millis()
+            )));
+        }
         if self.buffer_size == 0 || self.batch_size == 0 {
             return Err(Error::InvalidArgument(format!(
                 "streaming buffer_size and batch_size must be positive (got {} and {})",
@@ -154,13 +166,15 @@ impl Signal {
             if s.queued >= config.batch_size {
                 return true;
             }
-            let due = s
-                .oldest
-                .map_or_else(Instant::now, |t| t + config.flush_interval);
-            if Instant::now() >= due {
-                return true;
+            let now = Instant::now();
+            // `validate` bounds the interval; an instant past the clock's range is "never".
+            match s.oldest.unwrap_or(now).checked_add(config.flush_interval) {
+                Some(due) if now >= due => return true,
+                Some(due) => {
+                    self.wake.wait_until(&mut s, due);
+                }
+                None => self.wake.wait(&mut s),
             }
-            self.wake.wait_until(&mut s, due);
         }
     }
 }
@@ -201,18 +215,38 @@ fn drain(collection: Weak<Collection>, signal: Arc<Signal>, config: StreamingCon
         drop(w);
         drop(c);
         // Nothing applied with points queued: the collection is poisoned (the log holds them
-        // for the next open); spinning would not help.
+        // for the next open); spinning would not help. Streaming is off from here on (the
+        // status says so; streamed writes are refused).
         if !progressed && left {
+            if let Some(c) = collection.upgrade() {
+                let mut w = c.writer.lock();
+                w.stream.config = None;
+                w.stream.signal = None;
+            }
             return;
         }
     }
 }
 
 impl Collection {
+    /// Stops the drain thread (if any) without applying the queue (a close's checkpoint or
+    /// the next open does); streaming is off after. For the database's close, so no drain
+    /// thread outlives the database's lock.
+    pub(crate) fn stop_drainer(&self) {
+        if let Some(drainer) = self.streaming.lock().take() {
+            drainer.stop();
+        }
+        let mut w = self.writer.lock();
+        w.stream.config = None;
+        w.stream.signal = None;
+    }
+
     /// Takes the writer after applying every queued streamed point: the one way a write,
     /// flush or checkpoint takes it, so operations reach memory in log order.
     pub(super) fn lock_writer(&self) -> Result<MutexGuard<'_, Writer>> {
         let mut w = self.writer.lock();
+        // Checked under the lock: `mark_dropped` takes it after setting the flag.
+        self.check_open()?;
         self.apply_streamed(&mut w)?;
         Ok(w)
     }
@@ -387,6 +421,10 @@ impl VectorCollection {
     pub fn streaming_status(&self) -> Option<StreamingStatus> {
         let slot = self.inner.streaming.lock();
         let drainer = slot.as_ref()?;
+        // A thread that ended on its own (a poisoned collection) turned streaming off.
+        if drainer.thread.as_ref().is_none_or(|t| t.is_finished()) {
+            return None;
+        }
         let config = drainer.config;
         let s = drainer.signal.state.lock();
         Some(StreamingStatus {

@@ -1,6 +1,9 @@
 //! [`Database`]: a directory of collections.
 //!
-//! Layout: `nearstore.lock` (held while the database is open), `database.manifest` (a
+//! Layout: `<dir>.lock` beside the directory (held while the database is open: it is
+//! outside the directory a restore swaps, so no other process can open the database, and
+//! so recover a restore, while it is open or mid-restore), `nearstore.lock` (held too),
+//! `database.manifest` (a
 //! checksummed file listing the collections), `collections/<name>/` (one directory per
 //! collection). Creating a collection writes its directory first and lists it in the
 //! manifest last; dropping unlists it first and removes the directory after, so a crash in
@@ -84,16 +87,27 @@ struct DatabaseInner {
     /// The wall clock every collection reads expiry against (see
     /// [`Database::set_wall_clock`]).
     wall_clock: RwLock<Arc<dyn crate::request::WallClock>>,
+    /// The lock beside the directory (`<dir>.lock`), held for the database's life: a
+    /// restore swaps the directory, never this file.
+    _outer_lock: Box<dyn LockGuard>,
     /// The directory lock (`None` only for the moment a restore swaps the directory).
     lock: Mutex<Option<Box<dyn LockGuard>>>,
     /// The background purge of expired points (see `purge.rs`).
     purger: purge::Purger,
+    /// One mutex per collection name for read-modify-write sequences made through the
+    /// public API (agent memory's `reinforce`), shared by every handle on this database.
+    update_locks: Mutex<BTreeMap<String, Arc<Mutex<()>>>>,
 }
 
 impl Drop for DatabaseInner {
-    /// Stops the purge thread before the collections close.
+    /// Stops the purge thread and every collection's drain thread before the fields (the
+    /// directory lock among them) drop: a drain thread holding the last handle on a
+    /// collection would otherwise run its closing checkpoint after the lock is released.
     fn drop(&mut self) {
         self.purger.stop();
+        for c in self.collections.get_mut().values() {
+            c.inner.stop_drainer();
+        }
     }
 }
 
@@ -198,6 +212,20 @@ pub fn validate_collection_name(name: &str) -> Result<()> {
     }
 }
 
+/// The lock file beside the database directory `dir`: `<dir>.lock` in its parent.
+fn outer_lock_path(dir: &Path) -> Result<PathBuf> {
+    let Some(name) = dir.file_name() else {
+        return Err(Error::InvalidArgument(format!(
+            "database directory {} must end in a directory name (its lock file {{name}}.lock \
+             lives beside it)",
+            dir.display()
+        )));
+    };
+    let mut lock_name = name.to_os_string();
+    lock_name.push(".lock");
+    Ok(dir.with_file_name(lock_name))
+}
+
 /// What a database directory holds, opened: the collections, the damaged ones left closed,
 /// the aliases.
 struct Loaded {
@@ -223,6 +251,9 @@ fn load(backend: &SharedBackend, dir: &Path, skip_damaged: bool) -> Result<Loade
         let cdir = dir.join(COLLECTIONS_DIR).join(name);
         // A restore of this collection interrupted by a crash is finished or undone first.
         nearstore_storage::snapshot::recover_restore(backend.as_ref(), &cdir)?;
+        // A collection restored under another name and interrupted before its manifest
+        // was renamed takes the listed name.
+        crate::collection::checkpoint::set_manifest_name(backend, &cdir, name)?;
         match Collection::open(backend.clone(), &cdir) {
             Ok(collection) => {
                 collections.insert(
@@ -272,8 +303,14 @@ impl Database {
     }
 
     fn open_inner(backend: SharedBackend, dir: &Path, skip_damaged: bool) -> Result<Database> {
-        // A restore of the whole directory interrupted by a crash is finished or undone
-        // first (its lock file is inside the directory being swapped).
+        // The lock beside the directory is taken first: a restore of the whole directory
+        // interrupted by a crash is finished or undone only under it (another process
+        // opening meanwhile must not roll a restore forward under our feet).
+        let outer_path = outer_lock_path(dir)?;
+        if let Some(parent) = outer_path.parent() {
+            backend.create_dir_all(parent)?;
+        }
+        let outer_lock = backend.lock(&outer_path, dir)?;
         snapshot::recover_database_restore(&backend, dir)?;
         backend.create_dir_all(dir)?;
         let lock = backend.lock(&dir.join(LOCK_FILE), dir)?;
@@ -290,8 +327,10 @@ impl Database {
                 plan_cache: Default::default(),
                 damaged: RwLock::new(loaded.damaged),
                 wall_clock: RwLock::new(Arc::new(crate::request::SystemWallClock)),
+                _outer_lock: outer_lock,
                 lock: Mutex::new(Some(lock)),
                 purger: purge::Purger::new(),
+                update_locks: Mutex::new(BTreeMap::new()),
             }),
         };
         db.inner.purger.start(Arc::downgrade(&db.inner), dir)?;
@@ -323,6 +362,17 @@ impl Database {
         self.inner
             .generation
             .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// The mutex serializing read-modify-write updates of collection `name` (the same one
+    /// for every handle on this database).
+    pub(crate) fn update_lock(&self, name: &str) -> Arc<Mutex<()>> {
+        self.inner
+            .update_locks
+            .lock()
+            .entry(name.to_string())
+            .or_default()
+            .clone()
     }
 
     pub(crate) fn plan_cache(&self) -> &crate::query::PlanCache {

@@ -16,10 +16,11 @@
 //!
 //! Restore: the snapshot is verified (every checksum) before anything changes; then the
 //! open collections concerned are closed (handles on them answer `NotFound` from then on)
-//! and `restore_snapshot` copies into a staging directory and swaps it in atomically; the
+//! and `restore_verified_snapshot` copies into a staging directory and swaps it in atomically; the
 //! collections are opened again from the restored files. A crash at any point is finished
-//! or undone by `recover_restore` at the next open (of the database directory before its
-//! lock is taken, of each collection directory before it is opened): the database or
+//! or undone by `recover_restore` at the next open (of the database directory under the
+//! lock beside it, `<dir>.lock`, which the swap never moves and an open database holds for
+//! its life; of each collection directory before it is opened): the database or
 //! collection is then wholly as it was or wholly restored.
 
 use std::collections::BTreeMap;
@@ -34,8 +35,8 @@ use crate::collection::{Collection, VectorCollection, snapshot::copy_file};
 use crate::error::{Error, Result};
 use nearstore_storage::SharedBackend;
 use nearstore_storage::snapshot::{
-    self as files, Capture, SnapshotManifest, SnapshotSource, recover_restore, restore_snapshot,
-    verify_snapshot, write_snapshot,
+    self as files, Capture, SnapshotManifest, SnapshotSource, recover_restore,
+    restore_verified_snapshot, verify_snapshot, write_snapshot,
 };
 
 /// Bytes done / total of a snapshot or restore, for progress reports.
@@ -90,6 +91,54 @@ fn read_meta(manifest: &SnapshotManifest, snapshot: &Path, format: &str) -> Resu
         )));
     }
     Ok(meta)
+}
+
+/// The path as the file system resolves it (symbolic links, `..`), or as given when it
+/// cannot be resolved (a backend that is not the file system).
+fn resolved(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
+}
+
+/// Verifies the snapshot in `snapshot` for a restore (the restore's one verification,
+/// reported as the first half of its progress) and reads its metadata: refused when it is
+/// damaged, of another `format`, inside or containing the directory `target` it is to
+/// replace (the data directory; a collection's directory), or listing an invalid collection
+/// name. Nothing is changed.
+fn check_snapshot_for_restore(
+    backend: &SharedBackend,
+    snapshot: &Path,
+    target: &Path,
+    format: &str,
+    progress: &mut dyn FnMut(SnapshotProgress),
+) -> Result<(SnapshotManifest, SnapshotMeta)> {
+    let (resolved_snapshot, resolved_target) = (resolved(snapshot), resolved(target));
+    if resolved_snapshot.starts_with(&resolved_target)
+        || resolved_target.starts_with(&resolved_snapshot)
+    {
+        return Err(Error::InvalidArgument(format!(
+            "cannot restore {} into {}: one contains the other",
+            snapshot.display(),
+            target.display()
+        )));
+    }
+    let total = files::read_manifest(backend.as_ref(), snapshot)?.total_bytes();
+    let mut halved = |p: SnapshotProgress| {
+        progress(SnapshotProgress {
+            bytes_done: p.bytes_done,
+            bytes_total: total * 2,
+        })
+    };
+    let manifest = verify_snapshot(backend.as_ref(), snapshot, &mut halved)?;
+    let meta = read_meta(&manifest, snapshot, format)?;
+    for name in meta.collections.keys() {
+        super::validate_collection_name(name).map_err(|e| {
+            Error::corruption(
+                snapshot.join(files::MANIFEST_NAME).display(),
+                format!("snapshot metadata: {e}"),
+            )
+        })?;
+    }
+    Ok((manifest, meta))
 }
 
 /// Finishes or undoes a restore of the whole directory `dir` interrupted by a crash.
@@ -242,8 +291,8 @@ impl Database {
     ) -> Result<SnapshotInfo> {
         let snapshot = dir.as_ref();
         let b = self.inner.backend.clone();
-        let manifest = verify_snapshot(b.as_ref(), snapshot, &mut |_| {})?;
-        let meta = read_meta(&manifest, snapshot, DATABASE_FORMAT)?;
+        let (manifest, meta) =
+            check_snapshot_for_restore(&b, snapshot, &self.inner.dir, DATABASE_FORMAT, progress)?;
         let _catalog = self.inner.catalog.lock();
         let old: Vec<VectorCollection> = std::mem::take(&mut *self.inner.collections.write())
             .into_values()
@@ -253,7 +302,7 @@ impl Database {
         }
         drop(old);
         let target = &self.inner.dir;
-        let restored = restore_snapshot(b.as_ref(), snapshot, target, progress);
+        let restored = restore_verified_snapshot(b.as_ref(), snapshot, &manifest, target, progress);
         if restored.is_err() {
             // Finished if it committed, undone if not; then whatever is there is reopened.
             let _ = recover_restore(b.as_ref(), target);
@@ -274,7 +323,7 @@ impl Database {
         *self.inner.damaged.write() = loaded.damaged;
         *self.inner.aliases.write() = loaded.aliases;
         self.bump_generation();
-        let manifest = restored?;
+        restored?;
         Ok(SnapshotInfo::new(meta, &manifest))
     }
 
@@ -284,8 +333,8 @@ impl Database {
     }
 
     /// Replaces the collection `name` (a collection's own name; created when absent) with
-    /// the collection snapshot in `dir`, which must be a snapshot of a collection of that
-    /// name. Verified first (damage refused with file and offset, nothing changed); the
+    /// the collection snapshot in `dir`, which may be a snapshot of a collection of any
+    /// name (the restored collection is renamed `name`). Verified first (damage refused with file and offset, nothing changed); the
     /// open collection is closed (its handles answer `NotFound` from then on), the snapshot
     /// swapped in atomically, and the collection opened again.
     pub fn restore_collection_with_progress(
@@ -297,15 +346,20 @@ impl Database {
         super::validate_collection_name(name)?;
         let snapshot = dir.as_ref();
         let b = self.inner.backend.clone();
-        let manifest = verify_snapshot(b.as_ref(), snapshot, &mut |_| {})?;
-        let meta = read_meta(&manifest, snapshot, COLLECTION_FORMAT)?;
-        if !meta.collections.contains_key(name) {
-            return Err(Error::InvalidArgument(format!(
-                "{} is a snapshot of collection {:?}, not of {name:?}",
-                snapshot.display(),
-                meta.collections.keys().next().cloned().unwrap_or_default()
-            )));
-        }
+        let cdir = self.collection_dir(name);
+        let (manifest, meta) =
+            check_snapshot_for_restore(&b, snapshot, &cdir, COLLECTION_FORMAT, progress)?;
+        let [(_, seq)] = meta.collections.iter().collect::<Vec<_>>()[..] else {
+            return Err(Error::corruption(
+                snapshot.join(files::MANIFEST_NAME).display(),
+                "a collection snapshot's metadata must list one collection",
+            ));
+        };
+        // Restored under `name`, whatever the snapshot's collection was called.
+        let meta = SnapshotMeta {
+            format: meta.format.clone(),
+            collections: BTreeMap::from([(name.to_string(), *seq)]),
+        };
         let _catalog = self.inner.catalog.lock();
         if self.inner.aliases.read().contains_key(name) {
             return Err(Error::NameInUse {
@@ -314,19 +368,23 @@ impl Database {
             });
         }
         let listed = self.listed_names().iter().any(|n| n == name);
-        if let Some(old) = self.inner.collections.write().remove(name) {
+        // Removed under the map's lock, closed after it (closing joins the drain thread).
+        let removed = self.inner.collections.write().remove(name);
+        if let Some(old) = removed {
             old.inner.mark_dropped();
         }
         self.inner.damaged.write().remove(name);
-        let cdir = self.collection_dir(name);
         if !listed {
             // An unlisted directory of this name is a leftover of a crashed create or drop.
             b.remove_dir_all(&cdir)?;
         }
-        let restored = restore_snapshot(b.as_ref(), snapshot, &cdir, progress);
+        let restored = restore_verified_snapshot(b.as_ref(), snapshot, &manifest, &cdir, progress);
         if restored.is_err() {
             let _ = recover_restore(b.as_ref(), &cdir);
         }
+        let restored: Result<()> = restored
+            .map_err(Error::from)
+            .and_then(|()| crate::collection::checkpoint::set_manifest_name(&b, &cdir, name));
         let reopened =
             Collection::open(b.clone(), &cdir).map(|c| VectorCollection { inner: Arc::new(c) });
         match reopened {
@@ -341,7 +399,7 @@ impl Database {
                     .insert(name.to_string(), e.to_string());
             }
         }
-        let manifest = restored?;
+        restored?;
         if !listed {
             let mut names = self.listed_names();
             if !names.iter().any(|n| n == name) {

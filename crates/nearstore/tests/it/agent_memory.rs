@@ -319,3 +319,48 @@ fn scored_recall_with_text_fuses_bm25_through_hybrid() {
         "quantum chromodynamics lecture"
     );
 }
+
+#[test]
+fn an_existing_memory_collection_needs_cosine_and_gets_its_text_index() {
+    let (_dir, db) = temp_db();
+    db.create_collection(SEMANTIC_COLLECTION, 4, nearstore::DistanceMetric::Euclidean)
+        .unwrap();
+    let e = AgentMemory::with_dimension(&db, 4).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    db.drop_collection(SEMANTIC_COLLECTION).unwrap();
+    // Cosine without a text index: the memory adds the field it searches.
+    let mut config = nearstore::CollectionConfig::new(4, nearstore::DistanceMetric::Cosine);
+    config.text = None;
+    let c = db
+        .create_collection_with_options(SEMANTIC_COLLECTION, config)
+        .unwrap();
+    assert!(c.text_config().is_none());
+    memory(&db);
+    let fields: Vec<String> = c
+        .text_config()
+        .unwrap()
+        .fields
+        .into_iter()
+        .map(|f| f.name)
+        .collect();
+    assert_eq!(fields, ["content"]);
+}
+
+#[test]
+fn reinforcements_through_two_memory_handles_lose_no_update() {
+    let (_dir, db) = temp_db();
+    let (a, b) = (memory(&db), memory(&db));
+    a.procedural()
+        .learn(1, "p", &["s".to_string()], None, 0.5)
+        .unwrap();
+    std::thread::scope(|s| {
+        for m in [&a, &b] {
+            s.spawn(move || {
+                for _ in 0..50 {
+                    m.procedural().reinforce(1, true).unwrap();
+                }
+            });
+        }
+    });
+    assert_eq!(a.procedural().get(1).unwrap().unwrap().usage_count, 100);
+}

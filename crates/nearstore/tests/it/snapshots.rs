@@ -210,7 +210,7 @@ fn a_flipped_byte_is_refused_with_file_and_offset_and_nothing_changes() {
 }
 
 #[test]
-fn a_collection_snapshot_restores_in_place_or_into_a_dropped_name_and_only_that_name() {
+fn a_collection_snapshot_restores_in_place_into_a_dropped_name_or_under_another_name() {
     let (dir, db) = temp_db();
     let a = db
         .create_collection("a", 2, DistanceMetric::Euclidean)
@@ -229,10 +229,13 @@ fn a_collection_snapshot_restores_in_place_or_into_a_dropped_name_and_only_that_
     let a = db.get_vector_collection("a").unwrap();
     assert_eq!(content(&a)[&0], 1);
     assert_eq!(content(&b)[&1], 8, "another collection is untouched");
-    let e = db
-        .restore_collection("b", snaps.path().join("a"))
-        .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+    // Under another name (Qdrant's recover-from-upload into any collection): renamed.
+    let info = db.restore_collection("c", snaps.path().join("a")).unwrap();
+    assert_eq!(info.collections.keys().collect::<Vec<_>>(), ["c"]);
+    let c = db.get_vector_collection("c").unwrap();
+    assert_eq!(c.name(), "c");
+    assert_eq!(content(&c).len(), 5);
+    drop(c);
     let e = db.restore(snaps.path().join("a")).unwrap_err();
     assert_eq!(
         e.kind(),
@@ -244,8 +247,9 @@ fn a_collection_snapshot_restores_in_place_or_into_a_dropped_name_and_only_that_
     db.drop_collection("a").unwrap();
     db.restore_collection("a", snaps.path().join("a")).unwrap();
     drop((b, db));
-    let (_db, a) = open_collection(dir.path(), "a");
+    let (db, a) = open_collection(dir.path(), "a");
     assert_eq!(content(&a).len(), 5);
+    assert_eq!(db.get_vector_collection("c").unwrap().name(), "c");
 }
 
 #[test]
@@ -288,4 +292,115 @@ fn a_snapshot_directory_is_not_reused_and_leaves_no_pins_behind() {
             .unwrap()
             .any(|_| true)
     );
+}
+
+/// Every file under `dir` with a checksum of its bytes.
+fn files_of(dir: &Path) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else {
+                let name = path.strip_prefix(dir).unwrap().display().to_string();
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                std::hash::Hash::hash(&std::fs::read(&path).unwrap(), &mut h);
+                out.insert(name, std::hash::Hasher::finish(&h));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn an_old_handle_dropped_after_a_restore_writes_nothing_into_the_restored_files() {
+    let (dir, db) = temp_db();
+    let a = db
+        .create_collection("a", 2, DistanceMetric::Euclidean)
+        .unwrap();
+    a.upsert((0..10).map(|id| point(id, 1)).collect()).unwrap();
+    let snaps = tempfile::tempdir().unwrap();
+    db.snapshot_collection("a", snaps.path().join("a")).unwrap();
+    a.upsert((10..30).map(|id| point(id, 2)).collect()).unwrap();
+    db.restore_collection("a", snaps.path().join("a")).unwrap();
+    let e = a.upsert(vec![point(40, 3)]).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::NotFound, "{e}");
+    let cdir = dir.path().join("collections/a");
+    let before = files_of(&cdir);
+    // The last old handle goes: its stores must not checkpoint into the restored files.
+    drop(a);
+    assert_eq!(files_of(&cdir), before);
+    // And the same for a whole-database restore.
+    let old = db.get_vector_collection("a").unwrap();
+    db.snapshot(snaps.path().join("db")).unwrap();
+    old.upsert((50..70).map(|id| point(id, 2)).collect())
+        .unwrap();
+    db.restore(snaps.path().join("db")).unwrap();
+    let before = files_of(&cdir);
+    drop(old);
+    assert_eq!(files_of(&cdir), before);
+    drop(db);
+    let (_db, c) = open_collection(dir.path(), "a");
+    assert_eq!(content(&c), (0..10).map(|id| (id, 1)).collect::<Content>());
+}
+
+#[test]
+fn the_lock_beside_the_directory_is_held_before_recovery_and_across_a_restore() {
+    let parent = tempfile::tempdir().unwrap();
+    let dir = parent.path().join("db");
+    let db = Database::open(&dir).unwrap();
+    db.create_collection("a", 2, DistanceMetric::Euclidean)
+        .unwrap();
+    let snaps = tempfile::tempdir().unwrap();
+    db.snapshot(snaps.path().join("s")).unwrap();
+    db.restore(snaps.path().join("s")).unwrap();
+    // After the swap the lock beside the directory is still held: another open is refused.
+    let e = Database::open(&dir).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
+    drop(db);
+    // Someone holding `<dir>.lock` (e.g. a process mid-restore) keeps an open out before it
+    // recovers anything.
+    let backend = nearstore_storage::fs_backend();
+    let held = backend.lock(&parent.path().join("db.lock"), &dir).unwrap();
+    let e = Database::open(&dir).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Conflict, "{e}");
+    drop(held);
+    let db = Database::open(&dir).unwrap();
+    assert_eq!(db.list_collections(), ["a"]);
+}
+
+#[test]
+fn a_restore_refused_for_its_arguments_closes_nothing() {
+    let (dir, db) = temp_db();
+    let a = db
+        .create_collection("a", 2, DistanceMetric::Euclidean)
+        .unwrap();
+    a.upsert(vec![point(1, 1)]).unwrap();
+    // A snapshot inside the directory it would replace, named directly and through a
+    // symbolic link.
+    let inside = dir.path().join("snaps");
+    db.snapshot(inside.join("s")).unwrap();
+    let in_collection = dir.path().join("collections/a/snaps");
+    db.snapshot_collection("a", in_collection.join("one"))
+        .unwrap();
+    let outside = tempfile::tempdir().unwrap();
+    let link = outside.path().join("link");
+    std::os::unix::fs::symlink(&inside, &link).unwrap();
+    for snap in [inside.join("s"), link.join("s")] {
+        let e = db.restore(&snap).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    }
+    let link = outside.path().join("link2");
+    std::os::unix::fs::symlink(&in_collection, &link).unwrap();
+    for snap in [in_collection.join("one"), link.join("one")] {
+        let e = db.restore_collection("a", &snap).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    }
+    // Missing snapshots and wrong kinds are refused too; the handle was never closed.
+    let e = db.restore(outside.path().join("missing")).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Corruption, "{e}");
+    a.upsert(vec![point(2, 1)]).unwrap();
+    assert_eq!(content(&a).len(), 2);
 }

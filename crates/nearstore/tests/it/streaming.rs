@@ -262,3 +262,19 @@ fn dropping_a_streaming_collection_stops_its_drain_and_handles_answer_not_found(
     );
     assert!(c.streaming_status().is_none());
 }
+
+#[test]
+fn closing_the_database_stops_the_drain_threads_of_collections_still_held() {
+    let (_dir, db) = super::temp_db();
+    let c = db
+        .create_collection("s", 2, nearstore::DistanceMetric::Euclidean)
+        .unwrap();
+    c.enable_streaming(nearstore::StreamingConfig::default())
+        .unwrap();
+    assert!(c.streaming_status().is_some());
+    drop(db);
+    assert!(
+        c.streaming_status().is_none(),
+        "no drain thread outlives the database"
+    );
+}

@@ -122,3 +122,47 @@ fn zero_sizes_are_refused() {
     }
     assert!(c.streaming_status().is_none());
 }
+
+#[test]
+fn a_flush_interval_over_an_hour_is_refused() {
+    let backend = Arc::new(FaultyBackend::new());
+    let c = open(&backend);
+    for flush_interval in [MAX_FLUSH_INTERVAL + Duration::from_millis(1), Duration::MAX] {
+        let e = c
+            .enable_streaming(StreamingConfig {
+                buffer_size: 10,
+                batch_size: 2,
+                flush_interval,
+            })
+            .unwrap_err();
+        assert_eq!(e.kind(), crate::ErrorKind::InvalidArgument, "{e}");
+    }
+    assert!(c.streaming_status().is_none());
+    c.enable_streaming(StreamingConfig {
+        buffer_size: 10,
+        batch_size: 2,
+        flush_interval: MAX_FLUSH_INTERVAL,
+    })
+    .unwrap();
+    assert!(c.streaming_status().is_some());
+}
+
+#[test]
+fn a_drain_thread_that_stops_on_a_poisoned_collection_turns_streaming_off() {
+    let backend = Arc::new(FaultyBackend::new());
+    let c = open(&backend);
+    paused(&c, 10);
+    c.stream_insert_batch(vec![point(1), point(2)]).unwrap();
+    c.inner.writer.lock().poisoned = Some("test".into());
+    c.set_streaming_paused(false).unwrap();
+    // The thread finds a due batch it cannot apply and ends; wait for it by joining.
+    let thread = c.inner.streaming.lock().as_mut().unwrap().thread.take();
+    thread.unwrap().join().unwrap();
+    assert!(c.streaming_status().is_none());
+    assert!(c.inner.writer.lock().stream.config.is_none());
+    assert_eq!(
+        c.inner.writer.lock().stream.points.len(),
+        2,
+        "kept for the log"
+    );
+}
