@@ -19,7 +19,7 @@
 
 use std::path::{Component, Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::SystemTime;
 
 use nearstore::Database;
 use nearstore::storage::FsBackend;
@@ -558,29 +558,12 @@ pub fn sha256_hex(path: &Path) -> Result<String> {
 
 /// `YYYY-MM-DD-HH-MM-SS` (UTC) of a time.
 fn utc_stamp(t: SystemTime) -> String {
-    let secs = t.duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
-    let (days, rem) = (secs / 86_400, secs % 86_400);
-    let (y, m, d) = civil_from_days(i64::try_from(days).unwrap_or(0));
-    format!(
-        "{y:04}-{m:02}-{d:02}-{:02}-{:02}-{:02}",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
-}
-
-/// The proleptic Gregorian date of a day count since 1970-01-01 (H. Hinnant's algorithm).
-fn civil_from_days(z: i64) -> (i64, u32, u32) {
-    let z = z + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    (y, m, d)
+    // A time before 1970 or past jiff's range (year 9999) cannot come from a clock that
+    // names files; it is stamped as the epoch rather than refused.
+    jiff::Timestamp::try_from(t)
+        .unwrap_or(jiff::Timestamp::UNIX_EPOCH)
+        .strftime("%Y-%m-%d-%H-%M-%S")
+        .to_string()
 }
 
 /// `YYYY-MM-DDTHH:MM:SS` from an archive name ending in `-YYYY-MM-DD-HH-MM-SS[-N].snapshot`.
@@ -609,14 +592,15 @@ fn creation_time(name: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::UNIX_EPOCH;
 
     #[test]
     fn stamps_and_creation_times_agree() {
         let t = UNIX_EPOCH + std::time::Duration::from_secs(1_800_000_000);
         assert_eq!(utc_stamp(t), "2027-01-15-08-00-00");
-        assert_eq!(civil_from_days(0), (1970, 1, 1));
-        assert_eq!(civil_from_days(-1), (1969, 12, 31));
-        assert_eq!(civil_from_days(11_016), (2000, 2, 29));
+        let leap = UNIX_EPOCH + std::time::Duration::from_secs(11_016 * 86_400 + 3_661);
+        assert_eq!(utc_stamp(leap), "2000-02-29-01-01-01");
+        assert_eq!(utc_stamp(UNIX_EPOCH), "1970-01-01-00-00-00");
         assert_eq!(
             creation_time("docs-2027-01-15-08-00-00.snapshot").as_deref(),
             Some("2027-01-15T08:00:00")

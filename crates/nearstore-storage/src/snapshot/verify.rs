@@ -1,10 +1,13 @@
 //! Checking a snapshot: [`read_manifest`] and [`verify_snapshot`].
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::manifest::{BLOCK_SIZE, MANIFEST_FILE_MAGIC, MANIFEST_NAME, SnapshotManifest};
+use super::manifest::{
+    BLOCK_SIZE, MANIFEST_FILE_MAGIC, MANIFEST_NAME, SnapshotEntry, SnapshotManifest,
+};
 use super::{Meter, Progress, stream};
-use crate::backend::Backend;
+use crate::backend::{Backend, StorageFile};
 use crate::error::{Error, Result};
 use crate::sections::read_sections;
 
@@ -48,23 +51,7 @@ pub fn verify_snapshot(
         callback: progress,
     };
     for entry in &manifest.files {
-        let path = dir.join(&entry.name);
-        if !backend.exists(&path)? {
-            return Err(Error::corruption(
-                &path,
-                0,
-                "file listed in the snapshot is missing",
-            ));
-        }
-        let file = backend.open(&path, false)?;
-        let len = file.len()?;
-        if len != entry.len {
-            return Err(Error::corruption(
-                &path,
-                len.min(entry.len),
-                format!("file is {len} bytes, the snapshot recorded {}", entry.len),
-            ));
-        }
+        let (path, file, len) = open_listed(backend, dir, entry)?;
         let sums = stream(file.as_ref(), len, None, &mut meter)?;
         if let Some(block) = sums
             .block_crcs
@@ -90,4 +77,32 @@ pub fn verify_snapshot(
         }
     }
     Ok(manifest)
+}
+
+/// Opens the file `entry` of the snapshot in `dir`: its path, the open file and its length.
+/// A missing file, or one whose length differs from the manifest's, is
+/// [`Error::Corruption`] naming it (at the shorter of the two lengths).
+pub(super) fn open_listed(
+    backend: &dyn Backend,
+    dir: &Path,
+    entry: &SnapshotEntry,
+) -> Result<(PathBuf, Arc<dyn StorageFile>, u64)> {
+    let path = dir.join(&entry.name);
+    if !backend.exists(&path)? {
+        return Err(Error::corruption(
+            &path,
+            0,
+            "file listed in the snapshot is missing",
+        ));
+    }
+    let file = backend.open(&path, false)?;
+    let len = file.len()?;
+    if len != entry.len {
+        return Err(Error::corruption(
+            &path,
+            len.min(entry.len),
+            format!("file is {len} bytes, the snapshot recorded {}", entry.len),
+        ));
+    }
+    Ok((path, file, len))
 }

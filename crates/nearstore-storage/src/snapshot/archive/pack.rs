@@ -7,7 +7,7 @@ use super::{BlockChecker, FileReader, FileWriter, from_io};
 use crate::backend::{Backend, parent_dir, temp_path};
 use crate::error::{Error, Result};
 use crate::snapshot::manifest::{MANIFEST_NAME, SnapshotManifest};
-use crate::snapshot::verify::read_manifest;
+use crate::snapshot::verify::{open_listed, read_manifest};
 use crate::snapshot::{Meter, Progress};
 
 /// Packs the snapshot in `snapshot` into the archive file `archive` (see the module docs),
@@ -87,23 +87,7 @@ pub fn write_archive(
         callback: progress,
     };
     for entry in &manifest.files {
-        let path = snapshot.join(&entry.name);
-        if !backend.exists(&path)? {
-            return Err(Error::corruption(
-                &path,
-                0,
-                "file listed in the snapshot is missing",
-            ));
-        }
-        let file = backend.open(&path, false)?;
-        let len = file.len()?;
-        if len != entry.len {
-            return Err(Error::corruption(
-                &path,
-                len.min(entry.len),
-                format!("file is {len} bytes, the snapshot recorded {}", entry.len),
-            ));
-        }
+        let (path, file, len) = open_listed(backend, snapshot, entry)?;
         let mut reader = CheckingReader {
             inner: FileReader {
                 file,
