@@ -228,8 +228,8 @@ fn remove_archive(dir: &Path, archive: &Path) -> Result<()> {
     b.sync_dir(dir).map_err(storage)
 }
 
-/// The archives directly in `dir` (hidden files, checksums and directories skipped), by
-/// name.
+/// The archives directly in `dir` (hidden files and checksums skipped), by name: the
+/// backend's `list_dir` lists regular files only, sorted by name.
 fn list_archives(dir: &Path) -> Result<Vec<SnapshotDescription>> {
     let b = FsBackend;
     if !b.exists(dir).map_err(storage)? {
@@ -238,11 +238,10 @@ fn list_archives(dir: &Path) -> Result<Vec<SnapshotDescription>> {
     let mut out = Vec::new();
     for path in b.list_dir(dir).map_err(storage)? {
         let name = path.file_name().unwrap_or_default().to_string_lossy();
-        if name_fault(&name).is_none() && path.is_file() {
+        if name_fault(&name).is_none() {
             out.push(describe(&path)?);
         }
     }
-    out.sort_by(|a, b| a.name.cmp(&b.name));
     Ok(out)
 }
 
