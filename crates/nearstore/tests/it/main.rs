@@ -17,6 +17,7 @@ mod datetime;
 mod expiry;
 mod filters;
 mod graph;
+mod graph_match;
 mod groups;
 mod hybrid;
 mod kill9;
