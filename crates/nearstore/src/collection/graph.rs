@@ -108,7 +108,8 @@ impl Collection {
                 .graph
                 .as_ref()
                 .ok_or_else(|| Error::Internal("graph collection without a graph".into()))?;
-            graph.prepare_edges(edges, &st.live)?
+            // An expired node is gone for every read: it gets no new edge either.
+            graph.prepare_edges(edges, self.visible_live(&st).as_ref())?
         };
         if let Some(schema) = &self.config.graph_schema {
             for edge in &prepared {

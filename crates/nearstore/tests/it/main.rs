@@ -18,6 +18,7 @@ mod expiry;
 mod filters;
 mod graph;
 mod graph_match;
+mod graph_workload;
 mod groups;
 mod hybrid;
 mod kill9;
