@@ -26,7 +26,9 @@ const CHECK_EVERY: u32 = 1024;
 pub struct MatchStats {
     /// Complete bindings handed to the visitor.
     pub bindings: usize,
-    /// Partial bindings produced (each step binding one more variable is one row).
+    /// Partial bindings produced (each step binding one more variable is one row), plus
+    /// the steps of variable-length walks (each edge added to a trail is one row, whether
+    /// or not its end is bound): what `budget.max_rows` bounds.
     pub rows: usize,
     /// Edges looked at while expanding.
     pub edges_visited: u64,
@@ -213,7 +215,7 @@ where
                 continue;
             }
             let to_id = self.store.nodes.id(nbr);
-            if !self.end_ok(hop, to_id) {
+            if !self.visible(to_id) || !self.end_ok(hop, to_id) {
                 continue;
             }
             self.used.push(slot);
@@ -276,9 +278,17 @@ where
             if self.used.contains(&slot) || !self.edge_ok(hop.r, slot) {
                 continue;
             }
+            let to_id = self.store.nodes.id(nbr);
+            // A walk never passes through a node the caller does not show (an expired one).
+            if !self.visible(to_id) {
+                continue;
+            }
+            // Every trail step counts against the budget, bound or not: a walk whose ends
+            // never match is bounded by the budget, not only by the deadline.
+            self.stats.rows += 1;
+            self.options.budget.check_rows(self.stats.rows)?;
             self.used.push(slot);
             let depth = levels.len() as u32;
-            let to_id = self.store.nodes.id(nbr);
             if depth >= range.min && self.end_ok(hop, to_id) {
                 self.set_path(hop, base);
                 self.bind(hop.to, to_id)?;
@@ -350,6 +360,13 @@ where
                 .get(slot as usize)
                 .is_some_and(|r| filter.matches(r.properties())),
         }
+    }
+
+    /// Whether node `id` is one of the caller's nodes ([`NodeSource::node_ids`]): edges to
+    /// any other node (an expired point's, kept until the purge deletes them) are not
+    /// followed.
+    fn visible(&self, id: u64) -> bool {
+        self.nodes.node_ids().contains(id)
     }
 
     fn end_ok(&mut self, hop: &Hop<'_>, id: u64) -> bool {

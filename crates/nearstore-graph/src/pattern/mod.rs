@@ -273,6 +273,8 @@ impl From<PathPattern> for Pattern {
 /// filters. Labels are the payload's [`LABELS_FIELD`] array.
 pub trait NodeSource {
     /// Every live node id (what a scan start walks, and the universe of the node indexes).
+    /// A match never binds nor walks through a node outside it, even when the graph still
+    /// holds edges to it (an expired point's, until they are deleted).
     fn node_ids(&self) -> &RoaringTreemap;
 
     /// Whether node `node`'s payload matches `filter` (false for a node that does not exist).

@@ -2,6 +2,7 @@
 
 mod codec;
 mod match_model;
+mod match_walks;
 mod matching;
 mod model;
 mod oracle;
