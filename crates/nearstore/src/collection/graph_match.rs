@@ -210,17 +210,12 @@ impl Collection {
         });
         let st = self.state.read();
         // Expired nodes are invisible, but their edges stay until the purge deletes them:
-        // rows through such a node are dropped below (so the graph is not asked to stop at
-        // the limit, which would count them).
-        let hidden = self.hidden(&st);
+        // the graph never binds nor walks through a node outside `node_ids` (the visible
+        // live points), so it can stop at the limit.
         let options = MatchOptions {
             start: start_candidates,
             predicate: Some(&conditions),
-            limit: if hidden.is_some() {
-                None
-            } else {
-                request.limit
-            },
+            limit: request.limit,
             budget,
             stop: None,
         };
@@ -268,12 +263,6 @@ impl Collection {
         })?;
         drop(nodes);
         drop(st);
-        if let Some(hidden) = &hidden {
-            rows.retain(|r| r.nodes.iter().all(|n| !hidden.contains(*n)));
-            if let Some(limit) = request.limit {
-                rows.truncate(limit);
-            }
-        }
         if let Some(at) = score_at {
             for row in &mut rows {
                 row.score = row.nodes.get(at).and_then(|&n| conditions.score(n));

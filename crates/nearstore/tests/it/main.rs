@@ -18,6 +18,7 @@ mod expiry;
 mod filters;
 mod graph;
 mod graph_match;
+mod graph_match_complete;
 mod graph_workload;
 mod groups;
 mod hybrid;
