@@ -5,8 +5,11 @@
 //!
 //! Start choice: when the request has a similarity threshold on a node variable whose
 //! direction keeps the better scores (`> t` for a similarity metric, `< t` for a distance),
-//! the engine asks the vector index for the nodes past the threshold, at most
-//! [`MATCH_VECTOR_CANDIDATES`] deep; when fewer come back the set is complete and becomes
+//! the engine asks the vector store for the nodes past the threshold with an exact search
+//! (an approximate one would miss some, and the candidates restrict the variable), at most
+//! [`MATCH_VECTOR_CANDIDATES`] deep and with a slightly looser threshold (so a rounding
+//! difference between the search's and the exact score cannot drop a node at the
+//! threshold); when fewer come back the set is complete and becomes
 //! that variable's start candidates (the planner starts there when it is the smallest set).
 //! Otherwise the graph's planner picks a node property index, the endpoints an edge
 //! property index selects, or a label scan. Every node bound to the similarity variable is
@@ -21,6 +24,7 @@ use crate::collection::VectorCollection;
 use crate::error::{Error, Result};
 use crate::graph_collection::GraphCollection;
 use crate::request::{Deadline, SearchRequest};
+use nearstore_index::SearchQuality;
 
 /// The most nodes the vector index is asked for when a similarity threshold picks the
 /// start: a complete answer below this many becomes the start candidates.
@@ -202,16 +206,23 @@ impl GraphCollection {
         if !keeps_better {
             return Ok(None);
         }
-        let mut search = SearchRequest::new(&sim.vector)
-            .limit(MATCH_VECTOR_CANDIDATES)
-            .with_payload(false);
-        search = match op {
-            ThresholdOp::Gt | ThresholdOp::Lt => search.score_threshold_exclusive(value),
-            ThresholdOp::Ge | ThresholdOp::Le => search.score_threshold(value),
+        // Exact and a little looser: the candidates restrict the variable, so they must hold
+        // every node past the threshold; the exact check of each binding trims the margin.
+        let margin = 1e-4 * value.abs().max(1.0);
+        let looser = if metric.is_similarity() {
+            value - margin
+        } else {
+            value + margin
         };
-        if let Some(d) = &request.deadline {
-            search = search.deadline(d.clone());
-        }
+        let search = SearchRequest::new(&sim.vector)
+            .limit(MATCH_VECTOR_CANDIDATES)
+            .with_payload(false)
+            .quality(SearchQuality::Perfect)
+            .score_threshold(looser);
+        let search = match &request.deadline {
+            Some(d) => search.deadline(d.clone()),
+            None => search,
+        };
         let hits = self.points.query(search)?;
         if hits.len() >= MATCH_VECTOR_CANDIDATES {
             return Ok(None);

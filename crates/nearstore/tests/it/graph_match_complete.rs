@@ -47,6 +47,50 @@ fn cosine(a: &[f32], b: &[f32]) -> f64 {
 }
 
 #[test]
+fn a_similarity_start_on_a_large_graph_equals_the_brute_force_answer() {
+    const NODES: u64 = 5_000;
+    const DIM: usize = 16;
+    let (_dir, db) = temp_db();
+    let g = db
+        .create_graph_collection(
+            "big",
+            GraphCollectionConfig::schemaless().with_embedding(DIM, DistanceMetric::Cosine),
+        )
+        .unwrap();
+    let points: Vec<Point> = (0..NODES)
+        .map(|i| Point::new(i, vector(i, DIM), Some(json!({"_labels": ["N"], "i": i}))))
+        .collect();
+    g.upsert(points).unwrap();
+    // A ring: every node has one outgoing edge.
+    let edges = (0..NODES)
+        .map(|i| GraphEdge::new(i + 1, i, (i + 1) % NODES, "NEXT"))
+        .collect();
+    g.add_edges_batch(edges).unwrap();
+    let query = vector(NODES + 7, DIM);
+    let mut scored: Vec<(f64, u64)> = (0..NODES)
+        .map(|i| (cosine(&vector(i, DIM), &query), i))
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0));
+    // A threshold well between two neighbouring scores, with several hundred nodes past it
+    // (fewer than the vector start's candidate cap, so the start restricts the variable).
+    let at = (600..900)
+        .find(|&k| scored[k - 1].0 - scored[k].0 > 1e-4)
+        .unwrap();
+    let threshold = (scored[at - 1].0 + scored[at].0) / 2.0;
+    let mut expected: Vec<u64> = scored[..at].iter().map(|&(_, i)| i).collect();
+    expected.sort_unstable();
+    let params = json!({"v": query, "t": threshold});
+    let found = rows(
+        &db,
+        "MATCH (a:N)-[:NEXT]->(b) WHERE similarity(a.embedding, $v) > $t \
+         RETURN a.i ORDER BY a.i LIMIT 5000",
+        &params,
+    );
+    let found: Vec<u64> = found.iter().map(|r| r["a.i"].as_u64().unwrap()).collect();
+    assert_eq!(found, expected);
+}
+
+#[test]
 fn expired_nodes_are_not_walked_through_and_the_limit_still_stops_the_walk() {
     let (_dir, db) = temp_db();
     let clock = std::sync::Arc::new(nearstore::ManualWallClock::new(1_000_000));
