@@ -15,42 +15,19 @@ use serde_json::{Map, Value, json};
 
 use super::eval::{Row, Source};
 use super::match_lower::{LoweredMatch, lower_match};
-use super::select::finish_rows;
+use super::select::{collect_exprs, finish_rows};
 use super::{Context, QueryRow};
 use crate::error::Result;
 use crate::graph_match::MatchResponse;
 use nearstore_ql::ast::{
-    AggregateArgument, Condition, Expr, GraphPattern, MatchQuery, SelectItem, SelectQuery, TableRef,
+    Condition, Expr, GraphPattern, MatchQuery, SelectItem, SelectQuery, TableRef,
 };
 
 /// The synthetic SELECT whose tail (aggregates, projection, order, limit) a MATCH's rows
 /// run through: RETURN items, grouped by the non-aggregate paths when there are aggregates
-/// (Cypher's implicit grouping).
+/// anywhere in them (Cypher's implicit grouping; `count(*) + 1` is an aggregate too).
 fn return_query(q: &MatchQuery) -> SelectQuery {
-    let has_aggregate = q.returns.iter().any(|i| {
-        matches!(
-            i,
-            SelectItem::Expr {
-                expr: Expr::Aggregate { .. },
-                ..
-            }
-        )
-    });
-    let group_by = if has_aggregate {
-        q.returns
-            .iter()
-            .filter_map(|i| match i {
-                SelectItem::Expr {
-                    expr: Expr::Path(p),
-                    ..
-                } => Some(p.clone()),
-                _ => None,
-            })
-            .collect()
-    } else {
-        Vec::new()
-    };
-    SelectQuery {
+    let mut select = SelectQuery {
         distinct: false,
         items: q.returns.clone(),
         from: TableRef {
@@ -59,32 +36,39 @@ fn return_query(q: &MatchQuery) -> SelectQuery {
         },
         joins: Vec::new(),
         filter: None,
-        group_by,
+        group_by: Vec::new(),
         having: None,
         order_by: q.order_by.clone(),
         limit: q.limit,
         offset: None,
         with_options: Vec::new(),
         fusion: None,
+    };
+    if has_aggregate(&select) {
+        select.group_by = q
+            .returns
+            .iter()
+            .filter_map(|i| match i {
+                SelectItem::Expr {
+                    expr: Expr::Path(p),
+                    ..
+                } => Some(p.clone()),
+                _ => None,
+            })
+            .collect();
     }
+    select
+}
+
+/// Whether an aggregate appears anywhere in the items or ORDER BY (the walk `finish_rows`
+/// uses to find them).
+fn has_aggregate(select: &SelectQuery) -> bool {
+    !collect_exprs(select, &|e| matches!(e, Expr::Aggregate { .. })).is_empty()
 }
 
 /// Whether the rows must all be produced before the LIMIT applies.
-fn needs_all_rows(q: &MatchQuery, residual: &[Condition]) -> bool {
-    !residual.is_empty()
-        || !q.order_by.is_empty()
-        || q.returns.iter().any(|i| {
-            matches!(
-                i,
-                SelectItem::Expr {
-                    expr: Expr::Aggregate {
-                        argument: AggregateArgument::Star | AggregateArgument::Path(_),
-                        ..
-                    },
-                    ..
-                }
-            )
-        })
+fn needs_all_rows(select: &SelectQuery, residual: &[Condition]) -> bool {
+    !residual.is_empty() || !select.order_by.is_empty() || has_aggregate(select)
 }
 
 /// Runs a MATCH statement.
@@ -100,7 +84,8 @@ fn execute_match(
     q: &MatchQuery,
     mut lowered: LoweredMatch,
 ) -> Result<(Vec<QueryRow>, MatchResponse)> {
-    if !needs_all_rows(q, &lowered.residual) {
+    let select = return_query(q);
+    if !needs_all_rows(&select, &lowered.residual) {
         lowered.request.limit = Some(q.limit.unwrap_or(nearstore_ql::DEFAULT_LIMIT) as usize);
     }
     let started = std::time::Instant::now();
@@ -119,7 +104,6 @@ fn execute_match(
     );
     let rows = binding_rows(ctx, &lowered, &response)?;
     let rows = residual_rows(ctx, &lowered.residual, rows)?;
-    let select = return_query(q);
     let ctx = ctx.with_aliases(row_aliases(&response));
     let out = finish_rows(&ctx, &select, rows, lowered.request.similarity.is_some())?;
     Ok((out, response))

@@ -24,7 +24,7 @@ use nearstore_ql::ast::{
 use nearstore_ql::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// Every aggregate / window expression in the query's items, HAVING and ORDER BY.
-fn collect_exprs(q: &SelectQuery, pick: &dyn Fn(&Expr) -> bool) -> Vec<Expr> {
+pub(super) fn collect_exprs(q: &SelectQuery, pick: &dyn Fn(&Expr) -> bool) -> Vec<Expr> {
     fn walk(e: &Expr, pick: &dyn Fn(&Expr) -> bool, out: &mut Vec<Expr>) {
         if pick(e) {
             if !out.contains(e) {

@@ -139,3 +139,27 @@ fn expired_nodes_are_not_walked_through_and_the_limit_still_stops_the_walk() {
     assert_eq!(response.stats.bindings, 3);
 }
 
+#[test]
+fn aggregates_inside_return_expressions_see_every_row_and_group() {
+    let (_dir, db) = temp_db();
+    let g = db
+        .create_graph_collection("g", GraphCollectionConfig::schemaless())
+        .unwrap();
+    // More nodes than the default LIMIT (10).
+    let points = (1..=25)
+        .map(|i| Point::without_vector(i, Some(json!({"k": i % 2}))))
+        .collect();
+    g.upsert(points).unwrap();
+    let total = rows(&db, "MATCH (a) RETURN count(*) + 0 AS n", &Value::Null);
+    assert_eq!(total, [json!({"n": 25})]);
+    let grouped = rows(
+        &db,
+        "MATCH (a) RETURN a.k, count(*) * 1 AS n ORDER BY a.k",
+        &Value::Null,
+    );
+    assert_eq!(
+        grouped,
+        [json!({"a.k": 0, "n": 12}), json!({"a.k": 1, "n": 13})]
+    );
+}
+
