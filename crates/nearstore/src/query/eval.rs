@@ -194,9 +194,10 @@ fn similarity_of(ctx: &Context, row: &Row, args: &SimilarityArgs) -> Result<Valu
         }
         _ => (None, args.field.as_slice()),
     };
-    if rest != ["vector"] {
+    // `embedding`: a graph node's vector, as MATCH's lowering names it.
+    if rest != ["vector"] && rest != ["embedding"] {
         return Err(Error::InvalidArgument(format!(
-            "similarity() takes the vector field, got {}",
+            "similarity() takes the vector field (a graph node's embedding), got {}",
             args.field.join(".")
         )));
     }

@@ -163,3 +163,28 @@ fn aggregates_inside_return_expressions_see_every_row_and_group() {
     );
 }
 
+#[test]
+fn similarity_of_a_node_embedding_in_return() {
+    let (_dir, db) = temp_db();
+    let g = db
+        .create_graph_collection(
+            "g",
+            GraphCollectionConfig::schemaless().with_embedding(2, DistanceMetric::Cosine),
+        )
+        .unwrap();
+    g.upsert(vec![
+        Point::new(1, vec![1.0, 0.0], Some(json!({"n": 1}))),
+        Point::new(2, vec![0.0, 1.0], Some(json!({"n": 2}))),
+    ])
+    .unwrap();
+    g.add_edges_batch(vec![GraphEdge::new(1, 1, 2, "R")])
+        .unwrap();
+    let found = rows(
+        &db,
+        "MATCH (a)-[:R]->(b) RETURN b.n, similarity(b.embedding, $v) AS s",
+        &json!({"v": [0.0, 1.0]}),
+    );
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["b.n"], json!(2));
+    assert!((found[0]["s"].as_f64().unwrap() - 1.0).abs() < 1e-5);
+}
