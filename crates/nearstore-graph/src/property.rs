@@ -87,6 +87,18 @@ impl GraphStore {
         self.node_indexes.remove(node, payload);
     }
 
+    /// Every live edge id, ascending.
+    pub fn edge_ids(&self) -> &RoaringTreemap {
+        &self.edge_ids
+    }
+
+    /// The live edges that may match `filter` (over their properties) by the edge indexes:
+    /// exactly those when `exact`, else a superset the caller checks.
+    pub fn edge_candidates(&self, filter: &Filter) -> Result<Candidates> {
+        filter.validate()?;
+        Ok(self.edge_indexes.resolve(filter, &self.edge_ids))
+    }
+
     /// The ids of the live edges matching `filter`, exactly: candidates come from the edge
     /// indexes, and any the indexes cannot decide are checked against the edge's properties.
     pub fn edges_matching(&self, filter: &Filter) -> Result<RoaringTreemap> {

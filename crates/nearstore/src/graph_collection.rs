@@ -11,7 +11,7 @@
 use std::ops::Deref;
 
 use nearstore_distance::DistanceMetric;
-use nearstore_filter::FieldIndexKind;
+use nearstore_filter::{FieldIndexKind, Filter};
 use nearstore_graph::{
     Budget, GraphEdge, GraphSchema, NodeDegree, PropertyTarget, TraversalConfig, TraversalResult,
 };
@@ -30,6 +30,25 @@ pub struct GraphCollectionConfig {
     pub schema: Option<GraphSchema>,
     /// The nodes' embeddings (dimension, metric); `None`: no embeddings.
     pub embedding: Option<(usize, DistanceMetric)>,
+}
+
+/// The key of an edge's id in its document (`SELECT EDGES` conditions): `id` paths are
+/// renamed to it, so a property named `id` does not shadow the edge's id.
+pub(crate) const EDGE_ID_KEY: &str = "\u{0}edge_id";
+
+/// An edge document's own fields (over properties of the same name).
+const EDGE_FIELDS: [&str; 5] = ["source", "target", "label", "properties", EDGE_ID_KEY];
+
+/// What a `SELECT EDGES` condition is evaluated against: the properties, then the edge's
+/// own fields (which win over a property of the same name).
+fn edge_document(edge: &GraphEdge) -> Value {
+    let mut doc = edge.properties.as_object().cloned().unwrap_or_default();
+    doc.insert(EDGE_ID_KEY.into(), Value::from(edge.id));
+    doc.insert("source".into(), Value::from(edge.source));
+    doc.insert("target".into(), Value::from(edge.target));
+    doc.insert("label".into(), Value::from(edge.label.clone()));
+    doc.insert("properties".into(), edge.properties.clone());
+    Value::Object(doc)
 }
 
 impl GraphCollectionConfig {
@@ -157,6 +176,24 @@ impl GraphCollection {
     /// Every edge labelled `label`, sorted by id.
     pub fn get_edges(&self, label: &str) -> Result<Vec<GraphEdge>> {
         self.points.inner.read_graph(|g| g.get_edges(label))
+    }
+
+    /// The edges whose document matches `filter` (all without one), in id order, at most
+    /// `limit`: what `SELECT EDGES` returns. The document is the edge's properties with its
+    /// own fields over them (`source`, `target`, `label`, `properties`, and the id under a
+    /// key no property can have, which the query language's `id` is renamed to); the edge property indexes narrow the candidates when no indexed
+    /// property shares a name with those fields. `Cancelled` past the deadline.
+    pub fn select_edges(
+        &self,
+        filter: Option<&Filter>,
+        limit: usize,
+        deadline: Option<&Deadline>,
+    ) -> Result<Vec<GraphEdge>> {
+        self.points
+            .inner
+            .scan_edges(filter, &EDGE_FIELDS, limit, deadline, |edge| {
+                filter.is_none_or(|f| f.matches(&edge_document(edge)))
+            })
     }
 
     /// Every edge, sorted by id.

@@ -17,9 +17,10 @@
 //! and replays the log tail after its number (no rebuild). Snapshots copy the file with the
 //! others (it is replaced whole by rename, so it is hard-linked at the cut).
 
+use std::borrow::Cow;
 use std::path::Path;
 
-use nearstore_filter::FieldIndexKind;
+use nearstore_filter::{FieldIndexKind, Filter};
 use nearstore_graph::{GraphEdge, GraphOp, GraphStore, PropertyTarget};
 use nearstore_storage::SharedBackend;
 use nearstore_storage::sections::{read_sections, write_sections};
@@ -28,7 +29,7 @@ use serde_json::Value;
 use super::{Collection, ops};
 use crate::config::CollectionKind;
 use crate::error::{Error, Result};
-use crate::request::WriteOptions;
+use crate::request::{Deadline, WriteOptions};
 
 /// The graph image's file in a graph collection's directory.
 pub(crate) const GRAPH_FILE: &str = "graph.image";
@@ -204,6 +205,52 @@ impl Collection {
             Some(graph) => Ok(f(graph)),
             None => Err(Error::Internal("graph collection without a graph".into())),
         }
+    }
+
+    /// `SELECT EDGES`: the edges passing `keep`, in id order, at most `limit`, under one read
+    /// of the state. `index_filter` (a condition over the properties that `keep` implies)
+    /// narrows the candidates by the edge property indexes, unless a field in `shadowed`
+    /// (where `keep` reads something else than the property) is indexed. The deadline is
+    /// checked every 1,024 edges.
+    pub(crate) fn scan_edges(
+        &self,
+        index_filter: Option<&Filter>,
+        shadowed: &[&str],
+        limit: usize,
+        deadline: Option<&Deadline>,
+        keep: impl Fn(&GraphEdge) -> bool,
+    ) -> Result<Vec<GraphEdge>> {
+        self.read_graph(|g| {
+            let index_filter = index_filter.filter(|_| {
+                g.indexed_fields(PropertyTarget::Edge)
+                    .iter()
+                    .all(|(f, _)| !shadowed.contains(&f.as_str()))
+            });
+            let candidates = match index_filter {
+                Some(f) => Cow::Owned(g.edge_candidates(f)?.ids),
+                None => Cow::Borrowed(g.edge_ids()),
+            };
+            let mut out = Vec::new();
+            for (i, id) in candidates.iter().enumerate() {
+                if out.len() >= limit {
+                    break;
+                }
+                if i % 1024 == 0
+                    && let Some(d) = deadline
+                    && d.is_expired()
+                {
+                    return Err(Error::Cancelled(
+                        "SELECT EDGES cancelled: its deadline passed".into(),
+                    ));
+                }
+                if let Some(edge) = g.get_edge(id)
+                    && keep(&edge)
+                {
+                    out.push(edge);
+                }
+            }
+            Ok(out)
+        })?
     }
 
     /// Creates a node or edge property index (a node index is filled from the live

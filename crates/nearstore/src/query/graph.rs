@@ -8,14 +8,12 @@ use super::lower::{condition_to_filter, json_of, option_value};
 use super::statements::{affected, columns};
 use super::{Context, QueryRow};
 use crate::error::{Error, Result};
-use crate::graph_collection::GraphCollectionConfig;
+use crate::graph_collection::{EDGE_ID_KEY, GraphCollectionConfig};
+use crate::request::Deadline;
 use nearstore_distance::DistanceMetric;
 use nearstore_graph::{EdgeType, GraphEdge, GraphSchema, NodeType, PropertyType};
 use nearstore_ql::ast::{self, CollectionOptions, Condition, Expr, OptionList};
-
-/// The key an edge's own id is matched under in `SELECT EDGES ... WHERE id = ...` (`id` is
-/// not a payload path in the filter model).
-const EDGE_ID_KEY: &str = "\u{0}edge_id";
+use nearstore_ql::{DEFAULT_LIMIT, MAX_LIMIT};
 
 /// `CREATE GRAPH COLLECTION g [(dimension = n, metric = m, ...)] SCHEMALESS | WITH SCHEMA (...)`.
 pub(super) fn create_graph(
@@ -190,7 +188,8 @@ pub(super) fn delete_edge(ctx: &Context, graph: &str, id: &Expr) -> Result<Vec<Q
 
 /// `SELECT EDGES FROM g [WHERE cond] [LIMIT n]`: one row per edge (`id`, `source`,
 /// `target`, `label`, `properties`), in id order; the condition sees those names and the
-/// edge's properties by name.
+/// edge's properties by name. The engine filters and stops at the limit
+/// ([`crate::GraphCollection::select_edges`]); the limit defaults as a SELECT's does.
 pub(super) fn select_edges(
     ctx: &Context,
     graph: &str,
@@ -206,42 +205,27 @@ pub(super) fn select_edges(
         }
         None => None,
     };
-    let limit = limit.map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
-    let mut rows = Vec::new();
-    for (i, edge) in g.all_edges()?.into_iter().enumerate() {
-        if rows.len() >= limit {
-            break;
-        }
-        if i.is_multiple_of(1024) {
-            ctx.check_deadline()?;
-        }
-        let keep = match &filter {
-            Some(f) => f.matches(&edge_document(&edge)),
-            None => true,
-        };
-        if keep {
-            rows.push(columns(vec![
+    let limit = limit.unwrap_or(DEFAULT_LIMIT);
+    if limit > MAX_LIMIT {
+        return Err(Error::InvalidArgument(format!(
+            "LIMIT {limit} is over the maximum of {MAX_LIMIT}"
+        )));
+    }
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let deadline = ctx.deadline.map(|(at, _)| Deadline::at(at));
+    let edges = g.select_edges(filter.as_ref(), limit, deadline.as_ref())?;
+    Ok(edges
+        .into_iter()
+        .map(|edge| {
+            columns(vec![
                 ("id", Value::from(edge.id)),
                 ("source", Value::from(edge.source)),
                 ("target", Value::from(edge.target)),
                 ("label", Value::from(edge.label)),
                 ("properties", edge.properties),
-            ]));
-        }
-    }
-    Ok(rows)
-}
-
-/// What a `SELECT EDGES` condition is evaluated against: the properties, then the edge's
-/// own fields (which win over a property of the same name).
-fn edge_document(edge: &GraphEdge) -> Value {
-    let mut doc = edge.properties.as_object().cloned().unwrap_or_default();
-    doc.insert(EDGE_ID_KEY.into(), Value::from(edge.id));
-    doc.insert("source".into(), Value::from(edge.source));
-    doc.insert("target".into(), Value::from(edge.target));
-    doc.insert("label".into(), Value::from(edge.label.clone()));
-    doc.insert("properties".into(), edge.properties.clone());
-    Value::Object(doc)
+            ])
+        })
+        .collect())
 }
 
 /// Points the condition's `id` paths at [`EDGE_ID_KEY`].

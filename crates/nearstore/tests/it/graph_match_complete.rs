@@ -188,3 +188,41 @@ fn similarity_of_a_node_embedding_in_return() {
     assert_eq!(found[0]["b.n"], json!(2));
     assert!((found[0]["s"].as_f64().unwrap() - 1.0).abs() < 1e-5);
 }
+
+#[test]
+fn select_edges_stops_at_the_default_limit_and_uses_the_edge_index() {
+    let (_dir, db) = temp_db();
+    let g = db
+        .create_graph_collection("g", GraphCollectionConfig::schemaless())
+        .unwrap();
+    g.upsert(vec![
+        Point::without_vector(1, None),
+        Point::without_vector(2, None),
+    ])
+    .unwrap();
+    let edges = (1..=30)
+        .map(|i| GraphEdge::new(i, 1, 2, "R").with_properties(json!({"w": i % 3})))
+        .collect();
+    g.add_edges_batch(edges).unwrap();
+    let ids = |sql: &str| -> Vec<u64> {
+        rows(&db, sql, &Value::Null)
+            .iter()
+            .map(|r| r["id"].as_u64().unwrap())
+            .collect()
+    };
+    // No LIMIT: the default one (10), the first ids.
+    assert_eq!(ids("SELECT EDGES FROM g"), (1..=10).collect::<Vec<_>>());
+    let over = db.execute("SELECT EDGES FROM g LIMIT 100001", &Value::Null);
+    assert_eq!(
+        over.unwrap_err().kind(),
+        nearstore::ErrorKind::InvalidArgument
+    );
+    // The same answer with and without an index on the property.
+    let sql = "SELECT EDGES FROM g WHERE w = 0 AND label = 'R' AND id > 5 LIMIT 100";
+    let scanned = ids(sql);
+    assert_eq!(scanned, [6, 9, 12, 15, 18, 21, 24, 27, 30]);
+    g.create_edge_property_index("w", nearstore::FieldIndexKind::Integer)
+        .unwrap();
+    assert_eq!(ids(sql), scanned);
+    assert_eq!(ids("SELECT EDGES FROM g WHERE w = 1 LIMIT 2"), [1, 4]);
+}
