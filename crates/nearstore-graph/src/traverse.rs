@@ -13,6 +13,7 @@
 
 use std::collections::VecDeque;
 
+use roaring::RoaringTreemap;
 use rustc_hash::FxHashMap;
 
 use crate::budget::Budget;
@@ -87,9 +88,22 @@ impl GraphStore {
         config: &TraversalConfig,
         budget: &Budget,
     ) -> Result<Vec<TraversalResult>> {
+        self.traverse_bfs_visible(source, config, budget, None)
+    }
+
+    /// [`traverse_bfs`](Self::traverse_bfs) that neither reports nor passes through a node
+    /// in `hidden` (expired points whose edges are still stored); nothing from a hidden
+    /// `source`.
+    pub fn traverse_bfs_visible(
+        &self,
+        source: u64,
+        config: &TraversalConfig,
+        budget: &Budget,
+        hidden: Option<&RoaringTreemap>,
+    ) -> Result<Vec<TraversalResult>> {
         check_config(config)?;
         let mut results = Vec::new();
-        if config.limit == 0 {
+        if config.limit == 0 || hidden.is_some_and(|h| h.contains(source)) {
             return Ok(results);
         }
         if config.min_depth == 0 {
@@ -126,6 +140,9 @@ impl GraphStore {
             });
             ticker.tick(found.len() as u32 + 1)?;
             for (slot, nbr) in found {
+                if hidden.is_some_and(|h| h.contains(self.nodes.id(nbr))) {
+                    continue;
+                }
                 if seen.insert(nbr, ()).is_some() {
                     continue;
                 }
@@ -156,9 +173,21 @@ impl GraphStore {
         config: &TraversalConfig,
         budget: &Budget,
     ) -> Result<Vec<TraversalResult>> {
+        self.traverse_dfs_visible(source, config, budget, None)
+    }
+
+    /// [`traverse_dfs`](Self::traverse_dfs) that neither reports nor passes through a node
+    /// in `hidden`; nothing from a hidden `source`.
+    pub fn traverse_dfs_visible(
+        &self,
+        source: u64,
+        config: &TraversalConfig,
+        budget: &Budget,
+        hidden: Option<&RoaringTreemap>,
+    ) -> Result<Vec<TraversalResult>> {
         check_config(config)?;
         let mut results = Vec::new();
-        if config.limit == 0 {
+        if config.limit == 0 || hidden.is_some_and(|h| h.contains(source)) {
             return Ok(results);
         }
         let Some(start) = self.nodes.get(source) else {
@@ -205,6 +234,9 @@ impl GraphStore {
             ticker.tick(found.len() as u32 + 1)?;
             let depth = node.depth + 1;
             for &(slot, nbr) in found.iter().rev() {
+                if hidden.is_some_and(|h| h.contains(self.nodes.id(nbr))) {
+                    continue;
+                }
                 if best.get(&nbr).is_some_and(|&d| d <= depth) {
                     continue;
                 }

@@ -15,6 +15,7 @@ use nearstore_filter::{FieldIndexKind, Filter};
 use nearstore_graph::{
     Budget, GraphEdge, GraphSchema, NodeDegree, PropertyTarget, TraversalConfig, TraversalResult,
 };
+use roaring::RoaringTreemap;
 use serde_json::Value;
 
 use crate::collection::{PayloadChange, PointSelector, VectorCollection};
@@ -49,6 +50,25 @@ fn edge_document(edge: &GraphEdge) -> Value {
     doc.insert("label".into(), Value::from(edge.label.clone()));
     doc.insert("properties".into(), edge.properties.clone());
     Value::Object(doc)
+}
+
+/// `edges` of `node`, none when `node` is hidden (expired) and none to a hidden node: the
+/// edges stay stored until the purge deletes the node, but reads do not show them.
+fn visible_edges(
+    edges: Vec<GraphEdge>,
+    node: u64,
+    hidden: Option<&RoaringTreemap>,
+) -> Vec<GraphEdge> {
+    let Some(h) = hidden else {
+        return edges;
+    };
+    if h.contains(node) {
+        return Vec::new();
+    }
+    edges
+        .into_iter()
+        .filter(|e| !h.contains(e.source) && !h.contains(e.target))
+        .collect()
 }
 
 impl GraphCollectionConfig {
@@ -211,30 +231,30 @@ impl GraphCollection {
 
     /// The edges leaving `node`.
     pub fn get_outgoing(&self, node: u64) -> Result<Vec<GraphEdge>> {
-        self.points
-            .inner
-            .read_graph(|g| g.get_outgoing::<&str>(node, &[]))
+        self.points.inner.read_visible_graph(|g, hidden| {
+            visible_edges(g.get_outgoing::<&str>(node, &[]), node, hidden)
+        })
     }
 
     /// The edges leaving `node` with one of `labels` (empty: all).
     pub fn get_outgoing_by_label(&self, node: u64, labels: &[&str]) -> Result<Vec<GraphEdge>> {
-        self.points
-            .inner
-            .read_graph(|g| g.get_outgoing(node, labels))
+        self.points.inner.read_visible_graph(|g, hidden| {
+            visible_edges(g.get_outgoing(node, labels), node, hidden)
+        })
     }
 
     /// The edges entering `node`.
     pub fn get_incoming(&self, node: u64) -> Result<Vec<GraphEdge>> {
-        self.points
-            .inner
-            .read_graph(|g| g.get_incoming::<&str>(node, &[]))
+        self.points.inner.read_visible_graph(|g, hidden| {
+            visible_edges(g.get_incoming::<&str>(node, &[]), node, hidden)
+        })
     }
 
     /// The edges entering `node` with one of `labels` (empty: all).
     pub fn get_incoming_by_label(&self, node: u64, labels: &[&str]) -> Result<Vec<GraphEdge>> {
-        self.points
-            .inner
-            .read_graph(|g| g.get_incoming(node, labels))
+        self.points.inner.read_visible_graph(|g, hidden| {
+            visible_edges(g.get_incoming(node, labels), node, hidden)
+        })
     }
 
     /// `node`'s in- and out-degree.
@@ -265,10 +285,9 @@ impl GraphCollection {
         options: &TraversalOptions,
     ) -> Result<Vec<TraversalResult>> {
         let budget = options.budget();
-        Ok(self
-            .points
-            .inner
-            .read_graph(|g| g.traverse_bfs(source, config, &budget))??)
+        Ok(self.points.inner.read_visible_graph(|g, hidden| {
+            g.traverse_bfs_visible(source, config, &budget, hidden)
+        })??)
     }
 
     /// Depth-first traversal from `source`: each node once, at its first depth-first depth.
@@ -288,10 +307,9 @@ impl GraphCollection {
         options: &TraversalOptions,
     ) -> Result<Vec<TraversalResult>> {
         let budget = options.budget();
-        Ok(self
-            .points
-            .inner
-            .read_graph(|g| g.traverse_dfs(source, config, &budget))??)
+        Ok(self.points.inner.read_visible_graph(|g, hidden| {
+            g.traverse_dfs_visible(source, config, &budget, hidden)
+        })??)
     }
 
     /// Sets node `id`'s payload: an existing node keeps its embedding, a new node is created

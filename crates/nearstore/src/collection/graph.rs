@@ -24,6 +24,7 @@ use nearstore_filter::{FieldIndexKind, Filter};
 use nearstore_graph::{GraphEdge, GraphOp, GraphStore, PropertyTarget};
 use nearstore_storage::SharedBackend;
 use nearstore_storage::sections::{read_sections, write_sections};
+use roaring::RoaringTreemap;
 use serde_json::Value;
 
 use super::{Collection, ops};
@@ -203,6 +204,22 @@ impl Collection {
         let st = self.state.read();
         match st.graph.as_ref() {
             Some(graph) => Ok(f(graph)),
+            None => Err(Error::Internal("graph collection without a graph".into())),
+        }
+    }
+
+    /// Runs `f` over the graph and the ids hidden now (expired points whose edges are still
+    /// stored; `None` when none is) under one read of the state.
+    pub(crate) fn read_visible_graph<R>(
+        &self,
+        f: impl FnOnce(&GraphStore, Option<&RoaringTreemap>) -> R,
+    ) -> Result<R> {
+        self.check_open()?;
+        self.check_graph()?;
+        let st = self.state.read();
+        let hidden = self.hidden(&st);
+        match st.graph.as_ref() {
+            Some(graph) => Ok(f(graph, hidden.as_ref())),
             None => Err(Error::Internal("graph collection without a graph".into())),
         }
     }

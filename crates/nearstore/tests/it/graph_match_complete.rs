@@ -226,3 +226,49 @@ fn select_edges_stops_at_the_default_limit_and_uses_the_edge_index() {
     assert_eq!(ids(sql), scanned);
     assert_eq!(ids("SELECT EDGES FROM g WHERE w = 1 LIMIT 2"), [1, 4]);
 }
+
+#[test]
+fn neighbour_reads_and_traversals_hide_an_expired_node() {
+    let (_dir, db) = temp_db();
+    let clock = std::sync::Arc::new(nearstore::ManualWallClock::new(1_000_000));
+    db.set_wall_clock(clock.clone());
+    let g = db
+        .create_graph_collection("g", GraphCollectionConfig::schemaless())
+        .unwrap();
+    g.upsert(vec![
+        Point::without_vector(1, None),
+        Point::without_vector(2, None).with_expires_at(1_000_500),
+        Point::without_vector(3, None),
+        Point::without_vector(4, None),
+    ])
+    .unwrap();
+    // 1 -> 2 -> 3, 1 -> 4.
+    g.add_edges_batch(vec![
+        GraphEdge::new(1, 1, 2, "R"),
+        GraphEdge::new(2, 2, 3, "R"),
+        GraphEdge::new(3, 1, 4, "R"),
+    ])
+    .unwrap();
+    let reached = |g: &nearstore::GraphCollection| -> Vec<u64> {
+        let config = nearstore::TraversalConfig::default();
+        let mut ids: Vec<u64> = g
+            .traverse_bfs(1, &config)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.target)
+            .collect();
+        ids.sort_unstable();
+        ids
+    };
+    assert_eq!(reached(&g), [2, 3, 4]);
+    clock.advance(std::time::Duration::from_secs(1));
+    let out: Vec<u64> = g.get_outgoing(1).unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(out, [3]);
+    assert!(g.get_outgoing(2).unwrap().is_empty());
+    assert!(g.get_incoming(3).unwrap().is_empty());
+    assert_eq!(reached(&g), [4]);
+    let dfs = g
+        .traverse_dfs(1, &nearstore::TraversalConfig::default())
+        .unwrap();
+    assert_eq!(dfs.iter().map(|r| r.target).collect::<Vec<_>>(), [4]);
+}
