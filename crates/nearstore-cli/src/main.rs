@@ -87,6 +87,9 @@ enum BenchCommand {
     /// reports the ingest rate, time to visibility (p50/p99), recall latency (p50/p99) and
     /// recall@10, and peak RSS.
     Memory(Box<bench::memory::MemoryArgs>),
+    /// Generates a power-law "follows" graph (node payloads and embeddings, fixed seed) and
+    /// writes it as CSV for a peer engine (`bench/graph_peers.sh` runs the comparison).
+    Graph(Box<bench::graph::GraphArgs>),
 }
 
 fn main() -> ExitCode {
@@ -119,6 +122,9 @@ fn main() -> ExitCode {
         }
         Command::Bench(BenchCommand::Memory(args)) => {
             bench::memory::run_memory(&args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Graph(args)) => {
+            bench::graph::run_graph(&args).map(|()| ExitCode::SUCCESS)
         }
     };
     match result {

@@ -6,6 +6,7 @@
 
 pub mod ann;
 pub mod collection;
+pub mod graph;
 pub mod hybrid;
 pub mod memory;
 pub mod sparse;
