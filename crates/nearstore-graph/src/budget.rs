@@ -86,11 +86,12 @@ impl Budget {
         Ok(())
     }
 
-    /// A ticker for one call.
+    /// A ticker for one call; its first tick checks the deadline and the flag (a request
+    /// already past its deadline does no work), then every [`CHECK_EVERY`] units.
     pub(crate) fn ticker(&self) -> Ticker<'_> {
         Ticker {
             budget: self,
-            countdown: CHECK_EVERY,
+            countdown: 1,
         }
     }
 

@@ -72,6 +72,11 @@ impl GraphStore {
         self.indexes(target).fields()
     }
 
+    /// Whether any node property index exists (the engine reads old payloads only then).
+    pub fn has_node_indexes(&self) -> bool {
+        !self.node_indexes.is_empty()
+    }
+
     /// Adds a node's payload to the node indexes (call when the point is written).
     pub fn index_node(&mut self, node: u64, payload: &Value) {
         self.node_indexes.insert(node, payload);

@@ -8,7 +8,35 @@ use nearstore_index::HnswParams;
 use nearstore_storage::Durability;
 use std::collections::BTreeMap;
 
+use nearstore_graph::GraphSchema;
 use nearstore_text::{SparseConfig, TextIndexConfig};
+
+/// What a collection holds: its kind is fixed at creation and persisted in the manifest
+/// (manifests written before kinds existed open as [`CollectionKind::Vector`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum CollectionKind {
+    /// Points with vectors (the default).
+    #[default]
+    Vector,
+    /// Payload-only points: filters, scroll, count and text search; no vector search.
+    Metadata,
+    /// A property graph: points are its nodes (payload, labels in `_labels`, optionally an
+    /// embedding as the default vector) and it keeps typed edges between them.
+    Graph,
+}
+
+impl CollectionKind {
+    /// The kind's name as the query language and the server print it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CollectionKind::Vector => "vector",
+            CollectionKind::Metadata => "metadata",
+            CollectionKind::Graph => "graph",
+        }
+    }
+}
 
 /// Longest sparse vector name, in bytes.
 pub const MAX_VECTOR_NAME_BYTES: usize = 128;
@@ -89,6 +117,12 @@ pub struct CollectionConfig {
     /// [`crate::Error::NoDefaultVector`]. Fixed at creation; see
     /// [`CollectionConfig::default_space`].
     pub default_vector: bool,
+    /// What the collection holds (see [`CollectionKind`]); set by
+    /// [`crate::Database::create_metadata_collection`] and
+    /// [`crate::Database::create_graph_collection`].
+    pub kind: CollectionKind,
+    /// A graph collection's schema (`None`: schemaless); only a graph collection has one.
+    pub graph_schema: Option<GraphSchema>,
 }
 
 impl CollectionConfig {
@@ -105,6 +139,8 @@ impl CollectionConfig {
             sparse: None,
             vectors: BTreeMap::new(),
             default_vector: true,
+            kind: CollectionKind::Vector,
+            graph_schema: None,
         }
     }
 
@@ -151,6 +187,21 @@ impl CollectionConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
+        if let Some(schema) = &self.graph_schema {
+            if self.kind != CollectionKind::Graph {
+                return Err(Error::InvalidArgument(
+                    "only a graph collection has a graph schema".into(),
+                ));
+            }
+            schema.validate()?;
+        }
+        if self.kind == CollectionKind::Metadata
+            && (self.default_vector || !self.vectors.is_empty())
+        {
+            return Err(Error::InvalidArgument(
+                "a metadata collection holds payloads only (no vectors)".into(),
+            ));
+        }
         if self.dim == 0 || self.dim > MAX_DIMENSION {
             return Err(Error::InvalidArgument(format!(
                 "dimension must be 1..={MAX_DIMENSION}, got {}",
@@ -226,6 +277,16 @@ pub(crate) struct ConfigRecord {
     /// Absent in manifests written before collections without a default vector: `true`.
     #[serde(default = "default_true", skip_serializing_if = "is_true")]
     default_vector: bool,
+    /// Absent in manifests written before collection kinds: a vector collection.
+    #[serde(default, skip_serializing_if = "is_vector")]
+    kind: CollectionKind,
+    /// Absent unless the collection is a graph with a schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    graph_schema: Option<GraphSchema>,
+}
+
+fn is_vector(kind: &CollectionKind) -> bool {
+    *kind == CollectionKind::Vector
 }
 
 fn default_true() -> bool {
@@ -296,6 +357,8 @@ impl From<&CollectionConfig> for ConfigRecord {
                 .map(|(n, v)| (n.clone(), v.into()))
                 .collect(),
             default_vector: c.default_vector,
+            kind: c.kind,
+            graph_schema: c.graph_schema.clone(),
         }
     }
 }
@@ -322,6 +385,8 @@ impl From<&ConfigRecord> for CollectionConfig {
                 .map(|(n, v)| (n.clone(), v.into()))
                 .collect(),
             default_vector: r.default_vector,
+            kind: r.kind,
+            graph_schema: r.graph_schema.clone(),
         }
     }
 }

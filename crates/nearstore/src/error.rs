@@ -212,6 +212,36 @@ pub enum Error {
     /// A streamed write to a collection whose streaming ingest is off.
     #[error("streaming ingest is not enabled on collection {0} (call enable_streaming first)")]
     StreamingDisabled(String),
+    /// A graph failure: an edge to a missing node, a duplicate edge id, a blank label, a
+    /// schema violation, a traversal past a guardrail, a bad pattern.
+    #[error(transparent)]
+    Graph(#[from] nearstore_graph::Error),
+    /// A graph operation on a collection that is not a graph collection.
+    #[error("collection {collection} is a {kind} collection, not a graph collection")]
+    NotAGraph {
+        /// The collection.
+        collection: String,
+        /// Its kind.
+        kind: &'static str,
+    },
+    /// A vector search (or a vector) on a metadata collection, which holds payloads only.
+    #[error(
+        "collection {collection} is a metadata collection: it holds payloads only and has no \
+         vector to search (use filters, scroll, count or text search)"
+    )]
+    MetadataCollection {
+        /// The collection.
+        collection: String,
+    },
+    /// An embedding search on (or an embedding given to) a graph collection created without
+    /// embeddings.
+    #[error(
+        "graph collection {collection} has no embeddings (create it with a dimension and metric)"
+    )]
+    NoEmbedding {
+        /// The collection.
+        collection: String,
+    },
     /// A write names a point the collection does not hold.
     #[error("collection {collection} has no point {id}")]
     PointNotFound {
@@ -235,7 +265,11 @@ impl Error {
             | Error::NoTextIndex { .. }
             | Error::UnknownVector { .. }
             | Error::NoDefaultVector { .. }
+            | Error::NotAGraph { .. }
+            | Error::MetadataCollection { .. }
+            | Error::NoEmbedding { .. }
             | Error::Distance(_) => ErrorKind::InvalidArgument,
+            Error::Graph(e) => graph_kind(e),
             Error::PointNotFound { .. } => ErrorKind::NotFound,
             Error::Text(e) => match e {
                 nearstore_text::Error::Corrupt { .. }
@@ -276,6 +310,19 @@ impl Error {
             file: file.to_string(),
             reason: reason.into(),
         }
+    }
+}
+
+fn graph_kind(e: &nearstore_graph::Error) -> ErrorKind {
+    use nearstore_graph::Error as G;
+    match e {
+        G::DuplicateEdge { .. } => ErrorKind::AlreadyExists,
+        G::MissingNode { .. } => ErrorKind::NotFound,
+        G::TooManyRows { .. } | G::CapacityExceeded { .. } => ErrorKind::ResourceExhausted,
+        G::DeadlineExceeded | G::Cancelled => ErrorKind::Cancelled,
+        G::Corruption { .. } | G::ReplayConflict { .. } => ErrorKind::Corruption,
+        G::PropertyIndex(nearstore_filter::Error::Corruption(_)) => ErrorKind::Corruption,
+        _ => ErrorKind::InvalidArgument,
     }
 }
 

@@ -29,6 +29,7 @@ mod collection;
 mod config;
 mod database;
 mod error;
+mod graph_collection;
 mod plan;
 mod point;
 mod query;
@@ -41,16 +42,21 @@ pub use collection::{
     PointVectors, StreamingConfig, StreamingStatus, TextIndexInfo, VectorCollection,
 };
 pub use config::{
-    CollectionConfig, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION, MAX_VECTOR_NAME_BYTES, StorageMode,
-    VectorSpaceConfig,
+    CollectionConfig, CollectionKind, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION,
+    MAX_VECTOR_NAME_BYTES, StorageMode, VectorSpaceConfig,
 };
 pub use database::{
     AliasChange, DEFAULT_PURGE_INTERVAL, Database, MAX_NAME_LEN, PurgeStats, SnapshotInfo,
     SnapshotProgress, validate_collection_name,
 };
 pub use error::{Error, ErrorKind, Result};
+pub use graph_collection::{GraphCollection, GraphCollectionConfig, TraversalOptions};
 pub use nearstore_distance::{DistanceMetric, distance};
 pub use nearstore_filter::{Datetime, DatetimeRange, FieldIndexKind, Filter};
+pub use nearstore_graph::{
+    EdgeType, GraphEdge, GraphSchema, NodeDegree, NodeType, PropertyTarget, PropertyType,
+    TraversalConfig, TraversalResult,
+};
 pub use nearstore_index::{HnswParams, SearchQuality};
 pub use nearstore_storage::Durability;
 pub use nearstore_text::{
@@ -76,6 +82,12 @@ pub mod index {
 /// Full-text search: analyzers, the BM25 index, the query syntax.
 pub mod text {
     pub use nearstore_text::*;
+}
+
+/// The graph store (edges, adjacency, traversal, patterns, schemas), for callers that use
+/// it directly; graph collections ([`GraphCollection`]) keep one each.
+pub mod graph {
+    pub use nearstore_graph::*;
 }
 
 /// The payload filter model, evaluator and payload indexes.

@@ -32,6 +32,7 @@ use roaring::RoaringTreemap;
 use serde::{Deserialize, Serialize};
 
 use super::expiry::{EXPIRY_FILE, ExpiryIndex, read_expiry, write_expiry};
+use super::graph::{GRAPH_FILE, read_graph_image, write_graph_image};
 use super::spaces::{create_spaces, open_spaces};
 use super::sparse::{read_sparse_index, sparse_file, write_sparse_index};
 use super::text::{read_text_index, text_file, write_text_index};
@@ -56,11 +57,13 @@ use nearstore_text::TextIndex;
 const MANIFEST_MAGIC: [u8; 8] = *b"NSCOLMF1";
 const FIELD_INDEX_MAGIC: [u8; 8] = *b"NSPIDX01";
 /// Format 2 added `payloads_len`; format 3 says `vectorless.ids` exists (see
-/// `vectorless.rs`); format 4 says `expiry.times` exists (see `expiry.rs`). Format 1 and 2
-/// manifests are read (format 1 without the payload-extent check; both with the live set
-/// taken from the default vector store), formats before 4 with no expiry times, and
-/// rewritten as format 4 by the next checkpoint.
-const MANIFEST_FORMAT: u32 = 4;
+/// `vectorless.rs`); format 4 says `expiry.times` exists (see `expiry.rs`); format 5 adds
+/// the collection kind to the configuration and says a graph collection's `graph.image`
+/// exists (see `graph.rs`). Format 1 and 2 manifests are read (format 1 without the
+/// payload-extent check; both with the live set taken from the default vector store),
+/// formats before 4 with no expiry times, before 5 as vector collections, and rewritten as
+/// format 5 by the next checkpoint.
+const MANIFEST_FORMAT: u32 = 5;
 /// Largest batch of logged upserts replayed at once.
 const REPLAY_BATCH_POINTS: usize = 20_000;
 
@@ -239,6 +242,14 @@ impl Collection {
         write_field_indexes(&backend, dir, &PayloadIndexes::new().encode(), 0)?;
         write_vectorless(&backend, dir, &RoaringTreemap::new(), 0)?;
         write_expiry(&backend, dir, &ExpiryIndex::default(), 0)?;
+        if config.kind == crate::config::CollectionKind::Graph {
+            write_graph_image(
+                &backend,
+                dir,
+                &nearstore_graph::GraphStore::new().encode(),
+                0,
+            )?;
+        }
         if let Some(text) = &config.text {
             write_text_index(&backend, dir, 0, &TextIndex::new(text.clone())?.encode(), 0)?;
         }
@@ -308,6 +319,23 @@ impl Collection {
             // Older collections: no point had an expiry time.
             (ExpiryIndex::default(), u64::MAX)
         };
+        let (graph, graph_seq) = match config.kind {
+            crate::config::CollectionKind::Graph if manifest.format >= 5 => {
+                let (graph, s) = read_graph_image(&backend, dir)?;
+                (Some(graph), s)
+            }
+            crate::config::CollectionKind::Graph => {
+                return Err(Error::corruption(
+                    dir.join(MANIFEST_FILE).display(),
+                    format!(
+                        "a graph collection in a format {} manifest (graphs start at 5)",
+                        manifest.format
+                    ),
+                ));
+            }
+            // No graph: no operation is ever replayed into one.
+            _ => (None, u64::MAX),
+        };
         let (spaces, space_seqs) = open_spaces(&backend, dir, &config)?;
         let spaces_seq = space_seqs.iter().map(|s| s.1).min().unwrap_or(u64::MAX);
         let mut sparse = std::collections::BTreeMap::new();
@@ -324,6 +352,7 @@ impl Collection {
             (dir.join(text_file(manifest.text_generation)), text_seq),
             (dir.join(VECTORLESS_FILE), vectorless_seq),
             (dir.join(EXPIRY_FILE), expiry_seq),
+            (dir.join(GRAPH_FILE), graph_seq),
         ]
         .into_iter()
         .chain(sparse_seqs)
@@ -371,6 +400,7 @@ impl Collection {
                 text,
                 sparse,
                 expiry,
+                graph,
             }),
             writer: Mutex::new(Writer {
                 ops: oplog,
@@ -398,6 +428,7 @@ impl Collection {
                 // operation after the manifest's number goes to all of them.
                 sparse: true,
                 spaces: op_seq > spaces_seq,
+                graph: op_seq > graph_seq,
             };
             match op {
                 ops::Op::Upsert(points) => match &mut pending {
@@ -411,11 +442,18 @@ impl Collection {
                     }
                 },
                 other => {
-                    // A delete or a payload write: the upserts before it first.
+                    // A delete, a payload or an edge write: the upserts before it first.
                     if let Some((t, batch)) = pending.take() {
                         collection.apply(ops::Op::Upsert(batch), t)?;
                     }
-                    collection.apply(other, targets)?;
+                    match other {
+                        ops::Op::Graph(op) => {
+                            if targets.graph {
+                                collection.apply_graph_op(op_seq, &op)?;
+                            }
+                        }
+                        other => collection.apply(other, targets)?,
+                    }
                 }
             }
         }
@@ -468,6 +506,9 @@ impl Collection {
         write_vectorless(&self.backend, &self.dir, &vectorless, seq)?;
         let expiry = self.state.read().expiry.clone();
         write_expiry(&self.backend, &self.dir, &expiry, seq)?;
+        if let Some(image) = self.graph_image() {
+            write_graph_image(&self.backend, &self.dir, &image, seq)?;
+        }
         let mut sparse_names = Vec::new();
         for (name, image) in self.sparse_images() {
             write_sparse_index(&self.backend, &self.dir, &name, &image, seq)?;

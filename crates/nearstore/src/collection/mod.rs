@@ -18,6 +18,7 @@ mod best_score;
 pub(crate) mod checkpoint;
 mod estimate;
 mod expiry;
+mod graph;
 mod grouped;
 pub(crate) mod ops;
 mod payload_write;
@@ -87,6 +88,8 @@ pub(crate) struct State {
     sparse: std::collections::BTreeMap<String, nearstore_text::SparseIndex>,
     /// The points' expiry times (see `expiry.rs`).
     expiry: expiry::ExpiryIndex,
+    /// A graph collection's edges (see `graph.rs`); `None` for every other kind.
+    graph: Option<nearstore_graph::GraphStore>,
 }
 
 /// What only the (single) writer touches.
@@ -186,6 +189,11 @@ impl VectorCollection {
     /// Its configuration (with the current `ef_search` and text configuration).
     pub fn config(&self) -> CollectionConfig {
         self.inner.current_config()
+    }
+
+    /// What the collection holds (vector, metadata or graph).
+    pub fn kind(&self) -> crate::config::CollectionKind {
+        self.inner.kind()
     }
 
     /// The ef of `Balanced` searches.

@@ -31,7 +31,11 @@
 //!         (expires_at: epoch milliseconds, u64::MAX: none; the i-th time is the i-th point's)
 //! expiry times of existing points set or removed (nothing else about them changes):
 //!         9 u8 | count u32 | count x (id u64 | expires_at u64 (u64::MAX: none))
+//! a graph collection's edge write (add edges, remove an edge, remove a node's edges):
+//!         10 u8 | the `nearstore_graph::GraphOp` bytes (`GraphOp::encode`)
 //! ```
+//! Deleting a node of a graph collection is a tag 2 delete: applying it removes the node's
+//! edges too (one record, one apply), so no crash can leave an edge at a deleted node.
 //! An upsert is written as tag 1 when no point carries a sparse or named vector (so its
 //! bytes are what they were before either existed), as tag 4 when some carry sparse
 //! vectors only, as tag 5 when some carry named dense vectors, and as tag 6 when some
@@ -65,6 +69,7 @@ const UPSERT_OPTIONAL: u8 = 6;
 const VECTORS: u8 = 7;
 const UPSERT_EXPIRING: u8 = 8;
 const EXPIRY: u8 = 9;
+const GRAPH: u8 = 10;
 const NO_PAYLOAD: u32 = u32::MAX;
 /// The `expires_at` of a point without an expiry time.
 const NO_EXPIRY: u64 = u64::MAX;
@@ -82,6 +87,17 @@ pub(crate) enum Op {
     Vectors(Vec<VectorEdit>),
     /// Expiry times (epoch milliseconds, `None`: never) of existing points set or removed.
     Expiry(Vec<(u64, Option<u64>)>),
+    /// An edge write of a graph collection.
+    Graph(nearstore_graph::GraphOp),
+}
+
+/// Encodes a graph collection's edge write (tag 10).
+pub(crate) fn encode_graph(op: &nearstore_graph::GraphOp) -> Vec<u8> {
+    let body = op.encode();
+    let mut out = Vec::with_capacity(1 + body.len());
+    out.push(GRAPH);
+    out.extend_from_slice(&body);
+    out
 }
 
 /// One point's vector edit (operation tag 7).
@@ -380,6 +396,9 @@ pub(crate) fn decode(bytes: &[u8], dim: usize) -> Result<Op> {
     match bytes.first() {
         Some(&UPSERT_EXPIRING) => decode_expiring_upsert(bytes, dim),
         Some(&EXPIRY) => decode_expiry(bytes),
+        Some(&GRAPH) => nearstore_graph::GraphOp::decode(&bytes[1..])
+            .map(Op::Graph)
+            .map_err(|e| bad(format!("graph operation: {e}"))),
         _ => decode_plain(bytes, dim),
     }
 }
@@ -718,9 +737,26 @@ mod tests {
     }
 
     #[test]
+    fn a_graph_operation_round_trips_as_tag_10() {
+        use nearstore_graph::{GraphEdge, GraphOp};
+        let op = GraphOp::AddEdges(vec![
+            GraphEdge::new(7, 1, 2, "KNOWS").with_properties(serde_json::json!({"w": 1})),
+        ]);
+        let bytes = encode_graph(&op);
+        assert_eq!(bytes[0], 10);
+        assert_eq!(decode(&bytes, 3).unwrap(), Op::Graph(op));
+        let removal = GraphOp::RemoveEdge(7);
+        assert_eq!(
+            decode(&encode_graph(&removal), 3).unwrap(),
+            Op::Graph(removal)
+        );
+        assert!(decode(&[10, 9], 3).is_err());
+    }
+
+    #[test]
     fn an_unknown_tag_is_refused_by_name() {
-        let err = decode(&[10, 0, 0, 0, 0], 2).unwrap_err().to_string();
-        assert!(err.contains("unknown operation tag 10"), "{err}");
+        let err = decode(&[11, 0, 0, 0, 0], 2).unwrap_err().to_string();
+        assert!(err.contains("unknown operation tag 11"), "{err}");
     }
 
     #[test]

@@ -213,6 +213,7 @@ impl Collection {
             if new.as_ref() == old.as_deref() {
                 continue;
             }
+            self.check_node_payload(id, new.as_ref())?;
             let json = match &new {
                 Some(v) => {
                     let bytes = serde_json::to_vec(v).map_err(|e| {

@@ -89,7 +89,7 @@ fn a_format_2_collection_without_vectorless_ids_opens_with_its_points_and_upgrad
     )
     .unwrap();
     drop(c);
-    assert_eq!(checkpoint::read_manifest(&shared, dir).unwrap().format, 4);
+    assert_eq!(checkpoint::read_manifest(&shared, dir).unwrap().format, 5);
     let c = open(&backend);
     assert_eq!(c.state.read().live.len(), 3);
     assert_eq!(c.index.len(), 2);
@@ -126,8 +126,41 @@ fn a_format_3_collection_without_expiry_times_opens_and_upgrades() {
     )
     .unwrap();
     drop(c);
-    assert_eq!(checkpoint::read_manifest(&shared, dir).unwrap().format, 4);
+    assert_eq!(checkpoint::read_manifest(&shared, dir).unwrap().format, 5);
     let c = open(&backend);
     assert_eq!(c.state.read().expiry.get(2), Some(u64::MAX - 1));
     assert_eq!(c.state.read().live.len(), 2);
+}
+
+#[test]
+fn a_format_4_collection_opens_as_a_vector_collection_and_upgrades() {
+    let backend = Arc::new(FaultyBackend::new());
+    let dir = Path::new("/db/c");
+    {
+        let c = open(&backend);
+        c.upsert(
+            &[Point::new(1, vec![0.0, 0.0], None)],
+            &crate::WriteOptions::default(),
+        )
+        .unwrap();
+    }
+    // What a build before collection kinds left: a format 4 manifest whose configuration
+    // has no `kind`.
+    let shared: SharedBackend = backend.clone();
+    let mut m = checkpoint::read_manifest(&shared, dir).unwrap();
+    m.format = 4;
+    let json = serde_json::to_value(&m.config).unwrap();
+    assert!(json.get("kind").is_none(), "{json}");
+    checkpoint::write_manifest(&shared, dir, &m).unwrap();
+    let c = open(&backend);
+    assert_eq!(c.kind(), crate::CollectionKind::Vector);
+    assert!(c.state.read().graph.is_none());
+    c.upsert(
+        &[Point::new(2, vec![1.0, 0.0], None)],
+        &crate::WriteOptions::default(),
+    )
+    .unwrap();
+    drop(c);
+    assert_eq!(checkpoint::read_manifest(&shared, dir).unwrap().format, 5);
+    assert_eq!(open(&backend).state.read().live.len(), 2);
 }

@@ -27,6 +27,8 @@ pub(super) struct Targets {
     pub text: bool,
     pub sparse: bool,
     pub spaces: bool,
+    /// The graph: edge writes, node deletes' edges, node property indexes.
+    pub graph: bool,
 }
 
 impl Targets {
@@ -37,6 +39,7 @@ impl Targets {
         text: true,
         sparse: true,
         spaces: true,
+        graph: true,
     };
 }
 
@@ -51,12 +54,26 @@ fn reindex_payload(
     targets: Targets,
 ) {
     if let Some(Some(old)) = old {
-        st.fields.remove(id, old);
+        if targets.fields {
+            st.fields.remove(id, old);
+        }
+        if targets.graph
+            && let Some(graph) = st.graph.as_mut()
+        {
+            graph.unindex_node(id, old);
+        }
     }
     if targets.fields
         && let Some(new) = new
     {
         st.fields.insert(id, new);
+    }
+    if targets.graph
+        && let Some(graph) = st.graph.as_mut()
+        && let Some(new) = new
+        && graph.has_node_indexes()
+    {
+        graph.index_node(id, new);
     }
     if targets.text
         && let Some(text) = st.text.as_mut()
@@ -96,15 +113,18 @@ impl Collection {
         self.check_vector(p.id, &p.vector)
     }
 
-    /// The error for the default vector of a collection created without one.
+    /// The error for the default vector of a collection created without one (a metadata
+    /// collection and a graph without embeddings say so).
     pub(super) fn check_default_space(&self) -> Result<()> {
         if self.config.default_vector {
-            Ok(())
-        } else {
-            Err(Error::NoDefaultVector {
-                collection: self.name.clone(),
-            })
+            return Ok(());
         }
+        let collection = self.name.clone();
+        Err(match self.config.kind {
+            crate::config::CollectionKind::Metadata => Error::MetadataCollection { collection },
+            crate::config::CollectionKind::Graph => Error::NoEmbedding { collection },
+            _ => Error::NoDefaultVector { collection },
+        })
     }
 
     pub(super) fn check_writable(&self, w: &Writer) -> Result<()> {
@@ -204,6 +224,7 @@ impl Collection {
                 self.check_write_deadline(deadline, points.len())?;
             }
             self.check_point_vector(p)?;
+            self.check_node_payload(p.id, p.payload.as_ref())?;
             self.check_sparse_names(p)?;
             self.check_named_vectors(p)?;
             let json = match &p.payload {
@@ -309,6 +330,10 @@ impl Collection {
                 self.apply_expiry(&changes);
                 Ok(())
             }
+            // Replay applies edge writes with their sequence number (`checkpoint.rs`).
+            Op::Graph(_) => Err(Error::Internal(
+                "a graph operation must be applied with its sequence number".into(),
+            )),
         }
     }
 
@@ -326,7 +351,12 @@ impl Collection {
         ids: impl Iterator<Item = u64>,
         targets: Targets,
     ) -> Result<Vec<Option<Arc<Value>>>> {
-        if !targets.fields || self.state.read().fields.is_empty() {
+        let needed = {
+            let st = self.state.read();
+            (targets.fields && !st.fields.is_empty())
+                || (targets.graph && st.graph.as_ref().is_some_and(|g| g.has_node_indexes()))
+        };
+        if !needed {
             return Ok(Vec::new());
         }
         ids.map(|id| self.current_payload(id)).collect()
@@ -436,7 +466,20 @@ impl Collection {
             let mut st = self.state.write();
             for (i, &id) in ids.iter().enumerate() {
                 if let Some(Some(old)) = old.get(i) {
-                    st.fields.remove(id, old);
+                    if targets.fields {
+                        st.fields.remove(id, old);
+                    }
+                    if targets.graph
+                        && let Some(graph) = st.graph.as_mut()
+                    {
+                        graph.unindex_node(id, old);
+                    }
+                }
+                // A deleted node takes its edges along, in the same apply as the point.
+                if targets.graph
+                    && let Some(graph) = st.graph.as_mut()
+                {
+                    graph.remove_node(id);
                 }
                 if targets.text
                     && let Some(text) = st.text.as_mut()

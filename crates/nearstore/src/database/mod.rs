@@ -460,6 +460,31 @@ impl Database {
         Ok(collection)
     }
 
+    /// Creates a metadata collection: payload-only points (filters, scroll, count, text
+    /// search; a vector search is an error that says it is a metadata collection).
+    pub fn create_metadata_collection(&self, name: &str) -> Result<VectorCollection> {
+        let mut config = CollectionConfig::without_default_vector();
+        config.kind = crate::config::CollectionKind::Metadata;
+        self.create_collection_with_options(name, config)
+    }
+
+    /// Creates a graph collection (schemaless or with a schema, optionally with node
+    /// embeddings).
+    pub fn create_graph_collection(
+        &self,
+        name: &str,
+        config: crate::GraphCollectionConfig,
+    ) -> Result<crate::GraphCollection> {
+        let collection = self.create_collection_with_options(name, config.collection_config())?;
+        crate::GraphCollection::new(collection)
+    }
+
+    /// A graph handle on the graph collection `name` (or the one the alias names); an
+    /// error when it is another kind of collection.
+    pub fn get_graph_collection(&self, name: &str) -> Result<crate::GraphCollection> {
+        crate::GraphCollection::new(self.get_vector_collection(name)?)
+    }
+
     /// A handle on the collection `name`, or on the collection the alias `name` names.
     pub fn get_vector_collection(&self, name: &str) -> Result<VectorCollection> {
         let target = self.inner.aliases.read().get(name).cloned();

@@ -108,10 +108,17 @@ pub(crate) fn insert(
         .iter()
         .position(|c| c == "id")
         .ok_or_else(|| Error::InvalidArgument("INSERT needs an id column".into()))?;
-    let vector_at = cols
-        .iter()
-        .position(|c| c == "vector")
-        .ok_or_else(|| Error::InvalidArgument("INSERT needs a vector column".into()))?;
+    // A collection without a default vector (metadata, a graph without embeddings, named
+    // vectors only) takes rows without one.
+    let vector_at = match cols.iter().position(|c| c == "vector") {
+        Some(at) => Some(at),
+        None if !c.config().default_vector => None,
+        None => {
+            return Err(Error::InvalidArgument(
+                "INSERT needs a vector column".into(),
+            ));
+        }
+    };
     let mut points = Vec::with_capacity(rows.len());
     for (n, row) in rows.iter().enumerate() {
         if row.len() != cols.len() {
@@ -125,16 +132,17 @@ pub(crate) fn insert(
         let id = json_of(ctx, &row[id_at])?.as_u64().ok_or_else(|| {
             Error::InvalidArgument(format!("row {}: id must be a non-negative integer", n + 1))
         })?;
-        let vector = match &row[vector_at] {
-            Expr::Param(p) => ctx.vector(&nearstore_ql::ast::VectorExpr::Param(p.clone()))?,
-            other => other.as_vector().ok_or_else(|| {
+        let vector = match vector_at.map(|at| &row[at]) {
+            None => Vec::new(),
+            Some(Expr::Param(p)) => ctx.vector(&nearstore_ql::ast::VectorExpr::Param(p.clone()))?,
+            Some(other) => other.as_vector().ok_or_else(|| {
                 Error::InvalidArgument(format!("row {}: vector must be a list of numbers", n + 1))
             })?,
         };
         let mut payload = Value::Object(Map::new());
         let mut expiry = None;
         for (i, col) in cols.iter().enumerate() {
-            if i == id_at || i == vector_at {
+            if i == id_at || Some(i) == vector_at {
                 continue;
             }
             let v = json_of(ctx, &row[i])?;

@@ -358,7 +358,7 @@ pub(crate) fn eval_condition(ctx: &Context, row: &Row, cond: &Condition) -> Resu
 }
 
 /// The path a single-value predicate tests.
-fn leaf_path_mut(cond: &mut Condition) -> Option<&mut Path> {
+pub(crate) fn leaf_path_mut(cond: &mut Condition) -> Option<&mut Path> {
     match cond {
         Condition::In { path, .. }
         | Condition::Between { path, .. }

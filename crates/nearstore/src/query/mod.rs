@@ -16,6 +16,7 @@
 mod dml;
 mod eval;
 mod explain;
+mod graph;
 mod legs;
 mod lets;
 mod lower;

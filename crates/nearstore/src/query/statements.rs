@@ -43,8 +43,26 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
             with,
             schema,
         } => {
-            if *kind != CollectionKind::Vector || schema.is_some() {
-                return Err(unsupported("a graph or metadata collection"));
+            match kind {
+                CollectionKind::Graph => {
+                    return super::graph::create_graph(ctx, name, options, with, schema.as_ref());
+                }
+                CollectionKind::Metadata => {
+                    return super::graph::create_metadata(
+                        ctx,
+                        name,
+                        options,
+                        with,
+                        schema.as_ref(),
+                    );
+                }
+                CollectionKind::Vector if schema.is_some() => {
+                    return Err(Error::InvalidArgument(format!(
+                        "collection {name}: WITH SCHEMA is for graph collections \
+                         (CREATE GRAPH COLLECTION)"
+                    )));
+                }
+                CollectionKind::Vector => {}
             }
             let dim = options.dimension.ok_or_else(|| {
                 Error::InvalidArgument(format!("CREATE COLLECTION {name} needs (dimension = n)"))
@@ -181,10 +199,23 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
             let ids = matching_ids(ctx, table, Some(filter))?;
             Ok(affected(c.delete(&ids)?))
         }
-        Statement::InsertEdge { .. }
-        | Statement::DeleteEdge { .. }
-        | Statement::SelectEdges { .. }
-        | Statement::InsertNode { .. } => Err(unsupported("a graph statement")),
+        Statement::InsertEdge {
+            graph,
+            id,
+            source,
+            target,
+            label,
+            properties,
+        } => super::graph::insert_edge(ctx, graph, [id, source, target, label], properties),
+        Statement::DeleteEdge { graph, id } => super::graph::delete_edge(ctx, graph, id),
+        Statement::SelectEdges {
+            graph,
+            filter,
+            limit,
+        } => super::graph::select_edges(ctx, graph, filter.as_ref(), *limit),
+        Statement::InsertNode { graph, id, payload } => {
+            super::graph::insert_node(ctx, graph, id, payload.as_ref())
+        }
         Statement::ShowCollections => Ok(ctx
             .db
             .list_collections()
@@ -199,9 +230,19 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
         Statement::Analyze { name } => analyze(ctx, name),
         Statement::Truncate { name } => {
             let c = ctx.db.get_vector_collection(name)?;
+            let edges_before = match ctx.db.get_graph_collection(name) {
+                Ok(g) => Some(g.edge_count()?),
+                Err(_) => None,
+            };
             let ids = c.matching_ids(None, ctx.engine_deadline().as_ref())?;
+            // Deleting a graph's nodes deletes their edges in the same write.
             let deleted = c.delete(&ids)?;
-            Ok(vec![columns(vec![("deleted_count", Value::from(deleted))])])
+            let mut row = vec![("deleted_count", Value::from(deleted))];
+            if let Some(before) = edges_before {
+                let after = ctx.db.get_graph_collection(name)?.edge_count()?;
+                row.push(("deleted_edges", Value::from(before.saturating_sub(after))));
+            }
+            Ok(vec![columns(row)])
         }
         Statement::AlterCollection { name, options } => {
             let c = ctx.db.get_vector_collection(name)?;
@@ -325,12 +366,27 @@ fn describe_row(c: &VectorCollection) -> QueryRow {
         .into_iter()
         .map(|(f, k)| (f, Value::from(k.to_string())))
         .collect();
-    columns(vec![
+    let vectorless = config.kind != crate::CollectionKind::Vector && !config.default_vector;
+    let mut row = columns(vec![
         ("name", Value::from(c.name())),
-        ("type", Value::from("vector")),
+        ("type", Value::from(config.kind.name())),
         ("points", Value::from(c.len())),
-        ("dimension", Value::from(config.dim)),
-        ("metric", Value::from(config.metric.name())),
+        (
+            "dimension",
+            if vectorless {
+                Value::Null
+            } else {
+                Value::from(config.dim)
+            },
+        ),
+        (
+            "metric",
+            if vectorless {
+                Value::Null
+            } else {
+                Value::from(config.metric.name())
+            },
+        ),
         ("storage", json!(config.storage_mode)),
         ("m", Value::from(config.hnsw.m)),
         ("ef_construction", Value::from(config.hnsw.ef_construction)),
@@ -343,7 +399,22 @@ fn describe_row(c: &VectorCollection) -> QueryRow {
                 t.fields.into_iter().map(|f| Value::from(f.name)).collect()
             }),
         ),
-    ])
+    ]);
+    if let (QueryRow::Columns(cols), Ok(g)) = (&mut row, crate::GraphCollection::new(c.clone())) {
+        cols.insert(
+            "edges".into(),
+            g.edge_count().map_or(Value::Null, Value::from),
+        );
+        cols.insert(
+            "schema".into(),
+            Value::from(if g.schema().is_some() {
+                "with schema"
+            } else {
+                "schemaless"
+            }),
+        );
+    }
+    row
 }
 
 fn analyze(ctx: &Context, name: &str) -> Result<Vec<QueryRow>> {

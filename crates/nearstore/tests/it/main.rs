@@ -16,6 +16,7 @@ mod database;
 mod datetime;
 mod expiry;
 mod filters;
+mod graph;
 mod groups;
 mod hybrid;
 mod kill9;
