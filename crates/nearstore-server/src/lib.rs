@@ -44,7 +44,7 @@
 //! |---|---|---|
 //! | `GET /v1/collections` | | `{"collections": [info]}` |
 //! | `POST /v1/collections` | `{"name", "dim", "metric"?: "cosine"\|"euclidean"\|"l2"\|"dot"\|"hamming"\|"jaccard"\|"manhattan"\|"l1", "hnsw"?: {"m", "ef_construction", "ef_search", "seed"}, "durability"?: "per_write"\|"flush"\|"bulk", "max_payload_bytes"?}` | 201 info |
-//! | `GET /v1/collections/{name}` | | info: `{"name", "dim", "metric", "storage_mode", "durability", "max_payload_bytes", "hnsw", "points_count", "field_indexes": [{"field", "kind"}]}` |
+//! | `GET /v1/collections/{name}` | | info: `{"name", "kind": "vector"\|"metadata"\|"graph", "dim", "metric", "storage_mode", "durability", "max_payload_bytes", "hnsw", "points_count", "field_indexes": [{"field", "kind"}]}` |
 //! | `DELETE /v1/collections/{name}` | | `{"deleted": true}` |
 //! | `PUT /v1/collections/{name}/points` | `[{"id", "vector", "payload"?}]`, `{"points": [...]}` or `{"ids": [...], "vectors": [[...]], "payloads"?: [...]}` | `{"upserted": n}` |
 //! | `POST /v1/collections/{name}/points/get` | `{"ids", "with_vector"?: true, "with_payload"?: true}` | `{"points": [point \| null]}` (request order) |

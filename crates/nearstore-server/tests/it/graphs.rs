@@ -293,6 +293,27 @@ async fn graphs_without_embeddings_schemas_and_metadata_collections() {
         .post("/v1/metadata_collections", json!({"name": "meta"}))
         .await;
     assert_eq!(st, StatusCode::CREATED, "{info}");
+    assert_eq!(info["kind"], "metadata");
+    let (_, list) = s.get("/v1/collections").await;
+    let kinds: Vec<(String, String)> = list["collections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().into(),
+                c["kind"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert!(
+        kinds.contains(&("plain".into(), "graph".into())),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&("meta".into(), "metadata".into())),
+        "{kinds:?}"
+    );
     let (st, body) = s
         .post("/v1/collections/meta/search", json!({"vector": [1.0]}))
         .await;
