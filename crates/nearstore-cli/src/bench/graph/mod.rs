@@ -63,6 +63,12 @@ pub struct GraphArgs {
     /// Edges per `add_edges_batch` call.
     #[arg(long, default_value_t = 250_000)]
     pub edge_batch: usize,
+    /// Similarity threshold of the vector + pattern query.
+    #[arg(long, default_value_t = 0.6)]
+    pub threshold: f32,
+    /// Rows of the vector + pattern query (its LIMIT).
+    #[arg(long, default_value_t = 10)]
+    pub limit: usize,
     /// Database directory (default: a fresh temporary one, removed afterwards).
     #[arg(long)]
     pub data: Option<PathBuf>,
@@ -165,7 +171,8 @@ fn measure(
                                "distinct_total": total}),
         );
     }
-    Ok(json!({
+    let vector_pattern = vector_pattern_figures(args, &db, &starts, &generated.queries)?;
+    let mut report = json!({
         "system": "nearstore",
         "version": env!("CARGO_PKG_VERSION"),
         "nodes": args.nodes,
@@ -177,6 +184,54 @@ fn measure(
         "load": load.to_json(),
         "loads": args.loads,
         "expansions": expansions,
-        "vector_pattern_note": "the engine has no MATCH yet",
-    }))
+    });
+    match vector_pattern {
+        Ok(figures) => report["vector_pattern"] = figures,
+        Err(note) => report["vector_pattern_note"] = json!(note),
+    }
+    Ok(report)
+}
+
+/// The vector + pattern figures (p50 / p99 / mean latency, rows, result ids) after one
+/// untimed pass over a tenth of the queries; the engine's message when it refuses `MATCH`.
+fn vector_pattern_figures(
+    args: &GraphArgs,
+    db: &Database,
+    starts: &[u64],
+    queries: &[Vec<f32>],
+) -> anyhow::Result<Result<serde_json::Value, String>> {
+    if queries.is_empty() {
+        return Ok(Err("no queries (--queries 0)".to_string()));
+    }
+    let (threshold, limit) = (args.threshold, args.limit);
+    if let Err(note) = engine::vector_pattern(
+        db,
+        starts,
+        &queries[..queries.len().div_ceil(10)],
+        threshold,
+        limit,
+    )? {
+        eprintln!("vector + pattern: not run ({note})");
+        return Ok(Err(note));
+    }
+    let engine::Answers { latencies, results } =
+        match engine::vector_pattern(db, starts, queries, threshold, limit)? {
+            Ok(answers) => answers,
+            Err(note) => return Ok(Err(note)),
+        };
+    let mut sorted = latencies.clone();
+    sorted.sort_by(f64::total_cmp);
+    let ms = |p: f64| super::percentile(&sorted, p) * 1e3;
+    let rows: usize = results.iter().map(Vec::len).sum();
+    let mean_ms = latencies.iter().sum::<f64>() / latencies.len() as f64 * 1e3;
+    eprintln!(
+        "vector + pattern: p50 {:.3} ms, p99 {:.3} ms, {rows} rows",
+        ms(0.5),
+        ms(0.99)
+    );
+    Ok(Ok(json!({
+        "queries": queries.len(), "threshold": threshold, "limit": limit,
+        "p50_ms": ms(0.5), "p99_ms": ms(0.99), "mean_ms": mean_ms,
+        "rows": rows, "results": results,
+    })))
 }
