@@ -364,6 +364,7 @@ def main():
         env[v] = "1"  # search is single-threaded; builds set their thread count explicitly
     modes = [m.strip() for m in a.storage_modes.split(",") if m.strip()]
     runs_of = []  # (key, command, env)
+    oversampling_of = {}  # key -> the X of MODE@X ("" for the mode's default)
     for s in systems:
         if s == "nearstore":
             if not a.nearstore_bin:
@@ -380,6 +381,7 @@ def main():
                 if over:
                     cmd += ["--oversampling", over]
                 key = "nearstore" if mode == modes[0] else f"nearstore-{mode}"
+                oversampling_of[key] = over
                 runs_of.append((key, cmd, None))
                 ns_key = ns_key or key
         else:
@@ -394,7 +396,8 @@ def main():
             r = run_system(key, cmd, a.timeout, run_env) if run_env else run_system(key, cmd, a.timeout)
             r["command"] = cmd
             if key.startswith("nearstore") and "error" not in r:
-                over = key.partition("@")[2]
+                # from the mode, not the key: the first mode's key is plain "nearstore"
+                over = oversampling_of.get(key, "")
                 r["system"] = f"nearstore {r.get('storage_mode', 'full')}" + (f" x{over}" if over else "")
             prev = results.get(key)
             if prev is None or "error" in prev:

@@ -92,7 +92,7 @@ impl TraversalOptions {
 /// get, scroll, count, filters, text search) works on the nodes.
 #[derive(Debug, Clone)]
 pub struct GraphCollection {
-    points: VectorCollection,
+    pub(crate) points: VectorCollection,
 }
 
 impl Deref for GraphCollection {
@@ -145,6 +145,13 @@ impl GraphCollection {
     /// The edge `id`.
     pub fn get_edge(&self, id: u64) -> Result<Option<GraphEdge>> {
         self.points.inner.read_graph(|g| g.get_edge(id))
+    }
+
+    /// The edges with these ids (`None` for an id without an edge), in order.
+    pub fn edges_by_id(&self, ids: &[u64]) -> Result<Vec<Option<GraphEdge>>> {
+        self.points
+            .inner
+            .read_graph(|g| ids.iter().map(|&id| g.get_edge(id)).collect())
     }
 
     /// Every edge labelled `label`, sorted by id.

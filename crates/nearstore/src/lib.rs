@@ -30,6 +30,7 @@ mod config;
 mod database;
 mod error;
 mod graph_collection;
+mod graph_match;
 mod plan;
 mod point;
 mod query;
@@ -51,11 +52,16 @@ pub use database::{
 };
 pub use error::{Error, ErrorKind, Result};
 pub use graph_collection::{GraphCollection, GraphCollectionConfig, TraversalOptions};
+pub use graph_match::{
+    ForeignNode, MATCH_VECTOR_CANDIDATES, MatchRequest, MatchResponse, MatchRow,
+    SimilarityCondition, ThresholdOp,
+};
 pub use nearstore_distance::{DistanceMetric, distance};
 pub use nearstore_filter::{Datetime, DatetimeRange, FieldIndexKind, Filter};
 pub use nearstore_graph::{
-    EdgeType, GraphEdge, GraphSchema, NodeDegree, NodeType, PropertyTarget, PropertyType,
-    TraversalConfig, TraversalResult,
+    EdgeType, GraphEdge, GraphSchema, HopRange, MatchStats, NodeDegree, NodePattern, NodeType,
+    PathPattern, Pattern, PropertyTarget, PropertyType, RelPattern, TraversalConfig,
+    TraversalResult,
 };
 pub use nearstore_index::{HnswParams, SearchQuality};
 pub use nearstore_storage::Durability;

@@ -117,8 +117,9 @@ impl NodePattern {
         self
     }
 
-    /// The labels and conditions as one filter over the payload (`None`: no condition).
-    pub(crate) fn filter(&self) -> Option<Filter> {
+    /// The labels and conditions as one filter over the payload (`None`: no condition);
+    /// the engine checks `@collection` nodes with it against that collection's payloads.
+    pub fn filter(&self) -> Option<Filter> {
         let mut parts: Vec<Filter> = self
             .labels
             .iter()
@@ -209,7 +210,7 @@ impl RelPattern {
         self
     }
 
-    pub(crate) fn filter(&self) -> Option<Filter> {
+    pub fn filter(&self) -> Option<Filter> {
         match self.conditions.len() {
             0 => None,
             1 => self.conditions.first().cloned(),

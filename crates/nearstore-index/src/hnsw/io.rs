@@ -457,7 +457,7 @@ fn load_rows(
         StorageMode::Rabitq => {
             let book = RabitqCodebook::from_bytes(dim, book)
                 .ok_or_else(|| corrupt(path, "damaged RaBitQ codebook"))?;
-            let padded = RabitqCodebook::padded_dim(dim);
+            let padded = book.padded();
             // Factors of `FACTOR_BYTES`, or `FACTOR_BYTES_V1` in a checkpoint written
             // before local centroids.
             let per = if norms.len() == n * FACTOR_BYTES_V1 {

@@ -3,7 +3,8 @@
 //! (Gao & Long, SIGMOD 2024).
 //!
 //! Training picks a centroid `c` (the sample mean) and a random orthogonal rotation `R` of
-//! `P` dimensions (`P`: the dimension padded to a power of two, at least 64). `R` is three
+//! `P` dimensions (`P`: the dimension padded with zeros to a power of two, at least
+//! [`MIN_CODE_BITS`]). `R` is three
 //! rounds of random sign flips followed by a normalized Walsh-Hadamard transform: `O(P log P)`
 //! per vector instead of a `P x P` matrix product, orthogonal by construction.
 //!
@@ -34,6 +35,13 @@
 //! the second term is a per-vector constant (`shift`). The per-list query terms
 //! (`|q - c_j|²` or `⟨q, c_j⟩`, and `|q - c_j|` for the bound) are computed the first time a
 //! search meets a vector of that list.
+//!
+//! Code length: the estimator's error shrinks as `1 / √P`, and `P` may exceed the dimension
+//! (the vector is padded with zeros before the rotation spreads it over all `P`
+//! coordinates). At 128-d one bit per dimension could not rank a Gaussian mixture (recall
+//! 0.83 with 30 candidates rescored); 512 bits (4 per dimension, a 64-byte code) reach 0.95.
+//! So `P` is at least [`MIN_CODE_BITS`]. Codebooks written before that (`P` the dimension
+//! rounded up to a power of two, at least 64) keep their `P`: the codebook records it.
 
 use nearstore_distance::kernels;
 use rand::Rng;
@@ -42,6 +50,9 @@ use rand_chacha::ChaCha8Rng;
 
 /// Bits per coordinate of a quantized query.
 pub const QUERY_BITS: usize = 4;
+
+/// Fewest bits in a code (`P`): smaller dimensions are padded up to it.
+pub const MIN_CODE_BITS: usize = 512;
 
 /// Rounds of sign flip + Hadamard transform in the rotation.
 const ROUNDS: usize = 3;
@@ -106,6 +117,9 @@ pub struct RabitqCodebook {
     lists: Vec<f32>,
     /// `R (c_j - c)` of every list, `P` values each (derived from `lists`).
     rotated_lists: Vec<f32>,
+    /// `P`: the rotation's dimension and the bits of a code (a power of two, at least the
+    /// dimension and 64).
+    padded: usize,
 }
 
 /// A query prepared against a codebook.
@@ -190,15 +204,17 @@ impl RabitqCodebook {
         Self::train_with_lists(dim, sample, l2, seed, lists)
     }
 
-    /// [`RabitqCodebook::train`] with the local centroids given (`dim` values each; empty
-    /// for none).
-    pub fn train_with_lists(
+    /// [`RabitqCodebook::train_with_lists`] with codes of `padded` bits (a power of two, at
+    /// least the dimension and 64; anything else is rounded up to one).
+    pub fn train_padded(
         dim: usize,
         sample: &[&[f32]],
         l2: bool,
         seed: u64,
         lists: Vec<f32>,
+        padded: usize,
     ) -> Self {
+        let padded = padded.max(Self::legacy_padded_dim(dim)).next_power_of_two();
         let mut sum = vec![0f64; dim];
         for r in sample {
             for (s, x) in sum.iter_mut().zip(r.iter()) {
@@ -206,7 +222,6 @@ impl RabitqCodebook {
             }
         }
         let n = sample.len().max(1) as f64;
-        let padded = Self::padded_dim(dim);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let signs = (0..ROUNDS * padded)
             .map(|_| if rng.random::<bool>() { 1.0 } else { -1.0 })
@@ -217,15 +232,28 @@ impl RabitqCodebook {
             l2,
             lists,
             rotated_lists: Vec::new(),
+            padded,
         };
         book.rotate_lists();
         book
     }
 
+    /// [`RabitqCodebook::train`] with the local centroids given (`dim` values each; empty
+    /// for none).
+    pub fn train_with_lists(
+        dim: usize,
+        sample: &[&[f32]],
+        l2: bool,
+        seed: u64,
+        lists: Vec<f32>,
+    ) -> Self {
+        Self::train_padded(dim, sample, l2, seed, lists, Self::padded_dim(dim))
+    }
+
     /// Fills `rotated_lists` from `lists`.
     fn rotate_lists(&mut self) {
         let dim = self.dim();
-        let mut rotated = Vec::with_capacity(self.lists.len() / dim.max(1) * Self::padded_dim(dim));
+        let mut rotated = Vec::with_capacity(self.lists.len() / dim.max(1) * self.padded);
         let mut out = Vec::new();
         for c in self.lists.chunks_exact(dim.max(1)) {
             self.rotate_from(c, &self.centroid, &mut out);
@@ -247,9 +275,21 @@ impl RabitqCodebook {
             .unwrap_or(&self.centroid)
     }
 
-    /// `P`: `dim` rounded up to a power of two, at least 64.
+    /// `P` of a new codebook: `dim` rounded up to a power of two, at least
+    /// [`MIN_CODE_BITS`].
     pub fn padded_dim(dim: usize) -> usize {
+        dim.next_power_of_two().max(MIN_CODE_BITS)
+    }
+
+    /// `P` of a codebook written before [`MIN_CODE_BITS`]: `dim` rounded up to a power of
+    /// two, at least 64 (the smallest `P` a codebook has).
+    fn legacy_padded_dim(dim: usize) -> usize {
         dim.next_power_of_two().max(64)
+    }
+
+    /// `P`: bits in a code, the dimension of the rotation.
+    pub fn padded(&self) -> usize {
+        self.padded
     }
 
     /// The dimension.
@@ -259,7 +299,7 @@ impl RabitqCodebook {
 
     /// 64-bit words per code.
     pub fn words(&self) -> usize {
-        Self::padded_dim(self.dim()) / 64
+        self.padded / 64
     }
 
     /// 64-bit words per stored block: the code, then its [`Factors::pack`]ed factors.
@@ -294,7 +334,7 @@ impl RabitqCodebook {
 
     /// `R (v - centre)` into `out` (`P` values); returns `|v - centre|`.
     fn rotate_from(&self, v: &[f32], centre: &[f32], out: &mut Vec<f32>) -> f32 {
-        let padded = Self::padded_dim(self.dim());
+        let padded = self.padded;
         out.clear();
         out.extend(v.iter().zip(centre).map(|(x, c)| x - c));
         out.resize(padded, 0.0);
@@ -482,7 +522,7 @@ impl RabitqCodebook {
     pub fn decode_into(&self, block: &[u64], out: &mut Vec<f32>) {
         let (code, f) = self.split(block);
         let centre = self.list_centroid(f.list as usize);
-        let padded = Self::padded_dim(self.dim());
+        let padded = self.padded;
         let root = (padded as f32).sqrt();
         // scale = 2 r / (√P ⟨x̄,o_r⟩) and ⟨x̄,o_r⟩ is close to its high-dimensional
         // expectation √(2/π), so r ≈ scale √P √(2/π) / 2.
@@ -536,13 +576,15 @@ impl RabitqCodebook {
         }
     }
 
-    /// Flat little-endian form: `dim` (u32), the metric byte, the centroid, the signs as
-    /// bits (`ROUNDS * P / 8` bytes), then, when there are local centroids, their count
-    /// (u32) and their values.
+    /// Flat little-endian form: `dim` (u32), the metric byte (bit 0: L2; bits 1-4: `log2`
+    /// of `P` over the smallest `P` of `dim`, 0 in codebooks written before
+    /// [`MIN_CODE_BITS`]), the centroid, the signs as bits (`ROUNDS * P / 8` bytes), then,
+    /// when there are local centroids, their count (u32) and their values.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = Vec::new();
         out.extend_from_slice(&(self.dim() as u32).to_le_bytes());
-        out.push(u8::from(self.l2));
+        let growth = (self.padded / Self::legacy_padded_dim(self.dim())).trailing_zeros();
+        out.push(u8::from(self.l2) | (growth as u8) << 1);
         for c in &self.centroid {
             out.extend_from_slice(&c.to_le_bytes());
         }
@@ -567,10 +609,15 @@ impl RabitqCodebook {
     /// Reads [`RabitqCodebook::to_bytes`]; `None` unless it is exactly a codebook of `dim`
     /// finite values (the length is checked before anything is allocated).
     pub fn from_bytes(dim: usize, bytes: &[u8]) -> Option<Self> {
-        let padded = Self::padded_dim(dim);
+        let flags = *bytes.get(4)?;
+        if flags >> 5 != 0 {
+            return None;
+        }
+        // At most 2^15 times the smallest `P`: a damaged byte cannot ask for a huge rotation.
+        let padded = Self::legacy_padded_dim(dim).checked_shl(u32::from(flags >> 1))?;
         let want = 5usize
             .checked_add(dim.checked_mul(4)?)?
-            .checked_add(ROUNDS * padded / 8)?;
+            .checked_add(padded.checked_mul(ROUNDS)? / 8)?;
         if bytes.len() < want || u32::from_le_bytes(bytes[..4].try_into().ok()?) as usize != dim {
             return None;
         }
@@ -590,11 +637,7 @@ impl RabitqCodebook {
         if lists.iter().any(|x| !x.is_finite()) {
             return None;
         }
-        let l2 = match bytes[4] {
-            0 => false,
-            1 => true,
-            _ => return None,
-        };
+        let l2 = flags & 1 == 1;
         let centroid: Vec<f32> = bytes[5..5 + dim * 4]
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -612,6 +655,7 @@ impl RabitqCodebook {
             l2,
             lists,
             rotated_lists: Vec::new(),
+            padded,
         };
         book.rotate_lists();
         Some(book)
@@ -714,7 +758,7 @@ mod tests {
         let (mut a, mut b) = (Vec::new(), Vec::new());
         let na = book.rotate_centered(&data[0], &mut a);
         book.rotate_centered(&data[1], &mut b);
-        assert_eq!(a.len(), 128);
+        assert_eq!(a.len(), MIN_CODE_BITS);
         let centered =
             |v: &[f32]| -> Vec<f32> { v.iter().zip(&book.centroid).map(|(x, c)| x - c).collect() };
         let (ca, cb) = (centered(&data[0]), centered(&data[1]));
@@ -849,25 +893,73 @@ mod tests {
         assert_eq!(RabitqCodebook::from_bytes(70, &bytes), Some(book.clone()));
         assert_eq!(RabitqCodebook::from_bytes(71, &bytes), None);
         assert_eq!(RabitqCodebook::from_bytes(70, &bytes[1..]), None);
+        let mut flags = bytes.clone();
+        flags[4] |= 1 << 5;
+        assert_eq!(RabitqCodebook::from_bytes(70, &flags), None, "unknown flag");
+        let p = book.padded();
+        assert_eq!(p, MIN_CODE_BITS);
         let mut code = vec![0u64; book.words()];
         let f = book.encode(&data[0], &mut code);
-        assert_eq!(Factors::from_bytes(&f.to_bytes(), 128, 0), Some(f));
+        assert_eq!(Factors::from_bytes(&f.to_bytes(), p, 0), Some(f));
         let mut bad = f.to_bytes();
         bad[4..8].copy_from_slice(&1000f32.to_le_bytes());
-        assert_eq!(Factors::from_bytes(&bad, 128, 0), None, "popcount above P");
+        assert_eq!(Factors::from_bytes(&bad, p, 0), None, "popcount above P");
         let mut far = f.to_bytes();
         far[16..20].copy_from_slice(&5u32.to_le_bytes());
         assert_eq!(
-            Factors::from_bytes(&far, 128, 5),
+            Factors::from_bytes(&far, p, 5),
             None,
             "list beyond the lists"
         );
-        assert!(Factors::from_bytes(&far, 128, 6).is_some());
+        assert!(Factors::from_bytes(&far, p, 6).is_some());
         let v1 = &f.to_bytes()[..FACTOR_BYTES_V1];
         assert_eq!(
-            Factors::from_bytes(v1, 128, 0),
+            Factors::from_bytes(v1, p, 0),
             Some(f),
             "an older checkpoint's factors"
+        );
+    }
+
+    #[test]
+    fn codebooks_from_before_the_longer_codes_keep_their_code_length() {
+        let data = rows(10, 70, 4);
+        let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+        for l2 in [false, true] {
+            // The layout of a codebook written before `MIN_CODE_BITS`: `P` = 128 at 70-d,
+            // the metric byte 0 or 1.
+            let old = RabitqCodebook::train_padded(70, &refs, l2, 5, Vec::new(), 64);
+            assert_eq!(old.padded(), 128);
+            assert_eq!(old.words(), 2);
+            let bytes = old.to_bytes();
+            assert_eq!(bytes[4], u8::from(l2));
+            assert_eq!(bytes.len(), 5 + 70 * 4 + ROUNDS * 128 / 8);
+            let back = RabitqCodebook::from_bytes(70, &bytes);
+            assert_eq!(back.as_ref().map(RabitqCodebook::padded), Some(128));
+            assert_eq!(back, Some(old));
+            // A new one records its longer code.
+            let new = RabitqCodebook::train(70, &refs, l2, 5);
+            assert_eq!(new.padded(), MIN_CODE_BITS);
+            let bytes = new.to_bytes();
+            assert_eq!(bytes[4], u8::from(l2) | 2 << 1);
+            assert_eq!(RabitqCodebook::from_bytes(70, &bytes), Some(new));
+        }
+    }
+
+    #[test]
+    fn longer_codes_estimate_closer() {
+        // 128-d clustered data: 512-bit codes against 128-bit ones.
+        let data = clustered(1600, 128, 21);
+        let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+        let q = &clustered(17, 128, 22)[16];
+        let short = RabitqCodebook::train_padded(128, &refs, true, 3, Vec::new(), 128);
+        let long = RabitqCodebook::train_with_lists(128, &refs, true, 3, Vec::new());
+        assert_eq!((short.padded(), long.padded()), (128, MIN_CODE_BITS));
+        let (short_err, _) = estimate_error(&short, &data, q);
+        let (long_err, inside) = estimate_error(&long, &data, q);
+        assert!(inside >= 1560, "only {inside} of 1600 inside the bound");
+        assert!(
+            long_err * 1.5 < short_err,
+            "512 bits' mean error {long_err} against {short_err} with 128"
         );
     }
 }

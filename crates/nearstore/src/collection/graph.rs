@@ -66,6 +66,29 @@ pub(crate) fn read_graph_image(backend: &SharedBackend, dir: &Path) -> Result<(G
     Ok((store, u64::from_le_bytes(seq)))
 }
 
+/// The scrub's check of a graph collection's image: its checksums, that it decodes, and
+/// that it reflects at least the checkpoint's operation `covered` (read-only).
+pub(crate) fn check_graph_image(
+    backend: &SharedBackend,
+    dir: &Path,
+    covered: u64,
+) -> crate::verify::FileCheck {
+    let mut check = crate::verify::FileCheck::new(dir.join(GRAPH_FILE), "graph image");
+    match read_graph_image(backend, dir) {
+        Ok((_, seq)) if seq < covered => check.damaged(
+            None,
+            format!("reflects operation {seq}, the checkpoint covers {covered}"),
+        ),
+        Ok((graph, _)) => check.notes.push(format!(
+            "{} edges, {} labels",
+            graph.edge_count(),
+            graph.labels().len()
+        )),
+        Err(e) => check.damaged_by(&e),
+    }
+    check
+}
+
 impl Collection {
     /// The collection's kind.
     pub(crate) fn kind(&self) -> CollectionKind {
@@ -108,7 +131,8 @@ impl Collection {
                 .graph
                 .as_ref()
                 .ok_or_else(|| Error::Internal("graph collection without a graph".into()))?;
-            graph.prepare_edges(edges, &st.live)?
+            // An expired node is gone for every read: it gets no new edge either.
+            graph.prepare_edges(edges, self.visible_live(&st).as_ref())?
         };
         if let Some(schema) = &self.config.graph_schema {
             for edge in &prepared {

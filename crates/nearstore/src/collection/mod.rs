@@ -19,6 +19,7 @@ pub(crate) mod checkpoint;
 mod estimate;
 mod expiry;
 mod graph;
+mod graph_match;
 mod grouped;
 pub(crate) mod ops;
 mod payload_write;

@@ -168,6 +168,9 @@ pub(crate) fn verify_collection(backend: &SharedBackend, dir: &Path) -> Vec<File
 
     let (vectorless_check, vectorless) = check_vectorless(backend, dir, covered);
     further.extend(vectorless_check);
+    if named.graph {
+        further.push(super::graph::check_graph_image(backend, dir, covered.seq));
+    }
 
     // Cross-checks: after the logged operations, index = vectors, vectors within the live
     // points (those with a default vector and those without), payloads within them.
@@ -235,6 +238,7 @@ fn check_manifest(backend: &SharedBackend, dir: &Path) -> (FileCheck, Covered, N
                 .map(|(name, space)| (name.clone(), (space.dim, space.metric)))
                 .collect();
             named.sparse = m.sparse_names.clone();
+            named.graph = config.kind == crate::CollectionKind::Graph;
             Covered {
                 config: Some((config.dim, config.metric)),
                 seq: m.checkpoint_seq,
@@ -264,6 +268,8 @@ struct Named {
     spaces: Vec<(String, (usize, nearstore_distance::DistanceMetric))>,
     /// The sparse vector names with a checkpointed index.
     sparse: Vec<String>,
+    /// A graph collection: its `graph.image` is checked too.
+    graph: bool,
 }
 
 /// A sparse vector's index file: checksums, the image's whole structure, and that it

@@ -335,11 +335,7 @@ pub(crate) fn eval_condition(ctx: &Context, row: &Row, cond: &Condition) -> Resu
                 "MATCH must be a top-level AND term of WHERE".into(),
             ));
         }
-        Condition::GraphMatch(_) => {
-            return Err(Error::Unsupported(
-                "graph MATCH patterns are not supported yet".into(),
-            ));
-        }
+        Condition::GraphMatch(pattern) => super::graph_match::row_matches(ctx, row, pattern)?,
         leaf => {
             // A predicate on one value: resolve the value (payload field, id, a joined
             // table's field, or a column after aggregation) and evaluate the predicate

@@ -21,6 +21,7 @@ pub(crate) fn explain(
     analyze: bool,
 ) -> Result<Vec<QueryRow>> {
     let (selects, operators): (Vec<SelectQuery>, Vec<SetOperator>) = match statement {
+        Statement::Match(q) => return super::graph_match::explain_match(ctx, q, analyze),
         Statement::Select(q) => (vec![q.clone()], Vec::new()),
         Statement::Compound(c) => {
             let mut selects = vec![c.first.clone()];

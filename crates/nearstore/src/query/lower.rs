@@ -61,7 +61,6 @@ fn check_supported(cond: &Condition) -> Result<()> {
             "MATCH, NEAR_FUSED or SPARSE_NEAR inside OR or NOT (they rank the query: use them \
              as top-level AND terms of WHERE)",
         )),
-        Condition::GraphMatch(_) => Err(unsupported("a graph MATCH pattern")),
         _ => Ok(()),
     }
 }

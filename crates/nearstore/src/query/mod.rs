@@ -17,6 +17,7 @@ mod dml;
 mod eval;
 mod explain;
 mod graph;
+mod graph_match;
 mod legs;
 mod lets;
 mod lower;
@@ -141,8 +142,22 @@ impl<'a> Context<'a> {
         Ok((c.config().metric, v))
     }
 
+    /// The same context with other table aliases (statistics kept).
+    pub(crate) fn with_aliases(&self, aliases: Vec<String>) -> Context<'a> {
+        Context {
+            db: self.db,
+            params: self.params,
+            lets: self.lets.clone(),
+            row_lets: self.row_lets.clone(),
+            now: self.now,
+            aliases,
+            deadline: self.deadline,
+            stats: self.stats,
+        }
+    }
+
     /// A context for a nested query (its own table aliases).
-    fn nested(&self) -> Context<'a> {
+    pub(crate) fn nested(&self) -> Context<'a> {
         Context {
             db: self.db,
             params: self.params,

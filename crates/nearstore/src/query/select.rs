@@ -468,11 +468,25 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
         }
     };
     ctx.check_deadline()?;
+    project_order_limit(&ctx, q, rows, grouped, offset, limit)
+}
+
+/// The rows a query's source, grouping and filters produced, in their final shape:
+/// projected (so ORDER BY can name the aliases), ordered, made distinct, cut to OFFSET /
+/// LIMIT. The one implementation for SELECT and MATCH.
+fn project_order_limit(
+    ctx: &Context,
+    q: &SelectQuery,
+    rows: Vec<Row>,
+    grouped: bool,
+    offset: u64,
+    limit: u64,
+) -> Result<Vec<QueryRow>> {
     // Projection first (so ORDER BY can name its aliases), keeping each row's sources.
     let started = Instant::now();
     let mut projected: Vec<(Row, QueryRow)> = Vec::with_capacity(rows.len());
     for r in rows {
-        let out = project(&ctx, q, &r, grouped)?;
+        let out = project(ctx, q, &r, grouped)?;
         let mut keyed = r;
         if let QueryRow::Columns(cols) = &out {
             let merged = keyed.columns.get_or_insert_with(Map::new);
@@ -483,7 +497,7 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
         projected.push((keyed, out));
     }
     if !q.order_by.is_empty() {
-        projected.sort_by(|a, b| cmp_rows(&ctx, &a.0, &b.0, &q.order_by));
+        projected.sort_by(|a, b| cmp_rows(ctx, &a.0, &b.0, &q.order_by));
         let order = q
             .order_by
             .iter()
@@ -513,6 +527,36 @@ pub(crate) fn run_select_with(outer: &Context, q: &SelectQuery) -> Result<Vec<Qu
         ),
     );
     Ok(out)
+}
+
+/// The tail of a query over rows another source produced (a MATCH's bindings): aggregates
+/// (grouped by `q.group_by`) and HAVING, projection, ORDER BY, DISTINCT, LIMIT, through the
+/// same steps as a SELECT's.
+pub(crate) fn finish_rows(
+    ctx: &Context,
+    q: &SelectQuery,
+    rows: Vec<Row>,
+    ranked: bool,
+) -> Result<Vec<QueryRow>> {
+    let limit = q.limit.unwrap_or(DEFAULT_LIMIT);
+    if limit > MAX_LIMIT {
+        return Err(Error::InvalidArgument(format!(
+            "LIMIT {limit} is over the maximum of {MAX_LIMIT}"
+        )));
+    }
+    let aggregate_exprs = collect_exprs(q, &|e| matches!(e, Expr::Aggregate { .. }));
+    let grouped = !q.group_by.is_empty() || !aggregate_exprs.is_empty();
+    check_aggregates(ctx, q, &aggregate_exprs, ranked)?;
+    let rows = if grouped {
+        let started = Instant::now();
+        let rows = group(ctx, q, rows, &aggregate_exprs, ranked)?;
+        ctx.record("Aggregate", rows.len(), started, String::new());
+        rows
+    } else {
+        rows
+    };
+    ctx.check_deadline()?;
+    project_order_limit(ctx, q, rows, grouped, q.offset.unwrap_or(0), limit)
 }
 
 /// The ids of the FROM table's rows that pass `q`'s WHERE (its LIMIT, OFFSET and the rest

@@ -35,7 +35,7 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
     match statement {
         Statement::Select(q) => run_select_with(ctx, q),
         Statement::Compound(c) => run_compound(ctx, &c.first, &c.rest),
-        Statement::Match(_) => Err(unsupported("a graph MATCH query")),
+        Statement::Match(q) => super::graph_match::run_match(ctx, q),
         Statement::CreateCollection {
             kind,
             name,

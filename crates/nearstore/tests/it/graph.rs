@@ -330,6 +330,14 @@ fn edges_indexes_and_schema_survive_reopen_with_and_without_a_checkpoint() {
     let g = db.get_graph_collection("g").unwrap();
     assert_eq!(g.all_edges().unwrap(), expected);
     check_adjacency(&g);
+    let report = db.verify().unwrap();
+    assert!(report.is_clean(), "{report:?}");
+    let image = report
+        .files
+        .iter()
+        .find(|f| f.path.ends_with("graph.image"))
+        .expect("the scrub checks the graph image");
+    assert!(image.notes.iter().any(|n| n.contains("edges")), "{image:?}");
     assert!(
         db.get_graph_collection("g")
             .unwrap()

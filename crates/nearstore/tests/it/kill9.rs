@@ -207,3 +207,186 @@ fn collection_driver_workload_matches_its_model() {
     c.disable_streaming().unwrap();
     assert_eq!(content(&c), model);
 }
+
+// ---- the same torture on a graph collection: edge inserts and removals, node deletes ----
+
+use super::graph_workload::{self, GraphModel, GraphOp};
+
+const GRAPH_CHILD_TEST: &str = "kill9::graph_driver_workload_matches_its_model";
+
+fn open_graph(dir: &Path, seed: u64) -> (Database, nearstore::GraphCollection) {
+    let db = Database::open(dir).expect("recovery after kill -9");
+    let g = match db.get_graph_collection("g") {
+        Ok(g) => g,
+        Err(e) if e.kind() == ErrorKind::NotFound => {
+            let mut config = nearstore::GraphCollectionConfig::schemaless().collection_config();
+            config.durability = durability(seed);
+            db.create_collection_with_options("g", config).unwrap();
+            db.get_graph_collection("g").unwrap()
+        }
+        Err(e) => panic!("{e}"),
+    };
+    (db, g)
+}
+
+/// A child: recovers, reports the graph (after its invariant check), then writes operations
+/// valid in the recovered state (edge ids from the seed, so no child reuses one).
+fn graph_child_main(dir: &Path, seed: u64, max_ops: u64) {
+    let (_db, g) = open_graph(dir, seed);
+    let mut model = graph_workload::content(&g);
+    kill9::report(Event::State(&serde_json::to_string(&model).unwrap()));
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut next_edge = seed * 100_000;
+    for i in 0..max_ops {
+        let op = graph_workload::next_op(&mut rng, &model, &mut next_edge, i as usize);
+        kill9::report(Event::Begin(&serde_json::to_string(&op).unwrap()));
+        graph_workload::execute(&g, &op).expect("operation");
+        op.apply(&mut model);
+        kill9::report(Event::Ack);
+    }
+}
+
+/// The parent's model of one graph directory (as [`Tracker`]).
+struct GraphTracker {
+    durability: Durability,
+    acked: GraphModel,
+    since_barrier: Vec<GraphModel>,
+    kills: u64,
+    acked_writes: u64,
+}
+
+impl GraphTracker {
+    fn ack(&mut self, op: &GraphOp) {
+        op.apply(&mut self.acked);
+        self.acked_writes += u64::from(!op.is_barrier());
+        if op.is_barrier() {
+            self.since_barrier.clear();
+        }
+        self.since_barrier.push(self.acked.clone());
+    }
+
+    fn check(&mut self, got: &GraphModel, inflight: Option<&GraphOp>) {
+        let mut with_inflight = self.acked.clone();
+        if let Some(op) = inflight {
+            op.apply(&mut with_inflight);
+        }
+        let ok = *got == self.acked
+            || *got == with_inflight
+            || (self.durability == Durability::Bulk && self.since_barrier.contains(got));
+        assert!(
+            ok,
+            "{:?} graph after kill {}: recovered {} edges, acknowledged model has {} (in flight: {inflight:?})",
+            self.durability,
+            self.kills,
+            got.edges.len(),
+            self.acked.edges.len(),
+        );
+        self.acked = got.clone();
+        self.since_barrier = vec![got.clone()];
+    }
+}
+
+#[test]
+fn graphs_survive_repeated_kill9_with_adjacency_equal_to_the_acknowledged_edges() {
+    let mut rng = ChaCha8Rng::seed_from_u64(0x96a9);
+    let (mut total_kills, mut total_writes) = (0, 0);
+    // Directory seeds with residues 0 (PerWrite), 1 (Bulk) and 2 (Flush).
+    for base in [5_000u64, 6_001, 7_002] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut t = GraphTracker {
+            durability: durability(base),
+            acked: GraphModel::default(),
+            since_barrier: vec![GraphModel::default()],
+            kills: 0,
+            acked_writes: 0,
+        };
+        let mut inflight: Option<GraphOp> = None;
+        for k in 0..12u64 {
+            let seed = base + 5 * (k + 1);
+            let check = |t: &mut GraphTracker, inflight: Option<&GraphOp>| {
+                kill9::run_to_end(
+                    kill9::spawn_child(
+                        GRAPH_CHILD_TEST,
+                        &[
+                            ("NEARSTORE_KILL9_DIR", dir.path().display().to_string()),
+                            ("NEARSTORE_KILL9_SEED", seed.to_string()),
+                            ("NEARSTORE_KILL9_OPS", "0".to_string()),
+                        ],
+                    ),
+                    |e| {
+                        if let Event::State(state) = e {
+                            t.check(&serde_json::from_str(state).unwrap(), inflight);
+                        }
+                    },
+                );
+            };
+            if let Some(op) = inflight.take() {
+                check(&mut t, Some(&op));
+            }
+            let child = kill9::spawn_child(
+                GRAPH_CHILD_TEST,
+                &[
+                    ("NEARSTORE_KILL9_DIR", dir.path().display().to_string()),
+                    ("NEARSTORE_KILL9_SEED", seed.to_string()),
+                    ("NEARSTORE_KILL9_OPS", u64::MAX.to_string()),
+                ],
+            );
+            let mut current: Option<GraphOp> = None;
+            kill9::run_until_killed(child, rng.random_range(1..60), |e| match e {
+                Event::State(state) => t.check(&serde_json::from_str(state).unwrap(), None),
+                Event::Begin(op) => current = Some(serde_json::from_str(op).unwrap()),
+                Event::Ack => t.ack(&current.take().expect("ack after begin")),
+            });
+            t.kills += 1;
+            inflight = current;
+        }
+        let last = inflight.take();
+        kill9::run_to_end(
+            kill9::spawn_child(
+                GRAPH_CHILD_TEST,
+                &[
+                    ("NEARSTORE_KILL9_DIR", dir.path().display().to_string()),
+                    ("NEARSTORE_KILL9_SEED", base.to_string()),
+                    ("NEARSTORE_KILL9_OPS", "0".to_string()),
+                ],
+            ),
+            |e| {
+                if let Event::State(state) = e {
+                    t.check(&serde_json::from_str(state).unwrap(), last.as_ref());
+                }
+            },
+        );
+        total_kills += t.kills;
+        total_writes += t.acked_writes;
+    }
+    println!(
+        "graph kill -9 torture: {total_kills} kills, {total_writes} acknowledged graph writes, 0 lost, adjacency = the model after every recovery"
+    );
+    assert!(
+        total_kills >= 36 && total_writes > 100,
+        "{total_kills} {total_writes}"
+    );
+}
+
+/// In a child process: the graph torture driver. Run directly, it runs a short workload
+/// and checks it against the model.
+#[test]
+fn graph_driver_workload_matches_its_model() {
+    if let Ok(dir) = std::env::var("NEARSTORE_KILL9_DIR") {
+        let var = |name: &str| std::env::var(name).unwrap().parse::<u64>().unwrap();
+        graph_child_main(
+            Path::new(&dir),
+            var("NEARSTORE_KILL9_SEED"),
+            var("NEARSTORE_KILL9_OPS"),
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_db, g) = open_graph(dir.path(), 2);
+    let mut model = GraphModel::default();
+    for op in graph_workload::generate(9, 200) {
+        graph_workload::execute(&g, &op).expect("operation");
+        op.apply(&mut model);
+    }
+    assert_eq!(graph_workload::content(&g), model);
+}

@@ -17,6 +17,8 @@ mod datetime;
 mod expiry;
 mod filters;
 mod graph;
+mod graph_match;
+mod graph_workload;
 mod groups;
 mod hybrid;
 mod kill9;
