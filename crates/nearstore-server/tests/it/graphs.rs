@@ -337,4 +337,23 @@ async fn graph_statements_go_through_the_query_route() {
     assert_eq!(st, StatusCode::OK, "{body}");
     let (_, info) = s.get("/v1/graphs/g").await;
     assert_eq!(info["edges_count"], 5);
+    // MATCH with a similarity condition: the engine plans and ranks, the route only passes
+    // the statement on
+    let (st, body) = s
+        .post(
+            "/v1/query",
+            json!({"query": "MATCH (a {name: 'a'})-[:KNOWS]->(b)-[:KNOWS]->(c) \
+                             WHERE similarity(c.embedding, $v) > 0.5 \
+                             RETURN c.name AS name, similarity() AS s ORDER BY s DESC LIMIT 5",
+                   "params": {"v": [0.6, 0.8]}}),
+        )
+        .await;
+    assert_eq!(st, StatusCode::OK, "{body}");
+    let names: Vec<&str> = body["rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["c"], "{body}");
 }
