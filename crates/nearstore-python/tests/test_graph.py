@@ -150,3 +150,17 @@ def test_metadata_collections_hold_payloads_only(db):
     assert m.count({"field": "k", "eq": "a"}) == 1
     with pytest.raises(nearstore.Error, match="metadata"):
         m.search([1.0, 0.0], 1)
+
+
+def test_match_runs_through_execute(db):
+    g = chain(db, dimension=2)
+    db.get_collection("g").upsert(
+        range(1, 6), np.array([[1, 0], [0, 1], [0.7, 0.7], [-1, 0], [0.5, 0.5]], np.float32),
+        [g.get_node_payload(i) for i in range(1, 6)])
+    rows = db.execute(
+        "MATCH (a:Person {name: 'n1'})-[:KNOWS]->(b)-[:KNOWS]->(c) "
+        "WHERE similarity(c.embedding, $v) > 0.5 "
+        "RETURN c.name AS name, similarity() AS s ORDER BY s DESC LIMIT 5",
+        {"v": [0.6, 0.8]})
+    assert [r["name"] for r in rows] == ["n3"]
+    assert rows[0]["s"] > 0.9
