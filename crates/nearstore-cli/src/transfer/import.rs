@@ -31,10 +31,10 @@ pub struct ImportArgs {
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Metric of a collection created by the import: cosine, l2 (euclidean), dot.
-    #[arg(long, default_value = "cosine")]
+    #[arg(long, default_value = "cosine", conflicts_with = "edges")]
     pub metric: String,
     /// For .npy / .fvecs: payloads, one JSON object per line in row order.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "edges")]
     pub payloads: Option<PathBuf>,
     /// For .npy / .fvecs: the id of the first row.
     #[arg(long, default_value_t = 0)]
@@ -292,9 +292,6 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
     if args.edges {
         return run_edges(args);
     }
-    if args.label.is_some() {
-        bail!("--label applies to edge lists (--edges)");
-    }
     let format = Format::resolve(args.format, &args.file)?;
     let count = std::rc::Rc::new(std::cell::Cell::new(0u64));
     let mut source = Source::open(args, format, &count)?;
@@ -361,9 +358,6 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
 /// (each batch all or none); a bad row stops the import with its line.
 fn run_edges(args: &ImportArgs) -> anyhow::Result<()> {
     let format = Format::resolve(args.format, &args.file)?;
-    if args.payloads.is_some() {
-        bail!("--payloads applies to vector files, not to edge lists");
-    }
     let file =
         File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
     let file_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
