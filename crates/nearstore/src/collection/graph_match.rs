@@ -208,14 +208,22 @@ impl Collection {
                 ids: s.ids,
             }
         });
+        let st = self.state.read();
+        // Expired nodes are invisible, but their edges stay until the purge deletes them:
+        // rows through such a node are dropped below (so the graph is not asked to stop at
+        // the limit, which would count them).
+        let hidden = self.hidden(&st);
         let options = MatchOptions {
             start: start_candidates,
             predicate: Some(&conditions),
-            limit: request.limit,
+            limit: if hidden.is_some() {
+                None
+            } else {
+                request.limit
+            },
             budget,
             stop: None,
         };
-        let st = self.state.read();
         let graph = st
             .graph
             .as_ref()
@@ -260,6 +268,12 @@ impl Collection {
         })?;
         drop(nodes);
         drop(st);
+        if let Some(hidden) = &hidden {
+            rows.retain(|r| r.nodes.iter().all(|n| !hidden.contains(*n)));
+            if let Some(limit) = request.limit {
+                rows.truncate(limit);
+            }
+        }
         if let Some(at) = score_at {
             for row in &mut rows {
                 row.score = row.nodes.get(at).and_then(|&n| conditions.score(n));

@@ -21,6 +21,7 @@ mod graph_match;
 mod legs;
 mod lets;
 mod lower;
+mod match_lower;
 mod plan_tree;
 mod select;
 mod source;

@@ -553,3 +553,43 @@ fn a_match_row_stands_for_the_end_node_of_the_first_path() {
     let alone = MatchRequest::new(PathPattern::new(ann()).into());
     assert_eq!(g.match_pattern(&alone).unwrap().rows[0].node, 1);
 }
+
+#[test]
+fn an_expired_node_is_matched_by_no_pattern_and_gets_no_new_edge() {
+    let (_dir, db) = temp_db();
+    let clock = std::sync::Arc::new(nearstore::ManualWallClock::new(1_000_000));
+    db.set_wall_clock(clock.clone());
+    let g = db
+        .create_graph_collection("g", GraphCollectionConfig::schemaless())
+        .unwrap();
+    g.upsert(vec![
+        Point::without_vector(1, Some(json!({"n": 1}))),
+        Point::without_vector(2, Some(json!({"n": 2}))).with_expires_at(1_000_500),
+        Point::without_vector(3, Some(json!({"n": 3}))),
+    ])
+    .unwrap();
+    g.add_edges_batch(vec![
+        GraphEdge::new(1, 1, 2, "R"),
+        GraphEdge::new(2, 1, 3, "R"),
+    ])
+    .unwrap();
+    let before = rows(
+        &db,
+        "MATCH (a {n: 1})-[:R]->(b) RETURN b.n LIMIT 1",
+        &Value::Null,
+    );
+    assert_eq!(before.len(), 1);
+    clock.advance(std::time::Duration::from_secs(1));
+    let after = rows(&db, "MATCH (a {n: 1})-[:R]->(b) RETURN b.n", &Value::Null);
+    assert_eq!(after, [json!({"b.n": 3})]);
+    let limited = rows(
+        &db,
+        "MATCH (a {n: 1})-[:R]->(b) RETURN b.n LIMIT 1",
+        &Value::Null,
+    );
+    assert_eq!(limited, [json!({"b.n": 3})]);
+    assert_eq!(
+        g.add_edge(GraphEdge::new(3, 3, 2, "R")).unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+}
