@@ -84,6 +84,17 @@ pub fn temp_data_dir(what: &str) -> anyhow::Result<PathBuf> {
     Ok(dir)
 }
 
+/// Removes a database directory made by [`temp_data_dir`] and the lock file the engine keeps
+/// beside it (`<dir>.lock`), once the database is closed; best effort.
+pub fn remove_temp_data_dir(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    if let Some(name) = dir.file_name() {
+        let mut lock = name.to_os_string();
+        lock.push(".lock");
+        let _ = std::fs::remove_file(dir.with_file_name(lock));
+    }
+}
+
 /// Filtered-search results gathered per selectivity band (fraction of points that match).
 #[derive(Debug)]
 pub struct Bands {

@@ -21,7 +21,7 @@ use serde_json::json;
 use engine::Batches;
 use generate::{GraphSpec, SocialGraph};
 
-use super::temp_data_dir;
+use super::{remove_temp_data_dir, temp_data_dir};
 
 /// The benchmark's collection.
 const COLLECTION: &str = "bench_graph";
@@ -110,7 +110,7 @@ pub fn run_graph(args: &GraphArgs) -> anyhow::Result<()> {
     };
     let result = measure(args, &graph, &csv_dir, &data_dir);
     if data_temporary {
-        let _ = std::fs::remove_dir_all(&data_dir);
+        remove_temp_data_dir(&data_dir);
     }
     if csv_temporary {
         let _ = std::fs::remove_dir_all(&csv_dir);
