@@ -35,7 +35,8 @@ enum Command {
     /// Runs the query language: one statement, or an interactive shell without one.
     Sql(Box<sql::SqlArgs>),
     /// Imports points from a JSONL, CSV, .npy or .fvecs file into a collection (created when
-    /// missing), with a progress bar and a summary.
+    /// missing), or with `--edges` an edge list (CSV or JSONL) into a graph collection, with
+    /// a progress bar and a summary.
     Import(Box<transfer::import::ImportArgs>),
     /// Exports a collection's points to a JSONL, CSV, .npy or .fvecs file.
     Export(Box<transfer::export::ExportArgs>),
@@ -87,6 +88,11 @@ enum BenchCommand {
     /// reports the ingest rate, time to visibility (p50/p99), recall latency (p50/p99) and
     /// recall@10, and peak RSS.
     Memory(Box<bench::memory::MemoryArgs>),
+    /// Generates a power-law "follows" graph (node payloads and embeddings, fixed seed),
+    /// writes it as CSV (for a peer engine: `bench/graph_peers.sh`), loads it into a graph
+    /// collection and reports load time (until durable) and 1-, 2-, 3-hop expansion
+    /// throughput through the engine, as one JSON object.
+    Graph(Box<bench::graph::GraphArgs>),
 }
 
 fn main() -> ExitCode {
@@ -119,6 +125,9 @@ fn main() -> ExitCode {
         }
         Command::Bench(BenchCommand::Memory(args)) => {
             bench::memory::run_memory(&args).map(|()| ExitCode::SUCCESS)
+        }
+        Command::Bench(BenchCommand::Graph(args)) => {
+            bench::graph::run_graph(&args).map(|()| ExitCode::SUCCESS)
         }
     };
     match result {

@@ -4,8 +4,10 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use nearstore::{Database, DistanceMetric, ErrorKind, Point};
+use nearstore::{Database, DistanceMetric, ErrorKind, GraphEdge, Point};
 use serde_json::{Value, json};
+
+use crate::transfer::edges::EdgeRow;
 
 /// Where a command works: `--data DIR` (embedded) or `--url` (a server).
 #[derive(Debug, clap::Args)]
@@ -196,6 +198,57 @@ impl Endpoint {
                     reqwest::Method::POST,
                     &format!("/v1/collections/{name}/flush"),
                     Some(json!({})),
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// The number of edges of graph collection `name` (an error naming the problem when it
+    /// does not exist or is not a graph).
+    pub fn graph_edge_count(&self, name: &str) -> anyhow::Result<usize> {
+        match self {
+            Endpoint::Local(db) => Ok(db
+                .get_graph_collection(name)
+                .with_context(|| format!("graph collection {name:?}"))?
+                .edge_count()?),
+            Endpoint::Remote { .. } => {
+                let body = self
+                    .ok(reqwest::Method::GET, &format!("/v1/graphs/{name}"), None)
+                    .with_context(|| format!("graph collection {name:?}"))?;
+                let n = body["edges_count"]
+                    .as_u64()
+                    .context("the server's graph description has no edges_count")?;
+                Ok(usize::try_from(n)?)
+            }
+        }
+    }
+
+    /// Adds a batch of edges (all or none) to graph collection `name`.
+    pub fn add_edges(&self, name: &str, edges: Vec<EdgeRow>) -> anyhow::Result<()> {
+        match self {
+            Endpoint::Local(db) => {
+                let edges = edges
+                    .into_iter()
+                    .map(|e| {
+                        GraphEdge::new(e.id, e.source, e.target, e.label)
+                            .with_properties(e.properties)
+                    })
+                    .collect();
+                db.get_graph_collection(name)?.add_edges_batch(edges)?;
+            }
+            Endpoint::Remote { .. } => {
+                let edges: Vec<Value> = edges
+                    .into_iter()
+                    .map(|e| {
+                        json!({"id": e.id, "source": e.source, "target": e.target,
+                               "label": e.label, "properties": e.properties})
+                    })
+                    .collect();
+                self.ok(
+                    reqwest::Method::POST,
+                    &format!("/v1/graphs/{name}/edges/batch"),
+                    Some(json!({ "edges": edges })),
                 )?;
             }
         }

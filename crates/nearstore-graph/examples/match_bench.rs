@@ -1,23 +1,25 @@
-//! Pattern-matching benchmark on the graph `graph_bench` writes (the graph
-//! `bench/graph_peers.sh` compares with kuzu): loads its CSV files, then times MATCH
-//! patterns through the pattern executor, one call per start node, one thread.
+//! Pattern-matching benchmark of the store alone, on the graph `nearstore bench graph --csv`
+//! writes (the one generator of the graph benchmark, the graph `bench/graph_peers.sh`
+//! compares with kuzu): loads its CSV files (the node id is the first column of
+//! `nodes.csv`), then times MATCH patterns through the pattern executor, one call per start
+//! node, one thread.
 //!
 //! ```text
-//! cargo run --release -p nearstore-graph --example graph_bench -- --dir /tmp/g
+//! cargo run --release -p nearstore-cli -- bench graph --csv /tmp/g
 //! cargo run --release -p nearstore-graph --example match_bench -- --dir /tmp/g
 //! ```
 //!
 //! Figures (throughput = start nodes answered per second, best of two passes):
 //! - `2-hop`: `MATCH (a)-[:FOLLOWS]->()-[:FOLLOWS]->(c)` with `a` given as the start
-//!   candidate, counting distinct `c` (the sum must equal `graph_bench`'s 2-hop distinct
-//!   total: the graph has no self-loops or reciprocal pairs, so trails and walks agree);
-//!   also the number of paths (bindings);
+//!   candidate, counting distinct `c` (the sum must equal the 2-hop distinct total of
+//!   `bench/graph_peers.sh`: the graph has no self-loops or reciprocal pairs, so trails and
+//!   walks agree); also the number of paths (bindings);
 //! - `3-hop`: the same with three relationships;
 //! - `var 1..3`: `MATCH (a)-[:FOLLOWS*1..3]->(b)`, every trail (binding) enumerated;
 //! - `2-hop + hook`: the 2-hop pattern with a caller predicate on `c` (accepts ids divisible
 //!   by 10), standing in for the engine's payload or similarity condition;
-//! - `frontier 2-hop`: `FrontierExpander` on the same starts (the primitive `graph_bench`
-//!   times), to show what enumerating bindings costs over counting a frontier.
+//! - `frontier 2-hop`: `FrontierExpander` on the same starts (the store's fastest way to
+//!   count a frontier), to show what enumerating bindings costs over counting one.
 //!
 //! Prints one JSON object on stdout.
 
@@ -74,7 +76,8 @@ fn read_lines(
 fn load(dir: &Path) -> Result<(GraphStore, Nodes, Vec<u64>), BoxError> {
     let mut nodes = RoaringTreemap::new();
     read_lines(&dir.join("nodes.csv"), |l| {
-        nodes.insert(l.parse()?);
+        let id = l.split_once(',').map_or(l, |(id, _)| id);
+        nodes.insert(id.parse()?);
         Ok(())
     })?;
     let mut edges = Vec::new();

@@ -26,6 +26,7 @@ use pyo3::types::{PyDict, PyList};
 use crate::agent_memory::MemorySlot;
 use crate::collection::PyCollection;
 use crate::errors::{self, Class, IntoPyResult};
+use crate::graph::PyGraphCollection;
 use crate::{json, options};
 
 /// A collection handle's slot: emptied when its database closes.
@@ -244,6 +245,67 @@ impl PyDatabase {
     fn get_collection(&self, py: Python<'_>, name: &str) -> PyResult<PyCollection> {
         self.shared
             .new_handle(py, name, |db| db.get_vector_collection(name))
+    }
+
+    /// create_graph_collection(name, dimension=None, metric="cosine", schema=None) -> GraphCollection
+    ///
+    /// Creates a graph collection: nodes are its points (payload, labels in ``_labels``,
+    /// with ``dimension`` an embedding searched by ``search_by_embedding`` under ``metric``),
+    /// edges typed and directed. ``schema``: ``None`` (schemaless) or a dict
+    /// ``{"node_types": [{"label": ..., "properties": [[name, type], ...]}], "edge_types":
+    /// [{"label": ..., "from": ..., "to": ...}]}`` every write is checked against.
+    #[pyo3(signature = (name, dimension = None, metric = "cosine", schema = None))]
+    fn create_graph_collection(
+        &self,
+        py: Python<'_>,
+        name: &str,
+        dimension: Option<usize>,
+        metric: &str,
+        schema: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<PyGraphCollection> {
+        let mut config = nearstore::GraphCollectionConfig::schemaless();
+        let metric = options::metric(metric).py_err(py)?;
+        if let Some(dim) = dimension {
+            config = config.with_embedding(dim, metric);
+        }
+        if let Some(schema) = schema.filter(|s| !s.is_none()) {
+            let value = json::to_json(schema, "schema")?;
+            let schema: nearstore::GraphSchema = serde_json::from_value(value)
+                .map_err(|e| errors::invalid(py, format!("schema: {e}")))?;
+            schema
+                .validate()
+                .map_err(nearstore::Error::from)
+                .py_err(py)?;
+            config = config.with_schema(schema);
+        }
+        self.shared
+            .call(py, |db| db.create_graph_collection(name, config).map(drop))?;
+        Ok(PyGraphCollection::new(
+            name.to_string(),
+            Arc::clone(&self.shared),
+        ))
+    }
+
+    /// get_graph_collection(name) -> GraphCollection
+    ///
+    /// A handle on an existing graph collection (``NotFound`` if there is none,
+    /// ``InvalidArgument`` if ``name`` is not a graph).
+    fn get_graph_collection(&self, py: Python<'_>, name: &str) -> PyResult<PyGraphCollection> {
+        self.shared
+            .call(py, |db| db.get_graph_collection(name).map(drop))?;
+        Ok(PyGraphCollection::new(
+            name.to_string(),
+            Arc::clone(&self.shared),
+        ))
+    }
+
+    /// create_metadata_collection(name) -> Collection
+    ///
+    /// Creates a collection of payload-only points: filters, scroll, count and text search
+    /// work; a vector search raises an error that says it is a metadata collection.
+    fn create_metadata_collection(&self, py: Python<'_>, name: &str) -> PyResult<PyCollection> {
+        self.shared
+            .new_handle(py, name, |db| db.create_metadata_collection(name))
     }
 
     /// list_collections() -> list[str]

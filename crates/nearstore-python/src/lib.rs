@@ -7,7 +7,8 @@
 //! (`options.rs`, full-text options in `text.rs`, fusion strategies in `fusion.rs`, sparse
 //! vectors in `sparse.rs`, named dense vectors in `named.rs`, method arguments in
 //! `arguments.rs`), engine results back into
-//! dicts and numpy arrays (`results.rs`), streaming ingest's methods (`streaming.rs`), the agent memory (`agent_memory.rs`), and engine errors into the exception classes of
+//! dicts and numpy arrays (`results.rs`), streaming ingest's methods (`streaming.rs`), the agent memory (`agent_memory.rs`), graph
+//! collections (`graph.rs`), and engine errors into the exception classes of
 //! `nearstore.errors` (`errors.rs`). It never searches, filters or
 //! stores anything itself, and uses only the engine's public API.
 //!
@@ -28,6 +29,7 @@ mod database;
 mod errors;
 mod expiry;
 mod fusion;
+mod graph;
 mod json;
 mod named;
 mod options;
@@ -45,6 +47,7 @@ use pyo3::prelude::*;
 fn native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<database::PyDatabase>()?;
     m.add_class::<collection::PyCollection>()?;
+    m.add_class::<graph::PyGraphCollection>()?;
     m.add_class::<fusion::PyFusionStrategy>()?;
     m.add_class::<agent_memory::PyAgentMemory>()?;
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;

@@ -44,7 +44,7 @@
 //! |---|---|---|
 //! | `GET /v1/collections` | | `{"collections": [info]}` |
 //! | `POST /v1/collections` | `{"name", "dim", "metric"?: "cosine"\|"euclidean"\|"l2"\|"dot"\|"hamming"\|"jaccard"\|"manhattan"\|"l1", "hnsw"?: {"m", "ef_construction", "ef_search", "seed"}, "durability"?: "per_write"\|"flush"\|"bulk", "max_payload_bytes"?}` | 201 info |
-//! | `GET /v1/collections/{name}` | | info: `{"name", "dim", "metric", "storage_mode", "durability", "max_payload_bytes", "hnsw", "points_count", "field_indexes": [{"field", "kind"}]}` |
+//! | `GET /v1/collections/{name}` | | info: `{"name", "kind": "vector"\|"metadata"\|"graph", "dim", "metric", "storage_mode", "durability", "max_payload_bytes", "hnsw", "points_count", "field_indexes": [{"field", "kind"}]}` |
 //! | `DELETE /v1/collections/{name}` | | `{"deleted": true}` |
 //! | `PUT /v1/collections/{name}/points` | `[{"id", "vector", "payload"?}]`, `{"points": [...]}` or `{"ids": [...], "vectors": [[...]], "payloads"?: [...]}` | `{"upserted": n}` |
 //! | `POST /v1/collections/{name}/points/get` | `{"ids", "with_vector"?: true, "with_payload"?: true}` | `{"points": [point \| null]}` (request order) |
@@ -67,7 +67,19 @@
 //! | `POST /v1/restore` | `{"name"}` of such an archive (missing: 404) | `{"collections": {name: sequence}, "files", "bytes"}`: the database replaced (verified first) |
 //! | `GET /v1/snapshots` | | `{"snapshots": [{"name", "creation_time", "size", "checksum"}]}`: the archives of the snapshot directory |
 //! | `DELETE /v1/snapshots/{name}` | | `{"deleted": name}` (404 when missing; a name that is not plain: 400) |
-//! | `POST /v1/query` | `{"query": "SELECT ...", "params"?: {"v": [...]}}` | `{"rows": [...]}` (the query language; read-write keys) |
+//! | `POST /v1/metadata_collections` | `{"name"}` | 201 info: a collection of payload-only points (the point, scroll, count and text routes work; a vector search is 400) |
+//! | `POST /v1/graphs` | `{"name", "embedding"?: {"dim", "metric"?}, "schema"?: {"node_types": [{"label", "properties": [[name, type]]}], "edge_types": [{"label", "from", "to"}]}}` (type: `String`, `Integer`, `Float`, `Boolean`, `Vector`) | 201 graph info: `{"name", "points_count", "edges_count", "embedding"?, "schema"?}` |
+//! | `GET /v1/graphs/{name}` | | graph info (a collection that is not a graph: 400) |
+//! | `POST /v1/graphs/{name}/edges` | `{"id", "source", "target", "label", "properties"?}` | `{"added": 1}`; a missing endpoint 404, a duplicate id 409, a blank label or schema violation 400 |
+//! | `POST /v1/graphs/{name}/edges/batch` | `{"edges": [edge, ...]}` (all or none) | `{"added": n}` |
+//! | `GET /v1/graphs/{name}/edges` | `?label=L` optional | `{"edges": [{"id", "source", "target", "label", "properties"}]}` by id |
+//! | `DELETE /v1/graphs/{name}/edges/{id}` | | `{"removed": true\|false}` |
+//! | `GET /v1/graphs/{name}/nodes/{id}/outgoing`, `.../incoming` | | `{"edges": [...]}` |
+//! | `GET /v1/graphs/{name}/nodes/{id}/degree` | | `{"incoming", "outgoing"}` |
+//! | `GET\|PUT /v1/graphs/{name}/nodes/{id}/payload` | PUT: `{"payload": {...}}` (an existing node keeps its embedding) | GET `{"id", "payload"}` (404 when no such node); PUT `{"id", "updated": true}` |
+//! | `POST /v1/graphs/{name}/traverse/bfs`, `.../dfs` | `{"source", "min_depth"?: 1, "max_depth"?: 3, "limit"?: 100, "rel_types"?: []}` (outgoing edges; the request's deadline applies) | `{"results": [{"target", "depth", "path": [edge ids]}]}` |
+//! | `POST /v1/graphs/{name}/search` | `{"vector", "limit"?: 10, "with_payload"?: true}` | `{"results": [{"id", "score", "payload"?}]}` best first (no embeddings: 400) |
+//! | `POST /v1/query` | `{"query": "SELECT ...", "params"?: {"v": [...]}}` | `{"rows": [...]}` (the query language, graph statements and `MATCH` included; read-write keys) |
 //! | `POST /v1/verify` | | `{"clean", "damaged_files": [path], "report"}`: `Database::verify` (every checksum and cross-check; per file: kind, bytes, damage with offsets, notes); 200 whether or not damage was found |
 //! | `GET /healthz`, `GET /livez`, `GET /readyz` | | plain text as Qdrant answers: `healthz check passed`, `livez check passed`, `all shards are ready` (503 while shutting down); no key needed |
 //! | `GET /metrics` | | Prometheus text (see [`metrics`](crate#metrics)) |

@@ -6,6 +6,7 @@
 
 pub mod ann;
 pub mod collection;
+pub mod graph;
 pub mod hybrid;
 pub mod memory;
 pub mod sparse;
@@ -81,6 +82,17 @@ pub fn temp_data_dir(what: &str) -> anyhow::Result<PathBuf> {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
     Ok(dir)
+}
+
+/// Removes a database directory made by [`temp_data_dir`] and the lock file the engine keeps
+/// beside it (`<dir>.lock`), once the database is closed; best effort.
+pub fn remove_temp_data_dir(dir: &Path) {
+    let _ = std::fs::remove_dir_all(dir);
+    if let Some(name) = dir.file_name() {
+        let mut lock = name.to_os_string();
+        lock.push(".lock");
+        let _ = std::fs::remove_file(dir.with_file_name(lock));
+    }
 }
 
 /// Filtered-search results gathered per selectivity band (fraction of points that match).

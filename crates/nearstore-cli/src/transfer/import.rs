@@ -12,6 +12,7 @@ use serde_json::{Map, Value};
 
 use nearstore::storage::vecfile::{VectorFormat, VectorReader};
 
+use super::edges::{EdgeDefaults, EdgeReader};
 use super::{Format, progress_bar};
 use crate::remote::EndpointArgs;
 
@@ -30,17 +31,24 @@ pub struct ImportArgs {
     #[arg(long, value_enum)]
     pub format: Option<Format>,
     /// Metric of a collection created by the import: cosine, l2 (euclidean), dot.
-    #[arg(long, default_value = "cosine")]
+    #[arg(long, default_value = "cosine", conflicts_with = "edges")]
     pub metric: String,
     /// For .npy / .fvecs: payloads, one JSON object per line in row order.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "edges")]
     pub payloads: Option<PathBuf>,
     /// For .npy / .fvecs: the id of the first row.
     #[arg(long, default_value_t = 0)]
     pub id_start: u64,
-    /// Points per upsert.
+    /// Points per upsert (edges per `add_edges_batch` with `--edges`).
     #[arg(long, default_value_t = 5_000)]
     pub batch: usize,
+    /// The file is an edge list (CSV or JSONL) for the graph collection `--collection`,
+    /// whose nodes must exist (see `transfer::edges` for the columns).
+    #[arg(long)]
+    pub edges: bool,
+    /// With `--edges`: the label of rows that have none.
+    #[arg(long, requires = "edges")]
+    pub label: Option<String>,
 }
 
 /// Where points come from: a row-oriented stream (JSONL, CSV) or vectors streamed from a
@@ -281,6 +289,9 @@ impl Source {
 
 /// Runs the import and prints its summary.
 pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
+    if args.edges {
+        return run_edges(args);
+    }
     let format = Format::resolve(args.format, &args.file)?;
     let count = std::rc::Rc::new(std::cell::Cell::new(0u64));
     let mut source = Source::open(args, format, &count)?;
@@ -339,6 +350,63 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
         info.metric,
         imported as f64 / secs.max(1e-9),
         info.points
+    );
+    Ok(())
+}
+
+/// `nearstore import --edges`: an edge list into an existing graph collection, in batches
+/// (each batch all or none); a bad row stops the import with its line.
+fn run_edges(args: &ImportArgs) -> anyhow::Result<()> {
+    let format = Format::resolve(args.format, &args.file)?;
+    let file =
+        File::open(&args.file).with_context(|| format!("opening {}", args.file.display()))?;
+    let file_bytes = file.metadata().map(|m| m.len()).unwrap_or(0);
+    let count = std::rc::Rc::new(std::cell::Cell::new(0u64));
+    let input = CountingReader {
+        inner: BufReader::new(file),
+        count: count.clone(),
+    };
+    let mut reader = EdgeReader::new(format, input)?;
+    let endpoint = args.endpoint.open()?;
+    endpoint.graph_edge_count(&args.collection)?;
+    let defaults = EdgeDefaults {
+        label: args.label.clone(),
+        id_start: args.id_start,
+    };
+    let bar = progress_bar(file_bytes, "bytes");
+    let started = Instant::now();
+    let (mut read, mut line, mut imported) = (0u64, 0usize, 0u64);
+    loop {
+        let batch = reader
+            .next_batch(args.batch.max(1), &defaults, &mut read, &mut line)
+            .with_context(|| {
+                format!(
+                    "reading {} ({imported} edges imported before this)",
+                    args.file.display()
+                )
+            })?;
+        if batch.is_empty() {
+            break;
+        }
+        let n = batch.len() as u64;
+        endpoint.add_edges(&args.collection, batch).with_context(|| {
+            format!("adding the batch of edges ending at line {line} ({imported} edges imported before it)")
+        })?;
+        imported += n;
+        bar.set_position(count.get());
+    }
+    endpoint.flush(&args.collection)?;
+    bar.finish_and_clear();
+    if imported == 0 {
+        bail!("{} holds no edges", args.file.display());
+    }
+    let secs = started.elapsed().as_secs_f64();
+    let total = endpoint.graph_edge_count(&args.collection)?;
+    println!(
+        "imported {imported} edges from {} into graph {:?} in {secs:.1} s ({:.0} edges/s); the graph now holds {total} edges (flushed)",
+        args.file.display(),
+        args.collection,
+        imported as f64 / secs.max(1e-9),
     );
     Ok(())
 }

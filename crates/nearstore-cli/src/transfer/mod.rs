@@ -15,6 +15,7 @@
 //! length bounded, damage named by file and byte offset); this module only maps them to
 //! points. It must not depend on `nearstore-testkit`.
 
+pub mod edges;
 pub mod export;
 pub mod import;
 

@@ -5,6 +5,7 @@
 
 mod bench_fusion_sparse;
 mod bench_memory;
+mod import_edges;
 mod snapshot;
 
 use std::process::Command;

@@ -13,7 +13,8 @@
         docs.hybrid_search([0.1, 0.2, 0.3, 0.4], "graph databases", top_k=5)  # dense + BM25
 
 `Database` opens a directory of collections; `Collection` holds points (integer id, float32
-vector, optional JSON payload) and searches them. Engine errors raise the classes of
+vector, optional JSON payload) and searches them; `GraphCollection` adds typed edges between
+the points of a graph collection (traversal, node payloads, search by embedding). Engine errors raise the classes of
 `nearstore.errors`, all subclasses of `nearstore.Error`. `nearstore.langchain` has a LangChain
 vector store (needs `langchain-core`).
 """
@@ -31,6 +32,7 @@ from nearstore._native import (
     Collection,
     Database,
     FusionStrategy,
+    GraphCollection,
     __version__,
 )
 from nearstore.errors import (
@@ -53,6 +55,7 @@ __all__ = [
     "Database",
     "AgentMemory",
     "Collection",
+    "GraphCollection",
     "FusionStrategy",
     "Error",
     "InvalidArgument",

@@ -211,6 +211,8 @@ pub(crate) fn field_indexes(list: Vec<(String, FieldIndexKind)>) -> Vec<FieldInd
 #[derive(Debug, Serialize, ToSchema)]
 pub(crate) struct CollectionInfo {
     pub(crate) name: String,
+    /// `vector`, `metadata` (payload-only points) or `graph` (see `/v1/graphs/{name}`).
+    pub(crate) kind: String,
     pub(crate) dim: usize,
     #[schema(value_type = MetricName)]
     pub(crate) metric: DistanceMetric,
@@ -230,6 +232,7 @@ impl CollectionInfo {
         let config = c.config();
         CollectionInfo {
             name: c.name().to_string(),
+            kind: config.kind.name().to_string(),
             dim: config.dim,
             metric: config.metric,
             storage_mode: config.storage_mode,

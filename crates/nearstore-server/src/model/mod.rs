@@ -15,6 +15,7 @@
 //! Must not depend on axum: these are values, not handlers.
 
 pub(crate) mod collections;
+pub(crate) mod graphs;
 pub(crate) mod points;
 pub(crate) mod search;
 pub(crate) mod service;

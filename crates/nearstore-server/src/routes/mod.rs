@@ -4,6 +4,7 @@
 
 pub(crate) mod admin;
 pub(crate) mod collections;
+pub(crate) mod graphs;
 pub(crate) mod points;
 pub(crate) mod search;
 pub(crate) mod snapshots;
@@ -25,6 +26,11 @@ use crate::auth::{self, Access};
 use crate::model::collections::{
     CollectionDeleted, CollectionInfo, CollectionList, CreateCollection, CreateIndex, IndexDropped,
     IndexList,
+};
+use crate::model::graphs::{
+    AddEdges, CreateGraph, CreateMetadata, Degree, EdgeIn, EdgeList, EdgeRemoved, EdgesAdded,
+    EmbeddingSearch, GraphInfo, NodePayload, NodePayloadSet, SetNodePayload, TraversalAnswer,
+    Traverse,
 };
 use crate::model::points::PointRow;
 use crate::model::points::{
@@ -504,6 +510,141 @@ fn native() -> Vec<Route> {
             snapshots::delete,
         )
         .answers::<SnapshotDeleted>(),
+        route(
+            Post,
+            "/v1/metadata_collections",
+            Write,
+            N,
+            "Create a metadata collection {name}: payload-only points (filters, scroll, count, text search; a vector search is an error)",
+            graphs::create_metadata,
+        )
+        .takes::<CreateMetadata>().answers::<CollectionInfo>().created(),
+        route(
+            Post,
+            "/v1/graphs",
+            Write,
+            N,
+            "Create a graph collection {name, embedding: {dim, metric}, schema} (schemaless without a schema; its nodes are the collection's points)",
+            graphs::create,
+        )
+        .takes::<CreateGraph>().answers::<GraphInfo>().created(),
+        route(
+            Get,
+            "/v1/graphs/{name}",
+            Read,
+            N,
+            "Graph info: points_count, edges_count, embedding, schema",
+            graphs::get,
+        )
+        .answers::<GraphInfo>(),
+        route(
+            Post,
+            "/v1/graphs/{name}/edges",
+            Write,
+            N,
+            "Add one edge {id, source, target, label, properties} (both endpoints must exist)",
+            graphs::add_edge,
+        )
+        .takes::<EdgeIn>().answers::<EdgesAdded>(),
+        route(
+            Post,
+            "/v1/graphs/{name}/edges/batch",
+            Write,
+            N,
+            "Add edges {edges: [...]}, all or none, as one logged write",
+            graphs::add_edges,
+        )
+        .takes::<AddEdges>().answers::<EdgesAdded>(),
+        route(
+            Get,
+            "/v1/graphs/{name}/edges",
+            Read,
+            N,
+            "List edges sorted by id (?label=L: only that label)",
+            graphs::list_edges,
+        )
+        .answers::<EdgeList>(),
+        route(
+            Delete,
+            "/v1/graphs/{name}/edges/{id}",
+            Write,
+            N,
+            "Remove an edge ({removed: false} when there is none)",
+            graphs::remove_edge,
+        )
+        .answers::<EdgeRemoved>(),
+        route(
+            Get,
+            "/v1/graphs/{name}/nodes/{id}/outgoing",
+            Read,
+            N,
+            "A node's outgoing edges",
+            graphs::outgoing,
+        )
+        .answers::<EdgeList>(),
+        route(
+            Get,
+            "/v1/graphs/{name}/nodes/{id}/incoming",
+            Read,
+            N,
+            "A node's incoming edges",
+            graphs::incoming,
+        )
+        .answers::<EdgeList>(),
+        route(
+            Get,
+            "/v1/graphs/{name}/nodes/{id}/degree",
+            Read,
+            N,
+            "A node's in- and out-degree",
+            graphs::degree,
+        )
+        .answers::<Degree>(),
+        route(
+            Get,
+            "/v1/graphs/{name}/nodes/{id}/payload",
+            Read,
+            N,
+            "A node's payload (404 when the node does not exist)",
+            graphs::get_node_payload,
+        )
+        .answers::<NodePayload>(),
+        route(
+            Put,
+            "/v1/graphs/{name}/nodes/{id}/payload",
+            Write,
+            N,
+            "Set a node's payload {payload} (an existing node keeps its embedding; a new node has none)",
+            graphs::set_node_payload,
+        )
+        .takes::<SetNodePayload>().answers::<NodePayloadSet>(),
+        route(
+            Post,
+            "/v1/graphs/{name}/traverse/bfs",
+            Read,
+            N,
+            "Breadth-first traversal {source, min_depth, max_depth, limit, rel_types}: each node once, at its shortest depth, with a path",
+            graphs::traverse_bfs,
+        )
+        .takes::<Traverse>().answers::<TraversalAnswer>(),
+        route(
+            Post,
+            "/v1/graphs/{name}/traverse/dfs",
+            Read,
+            N,
+            "Depth-first traversal {source, min_depth, max_depth, limit, rel_types}",
+            graphs::traverse_dfs,
+        )
+        .takes::<Traverse>().answers::<TraversalAnswer>(),
+        route(
+            Post,
+            "/v1/graphs/{name}/search",
+            Read,
+            N,
+            "Search by embedding {vector, limit, with_payload}: the nearest nodes, best first",
+            graphs::search,
+        )
+        .takes::<EmbeddingSearch>().answers::<SearchAnswer>(),
         route(
             Post,
             "/v1/query",

@@ -3,6 +3,7 @@
 
 mod auth;
 mod expiry;
+mod graphs;
 mod harness;
 mod hostile;
 mod limits;

@@ -245,6 +245,138 @@ async fn live_answers_of_every_native_route_match_the_document() {
         check(&doc, method.as_str(), path, st, &answer);
         seen.insert((method.as_str().to_lowercase(), path.to_string()));
     }
+    // The graph routes, on a graph with embeddings (its nodes upserted as points).
+    let graph_calls: Vec<(Method, &str, &str, Option<Value>, StatusCode)> = vec![
+        (
+            Method::POST,
+            "/v1/graphs",
+            "/v1/graphs",
+            Some(json!({"name": "g", "embedding": {"dim": 2, "metric": "cosine"}})),
+            StatusCode::CREATED,
+        ),
+        (
+            Method::POST,
+            "/v1/metadata_collections",
+            "/v1/metadata_collections",
+            Some(json!({"name": "meta"})),
+            StatusCode::CREATED,
+        ),
+        (
+            Method::PUT,
+            "/v1/graphs/g/nodes/3/payload",
+            "/v1/graphs/{name}/nodes/{id}/payload",
+            Some(json!({"payload": {"name": "c"}})),
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v1/graphs/g/edges",
+            "/v1/graphs/{name}/edges",
+            Some(
+                json!({"id": 1, "source": 1, "target": 2, "label": "KNOWS", "properties": {"since": 2020}}),
+            ),
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v1/graphs/g/edges/batch",
+            "/v1/graphs/{name}/edges/batch",
+            Some(
+                json!({"edges": [{"id": 2, "source": 2, "target": 3, "label": "KNOWS"},
+                                  {"id": 3, "source": 1, "target": 3, "label": "LIKES"}]}),
+            ),
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v1/graphs/g",
+            "/v1/graphs/{name}",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v1/graphs/g/edges?label=KNOWS",
+            "/v1/graphs/{name}/edges",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v1/graphs/g/nodes/1/outgoing",
+            "/v1/graphs/{name}/nodes/{id}/outgoing",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v1/graphs/g/nodes/3/incoming",
+            "/v1/graphs/{name}/nodes/{id}/incoming",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v1/graphs/g/nodes/2/degree",
+            "/v1/graphs/{name}/nodes/{id}/degree",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::GET,
+            "/v1/graphs/g/nodes/3/payload",
+            "/v1/graphs/{name}/nodes/{id}/payload",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v1/graphs/g/traverse/bfs",
+            "/v1/graphs/{name}/traverse/bfs",
+            Some(json!({"source": 1, "max_depth": 2})),
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v1/graphs/g/traverse/dfs",
+            "/v1/graphs/{name}/traverse/dfs",
+            Some(json!({"source": 1, "rel_types": ["KNOWS"]})),
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
+            "/v1/graphs/g/search",
+            "/v1/graphs/{name}/search",
+            Some(json!({"vector": [1.0, 0.0], "limit": 2})),
+            StatusCode::OK,
+        ),
+        (
+            Method::DELETE,
+            "/v1/graphs/g/edges/3",
+            "/v1/graphs/{name}/edges/{id}",
+            None,
+            StatusCode::OK,
+        ),
+    ];
+    for (i, (method, url, path, body, want)) in graph_calls.into_iter().enumerate() {
+        if i == 2 {
+            let (st, answer) = s
+                .put(
+                    "/v1/collections/g/points",
+                    json!([{"id": 1, "vector": [1.0, 0.0]}, {"id": 2, "vector": [0.0, 1.0]}]),
+                )
+                .await;
+            assert_eq!(st, StatusCode::OK, "{answer}");
+        }
+        if let Some(b) = &body {
+            let errors = check_request(&doc, &method.as_str().to_lowercase(), path, b);
+            assert!(errors.is_empty(), "{method} {path}: {errors:?}");
+        }
+        let (st, answer) = s.call(method.clone(), url, body).await;
+        assert_eq!(st, want, "{method} {url}: {answer}");
+        check(&doc, method.as_str(), path, st, &answer);
+        seen.insert((method.as_str().to_lowercase(), path.to_string()));
+    }
     // The NDJSON route (its body is not JSON), on a collection with streaming on.
     let (st, _) = s
         .post(

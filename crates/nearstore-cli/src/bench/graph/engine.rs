@@ -1,0 +1,321 @@
+//! The benchmark's side of the engine: loads the CSV graph into a graph collection through
+//! the public API and times expansions through it.
+//!
+//! Load = parsing `nodes.csv` and `edges.csv` (the files the peer engine loads) + upserting
+//! the nodes (payload and embedding) in batches through `upsert_bulk` + adding the edges in
+//! large `add_edges_batch` calls + `flush()`, the durability barrier (a keyword node property
+//! index on `name`, created on the empty collection, is kept up to date throughout): the collection uses
+//! the default durability (`flush`: every write is appended to the operation log, and
+//! `flush()` fsyncs it), so when the load returns everything survives a power loss. The
+//! embeddings are indexed (HNSW) as they are upserted; that is part of the load.
+//!
+//! Expansion ("within" k hops) = `traverse_bfs(start, {min_depth 1, max_depth k, rel_types
+//! [FOLLOWS], no limit})`, counting the nodes it returns: the distinct nodes reachable by 1..k
+//! outgoing edges, the start excluded.
+//!
+//! Vector + pattern = one query-language statement per query ([`vector_pattern_query`]): the
+//! distinct nodes two FOLLOWS hops from the start (found by its `name`, which has a node
+//! property index) whose embedding's cosine similarity to the query vector passes the
+//! threshold, best `limit` by similarity; the engine plans, expands, scores, groups, orders
+//! and cuts (the benchmark only reads the rows).
+
+use std::path::Path;
+use std::time::Instant;
+
+use anyhow::{Context, bail, ensure};
+use nearstore::{
+    Database, DistanceMetric, FieldIndexKind, GraphCollection, GraphCollectionConfig, GraphEdge,
+    Point, TraversalConfig, TraversalOptions,
+};
+use serde_json::{Value, json};
+
+/// The relationship type of every edge of the benchmark's graph.
+pub const FOLLOWS: &str = "FOLLOWS";
+
+/// Reads a whole file and calls `f` with each non-empty line and its number (1-based).
+fn for_each_line(
+    path: &Path,
+    mut f: impl FnMut(&str, usize) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    for (i, line) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = std::str::from_utf8(line)
+            .with_context(|| format!("{} line {}: not UTF-8", path.display(), i + 1))?
+            .trim_end();
+        if !line.is_empty() {
+            f(line, i + 1).with_context(|| format!("{} line {}", path.display(), i + 1))?;
+        }
+    }
+    Ok(())
+}
+
+/// One `nodes.csv` line (`id,name,age,city,"[x,...]"`) as a point.
+fn node_point(line: &str, dim: usize) -> anyhow::Result<Point> {
+    let mut cells = line.splitn(5, ',');
+    let mut next = |what: &str| cells.next().with_context(|| format!("no {what} column"));
+    let id: u64 = next("id")?.parse().context("bad id")?;
+    let name = next("name")?.to_string();
+    let age: u64 = next("age")?.parse().context("bad age")?;
+    let city = next("city")?.to_string();
+    let list = next("embedding")?;
+    let inner = list
+        .strip_prefix("\"[")
+        .and_then(|l| l.strip_suffix("]\""))
+        .context("the embedding is not a quoted [x,...] list")?;
+    let vector = inner
+        .split(',')
+        .map(|x| x.parse::<f32>().context("bad embedding value"))
+        .collect::<anyhow::Result<Vec<f32>>>()?;
+    ensure!(
+        vector.len() == dim,
+        "the embedding has {} values, not {dim}",
+        vector.len()
+    );
+    let payload = json!({"name": name, "age": age, "city": city});
+    Ok(Point::new(id, vector, Some(payload)))
+}
+
+/// One `edges.csv` line (`from,to`) as edge `id`.
+fn edge(line: &str, id: u64) -> anyhow::Result<GraphEdge> {
+    let (s, t) = line.split_once(',').context("an edge line needs from,to")?;
+    Ok(GraphEdge::new(
+        id,
+        s.parse().context("bad from")?,
+        t.parse().context("bad to")?,
+        FOLLOWS,
+    ))
+}
+
+/// How long each part of one load took.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadTimes {
+    /// Everything, from reading the files to `flush()` returning.
+    pub total: f64,
+    /// Reading and parsing both files.
+    pub parse: f64,
+    /// Upserting the nodes (payloads, embeddings, HNSW).
+    pub nodes: f64,
+    /// Adding the edges.
+    pub edges: f64,
+    /// The final `flush()`.
+    pub flush: f64,
+}
+
+impl LoadTimes {
+    /// The figures as JSON.
+    pub fn to_json(self) -> Value {
+        json!({"total_seconds": self.total, "parse_seconds": self.parse,
+               "nodes_seconds": self.nodes, "edges_seconds": self.edges,
+               "flush_seconds": self.flush})
+    }
+}
+
+/// Batch sizes of a load.
+#[derive(Debug, Clone, Copy)]
+pub struct Batches {
+    /// Nodes per `upsert_bulk`.
+    pub nodes: usize,
+    /// Edges per `add_edges_batch`.
+    pub edges: usize,
+}
+
+/// Creates the graph collection `name` in `db` (dropping an earlier one) and loads the CSV
+/// graph of `dir` into it.
+pub fn load(
+    db: &Database,
+    name: &str,
+    dir: &Path,
+    dim: usize,
+    batches: Batches,
+) -> anyhow::Result<(GraphCollection, LoadTimes)> {
+    match db.drop_collection(name) {
+        Ok(_) => {}
+        Err(e) if e.kind() == nearstore::ErrorKind::NotFound => {}
+        Err(e) => return Err(e.into()),
+    }
+    let config = GraphCollectionConfig::schemaless().with_embedding(dim, DistanceMetric::Cosine);
+    let graph = db.create_graph_collection(name, config)?;
+    let started = Instant::now();
+    // kept up to date as nodes arrive (kuzu's primary key index is built by its COPY too)
+    graph.create_node_property_index("name", FieldIndexKind::Keyword)?;
+    let mut nodes = Vec::new();
+    for_each_line(&dir.join("nodes.csv"), |line, _| {
+        nodes.push(node_point(line, dim)?);
+        Ok(())
+    })?;
+    let mut edges = Vec::new();
+    for_each_line(&dir.join("edges.csv"), |line, _| {
+        edges.push(edge(line, edges.len() as u64)?);
+        Ok(())
+    })?;
+    let parse = started.elapsed().as_secs_f64();
+    let at = Instant::now();
+    for chunk in nodes.chunks(batches.nodes.max(1)) {
+        graph.upsert_bulk(chunk)?;
+    }
+    let nodes_seconds = at.elapsed().as_secs_f64();
+    let at = Instant::now();
+    let mut edges = edges.into_iter().peekable();
+    while edges.peek().is_some() {
+        let batch: Vec<GraphEdge> = edges.by_ref().take(batches.edges.max(1)).collect();
+        graph.add_edges_batch(batch)?;
+    }
+    let edges_seconds = at.elapsed().as_secs_f64();
+    let at = Instant::now();
+    graph.flush()?;
+    let flush = at.elapsed().as_secs_f64();
+    Ok((
+        graph,
+        LoadTimes {
+            total: started.elapsed().as_secs_f64(),
+            parse,
+            nodes: nodes_seconds,
+            edges: edges_seconds,
+            flush,
+        },
+    ))
+}
+
+/// One pass of "within k hops" expansions over `starts`: (seconds, sum of the counts).
+pub fn expand_within(
+    graph: &GraphCollection,
+    starts: &[u64],
+    k: u32,
+) -> anyhow::Result<(f64, usize)> {
+    let config = TraversalConfig {
+        min_depth: 1,
+        max_depth: k,
+        limit: usize::MAX,
+        rel_types: vec![FOLLOWS.to_string()],
+        ..TraversalConfig::default()
+    };
+    let options = TraversalOptions {
+        max_rows: Some(usize::MAX),
+        ..TraversalOptions::default()
+    };
+    let started = Instant::now();
+    let mut total = 0;
+    for &s in starts {
+        total += graph.traverse_bfs_with(s, &config, &options)?.len();
+    }
+    Ok((started.elapsed().as_secs_f64(), total))
+}
+
+/// The vector + pattern statement for start node `start` (its payload name is
+/// `user<start>`): grouping by `c.name` makes each end node one row, however many paths lead
+/// to it.
+pub fn vector_pattern_query(start: u64, threshold: f32, limit: usize) -> String {
+    format!(
+        "MATCH (a {{name: 'user{start}'}})-[:{FOLLOWS}]->(b)-[:{FOLLOWS}]->(c) \
+         WHERE similarity(c.embedding, $v) > {threshold} \
+         RETURN c.name AS name, similarity() AS s, count(*) AS paths \
+         ORDER BY s DESC LIMIT {limit}"
+    )
+}
+
+/// The end node ids of one vector + pattern answer, in its order.
+fn row_ids(rows: &[Value]) -> anyhow::Result<Vec<u64>> {
+    rows.iter()
+        .map(|r| {
+            let name = r["name"].as_str().context("a row without a name")?;
+            let id = name
+                .strip_prefix("user")
+                .context("a name that is not user<id>")?;
+            Ok(id.parse()?)
+        })
+        .collect()
+}
+
+/// What the vector + pattern queries measured: latencies (seconds, in query order) and each
+/// query's end node ids.
+#[derive(Debug, Clone, Default)]
+pub struct Answers {
+    /// Seconds per query.
+    pub latencies: Vec<f64>,
+    /// End node ids per query, best first.
+    pub results: Vec<Vec<u64>>,
+}
+
+/// Runs every vector + pattern query; `Ok(Err(message))` when the engine refuses the
+/// statement as not supported.
+pub fn vector_pattern(
+    db: &Database,
+    starts: &[u64],
+    queries: &[Vec<f32>],
+    threshold: f32,
+    limit: usize,
+) -> anyhow::Result<Result<Answers, String>> {
+    let mut answers = Answers::default();
+    for (i, v) in queries.iter().enumerate() {
+        let start = starts[i % starts.len()];
+        let sql = vector_pattern_query(start, threshold, limit);
+        let params = json!({ "v": v });
+        let at = Instant::now();
+        let answer = match db.execute(&sql, &params) {
+            Ok(a) => a,
+            Err(nearstore::Error::Unsupported(message)) => return Ok(Err(message)),
+            Err(e) => return Err(e).with_context(|| format!("running {sql}")),
+        };
+        answers.latencies.push(at.elapsed().as_secs_f64());
+        let rows: Vec<Value> = answer.rows.iter().map(|r| r.to_json()).collect();
+        answers.results.push(row_ids(&rows)?);
+    }
+    Ok(Ok(answers))
+}
+
+/// Reads `starts.txt`.
+pub fn read_starts(dir: &Path) -> anyhow::Result<Vec<u64>> {
+    let mut starts = Vec::new();
+    for_each_line(&dir.join("starts.txt"), |line, _| {
+        starts.push(line.parse().context("bad start node")?);
+        Ok(())
+    })?;
+    if starts.is_empty() {
+        bail!("no start nodes in {}", dir.join("starts.txt").display());
+    }
+    Ok(starts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_node_line_becomes_a_point_with_payload_and_embedding() {
+        let p = node_point("7,user7,33,Oslo,\"[0.5,-1,0.25]\"", 3).unwrap();
+        assert_eq!(p.id, 7);
+        assert_eq!(p.vector, vec![0.5, -1.0, 0.25]);
+        assert_eq!(
+            p.payload,
+            Some(json!({"name": "user7", "age": 33, "city": "Oslo"}))
+        );
+        let err = node_point("7,user7,33,Oslo,\"[0.5]\"", 3).unwrap_err();
+        assert!(err.to_string().contains("not 3"), "{err}");
+        assert!(node_point("7,user7,x,Oslo,\"[0.5]\"", 1).is_err());
+    }
+
+    #[test]
+    fn vector_pattern_rows_become_end_node_ids() {
+        let rows = vec![
+            json!({"name": "user12", "s": 0.9}),
+            json!({"name": "user3"}),
+        ];
+        assert_eq!(row_ids(&rows).unwrap(), [12, 3]);
+        assert!(row_ids(&[json!({"name": "bob"})]).is_err());
+        let sql = vector_pattern_query(7, 0.6, 10);
+        assert!(
+            sql.contains("{name: 'user7'}") && sql.ends_with("LIMIT 10"),
+            "{sql}"
+        );
+    }
+
+    #[test]
+    fn an_edge_line_becomes_a_follows_edge() {
+        let e = edge("3,9", 4).unwrap();
+        assert_eq!(
+            (e.id, e.source, e.target, e.label.as_str()),
+            (4, 3, 9, FOLLOWS)
+        );
+        assert!(edge("3;9", 0).is_err());
+    }
+}
