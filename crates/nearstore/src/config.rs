@@ -41,15 +41,7 @@ impl CollectionKind {
 /// Longest sparse vector name, in bytes.
 pub const MAX_VECTOR_NAME_BYTES: usize = 128;
 
-/// How a collection keeps its vectors.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-#[non_exhaustive]
-pub enum StorageMode {
-    /// Full-precision `f32` vectors, on disk and in the index.
-    #[default]
-    Full,
-}
+pub use crate::quantization::{DEFAULT_TRAIN_AT, QuantizationConfig, StorageMode};
 
 /// Largest dimension a collection accepts.
 pub const MAX_DIMENSION: usize = 65_536;
@@ -86,8 +78,11 @@ pub struct CollectionConfig {
     pub dim: usize,
     /// Distance metric.
     pub metric: DistanceMetric,
-    /// How vectors are stored.
+    /// How the default vector space keeps its vectors for search (`full`, or a quantized
+    /// mode: see [`StorageMode`]).
     pub storage_mode: StorageMode,
+    /// The quantizer's settings of a quantized `storage_mode` (default: the mode's).
+    pub quantization: QuantizationConfig,
     /// HNSW build and search parameters.
     pub hnsw: HnswParams,
     /// When writes become durable (see [`Durability`]; `Flush` by default: `flush()` is the
@@ -132,6 +127,7 @@ impl CollectionConfig {
             dim,
             metric,
             storage_mode: StorageMode::Full,
+            quantization: QuantizationConfig::default(),
             hnsw: HnswParams::default(),
             durability: Durability::Flush,
             max_payload_bytes: DEFAULT_MAX_PAYLOAD_BYTES,
@@ -180,6 +176,13 @@ impl CollectionConfig {
         self
     }
 
+    /// The same configuration storing the default vector space in `mode` (with the
+    /// mode's default quantizer settings).
+    pub fn with_storage_mode(mut self, mode: StorageMode) -> Self {
+        self.storage_mode = mode;
+        self
+    }
+
     /// The same configuration with text indexing set to `text` (`None`: off).
     pub fn with_text(mut self, text: Option<TextIndexConfig>) -> Self {
         self.text = text;
@@ -215,6 +218,23 @@ impl CollectionConfig {
         }
         // The index validates its own parameters; check them before anything is created.
         nearstore_index::HnswIndex::new(self.dim, self.metric, self.hnsw)?;
+        self.quantization.validate(self.storage_mode)?;
+        if self.storage_mode.is_quantized() {
+            if !self.default_vector {
+                return Err(Error::InvalidArgument(format!(
+                    "storage mode {} applies to the default vector, and this collection has none",
+                    self.storage_mode.name()
+                )));
+            }
+            // Refuses a metric the quantizers do not support (Manhattan).
+            nearstore_index::HnswIndex::new_quantized(
+                self.dim,
+                self.metric,
+                self.hnsw,
+                self.quantization.index_config(self.storage_mode),
+                nearstore_index::MemorySource::new(),
+            )?;
+        }
         if let Some(text) = &self.text {
             nearstore_text::TextIndex::new(text.clone())?;
         }
@@ -259,6 +279,9 @@ pub(crate) struct ConfigRecord {
     dim: usize,
     metric: DistanceMetric,
     storage_mode: StorageMode,
+    /// Absent in manifests written before quantized storage, and when default.
+    #[serde(default, skip_serializing_if = "QuantizationConfig::is_default")]
+    quantization: QuantizationConfig,
     m: usize,
     ef_construction: usize,
     ef_search: usize,
@@ -343,6 +366,7 @@ impl From<&CollectionConfig> for ConfigRecord {
             dim: c.dim,
             metric: c.metric,
             storage_mode: c.storage_mode,
+            quantization: c.quantization,
             m: c.hnsw.m,
             ef_construction: c.hnsw.ef_construction,
             ef_search: c.hnsw.ef_search,
@@ -369,6 +393,7 @@ impl From<&ConfigRecord> for CollectionConfig {
             dim: r.dim,
             metric: r.metric,
             storage_mode: r.storage_mode,
+            quantization: r.quantization,
             hnsw: HnswParams {
                 m: r.m,
                 ef_construction: r.ef_construction,

@@ -33,6 +33,7 @@ mod graph_collection;
 mod graph_match;
 mod plan;
 mod point;
+mod quantization;
 mod query;
 mod request;
 pub mod verify;
@@ -43,8 +44,8 @@ pub use collection::{
     PointVectors, StreamingConfig, StreamingStatus, TextIndexInfo, VectorCollection,
 };
 pub use config::{
-    CollectionConfig, CollectionKind, DEFAULT_MAX_PAYLOAD_BYTES, MAX_DIMENSION,
-    MAX_VECTOR_NAME_BYTES, StorageMode, VectorSpaceConfig,
+    CollectionConfig, CollectionKind, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_TRAIN_AT, MAX_DIMENSION,
+    MAX_VECTOR_NAME_BYTES, QuantizationConfig, StorageMode, VectorSpaceConfig,
 };
 pub use database::{
     AliasChange, DEFAULT_PURGE_INTERVAL, Database, MAX_NAME_LEN, PurgeStats, SnapshotInfo,

@@ -139,3 +139,32 @@ impl AsRef<[f32]> for VectorGuard {
         self
     }
 }
+
+/// The `dim` f32 at byte `offset` of `mapping` and their bytes, or `None` when the range
+/// is outside the mapping or misaligned. Borrowed, without a guard: only for a caller that
+/// holds the store's id map read lock for a slot in the map the whole time it uses the
+/// slices (then the slot cannot be reclaimed and its bytes never change: module docs).
+pub(crate) fn mapped_vector(
+    mapping: &dyn Mapping,
+    offset: u64,
+    dim: usize,
+) -> Option<(&[f32], &[u8])> {
+    let bytes = dim as u64 * 4;
+    let end = offset.checked_add(bytes)?;
+    if end > mapping.len() as u64 || !offset.is_multiple_of(4) {
+        return None;
+    }
+    let offset = offset as usize;
+    // SAFETY: [offset, offset + 4 * dim) lies inside the mapping (checked above), which the
+    // borrowed `mapping` keeps alive for the returned lifetime; offset is a multiple of 4
+    // and the mapping base is 64-byte aligned (Mapping's contract), so the f32 view is
+    // aligned; every bit pattern is a valid f32 and u8, the data is little-endian like the
+    // host, and the caller's read lock keeps the bytes unchanged (doc above).
+    unsafe {
+        let base = mapping.as_ptr().add(offset);
+        Some((
+            std::slice::from_raw_parts(base.cast::<f32>(), dim),
+            std::slice::from_raw_parts(base, dim * 4),
+        ))
+    }
+}

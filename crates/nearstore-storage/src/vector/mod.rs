@@ -631,6 +631,62 @@ impl VectorStore {
         .map(Some)
     }
 
+    /// Calls `f(i, vector)` for each `ids[i]` the store holds, in order (skipping the
+    /// others), under one read lock of the id map: a batch costs one lock, not one per id
+    /// (readers of many vectors at once, such as a quantized index rescoring its
+    /// candidates). Each vector's checksum is verified; a damaged slot is
+    /// `Error::Corruption` (the vectors before it have been passed to `f`).
+    pub fn with_vectors(&self, ids: &[u64], f: &mut dyn FnMut(usize, &[f32])) -> Result<()> {
+        let index = self.index.read();
+        let stride = self.dim as u64 * 4;
+        for (i, id) in ids.iter().enumerate() {
+            let Some(&slot) = index.slots.get(id) else {
+                continue;
+            };
+            let offset = slot_offset(u64::from(slot.slot), stride);
+            let Some((vector, bytes)) =
+                guard::mapped_vector(index.mapping.as_ref(), offset, self.dim)
+            else {
+                return Err(Error::corruption(
+                    &self.data_path,
+                    offset,
+                    format!("vector slot {} is outside the mapping", slot.slot),
+                ));
+            };
+            let actual = crate::format::slot_crc(slot.slot, bytes);
+            if actual != slot.crc {
+                return Err(Error::corruption(
+                    &self.data_path,
+                    offset,
+                    format!(
+                        "vector slot {} checksum mismatch (stored {:#010x}, computed {actual:#010x})",
+                        slot.slot, slot.crc
+                    ),
+                ));
+            }
+            f(i, vector);
+        }
+        Ok(())
+    }
+
+    /// Calls `hint` with the stored vector of each of `ids` (skipping unknown ones) under
+    /// one read lock of the id map, without verifying checksums: only for cache prefetch
+    /// hints, never for reading values (use [`VectorStore::with_vectors`]).
+    pub fn hint_vectors(&self, ids: &[u64], hint: &mut dyn FnMut(&[f32])) {
+        let index = self.index.read();
+        let stride = self.dim as u64 * 4;
+        for id in ids {
+            if let Some(&slot) = index.slots.get(id) {
+                let offset = slot_offset(u64::from(slot.slot), stride);
+                if let Some((vector, _)) =
+                    guard::mapped_vector(index.mapping.as_ref(), offset, self.dim)
+                {
+                    hint(vector);
+                }
+            }
+        }
+    }
+
     /// The durability barrier: once it returns, every earlier write survives power loss. In
     /// [`Durability::Bulk`] it writes a checkpoint.
     pub fn flush(&self) -> Result<()> {

@@ -51,7 +51,7 @@ impl Collection {
         deadline: Option<&Deadline>,
     ) -> Result<Vec<SearchHit>> {
         let (metric, store) = if using.is_empty() {
-            (self.config.metric, &self.vectors)
+            (self.config.metric, &*self.vectors)
         } else {
             let space = self.space(using)?;
             (space.config.metric, &space.vectors)

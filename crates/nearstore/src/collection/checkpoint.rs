@@ -45,7 +45,7 @@ use super::{
 use crate::config::{CollectionConfig, ConfigRecord};
 use crate::error::{Error, Result};
 use nearstore_filter::PayloadIndexes;
-use nearstore_index::{HnswIndex, VectorIndex};
+use nearstore_index::VectorIndex;
 use nearstore_storage::payload::{LOG_FILE as PAYLOAD_LOG_FILE, PayloadExtent};
 use nearstore_storage::sections::{read_sections, write_sections};
 use nearstore_storage::{
@@ -62,8 +62,9 @@ const FIELD_INDEX_MAGIC: [u8; 8] = *b"NSPIDX01";
 /// exists (see `graph.rs`). Format 1 and 2 manifests are read (format 1 without the
 /// payload-extent check; both with the live set taken from the default vector store),
 /// formats before 4 with no expiry times, before 5 as vector collections, and rewritten as
-/// format 5 by the next checkpoint.
-const MANIFEST_FORMAT: u32 = 5;
+/// the current format by the next checkpoint. Format 6 adds the quantized storage modes
+/// (and their settings) to the configuration; older manifests have storage mode `full`.
+const MANIFEST_FORMAT: u32 = 6;
 /// Largest batch of logged upserts replayed at once.
 const REPLAY_BATCH_POINTS: usize = 20_000;
 
@@ -236,8 +237,7 @@ impl Collection {
     ) -> Result<Collection> {
         config.validate()?;
         backend.create_dir_all(dir)?;
-        let index = HnswIndex::new(config.dim, config.metric, config.hnsw)?;
-        index.save(backend.as_ref(), &dir.join(HNSW_FILE), 0)?;
+        super::quantized::create_index(&backend, dir, &config)?;
         create_spaces(&backend, dir, &config)?;
         write_field_indexes(&backend, dir, &PayloadIndexes::new().encode(), 0)?;
         write_vectorless(&backend, dir, &RoaringTreemap::new(), 0)?;
@@ -265,7 +265,7 @@ impl Collection {
         let text_config = config.text.take();
         let name = manifest.name;
         let seq = manifest.checkpoint_seq;
-        let vectors = VectorStore::open_with(
+        let vectors = Arc::new(VectorStore::open_with(
             backend.clone(),
             &dir.join(VECTORS_DIR),
             config.dim,
@@ -273,7 +273,7 @@ impl Collection {
                 durability: Durability::Bulk,
                 ..VectorStoreOptions::default()
             },
-        )?;
+        )?);
         let payloads = PayloadStore::open_with(
             backend.clone(),
             &dir.join(PAYLOADS_DIR),
@@ -291,13 +291,7 @@ impl Collection {
         )?;
         let payload_mark = payloads.mark();
         let hnsw_path = dir.join(HNSW_FILE);
-        let (index, index_seq) = HnswIndex::load(backend.as_ref(), &hnsw_path)?;
-        if index.dimension() != config.dim || index.metric() != config.metric {
-            return Err(Error::corruption(
-                hnsw_path.display(),
-                "index dimension or metric differs from the manifest",
-            ));
-        }
+        let (index, index_seq) = super::quantized::load_index(&backend, dir, &config, &vectors)?;
         let (fields, fields_seq) = read_field_indexes(&backend, dir)?;
         let (text, text_seq) = match &text_config {
             Some(c) => {

@@ -23,6 +23,7 @@ mod graph_match;
 mod grouped;
 pub(crate) mod ops;
 mod payload_write;
+mod quantized;
 mod read;
 mod search;
 pub(crate) mod snapshot;
@@ -116,7 +117,9 @@ pub(crate) struct Collection {
     /// the text configuration) and `ef_search` lives in `Collection::ef_search`.
     config: CollectionConfig,
     backend: SharedBackend,
-    vectors: VectorStore,
+    /// The default vector space's vectors (shared with a quantized index, which reads
+    /// them in place: `quantized.rs`).
+    vectors: Arc<VectorStore>,
     payloads: PayloadStore,
     index: HnswIndex,
     /// The named dense vectors (see `spaces.rs`); the fields above are the default `""`.

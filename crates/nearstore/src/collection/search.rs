@@ -26,7 +26,7 @@ use crate::request::legs::{LegRef, LegSpec, MAX_NESTING, leg_depth};
 use crate::request::window::ResultWindow;
 use crate::request::{Deadline, FusionStrategy, Leg, SearchRequest, check_deadline};
 use nearstore_filter::Filter;
-use nearstore_index::{AllowList, SearchHit, SearchQuality};
+use nearstore_index::{AllowList, QueryOptions, SearchHit, SearchOptions, SearchQuality};
 use nearstore_text::SearchStats;
 
 /// The ranked hits of a request after its window, and what its first text leg did.
@@ -121,6 +121,13 @@ impl Collection {
             if several {
                 directions.push(d);
             }
+        }
+        if let Some(o) = request.oversampling
+            && !(o.is_finite() && (1.0..=100.0).contains(&o))
+        {
+            return Err(Error::InvalidArgument(format!(
+                "oversampling must be 1..=100, got {o}"
+            )));
         }
         if request.rescore {
             // The result is the first leg's ranking of the other legs' candidates.
@@ -240,6 +247,7 @@ impl Collection {
                 depth,
                 own_set.as_ref().or(allowed),
                 request.quality,
+                rescore_options(request),
                 deadline,
             )?;
             return Ok(Ranked {
@@ -266,6 +274,7 @@ impl Collection {
                 depth,
                 Some(&candidates),
                 SearchQuality::Perfect,
+                rescore_options(request),
                 deadline,
             )?;
             return Ok(Ranked {
@@ -312,6 +321,7 @@ impl Collection {
                 leg_depth(depth, *own),
                 set.as_ref().or(allowed),
                 request.quality,
+                rescore_options(request),
                 deadline,
             )
         };
@@ -342,6 +352,7 @@ impl Collection {
         depth: usize,
         allowed: Option<&RoaringTreemap>,
         quality: SearchQuality,
+        rescore: SearchOptions,
         deadline: Option<&Deadline>,
     ) -> Result<LegHits> {
         match leg {
@@ -384,17 +395,15 @@ impl Collection {
                     q => q,
                 };
                 let stop = || deadline.is_some_and(Deadline::is_expired);
-                let hits = index
-                    .search_until(
-                        vector,
-                        depth,
-                        quality,
-                        allow.as_ref().map(|a| a as &dyn AllowList),
-                        &stop,
-                    )?
-                    .ok_or_else(|| {
-                        Error::Cancelled("search cancelled: it ran past its deadline".into())
-                    })?;
+                let opts = QueryOptions {
+                    quality,
+                    allow: allow.as_ref().map(|a| a as &dyn AllowList),
+                    rescore,
+                    stop: Some(&stop),
+                };
+                let hits = index.query(vector, depth, &opts)?.ok_or_else(|| {
+                    Error::Cancelled("search cancelled: it ran past its deadline".into())
+                })?;
                 Ok(LegHits {
                     hits,
                     text_stats: None,
@@ -509,5 +518,13 @@ impl VectorCollection {
             request = request.filter(f.clone());
         }
         self.query(request)
+    }
+}
+
+/// The request's rescoring controls for a quantized index (ignored by a `full` one).
+fn rescore_options(request: &SearchRequest) -> SearchOptions {
+    SearchOptions {
+        rerank: request.rerank,
+        oversampling: request.oversampling,
     }
 }

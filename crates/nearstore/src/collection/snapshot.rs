@@ -146,7 +146,7 @@ impl Collection {
     /// from reclaiming freed slots).
     fn pin_vector_slots(&self) -> Vec<VectorGuard> {
         let st = self.state.read();
-        let mut stores = vec![&self.vectors];
+        let mut stores = vec![&*self.vectors];
         stores.extend(self.spaces.values().map(|s| &s.vectors));
         stores
             .into_iter()

@@ -28,6 +28,10 @@ pub(crate) struct NearPart {
 pub(crate) struct QueryOptions {
     pub quality: Option<SearchQuality>,
     pub timeout_ms: Option<u64>,
+    /// `rerank = true|false`: a quantized collection's exact rescoring.
+    pub rerank: Option<bool>,
+    /// `oversampling = x`: a quantized collection's candidates per result.
+    pub oversampling: Option<f32>,
 }
 
 /// A lowered SELECT (parameters are bound at execution).
@@ -232,9 +236,23 @@ fn parse_options(q: &SelectQuery, ctx: &Context) -> Result<QueryOptions> {
                     Error::InvalidArgument(format!("WITH timeout_ms = {v}: expected milliseconds"))
                 })?);
             }
+            "rerank" | "rescore" => {
+                o.rerank = Some(v.as_bool().ok_or_else(|| {
+                    Error::InvalidArgument(format!("WITH rerank = {v}: expected true or false"))
+                })?);
+            }
+            "oversampling" => {
+                let x = v
+                    .as_f64()
+                    .filter(|x| (1.0..=100.0).contains(x))
+                    .ok_or_else(|| {
+                        Error::InvalidArgument(format!("WITH oversampling = {v}: expected 1..=100"))
+                    })?;
+                o.oversampling = Some(x as f32);
+            }
             other => {
                 return Err(Error::InvalidArgument(format!(
-                    "unknown WITH option {other:?} (expected mode, ef_search, timeout_ms)"
+                    "unknown WITH option {other:?} (expected mode, ef_search, timeout_ms, rerank, oversampling)"
                 )));
             }
         }

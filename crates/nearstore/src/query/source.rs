@@ -75,6 +75,8 @@ pub(crate) fn source_rows(
         if let Some(q) = plan.options.quality {
             request = request.quality(q);
         }
+        request.rerank = plan.options.rerank;
+        request.oversampling = plan.options.oversampling;
         if let Some(near) = &plan.near
             && let Some((op, value)) = &near.threshold
         {

@@ -73,12 +73,10 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
                     .map_err(|_| Error::InvalidArgument(format!("unknown metric {m:?}")))?,
                 None => DistanceMetric::Cosine,
             };
-            if let Some(s) = &options.storage
-                && !s.eq_ignore_ascii_case("full")
-            {
-                return Err(unsupported(&format!("storage = '{s}'")));
-            }
             let mut config = CollectionConfig::new(dim as usize, metric);
+            if let Some(s) = &options.storage {
+                config.storage_mode = crate::StorageMode::parse(s)?;
+            }
             if let Some(m) = options.m {
                 config.hnsw.m = m as usize;
             }
@@ -125,6 +123,21 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
                     }
                     "max_payload_bytes" => {
                         config.max_payload_bytes = v.as_u64().unwrap_or(0) as usize
+                    }
+                    // The quantizer's settings (refused by `full`: the configuration's check).
+                    "oversampling" => {
+                        config.quantization.oversampling = Some(v.as_f64().ok_or_else(|| {
+                            Error::InvalidArgument(format!(
+                                "collection option \"oversampling\" must be a number, got {v}"
+                            ))
+                        })? as f32);
+                    }
+                    "train_at" => {
+                        config.quantization.train_at = Some(v.as_u64().ok_or_else(|| {
+                            Error::InvalidArgument(format!(
+                                "collection option \"train_at\" must be a count, got {v}"
+                            ))
+                        })? as usize);
                     }
                     other => {
                         return Err(Error::InvalidArgument(format!(

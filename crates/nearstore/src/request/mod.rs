@@ -104,6 +104,15 @@ pub struct SearchRequest {
     /// Group the hits by a payload field (default none): then `limit` counts groups, and
     /// the request runs through [`crate::VectorCollection::query_groups`].
     pub group_by: Option<GroupBy>,
+    /// In a quantized collection (storage mode `sq8`, `binary`, `pq`, `rabitq`), whether
+    /// the dense legs rescore their candidates with the exact `f32` vectors (default
+    /// `None`: yes). `Some(false)` returns the codes' approximate scores (`binary` and
+    /// `rabitq` always rescore). A `full` collection's scores are always exact.
+    pub rerank: Option<bool>,
+    /// In a quantized collection, candidates rescored per wanted result (default `None`:
+    /// the collection's [`crate::QuantizationConfig::oversampling`]); 1..=100. A `full`
+    /// collection scores exactly and has nothing to oversample.
+    pub oversampling: Option<f32>,
 }
 
 impl SearchRequest {
@@ -126,6 +135,8 @@ impl SearchRequest {
             deadline: None,
             rescore: false,
             group_by: None,
+            rerank: None,
+            oversampling: None,
         }
     }
 
@@ -225,6 +236,20 @@ impl SearchRequest {
     /// ```
     pub fn rescoring(mut self) -> Self {
         self.rescore = true;
+        self
+    }
+
+    /// Whether a quantized collection rescores candidates with exact vectors (see
+    /// [`SearchRequest::rerank`](struct.SearchRequest.html#structfield.rerank)).
+    pub fn rerank(mut self, yes: bool) -> Self {
+        self.rerank = Some(yes);
+        self
+    }
+
+    /// Candidates a quantized collection rescores per wanted result (see
+    /// [`SearchRequest::oversampling`](struct.SearchRequest.html#structfield.oversampling)).
+    pub fn oversampling(mut self, factor: f32) -> Self {
+        self.oversampling = Some(factor);
         self
     }
 

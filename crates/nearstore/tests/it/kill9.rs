@@ -11,10 +11,14 @@
 //!   or not at all;
 //! - `Bulk`: the content is the model after some prefix of the operations, at least up to
 //!   the last acknowledged flush.
+//!
+//! Two directories in three store the default vector quantized (`sq8`, `rabitq`), training
+//! at 24 points and on demand every 29 operations, so kills land before, during and after
+//! training.
 
 use std::path::Path;
 
-use nearstore::{CollectionConfig, Database, Durability, ErrorKind, VectorCollection};
+use nearstore::{CollectionConfig, Database, Durability, ErrorKind, StorageMode, VectorCollection};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -32,6 +36,15 @@ fn durability(seed: u64) -> Durability {
     }
 }
 
+/// Two directories in three store their default vector quantized (`sq8` or `rabitq`).
+fn storage(seed: u64) -> StorageMode {
+    match (seed / 1000) % 3 {
+        1 => StorageMode::Sq8,
+        2 => StorageMode::Rabitq,
+        _ => StorageMode::Full,
+    }
+}
+
 fn open(dir: &Path, seed: u64) -> (Database, VectorCollection) {
     let db = Database::open(dir).expect("recovery after kill -9");
     let c = match db.get_vector_collection("c") {
@@ -39,7 +52,10 @@ fn open(dir: &Path, seed: u64) -> (Database, VectorCollection) {
         Err(e) if e.kind() == ErrorKind::NotFound => {
             let config = CollectionConfig {
                 durability: durability(seed),
-                ..super::workload::config()
+                ..match storage(seed) {
+                    StorageMode::Full => super::workload::config(),
+                    mode => super::workload::quantized_config(mode),
+                }
             };
             db.create_collection_with_options("c", config).unwrap()
         }
@@ -55,8 +71,14 @@ fn child_main(dir: &Path, seed: u64, max_ops: u64) {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     // Versions stay below 2^24 so they are exact in an f32 component.
     let mut version = (seed % 1000) * 10_000;
-    for _ in 0..max_ops {
-        let op = next_op(&mut rng, &mut version);
+    for i in 0..max_ops {
+        // An on-demand training now and then (a kill may land in it), besides the
+        // automatic one at the threshold.
+        let op = if i % 29 == 28 {
+            Op::TrainQuantizer
+        } else {
+            next_op(&mut rng, &mut version)
+        };
         kill9::report(Event::Begin(&serde_json::to_string(&op).unwrap()));
         execute(&c, &op).expect("operation");
         kill9::report(Event::Ack);
@@ -152,6 +174,7 @@ fn collections_survive_repeated_kill9_consistent_and_with_no_acknowledged_write_
     let kills_per_dir = 21u64;
     let mut total_kills = 0;
     let mut total_writes = 0;
+    let mut quantized_kills = 0;
     let mut rng = ChaCha8Rng::seed_from_u64(0xc011);
     for d in 0..dirs {
         let dir = tempfile::tempdir().unwrap();
@@ -168,13 +191,19 @@ fn collections_survive_repeated_kill9_consistent_and_with_no_acknowledged_write_
             inflight = run_and_kill(dir.path(), seed, kill_after, &mut t);
         }
         recover_and_check(dir.path(), base + 5, inflight.as_ref(), &mut t);
+        quantized_kills += if storage(base) == StorageMode::Full {
+            0
+        } else {
+            t.kills
+        };
         total_kills += t.kills;
         total_writes += t.acked_writes;
     }
     println!(
-        "collection kill -9 torture: {total_kills} kills over {dirs} directories, {total_writes} acknowledged writes, 0 lost, 0 half-present points, invariants held after every recovery"
+        "collection kill -9 torture: {total_kills} kills over {dirs} directories ({quantized_kills} in quantized ones), {total_writes} acknowledged writes, 0 lost, 0 half-present points, invariants held after every recovery"
     );
     assert!(total_kills >= 200);
+    assert!(quantized_kills >= 100);
 }
 
 /// In a child process: the torture driver. Run directly, it runs a short workload on a

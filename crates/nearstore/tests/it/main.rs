@@ -30,6 +30,7 @@ mod points;
 mod power_loss;
 mod purge;
 mod ql_builder;
+mod quantized;
 mod readme;
 mod requests;
 mod search;

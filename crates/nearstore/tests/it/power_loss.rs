@@ -16,7 +16,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use nearstore::storage::{CrashImageKind, FaultyBackend};
-use nearstore::{CollectionConfig, Database, Durability, ErrorKind, VectorCollection};
+use nearstore::{CollectionConfig, Database, Durability, ErrorKind, StorageMode, VectorCollection};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
@@ -25,6 +25,7 @@ use super::workload::{self, BARE, Model, Op, content, execute, next_op, no_defau
 fn open(
     backend: &FaultyBackend,
     durability: Durability,
+    storage: StorageMode,
 ) -> nearstore::Result<(Database, VectorCollection)> {
     let db = Database::open_with(Arc::new(backend.clone()), Path::new("/db"))?;
     // No background purge: every I/O call happens in the same order on every run.
@@ -34,7 +35,10 @@ fn open(
         Err(e) if e.kind() == ErrorKind::NotFound => {
             let config = CollectionConfig {
                 durability,
-                ..super::workload::config()
+                ..match storage {
+                    StorageMode::Full => super::workload::config(),
+                    mode => super::workload::quantized_config(mode),
+                }
             };
             db.create_collection_with_options("c", config)?
         }
@@ -51,7 +55,7 @@ enum Step {
     Reopen,
 }
 
-fn workload(seed: u64, n: usize) -> Vec<Step> {
+fn workload(seed: u64, n: usize, storage: StorageMode) -> Vec<Step> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut version = 0;
     let mut last_upserted = 0;
@@ -59,6 +63,9 @@ fn workload(seed: u64, n: usize) -> Vec<Step> {
         .map(|i| {
             if i % 13 == 12 {
                 Step::Reopen
+            } else if storage != StorageMode::Full && i % 11 == 6 {
+                // On-demand training (its crash points are crashes during training).
+                Step::Op(Op::TrainQuantizer)
             } else if i % 10 == 9 {
                 // A streamed batch in every run, queued (the drain is paused) until the next
                 // write applies it: a crash in between recovers it from the log.
@@ -127,9 +134,14 @@ struct Progress {
     flushed: usize,
 }
 
-fn run(backend: &FaultyBackend, steps: &[Step], durability: Durability) -> Progress {
+fn run(
+    backend: &FaultyBackend,
+    steps: &[Step],
+    durability: Durability,
+    storage: StorageMode,
+) -> Progress {
     let mut progress = Progress::default();
-    let Ok(mut opened) = open(backend, durability) else {
+    let Ok(mut opened) = open(backend, durability, storage) else {
         return progress;
     };
     for (i, step) in steps.iter().enumerate() {
@@ -137,7 +149,7 @@ fn run(backend: &FaultyBackend, steps: &[Step], durability: Durability) -> Progr
             Step::Op(op) => execute(&opened.1, op),
             Step::Reopen => {
                 drop(opened);
-                match open(backend, durability) {
+                match open(backend, durability, storage) {
                     Ok(o) => {
                         opened = o;
                         Ok(())
@@ -162,7 +174,8 @@ fn run(backend: &FaultyBackend, steps: &[Step], durability: Durability) -> Progr
 }
 
 fn check_image(image: &FaultyBackend, states: &[Model], lo: usize, hi: usize, what: &str) {
-    let (_db, c) = open(image, Durability::Flush)
+    // An existing collection: the storage mode comes from its manifest.
+    let (_db, c) = open(image, Durability::Flush, StorageMode::Full)
         .unwrap_or_else(|e| panic!("unopenable database after {what}: {e}"));
     let state = content(&c);
     let ok = (lo..=hi.min(states.len() - 1)).any(|i| states[i] == state);
@@ -175,7 +188,16 @@ fn check_image(image: &FaultyBackend, states: &[Model], lo: usize, hi: usize, wh
 }
 
 fn simulate(seed: u64, n_steps: usize, durability: Durability) -> (u64, u64, u64) {
-    let steps = workload(seed, n_steps);
+    simulate_in(seed, n_steps, durability, StorageMode::Full)
+}
+
+fn simulate_in(
+    seed: u64,
+    n_steps: usize,
+    durability: Durability,
+    storage: StorageMode,
+) -> (u64, u64, u64) {
+    let steps = workload(seed, n_steps, storage);
     let mut states = vec![Model::new()];
     let mut payload_writes = 0;
     for step in &steps {
@@ -206,7 +228,7 @@ fn simulate(seed: u64, n_steps: usize, durability: Durability) -> (u64, u64, u64
     );
     let clean = FaultyBackend::new();
     assert_eq!(
-        run(&clean, &steps, durability).acked,
+        run(&clean, &steps, durability, storage).acked,
         steps.len(),
         "clean run"
     );
@@ -215,7 +237,7 @@ fn simulate(seed: u64, n_steps: usize, durability: Durability) -> (u64, u64, u64
     for n in 0..total_calls {
         let backend = FaultyBackend::new();
         backend.crash_after(n);
-        let progress = run(&backend, &steps, durability);
+        let progress = run(&backend, &steps, durability, storage);
         let hi = (progress.acked + 1).min(steps.len());
         for (k, image) in backend.crash_images().into_iter().enumerate() {
             let lo = match image.kind {
@@ -235,11 +257,11 @@ fn simulate(seed: u64, n_steps: usize, durability: Durability) -> (u64, u64, u64
             if k == 0 && n % 8 == 0 {
                 let probe = pristine.crash_images().swap_remove(0).backend;
                 let before = probe.calls();
-                drop(open(&probe, Durability::Flush).expect("recovery succeeds"));
+                drop(open(&probe, Durability::Flush, storage).expect("recovery succeeds"));
                 for m in (0..probe.calls() - before).step_by(5) {
                     let again = pristine.crash_images().swap_remove(0).backend;
                     again.crash_after(m);
-                    let _ = open(&again, Durability::Flush);
+                    let _ = open(&again, Durability::Flush, storage);
                     for nested in again.crash_images() {
                         let what = format!(
                             "{what}, then recovery crash at call {m} ({:?})",
@@ -253,7 +275,8 @@ fn simulate(seed: u64, n_steps: usize, durability: Durability) -> (u64, u64, u64
         }
     }
     println!(
-        "collection ({durability:?}): {} steps, {total_calls} crash points, {images} crash images, {recovery_images} recovery-crash images: all recovered consistent, no barrier-covered write lost",
+        "collection ({durability:?}, {}): {} steps, {total_calls} crash points, {images} crash images, {recovery_images} recovery-crash images: all recovered consistent, no barrier-covered write lost",
+        storage.name(),
         steps.len()
     );
     (total_calls, images, recovery_images)
@@ -271,6 +294,13 @@ fn a_crash_or_power_loss_at_any_io_call_recovers_a_consistent_prefix_per_write_a
     assert!(points > 50);
     let (points, _, _) = simulate(13, 24, Durability::Bulk);
     assert!(points > 20);
+}
+
+#[test]
+fn a_quantized_collection_recovers_a_consistent_prefix_from_a_crash_at_any_io_call_training_included()
+ {
+    let (points, images, _) = simulate_in(14, 26, Durability::Flush, StorageMode::Sq8);
+    assert!(points > 50 && images > points);
 }
 
 // ---- the same simulation on a graph collection (edges, node deletes, property indexes) ----

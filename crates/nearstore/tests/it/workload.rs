@@ -77,6 +77,9 @@ pub enum Op {
     /// Set (a past or future time) or remove the expiry time of an existing point
     /// (`set_expiry_for` of the version).
     SetExpiry(u64, u64),
+    /// Train a quantized collection's quantizer on demand, then checkpoint (a plain
+    /// checkpoint in a `full` collection).
+    TrainQuantizer,
 }
 
 /// id -> (version of its vectors, `BARE` when it has none; version of its payload, 0 when
@@ -155,6 +158,14 @@ pub fn vector(id: u64, version: u64) -> Vec<f32> {
 pub fn config() -> CollectionConfig {
     CollectionConfig::new(DIM, DistanceMetric::Euclidean)
         .with_vector("img", VectorSpaceConfig::new(3, DistanceMetric::Cosine))
+}
+
+/// [`config`] with the default vector stored in `mode`, training by itself at a few dozen
+/// points (so a workload crosses the threshold).
+pub fn quantized_config(mode: nearstore::StorageMode) -> CollectionConfig {
+    let mut c = config().with_storage_mode(mode);
+    c.quantization.train_at = Some(24);
+    c
 }
 
 /// Turns streaming on for the workload's `Stream` steps (a queue no run fills), the drain
@@ -267,14 +278,22 @@ impl Op {
                     entry.0 = BARE;
                 }
             }
-            Op::Flush | Op::Checkpoint | Op::CreateIndex(_) | Op::TextConfig(_) => {}
+            Op::Flush
+            | Op::Checkpoint
+            | Op::TrainQuantizer
+            | Op::CreateIndex(_)
+            | Op::TextConfig(_) => {}
         }
     }
 
     pub fn is_barrier(&self) -> bool {
         matches!(
             self,
-            Op::Flush | Op::Checkpoint | Op::CreateIndex(_) | Op::TextConfig(_)
+            Op::Flush
+                | Op::Checkpoint
+                | Op::TrainQuantizer
+                | Op::CreateIndex(_)
+                | Op::TextConfig(_)
         )
     }
 }
@@ -583,6 +602,12 @@ pub fn execute(c: &VectorCollection, op: &Op) -> nearstore::Result<()> {
         }
         Op::Flush => c.flush(),
         Op::Checkpoint => c.checkpoint(),
+        Op::TrainQuantizer => {
+            if c.config().storage_mode.is_quantized() {
+                c.train_quantizer()?;
+            }
+            c.checkpoint()
+        }
         Op::CreateIndex(field) => {
             let kind = match field.as_str() {
                 "cat" => FieldIndexKind::Keyword,
