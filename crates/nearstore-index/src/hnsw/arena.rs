@@ -101,6 +101,32 @@ impl VectorArena {
         &self.buf[at..at + self.dim]
     }
 
+    /// Reorders the rows in place (one spare row, not a second arena): row `i` becomes the
+    /// old row `order[i]` (`order` a permutation of `0..len()`), following each cycle.
+    pub fn permute(&mut self, order: &[u32]) {
+        let (offset, stride) = (self.offset, self.stride);
+        let mut done = vec![false; order.len()];
+        let mut spare = vec![0.0f32; stride];
+        for start in 0..order.len() {
+            if done[start] {
+                continue;
+            }
+            let at = |i: usize| offset + i * stride;
+            spare.copy_from_slice(&self.buf[at(start)..at(start) + stride]);
+            let mut to = start;
+            loop {
+                done[to] = true;
+                let from = order[to] as usize;
+                if from == start {
+                    self.buf[at(to)..at(to) + stride].copy_from_slice(&spare);
+                    break;
+                }
+                self.buf.copy_within(at(from)..at(from) + stride, at(to));
+                to = from;
+            }
+        }
+    }
+
     /// Bytes allocated.
     pub fn memory_bytes(&self) -> usize {
         self.buf.capacity() * 4
@@ -123,6 +149,11 @@ mod tests {
                 assert_eq!(a.get(i).as_ptr() as usize % 64, 0, "dim {dim} row {i}");
                 assert_eq!(a.get(i)[0], (i * 1000) as f32);
                 assert_eq!(a.get(i).len(), dim);
+            }
+            let order: Vec<u32> = (0..300u32).map(|i| (i * 7 + 3) % 300).collect();
+            a.permute(&order);
+            for (i, &o) in order.iter().enumerate() {
+                assert_eq!(a.get(i)[0], (o as usize * 1000) as f32, "dim {dim} row {i}");
             }
             a.set(5, &vec![-1.0; dim]);
             assert_eq!(a.get(5), vec![-1.0; dim].as_slice());

@@ -88,6 +88,7 @@ impl HnswIndex {
         for (_, v) in items {
             validate(v.as_ref(), self.dim)?;
         }
+        let inserting = self.slot_gate.read();
         let replaced: Vec<u64> = {
             let g = self.graph.read();
             let ids = self.ids.read();
@@ -171,6 +172,8 @@ impl HnswIndex {
         let total = self.graph.read().len();
         if rest.len() > 1 && rest.len() * 100 >= total {
             self.ensure_connected();
+            drop(inserting);
+            self.renumber_for_locality();
         }
         Ok(())
     }

@@ -382,6 +382,89 @@ impl Graph {
         seen
     }
 
+    /// Slots in breadth-first order from the entry point over layer 0 (each list in its
+    /// stored order), then every slot it does not reach in slot order: an order that puts
+    /// the nodes a search expands together near each other in memory.
+    pub fn locality_order(&self) -> Vec<u32> {
+        let n = self.len();
+        let mut seen = vec![false; n];
+        let mut order = Vec::with_capacity(n);
+        if let Some((e, _)) = self.entry {
+            seen[e as usize] = true;
+            order.push(e);
+            let mut head = 0;
+            let mut links = Vec::new();
+            while let Some(&s) = order.get(head) {
+                head += 1;
+                self.links_into(s, 0, &mut links);
+                for &l in &links {
+                    if !seen[l as usize] {
+                        seen[l as usize] = true;
+                        order.push(l);
+                    }
+                }
+            }
+        }
+        order.extend((0..n as u32).filter(|&s| !seen[s as usize]));
+        order
+    }
+
+    /// Renumbers the slots: old slot `order[i]` becomes slot `i` (`order` a permutation of
+    /// `0..len()`, e.g. [`Graph::locality_order`]); returns the new number of every old
+    /// slot. Links, levels, flags, ids and rows move with their slots.
+    pub fn renumber(&mut self, order: &[u32]) -> Vec<u32> {
+        let n = self.len();
+        debug_assert_eq!(order.len(), n);
+        let mut new_of = vec![0u32; n];
+        for (new, &old) in order.iter().enumerate() {
+            new_of[old as usize] = new as u32;
+        }
+        let w0 = self.m0 + 1;
+        let plain = self.level0.to_plain();
+        let mut level0 = vec![0u32; n * w0];
+        for (block, &old) in level0.chunks_exact_mut(w0).zip(order) {
+            let from = &plain[old as usize * w0..(old as usize + 1) * w0];
+            let count = (from[0] as usize).min(self.m0);
+            block[0] = count as u32;
+            for (to, &l) in block[1..=count].iter_mut().zip(&from[1..=count]) {
+                *to = new_of[l as usize];
+            }
+        }
+        self.level0 = LinkLists::from_plain(&level0, self.m0, self.level0.is_compact());
+        // Upper lists stay where they are; only the slots they name change (every word
+        // past the count is a valid slot or zero, so all are mapped).
+        for block in self.upper.chunks_exact_mut(self.m + 1) {
+            for cell in &mut block[1..] {
+                let l = cell.get_mut();
+                *l = new_of[*l as usize];
+            }
+        }
+        self.upper_start = self
+            .upper_start
+            .iter()
+            .map(|(&slot, &start)| (new_of[slot as usize], start))
+            .collect();
+        let rows = std::mem::replace(&mut self.rows, Rows::new(self.dim));
+        self.rows = rows.permuted(self.dim, order);
+        self.external = ExternalIds::from_vec(
+            order
+                .iter()
+                .map(|&o| self.external.at(o as usize))
+                .collect(),
+        );
+        self.levels = order.iter().map(|&o| self.levels[o as usize]).collect();
+        self.deleted = order
+            .iter()
+            .map(|&o| AtomicBool::new(self.deleted[o as usize].load(Ordering::Acquire)))
+            .collect();
+        self.indegree = order
+            .iter()
+            .map(|&o| AtomicU32::new(self.indegree[o as usize].load(Ordering::Acquire)))
+            .collect();
+        self.entry = self.entry.map(|(e, level)| (new_of[e as usize], level));
+        new_of
+    }
+
     /// Bytes held by the arrays.
     pub fn memory_bytes(&self) -> usize {
         self.rows.memory_bytes()

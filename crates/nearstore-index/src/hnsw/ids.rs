@@ -163,6 +163,16 @@ impl IdTable {
         }
     }
 
+    /// Gives every slot in the table its new number (`new_of[old]`, after the graph's
+    /// slots were renumbered with their ids); a bucket's place depends only on its id.
+    pub(super) fn renumber(&mut self, new_of: &[u32]) {
+        for b in &mut self.buckets {
+            if *b < REMOVED {
+                *b = new_of[*b as usize];
+            }
+        }
+    }
+
     /// The slot of `id`.
     #[inline]
     pub(super) fn get(&self, id: u64, external: &ExternalIds) -> Option<u32> {

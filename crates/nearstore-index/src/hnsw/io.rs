@@ -350,9 +350,13 @@ impl HnswIndex {
             } else {
                 source
             },
+            slot_gate: RwLock::new(()),
         };
         // A checkpoint written before deletes moved the entry point may hold a deleted one.
         index.replace_deleted_entry();
+        // Slots in search order (a checkpoint of an index built by small batches, or
+        // written before renumbering existed, holds them in insertion order).
+        index.renumber_for_locality();
         Ok((index, lsn))
     }
 }

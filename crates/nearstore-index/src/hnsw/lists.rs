@@ -94,6 +94,11 @@ impl LinkLists {
         ((self.max_links + 1) * width as usize).div_ceil(32)
     }
 
+    /// Whether the fields are bit-packed.
+    pub(super) fn is_compact(&self) -> bool {
+        self.compact
+    }
+
     /// Switches packing on or off (repacking every list).
     pub(super) fn set_compact(&mut self, compact: bool) {
         if compact != self.compact {

@@ -18,6 +18,7 @@ mod graph;
 mod ids;
 mod io;
 mod lists;
+mod locality;
 mod pool;
 mod rows;
 mod scorer;
@@ -143,6 +144,9 @@ pub struct HnswIndex {
     live: AtomicUsize,
     quant: QuantConfig,
     source: Option<Arc<dyn VectorSource>>,
+    /// Held (shared) by every insert, which keeps slot numbers across lock releases;
+    /// renumbering the slots takes it exclusively.
+    slot_gate: RwLock<()>,
 }
 
 impl HnswIndex {
@@ -164,6 +168,7 @@ impl HnswIndex {
             live: AtomicUsize::new(0),
             quant: QuantConfig::default(),
             source: None,
+            slot_gate: RwLock::new(()),
         })
     }
 

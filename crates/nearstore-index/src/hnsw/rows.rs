@@ -120,6 +120,50 @@ impl Rows {
         }
     }
 
+    /// The rows renumbered: new slot `i` holds the row of old slot `order[i]` (`order` a
+    /// permutation of the slots). `f32` rows move in place; codes (a fraction of their
+    /// size) are copied.
+    pub fn permuted(self, dim: usize, order: &[u32]) -> Rows {
+        fn gather<T: Copy>(v: &[T], width: usize, order: &[u32]) -> Vec<T> {
+            let mut out = Vec::new();
+            reserve_huge(&mut out, order.len() * width);
+            for &o in order {
+                let at = o as usize * width;
+                out.extend_from_slice(&v[at..at + width]);
+            }
+            out
+        }
+        match self {
+            Rows::Full(mut a) => {
+                a.permute(order);
+                Rows::Full(a)
+            }
+            Rows::Sq8 {
+                book,
+                codes,
+                norms,
+                sums,
+            } => Rows::Sq8 {
+                book,
+                codes: gather(&codes, dim, order),
+                norms: gather(&norms, 1, order),
+                sums: gather(&sums, 1, order),
+            },
+            Rows::Binary { book, codes } => {
+                let codes = gather(&codes, book.words(), order);
+                Rows::Binary { book, codes }
+            }
+            Rows::Rabitq { book, blocks } => {
+                let blocks = gather(&blocks, book.stride(), order);
+                Rows::Rabitq { book, blocks }
+            }
+            Rows::Pq { book, codes } => {
+                let codes = gather(&codes, book.subspaces(), order);
+                Rows::Pq { book, codes }
+            }
+        }
+    }
+
     /// Appends the row of a new slot (an already prepared vector).
     pub fn push(&mut self, dim: usize, v: &[f32]) {
         match self {

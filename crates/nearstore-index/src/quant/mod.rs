@@ -86,7 +86,7 @@ impl StorageMode {
     pub const fn default_oversampling(self) -> f32 {
         match self {
             StorageMode::Full => 1.0,
-            StorageMode::Sq8 => 2.0,
+            StorageMode::Sq8 => 1.5,
             StorageMode::Binary => 8.0,
             StorageMode::Rabitq => 3.0,
             StorageMode::Pq => 4.0,
