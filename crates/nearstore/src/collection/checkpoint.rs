@@ -64,7 +64,7 @@ const FIELD_INDEX_MAGIC: [u8; 8] = *b"NSPIDX01";
 /// formats before 4 with no expiry times, before 5 as vector collections, and rewritten as
 /// the current format by the next checkpoint. Format 6 adds the quantized storage modes
 /// (and their settings) to the configuration; older manifests have storage mode `full`.
-const MANIFEST_FORMAT: u32 = 6;
+pub(super) const MANIFEST_FORMAT: u32 = 6;
 /// Largest batch of logged upserts replayed at once.
 const REPLAY_BATCH_POINTS: usize = 20_000;
 

@@ -82,14 +82,17 @@ fn a_format_2_collection_without_vectorless_ids_opens_with_its_points_and_upgrad
     let c = open(&backend);
     assert_eq!(c.state.read().live.len(), 2);
     // A point without a vector, then a checkpoint: the manifest becomes the current format
-    // (4) and the point survives the reopen.
+    // and the point survives the reopen.
     c.upsert(
         &[Point::without_vector(3, Some(json!({"k": 3})))],
         &crate::WriteOptions::default(),
     )
     .unwrap();
     drop(c);
-    assert_eq!(checkpoint::read_manifest(&shared, dir).unwrap().format, 5);
+    assert_eq!(
+        checkpoint::read_manifest(&shared, dir).unwrap().format,
+        checkpoint::MANIFEST_FORMAT
+    );
     let c = open(&backend);
     assert_eq!(c.state.read().live.len(), 3);
     assert_eq!(c.index.len(), 2);
@@ -126,7 +129,10 @@ fn a_format_3_collection_without_expiry_times_opens_and_upgrades() {
     )
     .unwrap();
     drop(c);
-    assert_eq!(checkpoint::read_manifest(&shared, dir).unwrap().format, 5);
+    assert_eq!(
+        checkpoint::read_manifest(&shared, dir).unwrap().format,
+        checkpoint::MANIFEST_FORMAT
+    );
     let c = open(&backend);
     assert_eq!(c.state.read().expiry.get(2), Some(u64::MAX - 1));
     assert_eq!(c.state.read().live.len(), 2);
@@ -161,6 +167,9 @@ fn a_format_4_collection_opens_as_a_vector_collection_and_upgrades() {
     )
     .unwrap();
     drop(c);
-    assert_eq!(checkpoint::read_manifest(&shared, dir).unwrap().format, 5);
+    assert_eq!(
+        checkpoint::read_manifest(&shared, dir).unwrap().format,
+        checkpoint::MANIFEST_FORMAT
+    );
     assert_eq!(open(&backend).state.read().live.len(), 2);
 }
