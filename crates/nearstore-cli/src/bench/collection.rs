@@ -1,6 +1,7 @@
 //! `nearstore bench collection`: the engine as users meet it. Loads a data set into a
 //! collection on disk (vectors plus JSON payloads, with payload indexes), then measures
-//! load throughput, close and reopen time (a reopen loads checkpoints, it rebuilds nothing),
+//! load throughput, close and reopen time (a reopen loads checkpoints, it rebuilds nothing;
+//! every query's answer after the reopen must equal its answer before, ids and scores),
 //! unfiltered recall / QPS, and filtered search by every value of a payload field against
 //! the exact filtered answer, per selectivity band.
 
@@ -11,13 +12,14 @@ use anyhow::{Context, bail};
 use clap::Args;
 use nearstore::{
     CollectionConfig, Database, FieldIndexKind, Filter, HnswParams, Point, SearchQuality,
-    SearchRequest, VectorCollection,
+    SearchRequest, StorageMode, VectorCollection,
 };
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
 
 use super::{
-    Bands, DEFAULT_DATASET, Measured, load_vectors, measure_searches, peak_rss_mib, temp_data_dir,
+    Bands, DEFAULT_DATASET, Measured, load_vectors, measure_searches, peak_rss_mib,
+    remove_temp_data_dir, temp_data_dir,
 };
 
 /// Options of `nearstore bench collection`.
@@ -51,12 +53,30 @@ pub struct CollectionArgs {
     /// Queries used per filter value (the first N of the query set).
     #[arg(long, default_value_t = 100)]
     filter_queries: usize,
+    /// How the collection keeps its vectors: full, sq8, binary, pq or rabitq (a quantized
+    /// mode is trained on the loaded points before the flush).
+    #[arg(long, default_value = "full")]
+    storage_mode: String,
     /// Database directory (default: a fresh temporary one, removed afterwards).
     #[arg(long)]
     data: Option<PathBuf>,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     json: bool,
+}
+
+/// Every query's top 10 (`Balanced`, ids and exact score bits), to compare across a reopen.
+fn answers(c: &VectorCollection, queries: &[Vec<f32>]) -> anyhow::Result<Vec<Vec<(u64, u32)>>> {
+    queries
+        .iter()
+        .map(|q| {
+            let hits = c.query(SearchRequest::new(q).limit(10).with_payload(false))?;
+            Ok(hits
+                .iter()
+                .map(|h| (h.point.id, h.score.to_bits()))
+                .collect())
+        })
+        .collect()
 }
 
 /// Reads the payload rows, keeping `fields` (all of each row when `fields` is `["all"]`).
@@ -102,6 +122,7 @@ fn measure(
 
 /// Runs the benchmark and prints its report.
 pub fn run_collection(args: &CollectionArgs) -> anyhow::Result<()> {
+    let storage_mode = StorageMode::parse(&args.storage_mode)?;
     let (metric, base, queries, truth) =
         load_vectors(&args.dataset, None, None, None, &args.metric)?;
     let payload_path = args
@@ -119,7 +140,7 @@ pub fn run_collection(args: &CollectionArgs) -> anyhow::Result<()> {
             ef_construction: args.ef_construction,
             ..HnswParams::default()
         },
-        ..CollectionConfig::new(base.dim, metric)
+        ..CollectionConfig::new(base.dim, metric).with_storage_mode(storage_mode)
     };
     let indexed: Vec<String> = if args.fields.len() == 1 && args.fields[0] == "all" {
         vec![args.filter_field.clone()]
@@ -129,7 +150,7 @@ pub fn run_collection(args: &CollectionArgs) -> anyhow::Result<()> {
 
     // Load.
     let started = Instant::now();
-    let (load_seconds, close_seconds) = {
+    let (load_seconds, close_seconds, answers_before) = {
         let db = Database::open(&dir)?;
         let _ = db.drop_collection("bench");
         let c = db.create_collection_with_options("bench", config)?;
@@ -144,12 +165,16 @@ pub fn run_collection(args: &CollectionArgs) -> anyhow::Result<()> {
                 .collect();
             c.upsert_bulk(&points)?;
         }
+        if storage_mode.is_quantized() {
+            c.train_quantizer()?;
+        }
         c.flush()?;
         let load_seconds = started.elapsed().as_secs_f64();
+        let before = answers(&c, &queries)?;
         let closing = Instant::now();
         drop(c);
         drop(db);
-        (load_seconds, closing.elapsed().as_secs_f64())
+        (load_seconds, closing.elapsed().as_secs_f64(), before)
     };
     let rss_after_load = peak_rss_mib();
 
@@ -163,6 +188,14 @@ pub fn run_collection(args: &CollectionArgs) -> anyhow::Result<()> {
             "reopened collection has {} points, loaded {}",
             c.len(),
             base.len()
+        );
+    }
+    let answers_after = answers(&c, &queries)?;
+    if let Some(q) = (0..queries.len()).find(|&q| answers_before[q] != answers_after[q]) {
+        bail!(
+            "query {q} answers differently after the reopen: {:?} before, {:?} after",
+            answers_before[q],
+            answers_after[q]
         );
     }
 
@@ -238,10 +271,12 @@ pub fn run_collection(args: &CollectionArgs) -> anyhow::Result<()> {
     drop(c);
     drop(db);
     if temporary {
-        let _ = std::fs::remove_dir_all(&dir);
+        remove_temp_data_dir(&dir);
     }
     let report = json!({
         "points": base.len(), "dim": base.dim, "metric": metric.name(),
+        "storage_mode": storage_mode.name(),
+        "answers_identical_after_reopen": answers_before.len(),
         "payload_fields": args.fields, "indexed_fields": indexed,
         "load_seconds": load_seconds, "load_points_per_second": base.len() as f64 / load_seconds,
         "close_seconds": close_seconds, "reopen_seconds": reopen_seconds,
@@ -263,8 +298,13 @@ pub fn run_collection(args: &CollectionArgs) -> anyhow::Result<()> {
 fn print_report(r: &Value) {
     let f = |v: &Value| v.as_f64().unwrap_or(f64::NAN);
     println!(
-        "collection: {} points, {}-d, {}; payload fields {}; keyword indexes {}",
-        r["points"], r["dim"], r["metric"], r["payload_fields"], r["indexed_fields"]
+        "collection: {} points, {}-d, {}, storage mode {}; payload fields {}; keyword indexes {}",
+        r["points"],
+        r["dim"],
+        r["metric"],
+        r["storage_mode"],
+        r["payload_fields"],
+        r["indexed_fields"]
     );
     println!(
         "load {:.2} s ({:.0} points/s, upsert_bulk + flush), close {:.2} s, reopen {:.3} s, peak RSS {:.0} MiB",
@@ -273,6 +313,10 @@ fn print_report(r: &Value) {
         f(&r["close_seconds"]),
         f(&r["reopen_seconds"]),
         f(&r["peak_rss_mib_after_load"])
+    );
+    println!(
+        "all {} queries answered identically (ids and scores, Balanced) before the close and after the reopen",
+        r["answers_identical_after_reopen"]
     );
     println!("\n| quality | recall@10 | QPS | p50 µs | p99 µs |\n|---|---|---|---|---|");
     for run in r["runs"].as_array().into_iter().flatten() {

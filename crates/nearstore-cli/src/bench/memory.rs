@@ -27,7 +27,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Normal};
 use serde_json::json;
 
-use super::{peak_rss_mib, percentile, temp_data_dir};
+use super::{peak_rss_mib, percentile, remove_temp_data_dir, temp_data_dir};
 
 /// Options of `nearstore bench memory`.
 #[derive(Debug, Args)]
@@ -232,7 +232,7 @@ pub fn run_memory(args: &MemoryArgs) -> anyhow::Result<()> {
     });
     drop(c);
     drop(db);
-    let _ = std::fs::remove_dir_all(&dir);
+    remove_temp_data_dir(&dir);
     if args.json {
         println!("{report}");
     } else {

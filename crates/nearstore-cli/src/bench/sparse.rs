@@ -24,7 +24,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, Zipf};
 use serde_json::json;
 
-use super::{peak_rss_mib, percentile, temp_data_dir};
+use super::{peak_rss_mib, percentile, remove_temp_data_dir, temp_data_dir};
 
 /// Options of `nearstore bench sparse`.
 #[derive(Debug, Args)]
@@ -288,7 +288,7 @@ pub fn run_sparse(args: &SparseArgs) -> anyhow::Result<()> {
     let _ = db.drop_collection("bench_sparse");
     drop(db);
     if temporary {
-        let _ = std::fs::remove_dir_all(&dir);
+        remove_temp_data_dir(&dir);
     }
 
     let report = json!({

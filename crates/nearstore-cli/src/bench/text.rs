@@ -21,7 +21,7 @@ use nearstore::{
 use serde_json::{Value, json};
 
 use super::hybrid::{HybridInputs, KeywordQuery, print_hybrid, run_hybrid};
-use super::{peak_rss_mib, percentile, temp_data_dir};
+use super::{peak_rss_mib, percentile, remove_temp_data_dir, temp_data_dir};
 
 /// Options of `nearstore bench text`.
 #[derive(Debug, Args)]
@@ -359,7 +359,7 @@ pub fn run_text(args: &TextArgs) -> anyhow::Result<()> {
     };
     drop(db);
     if temporary {
-        let _ = std::fs::remove_dir_all(&dir);
+        remove_temp_data_dir(&dir);
     }
 
     let n = queries.len();

@@ -138,24 +138,12 @@ impl Collection {
         }
     }
 
-    /// Logs `op` and applies it; a failure after the log append leaves memory behind the
+    /// Logs `op` and applies it, the writer held (a write that reads the current state and
+    /// logs in one write section); a failure after the log append leaves memory behind the
     /// log, so the collection then refuses writes until reopened (which replays the log).
     ///
     /// A deadline is checked once more with the writer lock held, just before the append:
     /// past it, nothing is logged and the write fails with [`Error::WriteCancelled`].
-    fn commit(
-        &self,
-        bytes: &[u8],
-        deadline: Option<&Deadline>,
-        points: usize,
-        op: impl FnOnce() -> Result<()>,
-    ) -> Result<()> {
-        let mut w = self.lock_writer()?;
-        self.commit_locked(&mut w, bytes, deadline, points, op)
-    }
-
-    /// [`Collection::commit`] with the writer already held (a write that must read the
-    /// current state and log in one write section).
     pub(super) fn commit_locked(
         &self,
         w: &mut Writer,
@@ -198,9 +186,37 @@ impl Collection {
         }
         let deadline = options.deadline.as_ref();
         let (bytes, now) = self.encode_checked_upsert(points, deadline)?;
-        self.commit(&bytes, deadline, points.len(), || {
+        let mut w = self.lock_writer()?;
+        // A graph node that expired is gone for every read, but its edges stay until the
+        // purge: an upsert of its id creates a new node, so the old one is deleted first
+        // (logged, with its edges), never revived with them.
+        let expired = self.expired_graph_nodes(points);
+        if !expired.is_empty() {
+            self.delete_locked(&mut w, &expired, deadline)?;
+        }
+        self.commit_locked(&mut w, &bytes, deadline, points.len(), || {
             self.apply_upsert(points, Targets::ALL, now)
         })
+    }
+
+    /// The ids among `points` of a graph collection that name a live node hidden now
+    /// because it expired (none in other collections or when no point has an expiry).
+    fn expired_graph_nodes(&self, points: &[Point]) -> Vec<u64> {
+        if self.config.kind != crate::CollectionKind::Graph {
+            return Vec::new();
+        }
+        let st = self.state.read();
+        let Some(hidden) = self.hidden(&st) else {
+            return Vec::new();
+        };
+        let mut ids: Vec<u64> = points
+            .iter()
+            .map(|p| p.id)
+            .filter(|&id| hidden.contains(id))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
     }
 
     /// Validates `points` (dimension, finite values, sparse and named vectors, payload size;

@@ -272,3 +272,43 @@ fn neighbour_reads_and_traversals_hide_an_expired_node() {
         .unwrap();
     assert_eq!(dfs.iter().map(|r| r.target).collect::<Vec<_>>(), [4]);
 }
+
+#[test]
+fn an_upsert_of_an_expired_node_creates_a_new_node_without_its_old_edges() {
+    let dir = tempfile::tempdir().unwrap();
+    let clock = std::sync::Arc::new(nearstore::ManualWallClock::new(1_000_000));
+    {
+        let db = nearstore::Database::open(dir.path()).unwrap();
+        db.set_wall_clock(clock.clone());
+        let g = db
+            .create_graph_collection("g", GraphCollectionConfig::schemaless())
+            .unwrap();
+        g.upsert(vec![
+            Point::without_vector(1, None),
+            Point::without_vector(2, None).with_expires_at(1_000_500),
+            Point::without_vector(3, None),
+        ])
+        .unwrap();
+        g.add_edges_batch(vec![
+            GraphEdge::new(1, 1, 2, "R"),
+            GraphEdge::new(2, 2, 3, "R"),
+        ])
+        .unwrap();
+        clock.advance(std::time::Duration::from_secs(1));
+        // Node 2 expired; writing id 2 again makes a new node: the old edges are gone.
+        g.upsert(vec![Point::without_vector(2, None)]).unwrap();
+        assert!(g.get_outgoing(1).unwrap().is_empty());
+        assert!(g.get_incoming(3).unwrap().is_empty());
+        assert_eq!(g.edge_count().unwrap(), 0);
+        assert!(g.get_node_payload(2).unwrap().is_none());
+        g.add_edge(GraphEdge::new(3, 2, 3, "R")).unwrap();
+    }
+    // Replayed from the log, the same.
+    let db = nearstore::Database::open(dir.path()).unwrap();
+    db.set_wall_clock(clock);
+    let g = db.get_graph_collection("g").unwrap();
+    let out: Vec<u64> = g.get_outgoing(2).unwrap().iter().map(|e| e.id).collect();
+    assert_eq!(out, [3]);
+    assert!(g.get_incoming(2).unwrap().is_empty());
+    assert_eq!(g.edge_count().unwrap(), 1);
+}
