@@ -24,9 +24,9 @@ threshold, best 10 by similarity (ties by id). kuzu answers it two ways, each a 
 its vector index (`CALL QUERY_VECTOR_INDEX(..., K, efs := K)` for the K nearest nodes, then
 the two-hop MATCH back to the start as a join; approximate, and it misses matches ranked
 below K: the 0.6 threshold selects about one topic, ~4,000 of 200,000 nodes, so K defaults
-to 6,000, the smallest tried (1,000 / 3,000 / 6,000) whose answers equalled the brute force
-form's; KUZU_VECTOR_K sets it), and by brute force (its built-in array_cosine_similarity over every two-hop node in
-the MATCH's WHERE; exact). Latency per query, one query at a time; the result ids of each
+to 6,000, the smallest tried (1,000 / 3,000 / 6,000) whose answers equalled the brute-force
+form's in a 10-query trial; KUZU_VECTOR_K sets it), and by brute force (its built-in
+array_cosine_similarity over every two-hop node in the MATCH's WHERE; exact). Latency per query, one query at a time; the result ids of each
 form are compared with ours and the number of queries whose top 10 agree is printed (float
 rounding at the threshold may differ, so this is reported, not enforced).
 
