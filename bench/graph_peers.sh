@@ -12,8 +12,13 @@
 #    (node payloads and embeddings), writes it as CSV (nodes.csv, edges.csv, starts.txt,
 #    queries.json) and measures through the engine (load, 1-, 2-, 3-hop expansion, the
 #    vector + pattern query); then bench/graph_peers.py loads the same graph into kuzu
-#    (in-memory) and measures the same figures, checks the distinct counts agree and prints
-#    one table with the ratios.
+#    (in-memory), builds kuzu's vector index over the same embeddings (its `vector`
+#    extension, shipped in the wheel), measures the same figures, checks the distinct counts
+#    agree and prints one table with the ratios.
+#
+# Environment: KUZU_ON_DISK=1 adds one kuzu load into an on-disk database (index and
+# CHECKPOINT included); KUZU_VECTOR_K (default 6000) is the K of kuzu's vector-index form of
+# the vector + pattern query. kuzu's index build takes minutes on this graph (see README).
 #
 # Both measurements run under `flock $NEARSTORE_BENCH_LOCK` when that variable is set (on the
 # development machine shared with other builds), so nothing compiles while they run.
