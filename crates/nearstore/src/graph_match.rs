@@ -11,6 +11,9 @@
 //! difference between the search's and the exact score cannot drop a node at the
 //! threshold); when fewer come back the set is complete and becomes
 //! that variable's start candidates (the planner starts there when it is the smallest set).
+//! The exact search reads every embedding, so it is skipped when the plan without it starts
+//! from at most [`MATCH_VECTOR_CANDIDATES`] nodes a property index gives (cheaper to walk
+//! from, each binding's score checked exactly).
 //! Otherwise the graph's planner picks a node property index, the endpoints an edge
 //! property index selects, or a label scan. Every node bound to the similarity variable is
 //! checked with its exact score from the vector store, so the vector start only narrows.
@@ -153,6 +156,9 @@ pub struct MatchResponse {
     pub plan: Vec<String>,
     /// Nodes and edges visited (for EXPLAIN ANALYZE; zero when only planned).
     pub stats: MatchStats,
+    /// How many candidate nodes the plan's first start has when a property index or the
+    /// caller gives them (`None` when it is a label scan).
+    pub indexed_start_candidates: Option<u64>,
 }
 
 /// Start candidates taken from the vector index, with the EXPLAIN line saying so.
@@ -204,6 +210,15 @@ impl GraphCollection {
             matches!(op, ThresholdOp::Lt | ThresholdOp::Le)
         };
         if !keeps_better {
+            return Ok(None);
+        }
+        // A plan that starts from a few nodes without the vector index is cheaper than the
+        // exact search over every embedding.
+        let planned = self.points.inner.run_match(request, None, false)?;
+        if planned
+            .indexed_start_candidates
+            .is_some_and(|n| n <= MATCH_VECTOR_CANDIDATES as u64)
+        {
             return Ok(None);
         }
         // Exact and a little looser: the candidates restrict the variable, so they must hold

@@ -237,6 +237,11 @@ impl Collection {
             rows: Vec::new(),
             plan: plan_lines,
             stats: Default::default(),
+            indexed_start_candidates: plan
+                .starts()
+                .first()
+                .filter(|&&(_, kind, _)| kind != nearstore_graph::StartKind::Scan)
+                .map(|&(_, _, cost)| cost),
         };
         let score_at = request
             .similarity

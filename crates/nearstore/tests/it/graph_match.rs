@@ -239,6 +239,40 @@ fn explain_shows_the_start_and_analyze_counts_the_work() {
     );
     assert_eq!(p["actual_rows"], json!(1));
     assert!(p["actual"]["edges_visited"].as_u64().unwrap() >= 1, "{p}");
+    // A property index giving a few start nodes beats the exact search over every
+    // embedding: the plan starts there and checks each binding's score.
+    let sql = "MATCH (a {name: 'bob'})-[:WROTE]->(d) WHERE similarity(d.embedding, $v) > 0.9 \
+               RETURN d.title";
+    let plan = rows(&db, &format!("EXPLAIN {sql}"), &v);
+    let steps = plan[0]["plan"]["steps"].as_array().unwrap();
+    assert!(
+        steps[0].as_str().unwrap().contains("node property index"),
+        "{steps:?}"
+    );
+    assert!(
+        !steps
+            .iter()
+            .any(|s| s.as_str().unwrap().contains("vector index")),
+        "{steps:?}"
+    );
+    let all = rows(
+        &db,
+        "MATCH (a {name: 'bob'})-[:WROTE]->(d) RETURN d.title, similarity(d.embedding, $v) AS s",
+        &v,
+    );
+    let mut want: Vec<Value> = all
+        .iter()
+        .filter(|r| r["s"].as_f64().unwrap() > 0.9)
+        .map(|r| r["d.title"].clone())
+        .collect();
+    let mut got: Vec<Value> = rows(&db, sql, &v)
+        .iter()
+        .map(|r| r["d.title"].clone())
+        .collect();
+    want.sort_by_key(|t| t.to_string());
+    got.sort_by_key(|t| t.to_string());
+    assert_eq!(want, [json!("vectors")]);
+    assert_eq!(got, want);
     let scan = rows(
         &db,
         "EXPLAIN MATCH (a:Person)-[:KNOWS]->(b) RETURN b",
