@@ -11,7 +11,7 @@ use anyhow::{Context, bail};
 use clap::Args;
 use nearstore::{
     CollectionConfig, Database, FieldIndexKind, Filter, HnswParams, Point, SearchQuality,
-    SearchRequest, VectorCollection,
+    SearchRequest, StorageMode, VectorCollection,
 };
 use rayon::prelude::*;
 use serde_json::{Map, Value, json};
@@ -54,6 +54,10 @@ pub struct CollectionArgs {
     /// Database directory (default: a fresh temporary one, removed afterwards).
     #[arg(long)]
     data: Option<PathBuf>,
+    /// Storage mode of the collection: full, sq8, binary, pq or rabitq (a quantized one
+    /// trains by itself while loading, at 1024 points, and rescores from the vector store).
+    #[arg(long, default_value = "full")]
+    storage_mode: String,
     /// Print one JSON object instead of tables.
     #[arg(long)]
     json: bool,
@@ -120,7 +124,9 @@ pub fn run_collection(args: &CollectionArgs) -> anyhow::Result<()> {
             ..HnswParams::default()
         },
         ..CollectionConfig::new(base.dim, metric)
-    };
+    }
+    .with_storage_mode(StorageMode::parse(&args.storage_mode)?);
+    let mode = config.storage_mode;
     let indexed: Vec<String> = if args.fields.len() == 1 && args.fields[0] == "all" {
         vec![args.filter_field.clone()]
     } else {
@@ -242,6 +248,7 @@ pub fn run_collection(args: &CollectionArgs) -> anyhow::Result<()> {
     }
     let report = json!({
         "points": base.len(), "dim": base.dim, "metric": metric.name(),
+        "storage_mode": mode.name(),
         "payload_fields": args.fields, "indexed_fields": indexed,
         "load_seconds": load_seconds, "load_points_per_second": base.len() as f64 / load_seconds,
         "close_seconds": close_seconds, "reopen_seconds": reopen_seconds,
