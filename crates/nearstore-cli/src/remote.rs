@@ -4,7 +4,9 @@
 use std::path::Path;
 
 use anyhow::{Context, bail};
-use nearstore::{Database, DistanceMetric, ErrorKind, GraphEdge, Point};
+use nearstore::{
+    CollectionConfig, Database, DistanceMetric, ErrorKind, GraphEdge, Point, StorageMode,
+};
 use serde_json::{Value, json};
 
 use crate::transfer::edges::EdgeRow;
@@ -39,6 +41,8 @@ pub struct CollectionInfo {
     pub metric: String,
     /// Live points.
     pub points: u64,
+    /// Storage mode (`full`, `sq8`, `binary`, `pq`, `rabitq`).
+    pub storage_mode: String,
 }
 
 /// A database directory or a server.
@@ -130,6 +134,7 @@ impl Endpoint {
                     dim: c.config().dim,
                     metric: c.config().metric.name().to_string(),
                     points: c.len() as u64,
+                    storage_mode: c.config().storage_mode.name().to_string(),
                 })),
                 Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
                 Err(e) => Err(e.into()),
@@ -146,6 +151,7 @@ impl Endpoint {
                         dim: body["dim"].as_u64().unwrap_or(0) as usize,
                         metric: body["metric"].as_str().unwrap_or_default().to_string(),
                         points: body["points_count"].as_u64().unwrap_or(0),
+                        storage_mode: body["storage_mode"].as_str().unwrap_or("full").to_string(),
                     })),
                     s => bail!(
                         "HTTP {s}: {}",
@@ -156,18 +162,26 @@ impl Endpoint {
         }
     }
 
-    /// Creates the collection.
-    pub fn create(&self, name: &str, dim: usize, metric: &str) -> anyhow::Result<()> {
+    /// Creates the collection, its default vector stored in `mode`.
+    pub fn create(
+        &self,
+        name: &str,
+        dim: usize,
+        metric: &str,
+        mode: StorageMode,
+    ) -> anyhow::Result<()> {
         let parsed: DistanceMetric = metric.parse().context("--metric")?;
         match self {
             Endpoint::Local(db) => {
-                db.create_collection(name, dim, parsed)?;
+                let config = CollectionConfig::new(dim, parsed).with_storage_mode(mode);
+                db.create_collection_with_options(name, config)?;
             }
             Endpoint::Remote { .. } => {
                 self.ok(
                     reqwest::Method::POST,
                     "/v1/collections",
-                    Some(json!({"name": name, "dim": dim, "metric": parsed.name()})),
+                    Some(json!({"name": name, "dim": dim, "metric": parsed.name(),
+                                "storage_mode": mode.name()})),
                 )?;
             }
         }

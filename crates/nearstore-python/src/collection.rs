@@ -146,7 +146,10 @@ fn run_request<'py>(
     check_query_vector(py, &request.using, &request.vector)?;
     let with_vector = request.with_vector;
     let names = request.leg_names();
-    let results = this.call(py, |c| c.query(request))?;
+    let results = this.call(py, |c| {
+        options::check_rerank(request.rerank, c.config().storage_mode)?;
+        c.query(request)
+    })?;
     results_list(py, results, with_vector, &names)
 }
 
@@ -174,7 +177,9 @@ impl PyCollection {
     }
 
     /// The configuration as a dict (dim, metric, m, ef_construction, ef_search, seed,
-    /// durability, max_payload_bytes, storage_mode, text_fields: the text fields, ``["_all"]``
+    /// durability, max_payload_bytes, storage_mode, oversampling and train_at (a quantized
+    /// collection's settings as created, ``None``: the mode's default), text_fields: the
+    /// text fields, ``["_all"]``
     /// by default, ``None`` with text indexing off; sparse_vectors and sparse_any_name;
     /// vectors: the named dense vectors, ``{name: {"dim", "metric", "m", "ef_construction",
     /// "ef_search", "seed", "storage_mode"}}``).
@@ -199,6 +204,8 @@ impl PyCollection {
         d.set_item("durability", options::durability_name(c.durability))?;
         d.set_item("max_payload_bytes", c.max_payload_bytes)?;
         d.set_item("storage_mode", options::storage_mode_name(c.storage_mode))?;
+        d.set_item("oversampling", c.quantization.oversampling)?;
+        d.set_item("train_at", c.quantization.train_at)?;
         let text_fields = text_config.map(|t| {
             t.fields
                 .into_iter()
@@ -388,7 +395,9 @@ impl PyCollection {
     /// ``quality`` (``"fast"``, ``"balanced"``, ``"accurate"``, ``"perfect"``,
     /// ``"adaptive"``) or ``ef``, ``with_payload``, ``with_vector``, ``score_threshold``,
     /// ``using`` (the named vector to search, ranked by its own metric; default ``""``, the
-    /// collection's own vector).
+    /// collection's own vector), ``rerank`` and ``oversampling`` (a quantized collection:
+    /// rescore the candidates with the exact vectors, default ``True``, ``False`` returns
+    /// the codes' approximate scores; candidates rescored per result, 1 to 100).
     #[pyo3(signature = (vector, k = 10, filter = None, **options))]
     fn search<'py>(
         &self,
@@ -479,6 +488,7 @@ impl PyCollection {
         }
         let n = rows.len();
         let hits: Vec<Vec<(u64, f32)>> = self.call(py, |c| {
+            options::check_rerank(template.rerank, c.config().storage_mode)?;
             rows.into_par_iter()
                 .map(|v| {
                     let mut request = template.clone();
@@ -615,6 +625,24 @@ impl PyCollection {
     /// open replays nothing (closing does this too).
     fn checkpoint(&self, py: Python<'_>) -> PyResult<()> {
         self.call(py, |c| c.checkpoint())
+    }
+
+    /// train_quantizer() -> bool
+    ///
+    /// Trains a quantized collection's quantizer (``storage_mode`` ``"sq8"``, ``"binary"``,
+    /// ``"pq"``, ``"rabitq"``) now, on the points it holds, and checkpoints so the training
+    /// is durable; returns whether it trained (``False`` when the collection holds no
+    /// vector). Training also happens by itself at ``train_at`` points (default 1024; 0:
+    /// only on demand). Raises ``InvalidArgument`` for a ``"full"`` collection.
+    fn train_quantizer(&self, py: Python<'_>) -> PyResult<bool> {
+        self.call(py, |c| c.train_quantizer())
+    }
+
+    /// Whether searches walk the graph on quantized codes now (``False`` for ``"full"``
+    /// and for a quantized collection not trained yet, which searches its float32 vectors).
+    #[getter]
+    fn quantizer_trained(&self, py: Python<'_>) -> PyResult<bool> {
+        self.call(py, |c| Ok(c.quantizer_trained()))
     }
 
     /// create_payload_index(field, kind) -> None

@@ -214,7 +214,12 @@ impl PyDatabase {
     /// ``jaccard``. Options: ``m``, ``ef_construction``, ``ef_search``, ``seed`` (HNSW),
     /// ``durability`` (``"flush"``: writes are durable once ``flush()`` returns, the default;
     /// ``"per_write"``: every call is durable when it returns; ``"bulk"``: nothing is logged
-    /// and ``flush()`` checkpoints), ``max_payload_bytes``, ``storage_mode`` (``"full"``),
+    /// and ``flush()`` checkpoints), ``max_payload_bytes``, ``storage_mode`` (``"full"``, the
+    /// default; or a quantized mode of the default vector, ``"sq8"``, ``"binary"``, ``"pq"``,
+    /// ``"rabitq"``: its graph is walked on compact codes and the best candidates are
+    /// rescored with the exact vectors), ``oversampling`` and ``train_at`` (a quantized
+    /// mode's candidates rescored per result, 1 to 100, and the points at which it trains by
+    /// itself, 0: only ``Collection.train_quantizer()``; default: the mode's),
     /// ``text`` (full-text indexing of payloads: ``True``, the default, indexes every string
     /// leaf as one field ``"_all"``; ``False`` turns it off; a field name or a list of them
     /// indexes those payload paths; see ``Collection.create_text_index``), ``sparse`` (the

@@ -28,6 +28,8 @@ pub(crate) const COLLECTION_OPTIONS: &[&str] = &[
     "durability",
     "max_payload_bytes",
     "storage_mode",
+    "oversampling",
+    "train_at",
     "text",
     "sparse",
     "vectors",
@@ -60,6 +62,8 @@ pub(crate) const SEARCH_OPTIONS: &[&str] = &[
     "dense",
     "sparse",
     "using",
+    "rerank",
+    "oversampling",
 ];
 
 /// Request options reserved for engine features that do not exist yet, with what they
@@ -171,6 +175,11 @@ pub(crate) fn collection_config(
     if let Some(s) = name_of(options, "storage_mode")? {
         config.storage_mode = storage_mode(s)?;
     }
+    // Checked by the engine against the mode (refused on `full`, oversampling 1..=100).
+    config.quantization.oversampling = number(options, "oversampling")?;
+    config.quantization.train_at = non_negative(options, "train_at")?
+        .map(|n| usize::try_from(n).map_err(|_| invalid(format!("train_at {n} is too large"))))
+        .transpose()?;
     if let Some(text) = options.get("text") {
         config.text = text::collection_text(text)?;
     }
@@ -212,13 +221,24 @@ fn hnsw(options: &Map<String, Value>, base: HnswParams) -> Result<HnswParams> {
     Ok(params)
 }
 
-fn storage_mode(name: &str) -> Result<StorageMode> {
-    match name.to_ascii_lowercase().as_str() {
-        "full" => Ok(StorageMode::Full),
-        _ => Err(invalid(format!(
-            "unknown storage_mode {name:?}: this version stores full-precision vectors only (\"full\")"
-        ))),
+/// A finite number option (`None` when absent or null).
+fn number(options: &Map<String, Value>, key: &str) -> Result<Option<f32>> {
+    match options.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => match v.as_f64() {
+            Some(x) if x.is_finite() => Ok(Some(x as f32)),
+            _ => Err(invalid(format!("{key} must be a number, got {v}"))),
+        },
     }
+}
+
+/// A storage mode by name, case-insensitively: `full`, `sq8`, `binary`, `pq`, `rabitq`.
+fn storage_mode(name: &str) -> Result<StorageMode> {
+    StorageMode::parse(name).map_err(|_| {
+        invalid(format!(
+            "unknown storage_mode {name:?}: expected full, sq8, binary, pq or rabitq"
+        ))
+    })
 }
 
 /// One named dense vector of `vectors={name: ...}`: its dimension alone (an integer) or
@@ -253,7 +273,13 @@ fn vector_space(
         None => default_metric,
     };
     if let Some(s) = name_of(&options, "storage_mode")? {
-        storage_mode(s).map_err(|e| within(&what, e))?;
+        let mode = storage_mode(s).map_err(|e| within(&what, e))?;
+        if mode.is_quantized() {
+            return Err(invalid(format!(
+                "{what}: storage_mode {:?}: the engine quantizes only the default vector (named vectors are \"full\")",
+                mode.name()
+            )));
+        }
     }
     let hnsw = hnsw(&options, collection.hnsw).map_err(|e| within(&what, e))?;
     Ok(VectorSpaceConfig { dim, metric, hnsw })
@@ -332,11 +358,7 @@ pub(crate) fn durability_name(d: Durability) -> &'static str {
 
 /// The name `storage_mode` accepts for a mode.
 pub(crate) fn storage_mode_name(mode: StorageMode) -> &'static str {
-    match mode {
-        StorageMode::Full => "full",
-        // A mode added to the engine later and not known here yet.
-        _ => "unknown",
-    }
+    mode.name()
 }
 
 /// A search quality by name, case-insensitively.
@@ -389,13 +411,13 @@ pub(crate) fn search_request(
     let dense_legs = legs
         .iter()
         .any(|l| matches!(l.query, nearstore::LegQuery::Dense { .. }));
+    let given = |key: &str| options.get(key).is_some_and(|v| !v.is_null());
     if vector.is_none()
         && !dense_legs
-        && (options.get("quality").is_some_and(|v| !v.is_null())
-            || options.get("ef").is_some_and(|v| !v.is_null()))
+        && (given("quality") || given("ef") || given("rerank") || given("oversampling"))
     {
         return Err(invalid(
-            "quality and ef tune the vector search; text and sparse queries are always exact",
+            "quality, ef, rerank and oversampling tune the vector search; text and sparse queries are always exact",
         ));
     }
     let mut request = SearchRequest::new(&[]);
@@ -434,6 +456,9 @@ pub(crate) fn search_request(
         (None, Some(ef)) => request.quality = SearchQuality::Ef(ef),
         (None, None) => {}
     }
+    // Checked by the engine (oversampling 1..=100; a `full` collection scores exactly).
+    request.rerank = flag(options, "rerank")?;
+    request.oversampling = number(options, "oversampling")?;
     if let Some(yes) = flag(options, "with_payload")? {
         request.with_payload = yes;
     }
@@ -452,6 +477,19 @@ pub(crate) fn search_request(
         },
     }
     Ok(request)
+}
+
+/// Refuses `rerank=False` on a collection stored in `mode` when that mode always rescores
+/// (`binary`, `rabitq`: one bit per dimension cannot rank the results), rather than let
+/// the option be silently without effect.
+pub(crate) fn check_rerank(rerank: Option<bool>, mode: StorageMode) -> Result<()> {
+    if rerank == Some(false) && matches!(mode, StorageMode::Binary | StorageMode::Rabitq) {
+        return Err(invalid(format!(
+            "rerank=False on a {} collection: its codes cannot rank the results, it always rescores",
+            mode.name()
+        )));
+    }
+    Ok(())
 }
 
 fn bounded(n: u64, key: &str) -> Result<usize> {
@@ -554,10 +592,27 @@ mod tests {
             )
             .is_err()
         );
-        assert!(
-            collection_config(Some(8), Some("cosine"), &map(json!({"storage_mode": "pq"})))
-                .is_err()
-        );
+        let pq = collection_config(
+            Some(8),
+            Some("cosine"),
+            &map(json!({"storage_mode": "PQ", "oversampling": 3, "train_at": 0})),
+        )
+        .unwrap();
+        assert_eq!(pq.storage_mode, StorageMode::Pq);
+        assert_eq!(pq.quantization.oversampling, Some(3.0));
+        assert_eq!(pq.quantization.train_at, Some(0));
+        assert_eq!(storage_mode_name(pq.storage_mode), "pq");
+        for bad in [
+            json!({"storage_mode": "opq"}),
+            json!({"storage_mode": 3}),
+            json!({"oversampling": "many"}),
+            json!({"train_at": -1}),
+        ] {
+            assert!(
+                collection_config(Some(8), Some("cosine"), &map(bad.clone())).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     #[test]
@@ -587,6 +642,15 @@ mod tests {
         .unwrap();
         assert_eq!(r.quality, SearchQuality::Accurate);
         assert_eq!(r.limit, 10);
+        assert_eq!((r.rerank, r.oversampling), (None, None));
+
+        let r = search_request(
+            Some(vec![1.0]),
+            &map(json!({"rerank": false, "oversampling": 2.5})),
+            Vec::new(),
+        )
+        .unwrap();
+        assert_eq!((r.rerank, r.oversampling), (Some(false), Some(2.5)));
     }
 
     #[test]
@@ -600,6 +664,8 @@ mod tests {
             json!({"score_threshold": "high"}),
             json!({"filter": {"field": "x"}}),
             json!({"nprobe": 4}),
+            json!({"rerank": "no"}),
+            json!({"oversampling": "x"}),
         ] {
             let e = search_request(v(), &map(bad.clone()), Vec::new()).unwrap_err();
             assert!(
@@ -649,6 +715,8 @@ mod tests {
             json!({"text": 3}),
             json!({"text": "a", "quality": "fast"}),
             json!({"text": "a", "ef": 10}),
+            json!({"text": "a", "rerank": true}),
+            json!({"text": "a", "oversampling": 2}),
         ] {
             let e = search_request(None, &map(bad.clone()), Vec::new()).unwrap_err();
             assert!(matches!(e, Error::InvalidArgument(_)), "{bad}: {e:?}");
@@ -733,7 +801,11 @@ mod tests {
             ),
             (
                 json!({"vectors": {"a": {"dim": 4, "storage_mode": "pq"}}}),
-                "storage_mode",
+                "quantizes only the default vector",
+            ),
+            (
+                json!({"vectors": {"a": {"dim": 4, "storage_mode": "zip"}}}),
+                "unknown storage_mode",
             ),
             (json!({"vectors": {"a": "4"}}), "expected its dimension"),
             (json!({"vectors": ["a"]}), "vectors must be"),

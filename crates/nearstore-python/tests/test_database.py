@@ -51,6 +51,7 @@ def test_collection_options_are_applied(db):
     assert c.config == {
         "dim": 8, "metric": "dot", "m": 8, "ef_construction": 40, "ef_search": 24,
         "seed": 3, "durability": "per_write", "max_payload_bytes": 64, "storage_mode": "full",
+        "oversampling": None, "train_at": None,
         "text_fields": ["_all"],
         "sparse_vectors": {},
         "sparse_any_name": True,
@@ -73,7 +74,8 @@ def test_collection_options_are_applied(db):
         ({"m": "16"}, "m must be a positive integer"),
         ({"m": 2.5}, "m must be a positive integer"),
         ({"durability": "sometimes"}, "unknown durability"),
-        ({"storage_mode": "pq"}, "storage_mode"),
+        ({"storage_mode": "opq"}, "unknown storage_mode"),
+        ({"oversampling": 2}, "quantized storage mode"),
         ({"seed": -1}, "seed must be a non-negative integer"),
     ],
 )

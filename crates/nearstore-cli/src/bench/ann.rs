@@ -68,7 +68,7 @@ pub struct AnnArgs {
     /// After the sweep, delete this fraction of the points, vacuum, and measure again.
     #[arg(long)]
     delete_fraction: Option<f64>,
-    /// Storage mode of the index: full, sq8, binary or rabitq. A quantized index walks its graph on
+    /// Storage mode of the index: full, sq8, binary, pq or rabitq. A quantized index walks its graph on
     /// codes and rescores candidates with exact vectors from an in-memory source standing in
     /// for the storage mapping (not counted in `index_bytes`; counted in the RSS).
     #[arg(long, default_value = "full")]

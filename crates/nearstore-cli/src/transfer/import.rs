@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::{Context, bail};
 use clap::Args;
-use nearstore::Point;
+use nearstore::{Point, StorageMode};
 use serde_json::{Map, Value};
 
 use nearstore::storage::vecfile::{VectorFormat, VectorReader};
@@ -33,6 +33,11 @@ pub struct ImportArgs {
     /// Metric of a collection created by the import: cosine, l2 (euclidean), dot.
     #[arg(long, default_value = "cosine", conflicts_with = "edges")]
     pub metric: String,
+    /// Storage mode of a collection created by the import: full (the default), sq8,
+    /// binary, pq or rabitq (a quantized collection trains its quantizer by itself once it
+    /// holds 1024 points). An existing collection must already have this mode.
+    #[arg(long, conflicts_with = "edges")]
+    pub storage_mode: Option<String>,
     /// For .npy / .fvecs: payloads, one JSON object per line in row order.
     #[arg(long, conflicts_with = "edges")]
     pub payloads: Option<PathBuf>,
@@ -316,9 +321,32 @@ pub fn run(args: &ImportArgs) -> anyhow::Result<()> {
             })?;
         let Some(first) = batch.first() else { break };
         if !ready {
-            if endpoint.info(&args.collection)?.is_none() {
-                endpoint.create(&args.collection, first.vector.len(), &args.metric)?;
-                created = true;
+            let mode = match args.storage_mode.as_deref() {
+                Some(m) => Some(StorageMode::parse(m).context("--storage-mode")?),
+                None => None,
+            };
+            match endpoint.info(&args.collection)? {
+                None => {
+                    endpoint.create(
+                        &args.collection,
+                        first.vector.len(),
+                        &args.metric,
+                        mode.unwrap_or_default(),
+                    )?;
+                    created = true;
+                }
+                Some(info) => {
+                    if let Some(m) = mode
+                        && info.storage_mode != m.name()
+                    {
+                        bail!(
+                            "--storage-mode {}: collection {:?} exists with storage mode {} (fixed at creation)",
+                            m.name(),
+                            args.collection,
+                            info.storage_mode
+                        );
+                    }
+                }
             }
             ready = true;
         }

@@ -175,6 +175,70 @@ fn bench_ann_reports_recall_and_reload_on_a_small_data_set() {
 }
 
 #[test]
+fn bench_collection_runs_a_quantized_collection() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = nearstore_testkit::random_vectors(1500, 16, 3);
+    let queries = nearstore_testkit::random_vectors(30, 16, 4);
+    let truth: Vec<Vec<i32>> = queries
+        .iter()
+        .map(|q| {
+            let mut d: Vec<(f32, i32)> = base
+                .iter()
+                .enumerate()
+                .map(|(i, v)| {
+                    let dot: f32 = v.iter().zip(q).map(|(a, b)| a * b).sum();
+                    let norm = v.iter().map(|a| a * a).sum::<f32>().sqrt()
+                        * q.iter().map(|a| a * a).sum::<f32>().sqrt();
+                    (-dot / norm, i as i32)
+                })
+                .collect();
+            d.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+            d.iter().take(10).map(|x| x.1).collect()
+        })
+        .collect();
+    write_texmex(&dir.path().join("base.fvecs"), &base, f32::to_le_bytes);
+    write_texmex(&dir.path().join("query.fvecs"), &queries, f32::to_le_bytes);
+    write_texmex(
+        &dir.path().join("groundtruth.ivecs"),
+        &truth,
+        i32::to_le_bytes,
+    );
+    let payloads: String = (0..base.len())
+        .map(|i| format!("{{\"category\": \"c{}\", \"pos\": \"n\"}}\n", i % 3))
+        .collect();
+    std::fs::write(dir.path().join("base.jsonl"), payloads).unwrap();
+    let out = nearstore()
+        .args(["bench", "collection", "--json", "--storage-mode", "sq8"])
+        .arg("--dataset")
+        .arg(dir.path())
+        .arg("--data")
+        .arg(dir.path().join("db"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["storage_mode"], "sq8");
+    let db = nearstore::Database::open(dir.path().join("db")).unwrap();
+    let c = db.get_vector_collection("bench").unwrap();
+    assert_eq!(c.config().storage_mode, nearstore::StorageMode::Sq8);
+    assert!(c.quantizer_trained(), "1500 points: trained while loading");
+    let recall = report["runs"][2]["recall_at_10"].as_f64().unwrap();
+    assert!(recall >= 0.9, "accurate recall {recall}");
+    let out = nearstore()
+        .args(["bench", "collection", "--storage-mode", "zip"])
+        .arg("--dataset")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("storage mode"));
+}
+
+#[test]
 fn bench_ann_with_a_missing_data_set_is_a_clear_error() {
     let out = nearstore()
         .args(["bench", "ann", "--dataset", "/nonexistent/set"])
@@ -261,6 +325,57 @@ fn import_and_export_round_trip_through_every_format() {
                 assert_eq!(a.payload, b.payload, "{ext}");
             }
         }
+    }
+}
+
+#[test]
+fn import_creates_a_quantized_collection_and_checks_an_existing_ones_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("db");
+    let jsonl = dir.path().join("in.jsonl");
+    let mut text = String::new();
+    for id in 0..40u64 {
+        let v = serde_json::json!({"id": id, "vector": [id as f32, 1.5, -2.0, 0.25]});
+        text.push_str(&format!("{v}\n"));
+    }
+    std::fs::write(&jsonl, text).unwrap();
+    let import = |mode: &str| {
+        nearstore()
+            .args([
+                "import".as_ref(),
+                jsonl.as_os_str(),
+                "-c".as_ref(),
+                "q".as_ref(),
+                "--data".as_ref(),
+                data.as_os_str(),
+                "--storage-mode".as_ref(),
+                mode.as_ref(),
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = import("sq8");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    {
+        let db = nearstore::Database::open(&data).unwrap();
+        let c = db.get_vector_collection("q").unwrap();
+        assert_eq!(c.config().storage_mode, nearstore::StorageMode::Sq8);
+        assert_eq!(c.len(), 40);
+    }
+    // Importing again into it with the same mode works; another mode is refused.
+    assert!(import("SQ8").status.success());
+    for (mode, needle) in [
+        ("pq", "exists with storage mode sq8"),
+        ("opq", "storage mode"),
+    ] {
+        let out = import(mode);
+        assert!(!out.status.success(), "{mode}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(needle), "{mode}: {err}");
     }
 }
 

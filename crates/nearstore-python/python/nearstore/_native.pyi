@@ -42,6 +42,7 @@ _Vector = Sequence[float] | npt.NDArray[np.floating[Any] | np.integer[Any]]
 _Matrix = Sequence[Sequence[float]] | Sequence[npt.NDArray[Any]] | npt.NDArray[np.floating[Any] | np.integer[Any]]
 _Metric = Literal["cosine", "euclidean", "l2", "dot", "dot_product", "hamming", "jaccard", "manhattan", "l1"] | str
 _Quality = Literal["fast", "balanced", "accurate", "perfect", "exact", "adaptive"]
+_StorageMode = Literal["full", "sq8", "binary", "pq", "rabitq"]
 _Tokenizer = Literal["alphanumeric", "word", "whitespace", "raw"]
 _Stemmer = Literal[
     "arabic", "danish", "dutch", "english", "finnish", "french", "german", "greek",
@@ -177,7 +178,9 @@ class _CollectionConfig(TypedDict):
     seed: int
     durability: Literal["per_write", "flush", "bulk"]
     max_payload_bytes: int
-    storage_mode: Literal["full"]
+    storage_mode: _StorageMode
+    oversampling: float | None
+    train_at: int | None
     text_fields: list[str] | None
     sparse_vectors: dict[str, dict[str, str]]
     sparse_any_name: bool
@@ -228,7 +231,9 @@ class Database:
         seed: int = ...,
         durability: Literal["per_write", "flush", "bulk"] = ...,
         max_payload_bytes: int = ...,
-        storage_mode: Literal["full"] = ...,
+        storage_mode: _StorageMode = ...,
+        oversampling: float = ...,
+        train_at: int = ...,
         text: _TextOption = True,
         sparse: Sequence[str] | dict[str, dict[str, str] | None] | None = None,
         vectors: dict[str, int | _VectorSpace] | None = None,
@@ -401,6 +406,8 @@ class Collection:
         with_payload: bool = True,
         with_vector: bool = False,
         score_threshold: float | None = None,
+        rerank: bool | None = None,
+        oversampling: float | None = None,
         using: str = "",
     ) -> list[_Hit]: ...
     def query(
@@ -415,6 +422,8 @@ class Collection:
         with_payload: bool = True,
         with_vector: bool = False,
         score_threshold: float | None = None,
+        rerank: bool | None = None,
+        oversampling: float | None = None,
         text: str | None = None,
         text_field: str | None = None,
         fusion: _Fusion = None,
@@ -432,6 +441,8 @@ class Collection:
         quality: _Quality | None = None,
         ef: int | None = None,
         score_threshold: float | None = None,
+        rerank: bool | None = None,
+        oversampling: float | None = None,
         using: str = "",
     ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.float32]]: ...
     @overload
@@ -449,6 +460,9 @@ class Collection:
     def count(self, filter: _Filter | None = None) -> int: ...
     def flush(self) -> None: ...
     def checkpoint(self) -> None: ...
+    def train_quantizer(self) -> bool: ...
+    @property
+    def quantizer_trained(self) -> bool: ...
     def create_payload_index(
         self, field: str, kind: Literal["keyword", "integer", "float", "bool", "datetime"]
     ) -> None: ...

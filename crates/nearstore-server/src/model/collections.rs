@@ -1,6 +1,9 @@
 //! Collection bodies: create, and the collection description every route answers with.
 
-use nearstore::{CollectionConfig, DistanceMetric, Durability, FieldIndexKind, VectorCollection};
+use nearstore::{
+    CollectionConfig, DistanceMetric, Durability, FieldIndexKind, QuantizationConfig, StorageMode,
+    VectorCollection,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -153,6 +156,21 @@ pub(crate) fn collection_config(
     Ok(config)
 }
 
+/// A quantized collection's settings (`storage_mode` other than `full`); each optional
+/// (the mode's defaults).
+#[derive(Debug, Default, Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct QuantizationOptions {
+    /// Candidates rescored per result when a search does not say, 1 to 100 (default: the
+    /// mode's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) oversampling: Option<f32>,
+    /// Train the quantizer by itself once the collection holds this many points (default
+    /// 1024; 0: only on demand, `POST /v1/collections/{name}/train_quantizer`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) train_at: Option<usize>,
+}
+
 /// `POST /v1/collections` body.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -167,6 +185,14 @@ pub(crate) struct CreateCollection {
     pub(crate) durability: Option<DurabilityName>,
     #[serde(default)]
     pub(crate) max_payload_bytes: Option<usize>,
+    /// How the vectors are kept for search: `full` (the default), or a quantized mode
+    /// (`sq8`, `binary`, `pq`, `rabitq`) whose graph is walked on compact codes and whose
+    /// candidates are rescored with the exact vectors.
+    #[serde(default)]
+    pub(crate) storage_mode: Option<String>,
+    /// The quantizer's settings (a quantized `storage_mode` only).
+    #[serde(default)]
+    pub(crate) quantization: Option<QuantizationOptions>,
 }
 
 impl CreateCollection {
@@ -179,8 +205,27 @@ impl CreateCollection {
         if let Some(bytes) = self.max_payload_bytes {
             config.max_payload_bytes = bytes;
         }
+        if let Some(mode) = self.storage_mode.as_deref() {
+            config.storage_mode = StorageMode::parse(mode)?;
+        }
+        if let Some(q) = self.quantization {
+            // The engine refuses settings on a `full` collection and values out of range.
+            config.quantization = QuantizationConfig {
+                oversampling: q.oversampling,
+                train_at: q.train_at,
+            };
+        }
         Ok((self.name, config))
     }
+}
+
+/// `POST /v1/collections/{name}/train_quantizer` answer.
+#[derive(Debug, Serialize, ToSchema)]
+pub(crate) struct QuantizerTrained {
+    /// Whether it trained (`false`: the collection holds no vector yet).
+    pub(crate) trained: bool,
+    /// The collection after training.
+    pub(crate) collection: CollectionInfo,
 }
 
 /// HNSW parameters of a collection.
@@ -216,9 +261,17 @@ pub(crate) struct CollectionInfo {
     pub(crate) dim: usize,
     #[schema(value_type = MetricName)]
     pub(crate) metric: DistanceMetric,
-    /// How vectors are stored (`full`, or a quantized mode).
+    /// How vectors are stored (`full`, or a quantized mode: `sq8`, `binary`, `pq`,
+    /// `rabitq`).
     #[schema(value_type = String)]
     pub(crate) storage_mode: nearstore::StorageMode,
+    /// A quantized collection's settings as created (absent ones: the mode's defaults);
+    /// absent for `full`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) quantization: Option<QuantizationOptions>,
+    /// Whether searches walk the graph on codes now (`false` for `full`, and for a
+    /// quantized collection not trained yet, which searches its `f32` vectors).
+    pub(crate) quantizer_trained: bool,
     #[schema(value_type = DurabilityName)]
     pub(crate) durability: Durability,
     pub(crate) max_payload_bytes: usize,
@@ -236,6 +289,14 @@ impl CollectionInfo {
             dim: config.dim,
             metric: config.metric,
             storage_mode: config.storage_mode,
+            quantization: config
+                .storage_mode
+                .is_quantized()
+                .then_some(QuantizationOptions {
+                    oversampling: config.quantization.oversampling,
+                    train_at: config.quantization.train_at,
+                }),
+            quantizer_trained: c.quantizer_trained(),
             durability: config.durability,
             max_payload_bytes: config.max_payload_bytes,
             hnsw: HnswInfo {

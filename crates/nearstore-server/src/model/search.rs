@@ -1,6 +1,6 @@
 //! Search bodies: one query (a vector or a full-text query), a batch, and the hits.
 
-use nearstore::{SearchQuality, SearchRequest, SearchResult};
+use nearstore::{SearchQuality, SearchRequest, SearchResult, StorageMode};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -79,6 +79,14 @@ pub(crate) struct Search {
     pub(crate) with_vector: bool,
     #[serde(default)]
     pub(crate) score_threshold: Option<f32>,
+    /// A quantized collection: rescore the candidates with the exact vectors (default
+    /// true; `false` returns the codes' approximate scores, `sq8` and `pq` only).
+    #[serde(default)]
+    pub(crate) rerank: Option<bool>,
+    /// A quantized collection: candidates rescored per result, 1 to 100 (default: the
+    /// collection's).
+    #[serde(default)]
+    pub(crate) oversampling: Option<f32>,
 }
 
 impl Search {
@@ -89,9 +97,13 @@ impl Search {
         let mut r = SearchRequest::new(&vector);
         match self.text {
             Some(text) => {
-                if self.ef.is_some() || self.quality.is_some() {
+                if self.ef.is_some()
+                    || self.quality.is_some()
+                    || self.rerank.is_some()
+                    || self.oversampling.is_some()
+                {
                     return Err(Error::bad_request(
-                        "\"ef\" and \"quality\" apply to the vector index, not to a text search",
+                        "\"ef\", \"quality\", \"rerank\" and \"oversampling\" apply to the vector index, not to a text search",
                     ));
                 }
                 r = r.text_query(&text.query);
@@ -127,8 +139,24 @@ impl Search {
         if let Some(t) = self.score_threshold {
             r = r.score_threshold(t);
         }
+        // Checked by the engine (oversampling 1..=100; a `full` collection scores exactly).
+        r.rerank = self.rerank;
+        r.oversampling = self.oversampling;
         Ok(r)
     }
+}
+
+/// Refuses `rerank: false` (named `what` in the message) on a collection stored in `mode`
+/// when that mode always rescores (`binary`, `rabitq`: one bit per dimension cannot rank
+/// the results), rather than let the flag be silently without effect.
+pub(crate) fn check_rerank(what: &str, rerank: Option<bool>, mode: StorageMode) -> Result<()> {
+    if rerank == Some(false) && matches!(mode, StorageMode::Binary | StorageMode::Rabitq) {
+        return Err(Error::not_supported(format!(
+            "{what} = false on a {} collection (its codes cannot rank the results: it always rescores)",
+            mode.name()
+        )));
+    }
+    Ok(())
 }
 
 /// `POST /v1/collections/{name}/search/batch` body.

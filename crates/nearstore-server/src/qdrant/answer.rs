@@ -128,7 +128,9 @@ pub(crate) struct CollectionInfo {
     pub(crate) points_count: usize,
     pub(crate) segments_count: usize,
     /// `{params: {vectors, sparse_vectors?, shard_number, ...}, hnsw_config,
-    /// optimizer_config, wal_config, quantization_config}`.
+    /// optimizer_config, wal_config, quantization_config, nearstore_storage_mode}`
+    /// (`nearstore_storage_mode`, a NearStore extension: `full`, `sq8`, `binary`, `pq` or
+    /// `rabitq`).
     #[schema(value_type = Object)]
     pub(crate) config: Value,
     /// Indexed payload fields: `{field: {data_type, points, params?}}`.

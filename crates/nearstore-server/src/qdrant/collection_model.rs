@@ -12,7 +12,7 @@
 //!
 //! Must not depend on axum: these are values, not handlers.
 
-use nearstore::DistanceMetric;
+use nearstore::{DistanceMetric, StorageMode};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use utoipa::ToSchema;
@@ -20,6 +20,7 @@ use utoipa::ToSchema;
 use crate::error::{Error, Result};
 use crate::model::RawJson;
 use crate::qdrant::model::is_set;
+use crate::qdrant::quantization;
 use crate::qdrant::schema::{FieldSchemaSchema, VectorsConfigSchema};
 
 /// Qdrant's distance names.
@@ -165,7 +166,9 @@ pub(crate) struct VectorParams {
     pub(crate) distance: Distance,
     #[serde(default)]
     pub(crate) hnsw_config: Option<HnswConfigIn>,
-    /// Not supported: must be absent or null.
+    /// The unnamed vector's own quantization (over the collection's): `scalar` (int8),
+    /// `binary` or `product` (`x16`), see [`crate::qdrant::quantization`]; refused on a
+    /// named vector (the engine quantizes only the default vector).
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub(crate) quantization_config: Option<RawJson>,
@@ -185,9 +188,13 @@ pub(crate) struct VectorParams {
 }
 
 impl VectorParams {
-    fn check(&self, at: &str) -> Result<()> {
-        if is_set(self.quantization_config.as_ref()) {
-            return Err(Error::not_supported(format!("{at}quantization_config")));
+    /// Checks the parameters of the vector at `at` (`vectors.` or `vectors.{name}.`);
+    /// `named`: a named vector, which cannot be quantized.
+    fn check(&self, at: &str, named: bool) -> Result<()> {
+        if named && is_set(self.quantization_config.as_ref()) {
+            return Err(Error::not_supported(format!(
+                "{at}quantization_config (NearStore quantizes only the unnamed vector; named vectors keep full f32)"
+            )));
         }
         if is_set(self.multivector_config.as_ref()) {
             return Err(Error::not_supported(format!(
@@ -313,7 +320,9 @@ pub(crate) struct CreateCollection {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub(crate) optimizers_config: Option<IgnoredAny>,
-    /// Not supported: must be absent or null.
+    /// The collection's quantization: `scalar` (int8), `binary` or `product` (`x16`), the
+    /// engine's `sq8`, `binary` or `pq` storage mode of the unnamed vector (see
+    /// [`crate::qdrant::quantization`]); refused when the collection has named vectors.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub(crate) quantization_config: Option<RawJson>,
@@ -350,6 +359,8 @@ pub(crate) struct CollectionPlan {
     pub(crate) hnsw: HnswConfigIn,
     /// The sparse vectors declared (empty: none).
     pub(crate) sparse_vectors: Vec<(String, nearstore::SparseConfig)>,
+    /// The unnamed vector's storage mode (`Full` unless a `quantization_config` asks).
+    pub(crate) storage_mode: StorageMode,
 }
 
 fn at_least_one(name: &str, v: Option<u32>) -> Result<()> {
@@ -399,7 +410,6 @@ impl CreateCollection {
         at_least_one("replication_factor", self.replication_factor)?;
         at_least_one("write_consistency_factor", self.write_consistency_factor)?;
         for (name, raw) in [
-            ("quantization_config", &self.quantization_config),
             ("init_from", &self.init_from),
             ("sharding_method", &self.sharding_method),
             ("strict_mode_config", &self.strict_mode_config),
@@ -429,7 +439,7 @@ impl CreateCollection {
         };
         match &vectors {
             VectorsConfig::Unnamed(p) => {
-                p.check("vectors.")?;
+                p.check("vectors.", false)?;
                 if let Some(h) = &p.hnsw_config {
                     check_hnsw(h, "vectors.")?;
                 }
@@ -437,13 +447,14 @@ impl CreateCollection {
             VectorsConfig::Named(list) => {
                 for (name, p) in list {
                     let at = format!("vectors.{name}.");
-                    p.check(&at)?;
+                    p.check(&at, !name.is_empty())?;
                     if let Some(h) = &p.hnsw_config {
                         check_hnsw(h, &at)?;
                     }
                 }
             }
         }
+        let storage_mode = plan_storage_mode(self.quantization_config.as_ref(), &vectors)?;
         let sparse_vectors = self
             .sparse_vectors
             .unwrap_or_default()
@@ -454,7 +465,46 @@ impl CreateCollection {
             vectors,
             hnsw,
             sparse_vectors,
+            storage_mode,
         })
+    }
+}
+
+/// The unnamed vector's storage mode: its own `quantization_config` when set, else the
+/// collection's. The collection's applies to every dense vector in Qdrant, so it is
+/// refused when there is a named one (the engine quantizes only the unnamed vector), and
+/// when there is no dense vector at all.
+fn plan_storage_mode(collection: Option<&RawJson>, vectors: &VectorsConfig) -> Result<StorageMode> {
+    let (unnamed, has_named) = match vectors {
+        VectorsConfig::Unnamed(p) => (Some(p), false),
+        VectorsConfig::Named(list) => (
+            list.iter().find(|(n, _)| n.is_empty()).map(|(_, p)| p),
+            list.iter().any(|(n, _)| !n.is_empty()),
+        ),
+    };
+    let collection = collection.filter(|r| is_set(Some(r)));
+    if collection.is_some() && (has_named || unnamed.is_none()) {
+        return Err(Error::not_supported(
+            "quantization_config on a collection with named vectors or without the unnamed vector (NearStore quantizes only the unnamed vector: set vectors.quantization_config on it)",
+        ));
+    }
+    let Some(p) = unnamed else {
+        return Ok(StorageMode::Full);
+    };
+    let dim = usize::try_from(p.size).unwrap_or(usize::MAX);
+    match (
+        p.quantization_config.as_ref().filter(|r| is_set(Some(r))),
+        collection,
+    ) {
+        (Some(own), collection) => {
+            if let Some(c) = collection {
+                // Checked as well, so a bad collection-wide section is never ignored.
+                quantization::storage_mode("quantization_config", c, dim)?;
+            }
+            quantization::storage_mode("vectors.quantization_config", own, dim)
+        }
+        (None, Some(c)) => quantization::storage_mode("quantization_config", c, dim),
+        (None, None) => Ok(StorageMode::Full),
     }
 }
 

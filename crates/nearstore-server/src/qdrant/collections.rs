@@ -22,6 +22,7 @@ use crate::qdrant::collection_model::{
     CreateCollection, CreateFieldIndex, VectorsConfig, payload_index_memory,
 };
 use crate::qdrant::model::UpdateCollection;
+use crate::qdrant::quantization;
 use crate::qdrant::text_index;
 use crate::routes::collections::{HnswOptions, collection_config};
 use crate::state::AppState;
@@ -92,13 +93,18 @@ fn schema_name(kind: FieldIndexKind) -> &'static str {
 }
 
 /// Where a collection's vectors and payloads live, as Qdrant's `(vectors.on_disk,
-/// on_disk_payload)`. `Full` storage serves vectors from the memory-mapped vector file (the
-/// HNSW graph reads them through the store, holding no copy) and payload bodies from the
-/// payload log (only the id -> offset index is in memory): both on disk. A storage mode this
-/// layer does not know yet is reported as in memory, the claim that promises less.
+/// on_disk_payload)`. Every storage mode serves the `f32` vectors from the memory-mapped
+/// vector file (a `full` graph reads them through the store, a quantized one holds only
+/// codes in memory and rescores from the file) and payload bodies from the payload log
+/// (only the id -> offset index is in memory): both on disk. A storage mode this layer
+/// does not know yet is reported as in memory, the claim that promises less.
 fn on_disk(mode: StorageMode) -> (bool, bool) {
     match mode {
-        StorageMode::Full => (true, true),
+        StorageMode::Full
+        | StorageMode::Sq8
+        | StorageMode::Binary
+        | StorageMode::Pq
+        | StorageMode::Rabitq => (true, true),
         _ => (false, false),
     }
 }
@@ -129,11 +135,22 @@ pub(crate) fn info(c: &VectorCollection) -> Result<CollectionInfo> {
             }),
         );
     }
-    let unnamed = json!({
+    let mut unnamed = json!({
         "size": config.dim,
         "distance": distance_name(config.metric),
         "on_disk": vectors_on_disk,
     });
+    let quantization = quantization::report(config.storage_mode, config.dim);
+    // The collection-wide section covers every dense vector in Qdrant: with named vectors
+    // (never quantized) the unnamed vector reports its own.
+    let collection_quantization = if config.vectors.is_empty() {
+        quantization
+    } else {
+        if !quantization.is_null() {
+            unnamed["quantization_config"] = quantization;
+        }
+        Value::Null
+    };
     let vectors = if config.vectors.is_empty() && config.default_vector {
         unnamed
     } else {
@@ -199,7 +216,10 @@ pub(crate) fn info(c: &VectorCollection) -> Result<CollectionInfo> {
                 "max_optimization_threads": null,
             },
             "wal_config": {"wal_capacity_mb": 32, "wal_segments_ahead": 0},
-            "quantization_config": null,
+            "quantization_config": collection_quantization,
+            // NearStore extension: the default vector's storage mode by the engine's name
+            // (says `rabitq`, which Qdrant's quantization_config has no shape for).
+            "nearstore_storage_mode": config.storage_mode.name(),
         }),
         payload_schema: Value::Object(schema),
     })
@@ -279,6 +299,9 @@ pub(crate) async fn create(
             config
         }
     };
+    if config.default_vector {
+        config.storage_mode = plan.storage_mode;
+    }
     // Qdrant's collections accept only the sparse vectors they declare (none: none).
     config = config.with_sparse_vectors(plan.sparse_vectors);
     for (vector_name, p) in named {

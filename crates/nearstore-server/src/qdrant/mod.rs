@@ -27,6 +27,7 @@ pub(crate) mod model;
 pub(crate) mod payload;
 pub(crate) mod payload_select;
 pub(crate) mod points;
+pub(crate) mod quantization;
 pub(crate) mod query;
 pub(crate) mod query_plan;
 pub(crate) mod recommend;

@@ -14,7 +14,7 @@
 //! | a prefetch with its own `prefetch`, `score_threshold`, `params` or recommend examples | a nested request (`Leg::nested`) built by the same rules, its `limit` the prefetch's |
 //! | `filter` (outer) | the request's filter, applied inside every leg (nested ones too) and so to the result |
 //! | a prefetch's `filter` | that leg's own filter (the engine ANDs it with the request's; the leg searches under the intersection) |
-//! | `params` | the search quality of the request (outer) or of the prefetch's nested request |
+//! | `params` | the search quality and quantization settings (`rerank`, `oversampling`; see `quantization`) of the request (outer) or of the prefetch's nested request |
 //! | `limit`, `offset`, `score_threshold` (outer) | the request's one result window |
 //!
 //! What one request cannot express is refused with 400 naming it, never approximated:
@@ -28,7 +28,7 @@
 //! Must not depend on axum: these are values, not handlers.
 
 use nearstore::{
-    Filter, FusionStrategy, Leg, SearchQuality, SearchRequest, SparseVector, VectorCollection,
+    Filter, FusionStrategy, Leg, SearchRequest, SparseVector, StorageMode, VectorCollection,
 };
 
 use crate::error::{Error, Result};
@@ -38,8 +38,8 @@ use crate::qdrant::model::RecommendStrategy;
 use crate::qdrant::payload_select::PayloadSel;
 use crate::qdrant::recommend::average_vector;
 use crate::qdrant::request::{
-    Fusion, Prefetch, QueryInput, QueryPoints, SearchParams, SearchPoints, SparseIn, VectorInput,
-    WithPayload, WithVector, positive_limit, refuse_set,
+    Fusion, Prefetch, QueryInput, QueryPoints, SearchParams, SearchPoints, SparseIn, Tuning,
+    VectorInput, WithPayload, WithVector, positive_limit, refuse_set,
 };
 
 /// Qdrant's default `limit` of a prefetch.
@@ -74,7 +74,7 @@ pub(crate) struct NestedSearch {
     target: Target,
     filter: Option<Filter>,
     score_threshold: Option<f32>,
-    quality: Option<SearchQuality>,
+    tuning: Tuning,
 }
 
 impl LegInput {
@@ -212,7 +212,8 @@ pub(crate) struct Search {
     /// `with_vector`.
     pub(crate) vector: Option<WithVector>,
     pub(crate) score_threshold: Option<f32>,
-    pub(crate) quality: Option<SearchQuality>,
+    /// `params`: quality and quantization settings.
+    pub(crate) tuning: Tuning,
 }
 
 /// Converts a query vector, refusing a bad point id (400) before anything runs.
@@ -263,7 +264,7 @@ impl SearchPoints {
             payload: WithPayload::selection(self.with_payload.as_ref(), false),
             vector: self.with_vector,
             score_threshold: self.score_threshold,
-            quality: SearchParams::quality(self.params.as_ref())?,
+            tuning: SearchParams::tuning(self.params.as_ref())?,
         })
     }
 }
@@ -281,12 +282,12 @@ fn prefetch_leg(p: Prefetch) -> Result<LegSpec> {
         DEFAULT_PREFETCH_LIMIT,
     )?);
     let filter = from_raw(p.filter.as_deref())?;
-    let quality = SearchParams::quality(p.params.as_ref())?;
+    let tuning = SearchParams::tuning(p.params.as_ref())?;
     let inner = p.prefetch.map(|n| n.0).unwrap_or_default();
     let (target, exclude) = query_target(p.query, p.using, inner)?;
     Ok(match target {
         Target::One(mut leg)
-            if p.score_threshold.is_none() && quality.is_none() && exclude.is_none() =>
+            if p.score_threshold.is_none() && tuning.is_default() && exclude.is_none() =>
         {
             leg.limit = limit;
             leg.filter = filter.map(Box::new);
@@ -298,7 +299,7 @@ fn prefetch_leg(p: Prefetch) -> Result<LegSpec> {
                 target,
                 filter: and_filters(filter, exclude),
                 score_threshold: p.score_threshold,
-                quality,
+                tuning,
             })),
             limit,
             filter: None,
@@ -376,7 +377,7 @@ impl QueryPoints {
             payload: WithPayload::selection(self.with_payload.as_ref(), false),
             vector: self.with_vector,
             score_threshold: self.score_threshold,
-            quality: SearchParams::quality(self.params.as_ref())?,
+            tuning: SearchParams::tuning(self.params.as_ref())?,
         })
     }
 }
@@ -386,6 +387,7 @@ fn engine_leg(
     spec: LegSpec,
     found: &mut impl FnMut(&ExtId, &str) -> Result<Vec<f32>>,
     depth_cap: usize,
+    mode: StorageMode,
 ) -> Result<Leg> {
     let leg = match spec.input {
         LegInput::Nested(n) => {
@@ -393,15 +395,13 @@ fn engine_leg(
                 target,
                 filter,
                 score_threshold,
-                quality,
+                tuning,
             } = *n;
-            let mut sub = target_request(target, found, depth_cap)?
+            let mut sub = target_request(target, found, depth_cap, mode)?
                 .limit(spec.limit.unwrap_or(DEFAULT_PREFETCH_LIMIT))
                 .with_payload(false);
             sub.filter = and_filters(filter, spec.filter.map(|f| *f));
-            if let Some(q) = quality {
-                sub = sub.quality(q);
-            }
+            sub = tuning.apply(sub, mode)?;
             if let Some(t) = score_threshold {
                 sub = sub.score_threshold(t);
             }
@@ -496,7 +496,8 @@ pub(crate) fn engine_request(c: &VectorCollection, s: Search) -> Result<SearchRe
     };
     let stored = c.len();
     let depth_cap = stored.clamp(1, nearstore::MAX_SEARCH_RESULTS);
-    let r = target_request(s.target, &mut found, depth_cap)?;
+    let mode = c.config().storage_mode;
+    let r = target_request(s.target, &mut found, depth_cap, mode)?;
     let offset = s.offset.min(stored);
     let limit = match s.limit {
         0 => 0,
@@ -510,9 +511,7 @@ pub(crate) fn engine_request(c: &VectorCollection, s: Search) -> Result<SearchRe
     if let Some(f) = s.filter {
         r = r.filter(f);
     }
-    if let Some(q) = s.quality {
-        r = r.quality(q);
-    }
+    r = s.tuning.apply(r, mode)?;
     if let Some(t) = s.score_threshold {
         r = r.score_threshold(t);
     }
@@ -520,17 +519,19 @@ pub(crate) fn engine_request(c: &VectorCollection, s: Search) -> Result<SearchRe
 }
 
 /// The engine request for `target` (its legs; their fusion or re-scoring), without window,
-/// filter or quality; each leg's depth clamped to `depth_cap`.
+/// filter or quality; each leg's depth clamped to `depth_cap`; `mode`: the collection's
+/// storage mode (for a nested request's quantization settings).
 fn target_request(
     target: Target,
     found: &mut impl FnMut(&ExtId, &str) -> Result<Vec<f32>>,
     depth_cap: usize,
+    mode: StorageMode,
 ) -> Result<SearchRequest> {
     let (legs, fusion, rescore) = target.into_legs();
     let mut engine_legs = Vec::with_capacity(legs.len());
     for mut spec in legs {
         spec.limit = spec.limit.map(|l| l.clamp(1, depth_cap));
-        engine_legs.push(engine_leg(spec, found, depth_cap)?);
+        engine_legs.push(engine_leg(spec, found, depth_cap, mode)?);
     }
     let mut r = SearchRequest::new(&[]);
     if engine_legs.len() == 1 && engine_legs[0].limit.is_none() {

@@ -83,7 +83,7 @@ async fn recommend_one(
         payload: WithPayload::selection(r.with_payload.as_ref(), false),
         vector: r.with_vector,
         score_threshold: r.score_threshold,
-        quality: SearchParams::quality(r.params.as_ref())?,
+        tuning: SearchParams::tuning(r.params.as_ref())?,
     };
     run(state, c, search).await
 }

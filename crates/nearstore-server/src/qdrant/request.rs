@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 use crate::model::RawJson;
 use crate::qdrant::model::{IdIn, RecommendStrategy, is_set};
 use crate::qdrant::payload_select::{PayloadPath, PayloadSel};
+pub(crate) use crate::qdrant::quantization::QuantizationParams;
 use crate::qdrant::schema::{
     FilterSchema, NamedVectorSchema, OrderBySchema, PointIdSchema, PrefetchesSchema,
     QueryInputSchema, WithPayloadSchema, WithVectorSchema,
@@ -142,14 +143,15 @@ impl WithVector {
     }
 }
 
-/// A search's `params`. `hnsw_ef` and `exact` change the search; `quantization`,
-/// `indexed_only` and `acorn` tune Qdrant's own index and are accepted without effect
-/// (NearStore's Qdrant collections have no quantization; every point is indexed).
+/// A search's `params`. `hnsw_ef` and `exact` change the search, `quantization` its
+/// rescoring on a quantized collection ([`QuantizationParams`]); `indexed_only` and
+/// `acorn` tune Qdrant's own index and are accepted without effect (every point is
+/// indexed).
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[schema(as = QdrantSearchParams)]
 #[expect(
     dead_code,
-    reason = "quantization, indexed_only and acorn are accepted without effect (see above)"
+    reason = "indexed_only and acorn are accepted without effect (see above)"
 )]
 pub(crate) struct SearchParams {
     #[serde(default)]
@@ -157,8 +159,7 @@ pub(crate) struct SearchParams {
     #[serde(default)]
     pub(crate) exact: Option<bool>,
     #[serde(default)]
-    #[schema(value_type = Option<Object>)]
-    pub(crate) quantization: Option<IgnoredAny>,
+    pub(crate) quantization: Option<QuantizationParams>,
     #[serde(default)]
     pub(crate) indexed_only: Option<bool>,
     #[serde(default)]
@@ -166,7 +167,51 @@ pub(crate) struct SearchParams {
     pub(crate) acorn: Option<IgnoredAny>,
 }
 
+/// What a search's `params` ask of the engine request: its quality and its quantization
+/// settings.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub(crate) struct Tuning {
+    pub(crate) quality: Option<SearchQuality>,
+    pub(crate) quantization: Option<QuantizationParams>,
+}
+
+impl Tuning {
+    /// Whether the params ask nothing.
+    pub(crate) fn is_default(&self) -> bool {
+        *self == Tuning::default()
+    }
+
+    /// `r` with this quality and these quantization settings, for a collection whose
+    /// default vector is stored in `mode`.
+    pub(crate) fn apply(
+        &self,
+        mut r: nearstore::SearchRequest,
+        mode: nearstore::StorageMode,
+    ) -> Result<nearstore::SearchRequest> {
+        if let Some(q) = self.quality {
+            r = r.quality(q);
+        }
+        match &self.quantization {
+            Some(q) => q.apply(r, mode),
+            None => Ok(r),
+        }
+    }
+}
+
 impl SearchParams {
+    /// The quality and quantization settings `p` asks for (checked: see
+    /// [`SearchParams::quality`] and [`QuantizationParams::check`]).
+    pub(crate) fn tuning(p: Option<&SearchParams>) -> Result<Tuning> {
+        let quantization = p.and_then(|p| p.quantization);
+        if let Some(q) = &quantization {
+            q.check()?;
+        }
+        Ok(Tuning {
+            quality: SearchParams::quality(p)?,
+            quantization,
+        })
+    }
+
     /// The engine's search quality (`exact` wins over `hnsw_ef`); `hnsw_ef: 0` is 422.
     pub(crate) fn quality(p: Option<&SearchParams>) -> Result<Option<SearchQuality>> {
         let Some(p) = p else {

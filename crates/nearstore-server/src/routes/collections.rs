@@ -10,7 +10,7 @@ use crate::body::Typed;
 use crate::error::{Result, blocking};
 pub(crate) use crate::model::collections::HnswOptions;
 use crate::model::collections::{
-    CollectionDeleted, CollectionInfo, CollectionList, CreateCollection,
+    CollectionDeleted, CollectionInfo, CollectionList, CreateCollection, QuantizerTrained,
 };
 use crate::state::AppState;
 
@@ -63,4 +63,22 @@ pub(crate) async fn delete(
     let db = state.db.clone();
     blocking(move || Ok(db.drop_collection(&name)?)).await?;
     Ok(Json(CollectionDeleted { deleted: true }))
+}
+
+/// `POST /v1/collections/{name}/train_quantizer`: trains a quantized collection's quantizer
+/// now on the points it holds (durably); 400 for a `full` collection.
+pub(crate) async fn train_quantizer(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+) -> Result<Json<QuantizerTrained>> {
+    let c = state.collection(&name)?;
+    let (trained, collection) = blocking(move || {
+        let trained = c.train_quantizer()?;
+        Ok((trained, CollectionInfo::of(&c)))
+    })
+    .await?;
+    Ok(Json(QuantizerTrained {
+        trained,
+        collection,
+    }))
 }

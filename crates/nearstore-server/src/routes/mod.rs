@@ -25,7 +25,7 @@ use utoipa::openapi::{Ref, RefOr};
 use crate::auth::{self, Access};
 use crate::model::collections::{
     CollectionDeleted, CollectionInfo, CollectionList, CreateCollection, CreateIndex, IndexDropped,
-    IndexList,
+    IndexList, QuantizerTrained,
 };
 use crate::model::graphs::{
     AddEdges, CreateGraph, CreateMetadata, Degree, EdgeIn, EdgeList, EdgeRemoved, EdgesAdded,
@@ -260,7 +260,7 @@ fn native() -> Vec<Route> {
             "/v1/collections",
             Write,
             N,
-            "Create a collection {name, dim, metric, hnsw, durability, max_payload_bytes}",
+            "Create a collection {name, dim, metric, hnsw, durability, max_payload_bytes, storage_mode, quantization: {oversampling, train_at}}",
             collections::create,
         )
         .takes::<CreateCollection>().answers::<CollectionInfo>().created(),
@@ -377,7 +377,7 @@ fn native() -> Vec<Route> {
             "/v1/collections/{name}/search",
             Read,
             N,
-            "Vector search {vector, ...} or full-text search {text: {query, field}, ...} with {limit, offset, filter, ef|quality, with_payload, with_vector, score_threshold}",
+            "Vector search {vector, ...} or full-text search {text: {query, field}, ...} with {limit, offset, filter, ef|quality, rerank, oversampling, with_payload, with_vector, score_threshold}",
             search::search,
         )
         .takes::<Search>().answers::<SearchAnswer>(),
@@ -444,6 +444,16 @@ fn native() -> Vec<Route> {
             admin::drop_index,
         )
         .answers::<IndexDropped>(),
+        route(
+            Post,
+            "/v1/collections/{name}/train_quantizer",
+            Write,
+            N,
+            "Train a quantized collection's quantizer now on the points it holds (durable); 400 for storage mode full",
+            collections::train_quantizer,
+        )
+        .no_body()
+        .answers::<QuantizerTrained>(),
         route(
             Post,
             "/v1/collections/{name}/flush",

@@ -10,7 +10,7 @@ use nearstore::{SearchRequest, SearchResult, VectorCollection};
 use crate::body::Typed;
 use crate::error::{Error, Result, blocking};
 use crate::limits::ticket::{in_current_scope, search_by_deadline};
-use crate::model::search::{BatchAnswer, Hit, Search, SearchAnswer, SearchBatch};
+use crate::model::search::{BatchAnswer, Hit, Search, SearchAnswer, SearchBatch, check_rerank};
 use crate::state::AppState;
 
 /// Runs one search on the blocking pool and records its engine time.
@@ -65,7 +65,9 @@ pub(crate) async fn search(
     Typed(body): Typed<Search>,
 ) -> Result<Json<SearchAnswer>> {
     let c = state.collection(&name)?;
-    let results = run_query(&state, c, body.into_request()?).await?;
+    let request = body.into_request()?;
+    check_rerank("rerank", request.rerank, c.config().storage_mode)?;
+    let results = run_query(&state, c, request).await?;
     Ok(Json(SearchAnswer {
         results: results.into_iter().map(Hit::from).collect(),
     }))
@@ -78,7 +80,12 @@ pub(crate) async fn search_batch(
     Typed(body): Typed<SearchBatch>,
 ) -> Result<Json<BatchAnswer>> {
     let c = state.collection(&name)?;
-    let results = run_queries(&state, &c, body.into_requests()?).await?;
+    let requests = body.into_requests()?;
+    let mode = c.config().storage_mode;
+    for r in &requests {
+        check_rerank("rerank", r.rerank, mode)?;
+    }
+    let results = run_queries(&state, &c, requests).await?;
     Ok(Json(BatchAnswer {
         results: results
             .into_iter()

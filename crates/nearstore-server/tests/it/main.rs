@@ -21,6 +21,7 @@ mod qdrant_routes;
 mod qdrant_sparse;
 mod qdrant_validation;
 mod qdrant_vectors;
+mod quantized;
 mod shutdown;
 mod snapshots;
 mod streaming;

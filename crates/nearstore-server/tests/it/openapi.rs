@@ -191,6 +191,22 @@ async fn live_answers_of_every_native_route_match_the_document() {
         (Method::POST, "/v1/flush", "/v1/flush", None, StatusCode::OK),
         (
             Method::POST,
+            "/v1/collections",
+            "/v1/collections",
+            Some(
+                json!({"name": "q8", "dim": 3, "storage_mode": "sq8", "quantization": {"train_at": 0, "oversampling": 2.0}}),
+            ),
+            StatusCode::CREATED,
+        ),
+        (
+            Method::POST,
+            "/v1/collections/q8/train_quantizer",
+            "/v1/collections/{name}/train_quantizer",
+            None,
+            StatusCode::OK,
+        ),
+        (
+            Method::POST,
             "/v1/verify",
             "/v1/verify",
             None,

@@ -31,6 +31,7 @@ async fn live_answers_of_every_qdrant_route_match_the_document() {
                 "hnsw_config": {"m": 16, "ef_construct": 64},
                 "optimizers_config": {"indexing_threshold": 0},
                 "on_disk_payload": true,
+                "quantization_config": {"scalar": {"type": "int8", "always_ram": true}},
             })),
         ),
         (Method::GET, "/".into(), "/", None),
@@ -104,7 +105,7 @@ async fn live_answers_of_every_qdrant_route_match_the_document() {
             "/collections/{name}/points/search",
             Some(json!({
                 "vector": [1.0, 0.0], "limit": 2, "with_payload": {"exclude": ["a"]},
-                "with_vector": [""], "params": {"hnsw_ef": 16, "exact": false},
+                "with_vector": [""], "params": {"hnsw_ef": 16, "exact": false, "quantization": {"rescore": true, "oversampling": 2.0}},
             })),
         ),
         (

@@ -4,6 +4,7 @@ The server URL comes from NEARSTORE_URL (default http://127.0.0.1:6333). Run thr
 """
 
 import os
+import random
 import uuid
 
 import pytest
@@ -1019,6 +1020,77 @@ def test_manhattan_distance(client):
     assert [(h.id, h.score) for h in hits] == [(1, 0.5), (2, 2.5), (3, 3.0)]
     near = client.query_points(name, query=[0.5, 0.0, 0.0], score_threshold=2.5).points
     assert [h.id for h in near] == [1, 2]
+    client.delete_collection(name)
+
+
+def test_scalar_quantization_and_quantization_search_params(client):
+    """ScalarQuantization is NearStore's sq8 storage mode: it trains by itself at 1024
+    points; QuantizationSearchParams steer rescoring, and what cannot be honoured is 400."""
+    name = "py_quantized"
+    if client.collection_exists(name):
+        client.delete_collection(name)
+    client.create_collection(
+        name,
+        vectors_config=models.VectorParams(size=DIM, distance=models.Distance.COSINE),
+        quantization_config=models.ScalarQuantization(
+            scalar=models.ScalarQuantizationConfig(type=models.ScalarType.INT8, always_ram=True)
+        ),
+    )
+    q = client.get_collection(name).config.quantization_config
+    assert isinstance(q, models.ScalarQuantization)
+    assert q.scalar.type == models.ScalarType.INT8 and q.scalar.quantile == 0.998
+    n = 1100
+    rng = random.Random(16)
+    vectors = [[rng.uniform(-1.0, 1.0) for _ in range(DIM)] for _ in range(n)]
+    client.upsert(
+        name, points=[models.PointStruct(id=i, vector=v) for i, v in enumerate(vectors)], wait=True
+    )
+    query = [0.3, -0.2, 0.1, 0.4, -0.1, 0.2, 0.0, -0.3]
+    exact = client.query_points(name, query=query, limit=10, search_params=models.SearchParams(exact=True)).points
+    rescored = client.query_points(
+        name,
+        query=query,
+        limit=10,
+        search_params=models.SearchParams(
+            hnsw_ef=128,
+            quantization=models.QuantizationSearchParams(rescore=True, oversampling=4.0),
+        ),
+    ).points
+    assert [h.id for h in rescored] == [h.id for h in exact]
+    assert [h.score for h in rescored] == pytest.approx([h.score for h in exact], abs=1e-5)
+    approx = client.query_points(
+        name,
+        query=query,
+        limit=10,
+        search_params=models.SearchParams(quantization=models.QuantizationSearchParams(rescore=False)),
+    ).points
+    assert len(approx) == 10
+    ignored = client.query_points(
+        name,
+        query=query,
+        limit=10,
+        search_params=models.SearchParams(quantization=models.QuantizationSearchParams(ignore=True)),
+    ).points
+    assert [h.id for h in ignored] == [h.id for h in exact]
+    with pytest.raises(UnexpectedResponse) as e:
+        client.query_points(
+            name,
+            query=query,
+            search_params=models.SearchParams(
+                quantization=models.QuantizationSearchParams(ignore=True, rescore=False)
+            ),
+        )
+    assert e.value.status_code == 400
+    with pytest.raises(UnexpectedResponse) as e:
+        client.create_collection(
+            "py_quantized_x4",
+            vectors_config=models.VectorParams(size=DIM, distance=models.Distance.COSINE),
+            quantization_config=models.ProductQuantization(
+                product=models.ProductQuantizationConfig(compression=models.CompressionRatio.X4)
+            ),
+        )
+    assert e.value.status_code == 400 and "x16" in str(e.value)
+    assert not client.collection_exists("py_quantized_x4")
     client.delete_collection(name)
 
 
