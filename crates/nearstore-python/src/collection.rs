@@ -146,10 +146,7 @@ fn run_request<'py>(
     check_query_vector(py, &request.using, &request.vector)?;
     let with_vector = request.with_vector;
     let names = request.leg_names();
-    let results = this.call(py, |c| {
-        options::check_rerank(request.rerank, c.config().storage_mode)?;
-        c.query(request)
-    })?;
+    let results = this.call(py, |c| c.query(request))?;
     results_list(py, results, with_vector, &names)
 }
 
@@ -488,7 +485,6 @@ impl PyCollection {
         }
         let n = rows.len();
         let hits: Vec<Vec<(u64, f32)>> = self.call(py, |c| {
-            options::check_rerank(template.rerank, c.config().storage_mode)?;
             rows.into_par_iter()
                 .map(|v| {
                     let mut request = template.clone();

@@ -479,19 +479,6 @@ pub(crate) fn search_request(
     Ok(request)
 }
 
-/// Refuses `rerank=False` on a collection stored in `mode` when that mode always rescores
-/// (`binary`, `rabitq`: one bit per dimension cannot rank the results), rather than let
-/// the option be silently without effect.
-pub(crate) fn check_rerank(rerank: Option<bool>, mode: StorageMode) -> Result<()> {
-    if rerank == Some(false) && matches!(mode, StorageMode::Binary | StorageMode::Rabitq) {
-        return Err(invalid(format!(
-            "rerank=False on a {} collection: its codes cannot rank the results, it always rescores",
-            mode.name()
-        )));
-    }
-    Ok(())
-}
-
 fn bounded(n: u64, key: &str) -> Result<usize> {
     match usize::try_from(n) {
         Ok(n) if n <= MAX_SEARCH_RESULTS => Ok(n),

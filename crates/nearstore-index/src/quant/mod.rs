@@ -19,6 +19,7 @@
 pub(crate) mod binary;
 pub(crate) mod kmeans;
 pub(crate) mod pq;
+pub use pq::{CENTROIDS as PQ_CENTROIDS, default_subspaces as pq_subspaces};
 pub(crate) mod rabitq;
 pub(crate) mod sq8;
 

@@ -1,6 +1,6 @@
 //! Search bodies: one query (a vector or a full-text query), a batch, and the hits.
 
-use nearstore::{SearchQuality, SearchRequest, SearchResult, StorageMode};
+use nearstore::{SearchQuality, SearchRequest, SearchResult};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
@@ -144,19 +144,6 @@ impl Search {
         r.oversampling = self.oversampling;
         Ok(r)
     }
-}
-
-/// Refuses `rerank: false` (named `what` in the message) on a collection stored in `mode`
-/// when that mode always rescores (`binary`, `rabitq`: one bit per dimension cannot rank
-/// the results), rather than let the flag be silently without effect.
-pub(crate) fn check_rerank(what: &str, rerank: Option<bool>, mode: StorageMode) -> Result<()> {
-    if rerank == Some(false) && matches!(mode, StorageMode::Binary | StorageMode::Rabitq) {
-        return Err(Error::not_supported(format!(
-            "{what} = false on a {} collection (its codes cannot rank the results: it always rescores)",
-            mode.name()
-        )));
-    }
-    Ok(())
 }
 
 /// `POST /v1/collections/{name}/search/batch` body.

@@ -32,7 +32,6 @@ use utoipa::ToSchema;
 
 use crate::error::{Error, Result};
 use crate::model::RawJson;
-use crate::model::search::check_rerank;
 use crate::qdrant::collection_model::{Memory, Placement, check_memory};
 
 /// The engine's SQ8 range per dimension runs from the 0.1% to the 99.9% quantile of the
@@ -313,7 +312,6 @@ impl QuantizationParams {
             }
             return Ok(r);
         }
-        check_rerank("params.quantization.rescore", self.rescore, mode)?;
         if let Some(b) = self.rescore {
             r = r.rerank(b);
         }

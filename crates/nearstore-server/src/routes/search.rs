@@ -10,7 +10,7 @@ use nearstore::{SearchRequest, SearchResult, VectorCollection};
 use crate::body::Typed;
 use crate::error::{Error, Result, blocking};
 use crate::limits::ticket::{in_current_scope, search_by_deadline};
-use crate::model::search::{BatchAnswer, Hit, Search, SearchAnswer, SearchBatch, check_rerank};
+use crate::model::search::{BatchAnswer, Hit, Search, SearchAnswer, SearchBatch};
 use crate::state::AppState;
 
 /// Runs one search on the blocking pool and records its engine time.
@@ -66,7 +66,6 @@ pub(crate) async fn search(
 ) -> Result<Json<SearchAnswer>> {
     let c = state.collection(&name)?;
     let request = body.into_request()?;
-    check_rerank("rerank", request.rerank, c.config().storage_mode)?;
     let results = run_query(&state, c, request).await?;
     Ok(Json(SearchAnswer {
         results: results.into_iter().map(Hit::from).collect(),
@@ -81,10 +80,6 @@ pub(crate) async fn search_batch(
 ) -> Result<Json<BatchAnswer>> {
     let c = state.collection(&name)?;
     let requests = body.into_requests()?;
-    let mode = c.config().storage_mode;
-    for r in &requests {
-        check_rerank("rerank", r.rerank, mode)?;
-    }
     let results = run_queries(&state, &c, requests).await?;
     Ok(Json(BatchAnswer {
         results: results

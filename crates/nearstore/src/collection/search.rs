@@ -129,6 +129,19 @@ impl Collection {
                 "oversampling must be 1..=100, got {o}"
             )));
         }
+        let mode = self.config.storage_mode;
+        if request.rerank == Some(false)
+            && matches!(
+                mode,
+                crate::StorageMode::Binary | crate::StorageMode::Rabitq
+            )
+        {
+            return Err(Error::InvalidArgument(format!(
+                "rerank = false: a {} collection always rescores (its codes rank too coarsely \
+                 to return their scores)",
+                mode.name()
+            )));
+        }
         if request.rescore {
             // The result is the first leg's ranking of the other legs' candidates.
             let Some(&ranking) = directions.first().filter(|_| several) else {

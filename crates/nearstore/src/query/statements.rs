@@ -301,9 +301,74 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
                 ("collections", Value::from(targets.len())),
             ])])
         }
-        Statement::TrainQuantizer { .. } => Err(unsupported("quantization (TRAIN QUANTIZER)")),
+        Statement::TrainQuantizer {
+            collection,
+            options,
+        } => {
+            let c = ctx.db.get_vector_collection(collection)?;
+            check_train_options(ctx, &c, options)?;
+            let trained = c.train_quantizer()?;
+            Ok(vec![columns(vec![
+                ("status", Value::from("ok")),
+                ("collection", Value::from(collection.as_str())),
+                ("storage_mode", Value::from(c.config().storage_mode.name())),
+                ("trained", Value::from(trained)),
+            ])])
+        }
         Statement::Explain { .. } => Err(Error::InvalidArgument("EXPLAIN cannot be nested".into())),
     }
+}
+
+/// `TRAIN QUANTIZER ... WITH (type = .., m = .., k = ..)`: each setting must describe the
+/// quantizer the collection has (its storage mode is fixed at creation; PQ has `dim / 4`
+/// subspaces of 256 centroids); anything else is refused, never ignored.
+fn check_train_options(
+    ctx: &Context,
+    c: &VectorCollection,
+    options: &[(String, nearstore_ql::ast::Expr)],
+) -> Result<()> {
+    let config = c.config();
+    let mode = config.storage_mode;
+    for (key, value) in options {
+        let v = json_of(ctx, value)?;
+        let key = key.to_ascii_lowercase();
+        let fits = match key.as_str() {
+            "type" => v
+                .as_str()
+                .is_some_and(|t| t.eq_ignore_ascii_case(mode.name())),
+            "m" if mode == crate::StorageMode::Pq => {
+                v.as_u64() == Some(nearstore_index::quant::pq_subspaces(config.dim) as u64)
+            }
+            "k" if mode == crate::StorageMode::Pq => {
+                v.as_u64() == Some(nearstore_index::quant::PQ_CENTROIDS as u64)
+            }
+            _ => {
+                return Err(Error::InvalidArgument(format!(
+                    "unknown TRAIN QUANTIZER option {key:?} for a {} collection (expected \
+                     type{})",
+                    mode.name(),
+                    if mode == crate::StorageMode::Pq {
+                        ", m, k"
+                    } else {
+                        ""
+                    }
+                )));
+            }
+        };
+        if !fits {
+            let has = match key.as_str() {
+                "type" => format!("'{}'", mode.name()),
+                "m" => nearstore_index::quant::pq_subspaces(config.dim).to_string(),
+                _ => nearstore_index::quant::PQ_CENTROIDS.to_string(),
+            };
+            return Err(Error::InvalidArgument(format!(
+                "TRAIN QUANTIZER {key} = {v}: collection {} has {key} = {has}, fixed at \
+                 creation (storage = '...' in CREATE COLLECTION)",
+                c.name()
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// The kind of payload index a field's values call for (from a sample of the payloads).

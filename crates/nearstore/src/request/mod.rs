@@ -107,7 +107,8 @@ pub struct SearchRequest {
     /// In a quantized collection (storage mode `sq8`, `binary`, `pq`, `rabitq`), whether
     /// the dense legs rescore their candidates with the exact `f32` vectors (default
     /// `None`: yes). `Some(false)` returns the codes' approximate scores (`binary` and
-    /// `rabitq` always rescore). A `full` collection's scores are always exact.
+    /// `rabitq` always rescore: they refuse it). A `full` collection's scores are always
+    /// exact.
     pub rerank: Option<bool>,
     /// In a quantized collection, candidates rescored per wanted result (default `None`:
     /// the collection's [`crate::QuantizationConfig::oversampling`]); 1..=100. A `full`

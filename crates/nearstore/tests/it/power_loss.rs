@@ -299,7 +299,7 @@ fn a_crash_or_power_loss_at_any_io_call_recovers_a_consistent_prefix_per_write_a
 #[test]
 fn a_quantized_collection_recovers_a_consistent_prefix_from_a_crash_at_any_io_call_training_included()
  {
-    let (points, images, _) = simulate_in(14, 26, Durability::Flush, StorageMode::Sq8);
+    let (points, images, _) = simulate_in(5, 18, Durability::Flush, StorageMode::Sq8);
     assert!(points > 50 && images > points);
 }
 

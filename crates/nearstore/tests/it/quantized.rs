@@ -55,6 +55,16 @@ fn create(db: &Database, name: &str, mode: StorageMode, q: QuantizationConfig) -
     db.create_collection_with_options(name, config).unwrap()
 }
 
+/// The codes' own ranking: rescoring off where the mode allows it (`binary` and `rabitq`
+/// always rescore, so there the fewest candidates, oversampling 1).
+fn estimates(q: &[f32], mode: StorageMode) -> SearchRequest {
+    let r = SearchRequest::new(q).limit(10);
+    match mode {
+        StorageMode::Binary | StorageMode::Rabitq => r.oversampling(1.0),
+        _ => r.rerank(false),
+    }
+}
+
 fn ids(hits: &[nearstore::SearchResult]) -> Vec<u64> {
     hits.iter().map(|h| h.point.id).collect()
 }
@@ -195,7 +205,7 @@ fn an_untrained_collection_searches_in_f32_and_trains_on_demand_durably() {
         let c = create(
             &db,
             "c",
-            StorageMode::Rabitq,
+            StorageMode::Sq8,
             QuantizationConfig {
                 oversampling: None,
                 train_at: Some(0),
@@ -219,7 +229,7 @@ fn an_untrained_collection_searches_in_f32_and_trains_on_demand_durably() {
     let db = Database::open(dir.path()).unwrap();
     let c = db.get_vector_collection("c").unwrap();
     assert!(c.quantizer_trained());
-    assert_eq!(c.config().storage_mode, StorageMode::Rabitq);
+    assert_eq!(c.config().storage_mode, StorageMode::Sq8);
     assert_eq!(c.config().quantization.train_at, Some(0));
     assert_eq!(
         c.query(SearchRequest::new(q).limit(1)).unwrap()[0].point.id,
@@ -247,10 +257,7 @@ fn reopening_a_quantized_collection_gives_identical_results() {
             c.upsert_bulk(&points(&vs)).unwrap();
             for q in &queries {
                 before.push(c.query(SearchRequest::new(q).limit(10)).unwrap());
-                before.push(
-                    c.query(SearchRequest::new(q).limit(10).rerank(false))
-                        .unwrap(),
-                );
+                before.push(c.query(estimates(q, mode)).unwrap());
             }
         }
     }
@@ -261,10 +268,7 @@ fn reopening_a_quantized_collection_gives_identical_results() {
         assert!(c.quantizer_trained(), "{mode:?}");
         for q in &queries {
             after.push(c.query(SearchRequest::new(q).limit(10)).unwrap());
-            after.push(
-                c.query(SearchRequest::new(q).limit(10).rerank(false))
-                    .unwrap(),
-            );
+            after.push(c.query(estimates(q, mode)).unwrap());
         }
     }
     assert_eq!(before, after);
@@ -365,4 +369,62 @@ fn unsupported_configurations_are_refused_at_creation() {
     config.quantization.oversampling = Some(500.0);
     assert!(db.create_collection_with_options("f", config).is_err());
     assert!(db.get_vector_collection("m").is_err() && db.get_vector_collection("f").is_err());
+}
+
+#[test]
+fn train_quantizer_in_the_query_language_checks_its_settings_and_binary_refuses_rerank_off() {
+    let (_dir, db) = temp_db();
+    db.execute(
+        "CREATE COLLECTION p (dimension = 128, metric = 'cosine', storage = 'pq') WITH (train_at = 0)",
+        &Value::Null,
+    )
+    .unwrap();
+    let c = db.get_vector_collection("p").unwrap();
+    c.upsert_bulk(&points(&vectors(600, 21))).unwrap();
+    assert!(!c.quantizer_trained());
+    let r = db
+        .execute(
+            "TRAIN QUANTIZER ON p WITH (type = 'PQ', m = 32, k = 256)",
+            &Value::Null,
+        )
+        .unwrap();
+    let row = &serde_json::to_value(&r).unwrap()["rows"][0];
+    assert_eq!(row["trained"], json!(true), "{row}");
+    assert_eq!(row["storage_mode"], json!("pq"));
+    assert!(c.quantizer_trained());
+    for bad in [
+        "TRAIN QUANTIZER ON p WITH (type = 'sq8')",
+        "TRAIN QUANTIZER ON p WITH (m = 16)",
+        "TRAIN QUANTIZER ON p WITH (k = 16)",
+        "TRAIN QUANTIZER ON p WITH (sample = 1000)",
+        "TRAIN QUANTIZER ON nowhere WITH (type = 'pq')",
+    ] {
+        let e = db.execute(bad, &Value::Null).unwrap_err();
+        assert!(
+            matches!(e.kind(), ErrorKind::InvalidArgument | ErrorKind::NotFound),
+            "{bad}: {e}"
+        );
+    }
+    let b = create(&db, "b", StorageMode::Binary, QuantizationConfig::default());
+    b.upsert_bulk(&points(&vectors(300, 22))).unwrap();
+    let q = &vectors(1, 23)[0];
+    let e = b
+        .query(SearchRequest::new(q).limit(5).rerank(false))
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    assert_eq!(
+        b.query(SearchRequest::new(q).limit(5).rerank(true))
+            .unwrap()
+            .len(),
+        5
+    );
+    db.execute(
+        "CREATE COLLECTION f (dimension = 4, metric = 'cosine')",
+        &Value::Null,
+    )
+    .unwrap();
+    assert!(
+        db.execute("TRAIN QUANTIZER ON f WITH (type = 'full')", &Value::Null)
+            .is_err()
+    );
 }
