@@ -28,14 +28,15 @@ def test_every_mode_trains_and_returns_exact_scores(db, rng, mode):
     assert c.quantizer_trained, "trains by itself at the default threshold (1024 points)"
     q = clustered(rng, 1)[0]
     want, scores = brute_force(base, q, 10, "cosine")
-    hits = c.search(q, k=10, oversampling=30.0, quality="accurate")
+    # 32 bits per vector rank too coarsely for 30 candidates a result: binary rescores
+    # 1,000 of the 1,200 (the walk's pool grows to the candidates kept).
+    hits = c.search(q, k=10, oversampling=100.0 if mode == "binary" else 30.0, quality="accurate")
     # Rescored: exact float32 scores of the points found, best first.
     exact = dict(zip(*brute_force(base, q, N, "cosine")))
     for h in hits:
         assert h["score"] == pytest.approx(exact[h["id"]], abs=1e-4)
-    # One bit per dimension ranks coarsely; the others find nearly all (see the engine's
-    # recall tests).
-    assert len(set(h["id"] for h in hits) & set(want)) >= (5 if mode == "binary" else 8)
+    # Every mode finds nearly all (see the engine's recall tests).
+    assert len(set(h["id"] for h in hits) & set(want)) >= 8
     assert [h["id"] for h in c.search(q, k=10, quality="perfect")] == list(want)
 
 
