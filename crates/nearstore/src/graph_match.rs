@@ -12,8 +12,9 @@
 //! threshold); when fewer come back the set is complete and becomes
 //! that variable's start candidates (the planner starts there when it is the smallest set).
 //! The exact search reads every embedding, so it is skipped when the plan without it starts
-//! from at most [`MATCH_VECTOR_CANDIDATES`] nodes a property index gives (cheaper to walk
-//! from, each binding's score checked exactly).
+//! from nodes a property index gives and its estimated walk (those nodes times the mean
+//! out-degree to the power of the pattern's most hops) reaches no more nodes than the graph
+//! holds: walking from there is cheaper, and each binding's score is checked exactly.
 //! Otherwise the graph's planner picks a node property index, the endpoints an edge
 //! property index selects, or a label scan. Every node bound to the similarity variable is
 //! checked with its exact score from the vector store, so the vector start only narrows.
@@ -183,6 +184,21 @@ impl GraphCollection {
         self.points.inner.run_match(request, start, false)
     }
 
+    /// Bindings a walk from `starts` nodes may produce: `starts` times the mean out-degree
+    /// (at least 1) to the power of the pattern's most hops (a variable-length relationship
+    /// counts its maximum).
+    fn estimated_walk(&self, pattern: &Pattern, starts: u64) -> Result<f64> {
+        let nodes = self.points.len().max(1) as f64;
+        let fanout = (self.edge_count()? as f64 / nodes).max(1.0);
+        let hops: u32 = pattern
+            .parts
+            .iter()
+            .flat_map(|p| p.hops.iter())
+            .map(|(rel, _)| rel.length.map_or(1, |l| l.max))
+            .sum();
+        Ok(starts as f64 * fanout.powi(hops.min(64) as i32))
+    }
+
     /// The vector index's answer for a similarity threshold, when it can pick the start.
     fn vector_start(&self, request: &MatchRequest) -> Result<Option<VectorStart>> {
         if let Some((var, ids)) = &request.start {
@@ -212,12 +228,11 @@ impl GraphCollection {
         if !keeps_better {
             return Ok(None);
         }
-        // A plan that starts from a few nodes without the vector index is cheaper than the
-        // exact search over every embedding.
+        // A plan that starts from a few indexed nodes and walks a short pattern is cheaper
+        // than the exact search over every embedding.
         let planned = self.points.inner.run_match(request, None, false)?;
-        if planned
-            .indexed_start_candidates
-            .is_some_and(|n| n <= MATCH_VECTOR_CANDIDATES as u64)
+        if let Some(starts) = planned.indexed_start_candidates
+            && self.estimated_walk(&request.pattern, starts)? <= self.points.len() as f64
         {
             return Ok(None);
         }

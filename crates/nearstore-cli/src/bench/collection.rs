@@ -65,16 +65,20 @@ pub struct CollectionArgs {
     json: bool,
 }
 
-/// Every query's top 10 (`Balanced`, ids and exact score bits), to compare across a reopen.
-fn answers(c: &VectorCollection, queries: &[Vec<f32>]) -> anyhow::Result<Vec<Vec<(u64, u32)>>> {
+/// Every query's top 10 (`Balanced`, ids and exact score bits), to compare across a reopen;
+/// in (score bits, id) order, so equal scores (duplicate vectors, whose order follows the
+/// index's slot order) compare as a set.
+fn answers(c: &VectorCollection, queries: &[Vec<f32>]) -> anyhow::Result<Vec<Vec<(u32, u64)>>> {
     queries
         .iter()
         .map(|q| {
             let hits = c.query(SearchRequest::new(q).limit(10).with_payload(false))?;
-            Ok(hits
+            let mut v: Vec<(u32, u64)> = hits
                 .iter()
-                .map(|h| (h.point.id, h.score.to_bits()))
-                .collect())
+                .map(|h| (h.score.to_bits(), h.point.id))
+                .collect();
+            v.sort_unstable();
+            Ok(v)
         })
         .collect()
 }

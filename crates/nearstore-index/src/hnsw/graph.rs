@@ -431,12 +431,15 @@ impl Graph {
             }
         }
         self.level0 = LinkLists::from_plain(&level0, self.m0, self.level0.is_compact());
-        // Upper lists stay where they are; only the slots they name change (every word
-        // past the count is a valid slot or zero, so all are mapped).
+        // Upper lists stay where they are; only the slots they name change. A block no slot
+        // points to any more was never checked at load: a word there that names no slot
+        // stays as it is (nothing reads it) instead of indexing past `new_of`.
         for block in self.upper.chunks_exact_mut(self.m + 1) {
             for cell in &mut block[1..] {
                 let l = cell.get_mut();
-                *l = new_of[*l as usize];
+                if let Some(&new) = new_of.get(*l as usize) {
+                    *l = new;
+                }
             }
         }
         self.upper_start = self

@@ -130,7 +130,16 @@ impl Collection {
             )));
         }
         let mode = self.config.storage_mode;
+        // Only a leg on the (quantized) default vector rescores.
+        let searches_default = legs.is_empty()
+            || legs.iter().any(|(leg, _, _)| {
+                matches!(
+                    leg,
+                    LegRef::Dense { using: "", .. } | LegRef::BestScore { using: "", .. }
+                )
+            });
         if request.rerank == Some(false)
+            && searches_default
             && matches!(
                 mode,
                 crate::StorageMode::Binary | crate::StorageMode::Rabitq

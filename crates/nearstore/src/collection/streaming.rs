@@ -320,6 +320,15 @@ impl Collection {
                 retry_after: config.retry_after(),
             });
         }
+        // As in `upsert`: an expired graph node is deleted (with its edges) before its id is
+        // written again; the queue is applied first, so the delete follows it in log order.
+        if !self.expired_graph_nodes(&points).is_empty() {
+            self.apply_streamed(&mut w)?;
+            let expired = self.expired_graph_nodes(&points);
+            if !expired.is_empty() {
+                self.delete_locked(&mut w, &expired, None)?;
+            }
+        }
         w.ops.append(&bytes)?;
         let n = points.len();
         w.stream.points.extend(points);

@@ -191,17 +191,23 @@ impl Collection {
         // purge: an upsert of its id creates a new node, so the old one is deleted first
         // (logged, with its edges), never revived with them.
         let expired = self.expired_graph_nodes(points);
-        if !expired.is_empty() {
-            self.delete_locked(&mut w, &expired, deadline)?;
+        if expired.is_empty() {
+            return self.commit_locked(&mut w, &bytes, deadline, points.len(), || {
+                self.apply_upsert(points, Targets::ALL, now)
+            });
         }
-        self.commit_locked(&mut w, &bytes, deadline, points.len(), || {
+        // The deadline is checked once, before the delete: past it nothing is written, and
+        // once the delete is logged the upsert goes in too.
+        self.check_write_deadline(deadline, points.len())?;
+        self.delete_locked(&mut w, &expired, None)?;
+        self.commit_locked(&mut w, &bytes, None, points.len(), || {
             self.apply_upsert(points, Targets::ALL, now)
         })
     }
 
     /// The ids among `points` of a graph collection that name a live node hidden now
     /// because it expired (none in other collections or when no point has an expiry).
-    fn expired_graph_nodes(&self, points: &[Point]) -> Vec<u64> {
+    pub(super) fn expired_graph_nodes(&self, points: &[Point]) -> Vec<u64> {
         if self.config.kind != crate::CollectionKind::Graph {
             return Vec::new();
         }

@@ -312,3 +312,32 @@ fn an_upsert_of_an_expired_node_creates_a_new_node_without_its_old_edges() {
     assert!(g.get_incoming(2).unwrap().is_empty());
     assert_eq!(g.edge_count().unwrap(), 1);
 }
+
+#[test]
+fn a_streamed_point_with_an_expired_node_id_also_drops_its_old_edges() {
+    let (_dir, db) = temp_db();
+    let clock = std::sync::Arc::new(nearstore::ManualWallClock::new(1_000_000));
+    db.set_wall_clock(clock.clone());
+    let g = db
+        .create_graph_collection("g", GraphCollectionConfig::schemaless())
+        .unwrap();
+    g.upsert(vec![
+        Point::without_vector(1, None),
+        Point::without_vector(2, None).with_expires_at(1_000_500),
+    ])
+    .unwrap();
+    g.add_edge(GraphEdge::new(1, 1, 2, "R")).unwrap();
+    g.enable_streaming(nearstore::StreamingConfig {
+        buffer_size: 100,
+        batch_size: 10,
+        flush_interval: std::time::Duration::from_secs(3600),
+    })
+    .unwrap();
+    clock.advance(std::time::Duration::from_secs(1));
+    g.stream_insert(Point::without_vector(2, None)).unwrap();
+    // The next write applies the queue (the point is back, as a new node).
+    g.flush().unwrap();
+    assert_eq!(g.edge_count().unwrap(), 0);
+    assert!(g.get_outgoing(1).unwrap().is_empty());
+    assert_eq!(g.get(&[2]).unwrap().len(), 1);
+}
