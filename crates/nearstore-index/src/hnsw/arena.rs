@@ -104,6 +104,11 @@ impl VectorArena {
     /// Reorders the rows in place (one spare row, not a second arena): row `i` becomes the
     /// old row `order[i]` (`order` a permutation of `0..len()`), following each cycle.
     pub fn permute(&mut self, order: &[u32]) {
+        // Fewer than two rows: nothing moves (and the spare row's size is only known to fit
+        // in memory when two rows do).
+        if order.len() < 2 {
+            return;
+        }
         let (offset, stride) = (self.offset, self.stride);
         let mut done = vec![false; order.len()];
         let mut spare = vec![0.0f32; stride];

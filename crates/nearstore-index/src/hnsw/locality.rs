@@ -18,6 +18,10 @@ impl HnswIndex {
         let mut ids = self.ids.write();
         let mut free = self.free.lock();
         let order = g.locality_order();
+        // Already in that order (always so for fewer than two slots): nothing to move.
+        if order.iter().enumerate().all(|(i, &o)| o as usize == i) {
+            return false;
+        }
         let new_of = g.renumber(&order);
         ids.renumber(&new_of);
         for f in free.iter_mut() {
