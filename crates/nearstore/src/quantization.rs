@@ -63,6 +63,12 @@ impl StorageMode {
         !matches!(self, StorageMode::Full)
     }
 
+    /// Whether a search always rescores (`binary`, `rabitq`: their codes rank too coarsely
+    /// to return their scores), so `rerank = false` is refused.
+    pub const fn always_rescores(self) -> bool {
+        matches!(self, StorageMode::Binary | StorageMode::Rabitq)
+    }
+
     /// The candidates rescored per wanted result when neither the collection nor the
     /// request says (measured per mode on wordnet-dev; see the README).
     pub const fn default_oversampling(self) -> f32 {
@@ -78,6 +84,17 @@ impl StorageMode {
             StorageMode::Rabitq => nearstore_index::StorageMode::Rabitq,
         }
     }
+}
+
+/// Refuses an oversampling factor outside 1..=100 (the collection's setting and a
+/// request's alike).
+pub(crate) fn check_oversampling(o: f32) -> Result<()> {
+    if o.is_finite() && (1.0..=100.0).contains(&o) {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument(format!(
+        "oversampling must be 1..=100, got {o}"
+    )))
 }
 
 /// Points at which a quantized vector space trains its quantizer by itself (on the write
@@ -113,12 +130,8 @@ impl QuantizationConfig {
                     .into(),
             ));
         }
-        if let Some(o) = self.oversampling
-            && !(o.is_finite() && (1.0..=100.0).contains(&o))
-        {
-            return Err(Error::InvalidArgument(format!(
-                "oversampling must be 1..=100, got {o}"
-            )));
+        if let Some(o) = self.oversampling {
+            check_oversampling(o)?;
         }
         Ok(())
     }

@@ -122,29 +122,21 @@ impl Collection {
                 directions.push(d);
             }
         }
-        if let Some(o) = request.oversampling
-            && !(o.is_finite() && (1.0..=100.0).contains(&o))
-        {
-            return Err(Error::InvalidArgument(format!(
-                "oversampling must be 1..=100, got {o}"
-            )));
+        if let Some(o) = request.oversampling {
+            crate::quantization::check_oversampling(o)?;
         }
         let mode = self.config.storage_mode;
         // Only a leg on the (quantized) default vector rescores.
-        let searches_default = legs.is_empty()
-            || legs.iter().any(|(leg, _, _)| {
-                matches!(
-                    leg,
-                    LegRef::Dense { using: "", .. } | LegRef::BestScore { using: "", .. }
-                )
-            });
-        if request.rerank == Some(false)
-            && searches_default
-            && matches!(
-                mode,
-                crate::StorageMode::Binary | crate::StorageMode::Rabitq
-            )
-        {
+        let searches_default = || {
+            legs.is_empty()
+                || legs.iter().any(|(leg, _, _)| {
+                    matches!(
+                        leg,
+                        LegRef::Dense { using: "", .. } | LegRef::BestScore { using: "", .. }
+                    )
+                })
+        };
+        if request.rerank == Some(false) && mode.always_rescores() && searches_default() {
             return Err(Error::InvalidArgument(format!(
                 "rerank = false: a {} collection always rescores (its codes rank too coarsely \
                  to return their scores)",
