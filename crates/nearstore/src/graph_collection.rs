@@ -18,10 +18,10 @@ use nearstore_graph::{
 use roaring::RoaringTreemap;
 use serde_json::Value;
 
-use crate::collection::{PayloadChange, PointSelector, VectorCollection};
+use crate::collection::VectorCollection;
 use crate::config::{CollectionConfig, CollectionKind};
 use crate::error::Result;
-use crate::point::{Point, SearchResult};
+use crate::point::SearchResult;
 use crate::request::{Deadline, WriteOptions};
 
 /// How a graph collection is created.
@@ -67,8 +67,31 @@ fn visible_edges(
     }
     edges
         .into_iter()
-        .filter(|e| !h.contains(e.source) && !h.contains(e.target))
+        .filter(|e| is_visible(e, hidden))
         .collect()
+}
+
+/// Whether `edge` shows: neither endpoint is hidden (expired, awaiting the purge).
+fn is_visible(edge: &GraphEdge, hidden: Option<&RoaringTreemap>) -> bool {
+    hidden.is_none_or(|h| !h.contains(edge.source) && !h.contains(edge.target))
+}
+
+/// The number of edges that show: every stored edge but those at a hidden node.
+fn visible_edge_count(g: &nearstore_graph::GraphStore, hidden: Option<&RoaringTreemap>) -> usize {
+    let Some(h) = hidden else {
+        return g.edge_count();
+    };
+    let mut gone = RoaringTreemap::new();
+    for node in h {
+        for e in g
+            .get_outgoing::<&str>(node, &[])
+            .into_iter()
+            .chain(g.get_incoming::<&str>(node, &[]))
+        {
+            gone.insert(e.id);
+        }
+    }
+    g.edge_count().saturating_sub(gone.len() as usize)
 }
 
 impl GraphCollectionConfig {
@@ -181,21 +204,30 @@ impl GraphCollection {
         self.points.inner.remove_edge(id, &WriteOptions::default())
     }
 
-    /// The edge `id`.
+    /// The edge `id` (`None` too while an endpoint is expired: an expired node and its
+    /// edges are invisible to every read until the purge deletes them).
     pub fn get_edge(&self, id: u64) -> Result<Option<GraphEdge>> {
-        self.points.inner.read_graph(|g| g.get_edge(id))
-    }
-
-    /// The edges with these ids (`None` for an id without an edge), in order.
-    pub fn edges_by_id(&self, ids: &[u64]) -> Result<Vec<Option<GraphEdge>>> {
         self.points
             .inner
-            .read_graph(|g| ids.iter().map(|&id| g.get_edge(id)).collect())
+            .read_visible_graph(|g, hidden| g.get_edge(id).filter(|e| is_visible(e, hidden)))
     }
 
-    /// Every edge labelled `label`, sorted by id.
+    /// The edges with these ids (`None` for an id without a visible edge), in order.
+    pub fn edges_by_id(&self, ids: &[u64]) -> Result<Vec<Option<GraphEdge>>> {
+        self.points.inner.read_visible_graph(|g, hidden| {
+            ids.iter()
+                .map(|&id| g.get_edge(id).filter(|e| is_visible(e, hidden)))
+                .collect()
+        })
+    }
+
+    /// Every visible edge labelled `label`, sorted by id.
     pub fn get_edges(&self, label: &str) -> Result<Vec<GraphEdge>> {
-        self.points.inner.read_graph(|g| g.get_edges(label))
+        self.points.inner.read_visible_graph(|g, hidden| {
+            let mut edges = g.get_edges(label);
+            edges.retain(|e| is_visible(e, hidden));
+            edges
+        })
     }
 
     /// The edges whose document matches `filter` (all without one), in id order, at most
@@ -216,13 +248,14 @@ impl GraphCollection {
             })
     }
 
-    /// Every edge, sorted by id.
+    /// Every visible edge, sorted by id.
     pub fn all_edges(&self) -> Result<Vec<GraphEdge>> {
-        self.points.inner.read_graph(|g| {
+        self.points.inner.read_visible_graph(|g, hidden| {
             let mut edges: Vec<GraphEdge> = g
                 .labels()
                 .iter()
                 .flat_map(|label| g.get_edges(label))
+                .filter(|e| is_visible(e, hidden))
                 .collect();
             edges.sort_unstable_by_key(|e| e.id);
             edges
@@ -257,14 +290,28 @@ impl GraphCollection {
         })
     }
 
-    /// `node`'s in- and out-degree.
+    /// `node`'s in- and out-degree, counting visible edges (an expired node has none).
     pub fn node_degree(&self, node: u64) -> Result<NodeDegree> {
-        self.points.inner.read_graph(|g| g.node_degree(node))
+        self.points
+            .inner
+            .read_visible_graph(|g, hidden| match hidden {
+                None => g.node_degree(node),
+                Some(_) => {
+                    let outgoing = visible_edges(g.get_outgoing::<&str>(node, &[]), node, hidden);
+                    let incoming = visible_edges(g.get_incoming::<&str>(node, &[]), node, hidden);
+                    NodeDegree {
+                        incoming: incoming.len(),
+                        outgoing: outgoing.len(),
+                    }
+                }
+            })
     }
 
-    /// Number of edges.
+    /// Number of visible edges (those at an expired node are not counted).
     pub fn edge_count(&self) -> Result<usize> {
-        self.points.inner.read_graph(|g| g.edge_count())
+        self.points
+            .inner
+            .read_visible_graph(|g, hidden| visible_edge_count(g, hidden))
     }
 
     /// Breadth-first traversal from `source`: each node once, at its shortest depth, with the
@@ -312,26 +359,18 @@ impl GraphCollection {
         })??)
     }
 
-    /// Sets node `id`'s payload: an existing node keeps its embedding, a new node is created
-    /// without one. Checked against the schema (labels from `_labels`).
+    /// Sets node `id`'s payload: a visible node keeps its embedding, a new node (or one
+    /// that expired and awaits the purge) is created without one. Checked against the
+    /// schema (labels from `_labels`; with a schema, a new label that an existing edge
+    /// would break is refused and nothing is written). Decided once with the writer held:
+    /// `Ok` means the payload was written, even if the node expires during the call.
     pub fn upsert_node_payload(&self, id: u64, payload: Value) -> Result<()> {
         let Value::Object(map) = payload else {
             return Err(crate::Error::InvalidArgument(format!(
                 "the payload of node {id} must be a JSON object"
             )));
         };
-        let exists = self.points.get(&[id])?.first().is_some_and(Option::is_some);
-        if exists {
-            self.points.update_payload(
-                &PointSelector::Ids(vec![id]),
-                &PayloadChange::Overwrite(map),
-                &WriteOptions::default(),
-            )?;
-            Ok(())
-        } else {
-            self.points
-                .upsert(vec![Point::without_vector(id, Some(Value::Object(map)))])
-        }
+        self.points.inner.upsert_node_payload(id, map)
     }
 
     /// Node `id`'s payload (`None`: no such node, or a node without payload).

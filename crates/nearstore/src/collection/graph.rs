@@ -21,15 +21,20 @@ use std::borrow::Cow;
 use std::path::Path;
 
 use nearstore_filter::{FieldIndexKind, Filter};
-use nearstore_graph::{GraphEdge, GraphOp, GraphStore, PropertyTarget};
+use std::sync::Arc;
+
+use nearstore_graph::{GraphEdge, GraphOp, GraphStore, LABELS_FIELD, PropertyTarget};
 use nearstore_storage::SharedBackend;
 use nearstore_storage::sections::{read_sections, write_sections};
 use roaring::RoaringTreemap;
-use serde_json::Value;
+use rustc_hash::FxHashMap;
+use serde_json::{Map, Value};
 
+use super::write::Targets;
 use super::{Collection, ops};
 use crate::config::CollectionKind;
 use crate::error::{Error, Result};
+use crate::point::Point;
 use crate::request::{Deadline, WriteOptions};
 
 /// The graph image's file in a graph collection's directory.
@@ -114,6 +119,137 @@ impl Collection {
             schema.check_node(id, payload.unwrap_or(&Value::Null))?;
         }
         Ok(())
+    }
+
+    /// With a schema, refuses a write that would leave an edge violating it: the edges at
+    /// each node of `changed` whose `_labels` the write alters are checked with the
+    /// endpoints' payloads after the write (`changed`, later entries winning, then
+    /// `queued` (payloads logged but not yet applied), then the current ones). The caller
+    /// holds the writer, so no edge or payload changes between this check and its log
+    /// append. Edges at an expired node are skipped: they are invisible and go with it.
+    pub(super) fn check_relabels(
+        &self,
+        changed: &[(u64, Option<&Value>)],
+        queued: Option<&dyn Fn(u64) -> Option<Option<Arc<Value>>>>,
+    ) -> Result<()> {
+        let Some(schema) = &self.config.graph_schema else {
+            return Ok(());
+        };
+        let mut new: FxHashMap<u64, Option<&Value>> = FxHashMap::default();
+        for &(id, payload) in changed {
+            new.insert(id, payload);
+        }
+        let at: Vec<(u64, Vec<GraphEdge>)> = {
+            let st = self.state.read();
+            let Some(graph) = st.graph.as_ref() else {
+                return Ok(());
+            };
+            let hidden = self.hidden(&st);
+            let hidden = |n: u64| hidden.as_ref().is_some_and(|h| h.contains(n));
+            new.keys()
+                .copied()
+                .filter(|&id| !hidden(id))
+                .filter_map(|id| {
+                    let mut edges = graph.get_outgoing::<&str>(id, &[]);
+                    edges.extend(graph.get_incoming::<&str>(id, &[]));
+                    edges.retain(|e| !hidden(e.source) && !hidden(e.target));
+                    (!edges.is_empty()).then_some((id, edges))
+                })
+                .collect()
+        };
+        let current = |id: u64| -> Result<Option<Arc<Value>>> {
+            match queued.and_then(|q| q(id)) {
+                Some(p) => Ok(p),
+                None => self.current_payload(id),
+            }
+        };
+        let labels = |p: Option<&Value>| p.and_then(|v| v.get(LABELS_FIELD)).cloned();
+        for (id, edges) in at {
+            let after = new.get(&id).copied().flatten();
+            if labels(current(id)?.as_deref()) == labels(after) {
+                continue;
+            }
+            for edge in edges {
+                let other = if edge.source == id {
+                    edge.target
+                } else {
+                    edge.source
+                };
+                let other_now;
+                let other_after = match new.get(&other) {
+                    Some(p) => *p,
+                    None => {
+                        other_now = current(other)?;
+                        other_now.as_deref()
+                    }
+                };
+                let (source, target) = if edge.source == id {
+                    (after, other_after)
+                } else {
+                    (other_after, after)
+                };
+                let null = Value::Null;
+                schema
+                    .check_edge(&edge, source.unwrap_or(&null), target.unwrap_or(&null))
+                    .map_err(|e| nearstore_graph::Error::NodeSchemaViolation {
+                        node: id,
+                        message: format!(
+                            "its new labels would leave edge {} ({} -> {}) breaking the \
+                                 schema ({e}); remove the edge first",
+                            edge.id, edge.source, edge.target
+                        ),
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sets graph node `id`'s whole payload, deciding once with the writer held: a visible
+    /// node keeps its embedding (a logged payload write), anything else (no such node, or
+    /// one that expired and awaits the purge) becomes a new node without one (an upsert,
+    /// which first deletes the expired node with its edges). Either way the write is done
+    /// when this returns `Ok`: a node expiring during the call is never a silent no-op.
+    pub(crate) fn upsert_node_payload(&self, id: u64, payload: Map<String, Value>) -> Result<()> {
+        self.check_open()?;
+        self.check_graph()?;
+        let points = [Point::without_vector(id, Some(Value::Object(payload)))];
+        // Schema (node level) and size checks need no state: done before the lock.
+        let (upsert, now) = self.encode_checked_upsert(&points, None)?;
+        let mut w = self.lock_writer()?;
+        self.check_writable(&w)?;
+        let visible = {
+            let st = self.state.read();
+            st.live.contains(id) && !self.is_expired(&st, id)
+        };
+        if !visible {
+            return self.upsert_encoded_locked(&mut w, &points, &upsert, now, None);
+        }
+        let payload = points[0].payload.as_ref();
+        self.check_relabels(&[(id, payload)], None)?;
+        let json = serde_json::to_vec(&payload)
+            .map_err(|e| Error::InvalidArgument(format!("payload of node {id}: {e}")))?;
+        let bytes = ops::encode_payloads(&[(id, Some(json))]);
+        let change = [(id, payload.cloned().map(Arc::new))];
+        self.commit_locked(&mut w, &bytes, None, 1, || {
+            self.apply_payloads(&change, Targets::ALL)
+        })
+    }
+
+    /// Deletes every point, expired ones included (so a graph keeps no edge of a node
+    /// awaiting the purge), in one logged delete that takes each node's edges along, after
+    /// applying the streaming queue; returns how many visible points it deleted.
+    pub(crate) fn truncate(&self) -> Result<usize> {
+        self.check_open()?;
+        let mut w = self.lock_writer()?;
+        self.check_writable(&w)?;
+        self.apply_streamed(&mut w)?;
+        let (ids, visible) = {
+            let st = self.state.read();
+            let visible = self.visible_live(&st).len() as usize;
+            (st.live.iter().collect::<Vec<u64>>(), visible)
+        };
+        self.delete_locked(&mut w, &ids, None)?;
+        Ok(visible)
     }
 
     /// Adds edges, all or none: validated under the writer lock (endpoints live, ids new,
@@ -224,8 +360,8 @@ impl Collection {
         }
     }
 
-    /// `SELECT EDGES`: the edges passing `keep`, in id order, at most `limit`, under one read
-    /// of the state. `index_filter` (a condition over the properties that `keep` implies)
+    /// `SELECT EDGES`: the visible edges (no endpoint expired) passing `keep`, in id order,
+    /// at most `limit`, under one read of the state. `index_filter` (a condition over the properties that `keep` implies)
     /// narrows the candidates by the edge property indexes, unless a field in `shadowed`
     /// (where `keep` reads something else than the property) is indexed. The deadline is
     /// checked every 1,024 edges.
@@ -237,7 +373,7 @@ impl Collection {
         deadline: Option<&Deadline>,
         keep: impl Fn(&GraphEdge) -> bool,
     ) -> Result<Vec<GraphEdge>> {
-        self.read_graph(|g| {
+        self.read_visible_graph(|g, hidden| {
             let index_filter = index_filter.filter(|_| {
                 g.indexed_fields(PropertyTarget::Edge)
                     .iter()
@@ -261,6 +397,7 @@ impl Collection {
                     ));
                 }
                 if let Some(edge) = g.get_edge(id)
+                    && hidden.is_none_or(|h| !h.contains(edge.source) && !h.contains(edge.target))
                     && keep(&edge)
                 {
                     out.push(edge);

@@ -236,6 +236,12 @@ impl Collection {
         if changes.is_empty() {
             return Ok(0);
         }
+        // A graph with a schema refuses a relabel that an existing edge would break.
+        if self.config.graph_schema.is_some() {
+            let changed: Vec<(u64, Option<&Value>)> =
+                changes.iter().map(|(id, p)| (*id, p.as_deref())).collect();
+            self.check_relabels(&changed, None)?;
+        }
         let bytes = ops::encode_payloads(&encoded);
         drop(encoded);
         self.commit_locked(&mut w, &bytes, deadline, changes.len(), || {

@@ -329,6 +329,21 @@ impl Collection {
                 self.delete_locked(&mut w, &expired, None)?;
             }
         }
+        // A graph with a schema refuses a relabel that an existing edge would break; the
+        // queued points' payloads are the nodes' payloads by then.
+        if self.config.graph_schema.is_some() {
+            let changed: Vec<(u64, Option<&serde_json::Value>)> =
+                points.iter().map(|p| (p.id, p.payload.as_ref())).collect();
+            let queue = &w.stream.points;
+            let queued = |id: u64| {
+                queue
+                    .iter()
+                    .rev()
+                    .find(|p| p.id == id)
+                    .map(|p| p.payload.clone().map(std::sync::Arc::new))
+            };
+            self.check_relabels(&changed, Some(&queued))?;
+        }
         w.ops.append(&bytes)?;
         let n = points.len();
         w.stream.points.extend(points);

@@ -187,20 +187,39 @@ impl Collection {
         let deadline = options.deadline.as_ref();
         let (bytes, now) = self.encode_checked_upsert(points, deadline)?;
         let mut w = self.lock_writer()?;
+        self.upsert_encoded_locked(&mut w, points, &bytes, now, deadline)
+    }
+
+    /// Logs and applies an upsert encoded by [`Collection::encode_checked_upsert`], the
+    /// writer held (the checks that read state run here, under it).
+    pub(super) fn upsert_encoded_locked(
+        &self,
+        w: &mut Writer,
+        points: &[Point],
+        bytes: &[u8],
+        now: u64,
+        deadline: Option<&Deadline>,
+    ) -> Result<()> {
+        // A graph with a schema refuses a relabel that an existing edge would break.
+        if self.config.graph_schema.is_some() {
+            let changed: Vec<(u64, Option<&Value>)> =
+                points.iter().map(|p| (p.id, p.payload.as_ref())).collect();
+            self.check_relabels(&changed, None)?;
+        }
         // A graph node that expired is gone for every read, but its edges stay until the
         // purge: an upsert of its id creates a new node, so the old one is deleted first
         // (logged, with its edges), never revived with them.
         let expired = self.expired_graph_nodes(points);
         if expired.is_empty() {
-            return self.commit_locked(&mut w, &bytes, deadline, points.len(), || {
+            return self.commit_locked(w, bytes, deadline, points.len(), || {
                 self.apply_upsert(points, Targets::ALL, now)
             });
         }
         // The deadline is checked once, before the delete: past it nothing is written, and
         // once the delete is logged the upsert goes in too.
         self.check_write_deadline(deadline, points.len())?;
-        self.delete_locked(&mut w, &expired, None)?;
-        self.commit_locked(&mut w, &bytes, None, points.len(), || {
+        self.delete_locked(w, &expired, None)?;
+        self.commit_locked(w, bytes, None, points.len(), || {
             self.apply_upsert(points, Targets::ALL, now)
         })
     }

@@ -247,9 +247,9 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
                 Ok(g) => Some(g.edge_count()?),
                 Err(_) => None,
             };
-            let ids = c.matching_ids(None, ctx.engine_deadline().as_ref())?;
-            // Deleting a graph's nodes deletes their edges in the same write.
-            let deleted = c.delete(&ids)?;
+            // Every point goes, expired ones awaiting the purge too; deleting a graph's
+            // nodes deletes their edges in the same write.
+            let deleted = c.inner.truncate()?;
             let mut row = vec![("deleted_count", Value::from(deleted))];
             if let Some(before) = edges_before {
                 let after = ctx.db.get_graph_collection(name)?.edge_count()?;

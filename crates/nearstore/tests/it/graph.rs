@@ -349,7 +349,7 @@ fn edges_indexes_and_schema_survive_reopen_with_and_without_a_checkpoint() {
 }
 
 /// Copies a database directory as a crash would leave it (no lock files).
-fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+pub(crate) fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
         let target = to.join(entry.file_name());

@@ -17,6 +17,7 @@ mod datetime;
 mod expiry;
 mod filters;
 mod graph;
+mod graph_consistency;
 mod graph_match;
 mod graph_match_complete;
 mod graph_workload;
