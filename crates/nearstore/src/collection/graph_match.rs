@@ -73,6 +73,10 @@ struct Conditions<'a> {
     request: &'a MatchRequest,
     metric: DistanceMetric,
     scores: RefCell<FxHashMap<u64, Option<f32>>>,
+    /// Each `@collection` variable's allowed ids: the visible points of that collection
+    /// passing the binding's filter, resolved before the graph's state is read (see
+    /// [`Collection::run_match`] on lock order).
+    foreign: FxHashMap<&'a str, RoaringTreemap>,
 }
 
 impl Conditions<'_> {
@@ -105,21 +109,10 @@ impl NodePredicate for Conditions<'_> {
     }
 
     fn accept(&self, var: &str, node: u64) -> bool {
-        if let Some(foreign) = self.request.foreign.get(var) {
-            let point = foreign
-                .collection
-                .get(&[node])
-                .ok()
-                .and_then(|mut p| p.pop().flatten());
-            let Some(point) = point else {
-                return false;
-            };
-            if let Some(filter) = &foreign.filter {
-                let payload = point.payload.unwrap_or(Value::Null);
-                if !filter.matches_point(node, &payload) {
-                    return false;
-                }
-            }
+        if let Some(allowed) = self.foreign.get(var)
+            && !allowed.contains(node)
+        {
+            return false;
         }
         if let Some(sim) = &self.request.similarity
             && sim.var == var
@@ -194,11 +187,28 @@ impl Collection {
         if let Some(rows) = request.max_rows {
             budget.max_rows = rows;
         }
+        // Lock order: a pattern query holds no collection's state while it reads another's.
+        // The `@collection` bindings are resolved first, each under its own short read, and
+        // only then is the graph's state read (and held for the plan and the walk). Reading
+        // the other collection from inside the walk instead would hold this graph's read
+        // lock while waiting for that one's: with a writer queued on each (a fair lock
+        // makes new readers wait behind it), two such queries naming each other's
+        // collections in opposite order would deadlock.
+        let mut foreign = FxHashMap::default();
+        for (var, binding) in &request.foreign {
+            binding.collection.inner.check_open()?;
+            let allowed = binding
+                .collection
+                .inner
+                .universe(binding.filter.as_ref(), request.deadline.as_ref())?;
+            foreign.insert(var.as_str(), allowed);
+        }
         let conditions = Conditions {
             collection: self,
             request,
             metric: self.config.metric,
             scores: RefCell::new(FxHashMap::default()),
+            foreign,
         };
         let mut plan_lines = Vec::new();
         let start_candidates = start.map(|s| {

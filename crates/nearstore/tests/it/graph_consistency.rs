@@ -1,7 +1,8 @@
 //! Graph collections against expiry, schemas and concurrency: a node payload write is done
 //! or refused (never a silent no-op), a relabel an existing edge would break is refused
 //! under the writer lock, TRUNCATE leaves no edge (expired nodes' included) after reopen
-//! and crash recovery, and an expired node's edges are invisible to every read.
+//! and crash recovery, an expired node's edges are invisible to every read, and two pattern
+//! queries binding each other's collections do not deadlock with writers.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -9,8 +10,9 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use nearstore::{
-    Database, EdgeType, ErrorKind, GraphCollection, GraphCollectionConfig, GraphEdge, GraphSchema,
-    ManualWallClock, NodeType, Point, PointSelector, WallClock,
+    Database, EdgeType, ErrorKind, ForeignNode, GraphCollection, GraphCollectionConfig, GraphEdge,
+    GraphSchema, ManualWallClock, MatchRequest, NodePattern, NodeType, PathPattern, Point,
+    PointSelector, RelPattern, WallClock,
 };
 use serde_json::{Value, json};
 
@@ -342,4 +344,88 @@ fn graph_edges_of_an_expired_node_are_invisible_to_every_read() {
     assert_eq!(g2.all_edges().unwrap().len(), 5);
     let degree = g2.node_degree(3).unwrap();
     assert_eq!((degree.incoming, degree.outgoing), (3, 2));
+}
+
+#[test]
+fn graph_match_over_two_graphs_binding_each_other_does_not_deadlock_with_writers() {
+    let (_dir, db) = temp_db();
+    let n = 1_000u64;
+    for name in ["g1", "g2"] {
+        let g = db
+            .create_graph_collection(name, GraphCollectionConfig::schemaless())
+            .unwrap();
+        let nodes: Vec<Point> = (0..n)
+            .map(|i| Point::without_vector(i, Some(json!({"_labels": ["N"], "k": i % 10}))))
+            .collect();
+        g.upsert(nodes).unwrap();
+        let edges: Vec<GraphEdge> = (0..n)
+            .flat_map(|i| {
+                [
+                    GraphEdge::new(2 * i, i, (i + 1) % n, "E"),
+                    GraphEdge::new(2 * i + 1, i, (i * 7 + 3) % n, "E"),
+                ]
+            })
+            .collect();
+        g.add_edges_batch(edges).unwrap();
+    }
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let (done, finished) = mpsc::channel::<&'static str>();
+    // a -E-> b -E-> c on one graph, b bound to the other: each query walks its graph while
+    // checking the other collection's points.
+    let request = |foreign: &str| {
+        let mut r = MatchRequest::new(
+            PathPattern::new(NodePattern::named("a"))
+                .then(RelPattern::outgoing(), NodePattern::named("b"))
+                .then(RelPattern::outgoing(), NodePattern::named("c"))
+                .into(),
+        );
+        r.foreign.insert(
+            "b".into(),
+            ForeignNode {
+                collection: db.get_vector_collection(foreign).unwrap(),
+                filter: None,
+            },
+        );
+        r
+    };
+    let mut queries = Vec::new();
+    for (name, graph, foreign) in [("g1 then g2", "g1", "g2"), ("g2 then g1", "g2", "g1")] {
+        let g = db.get_graph_collection(graph).unwrap();
+        let request = request(foreign);
+        let done = done.clone();
+        queries.push(std::thread::spawn(move || {
+            for _ in 0..200 {
+                let out = g.match_pattern(&request).unwrap();
+                assert_eq!(out.rows.len() as u64, 4 * n);
+            }
+            done.send(name).unwrap();
+        }));
+    }
+    // Writers keep a writer queued on each graph's state while the queries run.
+    let mut writers = Vec::new();
+    for name in ["g1", "g2"] {
+        let g = db.get_graph_collection(name).unwrap();
+        let stop = stop.clone();
+        writers.push(std::thread::spawn(move || {
+            let mut i = 0u64;
+            while !stop.load(Ordering::SeqCst) {
+                let id = i % n;
+                // A new payload each time: an unchanged one is not written.
+                g.upsert_node_payload(id, json!({"_labels": ["N"], "k": i}))
+                    .unwrap();
+                i += 1;
+            }
+        }));
+    }
+    for _ in 0..queries.len() {
+        if finished.recv_timeout(Duration::from_secs(60)).is_err() {
+            // Closing the database would wait for the deadlocked writers: leak it.
+            std::mem::forget(db);
+            panic!("a query did not finish within 60 s: the queries and writers deadlocked");
+        }
+    }
+    stop.store(true, Ordering::SeqCst);
+    for t in queries.into_iter().chain(writers) {
+        t.join().unwrap();
+    }
 }
