@@ -12,9 +12,14 @@
 //! threshold); when fewer come back the set is complete and becomes
 //! that variable's start candidates (the planner starts there when it is the smallest set).
 //! The exact search reads every embedding, so it is skipped when the plan without it starts
-//! from nodes a property index gives and its estimated walk (those nodes times the mean
-//! out-degree to the power of the pattern's most hops) reaches no more nodes than the graph
-//! holds: walking from there is cheaper, and each binding's score is checked exactly.
+//! from nodes a property index gives and its estimated walk reaches no more nodes than the
+//! graph holds: walking from there is cheaper, and each binding's score is checked exactly.
+//! The estimate is the edges the start nodes actually have in the first hop's direction
+//! and types (a hub counts its degree: a mean degree underestimates power-law graphs)
+//! times the mean out-degree (at least 1) to the power of the remaining hops (a
+//! variable-length relationship counts its maximum). That plan is then the one that runs
+//! (planned once, under one read of the state); a vector start plans again with its
+//! candidates.
 //! Otherwise the graph's planner picks a node property index, the endpoints an edge
 //! property index selects, or a label scan. Every node bound to the similarity variable is
 //! checked with its exact score from the vector store, so the vector start only narrows.
@@ -174,68 +179,77 @@ impl GraphCollection {
     /// matches. Errors: an unknown variable, a pattern past the depth or row guardrails,
     /// the deadline (`Cancelled`), a similarity on a graph without embeddings.
     pub fn match_pattern(&self, request: &MatchRequest) -> Result<MatchResponse> {
-        let start = self.vector_start(request)?;
-        self.points.inner.run_match(request, start, true)
+        self.run_match(request, true)
     }
 
     /// Plans a pattern query without running it (EXPLAIN).
     pub fn explain_match(&self, request: &MatchRequest) -> Result<MatchResponse> {
-        let start = self.vector_start(request)?;
-        self.points.inner.run_match(request, start, false)
+        self.run_match(request, false)
     }
 
-    /// Bindings a walk from `starts` nodes may produce: `starts` times the mean out-degree
-    /// (at least 1) to the power of the pattern's most hops (a variable-length relationship
-    /// counts its maximum).
-    fn estimated_walk(&self, pattern: &Pattern, starts: u64) -> Result<f64> {
-        let nodes = self.points.len().max(1) as f64;
-        let fanout = (self.edge_count()? as f64 / nodes).max(1.0);
-        let hops: u32 = pattern
-            .parts
-            .iter()
-            .flat_map(|p| p.hops.iter())
-            .map(|(rel, _)| rel.length.map_or(1, |l| l.max))
-            .sum();
-        Ok(starts as f64 * fanout.powi(hops.min(64) as i32))
-    }
-
-    /// The vector index's answer for a similarity threshold, when it can pick the start.
-    fn vector_start(&self, request: &MatchRequest) -> Result<Option<VectorStart>> {
+    /// The start choice (module docs), then the plan and, with `execute`, the run. A plan
+    /// made to weigh its start against the vector index is the one that runs when its
+    /// start wins (planned and run under one read of the state); only a vector start
+    /// plans again, with its candidates.
+    fn run_match(&self, request: &MatchRequest, execute: bool) -> Result<MatchResponse> {
+        let inner = &self.points.inner;
+        let planned = |start: Option<VectorStart>, weigh: bool| {
+            inner
+                .run_match(request, start, execute, weigh)?
+                .ok_or_else(|| Error::Internal("a pattern query was planned but not run".into()))
+        };
         if let Some((var, ids)) = &request.start {
-            return Ok(Some(VectorStart {
-                var: var.clone(),
-                ids: ids.clone(),
-                line: format!("start {var}: {} given nodes", ids.len()),
-            }));
+            return planned(
+                Some(VectorStart {
+                    var: var.clone(),
+                    ids: ids.clone(),
+                    line: format!("start {var}: {} given nodes", ids.len()),
+                }),
+                false,
+            );
         }
+        if !self.vector_start_possible(request)? {
+            return planned(None, false);
+        }
+        if let Some(response) = inner.run_match(request, None, execute, true)? {
+            return Ok(response);
+        }
+        planned(self.vector_start(request)?, false)
+    }
+
+    /// Whether a similarity threshold could pick the start: it keeps the better scores
+    /// (`> t` for a similarity metric, `< t` for a distance). A threshold on a graph
+    /// without embeddings is an error.
+    fn vector_start_possible(&self, request: &MatchRequest) -> Result<bool> {
         let Some(sim) = &request.similarity else {
-            return Ok(None);
+            return Ok(false);
         };
-        let metric = self.points.config().metric;
-        let Some((op, value)) = sim.threshold else {
-            return Ok(None);
+        let Some((op, _)) = sim.threshold else {
+            return Ok(false);
         };
-        if !self.points.config().default_vector {
+        let config = self.points.config();
+        if !config.default_vector {
             return Err(Error::NoEmbedding {
                 collection: self.points.name().to_string(),
             });
         }
-        let keeps_better = if metric.is_similarity() {
+        Ok(if config.metric.is_similarity() {
             matches!(op, ThresholdOp::Gt | ThresholdOp::Ge)
         } else {
             matches!(op, ThresholdOp::Lt | ThresholdOp::Le)
+        })
+    }
+
+    /// The vector index's answer for a similarity threshold (`None` when it holds
+    /// [`MATCH_VECTOR_CANDIDATES`] nodes or more: then it is no narrower start).
+    fn vector_start(&self, request: &MatchRequest) -> Result<Option<VectorStart>> {
+        let Some(sim) = &request.similarity else {
+            return Ok(None);
         };
-        if !keeps_better {
+        let Some((op, value)) = sim.threshold else {
             return Ok(None);
-        }
-        // A plan that starts from a few indexed nodes and walks a short pattern is cheaper
-        // than the exact search over every embedding.
-        let planned = self.points.inner.run_match(request, None, false)?;
-        if let Some(starts) = planned.indexed_start_candidates
-            && self.estimated_walk(&request.pattern, starts)? <= self.points.len() as f64
-        {
-            return Ok(None);
-        }
+        };
+        let metric = self.points.config().metric;
         // Exact and a little looser: the candidates restrict the variable, so they must hold
         // every node past the threshold; the exact check of each binding trims the margin.
         let margin = 1e-4 * value.abs().max(1.0);

@@ -32,6 +32,7 @@
 //!
 //! Must not depend on: the engine, the query language (the engine lowers its AST to this IR).
 
+mod estimate;
 mod exec;
 mod plan;
 

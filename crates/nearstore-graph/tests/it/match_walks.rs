@@ -104,3 +104,50 @@ fn a_walk_never_passes_through_a_node_the_caller_does_not_list() {
     pairs.sort();
     assert_eq!(pairs, vec![vec![1, 3], vec![3, 4]]);
 }
+
+#[test]
+fn the_first_hop_counts_the_start_nodes_actual_edges() {
+    use nearstore_graph::StartCandidates;
+    // A hub (0) with 50 outgoing E edges and one F edge; node 1 has one E edge.
+    let mut g = GraphStore::new();
+    let mut nodes = NodePayloads::new();
+    let mut edges = Vec::new();
+    for b in 0..=50u64 {
+        nodes.insert(b, json!({}));
+    }
+    for b in 1..=50u64 {
+        edges.push(GraphEdge::new(b, 0, b, "E"));
+    }
+    edges.push(GraphEdge::new(100, 0, 1, "F"));
+    edges.push(GraphEdge::new(101, 1, 2, "E"));
+    assert_eq!(g.add_edges_batch(edges, &AnyNode), Ok(()));
+    let from = |ids: Vec<u64>| MatchOptions {
+        start: Some(StartCandidates {
+            var: "a".into(),
+            ids,
+        }),
+        ..MatchOptions::default()
+    };
+    let out: Pattern = PathPattern::new(n("a"))
+        .then(RelPattern::outgoing().types(&["E"]), n("b"))
+        .into();
+    let hops = |p: &Pattern, options: &MatchOptions, cap: u64| {
+        let plan = g.plan_match(p, &nodes, options).unwrap();
+        g.first_hop_edges(&plan, cap)
+    };
+    assert_eq!(hops(&out, &from(vec![0]), 1_000), Some(50));
+    assert_eq!(hops(&out, &from(vec![0, 1, 7]), 1_000), Some(51));
+    // Counting stops at the cap.
+    assert_eq!(hops(&out, &from(vec![0]), 10), Some(10));
+    // Direction and types as planned.
+    let incoming: Pattern = PathPattern::new(n("a"))
+        .then(RelPattern::incoming().types(&["E"]), n("b"))
+        .into();
+    assert_eq!(hops(&incoming, &from(vec![0]), 1_000), Some(0));
+    let any: Pattern = PathPattern::new(n("a"))
+        .then(RelPattern::outgoing(), n("b"))
+        .into();
+    assert_eq!(hops(&any, &from(vec![0]), 1_000), Some(51));
+    // A scan start has no candidates to count.
+    assert_eq!(hops(&out, &MatchOptions::default(), 1_000), None);
+}

@@ -152,14 +152,51 @@ fn end_node_index(request: &MatchRequest, plan: &nearstore_graph::MatchPlan) -> 
     last
 }
 
+/// Whether a walk from `plan`'s indexed start reaches no more bindings than the graph has
+/// `nodes`: the first hop's actual edges from the start nodes (`starts` of them) times
+/// the mean out-degree (at least 1) to the power of the pattern's remaining hops (a
+/// variable-length relationship counts its maximum). See `graph_match.rs`.
+fn walk_is_small(
+    graph: &nearstore_graph::GraphStore,
+    plan: &nearstore_graph::MatchPlan,
+    pattern: &nearstore_graph::Pattern,
+    starts: u64,
+    nodes: u64,
+) -> bool {
+    let fanout = (graph.edge_count() as f64 / nodes.max(1) as f64).max(1.0);
+    let hops: u32 = pattern
+        .parts
+        .iter()
+        .flat_map(|p| p.hops.iter())
+        .map(|(rel, _)| rel.length.map_or(1, |l| l.max))
+        .sum::<u32>()
+        .min(64);
+    let walk = match (hops, graph.first_hop_edges(plan, nodes.saturating_add(1))) {
+        (0, _) => starts as f64,
+        (_, Some(first)) => first as f64 * fanout.powi(hops as i32 - 1),
+        (_, None) => starts as f64 * fanout.powi(hops as i32),
+    };
+    walk <= nodes as f64
+}
+
+#[cfg(test)]
+thread_local! {
+    /// Plans made on this thread (the tests count them).
+    static PLANS: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
+}
+
 impl Collection {
-    /// Plans (and with `execute` runs) a pattern query under one read of the state.
+    /// Plans (and with `execute` runs) a pattern query under one read of the state. With
+    /// `weigh_vector_start`, stops after planning (`None`) unless the plan starts from
+    /// nodes a property index gives and its walk is small ([`walk_is_small`]): then the
+    /// vector index would pay more, and this plan is the one that runs.
     pub(crate) fn run_match(
         &self,
         request: &MatchRequest,
         start: Option<VectorStart>,
         execute: bool,
-    ) -> Result<MatchResponse> {
+        weigh_vector_start: bool,
+    ) -> Result<Option<MatchResponse>> {
         self.check_open()?;
         self.check_graph()?;
         if let Some(d) = &request.deadline
@@ -240,6 +277,8 @@ impl Collection {
             payloads: RefCell::new(FxHashMap::default()),
         };
         let plan = graph.plan_match(&request.pattern, &nodes, &options)?;
+        #[cfg(test)]
+        PLANS.with(|p| p.set(p.get() + 1));
         plan_lines.extend(plan.to_string().lines().map(str::to_string));
         let mut response = MatchResponse {
             node_vars: plan.node_vars().to_vec(),
@@ -262,8 +301,15 @@ impl Collection {
                 "similarity() names a variable the pattern does not bind".into(),
             ));
         }
+        if weigh_vector_start
+            && !response.indexed_start_candidates.is_some_and(|starts| {
+                walk_is_small(graph, &plan, &request.pattern, starts, nodes.live.len())
+            })
+        {
+            return Ok(None);
+        }
         if !execute {
-            return Ok(response);
+            return Ok(Some(response));
         }
         let end_at = end_node_index(request, &plan);
         let mut rows = Vec::new();
@@ -284,6 +330,88 @@ impl Collection {
             }
         }
         response.rows = rows;
-        Ok(response)
+        Ok(Some(response))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![expect(
+        clippy::unwrap_used,
+        reason = "test code: a failed unwrap is a failed test"
+    )]
+
+    use super::PLANS;
+    use crate::{
+        Database, DistanceMetric, FieldIndexKind, Filter, GraphCollectionConfig, GraphEdge,
+        MatchRequest, NodePattern, PathPattern, Point, RelPattern, SimilarityCondition,
+        ThresholdOp,
+    };
+    use serde_json::json;
+
+    fn planned(f: impl FnOnce()) -> u32 {
+        PLANS.with(|p| p.set(0));
+        f();
+        PLANS.with(|p| p.get())
+    }
+
+    #[test]
+    fn a_similarity_match_whose_indexed_start_wins_is_planned_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = Database::open(dir.path()).unwrap();
+        let config = GraphCollectionConfig::schemaless().with_embedding(2, DistanceMetric::Cosine);
+        let g = db.create_graph_collection("g", config).unwrap();
+        let points: Vec<Point> = (0..200u64)
+            .map(|i| {
+                let x = i as f32 / 10.0;
+                let payload = json!({"_labels": ["N"], "name": format!("n{i}")});
+                Point::new(i, vec![x.cos(), x.sin()], Some(payload))
+            })
+            .collect();
+        g.upsert(points).unwrap();
+        let edges = (0..200u64)
+            .map(|i| GraphEdge::new(i, i, (i * 7 + 1) % 200, "E"))
+            .collect();
+        g.add_edges_batch(edges).unwrap();
+        let mut request = MatchRequest::new(
+            PathPattern::new(NodePattern::named("a").condition(Filter::eq("name", json!("n3"))))
+                .then(RelPattern::outgoing(), NodePattern::named("b"))
+                .into(),
+        );
+        request.similarity = Some(SimilarityCondition {
+            var: "b".into(),
+            vector: vec![1.0, 0.0],
+            threshold: Some((ThresholdOp::Gt, -0.9)),
+        });
+        // Without an index the start is a scan: the vector start wins, planned again with
+        // its candidates.
+        let mut scanned = None;
+        assert_eq!(
+            planned(|| scanned = Some(g.match_pattern(&request).unwrap())),
+            2
+        );
+        let scanned = scanned.unwrap();
+        assert!(
+            scanned.plan.iter().any(|l| l.contains("vector index")),
+            "{:?}",
+            scanned.plan
+        );
+        // With the index, one node starts a one-hop walk: that plan is the one that runs.
+        g.create_node_property_index("name", FieldIndexKind::Keyword)
+            .unwrap();
+        let mut indexed = None;
+        assert_eq!(
+            planned(|| indexed = Some(g.match_pattern(&request).unwrap())),
+            1
+        );
+        let indexed = indexed.unwrap();
+        assert!(
+            !indexed.plan.iter().any(|l| l.contains("vector index")),
+            "{:?}",
+            indexed.plan
+        );
+        assert_eq!(indexed.rows, scanned.rows);
+        assert_eq!(indexed.rows.len(), 1);
+        assert_eq!(planned(|| drop(g.explain_match(&request).unwrap())), 1);
     }
 }

@@ -20,6 +20,7 @@ mod graph;
 mod graph_consistency;
 mod graph_match;
 mod graph_match_complete;
+mod graph_match_start;
 mod graph_workload;
 mod groups;
 mod hybrid;
