@@ -144,33 +144,69 @@ fn residual_rows(ctx: &Context, residual: &[Condition], rows: Vec<Row>) -> Resul
     Ok(kept)
 }
 
+/// A node variable's column: `{"id", "payload"}`.
+fn node_column(id: u64, payload: &Value) -> Value {
+    let mut m = Map::with_capacity(2);
+    m.insert("id".into(), Value::from(id));
+    m.insert("payload".into(), payload.clone());
+    Value::Object(m)
+}
+
+/// An edge's column: `{"id", "source", "target", "label", "properties"}`.
+fn edge_column(e: &nearstore_graph::GraphEdge) -> Value {
+    let mut m = Map::with_capacity(5);
+    m.insert("id".into(), Value::from(e.id));
+    m.insert("source".into(), Value::from(e.source));
+    m.insert("target".into(), Value::from(e.target));
+    m.insert("label".into(), Value::from(e.label.as_str()));
+    m.insert("properties".into(), e.properties.clone());
+    Value::Object(m)
+}
+
 /// One row per binding: a source per named node variable (its payload from the graph or
 /// its `@collection`) and per named fixed-length relationship (the edge's properties), and
 /// columns holding each variable whole (`RETURN a` gives `{"id", "payload"}`, a
-/// variable-length relationship its list of edges).
+/// variable-length relationship its list of edges). Payloads are read once per collection
+/// and id; what does not depend on the row (each variable's collection, which
+/// relationships are fixed-length) is worked out once; per row each payload is copied
+/// twice, into its source and its column (a row owns its values).
 fn binding_rows(
     ctx: &Context,
     lowered: &LoweredMatch,
     response: &MatchResponse,
 ) -> Result<Vec<Row>> {
     let graph_name = lowered.graph.name().to_string();
+    // Each named node variable's position and collection.
+    let node_vars: Vec<(usize, &String, &String)> = response
+        .node_vars
+        .iter()
+        .enumerate()
+        .filter_map(|(i, var)| {
+            let var = var.as_ref()?;
+            Some((
+                i,
+                var,
+                lowered.foreign_names.get(var).unwrap_or(&graph_name),
+            ))
+        })
+        .collect();
     // Payloads per collection, read once for the ids the rows bind.
-    let mut wanted: HashMap<String, Vec<u64>> = HashMap::new();
+    let mut wanted: HashMap<&String, Vec<u64>> = HashMap::new();
     for row in &response.rows {
-        for (i, var) in response.node_vars.iter().enumerate() {
-            if let (Some(var), Some(&id)) = (var, row.nodes.get(i)) {
-                let c = lowered.foreign_names.get(var).unwrap_or(&graph_name);
-                wanted.entry(c.clone()).or_default().push(id);
+        for &(i, _, c) in &node_vars {
+            if let Some(&id) = row.nodes.get(i) {
+                wanted.entry(c).or_default().push(id);
             }
         }
     }
-    let mut payloads: HashMap<(String, u64), Value> = HashMap::new();
+    let mut payloads: HashMap<&String, HashMap<u64, Value>> = HashMap::new();
     for (c, mut ids) in wanted {
         ids.sort_unstable();
         ids.dedup();
-        let collection = ctx.db.get_vector_collection(&c)?;
+        let collection = ctx.db.get_vector_collection(c)?;
+        let read = payloads.entry(c).or_default();
         for p in collection.get(&ids)?.into_iter().flatten() {
-            payloads.insert((c.clone(), p.id), p.payload.unwrap_or(Value::Null));
+            read.insert(p.id, p.payload.unwrap_or(Value::Null));
         }
     }
     let mut edges = HashMap::new();
@@ -184,46 +220,52 @@ fn binding_rows(
             edges.insert(e.id, e);
         }
     }
-    let edge_json = |id: &u64| match edges.get(id) {
-        Some(e) => json!({"id": e.id, "source": e.source, "target": e.target,
-                          "label": e.label, "properties": e.properties}),
-        None => Value::Null,
-    };
-    let mut rows = Vec::with_capacity(response.rows.len());
-    for (n, row) in response.rows.iter().enumerate() {
-        if n % 1024 == 0 {
-            ctx.check_deadline()?;
-        }
-        let mut sources = Vec::new();
-        let mut columns = Map::new();
-        for (i, var) in response.node_vars.iter().enumerate() {
-            let (Some(var), Some(&id)) = (var, row.nodes.get(i)) else {
-                continue;
-            };
-            let c = lowered.foreign_names.get(var).unwrap_or(&graph_name);
-            let payload = payloads
-                .get(&(c.clone(), id))
-                .cloned()
-                .unwrap_or(Value::Null);
-            columns.insert(var.clone(), json!({"id": id, "payload": payload}));
-            sources.push(Some(Source {
-                alias: var.clone(),
-                collection: c.clone(),
-                id,
-                payload,
-                vector: None,
-                legs: None,
-            }));
-        }
-        for (j, var) in response.rel_vars.iter().enumerate() {
-            let (Some(var), Some(ids)) = (var, row.edges.get(j)) else {
-                continue;
-            };
+    let edge_json = |id: &u64| edges.get(id).map_or(Value::Null, edge_column);
+    // Each named relationship's position and whether it is fixed-length.
+    let rel_vars: Vec<(usize, &String, bool)> = response
+        .rel_vars
+        .iter()
+        .enumerate()
+        .filter_map(|(j, var)| {
+            let var = var.as_ref()?;
             let fixed = lowered.request.pattern.parts.iter().any(|p| {
                 p.hops
                     .iter()
                     .any(|(r, _)| r.var.as_deref() == Some(var) && r.length.is_none())
             });
+            Some((j, var, fixed))
+        })
+        .collect();
+    let null = Value::Null;
+    let mut rows = Vec::with_capacity(response.rows.len());
+    for (n, row) in response.rows.iter().enumerate() {
+        if n % 1024 == 0 {
+            ctx.check_deadline()?;
+        }
+        let mut sources = Vec::with_capacity(node_vars.len() + rel_vars.len());
+        let mut columns = Map::new();
+        for &(i, var, c) in &node_vars {
+            let Some(&id) = row.nodes.get(i) else {
+                continue;
+            };
+            let payload = payloads
+                .get(c)
+                .and_then(|read| read.get(&id))
+                .unwrap_or(&null);
+            columns.insert(var.clone(), node_column(id, payload));
+            sources.push(Some(Source {
+                alias: var.clone(),
+                collection: c.clone(),
+                id,
+                payload: payload.clone(),
+                vector: None,
+                legs: None,
+            }));
+        }
+        for &(j, var, fixed) in &rel_vars {
+            let Some(ids) = row.edges.get(j) else {
+                continue;
+            };
             if fixed && let Some(id) = ids.first() {
                 columns.insert(var.clone(), edge_json(id));
                 sources.push(Some(Source {
