@@ -236,13 +236,13 @@ impl Collection {
     }
 
     /// Deletes every point, expired ones included (so a graph keeps no edge of a node
-    /// awaiting the purge), in one logged delete that takes each node's edges along, after
-    /// applying the streaming queue; returns how many visible points it deleted.
+    /// awaiting the purge), in one logged delete that takes each node's edges along
+    /// (`lock_writer` applies the streaming queue first); returns how many visible points
+    /// it deleted.
     pub(crate) fn truncate(&self) -> Result<usize> {
         self.check_open()?;
         let mut w = self.lock_writer()?;
         self.check_writable(&w)?;
-        self.apply_streamed(&mut w)?;
         let (ids, visible) = {
             let st = self.state.read();
             let visible = self.visible_live(&st).len() as usize;

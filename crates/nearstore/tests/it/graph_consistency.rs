@@ -239,6 +239,34 @@ fn graph_concurrent_relabels_and_edge_writes_never_leave_an_edge_breaking_the_sc
     }
 }
 
+#[test]
+fn graph_streamed_relabels_are_checked_against_edges_and_edges_against_streamed_labels() {
+    let (_dir, db) = temp_db();
+    let g = typed_graph(&db);
+    g.enable_streaming(nearstore::StreamingConfig {
+        buffer_size: 100,
+        batch_size: 100,
+        flush_interval: Duration::from_secs(3_600),
+    })
+    .unwrap();
+    let person = json!({"_labels": ["Person"]});
+    // Node 2 has an edge entering it as a Company: a streamed relabel is refused.
+    let refused = g
+        .stream_insert(Point::without_vector(2, Some(person.clone())))
+        .unwrap_err();
+    assert_eq!(refused.kind(), ErrorKind::InvalidArgument, "{refused}");
+    // Node 3 has no edge: its relabel is queued, and an edge that its new label does not
+    // allow is refused although the queue has not been drained.
+    g.stream_insert(Point::without_vector(3, Some(person.clone())))
+        .unwrap();
+    let edge = g
+        .add_edge(GraphEdge::new(20, 1, 3, "WORKS_AT"))
+        .unwrap_err();
+    assert_eq!(edge.kind(), ErrorKind::InvalidArgument, "{edge}");
+    assert_eq!(g.get_node_payload(3).unwrap(), Some(person));
+    assert_eq!(ids(&g.all_edges().unwrap()), [10]);
+}
+
 /// Nodes 1..=4, node 3 expiring at T0 + 500; edges at 3 in both directions and others.
 fn graph_with_an_expiring_hub(db: &Database) -> (GraphCollection, Arc<ManualWallClock>) {
     let (g, clock) = graph_with_clock(db, "g");
