@@ -309,9 +309,7 @@ impl GraphCollection {
 
     /// Number of visible edges (those at an expired node are not counted).
     pub fn edge_count(&self) -> Result<usize> {
-        self.points
-            .inner
-            .read_visible_graph(|g, hidden| visible_edge_count(g, hidden))
+        self.points.inner.read_visible_graph(visible_edge_count)
     }
 
     /// Breadth-first traversal from `source`: each node once, at its shortest depth, with the

@@ -336,11 +336,6 @@ impl Collection {
 
 #[cfg(test)]
 mod tests {
-    #![expect(
-        clippy::unwrap_used,
-        reason = "test code: a failed unwrap is a failed test"
-    )]
-
     use super::PLANS;
     use crate::{
         Database, DistanceMetric, FieldIndexKind, Filter, GraphCollectionConfig, GraphEdge,
