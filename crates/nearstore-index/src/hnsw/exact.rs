@@ -105,14 +105,22 @@ mod tests {
     use crate::DistanceMetric;
     use crate::hnsw::build::select_neighbors;
     use crate::hnsw::rows::Rows;
-    use crate::quant::{MemorySource, StorageMode};
+    use crate::quant::{MemorySource, QuantConfig, StorageMode};
 
     fn graph(mode: StorageMode, space: &Space, data: &[Vec<f32>]) -> Graph {
         let dim = data[0].len();
         let sample: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
-        let rows = Rows::build(mode, space, 7, dim, &sample, data.len(), |i, f| {
-            f(&space.prepare(&data[i]));
-        });
+        let rows = Rows::build(
+            &QuantConfig::new(mode),
+            space,
+            7,
+            dim,
+            &sample,
+            data.len(),
+            |i, f| {
+                f(&space.prepare(&data[i]));
+            },
+        );
         let mut g = Graph::new(dim, 4);
         for (i, v) in data.iter().enumerate() {
             g.push(&space.prepare(v), i as u64, 0);

@@ -18,16 +18,19 @@ fn quantized(
     metric: DistanceMetric,
     mode: StorageMode,
 ) -> (HnswIndex, FlatIndex, Arc<MemorySource>) {
+    quantized_with(data, metric, QuantConfig::new(mode))
+}
+
+fn quantized_with(
+    data: &[Vec<f32>],
+    metric: DistanceMetric,
+    config: QuantConfig,
+) -> (HnswIndex, FlatIndex, Arc<MemorySource>) {
     let dim = data[0].len();
     let source = MemorySource::new();
-    let index = HnswIndex::new_quantized(
-        dim,
-        metric,
-        HnswParams::default(),
-        QuantConfig::new(mode),
-        source.clone(),
-    )
-    .unwrap();
+    let index =
+        HnswIndex::new_quantized(dim, metric, HnswParams::default(), config, source.clone())
+            .unwrap();
     let flat = FlatIndex::new(dim, metric);
     let items: Vec<(u64, &[f32])> = data
         .iter()
@@ -433,16 +436,56 @@ fn filters_deletes_and_the_exact_plan_work_on_codes() {
     assert!(r >= 0.95, "after vacuum {r}");
 }
 
+/// A small checkpoint of `config` (40 points, 8-d) in the layout of
+/// fuzz/fuzz_targets/hnsw_checkpoint.rs (each section led by its u16 length), written to
+/// `dir` as a seed of that target.
+fn write_fuzz_seed(dir: &std::path::Path, config: QuantConfig) {
+    let config = QuantConfig {
+        train_at: 1,
+        ..config
+    };
+    let (index, _, _) =
+        quantized_with(&random_vectors(40, 8, 3), DistanceMetric::Euclidean, config);
+    let backend = FaultyBackend::new();
+    let path = std::path::Path::new("/seed.ckpt");
+    index.save(&backend, path, 1).unwrap();
+    let sections = nearstore_storage::sections::read_sections(&backend, path, b"NSHNSW01").unwrap();
+    let mut seed = Vec::new();
+    for sec in &sections {
+        assert!(sec.len() <= usize::from(u16::MAX));
+        seed.extend_from_slice(&(sec.len() as u16).to_le_bytes());
+        seed.extend_from_slice(sec);
+    }
+    let name = format!(
+        "seed-{}-{}bit",
+        config.mode.name(),
+        config.rabitq_bits_for(8)
+    );
+    std::fs::write(dir.join(name), seed).unwrap();
+}
+
 #[test]
 fn a_quantized_checkpoint_round_trips_and_needs_its_source() {
-    for mode in [
-        StorageMode::Sq8,
-        StorageMode::Binary,
-        StorageMode::Rabitq,
-        StorageMode::Pq,
+    let one_bit = QuantConfig {
+        rabitq_bits: 1,
+        ..QuantConfig::new(StorageMode::Rabitq)
+    };
+    for config in [
+        QuantConfig::new(StorageMode::Sq8),
+        QuantConfig::new(StorageMode::Binary),
+        // 40-d: extended codes by default, and 1-bit ones by the setting.
+        QuantConfig::new(StorageMode::Rabitq),
+        one_bit,
+        QuantConfig::new(StorageMode::Pq),
     ] {
+        let mode = config.mode;
+        if let Some(dir) = std::env::var_os("NEARSTORE_WRITE_FUZZ_SEEDS")
+            && mode == StorageMode::Rabitq
+        {
+            write_fuzz_seed(std::path::Path::new(&dir), config);
+        }
         let data = random_vectors(2000, 40, 10);
-        let (index, _, source) = quantized(&data, DistanceMetric::Euclidean, mode);
+        let (index, _, source) = quantized_with(&data, DistanceMetric::Euclidean, config);
         index.delete_ids(&[3, 4]);
         let backend = FaultyBackend::new();
         let shared: SharedBackend = Arc::new(backend.clone());

@@ -42,7 +42,19 @@
 //! 0.83 with 30 candidates rescored); 512 bits (4 per dimension, a 64-byte code) reach 0.95.
 //! So `P` is at least [`MIN_CODE_BITS`]. Codebooks written before that (`P` the dimension
 //! rounded up to a power of two, at least 64) keep their `P`: the codebook records it.
+//!
+//! Extended codes (`ex.rs`): [`EX_BITS`] bits per coordinate over `P` = the dimension
+//! rounded up to a power of two (at least 128), the same estimator with a multi-bit grid
+//! for the signs; the query is then one byte per coordinate and the raw product one
+//! `dot_u4_u8` kernel call. The codebook records its bits (a flagged byte in its bytes; a
+//! codebook without it is 1-bit). `QuantConfig::rabitq_bits` picks the width.
 
+mod bytes;
+mod ex;
+mod factors;
+
+pub use ex::EX_BITS;
+pub use factors::Factors;
 use nearstore_distance::kernels;
 use rand::Rng;
 use rand::SeedableRng;
@@ -85,24 +97,6 @@ pub const FACTOR_BYTES: usize = 24;
 /// Bytes of the factors of a checkpoint written before local centroids (no list, no shift).
 pub const FACTOR_BYTES_V1: usize = 16;
 
-/// The per-vector correction factors of a code.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
-pub struct Factors {
-    /// `2 r / (√P ⟨x̄, o_r⟩)`: scales the code's raw product into the estimate.
-    pub scale: f32,
-    /// `popcount(x_b)`.
-    pub popcount: f32,
-    /// `r ε₀ √(1/⟨x̄,o_r⟩² - 1) / √(P - 1)`: the error bound per unit of `|q - c|`.
-    pub error: f32,
-    /// `r²` (L2) or `⟨c, o⟩ - |c|²` (inner product), `c` the vector's list centroid.
-    pub add: f32,
-    /// The list (local centroid) the code is relative to (0 without lists).
-    pub list: u32,
-    /// `(√P / 2) ⟨x̄, R (c_j - c)⟩`: what the list's offset from the global centroid
-    /// contributes to the code's product with the query (0 without lists).
-    pub shift: f32,
-}
-
 /// The centroid and rotation of a RaBitQ index.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RabitqCodebook {
@@ -117,9 +111,11 @@ pub struct RabitqCodebook {
     lists: Vec<f32>,
     /// `R (c_j - c)` of every list, `P` values each (derived from `lists`).
     rotated_lists: Vec<f32>,
-    /// `P`: the rotation's dimension and the bits of a code (a power of two, at least the
-    /// dimension and 64).
+    /// `P`: the rotation's dimension and the coordinates of a code (a power of two, at
+    /// least the dimension and 64).
     padded: usize,
+    /// Bits per coordinate: 1, or [`EX_BITS`] (extended codes, see `ex.rs`).
+    bits: u8,
 }
 
 /// A query prepared against a codebook.
@@ -128,9 +124,11 @@ pub struct RabitqQuery {
     /// The bit planes of the quantized rotated query (`QUERY_BITS` planes of `P / 64`
     /// words, plane-major).
     pub planes: Vec<u64>,
+    /// The quantized rotated query as bytes (extended codes; empty for 1-bit ones).
+    bytes: Vec<u8>,
     delta: f32,
     low: f32,
-    /// `Σ q̃ᵢ / 2` of the quantized rotated query.
+    /// `Σ q̃ᵢ (2ᴮ - 1) / 2` of the quantized rotated query (`B` the code's bits).
     half_sum: f32,
     /// `|q - c|`.
     norm: f32,
@@ -179,7 +177,15 @@ fn hadamard(x: &mut [f32]) {
 impl RabitqCodebook {
     /// Trains on `sample` (rows of `dim` values, already prepared by the index's space):
     /// the centroid is their mean, the rotation is drawn from `seed`.
+    #[cfg(test)]
     pub fn train(dim: usize, sample: &[&[f32]], l2: bool, seed: u64) -> Self {
+        Self::train_bits(dim, sample, l2, seed, 1)
+    }
+
+    /// [`RabitqCodebook::train`] with `bits` per coordinate: 1 (codes of
+    /// [`RabitqCodebook::padded_dim`] bits) or [`EX_BITS`] (extended codes of
+    /// [`RabitqCodebook::ex_padded_dim`] coordinates); anything else is taken as 1.
+    pub fn train_bits(dim: usize, sample: &[&[f32]], l2: bool, seed: u64, bits: u8) -> Self {
         let count = (sample.len() / ROWS_PER_LIST).min(LISTS_MAX);
         let mut lists = if count >= 2 {
             super::kmeans::train(sample, dim, count, seed ^ 0x11575)
@@ -200,6 +206,12 @@ impl RabitqCodebook {
             if local > LISTS_MIN_GAIN * global {
                 lists.clear();
             }
+        }
+        if bits == EX_BITS {
+            let mut book =
+                Self::train_padded(dim, sample, l2, seed, lists, Self::ex_padded_dim(dim));
+            book.bits = EX_BITS;
+            return book;
         }
         Self::train_with_lists(dim, sample, l2, seed, lists)
     }
@@ -233,6 +245,7 @@ impl RabitqCodebook {
             lists,
             rotated_lists: Vec::new(),
             padded,
+            bits: 1,
         };
         book.rotate_lists();
         book
@@ -288,6 +301,7 @@ impl RabitqCodebook {
     }
 
     /// `P`: bits in a code, the dimension of the rotation.
+    #[cfg(test)]
     pub fn padded(&self) -> usize {
         self.padded
     }
@@ -299,7 +313,18 @@ impl RabitqCodebook {
 
     /// 64-bit words per code.
     pub fn words(&self) -> usize {
-        self.padded / 64
+        self.padded * usize::from(self.bits) / 64
+    }
+
+    /// Bits per coordinate of a code (1, or [`EX_BITS`]).
+    #[cfg(test)]
+    pub fn bits(&self) -> u8 {
+        self.bits
+    }
+
+    /// The largest sum of a code's values (the `popcount` factor): `P (2ᴮ - 1)`.
+    pub fn max_code_sum(&self) -> usize {
+        self.padded * ((1usize << self.bits) - 1)
     }
 
     /// 64-bit words per stored block: the code, then its [`Factors::pack`]ed factors.
@@ -369,14 +394,6 @@ impl RabitqCodebook {
         let mut rotated = Vec::new();
         let r = self.rotate_from(v, centre, &mut rotated);
         let padded = rotated.len();
-        out.fill(0);
-        let mut abs_sum = 0f64;
-        for (i, x) in rotated.iter().enumerate() {
-            if *x > 0.0 {
-                out[i / 64] |= 1 << (i % 64);
-            }
-            abs_sum += f64::from(x.abs());
-        }
         let add = if self.l2 {
             r * r
         } else {
@@ -388,6 +405,17 @@ impl RabitqCodebook {
             let cc: f64 = centre.iter().map(|c| f64::from(*c).powi(2)).sum();
             (co - cc) as f32
         };
+        if self.bits != 1 {
+            return self.encode_ex(&rotated, r, add, list, out);
+        }
+        out.fill(0);
+        let mut abs_sum = 0f64;
+        for (i, x) in rotated.iter().enumerate() {
+            if *x > 0.0 {
+                out[i / 64] |= 1 << (i % 64);
+            }
+            abs_sum += f64::from(x.abs());
+        }
         let popcount = out.iter().map(|w| w.count_ones()).sum::<u32>() as f32;
         // Σ (x_b,i - 1/2) d_i with d = R (c_j - c): (√P / 2) ⟨x̄, d⟩.
         let shift = if lists > 0 {
@@ -440,6 +468,36 @@ impl RabitqCodebook {
     pub fn prepare(&self, q: &[f32]) -> RabitqQuery {
         let mut rotated = Vec::new();
         let norm = self.rotate_from(q, &self.centroid, &mut rotated);
+        let base = if self.l2 {
+            norm * norm
+        } else {
+            q.iter()
+                .zip(&self.centroid)
+                .map(|(a, b)| f64::from(*a) * f64::from(*b))
+                .sum::<f64>() as f32
+        };
+        let query = if self.lists.is_empty() {
+            Vec::new()
+        } else {
+            q.to_vec()
+        };
+        let list_terms = vec![std::cell::Cell::new((f32::NAN, f32::NAN)); self.list_count()];
+        if self.bits != 1 {
+            let (bytes, delta, low, sum) = Self::quantize_query_bytes(&rotated);
+            let top = ((1u32 << self.bits) - 1) as f32;
+            return RabitqQuery {
+                planes: Vec::new(),
+                bytes,
+                delta,
+                low,
+                half_sum: sum * top / 2.0,
+                norm,
+                base,
+                l2: self.l2,
+                query,
+                list_terms,
+            };
+        }
         let words = self.words();
         let low = rotated.iter().copied().fold(f32::INFINITY, f32::min);
         let high = rotated.iter().copied().fold(f32::NEG_INFINITY, f32::max);
@@ -468,28 +526,17 @@ impl RabitqCodebook {
         }
         let low = if low.is_finite() { low } else { 0.0 };
         let half_sum = (rotated.len() as f32 * low + delta * code_sum as f32) / 2.0;
-        let base = if self.l2 {
-            norm * norm
-        } else {
-            q.iter()
-                .zip(&self.centroid)
-                .map(|(a, b)| f64::from(*a) * f64::from(*b))
-                .sum::<f64>() as f32
-        };
         RabitqQuery {
             planes,
+            bytes: Vec::new(),
             delta,
             low,
             half_sum,
             norm,
             base,
             l2: self.l2,
-            query: if self.lists.is_empty() {
-                Vec::new()
-            } else {
-                q.to_vec()
-            },
-            list_terms: vec![std::cell::Cell::new((f32::NAN, f32::NAN)); self.list_count()],
+            query,
+            list_terms,
         }
     }
 
@@ -527,12 +574,16 @@ impl RabitqCodebook {
         // scale = 2 r / (√P ⟨x̄,o_r⟩) and ⟨x̄,o_r⟩ is close to its high-dimensional
         // expectation √(2/π), so r ≈ scale √P √(2/π) / 2.
         let r = f.scale * root * std::f32::consts::FRAC_2_PI.sqrt() / 2.0;
-        let mut x: Vec<f32> = (0..padded)
-            .map(|i| {
-                let bit = code.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1);
-                if bit { r / root } else { -r / root }
-            })
-            .collect();
+        let mut x: Vec<f32> = if self.bits != 1 {
+            self.decode_ex(code, f.scale)
+        } else {
+            (0..padded)
+                .map(|i| {
+                    let bit = code.get(i / 64).is_some_and(|w| w >> (i % 64) & 1 == 1);
+                    if bit { r / root } else { -r / root }
+                })
+                .collect()
+        };
         let scale = 1.0 / root;
         for round in self.signs.chunks_exact(padded).rev() {
             hadamard(&mut x);
@@ -561,7 +612,11 @@ impl RabitqCodebook {
     #[inline]
     pub fn estimate(&self, q: &RabitqQuery, block: &[u64]) -> (f32, f32) {
         let (code, f) = self.split(block);
-        let raw = kernels().and_popcount_planes(code, &q.planes) as f32;
+        let raw = if q.planes.is_empty() {
+            kernels().dot_u4_u8(code, &q.bytes) as f32
+        } else {
+            kernels().and_popcount_planes(code, &q.planes) as f32
+        };
         let ip = f.scale * (q.delta * raw + q.low * f.popcount - q.half_sum - f.shift);
         let (base, norm) = if q.list_terms.is_empty() {
             (q.base, q.norm)
@@ -575,391 +630,7 @@ impl RabitqCodebook {
             (-(ip + base + f.add), err)
         }
     }
-
-    /// Flat little-endian form: `dim` (u32), the metric byte (bit 0: L2; bits 1-4: `log2`
-    /// of `P` over the smallest `P` of `dim`, 0 in codebooks written before
-    /// [`MIN_CODE_BITS`]), the centroid, the signs as bits (`ROUNDS * P / 8` bytes), then,
-    /// when there are local centroids, their count (u32) and their values.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::new();
-        out.extend_from_slice(&(self.dim() as u32).to_le_bytes());
-        let growth = (self.padded / Self::legacy_padded_dim(self.dim())).trailing_zeros();
-        out.push(u8::from(self.l2) | (growth as u8) << 1);
-        for c in &self.centroid {
-            out.extend_from_slice(&c.to_le_bytes());
-        }
-        for chunk in self.signs.chunks(8) {
-            let mut b = 0u8;
-            for (i, s) in chunk.iter().enumerate() {
-                if *s > 0.0 {
-                    b |= 1 << i;
-                }
-            }
-            out.push(b);
-        }
-        if !self.lists.is_empty() {
-            out.extend_from_slice(&(self.list_count() as u32).to_le_bytes());
-            for c in &self.lists {
-                out.extend_from_slice(&c.to_le_bytes());
-            }
-        }
-        out
-    }
-
-    /// Reads [`RabitqCodebook::to_bytes`]; `None` unless it is exactly a codebook of `dim`
-    /// finite values (the length is checked before anything is allocated).
-    pub fn from_bytes(dim: usize, bytes: &[u8]) -> Option<Self> {
-        let flags = *bytes.get(4)?;
-        if flags >> 5 != 0 {
-            return None;
-        }
-        // At most 2^15 times the smallest `P`: a damaged byte cannot ask for a huge rotation.
-        let padded = Self::legacy_padded_dim(dim).checked_shl(u32::from(flags >> 1))?;
-        let want = 5usize
-            .checked_add(dim.checked_mul(4)?)?
-            .checked_add(padded.checked_mul(ROUNDS)? / 8)?;
-        if bytes.len() < want || u32::from_le_bytes(bytes[..4].try_into().ok()?) as usize != dim {
-            return None;
-        }
-        let (bytes, tail) = bytes.split_at(want);
-        let lists: Vec<f32> = if tail.is_empty() {
-            Vec::new()
-        } else {
-            let count = u32::from_le_bytes(tail.get(..4)?.try_into().ok()?) as usize;
-            if !(2..=LISTS_MAX).contains(&count) || tail.len() != 4 + count * dim * 4 {
-                return None;
-            }
-            tail[4..]
-                .chunks_exact(4)
-                .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-                .collect()
-        };
-        if lists.iter().any(|x| !x.is_finite()) {
-            return None;
-        }
-        let l2 = flags & 1 == 1;
-        let centroid: Vec<f32> = bytes[5..5 + dim * 4]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        if centroid.iter().any(|x| !x.is_finite()) {
-            return None;
-        }
-        let signs = bytes[5 + dim * 4..]
-            .iter()
-            .flat_map(|b| (0..8).map(move |i| if b >> i & 1 == 1 { 1.0 } else { -1.0 }))
-            .collect();
-        let mut book = RabitqCodebook {
-            centroid,
-            signs,
-            l2,
-            lists,
-            rotated_lists: Vec::new(),
-            padded,
-        };
-        book.rotate_lists();
-        Some(book)
-    }
-}
-
-impl Factors {
-    /// The factors in [`FACTOR_WORDS`] words (stored after the code).
-    #[inline]
-    pub fn pack(self) -> [u64; FACTOR_WORDS] {
-        let word = |a: u32, b: u32| u64::from(a) | u64::from(b) << 32;
-        [
-            word(self.scale.to_bits(), self.popcount.to_bits()),
-            word(self.error.to_bits(), self.add.to_bits()),
-            word(self.list, self.shift.to_bits()),
-        ]
-    }
-
-    /// Reads [`Factors::pack`].
-    #[inline]
-    pub fn unpack(w: [u64; FACTOR_WORDS]) -> Self {
-        let lo = |x: u64| f32::from_bits(x as u32);
-        let hi = |x: u64| f32::from_bits((x >> 32) as u32);
-        Factors {
-            scale: lo(w[0]),
-            popcount: hi(w[0]),
-            error: lo(w[1]),
-            add: hi(w[1]),
-            list: w[2] as u32,
-            shift: hi(w[2]),
-        }
-    }
-
-    /// Little-endian bytes ([`FACTOR_BYTES`]).
-    pub fn to_bytes(self) -> [u8; FACTOR_BYTES] {
-        let mut out = [0u8; FACTOR_BYTES];
-        let words = [
-            self.scale.to_bits(),
-            self.popcount.to_bits(),
-            self.error.to_bits(),
-            self.add.to_bits(),
-            self.list,
-            self.shift.to_bits(),
-        ];
-        for (o, x) in out.chunks_exact_mut(4).zip(words) {
-            o.copy_from_slice(&x.to_le_bytes());
-        }
-        out
-    }
-
-    /// Reads [`Factors::to_bytes`] (or the [`FACTOR_BYTES_V1`] of an older checkpoint:
-    /// list 0, no shift); `None` for a non-finite or impossible value (`padded` bounds the
-    /// popcount, `lists` the list: 0 means no lists, so only list 0).
-    pub fn from_bytes(b: &[u8], padded: usize, lists: usize) -> Option<Self> {
-        if b.len() != FACTOR_BYTES && b.len() != FACTOR_BYTES_V1 {
-            return None;
-        }
-        let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let at = |i: usize| f32::from_bits(word(i));
-        let (list, shift) = if b.len() == FACTOR_BYTES {
-            (word(16), at(20))
-        } else {
-            (0, 0.0)
-        };
-        let f = Factors {
-            scale: at(0),
-            popcount: at(4),
-            error: at(8),
-            add: at(12),
-            list,
-            shift,
-        };
-        let ok = [f.scale, f.popcount, f.error, f.add, f.shift]
-            .iter()
-            .all(|x| x.is_finite())
-            && f.scale >= 0.0
-            && f.error >= 0.0
-            && (0.0..=padded as f32).contains(&f.popcount)
-            && (f.list as usize) < lists.max(1);
-        ok.then_some(f)
-    }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn rows(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
-        (0..n)
-            .map(|_| (0..dim).map(|_| rng.random_range(-1.0f32..1.0)).collect())
-            .collect()
-    }
-
-    #[test]
-    fn the_rotation_keeps_norms_and_inner_products() {
-        let data = rows(3, 100, 1);
-        let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
-        let book = RabitqCodebook::train(100, &refs, true, 7);
-        let (mut a, mut b) = (Vec::new(), Vec::new());
-        let na = book.rotate_centered(&data[0], &mut a);
-        book.rotate_centered(&data[1], &mut b);
-        assert_eq!(a.len(), MIN_CODE_BITS);
-        let centered =
-            |v: &[f32]| -> Vec<f32> { v.iter().zip(&book.centroid).map(|(x, c)| x - c).collect() };
-        let (ca, cb) = (centered(&data[0]), centered(&data[1]));
-        let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>();
-        assert!((dot(&a, &a).sqrt() - na).abs() < 1e-3);
-        assert!((dot(&a, &b) - dot(&ca, &cb)).abs() < 1e-3);
-    }
-
-    #[test]
-    fn estimates_are_close_and_mostly_inside_their_bound() {
-        for l2 in [true, false] {
-            let data = rows(400, 96, 2);
-            let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
-            let book = RabitqCodebook::train(96, &refs, l2, 3);
-            let q = &rows(1, 96, 9)[0];
-            let pq = book.prepare(q);
-            let mut block = vec![0u64; book.stride()];
-            let (mut inside, mut abs_err) = (0, 0f32);
-            for v in &data {
-                let w = book.words();
-                let f = book.encode(v, &mut block[..w]);
-                book.write_factors(f, &mut block);
-                assert_eq!(book.split(&block).1, f);
-                let (est, bound) = book.estimate(&pq, &block);
-                let exact = if l2 {
-                    v.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()
-                } else {
-                    -v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>()
-                };
-                abs_err += (est - exact).abs();
-                // The bound covers the code's error; the 4-bit query adds a little.
-                if (est - exact).abs() <= bound * 1.1 + 0.05 {
-                    inside += 1;
-                }
-            }
-            assert!(
-                inside >= 390,
-                "l2={l2}: only {inside} of 400 inside the bound"
-            );
-            let scale = if l2 { 64.0 } else { 10.0 };
-            assert!(
-                abs_err / 400.0 < scale * 0.2,
-                "mean error {}",
-                abs_err / 400.0
-            );
-        }
-    }
-
-    /// `n` rows around 16 centres far apart (each centre uniform in [-8, 8), spread 0.5).
-    fn clustered(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
-        let centres = rows(16, dim, 77);
-        let noise = rows(n, dim, seed);
-        noise
-            .iter()
-            .enumerate()
-            .map(|(i, e)| {
-                let c = &centres[i % 16];
-                c.iter().zip(e).map(|(c, e)| c * 8.0 + e * 0.5).collect()
-            })
-            .collect()
-    }
-
-    /// Mean absolute error of the estimates of `data` against `q` under `book`, and how
-    /// many exact distances fell inside estimate ± bound.
-    fn estimate_error(book: &RabitqCodebook, data: &[Vec<f32>], q: &[f32]) -> (f32, usize) {
-        let pq = book.prepare(q);
-        let w = book.words();
-        let mut block = vec![0u64; book.stride()];
-        let (mut err, mut inside) = (0f32, 0);
-        for v in data {
-            let f = book.encode(v, &mut block[..w]);
-            book.write_factors(f, &mut block);
-            assert_eq!(book.split(&block).1, f);
-            let (est, bound) = book.estimate(&pq, &block);
-            let exact = if book.l2 {
-                v.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()
-            } else {
-                -v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>()
-            };
-            err += (est - exact).abs();
-            if (est - exact).abs() <= bound * 1.1 + 0.05 {
-                inside += 1;
-            }
-        }
-        (err / data.len() as f32, inside)
-    }
-
-    #[test]
-    fn local_centroids_shrink_the_error_on_clustered_data() {
-        for l2 in [true, false] {
-            let data = clustered(1600, 64, 11);
-            let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
-            let book = RabitqCodebook::train(64, &refs, l2, 3);
-            assert!(book.list_count() >= 2, "clustered data keeps its lists");
-            let global = RabitqCodebook::train_with_lists(64, &refs, l2, 3, Vec::new());
-            let q = &clustered(17, 64, 12)[16];
-            let (local_err, inside) = estimate_error(&book, &data, q);
-            let (global_err, _) = estimate_error(&global, &data, q);
-            assert!(
-                inside >= 1560,
-                "l2={l2}: only {inside} of 1600 inside the bound"
-            );
-            assert!(
-                local_err * 2.0 < global_err,
-                "l2={l2}: lists' mean error {local_err} against {global_err} without"
-            );
-            // The codebook with its lists survives the round trip; a cut tail is refused.
-            let bytes = book.to_bytes();
-            let back = RabitqCodebook::from_bytes(64, &bytes);
-            assert_eq!(back.as_ref(), Some(&book));
-            assert_eq!(
-                RabitqCodebook::from_bytes(64, &bytes[..bytes.len() - 1]),
-                None
-            );
-            let mut zero_lists = bytes.clone();
-            let at = global.to_bytes().len();
-            zero_lists[at..at + 4].copy_from_slice(&0u32.to_le_bytes());
-            assert_eq!(RabitqCodebook::from_bytes(64, &zero_lists), None);
-        }
-        // Uniform data gains too little from lists to pay for them.
-        let flat = rows(1600, 64, 13);
-        let refs: Vec<&[f32]> = flat.iter().map(Vec::as_slice).collect();
-        assert_eq!(RabitqCodebook::train(64, &refs, true, 3).list_count(), 0);
-    }
-
-    #[test]
-    fn codebooks_and_factors_round_trip_and_damage_is_refused() {
-        let data = rows(10, 70, 4);
-        let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
-        let book = RabitqCodebook::train(70, &refs, false, 5);
-        let bytes = book.to_bytes();
-        assert_eq!(RabitqCodebook::from_bytes(70, &bytes), Some(book.clone()));
-        assert_eq!(RabitqCodebook::from_bytes(71, &bytes), None);
-        assert_eq!(RabitqCodebook::from_bytes(70, &bytes[1..]), None);
-        let mut flags = bytes.clone();
-        flags[4] |= 1 << 5;
-        assert_eq!(RabitqCodebook::from_bytes(70, &flags), None, "unknown flag");
-        let p = book.padded();
-        assert_eq!(p, MIN_CODE_BITS);
-        let mut code = vec![0u64; book.words()];
-        let f = book.encode(&data[0], &mut code);
-        assert_eq!(Factors::from_bytes(&f.to_bytes(), p, 0), Some(f));
-        let mut bad = f.to_bytes();
-        bad[4..8].copy_from_slice(&1000f32.to_le_bytes());
-        assert_eq!(Factors::from_bytes(&bad, p, 0), None, "popcount above P");
-        let mut far = f.to_bytes();
-        far[16..20].copy_from_slice(&5u32.to_le_bytes());
-        assert_eq!(
-            Factors::from_bytes(&far, p, 5),
-            None,
-            "list beyond the lists"
-        );
-        assert!(Factors::from_bytes(&far, p, 6).is_some());
-        let v1 = &f.to_bytes()[..FACTOR_BYTES_V1];
-        assert_eq!(
-            Factors::from_bytes(v1, p, 0),
-            Some(f),
-            "an older checkpoint's factors"
-        );
-    }
-
-    #[test]
-    fn codebooks_from_before_the_longer_codes_keep_their_code_length() {
-        let data = rows(10, 70, 4);
-        let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
-        for l2 in [false, true] {
-            // The layout of a codebook written before `MIN_CODE_BITS`: `P` = 128 at 70-d,
-            // the metric byte 0 or 1.
-            let old = RabitqCodebook::train_padded(70, &refs, l2, 5, Vec::new(), 64);
-            assert_eq!(old.padded(), 128);
-            assert_eq!(old.words(), 2);
-            let bytes = old.to_bytes();
-            assert_eq!(bytes[4], u8::from(l2));
-            assert_eq!(bytes.len(), 5 + 70 * 4 + ROUNDS * 128 / 8);
-            let back = RabitqCodebook::from_bytes(70, &bytes);
-            assert_eq!(back.as_ref().map(RabitqCodebook::padded), Some(128));
-            assert_eq!(back, Some(old));
-            // A new one records its longer code.
-            let new = RabitqCodebook::train(70, &refs, l2, 5);
-            assert_eq!(new.padded(), MIN_CODE_BITS);
-            let bytes = new.to_bytes();
-            assert_eq!(bytes[4], u8::from(l2) | 2 << 1);
-            assert_eq!(RabitqCodebook::from_bytes(70, &bytes), Some(new));
-        }
-    }
-
-    #[test]
-    fn longer_codes_estimate_closer() {
-        // 128-d clustered data: 512-bit codes against 128-bit ones.
-        let data = clustered(1600, 128, 21);
-        let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
-        let q = &clustered(17, 128, 22)[16];
-        let short = RabitqCodebook::train_padded(128, &refs, true, 3, Vec::new(), 128);
-        let long = RabitqCodebook::train_with_lists(128, &refs, true, 3, Vec::new());
-        assert_eq!((short.padded(), long.padded()), (128, MIN_CODE_BITS));
-        let (short_err, _) = estimate_error(&short, &data, q);
-        let (long_err, inside) = estimate_error(&long, &data, q);
-        assert!(inside >= 1560, "only {inside} of 1600 inside the bound");
-        assert!(
-            long_err * 1.5 < short_err,
-            "512 bits' mean error {long_err} against {short_err} with 128"
-        );
-    }
-}
+mod tests;
