@@ -26,9 +26,12 @@ pub const EX_BITS: u8 = 4;
 pub const EX_MIN_DIM: usize = 2 * NIBBLE_CHUNK;
 
 /// Grid scales tried per vector (between `T / STEPS` and `SPAN T`, `T` the scale at
-/// which the largest coordinate reaches the top level), then as many again around the best.
-const STEPS: usize = 64;
-const SPAN: f64 = 1.5;
+/// which the largest coordinate reaches the top level), then [`FINE`] around the best.
+const STEPS: usize = 40;
+const SPAN: f32 = 1.5;
+
+/// Scales tried in the refinement around the best coarse one.
+const FINE: usize = 16;
 
 /// Where coordinate `i` lives: (word, bit shift) of its nibble.
 #[inline]
@@ -46,20 +49,28 @@ pub(super) fn nibble(code: &[u64], i: usize) -> u32 {
     code.get(w).map_or(0, |x| (x >> s) as u32 & 0xf)
 }
 
-/// `cos(y, o)` of the grid at scale `t` (and `⟨y, o⟩`, `|y|²`), `o` a unit vector.
-fn grid_fit(o: &[f32], t: f64, levels: u32) -> (f64, f64, f64) {
-    let half = f64::from(levels) / 2.0;
-    let top = f64::from(levels - 1);
-    let (mut dot, mut sq) = (0f64, 0f64);
+/// The grid level of `x` at scale `t`: `⌊t x⌋ + levels / 2`, clamped to the levels.
+/// (Truncation is the floor here: a negative value clamps to 0 either way; no libm call.)
+#[inline]
+fn level(t: f32, x: f32, half: f32, top: f32) -> f32 {
+    ((t * x + half).max(0.0) as u32 as f32).min(top)
+}
+
+/// `cos(y, o)` of the grid at scale `t`, `o` a unit vector.
+fn grid_fit(o: &[f32], t: f32, levels: u32) -> f64 {
+    let half = levels as f32 / 2.0;
+    let top = (levels - 1) as f32;
+    let (mut dot, mut sq) = (0f32, 0f32);
     for x in o {
-        let x = f64::from(*x);
-        let u = ((t * x).floor() + half).clamp(0.0, top);
-        let y = u - top / 2.0;
+        let y = level(t, *x, half, top) - top / 2.0;
         dot += y * x;
         sq += y * y;
     }
-    let cos = if sq > 0.0 { dot / sq.sqrt() } else { 0.0 };
-    (cos, dot, sq)
+    if sq > 0.0 {
+        f64::from(dot) / f64::from(sq).sqrt()
+    } else {
+        0.0
+    }
 }
 
 impl RabitqCodebook {
@@ -84,22 +95,22 @@ impl RabitqCodebook {
         let inv = if r > 0.0 { 1.0 / r } else { 0.0 };
         let o: Vec<f32> = rotated.iter().map(|x| x * inv).collect();
         let max = o.iter().fold(0f32, |m, x| m.max(x.abs()));
-        let mut best = (f64::NEG_INFINITY, 0.0);
+        let mut best = (f64::NEG_INFINITY, 0f32);
         if max > 0.0 {
-            let full = f64::from(levels) / 2.0 / f64::from(max);
-            let step = full * SPAN / STEPS as f64;
+            let full = levels as f32 / 2.0 / max;
+            let step = full * SPAN / STEPS as f32;
             for k in 1..=STEPS {
-                let t = step * k as f64;
-                let cos = grid_fit(&o, t, levels).0;
+                let t = step * k as f32;
+                let cos = grid_fit(&o, t, levels);
                 if cos > best.0 {
                     best = (cos, t);
                 }
             }
             let centre = best.1;
-            for k in 0..=STEPS {
-                let t = centre - step + 2.0 * step * k as f64 / STEPS as f64;
+            for k in 0..=FINE {
+                let t = centre - step + 2.0 * step * k as f32 / FINE as f32;
                 if t > 0.0 {
-                    let cos = grid_fit(&o, t, levels).0;
+                    let cos = grid_fit(&o, t, levels);
                     if cos > best.0 {
                         best = (cos, t);
                     }
@@ -107,7 +118,7 @@ impl RabitqCodebook {
             }
         }
         let t = best.1;
-        let half = f64::from(levels) / 2.0;
+        let (half, topf) = (levels as f32 / 2.0, top as f32);
         let mut sum = 0u64;
         let d = self
             .rotated_lists
@@ -115,13 +126,13 @@ impl RabitqCodebook {
             .unwrap_or(&[]);
         let (mut ydot, mut ysq, mut shift) = (0f64, 0f64, 0f64);
         for (i, x) in o.iter().enumerate() {
-            let x = f64::from(*x);
             let u = if max > 0.0 {
-                ((t * x).floor() + half).clamp(0.0, top)
+                f64::from(level(t, *x, half, topf))
             } else {
                 // A vector at its centre: any code; the middle level, scale 0.
-                half
+                f64::from(half)
             };
+            let x = f64::from(*x);
             let (w, s) = nibble_at(i);
             if let Some(word) = out.get_mut(w) {
                 *word |= (u as u64) << s;
