@@ -72,7 +72,7 @@ impl<'g> ExactVectors<'g> {
             pairs[i].0.dist = self.space.distance(q, &v);
             pairs[i].1 = v;
         });
-        pairs.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        pairs.sort_unstable_by_key(|a| a.0);
         let (near, vectors) = pairs.into_iter().unzip();
         Scored { near, vectors }
     }
