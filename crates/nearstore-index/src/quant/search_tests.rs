@@ -174,31 +174,53 @@ fn rabitq_recall_with_bounded_rescoring_is_high_and_scores_are_exact() {
         DistanceMetric::Euclidean,
         DistanceMetric::DotProduct,
     ] {
-        let data = random_vectors(3000, 96, 21);
-        let (index, flat, _) = quantized(&data, metric, StorageMode::Rabitq);
-        assert_eq!(index.active_storage(), StorageMode::Rabitq);
-        let queries = random_vectors(50, 96, 22);
-        // Uniform random vectors are the hardest case for one bit per dimension (0.87 at
-        // oversampling 10, 0.99 at 30, measured); real embeddings need less (the default 3
-        // reaches 0.95 on wordnet-dev).
-        let wide = SearchOptions {
-            rerank: None,
-            oversampling: Some(30.0),
-        };
-        let r = mean_recall(&index, &flat, &queries, SearchQuality::Ef(128), None, wide);
-        assert!(r >= 0.95, "{metric}: rabitq recall@10 {r}");
-        for q in &queries[..10] {
-            let hits = index.search(q, 10, SearchQuality::Balanced, None).unwrap();
-            assert_eq!(hits.len(), 10);
-            assert_exact_scores(&flat, q, &hits);
+        // 96-d: extended (4-bit) codes by default, and 1-bit codes by the setting.
+        for bits in [0, 1] {
+            let data = random_vectors(3000, 96, 21);
+            let config = QuantConfig {
+                rabitq_bits: bits,
+                ..QuantConfig::new(StorageMode::Rabitq)
+            };
+            let (index, flat, _) = quantized_with(&data, metric, config);
+            assert_eq!(index.active_storage(), StorageMode::Rabitq);
+            let queries = random_vectors(50, 96, 22);
+            // Uniform random vectors are the hardest case for one bit per dimension (0.87 at
+            // oversampling 10, 0.99 at 30, measured); real embeddings need less (the default 3
+            // reaches 0.95 on wordnet-dev).
+            let wide = SearchOptions {
+                rerank: None,
+                oversampling: Some(30.0),
+            };
+            let r = mean_recall(&index, &flat, &queries, SearchQuality::Ef(128), None, wide);
+            assert!(r >= 0.95, "{metric}: rabitq recall@10 {r}");
+            for q in &queries[..10] {
+                let hits = index.search(q, 10, SearchQuality::Balanced, None).unwrap();
+                assert_eq!(hits.len(), 10);
+                assert_exact_scores(&flat, q, &hits);
+            }
+            // The estimates alone (no rescoring) still rank far better than chance (0.003).
+            let raw = SearchOptions {
+                rerank: Some(false),
+                oversampling: None,
+            };
+            let r = mean_recall(&index, &flat, &queries, SearchQuality::Ef(128), None, raw);
+            assert!(r >= 0.3, "{metric} bits {bits}: rabitq estimates alone {r}");
+            if bits == 0 {
+                // Extended codes rank far better: the default oversampling already reaches 0.9.
+                let r = mean_recall(
+                    &index,
+                    &flat,
+                    &queries,
+                    SearchQuality::Ef(128),
+                    None,
+                    SearchOptions::default(),
+                );
+                assert!(
+                    r >= 0.9,
+                    "{metric}: 4-bit rabitq recall@10 {r} at the default"
+                );
+            }
         }
-        // The estimates alone (no rescoring) still rank far better than chance (0.003).
-        let raw = SearchOptions {
-            rerank: Some(false),
-            oversampling: None,
-        };
-        let r = mean_recall(&index, &flat, &queries, SearchQuality::Ef(128), None, raw);
-        assert!(r >= 0.3, "{metric}: rabitq estimates alone {r}");
     }
 }
 
