@@ -323,3 +323,6 @@ mod tests {
 
 #[cfg(test)]
 mod search_tests;
+
+#[cfg(test)]
+mod checkpoint_tests;
