@@ -140,6 +140,8 @@ kernel_table! {
         /// `Σⱼ aᵢ` at `i = 256·j + bⱼ`: product-quantization codes `b` looked up in a
         /// per-query table `a` of 256 entries per subspace (see [`scalar::adc_f32_u8`]).
         adc_f32_u8: f32, u8 => f32;
+        /// `Σ cᵢqᵢ` of nibble-packed 4-bit codes and bytes (see [`scalar::dot_u4_u8`]).
+        dot_u4_u8: u64, u8 => u32;
     }
 }
 
@@ -166,6 +168,7 @@ pub(crate) static SCALAR: Kernels = Kernels {
     and_popcount_planes: scalar::and_popcount_planes,
     dot_f32_u8: scalar::dot_f32_u8,
     adc_f32_u8: scalar::adc_f32_u8,
+    dot_u4_u8: scalar::dot_u4_u8,
 };
 
 impl Kernels {

@@ -236,6 +236,32 @@ pub fn and_popcount_planes(a: &[u64], b: &[u64]) -> u64 {
     acc
 }
 
+/// Bytes of a nibble-packed chunk in [`dot_u4_u8`]'s layout (128 coordinates).
+pub const NIBBLE_CHUNK: usize = 64;
+
+/// `Σᵢ cᵢ qᵢ` of 4-bit codes `c` packed in `a` and bytes `q` (extended RaBitQ's estimator:
+/// a multi-bit code against a byte-quantized query). `a`'s little-endian bytes come in
+/// chunks of [`NIBBLE_CHUNK`]; byte `i` of chunk `j` holds coordinate `128 j + i` in its low
+/// nibble and `128 j + 64 + i` in its high nibble (so a vector kernel unpacks a chunk with
+/// one mask and one shift). Coordinates at or beyond `q.len()` count 0. Wrapping modulo 2³²
+/// (exact while there are at most 1,118,481 coordinates).
+pub fn dot_u4_u8(a: &[u64], q: &[u8]) -> u32 {
+    let mut acc = 0u32;
+    for (w, word) in a.iter().enumerate() {
+        for (k, b) in word.to_le_bytes().into_iter().enumerate() {
+            let byte = w * 8 + k;
+            let (chunk, i) = (byte / NIBBLE_CHUNK, byte % NIBBLE_CHUNK);
+            let lo = chunk * 2 * NIBBLE_CHUNK + i;
+            for (at, nibble) in [(lo, b & 0x0f), (lo + NIBBLE_CHUNK, b >> 4)] {
+                if let Some(x) = q.get(at) {
+                    acc = acc.wrapping_add(u32::from(nibble) * u32::from(*x));
+                }
+            }
+        }
+    }
+    acc
+}
+
 /// `popcount(a AND b)` and `popcount(a OR b)`.
 pub fn jaccard_bits(a: &[u64], b: &[u64]) -> SetCounts {
     let mut counts = SetCounts::default();

@@ -47,7 +47,10 @@ pub use hnsw::{
     HnswIndex, HnswParams, QueryOptions, SearchQuality, SearchStats, last_search_stats,
 };
 pub use nearstore_distance::DistanceMetric;
-pub use quant::{MemorySource, QuantConfig, SearchOptions, StorageMode, VectorSource};
+pub use quant::{
+    MemorySource, QuantConfig, RABITQ_EX_BITS, RABITQ_EX_MAX_DIM, SearchOptions, StorageMode,
+    VectorSource,
+};
 
 /// One search result: an external id and its score (see [`DistanceMetric`] for direction).
 #[derive(Debug, Clone, Copy, PartialEq)]

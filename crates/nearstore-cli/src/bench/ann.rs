@@ -76,6 +76,9 @@ pub struct AnnArgs {
     /// Candidates rescored per result (default: the mode's own).
     #[arg(long)]
     oversampling: Option<f32>,
+    /// RaBitQ bits per coordinate: 1 or 4 (default: by dimension, 4 up to 128-d).
+    #[arg(long)]
+    rabitq_bits: Option<u8>,
     /// Return the codes' ranking without exact rescoring (sq8 only; binary always rescores).
     #[arg(long)]
     no_rerank: bool,
@@ -144,6 +147,9 @@ pub fn run_ann(args: &AnnArgs) -> anyhow::Result<()> {
         let mut quant = QuantConfig::new(mode);
         if let Some(o) = args.oversampling {
             quant.oversampling = o;
+        }
+        if let Some(b) = args.rabitq_bits {
+            quant.rabitq_bits = b;
         }
         HnswIndex::new_quantized(dim, metric, params, quant, source.clone())?
     };

@@ -371,6 +371,7 @@ static TABLE: Kernels = Kernels {
     // No NEON kernel yet: the scalar oracle (this machine cannot test a NEON one).
     dot_f32_u8: scalar::dot_f32_u8,
     adc_f32_u8: scalar::adc_f32_u8,
+    dot_u4_u8: scalar::dot_u4_u8,
 };
 
 /// The NEON table (always present on aarch64).

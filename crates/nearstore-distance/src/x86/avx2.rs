@@ -421,6 +421,7 @@ static TABLE: Kernels = Kernels {
     and_popcount_planes: super::popcnt::and_popcount_planes,
     dot_f32_u8: dot_f32_u8_k,
     adc_f32_u8: adc_f32_u8_k,
+    dot_u4_u8: crate::scalar::dot_u4_u8,
 };
 
 /// `Σ qᵢcᵢ` of an `f32` query and `u8` codes: eight codes widened to `f32` per step, four

@@ -674,6 +674,10 @@ fn dot_f32_u8_k(q: &[f32], c: &[u8]) -> f32 {
     _mm512_reduce_add_ps(_mm512_add_ps(s0, s1))
 }
 
+// Nibble-packed 4-bit codes x bytes (extended RaBitQ): `avx512/nibble.rs`.
+mod nibble;
+use nibble::{dot_u4_u8_k, dot_u4_u8_vnni};
+
 // ---------------------------------------------------------------------------------------
 // The tables.
 
@@ -699,6 +703,7 @@ const BASE: Kernels = Kernels {
     and_popcount_planes: super::popcnt::and_popcount_planes,
     dot_f32_u8: dot_f32_u8_k,
     adc_f32_u8: super::avx2::adc_f32_u8_k,
+    dot_u4_u8: dot_u4_u8_k,
 };
 
 static TABLE: Kernels = BASE;
@@ -712,6 +717,7 @@ static TABLE_VNNI: Kernels = Kernels {
     hamming_bits: hamming_bits_vpop,
     jaccard_bits: jaccard_bits_vpop,
     and_popcount_planes: and_popcount_planes_vpop,
+    dot_u4_u8: dot_u4_u8_vnni,
     ..BASE
 };
 

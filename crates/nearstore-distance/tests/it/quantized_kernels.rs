@@ -136,3 +136,66 @@ fn adc_f32_u8_reads_one_entry_per_subspace() {
         assert_eq!(k.adc_f32_u8(&table[..255], &c), 0.0, "no whole row");
     }
 }
+
+/// Nibble-packed 4-bit codes x bytes on every ISA (and the dispatched table): exact, so
+/// equal to the oracle.
+fn check_u4(a: &[u64], q: &[u8]) {
+    let want = scalar::dot_u4_u8(a, q);
+    for k in Kernels::available() {
+        assert_eq!(
+            k.dot_u4_u8(a, q),
+            want,
+            "{} dot_u4_u8 words={} q={}",
+            k.isa.name(),
+            a.len(),
+            q.len()
+        );
+    }
+    assert_eq!(kernels().dot_u4_u8(a, q), want, "dispatched dot_u4_u8");
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn dot_u4_u8_matches_the_oracle_on_every_isa(
+        words in 0usize..70,
+        qlen in 0usize..1200,
+        mode in 0u64..4,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = Rng::new(seed);
+        let a: Vec<u64> = (0..words)
+            .map(|_| match mode {
+                0 => 0,
+                1 => u64::MAX,
+                _ => rng.next_u64(),
+            })
+            .collect();
+        let q = codes(&mut rng, qlen, 0, mode);
+        check_u4(&a, &q);
+    }
+}
+
+#[test]
+fn dot_u4_u8_reads_the_chunk_layout() {
+    // Coordinate 0 in byte 0's low nibble, 64 in its high nibble, 128 in byte 64's low one.
+    let mut a = vec![0u64; 16];
+    a[0] = 0x3 | 0x5 << 4;
+    a[8] = 0x7;
+    let mut q = vec![0u8; 256];
+    q[0] = 2;
+    q[64] = 10;
+    q[128] = 100;
+    let want = 3 * 2 + 5 * 10 + 7 * 100;
+    assert_eq!(scalar::dot_u4_u8(&a, &q), want);
+    check_u4(&a, &q);
+    // All nibbles 15 against all bytes 255.
+    let full = vec![u64::MAX; 16];
+    let q = vec![255u8; 256];
+    assert_eq!(scalar::dot_u4_u8(&full, &q), 256 * 15 * 255);
+    check_u4(&full, &q);
+    // A query shorter than the code: coordinates beyond it count 0.
+    assert_eq!(scalar::dot_u4_u8(&full, &q[..64]), 64 * 15 * 255);
+    check_u4(&full, &q[..100]);
+}

@@ -13,6 +13,7 @@ use rand::Rng;
 use rayon::prelude::*;
 
 use super::HnswIndex;
+use super::exact::ExactVectors;
 use super::graph::Graph;
 use super::pool::search_pool;
 use super::rows::Probe;
@@ -185,7 +186,14 @@ impl HnswIndex {
             return;
         };
         let level = g.level(slot);
-        let q = &g.probe_slot(&self.space, slot);
+        // On codes that link exactly: walk on the estimates with the exact vector as the
+        // query, then score and select the candidates exactly (see `exact.rs`).
+        let exact = ExactVectors::new(&g, &self.space);
+        let own = exact.as_ref().and_then(|e| e.get(slot));
+        let q = &match &own {
+            Some(v) => g.probe(&self.space, v),
+            None => g.probe_slot(&self.space, slot),
+        };
         let mut links = Vec::new();
         let mut eps = vec![descend(&g, q, entry, level, &mut links)];
         let top = entry.1.min(level);
@@ -193,7 +201,13 @@ impl HnswIndex {
         let mut chosen = Vec::with_capacity(usize::from(top) + 1);
         for lc in (0..=top).rev() {
             let found = self.link_candidates(&g, q, &eps, lc, slot, &mut visited);
-            let neighbors = select_neighbors(&g, &self.space, &found, self.params.m);
+            let neighbors = match (&exact, &own) {
+                (Some(e), Some(v)) => {
+                    let scored = e.score(v, found.iter().map(|n| n.id));
+                    e.select(&scored, self.params.m)
+                }
+                _ => select_neighbors(&g, &self.space, &found, self.params.m),
+            };
             {
                 let _own = g.lock(slot).lock();
                 g.replace_links(slot, lc, &neighbors);
@@ -263,6 +277,18 @@ impl HnswIndex {
         if buf.len() < max {
             buf.push(new);
             g.replace_links(node, level, buf);
+            return;
+        }
+        let exact = ExactVectors::new(g, &self.space);
+        if let Some(e) = &exact
+            && let Some(v) = e.get(node)
+        {
+            let scored = e.score(&v, buf.iter().copied().chain(std::iter::once(new)));
+            let mut kept = e.select(&scored, max);
+            if level == 0 {
+                keep_last_in_links(g, &mut kept, &scored.near, new, max);
+            }
+            g.replace_links(node, level, &kept);
             return;
         }
         let v = g.probe_slot(&self.space, node);

@@ -79,6 +79,11 @@ impl Graph {
         self.exact = source;
     }
 
+    /// The vector source linking reads exact vectors from, if any.
+    pub fn exact_source(&self) -> Option<&Arc<dyn VectorSource>> {
+        self.exact.as_ref()
+    }
+
     /// Dimension of the vectors.
     #[inline]
     pub fn dim(&self) -> usize {

@@ -102,6 +102,11 @@ impl HnswIndex {
         let mut quant = vec![mode_byte(self.quant.mode), mode_byte(p.rows.mode())];
         quant.extend_from_slice(&self.quant.oversampling.to_le_bytes());
         quant.extend_from_slice(&(self.quant.train_at as u64).to_le_bytes());
+        // Only a RaBitQ width other than the default is written (older binaries refuse
+        // the longer section; every default checkpoint keeps the old layout).
+        if self.quant.rabitq_bits != 0 {
+            quant.push(self.quant.rabitq_bits);
+        }
         let (vectors, book, codes, norms) = match p.rows {
             Rows::Full(arena) => (
                 bytes_of(
@@ -390,7 +395,7 @@ fn load_rows(
     let (config, rows_mode) = if quant.is_empty() {
         (QuantConfig::default(), StorageMode::Full)
     } else {
-        if quant.len() != 14 {
+        if quant.len() != 14 && quant.len() != 15 {
             return Err(corrupt(path, "bad quantization section"));
         }
         let mut train_at = [0u8; 8];
@@ -400,6 +405,7 @@ fn load_rows(
             oversampling: f32::from_le_bytes([quant[2], quant[3], quant[4], quant[5]]),
             train_at: usize::try_from(u64::from_le_bytes(train_at))
                 .map_err(|_| corrupt(path, "bad training threshold"))?,
+            rabitq_bits: quant.get(14).copied().unwrap_or(0),
         };
         config
             .validate()
@@ -461,7 +467,7 @@ fn load_rows(
         StorageMode::Rabitq => {
             let book = RabitqCodebook::from_bytes(dim, book)
                 .ok_or_else(|| corrupt(path, "damaged RaBitQ codebook"))?;
-            let padded = book.padded();
+            let max_sum = book.max_code_sum();
             // Factors of `FACTOR_BYTES`, or `FACTOR_BYTES_V1` in a checkpoint written
             // before local centroids.
             let per = if norms.len() == n * FACTOR_BYTES_V1 {
@@ -484,7 +490,7 @@ fn load_rows(
                 .chunks_exact(per)
                 .enumerate()
                 .map(|(slot, b)| {
-                    Factors::from_bytes(b, padded, lists).ok_or_else(|| {
+                    Factors::from_bytes(b, max_sum, lists).ok_or_else(|| {
                         corrupt(path, format!("damaged RaBitQ factors of slot {slot}"))
                     })
                 })

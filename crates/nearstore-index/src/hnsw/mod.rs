@@ -14,6 +14,7 @@ mod arena;
 mod build;
 mod connect;
 mod delete;
+mod exact;
 mod graph;
 mod ids;
 mod io;

@@ -10,11 +10,11 @@ use std::borrow::Cow;
 use nearstore_distance::{kernels, prefetch_bytes, prefetch_vector, prefetch_words};
 
 use super::arena::{VectorArena, reserve_huge};
-use crate::quant::StorageMode;
 use crate::quant::binary::BinaryCodebook;
 use crate::quant::pq::{PqCodebook, PqQuery, default_subspaces};
 use crate::quant::rabitq::{RabitqCodebook, RabitqQuery};
 use crate::quant::sq8::{Sq8Codebook, Sq8Query};
+use crate::quant::{QuantConfig, StorageMode};
 use crate::space::Space;
 
 /// Floats (or the same bytes of code) of every unvisited neighbour prefetched up front.
@@ -378,10 +378,10 @@ impl Rows {
         }
     }
 
-    /// Codes of `mode` for `n` slots whose prepared vectors `row(slot)` gives, with a
-    /// codebook trained on `sample`. `Full` gives `f32` rows.
+    /// Codes of `quant`'s mode for `n` slots whose prepared vectors `row(slot)` gives,
+    /// with a codebook trained on `sample`. `Full` gives `f32` rows.
     pub fn build(
-        mode: StorageMode,
+        quant: &QuantConfig,
         space: &Space,
         seed: u64,
         dim: usize,
@@ -389,7 +389,7 @@ impl Rows {
         n: usize,
         mut row: impl FnMut(usize, &mut dyn FnMut(&[f32])),
     ) -> Rows {
-        let mut rows = match mode {
+        let mut rows = match quant.mode {
             StorageMode::Full => Rows::Full(VectorArena::new(dim)),
             StorageMode::Sq8 => Rows::Sq8 {
                 book: Sq8Codebook::train(dim, sample),
@@ -402,7 +402,13 @@ impl Rows {
                 codes: Vec::new(),
             },
             StorageMode::Rabitq => Rows::Rabitq {
-                book: RabitqCodebook::train(dim, sample, !space.ranks_by_dot(), seed),
+                book: RabitqCodebook::train_bits(
+                    dim,
+                    sample,
+                    !space.ranks_by_dot(),
+                    seed,
+                    quant.rabitq_bits_for(dim),
+                ),
                 blocks: Vec::new(),
             },
             StorageMode::Pq => Rows::Pq {

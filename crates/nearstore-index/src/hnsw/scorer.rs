@@ -213,14 +213,22 @@ pub(super) fn specialize<'a>(g: &'a Graph, q: &'a Probe<'a>) -> Specialized<'a> 
 mod tests {
     use super::*;
     use crate::DistanceMetric;
-    use crate::quant::StorageMode;
+    use crate::quant::{QuantConfig, StorageMode};
 
     fn rows_of(mode: StorageMode, space: &Space, data: &[Vec<f32>]) -> Graph {
         let dim = data[0].len();
         let sample: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
-        let rows = Rows::build(mode, space, 7, dim, &sample, data.len(), |i, f| {
-            f(&data[i]);
-        });
+        let rows = Rows::build(
+            &QuantConfig::new(mode),
+            space,
+            7,
+            dim,
+            &sample,
+            data.len(),
+            |i, f| {
+                f(&data[i]);
+            },
+        );
         let mut g = Graph::new(dim, 4);
         for (i, v) in data.iter().enumerate() {
             g.push(v, i as u64, 0);

@@ -88,7 +88,7 @@ impl HnswIndex {
             return Ok(());
         }
         let rows = Rows::build(
-            self.quant.mode,
+            &self.quant,
             &self.space,
             self.params.seed,
             self.dim,

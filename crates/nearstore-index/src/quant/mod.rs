@@ -111,7 +111,21 @@ pub struct QuantConfig {
     pub oversampling: f32,
     /// Train automatically once the index holds this many points (0: only on demand).
     pub train_at: usize,
+    /// RaBitQ bits per coordinate: 1, [`RABITQ_EX_BITS`] (extended codes), or 0 for the
+    /// default by dimension ([`QuantConfig::rabitq_bits_for`]). Read when a codebook is
+    /// trained; a trained codebook records its own.
+    pub rabitq_bits: u8,
 }
+
+/// Bits per coordinate of extended RaBitQ codes (the one multi-bit width).
+pub const RABITQ_EX_BITS: u8 = rabitq::EX_BITS;
+
+/// Dimensions up to which RaBitQ defaults to extended codes: there `EX_BITS` bits a
+/// coordinate take no more bytes than one bit over the 512 coordinates a 1-bit code is
+/// padded to (at 128-d both are 64 bytes), and estimate far closer (see the README's
+/// "Extended RaBitQ codes" section); above it, 1-bit codes stay (at 384-d 4 bits would
+/// take 4x the bytes).
+pub const RABITQ_EX_MAX_DIM: usize = 128;
 
 impl QuantConfig {
     /// The defaults of `mode`.
@@ -120,6 +134,18 @@ impl QuantConfig {
             mode,
             oversampling: mode.default_oversampling(),
             train_at: DEFAULT_TRAIN_AT,
+            rabitq_bits: 0,
+        }
+    }
+
+    /// The RaBitQ bits per coordinate a codebook for `dim` is trained with: the configured
+    /// ones, or by default [`RABITQ_EX_BITS`] up to [`RABITQ_EX_MAX_DIM`] dimensions and 1
+    /// above.
+    pub fn rabitq_bits_for(&self, dim: usize) -> u8 {
+        match self.rabitq_bits {
+            0 if dim <= RABITQ_EX_MAX_DIM => RABITQ_EX_BITS,
+            0 => 1,
+            b => b,
         }
     }
 
@@ -128,6 +154,12 @@ impl QuantConfig {
             return Err(Error::InvalidArgument(format!(
                 "oversampling must be 1..=100, got {}",
                 self.oversampling
+            )));
+        }
+        if ![0, 1, RABITQ_EX_BITS].contains(&self.rabitq_bits) {
+            return Err(Error::InvalidArgument(format!(
+                "rabitq bits must be 1 or {RABITQ_EX_BITS} (0: by dimension), got {}",
+                self.rabitq_bits
             )));
         }
         Ok(())
@@ -291,3 +323,6 @@ mod tests {
 
 #[cfg(test)]
 mod search_tests;
+
+#[cfg(test)]
+mod checkpoint_tests;

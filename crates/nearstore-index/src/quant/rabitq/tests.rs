@@ -1,0 +1,325 @@
+//! Unit tests of the RaBitQ codebook: rotation, estimates and bounds, lists, bytes.
+
+use super::*;
+
+fn rows(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..n)
+        .map(|_| (0..dim).map(|_| rng.random_range(-1.0f32..1.0)).collect())
+        .collect()
+}
+
+#[test]
+fn the_rotation_keeps_norms_and_inner_products() {
+    let data = rows(3, 100, 1);
+    let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+    let book = RabitqCodebook::train(100, &refs, true, 7);
+    let (mut a, mut b) = (Vec::new(), Vec::new());
+    let na = book.rotate_centered(&data[0], &mut a);
+    book.rotate_centered(&data[1], &mut b);
+    assert_eq!(a.len(), MIN_CODE_BITS);
+    let centered =
+        |v: &[f32]| -> Vec<f32> { v.iter().zip(&book.centroid).map(|(x, c)| x - c).collect() };
+    let (ca, cb) = (centered(&data[0]), centered(&data[1]));
+    let dot = |x: &[f32], y: &[f32]| x.iter().zip(y).map(|(p, q)| p * q).sum::<f32>();
+    assert!((dot(&a, &a).sqrt() - na).abs() < 1e-3);
+    assert!((dot(&a, &b) - dot(&ca, &cb)).abs() < 1e-3);
+}
+
+#[test]
+fn estimates_are_close_and_mostly_inside_their_bound() {
+    for l2 in [true, false] {
+        let data = rows(400, 96, 2);
+        let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+        let book = RabitqCodebook::train(96, &refs, l2, 3);
+        let q = &rows(1, 96, 9)[0];
+        let pq = book.prepare(q);
+        let mut block = vec![0u64; book.stride()];
+        let (mut inside, mut abs_err) = (0, 0f32);
+        for v in &data {
+            let w = book.words();
+            let f = book.encode(v, &mut block[..w]);
+            book.write_factors(f, &mut block);
+            assert_eq!(book.split(&block).1, f);
+            let (est, bound) = book.estimate(&pq, &block);
+            let exact = if l2 {
+                v.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()
+            } else {
+                -v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>()
+            };
+            abs_err += (est - exact).abs();
+            // The bound covers the code's error; the 4-bit query adds a little.
+            if (est - exact).abs() <= bound * 1.1 + 0.05 {
+                inside += 1;
+            }
+        }
+        assert!(
+            inside >= 390,
+            "l2={l2}: only {inside} of 400 inside the bound"
+        );
+        let scale = if l2 { 64.0 } else { 10.0 };
+        assert!(
+            abs_err / 400.0 < scale * 0.2,
+            "mean error {}",
+            abs_err / 400.0
+        );
+    }
+}
+
+/// `n` rows around 16 centres far apart (each centre uniform in [-8, 8), spread 0.5).
+fn clustered(n: usize, dim: usize, seed: u64) -> Vec<Vec<f32>> {
+    let centres = rows(16, dim, 77);
+    let noise = rows(n, dim, seed);
+    noise
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let c = &centres[i % 16];
+            c.iter().zip(e).map(|(c, e)| c * 8.0 + e * 0.5).collect()
+        })
+        .collect()
+}
+
+/// Mean absolute error of the estimates of `data` against `q` under `book`, and how
+/// many exact distances fell inside estimate ± bound.
+fn estimate_error(book: &RabitqCodebook, data: &[Vec<f32>], q: &[f32]) -> (f32, usize) {
+    let pq = book.prepare(q);
+    let w = book.words();
+    let mut block = vec![0u64; book.stride()];
+    let (mut err, mut inside) = (0f32, 0);
+    for v in data {
+        let f = book.encode(v, &mut block[..w]);
+        book.write_factors(f, &mut block);
+        assert_eq!(book.split(&block).1, f);
+        let (est, bound) = book.estimate(&pq, &block);
+        let exact = if book.l2 {
+            v.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()
+        } else {
+            -v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>()
+        };
+        err += (est - exact).abs();
+        if (est - exact).abs() <= bound * 1.1 + 0.05 {
+            inside += 1;
+        }
+    }
+    (err / data.len() as f32, inside)
+}
+
+#[test]
+fn local_centroids_shrink_the_error_on_clustered_data() {
+    for l2 in [true, false] {
+        let data = clustered(1600, 64, 11);
+        let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+        let book = RabitqCodebook::train(64, &refs, l2, 3);
+        assert!(book.list_count() >= 2, "clustered data keeps its lists");
+        let global = RabitqCodebook::train_with_lists(64, &refs, l2, 3, Vec::new());
+        let q = &clustered(17, 64, 12)[16];
+        let (local_err, inside) = estimate_error(&book, &data, q);
+        let (global_err, _) = estimate_error(&global, &data, q);
+        assert!(
+            inside >= 1560,
+            "l2={l2}: only {inside} of 1600 inside the bound"
+        );
+        assert!(
+            local_err * 2.0 < global_err,
+            "l2={l2}: lists' mean error {local_err} against {global_err} without"
+        );
+        // The codebook with its lists survives the round trip; a cut tail is refused.
+        let bytes = book.to_bytes();
+        let back = RabitqCodebook::from_bytes(64, &bytes);
+        assert_eq!(back.as_ref(), Some(&book));
+        assert_eq!(
+            RabitqCodebook::from_bytes(64, &bytes[..bytes.len() - 1]),
+            None
+        );
+        let mut zero_lists = bytes.clone();
+        let at = global.to_bytes().len();
+        zero_lists[at..at + 4].copy_from_slice(&0u32.to_le_bytes());
+        assert_eq!(RabitqCodebook::from_bytes(64, &zero_lists), None);
+    }
+    // Uniform data gains too little from lists to pay for them.
+    let flat = rows(1600, 64, 13);
+    let refs: Vec<&[f32]> = flat.iter().map(Vec::as_slice).collect();
+    assert_eq!(RabitqCodebook::train(64, &refs, true, 3).list_count(), 0);
+}
+
+#[test]
+fn codebooks_and_factors_round_trip_and_damage_is_refused() {
+    let data = rows(10, 70, 4);
+    let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+    let book = RabitqCodebook::train(70, &refs, false, 5);
+    let bytes = book.to_bytes();
+    assert_eq!(RabitqCodebook::from_bytes(70, &bytes), Some(book.clone()));
+    assert_eq!(RabitqCodebook::from_bytes(71, &bytes), None);
+    assert_eq!(RabitqCodebook::from_bytes(70, &bytes[1..]), None);
+    let mut flags = bytes.clone();
+    flags[4] |= 1 << 5;
+    assert_eq!(RabitqCodebook::from_bytes(70, &flags), None, "unknown flag");
+    let p = book.padded();
+    assert_eq!(p, MIN_CODE_BITS);
+    let mut code = vec![0u64; book.words()];
+    let f = book.encode(&data[0], &mut code);
+    assert_eq!(Factors::from_bytes(&f.to_bytes(), p, 0), Some(f));
+    let mut bad = f.to_bytes();
+    bad[4..8].copy_from_slice(&1000f32.to_le_bytes());
+    assert_eq!(Factors::from_bytes(&bad, p, 0), None, "popcount above P");
+    let mut far = f.to_bytes();
+    far[16..20].copy_from_slice(&5u32.to_le_bytes());
+    assert_eq!(
+        Factors::from_bytes(&far, p, 5),
+        None,
+        "list beyond the lists"
+    );
+    assert!(Factors::from_bytes(&far, p, 6).is_some());
+    let v1 = &f.to_bytes()[..FACTOR_BYTES_V1];
+    assert_eq!(
+        Factors::from_bytes(v1, p, 0),
+        Some(f),
+        "an older checkpoint's factors"
+    );
+}
+
+#[test]
+fn codebooks_from_before_the_longer_codes_keep_their_code_length() {
+    let data = rows(10, 70, 4);
+    let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+    for l2 in [false, true] {
+        // The layout of a codebook written before `MIN_CODE_BITS`: `P` = 128 at 70-d,
+        // the metric byte 0 or 1.
+        let old = RabitqCodebook::train_padded(70, &refs, l2, 5, Vec::new(), 64);
+        assert_eq!(old.padded(), 128);
+        assert_eq!(old.words(), 2);
+        let bytes = old.to_bytes();
+        assert_eq!(bytes[4], u8::from(l2));
+        assert_eq!(bytes.len(), 5 + 70 * 4 + ROUNDS * 128 / 8);
+        let back = RabitqCodebook::from_bytes(70, &bytes);
+        assert_eq!(back.as_ref().map(RabitqCodebook::padded), Some(128));
+        assert_eq!(back, Some(old));
+        // A new one records its longer code.
+        let new = RabitqCodebook::train(70, &refs, l2, 5);
+        assert_eq!(new.padded(), MIN_CODE_BITS);
+        let bytes = new.to_bytes();
+        assert_eq!(bytes[4], u8::from(l2) | 2 << 1);
+        assert_eq!(RabitqCodebook::from_bytes(70, &bytes), Some(new));
+    }
+}
+
+#[test]
+fn longer_codes_estimate_closer() {
+    // 128-d clustered data: 512-bit codes against 128-bit ones.
+    let data = clustered(1600, 128, 21);
+    let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+    let q = &clustered(17, 128, 22)[16];
+    let short = RabitqCodebook::train_padded(128, &refs, true, 3, Vec::new(), 128);
+    let long = RabitqCodebook::train_with_lists(128, &refs, true, 3, Vec::new());
+    assert_eq!((short.padded(), long.padded()), (128, MIN_CODE_BITS));
+    let (short_err, _) = estimate_error(&short, &data, q);
+    let (long_err, inside) = estimate_error(&long, &data, q);
+    assert!(inside >= 1560, "only {inside} of 1600 inside the bound");
+    assert!(
+        long_err * 1.5 < short_err,
+        "512 bits' mean error {long_err} against {short_err} with 128"
+    );
+}
+
+#[test]
+fn extended_codes_estimate_far_closer_at_equal_bytes() {
+    // 128-d clustered data: 4-bit extended codes (128 coordinates, 64 bytes) against
+    // 1-bit codes of 512 bits (64 bytes), same lists.
+    let data = clustered(1600, 128, 31);
+    let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+    for l2 in [true, false] {
+        let one = RabitqCodebook::train_bits(128, &refs, l2, 3, 1);
+        let ex = RabitqCodebook::train_bits(128, &refs, l2, 3, EX_BITS);
+        assert_eq!((one.bits(), ex.bits()), (1, EX_BITS));
+        assert_eq!((one.padded(), ex.padded()), (MIN_CODE_BITS, 128));
+        assert_eq!(one.words(), ex.words(), "equal code bytes");
+        assert_eq!(ex.list_count(), one.list_count());
+        for qi in 0..4 {
+            let q = &clustered(20, 128, 32 + qi)[16 + qi as usize];
+            let (one_err, _) = estimate_error(&one, &data, q);
+            let (ex_err, inside) = estimate_error(&ex, &data, q);
+            assert!(
+                inside >= 1560,
+                "l2={l2}: only {inside} of 1600 inside the bound"
+            );
+            assert!(
+                ex_err * 2.5 < one_err,
+                "l2={l2}: 4-bit mean error {ex_err} against {one_err} with 1 bit"
+            );
+        }
+    }
+}
+
+#[test]
+fn extended_codes_fit_the_grid_and_decode_near_the_vector() {
+    let data = rows(200, 100, 41);
+    let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+    let book = RabitqCodebook::train_bits(100, &refs, true, 5, EX_BITS);
+    assert_eq!(book.padded(), 128);
+    let mut block = vec![0u64; book.stride()];
+    let w = book.words();
+    let mut out = Vec::new();
+    let (mut rel, mut count) = (0f64, 0);
+    for v in &data {
+        let f = book.encode(v, &mut block[..w]);
+        book.write_factors(f, &mut block);
+        let code = &block[..w];
+        let sum: u32 = (0..128).map(|i| ex::nibble(code, i)).sum();
+        assert_eq!(f.popcount, sum as f32, "the code sum is stored");
+        assert!(f.popcount <= book.max_code_sum() as f32);
+        book.decode_into(&block, &mut out);
+        let err: f32 = out.iter().zip(v).map(|(a, b)| (a - b) * (a - b)).sum();
+        let c: f32 = v
+            .iter()
+            .zip(&book.centroid)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum();
+        rel += f64::from(err / c);
+        count += 1;
+    }
+    // Four bits a coordinate reconstruct the residual to about 1% of its energy.
+    assert!(
+        rel / count as f64 <= 0.03,
+        "relative error {}",
+        rel / count as f64
+    );
+}
+
+#[test]
+fn extended_codebooks_round_trip_and_bad_widths_are_refused() {
+    let data = rows(40, 70, 4);
+    let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+    for l2 in [false, true] {
+        let book = RabitqCodebook::train_bits(70, &refs, l2, 5, EX_BITS);
+        let bytes = book.to_bytes();
+        assert_eq!(bytes[4] >> 5 & 1, 1, "the bits byte is flagged");
+        assert_eq!(bytes[5], EX_BITS);
+        assert_eq!(RabitqCodebook::from_bytes(70, &bytes), Some(book.clone()));
+        for bad in [0u8, 1, 2, 3, 5, 8, 255] {
+            let mut b = bytes.clone();
+            b[5] = bad;
+            assert_eq!(RabitqCodebook::from_bytes(70, &b), None, "bits {bad}");
+        }
+        // Cut anywhere: refused, never a panic.
+        for cut in 0..bytes.len() {
+            assert_eq!(RabitqCodebook::from_bytes(70, &bytes[..cut]), None);
+        }
+        let mut unknown = bytes.clone();
+        unknown[4] |= 1 << 6;
+        assert_eq!(RabitqCodebook::from_bytes(70, &unknown), None);
+        // A 1-bit codebook has no bits byte and reads as before.
+        let one = RabitqCodebook::train_bits(70, &refs, l2, 5, 1);
+        let b = one.to_bytes();
+        assert_eq!(b[4] >> 5, 0);
+        assert_eq!(RabitqCodebook::from_bytes(70, &b), Some(one));
+        // Factors of an extended code: the sum may exceed P, but not P (2^B - 1).
+        let mut code = vec![0u64; book.words()];
+        let f = book.encode(&data[0], &mut code);
+        let max = book.max_code_sum();
+        assert_eq!(Factors::from_bytes(&f.to_bytes(), max, 0), Some(f));
+        let mut over = f.to_bytes();
+        over[4..8].copy_from_slice(&(max as f32 + 1.0).to_le_bytes());
+        assert_eq!(Factors::from_bytes(&over, max, 0), None);
+    }
+}
