@@ -48,8 +48,8 @@ pub use hnsw::{
 };
 pub use nearstore_distance::DistanceMetric;
 pub use quant::{
-    MemorySource, QuantConfig, RABITQ_EX_BITS, RABITQ_EX_MAX_DIM, SearchOptions, StorageMode,
-    VectorSource,
+    MemorySource, QuantConfig, RABITQ_EX_BITS, RABITQ_EX_MAX_DIM, SQ8_DEFAULT_QUANTILE,
+    SearchOptions, StorageMode, VectorSource,
 };
 
 /// One search result: an external id and its score (see [`DistanceMetric`] for direction).

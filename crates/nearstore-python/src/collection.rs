@@ -174,8 +174,8 @@ impl PyCollection {
     }
 
     /// The configuration as a dict (dim, metric, m, ef_construction, ef_search, seed,
-    /// durability, max_payload_bytes, storage_mode, oversampling and train_at (a quantized
-    /// collection's settings as created, ``None``: the mode's default), text_fields: the
+    /// durability, max_payload_bytes, storage_mode, oversampling, train_at, rabitq_bits and
+    /// quantile (a quantized collection's settings as created, ``None``: the mode's default), text_fields: the
     /// text fields, ``["_all"]``
     /// by default, ``None`` with text indexing off; sparse_vectors and sparse_any_name;
     /// vectors: the named dense vectors, ``{name: {"dim", "metric", "m", "ef_construction",
@@ -203,6 +203,13 @@ impl PyCollection {
         d.set_item("storage_mode", options::storage_mode_name(c.storage_mode))?;
         d.set_item("oversampling", c.quantization.oversampling)?;
         d.set_item("train_at", c.quantization.train_at)?;
+        d.set_item("rabitq_bits", c.quantization.rabitq_bits)?;
+        // As the decimal it was given (0.99, not the f32's 0.99000000953...).
+        let quantile = c
+            .quantization
+            .quantile
+            .map(|q| q.to_string().parse::<f64>().unwrap_or(f64::from(q)));
+        d.set_item("quantile", quantile)?;
         let text_fields = text_config.map(|t| {
             t.fields
                 .into_iter()

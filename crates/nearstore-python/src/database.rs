@@ -220,6 +220,10 @@ impl PyDatabase {
     /// rescored with the exact vectors), ``oversampling`` and ``train_at`` (a quantized
     /// mode's candidates rescored per result, 1 to 100, and the points at which it trains by
     /// itself, 0: only ``Collection.train_quantizer()``; default: the mode's),
+    /// ``rabitq_bits`` (``"rabitq"`` only: bits per rotated coordinate of a code, 1 or 4;
+    /// default 4 up to 128 dimensions, 1 above), ``quantile`` (``"sq8"`` only: the share of
+    /// the training sample's values each dimension's code range covers, 0.5 to 1.0; default
+    /// 0.998),
     /// ``text`` (full-text indexing of payloads: ``True``, the default, indexes every string
     /// leaf as one field ``"_all"``; ``False`` turns it off; a field name or a list of them
     /// indexes those payload paths; see ``Collection.create_text_index``), ``sparse`` (the

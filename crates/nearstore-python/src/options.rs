@@ -30,6 +30,8 @@ pub(crate) const COLLECTION_OPTIONS: &[&str] = &[
     "storage_mode",
     "oversampling",
     "train_at",
+    "rabitq_bits",
+    "quantile",
     "text",
     "sparse",
     "vectors",
@@ -180,6 +182,11 @@ pub(crate) fn collection_config(
     config.quantization.train_at = non_negative(options, "train_at")?
         .map(|n| usize::try_from(n).map_err(|_| invalid(format!("train_at {n} is too large"))))
         .transpose()?;
+    // Checked by the engine against the mode (rabitq: 1 or 4; sq8: 0.5..=1.0).
+    config.quantization.rabitq_bits = non_negative(options, "rabitq_bits")?
+        .map(|n| u8::try_from(n).map_err(|_| invalid(format!("rabitq_bits {n} is too large"))))
+        .transpose()?;
+    config.quantization.quantile = number(options, "quantile")?;
     if let Some(text) = options.get("text") {
         config.text = text::collection_text(text)?;
     }
@@ -588,12 +595,28 @@ mod tests {
         assert_eq!(pq.storage_mode, StorageMode::Pq);
         assert_eq!(pq.quantization.oversampling, Some(3.0));
         assert_eq!(pq.quantization.train_at, Some(0));
+        let sq8 = collection_config(
+            Some(8),
+            Some("cosine"),
+            &map(json!({"storage_mode": "sq8", "quantile": 0.99})),
+        )
+        .unwrap();
+        assert_eq!(sq8.quantization.quantile, Some(0.99));
+        let rabitq = collection_config(
+            Some(8),
+            Some("cosine"),
+            &map(json!({"storage_mode": "rabitq", "rabitq_bits": 1})),
+        )
+        .unwrap();
+        assert_eq!(rabitq.quantization.rabitq_bits, Some(1));
         assert_eq!(storage_mode_name(pq.storage_mode), "pq");
         for bad in [
             json!({"storage_mode": "opq"}),
             json!({"storage_mode": 3}),
             json!({"oversampling": "many"}),
             json!({"train_at": -1}),
+            json!({"rabitq_bits": 300}),
+            json!({"quantile": "most"}),
         ] {
             assert!(
                 collection_config(Some(8), Some("cosine"), &map(bad.clone())).is_err(),

@@ -51,7 +51,7 @@ def test_collection_options_are_applied(db):
     assert c.config == {
         "dim": 8, "metric": "dot", "m": 8, "ef_construction": 40, "ef_search": 24,
         "seed": 3, "durability": "per_write", "max_payload_bytes": 64, "storage_mode": "full",
-        "oversampling": None, "train_at": None,
+        "oversampling": None, "train_at": None, "rabitq_bits": None, "quantile": None,
         "text_fields": ["_all"],
         "sparse_vectors": {},
         "sparse_any_name": True,

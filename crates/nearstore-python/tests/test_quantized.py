@@ -69,6 +69,25 @@ def test_settings_training_on_demand_and_rerank(tmp_path, rng):
         assert c.config["train_at"] == 0
 
 
+def test_code_settings_per_mode_are_kept(tmp_path, rng):
+    base = clustered(rng, 1100)
+    with nearstore.Database(tmp_path / "d") as db:
+        s = db.create_collection("s", DIM, storage_mode="sq8", quantile=0.99)
+        r = db.create_collection("r", DIM, storage_mode="rabitq", rabitq_bits=1)
+        for c in (s, r):
+            c.upsert(np.arange(1100, dtype=np.uint64), base)
+            assert c.quantizer_trained
+    with nearstore.Database(tmp_path / "d") as db:
+        assert db.get_collection("s").config["quantile"] == 0.99
+        assert db.get_collection("r").config["rabitq_bits"] == 1
+        with pytest.raises(nearstore.InvalidArgument, match="quantile"):
+            db.create_collection("a", 8, storage_mode="sq8", quantile=0.2)
+        with pytest.raises(nearstore.InvalidArgument, match="rabitq_bits"):
+            db.create_collection("a", 8, storage_mode="rabitq", rabitq_bits=2)
+        with pytest.raises(nearstore.InvalidArgument, match="rabitq_bits"):
+            db.create_collection("a", 8, storage_mode="sq8", rabitq_bits=1)
+
+
 def test_bad_quantization_options_are_refused(db):
     with pytest.raises(nearstore.InvalidArgument, match="unknown storage_mode"):
         db.create_collection("a", 8, storage_mode="opq")

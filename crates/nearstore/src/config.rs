@@ -41,7 +41,9 @@ impl CollectionKind {
 /// Longest sparse vector name, in bytes.
 pub const MAX_VECTOR_NAME_BYTES: usize = 128;
 
-pub use crate::quantization::{DEFAULT_TRAIN_AT, QuantizationConfig, StorageMode};
+pub use crate::quantization::{
+    DEFAULT_TRAIN_AT, QuantizationConfig, SQ8_DEFAULT_QUANTILE, StorageMode,
+};
 
 /// Largest dimension a collection accepts.
 pub const MAX_DIMENSION: usize = 65_536;

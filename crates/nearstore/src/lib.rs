@@ -45,7 +45,8 @@ pub use collection::{
 };
 pub use config::{
     CollectionConfig, CollectionKind, DEFAULT_MAX_PAYLOAD_BYTES, DEFAULT_TRAIN_AT, MAX_DIMENSION,
-    MAX_VECTOR_NAME_BYTES, QuantizationConfig, StorageMode, VectorSpaceConfig,
+    MAX_VECTOR_NAME_BYTES, QuantizationConfig, SQ8_DEFAULT_QUANTILE, StorageMode,
+    VectorSpaceConfig,
 };
 pub use database::{
     AliasChange, DEFAULT_PURGE_INTERVAL, Database, MAX_NAME_LEN, PurgeStats, SnapshotInfo,

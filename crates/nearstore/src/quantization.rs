@@ -113,7 +113,21 @@ pub struct QuantizationConfig {
     /// [`DEFAULT_TRAIN_AT`]; `Some(0)`: only on demand, `train_quantizer()`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_at: Option<usize>,
+    /// `rabitq` only: bits per rotated coordinate of a code, 1 or
+    /// [`nearstore_index::RABITQ_EX_BITS`] (extended codes, which estimate far closer);
+    /// `None`: [`nearstore_index::RABITQ_EX_BITS`] up to
+    /// [`nearstore_index::RABITQ_EX_MAX_DIM`] dimensions, 1 above. Used at training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rabitq_bits: Option<u8>,
+    /// `sq8` only: the share of the training sample's values (0.5..=1.0) each dimension's
+    /// code range covers, the rest clipped evenly at both ends; 1.0 is the whole range.
+    /// `None`: [`SQ8_DEFAULT_QUANTILE`]. Used at training.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quantile: Option<f32>,
 }
+
+/// The SQ8 range's default share of the training sample (0.1% clipped at each end).
+pub const SQ8_DEFAULT_QUANTILE: f32 = nearstore_index::SQ8_DEFAULT_QUANTILE;
 
 impl QuantizationConfig {
     /// Whether every setting is the default.
@@ -125,13 +139,40 @@ impl QuantizationConfig {
     pub(crate) fn validate(&self, mode: StorageMode) -> Result<()> {
         if !mode.is_quantized() && !self.is_default() {
             return Err(Error::InvalidArgument(
-                "oversampling and train_at apply to a quantized storage mode \
-                 (sq8, binary, pq, rabitq), not full"
+                "oversampling, train_at, rabitq_bits and quantile apply to a quantized \
+                 storage mode (sq8, binary, pq, rabitq), not full"
                     .into(),
             ));
         }
         if let Some(o) = self.oversampling {
             check_oversampling(o)?;
+        }
+        if let Some(b) = self.rabitq_bits {
+            if mode != StorageMode::Rabitq {
+                return Err(Error::InvalidArgument(format!(
+                    "rabitq_bits applies to storage mode rabitq, not {}",
+                    mode.name()
+                )));
+            }
+            if b != 1 && b != nearstore_index::RABITQ_EX_BITS {
+                return Err(Error::InvalidArgument(format!(
+                    "rabitq_bits must be 1 or {}, got {b}",
+                    nearstore_index::RABITQ_EX_BITS
+                )));
+            }
+        }
+        if let Some(q) = self.quantile {
+            if mode != StorageMode::Sq8 {
+                return Err(Error::InvalidArgument(format!(
+                    "quantile applies to storage mode sq8, not {}",
+                    mode.name()
+                )));
+            }
+            if !(0.5..=1.0).contains(&q) {
+                return Err(Error::InvalidArgument(format!(
+                    "quantile must be 0.5..=1.0, got {q}"
+                )));
+            }
         }
         Ok(())
     }
@@ -144,6 +185,12 @@ impl QuantizationConfig {
         }
         if let Some(t) = self.train_at {
             q.train_at = t;
+        }
+        if let Some(b) = self.rabitq_bits {
+            q.rabitq_bits = b;
+        }
+        if let Some(x) = self.quantile {
+            q.sq8_quantile = x;
         }
         q
     }
@@ -169,15 +216,38 @@ mod tests {
     fn settings_are_checked_against_the_mode() {
         let q = QuantizationConfig {
             oversampling: Some(3.0),
-            train_at: None,
+            ..Default::default()
         };
         assert!(q.validate(StorageMode::Sq8).is_ok());
         assert!(q.validate(StorageMode::Full).is_err());
         let bad = QuantizationConfig {
             oversampling: Some(0.5),
-            train_at: None,
+            ..Default::default()
         };
         assert!(bad.validate(StorageMode::Pq).is_err());
+        let bits = |b| QuantizationConfig {
+            rabitq_bits: Some(b),
+            ..Default::default()
+        };
+        assert!(bits(1).validate(StorageMode::Rabitq).is_ok());
+        assert!(bits(4).validate(StorageMode::Rabitq).is_ok());
+        assert!(bits(2).validate(StorageMode::Rabitq).is_err());
+        assert!(bits(1).validate(StorageMode::Sq8).is_err());
+        assert_eq!(bits(1).index_config(StorageMode::Rabitq).rabitq_bits, 1);
+        let quantile = |q| QuantizationConfig {
+            quantile: Some(q),
+            ..Default::default()
+        };
+        assert!(quantile(0.99).validate(StorageMode::Sq8).is_ok());
+        assert!(quantile(1.0).validate(StorageMode::Sq8).is_ok());
+        assert!(quantile(0.4).validate(StorageMode::Sq8).is_err());
+        assert!(quantile(f32::NAN).validate(StorageMode::Sq8).is_err());
+        assert!(quantile(0.99).validate(StorageMode::Binary).is_err());
+        assert!(quantile(0.99).validate(StorageMode::Full).is_err());
+        assert_eq!(
+            quantile(0.99).index_config(StorageMode::Sq8).sq8_quantile,
+            0.99
+        );
         assert_eq!(q.index_config(StorageMode::Sq8).oversampling, 3.0);
         assert_eq!(
             QuantizationConfig::default()

@@ -25,7 +25,7 @@ use crate::quant::binary::BinaryCodebook;
 use crate::quant::pq::PqCodebook;
 use crate::quant::rabitq::{FACTOR_BYTES, FACTOR_BYTES_V1, Factors, RabitqCodebook};
 use crate::quant::sq8::Sq8Codebook;
-use crate::quant::{QuantConfig, StorageMode, VectorSource};
+use crate::quant::{QuantConfig, SQ8_DEFAULT_QUANTILE, StorageMode, VectorSource};
 use crate::space::Space;
 
 /// Magic of an HNSW checkpoint file.
@@ -104,8 +104,14 @@ impl HnswIndex {
         quant.extend_from_slice(&(self.quant.train_at as u64).to_le_bytes());
         // Only a RaBitQ width other than the default is written (older binaries refuse
         // the longer section; every default checkpoint keeps the old layout).
-        if self.quant.rabitq_bits != 0 {
+        // So is an SQ8 quantile other than the default (after the width byte, then
+        // always written).
+        let quantile_set = self.quant.sq8_quantile != SQ8_DEFAULT_QUANTILE;
+        if self.quant.rabitq_bits != 0 || quantile_set {
             quant.push(self.quant.rabitq_bits);
+        }
+        if quantile_set {
+            quant.extend_from_slice(&self.quant.sq8_quantile.to_le_bytes());
         }
         let (vectors, book, codes, norms) = match p.rows {
             Rows::Full(arena) => (
@@ -395,7 +401,7 @@ fn load_rows(
     let (config, rows_mode) = if quant.is_empty() {
         (QuantConfig::default(), StorageMode::Full)
     } else {
-        if quant.len() != 14 && quant.len() != 15 {
+        if ![14, 15, 19].contains(&quant.len()) {
             return Err(corrupt(path, "bad quantization section"));
         }
         let mut train_at = [0u8; 8];
@@ -406,6 +412,10 @@ fn load_rows(
             train_at: usize::try_from(u64::from_le_bytes(train_at))
                 .map_err(|_| corrupt(path, "bad training threshold"))?,
             rabitq_bits: quant.get(14).copied().unwrap_or(0),
+            sq8_quantile: match quant.get(15..19) {
+                Some(&[a, b, c, d]) => f32::from_le_bytes([a, b, c, d]),
+                _ => SQ8_DEFAULT_QUANTILE,
+            },
         };
         config
             .validate()

@@ -392,7 +392,7 @@ impl Rows {
         let mut rows = match quant.mode {
             StorageMode::Full => Rows::Full(VectorArena::new(dim)),
             StorageMode::Sq8 => Rows::Sq8 {
-                book: Sq8Codebook::train(dim, sample),
+                book: Sq8Codebook::train(dim, sample, quant.sq8_quantile),
                 codes: Vec::new(),
                 norms: Vec::new(),
                 sums: Vec::new(),

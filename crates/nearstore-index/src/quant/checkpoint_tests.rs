@@ -45,8 +45,20 @@ fn a_quantized_checkpoint_round_trips_and_needs_its_source() {
         rabitq_bits: 1,
         ..QuantConfig::new(StorageMode::Rabitq)
     };
+    let whole_range = QuantConfig {
+        sq8_quantile: 1.0,
+        ..QuantConfig::new(StorageMode::Sq8)
+    };
+    let quantile_and_width = QuantConfig {
+        sq8_quantile: 0.99,
+        rabitq_bits: 1,
+        ..QuantConfig::new(StorageMode::Sq8)
+    };
     for config in [
         QuantConfig::new(StorageMode::Sq8),
+        // A quantile other than the default is persisted (with and without a width).
+        whole_range,
+        quantile_and_width,
         QuantConfig::new(StorageMode::Binary),
         // 40-d: extended codes by default, and 1-bit ones by the setting.
         QuantConfig::new(StorageMode::Rabitq),

@@ -115,7 +115,15 @@ pub struct QuantConfig {
     /// default by dimension ([`QuantConfig::rabitq_bits_for`]). Read when a codebook is
     /// trained; a trained codebook records its own.
     pub rabitq_bits: u8,
+    /// SQ8: the share of a training sample's values each dimension's code range covers
+    /// (the rest, split evenly between both ends, is clipped), 0.5..=1.0; 1.0 is the whole
+    /// range. Default [`SQ8_DEFAULT_QUANTILE`]. Read when a codebook is trained.
+    pub sq8_quantile: f32,
 }
+
+/// The SQ8 range's default coverage of the training sample: 0.1% clipped at each end,
+/// so a few outliers do not stretch a dimension's range for every vector.
+pub const SQ8_DEFAULT_QUANTILE: f32 = 0.998;
 
 /// Bits per coordinate of extended RaBitQ codes (the one multi-bit width).
 pub const RABITQ_EX_BITS: u8 = rabitq::EX_BITS;
@@ -135,6 +143,7 @@ impl QuantConfig {
             oversampling: mode.default_oversampling(),
             train_at: DEFAULT_TRAIN_AT,
             rabitq_bits: 0,
+            sq8_quantile: SQ8_DEFAULT_QUANTILE,
         }
     }
 
@@ -160,6 +169,12 @@ impl QuantConfig {
             return Err(Error::InvalidArgument(format!(
                 "rabitq bits must be 1 or {RABITQ_EX_BITS} (0: by dimension), got {}",
                 self.rabitq_bits
+            )));
+        }
+        if !(0.5..=1.0).contains(&self.sq8_quantile) {
+            return Err(Error::InvalidArgument(format!(
+                "sq8 quantile must be 0.5..=1.0, got {}",
+                self.sq8_quantile
             )));
         }
         Ok(())

@@ -1,14 +1,12 @@
 //! SQ8: one byte per dimension. Dimension `i` maps `[lo_i, lo_i + 255 * step_i]` onto the
-//! codes 0..=255 (values outside are clamped); the range comes from the 0.1% and 99.9%
-//! quantiles of a training sample, so a few outliers do not stretch it for everyone.
+//! codes 0..=255 (values outside are clamped); the range covers a share (the quantile,
+//! by default 0.998: the 0.1% and 99.9% quantiles) of a training sample's values, so a few
+//! outliers do not stretch it for everyone.
 //!
 //! Distances are asymmetric: the query stays `f32`. With `x̂ = lo + step ∘ c`,
 //! `q·x̂ = q·lo + (q ∘ step)·c`, so one `f32` x `u8` dot product per candidate
 //! (`Kernels::dot_f32_u8`) plus a per-query constant gives the dot product, and
 //! `|q - x̂|² = |q|² - 2 q·x̂ + |x̂|²` the squared L2 distance with `|x̂|²` stored per row.
-
-/// Fraction of the sample clipped at each end of a dimension's range.
-const CLIP: f64 = 0.001;
 
 /// A query's weights as bytes (see [`Sq8Query::bytes`]).
 #[derive(Debug, Clone)]
@@ -66,8 +64,11 @@ pub struct Sq8Query {
 }
 
 impl Sq8Codebook {
-    /// Trains on `sample` (rows of `dim` values; at least one row).
-    pub fn train(dim: usize, sample: &[&[f32]]) -> Self {
+    /// Trains on `sample` (rows of `dim` values; at least one row), each dimension's range
+    /// covering the share `quantile` (0.5..=1.0) of its values, the rest clipped evenly at
+    /// both ends (1.0: from the smallest value to the largest).
+    pub fn train(dim: usize, sample: &[&[f32]], quantile: f32) -> Self {
+        let clip = ((1.0 - f64::from(quantile)) / 2.0).clamp(0.0, 0.25);
         let mut lo = Vec::with_capacity(dim);
         let mut step = Vec::with_capacity(dim);
         let mut column: Vec<f32> = Vec::with_capacity(sample.len());
@@ -80,7 +81,7 @@ impl Sq8Codebook {
                 (0.0, 0.0)
             } else {
                 let at = |q: f64| column[((q * (n - 1) as f64).round() as usize).min(n - 1)];
-                (at(CLIP), at(1.0 - CLIP))
+                (at(clip), at(1.0 - clip))
             };
             lo.push(a);
             step.push(if b > a { (b - a) / 255.0 } else { 0.0 });
@@ -179,7 +180,7 @@ mod tests {
             .collect();
         rows[7][0] = 1e6; // one outlier must not stretch the range
         let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
-        let book = Sq8Codebook::train(2, &refs);
+        let book = Sq8Codebook::train(2, &refs, crate::quant::SQ8_DEFAULT_QUANTILE);
         assert!(book.lo[0] <= 0.01 && book.lo[0] + 255.0 * book.step[0] <= 1.0);
         assert_eq!(book.step[1], 0.0, "a constant dimension");
         let mut code = [0u8; 2];
@@ -201,6 +202,22 @@ mod tests {
     }
 
     #[test]
+    fn the_quantile_sets_how_much_of_the_sample_the_range_covers() {
+        // 0.00, 0.01, ..., 0.99 twenty times over, and one outlier.
+        let mut rows: Vec<Vec<f32>> = (0..2000).map(|i| vec![(i % 100) as f32 / 100.0]).collect();
+        rows[7][0] = 1e3;
+        let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
+        let hi = |b: &Sq8Codebook| b.lo[0] + 255.0 * b.step[0];
+        let whole = Sq8Codebook::train(1, &refs, 1.0);
+        assert_eq!((whole.lo[0], hi(&whole)), (0.0, 1e3), "the whole range");
+        let half = Sq8Codebook::train(1, &refs, 0.5);
+        assert!((half.lo[0] - 0.25).abs() < 0.011, "{}", half.lo[0]);
+        assert!((hi(&half) - 0.74).abs() < 0.011, "{}", hi(&half));
+        let default = Sq8Codebook::train(1, &refs, crate::quant::SQ8_DEFAULT_QUANTILE);
+        assert!(default.lo[0] <= 0.01 && hi(&default) <= 1.0);
+    }
+
+    #[test]
     fn the_asymmetric_dot_equals_the_dot_with_the_decoded_vector() {
         let rows: Vec<Vec<f32>> = (0..300)
             .map(|i| {
@@ -210,7 +227,7 @@ mod tests {
             })
             .collect();
         let refs: Vec<&[f32]> = rows.iter().map(Vec::as_slice).collect();
-        let book = Sq8Codebook::train(37, &refs);
+        let book = Sq8Codebook::train(37, &refs, crate::quant::SQ8_DEFAULT_QUANTILE);
         let q: Vec<f32> = (0..37).map(|j| (j as f32 * 0.37).sin()).collect();
         let pq = book.prepare(&q, false);
         let pb = book.prepare(&q, true);

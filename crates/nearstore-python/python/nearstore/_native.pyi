@@ -181,6 +181,8 @@ class _CollectionConfig(TypedDict):
     storage_mode: _StorageMode
     oversampling: float | None
     train_at: int | None
+    rabitq_bits: int | None
+    quantile: float | None
     text_fields: list[str] | None
     sparse_vectors: dict[str, dict[str, str]]
     sparse_any_name: bool
@@ -234,6 +236,8 @@ class Database:
         storage_mode: _StorageMode = ...,
         oversampling: float = ...,
         train_at: int = ...,
+        rabitq_bits: Literal[1, 4] = ...,
+        quantile: float = ...,
         text: _TextOption = True,
         sparse: Sequence[str] | dict[str, dict[str, str] | None] | None = None,
         vectors: dict[str, int | _VectorSpace] | None = None,

@@ -169,6 +169,14 @@ pub(crate) struct QuantizationOptions {
     /// 1024; 0: only on demand, `POST /v1/collections/{name}/train_quantizer`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub(crate) train_at: Option<usize>,
+    /// `rabitq` only: bits per rotated coordinate of a code, 1 or 4 (default: 4 up to 128
+    /// dimensions, 1 above).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) rabitq_bits: Option<u8>,
+    /// `sq8` only: the share of the training sample's values each dimension's code range
+    /// covers, 0.5 to 1.0 (default 0.998; 1.0: the whole range).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub(crate) quantile: Option<f32>,
 }
 
 /// `POST /v1/collections` body.
@@ -213,6 +221,8 @@ impl CreateCollection {
             config.quantization = QuantizationConfig {
                 oversampling: q.oversampling,
                 train_at: q.train_at,
+                rabitq_bits: q.rabitq_bits,
+                quantile: q.quantile,
             };
         }
         Ok((self.name, config))
@@ -295,6 +305,8 @@ impl CollectionInfo {
                 .then_some(QuantizationOptions {
                     oversampling: config.quantization.oversampling,
                     train_at: config.quantization.train_at,
+                    rabitq_bits: config.quantization.rabitq_bits,
+                    quantile: config.quantization.quantile,
                 }),
             quantizer_trained: c.quantizer_trained(),
             durability: config.durability,

@@ -12,7 +12,7 @@
 //!
 //! Must not depend on axum: these are values, not handlers.
 
-use nearstore::{DistanceMetric, StorageMode};
+use nearstore::{DistanceMetric, QuantizationConfig, StorageMode};
 use serde::Deserialize;
 use serde::de::IgnoredAny;
 use utoipa::ToSchema;
@@ -359,8 +359,9 @@ pub(crate) struct CollectionPlan {
     pub(crate) hnsw: HnswConfigIn,
     /// The sparse vectors declared (empty: none).
     pub(crate) sparse_vectors: Vec<(String, nearstore::SparseConfig)>,
-    /// The unnamed vector's storage mode (`Full` unless a `quantization_config` asks).
-    pub(crate) storage_mode: StorageMode,
+    /// The unnamed vector's storage mode (`Full` unless a `quantization_config` asks)
+    /// and its quantizer settings.
+    pub(crate) storage_mode: (StorageMode, QuantizationConfig),
 }
 
 fn at_least_one(name: &str, v: Option<u32>) -> Result<()> {
@@ -474,7 +475,10 @@ impl CreateCollection {
 /// collection's. The collection's applies to every dense vector in Qdrant, so it is
 /// refused when there is a named one (the engine quantizes only the unnamed vector), and
 /// when there is no dense vector at all.
-fn plan_storage_mode(collection: Option<&RawJson>, vectors: &VectorsConfig) -> Result<StorageMode> {
+fn plan_storage_mode(
+    collection: Option<&RawJson>,
+    vectors: &VectorsConfig,
+) -> Result<(StorageMode, QuantizationConfig)> {
     let (unnamed, has_named) = match vectors {
         VectorsConfig::Unnamed(p) => (Some(p), false),
         VectorsConfig::Named(list) => (
@@ -488,8 +492,9 @@ fn plan_storage_mode(collection: Option<&RawJson>, vectors: &VectorsConfig) -> R
             "quantization_config on a collection with named vectors or without the unnamed vector (NearStore quantizes only the unnamed vector: set vectors.quantization_config on it)",
         ));
     }
+    let full = (StorageMode::Full, QuantizationConfig::default());
     let Some(p) = unnamed else {
-        return Ok(StorageMode::Full);
+        return Ok(full);
     };
     let dim = usize::try_from(p.size).unwrap_or(usize::MAX);
     match (
@@ -504,7 +509,7 @@ fn plan_storage_mode(collection: Option<&RawJson>, vectors: &VectorsConfig) -> R
             quantization::storage_mode("vectors.quantization_config", own, dim)
         }
         (None, Some(c)) => quantization::storage_mode("quantization_config", c, dim),
-        (None, None) => Ok(StorageMode::Full),
+        (None, None) => Ok(full),
     }
 }
 

@@ -140,7 +140,7 @@ pub(crate) fn info(c: &VectorCollection) -> Result<CollectionInfo> {
         "distance": distance_name(config.metric),
         "on_disk": vectors_on_disk,
     });
-    let quantization = quantization::report(config.storage_mode, config.dim);
+    let quantization = quantization::report(&config);
     // The collection-wide section covers every dense vector in Qdrant: with named vectors
     // (never quantized) the unnamed vector reports its own.
     let collection_quantization = if config.vectors.is_empty() {
@@ -300,7 +300,7 @@ pub(crate) async fn create(
         }
     };
     if config.default_vector {
-        config.storage_mode = plan.storage_mode;
+        (config.storage_mode, config.quantization) = plan.storage_mode;
     }
     // Qdrant's collections accept only the sparse vectors they declare (none: none).
     config = config.with_sparse_vectors(plan.sparse_vectors);

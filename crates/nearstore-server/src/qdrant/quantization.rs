@@ -6,13 +6,14 @@
 //!   dimension, Hamming traversal), `{"product": {"compression": "x16"}}` is `pq` (the
 //!   engine's product quantizer keeps 4 dimensions per byte: 16 bytes of `f32` per code
 //!   byte, so only `x16`, and only for a dimension divisible by 4). Anything the engine
-//!   cannot honour is 400 naming it: another compression, a `quantile` other than the
-//!   engine's fixed SQ8 clipping ([`SQ8_QUANTILE`]), a binary encoding other than
+//!   cannot honour is 400 naming it: another compression, a binary encoding other than
 //!   `one_bit`, an asymmetric `query_encoding`, `turbo`, a `memory` tier other than
 //!   `pinned`, and quantization of a named vector (the engine quantizes only the default
 //!   vector). `always_ram` is accepted either way: the engine holds the codes in memory
 //!   (as `always_ram: true` asks), and where the codes live changes no result (Qdrant's
 //!   `false` only lets them be paged from disk), so the flag is harmless as a no-op.
+//!   Scalar's `quantile` becomes the engine's SQ8 `quantile` (the share of the sample each
+//!   dimension's range covers); left out, it is 1.0, the whole range, as in Qdrant.
 //! - The collection info reports the mode back in Qdrant's shape ([`report`]); `rabitq`,
 //!   which Qdrant cannot describe, is `null` there and named by the NearStore extension
 //!   `config.nearstore_storage_mode` (present for every collection).
@@ -25,7 +26,10 @@
 //!
 //! Must not depend on axum: these are values, not handlers.
 
-use nearstore::{SearchQuality, SearchRequest, StorageMode};
+use nearstore::{
+    CollectionConfig, QuantizationConfig, SQ8_DEFAULT_QUANTILE, SearchQuality, SearchRequest,
+    StorageMode,
+};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
@@ -34,10 +38,8 @@ use crate::error::{Error, Result};
 use crate::model::RawJson;
 use crate::qdrant::collection_model::{Memory, Placement, check_memory};
 
-/// The engine's SQ8 range per dimension runs from the 0.1% to the 99.9% quantile of the
-/// training sample (`CLIP = 0.001` at each end, nearstore-index `quant/sq8.rs`): Qdrant's
-/// `quantile` 0.998. Any other `quantile` cannot be honoured.
-pub(crate) const SQ8_QUANTILE: f64 = 0.998;
+/// Qdrant's scalar `quantile` when left out: the whole range of values.
+const QDRANT_DEFAULT_QUANTILE: f32 = 1.0;
 
 /// The engine's product quantizer: dimensions per one-byte subspace (nearstore-index
 /// `quant/pq.rs`, `DIMS_PER_SUBSPACE`), so `4 * 4` bytes of `f32` per code byte.
@@ -94,9 +96,14 @@ fn placement(at: &str, o: &Map<String, Value>) -> Result<()> {
     }
 }
 
-/// The storage mode a Qdrant `quantization_config` at `at` (e.g. `quantization_config`,
-/// `vectors.quantization_config`) asks for on a vector of `dim` dimensions.
-pub(crate) fn storage_mode(at: &str, raw: &RawJson, dim: usize) -> Result<StorageMode> {
+/// The storage mode and quantizer settings a Qdrant `quantization_config` at `at` (e.g.
+/// `quantization_config`, `vectors.quantization_config`) asks for on a vector of `dim`
+/// dimensions.
+pub(crate) fn storage_mode(
+    at: &str,
+    raw: &RawJson,
+    dim: usize,
+) -> Result<(StorageMode, QuantizationConfig)> {
     let v: Value =
         serde_json::from_str(raw.get()).map_err(|e| Error::bad_request(format!("{at}: {e}")))?;
     let o = object(at, &v)?;
@@ -122,8 +129,8 @@ pub(crate) fn storage_mode(at: &str, raw: &RawJson, dim: usize) -> Result<Storag
                 }
                 None => return Err(Error::bad_request(format!("{at}.type: missing"))),
             }
-            match p.get("quantile") {
-                None | Some(Value::Null) => {}
+            let quantile = match p.get("quantile") {
+                None | Some(Value::Null) => QDRANT_DEFAULT_QUANTILE,
                 Some(q) => {
                     let Some(x) = q.as_f64() else {
                         return Err(Error::bad_request(format!(
@@ -135,15 +142,15 @@ pub(crate) fn storage_mode(at: &str, raw: &RawJson, dim: usize) -> Result<Storag
                             "{at}.quantile: value {x} invalid, must be from 0.5 to 1.0"
                         )));
                     }
-                    if (x - SQ8_QUANTILE).abs() > 1e-9 {
-                        return Err(Error::not_supported(format!(
-                            "{at}.quantile = {x} (NearStore's int8 ranges always clip 0.1% of the sample at each end: quantile {SQ8_QUANTILE}, or leave it out)"
-                        )));
-                    }
+                    x as f32
                 }
-            }
+            };
             placement(&at, p)?;
-            Ok(StorageMode::Sq8)
+            let settings = QuantizationConfig {
+                quantile: Some(quantile),
+                ..Default::default()
+            };
+            Ok((StorageMode::Sq8, settings))
         }
         "product" => {
             let p = object(&at, params)?;
@@ -167,7 +174,7 @@ pub(crate) fn storage_mode(at: &str, raw: &RawJson, dim: usize) -> Result<Storag
                 )));
             }
             placement(&at, p)?;
-            Ok(StorageMode::Pq)
+            Ok((StorageMode::Pq, QuantizationConfig::default()))
         }
         "binary" => {
             let p = object(&at, params)?;
@@ -203,7 +210,7 @@ pub(crate) fn storage_mode(at: &str, raw: &RawJson, dim: usize) -> Result<Storag
                 }
             }
             placement(&at, p)?;
-            Ok(StorageMode::Binary)
+            Ok((StorageMode::Binary, QuantizationConfig::default()))
         }
         "turbo" => Err(Error::not_supported(format!(
             "{at} (TurboQuant; NearStore's rotation-based mode is the native API's storage_mode \"rabitq\")"
@@ -235,14 +242,17 @@ fn pq_compression(dim: usize) -> &'static str {
     .map_or(PQ_COMPRESSION, |(name, _)| name)
 }
 
-/// The `quantization_config` Qdrant reports for a vector of `dim` dimensions stored in
-/// `mode`: `null` for `full` (and for `rabitq` and any mode Qdrant has no shape for; the
-/// collection info's `nearstore_storage_mode` names it). Codes are held in memory:
+/// The `quantization_config` Qdrant reports for the default vector of `config`: `null`
+/// for `full` (and for `rabitq` and any mode Qdrant has no shape for; the collection
+/// info's `nearstore_storage_mode` names it). Codes are held in memory:
 /// `always_ram: true`.
-pub(crate) fn report(mode: StorageMode, dim: usize) -> Value {
-    match mode {
+pub(crate) fn report(config: &CollectionConfig) -> Value {
+    let dim = config.dim;
+    match config.storage_mode {
         StorageMode::Sq8 => json!({"scalar": {
-            "type": "int8", "quantile": SQ8_QUANTILE, "always_ram": true,
+            "type": "int8",
+            "quantile": decimal(config.quantization.quantile.unwrap_or(SQ8_DEFAULT_QUANTILE)),
+            "always_ram": true,
         }}),
         StorageMode::Binary => json!({"binary": {"always_ram": true, "encoding": "one_bit"}}),
         StorageMode::Pq => json!({"product": {
@@ -250,6 +260,11 @@ pub(crate) fn report(mode: StorageMode, dim: usize) -> Value {
         }}),
         _ => Value::Null,
     }
+}
+
+/// `x` as the `f64` with the same shortest decimal form (0.99, not 0.9900000095...).
+fn decimal(x: f32) -> f64 {
+    x.to_string().parse().unwrap_or(f64::from(x))
 }
 
 /// A search's `params.quantization`.

@@ -139,6 +139,21 @@ pub(crate) fn run(ctx: &Context, statement: &Statement) -> Result<Vec<QueryRow>>
                             ))
                         })? as usize);
                     }
+                    "rabitq_bits" => {
+                        let bits = v.as_u64().and_then(|b| u8::try_from(b).ok());
+                        config.quantization.rabitq_bits = Some(bits.ok_or_else(|| {
+                            Error::InvalidArgument(format!(
+                                "collection option \"rabitq_bits\" must be 1 or 4, got {v}"
+                            ))
+                        })?);
+                    }
+                    "quantile" => {
+                        config.quantization.quantile = Some(v.as_f64().ok_or_else(|| {
+                            Error::InvalidArgument(format!(
+                                "collection option \"quantile\" must be a number, got {v}"
+                            ))
+                        })? as f32);
+                    }
                     other => {
                         return Err(Error::InvalidArgument(format!(
                             "unknown collection option {other:?}"

@@ -207,8 +207,9 @@ fn an_untrained_collection_searches_in_f32_and_trains_on_demand_durably() {
             "c",
             StorageMode::Sq8,
             QuantizationConfig {
-                oversampling: None,
                 train_at: Some(0),
+                quantile: Some(0.99),
+                ..Default::default()
             },
         );
         c.upsert_bulk(&points(&vs)).unwrap();
@@ -231,6 +232,7 @@ fn an_untrained_collection_searches_in_f32_and_trains_on_demand_durably() {
     assert!(c.quantizer_trained());
     assert_eq!(c.config().storage_mode, StorageMode::Sq8);
     assert_eq!(c.config().quantization.train_at, Some(0));
+    assert_eq!(c.config().quantization.quantile, Some(0.99));
     assert_eq!(
         c.query(SearchRequest::new(q).limit(1)).unwrap()[0].point.id,
         9_999
@@ -242,6 +244,82 @@ fn an_untrained_collection_searches_in_f32_and_trains_on_demand_durably() {
         full.train_quantizer().unwrap_err().kind(),
         ErrorKind::InvalidArgument
     );
+}
+
+#[test]
+fn rabitq_code_widths_are_kept_across_a_reopen_and_refused_elsewhere() {
+    let dir = tempfile::tempdir().unwrap();
+    let vs = vectors(600, 21);
+    let q = &vectors(1, 22)[0];
+    let mut before = Vec::new();
+    let widths = [None, Some(1), Some(nearstore_index::RABITQ_EX_BITS)];
+    {
+        let db = Database::open(dir.path()).unwrap();
+        for (i, bits) in widths.into_iter().enumerate() {
+            let settings = QuantizationConfig {
+                rabitq_bits: bits,
+                train_at: Some(100),
+                ..Default::default()
+            };
+            let c = create(&db, &format!("r{i}"), StorageMode::Rabitq, settings);
+            c.upsert_bulk(&points(&vs)).unwrap();
+            assert!(c.quantizer_trained());
+            let hits = c.query(SearchRequest::new(q).limit(10)).unwrap();
+            let want = ids(&exact(&c, q, 10, None));
+            let found = ids(&hits).iter().filter(|id| want.contains(id)).count();
+            assert!(found >= 8, "{bits:?}: {found} of the exact top 10");
+            before.push(hits);
+        }
+        for (mode, settings) in [
+            (
+                StorageMode::Sq8,
+                QuantizationConfig {
+                    rabitq_bits: Some(1),
+                    ..Default::default()
+                },
+            ),
+            (
+                StorageMode::Rabitq,
+                QuantizationConfig {
+                    rabitq_bits: Some(2),
+                    ..Default::default()
+                },
+            ),
+            (
+                StorageMode::Rabitq,
+                QuantizationConfig {
+                    quantile: Some(0.99),
+                    ..Default::default()
+                },
+            ),
+            (
+                StorageMode::Sq8,
+                QuantizationConfig {
+                    quantile: Some(0.3),
+                    ..Default::default()
+                },
+            ),
+        ] {
+            let mut config =
+                CollectionConfig::new(DIM, DistanceMetric::Cosine).with_storage_mode(mode);
+            config.quantization = settings;
+            let e = db
+                .create_collection_with_options("bad", config)
+                .unwrap_err();
+            assert_eq!(
+                e.kind(),
+                ErrorKind::InvalidArgument,
+                "{mode:?} {settings:?}"
+            );
+        }
+    }
+    let db = Database::open(dir.path()).unwrap();
+    for (i, bits) in widths.into_iter().enumerate() {
+        let c = db.get_vector_collection(&format!("r{i}")).unwrap();
+        assert_eq!(c.config().quantization.rabitq_bits, bits);
+        assert!(c.quantizer_trained());
+        assert_eq!(c.query(SearchRequest::new(q).limit(10)).unwrap(), before[i]);
+    }
 }
 
 #[test]
@@ -404,6 +482,42 @@ fn train_quantizer_in_the_query_language_checks_its_settings_and_binary_refuses_
             matches!(e.kind(), ErrorKind::InvalidArgument | ErrorKind::NotFound),
             "{bad}: {e}"
         );
+    }
+    // The code settings of a mode, as collection options.
+    for (sql, name) in [
+        (
+            "CREATE COLLECTION s8 (dimension = 8, storage = 'sq8') WITH (quantile = 0.99)",
+            "s8",
+        ),
+        (
+            "CREATE COLLECTION r1 (dimension = 8, storage = 'rabitq') WITH (rabitq_bits = 1)",
+            "r1",
+        ),
+    ] {
+        db.execute(sql, &Value::Null).unwrap();
+        let q = db
+            .get_vector_collection(name)
+            .unwrap()
+            .config()
+            .quantization;
+        assert_eq!(
+            (q.quantile, q.rabitq_bits),
+            if name == "s8" {
+                (Some(0.99), None)
+            } else {
+                (None, Some(1))
+            }
+        );
+    }
+    for bad in [
+        "CREATE COLLECTION x (dimension = 8, storage = 'sq8') WITH (quantile = 1.5)",
+        "CREATE COLLECTION x (dimension = 8, storage = 'sq8') WITH (quantile = 'high')",
+        "CREATE COLLECTION x (dimension = 8, storage = 'rabitq') WITH (rabitq_bits = 3)",
+        "CREATE COLLECTION x (dimension = 8, storage = 'pq') WITH (rabitq_bits = 1)",
+        "CREATE COLLECTION x (dimension = 8) WITH (quantile = 0.99)",
+    ] {
+        let e = db.execute(bad, &Value::Null).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}: {e}");
     }
     let b = create(&db, "b", StorageMode::Binary, QuantizationConfig::default());
     b.upsert_bulk(&points(&vectors(300, 22))).unwrap();
