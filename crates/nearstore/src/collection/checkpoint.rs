@@ -291,7 +291,9 @@ impl Collection {
         )?;
         let payload_mark = payloads.mark();
         let hnsw_path = dir.join(HNSW_FILE);
-        let (index, index_seq) = super::quantized::load_index(&backend, dir, &config, &vectors)?;
+        let read_damage = super::quantized::ReadDamage::default();
+        let (index, index_seq) =
+            super::quantized::load_index(&backend, dir, &config, &vectors, &read_damage)?;
         let (fields, fields_seq) = read_field_indexes(&backend, dir)?;
         let (text, text_seq) = match &text_config {
             Some(c) => {
@@ -386,6 +388,7 @@ impl Collection {
             vectors,
             payloads,
             index,
+            read_damage,
             spaces,
             state: RwLock::new(State {
                 live,

@@ -122,6 +122,8 @@ pub(crate) struct Collection {
     vectors: Arc<VectorStore>,
     payloads: PayloadStore,
     index: HnswIndex,
+    /// Damage the quantized default index met reading `vectors` (`quantized.rs`).
+    read_damage: quantized::ReadDamage,
     /// The named dense vectors (see `spaces.rs`); the fields above are the default `""`.
     spaces: std::collections::BTreeMap<String, spaces::Space>,
     state: RwLock<State>,

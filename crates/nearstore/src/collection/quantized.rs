@@ -26,16 +26,42 @@ use crate::error::{Error, Result};
 use nearstore_index::{HnswIndex, MemorySource, VectorSource};
 use nearstore_storage::{SharedBackend, VectorStore};
 
+/// The damage a quantized index's read of the store met (a vector slot failing its
+/// checksum). The index can only leave such a vector out (never serving it), so the
+/// collection reports it: a search (or on-demand training) that ran while it was recorded
+/// fails with the storage error, naming the file and offset. Each read that meets the
+/// damage records it again.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReadDamage(Arc<parking_lot::Mutex<Option<nearstore_storage::Error>>>);
+
+impl ReadDamage {
+    fn record(&self, e: nearstore_storage::Error) {
+        let mut slot = self.0.lock();
+        if slot.is_none() {
+            *slot = Some(e);
+        }
+    }
+
+    /// The damage recorded since the last check, as the collection's error.
+    pub(crate) fn check(&self) -> Result<()> {
+        match self.0.lock().take() {
+            Some(e) => Err(e.into()),
+            None => Ok(()),
+        }
+    }
+}
+
 /// A [`VectorSource`] over a vector store: reads vectors in place from its mapping, a
 /// batch under one lock.
 #[derive(Debug)]
 pub(crate) struct StoreSource {
     store: Arc<VectorStore>,
+    damage: ReadDamage,
 }
 
 impl StoreSource {
-    pub(crate) fn shared(store: Arc<VectorStore>) -> Arc<dyn VectorSource> {
-        Arc::new(StoreSource { store })
+    pub(crate) fn shared(store: Arc<VectorStore>, damage: ReadDamage) -> Arc<dyn VectorSource> {
+        Arc::new(StoreSource { store, damage })
     }
 }
 
@@ -60,8 +86,11 @@ impl VectorSource for StoreSource {
 
     fn with_vectors(&self, ids: &[u64], f: &mut dyn FnMut(usize, &[f32])) {
         // A damaged slot: the vectors before it were passed; the rest are treated as not
-        // held (the index then leaves them out). Opening and `verify` report the damage.
-        let _ = self.store.with_vectors(ids, f);
+        // held (the index then leaves them out) and the damage is recorded for the
+        // collection to report.
+        if let Err(e) = self.store.with_vectors(ids, f) {
+            self.damage.record(e);
+        }
     }
 }
 
@@ -103,13 +132,14 @@ pub(super) fn load_index(
     dir: &Path,
     config: &CollectionConfig,
     store: &Arc<VectorStore>,
+    damage: &ReadDamage,
 ) -> Result<(HnswIndex, u64)> {
     use nearstore_index::VectorIndex;
     let path = dir.join(HNSW_FILE);
     let (index, seq) = HnswIndex::load_with_source(
         backend.as_ref(),
         &path,
-        Some(StoreSource::shared(store.clone())),
+        Some(StoreSource::shared(store.clone(), damage.clone())),
     )?;
     if index.dimension() != config.dim || index.metric() != config.metric {
         return Err(Error::corruption(
@@ -147,6 +177,8 @@ impl Collection {
         let mut w = self.lock_writer()?;
         self.check_writable(&w)?;
         let trained = self.index.train_quantizer()?;
+        // A damaged vector was coded as missing: refuse to make that training durable.
+        self.read_damage.check()?;
         if trained {
             self.checkpoint_forced(&mut w)?;
         }

@@ -418,6 +418,11 @@ impl Collection {
                 let hits = index.query(vector, depth, &opts)?.ok_or_else(|| {
                     Error::Cancelled("search cancelled: it ran past its deadline".into())
                 })?;
+                if using.is_empty() {
+                    // A damaged vector the quantized index met was left out, not served:
+                    // the search reports it.
+                    self.read_damage.check()?;
+                }
                 Ok(LegHits {
                     hits,
                     text_stats: None,

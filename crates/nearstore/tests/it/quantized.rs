@@ -542,3 +542,65 @@ fn train_quantizer_in_the_query_language_checks_its_settings_and_binary_refuses_
             .is_err()
     );
 }
+
+/// Every `vectors.dat` under `dir`.
+fn data_files(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            data_files(&p, out);
+        } else if p.file_name().is_some_and(|n| n == "vectors.dat") {
+            out.push(p);
+        }
+    }
+}
+
+#[test]
+fn a_vector_damaged_while_open_is_reported_by_the_search_that_meets_it_never_served() {
+    let (dir, db) = temp_db();
+    let vs = vectors(N, 31);
+    let c = create(&db, "c", StorageMode::Sq8, QuantizationConfig::default());
+    c.upsert_bulk(&points(&vs)).unwrap();
+    c.flush().unwrap();
+    assert!(c.quantizer_trained());
+    let mut files = Vec::new();
+    data_files(dir.path(), &mut files);
+    assert_eq!(files.len(), 1, "{files:?}");
+    // Overwrite 64 KiB in the middle of the used slots in place (the store maps the file:
+    // the running collection reads the damaged bytes).
+    let len = std::fs::metadata(&files[0]).unwrap().len();
+    let used = (N * DIM as u64 * 4).min(len);
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&files[0])
+            .unwrap();
+        f.seek(SeekFrom::Start(used / 2)).unwrap();
+        f.write_all(&[0x7f; 64 << 10]).unwrap();
+        f.sync_all().unwrap();
+    }
+    let cosine = |a: &[f32], b: &[f32]| {
+        let dot: f32 = a.iter().zip(b).map(|(x, y)| x * y).sum();
+        let n = |v: &[f32]| v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        dot / (n(a) * n(b))
+    };
+    let mut reported = 0;
+    for q in vs.iter().step_by(3) {
+        match c.query(SearchRequest::new(q).limit(10)) {
+            Ok(hits) => {
+                // Whatever is served is the vector as written.
+                for h in hits {
+                    let want = cosine(q, &vs[h.point.id as usize]);
+                    assert!((h.score - want).abs() < 1e-4, "{} vs {want}", h.score);
+                }
+            }
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::Corruption, "{e}");
+                assert!(e.to_string().contains("vectors.dat"), "{e}");
+                reported += 1;
+            }
+        }
+    }
+    assert!(reported > 0, "no search reported the damaged vectors");
+}
