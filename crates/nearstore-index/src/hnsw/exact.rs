@@ -104,29 +104,13 @@ mod tests {
     use super::*;
     use crate::DistanceMetric;
     use crate::hnsw::build::select_neighbors;
-    use crate::hnsw::rows::Rows;
-    use crate::quant::{MemorySource, QuantConfig, StorageMode};
+    use crate::hnsw::scorer::tests::graph_of;
+    use crate::quant::{MemorySource, StorageMode};
 
+    /// `graph_of` over `data` prepared for `space`.
     fn graph(mode: StorageMode, space: &Space, data: &[Vec<f32>]) -> Graph {
-        let dim = data[0].len();
-        let sample: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
-        let rows = Rows::build(
-            &QuantConfig::new(mode),
-            space,
-            7,
-            dim,
-            &sample,
-            data.len(),
-            |i, f| {
-                f(&space.prepare(&data[i]));
-            },
-        );
-        let mut g = Graph::new(dim, 4);
-        for (i, v) in data.iter().enumerate() {
-            g.push(&space.prepare(v), i as u64, 0);
-        }
-        g.set_rows(rows);
-        g
+        let prepared: Vec<Vec<f32>> = data.iter().map(|v| space.prepare(v)).collect();
+        graph_of(mode, space, &prepared)
     }
 
     #[test]

@@ -210,12 +210,14 @@ pub(super) fn specialize<'a>(g: &'a Graph, q: &'a Probe<'a>) -> Specialized<'a> 
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::DistanceMetric;
     use crate::quant::{QuantConfig, StorageMode};
 
-    fn rows_of(mode: StorageMode, space: &Space, data: &[Vec<f32>]) -> Graph {
+    /// A graph without links over `data` (rows as given: prepare them first for a metric
+    /// that normalizes), its rows in `mode` (codebook trained on all of `data`).
+    pub(in crate::hnsw) fn graph_of(mode: StorageMode, space: &Space, data: &[Vec<f32>]) -> Graph {
         let dim = data[0].len();
         let sample: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
         let rows = Rows::build(
@@ -256,7 +258,7 @@ mod tests {
                 StorageMode::Binary,
             ];
             for mode in modes {
-                let g = rows_of(mode, &space, &data);
+                let g = graph_of(mode, &space, &data);
                 let query: Vec<f32> = (0..dim).map(|j| (j as f32 * 0.37).sin()).collect();
                 let probe = g.probe(&space, &query);
                 let kind = match specialize(&g, &probe) {
