@@ -17,7 +17,7 @@
 
 use nearstore_distance::scalar::NIBBLE_CHUNK;
 
-use super::{EPSILON0, Factors, RabitqCodebook};
+use super::{Factors, RabitqCodebook, error_bound};
 
 /// Bits per coordinate of an extended code (the one multi-bit width supported).
 pub const EX_BITS: u8 = 4;
@@ -149,22 +149,13 @@ impl RabitqCodebook {
         let popcount = sum as f32;
         let shift = shift as f32;
         if ydot <= 1e-9 || r <= 0.0 {
-            return Factors {
-                scale: 0.0,
-                popcount,
-                error: 0.0,
-                add,
-                list,
-                shift,
-            };
+            return Factors::exact_zero(popcount, add, list, shift);
         }
         let cos = (ydot / ysq.sqrt()).min(1.0);
-        let spread = (1.0 / (cos * cos) - 1.0).max(0.0).sqrt();
-        let padded = self.padded as f64;
         Factors {
             scale: (f64::from(r) / ydot) as f32,
             popcount,
-            error: (f64::from(r) * f64::from(EPSILON0) * spread / (padded - 1.0).sqrt()) as f32,
+            error: error_bound(r, cos, self.padded),
             add,
             list,
             shift,

@@ -22,6 +22,19 @@ pub struct Factors {
 }
 
 impl Factors {
+    /// The factors of a vector whose estimate is exactly its constant terms (at its centre,
+    /// or a degenerate code): scale and error bound 0.
+    pub(super) fn exact_zero(popcount: f32, add: f32, list: u32, shift: f32) -> Self {
+        Factors {
+            scale: 0.0,
+            popcount,
+            error: 0.0,
+            add,
+            list,
+            shift,
+        }
+    }
+
     /// The factors in [`FACTOR_WORDS`] words (stored after the code).
     #[inline]
     pub fn pack(self) -> [u64; FACTOR_WORDS] {

@@ -76,6 +76,14 @@ const ROUNDS: usize = 3;
 /// lost recall).
 const EPSILON0: f32 = 3.0;
 
+/// The error bound per unit of `|q - c|` of a code of `padded` coordinates for a vector at
+/// distance `r` from its centre whose code's cosine with it is `cos`:
+/// `r ε₀ √(1/cos² - 1) / √(P - 1)` (both code widths).
+fn error_bound(r: f32, cos: f64, padded: usize) -> f32 {
+    let spread = (1.0 / (cos * cos) - 1.0).max(0.0).sqrt();
+    (f64::from(r) * f64::from(EPSILON0) * spread / (padded as f64 - 1.0).sqrt()) as f32
+}
+
 /// Most local centroids a codebook holds.
 pub const LISTS_MAX: usize = 1024;
 
@@ -444,21 +452,12 @@ impl RabitqCodebook {
         };
         if o_dot <= 1e-6 {
             // A vector at the centroid: the estimate of ⟨o - c, q - c⟩ is exactly 0.
-            return Factors {
-                scale: 0.0,
-                popcount,
-                error: 0.0,
-                add,
-                list,
-                shift,
-            };
+            return Factors::exact_zero(popcount, add, list, shift);
         }
-        let spread = (1.0 / (o_dot * o_dot) - 1.0).max(0.0).sqrt();
         Factors {
             scale: (2.0 * f64::from(r) / (root * o_dot)) as f32,
             popcount,
-            error: (f64::from(r) * f64::from(EPSILON0) * spread / (padded as f64 - 1.0).sqrt())
-                as f32,
+            error: error_bound(r, o_dot, padded),
             add,
             list,
             shift,
