@@ -32,19 +32,36 @@ use nearstore_storage::{SharedBackend, VectorStore};
 /// fails with the storage error, naming the file and offset. Each read that meets the
 /// damage records it again.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct ReadDamage(Arc<parking_lot::Mutex<Option<nearstore_storage::Error>>>);
+pub(crate) struct ReadDamage(Arc<DamageSlot>);
+
+#[derive(Debug, Default)]
+struct DamageSlot {
+    /// Whether `error` holds something: every search reads this, and only a set flag
+    /// takes the lock.
+    recorded: std::sync::atomic::AtomicBool,
+    error: parking_lot::Mutex<Option<nearstore_storage::Error>>,
+}
 
 impl ReadDamage {
     fn record(&self, e: nearstore_storage::Error) {
-        let mut slot = self.0.lock();
+        let mut slot = self.0.error.lock();
         if slot.is_none() {
             *slot = Some(e);
+            self.0
+                .recorded
+                .store(true, std::sync::atomic::Ordering::Release);
         }
     }
 
     /// The damage recorded since the last check, as the collection's error.
     pub(crate) fn check(&self) -> Result<()> {
-        match self.0.lock().take() {
+        use std::sync::atomic::Ordering;
+        if !self.0.recorded.load(Ordering::Acquire) {
+            return Ok(());
+        }
+        let mut slot = self.0.error.lock();
+        self.0.recorded.store(false, Ordering::Release);
+        match slot.take() {
             Some(e) => Err(e.into()),
             None => Ok(()),
         }
