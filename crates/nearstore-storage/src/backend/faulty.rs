@@ -85,11 +85,26 @@ unsafe impl Sync for RawBuf {}
 unsafe impl Send for RawBuf {}
 
 impl RawBuf {
+    /// A zeroed buffer of at least `bytes` bytes. The memory comes zeroed from the allocator
+    /// (for large sizes, pages the kernel maps on first touch), so the part past what a file
+    /// ever wrote, such as a preallocated tail, costs neither a fill nor a page.
     fn with_capacity(bytes: usize) -> Self {
         let blocks = bytes.div_ceil(BLOCK).max(1);
-        let cells = (0..blocks)
-            .map(|_| UnsafeCell::new(Block([0; BLOCK])))
-            .collect();
+        let Ok(layout) = std::alloc::Layout::array::<UnsafeCell<Block>>(blocks) else {
+            // Only past isize::MAX bytes, which no allocation can hold: the allocator's own
+            // failure path, as a `Vec` of that size would take.
+            panic!("in-memory file of {bytes} bytes exceeds the address space");
+        };
+        // SAFETY: `layout` has a non-zero size (at least one 64-byte block).
+        let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<UnsafeCell<Block>>();
+        if ptr.is_null() {
+            std::alloc::handle_alloc_error(layout);
+        }
+        // SAFETY: `ptr` is a live allocation of the global allocator with the layout of
+        // `[UnsafeCell<Block>; blocks]` (the layout `Box<[UnsafeCell<Block>]>` frees with);
+        // its bytes are zero, and all-zero bytes are a valid `Block` (a byte array) and so a
+        // valid `UnsafeCell<Block>` (same layout); the box takes sole ownership of it.
+        let cells = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, blocks)) };
         RawBuf { cells }
     }
 
@@ -131,25 +146,66 @@ impl RawBuf {
     }
 }
 
-/// A file's current content: a buffer and a logical length.
-struct Content {
-    buf: Arc<RawBuf>,
+/// A file's bytes as stored for images and durable states: `head` is the part a write ever
+/// reached, and the file runs on to `len` with zeros (a preallocated or extended tail is not
+/// stored, so syncing and imaging a file costs what was written, not its length).
+#[derive(Clone, Default)]
+struct FileBytes {
+    head: Vec<u8>,
     len: usize,
 }
 
+impl FileBytes {
+    fn from_slice(bytes: &[u8]) -> Self {
+        FileBytes {
+            head: bytes.to_vec(),
+            len: bytes.len(),
+        }
+    }
+
+    /// Writes `data` at `offset`, extending the file when it reaches past the end.
+    fn write(&mut self, offset: usize, data: &[u8]) {
+        let end = offset + data.len();
+        if self.head.len() < end {
+            self.head.resize(end, 0);
+        }
+        self.head[offset..end].copy_from_slice(data);
+        self.len = self.len.max(end);
+    }
+}
+
+/// A file's current content: a buffer, a logical length and how far writes reached (every
+/// byte at or past `written` is zero; `written <= len`).
+struct Content {
+    buf: Arc<RawBuf>,
+    len: usize,
+    written: usize,
+}
+
 impl Content {
-    fn from_bytes(bytes: &[u8]) -> Self {
-        let buf = RawBuf::with_capacity(bytes.len());
-        buf.write(0, bytes);
+    fn from_file(file: &FileBytes) -> Self {
+        let buf = RawBuf::with_capacity(file.len);
+        buf.write(0, &file.head);
         Content {
             buf: Arc::new(buf),
-            len: bytes.len(),
+            len: file.len,
+            written: file.head.len(),
+        }
+    }
+
+    /// The bytes up to where writes reached, and the length.
+    fn file_bytes(&self) -> FileBytes {
+        let mut head = vec![0; self.written];
+        self.buf.read(0, &mut head);
+        FileBytes {
+            head,
+            len: self.len,
         }
     }
 
     fn to_vec(&self) -> Vec<u8> {
         let mut out = vec![0; self.len];
-        self.buf.read(0, &mut out);
+        self.buf.read(0, &mut out[..self.written]);
         out
     }
 
@@ -158,7 +214,7 @@ impl Content {
             return;
         }
         let bigger = RawBuf::with_capacity(needed.max(self.buf.capacity() * 2));
-        let mut old = vec![0; self.len];
+        let mut old = vec![0; self.written];
         self.buf.read(0, &mut old);
         bigger.write(0, &old);
         self.buf = Arc::new(bigger);
@@ -169,22 +225,23 @@ impl Content {
         self.ensure_capacity(end);
         self.buf.write(offset, data);
         self.len = self.len.max(end);
+        self.written = self.written.max(end);
     }
 
     fn set_len(&mut self, len: usize) {
-        if len < self.len {
+        if len < self.written {
             // Zero the cut-off part so a later extension reads zeros, as on a real disk.
-            self.buf.write(len, &vec![0; self.len - len]);
-        } else {
-            self.ensure_capacity(len);
+            self.buf.write(len, &vec![0; self.written - len]);
+            self.written = len;
         }
+        self.ensure_capacity(len);
         self.len = len;
     }
 }
 
 struct Inode {
     content: Content,
-    durable: Vec<u8>,
+    durable: FileBytes,
 }
 
 /// The write interrupted by a crash, kept to make the torn images.
@@ -328,8 +385,8 @@ impl State {
                 self.inodes.insert(
                     id,
                     Inode {
-                        content: Content::from_bytes(&[]),
-                        durable: Vec::new(),
+                        content: Content::from_file(&FileBytes::default()),
+                        durable: FileBytes::default(),
                     },
                 );
                 self.names.insert(p.to_path_buf(), id);
@@ -344,14 +401,15 @@ impl State {
             }
             Op::Punch(id, offset, len) => {
                 let content = &mut self.inode(id, path)?.content;
-                let end = (offset + len).min(content.len);
+                // Past `written` every byte is zero already.
+                let end = (offset + len).min(content.written);
                 if offset < end {
                     content.buf.write(offset, &vec![0; end - offset]);
                 }
             }
             Op::Sync(id) => {
                 let inode = self.inode(id, path)?;
-                inode.durable = inode.content.to_vec();
+                inode.durable = inode.content.file_bytes();
             }
             Op::Rename(from, to) => {
                 let id = self
@@ -428,28 +486,24 @@ impl State {
             let Some(inode) = self.inodes.get(id) else {
                 continue;
             };
-            let mut bytes = if durable {
+            let mut file = if durable {
                 inode.durable.clone()
             } else {
-                inode.content.to_vec()
+                inode.content.file_bytes()
             };
             if let Some(w) = torn.filter(|w| w.inode == *id) {
                 let keep = w.data.len() / 2;
                 let mut data = w.data[..keep].to_vec();
                 data.extend(garbage(w.data.len() - keep, self.calls));
-                let end = w.offset + data.len();
-                if bytes.len() < end {
-                    bytes.resize(end, 0);
-                }
-                bytes[w.offset..end].copy_from_slice(&data);
+                file.write(w.offset, &data);
             }
             let new_id = state.next_inode;
             state.next_inode += 1;
             state.inodes.insert(
                 new_id,
                 Inode {
-                    content: Content::from_bytes(&bytes),
-                    durable: bytes,
+                    content: Content::from_file(&file),
+                    durable: file,
                 },
             );
             state.names.insert(path.clone(), new_id);
@@ -555,8 +609,9 @@ impl FaultyBackend {
         if let Some(id) = s.names.get(path).copied()
             && let Some(inode) = s.inodes.get_mut(&id)
         {
-            inode.content = Content::from_bytes(bytes);
-            inode.durable = bytes.to_vec();
+            let file = FileBytes::from_slice(bytes);
+            inode.content = Content::from_file(&file);
+            inode.durable = file;
         }
     }
 }
