@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use nearstore_index::QuantConfig;
+use nearstore_index::{QuantConfig, quant};
 
 /// How a collection keeps its dense vectors for search (names as the reference engine).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
@@ -86,20 +86,9 @@ impl StorageMode {
     }
 }
 
-/// Refuses an oversampling factor outside 1..=100 (the collection's setting and a
-/// request's alike).
-pub(crate) fn check_oversampling(o: f32) -> Result<()> {
-    if o.is_finite() && (1.0..=100.0).contains(&o) {
-        return Ok(());
-    }
-    Err(Error::InvalidArgument(format!(
-        "oversampling must be 1..=100, got {o}"
-    )))
-}
-
 /// Points at which a quantized vector space trains its quantizer by itself (on the write
 /// that reaches it), unless [`QuantizationConfig::train_at`] says otherwise.
-pub const DEFAULT_TRAIN_AT: usize = nearstore_index::quant::DEFAULT_TRAIN_AT;
+pub const DEFAULT_TRAIN_AT: usize = quant::DEFAULT_TRAIN_AT;
 
 /// Settings of a quantized storage mode (ignored by `full`: setting any of them on a
 /// `full` vector space is refused).
@@ -145,7 +134,7 @@ impl QuantizationConfig {
             ));
         }
         if let Some(o) = self.oversampling {
-            check_oversampling(o)?;
+            quant::check_oversampling(o)?;
         }
         if let Some(b) = self.rabitq_bits {
             if mode != StorageMode::Rabitq {
@@ -154,12 +143,7 @@ impl QuantizationConfig {
                     mode.name()
                 )));
             }
-            if b != 1 && b != nearstore_index::RABITQ_EX_BITS {
-                return Err(Error::InvalidArgument(format!(
-                    "rabitq_bits must be 1 or {}, got {b}",
-                    nearstore_index::RABITQ_EX_BITS
-                )));
-            }
+            quant::check_rabitq_bits(b)?;
         }
         if let Some(q) = self.quantile {
             if mode != StorageMode::Sq8 {
@@ -168,11 +152,7 @@ impl QuantizationConfig {
                     mode.name()
                 )));
             }
-            if !(0.5..=1.0).contains(&q) {
-                return Err(Error::InvalidArgument(format!(
-                    "quantile must be 0.5..=1.0, got {q}"
-                )));
-            }
+            quant::check_sq8_quantile(q)?;
         }
         Ok(())
     }

@@ -228,12 +228,8 @@ impl HnswIndex {
         opts: &QueryOptions<'_>,
     ) -> Result<Option<Vec<SearchHit>>> {
         validate(query, self.dim)?;
-        if let Some(o) = opts.rescore.oversampling
-            && !(o.is_finite() && o >= 1.0)
-        {
-            return Err(Error::InvalidArgument(format!(
-                "oversampling must be at least 1, got {o}"
-            )));
+        if let Some(o) = opts.rescore.oversampling {
+            crate::quant::check_oversampling(o)?;
         }
         let never = || false;
         Ok(self.search_prepared(

@@ -159,26 +159,46 @@ impl QuantConfig {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        if !(self.oversampling.is_finite() && (1.0..=100.0).contains(&self.oversampling)) {
-            return Err(Error::InvalidArgument(format!(
-                "oversampling must be 1..=100, got {}",
-                self.oversampling
-            )));
+        check_oversampling(self.oversampling)?;
+        if self.rabitq_bits != 0 {
+            check_rabitq_bits(self.rabitq_bits)?;
         }
-        if ![0, 1, RABITQ_EX_BITS].contains(&self.rabitq_bits) {
-            return Err(Error::InvalidArgument(format!(
-                "rabitq bits must be 1 or {RABITQ_EX_BITS} (0: by dimension), got {}",
-                self.rabitq_bits
-            )));
-        }
-        if !(0.5..=1.0).contains(&self.sq8_quantile) {
-            return Err(Error::InvalidArgument(format!(
-                "sq8 quantile must be 0.5..=1.0, got {}",
-                self.sq8_quantile
-            )));
-        }
-        Ok(())
+        check_sq8_quantile(self.sq8_quantile)
     }
+}
+
+// The ranges of the settings a user gives, checked here once: the index's own
+// configuration and the engine's collection options and requests call these.
+
+/// Refuses an oversampling factor (candidates rescored per wanted result) outside 1..=100.
+pub fn check_oversampling(oversampling: f32) -> Result<()> {
+    if oversampling.is_finite() && (1.0..=100.0).contains(&oversampling) {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument(format!(
+        "oversampling must be 1..=100, got {oversampling}"
+    )))
+}
+
+/// Refuses a RaBitQ code width other than 1 or [`RABITQ_EX_BITS`] bits per coordinate.
+pub fn check_rabitq_bits(bits: u8) -> Result<()> {
+    if bits == 1 || bits == RABITQ_EX_BITS {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument(format!(
+        "rabitq_bits must be 1 or {RABITQ_EX_BITS}, got {bits}"
+    )))
+}
+
+/// Refuses an SQ8 quantile (the share of the training sample a code range covers) outside
+/// 0.5..=1.0.
+pub fn check_sq8_quantile(quantile: f32) -> Result<()> {
+    if (0.5..=1.0).contains(&quantile) {
+        return Ok(());
+    }
+    Err(Error::InvalidArgument(format!(
+        "quantile must be 0.5..=1.0, got {quantile}"
+    )))
 }
 
 impl Default for QuantConfig {

@@ -123,7 +123,7 @@ impl Collection {
             }
         }
         if let Some(o) = request.oversampling {
-            crate::quantization::check_oversampling(o)?;
+            nearstore_index::quant::check_oversampling(o)?;
         }
         let mode = self.config.storage_mode;
         // Only a leg on the (quantized) default vector rescores.
