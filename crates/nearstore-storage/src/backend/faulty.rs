@@ -19,7 +19,6 @@
 //! synced inside the renamed directory before that parent sync are recorded durable under
 //! the new name. Reads do not count as calls.
 
-use std::cell::UnsafeCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::io;
@@ -64,56 +63,82 @@ pub struct CrashImage {
     pub backend: FaultyBackend,
 }
 
-const BLOCK: usize = 64;
+/// The alignment of a buffer's first byte (a mapping's contract) and the unit of its
+/// capacity.
+const ALIGN: usize = 64;
 
-/// 64 bytes with 64-byte alignment: the unit the buffer is allocated in (the field is only
-/// ever accessed through raw pointers).
-#[repr(align(64))]
-struct Block(#[allow(dead_code)] [u8; BLOCK]);
-
-/// A fixed-capacity, 64-byte aligned byte buffer that may be written while mapped.
+/// A fixed-capacity, 64-byte aligned byte buffer that may be written while mapped. Large
+/// buffers are anonymous memory mappings, whose pages the kernel supplies zeroed on first
+/// touch, so they cost what their file wrote, not their capacity (a preallocated tail is
+/// never filled or touched; a zeroed heap block of that size is filled with zeros by hand).
+/// Small ones are heap blocks (a mapping per small file costs more in system calls and page
+/// faults than filling it).
 struct RawBuf {
-    cells: Box<[UnsafeCell<Block>]>,
+    /// Owns the bytes (freed on drop); they are only reached through `ptr`.
+    _memory: Memory,
+    ptr: *mut u8,
+    capacity: usize,
 }
 
+enum Memory {
+    Heap(#[allow(dead_code)] Box<[std::cell::UnsafeCell<u8>]>),
+    Mapped(#[allow(dead_code)] memmap2::MmapMut),
+}
+
+/// Buffers of at least this many bytes are anonymous mappings.
+const MAPPED_FROM: usize = 256 << 10;
+
 // SAFETY: all writes to a RawBuf happen while holding the backend's state mutex (so writers
-// never race each other), through `UnsafeCell`, which permits mutation behind shared
-// references. Readers through a `Mapping` follow the `Mapping` contract: they only form
-// references to bytes that no writer touches while the reference lives.
+// never race each other), through `ptr`, which points into memory the buffer owns and no
+// reference covers while it is written (a heap block's bytes are `UnsafeCell`s; a mapping's
+// are never borrowed through it). Readers through a `Mapping` follow the `Mapping` contract:
+// they only form references to bytes that no writer touches while the reference lives.
 unsafe impl Sync for RawBuf {}
 // SAFETY: RawBuf owns plain bytes; moving it between threads is sound.
 unsafe impl Send for RawBuf {}
 
 impl RawBuf {
-    /// A zeroed buffer of at least `bytes` bytes. The memory comes zeroed from the allocator
-    /// (for large sizes, pages the kernel maps on first touch), so the part past what a file
-    /// ever wrote, such as a preallocated tail, costs neither a fill nor a page.
+    /// A zeroed buffer of at least `bytes` bytes (at least one 64-byte block).
     fn with_capacity(bytes: usize) -> Self {
-        let blocks = bytes.div_ceil(BLOCK).max(1);
-        let Ok(layout) = std::alloc::Layout::array::<UnsafeCell<Block>>(blocks) else {
-            // Only past isize::MAX bytes, which no allocation can hold: the allocator's own
-            // failure path, as a `Vec` of that size would take.
-            panic!("in-memory file of {bytes} bytes exceeds the address space");
-        };
-        // SAFETY: `layout` has a non-zero size (at least one 64-byte block).
-        let ptr = unsafe { std::alloc::alloc_zeroed(layout) }.cast::<UnsafeCell<Block>>();
-        if ptr.is_null() {
-            std::alloc::handle_alloc_error(layout);
+        let capacity = bytes.div_ceil(ALIGN).max(1) * ALIGN;
+        if capacity >= MAPPED_FROM {
+            let mut map = match memmap2::MmapMut::map_anon(capacity) {
+                Ok(map) => map,
+                // Out of address space or memory: what a failed allocation does.
+                Err(e) => panic!("in-memory file of {capacity} bytes: {e}"),
+            };
+            // A mapping starts on a page boundary: 64-byte aligned.
+            let ptr = map.as_mut_ptr();
+            return RawBuf {
+                _memory: Memory::Mapped(map),
+                ptr,
+                capacity,
+            };
         }
-        // SAFETY: `ptr` is a live allocation of the global allocator with the layout of
-        // `[UnsafeCell<Block>; blocks]` (the layout `Box<[UnsafeCell<Block>]>` frees with);
-        // its bytes are zero, and all-zero bytes are a valid `Block` (a byte array) and so a
-        // valid `UnsafeCell<Block>` (same layout); the box takes sole ownership of it.
-        let cells = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(ptr, blocks)) };
-        RawBuf { cells }
+        let zeroed = vec![0u8; capacity + ALIGN - 1].into_boxed_slice();
+        let len = zeroed.len();
+        let raw = Box::into_raw(zeroed).cast::<std::cell::UnsafeCell<u8>>();
+        // SAFETY: `UnsafeCell<u8>` is `repr(transparent)` over `u8`, so `[u8]` and
+        // `[UnsafeCell<u8>]` of the same length have the same layout; the box is rebuilt from
+        // exactly the pointer and length it was taken apart into, and owns them alone.
+        let cells = unsafe { Box::from_raw(std::ptr::slice_from_raw_parts_mut(raw, len)) };
+        let base = std::cell::UnsafeCell::raw_get(cells.as_ptr());
+        // The first 64-byte boundary: fewer than ALIGN bytes in, so `capacity` bytes from it
+        // fit in the `capacity + ALIGN - 1` allocated.
+        let ptr = base.wrapping_add((ALIGN - base.addr() % ALIGN) % ALIGN);
+        RawBuf {
+            _memory: Memory::Heap(cells),
+            ptr,
+            capacity,
+        }
     }
 
     fn capacity(&self) -> usize {
-        self.cells.len() * BLOCK
+        self.capacity
     }
 
     fn ptr(&self) -> *mut u8 {
-        UnsafeCell::raw_get(self.cells.as_ptr()).cast::<u8>()
+        self.ptr
     }
 
     /// Copies `src` to `offset`. Callers hold the state mutex.
@@ -637,7 +662,7 @@ impl fmt::Debug for MemMapping {
 }
 
 // SAFETY: `buf` is kept alive by the Arc for the mapping's lifetime, its pointer is 64-byte
-// aligned (Block is `repr(align(64))`) and non-null, and `len <= buf.capacity()` is checked in
+// aligned (`RawBuf::with_capacity`) and non-null, and `len <= buf.capacity()` is checked in
 // `MemFile::map`.
 unsafe impl Mapping for MemMapping {
     fn as_ptr(&self) -> *const u8 {
