@@ -254,11 +254,11 @@ fn simulate_in(
             images += 1;
             // Crash again during recovery, for a sample of the images and of the recovery's
             // calls (every call of every recovery would take minutes).
-            if k == 0 && n % 8 == 0 {
+            if k == 0 && n % 4 == 0 {
                 let probe = pristine.crash_images().swap_remove(0).backend;
                 let before = probe.calls();
                 drop(open(&probe, Durability::Flush, storage).expect("recovery succeeds"));
-                for m in (0..probe.calls() - before).step_by(5) {
+                for m in (0..probe.calls() - before).step_by(3) {
                     let again = pristine.crash_images().swap_remove(0).backend;
                     again.crash_after(m);
                     let _ = open(&again, Durability::Flush, storage);
@@ -410,12 +410,12 @@ fn simulate_graph(seed: u64, n_ops: usize, durability: Durability) -> (u64, u64)
             check_graph_image(&image.backend, &states, lo, hi, &what);
             images += 1;
             // A crash during the recovery of a sample of the images.
-            if k == 0 && n % 16 == 0 {
+            if k == 0 && n % 4 == 0 {
                 let pristine = image.backend.crash_images().swap_remove(0).backend;
                 let probe = pristine.crash_images().swap_remove(0).backend;
                 let before = probe.calls();
                 drop(open_graph(&probe, Durability::Flush).expect("recovery succeeds"));
-                for m in (0..probe.calls() - before).step_by(7) {
+                for m in (0..probe.calls() - before).step_by(3) {
                     let again = pristine.crash_images().swap_remove(0).backend;
                     again.crash_after(m);
                     let _ = open_graph(&again, Durability::Flush);
