@@ -72,6 +72,8 @@ struct WorkerState {
     running: bool,
     /// Set by `stop` (close, drop): no worker starts again.
     stopped: bool,
+    /// Set by `set_indexing_paused`: the worker stops after its batch and none starts.
+    paused: bool,
     /// Why the worker failed (the collection is poisoned with it too).
     failed: Option<String>,
 }
@@ -107,7 +109,7 @@ impl Collection {
             return;
         };
         let mut s = self.backlog.state.lock();
-        if s.running || s.stopped || s.failed.is_some() {
+        if s.running || s.stopped || s.paused || s.failed.is_some() {
             return;
         }
         // A finished worker's handle: it has returned (it cleared `running` last).
@@ -168,6 +170,13 @@ impl Collection {
                     }
                     self.backlog.changed.wait(&mut s);
                 }
+                if s.paused {
+                    return Err(Error::Conflict(format!(
+                        "collection {:?}: background indexing is paused with points waiting \
+                         for the index",
+                        self.name
+                    )));
+                }
                 if s.stopped || self.backlog.me.get().is_none() {
                     self.check_open()?;
                     return Err(Error::Internal(format!(
@@ -190,7 +199,11 @@ impl Collection {
             Ok(w) => w,
             Err(_) => return self.worker_done(None),
         };
-        if self.backlog.state.lock().stopped {
+        let halted = {
+            let s = self.backlog.state.lock();
+            s.stopped || s.paused
+        };
+        if halted {
             return self.worker_done(None);
         }
         if let Some(reason) = &w.poisoned {
@@ -275,6 +288,18 @@ impl VectorCollection {
     /// into the HNSW index (see [`VectorCollection::upsert_bulk`]).
     pub fn pending_index_count(&self) -> u64 {
         self.inner.pending_count()
+    }
+
+    /// Pauses (`true`) or resumes the background indexing of this handle's collection
+    /// (not persisted; a reopened collection indexes). While paused, bulk-loaded points
+    /// wait in the backlog (searches still find them, exactly) and
+    /// [`VectorCollection::wait_indexed`] fails with a conflict; a running batch finishes
+    /// first. For tests, and for holding the indexing back during a series of loads.
+    pub fn set_indexing_paused(&self, paused: bool) {
+        self.inner.backlog.state.lock().paused = paused;
+        if !paused {
+            self.inner.start_linking();
+        }
     }
 
     /// How many points the default vector's HNSW index holds.

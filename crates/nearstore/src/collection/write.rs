@@ -180,7 +180,13 @@ impl Collection {
         }
     }
 
-    pub(crate) fn upsert(
+    /// An upsert linking the index inline.
+    pub(crate) fn upsert(&self, points: &[Point], options: &WriteOptions) -> Result<()> {
+        self.upsert_linking(points, options, Linking::Inline)
+    }
+
+    /// An upsert whose new default vectors are linked as `linking` says (`backlog.rs`).
+    pub(crate) fn upsert_linking(
         &self,
         points: &[Point],
         options: &WriteOptions,
@@ -657,8 +663,7 @@ impl VectorCollection {
     /// Adds or replaces points (one atomic write: after a crash all of them or none are
     /// there). A later duplicate id in the batch wins.
     pub fn upsert(&self, points: Vec<Point>) -> Result<()> {
-        self.inner
-            .upsert(&points, &WriteOptions::default(), Linking::Inline)
+        self.inner.upsert(&points, &WriteOptions::default())
     }
 
     /// [`VectorCollection::upsert`] for large loads from a borrowed slice: one logged
@@ -680,7 +685,7 @@ impl VectorCollection {
     /// still linked before this returns.
     pub fn upsert_bulk(&self, points: &[Point]) -> Result<()> {
         self.inner
-            .upsert(points, &WriteOptions::default(), Linking::Deferred)
+            .upsert_linking(points, &WriteOptions::default(), Linking::Deferred)
     }
 
     /// [`VectorCollection::upsert`] from a borrowed slice, with options: with a deadline,
@@ -689,7 +694,7 @@ impl VectorCollection {
     /// index is linked before it returns (the server's upsert routes use it point by point;
     /// only [`VectorCollection::upsert_bulk`] defers the linking).
     pub fn upsert_with(&self, points: &[Point], options: &WriteOptions) -> Result<()> {
-        self.inner.upsert(points, options, Linking::Inline)
+        self.inner.upsert(points, options)
     }
 
     /// Deletes points by id; returns how many existed.
