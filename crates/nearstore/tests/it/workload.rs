@@ -410,6 +410,35 @@ pub fn content(c: &VectorCollection) -> Model {
             .collect::<Vec<_>>(),
         "the index holds exactly the live points with the default vector"
     );
+    // Points a bulk load left to the background indexing (re-derived by a reopen) are
+    // found above by exact scan; once linked, the index alone finds the same points.
+    c.wait_indexed().unwrap();
+    assert_eq!(c.pending_index_count(), 0);
+    assert!(c.indexed_vectors() >= index_ids.len());
+    let linked = c
+        .query(
+            SearchRequest::new(&vector(0, 0))
+                .limit(model.len().max(1))
+                .quality(SearchQuality::Perfect)
+                .with_payload(false),
+        )
+        .unwrap();
+    let scores = |hits: &[nearstore::SearchResult]| -> BTreeMap<u64, f32> {
+        hits.iter().map(|h| (h.point.id, h.score)).collect()
+    };
+    let (before, after) = (scores(&indexed), scores(&linked));
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>(),
+        "the same points once every point is linked"
+    );
+    for (id, score) in &after {
+        assert!(
+            (score - before[id]).abs() <= 1e-4 * score.abs().max(1.0),
+            "point {id} scores {score} linked, {} before",
+            before[id]
+        );
+    }
     // Points without vectors are found by id, whole.
     let bare: Vec<u64> = model
         .iter()
