@@ -42,8 +42,9 @@ use parking_lot::{Condvar, Mutex};
 use super::{Collection, VectorCollection};
 use crate::error::{Error, Result};
 
-/// Points linked under one hold of the writer lock.
-const BATCH_POINTS: usize = 4096;
+/// Points linked under one hold of the writer lock: small, so a write waits little for
+/// it (tens of milliseconds at 32-d), and the graph-wide upkeep runs once after the last.
+const BATCH_POINTS: usize = 2048;
 
 /// How an upsert treats the default vectors of ids the index does not hold yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -63,6 +64,26 @@ pub(super) struct Backlog {
     state: Mutex<WorkerState>,
     /// Signalled when the worker links a batch, stops or fails.
     changed: Condvar,
+    /// False only while `State::pending` is empty, so a search of a collection without a
+    /// backlog takes no lock for it. Set (under the state lock) wherever ids are added;
+    /// cleared only under the writer lock after the backlog was seen empty (every adder
+    /// holds the writer, or runs before the collection is shared), so it is never false
+    /// while ids wait.
+    nonempty: std::sync::atomic::AtomicBool,
+}
+
+impl Backlog {
+    /// Records that ids were added to the backlog (the state lock held).
+    pub(super) fn added(&self) {
+        self.nonempty
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Records that the backlog was seen empty (the writer and the state lock held).
+    fn emptied(&self) {
+        self.nonempty
+            .store(false, std::sync::atomic::Ordering::Release);
+    }
 }
 
 #[derive(Debug, Default)]
@@ -76,6 +97,8 @@ struct WorkerState {
     paused: bool,
     /// Why the worker failed (the collection is poisoned with it too).
     failed: Option<String>,
+    /// Points linked since the graph-wide upkeep last ran (`HnswIndex::upkeep`).
+    unkept: usize,
 }
 
 impl Collection {
@@ -161,14 +184,16 @@ impl Collection {
                     }
                     // Read under the worker's lock: the worker signals after changing the
                     // backlog and taking this lock, so no wake-up is lost between this
-                    // check and the wait.
+                    // check and the wait. A running worker is waited for even when the
+                    // backlog is empty: it runs the graph-wide upkeep after the last batch.
+                    if s.running {
+                        self.backlog.changed.wait(&mut s);
+                        continue;
+                    }
                     if self.state.read().pending.is_empty() {
                         return Ok(());
                     }
-                    if !s.running {
-                        break;
-                    }
-                    self.backlog.changed.wait(&mut s);
+                    break;
                 }
                 if s.paused {
                     return Err(Error::Conflict(format!(
@@ -197,7 +222,8 @@ impl Collection {
     fn link_batch(&self) -> bool {
         let mut w = match self.lock_writer() {
             Ok(w) => w,
-            Err(_) => return self.worker_done(None),
+            // Dropped, or poisoned with streamed points queued: either way for good.
+            Err(e) => return self.worker_done(Some(format!("background indexing stopped: {e}"))),
         };
         let halted = {
             let s = self.backlog.state.lock();
@@ -211,14 +237,15 @@ impl Collection {
             let reason = reason.clone();
             return self.worker_done(Some(reason));
         }
-        let ids: Vec<u64> = self
-            .state
-            .read()
-            .pending
-            .iter()
-            .take(BATCH_POINTS)
-            .collect();
+        let ids: Vec<u64> = {
+            let st = self.state.read();
+            if st.pending.is_empty() {
+                self.backlog.emptied();
+            }
+            st.pending.iter().take(BATCH_POINTS).collect()
+        };
         if ids.is_empty() {
+            self.upkeep_after(0);
             return self.worker_done(None);
         }
         let mut items: Vec<(u64, Vec<f32>)> = Vec::with_capacity(ids.len());
@@ -227,24 +254,45 @@ impl Collection {
             .with_vectors(&ids, &mut |i, v| items.push((ids[i], v.to_vec())));
         let linked = read
             .map_err(Error::from)
-            .and_then(|()| Ok(self.index.insert_batch(&items)?));
+            .and_then(|()| Ok(self.index.insert_batch_deferring_upkeep(&items)?));
         if let Err(e) = linked {
             let reason = format!("background indexing failed: {e}");
             w.poisoned = Some(reason.clone());
             return self.worker_done(Some(reason));
         }
-        {
+        let drained = {
             // Every id taken: one whose vector was not stored (none should be) would
             // otherwise stay forever.
             let mut st = self.state.write();
             for id in &ids {
                 st.pending.remove(*id);
             }
+            if st.pending.is_empty() {
+                self.backlog.emptied();
+            }
+            st.pending.is_empty()
+        };
+        // Before anyone waiting for the backlog hears it is empty.
+        match drained {
+            true => self.upkeep_after(items.len()),
+            false => self.backlog.state.lock().unkept += items.len(),
         }
-        drop(w);
+        // Handed to a waiting write at once (a plain unlock lets this thread take it
+        // again for the next batch before the write wakes up).
+        parking_lot::MutexGuard::unlock_fair(w);
         let _progress = self.backlog.state.lock();
         self.backlog.changed.notify_all();
         true
+    }
+
+    /// Once the backlog is linked (the writer held): the graph-wide upkeep a bulk insert
+    /// runs after a batch that is large next to the graph, once for all the batches since
+    /// the last (same rule), `linked` points of the last batch included.
+    fn upkeep_after(&self, linked: usize) {
+        let unkept = std::mem::take(&mut self.backlog.state.lock().unkept) + linked;
+        if unkept > 1 && unkept * 100 >= self.index.slots() {
+            self.index.upkeep();
+        }
     }
 
     /// Records that the worker stops (with its failure, if any) and wakes the waiters.
@@ -265,8 +313,18 @@ fn link_backlog(collection: Weak<Collection>) {
         let Some(c) = collection.upgrade() else {
             return;
         };
-        if !c.link_batch() {
-            return;
+        // A panic (a bug) must not leave `running` set, or `wait_indexed` would wait
+        // forever: it fails the worker and poisons the collection like an error.
+        let linked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.link_batch()));
+        match linked {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(_) => {
+                let reason = "background indexing panicked".to_string();
+                c.writer.lock().poisoned = Some(reason.clone());
+                c.worker_done(Some(reason));
+                return;
+            }
         }
         // The last handle may go here: the collection's close then runs on this thread.
         drop(c);
@@ -320,6 +378,13 @@ impl Collection {
         &self,
         allowed: Option<&roaring::RoaringTreemap>,
     ) -> Option<roaring::RoaringTreemap> {
+        if !self
+            .backlog
+            .nonempty
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return None;
+        }
         let st = self.state.read();
         if st.pending.is_empty() {
             return None;

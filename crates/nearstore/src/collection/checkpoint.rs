@@ -191,7 +191,11 @@ impl Collection {
             .into_iter()
             .filter(|&id| !self.index.contains(id))
             .collect();
-        self.state.write().pending = pending;
+        let mut st = self.state.write();
+        if !pending.is_empty() {
+            self.backlog.added();
+        }
+        st.pending = pending;
     }
 
     /// Cross-checks the components after the replay: the HNSW index holds the stored

@@ -495,8 +495,11 @@ impl Collection {
                 let (linked, deferred): (Vec<_>, Vec<_>) =
                     items.iter().partition(|(id, _)| self.index.contains(*id));
                 self.index.insert_batch(&linked)?;
-                let mut st = self.state.write();
-                st.pending.extend(deferred.iter().map(|(id, _)| *id));
+                if !deferred.is_empty() {
+                    let mut st = self.state.write();
+                    st.pending.extend(deferred.iter().map(|(id, _)| *id));
+                    self.backlog.added();
+                }
             } else {
                 // Linked first, then out of the backlog: a search always finds it in one.
                 self.index.insert_batch(&items)?;
