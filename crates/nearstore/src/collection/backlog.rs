@@ -272,10 +272,17 @@ impl Collection {
             }
             st.pending.is_empty()
         };
-        // Before anyone waiting for the backlog hears it is empty.
-        match drained {
-            true => self.upkeep_after(items.len()),
-            false => self.backlog.state.lock().unkept += items.len(),
+        // When linked since the last upkeep is half the graph (so a load into an empty
+        // index runs a handful, their sizes a geometric series: O(load) in all, and the
+        // linking keeps walking a graph mostly in locality order), and when the backlog is
+        // linked, before anyone waiting for it hears it is empty.
+        let unkept = {
+            let mut s = self.backlog.state.lock();
+            s.unkept += items.len();
+            s.unkept
+        };
+        if drained || unkept * 2 >= self.index.slots() {
+            self.upkeep_after(0);
         }
         // Handed to a waiting write at once (a plain unlock lets this thread take it
         // again for the next batch before the write wakes up).
@@ -285,9 +292,9 @@ impl Collection {
         true
     }
 
-    /// Once the backlog is linked (the writer held): the graph-wide upkeep a bulk insert
-    /// runs after a batch that is large next to the graph, once for all the batches since
-    /// the last (same rule), `linked` points of the last batch included.
+    /// The graph-wide upkeep (the writer held) a bulk insert runs after a batch that is
+    /// large next to the graph, for all the batches since the last (same rule), `linked`
+    /// more points included.
     fn upkeep_after(&self, linked: usize) {
         let unkept = std::mem::take(&mut self.backlog.state.lock().unkept) + linked;
         if unkept > 1 && unkept * 100 >= self.index.slots() {
