@@ -44,7 +44,7 @@ pub use allow::{AllowAll, AllowList, IdSetAllowList};
 pub use error::{Error, Result, first_non_finite};
 pub use flat::FlatIndex;
 pub use hnsw::{
-    HnswIndex, HnswParams, QueryOptions, SearchQuality, SearchStats, last_search_stats,
+    ExactScorer, HnswIndex, HnswParams, QueryOptions, SearchQuality, SearchStats, last_search_stats,
 };
 pub use nearstore_distance::DistanceMetric;
 pub use quant::{

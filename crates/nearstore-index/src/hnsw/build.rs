@@ -86,6 +86,33 @@ impl HnswIndex {
 
     /// Adds or replaces many points; the graph linking runs in parallel (rayon).
     pub fn insert_batch<V: AsRef<[f32]> + Sync>(&self, items: &[(u64, V)]) -> Result<()> {
+        self.insert_batch_with(items, true)
+    }
+
+    /// [`HnswIndex::insert_batch`] without the whole-graph upkeep a batch that is large next
+    /// to the graph triggers (connectivity pass, locality renumbering): for a caller that
+    /// links one large load in many batches and runs [`HnswIndex::upkeep`] once after them
+    /// (each pass costs O(graph), so one per small batch would cost O(load x graph)).
+    pub fn insert_batch_deferring_upkeep<V: AsRef<[f32]> + Sync>(
+        &self,
+        items: &[(u64, V)],
+    ) -> Result<()> {
+        self.insert_batch_with(items, false)
+    }
+
+    /// The whole-graph upkeep after bulk inserts: links the live nodes the entry point
+    /// cannot reach, then renumbers the slots for locality. O(graph), under the graph's
+    /// write lock (searches wait).
+    pub fn upkeep(&self) {
+        self.ensure_connected();
+        self.renumber_for_locality();
+    }
+
+    fn insert_batch_with<V: AsRef<[f32]> + Sync>(
+        &self,
+        items: &[(u64, V)],
+        upkeep: bool,
+    ) -> Result<()> {
         for (_, v) in items {
             validate(v.as_ref(), self.dim)?;
         }
@@ -171,7 +198,7 @@ impl HnswIndex {
         // builds), never after the small batches of incremental upserts, where it would
         // make every write cost O(collection).
         let total = self.graph.read().len();
-        if rest.len() > 1 && rest.len() * 100 >= total {
+        if upkeep && rest.len() > 1 && rest.len() * 100 >= total {
             self.ensure_connected();
             drop(inserting);
             self.renumber_for_locality();

@@ -130,6 +130,34 @@ impl std::fmt::Debug for QueryOptions<'_> {
     }
 }
 
+/// An exact top-k of caller-supplied vectors ([`HnswIndex::exact_scorer`]).
+#[derive(Debug)]
+pub struct ExactScorer<'a> {
+    space: &'a Space,
+    query: Vec<f32>,
+    top: TopK<u64>,
+}
+
+impl ExactScorer<'_> {
+    /// Scores point `id`'s vector `v` (as written) and keeps it if among the best `k`.
+    pub fn offer(&mut self, id: u64, v: &[f32]) {
+        self.top.offer(self.space.distance_raw(&self.query, v), id);
+    }
+
+    /// The kept points, best first.
+    pub fn into_hits(self) -> Vec<SearchHit> {
+        let space = self.space;
+        self.top
+            .into_sorted()
+            .into_iter()
+            .map(|(d, id)| SearchHit {
+                id,
+                score: space.score(d),
+            })
+            .collect()
+    }
+}
+
 /// A hierarchical navigable small-world graph index.
 #[derive(Debug)]
 pub struct HnswIndex {
@@ -300,6 +328,24 @@ impl HnswIndex {
     /// Slots in the graph, live or deleted (not vacuumed).
     pub fn slots(&self) -> usize {
         self.graph.read().len()
+    }
+
+    /// Whether the index holds a live point `id`.
+    pub fn contains(&self, id: u64) -> bool {
+        let g = self.graph.read();
+        self.ids.read().contains(id, g.externals())
+    }
+
+    /// An exact top-`k` over vectors the caller supplies (as written, not normalized),
+    /// scored with this index's metric exactly as its exact plan scores a vector source:
+    /// for points the index does not hold (yet) but a search must not miss.
+    pub fn exact_scorer(&self, query: &[f32], k: usize) -> Result<ExactScorer<'_>> {
+        validate(query, self.dim)?;
+        Ok(ExactScorer {
+            space: &self.space,
+            query: self.space.prepare(query),
+            top: TopK::new(k),
+        })
     }
 
     fn ef_for(&self, quality: SearchQuality, k: usize) -> usize {

@@ -14,8 +14,9 @@
 //! store refuses to open when its valid records end before that length with an older mark
 //! (durable records lost, not a torn tail), and every component must reflect at least `S`
 //! (the log no longer holds the operations before it). After the replay, the HNSW index must
-//! hold exactly the live points and every payload must belong to a live point. A failed
-//! check is a corruption error naming the file.
+//! hold exactly the stored default vectors but the backlog (those not linked yet, derived
+//! then: `backlog.rs`) and every payload must belong to a live point. A failed check is a
+//! corruption error naming the file.
 //!
 //! Opening loads each component and replays the logged operations after the manifest's
 //! number into each component that has not seen them (payloads after the store's mark,
@@ -176,17 +177,41 @@ pub(super) fn read_field_indexes(
 }
 
 impl Collection {
-    /// Cross-checks the components after the replay: the HNSW index holds as many points as
-    /// the default vector store, every stored vector belongs to a live point, and every
-    /// stored payload belongs to a live point (or to one whose removal is still in the
-    /// overlay).
+    /// After the replay: the backlog (`backlog.rs`) is the stored default vectors the
+    /// index does not hold (it is never persisted; the index checkpoint holds exactly what
+    /// was linked).
+    fn derive_pending(&self) {
+        if !self.defers(super::backlog::Linking::Deferred) {
+            // Linked inline always: the index must hold every stored vector.
+            return;
+        }
+        let pending: RoaringTreemap = self
+            .vectors
+            .ids()
+            .into_iter()
+            .filter(|&id| !self.index.contains(id))
+            .collect();
+        let mut st = self.state.write();
+        if !pending.is_empty() {
+            self.backlog.added();
+        }
+        st.pending = pending;
+    }
+
+    /// Cross-checks the components after the replay: the HNSW index holds the stored
+    /// default vectors except the backlog (as many points as the store, less the backlog;
+    /// `derive_pending` found every backlog id stored and not indexed), every stored
+    /// vector belongs to a live point, and every stored payload belongs to a live point
+    /// (or to one whose removal is still in the overlay).
     fn check_components_agree(&self) -> Result<()> {
         let stored = self.vectors.len();
-        if self.index.len() != stored {
+        let pending = self.state.read().pending.len() as usize;
+        if self.index.len() + pending != stored {
             return Err(Error::corruption(
                 self.dir.join(HNSW_FILE).display(),
                 format!(
-                    "the index holds {} points, the vector store {stored}",
+                    "the index holds {} points, the vector store {stored} of which {pending} \
+                     are waiting for the index",
                     self.index.len()
                 ),
             ));
@@ -398,6 +423,7 @@ impl Collection {
                 sparse,
                 expiry,
                 graph,
+                pending: RoaringTreemap::new(),
             }),
             writer: Mutex::new(Writer {
                 ops: oplog,
@@ -410,6 +436,7 @@ impl Collection {
             streaming: Mutex::new(None),
             ef_search: std::sync::atomic::AtomicUsize::new(ef_search),
             wall_clock: RwLock::new(Arc::new(crate::request::SystemWallClock)),
+            backlog: Default::default(),
         };
         // Consecutive upserts replay as one batch (the index links them in parallel); a
         // later duplicate in a batch wins, exactly as in log order.
@@ -434,14 +461,14 @@ impl Collection {
                     }
                     _ => {
                         if let Some((t, batch)) = pending.replace((targets, points)) {
-                            collection.apply(ops::Op::Upsert(batch), t)?;
+                            collection.replay_upsert(&batch, t)?;
                         }
                     }
                 },
                 other => {
                     // A delete, a payload or an edge write: the upserts before it first.
                     if let Some((t, batch)) = pending.take() {
-                        collection.apply(ops::Op::Upsert(batch), t)?;
+                        collection.replay_upsert(&batch, t)?;
                     }
                     match other {
                         ops::Op::Graph(op) => {
@@ -455,7 +482,7 @@ impl Collection {
             }
         }
         if let Some((t, batch)) = pending {
-            collection.apply(ops::Op::Upsert(batch), t)?;
+            collection.replay_upsert(&batch, t)?;
         }
         {
             // Every replayed operation set or cleared its points' times in log order; a
@@ -464,6 +491,7 @@ impl Collection {
             let State { live, expiry, .. } = &mut *st;
             expiry.retain_live(live);
         }
+        collection.derive_pending();
         collection.check_components_agree()?;
         collection.check_spaces_agree()?;
         Ok(collection)

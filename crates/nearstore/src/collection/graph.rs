@@ -222,7 +222,13 @@ impl Collection {
             st.live.contains(id) && !self.is_expired(&st, id)
         };
         if !visible {
-            return self.upsert_encoded_locked(&mut w, &points, &upsert, now, None);
+            return self.upsert_encoded_locked(
+                &mut w,
+                &points,
+                &upsert,
+                (now, super::backlog::Linking::Inline),
+                None,
+            );
         }
         let payload = points[0].payload.as_ref();
         self.check_relabels(&[(id, payload)], None)?;

@@ -14,6 +14,7 @@
 //! operations that component has not seen, so a point is never half present, the indexes
 //! agree with the stores, and a delete never comes back.
 
+mod backlog;
 mod best_score;
 pub(crate) mod checkpoint;
 mod estimate;
@@ -92,6 +93,9 @@ pub(crate) struct State {
     expiry: expiry::ExpiryIndex,
     /// A graph collection's edges (see `graph.rs`); `None` for every other kind.
     graph: Option<nearstore_graph::GraphStore>,
+    /// Points of the default vector stored but not yet in `Collection::index` (see
+    /// `backlog.rs`): a subset of the stored vectors' ids.
+    pending: RoaringTreemap,
 }
 
 /// What only the (single) writer touches.
@@ -135,6 +139,8 @@ pub(crate) struct Collection {
     ef_search: std::sync::atomic::AtomicUsize,
     /// The calendar clock expiry is read against (see `expiry.rs`).
     wall_clock: RwLock<Arc<dyn crate::request::WallClock>>,
+    /// The thread linking `State::pending` into the index (see `backlog.rs`).
+    backlog: backlog::Backlog,
 }
 
 /// A handle on one collection: cheap to clone, `Send + Sync`. Writes to a collection are
@@ -160,6 +166,7 @@ impl Collection {
     /// which by then may hold another collection's files.
     pub(crate) fn mark_dropped(&self) {
         self.dropped.store(true, Ordering::Release);
+        self.stop_linking();
         if let Some(drainer) = self.streaming.lock().take() {
             drainer.stop();
         }
@@ -238,6 +245,8 @@ impl Drop for Collection {
         if let Some(drainer) = self.streaming.get_mut().take() {
             drainer.stop();
         }
+        // Points not linked yet stay out of the index checkpoint; the next open finds them.
+        self.stop_linking();
         if self.dropped.load(Ordering::Acquire) {
             return;
         }

@@ -415,9 +415,18 @@ impl Collection {
                     rescore,
                     stop: Some(&stop),
                 };
-                let hits = index.query(vector, depth, &opts)?.ok_or_else(|| {
+                // The backlog is read before the index: a point leaves it only once linked,
+                // so each point is found in one or both (`backlog.rs`).
+                let pending = match using.is_empty() {
+                    true => self.pending_among(allowed),
+                    false => None,
+                };
+                let mut hits = index.query(vector, depth, &opts)?.ok_or_else(|| {
                     Error::Cancelled("search cancelled: it ran past its deadline".into())
                 })?;
+                if let Some(pending) = pending {
+                    hits = self.merge_pending(hits, vector, depth, &pending, deadline)?;
+                }
                 if using.is_empty() {
                     // A damaged vector the quantized index met was left out, not served:
                     // the search reports it.

@@ -45,14 +45,17 @@ fn a_reopen_replays_the_log_tail_into_every_component() {
         c.current_payload(1).unwrap().unwrap().as_ref(),
         &json!({"k": 1})
     );
-    assert_eq!(c.index.len(), 2);
+    // The replay leaves new ids to the background indexing (not running here: the
+    // collection is not shared), so they wait in the backlog.
+    assert_eq!(c.index.len(), 0);
+    assert_eq!(c.pending_count(), 2);
     drop(c);
     // The clean close checkpointed: nothing to replay any more.
     let c = open(&backend);
     assert_eq!(c.writer.lock().checkpoint_seq, 1);
     assert_eq!(c.writer.lock().ops.len_bytes(), 0);
     assert_eq!(c.payloads.mark(), 1);
-    assert_eq!(c.index.len(), 2);
+    assert_eq!(c.index.len() as u64 + c.pending_count(), 2);
 }
 
 #[test]

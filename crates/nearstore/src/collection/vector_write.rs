@@ -155,6 +155,7 @@ impl Collection {
                     self.vectors.store_batch(&item)?;
                     if targets.index {
                         self.index.insert_batch(&item)?;
+                        self.unpend([e.id]);
                     }
                 } else if let Some(space) = self.spaces.get(name) {
                     space.vectors.store_batch(&item)?;
@@ -168,6 +169,7 @@ impl Collection {
                     if targets.index {
                         self.index.delete_ids(&[e.id]);
                     }
+                    self.unpend([e.id]);
                     self.vectors.delete_batch(&[e.id])?;
                 } else if let Some(space) = self.spaces.get(name) {
                     if targets.spaces {

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use rustc_hash::FxHashMap;
 use serde_json::Value;
 
+use super::backlog::Linking;
 use super::ops::{self, Op};
 use super::{
     CHECKPOINT_AT_FLUSH_BYTES, CHECKPOINT_AT_WRITE_BYTES, Collection, VectorCollection, Writer,
@@ -179,7 +180,18 @@ impl Collection {
         }
     }
 
+    /// An upsert linking the index inline.
     pub(crate) fn upsert(&self, points: &[Point], options: &WriteOptions) -> Result<()> {
+        self.upsert_linking(points, options, Linking::Inline)
+    }
+
+    /// An upsert whose new default vectors are linked as `linking` says (`backlog.rs`).
+    pub(crate) fn upsert_linking(
+        &self,
+        points: &[Point],
+        options: &WriteOptions,
+        linking: Linking,
+    ) -> Result<()> {
         self.check_open()?;
         if points.is_empty() {
             return Ok(());
@@ -187,7 +199,11 @@ impl Collection {
         let deadline = options.deadline.as_ref();
         let (bytes, now) = self.encode_checked_upsert(points, deadline)?;
         let mut w = self.lock_writer()?;
-        self.upsert_encoded_locked(&mut w, points, &bytes, now, deadline)
+        self.upsert_encoded_locked(&mut w, points, &bytes, (now, linking), deadline)?;
+        drop(w);
+        // New ids put into the backlog: link them in the background.
+        self.start_linking();
+        Ok(())
     }
 
     /// Logs and applies an upsert encoded by [`Collection::encode_checked_upsert`], the
@@ -197,7 +213,7 @@ impl Collection {
         w: &mut Writer,
         points: &[Point],
         bytes: &[u8],
-        now: u64,
+        (now, linking): (u64, Linking),
         deadline: Option<&Deadline>,
     ) -> Result<()> {
         // A graph with a schema refuses a relabel that an existing edge would break.
@@ -212,7 +228,7 @@ impl Collection {
         let expired = self.expired_graph_nodes(points);
         if expired.is_empty() {
             return self.commit_locked(w, bytes, deadline, points.len(), || {
-                self.apply_upsert(points, Targets::ALL, now)
+                self.apply_upsert_linking(points, Targets::ALL, now, linking)
             });
         }
         // The deadline is checked once, before the delete: past it nothing is written, and
@@ -220,7 +236,7 @@ impl Collection {
         self.check_write_deadline(deadline, points.len())?;
         self.delete_locked(w, &expired, None)?;
         self.commit_locked(w, bytes, None, points.len(), || {
-            self.apply_upsert(points, Targets::ALL, now)
+            self.apply_upsert_linking(points, Targets::ALL, now, linking)
         })
     }
 
@@ -403,9 +419,29 @@ impl Collection {
         ids.map(|id| self.current_payload(id)).collect()
     }
 
-    /// Applies an upsert; a TTL among the points' expiry times counts from `now` (epoch
-    /// milliseconds).
+    /// Applies an upsert, linking its default vectors inline; a TTL among the points'
+    /// expiry times counts from `now` (epoch milliseconds).
     pub(super) fn apply_upsert(&self, points: &[Point], targets: Targets, now: u64) -> Result<()> {
+        self.apply_upsert_linking(points, targets, now, Linking::Inline)
+    }
+
+    /// Replays logged upserts (recovery): new ids of the default vector are deferred like
+    /// a bulk load's (the backlog is derived after the replay).
+    pub(super) fn replay_upsert(&self, points: &[Point], targets: Targets) -> Result<()> {
+        // A logged upsert carries instants only: no TTL is left to count from a `now`.
+        self.apply_upsert_linking(points, targets, 0, Linking::Deferred)
+    }
+
+    /// [`Collection::apply_upsert`] with `linking`: deferred, the default vectors of ids the
+    /// index does not hold go into the backlog (`backlog.rs`) and those it holds are
+    /// replaced inline; inline, all are linked and leave the backlog.
+    fn apply_upsert_linking(
+        &self,
+        points: &[Point],
+        targets: Targets,
+        now: u64,
+        linking: Linking,
+    ) -> Result<()> {
         // A later duplicate in the batch wins.
         let mut last: FxHashMap<u64, usize> = FxHashMap::default();
         for (i, p) in points.iter().enumerate() {
@@ -444,6 +480,7 @@ impl Collection {
             if targets.index {
                 self.index.delete_ids(&bare);
             }
+            self.unpend(bare.iter().copied());
             self.vectors.delete_batch(&bare)?;
         }
         let items: Vec<(u64, &[f32])> = unique
@@ -453,9 +490,38 @@ impl Collection {
             .collect();
         self.vectors.store_batch(&items)?;
         if targets.index {
-            self.index.insert_batch(&items)?;
+            if self.defers(linking) {
+                // Stored first, then pending: a search sees the point once this returns.
+                let (linked, deferred): (Vec<_>, Vec<_>) =
+                    items.iter().partition(|(id, _)| self.index.contains(*id));
+                self.index.insert_batch(&linked)?;
+                if !deferred.is_empty() {
+                    let mut st = self.state.write();
+                    st.pending.extend(deferred.iter().map(|(id, _)| *id));
+                    self.backlog.added();
+                }
+            } else {
+                // Linked first, then out of the backlog: a search always finds it in one.
+                self.index.insert_batch(&items)?;
+                self.unpend(items.iter().map(|(id, _)| *id));
+            }
         }
         self.apply_spaces_upsert(&unique, targets)
+    }
+
+    /// Takes `ids` out of the backlog (linked inline, or their vector gone).
+    pub(super) fn unpend(&self, ids: impl IntoIterator<Item = u64>) {
+        let mut ids = ids.into_iter().peekable();
+        if ids.peek().is_none() {
+            return;
+        }
+        let mut st = self.state.write();
+        if st.pending.is_empty() {
+            return;
+        }
+        for id in ids {
+            st.pending.remove(id);
+        }
     }
 
     /// Replaces point `p`'s sparse vectors: each name it carries is upserted (a name seen
@@ -537,6 +603,7 @@ impl Collection {
                 }
                 st.expiry.set(id, None);
                 st.live.remove(id);
+                st.pending.remove(id);
             }
         }
         self.vectors.delete_batch(ids)?;
@@ -603,14 +670,32 @@ impl VectorCollection {
     }
 
     /// [`VectorCollection::upsert`] for large loads from a borrowed slice: one logged
-    /// operation, the index linked in parallel.
+    /// operation (all or nothing after a crash), and when it returns every point is stored,
+    /// as durable as any write (see [`VectorCollection::flush`]), and visible to every
+    /// search, exactly.
+    ///
+    /// The HNSW index takes the new points in the background: ids the index does not hold
+    /// yet wait in a backlog that one thread per collection links in batches (ids it holds
+    /// are replaced in the index before this returns). Until a point is linked, every
+    /// search on the default vector scores it exactly from the vector store and merges it
+    /// with the index's hits, under the same filter and expiry rules, so results never miss
+    /// it; such searches cost a scan of the backlog. [`VectorCollection::wait_indexed`]
+    /// waits for the backlog to empty, [`VectorCollection::pending_index_count`] tells its
+    /// size. The backlog is not persisted: a reopen finds the stored points the index
+    /// checkpoint does not hold and resumes linking them. `flush` does not wait for it.
+    ///
+    /// Quantized storage modes (`sq8`, `binary`, `pq`, `rabitq`) and named vectors are
+    /// still linked before this returns.
     pub fn upsert_bulk(&self, points: &[Point]) -> Result<()> {
-        self.inner.upsert(points, &WriteOptions::default())
+        self.inner
+            .upsert_linking(points, &WriteOptions::default(), Linking::Deferred)
     }
 
-    /// [`VectorCollection::upsert_bulk`] with options: with a deadline, the write is all or
-    /// nothing (see [`WriteOptions`]): `Err(`[`Error::WriteCancelled`]`)` means nothing was
-    /// written, `Ok` that all of it was.
+    /// [`VectorCollection::upsert`] from a borrowed slice, with options: with a deadline,
+    /// the write is all or nothing (see [`WriteOptions`]): `Err(`
+    /// [`Error::WriteCancelled`]`)` means nothing was written, `Ok` that all of it was. The
+    /// index is linked before it returns (the server's upsert routes use it point by point;
+    /// only [`VectorCollection::upsert_bulk`] defers the linking).
     pub fn upsert_with(&self, points: &[Point], options: &WriteOptions) -> Result<()> {
         self.inner.upsert(points, options)
     }

@@ -107,6 +107,7 @@ impl Drop for DatabaseInner {
         self.purger.stop();
         for c in self.collections.get_mut().values() {
             c.inner.stop_drainer();
+            c.inner.stop_linking();
         }
     }
 }
@@ -259,7 +260,7 @@ fn load(backend: &SharedBackend, dir: &Path, skip_damaged: bool) -> Result<Loade
                 collections.insert(
                     name.clone(),
                     VectorCollection {
-                        inner: Arc::new(collection),
+                        inner: collection.into_shared(),
                     },
                 );
             }
@@ -441,12 +442,8 @@ impl Database {
         // An unlisted directory of this name is a leftover of a crashed create or drop.
         self.inner.backend.remove_dir_all(&cdir)?;
         let collection = VectorCollection {
-            inner: Arc::new(Collection::create(
-                self.inner.backend.clone(),
-                &cdir,
-                name,
-                config,
-            )?),
+            inner: Collection::create(self.inner.backend.clone(), &cdir, name, config)?
+                .into_shared(),
         };
         collection.set_wall_clock(self.inner.wall_clock.read().clone());
         let mut names = self.listed_names();

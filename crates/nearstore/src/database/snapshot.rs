@@ -25,7 +25,6 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
@@ -385,8 +384,9 @@ impl Database {
         let restored: Result<()> = restored
             .map_err(Error::from)
             .and_then(|()| crate::collection::checkpoint::set_manifest_name(&b, &cdir, name));
-        let reopened =
-            Collection::open(b.clone(), &cdir).map(|c| VectorCollection { inner: Arc::new(c) });
+        let reopened = Collection::open(b.clone(), &cdir).map(|c| VectorCollection {
+            inner: c.into_shared(),
+        });
         match reopened {
             Ok(c) => {
                 c.set_wall_clock(self.inner.wall_clock.read().clone());

@@ -10,6 +10,7 @@
 mod agent_memory;
 mod aliases;
 mod best_score;
+mod bulk_indexing;
 mod conformance;
 mod corruption;
 mod database;

@@ -330,6 +330,39 @@ fn check_time_order(c: &VectorCollection, payloads: &BTreeMap<u64, Value>) {
     assert_eq!(got, want, "ordered scroll by the datetime index");
 }
 
+/// After `wait_indexed`: the exact search `before_hits` answered (points waiting for the
+/// index found by exact scan) is answered the same by the index alone.
+fn same_answer_once_linked(
+    c: &VectorCollection,
+    before_hits: &[nearstore::SearchResult],
+    live: usize,
+) {
+    let linked = c
+        .query(
+            SearchRequest::new(&vector(0, 0))
+                .limit(live.max(1))
+                .quality(SearchQuality::Perfect)
+                .with_payload(false),
+        )
+        .unwrap();
+    let scores = |hits: &[nearstore::SearchResult]| -> BTreeMap<u64, f32> {
+        hits.iter().map(|h| (h.point.id, h.score)).collect()
+    };
+    let (before, after) = (scores(before_hits), scores(&linked));
+    assert_eq!(
+        after.keys().collect::<Vec<_>>(),
+        before.keys().collect::<Vec<_>>(),
+        "the same points once every point is linked"
+    );
+    for (id, score) in &after {
+        assert!(
+            (score - before[id]).abs() <= 1e-4 * score.abs().max(1.0),
+            "point {id} scores {score} linked, {} before",
+            before[id]
+        );
+    }
+}
+
 /// The collection's content, after checking its invariants.
 pub fn content(c: &VectorCollection) -> Model {
     let mut model = Model::new();
@@ -410,6 +443,15 @@ pub fn content(c: &VectorCollection) -> Model {
             .collect::<Vec<_>>(),
         "the index holds exactly the live points with the default vector"
     );
+    // Points a bulk load left to the background indexing (re-derived by a reopen) are
+    // found above by exact scan; once linked, the index alone finds the same points.
+    let waiting = c.pending_index_count() > 0;
+    c.wait_indexed().unwrap();
+    assert_eq!(c.pending_index_count(), 0);
+    assert!(c.indexed_vectors() >= index_ids.len());
+    if waiting {
+        same_answer_once_linked(c, &indexed, model.len());
+    }
     // Points without vectors are found by id, whole.
     let bare: Vec<u64> = model
         .iter()

@@ -24,7 +24,7 @@ fn open(backend: &Arc<FaultyBackend>) -> VectorCollection {
         Collection::create(shared, dir, "c", config).unwrap()
     };
     VectorCollection {
-        inner: Arc::new(inner),
+        inner: inner.into_shared(),
     }
 }
 

@@ -1,0 +1,445 @@
+//! The index backlog: points of the default vector space whose current vector is stored
+//! (durable and searchable) but not yet linked into the HNSW index, and the background
+//! thread that links them (the Qdrant model for bulk loads).
+//!
+//! - **Who adds.** [`VectorCollection::upsert_bulk`] of a `full` collection puts the ids it
+//!   writes that the index does not hold into the backlog (`State::pending`) instead of
+//!   linking them; ids the index holds are replaced inline, so the index never holds a
+//!   stale vector. Every other write (an ordinary upsert, a vector edit) links inline and
+//!   takes its ids out of the backlog. Quantized storage modes (training at a size, codes
+//!   computed per point) and named vector spaces always link inline.
+//! - **Who removes.** Every delete path (`apply_delete`: delete, delete by filter, expiry
+//!   purge, truncate), an upsert without a default vector and a vector edit removing it
+//!   take the id out; an update of a pending id leaves it pending (its current vector is
+//!   read when it is linked).
+//! - **Searches.** The dense leg on the default vector (`search.rs`, the one place it runs)
+//!   snapshots the backlog (restricted to the leg's allowed ids) *before* asking the
+//!   index, scores those ids exactly from the vector store and merges them with the
+//!   index's hits (an id in both, linked meanwhile, counts once). A point always is in the
+//!   backlog or the index or both (it leaves the backlog only after it is linked), so no
+//!   search misses it, and the k-guarantee holds.
+//! - **The worker.** One thread per collection, holding only a `Weak` reference between
+//!   batches, started when the backlog becomes non-empty (by a bulk upsert, or by opening a
+//!   collection with one). It takes [`BATCH_POINTS`] ids at a time with the writer lock
+//!   held (the lock every write takes, so no write interleaves: nothing deleted comes back,
+//!   no stale vector is linked), reads their current vectors and links them with the
+//!   parallel `insert_batch`, then takes them out of the backlog. It stops when the backlog
+//!   is empty (deciding so under the writer lock, so a bulk upsert either sees it running
+//!   or starts a new one), when the collection is dropped or closed, or on failure, which
+//!   poisons the collection (writes and flushes report it; a reopen re-derives the backlog)
+//!   and is returned by [`VectorCollection::wait_indexed`].
+//! - **Durability.** The backlog is not persisted: the index checkpoint holds exactly what
+//!   is linked (taken under the writer lock, so it is consistent), and opening derives the
+//!   backlog as the stored vectors the index does not hold (after the log replay, which
+//!   defers new ids the same way) and starts the worker. `flush()` stays the durability
+//!   barrier and does not wait for the index.
+
+use std::sync::{Arc, OnceLock, Weak};
+use std::thread::JoinHandle;
+
+use parking_lot::{Condvar, Mutex};
+
+use super::{Collection, VectorCollection};
+use crate::error::{Error, Result};
+
+/// Points linked under one hold of the writer lock: small, so a write waits little for
+/// it (tens of milliseconds at 32-d), and the graph-wide upkeep runs once after the last.
+const BATCH_POINTS: usize = 2048;
+
+/// How an upsert treats the default vectors of ids the index does not hold yet.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Linking {
+    /// Linked into the index before the write returns.
+    Inline,
+    /// Put into the backlog for the worker (`full` storage only; otherwise inline).
+    Deferred,
+}
+
+/// The worker's control block (owned by the [`Collection`]).
+#[derive(Debug, Default)]
+pub(super) struct Backlog {
+    /// The collection itself, set once it is shared (`Collection::into_shared`); the worker
+    /// holds a clone of it.
+    me: OnceLock<Weak<Collection>>,
+    state: Mutex<WorkerState>,
+    /// Signalled when the worker links a batch, stops or fails.
+    changed: Condvar,
+    /// False only while `State::pending` is empty, so a search of a collection without a
+    /// backlog takes no lock for it. Set (under the state lock) wherever ids are added;
+    /// cleared only under the writer lock after the backlog was seen empty (every adder
+    /// holds the writer, or runs before the collection is shared), so it is never false
+    /// while ids wait.
+    nonempty: std::sync::atomic::AtomicBool,
+}
+
+impl Backlog {
+    /// Records that ids were added to the backlog (the state lock held).
+    pub(super) fn added(&self) {
+        self.nonempty
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
+    /// Records that the backlog was seen empty (the writer and the state lock held).
+    fn emptied(&self) {
+        self.nonempty
+            .store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
+#[derive(Debug, Default)]
+struct WorkerState {
+    /// The worker thread, while one runs.
+    thread: Option<JoinHandle<()>>,
+    running: bool,
+    /// Set by `stop` (close, drop): no worker starts again.
+    stopped: bool,
+    /// Set by `set_indexing_paused`: the worker stops after its batch and none starts.
+    paused: bool,
+    /// Why the worker failed (the collection is poisoned with it too).
+    failed: Option<String>,
+    /// Points linked since the graph-wide upkeep last ran (`HnswIndex::upkeep`).
+    unkept: usize,
+}
+
+impl Collection {
+    /// Shares the collection and starts linking its backlog, if it has one (after open).
+    pub(crate) fn into_shared(self) -> Arc<Collection> {
+        let c = Arc::new(self);
+        // A fresh `OnceLock`: the set cannot fail, and a failure would only leave the
+        // backlog to searches' exact scan.
+        let _ = c.backlog.me.set(Arc::downgrade(&c));
+        c.start_linking();
+        c
+    }
+
+    /// Whether an upsert with `linking` defers new ids of the default vector.
+    pub(super) fn defers(&self, linking: Linking) -> bool {
+        linking == Linking::Deferred && !self.config.storage_mode.is_quantized()
+    }
+
+    /// The points of the default vector not yet in the index.
+    pub(crate) fn pending_count(&self) -> u64 {
+        self.state.read().pending.len()
+    }
+
+    /// Starts the worker when the backlog is not empty and none runs (a no-op before the
+    /// collection is shared, after `stop_linking`, and after a failure).
+    pub(super) fn start_linking(&self) {
+        if self.state.read().pending.is_empty() {
+            return;
+        }
+        let Some(me) = self.backlog.me.get().cloned() else {
+            return;
+        };
+        let mut s = self.backlog.state.lock();
+        if s.running || s.stopped || s.paused || s.failed.is_some() {
+            return;
+        }
+        // A finished worker's handle: it has returned (it cleared `running` last).
+        if let Some(t) = s.thread.take() {
+            let _ = t.join();
+        }
+        let spawned = std::thread::Builder::new()
+            .name(format!("nearstore-index-{}", self.name))
+            .spawn(move || link_backlog(me));
+        match spawned {
+            Ok(t) => {
+                s.running = true;
+                s.thread = Some(t);
+            }
+            // No thread: the backlog stays searchable by exact scan; `wait_indexed` says why.
+            Err(e) => s.failed = Some(format!("could not start the indexing thread: {e}")),
+        }
+    }
+
+    /// Stops the worker for good and waits for its current batch (close, drop): no
+    /// worker outlives the database's lock. The backlog stays (re-derived on open).
+    pub(crate) fn stop_linking(&self) {
+        let thread = {
+            let mut s = self.backlog.state.lock();
+            s.stopped = true;
+            s.thread.take()
+        };
+        if let Some(t) = thread
+            && t.thread().id() != std::thread::current().id()
+        {
+            // A panic in the worker has been reported already; the backlog stays.
+            let _ = t.join();
+        }
+        self.backlog.changed.notify_all();
+    }
+
+    /// Blocks until the backlog is empty; the worker's failure, or why none can run.
+    pub(crate) fn wait_indexed(&self) -> Result<()> {
+        self.check_open()?;
+        loop {
+            {
+                let mut s = self.backlog.state.lock();
+                loop {
+                    if let Some(reason) = &s.failed {
+                        return Err(Error::Poisoned {
+                            collection: self.name.clone(),
+                            reason: reason.clone(),
+                        });
+                    }
+                    // Read under the worker's lock: the worker signals after changing the
+                    // backlog and taking this lock, so no wake-up is lost between this
+                    // check and the wait. A running worker is waited for even when the
+                    // backlog is empty: it runs the graph-wide upkeep after the last batch.
+                    if s.running {
+                        self.backlog.changed.wait(&mut s);
+                        continue;
+                    }
+                    if self.state.read().pending.is_empty() {
+                        return Ok(());
+                    }
+                    break;
+                }
+                if s.paused {
+                    return Err(Error::Conflict(format!(
+                        "collection {:?}: background indexing is paused with points waiting \
+                         for the index",
+                        self.name
+                    )));
+                }
+                if s.stopped || self.backlog.me.get().is_none() {
+                    self.check_open()?;
+                    return Err(Error::Internal(format!(
+                        "collection {:?} has points waiting for the index and no indexing \
+                         thread (it was closed)",
+                        self.name
+                    )));
+                }
+            }
+            // Points waiting and no worker (a bulk write about to start one, or a worker
+            // that just finished before it): start one, then wait for it.
+            self.start_linking();
+        }
+    }
+
+    /// Links one batch of the backlog, the writer held; `false` when there is nothing
+    /// (more) to do, and the worker then has stopped (decided under the writer lock).
+    fn link_batch(&self) -> bool {
+        let mut w = match self.lock_writer() {
+            Ok(w) => w,
+            // Dropped, or poisoned with streamed points queued: either way for good.
+            Err(e) => return self.worker_done(Some(format!("background indexing stopped: {e}"))),
+        };
+        let halted = {
+            let s = self.backlog.state.lock();
+            s.stopped || s.paused
+        };
+        if halted {
+            return self.worker_done(None);
+        }
+        if let Some(reason) = &w.poisoned {
+            // Writes are refused; linking would only race the reopen that clears it.
+            let reason = reason.clone();
+            return self.worker_done(Some(reason));
+        }
+        let ids: Vec<u64> = {
+            let st = self.state.read();
+            if st.pending.is_empty() {
+                self.backlog.emptied();
+            }
+            st.pending.iter().take(BATCH_POINTS).collect()
+        };
+        if ids.is_empty() {
+            self.upkeep_after(0);
+            return self.worker_done(None);
+        }
+        let mut items: Vec<(u64, Vec<f32>)> = Vec::with_capacity(ids.len());
+        let read = self
+            .vectors
+            .with_vectors(&ids, &mut |i, v| items.push((ids[i], v.to_vec())));
+        let linked = read
+            .map_err(Error::from)
+            .and_then(|()| Ok(self.index.insert_batch_deferring_upkeep(&items)?));
+        if let Err(e) = linked {
+            let reason = format!("background indexing failed: {e}");
+            w.poisoned = Some(reason.clone());
+            return self.worker_done(Some(reason));
+        }
+        let drained = {
+            // Every id taken: one whose vector was not stored (none should be) would
+            // otherwise stay forever.
+            let mut st = self.state.write();
+            for id in &ids {
+                st.pending.remove(*id);
+            }
+            if st.pending.is_empty() {
+                self.backlog.emptied();
+            }
+            st.pending.is_empty()
+        };
+        // When linked since the last upkeep is half the graph (so a load into an empty
+        // index runs a handful, their sizes a geometric series: O(load) in all, and the
+        // linking keeps walking a graph mostly in locality order), and when the backlog is
+        // linked, before anyone waiting for it hears it is empty.
+        let unkept = {
+            let mut s = self.backlog.state.lock();
+            s.unkept += items.len();
+            s.unkept
+        };
+        if drained || unkept * 2 >= self.index.slots() {
+            self.upkeep_after(0);
+        }
+        // Handed to a waiting write at once (a plain unlock lets this thread take it
+        // again for the next batch before the write wakes up).
+        parking_lot::MutexGuard::unlock_fair(w);
+        let _progress = self.backlog.state.lock();
+        self.backlog.changed.notify_all();
+        true
+    }
+
+    /// The graph-wide upkeep (the writer held) a bulk insert runs after a batch that is
+    /// large next to the graph, for all the batches since the last (same rule), `linked`
+    /// more points included.
+    fn upkeep_after(&self, linked: usize) {
+        let unkept = std::mem::take(&mut self.backlog.state.lock().unkept) + linked;
+        if unkept > 1 && unkept * 100 >= self.index.slots() {
+            self.index.upkeep();
+        }
+    }
+
+    /// Records that the worker stops (with its failure, if any) and wakes the waiters.
+    fn worker_done(&self, failed: Option<String>) -> bool {
+        let mut s = self.backlog.state.lock();
+        s.running = false;
+        if failed.is_some() {
+            s.failed = failed;
+        }
+        self.backlog.changed.notify_all();
+        false
+    }
+}
+
+/// The worker: links batches while the collection exists and the backlog is not empty.
+fn link_backlog(collection: Weak<Collection>) {
+    loop {
+        let Some(c) = collection.upgrade() else {
+            return;
+        };
+        // A panic (a bug) must not leave `running` set, or `wait_indexed` would wait
+        // forever: it fails the worker and poisons the collection like an error.
+        let linked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| c.link_batch()));
+        match linked {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(_) => {
+                let reason = "background indexing panicked".to_string();
+                c.writer.lock().poisoned = Some(reason.clone());
+                c.worker_done(Some(reason));
+                return;
+            }
+        }
+        // The last handle may go here: the collection's close then runs on this thread.
+        drop(c);
+    }
+}
+
+impl VectorCollection {
+    /// Blocks until every point written by [`VectorCollection::upsert_bulk`] is linked into
+    /// the HNSW index (returns at once when none waits). Searches never need this (they
+    /// scan the points not linked yet exactly); it is for measuring and for handing over a
+    /// fully indexed collection. `Err` when the background indexing failed (the collection
+    /// is then poisoned: writes and `flush` fail until it is reopened, which resumes the
+    /// indexing) or cannot run (the collection was closed).
+    pub fn wait_indexed(&self) -> Result<()> {
+        self.inner.wait_indexed()
+    }
+
+    /// How many points of the default vector are stored and searchable but not yet linked
+    /// into the HNSW index (see [`VectorCollection::upsert_bulk`]).
+    pub fn pending_index_count(&self) -> u64 {
+        self.inner.pending_count()
+    }
+
+    /// Pauses (`true`) or resumes the background indexing of this handle's collection
+    /// (not persisted; a reopened collection indexes). While paused, bulk-loaded points
+    /// wait in the backlog (searches still find them, exactly) and
+    /// [`VectorCollection::wait_indexed`] fails with a conflict; a running batch finishes
+    /// first. For tests, and for holding the indexing back during a series of loads.
+    pub fn set_indexing_paused(&self, paused: bool) {
+        self.inner.backlog.state.lock().paused = paused;
+        if !paused {
+            self.inner.start_linking();
+        }
+    }
+
+    /// How many points the default vector's HNSW index holds.
+    pub fn indexed_vectors(&self) -> usize {
+        use nearstore_index::VectorIndex;
+        self.inner.index.len()
+    }
+}
+
+/// Backlog points scored between two looks at a search's deadline (and read from the
+/// vector store under one lock).
+const SCAN_CHUNK: usize = 1024;
+
+impl Collection {
+    /// The backlog among `allowed` ids (all of it when `None`), or `None` when that is
+    /// empty: what a dense search on the default vector must score besides the index.
+    pub(super) fn pending_among(
+        &self,
+        allowed: Option<&roaring::RoaringTreemap>,
+    ) -> Option<roaring::RoaringTreemap> {
+        if !self
+            .backlog
+            .nonempty
+            .load(std::sync::atomic::Ordering::Acquire)
+        {
+            return None;
+        }
+        let st = self.state.read();
+        if st.pending.is_empty() {
+            return None;
+        }
+        let ids = match allowed {
+            Some(a) => &st.pending & a,
+            None => st.pending.clone(),
+        };
+        (!ids.is_empty()).then_some(ids)
+    }
+
+    /// Merges the index's `hits` with the exact best `depth` of the `pending` ids (scored
+    /// from the vector store like the index's exact plan), best first; an id in both (linked
+    /// since the backlog was read) counts once.
+    pub(super) fn merge_pending(
+        &self,
+        hits: Vec<nearstore_index::SearchHit>,
+        query: &[f32],
+        depth: usize,
+        pending: &roaring::RoaringTreemap,
+        deadline: Option<&crate::request::Deadline>,
+    ) -> Result<Vec<nearstore_index::SearchHit>> {
+        let mut scorer = self.index.exact_scorer(query, depth)?;
+        let ids: Vec<u64> = pending.iter().collect();
+        for chunk in ids.chunks(SCAN_CHUNK) {
+            crate::request::check_deadline(deadline, "search")?;
+            // A point deleted since the backlog was read has no vector: left out.
+            self.vectors
+                .with_vectors(chunk, &mut |i, v| scorer.offer(chunk[i], v))?;
+        }
+        let exact = scorer.into_hits();
+        let higher_is_better = self.config.metric.is_similarity();
+        let mut merged: Vec<nearstore_index::SearchHit> =
+            Vec::with_capacity(hits.len() + exact.len());
+        let mut seen = rustc_hash::FxHashSet::default();
+        for h in exact.into_iter().chain(hits) {
+            if seen.insert(h.id) {
+                merged.push(h);
+            }
+        }
+        merged.sort_by(|a, b| {
+            let order = match higher_is_better {
+                true => b.score.total_cmp(&a.score),
+                false => a.score.total_cmp(&b.score),
+            };
+            order.then(a.id.cmp(&b.id))
+        });
+        merged.truncate(depth);
+        Ok(merged)
+    }
+}
