@@ -15,7 +15,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use nearstore::{Leg, SearchRequest, VectorCollection};
+use nearstore::{Leg, SearchRequest, VectorCollection, WriteOptions};
 use numpy::{PyArray1, PyArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
@@ -278,7 +278,48 @@ impl PyCollection {
     ) -> PyResult<()> {
         let points = points_from(py, ids, vectors, payloads, sparse)?;
         let points = expiry::apply(py, points, ttl, expires_at)?;
+        self.call(py, |c| c.upsert_with(&points, &WriteOptions::default()))
+    }
+
+    /// upsert_bulk(ids, vectors=None, payloads=None, sparse=None, *, ttl=None, expires_at=None) -> None
+    ///
+    /// ``upsert`` for large loads: the same arguments, one atomic write, every point stored
+    /// and found by every search when it returns, but the HNSW index of the default vector
+    /// takes the new points in the background (points it already holds are replaced at
+    /// once). Until a point is linked, searches score it exactly. ``wait_indexed()`` waits
+    /// for the indexing, ``pending_index_count()`` tells how many points wait. Quantized
+    /// storage modes and named vectors are indexed before it returns.
+    #[pyo3(signature = (ids, vectors = None, payloads = None, sparse = None, *, ttl = None, expires_at = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn upsert_bulk(
+        &self,
+        py: Python<'_>,
+        ids: &Bound<'_, PyAny>,
+        vectors: Option<&Bound<'_, PyAny>>,
+        payloads: Option<&Bound<'_, PyAny>>,
+        sparse: Option<&Bound<'_, PyAny>>,
+        ttl: Option<&Bound<'_, PyAny>>,
+        expires_at: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<()> {
+        let points = points_from(py, ids, vectors, payloads, sparse)?;
+        let points = expiry::apply(py, points, ttl, expires_at)?;
         self.call(py, |c| c.upsert_bulk(&points))
+    }
+
+    /// wait_indexed() -> None
+    ///
+    /// Blocks until every point written by ``upsert_bulk`` is linked into the HNSW index
+    /// (at once when none waits). Raises when the background indexing failed.
+    fn wait_indexed(&self, py: Python<'_>) -> PyResult<()> {
+        self.call(py, |c| c.wait_indexed())
+    }
+
+    /// pending_index_count() -> int
+    ///
+    /// How many points of the default vector are stored and searchable but not yet linked
+    /// into the HNSW index (see ``upsert_bulk``).
+    fn pending_index_count(&self, py: Python<'_>) -> PyResult<u64> {
+        self.call(py, |c| Ok(c.pending_index_count()))
     }
 
     /// set_ttl(ids, seconds) -> None
@@ -918,7 +959,7 @@ impl PyCollection {
         let points = points_from(py, ids, Some(vectors), payloads, None)?;
         self.call(py, |c| {
             let start = Instant::now();
-            c.upsert_bulk(&points)?;
+            c.upsert_with(&points, &WriteOptions::default())?;
             Ok(start.elapsed().as_secs_f64())
         })
     }

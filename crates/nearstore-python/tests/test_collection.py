@@ -155,6 +155,26 @@ def test_get(loaded):
         c.get(-1)
 
 
+def test_upsert_bulk_is_searchable_at_once_and_indexed_in_the_background(db, rng):
+    base = rng.standard_normal((N, DIM)).astype(np.float32)
+    c = db.create_collection("c", DIM, metric="euclidean")
+    c.upsert_bulk(np.arange(N, dtype=np.uint64), base, [{"i": i} for i in range(N)])
+    assert len(c) == N
+    assert 0 <= c.pending_index_count() <= N
+    queries = rng.standard_normal((5, DIM)).astype(np.float32)
+    # Before and after the background indexing: every point is found, exactly here.
+    for waited in (False, True):
+        if waited:
+            c.wait_indexed()
+            assert c.pending_index_count() == 0
+        for q in queries:
+            want, _ = brute_force(base, q, 10, "euclidean")
+            assert [h["id"] for h in c.search(q, k=10, quality="perfect")] == list(want)
+            got = {h["id"] for h in c.search(q, k=10)}
+            assert len(got & set(want)) >= 8
+    assert c.get(7)["payload"] == {"i": 7}
+
+
 def test_upsert_replaces_and_delete_removes(db):
     c = db.create_collection("c", 2, "euclidean")
     c.upsert([1, 2, 3], [[0, 0], [1, 1], [2, 2]], [{"v": 1}, {"v": 2}, None])

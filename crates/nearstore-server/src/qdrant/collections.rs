@@ -183,10 +183,13 @@ pub(crate) fn info(c: &VectorCollection) -> Result<CollectionInfo> {
             (name, json!({"modifier": modifier}))
         })
         .collect();
+    // Points waiting for the background HNSW indexing (after a bulk load or a replay on
+    // open) are searchable but not indexed yet: Qdrant's "yellow" (optimizing).
+    let pending = usize::try_from(c.pending_index_count()).unwrap_or(usize::MAX);
     Ok(CollectionInfo {
-        status: "green",
+        status: if pending == 0 { "green" } else { "yellow" },
         optimizer_status: "ok",
-        indexed_vectors_count: points,
+        indexed_vectors_count: points.saturating_sub(pending),
         points_count: points,
         segments_count: 1,
         config: json!({
