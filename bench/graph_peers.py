@@ -36,8 +36,10 @@ timed; kuzu parses Parquet about 15x faster than a CSV with list columns), best 
 one load from the CSV is timed and reported too. Then kuzu's vector extension builds its HNSW
 index over the same embeddings on the last database (`CALL CREATE_VECTOR_INDEX('Node', 'idx',
 'embedding', metric := 'cosine')`, kuzu's defaults: efc 200, mu 30, ml 60, pu 0.05), timed
-once (it takes minutes); "load with vector index" = the best load + that build, the figure
-comparable with ours, which builds its HNSW index during the load. The vector extension
+once (it takes minutes); "load until indexed" compares the best load + that build with our
+load until the background HNSW indexing has linked every node, and "load until durable +
+searchable" kuzu's load without a vector index with ours until `flush()` returns (every node
+found by every search then, exactly while the index links it). The vector extension
 ships with the kuzu wheel (`LOAD vector` works offline). kuzu runs with its default thread
 count; the index build's process CPU time is reported too.
 
@@ -365,21 +367,37 @@ def main():
         f"{len(starts)} start nodes, {len(queries)} vector + pattern queries"
     )
     print(f"{'figure':<34}{'nearstore':>12}{'kuzu':>12}{'ratio':>10}")
+    # Ours: durable and searchable (every search exact on the points the background HNSW
+    # indexing has not linked yet), and until the index holds every point.
     mine_load = ours["load_seconds"]
+    mine_indexed = ours.get("load_indexed_seconds", mine_load)
 
-    def load_row(label, theirs, note):
-        print(f"{label:<34}{mine_load:>12.3f}{theirs:>12.3f}{theirs / mine_load:>9.2f}x  ({note})")
+    def load_row(label, mine, theirs, note):
+        print(f"{label:<34}{mine:>12.3f}{theirs:>12.3f}{theirs / mine:>9.2f}x  ({note})")
 
     load_row(
-        "load with vector index, s",
+        "load until indexed, s",
+        mine_indexed,
         load_seconds + index_seconds,
         "kuzu time / ours; >= 1 means we load faster; kuzu: best COPY load + index build",
     )
     print(f"{'  kuzu index build alone, s':<34}{'':>12}{index_seconds:>12.3f}  ({index_cpu:.1f} s CPU)")
-    load_row("load, kuzu without vector index", load_seconds, "ours still builds its index")
+    load_row(
+        "load until durable + searchable",
+        mine_load,
+        load_seconds,
+        "kuzu in memory without a vector index; ours durable, HNSW still linking",
+    )
     if disk:
         load_row(
+            "  kuzu on disk: COPYs alone",
+            mine_load,
+            disk["copy_seconds"],
+            "on-disk COPY of nodes and edges, before its index",
+        )
+        load_row(
             "load, kuzu on disk + index + ckpt",
+            mine_indexed,
             disk["total_seconds"],
             f"COPY {disk['copy_seconds']:.2f} s, index {disk['index_seconds']:.2f} s, "
             f"CHECKPOINT {disk['checkpoint_seconds']:.2f} s",
