@@ -260,6 +260,9 @@ impl Collection {
             w.poisoned = Some(reason.clone());
             return self.worker_done(Some(reason));
         }
+        // The index is ahead of its checkpoint now: a close checkpoints it (or the next
+        // open would link these points again).
+        w.linked_since_checkpoint = true;
         let drained = {
             // Every id taken: one whose vector was not stored (none should be) would
             // otherwise stay forever.

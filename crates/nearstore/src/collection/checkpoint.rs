@@ -428,6 +428,7 @@ impl Collection {
             writer: Mutex::new(Writer {
                 ops: oplog,
                 checkpoint_seq: seq,
+                linked_since_checkpoint: false,
                 text_generation: manifest.text_generation,
                 poisoned: None,
                 stream: super::streaming::StreamQueue::default(),
@@ -499,7 +500,7 @@ impl Collection {
 
     /// Checkpoints when anything was logged since the last checkpoint.
     pub(crate) fn checkpoint_locked(&self, w: &mut Writer) -> Result<()> {
-        if w.ops.next_seq() - 1 == w.checkpoint_seq {
+        if w.ops.next_seq() - 1 == w.checkpoint_seq && !w.linked_since_checkpoint {
             return Ok(());
         }
         self.checkpoint_forced(w)
@@ -564,6 +565,7 @@ impl Collection {
         )?;
         w.ops.reset()?;
         w.checkpoint_seq = seq;
+        w.linked_since_checkpoint = false;
         Ok(())
     }
 }

@@ -318,6 +318,34 @@ fn a_reopen_rederives_the_waiting_points_and_indexes_them() {
 }
 
 #[test]
+fn a_close_after_the_indexing_finished_keeps_the_linked_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let metric = DistanceMetric::Euclidean;
+    let mut model = Model::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(8);
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let c = collection(&db, metric);
+        c.set_indexing_paused(true);
+        load(&c, &mut model, &mut rng, 0, 1500);
+        // Checkpointed with every point waiting, then linked with no write logged since:
+        // the close must still write the index, or the next open links them all again.
+        c.checkpoint().unwrap();
+        c.set_indexing_paused(false);
+        c.wait_indexed().unwrap();
+        assert_eq!(c.pending_index_count(), 0);
+    }
+    let db = Database::open(dir.path()).unwrap();
+    let c = db.get_vector_collection("bulk").unwrap();
+    assert_eq!(
+        (c.indexed_vectors(), c.pending_index_count()),
+        (1500, 0),
+        "the close checkpointed the index the background linked"
+    );
+    assert_exact(&c, metric, &model, "reopened");
+}
+
+#[test]
 fn dropping_the_last_handle_while_indexing_leaves_a_collection_that_reopens_whole() {
     let dir = tempfile::tempdir().unwrap();
     let mut model = Model::new();
