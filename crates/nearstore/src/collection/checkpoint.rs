@@ -498,7 +498,8 @@ impl Collection {
         Ok(collection)
     }
 
-    /// Checkpoints when anything was logged since the last checkpoint.
+    /// Checkpoints when anything was logged, or the background indexing linked points,
+    /// since the last checkpoint.
     pub(crate) fn checkpoint_locked(&self, w: &mut Writer) -> Result<()> {
         if w.ops.next_seq() - 1 == w.checkpoint_seq && !w.linked_since_checkpoint {
             return Ok(());
