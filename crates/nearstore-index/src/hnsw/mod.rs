@@ -332,8 +332,19 @@ impl HnswIndex {
 
     /// Whether the index holds a live point `id`.
     pub fn contains(&self, id: u64) -> bool {
+        self.contains_each(std::iter::once(id)).next() == Some(true)
+    }
+
+    /// Whether the index holds each of `ids` (a live point), in order, under one hold of
+    /// its locks (for a batch write, which asks this of every point).
+    pub fn contains_each(&self, ids: impl IntoIterator<Item = u64>) -> impl Iterator<Item = bool> {
         let g = self.graph.read();
-        self.ids.read().contains(id, g.externals())
+        let map = self.ids.read();
+        let held: Vec<bool> = ids
+            .into_iter()
+            .map(|id| map.contains(id, g.externals()))
+            .collect();
+        held.into_iter()
     }
 
     /// An exact top-`k` over vectors the caller supplies (as written, not normalized),

@@ -492,8 +492,12 @@ impl Collection {
         if targets.index {
             if self.defers(linking) {
                 // Stored first, then pending: a search sees the point once this returns.
-                let (linked, deferred): (Vec<_>, Vec<_>) =
-                    items.iter().partition(|(id, _)| self.index.contains(*id));
+                // One look at the index for the batch (its locks held once).
+                let mut held = self.index.contains_each(items.iter().map(|(id, _)| *id));
+                let (linked, deferred): (Vec<_>, Vec<_>) = items
+                    .iter()
+                    .copied()
+                    .partition(|_| held.next() == Some(true));
                 self.index.insert_batch(&linked)?;
                 if !deferred.is_empty() {
                     let mut st = self.state.write();
