@@ -20,12 +20,18 @@
 //!   search misses it, and the k-guarantee holds.
 //! - **The worker.** One thread per collection, holding only a `Weak` reference between
 //!   batches, started when the backlog becomes non-empty (by a bulk upsert, or by opening a
-//!   collection with one). It takes [`BATCH_POINTS`] ids at a time with the writer lock
-//!   held (the lock every write takes, so no write interleaves: nothing deleted comes back,
-//!   no stale vector is linked), reads their current vectors and links them with the
-//!   parallel `insert_batch`, then takes them out of the backlog. It stops when the backlog
-//!   is empty (deciding so under the writer lock, so a bulk upsert either sees it running
-//!   or starts a new one), when the collection is dropped or closed, or on failure, which
+//!   collection with one). Per batch of [`BATCH_POINTS`] ids it takes the writer lock (the
+//!   lock every write takes) only to pick the ids and copy their current vectors, links
+//!   them with the parallel `insert_batch` *without* the writer lock (the index is a
+//!   concurrent structure, and searches keep finding the batch in the backlog), then takes
+//!   the writer again to take them out of the backlog. So writes run while a batch links
+//!   (a bulk load's nodes phase no longer waits for the indexing), except the two that
+//!   would race it: an operation on an id of the batch (delete, update, vector edit) and a
+//!   checkpoint wait for the batch's linking and fold it in first ([`Collection::settle_linking`],
+//!   at the top of every apply and of the checkpoint), so nothing deleted comes back, no
+//!   stale vector stays linked and no id is linked twice. It stops when the backlog is
+//!   empty (deciding so under the writer lock, so a bulk upsert either sees it running or
+//!   starts a new one), when the collection is dropped or closed, or on failure, which
 //!   poisons the collection (writes and flushes report it; a reopen re-derives the backlog)
 //!   and is returned by [`VectorCollection::wait_indexed`].
 //! - **Durability.** The backlog is not persisted: the index checkpoint holds exactly what
@@ -42,8 +48,8 @@ use parking_lot::{Condvar, Mutex};
 use super::{Collection, VectorCollection};
 use crate::error::{Error, Result};
 
-/// Points linked under one hold of the writer lock: small, so a write waits little for
-/// it (tens of milliseconds at 32-d), and the graph-wide upkeep runs once after the last.
+/// Points linked per batch: small, so a write on one of them (or a checkpoint) waits
+/// little for it (tens of milliseconds at 32-d).
 const BATCH_POINTS: usize = 2048;
 
 /// How an upsert treats the default vectors of ids the index does not hold yet.
@@ -99,6 +105,38 @@ struct WorkerState {
     failed: Option<String>,
     /// Points linked since the graph-wide upkeep last ran (`HnswIndex::upkeep`).
     unkept: usize,
+    /// The batch being linked outside the writer lock, until it is folded into the
+    /// backlog ([`Collection::settle_linking`]).
+    batch: Option<InFlight>,
+    /// Points were linked since the last checkpoint: the index differs from its
+    /// checkpoint without a logged operation, so a close must still checkpoint.
+    linked_since_checkpoint: bool,
+}
+
+/// A batch the worker links without the writer lock. Its ids stay in `State::pending`
+/// (searches score them exactly) until the batch is folded in.
+#[derive(Debug)]
+struct InFlight {
+    ids: rustc_hash::FxHashSet<u64>,
+    /// `None` while linking; then whether it linked (a failure leaves the ids waiting).
+    outcome: Option<std::result::Result<(), String>>,
+}
+
+/// Marks the in-flight batch linked (or failed) when the linking ends, also by a panic,
+/// so no write waiting for it waits forever.
+struct LinkingDone<'a> {
+    collection: &'a Collection,
+    outcome: std::result::Result<(), String>,
+}
+
+impl Drop for LinkingDone<'_> {
+    fn drop(&mut self) {
+        let mut s = self.collection.backlog.state.lock();
+        if let Some(batch) = s.batch.as_mut() {
+            batch.outcome = Some(std::mem::replace(&mut self.outcome, Ok(())));
+        }
+        self.collection.backlog.changed.notify_all();
+    }
 }
 
 impl Collection {
@@ -217,82 +255,153 @@ impl Collection {
         }
     }
 
-    /// Links one batch of the backlog, the writer held; `false` when there is nothing
-    /// (more) to do, and the worker then has stopped (decided under the writer lock).
+    /// Links one batch of the backlog: picks it and copies its vectors with the writer
+    /// held, links it without, folds it in with the writer held again. `false` when there
+    /// is nothing (more) to do, and the worker then has stopped (decided under the writer
+    /// lock).
     fn link_batch(&self) -> bool {
-        let mut w = match self.lock_writer() {
-            Ok(w) => w,
-            // Dropped, or poisoned with streamed points queued: either way for good.
-            Err(e) => return self.worker_done(Some(format!("background indexing stopped: {e}"))),
-        };
-        let halted = {
-            let s = self.backlog.state.lock();
-            s.stopped || s.paused
-        };
-        if halted {
-            return self.worker_done(None);
-        }
-        if let Some(reason) = &w.poisoned {
-            // Writes are refused; linking would only race the reopen that clears it.
-            let reason = reason.clone();
-            return self.worker_done(Some(reason));
-        }
-        let ids: Vec<u64> = {
-            let st = self.state.read();
-            if st.pending.is_empty() {
-                self.backlog.emptied();
+        let items = {
+            let mut w = match self.lock_writer() {
+                Ok(w) => w,
+                // Dropped, or poisoned with streamed points queued: either way for good.
+                Err(e) => {
+                    return self.worker_done(Some(format!("background indexing stopped: {e}")));
+                }
+            };
+            let halted = {
+                let s = self.backlog.state.lock();
+                s.stopped || s.paused
+            };
+            if halted {
+                return self.worker_done(None);
             }
-            st.pending.iter().take(BATCH_POINTS).collect()
+            if let Some(reason) = &w.poisoned {
+                // Writes are refused; linking would only race the reopen that clears it.
+                let reason = reason.clone();
+                return self.worker_done(Some(reason));
+            }
+            let ids: Vec<u64> = {
+                let st = self.state.read();
+                if st.pending.is_empty() {
+                    self.backlog.emptied();
+                }
+                st.pending.iter().take(BATCH_POINTS).collect()
+            };
+            if ids.is_empty() {
+                self.upkeep_after(0);
+                return self.worker_done(None);
+            }
+            let mut items: Vec<(u64, Vec<f32>)> = Vec::with_capacity(ids.len());
+            let read = self
+                .vectors
+                .with_vectors(&ids, &mut |i, v| items.push((ids[i], v.to_vec())));
+            if let Err(e) = read {
+                let reason = format!("background indexing failed: {e}");
+                w.poisoned = Some(reason.clone());
+                return self.worker_done(Some(reason));
+            }
+            self.backlog.state.lock().batch = Some(InFlight {
+                ids: ids.iter().copied().collect(),
+                outcome: None,
+            });
+            // Handed to a waiting write at once (a plain unlock lets this thread take it
+            // again before the write wakes up).
+            parking_lot::MutexGuard::unlock_fair(w);
+            items
         };
-        if ids.is_empty() {
-            self.upkeep_after(0);
-            return self.worker_done(None);
+        {
+            // Set to the real outcome below; a panic in the linking leaves this one.
+            let mut done = LinkingDone {
+                collection: self,
+                outcome: Err("background indexing panicked".to_string()),
+            };
+            done.outcome = self
+                .index
+                .insert_batch_deferring_upkeep(&items)
+                .map_err(|e| format!("background indexing failed: {e}"));
         }
-        let mut items: Vec<(u64, Vec<f32>)> = Vec::with_capacity(ids.len());
-        let read = self
-            .vectors
-            .with_vectors(&ids, &mut |i, v| items.push((ids[i], v.to_vec())));
-        let linked = read
-            .map_err(Error::from)
-            .and_then(|()| Ok(self.index.insert_batch_deferring_upkeep(&items)?));
-        if let Err(e) = linked {
-            let reason = format!("background indexing failed: {e}");
+        let mut w = self.writer.lock();
+        let failed = self.settle_linking();
+        if let Some(reason) = failed {
             w.poisoned = Some(reason.clone());
             return self.worker_done(Some(reason));
         }
-        // The index is ahead of its checkpoint now: a close checkpoints it (or the next
-        // open would link these points again).
-        w.linked_since_checkpoint = true;
-        let drained = {
-            // Every id taken: one whose vector was not stored (none should be) would
-            // otherwise stay forever.
-            let mut st = self.state.write();
-            for id in &ids {
-                st.pending.remove(*id);
-            }
-            if st.pending.is_empty() {
-                self.backlog.emptied();
-            }
-            st.pending.is_empty()
+        let (drained, unkept) = {
+            let s = self.backlog.state.lock();
+            (self.state.read().pending.is_empty(), s.unkept)
         };
         // When linked since the last upkeep is half the graph (so a load into an empty
         // index runs a handful, their sizes a geometric series: O(load) in all, and the
         // linking keeps walking a graph mostly in locality order), and when the backlog is
         // linked, before anyone waiting for it hears it is empty.
-        let unkept = {
-            let mut s = self.backlog.state.lock();
-            s.unkept += items.len();
-            s.unkept
-        };
         if drained || unkept * 2 >= self.index.slots() {
             self.upkeep_after(0);
         }
-        // Handed to a waiting write at once (a plain unlock lets this thread take it
-        // again for the next batch before the write wakes up).
         parking_lot::MutexGuard::unlock_fair(w);
         let _progress = self.backlog.state.lock();
         self.backlog.changed.notify_all();
         true
+    }
+
+    /// Folds the worker's in-flight batch into the backlog, waiting for its linking first
+    /// (the writer held: a checkpoint, the worker itself). Once linked, its ids leave the
+    /// backlog. Returns the batch's failure, which leaves its ids waiting (the worker
+    /// poisons the collection).
+    pub(super) fn settle_linking(&self) -> Option<String> {
+        self.settle(|_| true)
+    }
+
+    /// [`Collection::settle_linking`] for an operation on `ids` (the writer held, at the
+    /// top of every apply): waits only when the batch holds one of them. Run after the
+    /// linking, the operation sees such a point in the index, so a delete removes it, an
+    /// update replaces it, and nothing links it twice. A failure is the worker's to
+    /// report.
+    pub(super) fn settle_linking_of(&self, ids: impl IntoIterator<Item = u64>) {
+        let _ = self.settle(|batch| ids.into_iter().any(|id| batch.contains(&id)));
+    }
+
+    fn settle(&self, touches: impl FnOnce(&rustc_hash::FxHashSet<u64>) -> bool) -> Option<String> {
+        let mut s = self.backlog.state.lock();
+        let batch = s.batch.as_ref()?;
+        if batch.outcome.is_none() {
+            if !touches(&batch.ids) {
+                return None;
+            }
+            while s.batch.as_ref().is_some_and(|b| b.outcome.is_none()) {
+                self.backlog.changed.wait(&mut s);
+            }
+        }
+        let batch = s.batch.take()?;
+        match batch.outcome {
+            Some(Ok(())) => {
+                s.unkept += batch.ids.len();
+                s.linked_since_checkpoint = true;
+                let mut st = self.state.write();
+                // Every id: one whose vector was not stored (none should be) would
+                // otherwise stay forever.
+                for id in batch.ids {
+                    st.pending.remove(id);
+                }
+                if st.pending.is_empty() {
+                    self.backlog.emptied();
+                }
+                None
+            }
+            Some(Err(reason)) => Some(reason),
+            // Not reachable: the loop above waited for the outcome.
+            None => Some("background indexing stopped in a batch".to_string()),
+        }
+    }
+
+    /// Whether the background indexing linked points since the last checkpoint (read and
+    /// reset by the checkpoint, the writer held and the batch settled).
+    pub(super) fn take_linked_since_checkpoint(&self, reset: bool) -> bool {
+        let mut s = self.backlog.state.lock();
+        let linked = s.linked_since_checkpoint;
+        if reset {
+            s.linked_since_checkpoint = false;
+        }
+        linked
     }
 
     /// The graph-wide upkeep (the writer held) a bulk insert runs after a batch that is

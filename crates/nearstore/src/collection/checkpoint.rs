@@ -428,7 +428,6 @@ impl Collection {
             writer: Mutex::new(Writer {
                 ops: oplog,
                 checkpoint_seq: seq,
-                linked_since_checkpoint: false,
                 text_generation: manifest.text_generation,
                 poisoned: None,
                 stream: super::streaming::StreamQueue::default(),
@@ -501,7 +500,9 @@ impl Collection {
     /// Checkpoints when anything was logged, or the background indexing linked points,
     /// since the last checkpoint.
     pub(crate) fn checkpoint_locked(&self, w: &mut Writer) -> Result<()> {
-        if w.ops.next_seq() - 1 == w.checkpoint_seq && !w.linked_since_checkpoint {
+        // A batch the background indexing links now is folded in first (also below).
+        let _ = self.settle_linking();
+        if w.ops.next_seq() - 1 == w.checkpoint_seq && !self.take_linked_since_checkpoint(false) {
             return Ok(());
         }
         self.checkpoint_forced(w)
@@ -511,6 +512,9 @@ impl Collection {
     pub(crate) fn checkpoint_forced(&self, w: &mut Writer) -> Result<()> {
         // The log is emptied below: every operation in it must be applied first.
         self.apply_streamed(w)?;
+        // The index is saved below: no batch of the background indexing may be linking
+        // into it (a failed one leaves its ids waiting, re-derived by the next open).
+        let _ = self.settle_linking();
         let seq = w.ops.next_seq() - 1;
         w.ops.sync()?;
         let live = self.index.len();
@@ -566,7 +570,7 @@ impl Collection {
         )?;
         w.ops.reset()?;
         w.checkpoint_seq = seq;
-        w.linked_since_checkpoint = false;
+        self.take_linked_since_checkpoint(true);
         Ok(())
     }
 }

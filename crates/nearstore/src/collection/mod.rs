@@ -104,9 +104,6 @@ pub(crate) struct Writer {
     ops: OpLog,
     /// The sequence number the last checkpoint reflects.
     checkpoint_seq: u64,
-    /// The background indexing linked points since the last checkpoint: the index differs
-    /// from its checkpoint without a logged operation, so a close must still checkpoint.
-    linked_since_checkpoint: bool,
     /// Names the text index file (`text-<generation>.index`); a new configuration gets a
     /// new generation, so the manifest never names a file built for another configuration.
     text_generation: u64,

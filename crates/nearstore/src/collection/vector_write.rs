@@ -128,6 +128,7 @@ impl Collection {
 
     /// Applies vector edits (live write or replay), in order.
     pub(super) fn apply_vector_edits(&self, edits: &[VectorEdit], targets: Targets) -> Result<()> {
+        self.settle_linking_of(edits.iter().map(|e| e.id));
         for e in edits {
             {
                 let mut st = self.state.write();

@@ -453,6 +453,7 @@ impl Collection {
             .filter(|(i, p)| last.get(&p.id) == Some(i))
             .map(|(_, p)| p)
             .collect();
+        self.settle_linking_of(unique.iter().map(|p| p.id));
         let old = self.indexed_payloads(unique.iter().map(|p| p.id), targets)?;
         {
             let mut st = self.state.write();
@@ -569,6 +570,7 @@ impl Collection {
     }
 
     fn apply_delete(&self, ids: &[u64], targets: Targets) -> Result<()> {
+        self.settle_linking_of(ids.iter().copied());
         let old = self.indexed_payloads(ids.iter().copied(), targets)?;
         if targets.index {
             self.index.delete_ids(ids);

@@ -431,3 +431,70 @@ fn quantized_collections_still_link_inline_and_graph_embeddings_defer() {
     g.wait_indexed().unwrap();
     assert_eq!(g.indexed_vectors(), 300);
 }
+
+#[test]
+fn writes_on_points_the_worker_is_linking_leave_one_current_copy_each() {
+    // The worker links its batches without the writer lock; deletes, updates (bulk,
+    // ordinary, vector-less) and a checkpoint land while it runs, many on the batch being
+    // linked. Afterwards the index holds each live point once, with its current vector,
+    // and nothing deleted.
+    let metric = DistanceMetric::Euclidean;
+    let (_dir, db) = temp_db();
+    let c = collection(&db, metric);
+    let mut rng = ChaCha8Rng::seed_from_u64(10);
+    let mut model = Model::new();
+    load(&c, &mut model, &mut rng, 0, 20_000);
+    let mut round = 0u64;
+    while c.pending_index_count() > 0 && round < 400 {
+        // The worker takes the backlog in id order, 2,048 at a time: aim into its batch.
+        let front = 20_000u64.saturating_sub(c.pending_index_count()) + rng.random_range(0..2048);
+        let ids: Vec<u64> = (front..front + 40)
+            .filter(|id| model.contains_key(id))
+            .collect();
+        let (gone, rest) = ids.split_at(ids.len() / 4);
+        c.delete(gone).unwrap();
+        for id in gone {
+            model.remove(id);
+        }
+        let updates: Vec<Point> = rest
+            .iter()
+            .step_by(2)
+            .map(|&id| {
+                let v = random_vector(&mut rng);
+                model.insert(id, (v.clone(), id % 10));
+                point(id, &v, id % 10)
+            })
+            .collect();
+        if round.is_multiple_of(2) {
+            c.upsert_bulk(&updates).unwrap();
+        } else {
+            c.upsert(updates).unwrap();
+        }
+        if let Some(&id) = rest.get(1) {
+            c.upsert(vec![Point::without_vector(
+                id,
+                Some(json!({"group": id % 10})),
+            )])
+            .unwrap();
+            model.remove(&id);
+        }
+        if round.is_multiple_of(50) {
+            c.flush().unwrap();
+            c.checkpoint().unwrap();
+        }
+        round += 1;
+    }
+    assert_exact(&c, metric, &model, "while indexing");
+    c.wait_indexed().unwrap();
+    assert_eq!(c.pending_index_count(), 0);
+    assert_eq!(
+        c.indexed_vectors(),
+        model.len(),
+        "each live point with a vector linked once, nothing deleted linked"
+    );
+    assert_exact(&c, metric, &model, "after indexing");
+    let all = search(&c, &[0.0; DIM], 25_000, None, SearchQuality::Perfect);
+    let mut sorted = all.clone();
+    sorted.sort_unstable();
+    assert_eq!(sorted, model.keys().copied().collect::<Vec<_>>());
+}
