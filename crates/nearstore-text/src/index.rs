@@ -285,25 +285,37 @@ impl TextIndex {
             }
             remap.push(map);
         }
-        let mut lists: FxHashMap<u32, crate::postings::MutableList> = FxHashMap::default();
+        // Term by term in increasing order, each merged list packed as soon as it is
+        // complete from one reused list (no list per term held at once).
+        let mut terms: Vec<u32> = sources
+            .iter()
+            .flat_map(|seg| seg.lists().into_iter().map(|(t, _)| t))
+            .collect();
+        terms.sort_unstable();
+        terms.dedup();
+        let mut frozen = crate::postings::FrozenBuilder::with_lists(terms.len());
+        let mut list = crate::postings::MutableList::default();
         let mut positions = Vec::new();
-        for (seg, map) in sources.iter().zip(&remap) {
-            for (term, list) in seg.lists() {
-                let field = usize::from(self.vocab.terms[term as usize].0);
-                let mut cursor = crate::postings::PostingCursor::new(list);
-                let target = lists.entry(term).or_default();
+        for term in terms {
+            list.clear();
+            let field = usize::from(self.vocab.terms[term as usize].0);
+            for (seg, map) in sources.iter().zip(&remap) {
+                let Some(source) = seg.list(term) else {
+                    continue;
+                };
+                let mut cursor = crate::postings::PostingCursor::new(source);
                 while cursor.doc() != crate::postings::END_DOC {
                     if let Some(Some(new)) = map.get(cursor.doc() as usize) {
                         cursor.positions(&mut positions);
                         let len = merged.field_len(*new, field);
-                        target.push(*new, &positions, len);
+                        list.push(*new, &positions, len);
                     }
                     cursor.next();
                 }
             }
+            frozen.push(term, &list);
         }
-        merged.postings = crate::segment::SegmentPostings::Mutable(lists);
-        merged.seal();
+        merged.postings = crate::segment::SegmentPostings::Frozen(frozen.finish());
         self.segments = Vec::with_capacity(2);
         if merged.doc_count() > 0 {
             self.segments.push(merged);

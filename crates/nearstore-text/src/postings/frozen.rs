@@ -62,6 +62,112 @@ pub(crate) fn frontier(blocks: &[BlockMeta]) -> Vec<(u32, u32)> {
     out
 }
 
+/// Builds a [`FrozenPostings`] one list at a time (a merge packs each merged list as soon
+/// as it is complete, from one reused [`MutableList`]).
+pub(crate) struct FrozenBuilder {
+    out: FrozenPostings,
+    packer: BitPacker4x,
+    packed: Vec<u8>,
+    shifted: [u32; BLOCK_LEN],
+}
+
+impl FrozenBuilder {
+    /// An empty store with room for `lists` lists.
+    pub(crate) fn with_lists(lists: usize) -> Self {
+        let mut out = FrozenPostings::default();
+        out.lists.reserve(lists);
+        FrozenBuilder {
+            out,
+            packer: BitPacker4x::new(),
+            packed: vec![0u8; 4 * BLOCK_LEN + 8],
+            shifted: [0u32; BLOCK_LEN],
+        }
+    }
+
+    /// Packs `list` as `term`'s (an empty list is left out). Terms must come in increasing
+    /// order for a deterministic image.
+    pub(crate) fn push(&mut self, term: u32, list: &MutableList) {
+        if list.len() == 0 {
+            return;
+        }
+        let first_block = self.out.blocks.len() as u32;
+        for (b, meta) in list.blocks.iter().enumerate() {
+            let start = b * BLOCK_LEN;
+            let end = (start + BLOCK_LEN).min(list.len());
+            let docs = &list.docs[start..end];
+            let tfs = &list.tfs[start..end];
+            let lens = &list.lens[start..end];
+            let prev = (b > 0).then(|| list.docs[start - 1]);
+            let doc_offset = self.out.doc_bytes.len() as u32;
+            let pos_offset = self.out.pos_bytes.len() as u32;
+            if docs.len() == BLOCK_LEN {
+                let doc_bits = self.packer.num_bits_strictly_sorted(prev, docs);
+                for (s, &tf) in self.shifted.iter_mut().zip(tfs) {
+                    *s = tf - 1;
+                }
+                let tf_bits = self.packer.num_bits(&self.shifted);
+                let len_bits = self.packer.num_bits(lens);
+                self.out.doc_bytes.push(doc_bits);
+                self.out.doc_bytes.push(tf_bits);
+                self.out.doc_bytes.push(len_bits);
+                let n =
+                    self.packer
+                        .compress_strictly_sorted(prev, docs, &mut self.packed, doc_bits);
+                self.out.doc_bytes.extend_from_slice(&self.packed[..n]);
+                let n = self
+                    .packer
+                    .compress(&self.shifted, &mut self.packed, tf_bits);
+                self.out.doc_bytes.extend_from_slice(&self.packed[..n]);
+                let n = self.packer.compress(lens, &mut self.packed, len_bits);
+                self.out.doc_bytes.extend_from_slice(&self.packed[..n]);
+            } else {
+                let mut last = prev;
+                for ((&doc, &tf), &len) in docs.iter().zip(tfs).zip(lens) {
+                    let delta = match last {
+                        Some(p) => doc - p - 1,
+                        None => doc,
+                    };
+                    write_vint(&mut self.out.doc_bytes, delta);
+                    write_vint(&mut self.out.doc_bytes, tf - 1);
+                    write_vint(&mut self.out.doc_bytes, len);
+                    last = Some(doc);
+                }
+            }
+            for i in start..end {
+                let from = list.pos_starts[i] as usize;
+                let entry = &list.positions[from..from + list.tfs[i] as usize];
+                let mut prev_pos = 0;
+                for (j, &p) in entry.iter().enumerate() {
+                    write_vint(
+                        &mut self.out.pos_bytes,
+                        if j == 0 { p } else { p - prev_pos },
+                    );
+                    prev_pos = p;
+                }
+            }
+            self.out.blocks.push(BlockMeta {
+                doc_offset,
+                pos_offset,
+                ..*meta
+            });
+        }
+        self.out.lists.insert(
+            term,
+            FrozenList {
+                first_block,
+                block_count: list.blocks.len() as u32,
+                doc_count: list.len() as u32,
+            },
+        );
+    }
+
+    /// The finished store (frontiers derived).
+    pub(crate) fn finish(mut self) -> FrozenPostings {
+        self.out.build_frontiers();
+        self.out
+    }
+}
+
 impl FrozenList {
     /// Documents in block `b` of this list.
     pub(crate) fn block_len(&self, b: usize) -> usize {
@@ -92,79 +198,11 @@ impl FrozenPostings {
     pub(crate) fn freeze<'a>(lists: impl IntoIterator<Item = (u32, &'a MutableList)>) -> Self {
         let mut sorted: Vec<(u32, &MutableList)> = lists.into_iter().collect();
         sorted.sort_unstable_by_key(|&(t, _)| t);
-        let mut out = FrozenPostings::default();
-        let packer = BitPacker4x::new();
-        let mut packed = vec![0u8; 4 * BLOCK_LEN + 8];
-        let mut shifted = [0u32; BLOCK_LEN];
+        let mut out = FrozenBuilder::with_lists(sorted.len());
         for (term, list) in sorted {
-            if list.len() == 0 {
-                continue;
-            }
-            let first_block = out.blocks.len() as u32;
-            for (b, meta) in list.blocks.iter().enumerate() {
-                let start = b * BLOCK_LEN;
-                let end = (start + BLOCK_LEN).min(list.len());
-                let docs = &list.docs[start..end];
-                let tfs = &list.tfs[start..end];
-                let lens = &list.lens[start..end];
-                let prev = (b > 0).then(|| list.docs[start - 1]);
-                let doc_offset = out.doc_bytes.len() as u32;
-                let pos_offset = out.pos_bytes.len() as u32;
-                if docs.len() == BLOCK_LEN {
-                    let doc_bits = packer.num_bits_strictly_sorted(prev, docs);
-                    for (s, &tf) in shifted.iter_mut().zip(tfs) {
-                        *s = tf - 1;
-                    }
-                    let tf_bits = packer.num_bits(&shifted);
-                    let len_bits = packer.num_bits(lens);
-                    out.doc_bytes.push(doc_bits);
-                    out.doc_bytes.push(tf_bits);
-                    out.doc_bytes.push(len_bits);
-                    let n = packer.compress_strictly_sorted(prev, docs, &mut packed, doc_bits);
-                    out.doc_bytes.extend_from_slice(&packed[..n]);
-                    let n = packer.compress(&shifted, &mut packed, tf_bits);
-                    out.doc_bytes.extend_from_slice(&packed[..n]);
-                    let n = packer.compress(lens, &mut packed, len_bits);
-                    out.doc_bytes.extend_from_slice(&packed[..n]);
-                } else {
-                    let mut last = prev;
-                    for ((&doc, &tf), &len) in docs.iter().zip(tfs).zip(lens) {
-                        let delta = match last {
-                            Some(p) => doc - p - 1,
-                            None => doc,
-                        };
-                        write_vint(&mut out.doc_bytes, delta);
-                        write_vint(&mut out.doc_bytes, tf - 1);
-                        write_vint(&mut out.doc_bytes, len);
-                        last = Some(doc);
-                    }
-                }
-                for i in start..end {
-                    let from = list.pos_starts[i] as usize;
-                    let entry = &list.positions[from..from + list.tfs[i] as usize];
-                    let mut prev_pos = 0;
-                    for (j, &p) in entry.iter().enumerate() {
-                        write_vint(&mut out.pos_bytes, if j == 0 { p } else { p - prev_pos });
-                        prev_pos = p;
-                    }
-                }
-                out.blocks.push(BlockMeta {
-                    doc_offset,
-                    pos_offset,
-                    ..*meta
-                });
-            }
-            out.lists.insert(
-                term,
-                FrozenList {
-                    first_block,
-                    block_count: list.blocks.len() as u32,
-                    doc_count: list.len() as u32,
-                },
-            );
+            out.push(term, list);
         }
-        out.build_frontiers();
-        out
+        out.finish()
     }
 
     /// Decodes block `b` of `list` into `docs`/`tfs`/`lens`; returns how many entries it holds, or

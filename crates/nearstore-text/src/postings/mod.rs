@@ -16,7 +16,7 @@ mod frozen;
 mod mutable;
 
 pub(crate) use cursor::{END_DOC, ListRef, PostingCursor};
-pub(crate) use frozen::{FrozenList, FrozenPostings};
+pub(crate) use frozen::{FrozenBuilder, FrozenList, FrozenPostings};
 pub(crate) use mutable::MutableList;
 
 /// Documents per block (the bit-packer's block length).

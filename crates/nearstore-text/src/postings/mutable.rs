@@ -43,6 +43,16 @@ impl MutableList {
         self.positions.extend_from_slice(positions);
     }
 
+    /// Empties the list, keeping its buffers (a merge reuses one list for every term).
+    pub(crate) fn clear(&mut self) {
+        self.docs.clear();
+        self.tfs.clear();
+        self.lens.clear();
+        self.pos_starts.clear();
+        self.positions.clear();
+        self.blocks.clear();
+    }
+
     /// Number of documents.
     pub(crate) fn len(&self) -> usize {
         self.docs.len()
