@@ -102,9 +102,24 @@ fn take_properties(d: &mut Decoder<'_>, what: &str) -> Result<Value> {
     }
 }
 
+/// An edge's properties as length-prefixed JSON, written in place (no buffer per edge;
+/// most edges have none, written as `{}` without the serializer).
 fn put_edge_body(out: &mut Vec<u8>, properties: &Value) {
-    let json = serde_json::to_vec(properties).unwrap_or_else(|_| b"{}".to_vec());
-    put_bytes(out, &json);
+    if properties.as_object().is_some_and(serde_json::Map::is_empty) {
+        put_bytes(out, b"{}");
+        return;
+    }
+    let at = out.len();
+    out.put_u32(0);
+    // Serializing a `Value` into a `Vec` cannot fail (string keys, no I/O); should it, the
+    // edge keeps no properties rather than a partial object.
+    if serde_json::to_writer(&mut *out, properties).is_err() {
+        out.truncate(at + 4);
+        out.extend_from_slice(b"{}");
+    }
+    // Lengths fit u32, as in `put_bytes`.
+    let len = (out.len() - at - 4) as u32;
+    out[at..at + 4].copy_from_slice(&len.to_le_bytes());
 }
 
 impl GraphStore {
