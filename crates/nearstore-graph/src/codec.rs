@@ -105,7 +105,10 @@ fn take_properties(d: &mut Decoder<'_>, what: &str) -> Result<Value> {
 /// An edge's properties as length-prefixed JSON, written in place (no buffer per edge;
 /// most edges have none, written as `{}` without the serializer).
 fn put_edge_body(out: &mut Vec<u8>, properties: &Value) {
-    if properties.as_object().is_some_and(serde_json::Map::is_empty) {
+    if properties
+        .as_object()
+        .is_some_and(serde_json::Map::is_empty)
+    {
         put_bytes(out, b"{}");
         return;
     }

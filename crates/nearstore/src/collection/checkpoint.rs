@@ -185,11 +185,13 @@ impl Collection {
             // Linked inline always: the index must hold every stored vector.
             return;
         }
-        let pending: RoaringTreemap = self
-            .vectors
-            .ids()
-            .into_iter()
-            .filter(|&id| !self.index.contains(id))
+        let stored = self.vectors.ids();
+        // One look at the index for all of them (its locks taken once).
+        let mut held = self.index.contains_each(stored.iter().copied());
+        let pending: RoaringTreemap = stored
+            .iter()
+            .copied()
+            .filter(|_| held.next() == Some(false))
             .collect();
         let mut st = self.state.write();
         if !pending.is_empty() {
