@@ -309,20 +309,24 @@ impl Collection {
             parking_lot::MutexGuard::unlock_fair(w);
             items
         };
-        {
+        let linked = {
             // Set to the real outcome below; a panic in the linking leaves this one.
             let mut done = LinkingDone {
                 collection: self,
                 outcome: Err("background indexing panicked".to_string()),
             };
-            done.outcome = self
+            let linked = self
                 .index
                 .insert_batch_deferring_upkeep(&items)
                 .map_err(|e| format!("background indexing failed: {e}"));
-        }
+            done.outcome = linked.clone();
+            linked
+        };
         let mut w = self.writer.lock();
-        let failed = self.settle_linking();
-        if let Some(reason) = failed {
+        // A write may have folded the batch in already; a failure is this thread's to
+        // report either way.
+        self.settle_linking();
+        if let Err(reason) = linked {
             w.poisoned = Some(reason.clone());
             return self.worker_done(Some(reason));
         }
@@ -345,51 +349,48 @@ impl Collection {
 
     /// Folds the worker's in-flight batch into the backlog, waiting for its linking first
     /// (the writer held: a checkpoint, the worker itself). Once linked, its ids leave the
-    /// backlog. Returns the batch's failure, which leaves its ids waiting (the worker
+    /// backlog; a failed batch leaves them waiting (the worker reports the failure and
     /// poisons the collection).
-    pub(super) fn settle_linking(&self) -> Option<String> {
-        self.settle(|_| true)
+    pub(super) fn settle_linking(&self) {
+        self.settle(|_| true);
     }
 
     /// [`Collection::settle_linking`] for an operation on `ids` (the writer held, at the
     /// top of every apply): waits only when the batch holds one of them. Run after the
     /// linking, the operation sees such a point in the index, so a delete removes it, an
-    /// update replaces it, and nothing links it twice. A failure is the worker's to
-    /// report.
+    /// update replaces it, and nothing links it twice.
     pub(super) fn settle_linking_of(&self, ids: impl IntoIterator<Item = u64>) {
-        let _ = self.settle(|batch| ids.into_iter().any(|id| batch.contains(&id)));
+        self.settle(|batch| ids.into_iter().any(|id| batch.contains(&id)));
     }
 
-    fn settle(&self, touches: impl FnOnce(&rustc_hash::FxHashSet<u64>) -> bool) -> Option<String> {
+    fn settle(&self, touches: impl FnOnce(&rustc_hash::FxHashSet<u64>) -> bool) {
         let mut s = self.backlog.state.lock();
-        let batch = s.batch.as_ref()?;
+        let Some(batch) = s.batch.as_ref() else {
+            return;
+        };
         if batch.outcome.is_none() {
             if !touches(&batch.ids) {
-                return None;
+                return;
             }
             while s.batch.as_ref().is_some_and(|b| b.outcome.is_none()) {
                 self.backlog.changed.wait(&mut s);
             }
         }
-        let batch = s.batch.take()?;
-        match batch.outcome {
-            Some(Ok(())) => {
-                s.unkept += batch.ids.len();
-                s.linked_since_checkpoint = true;
-                let mut st = self.state.write();
-                // Every id: one whose vector was not stored (none should be) would
-                // otherwise stay forever.
-                for id in batch.ids {
-                    st.pending.remove(id);
-                }
-                if st.pending.is_empty() {
-                    self.backlog.emptied();
-                }
-                None
+        let Some(batch) = s.batch.take() else {
+            return;
+        };
+        if let Some(Ok(())) = batch.outcome {
+            s.unkept += batch.ids.len();
+            s.linked_since_checkpoint = true;
+            let mut st = self.state.write();
+            // Every id: one whose vector was not stored (none should be) would
+            // otherwise stay forever.
+            for id in batch.ids {
+                st.pending.remove(id);
             }
-            Some(Err(reason)) => Some(reason),
-            // Not reachable: the loop above waited for the outcome.
-            None => Some("background indexing stopped in a batch".to_string()),
+            if st.pending.is_empty() {
+                self.backlog.emptied();
+            }
         }
     }
 

@@ -503,7 +503,7 @@ impl Collection {
     /// since the last checkpoint.
     pub(crate) fn checkpoint_locked(&self, w: &mut Writer) -> Result<()> {
         // A batch the background indexing links now is folded in first (also below).
-        let _ = self.settle_linking();
+        self.settle_linking();
         if w.ops.next_seq() - 1 == w.checkpoint_seq && !self.take_linked_since_checkpoint(false) {
             return Ok(());
         }
@@ -516,7 +516,7 @@ impl Collection {
         self.apply_streamed(w)?;
         // The index is saved below: no batch of the background indexing may be linking
         // into it (a failed one leaves its ids waiting, re-derived by the next open).
-        let _ = self.settle_linking();
+        self.settle_linking();
         let seq = w.ops.next_seq() - 1;
         w.ops.sync()?;
         let live = self.index.len();
