@@ -80,16 +80,23 @@ impl Space {
 
     /// The vector as the index stores it (normalized for cosine).
     pub fn prepare(&self, v: &[f32]) -> Vec<f32> {
-        let mut out = v.to_vec();
+        let mut out = Vec::with_capacity(v.len());
+        self.prepare_into(v, &mut out);
+        out
+    }
+
+    /// [`Space::prepare`] into `out` (replacing its contents).
+    pub fn prepare_into(&self, v: &[f32], out: &mut Vec<f32>) {
+        out.clear();
+        out.extend_from_slice(v);
         if self.normalizes() {
             let norm = sum_of_squares(v).sqrt();
             if norm > 0.0 {
-                for x in &mut out {
+                for x in out.iter_mut() {
                     *x = (f64::from(*x) / norm) as f32;
                 }
             }
         }
-        out
     }
 
     /// Internal distance, lower is better.

@@ -135,13 +135,36 @@ impl std::fmt::Debug for QueryOptions<'_> {
 pub struct ExactScorer<'a> {
     space: &'a Space,
     query: Vec<f32>,
+    k: usize,
     top: TopK<u64>,
+    /// The vector being offered as the index would store it (cosine).
+    prepared: Vec<f32>,
 }
 
 impl ExactScorer<'_> {
     /// Scores point `id`'s vector `v` (as written) and keeps it if among the best `k`.
+    ///
+    /// A kept point scores the same bits as the index gives the same vector, so a point
+    /// ranks and ties alike before and after it is linked. For cosine that takes
+    /// normalizing the vector first (the index stores it normalized); the one-pass raw
+    /// distance (norm divided out) screens, and only a vector within a hair of the k-th
+    /// is normalized and scored again.
     pub fn offer(&mut self, id: u64, v: &[f32]) {
-        self.top.offer(self.space.distance_raw(&self.query, v), id);
+        let raw = self.space.distance_raw(&self.query, v);
+        if !self.space.normalizes() {
+            self.top.offer(raw, id);
+            return;
+        }
+        if self.top.len() >= self.k
+            && let Some(worst) = self.top.worst()
+            // The two computations differ by rounding only (far below this margin).
+            && raw > worst + 1e-4 * worst.abs().max(1.0)
+        {
+            return;
+        }
+        self.space.prepare_into(v, &mut self.prepared);
+        self.top
+            .offer(self.space.distance(&self.query, &self.prepared), id);
     }
 
     /// The kept points, best first.
@@ -355,7 +378,9 @@ impl HnswIndex {
         Ok(ExactScorer {
             space: &self.space,
             query: self.space.prepare(query),
+            k,
             top: TopK::new(k),
+            prepared: Vec::with_capacity(self.dim),
         })
     }
 

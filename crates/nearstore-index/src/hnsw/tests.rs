@@ -342,3 +342,39 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_exact_scorer_scores_a_vector_like_the_index_does() {
+    // The engine scores points waiting for the index with it and merges them with the
+    // index's hits: the same vector must get the same bits either way, or a point's rank
+    // and ties would change when it is linked.
+    for metric in [
+        DistanceMetric::Cosine,
+        DistanceMetric::Euclidean,
+        DistanceMetric::DotProduct,
+    ] {
+        for dim in [8usize, 32, 384] {
+            let vectors = random_vectors(1000, dim, 3);
+            let (hnsw, _) = build(&vectors, metric);
+            for q in &random_vectors(10, dim, 4) {
+                for quality in [SearchQuality::Balanced, SearchQuality::Perfect] {
+                    let hits = hnsw.search(q, 10, quality, None).unwrap();
+                    let mut all = hnsw.exact_scorer(q, 10).unwrap();
+                    for (id, v) in vectors.iter().enumerate() {
+                        all.offer(id as u64, v);
+                    }
+                    let exact = all.into_hits();
+                    for h in &hits {
+                        let mut one = hnsw.exact_scorer(q, 1).unwrap();
+                        one.offer(h.id, &vectors[h.id as usize]);
+                        let bits = one.into_hits()[0].score.to_bits();
+                        assert_eq!(bits, h.score.to_bits(), "{metric:?} {dim}-d id {}", h.id);
+                    }
+                    if quality == SearchQuality::Perfect {
+                        assert_eq!(exact, hits, "{metric:?} {dim}-d: exact top 10");
+                    }
+                }
+            }
+        }
+    }
+}
