@@ -113,6 +113,11 @@ impl HnswIndex {
         items: &[(u64, V)],
         upkeep: bool,
     ) -> Result<()> {
+        // Nothing to link: no lock taken (a bulk write of new points only passes none, and
+        // the graph's write lock below would stall searches and linking for nothing).
+        if items.is_empty() {
+            return Ok(());
+        }
         for (_, v) in items {
             validate(v.as_ref(), self.dim)?;
         }
