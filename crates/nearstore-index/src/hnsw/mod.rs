@@ -135,7 +135,6 @@ impl std::fmt::Debug for QueryOptions<'_> {
 pub struct ExactScorer<'a> {
     space: &'a Space,
     query: Vec<f32>,
-    k: usize,
     top: TopK<u64>,
     /// The vector being offered as the index would store it (cosine).
     prepared: Vec<f32>,
@@ -155,7 +154,7 @@ impl ExactScorer<'_> {
             self.top.offer(raw, id);
             return;
         }
-        if self.top.len() >= self.k
+        if self.top.is_full()
             && let Some(worst) = self.top.worst()
             // The two computations differ by rounding only (far below this margin).
             && raw > worst + 1e-4 * worst.abs().max(1.0)
@@ -353,11 +352,6 @@ impl HnswIndex {
         self.graph.read().len()
     }
 
-    /// Whether the index holds a live point `id`.
-    pub fn contains(&self, id: u64) -> bool {
-        self.contains_each(std::iter::once(id)).next() == Some(true)
-    }
-
     /// Whether the index holds each of `ids` (a live point), in order, under one hold of
     /// its locks (for a batch write, which asks this of every point).
     pub fn contains_each(&self, ids: impl IntoIterator<Item = u64>) -> impl Iterator<Item = bool> {
@@ -378,7 +372,6 @@ impl HnswIndex {
         Ok(ExactScorer {
             space: &self.space,
             query: self.space.prepare(query),
-            k,
             top: TopK::new(k),
             prepared: Vec::with_capacity(self.dim),
         })

@@ -65,6 +65,11 @@ impl<I: Ord + Copy> TopK<I> {
         self.heap.len()
     }
 
+    /// Whether it holds `k` entries (an entry is kept only if better than the worst).
+    pub fn is_full(&self) -> bool {
+        self.heap.len() >= self.k
+    }
+
     /// The worst distance held.
     pub fn worst(&self) -> Option<f32> {
         self.heap.peek().map(|n| n.dist)
