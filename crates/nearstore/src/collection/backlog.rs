@@ -492,12 +492,13 @@ impl VectorCollection {
 const SCAN_CHUNK: usize = 1024;
 
 impl Collection {
-    /// The backlog among `allowed` ids (all of it when `None`), or `None` when that is
-    /// empty: what a dense search on the default vector must score besides the index.
+    /// The backlog among `allowed` ids (all of it when `None`), in id order, or `None` when
+    /// that is empty: what a dense search on the default vector must score besides the
+    /// index.
     pub(super) fn pending_among(
         &self,
         allowed: Option<&roaring::RoaringTreemap>,
-    ) -> Option<roaring::RoaringTreemap> {
+    ) -> Option<Vec<u64>> {
         if !self
             .backlog
             .nonempty
@@ -506,37 +507,33 @@ impl Collection {
             return None;
         }
         let st = self.state.read();
-        if st.pending.is_empty() {
-            return None;
-        }
-        let ids = match allowed {
-            Some(a) => &st.pending & a,
-            None => st.pending.clone(),
+        let ids: Vec<u64> = match allowed {
+            Some(a) => (&st.pending & a).iter().collect(),
+            None => st.pending.iter().collect(),
         };
         (!ids.is_empty()).then_some(ids)
     }
 
     /// Merges the index's `hits` with the exact best `depth` of the `pending` ids (scored
-    /// from the vector store like the index's exact plan), best first; an id in both (linked
-    /// since the backlog was read) counts once.
+    /// from the vector store with the index's own scores), best first; an id in both
+    /// (linked since the backlog was read) counts once.
     pub(super) fn merge_pending(
         &self,
         hits: Vec<nearstore_index::SearchHit>,
         query: &[f32],
         depth: usize,
-        pending: &roaring::RoaringTreemap,
+        pending: &[u64],
         deadline: Option<&crate::request::Deadline>,
     ) -> Result<Vec<nearstore_index::SearchHit>> {
         let mut scorer = self.index.exact_scorer(query, depth)?;
-        let ids: Vec<u64> = pending.iter().collect();
-        for chunk in ids.chunks(SCAN_CHUNK) {
+        for chunk in pending.chunks(SCAN_CHUNK) {
             crate::request::check_deadline(deadline, "search")?;
             // A point deleted since the backlog was read has no vector: left out.
             self.vectors
                 .with_vectors(chunk, &mut |i, v| scorer.offer(chunk[i], v))?;
         }
         let exact = scorer.into_hits();
-        let higher_is_better = self.config.metric.is_similarity();
+        let metric = self.config.metric;
         let mut merged: Vec<nearstore_index::SearchHit> =
             Vec::with_capacity(hits.len() + exact.len());
         let mut seen = rustc_hash::FxHashSet::default();
@@ -546,11 +543,9 @@ impl Collection {
             }
         }
         merged.sort_by(|a, b| {
-            let order = match higher_is_better {
-                true => b.score.total_cmp(&a.score),
-                false => a.score.total_cmp(&b.score),
-            };
-            order.then(a.id.cmp(&b.id))
+            metric
+                .cmp_best_first(a.score, b.score)
+                .then(a.id.cmp(&b.id))
         });
         merged.truncate(depth);
         Ok(merged)

@@ -417,9 +417,10 @@ impl Collection {
                 };
                 // The backlog is read before the index: a point leaves it only once linked,
                 // so each point is found in one or both (`backlog.rs`).
-                let pending = match using.is_empty() {
-                    true => self.pending_among(allowed),
-                    false => None,
+                let pending = if using.is_empty() {
+                    self.pending_among(allowed)
+                } else {
+                    None
                 };
                 let mut hits = index.query(vector, depth, &opts)?.ok_or_else(|| {
                     Error::Cancelled("search cancelled: it ran past its deadline".into())
