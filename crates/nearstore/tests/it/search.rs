@@ -177,9 +177,9 @@ fn filtered_search_returns_k_whenever_k_match_and_only_matches() {
 fn search_batch_answers_each_query_like_search() {
     let (_dir, db) = temp_db();
     let c = filled(&db, "b", 8, 800);
-    // The same index state for both: points linked by the background indexing between the
-    // two calls may reorder equal scores (the backlog's exact merge breaks ties by id, the
-    // index by its own order; this data has many ties).
+    // The same index state for both: a point the background indexing links between the two
+    // calls moves from the exact scan of the backlog to the graph walk, whose recall is not
+    // exact.
     c.wait_indexed().unwrap();
     let queries: Vec<Vec<f32>> = (0..16).map(|i| vector_for(i * 37, 0, 8)).collect();
     let batch = c.search_batch(&queries, 5).unwrap();
