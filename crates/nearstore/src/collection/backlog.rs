@@ -38,7 +38,11 @@
 //!   is linked (taken under the writer lock, so it is consistent), and opening derives the
 //!   backlog as the stored vectors the index does not hold (after the log replay, which
 //!   defers new ids the same way) and starts the worker. `flush()` stays the durability
-//!   barrier and does not wait for the index.
+//!   barrier and does not wait for the index. When a flush finds the log past its
+//!   checkpoint size while the worker runs, it returns once the log is synced and leaves
+//!   the checkpoint to the worker, which runs it before its next batch (a flush would
+//!   otherwise also wait for the batch being linked); a failed one is the next flush's to
+//!   run and report (the log keeps every write meanwhile).
 
 use std::sync::{Arc, OnceLock, Weak};
 use std::thread::JoinHandle;
@@ -111,6 +115,12 @@ struct WorkerState {
     /// Points were linked since the last checkpoint: the index differs from its
     /// checkpoint without a logged operation, so a close must still checkpoint.
     linked_since_checkpoint: bool,
+    /// A `flush()` found the log past its checkpoint size while this worker ran and left
+    /// the checkpoint to it (run before its next batch).
+    checkpoint_due: bool,
+    /// The last checkpoint the worker ran failed: the next `flush()` checkpoints itself, so
+    /// its caller hears the error (the log still holds every write).
+    checkpoint_failed: bool,
 }
 
 /// A batch the worker links without the writer lock. Its ids stay in `State::pending`
@@ -268,6 +278,10 @@ impl Collection {
                     return self.worker_done(Some(format!("background indexing stopped: {e}")));
                 }
             };
+            // A checkpoint left by a flush runs first, also when the worker stops now.
+            if w.poisoned.is_none() {
+                self.run_deferred_checkpoint(&mut w);
+            }
             let halted = {
                 let s = self.backlog.state.lock();
                 s.stopped || s.paused
@@ -394,15 +408,41 @@ impl Collection {
         }
     }
 
-    /// Whether the background indexing linked points since the last checkpoint (read and
-    /// reset by the checkpoint, the writer held and the batch settled).
-    pub(super) fn take_linked_since_checkpoint(&self, reset: bool) -> bool {
+    /// Leaves the checkpoint a `flush()` found due to the running worker, so the flush
+    /// returns once the log is synced (everything is durable then; the checkpoint only
+    /// bounds the next open's replay). `false`, and nothing changed, when no worker runs or
+    /// the worker's last checkpoint failed: the caller checkpoints itself.
+    pub(super) fn defer_checkpoint(&self) -> bool {
         let mut s = self.backlog.state.lock();
-        let linked = s.linked_since_checkpoint;
-        if reset {
-            s.linked_since_checkpoint = false;
+        if !s.running || s.stopped || s.paused || s.failed.is_some() || s.checkpoint_failed {
+            return false;
         }
-        linked
+        s.checkpoint_due = true;
+        true
+    }
+
+    /// Runs the checkpoint a `flush()` left to the worker (the writer held, between
+    /// batches). A failure leaves everything in the log, and the next `flush()`
+    /// checkpoints itself and reports it.
+    fn run_deferred_checkpoint(&self, w: &mut super::Writer) {
+        let due = std::mem::take(&mut self.backlog.state.lock().checkpoint_due);
+        if due && self.checkpoint_locked(w).is_err() {
+            self.backlog.state.lock().checkpoint_failed = true;
+        }
+    }
+
+    /// Whether the background indexing linked points since the last checkpoint (the writer
+    /// held and the batch settled).
+    pub(super) fn linked_since_checkpoint(&self) -> bool {
+        self.backlog.state.lock().linked_since_checkpoint
+    }
+
+    /// Records a completed checkpoint (the writer held and the batch settled): nothing
+    /// linked since, and no failed checkpoint left to report.
+    pub(super) fn checkpoint_done(&self) {
+        let mut s = self.backlog.state.lock();
+        s.linked_since_checkpoint = false;
+        s.checkpoint_failed = false;
     }
 
     /// The graph-wide upkeep (the writer held) a bulk insert runs after a batch that is

@@ -504,7 +504,7 @@ impl Collection {
     pub(crate) fn checkpoint_locked(&self, w: &mut Writer) -> Result<()> {
         // A batch the background indexing links now is folded in first (also below).
         self.settle_linking();
-        if w.ops.next_seq() - 1 == w.checkpoint_seq && !self.take_linked_since_checkpoint(false) {
+        if w.ops.next_seq() - 1 == w.checkpoint_seq && !self.linked_since_checkpoint() {
             return Ok(());
         }
         self.checkpoint_forced(w)
@@ -572,7 +572,7 @@ impl Collection {
         )?;
         w.ops.reset()?;
         w.checkpoint_seq = seq;
-        self.take_linked_since_checkpoint(true);
+        self.checkpoint_done();
         Ok(())
     }
 }

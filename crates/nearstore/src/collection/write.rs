@@ -622,7 +622,10 @@ impl Collection {
         self.check_writable(&w)?;
         self.purge_expired_locked(&mut w)?;
         w.ops.sync()?;
-        if w.ops.len_bytes() > CHECKPOINT_AT_FLUSH_BYTES {
+        // While the background indexing runs (a bulk load), its thread checkpoints before
+        // its next batch instead: this flush would otherwise also wait for the batch being
+        // linked.
+        if w.ops.len_bytes() > CHECKPOINT_AT_FLUSH_BYTES && !self.defer_checkpoint() {
             self.checkpoint_locked(&mut w)?;
         }
         Ok(())
@@ -731,7 +734,8 @@ impl VectorCollection {
     }
 
     /// The durability barrier: once it returns, every earlier write survives power loss
-    /// (in `Bulk` mode too). Also checkpoints when the operation log has grown large.
+    /// (in `Bulk` mode too). Also checkpoints when the operation log has grown large (while
+    /// the background indexing runs, its thread does, before its next batch).
     pub fn flush(&self) -> Result<()> {
         self.inner.flush()
     }

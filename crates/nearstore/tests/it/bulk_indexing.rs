@@ -498,3 +498,121 @@ fn writes_on_points_the_worker_is_linking_leave_one_current_copy_each() {
     sorted.sort_unstable();
     assert_eq!(sorted, model.keys().copied().collect::<Vec<_>>());
 }
+
+/// Bytes of the collection `bulk`'s operation log in `backend`.
+fn log_bytes(backend: &nearstore::storage::FaultyBackend) -> usize {
+    backend
+        .read_file(Path::new("/db/collections/bulk/ops.log"))
+        .map_or(0, |b| b.len())
+}
+
+/// A collection `bulk` without text indexing (its large payloads are one string each).
+fn large_collection(db: &Database) -> VectorCollection {
+    let config = CollectionConfig {
+        text: None,
+        ..CollectionConfig::new(DIM, DistanceMetric::Euclidean)
+    };
+    db.create_collection_with_options("bulk", config).unwrap()
+}
+
+/// A bulk load of 24,000 points whose first 3,600 carry 10 KB payloads, so the operation
+/// log passes the flush's checkpoint size (32 MiB); the rest keep the indexing thread busy.
+fn large_load(c: &VectorCollection, model: &mut Model, rng: &mut ChaCha8Rng) {
+    let points: Vec<Point> = (0..24_000)
+        .map(|id| {
+            let v = random_vector(rng);
+            model.insert(id, (v.clone(), id % 10));
+            let pad = if id < 3_600 {
+                "x".repeat(10_000)
+            } else {
+                String::new()
+            };
+            Point::new(id, v, Some(json!({"group": id % 10, "pad": pad})))
+        })
+        .collect();
+    c.upsert_bulk(&points).unwrap();
+}
+
+/// Reopens the power-loss image of `backend` and checks it holds `model` exactly.
+fn assert_power_loss_image_whole(backend: &nearstore::storage::FaultyBackend, model: &Model) {
+    let image = backend
+        .crash_images()
+        .into_iter()
+        .find(|i| i.kind == nearstore::storage::CrashImageKind::PowerLoss)
+        .unwrap()
+        .backend;
+    let db = Database::open_with(std::sync::Arc::new(image), Path::new("/db")).unwrap();
+    let c = db.get_vector_collection("bulk").unwrap();
+    assert_eq!(c.len(), model.len());
+    // Unfiltered exact queries (a filter would read the large payloads on every check).
+    let mut rng = ChaCha8Rng::seed_from_u64(98);
+    for i in 0..4 {
+        let q = random_vector(&mut rng);
+        let want = oracle(DistanceMetric::Euclidean, model, &q, 10, None);
+        let got = search(&c, &q, 10, None, SearchQuality::Perfect);
+        assert_eq!(got, want, "power loss image: exact query {i}");
+    }
+}
+
+const CHECKPOINT_AT_FLUSH_BYTES: usize = 32 << 20;
+
+#[test]
+fn a_flush_during_the_indexing_leaves_its_checkpoint_to_the_indexing_thread() {
+    // The flush returns once the log is synced; the indexing thread (linking the load's
+    // batches) runs the checkpoint the log's size calls for before its next batch, so
+    // the log is emptied without another flush.
+    let backend = std::sync::Arc::new(nearstore::storage::FaultyBackend::new());
+    let mut model = Model::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let db = Database::open_with(backend.clone(), Path::new("/db")).unwrap();
+    let c = large_collection(&db);
+    large_load(&c, &mut model, &mut rng);
+    assert!(log_bytes(&backend) > CHECKPOINT_AT_FLUSH_BYTES);
+    c.flush().unwrap();
+    assert_power_loss_image_whole(&backend, &model);
+    c.wait_indexed().unwrap();
+    assert!(
+        log_bytes(&backend) < 1 << 20,
+        "checkpointed by the flush or the indexing thread: {} bytes",
+        log_bytes(&backend)
+    );
+    assert_eq!(c.indexed_vectors(), 24_000);
+    assert_power_loss_image_whole(&backend, &model);
+}
+
+#[test]
+fn a_failed_checkpoint_of_the_indexing_thread_is_run_again_by_the_next_flush() {
+    let backend = std::sync::Arc::new(nearstore::storage::FaultyBackend::new());
+    let write = nearstore::storage::FaultKind::Write;
+    let mut model = Model::new();
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let db = Database::open_with(backend.clone(), Path::new("/db")).unwrap();
+    let c = large_collection(&db);
+    large_load(&c, &mut model, &mut rng);
+    // The flush writes at most one record (the log's durable-length slot); the second
+    // write from now is the checkpoint's, whichever thread runs it: it fails (ENOSPC).
+    backend.fail_nth(write, backend.calls_of(write) + 2, 28);
+    match c.flush() {
+        Ok(()) => {
+            // Left to the indexing thread, whose checkpoint failed: the log keeps
+            // everything, and the next flush checkpoints itself, even with the indexing
+            // running again.
+            c.wait_indexed().unwrap();
+            assert!(log_bytes(&backend) > CHECKPOINT_AT_FLUSH_BYTES);
+            load(&c, &mut model, &mut rng, 24_000, 4_000);
+            c.flush().unwrap();
+            assert!(
+                log_bytes(&backend) < 1 << 20,
+                "the flush after a failed background checkpoint checkpoints itself: {} bytes",
+                log_bytes(&backend)
+            );
+        }
+        Err(e) => {
+            // The indexing had finished: the flush checkpointed itself and reports it.
+            assert_eq!(e.kind(), ErrorKind::ResourceExhausted, "{e}");
+            c.flush().unwrap();
+            assert!(log_bytes(&backend) < 1 << 20);
+        }
+    }
+    assert_power_loss_image_whole(&backend, &model);
+}
