@@ -14,8 +14,38 @@ use crate::postings::{FrozenPostings, ListRef, MutableList};
 /// A segment's posting lists.
 #[derive(Debug, Clone)]
 pub(crate) enum SegmentPostings {
-    Mutable(FxHashMap<u32, MutableList>),
+    Mutable(MutableLists),
     Frozen(FrozenPostings),
+}
+
+/// The writable segment's lists: in a vector, found through a map from term id to place.
+/// (A map holding the lists themselves moves every list on each of its growths, and a
+/// collection of short texts adds a list for almost every document.)
+#[derive(Debug, Clone, Default)]
+pub(crate) struct MutableLists {
+    place: FxHashMap<u32, u32>,
+    lists: Vec<(u32, MutableList)>,
+}
+
+impl MutableLists {
+    /// `term`'s list, created empty on first use.
+    fn list_mut(&mut self, term: u32) -> &mut MutableList {
+        let next = self.lists.len() as u32;
+        let place = *self.place.entry(term).or_insert(next);
+        if place == next {
+            self.lists.push((term, MutableList::default()));
+        }
+        &mut self.lists[place as usize].1
+    }
+
+    fn get(&self, term: u32) -> Option<&MutableList> {
+        let place = *self.place.get(&term)?;
+        self.lists.get(place as usize).map(|(_, list)| list)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u32, &MutableList)> {
+        self.lists.iter().map(|(term, list)| (*term, list))
+    }
 }
 
 /// One segment.
@@ -44,7 +74,7 @@ impl Segment {
             doc_terms: Vec::new(),
             deleted: Vec::new(),
             deleted_count: 0,
-            postings: SegmentPostings::Mutable(FxHashMap::default()),
+            postings: SegmentPostings::Mutable(MutableLists::default()),
         }
     }
 
@@ -72,7 +102,7 @@ impl Segment {
         let doc = self.point_ids.len() as u32;
         for &(term, field, positions) in terms {
             let len = field_lens.get(usize::from(field)).copied().unwrap_or(0);
-            lists.entry(term).or_default().push(doc, positions, len);
+            lists.list_mut(term).push(doc, positions, len);
             self.doc_terms.push(term);
         }
         self.point_ids.push(point_id);
@@ -116,7 +146,7 @@ impl Segment {
     /// `term`'s posting list in this segment.
     pub(crate) fn list(&self, term: u32) -> Option<ListRef<'_>> {
         match &self.postings {
-            SegmentPostings::Mutable(lists) => lists.get(&term).map(ListRef::Mutable),
+            SegmentPostings::Mutable(lists) => lists.get(term).map(ListRef::Mutable),
             SegmentPostings::Frozen(store) => store
                 .lists
                 .get(&term)
@@ -129,7 +159,7 @@ impl Segment {
         match &self.postings {
             SegmentPostings::Mutable(lists) => lists
                 .iter()
-                .map(|(&t, l)| (t, ListRef::Mutable(l)))
+                .map(|(t, l)| (t, ListRef::Mutable(l)))
                 .collect(),
             SegmentPostings::Frozen(store) => store
                 .lists
@@ -143,7 +173,7 @@ impl Segment {
     pub(crate) fn frozen_postings(&self) -> std::borrow::Cow<'_, FrozenPostings> {
         match &self.postings {
             SegmentPostings::Mutable(lists) => {
-                std::borrow::Cow::Owned(FrozenPostings::freeze(lists.iter().map(|(&t, l)| (t, l))))
+                std::borrow::Cow::Owned(FrozenPostings::freeze(lists.iter()))
             }
             SegmentPostings::Frozen(store) => std::borrow::Cow::Borrowed(store),
         }
@@ -152,7 +182,7 @@ impl Segment {
     /// Seals a writable segment (packs its lists); a sealed one is unchanged.
     pub(crate) fn seal(&mut self) {
         if let SegmentPostings::Mutable(lists) = &self.postings {
-            let frozen = FrozenPostings::freeze(lists.iter().map(|(&t, l)| (t, l)));
+            let frozen = FrozenPostings::freeze(lists.iter());
             self.postings = SegmentPostings::Frozen(frozen);
         }
     }
@@ -168,7 +198,9 @@ impl Segment {
         tables
             + match &self.postings {
                 SegmentPostings::Mutable(lists) => {
-                    lists.values().map(MutableList::heap_bytes).sum()
+                    lists.place.capacity() * 12
+                        + lists.lists.capacity() * size_of::<(u32, MutableList)>()
+                        + lists.iter().map(|(_, l)| l.heap_bytes()).sum::<usize>()
                 }
                 SegmentPostings::Frozen(store) => store.heap_bytes(),
             }
