@@ -23,7 +23,9 @@
 //!   collection with one). Per batch of [`BATCH_POINTS`] ids it takes the writer lock (the
 //!   lock every write takes) only to pick the ids and copy their current vectors, links
 //!   them with the parallel `insert_batch` *without* the writer lock (the index is a
-//!   concurrent structure, and searches keep finding the batch in the backlog), then takes
+//!   concurrent structure, and searches keep finding the batch in the backlog) on the
+//!   linking threads (one pool per process, at a lower scheduling priority than the
+//!   threads that write and search: [`linking_pool`]), then takes
 //!   the writer again to take them out of the backlog. So writes run while a batch links
 //!   (a bulk load's nodes phase no longer waits for the indexing), except the two that
 //!   would race it: an operation on an id of the batch (delete, update, vector edit) and a
@@ -55,6 +57,41 @@ use crate::error::{Error, Result};
 /// Points linked per batch: small, so a write on one of them (or a checkpoint) waits
 /// little for it (tens of milliseconds at 32-d).
 const BATCH_POINTS: usize = 2048;
+
+/// How much higher the nice value of the threads that link backlogs is than the process's
+/// (0 by default): a lower priority than the threads that write and search.
+const LINKING_NICE_STEP: i32 = 10;
+
+/// The threads that link backlogs, for every collection of the process: as many as the
+/// cores, each at a lower scheduling priority ([`LINKING_NICE_STEP`]) than the threads that
+/// write and search. While a bulk load goes on, its writes (and any search) take the cores
+/// first and the linking takes what they leave; once they wait, the linking has every core.
+/// `None` (the shared pool then links) when the threads cannot be started.
+fn linking_pool() -> Option<&'static rayon::ThreadPool> {
+    static POOL: OnceLock<Option<rayon::ThreadPool>> = OnceLock::new();
+    POOL.get_or_init(|| {
+        rayon::ThreadPoolBuilder::new()
+            .thread_name(|i| format!("nearstore-link-{i}"))
+            .start_handler(|_| lower_priority())
+            .build()
+            .ok()
+    })
+    .as_ref()
+}
+
+/// Raises the calling thread's nice value (which it inherited) by [`LINKING_NICE_STEP`],
+/// to at most 19 (Linux: a nice value is a thread's own). A failure leaves it as it was:
+/// only the thread's share of the CPU changes, never what it computes.
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{getpriority_process, setpriority_process};
+        let me = Some(rustix::thread::gettid());
+        if let Ok(nice) = getpriority_process(me) {
+            let _ = setpriority_process(me, (nice + LINKING_NICE_STEP).min(19));
+        }
+    }
+}
 
 /// How an upsert treats the default vectors of ids the index does not hold yet.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -329,10 +366,12 @@ impl Collection {
                 collection: self,
                 outcome: Err("background indexing panicked".to_string()),
             };
-            let linked = self
-                .index
-                .insert_batch_deferring_upkeep(&items)
-                .map_err(|e| format!("background indexing failed: {e}"));
+            let link = || self.index.insert_batch_deferring_upkeep(&items);
+            let linked = match linking_pool() {
+                Some(pool) => pool.install(link),
+                None => link(),
+            }
+            .map_err(|e| format!("background indexing failed: {e}"));
             done.outcome = linked.clone();
             linked
         };
@@ -589,5 +628,27 @@ impl Collection {
         });
         merged.truncate(depth);
         Ok(merged)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_linking_threads_run_at_the_lower_priority_and_the_caller_keeps_its_own() {
+        let own = || rustix::process::getpriority_process(Some(rustix::thread::gettid()));
+        let before = own().unwrap();
+        let pool = linking_pool().expect("the linking threads start");
+        let inside: Vec<i32> = pool.install(|| {
+            use rayon::prelude::*;
+            (0..64).into_par_iter().map(|_| own().unwrap()).collect()
+        });
+        // The pool's threads started from this process's threads (nice `before` or, for a
+        // pool another test started, the same inherited value).
+        let want = (before + LINKING_NICE_STEP).min(19);
+        assert!(inside.iter().all(|&p| p == want), "{inside:?}");
+        assert_eq!(own().unwrap(), before, "the calling thread is unchanged");
     }
 }
