@@ -204,6 +204,22 @@ impl GraphStore {
         Ok(applied)
     }
 
+    /// Applies `op`, logged at `seq`, whose edges [`prepare_edges`](Self::prepare_edges)
+    /// checked against this store with nothing changed since: the engine's live path, which
+    /// prepares, logs and applies under one writer lock. The edges are stored as they are,
+    /// without the second check (and copy) of [`apply_logged`](Self::apply_logged), which
+    /// replay needs because it cannot know that.
+    pub fn apply_prepared(&mut self, seq: u64, op: GraphOp) -> Result<Applied> {
+        match op {
+            GraphOp::AddEdges(edges) if seq > self.applied_seq => {
+                let added = self.insert_prepared(edges)?;
+                self.applied_seq = seq;
+                Ok(Applied::Added(added))
+            }
+            op => self.apply_logged(seq, &op),
+        }
+    }
+
     /// The sequence number of the last logged operation applied (0 when none); persisted in
     /// the image.
     pub fn applied_seq(&self) -> u64 {

@@ -292,8 +292,8 @@ impl Collection {
         let op = GraphOp::AddEdges(prepared);
         let seq = w.ops.next_seq();
         let bytes = ops::encode_graph(&op);
-        self.commit_locked(&mut w, &bytes, deadline, 0, || {
-            self.apply_graph_op(seq, &op)
+        self.commit_locked(&mut w, &bytes, deadline, 0, move || {
+            self.apply_prepared_graph_op(seq, op)
         })
     }
 
@@ -323,12 +323,22 @@ impl Collection {
 
     /// Applies a logged edge write (live writes and replay).
     pub(super) fn apply_graph_op(&self, seq: u64, op: &GraphOp) -> Result<()> {
+        self.with_graph_mut(|graph| graph.apply_logged(seq, op).map(drop))
+    }
+
+    /// [`Collection::apply_graph_op`] for an operation prepared on the graph under the
+    /// writer lock still held (the live path: no second check of its edges).
+    fn apply_prepared_graph_op(&self, seq: u64, op: GraphOp) -> Result<()> {
+        self.with_graph_mut(|graph| graph.apply_prepared(seq, op).map(drop))
+    }
+
+    fn with_graph_mut(
+        &self,
+        f: impl FnOnce(&mut GraphStore) -> nearstore_graph::Result<()>,
+    ) -> Result<()> {
         let mut st = self.state.write();
         match st.graph.as_mut() {
-            Some(graph) => {
-                graph.apply_logged(seq, op)?;
-                Ok(())
-            }
+            Some(graph) => Ok(f(graph)?),
             None => Err(Error::corruption(
                 self.dir.join(super::OPS_FILE).display(),
                 format!(
