@@ -321,7 +321,8 @@ impl Collection {
         Ok(true)
     }
 
-    /// Applies a logged edge write (live writes and replay).
+    /// Applies a logged edge write: replay, and the live edge and node removals (edge adds
+    /// go through [`Collection::apply_prepared_graph_op`]).
     pub(super) fn apply_graph_op(&self, seq: u64, op: &GraphOp) -> Result<()> {
         self.with_graph_mut(|graph| graph.apply_logged(seq, op).map(drop))
     }
