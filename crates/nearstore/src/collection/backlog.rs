@@ -634,6 +634,36 @@ impl Collection {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::point::Point;
+
+    #[test]
+    fn a_batch_that_fails_to_link_poisons_the_collection_and_keeps_its_points_waiting() {
+        let backend = Arc::new(nearstore_storage::FaultyBackend::new());
+        let shared: nearstore_storage::SharedBackend = backend.clone();
+        let config = crate::CollectionConfig::new(2, nearstore_distance::DistanceMetric::Euclidean);
+        let c = Collection::create(shared, std::path::Path::new("/db/c"), "c", config)
+            .unwrap()
+            .into_shared();
+        c.backlog.state.lock().paused = true;
+        let points: Vec<Point> = (0..100)
+            .map(|i| Point::new(i, vec![i as f32, 1.0], None))
+            .collect();
+        c.upsert_linking(&points, &crate::WriteOptions::default(), Linking::Deferred)
+            .unwrap();
+        assert_eq!(c.pending_count(), 100);
+        // A stored vector the index refuses (no write path lets one in): the batch fails.
+        c.vectors.store(7, &[f32::NAN, 0.0]).unwrap();
+        c.backlog.state.lock().paused = false;
+        c.start_linking();
+        let err = c.wait_indexed().unwrap_err();
+        assert!(
+            matches!(&err, Error::Poisoned { reason, .. } if reason.contains("background indexing failed")),
+            "{err}"
+        );
+        assert!(c.flush().is_err(), "writes and flushes report the failure");
+        assert_eq!(c.pending_count(), 100, "the failed batch stays waiting");
+        assert_eq!(nearstore_index::VectorIndex::len(&c.index), 0);
+    }
 
     #[cfg(target_os = "linux")]
     #[test]
