@@ -165,22 +165,23 @@ struct WorkerState {
 #[derive(Debug)]
 struct InFlight {
     ids: rustc_hash::FxHashSet<u64>,
-    /// `None` while linking; then whether it linked (a failure leaves the ids waiting).
-    outcome: Option<std::result::Result<(), String>>,
+    /// `None` while linking; then whether it linked (a failure leaves the ids waiting;
+    /// the worker reports why).
+    linked: Option<bool>,
 }
 
 /// Marks the in-flight batch linked (or failed) when the linking ends, also by a panic,
 /// so no write waiting for it waits forever.
 struct LinkingDone<'a> {
     collection: &'a Collection,
-    outcome: std::result::Result<(), String>,
+    linked: bool,
 }
 
 impl Drop for LinkingDone<'_> {
     fn drop(&mut self) {
         let mut s = self.collection.backlog.state.lock();
         if let Some(batch) = s.batch.as_mut() {
-            batch.outcome = Some(std::mem::replace(&mut self.outcome, Ok(())));
+            batch.linked = Some(self.linked);
         }
         self.collection.backlog.changed.notify_all();
     }
@@ -353,7 +354,7 @@ impl Collection {
             }
             self.backlog.state.lock().batch = Some(InFlight {
                 ids: ids.iter().copied().collect(),
-                outcome: None,
+                linked: None,
             });
             // Handed to a waiting write at once (a plain unlock lets this thread take it
             // again before the write wakes up).
@@ -361,10 +362,10 @@ impl Collection {
             items
         };
         let linked = {
-            // Set to the real outcome below; a panic in the linking leaves this one.
+            // Set below; a panic in the linking leaves it false.
             let mut done = LinkingDone {
                 collection: self,
-                outcome: Err("background indexing panicked".to_string()),
+                linked: false,
             };
             let link = || self.index.insert_batch_deferring_upkeep(&items);
             let linked = match linking_pool() {
@@ -372,7 +373,7 @@ impl Collection {
                 None => link(),
             }
             .map_err(|e| format!("background indexing failed: {e}"));
-            done.outcome = linked.clone();
+            done.linked = linked.is_ok();
             linked
         };
         let mut w = self.writer.lock();
@@ -421,18 +422,18 @@ impl Collection {
         let Some(batch) = s.batch.as_ref() else {
             return;
         };
-        if batch.outcome.is_none() {
+        if batch.linked.is_none() {
             if !touches(&batch.ids) {
                 return;
             }
-            while s.batch.as_ref().is_some_and(|b| b.outcome.is_none()) {
+            while s.batch.as_ref().is_some_and(|b| b.linked.is_none()) {
                 self.backlog.changed.wait(&mut s);
             }
         }
         let Some(batch) = s.batch.take() else {
             return;
         };
-        if let Some(Ok(())) = batch.outcome {
+        if batch.linked == Some(true) {
             s.unkept += batch.ids.len();
             s.linked_since_checkpoint = true;
             let mut st = self.state.write();
