@@ -178,20 +178,18 @@ impl GraphStore {
         let applied = match op {
             GraphOp::AddEdges(edges) => {
                 let mut fresh = Vec::with_capacity(edges.len());
-                let mut seen = FxHashMap::default();
                 for edge in edges {
                     let mut edge = edge.clone();
                     normalize(&mut edge)?;
-                    if let Some(stored) = self.get_edge(edge.id) {
-                        if stored != edge {
+                    match self.get_edge(edge.id) {
+                        Some(stored) if stored != edge => {
                             return Err(Error::ReplayConflict { edge: edge.id });
                         }
-                    } else if seen.insert(edge.id, ()).is_none() {
-                        fresh.push(edge);
-                    } else {
-                        return Err(Error::DuplicateEdge { edge: edge.id });
+                        Some(_) => {}
+                        None => fresh.push(edge),
                     }
                 }
+                // Also refuses an id twice in the batch.
                 let prepared = self.prepare_edges(fresh, &crate::AnyNode)?;
                 Applied::Added(self.insert_prepared(prepared)?)
             }
