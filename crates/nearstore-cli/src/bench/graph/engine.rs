@@ -3,14 +3,16 @@
 //!
 //! Load = parsing `nodes.csv` and `edges.csv` (the files the peer engine loads) + upserting
 //! the nodes (payload and embedding) in batches through `upsert_bulk` + adding the edges in
-//! large `add_edges_batch` calls + `flush()`, the durability barrier (a keyword node property
-//! index on `name`, created on the empty collection, is kept up to date throughout): the collection uses
-//! the default durability (`flush`: every write is appended to the operation log, and
-//! `flush()` fsyncs it), so when `flush()` returns everything survives a power loss and is
-//! searchable (the load figure). `upsert_bulk` leaves the HNSW linking of the embeddings to
-//! the collection's background indexing (searches scan the points not linked yet exactly);
-//! the load then waits for it (`wait_indexed`), which gives the second figure, "until
-//! indexed", and the query figures run on the complete index.
+//! large `add_edges_batch` calls + `flush()`, the durability barrier. One thread parses the
+//! files in order while the calling thread writes each batch as it arrives (a streaming
+//! loader). A keyword node property index on `name`, created on the empty collection, is
+//! kept up to date throughout. The collection uses the default durability (`flush`: every
+//! write is appended to the operation log, and `flush()` fsyncs it), so when `flush()`
+//! returns everything survives a power loss and is searchable (the load figure).
+//! `upsert_bulk` leaves the HNSW linking of the embeddings to the collection's background
+//! indexing (searches scan the points not linked yet exactly); the load then waits for it
+//! (`wait_indexed`), which gives the second figure, "until indexed", and the query figures
+//! run on the complete index.
 //!
 //! Expansion ("within" k hops) = `traverse_bfs(start, {min_depth 1, max_depth k, rel_types
 //! [FOLLOWS], no limit})`, counting the nodes it returns: the distinct nodes reachable by 1..k
@@ -22,62 +24,80 @@
 //! threshold, best `limit` by similarity; the engine plans, expands, scores, groups, orders
 //! and cuts (the benchmark only reads the rows).
 
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::time::Instant;
+use std::sync::mpsc::sync_channel;
+use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail, ensure};
+use anyhow::{Context, anyhow, bail, ensure};
 use nearstore::{
     Database, DistanceMetric, FieldIndexKind, GraphCollection, GraphCollectionConfig, GraphEdge,
     Point, TraversalConfig, TraversalOptions,
 };
-use rayon::prelude::*;
 use serde_json::{Value, json};
 
 /// The relationship type of every edge of the benchmark's graph.
 pub const FOLLOWS: &str = "FOLLOWS";
 
-/// Reads a whole file and parses its non-empty lines with `parse`, in order, on every core
-/// (the file is cut into pieces at line ends; a loader of a CSV export would do the same).
-/// An error names the file and the line.
-fn parse_lines<T: Send>(
+/// Parses the non-empty lines of a file in order, on the calling thread, handing them to
+/// `deliver` in batches of `batch` items as soon as each batch is parsed (`deliver` returns
+/// false to stop early). Returns the seconds spent reading and parsing (not delivering). An
+/// error names the file and the line.
+fn parse_batches<T>(
     path: &Path,
-    parse: impl Fn(&str) -> anyhow::Result<T> + Sync,
-) -> anyhow::Result<Vec<T>> {
-    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-    let pieces = rayon::current_num_threads() * 8;
-    let mut starts = vec![0];
-    for i in 1..pieces {
-        let from = (bytes.len() * i / pieces).max(*starts.last().unwrap_or(&0));
-        if let Some(nl) = bytes[from..].iter().position(|&b| b == b'\n') {
-            starts.push(from + nl + 1);
+    batch: usize,
+    mut parse: impl FnMut(&str) -> anyhow::Result<T>,
+    mut deliver: impl FnMut(Vec<T>) -> bool,
+) -> anyhow::Result<f64> {
+    let file = std::fs::File::open(path).with_context(|| format!("reading {}", path.display()))?;
+    let mut reader = BufReader::with_capacity(1 << 20, file);
+    let batch = batch.max(1);
+    let mut line = Vec::new();
+    let capacity = batch.min(1 << 16);
+    let mut items = Vec::with_capacity(capacity);
+    let (mut number, mut busy) = (0usize, Duration::ZERO);
+    let mut at = Instant::now();
+    loop {
+        line.clear();
+        let read = reader
+            .read_until(b'\n', &mut line)
+            .with_context(|| format!("reading {}", path.display()))?;
+        if read == 0 {
+            break;
+        }
+        number += 1;
+        let place = || format!("{} line {number}", path.display());
+        let text = std::str::from_utf8(&line)
+            .with_context(|| format!("{}: not UTF-8", place()))?
+            .trim_end();
+        if !text.is_empty() {
+            items.push(parse(text).with_context(place)?);
+        }
+        if items.len() == batch {
+            busy += at.elapsed();
+            if !deliver(std::mem::replace(&mut items, Vec::with_capacity(capacity))) {
+                return Ok(busy.as_secs_f64());
+            }
+            at = Instant::now();
         }
     }
-    starts.push(bytes.len());
-    starts.dedup();
-    let parsed: Vec<anyhow::Result<Vec<T>>> = starts
-        .par_windows(2)
-        .map(|piece| {
-            let mut out = Vec::new();
-            let text = &bytes[piece[0]..piece[1]];
-            for (i, line) in text.split(|&b| b == b'\n').enumerate() {
-                let at = || {
-                    let before = bytes[..piece[0]].iter().filter(|&&b| b == b'\n').count();
-                    format!("{} line {}", path.display(), before + i + 1)
-                };
-                let line = std::str::from_utf8(line)
-                    .with_context(|| format!("{}: not UTF-8", at()))?
-                    .trim_end();
-                if !line.is_empty() {
-                    out.push(parse(line).with_context(at)?);
-                }
-            }
-            Ok(out)
-        })
-        .collect();
-    let mut all = Vec::new();
-    for piece in parsed {
-        all.extend(piece?);
+    busy += at.elapsed();
+    if !items.is_empty() {
+        deliver(items);
     }
+    Ok(busy.as_secs_f64())
+}
+
+/// Every non-empty line of a (small) file, parsed in order.
+fn parse_lines<T>(
+    path: &Path,
+    parse: impl Fn(&str) -> anyhow::Result<T>,
+) -> anyhow::Result<Vec<T>> {
+    let mut all = Vec::new();
+    parse_batches(path, usize::MAX, parse, |items| {
+        all = items;
+        false
+    })?;
     Ok(all)
 }
 
@@ -113,6 +133,12 @@ fn edge_ends(line: &str) -> anyhow::Result<(u64, u64)> {
     Ok((s.parse().context("bad from")?, t.parse().context("bad to")?))
 }
 
+/// A batch the parsing thread hands to the writing one.
+enum Parsed {
+    Nodes(Vec<Point>),
+    Edges(Vec<GraphEdge>),
+}
+
 /// How long each part of one load took.
 #[derive(Debug, Clone, Copy)]
 pub struct LoadTimes {
@@ -120,11 +146,13 @@ pub struct LoadTimes {
     pub total: f64,
     /// From reading the files to `wait_indexed()` returning: the HNSW index complete.
     pub indexed: f64,
-    /// Reading and parsing both files.
+    /// Seconds the parsing thread spent reading and parsing both files (it runs beside the
+    /// writes, so this overlaps `nodes` and `edges`).
     pub parse: f64,
-    /// Upserting the nodes (payloads, embeddings; the HNSW linking runs in the background).
+    /// From the start to the first edge batch: the nodes' upserts as their batches arrive
+    /// (payloads, embeddings; the HNSW linking runs in the background).
     pub nodes: f64,
-    /// Adding the edges.
+    /// From there to the last `add_edges_batch` returning.
     pub edges: f64,
     /// The final `flush()`.
     pub flush: f64,
@@ -168,25 +196,51 @@ pub fn load(
     let started = Instant::now();
     // kept up to date as nodes arrive (kuzu's primary key index is built by its COPY too)
     graph.create_node_property_index("name", FieldIndexKind::Keyword)?;
-    let nodes = parse_lines(&dir.join("nodes.csv"), |line| node_point(line, dim))?;
-    let edges: Vec<GraphEdge> = parse_lines(&dir.join("edges.csv"), edge_ends)?
-        .into_par_iter()
-        .enumerate()
-        .map(|(id, (source, target))| GraphEdge::new(id as u64, source, target, FOLLOWS))
-        .collect();
-    let parse = started.elapsed().as_secs_f64();
-    let at = Instant::now();
-    for chunk in nodes.chunks(batches.nodes.max(1)) {
-        graph.upsert_bulk(chunk)?;
-    }
-    let nodes_seconds = at.elapsed().as_secs_f64();
-    let at = Instant::now();
-    let mut edges = edges.into_iter().peekable();
-    while edges.peek().is_some() {
-        let batch: Vec<GraphEdge> = edges.by_ref().take(batches.edges.max(1)).collect();
-        graph.add_edges_batch(batch)?;
-    }
-    let edges_seconds = at.elapsed().as_secs_f64();
+    // One thread parses both files in order while this one writes what it has parsed.
+    let (parse, nodes_seconds) = std::thread::scope(|scope| -> anyhow::Result<(f64, f64)> {
+        let (send, parsed) = sync_channel::<Parsed>(2);
+        let parser = scope.spawn(move || -> anyhow::Result<f64> {
+            let mut busy = parse_batches(
+                &dir.join("nodes.csv"),
+                batches.nodes,
+                |line| node_point(line, dim),
+                |points| send.send(Parsed::Nodes(points)).is_ok(),
+            )?;
+            let mut next_id = 0u64;
+            busy += parse_batches(
+                &dir.join("edges.csv"),
+                batches.edges,
+                |line| {
+                    let (source, target) = edge_ends(line)?;
+                    next_id += 1;
+                    Ok(GraphEdge::new(next_id - 1, source, target, FOLLOWS))
+                },
+                |edges| send.send(Parsed::Edges(edges)).is_ok(),
+            )?;
+            Ok(busy)
+        });
+        let mut nodes_seconds = None;
+        let written = (|| -> anyhow::Result<()> {
+            for batch in parsed {
+                match batch {
+                    Parsed::Nodes(points) => graph.upsert_bulk(&points)?,
+                    Parsed::Edges(edges) => {
+                        nodes_seconds.get_or_insert_with(|| started.elapsed().as_secs_f64());
+                        graph.add_edges_batch(edges)?;
+                    }
+                }
+            }
+            Ok(())
+        })();
+        // the receiver is gone: a parser still sending stops
+        let parse = parser
+            .join()
+            .map_err(|_| anyhow!("the parsing thread panicked"))?;
+        written?;
+        let nodes_seconds = nodes_seconds.unwrap_or_else(|| started.elapsed().as_secs_f64());
+        Ok((parse?, nodes_seconds))
+    })?;
+    let edges_seconds = started.elapsed().as_secs_f64() - nodes_seconds;
     let at = Instant::now();
     graph.flush()?;
     let flush = at.elapsed().as_secs_f64();
@@ -343,13 +397,29 @@ mod tests {
     }
 
     #[test]
-    fn lines_parse_in_order_on_every_core_and_errors_name_the_line() {
+    fn lines_parse_in_order_in_batches_and_errors_name_the_line() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("edges.csv");
         let text: String = (0..5000).map(|i| format!("{i},{}\n\n", i + 1)).collect();
         std::fs::write(&path, &text).unwrap();
         let ends = parse_lines(&path, edge_ends).unwrap();
         assert_eq!(ends, (0..5000).map(|i| (i, i + 1)).collect::<Vec<_>>());
+        let mut batches = Vec::new();
+        parse_batches(&path, 7, edge_ends, |b| {
+            batches.push(b);
+            true
+        })
+        .unwrap();
+        assert!(batches[..batches.len() - 1].iter().all(|b| b.len() == 7));
+        assert_eq!(batches.concat(), ends);
+        // a consumer that stops after the first batch gets no more
+        let mut delivered = 0;
+        parse_batches(&path, 7, edge_ends, |_| {
+            delivered += 1;
+            false
+        })
+        .unwrap();
+        assert_eq!(delivered, 1);
         std::fs::write(&path, text.replace("4321,4322", "4321;4322")).unwrap();
         let err = format!("{:#}", parse_lines(&path, edge_ends).unwrap_err());
         // Line 8643: two lines (one empty) per edge.
