@@ -28,10 +28,11 @@ use rustc_hash::{FxHashMap, FxHashSet};
 
 use crate::error::{Error, Result};
 use crate::image_reader::{Reader, checked_body, put_u32, seal_frame};
-use crate::index::{FieldStats, TextIndex, Vocabulary};
+use crate::index::{FieldStats, TextIndex};
 use crate::postings::{BlockMeta, FrozenList, FrozenPostings};
 use crate::schema::TextIndexConfig;
 use crate::segment::{Segment, SegmentPostings};
+use crate::vocabulary::Vocabulary;
 
 const MAGIC: &[u8; 8] = b"NSTEXTIX";
 /// The image's name in errors.
@@ -49,8 +50,8 @@ impl TextIndex {
         let config = serde_json::to_vec(&self.config).unwrap_or_default();
         put_u32(&mut out, config.len() as u32);
         out.extend_from_slice(&config);
-        put_u32(&mut out, self.vocab.terms.len() as u32);
-        for (field, text) in &self.vocab.terms {
+        put_u32(&mut out, self.vocab.len() as u32);
+        for (field, text) in self.vocab.iter() {
             out.extend_from_slice(&field.to_le_bytes());
             out.extend_from_slice(&(text.len() as u16).to_le_bytes());
             out.extend_from_slice(text.as_bytes());
@@ -147,15 +148,9 @@ fn decode_body(r: &mut Reader<'_>) -> Result<TextIndex> {
                 "term field or length out of range",
             ));
         }
-        let id = vocab.terms.len() as u32;
-        if vocab.by_field[usize::from(field)]
-            .insert(text.into(), id)
-            .is_some()
-        {
+        if vocab.insert(field, text).is_err() {
             return Err(corrupt("vocabulary", at, "duplicate term"));
         }
-        vocab.terms.push((field, text.into()));
-        vocab.df.push(0);
     }
 
     let n_segments = r.count(4, "segments")?;
@@ -220,7 +215,7 @@ fn decode_segment(r: &mut Reader<'_>, n_fields: usize, vocab: &Vocabulary) -> Re
             block_count: v[2],
             doc_count: v[3],
         };
-        if v[0] as usize >= vocab.terms.len() || lists.insert(v[0], list).is_some() {
+        if v[0] as usize >= vocab.len() || lists.insert(v[0], list).is_some() {
             return Err(corrupt(S, lists_at, "list for an unknown or repeated term"));
         }
     }
@@ -256,7 +251,7 @@ fn decode_segment(r: &mut Reader<'_>, n_fields: usize, vocab: &Vocabulary) -> Re
     terms.sort_unstable_by_key(|&(t, _)| t);
     let mut per_doc = vec![0u32; n + 1];
     for &(term, list) in &terms {
-        let field = usize::from(vocab.terms[term as usize].0);
+        let field = usize::from(vocab.field(term));
         let lens = |doc: u32| {
             field_lens
                 .get(doc as usize * n_fields + field)

@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::error::Result;
 use crate::schema::{Field, TextIndexConfig, build_fields};
 use crate::segment::Segment;
+use crate::vocabulary::Vocabulary;
 
 /// Documents in the writable segment before it is sealed.
 pub const DEFAULT_SEAL_DOCS: usize = 65_536;
@@ -22,44 +23,6 @@ pub const DEFAULT_SEAL_DOCS: usize = 65_536;
 /// one (250k passages: 4 segments searched at 11.0k QPS, 2 at 12.4k). The price is merge
 /// work growing with the index (a merge of everything every second seal).
 const MAX_SEALED_SEGMENTS: usize = 2;
-
-/// Every term ever indexed, per field, with its live document frequency.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Vocabulary {
-    pub(crate) by_field: Vec<FxHashMap<Box<str>, u32>>,
-    /// Term id -> (field, text).
-    pub(crate) terms: Vec<(u16, Box<str>)>,
-    pub(crate) df: Vec<u32>,
-}
-
-impl Vocabulary {
-    pub(crate) fn new(n_fields: usize) -> Self {
-        Vocabulary {
-            by_field: vec![FxHashMap::default(); n_fields],
-            terms: Vec::new(),
-            df: Vec::new(),
-        }
-    }
-
-    /// The id of `text` in `field`, assigned on first sight.
-    fn intern(&mut self, field: u16, text: &str) -> u32 {
-        let map = &mut self.by_field[usize::from(field)];
-        if let Some(&id) = map.get(text) {
-            return id;
-        }
-        let id = self.terms.len() as u32;
-        let boxed: Box<str> = text.into();
-        map.insert(boxed.clone(), id);
-        self.terms.push((field, boxed));
-        self.df.push(0);
-        id
-    }
-
-    /// The id of `text` in `field`, if it was ever indexed.
-    pub(crate) fn lookup(&self, field: usize, text: &str) -> Option<u32> {
-        self.by_field.get(field)?.get(text).copied()
-    }
-}
 
 /// Live document count and total length of one field.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -75,6 +38,8 @@ struct WriteScratch {
     /// (term id, position) of the document being indexed.
     tokens: Vec<(u32, u32)>,
     positions: Vec<u32>,
+    /// Each distinct term of the document: (term id, field, its range of `positions`).
+    terms: Vec<(u32, u16, std::ops::Range<usize>)>,
     lens: Vec<u32>,
 }
 
@@ -151,8 +116,7 @@ impl TextIndex {
 
     /// Approximate heap bytes held by the index.
     pub fn heap_bytes(&self) -> usize {
-        let vocab: usize = self.vocab.terms.iter().map(|(_, t)| t.len() * 2 + 24).sum();
-        vocab
+        self.vocab.heap_bytes()
             + self.segments.iter().map(Segment::heap_bytes).sum::<usize>()
             + self.locations.capacity() * 20
     }
@@ -187,7 +151,7 @@ impl TextIndex {
         scratch
             .positions
             .extend(scratch.tokens.iter().map(|&(_, p)| p));
-        let mut groups: Vec<(u32, u16, &[u32])> = Vec::new();
+        scratch.terms.clear();
         let mut start = 0;
         while start < scratch.tokens.len() {
             let term = scratch.tokens[start].0;
@@ -195,12 +159,11 @@ impl TextIndex {
             while end < scratch.tokens.len() && scratch.tokens[end].0 == term {
                 end += 1;
             }
-            let field = self.vocab.terms[term as usize].0;
-            groups.push((term, field, &scratch.positions[start..end]));
-            start = end;
-        }
-        for &(term, _, _) in &groups {
+            scratch
+                .terms
+                .push((term, self.vocab.field(term), start..end));
             self.vocab.df[term as usize] += 1;
+            start = end;
         }
         for (stats, &len) in self.field_stats.iter_mut().zip(&scratch.lens) {
             if len > 0 {
@@ -210,7 +173,9 @@ impl TextIndex {
         }
         let seg_index = self.segments.len() - 1;
         let segment = &mut self.segments[seg_index];
-        if let Some(doc) = segment.push_document(id, &scratch.lens, &groups) {
+        if let Some(doc) =
+            segment.push_document(id, &scratch.lens, &scratch.positions, &scratch.terms)
+        {
             self.locations.insert(id, (seg_index as u32, doc));
         }
         if segment.doc_count() >= self.seal_docs {
@@ -298,7 +263,7 @@ impl TextIndex {
         let mut positions = Vec::new();
         for term in terms {
             list.clear();
-            let field = usize::from(self.vocab.terms[term as usize].0);
+            let field = usize::from(self.vocab.field(term));
             for (seg, map) in sources.iter().zip(&remap) {
                 let Some(source) = seg.list(term) else {
                     continue;

@@ -65,6 +65,7 @@ mod schema;
 mod search;
 mod segment;
 mod sparse;
+mod vocabulary;
 
 pub use analyzer::{Analyzer, AnalyzerConfig, Language, MAX_TERM_BYTES, Tokenizer};
 pub use error::{Error, Result};

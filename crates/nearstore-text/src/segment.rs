@@ -7,6 +7,8 @@
 //! change only by deleted marks. Whether a point is live is decided by the index's location
 //! map; the deleted mark mirrors it so a search skips a dead entry without a hash lookup.
 
+use std::ops::Range;
+
 use rustc_hash::FxHashMap;
 
 use crate::postings::{FrozenPostings, ListRef, MutableList};
@@ -89,19 +91,23 @@ impl Segment {
     }
 
     /// Appends a document to the writable segment: `terms` holds each distinct term id with
-    /// its positions (increasing). Returns the local id, or `None` on a sealed segment.
+    /// its field and the range of `positions` holding its positions (increasing). Returns the
+    /// local id, or `None` on a sealed segment.
     pub(crate) fn push_document(
         &mut self,
         point_id: u64,
         field_lens: &[u32],
-        terms: &[(u32, u16, &[u32])],
+        positions: &[u32],
+        terms: &[(u32, u16, Range<usize>)],
     ) -> Option<u32> {
         let SegmentPostings::Mutable(lists) = &mut self.postings else {
             return None;
         };
         let doc = self.point_ids.len() as u32;
-        for &(term, field, positions) in terms {
-            let len = field_lens.get(usize::from(field)).copied().unwrap_or(0);
+        for (term, field, range) in terms {
+            let (term, field) = (*term, usize::from(*field));
+            let len = field_lens.get(field).copied().unwrap_or(0);
+            let positions = positions.get(range.clone()).unwrap_or(&[]);
             lists.list_mut(term).push(doc, positions, len);
             self.doc_terms.push(term);
         }

@@ -2,20 +2,25 @@
 //!
 //! Invariant: documents are pushed in strictly increasing order (the segment assigns local
 //! ids in insertion order), so the list and its block metadata stay sorted without work.
+//!
+//! Each vector keeps its first element inline: most terms of a collection of short payloads
+//! (names, ids) occur in one document, and such a list then costs no allocation at all.
+
+use smallvec::SmallVec;
 
 use super::{BLOCK_LEN, BlockMeta};
 
 /// Plain vectors: documents, frequencies, and each entry's positions.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct MutableList {
-    pub(crate) docs: Vec<u32>,
-    pub(crate) tfs: Vec<u32>,
+    pub(crate) docs: SmallVec<[u32; 1]>,
+    pub(crate) tfs: SmallVec<[u32; 1]>,
     /// The field's length in each entry's document (scores need it next to the tf).
-    pub(crate) lens: Vec<u32>,
+    pub(crate) lens: SmallVec<[u32; 1]>,
     /// Entry i's positions are `positions[pos_starts[i]..pos_starts[i] + tfs[i]]`.
-    pub(crate) pos_starts: Vec<u32>,
-    pub(crate) positions: Vec<u32>,
-    pub(crate) blocks: Vec<BlockMeta>,
+    pub(crate) pos_starts: SmallVec<[u32; 1]>,
+    pub(crate) positions: SmallVec<[u32; 1]>,
+    pub(crate) blocks: SmallVec<[BlockMeta; 1]>,
 }
 
 impl MutableList {
@@ -58,14 +63,20 @@ impl MutableList {
         self.docs.len()
     }
 
-    /// Bytes held (for memory accounting).
+    /// Heap bytes held beyond the list itself (for memory accounting).
     pub(crate) fn heap_bytes(&self) -> usize {
-        (self.docs.capacity()
-            + self.tfs.capacity()
-            + self.lens.capacity()
-            + self.pos_starts.capacity())
-            * size_of::<u32>()
-            + self.positions.capacity() * size_of::<u32>()
-            + self.blocks.capacity() * size_of::<BlockMeta>()
+        fn spilled<A: smallvec::Array>(v: &SmallVec<A>) -> usize {
+            if v.spilled() {
+                v.capacity() * size_of::<A::Item>()
+            } else {
+                0
+            }
+        }
+        spilled(&self.docs)
+            + spilled(&self.tfs)
+            + spilled(&self.lens)
+            + spilled(&self.pos_starts)
+            + spilled(&self.positions)
+            + spilled(&self.blocks)
     }
 }

@@ -53,6 +53,7 @@ impl Default for Scratch {
 /// Searches `segment` for a plain query (`query.plain`) into `top`; returns `false` when
 /// `stop` said to stop (checked every [`STOP_STRIDE`] documents or windows), leaving `top`
 /// partial.
+#[inline]
 pub(crate) fn search_segment(
     query: &PreparedQuery,
     segment: &Segment,
