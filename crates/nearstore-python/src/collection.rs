@@ -303,7 +303,7 @@ impl PyCollection {
     ) -> PyResult<()> {
         let points = points_from(py, ids, vectors, payloads, sparse)?;
         let points = expiry::apply(py, points, ttl, expires_at)?;
-        self.call(py, |c| c.upsert_bulk(&points))
+        self.call(py, move |c| c.upsert_bulk(points))
     }
 
     /// wait_indexed() -> None

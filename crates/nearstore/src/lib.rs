@@ -71,7 +71,7 @@ pub use nearstore_text::{
     ALL_FIELD, AnalyzerConfig, Bm25Params, FieldConfig, Language, SparseConfig, SparseModifier,
     SparseVector, TextIndexConfig, Tokenizer,
 };
-pub use point::{Expiry, Point, ScrollPage, SearchResult};
+pub use point::{Expiry, IntoPoints, Point, ScrollPage, SearchResult};
 pub use query::{QueryResult, QueryRow};
 pub use request::{
     Clock, DEFAULT_RRF_K, Deadline, Direction, FusionStrategy, GROUP_DEPTH_GROWTH, GroupBy,

@@ -1,5 +1,6 @@
 //! Points and search results: what users write and read.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use nearstore_text::SparseVector;
@@ -144,6 +145,43 @@ impl Point {
     pub fn with_sparse(mut self, name: &str, vector: SparseVector) -> Self {
         self.sparse.insert(name.to_owned(), vector);
         self
+    }
+}
+
+/// Points handed to a bulk write: borrowed (`&points`, `&[p, q]`: the collection copies what
+/// it keeps, such as the payloads) or owned (`points`: moved in, nothing copied).
+pub trait IntoPoints<'a> {
+    /// The points, borrowed or owned.
+    fn into_points(self) -> Cow<'a, [Point]>;
+}
+
+impl<'a> IntoPoints<'a> for &'a [Point] {
+    fn into_points(self) -> Cow<'a, [Point]> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl<'a, const N: usize> IntoPoints<'a> for &'a [Point; N] {
+    fn into_points(self) -> Cow<'a, [Point]> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl<'a> IntoPoints<'a> for &'a Vec<Point> {
+    fn into_points(self) -> Cow<'a, [Point]> {
+        Cow::Borrowed(self)
+    }
+}
+
+impl IntoPoints<'static> for Vec<Point> {
+    fn into_points(self) -> Cow<'static, [Point]> {
+        Cow::Owned(self)
+    }
+}
+
+impl<const N: usize> IntoPoints<'static> for [Point; N] {
+    fn into_points(self) -> Cow<'static, [Point]> {
+        Cow::Owned(Vec::from(self))
     }
 }
 

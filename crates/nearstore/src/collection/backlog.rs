@@ -649,8 +649,12 @@ mod tests {
         let points: Vec<Point> = (0..100)
             .map(|i| Point::new(i, vec![i as f32, 1.0], None))
             .collect();
-        c.upsert_linking(&points, &crate::WriteOptions::default(), Linking::Deferred)
-            .unwrap();
+        c.upsert_linking(
+            std::borrow::Cow::Borrowed(&points),
+            &crate::WriteOptions::default(),
+            Linking::Deferred,
+        )
+        .unwrap();
         assert_eq!(c.pending_count(), 100);
         // A stored vector the index refuses (no write path lets one in): the batch fails.
         c.vectors.store(7, &[f32::NAN, 0.0]).unwrap();

@@ -463,14 +463,14 @@ impl Collection {
                     }
                     _ => {
                         if let Some((t, batch)) = pending.replace((targets, points)) {
-                            collection.replay_upsert(&batch, t)?;
+                            collection.replay_upsert(batch, t)?;
                         }
                     }
                 },
                 other => {
                     // A delete, a payload or an edge write: the upserts before it first.
                     if let Some((t, batch)) = pending.take() {
-                        collection.replay_upsert(&batch, t)?;
+                        collection.replay_upsert(batch, t)?;
                     }
                     match other {
                         ops::Op::Graph(op) => {
@@ -484,7 +484,7 @@ impl Collection {
             }
         }
         if let Some((t, batch)) = pending {
-            collection.replay_upsert(&batch, t)?;
+            collection.replay_upsert(batch, t)?;
         }
         {
             // Every replayed operation set or cleared its points' times in log order; a

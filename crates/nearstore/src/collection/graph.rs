@@ -224,7 +224,7 @@ impl Collection {
         if !visible {
             return self.upsert_encoded_locked(
                 &mut w,
-                &points,
+                std::borrow::Cow::Owned(Vec::from(points)),
                 &upsert,
                 (now, super::backlog::Linking::Inline),
                 None,

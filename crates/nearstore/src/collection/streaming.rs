@@ -277,7 +277,7 @@ impl Collection {
         let batch: Vec<Point> = w.stream.points.drain(..n).collect();
         // The batch spans several logged upserts; applied at once, a later duplicate wins,
         // exactly as in log order. Expiry times were resolved to instants when queued.
-        if let Err(e) = self.apply_upsert(&batch, Targets::ALL, 0) {
+        if let Err(e) = self.apply_upsert(batch, Targets::ALL, 0) {
             w.poisoned = Some(e.to_string());
             return Err(e);
         }

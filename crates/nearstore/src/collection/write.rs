@@ -1,5 +1,6 @@
 //! The write path: validate, log, apply.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
@@ -11,7 +12,7 @@ use super::{
     CHECKPOINT_AT_FLUSH_BYTES, CHECKPOINT_AT_WRITE_BYTES, Collection, VectorCollection, Writer,
 };
 use crate::error::{Error, Result};
-use crate::point::Point;
+use crate::point::{IntoPoints, Point};
 use crate::request::{Deadline, WriteOptions};
 use nearstore_filter::{FieldIndexKind, Filter};
 
@@ -181,14 +182,18 @@ impl Collection {
     }
 
     /// An upsert linking the index inline.
-    pub(crate) fn upsert(&self, points: &[Point], options: &WriteOptions) -> Result<()> {
-        self.upsert_linking(points, options, Linking::Inline)
+    pub(crate) fn upsert<'a>(
+        &self,
+        points: impl IntoPoints<'a>,
+        options: &WriteOptions,
+    ) -> Result<()> {
+        self.upsert_linking(points.into_points(), options, Linking::Inline)
     }
 
     /// An upsert whose new default vectors are linked as `linking` says (`backlog.rs`).
     pub(crate) fn upsert_linking(
         &self,
-        points: &[Point],
+        points: Cow<'_, [Point]>,
         options: &WriteOptions,
         linking: Linking,
     ) -> Result<()> {
@@ -197,7 +202,7 @@ impl Collection {
             return Ok(());
         }
         let deadline = options.deadline.as_ref();
-        let (bytes, now) = self.encode_checked_upsert(points, deadline)?;
+        let (bytes, now) = self.encode_checked_upsert(&points, deadline)?;
         let mut w = self.lock_writer()?;
         self.upsert_encoded_locked(&mut w, points, &bytes, (now, linking), deadline)?;
         drop(w);
@@ -211,7 +216,7 @@ impl Collection {
     pub(super) fn upsert_encoded_locked(
         &self,
         w: &mut Writer,
-        points: &[Point],
+        points: Cow<'_, [Point]>,
         bytes: &[u8],
         (now, linking): (u64, Linking),
         deadline: Option<&Deadline>,
@@ -225,9 +230,10 @@ impl Collection {
         // A graph node that expired is gone for every read, but its edges stay until the
         // purge: an upsert of its id creates a new node, so the old one is deleted first
         // (logged, with its edges), never revived with them.
-        let expired = self.expired_graph_nodes(points);
+        let expired = self.expired_graph_nodes(&points);
         if expired.is_empty() {
-            return self.commit_locked(w, bytes, deadline, points.len(), || {
+            let n = points.len();
+            return self.commit_locked(w, bytes, deadline, n, || {
                 self.apply_upsert_linking(points, Targets::ALL, now, linking)
             });
         }
@@ -235,7 +241,8 @@ impl Collection {
         // once the delete is logged the upsert goes in too.
         self.check_write_deadline(deadline, points.len())?;
         self.delete_locked(w, &expired, None)?;
-        self.commit_locked(w, bytes, None, points.len(), || {
+        let n = points.len();
+        self.commit_locked(w, bytes, None, n, || {
             self.apply_upsert_linking(points, Targets::ALL, now, linking)
         })
     }
@@ -373,7 +380,7 @@ impl Collection {
     pub(super) fn apply(&self, op: Op, targets: Targets) -> Result<()> {
         match op {
             // A logged upsert carries instants only: no TTL is left to count from a `now`.
-            Op::Upsert(points) => self.apply_upsert(&points, targets, 0),
+            Op::Upsert(points) => self.apply_upsert(points, targets, 0),
             Op::Delete(ids) => self.apply_delete(&ids, targets),
             Op::Payloads(changes) => {
                 let changes: Vec<(u64, Option<Arc<Value>>)> = changes
@@ -421,15 +428,20 @@ impl Collection {
 
     /// Applies an upsert, linking its default vectors inline; a TTL among the points'
     /// expiry times counts from `now` (epoch milliseconds).
-    pub(super) fn apply_upsert(&self, points: &[Point], targets: Targets, now: u64) -> Result<()> {
-        self.apply_upsert_linking(points, targets, now, Linking::Inline)
+    pub(super) fn apply_upsert(
+        &self,
+        points: Vec<Point>,
+        targets: Targets,
+        now: u64,
+    ) -> Result<()> {
+        self.apply_upsert_linking(Cow::Owned(points), targets, now, Linking::Inline)
     }
 
     /// Replays logged upserts (recovery): new ids of the default vector are deferred like
     /// a bulk load's (the backlog is derived after the replay).
-    pub(super) fn replay_upsert(&self, points: &[Point], targets: Targets) -> Result<()> {
+    pub(super) fn replay_upsert(&self, points: Vec<Point>, targets: Targets) -> Result<()> {
         // A logged upsert carries instants only: no TTL is left to count from a `now`.
-        self.apply_upsert_linking(points, targets, 0, Linking::Deferred)
+        self.apply_upsert_linking(Cow::Owned(points), targets, 0, Linking::Deferred)
     }
 
     /// [`Collection::apply_upsert`] with `linking`: deferred, the default vectors of ids the
@@ -437,7 +449,7 @@ impl Collection {
     /// replaced inline; inline, all are linked and leave the backlog.
     fn apply_upsert_linking(
         &self,
-        points: &[Point],
+        mut points: Cow<'_, [Point]>,
         targets: Targets,
         now: u64,
         linking: Linking,
@@ -447,20 +459,38 @@ impl Collection {
         for (i, p) in points.iter().enumerate() {
             last.insert(p.id, i);
         }
-        let unique: Vec<&Point> = points
-            .iter()
-            .enumerate()
-            .filter(|(i, p)| last.get(&p.id) == Some(i))
-            .map(|(_, p)| p)
+        let kept: Vec<usize> = (0..points.len())
+            .filter(|&i| last.get(&points[i].id) == Some(&i))
             .collect();
+        // The payloads the overlay keeps: moved out of owned points, copied from borrowed
+        // ones (only when the overlay takes them).
+        let payloads: Option<Vec<Option<Arc<Value>>>> = match &mut points {
+            Cow::Owned(owned) => Some(
+                kept.iter()
+                    .map(|&i| owned[i].payload.take().map(Arc::new))
+                    .collect(),
+            ),
+            Cow::Borrowed(borrowed) if targets.payloads => Some(
+                kept.iter()
+                    .map(|&i| borrowed[i].payload.clone().map(Arc::new))
+                    .collect(),
+            ),
+            Cow::Borrowed(_) => None,
+        };
+        let unique: Vec<&Point> = kept.iter().map(|&i| &points[i]).collect();
         self.settle_linking_of(unique.iter().map(|p| p.id));
         let old = self.indexed_payloads(unique.iter().map(|p| p.id), targets)?;
         {
             let mut st = self.state.write();
             for (i, p) in unique.iter().enumerate() {
-                reindex_payload(&mut st, p.id, old.get(i), p.payload.as_ref(), targets);
+                let moved = payloads.as_ref().map(|m| m.get(i).cloned().flatten());
+                let new = match &moved {
+                    Some(m) => m.as_deref(),
+                    None => p.payload.as_ref(),
+                };
+                reindex_payload(&mut st, p.id, old.get(i), new, targets);
                 if targets.payloads {
-                    st.overlay.insert(p.id, p.payload.clone().map(Arc::new));
+                    st.overlay.insert(p.id, moved.flatten());
                 }
                 if targets.sparse {
                     self.replace_sparse(&mut st, p)?;
@@ -675,11 +705,12 @@ impl VectorCollection {
     /// Adds or replaces points (one atomic write: after a crash all of them or none are
     /// there). A later duplicate id in the batch wins.
     pub fn upsert(&self, points: Vec<Point>) -> Result<()> {
-        self.inner.upsert(&points, &WriteOptions::default())
+        self.inner.upsert(points, &WriteOptions::default())
     }
 
-    /// [`VectorCollection::upsert`] for large loads from a borrowed slice: one logged
-    /// operation (all or nothing after a crash), and when it returns every point is stored,
+    /// [`VectorCollection::upsert`] for large loads, from a slice (`&points`: the payloads
+    /// are copied) or a vector (`points`: they are moved into the collection, no copy): one
+    /// logged operation (all or nothing after a crash), and when it returns every point is stored,
     /// as durable as any write (see [`VectorCollection::flush`]), and visible to every
     /// search, exactly.
     ///
@@ -695,9 +726,12 @@ impl VectorCollection {
     ///
     /// Quantized storage modes (`sq8`, `binary`, `pq`, `rabitq`) and named vectors are
     /// still linked before this returns.
-    pub fn upsert_bulk(&self, points: &[Point]) -> Result<()> {
-        self.inner
-            .upsert_linking(points, &WriteOptions::default(), Linking::Deferred)
+    pub fn upsert_bulk<'a>(&self, points: impl IntoPoints<'a>) -> Result<()> {
+        self.inner.upsert_linking(
+            points.into_points(),
+            &WriteOptions::default(),
+            Linking::Deferred,
+        )
     }
 
     /// [`VectorCollection::upsert`] from a borrowed slice, with options: with a deadline,

@@ -616,3 +616,67 @@ fn a_failed_checkpoint_of_the_indexing_thread_is_run_again_by_the_next_flush() {
     }
     assert_power_loss_image_whole(&backend, &model);
 }
+
+/// `upsert_bulk` takes its points borrowed (copied where kept) or owned (moved in): every
+/// form leaves the same payloads for reads, the payload index, the text index and a reopen;
+/// a later duplicate id in an owned batch wins as in a borrowed one.
+#[test]
+fn owned_and_borrowed_bulk_batches_keep_the_same_payloads() {
+    let dir = tempfile::tempdir().unwrap();
+    let named = |id: u64| {
+        Point::new(
+            id,
+            vec![id as f32; DIM],
+            Some(json!({"name": format!("user{id}"), "group": id % 3})),
+        )
+    };
+    let check = |c: &VectorCollection, round: &str| {
+        let got = c.get(&(0..=100).collect::<Vec<u64>>()).unwrap();
+        for (id, point) in (0..=100u64).zip(&got) {
+            let want = if id == 60 {
+                json!({"name": "late", "group": 7})
+            } else {
+                json!({"name": format!("user{id}"), "group": id % 3})
+            };
+            let point = point
+                .as_ref()
+                .unwrap_or_else(|| panic!("{round}: {id} missing"));
+            assert_eq!(point.payload.as_ref(), Some(&want), "{round}: point {id}");
+        }
+        let group = |g: u64| Filter::parse(&json!({"field": "group", "eq": g})).unwrap();
+        assert_eq!(c.count(Some(&group(7))).unwrap(), 1, "{round}");
+        // ids 0..=100 with id % 3 == 0: 34, one of them (60) now in group 7
+        assert_eq!(c.count(Some(&group(0))).unwrap(), 33, "{round}");
+        for id in [3u64, 50, 77, 100] {
+            let hits = c.text_search(&format!("user{id}"), 5).unwrap();
+            let ids: Vec<u64> = hits.iter().map(|h| h.point.id).collect();
+            assert_eq!(ids, [id], "{round}");
+        }
+        assert!(c.text_search("user60", 5).unwrap().is_empty(), "{round}");
+    };
+    {
+        let db = Database::open(dir.path()).unwrap();
+        let c = db
+            .create_collection("c", DIM, DistanceMetric::Euclidean)
+            .unwrap();
+        c.create_field_index("group", nearstore::FieldIndexKind::Integer)
+            .unwrap();
+        let borrowed: Vec<Point> = (0..50).map(named).collect();
+        c.upsert_bulk(&borrowed).unwrap();
+        c.upsert_bulk(&borrowed[..10]).unwrap();
+        c.upsert_bulk(&[named(50)]).unwrap();
+        // owned, with id 60 twice: the later one wins
+        let mut owned: Vec<Point> = (51..100).map(named).collect();
+        owned.push(Point::new(
+            60,
+            vec![0.5; DIM],
+            Some(json!({"name": "late", "group": 7})),
+        ));
+        c.upsert_bulk(owned).unwrap();
+        c.upsert_bulk([named(100)]).unwrap();
+        check(&c, "live");
+        c.flush().unwrap();
+    }
+    let db = Database::open(dir.path()).unwrap();
+    check(&db.get_vector_collection("c").unwrap(), "reopened");
+}

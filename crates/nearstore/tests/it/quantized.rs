@@ -115,10 +115,10 @@ fn every_mode_finds_the_exact_neighbours_and_returns_exact_scores() {
         StorageMode::Full,
         QuantizationConfig::default(),
     );
-    truth.upsert_bulk(&points(&vs)).unwrap();
+    truth.upsert_bulk(points(&vs)).unwrap();
     for mode in QUANTIZED {
         let c = create(&db, mode.name(), mode, QuantizationConfig::default());
-        c.upsert_bulk(&points(&vs)).unwrap();
+        c.upsert_bulk(points(&vs)).unwrap();
         assert!(
             c.quantizer_trained(),
             "{mode:?} trains at the default threshold"
@@ -165,7 +165,7 @@ fn without_rerank_scores_are_the_codes_estimates_and_oversampling_is_checked() {
     let (_dir, db) = temp_db();
     let vs = vectors(N, 3);
     let c = create(&db, "sq8", StorageMode::Sq8, QuantizationConfig::default());
-    c.upsert_bulk(&points(&vs)).unwrap();
+    c.upsert_bulk(points(&vs)).unwrap();
     let q = &vectors(1, 4)[0];
     let exact_hits = exact(&c, q, 10, None);
     let approx = c
@@ -212,7 +212,7 @@ fn an_untrained_collection_searches_in_f32_and_trains_on_demand_durably() {
                 ..Default::default()
             },
         );
-        c.upsert_bulk(&points(&vs)).unwrap();
+        c.upsert_bulk(points(&vs)).unwrap();
         assert!(!c.quantizer_trained());
         // Untrained: f32, so the approximate-score switch changes nothing.
         before = c
@@ -262,7 +262,7 @@ fn rabitq_code_widths_are_kept_across_a_reopen_and_refused_elsewhere() {
                 ..Default::default()
             };
             let c = create(&db, &format!("r{i}"), StorageMode::Rabitq, settings);
-            c.upsert_bulk(&points(&vs)).unwrap();
+            c.upsert_bulk(points(&vs)).unwrap();
             assert!(c.quantizer_trained());
             let hits = c.query(SearchRequest::new(q).limit(10)).unwrap();
             let want = ids(&exact(&c, q, 10, None));
@@ -332,7 +332,7 @@ fn reopening_a_quantized_collection_gives_identical_results() {
         let db = Database::open(dir.path()).unwrap();
         for mode in QUANTIZED {
             let c = create(&db, mode.name(), mode, QuantizationConfig::default());
-            c.upsert_bulk(&points(&vs)).unwrap();
+            c.upsert_bulk(points(&vs)).unwrap();
             for q in &queries {
                 before.push(c.query(SearchRequest::new(q).limit(10)).unwrap());
                 before.push(c.query(estimates(q, mode)).unwrap());
@@ -357,7 +357,7 @@ fn filters_deletes_and_the_k_guarantee_work_as_in_full_mode() {
     let (_dir, db) = temp_db();
     let vs = vectors(N, 9);
     let c = create(&db, "c", StorageMode::Sq8, QuantizationConfig::default());
-    c.upsert_bulk(&points(&vs)).unwrap();
+    c.upsert_bulk(points(&vs)).unwrap();
     let deleted: Vec<u64> = (0..N).step_by(3).collect();
     c.delete(&deleted).unwrap();
     let q = &vectors(1, 10)[0];
@@ -400,7 +400,7 @@ fn the_query_language_creates_quantized_collections_and_passes_search_options() 
     let c = db.get_vector_collection("q").unwrap();
     assert_eq!(c.config().storage_mode, StorageMode::Pq);
     assert_eq!(c.config().quantization.oversampling, Some(5.0));
-    c.upsert_bulk(&points(&vectors(1_500, 11))).unwrap();
+    c.upsert_bulk(points(&vectors(1_500, 11))).unwrap();
     let v = &vectors(1, 12)[0];
     let rows = |sql: &str| -> Vec<Value> {
         let r = db.execute(sql, &json!({"v": v})).unwrap();
@@ -458,7 +458,7 @@ fn train_quantizer_in_the_query_language_checks_its_settings_and_binary_refuses_
     )
     .unwrap();
     let c = db.get_vector_collection("p").unwrap();
-    c.upsert_bulk(&points(&vectors(600, 21))).unwrap();
+    c.upsert_bulk(points(&vectors(600, 21))).unwrap();
     assert!(!c.quantizer_trained());
     let r = db
         .execute(
@@ -520,7 +520,7 @@ fn train_quantizer_in_the_query_language_checks_its_settings_and_binary_refuses_
         assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{bad}: {e}");
     }
     let b = create(&db, "b", StorageMode::Binary, QuantizationConfig::default());
-    b.upsert_bulk(&points(&vectors(300, 22))).unwrap();
+    b.upsert_bulk(points(&vectors(300, 22))).unwrap();
     let q = &vectors(1, 23)[0];
     let e = b
         .query(SearchRequest::new(q).limit(5).rerank(false))
@@ -560,7 +560,7 @@ fn a_vector_damaged_while_open_is_reported_by_the_search_that_meets_it_never_ser
     let (dir, db) = temp_db();
     let vs = vectors(N, 31);
     let c = create(&db, "c", StorageMode::Sq8, QuantizationConfig::default());
-    c.upsert_bulk(&points(&vs)).unwrap();
+    c.upsert_bulk(points(&vs)).unwrap();
     c.flush().unwrap();
     assert!(c.quantizer_trained());
     let mut files = Vec::new();

@@ -634,7 +634,7 @@ pub fn execute(c: &VectorCollection, op: &Op) -> nearstore::Result<()> {
     };
     match op {
         Op::Upsert(items) => c.upsert(points(items)),
-        Op::Bulk(items) => c.upsert_bulk(&points(items)),
+        Op::Bulk(items) => c.upsert_bulk(points(items)),
         Op::Stream(items) if items.len() == 1 => c.stream_insert(points(items).swap_remove(0)),
         Op::Stream(items) => c.stream_insert_batch(points(items)),
         Op::Delete(ids) => c.delete(ids).map(|_| ()),

@@ -223,7 +223,7 @@ pub fn load(
         let written = (|| -> anyhow::Result<()> {
             for batch in parsed {
                 match batch {
-                    Parsed::Nodes(points) => graph.upsert_bulk(&points)?,
+                    Parsed::Nodes(points) => graph.upsert_bulk(points)?,
                     Parsed::Edges(edges) => {
                         nodes_seconds.get_or_insert_with(|| started.elapsed().as_secs_f64());
                         graph.add_edges_batch(edges)?;
