@@ -36,6 +36,7 @@ use roaring::RoaringTreemap;
 
 use crate::datetime::Datetime;
 use crate::error::{Error, Result};
+use crate::idset::IdSet;
 use crate::index::{
     FieldIndex, FieldIndexKind, FloatKey, PayloadIndexes, Values, check_field_path,
 };
@@ -78,21 +79,21 @@ impl PayloadIndexes {
                     put_len(&mut out, map.len());
                     for (key, ids) in map {
                         put_bytes(&mut out, key.as_bytes());
-                        put_bitmap(&mut out, ids);
+                        put_bitmap(&mut out, &ids.bitmap());
                     }
                 }
                 Values::Integer(map) | Values::Datetime(map) => {
                     put_len(&mut out, map.len());
                     for (key, ids) in map {
                         out.extend_from_slice(&key.to_le_bytes());
-                        put_bitmap(&mut out, ids);
+                        put_bitmap(&mut out, &ids.bitmap());
                     }
                 }
                 Values::Float(map) => {
                     put_len(&mut out, map.len());
                     for (key, ids) in map {
                         out.extend_from_slice(&key.0.to_bits().to_le_bytes());
-                        put_bitmap(&mut out, ids);
+                        put_bitmap(&mut out, &ids.bitmap());
                     }
                 }
                 Values::Bool {
@@ -242,12 +243,8 @@ impl<'a> Reader<'a> {
         Ok(ids)
     }
 
-    fn entry_bitmap(&mut self) -> Result<RoaringTreemap> {
-        let ids = self.bitmap()?;
-        if ids.is_empty() {
-            return Err(corrupt("empty value bitmap"));
-        }
-        Ok(ids)
+    fn entry_bitmap(&mut self) -> Result<IdSet> {
+        IdSet::from_bitmap(self.bitmap()?).ok_or_else(|| corrupt("empty value bitmap"))
     }
 
     fn field(&mut self, version: u16, name: &str) -> Result<FieldIndex> {
@@ -335,7 +332,7 @@ impl<'a> Reader<'a> {
                         return Err(corrupt("bad bool key"));
                     }
                     last = Some(key);
-                    let ids = self.entry_bitmap()?;
+                    let ids = self.entry_bitmap()?.bitmap().into_owned();
                     if key == 1 {
                         *true_ids = ids;
                     } else {

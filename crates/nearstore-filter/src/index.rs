@@ -33,9 +33,12 @@
 //! Ids that were never inserted are treated as points whose field is missing.
 
 use std::collections::BTreeMap;
+use std::collections::btree_map::Entry;
 use std::fmt;
 
 use roaring::RoaringTreemap;
+
+use crate::idset::IdSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
@@ -148,15 +151,15 @@ pub(crate) fn float_key(n: &Number) -> Option<FloatKey> {
 /// The value bitmaps of one field, by kind.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Values {
-    Keyword(BTreeMap<String, RoaringTreemap>),
-    Integer(BTreeMap<i64, RoaringTreemap>),
-    Float(BTreeMap<FloatKey, RoaringTreemap>),
+    Keyword(BTreeMap<String, IdSet>),
+    Integer(BTreeMap<i64, IdSet>),
+    Float(BTreeMap<FloatKey, IdSet>),
     Bool {
         false_ids: RoaringTreemap,
         true_ids: RoaringTreemap,
     },
     /// Keys are [`Datetime::micros`].
-    Datetime(BTreeMap<i64, RoaringTreemap>),
+    Datetime(BTreeMap<i64, IdSet>),
 }
 
 /// One indexed field (see the module invariants).
@@ -176,16 +179,24 @@ pub(crate) struct FieldIndex {
     pub(crate) values: Values,
 }
 
-fn add(map_entry: &mut RoaringTreemap, id: u64) {
-    map_entry.insert(id);
+/// Lists `id` under `key`.
+fn add<K: Ord>(map: &mut BTreeMap<K, IdSet>, key: K, id: u64) {
+    match map.entry(key) {
+        Entry::Vacant(slot) => {
+            slot.insert(IdSet::One(id));
+        }
+        Entry::Occupied(mut ids) => ids.get_mut().insert(id),
+    }
 }
 
-fn take_out<K: Ord>(map: &mut BTreeMap<K, RoaringTreemap>, key: &K, id: u64) {
-    if let Some(ids) = map.get_mut(key) {
-        ids.remove(id);
-        if ids.is_empty() {
-            map.remove(key);
-        }
+/// Takes `id` out of `key`'s list, dropping the key when it lists nothing more.
+fn take_out<K, Q>(map: &mut BTreeMap<Q, IdSet>, key: &K, id: u64)
+where
+    K: Ord + ?Sized,
+    Q: Ord + std::borrow::Borrow<K>,
+{
+    if map.get_mut(key).is_some_and(|ids| ids.remove(id)) {
+        map.remove(key);
     }
 }
 
@@ -258,21 +269,29 @@ impl FieldIndex {
     /// Adds one element under its key; false when it has none in this kind.
     fn insert_element(&mut self, id: u64, element: &Value) -> bool {
         match (&mut self.values, element) {
-            (Values::Keyword(map), Value::String(s)) => {
-                add(map.entry(s.clone()).or_default(), id);
-            }
+            (Values::Keyword(map), Value::String(s)) => match map.get_mut(s.as_str()) {
+                // no key copy for a value already listed
+                Some(ids) => ids.insert(id),
+                None => {
+                    map.insert(s.clone(), IdSet::One(id));
+                }
+            },
             (Values::Integer(map), Value::Number(n)) => match int_key(n) {
-                Some(k) => add(map.entry(k).or_default(), id),
+                Some(k) => add(map, k, id),
                 None => return false,
             },
             (Values::Float(map), Value::Number(n)) => match float_key(n) {
-                Some(k) => add(map.entry(k).or_default(), id),
+                Some(k) => add(map, k, id),
                 None => return false,
             },
-            (Values::Bool { true_ids, .. }, Value::Bool(true)) => add(true_ids, id),
-            (Values::Bool { false_ids, .. }, Value::Bool(false)) => add(false_ids, id),
+            (Values::Bool { true_ids, .. }, Value::Bool(true)) => {
+                true_ids.insert(id);
+            }
+            (Values::Bool { false_ids, .. }, Value::Bool(false)) => {
+                false_ids.insert(id);
+            }
             (Values::Datetime(map), Value::String(s)) => match Datetime::parse(s) {
-                Some(t) => add(map.entry(t.micros()).or_default(), id),
+                Some(t) => add(map, t.micros(), id),
                 None => return false,
             },
             _ => return false,
@@ -288,14 +307,7 @@ impl FieldIndex {
         self.empty.remove(id);
         for element in reached.iter().flat_map(|v| elements(v)) {
             match (&mut self.values, element) {
-                (Values::Keyword(map), Value::String(s)) => {
-                    if let Some(ids) = map.get_mut(s.as_str()) {
-                        ids.remove(id);
-                        if ids.is_empty() {
-                            map.remove(s.as_str());
-                        }
-                    }
-                }
+                (Values::Keyword(map), Value::String(s)) => take_out(map, s.as_str(), id),
                 (Values::Integer(map), Value::Number(n)) => {
                     if let Some(k) = int_key(n) {
                         take_out(map, &k, id);
@@ -332,19 +344,19 @@ impl FieldIndex {
         let values = match &self.values {
             Values::Keyword(map) => map
                 .iter()
-                .map(|(k, ids)| k.capacity() + 24 + ids.serialized_size() + ENTRY_OVERHEAD)
+                .map(|(k, ids)| k.capacity() + 24 + ids.heap_bytes() + ENTRY_OVERHEAD)
                 .sum(),
             Values::Integer(map) => map
                 .values()
-                .map(|ids| 8 + ids.serialized_size() + ENTRY_OVERHEAD)
+                .map(|ids| 8 + ids.heap_bytes() + ENTRY_OVERHEAD)
                 .sum(),
             Values::Float(map) => map
                 .values()
-                .map(|ids| 8 + ids.serialized_size() + ENTRY_OVERHEAD)
+                .map(|ids| 8 + ids.heap_bytes() + ENTRY_OVERHEAD)
                 .sum(),
             Values::Datetime(map) => map
                 .values()
-                .map(|ids| 8 + ids.serialized_size() + ENTRY_OVERHEAD)
+                .map(|ids| 8 + ids.heap_bytes() + ENTRY_OVERHEAD)
                 .sum(),
             Values::Bool {
                 false_ids,

@@ -210,6 +210,7 @@ mod codec;
 mod datetime;
 mod error;
 mod eval;
+mod idset;
 mod index;
 mod json;
 mod model;

@@ -4,6 +4,7 @@
 
 use roaring::RoaringTreemap;
 
+use crate::idset::IdSet;
 use crate::index::{PayloadIndexes, Values};
 
 /// One (instant, id) pair of a datetime index.
@@ -35,7 +36,7 @@ impl PayloadIndexes {
         let Values::Datetime(map) = &index.values else {
             return None;
         };
-        let keys: Box<dyn Iterator<Item = (&i64, &RoaringTreemap)>> = match (descending, from) {
+        let keys: Box<dyn Iterator<Item = (&i64, &IdSet)>> = match (descending, from) {
             (false, Some((k, _))) => Box::new(map.range(k..)),
             (false, None) => Box::new(map.iter()),
             (true, Some((k, _))) => Box::new(map.range(..=k).rev()),
@@ -43,7 +44,7 @@ impl PayloadIndexes {
         };
         let mut out = Vec::new();
         for (&micros, ids) in keys {
-            let ids = ids & universe;
+            let ids = &*ids.bitmap() & universe;
             let mut it = ids.iter();
             if let Some((k, id)) = from
                 && k == micros

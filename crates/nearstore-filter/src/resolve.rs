@@ -14,6 +14,7 @@ use serde_json::Value;
 
 use crate::datetime::Datetime;
 use crate::eval::{LikeToken, like, like_tokens};
+use crate::idset::IdSet;
 use crate::index::{FieldIndex, FloatKey, PayloadIndexes, Values, float_key, int_key};
 use crate::model::{Condition, Filter, Op};
 use crate::value::{Num, num};
@@ -174,10 +175,10 @@ fn or<'f, T: 'f>(parts: impl Iterator<Item = &'f T>, mut each: impl FnMut(&'f T)
     acc
 }
 
-fn union<'a>(sets: impl Iterator<Item = &'a RoaringTreemap>) -> RoaringTreemap {
+fn union<'a>(sets: impl Iterator<Item = &'a IdSet>) -> RoaringTreemap {
     let mut out = RoaringTreemap::new();
     for set in sets {
-        out |= set;
+        set.add_to(&mut out);
     }
     out
 }
@@ -287,7 +288,7 @@ impl FieldIndex {
                 exact(ids)
             }
         };
-        let get = |ids: Option<&RoaringTreemap>| ids.cloned().unwrap_or_default();
+        let get = |ids: Option<&IdSet>| ids.map(|i| i.bitmap().into_owned()).unwrap_or_default();
         match &self.values {
             Values::Keyword(map) => match op {
                 Op::Eq(Value::String(s)) => exact(get(map.get(s.as_str()))),
@@ -410,10 +411,7 @@ fn is_numeric_range(op: &Op) -> bool {
 }
 
 /// Union of the keys matching a `LIKE` pattern, scanning only keys with its literal prefix.
-fn like_keys(
-    map: &std::collections::BTreeMap<String, RoaringTreemap>,
-    pattern: &str,
-) -> RoaringTreemap {
+fn like_keys(map: &std::collections::BTreeMap<String, IdSet>, pattern: &str) -> RoaringTreemap {
     let prefix: String = like_tokens(pattern)
         .into_iter()
         .map_while(|t| match t {

@@ -216,8 +216,9 @@ impl TextIndex {
         if last.doc_count() == 0 {
             return;
         }
+        let next = Segment::new_mutable_like(last);
         last.seal();
-        self.segments.push(Segment::new_mutable(self.fields.len()));
+        self.segments.push(next);
         if self.segments.len() - 1 > MAX_SEALED_SEGMENTS {
             self.merge_all();
         }

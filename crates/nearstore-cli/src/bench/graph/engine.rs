@@ -154,6 +154,8 @@ pub struct LoadTimes {
     pub nodes: f64,
     /// From there to the last `add_edges_batch` returning.
     pub edges: f64,
+    /// Seconds the writing thread waited for parsed batches (in `nodes` and `edges`).
+    pub waited: f64,
     /// The final `flush()`.
     pub flush: f64,
 }
@@ -164,6 +166,7 @@ impl LoadTimes {
         json!({"total_seconds": self.total, "indexed_seconds": self.indexed,
                "parse_seconds": self.parse,
                "nodes_seconds": self.nodes, "edges_seconds": self.edges,
+               "waited_seconds": self.waited,
                "flush_seconds": self.flush})
     }
 }
@@ -197,6 +200,7 @@ pub fn load(
     // kept up to date as nodes arrive (kuzu's primary key index is built by its COPY too)
     graph.create_node_property_index("name", FieldIndexKind::Keyword)?;
     // One thread parses both files in order while this one writes what it has parsed.
+    let mut waited = Duration::ZERO;
     let (parse, nodes_seconds) = std::thread::scope(|scope| -> anyhow::Result<(f64, f64)> {
         let (send, parsed) = sync_channel::<Parsed>(2);
         let parser = scope.spawn(move || -> anyhow::Result<f64> {
@@ -221,7 +225,12 @@ pub fn load(
         });
         let mut nodes_seconds = None;
         let written = (|| -> anyhow::Result<()> {
-            for batch in parsed {
+            loop {
+                let at = Instant::now();
+                let Ok(batch) = parsed.recv() else {
+                    break;
+                };
+                waited += at.elapsed();
                 match batch {
                     Parsed::Nodes(points) => graph.upsert_bulk(points)?,
                     Parsed::Edges(edges) => {
@@ -232,6 +241,7 @@ pub fn load(
             }
             Ok(())
         })();
+        drop(parsed);
         // the receiver is gone: a parser still sending stops
         let parse = parser
             .join()
@@ -254,6 +264,7 @@ pub fn load(
             parse,
             nodes: nodes_seconds,
             edges: edges_seconds,
+            waited: waited.as_secs_f64(),
             flush,
         },
     ))
