@@ -252,23 +252,33 @@ impl TextIndex {
             remap.push(map);
         }
         // Term by term in increasing order, each merged list packed as soon as it is
-        // complete from one reused list (no list per term held at once).
-        let mut terms: Vec<u32> = sources
+        // complete from one reused list (no list per term held at once). Each source's
+        // lists are walked in term order beside the merged one (no lookup per term and
+        // source).
+        let by_term: Vec<Vec<(u32, crate::postings::ListRef<'_>)>> = sources
             .iter()
-            .flat_map(|seg| seg.lists().into_iter().map(|(t, _)| t))
+            .map(|seg| {
+                let mut lists = seg.lists();
+                lists.sort_unstable_by_key(|&(t, _)| t);
+                lists
+            })
             .collect();
+        let mut terms: Vec<u32> = by_term.iter().flatten().map(|&(t, _)| t).collect();
         terms.sort_unstable();
         terms.dedup();
+        let mut next = vec![0usize; sources.len()];
         let mut frozen = crate::postings::FrozenBuilder::with_lists(terms.len());
         let mut list = crate::postings::MutableList::default();
         let mut positions = Vec::new();
         for term in terms {
             list.clear();
             let field = usize::from(self.vocab.field(term));
-            for (seg, map) in sources.iter().zip(&remap) {
-                let Some(source) = seg.list(term) else {
-                    continue;
+            for ((lists, at), map) in by_term.iter().zip(&mut next).zip(&remap) {
+                let source = match lists.get(*at) {
+                    Some(&(t, source)) if t == term => source,
+                    _ => continue,
                 };
+                *at += 1;
                 let mut cursor = crate::postings::PostingCursor::new(source);
                 while cursor.doc() != crate::postings::END_DOC {
                     if let Some(Some(new)) = map.get(cursor.doc() as usize) {
