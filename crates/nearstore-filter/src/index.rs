@@ -37,13 +37,12 @@ use std::collections::btree_map::Entry;
 use std::fmt;
 
 use roaring::RoaringTreemap;
-
-use crate::idset::IdSet;
 use serde::{Deserialize, Serialize};
 use serde_json::{Number, Value};
 
 use crate::datetime::Datetime;
 use crate::error::{Error, Result};
+use crate::idset::IdSet;
 use crate::path::{self, reach};
 use crate::value::elements;
 
