@@ -216,9 +216,8 @@ impl TextIndex {
         if last.doc_count() == 0 {
             return;
         }
-        let next = Segment::new_mutable_like(last);
         last.seal();
-        self.segments.push(next);
+        self.segments.push(Segment::new_mutable(self.fields.len()));
         if self.segments.len() - 1 > MAX_SEALED_SEGMENTS {
             self.merge_all();
         }

@@ -80,26 +80,6 @@ impl Segment {
         }
     }
 
-    /// An empty writable segment with room for the documents, term entries and lists of
-    /// `like` (the segment it follows: a steady stream of writes fills the next one alike,
-    /// and its tables then grow without a copy).
-    pub(crate) fn new_mutable_like(like: &Segment) -> Self {
-        let mut segment = Segment::new_mutable(like.n_fields);
-        let docs = like.doc_count();
-        segment.point_ids.reserve(docs);
-        segment.field_lens.reserve(docs * like.n_fields);
-        segment.term_starts.reserve(docs);
-        segment.doc_terms.reserve(like.doc_terms.len());
-        segment.deleted.reserve(docs);
-        if let (SegmentPostings::Mutable(lists), SegmentPostings::Mutable(previous)) =
-            (&mut segment.postings, &like.postings)
-        {
-            lists.place.reserve(previous.lists.len());
-            lists.lists.reserve(previous.lists.len());
-        }
-        segment
-    }
-
     /// Number of documents, deleted ones included.
     pub(crate) fn doc_count(&self) -> usize {
         self.point_ids.len()
