@@ -278,7 +278,7 @@ impl PyCollection {
     ) -> PyResult<()> {
         let points = points_from(py, ids, vectors, payloads, sparse)?;
         let points = expiry::apply(py, points, ttl, expires_at)?;
-        self.call(py, |c| c.upsert_with(&points, &WriteOptions::default()))
+        self.call(py, move |c| c.upsert_with(points, &WriteOptions::default()))
     }
 
     /// upsert_bulk(ids, vectors=None, payloads=None, sparse=None, *, ttl=None, expires_at=None) -> None

@@ -124,7 +124,7 @@ pub(crate) async fn upsert(
         }
         check_uuid_collisions(&c, &points)?;
         let points: Vec<Point> = points.into_iter().map(|(_, p)| p).collect();
-        Ok(c.upsert_with(&points, &options)?)
+        Ok(c.upsert_with(points, &options)?)
     })
     .await?;
     Ok(qdrant_ok(UpdateResult::completed(), started))
@@ -160,7 +160,7 @@ pub(crate) async fn batch(
                     }
                     check_uuid_collisions(&c, &points)?;
                     let points: Vec<Point> = points.into_iter().map(|(_, p)| p).collect();
-                    c.upsert_with(&points, &options)?;
+                    c.upsert_with(points, &options)?;
                 }
                 BatchWrite::DeleteIds(ids) => {
                     c.delete(&ids)?;

@@ -25,7 +25,7 @@ pub(crate) async fn upsert(
     let points = body.into_points()?;
     let upserted = points.len();
     let options = write_options();
-    blocking(move || Ok(c.upsert_with(&points, &options)?)).await?;
+    blocking(move || Ok(c.upsert_with(points, &options)?)).await?;
     Ok(Json(Upserted { upserted }))
 }
 

@@ -734,12 +734,17 @@ impl VectorCollection {
         )
     }
 
-    /// [`VectorCollection::upsert`] from a borrowed slice, with options: with a deadline,
-    /// the write is all or nothing (see [`WriteOptions`]): `Err(`
-    /// [`Error::WriteCancelled`]`)` means nothing was written, `Ok` that all of it was. The
-    /// index is linked before it returns (the server's upsert routes use it point by point;
-    /// only [`VectorCollection::upsert_bulk`] defers the linking).
-    pub fn upsert_with(&self, points: &[Point], options: &WriteOptions) -> Result<()> {
+    /// [`VectorCollection::upsert`] with options, from a slice (copied) or a vector (moved,
+    /// as [`VectorCollection::upsert_bulk`] takes them): with a deadline, the write is all
+    /// or nothing (see [`WriteOptions`]): `Err(` [`Error::WriteCancelled`]`)` means nothing
+    /// was written, `Ok` that all of it was. The index is linked before it returns (the
+    /// server's upsert routes use it; only [`VectorCollection::upsert_bulk`] defers the
+    /// linking).
+    pub fn upsert_with<'a>(
+        &self,
+        points: impl IntoPoints<'a>,
+        options: &WriteOptions,
+    ) -> Result<()> {
         self.inner.upsert(points, options)
     }
 
