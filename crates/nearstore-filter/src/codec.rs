@@ -243,8 +243,17 @@ impl<'a> Reader<'a> {
         Ok(ids)
     }
 
-    fn entry_bitmap(&mut self) -> Result<IdSet> {
-        IdSet::from_bitmap(self.bitmap()?).ok_or_else(|| corrupt("empty value bitmap"))
+    fn entry_bitmap(&mut self) -> Result<RoaringTreemap> {
+        let ids = self.bitmap()?;
+        if ids.is_empty() {
+            return Err(corrupt("empty value bitmap"));
+        }
+        Ok(ids)
+    }
+
+    /// One value's ids (a non-empty bitmap in the file).
+    fn entry_ids(&mut self) -> Result<IdSet> {
+        IdSet::from_bitmap(self.entry_bitmap()?).ok_or_else(|| corrupt("empty value bitmap"))
     }
 
     fn field(&mut self, version: u16, name: &str) -> Result<FieldIndex> {
@@ -285,7 +294,7 @@ impl<'a> Reader<'a> {
                     if map.last_key_value().is_some_and(|(last, _)| *last >= key) {
                         return Err(corrupt("keys not strictly increasing"));
                     }
-                    map.insert(key, self.entry_bitmap()?);
+                    map.insert(key, self.entry_ids()?);
                 }
             }
             Values::Integer(map) => {
@@ -294,7 +303,7 @@ impl<'a> Reader<'a> {
                     if map.last_key_value().is_some_and(|(last, _)| *last >= key) {
                         return Err(corrupt("keys not strictly increasing"));
                     }
-                    map.insert(key, self.entry_bitmap()?);
+                    map.insert(key, self.entry_ids()?);
                 }
             }
             Values::Datetime(map) => {
@@ -306,7 +315,7 @@ impl<'a> Reader<'a> {
                     if map.last_key_value().is_some_and(|(last, _)| *last >= key) {
                         return Err(corrupt("keys not strictly increasing"));
                     }
-                    map.insert(key, self.entry_bitmap()?);
+                    map.insert(key, self.entry_ids()?);
                 }
             }
             Values::Float(map) => {
@@ -318,7 +327,7 @@ impl<'a> Reader<'a> {
                     if map.last_key_value().is_some_and(|(last, _)| *last >= key) {
                         return Err(corrupt("keys not strictly increasing"));
                     }
-                    map.insert(key, self.entry_bitmap()?);
+                    map.insert(key, self.entry_ids()?);
                 }
             }
             Values::Bool {
@@ -332,7 +341,7 @@ impl<'a> Reader<'a> {
                         return Err(corrupt("bad bool key"));
                     }
                     last = Some(key);
-                    let ids = self.entry_bitmap()?.bitmap().into_owned();
+                    let ids = self.entry_bitmap()?;
                     if key == 1 {
                         *true_ids = ids;
                     } else {

@@ -33,7 +33,6 @@
 //! Ids that were never inserted are treated as points whose field is missing.
 
 use std::collections::BTreeMap;
-use std::collections::btree_map::Entry;
 use std::fmt;
 
 use roaring::RoaringTreemap;
@@ -178,13 +177,17 @@ pub(crate) struct FieldIndex {
     pub(crate) values: Values,
 }
 
-/// Lists `id` under `key`.
-fn add<K: Ord>(map: &mut BTreeMap<K, IdSet>, key: K, id: u64) {
-    match map.entry(key) {
-        Entry::Vacant(slot) => {
-            slot.insert(IdSet::One(id));
+/// Lists `id` under `key` (the key is copied only when it is new).
+fn add<K, Q>(map: &mut BTreeMap<Q, IdSet>, key: &K, id: u64)
+where
+    K: Ord + ToOwned<Owned = Q> + ?Sized,
+    Q: Ord + std::borrow::Borrow<K>,
+{
+    match map.get_mut(key) {
+        Some(ids) => ids.insert(id),
+        None => {
+            map.insert(key.to_owned(), IdSet::One(id));
         }
-        Entry::Occupied(mut ids) => ids.get_mut().insert(id),
     }
 }
 
@@ -268,19 +271,13 @@ impl FieldIndex {
     /// Adds one element under its key; false when it has none in this kind.
     fn insert_element(&mut self, id: u64, element: &Value) -> bool {
         match (&mut self.values, element) {
-            (Values::Keyword(map), Value::String(s)) => match map.get_mut(s.as_str()) {
-                // no key copy for a value already listed
-                Some(ids) => ids.insert(id),
-                None => {
-                    map.insert(s.clone(), IdSet::One(id));
-                }
-            },
+            (Values::Keyword(map), Value::String(s)) => add(map, s.as_str(), id),
             (Values::Integer(map), Value::Number(n)) => match int_key(n) {
-                Some(k) => add(map, k, id),
+                Some(k) => add(map, &k, id),
                 None => return false,
             },
             (Values::Float(map), Value::Number(n)) => match float_key(n) {
-                Some(k) => add(map, k, id),
+                Some(k) => add(map, &k, id),
                 None => return false,
             },
             (Values::Bool { true_ids, .. }, Value::Bool(true)) => {
@@ -290,7 +287,7 @@ impl FieldIndex {
                 false_ids.insert(id);
             }
             (Values::Datetime(map), Value::String(s)) => match Datetime::parse(s) {
-                Some(t) => add(map, t.micros(), id),
+                Some(t) => add(map, &t.micros(), id),
                 None => return false,
             },
             _ => return false,
