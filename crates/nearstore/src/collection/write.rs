@@ -462,35 +462,27 @@ impl Collection {
         let kept: Vec<usize> = (0..points.len())
             .filter(|&i| last.get(&points[i].id) == Some(&i))
             .collect();
-        // The payloads the overlay keeps: moved out of owned points, copied from borrowed
-        // ones (only when the overlay takes them).
-        let payloads: Option<Vec<Option<Arc<Value>>>> = match &mut points {
-            Cow::Owned(owned) => Some(
-                kept.iter()
-                    .map(|&i| owned[i].payload.take().map(Arc::new))
-                    .collect(),
-            ),
-            Cow::Borrowed(borrowed) if targets.payloads => Some(
-                kept.iter()
-                    .map(|&i| borrowed[i].payload.clone().map(Arc::new))
-                    .collect(),
-            ),
-            Cow::Borrowed(_) => None,
+        // Each kept point's payload, moved out of owned points, copied from borrowed ones
+        // (a borrowed batch is a live write, whose overlay takes them all).
+        let payloads: Vec<Option<Arc<Value>>> = match &mut points {
+            Cow::Owned(owned) => kept
+                .iter()
+                .map(|&i| owned[i].payload.take().map(Arc::new))
+                .collect(),
+            Cow::Borrowed(borrowed) => kept
+                .iter()
+                .map(|&i| borrowed[i].payload.clone().map(Arc::new))
+                .collect(),
         };
         let unique: Vec<&Point> = kept.iter().map(|&i| &points[i]).collect();
         self.settle_linking_of(unique.iter().map(|p| p.id));
         let old = self.indexed_payloads(unique.iter().map(|p| p.id), targets)?;
         {
             let mut st = self.state.write();
-            for (i, p) in unique.iter().enumerate() {
-                let moved = payloads.as_ref().map(|m| m.get(i).cloned().flatten());
-                let new = match &moved {
-                    Some(m) => m.as_deref(),
-                    None => p.payload.as_ref(),
-                };
-                reindex_payload(&mut st, p.id, old.get(i), new, targets);
+            for (i, (p, payload)) in unique.iter().zip(payloads).enumerate() {
+                reindex_payload(&mut st, p.id, old.get(i), payload.as_deref(), targets);
                 if targets.payloads {
-                    st.overlay.insert(p.id, moved.flatten());
+                    st.overlay.insert(p.id, payload);
                 }
                 if targets.sparse {
                     self.replace_sparse(&mut st, p)?;
