@@ -30,19 +30,28 @@ pub fn prefetch_slice<T>(v: &[T]) {
     #[cfg(target_arch = "x86_64")]
     {
         let bytes = std::mem::size_of_val(v);
+        if bytes == 0 {
+            return;
+        }
+        // Every line the slice touches: from the line holding its first byte to the line
+        // holding its last. (Stepping a line at a time from the first byte itself would
+        // miss the last line of a slice that starts late in a line: an 88-byte RaBitQ
+        // block at offset 56 spans three lines, and its factors sit in the third.)
         let base = v.as_ptr().cast::<i8>();
-        let mut off = 0;
-        while off < bytes {
+        let skew = base.addr() % LINE;
+        let lines = (skew + bytes).div_ceil(LINE);
+        // `wrapping_*` keep the pointer's provenance without asserting it stays in bounds:
+        // the first line may start before the slice, and a prefetch never dereferences.
+        let first = base.wrapping_sub(skew);
+        for i in 0..lines {
             // SAFETY: `_mm_prefetch` is SSE (baseline on x86_64, so no detection is needed)
-            // and only hints the cache: it does not dereference the pointer, and
-            // `base + off` stays inside (or one line past the start of the last line of)
-            // the slice `v`, so the pointer arithmetic is in bounds.
+            // and only hints the cache: it does not dereference its argument, so any
+            // address, including one just before or inside the slice's lines, is sound.
             unsafe {
                 std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    base.add(off),
+                    first.wrapping_add(i * LINE),
                 );
             }
-            off += LINE;
         }
     }
     #[cfg(not(target_arch = "x86_64"))]

@@ -68,9 +68,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let nq = queries.len();
     let mut best = f64::INFINITY;
     let mut recall = 0.0;
+    let mut visited = 0u64;
     for _ in 0..passes {
         let t = Instant::now();
         let mut hit = 0.0;
+        visited = 0;
         for i in 0..nq {
             let opts = SearchOptions {
                 rerank: None,
@@ -81,6 +83,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .iter()
                 .map(|h| h.id)
                 .collect();
+            visited += nearstore_index::last_search_stats().nodes_visited;
             let truth: Vec<u64> = gt.row(i).iter().map(|&t| t as u64).collect();
             hit += nearstore_testkit::recall_at_k(&found, &truth, 10);
         }
@@ -88,8 +91,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         recall = hit / nq as f64;
     }
     println!(
-        "ef {ef}: recall@10 {recall:.4}, best QPS {:.0}",
-        nq as f64 / best
+        "ef {ef}: recall@10 {recall:.4}, best QPS {:.0}, layer-0 nodes scored a query {:.0}",
+        nq as f64 / best,
+        visited as f64 / nq as f64
     );
     Ok(())
 }

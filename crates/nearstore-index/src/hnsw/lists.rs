@@ -181,13 +181,18 @@ impl LinkLists {
     /// marking them.
     #[inline]
     pub(super) fn unvisited_into(&self, node: u32, visited: &mut VisitedSet, out: &mut Vec<u32>) {
+        // Branch-free: every link is written and the length advances only past unvisited
+        // ones (see `VisitedSet::insert`).
         out.clear();
-        out.reserve(self.max_links);
+        out.resize(self.max_links, 0);
+        let mut len = 0;
         self.for_each(node, |n| {
-            if visited.insert(n) {
-                out.push(n);
+            if let Some(slot) = out.get_mut(len) {
+                *slot = n;
+                len += usize::from(visited.insert(n));
             }
         });
+        out.truncate(len);
     }
 
     /// Replaces `node`'s list (at most `max_links` of `links` kept; the caller holds the

@@ -14,31 +14,32 @@ use super::search::score_unvisited;
 use super::topk::Near;
 use super::visited::VisitedSet;
 
-#[derive(Debug, Clone, Copy)]
-struct Entry {
-    dist: f32,
-    id: u32,
-    expanded: bool,
-}
-
 /// Most entries a pool reserves room for up front.
 const MAX_RESERVED: usize = 4096;
 
-/// A distance-sorted pool of at most `cap` nodes with an expansion cursor.
+/// A distance-sorted pool of at most `cap` nodes with an expansion cursor, held as
+/// parallel arrays: the insertion point is a branch-free count over the distances alone
+/// (a vectorized compare over a pool of a few dozen), not a binary search whose every step
+/// waits on the one before.
 #[derive(Debug)]
 struct Pool {
-    entries: Vec<Entry>,
+    dists: Vec<f32>,
+    ids: Vec<u32>,
+    expanded: Vec<bool>,
     cap: usize,
     cursor: usize,
 }
 
 impl Pool {
     fn new(cap: usize) -> Self {
+        // Reserved up to a bound only: `cap` may come from a damaged checkpoint's
+        // `ef_search` or a caller's `Ef(n)` (found by fuzzing: a 5 GB reservation); the
+        // pool grows past it when a graph really has that many nodes to hold.
+        let reserve = cap.min(MAX_RESERVED) + 1;
         Pool {
-            // Reserved up to a bound only: `cap` may come from a damaged checkpoint's
-            // `ef_search` or a caller's `Ef(n)` (found by fuzzing: a 5 GB reservation); the
-            // pool grows past it when a graph really has that many nodes to hold.
-            entries: Vec::with_capacity(cap.min(MAX_RESERVED) + 1),
+            dists: Vec::with_capacity(reserve),
+            ids: Vec::with_capacity(reserve),
+            expanded: Vec::with_capacity(reserve),
             cap,
             cursor: 0,
         }
@@ -47,22 +48,21 @@ impl Pool {
     /// Whether a node at `dist` would enter the pool.
     #[inline]
     fn admits(&self, dist: f32) -> bool {
-        self.entries.len() < self.cap || self.entries.last().is_some_and(|w| dist < w.dist)
+        self.dists.len() < self.cap || self.dists.last().is_some_and(|&w| dist < w)
     }
 
     #[inline]
     fn insert(&mut self, dist: f32, id: u32) {
-        let at = self.entries.partition_point(|e| e.dist <= dist);
-        self.entries.insert(
-            at,
-            Entry {
-                dist,
-                id,
-                expanded: false,
-            },
-        );
-        if self.entries.len() > self.cap {
-            self.entries.pop();
+        // Entries at or below `dist` come first (ties keep their order): a count, which the
+        // compiler vectorizes, equals the partition point of the sorted distances.
+        let at: usize = self.dists.iter().map(|&d| usize::from(d <= dist)).sum();
+        self.dists.insert(at, dist);
+        self.ids.insert(at, id);
+        self.expanded.insert(at, false);
+        if self.dists.len() > self.cap {
+            self.dists.pop();
+            self.ids.pop();
+            self.expanded.pop();
         }
         if at < self.cursor {
             self.cursor = at;
@@ -72,11 +72,11 @@ impl Pool {
     /// The best node not yet expanded, marked expanded.
     #[inline]
     fn next(&mut self) -> Option<u32> {
-        while let Some(e) = self.entries.get_mut(self.cursor) {
+        while let Some(e) = self.expanded.get_mut(self.cursor) {
             self.cursor += 1;
-            if !e.expanded {
-                e.expanded = true;
-                return Some(e.id);
+            if !*e {
+                *e = true;
+                return Some(self.ids[self.cursor - 1]);
             }
         }
         None
@@ -85,10 +85,20 @@ impl Pool {
     /// The best node not yet expanded, if any (left where it is).
     #[inline]
     fn peek_next(&self) -> Option<u32> {
-        self.entries[self.cursor.min(self.entries.len())..]
+        let from = self.cursor.min(self.expanded.len());
+        self.expanded[from..]
             .iter()
-            .find(|e| !e.expanded)
-            .map(|e| e.id)
+            .position(|&e| !e)
+            .map(|i| self.ids[from + i])
+    }
+
+    /// The pool, best first.
+    fn into_nears(self) -> Vec<Near<u32>> {
+        self.dists
+            .into_iter()
+            .zip(self.ids)
+            .map(|(dist, id)| Near { dist, id })
+            .collect()
     }
 }
 
@@ -132,13 +142,7 @@ fn pool_search<S: Scorer>(
             }
         });
     }
-    pool.entries
-        .into_iter()
-        .map(|e| Near {
-            dist: e.dist,
-            id: e.id,
-        })
-        .collect()
+    pool.into_nears()
 }
 
 #[cfg(test)]

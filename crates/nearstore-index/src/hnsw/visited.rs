@@ -26,17 +26,19 @@ impl VisitedSet {
         }
     }
 
-    /// Marks `slot`; returns true if it was not visited before.
+    /// Marks `slot`; returns true if it was not visited before. The stamp is stored
+    /// whatever it held (no branch on the old value: whether a neighbour was visited is a
+    /// coin flip the branch predictor keeps missing). A slot past the size the set was
+    /// reset for (a node added while the search ran) is reported visited.
     #[inline]
     pub fn insert(&mut self, slot: u32) -> bool {
-        let s = &mut self.stamps[slot as usize];
-        if *s == self.generation {
-            false
-        } else {
-            *s = self.generation;
-            self.marked += 1;
-            true
-        }
+        let Some(s) = self.stamps.get_mut(slot as usize) else {
+            return false;
+        };
+        let fresh = *s != self.generation;
+        *s = self.generation;
+        self.marked += u64::from(fresh);
+        fresh
     }
 }
 
@@ -57,5 +59,25 @@ impl VisitedPool {
     /// Returns a set for reuse.
     pub fn give_back(&self, set: VisitedSet) {
         self.pool.lock().push(set);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_slot_is_new_once_per_search_and_slots_past_the_size_count_as_seen() {
+        let mut v = VisitedSet::default();
+        v.reset(10);
+        assert!(v.insert(3));
+        assert!(!v.insert(3), "the second mark finds it visited");
+        assert!(v.insert(9));
+        assert!(!v.insert(10), "past the size reset for: reported visited");
+        assert_eq!(v.marked, 2);
+        v.reset(12);
+        assert_eq!(v.marked, 0);
+        assert!(v.insert(3), "a new search starts empty");
+        assert!(v.insert(11));
     }
 }

@@ -149,6 +149,8 @@ pub struct RabitqQuery {
     /// Per list: `(base, norm)` as above but relative to the list's centroid, NaN until a
     /// search first needs it.
     list_terms: Vec<std::cell::Cell<(f32, f32)>>,
+    /// The distance kernels, resolved once per query rather than once per estimate.
+    kernels: &'static nearstore_distance::Kernels,
 }
 
 /// The Walsh-Hadamard transform of `x` (length a power of two), in place, unnormalized
@@ -513,9 +515,9 @@ impl RabitqCodebook {
     pub fn estimate(&self, q: &RabitqQuery, block: &[u64]) -> (f32, f32) {
         let (code, f) = self.split(block);
         let raw = if q.planes.is_empty() {
-            kernels().dot_u4_u8(code, &q.bytes) as f32
+            q.kernels.dot_u4_u8(code, &q.bytes) as f32
         } else {
-            kernels().and_popcount_planes(code, &q.planes) as f32
+            q.kernels.and_popcount_planes(code, &q.planes) as f32
         };
         let ip = f.scale * (q.delta * raw + q.low * f.popcount - q.half_sum - f.shift);
         let (base, norm) = if q.list_terms.is_empty() {

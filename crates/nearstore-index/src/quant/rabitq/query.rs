@@ -39,6 +39,7 @@ impl RabitqCodebook {
                 l2: self.l2,
                 query,
                 list_terms,
+                kernels: kernels(),
             };
         }
         let words = self.words();
@@ -80,6 +81,7 @@ impl RabitqCodebook {
             l2: self.l2,
             query,
             list_terms,
+            kernels: kernels(),
         }
     }
 
@@ -94,7 +96,7 @@ impl RabitqCodebook {
         if !terms.0.is_nan() {
             return terms;
         }
-        let k = kernels();
+        let k = q.kernels;
         let centre = self.list_centroid(list as usize);
         let sq = k.l2sq_f32(&q.query, centre);
         let base = if self.l2 {
