@@ -413,25 +413,37 @@ impl HnswIndex {
         let mut scored = 0usize;
         let mut batches = IdBatches::new(found.iter().map(|n| g.external(n.id)));
         source.prefetch_batch(batches.next_batch());
-        'outer: for chunk in found.chunks(RESCORE_BATCH) {
+        let mut ids = [0u64; RESCORE_BATCH];
+        for chunk in found.chunks(RESCORE_BATCH) {
+            if scored >= keep {
+                break;
+            }
             // The next batch is announced only while the budget may still reach it.
             if scored + chunk.len() < keep {
                 source.prefetch_batch(batches.next_batch());
             }
+            // The chunk's candidates that may still make the top k (judged against the
+            // top k before the chunk), within the budget, read from the source at once.
+            let worst = if top.len() >= k { top.worst() } else { None };
+            let mut len = 0;
             for n in chunk {
-                if scored >= keep {
-                    break 'outer;
+                if scored + len >= keep {
+                    break;
                 }
-                if top.len() >= k {
+                if let Some(w) = worst {
                     let (est, bound) = g.estimate(probe, n.id);
-                    if top.worst().is_some_and(|w| est - bound > w) {
+                    if est - bound > w {
                         continue;
                     }
                 }
-                let id = g.external(n.id);
-                source.with_vector(id, &mut |v| top.offer(self.space.distance_raw(q, v), id));
-                scored += 1;
+                ids[len] = g.external(n.id);
+                len += 1;
             }
+            let batch = &ids[..len];
+            source.with_vectors(batch, &mut |i, v| {
+                top.offer(self.space.distance_raw(q, v), batch[i]);
+            });
+            scored += len;
         }
         self.hits(top)
     }
