@@ -102,6 +102,10 @@ impl Scorer for Sq8Bytes<'_> {
 
     #[inline]
     fn prefetch(&self, slot: u32, whole: bool) {
+        // A code no longer than the head was prefetched whole already.
+        if whole && self.dim <= HEAD_BYTES {
+            return;
+        }
         let s = slot as usize;
         let n = if whole {
             self.dim
