@@ -14,7 +14,7 @@ use super::graph::Graph;
 use super::pool::search_pool;
 use super::rows::Probe;
 use super::rows::Rows;
-use super::scorer::{AnyRows, Scorer};
+use super::scorer::{AnyRows, Scorer, with_scorer};
 use super::topk::Near;
 use super::visited::VisitedSet;
 use super::{HnswIndex, SearchQuality};
@@ -93,15 +93,26 @@ pub(super) fn descend(
     down_to: u8,
     links: &mut Vec<u32>,
 ) -> Near<u32> {
+    with_scorer!(g, q, |s| descend_with(g, s, entry, down_to, links))
+}
+
+/// [`descend`] with the scorer resolved.
+fn descend_with<S: Scorer>(
+    g: &Graph,
+    s: &S,
+    entry: (u32, u8),
+    down_to: u8,
+    links: &mut Vec<u32>,
+) -> Near<u32> {
     let (mut cur, top) = entry;
-    let mut cur_dist = g.distance(q, cur);
+    let mut cur_dist = s.distance(cur);
     for level in (down_to + 1..=top).rev() {
         let mut changed = true;
         while changed {
             changed = false;
             g.links_into(cur, level, links);
             for &n in links.iter() {
-                let d = g.distance(q, n);
+                let d = s.distance(n);
                 if d < cur_dist {
                     cur_dist = d;
                     cur = n;
