@@ -46,7 +46,8 @@ pub struct AnnArgs {
     /// Comma-separated search ef values.
     #[arg(long, default_value = "16,32,64,128,256,512", value_delimiter = ',')]
     ef: Vec<usize>,
-    /// Timed passes over the query set per ef; the fastest is reported (machines are noisy).
+    /// Timed passes over the query set per ef; the fastest is reported, with its recall and
+    /// latencies (machines are noisy).
     #[arg(long, default_value_t = 1)]
     repeats: usize,
     /// Build threads (searches always run on one thread).
@@ -174,10 +175,20 @@ pub fn run_ann(args: &AnnArgs) -> anyhow::Result<()> {
     }
     let mut runs = Vec::new();
     for &ef in &args.ef {
-        let (recall, qps, p50, p99, _) =
-            measure(&index, &qrefs, &truth, SearchQuality::Ef(ef), None)?;
+        // The fastest of `repeats` passes (the peers' harness reports its best pass too).
+        let mut best = measure(&index, &qrefs, &truth, SearchQuality::Ef(ef), None)?;
+        let mut passes = 1;
+        while passes < args.repeats {
+            let pass = measure(&index, &qrefs, &truth, SearchQuality::Ef(ef), None)?;
+            if pass.1 > best.1 {
+                best = pass;
+            }
+            passes += 1;
+        }
+        let (recall, qps, p50, p99, _) = best;
         runs.push(
-            json!({"ef": ef, "recall_at_10": recall, "qps": qps, "p50_us": p50, "p99_us": p99}),
+            json!({"ef": ef, "recall_at_10": recall, "qps": qps, "p50_us": p50,
+                         "p99_us": p99, "passes": passes}),
         );
     }
     // Peak memory of building and searching, taken before the reload (which holds a second

@@ -153,6 +153,8 @@ fn bench_ann_reports_recall_and_reload_on_a_small_data_set() {
             "l2",
             "--ef",
             "64",
+            "--repeats",
+            "3",
             "--json",
             "--filter-selectivity",
             "0.05",
@@ -170,6 +172,10 @@ fn bench_ann_reports_recall_and_reload_on_a_small_data_set() {
     assert_eq!(report["n"], 2000);
     let recall = report["runs"][0]["recall_at_10"].as_f64().unwrap();
     assert!(recall >= 0.95, "recall {recall}");
+    assert_eq!(
+        report["runs"][0]["passes"], 3,
+        "--repeats sets the timed passes"
+    );
     assert_eq!(report["reload"]["identical_results"], true);
     assert_eq!(report["filtered"][0]["short_results"], 0);
 }
