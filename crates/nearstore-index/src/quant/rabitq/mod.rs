@@ -153,23 +153,37 @@ pub struct RabitqQuery {
     kernels: &'static nearstore_distance::Kernels,
 }
 
+/// One stage of the transform inside a block of 16: each pair `(i, i + H)` (bit `H` of `i`
+/// clear) becomes `(a + c, a - c)`. Written as a branch-free map over all 16 places (the
+/// partner of `i` is `i ^ H`) so that, with `H` a constant, it compiles to vector shuffles
+/// and adds instead of a scalar loop testing `i & H` per element (the same sums: results
+/// are bit-identical).
+#[inline(always)]
+fn butterflies<const H: usize>(b: &mut [f32; 16]) {
+    let mut out = [0f32; 16];
+    for (i, o) in out.iter_mut().enumerate() {
+        let partner = b[i ^ H];
+        *o = if i & H == 0 {
+            b[i] + partner
+        } else {
+            partner - b[i]
+        };
+    }
+    *b = out;
+}
+
 /// The Walsh-Hadamard transform of `x` (length a power of two), in place, unnormalized
 /// (it scales norms by `√len`; callers fold the normalization into one pass).
 fn hadamard(x: &mut [f32]) {
     let n = x.len();
-    // The first four stages inside blocks of 16 (fixed-size, unrolled), the rest in
-    // long vectorizable runs.
+    // The first four stages inside blocks of 16 (each stage a fixed permutation the
+    // compiler unrolls into shuffles), the rest in long vectorizable runs.
     let (blocks, _) = x.as_chunks_mut::<16>();
     for b in blocks {
-        for h in [1, 2, 4, 8] {
-            for i in 0..16 {
-                if i & h == 0 {
-                    let (a, c) = (b[i], b[i + h]);
-                    b[i] = a + c;
-                    b[i + h] = a - c;
-                }
-            }
-        }
+        butterflies::<1>(b);
+        butterflies::<2>(b);
+        butterflies::<4>(b);
+        butterflies::<8>(b);
     }
     let mut h = if n >= 16 { 16 } else { 1 };
     while h < n {

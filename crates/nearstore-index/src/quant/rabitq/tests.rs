@@ -323,3 +323,28 @@ fn extended_codebooks_round_trip_and_bad_widths_are_refused() {
         assert_eq!(Factors::from_bytes(&over, max, 0), None);
     }
 }
+
+#[test]
+fn hadamard_equals_the_textbook_butterflies_bit_for_bit() {
+    for n in [1usize, 2, 16, 64, 128, 512] {
+        let x: Vec<f32> = rows(1, n, n as u64)[0].clone();
+        let mut fast = x.clone();
+        hadamard(&mut fast);
+        // The textbook transform: every stage over the whole vector.
+        let mut slow = x;
+        let mut h = 1;
+        while h < n {
+            for block in slow.chunks_exact_mut(2 * h) {
+                let (lo, hi) = block.split_at_mut(h);
+                for (a, b) in lo.iter_mut().zip(hi.iter_mut()) {
+                    let (s, d) = (*a + *b, *a - *b);
+                    *a = s;
+                    *b = d;
+                }
+            }
+            h *= 2;
+        }
+        let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+        assert_eq!(bits(&fast), bits(&slow), "n = {n}");
+    }
+}
