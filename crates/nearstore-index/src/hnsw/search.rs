@@ -429,9 +429,12 @@ impl HnswIndex {
             if scored >= keep {
                 break;
             }
-            // The next batch is announced only while the budget may still reach it.
+            // The next batch is announced only while the budget may still reach it, and only
+            // as far as it may reach.
             if scored + chunk.len() < keep {
-                source.prefetch_batch(batches.next_batch());
+                let next = batches.next_batch();
+                let reach = (keep - scored - chunk.len()).min(next.len());
+                source.prefetch_batch(&next[..reach]);
             }
             // The chunk's candidates that may still make the top k (judged against the
             // top k before the chunk), within the budget, read from the source at once.
