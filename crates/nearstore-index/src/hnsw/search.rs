@@ -423,7 +423,8 @@ impl HnswIndex {
         let mut top = TopK::new(k);
         let mut scored = 0usize;
         let mut batches = IdBatches::new(found.iter().map(|n| g.external(n.id)));
-        source.prefetch_batch(batches.next_batch());
+        let first = batches.next_batch();
+        source.prefetch_batch(&first[..keep.min(first.len())]);
         let mut ids = [0u64; RESCORE_BATCH];
         for chunk in found.chunks(RESCORE_BATCH) {
             if scored >= keep {
