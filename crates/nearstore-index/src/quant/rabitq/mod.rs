@@ -187,15 +187,21 @@ fn hadamard(x: &mut [f32]) {
     }
     let mut h = if n >= 16 { 16 } else { 1 };
     while h < n {
-        for block in x.chunks_exact_mut(2 * h) {
-            let (lo, hi) = block.split_at_mut(h);
-            for (a, b) in lo.iter_mut().zip(hi.iter_mut()) {
-                let (s, d) = (*a + *b, *a - *b);
-                *a = s;
-                *b = d;
-            }
-        }
+        stage(x, h);
         h *= 2;
+    }
+}
+
+/// One stage of the transform over the whole of `x`: each pair `(i, i + h)` within blocks
+/// of `2h` becomes `(a + c, a - c)`.
+fn stage(x: &mut [f32], h: usize) {
+    for block in x.chunks_exact_mut(2 * h) {
+        let (lo, hi) = block.split_at_mut(h);
+        for (a, b) in lo.iter_mut().zip(hi.iter_mut()) {
+            let (s, d) = (*a + *b, *a - *b);
+            *a = s;
+            *b = d;
+        }
     }
 }
 
