@@ -251,9 +251,10 @@ impl<'a> Reader<'a> {
         Ok(ids)
     }
 
-    /// One value's ids (a non-empty bitmap in the file).
+    /// One value's ids (a non-empty bitmap in the file; `IdSet::from_bitmap` refuses an
+    /// empty one).
     fn entry_ids(&mut self) -> Result<IdSet> {
-        IdSet::from_bitmap(self.entry_bitmap()?).ok_or_else(|| corrupt("empty value bitmap"))
+        IdSet::from_bitmap(self.bitmap()?).ok_or_else(|| corrupt("empty value bitmap"))
     }
 
     fn field(&mut self, version: u16, name: &str) -> Result<FieldIndex> {

@@ -149,8 +149,6 @@ pub struct RabitqQuery {
     /// Per list: `(base, norm)` as above but relative to the list's centroid, NaN until a
     /// search first needs it.
     list_terms: Vec<std::cell::Cell<(f32, f32)>>,
-    /// The distance kernels, resolved once per query rather than once per estimate.
-    kernels: &'static nearstore_distance::Kernels,
 }
 
 /// One stage of the transform inside a block of 16: each pair `(i, i + H)` (bit `H` of `i`
@@ -535,9 +533,9 @@ impl RabitqCodebook {
     pub fn estimate(&self, q: &RabitqQuery, block: &[u64]) -> (f32, f32) {
         let (code, f) = self.split(block);
         let raw = if q.planes.is_empty() {
-            q.kernels.dot_u4_u8(code, &q.bytes) as f32
+            kernels().dot_u4_u8(code, &q.bytes) as f32
         } else {
-            q.kernels.and_popcount_planes(code, &q.planes) as f32
+            kernels().and_popcount_planes(code, &q.planes) as f32
         };
         let ip = f.scale * (q.delta * raw + q.low * f.popcount - q.half_sum - f.shift);
         let (base, norm) = if q.list_terms.is_empty() {

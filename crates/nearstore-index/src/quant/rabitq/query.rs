@@ -39,7 +39,6 @@ impl RabitqCodebook {
                 l2: self.l2,
                 query,
                 list_terms,
-                kernels: kernels(),
             };
         }
         let words = self.words();
@@ -81,7 +80,6 @@ impl RabitqCodebook {
             l2: self.l2,
             query,
             list_terms,
-            kernels: kernels(),
         }
     }
 
@@ -96,7 +94,7 @@ impl RabitqCodebook {
         if !terms.0.is_nan() {
             return terms;
         }
-        let k = q.kernels;
+        let k = kernels();
         let centre = self.list_centroid(list as usize);
         let sq = k.l2sq_f32(&q.query, centre);
         let base = if self.l2 {
