@@ -227,9 +227,9 @@ impl HnswIndex {
             None => g.probe_slot(&self.space, slot),
         };
         let mut links = Vec::new();
-        let mut eps = vec![descend(&g, q, entry, level, &mut links)];
-        let top = entry.1.min(level);
         let mut visited = self.visited.take(g.len());
+        let mut eps = vec![descend(&g, q, entry, level, &mut visited, &mut links)];
+        let top = entry.1.min(level);
         let mut chosen = Vec::with_capacity(usize::from(top) + 1);
         for lc in (0..=top).rev() {
             let found = self.link_candidates(&g, q, &eps, lc, slot, &mut visited);

@@ -85,15 +85,21 @@ fn exact_scan_limit(ef: usize, m0: usize, live: usize) -> usize {
     EXACT_MIN.max(crossover as usize)
 }
 
-/// Greedy descent from the entry point down to layer 1; returns the closest node found.
+/// Greedy descent from the entry point through the layers above `down_to`; returns the
+/// closest node found. `visited` is reset here and marks every node scored: a node scored
+/// once (on this layer or one above) is never closer than the current best, so scoring it
+/// again could not move the descent, and skipping it changes nothing but the work. Each
+/// step scores the current node's unvisited neighbours with their rows prefetched, as the
+/// layer search does.
 pub(super) fn descend(
     g: &Graph,
     q: &Probe<'_>,
     entry: (u32, u8),
     down_to: u8,
+    visited: &mut VisitedSet,
     links: &mut Vec<u32>,
 ) -> Near<u32> {
-    with_scorer!(g, q, |s| descend_with(g, s, entry, down_to, links))
+    with_scorer!(g, q, |s| descend_with(g, s, entry, down_to, visited, links))
 }
 
 /// [`descend`] with the scorer resolved.
@@ -102,29 +108,30 @@ fn descend_with<S: Scorer>(
     s: &S,
     entry: (u32, u8),
     down_to: u8,
+    visited: &mut VisitedSet,
     links: &mut Vec<u32>,
 ) -> Near<u32> {
-    let (mut cur, top) = entry;
-    let mut cur_dist = s.distance(cur);
+    let (start, top) = entry;
+    visited.reset(g.len());
+    visited.insert(start);
+    let mut best = Near {
+        dist: s.distance(start),
+        id: start,
+    };
     for level in (down_to + 1..=top).rev() {
-        let mut changed = true;
-        while changed {
-            changed = false;
-            g.links_into(cur, level, links);
-            for &n in links.iter() {
-                let d = s.distance(n);
-                if d < cur_dist {
-                    cur_dist = d;
-                    cur = n;
-                    changed = true;
+        loop {
+            let from = best.id;
+            score_unvisited(g, s, from, level, visited, links, |n, d| {
+                if d < best.dist {
+                    best = Near { dist: d, id: n };
                 }
+            });
+            if best.id == from {
+                break;
             }
         }
     }
-    Near {
-        dist: cur_dist,
-        id: cur,
-    }
+    best
 }
 
 /// Expands `node` on `level`: scores each neighbour not visited yet (marking it visited)
@@ -301,14 +308,15 @@ impl HnswIndex {
         };
         let q = &g.probe(&self.space, q_f32);
         let mut links = Vec::new();
-        let start = descend(&g, q, entry, 0, &mut links);
+        let mut visited = self.visited.take(g.len());
+        let start = descend(&g, q, entry, 0, &mut visited, &mut links);
         let accept =
             |slot: u32| !g.is_deleted(slot) && allow.is_none_or(|a| a.allows(g.external(slot)));
         let mut ef = ef;
         let mut found;
         let mut visited_total = 0u64;
         loop {
-            let mut visited = self.visited.take(g.len());
+            visited.reset(g.len());
             found = if allow.is_none() {
                 // Unfiltered: the pool search, dropping deleted nodes afterwards; if deletes
                 // leave fewer than k, the two-heap search that walks past them decides.
@@ -324,12 +332,12 @@ impl HnswIndex {
                 search_layer(&g, q, &[start], ef, 0, &mut visited, accept)
             };
             visited_total += visited.marked;
-            self.visited.give_back(visited);
             // Adaptive: widen only while a wider search still changes the top k.
             if !adaptive || ef >= 1024 {
                 break;
             }
             if stop() {
+                self.visited.give_back(visited);
                 return None;
             }
             let mut wider_visited = self.visited.take(g.len());
@@ -347,6 +355,7 @@ impl HnswIndex {
                 break;
             }
         }
+        self.visited.give_back(visited);
         record(SearchStats {
             exact: false,
             nodes_visited: visited_total,

@@ -378,3 +378,70 @@ fn the_exact_scorer_scores_a_vector_like_the_index_does() {
         }
     }
 }
+
+/// The descent skips nodes it has scored; it must land where the plain greedy descent
+/// (every neighbour scored at every step) lands, from the top layer down to each layer.
+#[test]
+fn the_descent_that_skips_scored_nodes_lands_where_the_plain_descent_does() {
+    let data = clustered(3000, 16, 12, 5);
+    for mode in [StorageMode::Full, StorageMode::Rabitq] {
+        let index = if mode == StorageMode::Full {
+            build(&data, DistanceMetric::Euclidean).0
+        } else {
+            let source = crate::MemorySource::new();
+            for (i, v) in data.iter().enumerate() {
+                source.put(i as u64, v);
+            }
+            let index = HnswIndex::new_quantized(
+                16,
+                DistanceMetric::Euclidean,
+                HnswParams::default(),
+                crate::QuantConfig::new(mode),
+                source,
+            )
+            .unwrap();
+            let items: Vec<(u64, &[f32])> = data
+                .iter()
+                .enumerate()
+                .map(|(i, v)| (i as u64, v.as_slice()))
+                .collect();
+            index.insert_batch(&items).unwrap();
+            index
+        };
+        let g = index.graph.read();
+        let entry = g.entry.unwrap();
+        assert!(entry.1 >= 2, "the test needs upper layers");
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let mut links = Vec::new();
+        for _ in 0..50 {
+            let query: Vec<f32> = (0..16).map(|_| rng.random_range(-3.0..3.0)).collect();
+            let q = g.probe(&index.space, &query);
+            for down_to in 0..entry.1 {
+                let mut visited = index.visited.take(g.len());
+                let got = search::descend(&g, &q, entry, down_to, &mut visited, &mut links);
+                index.visited.give_back(visited);
+                // The plain descent.
+                let (mut cur, mut cur_dist) = (entry.0, g.distance(&q, entry.0));
+                for level in (down_to + 1..=entry.1).rev() {
+                    let mut changed = true;
+                    while changed {
+                        changed = false;
+                        g.links_into(cur, level, &mut links);
+                        for &n in &links {
+                            let d = g.distance(&q, n);
+                            if d < cur_dist {
+                                (cur, cur_dist) = (n, d);
+                                changed = true;
+                            }
+                        }
+                    }
+                }
+                assert_eq!(
+                    (got.id, got.dist.to_bits()),
+                    (cur, cur_dist.to_bits()),
+                    "{mode:?}"
+                );
+            }
+        }
+    }
+}
