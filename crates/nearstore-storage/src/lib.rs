@@ -67,4 +67,4 @@ pub use error::{Error, Result};
 pub use metrics::{LatencySummary, PayloadStoreMetrics, VectorStoreMetrics};
 pub use oplog::OpLog;
 pub use payload::{PayloadStore, PayloadStoreOptions};
-pub use vector::{VectorGuard, VectorStore, VectorStoreOptions};
+pub use vector::{VECTOR_READ_AHEAD, VectorGuard, VectorStore, VectorStoreOptions};

@@ -33,8 +33,9 @@ const PREFETCH_AHEAD: usize = 2;
 /// ahead did worse).
 const SCAN_PREFETCH_AHEAD: usize = 4;
 
-/// How many rescoring candidates' exact vectors are announced to (and read from) the
-/// source at once.
+/// How many rescoring candidates' exact vectors are read from the source at once (RaBitQ's
+/// rescoring judges each batch's candidates against the top k before it, so a smaller
+/// batch prunes sooner; the source reads a batch's vectors ahead of each other).
 const RESCORE_BATCH: usize = 16;
 
 /// Ids taken from an iterator [`RESCORE_BATCH`] at a time into a buffer of their own (no
@@ -60,13 +61,6 @@ impl<I: Iterator<Item = u64>> IdBatches<I> {
             n += 1;
         }
         &self.buf[..n]
-    }
-
-    /// Copies the next batch into `out`; returns its length.
-    fn copy_next(&mut self, out: &mut [u64; RESCORE_BATCH]) -> usize {
-        let batch = self.next_batch();
-        out[..batch.len()].copy_from_slice(batch);
-        batch.len()
     }
 }
 
@@ -431,20 +425,10 @@ impl HnswIndex {
     ) -> Vec<SearchHit> {
         let mut top = TopK::new(k);
         let mut scored = 0usize;
-        let mut batches = IdBatches::new(found.iter().map(|n| g.external(n.id)));
-        let first = batches.next_batch();
-        source.prefetch_batch(&first[..keep.min(first.len())]);
         let mut ids = [0u64; RESCORE_BATCH];
         for chunk in found.chunks(RESCORE_BATCH) {
             if scored >= keep {
                 break;
-            }
-            // The next batch is announced only while the budget may still reach it, and only
-            // as far as it may reach.
-            if scored + chunk.len() < keep {
-                let next = batches.next_batch();
-                let reach = (keep - scored - chunk.len()).min(next.len());
-                source.prefetch_batch(&next[..reach]);
             }
             // The chunk's candidates that may still make the top k (judged against the
             // top k before the chunk), within the budget, read from the source at once.
@@ -472,8 +456,8 @@ impl HnswIndex {
         self.hits(top)
     }
 
-    /// Offers each of `ids` to `top` at its exact distance from `q`, read from `source` in
-    /// batches (each announced while the one before is scored).
+    /// Offers each of `ids` to `top` at its exact distance from `q`, read from `source`
+    /// [`RESCORE_BATCH`] at a time.
     fn offer_from_source(
         &self,
         source: &dyn VectorSource,
@@ -482,18 +466,14 @@ impl HnswIndex {
         ids: impl Iterator<Item = u64>,
     ) {
         let mut batches = IdBatches::new(ids);
-        let mut current = [0u64; RESCORE_BATCH];
-        let mut len = batches.copy_next(&mut current);
-        source.prefetch_batch(&current[..len]);
-        while len > 0 {
-            let next = batches.next_batch();
-            source.prefetch_batch(next);
-            let batch = &current[..len];
+        loop {
+            let batch = batches.next_batch();
+            if batch.is_empty() {
+                break;
+            }
             source.with_vectors(batch, &mut |i, v| {
                 top.offer(self.space.distance_raw(q, v), batch[i]);
             });
-            len = next.len();
-            current[..len].copy_from_slice(next);
         }
     }
 

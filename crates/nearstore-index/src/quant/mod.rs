@@ -25,6 +25,7 @@ pub(crate) mod sq8;
 
 use std::sync::Arc;
 
+use nearstore_storage::VECTOR_READ_AHEAD;
 use parking_lot::RwLock;
 use rustc_hash::FxHashMap;
 
@@ -225,25 +226,13 @@ pub trait VectorSource: Send + Sync + std::fmt::Debug {
     /// source does not hold `id`.
     fn with_vector(&self, id: u64, f: &mut dyn FnMut(&[f32])) -> bool;
 
-    /// Hints that the vector of `id` will be read soon (rescoring announces its candidates
-    /// before scoring them, so their cache misses overlap). The default does nothing.
-    fn prefetch(&self, id: u64) {
-        let _ = id;
-    }
-
-    /// [`VectorSource::prefetch`] of each of `ids`. A source behind a lock should override
-    /// it to take the lock once: each lock operation is a full memory barrier, so hints
-    /// issued one call at a time wait out each other's lookup misses (on wordnet-dev the
-    /// per-id hints were a fifth of a RaBitQ search).
-    fn prefetch_batch(&self, ids: &[u64]) {
-        for &id in ids {
-            self.prefetch(id);
-        }
-    }
-
     /// Calls `f(i, vector)` for each `ids[i]` the source holds, in order (skipping the
-    /// others). A source behind a lock should override it to take the lock once (see
-    /// [`VectorSource::prefetch_batch`]).
+    /// others). Rescoring and exact scans read their candidates this way, up to 16 at a
+    /// time. A source should override it to take its lock once a batch (each lock operation
+    /// is a full memory barrier: on wordnet-dev per-id reads were a fifth of a RaBitQ
+    /// search), look all the ids up before reading any vector, and announce each vector to
+    /// the cache a few places ahead of the one it passes, as the storage layer's
+    /// `VectorStore::with_vectors` does (see [`nearstore_storage::VECTOR_READ_AHEAD`]).
     fn with_vectors(&self, ids: &[u64], f: &mut dyn FnMut(usize, &[f32])) {
         for (i, &id) in ids.iter().enumerate() {
             self.with_vector(id, &mut |v| f(i, v));
@@ -290,24 +279,26 @@ impl VectorSource for MemorySource {
         }
     }
 
-    fn prefetch(&self, id: u64) {
-        self.prefetch_batch(&[id]);
-    }
-
-    fn prefetch_batch(&self, ids: &[u64]) {
+    fn with_vectors(&self, ids: &[u64], f: &mut dyn FnMut(usize, &[f32])) {
+        // The storage layer's batch read, over boxed rows: the ids looked up a chunk at a
+        // time, each row announced `VECTOR_READ_AHEAD` places before it is passed.
+        const CHUNK: usize = 32;
         let map = self.vectors.read();
-        for id in ids {
-            if let Some(v) = map.get(id) {
+        for (c, chunk) in ids.chunks(CHUNK).enumerate() {
+            let mut found: [Option<&[f32]>; CHUNK] = [None; CHUNK];
+            for (place, id) in found.iter_mut().zip(chunk) {
+                *place = map.get(id).map(|v| &v[..]);
+            }
+            for v in found.iter().take(VECTOR_READ_AHEAD).flatten() {
                 nearstore_distance::prefetch_vector(v);
             }
-        }
-    }
-
-    fn with_vectors(&self, ids: &[u64], f: &mut dyn FnMut(usize, &[f32])) {
-        let map = self.vectors.read();
-        for (i, id) in ids.iter().enumerate() {
-            if let Some(v) = map.get(id) {
-                f(i, v);
+            for (i, place) in found.iter().take(chunk.len()).enumerate() {
+                if let Some(Some(ahead)) = found.get(i + VECTOR_READ_AHEAD) {
+                    nearstore_distance::prefetch_vector(ahead);
+                }
+                if let Some(v) = place {
+                    f(c * CHUNK + i, v);
+                }
             }
         }
     }
@@ -344,7 +335,6 @@ mod tests {
         assert_eq!(seen, vec![1.0, 2.0]);
         s.put(5, &[3.0]);
         let mut batch = Vec::new();
-        s.prefetch_batch(&[5, 4, 3]);
         s.with_vectors(&[5, 4, 3], &mut |i, v| batch.push((i, v.to_vec())));
         assert_eq!(
             batch,

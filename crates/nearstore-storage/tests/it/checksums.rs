@@ -62,6 +62,49 @@ fn a_slot_damaged_while_open_is_refused_on_read() {
 }
 
 #[test]
+fn a_batch_read_passes_each_held_id_at_its_place_and_stops_at_a_damaged_slot() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = VectorStore::open(dir.path(), DIM).unwrap();
+    for id in 0..100 {
+        store.store(id, &vector_for(id, 0, DIM)).unwrap();
+    }
+    store.flush().unwrap();
+    // Out of order, unknown ids between, longer than one lookup chunk (32 ids).
+    let ids: Vec<u64> = (0..90u64)
+        .map(|i| (i * 37) % 100 + (i % 9 == 4) as u64 * 1000)
+        .collect();
+    let mut read = Vec::new();
+    store
+        .with_vectors(&ids, &mut |i, v| read.push((i, v.to_vec())))
+        .unwrap();
+    let want: Vec<(usize, Vec<f32>)> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| **id < 100)
+        .map(|(i, &id)| (i, vector_for(id, 0, DIM)))
+        .collect();
+    assert_eq!(read, want);
+    // A slot damaged behind the store's back: the batch passes the vectors before it, then
+    // fails naming the file and the slot's offset.
+    let data = dir.path().join("vectors.dat");
+    let file = std::fs::OpenOptions::new().write(true).open(&data).unwrap();
+    let slot_at = VECTOR_DATA_HEADER_LEN + 50 * (DIM as u64 * 4);
+    std::os::unix::fs::FileExt::write_all_at(&file, &[0xffu8; 4], slot_at).unwrap();
+    let mut passed = Vec::new();
+    let e = store
+        .with_vectors(&[3, 40, 50, 60], &mut |i, _| passed.push(i))
+        .unwrap_err();
+    assert_eq!(passed, vec![0, 1]);
+    match e {
+        Error::Corruption { file, offset, .. } => {
+            assert_eq!(file, data);
+            assert_eq!(offset, slot_at);
+        }
+        other => panic!("expected corruption, got {other:?}"),
+    }
+}
+
+#[test]
 fn a_version_1_checkpoint_is_upgraded_at_open() {
     let dir = tempfile::tempdir().unwrap();
     checkpointed_store(dir.path());

@@ -92,15 +92,6 @@ impl VectorSource for StoreSource {
         found
     }
 
-    fn prefetch(&self, id: u64) {
-        self.prefetch_batch(&[id]);
-    }
-
-    fn prefetch_batch(&self, ids: &[u64]) {
-        self.store
-            .hint_vectors(ids, &mut nearstore_distance::prefetch_vector);
-    }
-
     fn with_vectors(&self, ids: &[u64], f: &mut dyn FnMut(usize, &[f32])) {
         // A damaged slot: the vectors before it were passed; the rest are treated as not
         // held (the index then leaves them out) and the damage is recorded for the
