@@ -388,26 +388,10 @@ fn the_descent_that_skips_scored_nodes_lands_where_the_plain_descent_does() {
         let index = if mode == StorageMode::Full {
             build(&data, DistanceMetric::Euclidean).0
         } else {
-            let source = crate::MemorySource::new();
-            for (i, v) in data.iter().enumerate() {
-                source.put(i as u64, v);
-            }
-            let index = HnswIndex::new_quantized(
-                16,
-                DistanceMetric::Euclidean,
-                HnswParams::default(),
-                crate::QuantConfig::new(mode),
-                source,
-            )
-            .unwrap();
-            let items: Vec<(u64, &[f32])> = data
-                .iter()
-                .enumerate()
-                .map(|(i, v)| (i as u64, v.as_slice()))
-                .collect();
-            index.insert_batch(&items).unwrap();
-            index
+            let config = crate::QuantConfig::new(mode);
+            crate::quant::search_tests::quantized_with(&data, DistanceMetric::Euclidean, config).0
         };
+        assert_eq!(index.active_storage(), mode);
         let g = index.graph.read();
         let entry = g.entry.unwrap();
         assert!(entry.1 >= 2, "the test needs upper layers");

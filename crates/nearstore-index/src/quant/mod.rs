@@ -347,7 +347,7 @@ mod tests {
 }
 
 #[cfg(test)]
-mod search_tests;
+pub(crate) mod search_tests;
 
 #[cfg(test)]
 mod checkpoint_tests;

@@ -21,7 +21,7 @@ fn quantized(
     quantized_with(data, metric, QuantConfig::new(mode))
 }
 
-pub(super) fn quantized_with(
+pub(crate) fn quantized_with(
     data: &[Vec<f32>],
     metric: DistanceMetric,
     config: QuantConfig,
