@@ -17,6 +17,16 @@ use super::visited::VisitedSet;
 /// Most entries a pool reserves room for up front.
 const MAX_RESERVED: usize = 4096;
 
+/// `dist` with NaN as +inf, the pool's order. A NaN distance (an estimate that overflowed on
+/// vectors of huge magnitude: validated input is finite, its squares need not be) compares
+/// false with everything, so it would be counted in front of every entry and then shut the
+/// full pool to every newcomer; as +inf it sorts last, where `total_cmp` (the exact
+/// paths' order) puts it too.
+#[inline]
+fn ordered(dist: f32) -> f32 {
+    if dist.is_nan() { f32::INFINITY } else { dist }
+}
+
 /// A distance-sorted pool of at most `cap` nodes with an expansion cursor, held as
 /// parallel arrays: the insertion point is a branch-free count over the distances alone
 /// (a vectorized compare over a pool of a few dozen), not a binary search whose every step
@@ -48,11 +58,13 @@ impl Pool {
     /// Whether a node at `dist` would enter the pool.
     #[inline]
     fn admits(&self, dist: f32) -> bool {
+        let dist = ordered(dist);
         self.dists.len() < self.cap || self.dists.last().is_some_and(|&w| dist < w)
     }
 
     #[inline]
     fn insert(&mut self, dist: f32, id: u32) {
+        let dist = ordered(dist);
         // Entries at or below `dist` come first (ties keep their order): a count, which the
         // compiler vectorizes, equals the partition point of the sorted distances.
         let at: usize = self.dists.iter().map(|&d| usize::from(d <= dist)).sum();
@@ -167,5 +179,21 @@ mod tests {
         assert_eq!(p.next(), Some(3));
         assert_eq!(p.next(), None, "4 and 5 fell out of the pool");
         assert!(!p.admits(10.0));
+    }
+
+    #[test]
+    fn a_nan_distance_sorts_last_and_never_shuts_the_pool() {
+        let mut p = Pool::new(3);
+        for (d, id) in [(2.0, 2), (f32::NAN, 7), (1.0, 1)] {
+            if p.admits(d) {
+                p.insert(d, id);
+            }
+        }
+        assert_eq!(p.ids, vec![1, 2, 7], "NaN last, the others in order");
+        assert!(p.admits(3.0), "a finite newcomer beats the NaN entry");
+        p.insert(3.0, 3);
+        assert_eq!(p.ids, vec![1, 2, 3]);
+        assert!(!p.admits(f32::NAN));
+        assert!(p.dists.windows(2).all(|w| w[0] <= w[1]));
     }
 }
