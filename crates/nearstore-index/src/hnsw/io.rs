@@ -23,7 +23,7 @@ use crate::DistanceMetric;
 use crate::error::{Error, Result};
 use crate::quant::binary::BinaryCodebook;
 use crate::quant::pq::PqCodebook;
-use crate::quant::rabitq::{FACTOR_BYTES, FACTOR_BYTES_V1, Factors, RabitqCodebook};
+use crate::quant::rabitq::{FactorsDamage, Folded, RabitqCodebook};
 use crate::quant::sq8::Sq8Codebook;
 use crate::quant::{QuantConfig, SQ8_DEFAULT_QUANTILE, StorageMode, VectorSource};
 use crate::space::Space;
@@ -148,7 +148,7 @@ impl HnswIndex {
                     Vec::new(),
                     book.to_bytes(),
                     bytes_of(codes, u64::to_le_bytes),
-                    bytes_of(factors, Factors::to_bytes),
+                    bytes_of(factors, Folded::to_bytes),
                 )
             }
             Rows::Pq { book, codes } => (Vec::new(), book.to_bytes(), codes.clone(), Vec::new()),
@@ -477,41 +477,26 @@ fn load_rows(
         StorageMode::Rabitq => {
             let book = RabitqCodebook::from_bytes(dim, book)
                 .ok_or_else(|| corrupt(path, "damaged RaBitQ codebook"))?;
-            let max_sum = book.max_code_sum();
-            // Factors of `FACTOR_BYTES`, or `FACTOR_BYTES_V1` in a checkpoint written
-            // before local centroids.
-            let per = if norms.len() == n * FACTOR_BYTES_V1 {
-                FACTOR_BYTES_V1
-            } else {
-                FACTOR_BYTES
-            };
-            if codes.len() != n * book.words() * 8 || norms.len() != n * per || !vectors.is_empty()
-            {
+            if codes.len() != n * book.words() * 8 || !vectors.is_empty() {
                 return Err(corrupt(path, "RaBitQ code section sizes"));
             }
-            if per == FACTOR_BYTES_V1 && book.list_count() > 0 {
-                return Err(corrupt(
+            let factors = book.read_factors(norms, n).map_err(|e| match e {
+                FactorsDamage::Size => corrupt(path, "RaBitQ factor section size"),
+                FactorsDamage::NoLists => corrupt(
                     path,
                     "RaBitQ factors without lists in a codebook with lists",
-                ));
-            }
-            let lists = book.list_count();
-            let factors = norms
-                .chunks_exact(per)
-                .enumerate()
-                .map(|(slot, b)| {
-                    Factors::from_bytes(b, max_sum, lists).ok_or_else(|| {
-                        corrupt(path, format!("damaged RaBitQ factors of slot {slot}"))
-                    })
-                })
-                .collect::<Result<Vec<_>>>()?;
+                ),
+                FactorsDamage::Slot(slot) => {
+                    corrupt(path, format!("damaged RaBitQ factors of slot {slot}"))
+                }
+            })?;
             let w = book.words();
             let codes: Vec<u64> = decode(codes, u64::from_le_bytes);
             let mut blocks = Vec::new();
             reserve_huge(&mut blocks, n * book.stride());
             for (code, f) in codes.chunks_exact(w).zip(&factors) {
                 blocks.extend_from_slice(code);
-                blocks.extend_from_slice(&f.pack()[..book.factor_words()]);
+                blocks.extend_from_slice(&f.pack());
             }
             Rows::Rabitq { book, blocks }
         }

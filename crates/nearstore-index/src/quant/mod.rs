@@ -227,8 +227,8 @@ pub trait VectorSource: Send + Sync + std::fmt::Debug {
     fn with_vector(&self, id: u64, f: &mut dyn FnMut(&[f32])) -> bool;
 
     /// Calls `f(i, vector)` for each `ids[i]` the source holds, in order (skipping the
-    /// others). Rescoring and exact scans read their candidates this way, up to 16 at a
-    /// time. A source should override it to take its lock once a batch (each lock operation
+    /// others). Rescoring, exact scans and linking on exact vectors read their candidates
+    /// this way, a batch at a time. A source should override it to take its lock once a batch (each lock operation
     /// is a full memory barrier: on wordnet-dev per-id reads were a fifth of a RaBitQ
     /// search), look all the ids up before reading any vector, and announce each vector to
     /// the cache a few places ahead of the one it passes, as the storage layer's

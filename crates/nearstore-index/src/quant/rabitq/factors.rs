@@ -1,7 +1,8 @@
-//! The per-vector correction factors stored after each code, packed in words (memory) or
-//! little-endian bytes (checkpoints).
+//! The per-vector correction factors of a code: as encoding computes them ([`Factors`],
+//! also the form of checkpoints written before [`Folded`]), and folded for one metric into
+//! the two words stored after each code and the [`FOLDED_BYTES`] of a checkpoint.
 
-use super::{FACTOR_BYTES, FACTOR_BYTES_V1, FACTOR_WORDS};
+use super::{FACTOR_BYTES, FACTOR_BYTES_V1, FACTOR_WORDS, FOLDED_BYTES, RabitqCodebook};
 
 /// The per-vector correction factors of a code.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
@@ -35,33 +36,9 @@ impl Factors {
         }
     }
 
-    /// The factors in [`FACTOR_WORDS`] words (stored after the code).
-    #[inline]
-    pub fn pack(self) -> [u64; FACTOR_WORDS] {
-        let word = |a: u32, b: u32| u64::from(a) | u64::from(b) << 32;
-        [
-            word(self.scale.to_bits(), self.popcount.to_bits()),
-            word(self.error.to_bits(), self.add.to_bits()),
-            word(self.list, self.shift.to_bits()),
-        ]
-    }
-
-    /// Reads [`Factors::pack`].
-    #[inline]
-    pub fn unpack(w: [u64; FACTOR_WORDS]) -> Self {
-        let lo = |x: u64| f32::from_bits(x as u32);
-        let hi = |x: u64| f32::from_bits((x >> 32) as u32);
-        Factors {
-            scale: lo(w[0]),
-            popcount: hi(w[0]),
-            error: lo(w[1]),
-            add: hi(w[1]),
-            list: w[2] as u32,
-            shift: hi(w[2]),
-        }
-    }
-
-    /// Little-endian bytes ([`FACTOR_BYTES`]).
+    /// Little-endian bytes ([`FACTOR_BYTES`]): the factor section of checkpoints written
+    /// before the factors were folded (only tests write it now, to read it back).
+    #[cfg(test)]
     pub fn to_bytes(self) -> [u8; FACTOR_BYTES] {
         let mut out = [0u8; FACTOR_BYTES];
         let words = [
@@ -108,5 +85,171 @@ impl Factors {
             && (0.0..=max_sum as f32).contains(&f.popcount)
             && (f.list as usize) < lists.max(1);
         ok.then_some(f)
+    }
+}
+
+/// [`Factors`] folded for one metric, as the estimator reads them. With `ip' = scale (δ raw -
+/// half_sum) + low (scale popcount)` (`δ`, `low`, `half_sum` the query's, `raw` the code's
+/// product with it), the estimate is `base + constant - 2 ip'` (L2) or `-(ip' + base +
+/// constant)` (inner product), `base` the query's term for the list: the list's shift is
+/// folded into `constant` (`add + 2 scale shift` for L2, `add - scale shift` for inner
+/// product), so a block is the code and [`FACTOR_WORDS`] words (80 bytes at 128-d, exactly
+/// two cache lines, where unfolded factors made 88 bytes, a third line for a quarter of the
+/// blocks).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Folded {
+    /// [`Factors::scale`].
+    pub scale: f32,
+    /// `scale x popcount`.
+    pub scaled_sum: f32,
+    /// `add` with the list's shift folded in (see the type's docs).
+    pub constant: f32,
+    /// [`Factors::error`], rounded up to a bfloat16 (it is stored in 16 bits beside the
+    /// list; rounding up keeps it a bound).
+    pub error: f32,
+    /// [`Factors::list`] (below [`super::LISTS_MAX`], so 16 bits in memory).
+    pub list: u32,
+}
+
+// A list fits the 16 bits `Folded::pack` gives it.
+const _: () = assert!(super::LISTS_MAX <= 1 << 16);
+
+/// `x` (non-negative) rounded up to the nearest bfloat16, as its top 16 bits; the largest
+/// finite bfloat16 for anything above it, 0 for anything not positive.
+fn bf16_up(x: f32) -> u32 {
+    if x.is_nan() || x <= 0.0 {
+        return 0;
+    }
+    let bits = x.to_bits();
+    let up = (bits >> 16) + u32::from(bits & 0xffff != 0);
+    // 0x7f80 is infinity: stay at the largest finite value.
+    up.min(0x7f7f)
+}
+
+impl Folded {
+    /// `f` folded for L2 (`l2`) or inner product.
+    pub fn of(f: Factors, l2: bool) -> Self {
+        let shifted = f.scale * f.shift;
+        Folded {
+            scale: f.scale,
+            scaled_sum: f.scale * f.popcount,
+            constant: if l2 {
+                f.add + 2.0 * shifted
+            } else {
+                f.add - shifted
+            },
+            error: f32::from_bits(bf16_up(f.error) << 16),
+            list: f.list,
+        }
+    }
+
+    /// The [`FACTOR_WORDS`] words stored after the code.
+    #[inline]
+    pub fn pack(self) -> [u64; FACTOR_WORDS] {
+        let word = |a: u32, b: u32| u64::from(a) | u64::from(b) << 32;
+        [
+            word(self.scale.to_bits(), self.scaled_sum.to_bits()),
+            word(
+                self.constant.to_bits(),
+                (self.list & 0xffff) | bf16_up(self.error) << 16,
+            ),
+        ]
+    }
+
+    /// Reads [`Folded::pack`].
+    #[inline]
+    pub fn unpack(w: [u64; FACTOR_WORDS]) -> Self {
+        let lo = |x: u64| f32::from_bits(x as u32);
+        let hi = |x: u64| f32::from_bits((x >> 32) as u32);
+        Folded {
+            scale: lo(w[0]),
+            scaled_sum: hi(w[0]),
+            constant: lo(w[1]),
+            error: f32::from_bits(((w[1] >> 48) as u32) << 16),
+            list: (w[1] >> 32) as u32 & 0xffff,
+        }
+    }
+
+    /// Little-endian bytes ([`FOLDED_BYTES`]).
+    pub fn to_bytes(self) -> [u8; FOLDED_BYTES] {
+        let mut out = [0u8; FOLDED_BYTES];
+        let words = [
+            self.scale.to_bits(),
+            self.scaled_sum.to_bits(),
+            self.constant.to_bits(),
+            self.error.to_bits(),
+            self.list,
+        ];
+        for (o, x) in out.chunks_exact_mut(4).zip(words) {
+            o.copy_from_slice(&x.to_le_bytes());
+        }
+        out
+    }
+
+    /// Reads [`Folded::to_bytes`]; `None` for a non-finite or impossible value (`max_sum`
+    /// bounds the code's sum, so `0 <= scaled_sum <= scale max_sum`; `lists` the list: 0
+    /// means no lists, so only list 0) or an error bound that is not a bfloat16.
+    pub fn from_bytes(b: &[u8], max_sum: usize, lists: usize) -> Option<Self> {
+        if b.len() != FOLDED_BYTES {
+            return None;
+        }
+        let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
+        let at = |i: usize| f32::from_bits(word(i));
+        let f = Folded {
+            scale: at(0),
+            scaled_sum: at(4),
+            constant: at(8),
+            error: at(12),
+            list: word(16),
+        };
+        let ok = [f.scale, f.scaled_sum, f.constant, f.error]
+            .iter()
+            .all(|x| x.is_finite())
+            && f.scale >= 0.0
+            && f.error >= 0.0
+            && f.error.to_bits() & 0xffff == 0
+            && (0.0..=f.scale * max_sum as f32).contains(&f.scaled_sum)
+            && (f.list as usize) < lists.max(1);
+        ok.then_some(f)
+    }
+}
+
+/// Why a checkpoint's factor section was refused ([`RabitqCodebook::read_factors`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FactorsDamage {
+    /// Not `n` slots of any known factor size.
+    Size,
+    /// Factors from before local centroids in a codebook with lists.
+    NoLists,
+    /// The first slot whose factors are impossible.
+    Slot(usize),
+}
+
+impl RabitqCodebook {
+    /// The folded factors of `n` slots from a checkpoint's factor section: [`FOLDED_BYTES`]
+    /// a slot, or, in a checkpoint written before the factors were folded, [`FACTOR_BYTES`]
+    /// ([`FACTOR_BYTES_V1`] before local centroids), folded here.
+    pub fn read_factors(&self, bytes: &[u8], n: usize) -> Result<Vec<Folded>, FactorsDamage> {
+        let per = [FOLDED_BYTES, FACTOR_BYTES, FACTOR_BYTES_V1]
+            .into_iter()
+            .find(|&per| Some(bytes.len()) == n.checked_mul(per))
+            .ok_or(FactorsDamage::Size)?;
+        let lists = self.list_count();
+        if per == FACTOR_BYTES_V1 && lists > 0 {
+            return Err(FactorsDamage::NoLists);
+        }
+        let max_sum = self.max_code_sum();
+        bytes
+            .chunks_exact(per)
+            .enumerate()
+            .map(|(slot, b)| {
+                let folded = if per == FOLDED_BYTES {
+                    Folded::from_bytes(b, max_sum, lists)
+                } else {
+                    Factors::from_bytes(b, max_sum, lists).map(|f| self.fold(f))
+                };
+                folded.ok_or(FactorsDamage::Slot(slot))
+            })
+            .collect()
     }
 }

@@ -19,8 +19,9 @@
 //! The query is quantized to [`QUERY_BITS`] bits per coordinate (`q' ≈ v_l + Δ u`), so
 //! `⟨x_b, q'⟩ ≈ Δ ⟨x_b, u⟩ + v_l popcount(x_b)`, and `⟨x_b, u⟩` is
 //! `Σⱼ 2ʲ popcount(x_b AND uⱼ)` over the bit planes `uⱼ` of `u` (the distance crate's
-//! `and_popcount_planes` kernel). Per vector the index keeps the code and four floats
-//! ([`Factors`]); the estimate costs one kernel call and a few multiply-adds.
+//! `and_popcount_planes` kernel). Per vector the index keeps the code and its correction
+//! factors ([`Factors`], folded for the metric into two words: [`Folded`]); the estimate
+//! costs one kernel call and a few multiply-adds.
 //!
 //! Distances: L2 `|q - o|² = |q - c|² + r² - 2 ⟨o - c, q - c⟩`; inner product
 //! `⟨q, o⟩ = ⟨o - c, q - c⟩ + ⟨q, c⟩ + (⟨c, o⟩ - |c|²)`, the last term stored per vector.
@@ -55,7 +56,7 @@ mod factors;
 mod query;
 
 pub use ex::EX_BITS;
-pub use factors::Factors;
+pub use factors::{Factors, FactorsDamage, Folded};
 use nearstore_distance::kernels;
 use rand::Rng;
 use rand::SeedableRng;
@@ -95,12 +96,14 @@ const ROWS_PER_LIST: usize = 16;
 /// below this share of the distance to the global centroid.
 const LISTS_MIN_GAIN: f64 = 0.5;
 
-/// Most words of packed [`Factors`] after each code: 3 with lists, 2 without (the list
-/// and shift are then always 0 and not stored).
-pub const FACTOR_WORDS: usize = 3;
+/// Words of [`Folded`] factors after each code.
+pub const FACTOR_WORDS: usize = 2;
 
-/// Bytes of [`Factors::to_bytes`] (checkpoints from before local centroids hold
-/// [`FACTOR_BYTES_V1`]).
+/// Bytes of [`Folded::to_bytes`], the factors of a slot in a checkpoint.
+pub const FOLDED_BYTES: usize = 20;
+
+/// Bytes of [`Factors::to_bytes`]: the factors of a checkpoint written before they were
+/// folded (and after local centroids; before those, [`FACTOR_BYTES_V1`]).
 pub const FACTOR_BYTES: usize = 24;
 
 /// Bytes of the factors of a checkpoint written before local centroids (no list, no shift).
@@ -356,27 +359,22 @@ impl RabitqCodebook {
         self.padded * ((1usize << self.bits) - 1)
     }
 
-    /// 64-bit words per stored block: the code, then its [`Factors::pack`]ed factors.
+    /// 64-bit words per stored block: the code, then its [`Folded::pack`]ed factors.
     pub fn stride(&self) -> usize {
-        self.words() + self.factor_words()
+        self.words() + FACTOR_WORDS
     }
 
-    /// Words of packed factors after each code (the list and shift only with lists).
-    pub fn factor_words(&self) -> usize {
-        if self.lists.is_empty() {
-            FACTOR_WORDS - 1
-        } else {
-            FACTOR_WORDS
-        }
+    /// `f` folded for this codebook's metric (what a block stores).
+    pub fn fold(&self, f: Factors) -> Folded {
+        Folded::of(f, self.l2)
     }
 
-    /// Writes `f` after the code in `block` (a whole stored block).
+    /// Writes `f`, folded, after the code in `block` (a whole stored block).
     #[inline]
     pub fn write_factors(&self, f: Factors, block: &mut [u64]) {
         let w = self.words();
-        let n = self.factor_words();
-        if let Some(dst) = block.get_mut(w..w + n) {
-            dst.copy_from_slice(&f.pack()[..n]);
+        if let Some(dst) = block.get_mut(w..w + FACTOR_WORDS) {
+            dst.copy_from_slice(&self.fold(f).pack());
         }
     }
 
@@ -517,12 +515,11 @@ impl RabitqCodebook {
 
     /// A stored block's code and factors.
     #[inline]
-    pub fn split<'b>(&self, block: &'b [u64]) -> (&'b [u64], Factors) {
+    pub fn split<'b>(&self, block: &'b [u64]) -> (&'b [u64], Folded) {
         let w = self.words();
         let f = match block.get(w..) {
-            Some(&[a, b]) => Factors::unpack([a, b, 0]),
-            Some(&[a, b, c]) => Factors::unpack([a, b, c]),
-            _ => Factors::default(),
+            Some(&[a, b]) => Folded::unpack([a, b]),
+            _ => Folded::default(),
         };
         (&block[..w.min(block.len())], f)
     }
@@ -537,7 +534,8 @@ impl RabitqCodebook {
         } else {
             kernels().and_popcount_planes(code, &q.planes) as f32
         };
-        let ip = f.scale * (q.delta * raw + q.low * f.popcount - q.half_sum - f.shift);
+        // The product without the list's shift, which `constant` holds (see `Folded`).
+        let ip = f.scale * (q.delta * raw - q.half_sum) + q.low * f.scaled_sum;
         let (base, norm) = if q.list_terms.is_empty() {
             (q.base, q.norm)
         } else {
@@ -545,9 +543,9 @@ impl RabitqCodebook {
         };
         let err = f.error * norm;
         if q.l2 {
-            (base + f.add - 2.0 * ip, 2.0 * err)
+            (base + f.constant - 2.0 * ip, 2.0 * err)
         } else {
-            (-(ip + base + f.add), err)
+            (-(ip + base + f.constant), err)
         }
     }
 }

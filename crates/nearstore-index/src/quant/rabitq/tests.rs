@@ -40,7 +40,7 @@ fn estimates_are_close_and_mostly_inside_their_bound() {
             let w = book.words();
             let f = book.encode(v, &mut block[..w]);
             book.write_factors(f, &mut block);
-            assert_eq!(book.split(&block).1, f);
+            assert_eq!(book.split(&block).1, book.fold(f));
             let (est, bound) = book.estimate(&pq, &block);
             let exact = if l2 {
                 v.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()
@@ -90,7 +90,7 @@ fn estimate_error(book: &RabitqCodebook, data: &[Vec<f32>], q: &[f32]) -> (f32, 
     for v in data {
         let f = book.encode(v, &mut block[..w]);
         book.write_factors(f, &mut block);
-        assert_eq!(book.split(&block).1, f);
+        assert_eq!(book.split(&block).1, book.fold(f));
         let (est, bound) = book.estimate(&pq, &block);
         let exact = if book.l2 {
             v.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum::<f32>()
@@ -339,5 +339,131 @@ fn hadamard_equals_the_textbook_butterflies_bit_for_bit() {
         }
         let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&fast), bits(&slow), "n = {n}");
+    }
+}
+
+/// The estimate of a block as the unfolded factors give it (the formula before folding),
+/// and the largest magnitude among its terms (what float rounding is relative to).
+fn unfolded_estimate(
+    book: &RabitqCodebook,
+    q: &RabitqQuery,
+    code: &[u64],
+    f: Factors,
+) -> (f32, f32) {
+    let raw = if q.planes.is_empty() {
+        kernels().dot_u4_u8(code, &q.bytes) as f32
+    } else {
+        kernels().and_popcount_planes(code, &q.planes) as f32
+    };
+    let ip = f.scale * (q.delta * raw + q.low * f.popcount - q.half_sum - f.shift);
+    let (base, _) = if q.list_terms.is_empty() {
+        (q.base, q.norm)
+    } else {
+        book.query_terms(q, f.list)
+    };
+    let terms = [base, f.add, ip, f.scale * f.shift, f.scale * q.delta * raw];
+    let magnitude = terms.iter().fold(0f32, |m, t| m.max(t.abs()));
+    if q.l2 {
+        (base + f.add - 2.0 * ip, magnitude)
+    } else {
+        (-(ip + base + f.add), magnitude)
+    }
+}
+
+#[test]
+fn folded_factors_estimate_as_the_unfolded_ones_and_round_trip_through_bytes() {
+    for (l2, bits) in [(true, EX_BITS), (false, EX_BITS), (true, 1), (false, 1)] {
+        let data = clustered(400, 64, 4);
+        let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+        let book = RabitqCodebook::train_bits(64, &refs, l2, 3, bits);
+        assert!(book.list_count() > 0, "clustered data gets lists");
+        let q = book.prepare(&rows(1, 64, 8)[0]);
+        let w = book.words();
+        let mut block = vec![0u64; book.stride()];
+        for v in &data {
+            let f = book.encode(v, &mut block[..w]);
+            book.write_factors(f, &mut block);
+            let folded = book.split(&block).1;
+            assert_eq!(folded, book.fold(f));
+            assert_eq!(folded.list, f.list);
+            // The bound is rounded up, by less than one part in 128.
+            assert!(folded.error >= f.error && folded.error <= f.error * 1.008);
+            let (est, _) = book.estimate(&q, &block);
+            let (want, magnitude) = unfolded_estimate(&book, &q, &block[..w], f);
+            // The same sum in another order: equal up to a few roundings of its terms.
+            assert!(
+                (est - want).abs() <= 4e-6 * (magnitude + 1.0),
+                "l2={l2} bits={bits}: {est} against {want} (terms up to {magnitude})"
+            );
+            let (max, lists) = (book.max_code_sum(), book.list_count());
+            assert_eq!(
+                Folded::from_bytes(&folded.to_bytes(), max, lists),
+                Some(folded)
+            );
+        }
+    }
+}
+
+#[test]
+fn damaged_folded_factors_are_refused() {
+    let f = Folded {
+        scale: 0.5,
+        scaled_sum: 10.0,
+        constant: -3.0,
+        error: f32::from_bits(0x3e80_0000),
+        list: 4,
+    };
+    let ok = f.to_bytes();
+    assert_eq!(Folded::from_bytes(&ok, 64, 5), Some(f));
+    assert_eq!(Folded::from_bytes(&ok[..16], 64, 5), None, "short");
+    assert_eq!(
+        Folded::from_bytes(&ok, 64, 4),
+        None,
+        "list beyond the lists"
+    );
+    assert_eq!(
+        Folded::from_bytes(&ok, 19, 5),
+        None,
+        "sum above scale x max"
+    );
+    let mut bits = ok;
+    bits[12] = 1;
+    assert_eq!(
+        Folded::from_bytes(&bits, 64, 5),
+        None,
+        "an error bound not a bfloat16"
+    );
+    for (at, value) in [(0, -1.0f32), (8, f32::NAN), (12, f32::INFINITY)] {
+        let mut bad = ok;
+        bad[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        assert_eq!(Folded::from_bytes(&bad, 64, 5), None, "{value} at {at}");
+    }
+}
+
+#[test]
+fn a_factor_section_reads_folded_or_from_before_folding_alike() {
+    let data = clustered(300, 48, 6);
+    let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+    for l2 in [true, false] {
+        let book = RabitqCodebook::train_bits(48, &refs, l2, 2, EX_BITS);
+        assert!(book.list_count() > 0);
+        let mut code = vec![0u64; book.words()];
+        let factors: Vec<Factors> = data.iter().map(|v| book.encode(v, &mut code)).collect();
+        let want: Vec<Folded> = factors.iter().map(|&f| book.fold(f)).collect();
+        let n = factors.len();
+        let legacy: Vec<u8> = factors.iter().flat_map(|f| f.to_bytes()).collect();
+        let folded: Vec<u8> = want.iter().flat_map(|f| f.to_bytes()).collect();
+        assert_eq!(book.read_factors(&legacy, n), Ok(want.clone()));
+        assert_eq!(book.read_factors(&folded, n), Ok(want.clone()));
+        assert_eq!(book.read_factors(&folded[1..], n), Err(FactorsDamage::Size));
+        let v1: Vec<u8> = factors
+            .iter()
+            .flat_map(|f| f.to_bytes()[..FACTOR_BYTES_V1].to_vec())
+            .collect();
+        assert_eq!(book.read_factors(&v1, n), Err(FactorsDamage::NoLists));
+        let mut damaged = folded.clone();
+        let at = 7 * FOLDED_BYTES;
+        damaged[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
+        assert_eq!(book.read_factors(&damaged, n), Err(FactorsDamage::Slot(7)));
     }
 }
