@@ -202,15 +202,24 @@ impl Folded {
             error: at(12),
             list: word(16),
         };
-        let ok = [f.scale, f.scaled_sum, f.constant, f.error]
+        f.is_possible(max_sum, lists).then_some(f)
+    }
+
+    /// Whether these factors could have come from encoding: all finite, `scale` and
+    /// `error` not negative, the error a bfloat16, `0 <= scaled_sum <= scale max_sum`
+    /// (`max_sum` bounds the code's sum) and the list below `lists` (0: no lists, so only
+    /// list 0). Factors that fail it are never held: a checkpoint holding them is damaged
+    /// (and a slot whose unfolded factors fold to something impossible, say an overflow to
+    /// infinity, is refused at load rather than saved into a file that would not load).
+    pub fn is_possible(&self, max_sum: usize, lists: usize) -> bool {
+        [self.scale, self.scaled_sum, self.constant, self.error]
             .iter()
             .all(|x| x.is_finite())
-            && f.scale >= 0.0
-            && f.error >= 0.0
-            && f.error.to_bits() & 0xffff == 0
-            && (0.0..=f.scale * max_sum as f32).contains(&f.scaled_sum)
-            && (f.list as usize) < lists.max(1);
-        ok.then_some(f)
+            && self.scale >= 0.0
+            && self.error >= 0.0
+            && self.error.to_bits() & 0xffff == 0
+            && (0.0..=self.scale * max_sum as f32).contains(&self.scaled_sum)
+            && (self.list as usize) < lists.max(1)
     }
 }
 
@@ -246,7 +255,9 @@ impl RabitqCodebook {
                 let folded = if per == FOLDED_BYTES {
                     Folded::from_bytes(b, max_sum, lists)
                 } else {
-                    Factors::from_bytes(b, max_sum, lists).map(|f| self.fold(f))
+                    Factors::from_bytes(b, max_sum, lists)
+                        .map(|f| self.fold(f))
+                        .filter(|f| f.is_possible(max_sum, lists))
                 };
                 folded.ok_or(FactorsDamage::Slot(slot))
             })

@@ -465,5 +465,12 @@ fn a_factor_section_reads_folded_or_from_before_folding_alike() {
         let at = 7 * FOLDED_BYTES;
         damaged[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
         assert_eq!(book.read_factors(&damaged, n), Err(FactorsDamage::Slot(7)));
+        // Unfolded factors that are each finite but fold to infinity (found by fuzzing:
+        // the slot loaded, and the index it was saved into did not): refused at load.
+        let mut huge = factors.clone();
+        huge[3].scale = 1e20;
+        huge[3].shift = 1e20;
+        let legacy: Vec<u8> = huge.iter().flat_map(|f| f.to_bytes()).collect();
+        assert_eq!(book.read_factors(&legacy, n), Err(FactorsDamage::Slot(3)));
     }
 }
