@@ -4,6 +4,21 @@
 
 use super::{FACTOR_BYTES, FACTOR_BYTES_V1, FACTOR_WORDS, FOLDED_BYTES, RabitqCodebook};
 
+/// `words` as little-endian bytes, one after the other (`B` = 4 x the words).
+fn le_words<const W: usize, const B: usize>(words: [u32; W]) -> [u8; B] {
+    const { assert!(B == 4 * W) };
+    let mut out = [0u8; B];
+    for (o, x) in out.chunks_exact_mut(4).zip(words) {
+        o.copy_from_slice(&x.to_le_bytes());
+    }
+    out
+}
+
+/// The little-endian word at byte `i` of `b` (the caller has checked the length).
+fn word_at(b: &[u8], i: usize) -> u32 {
+    u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]])
+}
+
 /// The per-vector correction factors of a code.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Factors {
@@ -40,19 +55,14 @@ impl Factors {
     /// before the factors were folded (only tests write it now, to read it back).
     #[cfg(test)]
     pub fn to_bytes(self) -> [u8; FACTOR_BYTES] {
-        let mut out = [0u8; FACTOR_BYTES];
-        let words = [
+        le_words([
             self.scale.to_bits(),
             self.popcount.to_bits(),
             self.error.to_bits(),
             self.add.to_bits(),
             self.list,
             self.shift.to_bits(),
-        ];
-        for (o, x) in out.chunks_exact_mut(4).zip(words) {
-            o.copy_from_slice(&x.to_le_bytes());
-        }
-        out
+        ])
     }
 
     /// Reads [`Factors::to_bytes`] (or the [`FACTOR_BYTES_V1`] of an older checkpoint:
@@ -62,8 +72,7 @@ impl Factors {
         if b.len() != FACTOR_BYTES && b.len() != FACTOR_BYTES_V1 {
             return None;
         }
-        let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let at = |i: usize| f32::from_bits(word(i));
+        let (word, at) = (|i| word_at(b, i), |i| f32::from_bits(word_at(b, i)));
         let (list, shift) = if b.len() == FACTOR_BYTES {
             (word(16), at(20))
         } else {
@@ -172,18 +181,13 @@ impl Folded {
 
     /// Little-endian bytes ([`FOLDED_BYTES`]).
     pub fn to_bytes(self) -> [u8; FOLDED_BYTES] {
-        let mut out = [0u8; FOLDED_BYTES];
-        let words = [
+        le_words([
             self.scale.to_bits(),
             self.scaled_sum.to_bits(),
             self.constant.to_bits(),
             self.error.to_bits(),
             self.list,
-        ];
-        for (o, x) in out.chunks_exact_mut(4).zip(words) {
-            o.copy_from_slice(&x.to_le_bytes());
-        }
-        out
+        ])
     }
 
     /// Reads [`Folded::to_bytes`]; `None` for a non-finite or impossible value (`max_sum`
@@ -193,14 +197,13 @@ impl Folded {
         if b.len() != FOLDED_BYTES {
             return None;
         }
-        let word = |i: usize| u32::from_le_bytes([b[i], b[i + 1], b[i + 2], b[i + 3]]);
-        let at = |i: usize| f32::from_bits(word(i));
+        let at = |i| f32::from_bits(word_at(b, i));
         let f = Folded {
             scale: at(0),
             scaled_sum: at(4),
             constant: at(8),
             error: at(12),
-            list: word(16),
+            list: word_at(b, 16),
         };
         f.is_possible(max_sum, lists).then_some(f)
     }
