@@ -56,15 +56,34 @@ impl Pool {
     }
 
     /// Whether a node at `dist` would enter the pool.
-    #[inline]
+    #[cfg(test)]
     fn admits(&self, dist: f32) -> bool {
-        let dist = ordered(dist);
+        self.admits_ordered(ordered(dist))
+    }
+
+    /// [`Pool::admits`] of a distance already [`ordered`].
+    #[inline]
+    fn admits_ordered(&self, dist: f32) -> bool {
         self.dists.len() < self.cap || self.dists.last().is_some_and(|&w| dist < w)
     }
 
+    /// Inserts the node when it enters the pool (NaN mapped once, for both steps).
     #[inline]
-    fn insert(&mut self, dist: f32, id: u32) {
+    fn offer(&mut self, dist: f32, id: u32) {
         let dist = ordered(dist);
+        if self.admits_ordered(dist) {
+            self.insert_ordered(dist, id);
+        }
+    }
+
+    #[cfg(test)]
+    fn insert(&mut self, dist: f32, id: u32) {
+        self.insert_ordered(ordered(dist), id);
+    }
+
+    /// Inserts at `dist`, already [`ordered`].
+    #[inline]
+    fn insert_ordered(&mut self, dist: f32, id: u32) {
         // Entries at or below `dist` come first (ties keep their order): a count, which the
         // compiler vectorizes, equals the partition point of the sorted distances.
         let at: usize = self.dists.iter().map(|&d| usize::from(d <= dist)).sum();
@@ -137,8 +156,8 @@ fn pool_search<S: Scorer>(
 ) -> Vec<Near<u32>> {
     let mut pool = Pool::new(ef.max(1));
     for e in entries {
-        if visited.insert(e.id) && pool.admits(e.dist) {
-            pool.insert(e.dist, e.id);
+        if visited.insert(e.id) {
+            pool.offer(e.dist, e.id);
         }
     }
     let mut links = Vec::with_capacity(g.max_links(level));
@@ -148,11 +167,7 @@ fn pool_search<S: Scorer>(
         if let Some(n) = pool.peek_next() {
             g.prefetch_links(n, level);
         }
-        score_unvisited(g, s, c, level, visited, &mut links, |n, d| {
-            if pool.admits(d) {
-                pool.insert(d, n);
-            }
-        });
+        score_unvisited(g, s, c, level, visited, &mut links, |n, d| pool.offer(d, n));
     }
     pool.into_nears()
 }
