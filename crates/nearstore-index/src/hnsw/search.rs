@@ -80,11 +80,11 @@ fn exact_scan_limit(ef: usize, m0: usize, live: usize) -> usize {
 }
 
 /// Greedy descent from the entry point through the layers above `down_to`; returns the
-/// closest node found. `visited` is reset here and marks every node scored: a node scored
-/// once (on this layer or one above) is never closer than the current best, so scoring it
-/// again could not move the descent, and skipping it changes nothing but the work. Each
-/// step scores the current node's unvisited neighbours with their rows prefetched, as the
-/// layer search does.
+/// closest node found. `visited`, freshly reset (as `VisitedPool::take` hands it out),
+/// marks every node scored: a node scored once (on this layer or one above) is never closer
+/// than the current best, so scoring it again could not move the descent, and skipping it
+/// changes nothing but the work. Each step scores the current node's unvisited neighbours
+/// with their rows prefetched, as the layer search does.
 pub(super) fn descend(
     g: &Graph,
     q: &Probe<'_>,
@@ -106,7 +106,10 @@ fn descend_with<S: Scorer>(
     links: &mut Vec<u32>,
 ) -> Near<u32> {
     let (start, top) = entry;
-    visited.reset(g.len());
+    debug_assert_eq!(
+        visited.marked, 0,
+        "the descent starts from a reset visited set"
+    );
     visited.insert(start);
     let mut best = Near {
         dist: s.distance(start),
