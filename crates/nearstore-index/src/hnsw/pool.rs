@@ -17,6 +17,15 @@ use super::visited::VisitedSet;
 /// Most entries a pool reserves room for up front.
 const MAX_RESERVED: usize = 4096;
 
+/// A node entering the pool fewer than this many places after the expansion cursor has
+/// its list prefetched on entry: it is about to be expanded (usually next, ahead of the
+/// node the cursor pointed at), and its list then arrives while the rest of the current
+/// node's neighbours are scored instead of after. Measured on a 100k x 128 RaBitQ index
+/// (oversampling 2, ef 20, same answers): 2 places 4-5 % more queries a second than
+/// none, in three alternations of the binaries; every entrant's list (tried earlier) was
+/// within noise.
+const LINKS_AHEAD: usize = 2;
+
 /// `dist` with NaN as +inf, the pool's order. A NaN distance (an estimate that overflowed on
 /// vectors of huge magnitude: validated input is finite, its squares need not be) compares
 /// false with everything, so it would be counted in front of every entry and then shut the
@@ -67,23 +76,30 @@ impl Pool {
         self.dists.len() < self.cap || self.dists.last().is_some_and(|&w| dist < w)
     }
 
-    /// Inserts the node when it enters the pool (NaN mapped once, for both steps).
+    /// Inserts the node when it enters the pool (NaN mapped once, for both steps); returns
+    /// its place then.
     #[inline]
-    fn offer(&mut self, dist: f32, id: u32) {
+    fn offer(&mut self, dist: f32, id: u32) -> Option<usize> {
         let dist = ordered(dist);
-        if self.admits_ordered(dist) {
-            self.insert_ordered(dist, id);
-        }
+        self.admits_ordered(dist)
+            .then(|| self.insert_ordered(dist, id))
+    }
+
+    /// Whether `place` is fewer than [`LINKS_AHEAD`] places after the expansion cursor.
+    #[inline]
+    fn expanded_soon(&self, place: usize) -> bool {
+        place < self.cursor + LINKS_AHEAD
     }
 
     #[cfg(test)]
-    fn insert(&mut self, dist: f32, id: u32) {
-        self.insert_ordered(ordered(dist), id);
+    fn insert(&mut self, dist: f32, id: u32) -> usize {
+        self.insert_ordered(ordered(dist), id)
     }
 
-    /// Inserts at `dist`, already [`ordered`].
+    /// Inserts at `dist`, already [`ordered`]; returns the place it went to (before the
+    /// pool is cut back to its capacity).
     #[inline]
-    fn insert_ordered(&mut self, dist: f32, id: u32) {
+    fn insert_ordered(&mut self, dist: f32, id: u32) -> usize {
         // Entries at or below `dist` come first (ties keep their order): a count, which the
         // compiler vectorizes, equals the partition point of the sorted distances.
         let at: usize = self.dists.iter().map(|&d| usize::from(d <= dist)).sum();
@@ -98,6 +114,7 @@ impl Pool {
         if at < self.cursor {
             self.cursor = at;
         }
+        at
     }
 
     /// The best node not yet expanded, marked expanded.
@@ -167,7 +184,11 @@ fn pool_search<S: Scorer>(
         if let Some(n) = pool.peek_next() {
             g.prefetch_links(n, level);
         }
-        score_unvisited(g, s, c, level, visited, &mut links, |n, d| pool.offer(d, n));
+        score_unvisited(g, s, c, level, visited, &mut links, |n, d| {
+            if pool.offer(d, n).is_some_and(|at| pool.expanded_soon(at)) {
+                g.prefetch_links(n, level);
+            }
+        });
     }
     pool.into_nears()
 }
@@ -194,6 +215,25 @@ mod tests {
         assert_eq!(p.next(), Some(3));
         assert_eq!(p.next(), None, "4 and 5 fell out of the pool");
         assert!(!p.admits(10.0));
+    }
+
+    #[test]
+    fn an_offer_reports_its_place_and_the_places_expanded_soon_follow_the_cursor() {
+        let mut p = Pool::new(4);
+        assert_eq!(p.offer(3.0, 3), Some(0));
+        assert_eq!(p.offer(1.0, 1), Some(0));
+        assert_eq!(p.offer(2.0, 2), Some(1));
+        assert_eq!(p.next(), Some(1));
+        let soon: Vec<bool> = (0..4).map(|at| p.expanded_soon(at)).collect();
+        assert_eq!(
+            soon,
+            vec![true, true, true, false],
+            "cursor at 1, two places ahead"
+        );
+        assert_eq!(p.offer(5.0, 5), Some(3));
+        assert_eq!(p.offer(9.0, 9), None, "a full pool refuses a worse node");
+        assert_eq!(p.offer(0.5, 7), Some(0), "a better node goes first");
+        assert!(p.expanded_soon(0));
     }
 
     #[test]
