@@ -110,3 +110,55 @@ fn a_quantized_checkpoint_round_trips_and_needs_its_source() {
         assert!(HnswIndex::load_with_source(shared.as_ref(), path, Some(src)).is_err());
     }
 }
+
+#[test]
+fn a_quantized_checkpoint_holding_vectors_of_huge_magnitude_loads() {
+    // Finite input whose squares overflow f32 (validation checks finiteness only). RaBitQ's
+    // factors saturate to the largest finite values instead of overflowing to infinity,
+    // which the loader would refuse as damage, leaving an index that saved but never loads.
+    let rabitq = |bits| QuantConfig {
+        rabitq_bits: bits,
+        ..QuantConfig::new(StorageMode::Rabitq)
+    };
+    let configs = [
+        QuantConfig::new(StorageMode::Sq8),
+        QuantConfig::new(StorageMode::Binary),
+        QuantConfig::new(StorageMode::Pq),
+        rabitq(1),
+        rabitq(RABITQ_EX_BITS),
+    ];
+    for metric in [DistanceMetric::Euclidean, DistanceMetric::DotProduct] {
+        for config in configs {
+            let config = QuantConfig {
+                train_at: 1,
+                ..config
+            };
+            let what = format!("{metric:?} {:?} {}-bit", config.mode, config.rabitq_bits);
+            let data = random_vectors(600, 16, 21);
+            let (index, _, source) = quantized_with(&data, metric, config);
+            assert_eq!(index.active_storage(), config.mode, "{what}: trained");
+            for (id, x) in [
+                (7000u64, 1e19f32),
+                (7001, 3e38),
+                (7002, -3e38),
+                (7003, 1e30),
+            ] {
+                let mut v = vec![x; 16];
+                v[1] = -x;
+                source.put(id, &v);
+                index.upsert(id, &v).unwrap();
+            }
+            let backend = FaultyBackend::new();
+            let path = std::path::Path::new("/idx/huge.ckpt");
+            index.save(&backend, path, 3).unwrap();
+            let src: Arc<dyn VectorSource> = source.clone();
+            let (loaded, _) = HnswIndex::load_with_source(&backend, path, Some(src))
+                .unwrap_or_else(|e| panic!("{what}: {e}"));
+            for q in random_vectors(10, 16, 22) {
+                let a = index.search(&q, 5, SearchQuality::Balanced, None).unwrap();
+                let b = loaded.search(&q, 5, SearchQuality::Balanced, None).unwrap();
+                assert_eq!(a, b, "{what}");
+            }
+        }
+    }
+}

@@ -135,19 +135,39 @@ fn bf16_up(x: f32) -> u32 {
     up.min(0x7f7f)
 }
 
+/// `x` with infinities as the largest finite value of their sign and NaN as 0.
+fn saturated(x: f32) -> f32 {
+    if x.is_nan() {
+        0.0
+    } else {
+        x.clamp(f32::MIN, f32::MAX)
+    }
+}
+
 impl Folded {
-    /// `f` folded for L2 (`l2`) or inner product.
+    /// `f` folded for L2 (`l2`) or inner product. Always [`Folded::is_possible`]: input is
+    /// only checked to be finite, and the squares of a vector of huge magnitude (around
+    /// 1e19) overflow `f32`, so a value that overflowed saturates to the largest finite one
+    /// (NaN, from infinities meeting, to 0) and the error bound then says nothing (the
+    /// largest bfloat16): such an estimate is never trusted to skip rescoring, and the
+    /// checkpoint holding it still loads.
     pub fn of(f: Factors, l2: bool) -> Self {
         let shifted = f.scale * f.shift;
+        let constant = if l2 {
+            f.add + 2.0 * shifted
+        } else {
+            f.add - shifted
+        };
+        let scaled_sum = f.scale * f.popcount;
+        let overflowed = [f.scale, f.error, constant, scaled_sum]
+            .iter()
+            .any(|x| !x.is_finite());
+        let error = if overflowed { f32::MAX } else { f.error };
         Folded {
-            scale: f.scale,
-            scaled_sum: f.scale * f.popcount,
-            constant: if l2 {
-                f.add + 2.0 * shifted
-            } else {
-                f.add - shifted
-            },
-            error: f32::from_bits(bf16_up(f.error) << 16),
+            scale: saturated(f.scale).max(0.0),
+            scaled_sum: saturated(scaled_sum).max(0.0),
+            constant: saturated(constant),
+            error: f32::from_bits(bf16_up(error) << 16),
             list: f.list,
         }
     }

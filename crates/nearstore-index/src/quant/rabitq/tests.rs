@@ -465,12 +465,81 @@ fn a_factor_section_reads_folded_or_from_before_folding_alike() {
         let at = 7 * FOLDED_BYTES;
         damaged[at..at + 4].copy_from_slice(&f32::NAN.to_le_bytes());
         assert_eq!(book.read_factors(&damaged, n), Err(FactorsDamage::Slot(7)));
-        // Unfolded factors that are each finite but fold to infinity (found by fuzzing:
-        // the slot loaded, and the index it was saved into did not): refused at load.
+        // Unfolded factors that are each finite but whose fold overflows (a vector of huge
+        // magnitude; found by fuzzing: the slot loaded, and the index it was saved into did
+        // not): folded saturated, the error bound the largest, and it round-trips.
         let mut huge = factors.clone();
         huge[3].scale = 1e20;
         huge[3].shift = 1e20;
         let legacy: Vec<u8> = huge.iter().flat_map(|f| f.to_bytes()).collect();
-        assert_eq!(book.read_factors(&legacy, n), Err(FactorsDamage::Slot(3)));
+        let read = book
+            .read_factors(&legacy, n)
+            .expect("saturated, not refused");
+        assert_eq!(read[..3], want[..3]);
+        assert_eq!(read[4..], want[4..]);
+        let sat = read[3];
+        assert!(sat.is_possible(book.max_code_sum(), book.list_count()));
+        assert_eq!(
+            sat.constant.abs(),
+            f32::MAX,
+            "l2={l2}: saturated, not infinite"
+        );
+        assert!(sat.error > 3e38, "l2={l2}: a bound that says nothing");
+        let again: Vec<u8> = read.iter().flat_map(|f| f.to_bytes()).collect();
+        assert_eq!(book.read_factors(&again, n), Ok(read));
+    }
+}
+
+#[test]
+fn folding_saturates_overflow_and_never_claims_a_tight_bound_for_it() {
+    let finite = Factors {
+        scale: 0.5,
+        popcount: 40.0,
+        error: 0.25,
+        add: 3.0,
+        list: 2,
+        shift: 4.0,
+    };
+    for l2 in [true, false] {
+        let f = Folded::of(finite, l2);
+        assert_eq!(f.error, 0.25, "an exact bfloat16 stays as it is");
+        assert_eq!(f.constant, if l2 { 7.0 } else { 1.0 });
+        for (name, bad) in [
+            (
+                "add overflowed",
+                Factors {
+                    add: f32::INFINITY,
+                    ..finite
+                },
+            ),
+            (
+                "shift huge",
+                Factors {
+                    shift: 1e38,
+                    scale: 1e10,
+                    ..finite
+                },
+            ),
+            (
+                "scale NaN",
+                Factors {
+                    scale: f32::NAN,
+                    ..finite
+                },
+            ),
+            (
+                "inf meets -inf",
+                Factors {
+                    add: f32::INFINITY,
+                    shift: f32::NEG_INFINITY,
+                    scale: f32::MAX,
+                    ..finite
+                },
+            ),
+        ] {
+            let f = Folded::of(bad, l2);
+            assert!(f.is_possible(64, 5), "l2={l2} {name}: {f:?}");
+            assert!(f.error > 3e38, "l2={l2} {name}: the bound says nothing");
+        }
     }
 }
