@@ -231,9 +231,10 @@ impl Folded {
     /// Whether these factors could have come from encoding: all finite, `scale` and
     /// `error` not negative, the error a bfloat16, `0 <= scaled_sum <= scale max_sum`
     /// (`max_sum` bounds the code's sum) and the list below `lists` (0: no lists, so only
-    /// list 0). Factors that fail it are never held: a checkpoint holding them is damaged
-    /// (and a slot whose unfolded factors fold to something impossible, say an overflow to
-    /// infinity, is refused at load rather than saved into a file that would not load).
+    /// list 0). Factors that fail it are never held: [`Folded::of`] always passes it (what
+    /// overflows saturates), so a checkpoint holding factors that fail it is damaged, and a
+    /// slot of an older checkpoint whose unfolded factors fold to something that fails it
+    /// is refused at load rather than saved into a file that would not load.
     pub fn is_possible(&self, max_sum: usize, lists: usize) -> bool {
         [self.scale, self.scaled_sum, self.constant, self.error]
             .iter()
