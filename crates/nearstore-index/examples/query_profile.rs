@@ -1,8 +1,10 @@
 //! Times one-thread searches of a full (f32) HNSW index over a TEXMEX data set, for
 //! profiling the search path without the build in the profile (a development aid):
-//! `cargo run --release -p nearstore-index --example query_profile -- DIR cosine|l2 EF PASSES [CKPT [MODE [OVERSAMPLING]]]`.
+//! `cargo run --release -p nearstore-index --example query_profile -- DIR cosine|l2 EF PASSES [CKPT [MODE [OVERSAMPLING [SOURCE]]]]`.
 //! With `CKPT` the built index is saved there the first time and loaded after that; `MODE`
-//! (default `full`) is the storage mode, rescoring from an in-memory source.
+//! (default `full`) is the storage mode, rescoring from an in-memory source, or with
+//! `SOURCE` = `store` from a storage-layer `VectorStore` (as a collection's index reads it:
+//! id lookup, mapped slot, checksum), written to `CKPT.store/` the first time.
 
 use std::path::Path;
 use std::time::Instant;
@@ -13,7 +15,7 @@ use nearstore_index::{
     DistanceMetric, HnswIndex, HnswParams, MemorySource, QuantConfig, SearchOptions, SearchQuality,
     StorageMode, VectorSource,
 };
-use nearstore_storage::FsBackend;
+use nearstore_storage::{Durability, FsBackend, VectorStore, VectorStoreOptions, fs_backend};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().collect();
@@ -43,7 +45,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for i in 0..base.len() {
         source.put(i as u64, base.row(i));
     }
-    let shared: Arc<dyn VectorSource> = source.clone();
+    let shared: Arc<dyn VectorSource> = match (args.get(8).map(String::as_str), ckpt) {
+        (Some("store"), Some(p)) => Arc::new(StoreSource(open_store(p, &base)?)),
+        (Some("store"), None) => return Err("SOURCE store needs CKPT".into()),
+        (Some("memory") | None, _) => source.clone(),
+        (Some(other), _) => return Err(format!("unknown SOURCE {other:?}").into()),
+    };
     let index = match ckpt.filter(|p| p.exists()) {
         Some(p) => HnswIndex::load_with_source(&FsBackend, p, Some(shared))?.0,
         None => {
@@ -96,4 +103,49 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         visited as f64 / nq as f64
     );
     Ok(())
+}
+
+/// The vector store beside `ckpt` (`CKPT.store/`), filled with `base` the first time.
+fn open_store(
+    ckpt: &Path,
+    base: &nearstore_testkit::Rows<f32>,
+) -> Result<Arc<VectorStore>, Box<dyn std::error::Error>> {
+    let mut dir = ckpt.as_os_str().to_owned();
+    dir.push(".store");
+    let dir = std::path::PathBuf::from(dir);
+    let fresh = !dir.exists();
+    let options = VectorStoreOptions {
+        durability: Durability::Bulk,
+        ..VectorStoreOptions::default()
+    };
+    let store = VectorStore::open_with(fs_backend(), &dir, base.dim, options)?;
+    if fresh {
+        for i in 0..base.len() {
+            store.store(i as u64, base.row(i))?;
+        }
+        store.checkpoint()?;
+    }
+    Ok(Arc::new(store))
+}
+
+/// A `VectorSource` over a `VectorStore`; a damaged slot ends the run (a development aid).
+#[derive(Debug)]
+struct StoreSource(Arc<VectorStore>);
+
+impl VectorSource for StoreSource {
+    fn with_vector(&self, id: u64, f: &mut dyn FnMut(&[f32])) -> bool {
+        let mut found = false;
+        self.with_vectors(&[id], &mut |_, v| {
+            found = true;
+            f(v);
+        });
+        found
+    }
+
+    fn with_vectors(&self, ids: &[u64], f: &mut dyn FnMut(usize, &[f32])) {
+        if let Err(e) = self.0.with_vectors(ids, f) {
+            eprintln!("vector store read failed: {e}");
+            std::process::exit(1);
+        }
+    }
 }
