@@ -124,12 +124,12 @@ def qps_at(runs, target):
     reached = [q for _, r, q in pts if r >= target]
     if not reached:
         return None, None
+    best = max(reached)
     if pts[0][1] >= target:
-        return max(reached), "lower_bound"
-    for (_, r0, q0), (_, r1, q1) in zip(pts, pts[1:]):
-        if r0 < target <= r1:
-            return max(q0 + (target - r0) / (r1 - r0) * (q1 - q0), max(reached)), "interp"
-    return max(reached), "interp"
+        return best, "lower_bound"
+    # Some point reaches the target and the first does not: a crossing exists.
+    (_, r0, q0), (_, r1, q1) = next((a, b) for a, b in zip(pts, pts[1:]) if a[1] < target <= b[1])
+    return max(q0 + (target - r0) / (r1 - r0) * (q1 - q0), best), "interp"
 
 
 def fmt_qps(v, kind):
