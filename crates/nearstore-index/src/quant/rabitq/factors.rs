@@ -231,10 +231,9 @@ impl Folded {
     /// Whether these factors could have come from encoding: all finite, `scale` and
     /// `error` not negative, the error a bfloat16, `0 <= scaled_sum <= scale max_sum`
     /// (`max_sum` bounds the code's sum) and the list below `lists` (0: no lists, so only
-    /// list 0). Factors that fail it are never held: [`Folded::of`] always passes it (what
-    /// overflows saturates), so a checkpoint holding factors that fail it is damaged, and a
-    /// slot of an older checkpoint whose unfolded factors fold to something that fails it
-    /// is refused at load rather than saved into a file that would not load.
+    /// list 0). Factors that fail it are never held: [`Folded::of`] of factors that pass
+    /// [`Factors::from_bytes`]'s checks (as encoding makes them) always passes it, what
+    /// overflows saturating, so a checkpoint holding folded factors that fail it is damaged.
     pub fn is_possible(&self, max_sum: usize, lists: usize) -> bool {
         [self.scale, self.scaled_sum, self.constant, self.error]
             .iter()
@@ -279,9 +278,12 @@ impl RabitqCodebook {
                 let folded = if per == FOLDED_BYTES {
                     Folded::from_bytes(b, max_sum, lists)
                 } else {
-                    Factors::from_bytes(b, max_sum, lists)
-                        .map(|f| self.fold(f))
-                        .filter(|f| f.is_possible(max_sum, lists))
+                    // Checked unfolded; folding keeps them possible (it saturates).
+                    Factors::from_bytes(b, max_sum, lists).map(|f| {
+                        let folded = self.fold(f);
+                        debug_assert!(folded.is_possible(max_sum, lists), "{f:?}");
+                        folded
+                    })
                 };
                 folded.ok_or(FactorsDamage::Slot(slot))
             })
