@@ -142,6 +142,9 @@ kernel_table! {
         adc_f32_u8: f32, u8 => f32;
         /// `Σ cᵢqᵢ` of nibble-packed 4-bit codes and bytes (see [`scalar::dot_u4_u8`]).
         dot_u4_u8: u64, u8 => u32;
+        /// `Σ qᵢrᵢ` of bytes and each of 16 interleaved signed-byte rows (see
+        /// [`scalar::dot_u8_i8_x16`]).
+        dot_u8_i8_x16: u8, i8 => [i32; scalar::BLOCK_ROWS];
     }
 }
 
@@ -169,6 +172,7 @@ pub(crate) static SCALAR: Kernels = Kernels {
     dot_f32_u8: scalar::dot_f32_u8,
     adc_f32_u8: scalar::adc_f32_u8,
     dot_u4_u8: scalar::dot_u4_u8,
+    dot_u8_i8_x16: scalar::dot_u8_i8_x16,
 };
 
 impl Kernels {

@@ -372,6 +372,7 @@ static TABLE: Kernels = Kernels {
     dot_f32_u8: scalar::dot_f32_u8,
     adc_f32_u8: scalar::adc_f32_u8,
     dot_u4_u8: scalar::dot_u4_u8,
+    dot_u8_i8_x16: scalar::dot_u8_i8_x16,
 };
 
 /// The NEON table (always present on aarch64).

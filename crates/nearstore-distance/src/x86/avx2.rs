@@ -422,6 +422,7 @@ static TABLE: Kernels = Kernels {
     dot_f32_u8: dot_f32_u8_k,
     adc_f32_u8: adc_f32_u8_k,
     dot_u4_u8: crate::scalar::dot_u4_u8,
+    dot_u8_i8_x16: crate::scalar::dot_u8_i8_x16,
 };
 
 /// `Σ qᵢcᵢ` of an `f32` query and `u8` codes: eight codes widened to `f32` per step, four

@@ -421,6 +421,10 @@ fn dot_f32_u8_k(q: &[f32], c: &[u8]) -> f32 {
 mod nibble;
 use nibble::{dot_u4_u8_k, dot_u4_u8_vnni};
 
+// Bytes x 16 interleaved signed-byte rows (RaBitQ's list scan): `avx512/rows16.rs`.
+mod rows16;
+use rows16::dot_u8_i8_x16_vnni;
+
 // ---------------------------------------------------------------------------------------
 // The tables.
 
@@ -447,6 +451,7 @@ const BASE: Kernels = Kernels {
     dot_f32_u8: dot_f32_u8_k,
     adc_f32_u8: super::avx2::adc_f32_u8_k,
     dot_u4_u8: dot_u4_u8_k,
+    dot_u8_i8_x16: crate::scalar::dot_u8_i8_x16,
 };
 
 static TABLE: Kernels = BASE;
@@ -461,6 +466,7 @@ static TABLE_VNNI: Kernels = Kernels {
     jaccard_bits: jaccard_bits_vpop,
     and_popcount_planes: and_popcount_planes_vpop,
     dot_u4_u8: dot_u4_u8_vnni,
+    dot_u8_i8_x16: dot_u8_i8_x16_vnni,
     ..BASE
 };
 

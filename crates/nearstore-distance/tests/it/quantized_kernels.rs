@@ -199,3 +199,92 @@ fn dot_u4_u8_reads_the_chunk_layout() {
     assert_eq!(scalar::dot_u4_u8(&full, &q[..64]), 64 * 15 * 255);
     check_u4(&full, &q[..100]);
 }
+
+/// Bytes x 16 interleaved signed-byte rows on every ISA (and the dispatched table): exact,
+/// so equal to the oracle.
+fn check_rows16(q: &[u8], b: &[i8]) {
+    let want = scalar::dot_u8_i8_x16(q, b);
+    for k in Kernels::available() {
+        assert_eq!(
+            k.dot_u8_i8_x16(q, b),
+            want,
+            "{} dot_u8_i8_x16 q={} b={}",
+            k.isa.name(),
+            q.len(),
+            b.len()
+        );
+    }
+    assert_eq!(
+        kernels().dot_u8_i8_x16(q, b),
+        want,
+        "dispatched dot_u8_i8_x16"
+    );
+}
+
+/// Row `r`'s coordinates of a block in `dot_u8_i8_x16`'s layout, the slow way.
+fn row_of(b: &[i8], r: usize) -> Vec<i32> {
+    (0..b.len().div_ceil(64) * 4)
+        .map(|i| {
+            b.get(64 * (i / 4) + 4 * r + i % 4)
+                .map_or(0, |&x| i32::from(x))
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    #[test]
+    fn dot_u8_i8_x16_matches_the_oracle_on_every_isa(
+        qlen in 0usize..600,
+        blen in 0usize..2200,
+        mode in 0u64..4,
+        seed in any::<u64>(),
+    ) {
+        let mut rng = Rng::new(seed);
+        let q = codes(&mut rng, qlen, 0, mode);
+        let b: Vec<i8> = (0..blen)
+            .map(|_| match mode {
+                0 => 0,
+                1 => i8::MIN,
+                _ => rng.next_u64() as i8,
+            })
+            .collect();
+        check_rows16(&q, &b);
+        // The oracle is each row's plain dot product with the query.
+        let want = scalar::dot_u8_i8_x16(&q, &b);
+        for (r, got) in want.iter().enumerate() {
+            let plain: i32 = row_of(&b, r)
+                .iter()
+                .zip(&q)
+                .map(|(x, y)| x * i32::from(*y))
+                .sum();
+            prop_assert_eq!(*got, plain, "row {}", r);
+        }
+    }
+}
+
+#[test]
+fn dot_u8_i8_x16_reads_the_group_layout() {
+    // Row 0 coordinate 0 at byte 0; row 1 coordinate 2 at byte 6; row 15 coordinate 7 at
+    // byte 64 + 60 + 3.
+    let mut b = vec![0i8; 128];
+    b[0] = 3;
+    b[6] = -5;
+    b[127] = 7;
+    let q: Vec<u8> = (1..=8).collect();
+    let mut want = [0i32; 16];
+    want[0] = 3;
+    want[1] = -5 * 3;
+    want[15] = 7 * 8;
+    assert_eq!(scalar::dot_u8_i8_x16(&q, &b), want);
+    check_rows16(&q, &b);
+    // Extremes: 255 x -128 over 256 coordinates in every row.
+    let b = vec![i8::MIN; 64 * 64];
+    let q = vec![255u8; 256];
+    assert_eq!(scalar::dot_u8_i8_x16(&q, &b), [256 * 255 * -128; 16]);
+    check_rows16(&q, &b);
+    // A query shorter than the rows: coordinates beyond it count 0.
+    assert_eq!(scalar::dot_u8_i8_x16(&q[..6], &b), [6 * 255 * -128; 16]);
+    check_rows16(&q[..6], &b);
+}
