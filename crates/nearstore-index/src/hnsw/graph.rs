@@ -154,6 +154,12 @@ impl Graph {
         }
     }
 
+    /// Where a layer-0 search for `p` starts without the descent: a live node inside the
+    /// query's nearest RaBitQ list (see `list_entries.rs`), when the rows have lists.
+    pub fn list_entry(&self, p: &Probe<'_>) -> Option<u32> {
+        self.rows.list_entry(p, |slot| !self.is_deleted(slot))
+    }
+
     /// The rows (vectors or codes) the graph is walked on.
     pub fn rows(&self) -> &Rows {
         &self.rows

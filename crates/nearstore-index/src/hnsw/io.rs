@@ -16,6 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use super::arena::{VectorArena, collect_huge, reserve_huge};
 use super::graph::Graph;
 use super::ids::{ExternalIds, IdTable};
+use super::list_entries::ListEntries;
 use super::rows::Rows;
 use super::visited::VisitedPool;
 use super::{HnswIndex, HnswParams};
@@ -137,7 +138,7 @@ impl HnswIndex {
                 bytes_of(codes.iter().copied(), u64::to_le_bytes),
                 Vec::new(),
             ),
-            Rows::Rabitq { book, blocks } => {
+            Rows::Rabitq { book, blocks, .. } => {
                 // Persisted as two sections (codes, factors), not in the memory layout.
                 let (w, stride) = (book.words(), book.stride());
                 let codes = blocks
@@ -498,7 +499,12 @@ fn load_rows(
                 blocks.extend_from_slice(code);
                 blocks.extend_from_slice(&f.pack());
             }
-            Rows::Rabitq { book, blocks }
+            let entries = ListEntries::scan(&book, &blocks);
+            Rows::Rabitq {
+                book,
+                blocks,
+                entries,
+            }
         }
         StorageMode::Pq => {
             let book = PqCodebook::from_bytes(dim, book)

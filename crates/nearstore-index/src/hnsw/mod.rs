@@ -18,6 +18,7 @@ mod exact;
 mod graph;
 mod ids;
 mod io;
+mod list_entries;
 mod lists;
 mod locality;
 mod pool;
@@ -334,6 +335,30 @@ impl HnswIndex {
         match self.graph.read().rows() {
             rows::Rows::Rabitq { book, .. } => book.list_count(),
             _ => 0,
+        }
+    }
+
+    /// The external id of the node a search for `query` starts from on layer 0 when it
+    /// starts inside the query's nearest RaBitQ list (`None`: it descends).
+    #[cfg(test)]
+    pub(crate) fn list_entry_id(&self, query: &[f32]) -> Option<u64> {
+        let g = self.graph.read();
+        let prepared = self.space.prepare(query);
+        let slot = g.list_entry(&g.probe(&self.space, &prepared))?;
+        Some(g.external(slot))
+    }
+
+    /// Whether a RaBitQ index's list entries are what a rebuild from its blocks gives (true
+    /// for other storage).
+    #[cfg(test)]
+    pub(crate) fn list_entries_match_a_rebuild(&self) -> bool {
+        match self.graph.read().rows() {
+            rows::Rows::Rabitq {
+                book,
+                blocks,
+                entries,
+            } => *entries == list_entries::ListEntries::scan(book, blocks),
+            _ => true,
         }
     }
 

@@ -10,6 +10,7 @@ use std::borrow::Cow;
 use nearstore_distance::{kernels, prefetch_bytes, prefetch_vector, prefetch_words};
 
 use super::arena::{VectorArena, reserve_huge};
+use super::list_entries::ListEntries;
 use crate::quant::binary::BinaryCodebook;
 use crate::quant::pq::{PqCodebook, PqQuery, default_subspaces};
 use crate::quant::rabitq::{RabitqCodebook, RabitqQuery};
@@ -64,6 +65,8 @@ pub enum Rows {
     Rabitq {
         /// Centroid and rotation.
         book: RabitqCodebook,
+        /// Per local centroid, the member a search starts from (derived from `blocks`).
+        entries: ListEntries,
         /// Code + factor blocks, slot-major.
         blocks: Vec<u64>,
     },
@@ -131,7 +134,7 @@ impl Rows {
                 sums.reserve(additional);
             }
             Rows::Binary { book, codes } => codes.reserve(additional * book.words()),
-            Rows::Rabitq { book, blocks } => reserve_huge(blocks, additional * book.stride()),
+            Rows::Rabitq { book, blocks, .. } => reserve_huge(blocks, additional * book.stride()),
             Rows::Pq { book, codes } => reserve_huge(codes, additional * book.subspaces()),
         }
     }
@@ -169,9 +172,14 @@ impl Rows {
                 let codes = gather(&codes, book.words(), order);
                 Rows::Binary { book, codes }
             }
-            Rows::Rabitq { book, blocks } => {
+            Rows::Rabitq { book, blocks, .. } => {
                 let blocks = gather(&blocks, book.stride(), order);
-                Rows::Rabitq { book, blocks }
+                let entries = ListEntries::scan(&book, &blocks);
+                Rows::Rabitq {
+                    book,
+                    entries,
+                    blocks,
+                }
             }
             Rows::Pq { book, codes } => {
                 let codes = gather(&codes, book.subspaces(), order);
@@ -198,7 +206,7 @@ impl Rows {
                 let slot = codes.len() / book.words() - 1;
                 self.set(dim, slot, v);
             }
-            Rows::Rabitq { book, blocks } => {
+            Rows::Rabitq { book, blocks, .. } => {
                 blocks.resize(blocks.len() + book.stride(), 0);
                 let slot = blocks.len() / book.stride() - 1;
                 self.set(dim, slot, v);
@@ -230,11 +238,17 @@ impl Rows {
                 let w = book.words();
                 book.encode(v, &mut codes[slot * w..(slot + 1) * w]);
             }
-            Rows::Rabitq { book, blocks } => {
+            Rows::Rabitq {
+                book,
+                blocks,
+                entries,
+            } => {
                 let (w, stride) = (book.words(), book.stride());
                 let block = &mut blocks[slot * stride..(slot + 1) * stride];
+                let was = book.split(block).1.list;
                 let f = book.encode(v, &mut block[..w]);
                 book.write_factors(f, block);
+                entries.rewritten(book, blocks, slot as u32, was);
             }
             Rows::Pq { book, codes } => {
                 let m = book.subspaces();
@@ -281,7 +295,7 @@ impl Rows {
                 let w = book.words();
                 ProbeKind::Bits(codes[slot * w..(slot + 1) * w].to_vec())
             }
-            Rows::Rabitq { book, blocks } => {
+            Rows::Rabitq { book, blocks, .. } => {
                 let stride = book.stride();
                 let mut v = Vec::with_capacity(dim);
                 book.decode_into(&blocks[slot * stride..(slot + 1) * stride], &mut v);
@@ -337,11 +351,24 @@ impl Rows {
     #[inline]
     pub fn estimate(&self, dim: usize, p: &Probe<'_>, slot: usize) -> (f32, f32) {
         match (self, &p.kind) {
-            (Rows::Rabitq { book, blocks }, ProbeKind::Rabitq(q)) => {
+            (Rows::Rabitq { book, blocks, .. }, ProbeKind::Rabitq(q)) => {
                 let stride = book.stride();
                 book.estimate(q, &blocks[slot * stride..(slot + 1) * stride])
             }
             _ => (self.distance(dim, p, slot), 0.0),
+        }
+    }
+
+    /// Where a layer-0 search for `p` starts instead of the descent's end: on RaBitQ rows with
+    /// local centroids, the entry of the list nearest `p` among those whose entry is `live`
+    /// (see `list_entries.rs`); `None` for other rows and probes.
+    pub fn list_entry(&self, p: &Probe<'_>, live: impl Fn(u32) -> bool) -> Option<u32> {
+        match (self, &p.kind) {
+            (Rows::Rabitq { book, entries, .. }, ProbeKind::Rabitq(q)) => {
+                let list = book.nearest_list(q, |j| entries.slot(j).is_some_and(&live))?;
+                entries.slot(list)
+            }
+            _ => None,
         }
     }
 
@@ -354,7 +381,7 @@ impl Rows {
                 prefetch_bytes(prefetch_part(&codes[slot * dim..(slot + 1) * dim], whole));
             }
             Rows::Binary { .. } => {}
-            Rows::Rabitq { book, blocks } => {
+            Rows::Rabitq { book, blocks, .. } => {
                 let stride = book.stride();
                 prefetch_words(prefetch_part(
                     &blocks[slot * stride..(slot + 1) * stride],
@@ -379,7 +406,11 @@ impl Rows {
                 book,
             } => codes.capacity() + (norms.capacity() + sums.capacity()) * 4 + book.dim() * 8,
             Rows::Binary { codes, book } => codes.capacity() * 8 + book.mean.len() * 4,
-            Rows::Rabitq { book, blocks } => blocks.capacity() * 8 + book.to_bytes().len(),
+            Rows::Rabitq {
+                book,
+                blocks,
+                entries,
+            } => blocks.capacity() * 8 + book.to_bytes().len() + entries.memory_bytes(),
             Rows::Pq { book, codes } => codes.capacity() + book.memory_bytes(),
         }
     }
@@ -407,16 +438,20 @@ impl Rows {
                 book: BinaryCodebook::train(dim, sample),
                 codes: Vec::new(),
             },
-            StorageMode::Rabitq => Rows::Rabitq {
-                book: RabitqCodebook::train_bits(
+            StorageMode::Rabitq => {
+                let book = RabitqCodebook::train_bits(
                     dim,
                     sample,
                     !space.ranks_by_dot(),
                     seed,
                     quant.rabitq_bits_for(dim),
-                ),
-                blocks: Vec::new(),
-            },
+                );
+                Rows::Rabitq {
+                    entries: ListEntries::new(book.list_count()),
+                    book,
+                    blocks: Vec::new(),
+                }
+            }
             StorageMode::Pq => Rows::Pq {
                 book: PqCodebook::train(dim, default_subspaces(dim), sample, seed),
                 codes: Vec::new(),

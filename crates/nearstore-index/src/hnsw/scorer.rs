@@ -189,7 +189,7 @@ pub(super) fn specialize<'a>(g: &'a Graph, q: &'a Probe<'a>) -> Specialized<'a> 
             }),
             None => Specialized::Any(AnyRows { g, q }),
         },
-        (Rows::Rabitq { book, blocks }, ProbeKind::Rabitq(rq)) => {
+        (Rows::Rabitq { book, blocks, .. }, ProbeKind::Rabitq(rq)) => {
             Specialized::Rabitq(RabitqBlocks {
                 book,
                 blocks,

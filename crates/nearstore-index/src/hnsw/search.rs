@@ -306,7 +306,15 @@ impl HnswIndex {
         let q = &g.probe(&self.space, q_f32);
         let mut links = Vec::new();
         let mut visited = self.visited.take(g.len());
-        let start = descend(&g, q, entry, 0, &mut visited, &mut links);
+        // Inside the query's nearest list when the rows have lists, else where the descent
+        // through the upper layers ends.
+        let start = match g.list_entry(q) {
+            Some(slot) => Near {
+                dist: g.distance(q, slot),
+                id: slot,
+            },
+            None => descend(&g, q, entry, 0, &mut visited, &mut links),
+        };
         let accept =
             |slot: u32| !g.is_deleted(slot) && allow.is_none_or(|a| a.allows(g.external(slot)));
         let mut ef = ef;

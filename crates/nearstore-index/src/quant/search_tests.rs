@@ -306,6 +306,94 @@ fn rabitq_on_clustered_data_codes_against_local_centroids_and_keeps_them() {
     }
 }
 
+/// The cluster of point `i` of `clustered(_, _, seed)`.
+fn cluster_of(i: usize, seed: u64) -> usize {
+    (i * 7 + seed as usize) % 40
+}
+
+#[test]
+fn rabitq_searches_start_inside_the_query_s_list_and_skip_deleted_entries() {
+    let data = clustered(4000, 64, 41);
+    let (index, flat, source) = quantized(&data, DistanceMetric::Euclidean, StorageMode::Rabitq);
+    assert!(index.rabitq_list_count() >= 2);
+    let queries = clustered(40, 64, 42);
+    let wide = SearchOptions {
+        rerank: None,
+        oversampling: Some(6.0),
+    };
+    for (i, q) in queries.iter().enumerate() {
+        let id = index
+            .list_entry_id(q)
+            .expect("a search on lists starts in one");
+        assert_eq!(
+            cluster_of(id as usize, 41),
+            cluster_of(i, 42),
+            "query {i} starts from point {id}, outside its cluster"
+        );
+    }
+    // Delete the entries searches would start from, three times over: each search then
+    // starts from a live entry of another list and still finds k points.
+    let mut dead = Vec::new();
+    for _ in 0..3 {
+        for q in &queries {
+            let id = index.list_entry_id(q).expect("a live entry");
+            assert!(
+                !dead.contains(&id),
+                "a deleted entry ({id}) is never a start"
+            );
+            dead.push(id);
+            index.delete_ids(&[id]);
+            flat.delete(id).unwrap();
+            source.remove(id);
+        }
+    }
+    let check = |index: &HnswIndex, flat: &FlatIndex, what: &str| {
+        for q in &queries {
+            let hits = index
+                .search_with(q, 10, SearchQuality::Balanced, None, wide)
+                .unwrap();
+            assert_eq!(hits.len(), 10, "{what}: k results");
+            assert!(hits.iter().all(|h| !dead.contains(&h.id)), "{what}");
+            assert_exact_scores(flat, q, &hits);
+        }
+        let r = mean_recall(index, flat, &queries, SearchQuality::Ef(64), None, wide);
+        assert!(r >= 0.95, "{what}: recall@10 {r}");
+    };
+    check(&index, &flat, "after deleting entries");
+    // Freed slots reused by new points (rows overwritten, some of them entries): the
+    // entries stay what a rebuild from the blocks gives, and a reload answers the same.
+    assert_eq!(index.vacuum(), dead.len());
+    let fresh = clustered(dead.len(), 64, 43);
+    let items: Vec<(u64, &[f32])> = fresh
+        .iter()
+        .enumerate()
+        .map(|(i, v)| (10_000 + i as u64, v.as_slice()))
+        .collect();
+    for (id, v) in &items {
+        source.put(*id, v);
+        flat.upsert(*id, v).unwrap();
+    }
+    index.insert_batch(&items).unwrap();
+    assert!(index.list_entries_match_a_rebuild());
+    check(&index, &flat, "after reusing the slots");
+    let backend = FaultyBackend::new();
+    let shared: SharedBackend = Arc::new(backend.clone());
+    let path = std::path::Path::new("/idx/entries.ckpt");
+    index.save(shared.as_ref(), path, 1).unwrap();
+    let src: Arc<dyn VectorSource> = source.clone();
+    let (loaded, _) = HnswIndex::load_with_source(shared.as_ref(), path, Some(src)).unwrap();
+    for q in &queries {
+        assert_eq!(loaded.list_entry_id(q), index.list_entry_id(q));
+        let a = index
+            .search_with(q, 10, SearchQuality::Balanced, None, wide)
+            .unwrap();
+        let b = loaded
+            .search_with(q, 10, SearchQuality::Balanced, None, wide)
+            .unwrap();
+        assert_eq!(a, b);
+    }
+}
+
 #[test]
 fn binary_recall_with_rescoring_reaches_a_floor() {
     let data = random_vectors(3000, 64, 3);

@@ -101,6 +101,7 @@ impl RabitqCodebook {
             l2,
             lists,
             rotated_lists: Vec::new(),
+            scan: super::list_scan::ListScan::default(),
             padded,
             bits,
         };

@@ -53,6 +53,7 @@
 mod bytes;
 mod ex;
 mod factors;
+mod list_scan;
 mod query;
 
 pub use ex::EX_BITS;
@@ -123,6 +124,8 @@ pub struct RabitqCodebook {
     lists: Vec<f32>,
     /// `R (c_j - c)` of every list, `P` values each (derived from `lists`).
     rotated_lists: Vec<f32>,
+    /// The same as signed bytes, for the scan for a query's nearest list (derived).
+    scan: list_scan::ListScan,
     /// `P`: the rotation's dimension and the coordinates of a code (a power of two, at
     /// least the dimension and 64).
     padded: usize,
@@ -152,6 +155,11 @@ pub struct RabitqQuery {
     /// Per list: `(base, norm)` as above but relative to the list's centroid, NaN until a
     /// search first needs it.
     list_terms: Vec<std::cell::Cell<(f32, f32)>>,
+    /// The rotated query as bytes for the list scan, with its `low` and `delta`, when the
+    /// codes are 1-bit (extended codes' `bytes` serve as they are) and there are lists.
+    scan_bytes: Vec<u8>,
+    scan_low: f32,
+    scan_delta: f32,
 }
 
 /// One stage of the transform inside a block of 16: each pair `(i, i + H)` (bit `H` of `i`
@@ -276,6 +284,7 @@ impl RabitqCodebook {
             l2,
             lists,
             rotated_lists: Vec::new(),
+            scan: list_scan::ListScan::default(),
             padded,
             bits: 1,
         };
@@ -304,6 +313,7 @@ impl RabitqCodebook {
             self.rotate_from(c, &self.centroid, &mut out);
             rotated.extend_from_slice(&out);
         }
+        self.scan = list_scan::ListScan::new(&rotated, self.padded);
         self.rotated_lists = rotated;
     }
 

@@ -39,6 +39,9 @@ impl RabitqCodebook {
                 l2: self.l2,
                 query,
                 list_terms,
+                scan_bytes: Vec::new(),
+                scan_low: 0.0,
+                scan_delta: 0.0,
             };
         }
         let words = self.words();
@@ -68,6 +71,11 @@ impl RabitqCodebook {
             }
         }
         let low = if low.is_finite() { low } else { 0.0 };
+        let (scan_bytes, scan_delta, scan_low, _) = if self.lists.is_empty() {
+            (Vec::new(), 0.0, 0.0, 0.0)
+        } else {
+            Self::quantize_query_bytes(&rotated)
+        };
         let half_sum = (rotated.len() as f32 * low + delta * code_sum as f32) / 2.0;
         RabitqQuery {
             planes,
@@ -80,6 +88,9 @@ impl RabitqCodebook {
             l2: self.l2,
             query,
             list_terms,
+            scan_bytes,
+            scan_low,
+            scan_delta,
         }
     }
 

@@ -543,3 +543,57 @@ fn folding_saturates_overflow_and_never_claims_a_tight_bound_for_it() {
         }
     }
 }
+
+#[test]
+fn the_list_scan_finds_a_list_of_the_query_s_cluster_about_as_near_as_the_nearest() {
+    let data = clustered(1600, 64, 11);
+    let refs: Vec<&[f32]> = data.iter().map(Vec::as_slice).collect();
+    let queries = clustered(300, 64, 21);
+    // The cluster of a point or list centre: the nearest of `clustered`'s 16 centres.
+    let centres: Vec<Vec<f32>> = rows(16, 64, 77)
+        .iter()
+        .map(|c| c.iter().map(|x| x * 8.0).collect())
+        .collect();
+    let cluster = |v: &[f32]| {
+        (0..16)
+            .min_by(|&a, &b| {
+                let (da, db) = (
+                    kernels().l2sq_f32(v, &centres[a]),
+                    kernels().l2sq_f32(v, &centres[b]),
+                );
+                da.total_cmp(&db)
+            })
+            .unwrap_or(0)
+    };
+    for (l2, bits) in [(true, 1), (true, EX_BITS), (false, EX_BITS)] {
+        let book = RabitqCodebook::train_bits(64, &refs, l2, 3, bits);
+        let lists = book.list_count();
+        assert!(lists >= 16, "clustered data keeps its lists");
+        let exact = |q: &[f32], j: usize| kernels().l2sq_f32(q, book.list_centroid(j));
+        for (i, q) in queries.iter().enumerate() {
+            let pq = book.prepare(q);
+            let best = (0..lists)
+                .map(|j| exact(q, j))
+                .fold(f32::INFINITY, f32::min);
+            let got = book.nearest_list(&pq, |_| true).expect("lists to scan");
+            assert_eq!(cluster(book.list_centroid(got)), i % 16, "query {i}");
+            // The bytes' rounding may swap lists close together inside the cluster (the
+            // points spread 0.5 per coordinate), never pick a far one (the centres are 8
+            // apart per coordinate: distances in the thousands).
+            assert!(
+                exact(q, got) <= best + 8.0,
+                "l2={l2} bits={bits}: list at {} against the nearest at {best}",
+                exact(q, got)
+            );
+            // Lists refused are skipped; none usable is none.
+            let other = book.nearest_list(&pq, |j| j != got).expect("another list");
+            assert_ne!(other, got);
+            assert_eq!(book.nearest_list(&pq, |_| false), None);
+        }
+    }
+    // Without lists there is nothing to scan.
+    let flat = rows(1600, 64, 13);
+    let refs: Vec<&[f32]> = flat.iter().map(Vec::as_slice).collect();
+    let book = RabitqCodebook::train(64, &refs, true, 3);
+    assert_eq!(book.nearest_list(&book.prepare(&flat[0]), |_| true), None);
+}

@@ -1,0 +1,126 @@
+//! Where a search on RaBitQ codes with local centroids starts on layer 0: a member of the
+//! list whose centre is nearest the query, instead of the node the greedy descent through
+//! the upper layers ends on.
+//!
+//! On clustered data the descent often ends in another cluster than the query's (its few
+//! dozen upper-layer nodes are spread over a thousand clusters), and the layer-0 search then
+//! spends part of its walk getting back. The lists are a k-means of the data, so the
+//! nearest list's centre is inside the query's cluster: starting from the member nearest
+//! that centre, a 100k x 128 Gaussian mixture's searches scored 17 % fewer layer-0 nodes for
+//! more recall (237 against 285 nodes, recall 0.964 against 0.951 at ef 20), and skipped
+//! the descent's 75 scores. The list is found by the codebook's byte scan of every centre
+//! (`quant/rabitq/list_scan.rs`).
+//!
+//! Each list keeps one entry: the member whose code has the smallest scale (the lowest slot
+//! among equal ones). The scale is `r / ⟨x̄, o_r⟩` up to a constant (`r` the distance to
+//! the centre, and the cosine between a vector and its code varies little), so that is the
+//! member nearest the centre as far as the codes tell, and it is known from the block alone
+//! (no exact vector). The entries are kept as rows are written and rebuilt from the blocks
+//! when rows are loaded or renumbered, and they are always what a rebuild would give: when
+//! a row that is its list's entry is overwritten (a reused slot), that list's entry is found
+//! again among all the blocks (about one overwrite in every list's worth of points pays
+//! that scan), so a reopened index starts its searches where the running one did. A
+//! search whose nearest list's entry is deleted takes the nearest list with a live one.
+
+use crate::quant::rabitq::RabitqCodebook;
+
+/// No entry.
+const NONE: u32 = u32::MAX;
+
+/// Per list, the slot of the member nearest its centre by the codes' scale.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ListEntries {
+    /// Per list `(scale, slot)`; `slot == NONE` for none.
+    best: Vec<(f32, u32)>,
+}
+
+impl ListEntries {
+    /// No entries for `lists` lists.
+    pub fn new(lists: usize) -> Self {
+        ListEntries {
+            best: vec![(f32::INFINITY, NONE); lists],
+        }
+    }
+
+    /// The entries of every slot of `blocks` (a RaBitQ index's rows).
+    pub fn scan(book: &RabitqCodebook, blocks: &[u64]) -> Self {
+        let mut entries = ListEntries::new(book.list_count());
+        entries.offer_all(book, blocks, None);
+        entries
+    }
+
+    /// Offers every slot of `blocks`, or only those in `list`.
+    fn offer_all(&mut self, book: &RabitqCodebook, blocks: &[u64], list: Option<u32>) {
+        for (slot, block) in blocks.chunks_exact(book.stride().max(1)).enumerate() {
+            let f = book.split(block).1;
+            if list.is_none_or(|l| l == f.list) {
+                self.offer(f.list, f.scale, slot as u32);
+            }
+        }
+    }
+
+    /// Takes `slot`, now in `list` with this scale, as the list's entry if it is nearer
+    /// the centre than the entry held, or as near and a lower slot (a list out of range is
+    /// ignored).
+    #[inline]
+    pub fn offer(&mut self, list: u32, scale: f32, slot: u32) {
+        if let Some(b) = self.best.get_mut(list as usize)
+            && (b.1 == NONE || scale < b.0 || (scale == b.0 && slot < b.1))
+        {
+            *b = (scale, slot);
+        }
+    }
+
+    /// `slot`'s row, which was in `list`, has been overwritten with the one in `blocks`:
+    /// offers it, and finds `list`'s entry again among all of `blocks` if it was `slot`.
+    pub fn rewritten(&mut self, book: &RabitqCodebook, blocks: &[u64], slot: u32, list: u32) {
+        if let Some(b) = self.best.get_mut(list as usize)
+            && b.1 == slot
+        {
+            *b = (f32::INFINITY, NONE);
+            self.offer_all(book, blocks, Some(list));
+        }
+        let stride = book.stride();
+        if let Some(block) = blocks.get(slot as usize * stride..(slot as usize + 1) * stride) {
+            let f = book.split(block).1;
+            self.offer(f.list, f.scale, slot);
+        }
+    }
+
+    /// The entry of `list`, if it has one.
+    #[inline]
+    pub fn slot(&self, list: usize) -> Option<u32> {
+        self.best.get(list).map(|b| b.1).filter(|&s| s != NONE)
+    }
+
+    /// Bytes allocated.
+    pub fn memory_bytes(&self) -> usize {
+        self.best.capacity() * std::mem::size_of::<(f32, u32)>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_list_keeps_its_smallest_scale_then_its_lowest_slot() {
+        let mut e = ListEntries::new(3);
+        assert_eq!(e.slot(0), None);
+        e.offer(0, 2.0, 7);
+        e.offer(0, 1.0, 8);
+        e.offer(0, 1.5, 9);
+        e.offer(1, 3.0, 4);
+        e.offer(1, 3.0, 6);
+        e.offer(1, 3.0, 2);
+        e.offer(5, 0.1, 1);
+        assert_eq!(e.slot(0), Some(8), "the smallest scale");
+        assert_eq!(
+            e.slot(1),
+            Some(2),
+            "the lowest slot of equal scales, in any order"
+        );
+        assert_eq!(e.slot(2), None);
+        assert_eq!(e.slot(5), None, "out of range");
+    }
+}
