@@ -258,6 +258,31 @@ fn binary_kernels(c: &mut Criterion) {
     }
 }
 
+/// RaBitQ's list scan: a 128-byte query against 1,024 lists of 128 signed bytes, 16 lists
+/// interleaved a block (64 calls a scan), with every table this CPU has (function: the
+/// table's ISA); parameter: lists.
+fn rows16_scan(c: &mut Criterion) {
+    const LISTS: usize = 1024;
+    const P: usize = 128;
+    let values = values(LISTS * P + P, 7);
+    let q: Vec<u8> = values[..P]
+        .iter()
+        .map(|x| ((x + 1.0) * 127.5) as u8)
+        .collect();
+    let b: Vec<i8> = values[P..].iter().map(|x| (x * 127.0) as i8).collect();
+    let mut group = c.benchmark_group("u8_i8_x16_scan");
+    for k in nearstore_distance::Kernels::available() {
+        group.bench_function(BenchmarkId::new(k.isa.name(), LISTS), |bench| {
+            bench.iter(|| {
+                b.chunks_exact(16 * P)
+                    .map(|block| k.dot_u8_i8_x16(black_box(&q), block)[0])
+                    .fold(0i32, i32::wrapping_add)
+            });
+        });
+    }
+    group.finish();
+}
+
 fn config() -> Criterion {
     Criterion::default()
         .sample_size(20)
@@ -269,6 +294,6 @@ fn config() -> Criterion {
 criterion_group! {
     name = kernels;
     config = config();
-    targets = f32_kernels, f16_kernels, int8_kernels, binary_kernels
+    targets = f32_kernels, f16_kernels, int8_kernels, binary_kernels, rows16_scan
 }
 criterion_main!(kernels);

@@ -14,7 +14,7 @@ use std::arch::x86_64::*;
 use half::f16;
 
 use crate::dispatch::{Isa, Kernels};
-use crate::{CosineParts, DotNorm, SetCounts};
+use crate::{CosineParts, DotNorm, SetCounts, scalar};
 
 // ---------------------------------------------------------------------------------------
 // Loads.
@@ -399,6 +399,47 @@ fn l2sq_i8_k(a: &[i8], b: &[i8]) -> u32 {
 // ---------------------------------------------------------------------------------------
 // The table.
 
+/// [`crate::scalar::dot_u8_i8_x16`]: per 64-byte group, each quarter (four rows' four
+/// coordinates) widened to 16 bits and `vpmaddwd` by the group's four query bytes repeated
+/// (products at most 32,640: exact), so every row's sum lands in two 32-bit lanes of one
+/// of four accumulators; the rest (a partial group, or groups past `q`'s end) by the oracle.
+#[target_feature(enable = "avx2,fma,f16c")]
+pub(super) fn dot_u8_i8_x16_k(q: &[u8], b: &[i8]) -> [i32; scalar::BLOCK_ROWS] {
+    use scalar::BLOCK_GROUP;
+    let whole = (q.len() / 4).min(b.len() / BLOCK_GROUP);
+    let (quads, _) = q[..whole * 4].as_chunks::<4>();
+    let (groups, _) = b[..whole * BLOCK_GROUP].as_chunks::<BLOCK_GROUP>();
+    let mut acc = [_mm256_setzero_si256(); 4];
+    for (quad, group) in quads.iter().zip(groups) {
+        let word = quad
+            .iter()
+            .enumerate()
+            .fold(0u64, |w, (t, &x)| w | u64::from(x) << (16 * t));
+        let pattern = _mm256_set1_epi64x(word as i64);
+        let (quarters, _) = group.as_chunks::<16>();
+        for (a, quarter) in acc.iter_mut().zip(quarters) {
+            // SAFETY: `quarter` is 16 readable bytes, exactly what `loadu_si128` reads.
+            let x = unsafe { _mm_loadu_si128(quarter.as_ptr().cast()) };
+            *a = _mm256_add_epi32(*a, _mm256_madd_epi16(_mm256_cvtepi8_epi16(x), pattern));
+        }
+    }
+    let mut lanes = [0i32; 32];
+    for (out, a) in lanes.chunks_exact_mut(8).zip(acc) {
+        // SAFETY: `out` is 8 writable i32 (32 bytes); storeu needs no alignment.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().cast(), a) };
+    }
+    let mut rows: [i32; scalar::BLOCK_ROWS] =
+        std::array::from_fn(|r| lanes[2 * r].wrapping_add(lanes[2 * r + 1]));
+    if whole * BLOCK_GROUP < b.len() {
+        let rest =
+            scalar::dot_u8_i8_x16(q.get(whole * 4..).unwrap_or(&[]), &b[whole * BLOCK_GROUP..]);
+        for (o, r) in rows.iter_mut().zip(rest) {
+            *o = o.wrapping_add(r);
+        }
+    }
+    rows
+}
+
 static TABLE: Kernels = Kernels {
     isa: Isa::Avx2,
     dot_f32: dot_f32_k,
@@ -422,7 +463,7 @@ static TABLE: Kernels = Kernels {
     dot_f32_u8: dot_f32_u8_k,
     adc_f32_u8: adc_f32_u8_k,
     dot_u4_u8: crate::scalar::dot_u4_u8,
-    dot_u8_i8_x16: crate::scalar::dot_u8_i8_x16,
+    dot_u8_i8_x16: dot_u8_i8_x16_k,
 };
 
 /// `Σ qᵢcᵢ` of an `f32` query and `u8` codes: eight codes widened to `f32` per step, four

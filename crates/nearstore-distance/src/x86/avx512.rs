@@ -451,7 +451,7 @@ const BASE: Kernels = Kernels {
     dot_f32_u8: dot_f32_u8_k,
     adc_f32_u8: super::avx2::adc_f32_u8_k,
     dot_u4_u8: dot_u4_u8_k,
-    dot_u8_i8_x16: crate::scalar::dot_u8_i8_x16,
+    dot_u8_i8_x16: super::avx2::dot_u8_i8_x16_k,
 };
 
 static TABLE: Kernels = BASE;

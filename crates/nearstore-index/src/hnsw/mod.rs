@@ -37,6 +37,8 @@ use parking_lot::{Mutex, RwLock};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
+#[cfg(test)]
+pub(crate) use list_entries::scan_pays;
 pub use search::{SearchStats, last_search_stats};
 pub(crate) use topk::TopK;
 

@@ -10,7 +10,7 @@ use std::borrow::Cow;
 use nearstore_distance::{kernels, prefetch_bytes, prefetch_vector, prefetch_words};
 
 use super::arena::{VectorArena, reserve_huge};
-use super::list_entries::ListEntries;
+use super::list_entries::{ListEntries, scan_pays};
 use crate::quant::binary::BinaryCodebook;
 use crate::quant::pq::{PqCodebook, PqQuery, default_subspaces};
 use crate::quant::rabitq::{RabitqCodebook, RabitqQuery};
@@ -361,10 +361,11 @@ impl Rows {
 
     /// Where a layer-0 search for `p` starts instead of the descent's end: on RaBitQ rows with
     /// local centroids, the entry of the list nearest `p` among those whose entry is `live`
-    /// (see `list_entries.rs`); `None` for other rows and probes.
+    /// (see `list_entries.rs`); `None` for other rows and probes, and where the scan does
+    /// not pay.
     pub fn list_entry(&self, p: &Probe<'_>, live: impl Fn(u32) -> bool) -> Option<u32> {
         match (self, &p.kind) {
-            (Rows::Rabitq { book, entries, .. }, ProbeKind::Rabitq(q)) => {
+            (Rows::Rabitq { book, entries, .. }, ProbeKind::Rabitq(q)) if scan_pays() => {
                 let list = book.nearest_list(q, |j| entries.slot(j).is_some_and(&live))?;
                 entries.slot(list)
             }

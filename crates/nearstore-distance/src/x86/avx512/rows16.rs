@@ -1,5 +1,6 @@
 //! Bytes x 16 interleaved signed-byte rows (layout and meaning in
-//! [`crate::scalar::dot_u8_i8_x16`]), AVX-512 VNNI: one `vpdpbusd` a 64-byte group.
+//! [`crate::scalar::dot_u8_i8_x16`]), AVX-512 VNNI: one `vpdpbusd` a 64-byte group (without
+//! VNNI the table borrows the AVX2 kernel).
 
 use std::arch::x86_64::*;
 

@@ -9,8 +9,8 @@
 //! as bytes (`q' ≈ low + Δ u`) and `r_j` as signed bytes with a scale a list (`r_j ≈ s_j
 //! v_j`), so `⟨q', r_j⟩ ≈ s_j (low Σ v_j + Δ ⟨u, v_j⟩)`. The lists' bytes are interleaved
 //! sixteen lists a block for the distance crate's `dot_u8_i8_x16` (one `vpdpbusd` takes
-//! four coordinates of sixteen lists): 1,024 lists at 128-d are 128 KiB and about a
-//! microsecond. The result only picks where a search starts: the bytes' error (under 1 % of
+//! four coordinates of sixteen lists), at most 128 coordinates of each ([`SCAN_COORDS`]):
+//! 1,024 lists are 128 KiB and about a microsecond. The result only picks where a search starts: the bytes' error (under 1 % of
 //! `⟨q', r_j⟩`) can swap lists whose centres lie close together inside one cluster, never a
 //! near list for a far one, and comparing the best few exactly changed neither the nodes a
 //! search scored nor its recall on the mixtures measured (see the README).
@@ -21,16 +21,29 @@ use nearstore_distance::scalar::{BLOCK_GROUP, BLOCK_ROWS};
 /// Largest magnitude of a list's signed bytes.
 const LEVELS: f32 = 127.0;
 
+/// Most rotated coordinates the scan reads. The rotation spreads every vector evenly over
+/// its `P` coordinates, so the first `W` of them give `(W / P) ⟨q', r_j⟩` on average: with
+/// `P` above 128 (1-bit codes: at least 512) the scan reads 128 and scales the product up,
+/// which keeps it at 128 bytes a list whatever the dimension (128 KiB for 1,024 lists)
+/// instead of growing with it; the estimate is noisier, still far finer than the distance
+/// between clusters.
+const SCAN_COORDS: usize = 128;
+
 /// The lists' rotated offsets as interleaved signed bytes, with the terms of the scan;
 /// derived from the lists (never persisted).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub(super) struct ListScan {
-    /// `ceil(lists / 16)` blocks of `16 P` bytes: byte `64 g + 4 j + t` of a block is
-    /// coordinate `4 g + t` of its list `j` (lists past the last are zeros).
+    /// `ceil(lists / 16)` blocks of `16 W` bytes (`W`: the coordinates scanned, `P` up to
+    /// [`SCAN_COORDS`]): byte `64 g + 4 j + t` of a block is coordinate `4 g + t` of its list
+    /// `j` (lists past the last are zeros).
     blocks: Vec<i8>,
-    /// `P`.
+    /// `P`, the query's bytes.
     padded: usize,
-    /// Per list: `s_j`, `s_j Σ v_j` and `|c_j - c|²`; as many as the blocks have rows (the
+    /// `W`.
+    width: usize,
+    /// `P / W`.
+    stretch: f32,
+    /// Per list: `s_j`, `s_j Σ v_j` (over the `W` coordinates) and `|c_j - c|²`; as many as the blocks have rows (the
     /// rows past the last list: 0, 0 and +inf, never nearest).
     scale: Vec<f32>,
     scaled_sum: Vec<f32>,
@@ -45,14 +58,18 @@ impl ListScan {
         }
         let lists = rotated.len() / padded;
         let rows = lists.div_ceil(BLOCK_ROWS) * BLOCK_ROWS;
+        let width = padded.min(SCAN_COORDS);
         let mut scan = ListScan {
-            blocks: vec![0; rows * padded],
+            blocks: vec![0; rows * width],
             padded,
+            width,
+            stretch: padded as f32 / width as f32,
             scale: Vec::with_capacity(rows),
             scaled_sum: Vec::with_capacity(rows),
             offset_sq: Vec::with_capacity(rows),
         };
-        for (j, r) in rotated.chunks_exact(padded).enumerate() {
+        for (j, whole) in rotated.chunks_exact(padded).enumerate() {
+            let r = &whole[..width];
             let top = r.iter().fold(0f32, |m, x| m.max(x.abs()));
             let scale = if top > 0.0 && top.is_finite() {
                 top / LEVELS
@@ -60,7 +77,7 @@ impl ListScan {
                 0.0
             };
             let inv = if scale > 0.0 { 1.0 / scale } else { 0.0 };
-            let block = j / BLOCK_ROWS * BLOCK_ROWS * padded;
+            let block = j / BLOCK_ROWS * BLOCK_ROWS * width;
             let row = j % BLOCK_ROWS;
             let mut sum = 0i32;
             for (i, x) in r.iter().enumerate() {
@@ -71,8 +88,12 @@ impl ListScan {
             }
             scan.scale.push(scale);
             scan.scaled_sum.push(scale * sum as f32);
-            scan.offset_sq
-                .push(r.iter().map(|x| f64::from(*x) * f64::from(*x)).sum::<f64>() as f32);
+            scan.offset_sq.push(
+                whole
+                    .iter()
+                    .map(|x| f64::from(*x) * f64::from(*x))
+                    .sum::<f64>() as f32,
+            );
         }
         scan.scale.resize(rows, 0.0);
         scan.scaled_sum.resize(rows, 0.0);
@@ -93,12 +114,14 @@ impl ListScan {
         if u.len() != self.padded {
             return None;
         }
+        let u = &u[..self.width];
+        let (low, delta) = (low * self.stretch, delta * self.stretch);
         let k = kernels();
         let (scales, _) = self.scale.as_chunks::<BLOCK_ROWS>();
         let (sums, _) = self.scaled_sum.as_chunks::<BLOCK_ROWS>();
         let (squares, _) = self.offset_sq.as_chunks::<BLOCK_ROWS>();
         let terms = scales.iter().zip(sums).zip(squares);
-        let blocks = self.blocks.chunks_exact(BLOCK_ROWS * self.padded);
+        let blocks = self.blocks.chunks_exact(BLOCK_ROWS * self.width);
         let mut best: (f32, Option<usize>) = (f32::INFINITY, None);
         for (b, (block, ((scale, sum), square))) in blocks.zip(terms).enumerate() {
             let dots = k.dot_u8_i8_x16(u, block);
