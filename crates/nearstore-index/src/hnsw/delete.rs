@@ -112,6 +112,14 @@ impl HnswIndex {
         }
     }
 
+    /// Gives every RaBitQ list whose entry was deleted its best live member instead (see
+    /// `list_entries.rs`): searches keep starting inside the query's list.
+    fn heal_deleted_list_entries(&self) {
+        if self.graph.read().list_entries_dead() {
+            self.graph.write().heal_list_entries();
+        }
+    }
+
     /// Deletes points by external id; returns how many were live.
     pub fn delete_ids(&self, ids: &[u64]) -> usize {
         let g = self.graph.read();
@@ -147,6 +155,7 @@ impl HnswIndex {
         let total = g.len();
         drop(g);
         self.replace_deleted_entry();
+        self.heal_deleted_list_entries();
         // Large batches get the full connectivity pass; single deletes rely on the repair.
         if !slots.is_empty() && slots.len() * 100 >= total {
             self.ensure_connected();

@@ -152,6 +152,20 @@ impl Graph {
         for l in 0..=level {
             self.replace_links(slot, l, &[]);
         }
+        self.heal_list_entries();
+    }
+
+    /// Gives every RaBitQ list whose entry is deleted its best live member instead (see
+    /// `list_entries.rs`; a check of the entries when none is).
+    pub fn heal_list_entries(&mut self) {
+        let deleted = &self.deleted;
+        self.rows
+            .heal_entries(|slot| !deleted[slot as usize].load(Ordering::Acquire));
+    }
+
+    /// Whether some RaBitQ list's entry is deleted.
+    pub fn list_entries_dead(&self) -> bool {
+        self.rows.entries_dead(|slot| self.is_deleted(slot))
     }
 
     /// Where a layer-0 search for `p` starts without the descent: a live node inside the
@@ -169,6 +183,7 @@ impl Graph {
     /// slot).
     pub fn set_rows(&mut self, rows: Rows) {
         self.rows = rows;
+        self.heal_list_entries();
     }
 
     /// The `f32` row of a slot, when the graph keeps `f32` rows.
@@ -476,6 +491,7 @@ impl Graph {
             .map(|&o| AtomicU32::new(self.indegree[o as usize].load(Ordering::Acquire)))
             .collect();
         self.entry = self.entry.map(|(e, level)| (new_of[e as usize], level));
+        self.heal_list_entries();
         new_of
     }
 
@@ -530,7 +546,7 @@ impl Graph {
                 indegree[l as usize] += 1;
             }
         }
-        Graph {
+        let mut graph = Graph {
             m,
             m0,
             dim,
@@ -550,7 +566,9 @@ impl Graph {
             locks: (0..n).map(|_| Mutex::new(())).collect(),
             exact: None,
             entry,
-        }
+        };
+        graph.heal_list_entries();
+        graph
     }
 }
 

@@ -6,21 +6,23 @@
 //! dozen upper-layer nodes are spread over a thousand clusters), and the layer-0 search then
 //! spends part of its walk getting back. The lists are a k-means of the data, so the
 //! nearest list's centre is inside the query's cluster: starting from the member nearest
-//! that centre, a 100k x 128 Gaussian mixture's searches scored 17 % fewer layer-0 nodes for
-//! more recall (237 against 285 nodes, recall 0.964 against 0.951 at ef 20), and skipped
+//! that centre, a 100k x 128 Gaussian mixture's searches scored 16 % fewer layer-0 nodes for
+//! more recall (239 against 285 nodes, recall 0.967 against 0.951 at ef 20), and skipped
 //! the descent's 75 scores. The list is found by the codebook's byte scan of every centre
 //! (`quant/rabitq/list_scan.rs`).
 //!
-//! Each list keeps one entry: the member whose code has the smallest scale (the lowest slot
-//! among equal ones). The scale is `r / ⟨x̄, o_r⟩` up to a constant (`r` the distance to
+//! Each list keeps one entry: the live member whose code has the smallest scale (the lowest
+//! slot among equals). The scale is `r / ⟨x̄, o_r⟩` up to a constant (`r` the distance to
 //! the centre, and the cosine between a vector and its code varies little), so that is the
 //! member nearest the centre as far as the codes tell, and it is known from the block alone
-//! (no exact vector). The entries are kept as rows are written and rebuilt from the blocks
-//! when rows are loaded or renumbered, and they are always what a rebuild would give: when
-//! a row that is its list's entry is overwritten (a reused slot), that list's entry is found
-//! again among all the blocks (about one overwrite in every list's worth of points pays
-//! that scan), so a reopened index starts its searches where the running one did. A
-//! search whose nearest list's entry is deleted takes the nearest list with a live one.
+//! (no exact vector). The entries are kept as rows are written; when a row that is its
+//! list's entry is overwritten, or an entry is deleted, that list's entry is found again
+//! among the live blocks (one pass over the blocks, paid by about one write or delete in
+//! every list's worth of points); they are rebuilt from the blocks when rows are loaded,
+//! trained or renumbered. So they are always what a rebuild from the live blocks gives, and
+//! a reopened index starts its searches where the running one did. (A search racing a
+//! delete may find its list's entry deleted: it takes the nearest list with a live one.)
+//! On CPUs whose kernels scan slowly ([`scan_pays`]) searches descend.
 
 use nearstore_distance::{Isa, kernels};
 
@@ -53,21 +55,49 @@ impl ListEntries {
         }
     }
 
-    /// The entries of every slot of `blocks` (a RaBitQ index's rows).
-    pub fn scan(book: &RabitqCodebook, blocks: &[u64]) -> Self {
+    /// The entries of the slots of `blocks` (a RaBitQ index's rows) that are `live`.
+    pub fn scan(book: &RabitqCodebook, blocks: &[u64], live: impl Fn(u32) -> bool) -> Self {
         let mut entries = ListEntries::new(book.list_count());
-        entries.offer_all(book, blocks, None);
+        entries.offer_all(book, blocks, |_| true, live);
         entries
     }
 
-    /// Offers every slot of `blocks`, or only those in `list`.
-    fn offer_all(&mut self, book: &RabitqCodebook, blocks: &[u64], list: Option<u32>) {
+    /// Offers every `live` slot of `blocks` in a list `wanted` accepts.
+    fn offer_all(
+        &mut self,
+        book: &RabitqCodebook,
+        blocks: &[u64],
+        wanted: impl Fn(u32) -> bool,
+        live: impl Fn(u32) -> bool,
+    ) {
         for (slot, block) in blocks.chunks_exact(book.stride().max(1)).enumerate() {
             let f = book.split(block).1;
-            if list.is_none_or(|l| l == f.list) {
+            if wanted(f.list) && live(slot as u32) {
                 self.offer(f.list, f.scale, slot as u32);
             }
         }
+    }
+
+    /// Whether some list's entry is not `live`.
+    pub fn any_dead(&self, live: impl Fn(u32) -> bool) -> bool {
+        self.best.iter().any(|b| b.1 != NONE && !live(b.1))
+    }
+
+    /// Finds again, among the `live` slots of `blocks`, the entry of every list whose entry
+    /// is not `live` (one pass over the blocks, none when every entry lives).
+    pub fn heal(&mut self, book: &RabitqCodebook, blocks: &[u64], live: impl Fn(u32) -> bool) {
+        if !self.any_dead(&live) {
+            return;
+        }
+        let mut dead = vec![false; self.best.len()];
+        for (b, d) in self.best.iter_mut().zip(&mut dead) {
+            if b.1 != NONE && !live(b.1) {
+                *b = (f32::INFINITY, NONE);
+                *d = true;
+            }
+        }
+        let wanted = |list: u32| dead.get(list as usize).copied().unwrap_or(false);
+        self.offer_all(book, blocks, wanted, live);
     }
 
     /// Takes `slot`, now in `list` with this scale, as the list's entry if it is nearer
@@ -83,13 +113,14 @@ impl ListEntries {
     }
 
     /// `slot`'s row, which was in `list`, has been overwritten with the one in `blocks`:
-    /// offers it, and finds `list`'s entry again among all of `blocks` if it was `slot`.
+    /// offers it, and finds `list`'s entry again among all of `blocks` if it was `slot` (the
+    /// graph then heals what is not live, see [`ListEntries::heal`]).
     pub fn rewritten(&mut self, book: &RabitqCodebook, blocks: &[u64], slot: u32, list: u32) {
         if let Some(b) = self.best.get_mut(list as usize)
             && b.1 == slot
         {
             *b = (f32::INFINITY, NONE);
-            self.offer_all(book, blocks, Some(list));
+            self.offer_all(book, blocks, |l| l == list, |_| true);
         }
         let stride = book.stride();
         if let Some(block) = blocks.get(slot as usize * stride..(slot as usize + 1) * stride) {

@@ -174,7 +174,8 @@ impl Rows {
             }
             Rows::Rabitq { book, blocks, .. } => {
                 let blocks = gather(&blocks, book.stride(), order);
-                let entries = ListEntries::scan(&book, &blocks);
+                // Every slot for now: the graph heals the entries once its flags have moved.
+                let entries = ListEntries::scan(&book, &blocks, |_| true);
                 Rows::Rabitq {
                     book,
                     entries,
@@ -248,6 +249,7 @@ impl Rows {
                 let was = book.split(block).1.list;
                 let f = book.encode(v, &mut block[..w]);
                 book.write_factors(f, block);
+                // Liveness is the graph's: it heals the entries after a write.
                 entries.rewritten(book, blocks, slot as u32, was);
             }
             Rows::Pq { book, codes } => {
@@ -371,6 +373,24 @@ impl Rows {
             }
             _ => None,
         }
+    }
+
+    /// Gives every RaBitQ list whose entry is not `live` its best `live` member instead (see
+    /// `list_entries.rs`); nothing for other rows.
+    pub fn heal_entries(&mut self, live: impl Fn(u32) -> bool) {
+        if let Rows::Rabitq {
+            book,
+            blocks,
+            entries,
+        } = self
+        {
+            entries.heal(book, blocks, live);
+        }
+    }
+
+    /// Whether some RaBitQ list's entry is not `live`.
+    pub fn entries_dead(&self, live: impl Fn(u32) -> bool) -> bool {
+        matches!(self, Rows::Rabitq { entries, .. } if entries.any_dead(live))
     }
 
     /// Hints the cache to load `slot`'s row: its head, or all of it (see [`prefetch_part`]).

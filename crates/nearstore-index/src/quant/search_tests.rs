@@ -292,12 +292,7 @@ fn rabitq_on_clustered_data_codes_against_local_centroids_and_keeps_them() {
         r >= 0.95,
         "rabitq with lists, oversampling 6: recall@10 {r}"
     );
-    let backend = FaultyBackend::new();
-    let shared: SharedBackend = Arc::new(backend.clone());
-    let path = std::path::Path::new("/idx/lists.ckpt");
-    index.save(shared.as_ref(), path, 1).unwrap();
-    let src: Arc<dyn VectorSource> = source.clone();
-    let (loaded, _) = HnswIndex::load_with_source(shared.as_ref(), path, Some(src)).unwrap();
+    let loaded = reloaded(&index, &source);
     for q in &queries[..20] {
         let a = index.search(q, 10, SearchQuality::Balanced, None).unwrap();
         let b = loaded.search(q, 10, SearchQuality::Balanced, None).unwrap();
@@ -306,13 +301,25 @@ fn rabitq_on_clustered_data_codes_against_local_centroids_and_keeps_them() {
     }
 }
 
+/// `index` saved to a checkpoint and loaded back with `source` for its vectors.
+fn reloaded(index: &HnswIndex, source: &Arc<MemorySource>) -> HnswIndex {
+    let backend = FaultyBackend::new();
+    let shared: SharedBackend = Arc::new(backend);
+    let path = std::path::Path::new("/idx/reloaded.ckpt");
+    index.save(shared.as_ref(), path, 1).unwrap();
+    let src: Arc<dyn VectorSource> = source.clone();
+    HnswIndex::load_with_source(shared.as_ref(), path, Some(src))
+        .unwrap()
+        .0
+}
+
 /// The cluster of point `i` of `clustered(_, _, seed)`.
 fn cluster_of(i: usize, seed: u64) -> usize {
     (i * 7 + seed as usize) % 40
 }
 
 #[test]
-fn rabitq_searches_start_inside_the_query_s_list_and_skip_deleted_entries() {
+fn rabitq_searches_start_inside_the_query_s_list_through_deletes_and_slot_reuse() {
     let data = clustered(4000, 64, 41);
     let (index, flat, source) = quantized(&data, DistanceMetric::Euclidean, StorageMode::Rabitq);
     assert!(index.rabitq_list_count() >= 2);
@@ -323,34 +330,40 @@ fn rabitq_searches_start_inside_the_query_s_list_and_skip_deleted_entries() {
     };
     // Where the CPU scans too slowly (scalar and NEON tables), searches descend instead.
     let scans = crate::hnsw::scan_pays();
-    for (i, q) in queries.iter().enumerate() {
-        let Some(id) = index.list_entry_id(q) else {
-            assert!(!scans, "query {i}: a search on lists starts in one");
-            continue;
-        };
-        assert!(scans, "no list entries where the scan does not pay");
-        assert_eq!(
-            cluster_of(id as usize, 41),
-            cluster_of(i, 42),
-            "query {i} starts from point {id}, outside its cluster"
-        );
-    }
-    // Delete the entries searches would start from, three times over: each search then
-    // starts from a live entry of another list and still finds k points.
+    let starts_in_its_cluster = |index: &HnswIndex, what: &str| {
+        for (i, q) in queries.iter().enumerate() {
+            let Some(id) = index.list_entry_id(q) else {
+                assert!(!scans, "{what}: query {i}: a search on lists starts in one");
+                continue;
+            };
+            assert!(scans, "no list entries where the scan does not pay");
+            assert_eq!(
+                cluster_of(id as usize % 10_000, if id < 10_000 { 41 } else { 43 }),
+                cluster_of(i, 42),
+                "{what}: query {i} starts from point {id}, outside its cluster"
+            );
+        }
+    };
+    starts_in_its_cluster(&index, "built");
+    // Delete the points searches start from, three times over: each list whose entry is
+    // deleted gets its best live member instead, so searches still start inside the query's
+    // cluster, never from a deleted point, and still find k points.
     let mut dead = Vec::new();
-    for _ in 0..3 {
+    for round in 0..3 {
         for q in &queries {
             // Without list entries, points spread over the clusters instead.
             let id = index.list_entry_id(q).unwrap_or(dead.len() as u64 * 31);
             assert!(
                 !dead.contains(&id),
-                "a deleted entry ({id}) is never a start"
+                "a deleted point ({id}) is never a start"
             );
             dead.push(id);
             index.delete_ids(&[id]);
             flat.delete(id).unwrap();
             source.remove(id);
         }
+        assert!(index.list_entries_match_a_rebuild(), "round {round}");
+        starts_in_its_cluster(&index, "after deletes");
     }
     let check = |index: &HnswIndex, flat: &FlatIndex, what: &str| {
         for q in &queries {
@@ -365,8 +378,8 @@ fn rabitq_searches_start_inside_the_query_s_list_and_skip_deleted_entries() {
         assert!(r >= 0.95, "{what}: recall@10 {r}");
     };
     check(&index, &flat, "after deleting entries");
-    // Freed slots reused by new points (rows overwritten, some of them entries): the
-    // entries stay what a rebuild from the blocks gives, and a reload answers the same.
+    // Freed slots reused by new points (rows overwritten in place): the entries stay what a
+    // rebuild from the live blocks gives, and a reload starts and answers the same.
     assert_eq!(index.vacuum(), dead.len());
     let fresh = clustered(dead.len(), 64, 43);
     let items: Vec<(u64, &[f32])> = fresh
@@ -380,13 +393,9 @@ fn rabitq_searches_start_inside_the_query_s_list_and_skip_deleted_entries() {
     }
     index.insert_batch(&items).unwrap();
     assert!(index.list_entries_match_a_rebuild());
+    starts_in_its_cluster(&index, "after reusing the slots");
     check(&index, &flat, "after reusing the slots");
-    let backend = FaultyBackend::new();
-    let shared: SharedBackend = Arc::new(backend.clone());
-    let path = std::path::Path::new("/idx/entries.ckpt");
-    index.save(shared.as_ref(), path, 1).unwrap();
-    let src: Arc<dyn VectorSource> = source.clone();
-    let (loaded, _) = HnswIndex::load_with_source(shared.as_ref(), path, Some(src)).unwrap();
+    let loaded = reloaded(&index, &source);
     for q in &queries {
         assert_eq!(loaded.list_entry_id(q), index.list_entry_id(q));
         let a = index

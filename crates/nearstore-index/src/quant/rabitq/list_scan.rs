@@ -10,10 +10,11 @@
 //! v_j`), so `⟨q', r_j⟩ ≈ s_j (low Σ v_j + Δ ⟨u, v_j⟩)`. The lists' bytes are interleaved
 //! sixteen lists a block for the distance crate's `dot_u8_i8_x16` (one `vpdpbusd` takes
 //! four coordinates of sixteen lists), at most 128 coordinates of each ([`SCAN_COORDS`]):
-//! 1,024 lists are 128 KiB and about a microsecond. The result only picks where a search starts: the bytes' error (under 1 % of
-//! `⟨q', r_j⟩`) can swap lists whose centres lie close together inside one cluster, never a
-//! near list for a far one, and comparing the best few exactly changed neither the nodes a
-//! search scored nor its recall on the mixtures measured (see the README).
+//! 1,024 lists are 128 KiB and about a microsecond and a half. The result only picks where
+//! a search starts: the bytes' rounding can swap lists whose centres lie close together
+//! inside one cluster, not a near list for a far one (the unit test's), and
+//! comparing the best few exactly changed neither the nodes a search scored nor its recall
+//! on the mixtures measured (see the README).
 
 use nearstore_distance::kernels;
 use nearstore_distance::scalar::{BLOCK_GROUP, BLOCK_ROWS};
@@ -43,8 +44,9 @@ pub(super) struct ListScan {
     width: usize,
     /// `P / W`.
     stretch: f32,
-    /// Per list: `s_j`, `s_j Σ v_j` (over the `W` coordinates) and `|c_j - c|²`; as many as the blocks have rows (the
-    /// rows past the last list: 0, 0 and +inf, never nearest).
+    /// Per list: `s_j`, `s_j Σ v_j` (over the `W` coordinates) and `|c_j - c|²` (over all
+    /// `P`); as many as the blocks have rows (the rows past the last list: 0, 0 and +inf,
+    /// never nearest).
     scale: Vec<f32>,
     scaled_sum: Vec<f32>,
     offset_sq: Vec<f32>,
