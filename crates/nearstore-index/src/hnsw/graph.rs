@@ -159,13 +159,12 @@ impl Graph {
     /// `list_entries.rs`; a check of the entries when none is).
     pub fn heal_list_entries(&mut self) {
         let deleted = &self.deleted;
-        self.rows
-            .heal_entries(|slot| !deleted[slot as usize].load(Ordering::Acquire));
+        self.rows.heal_entries(|slot| live(deleted, slot));
     }
 
     /// Whether some RaBitQ list's entry is deleted.
     pub fn list_entries_dead(&self) -> bool {
-        self.rows.entries_dead(|slot| self.is_deleted(slot))
+        self.rows.entries_dead(|slot| live(&self.deleted, slot))
     }
 
     /// Where a layer-0 search for `p` starts without the descent: a live node inside the
@@ -570,6 +569,14 @@ impl Graph {
         graph.heal_list_entries();
         graph
     }
+}
+
+/// Whether `slot` is a live slot by these flags (a slot past them is not: entries derived
+/// from rows never name one, and a damaged checkpoint must not make that a panic).
+fn live(deleted: &[AtomicBool], slot: u32) -> bool {
+    deleted
+        .get(slot as usize)
+        .is_some_and(|d| !d.load(Ordering::Acquire))
 }
 
 /// Borrowed arrays of a graph, for persistence.
