@@ -409,6 +409,34 @@ fn rabitq_searches_start_inside_the_query_s_list_through_deletes_and_slot_reuse(
 }
 
 #[test]
+fn rabitq_list_entries_serve_cosine_and_dot_product_too() {
+    // The entry is found by L2 to the list centres whatever the metric (where the query
+    // lies); searches ranked by cosine or inner product start there and keep their recall.
+    let data = clustered(4000, 64, 51);
+    let queries = clustered(40, 64, 52);
+    let wide = SearchOptions {
+        rerank: None,
+        oversampling: Some(6.0),
+    };
+    for metric in [DistanceMetric::Cosine, DistanceMetric::DotProduct] {
+        let (index, flat, _source) = quantized(&data, metric, StorageMode::Rabitq);
+        assert!(index.rabitq_list_count() >= 2, "{metric:?}: lists kept");
+        let starts = queries
+            .iter()
+            .filter(|q| index.list_entry_id(q).is_some())
+            .count();
+        let want = if crate::hnsw::scan_pays() {
+            queries.len()
+        } else {
+            0
+        };
+        assert_eq!(starts, want, "{metric:?}: searches starting from a list");
+        let r = mean_recall(&index, &flat, &queries, SearchQuality::Ef(64), None, wide);
+        assert!(r >= 0.95, "{metric:?}: recall@10 {r}");
+    }
+}
+
+#[test]
 fn binary_recall_with_rescoring_reaches_a_floor() {
     let data = random_vectors(3000, 64, 3);
     let (index, flat, _) = quantized(&data, DistanceMetric::Cosine, StorageMode::Binary);
