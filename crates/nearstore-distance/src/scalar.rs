@@ -285,9 +285,8 @@ pub fn dot_u8_i8_x16(q: &[u8], b: &[i8]) -> [i32; BLOCK_ROWS] {
 /// bytes by position): a lane per byte of a group, the group's four query bytes spread
 /// over the lanes by shifts, sums in 32 bits, folded to rows at the end.
 fn rows16(q: &[u8], b: &[i8]) -> [i32; BLOCK_ROWS] {
-    let whole = (q.len() / 4).min(b.len() / BLOCK_GROUP);
-    let (quads, _) = q[..whole * 4].as_chunks::<4>();
-    let (groups, _) = b[..whole * BLOCK_GROUP].as_chunks::<BLOCK_GROUP>();
+    let (quads, groups) = rows16_groups(q, b);
+    let whole = quads.len();
     let mut lanes = [0i32; BLOCK_GROUP];
     for (quad, group) in quads.iter().zip(groups) {
         let word = u32::from_le_bytes(*quad);
@@ -311,6 +310,32 @@ fn rows16(q: &[u8], b: &[i8]) -> [i32; BLOCK_ROWS] {
             .iter()
             .fold(0i32, |acc, &x| acc.wrapping_add(x))
     })
+}
+
+/// The whole groups of a [`dot_u8_i8_x16`] call: each group's four query bytes and its 64
+/// row bytes, as many as both `q` and `b` cover (every kernel of it walks these).
+#[inline(always)]
+pub(crate) fn rows16_groups<'a>(
+    q: &'a [u8],
+    b: &'a [i8],
+) -> (&'a [[u8; 4]], &'a [[i8; BLOCK_GROUP]]) {
+    let whole = (q.len() / 4).min(b.len() / BLOCK_GROUP);
+    (
+        q[..whole * 4].as_chunks::<4>().0,
+        b[..whole * BLOCK_GROUP].as_chunks::<BLOCK_GROUP>().0,
+    )
+}
+
+/// Adds to `rows` what a vector kernel of [`dot_u8_i8_x16`] leaves past its `whole` groups
+/// (a partial group, or groups past the query's end), by the oracle.
+#[inline]
+pub(crate) fn rows16_rest(rows: &mut [i32; BLOCK_ROWS], q: &[u8], b: &[i8], whole: usize) {
+    if whole * BLOCK_GROUP < b.len() {
+        let rest = dot_u8_i8_x16(q.get(whole * 4..).unwrap_or(&[]), &b[whole * BLOCK_GROUP..]);
+        for (o, r) in rows.iter_mut().zip(rest) {
+            *o = o.wrapping_add(r);
+        }
+    }
 }
 
 /// `popcount(a AND b)` and `popcount(a OR b)`.

@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use nearstore_index::{
     DistanceMetric, HnswIndex, HnswParams, MemorySource, QuantConfig, SearchOptions, SearchQuality,
-    StorageMode, VectorSource,
+    StorageMode, VectorSource, vector_through_batch,
 };
 use nearstore_storage::{Durability, FsBackend, VectorStore, VectorStoreOptions, fs_backend};
 
@@ -134,12 +134,7 @@ struct StoreSource(Arc<VectorStore>);
 
 impl VectorSource for StoreSource {
     fn with_vector(&self, id: u64, f: &mut dyn FnMut(&[f32])) -> bool {
-        let mut found = false;
-        self.with_vectors(&[id], &mut |_, v| {
-            found = true;
-            f(v);
-        });
-        found
+        vector_through_batch(self, id, f)
     }
 
     fn with_vectors(&self, ids: &[u64], f: &mut dyn FnMut(usize, &[f32])) {

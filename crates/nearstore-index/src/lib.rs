@@ -49,7 +49,7 @@ pub use hnsw::{
 pub use nearstore_distance::DistanceMetric;
 pub use quant::{
     MemorySource, QuantConfig, RABITQ_EX_BITS, RABITQ_EX_MAX_DIM, SQ8_DEFAULT_QUANTILE,
-    SearchOptions, StorageMode, VectorSource,
+    SearchOptions, StorageMode, VectorSource, vector_through_batch,
 };
 
 /// One search result: an external id and its score (see [`DistanceMetric`] for direction).

@@ -405,10 +405,7 @@ fn l2sq_i8_k(a: &[i8], b: &[i8]) -> u32 {
 /// of four accumulators; the rest (a partial group, or groups past `q`'s end) by the oracle.
 #[target_feature(enable = "avx2,fma,f16c")]
 pub(super) fn dot_u8_i8_x16_k(q: &[u8], b: &[i8]) -> [i32; scalar::BLOCK_ROWS] {
-    use scalar::BLOCK_GROUP;
-    let whole = (q.len() / 4).min(b.len() / BLOCK_GROUP);
-    let (quads, _) = q[..whole * 4].as_chunks::<4>();
-    let (groups, _) = b[..whole * BLOCK_GROUP].as_chunks::<BLOCK_GROUP>();
+    let (quads, groups) = scalar::rows16_groups(q, b);
     let mut acc = [_mm256_setzero_si256(); 4];
     for (quad, group) in quads.iter().zip(groups) {
         let word = quad
@@ -430,13 +427,7 @@ pub(super) fn dot_u8_i8_x16_k(q: &[u8], b: &[i8]) -> [i32; scalar::BLOCK_ROWS] {
     }
     let mut rows: [i32; scalar::BLOCK_ROWS] =
         std::array::from_fn(|r| lanes[2 * r].wrapping_add(lanes[2 * r + 1]));
-    if whole * BLOCK_GROUP < b.len() {
-        let rest =
-            scalar::dot_u8_i8_x16(q.get(whole * 4..).unwrap_or(&[]), &b[whole * BLOCK_GROUP..]);
-        for (o, r) in rows.iter_mut().zip(rest) {
-            *o = o.wrapping_add(r);
-        }
-    }
+    scalar::rows16_rest(&mut rows, q, b, quads.len());
     rows
 }
 

@@ -212,6 +212,9 @@ impl HnswIndex {
                 g.replace_links(d, level, &[]);
             }
         }
+        // A freed slot is never a list entry (its row may be written again for another
+        // point): heal here too, whatever ran between a delete and its own heal.
+        g.heal_list_entries();
         free.extend(dead.iter().copied());
         // A freed entry point is replaced by the live node with the highest level.
         if g.entry.is_some_and(|(e, _)| g.is_deleted(e)) {

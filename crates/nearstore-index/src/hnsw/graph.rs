@@ -152,7 +152,6 @@ impl Graph {
         for l in 0..=level {
             self.replace_links(slot, l, &[]);
         }
-        self.heal_list_entries();
     }
 
     /// Gives every RaBitQ list whose entry is deleted its best live member instead (see
@@ -162,15 +161,26 @@ impl Graph {
         self.rows.heal_entries(|slot| live(deleted, slot));
     }
 
+    /// Rebuilds the RaBitQ list entries from the live slots (rows loaded or renumbered).
+    fn rebuild_list_entries(&mut self) {
+        let deleted = &self.deleted;
+        self.rows.rebuild_entries(|slot| live(deleted, slot));
+    }
+
     /// Whether some RaBitQ list's entry is deleted.
     pub fn list_entries_dead(&self) -> bool {
-        self.rows.entries_dead(|slot| live(&self.deleted, slot))
+        self.rows.entries_dead(|slot| self.is_live(slot))
+    }
+
+    /// Whether `slot` is a live slot (not deleted; a slot past the graph is not live).
+    pub fn is_live(&self, slot: u32) -> bool {
+        live(&self.deleted, slot)
     }
 
     /// Where a layer-0 search for `p` starts without the descent: a live node inside the
     /// query's nearest RaBitQ list (see `list_entries.rs`), when the rows have lists.
     pub fn list_entry(&self, p: &Probe<'_>) -> Option<u32> {
-        self.rows.list_entry(p, |slot| !self.is_deleted(slot))
+        self.rows.list_entry(p, |slot| self.is_live(slot))
     }
 
     /// The rows (vectors or codes) the graph is walked on.
@@ -182,6 +192,7 @@ impl Graph {
     /// slot).
     pub fn set_rows(&mut self, rows: Rows) {
         self.rows = rows;
+        // Built as the rows were pushed, every slot offered: only the deleted ones to drop.
         self.heal_list_entries();
     }
 
@@ -490,7 +501,7 @@ impl Graph {
             .map(|&o| AtomicU32::new(self.indegree[o as usize].load(Ordering::Acquire)))
             .collect();
         self.entry = self.entry.map(|(e, level)| (new_of[e as usize], level));
-        self.heal_list_entries();
+        self.rebuild_list_entries();
         new_of
     }
 
@@ -566,7 +577,7 @@ impl Graph {
             exact: None,
             entry,
         };
-        graph.heal_list_entries();
+        graph.rebuild_list_entries();
         graph
     }
 }

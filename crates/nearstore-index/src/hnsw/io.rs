@@ -499,8 +499,9 @@ fn load_rows(
                 blocks.extend_from_slice(code);
                 blocks.extend_from_slice(&f.pack());
             }
-            // Every slot for now: the graph heals the entries with its deleted flags.
-            let entries = ListEntries::scan(&book, &blocks, |_| true);
+            // None until the graph, which has the deleted flags, rebuilds them
+            // (`Graph::from_parts`).
+            let entries = ListEntries::new(book.list_count());
             Rows::Rabitq {
                 book,
                 blocks,

@@ -15,12 +15,13 @@
 //! slot among equals). The scale is `r / ⟨x̄, o_r⟩` up to a constant (`r` the distance to
 //! the centre, and the cosine between a vector and its code varies little), so that is the
 //! member nearest the centre as far as the codes tell, and it is known from the block alone
-//! (no exact vector). The entries are kept as rows are written; when a row that is its
-//! list's entry is overwritten, or an entry is deleted, that list's entry is found again
-//! among the live blocks (one pass over the blocks, paid by about one write or delete in
-//! every list's worth of points); they are rebuilt from the blocks when rows are loaded,
-//! trained or renumbered. So they are always what a rebuild from the live blocks gives, and
-//! a reopened index starts its searches where the running one did. (A search racing a
+//! (no exact vector). A row written takes its list's entry when it is nearer (rows are
+//! written only for new slots and freed ones, never for an entry: entries are live, freed
+//! slots are not); when an entry is deleted, that list's entry is found again among the
+//! live blocks (one pass over the blocks, paid by about one delete in every list's worth of
+//! points); the graph rebuilds them from the live blocks when rows are loaded or renumbered
+//! and heals them when rows are trained. So they are always what a rebuild from the live
+//! blocks gives, and a reopened index starts its searches where the running one did. (A search racing a
 //! delete may find its list's entry deleted: it takes the nearest list with a live one.)
 //! On CPUs whose kernels scan slowly ([`scan_pays`]) searches descend.
 
@@ -109,23 +110,6 @@ impl ListEntries {
             && (b.1 == NONE || scale < b.0 || (scale == b.0 && slot < b.1))
         {
             *b = (scale, slot);
-        }
-    }
-
-    /// `slot`'s row, which was in `list`, has been overwritten with the one in `blocks`:
-    /// offers it, and finds `list`'s entry again among all of `blocks` if it was `slot` (the
-    /// graph then heals what is not live, see [`ListEntries::heal`]).
-    pub fn rewritten(&mut self, book: &RabitqCodebook, blocks: &[u64], slot: u32, list: u32) {
-        if let Some(b) = self.best.get_mut(list as usize)
-            && b.1 == slot
-        {
-            *b = (f32::INFINITY, NONE);
-            self.offer_all(book, blocks, |l| l == list, |_| true);
-        }
-        let stride = book.stride();
-        if let Some(block) = blocks.get(slot as usize * stride..(slot as usize + 1) * stride) {
-            let f = book.split(block).1;
-            self.offer(f.list, f.scale, slot);
         }
     }
 

@@ -360,7 +360,7 @@ impl HnswIndex {
                 book,
                 blocks,
                 entries,
-            } => *entries == list_entries::ListEntries::scan(book, blocks, |s| !g.is_deleted(s)),
+            } => *entries == list_entries::ListEntries::scan(book, blocks, |s| g.is_live(s)),
             _ => true,
         }
     }

@@ -174,8 +174,9 @@ impl Rows {
             }
             Rows::Rabitq { book, blocks, .. } => {
                 let blocks = gather(&blocks, book.stride(), order);
-                // Every slot for now: the graph heals the entries once its flags have moved.
-                let entries = ListEntries::scan(&book, &blocks, |_| true);
+                // None until the graph, whose deleted flags move with the slots, rebuilds
+                // them (`Graph::renumber`).
+                let entries = ListEntries::new(book.list_count());
                 Rows::Rabitq {
                     book,
                     entries,
@@ -246,11 +247,17 @@ impl Rows {
             } => {
                 let (w, stride) = (book.words(), book.stride());
                 let block = &mut blocks[slot * stride..(slot + 1) * stride];
-                let was = book.split(block).1.list;
+                // Rows are written for new slots and freed ones, never for a list's entry
+                // (entries are live): the row only has to be offered.
+                debug_assert_ne!(
+                    entries.slot(book.split(block).1.list as usize),
+                    Some(slot as u32),
+                    "the row of a list entry overwritten"
+                );
                 let f = book.encode(v, &mut block[..w]);
                 book.write_factors(f, block);
-                // Liveness is the graph's: it heals the entries after a write.
-                entries.rewritten(book, blocks, slot as u32, was);
+                let f = book.split(block).1;
+                entries.offer(f.list, f.scale, slot as u32);
             }
             Rows::Pq { book, codes } => {
                 let m = book.subspaces();
@@ -385,6 +392,19 @@ impl Rows {
         } = self
         {
             entries.heal(book, blocks, live);
+        }
+    }
+
+    /// Rebuilds the RaBitQ list entries from the `live` slots (see `list_entries.rs`);
+    /// nothing for other rows.
+    pub fn rebuild_entries(&mut self, live: impl Fn(u32) -> bool) {
+        if let Rows::Rabitq {
+            book,
+            blocks,
+            entries,
+        } = self
+        {
+            *entries = ListEntries::scan(book, blocks, live);
         }
     }
 

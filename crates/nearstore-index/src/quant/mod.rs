@@ -240,6 +240,21 @@ pub trait VectorSource: Send + Sync + std::fmt::Debug {
     }
 }
 
+/// [`VectorSource::with_vector`] for a source whose batch read is its primary one: the one
+/// id through [`VectorSource::with_vectors`].
+pub fn vector_through_batch<S: VectorSource + ?Sized>(
+    source: &S,
+    id: u64,
+    f: &mut dyn FnMut(&[f32]),
+) -> bool {
+    let mut found = false;
+    source.with_vectors(&[id], &mut |_, v| {
+        found = true;
+        f(v);
+    });
+    found
+}
+
 /// An in-memory [`VectorSource`] (tests, benchmarks).
 #[derive(Debug, Default)]
 pub struct MemorySource {

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use super::{Collection, HNSW_FILE, VectorCollection};
 use crate::config::CollectionConfig;
 use crate::error::{Error, Result};
-use nearstore_index::{HnswIndex, MemorySource, VectorSource};
+use nearstore_index::{HnswIndex, MemorySource, VectorSource, vector_through_batch};
 use nearstore_storage::{SharedBackend, VectorStore};
 
 /// The damage a quantized index's read of the store met (a vector slot failing its
@@ -84,12 +84,7 @@ impl StoreSource {
 
 impl VectorSource for StoreSource {
     fn with_vector(&self, id: u64, f: &mut dyn FnMut(&[f32])) -> bool {
-        let mut found = false;
-        self.with_vectors(&[id], &mut |_, v| {
-            found = true;
-            f(v);
-        });
-        found
+        vector_through_batch(self, id, f)
     }
 
     fn with_vectors(&self, ids: &[u64], f: &mut dyn FnMut(usize, &[f32])) {

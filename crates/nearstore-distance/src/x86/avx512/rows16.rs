@@ -5,16 +5,14 @@
 use std::arch::x86_64::*;
 
 use super::ld_i8;
-use crate::scalar::{self, BLOCK_GROUP, BLOCK_ROWS};
+use crate::scalar::{self, BLOCK_ROWS};
 
 /// Each whole group `q` covers: its four query bytes broadcast to every row's lane, times
 /// the group's signed bytes, summed into the row's lane by `vpdpbusd`; the rest (a partial
 /// group, or groups past `q`'s end) by the oracle.
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni")]
 pub(super) fn dot_u8_i8_x16_vnni(q: &[u8], b: &[i8]) -> [i32; BLOCK_ROWS] {
-    let whole = (q.len() / 4).min(b.len() / BLOCK_GROUP);
-    let (quads, _) = q[..whole * 4].as_chunks::<4>();
-    let (groups, _) = b[..whole * BLOCK_GROUP].as_chunks::<BLOCK_GROUP>();
+    let (quads, groups) = scalar::rows16_groups(q, b);
     // Four accumulators, so that consecutive `vpdpbusd` do not wait on each other (one
     // chain of 32 would be bound by the instruction's latency, not its throughput).
     let mut acc = [_mm512_setzero_si512(); 4];
@@ -37,12 +35,6 @@ pub(super) fn dot_u8_i8_x16_vnni(q: &[u8], b: &[i8]) -> [i32; BLOCK_ROWS] {
     let mut out = [0i32; BLOCK_ROWS];
     // SAFETY: `out` is 16 writable i32 (64 bytes); storeu needs no alignment.
     unsafe { _mm512_storeu_si512(out.as_mut_ptr().cast(), sum) };
-    if whole * BLOCK_GROUP < b.len() {
-        let rest =
-            scalar::dot_u8_i8_x16(q.get(whole * 4..).unwrap_or(&[]), &b[whole * BLOCK_GROUP..]);
-        for (o, r) in out.iter_mut().zip(rest) {
-            *o = o.wrapping_add(r);
-        }
-    }
+    scalar::rows16_rest(&mut out, q, b, quads.len());
     out
 }
