@@ -228,6 +228,10 @@ def main():
     ap.add_argument("--ef", default="16,32,64,128,256,512")
     ap.add_argument("--build-threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--passes-from-stdin", action="store_true",
+                    help="after the build, run timed passes as stdin asks instead of the --ef sweep "
+                         "(nearstore bench ann's protocol: prints {\"ready\": true}; `pass EF` runs one "
+                         "pass and prints its JSON line; `done` or end of input prints the report)")
     a = ap.parse_args()
     efs = [int(e) for e in a.ef.split(",") if e.strip()]
 
@@ -255,22 +259,46 @@ def main():
     sysm.set_ef(efs[0])
     sysm.search(q[:min(len(q), 100)])
 
-    runs = []
-    for ef in efs:
+    best = {}  # ef -> [fastest pass seconds, its labels, passes run], in first-run order
+
+    def one_pass(ef):
         sysm.set_ef(ef)
-        best = float("inf")
-        labels = None
-        for _ in range(max(1, a.repeats)):
-            t0 = time.perf_counter()
-            labels = sysm.search(q)
-            best = min(best, time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        labels = sysm.search(q)
+        took = time.perf_counter() - t0
+        b = best.setdefault(ef, [float("inf"), None, 0])
+        b[2] += 1
+        if took < b[0]:
+            b[0], b[1] = took, labels
+        return took, labels
+
+    if a.passes_from_stdin:
+        print(json.dumps({"ready": True}), flush=True)
+        for line in sys.stdin:
+            words = line.split()
+            if words == ["done"]:
+                break
+            if len(words) != 2 or words[0] != "pass" or not words[1].isdigit() or int(words[1]) < 1:
+                raise SystemExit(f"unknown command {line.strip()!r} on stdin: expected `pass EF` or `done`")
+            ef = int(words[1])
+            took, labels = one_pass(ef)
+            print(json.dumps({"ef": ef, "recall_at_10": round(recall_at_k(labels, gt, K), 5),
+                              "qps": round(len(q) / took, 1)}), flush=True)
+    else:
+        for ef in efs:
+            for _ in range(max(1, a.repeats)):
+                one_pass(ef)
+
+    runs = []
+    for ef, (took, labels, passes) in best.items():
+        sysm.set_ef(ef)
         lat = np.empty(len(q))
         for i in range(len(q)):
             t0 = time.perf_counter()
             sysm.search(q[i:i + 1])
             lat[i] = time.perf_counter() - t0
         run = {"ef": ef, "recall_at_10": round(recall_at_k(labels, gt, K), 5),
-               "qps": round(len(q) / best, 1),
+               "qps": round(len(q) / took, 1), "passes": passes,
                "p50_us": round(float(np.percentile(lat, 50)) * 1e6, 1),
                "p99_us": round(float(np.percentile(lat, 99)) * 1e6, 1),
                "qps_per_call": round(len(q) / float(lat.sum()), 1)}
@@ -295,7 +323,8 @@ def main():
                       "it can include the parent's peak)",
         "index_bytes": None,
         "load_seconds": round(load_s, 3),
-        "qps_method": f"one call over all queries, 1 thread, best of {max(1, a.repeats)}",
+        "qps_method": "one call over all queries, 1 thread, best of each ef's passes"
+                      + (" (asked for on stdin, interleaved with other systems)" if a.passes_from_stdin else ""),
         "latency_method": "one call per query (includes Python call overhead)",
         "library": sysm.info(),
         "runs": runs,

@@ -25,6 +25,8 @@ import subprocess
 import sys
 import time
 
+from interleave import run_interleaved
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 PEERS = ["hnswlib", "faiss", "usearch", "faiss-hnswsq", "faiss-ivfpq"]
@@ -308,6 +310,10 @@ def main():
     ap.add_argument("--rounds", type=int, default=1,
                     help="run the whole list of systems this many times, interleaved; each system's "
                          "best QPS per ef over the rounds is kept (a noisy machine slows whoever runs then)")
+    ap.add_argument("--interleave", action="store_true",
+                    help="build every system first, then run their timed passes in turn (one pass "
+                         "per ef and system a round, --repeats rounds, the order rotating), so a slow "
+                         "phase of a shared machine hits every system alike (bench/interleave.py)")
     ap.add_argument("--systems", default="nearstore," + ",".join(PEERS),
                     help="comma list of systems to run (default all)")
     ap.add_argument("--name", help="data set name for output files (default: folder name)")
@@ -341,6 +347,8 @@ def main():
     efs = [int(e) for e in a.ef.split(",") if e.strip()]
     if not efs or min(efs) < 1:
         raise SystemExit("--ef needs positive integers")
+    if a.interleave and a.rounds > 1:
+        raise SystemExit("--interleave and --rounds: pick one (--interleave runs --repeats rounds of passes)")
     a.ef = ",".join(str(e) for e in efs)
     name = a.name or os.path.basename(d.rstrip("/"))
     systems = [s.strip() for s in a.systems.split(",") if s.strip()]
@@ -369,6 +377,8 @@ def main():
     for v in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[v] = "1"  # search is single-threaded; builds set their thread count explicitly
     modes = [m.strip() for m in a.storage_modes.split(",") if m.strip()]
+    # interleaved, the driver asks for each pass and the systems take no --repeats
+    repeats_arg = [] if a.interleave else ["--repeats", str(a.repeats)]
     runs_of = []  # (key, command, env)
     oversampling_of = {}  # key -> the X of MODE@X ("" for the mode's default)
     for s in systems:
@@ -382,8 +392,8 @@ def main():
                 mode_name, _, over = mode.partition("@")
                 cmd = [a.nearstore_bin, "bench", "ann", "--base", base, "--query", query, "--gt", gt,
                        "--metric", a.metric, "--m", str(a.m), "--ef-construction", str(a.ef_construction),
-                       "--ef", a.ef, "--threads", str(a.build_threads), "--repeats", str(a.repeats),
-                       "--storage-mode", mode_name, "--json"]
+                       "--ef", a.ef, "--threads", str(a.build_threads), "--storage-mode", mode_name,
+                       "--json"] + repeats_arg
                 if over:
                     cmd += ["--oversampling", over]
                 key = "nearstore" if mode == modes[0] else f"nearstore-{mode}"
@@ -394,12 +404,17 @@ def main():
             cmd = [sys.executable, os.path.join(HERE, "peer_run.py"), "--system", s, "--base", base,
                    "--query", query, "--gt", gt, "--metric", a.metric, "--m", str(a.m),
                    "--ef-construction", str(a.ef_construction), "--ef", a.ef,
-                   "--build-threads", str(a.build_threads), "--repeats", str(a.repeats)]
+                   "--build-threads", str(a.build_threads)] + repeats_arg
             runs_of.append((s, cmd, env))
-    for rnd in range(max(1, a.rounds)):
+    interleaved = (run_interleaved(runs_of, efs, a.repeats, a.timeout, parse_json_stdout)
+                   if a.interleave else None)
+    for rnd in range(1 if a.interleave else max(1, a.rounds)):
         for key, cmd, run_env in runs_of:
-            log(f"\n== round {rnd + 1}: {key}")
-            r = run_system(key, cmd, a.timeout, run_env) if run_env else run_system(key, cmd, a.timeout)
+            if interleaved is not None:
+                r = interleaved[key]
+            else:
+                log(f"\n== round {rnd + 1}: {key}")
+                r = run_system(key, cmd, a.timeout, run_env) if run_env else run_system(key, cmd, a.timeout)
             r["command"] = cmd
             if key.startswith("nearstore") and "error" not in r:
                 # from the mode, not the key: the first mode's key is plain "nearstore"
@@ -423,7 +438,8 @@ def main():
     mach = machine_info()
     header = (f"{name}: {n} x {dim}, {nq} queries, metric {a.metric}, M={a.m}, "
               f"ef_construction={a.ef_construction}, ef={a.ef}, build threads {a.build_threads}, "
-              f"search 1 thread; machine: {mach.get('cpu', '?')}, nproc {mach['nproc']}")
+              f"search 1 thread, best of {a.repeats} passes"
+              + (" interleaved across systems" if a.interleave else "") + f"; machine: {mach.get('cpu', '?')}, nproc {mach['nproc']}")
     print()
     vs = render_vs(results, "hnswlib")
     print(header)
@@ -461,7 +477,8 @@ def main():
         "groundtruth_reason": gt_why, "groundtruth_check_overlap": gt_overlap,
         "n": n, "dim": dim, "nq": nq, "metric": a.metric, "k": K,
         "params": {"m": a.m, "ef_construction": a.ef_construction, "ef": efs,
-                   "build_threads": a.build_threads, "search_threads": 1, "repeats": a.repeats},
+                   "build_threads": a.build_threads, "search_threads": 1, "repeats": a.repeats,
+                   "rounds": a.rounds, "interleave": a.interleave},
         "machine": mach, "time_utc": stamp, "nearstore_skipped": ns_note,
         "systems": list(results.values()), "summary": rows,
     }

@@ -22,6 +22,9 @@
 #                         groundtruth_ip.ivecs for dot (and for cosine if made with --normalize)
 #   --ef 16,32,...        ef_search sweep        --m 16   --ef-construction 200
 #   --build-threads 2     --repeats 3 (every system: best of N timed passes per ef)
+#   --interleave          build every system first, then run the timed passes in turn, pass
+#                         by pass (a slow phase of a shared machine hits every system alike)
+#   --rounds N            the whole list of systems N times, best per ef kept (not with --interleave)
 #   --systems nearstore,hnswlib,faiss,usearch     --name NAME   --out DIR
 #   --gt-check 20         queries whose ground truth is recomputed exactly first (0 = off)
 # Environment: NEARSTORE_BIN=path uses that binary instead of building target/release/nearstore.

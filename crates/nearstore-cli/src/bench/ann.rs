@@ -86,6 +86,13 @@ pub struct AnnArgs {
     /// Print one JSON object instead of tables.
     #[arg(long)]
     json: bool,
+    /// After the build, run timed passes as stdin asks instead of the `--ef` sweep: prints
+    /// `{"ready": true}`, then for each line `pass EF` one timed pass at that ef (its JSON on
+    /// one line), and at `done` or the end of input the report, each ef's fastest pass in
+    /// its runs. For drivers that alternate systems pass by pass (`bench/peers.py
+    /// --interleave`), so a slow phase of a shared machine hits every system alike.
+    #[arg(long, requires = "json", conflicts_with = "repeats")]
+    passes_from_stdin: bool,
 }
 
 /// The search options of a run.
@@ -173,24 +180,18 @@ pub fn run_ann(args: &AnnArgs) -> anyhow::Result<()> {
             None,
         )?;
     }
-    let mut runs = Vec::new();
-    for &ef in &args.ef {
-        // The fastest of `repeats` passes (the peers' harness reports its best pass too).
-        let mut best = measure(&index, &qrefs, &truth, SearchQuality::Ef(ef), None)?;
-        let mut passes = 1;
-        while passes < args.repeats {
-            let pass = measure(&index, &qrefs, &truth, SearchQuality::Ef(ef), None)?;
-            if pass.1 > best.1 {
-                best = pass;
+    let mut best = BestPasses::default();
+    if args.passes_from_stdin {
+        passes_from_stdin(&mut best, &index, &qrefs, &truth)?;
+    } else {
+        for &ef in &args.ef {
+            for _ in 0..args.repeats.max(1) {
+                let pass = measure(&index, &qrefs, &truth, SearchQuality::Ef(ef), None)?;
+                best.record(ef, pass);
             }
-            passes += 1;
         }
-        let (recall, qps, p50, p99, _) = best;
-        runs.push(
-            json!({"ef": ef, "recall_at_10": recall, "qps": qps, "p50_us": p50,
-                         "p99_us": p99, "passes": passes}),
-        );
     }
+    let runs = best.into_runs();
     // Peak memory of building and searching, taken before the reload (which holds a second
     // copy of the index) and the filtered and delete runs.
     let peak_rss = peak_rss_mib();
@@ -231,6 +232,69 @@ pub fn run_ann(args: &AnnArgs) -> anyhow::Result<()> {
         println!("{}", serde_json::to_string(&report)?);
     } else {
         print_tables(&report);
+    }
+    Ok(())
+}
+
+/// Each ef's fastest pass (the peers' harness reports its best pass too: machines are
+/// noisy), with the number of passes run, in the order the efs were first measured.
+#[derive(Default)]
+struct BestPasses(Vec<(usize, Measured, usize)>);
+
+impl BestPasses {
+    fn record(&mut self, ef: usize, pass: Measured) {
+        match self.0.iter_mut().find(|(e, ..)| *e == ef) {
+            Some((_, best, passes)) => {
+                *passes += 1;
+                if pass.1 > best.1 {
+                    *best = pass;
+                }
+            }
+            None => self.0.push((ef, pass, 1)),
+        }
+    }
+
+    fn into_runs(self) -> Vec<Value> {
+        self.0
+            .into_iter()
+            .map(|(ef, (recall, qps, p50, p99, _), passes)| {
+                json!({"ef": ef, "recall_at_10": recall, "qps": qps, "p50_us": p50,
+                       "p99_us": p99, "passes": passes})
+            })
+            .collect()
+    }
+}
+
+/// The passes stdin asks for (`--passes-from-stdin`'s protocol), each printed as it ends.
+fn passes_from_stdin(
+    best: &mut BestPasses,
+    index: &HnswIndex,
+    queries: &[&[f32]],
+    truth: &[Vec<u64>],
+) -> anyhow::Result<()> {
+    use std::io::{BufRead, Write};
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{}", json!({"ready": true}))?;
+    out.flush()?;
+    for line in std::io::stdin().lock().lines() {
+        let line = line.context("reading a pass command from stdin")?;
+        let ef = match line.split_whitespace().collect::<Vec<_>>().as_slice() {
+            ["done"] => break,
+            ["pass", ef] => ef
+                .parse::<usize>()
+                .ok()
+                .filter(|&ef| ef > 0)
+                .with_context(|| format!("`pass EF` needs a positive ef, got {ef:?}"))?,
+            _ => anyhow::bail!("unknown command {line:?} on stdin: expected `pass EF` or `done`"),
+        };
+        let pass = measure(index, queries, truth, SearchQuality::Ef(ef), None)?;
+        writeln!(
+            out,
+            "{}",
+            json!({"ef": ef, "recall_at_10": pass.0, "qps": pass.1})
+        )?;
+        out.flush()?;
+        best.record(ef, pass);
     }
     Ok(())
 }

@@ -116,8 +116,8 @@ fn write_texmex<T: Copy>(path: &std::path::Path, rows: &[Vec<T>], bytes: fn(T) -
     std::fs::write(path, out).unwrap();
 }
 
-#[test]
-fn bench_ann_reports_recall_and_reload_on_a_small_data_set() {
+/// A 2,000 x 16 random data set with its exact L2 neighbours, in TEXMEX files.
+fn small_l2_set() -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     let base = nearstore_testkit::random_vectors(2000, 16, 1);
     let queries = nearstore_testkit::random_vectors(50, 16, 2);
@@ -145,6 +145,77 @@ fn bench_ann_reports_recall_and_reload_on_a_small_data_set() {
         &truth,
         i32::to_le_bytes,
     );
+    dir
+}
+
+#[test]
+fn bench_ann_runs_the_passes_stdin_asks_for() {
+    use std::io::Write;
+    let dir = small_l2_set();
+    let run = |commands: &str| {
+        let mut child = nearstore()
+            .args(["bench", "ann", "--metric", "l2", "--ef", "32"])
+            .args(["--json", "--passes-from-stdin", "--dataset"])
+            .arg(dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(commands.as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let out = run("pass 32\npass 64\npass 32\ndone\n");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5, "ready, three passes, the report: {lines:?}");
+    assert_eq!(lines[0]["ready"], true);
+    let efs: Vec<_> = lines[1..4].iter().map(|l| l["ef"].as_u64()).collect();
+    assert_eq!(
+        efs,
+        [Some(32), Some(64), Some(32)],
+        "one answer a pass, in order"
+    );
+    let runs = &lines[4]["runs"];
+    assert_eq!(runs[0]["ef"], 32);
+    assert_eq!(runs[0]["passes"], 2, "the two passes at ef 32 make one run");
+    let fastest = lines[1]["qps"]
+        .as_f64()
+        .unwrap()
+        .max(lines[3]["qps"].as_f64().unwrap());
+    assert_eq!(
+        runs[0]["qps"].as_f64(),
+        Some(fastest),
+        "its fastest pass is reported"
+    );
+    assert_eq!(runs[1]["ef"], 64);
+    assert_eq!(runs[1]["passes"], 1);
+    assert!(runs[1]["recall_at_10"].as_f64().unwrap() >= 0.95);
+
+    for (bad, says) in [("pass 0\n", "positive ef"), ("sweep\n", "unknown command")] {
+        let out = run(bad);
+        assert!(!out.status.success(), "{bad:?} is refused");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(says), "{bad:?}: {err}");
+    }
+}
+
+#[test]
+fn bench_ann_reports_recall_and_reload_on_a_small_data_set() {
+    let dir = small_l2_set();
     let out = nearstore()
         .args([
             "bench",
