@@ -86,7 +86,9 @@ pub use pairwise::{
     cosine, cosine_f16, dot, dot_f16, dot_i8, dot_u8, hamming_bits, jaccard_bits, l1, l2,
     l2_squared, l2_squared_f16, l2_squared_i8, l2_squared_u8, set_counts_bits,
 };
-pub use prefetch::{prefetch_bytes, prefetch_slice, prefetch_vector, prefetch_words};
+pub use prefetch::{
+    prefetch_bytes, prefetch_slice, prefetch_slice_to_l2, prefetch_vector, prefetch_words,
+};
 pub use scorer::{F16Scorer, Scorer, prepare, prepare_f16};
 
 /// Errors of this crate.

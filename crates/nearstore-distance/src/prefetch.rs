@@ -24,38 +24,57 @@ pub fn prefetch_words(v: &[u64]) {
     prefetch_slice(v);
 }
 
-/// [`prefetch_vector`] for any slice (an index's neighbour lists, say).
+/// [`prefetch_vector`] for any slice (an index's neighbour lists, say): into every cache
+/// level, the first included (`prefetcht0`).
 #[inline]
 pub fn prefetch_slice<T>(v: &[T]) {
     #[cfg(target_arch = "x86_64")]
-    {
-        let bytes = std::mem::size_of_val(v);
-        if bytes == 0 {
-            return;
-        }
-        // Every line the slice touches: from the line holding its first byte to the line
-        // holding its last. (Stepping a line at a time from the first byte itself would
-        // miss the last line of a slice that starts late in a line: an 88-byte RaBitQ
-        // block at offset 56 spans three lines, and its factors sit in the third.)
-        let base = v.as_ptr().cast::<i8>();
-        let skew = base.addr() % LINE;
-        let lines = (skew + bytes).div_ceil(LINE);
-        // `wrapping_*` keep the pointer's provenance without asserting it stays in bounds:
-        // the first line may start before the slice, and a prefetch never dereferences.
-        let first = base.wrapping_sub(skew);
-        for i in 0..lines {
-            // SAFETY: `_mm_prefetch` is SSE (baseline on x86_64, so no detection is needed)
-            // and only hints the cache: it does not dereference its argument, so any
-            // address, including one just before or inside the slice's lines, is sound.
-            unsafe {
-                std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                    first.wrapping_add(i * LINE),
-                );
-            }
-        }
-    }
+    prefetch_lines::<{ std::arch::x86_64::_MM_HINT_T0 }, T>(v);
     #[cfg(not(target_arch = "x86_64"))]
     let _ = v;
+}
+
+/// [`prefetch_slice`] into the second-level cache and below, not the first (`prefetcht1`).
+/// For long rows announced a few rows before they are read: on 384-d `f32` rows (24 lines
+/// a row, two rows ahead) a graph search ran about 1.5x as fast with whole rows announced
+/// this way as into the first level, on 256-d rows 12 % faster (measured on an AMD EPYC;
+/// see the index's `prefetch_row`). A likely reason: such a hint does not hold one of the
+/// first-level cache's few miss buffers while its lines arrive, so the loads of the row
+/// being scored meanwhile do not queue behind it.
+#[inline]
+pub fn prefetch_slice_to_l2<T>(v: &[T]) {
+    #[cfg(target_arch = "x86_64")]
+    prefetch_lines::<{ std::arch::x86_64::_MM_HINT_T1 }, T>(v);
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = v;
+}
+
+/// Hints every line `v` touches with `HINT`.
+#[cfg(target_arch = "x86_64")]
+#[inline]
+fn prefetch_lines<const HINT: i32, T>(v: &[T]) {
+    let bytes = std::mem::size_of_val(v);
+    if bytes == 0 {
+        return;
+    }
+    // Every line the slice touches: from the line holding its first byte to the line
+    // holding its last. (Stepping a line at a time from the first byte itself would
+    // miss the last line of a slice that starts late in a line: an 88-byte RaBitQ
+    // block at offset 56 spans three lines, and its factors sit in the third.)
+    let base = v.as_ptr().cast::<i8>();
+    let skew = base.addr() % LINE;
+    let lines = (skew + bytes).div_ceil(LINE);
+    // `wrapping_*` keep the pointer's provenance without asserting it stays in bounds:
+    // the first line may start before the slice, and a prefetch never dereferences.
+    let first = base.wrapping_sub(skew);
+    for i in 0..lines {
+        // SAFETY: `_mm_prefetch` is SSE (baseline on x86_64, so no detection is needed)
+        // and only hints the cache: it does not dereference its argument, so any
+        // address, including one just before or inside the slice's lines, is sound.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<HINT>(first.wrapping_add(i * LINE));
+        }
+    }
 }
 
 #[cfg(test)]
@@ -66,5 +85,7 @@ mod tests {
         super::prefetch_vector(&[1.0; 1000]);
         super::prefetch_vector(&[1.0; 3][1..]);
         super::prefetch_bytes(&[7u8; 300][3..]);
+        super::prefetch_slice_to_l2(&[1.0f32; 1000]);
+        super::prefetch_slice_to_l2::<u64>(&[]);
     }
 }

@@ -250,7 +250,7 @@ impl Graph {
         self.rows.estimate(self.dim, p, slot as usize)
     }
 
-    /// Prefetches a slot's row: its head, or all of it (see `rows::prefetch_part`).
+    /// Prefetches a slot's row: its head, or all of it (see `rows::prefetch_row`).
     #[inline]
     pub fn prefetch(&self, slot: u32, whole: bool) {
         self.rows.prefetch(self.dim, slot as usize, whole);

@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use nearstore_distance::{kernels, prefetch_bytes, prefetch_vector, prefetch_words};
+use nearstore_distance::{kernels, prefetch_slice, prefetch_slice_to_l2};
 
 use super::arena::{VectorArena, reserve_huge};
 use super::list_entries::{ListEntries, scan_pays};
@@ -21,19 +21,34 @@ use crate::space::Space;
 /// Floats (or the same bytes of code) of every unvisited neighbour prefetched up front.
 const PREFETCH_HEAD_BYTES: usize = 128;
 
-/// The part of `row` a prefetch asks for, one rule for every kind of row: its head, the
-/// first [`PREFETCH_HEAD_BYTES`] (all of a shorter row), announced for every neighbour up
-/// front; or with `whole` all of it, announced a few neighbours ahead, except a row the head
-/// already covered, which is not announced twice (nothing). The whole row rather than the
-/// lines past the head: on `f32` rows that was 3-8 % faster, the hardware prefetcher
-/// following the row from its start.
+/// Whole rows longer than this are announced into the second-level cache, shorter ones into
+/// the first (see [`prefetch_row`]).
+const LONG_ROW_BYTES: usize = 512;
+
+/// Hints the cache to load `row`, one rule for every kind of row. Its head, the first
+/// [`PREFETCH_HEAD_BYTES`] (all of a shorter row), is announced for every neighbour up front,
+/// into the first-level cache. With `whole`, all of it is announced a few neighbours ahead,
+/// except a row the head already covered, which is not announced twice: a row longer than
+/// [`LONG_ROW_BYTES`] into the second level (`prefetch_slice_to_l2`), a shorter one into the
+/// first.
+///
+/// The whole row rather than the lines past the head: on `f32` rows that was 3-8 % faster
+/// into the first level, the hardware prefetcher following the row from its start; into the
+/// second level, announcing only the lines past the head lost the whole gain. Long rows into
+/// the second level (`query_profile` on one saved checkpoint each, same nodes scored,
+/// alternated, medians of 6): 384-d `f32` rows (24 lines, wordnet-dev `full`, ef 24) 16.5k
+/// queries a second against 10.5k; 256-d (16 lines, a Gaussian mixture) 31.9k against
+/// 28.5k; 128-d (8 lines) within noise either way, and 384-byte SQ8 rows 3 % slower, so
+/// rows of 8 lines or fewer keep the first level. Announcing the heads into the second level
+/// too lost the gain.
 #[inline]
-pub(super) fn prefetch_part<T>(row: &[T], whole: bool) -> &[T] {
+pub(super) fn prefetch_row<T>(row: &[T], whole: bool) {
     let head = PREFETCH_HEAD_BYTES / std::mem::size_of::<T>().max(1);
     match (whole, row.len() <= head) {
-        (false, _) => &row[..head.min(row.len())],
-        (true, false) => row,
-        (true, true) => &[],
+        (false, _) => prefetch_slice(&row[..head.min(row.len())]),
+        (true, false) if std::mem::size_of_val(row) > LONG_ROW_BYTES => prefetch_slice_to_l2(row),
+        (true, false) => prefetch_slice(row),
+        (true, true) => {}
     }
 }
 
@@ -413,25 +428,20 @@ impl Rows {
         matches!(self, Rows::Rabitq { entries, .. } if entries.any_dead(live))
     }
 
-    /// Hints the cache to load `slot`'s row: its head, or all of it (see [`prefetch_part`]).
+    /// Hints the cache to load `slot`'s row: its head, or all of it (see [`prefetch_row`]).
     #[inline]
     pub fn prefetch(&self, dim: usize, slot: usize, whole: bool) {
         match self {
-            Rows::Full(a) => prefetch_vector(prefetch_part(a.get(slot), whole)),
-            Rows::Sq8 { codes, .. } => {
-                prefetch_bytes(prefetch_part(&codes[slot * dim..(slot + 1) * dim], whole));
-            }
+            Rows::Full(a) => prefetch_row(a.get(slot), whole),
+            Rows::Sq8 { codes, .. } => prefetch_row(&codes[slot * dim..(slot + 1) * dim], whole),
             Rows::Binary { .. } => {}
             Rows::Rabitq { book, blocks, .. } => {
                 let stride = book.stride();
-                prefetch_words(prefetch_part(
-                    &blocks[slot * stride..(slot + 1) * stride],
-                    whole,
-                ));
+                prefetch_row(&blocks[slot * stride..(slot + 1) * stride], whole);
             }
             Rows::Pq { book, codes } => {
                 let m = book.subspaces();
-                prefetch_bytes(prefetch_part(&codes[slot * m..(slot + 1) * m], whole));
+                prefetch_row(&codes[slot * m..(slot + 1) * m], whole);
             }
         }
     }

@@ -13,11 +13,11 @@
 //!
 //! Must not depend on anything above the graph (no index state, no locks).
 
-use nearstore_distance::{kernels, prefetch_bytes, prefetch_vector, prefetch_words};
+use nearstore_distance::kernels;
 
 use super::arena::VectorArena;
 use super::graph::Graph;
-use super::rows::{Probe, ProbeKind, Rows, prefetch_part};
+use super::rows::{Probe, ProbeKind, Rows, prefetch_row};
 use crate::quant::rabitq::{RabitqCodebook, RabitqQuery};
 use crate::quant::sq8::{QueryBytes, Sq8Query};
 use crate::space::Space;
@@ -26,7 +26,7 @@ use crate::space::Space;
 pub(super) trait Scorer {
     /// The distance (lower is better) from the probe to `slot`.
     fn distance(&self, slot: u32) -> f32;
-    /// Hints the cache to load `slot`'s row: its head, or all of it ([`prefetch_part`]'s
+    /// Hints the cache to load `slot`'s row: its head, or all of it ([`prefetch_row`]'s
     /// rule, the same for every scorer).
     fn prefetch(&self, slot: u32, whole: bool);
 }
@@ -64,7 +64,7 @@ impl Scorer for F32Rows<'_> {
 
     #[inline]
     fn prefetch(&self, slot: u32, whole: bool) {
-        prefetch_vector(prefetch_part(self.arena.get(slot as usize), whole));
+        prefetch_row(self.arena.get(slot as usize), whole);
     }
 }
 
@@ -94,10 +94,7 @@ impl Scorer for Sq8Bytes<'_> {
     #[inline]
     fn prefetch(&self, slot: u32, whole: bool) {
         let s = slot as usize;
-        prefetch_bytes(prefetch_part(
-            &self.codes[s * self.dim..(s + 1) * self.dim],
-            whole,
-        ));
+        prefetch_row(&self.codes[s * self.dim..(s + 1) * self.dim], whole);
     }
 }
 
@@ -120,10 +117,7 @@ impl Scorer for RabitqBlocks<'_> {
     #[inline]
     fn prefetch(&self, slot: u32, whole: bool) {
         let s = slot as usize;
-        prefetch_words(prefetch_part(
-            &self.blocks[s * self.stride..(s + 1) * self.stride],
-            whole,
-        ));
+        prefetch_row(&self.blocks[s * self.stride..(s + 1) * self.stride], whole);
     }
 }
 
