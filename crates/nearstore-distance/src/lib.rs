@@ -87,7 +87,8 @@ pub use pairwise::{
     l2_squared, l2_squared_f16, l2_squared_i8, l2_squared_u8, set_counts_bits,
 };
 pub use prefetch::{
-    prefetch_bytes, prefetch_slice, prefetch_slice_to_l2, prefetch_vector, prefetch_words,
+    LONG_ROW_BYTES, prefetch_ahead, prefetch_bytes, prefetch_slice, prefetch_slice_to_l2,
+    prefetch_vector, prefetch_words,
 };
 pub use scorer::{F16Scorer, Scorer, prepare, prepare_f16};
 

@@ -49,6 +49,23 @@ pub fn prefetch_slice_to_l2<T>(v: &[T]) {
     let _ = v;
 }
 
+/// Rows longer than this, announced ahead, go to the second-level cache ([`prefetch_ahead`]).
+pub const LONG_ROW_BYTES: usize = 512;
+
+/// Announces a row a few rows before it is read: a row longer than [`LONG_ROW_BYTES`] into
+/// the second-level cache ([`prefetch_slice_to_l2`]), a shorter one into the first
+/// ([`prefetch_slice`]). Measured in graph searches (the index's `prefetch_row`): 384-d and
+/// 256-d `f32` rows gained, 128-d rows (8 lines) were within noise either way and 384-byte
+/// SQ8 rows 3 % slower, so rows of 8 lines or fewer keep the first level.
+#[inline]
+pub fn prefetch_ahead<T>(v: &[T]) {
+    if std::mem::size_of_val(v) > LONG_ROW_BYTES {
+        prefetch_slice_to_l2(v);
+    } else {
+        prefetch_slice(v);
+    }
+}
+
 /// Hints every line `v` touches with `HINT`.
 #[cfg(target_arch = "x86_64")]
 #[inline]
@@ -87,5 +104,7 @@ mod tests {
         super::prefetch_bytes(&[7u8; 300][3..]);
         super::prefetch_slice_to_l2(&[1.0f32; 1000]);
         super::prefetch_slice_to_l2::<u64>(&[]);
+        super::prefetch_ahead(&[1.0f32; 100]);
+        super::prefetch_ahead(&[1u8; 10]);
     }
 }

@@ -327,7 +327,9 @@ pub(crate) fn rows16_groups<'a>(
 }
 
 /// Adds to `rows` what a vector kernel of [`dot_u8_i8_x16`] leaves past its `whole` groups
-/// (a partial group, or groups past the query's end), by the oracle.
+/// (a partial group, or groups past the query's end), by the oracle. Only the x86 kernels
+/// have one (the other tables serve the oracle itself).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 #[inline]
 pub(crate) fn rows16_rest(rows: &mut [i32; BLOCK_ROWS], q: &[u8], b: &[i8], whole: usize) {
     if whole * BLOCK_GROUP < b.len() {

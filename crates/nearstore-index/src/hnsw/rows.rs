@@ -7,7 +7,7 @@
 
 use std::borrow::Cow;
 
-use nearstore_distance::{kernels, prefetch_slice, prefetch_slice_to_l2};
+use nearstore_distance::{kernels, prefetch_ahead, prefetch_slice};
 
 use super::arena::{VectorArena, reserve_huge};
 use super::list_entries::{ListEntries, scan_pays};
@@ -21,16 +21,12 @@ use crate::space::Space;
 /// Floats (or the same bytes of code) of every unvisited neighbour prefetched up front.
 const PREFETCH_HEAD_BYTES: usize = 128;
 
-/// Whole rows longer than this are announced into the second-level cache, shorter ones into
-/// the first (see [`prefetch_row`]).
-const LONG_ROW_BYTES: usize = 512;
-
 /// Hints the cache to load `row`, one rule for every kind of row. Its head, the first
 /// [`PREFETCH_HEAD_BYTES`] (all of a shorter row), is announced for every neighbour up front,
 /// into the first-level cache. With `whole`, all of it is announced a few neighbours ahead,
 /// except a row the head already covered, which is not announced twice: a row longer than
-/// [`LONG_ROW_BYTES`] into the second level (`prefetch_slice_to_l2`), a shorter one into the
-/// first.
+/// [`nearstore_distance::LONG_ROW_BYTES`] into the second level, a shorter one into the first
+/// ([`prefetch_ahead`], the rule every read-ahead of rows follows).
 ///
 /// The whole row rather than the lines past the head: on `f32` rows that was 3-8 % faster
 /// into the first level, the hardware prefetcher following the row from its start; into the
@@ -46,8 +42,7 @@ pub(super) fn prefetch_row<T>(row: &[T], whole: bool) {
     let head = PREFETCH_HEAD_BYTES / std::mem::size_of::<T>().max(1);
     match (whole, row.len() <= head) {
         (false, _) => prefetch_slice(&row[..head.min(row.len())]),
-        (true, false) if std::mem::size_of_val(row) > LONG_ROW_BYTES => prefetch_slice_to_l2(row),
-        (true, false) => prefetch_slice(row),
+        (true, false) => prefetch_ahead(row),
         (true, true) => {}
     }
 }

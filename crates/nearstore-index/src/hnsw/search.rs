@@ -21,7 +21,7 @@ use super::{HnswIndex, SearchQuality};
 use crate::flat::FlatIndex;
 use crate::quant::{SearchOptions, StorageMode, VectorSource};
 use crate::{AllowList, SearchHit, VectorIndex};
-use nearstore_distance::prefetch_vector;
+use nearstore_distance::prefetch_ahead;
 
 /// How many neighbours ahead of the one being scored are prefetched whole (on wordnet-dev,
 /// 384-d, with huge pages: 1 ahead and heads only were slower, 3-4 ahead within noise;
@@ -544,7 +544,7 @@ impl HnswIndex {
                 if let Some(&ahead) = slots.get(i + SCAN_PREFETCH_AHEAD)
                     && slots[i + SCAN_PREFETCH_AHEAD - 1] + 1 != ahead
                 {
-                    prefetch_vector(vector(ahead));
+                    prefetch_ahead(vector(ahead));
                 }
                 let s = slots[i];
                 (!g.is_deleted(s)).then(|| (g.external(s), vector(s)))

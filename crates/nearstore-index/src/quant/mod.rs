@@ -305,11 +305,11 @@ impl VectorSource for MemorySource {
                 *place = map.get(id).map(|v| &v[..]);
             }
             for v in found.iter().take(VECTOR_READ_AHEAD).flatten() {
-                nearstore_distance::prefetch_vector(v);
+                nearstore_distance::prefetch_ahead(v);
             }
             for (i, place) in found.iter().take(chunk.len()).enumerate() {
                 if let Some(Some(ahead)) = found.get(i + VECTOR_READ_AHEAD) {
-                    nearstore_distance::prefetch_vector(ahead);
+                    nearstore_distance::prefetch_ahead(ahead);
                 }
                 if let Some(v) = place {
                     f(c * CHUNK + i, v);

@@ -668,7 +668,7 @@ impl VectorStore {
                 if let Some(&Some((_, offset))) = place
                     && let Some((vector, _)) = guard::mapped_vector(mapping, offset, self.dim)
                 {
-                    nearstore_distance::prefetch_vector(vector);
+                    nearstore_distance::prefetch_ahead(vector);
                 }
             };
             for ahead in 0..VECTOR_READ_AHEAD {
