@@ -13,7 +13,8 @@
 //!   the scalar table;
 //! - prepared queries ([`prepare`] → [`Scorer`], [`prepare_f16`] → [`F16Scorer`]): the hot
 //!   loop does no feature detection and no query normalisation;
-//! - memory hints for the arrays a graph search reads: cache prefetches ([`prefetch_vector`])
+//! - memory hints for the arrays a graph search reads: cache prefetches ([`prefetch_slice`],
+//!   [`prefetch_ahead`])
 //!   and transparent huge pages ([`advise_huge_pages`]);
 //! - one-shot pairwise functions for every element type ([`dot`], [`l2_squared`], [`l1`],
 //!   [`cosine`], [`dot_f16`], [`dot_u8`], [`hamming_bits`], ...).
@@ -86,10 +87,7 @@ pub use pairwise::{
     cosine, cosine_f16, dot, dot_f16, dot_i8, dot_u8, hamming_bits, jaccard_bits, l1, l2,
     l2_squared, l2_squared_f16, l2_squared_i8, l2_squared_u8, set_counts_bits,
 };
-pub use prefetch::{
-    LONG_ROW_BYTES, prefetch_ahead, prefetch_bytes, prefetch_slice, prefetch_slice_to_l2,
-    prefetch_vector, prefetch_words,
-};
+pub use prefetch::{prefetch_ahead, prefetch_slice};
 pub use scorer::{F16Scorer, Scorer, prepare, prepare_f16};
 
 /// Errors of this crate.

@@ -5,27 +5,10 @@
 #[cfg(target_arch = "x86_64")]
 const LINE: usize = 64;
 
-/// Hints the CPU to bring `v` into the cache. A no-op where no hint instruction exists; it
-/// never faults (prefetches of any address are architecturally harmless).
-#[inline]
-pub fn prefetch_vector(v: &[f32]) {
-    prefetch_slice(v);
-}
-
-/// [`prefetch_vector`] for byte codes (quantized vectors).
-#[inline]
-pub fn prefetch_bytes(v: &[u8]) {
-    prefetch_slice(v);
-}
-
-/// [`prefetch_vector`] for bit codes (binary and RaBitQ codes).
-#[inline]
-pub fn prefetch_words(v: &[u64]) {
-    prefetch_slice(v);
-}
-
-/// [`prefetch_vector`] for any slice (an index's neighbour lists, say): into every cache
-/// level, the first included (`prefetcht0`).
+/// Hints the CPU to bring `v` into every cache level, the first included (`prefetcht0`):
+/// for what is read next (a row's head, a neighbour list). A no-op where no hint
+/// instruction exists; it never faults (prefetches of any address are architecturally
+/// harmless).
 #[inline]
 pub fn prefetch_slice<T>(v: &[T]) {
     #[cfg(target_arch = "x86_64")]
@@ -34,36 +17,31 @@ pub fn prefetch_slice<T>(v: &[T]) {
     let _ = v;
 }
 
-/// [`prefetch_slice`] into the second-level cache and below, not the first (`prefetcht1`).
-/// For long rows announced a few rows before they are read: on 384-d `f32` rows (24 lines
-/// a row, two rows ahead) a graph search ran about 1.5x as fast with whole rows announced
-/// this way as into the first level, on 256-d rows 12 % faster (measured on an AMD EPYC;
-/// see the index's `prefetch_row`). A likely reason: such a hint does not hold one of the
+/// Rows longer than this, announced ahead, go to the second-level cache ([`prefetch_ahead`]).
+#[cfg(target_arch = "x86_64")]
+const LONG_ROW_BYTES: usize = 512;
+
+/// Announces a row a few rows before it is read: a row longer than 512 bytes into the
+/// second-level cache and below, not the first (`prefetcht1`), a shorter one as
+/// [`prefetch_slice`] does.
+///
+/// Measured in graph searches (the index's `prefetch_row`, on an AMD EPYC): with whole
+/// 384-d `f32` rows (24 lines, two rows ahead) announced into the second level a search ran
+/// about 1.5x as fast as into the first, with 256-d rows 12 % faster; 128-d rows (8 lines)
+/// were within noise either way and 384-byte SQ8 rows 3 % slower, so rows of 8 lines or
+/// fewer keep the first level. A likely reason: such a hint does not hold one of the
 /// first-level cache's few miss buffers while its lines arrive, so the loads of the row
 /// being scored meanwhile do not queue behind it.
 #[inline]
-pub fn prefetch_slice_to_l2<T>(v: &[T]) {
+pub fn prefetch_ahead<T>(v: &[T]) {
     #[cfg(target_arch = "x86_64")]
-    prefetch_lines::<{ std::arch::x86_64::_MM_HINT_T1 }, T>(v);
+    if std::mem::size_of_val(v) > LONG_ROW_BYTES {
+        prefetch_lines::<{ std::arch::x86_64::_MM_HINT_T1 }, T>(v);
+    } else {
+        prefetch_lines::<{ std::arch::x86_64::_MM_HINT_T0 }, T>(v);
+    }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = v;
-}
-
-/// Rows longer than this, announced ahead, go to the second-level cache ([`prefetch_ahead`]).
-pub const LONG_ROW_BYTES: usize = 512;
-
-/// Announces a row a few rows before it is read: a row longer than [`LONG_ROW_BYTES`] into
-/// the second-level cache ([`prefetch_slice_to_l2`]), a shorter one into the first
-/// ([`prefetch_slice`]). Measured in graph searches (the index's `prefetch_row`): 384-d and
-/// 256-d `f32` rows gained, 128-d rows (8 lines) were within noise either way and 384-byte
-/// SQ8 rows 3 % slower, so rows of 8 lines or fewer keep the first level.
-#[inline]
-pub fn prefetch_ahead<T>(v: &[T]) {
-    if std::mem::size_of_val(v) > LONG_ROW_BYTES {
-        prefetch_slice_to_l2(v);
-    } else {
-        prefetch_slice(v);
-    }
 }
 
 /// Hints every line `v` touches with `HINT`.
@@ -98,12 +76,12 @@ fn prefetch_lines<const HINT: i32, T>(v: &[T]) {
 mod tests {
     #[test]
     fn prefetching_any_vector_is_harmless() {
-        super::prefetch_vector(&[]);
-        super::prefetch_vector(&[1.0; 1000]);
-        super::prefetch_vector(&[1.0; 3][1..]);
-        super::prefetch_bytes(&[7u8; 300][3..]);
-        super::prefetch_slice_to_l2(&[1.0f32; 1000]);
-        super::prefetch_slice_to_l2::<u64>(&[]);
+        super::prefetch_slice::<f32>(&[]);
+        super::prefetch_slice(&[1.0f32; 1000]);
+        super::prefetch_slice(&[1.0f32; 3][1..]);
+        super::prefetch_slice(&[7u8; 300][3..]);
+        super::prefetch_ahead(&[1.0f32; 1000]);
+        super::prefetch_ahead::<u64>(&[]);
         super::prefetch_ahead(&[1.0f32; 100]);
         super::prefetch_ahead(&[1u8; 10]);
     }

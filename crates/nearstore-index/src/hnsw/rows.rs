@@ -25,8 +25,8 @@ const PREFETCH_HEAD_BYTES: usize = 128;
 /// [`PREFETCH_HEAD_BYTES`] (all of a shorter row), is announced for every neighbour up front,
 /// into the first-level cache. With `whole`, all of it is announced a few neighbours ahead,
 /// except a row the head already covered, which is not announced twice: a row longer than
-/// [`nearstore_distance::LONG_ROW_BYTES`] into the second level, a shorter one into the first
-/// ([`prefetch_ahead`], the rule every read-ahead of rows follows).
+/// 512 bytes into the second level, a shorter one into the first ([`prefetch_ahead`], the
+/// rule every read-ahead of rows follows).
 ///
 /// The whole row rather than the lines past the head: on `f32` rows that was 3-8 % faster
 /// into the first level, the hardware prefetcher following the row from its start; into the
