@@ -12,12 +12,9 @@ the next, so no system always runs first after a build or right after another's.
 import json
 import selectors
 import subprocess
-import sys
 import time
 
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
+from system_report import log, report_from
 
 
 class System:
@@ -65,7 +62,7 @@ class System:
             return self.fail(f"answered {r!r} to `pass {ef}`")
         return r
 
-    def finish(self, parse_json_stdout):
+    def finish(self):
         """Ends the passes and returns the system's report (or an error entry)."""
         if self.error:
             return {"system": self.key, "error": self.error}
@@ -74,19 +71,10 @@ class System:
         except subprocess.TimeoutExpired:
             self.fail(f"timed out after {self.timeout} s")
             return {"system": self.key, "error": self.error}
-        if self.p.returncode != 0:
-            return {"system": self.key, "error": f"exit code {self.p.returncode}", "stdout_tail": out[-2000:]}
-        try:
-            r = parse_json_stdout(out)
-        except ValueError as e:
-            return {"system": self.key, "error": str(e)}
-        if not isinstance(r.get("runs"), list) or "build_seconds" not in r:
-            return {"system": r.get("system", self.key), "error": "JSON lacks runs/build_seconds", "raw": r}
-        r["process_wall_seconds"] = round(time.perf_counter() - self.started, 2)
-        return r
+        return report_from(self.key, self.p.returncode, out, time.perf_counter() - self.started)
 
 
-def run_interleaved(runs_of, efs, repeats, timeout, parse_json_stdout):
+def run_interleaved(runs_of, efs, repeats, timeout):
     """Builds every system (one at a time), then runs `repeats` rounds of one pass per ef and
     system, the systems' order rotating pass by pass. Returns {key: report}."""
     systems = []
@@ -114,4 +102,4 @@ def run_interleaved(runs_of, efs, repeats, timeout, parse_json_stdout):
                     log(f"== {s.key}: FAILED: {s.error}")
                 else:
                     log(f"[{s.key}] ef={ef:4d} recall@10={r['recall_at_10']:.4f} qps={r['qps']:.0f}")
-    return {s.key: s.finish(parse_json_stdout) for s in systems}
+    return {s.key: s.finish() for s in systems}

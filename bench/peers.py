@@ -26,16 +26,13 @@ import sys
 import time
 
 from interleave import run_interleaved
+from system_report import log, report_from
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
 PEERS = ["hnswlib", "faiss", "usearch", "faiss-hnswsq", "faiss-ivfpq"]
 TARGETS = [0.90, 0.95, 0.99]
 K = 10
-
-
-def log(msg):
-    print(msg, file=sys.stderr, flush=True)
 
 
 # ---------------------------------------------------------------- data set files
@@ -239,21 +236,6 @@ def render_sweeps(results):
 
 # ---------------------------------------------------------------- running systems
 
-def parse_json_stdout(text):
-    text = text.strip()
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        for line in reversed(text.splitlines()):
-            line = line.strip()
-            if line.startswith("{"):
-                try:
-                    return json.loads(line)
-                except json.JSONDecodeError:
-                    pass
-    raise ValueError("no JSON object on stdout: " + text[-300:])
-
-
 def run_system(key, cmd, timeout, env=None):
     log(f"\n== {key}: {' '.join(shlex.quote(c) for c in cmd)}")
     t0 = time.perf_counter()
@@ -261,17 +243,7 @@ def run_system(key, cmd, timeout, env=None):
         p = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=None, text=True, timeout=timeout, env=env)
     except subprocess.TimeoutExpired:
         return {"system": key, "error": f"timed out after {timeout} s"}
-    wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        return {"system": key, "error": f"exit code {p.returncode}", "stdout_tail": p.stdout[-2000:]}
-    try:
-        r = parse_json_stdout(p.stdout)
-    except ValueError as e:
-        return {"system": key, "error": str(e)}
-    if not isinstance(r.get("runs"), list) or "build_seconds" not in r:
-        return {"system": r.get("system", key), "error": "JSON lacks runs/build_seconds", "raw": r}
-    r["process_wall_seconds"] = round(wall, 2)
-    return r
+    return report_from(key, p.returncode, p.stdout, time.perf_counter() - t0)
 
 
 def machine_info():
@@ -406,15 +378,21 @@ def main():
                    "--ef-construction", str(a.ef_construction), "--ef", a.ef,
                    "--build-threads", str(a.build_threads)] + repeats_arg
             runs_of.append((s, cmd, env))
-    interleaved = (run_interleaved(runs_of, efs, a.repeats, a.timeout, parse_json_stdout)
-                   if a.interleave else None)
-    for rnd in range(1 if a.interleave else max(1, a.rounds)):
-        for key, cmd, run_env in runs_of:
-            if interleaved is not None:
-                r = interleaved[key]
-            else:
+    def each_round():
+        """Each round's {key: report}: the one interleaved run, or --rounds of the systems in turn."""
+        if a.interleave:
+            yield run_interleaved(runs_of, efs, a.repeats, a.timeout)
+            return
+        for rnd in range(max(1, a.rounds)):
+            reports = {}
+            for key, cmd, run_env in runs_of:
                 log(f"\n== round {rnd + 1}: {key}")
-                r = run_system(key, cmd, a.timeout, run_env) if run_env else run_system(key, cmd, a.timeout)
+                reports[key] = run_system(key, cmd, a.timeout, run_env)
+            yield reports
+
+    for reports in each_round():
+        for key, cmd, _ in runs_of:
+            r = reports[key]
             r["command"] = cmd
             if key.startswith("nearstore") and "error" not in r:
                 # from the mode, not the key: the first mode's key is plain "nearstore"
